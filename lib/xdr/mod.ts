@@ -1,0 +1,7 @@
+/**
+ * XDR: External Data Representation (RFC 4506).
+ * @module
+ */
+export { XdrError } from "./error.ts";
+export { XdrWriter, xdrPadding } from "./writer.ts";
+export { XDR_DEFAULT_MAX, XdrReader } from "./reader.ts";
