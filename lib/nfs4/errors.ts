@@ -1,0 +1,54 @@
+/**
+ * Errors of the NFSv4 operation layer.
+ *
+ * An `NfsError` carries the protocol status, the operation that returned it
+ * and, once the client layer knows it, the path the user named. What a status
+ * means for recovery is not decided here (see lib/state/error_table.ts).
+ * @module
+ */
+
+import { statusMessage, statusName } from "./status.ts";
+
+/** An operation in a COMPOUND returned a status other than NFS4_OK. */
+export class NfsError extends Error {
+  /** The nfsstat4 value. */
+  readonly status: number;
+  /** Its symbolic name, e.g. `NFS4ERR_NOENT`. */
+  readonly statusName: string;
+  /** The operation that failed, e.g. `LOOKUP`. */
+  readonly op: string;
+  /** The path or URL the user named, when known. */
+  readonly path: string | undefined;
+  /** Extra decoded data that came with the failure (LOCK4denied, clientaddr). */
+  readonly detail: unknown;
+
+  constructor(
+    status: number,
+    op: string,
+    options: { path?: string | undefined; detail?: unknown; cause?: unknown } = {},
+  ) {
+    const name = statusName(status);
+    const where = options.path ?? op;
+    super(`${where}: ${statusMessage(status)} (${name})`, { cause: options.cause });
+    this.name = "NfsError";
+    this.status = status;
+    this.statusName = name;
+    this.op = op;
+    this.path = options.path;
+    this.detail = options.detail;
+  }
+
+  /** The same error, naming `path` (the client layer knows it, the op layer does not). */
+  withPath(path: string): NfsError {
+    if (this.path === path) return this;
+    return new NfsError(this.status, this.op, { path, detail: this.detail, cause: this });
+  }
+}
+
+/** A reply that does not match what was sent (wrong op number, too many results). */
+export class Nfs4ProtocolError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "Nfs4ProtocolError";
+  }
+}
