@@ -20,7 +20,9 @@
 import { XdrError } from "./error.ts";
 import { xdrPadding } from "./writer.ts";
 
-const textDecoder = new TextDecoder("utf-8", { fatal: false });
+// ignoreBOM: a leading U+FEFF is part of the string's value (a file name may
+// start with it), not a byte-order mark to strip.
+const textDecoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
 
 /**
  * The largest count or length accepted when a caller names no maximum. The
@@ -123,8 +125,15 @@ export class XdrReader {
     this.#offset += pad;
   }
 
+  #checkCount(count: number, what: string): void {
+    if (!Number.isSafeInteger(count) || count < 0) {
+      throw new XdrError(`invalid ${what} length ${count}`, this.#offset);
+    }
+  }
+
   /** Fixed-length opaque data (§4.9), as a view into the input. */
   readFixedOpaque(length: number): Uint8Array {
+    this.#checkCount(length, "fixed opaque");
     this.#need(length + xdrPadding(length), "fixed opaque");
     const data = this.#bytes.subarray(this.#offset, this.#offset + length);
     this.#offset += length;
@@ -211,6 +220,7 @@ export class XdrReader {
 
   /** Skips `count` bytes (already padded by the caller). */
   skip(count: number): void {
+    this.#checkCount(count, "skipped data");
     this.#need(count, "skipped data");
     this.#offset += count;
   }
