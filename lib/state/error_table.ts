@@ -1,0 +1,157 @@
+/**
+ * What a status means: the one table that turns an nfsstat4 into a recovery
+ * action (the kernel's nfs4_do_handle_exception and
+ * nfs4_recovery_handle_error; RFC 7530 §9.6, §13; RFC 8881 §15.1).
+ *
+ * Operation code throws; the state manager looks the status up here and
+ * decides. Nothing else in the code base maps statuses to recovery.
+ * @module
+ */
+
+import { Nfs4Status as S } from "../nfs4/status.ts";
+import type { ClientFlag } from "./flags.ts";
+
+export type RecoveryAction =
+  /** The status is the answer: report it to the caller. */
+  | { readonly kind: "fail" }
+  /** Transient: wait with backoff and send again (DELAY, GRACE). */
+  | { readonly kind: "delay" }
+  /** Send again at once, re-reading stateids and seqids (OLD_STATEID). */
+  | { readonly kind: "retry" }
+  /** Set these client flags, wait for the state manager, then send again. */
+  | { readonly kind: "recover"; readonly flags: readonly ClientFlag[] }
+  /**
+   * The stateid used is no longer valid (revoked or expired): recover that
+   * one state without grace, then send again. Without a state to recover,
+   * the lease is checked instead.
+   */
+  | { readonly kind: "recover-state" }
+  /** The open owner's seqid is out of step: retire the owner, retry with a new one. */
+  | { readonly kind: "bad-seqid" };
+
+const FAIL: RecoveryAction = { kind: "fail" };
+const DELAY: RecoveryAction = { kind: "delay" };
+const RETRY: RecoveryAction = { kind: "retry" };
+const RECOVER_STATE: RecoveryAction = { kind: "recover-state" };
+
+/** The ordinary-operation table. */
+const TABLE = new Map<number, RecoveryAction>([
+  // Transient conditions: the kernel sets exception->delay.
+  [S.NFS4ERR_DELAY, DELAY],
+  [S.NFS4ERR_GRACE, DELAY],
+  [S.NFS4ERR_FILE_OPEN, DELAY],
+  [S.NFS4ERR_LAYOUTTRYLATER, DELAY],
+  [S.NFS4ERR_RECALLCONFLICT, DELAY],
+  [S.NFS4ERR_RETURNCONFLICT, DELAY],
+  // Resend with the current stateid (RFC 8881 §8.2.2) or a fresh request.
+  [S.NFS4ERR_OLD_STATEID, RETRY],
+  [S.NFS4ERR_RETRY_UNCACHED_REP, RETRY],
+  // The server lost our client ID or state: check the lease, which finds
+  // out whether it rebooted (RFC 7530 §9.6.2; kernel nfs4_schedule_lease_recovery).
+  [S.NFS4ERR_STALE_CLIENTID, { kind: "recover", flags: ["CHECK_LEASE"] }],
+  [S.NFS4ERR_STALE_STATEID, { kind: "recover", flags: ["CHECK_LEASE"] }],
+  // One state is gone; recover it (kernel nfs_inode_find_state_and_recover).
+  [S.NFS4ERR_EXPIRED, RECOVER_STATE],
+  [S.NFS4ERR_BAD_STATEID, RECOVER_STATE],
+  [S.NFS4ERR_ADMIN_REVOKED, RECOVER_STATE],
+  [S.NFS4ERR_DELEG_REVOKED, RECOVER_STATE],
+  // Session errors (RFC 8881 §2.10.6, §15.1.11): reset the session.
+  [S.NFS4ERR_BADSESSION, { kind: "recover", flags: ["SESSION_RESET"] }],
+  [S.NFS4ERR_DEADSESSION, { kind: "recover", flags: ["SESSION_RESET"] }],
+  [S.NFS4ERR_BADSLOT, { kind: "recover", flags: ["SESSION_RESET"] }],
+  [S.NFS4ERR_BAD_HIGH_SLOT, { kind: "recover", flags: ["SESSION_RESET"] }],
+  [S.NFS4ERR_SEQ_FALSE_RETRY, { kind: "recover", flags: ["SESSION_RESET"] }],
+  [S.NFS4ERR_SEQ_MISORDERED, { kind: "recover", flags: ["SESSION_RESET"] }],
+  [S.NFS4ERR_CONN_NOT_BOUND_TO_SESSION, { kind: "recover", flags: ["BIND_CONN_TO_SESSION"] }],
+  // RFC 7530 §9.1.7: the server and we disagree on the owner's seqid.
+  [S.NFS4ERR_BAD_SEQID, { kind: "bad-seqid" }],
+]);
+
+/** The action for a status returned by an ordinary operation. */
+export function actionForStatus(status: number): RecoveryAction {
+  return TABLE.get(status) ?? FAIL;
+}
+
+/**
+ * What a lease check (RENEW, SEQUENCE) or a client-ID step answering with
+ * `status` means for the client flags (kernel nfs4_recovery_handle_error).
+ * `undefined` when the status is not a recovery condition.
+ */
+export function leaseErrorFlags(
+  status: number,
+): { readonly set: readonly ClientFlag[]; readonly reclaim?: "reboot" | "nograce" } | undefined {
+  switch (status) {
+    case S.NFS4ERR_STALE_CLIENTID:
+      // The server rebooted: a new client ID, then reclaim within grace.
+      return { set: ["LEASE_EXPIRED"], reclaim: "reboot" };
+    case S.NFS4ERR_EXPIRED:
+      // Our lease ran out: a new client ID, then reopen without grace.
+      return { set: ["LEASE_EXPIRED"], reclaim: "nograce" };
+    case S.NFS4ERR_BADSESSION:
+    case S.NFS4ERR_DEADSESSION:
+    case S.NFS4ERR_BADSLOT:
+    case S.NFS4ERR_BAD_HIGH_SLOT:
+    case S.NFS4ERR_SEQ_FALSE_RETRY:
+    case S.NFS4ERR_SEQ_MISORDERED:
+      return { set: ["SESSION_RESET"] };
+    case S.NFS4ERR_CONN_NOT_BOUND_TO_SESSION:
+      return { set: ["BIND_CONN_TO_SESSION"] };
+    case S.NFS4ERR_CB_PATH_DOWN:
+      // RFC 7530 §16.30.5: RENEW says the callback path is down; the lease
+      // was renewed. Delegations must be returned (kernel nfs40_handle_cb_pathdown).
+      return { set: ["DELEGRETURN"] };
+    default:
+      return undefined;
+  }
+}
+
+/** SEQ4_STATUS_* bits (RFC 8881 §18.46.3). */
+export const SeqStatus = {
+  CB_PATH_DOWN: 0x1,
+  CB_GSS_CONTEXTS_EXPIRING: 0x2,
+  CB_GSS_CONTEXTS_EXPIRED: 0x4,
+  EXPIRED_ALL_STATE_REVOKED: 0x8,
+  EXPIRED_SOME_STATE_REVOKED: 0x10,
+  ADMIN_STATE_REVOKED: 0x20,
+  RECALLABLE_STATE_REVOKED: 0x40,
+  LEASE_MOVED: 0x80,
+  RESTART_RECLAIM_NEEDED: 0x100,
+  CB_PATH_DOWN_SESSION: 0x200,
+  BACKCHANNEL_FAULT: 0x400,
+  DEVID_CHANGED: 0x800,
+  DEVID_DELETED: 0x1000,
+} as const;
+
+/** Names of the bits set in a sr_status_flags value, for traces. */
+export function seqStatusNames(flags: number): string[] {
+  return Object.entries(SeqStatus)
+    .filter(([, bit]) => (flags & bit) !== 0)
+    .map(([name]) => `SEQ4_STATUS_${name}`);
+}
+
+/**
+ * What SEQUENCE's status flags ask of the state manager (kernel
+ * nfs41_handle_sequence_flag_errors).
+ */
+export function sequenceFlagActions(
+  flags: number,
+): { readonly set: readonly ClientFlag[]; readonly reclaim?: "reboot" | "nograce" } {
+  const set: ClientFlag[] = [];
+  let reclaim: "reboot" | "nograce" | undefined;
+  if (flags & SeqStatus.RESTART_RECLAIM_NEEDED) reclaim = "reboot";
+  if (
+    flags &
+    (SeqStatus.EXPIRED_ALL_STATE_REVOKED | SeqStatus.EXPIRED_SOME_STATE_REVOKED |
+      SeqStatus.ADMIN_STATE_REVOKED)
+  ) {
+    // RFC 8881 §18.46.3: find the revoked stateids with TEST_STATEID.
+    set.push("TEST_STATEIDS");
+  }
+  if (flags & SeqStatus.RECALLABLE_STATE_REVOKED) set.push("TEST_STATEIDS");
+  if (flags & SeqStatus.LEASE_MOVED) set.push("CHECK_LEASE");
+  if (flags & SeqStatus.BACKCHANNEL_FAULT) set.push("SESSION_RESET");
+  else if (flags & (SeqStatus.CB_PATH_DOWN | SeqStatus.CB_PATH_DOWN_SESSION)) {
+    set.push("BIND_CONN_TO_SESSION");
+  }
+  return reclaim ? { set, reclaim } : { set };
+}

@@ -1,0 +1,150 @@
+/**
+ * The NFSv4.1 fore-channel slot table (RFC 8881 §2.10.6; the kernel's
+ * nfs4session.c).
+ *
+ * Each slot carries its own sequence id. A request takes the lowest free slot
+ * at or below the target the server asked for, waits (FIFO) when all are busy,
+ * and after the reply the server's `sr_highest_slotid` and
+ * `sr_target_highest_slotid` grow or shrink the usable range. Slots beyond the
+ * target keep their sequence ids in case the server raises it again.
+ * @module
+ */
+
+/** One slot: id and the sequence id the next request on it will carry. */
+export interface Slot {
+  readonly id: number;
+  /** The sequenceid to send next (starts at 1, RFC 8881 §2.10.6.1). */
+  seqid: number;
+  /**
+   * The last request on this slot got no reply (timeout, connection lost):
+   * the server may or may not have seen it, so its seqid is uncertain.
+   */
+  uncertain: boolean;
+}
+
+export interface SlotTableChange {
+  readonly from: number;
+  readonly to: number;
+  readonly reason: string;
+}
+
+export class SlotTable {
+  #slots: Slot[] = [];
+  #busy: boolean[] = [];
+  /** Highest slot id we may use now. */
+  #target: number;
+  /** Highest slot id the server will accept (its sr_highest_slotid). */
+  #serverHighest: number;
+  #waiters: { resolve: (slot: Slot) => void; reject: (e: unknown) => void }[] = [];
+  #onChange: ((change: SlotTableChange) => void) | undefined;
+
+  /** `maxSlots` is the session's granted ca_maxrequests. */
+  constructor(maxSlots: number, onChange?: (change: SlotTableChange) => void) {
+    if (!Number.isInteger(maxSlots) || maxSlots < 1) {
+      throw new RangeError(`slot table needs at least one slot, got ${maxSlots}`);
+    }
+    this.#target = maxSlots - 1;
+    this.#serverHighest = maxSlots - 1;
+    this.#onChange = onChange;
+    this.#growTo(maxSlots - 1);
+  }
+
+  #growTo(highest: number): void {
+    while (this.#slots.length <= highest) {
+      this.#slots.push({ id: this.#slots.length, seqid: 1, uncertain: false });
+      this.#busy.push(false);
+    }
+  }
+
+  /** Number of usable slots now (target + 1). */
+  get size(): number {
+    return this.#target + 1;
+  }
+
+  /** Slots in use. */
+  get inUse(): number {
+    return this.#busy.filter(Boolean).length;
+  }
+
+  /** Requests waiting for a slot. */
+  get waiting(): number {
+    return this.#waiters.length;
+  }
+
+  /** The highest slot id in use, for SEQUENCE's sa_highest_slotid. */
+  get highestUsed(): number {
+    for (let i = this.#busy.length - 1; i >= 0; i--) if (this.#busy[i]) return i;
+    return 0;
+  }
+
+  /** The lowest free slot within the target, or waits for one. */
+  acquire(signal?: AbortSignal): Promise<Slot> {
+    const slot = this.#tryAcquire();
+    if (slot) return Promise.resolve(slot);
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const waiter = { resolve, reject };
+      this.#waiters.push(waiter);
+      signal?.addEventListener("abort", () => {
+        const i = this.#waiters.indexOf(waiter);
+        if (i >= 0) {
+          this.#waiters.splice(i, 1);
+          reject(signal.reason);
+        }
+      }, { once: true });
+    });
+  }
+
+  #tryAcquire(): Slot | undefined {
+    for (let i = 0; i <= this.#target; i++) {
+      if (!this.#busy[i]) {
+        this.#busy[i] = true;
+        return this.#slots[i];
+      }
+    }
+    return undefined;
+  }
+
+  /** Frees a slot and hands a slot to the next waiter. */
+  release(slot: Slot): void {
+    this.#busy[slot.id] = false;
+    this.#wake();
+  }
+
+  #wake(): void {
+    while (this.#waiters.length > 0) {
+      const slot = this.#tryAcquire();
+      if (!slot) return;
+      this.#waiters.shift()!.resolve(slot);
+    }
+  }
+
+  /**
+   * Applies a SEQUENCE reply's slot ids (RFC 8881 §18.46.3): the target is the
+   * number of slots the server wants used, never above its highest.
+   */
+  update(serverHighest: number, targetHighest: number): void {
+    this.#serverHighest = serverHighest;
+    const target = Math.max(0, Math.min(targetHighest, serverHighest));
+    if (target === this.#target) return;
+    const from = this.#target + 1;
+    this.#growTo(target);
+    this.#target = target;
+    this.#onChange?.({
+      from,
+      to: target + 1,
+      reason: `server target_highest_slotid ${targetHighest}, highest_slotid ${serverHighest}`,
+    });
+    this.#wake();
+  }
+
+  /** The server's last sr_highest_slotid. */
+  get serverHighest(): number {
+    return this.#serverHighest;
+  }
+
+  /** Fails every waiter (the session is being torn down). */
+  failWaiters(error: unknown): void {
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(error);
+  }
+}
