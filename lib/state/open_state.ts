@@ -1,0 +1,127 @@
+/**
+ * Open and lock state (the kernel's nfs4_state and nfs4_lock_state; RFC 7530
+ * §9.1.4, §9.10).
+ *
+ * An open state is one (open owner, file) pair with its share access and
+ * the current open stateid; its locks hang off it, one lock state per lock
+ * owner, each with a lock stateid and the byte ranges held. Recovery marks
+ * states for reclaim, and a state that could not be recovered is marked bad:
+ * every later use fails with {@linkcode BadStateError} (the kernel's
+ * NFS_CONTEXT_BAD, which makes write(2) fail with EBADF).
+ * @module
+ */
+
+import type { FileHandle, Stateid } from "../nfs4/types.ts";
+import { formatStateid } from "../nfs4/types.ts";
+import type { LockOwner, OpenOwner } from "./owners.ts";
+
+/** OPEN4_SHARE_ACCESS_* (RFC 7530 §16.16). */
+export const ShareAccess = { READ: 1, WRITE: 2, BOTH: 3 } as const;
+/** OPEN4_SHARE_DENY_* */
+export const ShareDeny = { NONE: 0, READ: 1, WRITE: 2, BOTH: 3 } as const;
+
+/** Why a state needs recovery. */
+export type ReclaimMark = "none" | "reboot" | "nograce";
+
+/** A delegation held on a file (RFC 7530 §10.4). */
+export interface Delegation {
+  readonly type: "read" | "write";
+  stateid: Stateid;
+  /** Set when the server recalled it. */
+  recalled: boolean;
+}
+
+/** Operations on a state that could not be recovered fail with this (EBADF). */
+export class BadStateError extends Error {
+  readonly path: string;
+  readonly code = "EBADF";
+
+  constructor(path: string, reason: string) {
+    super(`${path}: Bad file descriptor: state lost in recovery (${reason})`);
+    this.name = "BadStateError";
+    this.path = path;
+  }
+}
+
+export class OpenState {
+  readonly owner: OpenOwner;
+  readonly fh: FileHandle;
+  /** The path the user named, for messages. */
+  readonly path: string;
+  /** The directory handle and name, for a 4.0 CLAIM_NULL re-open. */
+  readonly parentFh: FileHandle | undefined;
+  readonly name: string | undefined;
+  stateid: Stateid;
+  access: number;
+  deny: number;
+  readonly locks: LockState[] = [];
+  reclaim: ReclaimMark = "none";
+  /** Why the state was lost, once it is: every use then fails. */
+  bad: string | undefined;
+  delegation: Delegation | undefined;
+  closed = false;
+
+  constructor(init: {
+    owner: OpenOwner;
+    fh: FileHandle;
+    path: string;
+    parentFh?: FileHandle | undefined;
+    name?: string | undefined;
+    stateid: Stateid;
+    access: number;
+    deny?: number;
+  }) {
+    this.owner = init.owner;
+    this.fh = init.fh;
+    this.path = init.path;
+    this.parentFh = init.parentFh;
+    this.name = init.name;
+    this.stateid = init.stateid;
+    this.access = init.access;
+    this.deny = init.deny ?? ShareDeny.NONE;
+  }
+
+  /** Throws {@linkcode BadStateError} when recovery has given this state up. */
+  assertUsable(): void {
+    if (this.bad !== undefined) throw new BadStateError(this.path, this.bad);
+  }
+
+  describe(): string {
+    return `${this.path} ${formatStateid(this.stateid)}`;
+  }
+}
+
+/** A byte range held by a lock (RFC 7530 §9.2). */
+export interface LockRange {
+  readonly type: "read" | "write";
+  readonly offset: bigint;
+  /** NFS4_UINT64_MAX means "to the end of file". */
+  readonly length: bigint;
+}
+
+export class LockState {
+  readonly owner: LockOwner;
+  readonly open: OpenState;
+  /** Absent until the first LOCK succeeds. */
+  stateid: Stateid | undefined;
+  readonly ranges: LockRange[] = [];
+  reclaim: ReclaimMark = "none";
+  bad: string | undefined;
+
+  constructor(owner: LockOwner, open: OpenState) {
+    this.owner = owner;
+    this.open = open;
+  }
+
+  assertUsable(): void {
+    this.open.assertUsable();
+    if (this.bad !== undefined) throw new BadStateError(this.open.path, this.bad);
+  }
+}
+
+/** `0-`, `0-99`, `100-` (inclusive end), as traces print a range. */
+export function formatRange(offset: bigint, length: bigint): string {
+  const MAX = 0xffff_ffff_ffff_ffffn;
+  if (length === MAX || offset + length > MAX) return `${offset}-`;
+  return `${offset}-${offset + length - 1n}`;
+}

@@ -1,0 +1,151 @@
+/**
+ * State owners (RFC 7530 §9.1.5, §9.1.7; the kernel's nfs4_state_owner and
+ * nfs4_lock_state owners).
+ *
+ * An owner names who holds opens or locks. On NFSv4.0 each owner carries a
+ * sequence id that every seqid-mutating operation (OPEN, OPEN_CONFIRM,
+ * OPEN_DOWNGRADE, CLOSE, LOCK, LOCKU) uses and advances; those operations are
+ * serialised per owner so the server sees seqids in order. On NFSv4.1 the
+ * seqid is ignored (RFC 8881 §8.13) and SEQUENCE orders requests.
+ * @module
+ */
+
+import { Nfs4Status as S } from "../nfs4/status.ts";
+
+let ownerCounter = 0;
+
+/** Statuses after which the seqid does NOT advance (RFC 7530 §9.1.7). */
+const SEQID_NOT_ADVANCED = new Set<number>([
+  S.NFS4ERR_STALE_CLIENTID,
+  S.NFS4ERR_STALE_STATEID,
+  S.NFS4ERR_BAD_STATEID,
+  S.NFS4ERR_BAD_SEQID,
+  S.NFS4ERR_BADXDR,
+  S.NFS4ERR_RESOURCE,
+  S.NFS4ERR_NOFILEHANDLE,
+  S.NFS4ERR_MOVED,
+]);
+
+/** Whether a seqid-mutating op that returned `status` consumed its seqid. */
+export function seqidAdvances(status: number): boolean {
+  return !SEQID_NOT_ADVANCED.has(status);
+}
+
+/** An owner with a seqid and a queue serialising its seqid-mutating operations. */
+export class StateOwner {
+  /** The owner opaque sent to the server. */
+  readonly id: Uint8Array;
+  /** Printable form of `id`, for traces. */
+  readonly label: string;
+  /** The seqid the next seqid-mutating operation will carry (4.0). */
+  seqid = 0;
+  #tail: Promise<void> = Promise.resolve();
+
+  constructor(kind: "open" | "lock", tag: string) {
+    const label = `${kind}-${tag}-${++ownerCounter}`;
+    this.label = label;
+    this.id = new TextEncoder().encode(label);
+  }
+
+  /**
+   * Runs `fn` with this owner's seqid operations serialised: no other
+   * seqid-mutating operation of this owner is in flight meanwhile.
+   */
+  async serialise<T>(fn: () => Promise<T>): Promise<T> {
+    const previous = this.#tail;
+    let done!: () => void;
+    this.#tail = new Promise<void>((resolve) => (done = resolve));
+    await previous;
+    try {
+      return await fn();
+    } finally {
+      done();
+    }
+  }
+
+  /** Records the outcome of a seqid-mutating operation (RFC 7530 §9.1.7). */
+  advance(status: number): void {
+    if (seqidAdvances(status)) this.seqid = (this.seqid + 1) >>> 0;
+  }
+
+  /** Seqids start over (a new client ID makes old owners new to the server). */
+  resetSeqid(): void {
+    this.seqid = 0;
+  }
+}
+
+/** An open owner: one per credential, like the kernel's per-cred state owner. */
+export class OpenOwner extends StateOwner {
+  readonly uid: number;
+  /** Set after NFS4ERR_BAD_SEQID: never used again (kernel nfs4_drop_state_owner). */
+  retired = false;
+  /** Whether the server has confirmed this owner (4.0 OPEN_CONFIRM). */
+  confirmed = false;
+
+  constructor(uid: number, tag: string) {
+    super("open", tag);
+    this.uid = uid;
+  }
+}
+
+/** A lock owner: per process and open owner (distinct processes never share one). */
+export class LockOwner extends StateOwner {
+  constructor(tag: string) {
+    super("lock", tag);
+  }
+}
+
+/**
+ * Released owners are kept a while for reuse and then forgotten, like the
+ * kernel's state-owner LRU (nfs4_gc_state_owners): reusing an owner saves
+ * the server a new owner record and, on 4.0, an OPEN_CONFIRM.
+ */
+export class OwnerCache<T extends StateOwner> {
+  readonly #idle = new Map<T, number>();
+  readonly #maxIdleMs: number;
+  readonly #now: () => number;
+
+  constructor(maxIdleMs: number, now: () => number) {
+    this.#maxIdleMs = maxIdleMs;
+    this.#now = now;
+  }
+
+  /** Puts an owner with nothing left open aside for reuse. */
+  park(owner: T): void {
+    this.#idle.set(owner, this.#now());
+  }
+
+  /** An idle owner matching `accept`, or undefined. Expired ones are forgotten. */
+  take(accept: (owner: T) => boolean): T | undefined {
+    this.expire();
+    for (const owner of this.#idle.keys()) {
+      if (accept(owner)) {
+        this.#idle.delete(owner);
+        return owner;
+      }
+    }
+    return undefined;
+  }
+
+  /** Forgets owners idle for longer than the limit; returns them. */
+  expire(): T[] {
+    const gone: T[] = [];
+    const now = this.#now();
+    for (const [owner, since] of this.#idle) {
+      if (now - since > this.#maxIdleMs) {
+        this.#idle.delete(owner);
+        gone.push(owner);
+      }
+    }
+    return gone;
+  }
+
+  /** Forgets everything (all state purged). */
+  clear(): void {
+    this.#idle.clear();
+  }
+
+  get size(): number {
+    return this.#idle.size;
+  }
+}
