@@ -1,0 +1,197 @@
+/**
+ * Record marking for RPC over TCP (RFC 5531 §11).
+ *
+ * A stream carries records; each record is one or more fragments, and each
+ * fragment starts with a four-byte big-endian header: the high bit marks the
+ * record's last fragment, the low 31 bits give the fragment's length.
+ *
+ * {@linkcode RecordDecoder} takes the stream in whatever chunks TCP delivers
+ * (a header may be split across chunks) and returns whole records. It checks
+ * each fragment header against the maximum record size before buffering
+ * anything, holds fragment data as views of the incoming chunks and joins
+ * them once, when the record is complete, so a 1 MiB READ reply that arrives
+ * in a hundred chunks is copied once rather than a hundred times.
+ *
+ * @example
+ * ```ts
+ * const decoder = new RecordDecoder({ maxRecordSize: 1 << 20 });
+ * socket.on("data", (chunk) => {
+ *   for (const record of decoder.push(chunk)) handle(record);
+ * });
+ * socket.write(concat(encodeRecord(message)));
+ * ```
+ * @module
+ */
+
+import { RpcRecordTooLargeError } from "./errors.ts";
+
+/** The header bit that marks a record's last fragment. */
+export const LAST_FRAGMENT = 0x80000000;
+/** The largest fragment a header can describe (31 bits). */
+export const MAX_FRAGMENT_LENGTH = 0x7fffffff;
+/** The default largest record {@linkcode RecordDecoder} accepts: 4 MiB + 64 KiB. */
+export const DEFAULT_MAX_RECORD_SIZE = 4 * 1024 * 1024 + 64 * 1024;
+
+/**
+ * Splits `payload` into fragments of at most `maxFragment` bytes, each with
+ * its header; the last one has the {@linkcode LAST_FRAGMENT} bit. An empty
+ * payload is one empty last fragment. Writing the returned arrays in order
+ * sends the record.
+ *
+ * @example
+ * ```ts
+ * encodeRecord(new Uint8Array([1, 2, 3]));
+ * // [Uint8Array [0x80, 0, 0, 3, 1, 2, 3]]
+ * ```
+ */
+export function encodeRecord(
+  payload: Uint8Array,
+  maxFragment: number = MAX_FRAGMENT_LENGTH,
+): Uint8Array[] {
+  if (!Number.isInteger(maxFragment) || maxFragment < 1 || maxFragment > MAX_FRAGMENT_LENGTH) {
+    throw new RangeError(
+      `maximum fragment length must be an integer from 1 to ${MAX_FRAGMENT_LENGTH}, got ${maxFragment}`,
+    );
+  }
+  const fragments: Uint8Array[] = [];
+  let offset = 0;
+  do {
+    const length = Math.min(maxFragment, payload.length - offset);
+    const last = offset + length === payload.length;
+    const fragment = new Uint8Array(4 + length);
+    new DataView(fragment.buffer).setUint32(0, (last ? LAST_FRAGMENT : 0) + length);
+    fragment.set(payload.subarray(offset, offset + length), 4);
+    fragments.push(fragment);
+    offset += length;
+  } while (offset < payload.length);
+  return fragments;
+}
+
+/** Options of {@linkcode RecordDecoder}. */
+export interface RecordDecoderOptions {
+  /**
+   * The largest record accepted, as the sum of its fragments' lengths;
+   * defaults to {@linkcode DEFAULT_MAX_RECORD_SIZE}.
+   */
+  maxRecordSize?: number;
+}
+
+/**
+ * Reassembles records from a byte stream delivered in arbitrary chunks.
+ *
+ * Returned records may be views of the pushed chunks (a record that arrived
+ * inside one chunk is not copied), so the caller must not modify a chunk
+ * after pushing it. After {@linkcode RpcRecordTooLargeError} the stream is
+ * out of step and every later `push` raises it again.
+ */
+export class RecordDecoder {
+  readonly maxRecordSize: number;
+  /** Header bytes gathered so far (0 to 3 outside `push`). */
+  readonly #header = new Uint8Array(4);
+  #headerFilled = 0;
+  /** Bytes of the current fragment not yet received; -1 while reading a header. */
+  #fragmentRemaining = -1;
+  #lastFragment = false;
+  /** Views of the current record's data, joined when the record completes. */
+  #pieces: Uint8Array[] = [];
+  /** Length of the current record so far, counting fragments announced. */
+  #recordLength = 0;
+  #failure: RpcRecordTooLargeError | undefined;
+
+  constructor(options: RecordDecoderOptions = {}) {
+    const max = options.maxRecordSize ?? DEFAULT_MAX_RECORD_SIZE;
+    if (!Number.isSafeInteger(max) || max < 0) {
+      throw new RangeError(`maximum record size must be a non-negative integer, got ${max}`);
+    }
+    this.maxRecordSize = max;
+  }
+
+  /** Bytes of an incomplete record held, excluding fragment headers. */
+  get buffered(): number {
+    let total = 0;
+    for (const piece of this.#pieces) total += piece.length;
+    return total;
+  }
+
+  /** Whether the decoder stands between records (nothing partial held). */
+  get idle(): boolean {
+    return this.#headerFilled === 0 && this.#fragmentRemaining === -1 &&
+      this.#recordLength === 0 && this.#pieces.length === 0;
+  }
+
+  /**
+   * Feeds the next chunk of the stream; returns the records it completed, in
+   * order. Raises {@linkcode RpcRecordTooLargeError} as soon as a fragment
+   * header would take the record past the maximum; records completed earlier
+   * in the same chunk are then lost, which {@linkcode pushEach} avoids.
+   */
+  push(chunk: Uint8Array): Uint8Array[] {
+    const records: Uint8Array[] = [];
+    this.pushEach(chunk, (record) => records.push(record));
+    return records;
+  }
+
+  /**
+   * Feeds the next chunk of the stream, handing each record to `onRecord` as
+   * soon as it is complete, before the rest of the chunk is looked at. Raises
+   * {@linkcode RpcRecordTooLargeError} like {@linkcode push}, after the
+   * records that preceded the oversized one were handed over.
+   */
+  pushEach(chunk: Uint8Array, onRecord: (record: Uint8Array) => void): void {
+    if (this.#failure) throw this.#failure;
+    let offset = 0;
+    while (offset < chunk.length) {
+      if (this.#fragmentRemaining < 0) {
+        const take = Math.min(4 - this.#headerFilled, chunk.length - offset);
+        this.#header.set(chunk.subarray(offset, offset + take), this.#headerFilled);
+        this.#headerFilled += take;
+        offset += take;
+        if (this.#headerFilled < 4) break;
+        this.#headerFilled = 0;
+        this.#startFragment();
+      }
+      const take = Math.min(this.#fragmentRemaining, chunk.length - offset);
+      if (take > 0) {
+        this.#pieces.push(chunk.subarray(offset, offset + take));
+        this.#fragmentRemaining -= take;
+        offset += take;
+      }
+      if (this.#fragmentRemaining === 0) {
+        this.#fragmentRemaining = -1;
+        if (this.#lastFragment) onRecord(this.#takeRecord());
+      }
+    }
+  }
+
+  #startFragment(): void {
+    const header = new DataView(this.#header.buffer).getUint32(0);
+    const length = header & MAX_FRAGMENT_LENGTH;
+    const total = this.#recordLength + length;
+    if (total > this.maxRecordSize) {
+      this.#pieces = [];
+      this.#failure = new RpcRecordTooLargeError(total, this.maxRecordSize);
+      throw this.#failure;
+    }
+    this.#recordLength = total;
+    this.#lastFragment = header >= LAST_FRAGMENT;
+    this.#fragmentRemaining = length;
+  }
+
+  #takeRecord(): Uint8Array {
+    const record = join(this.#pieces, this.#recordLength);
+    this.#pieces = [];
+    this.#recordLength = 0;
+    return record;
+  }
+}
+
+function join(pieces: readonly Uint8Array[], length: number): Uint8Array {
+  if (pieces.length === 1 && pieces[0]) return pieces[0];
+  const record = new Uint8Array(length);
+  let offset = 0;
+  for (const piece of pieces) {
+    record.set(piece, offset);
+    offset += piece.length;
+  }
+  return record;
+}

@@ -1,0 +1,787 @@
+/**
+ * ONC RPC version 2 over TCP (RFC 5531 §9 messages, §11 record marking).
+ *
+ * One {@linkcode RpcTransport} owns one TCP connection to one server and
+ * pipelines calls on it: each call gets the next xid (starting at a random
+ * value), its reply is matched by xid whatever order replies come in, and at
+ * most `maxInFlight` calls are outstanding while the rest wait their turn.
+ *
+ * Failure is per call where it can be: a timeout, an abort, a non-success
+ * reply status or a malformed reply fails that call only. Losing the
+ * connection fails every call sent on it with a retriable
+ * {@linkcode RpcConnectionError}; the next call opens a new connection. A
+ * record over `maxRecordSize` puts the stream out of step, so it drops the
+ * connection and fails the calls on it with {@linkcode RpcRecordTooLargeError}.
+ *
+ * NFSv4.1 servers send callbacks as CALLs on the client's own connection
+ * (RFC 8881 §2.10.3.1); {@linkcode RpcTransport.onCall} registers a handler
+ * per program for them and the transport sends the REPLY.
+ *
+ * Uses `node:net`, so it runs under Deno, Node and Bun.
+ *
+ * @example
+ * ```ts
+ * const transport = new RpcTransport({ host: "127.0.0.1", port: 2049 });
+ * const reply = await transport.call({ program: 100003, version: 4, procedure: 0 });
+ * reply.reader.assertEnd(); // NULL has no results
+ * await transport.close();
+ * ```
+ * @module
+ */
+
+import { connect as netConnect, type Socket } from "node:net";
+import { XdrError, XdrReader, XdrWriter } from "../xdr/mod.ts";
+import { authNone, type OpaqueAuth } from "./auth.ts";
+import {
+  formatEndpoint,
+  replyError,
+  RpcConnectionError,
+  type RpcError,
+  RpcProtocolError,
+  RpcTimeoutError,
+} from "./errors.ts";
+import {
+  type AcceptedReplyInit,
+  GARBAGE_ARGS,
+  MSG_ACCEPTED,
+  PROG_UNAVAIL,
+  readCallBody,
+  readMessageStart,
+  readReplyBody,
+  REPLY,
+  RPC_MISMATCH,
+  RPC_VERSION,
+  SUCCESS,
+  SYSTEM_ERR,
+  type VersionRange,
+  writeAcceptedReply,
+  writeCallHeader,
+  writeDeniedReply,
+} from "./message.ts";
+import {
+  DEFAULT_MAX_RECORD_SIZE,
+  encodeRecord,
+  LAST_FRAGMENT,
+  MAX_FRAGMENT_LENGTH,
+  RecordDecoder,
+} from "./record_marking.ts";
+
+/** Default time allowed for the TCP connection to be established. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** Default time a call waits for its reply. */
+export const DEFAULT_CALL_TIMEOUT_MS = 30_000;
+/** Default cap on calls outstanding at once. */
+export const DEFAULT_MAX_IN_FLIGHT = 64;
+
+/** The longest delay timers honour; longer timeouts mean "no timeout". */
+const MAX_TIMER_MS = 0x7fffffff;
+
+/** Where to connect and how patiently. */
+export interface RpcTransportOptions {
+  host: string;
+  port: number;
+  /** Time allowed to establish the connection; default 10000 ms, 0 for none. */
+  connectTimeoutMs?: number;
+  /** Default per-call timeout; default 30000 ms, 0 for none. */
+  callTimeoutMs?: number;
+  /** Largest record accepted from the server; default 4 MiB + 64 KiB. */
+  maxRecordSize?: number;
+  /** Cap on concurrent calls, default 64; extra calls queue. */
+  maxInFlight?: number;
+}
+
+/** One call: what to call and how to encode its arguments. */
+export interface RpcCallOptions {
+  program: number;
+  version: number;
+  procedure: number;
+  /** Defaults to AUTH_NONE. */
+  credential?: OpaqueAuth;
+  /** Defaults to AUTH_NONE. */
+  verifier?: OpaqueAuth;
+  /** Appends the procedure's arguments after the call header. */
+  args?: (w: XdrWriter) => void;
+  /** Overrides the transport's `callTimeoutMs` for this call; 0 for none. */
+  timeoutMs?: number;
+  /** Aborting fails the call with `signal.reason`; a late reply is ignored. */
+  signal?: AbortSignal;
+}
+
+/** A successful (MSG_ACCEPTED, SUCCESS) reply. */
+export interface RpcReply {
+  xid: number;
+  /** Positioned at the procedure results. */
+  reader: XdrReader;
+  /** The server's verifier. */
+  verifier: OpaqueAuth;
+}
+
+/** A CALL the server sent on this connection (the NFSv4.1 backchannel). */
+export interface IncomingCall {
+  xid: number;
+  program: number;
+  version: number;
+  procedure: number;
+  credential: OpaqueAuth;
+  verifier: OpaqueAuth;
+  /** Positioned at the procedure arguments. */
+  args: XdrReader;
+}
+
+/**
+ * What a handler returns: a function that appends the results of a SUCCESS
+ * reply, or a non-success `accept_stat` (with the supported range for
+ * PROG_MISMATCH).
+ */
+export type CallHandlerResult =
+  | ((w: XdrWriter) => void)
+  | { acceptStat: number; mismatch?: VersionRange };
+
+/**
+ * Serves incoming CALLs of one program. Throwing an `XdrError` (arguments
+ * that do not decode) answers GARBAGE_ARGS; any other error SYSTEM_ERR.
+ */
+export type CallHandler = (call: IncomingCall) => Promise<CallHandlerResult>;
+
+/** Detail of the "connect" event. */
+export interface RpcConnectEventDetail {
+  /** False for the first connection, true for every later one. */
+  reconnect: boolean;
+}
+
+/** Detail of the "disconnect" event. */
+export interface RpcDisconnectEventDetail {
+  /** Why the connection ended; the calls pending on it failed with this. */
+  error: RpcError;
+}
+
+/** Events of {@linkcode RpcTransport}. */
+export interface RpcTransportEventMap {
+  connect: CustomEvent<RpcConnectEventDetail>;
+  disconnect: CustomEvent<RpcDisconnectEventDetail>;
+}
+
+/** A call from `call()` until it settles. */
+interface PendingCall {
+  readonly options: RpcCallOptions;
+  readonly resolve: (reply: RpcReply) => void;
+  readonly reject: (error: unknown) => void;
+  settled: boolean;
+  holdsSlot: boolean;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  onAbort: (() => void) | undefined;
+  /** Set once the call is registered on a connection. */
+  xid: number | undefined;
+  connection: Connection | undefined;
+}
+
+/** One socket's life. */
+interface Connection {
+  readonly socket: Socket;
+  readonly decoder: RecordDecoder;
+  /** Calls sent on this connection, by xid. */
+  readonly pending: Map<number, PendingCall>;
+  /** Set while the socket's buffer is full; resolves on 'drain' or close. */
+  drain: Promise<void> | undefined;
+  releaseDrain: (() => void) | undefined;
+  established: boolean;
+  /** Rejects the connection attempt (until established). */
+  failConnect: (error: RpcError) => void;
+  /** Set once torn down: the error pending calls failed with. */
+  closedWith: RpcError | undefined;
+  /** Resolves when the socket has emitted 'close'. */
+  readonly socketClosed: Promise<void>;
+}
+
+/**
+ * A pipelined ONC RPC client (and backchannel server) over one TCP
+ * connection, reconnecting on demand after the connection is lost.
+ *
+ * Events: "connect" (`CustomEvent<{ reconnect }>`) on every established
+ * connection and "disconnect" (`CustomEvent<{ error }>`) when one ends.
+ */
+export class RpcTransport extends EventTarget {
+  readonly host: string;
+  readonly port: number;
+  readonly connectTimeoutMs: number;
+  readonly callTimeoutMs: number;
+  readonly maxRecordSize: number;
+  readonly maxInFlight: number;
+
+  #connection: Connection | undefined;
+  #connecting: Promise<Connection> | undefined;
+  readonly #sockets = new Set<Connection>();
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  #everConnected = false;
+  #nextXid: number;
+  #inFlight = 0;
+  #queue: PendingCall[] = [];
+  readonly #calls = new Set<PendingCall>();
+  readonly #handlers = new Map<number, CallHandler>();
+
+  constructor(options: RpcTransportOptions) {
+    super();
+    if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) {
+      throw new RangeError(`port must be an integer from 0 to 65535, got ${options.port}`);
+    }
+    this.host = options.host;
+    this.port = options.port;
+    this.connectTimeoutMs = nonNegative(
+      "connectTimeoutMs",
+      options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    );
+    this.callTimeoutMs = nonNegative(
+      "callTimeoutMs",
+      options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS,
+    );
+    this.maxRecordSize = nonNegative(
+      "maxRecordSize",
+      options.maxRecordSize ?? DEFAULT_MAX_RECORD_SIZE,
+    );
+    this.maxInFlight = nonNegative("maxInFlight", options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT);
+    if (this.maxInFlight < 1) throw new RangeError("maxInFlight must be at least 1");
+    this.#nextXid = crypto.getRandomValues(new Uint32Array(1))[0] ?? 1;
+  }
+
+  /** Whether a connection is established now. */
+  get connected(): boolean {
+    return this.#connection !== undefined;
+  }
+
+  /** Local address of the current connection, if any. */
+  get localAddress(): string | undefined {
+    return this.#connection?.socket.localAddress;
+  }
+
+  /** Local port of the current connection, if any. */
+  get localPort(): number | undefined {
+    return this.#connection?.socket.localPort;
+  }
+
+  /** Remote address of the current connection, if any. */
+  get remoteAddress(): string | undefined {
+    return this.#connection?.socket.remoteAddress;
+  }
+
+  /** Remote port of the current connection, if any. */
+  get remotePort(): number | undefined {
+    return this.#connection?.socket.remotePort;
+  }
+
+  /** Calls started or waiting for a slot that have not settled. */
+  get pendingCalls(): number {
+    return this.#calls.size;
+  }
+
+  /** Bytes written to the current socket but not yet handed to the kernel. */
+  get bufferedAmount(): number {
+    return this.#connection?.socket.writableLength ?? 0;
+  }
+
+  /** Whether {@linkcode close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Establishes the connection if there is none. Idempotent: concurrent
+   * callers share one attempt. `call()` calls it itself.
+   */
+  async connect(): Promise<void> {
+    await this.#connect();
+  }
+
+  /**
+   * Sends a call and resolves with its SUCCESS reply. Rejects with
+   * {@linkcode RpcAcceptedError} or {@linkcode RpcDeniedError} for other reply
+   * statuses, {@linkcode RpcTimeoutError}, {@linkcode RpcConnectionError},
+   * {@linkcode RpcProtocolError}, {@linkcode RpcRecordTooLargeError}, the
+   * signal's reason when aborted, or whatever `args` throws.
+   */
+  call(options: RpcCallOptions): Promise<RpcReply> {
+    return new Promise<RpcReply>((resolve, reject) => {
+      if (this.#closed) {
+        reject(this.#closedError());
+        return;
+      }
+      const { signal } = options;
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      const call: PendingCall = {
+        options,
+        resolve,
+        reject,
+        settled: false,
+        holdsSlot: false,
+        timer: undefined,
+        onAbort: undefined,
+        xid: undefined,
+        connection: undefined,
+      };
+      this.#calls.add(call);
+      const timeoutMs = options.timeoutMs ?? this.callTimeoutMs;
+      if (timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS) {
+        call.timer = setTimeout(
+          () => this.#fail(call, this.#timeoutError(call, timeoutMs)),
+          timeoutMs,
+        );
+      }
+      if (signal) {
+        call.onAbort = () => this.#fail(call, signal.reason);
+        signal.addEventListener("abort", call.onAbort, { once: true });
+      }
+      if (this.#inFlight < this.maxInFlight) this.#start(call);
+      else this.#queue.push(call);
+    });
+  }
+
+  /**
+   * Routes incoming CALLs of `program` on this connection to `handler`
+   * (replacing any earlier handler). CALLs of a program with no handler are
+   * answered PROG_UNAVAIL.
+   */
+  onCall(program: number, handler: CallHandler): void {
+    this.#handlers.set(program, handler);
+  }
+
+  /**
+   * Closes the connection and fails every unsettled call with a
+   * non-retriable {@linkcode RpcConnectionError} ("transport closed"). The
+   * transport does not reconnect afterwards. Resolves once the socket is
+   * closed.
+   */
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    this.#closed = true;
+    const error = this.#closedError();
+    for (const call of [...this.#calls]) this.#fail(call, error);
+    this.#queue = [];
+    const closing: Promise<void>[] = [];
+    for (const connection of this.#sockets) {
+      this.#teardown(connection, error);
+      closing.push(connection.socketClosed);
+    }
+    this.#closing = Promise.all(closing).then(() => {});
+    return this.#closing;
+  }
+
+  override addEventListener<K extends keyof RpcTransportEventMap>(
+    type: K,
+    listener: (this: RpcTransport, event: RpcTransportEventMap[K]) => void,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void {
+    super.addEventListener(type, listener, options);
+  }
+
+  override removeEventListener<K extends keyof RpcTransportEventMap>(
+    type: K,
+    listener: (this: RpcTransport, event: RpcTransportEventMap[K]) => void,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  override removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  override removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void {
+    super.removeEventListener(type, listener, options);
+  }
+
+  // Calls -------------------------------------------------------------------
+
+  #start(call: PendingCall): void {
+    this.#inFlight++;
+    call.holdsSlot = true;
+    void this.#send(call);
+  }
+
+  async #send(call: PendingCall): Promise<void> {
+    try {
+      const connection = await this.#connect();
+      while (connection.drain && !call.settled && !connection.closedWith) await connection.drain;
+      if (call.settled) return;
+      if (connection.closedWith) throw connection.closedWith;
+      const xid = this.#allocateXid(connection);
+      const { options } = call;
+      const w = new XdrWriter();
+      const mark = w.reserveUint();
+      writeCallHeader(w, {
+        xid,
+        program: options.program,
+        version: options.version,
+        procedure: options.procedure,
+        credential: options.credential ?? authNone(),
+        verifier: options.verifier ?? authNone(),
+      });
+      options.args?.(w);
+      call.xid = xid;
+      call.connection = connection;
+      connection.pending.set(xid, call);
+      this.#write(connection, w, mark);
+    } catch (error) {
+      this.#fail(call, error);
+    }
+  }
+
+  #allocateXid(connection: Connection): number {
+    let xid: number;
+    do {
+      xid = this.#nextXid;
+      this.#nextXid = (this.#nextXid + 1) >>> 0;
+    } while (connection.pending.has(xid));
+    return xid;
+  }
+
+  /** Marks a call settled and releases what it holds; false if it already was. */
+  #finish(call: PendingCall): boolean {
+    if (call.settled) return false;
+    call.settled = true;
+    this.#calls.delete(call);
+    if (call.timer !== undefined) clearTimeout(call.timer);
+    if (call.onAbort) call.options.signal?.removeEventListener("abort", call.onAbort);
+    const { connection, xid } = call;
+    if (connection && xid !== undefined && connection.pending.get(xid) === call) {
+      connection.pending.delete(xid);
+    }
+    if (call.holdsSlot) {
+      call.holdsSlot = false;
+      this.#inFlight--;
+      this.#startQueued();
+    }
+    return true;
+  }
+
+  #fail(call: PendingCall, error: unknown): void {
+    if (this.#finish(call)) call.reject(error);
+  }
+
+  #succeed(call: PendingCall, reply: RpcReply): void {
+    if (this.#finish(call)) call.resolve(reply);
+  }
+
+  #startQueued(): void {
+    while (this.#inFlight < this.maxInFlight && this.#queue.length > 0) {
+      const next = this.#queue.shift();
+      if (next && !next.settled) this.#start(next);
+    }
+  }
+
+  #timeoutError(call: PendingCall, timeoutMs: number): RpcTimeoutError {
+    const { program, version, procedure } = call.options;
+    const xid = call.xid === undefined ? "" : ` (xid 0x${call.xid.toString(16).padStart(8, "0")})`;
+    return new RpcTimeoutError(
+      `call to program ${program} version ${version} procedure ${procedure}${xid} on ${this.#endpoint()} timed out after ${timeoutMs} ms`,
+      timeoutMs,
+    );
+  }
+
+  #closedError(): RpcConnectionError {
+    return new RpcConnectionError("transport closed", { host: this.host, port: this.port }, {
+      retriable: false,
+    });
+  }
+
+  #endpoint(): string {
+    return formatEndpoint(this.host, this.port);
+  }
+
+  // Connections -------------------------------------------------------------
+
+  #connect(): Promise<Connection> {
+    if (this.#closed) return Promise.reject(this.#closedError());
+    if (this.#connection) return Promise.resolve(this.#connection);
+    this.#connecting ??= this.#open();
+    return this.#connecting;
+  }
+
+  #open(): Promise<Connection> {
+    return new Promise<Connection>((resolve, reject) => {
+      const endpoint = { host: this.host, port: this.port };
+      const socket = netConnect(endpoint);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      let socketError: RpcConnectionError | undefined;
+      let markSocketClosed!: () => void;
+      const connection: Connection = {
+        socket,
+        decoder: new RecordDecoder({ maxRecordSize: this.maxRecordSize }),
+        pending: new Map(),
+        drain: undefined,
+        releaseDrain: undefined,
+        established: false,
+        failConnect: (error) => {
+          clearTimeout(timer);
+          this.#connecting = undefined;
+          reject(error);
+        },
+        closedWith: undefined,
+        socketClosed: new Promise<void>((resolve) => markSocketClosed = resolve),
+      };
+      this.#sockets.add(connection);
+
+      // An 'error' listener must always be present, or Node throws the error.
+      socket.on("error", (error: Error) => {
+        socketError ??= RpcConnectionError.fromSocketError(this.host, this.port, error);
+      });
+      socket.on("close", () => {
+        this.#sockets.delete(connection);
+        const message = connection.established
+          ? `connection closed by ${this.#endpoint()}`
+          : `connection to ${this.#endpoint()} closed before it was established`;
+        this.#teardown(connection, socketError ?? new RpcConnectionError(message, endpoint));
+        markSocketClosed();
+      });
+      socket.on("connect", () => {
+        if (connection.closedWith) return;
+        clearTimeout(timer);
+        connection.established = true;
+        socket.setNoDelay(true);
+        this.#connecting = undefined;
+        this.#connection = connection;
+        const reconnect = this.#everConnected;
+        this.#everConnected = true;
+        resolve(connection);
+        this.#emit("connect", { reconnect });
+      });
+      socket.on("data", (chunk: Uint8Array) => this.#onData(connection, chunk));
+      socket.on("drain", () => this.#releaseDrain(connection));
+
+      if (this.connectTimeoutMs > 0 && this.connectTimeoutMs <= MAX_TIMER_MS) {
+        timer = setTimeout(() => {
+          const message =
+            `connection to ${this.#endpoint()} timed out after ${this.connectTimeoutMs} ms`;
+          this.#teardown(
+            connection,
+            new RpcConnectionError(message, { ...endpoint, code: "ETIMEDOUT" }),
+          );
+        }, this.connectTimeoutMs);
+      }
+    });
+  }
+
+  /**
+   * Ends a connection once: a connection attempt fails; an established
+   * connection fails the calls sent on it with `error`, wakes writers waiting
+   * for 'drain' and emits "disconnect". The socket is destroyed either way.
+   */
+  #teardown(connection: Connection, error: RpcError): void {
+    if (connection.closedWith) return;
+    connection.closedWith = error;
+    connection.socket.destroy();
+    if (!connection.established) {
+      connection.failConnect(error);
+      return;
+    }
+    if (this.#connection === connection) this.#connection = undefined;
+    for (const call of [...connection.pending.values()]) this.#fail(call, error);
+    this.#releaseDrain(connection);
+    this.#emit("disconnect", { error });
+  }
+
+  #emit<K extends keyof RpcTransportEventMap>(
+    type: K,
+    detail: RpcTransportEventMap[K]["detail"],
+  ): void {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  // Writing -----------------------------------------------------------------
+
+  /**
+   * Sends the record built in `w`, whose first four bytes were reserved at
+   * `mark` for the record mark. Respects backpressure: when the socket's
+   * buffer is full, later writers wait in `#send` for 'drain'.
+   */
+  #write(connection: Connection, w: XdrWriter, mark: number): void {
+    const length = w.length - mark - 4;
+    let chunks: Uint8Array[];
+    if (length <= MAX_FRAGMENT_LENGTH) {
+      w.patchUint(mark, LAST_FRAGMENT + length);
+      chunks = [w.bytes().subarray(mark)];
+    } else {
+      chunks = encodeRecord(w.bytes().subarray(mark + 4));
+    }
+    let ok = true;
+    for (const chunk of chunks) ok = connection.socket.write(chunk);
+    if (!ok && !connection.drain && !connection.closedWith) {
+      connection.drain = new Promise<void>((resolve) => connection.releaseDrain = resolve);
+    }
+  }
+
+  #releaseDrain(connection: Connection): void {
+    const release = connection.releaseDrain;
+    connection.drain = undefined;
+    connection.releaseDrain = undefined;
+    release?.();
+  }
+
+  // Reading -----------------------------------------------------------------
+
+  #onData(connection: Connection, data: Uint8Array): void {
+    if (connection.closedWith) return;
+    // Node hands out Buffers; callers get plain Uint8Array views of them.
+    const chunk = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    try {
+      connection.decoder.pushEach(chunk, (record) => {
+        if (!connection.closedWith) this.#onRecord(connection, record);
+      });
+    } catch (error) {
+      // RpcRecordTooLargeError: the stream cannot be resynchronised.
+      this.#teardown(connection, error as RpcError);
+    }
+  }
+
+  #onRecord(connection: Connection, record: Uint8Array): void {
+    const r = new XdrReader(record);
+    let xid: number;
+    let msgType: number;
+    try {
+      ({ xid, msgType } = readMessageStart(r));
+    } catch (error) {
+      if (record.length < 4) {
+        const cause = new RpcProtocolError(
+          `received a ${record.length}-byte record, too short for an RPC message`,
+          undefined,
+          { cause: error },
+        );
+        this.#teardown(
+          connection,
+          new RpcConnectionError(
+            `dropped connection to ${this.#endpoint()} after a malformed record`,
+            { host: this.host, port: this.port },
+            { cause },
+          ),
+        );
+        return;
+      }
+      const badXid = new DataView(record.buffer, record.byteOffset, 4).getUint32(0);
+      this.#failCall(connection, badXid, "message", error);
+      return;
+    }
+    if (msgType === REPLY) this.#onReply(connection, xid, r);
+    else void this.#serveCall(connection, xid, r);
+  }
+
+  #failCall(connection: Connection, xid: number, what: string, cause: unknown): void {
+    const call = connection.pending.get(xid);
+    if (!call) return;
+    const detail = cause instanceof Error ? `: ${cause.message}` : "";
+    this.#fail(
+      call,
+      new RpcProtocolError(
+        `malformed ${what} for xid 0x${
+          xid.toString(16).padStart(8, "0")
+        } from ${this.#endpoint()}${detail}`,
+        xid,
+        { cause },
+      ),
+    );
+  }
+
+  #onReply(connection: Connection, xid: number, r: XdrReader): void {
+    const call = connection.pending.get(xid);
+    if (!call) return; // unknown, timed out or aborted: ignored
+    let body;
+    try {
+      body = readReplyBody(r);
+    } catch (error) {
+      this.#failCall(connection, xid, "reply", error);
+      return;
+    }
+    const { program, version, procedure } = call.options;
+    const error = replyError({ xid, program, version, procedure }, body);
+    if (error) {
+      this.#fail(call, error);
+    } else if (body.replyStat === MSG_ACCEPTED) {
+      this.#succeed(call, { xid, reader: r, verifier: body.verifier });
+    }
+  }
+
+  // Serving the backchannel -------------------------------------------------
+
+  async #serveCall(connection: Connection, xid: number, r: XdrReader): Promise<void> {
+    try {
+      const reply = await this.#answer(xid, r);
+      // The reply goes back on the connection the call came in on.
+      while (connection.drain && !connection.closedWith) await connection.drain;
+      if (!connection.closedWith) this.#write(connection, reply, 0);
+    } catch {
+      // Nothing a peer sends may crash the client; the caller times out.
+    }
+  }
+
+  /** Builds the record (mark reserved at offset 0) answering an incoming CALL. */
+  async #answer(xid: number, r: XdrReader): Promise<XdrWriter> {
+    const accepted = (acceptStat: number, init?: AcceptedReplyInit): XdrWriter => {
+      const w = new XdrWriter(64);
+      w.reserveUint();
+      writeAcceptedReply(w, xid, acceptStat, init);
+      return w;
+    };
+    let body;
+    try {
+      body = readCallBody(r);
+    } catch {
+      return accepted(GARBAGE_ARGS);
+    }
+    if (body.rpcVersion !== RPC_VERSION) {
+      const w = new XdrWriter(64);
+      w.reserveUint();
+      writeDeniedReply(w, xid, {
+        rejectStat: RPC_MISMATCH,
+        mismatch: { low: RPC_VERSION, high: RPC_VERSION },
+      });
+      return w;
+    }
+    const handler = this.#handlers.get(body.program);
+    if (!handler) return accepted(PROG_UNAVAIL);
+    let result: CallHandlerResult;
+    try {
+      result = await handler({
+        xid,
+        program: body.program,
+        version: body.version,
+        procedure: body.procedure,
+        credential: body.credential,
+        verifier: body.verifier,
+        args: r,
+      });
+    } catch (error) {
+      return accepted(error instanceof XdrError ? GARBAGE_ARGS : SYSTEM_ERR);
+    }
+    try {
+      if (typeof result === "function") {
+        const w = accepted(SUCCESS);
+        result(w);
+        return w;
+      }
+      return accepted(result.acceptStat, result.mismatch ? { mismatch: result.mismatch } : {});
+    } catch {
+      // Results that fail to encode, or an invalid accept_stat.
+      return accepted(SYSTEM_ERR);
+    }
+  }
+}
+
+function nonNegative(name: string, value: number): number {
+  if (typeof value !== "number" || Number.isNaN(value) || value < 0) {
+    throw new RangeError(`${name} must be a non-negative number, got ${value}`);
+  }
+  return value;
+}
