@@ -153,6 +153,30 @@ export const Limits = {
   dirEntries: 1 << 20,
   /** Tags echoed by the server. */
   tag: 1024,
+  /** ACEs in one ACL or delegation. */
+  aces: 1024,
+  /** Entries of fs_locations4 and servers per location. */
+  fsLocations: 64,
+  /** Components of one pathname4. */
+  pathComponents: 256,
+  /** secinfo4 entries in SECINFO and SECINFO_NO_NAME. */
+  secinfo: 64,
+  /** Stateids in TEST_STATEID. */
+  stateids: 1024,
+  /** callback_sec_parms4 entries. */
+  callbackSecParms: 16,
+  /** Layout types in fs_layout_type and layout_type. */
+  layoutTypes: 64,
+  /** Referring call lists in CB_SEQUENCE and calls per list. */
+  referringCalls: 256,
+  /** notify4 entries in CB_NOTIFY and CB_NOTIFY_DEVICEID. */
+  notifications: 1024,
+  /** GSS handles and algorithm OIDs in EXCHANGE_ID state protection. */
+  gssHandles: 64,
+  /** Bytes of a netid or universal address (netaddr4). */
+  netaddr: 256,
+  /** Bytes of a security OID, GSS handle or other small opaque. */
+  smallOpaque: 1024,
 } as const;
 
 /** nfs_ftype4 (RFC 7530 §5.8.1.2). */
@@ -166,4 +190,201 @@ export const FileType = {
   NF4FIFO: 7,
   NF4ATTRDIR: 8,
   NF4NAMEDATTR: 9,
+} as const;
+
+/** ACCESS4_* bits (RFC 7530 §16.1). */
+export const AccessMask = {
+  ACCESS4_READ: 0x01,
+  ACCESS4_LOOKUP: 0x02,
+  ACCESS4_MODIFY: 0x04,
+  ACCESS4_EXTEND: 0x08,
+  ACCESS4_DELETE: 0x10,
+  ACCESS4_EXECUTE: 0x20,
+} as const;
+
+/** share_access and share_deny of OPEN (RFC 7530 §16.16, RFC 8881 §18.16). */
+export const ShareAccess = {
+  OPEN4_SHARE_ACCESS_READ: 0x1,
+  OPEN4_SHARE_ACCESS_WRITE: 0x2,
+  OPEN4_SHARE_ACCESS_BOTH: 0x3,
+  OPEN4_SHARE_ACCESS_WANT_DELEG_MASK: 0xff00,
+  OPEN4_SHARE_ACCESS_WANT_NO_PREFERENCE: 0x0000,
+  OPEN4_SHARE_ACCESS_WANT_READ_DELEG: 0x0100,
+  OPEN4_SHARE_ACCESS_WANT_WRITE_DELEG: 0x0200,
+  OPEN4_SHARE_ACCESS_WANT_ANY_DELEG: 0x0300,
+  OPEN4_SHARE_ACCESS_WANT_NO_DELEG: 0x0400,
+  OPEN4_SHARE_ACCESS_WANT_CANCEL: 0x0500,
+  OPEN4_SHARE_ACCESS_WANT_SIGNAL_DELEG_WHEN_RESRC_AVAIL: 0x10000,
+  OPEN4_SHARE_ACCESS_WANT_PUSH_DELEG_WHEN_UNCONTENDED: 0x20000,
+} as const;
+
+export const ShareDeny = {
+  OPEN4_SHARE_DENY_NONE: 0x0,
+  OPEN4_SHARE_DENY_READ: 0x1,
+  OPEN4_SHARE_DENY_WRITE: 0x2,
+  OPEN4_SHARE_DENY_BOTH: 0x3,
+} as const;
+
+/** opentype4. */
+export const OpenType = { OPEN4_NOCREATE: 0, OPEN4_CREATE: 1 } as const;
+
+/** createmode4. */
+export const CreateMode = {
+  UNCHECKED4: 0,
+  GUARDED4: 1,
+  EXCLUSIVE4: 2,
+  EXCLUSIVE4_1: 3,
+} as const;
+
+/** open_claim_type4. */
+export const OpenClaimType = {
+  CLAIM_NULL: 0,
+  CLAIM_PREVIOUS: 1,
+  CLAIM_DELEGATE_CUR: 2,
+  CLAIM_DELEGATE_PREV: 3,
+  CLAIM_FH: 4,
+  CLAIM_DELEG_CUR_FH: 5,
+  CLAIM_DELEG_PREV_FH: 6,
+} as const;
+
+/** open_delegation_type4. */
+export const DelegationType = {
+  OPEN_DELEGATE_NONE: 0,
+  OPEN_DELEGATE_READ: 1,
+  OPEN_DELEGATE_WRITE: 2,
+  OPEN_DELEGATE_NONE_EXT: 3,
+} as const;
+
+/** why_no_delegation4 (RFC 8881 §18.16.3). */
+export const WhyNoDelegation = {
+  WND4_NOT_WANTED: 0,
+  WND4_CONTENTION: 1,
+  WND4_RESOURCE: 2,
+  WND4_NOT_SUPP_FTYPE: 3,
+  WND4_WRITE_DELEG_NOT_SUPP_FTYPE: 4,
+  WND4_NOT_SUPP_UPGRADE: 5,
+  WND4_NOT_SUPP_DOWNGRADE: 6,
+  WND4_CANCELLED: 7,
+  WND4_IS_DIR: 8,
+} as const;
+
+/** OPEN4_RESULT_* flags. */
+export const OpenResultFlags = {
+  OPEN4_RESULT_CONFIRM: 0x02,
+  OPEN4_RESULT_LOCKTYPE_POSIX: 0x04,
+  OPEN4_RESULT_PRESERVE_UNLINKED: 0x08,
+  OPEN4_RESULT_MAY_NOTIFY_LOCK: 0x20,
+} as const;
+
+/** limit_by4. */
+export const LimitBy = { NFS_LIMIT_SIZE: 1, NFS_LIMIT_BLOCKS: 2 } as const;
+
+/** nfs_lock_type4. */
+export const LockType = { READ_LT: 1, WRITE_LT: 2, READW_LT: 3, WRITEW_LT: 4 } as const;
+
+/** stable_how4. */
+export const StableHow = { UNSTABLE4: 0, DATA_SYNC4: 1, FILE_SYNC4: 2 } as const;
+
+/** time_how4. */
+export const TimeHow = { SET_TO_SERVER_TIME4: 0, SET_TO_CLIENT_TIME4: 1 } as const;
+
+/** Security flavors that appear in NFSv4 bodies (RFC 5531, RFC 2203). */
+export const SecFlavor = { AUTH_NONE: 0, AUTH_SYS: 1, RPCSEC_GSS: 6 } as const;
+
+/** rpc_gss_svc_t (RFC 2203). */
+export const RpcGssService = {
+  RPC_GSS_SVC_NONE: 1,
+  RPC_GSS_SVC_INTEGRITY: 2,
+  RPC_GSS_SVC_PRIVACY: 3,
+} as const;
+
+/** EXCHGID4_FLAG_* (RFC 8881 §18.35). */
+export const ExchangeIdFlags = {
+  EXCHGID4_FLAG_SUPP_MOVED_REFER: 0x00000001,
+  EXCHGID4_FLAG_SUPP_MOVED_MIGR: 0x00000002,
+  EXCHGID4_FLAG_SUPP_FENCE_OPS: 0x00000004,
+  EXCHGID4_FLAG_BIND_PRINC_STATEID: 0x00000100,
+  EXCHGID4_FLAG_USE_NON_PNFS: 0x00010000,
+  EXCHGID4_FLAG_USE_PNFS_MDS: 0x00020000,
+  EXCHGID4_FLAG_USE_PNFS_DS: 0x00040000,
+  EXCHGID4_FLAG_MASK_PNFS: 0x00070000,
+  EXCHGID4_FLAG_UPD_CONFIRMED_REC_A: 0x40000000,
+  EXCHGID4_FLAG_CONFIRMED_R: 0x80000000,
+} as const;
+
+/** state_protect_how4. */
+export const StateProtectHow = { SP4_NONE: 0, SP4_MACH_CRED: 1, SP4_SSV: 2 } as const;
+
+/** CREATE_SESSION4_FLAG_* (RFC 8881 §18.36). */
+export const CreateSessionFlags = {
+  CREATE_SESSION4_FLAG_PERSIST: 0x1,
+  CREATE_SESSION4_FLAG_CONN_BACK_CHAN: 0x2,
+  CREATE_SESSION4_FLAG_CONN_RDMA: 0x4,
+} as const;
+
+/** channel_dir_from_client4. */
+export const ChannelDirFromClient = {
+  CDFC4_FORE: 0x1,
+  CDFC4_BACK: 0x2,
+  CDFC4_FORE_OR_BOTH: 0x3,
+  CDFC4_BACK_OR_BOTH: 0x7,
+} as const;
+
+/** channel_dir_from_server4. */
+export const ChannelDirFromServer = { CDFS4_FORE: 0x1, CDFS4_BACK: 0x2, CDFS4_BOTH: 0x3 } as const;
+
+/** SEQ4_STATUS_* bits of SEQUENCE4resok.sr_status_flags (RFC 8881 §18.46). */
+export const SequenceStatus = {
+  SEQ4_STATUS_CB_PATH_DOWN: 0x00000001,
+  SEQ4_STATUS_CB_GSS_CONTEXTS_EXPIRING: 0x00000002,
+  SEQ4_STATUS_CB_GSS_CONTEXTS_EXPIRED: 0x00000004,
+  SEQ4_STATUS_EXPIRED_ALL_STATE_REVOKED: 0x00000008,
+  SEQ4_STATUS_EXPIRED_SOME_STATE_REVOKED: 0x00000010,
+  SEQ4_STATUS_ADMIN_STATE_REVOKED: 0x00000020,
+  SEQ4_STATUS_RECALLABLE_STATE_REVOKED: 0x00000040,
+  SEQ4_STATUS_LEASE_MOVED: 0x00000080,
+  SEQ4_STATUS_RESTART_RECLAIM_NEEDED: 0x00000100,
+  SEQ4_STATUS_CB_PATH_DOWN_SESSION: 0x00000200,
+  SEQ4_STATUS_BACKCHANNEL_FAULT: 0x00000400,
+  SEQ4_STATUS_DEVID_CHANGED: 0x00000800,
+  SEQ4_STATUS_DEVID_DELETED: 0x00001000,
+} as const;
+
+/** secinfo_style4. */
+export const SecinfoStyle = { SECINFO_STYLE4_CURRENT_FH: 0, SECINFO_STYLE4_PARENT: 1 } as const;
+
+/** gddrnf4_status of GET_DIR_DELEGATION. */
+export const GddStatus = { GDD4_OK: 0, GDD4_UNAVAIL: 1 } as const;
+
+/** fh_expire_type bits (RFC 7530 §4.2.1). */
+export const FhExpireType = {
+  FH4_PERSISTENT: 0x0,
+  FH4_NOEXPIRE_WITH_OPEN: 0x1,
+  FH4_VOLATILE_ANY: 0x2,
+  FH4_VOL_MIGRATION: 0x4,
+  FH4_VOL_RENAME: 0x8,
+} as const;
+
+/** acetype4 values (RFC 7530 §6.2.1.1). */
+export const AceType = {
+  ACE4_ACCESS_ALLOWED_ACE_TYPE: 0,
+  ACE4_ACCESS_DENIED_ACE_TYPE: 1,
+  ACE4_SYSTEM_AUDIT_ACE_TYPE: 2,
+  ACE4_SYSTEM_ALARM_ACE_TYPE: 3,
+} as const;
+
+/** layoutrecall_type4 (RFC 8881 §20.3). */
+export const LayoutRecallType = {
+  LAYOUTRECALL4_FILE: 1,
+  LAYOUTRECALL4_FSID: 2,
+  LAYOUTRECALL4_ALL: 3,
+} as const;
+
+/** RCA4_TYPE_MASK_* bit numbers of CB_RECALL_ANY (RFC 8881 §20.6). */
+export const RecallAnyType = {
+  RCA4_TYPE_MASK_RDATA_DLG: 0,
+  RCA4_TYPE_MASK_WDATA_DLG: 1,
+  RCA4_TYPE_MASK_DIR_DLG: 2,
+  RCA4_TYPE_MASK_FILE_LAYOUT: 3,
+  RCA4_TYPE_MASK_BLK_LAYOUT: 4,
 } as const;

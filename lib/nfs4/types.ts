@@ -5,7 +5,14 @@
  */
 
 import type { XdrReader, XdrWriter } from "../xdr/mod.ts";
-import { NFS4_FHSIZE, NFS4_OTHER_SIZE, NFS4_VERIFIER_SIZE } from "./constants.ts";
+import {
+  Limits,
+  NFS4_FHSIZE,
+  NFS4_OPAQUE_LIMIT,
+  NFS4_OTHER_SIZE,
+  NFS4_SESSIONID_SIZE,
+  NFS4_VERIFIER_SIZE,
+} from "./constants.ts";
 
 /** A file handle: opaque, at most 128 bytes (RFC 7530 §4). */
 export type FileHandle = Uint8Array;
@@ -110,6 +117,105 @@ export function decodeChangeInfo(r: XdrReader): ChangeInfo {
   const before = r.readUhyper();
   const after = r.readUhyper();
   return { atomic, before, after };
+}
+
+/** sessionid4: 16 opaque bytes (RFC 8881 §2.10.3). */
+export type SessionId = Uint8Array;
+
+export function encodeSessionId(w: XdrWriter, sessionid: SessionId): void {
+  w.writeFixedOpaque(sessionid, NFS4_SESSIONID_SIZE);
+}
+
+export function decodeSessionId(r: XdrReader): SessionId {
+  // Copy: a session outlives the reply buffer it came in.
+  return r.readFixedOpaque(NFS4_SESSIONID_SIZE).slice();
+}
+
+/**
+ * state_owner4, used as open_owner4 and lock_owner4 (RFC 7530 §3.3.10): the
+ * client ID and up to 1024 opaque bytes naming the owner.
+ */
+export interface StateOwner {
+  readonly clientid: bigint;
+  readonly owner: Uint8Array;
+}
+
+export function encodeStateOwner(w: XdrWriter, owner: StateOwner): void {
+  w.writeUhyper(owner.clientid);
+  w.writeOpaque(owner.owner, NFS4_OPAQUE_LIMIT);
+}
+
+export function decodeStateOwner(r: XdrReader): StateOwner {
+  const clientid = r.readUhyper();
+  const owner = r.readOpaque(NFS4_OPAQUE_LIMIT).slice();
+  return { clientid, owner };
+}
+
+/** netaddr4 (RFC 5665 §5.2.3.4): an RPC netid (`tcp`, `tcp6`) and a universal address. */
+export interface NetAddr {
+  readonly netid: string;
+  readonly addr: string;
+}
+
+export function encodeNetAddr(w: XdrWriter, addr: NetAddr): void {
+  w.writeString(addr.netid, Limits.netaddr);
+  w.writeString(addr.addr, Limits.netaddr);
+}
+
+export function decodeNetAddr(r: XdrReader): NetAddr {
+  const netid = r.readString(Limits.netaddr);
+  const addr = r.readString(Limits.netaddr);
+  return { netid, addr };
+}
+
+/** specdata4: major and minor device numbers. */
+export interface SpecData {
+  readonly specdata1: number;
+  readonly specdata2: number;
+}
+
+export function encodeSpecData(w: XdrWriter, data: SpecData): void {
+  w.writeUint(data.specdata1);
+  w.writeUint(data.specdata2);
+}
+
+export function decodeSpecData(r: XdrReader): SpecData {
+  const specdata1 = r.readUint();
+  const specdata2 = r.readUint();
+  return { specdata1, specdata2 };
+}
+
+/** nfsace4 (RFC 7530 §6.2.1): one access control entry. */
+export interface Ace {
+  readonly type: number;
+  readonly flag: number;
+  readonly accessMask: number;
+  readonly who: string;
+}
+
+export function encodeAce(w: XdrWriter, ace: Ace): void {
+  w.writeUint(ace.type);
+  w.writeUint(ace.flag);
+  w.writeUint(ace.accessMask);
+  w.writeString(ace.who, Limits.owner);
+}
+
+export function decodeAce(r: XdrReader): Ace {
+  const type = r.readUint();
+  const flag = r.readUint();
+  const accessMask = r.readUint();
+  const who = r.readString(Limits.owner);
+  return { type, flag, accessMask, who };
+}
+
+/** An nfsace4 array, at most {@linkcode Limits.aces} long. */
+export function encodeAces(w: XdrWriter, aces: readonly Ace[]): void {
+  w.writeArray(aces, encodeAce, Limits.aces);
+}
+
+export function decodeAces(r: XdrReader): Ace[] {
+  // type, flag, mask and an empty who: 16 bytes at least.
+  return r.readArray(decodeAce, Limits.aces, 16);
 }
 
 /** Lower-case hex of some bytes. */

@@ -1,0 +1,660 @@
+/**
+ * File attributes: bitmap4 and fattr4 (RFC 7530 §5, RFC 8881 §5, RFC 7862 §12).
+ *
+ * A fattr4 is a bitmap of attribute ids and one opaque holding their values
+ * in ascending id order. Each value has its own XDR type, so a decoder that
+ * meets an id whose format it does not know cannot find the values after
+ * it. Since the opaque's length is known, decoding then stops there without
+ * failing: the ids not decoded are reported in `undecoded`, and the rest of
+ * the reply is read normally.
+ *
+ * @example
+ * ```ts
+ * const ops = [putfh(fh), getattr([Attr.TYPE, Attr.SIZE, Attr.MODE])] as const;
+ * const [, { attrs }] = compoundResults(reply, ops);
+ * attrs.size; // bigint | undefined
+ * ```
+ * @module
+ */
+
+import { XdrError, XdrReader, type XdrWriter } from "../xdr/mod.ts";
+import { Limits, TimeHow } from "./constants.ts";
+import {
+  type Ace,
+  decodeAces,
+  decodeFileHandle,
+  decodeNfsTime,
+  decodeSpecData,
+  encodeAces,
+  encodeFileHandle,
+  encodeNfsTime,
+  encodeSpecData,
+  type FileHandle,
+  type NfsTime,
+  type SpecData,
+} from "./types.ts";
+
+/** FATTR4_* attribute ids of NFSv4.0, 4.1 and 4.2 (RFC 7531, RFC 5662, RFC 7863, RFC 8275, RFC 8276). */
+export const Attr = {
+  SUPPORTED_ATTRS: 0,
+  TYPE: 1,
+  FH_EXPIRE_TYPE: 2,
+  CHANGE: 3,
+  SIZE: 4,
+  LINK_SUPPORT: 5,
+  SYMLINK_SUPPORT: 6,
+  NAMED_ATTR: 7,
+  FSID: 8,
+  UNIQUE_HANDLES: 9,
+  LEASE_TIME: 10,
+  RDATTR_ERROR: 11,
+  ACL: 12,
+  ACLSUPPORT: 13,
+  ARCHIVE: 14,
+  CANSETTIME: 15,
+  CASE_INSENSITIVE: 16,
+  CASE_PRESERVING: 17,
+  CHOWN_RESTRICTED: 18,
+  FILEHANDLE: 19,
+  FILEID: 20,
+  FILES_AVAIL: 21,
+  FILES_FREE: 22,
+  FILES_TOTAL: 23,
+  FS_LOCATIONS: 24,
+  HIDDEN: 25,
+  HOMOGENEOUS: 26,
+  MAXFILESIZE: 27,
+  MAXLINK: 28,
+  MAXNAME: 29,
+  MAXREAD: 30,
+  MAXWRITE: 31,
+  MIMETYPE: 32,
+  MODE: 33,
+  NO_TRUNC: 34,
+  NUMLINKS: 35,
+  OWNER: 36,
+  OWNER_GROUP: 37,
+  QUOTA_AVAIL_HARD: 38,
+  QUOTA_AVAIL_SOFT: 39,
+  QUOTA_USED: 40,
+  RAWDEV: 41,
+  SPACE_AVAIL: 42,
+  SPACE_FREE: 43,
+  SPACE_TOTAL: 44,
+  SPACE_USED: 45,
+  SYSTEM: 46,
+  TIME_ACCESS: 47,
+  TIME_ACCESS_SET: 48,
+  TIME_BACKUP: 49,
+  TIME_CREATE: 50,
+  TIME_DELTA: 51,
+  TIME_METADATA: 52,
+  TIME_MODIFY: 53,
+  TIME_MODIFY_SET: 54,
+  MOUNTED_ON_FILEID: 55,
+  DIR_NOTIF_DELAY: 56,
+  DIRENT_NOTIF_DELAY: 57,
+  DACL: 58,
+  SACL: 59,
+  CHANGE_POLICY: 60,
+  FS_STATUS: 61,
+  FS_LAYOUT_TYPES: 62,
+  LAYOUT_HINT: 63,
+  LAYOUT_TYPES: 64,
+  LAYOUT_BLKSIZE: 65,
+  LAYOUT_ALIGNMENT: 66,
+  FS_LOCATIONS_INFO: 67,
+  MDSTHRESHOLD: 68,
+  RETENTION_GET: 69,
+  RETENTION_SET: 70,
+  RETENTEVT_GET: 71,
+  RETENTEVT_SET: 72,
+  RETENTION_HOLD: 73,
+  MODE_SET_MASKED: 74,
+  SUPPATTR_EXCLCREAT: 75,
+  FS_CHARSET_CAP: 76,
+  CLONE_BLKSIZE: 77,
+  SPACE_FREED: 78,
+  CHANGE_ATTR_TYPE: 79,
+  SEC_LABEL: 80,
+  MODE_UMASK: 81,
+  XATTR_SUPPORT: 82,
+} as const;
+
+const attrNames = new Map<number, string>(Object.entries(Attr).map(([name, id]) => [id, name]));
+
+/** `SIZE` for 4; `ATTR_99` for an id this client does not know. */
+export function attrName(id: number): string {
+  return attrNames.get(id) ?? `ATTR_${id}`;
+}
+
+/** fsid4. */
+export interface Fsid {
+  readonly major: bigint;
+  readonly minor: bigint;
+}
+
+/** fs_location4: servers and the path of the file system on them. */
+export interface FsLocation {
+  readonly server: readonly string[];
+  readonly rootpath: readonly string[];
+}
+
+/** fs_locations4 (RFC 7530 §8.8). */
+export interface FsLocations {
+  readonly fsRoot: readonly string[];
+  readonly locations: readonly FsLocation[];
+}
+
+/** nfsacl41 (RFC 8881 §6.2.2). */
+export interface Acl41 {
+  readonly flag: number;
+  readonly aces: readonly Ace[];
+}
+
+/** change_policy4. */
+export interface ChangePolicy {
+  readonly major: bigint;
+  readonly minor: bigint;
+}
+
+/** fs4_status (RFC 8881 §11.11). */
+export interface FsStatus {
+  readonly absent: boolean;
+  readonly type: number;
+  readonly source: string;
+  readonly current: string;
+  readonly age: number;
+  readonly version: NfsTime;
+}
+
+/** layouthint4. */
+export interface LayoutHint {
+  readonly type: number;
+  readonly body: Uint8Array;
+}
+
+/** mode_masked4. */
+export interface ModeMasked {
+  readonly valueToSet: number;
+  readonly maskBits: number;
+}
+
+/** mode_umask4 (RFC 8275). */
+export interface ModeUmask {
+  readonly mode: number;
+  readonly umask: number;
+}
+
+/** settime4: the server's clock, or a time the client names. */
+export type SetTime = "server" | NfsTime;
+
+/**
+ * The attributes this client decodes, by name. Every field is optional: a
+ * reply carries those that were asked for and that the server supports.
+ */
+export interface FileAttributes {
+  supportedAttrs?: ReadonlySet<number>;
+  type?: number;
+  fhExpireType?: number;
+  change?: bigint;
+  size?: bigint;
+  linkSupport?: boolean;
+  symlinkSupport?: boolean;
+  namedAttr?: boolean;
+  fsid?: Fsid;
+  uniqueHandles?: boolean;
+  leaseTime?: number;
+  rdattrError?: number;
+  acl?: readonly Ace[];
+  aclSupport?: number;
+  archive?: boolean;
+  cansettime?: boolean;
+  caseInsensitive?: boolean;
+  casePreserving?: boolean;
+  chownRestricted?: boolean;
+  filehandle?: FileHandle;
+  fileid?: bigint;
+  filesAvail?: bigint;
+  filesFree?: bigint;
+  filesTotal?: bigint;
+  fsLocations?: FsLocations;
+  hidden?: boolean;
+  homogeneous?: boolean;
+  maxfilesize?: bigint;
+  maxlink?: number;
+  maxname?: number;
+  maxread?: bigint;
+  maxwrite?: bigint;
+  mimetype?: string;
+  mode?: number;
+  noTrunc?: boolean;
+  numlinks?: number;
+  owner?: string;
+  ownerGroup?: string;
+  quotaAvailHard?: bigint;
+  quotaAvailSoft?: bigint;
+  quotaUsed?: bigint;
+  rawdev?: SpecData;
+  spaceAvail?: bigint;
+  spaceFree?: bigint;
+  spaceTotal?: bigint;
+  spaceUsed?: bigint;
+  system?: boolean;
+  timeAccess?: NfsTime;
+  timeAccessSet?: SetTime;
+  timeBackup?: NfsTime;
+  timeCreate?: NfsTime;
+  timeDelta?: NfsTime;
+  timeMetadata?: NfsTime;
+  timeModify?: NfsTime;
+  timeModifySet?: SetTime;
+  mountedOnFileid?: bigint;
+  dirNotifDelay?: NfsTime;
+  direntNotifDelay?: NfsTime;
+  dacl?: Acl41;
+  sacl?: Acl41;
+  changePolicy?: ChangePolicy;
+  fsStatus?: FsStatus;
+  fsLayoutTypes?: readonly number[];
+  layoutHint?: LayoutHint;
+  layoutTypes?: readonly number[];
+  layoutBlksize?: number;
+  layoutAlignment?: number;
+  retentionHold?: bigint;
+  modeSetMasked?: ModeMasked;
+  suppattrExclcreat?: ReadonlySet<number>;
+  fsCharsetCap?: number;
+  cloneBlksize?: number;
+  spaceFreed?: bigint;
+  changeAttrType?: number;
+  modeUmask?: ModeUmask;
+  xattrSupport?: boolean;
+}
+
+/** The attributes a client sets with SETATTR, CREATE and OPEN. */
+export type SettableAttributes = Pick<
+  FileAttributes,
+  | "size"
+  | "acl"
+  | "archive"
+  | "hidden"
+  | "mimetype"
+  | "mode"
+  | "owner"
+  | "ownerGroup"
+  | "system"
+  | "timeAccessSet"
+  | "timeBackup"
+  | "timeCreate"
+  | "timeModifySet"
+  | "dacl"
+  | "sacl"
+  | "layoutHint"
+  | "retentionHold"
+  | "modeSetMasked"
+  | "modeUmask"
+>;
+
+/** A decoded fattr4. */
+export interface DecodedFattr {
+  /** The values decoded. */
+  readonly attrs: FileAttributes;
+  /** Every id in the bitmap the server sent. */
+  readonly returned: ReadonlySet<number>;
+  /** The ids whose values were not decoded (an unknown format stops decoding). */
+  readonly undecoded: ReadonlySet<number>;
+}
+
+type Key = keyof FileAttributes;
+
+interface AttrCodec {
+  readonly id: number;
+  readonly key: Key;
+  encode(w: XdrWriter, value: unknown): void;
+  decode(r: XdrReader): unknown;
+}
+
+function def<K extends Key>(
+  id: number,
+  key: K,
+  encode: (w: XdrWriter, value: NonNullable<FileAttributes[K]>) => void,
+  decode: (r: XdrReader) => NonNullable<FileAttributes[K]>,
+): AttrCodec {
+  return { id, key, encode: encode as (w: XdrWriter, value: unknown) => void, decode };
+}
+
+const bool = [
+  (w: XdrWriter, v: boolean) => void w.writeBool(v),
+  (r: XdrReader) => r.readBool(),
+] as const;
+const u32 = [
+  (w: XdrWriter, v: number) => void w.writeUint(v),
+  (r: XdrReader) => r.readUint(),
+] as const;
+const u64 = [
+  (w: XdrWriter, v: bigint) => void w.writeUhyper(v),
+  (r: XdrReader) => r.readUhyper(),
+] as const;
+const time = [encodeNfsTime, decodeNfsTime] as const;
+const bitmap = [encodeBitmap, decodeBitmap] as const;
+const owner = [
+  (w: XdrWriter, v: string) => void w.writeString(v, Limits.owner),
+  (r: XdrReader) => r.readString(Limits.owner),
+] as const;
+
+function encodeSetTime(w: XdrWriter, value: SetTime): void {
+  if (value === "server") {
+    w.writeInt(TimeHow.SET_TO_SERVER_TIME4);
+  } else {
+    w.writeInt(TimeHow.SET_TO_CLIENT_TIME4);
+    encodeNfsTime(w, value);
+  }
+}
+
+function decodeSetTime(r: XdrReader): SetTime {
+  const how = r.readEnum(SET_TIME_HOWS, "time_how4");
+  return how === TimeHow.SET_TO_CLIENT_TIME4 ? decodeNfsTime(r) : "server";
+}
+const SET_TIME_HOWS: ReadonlySet<number> = new Set(Object.values(TimeHow));
+
+function encodePathname(w: XdrWriter, path: readonly string[]): void {
+  w.writeArray(path, (w, c) => w.writeString(c, Limits.name), Limits.pathComponents);
+}
+
+function decodePathname(r: XdrReader): string[] {
+  return r.readArray((r) => r.readString(Limits.name), Limits.pathComponents);
+}
+
+function encodeFsLocations(w: XdrWriter, value: FsLocations): void {
+  encodePathname(w, value.fsRoot);
+  w.writeArray(value.locations, (w, loc) => {
+    w.writeArray(loc.server, (w, s) => w.writeString(s, Limits.name), Limits.fsLocations);
+    encodePathname(w, loc.rootpath);
+  }, Limits.fsLocations);
+}
+
+function decodeFsLocations(r: XdrReader): FsLocations {
+  const fsRoot = decodePathname(r);
+  const locations = r.readArray(
+    (r) => {
+      const server = r.readArray((r) => r.readString(Limits.name), Limits.fsLocations);
+      const rootpath = decodePathname(r);
+      return { server, rootpath };
+    },
+    Limits.fsLocations,
+    8,
+  );
+  return { fsRoot, locations };
+}
+
+function encodeAcl41(w: XdrWriter, value: Acl41): void {
+  w.writeUint(value.flag);
+  encodeAces(w, value.aces);
+}
+
+function decodeAcl41(r: XdrReader): Acl41 {
+  const flag = r.readUint();
+  const aces = decodeAces(r);
+  return { flag, aces };
+}
+
+function encodePair(w: XdrWriter, value: { major: bigint; minor: bigint }): void {
+  w.writeUhyper(value.major);
+  w.writeUhyper(value.minor);
+}
+
+function decodePair(r: XdrReader): { major: bigint; minor: bigint } {
+  const major = r.readUhyper();
+  const minor = r.readUhyper();
+  return { major, minor };
+}
+
+function encodeFsStatus(w: XdrWriter, value: FsStatus): void {
+  w.writeBool(value.absent);
+  w.writeInt(value.type);
+  w.writeString(value.source, Limits.name);
+  w.writeString(value.current, Limits.name);
+  w.writeInt(value.age);
+  encodeNfsTime(w, value.version);
+}
+
+function decodeFsStatus(r: XdrReader): FsStatus {
+  const absent = r.readBool();
+  const type = r.readInt();
+  const source = r.readString(Limits.name);
+  const current = r.readString(Limits.name);
+  const age = r.readInt();
+  const version = decodeNfsTime(r);
+  return { absent, type, source, current, age, version };
+}
+
+const layoutTypes = [
+  (w: XdrWriter, v: readonly number[]) =>
+    void w.writeArray(v, (w, t) => w.writeInt(t), Limits.layoutTypes),
+  (r: XdrReader) => r.readArray((r) => r.readInt(), Limits.layoutTypes),
+] as const;
+
+function encodeLayoutHint(w: XdrWriter, value: LayoutHint): void {
+  w.writeInt(value.type);
+  w.writeOpaque(value.body, Limits.smallOpaque);
+}
+
+function decodeLayoutHint(r: XdrReader): LayoutHint {
+  const type = r.readInt();
+  const body = r.readOpaque(Limits.smallOpaque).slice();
+  return { type, body };
+}
+
+function encodeModeMasked(w: XdrWriter, value: ModeMasked): void {
+  w.writeUint(value.valueToSet);
+  w.writeUint(value.maskBits);
+}
+
+function decodeModeMasked(r: XdrReader): ModeMasked {
+  const valueToSet = r.readUint();
+  const maskBits = r.readUint();
+  return { valueToSet, maskBits };
+}
+
+function encodeModeUmask(w: XdrWriter, value: ModeUmask): void {
+  w.writeUint(value.mode);
+  w.writeUint(value.umask);
+}
+
+function decodeModeUmask(r: XdrReader): ModeUmask {
+  const mode = r.readUint();
+  const umask = r.readUint();
+  return { mode, umask };
+}
+
+/**
+ * The attributes whose value format this client knows, by id. Absent:
+ * fs_locations_info (67), mdsthreshold (68), the retention attributes
+ * (69-72) and sec_label (80).
+ */
+const CODECS: ReadonlyMap<number, AttrCodec> = new Map(
+  [
+    def(Attr.SUPPORTED_ATTRS, "supportedAttrs", ...bitmap),
+    def(Attr.TYPE, "type", (w, v) => void w.writeInt(v), (r) => r.readInt()),
+    def(Attr.FH_EXPIRE_TYPE, "fhExpireType", ...u32),
+    def(Attr.CHANGE, "change", ...u64),
+    def(Attr.SIZE, "size", ...u64),
+    def(Attr.LINK_SUPPORT, "linkSupport", ...bool),
+    def(Attr.SYMLINK_SUPPORT, "symlinkSupport", ...bool),
+    def(Attr.NAMED_ATTR, "namedAttr", ...bool),
+    def(Attr.FSID, "fsid", encodePair, decodePair),
+    def(Attr.UNIQUE_HANDLES, "uniqueHandles", ...bool),
+    def(Attr.LEASE_TIME, "leaseTime", ...u32),
+    def(Attr.RDATTR_ERROR, "rdattrError", ...u32),
+    def(Attr.ACL, "acl", encodeAces, decodeAces),
+    def(Attr.ACLSUPPORT, "aclSupport", ...u32),
+    def(Attr.ARCHIVE, "archive", ...bool),
+    def(Attr.CANSETTIME, "cansettime", ...bool),
+    def(Attr.CASE_INSENSITIVE, "caseInsensitive", ...bool),
+    def(Attr.CASE_PRESERVING, "casePreserving", ...bool),
+    def(Attr.CHOWN_RESTRICTED, "chownRestricted", ...bool),
+    def(Attr.FILEHANDLE, "filehandle", encodeFileHandle, decodeFileHandle),
+    def(Attr.FILEID, "fileid", ...u64),
+    def(Attr.FILES_AVAIL, "filesAvail", ...u64),
+    def(Attr.FILES_FREE, "filesFree", ...u64),
+    def(Attr.FILES_TOTAL, "filesTotal", ...u64),
+    def(Attr.FS_LOCATIONS, "fsLocations", encodeFsLocations, decodeFsLocations),
+    def(Attr.HIDDEN, "hidden", ...bool),
+    def(Attr.HOMOGENEOUS, "homogeneous", ...bool),
+    def(Attr.MAXFILESIZE, "maxfilesize", ...u64),
+    def(Attr.MAXLINK, "maxlink", ...u32),
+    def(Attr.MAXNAME, "maxname", ...u32),
+    def(Attr.MAXREAD, "maxread", ...u64),
+    def(Attr.MAXWRITE, "maxwrite", ...u64),
+    def(
+      Attr.MIMETYPE,
+      "mimetype",
+      (w, v) => void w.writeString(v, Limits.name),
+      (r) => r.readString(Limits.name),
+    ),
+    def(Attr.MODE, "mode", ...u32),
+    def(Attr.NO_TRUNC, "noTrunc", ...bool),
+    def(Attr.NUMLINKS, "numlinks", ...u32),
+    def(Attr.OWNER, "owner", ...owner),
+    def(Attr.OWNER_GROUP, "ownerGroup", ...owner),
+    def(Attr.QUOTA_AVAIL_HARD, "quotaAvailHard", ...u64),
+    def(Attr.QUOTA_AVAIL_SOFT, "quotaAvailSoft", ...u64),
+    def(Attr.QUOTA_USED, "quotaUsed", ...u64),
+    def(Attr.RAWDEV, "rawdev", encodeSpecData, decodeSpecData),
+    def(Attr.SPACE_AVAIL, "spaceAvail", ...u64),
+    def(Attr.SPACE_FREE, "spaceFree", ...u64),
+    def(Attr.SPACE_TOTAL, "spaceTotal", ...u64),
+    def(Attr.SPACE_USED, "spaceUsed", ...u64),
+    def(Attr.SYSTEM, "system", ...bool),
+    def(Attr.TIME_ACCESS, "timeAccess", ...time),
+    def(Attr.TIME_ACCESS_SET, "timeAccessSet", encodeSetTime, decodeSetTime),
+    def(Attr.TIME_BACKUP, "timeBackup", ...time),
+    def(Attr.TIME_CREATE, "timeCreate", ...time),
+    def(Attr.TIME_DELTA, "timeDelta", ...time),
+    def(Attr.TIME_METADATA, "timeMetadata", ...time),
+    def(Attr.TIME_MODIFY, "timeModify", ...time),
+    def(Attr.TIME_MODIFY_SET, "timeModifySet", encodeSetTime, decodeSetTime),
+    def(Attr.MOUNTED_ON_FILEID, "mountedOnFileid", ...u64),
+    def(Attr.DIR_NOTIF_DELAY, "dirNotifDelay", ...time),
+    def(Attr.DIRENT_NOTIF_DELAY, "direntNotifDelay", ...time),
+    def(Attr.DACL, "dacl", encodeAcl41, decodeAcl41),
+    def(Attr.SACL, "sacl", encodeAcl41, decodeAcl41),
+    def(Attr.CHANGE_POLICY, "changePolicy", encodePair, decodePair),
+    def(Attr.FS_STATUS, "fsStatus", encodeFsStatus, decodeFsStatus),
+    def(Attr.FS_LAYOUT_TYPES, "fsLayoutTypes", ...layoutTypes),
+    def(Attr.LAYOUT_HINT, "layoutHint", encodeLayoutHint, decodeLayoutHint),
+    def(Attr.LAYOUT_TYPES, "layoutTypes", ...layoutTypes),
+    def(Attr.LAYOUT_BLKSIZE, "layoutBlksize", ...u32),
+    def(Attr.LAYOUT_ALIGNMENT, "layoutAlignment", ...u32),
+    def(Attr.RETENTION_HOLD, "retentionHold", ...u64),
+    def(Attr.MODE_SET_MASKED, "modeSetMasked", encodeModeMasked, decodeModeMasked),
+    def(Attr.SUPPATTR_EXCLCREAT, "suppattrExclcreat", ...bitmap),
+    def(Attr.FS_CHARSET_CAP, "fsCharsetCap", ...u32),
+    def(Attr.CLONE_BLKSIZE, "cloneBlksize", ...u32),
+    def(Attr.SPACE_FREED, "spaceFreed", ...u64),
+    def(Attr.CHANGE_ATTR_TYPE, "changeAttrType", (w, v) => void w.writeInt(v), (r) => r.readInt()),
+    def(Attr.MODE_UMASK, "modeUmask", encodeModeUmask, decodeModeUmask),
+    def(Attr.XATTR_SUPPORT, "xattrSupport", ...bool),
+  ].map((c) => [c.id, c]),
+);
+
+const CODECS_BY_KEY: ReadonlyMap<string, AttrCodec> = new Map(
+  [...CODECS.values()].map((c) => [c.key, c]),
+);
+
+/** The attribute ids whose values this client can decode and encode. */
+export const DECODABLE_ATTRS: ReadonlySet<number> = new Set(CODECS.keys());
+
+/** The attribute id of a {@linkcode FileAttributes} field: `attrId("size") === 4`. */
+export function attrId(key: keyof FileAttributes): number {
+  return CODECS_BY_KEY.get(key)!.id;
+}
+
+/** The ids of the fields present in `attrs`, ascending. */
+export function attrIds(attrs: FileAttributes): number[] {
+  const ids: number[] = [];
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined) continue;
+    const codec = CODECS_BY_KEY.get(key);
+    if (!codec) throw new TypeError(`unknown attribute field ${key}`);
+    ids.push(codec.id);
+  }
+  return ids.sort((a, b) => a - b);
+}
+
+/**
+ * bitmap4 (RFC 7530 §3.3.7): bit `id % 32` of word `id / 32`. Only the words
+ * up to the highest id are sent.
+ */
+export function encodeBitmap(w: XdrWriter, ids: Iterable<number>): void {
+  const words: number[] = [];
+  for (const id of ids) {
+    if (!Number.isInteger(id) || id < 0 || id >= Limits.bitmapWords * 32) {
+      throw new XdrError(`bitmap id out of range: ${id}`, w.length);
+    }
+    const word = id >>> 5;
+    while (words.length <= word) words.push(0);
+    words[word] = (words[word]! | (1 << (id & 31))) >>> 0;
+  }
+  w.writeArray(words, (w, word) => w.writeUint(word), Limits.bitmapWords);
+}
+
+/** Decodes a bitmap4 into the set of ids it holds, in ascending order. */
+export function decodeBitmap(r: XdrReader): Set<number> {
+  const words = r.readArray((r) => r.readUint(), Limits.bitmapWords);
+  const ids = new Set<number>();
+  for (let i = 0; i < words.length; i++) {
+    let word = words[i]!;
+    for (let bit = 0; word !== 0; bit++, word >>>= 1) {
+      if (word & 1) ids.add(i * 32 + bit);
+    }
+  }
+  return ids;
+}
+
+/**
+ * Decodes a fattr4. Values are read in id order until the first id whose
+ * format this client does not know; that id and all after it are reported
+ * as `undecoded`. A value that is malformed or exceeds its maximum (an owner
+ * longer than {@linkcode Limits.owner}) raises `XdrError`.
+ */
+export function decodeFattr(r: XdrReader): DecodedFattr {
+  const returned = decodeBitmap(r);
+  const values = new XdrReader(r.readOpaque(Limits.attrValues));
+  const attrs: Record<string, unknown> = {};
+  const undecoded = new Set<number>();
+  for (const id of returned) {
+    const codec = undecoded.size === 0 ? CODECS.get(id) : undefined;
+    if (!codec) {
+      undecoded.add(id);
+      continue;
+    }
+    attrs[codec.key] = codec.decode(values);
+  }
+  if (undecoded.size === 0) values.assertEnd();
+  return { attrs: attrs as FileAttributes, returned, undecoded };
+}
+
+/**
+ * Encodes a fattr4 holding every field present in `attrs`, in id order: what
+ * a server sends for GETATTR and READDIR, and what VERIFY and NVERIFY carry.
+ */
+export function encodeFattrResult(w: XdrWriter, attrs: FileAttributes): void {
+  const ids = attrIds(attrs);
+  encodeBitmap(w, ids);
+  const lengthAt = w.reserveUint();
+  const start = w.length;
+  const values = attrs as Record<string, unknown>;
+  for (const id of ids) {
+    const codec = CODECS.get(id)!;
+    codec.encode(w, values[codec.key]);
+  }
+  // Every value is a whole number of XDR units, so no padding follows.
+  w.patchUint(lengthAt, w.length - start);
+}
+
+/** Encodes the attributes a client sets (SETATTR, CREATE, OPEN createattrs). */
+export function encodeFattr(w: XdrWriter, attrs: SettableAttributes): void {
+  encodeFattrResult(w, attrs);
+}

@@ -1,0 +1,108 @@
+/**
+ * READDIR: read entries of the current directory with their attributes
+ * (RFC 7530 §16.24).
+ *
+ * The entries come as an XDR linked list (`entry4 *nextentry`); they are
+ * decoded in a loop, never recursively, and at most
+ * {@linkcode Limits.dirEntries} of them.
+ * @module
+ */
+
+import { XdrError } from "../../xdr/mod.ts";
+import { Limits, Op } from "../constants.ts";
+import { bindOp, type Nfs4Op, type OpCodec } from "../compound.ts";
+import {
+  decodeBitmap,
+  decodeFattr,
+  encodeBitmap,
+  encodeFattrResult,
+  type FileAttributes,
+} from "../attrs.ts";
+import { decodeVerifier, encodeVerifier, type Verifier } from "../types.ts";
+
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder("utf-8", { fatal: false });
+
+/** READDIR4args. Start with cookie 0 and a zero verifier. */
+export interface ReaddirArgs {
+  readonly cookie: bigint;
+  readonly cookieverf: Verifier;
+  readonly dircount: number;
+  readonly maxcount: number;
+  readonly attrRequest: Iterable<number>;
+}
+
+/**
+ * entry4. `name` is the name decoded as UTF-8 (invalid sequences become
+ * U+FFFD); `nameBytes` the exact bytes, to name the entry in later ops.
+ */
+export interface DirEntry {
+  readonly cookie: bigint;
+  readonly name: string;
+  readonly nameBytes: Uint8Array;
+  readonly attrs: FileAttributes;
+}
+
+/** READDIR4resok. */
+export interface ReaddirResult {
+  readonly cookieverf: Verifier;
+  readonly entries: readonly DirEntry[];
+  readonly eof: boolean;
+}
+
+/** A {@linkcode DirEntry} from a string name (for scripted servers and tests). */
+export function dirEntry(cookie: bigint, name: string, attrs: FileAttributes = {}): DirEntry {
+  return { cookie, name, nameBytes: textEncoder.encode(name), attrs };
+}
+
+export const READDIR: OpCodec<ReaddirArgs, ReaddirResult> = {
+  opnum: Op.READDIR,
+  name: "READDIR",
+  encodeArgs(w, args) {
+    w.writeUhyper(args.cookie);
+    encodeVerifier(w, args.cookieverf);
+    w.writeUint(args.dircount);
+    w.writeUint(args.maxcount);
+    encodeBitmap(w, args.attrRequest);
+  },
+  decodeArgs(r) {
+    const cookie = r.readUhyper();
+    const cookieverf = decodeVerifier(r);
+    const dircount = r.readUint();
+    const maxcount = r.readUint();
+    const attrRequest = decodeBitmap(r);
+    return { cookie, cookieverf, dircount, maxcount, attrRequest };
+  },
+  encodeResult(w, result) {
+    encodeVerifier(w, result.cookieverf);
+    for (const entry of result.entries) {
+      w.writeBool(true);
+      w.writeUhyper(entry.cookie);
+      w.writeOpaque(entry.nameBytes, Limits.name);
+      encodeFattrResult(w, entry.attrs);
+    }
+    w.writeBool(false);
+    w.writeBool(result.eof);
+  },
+  decodeResult(r) {
+    const cookieverf = decodeVerifier(r);
+    const entries: DirEntry[] = [];
+    for (;;) {
+      const at = r.offset;
+      if (!r.readBool()) break;
+      if (entries.length >= Limits.dirEntries) {
+        throw new XdrError(`READDIR reply has more than ${Limits.dirEntries} entries`, at);
+      }
+      const cookie = r.readUhyper();
+      const nameBytes = r.readOpaque(Limits.name).slice();
+      const { attrs } = decodeFattr(r);
+      entries.push({ cookie, name: textDecoder.decode(nameBytes), nameBytes, attrs });
+    }
+    const eof = r.readBool();
+    return { cookieverf, entries, eof };
+  },
+};
+
+export function readdir(args: ReaddirArgs): Nfs4Op<ReaddirResult> {
+  return bindOp(READDIR, args);
+}

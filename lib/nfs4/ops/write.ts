@@ -1,0 +1,65 @@
+/**
+ * WRITE: write data to a file (RFC 7530 §16.36).
+ * @module
+ */
+
+import { Limits, Op, StableHow } from "../constants.ts";
+import { bindOp, type Nfs4Op, type OpCodec } from "../compound.ts";
+import {
+  decodeStateid,
+  decodeVerifier,
+  encodeStateid,
+  encodeVerifier,
+  type Stateid,
+  type Verifier,
+} from "../types.ts";
+
+/** WRITE4args. `stable` is `StableHow.*`. */
+export interface WriteArgs {
+  readonly stateid: Stateid;
+  readonly offset: bigint;
+  readonly stable: number;
+  readonly data: Uint8Array;
+}
+
+/** WRITE4resok. */
+export interface WriteResult {
+  readonly count: number;
+  readonly committed: number;
+  readonly writeverf: Verifier;
+}
+
+const STABLE_HOWS: ReadonlySet<number> = new Set(Object.values(StableHow));
+
+export const WRITE: OpCodec<WriteArgs, WriteResult> = {
+  opnum: Op.WRITE,
+  name: "WRITE",
+  encodeArgs(w, args) {
+    encodeStateid(w, args.stateid);
+    w.writeUhyper(args.offset);
+    w.writeEnum(args.stable);
+    w.writeOpaque(args.data);
+  },
+  decodeArgs(r) {
+    const stateid = decodeStateid(r);
+    const offset = r.readUhyper();
+    const stable = r.readEnum(STABLE_HOWS, "stable_how4");
+    const data = r.readOpaque(Limits.readData);
+    return { stateid, offset, stable, data };
+  },
+  encodeResult(w, result) {
+    w.writeUint(result.count);
+    w.writeEnum(result.committed);
+    encodeVerifier(w, result.writeverf);
+  },
+  decodeResult(r) {
+    const count = r.readUint();
+    const committed = r.readEnum(STABLE_HOWS, "stable_how4");
+    const writeverf = decodeVerifier(r);
+    return { count, committed, writeverf };
+  },
+};
+
+export function write(args: WriteArgs): Nfs4Op<WriteResult> {
+  return bindOp(WRITE, args);
+}
