@@ -1,0 +1,84 @@
+/**
+ * Sending COMPOUNDs (RFC 7530 §16.2) over an ONC RPC transport.
+ *
+ * `CompoundChannel` is what the state manager talks to. The real one encodes
+ * the request into one RPC call and decodes the reply against the ops sent;
+ * tests substitute a scripted channel to produce error paths a real server
+ * cannot be made to show on demand.
+ * @module
+ */
+
+import type { OpaqueAuth } from "../rpc/auth.ts";
+import { RpcProtocolError } from "../rpc/errors.ts";
+import type { RpcTransport } from "../rpc/transport.ts";
+import { XdrError } from "../xdr/mod.ts";
+import {
+  type CompoundReply,
+  type CompoundRequest,
+  decodeCompoundReply,
+  encodeCompound,
+} from "./compound.ts";
+import { NFS4_PROGRAM, NFS4_VERSION, NFSPROC4_COMPOUND, NFSPROC4_NULL } from "./constants.ts";
+import { Nfs4ProtocolError } from "./errors.ts";
+
+export interface CompoundCallOptions {
+  readonly credential?: OpaqueAuth;
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface CompoundChannel {
+  compound(request: CompoundRequest, options?: CompoundCallOptions): Promise<CompoundReply>;
+  /** NFSPROC4_NULL: is an NFSv4 server there? */
+  ping(options?: CompoundCallOptions): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A channel over a real RPC transport. */
+export class RpcCompoundChannel implements CompoundChannel {
+  readonly transport: RpcTransport;
+
+  constructor(transport: RpcTransport) {
+    this.transport = transport;
+  }
+
+  async compound(
+    request: CompoundRequest,
+    options: CompoundCallOptions = {},
+  ): Promise<CompoundReply> {
+    const reply = await this.transport.call({
+      program: NFS4_PROGRAM,
+      version: NFS4_VERSION,
+      procedure: NFSPROC4_COMPOUND,
+      args: (w) => encodeCompound(w, request),
+      ...(options.credential ? { credential: options.credential } : {}),
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    try {
+      return decodeCompoundReply(reply.reader, request.ops);
+    } catch (e) {
+      if (e instanceof XdrError || e instanceof Nfs4ProtocolError) {
+        const ops = request.ops.map((op) => op.name).join(",");
+        throw new RpcProtocolError(`malformed COMPOUND reply to ${ops}: ${e.message}`, reply.xid, {
+          cause: e,
+        });
+      }
+      throw e;
+    }
+  }
+
+  async ping(options: CompoundCallOptions = {}): Promise<void> {
+    await this.transport.call({
+      program: NFS4_PROGRAM,
+      version: NFS4_VERSION,
+      procedure: NFSPROC4_NULL,
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  }
+
+  close(): Promise<void> {
+    return this.transport.close();
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * Stateful file operations the client layer asks of the state manager:
+ * OPEN (with OPEN_CONFIRM on 4.0), CLOSE, LOCK, LOCKU. The state they
+ * create lives in the manager, where recovery can find it and the trace can
+ * show it (RFC 7530 §9, §16.16; RFC 8881 §18.16).
+ * @module
+ */
+
+import { Attr, type DecodedFattr, type SettableAttributes } from "../nfs4/attrs.ts";
+import { CreateMode, OpenClaimType } from "../nfs4/constants.ts";
+import { NfsError } from "../nfs4/errors.ts";
+import { getattr } from "../nfs4/ops/getattr.ts";
+import { getfh } from "../nfs4/ops/getfh.ts";
+import { open, type CreateHow, type OpenResult } from "../nfs4/ops/open.ts";
+import { putfh } from "../nfs4/ops/putfh.ts";
+import { Nfs4Status as S } from "../nfs4/status.ts";
+import { type FileHandle, formatStateid, type Verifier } from "../nfs4/types.ts";
+import type { StateManager } from "./manager.ts";
+import { LockState, type LockRange, OpenState } from "./open_state.ts";
+import { closeOpen, confirmIfAsked, lockRange, unlockRange } from "./procs.ts";
+
+export interface OpenRequest {
+  /** The directory holding the file, and its name (CLAIM_NULL). */
+  readonly dirFh: FileHandle;
+  readonly name: string;
+  /** The path the user named, for messages and traces. */
+  readonly path: string;
+  /** OPEN4_SHARE_ACCESS_* */
+  readonly access: number;
+  readonly deny?: number;
+  /** Create the file: UNCHECKED4 (truncate-free), GUARDED4 (fail if it exists) or EXCLUSIVE. */
+  readonly create?: { readonly mode: "unchecked" | "guarded" | "exclusive"; readonly attrs?: SettableAttributes; readonly verifier?: Verifier };
+  /** Attributes to fetch with the OPEN. */
+  readonly attrs?: Iterable<number>;
+}
+
+export interface OpenedFile {
+  readonly state: OpenState;
+  readonly attrs: DecodedFattr;
+  readonly result: OpenResult;
+}
+
+/** Default attributes fetched with OPEN. */
+const OPEN_ATTRS = [Attr.TYPE, Attr.SIZE, Attr.CHANGE, Attr.MODE, Attr.FILEID];
+
+/** OPEN by name in a directory; records the open state in the manager. */
+export async function openFile(m: StateManager, request: OpenRequest): Promise<OpenedFile> {
+  const clientid = () => m.client.clientId!;
+  let owner = m.openOwner();
+  const create = request.create ? createHow(m, request.create) : undefined;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const [, result, fh, attrs] = await m.run(
+        () => [
+          putfh(request.dirFh),
+          open({
+            seqid: owner.seqid,
+            shareAccess: request.access,
+            shareDeny: request.deny ?? 0,
+            owner: { clientid: clientid(), owner: owner.id },
+            ...(create ? { create } : {}),
+            claim: { claim: OpenClaimType.CLAIM_NULL, file: request.name },
+          }),
+          getfh(),
+          getattr(request.attrs ?? OPEN_ATTRS),
+        ] as const,
+        { seqidOwners: [owner] },
+      );
+      const state = new OpenState({
+        owner,
+        fh,
+        path: request.path,
+        parentFh: request.dirFh,
+        name: request.name,
+        stateid: result.stateid,
+        access: request.access,
+        deny: request.deny ?? 0,
+      });
+      await confirmIfAsked(m, state, result);
+      state.stateid = result.stateid;
+      m.opens.add(state);
+      m.tracer.emit("open", "OPEN", `${request.path} ${formatStateid(state.stateid)} access ${accessName(request.access)}`, {
+        path: request.path,
+        stateid: formatStateid(state.stateid),
+      });
+      noteDelegation(m, state, result);
+      return { state, attrs, result };
+    } catch (e) {
+      // RFC 7530 §9.1.7: BAD_SEQID retires the owner; OPEN retries with a new one.
+      if (e instanceof NfsError && e.status === S.NFS4ERR_BAD_SEQID && attempt < 2) {
+        owner = m.openOwner();
+        continue;
+      }
+      throw e instanceof NfsError ? e.withPath(request.path) : e;
+    }
+  }
+}
+
+function createHow(m: StateManager, create: NonNullable<OpenRequest["create"]>): CreateHow {
+  const attrs = create.attrs ?? {};
+  switch (create.mode) {
+    case "unchecked":
+      return { mode: CreateMode.UNCHECKED4, attrs };
+    case "guarded":
+      return { mode: CreateMode.GUARDED4, attrs };
+    case "exclusive":
+      return m.minorVersion === 1
+        ? { mode: CreateMode.EXCLUSIVE4_1, verifier: create.verifier ?? new Uint8Array(8), attrs }
+        : { mode: CreateMode.EXCLUSIVE4, verifier: create.verifier ?? new Uint8Array(8) };
+  }
+}
+
+function noteDelegation(m: StateManager, state: OpenState, result: OpenResult): void {
+  const d = result.delegation;
+  if (d.type === 1 || d.type === 2) {
+    const stateid = (d as { stateid: OpenState["stateid"] }).stateid;
+    state.delegation = { type: d.type === 1 ? "read" : "write", stateid, recalled: false };
+    m.tracer.emit("deleg", `${state.delegation.type} delegation granted`, `${state.path} ${formatStateid(stateid)}`);
+  }
+}
+
+function accessName(access: number): string {
+  return ["none", "read", "write", "read+write"][access & 3] ?? String(access);
+}
+
+/** CLOSE (after unlocking what it holds). */
+export function closeFile(m: StateManager, state: OpenState): Promise<void> {
+  return closeOpen(m, state);
+}
+
+/** The lock state of this process's lock owner on an open, created on first use. */
+export function lockStateFor(m: StateManager, state: OpenState): LockState {
+  let lockState = state.locks.find((l) => l.owner === m.lockOwner);
+  if (!lockState) {
+    lockState = new LockState(m.lockOwner, state);
+    state.locks.push(lockState);
+  }
+  return lockState;
+}
+
+/**
+ * LOCK one range; NFS4ERR_DENIED comes back as an `NfsError` whose `detail`
+ * is the LOCK4denied (who holds the conflicting lock).
+ */
+export async function lockFile(
+  m: StateManager,
+  state: OpenState,
+  range: LockRange,
+  options: { blocking?: boolean } = {},
+): Promise<void> {
+  const lockState = lockStateFor(m, state);
+  lockState.assertUsable();
+  m.lockOwnerUsed = true;
+  try {
+    await lockRange(m, lockState, range, options);
+  } catch (e) {
+    throw e instanceof NfsError ? e.withPath(state.path) : e;
+  }
+  lockState.ranges.push(range);
+}
+
+/** LOCKU one held range. */
+export async function unlockFile(m: StateManager, state: OpenState, range: LockRange): Promise<void> {
+  const lockState = lockStateFor(m, state);
+  const held = lockState.ranges.find((r) => r.offset === range.offset && r.length === range.length) ?? range;
+  await unlockRange(m, lockState, held);
+}

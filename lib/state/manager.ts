@@ -1,0 +1,746 @@
+/**
+ * The state manager (the kernel's nfs4_state_manager in nfs4state.c).
+ *
+ * Everything that keeps NFSv4 state valid happens here, in one place:
+ * - `run()` sends ordinary COMPOUNDs (adding SEQUENCE on 4.1), serialises
+ *   and advances 4.0 owner seqids, and turns every failing status into an
+ *   action through the one table in error_table.ts: retry after a delay, or
+ *   set client flags and wait for recovery, or fail;
+ * - one async loop handles the client flags in a fixed order (flags.ts):
+ *   purge state, establish the client ID, check the lease, reset the session,
+ *   bind the connection, reclaim after a reboot, test stateids, reclaim
+ *   without grace, return delegations;
+ * - the renewer keeps the lease alive at 2/3 of its time while state is held;
+ * - every transition is a trace event.
+ *
+ * Operations never make recovery decisions themselves: they set flags (via
+ * the table) and wait.
+ * @module
+ */
+
+import { type OpaqueAuth, authSys } from "../rpc/auth.ts";
+import { RpcError } from "../rpc/errors.ts";
+import type { CompoundChannel } from "../nfs4/channel.ts";
+import {
+  type CompoundReply,
+  compoundResults,
+  type OpList,
+  type ResultsOf,
+} from "../nfs4/compound.ts";
+import { NfsError } from "../nfs4/errors.ts";
+import { Nfs4Status as S, statusName } from "../nfs4/status.ts";
+import { formatStateid } from "../nfs4/types.ts";
+import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
+import { ClientRecord } from "./client.ts";
+import {
+  actionForStatus,
+  leaseErrorFlags,
+  seqStatusNames,
+  sequenceFlagActions,
+} from "./error_table.ts";
+import { type ClientFlag, FLAG_ORDER } from "./flags.ts";
+import { BadStateError, type LockState, type OpenState } from "./open_state.ts";
+import { LockOwner, OpenOwner, OwnerCache, type StateOwner } from "./owners.ts";
+import { type Slot, SlotTable } from "./slot_table.ts";
+import { Tracer } from "./trace.ts";
+import * as procs from "./procs.ts";
+
+/** The AUTH_SYS identity requests are sent with. */
+export interface Identity {
+  readonly uid: number;
+  readonly gid: number;
+  readonly gids: readonly number[];
+  readonly machineName: string;
+}
+
+export interface StateManagerOptions {
+  readonly channel: CompoundChannel;
+  readonly minorVersion: 0 | 1;
+  readonly identity: Identity;
+  /** Client owner string and boot verifier (client_owner.ts). */
+  readonly owner: { readonly id: string; readonly verifier: Uint8Array };
+  /** Server address, for the record and traces. */
+  readonly server: string;
+  readonly clock?: Clock;
+  readonly tracer?: Tracer;
+  /** Per-call RPC timeout (ms). */
+  readonly callTimeoutMs?: number;
+  /**
+   * How long an operation may keep retrying through recovery, DELAY, GRACE
+   * and reconnects before it fails (ms). Default: 2 minutes.
+   */
+  readonly recoveryTimeoutMs?: number;
+  /** Slots to ask for in CREATE_SESSION (the server may grant fewer). */
+  readonly wantedSlots?: number;
+}
+
+/** What `run()` needs to know about the state an operation uses. */
+export interface RunOptions {
+  /** Owners whose seqids the ops carry (4.0): serialised and advanced. */
+  readonly seqidOwners?: readonly StateOwner[];
+  /** States whose stateids the ops carry: checked, and recovered on stateid errors. */
+  readonly states?: readonly (OpenState | LockState)[];
+  /** Statuses to return to the caller at once, whatever the table says. */
+  readonly final?: ReadonlySet<number>;
+  /** Whether the op is a reclaim (NFS4ERR_GRACE is then not a reason to wait). */
+  readonly reclaim?: boolean;
+  /** 4.1: sa_cachethis. */
+  readonly cacheThis?: boolean;
+  /**
+   * Sent by the state manager's own steps: do not wait for recovery (that
+   * would wait on itself), and hand conditions that need other recovery
+   * back to the loop instead of waiting.
+   */
+  readonly inRecovery?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+/** The seqid-mutating operations of RFC 7530 §9.1.7. */
+const SEQID_OPS = new Set(["OPEN", "OPEN_CONFIRM", "OPEN_DOWNGRADE", "CLOSE", "LOCK", "LOCKU"]);
+
+/** Backoff for DELAY and GRACE (kernel NFS4_POLL_RETRY_MIN/MAX: 0.1 s to 15 s). */
+const RETRY_MIN_MS = 100;
+const RETRY_MAX_MS = 15_000;
+
+/** The state manager gave up (recovery failed for good). */
+export class RecoveryError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "RecoveryError";
+  }
+}
+
+export class StateManager {
+  readonly client: ClientRecord;
+  readonly channel: CompoundChannel;
+  readonly clock: Clock;
+  readonly tracer: Tracer;
+  readonly identity: Identity;
+  readonly credential: OpaqueAuth;
+  readonly callTimeoutMs: number;
+  readonly recoveryTimeoutMs: number;
+  readonly wantedSlots: number;
+
+  /** Open owners in use, by uid. */
+  readonly openOwners = new Map<number, OpenOwner>();
+  /** Idle open owners kept for reuse (kernel state-owner LRU). */
+  readonly idleOwners: OwnerCache<OpenOwner>;
+  /** Every open state held. */
+  readonly opens = new Set<OpenState>();
+  /** This process's lock owner (one per process, RFC 7530 §9.1.5). */
+  readonly lockOwner: LockOwner;
+  /** Whether any LOCK used the lock owner (4.0 RELEASE_LOCKOWNER at exit). */
+  lockOwnerUsed = false;
+  /** Fault injection for recovery drills (simulate-reboot --fail-reclaim). */
+  readonly faults: { failReclaim?: "open" | "lock" | undefined } = {};
+
+  #loop: Promise<void> | undefined;
+  #fatal: Error | undefined;
+  #renewTimer: TimerHandle | undefined;
+  #closed = false;
+  /** Reason each flag was set, for the trace of its handling. */
+  readonly #reasons = new Map<ClientFlag, string>();
+  /** Set while establishing the client: how many times in a row. */
+  #establishAttempts = 0;
+
+  constructor(options: StateManagerOptions) {
+    this.channel = options.channel;
+    this.clock = options.clock ?? systemClock;
+    this.tracer = options.tracer ?? new Tracer(() => this.clock.now());
+    this.identity = options.identity;
+    this.credential = authSys({
+      machineName: options.identity.machineName,
+      uid: options.identity.uid,
+      gid: options.identity.gid,
+      gids: [...options.identity.gids],
+    });
+    this.callTimeoutMs = options.callTimeoutMs ?? 30_000;
+    this.recoveryTimeoutMs = options.recoveryTimeoutMs ?? 120_000;
+    this.wantedSlots = options.wantedSlots ?? 32;
+    this.client = new ClientRecord({
+      server: options.server,
+      minorVersion: options.minorVersion,
+      ownerId: options.owner.id,
+      verifier: options.owner.verifier,
+    });
+    this.idleOwners = new OwnerCache(5 * 60_000, () => this.clock.now());
+    this.lockOwner = new LockOwner(`p${globalThis.process?.pid ?? 0}`);
+  }
+
+  get minorVersion(): number {
+    return this.client.minorVersion;
+  }
+
+  // ---------------------------------------------------------------- flags
+
+  /** Sets a client flag (with the reason, for the trace) and runs the loop. */
+  setFlag(flag: ClientFlag, reason: string): void {
+    if (this.#closed) return;
+    if (!this.client.flags.has(flag)) {
+      this.client.flags.add(flag);
+      this.#reasons.set(flag, reason);
+      this.tracer.emit("state", `+${flag}`, reason);
+    }
+    this.#schedule();
+  }
+
+  clearFlag(flag: ClientFlag, note?: string): void {
+    if (this.client.flags.delete(flag)) {
+      this.#reasons.delete(flag);
+      this.tracer.emit("state", `-${flag}`, note);
+    }
+  }
+
+  hasFlag(flag: ClientFlag): boolean {
+    return this.client.flags.has(flag);
+  }
+
+  /** Marks every open (and its locks) for reclaim, as the kernel's nfs4_state_mark_reclaim_*. */
+  markAllForReclaim(kind: "reboot" | "nograce", reason: string): void {
+    let count = 0;
+    for (const open of this.opens) {
+      if (open.bad !== undefined || open.closed) continue;
+      // A reboot reclaim never downgrades a state already marked no-grace.
+      if (kind === "reboot" && open.reclaim === "nograce") continue;
+      open.reclaim = kind;
+      for (const lock of open.locks) lock.reclaim = kind;
+      count++;
+    }
+    for (const owner of this.openOwners.values()) owner.resetSeqid();
+    this.lockOwner.resetSeqid();
+    this.idleOwners.clear();
+    this.setFlag(kind === "reboot" ? "RECLAIM_REBOOT" : "RECLAIM_NOGRACE", `${reason}; ${count} open(s) to reclaim`);
+  }
+
+  #schedule(): void {
+    if (this.#loop || this.#closed) return;
+    this.#loop = this.#runLoop().finally(() => {
+      this.#loop = undefined;
+      // A flag set while the loop was finishing.
+      if (this.client.flags.size > 0 && !this.#fatal) this.#schedule();
+    });
+  }
+
+  /** Resolves when no recovery is pending; throws if recovery gave up. */
+  async waitForRecovery(): Promise<void> {
+    while (this.#loop) await this.#loop;
+    if (this.#fatal) throw this.#fatal;
+  }
+
+  async #runLoop(): Promise<void> {
+    const started = this.clock.now();
+    let backoff = RETRY_MIN_MS;
+    while (this.client.flags.size > 0 && !this.#closed) {
+      const flag = FLAG_ORDER.find((f) => this.client.flags.has(f))!;
+      const reason = this.#reasons.get(flag);
+      this.tracer.emit("step", `${stepName(flag)} start`, reason);
+      const t0 = this.clock.now();
+      try {
+        await this.#handle(flag);
+        backoff = RETRY_MIN_MS;
+        this.tracer.emit("step", `${stepName(flag)} done`, `${ms(this.clock.now() - t0)}`);
+      } catch (e) {
+        const retriable = e instanceof RpcError && e.retriable;
+        const elapsed = this.clock.now() - started;
+        if (retriable && elapsed < this.recoveryTimeoutMs) {
+          this.tracer.emit(
+            "retry",
+            `${stepName(flag)} waiting for server`,
+            `${(e as Error).message}; next try in ${ms(backoff)}`,
+          );
+          await this.clock.sleep(backoff);
+          backoff = Math.min(backoff * 2, 5_000);
+          continue;
+        }
+        this.#fatal = e instanceof Error ? e : new Error(String(e));
+        this.tracer.emit("error", `${stepName(flag)} failed`, this.#fatal.message);
+        this.#failAll(this.#fatal);
+        return;
+      }
+    }
+  }
+
+  /** Recovery gave up: every state is lost. */
+  #failAll(error: Error): void {
+    for (const open of this.opens) {
+      if (open.bad === undefined) open.bad = `recovery failed: ${error.message}`;
+    }
+    this.client.flags.clear();
+  }
+
+  async #handle(flag: ClientFlag): Promise<void> {
+    switch (flag) {
+      case "PURGE_STATE":
+        return this.#purgeState();
+      case "LEASE_EXPIRED":
+        return this.#establishLease();
+      case "CHECK_LEASE":
+        return this.#checkLease();
+      case "SESSION_RESET":
+        return this.#resetSession();
+      case "BIND_CONN_TO_SESSION":
+        return this.#bindConnection();
+      case "RECLAIM_REBOOT":
+        return this.#reclaimReboot();
+      case "TEST_STATEIDS":
+        return this.#testStateids();
+      case "RECLAIM_NOGRACE":
+        return this.#reclaimNoGrace();
+      case "DELEGRETURN":
+        return this.#returnDelegations();
+    }
+  }
+
+  // ------------------------------------------------------- recovery steps
+
+  /** PURGE_STATE: forget every state locally; the client ID must be made anew. */
+  #purgeState(): Promise<void> {
+    const count = this.opens.size;
+    for (const open of this.opens) open.bad ??= "state purged";
+    this.opens.clear();
+    this.openOwners.clear();
+    this.idleOwners.clear();
+    this.client.clientId = undefined;
+    this.client.session = undefined;
+    this.clearFlag("PURGE_STATE", `${count} open(s) dropped`);
+    this.setFlag("LEASE_EXPIRED", "state purged");
+    return Promise.resolve();
+  }
+
+  /**
+   * LEASE_EXPIRED: establish a client ID (kernel nfs4_reclaim_lease). With
+   * state held, reclaim follows: after a reboot within grace, otherwise
+   * without. With no state, 4.1 still sends RECLAIM_COMPLETE (RFC 8881
+   * §18.51.3: required after a fresh establish before any non-reclaim open).
+   */
+  async #establishLease(): Promise<void> {
+    this.#establishAttempts++;
+    if (this.#establishAttempts > 10) {
+      throw new RecoveryError("could not establish a client ID after 10 attempts");
+    }
+    await procs.establishClientId(this);
+    this.#establishAttempts = 0;
+    await procs.fetchLeaseTime(this);
+    this.clearFlag("CHECK_LEASE");
+    this.clearFlag("SESSION_RESET");
+    this.clearFlag("BIND_CONN_TO_SESSION");
+    this.clearFlag("LEASE_EXPIRED", `clientid ${this.client.clientIdText}`);
+    // Kernel: if no no-grace reclaim is pending, reclaim as after a reboot.
+    if (!this.hasFlag("RECLAIM_NOGRACE")) {
+      this.setFlag("RECLAIM_REBOOT", "new client ID");
+    }
+    this.#armRenewal();
+  }
+
+  /** CHECK_LEASE: RENEW (4.0) or SEQUENCE (4.1); errors say what is wrong. */
+  async #checkLease(): Promise<void> {
+    const status = await procs.renewLease(this);
+    if (status === S.NFS4_OK) {
+      this.clearFlag("CHECK_LEASE", "lease valid");
+      return;
+    }
+    this.clearFlag("CHECK_LEASE", statusName(status));
+    this.applyLeaseError(status, this.minorVersion === 0 ? "RENEW" : "SEQUENCE");
+  }
+
+  /** Applies what a lease-level error means (kernel nfs4_recovery_handle_error). */
+  applyLeaseError(status: number, op: string): void {
+    const effect = leaseErrorFlags(status);
+    const reason = `${op} -> ${statusName(status)}`;
+    if (!effect) {
+      throw new NfsError(status, op);
+    }
+    if (effect.reclaim) this.markAllForReclaim(effect.reclaim, reason);
+    for (const flag of effect.set) this.setFlag(flag, reason);
+  }
+
+  /** SESSION_RESET: DESTROY_SESSION (errors ignored), CREATE_SESSION. */
+  async #resetSession(): Promise<void> {
+    if (this.minorVersion === 0) {
+      this.clearFlag("SESSION_RESET", "no session on 4.0");
+      return;
+    }
+    await procs.destroySession(this);
+    const status = await procs.createSession(this);
+    if (status === S.NFS4_OK) {
+      this.clearFlag("SESSION_RESET", `session ${this.client.sessionIdText}`);
+      return;
+    }
+    this.clearFlag("SESSION_RESET", statusName(status));
+    // CREATE_SESSION -> STALE_CLIENTID: the server rebooted (seeds, 001).
+    this.applyLeaseError(status, "CREATE_SESSION");
+  }
+
+  /** BIND_CONN_TO_SESSION (RFC 8881 §18.34). */
+  async #bindConnection(): Promise<void> {
+    const status = await procs.bindConnection(this);
+    if (status === S.NFS4_OK) {
+      this.clearFlag("BIND_CONN_TO_SESSION", "connection bound");
+      return;
+    }
+    this.clearFlag("BIND_CONN_TO_SESSION", statusName(status));
+    this.applyLeaseError(status, "BIND_CONN_TO_SESSION");
+  }
+
+  /** RECLAIM_REBOOT: reclaim within grace, then RECLAIM_COMPLETE (4.1). */
+  async #reclaimReboot(): Promise<void> {
+    await procs.reclaimReboot(this);
+    this.clearFlag("RECLAIM_REBOOT", "reclaim done");
+  }
+
+  /** TEST_STATEIDS (4.1): find revoked stateids, free them, recover those states. */
+  async #testStateids(): Promise<void> {
+    await procs.testStateids(this);
+    this.clearFlag("TEST_STATEIDS");
+  }
+
+  /** RECLAIM_NOGRACE: re-open and re-lock without grace. */
+  async #reclaimNoGrace(): Promise<void> {
+    await procs.reclaimNoGrace(this);
+    this.clearFlag("RECLAIM_NOGRACE", "states recovered");
+  }
+
+  async #returnDelegations(): Promise<void> {
+    await procs.returnDelegations(this);
+    this.clearFlag("DELEGRETURN");
+  }
+
+  // --------------------------------------------------------------- renewal
+
+  /** Records a request that renewed the lease, sent at `sentAt`. */
+  noteRenewal(sentAt: number): void {
+    if (sentAt > this.client.lastRenewal) this.client.lastRenewal = sentAt;
+  }
+
+  /** Milliseconds of lease left. */
+  leaseLeftMs(): number {
+    return this.client.lastRenewal + this.client.leaseTime * 1000 - this.clock.now();
+  }
+
+  /** Whether there is state the lease protects. */
+  holdsState(): boolean {
+    return this.opens.size > 0;
+  }
+
+  /**
+   * Schedules the next renewal at 2/3 of the lease after the last one (the
+   * kernel's nfs4_schedule_state_renewal: lease * 2/3).
+   */
+  #armRenewal(): void {
+    this.#renewTimer?.cancel();
+    if (this.#closed) return;
+    const due = this.client.lastRenewal + (this.client.leaseTime * 1000 * 2) / 3;
+    const wait = Math.max(0, due - this.clock.now());
+    this.#renewTimer = this.clock.setTimer(() => void this.#renewTick(), wait);
+  }
+
+  async #renewTick(): Promise<void> {
+    this.#renewTimer = undefined;
+    if (this.#closed) return;
+    const sinceLast = this.clock.now() - this.client.lastRenewal;
+    const period = (this.client.leaseTime * 1000 * 2) / 3;
+    if (
+      this.holdsState() && !this.#loop && this.client.clientId !== undefined &&
+      sinceLast >= period - 1
+    ) {
+      try {
+        const status = await procs.renewLease(this);
+        if (status !== S.NFS4_OK) {
+          this.applyLeaseError(status, this.minorVersion === 0 ? "RENEW" : "SEQUENCE");
+        }
+      } catch (e) {
+        this.tracer.emit("lease", "renewal failed", (e as Error).message);
+        if (e instanceof RpcError && e.retriable) {
+          this.setFlag("CHECK_LEASE", `renewal failed: ${(e as Error).message}`);
+        }
+      }
+    }
+    this.#armRenewal();
+  }
+
+  /** Sends a renewal now (renew-watch and tests). */
+  async renewNow(): Promise<number> {
+    const status = await procs.renewLease(this);
+    if (status !== S.NFS4_OK) {
+      this.applyLeaseError(status, this.minorVersion === 0 ? "RENEW" : "SEQUENCE");
+    }
+    this.#armRenewal();
+    return status;
+  }
+
+  // -------------------------------------------------------- ordinary calls
+
+  /** Establishes the client ID (and session) if not yet done. */
+  async start(): Promise<void> {
+    if (this.client.clientId === undefined && !this.hasFlag("LEASE_EXPIRED")) {
+      this.setFlag("LEASE_EXPIRED", "new client");
+    }
+    await this.waitForRecovery();
+  }
+
+  /**
+   * Sends one COMPOUND for an ordinary operation and returns its results,
+   * handling every status through the table: waits while recovery runs,
+   * retries with fresh stateids and seqids (`build` is called for each
+   * attempt), and throws `NfsError` for a final status or
+   * `BadStateError` for a state recovery gave up.
+   */
+  async run<T extends OpList>(build: () => T, options: RunOptions = {}): Promise<ResultsOf<T>> {
+    const deadline = this.clock.now() + this.recoveryTimeoutMs;
+    let backoff = RETRY_MIN_MS;
+    let immediateRetries = 0;
+    for (;;) {
+      if (!options.inRecovery) await this.waitForRecovery();
+      for (const state of options.states ?? []) state.assertUsable();
+      const owners = this.minorVersion === 0 ? options.seqidOwners ?? [] : [];
+      let ops!: T;
+      let reply: CompoundReply;
+      try {
+        reply = await withOwners(owners, async () => {
+          ops = build();
+          const sent = await this.send(ops, options);
+          const seqidOp = sent.outcomes.find((o) => SEQID_OPS.has(o.name));
+          if (seqidOp) for (const owner of owners) owner.advance(seqidOp.status);
+          return sent;
+        });
+      } catch (e) {
+        if (e instanceof RpcError && e.retriable && this.clock.now() < deadline) {
+          // The reply was lost: send again. A 4.0 seqid op goes out with the
+          // same seqid, so the server replays its cached reply (RFC 7530 §9.1.8).
+          this.tracer.emit("retry", `${opNames(ops)} resend`, `${e.message}; in ${ms(backoff)}`);
+          await this.clock.sleep(backoff, options.signal);
+          backoff = Math.min(backoff * 2, RETRY_MAX_MS);
+          continue;
+        }
+        throw e;
+      }
+      const failed = reply.outcomes.find((o) => o.status !== S.NFS4_OK);
+      if (!failed) return compoundResults(reply, ops);
+      const status = failed.status;
+      const label = `${failed.name} -> ${statusName(status)}`;
+      if (options.final?.has(status)) return compoundResults(reply, ops);
+      if (this.clock.now() >= deadline) return compoundResults(reply, ops);
+      const action = options.reclaim && status === S.NFS4ERR_GRACE
+        ? { kind: "fail" as const }
+        : actionForStatus(status);
+      switch (action.kind) {
+        case "fail":
+          return compoundResults(reply, ops);
+        case "delay":
+          this.tracer.emit("retry", label, `waiting ${ms(backoff)}`);
+          await this.clock.sleep(backoff, options.signal);
+          backoff = Math.min(backoff * 2, RETRY_MAX_MS);
+          continue;
+        case "retry":
+          if (++immediateRetries > 8) return compoundResults(reply, ops);
+          this.tracer.emit("retry", label, "sending again");
+          continue;
+        case "recover":
+          for (const flag of action.flags) this.setFlag(flag, label);
+          if (options.inRecovery) return compoundResults(reply, ops);
+          continue;
+        case "recover-state": {
+          const state = options.states?.[0];
+          if (!state) {
+            this.setFlag("CHECK_LEASE", label);
+            continue;
+          }
+          if (options.inRecovery) return compoundResults(reply, ops);
+          const open = "open" in state ? state.open : state;
+          if (this.minorVersion === 1) {
+            this.setFlag("TEST_STATEIDS", `${label} for ${formatStateid(open.stateid)}`);
+          } else {
+            open.reclaim = "nograce";
+            for (const lock of open.locks) lock.reclaim = "nograce";
+            this.setFlag("RECLAIM_NOGRACE", `${label} for ${open.path}`);
+          }
+          if (++immediateRetries > 8) return compoundResults(reply, ops);
+          continue;
+        }
+        case "bad-seqid": {
+          // RFC 7530 §9.1.7; kernel nfs4_drop_state_owner: the owner is
+          // unusable; an OPEN may retry with a new owner, others fail.
+          for (const owner of owners) {
+            if (owner instanceof OpenOwner && !owner.retired) {
+              owner.retired = true;
+              this.tracer.emit("owner", `retire ${owner.label}`, label);
+            }
+          }
+          return compoundResults(reply, ops);
+        }
+      }
+    }
+  }
+
+  /**
+   * Sends `ops` once: on 4.1 with a SEQUENCE from a slot first, whose result
+   * is processed here (slot sequence ids, slot table size, status flags,
+   * lease renewal) and stripped from the reply.
+   */
+  async send(ops: OpList, options: { cacheThis?: boolean; signal?: AbortSignal } = {}): Promise<CompoundReply> {
+    const sentAt = this.clock.now();
+    const callOptions = {
+      credential: this.credential,
+      timeoutMs: this.callTimeoutMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+    };
+    if (this.minorVersion === 0) {
+      const reply = await this.channel.compound({ minorVersion: 0, ops }, callOptions);
+      if (reply.status === S.NFS4_OK && this.#renewsLease(ops)) this.noteRenewal(sentAt);
+      return reply;
+    }
+    const session = this.client.session;
+    if (!session) {
+      // No session (not yet established, or lost): have one made, then retry.
+      this.setFlag("SESSION_RESET", "no session");
+      return syntheticFailure(S.NFS4ERR_BADSESSION);
+    }
+    const slot = await session.slots.acquire(options.signal);
+    let reply: CompoundReply;
+    try {
+      const seq = procs.sequenceOp(session, slot, options.cacheThis ?? false);
+      try {
+        reply = await this.channel.compound(
+          { minorVersion: 1, ops: [seq, ...ops] },
+          callOptions,
+        );
+      } catch (e) {
+        // No reply: the server may or may not have executed it.
+        slot.uncertain = true;
+        throw e;
+      }
+      const seqOutcome = reply.outcomes[0];
+      if (!seqOutcome) throw new NfsError(reply.status, "SEQUENCE");
+      if (seqOutcome.status === S.NFS4_OK) {
+        this.#sequenceDone(session, slot, seqOutcome.value as procs.SequenceResultLike, sentAt);
+      } else {
+        this.#sequenceFailed(session, slot, seqOutcome.status);
+      }
+    } finally {
+      session.slots.release(slot);
+    }
+    if (reply.outcomes[0]!.status !== S.NFS4_OK) {
+      // The SEQUENCE itself failed: report it as the failing op.
+      return { status: reply.status, tag: reply.tag, outcomes: [reply.outcomes[0]!] };
+    }
+    return { status: reply.status, tag: reply.tag, outcomes: reply.outcomes.slice(1) };
+  }
+
+  #sequenceDone(
+    session: { slots: SlotTable },
+    slot: Slot,
+    result: procs.SequenceResultLike,
+    sentAt: number,
+  ): void {
+    slot.seqid = (slot.seqid + 1) >>> 0;
+    slot.uncertain = false;
+    session.slots.update(result.highestSlotid, result.targetHighestSlotid);
+    this.noteRenewal(sentAt);
+    if (result.statusFlags !== 0) {
+      const names = seqStatusNames(result.statusFlags);
+      const effect = sequenceFlagActions(result.statusFlags);
+      const reason = `SEQUENCE status ${names.join("|")}`;
+      if (effect.reclaim) this.markAllForReclaim(effect.reclaim, reason);
+      for (const flag of effect.set) this.setFlag(flag, reason);
+    }
+  }
+
+  /** SEQUENCE errors (kernel nfs41_sequence_process). */
+  #sequenceFailed(_session: { slots: SlotTable }, slot: Slot, status: number): void {
+    switch (status) {
+      case S.NFS4ERR_DELAY:
+        // Same slot, same sequence id, after a delay: the table says delay.
+        return;
+      case S.NFS4ERR_SEQ_MISORDERED:
+        if (slot.uncertain) {
+          // The lost request never reached the server: step back in line.
+          slot.uncertain = false;
+          this.tracer.emit("sess", `slot ${slot.id} seqid resync`, `was ${slot.seqid}`);
+          return;
+        }
+        return;
+      case S.NFS4ERR_SEQ_FALSE_RETRY:
+        slot.seqid = (slot.seqid + 1) >>> 0;
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** 4.0: requests carrying a clientid or stateid renew the lease (RFC 7530 §9.5). */
+  #renewsLease(ops: OpList): boolean {
+    return ops.some((op) => procs.RENEWING_OPS.has(op.name));
+  }
+
+  // ------------------------------------------------------------ lifecycle
+
+  /** The open owner for the current identity, creating or reusing one. */
+  openOwner(): OpenOwner {
+    const uid = this.identity.uid;
+    const current = this.openOwners.get(uid);
+    if (current && !current.retired) return current;
+    const reused = this.idleOwners.take((o) => o.uid === uid && !o.retired);
+    const owner = reused ?? new OpenOwner(uid, `u${uid}`);
+    this.openOwners.set(uid, owner);
+    this.tracer.emit("owner", reused ? `reuse ${owner.label}` : `new ${owner.label}`, `uid ${uid}`);
+    return owner;
+  }
+
+  /**
+   * Releases every state and the client ID: CLOSE each open (its locks
+   * first), then on 4.1 DESTROY_SESSION and DESTROY_CLIENTID; on 4.0
+   * RELEASE_LOCKOWNER (the server's lease then lapses by itself).
+   */
+  async shutdown(): Promise<void> {
+    if (this.#closed) return;
+    this.#renewTimer?.cancel();
+    try {
+      if (!this.#fatal) await procs.releaseAll(this);
+    } finally {
+      this.#closed = true;
+      this.#renewTimer?.cancel();
+    }
+  }
+
+  /** Stops timers without telling the server anything (a simulated crash). */
+  abandon(): void {
+    this.#closed = true;
+    this.#renewTimer?.cancel();
+    this.client.session?.slots.failWaiters(new RecoveryError("client abandoned"));
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Re-arms renewal after lease time changes. */
+  rearmRenewal(): void {
+    this.#armRenewal();
+  }
+}
+
+async function withOwners<T>(owners: readonly StateOwner[], fn: () => Promise<T>): Promise<T> {
+  if (owners.length === 0) return fn();
+  const [first, ...rest] = owners;
+  return first!.serialise(() => withOwners(rest, fn));
+}
+
+/** A reply standing for a SEQUENCE that could not be sent for lack of a session. */
+function syntheticFailure(status: number): CompoundReply {
+  return { status, tag: "", outcomes: [{ opnum: 53, name: "SEQUENCE", status }] };
+}
+
+function opNames(ops: OpList | undefined): string {
+  return ops ? ops.map((o) => o.name).filter((n) => n !== "PUTFH").join("+") : "COMPOUND";
+}
+
+/** `establish clid`, `check lease`, ... as the trace names the steps. */
+function stepName(flag: ClientFlag): string {
+  return flag;
+}
+
+export function ms(value: number): string {
+  return value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${value.toFixed(1)} ms`;
+}
+
+export { BadStateError };

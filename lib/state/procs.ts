@@ -1,0 +1,682 @@
+/**
+ * The state manager's protocol steps (the kernel's nfs4proc.c recovery ops
+ * and nfs4state.c reclaim): establishing the client ID, checking the lease,
+ * sessions, reboot and no-grace reclaim, stateid tests, and the orderly
+ * release of everything at exit. Called only by manager.ts.
+ * @module
+ */
+
+import type { Nfs4Op } from "../nfs4/compound.ts";
+import { firstFailure } from "../nfs4/compound.ts";
+import { Attr } from "../nfs4/attrs.ts";
+import {
+  ChannelDirFromClient,
+  CreateSessionFlags,
+  DelegationType,
+  ExchangeIdFlags,
+  LockType,
+  NFS4_UINT64_MAX,
+  OpenClaimType,
+  OpenResultFlags,
+  ShareAccess,
+  StateProtectHow,
+} from "../nfs4/constants.ts";
+import { NfsError } from "../nfs4/errors.ts";
+import { Nfs4Status as S, statusName } from "../nfs4/status.ts";
+import { formatStateid, hex, type Stateid } from "../nfs4/types.ts";
+import { close } from "../nfs4/ops/close.ts";
+import { getattr } from "../nfs4/ops/getattr.ts";
+import { lock } from "../nfs4/ops/lock.ts";
+import { locku } from "../nfs4/ops/locku.ts";
+import { open, type OpenResult } from "../nfs4/ops/open.ts";
+import { openConfirm } from "../nfs4/ops/open_confirm.ts";
+import { putfh } from "../nfs4/ops/putfh.ts";
+import { putrootfh } from "../nfs4/ops/putrootfh.ts";
+import { renew } from "../nfs4/ops/renew.ts";
+import { setclientid, type SetclientidResult } from "../nfs4/ops/setclientid.ts";
+import { setclientidConfirm } from "../nfs4/ops/setclientid_confirm.ts";
+import { releaseLockowner } from "../nfs4/ops/release_lockowner.ts";
+import { sequence, type SequenceResult } from "../nfs4/ops/sequence.ts";
+import { exchangeId, type ExchangeIdResult } from "../nfs4/ops/exchange_id.ts";
+import { createSession, type CreateSessionResult } from "../nfs4/ops/create_session.ts";
+import { destroySession as destroySessionOp } from "../nfs4/ops/destroy_session.ts";
+import { destroyClientid } from "../nfs4/ops/destroy_clientid.ts";
+import { reclaimComplete } from "../nfs4/ops/reclaim_complete.ts";
+import { bindConnToSession } from "../nfs4/ops/bind_conn_to_session.ts";
+import { testStateid } from "../nfs4/ops/test_stateid.ts";
+import { freeStateid } from "../nfs4/ops/free_stateid.ts";
+import { delegreturn } from "../nfs4/ops/delegreturn.ts";
+import type { ChannelAttributes, Session } from "./client.ts";
+import type { StateManager } from "./manager.ts";
+import { ms } from "./manager.ts";
+import { formatRange, type LockRange, type LockState, type OpenState } from "./open_state.ts";
+import { type Slot, SlotTable } from "./slot_table.ts";
+
+/** What the manager reads from a SEQUENCE result. */
+export type SequenceResultLike = Pick<
+  SequenceResult,
+  "highestSlotid" | "targetHighestSlotid" | "statusFlags"
+>;
+
+/** 4.0 ops that carry a clientid or stateid and so renew the lease (RFC 7530 §9.5). */
+export const RENEWING_OPS: ReadonlySet<string> = new Set([
+  "RENEW",
+  "OPEN",
+  "OPEN_CONFIRM",
+  "OPEN_DOWNGRADE",
+  "CLOSE",
+  "LOCK",
+  "LOCKU",
+  "LOCKT",
+  "READ",
+  "WRITE",
+  "SETATTR",
+  "DELEGRETURN",
+]);
+
+/** The SEQUENCE that opens every 4.1 COMPOUND (RFC 8881 §18.46). */
+export function sequenceOp(session: Session, slot: Slot, cacheThis: boolean): Nfs4Op<SequenceResult> {
+  return sequence({
+    sessionid: session.id,
+    sequenceid: slot.seqid,
+    slotid: slot.id,
+    highestSlotid: Math.max(session.slots.highestUsed, slot.id),
+    cachethis: cacheThis,
+  });
+}
+
+/** The callback program number we announce (RFC 7530 §16.33: any unused transient). */
+const CALLBACK_PROGRAM = 0x40000000;
+
+// ----------------------------------------------------------- client ID
+
+/** LEASE_EXPIRED: SETCLIENTID + CONFIRM (4.0) or EXCHANGE_ID + CREATE_SESSION (4.1). */
+export async function establishClientId(m: StateManager): Promise<void> {
+  if (m.minorVersion === 0) return await setClientId40(m);
+  return await exchangeId41(m);
+}
+
+async function setClientId40(m: StateManager): Promise<void> {
+  const c = m.client;
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const ops = [
+      setclientid({
+        client: { verifier: c.verifier, id: new TextEncoder().encode(c.wireOwnerId) },
+        callback: { program: CALLBACK_PROGRAM, location: { netid: "tcp", addr: "0.0.0.0.0.0" } },
+        callbackIdent: 1,
+      }),
+    ] as const;
+    const reply = await m.send(ops);
+    const failed = firstFailure(reply);
+    if (failed?.status === S.NFS4ERR_CLID_INUSE) {
+      // RFC 7530 §16.33.5; kernel: bump cl_id_uniquifier and retry.
+      c.uniquifier++;
+      m.tracer.emit("clid", "SETCLIENTID -> NFS4ERR_CLID_INUSE", `retrying as ${c.wireOwnerId}`);
+      continue;
+    }
+    if (failed) throw new NfsError(failed.status, failed.name);
+    const result = reply.outcomes[0]!.value as SetclientidResult;
+    c.clientId = result.clientid;
+    c.confirmVerifier = result.confirm;
+    m.tracer.emit("clid", "SETCLIENTID ok", `clientid ${c.clientIdText} owner ${c.wireOwnerId}`, {
+      clientid: result.clientid,
+    });
+    const confirmOps = [setclientidConfirm({ clientid: result.clientid, confirm: result.confirm })];
+    const confirm = await m.send(confirmOps);
+    const bad = firstFailure(confirm);
+    if (bad) throw new NfsError(bad.status, bad.name);
+    m.noteRenewal(m.clock.now());
+    m.tracer.emit("clid", "SETCLIENTID_CONFIRM ok", `clientid ${c.clientIdText} confirmed`);
+    return;
+  }
+  throw new NfsError(S.NFS4ERR_CLID_INUSE, "SETCLIENTID");
+}
+
+async function exchangeId41(m: StateManager): Promise<void> {
+  const c = m.client;
+  for (let attempt = 0; attempt < 8; attempt++) {
+    c.session = undefined;
+    const reply = await m.channel.compound(
+      {
+        minorVersion: 1,
+        ops: [
+          exchangeId({
+            clientOwner: { verifier: c.verifier, ownerid: new TextEncoder().encode(c.wireOwnerId) },
+            flags: ExchangeIdFlags.EXCHGID4_FLAG_SUPP_MOVED_REFER |
+              ExchangeIdFlags.EXCHGID4_FLAG_SUPP_MOVED_MIGR,
+            stateProtect: { how: StateProtectHow.SP4_NONE },
+            implId: { domain: "nfs4-ts.invalid", name: "nfs4 (TypeScript)", date: { seconds: 0n, nseconds: 0 } },
+          }),
+        ],
+      },
+      { credential: m.credential, timeoutMs: m.callTimeoutMs },
+    );
+    const failed = firstFailure(reply);
+    if (failed?.status === S.NFS4ERR_CLID_INUSE) {
+      c.uniquifier++;
+      m.tracer.emit("clid", "EXCHANGE_ID -> NFS4ERR_CLID_INUSE", `retrying as ${c.wireOwnerId}`);
+      continue;
+    }
+    if (failed) throw new NfsError(failed.status, failed.name);
+    const result = reply.outcomes[0]!.value as ExchangeIdResult;
+    c.clientId = result.clientid;
+    c.createSessionSeq = result.sequenceid;
+    c.serverOwner = hex(result.serverOwner.majorId);
+    m.tracer.emit(
+      "clid",
+      "EXCHANGE_ID ok",
+      `clientid ${c.clientIdText} owner ${c.wireOwnerId}${
+        result.flags & ExchangeIdFlags.EXCHGID4_FLAG_CONFIRMED_R ? " (confirmed record)" : ""
+      }`,
+      { clientid: result.clientid },
+    );
+    const status = await createSessionNow(m);
+    if (status === S.NFS4ERR_STALE_CLIENTID) continue;
+    if (status !== S.NFS4_OK) throw new NfsError(status, "CREATE_SESSION");
+    return;
+  }
+  throw new NfsError(S.NFS4ERR_CLID_INUSE, "EXCHANGE_ID");
+}
+
+/** What we ask for in CREATE_SESSION; the server answers with what it grants. */
+function wantedForeChannel(m: StateManager): ChannelAttributes {
+  return {
+    headerPadSize: 0,
+    // Room for a 1 MiB READ or WRITE and its COMPOUND around it.
+    maxRequestSize: (1 << 20) + 8192,
+    maxResponseSize: (1 << 20) + 8192,
+    maxResponseSizeCached: 64 * 1024,
+    maxOperations: 16,
+    maxRequests: m.wantedSlots,
+  };
+}
+
+const BACK_CHANNEL: ChannelAttributes = {
+  headerPadSize: 0,
+  maxRequestSize: 16 * 1024,
+  maxResponseSize: 16 * 1024,
+  maxResponseSizeCached: 0,
+  maxOperations: 4,
+  maxRequests: 1,
+};
+
+async function createSessionNow(m: StateManager): Promise<number> {
+  const c = m.client;
+  const reply = await m.channel.compound(
+    {
+      minorVersion: 1,
+      ops: [
+        createSession({
+          clientid: c.clientId!,
+          sequence: c.createSessionSeq,
+          flags: 0,
+          foreChannel: wantedForeChannel(m),
+          backChannel: BACK_CHANNEL,
+          cbProgram: CALLBACK_PROGRAM,
+          secParms: [{ flavor: 0 }],
+        }),
+      ],
+    },
+    { credential: m.credential, timeoutMs: m.callTimeoutMs },
+  );
+  const failed = firstFailure(reply);
+  if (failed) return failed.status;
+  const result = reply.outcomes[0]!.value as CreateSessionResult;
+  c.createSessionSeq = (c.createSessionSeq + 1) >>> 0;
+  const fore = result.foreChannel;
+  const slots = new SlotTable(Math.max(1, fore.maxRequests), (change) => {
+    m.tracer.emit("sess", `slot table ${change.from} -> ${change.to}`, change.reason);
+  });
+  c.session = { id: result.sessionid.slice(), fore, back: result.backChannel, slots, flags: result.flags };
+  m.noteRenewal(m.clock.now());
+  m.tracer.emit(
+    "sess",
+    "CREATE_SESSION ok",
+    `session ${hex(result.sessionid)}, ${fore.maxRequests} slots (asked ${m.wantedSlots}), ` +
+      `maxreq ${fore.maxRequestSize}, maxresp ${fore.maxResponseSize}`,
+    { session: result.sessionid, slots: fore.maxRequests },
+  );
+  return S.NFS4_OK;
+}
+
+/** SESSION_RESET's second half; also used after EXCHANGE_ID. */
+export { createSessionNow as createSession };
+
+/** DESTROY_SESSION; any error is ignored (the session may be gone already). */
+export async function destroySession(m: StateManager): Promise<void> {
+  const session = m.client.session;
+  if (!session) return;
+  m.client.session = undefined;
+  session.slots.failWaiters(new NfsError(S.NFS4ERR_BADSESSION, "SEQUENCE"));
+  try {
+    const reply = await m.channel.compound(
+      { minorVersion: 1, ops: [destroySessionOp(session.id)] },
+      { credential: m.credential, timeoutMs: m.callTimeoutMs },
+    );
+    const failed = firstFailure(reply);
+    m.tracer.emit(
+      "sess",
+      failed ? `DESTROY_SESSION -> ${statusName(failed.status)}` : "DESTROY_SESSION ok",
+      `session ${hex(session.id)}`,
+    );
+  } catch (e) {
+    m.tracer.emit("sess", "DESTROY_SESSION failed", (e as Error).message);
+  }
+}
+
+/** BIND_CONN_TO_SESSION for the fore (and back) channel. */
+export async function bindConnection(m: StateManager): Promise<number> {
+  const session = m.client.session;
+  if (!session) return S.NFS4ERR_BADSESSION;
+  const reply = await m.channel.compound(
+    { minorVersion: 1, ops: [bindConnToSession({ sessionid: session.id, dir: ChannelDirFromClient.CDFC4_FORE_OR_BOTH, useConnInRdmaMode: false })] },
+    { credential: m.credential, timeoutMs: m.callTimeoutMs },
+  );
+  const failed = firstFailure(reply);
+  return failed ? failed.status : S.NFS4_OK;
+}
+
+/** The lease_time attribute (RFC 7530 §5.8.1.11), read after establishing. */
+export async function fetchLeaseTime(m: StateManager): Promise<void> {
+  const reply = await m.send([putrootfh(), getattr([Attr.LEASE_TIME])]);
+  const failed = firstFailure(reply);
+  if (failed) {
+    m.tracer.emit("lease", "lease_time unknown", `${failed.name} -> ${statusName(failed.status)}`);
+    return;
+  }
+  const attrs = (reply.outcomes[1]!.value as { attrs: { leaseTime?: number } }).attrs;
+  if (attrs.leaseTime !== undefined && attrs.leaseTime > 0) m.client.leaseTime = attrs.leaseTime;
+  m.tracer.emit("lease", `lease ${m.client.leaseTime} s`, `renew every ${(m.client.leaseTime * 2 / 3).toFixed(1)} s`, {
+    leaseTime: m.client.leaseTime,
+  });
+}
+
+/** RENEW (4.0) or a lone SEQUENCE (4.1); returns the status. */
+export async function renewLease(m: StateManager): Promise<number> {
+  const c = m.client;
+  if (c.clientId === undefined) return S.NFS4ERR_STALE_CLIENTID;
+  const t0 = m.clock.now();
+  let status: number;
+  let op: string;
+  if (m.minorVersion === 0) {
+    op = "RENEW";
+    const reply = await m.send([renew(c.clientId)]);
+    status = firstFailure(reply)?.status ?? S.NFS4_OK;
+  } else {
+    op = "SEQUENCE";
+    const reply = await m.send([]);
+    status = reply.outcomes[0]?.status ?? S.NFS4_OK;
+  }
+  const rtt = m.clock.now() - t0;
+  if (status === S.NFS4_OK) {
+    m.tracer.emit("lease", `${op} ok`, `rtt ${ms(rtt)}, lease left ${ms(m.leaseLeftMs())}`, {
+      rttMs: rtt,
+      leaseLeftMs: m.leaseLeftMs(),
+    });
+  } else {
+    m.tracer.emit("lease", `${op} -> ${statusName(status)}`, `rtt ${ms(rtt)}`);
+  }
+  return status;
+}
+
+// ----------------------------------------------------------- reclaim
+
+/** Fault injection for simulate-reboot --fail-reclaim (the seeds' test). */
+export type ReclaimFault = "open" | "lock" | undefined;
+
+/**
+ * RECLAIM_REBOOT (kernel nfs4_do_reclaim with the reboot ops): OPEN with
+ * CLAIM_PREVIOUS for each marked open, LOCK with reclaim set for its locks,
+ * then RECLAIM_COMPLETE on 4.1 (nfs4_state_end_reclaim_reboot). NO_GRACE or
+ * RECLAIM_BAD turn the rest into no-grace recovery; any other failure marks
+ * that state bad (nfs4_state_mark_recovery_failed -> NFS_CONTEXT_BAD).
+ */
+export async function reclaimReboot(m: StateManager): Promise<void> {
+  const pending = [...m.opens].filter((o) => o.reclaim === "reboot" && !o.closed);
+  for (const state of pending) {
+    if (state.reclaim !== "reboot") continue;
+    try {
+      await reclaimOpen(m, state, "previous");
+    } catch (e) {
+      if (e instanceof NfsError && (e.status === S.NFS4ERR_NO_GRACE || e.status === S.NFS4ERR_RECLAIM_BAD)) {
+        // Grace is over (or the server will not take this reclaim): recover the rest without grace.
+        m.markAllForReclaim("nograce", `OPEN(CLAIM_PREVIOUS) -> ${e.statusName}`);
+        break;
+      }
+      markBad(m, state, e);
+      continue;
+    }
+    for (const lockState of state.locks) {
+      if (lockState.reclaim !== "reboot") continue;
+      try {
+        await reclaimLocks(m, lockState, true);
+      } catch (e) {
+        if (e instanceof NfsError && (e.status === S.NFS4ERR_NO_GRACE || e.status === S.NFS4ERR_RECLAIM_BAD)) {
+          lockState.reclaim = "nograce";
+          m.setFlag("RECLAIM_NOGRACE", `LOCK(reclaim) -> ${e.statusName}`);
+          continue;
+        }
+        markLockBad(m, lockState, e);
+      }
+    }
+  }
+  if (m.minorVersion === 1) {
+    const reply = await m.run(() => [reclaimComplete(false)], {
+      inRecovery: true,
+      final: new Set([S.NFS4ERR_COMPLETE_ALREADY]),
+    }).then(
+      () => "ok",
+      (e) => (e instanceof NfsError && e.status === S.NFS4ERR_COMPLETE_ALREADY ? "already complete" : Promise.reject(e)),
+    );
+    m.tracer.emit("step", `RECLAIM_COMPLETE ${reply}`);
+  }
+}
+
+/** RECLAIM_NOGRACE: re-open (CLAIM_FH on 4.1, CLAIM_NULL by name on 4.0) and re-lock. */
+export async function reclaimNoGrace(m: StateManager): Promise<void> {
+  const pending = [...m.opens].filter((o) => o.reclaim === "nograce" && !o.closed);
+  for (const state of pending) {
+    try {
+      await reclaimOpen(m, state, "nograce");
+    } catch (e) {
+      markBad(m, state, e);
+      continue;
+    }
+    for (const lockState of state.locks) {
+      try {
+        await reclaimLocks(m, lockState, false);
+      } catch (e) {
+        markLockBad(m, lockState, e);
+      }
+    }
+  }
+  // Locks whose open survived but that were lost themselves.
+  for (const state of m.opens) {
+    for (const lockState of state.locks) {
+      if (lockState.reclaim !== "nograce" || state.bad !== undefined) continue;
+      try {
+        await reclaimLocks(m, lockState, false);
+      } catch (e) {
+        markLockBad(m, lockState, e);
+      }
+    }
+  }
+}
+
+async function reclaimOpen(m: StateManager, state: OpenState, how: "previous" | "nograce"): Promise<void> {
+  const owner = state.owner;
+  const clientid = m.client.clientId!;
+  if (m.faults.failReclaim === "open") {
+    m.tracer.emit("open", "reclaim fault injected", state.path);
+    throw new Error("reclaim failed (fault injected)");
+  }
+  let claim;
+  let dirFh = state.fh;
+  if (how === "previous") {
+    claim = {
+      claim: OpenClaimType.CLAIM_PREVIOUS,
+      delegateType: state.delegation
+        ? state.delegation.type === "read" ? DelegationType.OPEN_DELEGATE_READ : DelegationType.OPEN_DELEGATE_WRITE
+        : DelegationType.OPEN_DELEGATE_NONE,
+    } as const;
+  } else if (m.minorVersion === 1) {
+    claim = { claim: OpenClaimType.CLAIM_FH } as const;
+  } else {
+    if (!state.parentFh || state.name === undefined) {
+      throw new Error("no directory handle to re-open by name");
+    }
+    dirFh = state.parentFh;
+    claim = { claim: OpenClaimType.CLAIM_NULL, file: state.name } as const;
+  }
+  const [, result] = await m.run(
+    () => [
+      putfh(dirFh),
+      open({
+        seqid: owner.seqid,
+        shareAccess: state.access,
+        shareDeny: state.deny,
+        owner: { clientid, owner: owner.id },
+        claim,
+      }),
+    ] as const,
+    { seqidOwners: [owner], reclaim: how === "previous", inRecovery: true },
+  );
+  await confirmIfAsked(m, state, result);
+  const before = formatStateid(state.stateid);
+  state.stateid = result.stateid;
+  state.reclaim = "none";
+  m.tracer.emit(
+    "open",
+    how === "previous" ? "OPEN(CLAIM_PREVIOUS) reclaimed" : `OPEN(${m.minorVersion === 1 ? "CLAIM_FH" : "CLAIM_NULL"}) recovered`,
+    `${state.path} ${before} -> ${formatStateid(state.stateid)}`,
+  );
+}
+
+/** 4.0 OPEN_CONFIRM when OPEN asks for it (RFC 7530 §16.18). */
+export async function confirmIfAsked(m: StateManager, state: { owner: OpenState["owner"] }, result: OpenResult): Promise<Stateid> {
+  if (!(result.rflags & OpenResultFlags.OPEN4_RESULT_CONFIRM) || m.minorVersion !== 0) return result.stateid;
+  const owner = state.owner;
+  const [confirmed] = await m.run(
+    () => [openConfirm({ stateid: result.stateid, seqid: owner.seqid })] as const,
+    { seqidOwners: [owner], inRecovery: m.hasFlag("RECLAIM_REBOOT") || m.hasFlag("RECLAIM_NOGRACE") },
+  );
+  owner.confirmed = true;
+  m.tracer.emit("owner", `OPEN_CONFIRM ${owner.label}`, `seqid ${owner.seqid}`);
+  (result as { stateid: Stateid }).stateid = confirmed;
+  return confirmed;
+}
+
+/** Re-takes every range of a lock state: reclaim=true in grace, plain LOCK otherwise. */
+async function reclaimLocks(m: StateManager, lockState: LockState, reclaim: boolean): Promise<void> {
+  if (m.faults.failReclaim === "lock") {
+    m.tracer.emit("lock", "reclaim fault injected", lockState.open.path);
+    throw new Error("lock reclaim failed (fault injected)");
+  }
+  // The server forgot the lock owner: start over with open_to_lock_owner4.
+  lockState.stateid = undefined;
+  for (const range of lockState.ranges) {
+    await lockRange(m, lockState, range, { reclaim, inRecovery: true });
+  }
+  lockState.reclaim = "none";
+  m.tracer.emit(
+    "lock",
+    reclaim ? "LOCK(reclaim) reclaimed" : "LOCK recovered",
+    `${lockState.open.path} ${lockState.ranges.map((r) => `${r.type} ${formatRange(r.offset, r.length)}`).join(", ")}`,
+  );
+}
+
+/**
+ * One LOCK (RFC 7530 §16.10): with open_to_lock_owner4 the first time for
+ * this lock state, exist_lock_owner4 afterwards.
+ */
+export async function lockRange(
+  m: StateManager,
+  lockState: LockState,
+  range: LockRange,
+  options: { reclaim?: boolean; inRecovery?: boolean; blocking?: boolean } = {},
+): Promise<Stateid> {
+  const openState = lockState.open;
+  const clientid = m.client.clientId!;
+  const type = range.type === "read"
+    ? (options.blocking ? LockType.READW_LT : LockType.READ_LT)
+    : (options.blocking ? LockType.WRITEW_LT : LockType.WRITE_LT);
+  const isNew = lockState.stateid === undefined;
+  const owners = isNew ? [openState.owner, lockState.owner] : [lockState.owner];
+  const [, stateid] = await m.run(
+    () => [
+      putfh(openState.fh),
+      lock({
+        locktype: type,
+        reclaim: options.reclaim ?? false,
+        offset: range.offset,
+        length: range.length,
+        locker: lockState.stateid === undefined
+          ? {
+            newLockOwner: true,
+            openSeqid: openState.owner.seqid,
+            openStateid: openState.stateid,
+            lockSeqid: lockState.owner.seqid,
+            lockOwner: { clientid, owner: lockState.owner.id },
+          }
+          : { newLockOwner: false, lockStateid: lockState.stateid, lockSeqid: lockState.owner.seqid },
+      }),
+    ] as const,
+    {
+      seqidOwners: owners,
+      states: [openState],
+      reclaim: options.reclaim ?? false,
+      inRecovery: options.inRecovery ?? false,
+      final: new Set([S.NFS4ERR_DENIED]),
+    },
+  );
+  const before = lockState.stateid ? formatStateid(lockState.stateid) : "none";
+  lockState.stateid = stateid;
+  m.tracer.emit("lock", `stateid ${before} -> ${formatStateid(stateid)}`, `${openState.path} ${range.type} ${formatRange(range.offset, range.length)}`);
+  return stateid;
+}
+
+function markBad(m: StateManager, state: OpenState, error: unknown): void {
+  const reason = error instanceof NfsError ? `${error.op} -> ${error.statusName}` : (error as Error).message;
+  state.bad = reason;
+  state.reclaim = "none";
+  for (const l of state.locks) l.bad = reason;
+  // The kernel's nfs4_state_mark_recovery_failed -> NFS_CONTEXT_BAD.
+  m.tracer.emit("open", "recovery failed, state marked bad", `${state.path}: ${reason}`);
+}
+
+function markLockBad(m: StateManager, lockState: LockState, error: unknown): void {
+  const reason = error instanceof NfsError ? `${error.op} -> ${error.statusName}` : (error as Error).message;
+  lockState.bad = reason;
+  lockState.reclaim = "none";
+  m.tracer.emit("lock", "lock recovery failed, lock marked bad", `${lockState.open.path}: ${reason}`);
+}
+
+/**
+ * TEST_STATEIDS (4.1, RFC 8881 §18.48): ask which of our stateids are still
+ * valid; free the invalid ones (FREE_STATEID) and recover their states
+ * without grace.
+ */
+export async function testStateids(m: StateManager): Promise<void> {
+  const entries: { stateid: Stateid; state: OpenState; lock?: LockState }[] = [];
+  for (const state of m.opens) {
+    if (state.bad !== undefined || state.closed) continue;
+    entries.push({ stateid: state.stateid, state });
+    for (const l of state.locks) if (l.stateid) entries.push({ stateid: l.stateid, state, lock: l });
+  }
+  if (entries.length === 0) return;
+  const [statuses] = await m.run(() => [testStateid(entries.map((e) => e.stateid))] as const, {
+    inRecovery: true,
+  });
+  let lost = 0;
+  for (const [i, entry] of entries.entries()) {
+    const status = statuses[i] ?? S.NFS4_OK;
+    if (status === S.NFS4_OK) continue;
+    lost++;
+    m.tracer.emit("open", `TEST_STATEID ${formatStateid(entry.stateid)} -> ${statusName(status)}`, entry.state.path);
+    await m.run(() => [freeStateid(entry.stateid)] as const, { inRecovery: true }).catch(() => undefined);
+    if (entry.lock) entry.lock.reclaim = "nograce";
+    else {
+      entry.state.reclaim = "nograce";
+      for (const l of entry.state.locks) l.reclaim = "nograce";
+    }
+  }
+  if (lost > 0) m.setFlag("RECLAIM_NOGRACE", `TEST_STATEID: ${lost} stateid(s) revoked`);
+}
+
+/** DELEGRETURN for every delegation marked recalled. */
+export async function returnDelegations(m: StateManager): Promise<void> {
+  for (const state of m.opens) {
+    const d = state.delegation;
+    if (!d || !d.recalled) continue;
+    await m.run(() => [putfh(state.fh), delegreturn(d.stateid)] as const, { inRecovery: true }).catch(() => undefined);
+    state.delegation = undefined;
+    m.tracer.emit("deleg", "DELEGRETURN", state.path);
+  }
+}
+
+// ----------------------------------------------------------- exit
+
+/** Unlocks and closes every state, then releases owners / session / client ID. */
+export async function releaseAll(m: StateManager): Promise<void> {
+  for (const state of [...m.opens]) {
+    try {
+      await closeOpen(m, state);
+    } catch (e) {
+      m.tracer.emit("error", `CLOSE ${state.path} failed`, (e as Error).message);
+    }
+  }
+  const c = m.client;
+  if (c.clientId === undefined) return;
+  if (m.minorVersion === 0) {
+    if (m.lockOwnerUsed) {
+      await m.send([releaseLockowner({ clientid: c.clientId, owner: m.lockOwner.id })]).catch(() => undefined);
+      m.tracer.emit("owner", `RELEASE_LOCKOWNER ${m.lockOwner.label}`);
+    }
+    return;
+  }
+  await destroySession(m);
+  try {
+    const reply = await m.channel.compound(
+      { minorVersion: 1, ops: [destroyClientid(c.clientId)] },
+      { credential: m.credential, timeoutMs: m.callTimeoutMs },
+    );
+    const failed = firstFailure(reply);
+    m.tracer.emit(
+      "clid",
+      failed ? `DESTROY_CLIENTID -> ${statusName(failed.status)}` : "DESTROY_CLIENTID ok",
+      `clientid ${c.clientIdText}`,
+    );
+  } catch (e) {
+    m.tracer.emit("clid", "DESTROY_CLIENTID failed", (e as Error).message);
+  }
+  c.clientId = undefined;
+}
+
+/** LOCKU every held range, then CLOSE (RFC 7530 §16.4: CLOSE with locks held fails). */
+export async function closeOpen(m: StateManager, state: OpenState): Promise<void> {
+  if (state.closed) return;
+  if (state.bad === undefined) {
+    for (const lockState of state.locks) {
+      for (const range of [...lockState.ranges]) await unlockRange(m, lockState, range).catch(() => undefined);
+    }
+    const owner = state.owner;
+    await m.run(
+      () => [putfh(state.fh), close({ seqid: owner.seqid, stateid: state.stateid })] as const,
+      { seqidOwners: [owner], states: [state] },
+    ).catch((e) => {
+      // The server no longer knows the state (it expired): nothing to close.
+      if (!(e instanceof NfsError)) throw e;
+      m.tracer.emit("open", `CLOSE -> ${e.statusName}`, state.path);
+    });
+    m.tracer.emit("open", "CLOSE", `${state.path} ${formatStateid(state.stateid)}`);
+  }
+  state.closed = true;
+  m.opens.delete(state);
+  const owner = state.owner;
+  if (![...m.opens].some((o) => o.owner === owner)) {
+    m.openOwners.delete(owner.uid);
+    if (!owner.retired) m.idleOwners.park(owner);
+  }
+}
+
+/** LOCKU one range (RFC 7530 §16.12). */
+export async function unlockRange(m: StateManager, lockState: LockState, range: LockRange): Promise<void> {
+  if (!lockState.stateid) return;
+  const state = lockState.open;
+  const [stateid] = await m.run(
+    () => [putfh(state.fh), locku({
+      locktype: range.type === "read" ? LockType.READ_LT : LockType.WRITE_LT,
+      seqid: lockState.owner.seqid,
+      stateid: lockState.stateid!,
+      offset: range.offset,
+      length: range.length,
+    })] as const,
+    { seqidOwners: [lockState.owner], states: [lockState] },
+  ).then(([, s]) => [s]);
+  lockState.stateid = stateid;
+  const i = lockState.ranges.indexOf(range);
+  if (i >= 0) lockState.ranges.splice(i, 1);
+  m.tracer.emit("lock", "LOCKU", `${state.path} ${range.type} ${formatRange(range.offset, range.length)}`);
+}
+
+export { NFS4_UINT64_MAX, ShareAccess, CreateSessionFlags };
