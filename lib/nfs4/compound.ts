@@ -20,7 +20,7 @@
  * @module
  */
 
-import type { XdrReader, XdrWriter } from "../xdr/mod.ts";
+import { XdrError, type XdrReader, type XdrWriter } from "../xdr/mod.ts";
 import { Limits, Op, opName } from "./constants.ts";
 import { Nfs4ProtocolError, NfsError } from "./errors.ts";
 import { Nfs4Status } from "./status.ts";
@@ -171,7 +171,9 @@ export function encodeCompoundReply(
     if (outcome.status === Nfs4Status.NFS4_OK) {
       if (!codec) throw new Nfs4ProtocolError(`no codec for ${opName(outcome.opnum)}`);
       codec.encodeResult(w, outcome.value);
-    } else if (outcome.detail !== undefined) {
+    } else {
+      // Some failures always carry a body (SETATTR's attrsset), so the codec
+      // is asked even without a detail.
       codec?.encodeFailure?.(w, outcome.status, outcome.detail);
     }
   }
@@ -188,12 +190,24 @@ export function decodeCompoundRequest(
 ): CompoundRequest {
   const tag = r.readString(Limits.tag);
   const minorVersion = r.readUint();
-  const ops = r.readArray((r) => {
+  const at = r.offset;
+  const count = r.readUint();
+  if (count > Limits.ops) {
+    throw new XdrError(`COMPOUND op count ${count} exceeds maximum ${Limits.ops}`, at);
+  }
+  const ops: Nfs4Op<unknown>[] = [];
+  for (let i = 0; i < count; i++) {
     const opnum = r.readUint();
-    const codec = codecs.get(opnum);
-    if (!codec) return { opnum: Op.ILLEGAL, name: "ILLEGAL", args: opnum, codec: ILLEGAL_CODEC };
-    return { opnum, name: codec.name, args: codec.decodeArgs(r), codec } as Nfs4Op<unknown>;
-  }, Limits.ops);
+    const codec = opnum === Op.ILLEGAL ? undefined : codecs.get(opnum);
+    if (!codec) {
+      // Nothing after an unknown op can be parsed: it is the last one.
+      ILLEGAL_CODEC.decodeArgs(r);
+      ops.push({ opnum: Op.ILLEGAL, name: "ILLEGAL", args: opnum, codec: ILLEGAL_CODEC });
+      return { tag, minorVersion, ops };
+    }
+    ops.push({ opnum, name: codec.name, args: codec.decodeArgs(r), codec } as Nfs4Op<unknown>);
+  }
+  r.assertEnd();
   return { tag, minorVersion, ops };
 }
 

@@ -115,7 +115,9 @@ export const LOCK: OpCodec<LockArgs, Stateid> = {
   encodeResult: encodeStateid,
   decodeResult: decodeStateid,
   encodeFailure(w, status, detail) {
-    if (status === Nfs4Status.NFS4ERR_DENIED) encodeLockDenied(w, detail as LockDenied);
+    if (status !== Nfs4Status.NFS4ERR_DENIED) return;
+    if (detail === undefined) throw new TypeError("LOCK NFS4ERR_DENIED needs a LockDenied detail");
+    encodeLockDenied(w, detail as LockDenied);
   },
   decodeFailure(r, status) {
     return status === Nfs4Status.NFS4ERR_DENIED ? decodeLockDenied(r) : undefined;

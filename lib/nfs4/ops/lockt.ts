@@ -37,7 +37,9 @@ export const LOCKT: OpCodec<LocktArgs, void> = {
   encodeResult() {},
   decodeResult() {},
   encodeFailure(w, status, detail) {
-    if (status === Nfs4Status.NFS4ERR_DENIED) encodeLockDenied(w, detail as LockDenied);
+    if (status !== Nfs4Status.NFS4ERR_DENIED) return;
+    if (detail === undefined) throw new TypeError("LOCKT NFS4ERR_DENIED needs a LockDenied detail");
+    encodeLockDenied(w, detail as LockDenied);
   },
   decodeFailure(r, status) {
     return status === Nfs4Status.NFS4ERR_DENIED ? decodeLockDenied(r) : undefined;

@@ -70,7 +70,11 @@ export const SETCLIENTID: OpCodec<SetclientidArgs, SetclientidResult> = {
     return { clientid, confirm };
   },
   encodeFailure(w, status, detail) {
-    if (status === Nfs4Status.NFS4ERR_CLID_INUSE) encodeNetAddr(w, detail as NetAddr);
+    if (status !== Nfs4Status.NFS4ERR_CLID_INUSE) return;
+    if (detail === undefined) {
+      throw new TypeError("SETCLIENTID NFS4ERR_CLID_INUSE needs a NetAddr detail");
+    }
+    encodeNetAddr(w, detail as NetAddr);
   },
   decodeFailure(r, status) {
     return status === Nfs4Status.NFS4ERR_CLID_INUSE ? decodeNetAddr(r) : undefined;
