@@ -231,9 +231,10 @@ const ILLEGAL_CODEC: OpCodec<unknown, unknown> = {
  * failed, throws {@linkcode NfsError} for it (with any failure detail).
  */
 export function compoundResults<T extends OpList>(reply: CompoundReply, ops: T): ResultsOf<T> {
-  const failed = reply.outcomes.find((o) => o.status !== Nfs4Status.NFS4_OK);
+  const index = reply.outcomes.findIndex((o) => o.status !== Nfs4Status.NFS4_OK);
+  const failed = reply.outcomes[index];
   if (failed) {
-    throw new NfsError(failed.status, failed.name, { detail: failed.detail });
+    throw new NfsError(failed.status, failed.name, { detail: failed.detail, opIndex: index });
   }
   if (reply.status !== Nfs4Status.NFS4_OK) {
     throw new NfsError(reply.status, "COMPOUND");

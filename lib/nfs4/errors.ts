@@ -21,11 +21,18 @@ export class NfsError extends Error {
   readonly path: string | undefined;
   /** Extra decoded data that came with the failure (LOCK4denied, clientaddr). */
   readonly detail: unknown;
+  /** Position of the failed op in the COMPOUND, when known. */
+  readonly opIndex: number | undefined;
 
   constructor(
     status: number,
     op: string,
-    options: { path?: string | undefined; detail?: unknown; cause?: unknown } = {},
+    options: {
+      path?: string | undefined;
+      detail?: unknown;
+      cause?: unknown;
+      opIndex?: number | undefined;
+    } = {},
   ) {
     const name = statusName(status);
     const where = options.path ?? op;
@@ -36,12 +43,18 @@ export class NfsError extends Error {
     this.op = op;
     this.path = options.path;
     this.detail = options.detail;
+    this.opIndex = options.opIndex;
   }
 
   /** The same error, naming `path` (the client layer knows it, the op layer does not). */
   withPath(path: string): NfsError {
     if (this.path === path) return this;
-    return new NfsError(this.status, this.op, { path, detail: this.detail, cause: this });
+    return new NfsError(this.status, this.op, {
+      path,
+      detail: this.detail,
+      cause: this,
+      opIndex: this.opIndex,
+    });
   }
 }
 

@@ -66,7 +66,9 @@ export class ClientRecord {
 
   /** `0x5f3c…` for traces. */
   get clientIdText(): string {
-    return this.clientId === undefined ? "none" : `0x${this.clientId.toString(16).padStart(16, "0")}`;
+    return this.clientId === undefined
+      ? "none"
+      : `0x${this.clientId.toString(16).padStart(16, "0")}`;
   }
 
   get sessionIdText(): string {

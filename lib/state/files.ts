@@ -11,12 +11,12 @@ import { CreateMode, OpenClaimType } from "../nfs4/constants.ts";
 import { NfsError } from "../nfs4/errors.ts";
 import { getattr } from "../nfs4/ops/getattr.ts";
 import { getfh } from "../nfs4/ops/getfh.ts";
-import { open, type CreateHow, type OpenResult } from "../nfs4/ops/open.ts";
+import { type CreateHow, open, type OpenResult } from "../nfs4/ops/open.ts";
 import { putfh } from "../nfs4/ops/putfh.ts";
 import { Nfs4Status as S } from "../nfs4/status.ts";
 import { type FileHandle, formatStateid, type Verifier } from "../nfs4/types.ts";
 import type { StateManager } from "./manager.ts";
-import { LockState, type LockRange, OpenState } from "./open_state.ts";
+import { type LockRange, LockState, OpenState } from "./open_state.ts";
 import { closeOpen, confirmIfAsked, lockRange, unlockRange } from "./procs.ts";
 
 export interface OpenRequest {
@@ -29,7 +29,11 @@ export interface OpenRequest {
   readonly access: number;
   readonly deny?: number;
   /** Create the file: UNCHECKED4 (truncate-free), GUARDED4 (fail if it exists) or EXCLUSIVE. */
-  readonly create?: { readonly mode: "unchecked" | "guarded" | "exclusive"; readonly attrs?: SettableAttributes; readonly verifier?: Verifier };
+  readonly create?: {
+    readonly mode: "unchecked" | "guarded" | "exclusive";
+    readonly attrs?: SettableAttributes;
+    readonly verifier?: Verifier;
+  };
   /** Attributes to fetch with the OPEN. */
   readonly attrs?: Iterable<number>;
 }
@@ -48,22 +52,23 @@ export async function openFile(m: StateManager, request: OpenRequest): Promise<O
   const clientid = () => m.client.clientId!;
   let owner = m.openOwner();
   const create = request.create ? createHow(m, request.create) : undefined;
-  for (let attempt = 0; ; attempt++) {
+  for (let attempt = 0;; attempt++) {
     try {
       const [, result, fh, attrs] = await m.run(
-        () => [
-          putfh(request.dirFh),
-          open({
-            seqid: owner.seqid,
-            shareAccess: request.access,
-            shareDeny: request.deny ?? 0,
-            owner: { clientid: clientid(), owner: owner.id },
-            ...(create ? { create } : {}),
-            claim: { claim: OpenClaimType.CLAIM_NULL, file: request.name },
-          }),
-          getfh(),
-          getattr(request.attrs ?? OPEN_ATTRS),
-        ] as const,
+        () =>
+          [
+            putfh(request.dirFh),
+            open({
+              seqid: owner.seqid,
+              shareAccess: request.access,
+              shareDeny: request.deny ?? 0,
+              owner: { clientid: clientid(), owner: owner.id },
+              ...(create ? { create } : {}),
+              claim: { claim: OpenClaimType.CLAIM_NULL, file: request.name },
+            }),
+            getfh(),
+            getattr(request.attrs ?? OPEN_ATTRS),
+          ] as const,
         { seqidOwners: [owner] },
       );
       const state = new OpenState({
@@ -79,10 +84,15 @@ export async function openFile(m: StateManager, request: OpenRequest): Promise<O
       await confirmIfAsked(m, state, result);
       state.stateid = result.stateid;
       m.opens.add(state);
-      m.tracer.emit("open", "OPEN", `${request.path} ${formatStateid(state.stateid)} access ${accessName(request.access)}`, {
-        path: request.path,
-        stateid: formatStateid(state.stateid),
-      });
+      m.tracer.emit(
+        "open",
+        "OPEN",
+        `${request.path} ${formatStateid(state.stateid)} access ${accessName(request.access)}`,
+        {
+          path: request.path,
+          stateid: formatStateid(state.stateid),
+        },
+      );
       noteDelegation(m, state, result);
       return { state, attrs, result };
     } catch (e) {
@@ -115,7 +125,11 @@ function noteDelegation(m: StateManager, state: OpenState, result: OpenResult): 
   if (d.type === 1 || d.type === 2) {
     const stateid = (d as { stateid: OpenState["stateid"] }).stateid;
     state.delegation = { type: d.type === 1 ? "read" : "write", stateid, recalled: false };
-    m.tracer.emit("deleg", `${state.delegation.type} delegation granted`, `${state.path} ${formatStateid(stateid)}`);
+    m.tracer.emit(
+      "deleg",
+      `${state.delegation.type} delegation granted`,
+      `${state.path} ${formatStateid(stateid)}`,
+    );
   }
 }
 
@@ -160,8 +174,13 @@ export async function lockFile(
 }
 
 /** LOCKU one held range. */
-export async function unlockFile(m: StateManager, state: OpenState, range: LockRange): Promise<void> {
+export async function unlockFile(
+  m: StateManager,
+  state: OpenState,
+  range: LockRange,
+): Promise<void> {
   const lockState = lockStateFor(m, state);
-  const held = lockState.ranges.find((r) => r.offset === range.offset && r.length === range.length) ?? range;
+  const held =
+    lockState.ranges.find((r) => r.offset === range.offset && r.length === range.length) ?? range;
   await unlockRange(m, lockState, held);
 }

@@ -18,7 +18,7 @@
  * @module
  */
 
-import { type OpaqueAuth, authSys } from "../rpc/auth.ts";
+import { authSys, type OpaqueAuth } from "../rpc/auth.ts";
 import { RpcError } from "../rpc/errors.ts";
 import type { CompoundChannel } from "../nfs4/channel.ts";
 import {
@@ -27,6 +27,7 @@ import {
   type OpList,
   type ResultsOf,
 } from "../nfs4/compound.ts";
+import { CreateSessionFlags } from "../nfs4/constants.ts";
 import { NfsError } from "../nfs4/errors.ts";
 import { Nfs4Status as S, statusName } from "../nfs4/status.ts";
 import { formatStateid } from "../nfs4/types.ts";
@@ -35,6 +36,7 @@ import { ClientRecord } from "./client.ts";
 import {
   actionForStatus,
   leaseErrorFlags,
+  SeqStatus,
   seqStatusNames,
   sequenceFlagActions,
 } from "./error_table.ts";
@@ -95,6 +97,8 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
 }
 
+const CB_PATH_DOWN_BITS = SeqStatus.CB_PATH_DOWN | SeqStatus.CB_PATH_DOWN_SESSION;
+
 /** The seqid-mutating operations of RFC 7530 §9.1.7. */
 const SEQID_OPS = new Set(["OPEN", "OPEN_CONFIRM", "OPEN_DOWNGRADE", "CLOSE", "LOCK", "LOCKU"]);
 
@@ -140,6 +144,7 @@ export class StateManager {
   #closed = false;
   /** Reason each flag was set, for the trace of its handling. */
   readonly #reasons = new Map<ClientFlag, string>();
+  #noBackChannelNoted = false;
   /** Set while establishing the client: how many times in a row. */
   #establishAttempts = 0;
 
@@ -209,7 +214,10 @@ export class StateManager {
     for (const owner of this.openOwners.values()) owner.resetSeqid();
     this.lockOwner.resetSeqid();
     this.idleOwners.clear();
-    this.setFlag(kind === "reboot" ? "RECLAIM_REBOOT" : "RECLAIM_NOGRACE", `${reason}; ${count} open(s) to reclaim`);
+    this.setFlag(
+      kind === "reboot" ? "RECLAIM_REBOOT" : "RECLAIM_NOGRACE",
+      `${reason}; ${count} open(s) to reclaim`,
+    );
   }
 
   #schedule(): void {
@@ -500,7 +508,7 @@ export class StateManager {
           ops = build();
           const sent = await this.send(ops, options);
           const seqidOp = sent.outcomes.find((o) => SEQID_OPS.has(o.name));
-          if (seqidOp) for (const owner of owners) owner.advance(seqidOp.status);
+          if (seqidOp) { for (const owner of owners) owner.advance(seqidOp.status); }
           return sent;
         });
       } catch (e) {
@@ -577,7 +585,10 @@ export class StateManager {
    * is processed here (slot sequence ids, slot table size, status flags,
    * lease renewal) and stripped from the reply.
    */
-  async send(ops: OpList, options: { cacheThis?: boolean; signal?: AbortSignal } = {}): Promise<CompoundReply> {
+  async send(
+    ops: OpList,
+    options: { cacheThis?: boolean; signal?: AbortSignal } = {},
+  ): Promise<CompoundReply> {
     const sentAt = this.clock.now();
     const callOptions = {
       credential: this.credential,
@@ -627,7 +638,7 @@ export class StateManager {
   }
 
   #sequenceDone(
-    session: { slots: SlotTable },
+    session: { slots: SlotTable; flags: number },
     slot: Slot,
     result: procs.SequenceResultLike,
     sentAt: number,
@@ -636,9 +647,27 @@ export class StateManager {
     slot.uncertain = false;
     session.slots.update(result.highestSlotid, result.targetHighestSlotid);
     this.noteRenewal(sentAt);
-    if (result.statusFlags !== 0) {
-      const names = seqStatusNames(result.statusFlags);
-      const effect = sequenceFlagActions(result.statusFlags);
+    let flags = result.statusFlags;
+    if (
+      flags & CB_PATH_DOWN_BITS &&
+      !(session.flags & CreateSessionFlags.CREATE_SESSION4_FLAG_CONN_BACK_CHAN)
+    ) {
+      // No back channel was asked for, so the server rightly reports the
+      // callback path down on every SEQUENCE; binding the connection would
+      // not change that. Say so once and run without delegations.
+      flags &= ~CB_PATH_DOWN_BITS;
+      if (!this.#noBackChannelNoted) {
+        this.#noBackChannelNoted = true;
+        this.tracer.emit(
+          "cb",
+          "no back channel",
+          "server reports SEQ4_STATUS_CB_PATH_DOWN; running without delegations",
+        );
+      }
+    }
+    if (flags !== 0) {
+      const names = seqStatusNames(flags);
+      const effect = sequenceFlagActions(flags);
       const reason = `SEQUENCE status ${names.join("|")}`;
       if (effect.reclaim) this.markAllForReclaim(effect.reclaim, reason);
       for (const flag of effect.set) this.setFlag(flag, reason);

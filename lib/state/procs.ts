@@ -75,7 +75,11 @@ export const RENEWING_OPS: ReadonlySet<string> = new Set([
 ]);
 
 /** The SEQUENCE that opens every 4.1 COMPOUND (RFC 8881 §18.46). */
-export function sequenceOp(session: Session, slot: Slot, cacheThis: boolean): Nfs4Op<SequenceResult> {
+export function sequenceOp(
+  session: Session,
+  slot: Slot,
+  cacheThis: boolean,
+): Nfs4Op<SequenceResult> {
   return sequence({
     sessionid: session.id,
     sequenceid: slot.seqid,
@@ -145,7 +149,11 @@ async function exchangeId41(m: StateManager): Promise<void> {
             flags: ExchangeIdFlags.EXCHGID4_FLAG_SUPP_MOVED_REFER |
               ExchangeIdFlags.EXCHGID4_FLAG_SUPP_MOVED_MIGR,
             stateProtect: { how: StateProtectHow.SP4_NONE },
-            implId: { domain: "nfs4-ts.invalid", name: "nfs4 (TypeScript)", date: { seconds: 0n, nseconds: 0 } },
+            implId: {
+              domain: "nfs4-ts.invalid",
+              name: "nfs4 (TypeScript)",
+              date: { seconds: 0n, nseconds: 0 },
+            },
           }),
         ],
       },
@@ -227,7 +235,13 @@ async function createSessionNow(m: StateManager): Promise<number> {
   const slots = new SlotTable(Math.max(1, fore.maxRequests), (change) => {
     m.tracer.emit("sess", `slot table ${change.from} -> ${change.to}`, change.reason);
   });
-  c.session = { id: result.sessionid.slice(), fore, back: result.backChannel, slots, flags: result.flags };
+  c.session = {
+    id: result.sessionid.slice(),
+    fore,
+    back: result.backChannel,
+    slots,
+    flags: result.flags,
+  };
   m.noteRenewal(m.clock.now());
   m.tracer.emit(
     "sess",
@@ -269,7 +283,16 @@ export async function bindConnection(m: StateManager): Promise<number> {
   const session = m.client.session;
   if (!session) return S.NFS4ERR_BADSESSION;
   const reply = await m.channel.compound(
-    { minorVersion: 1, ops: [bindConnToSession({ sessionid: session.id, dir: ChannelDirFromClient.CDFC4_FORE_OR_BOTH, useConnInRdmaMode: false })] },
+    {
+      minorVersion: 1,
+      ops: [
+        bindConnToSession({
+          sessionid: session.id,
+          dir: ChannelDirFromClient.CDFC4_FORE_OR_BOTH,
+          useConnInRdmaMode: false,
+        }),
+      ],
+    },
     { credential: m.credential, timeoutMs: m.callTimeoutMs },
   );
   const failed = firstFailure(reply);
@@ -286,9 +309,14 @@ export async function fetchLeaseTime(m: StateManager): Promise<void> {
   }
   const attrs = (reply.outcomes[1]!.value as { attrs: { leaseTime?: number } }).attrs;
   if (attrs.leaseTime !== undefined && attrs.leaseTime > 0) m.client.leaseTime = attrs.leaseTime;
-  m.tracer.emit("lease", `lease ${m.client.leaseTime} s`, `renew every ${(m.client.leaseTime * 2 / 3).toFixed(1)} s`, {
-    leaseTime: m.client.leaseTime,
-  });
+  m.tracer.emit(
+    "lease",
+    `lease ${m.client.leaseTime} s`,
+    `renew every ${(m.client.leaseTime * 2 / 3).toFixed(1)} s`,
+    {
+      leaseTime: m.client.leaseTime,
+    },
+  );
 }
 
 /** RENEW (4.0) or a lone SEQUENCE (4.1); returns the status. */
@@ -338,7 +366,10 @@ export async function reclaimReboot(m: StateManager): Promise<void> {
     try {
       await reclaimOpen(m, state, "previous");
     } catch (e) {
-      if (e instanceof NfsError && (e.status === S.NFS4ERR_NO_GRACE || e.status === S.NFS4ERR_RECLAIM_BAD)) {
+      if (
+        e instanceof NfsError &&
+        (e.status === S.NFS4ERR_NO_GRACE || e.status === S.NFS4ERR_RECLAIM_BAD)
+      ) {
         // Grace is over (or the server will not take this reclaim): recover the rest without grace.
         m.markAllForReclaim("nograce", `OPEN(CLAIM_PREVIOUS) -> ${e.statusName}`);
         break;
@@ -351,7 +382,10 @@ export async function reclaimReboot(m: StateManager): Promise<void> {
       try {
         await reclaimLocks(m, lockState, true);
       } catch (e) {
-        if (e instanceof NfsError && (e.status === S.NFS4ERR_NO_GRACE || e.status === S.NFS4ERR_RECLAIM_BAD)) {
+        if (
+          e instanceof NfsError &&
+          (e.status === S.NFS4ERR_NO_GRACE || e.status === S.NFS4ERR_RECLAIM_BAD)
+        ) {
           lockState.reclaim = "nograce";
           m.setFlag("RECLAIM_NOGRACE", `LOCK(reclaim) -> ${e.statusName}`);
           continue;
@@ -366,7 +400,11 @@ export async function reclaimReboot(m: StateManager): Promise<void> {
       final: new Set([S.NFS4ERR_COMPLETE_ALREADY]),
     }).then(
       () => "ok",
-      (e) => (e instanceof NfsError && e.status === S.NFS4ERR_COMPLETE_ALREADY ? "already complete" : Promise.reject(e)),
+      (
+        e,
+      ) => (e instanceof NfsError && e.status === S.NFS4ERR_COMPLETE_ALREADY
+        ? "already complete"
+        : Promise.reject(e)),
     );
     m.tracer.emit("step", `RECLAIM_COMPLETE ${reply}`);
   }
@@ -403,7 +441,11 @@ export async function reclaimNoGrace(m: StateManager): Promise<void> {
   }
 }
 
-async function reclaimOpen(m: StateManager, state: OpenState, how: "previous" | "nograce"): Promise<void> {
+async function reclaimOpen(
+  m: StateManager,
+  state: OpenState,
+  how: "previous" | "nograce",
+): Promise<void> {
   const owner = state.owner;
   const clientid = m.client.clientId!;
   if (m.faults.failReclaim === "open") {
@@ -416,7 +458,9 @@ async function reclaimOpen(m: StateManager, state: OpenState, how: "previous" | 
     claim = {
       claim: OpenClaimType.CLAIM_PREVIOUS,
       delegateType: state.delegation
-        ? state.delegation.type === "read" ? DelegationType.OPEN_DELEGATE_READ : DelegationType.OPEN_DELEGATE_WRITE
+        ? state.delegation.type === "read"
+          ? DelegationType.OPEN_DELEGATE_READ
+          : DelegationType.OPEN_DELEGATE_WRITE
         : DelegationType.OPEN_DELEGATE_NONE,
     } as const;
   } else if (m.minorVersion === 1) {
@@ -429,16 +473,17 @@ async function reclaimOpen(m: StateManager, state: OpenState, how: "previous" | 
     claim = { claim: OpenClaimType.CLAIM_NULL, file: state.name } as const;
   }
   const [, result] = await m.run(
-    () => [
-      putfh(dirFh),
-      open({
-        seqid: owner.seqid,
-        shareAccess: state.access,
-        shareDeny: state.deny,
-        owner: { clientid, owner: owner.id },
-        claim,
-      }),
-    ] as const,
+    () =>
+      [
+        putfh(dirFh),
+        open({
+          seqid: owner.seqid,
+          shareAccess: state.access,
+          shareDeny: state.deny,
+          owner: { clientid, owner: owner.id },
+          claim,
+        }),
+      ] as const,
     { seqidOwners: [owner], reclaim: how === "previous", inRecovery: true },
   );
   await confirmIfAsked(m, state, result);
@@ -447,18 +492,29 @@ async function reclaimOpen(m: StateManager, state: OpenState, how: "previous" | 
   state.reclaim = "none";
   m.tracer.emit(
     "open",
-    how === "previous" ? "OPEN(CLAIM_PREVIOUS) reclaimed" : `OPEN(${m.minorVersion === 1 ? "CLAIM_FH" : "CLAIM_NULL"}) recovered`,
+    how === "previous"
+      ? "OPEN(CLAIM_PREVIOUS) reclaimed"
+      : `OPEN(${m.minorVersion === 1 ? "CLAIM_FH" : "CLAIM_NULL"}) recovered`,
     `${state.path} ${before} -> ${formatStateid(state.stateid)}`,
   );
 }
 
 /** 4.0 OPEN_CONFIRM when OPEN asks for it (RFC 7530 §16.18). */
-export async function confirmIfAsked(m: StateManager, state: { owner: OpenState["owner"] }, result: OpenResult): Promise<Stateid> {
-  if (!(result.rflags & OpenResultFlags.OPEN4_RESULT_CONFIRM) || m.minorVersion !== 0) return result.stateid;
+export async function confirmIfAsked(
+  m: StateManager,
+  state: { owner: OpenState["owner"]; fh: OpenState["fh"] },
+  result: OpenResult,
+): Promise<Stateid> {
+  if (!(result.rflags & OpenResultFlags.OPEN4_RESULT_CONFIRM) || m.minorVersion !== 0) {
+    return result.stateid;
+  }
   const owner = state.owner;
-  const [confirmed] = await m.run(
-    () => [openConfirm({ stateid: result.stateid, seqid: owner.seqid })] as const,
-    { seqidOwners: [owner], inRecovery: m.hasFlag("RECLAIM_REBOOT") || m.hasFlag("RECLAIM_NOGRACE") },
+  const [, confirmed] = await m.run(
+    () => [putfh(state.fh), openConfirm({ stateid: result.stateid, seqid: owner.seqid })] as const,
+    {
+      seqidOwners: [owner],
+      inRecovery: m.hasFlag("RECLAIM_REBOOT") || m.hasFlag("RECLAIM_NOGRACE"),
+    },
   );
   owner.confirmed = true;
   m.tracer.emit("owner", `OPEN_CONFIRM ${owner.label}`, `seqid ${owner.seqid}`);
@@ -467,7 +523,11 @@ export async function confirmIfAsked(m: StateManager, state: { owner: OpenState[
 }
 
 /** Re-takes every range of a lock state: reclaim=true in grace, plain LOCK otherwise. */
-async function reclaimLocks(m: StateManager, lockState: LockState, reclaim: boolean): Promise<void> {
+async function reclaimLocks(
+  m: StateManager,
+  lockState: LockState,
+  reclaim: boolean,
+): Promise<void> {
   if (m.faults.failReclaim === "lock") {
     m.tracer.emit("lock", "reclaim fault injected", lockState.open.path);
     throw new Error("lock reclaim failed (fault injected)");
@@ -481,7 +541,9 @@ async function reclaimLocks(m: StateManager, lockState: LockState, reclaim: bool
   m.tracer.emit(
     "lock",
     reclaim ? "LOCK(reclaim) reclaimed" : "LOCK recovered",
-    `${lockState.open.path} ${lockState.ranges.map((r) => `${r.type} ${formatRange(r.offset, r.length)}`).join(", ")}`,
+    `${lockState.open.path} ${
+      lockState.ranges.map((r) => `${r.type} ${formatRange(r.offset, r.length)}`).join(", ")
+    }`,
   );
 }
 
@@ -503,24 +565,29 @@ export async function lockRange(
   const isNew = lockState.stateid === undefined;
   const owners = isNew ? [openState.owner, lockState.owner] : [lockState.owner];
   const [, stateid] = await m.run(
-    () => [
-      putfh(openState.fh),
-      lock({
-        locktype: type,
-        reclaim: options.reclaim ?? false,
-        offset: range.offset,
-        length: range.length,
-        locker: lockState.stateid === undefined
-          ? {
-            newLockOwner: true,
-            openSeqid: openState.owner.seqid,
-            openStateid: openState.stateid,
-            lockSeqid: lockState.owner.seqid,
-            lockOwner: { clientid, owner: lockState.owner.id },
-          }
-          : { newLockOwner: false, lockStateid: lockState.stateid, lockSeqid: lockState.owner.seqid },
-      }),
-    ] as const,
+    () =>
+      [
+        putfh(openState.fh),
+        lock({
+          locktype: type,
+          reclaim: options.reclaim ?? false,
+          offset: range.offset,
+          length: range.length,
+          locker: lockState.stateid === undefined
+            ? {
+              newLockOwner: true,
+              openSeqid: openState.owner.seqid,
+              openStateid: openState.stateid,
+              lockSeqid: lockState.owner.seqid,
+              lockOwner: { clientid, owner: lockState.owner.id },
+            }
+            : {
+              newLockOwner: false,
+              lockStateid: lockState.stateid,
+              lockSeqid: lockState.owner.seqid,
+            },
+        }),
+      ] as const,
     {
       seqidOwners: owners,
       states: [openState],
@@ -531,12 +598,18 @@ export async function lockRange(
   );
   const before = lockState.stateid ? formatStateid(lockState.stateid) : "none";
   lockState.stateid = stateid;
-  m.tracer.emit("lock", `stateid ${before} -> ${formatStateid(stateid)}`, `${openState.path} ${range.type} ${formatRange(range.offset, range.length)}`);
+  m.tracer.emit(
+    "lock",
+    `stateid ${before} -> ${formatStateid(stateid)}`,
+    `${openState.path} ${range.type} ${formatRange(range.offset, range.length)}`,
+  );
   return stateid;
 }
 
 function markBad(m: StateManager, state: OpenState, error: unknown): void {
-  const reason = error instanceof NfsError ? `${error.op} -> ${error.statusName}` : (error as Error).message;
+  const reason = error instanceof NfsError
+    ? `${error.op} -> ${error.statusName}`
+    : (error as Error).message;
   state.bad = reason;
   state.reclaim = "none";
   for (const l of state.locks) l.bad = reason;
@@ -545,10 +618,16 @@ function markBad(m: StateManager, state: OpenState, error: unknown): void {
 }
 
 function markLockBad(m: StateManager, lockState: LockState, error: unknown): void {
-  const reason = error instanceof NfsError ? `${error.op} -> ${error.statusName}` : (error as Error).message;
+  const reason = error instanceof NfsError
+    ? `${error.op} -> ${error.statusName}`
+    : (error as Error).message;
   lockState.bad = reason;
   lockState.reclaim = "none";
-  m.tracer.emit("lock", "lock recovery failed, lock marked bad", `${lockState.open.path}: ${reason}`);
+  m.tracer.emit(
+    "lock",
+    "lock recovery failed, lock marked bad",
+    `${lockState.open.path}: ${reason}`,
+  );
 }
 
 /**
@@ -561,7 +640,9 @@ export async function testStateids(m: StateManager): Promise<void> {
   for (const state of m.opens) {
     if (state.bad !== undefined || state.closed) continue;
     entries.push({ stateid: state.stateid, state });
-    for (const l of state.locks) if (l.stateid) entries.push({ stateid: l.stateid, state, lock: l });
+    for (const l of state.locks) {
+      if (l.stateid) entries.push({ stateid: l.stateid, state, lock: l });
+    }
   }
   if (entries.length === 0) return;
   const [statuses] = await m.run(() => [testStateid(entries.map((e) => e.stateid))] as const, {
@@ -572,8 +653,14 @@ export async function testStateids(m: StateManager): Promise<void> {
     const status = statuses[i] ?? S.NFS4_OK;
     if (status === S.NFS4_OK) continue;
     lost++;
-    m.tracer.emit("open", `TEST_STATEID ${formatStateid(entry.stateid)} -> ${statusName(status)}`, entry.state.path);
-    await m.run(() => [freeStateid(entry.stateid)] as const, { inRecovery: true }).catch(() => undefined);
+    m.tracer.emit(
+      "open",
+      `TEST_STATEID ${formatStateid(entry.stateid)} -> ${statusName(status)}`,
+      entry.state.path,
+    );
+    await m.run(() => [freeStateid(entry.stateid)] as const, { inRecovery: true }).catch(() =>
+      undefined
+    );
     if (entry.lock) entry.lock.reclaim = "nograce";
     else {
       entry.state.reclaim = "nograce";
@@ -588,7 +675,8 @@ export async function returnDelegations(m: StateManager): Promise<void> {
   for (const state of m.opens) {
     const d = state.delegation;
     if (!d || !d.recalled) continue;
-    await m.run(() => [putfh(state.fh), delegreturn(d.stateid)] as const, { inRecovery: true }).catch(() => undefined);
+    await m.run(() => [putfh(state.fh), delegreturn(d.stateid)] as const, { inRecovery: true })
+      .catch(() => undefined);
     state.delegation = undefined;
     m.tracer.emit("deleg", "DELEGRETURN", state.path);
   }
@@ -609,7 +697,9 @@ export async function releaseAll(m: StateManager): Promise<void> {
   if (c.clientId === undefined) return;
   if (m.minorVersion === 0) {
     if (m.lockOwnerUsed) {
-      await m.send([releaseLockowner({ clientid: c.clientId, owner: m.lockOwner.id })]).catch(() => undefined);
+      await m.send([releaseLockowner({ clientid: c.clientId, owner: m.lockOwner.id })]).catch(() =>
+        undefined
+      );
       m.tracer.emit("owner", `RELEASE_LOCKOWNER ${m.lockOwner.label}`);
     }
     return;
@@ -637,7 +727,9 @@ export async function closeOpen(m: StateManager, state: OpenState): Promise<void
   if (state.closed) return;
   if (state.bad === undefined) {
     for (const lockState of state.locks) {
-      for (const range of [...lockState.ranges]) await unlockRange(m, lockState, range).catch(() => undefined);
+      for (const range of [...lockState.ranges]) {
+        await unlockRange(m, lockState, range).catch(() => undefined);
+      }
     }
     const owner = state.owner;
     await m.run(
@@ -660,23 +752,35 @@ export async function closeOpen(m: StateManager, state: OpenState): Promise<void
 }
 
 /** LOCKU one range (RFC 7530 §16.12). */
-export async function unlockRange(m: StateManager, lockState: LockState, range: LockRange): Promise<void> {
+export async function unlockRange(
+  m: StateManager,
+  lockState: LockState,
+  range: LockRange,
+): Promise<void> {
   if (!lockState.stateid) return;
   const state = lockState.open;
   const [stateid] = await m.run(
-    () => [putfh(state.fh), locku({
-      locktype: range.type === "read" ? LockType.READ_LT : LockType.WRITE_LT,
-      seqid: lockState.owner.seqid,
-      stateid: lockState.stateid!,
-      offset: range.offset,
-      length: range.length,
-    })] as const,
+    () =>
+      [
+        putfh(state.fh),
+        locku({
+          locktype: range.type === "read" ? LockType.READ_LT : LockType.WRITE_LT,
+          seqid: lockState.owner.seqid,
+          stateid: lockState.stateid!,
+          offset: range.offset,
+          length: range.length,
+        }),
+      ] as const,
     { seqidOwners: [lockState.owner], states: [lockState] },
   ).then(([, s]) => [s]);
   lockState.stateid = stateid;
   const i = lockState.ranges.indexOf(range);
   if (i >= 0) lockState.ranges.splice(i, 1);
-  m.tracer.emit("lock", "LOCKU", `${state.path} ${range.type} ${formatRange(range.offset, range.length)}`);
+  m.tracer.emit(
+    "lock",
+    "LOCKU",
+    `${state.path} ${range.type} ${formatRange(range.offset, range.length)}`,
+  );
 }
 
-export { NFS4_UINT64_MAX, ShareAccess, CreateSessionFlags };
+export { CreateSessionFlags, NFS4_UINT64_MAX, ShareAccess };

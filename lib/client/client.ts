@@ -1,0 +1,535 @@
+/**
+ * The file-level NFSv4 client the commands use: path walking from the
+ * pseudo-fs root (RFC 7530 §7), directory listing, symlinks, opens and
+ * pipelined reads. All state goes through the state manager; this layer
+ * never decides about recovery.
+ *
+ * @example
+ * ```ts
+ * const client = await Nfs4Client.connect({ host: "127.0.0.1", port: 2049 });
+ * for await (const entry of client.readdir("/vfs")) console.log(entry.name);
+ * await client.close();
+ * ```
+ * @module
+ */
+
+import { hostname } from "node:os";
+import process from "node:process";
+import { RpcTransport } from "../rpc/transport.ts";
+import { RpcCompoundChannel } from "../nfs4/channel.ts";
+import { Attr, type DecodedFattr, type FileAttributes } from "../nfs4/attrs.ts";
+import { FileType, ShareAccess } from "../nfs4/constants.ts";
+import { NfsError } from "../nfs4/errors.ts";
+import { getattr } from "../nfs4/ops/getattr.ts";
+import { getfh } from "../nfs4/ops/getfh.ts";
+import { lookup } from "../nfs4/ops/lookup.ts";
+import { putfh } from "../nfs4/ops/putfh.ts";
+import { putrootfh } from "../nfs4/ops/putrootfh.ts";
+import { read } from "../nfs4/ops/read.ts";
+import { readdir as readdirOp } from "../nfs4/ops/readdir.ts";
+import { readlink as readlinkOp } from "../nfs4/ops/readlink.ts";
+import { Nfs4Status as S } from "../nfs4/status.ts";
+import type { FileHandle } from "../nfs4/types.ts";
+import { claimClientOwner, type ClientOwner } from "../state/client_owner.ts";
+import { closeFile, openFile } from "../state/files.ts";
+import { type Identity, StateManager } from "../state/manager.ts";
+import type { OpenState } from "../state/open_state.ts";
+import { Tracer } from "../state/trace.ts";
+import type { ConnectOptions, Nfs4ClientApi, OpenFile } from "./api.ts";
+import type { FileInfo, FileKind } from "./types.ts";
+
+/** Attributes `ls -l` and `--json` show. */
+const LIST_ATTRS = [
+  Attr.TYPE,
+  Attr.MODE,
+  Attr.NUMLINKS,
+  Attr.OWNER,
+  Attr.OWNER_GROUP,
+  Attr.SIZE,
+  Attr.SPACE_USED,
+  Attr.TIME_ACCESS,
+  Attr.TIME_METADATA,
+  Attr.TIME_MODIFY,
+  Attr.FILEID,
+  Attr.RAWDEV,
+  Attr.FILEHANDLE,
+];
+
+/** Symlinks followed while walking one path before giving up (ELOOP). */
+const MAX_SYMLINKS = 40;
+
+/** Largest READ we ask for, whatever the server allows. */
+const MAX_READ = 1 << 20;
+
+/** A walked path: handle and attributes of the object and of its directory. */
+interface Resolved {
+  readonly fh: FileHandle;
+  readonly attrs: FileAttributes;
+  readonly path: string;
+  readonly components: readonly string[];
+}
+
+export class Nfs4Client implements Nfs4ClientApi {
+  readonly manager: StateManager;
+  readonly #owner: ClientOwner;
+  readonly #transport: RpcTransport;
+  #supported: ReadonlySet<number> | undefined;
+  #rootFsMaxRead: number | undefined;
+  #closed = false;
+
+  private constructor(manager: StateManager, owner: ClientOwner, transport: RpcTransport) {
+    this.manager = manager;
+    this.#owner = owner;
+    this.#transport = transport;
+  }
+
+  /**
+   * Connects and establishes the client (and session). With version `auto`
+   * (the default) 4.1 is tried first and 4.0 used when the server answers
+   * NFS4ERR_MINOR_VERS_MISMATCH.
+   */
+  static async connect(
+    options: ConnectOptions & { clientId?: string; tracer?: Tracer },
+  ): Promise<Nfs4Client> {
+    const version = options.version ?? "auto";
+    const tries: (0 | 1)[] = version === "4.0" ? [0] : version === "4.1" ? [1] : [1, 0];
+    const tracer = options.tracer ?? new Tracer();
+    if (options.onTrace) tracer.subscribe(options.onTrace);
+    let lastError: unknown;
+    for (const minor of tries) {
+      const transport = new RpcTransport({
+        host: options.host,
+        port: options.port,
+        connectTimeoutMs: options.timeoutMs ?? 30_000,
+        callTimeoutMs: options.timeoutMs ?? 30_000,
+        maxRecordSize: 4 * MAX_READ + 65536,
+      });
+      const owner = claimClientOwner(options.clientId);
+      const manager = new StateManager({
+        channel: new RpcCompoundChannel(transport),
+        minorVersion: minor,
+        identity: identityFrom(options),
+        owner,
+        server: `${options.host}:${options.port}`,
+        tracer,
+        callTimeoutMs: options.timeoutMs ?? 30_000,
+        recoveryTimeoutMs: Math.max(60_000, (options.timeoutMs ?? 30_000) * 2),
+      });
+      try {
+        await manager.start();
+        return new Nfs4Client(manager, owner, transport);
+      } catch (e) {
+        manager.abandon();
+        owner.release();
+        await transport.close();
+        lastError = e;
+        if (e instanceof NfsError && e.status === S.NFS4ERR_MINOR_VERS_MISMATCH) {
+          tracer.emit("clid", `NFSv4.${minor} not supported`, "trying the next minor version");
+          continue;
+        }
+        throw e;
+      }
+    }
+    throw lastError;
+  }
+
+  get minorVersion(): number {
+    return this.manager.minorVersion;
+  }
+
+  get tracer(): Tracer {
+    return this.manager.tracer;
+  }
+
+  // ------------------------------------------------------------- walking
+
+  /** The attributes this client asks for that the server supports. */
+  async #wanted(ids: readonly number[]): Promise<number[]> {
+    if (!this.#supported) {
+      const [, attrs] = await this.manager.run(() =>
+        [putrootfh(), getattr([Attr.SUPPORTED_ATTRS, Attr.MAXREAD])] as const
+      );
+      this.#supported = attrs.attrs.supportedAttrs ?? new Set(ids);
+      if (attrs.attrs.maxread !== undefined) this.#rootFsMaxRead = Number(attrs.attrs.maxread);
+    }
+    return ids.filter((id) => this.#supported!.has(id) || id === Attr.TYPE);
+  }
+
+  /**
+   * Walks `path` from the pseudo-fs root: LOOKUPs in one COMPOUND per few
+   * components, `..` by stepping back, and symlinks met on the way replaced
+   * by their target (READLINK; the last component only with `follow`), as
+   * path resolution does in POSIX.
+   */
+  async #resolve(path: string, follow: boolean): Promise<Resolved> {
+    const attrIds = await this.#wanted(LIST_ATTRS);
+    // What has been walked: one entry per component, with its handle.
+    let walked: { name: string; fh: FileHandle; attrs: FileAttributes }[] = [];
+    let pending = splitPath(path);
+    let links = 0;
+    const names = () => walked.map((w) => w.name);
+    const perCompound = Math.max(1, Math.floor((this.#maxOps() - 1) / 3));
+    while (pending.length > 0) {
+      if (pending[0] === "..") {
+        walked = walked.slice(0, -1);
+        pending = pending.slice(1);
+        continue;
+      }
+      const stop = pending.indexOf("..");
+      const batch = pending.slice(0, Math.min(perCompound, stop === -1 ? pending.length : stop));
+      const start = walked.at(-1)?.fh;
+      const base = names();
+      let got: { name: string; fh: FileHandle; attrs: FileAttributes }[];
+      try {
+        const results = await this.manager.run(() => [
+          start === undefined ? putrootfh() : putfh(start),
+          ...batch.flatMap((n) => [lookup(n), getfh(), getattr(attrIds)]),
+        ]);
+        got = batch.map((name, i) => ({
+          name,
+          fh: results[2 + i * 3] as FileHandle,
+          attrs: (results[3 + i * 3] as DecodedFattr).attrs,
+        }));
+      } catch (e) {
+        if (!(e instanceof NfsError)) throw e;
+        // A LOOKUP through a symlink fails with NFS4ERR_SYMLINK (RFC 7530
+        // §16.13.5) and one through a file with NOTDIR: step one at a time
+        // to find which component it is.
+        if (batch.length > 1 && (e.status === S.NFS4ERR_SYMLINK || e.status === S.NFS4ERR_NOTDIR)) {
+          got = [{
+            name: batch[0]!,
+            ...await this.#lookupOne(start, batch[0]!, attrIds, [...base, batch[0]!]),
+          }];
+        } else {
+          // Name the component whose LOOKUP failed (ops: PUTFH, then 3 per name).
+          const failedAt = e.opIndex !== undefined
+            ? Math.floor((e.opIndex - 1) / 3) + 1
+            : batch.length;
+          throw e.withPath(joinPath([...base, ...batch.slice(0, failedAt)]));
+        }
+      }
+      for (const entry of got) {
+        walked.push(entry);
+        pending = pending.slice(1);
+        const isLast = pending.length === 0;
+        if (entry.attrs.type === FileType.NF4LNK && (!isLast || follow)) {
+          if (++links > MAX_SYMLINKS) {
+            throw new Error(`${joinPath(names())}: Too many levels of symbolic links`);
+          }
+          const target = await this.#readlinkFh(entry.fh, joinPath(names()));
+          walked.pop();
+          // An absolute target is taken from the pseudo-fs root.
+          if (target.startsWith("/")) walked = [];
+          pending = [...splitPath(target), ...pending];
+          break;
+        }
+        if (!isLast && entry.attrs.type !== undefined && entry.attrs.type !== FileType.NF4DIR) {
+          throw new NfsError(S.NFS4ERR_NOTDIR, "LOOKUP", { path: joinPath(names()) });
+        }
+      }
+    }
+    const last = walked.at(-1);
+    if (!last) {
+      const [, root, rootAttrs] = await this.manager.run(() =>
+        [putrootfh(), getfh(), getattr(attrIds)] as const
+      );
+      return { fh: root, attrs: rootAttrs.attrs, path: "/", components: [] };
+    }
+    return { fh: last.fh, attrs: last.attrs, path: joinPath(names()), components: names() };
+  }
+
+  async #lookupOne(
+    start: FileHandle | undefined,
+    name: string,
+    attrIds: number[],
+    path: string[],
+  ): Promise<{ fh: FileHandle; attrs: FileAttributes }> {
+    try {
+      const [, , fh, attrs] = await this.manager.run(() =>
+        [
+          start === undefined ? putrootfh() : putfh(start),
+          lookup(name),
+          getfh(),
+          getattr(attrIds),
+        ] as const
+      );
+      return { fh, attrs: attrs.attrs };
+    } catch (e) {
+      throw e instanceof NfsError ? e.withPath(joinPath(path)) : e;
+    }
+  }
+
+  async #readlinkFh(fh: FileHandle, path: string): Promise<string> {
+    try {
+      const [, target] = await this.manager.run(() => [putfh(fh), readlinkOp()] as const);
+      return target;
+    } catch (e) {
+      throw e instanceof NfsError ? e.withPath(path) : e;
+    }
+  }
+
+  /** Ops per COMPOUND the session allows (4.0: no limit; keep batches modest). */
+  #maxOps(): number {
+    const session = this.manager.client.session;
+    return session ? Math.max(4, session.fore.maxOperations - 1) : 32;
+  }
+
+  // -------------------------------------------------------------- public
+
+  async stat(path: string, options: { follow?: boolean } = {}): Promise<FileInfo> {
+    const resolved = await this.#resolve(path, options.follow ?? false);
+    const info = toFileInfo(lastName(resolved.components), resolved.path, resolved.attrs);
+    if (info.kind === "symlink") {
+      return { ...info, linkTarget: await this.#readlinkFh(resolved.fh, resolved.path) };
+    }
+    return info;
+  }
+
+  async *readdir(path: string): AsyncIterable<FileInfo> {
+    const dir = await this.#resolve(path, true);
+    if (dir.attrs.type !== undefined && dir.attrs.type !== FileType.NF4DIR) {
+      throw new NfsError(S.NFS4ERR_NOTDIR, "READDIR", { path });
+    }
+    const attrIds = [...await this.#wanted(LIST_ATTRS), Attr.RDATTR_ERROR];
+    let cookie = 0n;
+    let cookieverf: Uint8Array = new Uint8Array(8);
+    const maxcount = this.#maxResponse(256 * 1024);
+    for (;;) {
+      const [, result] = await this.manager.run(() =>
+        [
+          putfh(dir.fh),
+          readdirOp({ cookie, cookieverf, dircount: maxcount, maxcount, attrRequest: attrIds }),
+        ] as const
+      ).catch((e) => {
+        throw e instanceof NfsError ? e.withPath(path) : e;
+      });
+      for (const entry of result.entries) {
+        const entryPath = joinPath([...dir.components, entry.name]);
+        const info = toFileInfo(entry.name, entryPath, entry.attrs);
+        if (info.kind === "symlink" && entry.attrs.filehandle) {
+          const target = await this.#readlinkFh(entry.attrs.filehandle, entryPath).catch(() =>
+            undefined
+          );
+          yield { ...info, linkTarget: target };
+        } else {
+          yield info;
+        }
+        cookie = entry.cookie;
+      }
+      cookieverf = result.cookieverf;
+      if (result.eof) return;
+      if (result.entries.length === 0) {
+        throw new Error(`${path}: server returned an empty READDIR page without eof`);
+      }
+    }
+  }
+
+  async readlink(path: string): Promise<string> {
+    const resolved = await this.#resolve(path, false);
+    return await this.#readlinkFh(resolved.fh, resolved.path);
+  }
+
+  /** The largest reply we may ask for, minus room for the COMPOUND around it. */
+  #maxResponse(wanted: number): number {
+    const session = this.manager.client.session;
+    const cap = session ? session.fore.maxResponseSize - 1024 : wanted;
+    return Math.max(4096, Math.min(wanted, cap));
+  }
+
+  async openRead(path: string): Promise<OpenFile> {
+    const components = splitPath(path);
+    if (components.length === 0) throw new NfsError(S.NFS4ERR_ISDIR, "OPEN", { path });
+    // Resolve the file first: follows symlinks, and a directory is refused
+    // here rather than by OPEN (RFC 7530 §16.16.5: NFS4ERR_ISDIR).
+    const target = await this.#resolve(path, true);
+    if (target.attrs.type === FileType.NF4DIR) {
+      throw new NfsError(S.NFS4ERR_ISDIR, "OPEN", { path });
+    }
+    const parent = await this.#resolve(joinPath(target.components.slice(0, -1)), true);
+    const opened = await openFile(this.manager, {
+      dirFh: parent.fh,
+      name: lastName(target.components),
+      path,
+      access: ShareAccess.OPEN4_SHARE_ACCESS_READ,
+      attrs: await this.#wanted([Attr.TYPE, Attr.SIZE, Attr.CHANGE, Attr.MAXREAD]),
+    });
+    const maxread = Number(opened.attrs.attrs.maxread ?? BigInt(this.#rootFsMaxRead ?? MAX_READ));
+    return new NfsOpenFile(
+      this,
+      opened.state,
+      opened.attrs.attrs.size,
+      this.#maxResponse(Math.min(maxread, MAX_READ)),
+    );
+  }
+
+  /** READ through an open state (the state manager recovers it if needed). */
+  async readAt(
+    state: OpenState,
+    offset: bigint,
+    count: number,
+  ): Promise<{ data: Uint8Array; eof: boolean }> {
+    try {
+      const [, result] = await this.manager.run(
+        () => [putfh(state.fh), read({ stateid: state.stateid, offset, count })] as const,
+        { states: [state] },
+      );
+      return result;
+    } catch (e) {
+      throw e instanceof NfsError ? e.withPath(state.path) : e;
+    }
+  }
+
+  /** READs kept in flight by `chunks()`. */
+  get readDepth(): number {
+    const session = this.manager.client.session;
+    return session ? Math.max(1, Math.min(8, session.slots.size - 1)) : 8;
+  }
+
+  closeState(state: OpenState): Promise<void> {
+    return closeFile(this.manager, state);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      await this.manager.shutdown();
+    } finally {
+      this.#owner.release();
+      await this.#transport.close();
+    }
+  }
+}
+
+class NfsOpenFile implements OpenFile {
+  readonly #client: Nfs4Client;
+  readonly state: OpenState;
+  readonly size: bigint | undefined;
+  readonly #rsize: number;
+
+  constructor(client: Nfs4Client, state: OpenState, size: bigint | undefined, rsize: number) {
+    this.#client = client;
+    this.state = state;
+    this.size = size;
+    this.#rsize = rsize;
+  }
+
+  get path(): string {
+    return this.state.path;
+  }
+
+  read(offset: bigint, count: number): Promise<{ data: Uint8Array; eof: boolean }> {
+    return this.#client.readAt(this.state, offset, count);
+  }
+
+  /**
+   * Pipelined READs: up to `readDepth` in flight, yielded in order. A short
+   * read (less than asked, not at EOF) drops the reads issued past it and
+   * continues from where the data ended.
+   */
+  async *chunks(offset = 0n): AsyncIterable<Uint8Array> {
+    const rsize = this.#rsize;
+    const depth = this.#client.readDepth;
+    let next = offset;
+    const inflight: {
+      offset: bigint;
+      count: number;
+      result: Promise<{ data: Uint8Array; eof: boolean }>;
+    }[] = [];
+    const issue = () => {
+      const p = this.read(next, rsize);
+      p.catch(() => undefined); // observed when awaited; avoid unhandled rejections meanwhile
+      inflight.push({ offset: next, count: rsize, result: p });
+      next += BigInt(rsize);
+    };
+    try {
+      for (;;) {
+        // Past the known size, only one read at a time: it confirms EOF.
+        while (
+          inflight.length < depth &&
+          (this.size === undefined || next < this.size || inflight.length === 0)
+        ) {
+          issue();
+        }
+        const head = inflight.shift()!;
+        const { data, eof } = await head.result;
+        if (data.length > 0) yield data;
+        if (eof || data.length === 0) return;
+        if (data.length < head.count) {
+          // Short read: restart the pipeline right after the data received.
+          await drain(inflight);
+          inflight.length = 0;
+          next = head.offset + BigInt(data.length);
+        }
+      }
+    } finally {
+      await drain(inflight);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.#client.closeState(this.state);
+  }
+}
+
+async function drain(inflight: { result: Promise<unknown> }[]): Promise<void> {
+  await Promise.allSettled(inflight.map((i) => i.result));
+}
+
+function identityFrom(options: ConnectOptions): Identity {
+  const uid = options.uid ?? process.getuid?.() ?? 65534;
+  const gid = options.gid ?? process.getgid?.() ?? 65534;
+  const gids = options.gids ??
+    (options.gid !== undefined ? [options.gid] : (process.getgroups?.() ?? [gid]).slice(0, 16));
+  return { uid, gid, gids, machineName: hostname().slice(0, 255) };
+}
+
+/** Path components without empty ones and `.`; `..` kept for the walker. */
+export function splitPath(path: string): string[] {
+  return path.split("/").filter((c) => c !== "" && c !== ".");
+}
+
+function joinPath(components: readonly string[]): string {
+  return "/" + components.join("/");
+}
+
+function lastName(components: readonly string[]): string {
+  return components.at(-1) ?? "/";
+}
+
+const KINDS: Record<number, FileKind> = {
+  [FileType.NF4REG]: "file",
+  [FileType.NF4DIR]: "directory",
+  [FileType.NF4BLK]: "block",
+  [FileType.NF4CHR]: "char",
+  [FileType.NF4LNK]: "symlink",
+  [FileType.NF4SOCK]: "socket",
+  [FileType.NF4FIFO]: "fifo",
+  [FileType.NF4ATTRDIR]: "attrdir",
+  [FileType.NF4NAMEDATTR]: "namedattr",
+};
+
+function toDate(time: { seconds: bigint; nseconds: number } | undefined): Date | undefined {
+  if (!time) return undefined;
+  return new Date(Number(time.seconds) * 1000 + Math.floor(time.nseconds / 1e6));
+}
+
+/** Attributes as the commands see them; what the server did not send is undefined. */
+export function toFileInfo(name: string, path: string, a: FileAttributes): FileInfo {
+  return {
+    name,
+    path,
+    kind: a.type !== undefined ? KINDS[a.type] ?? "unknown" : "unknown",
+    mode: a.mode !== undefined ? a.mode & 0o7777 : undefined,
+    nlink: a.numlinks,
+    owner: a.owner,
+    group: a.ownerGroup,
+    size: a.size,
+    spaceUsed: a.spaceUsed,
+    atime: toDate(a.timeAccess),
+    mtime: toDate(a.timeModify),
+    ctime: toDate(a.timeMetadata),
+    fileid: a.fileid,
+    ...(a.rawdev ? { rdev: { major: a.rawdev.specdata1, minor: a.rawdev.specdata2 } } : {}),
+  };
+}
