@@ -1,0 +1,27 @@
+/**
+ * nfs4: a userspace NFSv4.0/4.1 client library.
+ *
+ * @example
+ * ```ts
+ * import { Nfs4Client, parseNfsUrl } from "./mod.ts";
+ * const url = parseNfsUrl("nfs://127.0.0.1:2049/vfs");
+ * const client = await Nfs4Client.connect({ host: url.host, port: url.port, onTrace: console.error });
+ * for await (const entry of client.readdir(url.path)) console.log(entry.name, entry.size);
+ * await client.close();
+ * ```
+ * @module
+ */
+
+export { Nfs4Client } from "./lib/client/client.ts";
+export type { ConnectOptions, Nfs4ClientApi, OpenFile } from "./lib/client/api.ts";
+export type { FileInfo, FileKind, VersionChoice } from "./lib/client/types.ts";
+export { formatNfsUrl, joinUrl, parseNfsUrl, UsageError } from "./lib/client/url.ts";
+export type { NfsUrl } from "./lib/client/url.ts";
+export { NfsError } from "./lib/nfs4/errors.ts";
+export { Nfs4Status, statusMessage, statusName } from "./lib/nfs4/status.ts";
+export { BadStateError } from "./lib/state/open_state.ts";
+export { RecoveryError, StateManager } from "./lib/state/manager.ts";
+export { formatTraceJson, formatTraceText, Tracer } from "./lib/state/trace.ts";
+export type { TraceCategory, TraceEvent } from "./lib/state/trace.ts";
+export { FLAG_ORDER } from "./lib/state/flags.ts";
+export type { ClientFlag } from "./lib/state/flags.ts";
