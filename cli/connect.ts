@@ -1,0 +1,38 @@
+/**
+ * The one place the CLI creates a real client. Everything else receives a
+ * `ConnectFn` (cli/context.ts), so commands can be run against a fake in
+ * tests; only cli/main.ts imports this file.
+ * @module
+ */
+
+import type { ConnectOptions, Nfs4ClientApi } from "../lib/client/api.ts";
+import { Nfs4Client } from "../lib/client/client.ts";
+import type { NfsUrl } from "../lib/client/url.ts";
+import type { TraceSink } from "../lib/state/trace.ts";
+import type { GlobalOptions } from "./globals.ts";
+
+/** The {@linkcode ConnectOptions} for `url` and the global options. */
+export function connectOptions(
+  url: NfsUrl,
+  globals: GlobalOptions,
+  onTrace?: TraceSink,
+): ConnectOptions {
+  return {
+    host: url.host,
+    port: url.port,
+    version: globals.vers,
+    timeoutMs: Math.round(globals.timeoutSeconds * 1000),
+    ...(globals.uid !== undefined ? { uid: globals.uid } : {}),
+    ...(globals.gid !== undefined ? { gid: globals.gid } : {}),
+    ...(onTrace !== undefined ? { onTrace } : {}),
+  };
+}
+
+/** Connects an {@linkcode Nfs4Client} to the server of `url`. */
+export async function connectClient(
+  url: NfsUrl,
+  globals: GlobalOptions,
+  onTrace?: TraceSink,
+): Promise<Nfs4ClientApi> {
+  return await Nfs4Client.connect(connectOptions(url, globals, onTrace));
+}

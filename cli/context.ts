@@ -1,0 +1,139 @@
+/**
+ * What a command runs with: its streams, the clock, how to connect, and the
+ * bookkeeping of failures. `run()` creates one per invocation; tests create
+ * one around fake streams and a fake client.
+ * @module
+ */
+
+import type { Nfs4ClientApi } from "../lib/client/api.ts";
+import { formatHostPort, type NfsUrl } from "../lib/client/url.ts";
+import { formatTraceJson, formatTraceText, type TraceSink } from "../lib/state/trace.ts";
+import { describeError } from "./errors.ts";
+import type { GlobalOptions } from "./globals.ts";
+import { Diagnostics, isBrokenPipe, Output, type WritableLike } from "./output.ts";
+
+/** Connects to the server of `url` with the global options in force (cli/connect.ts). */
+export type ConnectFn = (
+  url: NfsUrl,
+  globals: GlobalOptions,
+  onTrace?: TraceSink,
+) => Promise<Nfs4ClientApi>;
+
+/** The outside world of one `nfs4` invocation. */
+export interface CliIo {
+  readonly stdout: WritableLike;
+  readonly stderr: WritableLike;
+  /** Environment variables (`COLUMNS`). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** The current time (for `ls -l`'s six-months rule). */
+  readonly now: () => Date;
+  readonly connect: ConnectFn;
+}
+
+/** One invocation: streams, and whether anything has failed. */
+export class CliContext {
+  readonly io: CliIo;
+  /** stdout. */
+  readonly out: Output;
+  /** stderr. */
+  readonly diag: Diagnostics;
+  /** Set when a command reported a failure and went on. */
+  failed = false;
+  /** The global options of the command being run, once it has read them. */
+  globals: GlobalOptions | undefined;
+
+  constructor(io: CliIo) {
+    this.io = io;
+    this.out = new Output(io.stdout);
+    this.diag = new Diagnostics(io.stderr);
+  }
+
+  /** Prints `nfs4: <message>` on stderr. */
+  error(message: string): void {
+    this.diag.line(`nfs4: ${message}`);
+  }
+
+  /** Starts a command's use of servers; `close()` it in a `finally`. */
+  session(globals: GlobalOptions): CommandSession {
+    this.globals = globals;
+    return new CommandSession(this, globals);
+  }
+}
+
+/**
+ * The clients a command connects (one per server, reused across its URLs)
+ * and the reporting of per-URL failures.
+ */
+export class CommandSession {
+  readonly ctx: CliContext;
+  readonly globals: GlobalOptions;
+  readonly #clients = new Map<string, Promise<Nfs4ClientApi>>();
+  readonly #trace: TraceSink | undefined;
+
+  constructor(ctx: CliContext, globals: GlobalOptions) {
+    this.ctx = ctx;
+    this.globals = globals;
+    if (globals.trace !== undefined) {
+      const format = globals.trace === "json" ? formatTraceJson : formatTraceText;
+      this.#trace = (event) => ctx.diag.line(format(event));
+    }
+  }
+
+  /** stdout. */
+  get out(): Output {
+    return this.ctx.out;
+  }
+
+  /**
+   * The client for the server of `url`, connecting on first use. A failed
+   * connection is remembered, so the URLs of a server that is down fail
+   * once each without waiting again.
+   */
+  client(url: NfsUrl): Promise<Nfs4ClientApi> {
+    const key = formatHostPort(url);
+    let client = this.#clients.get(key);
+    if (!client) {
+      client = this.ctx.io.connect(url, this.globals, this.#trace);
+      // Handled by whoever awaits it; this keeps a failure from being "unhandled" meanwhile.
+      client.catch(() => {});
+      this.#clients.set(key, client);
+    }
+    return client;
+  }
+
+  /**
+   * Reports a failure concerning `url` on one line and marks the command
+   * failed, so it exits 1 after doing the rest. A closed stdout is not a
+   * failure of `url`: it is rethrown, to end the command.
+   */
+  report(err: unknown, url?: NfsUrl): void {
+    if (isBrokenPipe(err)) throw err;
+    this.ctx.failed = true;
+    this.ctx.error(describeError(err, this.globals.verbose, {
+      url,
+      timeoutSeconds: this.globals.timeoutSeconds,
+    }));
+  }
+
+  /** Closes every client (CLOSE of open files, DESTROY_SESSION on 4.1). */
+  async close(): Promise<void> {
+    const clients = [...this.#clients.values()];
+    this.#clients.clear();
+    await Promise.all(clients.map(async (pending) => {
+      let client: Nfs4ClientApi;
+      try {
+        client = await pending;
+      } catch {
+        return; // never connected; already reported
+      }
+      try {
+        await client.close();
+      } catch (err) {
+        // The command's work is done; a failed goodbye only matters when asked.
+        if (this.globals.verbose) {
+          this.ctx.error(`warning: closing the connection failed: ${describeError(err, true)}`);
+        }
+      }
+    }));
+  }
+}

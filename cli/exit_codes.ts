@@ -1,0 +1,31 @@
+/**
+ * The exit statuses of `nfs4`, in one place. Only cli/main.ts exits.
+ *
+ * | status | meaning                                                          |
+ * | ------ | ---------------------------------------------------------------- |
+ * | 0      | success; also when stdout was closed early (`nfs4 cat … \| head`) |
+ * | 1      | an operation failed (missing file, server error, connection)     |
+ * | 2      | usage error: bad URL, unknown option, bad option value           |
+ *
+ * When stdout is closed before the output is complete (EPIPE), `nfs4` stops
+ * quietly with status 0, as `head` and `less` expect of the programs they
+ * read from: the reader wanted no more, nothing failed.
+ * @module
+ */
+
+export const ExitCode = {
+  /** Everything asked for was done. */
+  OK: 0,
+  /** At least one operation failed; the others were still attempted. */
+  FAILURE: 1,
+  /** The command line was wrong; nothing was attempted. */
+  USAGE: 2,
+} as const;
+
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** Help text describing the exit statuses, shown by `nfs4 --help`. */
+export const EXIT_CODES_HELP = `Exit status:
+  0  success (also when stdout is closed early, e.g. by head)
+  1  an operation failed; with several URLs, the others are still done
+  2  usage error: bad URL, unknown option or bad option value`;

@@ -1,0 +1,105 @@
+/**
+ * The `nfs4` command line: the root command, the list of subcommands, and
+ * `run()`, which parses, dispatches and turns the outcome into an exit code.
+ * It never exits the process; cli/main.ts does.
+ * @module
+ */
+
+import { CommanderError, Help, type Option } from "@commander-js/extra-typings";
+import { registerCat } from "./cat.ts";
+import { CliContext, type CliIo } from "./context.ts";
+import { describeError, exitCodeFor } from "./errors.ts";
+import { EXIT_CODES_HELP, ExitCode } from "./exit_codes.ts";
+import { createRootCommand, normalizeArgv, type RootCommand, TRACE_TERM } from "./globals.ts";
+import { registerLs } from "./ls.ts";
+import { isBrokenPipe } from "./output.ts";
+import { versionText } from "./version.ts";
+
+/** Adds one subcommand (`program.command(...)`) whose action uses `ctx`. */
+export type RegisterCommand = (program: RootCommand, ctx: CliContext) => void;
+
+/** The subcommands, in the order `nfs4 --help` lists them. */
+export const COMMANDS: readonly RegisterCommand[] = [
+  registerLs,
+  registerCat,
+];
+
+const ROOT_HELP = `
+Examples:
+  $ nfs4 ls -l nfs://127.0.0.1/vfs
+  $ nfs4 cat nfs://[::1]:2050/vfs/notes.txt > notes.txt
+  $ nfs4 --vers 4.0 --trace ls nfs://server/export
+
+URLs are nfs://HOST[:PORT]/PATH (RFC 2224 style): the port defaults to 2049,
+an IPv6 address goes in brackets, and a '%' escape such as %20 stands for a
+byte of a name (%2F is a '/' inside a name, not a separator).
+
+${EXIT_CODES_HELP}
+`;
+
+/** Builds the program; actions report through `ctx`. */
+export function createProgram(ctx: CliContext): RootCommand {
+  const program = createRootCommand();
+  program
+    .description("A userspace NFSv4.0/4.1 client")
+    .usage("[options] <command> [command-options] <url...>")
+    .version(versionText(), "-V, --version", "print the version and exit")
+    .helpOption("-h, --help", "show help")
+    .helpCommand("help [command]", "show help for a command")
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => ctx.io.stdout.write(text),
+      writeErr: (text) => ctx.diag.raw(text),
+      // run() prints commander's errors as `nfs4: …` lines.
+      outputError: () => {},
+    })
+    .configureHelp({
+      showGlobalOptions: true,
+      optionTerm(option: Option) {
+        return option.long === "--trace"
+          ? TRACE_TERM
+          : Help.prototype.optionTerm.call(this, option);
+      },
+      // --version belongs to nfs4 itself, not to every subcommand.
+      visibleGlobalOptions(cmd) {
+        return Help.prototype.visibleGlobalOptions.call(this, cmd)
+          .filter((option) => option.long !== "--version");
+      },
+    })
+    .addHelpText("after", ROOT_HELP);
+  // Subcommands created with .command() inherit exitOverride and the output
+  // and help configuration set above.
+  for (const register of COMMANDS) register(program, ctx);
+  return program;
+}
+
+/** Commander's messages start with `error: ` and may suggest on a second line. */
+function commanderMessage(err: CommanderError): string {
+  return err.message
+    .replace(/^error: /, "")
+    .replace(/\s*\n\s*/g, " ");
+}
+
+/**
+ * Runs `nfs4` with `argv` (without the runtime and script) and resolves to
+ * the exit code. Nothing is thrown: every error becomes a line on stderr.
+ */
+export async function run(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+  const ctx = new CliContext(io);
+  const program = createProgram(ctx);
+  try {
+    await program.parseAsync(normalizeArgv(argv), { from: "user" });
+    return ctx.failed ? ExitCode.FAILURE : ExitCode.OK;
+  } catch (err) {
+    if (isBrokenPipe(err)) return ExitCode.OK;
+    if (err instanceof CommanderError) {
+      // --help and --version end with exit code 0; anything else is a usage error.
+      if (err.exitCode === 0) return ExitCode.OK;
+      if (err.code !== "commander.help") ctx.error(commanderMessage(err));
+      return ExitCode.USAGE;
+    }
+    const verbose = ctx.globals?.verbose ?? argv.includes("--verbose");
+    ctx.error(describeError(err, verbose, { timeoutSeconds: ctx.globals?.timeoutSeconds }));
+    return exitCodeFor(err);
+  }
+}
