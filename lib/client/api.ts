@@ -38,6 +38,17 @@ export interface OpenFile {
   close(): Promise<void>;
 }
 
+/** How to open a file. */
+export interface OpenOptions {
+  readonly access: "read" | "write" | "both";
+  /** Create when missing: UNCHECKED4, GUARDED4 (fail if it exists) or EXCLUSIVE4(_1). */
+  readonly create?: "unchecked" | "guarded" | "exclusive";
+  /** Mode of a created file. */
+  readonly mode?: number;
+  /** Truncate to zero length. */
+  readonly truncate?: boolean;
+}
+
 export interface Nfs4ClientApi {
   /** The minor version in use after negotiation (0 or 1). */
   readonly minorVersion: number;

@@ -17,8 +17,13 @@ import { hostname } from "node:os";
 import process from "node:process";
 import { RpcTransport } from "../rpc/transport.ts";
 import { RpcCompoundChannel } from "../nfs4/channel.ts";
-import { Attr, type DecodedFattr, type FileAttributes } from "../nfs4/attrs.ts";
-import { FileType, ShareAccess } from "../nfs4/constants.ts";
+import {
+  Attr,
+  type DecodedFattr,
+  type FileAttributes,
+  type SettableAttributes,
+} from "../nfs4/attrs.ts";
+import { FileType, LockType, ShareAccess, StableHow } from "../nfs4/constants.ts";
 import { NfsError } from "../nfs4/errors.ts";
 import { getattr } from "../nfs4/ops/getattr.ts";
 import { getfh } from "../nfs4/ops/getfh.ts";
@@ -26,16 +31,21 @@ import { lookup } from "../nfs4/ops/lookup.ts";
 import { putfh } from "../nfs4/ops/putfh.ts";
 import { putrootfh } from "../nfs4/ops/putrootfh.ts";
 import { read } from "../nfs4/ops/read.ts";
+import { write, type WriteResult } from "../nfs4/ops/write.ts";
+import { commit } from "../nfs4/ops/commit.ts";
+import { setattr } from "../nfs4/ops/setattr.ts";
+import { lockt } from "../nfs4/ops/lockt.ts";
+import type { LockDenied } from "../nfs4/ops/lock.ts";
 import { readdir as readdirOp } from "../nfs4/ops/readdir.ts";
 import { readlink as readlinkOp } from "../nfs4/ops/readlink.ts";
 import { Nfs4Status as S } from "../nfs4/status.ts";
 import type { FileHandle } from "../nfs4/types.ts";
 import { claimClientOwner, type ClientOwner } from "../state/client_owner.ts";
-import { closeFile, openFile } from "../state/files.ts";
+import { closeFile, lockFile, openFile, unlockFile } from "../state/files.ts";
 import { type Identity, StateManager } from "../state/manager.ts";
-import type { OpenState } from "../state/open_state.ts";
+import type { LockRange, OpenState } from "../state/open_state.ts";
 import { Tracer } from "../state/trace.ts";
-import type { ConnectOptions, Nfs4ClientApi, OpenFile } from "./api.ts";
+import type { ConnectOptions, Nfs4ClientApi, OpenFile, OpenOptions } from "./api.ts";
 import type { FileInfo, FileKind } from "./types.ts";
 
 /** Attributes `ls -l` and `--json` show. */
@@ -337,29 +347,107 @@ export class Nfs4Client implements Nfs4ClientApi {
   }
 
   async openRead(path: string): Promise<OpenFile> {
+    return await this.open(path, { access: "read" });
+  }
+
+  /**
+   * OPEN a file (RFC 7530 §16.16): for reading, writing or both, optionally
+   * creating it (UNCHECKED4, GUARDED4 or EXCLUSIVE). Symlinks are followed;
+   * a directory is refused with NFS4ERR_ISDIR.
+   */
+  async open(path: string, options: OpenOptions): Promise<NfsFile> {
     const components = splitPath(path);
     if (components.length === 0) throw new NfsError(S.NFS4ERR_ISDIR, "OPEN", { path });
-    // Resolve the file first: follows symlinks, and a directory is refused
-    // here rather than by OPEN (RFC 7530 §16.16.5: NFS4ERR_ISDIR).
+    let name: string;
+    let parentFh: FileHandle;
+    const target = await this.#resolve(path, true).catch((e) => {
+      if (options.create && e instanceof NfsError && e.status === S.NFS4ERR_NOENT) return undefined;
+      throw e;
+    });
+    if (target) {
+      // RFC 7530 §16.16.5: OPEN of a directory fails with NFS4ERR_ISDIR;
+      // refuse it here, with the user's path.
+      if (target.attrs.type === FileType.NF4DIR) {
+        throw new NfsError(S.NFS4ERR_ISDIR, "OPEN", { path });
+      }
+      if (target.attrs.type !== undefined && target.attrs.type !== FileType.NF4REG) {
+        throw new NfsError(S.NFS4ERR_SYMLINK, "OPEN", { path });
+      }
+      name = lastName(target.components);
+      parentFh = (await this.#resolve(joinPath(target.components.slice(0, -1)), true)).fh;
+    } else {
+      name = components.at(-1)!;
+      parentFh = (await this.#resolve(joinPath(components.slice(0, -1)), true)).fh;
+    }
+    const access = options.access === "read"
+      ? ShareAccess.OPEN4_SHARE_ACCESS_READ
+      : options.access === "write"
+      ? ShareAccess.OPEN4_SHARE_ACCESS_WRITE
+      : ShareAccess.OPEN4_SHARE_ACCESS_BOTH;
+    const opened = await openFile(this.manager, {
+      dirFh: parentFh,
+      name,
+      path,
+      access,
+      ...(options.create
+        ? {
+          create: {
+            mode: options.create,
+            attrs: {
+              ...(options.mode !== undefined ? { mode: options.mode } : {}),
+              ...(options.truncate ? { size: 0n } : {}),
+            },
+          },
+        }
+        : {}),
+      attrs: await this.#wanted([Attr.TYPE, Attr.SIZE, Attr.CHANGE, Attr.MAXREAD, Attr.MAXWRITE]),
+    });
+    const attrs = opened.attrs.attrs;
+    const maxread = Number(attrs.maxread ?? BigInt(this.#rootFsMaxRead ?? MAX_READ));
+    const maxwrite = Number(attrs.maxwrite ?? BigInt(MAX_READ));
+    const file = new NfsFile(this, opened.state, attrs.size, {
+      rsize: this.#maxResponse(Math.min(maxread, MAX_READ)),
+      wsize: this.#maxRequest(Math.min(maxwrite, MAX_READ)),
+    });
+    if (options.truncate && !options.create && attrs.size !== 0n) await file.setattr({ size: 0n });
+    return file;
+  }
+
+  /** The largest WRITE payload the session's request size allows. */
+  #maxRequest(wanted: number): number {
+    const session = this.manager.client.session;
+    const cap = session ? session.fore.maxRequestSize - 1024 : wanted;
+    return Math.max(4096, Math.min(wanted, cap));
+  }
+
+  /**
+   * LOCKT (RFC 7530 §16.11): who, if anyone, holds a lock conflicting with
+   * `range` on `path`. Takes nothing.
+   */
+  async testLock(path: string, range: LockRange): Promise<LockDenied | undefined> {
     const target = await this.#resolve(path, true);
     if (target.attrs.type === FileType.NF4DIR) {
-      throw new NfsError(S.NFS4ERR_ISDIR, "OPEN", { path });
+      throw new NfsError(S.NFS4ERR_ISDIR, "LOCKT", { path });
     }
-    const parent = await this.#resolve(joinPath(target.components.slice(0, -1)), true);
-    const opened = await openFile(this.manager, {
-      dirFh: parent.fh,
-      name: lastName(target.components),
-      path,
-      access: ShareAccess.OPEN4_SHARE_ACCESS_READ,
-      attrs: await this.#wanted([Attr.TYPE, Attr.SIZE, Attr.CHANGE, Attr.MAXREAD]),
-    });
-    const maxread = Number(opened.attrs.attrs.maxread ?? BigInt(this.#rootFsMaxRead ?? MAX_READ));
-    return new NfsOpenFile(
-      this,
-      opened.state,
-      opened.attrs.attrs.size,
-      this.#maxResponse(Math.min(maxread, MAX_READ)),
-    );
+    try {
+      await this.manager.run(
+        () =>
+          [
+            putfh(target.fh),
+            lockt({
+              locktype: range.type === "read" ? LockType.READ_LT : LockType.WRITE_LT,
+              offset: range.offset,
+              length: range.length,
+              owner: { clientid: this.manager.client.clientId!, owner: this.manager.lockOwner.id },
+            }),
+          ] as const,
+        { final: new Set([S.NFS4ERR_DENIED]) },
+      );
+      return undefined;
+    } catch (e) {
+      if (e instanceof NfsError && e.status === S.NFS4ERR_DENIED) return e.detail as LockDenied;
+      throw e instanceof NfsError ? e.withPath(path) : e;
+    }
   }
 
   /** READ through an open state (the state manager recovers it if needed). */
@@ -374,6 +462,46 @@ export class Nfs4Client implements Nfs4ClientApi {
         { states: [state] },
       );
       return result;
+    } catch (e) {
+      throw e instanceof NfsError ? e.withPath(state.path) : e;
+    }
+  }
+
+  /** WRITE through an open state. */
+  async writeAt(
+    state: OpenState,
+    offset: bigint,
+    data: Uint8Array,
+    stable: number,
+  ): Promise<WriteResult> {
+    try {
+      const [, result] = await this.manager.run(
+        () => [putfh(state.fh), write({ stateid: state.stateid, offset, stable, data })] as const,
+        { states: [state] },
+      );
+      return result;
+    } catch (e) {
+      throw e instanceof NfsError ? e.withPath(state.path) : e;
+    }
+  }
+
+  async commitState(state: OpenState): Promise<Uint8Array> {
+    try {
+      const [, verifier] = await this.manager.run(() => [putfh(state.fh), commit()] as const, {
+        states: [state],
+      });
+      return verifier;
+    } catch (e) {
+      throw e instanceof NfsError ? e.withPath(state.path) : e;
+    }
+  }
+
+  async setattrState(state: OpenState, attrs: SettableAttributes): Promise<void> {
+    try {
+      await this.manager.run(
+        () => [putfh(state.fh), setattr({ stateid: state.stateid, attrs })] as const,
+        { states: [state] },
+      );
     } catch (e) {
       throw e instanceof NfsError ? e.withPath(state.path) : e;
     }
@@ -401,17 +529,26 @@ export class Nfs4Client implements Nfs4ClientApi {
   }
 }
 
-class NfsOpenFile implements OpenFile {
+/** An open file: its open state lives in the state manager. */
+export class NfsFile implements OpenFile {
   readonly #client: Nfs4Client;
   readonly state: OpenState;
   readonly size: bigint | undefined;
-  readonly #rsize: number;
+  /** READ and WRITE sizes negotiated from maxread/maxwrite and the session. */
+  readonly rsize: number;
+  readonly wsize: number;
 
-  constructor(client: Nfs4Client, state: OpenState, size: bigint | undefined, rsize: number) {
+  constructor(
+    client: Nfs4Client,
+    state: OpenState,
+    size: bigint | undefined,
+    sizes: { rsize: number; wsize: number },
+  ) {
     this.#client = client;
     this.state = state;
     this.size = size;
-    this.#rsize = rsize;
+    this.rsize = sizes.rsize;
+    this.wsize = sizes.wsize;
   }
 
   get path(): string {
@@ -428,7 +565,7 @@ class NfsOpenFile implements OpenFile {
    * continues from where the data ended.
    */
   async *chunks(offset = 0n): AsyncIterable<Uint8Array> {
-    const rsize = this.#rsize;
+    const rsize = this.rsize;
     const depth = this.#client.readDepth;
     let next = offset;
     const inflight: {
@@ -465,6 +602,55 @@ class NfsOpenFile implements OpenFile {
     } finally {
       await drain(inflight);
     }
+  }
+
+  /**
+   * WRITE all of `data` at `offset` (RFC 7530 §16.36), following short
+   * writes. Returns the stability the server gave and its write verifier.
+   */
+  async write(
+    offset: bigint,
+    data: Uint8Array,
+    stable: "unstable" | "data" | "file" = "unstable",
+  ): Promise<{ committed: number; verifier: Uint8Array }> {
+    let done = 0;
+    let committed: number = StableHow.FILE_SYNC4;
+    let verifier: Uint8Array = new Uint8Array(8);
+    const how = stable === "unstable"
+      ? StableHow.UNSTABLE4
+      : stable === "data"
+      ? StableHow.DATA_SYNC4
+      : StableHow.FILE_SYNC4;
+    while (done < data.length) {
+      const piece = data.subarray(done, done + this.wsize);
+      const result = await this.#client.writeAt(this.state, offset + BigInt(done), piece, how);
+      if (result.count === 0) {
+        throw new Error(`${this.path}: server accepted no data at offset ${offset + BigInt(done)}`);
+      }
+      done += result.count;
+      committed = Math.min(committed, result.committed);
+      verifier = result.writeverf;
+    }
+    return { committed, verifier };
+  }
+
+  /** COMMIT (RFC 7530 §16.3): returns the write verifier to compare with WRITE's. */
+  commit(): Promise<Uint8Array> {
+    return this.#client.commitState(this.state);
+  }
+
+  /** SETATTR with the open stateid (size, mode, times). */
+  setattr(attrs: SettableAttributes): Promise<void> {
+    return this.#client.setattrState(this.state, attrs);
+  }
+
+  /** LOCK a range (NFS4ERR_DENIED comes back as NfsError with LOCK4denied as `detail`). */
+  lock(range: LockRange, options: { blocking?: boolean } = {}): Promise<void> {
+    return lockFile(this.#client.manager, this.state, range, options);
+  }
+
+  unlock(range: LockRange): Promise<void> {
+    return unlockFile(this.#client.manager, this.state, range);
   }
 
   close(): Promise<void> {
