@@ -10,7 +10,14 @@ import type { FileAttributes, SettableAttributes } from "../../lib/nfs4/attrs.ts
 import type { Ace, NfsTime, Stateid, StateOwner } from "../../lib/nfs4/types.ts";
 import type { OpCodec } from "../../lib/nfs4/compound.ts";
 
-export { hex } from "../xdr/_hex.ts";
+import { hex } from "../xdr/_hex.ts";
+
+export { hex };
+
+/** Like `hex`, with `# comments` to the end of each line. */
+export function hexc(text: string): Uint8Array {
+  return hex(text.replace(/#[^\n]*/g, ""));
+}
 
 /** The bytes `write` produces for `value`. */
 export function encode<T>(write: (w: XdrWriter, value: T) => void, value: T): Uint8Array {
