@@ -216,7 +216,9 @@ export class RpcTransport extends EventTarget {
   #everConnected = false;
   #nextXid: number;
   #inFlight = 0;
+  /** Calls waiting for a slot, from `#queueHead` on. */
   #queue: PendingCall[] = [];
+  #queueHead = 0;
   readonly #calls = new Set<PendingCall>();
   readonly #handlers = new Map<number, CallHandler>();
 
@@ -357,8 +359,9 @@ export class RpcTransport extends EventTarget {
     if (this.#closing) return this.#closing;
     this.#closed = true;
     const error = this.#closedError();
-    for (const call of [...this.#calls]) this.#fail(call, error);
     this.#queue = [];
+    this.#queueHead = 0;
+    for (const call of [...this.#calls]) this.#fail(call, error);
     const closing: Promise<void>[] = [];
     for (const connection of this.#sockets) {
       this.#teardown(connection, error);
@@ -477,9 +480,14 @@ export class RpcTransport extends EventTarget {
   }
 
   #startQueued(): void {
-    while (this.#inFlight < this.maxInFlight && this.#queue.length > 0) {
-      const next = this.#queue.shift();
+    while (this.#inFlight < this.maxInFlight && this.#queueHead < this.#queue.length) {
+      const next = this.#queue[this.#queueHead++];
       if (next && !next.settled) this.#start(next);
+    }
+    // Drop the consumed front now and then rather than shifting every time.
+    if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#queueHead);
+      this.#queueHead = 0;
     }
   }
 

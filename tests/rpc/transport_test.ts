@@ -6,6 +6,7 @@ import {
   AUTH_SYS,
   authSys,
   decodeAuthSys,
+  encodeRecord,
   GARBAGE_ARGS,
   MSG_ACCEPTED,
   MSG_DENIED,
@@ -123,6 +124,26 @@ Deno.test("RpcTransport.call() matches pipelined replies answered out of order b
       Array.from({ length: 20 }, (_, i) => i * 10),
     );
     assert.equal(server.accepted, 1, "one connection carries every call");
+  });
+});
+
+Deno.test("RpcTransport receives a 1 MiB reply split into fragments and many small writes", async () => {
+  await withTransport(async (transport, server) => {
+    const data = new Uint8Array(1 << 20).map((_, i) => (i * 7) & 0xff);
+    const reply = transport.call({ program: PROGRAM, version: 1, procedure: 25 });
+    const connection = await server.connections.next();
+    const call = await connection.calls.next();
+    const message = successReply(call.xid, (w) => w.writeOpaque(data));
+    const stream = encodeRecord(message, 100_000);
+    for (const fragment of stream) {
+      for (let offset = 0; offset < fragment.length; offset += 1000) {
+        connection.sendRaw(fragment.subarray(offset, offset + 1000));
+      }
+      await delay(1);
+    }
+    const { reader } = await reply;
+    assert.deepEqual(reader.readOpaque(), data);
+    reader.assertEnd();
   });
 });
 
@@ -493,6 +514,29 @@ Deno.test("RpcTransport caps calls in flight at maxInFlight and queues the rest"
     assert.deepEqual(rest, [2, 3, 4], "queued calls go out in order");
     await Promise.all(calls);
   }, { maxInFlight: 2 });
+});
+
+Deno.test("RpcTransport drains a queue of thousands of calls through a small in-flight cap", async () => {
+  await withTransport(async (transport) => {
+    const n = 5000;
+    const replies = await Promise.all(
+      Array.from(
+        { length: n },
+        (_, i) =>
+          transport.call({
+            program: PROGRAM,
+            version: 1,
+            procedure: i % 100,
+            args: (w) => w.writeUint(i),
+          }),
+      ),
+    );
+    assert.deepEqual(
+      replies.map((r) => r.reader.readUint()),
+      Array.from({ length: n }, (_, i) => i),
+    );
+    assert.equal(transport.pendingCalls, 0);
+  }, { maxInFlight: 4, onConnection: autoReply((call, w) => w.writeUint(call.args.readUint())) });
 });
 
 Deno.test("RpcTransport times out a call still waiting for a slot", async () => {
