@@ -1,0 +1,151 @@
+/**
+ * Replies a hostile or broken server might send: every one must raise
+ * XdrError quickly, without allocating what the reply claims.
+ */
+
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { XdrError, XdrReader, XdrWriter } from "../../lib/xdr/mod.ts";
+import { Attr, encodeBitmap } from "../../lib/nfs4/attrs.ts";
+import { decodeCompoundReply } from "../../lib/nfs4/compound.ts";
+import { Nfs4ProtocolError } from "../../lib/nfs4/errors.ts";
+import { EXCHANGE_ID } from "../../lib/nfs4/ops/exchange_id.ts";
+import { getattr } from "../../lib/nfs4/ops/getattr.ts";
+import { OPEN } from "../../lib/nfs4/ops/open.ts";
+import { READ } from "../../lib/nfs4/ops/read.ts";
+import { READDIR, readdir } from "../../lib/nfs4/ops/readdir.ts";
+import { SECINFO } from "../../lib/nfs4/ops/secinfo.ts";
+import { TEST_STATEID } from "../../lib/nfs4/ops/test_stateid.ts";
+import { hex } from "./_helpers.ts";
+
+/** Asserts `fn` throws XdrError within a generous time bound. */
+function assertFastXdrError(fn: () => unknown, pattern?: RegExp): void {
+  const started = performance.now();
+  assert.throws(fn, (e: unknown) => e instanceof XdrError && (!pattern || pattern.test(e.message)));
+  const elapsed = performance.now() - started;
+  assert.ok(elapsed < 500, `took ${elapsed} ms`);
+}
+
+function readdirEntries(count: number, terminated: boolean): Uint8Array {
+  const w = new XdrWriter(count * 32 + 64);
+  w.writeFixedOpaque(new Uint8Array(8)); // cookieverf
+  for (let i = 0; i < count; i++) {
+    w.writeBool(true);
+    w.writeUhyper(BigInt(i + 3));
+    w.writeString(`f${i}`);
+    w.writeUint(0); // empty bitmap
+    w.writeUint(0); // no values
+  }
+  if (terminated) {
+    w.writeBool(false);
+    w.writeBool(true);
+  }
+  return w.bytes().slice();
+}
+
+Deno.test("decodeReaddir() walks a 10k-entry list without recursion", () => {
+  const r = new XdrReader(readdirEntries(10_000, true));
+  const result = READDIR.decodeResult(r);
+  r.assertEnd();
+  assert.equal(result.entries.length, 10_000);
+  assert.equal(result.entries[9_999]!.name, "f9999");
+});
+
+Deno.test("decodeReaddir() rejects a 10k-entry list that ends early", () => {
+  const bytes = readdirEntries(10_000, false);
+  assertFastXdrError(() => READDIR.decodeResult(new XdrReader(bytes)), /truncated/);
+  // and cut in the middle of an entry
+  assertFastXdrError(() => READDIR.decodeResult(new XdrReader(bytes.subarray(0, 1000))));
+});
+
+Deno.test("decodeReaddir() rejects an entry whose name claims a billion bytes", () => {
+  const bytes = hex("00000000 00000000 00000001 00000000 00000003 3b9aca00 41424344");
+  assertFastXdrError(() => READDIR.decodeResult(new XdrReader(bytes)), /exceeds maximum 4096/);
+});
+
+Deno.test("decodeReaddir() rejects an entry whose attributes claim a huge length", () => {
+  const bytes = hex(
+    "00000000 00000000 00000001 00000000 00000003 00000001 61000000 00000001 00000010 7fffffff",
+  );
+  assertFastXdrError(() => READDIR.decodeResult(new XdrReader(bytes)), /exceeds maximum/);
+});
+
+Deno.test("decodeReaddir() rejects an entry whose bitmap claims a billion words", () => {
+  const bytes = hex("00000000 00000000 00000001 00000000 00000003 00000001 61000000 3b9aca00");
+  assertFastXdrError(() => READDIR.decodeResult(new XdrReader(bytes)), /exceeds maximum 16/);
+});
+
+Deno.test("decodeCompoundReply() of READDIR claiming a billion entries fails fast", () => {
+  // One entry follows, then the server claims more (value_follows) with nothing behind it.
+  const w = new XdrWriter();
+  w.writeUint(0).writeString("").writeUint(1);
+  w.writeUint(26).writeUint(0);
+  w.writeFixedOpaque(new Uint8Array(8));
+  w.writeBool(true).writeUhyper(1_000_000_000n).writeString("x").writeUint(0).writeUint(0);
+  w.writeBool(true);
+  const ops = [
+    readdir({
+      cookie: 0n,
+      cookieverf: new Uint8Array(8),
+      dircount: 0,
+      maxcount: 0,
+      attrRequest: [],
+    }),
+  ];
+  assertFastXdrError(() => decodeCompoundReply(new XdrReader(w.bytes()), ops));
+});
+
+Deno.test("array decoders reject a billion claimed elements before allocating", () => {
+  const billion = "3b9aca00";
+  assertFastXdrError(
+    () => TEST_STATEID.decodeResult(new XdrReader(hex(billion))),
+    /exceeds maximum 1024/,
+  );
+  assertFastXdrError(() => SECINFO.decodeResult(new XdrReader(hex(billion))), /exceeds maximum/);
+  // Within the maximum but more than the remaining bytes can hold.
+  assertFastXdrError(
+    () => TEST_STATEID.decodeResult(new XdrReader(hex("00000400 00000000"))),
+    /cannot fit/,
+  );
+});
+
+Deno.test("decodeRead() rejects data longer than the reply or Limits.readData", () => {
+  assertFastXdrError(() => READ.decodeResult(new XdrReader(hex("00000000 00100000 00"))));
+  assertFastXdrError(
+    () => READ.decodeResult(new XdrReader(hex("00000000 7fffffff"))),
+    /exceeds maximum/,
+  );
+});
+
+Deno.test("decodeOpen() rejects an unknown delegation type", () => {
+  const w = new XdrWriter();
+  w.writeUint(0).writeFixedOpaque(new Uint8Array(12));
+  w.writeBool(true).writeUhyper(0n).writeUhyper(0n);
+  w.writeUint(0);
+  encodeBitmap(w, []);
+  w.writeInt(7);
+  assertFastXdrError(() => OPEN.decodeResult(new XdrReader(w.bytes())), /open_delegation_type4/);
+});
+
+Deno.test("decodeExchangeId() rejects an unknown state protection", () => {
+  const bytes = hex("00000000 00000001 00000001 00000000 00000009");
+  assertFastXdrError(() => EXCHANGE_ID.decodeResult(new XdrReader(bytes)), /state_protect_how4/);
+});
+
+Deno.test("decodeCompoundReply() on random bytes throws only XdrError or Nfs4ProtocolError", () => {
+  const ops = [getattr([Attr.TYPE, Attr.ACL, Attr.FS_LOCATIONS, Attr.OWNER])];
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 256 }), (noise) => {
+      // A plausible header, then noise as GETATTR's result.
+      const w = new XdrWriter();
+      w.writeUint(0).writeString("").writeUint(1).writeUint(9).writeUint(0);
+      w.writeFixedOpaque(noise.subarray(0, noise.length & ~3));
+      try {
+        decodeCompoundReply(new XdrReader(w.bytes()), ops);
+      } catch (e) {
+        assert.ok(e instanceof XdrError || e instanceof Nfs4ProtocolError, String(e));
+      }
+    }),
+    { numRuns: 2000 },
+  );
+});
