@@ -685,7 +685,18 @@ class GaneshaServer implements TestServer {
   }
 
   async restart(): Promise<void> {
+    // Ganesha stamps client IDs and stateids with its boot time in seconds
+    // (the server epoch). A reboot within the same second would come back
+    // with the same epoch and could not tell our old client ID from its new
+    // ones (NFS4ERR_EXPIRED instead of NFS4ERR_STALE_CLIENTID): a real
+    // reboot never does that, so let the second turn over first.
+    const started = await fsp.stat(path.join(this.dir, "ganesha.pid")).then(
+      (s) => s.mtimeMs,
+      () => 0,
+    );
     await this.crash();
+    const nextSecond = (Math.floor(started / 1000) + 1) * 1000 + 50;
+    if (Date.now() < nextSecond) await sleep(nextSecond - Date.now());
     await this.start();
   }
 

@@ -238,6 +238,7 @@ export class StateManager {
   async #runLoop(): Promise<void> {
     const started = this.clock.now();
     let backoff = RETRY_MIN_MS;
+    let leaseErrors = 0;
     while (this.client.flags.size > 0 && !this.#closed) {
       const flag = FLAG_ORDER.find((f) => this.client.flags.has(f))!;
       const reason = this.#reasons.get(flag);
@@ -259,6 +260,13 @@ export class StateManager {
           await this.clock.sleep(backoff);
           backoff = Math.min(backoff * 2, 5_000);
           continue;
+        }
+        if (e instanceof NfsError && leaseErrorFlags(e.status)) {
+          // A lease-level error inside a step (e.g. OPEN -> EXPIRED while
+          // re-opening): the kernel's nfs4_recovery_handle_error. The step's
+          // own flag stays set, so it runs again after the lease is back.
+          this.applyLeaseError(e.status, e.op);
+          if (++leaseErrors <= 10) continue;
         }
         this.#fatal = e instanceof Error ? e : new Error(String(e));
         this.tracer.emit("error", `${stepName(flag)} failed`, this.#fatal.message);
@@ -497,6 +505,7 @@ export class StateManager {
     const deadline = this.clock.now() + this.recoveryTimeoutMs;
     let backoff = RETRY_MIN_MS;
     let immediateRetries = 0;
+    let leaseChecked = false;
     for (;;) {
       if (!options.inRecovery) await this.waitForRecovery();
       for (const state of options.states ?? []) state.assertUsable();
@@ -548,21 +557,32 @@ export class StateManager {
           if (options.inRecovery) return compoundResults(reply, ops);
           continue;
         case "recover-state": {
+          // Inside recovery the loop decides (kernel nfs4_reclaim_open_state
+          // hands such errors to nfs4_recovery_handle_error).
+          if (options.inRecovery) return compoundResults(reply, ops);
           const state = options.states?.[0];
+          if (++immediateRetries > 8) return compoundResults(reply, ops);
           if (!state) {
             this.setFlag("CHECK_LEASE", label);
             continue;
           }
-          if (options.inRecovery) return compoundResults(reply, ops);
           const open = "open" in state ? state.open : state;
           if (this.minorVersion === 1) {
+            // RFC 8881 §8.2.4: find out which stateids are gone (TEST_STATEID).
             this.setFlag("TEST_STATEIDS", `${label} for ${formatStateid(open.stateid)}`);
+          } else if (status === S.NFS4ERR_EXPIRED && !leaseChecked) {
+            // RFC 7530 §13.1.5.3: on 4.0, EXPIRED means the lease that covers
+            // this state ran out. Check the lease first: RENEW tells a server
+            // reboot (STALE_CLIENTID: reclaim in grace) from an expiry. The
+            // kernel instead re-opens this one state without grace at once,
+            // which after a reboot gives up the chance to reclaim.
+            leaseChecked = true;
+            this.setFlag("CHECK_LEASE", `${label} for ${open.path}`);
           } else {
             open.reclaim = "nograce";
             for (const lock of open.locks) lock.reclaim = "nograce";
             this.setFlag("RECLAIM_NOGRACE", `${label} for ${open.path}`);
           }
-          if (++immediateRetries > 8) return compoundResults(reply, ops);
           continue;
         }
         case "bad-seqid": {

@@ -49,6 +49,7 @@ import { delegreturn } from "../nfs4/ops/delegreturn.ts";
 import type { ChannelAttributes, Session } from "./client.ts";
 import type { StateManager } from "./manager.ts";
 import { ms } from "./manager.ts";
+import { leaseErrorFlags } from "./error_table.ts";
 import { formatRange, type LockRange, type LockState, type OpenState } from "./open_state.ts";
 import { type Slot, SlotTable } from "./slot_table.ts";
 
@@ -390,6 +391,7 @@ export async function reclaimReboot(m: StateManager): Promise<void> {
           m.setFlag("RECLAIM_NOGRACE", `LOCK(reclaim) -> ${e.statusName}`);
           continue;
         }
+        if (isLeaseLevel(e)) throw e;
         markLockBad(m, lockState, e);
       }
     }
@@ -417,6 +419,7 @@ export async function reclaimNoGrace(m: StateManager): Promise<void> {
     try {
       await reclaimOpen(m, state, "nograce");
     } catch (e) {
+      if (isLeaseLevel(e)) throw e;
       markBad(m, state, e);
       continue;
     }
@@ -424,6 +427,7 @@ export async function reclaimNoGrace(m: StateManager): Promise<void> {
       try {
         await reclaimLocks(m, lockState, false);
       } catch (e) {
+        if (isLeaseLevel(e)) throw e;
         markLockBad(m, lockState, e);
       }
     }
@@ -435,10 +439,20 @@ export async function reclaimNoGrace(m: StateManager): Promise<void> {
       try {
         await reclaimLocks(m, lockState, false);
       } catch (e) {
+        if (isLeaseLevel(e)) throw e;
         markLockBad(m, lockState, e);
       }
     }
   }
+}
+
+/**
+ * An error that is about the client ID or session, not this state: the loop
+ * handles it (re-establish, reset) and the reclaim runs again after.
+ */
+function isLeaseLevel(e: unknown): boolean {
+  return e instanceof NfsError && leaseErrorFlags(e.status) !== undefined &&
+    e.status !== S.NFS4ERR_CB_PATH_DOWN;
 }
 
 async function reclaimOpen(
