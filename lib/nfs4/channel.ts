@@ -32,7 +32,14 @@ export interface CompoundChannel {
   /** NFSPROC4_NULL: is an NFSv4 server there? */
   ping(options?: CompoundCallOptions): Promise<void>;
   close(): Promise<void>;
+  /** Connection changes, for the state manager's trace. */
+  onConnectionChange?(listener: (change: ConnectionChange) => void): void;
 }
+
+/** A connection came up (`reconnect` after a loss) or went down. */
+export type ConnectionChange =
+  | { readonly kind: "connected"; readonly reconnect: boolean; readonly local: string }
+  | { readonly kind: "lost"; readonly reason: string };
 
 /** A channel over a real RPC transport. */
 export class RpcCompoundChannel implements CompoundChannel {
@@ -80,5 +87,20 @@ export class RpcCompoundChannel implements CompoundChannel {
 
   close(): Promise<void> {
     return this.transport.close();
+  }
+
+  onConnectionChange(listener: (change: ConnectionChange) => void): void {
+    this.transport.addEventListener("connect", (event) => {
+      const t = this.transport;
+      listener({
+        kind: "connected",
+        reconnect: event.detail.reconnect,
+        local: `${t.localAddress ?? "?"}:${t.localPort ?? "?"}`,
+      });
+    });
+    this.transport.addEventListener("disconnect", (event) => {
+      const error = event.detail.error;
+      listener({ kind: "lost", reason: error ? error.message : "closed" });
+    });
   }
 }

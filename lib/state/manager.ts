@@ -170,6 +170,17 @@ export class StateManager {
     });
     this.idleOwners = new OwnerCache(5 * 60_000, () => this.clock.now());
     this.lockOwner = new LockOwner(`p${globalThis.process?.pid ?? 0}`);
+    this.channel.onConnectionChange?.((change) => {
+      if (change.kind === "connected") {
+        this.tracer.emit(
+          "conn",
+          change.reconnect ? "reconnected" : "connected",
+          `to ${this.client.server} from ${change.local}`,
+        );
+      } else if (!this.#closed) {
+        this.tracer.emit("conn", "connection lost", change.reason);
+      }
+    });
   }
 
   get minorVersion(): number {

@@ -23,6 +23,7 @@ export type TraceCategory =
   | "lock" // lock stateids and ranges
   | "deleg" // delegations
   | "cb" // callbacks received
+  | "conn" // the TCP connection to the server
   | "retry" // an operation waiting and retrying (DELAY, GRACE)
   | "error"; // an operation failed for good
 
