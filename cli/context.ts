@@ -27,6 +27,8 @@ export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** The current time (for `ls -l`'s six-months rule). */
   readonly now: () => Date;
+  /** IANA time zone for printed times; the process's local zone when undefined. */
+  readonly timeZone?: string | undefined;
   readonly connect: ConnectFn;
 }
 

@@ -40,7 +40,7 @@ const MAX_ID = 0xffffffff;
 /** Parses a uid or gid: a decimal integer from 0 to 2^32 - 1. */
 export function parseId(value: string): number {
   if (!/^[0-9]+$/.test(value) || Number(value) > MAX_ID) {
-    throw new InvalidArgumentError(`expected an integer from 0 to ${MAX_ID}`);
+    throw new InvalidArgumentError(`Expected an integer from 0 to ${MAX_ID}`);
   }
   return Number(value);
 }
@@ -49,7 +49,7 @@ export function parseId(value: string): number {
 export function parseSeconds(value: string): number {
   const seconds = Number(value);
   if (!/^[0-9]*\.?[0-9]+$/.test(value) || !(seconds > 0) || seconds > 86400) {
-    throw new InvalidArgumentError("expected a number of seconds greater than 0 (at most 86400)");
+    throw new InvalidArgumentError("Expected a number of seconds greater than 0 (at most 86400)");
   }
   return seconds;
 }
@@ -57,7 +57,7 @@ export function parseSeconds(value: string): number {
 /** Parses `--trace=FORMAT`. */
 export function parseTraceFormat(value: string): "text" | "json" {
   if (value !== "text" && value !== "json") {
-    throw new InvalidArgumentError("expected text or json (write --trace=json)");
+    throw new InvalidArgumentError("Expected text or json (write --trace=json)");
   }
   return value;
 }

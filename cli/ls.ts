@@ -312,7 +312,10 @@ class Printer {
         name: this.#show(e.name),
         target: e.target === undefined ? undefined : this.#show(e.target),
       }));
-      lines = formatLongRows(rows, { now: session.ctx.io.now() });
+      lines = formatLongRows(rows, {
+        now: session.ctx.io.now(),
+        timeZone: session.ctx.io.timeZone,
+      });
       if (isDirectory) lines.unshift(`total ${totalBlocks(entries.map((e) => e.info))}`);
     } else {
       const names = entries.map((e) => this.#show(e.name));

@@ -77,7 +77,8 @@ export function createProgram(ctx: CliContext): RootCommand {
 function commanderMessage(err: CommanderError): string {
   return err.message
     .replace(/^error: /, "")
-    .replace(/\s*\n\s*/g, " ");
+    .replace(/\s*\n\s*/g, " ")
+    .replace(/\.$/, "");
 }
 
 /**

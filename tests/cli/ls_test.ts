@@ -1,0 +1,308 @@
+/**
+ * `nfs4 ls` end to end in-process, against an in-memory client: output
+ * layout as coreutils ls prints it, operands, recursion, errors and exit codes.
+ */
+
+import assert from "node:assert/strict";
+import { dir, type FakeNode, FakeStream, file, runFake, symlink } from "./_fake.ts";
+
+function tree(): FakeNode {
+  return dir({
+    vfs: dir({
+      "b.txt": file("hello\n"),
+      "a.txt": file("x"),
+      ".hidden": file("h"),
+      sub: dir({
+        "inner.txt": file("i"),
+        deep: dir({ z: file("zz") }),
+      }),
+      link: symlink("a.txt"),
+      dirlink: symlink("sub"),
+      dangling: symlink("nowhere"),
+      "sp ace": file("s"),
+      null: { kind: "char", rdev: { major: 1, minor: 3 } },
+    }),
+  });
+}
+
+const world = () => ({ servers: { "srv:2049": tree() } });
+
+Deno.test("ls lists a directory one name per line, sorted, without dotfiles", async () => {
+  const r = await runFake(["ls", "nfs://srv/vfs"], world());
+  assert.equal(r.stderr, "");
+  assert.equal(r.code, 0);
+  assert.equal(r.stdout, "a.txt\nb.txt\ndangling\ndirlink\nlink\nnull\nsp ace\nsub\n");
+  assert.equal(r.log.clientsClosed, 1, "the client is closed");
+});
+
+Deno.test("ls -a adds dotfiles, . and ..", async () => {
+  const r = await runFake(["ls", "-a", "nfs://srv/vfs/sub"], world());
+  assert.equal(r.stdout, ".\n..\ndeep\ninner.txt\n");
+  const all = await runFake(["ls", "-a", "nfs://srv/vfs"], world());
+  assert.match(all.stdout, /^\.\n\.\.\n\.hidden\na\.txt\n/);
+});
+
+Deno.test("ls -l prints a total and coreutils-style rows", async () => {
+  const r = await runFake(["ls", "-l", "nfs://srv/vfs"], world());
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(
+    r.stdout,
+    [
+      "total 28",
+      "-rw-r--r-- 1 1000 1000    1 Nov 20 12:00 a.txt",
+      "-rw-r--r-- 1 1000 1000    6 Nov 20 12:00 b.txt",
+      "lrwxrwxrwx 1 1000 1000    7 Nov 20 12:00 dangling -> nowhere",
+      "lrwxrwxrwx 1 1000 1000    3 Nov 20 12:00 dirlink -> sub",
+      "lrwxrwxrwx 1 1000 1000    5 Nov 20 12:00 link -> a.txt",
+      "crw-r--r-- 1 1000 1000 1, 3 Nov 20 12:00 null",
+      "-rw-r--r-- 1 1000 1000    1 Nov 20 12:00 sp ace",
+      "drwxr-xr-x 2 1000 1000 4096 Nov 20 12:00 sub",
+      "",
+    ].join("\n"),
+  );
+  // -n implies -l.
+  const n = await runFake(["ls", "-n", "nfs://srv/vfs"], world());
+  assert.equal(n.stdout, r.stdout);
+});
+
+Deno.test("ls -la shows . and .. with their own attributes", async () => {
+  const world = {
+    servers: {
+      "srv:2049": dir({ d: dir({ f: file("1") }, { nlink: 3, mode: 0o700 }) }, { nlink: 9 }),
+    },
+  };
+  const r = await runFake(["ls", "-la", "nfs://srv/d"], world);
+  assert.equal(
+    r.stdout,
+    [
+      "total 12",
+      "drwx------ 3 1000 1000 4096 Nov 20 12:00 .",
+      "drwxr-xr-x 9 1000 1000 4096 Nov 20 12:00 ..",
+      "-rw-r--r-- 1 1000 1000    1 Nov 20 12:00 f",
+      "",
+    ].join("\n"),
+  );
+});
+
+Deno.test("ls -d lists the directory itself, named as typed", async () => {
+  const r = await runFake(["ls", "-d", "nfs://srv/vfs/"], world());
+  assert.equal(r.stdout, "nfs://srv/vfs/\n");
+  const l = await runFake(["ls", "-ld", "nfs://srv:2049/vfs/sub"], world());
+  assert.equal(l.stdout, "drwxr-xr-x 2 1000 1000 4096 Nov 20 12:00 nfs://srv:2049/vfs/sub\n");
+});
+
+Deno.test("ls of a file lists the file itself", async () => {
+  const r = await runFake(["ls", "nfs://srv/vfs/a.txt"], world());
+  assert.equal(r.stdout, "nfs://srv/vfs/a.txt\n");
+  const l = await runFake(["ls", "-l", "nfs://srv/vfs/link"], world());
+  assert.equal(l.stdout, "lrwxrwxrwx 1 1000 1000 5 Nov 20 12:00 nfs://srv/vfs/link -> a.txt\n");
+});
+
+Deno.test("ls follows a symlink to a directory named on the command line, except with -l or -d", async () => {
+  const plain = await runFake(["ls", "nfs://srv/vfs/dirlink"], world());
+  assert.equal(plain.stdout, "deep\ninner.txt\n");
+  const long = await runFake(["ls", "-l", "nfs://srv/vfs/dirlink"], world());
+  assert.match(long.stdout, /^lrwxrwxrwx .* nfs:\/\/srv\/vfs\/dirlink -> sub\n$/);
+  const d = await runFake(["ls", "-d", "nfs://srv/vfs/dirlink"], world());
+  assert.equal(d.stdout, "nfs://srv/vfs/dirlink\n");
+  const dangling = await runFake(["ls", "nfs://srv/vfs/dangling"], world());
+  assert.equal(dangling.stdout, "nfs://srv/vfs/dangling\n");
+  assert.equal(dangling.code, 0);
+});
+
+Deno.test("ls with several operands: files first, then each directory under a heading", async () => {
+  const r = await runFake(
+    [
+      "ls",
+      "nfs://srv/vfs/sub",
+      "nfs://srv/vfs/b.txt",
+      "nfs://srv/vfs/sub/deep",
+      "nfs://srv/vfs/a.txt",
+    ],
+    world(),
+  );
+  assert.equal(
+    r.stdout,
+    [
+      "nfs://srv/vfs/a.txt",
+      "nfs://srv/vfs/b.txt",
+      "",
+      "nfs://srv/vfs/sub:",
+      "deep",
+      "inner.txt",
+      "",
+      "nfs://srv/vfs/sub/deep:",
+      "z",
+      "",
+    ].join("\n"),
+  );
+  assert.equal(r.log.calls.filter((c) => c.startsWith("connect")).length, 1, "one connection");
+});
+
+Deno.test("ls -R lists subdirectories depth first with headings", async () => {
+  const r = await runFake(["ls", "-R", "nfs://srv/vfs"], world());
+  assert.equal(
+    r.stdout,
+    [
+      "nfs://srv/vfs:",
+      "a.txt",
+      "b.txt",
+      "dangling",
+      "dirlink",
+      "link",
+      "null",
+      "sp ace",
+      "sub",
+      "",
+      "nfs://srv/vfs/sub:",
+      "deep",
+      "inner.txt",
+      "",
+      "nfs://srv/vfs/sub/deep:",
+      "z",
+      "",
+    ].join("\n"),
+  );
+  const long = await runFake(["ls", "-lR", "nfs://srv/vfs/sub/"], world());
+  assert.equal(
+    long.stdout,
+    [
+      "nfs://srv/vfs/sub/:",
+      "total 8",
+      "drwxr-xr-x 2 1000 1000 4096 Nov 20 12:00 deep",
+      "-rw-r--r-- 1 1000 1000    1 Nov 20 12:00 inner.txt",
+      "",
+      "nfs://srv/vfs/sub/deep:",
+      "total 4",
+      "-rw-r--r-- 1 1000 1000 2 Nov 20 12:00 z",
+      "",
+    ].join("\n"),
+  );
+});
+
+Deno.test("ls -R headings percent-encode awkward names", async () => {
+  const world = { servers: { "h:2049": dir({ "a b": dir({ "c?d": dir({}) }) }) } };
+  const r = await runFake(["ls", "-R", "nfs://h/"], world);
+  assert.equal(
+    r.stdout,
+    "nfs://h/:\na b\n\nnfs://h/a%20b:\nc?d\n\nnfs://h/a%20b/c%3Fd:\n",
+  );
+});
+
+Deno.test("ls reports a missing URL on one line, lists the rest and exits 1", async () => {
+  const r = await runFake(["ls", "nfs://srv/vfs/nope", "nfs://srv/vfs/sub"], world());
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr, "nfs4: nfs://srv/vfs/nope: No such file or directory (NFS4ERR_NOENT)\n");
+  // Two operands: the directory gets a heading, as with `ls missing dir`.
+  assert.equal(r.stdout, "nfs://srv/vfs/sub:\ndeep\ninner.txt\n");
+});
+
+Deno.test("ls reports an error in the middle of a path with the URL of that path", async () => {
+  const r = await runFake(["ls", "nfs://srv/vfs/a.txt/x"], world());
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr, "nfs4: nfs://srv/vfs/a.txt/x: Not a directory (NFS4ERR_NOTDIR)\n");
+});
+
+Deno.test("ls lists what a failing READDIR returned, reports it and exits 1", async () => {
+  const r = await runFake(["ls", "-R", "nfs://srv/vfs/sub"], {
+    ...world(),
+    setup: (client) => client.failReaddir.add("/vfs/sub"),
+  });
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr, "nfs4: nfs://srv/vfs/sub: Input/output error (NFS4ERR_IO)\n");
+  // The fake yields entries in reverse order; the one that arrived is listed and recursed into.
+  assert.equal(r.stdout, "nfs://srv/vfs/sub:\ndeep\n\nnfs://srv/vfs/sub/deep:\nz\n");
+});
+
+Deno.test("ls names the server when the connection is refused, and goes on", async () => {
+  const r = await runFake(
+    ["ls", "nfs://down:2049/a", "nfs://down:2049/b", "nfs://srv/vfs/sub"],
+    { ...world(), refused: ["down:2049"] },
+  );
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr, "nfs4: down:2049: Connection refused\n".repeat(2));
+  assert.equal(r.log.calls.filter((c) => c === "connect down:2049").length, 1, "one attempt");
+  assert.equal(r.stdout, "nfs://srv/vfs/sub:\ndeep\ninner.txt\n");
+});
+
+Deno.test("ls --json prints one object per entry", async () => {
+  const r = await runFake(["ls", "--json", "-a", "nfs://srv/vfs"], world());
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trimEnd().split("\n").map((line) => JSON.parse(line));
+  assert.deepEqual(
+    lines.map((l) => l.name),
+    [".hidden", "a.txt", "b.txt", "dangling", "dirlink", "link", "null", "sp ace", "sub"],
+  );
+  const space = lines.find((l) => l.name === "sp ace");
+  assert.equal(space.url, "nfs://srv/vfs/sp%20ace");
+  assert.equal(space.path, "/vfs/sp ace");
+  assert.equal(space.type, "file");
+  assert.equal(space.size, 1);
+  assert.equal(space.mode, 0o644);
+  assert.equal(space.modeString, "-rw-r--r--");
+  assert.equal(space.mtime, "2024-11-20T12:00:00.000Z");
+  assert.equal(typeof space.fileid, "string");
+  assert.equal(lines.find((l) => l.name === "link").target, "a.txt");
+  assert.deepEqual(lines.find((l) => l.name === "null").rdev, { major: 1, minor: 3 });
+
+  const recursive = await runFake(["ls", "--json", "-R", "nfs://srv/vfs/sub"], world());
+  assert.deepEqual(
+    recursive.stdout.trimEnd().split("\n").map((line) => JSON.parse(line).url),
+    ["nfs://srv/vfs/sub/deep", "nfs://srv/vfs/sub/inner.txt", "nfs://srv/vfs/sub/deep/z"],
+  );
+  const one = await runFake(["ls", "--json", "nfs://srv/vfs/a.txt"], world());
+  assert.equal(JSON.parse(one.stdout).url, "nfs://srv/vfs/a.txt");
+});
+
+Deno.test("ls puts names in columns on a terminal", async () => {
+  const names: Record<string, FakeNode> = {};
+  for (const n of ["a", "bb", "ccc", "dddd", "eeeee", "ffffff", "g", "hh", "iii"]) {
+    names[n] = file("");
+  }
+  const world = { servers: { "h:2049": dir(names) } };
+  const tty = await runFake(["ls", "nfs://h/"], {
+    ...world,
+    stdout: new FakeStream({ isTTY: true, columns: 30 }),
+  });
+  // As coreutils: `COLUMNS=30 ls -C -T0`.
+  assert.equal(tty.stdout, "a   ccc   eeeee   g   iii\nbb  dddd  ffffff  hh\n");
+  // -1 forces one per line; -C forces columns ($COLUMNS when not a terminal).
+  const one = await runFake(["ls", "-1", "nfs://h/"], {
+    ...world,
+    stdout: new FakeStream({ isTTY: true, columns: 30 }),
+  });
+  assert.equal(one.stdout.split("\n").length, 10);
+  const columns = await runFake(["ls", "-C", "nfs://h/"], { ...world, env: { COLUMNS: "30" } });
+  assert.equal(columns.stdout, tty.stdout);
+});
+
+Deno.test("ls shows control characters as ? on a terminal only", async () => {
+  const world = { servers: { "h:2049": dir({ "bad\x1b[2Jname": file("") }) } };
+  const tty = await runFake(["ls", "nfs://h/"], {
+    ...world,
+    stdout: new FakeStream({ isTTY: true, columns: 80 }),
+  });
+  assert.equal(tty.stdout, "bad?[2Jname\n");
+  const pipe = await runFake(["ls", "nfs://h/"], world);
+  assert.equal(pipe.stdout, "bad\x1b[2Jname\n");
+});
+
+Deno.test("ls checks every URL before connecting: a bad one is a usage error", async () => {
+  const r = await runFake(["ls", "nfs://srv/vfs", "nfs://h:99999/"], world());
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr, "nfs4: nfs://h:99999/: port out of range\n");
+  assert.equal(r.stdout, "");
+  assert.deepEqual(r.log.calls, []);
+});
+
+Deno.test("ls stops quietly with status 0 when stdout is closed", async () => {
+  const names: Record<string, FakeNode> = {};
+  for (let i = 0; i < 5000; i++) names[`file-${i}`] = file("");
+  const r = await runFake(["ls", "nfs://h/"], {
+    servers: { "h:2049": dir(names) },
+    stdout: new FakeStream({ closeAfter: 10 }),
+  });
+  assert.equal(r.code, 0);
+  assert.equal(r.stderr, "");
+  assert.equal(r.log.clientsClosed, 1);
+});
