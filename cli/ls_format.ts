@@ -360,7 +360,7 @@ export function jsonRecord(
     ctime: jsonTime(info.ctime),
     fileid: info.fileid === undefined ? null : info.fileid.toString(),
     ...(info.kind === "symlink" ? { target: target ?? info.linkTarget ?? null } : {}),
-    ...(info.rdev !== undefined
+    ...(isDevice(info) && info.rdev !== undefined
       ? { rdev: { major: info.rdev.major, minor: info.rdev.minor } }
       : {}),
   };

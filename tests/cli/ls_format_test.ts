@@ -393,4 +393,7 @@ Deno.test("jsonRecord() writes every field, bigints safely", () => {
   const dev = jsonRecord(info({ name: "d", kind: "char", rdev: { major: 1, minor: 3 } }), "u");
   assert.deepEqual(dev.rdev, { major: 1, minor: 3 });
   assert.equal("target" in dev, false);
+  // Device numbers only for devices (servers send 0, 0 for everything else).
+  const fifo = jsonRecord(info({ name: "p", kind: "fifo", rdev: { major: 0, minor: 0 } }), "u");
+  assert.equal("rdev" in fifo, false);
 });
