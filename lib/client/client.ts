@@ -126,6 +126,9 @@ export class Nfs4Client implements Nfs4ClientApi {
         recoveryTimeoutMs: Math.max(60_000, (options.timeoutMs ?? 30_000) * 2),
       });
       try {
+        // NULL first: a refused connection or a server that does not speak
+        // NFSv4 fails here at once, not after the state manager's retries.
+        await manager.channel.ping({ timeoutMs: options.timeoutMs ?? 30_000 });
         await manager.start();
         return new Nfs4Client(manager, owner, transport);
       } catch (e) {

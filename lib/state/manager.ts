@@ -145,8 +145,6 @@ export class StateManager {
   /** Reason each flag was set, for the trace of its handling. */
   readonly #reasons = new Map<ClientFlag, string>();
   #noBackChannelNoted = false;
-  /** Set while establishing the client: how many times in a row. */
-  #establishAttempts = 0;
 
   constructor(options: StateManagerOptions) {
     this.channel = options.channel;
@@ -341,12 +339,7 @@ export class StateManager {
    * §18.51.3: required after a fresh establish before any non-reclaim open).
    */
   async #establishLease(): Promise<void> {
-    this.#establishAttempts++;
-    if (this.#establishAttempts > 10) {
-      throw new RecoveryError("could not establish a client ID after 10 attempts");
-    }
     await procs.establishClientId(this);
-    this.#establishAttempts = 0;
     await procs.fetchLeaseTime(this);
     this.clearFlag("CHECK_LEASE");
     this.clearFlag("SESSION_RESET");

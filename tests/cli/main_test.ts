@@ -90,11 +90,6 @@ Deno.test("nfs4 with a bad URL exits 2 naming the URL", async () => {
 
 Deno.test({
   name: "nfs4 ls exits 1 naming host:port when the connection is refused",
-  // The client retries a refused first connection for about 26 s and then
-  // throws a RecoveryError without the RpcConnectionError as its cause, so
-  // the message says "could not establish a client ID after 10 attempts".
-  // Re-enable once Nfs4Client.connect() fails fast on ECONNREFUSED.
-  ignore: true,
   async fn() {
     const port = await freePort();
     const r = await nfs4(["ls", `nfs://127.0.0.1:${port}/vfs`]);
