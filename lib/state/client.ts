@@ -48,7 +48,7 @@ export class ClientRecord {
   /** Clock time (ms) when the last request that renewed the lease was sent. */
   lastRenewal = 0;
   session: Session | undefined;
-  readonly flags = new Set<ClientFlag>();
+  readonly flags: Set<ClientFlag> = new Set();
   /** The server's major id and scope from EXCHANGE_ID, to notice a different server. */
   serverOwner: string | undefined;
 

@@ -43,7 +43,7 @@ import {
 import { type ClientFlag, FLAG_ORDER } from "./flags.ts";
 import { BadStateError, type LockState, type OpenState } from "./open_state.ts";
 import { LockOwner, OpenOwner, OwnerCache, type StateOwner } from "./owners.ts";
-import { type Slot, SlotTable } from "./slot_table.ts";
+import type { Slot, SlotTable } from "./slot_table.ts";
 import { Tracer } from "./trace.ts";
 import * as procs from "./procs.ts";
 
@@ -126,11 +126,11 @@ export class StateManager {
   readonly wantedSlots: number;
 
   /** Open owners in use, by uid. */
-  readonly openOwners = new Map<number, OpenOwner>();
+  readonly openOwners: Map<number, OpenOwner> = new Map();
   /** Idle open owners kept for reuse (kernel state-owner LRU). */
   readonly idleOwners: OwnerCache<OpenOwner>;
   /** Every open state held. */
-  readonly opens = new Set<OpenState>();
+  readonly opens: Set<OpenState> = new Set();
   /** This process's lock owner (one per process, RFC 7530 §9.1.5). */
   readonly lockOwner: LockOwner;
   /** Whether any LOCK used the lock owner (4.0 RELEASE_LOCKOWNER at exit). */
@@ -293,7 +293,7 @@ export class StateManager {
     this.client.flags.clear();
   }
 
-  async #handle(flag: ClientFlag): Promise<void> {
+  #handle(flag: ClientFlag): Promise<void> {
     switch (flag) {
       case "PURGE_STATE":
         return this.#purgeState();
@@ -772,7 +772,7 @@ export class StateManager {
   }
 }
 
-async function withOwners<T>(owners: readonly StateOwner[], fn: () => Promise<T>): Promise<T> {
+function withOwners<T>(owners: readonly StateOwner[], fn: () => Promise<T>): Promise<T> {
   if (owners.length === 0) return fn();
   const [first, ...rest] = owners;
   return first!.serialise(() => withOwners(rest, fn));
