@@ -38,6 +38,67 @@ export interface OpenFile {
   close(): Promise<void>;
 }
 
+/** A byte range to lock; `length` of 2^64-1 means to the end of the file. */
+export interface LockRange {
+  readonly type: "read" | "write";
+  readonly offset: bigint;
+  readonly length: bigint;
+}
+
+/** Who holds a conflicting lock (LOCK4denied, RFC 7530 §16.10.4). */
+export interface LockHolder {
+  readonly type: "read" | "write";
+  readonly offset: bigint;
+  readonly length: bigint;
+  readonly clientid: bigint;
+  /** The lock owner, as text when printable, else hex. */
+  readonly owner: string;
+}
+
+/** A file opened for writing as well: WRITE, COMMIT, SETATTR and locks. */
+export interface WritableFile extends OpenFile {
+  /** Writes all of `data` at `offset`; returns the stability given and the write verifier. */
+  write(
+    offset: bigint,
+    data: Uint8Array,
+    stable?: "unstable" | "data" | "file",
+  ): Promise<{ committed: number; verifier: Uint8Array }>;
+  /** COMMIT: the verifier to compare with the WRITEs'. */
+  commit(): Promise<Uint8Array>;
+  setattr(attrs: { size?: bigint; mode?: number }): Promise<void>;
+  /** LOCK; a conflict throws `LockConflictError` naming the holder. */
+  lock(range: LockRange, options?: { blocking?: boolean }): Promise<void>;
+  unlock(range: LockRange): Promise<void>;
+}
+
+/** What the state manager holds, for commands that show it. */
+export interface StateSummary {
+  readonly server: string;
+  readonly minorVersion: number;
+  readonly clientId: string;
+  readonly ownerId: string;
+  readonly session: string | undefined;
+  readonly slots: number | undefined;
+  readonly leaseSeconds: number;
+  /** Milliseconds of lease left now. */
+  readonly leaseLeftMs: number;
+  readonly flags: readonly string[];
+  readonly opens: readonly {
+    readonly path: string;
+    readonly stateid: string;
+    readonly access: string;
+    readonly owner: string;
+    /** Why it was lost, when recovery gave it up. */
+    readonly lost: string | undefined;
+    readonly locks: readonly {
+      readonly owner: string;
+      readonly stateid: string | undefined;
+      readonly ranges: readonly string[];
+      readonly lost: string | undefined;
+    }[];
+  }[];
+}
+
 /** How to open a file. */
 export interface OpenOptions {
   readonly access: "read" | "write" | "both";
@@ -60,6 +121,14 @@ export interface Nfs4ClientApi {
   readlink(path: string): Promise<string>;
   /** OPEN for reading (share READ, deny NONE). */
   openRead(path: string): Promise<OpenFile>;
+  /** OPEN with the access asked for, creating the file when asked. */
+  open(path: string, options: OpenOptions): Promise<WritableFile>;
+  /** LOCKT: the holder of a lock conflicting with `range`, or undefined when free. */
+  testLock(path: string, range: LockRange): Promise<LockHolder | undefined>;
+  /** The state held now. */
+  describeState(): StateSummary;
+  /** Keep renewing the lease even with no state held (renew-watch). */
+  keepLease(on: boolean): void;
   /** Closes every open, then (4.1) destroys the session and client ID. */
   close(): Promise<void>;
 }

@@ -39,13 +39,22 @@ import type { LockDenied } from "../nfs4/ops/lock.ts";
 import { readdir as readdirOp } from "../nfs4/ops/readdir.ts";
 import { readlink as readlinkOp } from "../nfs4/ops/readlink.ts";
 import { Nfs4Status as S } from "../nfs4/status.ts";
-import type { FileHandle } from "../nfs4/types.ts";
+import { type FileHandle, formatStateid } from "../nfs4/types.ts";
 import { claimClientOwner, type ClientOwner } from "../state/client_owner.ts";
 import { closeFile, lockFile, openFile, unlockFile } from "../state/files.ts";
 import { type Identity, StateManager } from "../state/manager.ts";
-import type { LockRange, OpenState } from "../state/open_state.ts";
+import { formatRange, type LockRange, type OpenState } from "../state/open_state.ts";
 import { Tracer } from "../state/trace.ts";
-import type { ConnectOptions, Nfs4ClientApi, OpenFile, OpenOptions } from "./api.ts";
+import type {
+  ConnectOptions,
+  LockHolder,
+  Nfs4ClientApi,
+  OpenFile,
+  OpenOptions,
+  StateSummary,
+  WritableFile,
+} from "./api.ts";
+import { formatOwner, LockConflictError } from "./errors.ts";
 import type { FileInfo, FileKind } from "./types.ts";
 
 /** Attributes `ls -l` and `--json` show. */
@@ -427,7 +436,7 @@ export class Nfs4Client implements Nfs4ClientApi {
    * LOCKT (RFC 7530 §16.11): who, if anyone, holds a lock conflicting with
    * `range` on `path`. Takes nothing.
    */
-  async testLock(path: string, range: LockRange): Promise<LockDenied | undefined> {
+  async testLock(path: string, range: LockRange): Promise<LockHolder | undefined> {
     const target = await this.#resolve(path, true);
     if (target.attrs.type === FileType.NF4DIR) {
       throw new NfsError(S.NFS4ERR_ISDIR, "LOCKT", { path });
@@ -448,9 +457,45 @@ export class Nfs4Client implements Nfs4ClientApi {
       );
       return undefined;
     } catch (e) {
-      if (e instanceof NfsError && e.status === S.NFS4ERR_DENIED) return e.detail as LockDenied;
+      if (e instanceof NfsError && e.status === S.NFS4ERR_DENIED) {
+        return lockHolder(e.detail as LockDenied);
+      }
       throw e instanceof NfsError ? e.withPath(path) : e;
     }
+  }
+
+  /** What the state manager holds now. */
+  describeState(): StateSummary {
+    const m = this.manager;
+    const c = m.client;
+    return {
+      server: c.server,
+      minorVersion: m.minorVersion,
+      clientId: c.clientIdText,
+      ownerId: c.wireOwnerId,
+      session: c.session ? c.sessionIdText : undefined,
+      slots: c.session?.slots.size,
+      leaseSeconds: c.leaseTime,
+      leaseLeftMs: m.leaseLeftMs(),
+      flags: [...c.flags],
+      opens: [...m.opens].map((open) => ({
+        path: open.path,
+        stateid: formatStateid(open.stateid),
+        access: ["none", "read", "write", "read+write"][open.access & 3] ?? String(open.access),
+        owner: open.owner.label,
+        lost: open.bad,
+        locks: open.locks.map((l) => ({
+          owner: l.owner.label,
+          stateid: l.stateid ? formatStateid(l.stateid) : undefined,
+          ranges: l.ranges.map((r) => `${r.type} ${formatRange(r.offset, r.length)}`),
+          lost: l.bad ?? open.bad,
+        })),
+      })),
+    };
+  }
+
+  keepLease(on: boolean): void {
+    this.manager.keepLease(on);
   }
 
   /** READ through an open state (the state manager recovers it if needed). */
@@ -533,7 +578,7 @@ export class Nfs4Client implements Nfs4ClientApi {
 }
 
 /** An open file: its open state lives in the state manager. */
-export class NfsFile implements OpenFile {
+export class NfsFile implements WritableFile {
   readonly #client: Nfs4Client;
   readonly state: OpenState;
   readonly size: bigint | undefined;
@@ -647,9 +692,16 @@ export class NfsFile implements OpenFile {
     return this.#client.setattrState(this.state, attrs);
   }
 
-  /** LOCK a range (NFS4ERR_DENIED comes back as NfsError with LOCK4denied as `detail`). */
-  lock(range: LockRange, options: { blocking?: boolean } = {}): Promise<void> {
-    return lockFile(this.#client.manager, this.state, range, options);
+  /** LOCK a range; a conflict throws {@linkcode LockConflictError} naming the holder. */
+  async lock(range: LockRange, options: { blocking?: boolean } = {}): Promise<void> {
+    try {
+      await lockFile(this.#client.manager, this.state, range, options);
+    } catch (e) {
+      if (e instanceof NfsError && e.status === S.NFS4ERR_DENIED && e.detail) {
+        throw new LockConflictError(this.path, lockHolder(e.detail as LockDenied), { cause: e });
+      }
+      throw e;
+    }
   }
 
   unlock(range: LockRange): Promise<void> {
@@ -659,6 +711,18 @@ export class NfsFile implements OpenFile {
   close(): Promise<void> {
     return this.#client.closeState(this.state);
   }
+}
+
+function lockHolder(denied: LockDenied): LockHolder {
+  return {
+    type: denied.locktype === LockType.READ_LT || denied.locktype === LockType.READW_LT
+      ? "read"
+      : "write",
+    offset: denied.offset,
+    length: denied.length,
+    clientid: denied.owner.clientid,
+    owner: formatOwner(denied.owner.owner),
+  };
 }
 
 async function drain(inflight: { result: Promise<unknown> }[]): Promise<void> {

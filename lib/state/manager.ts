@@ -437,9 +437,17 @@ export class StateManager {
     return this.client.lastRenewal + this.client.leaseTime * 1000 - this.clock.now();
   }
 
-  /** Whether there is state the lease protects. */
+  #keepLease = false;
+
+  /** Whether there is state the lease protects (or renewal was asked for anyway). */
   holdsState(): boolean {
-    return this.opens.size > 0;
+    return this.opens.size > 0 || this.#keepLease;
+  }
+
+  /** Renew the lease even with no state held (renew-watch shows the lease itself). */
+  keepLease(on: boolean): void {
+    this.#keepLease = on;
+    this.#armRenewal();
   }
 
   /**

@@ -4,7 +4,13 @@
  * like a pipe whose reader went away).
  */
 
-import type { Nfs4ClientApi, OpenFile } from "../../lib/client/api.ts";
+import type {
+  LockHolder,
+  Nfs4ClientApi,
+  OpenFile,
+  StateSummary,
+  WritableFile,
+} from "../../lib/client/api.ts";
 import type { FileInfo, FileKind } from "../../lib/client/types.ts";
 import type { NfsUrl } from "../../lib/client/url.ts";
 import { NfsError } from "../../lib/nfs4/errors.ts";
@@ -84,6 +90,33 @@ export class FakeClient implements Nfs4ClientApi {
     this.root = root;
     this.log = log;
   }
+
+  // The fake serves the read-only commands; stateful ones are tested
+  // against Ganesha and the scripted transport.
+  open(): Promise<WritableFile> {
+    return Promise.reject(new Error("FakeClient: open() is not faked"));
+  }
+
+  testLock(): Promise<LockHolder | undefined> {
+    return Promise.reject(new Error("FakeClient: testLock() is not faked"));
+  }
+
+  describeState(): StateSummary {
+    return {
+      server: "fake:2049",
+      minorVersion: 1,
+      clientId: "0x0",
+      ownerId: "fake",
+      session: undefined,
+      slots: undefined,
+      leaseSeconds: 90,
+      leaseLeftMs: 90_000,
+      flags: [],
+      opens: [],
+    };
+  }
+
+  keepLease(): void {}
 
   #resolve(path: string, follow: boolean, op: string): { node: FakeNode; path: string } {
     const parts = path.split("/").filter((p) => p !== "");

@@ -1,0 +1,26 @@
+/**
+ * Errors the file-level client adds to those of the layers below.
+ * @module
+ */
+
+import { NfsError } from "../nfs4/errors.ts";
+import { Nfs4Status } from "../nfs4/status.ts";
+import type { LockHolder } from "./api.ts";
+
+/** LOCK or LOCKT found a conflicting lock (NFS4ERR_DENIED): who holds it. */
+export class LockConflictError extends NfsError {
+  readonly holder: LockHolder;
+
+  constructor(path: string, holder: LockHolder, options: { cause?: unknown } = {}) {
+    super(Nfs4Status.NFS4ERR_DENIED, "LOCK", { path, detail: holder, cause: options.cause });
+    this.name = "LockConflictError";
+    this.holder = holder;
+  }
+}
+
+/** `lock-p1234-1` when the owner bytes are printable text, else hex. */
+export function formatOwner(bytes: Uint8Array): string {
+  const printable = bytes.every((b) => b >= 0x20 && b < 0x7f);
+  if (printable && bytes.length > 0) return new TextDecoder().decode(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
