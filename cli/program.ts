@@ -7,6 +7,7 @@
 
 import { CommanderError, Help, type Option } from "@commander-js/extra-typings";
 import { registerCat } from "./cat.ts";
+import { registerRenewWatch } from "./renew_watch.ts";
 import { CliContext, type CliIo } from "./context.ts";
 import { describeError, exitCodeFor } from "./errors.ts";
 import { EXIT_CODES_HELP, ExitCode } from "./exit_codes.ts";
@@ -22,6 +23,7 @@ export type RegisterCommand = (program: RootCommand, ctx: CliContext) => void;
 export const COMMANDS: readonly RegisterCommand[] = [
   registerLs,
   registerCat,
+  registerRenewWatch,
 ];
 
 const ROOT_HELP = `

@@ -467,6 +467,16 @@ export class StateManager {
     if (this.#closed) return;
     const sinceLast = this.clock.now() - this.client.lastRenewal;
     const period = (this.client.leaseTime * 1000 * 2) / 3;
+    if (this.holdsState() && this.leaseLeftMs() < 0) {
+      // The timer fired long after it was due: this process was paused or
+      // starved. The server may have expired the lease meanwhile; the
+      // renewal below finds out (RFC 7530 §9.6.3).
+      this.tracer.emit(
+        "lease",
+        "lease ran out locally",
+        `no renewal for ${ms(sinceLast)} with a ${this.client.leaseTime} s lease (process paused?)`,
+      );
+    }
     if (
       this.holdsState() && !this.#loop && this.client.clientId !== undefined &&
       sinceLast >= period - 1

@@ -325,6 +325,7 @@ export async function renewLease(m: StateManager): Promise<number> {
   const c = m.client;
   if (c.clientId === undefined) return S.NFS4ERR_STALE_CLIENTID;
   const t0 = m.clock.now();
+  const leftBefore = m.leaseLeftMs();
   let status: number;
   let op: string;
   if (m.minorVersion === 0) {
@@ -338,10 +339,12 @@ export async function renewLease(m: StateManager): Promise<number> {
   }
   const rtt = m.clock.now() - t0;
   if (status === S.NFS4_OK) {
-    m.tracer.emit("lease", `${op} ok`, `rtt ${ms(rtt)}, lease left ${ms(m.leaseLeftMs())}`, {
-      rttMs: rtt,
-      leaseLeftMs: m.leaseLeftMs(),
-    });
+    m.tracer.emit(
+      "lease",
+      `${op} ok`,
+      `rtt ${ms(rtt)}, lease had ${ms(Math.max(0, leftBefore))} left, now ${ms(m.leaseLeftMs())}`,
+      { rttMs: rtt, leaseLeftBeforeMs: leftBefore, leaseLeftMs: m.leaseLeftMs() },
+    );
   } else {
     m.tracer.emit("lease", `${op} -> ${statusName(status)}`, `rtt ${ms(rtt)}`);
   }

@@ -1,0 +1,259 @@
+/**
+ * `nfs4 renew-watch URL [--duration SECONDS] [--open] [--lock] [--json]`:
+ * watch the state manager keep a lease.
+ *
+ * Establishes the client (and with `--open` opens the file, with `--lock`
+ * also locks it, so there is state to keep), then shows each renewal with
+ * its round-trip time and the lease left, server status flags, and every
+ * recovery event: a server reboot, a lost session, an expired lease (for
+ * example after the process was paused), and what followed. At the end it
+ * checks the state still works (a READ through the open stateid) and
+ * releases it.
+ *
+ * Exit 0 when all state was kept or recovered, 1 when some was lost.
+ * @module
+ */
+
+import process from "node:process";
+import { Option } from "@commander-js/extra-typings";
+import type { Nfs4ClientApi, StateSummary, WritableFile } from "../lib/client/api.ts";
+import { formatNfsUrl, parseNfsUrl } from "../lib/client/url.ts";
+import { formatTraceJson, formatTraceText, type TraceEvent } from "../lib/state/trace.ts";
+import type { CliContext } from "./context.ts";
+import { describeError } from "./errors.ts";
+import { parseSeconds, readGlobalOptions, type RootCommand } from "./globals.ts";
+
+const HELP = `
+Without --duration it runs until Ctrl-C. Every renewal shows its round-trip
+time and how much lease is left; recovery steps show as they happen.
+
+Exit status: 0 when all state was kept or recovered, 1 when some was lost.
+
+Examples:
+  $ nfs4 renew-watch --duration 20 nfs://127.0.0.1/vfs
+  $ nfs4 renew-watch --open --lock nfs://server/export/shared.lock
+  $ nfs4 renew-watch --open --json --duration 60 nfs://server/export/f | jq .
+`;
+
+const WHOLE_FILE = { type: "write", offset: 0n, length: 0xffff_ffff_ffff_ffffn } as const;
+
+/** Adds `renew-watch` to the program. */
+export function registerRenewWatch(program: RootCommand, ctx: CliContext): void {
+  program
+    .command("renew-watch")
+    .description("show the lease being kept, renewals and recovery, live")
+    .argument("<url>", "nfs:// URL of the server (a file with --open)")
+    .addOption(
+      new Option("--duration <seconds>", "stop after this many seconds").argParser(parseSeconds),
+    )
+    .option("--open", "open the file URL names, so there is state to keep")
+    .option("--lock", "also take an exclusive lock on the whole file (implies --open)")
+    .option("--json", "one JSON object per event")
+    .addHelpText("after", HELP)
+    .action(async (urlText, opts, cmd) => {
+      const globals = readGlobalOptions(cmd.optsWithGlobals());
+      const url = parseNfsUrl(urlText);
+      const view = new WatchView(ctx, opts.json === true);
+      const traceFormat = globals.trace === "json" ? formatTraceJson : formatTraceText;
+      const client = await ctx.io.connect(url, globals, (event) => {
+        view.event(event);
+        if (globals.trace !== undefined) view.aside(() => ctx.diag.line(traceFormat(event)));
+      });
+      let file: WritableFile | undefined;
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
+      try {
+        client.keepLease(true);
+        if (opts.open || opts.lock) {
+          file = await client.open(url.path, { access: opts.lock ? "both" : "read" });
+          if (opts.lock) await file.lock(WHOLE_FILE);
+        }
+        view.header(formatNfsUrl(url), client.describeState());
+        await waitFor(stop.signal, opts.duration, () => view.tick(client.describeState()));
+        const verdict = await verify(client, file);
+        view.verdict(verdict, client.describeState());
+        if (!verdict.kept) ctx.failed = true;
+      } finally {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+        view.close();
+        if (file) await file.close().catch(() => {});
+        await client.close().catch((e) => {
+          if (globals.verbose) ctx.error(`warning: ${describeError(e, true)}`);
+        });
+      }
+    });
+}
+
+/** Sleeps until the duration ends or the signal fires, ticking the view. */
+function waitFor(
+  signal: AbortSignal,
+  seconds: number | undefined,
+  tick: () => void,
+): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setInterval(tick, 250);
+    const done = () => {
+      clearInterval(timer);
+      clearTimeout(deadline);
+      resolve();
+    };
+    const deadline = seconds !== undefined ? setTimeout(done, seconds * 1000) : undefined;
+    if (signal.aborted) return done();
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+interface Verdict {
+  readonly kept: boolean;
+  readonly detail: string;
+}
+
+/** Proves the state still works: a READ through the open stateid. */
+async function verify(client: Nfs4ClientApi, file: WritableFile | undefined): Promise<Verdict> {
+  const state = client.describeState();
+  const lost = state.opens.flatMap((o) => [
+    ...(o.lost ? [`${o.path}: ${o.lost}`] : []),
+    ...o.locks.filter((l) => l.lost && !o.lost).map((l) => `${o.path} lock: ${l.lost}`),
+  ]);
+  if (lost.length > 0) return { kept: false, detail: `state lost: ${lost.join("; ")}` };
+  if (!file) return { kept: true, detail: "lease kept" };
+  try {
+    await file.read(0n, 1);
+  } catch (e) {
+    return { kept: false, detail: `READ with the open stateid failed: ${describeError(e, false)}` };
+  }
+  const locks = state.opens.reduce(
+    (n, o) => n + o.locks.reduce((m, l) => m + l.ranges.length, 0),
+    0,
+  );
+  return {
+    kept: true,
+    detail: `state valid: READ with the open stateid ok${locks ? `, ${locks} lock(s) held` : ""}`,
+  };
+}
+
+/**
+ * What renew-watch prints. On a terminal: event lines scroll and a status
+ * line at the bottom counts the lease down. Piped: plain lines. `--json`:
+ * one object per line.
+ */
+class WatchView {
+  readonly #ctx: CliContext;
+  readonly #json: boolean;
+  readonly #live: boolean;
+  #statusShown = false;
+  #renewals = 0;
+  #recoveries = 0;
+  #lastRtt: number | undefined;
+
+  constructor(ctx: CliContext, json: boolean) {
+    this.#ctx = ctx;
+    this.#json = json;
+    this.#live = !json && ctx.out.isTTY;
+  }
+
+  #print(line: string): void {
+    this.aside(() => void this.#ctx.out.write(line + "\n"));
+  }
+
+  /** Runs `fn` with the status line out of the way. */
+  aside(fn: () => void): void {
+    if (this.#statusShown) {
+      void this.#ctx.out.write("\r\x1b[K");
+      this.#statusShown = false;
+    }
+    fn();
+  }
+
+  header(url: string, s: StateSummary): void {
+    if (this.#json) {
+      this.#print(jsonLine({ event: "watch", url, ...summaryJson(s) }));
+      return;
+    }
+    this.#print(
+      `watching ${url}: NFSv4.${s.minorVersion}, clientid ${s.clientId}` +
+        (s.session ? `, session ${s.session} (${s.slots} slots)` : "") +
+        `, lease ${s.leaseSeconds} s (renewing every ${(s.leaseSeconds * 2 / 3).toFixed(1)} s)`,
+    );
+    for (const open of s.opens) {
+      this.#print(`holding ${open.path}: open ${open.stateid} (${open.access})`);
+      for (const lock of open.locks) {
+        this.#print(`holding ${open.path}: lock ${lock.stateid} ${lock.ranges.join(", ")}`);
+      }
+    }
+  }
+
+  event(e: TraceEvent): void {
+    if (e.category === "lease" && / ok$/.test(e.event)) {
+      this.#renewals++;
+      this.#lastRtt = typeof e.data?.rttMs === "number" ? e.data.rttMs : undefined;
+    }
+    if (e.category === "state" && e.event.startsWith("+") && e.event !== "+RECLAIM_REBOOT") {
+      this.#recoveries++;
+    }
+    if (this.#json) {
+      this.#print(formatTraceJson(e));
+      return;
+    }
+    // Routine bookkeeping of the state manager stays in --trace.
+    if (e.category === "owner" || e.category === "step") return;
+    this.#print(formatTraceText(e));
+  }
+
+  /** Refreshes the live status line. */
+  tick(s: StateSummary): void {
+    if (!this.#live) return;
+    const left = Math.max(0, s.leaseLeftMs / 1000);
+    const held = s.opens.length === 0
+      ? "no state"
+      : `${s.opens.length} open(s), ${
+        s.opens.reduce((n, o) => n + o.locks.length, 0)
+      } lock owner(s)`;
+    const flags = s.flags.length > 0 ? `  recovering: ${s.flags.join(" ")}` : "";
+    const rtt = this.#lastRtt !== undefined ? `  last rtt ${this.#lastRtt.toFixed(1)} ms` : "";
+    void this.#ctx.out.write(
+      `\r\x1b[K lease ${s.leaseSeconds} s  left ${
+        left.toFixed(1)
+      } s  renewals ${this.#renewals}${rtt}  ${held}${flags}`,
+    );
+    this.#statusShown = true;
+  }
+
+  verdict(v: Verdict, s: StateSummary): void {
+    if (this.#json) {
+      this.#print(
+        jsonLine({
+          event: "verdict",
+          kept: v.kept,
+          detail: v.detail,
+          renewals: this.#renewals,
+          ...summaryJson(s),
+        }),
+      );
+      return;
+    }
+    this.#print(`${v.kept ? "ok" : "LOST"}: ${v.detail}; ${this.#renewals} renewal(s)`);
+  }
+
+  close(): void {
+    this.aside(() => {});
+  }
+}
+
+function summaryJson(s: StateSummary): Record<string, unknown> {
+  return {
+    minorVersion: s.minorVersion,
+    clientid: s.clientId,
+    session: s.session ?? null,
+    slots: s.slots ?? null,
+    leaseSeconds: s.leaseSeconds,
+    opens: s.opens,
+  };
+}
+
+function jsonLine(value: Record<string, unknown>): string {
+  return JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
+}
