@@ -245,6 +245,10 @@ export class StateManager {
   }
 
   async #runLoop(): Promise<void> {
+    // Start on a later tick: flags set together (LEASE_EXPIRED and
+    // RECLAIM_REBOOT after STALE_CLIENTID) must all be in place before the
+    // loop picks the most urgent one.
+    await Promise.resolve();
     const started = this.clock.now();
     let backoff = RETRY_MIN_MS;
     let leaseErrors = 0;
@@ -370,8 +374,8 @@ export class StateManager {
     if (!effect) {
       throw new NfsError(status, op);
     }
-    if (effect.reclaim) this.markAllForReclaim(effect.reclaim, reason);
     for (const flag of effect.set) this.setFlag(flag, reason);
+    if (effect.reclaim) this.markAllForReclaim(effect.reclaim, reason);
   }
 
   /** SESSION_RESET: DESTROY_SESSION (errors ignored), CREATE_SESSION. */

@@ -378,6 +378,7 @@ export async function reclaimReboot(m: StateManager): Promise<void> {
         m.markAllForReclaim("nograce", `OPEN(CLAIM_PREVIOUS) -> ${e.statusName}`);
         break;
       }
+      if (isLeaseLevel(e)) throw e;
       markBad(m, state, e);
       continue;
     }
