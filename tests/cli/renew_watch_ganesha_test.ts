@@ -1,0 +1,186 @@
+/**
+ * `nfs4 renew-watch` against a real Ganesha with a short lease, on NFSv4.0
+ * and NFSv4.1: renewals at 2/3 of the lease (RFC 7530 §9.5, RFC 8881
+ * §8.3), an expired lease after the process was paused (RFC 7530 §9.6.3),
+ * and a server reboot recovered in grace (RFC 7530 §9.6.2, RFC 8881 §8.4.2).
+ */
+
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { serverTest, type TestServer } from "../_server.ts";
+
+const ROOT = new URL("../..", import.meta.url).pathname;
+const LEASE = 3;
+
+interface WatchEvent {
+  readonly event: string;
+  readonly cat?: string;
+  readonly detail?: string;
+  readonly kept?: boolean;
+  readonly [key: string]: unknown;
+}
+
+/** Starts renew-watch --json; returns the child and a promise of its events and status. */
+function watch(server: TestServer, vers: string, args: string[]) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      join(ROOT, "cli/main.ts"),
+      "--vers",
+      vers,
+      "renew-watch",
+      "--json",
+      ...args,
+    ],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const done = child.output().then((out) => {
+    const text = new TextDecoder().decode(out.stdout);
+    const events = text.split("\n").filter((l) => l.trim() !== "").map((l) =>
+      JSON.parse(l) as WatchEvent
+    );
+    return { code: out.code, events, stderr: new TextDecoder().decode(out.stderr) };
+  });
+  return { child, done, url: `${server.url}/vfs/watched` };
+}
+
+function names(events: readonly WatchEvent[]): string[] {
+  return events.map((e) => e.event);
+}
+
+/** `a` then `b` then `c`, in that order, with anything between. */
+function assertInOrder(events: readonly WatchEvent[], expected: readonly string[]): void {
+  let at = 0;
+  for (const e of events) if (e.event === expected[at]) at++;
+  assert.equal(
+    at,
+    expected.length,
+    `expected in order: ${expected.join(" > ")}\ngot: ${names(events).join(", ")}`,
+  );
+}
+
+async function waitForEvent(server: TestServer, ms: number): Promise<void> {
+  void server;
+  await new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+for (const vers of ["4.0", "4.1"]) {
+  const renewOp = vers === "4.0" ? "RENEW ok" : "SEQUENCE ok";
+
+  serverTest(
+    `renew-watch --open keeps the lease for three lease periods on NFSv${vers} (RFC 7530 §9.5)`,
+    async (server) => {
+      writeFileSync(join(server.exportDir, "watched"), "watched file\n");
+      const w = watch(server, vers, [
+        "--open",
+        "--duration",
+        String(LEASE * 3 + 1),
+        `${server.url}/vfs/watched`,
+      ]);
+      const { code, events, stderr } = await w.done;
+      assert.equal(code, 0, stderr);
+      const renewals = events.filter((e) => e.event === renewOp);
+      assert.ok(renewals.length >= 3, `${renewals.length} renewals: ${names(events).join(", ")}`);
+      // Each renewal came with time still left on the lease: renewed at 2/3.
+      for (const r of renewals) assert.ok((r.leaseLeftBeforeMs as number) > 0, JSON.stringify(r));
+      const verdict = events.find((e) => e.event === "verdict");
+      assert.ok(verdict, names(events).join(", "));
+      assert.equal(verdict.kept, true);
+      assert.match(String(verdict.detail), /READ with the open stateid ok/);
+      // Nothing went wrong on the way.
+      assert.ok(
+        !events.some((e) =>
+          e.cat === "state" && e.event === "+LEASE_EXPIRED" && e.detail !== "new client"
+        ),
+      );
+    },
+    { leaseSeconds: LEASE, graceSeconds: LEASE },
+  );
+
+  serverTest(
+    `renew-watch recovers after being paused past the lease on NFSv${vers} (RFC 7530 §9.6.3)`,
+    async (server) => {
+      writeFileSync(join(server.exportDir, "watched"), "watched file\n");
+      const w = watch(server, vers, [
+        "--open",
+        "--lock",
+        "--duration",
+        String(LEASE * 5),
+        `${server.url}/vfs/watched`,
+      ]);
+      await waitForEvent(server, 1500);
+      Deno.kill(w.child.pid, "SIGSTOP");
+      await waitForEvent(server, (LEASE * 2 + 2) * 1000);
+      Deno.kill(w.child.pid, "SIGCONT");
+      const { code, events, stderr } = await w.done;
+      assert.equal(code, 0, stderr);
+      const reopened = vers === "4.0" ? "OPEN(CLAIM_NULL) recovered" : "OPEN(CLAIM_FH) recovered";
+      assertInOrder(events, [
+        "lease ran out locally",
+        "+LEASE_EXPIRED",
+        reopened,
+        "LOCK recovered",
+        "verdict",
+      ]);
+      const clientIds = events.filter((e) => /^(SETCLIENTID|EXCHANGE_ID) ok$/.test(e.event)).map((
+        e,
+      ) => e.clientid);
+      assert.equal(clientIds.length, 2);
+      assert.notEqual(clientIds[0], clientIds[1], "a new client ID after the lease expired");
+      assert.ok(
+        !names(events).includes("OPEN(CLAIM_PREVIOUS) reclaimed"),
+        "no reclaim outside grace",
+      );
+      assert.equal(events.find((e) => e.event === "verdict")?.kept, true);
+    },
+    { leaseSeconds: LEASE, graceSeconds: LEASE },
+  );
+
+  serverTest(
+    `renew-watch sees a server reboot and reclaims in grace on NFSv${vers} (RFC 7530 §9.6.2, RFC 8881 §8.4.2)`,
+    async (server) => {
+      writeFileSync(join(server.exportDir, "watched"), "watched file\n");
+      const w = watch(server, vers, [
+        "--open",
+        "--lock",
+        "--duration",
+        String(LEASE * 4),
+        `${server.url}/vfs/watched`,
+      ]);
+      await waitForEvent(server, 1500);
+      await server.restart();
+      const { code, events, stderr } = await w.done;
+      assert.equal(code, 0, stderr);
+      const detected = vers === "4.0"
+        ? ["RENEW -> NFS4ERR_STALE_CLIENTID"]
+        : ["SEQUENCE -> NFS4ERR_BADSESSION", "+SESSION_RESET"];
+      const reestablish = vers === "4.0"
+        ? ["SETCLIENTID ok", "SETCLIENTID_CONFIRM ok"]
+        : ["EXCHANGE_ID ok", "CREATE_SESSION ok"];
+      assertInOrder(events, [
+        "connection lost",
+        ...detected,
+        "+LEASE_EXPIRED",
+        ...reestablish,
+        "OPEN(CLAIM_PREVIOUS) reclaimed",
+        "LOCK(reclaim) reclaimed",
+        ...(vers === "4.1" ? ["RECLAIM_COMPLETE ok"] : []),
+        "-RECLAIM_REBOOT",
+        "verdict",
+      ]);
+      if (vers === "4.1") {
+        const stale = events.find((e) =>
+          e.event === "+LEASE_EXPIRED" &&
+          /CREATE_SESSION -> NFS4ERR_STALE_CLIENTID/.test(String(e.detail))
+        );
+        assert.ok(stale, "BADSESSION then STALE_CLIENTID from CREATE_SESSION");
+      }
+      assert.equal(events.find((e) => e.event === "verdict")?.kept, true);
+    },
+    { leaseSeconds: LEASE, graceSeconds: LEASE + 2 },
+  );
+}
