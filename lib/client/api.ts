@@ -125,6 +125,24 @@ export interface Nfs4ClientApi {
   open(path: string, options: OpenOptions): Promise<WritableFile>;
   /** LOCKT: the holder of a lock conflicting with `range`, or undefined when free. */
   testLock(path: string, range: LockRange): Promise<LockHolder | undefined>;
+  /** CREATE a directory. */
+  mkdir(path: string, mode?: number): Promise<void>;
+  /** CREATE a symbolic link at `path` pointing at `target`. */
+  symlink(path: string, target: string): Promise<void>;
+  /** RENAME, replacing the target if it exists. */
+  rename(from: string, to: string): Promise<void>;
+  /** REMOVE a file, symlink or empty directory. */
+  remove(path: string): Promise<void>;
+  /** SETATTR without an open (mode, times; size needs an open). */
+  setattrPath(
+    path: string,
+    attrs: {
+      mode?: number;
+      timeModifySet?: "server" | { seconds: bigint; nseconds: number };
+      timeAccessSet?: "server" | { seconds: bigint; nseconds: number };
+    },
+    options?: { follow?: boolean },
+  ): Promise<void>;
   /** The state held now. */
   describeState(): StateSummary;
   /** Keep renewing the lease even with no state held (renew-watch). */

@@ -38,8 +38,12 @@ import { lockt } from "../nfs4/ops/lockt.ts";
 import type { LockDenied } from "../nfs4/ops/lock.ts";
 import { readdir as readdirOp } from "../nfs4/ops/readdir.ts";
 import { readlink as readlinkOp } from "../nfs4/ops/readlink.ts";
+import { create } from "../nfs4/ops/create.ts";
+import { remove } from "../nfs4/ops/remove.ts";
+import { rename } from "../nfs4/ops/rename.ts";
+import { savefh } from "../nfs4/ops/savefh.ts";
 import { Nfs4Status as S } from "../nfs4/status.ts";
-import { type FileHandle, formatStateid } from "../nfs4/types.ts";
+import { ANONYMOUS_STATEID, type FileHandle, formatStateid } from "../nfs4/types.ts";
 import { claimClientOwner, type ClientOwner } from "../state/client_owner.ts";
 import { closeFile, lockFile, openFile, unlockFile } from "../state/files.ts";
 import { type Identity, StateManager } from "../state/manager.ts";
@@ -460,6 +464,96 @@ export class Nfs4Client implements Nfs4ClientApi {
       if (e instanceof NfsError && e.status === S.NFS4ERR_DENIED) {
         return lockHolder(e.detail as LockDenied);
       }
+      throw e instanceof NfsError ? e.withPath(path) : e;
+    }
+  }
+
+  /** The directory handle and last name of `path` (which need not exist). */
+  async #parentOf(path: string): Promise<{ dirFh: FileHandle; name: string; dirPath: string }> {
+    const components = splitPath(path);
+    const name = components.at(-1);
+    if (name === undefined || name === "..") {
+      throw new NfsError(S.NFS4ERR_INVAL, "LOOKUP", { path });
+    }
+    const dirPath = joinPath(components.slice(0, -1));
+    const dir = await this.#resolve(dirPath, true);
+    if (dir.attrs.type !== undefined && dir.attrs.type !== FileType.NF4DIR) {
+      throw new NfsError(S.NFS4ERR_NOTDIR, "LOOKUP", { path: dirPath });
+    }
+    return { dirFh: dir.fh, name, dirPath: dir.path };
+  }
+
+  /** CREATE a directory (RFC 7530 §16.4). */
+  async mkdir(path: string, mode = 0o755): Promise<void> {
+    const { dirFh, name } = await this.#parentOf(path);
+    await this.#withPath(
+      path,
+      () =>
+        this.manager.run(() =>
+          [putfh(dirFh), create({ type: FileType.NF4DIR, name, attrs: { mode } })] as const
+        ),
+    );
+  }
+
+  /** CREATE a symbolic link `path` pointing at `target` (RFC 7530 §16.4). */
+  async symlink(path: string, target: string): Promise<void> {
+    const { dirFh, name } = await this.#parentOf(path);
+    await this.#withPath(
+      path,
+      () =>
+        this.manager.run(() =>
+          [
+            putfh(dirFh),
+            create({ type: FileType.NF4LNK, name, linkData: target, attrs: {} }),
+          ] as const
+        ),
+    );
+  }
+
+  /** RENAME `from` to `to`, replacing `to` if it exists (RFC 7530 §16.26). */
+  async rename(from: string, to: string): Promise<void> {
+    const source = await this.#parentOf(from);
+    const target = await this.#parentOf(to);
+    await this.#withPath(from, () =>
+      this.manager.run(() =>
+        [
+          putfh(source.dirFh),
+          savefh(),
+          putfh(target.dirFh),
+          rename({ oldName: source.name, newName: target.name }),
+        ] as const
+      ));
+  }
+
+  /** REMOVE a file, symlink or empty directory (RFC 7530 §16.25). */
+  async remove(path: string): Promise<void> {
+    const { dirFh, name } = await this.#parentOf(path);
+    await this.#withPath(path, () => this.manager.run(() => [putfh(dirFh), remove(name)] as const));
+  }
+
+  /**
+   * SETATTR on `path` without an open (the anonymous stateid, RFC 7530
+   * §9.1.4.3): mode and times of directories and files after a copy.
+   */
+  async setattrPath(
+    path: string,
+    attrs: SettableAttributes,
+    options: { follow?: boolean } = {},
+  ): Promise<void> {
+    const target = await this.#resolve(path, options.follow ?? false);
+    await this.#withPath(
+      path,
+      () =>
+        this.manager.run(() =>
+          [putfh(target.fh), setattr({ stateid: ANONYMOUS_STATEID, attrs })] as const
+        ),
+    );
+  }
+
+  async #withPath<T>(path: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
       throw e instanceof NfsError ? e.withPath(path) : e;
     }
   }

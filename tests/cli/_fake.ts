@@ -118,6 +118,26 @@ export class FakeClient implements Nfs4ClientApi {
 
   keepLease(): void {}
 
+  mkdir(): Promise<void> {
+    return Promise.reject(new Error("FakeClient: mkdir() is not faked"));
+  }
+
+  symlink(): Promise<void> {
+    return Promise.reject(new Error("FakeClient: symlink() is not faked"));
+  }
+
+  rename(): Promise<void> {
+    return Promise.reject(new Error("FakeClient: rename() is not faked"));
+  }
+
+  remove(): Promise<void> {
+    return Promise.reject(new Error("FakeClient: remove() is not faked"));
+  }
+
+  setattrPath(): Promise<void> {
+    return Promise.reject(new Error("FakeClient: setattrPath() is not faked"));
+  }
+
   #resolve(path: string, follow: boolean, op: string): { node: FakeNode; path: string } {
     const parts = path.split("/").filter((p) => p !== "");
     let node = this.root;
