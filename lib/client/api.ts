@@ -149,4 +149,8 @@ export interface Nfs4ClientApi {
   keepLease(on: boolean): void;
   /** Closes every open, then (4.1) destroys the session and client ID. */
   close(): Promise<void>;
+  /** Drops everything without telling the server (a simulated client crash). */
+  crash(): Promise<void>;
+  /** Fault injection for recovery drills (simulate-reboot --fail-reclaim). */
+  injectFault(fault: { failReclaim?: "open" | "lock" | undefined }): void;
 }

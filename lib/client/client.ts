@@ -659,6 +659,30 @@ export class Nfs4Client implements Nfs4ClientApi {
     return closeFile(this.manager, state);
   }
 
+  /**
+   * Simulates a client crash: stops the state manager and drops the
+   * connection without telling the server anything (no CLOSE, no
+   * DESTROY_SESSION). The server keeps the state until the lease expires or
+   * the same client owner comes back with a new verifier.
+   */
+  async crash(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.manager.tracer.emit(
+      "state",
+      "client crash simulated",
+      "local state dropped, nothing sent",
+    );
+    this.manager.abandon();
+    this.#owner.release();
+    await this.#transport.close();
+  }
+
+  /** Fault injection for recovery drills: make the named reclaim fail. */
+  injectFault(fault: { failReclaim?: "open" | "lock" | undefined }): void {
+    this.manager.faults.failReclaim = fault.failReclaim;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

@@ -118,6 +118,12 @@ export class FakeClient implements Nfs4ClientApi {
 
   keepLease(): void {}
 
+  crash(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  injectFault(): void {}
+
   mkdir(): Promise<void> {
     return Promise.reject(new Error("FakeClient: mkdir() is not faked"));
   }
