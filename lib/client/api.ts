@@ -20,6 +20,13 @@ export interface ConnectOptions {
   readonly timeoutMs?: number;
   /** Receives every state-manager event (what `--trace` prints). */
   readonly onTrace?: (event: TraceEvent) => void;
+  /**
+   * Use this client owner string instead of claiming one (client_owner.ts):
+   * to come back as the same client after a crash.
+   */
+  readonly clientId?: string;
+  /** How long operations keep retrying through recovery and reconnects (ms). */
+  readonly recoveryTimeoutMs?: number;
 }
 
 /** An open file (an NFSv4 open stateid held by the state manager). */

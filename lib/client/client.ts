@@ -136,7 +136,8 @@ export class Nfs4Client implements Nfs4ClientApi {
         server: `${options.host}:${options.port}`,
         tracer,
         callTimeoutMs: options.timeoutMs ?? 30_000,
-        recoveryTimeoutMs: Math.max(60_000, (options.timeoutMs ?? 30_000) * 2),
+        recoveryTimeoutMs: options.recoveryTimeoutMs ??
+          Math.max(60_000, (options.timeoutMs ?? 30_000) * 2),
       });
       try {
         // NULL first: a refused connection or a server that does not speak

@@ -5,45 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import { createServer } from "node:net";
 import { serverTest } from "../_server.ts";
-
-const ROOT = new URL("../../", import.meta.url).pathname;
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-  bytes: Uint8Array;
-}
-
-async function nfs4(args: string[], env: Record<string, string> = {}): Promise<Result> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "cli/main.ts", ...args],
-    cwd: ROOT,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1", ...env },
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-    bytes: output.stdout,
-  };
-}
-
-/** A TCP port on 127.0.0.1 with nothing listening (bound, then released). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  assert.ok(address !== null && typeof address === "object");
-  return address.port;
-}
+import { freePort, nfs4, ROOT } from "./_spawn.ts";
 
 Deno.test("nfs4 --help exits 0 and lists the commands", async () => {
   const r = await nfs4(["--help"]);
