@@ -30,7 +30,7 @@
  */
 
 import { connect as netConnect, type Socket } from "node:net";
-import { XdrError, XdrReader, XdrWriter } from "../xdr/mod.ts";
+import { XdrReader, XdrWriter } from "../xdr/mod.ts";
 import { authNone, type OpaqueAuth } from "./auth.ts";
 import {
   formatEndpoint,
@@ -41,22 +41,12 @@ import {
   RpcTimeoutError,
 } from "./errors.ts";
 import {
-  type AcceptedReplyInit,
-  GARBAGE_ARGS,
   MSG_ACCEPTED,
-  PROG_UNAVAIL,
-  readCallBody,
   readMessageStart,
   readReplyBody,
   REPLY,
-  RPC_MISMATCH,
-  RPC_VERSION,
-  SUCCESS,
-  SYSTEM_ERR,
   type VersionRange,
-  writeAcceptedReply,
   writeCallHeader,
-  writeDeniedReply,
 } from "./message.ts";
 import {
   DEFAULT_MAX_RECORD_SIZE,
@@ -65,6 +55,7 @@ import {
   MAX_FRAGMENT_LENGTH,
   RecordDecoder,
 } from "./record_marking.ts";
+import { answerCall } from "./dispatch.ts";
 
 /** Default time allowed for the TCP connection to be established. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -735,55 +726,8 @@ export class RpcTransport extends EventTarget {
   }
 
   /** Builds the record (mark reserved at offset 0) answering an incoming CALL. */
-  async #answer(xid: number, r: XdrReader): Promise<XdrWriter> {
-    const accepted = (acceptStat: number, init?: AcceptedReplyInit): XdrWriter => {
-      const w = new XdrWriter(64);
-      w.reserveUint();
-      writeAcceptedReply(w, xid, acceptStat, init);
-      return w;
-    };
-    let body;
-    try {
-      body = readCallBody(r);
-    } catch {
-      return accepted(GARBAGE_ARGS);
-    }
-    if (body.rpcVersion !== RPC_VERSION) {
-      const w = new XdrWriter(64);
-      w.reserveUint();
-      writeDeniedReply(w, xid, {
-        rejectStat: RPC_MISMATCH,
-        mismatch: { low: RPC_VERSION, high: RPC_VERSION },
-      });
-      return w;
-    }
-    const handler = this.#handlers.get(body.program);
-    if (!handler) return accepted(PROG_UNAVAIL);
-    let result: CallHandlerResult;
-    try {
-      result = await handler({
-        xid,
-        program: body.program,
-        version: body.version,
-        procedure: body.procedure,
-        credential: body.credential,
-        verifier: body.verifier,
-        args: r,
-      });
-    } catch (error) {
-      return accepted(error instanceof XdrError ? GARBAGE_ARGS : SYSTEM_ERR);
-    }
-    try {
-      if (typeof result === "function") {
-        const w = accepted(SUCCESS);
-        result(w);
-        return w;
-      }
-      return accepted(result.acceptStat, result.mismatch ? { mismatch: result.mismatch } : {});
-    } catch {
-      // Results that fail to encode, or an invalid accept_stat.
-      return accepted(SYSTEM_ERR);
-    }
+  #answer(xid: number, r: XdrReader): Promise<XdrWriter> {
+    return answerCall(xid, r, (program) => this.#handlers.get(program));
   }
 }
 

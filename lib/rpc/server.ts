@@ -1,0 +1,130 @@
+/**
+ * A small ONC RPC server over TCP (RFC 5531 §11 record marking): what the
+ * NFSv4.0 client needs to serve its callback program (RFC 7530 §16.33,
+ * §17), to which the server connects. Calls are answered by the same
+ * dispatch as the client transport's backchannel.
+ * @module
+ */
+
+import { createServer, type Server, type Socket } from "node:net";
+import { XdrReader } from "../xdr/mod.ts";
+import { answerCall } from "./dispatch.ts";
+import { readMessageStart, REPLY } from "./message.ts";
+import {
+  encodeRecord,
+  LAST_FRAGMENT,
+  MAX_FRAGMENT_LENGTH,
+  RecordDecoder,
+} from "./record_marking.ts";
+import type { CallHandler } from "./transport.ts";
+
+export interface RpcServerOptions {
+  /** Address to listen on (default 127.0.0.1). */
+  readonly host?: string;
+  /** Port (default 0: one the system picks). */
+  readonly port?: number;
+  /** Largest record accepted from a peer (default 1 MiB: callbacks are small). */
+  readonly maxRecordSize?: number;
+}
+
+/** A peer connected (`connect`) or a connection ended (`disconnect`). */
+export interface RpcServerConnectionEvent {
+  readonly remote: string;
+}
+
+export class RpcServer extends EventTarget {
+  readonly #handlers = new Map<number, CallHandler>();
+  readonly #sockets = new Set<Socket>();
+  readonly #server: Server;
+  readonly #maxRecordSize: number;
+  #address: { host: string; port: number } | undefined;
+
+  constructor(options: RpcServerOptions = {}) {
+    super();
+    this.#maxRecordSize = options.maxRecordSize ?? 1 << 20;
+    this.#server = createServer((socket) => this.#accept(socket));
+    this.#server.unref();
+  }
+
+  /** Starts listening; resolves with the address actually bound. */
+  listen(host = "127.0.0.1", port = 0): Promise<{ host: string; port: number }> {
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error) => reject(error);
+      this.#server.once("error", onError);
+      this.#server.listen(port, host, () => {
+        this.#server.off("error", onError);
+        const address = this.#server.address();
+        if (address === null || typeof address === "string") {
+          reject(new Error("RPC server has no TCP address"));
+          return;
+        }
+        this.#address = { host: address.address, port: address.port };
+        resolve(this.#address);
+      });
+    });
+  }
+
+  get address(): { host: string; port: number } | undefined {
+    return this.#address;
+  }
+
+  /** Routes CALLs of `program` to `handler`. */
+  onCall(program: number, handler: CallHandler): void {
+    this.#handlers.set(program, handler);
+  }
+
+  #accept(socket: Socket): void {
+    socket.unref();
+    socket.setNoDelay(true);
+    this.#sockets.add(socket);
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.dispatchEvent(new CustomEvent("connect", { detail: { remote } }));
+    const decoder = new RecordDecoder({ maxRecordSize: this.#maxRecordSize });
+    socket.on("data", (data: Uint8Array) => {
+      const chunk = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      try {
+        decoder.pushEach(chunk, (record) => void this.#serve(socket, record));
+      } catch {
+        // An oversized record: the stream cannot be resynchronised.
+        socket.destroy();
+      }
+    });
+    socket.on("error", () => {});
+    socket.on("close", () => {
+      this.#sockets.delete(socket);
+      this.dispatchEvent(new CustomEvent("disconnect", { detail: { remote } }));
+    });
+  }
+
+  async #serve(socket: Socket, record: Uint8Array): Promise<void> {
+    const r = new XdrReader(record);
+    let xid: number;
+    try {
+      const start = readMessageStart(r);
+      if (start.msgType === REPLY) return; // we send no calls
+      xid = start.xid;
+    } catch {
+      socket.destroy(); // not even an xid: drop the peer
+      return;
+    }
+    const w = await answerCall(xid, r, (program) => this.#handlers.get(program));
+    if (socket.destroyed) return;
+    const length = w.length - 4;
+    if (length <= MAX_FRAGMENT_LENGTH) {
+      w.patchUint(0, LAST_FRAGMENT + length);
+      socket.write(w.bytes());
+    } else {
+      for (const chunk of encodeRecord(w.bytes().subarray(4))) socket.write(chunk);
+    }
+  }
+
+  /** Stops listening and drops every connection. */
+  close(): Promise<void> {
+    for (const socket of this.#sockets) socket.destroy();
+    this.#sockets.clear();
+    return new Promise((resolve) => {
+      if (!this.#server.listening) return resolve();
+      this.#server.close(() => resolve());
+    });
+  }
+}
