@@ -10,7 +10,7 @@
 
 import type { OpaqueAuth } from "../rpc/auth.ts";
 import { RpcProtocolError } from "../rpc/errors.ts";
-import type { RpcTransport } from "../rpc/transport.ts";
+import type { CallHandler, RpcTransport } from "../rpc/transport.ts";
 import { XdrError } from "../xdr/mod.ts";
 import {
   type CompoundReply,
@@ -34,6 +34,10 @@ export interface CompoundChannel {
   close(): Promise<void>;
   /** Connection changes, for the state manager's trace. */
   onConnectionChange?(listener: (change: ConnectionChange) => void): void;
+  /** This end's address on the connection (what the server sees us as). */
+  localAddress?(): { host: string; port: number } | undefined;
+  /** Serves CALLs of `program` arriving on this connection (the 4.1 backchannel). */
+  serveCallbacks?(program: number, handler: CallHandler): void;
 }
 
 /** A connection came up (`reconnect` after a loss) or went down. */
@@ -87,6 +91,15 @@ export class RpcCompoundChannel implements CompoundChannel {
 
   close(): Promise<void> {
     return this.transport.close();
+  }
+
+  localAddress(): { host: string; port: number } | undefined {
+    const t = this.transport;
+    return t.localAddress && t.localPort ? { host: t.localAddress, port: t.localPort } : undefined;
+  }
+
+  serveCallbacks(program: number, handler: CallHandler): void {
+    this.transport.onCall(program, handler);
   }
 
   onConnectionChange(listener: (change: ConnectionChange) => void): void {

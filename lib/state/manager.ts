@@ -46,6 +46,8 @@ import { LockOwner, OpenOwner, OwnerCache, type StateOwner } from "./owners.ts";
 import type { Slot, SlotTable } from "./slot_table.ts";
 import { Tracer } from "./trace.ts";
 import * as procs from "./procs.ts";
+import { CallbackService } from "./callback.ts";
+import type { RpcServer } from "../rpc/server.ts";
 
 /** The AUTH_SYS identity requests are sent with. */
 export interface Identity {
@@ -74,6 +76,15 @@ export interface StateManagerOptions {
   readonly recoveryTimeoutMs?: number;
   /** Slots to ask for in CREATE_SESSION (the server may grant fewer). */
   readonly wantedSlots?: number;
+  /**
+   * The callback channel: on by default. On 4.0 a listener on the address
+   * the server sees us at (or `address`); on 4.1 the session's backchannel.
+   * Off: no delegations, and the trace says so.
+   */
+  readonly callback?: {
+    readonly enabled: boolean;
+    readonly address?: { host: string; port: number };
+  };
 }
 
 /** What `run()` needs to know about the state an operation uses. */
@@ -135,6 +146,14 @@ export class StateManager {
   readonly lockOwner: LockOwner;
   /** Whether any LOCK used the lock owner (4.0 RELEASE_LOCKOWNER at exit). */
   lockOwnerUsed = false;
+  /** Answers the server's callbacks (CB_RECALL, CB_NOTIFY_LOCK, ...). */
+  readonly callbacks: CallbackService;
+  readonly callbackOptions: {
+    readonly enabled: boolean;
+    readonly address?: { host: string; port: number };
+  };
+  /** The 4.0 callback listener, once started. */
+  callbackServer: RpcServer | undefined;
   /** Fault injection for recovery drills (simulate-reboot --fail-reclaim). */
   readonly faults: { failReclaim?: "open" | "lock" | undefined } = {};
 
@@ -168,6 +187,8 @@ export class StateManager {
     });
     this.idleOwners = new OwnerCache(5 * 60_000, () => this.clock.now());
     this.lockOwner = new LockOwner(`p${globalThis.process?.pid ?? 0}`);
+    this.callbacks = new CallbackService(this);
+    this.callbackOptions = options.callback ?? { enabled: true };
     this.channel.onConnectionChange?.((change) => {
       if (change.kind === "connected") {
         this.tracer.emit(
@@ -774,6 +795,7 @@ export class StateManager {
     } finally {
       this.#closed = true;
       this.#renewTimer?.cancel();
+      await this.callbackServer?.close();
     }
   }
 
@@ -781,6 +803,7 @@ export class StateManager {
   abandon(): void {
     this.#closed = true;
     this.#renewTimer?.cancel();
+    void this.callbackServer?.close();
     this.client.session?.slots.failWaiters(new RecoveryError("client abandoned"));
   }
 

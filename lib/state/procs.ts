@@ -52,6 +52,8 @@ import { ms } from "./manager.ts";
 import { leaseErrorFlags } from "./error_table.ts";
 import { formatRange, type LockRange, type LockState, type OpenState } from "./open_state.ts";
 import { type Slot, SlotTable } from "./slot_table.ts";
+import { CALLBACK_IDENT, CALLBACK_PROGRAM } from "./callback.ts";
+import { RpcServer } from "../rpc/server.ts";
 
 /** What the manager reads from a SEQUENCE result. */
 export type SequenceResultLike = Pick<
@@ -90,8 +92,61 @@ export function sequenceOp(
   });
 }
 
-/** The callback program number we announce (RFC 7530 §16.33: any unused transient). */
-const CALLBACK_PROGRAM = 0x40000000;
+/**
+ * 4.0: the callback listener the server connects to (RFC 7530 §16.33.1). It
+ * listens on the address the server sees us at on the fore connection (or
+ * the one configured), so a server that can reach us there can call back.
+ * Returns the cb_location to announce; without callbacks an address the
+ * server cannot use, and the trace says delegations are off.
+ */
+async function startCallbackListener(m: StateManager): Promise<{ netid: string; addr: string }> {
+  const none = { netid: "tcp", addr: "0.0.0.0.0.0" };
+  if (!m.callbackOptions.enabled) {
+    m.tracer.emit("cb", "callbacks off", "running without delegations");
+    return none;
+  }
+  if (!m.callbackServer) {
+    const local = m.channel.localAddress?.();
+    const listen = m.callbackOptions.address ?? (local ? { host: local.host, port: 0 } : undefined);
+    if (!listen) {
+      m.tracer.emit("cb", "no callback address", "running without delegations");
+      return none;
+    }
+    const server = new RpcServer();
+    server.onCall(CALLBACK_PROGRAM, m.callbacks.handler);
+    try {
+      await server.listen(listen.host, listen.port);
+    } catch (e) {
+      m.tracer.emit(
+        "cb",
+        "callback listener failed",
+        `${(e as Error).message}; running without delegations`,
+      );
+      return none;
+    }
+    server.addEventListener("connect", (e) => {
+      m.tracer.emit(
+        "cb",
+        "server connected to the callback listener",
+        (e as CustomEvent).detail.remote,
+      );
+    });
+    m.callbackServer = server;
+    m.tracer.emit(
+      "cb",
+      "callback listener",
+      `${server.address!.host}:${server.address!.port} program 0x${CALLBACK_PROGRAM.toString(16)}`,
+    );
+  }
+  const { host, port } = m.callbackServer.address!;
+  return universalAddress(host, port);
+}
+
+/** netaddr4 in universal address form (RFC 5665 §5.2.3.4): `h1.h2.h3.h4.p1.p2`. */
+export function universalAddress(host: string, port: number): { netid: string; addr: string } {
+  const v6 = host.includes(":");
+  return { netid: v6 ? "tcp6" : "tcp", addr: `${host}.${port >> 8}.${port & 0xff}` };
+}
 
 // ----------------------------------------------------------- client ID
 
@@ -103,12 +158,13 @@ export async function establishClientId(m: StateManager): Promise<void> {
 
 async function setClientId40(m: StateManager): Promise<void> {
   const c = m.client;
+  const callbackLocation = await startCallbackListener(m);
   for (let attempt = 0; attempt < 8; attempt++) {
     const ops = [
       setclientid({
         client: { verifier: c.verifier, id: new TextEncoder().encode(c.wireOwnerId) },
-        callback: { program: CALLBACK_PROGRAM, location: { netid: "tcp", addr: "0.0.0.0.0.0" } },
-        callbackIdent: 1,
+        callback: { program: CALLBACK_PROGRAM, location: callbackLocation },
+        callbackIdent: CALLBACK_IDENT,
       }),
     ] as const;
     const reply = await m.send(ops);
@@ -211,6 +267,9 @@ const BACK_CHANNEL: ChannelAttributes = {
 
 async function createSessionNow(m: StateManager): Promise<number> {
   const c = m.client;
+  // RFC 8881 §18.36: the backchannel rides on this connection when asked for.
+  const backChannel = m.callbackOptions.enabled && m.channel.serveCallbacks !== undefined;
+  if (backChannel) m.channel.serveCallbacks!(CALLBACK_PROGRAM, m.callbacks.handler);
   const reply = await m.channel.compound(
     {
       minorVersion: 1,
@@ -218,7 +277,7 @@ async function createSessionNow(m: StateManager): Promise<number> {
         createSession({
           clientid: c.clientId!,
           sequence: c.createSessionSeq,
-          flags: 0,
+          flags: backChannel ? CreateSessionFlags.CREATE_SESSION4_FLAG_CONN_BACK_CHAN : 0,
           foreChannel: wantedForeChannel(m),
           backChannel: BACK_CHANNEL,
           cbProgram: CALLBACK_PROGRAM,
@@ -243,6 +302,10 @@ async function createSessionNow(m: StateManager): Promise<number> {
     slots,
     flags: result.flags,
   };
+  m.callbacks.resetSlot();
+  if (backChannel && !(result.flags & CreateSessionFlags.CREATE_SESSION4_FLAG_CONN_BACK_CHAN)) {
+    m.tracer.emit("cb", "no backchannel granted", "running without delegations");
+  }
   m.noteRenewal(m.clock.now());
   m.tracer.emit(
     "sess",

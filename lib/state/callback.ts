@@ -1,0 +1,269 @@
+/**
+ * The client's callback service (RFC 7530 §16.33, §17; RFC 8881 §2.10.3.1,
+ * §20): what the server calls back for. The kernel's callback_xdr.c and
+ * callback_proc.c.
+ *
+ * One handler serves both minor versions: on 4.0 the server connects to a
+ * listener of ours (cb_location from SETCLIENTID), on 4.1 it sends the calls
+ * on the session's own connection (the backchannel). CB_COMPOUND is decoded,
+ * each operation acted on through the state manager (a recall sets
+ * DELEGRETURN; the return itself happens in the manager's loop), and the
+ * reply encoded. Unknown operations get NFS4ERR_OP_ILLEGAL and operations
+ * this client does not implement NFS4ERR_NOTSUPP; nothing the server sends
+ * can crash it.
+ * @module
+ */
+
+import type { CallHandler, IncomingCall } from "../rpc/transport.ts";
+import { PROC_UNAVAIL } from "../rpc/message.ts";
+import { XdrWriter } from "../xdr/mod.ts";
+import type { FileAttributes } from "../nfs4/attrs.ts";
+import {
+  type CbCompoundRequest,
+  type CbGetattrArgs,
+  type CbNotifyLockArgs,
+  type CbRecallArgs,
+  type CbSequenceArgs,
+  decodeCbCompoundRequest,
+  encodeCbCompoundReply,
+} from "../nfs4/callback.ts";
+import type { CompoundReply, OpOutcome } from "../nfs4/compound.ts";
+import { CB_COMPOUND, CB_NULL, CbOp } from "../nfs4/constants.ts";
+import { Nfs4Status as S, statusName } from "../nfs4/status.ts";
+import { bytesEqual, formatStateid, hex, sameStateOther } from "../nfs4/types.ts";
+import type { StateManager } from "./manager.ts";
+
+/** The program number we ask the server to call back on (RFC 7530 §16.33.1). */
+export const CALLBACK_PROGRAM = 0x40000001;
+/** The callback_ident we give on 4.0 and expect back in every CB_COMPOUND. */
+export const CALLBACK_IDENT = 1;
+
+/** A CB_NOTIFY_LOCK: the lock a waiter asked for may now be available. */
+export interface LockNotification {
+  readonly fh: Uint8Array;
+  readonly owner: Uint8Array;
+}
+
+export class CallbackService {
+  readonly #m: StateManager;
+  /** 4.1 back channel slot 0: last sequence id and the reply cached for it. */
+  #slotSeqid = 0;
+  #cachedReply: Uint8Array | undefined;
+  readonly #lockListeners = new Set<(n: LockNotification) => void>();
+  /** Calls answered, for tests and renew-watch. */
+  calls = 0;
+
+  constructor(m: StateManager) {
+    this.#m = m;
+  }
+
+  /** The RPC handler for the callback program. */
+  readonly handler: CallHandler = (call) => this.#serve(call);
+
+  /** Listens for CB_NOTIFY_LOCK; returns the unsubscribe function. */
+  onLockNotify(listener: (n: LockNotification) => void): () => void {
+    this.#lockListeners.add(listener);
+    return () => this.#lockListeners.delete(listener);
+  }
+
+  /** A new session: its back channel slot starts over (RFC 8881 §2.10.6.1). */
+  resetSlot(): void {
+    this.#slotSeqid = 0;
+    this.#cachedReply = undefined;
+  }
+
+  #serve(call: IncomingCall): Promise<((w: XdrWriter) => void) | { acceptStat: number }> {
+    this.calls++;
+    if (call.procedure === CB_NULL) {
+      this.#m.tracer.emit("cb", "CB_NULL", "callback path probed by the server");
+      return Promise.resolve(() => {});
+    }
+    if (call.procedure !== CB_COMPOUND) return Promise.resolve({ acceptStat: PROC_UNAVAIL });
+    // A malformed CB_COMPOUND throws XdrError here: the dispatcher answers GARBAGE_ARGS.
+    const request = decodeCbCompoundRequest(call.args);
+    const bytes = this.#compound(request);
+    return Promise.resolve((w: XdrWriter) => void w.writeFixedOpaque(bytes, bytes.length));
+  }
+
+  /** Answers one CB_COMPOUND; returns the encoded CB_COMPOUND4res. */
+  #compound(request: CbCompoundRequest): Uint8Array {
+    const m = this.#m;
+    const tag = request.tag ?? "";
+    const finish = (outcomes: OpOutcome[], status?: number): Uint8Array => {
+      const last = outcomes.at(-1);
+      const reply: CompoundReply = { status: status ?? last?.status ?? S.NFS4_OK, tag, outcomes };
+      const w = new XdrWriter(256);
+      encodeCbCompoundReply(w, reply);
+      return w.bytes().slice();
+    };
+    if (request.minorVersion !== m.minorVersion) {
+      m.tracer.emit("cb", "CB_COMPOUND refused", `minor version ${request.minorVersion}`);
+      return finish([], S.NFS4ERR_MINOR_VERS_MISMATCH);
+    }
+    const outcomes: OpOutcome[] = [];
+    const ops = request.ops;
+    let start = 0;
+    if (m.minorVersion === 1) {
+      const first = ops[0];
+      if (!first || first.opnum !== CbOp.CB_SEQUENCE) {
+        if (first) {
+          outcomes.push({
+            opnum: first.opnum,
+            name: first.name,
+            status: S.NFS4ERR_OP_NOT_IN_SESSION,
+          });
+        }
+        return finish(outcomes);
+      }
+      const seq = first.args as CbSequenceArgs;
+      const check = this.#checkSequence(seq);
+      if (check.replay) {
+        m.tracer.emit("cb", "CB_SEQUENCE replay", `slot ${seq.slotid} seqid ${seq.sequenceid}`);
+        return check.replay;
+      }
+      outcomes.push(
+        check.status === S.NFS4_OK
+          ? {
+            opnum: first.opnum,
+            name: first.name,
+            status: S.NFS4_OK,
+            value: {
+              sessionid: seq.sessionid,
+              sequenceid: seq.sequenceid,
+              slotid: seq.slotid,
+              highestSlotid: 0,
+              targetHighestSlotid: 0,
+            },
+          }
+          : { opnum: first.opnum, name: first.name, status: check.status },
+      );
+      if (check.status !== S.NFS4_OK) {
+        m.tracer.emit(
+          "cb",
+          `CB_SEQUENCE -> ${statusName(check.status)}`,
+          `slot ${seq.slotid} seqid ${seq.sequenceid}`,
+        );
+        return finish(outcomes);
+      }
+      start = 1;
+    } else if (request.callbackIdent !== CALLBACK_IDENT) {
+      // RFC 7530 §16.33.1: the ident tells our callbacks from another client's.
+      m.tracer.emit("cb", "CB_COMPOUND refused", `unknown callback_ident ${request.callbackIdent}`);
+      const first = ops[0];
+      if (first) {
+        outcomes.push({ opnum: first.opnum, name: first.name, status: S.NFS4ERR_BADHANDLE });
+      }
+      return finish(outcomes);
+    }
+    for (const op of ops.slice(start)) {
+      const outcome = this.#op(op.opnum, op.name, op.args);
+      outcomes.push(outcome);
+      if (outcome.status !== S.NFS4_OK) break;
+    }
+    const bytes = finish(outcomes);
+    if (m.minorVersion === 1) this.#cachedReply = bytes;
+    return bytes;
+  }
+
+  /** RFC 8881 §2.10.6.1 on our one back channel slot. */
+  #checkSequence(seq: CbSequenceArgs): { status: number; replay?: Uint8Array } {
+    const session = this.#m.client.session;
+    if (!session || !bytesEqual(session.id, seq.sessionid)) return { status: S.NFS4ERR_BADSESSION };
+    if (seq.slotid !== 0) return { status: S.NFS4ERR_BADSLOT };
+    if (seq.sequenceid === this.#slotSeqid && this.#cachedReply) {
+      return { status: S.NFS4_OK, replay: this.#cachedReply };
+    }
+    if (seq.sequenceid !== ((this.#slotSeqid + 1) >>> 0)) {
+      return { status: S.NFS4ERR_SEQ_MISORDERED };
+    }
+    this.#slotSeqid = seq.sequenceid;
+    this.#cachedReply = undefined;
+    return { status: S.NFS4_OK };
+  }
+
+  #op(opnum: number, name: string, args: unknown): OpOutcome {
+    const m = this.#m;
+    const ok = (value?: unknown): OpOutcome =>
+      value === undefined
+        ? { opnum, name, status: S.NFS4_OK }
+        : { opnum, name, status: S.NFS4_OK, value };
+    const fail = (status: number): OpOutcome => ({ opnum, name, status });
+    switch (opnum) {
+      case CbOp.CB_RECALL: {
+        const { stateid, fh } = args as CbRecallArgs;
+        const state = [...m.opens].find((o) =>
+          o.delegation && sameStateOther(o.delegation.stateid, stateid)
+        );
+        if (!state || !state.delegation) {
+          m.tracer.emit(
+            "cb",
+            "CB_RECALL of an unknown delegation",
+            `${formatStateid(stateid)} fh ${hex(fh)}`,
+          );
+          return fail(S.NFS4ERR_BAD_STATEID);
+        }
+        // RFC 7530 §10.4.4: answer at once; the delegation goes back from
+        // the state manager's loop (flush, then DELEGRETURN).
+        state.delegation.recalled = true;
+        m.tracer.emit(
+          "cb",
+          "CB_RECALL",
+          `${state.path} ${state.delegation.type} delegation ${formatStateid(stateid)}`,
+        );
+        m.setFlag("DELEGRETURN", `CB_RECALL of ${state.path}`);
+        return ok();
+      }
+      case CbOp.CB_GETATTR: {
+        const { fh } = args as CbGetattrArgs;
+        const state = [...m.opens].find((o) =>
+          o.delegation?.type === "write" && bytesEqual(o.fh, fh)
+        );
+        if (!state) return fail(S.NFS4ERR_BADHANDLE);
+        // We cache no writes: what the server has is current (RFC 7530 §10.4.3).
+        const attrs: FileAttributes = {};
+        m.tracer.emit("cb", "CB_GETATTR", state.path);
+        return ok(attrs);
+      }
+      case CbOp.CB_RECALL_ANY: {
+        let count = 0;
+        for (const state of m.opens) {
+          if (state.delegation && !state.delegation.recalled) {
+            state.delegation.recalled = true;
+            count++;
+          }
+        }
+        m.tracer.emit("cb", "CB_RECALL_ANY", `${count} delegation(s) to return`);
+        if (count > 0) m.setFlag("DELEGRETURN", "CB_RECALL_ANY");
+        return ok();
+      }
+      case CbOp.CB_RECALLABLE_OBJ_AVAIL:
+        m.tracer.emit("cb", "CB_RECALLABLE_OBJ_AVAIL");
+        return ok();
+      case CbOp.CB_RECALL_SLOT: {
+        const target = args as number;
+        const session = m.client.session;
+        m.tracer.emit("cb", "CB_RECALL_SLOT", `target highest slot ${target}`);
+        session?.slots.update(session.slots.serverHighest, target);
+        return ok();
+      }
+      case CbOp.CB_NOTIFY_LOCK: {
+        const { fh, lockOwner } = args as CbNotifyLockArgs;
+        m.tracer.emit("cb", "CB_NOTIFY_LOCK", `fh ${hex(fh)}`);
+        for (const listener of this.#lockListeners) listener({ fh, owner: lockOwner.owner });
+        return ok();
+      }
+      case CbOp.CB_SEQUENCE:
+        return fail(S.NFS4ERR_SEQUENCE_POS);
+      case CbOp.CB_ILLEGAL:
+        m.tracer.emit(
+          "cb",
+          "unknown callback operation",
+          `op ${String(args)} answered NFS4ERR_OP_ILLEGAL`,
+        );
+        return { opnum: CbOp.CB_ILLEGAL, name: "CB_ILLEGAL", status: S.NFS4ERR_OP_ILLEGAL };
+      default:
+        m.tracer.emit("cb", `${name} not supported`, "answered NFS4ERR_NOTSUPP");
+        return fail(S.NFS4ERR_NOTSUPP);
+    }
+  }
+}
