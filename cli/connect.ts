@@ -25,6 +25,7 @@ export function connectOptions(
     ...(globals.uid !== undefined ? { uid: globals.uid } : {}),
     ...(globals.gid !== undefined ? { gid: globals.gid } : {}),
     ...(onTrace !== undefined ? { onTrace } : {}),
+    ...(globals.callback !== undefined ? { callback: globals.callback } : {}),
   };
 }
 

@@ -23,6 +23,8 @@ export interface GlobalOptions {
   readonly timeoutSeconds: number;
   /** Add the cause chain to error messages. */
   readonly verbose: boolean;
+  /** Where the 4.0 callback listener listens and what it announces; or false for no callbacks. */
+  readonly callback: { host: string; port: number } | false | undefined;
 }
 
 /** The defaults, for commands run without options (and for tests). */
@@ -33,6 +35,7 @@ export const DEFAULT_GLOBALS: GlobalOptions = {
   trace: undefined,
   timeoutSeconds: 30,
   verbose: false,
+  callback: undefined,
 };
 
 const MAX_ID = 0xffffffff;
@@ -52,6 +55,16 @@ export function parseSeconds(value: string): number {
     throw new InvalidArgumentError("Expected a number of seconds greater than 0 (at most 86400)");
   }
   return seconds;
+}
+
+/** Parses `--callback-addr HOST[:PORT]` (IPv6 in brackets). */
+export function parseCallbackAddr(value: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\[\]]+))(?::([0-9]+))?$/.exec(value);
+  const port = m?.[3] === undefined ? 0 : Number(m[3]);
+  if (!m || port > 65535) {
+    throw new InvalidArgumentError("Expected HOST or HOST:PORT (IPv6 as [ADDR]:PORT)");
+  }
+  return { host: m[1] ?? m[2]!, port };
 }
 
 /** Parses `--trace=FORMAT`. */
@@ -90,7 +103,16 @@ export function createRootCommand() {
         .argParser(parseSeconds)
         .default(30),
     )
-    .addOption(new Option("--verbose", "explain errors with their cause chain"));
+    .addOption(new Option("--verbose", "explain errors with their cause chain"))
+    .addOption(
+      new Option(
+        "--callback-addr <host[:port]>",
+        "NFSv4.0 callback listener address (default: the address the server sees us at)",
+      ).argParser(parseCallbackAddr),
+    )
+    .addOption(
+      new Option("--no-callback", "run without a callback channel (and so without delegations)"),
+    );
 }
 
 /** The root command's type; subcommands are created from it with `.command()`. */
@@ -125,6 +147,8 @@ export function readGlobalOptions(
     trace?: "text" | "json" | true | undefined;
     timeout: number;
     verbose?: true | undefined;
+    callbackAddr?: { host: string; port: number } | undefined;
+    callback?: boolean | undefined;
   },
 ): GlobalOptions {
   return {
@@ -134,5 +158,6 @@ export function readGlobalOptions(
     trace: values.trace === true ? "text" : values.trace,
     timeoutSeconds: values.timeout,
     verbose: values.verbose === true,
+    callback: values.callback === false ? false : values.callbackAddr,
   };
 }

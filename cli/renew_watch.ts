@@ -53,7 +53,8 @@ export function registerRenewWatch(program: RootCommand, ctx: CliContext): void 
     .action(async (urlText, opts, cmd) => {
       const globals = readGlobalOptions(cmd.optsWithGlobals());
       const url = parseNfsUrl(urlText);
-      const view = new WatchView(ctx, opts.json === true);
+      // With --trace the events already go to stderr: the view keeps to its summary.
+      const view = new WatchView(ctx, opts.json === true, globals.trace === undefined);
       const traceFormat = globals.trace === "json" ? formatTraceJson : formatTraceText;
       const client = await ctx.io.connect(url, globals, (event) => {
         view.event(event);
@@ -149,9 +150,12 @@ class WatchView {
   #recoveries = 0;
   #lastRtt: number | undefined;
 
-  constructor(ctx: CliContext, json: boolean) {
+  readonly #showEvents: boolean;
+
+  constructor(ctx: CliContext, json: boolean, showEvents: boolean) {
     this.#ctx = ctx;
     this.#json = json;
+    this.#showEvents = showEvents;
     this.#live = !json && ctx.out.isTTY;
   }
 
@@ -199,7 +203,7 @@ class WatchView {
       return;
     }
     // Routine bookkeeping of the state manager stays in --trace.
-    if (e.category === "owner" || e.category === "step") return;
+    if (!this.#showEvents || e.category === "owner" || e.category === "step") return;
     this.#print(formatTraceText(e));
   }
 

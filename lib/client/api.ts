@@ -27,6 +27,12 @@ export interface ConnectOptions {
   readonly clientId?: string;
   /** How long operations keep retrying through recovery and reconnects (ms). */
   readonly recoveryTimeoutMs?: number;
+  /**
+   * The callback channel: `false` for none (no delegations), or the address
+   * the 4.0 listener binds and announces. Default: on, at the address the
+   * server sees this client at.
+   */
+  readonly callback?: { readonly host: string; readonly port: number } | false;
 }
 
 /** An open file (an NFSv4 open stateid held by the state manager). */

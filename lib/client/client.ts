@@ -136,6 +136,11 @@ export class Nfs4Client implements Nfs4ClientApi {
         server: `${options.host}:${options.port}`,
         tracer,
         callTimeoutMs: options.timeoutMs ?? 30_000,
+        callback: options.callback === false
+          ? { enabled: false }
+          : options.callback
+          ? { enabled: true, address: options.callback }
+          : { enabled: true },
         recoveryTimeoutMs: options.recoveryTimeoutMs ??
           Math.max(60_000, (options.timeoutMs ?? 30_000) * 2),
       });
