@@ -17,7 +17,7 @@ import { Nfs4Status as S } from "../nfs4/status.ts";
 import { type FileHandle, formatStateid, type Verifier } from "../nfs4/types.ts";
 import type { StateManager } from "./manager.ts";
 import { type LockRange, LockState, OpenState } from "./open_state.ts";
-import { closeOpen, confirmIfAsked, lockRange, unlockRange } from "./procs.ts";
+import { closeOpen, confirmIfAsked, lockRange, noteDelegation, unlockRange } from "./procs.ts";
 
 export interface OpenRequest {
   /** The directory holding the file, and its name (CLAIM_NULL). */
@@ -117,19 +117,6 @@ function createHow(m: StateManager, create: NonNullable<OpenRequest["create"]>):
       return m.minorVersion === 1
         ? { mode: CreateMode.EXCLUSIVE4_1, verifier: create.verifier ?? new Uint8Array(8), attrs }
         : { mode: CreateMode.EXCLUSIVE4, verifier: create.verifier ?? new Uint8Array(8) };
-  }
-}
-
-function noteDelegation(m: StateManager, state: OpenState, result: OpenResult): void {
-  const d = result.delegation;
-  if (d.type === 1 || d.type === 2) {
-    const stateid = (d as { stateid: OpenState["stateid"] }).stateid;
-    state.delegation = { type: d.type === 1 ? "read" : "write", stateid, recalled: false };
-    m.tracer.emit(
-      "deleg",
-      `${state.delegation.type} delegation granted`,
-      `${state.path} ${formatStateid(stateid)}`,
-    );
   }
 }
 

@@ -571,6 +571,7 @@ async function reclaimOpen(
   const before = formatStateid(state.stateid);
   state.stateid = result.stateid;
   state.reclaim = "none";
+  noteDelegation(m, state, result);
   m.tracer.emit(
     "open",
     how === "previous"
@@ -717,12 +718,15 @@ function markLockBad(m: StateManager, lockState: LockState, error: unknown): voi
  * without grace.
  */
 export async function testStateids(m: StateManager): Promise<void> {
-  const entries: { stateid: Stateid; state: OpenState; lock?: LockState }[] = [];
+  const entries: { stateid: Stateid; state: OpenState; lock?: LockState; delegation?: true }[] = [];
   for (const state of m.opens) {
     if (state.bad !== undefined || state.closed) continue;
     entries.push({ stateid: state.stateid, state });
     for (const l of state.locks) {
       if (l.stateid) entries.push({ stateid: l.stateid, state, lock: l });
+    }
+    if (state.delegation) {
+      entries.push({ stateid: state.delegation.stateid, state, delegation: true });
     }
   }
   if (entries.length === 0) return;
@@ -742,7 +746,13 @@ export async function testStateids(m: StateManager): Promise<void> {
     await m.run(() => [freeStateid(entry.stateid)] as const, { inRecovery: true }).catch(() =>
       undefined
     );
-    if (entry.lock) entry.lock.reclaim = "nograce";
+    if (entry.delegation) {
+      // A revoked delegation is dropped; the open itself is tested apart
+      // (RFC 8881 §8.2.4, §10.2.1).
+      m.tracer.emit("deleg", "delegation revoked, dropped", entry.state.path);
+      entry.state.delegation = undefined;
+      lost--;
+    } else if (entry.lock) entry.lock.reclaim = "nograce";
     else {
       entry.state.reclaim = "nograce";
       for (const l of entry.state.locks) l.reclaim = "nograce";
@@ -751,15 +761,58 @@ export async function testStateids(m: StateManager): Promise<void> {
   if (lost > 0) m.setFlag("RECLAIM_NOGRACE", `TEST_STATEID: ${lost} stateid(s) revoked`);
 }
 
-/** DELEGRETURN for every delegation marked recalled. */
+/** DELEGRETURN for every delegation marked recalled (RFC 7530 §10.4.4). */
 export async function returnDelegations(m: StateManager): Promise<void> {
   for (const state of m.opens) {
-    const d = state.delegation;
-    if (!d || !d.recalled) continue;
-    await m.run(() => [putfh(state.fh), delegreturn(d.stateid)] as const, { inRecovery: true })
-      .catch(() => undefined);
+    if (state.delegation?.recalled) await returnDelegation(m, state, true);
+  }
+}
+
+/** One DELEGRETURN; a delegation the server no longer knows is simply dropped. */
+async function returnDelegation(
+  m: StateManager,
+  state: OpenState,
+  inRecovery = false,
+): Promise<void> {
+  const d = state.delegation;
+  if (!d) return;
+  state.delegation = undefined;
+  try {
+    await m.run(() => [putfh(state.fh), delegreturn(d.stateid)] as const, { inRecovery });
+    m.tracer.emit(
+      "deleg",
+      "DELEGRETURN",
+      `${state.path} ${d.type} delegation ${formatStateid(d.stateid)}${
+        d.recalled ? " (recalled)" : ""
+      }`,
+    );
+  } catch (e) {
+    m.tracer.emit("deleg", "DELEGRETURN failed, dropped", `${state.path}: ${(e as Error).message}`);
+  }
+}
+
+/** Records a delegation an OPEN granted (RFC 7530 §10.4; RFC 8881 §10.4). */
+export function noteDelegation(m: StateManager, state: OpenState, result: OpenResult): void {
+  const d = result.delegation;
+  if (
+    d.type === DelegationType.OPEN_DELEGATE_READ || d.type === DelegationType.OPEN_DELEGATE_WRITE
+  ) {
+    const type = d.type === DelegationType.OPEN_DELEGATE_READ ? "read" : "write";
+    state.delegation = { type, stateid: d.stateid, recalled: false };
+    m.tracer.emit(
+      "deleg",
+      `${type} delegation granted`,
+      `${state.path} ${formatStateid(d.stateid)}`,
+      {
+        path: state.path,
+        stateid: formatStateid(d.stateid),
+        recall: d.recall,
+      },
+    );
+  } else if (state.delegation && state.reclaim === "none") {
+    // A reclaim that did not get the delegation back.
+    m.tracer.emit("deleg", "delegation not reclaimed", state.path);
     state.delegation = undefined;
-    m.tracer.emit("deleg", "DELEGRETURN", state.path);
   }
 }
 
@@ -806,6 +859,11 @@ export async function releaseAll(m: StateManager): Promise<void> {
 /** LOCKU every held range, then CLOSE (RFC 7530 §16.4: CLOSE with locks held fails). */
 export async function closeOpen(m: StateManager, state: OpenState): Promise<void> {
   if (state.closed) return;
+  if (state.bad === undefined && state.delegation) {
+    // This client keeps no cached data or local opens under a delegation,
+    // so it goes back before the CLOSE (RFC 7530 §10.4.4).
+    await returnDelegation(m, state);
+  }
   if (state.bad === undefined) {
     for (const lockState of state.locks) {
       for (const range of [...lockState.ranges]) {
