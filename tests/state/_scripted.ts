@@ -1,0 +1,1575 @@
+/**
+ * A scripted NFSv4.0/4.1 server behind a {@linkcode CompoundChannel}, for
+ * state-manager tests.
+ *
+ * Every request is encoded to XDR bytes and decoded again with the server's
+ * view of the codecs (`decodeCompoundRequest(OP_CODECS)`), handled by a small
+ * in-memory server, and the reply encoded (`encodeCompoundReply`) and decoded
+ * against the ops sent (`decodeCompoundReply`): real XDR runs both ways.
+ *
+ * The server knows enough protocol to exercise recovery:
+ * - 4.0: SETCLIENTID / SETCLIENTID_CONFIRM, RENEW, per-owner seqids with
+ *   replay of the last one (RFC 7530 §9.1.7, §9.1.8), OPEN_CONFIRM for new
+ *   open owners, RELEASE_LOCKOWNER;
+ * - 4.1: EXCHANGE_ID, CREATE_SESSION (csa_sequence), DESTROY_SESSION,
+ *   DESTROY_CLIENTID, SEQUENCE with per-slot sequence ids (RFC 8881
+ *   §2.10.6.1), scriptable target slot id and status flags, RECLAIM_COMPLETE,
+ *   TEST_STATEID, FREE_STATEID, BIND_CONN_TO_SESSION;
+ * - both: a tiny file tree (`/vfs/file`, `/vfs/other`), OPEN (CLAIM_NULL,
+ *   CLAIM_PREVIOUS within grace, CLAIM_FH), READ, LOCK/LOCKU/LOCKT with a
+ *   range conflict table, CLOSE; reboots with a grace period, lease expiry,
+ *   revocation.
+ *
+ * Faults are scripted on the server with {@linkcode ScriptedServer.failNext},
+ * {@linkcode ScriptedServer.reboot}, {@linkcode ScriptedServer.endGrace},
+ * {@linkcode ScriptedServer.expireLease}, {@linkcode ScriptedServer.revoke},
+ * {@linkcode ScriptedServer.seqStatusFlags} (and `flagNextSequence`),
+ * `targetHighestSlotid`, {@linkcode ScriptedServer.unbind},
+ * {@linkcode ScriptedServer.restartReclaim} and
+ * {@linkcode ScriptedServer.intercept} (run code before an op); on the
+ * channel (the connection) with {@linkcode ScriptedChannel.dropReplies} (lost
+ * replies or requests) and {@linkcode ScriptedChannel.hold} /
+ * `release()` (replies held back, to see what is in flight). Each channel
+ * logs the COMPOUNDs it carried ({@linkcode ScriptedChannel.log}); the server
+ * logs all of them. A channel that carries more than `maxCompounds` throws, so
+ * a runaway retry loop fails a test instead of hanging it.
+ *
+ * @example
+ * ```ts
+ * const server = new ScriptedServer();
+ * const channel = new ScriptedChannel(server);
+ * server.failNext("READ", Nfs4Status.NFS4ERR_DELAY);
+ * // ... drive a StateManager over `channel` ...
+ * channel.opNames(); // ["EXCHANGE_ID", "CREATE_SESSION", "SEQUENCE,PUTFH,READ", ...]
+ * ```
+ * @module
+ */
+
+import { XdrReader, XdrWriter } from "../../lib/xdr/mod.ts";
+import { RpcConnectionError, RpcTimeoutError } from "../../lib/rpc/errors.ts";
+import type { CompoundCallOptions, CompoundChannel } from "../../lib/nfs4/channel.ts";
+import {
+  type CompoundReply,
+  type CompoundRequest,
+  decodeCompoundReply,
+  decodeCompoundRequest,
+  encodeCompound,
+  encodeCompoundReply,
+  type Nfs4Op,
+  type OpOutcome,
+} from "../../lib/nfs4/compound.ts";
+import { OP_CODECS } from "../../lib/nfs4/registry.ts";
+import { Nfs4Status as S, statusName } from "../../lib/nfs4/status.ts";
+import {
+  ChannelDirFromServer,
+  CreateMode,
+  DelegationType,
+  ExchangeIdFlags,
+  FileType,
+  LockType,
+  OpenClaimType,
+  OpenResultFlags,
+  StateProtectHow,
+} from "../../lib/nfs4/constants.ts";
+import { attrId, type FileAttributes } from "../../lib/nfs4/attrs.ts";
+import { hex, type Stateid, type StateOwner as WireOwner } from "../../lib/nfs4/types.ts";
+import type { SequenceArgs, SequenceResult } from "../../lib/nfs4/ops/sequence.ts";
+import type { ExchangeIdArgs, ExchangeIdResult } from "../../lib/nfs4/ops/exchange_id.ts";
+import type { CreateSessionArgs, CreateSessionResult } from "../../lib/nfs4/ops/create_session.ts";
+import type { SetclientidArgs } from "../../lib/nfs4/ops/setclientid.ts";
+import type { SetclientidConfirmArgs } from "../../lib/nfs4/ops/setclientid_confirm.ts";
+import type { OpenArgs, OpenResult } from "../../lib/nfs4/ops/open.ts";
+import type { OpenConfirmArgs } from "../../lib/nfs4/ops/open_confirm.ts";
+import type { CloseArgs } from "../../lib/nfs4/ops/close.ts";
+import type { LockArgs, LockDenied } from "../../lib/nfs4/ops/lock.ts";
+import type { LockuArgs } from "../../lib/nfs4/ops/locku.ts";
+import type { LocktArgs } from "../../lib/nfs4/ops/lockt.ts";
+import type { ReadArgs } from "../../lib/nfs4/ops/read.ts";
+import type { BindConnToSessionArgs } from "../../lib/nfs4/ops/bind_conn_to_session.ts";
+
+// ------------------------------------------------------------------ records
+
+/** One file or directory of the tree. */
+export interface FileNode {
+  readonly path: string;
+  readonly fh: Uint8Array;
+  readonly type: "dir" | "file";
+  readonly fileid: bigint;
+  readonly children: Map<string, FileNode>;
+  data: Uint8Array;
+  change: bigint;
+}
+
+/** A client ID record (RFC 7530 §9.1.1; RFC 8881 §2.4). */
+export interface ClientRec {
+  readonly clientid: bigint;
+  readonly ownerId: string;
+  readonly verifier: Uint8Array;
+  readonly minorVersion: number;
+  confirmed: boolean;
+  /** 4.0: the SETCLIENTID confirm verifier. */
+  confirm: Uint8Array;
+  /** 4.1: the csa_sequence the next CREATE_SESSION must carry. */
+  createSessionSeq: number;
+  createSessionCache: CreateSessionResult | undefined;
+  /** The lease ran out ({@linkcode ScriptedServer.expireLease}). */
+  expired: boolean;
+  /** 4.1: RECLAIM_COMPLETE received. */
+  reclaimComplete: boolean;
+}
+
+interface SlotRec {
+  /** The last sequence id processed (0: none yet). */
+  seqid: number;
+  cached: CompoundReply | undefined;
+}
+
+export interface SessionRec {
+  readonly id: Uint8Array;
+  readonly client: ClientRec;
+  readonly slots: SlotRec[];
+  /** Connections that must BIND_CONN_TO_SESSION before using the session. */
+  readonly unbound: Set<number>;
+}
+
+/** An open or lock owner (state_owner4) and its 4.0 seqid. */
+export interface OwnerRec {
+  readonly kind: "open" | "lock";
+  readonly client: ClientRec;
+  readonly owner: Uint8Array;
+  /** The last seqid used (RFC 7530 §9.1.7). */
+  seqid: number;
+  confirmed: boolean;
+  /** The outcome of the last seqid-mutating op, for replays (RFC 7530 §9.1.8). */
+  last: OpOutcome | undefined;
+}
+
+interface StateRecBase {
+  readonly other: Uint8Array;
+  readonly file: FileNode;
+  readonly owner: OwnerRec;
+  seqid: number;
+  /** Set when revoked: the status its use returns. */
+  revoked: number | undefined;
+  /** Revoked without raising SEQ4_STATUS flags. */
+  silent: boolean;
+}
+
+export interface OpenRec extends StateRecBase {
+  readonly kind: "open";
+  access: number;
+  deny: number;
+  readonly locks: Set<LockRec>;
+}
+
+export interface LockRange {
+  readonly type: number;
+  readonly offset: bigint;
+  readonly length: bigint;
+}
+
+export interface LockRec extends StateRecBase {
+  readonly kind: "lock";
+  readonly open: OpenRec;
+  ranges: LockRange[];
+}
+
+type StateRec = OpenRec | LockRec;
+
+/** One COMPOUND as the server saw it. */
+export interface LogEntry {
+  readonly connection: number;
+  /** Server clock time when it was handled. */
+  readonly at: number;
+  readonly minorVersion: number;
+  readonly ops: readonly string[];
+  /** Decoded arguments, by position. */
+  readonly args: readonly unknown[];
+  readonly status: number;
+  /** Status of each op evaluated. */
+  readonly statuses: readonly number[];
+  /** 4.1: the SEQUENCE slot and sequence id. */
+  readonly slotid?: number;
+  readonly sequenceid?: number;
+  /** A SEQUENCE replay answered from the slot's reply cache. */
+  readonly replay?: boolean;
+}
+
+interface Fault {
+  readonly op: string;
+  readonly status: number;
+  readonly detail: unknown;
+  remaining: number;
+  skip: number;
+}
+
+interface Interceptor {
+  readonly op: string;
+  readonly fn: (args: unknown, server: ScriptedServer) => number | void;
+  remaining: number;
+  skip: number;
+}
+
+interface Ctx {
+  readonly conn: number;
+  readonly minor: number;
+  cfh: FileNode | undefined;
+  client: ClientRec | undefined;
+  /** A status an interceptor asked for, for a 4.0 seqid op to fail with. */
+  hooked: number | undefined;
+}
+
+export interface ScriptedServerOptions {
+  /** Server clock, for log times. */
+  readonly now?: () => number;
+  /** lease_time in seconds (default 30). */
+  readonly leaseTime?: number;
+  /** Most slots a session is granted (default 8). */
+  readonly maxSlots?: number;
+  /** 4.0: new open owners must OPEN_CONFIRM (default true, as Linux nfsd). */
+  readonly confirmOpens?: boolean;
+  /** Files under the root, by path; default `/vfs/file` and `/vfs/other`. */
+  readonly files?: Readonly<Record<string, string>>;
+}
+
+/** The 4.0 statuses after which a seqid is not consumed (RFC 7530 §9.1.7). */
+const SEQID_KEPT = new Set<number>([
+  S.NFS4ERR_STALE_CLIENTID,
+  S.NFS4ERR_STALE_STATEID,
+  S.NFS4ERR_BAD_STATEID,
+  S.NFS4ERR_BAD_SEQID,
+  S.NFS4ERR_BADXDR,
+  S.NFS4ERR_RESOURCE,
+  S.NFS4ERR_NOFILEHANDLE,
+  S.NFS4ERR_MOVED,
+]);
+
+/** Ops that carry an owner seqid on 4.0. */
+const SEQID_OPS = new Set(["OPEN", "OPEN_CONFIRM", "OPEN_DOWNGRADE", "CLOSE", "LOCK", "LOCKU"]);
+
+/** 4.1 ops that may be sent without SEQUENCE, as the only op (RFC 8881 §18.46.3). */
+const SESSIONLESS_OPS = new Set([
+  "EXCHANGE_ID",
+  "CREATE_SESSION",
+  "DESTROY_SESSION",
+  "DESTROY_CLIENTID",
+  "BIND_CONN_TO_SESSION",
+]);
+
+const V40_ONLY = new Set([
+  "SETCLIENTID",
+  "SETCLIENTID_CONFIRM",
+  "RENEW",
+  "OPEN_CONFIRM",
+  "RELEASE_LOCKOWNER",
+]);
+
+const V41_ONLY = new Set([
+  "SEQUENCE",
+  "EXCHANGE_ID",
+  "CREATE_SESSION",
+  "DESTROY_SESSION",
+  "DESTROY_CLIENTID",
+  "BIND_CONN_TO_SESSION",
+  "RECLAIM_COMPLETE",
+  "TEST_STATEID",
+  "FREE_STATEID",
+]);
+
+/** SEQ4_STATUS_* bits the server raises (RFC 8881 §18.46.3). */
+const SEQ4 = {
+  EXPIRED_ALL_STATE_REVOKED: 0x8,
+  EXPIRED_SOME_STATE_REVOKED: 0x10,
+  ADMIN_STATE_REVOKED: 0x20,
+  RECALLABLE_STATE_REVOKED: 0x40,
+} as const;
+
+const UINT32 = 0x1_0000_0000;
+const MAX_U64 = 0xffff_ffff_ffff_ffffn;
+
+/** Default contents of the tree. */
+export const DEFAULT_FILES: Readonly<Record<string, string>> = {
+  "/vfs/file": "hello, world\n",
+  "/vfs/other": "other file contents\n",
+};
+
+const enc = new TextEncoder();
+
+function ok(op: Nfs4Op<unknown>, value?: unknown): OpOutcome {
+  return { opnum: op.opnum, name: op.name, status: S.NFS4_OK, value };
+}
+
+function fail(op: Nfs4Op<unknown>, status: number, detail?: unknown): OpOutcome {
+  return detail === undefined
+    ? { opnum: op.opnum, name: op.name, status }
+    : { opnum: op.opnum, name: op.name, status, detail };
+}
+
+function rangesOverlap(a: LockRange, b: LockRange): boolean {
+  const aEnd = a.length === MAX_U64 ? MAX_U64 : a.offset + a.length;
+  const bEnd = b.length === MAX_U64 ? MAX_U64 : b.offset + b.length;
+  return a.offset < bEnd && b.offset < aEnd;
+}
+
+function isWrite(type: number): boolean {
+  return type === LockType.WRITE_LT || type === LockType.WRITEW_LT;
+}
+
+// ------------------------------------------------------------------ server
+
+/** The in-memory server. One instance may serve several channels (clients). */
+export class ScriptedServer {
+  readonly leaseTime: number;
+  readonly maxSlots: number;
+  readonly confirmOpens: boolean;
+  readonly root: FileNode;
+  /** Every COMPOUND handled, across channels. */
+  readonly log: LogEntry[] = [];
+
+  /** Server instance: bumped by {@linkcode reboot}; stamped into ids. */
+  epoch = 1;
+  /** In the grace period: reclaims allowed, other OPEN and LOCK wait (NFS4ERR_GRACE). */
+  grace = false;
+  /** SEQ4_STATUS bits set on every SEQUENCE reply until cleared. */
+  seqStatusFlags = 0;
+  /** sr_target_highest_slotid; undefined: all granted slots. */
+  targetHighestSlotid: number | undefined;
+  /** Owner strings SETCLIENTID / EXCHANGE_ID refuse with NFS4ERR_CLID_INUSE. */
+  readonly clidInUse = new Set<string>();
+
+  readonly clients = new Map<bigint, ClientRec>();
+  readonly sessions = new Map<string, SessionRec>();
+  readonly owners = new Map<string, OwnerRec>();
+  readonly states = new Map<string, StateRec>();
+
+  readonly #now: () => number;
+  readonly #files = new Map<string, FileNode>();
+  /** 4.0: each owner's last closed open, kept so a CLOSE can be replayed (as nfsd). */
+  readonly #lastClosed = new Map<OwnerRec, OpenRec>();
+  #fileids = 0n;
+  #counter = 0;
+  #connections = 0;
+  #faults: Fault[] = [];
+  #interceptors: Interceptor[] = [];
+  #onceFlags: number[] = [];
+
+  constructor(options: ScriptedServerOptions = {}) {
+    this.#now = options.now ?? (() => 0);
+    this.leaseTime = options.leaseTime ?? 30;
+    this.maxSlots = options.maxSlots ?? 8;
+    this.confirmOpens = options.confirmOpens ?? true;
+    this.root = this.#node("/", "dir");
+    for (const [path, text] of Object.entries(options.files ?? DEFAULT_FILES)) {
+      this.addFile(path, text);
+    }
+  }
+
+  // ------------------------------------------------------------ scripting
+
+  /**
+   * The next `times` occurrences of `op` (after letting `after` of them pass)
+   * fail with `status`. On 4.0 seqid ops the owner seqid is checked first and
+   * consumed as RFC 7530 §9.1.7 says, as if the op itself had failed.
+   */
+  failNext(
+    op: string,
+    status: number,
+    options: { times?: number; after?: number; detail?: unknown } = {},
+  ): void {
+    this.#faults.push({
+      op,
+      status,
+      detail: options.detail,
+      remaining: options.times ?? 1,
+      skip: options.after ?? 0,
+    });
+  }
+
+  /**
+   * Runs `fn` before the next `times` occurrences of `op` (after letting
+   * `after` of them pass) are handled; a status it returns fails the op (like
+   * {@linkcode failNext}).
+   */
+  intercept(
+    op: string,
+    fn: (args: unknown, server: ScriptedServer) => number | void,
+    options: { times?: number; after?: number } = {},
+  ): void {
+    this.#interceptors.push({ op, fn, remaining: options.times ?? 1, skip: options.after ?? 0 });
+  }
+
+  /** Sets SEQ4_STATUS bits on the next `times` SEQUENCE replies only. */
+  flagNextSequence(flags: number, options: { times?: number } = {}): void {
+    for (let i = 0; i < (options.times ?? 1); i++) this.#onceFlags.push(flags);
+  }
+
+  /** Faults not yet used up. */
+  get pendingFaults(): number {
+    return this.#faults.length;
+  }
+
+  /**
+   * The server restarts: clients, sessions, owners and state are forgotten,
+   * ids from the old instance become stale, and (by default) a grace period
+   * starts in which only reclaims may OPEN and LOCK (RFC 7530 §9.6.2).
+   */
+  reboot(options: { grace?: boolean } = {}): void {
+    this.epoch++;
+    this.clients.clear();
+    this.sessions.clear();
+    this.owners.clear();
+    this.states.clear();
+    this.#lastClosed.clear();
+    this.grace = options.grace ?? true;
+  }
+
+  /**
+   * 4.1: the server needs the clients to reclaim again (RFC 8881 §18.46.3,
+   * SEQ4_STATUS_RESTART_RECLAIM_NEEDED): a grace period starts, every client
+   * may reclaim (and must RECLAIM_COMPLETE) anew, and the next SEQUENCE
+   * reply says so.
+   */
+  restartReclaim(): void {
+    this.grace = true;
+    for (const client of this.clients.values()) client.reclaimComplete = false;
+    this.flagNextSequence(0x100);
+  }
+
+  /** The grace period ends: reclaims now get NFS4ERR_NO_GRACE. */
+  endGrace(): void {
+    this.grace = false;
+  }
+
+  /**
+   * The lease of a client (default: every client) ran out: its state is
+   * revoked (NFS4ERR_EXPIRED on use), 4.0 RENEW answers NFS4ERR_EXPIRED and
+   * 4.1 SEQUENCE raises SEQ4_STATUS_EXPIRED_ALL_STATE_REVOKED until freed.
+   */
+  expireLease(clientid?: bigint): void {
+    for (const client of this.clients.values()) {
+      if (clientid !== undefined && client.clientid !== clientid) continue;
+      client.expired = true;
+      for (const state of this.states.values()) {
+        if (state.owner.client === client && state.revoked === undefined) {
+          state.revoked = S.NFS4ERR_EXPIRED;
+        }
+      }
+    }
+  }
+
+  /**
+   * Revokes one state (and, for an open, its locks): its use answers
+   * `status` (ADMIN_REVOKED, EXPIRED, DELEG_REVOKED); on 4.1 the SEQUENCE
+   * status flag for it stays set until FREE_STATEID (RFC 8881 §18.46.3),
+   * unless `flag` is false.
+   */
+  revoke(
+    stateid: Stateid,
+    status: number = S.NFS4ERR_ADMIN_REVOKED,
+    options: { flag?: boolean } = {},
+  ): void {
+    const rec = this.states.get(hex(stateid.other));
+    if (!rec) throw new Error(`revoke: no state ${hex(stateid.other)}`);
+    const targets: StateRec[] = rec.kind === "open" ? [rec, ...rec.locks] : [rec];
+    for (const target of targets) {
+      target.revoked = status;
+      target.silent = options.flag === false;
+    }
+  }
+
+  /** The connection must BIND_CONN_TO_SESSION before its next SEQUENCE. */
+  unbind(channel: ScriptedChannel): void {
+    for (const session of this.sessions.values()) session.unbound.add(channel.connection);
+  }
+
+  /** Adds a file (and its directories). */
+  addFile(path: string, text: string): FileNode {
+    const parts = path.split("/").filter((p) => p !== "");
+    let dir = this.root;
+    for (const [i, name] of parts.entries()) {
+      const last = i === parts.length - 1;
+      let child = dir.children.get(name);
+      if (!child) {
+        child = this.#node(`/${parts.slice(0, i + 1).join("/")}`, last ? "file" : "dir");
+        dir.children.set(name, child);
+      }
+      dir = child;
+    }
+    dir.data = enc.encode(text);
+    return dir;
+  }
+
+  /** The node at a path, or undefined. */
+  file(path: string): FileNode | undefined {
+    let node: FileNode | undefined = this.root;
+    for (const name of path.split("/").filter((p) => p !== "")) {
+      node = node?.children.get(name);
+    }
+    return node;
+  }
+
+  /** Live (not revoked) opens of a file, for assertions. */
+  opensOf(path: string): OpenRec[] {
+    return [...this.states.values()].filter((s): s is OpenRec =>
+      s.kind === "open" && s.file.path === path && s.revoked === undefined
+    );
+  }
+
+  /** Live lock ranges on a file, for assertions. */
+  locksOf(path: string): LockRange[] {
+    return [...this.states.values()]
+      .filter((s): s is LockRec => s.kind === "lock" && s.file.path === path && !s.revoked)
+      .flatMap((s) => s.ranges);
+  }
+
+  /** A new connection id (each channel is one connection). */
+  connect(): number {
+    return ++this.#connections;
+  }
+
+  #node(path: string, type: "dir" | "file"): FileNode {
+    const fileid = ++this.#fileids;
+    const node: FileNode = {
+      path,
+      fh: enc.encode(`fh:${fileid}`),
+      type,
+      fileid,
+      children: new Map(),
+      data: new Uint8Array(),
+      change: 1n,
+    };
+    this.#files.set(hex(node.fh), node);
+    return node;
+  }
+
+  /** 12 bytes: epoch, counter, zero; or 16 for a session id. */
+  #newId(size: number): Uint8Array {
+    const id = new Uint8Array(size);
+    const view = new DataView(id.buffer);
+    view.setUint32(0, this.epoch);
+    view.setUint32(4, ++this.#counter);
+    return id;
+  }
+
+  #epochOf(id: Uint8Array): number {
+    return new DataView(id.buffer, id.byteOffset, id.byteLength).getUint32(0);
+  }
+
+  #takeFault(op: string): Fault | undefined {
+    const fault = this.#faults.find((f) => f.op === op);
+    if (!fault) return undefined;
+    if (fault.skip > 0) {
+      fault.skip--;
+      return undefined;
+    }
+    if (--fault.remaining <= 0) this.#faults.splice(this.#faults.indexOf(fault), 1);
+    return fault;
+  }
+
+  #intercepted(op: Nfs4Op<unknown>): number | undefined {
+    const hook = this.#interceptors.find((h) => h.op === op.name);
+    if (!hook) return undefined;
+    if (hook.skip > 0) {
+      hook.skip--;
+      return undefined;
+    }
+    if (--hook.remaining <= 0) this.#interceptors.splice(this.#interceptors.indexOf(hook), 1);
+    const status = hook.fn(op.args, this);
+    return typeof status === "number" ? status : undefined;
+  }
+
+  // ------------------------------------------------------------ COMPOUND
+
+  /** Handles one decoded COMPOUND from connection `conn`. */
+  handle(request: CompoundRequest, conn: number): CompoundReply {
+    const tag = request.tag ?? "";
+    const ops = request.ops;
+    const entry = {
+      connection: conn,
+      at: this.#now(),
+      minorVersion: request.minorVersion,
+      ops: ops.map((o) => o.name),
+      args: ops.map((o) => o.args),
+    };
+    const finish = (reply: CompoundReply, extra: Partial<LogEntry> = {}): CompoundReply => {
+      this.log.push({
+        ...entry,
+        ...extra,
+        status: reply.status,
+        statuses: reply.outcomes.map((o) => o.status),
+      });
+      return reply;
+    };
+    if (request.minorVersion > 1) {
+      return finish({ status: S.NFS4ERR_MINOR_VERS_MISMATCH, tag, outcomes: [] });
+    }
+    const ctx: Ctx = {
+      conn,
+      minor: request.minorVersion,
+      cfh: undefined,
+      client: undefined,
+      hooked: undefined,
+    };
+    const outcomes: OpOutcome[] = [];
+    let slot: SlotRec | undefined;
+    let seqArgs: SequenceArgs | undefined;
+
+    if (ctx.minor === 1 && ops.length > 0) {
+      const first = ops[0]!;
+      if (first.name === "SEQUENCE") {
+        seqArgs = first.args as SequenceArgs;
+        const seq = this.#sequence(ctx, first, ops);
+        if (seq.kind === "fail") {
+          return finish(
+            { status: seq.outcome.status, tag, outcomes: [seq.outcome] },
+            { slotid: seqArgs.slotid, sequenceid: seqArgs.sequenceid },
+          );
+        }
+        if (seq.kind === "replay") {
+          return finish({ ...seq.reply, tag }, {
+            slotid: seqArgs.slotid,
+            sequenceid: seqArgs.sequenceid,
+            replay: true,
+          });
+        }
+        slot = seq.slot;
+        outcomes.push(seq.outcome);
+      } else if (!SESSIONLESS_OPS.has(first.name)) {
+        const outcome = fail(first, S.NFS4ERR_OP_NOT_IN_SESSION);
+        return finish({ status: outcome.status, tag, outcomes: [outcome] });
+      } else if (ops.length > 1) {
+        const outcome = fail(first, S.NFS4ERR_NOT_ONLY_OP);
+        return finish({ status: outcome.status, tag, outcomes: [outcome] });
+      }
+    }
+
+    for (let i = outcomes.length; i < ops.length; i++) {
+      const op = ops[i]!;
+      const outcome = this.#op(ctx, op);
+      outcomes.push(outcome);
+      if (outcome.status !== S.NFS4_OK) break;
+    }
+    const reply: CompoundReply = {
+      status: outcomes.at(-1)?.status ?? S.NFS4_OK,
+      tag,
+      outcomes,
+    };
+    if (slot && seqArgs) {
+      slot.seqid = seqArgs.sequenceid;
+      slot.cached = seqArgs.cachethis ? reply : undefined;
+      return finish(reply, { slotid: seqArgs.slotid, sequenceid: seqArgs.sequenceid });
+    }
+    return finish(reply);
+  }
+
+  /** SEQUENCE (RFC 8881 §18.46, slot rules §2.10.6.1). */
+  #sequence(
+    ctx: Ctx,
+    op: Nfs4Op<unknown>,
+    requestOps: readonly Nfs4Op<unknown>[],
+  ):
+    | { kind: "fail"; outcome: OpOutcome }
+    | { kind: "replay"; reply: CompoundReply }
+    | { kind: "new"; slot: SlotRec; outcome: OpOutcome } {
+    const args = op.args as SequenceArgs;
+    const status = this.#takeFault("SEQUENCE")?.status ?? this.#intercepted(op);
+    if (status !== undefined) return { kind: "fail", outcome: fail(op, status) };
+    const session = this.sessions.get(hex(args.sessionid));
+    if (!session) return { kind: "fail", outcome: fail(op, S.NFS4ERR_BADSESSION) };
+    if (session.unbound.has(ctx.conn)) {
+      return { kind: "fail", outcome: fail(op, S.NFS4ERR_CONN_NOT_BOUND_TO_SESSION) };
+    }
+    const slot = session.slots[args.slotid];
+    if (!slot) return { kind: "fail", outcome: fail(op, S.NFS4ERR_BADSLOT) };
+    const next = (slot.seqid + 1) % UINT32;
+    const highest = session.slots.length - 1;
+    const result = (): SequenceResult => ({
+      sessionid: session.id,
+      sequenceid: args.sequenceid,
+      slotid: args.slotid,
+      highestSlotid: highest,
+      targetHighestSlotid: Math.min(this.targetHighestSlotid ?? highest, highest),
+      statusFlags: this.#statusFlags(session.client),
+    });
+    if (args.sequenceid === slot.seqid && slot.seqid !== 0) {
+      // A retry of the last request on this slot: the cached reply, or
+      // SEQUENCE then NFS4ERR_RETRY_UNCACHED_REP (RFC 8881 §2.10.6.1.3).
+      if (slot.cached) return { kind: "replay", reply: slot.cached };
+      const outcomes = [ok(op, result())];
+      const second = requestOps[1];
+      if (second) outcomes.push(fail(second, S.NFS4ERR_RETRY_UNCACHED_REP));
+      return {
+        kind: "replay",
+        reply: { status: outcomes.at(-1)!.status, tag: "", outcomes },
+      };
+    }
+    if (args.sequenceid !== next) {
+      return { kind: "fail", outcome: fail(op, S.NFS4ERR_SEQ_MISORDERED) };
+    }
+    ctx.client = session.client;
+    return { kind: "new", slot, outcome: ok(op, result()) };
+  }
+
+  #statusFlags(client: ClientRec): number {
+    let flags = this.seqStatusFlags | (this.#onceFlags.shift() ?? 0);
+    for (const state of this.states.values()) {
+      if (state.owner.client !== client || state.revoked === undefined || state.silent) continue;
+      switch (state.revoked) {
+        case S.NFS4ERR_ADMIN_REVOKED:
+          flags |= SEQ4.ADMIN_STATE_REVOKED;
+          break;
+        case S.NFS4ERR_EXPIRED:
+          flags |= client.expired
+            ? SEQ4.EXPIRED_ALL_STATE_REVOKED
+            : SEQ4.EXPIRED_SOME_STATE_REVOKED;
+          break;
+        case S.NFS4ERR_DELEG_REVOKED:
+          flags |= SEQ4.RECALLABLE_STATE_REVOKED;
+          break;
+      }
+    }
+    return flags;
+  }
+
+  #op(ctx: Ctx, op: Nfs4Op<unknown>): OpOutcome {
+    if (ctx.minor === 0 && V41_ONLY.has(op.name)) return fail(op, S.NFS4ERR_OP_ILLEGAL);
+    if (ctx.minor === 1 && V40_ONLY.has(op.name)) return fail(op, S.NFS4ERR_NOTSUPP);
+    if (ctx.minor === 1 && op.name === "SEQUENCE") return fail(op, S.NFS4ERR_SEQUENCE_POS);
+    // Interceptors run first, whatever the op; on 4.0 seqid ops their status
+    // (like failNext's) applies once the seqid is found in order.
+    ctx.hooked = this.#intercepted(op);
+    if (!SEQID_OPS.has(op.name) || ctx.minor === 1) {
+      const fault = this.#takeFault(op.name);
+      if (fault) return fail(op, fault.status, fault.detail);
+      if (ctx.hooked !== undefined) return fail(op, ctx.hooked);
+    }
+    switch (op.name) {
+      case "PUTROOTFH":
+        ctx.cfh = this.root;
+        return ok(op);
+      case "PUTFH": {
+        const node = this.#files.get(hex(op.args as Uint8Array));
+        if (!node) return fail(op, S.NFS4ERR_STALE);
+        ctx.cfh = node;
+        return ok(op);
+      }
+      case "LOOKUP": {
+        if (!ctx.cfh) return fail(op, S.NFS4ERR_NOFILEHANDLE);
+        if (ctx.cfh.type !== "dir") return fail(op, S.NFS4ERR_NOTDIR);
+        const child = ctx.cfh.children.get(op.args as string);
+        if (!child) return fail(op, S.NFS4ERR_NOENT);
+        ctx.cfh = child;
+        return ok(op);
+      }
+      case "GETFH":
+        return ctx.cfh ? ok(op, ctx.cfh.fh) : fail(op, S.NFS4ERR_NOFILEHANDLE);
+      case "GETATTR":
+        return ctx.cfh
+          ? ok(op, { attrs: this.#attrs(ctx.cfh, op.args as ReadonlySet<number>) })
+          : fail(op, S.NFS4ERR_NOFILEHANDLE);
+      case "SETCLIENTID":
+        return this.#setclientid(op, op.args as SetclientidArgs);
+      case "SETCLIENTID_CONFIRM":
+        return this.#setclientidConfirm(op, op.args as SetclientidConfirmArgs);
+      case "RENEW": {
+        const client = this.clients.get(op.args as bigint);
+        if (!client || !client.confirmed) return fail(op, S.NFS4ERR_STALE_CLIENTID);
+        if (client.expired) return fail(op, S.NFS4ERR_EXPIRED);
+        return ok(op);
+      }
+      case "EXCHANGE_ID":
+        return this.#exchangeId(op, op.args as ExchangeIdArgs);
+      case "CREATE_SESSION":
+        return this.#createSession(op, op.args as CreateSessionArgs);
+      case "DESTROY_SESSION":
+        return this.sessions.delete(hex(op.args as Uint8Array))
+          ? ok(op)
+          : fail(op, S.NFS4ERR_BADSESSION);
+      case "DESTROY_CLIENTID":
+        return this.#destroyClientid(op, op.args as bigint);
+      case "BIND_CONN_TO_SESSION": {
+        const args = op.args as BindConnToSessionArgs;
+        const session = this.sessions.get(hex(args.sessionid));
+        if (!session) return fail(op, S.NFS4ERR_BADSESSION);
+        session.unbound.delete(ctx.conn);
+        return ok(op, {
+          sessionid: session.id,
+          dir: ChannelDirFromServer.CDFS4_FORE,
+          useConnInRdmaMode: false,
+        });
+      }
+      case "RECLAIM_COMPLETE": {
+        const client = ctx.client!;
+        if (client.reclaimComplete) return fail(op, S.NFS4ERR_COMPLETE_ALREADY);
+        client.reclaimComplete = true;
+        return ok(op);
+      }
+      case "OPEN":
+        return this.#open(ctx, op, op.args as OpenArgs);
+      case "OPEN_CONFIRM":
+        return this.#openConfirm(ctx, op, op.args as OpenConfirmArgs);
+      case "CLOSE":
+        return this.#close(ctx, op, op.args as CloseArgs);
+      case "LOCK":
+        return this.#lock(ctx, op, op.args as LockArgs);
+      case "LOCKU":
+        return this.#locku(ctx, op, op.args as LockuArgs);
+      case "LOCKT":
+        return this.#lockt(ctx, op, op.args as LocktArgs);
+      case "READ":
+        return this.#read(ctx, op, op.args as ReadArgs);
+      case "TEST_STATEID":
+        return ok(
+          op,
+          (op.args as Stateid[]).map((s) => this.#checkStateid(ctx, s, { special: false }).status),
+        );
+      case "FREE_STATEID":
+        return this.#freeStateid(op, op.args as Stateid);
+      case "RELEASE_LOCKOWNER":
+        return this.#releaseLockowner(op, op.args as WireOwner);
+      default:
+        return fail(op, S.NFS4ERR_NOTSUPP);
+    }
+  }
+
+  #attrs(node: FileNode, wanted: ReadonlySet<number>): FileAttributes {
+    const all: FileAttributes = {
+      type: node.type === "dir" ? FileType.NF4DIR : FileType.NF4REG,
+      change: node.change,
+      size: BigInt(node.data.length),
+      leaseTime: this.leaseTime,
+      fileid: node.fileid,
+      mode: node.type === "dir" ? 0o755 : 0o644,
+      maxread: 1n << 20n,
+    };
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(all)) {
+      if (wanted.has(attrId(key as keyof FileAttributes))) out[key] = value;
+    }
+    return out as FileAttributes;
+  }
+
+  // ------------------------------------------------------------ client IDs
+
+  #newClient(ownerId: string, verifier: Uint8Array, minorVersion: number): ClientRec {
+    const clientid = (BigInt(this.epoch) << 32n) | BigInt(++this.#counter);
+    const client: ClientRec = {
+      clientid,
+      ownerId,
+      verifier: verifier.slice(),
+      minorVersion,
+      confirmed: false,
+      confirm: this.#newId(8),
+      createSessionSeq: 1,
+      createSessionCache: undefined,
+      expired: false,
+      reclaimComplete: false,
+    };
+    this.clients.set(clientid, client);
+    return client;
+  }
+
+  /** Forgets a client and everything it holds. */
+  #dropClient(client: ClientRec): void {
+    this.clients.delete(client.clientid);
+    for (const [key, session] of this.sessions) {
+      if (session.client === client) this.sessions.delete(key);
+    }
+    for (const [key, owner] of this.owners) {
+      if (owner.client === client) {
+        this.owners.delete(key);
+        this.#lastClosed.delete(owner);
+      }
+    }
+    for (const [key, state] of this.states) {
+      if (state.owner.client === client) this.states.delete(key);
+    }
+  }
+
+  /** Other incarnations of a confirmed client's owner are gone (RFC 7530 §9.1.1). */
+  #dropOtherIncarnations(client: ClientRec): void {
+    for (const other of [...this.clients.values()]) {
+      if (other !== client && other.ownerId === client.ownerId) this.#dropClient(other);
+    }
+  }
+
+  #setclientid(op: Nfs4Op<unknown>, args: SetclientidArgs): OpOutcome {
+    const ownerId = new TextDecoder().decode(args.client.id);
+    if (this.clidInUse.has(ownerId)) {
+      return fail(op, S.NFS4ERR_CLID_INUSE, { netid: "tcp", addr: "192.0.2.7.3.232" });
+    }
+    const same = [...this.clients.values()].find((c) =>
+      c.ownerId === ownerId && c.confirmed && !c.expired &&
+      hex(c.verifier) === hex(args.client.verifier)
+    );
+    if (same) {
+      // RFC 7530 §16.33.5: same incarnation, new callback: same client ID.
+      same.confirm = this.#newId(8);
+      return ok(op, { clientid: same.clientid, confirm: same.confirm });
+    }
+    const client = this.#newClient(ownerId, args.client.verifier, 0);
+    return ok(op, { clientid: client.clientid, confirm: client.confirm });
+  }
+
+  #setclientidConfirm(op: Nfs4Op<unknown>, args: SetclientidConfirmArgs): OpOutcome {
+    const client = this.clients.get(args.clientid);
+    if (!client || hex(client.confirm) !== hex(args.confirm)) {
+      return fail(op, S.NFS4ERR_STALE_CLIENTID);
+    }
+    client.confirmed = true;
+    this.#dropOtherIncarnations(client);
+    return ok(op);
+  }
+
+  #exchangeId(op: Nfs4Op<unknown>, args: ExchangeIdArgs): OpOutcome {
+    const ownerId = new TextDecoder().decode(args.clientOwner.ownerid);
+    if (this.clidInUse.has(ownerId)) return fail(op, S.NFS4ERR_CLID_INUSE);
+    let client = [...this.clients.values()].find((c) =>
+      c.ownerId === ownerId && !c.expired && hex(c.verifier) === hex(args.clientOwner.verifier)
+    );
+    client ??= this.#newClient(ownerId, args.clientOwner.verifier, 1);
+    const result: ExchangeIdResult = {
+      clientid: client.clientid,
+      sequenceid: client.createSessionSeq,
+      flags: (ExchangeIdFlags.EXCHGID4_FLAG_USE_NON_PNFS |
+        (client.confirmed ? ExchangeIdFlags.EXCHGID4_FLAG_CONFIRMED_R : 0)) >>> 0,
+      stateProtect: { how: StateProtectHow.SP4_NONE },
+      serverOwner: { minorId: 0n, majorId: enc.encode("scripted") },
+      serverScope: enc.encode("scripted"),
+    };
+    return ok(op, result);
+  }
+
+  #createSession(op: Nfs4Op<unknown>, args: CreateSessionArgs): OpOutcome {
+    const client = this.clients.get(args.clientid);
+    if (!client) return fail(op, S.NFS4ERR_STALE_CLIENTID);
+    if (args.sequence === client.createSessionSeq - 1 && client.createSessionCache) {
+      return ok(op, client.createSessionCache);
+    }
+    if (args.sequence !== client.createSessionSeq) return fail(op, S.NFS4ERR_SEQ_MISORDERED);
+    const granted = Math.max(1, Math.min(args.foreChannel.maxRequests, this.maxSlots));
+    const session: SessionRec = {
+      id: this.#newId(16),
+      client,
+      slots: Array.from({ length: granted }, () => ({ seqid: 0, cached: undefined })),
+      unbound: new Set(),
+    };
+    this.sessions.set(hex(session.id), session);
+    client.confirmed = true;
+    client.createSessionSeq = (client.createSessionSeq + 1) % UINT32;
+    this.#dropOtherIncarnations(client);
+    const result: CreateSessionResult = {
+      sessionid: session.id,
+      sequence: args.sequence,
+      flags: 0,
+      foreChannel: { ...args.foreChannel, maxRequests: granted },
+      backChannel: args.backChannel,
+    };
+    client.createSessionCache = result;
+    return ok(op, result);
+  }
+
+  #destroyClientid(op: Nfs4Op<unknown>, clientid: bigint): OpOutcome {
+    const client = this.clients.get(clientid);
+    if (!client) return fail(op, S.NFS4ERR_STALE_CLIENTID);
+    if ([...this.sessions.values()].some((s) => s.client === client)) {
+      return fail(op, S.NFS4ERR_CLIENTID_BUSY);
+    }
+    this.#dropClient(client);
+    return ok(op);
+  }
+
+  /** The client an op names: 4.1 from SEQUENCE, 4.0 from the clientid it carries. */
+  #clientFor(ctx: Ctx, clientid: bigint): ClientRec | number {
+    if (ctx.minor === 1) return ctx.client!;
+    const client = this.clients.get(clientid);
+    if (!client || !client.confirmed) return S.NFS4ERR_STALE_CLIENTID;
+    if (client.expired) return S.NFS4ERR_EXPIRED;
+    return client;
+  }
+
+  // ------------------------------------------------------------ stateids
+
+  #checkStateid(
+    ctx: Ctx,
+    stateid: Stateid,
+    options: { special: boolean },
+  ): { status: number; rec?: StateRec } {
+    const other = stateid.other;
+    if (other.every((b) => b === 0) || other.every((b) => b === 0xff)) {
+      return { status: options.special ? S.NFS4_OK : S.NFS4ERR_BAD_STATEID };
+    }
+    if (this.#epochOf(other) !== this.epoch) {
+      return { status: ctx.minor === 0 ? S.NFS4ERR_STALE_STATEID : S.NFS4ERR_BAD_STATEID };
+    }
+    const rec = this.states.get(hex(other));
+    if (!rec) {
+      const closed = [...this.#lastClosed.values()].find((c) => hex(c.other) === hex(other));
+      return closed
+        ? { status: S.NFS4ERR_BAD_STATEID, rec: closed }
+        : { status: S.NFS4ERR_BAD_STATEID };
+    }
+    if (rec.revoked !== undefined) return { status: rec.revoked, rec };
+    if (ctx.minor === 1 && stateid.seqid === 0) return { status: S.NFS4_OK, rec };
+    if (stateid.seqid > rec.seqid) return { status: S.NFS4ERR_BAD_STATEID, rec };
+    if (stateid.seqid < rec.seqid) return { status: S.NFS4ERR_OLD_STATEID, rec };
+    return { status: S.NFS4_OK, rec };
+  }
+
+  #stateid(rec: StateRec): Stateid {
+    return { seqid: rec.seqid, other: rec.other.slice() };
+  }
+
+  #ownerKey(client: ClientRec, kind: "open" | "lock", owner: Uint8Array): string {
+    return `${client.clientid}/${kind}/${hex(owner)}`;
+  }
+
+  /** RFC 7530 §9.1.7: the next seqid, a replay of the last, or out of step. */
+  #seqidCheck(owner: OwnerRec, seqid: number): "next" | "replay" | "bad" {
+    if (seqid === (owner.seqid + 1) % UINT32) return "next";
+    if (seqid === owner.seqid && owner.last) return "replay";
+    return "bad";
+  }
+
+  /** Records a seqid op's outcome on its owner unless the status keeps the seqid. */
+  #consume(owner: OwnerRec, seqid: number, outcome: OpOutcome): OpOutcome {
+    if (!SEQID_KEPT.has(outcome.status)) {
+      owner.seqid = seqid;
+      owner.last = outcome;
+    }
+    return outcome;
+  }
+
+  /** An injected failure for a 4.0 seqid op, after its seqid was found in order. */
+  #seqidFault(ctx: Ctx, op: Nfs4Op<unknown>): OpOutcome | undefined {
+    const fault = this.#takeFault(op.name);
+    if (fault) return fail(op, fault.status, fault.detail);
+    return ctx.hooked === undefined ? undefined : fail(op, ctx.hooked);
+  }
+
+  /**
+   * The state a 4.0 seqid op names, with its owner's seqid checked. A stateid
+   * that is revoked, expired or old still consumes the seqid (RFC 7530
+   * §9.1.7 lists only STALE_STATEID and BAD_STATEID among the stateid errors
+   * that do not).
+   */
+  #seqidState(
+    ctx: Ctx,
+    op: Nfs4Op<unknown>,
+    stateid: Stateid,
+    kind: "open" | "lock",
+    seqid: number,
+  ): { done: OpOutcome } | { rec: StateRec } {
+    const { status, rec } = this.#checkStateid(ctx, stateid, { special: false });
+    if (!rec || rec.kind !== kind) {
+      return { done: fail(op, status === S.NFS4_OK ? S.NFS4ERR_BAD_STATEID : status) };
+    }
+    if (ctx.minor === 0) {
+      // As nfsd: the seqid (and a replay) is checked before the stateid's generation.
+      const check = this.#seqidCheck(rec.owner, seqid);
+      if (check === "bad") return { done: fail(op, S.NFS4ERR_BAD_SEQID) };
+      if (check === "replay") return { done: rec.owner.last! };
+      if (status !== S.NFS4_OK) return { done: this.#consume(rec.owner, seqid, fail(op, status)) };
+      const injected = this.#seqidFault(ctx, op);
+      if (injected) return { done: this.#consume(rec.owner, seqid, injected) };
+    } else if (status !== S.NFS4_OK) {
+      return { done: fail(op, status) };
+    }
+    return { rec };
+  }
+
+  // ------------------------------------------------------------ OPEN / CLOSE
+
+  #open(ctx: Ctx, op: Nfs4Op<unknown>, args: OpenArgs): OpOutcome {
+    const client = this.#clientFor(ctx, args.owner.clientid);
+    if (typeof client === "number") return fail(op, client);
+    if (!ctx.cfh) return fail(op, S.NFS4ERR_NOFILEHANDLE);
+    const key = this.#ownerKey(client, "open", args.owner.owner);
+    let owner = this.owners.get(key);
+    const v40 = ctx.minor === 0;
+    // Linux nfsd: an unconfirmed owner is replaced without a seqid check.
+    const known = owner !== undefined && (owner.confirmed || !v40);
+    if (v40 && known) {
+      const check = this.#seqidCheck(owner!, args.seqid);
+      if (check === "bad") return fail(op, S.NFS4ERR_BAD_SEQID);
+      if (check === "replay") {
+        const cached = owner!.last!;
+        if (cached.name === "OPEN" && cached.status === S.NFS4_OK) {
+          const other = (cached.value as OpenResult).stateid.other;
+          ctx.cfh = this.states.get(hex(other))?.file ?? ctx.cfh;
+        }
+        return cached;
+      }
+    } else if (owner && !known) {
+      // The unconfirmed owner and its opens are released.
+      for (const [k, state] of this.states) if (state.owner === owner) this.states.delete(k);
+      this.owners.delete(key);
+    }
+    const finish = (outcome: OpOutcome): OpOutcome => {
+      if (v40 && known) return this.#consume(owner!, args.seqid, outcome);
+      return outcome;
+    };
+    if (v40) {
+      const injected = this.#seqidFault(ctx, op);
+      if (injected) return finish(injected);
+    }
+
+    // Which file, and by what right.
+    const claim = args.claim;
+    let file: FileNode;
+    switch (claim.claim) {
+      case OpenClaimType.CLAIM_NULL: {
+        if (ctx.cfh.type !== "dir") return finish(fail(op, S.NFS4ERR_NOTDIR));
+        const existing = ctx.cfh.children.get(claim.file);
+        if (existing && args.create?.mode === CreateMode.GUARDED4) {
+          return finish(fail(op, S.NFS4ERR_EXIST));
+        }
+        if (!existing && !args.create) return finish(fail(op, S.NFS4ERR_NOENT));
+        if (this.grace) return finish(fail(op, S.NFS4ERR_GRACE));
+        file = existing ?? this.addFile(`${ctx.cfh.path.replace(/\/$/, "")}/${claim.file}`, "");
+        break;
+      }
+      case OpenClaimType.CLAIM_PREVIOUS:
+        if (!this.grace || (ctx.minor === 1 && client.reclaimComplete)) {
+          return finish(fail(op, S.NFS4ERR_NO_GRACE));
+        }
+        file = ctx.cfh;
+        break;
+      case OpenClaimType.CLAIM_FH:
+        if (v40) return finish(fail(op, S.NFS4ERR_BADXDR));
+        if (this.grace) return finish(fail(op, S.NFS4ERR_GRACE));
+        file = ctx.cfh;
+        break;
+      default:
+        return finish(fail(op, S.NFS4ERR_NOTSUPP));
+    }
+    if (file.type === "dir") return finish(fail(op, S.NFS4ERR_ISDIR));
+
+    // Share reservations (RFC 7530 §9.9).
+    for (const other of this.states.values()) {
+      if (other.kind !== "open" || other.file !== file || other.revoked !== undefined) continue;
+      if (other.owner.client === client && hex(other.owner.owner) === hex(args.owner.owner)) {
+        continue;
+      }
+      if ((other.deny & args.shareAccess) !== 0 || (other.access & args.shareDeny) !== 0) {
+        return finish(fail(op, S.NFS4ERR_SHARE_DENIED));
+      }
+    }
+
+    let rflags = OpenResultFlags.OPEN4_RESULT_LOCKTYPE_POSIX;
+    if (!known) {
+      owner = {
+        kind: "open",
+        client,
+        owner: args.owner.owner.slice(),
+        seqid: args.seqid,
+        confirmed: !(v40 && this.confirmOpens),
+        last: undefined,
+      };
+      this.owners.set(key, owner);
+      if (!owner.confirmed) rflags |= OpenResultFlags.OPEN4_RESULT_CONFIRM;
+    }
+    let rec = [...this.states.values()].find((s): s is OpenRec =>
+      s.kind === "open" && s.owner === owner && s.file === file && s.revoked === undefined
+    );
+    if (rec) {
+      rec.access |= args.shareAccess & 3;
+      rec.deny |= args.shareDeny;
+      rec.seqid++;
+    } else {
+      rec = {
+        kind: "open",
+        other: this.#newId(12),
+        file,
+        owner: owner!,
+        seqid: 1,
+        revoked: undefined,
+        silent: false,
+        access: args.shareAccess & 3,
+        deny: args.shareDeny,
+        locks: new Set(),
+      };
+      this.states.set(hex(rec.other), rec);
+    }
+    ctx.cfh = file;
+    const result: OpenResult = {
+      stateid: this.#stateid(rec),
+      cinfo: { atomic: true, before: file.change, after: file.change },
+      rflags,
+      attrset: new Set(),
+      delegation: { type: DelegationType.OPEN_DELEGATE_NONE },
+    };
+    const outcome = ok(op, result);
+    if (!known) owner!.last = outcome;
+    return finish(outcome);
+  }
+
+  #openConfirm(ctx: Ctx, op: Nfs4Op<unknown>, args: OpenConfirmArgs): OpOutcome {
+    const found = this.#seqidState(ctx, op, args.stateid, "open", args.seqid);
+    if ("done" in found) return found.done;
+    const rec = found.rec;
+    rec.owner.confirmed = true;
+    rec.seqid++;
+    return this.#consume(rec.owner, args.seqid, ok(op, this.#stateid(rec)));
+  }
+
+  #close(ctx: Ctx, op: Nfs4Op<unknown>, args: CloseArgs): OpOutcome {
+    const found = this.#seqidState(ctx, op, args.stateid, "open", args.seqid);
+    if ("done" in found) return found.done;
+    const rec = found.rec as OpenRec;
+    const finish = (
+      o: OpOutcome,
+    ) => (ctx.minor === 0 ? this.#consume(rec.owner, args.seqid, o) : o);
+    if ([...rec.locks].some((l) => l.ranges.length > 0 && l.revoked === undefined)) {
+      return finish(fail(op, S.NFS4ERR_LOCKS_HELD));
+    }
+    for (const lock of rec.locks) this.states.delete(hex(lock.other));
+    this.states.delete(hex(rec.other));
+    rec.seqid++;
+    if (ctx.minor === 0) this.#lastClosed.set(rec.owner, rec);
+    return finish(ok(op, this.#stateid(rec)));
+  }
+
+  // ------------------------------------------------------------ locks
+
+  #conflict(file: FileNode, owner: OwnerRec | undefined, range: LockRange): LockDenied | undefined {
+    for (const state of this.states.values()) {
+      if (state.kind !== "lock" || state.file !== file || state.revoked !== undefined) continue;
+      if (owner && state.owner === owner) continue;
+      for (const held of state.ranges) {
+        if (!rangesOverlap(held, range)) continue;
+        if (!isWrite(held.type) && !isWrite(range.type)) continue;
+        return {
+          offset: held.offset,
+          length: held.length,
+          locktype: held.type,
+          owner: { clientid: state.owner.client.clientid, owner: state.owner.owner.slice() },
+        };
+      }
+    }
+    return undefined;
+  }
+
+  #lock(ctx: Ctx, op: Nfs4Op<unknown>, args: LockArgs): OpOutcome {
+    const v40 = ctx.minor === 0;
+    const locker = args.locker;
+    let open: OpenRec;
+    let lockRec: LockRec | undefined;
+    let lockOwner: OwnerRec | undefined;
+    let newOwner: { key: string; client: ClientRec; owner: Uint8Array } | undefined;
+    // The owners whose seqids this LOCK consumes.
+    const consumed: [OwnerRec, number][] = [];
+    if (locker.newLockOwner) {
+      const checked = this.#checkStateid(ctx, locker.openStateid, { special: false });
+      if (checked.rec?.kind !== "open") {
+        return fail(op, checked.status === S.NFS4_OK ? S.NFS4ERR_BAD_STATEID : checked.status);
+      }
+      open = checked.rec;
+      if (v40) {
+        const check = this.#seqidCheck(open.owner, locker.openSeqid);
+        if (check === "bad") return fail(op, S.NFS4ERR_BAD_SEQID);
+        if (check === "replay") return open.owner.last!;
+      }
+      if (checked.status !== S.NFS4_OK) {
+        const outcome = fail(op, checked.status);
+        return v40 ? this.#consume(open.owner, locker.openSeqid, outcome) : outcome;
+      }
+      const client = this.#clientFor(ctx, locker.lockOwner.clientid);
+      if (typeof client === "number") return fail(op, client);
+      const key = this.#ownerKey(client, "lock", locker.lockOwner.owner);
+      lockOwner = this.owners.get(key);
+      if (v40) {
+        consumed.push([open.owner, locker.openSeqid]);
+        if (lockOwner) {
+          // nfsd: with a known lock owner, its seqid must be the next one.
+          if (this.#seqidCheck(lockOwner, locker.lockSeqid) !== "next") {
+            return fail(op, S.NFS4ERR_BAD_SEQID);
+          }
+          consumed.push([lockOwner, locker.lockSeqid]);
+        }
+      }
+      if (!lockOwner) newOwner = { key, client, owner: locker.lockOwner.owner };
+      lockRec = lockOwner
+        ? [...open.locks].find((l) => l.owner === lockOwner && l.revoked === undefined)
+        : undefined;
+    } else {
+      const checked = this.#checkStateid(ctx, locker.lockStateid, { special: false });
+      if (checked.rec?.kind !== "lock") {
+        return fail(op, checked.status === S.NFS4_OK ? S.NFS4ERR_BAD_STATEID : checked.status);
+      }
+      lockRec = checked.rec;
+      open = lockRec.open;
+      lockOwner = lockRec.owner;
+      if (v40) {
+        const check = this.#seqidCheck(lockOwner, locker.lockSeqid);
+        if (check === "bad") return fail(op, S.NFS4ERR_BAD_SEQID);
+        if (check === "replay") return lockOwner.last!;
+      }
+      if (checked.status !== S.NFS4_OK) {
+        const outcome = fail(op, checked.status);
+        return v40 ? this.#consume(lockOwner, locker.lockSeqid, outcome) : outcome;
+      }
+      if (v40) consumed.push([lockOwner, locker.lockSeqid]);
+    }
+    const finish = (outcome: OpOutcome): OpOutcome => {
+      for (const [owner, seqid] of consumed) this.#consume(owner, seqid, outcome);
+      return outcome;
+    };
+    if (v40) {
+      const injected = this.#seqidFault(ctx, op);
+      if (injected) return finish(injected);
+    }
+    if (ctx.cfh !== open.file) return finish(fail(op, S.NFS4ERR_BAD_STATEID));
+    const client = open.owner.client;
+    if (args.reclaim) {
+      if (!this.grace || (ctx.minor === 1 && client.reclaimComplete)) {
+        return finish(fail(op, S.NFS4ERR_NO_GRACE));
+      }
+    } else if (this.grace) {
+      return finish(fail(op, S.NFS4ERR_GRACE));
+    }
+    const range: LockRange = { type: args.locktype, offset: args.offset, length: args.length };
+    const denied = this.#conflict(open.file, lockOwner, range);
+    if (denied) return finish(fail(op, S.NFS4ERR_DENIED, denied));
+    if (newOwner) {
+      lockOwner = {
+        kind: "lock",
+        client: newOwner.client,
+        owner: newOwner.owner.slice(),
+        seqid: v40 ? (locker as { lockSeqid: number }).lockSeqid : 0,
+        confirmed: true,
+        last: undefined,
+      };
+      this.owners.set(newOwner.key, lockOwner);
+    }
+    if (!lockRec) {
+      lockRec = {
+        kind: "lock",
+        other: this.#newId(12),
+        file: open.file,
+        owner: lockOwner!,
+        open,
+        seqid: 0,
+        revoked: undefined,
+        silent: false,
+        ranges: [],
+      };
+      open.locks.add(lockRec);
+      this.states.set(hex(lockRec.other), lockRec);
+    }
+    lockRec.ranges.push(range);
+    lockRec.seqid++;
+    const outcome = ok(op, this.#stateid(lockRec));
+    if (newOwner) lockOwner!.last = outcome;
+    return finish(outcome);
+  }
+
+  #locku(ctx: Ctx, op: Nfs4Op<unknown>, args: LockuArgs): OpOutcome {
+    const found = this.#seqidState(ctx, op, args.stateid, "lock", args.seqid);
+    if ("done" in found) return found.done;
+    const rec = found.rec as LockRec;
+    const range: LockRange = { type: args.locktype, offset: args.offset, length: args.length };
+    rec.ranges = rec.ranges.filter((r) => !rangesOverlap(r, range));
+    rec.seqid++;
+    const outcome = ok(op, this.#stateid(rec));
+    return ctx.minor === 0 ? this.#consume(rec.owner, args.seqid, outcome) : outcome;
+  }
+
+  #lockt(ctx: Ctx, op: Nfs4Op<unknown>, args: LocktArgs): OpOutcome {
+    if (!ctx.cfh) return fail(op, S.NFS4ERR_NOFILEHANDLE);
+    const client = this.#clientFor(ctx, args.owner.clientid);
+    if (typeof client === "number") return fail(op, client);
+    const owner = this.owners.get(this.#ownerKey(client, "lock", args.owner.owner));
+    const range: LockRange = { type: args.locktype, offset: args.offset, length: args.length };
+    const denied = this.#conflict(ctx.cfh, owner, range);
+    return denied ? fail(op, S.NFS4ERR_DENIED, denied) : ok(op);
+  }
+
+  #releaseLockowner(op: Nfs4Op<unknown>, args: WireOwner): OpOutcome {
+    const client = this.clients.get(args.clientid);
+    if (!client) return fail(op, S.NFS4ERR_STALE_CLIENTID);
+    const key = this.#ownerKey(client, "lock", args.owner);
+    const owner = this.owners.get(key);
+    if (!owner) return ok(op);
+    const held = [...this.states.values()].filter((s): s is LockRec =>
+      s.kind === "lock" && s.owner === owner
+    );
+    if (held.some((l) => l.ranges.length > 0 && l.revoked === undefined)) {
+      return fail(op, S.NFS4ERR_LOCKS_HELD);
+    }
+    for (const lock of held) {
+      lock.open.locks.delete(lock);
+      this.states.delete(hex(lock.other));
+    }
+    this.owners.delete(key);
+    return ok(op);
+  }
+
+  // ------------------------------------------------------------ READ, FREE
+
+  #read(ctx: Ctx, op: Nfs4Op<unknown>, args: ReadArgs): OpOutcome {
+    if (!ctx.cfh) return fail(op, S.NFS4ERR_NOFILEHANDLE);
+    if (ctx.cfh.type === "dir") return fail(op, S.NFS4ERR_ISDIR);
+    const { status, rec } = this.#checkStateid(ctx, args.stateid, { special: true });
+    if (status !== S.NFS4_OK) return fail(op, status);
+    if (rec) {
+      if (rec.file !== ctx.cfh) return fail(op, S.NFS4ERR_BAD_STATEID);
+      const open = rec.kind === "open" ? rec : rec.open;
+      if ((open.access & 1) === 0) return fail(op, S.NFS4ERR_OPENMODE);
+    }
+    const data = ctx.cfh.data;
+    const start = Math.min(Number(args.offset), data.length);
+    const end = Math.min(start + args.count, data.length);
+    return ok(op, { eof: end >= data.length, data: data.slice(start, end) });
+  }
+
+  #freeStateid(op: Nfs4Op<unknown>, stateid: Stateid): OpOutcome {
+    const rec = this.states.get(hex(stateid.other));
+    if (!rec) return fail(op, S.NFS4ERR_BAD_STATEID);
+    if (rec.revoked === undefined) {
+      if (rec.kind === "open" || rec.ranges.length > 0) return fail(op, S.NFS4ERR_LOCKS_HELD);
+    }
+    this.states.delete(hex(rec.other));
+    if (rec.kind === "lock") rec.open.locks.delete(rec);
+    return ok(op);
+  }
+}
+
+// ------------------------------------------------------------------ channel
+
+/**
+ * One connection to a {@linkcode ScriptedServer}: the `CompoundChannel` the
+ * state manager is given.
+ */
+export class ScriptedChannel implements CompoundChannel {
+  readonly server: ScriptedServer;
+  readonly connection: number;
+  /** COMPOUNDs carried by this channel. */
+  readonly log: LogEntry[] = [];
+  /** A guard against runaway retry loops: more COMPOUNDs than this throw. */
+  maxCompounds = 400;
+  /** Awaited before each request is handled (latency, scripted stalls). */
+  latency: (() => Promise<void>) | undefined;
+  /** Requests sent and not yet answered. */
+  inFlight = 0;
+  closed = false;
+
+  #count = 0;
+  #held: (() => void)[] | undefined;
+  #drops: { op: string; remaining: number; skip: number; beforeServer: boolean }[] = [];
+
+  constructor(server: ScriptedServer = new ScriptedServer()) {
+    this.server = server;
+    this.connection = server.connect();
+  }
+
+  async compound(
+    request: CompoundRequest,
+    options: CompoundCallOptions = {},
+  ): Promise<CompoundReply> {
+    if (++this.#count > this.maxCompounds) {
+      throw new Error(`ScriptedChannel: more than ${this.maxCompounds} COMPOUNDs (runaway loop?)`);
+    }
+    options.signal?.throwIfAborted();
+    const w = new XdrWriter();
+    encodeCompound(w, request);
+    const bytes = w.bytes().slice();
+    this.inFlight++;
+    try {
+      if (this.#held) await new Promise<void>((resolve) => this.#held!.push(resolve));
+      if (this.latency) await this.latency();
+      const drop = this.#takeDrop(request.ops.map((o) => o.name));
+      if (drop?.beforeServer) {
+        throw new RpcConnectionError("connection reset (scripted)", {
+          host: "scripted",
+          port: 2049,
+          code: "ECONNRESET",
+        });
+      }
+      const decoded = decodeCompoundRequest(new XdrReader(bytes), OP_CODECS);
+      const before = this.server.log.length;
+      const reply = this.server.handle(decoded, this.connection);
+      this.log.push(...this.server.log.slice(before));
+      if (drop) throw new RpcTimeoutError("no reply (scripted)", options.timeoutMs ?? 0);
+      const rw = new XdrWriter();
+      encodeCompoundReply(rw, reply, OP_CODECS);
+      return decodeCompoundReply(new XdrReader(rw.bytes().slice()), request.ops);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  ping(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    return Promise.resolve();
+  }
+
+  /**
+   * The next `times` COMPOUNDs holding `op` (after `after` of them) are
+   * executed by the server but their replies are lost: the call fails with a
+   * retriable `RpcTimeoutError`. With `beforeServer` the request itself is
+   * lost instead (`RpcConnectionError`, nothing executed).
+   */
+  dropReplies(
+    op: string,
+    options: { times?: number; after?: number; beforeServer?: boolean } = {},
+  ): void {
+    this.#drops.push({
+      op,
+      remaining: options.times ?? 1,
+      skip: options.after ?? 0,
+      beforeServer: options.beforeServer ?? false,
+    });
+  }
+
+  #takeDrop(names: readonly string[]) {
+    const drop = this.#drops.find((d) => names.includes(d.op));
+    if (!drop) return undefined;
+    if (drop.skip > 0) {
+      drop.skip--;
+      return undefined;
+    }
+    if (--drop.remaining <= 0) this.#drops.splice(this.#drops.indexOf(drop), 1);
+    return drop;
+  }
+
+  /** Requests wait (unanswered) until {@linkcode release}. */
+  hold(): void {
+    this.#held ??= [];
+  }
+
+  /** Lets held requests through, in the order they were sent. */
+  release(): void {
+    const held = this.#held ?? [];
+    this.#held = undefined;
+    for (const resolve of held) resolve();
+  }
+
+  /** Lets the oldest held request through; later ones stay held. */
+  releaseOne(): void {
+    this.#held?.shift()?.();
+  }
+
+  /** Requests waiting in {@linkcode hold}. */
+  get heldCount(): number {
+    return this.#held?.length ?? 0;
+  }
+
+  /**
+   * The op names of each COMPOUND from entry `from` on, comma-joined, with
+   * ` -> STATUS` when the COMPOUND failed: `SEQUENCE,PUTFH,READ -> NFS4ERR_BADSESSION`.
+   */
+  opNames(from = 0): string[] {
+    return this.log.slice(from).map(formatEntry);
+  }
+}
+
+/** `SEQUENCE,PUTFH,READ` or `PUTFH,READ -> NFS4ERR_STALE_STATEID`. */
+export function formatEntry(entry: LogEntry): string {
+  const names = entry.ops.join(",");
+  return entry.status === S.NFS4_OK ? names : `${names} -> ${statusName(entry.status)}`;
+}

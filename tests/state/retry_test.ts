@@ -1,0 +1,205 @@
+/**
+ * run() on ordinary operations (manager.ts with error_table.ts): DELAY and
+ * GRACE wait with backoff on the fake clock, OLD_STATEID resends at once,
+ * BAD_SEQID retires the open owner (RFC 7530 §9.1.7), final statuses come
+ * back as NfsError, and client-ID establishment retries CLID_INUSE.
+ */
+
+import assert from "node:assert/strict";
+import { NfsError } from "../../lib/nfs4/errors.ts";
+import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
+import type { OpenArgs } from "../../lib/nfs4/ops/open.ts";
+import type { LockDenied } from "../../lib/nfs4/ops/lock.ts";
+import { harness } from "./_harness.ts";
+
+Deno.test("DELAY on READ is retried with backoff 100, 200, 400 ms, each a retry event (RFC 7530 §13.1.1.3)", async () => {
+  await using h = await harness(1);
+  const file = await h.open();
+  h.mark();
+  h.server.failNext("READ", S.NFS4ERR_DELAY, { times: 3 });
+  const text = await h.drive(h.readText(file), 50);
+  assert.equal(text, "hello, world\n");
+  assert.deepEqual(h.details(["retry"]), [
+    "READ -> NFS4ERR_DELAY (waiting 100.0 ms)",
+    "READ -> NFS4ERR_DELAY (waiting 200.0 ms)",
+    "READ -> NFS4ERR_DELAY (waiting 400.0 ms)",
+  ]);
+  assert.deepEqual(h.timeline(), [
+    [0, "SEQUENCE,PUTFH,READ -> NFS4ERR_DELAY"],
+    [100, "SEQUENCE,PUTFH,READ -> NFS4ERR_DELAY"],
+    [300, "SEQUENCE,PUTFH,READ -> NFS4ERR_DELAY"],
+    [700, "SEQUENCE,PUTFH,READ"],
+  ]);
+  assert.deepEqual(h.steps(), []);
+});
+
+Deno.test("DELAY backoff doubles up to 15 s (kernel NFS4_POLL_RETRY_MAX)", async () => {
+  await using h = await harness(1);
+  const file = await h.open();
+  h.mark();
+  h.server.failNext("READ", S.NFS4ERR_DELAY, { times: 10 });
+  await h.drive(h.read(file), 500);
+  assert.deepEqual(h.details(["retry"]).map((d) => d.replace(/^.*waiting /, "")), [
+    "100.0 ms)",
+    "200.0 ms)",
+    "400.0 ms)",
+    "800.0 ms)",
+    "1.60 s)",
+    "3.20 s)",
+    "6.40 s)",
+    "12.80 s)",
+    "15.00 s)",
+    "15.00 s)",
+  ]);
+});
+
+Deno.test("GRACE on an ordinary 4.0 OPEN waits with backoff until grace ends (RFC 7530 §9.6.2)", async () => {
+  await using h = await harness(0);
+  h.server.grace = true;
+  const opening = h.open();
+  await h.tick(350, 50);
+  h.server.endGrace();
+  const file = await h.drive(opening, 50);
+  assert.equal(await h.readText(file), "hello, world\n");
+  assert.deepEqual(h.events(["retry"]), [
+    "OPEN -> NFS4ERR_GRACE",
+    "OPEN -> NFS4ERR_GRACE",
+    "OPEN -> NFS4ERR_GRACE",
+  ]);
+  // Each OPEN that got GRACE consumed its seqid (RFC 7530 §9.1.7); the server agrees.
+  const seqids = h.entries().flatMap((e) =>
+    e.ops.flatMap((n, i) => (n === "OPEN" ? [(e.args[i] as OpenArgs).seqid] : []))
+  );
+  assert.deepEqual(seqids, [0, 1, 2, 3]);
+});
+
+Deno.test("GRACE injected on a 4.1 LOCK is retried after 100 ms (RFC 8881 §8.4.2.1)", async () => {
+  await using h = await harness(1);
+  const file = await h.open();
+  h.mark();
+  h.server.failNext("LOCK", S.NFS4ERR_GRACE);
+  await h.drive(h.lock(file), 50);
+  assert.deepEqual(h.timeline(), [
+    [0, "SEQUENCE,PUTFH,LOCK -> NFS4ERR_GRACE"],
+    [100, "SEQUENCE,PUTFH,LOCK"],
+  ]);
+  assert.deepEqual(h.details(["retry"]), ["LOCK -> NFS4ERR_GRACE (waiting 100.0 ms)"]);
+});
+
+Deno.test("OLD_STATEID is resent at once with the current stateid (RFC 8881 §8.2.2)", async () => {
+  await using h = await harness(1);
+  const file = await h.open();
+  h.mark();
+  h.server.failNext("READ", S.NFS4ERR_OLD_STATEID);
+  await h.read(file);
+  assert.deepEqual(h.ops(), ["SEQUENCE,PUTFH,READ -> NFS4ERR_OLD_STATEID", "SEQUENCE,PUTFH,READ"]);
+  assert.deepEqual(h.details(["retry"]), ["READ -> NFS4ERR_OLD_STATEID (sending again)"]);
+  assert.equal(h.clock.now(), 0);
+});
+
+Deno.test("OLD_STATEID forever gives up after 8 immediate resends and throws NfsError", async () => {
+  await using h = await harness(1);
+  const file = await h.open();
+  h.mark();
+  h.server.failNext("READ", S.NFS4ERR_OLD_STATEID, { times: 100 });
+  await assert.rejects(h.read(file), (e: unknown) => {
+    assert.ok(e instanceof NfsError);
+    assert.equal(e.status, S.NFS4ERR_OLD_STATEID);
+    return true;
+  });
+  assert.equal(h.ops().length, 9);
+});
+
+Deno.test("a final status (NOENT) comes back as NfsError at once, without recovery (RFC 7530 §13)", async () => {
+  await using h = await harness(0);
+  await assert.rejects(h.open("missing"), (e: unknown) => {
+    assert.ok(e instanceof NfsError);
+    assert.equal(e.statusName, "NFS4ERR_NOENT");
+    assert.equal(e.path, "/vfs/missing");
+    return true;
+  });
+  assert.deepEqual(h.steps(), []);
+  assert.deepEqual(h.ops(), [
+    "PUTROOTFH,LOOKUP,GETFH",
+    "PUTFH,OPEN,GETFH,GETATTR -> NFS4ERR_NOENT",
+  ]);
+});
+
+Deno.test("a 4.0 OPEN that fails with NOENT still consumes the owner's seqid (RFC 7530 §9.1.7)", async () => {
+  await using h = await harness(0);
+  const file = await h.open("file");
+  const seqid = file.owner.seqid;
+  await assert.rejects(h.open("missing"), NfsError);
+  assert.equal(file.owner.seqid, seqid + 1);
+  // The server agrees: the next OPEN with this owner is in order.
+  await h.open("other");
+  assert.equal(file.owner.seqid, seqid + 2);
+});
+
+Deno.test("BAD_SEQID on a 4.0 OPEN retires the owner and retries with a new owner, confirmed anew (RFC 7530 §9.1.7, §16.18)", async () => {
+  await using h = await harness(0);
+  const first = await h.open("file");
+  const oldOwner = first.owner;
+  h.mark();
+  h.server.failNext("OPEN", S.NFS4ERR_BAD_SEQID);
+  const second = await h.open("other");
+  assert.notEqual(second.owner, oldOwner);
+  assert.equal(oldOwner.retired, true);
+  assert.deepEqual(h.ops(), [
+    "PUTFH,OPEN,GETFH,GETATTR -> NFS4ERR_BAD_SEQID",
+    "PUTFH,OPEN,GETFH,GETATTR",
+    "PUTFH,OPEN_CONFIRM",
+  ]);
+  const owners = h.entries().flatMap((e) =>
+    e.ops.flatMap((n, i) => (n === "OPEN" ? [e.args[i] as OpenArgs] : []))
+  );
+  assert.equal(new TextDecoder().decode(owners[0]!.owner.owner), oldOwner.label);
+  assert.equal(new TextDecoder().decode(owners[1]!.owner.owner), second.owner.label);
+  assert.equal(owners[1]!.seqid, 0);
+  assert.deepEqual(h.events(["owner"]), [
+    `retire ${oldOwner.label}`,
+    `new ${second.owner.label}`,
+    `OPEN_CONFIRM ${second.owner.label}`,
+  ]);
+  assert.deepEqual(h.steps(), []);
+  assert.equal(await h.readText(second), "other file contents\n");
+});
+
+Deno.test("a lock held by another client: LOCK -> DENIED comes back with the holder, no retry (RFC 7530 §16.10.5)", async () => {
+  await using a = await harness(1, { ownerId: "client-a" });
+  await using b = await harness(1, { server: a.server, ownerId: "client-b" });
+  const fa = await a.open("file", 3);
+  const fb = await b.open("file", 3);
+  await a.lock(fa, { offset: 0n, length: 10n });
+  await assert.rejects(b.lock(fb, { offset: 5n, length: 10n }), (e: unknown) => {
+    assert.ok(e instanceof NfsError);
+    assert.equal(e.statusName, "NFS4ERR_DENIED");
+    assert.equal(e.path, "/vfs/file");
+    const denied = e.detail as LockDenied;
+    assert.equal(denied.offset, 0n);
+    assert.equal(denied.length, 10n);
+    assert.equal(new TextDecoder().decode(denied.owner.owner), a.m.lockOwner.label);
+    return true;
+  });
+  assert.deepEqual(b.events(["retry"]), []);
+  // A read lock elsewhere is fine.
+  await b.lock(fb, { type: "read", offset: 20n, length: 5n });
+  assert.equal(a.server.locksOf("/vfs/file").length, 2);
+});
+
+for (const minor of [0, 1] as const) {
+  Deno.test(
+    `4.${minor} CLID_INUSE while establishing: retried with a uniquified owner string (RFC ${
+      minor === 0 ? "7530 §16.33.5" : "8881 §18.35.4"
+    })`,
+    async () => {
+      await using h = await harness(minor, { noStart: true });
+      h.server.clidInUse.add("test-client");
+      await h.m.start();
+      assert.equal(h.m.client.wireOwnerId, "test-client/u1");
+      const first = minor === 0 ? "SETCLIENTID" : "EXCHANGE_ID";
+      assert.deepEqual(h.ops().slice(0, 2), [`${first} -> NFS4ERR_CLID_INUSE`, first]);
+      assert.deepEqual(h.events(["clid"]).slice(0, 1), [`${first} -> NFS4ERR_CLID_INUSE`]);
+    },
+  );
+}
