@@ -1,0 +1,185 @@
+/**
+ * Waiting for a byte-range lock held by someone else (RFC 7530 §9.4, RFC 8881
+ * §9.6): the client polls. Each try is a LOCK with the blocking type
+ * (READW_LT or WRITEW_LT), which tells the server this client is waiting and
+ * lets a 4.1 server notify it with CB_NOTIFY_LOCK (RFC 8881 §20.11) when the
+ * lock may be free. On NFS4ERR_DENIED the client pauses, 100 ms at first and
+ * doubling up to 2 s, and tries again until the lock is taken, the deadline
+ * passes or the caller gives up.
+ *
+ * The pause can be cut short by a wake-up hint (`wake`): the callback layer
+ * will call it when CB_NOTIFY_LOCK arrives. Like the kernel's
+ * nfs4_retry_setlk, a hint that came in while a try was in flight still ends
+ * the pause that follows it, so a notification is never lost between a
+ * denial and the sleep.
+ *
+ * @example
+ * ```ts
+ * const file = await client.open("/vfs/job.lock", { access: "write" });
+ * const range = { type: "write", offset: 0n, length: NFS4_UINT64_MAX } as const;
+ * try {
+ *   await lockWithWait(file, range, { timeoutMs: 10_000 });
+ * } catch (e) {
+ *   if (e instanceof LockConflictError) console.log("held by", e.holder.owner);
+ * }
+ * ```
+ * @module
+ */
+
+import type { LockHolder, LockRange, WritableFile } from "./api.ts";
+import { LockConflictError } from "./errors.ts";
+import type { Clock } from "../state/clock.ts";
+
+/** First pause after a denial. */
+export const LOCK_RETRY_MIN_MS = 100;
+/** Longest pause between tries. */
+export const LOCK_RETRY_MAX_MS = 2_000;
+
+/** Time for the waiting: the real clock by default, a `FakeClock` in tests. */
+export type WaitClock = Pick<Clock, "now" | "setTimer">;
+
+/** A hint that the lock may have become free; returns a function that unsubscribes. */
+export type WakeSource = (listener: () => void) => () => void;
+
+/** What each denial reports to `onDenied`. */
+export interface LockDenial {
+  /** Who holds the conflicting lock (LOCK4denied). */
+  readonly holder: LockHolder;
+  /** Tries so far, this one included (1 for the first). */
+  readonly attempt: number;
+  /** The pause before the next try, in ms; 0 when this was the last try. */
+  readonly delayMs: number;
+}
+
+export interface LockWaitOptions {
+  /**
+   * How long to keep trying, in ms. `0` means one try with the non-blocking
+   * type (READ_LT/WRITE_LT): fail at once. Undefined: wait until the lock is
+   * taken or `signal` aborts.
+   */
+  readonly timeoutMs?: number | undefined;
+  /** Stops the waiting; the promise then rejects with the signal's reason. */
+  readonly signal?: AbortSignal | undefined;
+  /** Ends a pause early (CB_NOTIFY_LOCK, later). */
+  readonly wake?: WakeSource | undefined;
+  /** Called after every denial, before the pause (for traces and progress). */
+  readonly onDenied?: ((denial: LockDenial) => void) | undefined;
+  /** First and longest pause (defaults: 100 ms and 2 s). */
+  readonly minDelayMs?: number | undefined;
+  readonly maxDelayMs?: number | undefined;
+  readonly clock?: WaitClock | undefined;
+}
+
+/** How the lock was taken. */
+export interface LockWaitResult {
+  /** LOCKs sent, the successful one included. */
+  readonly attempts: number;
+  /** Time from the first try to the lock being held, in ms. */
+  readonly waitedMs: number;
+  /** Whether a wake-up hint ended any of the pauses. */
+  readonly woken: boolean;
+}
+
+/** Real time, with timers that keep the process alive while it waits for a lock. */
+const waitClock: WaitClock = {
+  now: () => performance.now(),
+  setTimer(fn, ms) {
+    const id = setTimeout(fn, ms);
+    return { cancel: () => clearTimeout(id) };
+  },
+};
+
+/**
+ * Takes `range` on `file`, waiting while another owner holds a conflicting
+ * lock. Rejects with the last {@linkcode LockConflictError} (naming the
+ * holder) when the deadline passes, with the signal's reason when aborted,
+ * and with any other error of a try as it is.
+ *
+ * When `signal` aborts while a try is in flight, that try is allowed to
+ * finish; if it took the lock, the lock is released again (LOCKU) before the
+ * promise rejects, so an aborted wait never leaves a lock behind.
+ */
+export async function lockWithWait(
+  file: Pick<WritableFile, "lock" | "unlock">,
+  range: LockRange,
+  options: LockWaitOptions = {},
+): Promise<LockWaitResult> {
+  const clock = options.clock ?? waitClock;
+  const minDelay = options.minDelayMs ?? LOCK_RETRY_MIN_MS;
+  const maxDelay = Math.max(minDelay, options.maxDelayMs ?? LOCK_RETRY_MAX_MS);
+  const signal = options.signal;
+  const started = clock.now();
+  const deadline = options.timeoutMs === undefined ? Infinity : started + options.timeoutMs;
+  const blocking = options.timeoutMs !== 0;
+
+  // A hint received at any time ends the next pause (or the current one).
+  let hinted = false;
+  let endPause: (() => void) | undefined;
+  let woken = false;
+  const unsubscribe = options.wake?.(() => {
+    hinted = true;
+    endPause?.();
+  });
+
+  try {
+    let delay = minDelay;
+    for (let attempt = 1;; attempt++) {
+      signal?.throwIfAborted();
+      hinted = false;
+      try {
+        await file.lock(range, { blocking });
+      } catch (e) {
+        if (!(e instanceof LockConflictError)) throw e;
+        signal?.throwIfAborted();
+        const left = deadline - clock.now();
+        const pause = left > 0 ? Math.min(delay, left) : 0;
+        options.onDenied?.({ holder: e.holder, attempt, delayMs: pause });
+        if (pause <= 0) throw e;
+        const cut = await sleep(clock, pause, signal, (end) => (endPause = end), () => hinted);
+        endPause = undefined;
+        // A pause a hint cut short does not count towards the backoff.
+        if (cut) woken = true;
+        else delay = Math.min(delay * 2, maxDelay);
+        continue;
+      }
+      if (signal?.aborted) {
+        // Taken after the caller gave up: give it back.
+        await file.unlock(range).catch(() => {});
+        signal.throwIfAborted();
+      }
+      return { attempts: attempt, waitedMs: clock.now() - started, woken };
+    }
+  } finally {
+    unsubscribe?.();
+  }
+}
+
+/**
+ * Pauses for `ms`; resolves `true` when a hint ended the pause early
+ * (including one that arrived before it began), `false` after the full
+ * pause. Rejects with the signal's reason when aborted.
+ */
+function sleep(
+  clock: WaitClock,
+  ms: number,
+  signal: AbortSignal | undefined,
+  setEnd: (end: () => void) => void,
+  hinted: () => boolean,
+): Promise<boolean> {
+  return new Promise<boolean>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    if (hinted()) return resolve(true);
+    let settled = false;
+    const finish = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      timer.cancel();
+      signal?.removeEventListener("abort", onAbort);
+      outcome();
+    };
+    const onAbort = () => finish(() => reject(signal?.reason));
+    const timer = clock.setTimer(() => finish(() => resolve(false)), ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    setEnd(() => finish(() => resolve(true)));
+  });
+}

@@ -1,0 +1,201 @@
+/**
+ * lockWithWait(): the polling policy for a lock held by someone else, with a
+ * fake file and a fake clock (no server, no sleeping).
+ */
+
+import assert from "node:assert/strict";
+import type { LockHolder, LockRange } from "../../lib/client/api.ts";
+import { LockConflictError } from "../../lib/client/errors.ts";
+import { type LockDenial, lockWithWait } from "../../lib/client/lock_wait.ts";
+import { FakeClock } from "../../lib/state/clock.ts";
+
+const RANGE: LockRange = { type: "write", offset: 0n, length: 0xffff_ffff_ffff_ffffn };
+const HOLDER: LockHolder = {
+  type: "write",
+  offset: 0n,
+  length: 0xffff_ffff_ffff_ffffn,
+  clientid: 0x6b01n,
+  owner: "lock-p1-1",
+};
+
+/** A file whose LOCK is denied until `freeAt` (fake ms), recording each try. */
+class FakeFile {
+  readonly clock: FakeClock;
+  freeAt: number;
+  readonly tries: { at: number; blocking: boolean | undefined }[] = [];
+  readonly unlocks: LockRange[] = [];
+  /** Set to make the next LOCK wait for this promise before answering. */
+  gate: Promise<void> | undefined;
+  error: Error | undefined;
+
+  constructor(clock: FakeClock, freeAt: number) {
+    this.clock = clock;
+    this.freeAt = freeAt;
+  }
+
+  async lock(_range: LockRange, options: { blocking?: boolean } = {}): Promise<void> {
+    this.tries.push({ at: this.clock.now(), blocking: options.blocking });
+    if (this.gate) await this.gate;
+    if (this.error) throw this.error;
+    if (this.clock.now() < this.freeAt) throw new LockConflictError("/vfs/f", HOLDER);
+  }
+
+  unlock(range: LockRange): Promise<void> {
+    this.unlocks.push(range);
+    return Promise.resolve();
+  }
+}
+
+/** Settles a promise without awaiting it, to look at it after the clock moved. */
+function track<T>(promise: Promise<T>) {
+  const state: { done: boolean; value?: T; error?: unknown } = { done: false };
+  promise.then(
+    (value) => Object.assign(state, { done: true, value }),
+    (error) => Object.assign(state, { done: true, error }),
+  );
+  return state;
+}
+
+Deno.test("lockWithWait() takes a free lock with one blocking LOCK", async () => {
+  const clock = new FakeClock();
+  const file = new FakeFile(clock, 0);
+  const result = await lockWithWait(file, RANGE, { clock });
+  assert.deepEqual(result, { attempts: 1, waitedMs: 0, woken: false });
+  assert.deepEqual(file.tries, [{ at: 0, blocking: true }]);
+});
+
+Deno.test("lockWithWait() backs off from 100 ms doubling to 2 s until the lock is free", async () => {
+  const clock = new FakeClock();
+  const file = new FakeFile(clock, 6_000);
+  const denials: LockDenial[] = [];
+  const state = track(lockWithWait(file, RANGE, { clock, onDenied: (d) => denials.push(d) }));
+  await clock.advance(10_000);
+  assert.ok(state.done);
+  assert.equal(state.error, undefined);
+  assert.deepEqual(
+    file.tries.map((t) => t.at),
+    [0, 100, 300, 700, 1500, 3100, 5100, 7100],
+  );
+  assert.ok(file.tries.every((t) => t.blocking === true), "READW_LT/WRITEW_LT on every try");
+  assert.deepEqual(denials.map((d) => d.delayMs), [100, 200, 400, 800, 1600, 2000, 2000]);
+  assert.deepEqual(denials.map((d) => d.attempt), [1, 2, 3, 4, 5, 6, 7]);
+  assert.equal(denials[0]!.holder.owner, "lock-p1-1");
+  assert.deepEqual(state.value, { attempts: 8, waitedMs: 7100, woken: false });
+});
+
+Deno.test("lockWithWait() gives up at the deadline with the holder", async () => {
+  const clock = new FakeClock();
+  const file = new FakeFile(clock, Infinity);
+  const denials: LockDenial[] = [];
+  const state = track(
+    lockWithWait(file, RANGE, { clock, timeoutMs: 1_000, onDenied: (d) => denials.push(d) }),
+  );
+  await clock.advance(999);
+  assert.equal(state.done, false);
+  await clock.advance(1);
+  assert.ok(state.done);
+  assert.ok(state.error instanceof LockConflictError);
+  assert.equal(state.error.holder.owner, "lock-p1-1");
+  // The last pause is cut to the deadline, and the last try is made at it.
+  assert.deepEqual(file.tries.map((t) => t.at), [0, 100, 300, 700, 1000]);
+  assert.deepEqual(denials.map((d) => d.delayMs), [100, 200, 400, 300, 0]);
+});
+
+Deno.test("lockWithWait() with timeoutMs 0 tries once, non-blocking", async () => {
+  const clock = new FakeClock();
+  const file = new FakeFile(clock, Infinity);
+  await assert.rejects(lockWithWait(file, RANGE, { clock, timeoutMs: 0 }), LockConflictError);
+  assert.deepEqual(file.tries, [{ at: 0, blocking: false }]);
+  assert.equal(clock.pending, 0, "no timer left behind");
+});
+
+Deno.test("lockWithWait() stops when the signal aborts during a pause", async () => {
+  const clock = new FakeClock();
+  const file = new FakeFile(clock, Infinity);
+  const stop = new AbortController();
+  const state = track(lockWithWait(file, RANGE, { clock, signal: stop.signal }));
+  await clock.advance(150);
+  stop.abort(new Error("SIGINT received"));
+  await clock.advance(0);
+  assert.ok(state.done);
+  assert.equal((state.error as Error).message, "SIGINT received");
+  await clock.advance(10_000);
+  assert.equal(file.tries.length, 2, "no try after the abort");
+  assert.equal(clock.pending, 0);
+});
+
+Deno.test("lockWithWait() gives back a lock taken by a try in flight when aborted", async () => {
+  const clock = new FakeClock();
+  const file = new FakeFile(clock, 0);
+  let answer!: () => void;
+  file.gate = new Promise((resolve) => (answer = resolve));
+  const stop = new AbortController();
+  const state = track(lockWithWait(file, RANGE, { clock, signal: stop.signal }));
+  await clock.advance(0);
+  stop.abort(new Error("SIGTERM received"));
+  answer();
+  await clock.advance(0);
+  assert.ok(state.done);
+  assert.equal((state.error as Error).message, "SIGTERM received");
+  assert.deepEqual(file.unlocks, [RANGE], "LOCKU of the lock taken after the abort");
+});
+
+Deno.test("lockWithWait() does not start when the signal has already aborted", async () => {
+  const clock = new FakeClock();
+  const file = new FakeFile(clock, 0);
+  await assert.rejects(
+    lockWithWait(file, RANGE, { clock, signal: AbortSignal.abort(new Error("stop")) }),
+    /stop/,
+  );
+  assert.equal(file.tries.length, 0);
+});
+
+Deno.test("lockWithWait() tries again at once when woken (CB_NOTIFY_LOCK)", async () => {
+  const clock = new FakeClock();
+  const file = new FakeFile(clock, Infinity);
+  const listeners = new Set<() => void>();
+  const wake = (listener: () => void) => {
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  };
+  const state = track(lockWithWait(file, RANGE, { clock, wake }));
+  await clock.advance(1_000); // tries at 0, 100, 300, 700; pausing until 1500
+  assert.equal(listeners.size, 1);
+  file.freeAt = 0;
+  for (const listener of listeners) listener();
+  await clock.advance(0);
+  assert.ok(state.done);
+  assert.deepEqual(state.value, { attempts: 5, waitedMs: 1_000, woken: true });
+  assert.deepEqual(file.tries.map((t) => t.at), [0, 100, 300, 700, 1000]);
+  assert.equal(listeners.size, 0, "unsubscribed");
+});
+
+Deno.test("lockWithWait() keeps a wake-up that came while a try was in flight", async () => {
+  const clock = new FakeClock();
+  const file = new FakeFile(clock, Infinity);
+  let notify!: () => void;
+  const wake = (listener: () => void) => {
+    notify = listener;
+    return () => {};
+  };
+  let answer!: () => void;
+  file.gate = new Promise((resolve) => (answer = resolve));
+  const state = track(lockWithWait(file, RANGE, { clock, wake }));
+  await clock.advance(0);
+  notify(); // the lock was freed while the LOCK that will be denied was on the wire
+  file.gate = undefined;
+  answer();
+  await clock.advance(0);
+  assert.deepEqual(file.tries.map((t) => t.at), [0, 0], "no pause after the denial");
+  assert.equal(state.done, false);
+  await clock.advance(100);
+  assert.deepEqual(file.tries.map((t) => t.at), [0, 0, 100], "then back to polling");
+});
+
+Deno.test("lockWithWait() passes other errors through at once", async () => {
+  const clock = new FakeClock();
+  const file = new FakeFile(clock, 0);
+  file.error = new Error("Permission denied (NFS4ERR_OPENMODE)");
+  await assert.rejects(lockWithWait(file, RANGE, { clock }), /NFS4ERR_OPENMODE/);
+  assert.equal(file.tries.length, 1);
+});
