@@ -97,7 +97,7 @@ export function leaseErrorFlags(
     case S.NFS4ERR_CONN_NOT_BOUND_TO_SESSION:
       return { set: ["BIND_CONN_TO_SESSION"] };
     case S.NFS4ERR_CB_PATH_DOWN:
-      // RFC 7530 §16.30.5: RENEW says the callback path is down; the lease
+      // RFC 7530 §16.28.5: RENEW says the callback path is down; the lease
       // was renewed. Delegations must be returned (kernel nfs40_handle_cb_pathdown).
       return { set: ["DELEGRETURN"] };
     default:

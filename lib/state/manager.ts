@@ -231,6 +231,24 @@ export class StateManager {
   }
 
   /** Marks every open (and its locks) for reclaim, as the kernel's nfs4_state_mark_reclaim_*. */
+  /**
+   * Grace ended (NO_GRACE, RECLAIM_BAD) partway through a reboot reclaim: the
+   * states still waiting for it are recovered without grace; those already
+   * reclaimed stay as they are, and so do the owners' seqids (the client ID
+   * did not change).
+   */
+  markPendingNoGrace(reason: string): void {
+    let count = 0;
+    for (const open of this.opens) {
+      if (open.reclaim === "reboot") {
+        open.reclaim = "nograce";
+        count++;
+      }
+      for (const lock of open.locks) if (lock.reclaim === "reboot") lock.reclaim = "nograce";
+    }
+    this.setFlag("RECLAIM_NOGRACE", `${reason}; ${count} open(s) left to recover`);
+  }
+
   markAllForReclaim(kind: "reboot" | "nograce", reason: string): void {
     let count = 0;
     for (const open of this.opens) {
@@ -283,7 +301,10 @@ export class StateManager {
         backoff = RETRY_MIN_MS;
         this.tracer.emit("step", `${stepName(flag)} done`, `${ms(this.clock.now() - t0)}`);
       } catch (e) {
-        const retriable = e instanceof RpcError && e.retriable;
+        // A lost connection, or a server asking to wait (NFS4ERR_DELAY on
+        // EXCHANGE_ID, CREATE_SESSION, RENEW, ...): try the step again.
+        const retriable = (e instanceof RpcError && e.retriable) ||
+          (e instanceof NfsError && actionForStatus(e.status).kind === "delay");
         const elapsed = this.clock.now() - started;
         if (retriable && elapsed < this.recoveryTimeoutMs) {
           this.tracer.emit(
@@ -482,8 +503,13 @@ export class StateManager {
   #armRenewal(): void {
     this.#renewTimer?.cancel();
     if (this.#closed) return;
-    const due = this.client.lastRenewal + (this.client.leaseTime * 1000 * 2) / 3;
-    const wait = Math.max(0, due - this.clock.now());
+    const period = (this.client.leaseTime * 1000 * 2) / 3;
+    const due = this.client.lastRenewal + period;
+    const now = this.clock.now();
+    // When the due time has passed without a renewal (no state held, or
+    // recovery running), look again a period later rather than at once
+    // (the kernel's renewd waits at least a second too).
+    const wait = due > now ? due - now : period;
     this.#renewTimer = this.clock.setTimer(() => void this.#renewTick(), wait);
   }
 
@@ -574,6 +600,14 @@ export class StateManager {
           this.tracer.emit("retry", `${opNames(ops)} resend`, `${e.message}; in ${ms(backoff)}`);
           await this.clock.sleep(backoff, options.signal);
           backoff = Math.min(backoff * 2, RETRY_MAX_MS);
+          continue;
+        }
+        if (
+          e instanceof NfsError && !options.inRecovery && this.clock.now() < deadline &&
+          (e.status === S.NFS4ERR_BADSESSION || e.status === S.NFS4ERR_DEADSESSION)
+        ) {
+          // It waited for a slot of a session that was reset meanwhile:
+          // send it on the new session once recovery is done.
           continue;
         }
         throw e;

@@ -438,7 +438,7 @@ export async function reclaimReboot(m: StateManager): Promise<void> {
         (e.status === S.NFS4ERR_NO_GRACE || e.status === S.NFS4ERR_RECLAIM_BAD)
       ) {
         // Grace is over (or the server will not take this reclaim): recover the rest without grace.
-        m.markAllForReclaim("nograce", `OPEN(CLAIM_PREVIOUS) -> ${e.statusName}`);
+        m.markPendingNoGrace(`OPEN(CLAIM_PREVIOUS) -> ${e.statusName}`);
         break;
       }
       if (isLeaseLevel(e)) throw e;
@@ -873,7 +873,19 @@ export async function closeOpen(m: StateManager, state: OpenState): Promise<void
     const owner = state.owner;
     await m.run(
       () => [putfh(state.fh), close({ seqid: owner.seqid, stateid: state.stateid })] as const,
-      { seqidOwners: [owner], states: [state] },
+      {
+        seqidOwners: [owner],
+        states: [state],
+        // The server no longer has the state: nothing to close, and no
+        // reason to recover it first (kernel nfs4_close_done).
+        final: new Set([
+          S.NFS4ERR_BAD_STATEID,
+          S.NFS4ERR_STALE_STATEID,
+          S.NFS4ERR_EXPIRED,
+          S.NFS4ERR_ADMIN_REVOKED,
+          S.NFS4ERR_DELEG_REVOKED,
+        ]),
+      },
     ).catch((e) => {
       // The server no longer knows the state (it expired): nothing to close.
       if (!(e instanceof NfsError)) throw e;

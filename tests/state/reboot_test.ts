@@ -225,7 +225,7 @@ Deno.test("reboot after grace: NO_GRACE on the first reclaim re-opens by name wi
   assert.deepEqual(h.entries()[6]!.args[0], vfs.fh);
 });
 
-// BUG: procs.reclaimReboot() handles NO_GRACE with
+// Regression (fixed in lib/state): procs.reclaimReboot() handles NO_GRACE with
 // m.markAllForReclaim("nograce"), which (1) re-marks the opens already
 // reclaimed in this pass, so they are opened a second time, and (2) resets
 // every owner's seqid to 0 although the client ID (and the server's record of
@@ -240,7 +240,6 @@ Deno.test("reboot after grace: NO_GRACE on the first reclaim re-opens by name wi
 Deno.test({
   name:
     "NO_GRACE midway through a 4.0 reclaim recovers the remaining open by name, keeping the owner's seqid (RFC 7530 §9.1.7, §9.6.2)",
-  ignore: true,
   async fn() {
     await using h = await harness(0);
     const file = await h.open("file");
@@ -257,12 +256,11 @@ Deno.test({
   },
 });
 
-// BUG: as above: after NO_GRACE on the second reclaim, the first (already
+// Regression (fixed in lib/state): as above: after NO_GRACE on the second reclaim, the first (already
 // reclaimed) open is re-opened with CLAIM_FH and its lock taken again.
 Deno.test({
   name:
     "NO_GRACE midway through a 4.1 reclaim recovers only the remaining open with CLAIM_FH (RFC 8881 §8.4.2.1)",
-  ignore: true,
   async fn() {
     await using h = await harness(1);
     const file = await h.open("file");

@@ -30,7 +30,7 @@ Deno.test("a lost reply to a recovery step's RENEW is retried by the loop with b
   ]);
 });
 
-// BUG: a recovery step whose own request gets NFS4ERR_DELAY (the server is
+// Regression (fixed in lib/state): a recovery step whose own request gets NFS4ERR_DELAY (the server is
 // busy: RFC 7530 §13.1.1.3, "retry later") is fatal: the step throws
 // NfsError(DELAY), #runLoop()'s catch only retries retriable RpcErrors and
 // lease-level statuses, so it records #fatal, marks every open bad
@@ -51,7 +51,6 @@ for (
     name: `NFS4ERR_DELAY answering ${label} is waited out, not fatal (RFC ${
       minor === 0 ? "7530 §13.1.1.3" : "8881 §15.1.1.3"
     })`,
-    ignore: true,
     async fn() {
       await using h = await harness(minor, { noStart: setup === "start" });
       if (setup === "start") {
@@ -72,7 +71,7 @@ for (
   });
 }
 
-// BUG: when SESSION_RESET destroys the session, procs.destroySession() fails
+// Regression (fixed in lib/state): when SESSION_RESET destroys the session, procs.destroySession() fails
 // the requests queued for a slot with `NfsError(NFS4ERR_BADSESSION)`. That
 // error is thrown out of send() (not returned as a reply), so run() does not
 // look it up in the table and the caller's READ fails instead of waiting for
@@ -83,7 +82,6 @@ for (
 Deno.test({
   name:
     "requests queued for a slot while the session is reset are retried on the new session (RFC 8881 §2.10.6)",
-  ignore: true,
   async fn() {
     await using h = await harness(1, { maxSlots: 1, wantedSlots: 1 });
     const file = await h.open();

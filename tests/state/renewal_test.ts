@@ -38,7 +38,7 @@ for (const [minor, op] of [[0, "RENEW"], [1, "SEQUENCE"]] as const) {
     assert.equal(h.clock.spins, 0);
   });
 
-  // BUG: with no state held, #renewTick() skips the renewal and #armRenewal()
+  // Regression (fixed in lib/state): with no state held, #renewTick() skips the renewal and #armRenewal()
   // re-arms at `lastRenewal + 2/3 lease`, which is already past: a zero-delay
   // timer that fires and re-arms itself for ever (a busy loop on the real
   // clock; the guarded fake clock refuses it and counts `spins`). The same
@@ -47,7 +47,6 @@ for (const [minor, op] of [[0, "RENEW"], [1, "SEQUENCE"]] as const) {
   // nfs4_schedule_state_renewal), e.g. `wait = due > now ? due - now : period`.
   Deno.test({
     name: `renewal: 4.${minor} sends no ${op} while no state is held, without spinning (${rfc})`,
-    ignore: true,
     async fn() {
       await using h = await harness(minor);
       await h.tick(65_000);
@@ -78,11 +77,10 @@ Deno.test("renewal: 4.1 any SEQUENCE renews, even one before a GETATTR (RFC 8881
   assert.deepEqual(h.timeline(), [[35_000, "SEQUENCE"]]);
 });
 
-// BUG: see "sends no RENEW while no state is held": after the last CLOSE the
+// Regression (fixed in lib/state): see "sends no RENEW while no state is held": after the last CLOSE the
 // renewer spins with zero-delay timers instead of going quiet.
 Deno.test({
   name: "renewal: 4.0 renewals stop after the last CLOSE (RFC 7530 §9.5)",
-  ignore: true,
   async fn() {
     await using h = await harness(0);
     const file = await h.open();

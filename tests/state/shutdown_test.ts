@@ -104,7 +104,7 @@ Deno.test("abandon() sends nothing and stops timers (a simulated crash)", async 
   assert.equal(h.server.opensOf("/vfs/file").length, 1);
 });
 
-// BUG: procs.closeOpen() sends CLOSE through run() with the state, so a CLOSE
+// Regression (fixed in lib/state): procs.closeOpen() sends CLOSE through run() with the state, so a CLOSE
 // answered ADMIN_REVOKED (or EXPIRED, or STALE_STATEID after a reboot) sets
 // off recovery: TEST_STATEID/FREE_STATEID (4.1) or RECLAIM_NOGRACE (4.0), a
 // fresh OPEN of the file, and a second CLOSE; after a 4.0 reboot even a whole
@@ -121,7 +121,6 @@ for (const minor of [0, 1] as const) {
       `shutdown() on 4.${minor}: CLOSE -> ADMIN_REVOKED means closed; the file is not re-opened (RFC ${
         minor === 0 ? "7530 §9.8" : "8881 §8.2.4"
       })`,
-    ignore: true,
     async fn() {
       await using h = await harness(minor);
       const file = await h.open();
@@ -134,12 +133,11 @@ for (const minor of [0, 1] as const) {
   });
 }
 
-// BUG: as above: after a 4.0 server reboot, shutdown() establishes a new
+// Regression (fixed in lib/state): as above: after a 4.0 server reboot, shutdown() establishes a new
 // client ID and reclaims the open only to CLOSE it.
 Deno.test({
   name:
     "shutdown() on 4.0 after a server reboot: CLOSE -> STALE_STATEID ends the close, no reclaim (RFC 7530 §9.6.2)",
-  ignore: true,
   async fn() {
     await using h = await harness(0);
     await h.open();
