@@ -7,6 +7,7 @@
 
 import { CommanderError, Help, type Option } from "@commander-js/extra-typings";
 import { registerCat } from "./cat.ts";
+import { registerLock } from "./lock.ts";
 import { registerRenewWatch } from "./renew_watch.ts";
 import { CliContext, type CliIo } from "./context.ts";
 import { describeError, exitCodeFor } from "./errors.ts";
@@ -24,6 +25,7 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerLs,
   registerCat,
   registerRenewWatch,
+  registerLock,
 ];
 
 const ROOT_HELP = `

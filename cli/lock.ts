@@ -1,0 +1,615 @@
+/**
+ * `nfs4 lock [-s|-x] [-n|-w SECONDS] [-E CODE] [--range OFFSET[:LENGTH]] URL [--] [COMMAND...]`:
+ * a byte-range lock on a file on the server, with the options of flock(1).
+ *
+ * The file is opened with the access the lock needs (READ for a shared lock,
+ * WRITE for an exclusive one) and locked with LOCK (open_to_lock_owner4 the
+ * first time, exist_lock_owner4 after). While another owner holds a
+ * conflicting lock the command polls (lib/client/lock_wait.ts) until it gets
+ * the lock, `--wait` runs out or `--nonblock` says not to wait; giving up
+ * prints who holds the lock (LOCK4denied). With the lock held it runs
+ * COMMAND and exits with its status, or, without COMMAND, prints what it
+ * holds and keeps it until SIGINT or SIGTERM. Then LOCKU, CLOSE, and
+ * RELEASE_LOCKOWNER (4.0) or DESTROY_SESSION (4.1). The lease is renewed by
+ * the state manager meanwhile, and the lock is reclaimed after a server
+ * reboot like any other state.
+ *
+ * `--test` only asks (LOCKT): exit 0 when the range is free, 1 when it is
+ * held, with the holder on stdout.
+ * @module
+ */
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { constants as osConstants } from "node:os";
+import process from "node:process";
+import { type CommandUnknownOpts, InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import type { LockHolder, LockRange, Nfs4ClientApi, WritableFile } from "../lib/client/api.ts";
+import { LockConflictError } from "../lib/client/errors.ts";
+import { lockWithWait } from "../lib/client/lock_wait.ts";
+import { type NfsUrl, parseNfsUrl, UsageError } from "../lib/client/url.ts";
+import {
+  formatTraceJson,
+  formatTraceText,
+  type TraceCategory,
+  type TraceEvent,
+} from "../lib/state/trace.ts";
+import type { CliContext } from "./context.ts";
+import { describeError } from "./errors.ts";
+import { type GlobalOptions, readGlobalOptions, type RootCommand } from "./globals.ts";
+import { flushed } from "./output.ts";
+
+const HELP = `
+The lock is exclusive unless -s is given, and covers the whole file unless
+--range is: OFFSET[:LENGTH] in bytes, LENGTH 0 or left out meaning to the end
+of the file (NFS4_UINT64_MAX). Shared locks are taken on a file opened for
+reading, exclusive ones on a file opened for writing, so the user (--uid)
+needs that permission. The file must exist.
+
+With COMMAND, nfs4 takes the lock, runs COMMAND with the lock held (stdin,
+stdout and stderr are nfs4's), releases the lock and exits with COMMAND's
+status (128+N when a signal N ended it). SIGINT and SIGTERM are passed on to
+COMMAND. Put -- before COMMAND when it has options of its own.
+
+Without COMMAND, nfs4 prints one line on stderr saying what it holds, e.g.
+  nfs4: holding exclusive lock on nfs://srv/vfs/f bytes 0- (lock owner lock-p4242-1, stateid …)
+and holds the lock until SIGINT or SIGTERM, then releases it and exits 0.
+stdout stays empty.
+
+When another owner holds a conflicting lock, nfs4 waits: it polls with
+blocking LOCKs (READW_LT/WRITEW_LT), 100 ms apart at first, then up to 2 s.
+-w gives up after SECONDS, -n does not wait. Giving up prints who holds the
+lock (lock owner, client, type, range) and exits 1, or the -E code:
+  nfs4: nfs://srv/vfs/f: locked: exclusive lock on bytes 0- held by lock owner lock-p4242-1 (client 0x…)
+
+--test takes nothing: it asks the server (LOCKT) and prints on stdout
+  nfs://srv/vfs/f: free: no lock conflicts with an exclusive lock on bytes 0-
+or the holder's line ("locked: …"); exit 0 when free, 1 (or -E) when held.
+
+The lock is held by this process's lock owner; each nfs4 process is its own
+NFSv4 client. A process killed with SIGKILL releases nothing: the server
+keeps its lock until its lease expires. --trace shows every step: OPEN,
+LOCK and its stateid, each denial and wait, renewals, LOCKU, CLOSE.
+
+Exit status: COMMAND's; without COMMAND 0; 1 (or -E) when the lock is held
+and nfs4 gave up; 1 when an operation failed; 2 for a usage error; 126/127
+when COMMAND cannot be run; 128+N when signal N came before the lock was
+taken.
+
+Examples:
+  $ nfs4 lock nfs://srv/export/jobs/nightly.lock -- ./nightly.sh --full
+  $ nfs4 lock -n -E 75 nfs://srv/export/cron.lock -- backup.sh || echo "already running"
+  $ nfs4 lock -s -w 30 nfs://srv/export/data.lock -- cat report
+  $ nfs4 lock --range 0:4096 nfs://srv/export/db.lock          # holds until Ctrl-C
+  $ nfs4 lock --test nfs://srv/export/cron.lock                # who holds it?
+`;
+
+/** NFS4_UINT64_MAX: a lock length meaning "to the end of the file" (RFC 7530 §16.10.4). */
+const TO_END = 0xffff_ffff_ffff_ffffn;
+
+/** What `--range` gives. */
+export interface ByteRange {
+  readonly offset: bigint;
+  readonly length: bigint;
+}
+
+/**
+ * Parses `--range OFFSET[:LENGTH]`: decimal byte counts; LENGTH 0 or left out
+ * means to the end of the file. The range must end within 2^64 bytes.
+ *
+ * @example
+ * ```ts
+ * parseRange("100:50"); // { offset: 100n, length: 50n }
+ * parseRange("4096"); // { offset: 4096n, length: 0xffff_ffff_ffff_ffffn }
+ * ```
+ */
+export function parseRange(text: string): ByteRange {
+  const match = /^([0-9]+)(?::([0-9]+))?$/.exec(text);
+  if (!match) {
+    throw new InvalidArgumentError("Expected OFFSET[:LENGTH], decimal byte counts");
+  }
+  const offset = BigInt(match[1]!);
+  let length = match[2] === undefined ? 0n : BigInt(match[2]);
+  if (offset > TO_END) throw new InvalidArgumentError(`OFFSET is more than ${TO_END}`);
+  if (length === 0n) length = TO_END;
+  else if (length !== TO_END && offset + length > TO_END + 1n) {
+    throw new InvalidArgumentError(`OFFSET+LENGTH is more than 2^64 (${TO_END + 1n})`);
+  }
+  return { offset, length };
+}
+
+/** Parses `-w SECONDS`: 0 or more, fractions allowed; 0 is the same as -n. */
+export function parseWait(value: string): number {
+  const seconds = Number(value);
+  if (!/^[0-9]*\.?[0-9]+$/.test(value) || !(seconds >= 0) || seconds > 31_536_000) {
+    throw new InvalidArgumentError("Expected a number of seconds from 0 to 31536000");
+  }
+  return seconds;
+}
+
+/** Parses `-E CODE`: an exit status from 0 to 255. */
+export function parseExitCode(value: string): number {
+  if (!/^[0-9]+$/.test(value) || Number(value) > 255) {
+    throw new InvalidArgumentError("Expected an exit status from 0 to 255");
+  }
+  return Number(value);
+}
+
+/** `0-`, `100-149`: the bytes a range covers (inclusive end), as `--range` does not. */
+export function formatBytes(offset: bigint, length: bigint): string {
+  // Ganesha reports a lock to the end of the file with length 0 in LOCK4denied.
+  if (length === 0n || length === TO_END || offset + length - 1n >= TO_END) return `${offset}-`;
+  return `${offset}-${offset + length - 1n}`;
+}
+
+function kindOf(type: "read" | "write"): string {
+  return type === "read" ? "shared" : "exclusive";
+}
+
+/** `exclusive lock on bytes 0- held by lock owner lock-p4242-1 (client 0x6b01…)` */
+export function describeHolder(holder: LockHolder): string {
+  return `${kindOf(holder.type)} lock on bytes ${formatBytes(holder.offset, holder.length)} ` +
+    `held by lock owner ${holder.owner} (client 0x${
+      holder.clientid.toString(16).padStart(16, "0")
+    })`;
+}
+
+/** Adds `lock` to the program. */
+export function registerLock(program: RootCommand, ctx: CliContext): void {
+  const command = program
+    .command("lock")
+    .description("hold a lock on a file, or run a command with it held (like flock)")
+    .usage("[options] <url> [--] [command [args...]]")
+    .argument("<url>", "nfs:// URL of the file to lock")
+    .argument("[command...]", "command to run with the lock held")
+    .addOption(new Option("-s, --shared", "take a shared (read) lock").conflicts("exclusive"))
+    .addOption(new Option("-x, --exclusive", "take an exclusive (write) lock (the default)"))
+    .addOption(
+      new Option("-n, --nonblock", "fail at once when the lock is held").conflicts("wait"),
+    )
+    .addOption(
+      new Option("-w, --wait <seconds>", "give up after this many seconds").argParser(parseWait),
+    )
+    .addOption(
+      new Option("-E, --conflict-exit-code <code>", "exit status when giving up (default 1)")
+        .argParser(parseExitCode),
+    )
+    .addOption(
+      new Option(
+        "--range <offset[:length]>",
+        "lock only these bytes; LENGTH 0 or none: to the end (default: the whole file)",
+      ).argParser(parseRange),
+    )
+    .addOption(
+      new Option("--test", "only tell whether the range is free or who holds it (LOCKT)")
+        .conflicts(["nonblock", "wait"]),
+    )
+    .addHelpText("after", HELP);
+  command.action(async (urlText, argv, opts, cmd) => {
+    const globals = readGlobalOptions(cmd.optsWithGlobals());
+    ctx.globals = globals;
+    const url = parseNfsUrl(urlText);
+    if (argv.length > 0) {
+      if (opts.test) throw new UsageError("--test takes no command");
+      const stray = optionAfterCommand(cmd.parent, command);
+      if (stray !== undefined) {
+        throw new UsageError(
+          `${stray}: option after the command; put -- before the command ` +
+            `(nfs4 lock [options] URL -- COMMAND [ARGS...])`,
+        );
+      }
+    }
+    const bytes = opts.range ?? { offset: 0n, length: TO_END };
+    const range: LockRange = { type: opts.shared ? "read" : "write", ...bytes };
+    const conflictCode = opts.conflictExitCode ?? 1;
+    const status = opts.test
+      ? await testRange(ctx, globals, url, range, conflictCode)
+      : await new LockRun(ctx, globals, url, range).run({
+        argv,
+        conflictCode,
+        timeoutMs: opts.nonblock ? 0 : opts.wait !== undefined ? opts.wait * 1000 : undefined,
+      });
+    await exitWith(ctx, status);
+  });
+}
+
+/**
+ * The exit status of `nfs4 lock` is COMMAND's or the -E code, any of
+ * 0-255, but `run()` (cli/program.ts) only returns 0, 1 or 2. Until it can
+ * return another status, this exits here, after everything was released
+ * and written. Only `nfs4 lock` with such a status gets here.
+ */
+async function exitWith(ctx: CliContext, status: number): Promise<void> {
+  if (status === 0) return;
+  if (status === 1) {
+    ctx.failed = true;
+    return;
+  }
+  await Promise.all([flushed(ctx.io.stdout), flushed(ctx.io.stderr)]);
+  process.exit(status);
+}
+
+/**
+ * The first option-like word after the start of COMMAND that is not behind
+ * a `--`, or undefined. Commander takes options wherever they are, so in
+ * `nfs4 lock URL sort -n f` the `-n` would silently become nfs4's; refuse it
+ * instead. Reads the words as typed (the root command's `rawArgs`).
+ */
+function optionAfterCommand(
+  root: CommandUnknownOpts | null,
+  lock: CommandUnknownOpts,
+): string | undefined {
+  const raw = (root as { rawArgs?: unknown } | null)?.rawArgs;
+  if (!root || !Array.isArray(raw)) return undefined;
+  const options = [...root.options, ...lock.options];
+  const takesValue = (flag: string) =>
+    options.some((o) => (o.long === flag || o.short === flag) && o.required);
+  let seenCommandName = false;
+  let operands = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const word = String(raw[i]);
+    if (word === "--") return undefined;
+    if (word.length > 1 && word.startsWith("-")) {
+      if (operands >= 2) return word;
+      if (word.startsWith("--")) {
+        if (!word.includes("=") && takesValue(word)) i++;
+      } else {
+        // -abc: flags; the first that takes a value takes the rest, or the next word.
+        for (let k = 1; k < word.length; k++) {
+          if (takesValue(`-${word[k]}`)) {
+            if (k === word.length - 1) i++;
+            break;
+          }
+        }
+      }
+      continue;
+    }
+    if (!seenCommandName) {
+      seenCommandName = word === lock.name();
+      continue;
+    }
+    operands++;
+  }
+  return undefined;
+}
+
+/** `--test`: LOCKT, nothing taken. */
+async function testRange(
+  ctx: CliContext,
+  globals: GlobalOptions,
+  url: NfsUrl,
+  range: LockRange,
+  conflictCode: number,
+): Promise<number> {
+  const trace = new TraceOut(ctx, globals);
+  let client: Nfs4ClientApi | undefined;
+  try {
+    client = await ctx.io.connect(url, globals, trace.sink);
+    const holder = await client.testLock(url.path, range);
+    if (holder === undefined) {
+      await ctx.out.write(
+        `${url.text}: free: no lock conflicts with ${
+          range.type === "read" ? "a shared" : "an exclusive"
+        } lock on bytes ${formatBytes(range.offset, range.length)}\n`,
+      );
+      return 0;
+    }
+    await ctx.out.write(`${url.text}: locked: ${describeHolder(holder)}\n`);
+    return conflictCode;
+  } catch (err) {
+    ctx.error(describeError(err, globals.verbose, { url, timeoutSeconds: globals.timeoutSeconds }));
+    return 1;
+  } finally {
+    await client?.close().catch(() => {});
+  }
+}
+
+/** `--trace` output, with the command's own events on the state manager's time line. */
+class TraceOut {
+  readonly #ctx: CliContext;
+  readonly #format: ((event: TraceEvent) => string) | undefined;
+  /** A state-manager event's time and when it arrived, to place our own events. */
+  #base: { time: number; at: number } | undefined;
+
+  constructor(ctx: CliContext, globals: GlobalOptions) {
+    this.#ctx = ctx;
+    this.#format = globals.trace === undefined
+      ? undefined
+      : globals.trace === "json"
+      ? formatTraceJson
+      : formatTraceText;
+  }
+
+  /** The sink the client reports to; undefined without --trace. */
+  get sink(): ((event: TraceEvent) => void) | undefined {
+    const format = this.#format;
+    if (!format) return undefined;
+    return (event) => {
+      this.#base ??= { time: event.time, at: performance.now() };
+      this.#ctx.diag.line(format(event));
+    };
+  }
+
+  emit(
+    category: TraceCategory,
+    event: string,
+    detail?: string,
+    data?: Record<string, unknown>,
+  ): void {
+    if (!this.#format) return;
+    const base = this.#base;
+    const time = base ? base.time + (performance.now() - base.at) / 1000 : 0;
+    this.#ctx.diag.line(this.#format({
+      time,
+      category,
+      event,
+      ...(detail !== undefined ? { detail } : {}),
+      ...(data !== undefined ? { data } : {}),
+    }));
+  }
+}
+
+interface RunOptions {
+  /** COMMAND and its arguments; empty to hold until a signal. */
+  readonly argv: readonly string[];
+  readonly conflictCode: number;
+  /** undefined: wait as long as it takes; 0: do not wait. */
+  readonly timeoutMs: number | undefined;
+}
+
+const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
+type StopSignal = (typeof STOP_SIGNALS)[number];
+
+/** How often the lock's state is checked while held. */
+const WATCH_MS = 500;
+
+/** One `nfs4 lock` run: take, hold (or run COMMAND), release. */
+class LockRun {
+  readonly #ctx: CliContext;
+  readonly #globals: GlobalOptions;
+  readonly #url: NfsUrl;
+  readonly #range: LockRange;
+  readonly #trace: TraceOut;
+  /** Aborted by SIGINT/SIGTERM when no COMMAND is running. */
+  readonly #stop = new AbortController();
+  #signal: StopSignal | undefined;
+  #child: ChildProcess | undefined;
+  #releasing = false;
+
+  constructor(ctx: CliContext, globals: GlobalOptions, url: NfsUrl, range: LockRange) {
+    this.#ctx = ctx;
+    this.#globals = globals;
+    this.#url = url;
+    this.#range = range;
+    this.#trace = new TraceOut(ctx, globals);
+  }
+
+  #onSignal = (signal: StopSignal): void => {
+    const child = this.#child;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      // COMMAND decides when it is done; the lock is released after it exits.
+      this.#trace.emit("lock", `${signal} passed on to COMMAND`, `pid ${child.pid}`);
+      child.kill(signal);
+      return;
+    }
+    if (this.#releasing && this.#signal !== undefined) {
+      // A second signal while releasing: stop waiting for the server.
+      this.#ctx.error(
+        `interrupted while releasing the lock on ${this.#url.text}; ` +
+          `the server frees it when the lease expires`,
+      );
+      void exitWith(this.#ctx, 128 + signalNumber(signal));
+      return;
+    }
+    this.#signal ??= signal;
+    this.#stop.abort(new Error(`${signal} received`));
+  };
+
+  #report(err: unknown): void {
+    this.#ctx.error(describeError(err, this.#globals.verbose, {
+      url: this.#url,
+      timeoutSeconds: this.#globals.timeoutSeconds,
+    }));
+  }
+
+  async run(options: RunOptions): Promise<number> {
+    for (const signal of STOP_SIGNALS) process.on(signal, this.#onSignal);
+    let client: Nfs4ClientApi | undefined;
+    let file: WritableFile | undefined;
+    let locked = false;
+    let status: number;
+    try {
+      client = await this.#ctx.io.connect(this.#url, this.#globals, this.#trace.sink);
+      this.#stop.signal.throwIfAborted();
+      file = await client.open(this.#url.path, {
+        access: this.#range.type === "read" ? "read" : "write",
+      });
+      const taken = await this.#take(file, options);
+      if (typeof taken === "number") return (status = taken);
+      locked = true;
+      status = options.argv.length === 0
+        ? await this.#hold(client)
+        : await this.#runCommand(client, options.argv);
+    } catch (err) {
+      if (this.#stop.signal.aborted && this.#signal !== undefined) {
+        status = 128 + signalNumber(this.#signal);
+      } else {
+        this.#report(err);
+        status = 1;
+      }
+    } finally {
+      this.#releasing = true;
+      await this.#release(client, file, locked);
+      for (const signal of STOP_SIGNALS) process.off(signal, this.#onSignal);
+    }
+    return status;
+  }
+
+  /** Takes the lock, waiting as asked; a number is the status to exit with instead. */
+  async #take(file: WritableFile, options: RunOptions): Promise<number | undefined> {
+    const started = performance.now();
+    const what = `${kindOf(this.#range.type)} lock on bytes ${
+      formatBytes(this.#range.offset, this.#range.length)
+    }`;
+    let said = false;
+    try {
+      const result = await lockWithWait(file, this.#range, {
+        timeoutMs: options.timeoutMs,
+        signal: this.#stop.signal,
+        onDenied: ({ holder, attempt, delayMs }) => {
+          this.#trace.emit(
+            "retry",
+            delayMs > 0 ? "LOCK denied, waiting" : "LOCK denied, giving up",
+            `${describeHolder(holder)}; ${
+              delayMs > 0 ? `try ${attempt + 1} in ${delayMs.toFixed(0)} ms` : `${attempt} tries`
+            }`,
+          );
+          if (delayMs > 0 && this.#globals.verbose && !said) {
+            said = true;
+            this.#ctx.error(`waiting for ${what} on ${this.#url.text}: ${describeHolder(holder)}`);
+          }
+        },
+      });
+      this.#trace.emit(
+        "lock",
+        "lock taken",
+        `${what}; ${result.attempts} ${result.attempts === 1 ? "try" : "tries"} in ${
+          ms(result.waitedMs)
+        }`,
+      );
+      return undefined;
+    } catch (err) {
+      if (!(err instanceof LockConflictError)) throw err;
+      const waited = options.timeoutMs
+        ? `; gave up after ${((performance.now() - started) / 1000).toFixed(1)} s`
+        : "";
+      this.#ctx.error(`${this.#url.text}: locked: ${describeHolder(err.holder)}${waited}`);
+      return options.conflictCode;
+    }
+  }
+
+  /** Without COMMAND: say what is held and keep it until SIGINT/SIGTERM (0) or it is lost (1). */
+  async #hold(client: Nfs4ClientApi): Promise<number> {
+    const held = this.#heldLock(client);
+    this.#ctx.error(
+      `holding ${kindOf(this.#range.type)} lock on ${this.#url.text} bytes ${
+        formatBytes(this.#range.offset, this.#range.length)
+      } (lock owner ${held?.owner ?? "?"}, stateid ${held?.stateid ?? "?"})`,
+    );
+    const lost = await new Promise<string | undefined>((resolve) => {
+      const watch = setInterval(() => {
+        const reason = this.#lost(client);
+        if (reason !== undefined) done(reason);
+      }, WATCH_MS);
+      const done = (reason: string | undefined) => {
+        clearInterval(watch);
+        this.#stop.signal.removeEventListener("abort", onStop);
+        resolve(reason);
+      };
+      const onStop = () => done(undefined);
+      if (this.#stop.signal.aborted) return done(undefined);
+      this.#stop.signal.addEventListener("abort", onStop, { once: true });
+    });
+    if (lost === undefined) return 0;
+    this.#ctx.error(`lost the lock on ${this.#url.text}: ${lost}`);
+    return 1;
+  }
+
+  /** With COMMAND: run it with the lock held; its status, 128+N for signal N. */
+  async #runCommand(client: Nfs4ClientApi, argv: readonly string[]): Promise<number> {
+    const [file, ...args] = argv as [string, ...string[]];
+    let warned = false;
+    const watch = setInterval(() => {
+      const reason = this.#lost(client);
+      if (reason !== undefined && !warned) {
+        warned = true;
+        this.#ctx.error(`lost the lock on ${this.#url.text} while ${file} runs: ${reason}`);
+      }
+    }, WATCH_MS);
+    try {
+      return await new Promise<number>((resolve) => {
+        const child = spawn(file, args, { stdio: "inherit" });
+        this.#child = child;
+        child.once(
+          "spawn",
+          () => this.#trace.emit("lock", "COMMAND started", `${file} pid ${child.pid}`),
+        );
+        child.once("error", (err: Error & { code?: string }) => {
+          if (child.pid !== undefined) return; // an error of a running child (kill); exit follows
+          this.#ctx.error(`cannot run ${file}: ${spawnErrorText(err)}`);
+          resolve(err.code === "ENOENT" ? 127 : 126);
+        });
+        child.once("exit", (code, signal) => {
+          const status = signal !== null ? 128 + signalNumber(signal) : code ?? 1;
+          this.#trace.emit(
+            "lock",
+            "COMMAND exited",
+            signal !== null
+              ? `${file} killed by ${signal} (${status})`
+              : `${file} status ${status}`,
+          );
+          resolve(status);
+        });
+      });
+    } finally {
+      clearInterval(watch);
+      this.#child = undefined;
+    }
+  }
+
+  /** LOCKU, CLOSE, then the client's goodbye (RELEASE_LOCKOWNER on 4.0, DESTROY_SESSION on 4.1). */
+  async #release(
+    client: Nfs4ClientApi | undefined,
+    file: WritableFile | undefined,
+    locked: boolean,
+  ): Promise<void> {
+    if (file && locked && this.#lost(client) === undefined) {
+      await file.unlock(this.#range).catch((err) => {
+        this.#ctx.error(
+          `warning: releasing the lock failed (the server frees it when the lease expires): ${
+            describeError(err, this.#globals.verbose, { url: this.#url })
+          }`,
+        );
+      });
+    }
+    await file?.close().catch(() => {});
+    await client?.close().catch((err) => {
+      if (this.#globals.verbose) {
+        this.#ctx.error(`warning: closing the connection failed: ${describeError(err, true)}`);
+      }
+    });
+  }
+
+  /** The lock owner and stateid the state manager holds for the lock. */
+  #heldLock(client: Nfs4ClientApi): { owner: string; stateid: string | undefined } | undefined {
+    const open = client.describeState().opens.find((o) => o.path === this.#url.path);
+    return open?.locks.find((l) => l.ranges.length > 0);
+  }
+
+  /** Why the lock is gone, when the state manager has given it up; else undefined. */
+  #lost(client: Nfs4ClientApi | undefined): string | undefined {
+    if (!client) return undefined;
+    const open = client.describeState().opens.find((o) => o.path === this.#url.path);
+    if (!open) return "the open state was dropped";
+    if (open.lost !== undefined) return open.lost;
+    return open.locks.find((l) => l.lost !== undefined)?.lost;
+  }
+}
+
+function signalNumber(signal: string): number {
+  return (osConstants.signals as Record<string, number>)[signal] ?? 0;
+}
+
+function spawnErrorText(err: Error & { code?: string }): string {
+  switch (err.code) {
+    case "ENOENT":
+      return "No such file or directory";
+    case "EACCES":
+      return "Permission denied";
+    default:
+      return err.message;
+  }
+}
+
+function ms(value: number): string {
+  return value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${value.toFixed(1)} ms`;
+}
