@@ -185,6 +185,9 @@ async function listDirectory(
   while (stack.length > 0) {
     const dir = stack.pop()!;
     const entries = await readEntries(session, client, dir, printer.options);
+    // A directory that could not be read at all gets no section (coreutils
+    // prints no heading and no `total` when opendir fails).
+    if (entries === undefined) continue;
     if (headings) await printer.heading(dir.url);
     await printer.entries(entries, true);
     if (printer.options.recursive) {
@@ -207,22 +210,26 @@ function parentPath(path: string): string {
 
 /**
  * The entries of a directory, filtered and sorted. A READDIR that fails
- * half-way is reported and what arrived is still listed, as `ls` does.
+ * half-way is reported and what arrived is still listed, as `ls` does; one
+ * that fails before anything arrived gives `undefined`.
  */
 async function readEntries(
   session: CommandSession,
   client: Nfs4ClientApi,
   dir: Operand,
   options: LsOptions,
-): Promise<Entry[]> {
+): Promise<Entry[] | undefined> {
   const entries: Entry[] = [];
+  let received = 0;
   try {
     for await (const info of client.readdir(dir.url.path)) {
+      received++;
       if (!options.all && info.name.startsWith(".")) continue;
       entries.push({ info, name: info.name, url: joinUrl(dir.url, info.name) });
     }
   } catch (err) {
     session.report(err, dir.url);
+    if (received === 0) return undefined;
   }
   if (options.all && !options.json) {
     entries.push({ info: { ...dir.info, name: "." }, name: ".", url: dir.url });

@@ -194,6 +194,16 @@ export class Nfs4Client implements Nfs4ClientApi {
    * path resolution does in POSIX.
    */
   async #resolve(path: string, follow: boolean): Promise<Resolved> {
+    try {
+      return await this.#walk(path, follow);
+    } catch (e) {
+      // Name what the user asked for, as coreutils does (`ls a/b/c`, not
+      // the component that failed); the cause keeps the detail.
+      throw e instanceof NfsError ? e.withPath(path) : e;
+    }
+  }
+
+  async #walk(path: string, follow: boolean): Promise<Resolved> {
     const attrIds = await this.#wanted(LIST_ATTRS);
     // What has been walked: one entry per component, with its handle.
     let walked: { name: string; fh: FileHandle; attrs: FileAttributes }[] = [];
@@ -246,7 +256,7 @@ export class Nfs4Client implements Nfs4ClientApi {
         const isLast = pending.length === 0;
         if (entry.attrs.type === FileType.NF4LNK && (!isLast || follow)) {
           if (++links > MAX_SYMLINKS) {
-            throw new Error(`${joinPath(names())}: Too many levels of symbolic links`);
+            throw new Error(`${path}: Too many levels of symbolic links`);
           }
           const target = await this.#readlinkFh(entry.fh, joinPath(names()));
           walked.pop();
@@ -393,7 +403,9 @@ export class Nfs4Client implements Nfs4ClientApi {
         throw new NfsError(S.NFS4ERR_ISDIR, "OPEN", { path });
       }
       if (target.attrs.type !== undefined && target.attrs.type !== FileType.NF4REG) {
-        throw new NfsError(S.NFS4ERR_SYMLINK, "OPEN", { path });
+        // RFC 8881 §18.16.3: OPEN of anything but a regular file is
+        // NFS4ERR_WRONG_TYPE (4.0 servers say SYMLINK; the word misleads).
+        throw new NfsError(S.NFS4ERR_WRONG_TYPE, "OPEN", { path });
       }
       name = lastName(target.components);
       parentFh = (await this.#resolve(joinPath(target.components.slice(0, -1)), true)).fh;

@@ -109,7 +109,7 @@ const STATUS_TABLE = {
   NFS4ERR_PNFS_NO_LAYOUT: [10080, "No pNFS layout"],
   NFS4ERR_NOT_ONLY_OP: [10081, "Not the only operation"],
   NFS4ERR_WRONG_CRED: [10082, "Wrong credential"],
-  NFS4ERR_WRONG_TYPE: [10083, "Wrong object type"],
+  NFS4ERR_WRONG_TYPE: [10083, "Not a regular file"],
   NFS4ERR_DIRDELEG_UNAVAIL: [10084, "Directory delegation unavailable"],
   NFS4ERR_REJECT_DELEG: [10085, "Delegation rejected"],
   NFS4ERR_RETURNCONFLICT: [10086, "Return conflict"],

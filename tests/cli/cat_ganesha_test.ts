@@ -179,13 +179,13 @@ for (const vers of VERSIONS) {
   );
 
   serverTest(
-    `nfs4 cat --vers ${vers} through a file (file.txt/x) exits 1 with the NFS4ERR_NOTDIR line naming the file`,
+    `nfs4 cat --vers ${vers} through a file (file.txt/x) exits 1 with the NFS4ERR_NOTDIR line naming the URL as typed`,
     async (server) => {
       await Deno.writeTextFile(`${server.exportDir}/file.txt`, "text\n");
       const url = `${server.url}/vfs/file.txt`;
       const r = await nfs4(["cat", ...v, `${url}/x`]);
       assert.equal(r.code, 1);
-      assert.equal(r.stderr, `nfs4: ${url}: Not a directory (NFS4ERR_NOTDIR)\n`);
+      assert.equal(r.stderr, `nfs4: ${url}/x: Not a directory (NFS4ERR_NOTDIR)\n`);
       assert.equal(r.stdout, "");
     },
   );
@@ -217,7 +217,7 @@ for (const vers of VERSIONS) {
         r.stderr,
         `nfs4: ${u}/dir: Is a directory (NFS4ERR_ISDIR)\n` +
           `nfs4: ${u}/nope: No such file or directory (NFS4ERR_NOENT)\n` +
-          `nfs4: ${u}/a: Not a directory (NFS4ERR_NOTDIR)\n`,
+          `nfs4: ${u}/a/x: Not a directory (NFS4ERR_NOTDIR)\n`,
       );
     },
   );

@@ -410,14 +410,8 @@ for (const vers of VERSIONS) {
     },
   );
 
-  // BUG: a directory whose READDIR is refused still gets a section. Expected
-  // (coreutils: no heading, no `total`, when opendir fails): stdout
-  // `URL/perm:\nclosed\nopen\n\nURL/perm/open:\no\n` for -R, nothing for
-  // `ls -l URL/perm/closed`. Actual: `URL/perm/closed:\n` plus a blank line
-  // in the -R output, and `total 0\n` for -l. Cause: cli/ls.ts listDirectory()
-  // (lines 187-189) prints the heading and the entries (with the `total` line,
-  // line 319) after readEntries() has reported the failure (line 225) and
-  // returned [], without knowing that nothing could be read.
+  // Regression: a directory whose READDIR is refused gets no section
+  // (coreutils prints no heading and no `total` when opendir fails).
   serverTest(
     `nfs4 ls --vers ${vers} --uid 1000 prints no section for a directory it may not read, as LC_ALL=C ls does`,
     async (server) => {
@@ -450,7 +444,6 @@ for (const vers of VERSIONS) {
       assert.equal(long.stderr, denied);
       assert.equal(long.stdout, "");
     },
-    { ignore: true },
   );
 
   serverTest(`nfs4 ls --vers ${vers} -d lists a directory itself`, async (server) => {
@@ -586,13 +579,13 @@ for (const vers of VERSIONS) {
   );
 
   serverTest(
-    `nfs4 ls --vers ${vers} through a file (file.txt/x) exits 1 with the NFS4ERR_NOTDIR line naming the file`,
+    `nfs4 ls --vers ${vers} through a file (file.txt/x) exits 1 with the NFS4ERR_NOTDIR line naming the URL as typed`,
     async (server) => {
       await file(`${server.exportDir}/file.txt`, 4);
       const url = `${server.url}/vfs/file.txt`;
       const r = await nfs4(["ls", ...v, `${url}/x`]);
       assert.equal(r.code, 1);
-      assert.equal(r.stderr, `nfs4: ${url}: Not a directory (NFS4ERR_NOTDIR)\n`);
+      assert.equal(r.stderr, `nfs4: ${url}/x: Not a directory (NFS4ERR_NOTDIR)\n`);
       assert.equal(r.stdout, "");
     },
   );
@@ -609,7 +602,7 @@ for (const vers of VERSIONS) {
       assert.equal(
         r.stderr,
         `nfs4: ${u}/nope: No such file or directory (NFS4ERR_NOENT)\n` +
-          `nfs4: ${u}/f: Not a directory (NFS4ERR_NOTDIR)\n`,
+          `nfs4: ${u}/f/x: Not a directory (NFS4ERR_NOTDIR)\n`,
       );
       assert.equal(r.stdout, `${u}/f\n\n${u}/dir:\nin\n`);
     },

@@ -86,6 +86,7 @@ Deno.test("run() hands the global options to connect, before or after the comman
     trace: undefined,
     timeoutSeconds: 2.5,
     verbose: false,
+    callback: undefined,
   });
   const b = await runFake(["cat", "nfs://h/f"], world());
   assert.deepEqual(b.log.globals, {
@@ -95,6 +96,7 @@ Deno.test("run() hands the global options to connect, before or after the comman
     trace: undefined,
     timeoutSeconds: 30,
     verbose: false,
+    callback: undefined,
   });
 });
 
