@@ -82,6 +82,12 @@ export interface WritableFile extends OpenFile {
   /** LOCK; a conflict throws `LockConflictError` naming the holder. */
   lock(range: LockRange, options?: { blocking?: boolean }): Promise<void>;
   unlock(range: LockRange): Promise<void>;
+  /**
+   * Calls `listener` when the server says a lock on this file may be free
+   * (4.1 CB_NOTIFY_LOCK, RFC 8881 §20.11); returns the unsubscribe function.
+   * A waiter still polls: servers need not send the notification.
+   */
+  onLockAvailable(listener: () => void): () => void;
 }
 
 /** What the state manager holds, for commands that show it. */

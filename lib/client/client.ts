@@ -43,7 +43,7 @@ import { remove } from "../nfs4/ops/remove.ts";
 import { rename } from "../nfs4/ops/rename.ts";
 import { savefh } from "../nfs4/ops/savefh.ts";
 import { Nfs4Status as S } from "../nfs4/status.ts";
-import { ANONYMOUS_STATEID, type FileHandle, formatStateid } from "../nfs4/types.ts";
+import { ANONYMOUS_STATEID, bytesEqual, type FileHandle, formatStateid } from "../nfs4/types.ts";
 import { claimClientOwner, type ClientOwner } from "../state/client_owner.ts";
 import { closeFile, lockFile, openFile, unlockFile } from "../state/files.ts";
 import { type Identity, StateManager } from "../state/manager.ts";
@@ -838,6 +838,13 @@ export class NfsFile implements WritableFile {
       }
       throw e;
     }
+  }
+
+  onLockAvailable(listener: () => void): () => void {
+    const fh = this.state.fh;
+    return this.#client.manager.callbacks.onLockNotify((n) => {
+      if (bytesEqual(n.fh, fh)) listener();
+    });
   }
 
   unlock(range: LockRange): Promise<void> {
