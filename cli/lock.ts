@@ -388,7 +388,15 @@ class LockRun {
     if (child && child.exitCode === null && child.signalCode === null) {
       // COMMAND decides when it is done; the lock is released after it exits.
       this.#trace.emit("lock", `${signal} passed on to COMMAND`, `pid ${child.pid}`);
-      child.kill(signal);
+      // process.kill, not child.kill: Deno's node:child_process reports a
+      // child it was asked to kill as killed by that signal even when the
+      // child handled it and exited with a status of its own, and refuses a
+      // second signal (denoland/deno#36643).
+      try {
+        if (child.pid !== undefined) process.kill(child.pid, signal);
+      } catch {
+        // It has just exited: its exit event follows.
+      }
       return;
     }
     if (this.#releasing && this.#signal !== undefined) {
