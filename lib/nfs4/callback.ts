@@ -35,6 +35,7 @@ import type { FileAttributes } from "./attrs.ts";
 import {
   bindOp,
   type CompoundReply,
+  decodeCompoundReply,
   encodeCompoundReply,
   type Nfs4Op,
   type OpCodec,
@@ -42,7 +43,6 @@ import {
   type OpOutcome,
 } from "./compound.ts";
 import { CbOp, cbOpName, LayoutRecallType, Limits, StableHow } from "./constants.ts";
-import { Nfs4ProtocolError } from "./errors.ts";
 import { decodeOpenDelegation, encodeOpenDelegation, type OpenDelegation } from "./ops/open.ts";
 import { Nfs4Status } from "./status.ts";
 import {
@@ -709,32 +709,5 @@ export function encodeCbCompoundReply(w: XdrWriter, reply: CompoundReply): void 
  * CB_ILLEGAL; there must not be more results than ops.
  */
 export function decodeCbCompoundReply(r: XdrReader, ops: OpList): CompoundReply {
-  const status = r.readUint();
-  const tag = r.readString(Limits.tag);
-  const count = r.readUint();
-  if (count > ops.length) {
-    throw new Nfs4ProtocolError(`CB_COMPOUND reply has ${count} results for ${ops.length} ops`);
-  }
-  const outcomes: OpOutcome[] = [];
-  for (let i = 0; i < count; i++) {
-    const op = ops[i]!;
-    const resop = r.readUint();
-    const opStatus = r.readUint();
-    if (resop !== op.opnum) {
-      if (resop === CbOp.CB_ILLEGAL) {
-        outcomes.push({ opnum: resop, name: "CB_ILLEGAL", status: opStatus });
-        continue;
-      }
-      throw new Nfs4ProtocolError(
-        `CB_COMPOUND result ${i} is for ${cbOpName(resop)}, expected ${op.name}`,
-      );
-    }
-    outcomes.push(
-      opStatus === Nfs4Status.NFS4_OK
-        ? { opnum: resop, name: op.name, status: opStatus, value: op.codec.decodeResult(r) }
-        : { opnum: resop, name: op.name, status: opStatus },
-    );
-  }
-  r.assertEnd();
-  return { status, tag, outcomes };
+  return decodeCompoundReply(r, ops, { label: "CB_COMPOUND", opName: cbOpName });
 }

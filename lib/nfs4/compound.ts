@@ -101,18 +101,26 @@ export function encodeCompound(w: XdrWriter, request: CompoundRequest): void {
   }
 }
 
+const NFS_PROGRAM = { label: "COMPOUND", opName };
+
 /**
  * Decodes COMPOUND4res against the ops that were sent. Every result's op
  * number must match the op sent at that position (a server that does not know
  * an op answers OP_ILLEGAL, which is accepted as a failure); the reply must
  * not hold more results than ops sent, and must be consumed exactly.
  */
-export function decodeCompoundReply(r: XdrReader, ops: OpList): CompoundReply {
+export function decodeCompoundReply(
+  r: XdrReader,
+  ops: OpList,
+  program: { readonly label: string; readonly opName: (opnum: number) => string } = NFS_PROGRAM,
+): CompoundReply {
   const status = r.readUint();
   const tag = r.readString(Limits.tag);
   const count = r.readUint();
   if (count > ops.length) {
-    throw new Nfs4ProtocolError(`COMPOUND reply has ${count} results for ${ops.length} ops`);
+    throw new Nfs4ProtocolError(
+      `${program.label} reply has ${count} results for ${ops.length} ops`,
+    );
   }
   const outcomes: OpOutcome[] = [];
   for (let i = 0; i < count; i++) {
@@ -120,12 +128,13 @@ export function decodeCompoundReply(r: XdrReader, ops: OpList): CompoundReply {
     const resop = r.readUint();
     const opStatus = r.readUint();
     if (resop !== op.opnum) {
+      // OP_ILLEGAL and CB_ILLEGAL are both 10044.
       if (resop === Op.ILLEGAL) {
-        outcomes.push({ opnum: resop, name: op.name, status: opStatus });
+        outcomes.push({ opnum: resop, name: program.opName(resop), status: opStatus });
         continue;
       }
       throw new Nfs4ProtocolError(
-        `COMPOUND result ${i} is for ${opName(resop)}, expected ${op.name}`,
+        `${program.label} result ${i} is for ${program.opName(resop)}, expected ${op.name}`,
       );
     }
     if (opStatus === Nfs4Status.NFS4_OK) {
