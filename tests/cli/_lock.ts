@@ -47,6 +47,7 @@ export interface Running {
     pattern: RegExp,
     timeoutMs?: number,
   ): Promise<RegExpMatchArray>;
+  /** Sends `signal`; nothing once it has exited. */
   kill(signal: Deno.Signal): void;
   readonly done: Promise<Ended>;
 }
@@ -119,7 +120,13 @@ export function startNfs4(args: readonly string[], env: Record<string, string> =
         check();
       });
     },
-    kill: (signal) => child.kill(signal),
+    kill(signal) {
+      try {
+        child.kill(signal);
+      } catch (e) {
+        if (!exited) throw e; // else: it has already exited
+      }
+    },
     done,
   };
 }

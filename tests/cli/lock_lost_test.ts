@@ -1,0 +1,46 @@
+/**
+ * `nfs4 lock` losing its lock, against Ganesha with a 3 s lease on NFSv4.0
+ * and NFSv4.1: a holder paused (SIGSTOP) past its lease loses the lock to a
+ * waiter; when it resumes, the state manager's no-grace reclaim is denied,
+ * and nfs4 says the lock is lost and exits 1.
+ */
+
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { serverTest } from "../_server.ts";
+import { sleep, startHolder, startNfs4 } from "./_lock.ts";
+
+const LEASE = 3;
+
+for (const vers of ["4.0", "4.1"] as const) {
+  const v = ["--vers", vers];
+
+  serverTest(
+    `nfs4 lock: a holder paused past its lease loses the lock and says so (NFSv${vers})`,
+    async (server) => {
+      writeFileSync(join(server.exportDir, "f"), "data\n");
+      const url = `${server.url}/vfs/f`;
+      const holder = await startHolder([...v, "lock", url], url, "exclusive", "0-");
+      holder.kill("SIGSTOP");
+      try {
+        const waiter = startNfs4([...v, "lock", url, "--", "sh", "-c", "echo got it; sleep 2"]);
+        await waiter.waitFor("stdout", /^got it$/m, (LEASE + 6) * 1000);
+        holder.kill("SIGCONT");
+        const ended = await holder.done;
+        assert.equal(ended.code, 1, ended.stderr);
+        // Its no-grace reclaim found the lock taken: the state manager marked it lost.
+        assert.equal(
+          ended.stderr.split("\n")[1],
+          `nfs4: lost the lock on ${url}: LOCK -> NFS4ERR_DENIED`,
+        );
+        const done = await waiter.done;
+        assert.equal(done.code, 0, done.stderr);
+      } finally {
+        holder.kill("SIGCONT");
+        await sleep(0);
+      }
+    },
+    { leaseSeconds: LEASE, graceSeconds: LEASE },
+  );
+}
