@@ -1,0 +1,45 @@
+/**
+ * `nfs4 lock` keeps its lock across a server reboot, against Ganesha on
+ * NFSv4.0 and NFSv4.1: the lock lives in the state manager, which reclaims
+ * it in the grace period (LOCK with reclaim, RFC 7530 §9.6.2, RFC 8881
+ * §8.4.2), so after the reboot another client still finds it held by the
+ * same lock owner.
+ */
+
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { serverTest } from "../_server.ts";
+import { conflictLine, heldBy, holdingLine, nfs4, startNfs4 } from "./_lock.ts";
+
+const LEASE = 3;
+
+for (const vers of ["4.0", "4.1"] as const) {
+  const v = ["--vers", vers];
+
+  serverTest(
+    `nfs4 lock: the lock is reclaimed after a server reboot (NFSv${vers})`,
+    async (server) => {
+      writeFileSync(join(server.exportDir, "f"), "data\n");
+      const url = `${server.url}/vfs/f`;
+      const holder = startNfs4([...v, "--trace", "lock", "--range", "0:10", url]);
+      const [, owner] = await holder.waitFor("stderr", holdingLine(url, "exclusive", "0-9"));
+
+      await server.restart();
+      await holder.waitFor("stderr", / lock +LOCK\(reclaim\) reclaimed +\(\/vfs\/f write 0-9\)/);
+
+      // Another client: its LOCK waits out the grace period, then is denied.
+      const other = await nfs4([...v, "lock", "-n", "--range", "5:1", url, "--", "true"]);
+      assert.equal(other.code, 1, other.stderr);
+      assert.match(other.stderr, conflictLine(url, heldBy("exclusive", "0-9", owner!)));
+
+      holder.kill("SIGTERM");
+      const ended = await holder.done;
+      assert.equal(ended.code, 0, ended.stderr);
+      assert.match(ended.stderr, / lock +LOCKU +\(\/vfs\/f write 0-9\)/);
+      const free = await nfs4([...v, "lock", "-n", url, "--", "true"]);
+      assert.equal(free.code, 0, free.stderr);
+    },
+    { leaseSeconds: LEASE, graceSeconds: LEASE },
+  );
+}
