@@ -9,6 +9,7 @@ import { CommanderError, Help, type Option } from "@commander-js/extra-typings";
 import { registerCat } from "./cat.ts";
 import { registerLock } from "./lock.ts";
 import { registerRenewWatch } from "./renew_watch.ts";
+import { registerSimulateReboot } from "./simulate_reboot.ts";
 import { CliContext, type CliIo } from "./context.ts";
 import { describeError, exitCodeFor } from "./errors.ts";
 import { EXIT_CODES_HELP, ExitCode } from "./exit_codes.ts";
@@ -26,6 +27,7 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerCat,
   registerRenewWatch,
   registerLock,
+  registerSimulateReboot,
 ];
 
 const ROOT_HELP = `

@@ -1,0 +1,1054 @@
+/**
+ * `nfs4 simulate-reboot URL [--server | --client] [--restart-cmd CMD]
+ * [--wait SECONDS] [--range OFFSET[:LENGTH]] [--fail-reclaim open|lock] [--json]`:
+ * a reboot recovery drill against a real server.
+ *
+ * Setup (both modes): open the file read-write (created when missing), lock
+ * the range (whole file by default, exclusive), write a marker with
+ * FILE_SYNC4 and read it back, and show the state held.
+ *
+ * `--server` (the default): the server reboots, by `--restart-cmd` (run with
+ * `/bin/sh -c`) or by hand. The ordinary recovery path then runs: a READ
+ * through the open meets NFS4ERR_STALE_STATEID (4.0) or NFS4ERR_BADSESSION
+ * (4.1), and the state manager checks the lease, re-establishes the client
+ * ID, reclaims the open with CLAIM_PREVIOUS and the lock with reclaim set,
+ * sends RECLAIM_COMPLETE (4.1) and falls back to no-grace recovery on
+ * NFS4ERR_NO_GRACE (RFC 7530 §9.6.2, RFC 8881 §8.4.2). The drill verifies
+ * the result through the reclaimed stateids and from a second client owner.
+ *
+ * `--client`: this client reboots. It drops its state without telling the
+ * server, comes back as the same client owner with a new boot verifier, and
+ * checks that the server released the old incarnation's open and lock
+ * (RFC 7530 §9.1.1, RFC 8881 §2.4).
+ *
+ * `--fail-reclaim open|lock` makes that reclaim fail (the seeds' fault
+ * injection): the state manager marks the state bad, later use of it fails
+ * with EBADF, and the drill ends partial.
+ *
+ * Exit 0 when all state was recovered and verified, 1 otherwise, 2 on a
+ * usage error.
+ * @module
+ */
+
+import { spawn } from "node:child_process";
+import { hostname } from "node:os";
+import process from "node:process";
+import { InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import type {
+  LockHolder,
+  LockRange,
+  Nfs4ClientApi,
+  StateSummary,
+  WritableFile,
+} from "../lib/client/api.ts";
+import { Nfs4Client } from "../lib/client/client.ts";
+import {
+  analyzeRecovery,
+  type CheckStatus,
+  type DrillCheck,
+  type DrillEvent,
+  DrillRecorder,
+  formatMs,
+  probeWriteOpens,
+  type RecoveryAnalysis,
+  recoveryChecks,
+  timeline,
+  type TimelineEntry,
+} from "../lib/client/drill.ts";
+import { formatNfsUrl, type NfsUrl, parseNfsUrl } from "../lib/client/url.ts";
+import { formatRange } from "../lib/state/open_state.ts";
+import { formatTraceJson, formatTraceText, type TraceSink } from "../lib/state/trace.ts";
+import { connectOptions } from "./connect.ts";
+import type { CliContext } from "./context.ts";
+import { describeError } from "./errors.ts";
+import {
+  type GlobalOptions,
+  parseSeconds,
+  readGlobalOptions,
+  type RootCommand,
+} from "./globals.ts";
+
+const HELP = `
+Setup: the file is opened read-write (created when missing, and removed at
+the end), the range is locked (exclusive; the whole file by default), a
+marker is written at the start of the range (FILE_SYNC4) and read back.
+The bytes there are overwritten: use a scratch file.
+
+--server (default): the server reboots. With --restart-cmd the command is
+run with /bin/sh -c; otherwise you are asked to restart the server. Then the
+state manager recovers as it would for any operation (detect, re-establish,
+OPEN CLAIM_PREVIOUS, LOCK reclaim, RECLAIM_COMPLETE on 4.1), and the drill
+checks the reclaimed open (READ the marker, WRITE and read back) and, from a
+second client owner, that the lock is still held (LOCKT, LOCK refused).
+
+--client: this client reboots: it drops its state without telling the
+server and comes back as the same client owner with a new boot verifier;
+the server must release the old incarnation's open and lock at once.
+
+--fail-reclaim open|lock makes that reclaim fail: the state is marked bad,
+its next use fails with EBADF, and the drill ends partial (exit 1).
+
+Exit status: 0 when all state was recovered and verified, 1 otherwise.
+
+Examples:
+  $ nfs4 simulate-reboot --restart-cmd 'systemctl restart nfs-ganesha' nfs://srv/export/drill
+  $ nfs4 --vers 4.0 --trace simulate-reboot nfs://127.0.0.1/vfs/drill --wait 300
+  $ nfs4 simulate-reboot --client --range 0:4096 nfs://srv/export/drill
+  $ nfs4 simulate-reboot --fail-reclaim lock --json \\
+      --restart-cmd 'deno run -A scripts/test_server.ts restart --dir /tmp/g' nfs://127.0.0.1:20490/vfs/f
+`;
+
+const TO_EOF = 0xffff_ffff_ffff_ffffn;
+
+/** Parses `--range OFFSET[:LENGTH]` (decimal or 0x hex; no LENGTH: to the end of file). */
+export function parseRange(value: string): { offset: bigint; length: bigint } {
+  const match = /^(0x[0-9a-fA-F]+|[0-9]+)(?::(0x[0-9a-fA-F]+|[0-9]+))?$/.exec(value);
+  if (!match) throw new InvalidArgumentError("Expected OFFSET or OFFSET:LENGTH (bytes)");
+  const offset = BigInt(match[1]!);
+  const length = match[2] === undefined ? TO_EOF : BigInt(match[2]);
+  if (offset > TO_EOF) throw new InvalidArgumentError("OFFSET is past 2^64-1");
+  if (length === 0n) throw new InvalidArgumentError("LENGTH must be at least 1");
+  if (length !== TO_EOF && offset + length > TO_EOF + 1n) {
+    throw new InvalidArgumentError("OFFSET+LENGTH is past 2^64");
+  }
+  return { offset, length };
+}
+
+/** How the drill connects; the defaults use the library client. */
+export interface DrillDeps {
+  /** Connects to the server of `url` as `clientId` (a claimed owner when undefined). */
+  connect(
+    url: NfsUrl,
+    globals: GlobalOptions,
+    options: { clientId?: string | undefined; recoveryTimeoutMs: number; onTrace: TraceSink },
+  ): Promise<Nfs4ClientApi>;
+  /** OPEN with deny WRITE: whether another open with write access exists (undefined: cannot tell). */
+  probeWriteOpens(client: Nfs4ClientApi, path: string): Promise<"granted" | "denied" | undefined>;
+  /** Runs the restart command with `/bin/sh -c`. */
+  runRestart(command: string, timeoutMs: number): Promise<RestartResult>;
+}
+
+/** How the restart command ended. */
+export interface RestartResult {
+  readonly code: number | null;
+  readonly signal: string | null;
+  readonly ms: number;
+  readonly timedOut: boolean;
+  /** The end of its stdout and stderr. */
+  readonly output: string;
+}
+
+const DEFAULT_DEPS: DrillDeps = {
+  connect: (url, globals, options) =>
+    Nfs4Client.connect({
+      ...connectOptions(url, globals, options.onTrace),
+      ...(options.clientId !== undefined ? { clientId: options.clientId } : {}),
+      recoveryTimeoutMs: options.recoveryTimeoutMs,
+    }),
+  probeWriteOpens,
+  runRestart: runShell,
+};
+
+/** Runs `command` with /bin/sh -c; resolves when it exits (daemons it leaves may keep running). */
+function runShell(command: string, timeoutMs: number): Promise<RestartResult> {
+  return new Promise((resolve) => {
+    const started = performance.now();
+    let output = "";
+    let timedOut = false;
+    const add = (chunk: string) => void (output = (output + chunk).slice(-4000));
+    const child = spawn("/bin/sh", ["-c", command], { stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout.setEncoding("utf8").on("data", add);
+    child.stderr.setEncoding("utf8").on("data", add);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGTERM");
+    }, timeoutMs);
+    const done = (code: number | null, signal: string | null) => {
+      clearTimeout(timer);
+      // A daemon the command started may hold the pipes open: stop reading.
+      child.stdout.destroy();
+      child.stderr.destroy();
+      resolve({ code, signal, ms: performance.now() - started, timedOut, output });
+    };
+    child.once("error", (error) => {
+      add(String(error));
+      done(127, null);
+    });
+    child.once("exit", (code, signal) => done(code, signal));
+  });
+}
+
+type Mode = "server" | "client";
+type Check = DrillCheck;
+
+interface DrillOptions {
+  readonly mode: Mode;
+  readonly restartCmd: string | undefined;
+  readonly waitSeconds: number;
+  readonly range: LockRange;
+  readonly failReclaim: "open" | "lock" | undefined;
+  readonly json: boolean;
+}
+
+/** What the drill reports, as text or one JSON object. */
+interface DrillReport {
+  mode: Mode;
+  url: string;
+  minorVersion: number | undefined;
+  range: string;
+  failReclaim: string | null;
+  setup: Record<string, unknown>;
+  stateBefore: StateSummary | undefined;
+  restart: (RestartResult & { command: string }) | null;
+  timeline: { t: number; client: string; event: string; detail?: string }[];
+  durations: Record<string, number | null>;
+  recovery: Record<string, unknown>;
+  checks: Check[];
+  stateAfter: StateSummary | undefined;
+  result: "recovered" | "partial" | "failed";
+  verdict: string;
+}
+
+/** Adds `simulate-reboot` to the program. */
+export function registerSimulateReboot(
+  program: RootCommand,
+  ctx: CliContext,
+  deps: DrillDeps = DEFAULT_DEPS,
+): void {
+  program
+    .command("simulate-reboot")
+    .description("reboot drill: hold an open and a lock, reboot, watch recovery, verify")
+    .argument("<url>", "nfs:// URL of a (scratch) file")
+    .addOption(new Option("--server", "the server reboots (default)").conflicts("client"))
+    .addOption(
+      new Option("--client", "this client reboots (crashes and comes back)")
+        .conflicts(["server", "restartCmd", "failReclaim"]),
+    )
+    .addOption(new Option("--restart-cmd <cmd>", "command that reboots the server (/bin/sh -c)"))
+    .addOption(
+      new Option(
+        "--wait <seconds>",
+        "how long to wait for the server to come back and recovery to finish",
+      ).argParser(parseSeconds).default(120),
+    )
+    .addOption(
+      new Option("--range <offset[:length]>", "byte range to lock (default: the whole file)")
+        .argParser(parseRange),
+    )
+    .addOption(
+      new Option("--fail-reclaim <state>", "make this reclaim fail (fault injection)")
+        .choices(["open", "lock"] as const),
+    )
+    .option("--json", "print the report as one JSON object")
+    .addHelpText("after", HELP)
+    .action(async (urlText, opts, cmd) => {
+      const globals = readGlobalOptions(cmd.optsWithGlobals());
+      ctx.globals = globals;
+      const url = parseNfsUrl(urlText);
+      const range = opts.range ?? { offset: 0n, length: TO_EOF };
+      const drill = new RebootDrill(ctx, deps, globals, url, {
+        mode: opts.client ? "client" : "server",
+        restartCmd: opts.restartCmd,
+        waitSeconds: opts.wait,
+        range: { type: "write", ...range },
+        failReclaim: opts.failReclaim,
+        json: opts.json === true,
+      });
+      const report = await drill.run();
+      if (opts.json) {
+        await ctx.out.write(jsonText(report) + "\n");
+      } else {
+        await drill.printEnd(report);
+      }
+      if (report.result !== "recovered") ctx.failed = true;
+    });
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function randomTag(): string {
+  return Array.from(
+    crypto.getRandomValues(new Uint8Array(4)),
+    (b) => b.toString(16).padStart(2, "0"),
+  )
+    .join("");
+}
+
+function sameClient(holder: LockHolder | undefined, clientId: string): boolean {
+  return holder !== undefined && hexId(holder.clientid) === clientId;
+}
+
+function hexId(id: bigint): string {
+  return `0x${id.toString(16).padStart(16, "0")}`;
+}
+
+function holderText(holder: LockHolder | undefined): string {
+  if (!holder) return "no conflicting lock";
+  // Ganesha reports a lock to the end of file with length 0 in LOCK4denied.
+  const range = holder.length === 0n ? `${holder.offset}- (length 0)` : formatRange(
+    holder.offset,
+    holder.length,
+  );
+  return `${holder.type} lock ${range} held by clientid ${
+    hexId(holder.clientid)
+  } owner ${holder.owner}`;
+}
+
+type Outcome<T> =
+  | { kind: "ok"; value: T }
+  | { kind: "error"; error: unknown }
+  | { kind: "timeout" };
+
+/** Settles `promise`, giving up at `deadline` (ms on the recorder's clock). */
+async function settle<T>(
+  promise: Promise<T>,
+  recorder: DrillRecorder,
+  deadline: number,
+): Promise<Outcome<T>> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<Outcome<T>>((resolve) => {
+    timer = setTimeout(
+      () => resolve({ kind: "timeout" }),
+      Math.max(0, deadline - recorder.now()),
+    );
+  });
+  try {
+    return await Promise.race([
+      promise.then(
+        (value): Outcome<T> => ({ kind: "ok", value }),
+        (error): Outcome<T> => ({ kind: "error", error }),
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** One run of the drill. */
+class RebootDrill {
+  readonly #ctx: CliContext;
+  readonly #deps: DrillDeps;
+  readonly #globals: GlobalOptions;
+  readonly #url: NfsUrl;
+  readonly #opts: DrillOptions;
+  readonly #rec = new DrillRecorder();
+  readonly #checks: Check[] = [];
+  readonly #traceLine: ((e: DrillEvent) => void) | undefined;
+  #main: Nfs4ClientApi | undefined;
+  #observer: Nfs4ClientApi | undefined;
+  /** Clients to crash rather than close at the end (recovery did not finish). */
+  #abandon = false;
+  /** Where the checks read from the trace go (after those made before the reboot). */
+  #traceChecksAt = 0;
+
+  constructor(
+    ctx: CliContext,
+    deps: DrillDeps,
+    globals: GlobalOptions,
+    url: NfsUrl,
+    opts: DrillOptions,
+  ) {
+    this.#ctx = ctx;
+    this.#deps = deps;
+    this.#globals = globals;
+    this.#url = url;
+    this.#opts = opts;
+    if (globals.trace !== undefined) {
+      const json = globals.trace === "json";
+      this.#traceLine = ({ at, role, event }) => {
+        const restamped = { ...event, time: at / 1000 };
+        ctx.diag.line(
+          json
+            ? formatTraceJson({ ...restamped, data: { ...event.data, client: role } })
+            : formatTraceText(restamped) + (role === "observer" ? "  [observer]" : ""),
+        );
+      };
+    }
+  }
+
+  get #waitMs(): number {
+    return this.#opts.waitSeconds * 1000;
+  }
+
+  async #say(line: string): Promise<void> {
+    if (!this.#opts.json) await this.#ctx.out.write(line + "\n");
+  }
+
+  #check(name: string, status: CheckStatus, detail: string): void {
+    this.#checks.push({ name, status, detail });
+  }
+
+  #describe(error: unknown): string {
+    return describeError(error, false, { url: this.#url });
+  }
+
+  async #connect(clientId: string | undefined, role: "main" | "observer"): Promise<Nfs4ClientApi> {
+    return await this.#deps.connect(this.#url, this.#globals, {
+      clientId,
+      // The state manager must not give up while we wait for the server.
+      recoveryTimeoutMs: this.#waitMs + 60_000,
+      onTrace: this.#rec.sink(role, this.#traceLine),
+    });
+  }
+
+  /** Runs the drill; cleans up whatever happens. */
+  async run(): Promise<DrillReport> {
+    const o = this.#opts;
+    const path = this.#url.path;
+    let file: WritableFile | undefined;
+    let created = false;
+    const report: DrillReport = {
+      mode: o.mode,
+      url: formatNfsUrl(this.#url),
+      minorVersion: undefined,
+      range: formatRange(o.range.offset, o.range.length),
+      failReclaim: o.failReclaim ?? null,
+      setup: {},
+      stateBefore: undefined,
+      restart: null,
+      timeline: [],
+      durations: {},
+      recovery: {},
+      checks: this.#checks,
+      stateAfter: undefined,
+      result: "failed",
+      verdict: "",
+    };
+    try {
+      // In client mode the owner must stay ours while we are "down": an
+      // explicit one, not an instance another nfs4 process could claim.
+      const ownerId = o.mode === "client"
+        ? `nfs4-ts/${hostname()}/uid${
+          process.getuid?.() ?? "x"
+        }/drill-${process.pid}-${randomTag()}`
+        : undefined;
+      this.#main = await this.#connect(ownerId, "main");
+      report.minorVersion = this.#main.minorVersion;
+      created = !(await this.#main.stat(path, { follow: true }).then(() => true, (e) => {
+        if (e instanceof Error && /NFS4ERR_NOENT/.test(e.message)) return false;
+        throw e;
+      }));
+      file = await this.#main.open(path, { access: "both", create: "unchecked", mode: 0o644 });
+      await file.lock(o.range);
+      const marker = encoder.encode(`nfs4 simulate-reboot ${randomTag()} before\n`);
+      await file.write(o.range.offset, marker, "file");
+      const back = await file.read(o.range.offset, marker.length);
+      if (decoder.decode(back.data) !== decoder.decode(marker)) {
+        throw new Error(`${path}: the marker read back differs from what was written`);
+      }
+      const before = this.#main.describeState();
+      report.stateBefore = before;
+      report.setup = {
+        path,
+        created,
+        marker: decoder.decode(marker),
+        markerOffset: o.range.offset.toString(),
+      };
+      await this.#printSetup(before, created, marker.length);
+      const result = o.mode === "server"
+        ? await this.#serverDrill(file, marker, before, report)
+        : await this.#clientDrill(marker, before, report);
+      file = result.file;
+      report.stateAfter = result.stateAfter;
+      this.#verdict(report);
+      return report;
+    } finally {
+      await this.#cleanup(file, created ? path : undefined);
+    }
+  }
+
+  async #printSetup(s: StateSummary, created: boolean, markerLength: number): Promise<void> {
+    const o = this.#opts;
+    await this.#say(
+      `simulate-reboot: ${o.mode === "server" ? "server" : "client"} reboot drill on ${
+        formatNfsUrl(this.#url)
+      } (NFSv4.${s.minorVersion})${o.failReclaim ? `, ${o.failReclaim} reclaim made to fail` : ""}`,
+    );
+    await this.#say(
+      `setup: opened ${this.#url.path} read-write${created ? " (created)" : ""}, locked write ${
+        formatRange(o.range.offset, o.range.length)
+      }, wrote a ${markerLength}-byte marker at ${o.range.offset} and read it back`,
+    );
+    for (const line of stateLines(s)) await this.#say(`  ${line}`);
+  }
+
+  // ------------------------------------------------------------- server
+
+  async #serverDrill(
+    file: WritableFile,
+    marker: Uint8Array,
+    before: StateSummary,
+    report: DrillReport,
+  ): Promise<{ file: WritableFile; stateAfter: StateSummary | undefined }> {
+    const o = this.#opts;
+    const main = this.#main!;
+    const path = this.#url.path;
+    const observer = await this.#connect(`${before.ownerId}/observer`, "observer");
+    this.#observer = observer;
+    const baseline = await observer.testLock(path, o.range);
+    await this.#say(
+      `  observer  clientid ${observer.describeState().clientId}: LOCKT ${holderText(baseline)}`,
+    );
+    this.#check(
+      "another client's LOCKT before the reboot",
+      sameClient(baseline, before.clientId) ? "ok" : "fail",
+      holderText(baseline),
+    );
+    if (o.failReclaim) main.injectFault({ failReclaim: o.failReclaim });
+
+    // --- the reboot
+    const since = this.#rec.mark(
+      o.restartCmd !== undefined ? "restart command started" : "asked for a server restart",
+    );
+    this.#traceChecksAt = this.#checks.length;
+    let from: number | undefined;
+    if (o.restartCmd !== undefined) {
+      await this.#say(`restart: /bin/sh -c ${shellQuote(o.restartCmd)}`);
+      const r = await this.#deps.runRestart(o.restartCmd, this.#waitMs);
+      from = this.#rec.mark("restart command returned");
+      report.restart = { command: o.restartCmd, ...r };
+      const how = r.timedOut
+        ? `killed after ${formatMs(r.ms)} (--wait)`
+        : r.signal
+        ? `killed by ${r.signal} after ${formatMs(r.ms)}`
+        : `exit ${r.code} after ${formatMs(r.ms)}`;
+      await this.#say(`  ${how}`);
+      if (r.code !== 0) {
+        this.#check(
+          "restart command",
+          "fail",
+          `${how}: ${r.output.trim().split("\n").slice(-3).join(" | ")}`,
+        );
+        for (const line of r.output.trim().split("\n").slice(-5)) {
+          this.#ctx.diag.line(`restart: ${line}`);
+        }
+      }
+    } else {
+      this.#ctx.diag.line(
+        `simulate-reboot: restart the NFS server at ${this.#url.host}:${this.#url.port} now; ` +
+          `waiting up to ${o.waitSeconds} s for it to go away and come back`,
+      );
+      const gone = await this.#waitFor(
+        () =>
+          this.#rec.after(since, "main").some((e) =>
+            (e.event.category === "conn" && e.event.event === "connection lost") ||
+            (e.event.category === "state" && e.event.event.startsWith("+"))
+          ),
+        since + this.#waitMs,
+      );
+      if (!gone) {
+        this.#check(
+          "server reboot",
+          "fail",
+          `the server did not go away within ${o.waitSeconds} s`,
+        );
+        this.#finishServerReport(report, since, from, before);
+        return { file, stateAfter: main.describeState() };
+      }
+    }
+    const deadline = this.#rec.now() + this.#waitMs;
+
+    // --- recovery, driven by ordinary I/O through the open, and the checks
+    const observerOpen = observer.open(path, { access: "both" });
+    observerOpen.catch(() => {});
+    const mainSide = settle(this.#verifyMain(file, marker), this.#rec, deadline);
+    const mainOutcome = await mainSide;
+    if (mainOutcome.kind === "timeout") {
+      this.#abandon = true;
+      this.#check(
+        "recovery",
+        "fail",
+        `not finished ${o.waitSeconds} s after the ${
+          o.restartCmd !== undefined ? "restart command returned" : "server went away"
+        }`,
+      );
+    } else if (mainOutcome.kind === "error") {
+      this.#check("recovery", "fail", this.#describe(mainOutcome.error));
+    }
+    main.injectFault({ failReclaim: undefined });
+    if (!this.#abandon) {
+      const observed = await settle(this.#observerChecks(observerOpen), this.#rec, deadline);
+      if (observed.kind === "timeout") {
+        this.#abandon = true;
+        this.#check("another client's view", "fail", `no answer within ${o.waitSeconds} s`);
+      } else if (observed.kind === "error") {
+        this.#check("another client's view", "fail", this.#describe(observed.error));
+      }
+    }
+    this.#finishServerReport(report, since, from, before);
+    return { file, stateAfter: main.describeState() };
+  }
+
+  /** Polls `test` every 50 ms until it holds or `until` (recorder ms) passes. */
+  async #waitFor(test: () => boolean, until: number): Promise<boolean> {
+    while (!test()) {
+      if (this.#rec.now() >= until) return false;
+      await sleep(50);
+    }
+    return true;
+  }
+
+  /**
+   * The main client after the reboot: READ the marker through the open
+   * (which is what makes the state manager notice and recover), WRITE a
+   * second marker and read both back. With --fail-reclaim, the state lost
+   * must refuse with EBADF.
+   */
+  async #verifyMain(file: WritableFile, marker: Uint8Array): Promise<void> {
+    const o = this.#opts;
+    const openKept = o.failReclaim !== "open";
+    const lockKept = o.failReclaim === undefined;
+    const at = o.range.offset;
+    try {
+      const got = await file.read(at, marker.length);
+      const same = decoder.decode(got.data) === decoder.decode(marker);
+      this.#check(
+        "READ after the reboot",
+        openKept && same ? "ok" : "fail",
+        openKept
+          ? same
+            ? `the marker is intact (open stateid ${this.#openStateid()})`
+            : `the marker changed: ${JSON.stringify(decoder.decode(got.data))}`
+          : "it succeeded, but the open's reclaim was made to fail: expected EBADF",
+      );
+    } catch (e) {
+      if (!isBadState(e)) throw e;
+      this.#check(
+        "READ after the reboot",
+        openKept ? "fail" : "ok",
+        `refused: ${this.#describe(e)}`,
+      );
+    }
+    const second = encoder.encode(`nfs4 simulate-reboot ${randomTag()} after\n`);
+    try {
+      await file.write(at + BigInt(marker.length), second, "file");
+      const got = await file.read(at, marker.length + second.length);
+      const expected = decoder.decode(marker) + decoder.decode(second);
+      const same = decoder.decode(got.data) === expected;
+      this.#check(
+        "WRITE after the reboot",
+        lockKept && same ? "ok" : "fail",
+        lockKept
+          ? same
+            ? `${second.length} bytes at ${
+              at + BigInt(marker.length)
+            } with open stateid ${this.#openStateid()}, both markers read back`
+            : `read back ${JSON.stringify(decoder.decode(got.data))}`
+          : `it succeeded, but the ${o.failReclaim} it depends on was lost: expected EBADF` +
+            (o.failReclaim === "lock" ? " (the client wrote without the lock it held)" : ""),
+      );
+    } catch (e) {
+      if (!isBadState(e)) throw e;
+      this.#check(
+        "WRITE after the reboot",
+        lockKept ? "fail" : "ok",
+        `refused: ${this.#describe(e)}`,
+      );
+    }
+    if (o.failReclaim === "lock") {
+      // The lock state itself: LOCKU through it must refuse too.
+      try {
+        await file.unlock(o.range);
+        this.#check("LOCKU through the lost lock state", "fail", "it succeeded: expected EBADF");
+      } catch (e) {
+        if (!isBadState(e)) throw e;
+        this.#check("LOCKU through the lost lock state", "ok", `refused: ${this.#describe(e)}`);
+      }
+    }
+  }
+
+  /** The main client's open stateid of the drill's file now. */
+  #openStateid(): string {
+    return this.#main!.describeState().opens.find((s) => s.path === this.#url.path)?.stateid ??
+      "none";
+  }
+
+  /**
+   * A second client owner's view after recovery: its non-reclaim OPEN
+   * (refused with NFS4ERR_GRACE while the server is in grace), LOCKT and
+   * LOCK on the range (refused while our lock stands).
+   */
+  async #observerChecks(observerOpen: Promise<WritableFile>): Promise<void> {
+    const o = this.#opts;
+    const observer = this.#observer!;
+    const main = this.#main!;
+    const ours = main.describeState().clientId;
+    const lockKept = o.failReclaim === undefined;
+    const holder = await observer.testLock(this.#url.path, o.range);
+    const heldByUs = sameClient(holder, ours);
+    this.#check(
+      "another client's LOCKT after recovery",
+      heldByUs === lockKept ? "ok" : "fail",
+      lockKept
+        ? heldByUs
+          ? `${holderText(holder)} (ours)`
+          : `expected our lock (clientid ${ours}): ${holderText(holder)}`
+        : holder === undefined
+        ? "no conflicting lock: the server released the lock that was not reclaimed"
+        : `expected no lock: ${holderText(holder)}`,
+    );
+    const theirs = await observerOpen;
+    try {
+      await theirs.lock(o.range);
+      this.#check(
+        "another client's LOCK after recovery",
+        lockKept ? "fail" : "ok",
+        lockKept
+          ? "granted: our lock is gone"
+          : "granted: our lock was lost, as the fault injected",
+      );
+    } catch (e) {
+      if (!(e instanceof Error && e.name === "LockConflictError")) throw e;
+      const by = (e as unknown as { holder: LockHolder }).holder;
+      this.#check(
+        "another client's LOCK after recovery",
+        lockKept ? "ok" : "fail",
+        `refused (NFS4ERR_DENIED): ${holderText(by)}${sameClient(by, ours) ? " (ours)" : ""}`,
+      );
+    } finally {
+      await theirs.close().catch(() => {});
+    }
+  }
+
+  #finishServerReport(
+    report: DrillReport,
+    since: number,
+    from: number | undefined,
+    before: StateSummary,
+  ): void {
+    const a = analyzeRecovery(this.#rec.events, { since, from });
+    const after = this.#main!.describeState();
+    const lost = after.opens.flatMap((s) => [
+      ...(s.lost ? [`open ${s.path}: ${s.lost}`] : []),
+      ...s.locks.filter((l) => l.lost && !s.lost).map((l) => `lock ${s.path}: ${l.lost}`),
+    ]);
+    const fromTrace = recoveryChecks(a, {
+      clientIdBefore: before.clientId,
+      minorVersion: before.minorVersion,
+      failReclaim: this.#opts.failReclaim,
+      lostAtEnd: lost,
+    });
+    this.#checks.splice(this.#traceChecksAt, 0, ...fromTrace);
+    report.recovery = recoveryJson(a);
+    report.durations = {
+      detectMs: a.durations.detectMs ?? null,
+      reestablishMs: a.durations.reestablishMs ?? null,
+      reclaimMs: a.durations.reclaimMs ?? null,
+      recoveryMs: a.durations.recoveryMs ?? null,
+      downMs: a.durations.downMs ?? null,
+      graceWaitedMs: a.durations.graceWaitedMs,
+      observerGraceWaitedMs: a.durations.observerGraceWaitedMs,
+    };
+    report.timeline = timeline(this.#rec.events, this.#rec.marks, since).map((e) =>
+      timelineJson(e, since)
+    );
+    report.recovery.lostAtEnd = lost;
+  }
+
+  // ------------------------------------------------------------- client
+
+  async #clientDrill(
+    marker: Uint8Array,
+    before: StateSummary,
+    report: DrillReport,
+  ): Promise<{ file: WritableFile | undefined; stateAfter: StateSummary | undefined }> {
+    const o = this.#opts;
+    const path = this.#url.path;
+    const observer = await this.#connect(`${before.ownerId}/observer`, "observer");
+    this.#observer = observer;
+    const baseline = await observer.testLock(path, o.range);
+    await this.#say(
+      `  observer  clientid ${observer.describeState().clientId}: LOCKT ${holderText(baseline)}`,
+    );
+    this.#check(
+      "another client's LOCKT before the crash",
+      sameClient(baseline, before.clientId) ? "ok" : "fail",
+      holderText(baseline),
+    );
+
+    // --- the crash: nothing is sent to the server
+    const since = this.#rec.mark("crash");
+    await this.#main!.crash();
+    await this.#say(`crash: local state dropped, nothing sent to the server`);
+    const stillHeld = await observer.testLock(path, o.range);
+    this.#check(
+      "the server keeps the old incarnation's lock after the crash",
+      sameClient(stillHeld, before.clientId) ? "ok" : "info",
+      sameClient(stillHeld, before.clientId)
+        ? `${holderText(stillHeld)} (the crashed incarnation)`
+        : `${holderText(stillHeld)}: released already`,
+    );
+
+    // --- the same client owner comes back with a new boot verifier
+    this.#rec.mark("reconnect as the same owner");
+    const main = await this.#connect(before.ownerId, "main");
+    this.#main = main;
+    const now = main.describeState();
+    this.#rec.mark("reconnected");
+    this.#check(
+      "same client owner, new boot verifier",
+      now.ownerId === before.ownerId && now.clientId !== before.clientId ? "ok" : "fail",
+      `owner ${now.ownerId}: clientid ${now.clientId} (was ${before.clientId})`,
+    );
+    const opens = await this.#deps.probeWriteOpens(main, path).catch((e) => {
+      this.#check("old open released", "fail", this.#describe(e));
+      return "error" as const;
+    });
+    if (opens === "granted") {
+      this.#check(
+        "old open released",
+        "ok",
+        "an OPEN with share deny WRITE was granted: no open with write access is left",
+      );
+    } else if (opens === "denied") {
+      this.#check(
+        "old open released",
+        "fail",
+        "an OPEN with share deny WRITE got NFS4ERR_SHARE_DENIED: an open with write access remains",
+      );
+    } else if (opens === undefined) {
+      this.#check("old open released", "info", "not checked (needs the library client)");
+    }
+    const file = await main.open(path, { access: "both" });
+    let lockedAt: number | undefined;
+    try {
+      await file.lock(o.range);
+      lockedAt = this.#rec.mark("new incarnation's LOCK granted");
+      this.#check(
+        "old lock released",
+        "ok",
+        `the new incarnation's LOCK write ${
+          formatRange(o.range.offset, o.range.length)
+        } was granted`,
+      );
+    } catch (e) {
+      if (!(e instanceof Error && e.name === "LockConflictError")) throw e;
+      const by = (e as unknown as { holder: LockHolder }).holder;
+      this.#check("old lock released", "fail", `LOCK refused: ${holderText(by)}`);
+    }
+    const got = await file.read(o.range.offset, marker.length);
+    const same = decoder.decode(got.data) === decoder.decode(marker);
+    this.#check(
+      "data written before the crash",
+      same ? "ok" : "fail",
+      same ? "the marker is intact" : `read ${JSON.stringify(decoder.decode(got.data))}`,
+    );
+    if (lockedAt !== undefined) {
+      const holder = await observer.testLock(path, o.range);
+      this.#check(
+        "another client's LOCKT after the reboot",
+        sameClient(holder, now.clientId) ? "ok" : "fail",
+        `${holderText(holder)}${sameClient(holder, now.clientId) ? " (the new incarnation)" : ""}`,
+      );
+      const lease = before.leaseSeconds * 1000;
+      const took = lockedAt - since;
+      this.#check(
+        "released by the new verifier",
+        took < lease ? "ok" : "info",
+        took < lease
+          ? `${
+            formatMs(took)
+          } after the crash, before the old lease (${before.leaseSeconds} s) could run out`
+          : `${
+            formatMs(took)
+          } after the crash: the old lease (${before.leaseSeconds} s) may have run out first`,
+      );
+    }
+    const a = analyzeRecovery(this.#rec.events, { since });
+    report.recovery = recoveryJson(a);
+    report.durations = {
+      reestablishMs: a.durations.reestablishMs ?? null,
+      releasedAfterMs: lockedAt !== undefined ? lockedAt - since : null,
+    };
+    report.timeline = timeline(this.#rec.events, this.#rec.marks, since).map((e) =>
+      timelineJson(e, since)
+    );
+    return { file, stateAfter: main.describeState() };
+  }
+
+  // ------------------------------------------------------------- end
+
+  #verdict(report: DrillReport): void {
+    const o = this.#opts;
+    const failed = this.#checks.filter((c) => c.status === "fail");
+    const lostAsInjected = o.failReclaim !== undefined &&
+      this.#checks.some((c) =>
+        c.name === `${o.failReclaim} reclaim fails as injected` && c.status === "ok"
+      );
+    const v = `NFSv4.${report.minorVersion}`;
+    if (o.failReclaim !== undefined && lostAsInjected) {
+      report.result = "partial";
+      const what = o.failReclaim === "open"
+        ? `the open of ${this.#url.path} and its lock were lost`
+        : `the lock on ${this.#url.path} was lost, the open was reclaimed`;
+      report.verdict = `partial: recovery was partial on ${v}: ${what} (reclaim made to fail); ` +
+        `the client ID was re-established` +
+        (failed.length > 0 ? `; unexpected: ${failed.map((c) => c.name).join("; ")}` : "");
+      return;
+    }
+    if (failed.length > 0) {
+      report.result = "failed";
+      report.verdict = `FAILED on ${v}: ${failed.map((c) => `${c.name}: ${c.detail}`).join("; ")}`;
+      return;
+    }
+    report.result = "recovered";
+    const d = report.durations;
+    report.verdict = o.mode === "server"
+      ? `ok: all state recovered and verified on ${v}: open and lock reclaimed` +
+        (this.#checks.some((c) => c.name === "reclaim within grace")
+          ? " without grace"
+          : " in grace") +
+        ` (detect ${fmt(d.detectMs)}, re-establish ${fmt(d.reestablishMs)}, reclaim ${
+          fmt(d.reclaimMs)
+        })`
+      : `ok: the server released the crashed incarnation's open and lock on ${v} ` +
+        `(${fmt(d.releasedAfterMs ?? null)} after the crash)`;
+  }
+
+  /** The text report after the setup lines. */
+  async printEnd(report: DrillReport): Promise<void> {
+    if (report.timeline.length > 0) {
+      await this.#say(
+        `timeline (seconds from the ${report.mode === "server" ? "restart" : "crash"}):`,
+      );
+      for (const e of report.timeline) {
+        const who = e.client === "observer" ? "observer " : "";
+        await this.#say(
+          `  ${e.t >= 0 ? "+" : ""}${e.t.toFixed(3)}  ${who}${e.event}${
+            e.detail ? `  (${e.detail})` : ""
+          }`,
+        );
+      }
+    }
+    await this.#say("checks:");
+    for (const c of report.checks) {
+      await this.#say(`  ${c.status.toUpperCase().padEnd(4)}  ${c.name}: ${c.detail}`);
+    }
+    const d = report.durations;
+    if (report.mode === "server") {
+      await this.#say(
+        `durations: server away ${fmt(d.downMs)}, detect ${fmt(d.detectMs)}, re-establish ${
+          fmt(d.reestablishMs)
+        }, reclaim ${fmt(d.reclaimMs)}, grace waited ${fmt(d.graceWaitedMs)} (another client: ${
+          fmt(d.observerGraceWaitedMs)
+        })`,
+      );
+    } else {
+      await this.#say(
+        `durations: re-establish ${fmt(d.reestablishMs)}, released ${
+          fmt(d.releasedAfterMs)
+        } after the crash`,
+      );
+    }
+    if (report.stateAfter) {
+      await this.#say("state after:");
+      for (const line of stateLines(report.stateAfter)) await this.#say(`  ${line}`);
+    }
+    await this.#say(report.verdict);
+  }
+
+  async #cleanup(file: WritableFile | undefined, createdPath: string | undefined): Promise<void> {
+    const main = this.#main;
+    const observer = this.#observer;
+    if (this.#abandon) {
+      // Recovery did not finish: closing would wait for it. Drop the state;
+      // the server lets it go when the lease runs out.
+      await main?.crash().catch(() => {});
+      await observer?.crash().catch(() => {});
+      this.#ctx.diag.line(
+        "simulate-reboot: recovery did not finish; state left to expire on the server",
+      );
+      return;
+    }
+    if (file) await file.close().catch(() => {});
+    if (createdPath !== undefined && main) {
+      await main.remove(createdPath).catch((e) => {
+        this.#ctx.diag.line(
+          `simulate-reboot: could not remove ${createdPath}: ${this.#describe(e)}`,
+        );
+      });
+    }
+    await Promise.all([
+      main?.close().catch(() => {}),
+      observer?.close().catch(() => {}),
+    ]);
+  }
+}
+
+function isBadState(e: unknown): boolean {
+  return e instanceof Error && e.name === "BadStateError";
+}
+
+function fmt(ms: number | null | undefined): string {
+  return ms === null || ms === undefined ? "-" : formatMs(ms);
+}
+
+function shellQuote(text: string): string {
+  return `'${text.replaceAll("'", `'\\''`)}'`;
+}
+
+function stateLines(s: StateSummary): string[] {
+  const lines = [
+    `client    clientid ${s.clientId} owner ${s.ownerId}` +
+    (s.session ? `, session ${s.session} (${s.slots} slots)` : "") +
+    `, lease ${s.leaseSeconds} s`,
+  ];
+  for (const open of s.opens) {
+    lines.push(
+      `open      ${open.path} stateid ${open.stateid} owner ${open.owner} (${open.access})` +
+        (open.lost ? `  LOST: ${open.lost}` : ""),
+    );
+    for (const lock of open.locks) {
+      lines.push(
+        `lock      ${open.path} stateid ${lock.stateid ?? "none"} owner ${lock.owner} ${
+          lock.ranges.join(", ") || "(no ranges)"
+        }` + (open.lost ? "  LOST with its open" : lock.lost ? `  LOST: ${lock.lost}` : ""),
+      );
+    }
+  }
+  return lines;
+}
+
+function timelineJson(e: TimelineEntry, since: number) {
+  return {
+    t: Number(((e.at - since) / 1000).toFixed(6)),
+    client: e.role,
+    event: e.what,
+    ...(e.detail !== undefined ? { detail: e.detail } : {}),
+  };
+}
+
+function recoveryJson(a: RecoveryAnalysis): Record<string, unknown> {
+  return {
+    detectedBy: a.detectedBy ?? null,
+    newClientId: a.newClientId ?? null,
+    newSession: a.newSession ?? null,
+    reclaimed: a.reclaimed.map((r) => `${r.how}: ${r.detail}`),
+    recoveredWithoutGrace: a.recoveredNoGrace.map((r) => `${r.how}: ${r.detail}`),
+    lost: a.lost.map((r) => `${r.how}: ${r.detail}`),
+    injected: a.injected.map((r) => `${r.how}: ${r.detail}`),
+    reclaimComplete: a.reclaimComplete?.result ?? null,
+    noGrace: a.noGrace,
+    graceRefusals: a.graceRefusals.map((g) => ({
+      client: g.role,
+      op: g.op,
+      count: g.count,
+      waitedMs: g.waitedMs,
+    })),
+  };
+}
+
+function jsonText(report: DrillReport): string {
+  return JSON.stringify(report, (key, value) => {
+    if (typeof value === "bigint") return value.toString();
+    // Milliseconds to the microsecond are plenty.
+    if (typeof value === "number" && /Ms$|^ms$/.test(key)) return Math.round(value * 1000) / 1000;
+    return value;
+  });
+}
