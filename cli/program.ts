@@ -7,6 +7,7 @@
 
 import { CommanderError, Help, type Option } from "@commander-js/extra-typings";
 import { registerCat } from "./cat.ts";
+import { registerCp } from "./cp.ts";
 import { registerLock } from "./lock.ts";
 import { registerRenewWatch } from "./renew_watch.ts";
 import { registerSimulateReboot } from "./simulate_reboot.ts";
@@ -25,6 +26,7 @@ export type RegisterCommand = (program: RootCommand, ctx: CliContext) => void;
 export const COMMANDS: readonly RegisterCommand[] = [
   registerLs,
   registerCat,
+  registerCp,
   registerRenewWatch,
   registerLock,
   registerSimulateReboot,

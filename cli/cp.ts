@@ -1,0 +1,342 @@
+/**
+ * `nfs4 cp [-r] [-p] [-f] [-n] [--progress|--no-progress] [--json] SRC... DST`:
+ * copy files and trees between local paths, stdin/stdout (`-`) and NFS
+ * servers, with the semantics of coreutils `cp` (lib/client/copy.ts does the
+ * work).
+ *
+ * A file is written under a temporary name next to its destination and
+ * renamed into place once its data is committed, so an interrupted or failed
+ * copy never leaves a destination that looks complete; Ctrl-C removes the
+ * temporary and exits with status 130. A file or directory that fails is
+ * reported on one line and the rest is still copied; the exit status is
+ * then 1.
+ * @module
+ */
+
+import process from "node:process";
+import { Option } from "@commander-js/extra-typings";
+import cliProgress from "cli-progress";
+import prettyBytes from "pretty-bytes";
+import {
+  copy,
+  type CopyProgress,
+  type CopySummary,
+  type Location,
+  parseLocation,
+} from "../lib/client/copy.ts";
+import { UsageError } from "../lib/client/url.ts";
+import type { CliContext, CommandSession } from "./context.ts";
+import { readGlobalOptions, type RootCommand } from "./globals.ts";
+import type { WritableLike } from "./output.ts";
+
+/** How `cp` was asked to copy. */
+export interface CpOptions {
+  readonly recursive: boolean;
+  readonly preserve: boolean;
+  readonly force: boolean;
+  readonly noClobber: boolean;
+  /** `--progress` (true), `--no-progress` (false), or on a terminal only (undefined). */
+  readonly progress: boolean | undefined;
+  readonly json: boolean;
+}
+
+const HELP = `
+Operands:
+  Each SRC and DST is a local path, - (stdin as a source, stdout as the
+  destination) or an nfs:// URL. NFS to NFS works on one server or across two.
+  As with cp: DST that is an existing directory receives the sources under
+  their own names (several sources need one); otherwise DST is the new name.
+
+Safety:
+  Each file is written to .NAME.nfs4-XXXXXX in the destination directory and
+  renamed onto NAME only when its data is committed (NFS COMMIT, verifiers
+  checked, data resent if the server restarted) and its attributes are set.
+  A failed or interrupted copy removes the temporary; Ctrl-C exits 130.
+
+Output:
+  On a terminal, copies that take more than a moment show a progress bar
+  (bytes, rate, ETA, current file) on stderr. --json prints one summary object
+  on stdout: {"files", "directories", "symlinks", "bytes", "skipped",
+  "errors", "seconds", "resentWrites"}.
+
+Examples:
+  $ nfs4 cp big.iso nfs://127.0.0.1/vfs/
+  $ nfs4 cp nfs://server/export/a.txt ./
+  $ nfs4 cp -rp ./site nfs://server/export/www
+  $ nfs4 cp -r nfs://old/export/data nfs://new/export/
+  $ tar c dir | nfs4 cp - nfs://server/export/dir.tar
+  $ nfs4 cp nfs://server/export/log.gz - | zcat | tail
+`;
+
+/** Adds `cp` to the program. */
+export function registerCp(program: RootCommand, ctx: CliContext): void {
+  program
+    .command("cp")
+    .description("copy files and directories to, from and between NFS servers (like cp)")
+    .usage("[options] SRC... DST")
+    .argument(
+      "<operands...>",
+      "SRC... DST: local paths, - (stdin as a source, stdout as the destination) or nfs:// URLs",
+    )
+    .option("-r, --recursive", "copy directories recursively (symlinks copied as symlinks)")
+    .addOption(new Option("-R", "same as -r").hideHelp())
+    .option("-p, --preserve", "keep mode and access/modification times")
+    .option("-f, --force", "remove a destination that cannot be opened for writing, then copy")
+    .option("-n, --no-clobber", "never overwrite an existing file")
+    .addOption(new Option("--progress", "show a progress bar even when stderr is not a terminal"))
+    .addOption(new Option("--no-progress", "never show a progress bar"))
+    .option("--json", "print a JSON summary on stdout")
+    .addHelpText("after", HELP)
+    .action(async (operands, opts, cmd) => {
+      const globals = readGlobalOptions(cmd.optsWithGlobals());
+      const dst = operands.at(-1)!;
+      if (operands.length < 2) {
+        throw new UsageError(`missing destination file operand after '${dst}'`);
+      }
+      // Every operand is checked before anything is done: a bad URL is a usage error.
+      const sources = operands.slice(0, -1).map(parseLocation);
+      const dest = parseLocation(dst);
+      const options: CpOptions = {
+        recursive: opts.recursive === true || opts.R === true,
+        preserve: opts.preserve === true,
+        force: opts.force === true,
+        noClobber: opts.clobber === false,
+        progress: opts.progress,
+        json: opts.json === true,
+      };
+      if (options.json && dest.kind === "stdio") {
+        throw new UsageError("--json cannot be used when copying to stdout (-)");
+      }
+      if (sources.filter((s) => s.kind === "stdio").length > 1) {
+        throw new UsageError("stdin (-) can be a source only once");
+      }
+      const session = ctx.session(globals);
+      try {
+        await cpCommand(session, sources, dest, options);
+      } finally {
+        await session.close();
+      }
+    });
+}
+
+/** Exit status after Ctrl-C (128 + SIGINT), as shells report it. */
+const INTERRUPTED_STATUS = 130;
+/** How long cleanup may take after Ctrl-C before the process exits anyway. */
+const INTERRUPT_GRACE_MS = 8000;
+
+/** The reason a copy was aborted by a signal. */
+class InterruptedError extends Error {
+  readonly signal: string;
+  constructor(signal: string) {
+    super(`interrupted by ${signal}`);
+    this.name = "InterruptedError";
+    this.signal = signal;
+  }
+}
+
+/**
+ * Runs the copy with a progress display and the signal handlers; prints the
+ * `--json` summary. Ctrl-C (or SIGTERM) aborts: the temporary is removed,
+ * the connections closed, and the process exits 130 (143).
+ */
+export async function cpCommand(
+  session: CommandSession,
+  sources: readonly Location[],
+  dest: Location,
+  options: CpOptions,
+): Promise<CopySummary> {
+  const ctx = session.ctx;
+  const controller = new AbortController();
+  const progress = new ProgressDisplay(ctx.io.stderr, options.progress);
+  const onSignal = (signal: string) => {
+    const status = signal === "SIGTERM" ? 143 : INTERRUPTED_STATUS;
+    if (controller.signal.aborted) process.exit(status); // a second Ctrl-C: now
+    progress.stop();
+    controller.abort(new InterruptedError(signal));
+    // Whatever happens to the cleanup, do not hang on a server that is gone.
+    setTimeout(() => process.exit(status), INTERRUPT_GRACE_MS).unref?.();
+  };
+  const onInt = () => onSignal("SIGINT");
+  const onTerm = () => onSignal("SIGTERM");
+  process.on("SIGINT", onInt);
+  process.on("SIGTERM", onTerm);
+  let summary: CopySummary;
+  try {
+    summary = await copy(sources, dest, {
+      recursive: options.recursive,
+      preserve: options.preserve,
+      force: options.force,
+      noClobber: options.noClobber,
+      connect: (url) => session.client(url),
+      ...(sources.some((s) => s.kind === "stdio") ? { stdin: stdinChunks() } : {}),
+      stdout: { write: (chunk) => session.out.write(chunk) },
+      signal: controller.signal,
+      onProgress: (p) => progress.update(p),
+      onError: (err, url) => {
+        progress.clearLine();
+        session.report(err, url);
+      },
+      umask: currentUmask(),
+    });
+  } catch (err) {
+    progress.stop();
+    if (err instanceof InterruptedError) {
+      // The temporary is gone (copy() removed it); say goodbye to the servers, briefly.
+      await Promise.race([session.close(), sleep(INTERRUPT_GRACE_MS / 2)]);
+      process.exit(err.signal === "SIGTERM" ? 143 : INTERRUPTED_STATUS);
+    }
+    throw err;
+  } finally {
+    process.off("SIGINT", onInt);
+    process.off("SIGTERM", onTerm);
+  }
+  progress.stop();
+  if (options.json) {
+    await session.out.write(
+      JSON.stringify({
+        files: summary.files,
+        directories: summary.directories,
+        symlinks: summary.symlinks,
+        bytes: summary.bytes,
+        skipped: summary.skipped,
+        errors: summary.errors,
+        seconds: Number(summary.seconds.toFixed(3)),
+        resentWrites: summary.resentWrites,
+      }) + "\n",
+    );
+  }
+  return summary;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref?.());
+}
+
+/** The process's umask (read by setting it and putting it back). */
+function currentUmask(): number {
+  try {
+    return process.umask();
+  } catch {
+    return 0o022;
+  }
+}
+
+async function* stdinChunks(): AsyncIterable<Uint8Array> {
+  for await (const chunk of process.stdin) {
+    yield typeof chunk === "string" ? new TextEncoder().encode(chunk) : chunk as Uint8Array;
+  }
+}
+
+/** Shown only for copies that last longer than this. */
+const PROGRESS_DELAY_MS = 1000;
+
+/**
+ * The progress bar on stderr: bytes, rate, ETA and, for trees, the current
+ * file. Shown on a terminal once a copy has lasted a moment, or always with
+ * `--progress` (one line per second when stderr is not a terminal).
+ */
+class ProgressDisplay {
+  readonly #stream: WritableLike;
+  readonly #enabled: boolean;
+  readonly #started = Date.now();
+  #bar: cliProgress.SingleBar | undefined;
+  #last: CopyProgress | undefined;
+  #stopped = false;
+  /** Recent (time, bytes) samples for the rate. */
+  #samples: { t: number; bytes: number }[] = [];
+
+  constructor(stream: WritableLike, mode: boolean | undefined) {
+    this.#stream = stream;
+    this.#enabled = mode ?? stream.isTTY === true;
+  }
+
+  update(progress: CopyProgress): void {
+    if (!this.#enabled || this.#stopped) return;
+    this.#last = progress;
+    const now = Date.now();
+    const lastSample = this.#samples.at(-1);
+    if (!lastSample || now - lastSample.t >= 200) {
+      this.#samples.push({ t: now, bytes: progress.bytesDone });
+      while (this.#samples.length > 2 && now - this.#samples[0]!.t > 5000) this.#samples.shift();
+    }
+    if (!this.#bar) {
+      if (now - this.#started < PROGRESS_DELAY_MS) return;
+      this.#bar = this.#create();
+      this.#bar.start(progress.bytesTotal ?? 0, progress.bytesDone);
+    }
+    if (progress.bytesTotal !== undefined) this.#bar.setTotal(progress.bytesTotal);
+    this.#bar.update(progress.bytesDone);
+  }
+
+  #rate(): number {
+    const first = this.#samples[0];
+    const last = this.#samples.at(-1);
+    if (!first || !last || last.t === first.t) return 0;
+    return ((last.bytes - first.bytes) * 1000) / (last.t - first.t);
+  }
+
+  #format(width: number): string {
+    const p = this.#last;
+    if (!p) return "";
+    const rate = this.#rate();
+    const parts: string[] = [];
+    const total = p.bytesTotal;
+    if (total !== undefined && total > 0) {
+      const fraction = Math.min(1, p.bytesDone / total);
+      const size = 20;
+      const filled = Math.round(fraction * size);
+      parts.push(`[${"=".repeat(filled)}${" ".repeat(size - filled)}]`);
+      parts.push(`${Math.floor(fraction * 100)}%`.padStart(4));
+      parts.push(`${prettyBytes(p.bytesDone)} / ${prettyBytes(total)}`);
+    } else {
+      parts.push(prettyBytes(p.bytesDone));
+    }
+    parts.push(`${prettyBytes(rate)}/s`);
+    if (total !== undefined && total > 0 && rate > 0) {
+      parts.push(`ETA ${formatDuration(Math.max(0, total - p.bytesDone) / rate)}`);
+    }
+    if (p.filesTotal > 1) parts.push(`(${p.filesDone}/${p.filesTotal})`);
+    let line = parts.join("  ");
+    if (p.current !== undefined && p.filesTotal > 1) {
+      const room = width - line.length - 3;
+      if (room > 8) {
+        const name = p.current.length > room ? "…" + p.current.slice(-(room - 1)) : p.current;
+        line += `  ${name}`;
+      }
+    }
+    return line.slice(0, Math.max(10, width - 1));
+  }
+
+  #create(): cliProgress.SingleBar {
+    return new cliProgress.SingleBar({
+      stream: this.#stream as unknown as cliProgress.Options["stream"],
+      format: (_options, params) => this.#format(params.maxWidth),
+      fps: 5,
+      hideCursor: true,
+      clearOnComplete: true,
+      noTTYOutput: true,
+      notTTYSchedule: 1000,
+      linewrap: false,
+    });
+  }
+
+  /** Clears the bar's line so a message can be printed; it is redrawn on the next update. */
+  clearLine(): void {
+    if (this.#bar && this.#stream.isTTY) this.#stream.write("\r\x1b[K");
+  }
+
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#bar?.stop();
+  }
+}
+
+function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return "--:--";
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const rest = String(s % 60).padStart(2, "0");
+  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${rest}` : `${m}:${rest}`;
+}
