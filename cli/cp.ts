@@ -232,12 +232,15 @@ const PROGRESS_DELAY_MS = 1000;
 
 /**
  * The progress bar on stderr: bytes, rate, ETA and, for trees, the current
- * file. Shown on a terminal once a copy has lasted a moment, or always with
- * `--progress` (one line per second when stderr is not a terminal).
+ * file. Shown on a terminal once a copy has lasted a moment; with
+ * `--progress` from the start, also when stderr is not a terminal (then one
+ * line per second).
  */
 class ProgressDisplay {
   readonly #stream: WritableLike;
   readonly #enabled: boolean;
+  /** Asked for with --progress: shown from the start. */
+  readonly #forced: boolean;
   readonly #started = Date.now();
   #bar: cliProgress.SingleBar | undefined;
   #last: CopyProgress | undefined;
@@ -248,6 +251,7 @@ class ProgressDisplay {
   constructor(stream: WritableLike, mode: boolean | undefined) {
     this.#stream = stream;
     this.#enabled = mode ?? stream.isTTY === true;
+    this.#forced = mode === true;
   }
 
   update(progress: CopyProgress): void {
@@ -260,7 +264,7 @@ class ProgressDisplay {
       while (this.#samples.length > 2 && now - this.#samples[0]!.t > 5000) this.#samples.shift();
     }
     if (!this.#bar) {
-      if (now - this.#started < PROGRESS_DELAY_MS) return;
+      if (!this.#forced && now - this.#started < PROGRESS_DELAY_MS) return;
       this.#bar = this.#create();
       this.#bar.start(progress.bytesTotal ?? 0, progress.bytesDone);
     }
