@@ -434,6 +434,8 @@ class LockRun {
       const taken = await this.#take(file, options);
       if (typeof taken === "number") return (status = taken);
       locked = true;
+      // A signal between the LOCK reply and here: do not start COMMAND.
+      if (options.argv.length > 0) this.#stop.signal.throwIfAborted();
       status = options.argv.length === 0
         ? await this.#hold(client)
         : await this.#runCommand(client, options.argv);
