@@ -898,6 +898,9 @@ interface Window {
   writes: Promise<void>[];
 }
 
+/** What {@linkcode NfsWriter} uses of a file opened for writing. */
+export type WriteTarget = Pick<WritableFile, "path" | "write" | "commit" | "setattr" | "close">;
+
 export interface NfsWriterOptions {
   /** WRITEs in flight. */
   readonly depth: number;
@@ -937,7 +940,7 @@ function hex(bytes: Uint8Array): string {
  */
 export class NfsWriter implements Writer {
   readonly chunkSize: number;
-  readonly #file: WritableFile;
+  readonly #file: WriteTarget;
   readonly #options: NfsWriterOptions;
   #offset = 0n;
   #stage: Uint8Array | undefined;
@@ -950,7 +953,7 @@ export class NfsWriter implements Writer {
   /** Counters, for tests and the trace. */
   readonly stats = { writes: 0, commits: 0, resent: 0 };
 
-  constructor(file: WritableFile, options: NfsWriterOptions) {
+  constructor(file: WriteTarget, options: NfsWriterOptions) {
     this.#file = file;
     this.#options = options;
     this.chunkSize = (file as unknown as Partial<FileExtras>).wsize ?? 1024 * 1024;
