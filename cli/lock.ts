@@ -27,12 +27,7 @@ import type { LockHolder, LockRange, Nfs4ClientApi, WritableFile } from "../lib/
 import { LockConflictError } from "../lib/client/errors.ts";
 import { lockWithWait } from "../lib/client/lock_wait.ts";
 import { type NfsUrl, parseNfsUrl, UsageError } from "../lib/client/url.ts";
-import {
-  formatTraceJson,
-  formatTraceText,
-  type TraceCategory,
-  type TraceEvent,
-} from "../lib/state/trace.ts";
+import { formatTraceJson, formatTraceText, type TraceEvent } from "../lib/state/trace.ts";
 import type { CliContext } from "./context.ts";
 import { describeError } from "./errors.ts";
 import { type GlobalOptions, readGlobalOptions, type RootCommand } from "./globals.ts";
@@ -303,15 +298,20 @@ async function testRange(
   }
 }
 
-/** `--trace` output, with the command's own events on the state manager's time line. */
+/**
+ * Output besides the lock itself: the state manager's events with
+ * `--trace` (every trace line comes from the state manager), and with
+ * `--verbose` notes on what this command does around them (COMMAND started,
+ * signals passed on).
+ */
 class TraceOut {
   readonly #ctx: CliContext;
   readonly #format: ((event: TraceEvent) => string) | undefined;
-  /** A state-manager event's time and when it arrived, to place our own events. */
-  #base: { time: number; at: number } | undefined;
+  readonly #verbose: boolean;
 
   constructor(ctx: CliContext, globals: GlobalOptions) {
     this.#ctx = ctx;
+    this.#verbose = globals.verbose;
     this.#format = globals.trace === undefined
       ? undefined
       : globals.trace === "json"
@@ -323,28 +323,12 @@ class TraceOut {
   get sink(): ((event: TraceEvent) => void) | undefined {
     const format = this.#format;
     if (!format) return undefined;
-    return (event) => {
-      this.#base ??= { time: event.time, at: performance.now() };
-      this.#ctx.diag.line(format(event));
-    };
+    return (event) => this.#ctx.diag.line(format(event));
   }
 
-  emit(
-    category: TraceCategory,
-    event: string,
-    detail?: string,
-    data?: Record<string, unknown>,
-  ): void {
-    if (!this.#format) return;
-    const base = this.#base;
-    const time = base ? base.time + (performance.now() - base.at) / 1000 : 0;
-    this.#ctx.diag.line(this.#format({
-      time,
-      category,
-      event,
-      ...(detail !== undefined ? { detail } : {}),
-      ...(data !== undefined ? { data } : {}),
-    }));
+  /** A `--verbose` note: `nfs4: COMMAND started: sh (pid 123)`. */
+  note(text: string): void {
+    if (this.#verbose) this.#ctx.error(text);
   }
 }
 
@@ -387,7 +371,7 @@ class LockRun {
     const child = this.#child;
     if (child && child.exitCode === null && child.signalCode === null) {
       // COMMAND decides when it is done; the lock is released after it exits.
-      this.#trace.emit("lock", `${signal} passed on to COMMAND`, `pid ${child.pid}`);
+      this.#trace.note(`${signal} passed on to COMMAND (pid ${child.pid})`);
       // process.kill, not child.kill: Deno's node:child_process reports a
       // child it was asked to kill as killed by that signal even when the
       // child handled it and exited with a status of its own, and refuses a
@@ -462,30 +446,17 @@ class LockRun {
     }`;
     let said = false;
     try {
-      const result = await lockWithWait(file, this.#range, {
+      await lockWithWait(file, this.#range, {
         timeoutMs: options.timeoutMs,
         signal: this.#stop.signal,
-        onDenied: ({ holder, attempt, delayMs }) => {
-          this.#trace.emit(
-            "retry",
-            delayMs > 0 ? "LOCK denied, waiting" : "LOCK denied, giving up",
-            `${describeHolder(holder)}; ${
-              delayMs > 0 ? `try ${attempt + 1} in ${delayMs.toFixed(0)} ms` : `${attempt} tries`
-            }`,
-          );
+        // Each refusal is in the state manager's trace (LOCK denied, waiting).
+        onDenied: ({ holder, delayMs }) => {
           if (delayMs > 0 && this.#globals.verbose && !said) {
             said = true;
             this.#ctx.error(`waiting for ${what} on ${this.#url.text}: ${describeHolder(holder)}`);
           }
         },
       });
-      this.#trace.emit(
-        "lock",
-        "lock taken",
-        `${what}; ${result.attempts} ${result.attempts === 1 ? "try" : "tries"} in ${
-          ms(result.waitedMs)
-        }`,
-      );
       return undefined;
     } catch (err) {
       if (!(err instanceof LockConflictError)) throw err;
@@ -541,7 +512,7 @@ class LockRun {
         this.#child = child;
         child.once(
           "spawn",
-          () => this.#trace.emit("lock", "COMMAND started", `${file} pid ${child.pid}`),
+          () => this.#trace.note(`COMMAND started: ${file} (pid ${child.pid})`),
         );
         child.once("error", (err: Error & { code?: string }) => {
           if (child.pid !== undefined) return; // an error of a running child (kill); exit follows
@@ -550,12 +521,10 @@ class LockRun {
         });
         child.once("exit", (code, signal) => {
           const status = signal !== null ? 128 + signalNumber(signal) : code ?? 1;
-          this.#trace.emit(
-            "lock",
-            "COMMAND exited",
+          this.#trace.note(
             signal !== null
-              ? `${file} killed by ${signal} (${status})`
-              : `${file} status ${status}`,
+              ? `COMMAND exited: ${file} killed by ${signal} (${status})`
+              : `COMMAND exited: ${file} status ${status}`,
           );
           resolve(status);
         });
@@ -618,8 +587,4 @@ function spawnErrorText(err: Error & { code?: string }): string {
     default:
       return err.message;
   }
-}
-
-function ms(value: number): string {
-  return value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${value.toFixed(1)} ms`;
 }

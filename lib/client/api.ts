@@ -79,8 +79,13 @@ export interface WritableFile extends OpenFile {
   /** COMMIT: the verifier to compare with the WRITEs'. */
   commit(): Promise<Uint8Array>;
   setattr(attrs: { size?: bigint; mode?: number }): Promise<void>;
-  /** LOCK; a conflict throws `LockConflictError` naming the holder. */
-  lock(range: LockRange, options?: { blocking?: boolean }): Promise<void>;
+  /**
+   * LOCK; a conflict throws `LockConflictError` naming the holder. `signal`
+   * stops retries (DELAY, GRACE, recovery) between attempts.
+   */
+  lock(range: LockRange, options?: { blocking?: boolean; signal?: AbortSignal }): Promise<void>;
+  /** Reports to the state manager's trace that a refused LOCK is being waited on. */
+  noteLockWait?(denial: { holder: LockHolder; attempt: number; delayMs: number }): void;
   unlock(range: LockRange): Promise<void>;
   /**
    * Calls `listener` when the server says a lock on this file may be free

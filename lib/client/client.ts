@@ -23,7 +23,7 @@ import {
   type FileAttributes,
   type SettableAttributes,
 } from "../nfs4/attrs.ts";
-import { FileType, LockType, ShareAccess, StableHow } from "../nfs4/constants.ts";
+import { FileType, LockType, NFS4_UINT64_MAX, ShareAccess, StableHow } from "../nfs4/constants.ts";
 import { NfsError } from "../nfs4/errors.ts";
 import { getattr } from "../nfs4/ops/getattr.ts";
 import { getfh } from "../nfs4/ops/getfh.ts";
@@ -45,7 +45,7 @@ import { savefh } from "../nfs4/ops/savefh.ts";
 import { Nfs4Status as S } from "../nfs4/status.ts";
 import { ANONYMOUS_STATEID, bytesEqual, type FileHandle, formatStateid } from "../nfs4/types.ts";
 import { claimClientOwner, type ClientOwner } from "../state/client_owner.ts";
-import { closeFile, lockFile, openFile, unlockFile } from "../state/files.ts";
+import { closeFile, lockFile, noteLockWait, openFile, unlockFile } from "../state/files.ts";
 import { type Identity, StateManager } from "../state/manager.ts";
 import { formatRange, type LockRange, type OpenState } from "../state/open_state.ts";
 import { Tracer } from "../state/trace.ts";
@@ -58,7 +58,7 @@ import type {
   StateSummary,
   WritableFile,
 } from "./api.ts";
-import { formatOwner, LockConflictError } from "./errors.ts";
+import { describeLockHolder, formatOwner, LockConflictError } from "./errors.ts";
 import type { FileInfo, FileKind } from "./types.ts";
 
 /** Attributes `ls -l` and `--json` show. */
@@ -829,7 +829,10 @@ export class NfsFile implements WritableFile {
   }
 
   /** LOCK a range; a conflict throws {@linkcode LockConflictError} naming the holder. */
-  async lock(range: LockRange, options: { blocking?: boolean } = {}): Promise<void> {
+  async lock(
+    range: LockRange,
+    options: { blocking?: boolean; signal?: AbortSignal } = {},
+  ): Promise<void> {
     try {
       await lockFile(this.#client.manager, this.state, range, options);
     } catch (e) {
@@ -838,6 +841,15 @@ export class NfsFile implements WritableFile {
       }
       throw e;
     }
+  }
+
+  noteLockWait(denial: { holder: LockHolder; attempt: number; delayMs: number }): void {
+    noteLockWait(
+      this.#client.manager,
+      describeLockHolder(denial.holder),
+      denial.delayMs,
+      denial.attempt,
+    );
   }
 
   onLockAvailable(listener: () => void): () => void {
@@ -862,7 +874,8 @@ function lockHolder(denied: LockDenied): LockHolder {
       ? "read"
       : "write",
     offset: denied.offset,
-    length: denied.length,
+    // Some servers (Ganesha) report a lock to the end of the file as length 0.
+    length: denied.length === 0n ? NFS4_UINT64_MAX : denied.length,
     clientid: denied.owner.clientid,
     owner: formatOwner(denied.owner.owner),
   };

@@ -24,3 +24,15 @@ export function formatOwner(bytes: Uint8Array): string {
   if (printable && bytes.length > 0) return new TextDecoder().decode(bytes);
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
+
+/** `exclusive lock on bytes 0- held by lock owner lock-p42-1 (client 0x…)`. */
+export function describeLockHolder(holder: LockHolder): string {
+  const kind = holder.type === "read" ? "shared" : "exclusive";
+  const MAX = 0xffff_ffff_ffff_ffffn;
+  const bytes = holder.length === MAX || holder.offset + holder.length > MAX
+    ? `${holder.offset}-`
+    : `${holder.offset}-${holder.offset + holder.length - 1n}`;
+  return `${kind} lock on bytes ${bytes} held by lock owner ${holder.owner} (client 0x${
+    holder.clientid.toString(16).padStart(16, "0")
+  })`;
+}

@@ -100,7 +100,7 @@ const waitClock: WaitClock = {
  * promise rejects, so an aborted wait never leaves a lock behind.
  */
 export async function lockWithWait(
-  file: Pick<WritableFile, "lock" | "unlock">,
+  file: Pick<WritableFile, "lock" | "unlock" | "noteLockWait">,
   range: LockRange,
   options: LockWaitOptions = {},
 ): Promise<LockWaitResult> {
@@ -126,14 +126,25 @@ export async function lockWithWait(
     for (let attempt = 1;; attempt++) {
       signal?.throwIfAborted();
       hinted = false;
+      // The try itself stops at the deadline too: a LOCK the state manager
+      // keeps retrying (GRACE, DELAY, recovery) must not outlast -w.
+      const tryStop = new AbortController();
+      const left = deadline - clock.now();
+      const timer = Number.isFinite(left)
+        ? clock.setTimer(() => tryStop.abort(new Error("lock wait deadline")), Math.max(0, left))
+        : undefined;
+      const trySignal = signal ? AbortSignal.any([signal, tryStop.signal]) : tryStop.signal;
       try {
-        await file.lock(range, { blocking });
+        await file.lock(range, { blocking, signal: trySignal });
       } catch (e) {
+        timer?.cancel();
         if (!(e instanceof LockConflictError)) throw e;
         signal?.throwIfAborted();
         const left = deadline - clock.now();
         const pause = left > 0 ? Math.min(delay, left) : 0;
-        options.onDenied?.({ holder: e.holder, attempt, delayMs: pause });
+        const denial = { holder: e.holder, attempt, delayMs: pause };
+        file.noteLockWait?.(denial);
+        options.onDenied?.(denial);
         if (pause <= 0) throw e;
         const cut = await sleep(clock, pause, signal, (end) => (endPause = end), () => hinted);
         endPause = undefined;
@@ -142,6 +153,7 @@ export async function lockWithWait(
         else delay = Math.min(delay * 2, maxDelay);
         continue;
       }
+      timer?.cancel();
       if (signal?.aborted) {
         // Taken after the caller gave up: give it back.
         await file.unlock(range).catch(() => {});

@@ -147,17 +147,40 @@ export async function lockFile(
   m: StateManager,
   state: OpenState,
   range: LockRange,
-  options: { blocking?: boolean } = {},
+  options: { blocking?: boolean; signal?: AbortSignal } = {},
 ): Promise<void> {
+  const existed = state.locks.some((l) => l.owner === m.lockOwner);
   const lockState = lockStateFor(m, state);
   lockState.assertUsable();
-  m.lockOwnerUsed = true;
   try {
     await lockRange(m, lockState, range, options);
   } catch (e) {
+    // A first LOCK that was refused leaves no lock state behind (nothing
+    // to reclaim, no owner to release).
+    if (!existed && lockState.stateid === undefined) {
+      state.locks.splice(state.locks.indexOf(lockState), 1);
+    }
     throw e instanceof NfsError ? e.withPath(state.path) : e;
   }
+  m.lockOwnerUsed = true;
   lockState.ranges.push(range);
+}
+
+/** Records a refused LOCK its caller waits on (the client's lock-wait policy). */
+export function noteLockWait(
+  m: StateManager,
+  detail: string,
+  delayMs: number,
+  attempt: number,
+): void {
+  m.tracer.emit(
+    "retry",
+    delayMs > 0 ? "LOCK denied, waiting" : "LOCK denied, giving up",
+    `${detail}; ${
+      delayMs > 0 ? `try ${attempt + 1} in ${delayMs.toFixed(0)} ms` : `${attempt} tries`
+    }`,
+    { attempt, delayMs },
+  );
 }
 
 /** LOCKU one held range. */

@@ -579,7 +579,12 @@ export class StateManager {
     let backoff = RETRY_MIN_MS;
     let immediateRetries = 0;
     let leaseChecked = false;
+    let recoveries = 0;
     for (;;) {
+      // Cancellation takes effect between attempts, never inside one: a
+      // LOCK whose reply was lost must not be forgotten while the server
+      // may have granted it.
+      options.signal?.throwIfAborted();
       if (!options.inRecovery) await this.waitForRecovery();
       for (const state of options.states ?? []) state.assertUsable();
       const owners = this.minorVersion === 0 ? options.seqidOwners ?? [] : [];
@@ -588,7 +593,7 @@ export class StateManager {
       try {
         reply = await withOwners(owners, async () => {
           ops = build();
-          const sent = await this.send(ops, options);
+          const sent = await this.send(ops, { cacheThis: options.cacheThis ?? false });
           const seqidOp = sent.outcomes.find((o) => SEQID_OPS.has(o.name));
           if (seqidOp) { for (const owner of owners) owner.advance(seqidOp.status); }
           return sent;
@@ -626,7 +631,12 @@ export class StateManager {
           return compoundResults(reply, ops);
         case "delay":
           this.tracer.emit("retry", label, `waiting ${ms(backoff)}`);
-          await this.clock.sleep(backoff, options.signal);
+          try {
+            await this.clock.sleep(backoff, options.signal);
+          } catch (cause) {
+            // Stopped while waiting out DELAY or GRACE: the status is the answer.
+            throw new NfsError(status, failed.name, { cause });
+          }
           backoff = Math.min(backoff * 2, RETRY_MAX_MS);
           continue;
         case "retry":
@@ -636,6 +646,12 @@ export class StateManager {
         case "recover":
           for (const flag of action.flags) this.setFlag(flag, label);
           if (options.inRecovery) return compoundResults(reply, ops);
+          // The same condition right after recovery: do not spin on it.
+          if (++recoveries > 8) return compoundResults(reply, ops);
+          if (recoveries > 1) {
+            await this.clock.sleep(backoff, options.signal);
+            backoff = Math.min(backoff * 2, RETRY_MAX_MS);
+          }
           continue;
         case "recover-state": {
           // Inside recovery the loop decides (kernel nfs4_reclaim_open_state

@@ -637,10 +637,10 @@ export async function lockRange(
   m: StateManager,
   lockState: LockState,
   range: LockRange,
-  options: { reclaim?: boolean; inRecovery?: boolean; blocking?: boolean } = {},
+  options: { reclaim?: boolean; inRecovery?: boolean; blocking?: boolean; signal?: AbortSignal } =
+    {},
 ): Promise<Stateid> {
   const openState = lockState.open;
-  const clientid = m.client.clientId!;
   const type = range.type === "read"
     ? (options.blocking ? LockType.READW_LT : LockType.READ_LT)
     : (options.blocking ? LockType.WRITEW_LT : LockType.WRITE_LT);
@@ -661,7 +661,8 @@ export async function lockRange(
               openSeqid: openState.owner.seqid,
               openStateid: openState.stateid,
               lockSeqid: lockState.owner.seqid,
-              lockOwner: { clientid, owner: lockState.owner.id },
+              // Read at each attempt: recovery may have made a new client ID.
+              lockOwner: { clientid: m.client.clientId!, owner: lockState.owner.id },
             }
             : {
               newLockOwner: false,
@@ -676,6 +677,7 @@ export async function lockRange(
       reclaim: options.reclaim ?? false,
       inRecovery: options.inRecovery ?? false,
       final: new Set([S.NFS4ERR_DENIED]),
+      ...(options.signal ? { signal: options.signal } : {}),
     },
   );
   const before = lockState.stateid ? formatStateid(lockState.stateid) : "none";

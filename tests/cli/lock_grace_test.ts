@@ -37,13 +37,6 @@ for (const vers of ["4.0", "4.1"] as const) {
       assert.equal(ended.stdout, "");
       assert.match(ended.stderr, /^nfs4: .*grace/m);
     },
-    // BUG: a LOCK the state manager keeps retrying through NFS4ERR_GRACE
-    // cannot be cut short: WritableFile.lock() (lib/client/api.ts; client.ts
-    // NfsFile.lock) takes no AbortSignal, and lockFile()/lockRange()
-    // (lib/state/files.ts, procs.ts) pass none to StateManager.run(), which
-    // honours RunOptions.signal. The waiter is granted the lock when the
-    // grace period ends (exit 0 after ~13 s) instead of giving up after 4 s.
-    // On 4.0 it first hits the stale-clientid loop of lock_reboot_test.ts.
-    { leaseSeconds: LEASE, graceSeconds: GRACE, ignore: true },
+    { leaseSeconds: LEASE, graceSeconds: GRACE },
   );
 }

@@ -69,14 +69,6 @@ for (const vers of ["4.0", "4.1"] as const) {
       assert.equal(got.stdout, "got it\n");
       assert.ok(got.endedAt - released.endedAt < (LEASE + 5) * 1000);
     },
-    // BUG (4.0): lockRange() in lib/state/procs.ts reads m.client.clientId once,
-    // outside the build closure it gives StateManager.run(). The waiter's LOCKs
-    // carry open_to_lock_owner4 with the lock owner's clientid, so after the
-    // reboot every retry sends the old client ID: LOCK -> NFS4ERR_STALE_CLIENTID,
-    // CHECK_LEASE, RENEW ok, LOCK -> STALE_CLIENTID again, in a tight loop
-    // (run() does not count "recover" retries) until recoveryTimeoutMs (60 s),
-    // then the command fails with NFS4ERR_STALE_CLIENTID. Read the client ID
-    // inside the closure, as openFile() does. (4.1 servers ignore that clientid.)
-    { leaseSeconds: LEASE, graceSeconds: LEASE, ignore: vers === "4.0" },
+    { leaseSeconds: LEASE, graceSeconds: LEASE },
   );
 }

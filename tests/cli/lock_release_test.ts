@@ -77,6 +77,7 @@ for (const vers of ["4.0", "4.1"] as const) {
       const holder = startNfs4([
         ...v,
         "--trace",
+        "--verbose",
         "lock",
         url,
         "--",
@@ -89,8 +90,8 @@ for (const vers of ["4.0", "4.1"] as const) {
       const ended = await holder.done;
       assert.equal(ended.code, 5, ended.stderr);
       assert.equal(ended.stdout, "ready\ngot TERM\n");
-      assert.match(ended.stderr, / lock +SIGTERM passed on to COMMAND /);
-      assert.match(ended.stderr, / lock +COMMAND exited +\(\S+ status 5\)\n(.*\n)*.* lock +LOCKU /);
+      assert.match(ended.stderr, /^nfs4: SIGTERM passed on to COMMAND \(pid \d+\)$/m);
+      assert.match(ended.stderr, /^nfs4: COMMAND exited: \S+ status 5\n(.*\n)*.* lock +LOCKU /m);
       await takeAtOnce(vers, url);
 
       // A COMMAND that dies of the signal: 128 + 15.

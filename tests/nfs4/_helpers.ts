@@ -41,7 +41,9 @@ export function assertRoundTrip<T>(
   value: T,
   message?: string,
 ): void {
-  assert.deepStrictEqual(decode(read, encode(write, value)), value, message);
+  const decoded = decode(read, encode(write, value));
+  if (message === undefined) assert.deepStrictEqual(decoded, value);
+  else assert.deepStrictEqual(decoded, value, message);
 }
 
 /** Asserts a codec's args encode to `bytes`, and `bytes` decode back to the args. */

@@ -251,7 +251,7 @@ Deno.test({
       assert.equal(started.code, 0, started.stderr);
       const [url, dirLine] = started.stdout.split("\n");
       const port = Number(/^nfs:\/\/127\.0\.0\.1:(\d+)\/vfs$/.exec(url!)?.[1]);
-      assert.ok(port > 0, url);
+      assert.ok(port > 0, url ?? "no URL line");
       assert.equal(dirLine, `dir ${dir}`);
       await rpcNull(port); // the CLI has exited; the server runs on
       assert.match(
