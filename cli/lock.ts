@@ -449,6 +449,8 @@ class LockRun {
       await lockWithWait(file, this.#range, {
         timeoutMs: options.timeoutMs,
         signal: this.#stop.signal,
+        // 4.1 servers may say when the lock is free (CB_NOTIFY_LOCK); polling goes on regardless.
+        wake: (listener) => file.onLockAvailable(listener),
         // Each refusal is in the state manager's trace (LOCK denied, waiting).
         onDenied: ({ holder, delayMs }) => {
           if (delayMs > 0 && this.#globals.verbose && !said) {
