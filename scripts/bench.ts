@@ -1,0 +1,541 @@
+/**
+ * `deno task bench`: throughput and peak memory of `nfs4` next to libnfs
+ * against NFS-Ganesha on loopback.
+ *
+ * It starts a Ganesha of its own (scripts/test_server.ts), makes a file of
+ * random data (1 GiB by default), and runs each case several times,
+ * interleaving `nfs4` and libnfs so that both see the same machine: a copy
+ * from the server to a local file (`nfs4 cp` / `nfs-cp`) and one to the
+ * server, on NFSv4.1 and 4.0 (libnfs speaks 4.0). Each run is timed from
+ * spawn to exit (start-up included, for both tools) and its peak RSS read
+ * from GNU time (or /proc when it is missing). It prints a table of
+ * medians, the ratios and the targets of the `cp` issue, and writes
+ * everything to bench/results.json.
+ *
+ * To add a row (an `ls` or `cat` benchmark, say), add a {@linkcode BenchCase}
+ * to {@linkcode CASES}: a title, the bytes it moves (for MB/s), the command
+ * for nfs4 and, when libnfs has one, for libnfs; `prepare` runs before every
+ * run (remove an output), `verify` after the first (check the output).
+ *
+ * ```
+ * deno task bench                       # 1 GiB, 3 runs of each
+ * deno task bench --size 256MiB --runs 5 --cases read-4.1,write-4.1
+ * deno task bench --nfs4 dist/nfs4      # a compiled binary instead of deno run
+ * ```
+ *
+ * Only `node:` APIs are used, as in the rest of scripts/.
+ * @module
+ */
+
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as fsp from "node:fs/promises";
+import * as os from "node:os";
+import * as path from "node:path";
+import process from "node:process";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import { startTestServer, type TestServer } from "./test_server.ts";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+/** What every case's commands are built from. */
+export interface BenchContext {
+  readonly server: TestServer;
+  /** The command that runs nfs4 (`deno run -A cli/main.ts` or a binary). */
+  readonly nfs4: readonly string[];
+  /** A local directory for inputs and outputs (tmpfs when there is one). */
+  readonly localDir: string;
+  /** The local directory behind the server's `/vfs` export. */
+  readonly exportDir: string;
+  /** Size of the test file in bytes, and its name in both places. */
+  readonly size: number;
+  readonly file: string;
+  /** SHA-256 of the test file. */
+  readonly sha256: string;
+}
+
+/** One row of the table: the same job done by nfs4 and, when it can, by libnfs. */
+export interface BenchCase {
+  readonly id: string;
+  readonly title: string;
+  /** Bytes moved by one run (throughput is bytes / wall seconds). */
+  bytes(ctx: BenchContext): number;
+  ours(ctx: BenchContext): string[];
+  theirs?(ctx: BenchContext): string[];
+  /** Before every run of either tool (e.g. remove the previous output). */
+  prepare?(ctx: BenchContext, tool: Tool): Promise<void>;
+  /** After the first run of each tool: throws when the result is wrong. */
+  verify?(ctx: BenchContext, tool: Tool): Promise<void>;
+  /** Which targets this row feeds ("read", "write"). */
+  readonly kind?: "read" | "write";
+}
+
+export type Tool = "nfs4" | "libnfs";
+
+/** One timed run. */
+export interface Run {
+  readonly seconds: number;
+  /** Peak resident set size in KiB, when it could be measured. */
+  readonly rssKiB: number | undefined;
+  /** nfs4 cp --json's own measure of the copy (without start-up), when printed. */
+  readonly copySeconds?: number | undefined;
+}
+
+export interface ToolResult {
+  readonly runs: Run[];
+  readonly medianSeconds: number;
+  readonly mbPerSecond: number;
+  readonly peakRssKiB: number | undefined;
+}
+
+export interface CaseResult {
+  readonly id: string;
+  readonly title: string;
+  readonly bytes: number;
+  readonly ours: ToolResult;
+  readonly theirs: ToolResult | undefined;
+  /** ours / theirs throughput. */
+  readonly ratio: number | undefined;
+  /** Why libnfs has no figures for this case (it failed). */
+  readonly theirsError?: string | undefined;
+}
+
+function libnfsUrl(ctx: BenchContext, name: string): string {
+  return `nfs://127.0.0.1/vfs/${name}?version=4&nfsport=${ctx.server.port}`;
+}
+
+async function removeIfThere(file: string): Promise<void> {
+  await fsp.rm(file, { force: true });
+}
+
+async function verifyCopy(ctx: BenchContext, file: string): Promise<void> {
+  const st = await fsp.stat(file);
+  if (st.size !== ctx.size) throw new Error(`${file}: ${st.size} bytes, expected ${ctx.size}`);
+  const sha = await sha256File(file);
+  if (sha !== ctx.sha256) throw new Error(`${file}: contents differ from the source`);
+}
+
+function readCase(vers: "4.0" | "4.1"): BenchCase {
+  const out = (ctx: BenchContext, tool: Tool) => path.join(ctx.localDir, `read-${tool}.bin`);
+  return {
+    id: `read-${vers}`,
+    title: `read  NFS → local (v${vers})`,
+    kind: "read",
+    bytes: (ctx) => ctx.size,
+    ours: (ctx) => [
+      ...ctx.nfs4,
+      "--vers",
+      vers,
+      "cp",
+      "--json",
+      `${ctx.server.url}/vfs/${ctx.file}`,
+      out(ctx, "nfs4"),
+    ],
+    theirs: (ctx) => ["nfs-cp", libnfsUrl(ctx, ctx.file), out(ctx, "libnfs")],
+    prepare: (ctx, tool) => removeIfThere(out(ctx, tool)),
+    verify: (ctx, tool) => verifyCopy(ctx, out(ctx, tool)),
+  };
+}
+
+function writeCase(vers: "4.0" | "4.1"): BenchCase {
+  const name = (tool: Tool) => `write-${tool}.bin`;
+  return {
+    id: `write-${vers}`,
+    title: `write local → NFS (v${vers})`,
+    kind: "write",
+    bytes: (ctx) => ctx.size,
+    ours: (ctx) => [
+      ...ctx.nfs4,
+      "--vers",
+      vers,
+      "cp",
+      "--json",
+      path.join(ctx.localDir, ctx.file),
+      `${ctx.server.url}/vfs/${name("nfs4")}`,
+    ],
+    theirs: (ctx) => ["nfs-cp", path.join(ctx.localDir, ctx.file), libnfsUrl(ctx, name("libnfs"))],
+    prepare: (ctx, tool) => removeIfThere(path.join(ctx.exportDir, name(tool))),
+    verify: (ctx, tool) => verifyCopy(ctx, path.join(ctx.exportDir, name(tool))),
+  };
+}
+
+/** The rows, in the order they are printed. */
+export const CASES: BenchCase[] = [
+  readCase("4.1"),
+  readCase("4.0"),
+  writeCase("4.1"),
+  writeCase("4.0"),
+];
+
+// ------------------------------------------------------------------ running
+
+async function sha256File(file: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 })) {
+    hash.update(chunk as Uint8Array);
+  }
+  return hash.digest("hex");
+}
+
+async function writeRandomFile(file: string, size: number): Promise<string> {
+  const hash = createHash("sha256");
+  const handle = await fsp.open(file, "w");
+  try {
+    const piece = new Uint8Array(1 << 20);
+    for (let done = 0; done < size;) {
+      const n = Math.min(piece.length, size - done);
+      for (let at = 0; at < n; at += 65536) {
+        crypto.getRandomValues(piece.subarray(at, Math.min(n, at + 65536)));
+      }
+      const view = piece.subarray(0, n);
+      hash.update(view);
+      await handle.write(view);
+      done += n;
+    }
+  } finally {
+    await handle.close();
+  }
+  return hash.digest("hex");
+}
+
+const GNU_TIME = "/usr/bin/time";
+
+/** Peak RSS (VmHWM) of a running process, in KiB. */
+function vmHwm(pid: number): number | undefined {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(status);
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs `argv` to completion; wall time from spawn to exit and peak RSS. */
+async function measure(argv: readonly string[], scratch: string): Promise<Run> {
+  const useTime = fs.existsSync(GNU_TIME);
+  const timeFile = path.join(scratch, "time.txt");
+  const full = useTime ? [GNU_TIME, "-o", timeFile, "-f", "%e %M", ...argv] : [...argv];
+  const started = performance.now();
+  const child = spawn(full[0]!, full.slice(1), {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk: Uint8Array) => {
+    if (stdout.length < 65536) stdout += new TextDecoder().decode(chunk);
+  });
+  child.stderr.on("data", (chunk: Uint8Array) => {
+    if (stderr.length < 65536) stderr += new TextDecoder().decode(chunk);
+  });
+  let polled: number | undefined;
+  const poll = useTime ? undefined : setInterval(() => {
+    const hwm = child.pid !== undefined ? vmHwm(child.pid) : undefined;
+    if (hwm !== undefined) polled = Math.max(polled ?? 0, hwm);
+  }, 20);
+  const code = await new Promise<number>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (status) => resolve(status ?? 1));
+  });
+  const seconds = (performance.now() - started) / 1000;
+  if (poll) clearInterval(poll);
+  if (code !== 0) {
+    throw new Error(`${argv.join(" ")} exited ${code}: ${stderr.trim()}`);
+  }
+  let rssKiB = polled;
+  if (useTime) {
+    const fields = (await fsp.readFile(timeFile, "utf8")).trim().split(/\s+/);
+    rssKiB = Number(fields.at(-1));
+  }
+  let copySeconds: number | undefined;
+  try {
+    const summary = JSON.parse(stdout.trim().split("\n").at(-1) ?? "");
+    if (typeof summary.seconds === "number") copySeconds = summary.seconds;
+  } catch {
+    // not nfs4 cp --json
+  }
+  return { seconds, rssKiB, copySeconds };
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function summarize(runs: Run[], bytes: number): ToolResult {
+  const medianSeconds = median(runs.map((r) => r.seconds));
+  const rss = runs.map((r) => r.rssKiB).filter((v): v is number => v !== undefined);
+  return {
+    runs,
+    medianSeconds,
+    mbPerSecond: bytes / medianSeconds / 1e6,
+    peakRssKiB: rss.length > 0 ? Math.max(...rss) : undefined,
+  };
+}
+
+function hasCommand(name: string): boolean {
+  return (process.env.PATH ?? "").split(":").some((dir) => {
+    try {
+      fs.accessSync(path.join(dir, name), fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+// ------------------------------------------------------------------- output
+
+function mb(kib: number | undefined): string {
+  return kib === undefined ? "-" : `${Math.round(kib / 1024)} MB`;
+}
+
+function pad(text: string, width: number, right = false): string {
+  return right ? text.padStart(width) : text.padEnd(width);
+}
+
+/** The table: one row per case, medians, ratio and peak RSS. */
+export function formatTable(results: readonly CaseResult[]): string {
+  const header = ["case", "nfs4 MB/s", "libnfs MB/s", "nfs4/libnfs", "nfs4 RSS", "libnfs RSS"];
+  const rows = results.map((r) => [
+    r.title,
+    r.ours.mbPerSecond.toFixed(0),
+    r.theirs ? r.theirs.mbPerSecond.toFixed(0) : r.theirsError ? "failed" : "-",
+    r.ratio !== undefined ? `${r.ratio.toFixed(2)}x` : "-",
+    mb(r.ours.peakRssKiB),
+    mb(r.theirs?.peakRssKiB),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) =>
+    cells.map((cell, i) => pad(cell, widths[i]!, i > 0)).join("  ").trimEnd();
+  return [line(header), ...rows.map(line)].join("\n");
+}
+
+/** The `cp` issue's targets, from the rows of kind read and write. */
+export function evaluateTargets(results: readonly CaseResult[]): {
+  name: string;
+  value: string;
+  pass: boolean;
+}[] {
+  const targets: { name: string; value: string; pass: boolean }[] = [];
+  const reads = results.filter((r) => CASES.find((c) => c.id === r.id)?.kind === "read");
+  const writes = results.filter((r) => CASES.find((c) => c.id === r.id)?.kind === "write");
+  for (const read of reads) {
+    if (read.ratio !== undefined) {
+      targets.push({
+        name: `${read.id}: nfs4 read ≥ 1.5 × libnfs read`,
+        value: `${read.ratio.toFixed(2)}x`,
+        pass: read.ratio >= 1.5,
+      });
+    }
+  }
+  for (const write of writes) {
+    const vers = write.id.replace(/^write-/, "");
+    const read = reads.find((r) => r.id === `read-${vers}`);
+    if (!read) continue;
+    const ratio = write.ours.mbPerSecond / read.ours.mbPerSecond;
+    targets.push({
+      name: `${write.id}: nfs4 write ≥ 0.8 × nfs4 read`,
+      value: `${ratio.toFixed(2)}x`,
+      pass: ratio >= 0.8,
+    });
+  }
+  for (const r of [...reads, ...writes]) {
+    const peak = r.ours.peakRssKiB;
+    if (peak === undefined) continue;
+    targets.push({
+      name: `${r.id}: nfs4 peak RSS < 200 MB`,
+      value: mb(peak),
+      pass: peak < 200 * 1024,
+    });
+  }
+  return targets;
+}
+
+// ---------------------------------------------------------------------- main
+
+function parseSize(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|K|M|G)?$/i.exec(text.trim());
+  if (!m) throw new Error(`bad size: ${text} (examples: 1GiB, 256MiB, 1048576)`);
+  const unit = (m[2] ?? "B").toLowerCase();
+  const factor = unit.startsWith("g")
+    ? 2 ** 30
+    : unit.startsWith("m")
+    ? 2 ** 20
+    : unit.startsWith("k")
+    ? 2 ** 10
+    : 1;
+  return Math.round(Number(m[1]) * factor);
+}
+
+const USAGE = `Usage: deno task bench [options]
+
+Options:
+  --size SIZE        test file size (default 1GiB)
+  --runs N           runs of each tool per case (default 3)
+  --cases A,B        only these cases (${CASES.map((c) => c.id).join(", ")})
+  --nfs4 CMD         how to run nfs4 (default: deno run -A cli/main.ts)
+  --local-dir DIR    where local inputs and outputs go (default: a directory on
+                     /dev/shm when it exists, else the temporary directory)
+  --export-dir DIR   the directory behind the server's export (same default)
+  --json PATH        where to write the results (default bench/results.json)
+  -h, --help`;
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    options: {
+      size: { type: "string", default: "1GiB" },
+      runs: { type: "string", default: "3" },
+      cases: { type: "string" },
+      nfs4: { type: "string" },
+      "local-dir": { type: "string" },
+      "export-dir": { type: "string" },
+      json: { type: "string", default: path.join(ROOT, "bench", "results.json") },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const size = parseSize(values.size);
+  const runs = Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error("--runs must be a positive integer");
+  const wanted = values.cases?.split(",").map((s) => s.trim()).filter(Boolean);
+  const cases = wanted ? CASES.filter((c) => wanted.includes(c.id)) : CASES;
+  if (wanted && cases.length !== wanted.length) {
+    throw new Error(`unknown case in --cases (known: ${CASES.map((c) => c.id).join(", ")})`);
+  }
+  const nfs4 = values.nfs4
+    ? values.nfs4.split(" ").filter(Boolean)
+    : [process.execPath, "run", "-A", "cli/main.ts"];
+  const libnfs = hasCommand("nfs-cp");
+  if (!libnfs) console.error("bench: nfs-cp (libnfs-utils) not found; nfs4 rows only");
+
+  const base = fs.existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir();
+  const scratch = await fsp.mkdtemp(path.join(base, "nfs4-bench-"));
+  const localDir = values["local-dir"] ?? path.join(scratch, "local");
+  const exportDir = values["export-dir"] ?? path.join(scratch, "export");
+  await fsp.mkdir(localDir, { recursive: true });
+  await fsp.mkdir(exportDir, { recursive: true });
+  await fsp.chmod(exportDir, 0o777);
+  const stateDir = await fsp.mkdtemp(path.join(os.tmpdir(), "nfs4-bench-server-"));
+  const server = await startTestServer({ dir: stateDir, exportDir });
+  try {
+    const file = "bench.bin";
+    console.error(`bench: writing ${size} random bytes …`);
+    const sha256 = await writeRandomFile(path.join(localDir, file), size);
+    await fsp.copyFile(path.join(localDir, file), path.join(exportDir, file));
+    const ctx: BenchContext = { server, nfs4, localDir, exportDir, size, file, sha256 };
+    const results = await runCases(ctx, cases, runs, libnfs, scratch);
+    const targets = evaluateTargets(results);
+    const table = formatTable(results);
+    const onTmpfs = (await fsp.realpath(exportDir)).startsWith("/dev/shm");
+    const header = `nfs4 bench: ${(size / 2 ** 20).toFixed(0)} MiB, median of ${runs} run(s), ` +
+      `Ganesha on 127.0.0.1:${server.port} (export ${onTmpfs ? "on tmpfs" : exportDir}), ` +
+      `${os.cpus().length} CPUs`;
+    console.log(header);
+    console.log(table);
+    for (const r of results) {
+      if (r.theirsError) console.log(`  ${r.id}: libnfs failed: ${r.theirsError}`);
+    }
+    if (targets.length > 0) {
+      console.log("\ntargets");
+      for (const t of targets) {
+        console.log(`  ${t.pass ? "PASS" : "FAIL"}  ${t.name}: ${t.value}`);
+      }
+    }
+    const report = {
+      date: new Date().toISOString(),
+      host: os.hostname(),
+      cpus: os.cpus().length,
+      runtime: process.versions,
+      size,
+      runs,
+      exportOnTmpfs: onTmpfs,
+      cases: results,
+      targets,
+    };
+    await fsp.mkdir(path.dirname(values.json), { recursive: true });
+    await fsp.writeFile(values.json, JSON.stringify(report, null, 2) + "\n");
+    console.error(`bench: results in ${values.json}`);
+    return 0;
+  } finally {
+    await server.stop();
+    await fsp.rm(scratch, { recursive: true, force: true });
+    await fsp.rm(stateDir, { recursive: true, force: true });
+  }
+}
+
+/** Runs every case `runs` times per tool, nfs4 and libnfs taking turns. */
+export async function runCases(
+  ctx: BenchContext,
+  cases: readonly BenchCase[],
+  runs: number,
+  libnfs: boolean,
+  scratch: string,
+): Promise<CaseResult[]> {
+  const ours = new Map<string, Run[]>();
+  const theirs = new Map<string, Run[]>();
+  const theirErrors = new Map<string, string>();
+  for (let run = 0; run < runs; run++) {
+    for (const c of cases) {
+      const tools: Tool[] = libnfs && c.theirs && !theirErrors.has(c.id)
+        ? ["nfs4", "libnfs"]
+        : ["nfs4"];
+      for (const tool of tools) {
+        await c.prepare?.(ctx, tool);
+        const argv = tool === "nfs4" ? c.ours(ctx) : c.theirs!(ctx);
+        let result: Run;
+        try {
+          result = await measure(argv, scratch);
+          if (run === 0) await c.verify?.(ctx, tool);
+        } catch (error) {
+          // libnfs failing is a finding, not the end of the benchmark.
+          if (tool === "nfs4") throw error;
+          const message = error instanceof Error ? error.message : String(error);
+          theirErrors.set(c.id, message);
+          theirs.delete(c.id);
+          console.error(`bench: ${c.id} libnfs failed; no libnfs figures for it: ${message}`);
+          continue;
+        }
+        const list = tool === "nfs4" ? ours : theirs;
+        list.set(c.id, [...(list.get(c.id) ?? []), result]);
+        const mbps = c.bytes(ctx) / result.seconds / 1e6;
+        console.error(
+          `bench: ${c.id} ${tool} run ${run + 1}: ${result.seconds.toFixed(2)} s, ` +
+            `${mbps.toFixed(0)} MB/s, RSS ${mb(result.rssKiB)}`,
+        );
+      }
+    }
+  }
+  return cases.map((c) => {
+    const bytes = c.bytes(ctx);
+    const o = summarize(ours.get(c.id)!, bytes);
+    const t = theirs.has(c.id) ? summarize(theirs.get(c.id)!, bytes) : undefined;
+    return {
+      id: c.id,
+      title: c.title,
+      bytes,
+      ours: o,
+      theirs: t,
+      ratio: t ? o.mbPerSecond / t.mbPerSecond : undefined,
+      ...(theirErrors.has(c.id) ? { theirsError: theirErrors.get(c.id) } : {}),
+    };
+  });
+}
+
+if (import.meta.main ?? import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  try {
+    process.exitCode = await main();
+  } catch (error) {
+    console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  }
+}
