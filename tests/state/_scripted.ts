@@ -18,7 +18,27 @@
  * - both: a tiny file tree (`/vfs/file`, `/vfs/other`), OPEN (CLAIM_NULL,
  *   CLAIM_PREVIOUS within grace, CLAIM_FH), READ, LOCK/LOCKU/LOCKT with a
  *   range conflict table, CLOSE; reboots with a grace period, lease expiry,
- *   revocation.
+ *   revocation;
+ * - delegations (RFC 7530 §10.4, RFC 8881 §10.4), when asked for with the
+ *   `delegations` option: a read delegation on OPEN for read, a write one on
+ *   OPEN for write, when no other client has the file open for writing; a
+ *   conflicting OPEN from another client sends CB_RECALL and is answered
+ *   NFS4ERR_DELAY until DELEGRETURN; CLAIM_PREVIOUS with a delegate_type
+ *   gets the delegation back in grace; revoked delegations (DELEG_REVOKED,
+ *   SEQ4_STATUS_RECALLABLE_STATE_REVOKED) until FREE_STATEID; TEST_STATEID
+ *   of delegation stateids;
+ * - 4.1 CB_NOTIFY_LOCK (RFC 8881 §20.11) to a client whose blocking LOCK
+ *   (READW_LT, WRITEW_LT) was denied, once the conflicting lock is gone
+ *   (`notifyLocks`).
+ *
+ * Callbacks go through {@linkcode ScriptedServer.sendCallback} (pluggable),
+ * which builds the CB_COMPOUND for the client (CB_SEQUENCE first on 4.1 with
+ * the back channel's own slot sequence ids; the callback_ident on 4.0, after
+ * a CB_NULL probe) and hands it to a {@linkcode CallbackSender}: in memory
+ * through the client's own RPC dispatch ({@linkcode deliverCallbacksInMemory}
+ * with a {@linkcode ScriptedChannel} whose callbacks are attached), or over
+ * TCP (tests/_nfs4_server.ts). Each callback and the client's answer is
+ * logged in {@linkcode ScriptedServer.callbackLog}.
  *
  * Faults are scripted on the server with {@linkcode ScriptedServer.failNext},
  * {@linkcode ScriptedServer.reboot}, {@linkcode ScriptedServer.endGrace},
@@ -47,6 +67,24 @@
 
 import { XdrReader, XdrWriter } from "../../lib/xdr/mod.ts";
 import { RpcConnectionError, RpcTimeoutError } from "../../lib/rpc/errors.ts";
+import { answerCall } from "../../lib/rpc/dispatch.ts";
+import {
+  MSG_ACCEPTED,
+  readMessageStart,
+  readReplyHeader,
+  SUCCESS,
+  writeCallHeader,
+} from "../../lib/rpc/message.ts";
+import type { CallHandler } from "../../lib/rpc/transport.ts";
+import {
+  type CbCompoundRequest,
+  cbNotifyLock,
+  cbRecall,
+  cbSequence,
+  type CbSequenceArgs,
+  decodeCbCompoundReply,
+  encodeCbCompound,
+} from "../../lib/nfs4/callback.ts";
 import type { CompoundCallOptions, CompoundChannel } from "../../lib/nfs4/channel.ts";
 import {
   type CompoundReply,
@@ -61,14 +99,20 @@ import {
 import { OP_CODECS } from "../../lib/nfs4/registry.ts";
 import { Nfs4Status as S, statusName } from "../../lib/nfs4/status.ts";
 import {
+  CB_COMPOUND,
+  CB_NULL,
+  ChannelDirFromClient,
   ChannelDirFromServer,
   CreateMode,
+  CreateSessionFlags,
   DelegationType,
   ExchangeIdFlags,
   FileType,
+  LimitBy,
   LockType,
   OpenClaimType,
   OpenResultFlags,
+  ShareAccess,
   StateProtectHow,
 } from "../../lib/nfs4/constants.ts";
 import { attrId, type FileAttributes } from "../../lib/nfs4/attrs.ts";
@@ -78,7 +122,7 @@ import type { ExchangeIdArgs, ExchangeIdResult } from "../../lib/nfs4/ops/exchan
 import type { CreateSessionArgs, CreateSessionResult } from "../../lib/nfs4/ops/create_session.ts";
 import type { SetclientidArgs } from "../../lib/nfs4/ops/setclientid.ts";
 import type { SetclientidConfirmArgs } from "../../lib/nfs4/ops/setclientid_confirm.ts";
-import type { OpenArgs, OpenResult } from "../../lib/nfs4/ops/open.ts";
+import type { OpenArgs, OpenDelegation, OpenResult } from "../../lib/nfs4/ops/open.ts";
 import type { OpenConfirmArgs } from "../../lib/nfs4/ops/open_confirm.ts";
 import type { CloseArgs } from "../../lib/nfs4/ops/close.ts";
 import type { LockArgs, LockDenied } from "../../lib/nfs4/ops/lock.ts";
@@ -116,6 +160,23 @@ export interface ClientRec {
   expired: boolean;
   /** 4.1: RECLAIM_COMPLETE received. */
   reclaimComplete: boolean;
+  /** 4.0: the callback SETCLIENTID gave (RFC 7530 §16.33), in force once confirmed. */
+  callback: CallbackInfo | undefined;
+  /** 4.0: the callback of the last SETCLIENTID, applied by SETCLIENTID_CONFIRM. */
+  pendingCallback: CallbackInfo | undefined;
+  /** 4.0: the connection that confirmed the client ID (in-memory callbacks). */
+  conn: number | undefined;
+  /** 4.0: the callback path was probed with CB_NULL. */
+  cbProbed: boolean;
+}
+
+/** 4.0 cb_client4 and callback_ident (RFC 7530 §16.33.1). */
+export interface CallbackInfo {
+  readonly program: number;
+  readonly netid: string;
+  /** Universal address (RFC 5665 §5.2.3.4): `h1.h2.h3.h4.p1.p2`. */
+  readonly addr: string;
+  readonly ident: number;
 }
 
 interface SlotRec {
@@ -130,6 +191,11 @@ export interface SessionRec {
   readonly slots: SlotRec[];
   /** Connections that must BIND_CONN_TO_SESSION before using the session. */
   readonly unbound: Set<number>;
+  /**
+   * The back channel (CREATE_SESSION4_FLAG_CONN_BACK_CHAN): its connection,
+   * callback program and the last CB_SEQUENCE sequence id of slot 0.
+   */
+  backChannel: { conn: number; program: number; seqid: number } | undefined;
 }
 
 /** An open or lock owner (state_owner4) and its 4.0 seqid. */
@@ -175,6 +241,129 @@ export interface LockRec extends StateRecBase {
 }
 
 type StateRec = OpenRec | LockRec;
+
+/** A delegation (RFC 7530 §10.4, RFC 8881 §10.4): held by a client, not by an owner. */
+export interface DelegRec {
+  readonly kind: "deleg";
+  readonly other: Uint8Array;
+  readonly file: FileNode;
+  readonly client: ClientRec;
+  readonly type: "read" | "write";
+  seqid: number;
+  /** Set when revoked: the status its use returns. */
+  revoked: number | undefined;
+  /** Revoked without raising SEQ4_STATUS flags. */
+  silent: boolean;
+  /** Server clock time CB_RECALL was sent. */
+  recalledAt: number | undefined;
+}
+
+/** A 4.1 client waiting for a lock (a blocking LOCK was denied; RFC 8881 §20.11). */
+interface LockWaiter {
+  readonly client: ClientRec;
+  readonly file: FileNode;
+  readonly owner: WireOwner;
+  readonly range: LockRange;
+}
+
+/** Delegation and lock-notification events, for assertions. */
+export interface ServerEvent {
+  readonly at: number;
+  readonly kind: "grant" | "reclaim" | "recall" | "conflict" | "return" | "revoke" | "notify-lock";
+  readonly clientid: bigint;
+  readonly path: string;
+  readonly detail?: string;
+}
+
+/** Where a client's callbacks go. */
+export type CallbackRoute =
+  | {
+    readonly minorVersion: 0;
+    readonly clientid: bigint;
+    /** The connection that confirmed the client ID. */
+    readonly conn: number | undefined;
+    readonly program: number;
+    readonly ident: number;
+    readonly netid: string;
+    readonly addr: string;
+  }
+  | {
+    readonly minorVersion: 1;
+    readonly clientid: bigint;
+    /** The connection bound to the back channel. */
+    readonly conn: number;
+    readonly program: number;
+    readonly sessionid: Uint8Array;
+  };
+
+/** An RPC reply to a callback, before its results are decoded. */
+export interface RawCallbackReply {
+  readonly xid: number;
+  /** The accept_stat; undefined when the call was denied. */
+  readonly acceptStat: number | undefined;
+  /** On SUCCESS: positioned at the results. */
+  readonly results?: XdrReader;
+  /** Why the call was denied. */
+  readonly denied?: string;
+}
+
+/** How the server reaches the clients' callback services. */
+export interface CallbackSender {
+  /** Whether callbacks can reach the client on this route (a path exists). */
+  reachable(route: CallbackRoute): boolean;
+  /** Names the path for the log: `memory conn 2`, `backchannel conn 3`, `cb_location 127.0.0.1:40001`. */
+  describe(route: CallbackRoute): string;
+  /** Sends one callback CALL (`args` appends the arguments) and resolves with its reply. */
+  call(
+    route: CallbackRoute,
+    procedure: number,
+    args: (w: XdrWriter) => void,
+  ): Promise<RawCallbackReply>;
+}
+
+/** One callback sent and what the client answered. */
+export interface CallbackLogEntry {
+  /** Server clock time it was sent. */
+  readonly at: number;
+  readonly clientid: bigint;
+  readonly minorVersion: number;
+  /** The path taken ({@linkcode CallbackSender.describe}). */
+  readonly via: string;
+  readonly procedure: "CB_NULL" | "CB_COMPOUND" | `procedure ${number}`;
+  readonly xid?: number;
+  /** Op names sent (CB_COMPOUND). */
+  readonly ops: readonly string[];
+  readonly acceptStat?: number;
+  /** CB_COMPOUND4res status, when the client answered SUCCESS. */
+  readonly status?: number;
+  /** Each result: op name and status. */
+  readonly results?: readonly { readonly name: string; readonly status: number }[];
+  /** The call failed (no path, connection refused, timeout, undecodable reply). */
+  readonly error?: string;
+}
+
+/** Deviations from a well-formed callback, for tests of the client's checks. */
+export interface CallbackOptions {
+  readonly tag?: string;
+  /** CB_COMPOUND minorversion (default: the client's). */
+  readonly minorVersion?: number;
+  /** 4.0 callback_ident (default: the one SETCLIENTID gave). */
+  readonly ident?: number;
+  /** 4.1: no CB_SEQUENCE first. */
+  readonly noSequence?: boolean;
+  /** 4.1 CB_SEQUENCE session id (default: the client's session). */
+  readonly sessionid?: Uint8Array;
+  readonly slotid?: number;
+  /** 4.1 CB_SEQUENCE sequence id: default the next one; `replay`: the last one again. */
+  readonly sequenceid?: number | "replay";
+  readonly cachethis?: boolean;
+}
+
+/** A callback sent: its log entry and the decoded CB_COMPOUND4res (when SUCCESS). */
+export interface CallbackOutcome {
+  readonly entry: CallbackLogEntry;
+  readonly reply: CompoundReply | undefined;
+}
 
 /** One COMPOUND as the server saw it. */
 export interface LogEntry {
@@ -230,6 +419,19 @@ export interface ScriptedServerOptions {
   readonly confirmOpens?: boolean;
   /** Files under the root, by path; default `/vfs/file` and `/vfs/other`. */
   readonly files?: Readonly<Record<string, string>>;
+  /**
+   * Grant delegations on OPEN (default none): `read` on OPEN for reading
+   * only, `write` on OPEN for writing (RFC 7530 §10.4).
+   */
+  readonly delegations?: DelegationPolicy;
+  /** 4.1: CB_NOTIFY_LOCK to denied blocking-lock waiters (default true). */
+  readonly notifyLocks?: boolean;
+}
+
+/** Which delegations OPEN grants. */
+export interface DelegationPolicy {
+  readonly read?: boolean;
+  readonly write?: boolean;
 }
 
 /** The 4.0 statuses after which a seqid is not consumed (RFC 7530 §9.1.7). */
@@ -341,6 +543,30 @@ export class ScriptedServer {
   readonly sessions = new Map<string, SessionRec>();
   readonly owners = new Map<string, OwnerRec>();
   readonly states = new Map<string, StateRec>();
+  /** Delegations, by stateid `other` in hex. */
+  readonly delegations = new Map<string, DelegRec>();
+
+  /** Which delegations OPEN grants (undefined: none). */
+  delegationPolicy: DelegationPolicy | undefined;
+  /** 4.1: send CB_NOTIFY_LOCK to denied blocking-lock waiters. */
+  notifyLocks: boolean;
+  /** How callbacks reach clients; undefined: they cannot (no delegations granted). */
+  callbacks: CallbackSender | undefined;
+  /** Every callback sent, with the client's answer. */
+  readonly callbackLog: CallbackLogEntry[] = [];
+  /** Delegation and lock-notification events. */
+  readonly events: ServerEvent[] = [];
+  /** The channels (connections) of this server, for in-memory callbacks. */
+  readonly channels = new Map<number, ScriptedChannel>();
+  /**
+   * Sends a CB_COMPOUND of `ops` to a client: the hook the server calls for
+   * CB_RECALL and CB_NOTIFY_LOCK. Replace it to drop or delay callbacks.
+   */
+  sendCallback: (
+    clientid: bigint,
+    ops: readonly Nfs4Op<unknown>[],
+    options?: CallbackOptions,
+  ) => Promise<CallbackOutcome> = (clientid, ops, options) => this.callback(clientid, ops, options);
 
   readonly #now: () => number;
   readonly #files = new Map<string, FileNode>();
@@ -352,12 +578,16 @@ export class ScriptedServer {
   #faults: Fault[] = [];
   #interceptors: Interceptor[] = [];
   #onceFlags: number[] = [];
+  #waiters: LockWaiter[] = [];
+  readonly #cbQueue = new Map<bigint, Promise<void>>();
 
   constructor(options: ScriptedServerOptions = {}) {
     this.#now = options.now ?? (() => 0);
     this.leaseTime = options.leaseTime ?? 30;
     this.maxSlots = options.maxSlots ?? 8;
     this.confirmOpens = options.confirmOpens ?? true;
+    this.delegationPolicy = options.delegations;
+    this.notifyLocks = options.notifyLocks ?? true;
     this.root = this.#node("/", "dir");
     for (const [path, text] of Object.entries(options.files ?? DEFAULT_FILES)) {
       this.addFile(path, text);
@@ -419,6 +649,8 @@ export class ScriptedServer {
     this.sessions.clear();
     this.owners.clear();
     this.states.clear();
+    this.delegations.clear();
+    this.#waiters = [];
     this.#lastClosed.clear();
     this.grace = options.grace ?? true;
   }
@@ -452,22 +684,36 @@ export class ScriptedServer {
       for (const state of this.states.values()) {
         if (state.owner.client === client && state.revoked === undefined) {
           state.revoked = S.NFS4ERR_EXPIRED;
+          if (state.kind === "lock") this.#lockReleased(state.file);
+        }
+      }
+      for (const deleg of this.delegations.values()) {
+        if (deleg.client === client && deleg.revoked === undefined) {
+          deleg.revoked = S.NFS4ERR_EXPIRED;
         }
       }
     }
   }
 
   /**
-   * Revokes one state (and, for an open, its locks): its use answers
-   * `status` (ADMIN_REVOKED, EXPIRED, DELEG_REVOKED); on 4.1 the SEQUENCE
-   * status flag for it stays set until FREE_STATEID (RFC 8881 §18.46.3),
-   * unless `flag` is false.
+   * Revokes one state (and, for an open, its locks) or a delegation: its
+   * use answers `status` (ADMIN_REVOKED, EXPIRED, DELEG_REVOKED); on 4.1 the
+   * SEQUENCE status flag for it stays set until FREE_STATEID (RFC 8881
+   * §18.46.3), unless `flag` is false. Lock waiters whose range is now free
+   * are notified.
    */
   revoke(
     stateid: Stateid,
     status: number = S.NFS4ERR_ADMIN_REVOKED,
     options: { flag?: boolean } = {},
   ): void {
+    const deleg = this.delegations.get(hex(stateid.other));
+    if (deleg) {
+      deleg.revoked = status;
+      deleg.silent = options.flag === false;
+      this.#event("revoke", deleg.client, deleg.file, `${deleg.type} ${statusName(status)}`);
+      return;
+    }
     const rec = this.states.get(hex(stateid.other));
     if (!rec) throw new Error(`revoke: no state ${hex(stateid.other)}`);
     const targets: StateRec[] = rec.kind === "open" ? [rec, ...rec.locks] : [rec];
@@ -475,6 +721,33 @@ export class ScriptedServer {
       target.revoked = status;
       target.silent = options.flag === false;
     }
+    this.#lockReleased(rec.file);
+  }
+
+  /**
+   * Revokes a delegation: its use answers `status` (default
+   * NFS4ERR_DELEG_REVOKED); on 4.1 SEQUENCE raises
+   * SEQ4_STATUS_RECALLABLE_STATE_REVOKED until FREE_STATEID, unless `flag`
+   * is false (RFC 8881 §10.2.1, §18.46.3).
+   */
+  revokeDelegation(
+    deleg: DelegRec,
+    status: number = S.NFS4ERR_DELEG_REVOKED,
+    options: { flag?: boolean } = {},
+  ): void {
+    this.revoke({ seqid: deleg.seqid, other: deleg.other }, status, options);
+  }
+
+  /** Live (not revoked) delegations of a file, for assertions. */
+  delegationsOf(path: string): DelegRec[] {
+    return [...this.delegations.values()].filter((d) =>
+      d.file.path === path && d.revoked === undefined
+    );
+  }
+
+  /** The stateid of a delegation, as the client holds it. */
+  delegationStateid(deleg: DelegRec): Stateid {
+    return { seqid: deleg.seqid, other: deleg.other.slice() };
   }
 
   /** The connection must BIND_CONN_TO_SESSION before its next SEQUENCE. */
@@ -525,6 +798,407 @@ export class ScriptedServer {
   /** A new connection id (each channel is one connection). */
   connect(): number {
     return ++this.#connections;
+  }
+
+  // ------------------------------------------------------------ callbacks
+
+  /**
+   * Where callbacks for a client go: 4.0 the confirmed SETCLIENTID callback,
+   * 4.1 a session with a back channel. Undefined when there is none.
+   */
+  callbackRoute(clientid: bigint): CallbackRoute | undefined {
+    const client = this.clients.get(clientid);
+    if (!client) return undefined;
+    if (client.minorVersion === 0) {
+      const cb = client.callback;
+      if (!cb) return undefined;
+      return {
+        minorVersion: 0,
+        clientid,
+        conn: client.conn,
+        program: cb.program,
+        ident: cb.ident,
+        netid: cb.netid,
+        addr: cb.addr,
+      };
+    }
+    const session = [...this.sessions.values()].find((s) =>
+      s.client === client && s.backChannel !== undefined
+    );
+    if (!session?.backChannel) return undefined;
+    return {
+      minorVersion: 1,
+      clientid,
+      conn: session.backChannel.conn,
+      program: session.backChannel.program,
+      sessionid: session.id,
+    };
+  }
+
+  /** Whether callbacks can reach the client (delegations are granted only then). */
+  callbackPathUp(client: ClientRec): boolean {
+    const route = this.callbackRoute(client.clientid);
+    return route !== undefined && this.callbacks !== undefined && this.callbacks.reachable(route);
+  }
+
+  /**
+   * Sends a CB_COMPOUND to a client (the default {@linkcode sendCallback}):
+   * on 4.1 with CB_SEQUENCE first (slot 0 of the back channel, its own
+   * sequence ids), on 4.0 with the callback_ident from SETCLIENTID and after
+   * a CB_NULL the first time. Never throws: failures are in the log entry.
+   */
+  callback(
+    clientid: bigint,
+    ops: readonly Nfs4Op<unknown>[],
+    options: CallbackOptions = {},
+  ): Promise<CallbackOutcome> {
+    // One callback at a time per client: the back channel has one slot.
+    const previous = this.#cbQueue.get(clientid) ?? Promise.resolve();
+    const next = previous.then(() => this.#callbackNow(clientid, ops, options));
+    const tail = next.then(() => {}, () => {});
+    this.#cbQueue.set(clientid, tail);
+    void tail.then(() => {
+      if (this.#cbQueue.get(clientid) === tail) this.#cbQueue.delete(clientid);
+    });
+    return next;
+  }
+
+  async #callbackNow(
+    clientid: bigint,
+    ops: readonly Nfs4Op<unknown>[],
+    options: CallbackOptions,
+  ): Promise<CallbackOutcome> {
+    const route = this.callbackRoute(clientid);
+    const client = this.clients.get(clientid);
+    if (route?.minorVersion === 0 && client && this.callbacks && !client.cbProbed) {
+      client.cbProbed = true;
+      await this.cbNull(clientid);
+    }
+    const base = {
+      at: this.#now(),
+      clientid,
+      minorVersion: options.minorVersion ?? client?.minorVersion ?? 0,
+      procedure: "CB_COMPOUND" as const,
+    };
+    if (!route || !client || !this.callbacks) {
+      const names = ops.map((o) => o.name);
+      const entry = { ...base, via: "none", ops: names, error: "no callback path" };
+      this.callbackLog.push(entry);
+      return { entry, reply: undefined };
+    }
+    const request = this.#cbRequest(route, ops, options);
+    const names = request.ops.map((o) => o.name);
+    const via = this.callbacks.describe(route);
+    let entry: CallbackLogEntry;
+    let reply: CompoundReply | undefined;
+    try {
+      const raw = await this.callbacks.call(
+        route,
+        CB_COMPOUND,
+        (w) => encodeCbCompound(w, request),
+      );
+      if (raw.acceptStat === SUCCESS && raw.results) {
+        reply = decodeCbCompoundReply(raw.results, request.ops);
+        const first = reply.outcomes[0];
+        const back = route.minorVersion === 1
+          ? this.sessions.get(hex(route.sessionid))?.backChannel
+          : undefined;
+        if (
+          back && first?.name === "CB_SEQUENCE" && first.status === S.NFS4_OK &&
+          options.sessionid === undefined && options.slotid === undefined
+        ) {
+          back.seqid = (request.ops[0]!.args as CbSequenceArgs).sequenceid;
+        }
+        entry = {
+          ...base,
+          via,
+          xid: raw.xid,
+          ops: names,
+          acceptStat: raw.acceptStat,
+          status: reply.status,
+          results: reply.outcomes.map((o) => ({ name: o.name, status: o.status })),
+        };
+      } else {
+        entry = {
+          ...base,
+          via,
+          xid: raw.xid,
+          ops: names,
+          ...(raw.acceptStat !== undefined ? { acceptStat: raw.acceptStat } : {}),
+          ...(raw.denied ? { error: raw.denied } : {}),
+        };
+      }
+    } catch (e) {
+      entry = { ...base, via, ops: names, error: (e as Error).message };
+    }
+    this.callbackLog.push(entry);
+    return { entry, reply };
+  }
+
+  /** CB_NULL to a client (RFC 7530 §16.33.1: the server probes the callback path). */
+  async cbNull(clientid: bigint): Promise<CallbackLogEntry> {
+    return (await this.rawCallback(clientid, CB_NULL, () => {})).entry;
+  }
+
+  /**
+   * Sends a callback CALL whose arguments `args` writes as it likes (garbage
+   * included) and returns the raw reply, logged.
+   */
+  async rawCallback(
+    clientid: bigint,
+    procedure: number,
+    args: (w: XdrWriter) => void,
+  ): Promise<{ entry: CallbackLogEntry; raw: RawCallbackReply | undefined }> {
+    const route = this.callbackRoute(clientid);
+    const client = this.clients.get(clientid);
+    const base = {
+      at: this.#now(),
+      clientid,
+      minorVersion: client?.minorVersion ?? 0,
+      procedure: procedure === CB_NULL
+        ? "CB_NULL" as const
+        : procedure === CB_COMPOUND
+        ? "CB_COMPOUND" as const
+        : `procedure ${procedure}` as const,
+      ops: [],
+    };
+    if (!route || !this.callbacks) {
+      const entry = { ...base, via: "none", error: "no callback path" };
+      this.callbackLog.push(entry);
+      return { entry, raw: undefined };
+    }
+    const via = this.callbacks.describe(route);
+    let entry: CallbackLogEntry;
+    let raw: RawCallbackReply | undefined;
+    try {
+      raw = await this.callbacks.call(route, procedure, args);
+      entry = {
+        ...base,
+        via,
+        xid: raw.xid,
+        ...(raw.acceptStat !== undefined ? { acceptStat: raw.acceptStat } : {}),
+        ...(raw.denied ? { error: raw.denied } : {}),
+      };
+    } catch (e) {
+      entry = { ...base, via, error: (e as Error).message };
+    }
+    this.callbackLog.push(entry);
+    return { entry, raw };
+  }
+
+  /** CB_COMPOUND4args for a route, with CB_SEQUENCE on 4.1. */
+  #cbRequest(
+    route: CallbackRoute,
+    ops: readonly Nfs4Op<unknown>[],
+    options: CallbackOptions,
+  ): CbCompoundRequest {
+    const tag = options.tag ?? "";
+    if (route.minorVersion === 0) {
+      return {
+        tag,
+        minorVersion: options.minorVersion ?? 0,
+        callbackIdent: options.ident ?? route.ident,
+        ops,
+      };
+    }
+    if (options.noSequence) {
+      return { tag, minorVersion: options.minorVersion ?? 1, callbackIdent: 0, ops };
+    }
+    const back = this.sessions.get(hex(route.sessionid))?.backChannel;
+    // The next sequence id of slot 0; the server moves on once the client
+    // accepted it (see callback()).
+    const sequenceid = options.sequenceid === "replay"
+      ? back?.seqid ?? 0
+      : options.sequenceid ?? ((back?.seqid ?? 0) + 1) % UINT32;
+    const sequence = cbSequence({
+      sessionid: options.sessionid ?? route.sessionid,
+      sequenceid,
+      slotid: options.slotid ?? 0,
+      highestSlotid: 0,
+      cachethis: options.cachethis ?? false,
+      referringCallLists: [],
+    }) as Nfs4Op<unknown>;
+    return {
+      tag,
+      minorVersion: options.minorVersion ?? 1,
+      callbackIdent: 0,
+      ops: [sequence, ...ops],
+    };
+  }
+
+  /** Sends a callback after the COMPOUND being handled is answered. */
+  #callbackLater(clientid: bigint, ops: readonly Nfs4Op<unknown>[]): Promise<CallbackOutcome> {
+    return Promise.resolve().then(() => this.sendCallback(clientid, ops));
+  }
+
+  #event(kind: ServerEvent["kind"], client: ClientRec, file: FileNode, detail?: string): void {
+    this.events.push({
+      at: this.#now(),
+      kind,
+      clientid: client.clientid,
+      path: file.path,
+      ...(detail !== undefined ? { detail } : {}),
+    });
+  }
+
+  // ------------------------------------------------------------ delegations
+
+  /**
+   * Grants a delegation when the policy asks for one (RFC 7530 §10.4): read
+   * for an OPEN for reading only, write for an OPEN for writing; only with a
+   * working callback path, when the client wants one (4.1 WANT bits), holds
+   * none on the file yet, and no other client has the file open for writing
+   * (nor, for a write delegation, open at all) or holds a delegation on it.
+   */
+  #maybeDelegate(client: ClientRec, file: FileNode, shareAccess: number): DelegRec | undefined {
+    const policy = this.delegationPolicy;
+    if (!policy) return undefined;
+    const want = shareAccess & ShareAccess.OPEN4_SHARE_ACCESS_WANT_DELEG_MASK;
+    if (want === ShareAccess.OPEN4_SHARE_ACCESS_WANT_NO_DELEG) return undefined;
+    const writing = (shareAccess & ShareAccess.OPEN4_SHARE_ACCESS_WRITE) !== 0;
+    const type = writing
+      ? (policy.write ? "write" : undefined)
+      : (policy.read ? "read" : undefined);
+    if (!type || !this.callbackPathUp(client)) return undefined;
+    for (const deleg of this.delegations.values()) {
+      if (deleg.file !== file || deleg.revoked !== undefined) continue;
+      if (deleg.client === client) return undefined;
+      if (type === "write" || deleg.type === "write") return undefined;
+    }
+    for (const state of this.states.values()) {
+      if (state.kind !== "open" || state.file !== file || state.revoked !== undefined) continue;
+      if (state.owner.client === client) continue;
+      if (type === "write" || (state.access & ShareAccess.OPEN4_SHARE_ACCESS_WRITE) !== 0) {
+        return undefined;
+      }
+    }
+    return this.#newDelegation(client, file, type, "grant");
+  }
+
+  #newDelegation(
+    client: ClientRec,
+    file: FileNode,
+    type: "read" | "write",
+    kind: "grant" | "reclaim",
+  ): DelegRec {
+    const deleg: DelegRec = {
+      kind: "deleg",
+      other: this.#newId(12),
+      file,
+      client,
+      type,
+      seqid: 1,
+      revoked: undefined,
+      silent: false,
+      recalledAt: undefined,
+    };
+    this.delegations.set(hex(deleg.other), deleg);
+    this.#event(kind, client, file, type);
+    return deleg;
+  }
+
+  /** open_delegation4 for a granted delegation. */
+  #delegationResult(deleg: DelegRec | undefined): OpenDelegation {
+    if (!deleg) return { type: DelegationType.OPEN_DELEGATE_NONE };
+    const permissions = { type: 0, flag: 0, accessMask: 0, who: "EVERYONE@" };
+    if (deleg.type === "read") {
+      return {
+        type: DelegationType.OPEN_DELEGATE_READ,
+        stateid: this.delegationStateid(deleg),
+        recall: false,
+        permissions,
+      };
+    }
+    return {
+      type: DelegationType.OPEN_DELEGATE_WRITE,
+      stateid: this.delegationStateid(deleg),
+      recall: false,
+      spaceLimit: { limitBy: LimitBy.NFS_LIMIT_SIZE, filesize: MAX_U64 },
+      permissions,
+    };
+  }
+
+  /**
+   * Delegations of other clients that an OPEN with `shareAccess` conflicts
+   * with (RFC 7530 §10.4.1): a read delegation conflicts with opening for
+   * writing, a write delegation with any open.
+   */
+  #delegationConflicts(client: ClientRec, file: FileNode, shareAccess: number): DelegRec[] {
+    const writing = (shareAccess & ShareAccess.OPEN4_SHARE_ACCESS_WRITE) !== 0;
+    return [...this.delegations.values()].filter((d) =>
+      d.file === file && d.client !== client && d.revoked === undefined &&
+      (writing || d.type === "write")
+    );
+  }
+
+  /** CB_RECALL, once per delegation (RFC 7530 §10.4.4). */
+  #recall(deleg: DelegRec): void {
+    if (deleg.recalledAt !== undefined) return;
+    deleg.recalledAt = this.#now();
+    this.#event("recall", deleg.client, deleg.file, deleg.type);
+    void this.#callbackLater(deleg.client.clientid, [
+      cbRecall({ stateid: this.delegationStateid(deleg), truncate: false, fh: deleg.file.fh }),
+    ] as Nfs4Op<unknown>[]);
+  }
+
+  /** DELEGRETURN (RFC 7530 §16.8, RFC 8881 §18.6). */
+  #delegreturn(ctx: Ctx, op: Nfs4Op<unknown>, stateid: Stateid): OpOutcome {
+    if (!ctx.cfh) return fail(op, S.NFS4ERR_NOFILEHANDLE);
+    if (this.#epochOf(stateid.other) !== this.epoch) {
+      return fail(op, ctx.minor === 0 ? S.NFS4ERR_STALE_STATEID : S.NFS4ERR_BAD_STATEID);
+    }
+    const deleg = this.delegations.get(hex(stateid.other));
+    if (!deleg || deleg.file !== ctx.cfh) return fail(op, S.NFS4ERR_BAD_STATEID);
+    if (deleg.revoked !== undefined) {
+      // 4.1 keeps a revoked delegation until FREE_STATEID; 4.0 has none.
+      if (ctx.minor === 0) this.delegations.delete(hex(deleg.other));
+      return fail(op, deleg.revoked);
+    }
+    this.delegations.delete(hex(deleg.other));
+    this.#event("return", deleg.client, deleg.file, deleg.type);
+    return ok(op);
+  }
+
+  // ------------------------------------------------------------ lock waiters
+
+  /** A 4.1 blocking LOCK was denied: the owner waits for the range (RFC 8881 §9.6). */
+  #addWaiter(client: ClientRec, file: FileNode, owner: WireOwner, range: LockRange): void {
+    this.#removeWaiter(client, file, owner);
+    this.#waiters.push({
+      client,
+      file,
+      owner: { clientid: owner.clientid, owner: owner.owner.slice() },
+      range,
+    });
+  }
+
+  #removeWaiter(client: ClientRec, file: FileNode, owner: WireOwner): void {
+    this.#waiters = this.#waiters.filter((w) =>
+      !(w.client === client && w.file === file && hex(w.owner.owner) === hex(owner.owner))
+    );
+  }
+
+  /**
+   * A lock on `file` went away: each waiter whose range is now free gets
+   * CB_NOTIFY_LOCK (RFC 8881 §20.11), once; it waits again if denied again.
+   */
+  #lockReleased(file: FileNode): void {
+    if (!this.notifyLocks) return;
+    for (const waiter of [...this.#waiters]) {
+      if (waiter.file !== file) continue;
+      const key = this.#ownerKey(waiter.client, "lock", waiter.owner.owner);
+      if (this.#conflict(file, this.owners.get(key), waiter.range)) continue;
+      this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+      this.#event("notify-lock", waiter.client, file);
+      void this.#callbackLater(waiter.client.clientid, [
+        cbNotifyLock({ fh: file.fh, lockOwner: waiter.owner }),
+      ] as Nfs4Op<unknown>[]);
+    }
+  }
+
+  /** Clients waiting for a lock, for assertions. */
+  get lockWaiters(): number {
+    return this.#waiters.length;
   }
 
   #node(path: string, type: "dir" | "file"): FileNode {
@@ -728,6 +1402,13 @@ export class ScriptedServer {
           break;
       }
     }
+    for (const deleg of this.delegations.values()) {
+      if (deleg.client !== client || deleg.revoked === undefined || deleg.silent) continue;
+      // Delegations are the recallable state (RFC 8881 §18.46.3).
+      flags |= deleg.revoked === S.NFS4ERR_EXPIRED
+        ? (client.expired ? SEQ4.EXPIRED_ALL_STATE_REVOKED : SEQ4.EXPIRED_SOME_STATE_REVOKED)
+        : SEQ4.RECALLABLE_STATE_REVOKED;
+    }
     return flags;
   }
 
@@ -770,7 +1451,7 @@ export class ScriptedServer {
       case "SETCLIENTID":
         return this.#setclientid(op, op.args as SetclientidArgs);
       case "SETCLIENTID_CONFIRM":
-        return this.#setclientidConfirm(op, op.args as SetclientidConfirmArgs);
+        return this.#setclientidConfirm(ctx, op, op.args as SetclientidConfirmArgs);
       case "RENEW": {
         const client = this.clients.get(op.args as bigint);
         if (!client || !client.confirmed) return fail(op, S.NFS4ERR_STALE_CLIENTID);
@@ -780,7 +1461,7 @@ export class ScriptedServer {
       case "EXCHANGE_ID":
         return this.#exchangeId(op, op.args as ExchangeIdArgs);
       case "CREATE_SESSION":
-        return this.#createSession(op, op.args as CreateSessionArgs);
+        return this.#createSession(ctx, op, op.args as CreateSessionArgs);
       case "DESTROY_SESSION":
         return this.sessions.delete(hex(op.args as Uint8Array))
           ? ok(op)
@@ -792,9 +1473,16 @@ export class ScriptedServer {
         const session = this.sessions.get(hex(args.sessionid));
         if (!session) return fail(op, S.NFS4ERR_BADSESSION);
         session.unbound.delete(ctx.conn);
+        // A connection bound for both directions carries the back channel
+        // from now on (RFC 8881 §18.34.3).
+        const both = args.dir === ChannelDirFromClient.CDFC4_FORE_OR_BOTH ||
+          args.dir === ChannelDirFromClient.CDFC4_BACK_OR_BOTH;
+        if (both && session.backChannel) session.backChannel.conn = ctx.conn;
         return ok(op, {
           sessionid: session.id,
-          dir: ChannelDirFromServer.CDFS4_FORE,
+          dir: both && session.backChannel
+            ? ChannelDirFromServer.CDFS4_BOTH
+            : ChannelDirFromServer.CDFS4_FORE,
           useConnInRdmaMode: false,
         });
       }
@@ -827,6 +1515,10 @@ export class ScriptedServer {
         return this.#freeStateid(op, op.args as Stateid);
       case "RELEASE_LOCKOWNER":
         return this.#releaseLockowner(op, op.args as WireOwner);
+      case "DELEGRETURN":
+        return this.#delegreturn(ctx, op, op.args as Stateid);
+      case "ILLEGAL":
+        return fail(op, S.NFS4ERR_OP_ILLEGAL);
       default:
         return fail(op, S.NFS4ERR_NOTSUPP);
     }
@@ -864,6 +1556,10 @@ export class ScriptedServer {
       createSessionCache: undefined,
       expired: false,
       reclaimComplete: false,
+      callback: undefined,
+      pendingCallback: undefined,
+      conn: undefined,
+      cbProbed: false,
     };
     this.clients.set(clientid, client);
     return client;
@@ -884,6 +1580,10 @@ export class ScriptedServer {
     for (const [key, state] of this.states) {
       if (state.owner.client === client) this.states.delete(key);
     }
+    for (const [key, deleg] of this.delegations) {
+      if (deleg.client === client) this.delegations.delete(key);
+    }
+    this.#waiters = this.#waiters.filter((w) => w.client !== client);
   }
 
   /** Other incarnations of a confirmed client's owner are gone (RFC 7530 §9.1.1). */
@@ -902,21 +1602,35 @@ export class ScriptedServer {
       c.ownerId === ownerId && c.confirmed && !c.expired &&
       hex(c.verifier) === hex(args.client.verifier)
     );
+    const callback: CallbackInfo = {
+      program: args.callback.program,
+      netid: args.callback.location.netid,
+      addr: args.callback.location.addr,
+      ident: args.callbackIdent,
+    };
     if (same) {
       // RFC 7530 §16.33.5: same incarnation, new callback: same client ID.
       same.confirm = this.#newId(8);
+      same.pendingCallback = callback;
       return ok(op, { clientid: same.clientid, confirm: same.confirm });
     }
     const client = this.#newClient(ownerId, args.client.verifier, 0);
+    client.pendingCallback = callback;
     return ok(op, { clientid: client.clientid, confirm: client.confirm });
   }
 
-  #setclientidConfirm(op: Nfs4Op<unknown>, args: SetclientidConfirmArgs): OpOutcome {
+  #setclientidConfirm(ctx: Ctx, op: Nfs4Op<unknown>, args: SetclientidConfirmArgs): OpOutcome {
     const client = this.clients.get(args.clientid);
     if (!client || hex(client.confirm) !== hex(args.confirm)) {
       return fail(op, S.NFS4ERR_STALE_CLIENTID);
     }
     client.confirmed = true;
+    if (client.pendingCallback) {
+      client.callback = client.pendingCallback;
+      client.pendingCallback = undefined;
+      client.cbProbed = false;
+    }
+    client.conn = ctx.conn;
     this.#dropOtherIncarnations(client);
     return ok(op);
   }
@@ -940,7 +1654,7 @@ export class ScriptedServer {
     return ok(op, result);
   }
 
-  #createSession(op: Nfs4Op<unknown>, args: CreateSessionArgs): OpOutcome {
+  #createSession(ctx: Ctx, op: Nfs4Op<unknown>, args: CreateSessionArgs): OpOutcome {
     const client = this.clients.get(args.clientid);
     if (!client) return fail(op, S.NFS4ERR_STALE_CLIENTID);
     if (args.sequence === client.createSessionSeq - 1 && client.createSessionCache) {
@@ -948,11 +1662,14 @@ export class ScriptedServer {
     }
     if (args.sequence !== client.createSessionSeq) return fail(op, S.NFS4ERR_SEQ_MISORDERED);
     const granted = Math.max(1, Math.min(args.foreChannel.maxRequests, this.maxSlots));
+    // RFC 8881 §18.36.3: the back channel rides on this connection when asked.
+    const backChan = (args.flags & CreateSessionFlags.CREATE_SESSION4_FLAG_CONN_BACK_CHAN) !== 0;
     const session: SessionRec = {
       id: this.#newId(16),
       client,
       slots: Array.from({ length: granted }, () => ({ seqid: 0, cached: undefined })),
       unbound: new Set(),
+      backChannel: backChan ? { conn: ctx.conn, program: args.cbProgram, seqid: 0 } : undefined,
     };
     this.sessions.set(hex(session.id), session);
     client.confirmed = true;
@@ -961,7 +1678,7 @@ export class ScriptedServer {
     const result: CreateSessionResult = {
       sessionid: session.id,
       sequence: args.sequence,
-      flags: 0,
+      flags: backChan ? CreateSessionFlags.CREATE_SESSION4_FLAG_CONN_BACK_CHAN : 0,
       foreChannel: { ...args.foreChannel, maxRequests: granted },
       backChannel: args.backChannel,
     };
@@ -1003,6 +1720,14 @@ export class ScriptedServer {
       return { status: ctx.minor === 0 ? S.NFS4ERR_STALE_STATEID : S.NFS4ERR_BAD_STATEID };
     }
     const rec = this.states.get(hex(other));
+    const deleg = rec ? undefined : this.delegations.get(hex(other));
+    if (deleg) {
+      // A delegation stateid (TEST_STATEID, or I/O under the delegation).
+      if (deleg.revoked !== undefined) return { status: deleg.revoked };
+      if (ctx.minor === 1 && stateid.seqid === 0) return { status: S.NFS4_OK };
+      if (stateid.seqid !== deleg.seqid) return { status: S.NFS4ERR_BAD_STATEID };
+      return { status: S.NFS4_OK };
+    }
     if (!rec) {
       const closed = [...this.#lastClosed.values()].find((c) => hex(c.other) === hex(other));
       return closed
@@ -1156,6 +1881,24 @@ export class ScriptedServer {
       }
     }
 
+    // Other clients' delegations this OPEN conflicts with are recalled, and
+    // the OPEN waits (NFS4ERR_DELAY) until they come back (RFC 7530 §10.4.4).
+    if (claim.claim !== OpenClaimType.CLAIM_PREVIOUS) {
+      const conflicts = this.#delegationConflicts(client, file, args.shareAccess);
+      if (conflicts.length > 0) {
+        for (const deleg of conflicts) {
+          this.#event(
+            "conflict",
+            client,
+            file,
+            `${deleg.type} delegation of ${deleg.client.clientid}`,
+          );
+          this.#recall(deleg);
+        }
+        return finish(fail(op, S.NFS4ERR_DELAY));
+      }
+    }
+
     let rflags = OpenResultFlags.OPEN4_RESULT_LOCKTYPE_POSIX;
     if (!known) {
       owner = {
@@ -1192,12 +1935,26 @@ export class ScriptedServer {
       this.states.set(hex(rec.other), rec);
     }
     ctx.cfh = file;
+    let deleg: DelegRec | undefined;
+    if (claim.claim === OpenClaimType.CLAIM_PREVIOUS) {
+      // RFC 7530 §10.2.1, §16.16.5: the reclaim names the delegation it
+      // held (delegate_type), which is granted again.
+      const held = claim.delegateType;
+      if (
+        held === DelegationType.OPEN_DELEGATE_READ || held === DelegationType.OPEN_DELEGATE_WRITE
+      ) {
+        const type = held === DelegationType.OPEN_DELEGATE_READ ? "read" : "write";
+        deleg = this.#newDelegation(client, file, type, "reclaim");
+      }
+    } else {
+      deleg = this.#maybeDelegate(client, file, args.shareAccess);
+    }
     const result: OpenResult = {
       stateid: this.#stateid(rec),
       cinfo: { atomic: true, before: file.change, after: file.change },
       rflags,
       attrset: new Set(),
-      delegation: { type: DelegationType.OPEN_DELEGATE_NONE },
+      delegation: this.#delegationResult(deleg),
     };
     const outcome = ok(op, result);
     if (!known) owner!.last = outcome;
@@ -1330,7 +2087,20 @@ export class ScriptedServer {
     }
     const range: LockRange = { type: args.locktype, offset: args.offset, length: args.length };
     const denied = this.#conflict(open.file, lockOwner, range);
-    if (denied) return finish(fail(op, S.NFS4ERR_DENIED, denied));
+    const wireOwner: WireOwner = lockOwner
+      ? { clientid: lockOwner.client.clientid, owner: lockOwner.owner }
+      : { clientid: newOwner!.client.clientid, owner: newOwner!.owner };
+    if (denied) {
+      // A blocking lock type says the client waits (RFC 8881 §9.6, §20.11).
+      if (
+        ctx.minor === 1 &&
+        (args.locktype === LockType.READW_LT || args.locktype === LockType.WRITEW_LT)
+      ) {
+        this.#addWaiter(client, open.file, wireOwner, range);
+      }
+      return finish(fail(op, S.NFS4ERR_DENIED, denied));
+    }
+    this.#removeWaiter(client, open.file, wireOwner);
     if (newOwner) {
       lockOwner = {
         kind: "lock",
@@ -1371,6 +2141,7 @@ export class ScriptedServer {
     const range: LockRange = { type: args.locktype, offset: args.offset, length: args.length };
     rec.ranges = rec.ranges.filter((r) => !rangesOverlap(r, range));
     rec.seqid++;
+    this.#lockReleased(rec.file);
     const outcome = ok(op, this.#stateid(rec));
     return ctx.minor === 0 ? this.#consume(rec.owner, args.seqid, outcome) : outcome;
   }
@@ -1424,6 +2195,13 @@ export class ScriptedServer {
   }
 
   #freeStateid(op: Nfs4Op<unknown>, stateid: Stateid): OpOutcome {
+    const deleg = this.delegations.get(hex(stateid.other));
+    if (deleg) {
+      // RFC 8881 §18.38.3: only a revoked delegation may be freed.
+      if (deleg.revoked === undefined) return fail(op, S.NFS4ERR_LOCKS_HELD);
+      this.delegations.delete(hex(deleg.other));
+      return ok(op);
+    }
     const rec = this.states.get(hex(stateid.other));
     if (!rec) return fail(op, S.NFS4ERR_BAD_STATEID);
     if (rec.revoked === undefined) {
@@ -1454,13 +2232,47 @@ export class ScriptedChannel implements CompoundChannel {
   inFlight = 0;
   closed = false;
 
+  /** The client's callback service reachable over this connection (in-memory callbacks). */
+  callbackHandler: CallHandler | undefined;
+  /** The program it serves. */
+  callbackProgram: number | undefined;
+  /**
+   * Set by {@linkcode enableBackchannel}: the client then serves its 4.1
+   * callbacks on this connection (and asks for CONN_BACK_CHAN).
+   */
+  serveCallbacks?: (program: number, handler: CallHandler) => void;
+
   #count = 0;
   #held: (() => void)[] | undefined;
   #drops: { op: string; remaining: number; skip: number; beforeServer: boolean }[] = [];
 
-  constructor(server: ScriptedServer = new ScriptedServer()) {
+  constructor(
+    server: ScriptedServer = new ScriptedServer(),
+    options: { backchannel?: boolean } = {},
+  ) {
     this.server = server;
     this.connection = server.connect();
+    server.channels.set(this.connection, this);
+    if (options.backchannel) this.enableBackchannel();
+  }
+
+  /**
+   * 4.1: the channel offers `serveCallbacks`, so the client asks for the
+   * back channel in CREATE_SESSION and serves callbacks on this connection.
+   * Call before the client creates its session.
+   */
+  enableBackchannel(): void {
+    this.serveCallbacks = (program, handler) => this.attachCallbacks(program, handler);
+  }
+
+  /**
+   * Makes the client's callback service reachable over this connection (on
+   * 4.0, where a real client would listen on its own port: pass
+   * `manager.callbacks.handler` and CALLBACK_PROGRAM).
+   */
+  attachCallbacks(program: number, handler: CallHandler): void {
+    this.callbackProgram = program;
+    this.callbackHandler = handler;
   }
 
   async compound(
@@ -1566,6 +2378,68 @@ export class ScriptedChannel implements CompoundChannel {
   opNames(from = 0): string[] {
     return this.log.slice(from).map(formatEntry);
   }
+}
+
+/**
+ * Callbacks delivered in memory: the CALL is encoded, answered by the
+ * client's own RPC dispatch (`answerCall`, as its transport or listener
+ * would) through the handler attached to the channel the route names, and
+ * the REPLY decoded. Real XDR both ways, no sockets.
+ */
+export class MemoryCallbacks implements CallbackSender {
+  readonly #server: ScriptedServer;
+  #xid = 0x1000;
+
+  constructor(server: ScriptedServer) {
+    this.#server = server;
+  }
+
+  #channel(route: CallbackRoute): ScriptedChannel | undefined {
+    return route.conn === undefined ? undefined : this.#server.channels.get(route.conn);
+  }
+
+  reachable(route: CallbackRoute): boolean {
+    const channel = this.#channel(route);
+    return channel !== undefined && !channel.closed && channel.callbackHandler !== undefined &&
+      channel.callbackProgram === route.program;
+  }
+
+  describe(route: CallbackRoute): string {
+    return `memory conn ${route.conn ?? "?"}`;
+  }
+
+  async call(
+    route: CallbackRoute,
+    procedure: number,
+    args: (w: XdrWriter) => void,
+  ): Promise<RawCallbackReply> {
+    const channel = this.#channel(route);
+    const handler = channel?.callbackHandler;
+    if (!channel || channel.closed || !handler) {
+      throw new Error(`no callback service on connection ${route.conn ?? "?"}`);
+    }
+    const xid = ++this.#xid;
+    const w = new XdrWriter();
+    writeCallHeader(w, { xid, program: route.program, version: 1, procedure });
+    args(w);
+    const call = new XdrReader(w.bytes().slice());
+    readMessageStart(call);
+    const program = channel.callbackProgram;
+    const answer = await answerCall(xid, call, (p) => (p === program ? handler : undefined));
+    const r = new XdrReader(answer.bytes().slice(4));
+    const header = readReplyHeader(r);
+    if (header.replyStat !== MSG_ACCEPTED) {
+      return { xid, acceptStat: undefined, denied: `MSG_DENIED reject_stat ${header.rejectStat}` };
+    }
+    return { xid: header.xid, acceptStat: header.acceptStat, results: r };
+  }
+}
+
+/** Delivers the server's callbacks in memory ({@linkcode MemoryCallbacks}). */
+export function deliverCallbacksInMemory(server: ScriptedServer): MemoryCallbacks {
+  const sender = new MemoryCallbacks(server);
+  server.callbacks = sender;
+  return sender;
 }
 
 /** `SEQUENCE,PUTFH,READ` or `PUTFH,READ -> NFS4ERR_STALE_STATEID`. */
