@@ -33,8 +33,12 @@ import { Nfs4Status as S, statusName } from "../nfs4/status.ts";
 import { bytesEqual, formatStateid, hex, sameStateOther } from "../nfs4/types.ts";
 import type { StateManager } from "./manager.ts";
 
-/** The program number we ask the server to call back on (RFC 7530 §16.33.1). */
-export const CALLBACK_PROGRAM = 0x40000001;
+/**
+ * The program number we ask the server to call back on (RFC 7530
+ * §16.33.1: any transient number). 0x40000000, as the Linux client uses:
+ * Wireshark decodes the NFSv4 callback program under that number only.
+ */
+export const CALLBACK_PROGRAM = 0x40000000;
 /** The callback_ident we give on 4.0 and expect back in every CB_COMPOUND. */
 export const CALLBACK_IDENT = 1;
 

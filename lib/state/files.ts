@@ -14,7 +14,7 @@ import { getfh } from "../nfs4/ops/getfh.ts";
 import { type CreateHow, open, type OpenResult } from "../nfs4/ops/open.ts";
 import { putfh } from "../nfs4/ops/putfh.ts";
 import { Nfs4Status as S } from "../nfs4/status.ts";
-import { type FileHandle, formatStateid, type Verifier } from "../nfs4/types.ts";
+import { type FileHandle, formatStateid, sameStateOther, type Verifier } from "../nfs4/types.ts";
 import type { StateManager } from "./manager.ts";
 import { type LockRange, LockState, OpenState } from "./open_state.ts";
 import { closeOpen, confirmIfAsked, lockRange, noteDelegation, unlockRange } from "./procs.ts";
@@ -71,6 +71,23 @@ export async function openFile(m: StateManager, request: OpenRequest): Promise<O
           ] as const,
         { seqidOwners: [owner] },
       );
+      const shared = [...m.opens].find((o) =>
+        o.owner === owner && !o.closed && o.bad === undefined &&
+        sameStateOther(o.stateid, result.stateid)
+      );
+      if (shared) {
+        // The server upgraded our open of this file: one state, two users.
+        await confirmIfAsked(m, shared, result);
+        shared.stateid = result.stateid;
+        shared.access |= request.access;
+        shared.users++;
+        m.tracer.emit(
+          "open",
+          "OPEN (upgrade)",
+          `${request.path} ${formatStateid(shared.stateid)} users ${shared.users}`,
+        );
+        return { state: shared, attrs, result };
+      }
       const state = new OpenState({
         owner,
         fh,

@@ -60,6 +60,13 @@ export class OpenState {
   bad: string | undefined;
   delegation: Delegation | undefined;
   closed = false;
+  /**
+   * Opens of this file by this owner that share the state: the server keeps
+   * one open per (owner, file) and upgrades it (RFC 7530 §16.16.5), so a
+   * second OPEN returns the same stateid with a newer seqid. CLOSE goes out
+   * when the last user closes (the kernel's nfs4_state open counts).
+   */
+  users = 1;
 
   constructor(init: {
     owner: OpenOwner;

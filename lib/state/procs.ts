@@ -780,7 +780,18 @@ async function returnDelegation(
   if (!d) return;
   state.delegation = undefined;
   try {
-    await m.run(() => [putfh(state.fh), delegreturn(d.stateid)] as const, { inRecovery });
+    await m.run(() => [putfh(state.fh), delegreturn(d.stateid)] as const, {
+      inRecovery,
+      // A delegation the server revoked or forgot is gone already
+      // (kernel nfs4_delegreturn_done).
+      final: new Set([
+        S.NFS4ERR_BAD_STATEID,
+        S.NFS4ERR_STALE_STATEID,
+        S.NFS4ERR_EXPIRED,
+        S.NFS4ERR_ADMIN_REVOKED,
+        S.NFS4ERR_DELEG_REVOKED,
+      ]),
+    });
     m.tracer.emit(
       "deleg",
       "DELEGRETURN",
@@ -790,6 +801,17 @@ async function returnDelegation(
     );
   } catch (e) {
     m.tracer.emit("deleg", "DELEGRETURN failed, dropped", `${state.path}: ${(e as Error).message}`);
+    if (
+      m.minorVersion === 1 && e instanceof NfsError &&
+      (e.status === S.NFS4ERR_DELEG_REVOKED || e.status === S.NFS4ERR_ADMIN_REVOKED ||
+        e.status === S.NFS4ERR_EXPIRED)
+    ) {
+      // RFC 8881 §8.2.4: a revoked stateid stays until freed.
+      await m.run(() => [freeStateid(d.stateid)] as const, { inRecovery: true }).catch(() =>
+        undefined
+      );
+      m.tracer.emit("deleg", "FREE_STATEID", `${state.path} ${formatStateid(d.stateid)}`);
+    }
   }
 }
 
@@ -824,7 +846,7 @@ export function noteDelegation(m: StateManager, state: OpenState, result: OpenRe
 export async function releaseAll(m: StateManager): Promise<void> {
   for (const state of [...m.opens]) {
     try {
-      await closeOpen(m, state);
+      await closeOpen(m, state, { all: true });
     } catch (e) {
       m.tracer.emit("error", `CLOSE ${state.path} failed`, (e as Error).message);
     }
@@ -859,8 +881,16 @@ export async function releaseAll(m: StateManager): Promise<void> {
 }
 
 /** LOCKU every held range, then CLOSE (RFC 7530 §16.4: CLOSE with locks held fails). */
-export async function closeOpen(m: StateManager, state: OpenState): Promise<void> {
+export async function closeOpen(
+  m: StateManager,
+  state: OpenState,
+  options: { all?: boolean } = {},
+): Promise<void> {
   if (state.closed) return;
+  if (state.users > 1 && !options.all) {
+    state.users--;
+    return;
+  }
   if (state.bad === undefined && state.delegation) {
     // This client keeps no cached data or local opens under a delegation,
     // so it goes back before the CLOSE (RFC 7530 §10.4.4).

@@ -324,7 +324,7 @@ Deno.test("NFSv4.1: a revoked delegation (SEQ4_STATUS_RECALLABLE_STATE_REVOKED) 
 Deno.test({
   name:
     "NFSv4.1: DELEG_REVOKED on use (DELEGRETURN at close) frees the delegation stateid and closes; the flag clears (RFC 8881 §8.2.4, §10.2.1)",
-  // BUG: lib/state/procs.ts returnDelegation() clears state.delegation and
+  // Regression (fixed in lib/state): lib/state/procs.ts returnDelegation() clears state.delegation and
   // sends DELEGRETURN through m.run() with no `final` statuses, so
   // NFS4ERR_DELEG_REVOKED is handled as "recover-state" without a state:
   // CHECK_LEASE and DELEGRETURN again, 9 DELEGRETURNs in all, and the revoked
@@ -333,7 +333,6 @@ Deno.test({
   // locally), so the flag never clears and every later SEQUENCE sets
   // TEST_STATEIDS again. Expected: DELEGRETURN -> DELEG_REVOKED once, then
   // FREE_STATEID of the delegation stateid, then CLOSE; the flag gone.
-  ignore: true,
   fn: async () => {
     await withScripted({ delegations: { read: true } }, async (nfs) => {
       const a = await connect(nfs, "4.1", "deleg-revoked-use", []);

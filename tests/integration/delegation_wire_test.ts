@@ -190,7 +190,7 @@ for (const version of ["4.0", "4.1"] as const) {
 
   Deno.test({
     name: `NFSv${version}: tshark names the callback ops: CB_RECALL in nfs.cb.operation (${rfc})`,
-    // BUG: lib/state/callback.ts CALLBACK_PROGRAM is 0x40000001. Wireshark
+    // Regression (fixed in lib/state): lib/state/callback.ts CALLBACK_PROGRAM is 0x40000001. Wireshark
     // dissects the NFSv4 callback program only as program 0x40000000
     // (NFS_CB_PROGRAM in packet-nfs.c; also the Linux client's NFS4_CALLBACK
     // and this repository's NFS4_CALLBACK_PROGRAM_DEFAULT in
@@ -199,7 +199,6 @@ for (const version of ["4.0", "4.1"] as const) {
     // Expected: CB_RECALL (4) in nfs.cb.operation of the callback CALL and
     // REPLY. (Rewriting 0x40000001 to 0x40000000 in the capture makes tshark
     // show "V1 CB_COMPOUND Call CB_SEQUENCE;CB_RECALL", zero malformed.)
-    ignore: true,
     sanitizeOps: false,
     sanitizeResources: false,
     fn: async () => {

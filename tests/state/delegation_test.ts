@@ -334,13 +334,12 @@ Deno.test("4.1: a revoked delegation flagged with SEQ4_STATUS_RECALLABLE_STATE_R
 Deno.test({
   name:
     "4.1: DELEG_REVOKED on use (DELEGRETURN at CLOSE) drops the delegation with FREE_STATEID and closes (RFC 8881 §8.2.4, §10.2.1)",
-  // BUG: lib/state/procs.ts returnDelegation() sends DELEGRETURN through
+  // Regression (fixed in lib/state): lib/state/procs.ts returnDelegation() sends DELEGRETURN through
   // m.run() with no state and no `final` set, so NFS4ERR_DELEG_REVOKED takes
   // the "recover-state" path with no state to recover: CHECK_LEASE is set and
   // DELEGRETURN is sent again, 9 times in all (immediateRetries > 8), before
   // it gives up; the revoked stateid is never freed. Expected: one
   // DELEGRETURN, then FREE_STATEID of the delegation stateid (4.1), then CLOSE.
-  ignore: true,
   fn: async () => {
     const { a, server } = await pair(1);
     await using _a = a;
@@ -361,11 +360,10 @@ Deno.test({
 Deno.test({
   name:
     "4.0: a revoked delegation (DELEGRETURN -> NFS4ERR_ADMIN_REVOKED at CLOSE) is dropped and the file closed (RFC 7530 §10.4.4)",
-  // BUG: as for 4.1, lib/state/procs.ts returnDelegation() lets
+  // Regression (fixed in lib/state): as for 4.1, lib/state/procs.ts returnDelegation() lets
   // ADMIN_REVOKED go through the recover-state path with no state: RENEW and
   // DELEGRETURN again until immediateRetries runs out. Expected: one
   // DELEGRETURN, then CLOSE.
-  ignore: true,
   fn: async () => {
     const { a, server } = await pair(0);
     await using _a = a;
@@ -381,7 +379,7 @@ Deno.test({
 Deno.test({
   name:
     "4.1: a revoked delegation returned before TEST_STATEID ran is still freed, so SEQ4_STATUS_RECALLABLE_STATE_REVOKED clears (RFC 8881 §18.46.3)",
-  // BUG: lib/state/procs.ts returnDelegation() drops state.delegation before
+  // Regression (fixed in lib/state): lib/state/procs.ts returnDelegation() drops state.delegation before
   // sending DELEGRETURN and never frees the stateid when the answer is
   // NFS4ERR_DELEG_REVOKED; testStateids() only tests delegations still held
   // locally, so the revoked one is never passed to FREE_STATEID. The server
@@ -389,7 +387,6 @@ Deno.test({
   // TEST_STATEIDS again (a TEST_STATEID round trip per operation). Expected:
   // FREE_STATEID of the delegation stateid; afterwards SEQUENCE carries no
   // flag and nothing more is tested.
-  ignore: true,
   fn: async () => {
     const { a, server } = await pair(1);
     await using _a = a;
@@ -579,7 +576,7 @@ for (const minor of [0, 1] as const) {
     }: the same owner opening a file twice shares one open stateid; closing one open leaves the other working and the last CLOSE succeeds (${
       minor === 0 ? "RFC 7530 §9.10, §16.16.5" : "RFC 8881 §9.11, §18.16.3"
     })`,
-    // BUG: lib/state/files.ts openFile() makes a new OpenState for every OPEN,
+    // Regression (fixed in lib/state): lib/state/files.ts openFile() makes a new OpenState for every OPEN,
     // but the server upgrades the one open of (open owner, file) and returns
     // its stateid with the seqid bumped (same `other`). The first OpenState
     // keeps the older seqid, so its CLOSE gets NFS4ERR_OLD_STATEID, which
@@ -589,7 +586,6 @@ for (const minor of [0, 1] as const) {
     // another open of it is in use, and one CLOSE with the current stateid
     // at the end. Under a delegation this matters more: a client may open a
     // delegated file again and again (RFC 7530 §10.4).
-    ignore: true,
     fn: async () => {
       await using h = await harness(minor);
       const f1 = await h.open("file");
