@@ -285,12 +285,7 @@ function hexId(id: bigint): string {
 
 function holderText(holder: LockHolder | undefined): string {
   if (!holder) return "no conflicting lock";
-  // Ganesha reports a lock to the end of file with length 0 in LOCK4denied.
-  const range = holder.length === 0n ? `${holder.offset}- (length 0)` : formatRange(
-    holder.offset,
-    holder.length,
-  );
-  return `${holder.type} lock ${range} held by clientid ${
+  return `${holder.type} lock ${formatRange(holder.offset, holder.length)} held by clientid ${
     hexId(holder.clientid)
   } owner ${holder.owner}`;
 }
