@@ -1337,26 +1337,27 @@ async function copyFile(run: CopyRun, source: FileSource, dest: Endpoint): Promi
     }
   }
   const attrs = finalAttrs(run, sourceStat, existing);
-  const temp = side.join(side.dirname(target), temporaryName(side.basename(target)));
-  let writer: Writer;
-  try {
-    writer = await run.abortable(side.create(temp));
-  } catch (e) {
-    throw renamePath(e, side, temp, target);
-  }
-  let placed = false;
+  // The source first: one that cannot be read costs no temporary.
   let reader: Reader | undefined;
+  let chunks: AsyncIterable<Uint8Array>;
+  if (source.kind === "side") {
+    reader = await run.abortable(
+      source.at.side.openReader(source.at.path, source.stat, run.tuning.chunkSize),
+    );
+    chunks = reader.chunks();
+  } else {
+    chunks = source.chunks;
+  }
+  const temp = side.join(side.dirname(target), temporaryName(side.basename(target)));
+  const creating = side.create(temp);
+  creating.catch(() => undefined); // a failure is seen below, or does not matter after an abort
+  let placed = false;
   try {
-    let chunks: AsyncIterable<Uint8Array>;
-    if (source.kind === "side") {
-      reader = await run.abortable(
-        source.at.side.openReader(source.at.path, source.stat, writer.chunkSize),
-      );
-      chunks = reader.chunks();
-      writer.useSource?.((offset, length) => reader!.readAt(offset, length));
-    } else {
-      chunks = source.chunks;
-    }
+    const writer = await run.abortable(creating).catch((e) => {
+      throw renamePath(e, side, temp, target);
+    });
+    const open = reader;
+    if (open) writer.useSource?.((offset, length) => open.readAt(offset, length));
     const size = await run.pump(chunks, writer);
     await run.abortable(writer.finish(attrs, size));
     if (run.options.noClobber) {
@@ -1370,9 +1371,12 @@ async function copyFile(run: CopyRun, source: FileSource, dest: Endpoint): Promi
     throw renamePath(e, side, temp, target);
   } finally {
     if (!placed) {
-      // The temporary goes first: it is what must not stay behind.
-      await quietly(side.remove(temp));
-      await quietly(writer.abort());
+      // Also when an abort came while the temporary was being created: it
+      // goes first, it is what must not stay behind.
+      await quietly(creating.then(async (writer) => {
+        await quietly(side.remove(temp));
+        await quietly(writer.abort());
+      }));
     }
     if (reader) await quietly(reader.close());
   }
