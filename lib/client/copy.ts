@@ -87,6 +87,10 @@ export interface CopyTuning {
   readonly commitBytes: number;
   /** Chunk size for local reads and writes, when the other side does not decide. */
   readonly chunkSize: number;
+  /** Small files of a tree copied at once (each costs round trips, not bandwidth). */
+  readonly parallelFiles: number;
+  /** Files up to this size count as small; a larger one is copied alone. */
+  readonly smallFileBytes: number;
 }
 
 /**
@@ -99,6 +103,8 @@ export const DEFAULT_TUNING: CopyTuning = {
   writeDepth: 4,
   commitBytes: 32 * 1024 * 1024,
   chunkSize: 1024 * 1024,
+  parallelFiles: 8,
+  smallFileBytes: 4 * 1024 * 1024,
 };
 
 /** What is going on, for a progress display. */
@@ -1483,6 +1489,46 @@ async function planTree(
   return items;
 }
 
+/**
+ * Runs tasks with a bounded total weight in flight: small files share the
+ * pool, a large one takes all of it (memory stays bounded). A task reports
+ * its own failures; what it throws (an abort) is rethrown by `drain`.
+ */
+class TaskPool {
+  readonly #limit: number;
+  readonly #running = new Set<Promise<void>>();
+  #load = 0;
+  #failure: { error: unknown } | undefined;
+
+  constructor(limit: number) {
+    this.#limit = Math.max(1, limit);
+  }
+
+  /** Starts `task` once there is room for `weight` (at most the limit). */
+  async run(weight: number, task: () => Promise<void>): Promise<void> {
+    const w = Math.min(this.#limit, Math.max(1, weight));
+    while (this.#running.size > 0 && this.#load + w > this.#limit) {
+      await Promise.race(this.#running);
+    }
+    if (this.#failure) throw this.#failure.error;
+    this.#load += w;
+    const done: Promise<void> = task().catch((error) => {
+      this.#failure ??= { error };
+    });
+    this.#running.add(done);
+    void done.then(() => {
+      this.#running.delete(done);
+      this.#load -= w;
+    });
+  }
+
+  /** Waits for every task; rethrows what one threw. */
+  async drain(): Promise<void> {
+    while (this.#running.size > 0) await Promise.all(this.#running);
+    if (this.#failure) throw this.#failure.error;
+  }
+}
+
 /** A directory whose mode and times are set once its contents are in place. */
 interface DirFixup {
   readonly path: string;
@@ -1509,58 +1555,76 @@ async function copyTree(
   const fixups: DirFixup[] = [];
   const under = (path: string) =>
     failedDirs.some((dir) => path.startsWith(dir.endsWith("/") ? dir : dir + "/"));
-  for (const item of items) {
-    run.checkAbort();
-    if (under(item.source)) continue;
-    const src: Endpoint = { side: from.side, path: item.source };
-    const dst: Endpoint = { side: to.side, path: item.dest };
-    try {
+  const report = (e: unknown) => run.fail(e, from.side.kind === "nfs" ? from.side : to.side);
+  // Directories are made in order, before anything goes into them; files and
+  // symlinks are copied a few at a time.
+  const pool = new TaskPool(run.tuning.parallelFiles);
+  let warmedUp = false;
+  try {
+    for (const item of items) {
+      run.checkAbort();
+      if (under(item.source)) continue;
+      const src: Endpoint = { side: from.side, path: item.source };
+      const dst: Endpoint = { side: to.side, path: item.dest };
       switch (item.stat.kind) {
-        case "directory": {
-          const fixup = await makeDirectory(run, item.stat, dst);
-          if (fixup) fixups.push(fixup);
-          break;
-        }
-        case "file":
-          run.current = from.side.display(item.source);
-          run.progress();
-          if (await copyFile(run, { kind: "side", at: src, stat: item.stat }, dst)) {
-            run.summary.files++;
-          } else {
-            run.summary.skipped++;
+        case "directory":
+          try {
+            const fixup = await makeDirectory(run, item.stat, dst);
+            if (fixup) fixups.push(fixup);
+          } catch (e) {
+            failedDirs.push(item.source);
+            report(e);
           }
-          run.filesDone++;
           break;
-        case "symlink": {
-          const target = item.stat.linkTarget ?? await from.side.readlink(item.source);
-          if (await copySymlink(run, target, dst)) {
-            run.summary.symlinks++;
-            if (run.preserve && item.stat.mtime && item.stat.atime) {
-              // Times of the link itself; not every server or file system can.
-              await to.side.setAttrs(dst.path, {
-                mtime: item.stat.mtime,
-                atime: item.stat.atime,
-              }, false).catch(() => undefined);
+        case "file": {
+          const size = Number(item.stat.size ?? 0n);
+          // The first file goes alone: on 4.0 its OPEN confirms the open
+          // owner, and OPENs racing a fresh owner's OPEN_CONFIRM fail with
+          // NFS4ERR_BAD_STATEID (the state layer does not hold them back).
+          const weight = size <= run.tuning.smallFileBytes && warmedUp ? 1 : Infinity;
+          warmedUp = true;
+          await pool.run(weight, async () => {
+            run.current = from.side.display(item.source);
+            run.progress();
+            try {
+              if (await copyFile(run, { kind: "side", at: src, stat: item.stat }, dst)) {
+                run.summary.files++;
+              } else {
+                run.summary.skipped++;
+              }
+            } catch (e) {
+              report(e);
+            } finally {
+              run.filesDone++;
             }
-          } else {
-            run.summary.skipped++;
-          }
+          });
           break;
         }
+        case "symlink":
+          await pool.run(1, async () => {
+            try {
+              await copyTreeSymlink(run, from.side, item, dst);
+            } catch (e) {
+              report(e);
+            }
+          });
+          break;
         default:
-          throw new CopyError(
-            `${
-              from.side.display(item.source)
-            }: not a regular file, directory or symlink (${item.stat.kind}); skipped`,
-            { url: from.side.url },
+          report(
+            new CopyError(
+              `${
+                from.side.display(item.source)
+              }: not a regular file, directory or symlink (${item.stat.kind}); skipped`,
+              { url: from.side.url },
+            ),
           );
       }
-    } catch (e) {
-      if (item.stat.kind === "directory") failedDirs.push(item.source);
-      if (item.stat.kind === "file") run.filesDone++;
-      run.fail(e, from.side.kind === "nfs" ? from.side : to.side);
     }
+  } finally {
+    // Even after an abort: each copy in flight removes its temporary.
+    await pool.drain().catch(() => undefined);
   }
+  await pool.drain();
   // Modes and times last, deepest first: adding entries changes a directory's mtime.
   for (const fixup of fixups.reverse()) {
     run.checkAbort();
@@ -1572,6 +1636,28 @@ async function copyTree(
     } catch (e) {
       run.fail(e, to.side);
     }
+  }
+}
+
+/** A symlink of a tree: recreated, with its own times under -p when the target side can. */
+async function copyTreeSymlink(
+  run: CopyRun,
+  side: Side,
+  item: PlanItem,
+  dst: Endpoint,
+): Promise<void> {
+  const target = item.stat.linkTarget ?? await side.readlink(item.source);
+  if (!await copySymlink(run, target, dst)) {
+    run.summary.skipped++;
+    return;
+  }
+  run.summary.symlinks++;
+  if (run.preserve && item.stat.mtime && item.stat.atime) {
+    // Times of the link itself; not every server or file system can.
+    await dst.side.setAttrs(dst.path, {
+      mtime: item.stat.mtime,
+      atime: item.stat.atime,
+    }, false).catch(() => undefined);
   }
 }
 

@@ -183,4 +183,44 @@ for (const vers of VERSIONS) {
       }
     },
   );
+
+  cpServerTest(
+    `nfs4 cp --vers ${vers} -r copies many small files, several at a time, both ways`,
+    async (server) => {
+      const local = await tempDir();
+      try {
+        for (let d = 0; d < 4; d++) {
+          await fs.mkdir(`${local}/many/d${d}`, { recursive: true });
+          for (let f = 0; f < 60; f++) {
+            await fs.writeFile(`${local}/many/d${d}/f${f}`, `file ${d}/${f}\n`.repeat(f));
+          }
+        }
+        const source = await snapshotTree(`${local}/many`);
+        const up = await nfs4([
+          "--vers",
+          vers,
+          "cp",
+          "-r",
+          "--json",
+          `${local}/many`,
+          `${server.url}/vfs/`,
+        ]);
+        assert.equal(up.code, 0, up.stderr);
+        assert.equal(JSON.parse(up.stdout).files, 240);
+        assertSameTree(await snapshotTree(`${server.exportDir}/many`), source, { mtimes: false });
+        const down = await nfs4([
+          "--vers",
+          vers,
+          "cp",
+          "-r",
+          `${server.url}/vfs/many`,
+          `${local}/back`,
+        ]);
+        assert.equal(down.code, 0, down.stderr);
+        assertSameTree(await snapshotTree(`${local}/back`), source, { mtimes: false });
+      } finally {
+        await fs.rm(local, { recursive: true, force: true });
+      }
+    },
+  );
 }
