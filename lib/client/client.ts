@@ -43,11 +43,22 @@ import { remove } from "../nfs4/ops/remove.ts";
 import { rename } from "../nfs4/ops/rename.ts";
 import { savefh } from "../nfs4/ops/savefh.ts";
 import { Nfs4Status as S } from "../nfs4/status.ts";
-import { ANONYMOUS_STATEID, bytesEqual, type FileHandle, formatStateid } from "../nfs4/types.ts";
+import {
+  ANONYMOUS_STATEID,
+  bytesEqual,
+  type FileHandle,
+  formatStateid,
+  type Stateid,
+} from "../nfs4/types.ts";
 import { claimClientOwner, type ClientOwner } from "../state/client_owner.ts";
 import { closeFile, lockFile, noteLockWait, openFile, unlockFile } from "../state/files.ts";
 import { type Identity, StateManager } from "../state/manager.ts";
-import { formatRange, type LockRange, type OpenState } from "../state/open_state.ts";
+import {
+  formatRange,
+  type LockRange,
+  type LockState,
+  type OpenState,
+} from "../state/open_state.ts";
 import { Tracer } from "../state/trace.ts";
 import type {
   ConnectOptions,
@@ -610,6 +621,26 @@ export class Nfs4Client implements Nfs4ClientApi {
     this.manager.keepLease(on);
   }
 
+  /**
+   * The state READ and WRITE go through: the lock state when this process
+   * holds byte-range locks on the file (RFC 7530 §9.1.4.4: I/O uses the lock
+   * stateid), else the open. A lock that recovery lost makes a WRITE fail
+   * with EBADF, as the kernel's lost-lock check does: data written then
+   * would not be protected by the lock the program believes it holds.
+   */
+  #ioState(
+    state: OpenState,
+    write: boolean,
+  ): { state: OpenState | LockState; stateid: () => Stateid } {
+    const lock = state.locks.find((l) => l.owner === this.manager.lockOwner && l.ranges.length > 0);
+    if (!lock) return { state, stateid: () => state.stateid };
+    // Decided at each attempt: recovery may lose the lock meanwhile.
+    const stateid = () => (lock.bad === undefined && lock.stateid ? lock.stateid : state.stateid);
+    // A READ may still go through the open when the lock was lost: it
+    // changes nothing the lock was protecting.
+    return { state: write ? lock : state, stateid };
+  }
+
   /** READ through an open state (the state manager recovers it if needed). */
   async readAt(
     state: OpenState,
@@ -617,9 +648,10 @@ export class Nfs4Client implements Nfs4ClientApi {
     count: number,
   ): Promise<{ data: Uint8Array; eof: boolean }> {
     try {
+      const io = this.#ioState(state, false);
       const [, result] = await this.manager.run(
-        () => [putfh(state.fh), read({ stateid: state.stateid, offset, count })] as const,
-        { states: [state] },
+        () => [putfh(state.fh), read({ stateid: io.stateid(), offset, count })] as const,
+        { states: [io.state] },
       );
       return result;
     } catch (e) {
@@ -635,9 +667,10 @@ export class Nfs4Client implements Nfs4ClientApi {
     stable: number,
   ): Promise<WriteResult> {
     try {
+      const io = this.#ioState(state, true);
       const [, result] = await this.manager.run(
-        () => [putfh(state.fh), write({ stateid: state.stateid, offset, stable, data })] as const,
-        { states: [state] },
+        () => [putfh(state.fh), write({ stateid: io.stateid(), offset, stable, data })] as const,
+        { states: [io.state] },
       );
       return result;
     } catch (e) {

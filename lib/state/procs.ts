@@ -616,6 +616,11 @@ async function reclaimLocks(
   }
   // The server forgot the lock owner: start over with open_to_lock_owner4.
   lockState.stateid = undefined;
+  if (lockState.ranges.length === 0) {
+    // Its first LOCK never succeeded: nothing to reclaim.
+    lockState.reclaim = "none";
+    return;
+  }
   for (const range of lockState.ranges) {
     await lockRange(m, lockState, range, { reclaim, inRecovery: true });
   }

@@ -42,11 +42,7 @@ for (const vers of ["4.0", "4.1"] as const) {
           `^partial: recovery was partial on NFSv${vers}: the lock on /vfs/drill was lost, the open was reclaimed`,
         ),
       );
-      // Everything but the WRITE (see the ignored test below) behaves as documented.
-      assert.deepEqual(
-        report.checks.filter((c) => c.status === "fail" && c.name !== "WRITE after the reboot"),
-        [],
-      );
+      assert.deepEqual(report.checks.filter((c) => c.status === "fail"), []);
       assert.equal(check(report, "open reclaimed with CLAIM_PREVIOUS").status, "ok");
       assert.match(check(report, "lock reclaim fails as injected").detail, /fault injected/);
       if (vers === "4.1") assert.equal(check(report, "RECLAIM_COMPLETE sent").status, "ok");
@@ -80,17 +76,9 @@ for (const vers of ["4.0", "4.1"] as const) {
     },
   );
 
-  // BUG: lib/client/client.ts Nfs4Client.writeAt (and readAt) send I/O with the
-  // open stateid and pass only the open state to StateManager.run(), so a WRITE
-  // by a process whose lock on the file was lost in recovery goes through,
-  // without the lock, while another client may hold it. Expected (issue: "the
-  // next WRITE through it fails with a clear EBADF-style error naming the
-  // file"; the kernel: nfs4_select_rw_stateid -> nfs4_copy_lock_stateid returns
-  // -EIO for a lock state with NFS_LOCK_LOST): BadStateError. Actual: the WRITE
-  // succeeds. Fix: in writeAt/readAt pass `states: [state, ...lock states of
-  // this lock owner on the file that hold ranges]` so assertUsable() refuses a
-  // lost lock, and send the lock stateid when the lock owner holds a lock
-  // covering the I/O (RFC 7530 §9.1.4.4), as the kernel does.
+  // Regression: a WRITE by a process whose lock was lost in recovery used to
+  // go through with the open stateid (kernel: nfs4_select_rw_stateid refuses
+  // I/O through a lost lock).
   drillTest(
     `simulate-reboot --fail-reclaim lock: the next WRITE fails with EBADF (NFSv${vers})`,
     async (server) => {
@@ -103,6 +91,5 @@ for (const vers of ["4.0", "4.1"] as const) {
         write.detail,
       );
     },
-    { ignore: true },
   );
 }
