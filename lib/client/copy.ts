@@ -36,6 +36,7 @@
  * @module
  */
 
+import { Buffer } from "node:buffer";
 import { type BigIntStats, constants as fsConstants } from "node:fs";
 import * as fs from "node:fs/promises";
 import * as nodePath from "node:path";
@@ -307,6 +308,14 @@ interface Side {
   isExists(error: unknown): boolean;
 }
 
+/**
+ * A buffer that is about to be filled: not zeroed first (a gigabyte of
+ * zeroing is a tenth of a second of CPU the copy does not need).
+ */
+function uninitialized(size: number): Uint8Array {
+  return Buffer.allocUnsafe(size);
+}
+
 function timeFromDate(date: Date | undefined): NfsTime | undefined {
   if (!date) return undefined;
   const ms = date.getTime();
@@ -417,7 +426,7 @@ class LocalSide implements Side {
         let position = 0;
         // One read ahead: the next chunk is read while this one is written.
         const readAt = async (at: number) => {
-          const buffer = new Uint8Array(chunkSize);
+          const buffer = uninitialized(chunkSize);
           const { bytesRead } = await handle.read(buffer, 0, chunkSize, at);
           return buffer.subarray(0, bytesRead);
         };
@@ -437,7 +446,7 @@ class LocalSide implements Side {
         }
       },
       async readAt(offset, length) {
-        const buffer = new Uint8Array(length);
+        const buffer = uninitialized(length);
         let got = 0;
         while (got < length) {
           const { bytesRead } = await local(
@@ -928,7 +937,7 @@ export interface NfsWriterOptions {
 }
 
 function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
-  const out = new Uint8Array(length);
+  const out = uninitialized(length);
   let at = 0;
   for (const part of parts) {
     out.set(part, at);
@@ -995,7 +1004,7 @@ export class NfsWriter implements Writer {
         at += size;
         continue;
       }
-      const stage = this.#stage ??= new Uint8Array(size);
+      const stage = this.#stage ??= uninitialized(size);
       const take = Math.min(size - this.#staged, chunk.length - at);
       stage.set(chunk.subarray(at, at + take), this.#staged);
       this.#staged += take;
