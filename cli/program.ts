@@ -7,6 +7,7 @@
 
 import { CommanderError, Help, type Option } from "@commander-js/extra-typings";
 import { registerCat } from "./cat.ts";
+import { addCompletions } from "./completions.ts";
 import { registerCp } from "./cp.ts";
 import { registerLock } from "./lock.ts";
 import { registerRenewWatch } from "./renew_watch.ts";
@@ -78,6 +79,7 @@ export function createProgram(ctx: CliContext): RootCommand {
   // Subcommands created with .command() inherit exitOverride and the output
   // and help configuration set above.
   for (const register of COMMANDS) register(program, ctx);
+  addCompletions(program);
   return program;
 }
 

@@ -49,7 +49,7 @@ try {
   nfs4("ls", `${server.url}/`);
   section("A long listing, like ls -l", "");
   nfs4("ls", "-l", url);
-  section("Read a file (OPEN, READ, CLOSE)", "");
+  section("Read a file (cat): OPEN, pipelined READs, CLOSE", "");
   nfs4("cat", `${url}/hello.txt`);
   section("A symlink is followed, as cat(1) would", "");
   nfs4("cat", `${url}/notes-link`);
@@ -58,6 +58,34 @@ try {
     "Every client-ID, session, open and lease event, as the state manager handles it:",
   );
   nfs4("cat", "--trace", `${url}/hello.txt`);
+  section(
+    "Copy files both ways (cp): temporary name, RENAME at the end, COMMIT checked",
+    "",
+  );
+  const local = join(dir, "..", "demo-download.bin");
+  nfs4("cp", `${url}/data.bin`, local);
+  nfs4("cp", local, `${url}/data-copy.bin`);
+  nfs4("ls", "-l", `${url}/data.bin`, `${url}/data-copy.bin`);
+  section(
+    "Byte-range locks from the shell (lock), like flock(1)",
+    "The lock is held while the command runs; another client testing it sees the holder.",
+  );
+  nfs4("lock", `${url}/hello.txt`, "--", "sh", "-c", `echo "holding the lock"`);
+  nfs4("lock", "--test", `${url}/hello.txt`);
+  section(
+    "Watch the lease being kept (renew-watch)",
+    "Leases here last 10 s; the state manager renews at 2/3 of that.",
+  );
+  nfs4("renew-watch", "--open", "--lock", "--duration", "8", `${url}/hello.txt`);
+  section(
+    "A server reboot drill (simulate-reboot)",
+    "Open, lock and write; the server is killed and restarted; the state manager notices,\n" +
+      "reclaims the open and the lock in the grace period, and the data is checked.",
+  );
+  const restart = `${process.execPath} run -A ${
+    join(root, "scripts/test_server.ts")
+  } restart --dir ${server.dir}`;
+  nfs4("simulate-reboot", `${url}/hello.txt`, "--restart-cmd", restart);
   section("Errors are one line with the NFS status, and a documented exit code", "");
   const status = nfs4("cat", `${url}/missing.txt`);
   console.log(`(exit status ${status})`);
