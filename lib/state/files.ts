@@ -17,7 +17,7 @@ import { Nfs4Status as S } from "../nfs4/status.ts";
 import { type FileHandle, formatStateid, sameStateOther, type Verifier } from "../nfs4/types.ts";
 import type { StateManager } from "./manager.ts";
 import { type LockRange, LockState, OpenState } from "./open_state.ts";
-import { closeOpen, confirmIfAsked, lockRange, noteDelegation, unlockRange } from "./procs.ts";
+import { closeOpen, confirmUnderOwner, lockRange, noteDelegation, unlockRange } from "./procs.ts";
 
 export interface OpenRequest {
   /** The directory holding the file, and its name (CLAIM_NULL). */
@@ -69,7 +69,7 @@ export async function openFile(m: StateManager, request: OpenRequest): Promise<O
             getfh(),
             getattr(request.attrs ?? OPEN_ATTRS),
           ] as const,
-        { seqidOwners: [owner] },
+        { seqidOwners: [owner], underOwners: confirmUnderOwner(m, owner, 1, 2) },
       );
       const shared = [...m.opens].find((o) =>
         o.owner === owner && !o.closed && o.bad === undefined &&
@@ -77,7 +77,6 @@ export async function openFile(m: StateManager, request: OpenRequest): Promise<O
       );
       if (shared) {
         // The server upgraded our open of this file: one state, two users.
-        await confirmIfAsked(m, shared, result);
         shared.stateid = result.stateid;
         shared.access |= request.access;
         shared.users++;
@@ -98,8 +97,6 @@ export async function openFile(m: StateManager, request: OpenRequest): Promise<O
         access: request.access,
         deny: request.deny ?? 0,
       });
-      await confirmIfAsked(m, state, result);
-      state.stateid = result.stateid;
       m.opens.add(state);
       m.tracer.emit(
         "open",

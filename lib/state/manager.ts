@@ -105,6 +105,16 @@ export interface RunOptions {
    * back to the loop instead of waiting.
    */
   readonly inRecovery?: boolean;
+  /**
+   * Runs after a fully successful reply while the seqid owners are still
+   * held, with a way to send one more COMPOUND under them: the 4.0
+   * OPEN_CONFIRM that must follow its OPEN before any other request of the
+   * owner (RFC 7530 §16.18.5).
+   */
+  readonly underOwners?: (
+    values: readonly unknown[],
+    send: (ops: OpList) => Promise<CompoundReply>,
+  ) => Promise<void>;
   readonly signal?: AbortSignal;
 }
 
@@ -593,9 +603,16 @@ export class StateManager {
       try {
         reply = await withOwners(owners, async () => {
           ops = build();
-          const sent = await this.send(ops, { cacheThis: options.cacheThis ?? false });
-          const seqidOp = sent.outcomes.find((o) => SEQID_OPS.has(o.name));
-          if (seqidOp) { for (const owner of owners) owner.advance(seqidOp.status); }
+          const sendAdvancing = async (more: OpList) => {
+            const sent = await this.send(more, { cacheThis: options.cacheThis ?? false });
+            const seqidOp = sent.outcomes.find((o) => SEQID_OPS.has(o.name));
+            if (seqidOp) { for (const owner of owners) owner.advance(seqidOp.status); }
+            return sent;
+          };
+          const sent = await sendAdvancing(ops);
+          if (options.underOwners && sent.outcomes.every((o) => o.status === S.NFS4_OK)) {
+            await options.underOwners(sent.outcomes.map((o) => o.value), sendAdvancing);
+          }
           return sent;
         });
       } catch (e) {

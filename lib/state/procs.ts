@@ -47,7 +47,7 @@ import { testStateid } from "../nfs4/ops/test_stateid.ts";
 import { freeStateid } from "../nfs4/ops/free_stateid.ts";
 import { delegreturn } from "../nfs4/ops/delegreturn.ts";
 import type { ChannelAttributes, Session } from "./client.ts";
-import type { StateManager } from "./manager.ts";
+import type { RunOptions, StateManager } from "./manager.ts";
 import { ms } from "./manager.ts";
 import { leaseErrorFlags } from "./error_table.ts";
 import { formatRange, type LockRange, type LockState, type OpenState } from "./open_state.ts";
@@ -565,9 +565,13 @@ async function reclaimOpen(
           claim,
         }),
       ] as const,
-    { seqidOwners: [owner], reclaim: how === "previous", inRecovery: true },
+    {
+      seqidOwners: [owner],
+      reclaim: how === "previous",
+      inRecovery: true,
+      underOwners: confirmUnderOwner(m, owner, 1, state.fh),
+    },
   );
-  await confirmIfAsked(m, state, result);
   const before = formatStateid(state.stateid);
   state.stateid = result.stateid;
   state.reclaim = "none";
@@ -581,27 +585,33 @@ async function reclaimOpen(
   );
 }
 
-/** 4.0 OPEN_CONFIRM when OPEN asks for it (RFC 7530 §16.18). */
-export async function confirmIfAsked(
+/**
+ * The 4.0 OPEN_CONFIRM an OPEN asks for (OPEN4_RESULT_CONFIRM, RFC 7530
+ * §16.18), as a `RunOptions.underOwners` hook: it goes out while the open
+ * owner is still held, so no other OPEN of the owner slips in between (the
+ * server refuses an unconfirmed owner's next OPEN). `fhAt` is the position
+ * of the opened file's GETFH in the results, or the file handle itself.
+ */
+export function confirmUnderOwner(
   m: StateManager,
-  state: { owner: OpenState["owner"]; fh: OpenState["fh"] },
-  result: OpenResult,
-): Promise<Stateid> {
-  if (!(result.rflags & OpenResultFlags.OPEN4_RESULT_CONFIRM) || m.minorVersion !== 0) {
-    return result.stateid;
-  }
-  const owner = state.owner;
-  const [, confirmed] = await m.run(
-    () => [putfh(state.fh), openConfirm({ stateid: result.stateid, seqid: owner.seqid })] as const,
-    {
-      seqidOwners: [owner],
-      inRecovery: m.hasFlag("RECLAIM_REBOOT") || m.hasFlag("RECLAIM_NOGRACE"),
-    },
-  );
-  owner.confirmed = true;
-  m.tracer.emit("owner", `OPEN_CONFIRM ${owner.label}`, `seqid ${owner.seqid}`);
-  (result as { stateid: Stateid }).stateid = confirmed;
-  return confirmed;
+  owner: OpenState["owner"],
+  openAt: number,
+  fhAt: number | OpenState["fh"],
+): NonNullable<RunOptions["underOwners"]> {
+  return async (values, send) => {
+    const result = values[openAt] as OpenResult;
+    if (!(result.rflags & OpenResultFlags.OPEN4_RESULT_CONFIRM) || m.minorVersion !== 0) return;
+    const fh = typeof fhAt === "number" ? values[fhAt] as OpenState["fh"] : fhAt;
+    const reply = await send([
+      putfh(fh),
+      openConfirm({ stateid: result.stateid, seqid: owner.seqid }),
+    ]);
+    const failed = firstFailure(reply);
+    if (failed) throw new NfsError(failed.status, failed.name);
+    owner.confirmed = true;
+    (result as { stateid: Stateid }).stateid = reply.outcomes[1]!.value as Stateid;
+    m.tracer.emit("owner", `OPEN_CONFIRM ${owner.label}`, `seqid ${owner.seqid}`);
+  };
 }
 
 /** Re-takes every range of a lock state: reclaim=true in grace, plain LOCK otherwise. */

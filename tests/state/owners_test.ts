@@ -14,6 +14,7 @@ import {
 } from "../../lib/state/owners.ts";
 import { FakeClock } from "../../lib/state/clock.ts";
 import { Nfs4Status as S, statusName } from "../../lib/nfs4/status.ts";
+import { harness } from "./_harness.ts";
 
 /** RFC 7530 §9.1.7: the errors after which the seqid is not incremented. */
 const NOT_ADVANCED: readonly number[] = [
@@ -186,4 +187,20 @@ Deno.test("OwnerCache.take() picks only an owner that matches", () => {
   assert.equal(cache.take((o) => o.uid === 2), b);
   assert.equal(cache.take((o) => o.uid === 2), undefined);
   assert.equal(cache.take((o) => o.uid === 1), a);
+});
+
+Deno.test("4.0: concurrent OPENs of a new open owner are confirmed in order, none slips between OPEN and OPEN_CONFIRM (RFC 7530 §16.18.5)", async () => {
+  await using h = await harness(0);
+  h.mark();
+  const [a, b, c] = await Promise.all([h.open("file"), h.open("other"), h.open("file")]);
+  for (const state of [a, b, c]) assert.equal(state.bad, undefined);
+  const ops = h.ops();
+  const confirm = ops.findIndex((o) => o.includes("OPEN_CONFIRM"));
+  assert.ok(confirm > 0, ops.join("\n"));
+  // The first OPEN (of the new owner, which asked for the confirmation) is
+  // right before it: no other OPEN of the owner went out in between.
+  const firstOpen = ops.findIndex((o) => /\bOPEN\b/.test(o));
+  assert.equal(confirm, firstOpen + 1, ops.join("\n"));
+  assert.equal(ops.filter((o) => o.includes("OPEN_CONFIRM")).length, 1, ops.join("\n"));
+  assert.ok(!ops.some((o) => /BAD_STATEID|BAD_SEQID/.test(o)), ops.join("\n"));
 });
