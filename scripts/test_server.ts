@@ -612,6 +612,9 @@ class GaneshaServer implements TestServer {
     const confFile = path.join(this.dir, "ganesha.conf");
     await fsp.mkdir(this.recoveryDir, { recursive: true });
     await fsp.writeFile(confFile, ganeshaConfig(this.dir, this.config, ganeshaPluginsDir()!));
+    // Ganesha overwrites the pid file without truncating it: a longer old
+    // pid would leave digits behind.
+    await fsp.rm(path.join(this.dir, "ganesha.pid"), { force: true });
     await this.#save();
     const stderrFile = path.join(this.dir, "ganesha.stderr");
     const ganesha = [
@@ -658,7 +661,13 @@ class GaneshaServer implements TestServer {
       try {
         await rpcNull(this.port, 1000);
         const status = await probeRoot(this.port, 1000);
-        if (status === 0) return;
+        if (status === 0) {
+          // Another server on the port may have answered while ours dies
+          // of "Address already in use": make sure ours is the one up.
+          await sleep(60);
+          if (isAlive(pid) && !/Address already in use/.test(tail(this.logFile))) return;
+          continue;
+        }
         lastError = new Error(`PUTROOTFH; LOOKUP vfs failed with nfsstat4 ${status}`);
       } catch (error) {
         lastError = error;
