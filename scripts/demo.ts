@@ -7,7 +7,8 @@
  */
 
 import { spawnSync } from "node:child_process";
-import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { startTestServer } from "./test_server.ts";
@@ -28,6 +29,7 @@ function nfs4(...args: string[]): number {
 }
 
 const server = await startTestServer({ leaseSeconds: 10, graceSeconds: 10 });
+const scratch = mkdtempSync(join(tmpdir(), "nfs4-demo-"));
 try {
   const dir = server.exportDir;
   writeFileSync(join(dir, "hello.txt"), "Hello from NFSv4!\n");
@@ -62,7 +64,7 @@ try {
     "Copy files both ways (cp): temporary name, RENAME at the end, COMMIT checked",
     "",
   );
-  const local = join(dir, "..", "demo-download.bin");
+  const local = join(scratch, "demo-download.bin");
   nfs4("cp", `${url}/data.bin`, local);
   nfs4("cp", local, `${url}/data-copy.bin`);
   nfs4("ls", "-l", `${url}/data.bin`, `${url}/data-copy.bin`);
@@ -85,11 +87,12 @@ try {
   const restart = `${process.execPath} run -A ${
     join(root, "scripts/test_server.ts")
   } restart --dir ${server.dir}`;
-  nfs4("simulate-reboot", `${url}/hello.txt`, "--restart-cmd", restart);
+  nfs4("simulate-reboot", `${url}/drill.txt`, "--restart-cmd", restart);
   section("Errors are one line with the NFS status, and a documented exit code", "");
   const status = nfs4("cat", `${url}/missing.txt`);
   console.log(`(exit status ${status})`);
 } finally {
+  rmSync(scratch, { recursive: true, force: true });
   await server.stop();
   console.log("\nDemo done; the server is stopped.");
 }
