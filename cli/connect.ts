@@ -8,7 +8,7 @@
 import type { ConnectOptions, Nfs4ClientApi } from "../lib/client/api.ts";
 import { Nfs4Client } from "../lib/client/client.ts";
 import type { NfsUrl } from "../lib/client/url.ts";
-import type { TraceSink } from "../lib/state/trace.ts";
+import type { TraceSink } from "../lib/client/trace.ts";
 import type { GlobalOptions } from "./globals.ts";
 
 /** The {@linkcode ConnectOptions} for `url` and the global options. */

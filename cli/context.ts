@@ -7,7 +7,7 @@
 
 import type { Nfs4ClientApi } from "../lib/client/api.ts";
 import { formatHostPort, type NfsUrl } from "../lib/client/url.ts";
-import { formatTraceJson, formatTraceText, type TraceSink } from "../lib/state/trace.ts";
+import { formatTraceJson, formatTraceText, type TraceSink } from "../lib/client/trace.ts";
 import { describeError } from "./errors.ts";
 import type { GlobalOptions } from "./globals.ts";
 import { Diagnostics, isBrokenPipe, Output, type WritableLike } from "./output.ts";

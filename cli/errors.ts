@@ -9,7 +9,7 @@
  */
 
 import { formatHostPort, type NfsUrl, urlForPath } from "../lib/client/url.ts";
-import { NfsError } from "../lib/nfs4/errors.ts";
+import { NfsError } from "../lib/client/errors.ts";
 import { ExitCode } from "./exit_codes.ts";
 
 /** What the command was doing when the error happened, to name it in the message. */

@@ -27,7 +27,7 @@ import type { LockHolder, LockRange, Nfs4ClientApi, WritableFile } from "../lib/
 import { LockConflictError } from "../lib/client/errors.ts";
 import { lockWithWait } from "../lib/client/lock_wait.ts";
 import { type NfsUrl, parseNfsUrl, UsageError } from "../lib/client/url.ts";
-import { formatTraceJson, formatTraceText, type TraceEvent } from "../lib/state/trace.ts";
+import { formatTraceJson, formatTraceText, type TraceEvent } from "../lib/client/trace.ts";
 import type { CliContext } from "./context.ts";
 import { describeError } from "./errors.ts";
 import { type GlobalOptions, readGlobalOptions, type RootCommand } from "./globals.ts";

@@ -18,7 +18,7 @@ import process from "node:process";
 import { Option } from "@commander-js/extra-typings";
 import type { Nfs4ClientApi, StateSummary, WritableFile } from "../lib/client/api.ts";
 import { formatNfsUrl, parseNfsUrl } from "../lib/client/url.ts";
-import { formatTraceJson, formatTraceText, type TraceEvent } from "../lib/state/trace.ts";
+import { formatTraceJson, formatTraceText, type TraceEvent } from "../lib/client/trace.ts";
 import type { CliContext } from "./context.ts";
 import { describeError } from "./errors.ts";
 import { parseSeconds, readGlobalOptions, type RootCommand } from "./globals.ts";

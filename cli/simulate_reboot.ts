@@ -56,8 +56,8 @@ import {
   type TimelineEntry,
 } from "../lib/client/drill.ts";
 import { formatNfsUrl, type NfsUrl, parseNfsUrl } from "../lib/client/url.ts";
-import { formatRange } from "../lib/state/open_state.ts";
-import { formatTraceJson, formatTraceText, type TraceSink } from "../lib/state/trace.ts";
+import { formatRange } from "../lib/client/trace.ts";
+import { formatTraceJson, formatTraceText, type TraceSink } from "../lib/client/trace.ts";
 import { connectOptions } from "./connect.ts";
 import type { CliContext } from "./context.ts";
 import { describeError } from "./errors.ts";

@@ -4,6 +4,10 @@
  */
 
 import { NfsError } from "../nfs4/errors.ts";
+
+/** The errors commands tell apart, re-exported so they need not reach below the client API. */
+export { NfsError };
+export { BadStateError } from "../state/open_state.ts";
 import { Nfs4Status } from "../nfs4/status.ts";
 import type { LockHolder } from "./api.ts";
 
