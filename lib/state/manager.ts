@@ -759,7 +759,7 @@ export class StateManager {
       if (seqOutcome.status === S.NFS4_OK) {
         this.#sequenceDone(session, slot, seqOutcome.value as procs.SequenceResultLike, sentAt);
       } else {
-        this.#sequenceFailed(session, slot, seqOutcome.status);
+        this.#sequenceFailed(slot, seqOutcome.status);
       }
     } finally {
       session.slots.release(slot);
@@ -809,25 +809,16 @@ export class StateManager {
   }
 
   /** SEQUENCE errors (kernel nfs41_sequence_process). */
-  #sequenceFailed(_session: { slots: SlotTable }, slot: Slot, status: number): void {
-    switch (status) {
-      case S.NFS4ERR_DELAY:
-        // Same slot, same sequence id, after a delay: the table says delay.
-        return;
-      case S.NFS4ERR_SEQ_MISORDERED:
-        if (slot.uncertain) {
-          // The lost request never reached the server: step back in line.
-          slot.uncertain = false;
-          this.tracer.emit("sess", `slot ${slot.id} seqid resync`, `was ${slot.seqid}`);
-          return;
-        }
-        return;
-      case S.NFS4ERR_SEQ_FALSE_RETRY:
-        slot.seqid = (slot.seqid + 1) >>> 0;
-        return;
-      default:
-        return;
-    }
+  /**
+   * The slot after a failed SEQUENCE (kernel nfs41_sequence_process). The
+   * recovery itself comes from the status table: DELAY retries on the same
+   * slot and sequence id; the session errors reset the session. Only a
+   * false retry moves the slot on: the server holds a different request
+   * under that sequence id (RFC 8881 §2.10.6.1.3).
+   */
+  #sequenceFailed(slot: Slot, status: number): void {
+    if (status === S.NFS4ERR_SEQ_FALSE_RETRY) slot.seqid = (slot.seqid + 1) >>> 0;
+    if (status !== S.NFS4ERR_DELAY) slot.uncertain = false;
   }
 
   /** 4.0: requests carrying a clientid or stateid renew the lease (RFC 7530 §9.5). */
