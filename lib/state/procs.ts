@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Nfs4Op } from "../nfs4/compound.ts";
+import type { CompoundReply, Nfs4Op } from "../nfs4/compound.ts";
 import { firstFailure } from "../nfs4/compound.ts";
 import { Attr } from "../nfs4/attrs.ts";
 import {
@@ -54,6 +54,16 @@ import { formatRange, type LockRange, type LockState, type OpenState } from "./o
 import { type Slot, SlotTable } from "./slot_table.ts";
 import { CALLBACK_IDENT, CALLBACK_PROGRAM } from "./callback.ts";
 import { RpcServer } from "../rpc/server.ts";
+
+/**
+ * The failure in a reply: its first failed op, or the COMPOUND status when
+ * the server answered without running any op (NFS4ERR_MINOR_VERS_MISMATCH
+ * comes with an empty result array, RFC 7530 §15.2).
+ */
+function failureOf(reply: CompoundReply): { status: number; name: string } | undefined {
+  return firstFailure(reply) ??
+    (reply.status !== S.NFS4_OK ? { status: reply.status, name: "COMPOUND" } : undefined);
+}
 
 /** What the manager reads from a SEQUENCE result. */
 export type SequenceResultLike = Pick<
@@ -168,7 +178,7 @@ async function setClientId40(m: StateManager): Promise<void> {
       }),
     ] as const;
     const reply = await m.send(ops);
-    const failed = firstFailure(reply);
+    const failed = failureOf(reply);
     if (failed?.status === S.NFS4ERR_CLID_INUSE) {
       // RFC 7530 §16.33.5; kernel: bump cl_id_uniquifier and retry.
       c.uniquifier++;
@@ -184,7 +194,7 @@ async function setClientId40(m: StateManager): Promise<void> {
     });
     const confirmOps = [setclientidConfirm({ clientid: result.clientid, confirm: result.confirm })];
     const confirm = await m.send(confirmOps);
-    const bad = firstFailure(confirm);
+    const bad = failureOf(confirm);
     if (bad) throw new NfsError(bad.status, bad.name);
     m.noteRenewal(m.clock.now());
     m.tracer.emit("clid", "SETCLIENTID_CONFIRM ok", `clientid ${c.clientIdText} confirmed`);
@@ -216,7 +226,7 @@ async function exchangeId41(m: StateManager): Promise<void> {
       },
       { credential: m.credential, timeoutMs: m.callTimeoutMs },
     );
-    const failed = firstFailure(reply);
+    const failed = failureOf(reply);
     if (failed?.status === S.NFS4ERR_CLID_INUSE) {
       c.uniquifier++;
       m.tracer.emit("clid", "EXCHANGE_ID -> NFS4ERR_CLID_INUSE", `retrying as ${c.wireOwnerId}`);
@@ -287,7 +297,7 @@ async function createSessionNow(m: StateManager): Promise<number> {
     },
     { credential: m.credential, timeoutMs: m.callTimeoutMs },
   );
-  const failed = firstFailure(reply);
+  const failed = failureOf(reply);
   if (failed) return failed.status;
   const result = reply.outcomes[0]!.value as CreateSessionResult;
   c.createSessionSeq = (c.createSessionSeq + 1) >>> 0;
@@ -331,7 +341,7 @@ export async function destroySession(m: StateManager): Promise<void> {
       { minorVersion: 1, ops: [destroySessionOp(session.id)] },
       { credential: m.credential, timeoutMs: m.callTimeoutMs },
     );
-    const failed = firstFailure(reply);
+    const failed = failureOf(reply);
     m.tracer.emit(
       "sess",
       failed ? `DESTROY_SESSION -> ${statusName(failed.status)}` : "DESTROY_SESSION ok",
@@ -359,14 +369,14 @@ export async function bindConnection(m: StateManager): Promise<number> {
     },
     { credential: m.credential, timeoutMs: m.callTimeoutMs },
   );
-  const failed = firstFailure(reply);
+  const failed = failureOf(reply);
   return failed ? failed.status : S.NFS4_OK;
 }
 
 /** The lease_time attribute (RFC 7530 §5.8.1.11), read after establishing. */
 export async function fetchLeaseTime(m: StateManager): Promise<void> {
   const reply = await m.send([putrootfh(), getattr([Attr.LEASE_TIME])]);
-  const failed = firstFailure(reply);
+  const failed = failureOf(reply);
   if (failed) {
     m.tracer.emit("lease", "lease_time unknown", `${failed.name} -> ${statusName(failed.status)}`);
     return;
@@ -394,7 +404,7 @@ export async function renewLease(m: StateManager): Promise<number> {
   if (m.minorVersion === 0) {
     op = "RENEW";
     const reply = await m.send([renew(c.clientId)]);
-    status = firstFailure(reply)?.status ?? S.NFS4_OK;
+    status = failureOf(reply)?.status ?? S.NFS4_OK;
   } else {
     op = "SEQUENCE";
     const reply = await m.send([]);
@@ -606,7 +616,7 @@ export function confirmUnderOwner(
       putfh(fh),
       openConfirm({ stateid: result.stateid, seqid: owner.seqid }),
     ]);
-    const failed = firstFailure(reply);
+    const failed = failureOf(reply);
     if (failed) throw new NfsError(failed.status, failed.name);
     owner.confirmed = true;
     (result as { stateid: Stateid }).stateid = reply.outcomes[1]!.value as Stateid;
@@ -883,7 +893,7 @@ export async function releaseAll(m: StateManager): Promise<void> {
       { minorVersion: 1, ops: [destroyClientid(c.clientId)] },
       { credential: m.credential, timeoutMs: m.callTimeoutMs },
     );
-    const failed = firstFailure(reply);
+    const failed = failureOf(reply);
     m.tracer.emit(
       "clid",
       failed ? `DESTROY_CLIENTID -> ${statusName(failed.status)}` : "DESTROY_CLIENTID ok",

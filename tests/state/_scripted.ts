@@ -527,6 +527,8 @@ export class ScriptedServer {
   readonly root: FileNode;
   /** Every COMPOUND handled, across channels. */
   readonly log: LogEntry[] = [];
+  /** The highest minor version served; above it, NFS4ERR_MINOR_VERS_MISMATCH (RFC 7530 §15.2). */
+  maxMinorVersion = 1;
 
   /** Server instance: bumped by {@linkcode reboot}; stamped into ids. */
   epoch = 1;
@@ -1274,7 +1276,7 @@ export class ScriptedServer {
       });
       return reply;
     };
-    if (request.minorVersion > 1) {
+    if (request.minorVersion > this.maxMinorVersion) {
       return finish({ status: S.NFS4ERR_MINOR_VERS_MISMATCH, tag, outcomes: [] });
     }
     const ctx: Ctx = {

@@ -10,6 +10,8 @@ import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
 import { hex } from "../../lib/nfs4/types.ts";
 import type { SequenceArgs } from "../../lib/nfs4/ops/sequence.ts";
 import { drain, type Harness, harness } from "./_harness.ts";
+import { ScriptedServer } from "./_scripted.ts";
+import { NfsError } from "../../lib/nfs4/errors.ts";
 
 function sessionOf(h: Harness, entry: number): string {
   return hex((h.entries()[entry]!.args[0] as SequenceArgs).sessionid);
@@ -231,4 +233,15 @@ Deno.test("SEQUENCE carries sa_highest_slotid: the highest slot in use (RFC 8881
   await Promise.all(reads);
   const highest = h.entries().map((e) => (e.args[0] as SequenceArgs).highestSlotid);
   assert.deepEqual(highest, [2, 2, 2]);
+});
+
+Deno.test("a server without 4.1 answers EXCHANGE_ID with NFS4ERR_MINOR_VERS_MISMATCH and no results: start() fails with that status, not a crash (RFC 7530 §15.2)", async () => {
+  const server = new ScriptedServer();
+  server.maxMinorVersion = 0;
+  await using h = await harness(1, { server, noStart: true });
+  await assert.rejects(h.m.start(), (e: unknown) => {
+    assert.ok(e instanceof NfsError, String(e));
+    assert.equal(e.status, S.NFS4ERR_MINOR_VERS_MISMATCH);
+    return true;
+  });
 });
