@@ -455,6 +455,16 @@ export class StateManager {
       return;
     }
     this.clearFlag("BIND_CONN_TO_SESSION", statusName(status));
+    if (!leaseErrorFlags(status)) {
+      // NOTSUPP and the like: the fore channel works without it (SP4_NONE
+      // binds implicitly, RFC 8881 §2.10.3.1); only callbacks may be lost.
+      this.tracer.emit(
+        "sess",
+        `BIND_CONN_TO_SESSION -> ${statusName(status)}`,
+        "continuing without",
+      );
+      return;
+    }
     this.applyLeaseError(status, "BIND_CONN_TO_SESSION");
   }
 

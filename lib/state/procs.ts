@@ -476,14 +476,16 @@ export async function reclaimReboot(m: StateManager): Promise<void> {
   if (m.minorVersion === 1) {
     const reply = await m.run(() => [reclaimComplete(false)], {
       inRecovery: true,
-      final: new Set([S.NFS4ERR_COMPLETE_ALREADY]),
+      final: new Set([S.NFS4ERR_COMPLETE_ALREADY, S.NFS4ERR_NOTSUPP]),
     }).then(
       () => "ok",
-      (
-        e,
-      ) => (e instanceof NfsError && e.status === S.NFS4ERR_COMPLETE_ALREADY
-        ? "already complete"
-        : Promise.reject(e)),
+      (e) => {
+        if (!(e instanceof NfsError)) throw e;
+        if (e.status === S.NFS4ERR_COMPLETE_ALREADY) return "already complete";
+        // A server without RECLAIM_COMPLETE ends grace by its timer alone.
+        if (e.status === S.NFS4ERR_NOTSUPP) return "not supported by the server";
+        throw e;
+      },
     );
     m.tracer.emit("step", `RECLAIM_COMPLETE ${reply}`);
   }
@@ -757,9 +759,19 @@ export async function testStateids(m: StateManager): Promise<void> {
     }
   }
   if (entries.length === 0) return;
-  const [statuses] = await m.run(() => [testStateid(entries.map((e) => e.stateid))] as const, {
-    inRecovery: true,
-  });
+  let statuses: readonly number[];
+  try {
+    [statuses] = await m.run(() => [testStateid(entries.map((e) => e.stateid))] as const, {
+      inRecovery: true,
+      final: new Set([S.NFS4ERR_NOTSUPP]),
+    });
+  } catch (e) {
+    if (!(e instanceof NfsError) || e.status !== S.NFS4ERR_NOTSUPP) throw e;
+    // Without TEST_STATEID, any of them may be gone: recover them all
+    // without grace (the server refuses what is still held as ours).
+    m.tracer.emit("step", "TEST_STATEID not supported", "recovering every state without grace");
+    statuses = entries.map(() => S.NFS4ERR_BAD_STATEID);
+  }
   let lost = 0;
   for (const [i, entry] of entries.entries()) {
     const status = statuses[i] ?? S.NFS4_OK;

@@ -245,3 +245,21 @@ Deno.test("a server without 4.1 answers EXCHANGE_ID with NFS4ERR_MINOR_VERS_MISM
     return true;
   });
 });
+
+Deno.test("optional 4.1 operations answering NFS4ERR_NOTSUPP do not stop recovery: RECLAIM_COMPLETE, BIND_CONN_TO_SESSION, TEST_STATEID (RFC 8881 §18.51, §18.34, §18.48)", async () => {
+  await using h = await harness(1);
+  const file = await h.open();
+  h.server.failNext("RECLAIM_COMPLETE", S.NFS4ERR_NOTSUPP);
+  h.server.failNext("BIND_CONN_TO_SESSION", S.NFS4ERR_NOTSUPP);
+  h.server.failNext("TEST_STATEID", S.NFS4ERR_NOTSUPP);
+  h.m.markAllForReclaim("reboot", "test");
+  h.m.setFlag("BIND_CONN_TO_SESSION", "test");
+  h.m.setFlag("TEST_STATEIDS", "test");
+  await h.drive(h.m.waitForRecovery());
+  assert.equal(file.bad, undefined);
+  assert.equal(await h.readText(file), await h.readText(file));
+  const steps = h.events(["step", "sess"]);
+  assert.ok(steps.includes("RECLAIM_COMPLETE not supported by the server"), steps.join("\n"));
+  assert.ok(steps.includes("BIND_CONN_TO_SESSION -> NFS4ERR_NOTSUPP"), steps.join("\n"));
+  assert.ok(steps.includes("TEST_STATEID not supported"), steps.join("\n"));
+});
