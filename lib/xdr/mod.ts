@@ -3,5 +3,5 @@
  * @module
  */
 export { XdrError } from "./error.ts";
-export { xdrPadding, XdrWriter } from "./writer.ts";
+export { XDR_VIEW_MIN, xdrPadding, XdrWriter } from "./writer.ts";
 export { XDR_DEFAULT_MAX, XdrReader } from "./reader.ts";
