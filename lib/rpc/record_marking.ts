@@ -8,9 +8,11 @@
  * {@linkcode RecordDecoder} takes the stream in whatever chunks TCP delivers
  * (a header may be split across chunks) and returns whole records. It checks
  * each fragment header against the maximum record size before buffering
- * anything, holds fragment data as views of the incoming chunks and joins
- * them once, when the record is complete, so a 1 MiB READ reply that arrives
- * in a hundred chunks is copied once rather than a hundred times.
+ * anything. Chunks the caller hands over for good (`push`, `pushEach`) are
+ * held as views and joined once, when the record is complete; chunks of a
+ * read buffer that is reused (`pushTransient`) are copied straight into a
+ * buffer of the fragment's exact size, allocated once. Either way a 1 MiB READ
+ * reply that arrives in a hundred chunks is copied once, not a hundred times.
  *
  * @example
  * ```ts
@@ -18,6 +20,10 @@
  * socket.on("data", (chunk) => {
  *   for (const record of decoder.push(chunk)) handle(record);
  * });
+ * // or, reading into one reused buffer:
+ * net.connect({ port, onread: { buffer, callback: (n, buf) => {
+ *   decoder.pushTransient(buf.subarray(0, n), handle);
+ * } } });
  * socket.write(concat(encodeRecord(message)));
  * ```
  * @module
@@ -79,10 +85,12 @@ export interface RecordDecoderOptions {
 /**
  * Reassembles records from a byte stream delivered in arbitrary chunks.
  *
- * Returned records may be views of the pushed chunks (a record that arrived
- * inside one chunk is not copied), so the caller must not modify a chunk
- * after pushing it. After {@linkcode RpcRecordTooLargeError} the stream is
- * out of step and every later `push` raises it again.
+ * Records returned by `push` and `pushEach` may be views of the pushed
+ * chunks (a record that arrived inside one chunk is not copied), so the caller
+ * must not modify a chunk after pushing it; `pushTransient` copies what it
+ * keeps, and every record it hands out has a buffer of its own. After
+ * {@linkcode RpcRecordTooLargeError} the stream is out of step and every later
+ * push raises it again.
  */
 export class RecordDecoder {
   readonly maxRecordSize: number;
@@ -92,8 +100,14 @@ export class RecordDecoder {
   /** Bytes of the current fragment not yet received; -1 while reading a header. */
   #fragmentRemaining = -1;
   #lastFragment = false;
-  /** Views of the current record's data, joined when the record completes. */
+  /** The current record's data so far (views or copies), joined when it completes. */
   #pieces: Uint8Array[] = [];
+  /**
+   * The last of `#pieces` while it is being filled: a copy sized for the rest
+   * of the current fragment, `#fillAt` bytes of it received so far.
+   */
+  #fill: Uint8Array | undefined;
+  #fillAt = 0;
   /** Length of the current record so far, counting fragments announced. */
   #recordLength = 0;
   #failure: RpcRecordTooLargeError | undefined;
@@ -110,6 +124,7 @@ export class RecordDecoder {
   get buffered(): number {
     let total = 0;
     for (const piece of this.#pieces) total += piece.length;
+    if (this.#fill) total -= this.#fill.length - this.#fillAt;
     return total;
   }
 
@@ -138,6 +153,56 @@ export class RecordDecoder {
    * records that preceded the oversized one were handed over.
    */
   pushEach(chunk: Uint8Array, onRecord: (record: Uint8Array) => void): void {
+    this.#push(chunk, onRecord, false);
+  }
+
+  /**
+   * Feeds the next chunk of the stream like {@linkcode pushEach}, for a chunk
+   * that is valid only during the call (a read buffer the socket reuses):
+   * what is kept of it is copied. A record is copied once, into a buffer of
+   * its own allocated at its exact size once its header has passed the
+   * maximum-size check (a record of several fragments is joined at the end),
+   * so the records handed to `onRecord`, and views of them, stay valid for as
+   * long as the caller keeps them.
+   */
+  pushTransient(chunk: Uint8Array, onRecord: (record: Uint8Array) => void): void {
+    this.#push(chunk, onRecord, true);
+  }
+
+  /**
+   * Where the stream's next bytes can be read so that they land in place, for
+   * a socket that reads into a buffer the caller names each time (`onread`
+   * with a buffer function): a view of the rest of the current fragment in
+   * the buffer `pushTransient` allocated for it, when at least `minLength`
+   * bytes of it remain. Otherwise `undefined`: read into a buffer of your own
+   * and hand it to `pushTransient`. Report what was read into the view with
+   * {@linkcode pushInPlace}.
+   */
+  readTarget(minLength = 1): Uint8Array | undefined {
+    const fill = this.#fill;
+    if (!fill || this.#failure || fill.length - this.#fillAt < Math.max(1, minLength)) {
+      return undefined;
+    }
+    return fill.subarray(this.#fillAt);
+  }
+
+  /**
+   * Accounts for `count` bytes read into the view {@linkcode readTarget}
+   * returned (and nothing else written since), handing the record to
+   * `onRecord` if they complete it.
+   */
+  pushInPlace(count: number, onRecord: (record: Uint8Array) => void): void {
+    if (this.#failure) throw this.#failure;
+    const fill = this.#fill;
+    if (!fill || !Number.isInteger(count) || count < 0 || count > fill.length - this.#fillAt) {
+      throw new RangeError(`${count} bytes read in place do not fit the current fragment`);
+    }
+    this.#fillAt += count;
+    this.#fragmentRemaining -= count;
+    this.#endFragment(onRecord);
+  }
+
+  #push(chunk: Uint8Array, onRecord: (record: Uint8Array) => void, transient: boolean): void {
     if (this.#failure) throw this.#failure;
     let offset = 0;
     while (offset < chunk.length) {
@@ -149,18 +214,38 @@ export class RecordDecoder {
         if (this.#headerFilled < 4) break;
         this.#headerFilled = 0;
         this.#startFragment();
+        if (transient && this.#fragmentRemaining > 0) this.#openFill();
       }
       const take = Math.min(this.#fragmentRemaining, chunk.length - offset);
       if (take > 0) {
-        this.#pieces.push(chunk.subarray(offset, offset + take));
+        const data = chunk.subarray(offset, offset + take);
+        if (transient && !this.#fill) this.#openFill();
+        if (this.#fill) {
+          this.#fill.set(data, this.#fillAt);
+          this.#fillAt += take;
+        } else {
+          this.#pieces.push(data);
+        }
         this.#fragmentRemaining -= take;
         offset += take;
       }
-      if (this.#fragmentRemaining === 0) {
-        this.#fragmentRemaining = -1;
-        if (this.#lastFragment) onRecord(this.#takeRecord());
-      }
+      this.#endFragment(onRecord);
     }
+  }
+
+  /** Allocates the rest of the current fragment, once, at its exact size. */
+  #openFill(): void {
+    this.#fill = new Uint8Array(this.#fragmentRemaining);
+    this.#fillAt = 0;
+    this.#pieces.push(this.#fill);
+  }
+
+  /** Closes the current fragment, and the record with it, once all of it is there. */
+  #endFragment(onRecord: (record: Uint8Array) => void): void {
+    if (this.#fragmentRemaining !== 0) return;
+    this.#fragmentRemaining = -1;
+    this.#fill = undefined;
+    if (this.#lastFragment) onRecord(this.#takeRecord());
   }
 
   #startFragment(): void {
@@ -169,6 +254,7 @@ export class RecordDecoder {
     const total = this.#recordLength + length;
     if (total > this.maxRecordSize) {
       this.#pieces = [];
+      this.#fill = undefined;
       this.#failure = new RpcRecordTooLargeError(total, this.maxRecordSize);
       throw this.#failure;
     }

@@ -226,3 +226,184 @@ Deno.test("RecordDecoder rejects an invalid maxRecordSize", () => {
   assert.throws(() => new RecordDecoder({ maxRecordSize: -1 }), RangeError);
   assert.throws(() => new RecordDecoder({ maxRecordSize: 1.5 }), RangeError);
 });
+
+// ------------------------------------------------- transient chunks and reading in place
+
+/**
+ * Feeds `stream` the way a socket with `onread` does: each read goes into
+ * the decoder's read target when it offers one, else into a scratch buffer
+ * that is reused (and scribbled over after each push). `sizes` gives the
+ * successive read sizes, cycled.
+ */
+function readLikeASocket(
+  stream: Uint8Array,
+  sizes: readonly number[],
+  options: { scratch?: number; minInPlace?: number; maxRecordSize?: number } = {},
+): Uint8Array[] {
+  const decoder = new RecordDecoder(
+    options.maxRecordSize === undefined ? {} : { maxRecordSize: options.maxRecordSize },
+  );
+  const scratch = new Uint8Array(options.scratch ?? 16);
+  const records: Uint8Array[] = [];
+  let offset = 0;
+  for (let i = 0; offset < stream.length; i++) {
+    const target = decoder.readTarget(options.minInPlace ?? 1) ?? scratch;
+    const n = Math.min(target.length, sizes[i % sizes.length]!, stream.length - offset);
+    target.set(stream.subarray(offset, offset + n));
+    offset += n;
+    if (target === scratch) {
+      decoder.pushTransient(scratch.subarray(0, n), (r) => records.push(r));
+      scratch.fill(0xee);
+    } else {
+      decoder.pushInPlace(n, (r) => records.push(r));
+    }
+  }
+  assert.ok(decoder.idle, "nothing left over after the last record");
+  return records;
+}
+
+Deno.test("RecordDecoder.pushTransient() reassembles any records from any chunking, copying them", () => {
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.tuple(fc.uint8Array({ maxLength: 64 }), fc.integer({ min: 1, max: 70 })),
+        { maxLength: 8 },
+      ),
+      fc.array(fc.nat(), { maxLength: 20 }),
+      (specs, rawCuts) => {
+        const records = specs.map(([payload]) => payload);
+        const stream = concat(specs.flatMap(([payload, max]) => encodeRecord(payload, max)));
+        const cuts = [...new Set(rawCuts.map((c) => c % (stream.length + 1)))].sort((a, b) =>
+          a - b
+        );
+        const decoder = new RecordDecoder();
+        const decoded: Uint8Array[] = [];
+        for (const chunk of splitAt(stream, cuts)) {
+          decoder.pushTransient(chunk, (r) => decoded.push(r));
+          chunk.fill(0xee); // the caller reuses its buffer
+        }
+        assert.ok(decoder.idle);
+        assert.deepEqual(decoded.map((r) => [...r]), records.map((r) => [...r]));
+      },
+    ),
+    { numRuns: 1000 },
+  );
+});
+
+Deno.test("RecordDecoder.pushTransient() gives each record a buffer of its own, of its exact size", () => {
+  const chunk = hex("80000003 aabbcc 80000002 ddee");
+  const records: Uint8Array[] = [];
+  new RecordDecoder().pushTransient(chunk, (r) => records.push(r));
+  chunk.fill(0);
+  assert.deepEqual(records, [hex("aabbcc"), hex("ddee")]);
+  for (const record of records) {
+    assert.notEqual(record.buffer, chunk.buffer);
+    assert.equal(record.byteOffset, 0);
+    assert.equal(record.buffer.byteLength, record.length);
+  }
+});
+
+Deno.test("RecordDecoder.pushTransient() and pushEach() may alternate within a record", () => {
+  const decoder = new RecordDecoder();
+  const records: Uint8Array[] = [];
+  decoder.pushEach(hex("00000003 01"), (r) => records.push(r));
+  const transient = hex("02 03 80000002 04");
+  decoder.pushTransient(transient, (r) => records.push(r));
+  transient.fill(0);
+  assert.equal(decoder.buffered, 4);
+  decoder.pushEach(hex("05"), (r) => records.push(r));
+  assert.deepEqual(records, [hex("0102030405")]);
+  assert.ok(decoder.idle);
+});
+
+Deno.test("RecordDecoder.readTarget() and pushInPlace() reassemble any records read in place", () => {
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.tuple(fc.uint8Array({ maxLength: 200 }), fc.integer({ min: 1, max: 300 })),
+        { maxLength: 6 },
+      ),
+      fc.array(fc.integer({ min: 1, max: 90 }), { minLength: 1, maxLength: 10 }),
+      fc.integer({ min: 1, max: 40 }),
+      fc.integer({ min: 4, max: 64 }),
+      (specs, sizes, minInPlace, scratch) => {
+        const records = specs.map(([payload]) => payload);
+        const stream = concat(specs.flatMap(([payload, max]) => encodeRecord(payload, max)));
+        const decoded = readLikeASocket(stream, sizes, { scratch, minInPlace });
+        assert.deepEqual(decoded.map((r) => [...r]), records.map((r) => [...r]));
+      },
+    ),
+    { numRuns: 1000 },
+  );
+});
+
+Deno.test("RecordDecoder reads the bulk of a 1 MiB record in place into the record's own buffer", () => {
+  const payload = new Uint8Array(1 << 20).map((_, i) => (i * 31) & 0xff);
+  const stream = concat(encodeRecord(payload));
+  const decoder = new RecordDecoder();
+  const scratch = new Uint8Array(64 * 1024);
+  let inPlace = 0;
+  let copied = 0;
+  const records: Uint8Array[] = [];
+  for (let offset = 0; offset < stream.length;) {
+    const target = decoder.readTarget(16 * 1024) ?? scratch;
+    const n = Math.min(target.length, 65_000, stream.length - offset);
+    target.set(stream.subarray(offset, offset + n));
+    offset += n;
+    if (target === scratch) {
+      decoder.pushTransient(scratch.subarray(0, n), (r) => records.push(r));
+      copied += n;
+    } else {
+      decoder.pushInPlace(n, (r) => records.push(r));
+      inPlace += n;
+    }
+  }
+  assert.equal(records.length, 1);
+  assert.deepEqual(records[0], payload);
+  assert.ok(copied <= 65_000 + 16 * 1024, `${copied} bytes copied`);
+  assert.ok(inPlace >= payload.length - copied);
+});
+
+Deno.test("RecordDecoder.readTarget() offers nothing between records or for a small rest", () => {
+  const decoder = new RecordDecoder();
+  assert.equal(decoder.readTarget(), undefined);
+  decoder.pushTransient(hex("80000008 0102"), () => assert.fail("not complete"));
+  assert.equal(decoder.readTarget(7), undefined, "6 bytes missing, 7 wanted");
+  const target = decoder.readTarget(6);
+  assert.ok(target);
+  assert.equal(target.length, 6);
+  target.set(hex("030405060708"));
+  const records: Uint8Array[] = [];
+  decoder.pushInPlace(6, (r) => records.push(r));
+  assert.deepEqual(records, [hex("0102030405060708")]);
+  assert.equal(decoder.readTarget(), undefined);
+});
+
+Deno.test("RecordDecoder.pushInPlace() rejects a count the target cannot hold", () => {
+  const decoder = new RecordDecoder();
+  assert.throws(() => decoder.pushInPlace(1, () => {}), RangeError);
+  decoder.pushTransient(hex("80000004 01"), () => {});
+  assert.throws(() => decoder.pushInPlace(4, () => {}), RangeError);
+  assert.throws(() => decoder.pushInPlace(-1, () => {}), RangeError);
+});
+
+Deno.test("RecordDecoder.pushTransient() rejects an oversized fragment before allocating for it", () => {
+  const before = Deno.memoryUsage().rss;
+  const decoder = new RecordDecoder({ maxRecordSize: 1 << 20 });
+  assert.throws(() => decoder.pushTransient(hex("ffffffff 00"), () => {}), RpcRecordTooLargeError);
+  assert.equal(decoder.readTarget(), undefined);
+  assert.throws(() => decoder.pushTransient(hex("80000000"), () => {}), RpcRecordTooLargeError);
+  const split = new RecordDecoder({ maxRecordSize: 1 << 20 });
+  split.pushTransient(hex("00000004 01020304 7f"), () => {});
+  assert.throws(() => split.pushTransient(hex("ffffff"), () => {}), RpcRecordTooLargeError);
+  assert.ok(Deno.memoryUsage().rss - before < 64 * 1024 * 1024);
+});
+
+Deno.test("RecordDecoder.buffered counts what a transient or in-place record holds so far", () => {
+  const decoder = new RecordDecoder();
+  decoder.pushTransient(hex("80000006 0102"), () => {});
+  assert.equal(decoder.buffered, 2);
+  decoder.readTarget()!.set(hex("03"));
+  decoder.pushInPlace(1, () => {});
+  assert.equal(decoder.buffered, 3);
+});
