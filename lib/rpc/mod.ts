@@ -105,6 +105,7 @@ export {
   DEFAULT_CALL_TIMEOUT_MS,
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_MAX_IN_FLIGHT,
+  DEFAULT_READ_BUFFER_SIZE,
   type IncomingCall,
   type RpcCallOptions,
   type RpcConnectEventDetail,

@@ -17,6 +17,20 @@
  * (RFC 8881 §2.10.3.1); {@linkcode RpcTransport.onCall} registers a handler
  * per program for them and the transport sends the REPLY.
  *
+ * Bulk data is copied as little as it can be. Each record gets a buffer of
+ * its own, of the record's exact size, allocated once its record mark has
+ * passed the size check, so a READ reply's data can be handed on as a view
+ * for as long as the caller wants it. The socket reads (`net.connect`'s
+ * `onread`) straight into the rest of that buffer while a large record is
+ * arriving, and otherwise into one small buffer that it reuses, from which
+ * what belongs to a record is copied. A runtime that ignores `onread`
+ * delivers 'data' events, which are taken instead. On the way out, data an
+ * encoder referenced rather than copied (a WRITE's payload,
+ * `XdrWriter.writeOpaqueView`) is written to the socket from where it lies;
+ * the transport keeps its own queue of chunks so that at most one of them
+ * waits inside the socket (a runtime may join waiting chunks into one new
+ * buffer: Deno does).
+ *
  * Uses `node:net`, so it runs under Deno, Node and Bun.
  *
  * @example
@@ -38,6 +52,7 @@ import {
   RpcConnectionError,
   type RpcError,
   RpcProtocolError,
+  RpcRecordTooLargeError,
   RpcTimeoutError,
 } from "./errors.ts";
 import {
@@ -63,6 +78,20 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 export const DEFAULT_CALL_TIMEOUT_MS = 30_000;
 /** Default cap on calls outstanding at once. */
 export const DEFAULT_MAX_IN_FLIGHT = 64;
+/** Default size of the reused buffer the socket reads into between large records. */
+export const DEFAULT_READ_BUFFER_SIZE = 64 * 1024;
+/** The rest of a record is read in place when at least this much of it is missing. */
+const READ_IN_PLACE_MIN = 16 * 1024;
+
+/**
+ * Bytes queued for the socket beyond which senders wait (backpressure): a
+ * call is encoded only once what is ahead of it has gone down to this.
+ */
+const WRITE_HIGH_WATER = 1024 * 1024;
+/** Chunks shorter than this are gathered into one write when several wait. */
+const COALESCE_LIMIT = 64 * 1024;
+/** Chunks handed to the socket at once: one being written, one waiting. */
+const SOCKET_CHUNKS = 2;
 
 /** The longest delay timers honour; longer timeouts mean "no timeout". */
 const MAX_TIMER_MS = 0x7fffffff;
@@ -79,6 +108,12 @@ export interface RpcTransportOptions {
   maxRecordSize?: number;
   /** Cap on concurrent calls, default 64; extra calls queue. */
   maxInFlight?: number;
+  /**
+   * Size of the reused buffer the socket reads into (`onread`) when it does
+   * not read into a large record's own buffer; default 64 KiB. 0 takes the
+   * socket's 'data' events instead.
+   */
+  readBufferSize?: number;
 }
 
 /** One call: what to call and how to encode its arguments. */
@@ -172,7 +207,14 @@ interface Connection {
   readonly decoder: RecordDecoder;
   /** Calls sent on this connection, by xid. */
   readonly pending: Map<number, PendingCall>;
-  /** Set while the socket's buffer is full; resolves on 'drain' or close. */
+  /** Chunks not yet handed to the socket, from `outHead` on. */
+  outbox: (Uint8Array | undefined)[];
+  outHead: number;
+  /** Chunks handed to the socket and not yet written. */
+  inSocket: number;
+  /** Bytes queued or inside the socket, not yet written. */
+  unsent: number;
+  /** Set while `unsent` is over the high-water mark; resolves below it or on close. */
   drain: Promise<void> | undefined;
   releaseDrain: (() => void) | undefined;
   established: boolean;
@@ -198,6 +240,7 @@ export class RpcTransport extends EventTarget {
   readonly callTimeoutMs: number;
   readonly maxRecordSize: number;
   readonly maxInFlight: number;
+  readonly readBufferSize: number;
 
   #connection: Connection | undefined;
   #connecting: Promise<Connection> | undefined;
@@ -234,6 +277,13 @@ export class RpcTransport extends EventTarget {
     );
     this.maxInFlight = nonNegative("maxInFlight", options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT);
     if (this.maxInFlight < 1) throw new RangeError("maxInFlight must be at least 1");
+    this.readBufferSize = nonNegative(
+      "readBufferSize",
+      options.readBufferSize ?? DEFAULT_READ_BUFFER_SIZE,
+    );
+    if (!Number.isSafeInteger(this.readBufferSize)) {
+      throw new RangeError(`readBufferSize must be an integer, got ${this.readBufferSize}`);
+    }
     this.#nextXid = crypto.getRandomValues(new Uint32Array(1))[0] ?? 1;
   }
 
@@ -267,9 +317,9 @@ export class RpcTransport extends EventTarget {
     return this.#calls.size;
   }
 
-  /** Bytes written to the current socket but not yet handed to the kernel. */
+  /** Bytes queued on the current connection but not yet handed to the kernel. */
   get bufferedAmount(): number {
-    return this.#connection?.socket.writableLength ?? 0;
+    return this.#connection?.unsent ?? 0;
   }
 
   /** Whether {@linkcode close} was called. */
@@ -513,7 +563,25 @@ export class RpcTransport extends EventTarget {
   #open(): Promise<Connection> {
     return new Promise<Connection>((resolve, reject) => {
       const endpoint = { host: this.host, port: this.port };
-      const socket = netConnect(endpoint);
+      // What reads do, set once `connection` exists (reads start after 'connect').
+      const reads = {
+        target: (): Uint8Array | undefined => undefined,
+        take: (_nread: number, _buffer: Uint8Array): void => {},
+      };
+      const scratch = new Uint8Array(this.readBufferSize);
+      const socket = this.readBufferSize > 0
+        ? netConnect({
+          ...endpoint,
+          onread: {
+            // Asked before every read: where the next bytes should go.
+            buffer: () => reads.target() ?? scratch,
+            callback: (nread: number, buffer: Uint8Array) => {
+              if (nread > 0) reads.take(nread, buffer);
+              return true;
+            },
+          },
+        })
+        : netConnect(endpoint);
       let timer: ReturnType<typeof setTimeout> | undefined;
       let socketError: RpcConnectionError | undefined;
       let markSocketClosed!: () => void;
@@ -521,6 +589,10 @@ export class RpcTransport extends EventTarget {
         socket,
         decoder: new RecordDecoder({ maxRecordSize: this.maxRecordSize }),
         pending: new Map(),
+        outbox: [],
+        outHead: 0,
+        inSocket: 0,
+        unsent: 0,
         drain: undefined,
         releaseDrain: undefined,
         established: false,
@@ -558,8 +630,19 @@ export class RpcTransport extends EventTarget {
         resolve(connection);
         this.#emit("connect", { reconnect });
       });
-      socket.on("data", (chunk: Uint8Array) => this.#onData(connection, chunk));
-      socket.on("drain", () => this.#releaseDrain(connection));
+      // With `onread` the bytes are in the scratch buffer (reused: the decoder
+      // copies what it keeps) or already in place in a record's buffer; a
+      // runtime that ignores the option emits 'data' with chunks of their own.
+      reads.target = () =>
+        connection.closedWith ? undefined : connection.decoder.readTarget(READ_IN_PLACE_MIN);
+      reads.take = (nread, buffer) => {
+        if (buffer === scratch) {
+          this.#onData(connection, scratch.subarray(0, nread), true);
+        } else {
+          this.#onReadInPlace(connection, nread);
+        }
+      };
+      socket.on("data", (chunk: Uint8Array) => this.#onData(connection, chunk, false));
 
       if (this.connectTimeoutMs > 0 && this.connectTimeoutMs <= MAX_TIMER_MS) {
         timer = setTimeout(() => {
@@ -588,6 +671,9 @@ export class RpcTransport extends EventTarget {
       return;
     }
     if (this.#connection === connection) this.#connection = undefined;
+    connection.outbox = [];
+    connection.outHead = 0;
+    connection.unsent = 0;
     for (const call of [...connection.pending.values()]) this.#fail(call, error);
     this.#releaseDrain(connection);
     this.#emit("disconnect", { error });
@@ -603,24 +689,85 @@ export class RpcTransport extends EventTarget {
   // Writing -----------------------------------------------------------------
 
   /**
-   * Sends the record built in `w`, whose first four bytes were reserved at
-   * `mark` for the record mark. Respects backpressure: when the socket's
-   * buffer is full, later writers wait in `#send` for 'drain'.
+   * Queues the record built in `w`, whose first four bytes were reserved at
+   * `mark` for the record mark, and starts writing it. Respects
+   * backpressure: while {@linkcode WRITE_HIGH_WATER} bytes or more are
+   * queued, later senders wait in `#send`.
    */
   #write(connection: Connection, w: XdrWriter, mark: number): void {
     const length = w.length - mark - 4;
     let chunks: Uint8Array[];
     if (length <= MAX_FRAGMENT_LENGTH) {
       w.patchUint(mark, LAST_FRAGMENT + length);
-      chunks = [w.bytes().subarray(mark)];
+      chunks = w.chunks();
+      if (mark > 0) chunks = skipBytes(chunks, mark);
     } else {
       chunks = encodeRecord(w.bytes().subarray(mark + 4));
     }
-    let ok = true;
-    for (const chunk of chunks) ok = connection.socket.write(chunk);
-    if (!ok && !connection.drain && !connection.closedWith) {
+    for (const chunk of chunks) {
+      if (chunk.length === 0) continue;
+      connection.outbox.push(chunk);
+      connection.unsent += chunk.length;
+    }
+    this.#flush(connection);
+    if (connection.unsent >= WRITE_HIGH_WATER && !connection.drain && !connection.closedWith) {
       connection.drain = new Promise<void>((resolve) => connection.releaseDrain = resolve);
     }
+  }
+
+  /**
+   * Hands queued chunks to the socket, no more than {@linkcode SOCKET_CHUNKS}
+   * at a time: a runtime may join chunks waiting inside the socket into one
+   * new buffer, which would copy a WRITE's payload. Small chunks waiting
+   * together (calls' headers, a record's padding) go as one.
+   */
+  #flush(connection: Connection): void {
+    while (connection.inSocket < SOCKET_CHUNKS && connection.outHead < connection.outbox.length) {
+      const { outbox } = connection;
+      let chunk = outbox[connection.outHead]!;
+      outbox[connection.outHead++] = undefined;
+      if (chunk.length < COALESCE_LIMIT) {
+        let end = connection.outHead;
+        let total = chunk.length;
+        while (end < outbox.length && total + outbox[end]!.length <= COALESCE_LIMIT) {
+          total += outbox[end++]!.length;
+        }
+        if (end > connection.outHead) {
+          const joined = new Uint8Array(total);
+          joined.set(chunk);
+          let at = chunk.length;
+          for (; connection.outHead < end; connection.outHead++) {
+            const next = outbox[connection.outHead]!;
+            outbox[connection.outHead] = undefined;
+            joined.set(next, at);
+            at += next.length;
+          }
+          chunk = joined;
+        }
+      }
+      connection.inSocket++;
+      const size = chunk.length;
+      // The callback comes later (Node's streams never call it synchronously).
+      connection.socket.write(chunk, () => this.#written(connection, size));
+    }
+    // Drop what was handed on, now and then rather than at every chunk.
+    const { outbox, outHead } = connection;
+    if (outHead === outbox.length) {
+      connection.outbox = [];
+      connection.outHead = 0;
+    } else if (outHead > 1024 && outHead * 2 > outbox.length) {
+      connection.outbox = outbox.slice(outHead);
+      connection.outHead = 0;
+    }
+  }
+
+  /** A chunk handed to the socket was written (or the socket failed). */
+  #written(connection: Connection, size: number): void {
+    connection.inSocket--;
+    if (connection.closedWith) return;
+    connection.unsent -= size;
+    this.#flush(connection);
+    if (connection.unsent < WRITE_HIGH_WATER) this.#releaseDrain(connection);
   }
 
   #releaseDrain(connection: Connection): void {
@@ -632,17 +779,43 @@ export class RpcTransport extends EventTarget {
 
   // Reading -----------------------------------------------------------------
 
-  #onData(connection: Connection, data: Uint8Array): void {
+  /**
+   * Takes the next chunk of the stream: `transient` when it is a view of the
+   * reused read buffer (the decoder then copies what it keeps).
+   */
+  #onData(connection: Connection, data: Uint8Array, transient: boolean): void {
     if (connection.closedWith) return;
     // Node hands out Buffers; callers get plain Uint8Array views of them.
     const chunk = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const onRecord = (record: Uint8Array) => {
+      if (!connection.closedWith) this.#onRecord(connection, record);
+    };
     try {
-      connection.decoder.pushEach(chunk, (record) => {
-        if (!connection.closedWith) this.#onRecord(connection, record);
-      });
+      if (transient) connection.decoder.pushTransient(chunk, onRecord);
+      else connection.decoder.pushEach(chunk, onRecord);
     } catch (error) {
       // RpcRecordTooLargeError: the stream cannot be resynchronised.
       this.#teardown(connection, error as RpcError);
+    }
+  }
+
+  /** Takes `nread` bytes the socket read into the view `readTarget()` gave. */
+  #onReadInPlace(connection: Connection, nread: number): void {
+    if (connection.closedWith) return;
+    try {
+      connection.decoder.pushInPlace(nread, (record) => {
+        if (!connection.closedWith) this.#onRecord(connection, record);
+      });
+    } catch (error) {
+      // RpcRecordTooLargeError, or a count the read target cannot hold.
+      this.#teardown(
+        connection,
+        error instanceof RpcRecordTooLargeError ? error : new RpcConnectionError(
+          `dropped connection to ${this.#endpoint()}: ${(error as Error).message}`,
+          { host: this.host, port: this.port },
+          { cause: error },
+        ),
+      );
     }
   }
 
@@ -729,6 +902,20 @@ export class RpcTransport extends EventTarget {
   #answer(xid: number, r: XdrReader): Promise<XdrWriter> {
     return answerCall(xid, r, (program) => this.#handlers.get(program));
   }
+}
+
+/** `chunks` without their first `count` bytes. */
+function skipBytes(chunks: readonly Uint8Array[], count: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const chunk of chunks) {
+    if (count >= chunk.length) {
+      count -= chunk.length;
+      continue;
+    }
+    out.push(count > 0 ? chunk.subarray(count) : chunk);
+    count = 0;
+  }
+  return out;
 }
 
 function nonNegative(name: string, value: number): number {

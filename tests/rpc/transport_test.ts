@@ -28,7 +28,7 @@ import {
   SYSTEM_ERR,
   writeAcceptedReply,
 } from "../../lib/rpc/mod.ts";
-import { XdrError, XdrWriter } from "../../lib/xdr/mod.ts";
+import { XDR_VIEW_MIN, XdrError, XdrWriter } from "../../lib/xdr/mod.ts";
 import { hex } from "../xdr/_hex.ts";
 import {
   autoReply,
@@ -68,6 +68,17 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * The ways the transport can read: into a reused buffer and in place into
+ * each large record (the default), with a buffer so small that records
+ * always straddle reads, and from 'data' events (runtimes without `onread`).
+ */
+const READ_MODES: { name: string; options: Partial<RpcTransportOptions> }[] = [
+  { name: "onread", options: {} },
+  { name: "onread, 7-byte buffer", options: { readBufferSize: 7 } },
+  { name: "'data' events", options: { readBufferSize: 0 } },
+];
 
 Deno.test("RpcTransport.call() sends header and arguments and returns the results", async () => {
   await withTransport(async (transport, server) => {
@@ -127,25 +138,27 @@ Deno.test("RpcTransport.call() matches pipelined replies answered out of order b
   });
 });
 
-Deno.test("RpcTransport receives a 1 MiB reply split into fragments and many small writes", async () => {
-  await withTransport(async (transport, server) => {
-    const data = new Uint8Array(1 << 20).map((_, i) => (i * 7) & 0xff);
-    const reply = transport.call({ program: PROGRAM, version: 1, procedure: 25 });
-    const connection = await server.connections.next();
-    const call = await connection.calls.next();
-    const message = successReply(call.xid, (w) => w.writeOpaque(data));
-    const stream = encodeRecord(message, 100_000);
-    for (const fragment of stream) {
-      for (let offset = 0; offset < fragment.length; offset += 1000) {
-        connection.sendRaw(fragment.subarray(offset, offset + 1000));
+for (const mode of READ_MODES) {
+  Deno.test(`RpcTransport receives a 1 MiB reply split into fragments and many small writes (${mode.name})`, async () => {
+    await withTransport(async (transport, server) => {
+      const data = new Uint8Array(1 << 20).map((_, i) => (i * 7) & 0xff);
+      const reply = transport.call({ program: PROGRAM, version: 1, procedure: 25 });
+      const connection = await server.connections.next();
+      const call = await connection.calls.next();
+      const message = successReply(call.xid, (w) => w.writeOpaque(data));
+      const stream = encodeRecord(message, 100_000);
+      for (const fragment of stream) {
+        for (let offset = 0; offset < fragment.length; offset += 1000) {
+          connection.sendRaw(fragment.subarray(offset, offset + 1000));
+        }
+        await delay(1);
       }
-      await delay(1);
-    }
-    const { reader } = await reply;
-    assert.deepEqual(reader.readOpaque(), data);
-    reader.assertEnd();
+      const { reader } = await reply;
+      assert.deepEqual(reader.readOpaque(), data);
+      reader.assertEnd();
+    }, mode.options);
   });
-});
+}
 
 Deno.test("RpcTransport ignores replies for unknown xids", async () => {
   await withTransport(async (transport, server) => {
@@ -290,46 +303,50 @@ Deno.test("RpcTransport.connect() is idempotent and shares one attempt", async (
   });
 });
 
-Deno.test("RpcTransport fails pending calls with RpcRecordTooLargeError for an oversized record", async () => {
-  await withTransport(async (transport, server) => {
-    const a = transport.call({ program: PROGRAM, version: 1, procedure: 1 });
-    const b = transport.call({ program: PROGRAM, version: 1, procedure: 2 });
-    const connection = await server.connections.next();
-    await connection.calls.next();
-    await connection.calls.next();
-    // Claims 2 KiB; only the header is sent.
-    connection.sendRaw(hex("80000800"));
-    for (const error of [await rejection(a), await rejection(b)]) {
-      assert.ok(error instanceof RpcRecordTooLargeError);
-      assert.equal(error.limit, 1024);
-      assert.equal(error.size, 2048);
-    }
-    await connection.closed;
-    assert.equal(transport.connected, false);
-    // The next call reconnects.
-    const c = transport.call({ program: PROGRAM, version: 1, procedure: 3 });
-    const again = await server.connections.next();
-    again.send(successReply((await again.calls.next()).xid));
-    await c;
-  }, { maxRecordSize: 1024 });
-});
+for (const mode of READ_MODES) {
+  Deno.test(`RpcTransport fails pending calls with RpcRecordTooLargeError for an oversized record (${mode.name})`, async () => {
+    await withTransport(async (transport, server) => {
+      const a = transport.call({ program: PROGRAM, version: 1, procedure: 1 });
+      const b = transport.call({ program: PROGRAM, version: 1, procedure: 2 });
+      const connection = await server.connections.next();
+      await connection.calls.next();
+      await connection.calls.next();
+      // Claims 2 KiB; only the header is sent.
+      connection.sendRaw(hex("80000800"));
+      for (const error of [await rejection(a), await rejection(b)]) {
+        assert.ok(error instanceof RpcRecordTooLargeError);
+        assert.equal(error.limit, 1024);
+        assert.equal(error.size, 2048);
+      }
+      await connection.closed;
+      assert.equal(transport.connected, false);
+      // The next call reconnects.
+      const c = transport.call({ program: PROGRAM, version: 1, procedure: 3 });
+      const again = await server.connections.next();
+      again.send(successReply((await again.calls.next()).xid));
+      await c;
+    }, { ...mode.options, maxRecordSize: 1024 });
+  });
+}
 
-Deno.test("RpcTransport delivers a reply that precedes an oversized record in the same chunk", async () => {
-  await withTransport(async (transport, server) => {
-    const a = transport.call({ program: PROGRAM, version: 1, procedure: 1 });
-    const b = transport.call({ program: PROGRAM, version: 1, procedure: 2 });
-    const connection = await server.connections.next();
-    const first = await connection.calls.next();
-    await connection.calls.next();
-    const good = frame(successReply(first.xid, (w) => w.writeUint(42)));
-    const chunk = new Uint8Array(good.length + 4);
-    chunk.set(good);
-    chunk.set(hex("80000800"), good.length);
-    connection.sendRaw(chunk);
-    assert.equal((await a).reader.readUint(), 42);
-    assert.ok(await rejection(b) instanceof RpcRecordTooLargeError);
-  }, { maxRecordSize: 1024 });
-});
+for (const mode of READ_MODES) {
+  Deno.test(`RpcTransport delivers a reply that precedes an oversized record in the same chunk (${mode.name})`, async () => {
+    await withTransport(async (transport, server) => {
+      const a = transport.call({ program: PROGRAM, version: 1, procedure: 1 });
+      const b = transport.call({ program: PROGRAM, version: 1, procedure: 2 });
+      const connection = await server.connections.next();
+      const first = await connection.calls.next();
+      await connection.calls.next();
+      const good = frame(successReply(first.xid, (w) => w.writeUint(42)));
+      const chunk = new Uint8Array(good.length + 4);
+      chunk.set(good);
+      chunk.set(hex("80000800"), good.length);
+      connection.sendRaw(chunk);
+      assert.equal((await a).reader.readUint(), 42);
+      assert.ok(await rejection(b) instanceof RpcRecordTooLargeError);
+    }, { ...mode.options, maxRecordSize: 1024 });
+  });
+}
 
 Deno.test("RpcTransport fails only the affected call with RpcProtocolError for a malformed reply", async () => {
   await withTransport(async (transport, server) => {
@@ -398,52 +415,56 @@ Deno.test("RpcTransport drops the connection for a record too short to hold an x
   });
 });
 
-Deno.test("RpcTransport survives random garbage records without crashing", async () => {
-  await withTransport(async (transport, server) => {
-    const reply = transport.call({ program: PROGRAM, version: 1, procedure: 1 });
-    const connection = await server.connections.next();
-    const call = await connection.calls.next();
-    for (let i = 0; i < 200; i++) {
-      const garbage = crypto.getRandomValues(new Uint8Array(4 + (i % 40)));
-      // Never let garbage carry the pending xid or form a CALL to a handler.
-      new DataView(garbage.buffer).setUint32(0, (call.xid + 1 + i) >>> 0);
-      connection.send(garbage);
-    }
-    connection.send(successReply(call.xid, (w) => w.writeUint(77)));
-    assert.equal((await reply).reader.readUint(), 77);
+for (const mode of READ_MODES) {
+  Deno.test(`RpcTransport survives random garbage records without crashing (${mode.name})`, async () => {
+    await withTransport(async (transport, server) => {
+      const reply = transport.call({ program: PROGRAM, version: 1, procedure: 1 });
+      const connection = await server.connections.next();
+      const call = await connection.calls.next();
+      for (let i = 0; i < 200; i++) {
+        const garbage = crypto.getRandomValues(new Uint8Array(4 + (i % 40)));
+        // Never let garbage carry the pending xid or form a CALL to a handler.
+        new DataView(garbage.buffer).setUint32(0, (call.xid + 1 + i) >>> 0);
+        connection.send(garbage);
+      }
+      connection.send(successReply(call.xid, (w) => w.writeUint(77)));
+      assert.equal((await reply).reader.readUint(), 77);
+    }, mode.options);
   });
-});
+}
 
-Deno.test("RpcTransport only ever fails calls with RpcError when fed random byte streams", async () => {
-  // Each call is answered with random bytes (random record marks included)
-  // and then a valid reply. The stream may stay in step, swallow the reply,
-  // claim a huge record or be cut: the call then succeeds or fails with an
-  // RpcError, nothing throws elsewhere, and the next call still works.
-  const onConnection = (connection: FakeConnection) => {
-    (async () => {
-      for (;;) {
-        const call = await Promise.race([connection.calls.next(), connection.closed]);
-        if (!call) return;
-        const noise = crypto.getRandomValues(new Uint8Array(1 + (call.procedure % 48)));
-        if (call.procedure % 3 === 0) noise[0] = 0x80; // plausible last-fragment headers
-        connection.sendRaw(noise);
-        connection.send(successReply(call.xid));
+for (const mode of READ_MODES) {
+  Deno.test(`RpcTransport only ever fails calls with RpcError when fed random byte streams (${mode.name})`, async () => {
+    // Each call is answered with random bytes (random record marks included)
+    // and then a valid reply. The stream may stay in step, swallow the reply,
+    // claim a huge record or be cut: the call then succeeds or fails with an
+    // RpcError, nothing throws elsewhere, and the next call still works.
+    const onConnection = (connection: FakeConnection) => {
+      (async () => {
+        for (;;) {
+          const call = await Promise.race([connection.calls.next(), connection.closed]);
+          if (!call) return;
+          const noise = crypto.getRandomValues(new Uint8Array(1 + (call.procedure % 48)));
+          if (call.procedure % 3 === 0) noise[0] = 0x80; // plausible last-fragment headers
+          connection.sendRaw(noise);
+          connection.send(successReply(call.xid));
+        }
+      })();
+    };
+    await withTransport(async (transport) => {
+      let failures = 0;
+      for (let i = 0; i < 40; i++) {
+        try {
+          await transport.call({ program: PROGRAM, version: 1, procedure: i, timeoutMs: 100 });
+        } catch (error) {
+          assert.ok(error instanceof RpcError, `call ${i} failed with ${String(error)}`);
+          failures++;
+        }
       }
-    })();
-  };
-  await withTransport(async (transport) => {
-    let failures = 0;
-    for (let i = 0; i < 40; i++) {
-      try {
-        await transport.call({ program: PROGRAM, version: 1, procedure: i, timeoutMs: 100 });
-      } catch (error) {
-        assert.ok(error instanceof RpcError, `call ${i} failed with ${String(error)}`);
-        failures++;
-      }
-    }
-    assert.ok(failures > 0, "the noise did some damage");
-  }, { onConnection, maxRecordSize: 64 * 1024 });
-});
+      assert.ok(failures > 0, "the noise did some damage");
+    }, { ...mode.options, onConnection, maxRecordSize: 64 * 1024 });
+  });
+}
 
 Deno.test("RpcReply carries the server's verifier", async () => {
   await withTransport(async (transport, server) => {
@@ -757,6 +778,140 @@ Deno.test("RpcTransport waits for 'drain' so a pipelined upload stays in bounded
     }
     await all;
   }, { callTimeoutMs: 60_000 });
+});
+
+for (const mode of READ_MODES) {
+  Deno.test(`RpcTransport receives small and large replies sent together intact (${mode.name})`, async () => {
+    await withTransport(async (transport, server) => {
+      const sizes = [0, 5, 70_000, 3, 300_000, 16 * 1024, 1 << 20, 9];
+      const calls = sizes.map((_, i) =>
+        transport.call({ program: PROGRAM, version: 1, procedure: i })
+      );
+      const connection = await server.connections.next();
+      const messages: Uint8Array[] = [];
+      for (let i = 0; i < sizes.length; i++) {
+        const call = await connection.calls.next();
+        const data = new Uint8Array(sizes[call.procedure]!).map((_, j) =>
+          (j + call.procedure) & 0xff
+        );
+        messages.push(frame(successReply(call.xid, (w) => w.writeOpaque(data))));
+      }
+      // All in one write, then again cut at odd places.
+      const stream = new Uint8Array(messages.reduce((n, m) => n + m.length, 0));
+      let at = 0;
+      for (const message of messages) {
+        stream.set(message, at);
+        at += message.length;
+      }
+      connection.sendRaw(stream);
+      const replies = await Promise.all(calls);
+      const views = replies.map((reply) => reply.reader.readOpaque());
+      for (let i = 0; i < sizes.length; i++) {
+        assert.equal(views[i]!.length, sizes[i]);
+        assert.ok(views[i]!.every((b, j) => b === ((j + i) & 0xff)), `reply ${i} intact`);
+      }
+      // Later replies leave earlier data alone: each record has its own buffer.
+      const more = sizes.map((_, i) =>
+        transport.call({ program: PROGRAM, version: 1, procedure: i })
+      );
+      for (let i = 0; i < sizes.length; i++) {
+        const call = await connection.calls.next();
+        const data = new Uint8Array(sizes[call.procedure]!).fill(0xee);
+        const message = frame(successReply(call.xid, (w) => w.writeOpaque(data)));
+        for (let offset = 0; offset < message.length; offset += 33_333) {
+          connection.sendRaw(message.subarray(offset, offset + 33_333));
+        }
+      }
+      await Promise.all(more);
+      for (let i = 0; i < sizes.length; i++) {
+        assert.ok(views[i]!.every((b, j) => b === ((j + i) & 0xff)), `reply ${i} still intact`);
+      }
+    }, mode.options);
+  });
+}
+
+Deno.test("RpcTransport sends data referenced with writeOpaqueView() intact, padded", async () => {
+  await withTransport(async (transport, server) => {
+    const lengths = [XDR_VIEW_MIN, XDR_VIEW_MIN + 1, 100_002, 1 << 20, (1 << 20) + 3, 5];
+    const payloads = lengths.map((n, i) => new Uint8Array(n).map((_, j) => (j * 3 + i) & 0xff));
+    const calls = payloads.map((data, i) =>
+      transport.call({
+        program: PROGRAM,
+        version: 1,
+        procedure: i,
+        args: (w) => w.writeUint(i).writeOpaqueView(data).writeUint(0xabcdef),
+      })
+    );
+    const connection = await server.connections.next();
+    for (let i = 0; i < payloads.length; i++) {
+      const call = await connection.calls.next();
+      assert.equal(call.args.readUint(), call.procedure);
+      assert.deepEqual(call.args.readOpaque(), payloads[call.procedure]);
+      assert.equal(call.args.readUint(), 0xabcdef);
+      call.args.assertEnd();
+      connection.send(successReply(call.xid));
+    }
+    await Promise.all(calls);
+    assert.equal(transport.bufferedAmount, 0);
+  });
+});
+
+Deno.test("RpcTransport keeps a pipelined upload of referenced data in bounded memory", async () => {
+  const MiB = 1024 * 1024;
+  const payload = new Uint8Array(MiB).fill(0x5a);
+  await withTransport(async (transport, server) => {
+    await transport.connect();
+    const connection = await server.connections.next();
+    connection.socket.pause(); // the server stops reading
+    const encoded: number[] = [];
+    const pending = Array.from({ length: 32 }, (_, i) =>
+      transport.call({
+        program: PROGRAM,
+        version: 1,
+        procedure: i,
+        args: (w) => {
+          encoded.push(i);
+          w.writeOpaqueView(payload);
+        },
+      }));
+    const all = Promise.all(pending);
+    all.catch(() => {});
+    let peak = 0;
+    for (let i = 0; i < 20; i++) {
+      await delay(10);
+      peak = Math.max(peak, transport.bufferedAmount);
+    }
+    assert.ok(peak <= 2 * MiB, `queued ${peak} bytes`);
+    assert.ok(
+      encoded.length < 32,
+      `${encoded.length} calls encoded while the server reads nothing`,
+    );
+    connection.socket.resume();
+    for (let i = 0; i < 32; i++) {
+      const call = await connection.calls.next();
+      assert.deepEqual(call.args.readOpaque(), payload);
+      connection.send(successReply(call.xid));
+    }
+    await all;
+  }, { callTimeoutMs: 60_000 });
+});
+
+Deno.test("RpcTransport sends many small calls queued at once, in order", async () => {
+  await withTransport(async (transport, server) => {
+    const calls = Array.from(
+      { length: 500 },
+      (_, i) =>
+        transport.call({ program: PROGRAM, version: 1, procedure: i, args: (w) => w.writeUint(i) }),
+    );
+    const connection = await server.connections.next();
+    for (let i = 0; i < 500; i++) {
+      const call = await connection.calls.next();
+      assert.equal(call.procedure, i);
+      assert.equal(call.args.readUint(), i);
+      connection.send(successReply(call.xid));
+    }
+    await Promise.all(calls);
+  });
 });
 
 Deno.test("RpcTransport validates its options", () => {
