@@ -1,5 +1,10 @@
 /**
  * WRITE: write data to a file (RFC 7530 §16.36).
+ *
+ * The data is not copied into the request: the encoder references it
+ * (`XdrWriter.writeOpaqueView`) and the transport sends it from where it
+ * lies, so it must stay unchanged until the reply (a call that timed out or
+ * was aborted may still be on its way out).
  * @module
  */
 
@@ -14,7 +19,7 @@ import {
   type Verifier,
 } from "../types.ts";
 
-/** WRITE4args. `stable` is `StableHow.*`. */
+/** WRITE4args. `stable` is `StableHow.*`; `data` is sent from where it lies, uncopied. */
 export interface WriteArgs {
   readonly stateid: Stateid;
   readonly offset: bigint;
@@ -38,7 +43,7 @@ export const WRITE: OpCodec<WriteArgs, WriteResult> = {
     encodeStateid(w, args.stateid);
     w.writeUhyper(args.offset);
     w.writeEnum(args.stable);
-    w.writeOpaque(args.data);
+    w.writeOpaqueView(args.data);
   },
   decodeArgs(r) {
     const stateid = decodeStateid(r);
