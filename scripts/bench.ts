@@ -7,10 +7,12 @@
  * interleaving `nfs4` and libnfs so that both see the same machine: a copy
  * from the server to a local file (`nfs4 cp` / `nfs-cp`) and one to the
  * server, on NFSv4.1 and 4.0 (libnfs speaks 4.0). Each run is timed from
- * spawn to exit (start-up included, for both tools) and its peak RSS read
- * from GNU time (or /proc when it is missing). It prints a table of
- * medians, the ratios and the targets of the `cp` issue, and writes
- * everything to bench/results.json.
+ * spawn to exit (start-up included, for both tools); its peak RSS and the
+ * CPU time it used (user + system, all threads) come from GNU time (peak RSS
+ * from /proc when it is missing, and no CPU time). CPU time is the steadier
+ * figure on a busy machine: wall time also counts the server and whatever
+ * else runs. It prints a table of medians, the ratios and the targets of the
+ * `cp` issue, and writes everything to bench/results.json.
  *
  * To add a row (an `ls` or `cat` benchmark, say), add a {@linkcode BenchCase}
  * to {@linkcode CASES}: a title, the bytes it moves (for MB/s), the command
@@ -19,6 +21,7 @@
  *
  * ```
  * deno task bench                       # 1 GiB, 3 runs of each
+ * deno task bench --quick               # 256 MiB, 3 runs: a first look
  * deno task bench --size 256MiB --runs 5 --cases read-4.1,write-4.1
  * deno task bench --nfs4 dist/nfs4      # a compiled binary instead of deno run
  * ```
@@ -79,6 +82,8 @@ export interface Run {
   readonly seconds: number;
   /** Peak resident set size in KiB, when it could be measured. */
   readonly rssKiB: number | undefined;
+  /** CPU seconds used (user + system), when GNU time measured them. */
+  readonly cpuSeconds?: number | undefined;
   /** nfs4 cp --json's own measure of the copy (without start-up), when printed. */
   readonly copySeconds?: number | undefined;
 }
@@ -88,6 +93,8 @@ export interface ToolResult {
   readonly medianSeconds: number;
   readonly mbPerSecond: number;
   readonly peakRssKiB: number | undefined;
+  /** Median CPU seconds per run, when measured. */
+  readonly medianCpuSeconds?: number | undefined;
 }
 
 export interface CaseResult {
@@ -217,7 +224,7 @@ function vmHwm(pid: number): number | undefined {
 async function measure(argv: readonly string[], scratch: string): Promise<Run> {
   const useTime = fs.existsSync(GNU_TIME);
   const timeFile = path.join(scratch, "time.txt");
-  const full = useTime ? [GNU_TIME, "-o", timeFile, "-f", "%e %M", ...argv] : [...argv];
+  const full = useTime ? [GNU_TIME, "-o", timeFile, "-f", "%e %M %U %S", ...argv] : [...argv];
   const started = performance.now();
   const child = spawn(full[0]!, full.slice(1), {
     cwd: ROOT,
@@ -247,9 +254,13 @@ async function measure(argv: readonly string[], scratch: string): Promise<Run> {
     throw new Error(`${argv.join(" ")} exited ${code}: ${stderr.trim()}`);
   }
   let rssKiB = polled;
+  let cpuSeconds: number | undefined;
   if (useTime) {
-    const fields = (await fsp.readFile(timeFile, "utf8")).trim().split(/\s+/);
-    rssKiB = Number(fields.at(-1));
+    // The last line: the command's own output to the file comes first if any.
+    const line = (await fsp.readFile(timeFile, "utf8")).trim().split("\n").at(-1) ?? "";
+    const [, rss, user, system] = line.trim().split(/\s+/).map(Number);
+    rssKiB = rss;
+    if (user !== undefined && system !== undefined) cpuSeconds = user + system;
   }
   let copySeconds: number | undefined;
   try {
@@ -258,7 +269,7 @@ async function measure(argv: readonly string[], scratch: string): Promise<Run> {
   } catch {
     // not nfs4 cp --json
   }
-  return { seconds, rssKiB, copySeconds };
+  return { seconds, rssKiB, cpuSeconds, copySeconds };
 }
 
 function median(values: readonly number[]): number {
@@ -270,11 +281,13 @@ function median(values: readonly number[]): number {
 function summarize(runs: Run[], bytes: number): ToolResult {
   const medianSeconds = median(runs.map((r) => r.seconds));
   const rss = runs.map((r) => r.rssKiB).filter((v): v is number => v !== undefined);
+  const cpu = runs.map((r) => r.cpuSeconds).filter((v): v is number => v !== undefined);
   return {
     runs,
     medianSeconds,
     mbPerSecond: bytes / medianSeconds / 1e6,
     peakRssKiB: rss.length > 0 ? Math.max(...rss) : undefined,
+    medianCpuSeconds: cpu.length === runs.length ? median(cpu) : undefined,
   };
 }
 
@@ -299,14 +312,31 @@ function pad(text: string, width: number, right = false): string {
   return right ? text.padStart(width) : text.padEnd(width);
 }
 
-/** The table: one row per case, medians, ratio and peak RSS. */
+/** CPU seconds per GiB moved, from a run's median CPU time. */
+function cpuPerGiB(result: ToolResult | undefined, bytes: number): string {
+  const cpu = result?.medianCpuSeconds;
+  return cpu === undefined ? "-" : `${(cpu / (bytes / 2 ** 30)).toFixed(2)} s`;
+}
+
+/** The table: one row per case, medians, ratio, CPU time per GiB and peak RSS. */
 export function formatTable(results: readonly CaseResult[]): string {
-  const header = ["case", "nfs4 MB/s", "libnfs MB/s", "nfs4/libnfs", "nfs4 RSS", "libnfs RSS"];
+  const header = [
+    "case",
+    "nfs4 MB/s",
+    "libnfs MB/s",
+    "nfs4/libnfs",
+    "nfs4 CPU/GiB",
+    "libnfs CPU/GiB",
+    "nfs4 RSS",
+    "libnfs RSS",
+  ];
   const rows = results.map((r) => [
     r.title,
     r.ours.mbPerSecond.toFixed(0),
     r.theirs ? r.theirs.mbPerSecond.toFixed(0) : r.theirsError ? "failed" : "-",
     r.ratio !== undefined ? `${r.ratio.toFixed(2)}x` : "-",
+    cpuPerGiB(r.ours, r.bytes),
+    cpuPerGiB(r.theirs, r.bytes),
     mb(r.ours.peakRssKiB),
     mb(r.theirs?.peakRssKiB),
   ]);
@@ -378,6 +408,7 @@ const USAGE = `Usage: deno task bench [options]
 Options:
   --size SIZE        test file size (default 1GiB)
   --runs N           runs of each tool per case (default 3)
+  --quick            a first look: --size 256MiB --runs 3 unless given
   --cases A,B        only these cases (${CASES.map((c) => c.id).join(", ")})
   --nfs4 CMD         how to run nfs4 (default: deno run -A cli/main.ts)
   --local-dir DIR    where local inputs and outputs go (default: a directory on
@@ -390,8 +421,9 @@ async function main(): Promise<number> {
   const { values } = parseArgs({
     args: process.argv.slice(2),
     options: {
-      size: { type: "string", default: "1GiB" },
-      runs: { type: "string", default: "3" },
+      size: { type: "string" },
+      runs: { type: "string" },
+      quick: { type: "boolean" },
       cases: { type: "string" },
       nfs4: { type: "string" },
       "local-dir": { type: "string" },
@@ -404,8 +436,8 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const size = parseSize(values.size);
-  const runs = Number(values.runs);
+  const size = parseSize(values.size ?? (values.quick ? "256MiB" : "1GiB"));
+  const runs = Number(values.runs ?? "3");
   if (!Number.isInteger(runs) || runs < 1) throw new Error("--runs must be a positive integer");
   const wanted = values.cases?.split(",").map((s) => s.trim()).filter(Boolean);
   const cases = wanted ? CASES.filter((c) => wanted.includes(c.id)) : CASES;
@@ -508,9 +540,12 @@ export async function runCases(
         const list = tool === "nfs4" ? ours : theirs;
         list.set(c.id, [...(list.get(c.id) ?? []), result]);
         const mbps = c.bytes(ctx) / result.seconds / 1e6;
+        const cpu = result.cpuSeconds === undefined
+          ? ""
+          : `, CPU ${result.cpuSeconds.toFixed(2)} s`;
         console.error(
           `bench: ${c.id} ${tool} run ${run + 1}: ${result.seconds.toFixed(2)} s, ` +
-            `${mbps.toFixed(0)} MB/s, RSS ${mb(result.rssKiB)}`,
+            `${mbps.toFixed(0)} MB/s${cpu}, RSS ${mb(result.rssKiB)}`,
         );
       }
     }
