@@ -13,7 +13,21 @@
  */
 
 export { Nfs4Client } from "./lib/client/client.ts";
-export type { ConnectOptions, Nfs4ClientApi, OpenFile } from "./lib/client/api.ts";
+export type {
+  ConnectOptions,
+  LockHolder,
+  LockRange,
+  Nfs4ClientApi,
+  OpenFile,
+  OpenOptions,
+  StateSummary,
+  WritableFile,
+} from "./lib/client/api.ts";
+export { LockConflictError } from "./lib/client/errors.ts";
+export { lockWithWait } from "./lib/client/lock_wait.ts";
+export type { LockWaitOptions, LockWaitResult } from "./lib/client/lock_wait.ts";
+export { copy, CopyError } from "./lib/client/copy.ts";
+export type { CopyOptions, CopySummary } from "./lib/client/copy.ts";
 export type { FileInfo, FileKind, VersionChoice } from "./lib/client/types.ts";
 export { formatNfsUrl, joinUrl, parseNfsUrl, UsageError } from "./lib/client/url.ts";
 export type { NfsUrl } from "./lib/client/url.ts";
