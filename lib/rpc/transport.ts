@@ -633,13 +633,20 @@ export class RpcTransport extends EventTarget {
       // With `onread` the bytes are in the scratch buffer (reused: the decoder
       // copies what it keeps) or already in place in a record's buffer; a
       // runtime that ignores the option emits 'data' with chunks of their own.
-      reads.target = () =>
-        connection.closedWith ? undefined : connection.decoder.readTarget(READ_IN_PLACE_MIN);
+      let target: Uint8Array | undefined;
+      reads.target = () => {
+        target = connection.closedWith
+          ? undefined
+          : connection.decoder.readTarget(READ_IN_PLACE_MIN);
+        return target;
+      };
       reads.take = (nread, buffer) => {
-        if (buffer === scratch) {
-          this.#onData(connection, scratch.subarray(0, nread), true);
-        } else {
+        if (buffer === target) {
           this.#onReadInPlace(connection, nread);
+        } else {
+          // The scratch buffer, or (a runtime that read elsewhere) a copy.
+          const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, nread);
+          this.#onData(connection, bytes, true);
         }
       };
       socket.on("data", (chunk: Uint8Array) => this.#onData(connection, chunk, false));
