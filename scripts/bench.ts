@@ -408,6 +408,7 @@ const USAGE = `Usage: deno task bench [options]
 Options:
   --size SIZE        test file size (default 1GiB)
   --runs N           runs of each tool per case (default 3)
+  --warmup N         uncounted rounds of every case first (default 1)
   --quick            a first look: --size 256MiB --runs 3 unless given
   --cases A,B        only these cases (${CASES.map((c) => c.id).join(", ")})
   --nfs4 CMD         how to run nfs4 (default: deno run -A cli/main.ts)
@@ -423,6 +424,7 @@ async function main(): Promise<number> {
     options: {
       size: { type: "string" },
       runs: { type: "string" },
+      warmup: { type: "string" },
       quick: { type: "boolean" },
       cases: { type: "string" },
       nfs4: { type: "string" },
@@ -439,6 +441,10 @@ async function main(): Promise<number> {
   const size = parseSize(values.size ?? (values.quick ? "256MiB" : "1GiB"));
   const runs = Number(values.runs ?? "3");
   if (!Number.isInteger(runs) || runs < 1) throw new Error("--runs must be a positive integer");
+  const warmup = Number(values.warmup ?? "1");
+  if (!Number.isInteger(warmup) || warmup < 0) {
+    throw new Error("--warmup must be a non-negative integer");
+  }
   const wanted = values.cases?.split(",").map((s) => s.trim()).filter(Boolean);
   const cases = wanted ? CASES.filter((c) => wanted.includes(c.id)) : CASES;
   if (wanted && cases.length !== wanted.length) {
@@ -465,11 +471,12 @@ async function main(): Promise<number> {
     const sha256 = await writeRandomFile(path.join(localDir, file), size);
     await fsp.copyFile(path.join(localDir, file), path.join(exportDir, file));
     const ctx: BenchContext = { server, nfs4, localDir, exportDir, size, file, sha256 };
-    const results = await runCases(ctx, cases, runs, libnfs, scratch);
+    const results = await runCases(ctx, cases, runs, libnfs, scratch, warmup);
     const targets = evaluateTargets(results);
     const table = formatTable(results);
     const onTmpfs = (await fsp.realpath(exportDir)).startsWith("/dev/shm");
-    const header = `nfs4 bench: ${(size / 2 ** 20).toFixed(0)} MiB, median of ${runs} run(s), ` +
+    const header = `nfs4 bench: ${(size / 2 ** 20).toFixed(0)} MiB, median of ${runs} run(s) ` +
+      `after ${warmup} warm-up round(s), ` +
       `Ganesha on 127.0.0.1:${server.port} (export ${onTmpfs ? "on tmpfs" : exportDir}), ` +
       `${os.cpus().length} CPUs`;
     console.log(header);
@@ -490,6 +497,7 @@ async function main(): Promise<number> {
       runtime: process.versions,
       size,
       runs,
+      warmup,
       exportOnTmpfs: onTmpfs,
       cases: results,
       targets,
@@ -505,18 +513,24 @@ async function main(): Promise<number> {
   }
 }
 
-/** Runs every case `runs` times per tool, nfs4 and libnfs taking turns. */
+/**
+ * Runs every case `runs` times per tool, nfs4 and libnfs taking turns, after
+ * `warmup` rounds that are verified but not counted: the first copies after
+ * the test file was written run much slower for both tools (the kernel is
+ * still busy with the gigabytes just written to tmpfs).
+ */
 export async function runCases(
   ctx: BenchContext,
   cases: readonly BenchCase[],
   runs: number,
   libnfs: boolean,
   scratch: string,
+  warmup = 0,
 ): Promise<CaseResult[]> {
   const ours = new Map<string, Run[]>();
   const theirs = new Map<string, Run[]>();
   const theirErrors = new Map<string, string>();
-  for (let run = 0; run < runs; run++) {
+  for (let run = -warmup; run < runs; run++) {
     for (const c of cases) {
       const tools: Tool[] = libnfs && c.theirs && !theirErrors.has(c.id)
         ? ["nfs4", "libnfs"]
@@ -527,7 +541,7 @@ export async function runCases(
         let result: Run;
         try {
           result = await measure(argv, scratch);
-          if (run === 0) await c.verify?.(ctx, tool);
+          if (run === -warmup) await c.verify?.(ctx, tool);
         } catch (error) {
           // libnfs failing is a finding, not the end of the benchmark.
           if (tool === "nfs4") throw error;
@@ -538,13 +552,14 @@ export async function runCases(
           continue;
         }
         const list = tool === "nfs4" ? ours : theirs;
-        list.set(c.id, [...(list.get(c.id) ?? []), result]);
+        if (run >= 0) list.set(c.id, [...(list.get(c.id) ?? []), result]);
         const mbps = c.bytes(ctx) / result.seconds / 1e6;
         const cpu = result.cpuSeconds === undefined
           ? ""
           : `, CPU ${result.cpuSeconds.toFixed(2)} s`;
         console.error(
-          `bench: ${c.id} ${tool} run ${run + 1}: ${result.seconds.toFixed(2)} s, ` +
+          `bench: ${c.id} ${tool} ${run < 0 ? "warm-up" : `run ${run + 1}`}: ` +
+            `${result.seconds.toFixed(2)} s, ` +
             `${mbps.toFixed(0)} MB/s${cpu}, RSS ${mb(result.rssKiB)}`,
         );
       }
