@@ -585,11 +585,11 @@ class GaneshaServer implements TestServer {
     return `nfs://${HOST}:${this.port}`;
   }
   get pid(): number {
-    return this.#pid;
+    return this.#livePid() || this.#pid;
   }
 
   get running(): boolean {
-    return isAlive(this.#pid);
+    return isAlive(this.#livePid());
   }
 
   /** Changes the port before the first start (the retry after a port collision). */
@@ -682,8 +682,20 @@ class GaneshaServer implements TestServer {
     );
   }
 
+  /**
+   * The live server process: the one started here, or, after a `restart`
+   * run through the CLI by someone else (a test's restart command), the one
+   * named in the pid file, which this handle did not start.
+   */
+  #livePid(): number {
+    if (isAlive(this.#pid)) return this.#pid;
+    const current = runningPid(this.dir);
+    if (current !== 0) this.#pid = current;
+    return current;
+  }
+
   async stop(): Promise<void> {
-    const pid = this.#pid;
+    const pid = this.#livePid();
     if (!isAlive(pid)) return void owned.delete(pid);
     signal(pid, "SIGTERM");
     if (!await waitExit(pid, STOP_TIMEOUT_MS)) {
@@ -694,7 +706,7 @@ class GaneshaServer implements TestServer {
   }
 
   async crash(): Promise<void> {
-    const pid = this.#pid;
+    const pid = this.#livePid();
     if (!isAlive(pid)) return void owned.delete(pid);
     signal(pid, "SIGKILL");
     await waitExit(pid, STOP_TIMEOUT_MS);
