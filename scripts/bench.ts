@@ -40,6 +40,8 @@ import process from "node:process";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { startTestServer, type TestServer } from "./test_server.ts";
+import { FILE_CASES } from "./bench_files.ts";
+import { build } from "./build.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -174,6 +176,7 @@ export const CASES: BenchCase[] = [
   readCase("4.0"),
   writeCase("4.1"),
   writeCase("4.0"),
+  ...FILE_CASES,
 ];
 
 // ------------------------------------------------------------------ running
@@ -322,6 +325,8 @@ function cpuPerGiB(result: ToolResult | undefined, bytes: number): string {
 export function formatTable(results: readonly CaseResult[]): string {
   const header = [
     "case",
+    "nfs4 s",
+    "libnfs s",
     "nfs4 MB/s",
     "libnfs MB/s",
     "nfs4/libnfs",
@@ -332,11 +337,13 @@ export function formatTable(results: readonly CaseResult[]): string {
   ];
   const rows = results.map((r) => [
     r.title,
-    r.ours.mbPerSecond.toFixed(0),
-    r.theirs ? r.theirs.mbPerSecond.toFixed(0) : r.theirsError ? "failed" : "-",
+    r.ours.medianSeconds.toFixed(2),
+    r.theirs ? r.theirs.medianSeconds.toFixed(2) : r.theirsError ? "failed" : "-",
+    r.bytes > 0 ? r.ours.mbPerSecond.toFixed(0) : "-",
+    r.theirs && r.bytes > 0 ? r.theirs.mbPerSecond.toFixed(0) : r.theirsError ? "failed" : "-",
     r.ratio !== undefined ? `${r.ratio.toFixed(2)}x` : "-",
-    cpuPerGiB(r.ours, r.bytes),
-    cpuPerGiB(r.theirs, r.bytes),
+    r.bytes >= 2 ** 20 ? cpuPerGiB(r.ours, r.bytes) : "-",
+    r.bytes >= 2 ** 20 ? cpuPerGiB(r.theirs, r.bytes) : "-",
     mb(r.ours.peakRssKiB),
     mb(r.theirs?.peakRssKiB),
   ]);
@@ -411,7 +418,8 @@ Options:
   --warmup N         uncounted rounds of every case first (default 1)
   --quick            a first look: --size 256MiB --runs 3 unless given
   --cases A,B        only these cases (${CASES.map((c) => c.id).join(", ")})
-  --nfs4 CMD         how to run nfs4 (default: deno run -A cli/main.ts)
+  --nfs4 CMD         how to run nfs4 (default: the single binary, built first;
+                     'deno run -A cli/main.ts' runs the sources)
   --local-dir DIR    where local inputs and outputs go (default: a directory on
                      /dev/shm when it exists, else the temporary directory)
   --export-dir DIR   the directory behind the server's export (same default)
@@ -450,9 +458,11 @@ async function main(): Promise<number> {
   if (wanted && cases.length !== wanted.length) {
     throw new Error(`unknown case in --cases (known: ${CASES.map((c) => c.id).join(", ")})`);
   }
+  // Like with like: libnfs's tools are native programs, so nfs4 runs as the
+  // single binary unless told otherwise (--nfs4 'deno run -A cli/main.ts').
   const nfs4 = values.nfs4
     ? values.nfs4.split(" ").filter(Boolean)
-    : [process.execPath, "run", "-A", "cli/main.ts"];
+    : [build(path.join(os.tmpdir(), `nfs4-bench-bin-${process.pid}`)).outfile];
   const libnfs = hasCommand("nfs-cp");
   if (!libnfs) console.error("bench: nfs-cp (libnfs-utils) not found; nfs4 rows only");
 
@@ -575,7 +585,8 @@ export async function runCases(
       bytes,
       ours: o,
       theirs: t,
-      ratio: t ? o.mbPerSecond / t.mbPerSecond : undefined,
+      // Speed of nfs4 over libnfs: above 1, nfs4 is faster (same bytes, so the time ratio).
+      ratio: t ? t.medianSeconds / o.medianSeconds : undefined,
       ...(theirErrors.has(c.id) ? { theirsError: theirErrors.get(c.id) } : {}),
     };
   });
