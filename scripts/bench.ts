@@ -342,8 +342,8 @@ export function formatTable(results: readonly CaseResult[]): string {
     r.bytes > 0 ? r.ours.mbPerSecond.toFixed(0) : "-",
     r.theirs && r.bytes > 0 ? r.theirs.mbPerSecond.toFixed(0) : r.theirsError ? "failed" : "-",
     r.ratio !== undefined ? `${r.ratio.toFixed(2)}x` : "-",
-    r.bytes >= 2 ** 20 ? cpuPerGiB(r.ours, r.bytes) : "-",
-    r.bytes >= 2 ** 20 ? cpuPerGiB(r.theirs, r.bytes) : "-",
+    r.bytes >= 2 ** 26 ? cpuPerGiB(r.ours, r.bytes) : "-",
+    r.bytes >= 2 ** 26 ? cpuPerGiB(r.theirs, r.bytes) : "-",
     mb(r.ours.peakRssKiB),
     mb(r.theirs?.peakRssKiB),
   ]);
