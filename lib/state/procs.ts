@@ -166,74 +166,88 @@ export async function establishClientId(m: StateManager): Promise<void> {
   return await exchangeId41(m);
 }
 
+/**
+ * Sends the client-ID request `op` builds, with a new uniquifier after each
+ * NFS4ERR_CLID_INUSE (RFC 7530 §16.33.5, RFC 8881 §18.35.4; the kernel's
+ * cl_id_uniquifier), and returns its successful result.
+ */
+async function establishWithUniquifier<R>(
+  m: StateManager,
+  name: "SETCLIENTID" | "EXCHANGE_ID",
+  send: () => Promise<CompoundReply>,
+): Promise<R> {
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const reply = await send();
+    const failed = failureOf(reply);
+    if (failed?.status === S.NFS4ERR_CLID_INUSE) {
+      m.client.uniquifier++;
+      m.tracer.emit("clid", `${name} -> NFS4ERR_CLID_INUSE`, `retrying as ${m.client.wireOwnerId}`);
+      continue;
+    }
+    if (failed) throw new NfsError(failed.status, failed.name);
+    return reply.outcomes[0]!.value as R;
+  }
+  throw new NfsError(S.NFS4ERR_CLID_INUSE, name);
+}
+
 async function setClientId40(m: StateManager): Promise<void> {
   const c = m.client;
   const callbackLocation = await startCallbackListener(m);
-  for (let attempt = 0; attempt < 8; attempt++) {
-    const ops = [
+  const result = await establishWithUniquifier<SetclientidResult>(m, "SETCLIENTID", () =>
+    m.send([
       setclientid({
         client: { verifier: c.verifier, id: new TextEncoder().encode(c.wireOwnerId) },
         callback: { program: CALLBACK_PROGRAM, location: callbackLocation },
         callbackIdent: CALLBACK_IDENT,
       }),
-    ] as const;
-    const reply = await m.send(ops);
-    const failed = failureOf(reply);
-    if (failed?.status === S.NFS4ERR_CLID_INUSE) {
-      // RFC 7530 §16.33.5; kernel: bump cl_id_uniquifier and retry.
-      c.uniquifier++;
-      m.tracer.emit("clid", "SETCLIENTID -> NFS4ERR_CLID_INUSE", `retrying as ${c.wireOwnerId}`);
-      continue;
-    }
-    if (failed) throw new NfsError(failed.status, failed.name);
-    const result = reply.outcomes[0]!.value as SetclientidResult;
-    c.clientId = result.clientid;
-    c.confirmVerifier = result.confirm;
-    m.tracer.emit("clid", "SETCLIENTID ok", `clientid ${c.clientIdText} owner ${c.wireOwnerId}`, {
-      clientid: result.clientid,
-    });
-    const confirmOps = [setclientidConfirm({ clientid: result.clientid, confirm: result.confirm })];
-    const confirm = await m.send(confirmOps);
-    const bad = failureOf(confirm);
-    if (bad) throw new NfsError(bad.status, bad.name);
-    m.noteRenewal(m.clock.now());
-    m.tracer.emit("clid", "SETCLIENTID_CONFIRM ok", `clientid ${c.clientIdText} confirmed`);
-    return;
-  }
-  throw new NfsError(S.NFS4ERR_CLID_INUSE, "SETCLIENTID");
+    ]));
+  c.clientId = result.clientid;
+  c.confirmVerifier = result.confirm;
+  m.tracer.emit("clid", "SETCLIENTID ok", `clientid ${c.clientIdText} owner ${c.wireOwnerId}`, {
+    clientid: result.clientid,
+  });
+  const confirm = await m.send([
+    setclientidConfirm({ clientid: result.clientid, confirm: result.confirm }),
+  ]);
+  const bad = failureOf(confirm);
+  if (bad) throw new NfsError(bad.status, bad.name);
+  m.noteRenewal(m.clock.now());
+  m.tracer.emit("clid", "SETCLIENTID_CONFIRM ok", `clientid ${c.clientIdText} confirmed`);
 }
 
 async function exchangeId41(m: StateManager): Promise<void> {
   const c = m.client;
+  // CREATE_SESSION -> STALE_CLIENTID: the record went away between the two
+  // (RFC 8881 §18.36.4): exchange again.
   for (let attempt = 0; attempt < 8; attempt++) {
     c.session = undefined;
-    const reply = await m.channel.compound(
-      {
-        minorVersion: 1,
-        ops: [
-          exchangeId({
-            clientOwner: { verifier: c.verifier, ownerid: new TextEncoder().encode(c.wireOwnerId) },
-            flags: ExchangeIdFlags.EXCHGID4_FLAG_SUPP_MOVED_REFER |
-              ExchangeIdFlags.EXCHGID4_FLAG_SUPP_MOVED_MIGR,
-            stateProtect: { how: StateProtectHow.SP4_NONE },
-            implId: {
-              domain: "nfs4-ts.invalid",
-              name: "nfs4 (TypeScript)",
-              date: { seconds: 0n, nseconds: 0 },
-            },
-          }),
-        ],
-      },
-      { credential: m.credential, timeoutMs: m.callTimeoutMs },
+    const result = await establishWithUniquifier<ExchangeIdResult>(
+      m,
+      "EXCHANGE_ID",
+      () =>
+        m.channel.compound(
+          {
+            minorVersion: 1,
+            ops: [
+              exchangeId({
+                clientOwner: {
+                  verifier: c.verifier,
+                  ownerid: new TextEncoder().encode(c.wireOwnerId),
+                },
+                flags: ExchangeIdFlags.EXCHGID4_FLAG_SUPP_MOVED_REFER |
+                  ExchangeIdFlags.EXCHGID4_FLAG_SUPP_MOVED_MIGR,
+                stateProtect: { how: StateProtectHow.SP4_NONE },
+                implId: {
+                  domain: "nfs4-ts.invalid",
+                  name: "nfs4 (TypeScript)",
+                  date: { seconds: 0n, nseconds: 0 },
+                },
+              }),
+            ],
+          },
+          { credential: m.credential, timeoutMs: m.callTimeoutMs },
+        ),
     );
-    const failed = failureOf(reply);
-    if (failed?.status === S.NFS4ERR_CLID_INUSE) {
-      c.uniquifier++;
-      m.tracer.emit("clid", "EXCHANGE_ID -> NFS4ERR_CLID_INUSE", `retrying as ${c.wireOwnerId}`);
-      continue;
-    }
-    if (failed) throw new NfsError(failed.status, failed.name);
-    const result = reply.outcomes[0]!.value as ExchangeIdResult;
     c.clientId = result.clientid;
     c.createSessionSeq = result.sequenceid;
     c.serverOwner = hex(result.serverOwner.majorId);
@@ -250,7 +264,7 @@ async function exchangeId41(m: StateManager): Promise<void> {
     if (status !== S.NFS4_OK) throw new NfsError(status, "CREATE_SESSION");
     return;
   }
-  throw new NfsError(S.NFS4ERR_CLID_INUSE, "EXCHANGE_ID");
+  throw new NfsError(S.NFS4ERR_STALE_CLIENTID, "CREATE_SESSION");
 }
 
 /** What we ask for in CREATE_SESSION; the server answers with what it grants. */
