@@ -484,17 +484,7 @@ class RebootDrill {
     const o = this.#opts;
     const main = this.#main!;
     const path = this.#url.path;
-    const observer = await this.#connect(`${before.ownerId}/observer`, "observer");
-    this.#observer = observer;
-    const baseline = await observer.testLock(path, o.range);
-    await this.#say(
-      `  observer  clientid ${observer.describeState().clientId}: LOCKT ${holderText(baseline)}`,
-    );
-    this.#check(
-      "another client's LOCKT before the reboot",
-      sameClient(baseline, before.clientId) ? "ok" : "fail",
-      holderText(baseline),
-    );
+    const observer = await this.#startObserver(before, "reboot");
     if (o.failReclaim) main.injectFault({ failReclaim: o.failReclaim });
 
     // --- the reboot
@@ -748,6 +738,25 @@ class RebootDrill {
 
   // ------------------------------------------------------------- client
 
+  /**
+   * A second, independent client owner that watches the lock: before the
+   * reboot or crash its LOCKT must see ours.
+   */
+  async #startObserver(before: StateSummary, event: "reboot" | "crash"): Promise<Nfs4ClientApi> {
+    const observer = await this.#connect(`${before.ownerId}/observer`, "observer");
+    this.#observer = observer;
+    const baseline = await observer.testLock(this.#url.path, this.#opts.range);
+    await this.#say(
+      `  observer  clientid ${observer.describeState().clientId}: LOCKT ${holderText(baseline)}`,
+    );
+    this.#check(
+      `another client's LOCKT before the ${event}`,
+      sameClient(baseline, before.clientId) ? "ok" : "fail",
+      holderText(baseline),
+    );
+    return observer;
+  }
+
   async #clientDrill(
     marker: Uint8Array,
     before: StateSummary,
@@ -755,17 +764,7 @@ class RebootDrill {
   ): Promise<{ file: WritableFile | undefined; stateAfter: StateSummary | undefined }> {
     const o = this.#opts;
     const path = this.#url.path;
-    const observer = await this.#connect(`${before.ownerId}/observer`, "observer");
-    this.#observer = observer;
-    const baseline = await observer.testLock(path, o.range);
-    await this.#say(
-      `  observer  clientid ${observer.describeState().clientId}: LOCKT ${holderText(baseline)}`,
-    );
-    this.#check(
-      "another client's LOCKT before the crash",
-      sameClient(baseline, before.clientId) ? "ok" : "fail",
-      holderText(baseline),
-    );
+    const observer = await this.#startObserver(before, "crash");
 
     // --- the crash: nothing is sent to the server
     const since = this.#rec.mark("crash");
