@@ -304,12 +304,12 @@ export class StateManager {
     while (this.client.flags.size > 0 && !this.#closed) {
       const flag = FLAG_ORDER.find((f) => this.client.flags.has(f))!;
       const reason = this.#reasons.get(flag);
-      this.tracer.emit("step", `${stepName(flag)} start`, reason);
+      this.tracer.emit("step", `${flag} start`, reason);
       const t0 = this.clock.now();
       try {
         await this.#handle(flag);
         backoff = RETRY_MIN_MS;
-        this.tracer.emit("step", `${stepName(flag)} done`, `${ms(this.clock.now() - t0)}`);
+        this.tracer.emit("step", `${flag} done`, `${ms(this.clock.now() - t0)}`);
       } catch (e) {
         // A lost connection, or a server asking to wait (NFS4ERR_DELAY on
         // EXCHANGE_ID, CREATE_SESSION, RENEW, ...): try the step again.
@@ -319,7 +319,7 @@ export class StateManager {
         if (retriable && elapsed < this.recoveryTimeoutMs) {
           this.tracer.emit(
             "retry",
-            `${stepName(flag)} waiting for server`,
+            `${flag} waiting for server`,
             `${(e as Error).message}; next try in ${ms(backoff)}`,
           );
           await this.clock.sleep(backoff);
@@ -334,7 +334,7 @@ export class StateManager {
           if (++leaseErrors <= 10) continue;
         }
         this.#fatal = e instanceof Error ? e : new Error(String(e));
-        this.tracer.emit("error", `${stepName(flag)} failed`, this.#fatal.message);
+        this.tracer.emit("error", `${flag} failed`, this.#fatal.message);
         this.#failAll(this.#fatal);
         return;
       }
@@ -900,10 +900,6 @@ function opNames(ops: OpList | undefined): string {
   return ops ? ops.map((o) => o.name).filter((n) => n !== "PUTFH").join("+") : "COMPOUND";
 }
 
-/** `establish clid`, `check lease`, ... as the trace names the steps. */
-function stepName(flag: ClientFlag): string {
-  return flag;
-}
 
 export function ms(value: number): string {
   return value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${value.toFixed(1)} ms`;

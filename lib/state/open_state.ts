@@ -15,11 +15,6 @@ import type { FileHandle, Stateid } from "../nfs4/types.ts";
 import { formatStateid } from "../nfs4/types.ts";
 import type { LockOwner, OpenOwner } from "./owners.ts";
 
-/** OPEN4_SHARE_ACCESS_* (RFC 7530 §16.16). */
-export const ShareAccess = { READ: 1, WRITE: 2, BOTH: 3 } as const;
-/** OPEN4_SHARE_DENY_* */
-export const ShareDeny = { NONE: 0, READ: 1, WRITE: 2, BOTH: 3 } as const;
-
 /** Why a state needs recovery. */
 export type ReclaimMark = "none" | "reboot" | "nograce";
 
@@ -85,7 +80,7 @@ export class OpenState {
     this.name = init.name;
     this.stateid = init.stateid;
     this.access = init.access;
-    this.deny = init.deny ?? ShareDeny.NONE;
+    this.deny = init.deny ?? 0; // OPEN4_SHARE_DENY_NONE
   }
 
   /** Throws {@linkcode BadStateError} when recovery has given this state up. */

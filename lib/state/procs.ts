@@ -15,10 +15,8 @@ import {
   DelegationType,
   ExchangeIdFlags,
   LockType,
-  NFS4_UINT64_MAX,
   OpenClaimType,
   OpenResultFlags,
-  ShareAccess,
   StateProtectHow,
 } from "../nfs4/constants.ts";
 import { NfsError } from "../nfs4/errors.ts";
@@ -1017,4 +1015,3 @@ export async function unlockRange(
   );
 }
 
-export { CreateSessionFlags, NFS4_UINT64_MAX, ShareAccess };
