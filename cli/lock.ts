@@ -24,10 +24,15 @@ import { constants as osConstants } from "node:os";
 import process from "node:process";
 import { type CommandUnknownOpts, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import type { LockHolder, LockRange, Nfs4ClientApi, WritableFile } from "../lib/client/api.ts";
-import { LockConflictError } from "../lib/client/errors.ts";
+import { describeLockHolder, LockConflictError } from "../lib/client/errors.ts";
 import { lockWithWait } from "../lib/client/lock_wait.ts";
 import { type NfsUrl, parseNfsUrl, UsageError } from "../lib/client/url.ts";
-import { formatTraceJson, formatTraceText, type TraceEvent } from "../lib/client/trace.ts";
+import {
+  formatRange,
+  formatTraceJson,
+  formatTraceText,
+  type TraceEvent,
+} from "../lib/client/trace.ts";
 import type { CliContext } from "./context.ts";
 import { describeError } from "./errors.ts";
 import { type GlobalOptions, readGlobalOptions, type RootCommand } from "./globals.ts";
@@ -129,24 +134,13 @@ export function parseExitCode(value: string): number {
   return Number(value);
 }
 
-/** `0-`, `100-149`: the bytes a range covers (inclusive end), as `--range` does not. */
-export function formatBytes(offset: bigint, length: bigint): string {
-  // Ganesha reports a lock to the end of the file with length 0 in LOCK4denied.
-  if (length === 0n || length === TO_END || offset + length - 1n >= TO_END) return `${offset}-`;
-  return `${offset}-${offset + length - 1n}`;
-}
-
+/** `shared` or `exclusive`, as flock(1) says it. */
 function kindOf(type: "read" | "write"): string {
   return type === "read" ? "shared" : "exclusive";
 }
 
-/** `exclusive lock on bytes 0- held by lock owner lock-p4242-1 (client 0x6b01…)` */
-export function describeHolder(holder: LockHolder): string {
-  return `${kindOf(holder.type)} lock on bytes ${formatBytes(holder.offset, holder.length)} ` +
-    `held by lock owner ${holder.owner} (client 0x${
-      holder.clientid.toString(16).padStart(16, "0")
-    })`;
-}
+/** The holder of a conflicting lock, as the client API words it. */
+export const describeHolder: (holder: LockHolder) => string = describeLockHolder;
 
 /** Adds `lock` to the program. */
 export function registerLock(program: RootCommand, ctx: CliContext): void {
@@ -284,7 +278,7 @@ async function testRange(
       await ctx.out.write(
         `${url.text}: free: no lock conflicts with ${
           range.type === "read" ? "a shared" : "an exclusive"
-        } lock on bytes ${formatBytes(range.offset, range.length)}\n`,
+        } lock on bytes ${formatRange(range.offset, range.length)}\n`,
       );
       return 0;
     }
@@ -442,7 +436,7 @@ class LockRun {
   async #take(file: WritableFile, options: RunOptions): Promise<number | undefined> {
     const started = performance.now();
     const what = `${kindOf(this.#range.type)} lock on bytes ${
-      formatBytes(this.#range.offset, this.#range.length)
+      formatRange(this.#range.offset, this.#range.length)
     }`;
     let said = false;
     try {
@@ -475,7 +469,7 @@ class LockRun {
     const held = this.#heldLock(client);
     this.#ctx.error(
       `holding ${kindOf(this.#range.type)} lock on ${this.#url.text} bytes ${
-        formatBytes(this.#range.offset, this.#range.length)
+        formatRange(this.#range.offset, this.#range.length)
       } (lock owner ${held?.owner ?? "?"}, stateid ${held?.stateid ?? "?"})`,
     );
     const lost = await new Promise<string | undefined>((resolve) => {

@@ -10,6 +10,7 @@ export { NfsError };
 export { BadStateError } from "../state/open_state.ts";
 import { Nfs4Status } from "../nfs4/status.ts";
 import type { LockHolder } from "./api.ts";
+import { formatRange } from "../state/open_state.ts";
 
 /** LOCK or LOCKT found a conflicting lock (NFS4ERR_DENIED): who holds it. */
 export class LockConflictError extends NfsError {
@@ -32,11 +33,9 @@ export function formatOwner(bytes: Uint8Array): string {
 /** `exclusive lock on bytes 0- held by lock owner lock-p42-1 (client 0x…)`. */
 export function describeLockHolder(holder: LockHolder): string {
   const kind = holder.type === "read" ? "shared" : "exclusive";
-  const MAX = 0xffff_ffff_ffff_ffffn;
-  const bytes = holder.length === MAX || holder.offset + holder.length > MAX
-    ? `${holder.offset}-`
-    : `${holder.offset}-${holder.offset + holder.length - 1n}`;
-  return `${kind} lock on bytes ${bytes} held by lock owner ${holder.owner} (client 0x${
+  return `${kind} lock on bytes ${
+    formatRange(holder.offset, holder.length)
+  } held by lock owner ${holder.owner} (client 0x${
     holder.clientid.toString(16).padStart(16, "0")
   })`;
 }

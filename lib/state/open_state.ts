@@ -124,6 +124,7 @@ export class LockState {
 /** `0-`, `0-99`, `100-` (inclusive end), as traces print a range. */
 export function formatRange(offset: bigint, length: bigint): string {
   const MAX = 0xffff_ffff_ffff_ffffn;
-  if (length === MAX || offset + length > MAX) return `${offset}-`;
+  // Length 0 is no range a lock can hold; servers (Ganesha) say it for "to EOF".
+  if (length === 0n || length === MAX || offset + length > MAX) return `${offset}-`;
   return `${offset}-${offset + length - 1n}`;
 }
