@@ -312,13 +312,11 @@ export class Nfs4Client implements Nfs4ClientApi {
     }
   }
 
-  async #readlinkFh(fh: FileHandle, path: string): Promise<string> {
-    try {
+  #readlinkFh(fh: FileHandle, path: string): Promise<string> {
+    return this.#withPath(path, async () => {
       const [, target] = await this.manager.run(() => [putfh(fh), readlinkOp()] as const);
       return target;
-    } catch (e) {
-      throw e instanceof NfsError ? e.withPath(path) : e;
-    }
+    });
   }
 
   /** Ops per COMPOUND the session allows (4.0: no limit; keep batches modest). */
@@ -642,62 +640,53 @@ export class Nfs4Client implements Nfs4ClientApi {
   }
 
   /** READ through an open state (the state manager recovers it if needed). */
-  async readAt(
+  readAt(
     state: OpenState,
     offset: bigint,
     count: number,
   ): Promise<{ data: Uint8Array; eof: boolean }> {
-    try {
-      const io = this.#ioState(state, false);
+    const io = this.#ioState(state, false);
+    return this.#withPath(state.path, async () => {
       const [, result] = await this.manager.run(
         () => [putfh(state.fh), read({ stateid: io.stateid(), offset, count })] as const,
         { states: [io.state] },
       );
       return result;
-    } catch (e) {
-      throw e instanceof NfsError ? e.withPath(state.path) : e;
-    }
+    });
   }
 
   /** WRITE through an open state. */
-  async writeAt(
+  writeAt(
     state: OpenState,
     offset: bigint,
     data: Uint8Array,
     stable: number,
   ): Promise<WriteResult> {
-    try {
-      const io = this.#ioState(state, true);
+    const io = this.#ioState(state, true);
+    return this.#withPath(state.path, async () => {
       const [, result] = await this.manager.run(
         () => [putfh(state.fh), write({ stateid: io.stateid(), offset, stable, data })] as const,
         { states: [io.state] },
       );
       return result;
-    } catch (e) {
-      throw e instanceof NfsError ? e.withPath(state.path) : e;
-    }
+    });
   }
 
-  async commitState(state: OpenState): Promise<Uint8Array> {
-    try {
+  commitState(state: OpenState): Promise<Uint8Array> {
+    return this.#withPath(state.path, async () => {
       const [, verifier] = await this.manager.run(() => [putfh(state.fh), commit()] as const, {
         states: [state],
       });
       return verifier;
-    } catch (e) {
-      throw e instanceof NfsError ? e.withPath(state.path) : e;
-    }
+    });
   }
 
   async setattrState(state: OpenState, attrs: SettableAttributes): Promise<void> {
-    try {
-      await this.manager.run(
+    await this.#withPath(state.path, () =>
+      this.manager.run(
         () => [putfh(state.fh), setattr({ stateid: state.stateid, attrs })] as const,
         { states: [state] },
-      );
-    } catch (e) {
-      throw e instanceof NfsError ? e.withPath(state.path) : e;
-    }
+      ));
   }
 
   /** READs kept in flight by `chunks()`. */
