@@ -44,6 +44,7 @@ import {
 } from "./compound.ts";
 import { CbOp, cbOpName, LayoutRecallType, Limits, StableHow } from "./constants.ts";
 import { decodeOpenDelegation, encodeOpenDelegation, type OpenDelegation } from "./ops/open.ts";
+import { decodeSlotReply, encodeSlotReply, type SlotReply } from "./ops/sequence.ts";
 import { Nfs4Status } from "./status.ts";
 import {
   decodeFileHandle,
@@ -379,14 +380,8 @@ export interface CbSequenceArgs {
   readonly referringCallLists: readonly ReferringCallList[];
 }
 
-/** CB_SEQUENCE4resok. */
-export interface CbSequenceResult {
-  readonly sessionid: SessionId;
-  readonly sequenceid: number;
-  readonly slotid: number;
-  readonly highestSlotid: number;
-  readonly targetHighestSlotid: number;
-}
+/** CB_SEQUENCE4resok: the same slot fields as SEQUENCE4resok's. */
+export type CbSequenceResult = SlotReply;
 
 /** CB_SEQUENCE (RFC 8881 §20.9). */
 export const CB_SEQUENCE: OpCodec<CbSequenceArgs, CbSequenceResult> = {
@@ -431,21 +426,9 @@ export const CB_SEQUENCE: OpCodec<CbSequenceArgs, CbSequenceResult> = {
     );
     return { sessionid, sequenceid, slotid, highestSlotid, cachethis, referringCallLists };
   },
-  encodeResult(w, result) {
-    encodeSessionId(w, result.sessionid);
-    w.writeUint(result.sequenceid);
-    w.writeUint(result.slotid);
-    w.writeUint(result.highestSlotid);
-    w.writeUint(result.targetHighestSlotid);
-  },
-  decodeResult(r) {
-    const sessionid = decodeSessionId(r);
-    const sequenceid = r.readUint();
-    const slotid = r.readUint();
-    const highestSlotid = r.readUint();
-    const targetHighestSlotid = r.readUint();
-    return { sessionid, sequenceid, slotid, highestSlotid, targetHighestSlotid };
-  },
+  // CB_SEQUENCE4resok is SEQUENCE4resok without the status flags.
+  encodeResult: encodeSlotReply,
+  decodeResult: decodeSlotReply,
 };
 
 export function cbSequence(args: CbSequenceArgs): Nfs4Op<CbSequenceResult> {

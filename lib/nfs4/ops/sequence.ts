@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { XdrReader, XdrWriter } from "../../xdr/mod.ts";
 import { Op } from "../constants.ts";
 import { bindOp, type Nfs4Op, type OpCodec } from "../compound.ts";
 import { decodeSessionId, encodeSessionId, type SessionId } from "../types.ts";
@@ -47,23 +48,44 @@ export const SEQUENCE: OpCodec<SequenceArgs, SequenceResult> = {
     return { sessionid, sequenceid, slotid, highestSlotid, cachethis };
   },
   encodeResult(w, result) {
-    encodeSessionId(w, result.sessionid);
-    w.writeUint(result.sequenceid);
-    w.writeUint(result.slotid);
-    w.writeUint(result.highestSlotid);
-    w.writeUint(result.targetHighestSlotid);
+    encodeSlotReply(w, result);
     w.writeUint(result.statusFlags);
   },
   decodeResult(r) {
-    const sessionid = decodeSessionId(r);
-    const sequenceid = r.readUint();
-    const slotid = r.readUint();
-    const highestSlotid = r.readUint();
-    const targetHighestSlotid = r.readUint();
+    const slots = decodeSlotReply(r);
     const statusFlags = r.readUint();
-    return { sessionid, sequenceid, slotid, highestSlotid, targetHighestSlotid, statusFlags };
+    return { ...slots, statusFlags };
   },
 };
+
+/**
+ * The fields SEQUENCE4resok and CB_SEQUENCE4resok share (RFC 8881 §18.46,
+ * §20.9): session, sequence id, slot, highest and target highest slot.
+ */
+export interface SlotReply {
+  readonly sessionid: SessionId;
+  readonly sequenceid: number;
+  readonly slotid: number;
+  readonly highestSlotid: number;
+  readonly targetHighestSlotid: number;
+}
+
+export function encodeSlotReply(w: XdrWriter, reply: SlotReply): void {
+  encodeSessionId(w, reply.sessionid);
+  w.writeUint(reply.sequenceid);
+  w.writeUint(reply.slotid);
+  w.writeUint(reply.highestSlotid);
+  w.writeUint(reply.targetHighestSlotid);
+}
+
+export function decodeSlotReply(r: XdrReader): SlotReply {
+  const sessionid = decodeSessionId(r);
+  const sequenceid = r.readUint();
+  const slotid = r.readUint();
+  const highestSlotid = r.readUint();
+  const targetHighestSlotid = r.readUint();
+  return { sessionid, sequenceid, slotid, highestSlotid, targetHighestSlotid };
+}
 
 export function sequence(args: SequenceArgs): Nfs4Op<SequenceResult> {
   return bindOp(SEQUENCE, args);
