@@ -900,7 +900,6 @@ function opNames(ops: OpList | undefined): string {
   return ops ? ops.map((o) => o.name).filter((n) => n !== "PUTFH").join("+") : "COMPOUND";
 }
 
-
 export function ms(value: number): string {
   return value >= 1000 ? `${(value / 1000).toFixed(2)} s` : `${value.toFixed(1)} ms`;
 }

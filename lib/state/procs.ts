@@ -1014,4 +1014,3 @@ export async function unlockRange(
     `${state.path} ${range.type} ${formatRange(range.offset, range.length)}`,
   );
 }
-
