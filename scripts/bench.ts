@@ -14,6 +14,11 @@
  * else runs. It prints a table of medians, the ratios and the targets of the
  * `cp` issue, and writes everything to bench/results.json.
  *
+ * nfs4 runs as the single binary (built with Bun, scripts/build.ts) and, for
+ * the 1 GiB copies, also from its sources under Deno (`deno run`, rows
+ * marked so): the two runtimes move bytes at different costs (Bun's
+ * `onread` copies each chunk once more), and both are what users run.
+ *
  * To add a row (an `ls` or `cat` benchmark, say), add a {@linkcode BenchCase}
  * to {@linkcode CASES}: a title, the bytes it moves (for MB/s), the command
  * for nfs4 and, when libnfs has one, for libnfs; `prepare` runs before every
@@ -23,7 +28,8 @@
  * deno task bench                       # 1 GiB, 3 runs of each
  * deno task bench --quick               # 256 MiB, 3 runs: a first look
  * deno task bench --size 256MiB --runs 5 --cases read-4.1,write-4.1
- * deno task bench --nfs4 dist/nfs4      # a compiled binary instead of deno run
+ * deno task bench --runtimes binary     # only the single binary
+ * deno task bench --nfs4 dist/nfs4      # this command instead of both runtimes
  * ```
  *
  * Only `node:` APIs are used, as in the rest of scripts/.
@@ -88,6 +94,8 @@ export interface Run {
   readonly cpuSeconds?: number | undefined;
   /** nfs4 cp --json's own measure of the copy (without start-up), when printed. */
   readonly copySeconds?: number | undefined;
+  /** CPU seconds the server (Ganesha) used during the run, from /proc. */
+  readonly serverCpuSeconds?: number | undefined;
 }
 
 export interface ToolResult {
@@ -97,6 +105,8 @@ export interface ToolResult {
   readonly peakRssKiB: number | undefined;
   /** Median CPU seconds per run, when measured. */
   readonly medianCpuSeconds?: number | undefined;
+  /** Median CPU seconds the server used per run, when measured. */
+  readonly medianServerCpuSeconds?: number | undefined;
 }
 
 export interface CaseResult {
@@ -109,6 +119,8 @@ export interface CaseResult {
   readonly ratio: number | undefined;
   /** Why libnfs has no figures for this case (it failed). */
   readonly theirsError?: string | undefined;
+  /** Which targets this row feeds ("read", "write"). */
+  readonly kind?: "read" | "write" | undefined;
 }
 
 function libnfsUrl(ctx: BenchContext, name: string): string {
@@ -179,6 +191,27 @@ export const CASES: BenchCase[] = [
   ...FILE_CASES,
 ];
 
+/**
+ * A data case with nfs4 run from its sources under Deno (`deno run -A
+ * cli/main.ts`) instead of the binary: id `<id>+deno`.
+ */
+export function underDeno(c: BenchCase, deno: readonly string[]): BenchCase {
+  return {
+    ...c,
+    id: `${c.id}+deno`,
+    title: c.title.replace(/\)$/, ", deno run)"),
+    ours: (ctx) => c.ours({ ...ctx, nfs4: deno }),
+  };
+}
+
+/** Every row for these runtimes: a data case's Deno row follows its binary row. */
+export function casesFor(runtimes: readonly ("binary" | "deno")[], deno: readonly string[]) {
+  return CASES.flatMap((c) => [
+    ...(runtimes.includes("binary") ? [c] : []),
+    ...(runtimes.includes("deno") && c.kind ? [underDeno(c, deno)] : []),
+  ]);
+}
+
 // ------------------------------------------------------------------ running
 
 async function sha256File(file: string): Promise<string> {
@@ -223,8 +256,31 @@ function vmHwm(pid: number): number | undefined {
   }
 }
 
-/** Runs `argv` to completion; wall time from spawn to exit and peak RSS. */
-async function measure(argv: readonly string[], scratch: string): Promise<Run> {
+/**
+ * CPU seconds (user + system, all threads) a process has used so far, from
+ * /proc/PID/stat (in clock ticks of 1/100 s, the kernel's USER_HZ).
+ */
+function processCpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Runs `argv` to completion; wall time from spawn to exit, peak RSS, CPU
+ * time, and the CPU time the server process `serverPid` used meanwhile.
+ */
+async function measure(
+  argv: readonly string[],
+  scratch: string,
+  serverPid?: number,
+): Promise<Run> {
+  const serverBefore = serverPid === undefined ? undefined : processCpuSeconds(serverPid);
   const useTime = fs.existsSync(GNU_TIME);
   const timeFile = path.join(scratch, "time.txt");
   const full = useTime ? [GNU_TIME, "-o", timeFile, "-f", "%e %M %U %S", ...argv] : [...argv];
@@ -252,6 +308,10 @@ async function measure(argv: readonly string[], scratch: string): Promise<Run> {
     child.on("close", (status) => resolve(status ?? 1));
   });
   const seconds = (performance.now() - started) / 1000;
+  const serverAfter = serverPid === undefined ? undefined : processCpuSeconds(serverPid);
+  const serverCpuSeconds = serverBefore !== undefined && serverAfter !== undefined
+    ? Math.round((serverAfter - serverBefore) * 100) / 100
+    : undefined;
   if (poll) clearInterval(poll);
   if (code !== 0) {
     throw new Error(`${argv.join(" ")} exited ${code}: ${stderr.trim()}`);
@@ -272,7 +332,7 @@ async function measure(argv: readonly string[], scratch: string): Promise<Run> {
   } catch {
     // not nfs4 cp --json
   }
-  return { seconds, rssKiB, cpuSeconds, copySeconds };
+  return { seconds, rssKiB, cpuSeconds, copySeconds, serverCpuSeconds };
 }
 
 function median(values: readonly number[]): number {
@@ -285,12 +345,14 @@ function summarize(runs: Run[], bytes: number): ToolResult {
   const medianSeconds = median(runs.map((r) => r.seconds));
   const rss = runs.map((r) => r.rssKiB).filter((v): v is number => v !== undefined);
   const cpu = runs.map((r) => r.cpuSeconds).filter((v): v is number => v !== undefined);
+  const serverCpu = runs.map((r) => r.serverCpuSeconds).filter((v): v is number => v !== undefined);
   return {
     runs,
     medianSeconds,
     mbPerSecond: bytes / medianSeconds / 1e6,
     peakRssKiB: rss.length > 0 ? Math.max(...rss) : undefined,
     medianCpuSeconds: cpu.length === runs.length ? median(cpu) : undefined,
+    medianServerCpuSeconds: serverCpu.length === runs.length ? median(serverCpu) : undefined,
   };
 }
 
@@ -315,9 +377,13 @@ function pad(text: string, width: number, right = false): string {
   return right ? text.padStart(width) : text.padEnd(width);
 }
 
-/** CPU seconds per GiB moved, from a run's median CPU time. */
-function cpuPerGiB(result: ToolResult | undefined, bytes: number): string {
-  const cpu = result?.medianCpuSeconds;
+/** CPU seconds per GiB moved, from a run's median CPU time (or the server's). */
+function cpuPerGiB(
+  result: ToolResult | undefined,
+  bytes: number,
+  whose: "client" | "server" = "client",
+): string {
+  const cpu = whose === "client" ? result?.medianCpuSeconds : result?.medianServerCpuSeconds;
   return cpu === undefined ? "-" : `${(cpu / (bytes / 2 ** 30)).toFixed(2)} s`;
 }
 
@@ -332,6 +398,7 @@ export function formatTable(results: readonly CaseResult[]): string {
     "nfs4/libnfs",
     "nfs4 CPU/GiB",
     "libnfs CPU/GiB",
+    "server CPU/GiB (nfs4, libnfs)",
     "nfs4 RSS",
     "libnfs RSS",
   ];
@@ -344,6 +411,9 @@ export function formatTable(results: readonly CaseResult[]): string {
     r.ratio !== undefined ? `${r.ratio.toFixed(2)}x` : "-",
     r.bytes >= 2 ** 26 ? cpuPerGiB(r.ours, r.bytes) : "-",
     r.bytes >= 2 ** 26 ? cpuPerGiB(r.theirs, r.bytes) : "-",
+    r.bytes >= 2 ** 26
+      ? `${cpuPerGiB(r.ours, r.bytes, "server")}, ${cpuPerGiB(r.theirs, r.bytes, "server")}`
+      : "-",
     mb(r.ours.peakRssKiB),
     mb(r.theirs?.peakRssKiB),
   ]);
@@ -360,8 +430,8 @@ export function evaluateTargets(results: readonly CaseResult[]): {
   pass: boolean;
 }[] {
   const targets: { name: string; value: string; pass: boolean }[] = [];
-  const reads = results.filter((r) => CASES.find((c) => c.id === r.id)?.kind === "read");
-  const writes = results.filter((r) => CASES.find((c) => c.id === r.id)?.kind === "write");
+  const reads = results.filter((r) => r.kind === "read");
+  const writes = results.filter((r) => r.kind === "write");
   for (const read of reads) {
     if (read.ratio !== undefined) {
       targets.push({
@@ -372,8 +442,8 @@ export function evaluateTargets(results: readonly CaseResult[]): {
     }
   }
   for (const write of writes) {
-    const vers = write.id.replace(/^write-/, "");
-    const read = reads.find((r) => r.id === `read-${vers}`);
+    // Paired with the read of the same version by the same runtime.
+    const read = reads.find((r) => r.id === write.id.replace(/^write-/, "read-"));
     if (!read) continue;
     const ratio = write.ours.mbPerSecond / read.ours.mbPerSecond;
     targets.push({
@@ -392,6 +462,31 @@ export function evaluateTargets(results: readonly CaseResult[]): {
     });
   }
   return targets;
+}
+
+/**
+ * What the CPU allows, for each read row: client and server share this
+ * machine's `cpus`, so a run cannot be shorter than the CPU time both used
+ * divided by the CPUs, however well the client overlaps its work. The best
+ * ratio nfs4's CPU use allows against libnfs's measured time, and the one a
+ * client using no CPU at all would get (the server's work alone).
+ */
+export function cpuCeilings(results: readonly CaseResult[], cpus: number): string[] {
+  const lines: string[] = [];
+  for (const r of results) {
+    const ours = r.ours.medianCpuSeconds;
+    const server = r.ours.medianServerCpuSeconds;
+    if (r.kind !== "read" || !r.theirs || ours === undefined || server === undefined) continue;
+    const floor = (ours + server) / cpus;
+    lines.push(
+      `  ${r.id}: nfs4 ${ours.toFixed(2)} + server ${server.toFixed(2)} CPU-s on ${cpus} CPUs: ` +
+        `no faster than ${floor.toFixed(2)} s, ${
+          (r.theirs.medianSeconds / floor).toFixed(2)
+        }x libnfs; ` +
+        `a client using no CPU: ${(r.theirs.medianSeconds / (server / cpus)).toFixed(2)}x`,
+    );
+  }
+  return lines;
 }
 
 // ---------------------------------------------------------------------- main
@@ -417,9 +512,12 @@ Options:
   --runs N           runs of each tool per case (default 3)
   --warmup N         uncounted rounds of every case first (default 1)
   --quick            a first look: --size 256MiB --runs 3 unless given
-  --cases A,B        only these cases (${CASES.map((c) => c.id).join(", ")})
-  --nfs4 CMD         how to run nfs4 (default: the single binary, built first;
-                     'deno run -A cli/main.ts' runs the sources)
+  --cases A,B        only these cases (${CASES.map((c) => c.id).join(", ")};
+                     a copy's row under Deno is ID+deno, e.g. read-4.1+deno)
+  --runtimes A,B     how nfs4 runs: binary (the single binary, built first)
+                     and/or deno (the sources under deno run, 1 GiB copies
+                     only); default binary,deno
+  --nfs4 CMD         run nfs4 with this command instead (one runtime)
   --local-dir DIR    where local inputs and outputs go (default: a directory on
                      /dev/shm when it exists, else the temporary directory)
   --export-dir DIR   the directory behind the server's export (same default)
@@ -436,6 +534,7 @@ async function main(): Promise<number> {
       quick: { type: "boolean" },
       cases: { type: "string" },
       nfs4: { type: "string" },
+      runtimes: { type: "string", default: "binary,deno" },
       "local-dir": { type: "string" },
       "export-dir": { type: "string" },
       json: { type: "string", default: path.join(ROOT, "bench", "results.json") },
@@ -453,16 +552,28 @@ async function main(): Promise<number> {
   if (!Number.isInteger(warmup) || warmup < 0) {
     throw new Error("--warmup must be a non-negative integer");
   }
-  const wanted = values.cases?.split(",").map((s) => s.trim()).filter(Boolean);
-  const cases = wanted ? CASES.filter((c) => wanted.includes(c.id)) : CASES;
-  if (wanted && cases.length !== wanted.length) {
-    throw new Error(`unknown case in --cases (known: ${CASES.map((c) => c.id).join(", ")})`);
+  const runtimes = values.runtimes.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const r of runtimes) {
+    if (r !== "binary" && r !== "deno") throw new Error(`unknown runtime ${r} (binary, deno)`);
   }
-  // Like with like: libnfs's tools are native programs, so nfs4 runs as the
-  // single binary unless told otherwise (--nfs4 'deno run -A cli/main.ts').
+  const deno = [process.execPath, "run", "-A", path.join(ROOT, "cli", "main.ts")];
+  // With --nfs4 the command stands in for the binary: one runtime.
+  const all = casesFor(
+    values.nfs4 ? ["binary"] : runtimes as ("binary" | "deno")[],
+    deno,
+  );
+  const wanted = values.cases?.split(",").map((s) => s.trim()).filter(Boolean);
+  const cases = wanted ? all.filter((c) => wanted.includes(c.id)) : all;
+  if (wanted && cases.length !== wanted.length) {
+    throw new Error(`unknown case in --cases (known: ${all.map((c) => c.id).join(", ")})`);
+  }
+  // Like with like: libnfs's tools are native programs, so the single binary
+  // is built and run first; the Deno rows show the sources' runtime.
   const nfs4 = values.nfs4
     ? values.nfs4.split(" ").filter(Boolean)
-    : [build(path.join(os.tmpdir(), `nfs4-bench-bin-${process.pid}`)).outfile];
+    : runtimes.includes("binary")
+    ? [build(path.join(os.tmpdir(), `nfs4-bench-bin-${process.pid}`)).outfile]
+    : deno;
   const libnfs = hasCommand("nfs-cp");
   if (!libnfs) console.error("bench: nfs-cp (libnfs-utils) not found; nfs4 rows only");
 
@@ -500,6 +611,11 @@ async function main(): Promise<number> {
         console.log(`  ${t.pass ? "PASS" : "FAIL"}  ${t.name}: ${t.value}`);
       }
     }
+    const ceilings = cpuCeilings(results, os.cpus().length);
+    if (ceilings.length > 0) {
+      console.log("\nCPU-bound ceilings (read rows)");
+      for (const line of ceilings) console.log(line);
+    }
     const report = {
       date: new Date().toISOString(),
       host: os.hostname(),
@@ -511,6 +627,7 @@ async function main(): Promise<number> {
       exportOnTmpfs: onTmpfs,
       cases: results,
       targets,
+      cpuCeilings: cpuCeilings(results, os.cpus().length).map((l) => l.trim()),
     };
     await fsp.mkdir(path.dirname(values.json), { recursive: true });
     await fsp.writeFile(values.json, JSON.stringify(report, null, 2) + "\n");
@@ -550,7 +667,7 @@ export async function runCases(
         const argv = tool === "nfs4" ? c.ours(ctx) : c.theirs!(ctx);
         let result: Run;
         try {
-          result = await measure(argv, scratch);
+          result = await measure(argv, scratch, ctx.server.pid);
           if (run === -warmup) await c.verify?.(ctx, tool);
         } catch (error) {
           // libnfs failing is a finding, not the end of the benchmark.
@@ -564,9 +681,11 @@ export async function runCases(
         const list = tool === "nfs4" ? ours : theirs;
         if (run >= 0) list.set(c.id, [...(list.get(c.id) ?? []), result]);
         const mbps = c.bytes(ctx) / result.seconds / 1e6;
-        const cpu = result.cpuSeconds === undefined
-          ? ""
-          : `, CPU ${result.cpuSeconds.toFixed(2)} s`;
+        const cpu =
+          (result.cpuSeconds === undefined ? "" : `, CPU ${result.cpuSeconds.toFixed(2)} s`) +
+          (result.serverCpuSeconds === undefined
+            ? ""
+            : `, server CPU ${result.serverCpuSeconds.toFixed(2)} s`);
         console.error(
           `bench: ${c.id} ${tool} ${run < 0 ? "warm-up" : `run ${run + 1}`}: ` +
             `${result.seconds.toFixed(2)} s, ` +
@@ -588,6 +707,7 @@ export async function runCases(
       // Speed of nfs4 over libnfs: above 1, nfs4 is faster (same bytes, so the time ratio).
       ratio: t ? t.medianSeconds / o.medianSeconds : undefined,
       ...(theirErrors.has(c.id) ? { theirsError: theirErrors.get(c.id) } : {}),
+      kind: c.kind,
     };
   });
 }
