@@ -572,10 +572,13 @@ async function main(): Promise<number> {
   }
   // Like with like: libnfs's tools are native programs, so the single binary
   // is built and run first; the Deno rows show the sources' runtime.
+  const builtBinary = !values.nfs4 && runtimes.includes("binary")
+    ? build(path.join(os.tmpdir(), `nfs4-bench-bin-${process.pid}`)).outfile
+    : undefined;
   const nfs4 = values.nfs4
     ? values.nfs4.split(" ").filter(Boolean)
-    : runtimes.includes("binary")
-    ? [build(path.join(os.tmpdir(), `nfs4-bench-bin-${process.pid}`)).outfile]
+    : builtBinary
+    ? [builtBinary]
     : deno;
   const libnfs = hasCommand("nfs-cp");
   if (!libnfs) console.error("bench: nfs-cp (libnfs-utils) not found; nfs4 rows only");
@@ -640,6 +643,7 @@ async function main(): Promise<number> {
     await server.stop();
     await fsp.rm(scratch, { recursive: true, force: true });
     await fsp.rm(stateDir, { recursive: true, force: true });
+    if (builtBinary) await fsp.rm(builtBinary, { force: true });
   }
 }
 
