@@ -15,7 +15,6 @@
 
 import { hostname } from "node:os";
 import process from "node:process";
-import { RpcTransport } from "../rpc/transport.ts";
 import { RpcCompoundChannel } from "../nfs4/channel.ts";
 import {
   Attr,
@@ -106,15 +105,15 @@ interface Resolved {
 export class Nfs4Client implements Nfs4ClientApi {
   readonly manager: StateManager;
   readonly #owner: ClientOwner;
-  readonly #transport: RpcTransport;
+  readonly #channel: RpcCompoundChannel;
   #supported: ReadonlySet<number> | undefined;
   #rootFsMaxRead: number | undefined;
   #closed = false;
 
-  private constructor(manager: StateManager, owner: ClientOwner, transport: RpcTransport) {
+  private constructor(manager: StateManager, owner: ClientOwner, channel: RpcCompoundChannel) {
     this.manager = manager;
     this.#owner = owner;
-    this.#transport = transport;
+    this.#channel = channel;
   }
 
   /**
@@ -131,16 +130,15 @@ export class Nfs4Client implements Nfs4ClientApi {
     if (options.onTrace) tracer.subscribe(options.onTrace);
     let lastError: unknown;
     for (const minor of tries) {
-      const transport = new RpcTransport({
+      const channel = RpcCompoundChannel.to({
         host: options.host,
         port: options.port,
-        connectTimeoutMs: options.timeoutMs ?? 30_000,
-        callTimeoutMs: options.timeoutMs ?? 30_000,
+        timeoutMs: options.timeoutMs ?? 30_000,
         maxRecordSize: 4 * MAX_READ + 65536,
       });
       const owner = claimClientOwner(options.clientId);
       const manager = new StateManager({
-        channel: new RpcCompoundChannel(transport),
+        channel,
         minorVersion: minor,
         identity: identityFrom(options),
         owner,
@@ -160,11 +158,11 @@ export class Nfs4Client implements Nfs4ClientApi {
         // NFSv4 fails here at once, not after the state manager's retries.
         await manager.channel.ping({ timeoutMs: options.timeoutMs ?? 30_000 });
         await manager.start();
-        return new Nfs4Client(manager, owner, transport);
+        return new Nfs4Client(manager, owner, channel);
       } catch (e) {
         manager.abandon();
         owner.release();
-        await transport.close();
+        await channel.close();
         lastError = e;
         if (e instanceof NfsError && e.status === S.NFS4ERR_MINOR_VERS_MISMATCH) {
           tracer.emit("clid", `NFSv4.${minor} not supported`, "trying the next minor version");
@@ -715,7 +713,7 @@ export class Nfs4Client implements Nfs4ClientApi {
     );
     this.manager.abandon();
     this.#owner.release();
-    await this.#transport.close();
+    await this.#channel.close();
   }
 
   /** Fault injection for recovery drills: make the named reclaim fail. */
@@ -730,7 +728,7 @@ export class Nfs4Client implements Nfs4ClientApi {
       await this.manager.shutdown();
     } finally {
       this.#owner.release();
-      await this.#transport.close();
+      await this.#channel.close();
     }
   }
 }

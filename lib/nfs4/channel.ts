@@ -10,7 +10,7 @@
 
 import type { OpaqueAuth } from "../rpc/auth.ts";
 import { RpcProtocolError } from "../rpc/errors.ts";
-import type { CallHandler, RpcTransport } from "../rpc/transport.ts";
+import { type CallHandler, RpcTransport } from "../rpc/transport.ts";
 import { XdrError } from "../xdr/mod.ts";
 import {
   type CompoundReply,
@@ -51,6 +51,28 @@ export class RpcCompoundChannel implements CompoundChannel {
 
   constructor(transport: RpcTransport) {
     this.transport = transport;
+  }
+
+  /**
+   * A channel over a new TCP transport to an NFSv4 server (it connects on the
+   * first call). `timeoutMs` bounds the connect and each call; replies larger
+   * than `maxRecordSize` bytes drop the connection.
+   */
+  static to(server: {
+    readonly host: string;
+    readonly port: number;
+    readonly timeoutMs: number;
+    readonly maxRecordSize: number;
+  }): RpcCompoundChannel {
+    return new RpcCompoundChannel(
+      new RpcTransport({
+        host: server.host,
+        port: server.port,
+        connectTimeoutMs: server.timeoutMs,
+        callTimeoutMs: server.timeoutMs,
+        maxRecordSize: server.maxRecordSize,
+      }),
+    );
   }
 
   async compound(
