@@ -19,6 +19,7 @@
  */
 
 import { isIPv4, isIPv6 } from "node:net";
+import { decodeByteString, encodeByteString } from "../nfs4/names.ts";
 
 /** The NFS port (RFC 7530 §3.1). */
 export const DEFAULT_NFS_PORT = 2049;
@@ -32,6 +33,11 @@ export interface NfsUrl {
   readonly path: string;
   /** Decoded path components; one may contain `/` (written `%2F`). */
   readonly components: readonly string[];
+  /**
+   * The path ends in `/` (or `/.`): as for coreutils, the object it names
+   * must be a directory (a symlink to one is followed).
+   */
+  readonly trailingSlash: boolean;
   /** The URL as the user typed it, for messages. */
   readonly text: string;
 }
@@ -84,7 +90,8 @@ export function parseNfsUrl(text: string): NfsUrl {
 
   const { host, port } = parseAuthority(authority, fail);
   const components = parsePath(rawPath, fail);
-  return { host, port, path: joinComponents(components), components, text };
+  const trailingSlash = components.length > 0 && /\/\.?$/.test(rawPath);
+  return { host, port, path: joinComponents(components), components, trailingSlash, text };
 }
 
 function parseAuthority(
@@ -141,8 +148,6 @@ function parseIpv6Literal(literal: string, fail: (reason: string) => never): str
   return zone === "" ? address : `${address}%${zone}`;
 }
 
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
-
 function parsePath(rawPath: string, fail: (reason: string) => never): string[] {
   const out: string[] = [];
   for (const raw of rawPath.split("/")) {
@@ -180,11 +185,9 @@ function percentDecode(raw: string, fail: (reason: string) => never): string {
       i += s.length;
     }
   }
-  try {
-    return strictUtf8.decode(new Uint8Array(bytes));
-  } catch {
-    return fail(`percent-escapes in '${raw}' are not valid UTF-8`);
-  }
+  // Any byte may be named: bytes that are not UTF-8 become escapes
+  // (lib/xdr/byte_string.ts) and reach the server as themselves.
+  return decodeByteString(new Uint8Array(bytes));
 }
 
 function joinComponents(components: readonly string[]): string {
@@ -204,7 +207,7 @@ const NEEDS_ENCODING = /[\u0000-\u0020"#%/<>?[\\\]^`{|}\u007f]|[\p{C}\p{Z}]/gu;
 export function encodeComponent(name: string): string {
   return name.replace(NEEDS_ENCODING, (ch) => {
     let out = "";
-    for (const byte of new TextEncoder().encode(ch)) {
+    for (const byte of encodeByteString(ch)) {
       out += "%" + byte.toString(16).toUpperCase().padStart(2, "0");
     }
     return out;
@@ -266,6 +269,7 @@ export function joinUrl(url: NfsUrl, name: string): NfsUrl {
     port: url.port,
     path: joinComponents(components),
     components,
+    trailingSlash: false,
     text: `${url.text.replace(/\/+$/, "")}/${encodeComponent(name)}`,
   };
 }

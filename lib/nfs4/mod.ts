@@ -16,6 +16,7 @@ export * from "./constants.ts";
 export * from "./status.ts";
 export * from "./errors.ts";
 export * from "./types.ts";
+export * from "./names.ts";
 export * from "./attrs.ts";
 export * from "./compound.ts";
 export * from "./registry.ts";

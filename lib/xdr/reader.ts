@@ -17,12 +17,9 @@
  * @module
  */
 
+import { decodeByteString } from "./byte_string.ts";
 import { XdrError } from "./error.ts";
 import { xdrPadding } from "./writer.ts";
-
-// ignoreBOM: a leading U+FEFF is part of the string's value (a file name may
-// start with it), not a byte-order mark to strip.
-const textDecoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
 
 /**
  * The largest count or length accepted when a caller names no maximum. The
@@ -155,12 +152,13 @@ export class XdrReader {
   }
 
   /**
-   * String (§4.11), decoded as UTF-8. Invalid sequences become U+FFFD rather
-   * than failing: a server's odd file name must not stop a listing. Callers
-   * that need the exact bytes use {@linkcode readOpaque}.
+   * String (§4.11), decoded as UTF-8 without loss: bytes that are not UTF-8
+   * become escapes (see byte_string.ts), so a server's odd file name neither
+   * stops a listing nor loses the bytes needed to name the file again. A
+   * leading U+FEFF is kept: it is part of the value, not a byte-order mark.
    */
   readString(maxLength: number = XDR_DEFAULT_MAX): string {
-    return textDecoder.decode(this.readOpaque(maxLength));
+    return decodeByteString(this.readOpaque(maxLength));
   }
 
   /**

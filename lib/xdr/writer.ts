@@ -20,9 +20,9 @@
  * @module
  */
 
+import { encodeByteString } from "./byte_string.ts";
 import { XdrError } from "./error.ts";
 
-const textEncoder = new TextEncoder();
 const INT32_MIN = -0x80000000;
 const INT32_MAX = 0x7fffffff;
 const UINT32_MAX = 0xffffffff;
@@ -264,9 +264,12 @@ export class XdrWriter {
     return this;
   }
 
-  /** String (§4.11), encoded as UTF-8. */
+  /**
+   * String (§4.11), encoded as UTF-8; escaped bytes (see byte_string.ts) are
+   * written as the bytes they stand for.
+   */
   writeString(value: string, maxLength: number = UINT32_MAX): this {
-    return this.writeOpaque(textEncoder.encode(value), maxLength);
+    return this.writeOpaque(encodeByteString(value), maxLength);
   }
 
   /** Variable-length array (§4.13): count, then each element. */

@@ -15,10 +15,11 @@ import {
   UsageError,
 } from "../../lib/client/url.ts";
 
-function parsed(text: string): Omit<NfsUrl, "text"> {
+function parsed(text: string): Omit<NfsUrl, "text" | "trailingSlash"> {
   const { text: typed, ...rest } = parseNfsUrl(text);
   assert.equal(typed, text, "text keeps what the user typed");
-  return { ...rest, components: [...rest.components] };
+  const { trailingSlash: _, ...fields } = rest;
+  return { ...fields, components: [...rest.components] };
 }
 
 Deno.test("parseNfsUrl() reads host, port and path", () => {
@@ -78,6 +79,17 @@ Deno.test("parseNfsUrl() percent-decodes each component on its own", () => {
   assert.deepEqual(parseNfsUrl("nfs://h/café/日本").components, ["café", "日本"]);
   assert.deepEqual(parseNfsUrl("nfs://h/%F0%9F%98%80x").components, ["😀x"]);
   assert.deepEqual(parseNfsUrl("nfs://h/a b").components, ["a b"]);
+  // Any byte: what is not UTF-8 becomes an escape that stands for the byte.
+  assert.deepEqual(parseNfsUrl("nfs://h/lat%E9in1").components, ["lat\udce9in1"]);
+  assert.deepEqual(parseNfsUrl("nfs://h/%FF%C3").components, ["\udcff\udcc3"]);
+  assert.equal(encodeComponent("lat\udce9in1"), "lat%E9in1");
+});
+
+Deno.test("parseNfsUrl() notes a trailing slash: the name must be a directory", () => {
+  assert.equal(parseNfsUrl("nfs://h/a/").trailingSlash, true);
+  assert.equal(parseNfsUrl("nfs://h/a/.").trailingSlash, true);
+  assert.equal(parseNfsUrl("nfs://h/a").trailingSlash, false);
+  assert.equal(parseNfsUrl("nfs://h/").trailingSlash, false);
 });
 
 Deno.test("parseNfsUrl() resolves . and .. lexically", () => {
@@ -112,8 +124,6 @@ Deno.test("parseNfsUrl() rejects malformed URLs with a UsageError naming the URL
     ["nfs://h/a%2", /bad percent-escape '%2'/],
     ["nfs://h/a%", /bad percent-escape '%'/],
     ["nfs://h/a%00b", /%00/],
-    ["nfs://h/%C3", /not valid UTF-8/],
-    ["nfs://h/%FF", /not valid UTF-8/],
     ["nfs://h/a\nb", /control characters/],
     ["nfs://::1/", /IPv6 addresses must be in brackets/],
     ["nfs://[::1/", /unclosed '\['/],

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { XdrError } from "../../xdr/mod.ts";
+import { decodeByteString, encodeByteString, XdrError } from "../../xdr/mod.ts";
 import { Limits, Op } from "../constants.ts";
 import { bindOp, type Nfs4Op, type OpCodec } from "../compound.ts";
 import {
@@ -20,9 +20,6 @@ import {
 } from "../attrs.ts";
 import { decodeVerifier, encodeVerifier, type Verifier } from "../types.ts";
 
-const textEncoder = new TextEncoder();
-const textDecoder = new TextDecoder("utf-8", { fatal: false });
-
 /** READDIR4args. Start with cookie 0 and a zero verifier. */
 export interface ReaddirArgs {
   readonly cookie: bigint;
@@ -33,8 +30,9 @@ export interface ReaddirArgs {
 }
 
 /**
- * entry4. `name` is the name decoded as UTF-8 (invalid sequences become
- * U+FFFD); `nameBytes` the exact bytes, to name the entry in later ops.
+ * entry4. `name` is the name as a byte string (lib/xdr/byte_string.ts:
+ * bytes that are not UTF-8 are escaped, never lost); `nameBytes` the exact
+ * bytes.
  */
 export interface DirEntry {
   readonly cookie: bigint;
@@ -52,7 +50,7 @@ export interface ReaddirResult {
 
 /** A {@linkcode DirEntry} from a string name (for scripted servers and tests). */
 export function dirEntry(cookie: bigint, name: string, attrs: FileAttributes = {}): DirEntry {
-  return { cookie, name, nameBytes: textEncoder.encode(name), attrs };
+  return { cookie, name, nameBytes: encodeByteString(name), attrs };
 }
 
 export const READDIR: OpCodec<ReaddirArgs, ReaddirResult> = {
@@ -96,7 +94,7 @@ export const READDIR: OpCodec<ReaddirArgs, ReaddirResult> = {
       const cookie = r.readUhyper();
       const nameBytes = r.readOpaque(Limits.name).slice();
       const { attrs } = decodeFattr(r);
-      entries.push({ cookie, name: textDecoder.decode(nameBytes), nameBytes, attrs });
+      entries.push({ cookie, name: decodeByteString(nameBytes), nameBytes, attrs });
     }
     const eof = r.readBool();
     return { cookieverf, entries, eof };
