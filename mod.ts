@@ -26,8 +26,8 @@ export type {
 export { LockConflictError } from "./lib/client/errors.ts";
 export { lockWithWait } from "./lib/client/lock_wait.ts";
 export type { LockWaitOptions, LockWaitResult } from "./lib/client/lock_wait.ts";
-export { copy, CopyError } from "./lib/client/copy.ts";
-export type { CopyOptions, CopySummary } from "./lib/client/copy.ts";
+export { copy, CopyError } from "./lib/client/copy/mod.ts";
+export type { CopyOptions, CopySummary } from "./lib/client/copy/mod.ts";
 export type { FileInfo, FileKind, VersionChoice } from "./lib/client/types.ts";
 export { formatNfsUrl, joinUrl, parseNfsUrl, UsageError } from "./lib/client/url.ts";
 export type { NfsUrl } from "./lib/client/url.ts";

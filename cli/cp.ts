@@ -1,7 +1,7 @@
 /**
  * `nfs4 cp [-r] [-p] [-f] [-n] [--progress|--no-progress] [--json] SRC... DST`:
  * copy files and trees between local paths, stdin/stdout (`-`) and NFS
- * servers, with the semantics of coreutils `cp` (lib/client/copy.ts does the
+ * servers, with the semantics of coreutils `cp` (lib/client/copy/mod.ts does the
  * work).
  *
  * A file is written under a temporary name next to its destination and
@@ -23,7 +23,7 @@ import {
   type CopySummary,
   type Location,
   parseLocation,
-} from "../lib/client/copy.ts";
+} from "../lib/client/copy/mod.ts";
 import { UsageError } from "../lib/client/url.ts";
 import type { CliContext, CommandSession } from "./context.ts";
 import { readGlobalOptions, type RootCommand } from "./globals.ts";

@@ -1,5 +1,5 @@
 /**
- * The copy engine (lib/client/copy.ts) in-process, against fake files: the
+ * The copy engine (lib/client/copy/mod.ts) in-process, against fake files: the
  * NFS writer's window, COMMIT and verifier handling (resend after a server
  * restart, with kept data or by reading the source again), its bounds on
  * WRITEs in flight, the pipelined reader's handling of short READs, and the
@@ -13,7 +13,7 @@ import {
   pipelinedRead,
   temporaryName,
   type WriteTarget,
-} from "../../lib/client/copy.ts";
+} from "../../lib/client/copy/mod.ts";
 import type { SettableAttributes } from "../../lib/nfs4/attrs.ts";
 
 const UNSTABLE4 = 0;

@@ -1,0 +1,58 @@
+/**
+ * The copy engine behind `nfs4 cp`: files and trees between local paths,
+ * stdin/stdout and NFS servers (one or two), with the semantics of
+ * coreutils `cp`.
+ *
+ * Every regular file and symlink is written under a temporary name in the
+ * destination's directory (`.NAME.nfs4-XXXXXX`) and renamed onto the final
+ * name only once its data is durable and its attributes are set, so a copy
+ * that fails or is interrupted never leaves a destination that looks
+ * complete. The temporary is removed on failure.
+ *
+ * Writing to NFS (RFC 7530 §16.36, §16.3; RFC 8881 §18.32, §18.3): OPEN
+ * creates the temporary (EXCLUSIVE4_1 on 4.1, GUARDED4 on 4.0); WRITEs go
+ * out UNSTABLE4, several in flight, in the server's preferred size; every
+ * {@linkcode CopyTuning.commitBytes} a COMMIT is sent and its verifier
+ * compared with each WRITE's. The data of a window is kept until that
+ * comparison succeeds: a WRITE whose verifier differs (the server restarted
+ * and may have lost it) is sent again and the window committed again. At
+ * most two windows are held (one committing, one filling), so memory is
+ * bounded whatever the file size. A final SETATTR sets size, mode and, with
+ * `preserve`, the times; then CLOSE and RENAME.
+ *
+ * Reading from NFS: READs of the server's `maxread`, several in flight (on
+ * 4.1 no more than the session has slots for), handed on in order.
+ *
+ * @example
+ * ```ts
+ * const summary = await copy(
+ *   [parseLocation("big.iso")],
+ *   parseLocation("nfs://127.0.0.1/vfs/"),
+ *   { connect: (url) => Nfs4Client.connect({ host: url.host, port: url.port }),
+ *     onError: (err) => console.error(err) },
+ * );
+ * console.log(summary.bytes);
+ * ```
+ * The engine is a folder whose files are its jobs: `options.ts` (operands,
+ * options, results, errors), `side.ts` (what both file systems offer),
+ * `local_side.ts` and `nfs_side.ts` (the two sides), `nfs_read.ts` and
+ * `nfs_writer.ts` (the pipelined data paths), `run.ts` (one run's state),
+ * `file.ts` (one file), `tree.ts` (`-r`) and `copy.ts` (the entry point).
+ * @module
+ */
+
+export {
+  CopyError,
+  type CopyOptions,
+  type CopyProgress,
+  type CopySummary,
+  type CopyTuning,
+  DEFAULT_TUNING,
+  LocalFileError,
+  type Location,
+  parseLocation,
+} from "./options.ts";
+export { pipelinedRead } from "./nfs_read.ts";
+export { NfsWriter, type NfsWriterOptions, type WriteTarget } from "./nfs_writer.ts";
+export { temporaryName } from "./run.ts";
+export { copy } from "./copy.ts";

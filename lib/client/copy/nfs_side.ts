@@ -1,0 +1,275 @@
+/**
+ * One NFS server as a copy `Side`, through the file-level client API.
+ * @module
+ */
+
+import type { SettableAttributes } from "../../nfs4/attrs.ts";
+import { NfsError } from "../../nfs4/errors.ts";
+import { link } from "../../nfs4/ops/link.ts";
+import { putfh } from "../../nfs4/ops/putfh.ts";
+import { savefh } from "../../nfs4/ops/savefh.ts";
+import { Nfs4Status as S } from "../../nfs4/status.ts";
+import type { NfsTime } from "../../nfs4/types.ts";
+import type { Nfs4ClientApi } from "../api.ts";
+import { Nfs4Client } from "../client.ts";
+import type { FileInfo } from "../types.ts";
+import { type NfsUrl, urlForPath } from "../url.ts";
+import type { CopyTuning } from "./options.ts";
+import {
+  type DirEntry,
+  type Reader,
+  type Side,
+  type Stat,
+  timeFromDate,
+  type Writer,
+} from "./side.ts";
+import { pipelinedRead } from "./nfs_read.ts";
+import { concat, NfsWriter } from "./nfs_writer.ts";
+
+/** What an NfsFile has beyond the interface (sizes, and SETATTR of any settable attribute). */
+export type FileExtras = {
+  readonly rsize?: number;
+  readonly wsize?: number;
+  setattr(attrs: SettableAttributes): Promise<void>;
+};
+
+export const FILE_SYNC4 = 2;
+
+export class NfsSide implements Side {
+  readonly kind = "nfs" as const;
+  readonly url: NfsUrl;
+  readonly client: Nfs4ClientApi;
+  readonly #tuning: CopyTuning;
+  readonly #onResend: (count: number) => void;
+
+  constructor(
+    client: Nfs4ClientApi,
+    url: NfsUrl,
+    tuning: CopyTuning,
+    onResend: (count: number) => void,
+  ) {
+    this.client = client;
+    this.url = url;
+    this.#tuning = tuning;
+    this.#onResend = onResend;
+  }
+
+  display(path: string): string {
+    return urlForPath(this.url, path);
+  }
+
+  /**
+   * An NfsError naming a path of this server, named by its full URL: with
+   * two servers in one copy, the message must say which one.
+   */
+  #named(error: unknown): unknown {
+    if (error instanceof NfsError && error.path?.startsWith("/")) {
+      return error.withPath(this.display(error.path));
+    }
+    return error;
+  }
+
+  async #call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw this.#named(e);
+    }
+  }
+
+  join(dir: string, name: string): string {
+    return dir === "/" ? `/${name}` : `${dir}/${name}`;
+  }
+
+  dirname(path: string): string {
+    const at = path.lastIndexOf("/");
+    return at <= 0 ? "/" : path.slice(0, at);
+  }
+
+  basename(path: string): string {
+    return path.slice(path.lastIndexOf("/") + 1);
+  }
+
+  #stat(info: FileInfo, path: string): Stat {
+    const exportName = info.path.split("/")[1] ?? "";
+    return {
+      kind: info.kind,
+      size: info.size,
+      mode: info.mode,
+      mtime: timeFromDate(info.mtime),
+      atime: timeFromDate(info.atime),
+      id: info.fileid !== undefined
+        ? `nfs:${this.url.host}:${this.url.port}:${exportName}:${info.fileid}`
+        : undefined,
+      path,
+      linkTarget: info.linkTarget,
+    };
+  }
+
+  async stat(path: string, follow: boolean): Promise<Stat | undefined> {
+    try {
+      const info = await this.client.stat(path, { follow });
+      return this.#stat(info, info.path);
+    } catch (e) {
+      if (this.isNotFound(e)) return undefined;
+      throw this.#named(e);
+    }
+  }
+
+  async *list(path: string): AsyncIterable<DirEntry> {
+    try {
+      for await (const info of this.client.readdir(path)) {
+        const entryPath = this.join(path, info.name);
+        yield { ...this.#stat(info, entryPath), name: info.name };
+      }
+    } catch (e) {
+      throw this.#named(e);
+    }
+  }
+
+  readlink(path: string): Promise<string> {
+    return this.#call(() => this.client.readlink(path));
+  }
+
+  async openReader(path: string, stat: Stat): Promise<Reader> {
+    const file = await this.#call(() => this.client.openRead(path));
+    const extras = file as unknown as Partial<FileExtras>;
+    const rsize = extras.rsize ?? 1024 * 1024;
+    const slots = this.client.describeState().slots;
+    const depth = Math.max(
+      1,
+      Math.min(this.#tuning.readDepth, slots !== undefined ? slots - 1 : Infinity),
+    );
+    const size = file.size ?? stat.size;
+    const named = (e: unknown) => this.#named(e);
+    return {
+      async *chunks() {
+        try {
+          yield* pipelinedRead(file, size, rsize, depth);
+        } catch (e) {
+          throw named(e);
+        }
+      },
+      async readAt(offset, length) {
+        const parts: Uint8Array[] = [];
+        let got = 0;
+        while (got < length) {
+          const { data, eof } = await file.read(offset + BigInt(got), length - got).catch((e) => {
+            throw named(e);
+          });
+          parts.push(data);
+          got += data.length;
+          if (eof || data.length === 0) break;
+        }
+        return parts.length === 1 ? parts[0]! : concat(parts, got);
+      },
+      close: () => file.close(),
+    };
+  }
+
+  async create(path: string): Promise<Writer> {
+    // EXCLUSIVE4_1 (RFC 8881 §18.16.3) survives a resent OPEN even after a
+    // server restart and carries the mode; on 4.0 GUARDED4 (the OPEN's seqid
+    // replay covers a resend). The temporary's name is ours alone either way.
+    const exclusive = this.client.minorVersion >= 1;
+    const file = await this.#call(() =>
+      this.client.open(path, {
+        access: "write",
+        create: exclusive ? "exclusive" : "guarded",
+        mode: 0o600,
+      })
+    );
+    return new NfsWriter(file, {
+      named: (e) => this.#named(e),
+      depth: this.#tuning.writeDepth,
+      commitBytes: this.#tuning.commitBytes,
+      // The server keeps an exclusive create's verifier in the times until they are set.
+      resetTimes: exclusive,
+      onResend: this.#onResend,
+    });
+  }
+
+  mkdir(path: string, mode: number): Promise<void> {
+    return this.#call(() => this.client.mkdir(path, mode));
+  }
+
+  symlink(path: string, target: string): Promise<void> {
+    return this.#call(() => this.client.symlink(path, target));
+  }
+
+  rename(from: string, to: string): Promise<void> {
+    return this.#call(() =>
+      this.client.rename(from, to).catch((e) => {
+        throw e instanceof NfsError && e.path === from ? e.withPath(to) : e;
+      })
+    );
+  }
+
+  async renameNoReplace(from: string, to: string, writer?: Writer): Promise<boolean> {
+    // LINK fails with NFS4ERR_EXIST when the name is taken (RFC 7530 §16.9):
+    // the final name is created only if absent, as GUARDED4 would.
+    const state = writer instanceof NfsWriter ? writer.state : undefined;
+    if (state?.parentFh && this.client instanceof Nfs4Client) {
+      const dirFh = state.parentFh;
+      const manager = this.client.manager;
+      try {
+        await manager.run(() =>
+          [putfh(state.fh), savefh(), putfh(dirFh), link(this.basename(to))] as const
+        );
+      } catch (e) {
+        if (this.isExists(e)) {
+          await this.remove(from).catch(() => undefined);
+          return false;
+        }
+        if (!(e instanceof NfsError && e.status === S.NFS4ERR_NOTSUPP)) {
+          throw e instanceof NfsError ? e.withPath(this.display(to)) : e;
+        }
+        // No hard links here: check, then rename (a narrow race remains).
+        return await this.#checkThenRename(from, to);
+      }
+      await this.remove(from);
+      return true;
+    }
+    return await this.#checkThenRename(from, to);
+  }
+
+  async #checkThenRename(from: string, to: string): Promise<boolean> {
+    if (await this.stat(to, false)) {
+      await this.remove(from).catch(() => undefined);
+      return false;
+    }
+    await this.rename(from, to);
+    return true;
+  }
+
+  remove(path: string): Promise<void> {
+    return this.#call(() => this.client.remove(path));
+  }
+
+  async checkWritable(path: string): Promise<void> {
+    const file = await this.#call(() => this.client.open(path, { access: "write" }));
+    await file.close();
+  }
+
+  async setAttrs(
+    path: string,
+    attrs: { mode?: number | undefined; mtime?: NfsTime; atime?: NfsTime },
+    follow: boolean,
+  ): Promise<void> {
+    await this.#call(() =>
+      this.client.setattrPath(path, {
+        ...(attrs.mode !== undefined ? { mode: attrs.mode } : {}),
+        ...(attrs.mtime ? { timeModifySet: attrs.mtime } : {}),
+        ...(attrs.atime ? { timeAccessSet: attrs.atime } : {}),
+      }, { follow })
+    );
+  }
+
+  isNotFound(error: unknown): boolean {
+    return error instanceof NfsError && error.status === S.NFS4ERR_NOENT;
+  }
+
+  isExists(error: unknown): boolean {
+    return error instanceof NfsError && error.status === S.NFS4ERR_EXIST;
+  }
+}

@@ -1,0 +1,258 @@
+/**
+ * The pipelined NFS writer: UNSTABLE4 WRITEs in flight, COMMIT windows and
+ * verifier checks, resends after a server restart (RFC 7530 §16.36, §16.3;
+ * RFC 8881 §18.32, §18.3).
+ * @module
+ */
+
+import type { SettableAttributes, SetTime } from "../../nfs4/attrs.ts";
+import type { NfsTime } from "../../nfs4/types.ts";
+import type { WritableFile } from "../api.ts";
+import { NfsFile } from "../client.ts";
+import { CopyError } from "./options.ts";
+import { type FinalAttrs, type Reread, uninitialized, type Writer } from "./side.ts";
+import { FILE_SYNC4, type FileExtras } from "./nfs_side.ts";
+
+/**
+ * One WRITE. Its data is kept until a COMMIT with the same verifier, unless
+ * the source can be read again.
+ */
+interface Piece {
+  readonly offset: bigint;
+  readonly length: number;
+  data: Uint8Array | undefined;
+  verifier: string | undefined;
+  /** FILE_SYNC4 given: on disk already, no COMMIT needed. */
+  stable: boolean;
+}
+
+/** WRITEs between two COMMITs. */
+interface Window {
+  readonly pieces: Piece[];
+  bytes: number;
+  writes: Promise<void>[];
+}
+
+/** What {@linkcode NfsWriter} uses of a file opened for writing. */
+export type WriteTarget = Pick<WritableFile, "path" | "write" | "commit" | "setattr" | "close">;
+
+export interface NfsWriterOptions {
+  /** WRITEs in flight. */
+  readonly depth: number;
+  /** Bytes per commit window. */
+  readonly commitBytes: number;
+  /** Set atime and mtime to the server's time at the end when not given. */
+  readonly resetTimes?: boolean;
+  /** Called with the number of WRITEs sent again after a verifier change. */
+  readonly onResend?: (count: number) => void;
+  /** COMMIT rounds for one window before giving up (a server restarting again and again). */
+  readonly maxCommitRounds?: number;
+  /** Rewrites a failure before it is thrown (to name the file by its URL). */
+  readonly named?: (error: unknown) => unknown;
+}
+
+export function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
+  const out = uninitialized(length);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+function hex(bytes: Uint8Array): string {
+  let out = "";
+  for (const b of bytes) out += b.toString(16).padStart(2, "0");
+  return out;
+}
+
+/**
+ * Writes a file opened for writing: UNSTABLE4 WRITEs of `wsize`, `depth` in
+ * flight, COMMIT every `commitBytes`, verifiers checked and lost data sent
+ * again (RFC 7530 §16.36.4 and §16.3.4: a changed verifier means the server
+ * may have lost uncommitted data).
+ */
+export class NfsWriter implements Writer {
+  readonly chunkSize: number;
+  readonly #file: WriteTarget;
+  readonly #options: NfsWriterOptions;
+  #offset = 0n;
+  #stage: Uint8Array | undefined;
+  #staged = 0;
+  readonly #inflight = new Set<Promise<void>>();
+  #window: Window = { pieces: [], bytes: 0, writes: [] };
+  #committing: Promise<void> = Promise.resolve();
+  #failure: { error: unknown } | undefined;
+  #reread: Reread | undefined;
+  /** Counters, for tests and the trace. */
+  readonly stats = { writes: 0, commits: 0, resent: 0 };
+
+  constructor(file: WriteTarget, options: NfsWriterOptions) {
+    this.#file = file;
+    this.#options = options;
+    this.chunkSize = (file as unknown as Partial<FileExtras>).wsize ?? 1024 * 1024;
+  }
+
+  /** The open state, when the file is an {@linkcode NfsFile}. */
+  get state(): NfsFile["state"] | undefined {
+    return this.#file instanceof NfsFile ? this.#file.state : undefined;
+  }
+
+  useSource(reread: Reread): void {
+    this.#reread = reread;
+  }
+
+  #check(): void {
+    if (this.#failure) {
+      const { error } = this.#failure;
+      throw this.#options.named ? this.#options.named(error) : error;
+    }
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    const size = this.chunkSize;
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.#staged === 0 && chunk.length - at >= size) {
+        await this.#send(chunk.subarray(at, at + size));
+        at += size;
+        continue;
+      }
+      const stage = this.#stage ??= uninitialized(size);
+      const take = Math.min(size - this.#staged, chunk.length - at);
+      stage.set(chunk.subarray(at, at + take), this.#staged);
+      this.#staged += take;
+      at += take;
+      if (this.#staged === size) {
+        this.#stage = undefined;
+        this.#staged = 0;
+        await this.#send(stage);
+      }
+    }
+  }
+
+  async #waitForRoom(): Promise<void> {
+    this.#check();
+    while (this.#inflight.size >= this.#options.depth) {
+      await Promise.race(this.#inflight);
+      this.#check();
+    }
+  }
+
+  async #send(data: Uint8Array): Promise<void> {
+    await this.#waitForRoom();
+    const piece: Piece = {
+      offset: this.#offset,
+      length: data.length,
+      data,
+      verifier: undefined,
+      stable: false,
+    };
+    this.#offset += BigInt(data.length);
+    const window = this.#window;
+    window.pieces.push(piece);
+    window.bytes += data.length;
+    window.writes.push(this.#writePiece(piece, data));
+    if (window.bytes >= this.#options.commitBytes) await this.#rotate();
+  }
+
+  #writePiece(piece: Piece, data: Uint8Array): Promise<void> {
+    this.stats.writes++;
+    const done: Promise<void> = this.#file.write(piece.offset, data, "unstable").then(
+      (result) => {
+        piece.verifier = hex(result.verifier);
+        piece.stable = result.committed === FILE_SYNC4;
+        // What the source can give again need not be kept.
+        if (this.#reread) piece.data = undefined;
+      },
+      (error) => {
+        this.#failure ??= { error };
+      },
+    );
+    this.#inflight.add(done);
+    void done.then(() => this.#inflight.delete(done));
+    return done;
+  }
+
+  /** Starts committing the window being filled; waits for the one before (bounded memory). */
+  async #rotate(): Promise<void> {
+    const window = this.#window;
+    this.#window = { pieces: [], bytes: 0, writes: [] };
+    await this.#committing;
+    this.#check();
+    const committing = this.#commitWindow(window).catch((error) => {
+      this.#failure ??= { error };
+    });
+    this.#committing = committing;
+  }
+
+  async #commitWindow(window: Window): Promise<void> {
+    const maxRounds = this.#options.maxCommitRounds ?? 5;
+    for (let round = 1;; round++) {
+      await Promise.all(window.writes);
+      this.#check();
+      const unstable = window.pieces.filter((p) => !p.stable);
+      if (unstable.length === 0) return;
+      this.stats.commits++;
+      const verifier = hex(await this.#file.commit());
+      const lost = unstable.filter((p) => p.verifier !== verifier);
+      if (lost.length === 0) return;
+      if (round >= maxRounds) {
+        throw new CopyError(
+          `${this.#file.path}: the server's write verifier kept changing; ${lost.length} WRITEs not committed`,
+        );
+      }
+      // The server restarted between these WRITEs and the COMMIT: send them again.
+      this.stats.resent += lost.length;
+      this.#options.onResend?.(lost.length);
+      window.writes = [];
+      for (const piece of lost) {
+        const data = piece.data ?? await this.#reread!(piece.offset, piece.length);
+        if (data.length !== piece.length) {
+          throw new CopyError(
+            `${this.#file.path}: the source changed while it was copied (resend after a server restart)`,
+          );
+        }
+        await this.#waitForRoom();
+        window.writes.push(this.#writePiece(piece, data));
+      }
+    }
+  }
+
+  async finish(attrs: FinalAttrs, size: bigint): Promise<void> {
+    if (this.#staged > 0 && this.#stage) {
+      const last = this.#stage.subarray(0, this.#staged);
+      this.#stage = undefined;
+      this.#staged = 0;
+      await this.#send(last);
+    }
+    await this.#rotate();
+    await this.#committing;
+    this.#check();
+    const setTime = (t: NfsTime | undefined): SetTime | undefined =>
+      t ?? (this.#options.resetTimes ? "server" : undefined);
+    const mtime = setTime(attrs.mtime);
+    const atime = setTime(attrs.atime);
+    const settable: SettableAttributes = {
+      size,
+      mode: attrs.mode,
+      ...(mtime !== undefined ? { timeModifySet: mtime } : {}),
+      ...(atime !== undefined ? { timeAccessSet: atime } : {}),
+    };
+    try {
+      // NfsFile.setattr takes any settable attribute; the interface names size and mode.
+      await (this.#file as unknown as FileExtras).setattr(settable);
+      await this.#file.close();
+    } catch (e) {
+      throw this.#options.named ? this.#options.named(e) : e;
+    }
+  }
+
+  async abort(): Promise<void> {
+    this.#failure ??= { error: new CopyError(`${this.#file.path}: copy aborted`) };
+    this.#stage = undefined;
+    this.#window = { pieces: [], bytes: 0, writes: [] };
+    await this.#file.close().catch(() => undefined);
+  }
+}
