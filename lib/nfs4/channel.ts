@@ -10,7 +10,7 @@
 
 import type { OpaqueAuth } from "../rpc/auth.ts";
 import { RpcProtocolError } from "../rpc/errors.ts";
-import { type CallHandler, RpcTransport } from "../rpc/transport.ts";
+import { type CallHandler, type RpcAttempt, RpcTransport } from "../rpc/transport.ts";
 import { XdrError } from "../xdr/mod.ts";
 import {
   type CompoundReply,
@@ -25,6 +25,8 @@ export interface CompoundCallOptions {
   readonly credential?: OpaqueAuth;
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
+  /** The same request sent again keeps its xid (see `RpcCallOptions.attempt`). */
+  readonly attempt?: RpcAttempt;
 }
 
 export interface CompoundChannel {
@@ -87,6 +89,7 @@ export class RpcCompoundChannel implements CompoundChannel {
       ...(options.credential ? { credential: options.credential } : {}),
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.attempt ? { attempt: options.attempt } : {}),
     });
     try {
       return decodeCompoundReply(reply.reader, request.ops);

@@ -107,6 +107,7 @@ export {
   DEFAULT_MAX_IN_FLIGHT,
   DEFAULT_READ_BUFFER_SIZE,
   type IncomingCall,
+  type RpcAttempt,
   type RpcCallOptions,
   type RpcConnectEventDetail,
   type RpcDisconnectEventDetail,

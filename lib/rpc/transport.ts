@@ -131,6 +131,21 @@ export interface RpcCallOptions {
   timeoutMs?: number;
   /** Aborting fails the call with `signal.reason`; a late reply is ignored. */
   signal?: AbortSignal;
+  /**
+   * One request across its transmissions: the transport records the xid it
+   * sent under here, and a call given an attempt that already has one is
+   * sent under the same xid (RFC 5531 §9: a retransmission keeps its xid so
+   * the server's duplicate request cache can recognise it). A new xid is
+   * used only when that one is still pending on the connection.
+   */
+  attempt?: RpcAttempt;
+}
+
+/** The identity of one request across retransmissions (see `RpcCallOptions.attempt`). */
+export interface RpcAttempt {
+  xid?: number;
+  /** Transmissions so far. */
+  sends?: number;
 }
 
 /** A successful (MSG_ACCEPTED, SUCCESS) reply. */
@@ -462,8 +477,15 @@ export class RpcTransport extends EventTarget {
       while (connection.drain && !call.settled && !connection.closedWith) await connection.drain;
       if (call.settled) return;
       if (connection.closedWith) throw connection.closedWith;
-      const xid = this.#allocateXid(connection);
       const { options } = call;
+      const reused = options.attempt?.xid;
+      const xid = reused !== undefined && !connection.pending.has(reused)
+        ? reused
+        : this.#allocateXid(connection);
+      if (options.attempt) {
+        options.attempt.xid = xid;
+        options.attempt.sends = (options.attempt.sends ?? 0) + 1;
+      }
       const w = new XdrWriter();
       const mark = w.reserveUint();
       writeCallHeader(w, {

@@ -20,6 +20,7 @@
 
 import { authSys, type OpaqueAuth } from "../rpc/auth.ts";
 import { RpcError } from "../rpc/errors.ts";
+import type { RpcAttempt } from "../rpc/transport.ts";
 import type { CompoundChannel } from "../nfs4/channel.ts";
 import {
   type CompoundReply,
@@ -45,6 +46,7 @@ import { BadStateError, type LockState, type OpenState } from "./open_state.ts";
 import { LockOwner, OpenOwner, OwnerCache, type StateOwner } from "./owners.ts";
 import type { Slot, SlotTable } from "./slot_table.ts";
 import { Tracer } from "./trace.ts";
+import { changesState } from "./exactly_once.ts";
 import * as procs from "./procs.ts";
 import { CallbackService } from "./callback.ts";
 import type { RpcServer } from "../rpc/server.ts";
@@ -614,7 +616,9 @@ export class StateManager {
         reply = await withOwners(owners, async () => {
           ops = build();
           const sendAdvancing = async (more: OpList) => {
-            const sent = await this.send(more, { cacheThis: options.cacheThis ?? false });
+            const sent = await this.send(more, {
+              ...(options.cacheThis !== undefined ? { cacheThis: options.cacheThis } : {}),
+            });
             const seqidOp = sent.outcomes.find((o) => SEQID_OPS.has(o.name));
             if (seqidOp) { for (const owner of owners) owner.advance(seqidOp.status); }
             return sent;
@@ -626,13 +630,11 @@ export class StateManager {
           return sent;
         });
       } catch (e) {
-        if (e instanceof RpcError && e.retriable && this.clock.now() < deadline) {
-          // The reply was lost: send again. A 4.0 seqid op goes out with the
-          // same seqid, so the server replays its cached reply (RFC 7530 §9.1.8).
-          this.tracer.emit("retry", `${opNames(ops)} resend`, `${e.message}; in ${ms(backoff)}`);
-          await this.clock.sleep(backoff, options.signal);
-          backoff = Math.min(backoff * 2, RETRY_MAX_MS);
-          continue;
+        if (isNoReply(e)) {
+          // send() resent it until it gave up. 4.0: the owners' seqids are
+          // now out of step in an unknown way (exactly_once.ts).
+          for (const owner of owners) this.#retireOwner(owner, `no reply to ${opNames(ops)}`);
+          throw e;
         }
         if (
           e instanceof NfsError && !options.inRecovery && this.clock.now() < deadline &&
@@ -667,6 +669,11 @@ export class StateManager {
           backoff = Math.min(backoff * 2, RETRY_MAX_MS);
           continue;
         case "retry":
+          // It ran, but its answer is lost: only an idempotent COMPOUND may
+          // simply run again; the caller must look a state change up.
+          if (status === S.NFS4ERR_RETRY_UNCACHED_REP && changesState(ops)) {
+            return compoundResults(reply, ops);
+          }
           if (++immediateRetries > 8) return compoundResults(reply, ops);
           this.tracer.emit("retry", label, "sending again");
           continue;
@@ -712,12 +719,7 @@ export class StateManager {
         case "bad-seqid": {
           // RFC 7530 §9.1.7; kernel nfs4_drop_state_owner: the owner is
           // unusable; an OPEN may retry with a new owner, others fail.
-          for (const owner of owners) {
-            if (owner instanceof OpenOwner && !owner.retired) {
-              owner.retired = true;
-              this.tracer.emit("owner", `retire ${owner.label}`, label);
-            }
-          }
+          for (const owner of owners) this.#retireOwner(owner, label);
           return compoundResults(reply, ops);
         }
       }
@@ -725,22 +727,33 @@ export class StateManager {
   }
 
   /**
-   * Sends `ops` once: on 4.1 with a SEQUENCE from a slot first, whose result
-   * is processed here (slot sequence ids, slot table size, status flags,
-   * lease renewal) and stripped from the reply.
+   * Sends `ops` and returns the reply: on 4.1 with a SEQUENCE from a slot
+   * first, whose result is processed here (slot sequence ids, slot table
+   * size, status flags, lease renewal) and stripped from the reply.
+   *
+   * A request that gets no reply (timeout, connection lost) is sent again as
+   * itself until a reply comes, the recovery deadline passes or `signal`
+   * aborts (exactly_once.ts): same bytes, same xid, on 4.1 the same slot and
+   * sequence id. Giving up leaves the slot uncertain, never reused.
    */
   async send(
     ops: OpList,
     options: { cacheThis?: boolean; signal?: AbortSignal } = {},
   ): Promise<CompoundReply> {
     const sentAt = this.clock.now();
+    const attempt: RpcAttempt = {};
     const callOptions = {
       credential: this.credential,
       timeoutMs: this.callTimeoutMs,
+      attempt,
       ...(options.signal ? { signal: options.signal } : {}),
     };
     if (this.minorVersion === 0) {
-      const reply = await this.channel.compound({ minorVersion: 0, ops }, callOptions);
+      const reply = await this.#untilAnswered(
+        ops,
+        () => this.channel.compound({ minorVersion: 0, ops }, callOptions),
+        options.signal,
+      );
       if (reply.status === S.NFS4_OK && this.#renewsLease(ops)) this.noteRenewal(sentAt);
       return reply;
     }
@@ -753,15 +766,18 @@ export class StateManager {
     const slot = await session.slots.acquire(options.signal);
     let reply: CompoundReply;
     try {
-      const seq = procs.sequenceOp(session, slot, options.cacheThis ?? false);
+      // Built once: every resend below is this request byte for byte.
+      const seq = procs.sequenceOp(session, slot, options.cacheThis ?? changesState(ops));
       try {
-        reply = await this.channel.compound(
-          { minorVersion: 1, ops: [seq, ...ops] },
-          callOptions,
+        reply = await this.#untilAnswered(
+          ops,
+          () => this.channel.compound({ minorVersion: 1, ops: [seq, ...ops] }, callOptions),
+          options.signal,
         );
       } catch (e) {
-        // No reply: the server may or may not have executed it.
-        slot.uncertain = true;
+        // Never answered: the server may or may not have run it. The slot
+        // carries no other request under this seqid (RFC 8881 §2.10.6.2).
+        if (isNoReply(e)) this.#slotUncertain(session.slots, slot, e);
         throw e;
       }
       const seqOutcome = reply.outcomes[0];
@@ -779,6 +795,50 @@ export class StateManager {
       return { status: reply.status, tag: reply.tag, outcomes: [reply.outcomes[0]!] };
     }
     return { status: reply.status, tag: reply.tag, outcomes: reply.outcomes.slice(1) };
+  }
+
+  /**
+   * Calls `call` (one transmission of one request) until a reply comes:
+   * after a timeout or a lost connection the same request goes out again,
+   * with backoff, until the recovery deadline or `signal`. A 4.1 SEQUENCE
+   * answered NFS4ERR_DELAY is sent again the same way: the server is still
+   * running the first transmission (RFC 8881 §2.10.6.2), and a new request
+   * would run it twice.
+   */
+  async #untilAnswered(
+    ops: OpList,
+    call: () => Promise<CompoundReply>,
+    signal: AbortSignal | undefined,
+  ): Promise<CompoundReply> {
+    const deadline = this.clock.now() + this.recoveryTimeoutMs;
+    let backoff = RETRY_MIN_MS;
+    for (;;) {
+      let why: string;
+      try {
+        const reply = await call();
+        const seq = reply.outcomes[0];
+        if (this.minorVersion === 0 || seq?.name !== "SEQUENCE") return reply;
+        if (seq.status !== S.NFS4ERR_DELAY || this.clock.now() >= deadline) return reply;
+        why = "SEQUENCE -> NFS4ERR_DELAY";
+      } catch (e) {
+        if (!isNoReply(e) || this.clock.now() >= deadline || signal?.aborted) throw e;
+        why = (e as Error).message;
+      }
+      this.tracer.emit("retry", `${opNames(ops)} resend`, `${why}; same request in ${ms(backoff)}`);
+      await this.clock.sleep(backoff, signal);
+      backoff = Math.min(backoff * 2, RETRY_MAX_MS);
+    }
+  }
+
+  /** A slot whose request went unanswered: out of use until the session is reset. */
+  #slotUncertain(slots: SlotTable, slot: Slot, cause: unknown): void {
+    slot.uncertain = true;
+    this.tracer.emit(
+      "sess",
+      `slot ${slot.id} uncertain`,
+      `seqid ${slot.seqid} unanswered (${(cause as Error).message}); not reused`,
+    );
+    if (slots.allUncertain) this.setFlag("SESSION_RESET", "every slot uncertain");
   }
 
   #sequenceDone(
@@ -827,8 +887,20 @@ export class StateManager {
    * under that sequence id (RFC 8881 §2.10.6.1.3).
    */
   #sequenceFailed(slot: Slot, status: number): void {
-    if (status === S.NFS4ERR_SEQ_FALSE_RETRY) slot.seqid = (slot.seqid + 1) >>> 0;
-    if (status !== S.NFS4ERR_DELAY) slot.uncertain = false;
+    // FALSE_RETRY: the server holds a different request under this seqid;
+    // RETRY_UNCACHED_REP: it ran this one (RFC 8881 §2.10.6.1.3). Either way
+    // the seqid is used up.
+    if (status === S.NFS4ERR_SEQ_FALSE_RETRY || status === S.NFS4ERR_RETRY_UNCACHED_REP) {
+      slot.seqid = (slot.seqid + 1) >>> 0;
+    }
+  }
+
+  /** An open owner out of step with the server: later OPENs use a new one. */
+  #retireOwner(owner: StateOwner, why: string): void {
+    if (owner instanceof OpenOwner && !owner.retired) {
+      owner.retired = true;
+      this.tracer.emit("owner", `retire ${owner.label}`, why);
+    }
   }
 
   /** 4.0: requests carrying a clientid or stateid renew the lease (RFC 7530 §9.5). */
@@ -889,6 +961,11 @@ function withOwners<T>(owners: readonly StateOwner[], fn: () => Promise<T>): Pro
   if (owners.length === 0) return fn();
   const [first, ...rest] = owners;
   return first!.serialise(() => withOwners(rest, fn));
+}
+
+/** The call got no reply at all (timeout, connection lost): its outcome is unknown. */
+function isNoReply(error: unknown): boolean {
+  return error instanceof RpcError && error.retriable;
 }
 
 /** A reply standing for a SEQUENCE that could not be sent for lack of a session. */

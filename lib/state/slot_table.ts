@@ -17,7 +17,8 @@ export interface Slot {
   seqid: number;
   /**
    * The last request on this slot got no reply (timeout, connection lost):
-   * the server may or may not have seen it, so its seqid is uncertain.
+   * the server may or may not have seen it, so its seqid is uncertain and
+   * the slot is not handed out again (exactly_once.ts).
    */
   uncertain: boolean;
 }
@@ -95,9 +96,15 @@ export class SlotTable {
     });
   }
 
+  /** Every usable slot is uncertain: only a new session can carry requests. */
+  get allUncertain(): boolean {
+    for (let i = 0; i <= this.#target; i++) if (!this.#slots[i]!.uncertain) return false;
+    return true;
+  }
+
   #tryAcquire(): Slot | undefined {
     for (let i = 0; i <= this.#target; i++) {
-      if (!this.#busy[i]) {
+      if (!this.#busy[i] && !this.#slots[i]!.uncertain) {
         this.#busy[i] = true;
         return this.#slots[i];
       }

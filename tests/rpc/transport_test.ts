@@ -15,6 +15,7 @@ import {
   PROG_UNAVAIL,
   RPC_MISMATCH,
   RpcAcceptedError,
+  type RpcAttempt,
   type RpcConnectEventDetail,
   RpcConnectionError,
   type RpcDisconnectEventDetail,
@@ -924,4 +925,29 @@ Deno.test("RpcTransport validates its options", () => {
   assert.equal(t.maxRecordSize, 4 * 1024 * 1024 + 64 * 1024);
   assert.equal(t.connected, false);
   assert.equal(t.localAddress, undefined);
+});
+
+Deno.test("RpcTransport resends a call given the same attempt under the same xid after a reconnect (RFC 5531 §9)", async () => {
+  await withTransport(async (transport, server) => {
+    const attempt: RpcAttempt = {};
+    const first = transport.call({ program: PROGRAM, version: 1, procedure: 1, attempt });
+    const connection = await server.connections.next();
+    const sent = await connection.calls.next();
+    assert.equal(attempt.xid, sent.xid);
+    await connection.destroy();
+    assert.ok((await rejection(first)) instanceof RpcConnectionError);
+    const again = transport.call({ program: PROGRAM, version: 1, procedure: 1, attempt });
+    const next = await server.connections.next();
+    const resent = await next.calls.next();
+    assert.equal(resent.xid, sent.xid);
+    assert.equal(attempt.sends, 2);
+    next.send(successReply(resent.xid));
+    await again;
+    // A call without an attempt gets a fresh xid.
+    const other = transport.call({ program: PROGRAM, version: 1, procedure: 2 });
+    const fresh = await next.calls.next();
+    assert.notEqual(fresh.xid, sent.xid);
+    next.send(successReply(fresh.xid));
+    await other;
+  });
 });

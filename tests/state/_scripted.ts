@@ -426,6 +426,12 @@ export interface ScriptedServerOptions {
   readonly delegations?: DelegationPolicy;
   /** 4.1: CB_NOTIFY_LOCK to denied blocking-lock waiters (default true). */
   readonly notifyLocks?: boolean;
+  /**
+   * 4.1: keep replies asked for with sa_cachethis (default true). A server
+   * may decline (RFC 8881 §2.10.6.1.3); every retry then meets
+   * NFS4ERR_RETRY_UNCACHED_REP.
+   */
+  readonly replyCache?: boolean;
 }
 
 /** Which delegations OPEN grants. */
@@ -524,6 +530,7 @@ export class ScriptedServer {
   readonly leaseTime: number;
   readonly maxSlots: number;
   readonly confirmOpens: boolean;
+  readonly replyCache: boolean;
   readonly root: FileNode;
   /** Every COMPOUND handled, across channels. */
   readonly log: LogEntry[] = [];
@@ -588,6 +595,7 @@ export class ScriptedServer {
     this.leaseTime = options.leaseTime ?? 30;
     this.maxSlots = options.maxSlots ?? 8;
     this.confirmOpens = options.confirmOpens ?? true;
+    this.replyCache = options.replyCache ?? true;
     this.delegationPolicy = options.delegations;
     this.notifyLocks = options.notifyLocks ?? true;
     this.root = this.#node("/", "dir");
@@ -1332,7 +1340,7 @@ export class ScriptedServer {
     };
     if (slot && seqArgs) {
       slot.seqid = seqArgs.sequenceid;
-      slot.cached = seqArgs.cachethis ? reply : undefined;
+      slot.cached = seqArgs.cachethis && this.replyCache ? reply : undefined;
       return finish(reply, { slotid: seqArgs.slotid, sequenceid: seqArgs.sequenceid });
     }
     return finish(reply);
@@ -2338,6 +2346,11 @@ export class ScriptedChannel implements CompoundChannel {
       skip: options.after ?? 0,
       beforeServer: options.beforeServer ?? false,
     });
+  }
+
+  /** Forgets every pending {@linkcode dropReplies}. */
+  clearDrops(): void {
+    this.#drops = [];
   }
 
   #takeDrop(names: readonly string[]) {

@@ -1,6 +1,6 @@
 /**
  * Lost replies and lost requests (the channel fails with a retriable RPC
- * error): run() resends after a backoff. On 4.0 a seqid op goes out again
+ * error): send() resends the same request after a backoff. On 4.0 a seqid op goes out again
  * with the same seqid and the server answers from its replay cache (RFC 7530
  * §9.1.8); on 4.1 the retry uses the same slot and sequence id (RFC 8881
  * §2.10.6.2).
@@ -25,7 +25,7 @@ Deno.test("a lost 4.0 OPEN reply: resent with the same seqid, answered from the 
   const seqids = h.entries().map((e) => (e.args[1] as OpenArgs).seqid);
   assert.equal(seqids[0], seqids[1]);
   assert.deepEqual(h.details(["retry"]), [
-    "OPEN+GETFH+GETATTR resend (no reply (scripted); in 100.0 ms)",
+    "OPEN+GETFH+GETATTR resend (no reply (scripted); same request in 100.0 ms)",
   ]);
   assert.equal(h.server.opensOf("/vfs/other").length, 1);
   // The client holds the one open the server made.
@@ -69,7 +69,7 @@ Deno.test("a lost 4.1 READ reply: retried on the same slot and sequence id; the 
   assert.equal(retry!.replay, true);
   assert.deepEqual([fresh!.slotid, fresh!.sequenceid], [first!.slotid, first!.sequenceid! + 1]);
   assert.deepEqual(h.details(["retry"]), [
-    "READ resend (no reply (scripted); in 100.0 ms)",
+    "READ resend (no reply (scripted); same request in 100.0 ms)",
     "PUTFH -> NFS4ERR_RETRY_UNCACHED_REP (sending again)",
   ]);
   assert.deepEqual(h.steps(), []);

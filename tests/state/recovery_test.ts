@@ -13,7 +13,7 @@ import { putfh } from "../../lib/nfs4/ops/putfh.ts";
 import { read } from "../../lib/nfs4/ops/read.ts";
 import { drain, harness } from "./_harness.ts";
 
-Deno.test("a lost reply to a recovery step's RENEW is retried by the loop with backoff (RFC 7530 §9.6.2)", async () => {
+Deno.test("a lost reply to a recovery step's RENEW is resent as itself with backoff (RFC 7530 §9.6.2, RFC 5531 §9)", async () => {
   await using h = await harness(0);
   const file = await h.open();
   h.mark();
@@ -21,7 +21,7 @@ Deno.test("a lost reply to a recovery step's RENEW is retried by the loop with b
   h.channel.dropReplies("RENEW");
   assert.equal(await h.drive(h.readText(file), 50), "hello, world\n");
   assert.deepEqual(h.details(["retry"]), [
-    "CHECK_LEASE waiting for server (no reply (scripted); next try in 100.0 ms)",
+    "RENEW resend (no reply (scripted); same request in 100.0 ms)",
   ]);
   assert.deepEqual(h.timeline().slice(0, 3), [
     [0, "PUTFH,READ -> NFS4ERR_STALE_STATEID"],

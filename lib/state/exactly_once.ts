@@ -1,0 +1,64 @@
+/**
+ * Who may send what again: the rules that keep a request from running twice
+ * (beside the error table, which says what a status means).
+ *
+ * - **A request that got no reply is sent again as itself.** A timeout or a
+ *   cut connection leaves its outcome unknown: the server may have run it.
+ *   The resend is the same COMPOUND, byte for byte: on 4.1 the same slot,
+ *   sequence id and SEQUENCE arguments (RFC 8881 §2.10.6.1.2), so the server
+ *   answers from its reply cache if it ran it; on 4.0 the same owner seqid
+ *   (RFC 7530 §9.1.9, the owner's replay cache) and the same xid (RFC 5531
+ *   §9, the server's duplicate request cache). The caller's `build()` is not
+ *   called again, so no fresher stateid or seqid slips in.
+ * - **A slot carries one request per sequence id.** A slot whose last
+ *   request was never answered is *uncertain*: it is not handed to another
+ *   request while the session lives (RFC 8881 §2.10.6.2 would let the next
+ *   request find out with seqid+1, but a server that replays by slot and
+ *   seqid alone would hand that request another's reply). When every usable
+ *   slot is uncertain the session is reset, which settles them all.
+ * - **State-changing COMPOUNDs ask for their reply to be cached**
+ *   (`sa_cachethis`, RFC 8881 §18.46.3), as the kernel does for every
+ *   non-idempotent operation: a resend of a RENAME or OPEN(create) the
+ *   server already ran then gets the original answer, not NFS4ERR_NOENT or
+ *   NFS4ERR_EXIST.
+ * - **NFS4ERR_RETRY_UNCACHED_REP means "it ran, the answer is lost"**
+ *   (RFC 8881 §2.10.6.1.3): an idempotent COMPOUND is simply sent anew; for
+ *   a state-changing one the status goes to the caller, who must look the
+ *   result up rather than run the operation again.
+ * - **4.0: an owner whose seqid-bearing request was never answered** is
+ *   out of step with the server in an unknown way; it is retired (a new open
+ *   owner for later OPENs), as the kernel does after NFS4ERR_BAD_SEQID.
+ * @module
+ */
+
+import type { OpList } from "../nfs4/compound.ts";
+
+/**
+ * Operations whose effect a second execution would change (the kernel's
+ * `cache_reply` in nfs4proc.c's nfs4_setup_sequence callers; RFC 8881 §2.10.6.1.3).
+ */
+const STATE_CHANGING_OPS: ReadonlySet<string> = new Set([
+  "OPEN",
+  "OPEN_CONFIRM",
+  "OPEN_DOWNGRADE",
+  "CLOSE",
+  "LOCK",
+  "LOCKU",
+  "CREATE",
+  "REMOVE",
+  "RENAME",
+  "LINK",
+  "SETATTR",
+  "WRITE",
+  "COMMIT",
+  "DELEGRETURN",
+  "FREE_STATEID",
+  "RELEASE_LOCKOWNER",
+  "LAYOUTCOMMIT",
+  "LAYOUTRETURN",
+]);
+
+/** Whether a COMPOUND changes state, so its reply must be cached for a resend. */
+export function changesState(ops: OpList): boolean {
+  return ops.some((op) => STATE_CHANGING_OPS.has(op.name));
+}

@@ -1,0 +1,101 @@
+/**
+ * Exactly once (lib/state/exactly_once.ts): a request that got no reply is
+ * sent again as itself; a slot carries one request per sequence id; state
+ * changes ask for their reply to be cached; NFS4ERR_RETRY_UNCACHED_REP never
+ * makes a state change run twice. RFC 8881 §2.10.6.1-2, §18.46.3; RFC 7530
+ * §9.1.9; RFC 5531 §9.
+ */
+
+import assert from "node:assert/strict";
+import { NfsError } from "../../lib/nfs4/errors.ts";
+import type { SequenceArgs } from "../../lib/nfs4/ops/sequence.ts";
+import type { OpenConfirmArgs } from "../../lib/nfs4/ops/open_confirm.ts";
+import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
+import { harness } from "./_harness.ts";
+
+const seqArgs = (args: readonly unknown[]) => args[0] as SequenceArgs;
+
+Deno.test("4.1 SEQUENCE asks for a cached reply on state changes only (sa_cachethis, RFC 8881 §18.46.3)", async () => {
+  await using h = await harness(1);
+  h.mark();
+  const file = await h.open();
+  await h.read(file);
+  const byOps = h.entries().map((e) => [e.ops.join(","), seqArgs(e.args).cachethis]);
+  const open = byOps.find(([ops]) => (ops as string).includes("OPEN"));
+  const read = byOps.find(([ops]) => (ops as string).includes("READ"));
+  assert.equal(open?.[1], true, "OPEN's reply is cached");
+  assert.equal(read?.[1], false, "READ is idempotent: no cache asked for");
+});
+
+Deno.test("a lost 4.1 OPEN reply is answered from the reply cache: one open on the server (RFC 8881 §2.10.6.1.3)", async () => {
+  await using h = await harness(1);
+  h.mark();
+  h.channel.dropReplies("OPEN");
+  const state = await h.drive(h.open("other"), 50);
+  const opens = h.entries().filter((e) => e.ops.includes("OPEN"));
+  assert.equal(opens.length, 2);
+  assert.deepEqual(
+    [opens[1]!.slotid, opens[1]!.sequenceid, opens[1]!.replay],
+    [opens[0]!.slotid, opens[0]!.sequenceid, true],
+  );
+  assert.equal(h.server.opensOf("/vfs/other").length, 1);
+  assert.equal(await h.readText(state), "other file contents\n");
+});
+
+Deno.test("NFS4ERR_RETRY_UNCACHED_REP on a state change goes to the caller; the OPEN is not run again (RFC 8881 §2.10.6.1.3)", async () => {
+  await using h = await harness(1, { replyCache: false });
+  h.mark();
+  h.channel.dropReplies("OPEN");
+  await assert.rejects(
+    h.drive(h.open("other"), 50),
+    (e) => e instanceof NfsError && e.status === S.NFS4ERR_RETRY_UNCACHED_REP,
+  );
+  const executed = h.entries().filter((e) => e.ops.includes("OPEN") && !e.replay);
+  assert.equal(executed.length, 1, "the server ran the OPEN once");
+  // The slot moved on: the next request is new to the server, not a retry.
+  const before = h.entries().at(-1)!;
+  const file = await h.open("file");
+  await h.read(file);
+  const after = h.entries().filter((e) => e.slotid === before.slotid).at(-1)!;
+  assert.ok(after.sequenceid! > before.sequenceid!);
+});
+
+Deno.test("a slot whose request was never answered is not used again; with none left the session is reset (RFC 8881 §2.10.6.2)", async () => {
+  await using h = await harness(1, { maxSlots: 2, recoveryTimeoutMs: 1000 });
+  const file = await h.open();
+  h.mark();
+  h.channel.dropReplies("READ", { times: 1000 });
+  await assert.rejects(h.drive(h.read(file), 50));
+  const lost = h.entries().filter((e) => e.ops.includes("READ"));
+  const lostSlot = lost[0]!.slotid!;
+  assert.ok(lost.every((e) => e.slotid === lostSlot && e.sequenceid === lost[0]!.sequenceid));
+  assert.ok(h.events(["sess"]).includes(`slot ${lostSlot} uncertain`));
+  // Other requests use the other slot; nothing else goes out on the lost one.
+  h.channel.clearDrops();
+  h.mark();
+  const other = await h.open("other");
+  assert.equal(await h.readText(other), "other file contents\n");
+  assert.ok(h.entries().every((e) => e.slotid !== lostSlot));
+  // Lose the second slot too: the session is reset and requests flow again.
+  h.mark();
+  h.channel.dropReplies("READ", { times: 1000 });
+  await assert.rejects(h.drive(h.read(other), 50));
+  h.channel.clearDrops();
+  assert.equal(await h.drive(h.readText(other), 50), "other file contents\n");
+  assert.ok(h.steps().includes("+SESSION_RESET"), h.steps().join(", "));
+});
+
+Deno.test("a lost 4.0 OPEN_CONFIRM reply: OPEN_CONFIRM is resent with its seqid, the OPEN is not (RFC 7530 §9.1.9, §16.18)", async () => {
+  await using h = await harness(0);
+  h.mark();
+  h.channel.dropReplies("OPEN_CONFIRM");
+  const state = await h.drive(h.open("other"), 50);
+  const names = h.ops().filter((o) => o.includes("OPEN"));
+  assert.equal(names.filter((o) => /(^|,)OPEN(,|$)/.test(o)).length, 1, names.join(" | "));
+  const confirms = h.entries().filter((e) => e.ops.includes("OPEN_CONFIRM"));
+  assert.equal(confirms.length, 2);
+  const seqid = (e: (typeof confirms)[number]) => (e.args[1] as OpenConfirmArgs).seqid;
+  assert.equal(seqid(confirms[0]!), seqid(confirms[1]!));
+  assert.equal(h.server.opensOf("/vfs/other").length, 1);
+  assert.equal(await h.readText(state), "other file contents\n");
+});
