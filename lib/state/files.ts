@@ -161,7 +161,7 @@ export async function lockFile(
   m: StateManager,
   state: OpenState,
   range: LockRange,
-  options: { blocking?: boolean; signal?: AbortSignal } = {},
+  options: { blocking?: boolean; signal?: AbortSignal; noWait?: boolean } = {},
 ): Promise<void> {
   const existed = state.locks.some((l) => l.owner === m.lockOwner);
   const lockState = lockStateFor(m, state);

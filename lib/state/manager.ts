@@ -76,6 +76,11 @@ export interface StateManagerOptions {
    * and reconnects before it fails (ms). Default: 2 minutes.
    */
   readonly recoveryTimeoutMs?: number;
+  /**
+   * Aborting it interrupts every operation and wait at once (Ctrl-C);
+   * `shutdown()` still releases what it can within its own short bound.
+   */
+  readonly signal?: AbortSignal;
   /** Slots to ask for in CREATE_SESSION (the server may grant fewer). */
   readonly wantedSlots?: number;
   /**
@@ -137,6 +142,41 @@ export class RecoveryError extends Error {
   }
 }
 
+/**
+ * The server answered nothing for a whole recovery deadline: every
+ * transmission timed out or lost its connection. The client stops using
+ * that server, so a command against a dead server ends within one deadline
+ * whatever it has left to do.
+ */
+export class ServerNotRespondingError extends RpcError {
+  readonly server: string;
+  /** How long requests went unanswered (ms). */
+  readonly waitedMs: number;
+  readonly tries: number;
+
+  constructor(
+    server: string,
+    waitedMs: number,
+    tries: number,
+    callTimeoutMs: number,
+    cause: unknown,
+  ) {
+    super(
+      `${server}: server not responding: no reply in ${seconds(waitedMs)} ` +
+        `(${tries} ${tries === 1 ? "try" : "tries"}, each waiting up to ${seconds(callTimeoutMs)})`,
+      { cause, retriable: false },
+    );
+    this.name = "ServerNotRespondingError";
+    this.server = server;
+    this.waitedMs = waitedMs;
+    this.tries = tries;
+  }
+}
+
+function seconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(ms < 10_000 ? 1 : 0))} s`;
+}
+
 export class StateManager {
   readonly client: ClientRecord;
   readonly channel: CompoundChannel;
@@ -171,6 +211,14 @@ export class StateManager {
 
   #loop: Promise<void> | undefined;
   #fatal: Error | undefined;
+  /** Aborted to interrupt every operation and wait (see `interrupt()`). */
+  #stop = new AbortController();
+  /** The server stopped answering for a whole recovery deadline: later calls fail at once. */
+  #unreachable: ServerNotRespondingError | undefined;
+  /** When the last reply of any kind arrived (the server is alive). */
+  #lastAnswerAt = 0;
+  /** Aborted when the manager closes: ends its background probes. */
+  readonly #life = new AbortController();
   #renewTimer: TimerHandle | undefined;
   #closed = false;
   /** Reason each flag was set, for the trace of its handling. */
@@ -198,6 +246,9 @@ export class StateManager {
       verifier: options.owner.verifier,
     });
     this.idleOwners = new OwnerCache(5 * 60_000, () => this.clock.now());
+    const signal = options.signal;
+    if (signal?.aborted) this.interrupt(signal.reason);
+    signal?.addEventListener("abort", () => this.interrupt(signal.reason), { once: true });
     this.lockOwner = new LockOwner(`p${globalThis.process?.pid ?? 0}`);
     this.callbacks = new CallbackService(this);
     this.callbackOptions = options.callback ?? { enabled: true };
@@ -281,7 +332,7 @@ export class StateManager {
   }
 
   #schedule(): void {
-    if (this.#loop || this.#closed) return;
+    if (this.#loop || this.#closed || this.#stop.signal.aborted) return;
     this.#loop = this.#runLoop().finally(() => {
       this.#loop = undefined;
       // A flag set while the loop was finishing.
@@ -289,10 +340,44 @@ export class StateManager {
     });
   }
 
-  /** Resolves when no recovery is pending; throws if recovery gave up. */
-  async waitForRecovery(): Promise<void> {
-    while (this.#loop) await this.#loop;
+  /**
+   * Resolves when no recovery is pending; throws if recovery gave up, or
+   * the reason when `signal` (or `interrupt()`) stops the wait.
+   */
+  async waitForRecovery(signal?: AbortSignal): Promise<void> {
+    const stop = this.#signal(signal);
+    while (this.#loop) {
+      stop.throwIfAborted();
+      await abortable(this.#loop, stop);
+    }
+    stop.throwIfAborted();
     if (this.#fatal) throw this.#fatal;
+  }
+
+  /**
+   * Interrupts every operation and wait now (Ctrl-C, a command's deadline):
+   * each rejects with `reason`. Recovery stops where it is. `shutdown()`
+   * afterwards still tries to release state, within its own bound.
+   */
+  interrupt(reason: unknown): void {
+    if (this.#stop.signal.aborted) return;
+    this.tracer.emit(
+      "state",
+      "interrupted",
+      reason instanceof Error ? reason.message : String(reason),
+    );
+    this.#stop.abort(reason);
+    this.client.session?.slots.failWaiters(reason);
+  }
+
+  /** `extra` joined with the manager's own stop signal. */
+  #signal(extra?: AbortSignal): AbortSignal {
+    return extra ? AbortSignal.any([extra, this.#stop.signal]) : this.#stop.signal;
+  }
+
+  /** The longest wait between retries: below a third of the lease, so waiting keeps the lease. */
+  get #maxBackoff(): number {
+    return Math.max(RETRY_MIN_MS, Math.min(RETRY_MAX_MS, (this.client.leaseTime * 1000) / 3));
   }
 
   async #runLoop(): Promise<void> {
@@ -313,6 +398,8 @@ export class StateManager {
         backoff = RETRY_MIN_MS;
         this.tracer.emit("step", `${flag} done`, `${ms(this.clock.now() - t0)}`);
       } catch (e) {
+        // Interrupted: stop here, flags kept; nothing was decided.
+        if (this.#stop.signal.aborted) return;
         // A lost connection, or a server asking to wait (NFS4ERR_DELAY on
         // EXCHANGE_ID, CREATE_SESSION, RENEW, ...): try the step again.
         const retriable = (e instanceof RpcError && e.retriable) ||
@@ -324,7 +411,11 @@ export class StateManager {
             `${flag} waiting for server`,
             `${(e as Error).message}; next try in ${ms(backoff)}`,
           );
-          await this.clock.sleep(backoff);
+          try {
+            await this.clock.sleep(backoff, this.#stop.signal);
+          } catch {
+            return;
+          }
           backoff = Math.min(backoff * 2, 5_000);
           continue;
         }
@@ -603,11 +694,13 @@ export class StateManager {
     let leaseChecked = false;
     let recoveries = 0;
     for (;;) {
-      // Cancellation takes effect between attempts, never inside one: a
-      // LOCK whose reply was lost must not be forgotten while the server
-      // may have granted it.
+      // `signal` is a hard limit (lock -w, Ctrl-C): it also stops a request
+      // in flight. Its outcome is then unknown; send() leaves the slot (4.1)
+      // or the owner (4.0, retired below) out of use, and a LOCK the server
+      // may have granted lapses with the lease. The trace says so.
       options.signal?.throwIfAborted();
-      if (!options.inRecovery) await this.waitForRecovery();
+      this.#stop.signal.throwIfAborted();
+      if (!options.inRecovery) await this.waitForRecovery(options.signal);
       for (const state of options.states ?? []) state.assertUsable();
       const owners = this.minorVersion === 0 ? options.seqidOwners ?? [] : [];
       let ops!: T;
@@ -618,6 +711,7 @@ export class StateManager {
           const sendAdvancing = async (more: OpList) => {
             const sent = await this.send(more, {
               ...(options.cacheThis !== undefined ? { cacheThis: options.cacheThis } : {}),
+              ...(options.signal ? { signal: options.signal } : {}),
             });
             const seqidOp = sent.outcomes.find((o) => SEQID_OPS.has(o.name));
             if (seqidOp) { for (const owner of owners) owner.advance(seqidOp.status); }
@@ -630,9 +724,18 @@ export class StateManager {
           return sent;
         });
       } catch (e) {
-        if (isNoReply(e)) {
-          // send() resent it until it gave up. 4.0: the owners' seqids are
-          // now out of step in an unknown way (exactly_once.ts).
+        const abandoned = options.signal?.aborted || this.#stop.signal.aborted;
+        if (isNoReply(e) || e instanceof ServerNotRespondingError || (ops && abandoned)) {
+          // send() resent it until it gave up, or it was stopped in flight.
+          // 4.0: the owners' seqids are now out of step in an unknown way
+          // (exactly_once.ts).
+          if (abandoned) {
+            this.tracer.emit(
+              "retry",
+              `${opNames(ops)} abandoned`,
+              "stopped while in flight: the server may have run it",
+            );
+          }
           for (const owner of owners) this.#retireOwner(owner, `no reply to ${opNames(ops)}`);
           throw e;
         }
@@ -661,12 +764,12 @@ export class StateManager {
         case "delay":
           this.tracer.emit("retry", label, `waiting ${ms(backoff)}`);
           try {
-            await this.clock.sleep(backoff, options.signal);
+            await this.clock.sleep(backoff, this.#signal(options.signal));
           } catch (cause) {
             // Stopped while waiting out DELAY or GRACE: the status is the answer.
             throw new NfsError(status, failed.name, { cause });
           }
-          backoff = Math.min(backoff * 2, RETRY_MAX_MS);
+          backoff = Math.min(backoff * 2, this.#maxBackoff);
           continue;
         case "retry":
           // It ran, but its answer is lost: only an idempotent COMPOUND may
@@ -683,8 +786,8 @@ export class StateManager {
           // The same condition right after recovery: do not spin on it.
           if (++recoveries > 8) return compoundResults(reply, ops);
           if (recoveries > 1) {
-            await this.clock.sleep(backoff, options.signal);
-            backoff = Math.min(backoff * 2, RETRY_MAX_MS);
+            await this.clock.sleep(backoff, this.#signal(options.signal));
+            backoff = Math.min(backoff * 2, this.#maxBackoff);
           }
           continue;
         case "recover-state": {
@@ -740,19 +843,21 @@ export class StateManager {
     ops: OpList,
     options: { cacheThis?: boolean; signal?: AbortSignal } = {},
   ): Promise<CompoundReply> {
+    if (this.#unreachable) throw this.#unreachable;
     const sentAt = this.clock.now();
+    const signal = this.#signal(options.signal);
     const attempt: RpcAttempt = {};
     const callOptions = {
       credential: this.credential,
       timeoutMs: this.callTimeoutMs,
       attempt,
-      ...(options.signal ? { signal: options.signal } : {}),
+      signal,
     };
     if (this.minorVersion === 0) {
       const reply = await this.#untilAnswered(
         ops,
         () => this.channel.compound({ minorVersion: 0, ops }, callOptions),
-        options.signal,
+        signal,
       );
       if (reply.status === S.NFS4_OK && this.#renewsLease(ops)) this.noteRenewal(sentAt);
       return reply;
@@ -763,7 +868,7 @@ export class StateManager {
       this.setFlag("SESSION_RESET", "no session");
       return syntheticFailure(S.NFS4ERR_BADSESSION);
     }
-    const slot = await session.slots.acquire(options.signal);
+    const slot = await session.slots.acquire(signal);
     let reply: CompoundReply;
     try {
       // Built once: every resend below is this request byte for byte.
@@ -772,12 +877,13 @@ export class StateManager {
         reply = await this.#untilAnswered(
           ops,
           () => this.channel.compound({ minorVersion: 1, ops: [seq, ...ops] }, callOptions),
-          options.signal,
+          signal,
         );
       } catch (e) {
-        // Never answered: the server may or may not have run it. The slot
+        // No usable answer (none came, the wait was interrupted, or it did
+        // not decode): the server may or may not have run it. The slot
         // carries no other request under this seqid (RFC 8881 §2.10.6.2).
-        if (isNoReply(e)) this.#slotUncertain(session.slots, slot, e);
+        this.#slotUncertain(session.slots, slot, e);
         throw e;
       }
       const seqOutcome = reply.outcomes[0];
@@ -798,6 +904,30 @@ export class StateManager {
   }
 
   /**
+   * Sends a 4.1 COMPOUND that carries no SEQUENCE (EXCHANGE_ID,
+   * CREATE_SESSION, DESTROY_SESSION, BIND_CONN_TO_SESSION,
+   * DESTROY_CLIENTID: RFC 8881 §2.10.6.4) and returns the reply. An
+   * unanswered one is resent as itself like any other: CREATE_SESSION's
+   * csa_sequence makes its resend a replay, never a second session
+   * (RFC 8881 §18.36.4).
+   */
+  sendSessionless(ops: OpList): Promise<CompoundReply> {
+    if (this.#unreachable) return Promise.reject(this.#unreachable);
+    const signal = this.#signal();
+    const callOptions = {
+      credential: this.credential,
+      timeoutMs: this.callTimeoutMs,
+      attempt: {},
+      signal,
+    };
+    return this.#untilAnswered(
+      ops,
+      () => this.channel.compound({ minorVersion: this.minorVersion, ops }, callOptions),
+      signal,
+    );
+  }
+
+  /**
    * Calls `call` (one transmission of one request) until a reply comes:
    * after a timeout or a lost connection the same request goes out again,
    * with backoff, until the recovery deadline or `signal`. A 4.1 SEQUENCE
@@ -810,23 +940,69 @@ export class StateManager {
     call: () => Promise<CompoundReply>,
     signal: AbortSignal | undefined,
   ): Promise<CompoundReply> {
-    const deadline = this.clock.now() + this.recoveryTimeoutMs;
+    const started = this.clock.now();
+    const deadline = started + this.recoveryTimeoutMs;
     let backoff = RETRY_MIN_MS;
-    for (;;) {
+    for (let tries = 1;; tries++) {
       let why: string;
       try {
         const reply = await call();
+        this.#lastAnswerAt = this.clock.now();
         const seq = reply.outcomes[0];
         if (this.minorVersion === 0 || seq?.name !== "SEQUENCE") return reply;
         if (seq.status !== S.NFS4ERR_DELAY || this.clock.now() >= deadline) return reply;
         why = "SEQUENCE -> NFS4ERR_DELAY";
       } catch (e) {
-        if (!isNoReply(e) || this.clock.now() >= deadline || signal?.aborted) throw e;
+        if (!isNoReply(e) || signal?.aborted) throw e;
+        if (this.clock.now() + Math.min(backoff, RETRY_MIN_MS) >= deadline) {
+          const error = new ServerNotRespondingError(
+            this.client.server,
+            this.clock.now() - started,
+            tries,
+            this.callTimeoutMs,
+            e,
+          );
+          // Nothing at all came back meanwhile: the server is gone, and
+          // later calls fail at once instead of each waiting as long.
+          if (this.#lastAnswerAt <= started && !this.#unreachable) {
+            this.#unreachable = error;
+            this.tracer.emit("error", "server not responding", error.message);
+            void this.#probeUntilAnswering();
+          }
+          throw error;
+        }
         why = (e as Error).message;
       }
-      this.tracer.emit("retry", `${opNames(ops)} resend`, `${why}; same request in ${ms(backoff)}`);
-      await this.clock.sleep(backoff, signal);
-      backoff = Math.min(backoff * 2, RETRY_MAX_MS);
+      const wait = Math.min(backoff, Math.max(0, deadline - this.clock.now()));
+      this.tracer.emit("retry", `${opNames(ops)} resend`, `${why}; same request in ${ms(wait)}`);
+      await this.clock.sleep(wait, signal);
+      backoff = Math.min(backoff * 2, this.#maxBackoff);
+    }
+  }
+
+  /**
+   * While the server is judged unreachable, an RPC NULL every call timeout
+   * (at least a second) finds out when it answers again: then requests flow
+   * again. A server whose NULL answers was only starving us (all slots busy
+   * or uncertain), not gone.
+   */
+  async #probeUntilAnswering(): Promise<void> {
+    const every = Math.max(1000, this.callTimeoutMs);
+    const signal = AbortSignal.any([this.#stop.signal, this.#life.signal]);
+    while (this.#unreachable && !signal.aborted) {
+      try {
+        await this.channel.ping({ timeoutMs: this.callTimeoutMs, signal });
+        this.#unreachable = undefined;
+        this.#lastAnswerAt = this.clock.now();
+        this.tracer.emit("conn", "server answering again", "RPC NULL answered");
+        return;
+      } catch {
+        try {
+          await this.clock.sleep(every, signal);
+        } catch {
+          return;
+        }
+      }
     }
   }
 
@@ -927,13 +1103,27 @@ export class StateManager {
    * first), then on 4.1 DESTROY_SESSION and DESTROY_CLIENTID; on 4.0
    * RELEASE_LOCKOWNER (the server's lease then lapses by itself).
    */
-  async shutdown(): Promise<void> {
+  async shutdown(options: { withinMs?: number } = {}): Promise<void> {
     if (this.#closed) return;
     this.#renewTimer?.cancel();
+    // After an interrupt, operations get a fresh stop signal that fires when
+    // the bound runs out: release what can be released, but never hang.
+    const withinMs = options.withinMs ?? (this.#stop.signal.aborted ? 2_000 : undefined);
+    let bound: TimerHandle | undefined;
+    if (withinMs !== undefined) {
+      if (this.#stop.signal.aborted) this.#stop = new AbortController();
+      const stop = this.#stop;
+      bound = this.clock.setTimer(
+        () => stop.abort(new RecoveryError(`shutdown gave up after ${seconds(withinMs)}`)),
+        withinMs,
+      );
+    }
     try {
       if (!this.#fatal) await procs.releaseAll(this);
     } finally {
+      bound?.cancel();
       this.#closed = true;
+      this.#life.abort();
       this.#renewTimer?.cancel();
       await this.callbackServer?.close();
     }
@@ -942,6 +1132,7 @@ export class StateManager {
   /** Stops timers without telling the server anything (a simulated crash). */
   abandon(): void {
     this.#closed = true;
+    this.#life.abort();
     this.#renewTimer?.cancel();
     void this.callbackServer?.close();
     this.client.session?.slots.failWaiters(new RecoveryError("client abandoned"));
@@ -955,6 +1146,16 @@ export class StateManager {
   rearmRenewal(): void {
     this.#armRenewal();
   }
+}
+
+/** `promise`, or the abort reason as soon as `signal` aborts. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 function withOwners<T>(owners: readonly StateOwner[], fn: () => Promise<T>): Promise<T> {

@@ -223,28 +223,22 @@ async function exchangeId41(m: StateManager): Promise<void> {
       m,
       "EXCHANGE_ID",
       () =>
-        m.channel.compound(
-          {
-            minorVersion: 1,
-            ops: [
-              exchangeId({
-                clientOwner: {
-                  verifier: c.verifier,
-                  ownerid: new TextEncoder().encode(c.wireOwnerId),
-                },
-                flags: ExchangeIdFlags.EXCHGID4_FLAG_SUPP_MOVED_REFER |
-                  ExchangeIdFlags.EXCHGID4_FLAG_SUPP_MOVED_MIGR,
-                stateProtect: { how: StateProtectHow.SP4_NONE },
-                implId: {
-                  domain: "nfs4-ts.invalid",
-                  name: "nfs4 (TypeScript)",
-                  date: { seconds: 0n, nseconds: 0 },
-                },
-              }),
-            ],
-          },
-          { credential: m.credential, timeoutMs: m.callTimeoutMs },
-        ),
+        m.sendSessionless([
+          exchangeId({
+            clientOwner: {
+              verifier: c.verifier,
+              ownerid: new TextEncoder().encode(c.wireOwnerId),
+            },
+            flags: ExchangeIdFlags.EXCHGID4_FLAG_SUPP_MOVED_REFER |
+              ExchangeIdFlags.EXCHGID4_FLAG_SUPP_MOVED_MIGR,
+            stateProtect: { how: StateProtectHow.SP4_NONE },
+            implId: {
+              domain: "nfs4-ts.invalid",
+              name: "nfs4 (TypeScript)",
+              date: { seconds: 0n, nseconds: 0 },
+            },
+          }),
+        ]),
     );
     c.clientId = result.clientid;
     c.createSessionSeq = result.sequenceid;
@@ -292,23 +286,17 @@ async function createSessionNow(m: StateManager): Promise<number> {
   // RFC 8881 §18.36: the backchannel rides on this connection when asked for.
   const backChannel = m.callbackOptions.enabled && m.channel.serveCallbacks !== undefined;
   if (backChannel) m.channel.serveCallbacks!(CALLBACK_PROGRAM, m.callbacks.handler);
-  const reply = await m.channel.compound(
-    {
-      minorVersion: 1,
-      ops: [
-        createSession({
-          clientid: c.clientId!,
-          sequence: c.createSessionSeq,
-          flags: backChannel ? CreateSessionFlags.CREATE_SESSION4_FLAG_CONN_BACK_CHAN : 0,
-          foreChannel: wantedForeChannel(m),
-          backChannel: BACK_CHANNEL,
-          cbProgram: CALLBACK_PROGRAM,
-          secParms: [{ flavor: 0 }],
-        }),
-      ],
-    },
-    { credential: m.credential, timeoutMs: m.callTimeoutMs },
-  );
+  const reply = await m.sendSessionless([
+    createSession({
+      clientid: c.clientId!,
+      sequence: c.createSessionSeq,
+      flags: backChannel ? CreateSessionFlags.CREATE_SESSION4_FLAG_CONN_BACK_CHAN : 0,
+      foreChannel: wantedForeChannel(m),
+      backChannel: BACK_CHANNEL,
+      cbProgram: CALLBACK_PROGRAM,
+      secParms: [{ flavor: 0 }],
+    }),
+  ]);
   const failed = failureOf(reply);
   if (failed) return failed.status;
   const result = reply.outcomes[0]!.value as CreateSessionResult;
@@ -349,10 +337,7 @@ export async function destroySession(m: StateManager): Promise<void> {
   m.client.session = undefined;
   session.slots.failWaiters(new NfsError(S.NFS4ERR_BADSESSION, "SEQUENCE"));
   try {
-    const reply = await m.channel.compound(
-      { minorVersion: 1, ops: [destroySessionOp(session.id)] },
-      { credential: m.credential, timeoutMs: m.callTimeoutMs },
-    );
+    const reply = await m.sendSessionless([destroySessionOp(session.id)]);
     const failed = failureOf(reply);
     m.tracer.emit(
       "sess",
@@ -368,19 +353,13 @@ export async function destroySession(m: StateManager): Promise<void> {
 export async function bindConnection(m: StateManager): Promise<number> {
   const session = m.client.session;
   if (!session) return S.NFS4ERR_BADSESSION;
-  const reply = await m.channel.compound(
-    {
-      minorVersion: 1,
-      ops: [
-        bindConnToSession({
-          sessionid: session.id,
-          dir: ChannelDirFromClient.CDFC4_FORE_OR_BOTH,
-          useConnInRdmaMode: false,
-        }),
-      ],
-    },
-    { credential: m.credential, timeoutMs: m.callTimeoutMs },
-  );
+  const reply = await m.sendSessionless([
+    bindConnToSession({
+      sessionid: session.id,
+      dir: ChannelDirFromClient.CDFC4_FORE_OR_BOTH,
+      useConnInRdmaMode: false,
+    }),
+  ]);
   const failed = failureOf(reply);
   return failed ? failed.status : S.NFS4_OK;
 }
@@ -668,6 +647,13 @@ async function reclaimLocks(
   );
 }
 
+const LOCK_FINAL: ReadonlySet<number> = new Set([S.NFS4ERR_DENIED]);
+const NO_WAIT_FINAL: ReadonlySet<number> = new Set([
+  S.NFS4ERR_DENIED,
+  S.NFS4ERR_GRACE,
+  S.NFS4ERR_DELAY,
+]);
+
 /**
  * One LOCK (RFC 7530 §16.10): with open_to_lock_owner4 the first time for
  * this lock state, exist_lock_owner4 afterwards.
@@ -676,8 +662,14 @@ export async function lockRange(
   m: StateManager,
   lockState: LockState,
   range: LockRange,
-  options: { reclaim?: boolean; inRecovery?: boolean; blocking?: boolean; signal?: AbortSignal } =
-    {},
+  options: {
+    reclaim?: boolean;
+    inRecovery?: boolean;
+    blocking?: boolean;
+    signal?: AbortSignal;
+    /** GRACE and DELAY are the answer, not reasons to wait (`lock -n`). */
+    noWait?: boolean;
+  } = {},
 ): Promise<Stateid> {
   const openState = lockState.open;
   const type = range.type === "read"
@@ -715,7 +707,7 @@ export async function lockRange(
       states: [openState],
       reclaim: options.reclaim ?? false,
       inRecovery: options.inRecovery ?? false,
-      final: new Set([S.NFS4ERR_DENIED]),
+      final: options.noWait ? NO_WAIT_FINAL : LOCK_FINAL,
       ...(options.signal ? { signal: options.signal } : {}),
     },
   );
@@ -913,10 +905,7 @@ export async function releaseAll(m: StateManager): Promise<void> {
   }
   await destroySession(m);
   try {
-    const reply = await m.channel.compound(
-      { minorVersion: 1, ops: [destroyClientid(c.clientId)] },
-      { credential: m.credential, timeoutMs: m.callTimeoutMs },
-    );
+    const reply = await m.sendSessionless([destroyClientid(c.clientId)]);
     const failed = failureOf(reply);
     m.tracer.emit(
       "clid",

@@ -536,6 +536,8 @@ export class ScriptedServer {
   readonly log: LogEntry[] = [];
   /** The highest minor version served; above it, NFS4ERR_MINOR_VERS_MISMATCH (RFC 7530 §15.2). */
   maxMinorVersion = 1;
+  /** The lowest minor version served (1: a server without NFSv4.0); below it, the same. */
+  minMinorVersion = 0;
 
   /** Server instance: bumped by {@linkcode reboot}; stamped into ids. */
   epoch = 1;
@@ -641,6 +643,11 @@ export class ScriptedServer {
   /** Sets SEQ4_STATUS bits on the next `times` SEQUENCE replies only. */
   flagNextSequence(flags: number, options: { times?: number } = {}): void {
     for (let i = 0; i < (options.times ?? 1); i++) this.#onceFlags.push(flags);
+  }
+
+  /** Forgets every pending {@linkcode failNext}. */
+  clearFaults(): void {
+    this.#faults = [];
   }
 
   /** Faults not yet used up. */
@@ -1284,7 +1291,9 @@ export class ScriptedServer {
       });
       return reply;
     };
-    if (request.minorVersion > this.maxMinorVersion) {
+    if (
+      request.minorVersion > this.maxMinorVersion || request.minorVersion < this.minMinorVersion
+    ) {
       return finish({ status: S.NFS4ERR_MINOR_VERS_MISMATCH, tag, outcomes: [] });
     }
     const ctx: Ctx = {
@@ -2321,7 +2330,13 @@ export class ScriptedChannel implements CompoundChannel {
     }
   }
 
-  ping(): Promise<void> {
+  /** RPC NULL is not answered either (a server that is gone). */
+  silent = false;
+
+  ping(options: CompoundCallOptions = {}): Promise<void> {
+    if (this.silent) {
+      return Promise.reject(new RpcTimeoutError("no reply (scripted)", options.timeoutMs ?? 0));
+    }
     return Promise.resolve();
   }
 

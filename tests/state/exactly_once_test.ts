@@ -11,6 +11,7 @@ import { NfsError } from "../../lib/nfs4/errors.ts";
 import type { SequenceArgs } from "../../lib/nfs4/ops/sequence.ts";
 import type { OpenConfirmArgs } from "../../lib/nfs4/ops/open_confirm.ts";
 import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
+import { ServerNotRespondingError } from "../../lib/state/manager.ts";
 import { harness } from "./_harness.ts";
 
 const seqArgs = (args: readonly unknown[]) => args[0] as SequenceArgs;
@@ -63,17 +64,21 @@ Deno.test("NFS4ERR_RETRY_UNCACHED_REP on a state change goes to the caller; the 
 Deno.test("a slot whose request was never answered is not used again; with none left the session is reset (RFC 8881 §2.10.6.2)", async () => {
   await using h = await harness(1, { maxSlots: 2, recoveryTimeoutMs: 1000 });
   const file = await h.open();
+  const other = await h.open("other");
   h.mark();
   h.channel.dropReplies("READ", { times: 1000 });
-  await assert.rejects(h.drive(h.read(file), 50));
+  await assert.rejects(h.drive(h.read(file), 50), ServerNotRespondingError);
   const lost = h.entries().filter((e) => e.ops.includes("READ"));
   const lostSlot = lost[0]!.slotid!;
   assert.ok(lost.every((e) => e.slotid === lostSlot && e.sequenceid === lost[0]!.sequenceid));
   assert.ok(h.events(["sess"]).includes(`slot ${lostSlot} uncertain`));
+  // Nothing else was asked meanwhile, so the server looked gone; its RPC
+  // NULL still answers, so requests flow again.
+  await h.tick(100, 50);
+  assert.ok(h.events(["conn"]).includes("server answering again"), h.events(["conn"]).join());
   // Other requests use the other slot; nothing else goes out on the lost one.
   h.channel.clearDrops();
   h.mark();
-  const other = await h.open("other");
   assert.equal(await h.readText(other), "other file contents\n");
   assert.ok(h.entries().every((e) => e.slotid !== lostSlot));
   // Lose the second slot too: the session is reset and requests flow again.
@@ -81,6 +86,7 @@ Deno.test("a slot whose request was never answered is not used again; with none 
   h.channel.dropReplies("READ", { times: 1000 });
   await assert.rejects(h.drive(h.read(other), 50));
   h.channel.clearDrops();
+  await h.tick(100, 50);
   assert.equal(await h.drive(h.readText(other), 50), "other file contents\n");
   assert.ok(h.steps().includes("+SESSION_RESET"), h.steps().join(", "));
 });
@@ -98,4 +104,63 @@ Deno.test("a lost 4.0 OPEN_CONFIRM reply: OPEN_CONFIRM is resent with its seqid,
   assert.equal(seqid(confirms[0]!), seqid(confirms[1]!));
   assert.equal(h.server.opensOf("/vfs/other").length, 1);
   assert.equal(await h.readText(state), "other file contents\n");
+});
+
+Deno.test("a lost CREATE_SESSION reply is resent with its csa_sequence: one session on the server, none leaked (RFC 8881 §18.36.4)", async () => {
+  await using h = await harness(1, { noStart: true });
+  h.channel.dropReplies("CREATE_SESSION");
+  await h.drive(h.m.start(), 50);
+  const creates = h.entries().filter((e) => e.ops.includes("CREATE_SESSION"));
+  assert.equal(creates.length, 2);
+  assert.deepEqual(creates[0]!.args, creates[1]!.args, "the resend is the same request");
+  assert.equal(h.server.sessions.size, 1);
+  assert.equal(h.entries().filter((e) => e.ops.includes("EXCHANGE_ID")).length, 1);
+  // At exit the one session and the client ID go: nothing is left busy.
+  await h.drive(h.m.shutdown(), 50);
+  assert.equal(h.server.sessions.size, 0);
+  assert.ok(h.events(["clid"]).includes("DESTROY_CLIENTID ok"), h.events(["clid"]).join(", "));
+});
+
+Deno.test("a server that answers nothing: the operation gives up after the recovery deadline saying how long it tried; later ones fail at once", async () => {
+  await using h = await harness(1, { recoveryTimeoutMs: 4000 });
+  const file = await h.open();
+  h.mark();
+  h.channel.dropReplies("SEQUENCE", { times: 10_000, beforeServer: true });
+  h.channel.silent = true;
+  const started = h.clock.now();
+  await assert.rejects(h.drive(h.read(file), 50), (e) => {
+    assert.ok(e instanceof ServerNotRespondingError, String(e));
+    assert.match(
+      e.message,
+      /^scripted: server not responding: no reply in [34](\.\d)? s \(\d+ tries/,
+    );
+    return true;
+  });
+  assert.ok(h.clock.now() - started <= 4000 + 200, `gave up after ${h.clock.now() - started} ms`);
+  const before = h.channel.log.length;
+  const again = h.clock.now();
+  await assert.rejects(h.drive(h.read(file), 50), ServerNotRespondingError);
+  assert.ok(
+    h.clock.now() - again <= 50,
+    `no waiting the second time: ${h.clock.now() - again} ms; ${
+      h.details(["retry", "state", "step", "error"]).slice(-6).join(" | ")
+    }`,
+  );
+  assert.equal(h.channel.log.length, before);
+});
+
+Deno.test("interrupt() stops an operation waiting out DELAY at once; shutdown() still releases the open", async () => {
+  await using h = await harness(1);
+  const file = await h.open();
+  h.mark();
+  h.server.failNext("READ", S.NFS4ERR_DELAY, { times: 100 });
+  const reading = h.read(file);
+  reading.catch(() => {});
+  await h.tick(300, 50);
+  const reason = new Error("SIGTERM");
+  h.m.interrupt(reason);
+  await assert.rejects(reading, (e) => e === reason || (e as Error).cause === reason);
+  h.server.clearFaults();
+  await h.drive(h.m.shutdown(), 50);
+  assert.equal(h.server.states.size, 0, "CLOSE went out after the interrupt");
 });

@@ -33,8 +33,8 @@ Deno.test("DELAY on READ is retried with backoff 100, 200, 400 ms, each a retry 
   assert.deepEqual(h.steps(), []);
 });
 
-Deno.test("DELAY backoff doubles up to 15 s (kernel NFS4_POLL_RETRY_MAX)", async () => {
-  await using h = await harness(1);
+Deno.test("DELAY backoff doubles up to 15 s (kernel NFS4_POLL_RETRY_MAX) when the lease allows", async () => {
+  await using h = await harness(1, { leaseTime: 90 });
   const file = await h.open();
   h.mark();
   h.server.failNext("READ", S.NFS4ERR_DELAY, { times: 10 });
@@ -51,6 +51,18 @@ Deno.test("DELAY backoff doubles up to 15 s (kernel NFS4_POLL_RETRY_MAX)", async
     "15.00 s)",
     "15.00 s)",
   ]);
+});
+
+Deno.test("DELAY backoff stays below a third of the lease, so the waiting itself keeps the lease (issue: 15 s waits with a 10 s lease)", async () => {
+  await using h = await harness(1, { leaseTime: 10 });
+  const file = await h.open();
+  h.mark();
+  h.server.failNext("READ", S.NFS4ERR_DELAY, { times: 8 });
+  await h.drive(h.read(file), 500);
+  const waits = h.details(["retry"]).map((d) => d.replace(/^.*waiting /, ""));
+  assert.deepEqual(waits.slice(-3), ["3.20 s)", "3.33 s)", "3.33 s)"]);
+  // Each retried SEQUENCE renewed the lease: no recovery was needed.
+  assert.deepEqual(h.steps(), []);
 });
 
 Deno.test("GRACE on an ordinary 4.0 OPEN waits with backoff until grace ends (RFC 7530 §9.6.2)", async () => {
