@@ -40,8 +40,11 @@ import type { TraceEvent, TraceSink } from "../state/trace.ts";
 import type { Nfs4ClientApi } from "./api.ts";
 import { Nfs4Client, splitPath } from "./client.ts";
 
-/** Which client of a drill emitted an event. */
-export type DrillRole = "main" | "observer";
+/**
+ * Which client of a drill emitted an event: its own, the second owner that
+ * watches it, or the one that cleans up when its own had to be dropped.
+ */
+export type DrillRole = "main" | "observer" | "cleanup";
 
 /** A trace event stamped with the drill's own clock. */
 export interface DrillEvent {
@@ -550,6 +553,67 @@ export function recoveryChecks(
   return checks;
 }
 
+/** How a drill ended, judged from its checks, with the sentence that says so. */
+export interface DrillVerdict {
+  readonly result: "recovered" | "partial" | "failed";
+  readonly verdict: string;
+}
+
+/**
+ * The verdict of a drill on `path` from its checks: `partial` when the
+ * reclaim made to fail (`failReclaim`) was lost as injected, `failed` when
+ * any check failed, else `recovered`, with the durations that matter
+ * (server reboot: detect, re-establish, reclaim; client reboot: how soon
+ * the server released the crashed incarnation's state).
+ */
+export function drillVerdict(
+  checks: readonly DrillCheck[],
+  drill: {
+    readonly mode: "server" | "client";
+    readonly minorVersion: number | undefined;
+    readonly path: string;
+    readonly failReclaim?: "open" | "lock" | undefined;
+    readonly durations: Readonly<Record<string, number | null | undefined>>;
+  },
+): DrillVerdict {
+  const failed = checks.filter((c) => c.status === "fail");
+  const { failReclaim, path } = drill;
+  const v = `NFSv4.${drill.minorVersion}`;
+  const ms = (value: number | null | undefined) =>
+    value === null || value === undefined ? "-" : formatMs(value);
+  const lostAsInjected = failReclaim !== undefined &&
+    checks.some((c) => c.name === `${failReclaim} reclaim fails as injected` && c.status === "ok");
+  if (lostAsInjected) {
+    const what = failReclaim === "open"
+      ? `the open of ${path} and its lock were lost`
+      : `the lock on ${path} was lost, the open was reclaimed`;
+    return {
+      result: "partial",
+      verdict: `partial: recovery was partial on ${v}: ${what} (reclaim made to fail); ` +
+        `the client ID was re-established` +
+        (failed.length > 0 ? `; unexpected: ${failed.map((c) => c.name).join("; ")}` : ""),
+    };
+  }
+  if (failed.length > 0) {
+    return {
+      result: "failed",
+      verdict: `FAILED on ${v}: ${failed.map((c) => `${c.name}: ${c.detail}`).join("; ")}`,
+    };
+  }
+  const d = drill.durations;
+  return {
+    result: "recovered",
+    verdict: drill.mode === "server"
+      ? `ok: all state recovered and verified on ${v}: open and lock reclaimed` +
+        (checks.some((c) => c.name === "reclaim within grace") ? " without grace" : " in grace") +
+        ` (detect ${ms(d.detectMs)}, re-establish ${ms(d.reestablishMs)}, reclaim ${
+          ms(d.reclaimMs)
+        })`
+      : `ok: the server released the crashed incarnation's open and lock on ${v} ` +
+        `(${ms(d.releasedAfterMs)} after the crash)`,
+  };
+}
+
 /** One line of a drill's timeline. */
 export interface TimelineEntry {
   /** Milliseconds since the drill started. */
@@ -612,6 +676,48 @@ export function timeline(
     });
   }
   return entries.sort((a, b) => a.at - b.at);
+}
+
+/** How a promise a drill waited for ended: with a value, an error, out of time, or stopped. */
+export type Settled<T> =
+  | { readonly kind: "ok"; readonly value: T }
+  | { readonly kind: "error"; readonly error: unknown }
+  | { readonly kind: "timeout" }
+  | { readonly kind: "aborted" };
+
+/**
+ * Waits for `promise` for at most `ms` milliseconds, or until `signal`
+ * aborts; never throws. A drill waits like this for whatever a server may
+ * never answer (recovery, another client's view, its cleanup): the promise
+ * itself goes on, and its client is then dropped rather than closed.
+ */
+export async function settleWithin<T>(
+  promise: Promise<T>,
+  ms: number,
+  signal?: AbortSignal,
+): Promise<Settled<T>> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
+  const giveUp = new Promise<Settled<T>>((resolve) => {
+    timer = setTimeout(() => resolve({ kind: "timeout" }), Math.max(0, ms));
+    if (signal) {
+      onAbort = () => resolve({ kind: "aborted" });
+      if (signal.aborted) onAbort();
+      else signal.addEventListener("abort", onAbort, { once: true });
+    }
+  });
+  try {
+    return await Promise.race([
+      promise.then(
+        (value): Settled<T> => ({ kind: "ok", value }),
+        (error): Settled<T> => ({ kind: "error", error }),
+      ),
+      giveUp,
+    ]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener("abort", onAbort);
+  }
 }
 
 /** `3.2 ms`, `1.50 s`, as the trace prints durations. */
