@@ -1,11 +1,18 @@
 /**
  * `nfs4 simulate-reboot URL [--server | --client] [--restart-cmd CMD]
- * [--wait SECONDS] [--range OFFSET[:LENGTH]] [--fail-reclaim open|lock] [--json]`:
- * a reboot recovery drill against a real server.
+ * [--wait SECONDS] [--range OFFSET[:LENGTH]] [--fail-reclaim open|lock]
+ * [--force] [--json]`: a reboot recovery drill against a real server.
  *
- * Setup (both modes): open the file read-write (created when missing), lock
- * the range (whole file by default, exclusive), write a marker with
- * FILE_SYNC4 and read it back, and show the state held.
+ * The drill's file (lib/client/drill_file.ts decides): a new
+ * `.nfs4-drill-XXXXXX` in a directory URL, or a new file URL, created
+ * exclusively and removed at the end; an existing empty file, truncated
+ * back at the end; an existing non-empty file only with `--force`.
+ * Otherwise a usage error: the drill never changes a byte of a file it did
+ * not create unless told to.
+ *
+ * Setup (both modes): open the file read-write, lock the range (whole file
+ * by default, exclusive), write a marker with FILE_SYNC4 and read it back,
+ * and show the state held.
  *
  * `--server` (the default): the server reboots, by `--restart-cmd` (run with
  * `/bin/sh -c`) or by hand. The ordinary recovery path then runs: a READ
@@ -25,8 +32,11 @@
  * injection): the state manager marks the state bad, later use of it fails
  * with EBADF, and the drill ends partial.
  *
- * Exit 0 when all state was recovered and verified, 1 otherwise, 2 on a
- * usage error.
+ * SIGINT and SIGTERM stop the drill: its file is cleaned up as at any end
+ * (bounded in time), the report printed, and the exit status is 130 or 143.
+ *
+ * Exit 0 when all state was recovered and verified, 1 otherwise (also when
+ * the drill's file could not be removed), 2 on a usage error.
  * @module
  */
 
@@ -48,19 +58,34 @@ import {
   type DrillCheck,
   type DrillEvent,
   DrillRecorder,
+  type DrillRole,
+  drillVerdict,
   formatMs,
   probeWriteOpens,
   type RecoveryAnalysis,
   recoveryChecks,
+  settleWithin,
   timeline,
   type TimelineEntry,
 } from "../lib/client/drill.ts";
-import { formatNfsUrl, type NfsUrl, parseNfsUrl } from "../lib/client/url.ts";
+import {
+  cleanUpDrillFile,
+  DRILL_BYTES_WRITTEN,
+  DRILL_FILE_PREFIX,
+  DRILL_MARKER_BYTES,
+  type DrillFile,
+  type DrillFileCleanup,
+  DrillFileRefusedError,
+  drillMarker,
+  openDrillFile,
+} from "../lib/client/drill_file.ts";
+import { formatNfsUrl, type NfsUrl, parseNfsUrl, UsageError } from "../lib/client/url.ts";
 import { formatRange } from "../lib/client/trace.ts";
 import { formatTraceJson, formatTraceText, type TraceSink } from "../lib/client/trace.ts";
 import { connectOptions } from "./connect.ts";
 import type { CliContext } from "./context.ts";
 import { describeError } from "./errors.ts";
+import { flushed } from "./output.ts";
 import {
   type GlobalOptions,
   parseSeconds,
@@ -68,11 +93,37 @@ import {
   type RootCommand,
 } from "./globals.ts";
 
+/** How long the drill's file may take to clean up after SIGINT or SIGTERM (seconds). */
+const CLEANUP_AFTER_SIGNAL_S = 10;
+/** How long a new client may take to clean up after the drill's own had to be dropped. */
+const FALLBACK_CLEANUP_MS = 10_000;
+
 const HELP = `
-Setup: the file is opened read-write (created when missing, and removed at
-the end), the range is locked (exclusive; the whole file by default), a
-marker is written at the start of the range (FILE_SYNC4) and read back.
-The bytes there are overwritten: use a scratch file.
+The drill's file: the drill writes markers into it, so it runs only where
+that changes nobody's bytes:
+  - a URL naming a directory: a new file ${DRILL_FILE_PREFIX}XXXXXX in it
+    (random suffix), created exclusively (GUARDED4: it never replaces
+    anything), removed at the end;
+  - a URL naming a file that does not exist: created the same way, removed
+    at the end;
+  - an existing empty file: used, truncated back to 0 bytes at the end,
+    never removed;
+  - an existing non-empty file: refused (exit 2), unless --force.
+The file is removed (or truncated back) also when the drill fails or is
+stopped by SIGINT or SIGTERM, as far as the server allows (it refuses REMOVE
+and OPEN during its grace period): for at most --wait seconds, ${CLEANUP_AFTER_SIGNAL_S} s after
+a signal. A file that could not be removed is named on stderr (exit 1).
+
+--force: run on an existing non-empty file. The drill then overwrites up to
+${DRILL_BYTES_WRITTEN} bytes from the start of the locked range (OFFSET of --range, 0 by
+default) with its text markers (${DRILL_MARKER_BYTES.before} bytes before the reboot, ${DRILL_MARKER_BYTES.after} more right
+behind them after a server reboot) and does not restore them; a range that
+starts near or past the end of the file makes it grow. Nothing else is
+changed: the file is left in place, never truncated or removed.
+
+Setup: the file is opened read-write, the range is locked (exclusive; the
+whole file by default), a marker is written at the start of the range
+(FILE_SYNC4) and read back.
 
 --server (default): the server reboots. With --restart-cmd the command is
 run with /bin/sh -c; otherwise you are asked to restart the server. Then the
@@ -88,14 +139,17 @@ the server must release the old incarnation's open and lock at once.
 --fail-reclaim open|lock makes that reclaim fail: the state is marked bad,
 its next use fails with EBADF, and the drill ends partial (exit 1).
 
-Exit status: 0 when all state was recovered and verified, 1 otherwise.
+Exit status: 0 when all state was recovered and verified, 1 otherwise, 2 on
+a usage error (an existing non-empty file without --force), 130/143 after
+SIGINT/SIGTERM.
 
 Examples:
-  $ nfs4 simulate-reboot --restart-cmd 'systemctl restart nfs-ganesha' nfs://srv/export/drill
-  $ nfs4 --vers 4.0 --trace simulate-reboot nfs://127.0.0.1/vfs/drill --wait 300
-  $ nfs4 simulate-reboot --client --range 0:4096 nfs://srv/export/drill
+  $ nfs4 simulate-reboot --restart-cmd 'systemctl restart nfs-ganesha' nfs://srv/export/
+  $ nfs4 --vers 4.0 --trace simulate-reboot nfs://127.0.0.1/vfs/new-drill-file --wait 300
+  $ nfs4 simulate-reboot --client --range 0:4096 nfs://srv/export/tmp
+  $ nfs4 simulate-reboot --force nfs://srv/export/scratch.dat
   $ nfs4 simulate-reboot --fail-reclaim lock --json \\
-      --restart-cmd 'deno run -A scripts/test_server.ts restart --dir /tmp/g' nfs://127.0.0.1:20490/vfs/f
+      --restart-cmd 'deno run -A scripts/test_server.ts restart --dir /tmp/g' nfs://127.0.0.1:20490/vfs
 `;
 
 const TO_EOF = 0xffff_ffff_ffff_ffffn;
@@ -124,8 +178,8 @@ export interface DrillDeps {
   ): Promise<Nfs4ClientApi>;
   /** OPEN with deny WRITE: whether another open with write access exists (undefined: cannot tell). */
   probeWriteOpens(client: Nfs4ClientApi, path: string): Promise<"granted" | "denied" | undefined>;
-  /** Runs the restart command with `/bin/sh -c`. */
-  runRestart(command: string, timeoutMs: number): Promise<RestartResult>;
+  /** Runs the restart command with `/bin/sh -c`; `signal` kills it (SIGTERM). */
+  runRestart(command: string, timeoutMs: number, signal?: AbortSignal): Promise<RestartResult>;
 }
 
 /** How the restart command ended. */
@@ -150,7 +204,11 @@ const DEFAULT_DEPS: DrillDeps = {
 };
 
 /** Runs `command` with /bin/sh -c; resolves when it exits (daemons it leaves may keep running). */
-function runShell(command: string, timeoutMs: number): Promise<RestartResult> {
+function runShell(
+  command: string,
+  timeoutMs: number,
+  abort?: AbortSignal,
+): Promise<RestartResult> {
   return new Promise((resolve) => {
     const started = performance.now();
     let output = "";
@@ -163,8 +221,11 @@ function runShell(command: string, timeoutMs: number): Promise<RestartResult> {
       timedOut = true;
       child.kill("SIGTERM");
     }, timeoutMs);
+    const stop = () => child.kill("SIGTERM");
+    abort?.addEventListener("abort", stop, { once: true });
     const done = (code: number | null, signal: string | null) => {
       clearTimeout(timer);
+      abort?.removeEventListener("abort", stop);
       // A daemon the command started may hold the pipes open: stop reading.
       child.stdout.destroy();
       child.stderr.destroy();
@@ -187,7 +248,27 @@ interface DrillOptions {
   readonly waitSeconds: number;
   readonly range: LockRange;
   readonly failReclaim: "open" | "lock" | undefined;
+  /** Run on an existing non-empty file (its bytes in the range get overwritten). */
+  readonly force: boolean;
   readonly json: boolean;
+}
+
+/** The drill's file in the report. */
+interface FileReport {
+  /** Its URL (a directory's URL and the drill's own name in it, for a directory). */
+  url: string;
+  path: string;
+  /** See DrillFileOrigin: `directory`, `new`, `empty` or `forced`. */
+  origin: DrillFile["origin"];
+  /** The drill created it (and must remove it). */
+  created: boolean;
+  removed: boolean;
+  /** An existing empty file, truncated back to 0 bytes at the end. */
+  truncated: boolean;
+  /** The bytes the drill wrote into it (`0-72`), or null. */
+  written: string | null;
+  /** Why it was not removed or truncated back, or null. */
+  cleanupError: string | null;
 }
 
 /** What the drill reports, as text or one JSON object. */
@@ -197,6 +278,8 @@ interface DrillReport {
   minorVersion: number | undefined;
   range: string;
   failReclaim: string | null;
+  /** The drill's file; null when the drill stopped before it had one. */
+  file: FileReport | null;
   setup: Record<string, unknown>;
   stateBefore: StateSummary | undefined;
   restart: (RestartResult & { command: string }) | null;
@@ -205,8 +288,33 @@ interface DrillReport {
   recovery: Record<string, unknown>;
   checks: Check[];
   stateAfter: StateSummary | undefined;
-  result: "recovered" | "partial" | "failed";
+  result: "recovered" | "partial" | "failed" | "interrupted";
   verdict: string;
+}
+
+/** SIGINT or SIGTERM stopped the drill. */
+class DrillInterrupted extends Error {
+  readonly signal: StopSignal;
+  constructor(signal: StopSignal) {
+    super(`interrupted by ${signal}`);
+    this.name = "DrillInterrupted";
+    this.signal = signal;
+  }
+}
+
+type StopSignal = "SIGINT" | "SIGTERM";
+
+/** 128 + the signal's number, as shells report a process a signal ended. */
+const SIGNAL_STATUS: Record<StopSignal, number> = { SIGINT: 130, SIGTERM: 143 };
+
+/**
+ * Exits with `status` once the output is out. `run()` (cli/program.ts)
+ * returns 0, 1 or 2 only; as `nfs4 lock` does for its statuses, the drill
+ * exits here for 130 and 143, after its cleanup and report.
+ */
+async function exitWith(ctx: CliContext, status: number): Promise<never> {
+  await Promise.all([flushed(ctx.io.stdout), flushed(ctx.io.stderr)]);
+  process.exit(status);
 }
 
 /** Adds `simulate-reboot` to the program. */
@@ -218,7 +326,7 @@ export function registerSimulateReboot(
   program
     .command("simulate-reboot")
     .description("reboot drill: hold an open and a lock, reboot, watch recovery, verify")
-    .argument("<url>", "nfs:// URL of a (scratch) file")
+    .argument("<url>", "nfs:// URL of a directory (the drill creates its own file there) or a file")
     .addOption(new Option("--server", "the server reboots (default)").conflicts("client"))
     .addOption(
       new Option("--client", "this client reboots (crashes and comes back)")
@@ -239,6 +347,10 @@ export function registerSimulateReboot(
       new Option("--fail-reclaim <state>", "make this reclaim fail (fault injection)")
         .choices(["open", "lock"] as const),
     )
+    .option(
+      "--force",
+      `run on an existing non-empty file: up to ${DRILL_BYTES_WRITTEN} bytes from the start of the range get overwritten (see below)`,
+    )
     .option("--json", "print the report as one JSON object")
     .addHelpText("after", HELP)
     .action(async (urlText, opts, cmd) => {
@@ -252,19 +364,51 @@ export function registerSimulateReboot(
         waitSeconds: opts.wait,
         range: { type: "write", ...range },
         failReclaim: opts.failReclaim,
+        force: opts.force === true,
         json: opts.json === true,
       });
-      const report = await drill.run();
-      if (opts.json) {
-        await ctx.out.write(jsonText(report) + "\n");
-      } else {
-        await drill.printEnd(report);
+      // SIGINT/SIGTERM: stop the drill, clean up (bounded), report, exit 130/143.
+      const stop = new AbortController();
+      const onSignal = (signal: StopSignal) => {
+        if (stop.signal.aborted) {
+          const left = drill.fileLeftBehind();
+          ctx.diag.line(
+            `simulate-reboot: ${signal} again: exiting now` +
+              (left !== undefined ? `; ${left} may be left behind` : ""),
+          );
+          void exitWith(ctx, SIGNAL_STATUS[signal]);
+          return;
+        }
+        stop.abort(new DrillInterrupted(signal));
+        // The cleanup is bounded; this is the backstop should anything hang.
+        setTimeout(
+          () => void exitWith(ctx, SIGNAL_STATUS[signal]),
+          CLEANUP_AFTER_SIGNAL_S * 1000 + FALLBACK_CLEANUP_MS + 5000,
+        ).unref?.();
+      };
+      const onInt = () => onSignal("SIGINT");
+      const onTerm = () => onSignal("SIGTERM");
+      process.on("SIGINT", onInt);
+      process.on("SIGTERM", onTerm);
+      try {
+        const report = await drill.run(stop.signal);
+        if (opts.json) {
+          await ctx.out.write(jsonText(report) + "\n");
+        } else {
+          await drill.printEnd(report);
+        }
+        const interrupted = stop.signal.reason;
+        if (interrupted instanceof DrillInterrupted) {
+          await exitWith(ctx, SIGNAL_STATUS[interrupted.signal]);
+        }
+        if (report.result !== "recovered" || report.file?.cleanupError) ctx.failed = true;
+      } finally {
+        process.off("SIGINT", onInt);
+        process.off("SIGTERM", onTerm);
       }
-      if (report.result !== "recovered") ctx.failed = true;
     });
 }
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 function randomTag(): string {
@@ -290,37 +434,6 @@ function holderText(holder: LockHolder | undefined): string {
   } owner ${holder.owner}`;
 }
 
-type Outcome<T> =
-  | { kind: "ok"; value: T }
-  | { kind: "error"; error: unknown }
-  | { kind: "timeout" };
-
-/** Settles `promise`, giving up at `deadline` (ms on the recorder's clock). */
-async function settle<T>(
-  promise: Promise<T>,
-  recorder: DrillRecorder,
-  deadline: number,
-): Promise<Outcome<T>> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<Outcome<T>>((resolve) => {
-    timer = setTimeout(
-      () => resolve({ kind: "timeout" }),
-      Math.max(0, deadline - recorder.now()),
-    );
-  });
-  try {
-    return await Promise.race([
-      promise.then(
-        (value): Outcome<T> => ({ kind: "ok", value }),
-        (error): Outcome<T> => ({ kind: "error", error }),
-      ),
-      timeout,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -337,8 +450,20 @@ class RebootDrill {
   readonly #traceLine: ((e: DrillEvent) => void) | undefined;
   #main: Nfs4ClientApi | undefined;
   #observer: Nfs4ClientApi | undefined;
+  /** The drill's file, once there is one. */
+  #target: DrillFile | undefined;
+  /** The bytes the drill wrote (or tried to) into its file: from, to (exclusive). */
+  #written: { from: bigint; to: bigint } | undefined;
+  /** Aborted by SIGINT or SIGTERM (its reason a DrillInterrupted). */
+  #stop: AbortSignal | undefined;
   /** Clients to crash rather than close at the end (recovery did not finish). */
   #abandon = false;
+  /** The observer was cut off in the middle of an operation: crash it at the end. */
+  #dropObserver = false;
+  /** The main client is crashed (client mode) and not yet back. */
+  #mainDown = false;
+  /** The drill's file is cleaned up (or was never there). */
+  #fileDone = false;
   /** Where the checks read from the trace go (after those made before the reboot). */
   #traceChecksAt = 0;
 
@@ -361,7 +486,7 @@ class RebootDrill {
         ctx.diag.line(
           json
             ? formatTraceJson({ ...restamped, data: { ...event.data, client: role } })
-            : formatTraceText(restamped) + (role === "observer" ? "  [observer]" : ""),
+            : formatTraceText(restamped) + (role === "main" ? "" : `  [${role}]`),
         );
       };
     }
@@ -380,30 +505,63 @@ class RebootDrill {
   }
 
   #describe(error: unknown): string {
-    return describeError(error, false, { url: this.#url });
+    return describeError(error, false, { url: this.#target?.url ?? this.#url });
   }
 
-  async #connect(clientId: string | undefined, role: "main" | "observer"): Promise<Nfs4ClientApi> {
+  /** The path of the drill's file (the URL's until there is one). */
+  get #path(): string {
+    return this.#target?.path ?? this.#url.path;
+  }
+
+  /** Throws the DrillInterrupted when SIGINT or SIGTERM came. */
+  #throwIfInterrupted(): void {
+    if (this.#stop?.aborted) throw this.#stop.reason;
+  }
+
+  /** Notes that bytes [offset, offset+length) of the drill's file are about to be written. */
+  #writing(offset: bigint, length: number): void {
+    const to = offset + BigInt(length);
+    const w = this.#written;
+    this.#written = w
+      ? { from: w.from < offset ? w.from : offset, to: w.to > to ? w.to : to }
+      : { from: offset, to };
+  }
+
+  /** The drill's file, when it is still to be removed or truncated back (for a last word). */
+  fileLeftBehind(): string | undefined {
+    const t = this.#target;
+    if (!t || this.#fileDone || !(t.created || t.origin === "empty")) return undefined;
+    return formatNfsUrl(t.url);
+  }
+
+  async #connect(
+    clientId: string | undefined,
+    role: DrillRole,
+    recoveryTimeoutMs = this.#waitMs + 60_000,
+  ): Promise<Nfs4ClientApi> {
     return await this.#deps.connect(this.#url, this.#globals, {
       clientId,
       // The state manager must not give up while we wait for the server.
-      recoveryTimeoutMs: this.#waitMs + 60_000,
+      recoveryTimeoutMs,
       onTrace: this.#rec.sink(role, this.#traceLine),
     });
   }
 
-  /** Runs the drill; cleans up whatever happens. */
-  async run(): Promise<DrillReport> {
+  /**
+   * Runs the drill; cleans up whatever happens. `stop` (SIGINT, SIGTERM)
+   * ends it early: the report then says `interrupted`.
+   */
+  async run(stop?: AbortSignal): Promise<DrillReport> {
+    this.#stop = stop;
     const o = this.#opts;
-    const path = this.#url.path;
     let file: WritableFile | undefined;
-    let created = false;
     const report: DrillReport = {
       mode: o.mode,
       url: formatNfsUrl(this.#url),
       minorVersion: undefined,
       range: formatRange(o.range.offset, o.range.length),
       failReclaim: o.failReclaim ?? null,
+      file: null,
       setup: {},
       stateBefore: undefined,
       restart: null,
@@ -425,48 +583,74 @@ class RebootDrill {
         : undefined;
       this.#main = await this.#connect(ownerId, "main");
       report.minorVersion = this.#main.minorVersion;
-      created = !(await this.#main.stat(path, { follow: true }).then(() => true, (e) => {
-        if (e instanceof Error && /NFS4ERR_NOENT/.test(e.message)) return false;
-        throw e;
-      }));
-      file = await this.#main.open(path, { access: "both", create: "unchecked", mode: 0o644 });
+      this.#throwIfInterrupted();
+      const target = await openDrillFile(this.#main, this.#url, { force: o.force }).catch((e) => {
+        if (!(e instanceof DrillFileRefusedError)) throw e;
+        throw new UsageError(
+          `${e.url.text}: refusing to run the drill on an existing non-empty file (it would ` +
+            `overwrite its bytes); name a directory, a new file, or use --force`,
+        );
+      });
+      this.#target = target;
+      file = target.file;
+      report.file = fileReport(target);
+      this.#throwIfInterrupted();
       await file.lock(o.range);
-      const marker = encoder.encode(`nfs4 simulate-reboot ${randomTag()} before\n`);
+      this.#throwIfInterrupted();
+      const marker = drillMarker("before");
+      this.#writing(o.range.offset, marker.length);
       await file.write(o.range.offset, marker, "file");
       const back = await file.read(o.range.offset, marker.length);
       if (decoder.decode(back.data) !== decoder.decode(marker)) {
-        throw new Error(`${path}: the marker read back differs from what was written`);
+        throw new Error(`${target.path}: the marker read back differs from what was written`);
       }
       const before = this.#main.describeState();
       report.stateBefore = before;
       report.setup = {
-        path,
-        created,
+        path: target.path,
+        created: target.created,
         marker: decoder.decode(marker),
         markerOffset: o.range.offset.toString(),
       };
-      await this.#printSetup(before, created, marker.length);
+      await this.#printSetup(before, marker.length);
+      this.#throwIfInterrupted();
       const result = o.mode === "server"
         ? await this.#serverDrill(file, marker, before, report)
         : await this.#clientDrill(marker, before, report);
       file = result.file;
       report.stateAfter = result.stateAfter;
-      this.#verdict(report);
+      Object.assign(
+        report,
+        drillVerdict(this.#checks, {
+          mode: o.mode,
+          minorVersion: report.minorVersion,
+          path: target.path,
+          failReclaim: o.failReclaim,
+          durations: report.durations,
+        }),
+      );
+      return report;
+    } catch (e) {
+      if (!(e instanceof DrillInterrupted)) throw e;
+      report.result = "interrupted";
+      report.verdict = `interrupted by ${e.signal}: the drill was stopped before its end`;
       return report;
     } finally {
-      await this.#cleanup(file, created ? path : undefined);
+      await this.#cleanup(file, report);
     }
   }
 
-  async #printSetup(s: StateSummary, created: boolean, markerLength: number): Promise<void> {
+  async #printSetup(s: StateSummary, markerLength: number): Promise<void> {
     const o = this.#opts;
+    const target = this.#target!;
     await this.#say(
       `simulate-reboot: ${o.mode === "server" ? "server" : "client"} reboot drill on ${
         formatNfsUrl(this.#url)
       } (NFSv4.${s.minorVersion})${o.failReclaim ? `, ${o.failReclaim} reclaim made to fail` : ""}`,
     );
+    await this.#say(`file: ${fileLine(target)}`);
     await this.#say(
-      `setup: opened ${this.#url.path} read-write${created ? " (created)" : ""}, locked write ${
+      `setup: opened ${target.path} read-write, locked write ${
         formatRange(o.range.offset, o.range.length)
       }, wrote a ${markerLength}-byte marker at ${o.range.offset} and read it back`,
     );
@@ -483,8 +667,9 @@ class RebootDrill {
   ): Promise<{ file: WritableFile; stateAfter: StateSummary | undefined }> {
     const o = this.#opts;
     const main = this.#main!;
-    const path = this.#url.path;
+    const path = this.#path;
     const observer = await this.#startObserver(before, "reboot");
+    this.#throwIfInterrupted();
     if (o.failReclaim) main.injectFault({ failReclaim: o.failReclaim });
 
     // --- the reboot
@@ -495,7 +680,8 @@ class RebootDrill {
     let from: number | undefined;
     if (o.restartCmd !== undefined) {
       await this.#say(`restart: /bin/sh -c ${shellQuote(o.restartCmd)}`);
-      const r = await this.#deps.runRestart(o.restartCmd, this.#waitMs);
+      const r = await this.#deps.runRestart(o.restartCmd, this.#waitMs, this.#stop);
+      this.#throwIfInterrupted();
       from = this.#rec.mark("restart command returned");
       report.restart = { command: o.restartCmd, ...r };
       const how = r.timedOut
@@ -527,6 +713,7 @@ class RebootDrill {
           ),
         since + this.#waitMs,
       );
+      this.#throwIfInterrupted();
       if (!gone) {
         this.#check(
           "server reboot",
@@ -542,8 +729,16 @@ class RebootDrill {
     // --- recovery, driven by ordinary I/O through the open, and the checks
     const observerOpen = observer.open(path, { access: "both" });
     observerOpen.catch(() => {});
-    const mainSide = settle(this.#verifyMain(file, marker), this.#rec, deadline);
-    const mainOutcome = await mainSide;
+    const mainOutcome = await settleWithin(
+      this.#verifyMain(file, marker),
+      deadline - this.#rec.now(),
+      this.#stop,
+    );
+    if (mainOutcome.kind === "aborted") {
+      // Cut off in the middle of recovery: closing would wait for it.
+      this.#abandon = true;
+      this.#throwIfInterrupted();
+    }
     if (mainOutcome.kind === "timeout") {
       this.#abandon = true;
       this.#check(
@@ -558,7 +753,15 @@ class RebootDrill {
     }
     main.injectFault({ failReclaim: undefined });
     if (!this.#abandon) {
-      const observed = await settle(this.#observerChecks(observerOpen), this.#rec, deadline);
+      const observed = await settleWithin(
+        this.#observerChecks(observerOpen),
+        deadline - this.#rec.now(),
+        this.#stop,
+      );
+      if (observed.kind === "aborted") {
+        this.#dropObserver = true;
+        this.#throwIfInterrupted();
+      }
       if (observed.kind === "timeout") {
         this.#abandon = true;
         this.#check("another client's view", "fail", `no answer within ${o.waitSeconds} s`);
@@ -570,10 +773,10 @@ class RebootDrill {
     return { file, stateAfter: main.describeState() };
   }
 
-  /** Polls `test` every 50 ms until it holds or `until` (recorder ms) passes. */
+  /** Polls `test` every 50 ms until it holds, `until` (recorder ms) passes or a signal comes. */
   async #waitFor(test: () => boolean, until: number): Promise<boolean> {
     while (!test()) {
-      if (this.#rec.now() >= until) return false;
+      if (this.#rec.now() >= until || this.#stop?.aborted) return false;
       await sleep(50);
     }
     return true;
@@ -610,8 +813,9 @@ class RebootDrill {
         `refused: ${this.#describe(e)}`,
       );
     }
-    const second = encoder.encode(`nfs4 simulate-reboot ${randomTag()} after\n`);
+    const second = drillMarker("after");
     try {
+      this.#writing(at + BigInt(marker.length), second.length);
       await file.write(at + BigInt(marker.length), second, "file");
       const got = await file.read(at, marker.length + second.length);
       const expected = decoder.decode(marker) + decoder.decode(second);
@@ -650,7 +854,7 @@ class RebootDrill {
 
   /** The main client's open stateid of the drill's file now. */
   #openStateid(): string {
-    return this.#main!.describeState().opens.find((s) => s.path === this.#url.path)?.stateid ??
+    return this.#main!.describeState().opens.find((s) => s.path === this.#path)?.stateid ??
       "none";
   }
 
@@ -665,7 +869,7 @@ class RebootDrill {
     const main = this.#main!;
     const ours = main.describeState().clientId;
     const lockKept = o.failReclaim === undefined;
-    const holder = await observer.testLock(this.#url.path, o.range);
+    const holder = await observer.testLock(this.#path, o.range);
     const heldByUs = sameClient(holder, ours);
     this.#check(
       "another client's LOCKT after recovery",
@@ -745,7 +949,7 @@ class RebootDrill {
   async #startObserver(before: StateSummary, event: "reboot" | "crash"): Promise<Nfs4ClientApi> {
     const observer = await this.#connect(`${before.ownerId}/observer`, "observer");
     this.#observer = observer;
-    const baseline = await observer.testLock(this.#url.path, this.#opts.range);
+    const baseline = await observer.testLock(this.#path, this.#opts.range);
     await this.#say(
       `  observer  clientid ${observer.describeState().clientId}: LOCKT ${holderText(baseline)}`,
     );
@@ -763,11 +967,13 @@ class RebootDrill {
     report: DrillReport,
   ): Promise<{ file: WritableFile | undefined; stateAfter: StateSummary | undefined }> {
     const o = this.#opts;
-    const path = this.#url.path;
+    const path = this.#path;
     const observer = await this.#startObserver(before, "crash");
+    this.#throwIfInterrupted();
 
     // --- the crash: nothing is sent to the server
     const since = this.#rec.mark("crash");
+    this.#mainDown = true;
     await this.#main!.crash();
     await this.#say(`crash: local state dropped, nothing sent to the server`);
     const stillHeld = await observer.testLock(path, o.range);
@@ -783,6 +989,7 @@ class RebootDrill {
     this.#rec.mark("reconnect as the same owner");
     const main = await this.#connect(before.ownerId, "main");
     this.#main = main;
+    this.#mainDown = false;
     const now = main.describeState();
     this.#rec.mark("reconnected");
     this.#check(
@@ -868,45 +1075,17 @@ class RebootDrill {
 
   // ------------------------------------------------------------- end
 
-  #verdict(report: DrillReport): void {
-    const o = this.#opts;
-    const failed = this.#checks.filter((c) => c.status === "fail");
-    const lostAsInjected = o.failReclaim !== undefined &&
-      this.#checks.some((c) =>
-        c.name === `${o.failReclaim} reclaim fails as injected` && c.status === "ok"
-      );
-    const v = `NFSv4.${report.minorVersion}`;
-    if (o.failReclaim !== undefined && lostAsInjected) {
-      report.result = "partial";
-      const what = o.failReclaim === "open"
-        ? `the open of ${this.#url.path} and its lock were lost`
-        : `the lock on ${this.#url.path} was lost, the open was reclaimed`;
-      report.verdict = `partial: recovery was partial on ${v}: ${what} (reclaim made to fail); ` +
-        `the client ID was re-established` +
-        (failed.length > 0 ? `; unexpected: ${failed.map((c) => c.name).join("; ")}` : "");
-      return;
-    }
-    if (failed.length > 0) {
-      report.result = "failed";
-      report.verdict = `FAILED on ${v}: ${failed.map((c) => `${c.name}: ${c.detail}`).join("; ")}`;
-      return;
-    }
-    report.result = "recovered";
-    const d = report.durations;
-    report.verdict = o.mode === "server"
-      ? `ok: all state recovered and verified on ${v}: open and lock reclaimed` +
-        (this.#checks.some((c) => c.name === "reclaim within grace")
-          ? " without grace"
-          : " in grace") +
-        ` (detect ${fmt(d.detectMs)}, re-establish ${fmt(d.reestablishMs)}, reclaim ${
-          fmt(d.reclaimMs)
-        })`
-      : `ok: the server released the crashed incarnation's open and lock on ${v} ` +
-        `(${fmt(d.releasedAfterMs ?? null)} after the crash)`;
-  }
-
   /** The text report after the setup lines. */
   async printEnd(report: DrillReport): Promise<void> {
+    if (report.result === "interrupted") {
+      if (report.checks.length > 0) await this.#say("checks (before the drill was stopped):");
+      for (const c of report.checks) {
+        await this.#say(`  ${c.status.toUpperCase().padEnd(4)}  ${c.name}: ${c.detail}`);
+      }
+      if (report.file) await this.#say(`file: ${fileEndLine(report.file)}`);
+      await this.#say(report.verdict);
+      return;
+    }
     if (report.timeline.length > 0) {
       await this.#say(
         `timeline (seconds from the ${report.mode === "server" ? "restart" : "crash"}):`,
@@ -944,35 +1123,142 @@ class RebootDrill {
       await this.#say("state after:");
       for (const line of stateLines(report.stateAfter)) await this.#say(`  ${line}`);
     }
+    if (report.file) await this.#say(`file: ${fileEndLine(report.file)}`);
     await this.#say(report.verdict);
   }
 
-  async #cleanup(file: WritableFile | undefined, createdPath: string | undefined): Promise<void> {
+  /**
+   * The end of every drill: the drill's file removed or truncated back
+   * (lib/client/drill_file.ts), through the main client when it can still
+   * be used, else through a new client; each bounded in time (--wait, or
+   * CLEANUP_AFTER_SIGNAL_S after a signal). A file left behind is reported
+   * on stderr and in the report. Then the clients are closed, or crashed
+   * when recovery did not finish (closing would wait for it).
+   */
+  async #cleanup(file: WritableFile | undefined, report: DrillReport): Promise<void> {
     const main = this.#main;
     const observer = this.#observer;
-    if (this.#abandon) {
-      // Recovery did not finish: closing would wait for it. Drop the state;
-      // the server lets it go when the lease runs out.
+    const target = this.#target;
+    const budget = this.#stop?.aborted ? CLEANUP_AFTER_SIGNAL_S * 1000 : this.#waitMs;
+    /** The main client is still busy with the file: drop rather than close it. */
+    let stuck = false;
+    if (this.#dropObserver) await observer?.crash().catch(() => {});
+    if (target) {
+      const since = this.#rec.now();
+      const cleanup = await cleanUpDrillFile(target, {
+        client: this.#abandon || this.#mainDown ? undefined : main,
+        file,
+        written: this.#written !== undefined,
+        timeoutMs: budget,
+        connect: () => this.#connect(undefined, "cleanup", FALLBACK_CLEANUP_MS),
+        fallbackTimeoutMs: FALLBACK_CLEANUP_MS,
+      });
+      this.#fileDone = true;
+      stuck = cleanup.kind === "timeout" && cleanup.busy;
+      this.#reportFileEnd(report, target, cleanup, since);
+    }
+    if (this.#abandon || stuck) {
+      // Drop the state; the server lets it go when the lease runs out.
       await main?.crash().catch(() => {});
       await observer?.crash().catch(() => {});
       this.#ctx.diag.line(
-        "simulate-reboot: recovery did not finish; state left to expire on the server",
+        `simulate-reboot: ${
+          this.#abandon ? "recovery did not finish" : "cleanup did not finish"
+        }; state left to expire on the server`,
       );
       return;
     }
-    if (file) await file.close().catch(() => {});
-    if (createdPath !== undefined && main) {
-      await main.remove(createdPath).catch((e) => {
-        this.#ctx.diag.line(
-          `simulate-reboot: could not remove ${createdPath}: ${this.#describe(e)}`,
-        );
-      });
-    }
-    await Promise.all([
+    const closing = Promise.all([
       main?.close().catch(() => {}),
       observer?.close().catch(() => {}),
     ]);
+    await settleWithin(closing, budget);
   }
+
+  /**
+   * What became of the drill's file, into the report; a file left behind
+   * also gets one line on stderr that names it.
+   */
+  #reportFileEnd(
+    report: DrillReport,
+    target: DrillFile,
+    cleanup: DrillFileCleanup,
+    since: number,
+  ): void {
+    const where = target.url.text;
+    let failure: string | undefined;
+    if (cleanup.kind === "failed") {
+      failure = this.#describe(cleanup.error);
+      if (!failure.startsWith(`${where}: `)) failure = `${where}: ${failure}`;
+    } else if (cleanup.kind === "timeout") {
+      // Why it waited: the last retry of the state manager (REMOVE -> NFS4ERR_GRACE, a resend).
+      const last = this.#rec.after(since).findLast((e) => e.event.category === "retry");
+      failure = `${where}: not done within ${formatMs(cleanup.ms)}` +
+        (last ? `; last retry: ${last.event.event}` : "") +
+        (last?.event.detail ? ` (${last.event.detail})` : "");
+    }
+    const end = cleanup.kind === "done" ? cleanup.end : undefined;
+    if (report.file) {
+      report.file.removed = end === "removed";
+      report.file.truncated = end === "truncated";
+      report.file.written = this.#written
+        ? formatRange(this.#written.from, this.#written.to - this.#written.from)
+        : null;
+      report.file.cleanupError = failure ?? null;
+    }
+    if (failure !== undefined) {
+      this.#ctx.error(
+        `${failure} (${
+          target.created
+            ? "the drill's file was not removed: remove it by hand"
+            : "the file was not truncated back to 0 bytes"
+        })`,
+      );
+    }
+  }
+}
+
+/** The drill's file as the report starts it (the end is filled in by the cleanup). */
+function fileReport(t: DrillFile): FileReport {
+  return {
+    url: formatNfsUrl(t.url),
+    path: t.path,
+    origin: t.origin,
+    created: t.created,
+    removed: false,
+    truncated: false,
+    written: null,
+    cleanupError: null,
+  };
+}
+
+/** What the drill's file is and what becomes of it, for the text report's `file:` line. */
+function fileLine(t: DrillFile): string {
+  const url = formatNfsUrl(t.url);
+  switch (t.origin) {
+    case "directory":
+      return `${url}, created for the drill in the directory named (removed at the end)`;
+    case "new":
+      return `${url}, created for the drill (removed at the end)`;
+    case "empty":
+      return `${url}, an existing empty file (truncated back to 0 bytes at the end, not removed)`;
+    case "forced":
+      return `${url}, an existing file of ${t.sizeBefore ?? "unknown"} bytes (--force: ` +
+        `the bytes the drill writes stay overwritten; the file is left in place)`;
+  }
+}
+
+/** What the end of the drill did to its file, for the text report. */
+function fileEndLine(f: FileReport): string {
+  if (f.cleanupError !== null) {
+    return `${f.created ? "NOT removed" : "NOT truncated back"}: ${f.cleanupError}`;
+  }
+  if (f.removed) return `removed ${f.url}`;
+  if (f.truncated) return `truncated ${f.url} back to 0 bytes (left in place)`;
+  if (f.written !== null && f.origin === "forced") {
+    return `${f.url} left in place; bytes ${f.written} hold the drill's markers`;
+  }
+  return `${f.url} left in place, unchanged`;
 }
 
 function isBadState(e: unknown): boolean {

@@ -104,6 +104,17 @@ export interface Report {
   minorVersion: number;
   range: string;
   failReclaim: string | null;
+  /** The drill's file and what became of it (null: the drill stopped before it had one). */
+  file: {
+    url: string;
+    path: string;
+    origin: "directory" | "new" | "empty" | "forced";
+    created: boolean;
+    removed: boolean;
+    truncated: boolean;
+    written: string | null;
+    cleanupError: string | null;
+  } | null;
   setup: { path: string; created: boolean; marker: string; markerOffset: string };
   stateBefore: { clientId: string; ownerId: string; opens: unknown[] };
   restart: { command: string; code: number | null; ms: number; output: string } | null;
@@ -125,7 +136,7 @@ export interface Report {
     clientId: string;
     opens: { path: string; lost?: string; locks: { lost?: string }[] }[];
   };
-  result: "recovered" | "partial" | "failed";
+  result: "recovered" | "partial" | "failed" | "interrupted";
   verdict: string;
 }
 

@@ -5,7 +5,14 @@
  */
 
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "../../scripts/build.ts";
@@ -115,8 +122,17 @@ serverTest(
       const restart = `${Deno.execPath()} run -A ${
         join(ROOT, "scripts/test_server.ts")
       } restart --dir ${server.dir}`;
-      const reboot = await nfs4("simulate-reboot", `${url}/hello.txt`, "--restart-cmd", restart);
+      // On the export: the drill works on a file of its own there (hello.txt is not touched).
+      const reboot = await nfs4("simulate-reboot", url, "--restart-cmd", restart);
       assert.equal(reboot.code, 0, reboot.stdout + reboot.stderr);
+      assert.equal(
+        readFileSync(join(server.exportDir, "hello.txt"), "utf8"),
+        "hello from the binary\n",
+      );
+      assert.deepEqual(
+        readdirSync(server.exportDir).filter((name) => name.startsWith(".nfs4-drill-")),
+        [],
+      );
 
       const completions = await nfs4("completions", "bash");
       assert.equal(completions.code, 0, completions.stderr);

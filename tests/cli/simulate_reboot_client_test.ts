@@ -26,6 +26,7 @@ for (const vers of ["4.0", "4.1"] as const) {
     async (server) => {
       writeFileSync(join(server.exportDir, "drill"), "x".repeat(300));
       const { code, report, events, stderr } = await runDrill(server, vers, [
+        "--force",
         "--client",
         "--range",
         "100:50",

@@ -21,6 +21,7 @@ import {
 function failLock(server: Parameters<typeof restartCommand>[0], vers: "4.0" | "4.1") {
   writeFileSync(join(server.exportDir, "drill"), "old contents\n");
   return runDrill(server, vers, [
+    "--force",
     "--fail-reclaim",
     "lock",
     "--restart-cmd",

@@ -5,10 +5,11 @@
  * lock that hangs off it) bad (the kernel's nfs4_state_mark_recovery_failed),
  * the next READ and WRITE through it fail with EBADF naming the file, the
  * client ID is re-established as usual, and the drill ends partial (exit 1).
+ * The drill's file is a new one: it is removed at the end all the same.
  */
 
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import {
   assertInOrder,
@@ -23,7 +24,8 @@ for (const vers of ["4.0", "4.1"] as const) {
   drillTest(
     `simulate-reboot --fail-reclaim open: open marked bad, EBADF on READ and WRITE, partial (NFSv${vers})`,
     async (server) => {
-      writeFileSync(join(server.exportDir, "drill"), "old contents\n");
+      const onDisk = join(server.exportDir, "drill");
+      assert.equal(existsSync(onDisk), false);
       const url = `${server.url}/vfs/drill`;
       const { code, report, events, stderr } = await runDrill(server, vers, [
         "--fail-reclaim",
@@ -75,6 +77,12 @@ for (const vers of ["4.0", "4.1"] as const) {
         /no conflicting lock/,
       );
       assert.match(check(report, "another client's LOCK after recovery").detail, /^granted/);
+
+      // The file the drill created is gone, although its open was lost.
+      assert.equal(report.file?.origin, "new");
+      assert.equal(report.file?.created, true);
+      assert.equal(report.file?.removed, true, String(report.file?.cleanupError));
+      assert.equal(existsSync(onDisk), false, "the drill's file was removed");
     },
   );
 }

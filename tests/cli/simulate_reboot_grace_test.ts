@@ -43,7 +43,11 @@ for (const vers of ["4.0", "4.1"] as const) {
       const other = await connect(server.port, vers, (e) => third.push(e));
       const otherFile = await other.open("/vfs/drill", { access: "both" });
 
-      const drill = startDrill(server, vers, ["--restart-cmd", restartCommand(server)]);
+      const drill = startDrill(server, vers, [
+        "--force",
+        "--restart-cmd",
+        restartCommand(server),
+      ]);
       let otherLock: Promise<string>;
       try {
         // The drill's client has reclaimed its lock; the server is still in grace.

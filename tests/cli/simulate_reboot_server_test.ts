@@ -35,7 +35,7 @@ for (const vers of ["4.0", "4.1"] as const) {
       const capture = hasTshark ? await startCapture(server.port) : undefined;
       let run;
       try {
-        run = await runDrill(server, vers, ["--restart-cmd", restartCommand(server)]);
+        run = await runDrill(server, vers, ["--force", "--restart-cmd", restartCommand(server)]);
       } finally {
         await capture?.stop();
       }
@@ -110,6 +110,17 @@ for (const vers of ["4.0", "4.1"] as const) {
         "bytes past the markers unchanged",
       );
       assert.equal(report.setup.created, false);
+      // --force: the file is left in place, the markers in it (and only there).
+      assert.deepEqual(report.file, {
+        url: `${server.url}/vfs/drill`,
+        path: "/vfs/drill",
+        origin: "forced",
+        created: false,
+        removed: false,
+        truncated: false,
+        written: `0-${written - 1}`,
+        cleanupError: null,
+      });
 
       // The wire: OPEN with CLAIM_PREVIOUS, LOCK with reclaim, then RECLAIM_COMPLETE (4.1).
       if (capture) {

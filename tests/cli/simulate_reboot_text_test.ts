@@ -3,11 +3,12 @@
  * report (setup and state held, the restart, a timeline in seconds from the
  * restart, the checks, the durations and a verdict line) and `--trace`
  * showing each state-manager step; and the drill without `--restart-cmd`,
- * where the operator restarts the server by hand while the drill waits.
+ * where the operator restarts the server by hand while the drill waits (on
+ * a directory: the drill's own file there is gone afterwards).
  */
 
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startNfs4 } from "./_lock.ts";
 import { drillResult, drillTest, restartCommand, startDrill } from "./_simulate_reboot.ts";
@@ -22,6 +23,7 @@ drillTest(
       "4.1",
       "--trace",
       "simulate-reboot",
+      "--force",
       "--restart-cmd",
       restartCommand(server),
       url,
@@ -29,25 +31,30 @@ drillTest(
     assert.equal(ended.code, 0, ended.stdout + ended.stderr.slice(-2000));
     const out = ended.stdout.split("\n");
     assert.equal(out[0], `simulate-reboot: server reboot drill on ${url} (NFSv4.1)`);
-    assert.match(
-      out[1]!,
-      /^setup: opened \/vfs\/drill read-write, locked write 0-, wrote a \d+-byte marker at 0 and read it back$/,
+    assert.equal(
+      out[1],
+      `file: ${url}, an existing file of 9 bytes (--force: the bytes the drill writes stay ` +
+        `overwritten; the file is left in place)`,
     );
     assert.match(
       out[2]!,
-      /^ {2}client {4}clientid 0x[0-9a-f]{16} owner \S+, session [0-9a-f]{32} \(\d+ slots\), lease 3 s$/,
+      /^setup: opened \/vfs\/drill read-write, locked write 0-, wrote a \d+-byte marker at 0 and read it back$/,
     );
     assert.match(
       out[3]!,
+      /^ {2}client {4}clientid 0x[0-9a-f]{16} owner \S+, session [0-9a-f]{32} \(\d+ slots\), lease 3 s$/,
+    );
+    assert.match(
+      out[4]!,
       /^ {2}open {6}\/vfs\/drill stateid [0-9a-f]{24}:\d+ owner \S+ \(read\+write\)$/,
     );
-    assert.match(out[4]!, /^ {2}lock {6}\/vfs\/drill stateid [0-9a-f]{24}:\d+ owner \S+ write 0-$/);
+    assert.match(out[5]!, /^ {2}lock {6}\/vfs\/drill stateid [0-9a-f]{24}:\d+ owner \S+ write 0-$/);
     assert.match(
-      out[5]!,
+      out[6]!,
       /^ {2}observer {2}clientid 0x[0-9a-f]{16}: LOCKT write lock 0- held by clientid/,
     );
-    assert.match(out[6]!, /^restart: \/bin\/sh -c '.*test_server\.ts'? ?.*restart --dir/);
-    assert.match(out[7]!, /^ {2}exit 0 after [0-9.]+ m?s$/);
+    assert.match(out[7]!, /^restart: \/bin\/sh -c '.*test_server\.ts'? ?.*restart --dir/);
+    assert.match(out[8]!, /^ {2}exit 0 after [0-9.]+ m?s$/);
     const text = ended.stdout;
     assert.match(
       text,
@@ -70,6 +77,7 @@ drillTest(
       /\ndurations: server away [0-9.]+ m?s, detect [0-9.]+ ms, re-establish [0-9.]+ ms, reclaim [0-9.]+ ms, grace waited 0\.0 ms \(another client: [0-9.]+ m?s\)\n/,
     );
     assert.match(text, /\nstate after:\n {2}client {4}clientid /);
+    assert.equal(out.at(-3), `file: ${url} left in place; bytes 0-72 hold the drill's markers`);
     assert.match(
       out.at(-2)!,
       /^ok: all state recovered and verified on NFSv4\.1: open and lock reclaimed in grace \(detect [0-9.]+ ms, re-establish [0-9.]+ ms, reclaim [0-9.]+ ms\)$/,
@@ -98,8 +106,10 @@ drillTest(
 drillTest(
   "simulate-reboot without --restart-cmd waits for the operator to restart the server (NFSv4.0)",
   async (server) => {
-    writeFileSync(join(server.exportDir, "drill"), "contents\n");
-    const drill = startDrill(server, "4.0", ["--wait", "60"]);
+    writeFileSync(join(server.exportDir, "other"), "contents\n");
+    const before = readdirSync(server.exportDir).sort();
+    // The export itself: the drill makes a file of its own there.
+    const drill = startDrill(server, "4.0", ["--wait", "60"], "");
     await drill.waitFor(
       "stderr",
       /simulate-reboot: restart the NFS server at 127\.0\.0\.1:\d+ now; waiting up to 60 s/,
@@ -117,5 +127,9 @@ drillTest(
     assert.ok(report.durations.downMs! > 0);
     assert.ok(report.durations.detectMs! >= report.durations.downMs!);
     assert.match(String(report.recovery.detectedBy), /NFS4ERR_STALE_(STATEID|CLIENTID)/);
+    // Its file was created in the directory and removed (after grace: REMOVE waits for it).
+    assert.equal(report.file?.origin, "directory");
+    assert.equal(report.file?.removed, true, String(report.file?.cleanupError));
+    assert.deepEqual(readdirSync(server.exportDir).sort(), before);
   },
 );

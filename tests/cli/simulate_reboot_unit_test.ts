@@ -8,8 +8,10 @@ import assert from "node:assert/strict";
 import { parseRange } from "../../cli/simulate_reboot.ts";
 import {
   analyzeRecovery,
+  type DrillCheck,
   type DrillEvent,
   type DrillRole,
+  drillVerdict,
   graceWaitedMs,
   parseTraceDuration,
   recoveryChecks,
@@ -110,6 +112,31 @@ Deno.test("simulate-reboot --help shows the modes, the exit status and examples"
   );
   assert.match(r.stdout, /Exit status: 0 when all state was recovered and verified, 1 otherwise/);
   assert.match(r.stdout, /Examples:\n {2}\$ nfs4 simulate-reboot /);
+});
+
+Deno.test("simulate-reboot --help says which file the drill writes to and what --force does to it", async () => {
+  const r = await runFake(["simulate-reboot", "--help"], { servers: {} });
+  assert.equal(r.code, 0);
+  const text = r.stdout.replace(/\s+/g, " ");
+  assert.match(text, / url nfs:\/\/ URL of a directory \(the drill creates its own file there\)/);
+  assert.match(text, /--force run on an existing non-empty file: up to 73 bytes from the start/);
+  for (
+    const rule of [
+      "a URL naming a directory: a new file .nfs4-drill-XXXXXX in it (random suffix), created " +
+      "exclusively (GUARDED4: it never replaces anything), removed at the end;",
+      "a URL naming a file that does not exist: created the same way, removed at the end;",
+      "an existing empty file: used, truncated back to 0 bytes at the end, never removed;",
+      "an existing non-empty file: refused (exit 2), unless --force.",
+      "also when the drill fails or is stopped by SIGINT or SIGTERM",
+      "--force: run on an existing non-empty file. The drill then overwrites up to 73 bytes " +
+      "from the start of the locked range (OFFSET of --range, 0 by default) with its text " +
+      "markers (37 bytes before the reboot, 36 more right behind them after a server reboot) " +
+      "and does not restore them;",
+      "Nothing else is changed: the file is left in place, never truncated or removed.",
+    ]
+  ) {
+    assert.ok(text.includes(rule), rule);
+  }
 });
 
 Deno.test("parseTraceDuration() reads the state manager's durations", () => {
@@ -290,4 +317,37 @@ Deno.test("timeline() keeps the notable events and folds each run of GRACE refus
   assert.equal(grace.length, 1);
   assert.equal(grace[0]!.detail, "refused 2 time(s) until +0.200 s, waited 300.0 ms");
   for (let i = 1; i < lines.length; i++) assert.ok(lines[i - 1]!.at <= lines[i]!.at);
+});
+
+Deno.test("drillVerdict() says recovered, partial as injected, or failed with the failing checks", () => {
+  const ok: DrillCheck[] = [{ name: "reboot detected", status: "ok", detail: "x" }];
+  const drill = {
+    mode: "server" as const,
+    minorVersion: 1,
+    path: "/vfs/.nfs4-drill-abcdef",
+    durations: { detectMs: 2, reestablishMs: 1.5, reclaimMs: null },
+  };
+  assert.deepEqual(drillVerdict(ok, drill), {
+    result: "recovered",
+    verdict: "ok: all state recovered and verified on NFSv4.1: open and lock reclaimed in grace " +
+      "(detect 2.0 ms, re-establish 1.5 ms, reclaim -)",
+  });
+  const injected: DrillCheck[] = [
+    ...ok,
+    { name: "lock reclaim fails as injected", status: "ok", detail: "y" },
+  ];
+  assert.deepEqual(drillVerdict(injected, { ...drill, failReclaim: "lock" }), {
+    result: "partial",
+    verdict: "partial: recovery was partial on NFSv4.1: the lock on /vfs/.nfs4-drill-abcdef was " +
+      "lost, the open was reclaimed (reclaim made to fail); the client ID was re-established",
+  });
+  const failed: DrillCheck[] = [...ok, {
+    name: "READ after the reboot",
+    status: "fail",
+    detail: "z",
+  }];
+  assert.deepEqual(drillVerdict(failed, { ...drill, mode: "client", minorVersion: 0 }), {
+    result: "failed",
+    verdict: "FAILED on NFSv4.0: READ after the reboot: z",
+  });
 });
