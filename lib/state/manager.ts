@@ -81,6 +81,12 @@ export interface StateManagerOptions {
    * `shutdown()` still releases what it can within its own short bound.
    */
   readonly signal?: AbortSignal;
+  /**
+   * Re-take locks lost to a lease expiry or revocation during no-grace
+   * recovery (the kernel's recover_lost_locks=1). Off by default: a lost
+   * lock is marked lost and every later use of it fails.
+   */
+  readonly reacquireLostLocks?: boolean;
   /** Slots to ask for in CREATE_SESSION (the server may grant fewer). */
   readonly wantedSlots?: number;
   /**
@@ -187,6 +193,7 @@ export class StateManager {
   readonly callTimeoutMs: number;
   readonly recoveryTimeoutMs: number;
   readonly wantedSlots: number;
+  readonly reacquireLostLocks: boolean;
 
   /** Open owners in use, by uid. */
   readonly openOwners: Map<number, OpenOwner> = new Map();
@@ -239,6 +246,7 @@ export class StateManager {
     this.callTimeoutMs = options.callTimeoutMs ?? 30_000;
     this.recoveryTimeoutMs = options.recoveryTimeoutMs ?? 120_000;
     this.wantedSlots = options.wantedSlots ?? 32;
+    this.reacquireLostLocks = options.reacquireLostLocks ?? false;
     this.client = new ClientRecord({
       server: options.server,
       minorVersion: options.minorVersion,
@@ -307,7 +315,9 @@ export class StateManager {
         open.reclaim = "nograce";
         count++;
       }
-      for (const lock of open.locks) if (lock.reclaim === "reboot") lock.reclaim = "nograce";
+      for (const lock of open.locks) {
+        if (lock.reclaim === "reboot") lock.needsNoGrace(reason, this.clock.now());
+      }
     }
     this.setFlag("RECLAIM_NOGRACE", `${reason}; ${count} open(s) left to recover`);
   }
@@ -319,7 +329,10 @@ export class StateManager {
       // A reboot reclaim never downgrades a state already marked no-grace.
       if (kind === "reboot" && open.reclaim === "nograce") continue;
       open.reclaim = kind;
-      for (const lock of open.locks) lock.reclaim = kind;
+      for (const lock of open.locks) {
+        if (kind === "nograce") lock.needsNoGrace(reason, this.clock.now());
+        else lock.reclaim = kind;
+      }
       count++;
     }
     for (const owner of this.openOwners.values()) owner.resetSeqid();
@@ -588,7 +601,43 @@ export class StateManager {
 
   /** Records a request that renewed the lease, sent at `sentAt`. */
   noteRenewal(sentAt: number): void {
-    if (sentAt > this.client.lastRenewal) this.client.lastRenewal = sentAt;
+    if (sentAt > this.client.lastRenewal) {
+      this.client.lastRenewal = sentAt;
+      this.#armLeaseExpiry();
+    }
+  }
+
+  #expiryTimer: TimerHandle | undefined;
+
+  /**
+   * Watches the lease's end: when it passes with no renewal (a partition, a
+   * stopped process), locks are lost from that moment, whatever the server
+   * says later (it may have given them to another client meanwhile). The
+   * client knows this as early as its own clock does, not only when the
+   * server answers again (RFC 7530 §9.6.3, RFC 8881 §8.3).
+   */
+  #armLeaseExpiry(): void {
+    this.#expiryTimer?.cancel();
+    if (this.#closed) return;
+    const left = this.leaseLeftMs();
+    this.#expiryTimer = this.clock.setTimer(() => this.#checkLeaseExpiry(), Math.max(0, left) + 1);
+  }
+
+  #checkLeaseExpiry(): void {
+    this.#expiryTimer = undefined;
+    if (this.#closed || this.leaseLeftMs() > 0) return;
+    const locks = [...this.opens].flatMap((o) => o.locks)
+      .filter((l) => l.bad === undefined && l.ranges.length > 0 && l.lostAt === undefined);
+    if (locks.length === 0) return;
+    const reason = `lease ran out locally: no renewal for ${
+      ms(this.clock.now() - this.client.lastRenewal)
+    } with a ${this.client.leaseTime} s lease`;
+    this.tracer.emit("lease", "lease ran out locally", reason);
+    for (const lock of locks) {
+      lock.lostAt = this.client.lastRenewal + this.client.leaseTime * 1000;
+      lock.lostReason = reason;
+      if (!this.reacquireLostLocks) procs.markLockLost(this, lock, reason);
+    }
   }
 
   /** Milliseconds of lease left. */
@@ -616,6 +665,7 @@ export class StateManager {
   #armRenewal(): void {
     this.#renewTimer?.cancel();
     if (this.#closed) return;
+    this.#armLeaseExpiry();
     const period = (this.client.leaseTime * 1000 * 2) / 3;
     const due = this.client.lastRenewal + period;
     const now = this.clock.now();
@@ -814,7 +864,7 @@ export class StateManager {
             this.setFlag("CHECK_LEASE", `${label} for ${open.path}`);
           } else {
             open.reclaim = "nograce";
-            for (const lock of open.locks) lock.reclaim = "nograce";
+            for (const lock of open.locks) lock.needsNoGrace(label, this.clock.now());
             this.setFlag("RECLAIM_NOGRACE", `${label} for ${open.path}`);
           }
           continue;

@@ -109,6 +109,9 @@ export class LockState {
   readonly ranges: LockRange[] = [];
   reclaim: ReclaimMark = "none";
   bad: string | undefined;
+  /** When and why the lock stopped being protected (lease ran out, revoked), until settled. */
+  lostAt: number | undefined;
+  lostReason: string | undefined;
 
   constructor(owner: LockOwner, open: OpenState) {
     this.owner = owner;
@@ -118,6 +121,17 @@ export class LockState {
   assertUsable(): void {
     this.open.assertUsable();
     if (this.bad !== undefined) throw new BadStateError(this.open.path, this.bad);
+  }
+
+  /**
+   * The server may have released this lock (lease expired, revoked, no
+   * grace): recover it without grace, which for a lock means it is lost
+   * unless re-taking was asked for (procs.ts recoverLostLock).
+   */
+  needsNoGrace(reason: string, at: number): void {
+    this.reclaim = "nograce";
+    this.lostAt ??= at;
+    this.lostReason ??= reason;
   }
 }
 

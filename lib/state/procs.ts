@@ -455,7 +455,7 @@ export async function reclaimReboot(m: StateManager): Promise<void> {
           e instanceof NfsError &&
           (e.status === S.NFS4ERR_NO_GRACE || e.status === S.NFS4ERR_RECLAIM_BAD)
         ) {
-          lockState.reclaim = "nograce";
+          lockState.needsNoGrace(`LOCK(reclaim) -> ${e.statusName}`, m.clock.now());
           m.setFlag("RECLAIM_NOGRACE", `LOCK(reclaim) -> ${e.statusName}`);
           continue;
         }
@@ -493,27 +493,68 @@ export async function reclaimNoGrace(m: StateManager): Promise<void> {
       markBad(m, state, e);
       continue;
     }
-    for (const lockState of state.locks) {
-      try {
-        await reclaimLocks(m, lockState, false);
-      } catch (e) {
-        if (isLeaseLevel(e)) throw e;
-        markLockBad(m, lockState, e);
-      }
-    }
+    for (const lockState of state.locks) await recoverLostLock(m, lockState);
   }
   // Locks whose open survived but that were lost themselves.
   for (const state of m.opens) {
     for (const lockState of state.locks) {
       if (lockState.reclaim !== "nograce" || state.bad !== undefined) continue;
-      try {
-        await reclaimLocks(m, lockState, false);
-      } catch (e) {
-        if (isLeaseLevel(e)) throw e;
-        markLockBad(m, lockState, e);
-      }
+      await recoverLostLock(m, lockState);
     }
   }
+}
+
+/**
+ * A lock the server may have given to someone else meanwhile (lease
+ * expired, revoked, reclaim refused) is lost: marked so, never re-taken
+ * behind the user's back (the kernel's default, recover_lost_locks=0;
+ * RFC 8881 §8.4.3 leaves nothing to prove it was not taken in between).
+ * Only with `reacquireLostLocks` is it re-taken, and the trace says that it
+ * was not held in between.
+ */
+async function recoverLostLock(m: StateManager, lockState: LockState): Promise<void> {
+  if (lockState.ranges.length === 0) {
+    // Its first LOCK never succeeded: nothing was held, nothing is lost.
+    lockState.stateid = undefined;
+    lockState.reclaim = "none";
+    return;
+  }
+  if (!m.reacquireLostLocks) {
+    // Recovery made a new client ID: the old lock stateid means nothing now.
+    lockState.stateid = undefined;
+    markLockLost(m, lockState, lockState.lostReason ?? "the server may have released it");
+    return;
+  }
+  const since = lockState.lostAt ?? m.clock.now();
+  try {
+    await reclaimLocks(m, lockState, false);
+    m.tracer.emit(
+      "lock",
+      "LOCK re-acquired",
+      `${lockState.open.path}: not held from ${m.tracer.at(since)} to ${
+        m.tracer.at(m.clock.now())
+      }`,
+    );
+    lockState.lostAt = undefined;
+    lockState.lostReason = undefined;
+  } catch (e) {
+    if (isLeaseLevel(e)) throw e;
+    markLockBad(m, lockState, e);
+  }
+}
+
+/** Marks a lock lost (every later use of it fails with EBADF) and says so. */
+export function markLockLost(m: StateManager, lockState: LockState, reason: string): void {
+  if (lockState.bad !== undefined) return;
+  lockState.bad = `lock lost: ${reason}`;
+  lockState.reclaim = "none";
+  m.tracer.emit(
+    "lock",
+    "lock lost",
+    `${lockState.open.path} ${
+      lockState.ranges.map((r) => `${r.type} ${formatRange(r.offset, r.length)}`).join(", ")
+    }: ${reason}`,
+  );
 }
 
 /**
@@ -648,6 +689,13 @@ async function reclaimLocks(
 }
 
 const LOCK_FINAL: ReadonlySet<number> = new Set([S.NFS4ERR_DENIED]);
+/** The server no longer has the state: nothing to release, nothing to recover first. */
+const STATEID_GONE: ReadonlySet<number> = new Set([
+  S.NFS4ERR_BAD_STATEID,
+  S.NFS4ERR_STALE_STATEID,
+  S.NFS4ERR_EXPIRED,
+  S.NFS4ERR_ADMIN_REVOKED,
+]);
 const NO_WAIT_FINAL: ReadonlySet<number> = new Set([
   S.NFS4ERR_DENIED,
   S.NFS4ERR_GRACE,
@@ -795,10 +843,10 @@ export async function testStateids(m: StateManager): Promise<void> {
       m.tracer.emit("deleg", "delegation revoked, dropped", entry.state.path);
       entry.state.delegation = undefined;
       lost--;
-    } else if (entry.lock) entry.lock.reclaim = "nograce";
+    } else if (entry.lock) entry.lock.needsNoGrace("revoked (TEST_STATEID)", m.clock.now());
     else {
       entry.state.reclaim = "nograce";
-      for (const l of entry.state.locks) l.reclaim = "nograce";
+      for (const l of entry.state.locks) l.needsNoGrace("revoked (TEST_STATEID)", m.clock.now());
     }
   }
   if (lost > 0) m.setFlag("RECLAIM_NOGRACE", `TEST_STATEID: ${lost} stateid(s) revoked`);
@@ -980,6 +1028,9 @@ export async function unlockRange(
 ): Promise<void> {
   if (!lockState.stateid) return;
   const state = lockState.open;
+  // A lock given up as lost may still be held by the server (its lease had
+  // not really run out there): release it all the same, as far as it goes.
+  const lost = lockState.bad !== undefined;
   const [stateid] = await m.run(
     () =>
       [
@@ -992,7 +1043,9 @@ export async function unlockRange(
           length: range.length,
         }),
       ] as const,
-    { seqidOwners: [lockState.owner], states: [lockState] },
+    lost
+      ? { seqidOwners: [lockState.owner], final: STATEID_GONE }
+      : { seqidOwners: [lockState.owner], states: [lockState] },
   ).then(([, s]) => [s]);
   lockState.stateid = stateid;
   const i = lockState.ranges.indexOf(range);

@@ -93,6 +93,11 @@ export class Tracer {
     return this.#sinks.length > 0;
   }
 
+  /** An instant of the same clock as trace time: `12.345 s` since the start. */
+  at(instant: number): string {
+    return `${((instant - this.#start) / 1000).toFixed(3)} s`;
+  }
+
   emit(
     category: TraceCategory,
     event: string,

@@ -73,6 +73,8 @@ export interface HarnessOptions extends ScriptedServerOptions {
   /** Skip `start()`. */
   readonly noStart?: boolean;
   readonly recoveryTimeoutMs?: number;
+  /** Re-take locks lost in no-grace recovery (StateManagerOptions.reacquireLostLocks). */
+  readonly reacquireLostLocks?: boolean;
 }
 
 export class Harness {
@@ -101,6 +103,9 @@ export class Harness {
       ...(options.wantedSlots !== undefined ? { wantedSlots: options.wantedSlots } : {}),
       ...(options.recoveryTimeoutMs !== undefined
         ? { recoveryTimeoutMs: options.recoveryTimeoutMs }
+        : {}),
+      ...(options.reacquireLostLocks !== undefined
+        ? { reacquireLostLocks: options.reacquireLostLocks }
         : {}),
     });
   }

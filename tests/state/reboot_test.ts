@@ -161,47 +161,62 @@ Deno.test("run() recovers a 4.1 reboot: BADSESSION -> SESSION_RESET -> STALE_CLI
   assert.deepEqual(h.server.locksOf("/vfs/file"), [{ type: 1, offset: 100n, length: 50n }]);
 });
 
-Deno.test("reboot after grace: NO_GRACE on the first reclaim recovers every open without grace: CLAIM_FH on 4.1 (RFC 8881 §8.4.2.1, §18.16.3)", async () => {
-  await using h = await harness(1);
-  const file = await h.open("file");
-  await h.lock(file);
-  const other = await h.open("other");
-  h.mark();
-  h.server.reboot({ grace: false });
-  assert.equal(await h.readText(other), "other file contents\n");
-  assert.equal(await h.readText(file), "hello, world\n");
-  assert.deepEqual(h.steps(), [
-    "+SESSION_RESET",
-    "SESSION_RESET start",
-    "-SESSION_RESET",
-    "+LEASE_EXPIRED",
-    "+RECLAIM_REBOOT",
-    "SESSION_RESET done",
-    "LEASE_EXPIRED start",
-    "-LEASE_EXPIRED",
-    "LEASE_EXPIRED done",
-    "RECLAIM_REBOOT start",
-    "+RECLAIM_NOGRACE",
-    "RECLAIM_COMPLETE ok",
-    "-RECLAIM_REBOOT",
-    "RECLAIM_REBOOT done",
-    "RECLAIM_NOGRACE start",
-    "-RECLAIM_NOGRACE",
-    "RECLAIM_NOGRACE done",
-  ]);
-  assert.deepEqual(h.ops().slice(6), [
-    "SEQUENCE,PUTFH,OPEN -> NFS4ERR_NO_GRACE",
-    "SEQUENCE,RECLAIM_COMPLETE",
-    "SEQUENCE,PUTFH,OPEN",
-    "SEQUENCE,PUTFH,LOCK",
-    "SEQUENCE,PUTFH,OPEN",
-    "SEQUENCE,PUTFH,READ",
-    "SEQUENCE,PUTFH,READ",
-  ]);
-  assert.deepEqual(claims(h), ["CLAIM_PREVIOUS", "CLAIM_FH", "CLAIM_FH"]);
-  assert.equal((h.entries()[9]!.args[2] as LockArgs).reclaim, false);
-  assert.equal(h.server.locksOf("/vfs/file").length, 1);
-});
+for (const reacquire of [false, true]) {
+  Deno.test(`reboot after grace: NO_GRACE on the first reclaim recovers every open without grace: CLAIM_FH on 4.1; the lock is ${reacquire ? "re-taken (reacquireLostLocks)" : "lost, not re-taken"} (RFC 8881 §8.4.2.1, §18.16.3)`, async () => {
+    await using h = await harness(1, { reacquireLostLocks: reacquire });
+    const file = await h.open("file");
+    await h.lock(file);
+    const other = await h.open("other");
+    h.mark();
+    h.server.reboot({ grace: false });
+    assert.equal(await h.readText(other), "other file contents\n");
+    assert.equal(await h.readText(file), "hello, world\n");
+    assert.deepEqual(h.steps(), [
+      "+SESSION_RESET",
+      "SESSION_RESET start",
+      "-SESSION_RESET",
+      "+LEASE_EXPIRED",
+      "+RECLAIM_REBOOT",
+      "SESSION_RESET done",
+      "LEASE_EXPIRED start",
+      "-LEASE_EXPIRED",
+      "LEASE_EXPIRED done",
+      "RECLAIM_REBOOT start",
+      "+RECLAIM_NOGRACE",
+      "RECLAIM_COMPLETE ok",
+      "-RECLAIM_REBOOT",
+      "RECLAIM_REBOOT done",
+      "RECLAIM_NOGRACE start",
+      "-RECLAIM_NOGRACE",
+      "RECLAIM_NOGRACE done",
+    ]);
+    assert.deepEqual(h.ops().slice(6), [
+      "SEQUENCE,PUTFH,OPEN -> NFS4ERR_NO_GRACE",
+      "SEQUENCE,RECLAIM_COMPLETE",
+      "SEQUENCE,PUTFH,OPEN",
+      ...(reacquire ? ["SEQUENCE,PUTFH,LOCK"] : []),
+      "SEQUENCE,PUTFH,OPEN",
+      "SEQUENCE,PUTFH,READ",
+      "SEQUENCE,PUTFH,READ",
+    ]);
+    assert.deepEqual(claims(h), ["CLAIM_PREVIOUS", "CLAIM_FH", "CLAIM_FH"]);
+    if (reacquire) {
+      assert.equal((h.entries()[9]!.args[2] as LockArgs).reclaim, false);
+      assert.equal(h.server.locksOf("/vfs/file").length, 1);
+      assert.match(
+        h.details(["lock"]).join("\n"),
+        /LOCK re-acquired \(\/vfs\/file: not held from /,
+      );
+    } else {
+      assert.equal(h.server.locksOf("/vfs/file").length, 0);
+      assert.match(
+        file.locks[0]!.bad ?? "",
+        /^lock lost: OPEN\(CLAIM_PREVIOUS\) -> NFS4ERR_NO_GRACE/,
+      );
+      assert.ok(h.events(["lock"]).includes("lock lost"));
+    }
+  });
+}
 
 Deno.test("reboot after grace: NO_GRACE on the first reclaim re-opens by name with CLAIM_NULL on 4.0 (RFC 7530 §9.6.2, §16.16)", async () => {
   await using h = await harness(0);
@@ -282,34 +297,37 @@ Deno.test({
   },
 });
 
-Deno.test("NO_GRACE on a 4.1 lock reclaim recovers that lock without grace (RFC 8881 §8.4.2.1)", async () => {
-  await using h = await harness(1);
-  const file = await h.open();
-  await h.lock(file);
-  h.mark();
-  h.server.reboot();
-  h.server.failNext("LOCK", S.NFS4ERR_NO_GRACE);
-  h.server.intercept("RECLAIM_COMPLETE", (_args, server) => server.endGrace());
-  assert.equal(await h.readText(file), "hello, world\n");
-  assert.deepEqual(h.ops().slice(6), [
-    "SEQUENCE,PUTFH,OPEN",
-    "SEQUENCE,PUTFH,LOCK -> NFS4ERR_NO_GRACE",
-    "SEQUENCE,RECLAIM_COMPLETE",
-    "SEQUENCE,PUTFH,LOCK",
-    "SEQUENCE,PUTFH,READ",
-  ]);
-  assert.deepEqual(h.steps().slice(9), [
-    "RECLAIM_REBOOT start",
-    "+RECLAIM_NOGRACE",
-    "RECLAIM_COMPLETE ok",
-    "-RECLAIM_REBOOT",
-    "RECLAIM_REBOOT done",
-    "RECLAIM_NOGRACE start",
-    "-RECLAIM_NOGRACE",
-    "RECLAIM_NOGRACE done",
-  ]);
-  assert.equal(h.server.locksOf("/vfs/file").length, 1);
-});
+for (const reacquire of [false, true]) {
+  Deno.test(`NO_GRACE on a 4.1 lock reclaim: the lock is ${reacquire ? "re-taken without grace (reacquireLostLocks)" : "lost, never re-taken behind the user's back"} (RFC 8881 §8.4.2.1)`, async () => {
+    await using h = await harness(1, { reacquireLostLocks: reacquire });
+    const file = await h.open();
+    await h.lock(file);
+    h.mark();
+    h.server.reboot();
+    h.server.failNext("LOCK", S.NFS4ERR_NO_GRACE);
+    h.server.intercept("RECLAIM_COMPLETE", (_args, server) => server.endGrace());
+    assert.equal(await h.readText(file), "hello, world\n");
+    assert.deepEqual(h.ops().slice(6), [
+      "SEQUENCE,PUTFH,OPEN",
+      "SEQUENCE,PUTFH,LOCK -> NFS4ERR_NO_GRACE",
+      "SEQUENCE,RECLAIM_COMPLETE",
+      ...(reacquire ? ["SEQUENCE,PUTFH,LOCK"] : []),
+      "SEQUENCE,PUTFH,READ",
+    ]);
+    assert.deepEqual(h.steps().slice(9), [
+      "RECLAIM_REBOOT start",
+      "+RECLAIM_NOGRACE",
+      "RECLAIM_COMPLETE ok",
+      "-RECLAIM_REBOOT",
+      "RECLAIM_REBOOT done",
+      "RECLAIM_NOGRACE start",
+      "-RECLAIM_NOGRACE",
+      "RECLAIM_NOGRACE done",
+    ]);
+    assert.equal(h.server.locksOf("/vfs/file").length, reacquire ? 1 : 0);
+    assert.equal(file.locks[0]!.bad === undefined, reacquire);
+  });
+}
 
 for (const minor of [0, 1] as const) {
   Deno.test(`a failed open reclaim (faults.failReclaim = "open") marks that state bad: READ throws BadStateError, another open recovers (4.${minor}, RFC ${minor === 0 ? "7530 §9.6.2" : "8881 §8.4.2.1"})`, async () => {

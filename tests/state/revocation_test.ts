@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import { BadStateError } from "../../lib/state/open_state.ts";
 import { SeqStatus } from "../../lib/state/error_table.ts";
 import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
 import { formatStateid, type Stateid } from "../../lib/nfs4/types.ts";
@@ -91,29 +92,37 @@ Deno.test("ADMIN_REVOKED on a 4.1 READ without the SEQUENCE flag: the READ's own
   ]);
 });
 
-Deno.test("a revoked 4.1 open with a lock: both stateids tested and freed, the open re-opened and the lock taken again (RFC 8881 §8.2.4, §18.38)", async () => {
-  await using h = await harness(1);
-  const file = await h.open();
-  await h.lock(file, { offset: 0n, length: 100n });
-  const openId = formatStateid(file.stateid);
-  const lockId = formatStateid(file.locks[0]!.stateid!);
-  h.mark();
-  h.server.revoke(file.stateid, S.NFS4ERR_ADMIN_REVOKED);
-  assert.equal(await h.readText(file), "hello, world\n");
-  assert.deepEqual(testedStateids(h), [[openId, lockId]]);
-  assert.deepEqual(freedStateids(h), [openId, lockId]);
-  assert.deepEqual(h.ops(), [
-    "SEQUENCE,PUTFH,READ -> NFS4ERR_ADMIN_REVOKED",
-    "SEQUENCE,TEST_STATEID",
-    "SEQUENCE,FREE_STATEID",
-    "SEQUENCE,FREE_STATEID",
-    "SEQUENCE,PUTFH,OPEN",
-    "SEQUENCE,PUTFH,LOCK",
-    "SEQUENCE,PUTFH,READ",
-  ]);
-  assert.deepEqual(h.server.locksOf("/vfs/file"), [{ type: 2, offset: 0n, length: 100n }]);
-  assert.equal(file.locks[0]!.bad, undefined);
-});
+for (const reacquire of [false, true]) {
+  Deno.test(`a revoked 4.1 open with a lock: both stateids tested and freed, the open re-opened, the lock ${reacquire ? "taken again (reacquireLostLocks)" : "lost: a later use fails with EBADF"} (RFC 8881 §8.2.4, §18.38)`, async () => {
+    await using h = await harness(1, { reacquireLostLocks: reacquire });
+    const file = await h.open();
+    await h.lock(file, { offset: 0n, length: 100n });
+    const openId = formatStateid(file.stateid);
+    const lockId = formatStateid(file.locks[0]!.stateid!);
+    h.mark();
+    h.server.revoke(file.stateid, S.NFS4ERR_ADMIN_REVOKED);
+    assert.equal(await h.readText(file), "hello, world\n");
+    assert.deepEqual(testedStateids(h), [[openId, lockId]]);
+    assert.deepEqual(freedStateids(h), [openId, lockId]);
+    assert.deepEqual(h.ops(), [
+      "SEQUENCE,PUTFH,READ -> NFS4ERR_ADMIN_REVOKED",
+      "SEQUENCE,TEST_STATEID",
+      "SEQUENCE,FREE_STATEID",
+      "SEQUENCE,FREE_STATEID",
+      "SEQUENCE,PUTFH,OPEN",
+      ...(reacquire ? ["SEQUENCE,PUTFH,LOCK"] : []),
+      "SEQUENCE,PUTFH,READ",
+    ]);
+    if (reacquire) {
+      assert.deepEqual(h.server.locksOf("/vfs/file"), [{ type: 2, offset: 0n, length: 100n }]);
+      assert.equal(file.locks[0]!.bad, undefined);
+    } else {
+      assert.deepEqual(h.server.locksOf("/vfs/file"), []);
+      assert.equal(file.locks[0]!.bad, "lock lost: revoked (TEST_STATEID)");
+      assert.throws(() => file.locks[0]!.assertUsable(), BadStateError);
+    }
+  });
+}
 
 Deno.test("TEST_STATEID frees and recovers only the revoked state; the other open keeps its stateid (RFC 8881 §18.48)", async () => {
   await using h = await harness(1);
