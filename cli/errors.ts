@@ -8,7 +8,7 @@
  * @module
  */
 
-import { formatHostPort, type NfsUrl, urlForPath } from "../lib/client/url.ts";
+import { formatHostPort, type NfsUrl, urlForPath, urlPath } from "../lib/client/url.ts";
 import { NfsError } from "../lib/client/errors.ts";
 import { ExitCode } from "./exit_codes.ts";
 
@@ -85,7 +85,7 @@ function nfsErrorWhere(err: NfsError, context: ErrorContext): string {
   const path = err.path;
   if (path === undefined) return url?.text ?? err.op;
   if (path.startsWith("nfs://") || path.startsWith("NFS://") || !url) return path;
-  if (path === url.path) return url.text;
+  if (path === url.path || path === urlPath(url)) return url.text;
   return path.startsWith("/") ? urlForPath(url, path) : path;
 }
 
@@ -119,7 +119,7 @@ function withUrlPath(err: unknown, context: ErrorContext): string {
   const url = context.url;
   if (path === undefined || url === undefined || !path.startsWith("/")) return message;
   if (!message.startsWith(`${path}: `)) return message;
-  const where = path === url.path ? url.text : urlForPath(url, path);
+  const where = path === url.path || path === urlPath(url) ? url.text : urlForPath(url, path);
   return `${where}: ${message.slice(path.length + 2)}`;
 }
 

@@ -88,6 +88,9 @@ const LIST_ATTRS = [
   Attr.FILEHANDLE,
 ];
 
+/** A path naming a directory: it ends in `/` or `/.` (POSIX.1-2017 §4.13). */
+const DIRECTORY_PATH = /\/\.?$/;
+
 /** Symlinks followed while walking one path before giving up (ELOOP). */
 const MAX_SYMLINKS = 40;
 
@@ -200,7 +203,10 @@ export class Nfs4Client implements Nfs4ClientApi {
    * Walks `path` from the pseudo-fs root: LOOKUPs in one COMPOUND per few
    * components, `..` by stepping back, and symlinks met on the way replaced
    * by their target (READLINK; the last component only with `follow`), as
-   * path resolution does in POSIX.
+   * path resolution does in POSIX. As there, a path that ends in `/` (or
+   * `/.`) names a directory: its last symlink is followed whatever `follow`
+   * says, and anything but a directory fails with NFS4ERR_NOTDIR (see
+   * `urlPath()` in url.ts, which keeps an URL's trailing slash).
    */
   async #resolve(path: string, follow: boolean): Promise<Resolved> {
     try {
@@ -213,6 +219,8 @@ export class Nfs4Client implements Nfs4ClientApi {
   }
 
   async #walk(path: string, follow: boolean): Promise<Resolved> {
+    const directory = DIRECTORY_PATH.test(path);
+    follow ||= directory;
     const attrIds = await this.#wanted(LIST_ATTRS);
     // What has been walked: one entry per component, with its handle.
     let walked: { name: string; fh: FileHandle; attrs: FileAttributes }[] = [];
@@ -285,6 +293,9 @@ export class Nfs4Client implements Nfs4ClientApi {
         [putrootfh(), getfh(), getattr(attrIds)] as const
       );
       return { fh: root, attrs: rootAttrs.attrs, path: "/", components: [] };
+    }
+    if (directory && last.attrs.type !== undefined && last.attrs.type !== FileType.NF4DIR) {
+      throw new NfsError(S.NFS4ERR_NOTDIR, "LOOKUP", { path });
     }
     return { fh: last.fh, attrs: last.attrs, path: joinPath(names()), components: names() };
   }
@@ -943,6 +954,12 @@ function toDate(time: { seconds: bigint; nseconds: number } | undefined): Date |
   return new Date(Number(time.seconds) * 1000 + Math.floor(time.nseconds / 1e6));
 }
 
+function toNanoseconds(
+  time: { seconds: bigint; nseconds: number } | undefined,
+): bigint | undefined {
+  return time ? time.seconds * 1_000_000_000n + BigInt(time.nseconds) : undefined;
+}
+
 /** Attributes as the commands see them; what the server did not send is undefined. */
 export function toFileInfo(name: string, path: string, a: FileAttributes): FileInfo {
   return {
@@ -958,6 +975,9 @@ export function toFileInfo(name: string, path: string, a: FileAttributes): FileI
     atime: toDate(a.timeAccess),
     mtime: toDate(a.timeModify),
     ctime: toDate(a.timeMetadata),
+    atimeNs: toNanoseconds(a.timeAccess),
+    mtimeNs: toNanoseconds(a.timeModify),
+    ctimeNs: toNanoseconds(a.timeMetadata),
     fileid: a.fileid,
     ...(a.rawdev ? { rdev: { major: a.rawdev.specdata1, minor: a.rawdev.specdata2 } } : {}),
   };

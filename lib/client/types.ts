@@ -37,6 +37,13 @@ export interface FileInfo {
   readonly atime: Date | undefined;
   readonly mtime: Date | undefined;
   readonly ctime: Date | undefined;
+  /**
+   * The same times to the nanosecond, as the server sent them: nanoseconds
+   * since the epoch (`ls -t` orders by them, `--full-time` prints them).
+   */
+  readonly atimeNs?: bigint | undefined;
+  readonly mtimeNs?: bigint | undefined;
+  readonly ctimeNs?: bigint | undefined;
   readonly fileid: bigint | undefined;
   /** For symlinks, when it was read. */
   readonly linkTarget?: string | undefined;

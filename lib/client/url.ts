@@ -274,6 +274,22 @@ export function joinUrl(url: NfsUrl, name: string): NfsUrl {
   };
 }
 
+/**
+ * The path of `url` as the client's methods take it: `url.path`, ending in
+ * `/` when the URL did. The client resolves such a path as POSIX does
+ * (`ls link/`, `cat file/`): a final symlink is followed and anything but a
+ * directory fails with NFS4ERR_NOTDIR.
+ *
+ * @example
+ * ```ts
+ * urlPath(parseNfsUrl("nfs://h/vfs/link/")); // "/vfs/link/"
+ * urlPath(parseNfsUrl("nfs://h/vfs/link"));  // "/vfs/link"
+ * ```
+ */
+export function urlPath(url: Pick<NfsUrl, "path" | "trailingSlash">): string {
+  return url.trailingSlash && url.path !== "/" ? `${url.path}/` : url.path;
+}
+
 /** `host:port` as messages show it (`127.0.0.1:2049`, `[::1]:2049`). */
 export function formatHostPort(url: Pick<NfsUrl, "host" | "port">): string {
   return `${formatHost(url.host)}:${url.port}`;

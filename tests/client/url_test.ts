@@ -11,6 +11,7 @@ import {
   type NfsUrl,
   parseNfsUrl,
   urlForPath,
+  urlPath,
   urlServerPart,
   UsageError,
 } from "../../lib/client/url.ts";
@@ -213,4 +214,19 @@ Deno.test("urlServerPart(), urlForPath() and formatHostPort() name the server", 
   assert.equal(urlForPath(url, "/"), "nfs://127.0.0.1:2049/");
   assert.equal(formatHostPort(url), "127.0.0.1:2049");
   assert.equal(formatHostPort(parseNfsUrl("nfs://[::1]/")), "[::1]:2049");
+});
+
+Deno.test("urlPath() keeps a trailing slash, for the client to require a directory", () => {
+  const cases: [string, string][] = [
+    ["nfs://h/vfs/link/", "/vfs/link/"],
+    ["nfs://h/vfs/link/.", "/vfs/link/"],
+    ["nfs://h/vfs/link//", "/vfs/link/"],
+    ["nfs://h/vfs/link", "/vfs/link"],
+    ["nfs://h/vfs/a%2Fb/", "/vfs/a/b/"],
+    ["nfs://h/", "/"],
+    ["nfs://h", "/"],
+    ["nfs://h/vfs/x/..", "/vfs"],
+  ];
+  for (const [text, path] of cases) assert.equal(urlPath(parseNfsUrl(text)), path, text);
+  assert.equal(urlPath(joinUrl(parseNfsUrl("nfs://h/vfs/"), "a")), "/vfs/a");
 });
