@@ -7,7 +7,9 @@
  * A file is written under a temporary name next to its destination and
  * renamed into place once its data is committed, so an interrupted or failed
  * copy never leaves a destination that looks complete; Ctrl-C removes the
- * temporary and exits with status 130. A file or directory that fails is
+ * temporary and exits with status 130. An existing file that a temporary
+ * cannot stand in for (hard links, an owner we may not give) is written in
+ * place. A file or directory that fails is
  * reported on one line and the rest is still copied; the exit status is
  * then 1.
  * @module
@@ -18,23 +20,43 @@ import { Option } from "@commander-js/extra-typings";
 import cliProgress from "cli-progress";
 import prettyBytes from "pretty-bytes";
 import {
+  applyPreserveList,
   copy,
   type CopyProgress,
   type CopySummary,
+  type Dereference,
+  EtaEstimator,
   type Location,
   parseLocation,
+  PRESERVE_ALL,
+  PRESERVE_NONE,
+  PRESERVE_P,
+  type PreserveSet,
+  type SparseMode,
 } from "../lib/client/copy/mod.ts";
 import { UsageError } from "../lib/client/url.ts";
 import type { CliContext, CommandSession } from "./context.ts";
+import { describeError } from "./errors.ts";
 import { readGlobalOptions, type RootCommand } from "./globals.ts";
 import type { WritableLike } from "./output.ts";
 
 /** How `cp` was asked to copy. */
 export interface CpOptions {
   readonly recursive: boolean;
-  readonly preserve: boolean;
+  /** What `-p`, `-a`, `-d`, `--preserve` and `--no-preserve` asked to keep. */
+  readonly preserve: PreserveSet;
+  /** `-L`, `-H`, `-P`: which symlinks in the sources are followed (undefined: cp's default). */
+  readonly dereference?: Dereference | undefined;
   readonly force: boolean;
   readonly noClobber: boolean;
+  /** `-u`: only when the source is newer than the destination (or it is missing). */
+  readonly update?: boolean;
+  /** `-v`: `'SRC' -> 'DST'` for each file, symlink and new directory. */
+  readonly listCopied?: boolean;
+  /** `--inplace`: overwrite existing files by writing into them. */
+  readonly inplace?: boolean;
+  /** `--sparse=WHEN` (default auto). */
+  readonly sparse?: SparseMode;
   /** `--progress` (true), `--no-progress` (false), or on a terminal only (undefined). */
   readonly progress: boolean | undefined;
   readonly json: boolean;
@@ -47,22 +69,69 @@ Operands:
   As with cp: DST that is an existing directory receives the sources under
   their own names (several sources need one); otherwise DST is the new name.
 
+  A DST or SRC ending in / (or /.) must be a directory; a symlink to one is
+  followed (cp -r link/ copies the directory it points to).
+
 Safety:
-  Each file is written to .NAME.nfs4-XXXXXX in the destination directory and
-  renamed onto NAME only when its data is committed (NFS COMMIT, verifiers
-  checked, data resent if the server restarted) and its attributes are set.
-  A failed or interrupted copy removes the temporary; Ctrl-C exits 130.
+  Each new file is written to .NAME.nfs4-XXXXXX in the destination directory
+  and renamed onto NAME only when its data is committed (NFS COMMIT,
+  verifiers checked, data resent if the server restarted) and its attributes
+  are set. A failed or interrupted copy removes the temporary; Ctrl-C exits
+  130.
+
+Overwriting:
+  An existing file keeps its owner, group, mode (without -p) and hard links,
+  as with cp. It is replaced through a temporary when the temporary can be
+  made the same (one link, its owner and group can be given, the directory is
+  writable); otherwise, and with --inplace, it is written in place: emptied,
+  written, its size set, committed. A failure then leaves it incomplete, and
+  the message says so ("copy failed part-way, destination is incomplete").
+
+Sparse files:
+  --sparse=auto (default) leaves zero blocks unwritten (holes) when the source
+  is sparse (fewer bytes allocated than its size); always: in every file;
+  never: every byte is written. The size is set at the end (SETATTR or
+  ftruncate). Holes are found by reading (NFSv4.0/4.1 have no SEEK).
+
+Preserving (as coreutils cp):
+  -p keeps mode, ownership and timestamps; -a is -dR --preserve=all (also hard
+  links); --preserve=ATTRS and --no-preserve=ATTRS pick among mode,
+  ownership, timestamps, links, all. Times are kept to the nanosecond, before
+  1970 too. The owner is set before the mode; one the server or the system
+  refuses is a warning per file (and the copy gets no set-id bits), not a
+  failure. Owners go to the server as numbers, or as name@domain when its own
+  owner strings carry a domain; name@domain from a server is looked up here.
+  Without -p, new files get the source's mode less the umask (directories
+  keep their sticky bit; set-id bits are not copied), stdin 0666 less the
+  umask. -r recreates fifos, sockets and devices (devices need root).
+  A server that accepts times for a symlink but does not set them (Ganesha's
+  VFS export) is named in a warning per symlink.
+
+Symlinks in SRC:
+  -P never follows them (the default with -r), -H follows those named on the
+  command line (the default without -r), -L follows all of them.
+
+Names:
+  Local names are bytes: one that is not UTF-8 is copied under its exact bytes,
+  also when typed on the command line.
 
 Output:
-  On a terminal, copies that take more than a moment show a progress bar
-  (bytes, rate, ETA, current file) on stderr. --json prints one summary object
-  on stdout: {"files", "directories", "symlinks", "bytes", "skipped",
-  "errors", "seconds", "resentWrites"}.
+  -v prints 'SRC' -> 'DST' for each file, symlink and new directory once it is
+  in place (on stdout; on stderr when stdout carries data or --json). On a
+  terminal, copies that take more than a moment show a progress bar (bytes,
+  rate, ETA, current file) on stderr. --json prints one summary object on
+  stdout, also when the copy failed early: {"files", "directories",
+  "symlinks", "specials", "bytes", "skipped", "skippedSpecial", "warnings",
+  "errors", "errorMessages", "seconds", "resentWrites"}. "specials" counts
+  fifos, sockets and devices recreated, "skipped" files left alone by -n or
+  -u, "skippedSpecial" special files left out of a tree, "warnings"
+  attributes not kept (each with a warning); none of these are errors.
 
 Examples:
   $ nfs4 cp big.iso nfs://127.0.0.1/vfs/
   $ nfs4 cp nfs://server/export/a.txt ./
   $ nfs4 cp -rp ./site nfs://server/export/www
+  $ nfs4 cp -a nfs://server/export/home /backup/
   $ nfs4 cp -r nfs://old/export/data nfs://new/export/
   $ tar c dir | nfs4 cp - nfs://server/export/dir.tar
   $ nfs4 cp nfs://server/export/log.gz - | zcat | tail
@@ -78,11 +147,38 @@ export function registerCp(program: RootCommand, ctx: CliContext): void {
       "<operands...>",
       "SRC... DST: local paths, - (stdin as a source, stdout as the destination) or nfs:// URLs",
     )
-    .option("-r, --recursive", "copy directories recursively (symlinks copied as symlinks)")
+    .option(
+      "-r, --recursive",
+      "copy directories recursively (symlinks copied as symlinks, fifos, sockets and devices recreated)",
+    )
     .addOption(new Option("-R", "same as -r").hideHelp())
-    .option("-p, --preserve", "keep mode and access/modification times")
+    .option("-a, --archive", "same as -dR --preserve=all (mode, ownership, timestamps, links)")
+    .option("-p", "same as --preserve=mode,ownership,timestamps")
+    .addOption(
+      new Option(
+        "--preserve [ATTRS]",
+        "keep ATTRS: mode, ownership, timestamps, links, all (default: mode,ownership,timestamps)",
+      ).argParser(collectPreserve("+")),
+    )
+    .addOption(
+      new Option("--no-preserve <ATTRS>", "do not keep ATTRS").argParser(collectPreserve("-")),
+    )
+    .option("-d", "same as --no-dereference --preserve=links")
+    .option("-L, --dereference", "follow every symlink in SRC")
+    .option("-H", "follow symlinks named on the command line (what plain cp does)")
+    .option("-P, --no-dereference", "never follow symlinks in SRC (the default with -r)")
     .option("-f, --force", "remove a destination that cannot be opened for writing, then copy")
     .option("-n, --no-clobber", "never overwrite an existing file")
+    .option("-u, --update", "copy only when SRC is newer than DST or DST is missing")
+    .addOption(
+      new Option("-v", "print 'SRC' -> 'DST' for each copy (--verbose is the global option)"),
+    )
+    .option("--inplace", "overwrite existing files in place (keeps inode and links always)")
+    .addOption(
+      new Option("--sparse <WHEN>", "holes: auto (sparse sources), always or never")
+        .choices(["auto", "always", "never"] as const)
+        .default("auto" as const),
+    )
     .addOption(new Option("--progress", "show a progress bar even when stderr is not a terminal"))
     .addOption(new Option("--no-progress", "never show a progress bar"))
     .option("--json", "print a JSON summary on stdout")
@@ -96,11 +192,30 @@ export function registerCp(program: RootCommand, ctx: CliContext): void {
       // Every operand is checked before anything is done: a bad URL is a usage error.
       const sources = operands.slice(0, -1).map(parseLocation);
       const dest = parseLocation(dst);
+      // -a and -p first, then --preserve and --no-preserve in the order given.
+      let keep: PreserveSet = opts.archive ? PRESERVE_ALL : PRESERVE_NONE;
+      if (opts.p) keep = { ...PRESERVE_P, links: keep.links };
+      if (opts.d) keep = { ...keep, links: true };
+      // A bare --preserve arrives as the default list (normalizeArgv()); `true` only from tests.
+      const lists = opts.preserve === true ? ["+mode,ownership,timestamps"] : opts.preserve ?? [];
+      keep = applyPreserveList(keep, lists);
+      const dereference: Dereference | undefined = opts.dereference === true
+        ? "always"
+        : opts.H
+        ? "command-line"
+        : opts.dereference === false || opts.archive || opts.d
+        ? "never"
+        : undefined;
       const options: CpOptions = {
-        recursive: opts.recursive === true || opts.R === true,
-        preserve: opts.preserve === true,
+        recursive: opts.recursive === true || opts.R === true || opts.archive === true,
+        preserve: keep,
+        dereference,
         force: opts.force === true,
         noClobber: opts.clobber === false,
+        update: opts.update === true,
+        listCopied: opts.v === true,
+        inplace: opts.inplace === true,
+        sparse: opts.sparse,
         progress: opts.progress,
         json: opts.json === true,
       };
@@ -158,15 +273,37 @@ export async function cpCommand(
   };
   const onInt = () => onSignal("SIGINT");
   const onTerm = () => onSignal("SIGTERM");
+  ctx.ownsSignals = true;
   process.on("SIGINT", onInt);
   process.on("SIGTERM", onTerm);
   let summary: CopySummary;
+  // -v lines: stdout, unless it carries the data (`-`) or the JSON summary.
+  const listTo = dest.kind === "stdio" || options.json ? "stderr" : "stdout";
+  const errorMessages: string[] = [];
   try {
     summary = await copy(sources, dest, {
       recursive: options.recursive,
       preserve: options.preserve,
+      ...(options.dereference ? { dereference: options.dereference } : {}),
       force: options.force,
       noClobber: options.noClobber,
+      ...(options.update ? { update: true } : {}),
+      ...(options.inplace ? { inplace: true } : {}),
+      ...(options.sparse ? { sparse: options.sparse } : {}),
+      ...(options.listCopied
+        ? {
+          onCopied: (from: string, to: string) => {
+            const line = `${quote(from)} -> ${quote(to)}`;
+            progress.clearLine();
+            if (listTo === "stdout") void session.out.write(line + "\n");
+            else ctx.diag.line(line);
+          },
+        }
+        : {}),
+      onWarning: (message) => {
+        progress.clearLine();
+        ctx.error(`warning: ${message}`);
+      },
       connect: (url) => session.client(url),
       ...(sources.some((s) => s.kind === "stdio") ? { stdin: stdinChunks() } : {}),
       stdout: { write: (chunk) => session.out.write(chunk) },
@@ -174,6 +311,12 @@ export async function cpCommand(
       onProgress: (p) => progress.update(p),
       onError: (err, url) => {
         progress.clearLine();
+        if (options.json) {
+          errorMessages.push(describeError(err, false, {
+            url,
+            timeoutSeconds: session.globals.timeoutSeconds,
+          }));
+        }
         session.report(err, url);
       },
       umask: currentUmask(),
@@ -197,15 +340,35 @@ export async function cpCommand(
         files: summary.files,
         directories: summary.directories,
         symlinks: summary.symlinks,
+        specials: summary.specials,
         bytes: summary.bytes,
         skipped: summary.skipped,
+        skippedSpecial: summary.skippedSpecial,
+        warnings: summary.warnings,
         errors: summary.errors,
+        errorMessages,
         seconds: Number(summary.seconds.toFixed(3)),
         resentWrites: summary.resentWrites,
       }) + "\n",
     );
   }
   return summary;
+}
+
+/** Collects `--preserve=LIST` (`+`) and `--no-preserve=LIST` (`-`) in order, for applyPreserveList(). */
+function collectPreserve(sign: "+" | "-") {
+  return (value: string, previous: string[] | undefined): string[] => [
+    ...(previous ?? []),
+    sign + value,
+  ];
+}
+
+/**
+ * A name in a -v line as cp quotes it: in single quotes, a single quote
+ * written as '\''.
+ */
+function quote(name: string): string {
+  return `'${name.replaceAll("'", `'\\''`)}'`;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -247,6 +410,8 @@ class ProgressDisplay {
   #stopped = false;
   /** Recent (time, bytes) samples for the rate. */
   #samples: { t: number; bytes: number }[] = [];
+  /** Time left from files and bytes together (lib/client/copy/eta.ts). */
+  readonly #eta = new EtaEstimator();
 
   constructor(stream: WritableLike, mode: boolean | undefined) {
     this.#stream = stream;
@@ -258,6 +423,11 @@ class ProgressDisplay {
     if (!this.#enabled || this.#stopped) return;
     this.#last = progress;
     const now = Date.now();
+    this.#eta.add({
+      seconds: (now - this.#started) / 1000,
+      files: progress.filesDone,
+      bytes: progress.bytesDone,
+    });
     const lastSample = this.#samples.at(-1);
     if (!lastSample || now - lastSample.t >= 200) {
       this.#samples.push({ t: now, bytes: progress.bytesDone });
@@ -296,9 +466,10 @@ class ProgressDisplay {
       parts.push(prettyBytes(p.bytesDone));
     }
     parts.push(`${prettyBytes(rate)}/s`);
-    if (total !== undefined && total > 0 && rate > 0) {
-      parts.push(`ETA ${formatDuration(Math.max(0, total - p.bytesDone) / rate)}`);
-    }
+    const left = total !== undefined && total > 0
+      ? this.#eta.remaining(p.filesTotal - p.filesDone, total - p.bytesDone)
+      : undefined;
+    if (left !== undefined) parts.push(`ETA ${formatDuration(left)}`);
     if (p.filesTotal > 1) parts.push(`(${p.filesDone}/${p.filesTotal})`);
     let line = parts.join("  ");
     if (p.current !== undefined && p.filesTotal > 1) {

@@ -12,6 +12,18 @@ import { formatHostPort, type NfsUrl, urlForPath, urlPath } from "../lib/client/
 import { NfsError } from "../lib/client/errors.ts";
 import { ExitCode } from "./exit_codes.ts";
 
+/** The URL a connection was made for, of errors that happened while making it. */
+const connectUrls = new WeakMap<object, NfsUrl>();
+
+/**
+ * Remembers that `err` came from connecting to the server of `url` (as the
+ * user typed it), so {@linkcode describeError} names it even where the
+ * command gives no URL (an error that ends the command).
+ */
+export function noteConnectUrl(err: unknown, url: NfsUrl): void {
+  if (typeof err === "object" && err !== null && !connectUrls.has(err)) connectUrls.set(err, url);
+}
+
 /** What the command was doing when the error happened, to name it in the message. */
 export interface ErrorContext {
   /** The URL being worked on. */
@@ -132,6 +144,8 @@ function isNfsError(err: unknown): err is NfsError {
 function headline(err: unknown, context: ErrorContext): string {
   const name = errorName(err);
   const f = fields(err);
+  // A server-wide refusal, named by the server (`server does not support NFSv4.1`).
+  if (name === "MinorVersionError") return at(endpoint(err, context), errorMessage(err));
   if (isNfsError(err)) {
     const message = errorMessage(err);
     // The message is `where: Message (NFS4ERR_X)`; keep the part after the where.
@@ -142,6 +156,15 @@ function headline(err: unknown, context: ErrorContext): string {
   switch (name) {
     case "UsageError":
       return errorMessage(err);
+    case "IncompleteCopyError": {
+      // `DEST: copy failed part-way, destination is incomplete: WHY`, WHY
+      // told as its own error would be (without naming DEST twice).
+      const where = str(f.destination) ?? "";
+      const cause = err instanceof Error ? err.cause : undefined;
+      let why = cause !== undefined ? headline(cause, context) : "";
+      if (why.startsWith(`${where}: `)) why = why.slice(where.length + 2);
+      return `${where}: copy failed part-way, destination is incomplete${why ? `: ${why}` : ""}`;
+    }
     case "BadStateError":
       return withUrlPath(err, context);
     case "RecoveryError": {
@@ -186,8 +209,18 @@ function headline(err: unknown, context: ErrorContext): string {
     }
     case "RpcDeniedError": {
       const message = errorMessage(err);
-      if (/PROG_(UNAVAIL|MISMATCH)|RPC_MISMATCH/.test(message)) {
-        return at(endpoint(err, context), "server does not speak NFSv4");
+      if (f.rejectStat === 0 || /RPC_MISMATCH/.test(message)) {
+        // MSG_DENIED RPC_MISMATCH (RFC 5531 §9): the RPC version, not NFS,
+        // was refused; this client speaks RPC version 2, the only one defined.
+        const mismatch = fields(f.mismatch);
+        const low = num(mismatch.low);
+        const high = num(mismatch.high);
+        const offers = low === undefined || high === undefined
+          ? ""
+          : low === high
+          ? `: it accepts RPC version ${low} only`
+          : `: it accepts RPC versions ${low} to ${high}`;
+        return at(endpoint(err, context), `server rejected RPC version 2${offers} (RPC_MISMATCH)`);
       }
       const auth = str(f.authStatName);
       if (auth !== undefined) {
@@ -197,7 +230,8 @@ function headline(err: unknown, context: ErrorContext): string {
     }
     default:
       if (name.startsWith("Rpc")) return at(endpoint(err, context), errorMessage(err));
-      return errorMessage(err);
+      // `/vfs/loop: Too many levels of symbolic links`: the path as a URL.
+      return withUrlPath(err, context);
   }
 }
 
@@ -213,6 +247,8 @@ function headline(err: unknown, context: ErrorContext): string {
  * ```
  */
 export function describeError(err: unknown, verbose: boolean, context: ErrorContext = {}): string {
+  const noted = typeof err === "object" && err !== null ? connectUrls.get(err) : undefined;
+  if (context.url === undefined && noted !== undefined) context = { ...context, url: noted };
   const lines = [headline(err, context)];
   if (verbose) {
     for (const cause of causes(err)) {
@@ -229,6 +265,9 @@ export function describeError(err: unknown, verbose: boolean, context: ErrorCont
 export function exitCodeFor(err: unknown): ExitCode {
   const name = errorName(err);
   if (name === "BrokenPipeError") return ExitCode.OK;
+  if (name === "Interrupted") {
+    return fields(err).signal === "SIGTERM" ? ExitCode.SIGTERM : ExitCode.SIGINT;
+  }
   if (name === "UsageError") return ExitCode.USAGE;
   if (name === "CommanderError" || name === "InvalidArgumentError") {
     return fields(err).exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;

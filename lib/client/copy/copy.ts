@@ -13,10 +13,11 @@ import {
   LocalFileError,
   type Location,
 } from "./options.ts";
-import type { Side, Writer } from "./side.ts";
+import { isSpecial, type Side, type Writer } from "./side.ts";
 import { CopyRun } from "./run.ts";
-import { copyFile, copySymlink, type Endpoint } from "./file.ts";
-import { canonical, copyTree, isWithin } from "./tree.ts";
+import { copyFile, type Endpoint } from "./file.ts";
+import { canonical, copyTree, isWithin, keepSymlink } from "./tree.ts";
+import { copySpecial, linkOrCopy } from "./nodes.ts";
 
 /**
  * Copies `sources` to `dest` as `cp [-r] [-p] [-f] [-n] SOURCE... DEST` does:
@@ -34,6 +35,11 @@ export async function copy(
   const run = new CopyRun(options);
   try {
     await copyAll(run, sources, dest);
+  } catch (e) {
+    // A failure before any file (a server that cannot be reached, several
+    // sources and no directory) is reported like the others: the caller
+    // still gets its summary. Only an abort is thrown.
+    run.fail(e, undefined, dest.kind === "nfs" ? dest.url : undefined);
   } finally {
     run.summary.seconds = (performance.now() - started) / 1000;
   }
@@ -53,6 +59,11 @@ async function copyAll(
   const to = await run.side(dest);
   const destStat = await to.side.stat(to.path, true);
   const intoDirectory = destStat?.kind === "directory";
+  // `DST/` names a directory (a symlink to one is followed, as the stat did).
+  const mustBeDirectory = namesDirectory(dest);
+  if (mustBeDirectory && destStat && !intoDirectory) {
+    throw notDirectory(to.side, to.path, dest.text);
+  }
   if (sources.length > 1 && !intoDirectory) {
     throw new CopyError(
       destStat
@@ -90,10 +101,22 @@ async function copyAll(
       }
       const from = await run.side(source);
       side = from.side;
-      // Plain cp follows a symlink operand; -r copies it as a symlink.
-      const stat = await from.side.stat(from.path, !run.options.recursive);
+      // Plain cp follows a symlink operand (-H); -r copies it as a symlink
+      // (-P) unless -H or -L; `SRC/` names a directory: a symlink to one is
+      // followed, anything else is not a directory.
+      const sourceIsDirectory = namesDirectory(source);
+      const stat = await from.side.stat(from.path, run.follows(true) || sourceIsDirectory);
       if (!stat) {
-        throw notFound(from.side, from.path);
+        throw notFound(from.side, from.path, source.text);
+      }
+      if (sourceIsDirectory && stat.kind !== "directory") {
+        throw notDirectory(from.side, from.path, source.text);
+      }
+      if (mustBeDirectory && !destStat && stat.kind !== "directory") {
+        // `cp FILE nonexistent/`: a file cannot be created under a directory's name.
+        throw /\/\.$/.test(dest.text)
+          ? notFound(to.side, to.path, dest.text)
+          : notDirectory(to.side, to.path, dest.text);
       }
       let target = to.path;
       if (destStat && intoDirectory) {
@@ -126,14 +149,41 @@ async function copyAll(
         continue;
       }
       if (stat.kind === "symlink") {
-        const link = stat.linkTarget ?? await from.side.readlink(from.path);
-        if (await copySymlink(run, link, destination)) run.summary.symlinks++;
-        else run.summary.skipped++;
+        const copied = await linkOrCopy(
+          run,
+          stat,
+          destination,
+          () => keepSymlink(run, from.side, { ...stat, path: from.path }, destination),
+        );
+        if (copied) {
+          run.summary.symlinks++;
+          run.copied(from.side, from.path, to.side, target);
+        } else {
+          run.summary.skipped++;
+        }
+        continue;
+      }
+      if (isSpecial(stat.kind) && run.options.recursive) {
+        // -r, -a: recreated, as cp -R does (never opened).
+        if (
+          await linkOrCopy(
+            run,
+            stat,
+            destination,
+            () => copySpecial(run, from.side, stat, destination),
+          )
+        ) {
+          run.summary.specials++;
+          run.copied(from.side, from.path, to.side, target);
+        } else {
+          run.summary.skipped++;
+        }
         continue;
       }
       if (stat.kind !== "file") {
+        // Without -r cp would read a fifo or device: not over NFS (OPEN takes regular files).
         throw new CopyError(
-          `${source.text}: not a regular file, directory or symlink (${stat.kind})`,
+          `${source.text}: not a regular file, directory or symlink (${stat.kind}); use -r to recreate it`,
           { url: from.side.url },
         );
       }
@@ -143,7 +193,12 @@ async function copyAll(
         : run.bytesTotal + Number(stat.size ?? 0n);
       run.current = source.text;
       run.progress();
-      const copied = await copyFile(run, { kind: "side", at: from, stat }, destination);
+      const copied = await linkOrCopy(
+        run,
+        stat,
+        destination,
+        () => copyFile(run, { kind: "side", at: from, stat }, destination),
+      );
       run.filesDone++;
       if (copied) run.summary.files++;
       else run.summary.skipped++;
@@ -153,11 +208,27 @@ async function copyAll(
   }
 }
 
-function notFound(side: Side, path: string): Error {
+/** Whether an operand ends in `/` or `/.`: it then names a directory (POSIX.1-2017 §4.13). */
+function namesDirectory(location: Location): boolean {
+  if (location.kind === "nfs") return location.url.trailingSlash;
+  if (location.kind === "local") return /\/\.?$/.test(location.path);
+  return false;
+}
+
+/** "No such file or directory", naming the operand as typed (`text`). */
+function notFound(side: Side, path: string, text = side.display(path)): Error {
   if (side.kind === "nfs") {
-    return new NfsError(S.NFS4ERR_NOENT, "LOOKUP", { path: side.display(path) });
+    return new NfsError(S.NFS4ERR_NOENT, "LOOKUP", { path: text });
   }
-  return new LocalFileError(path, Object.assign(new Error("not found"), { code: "ENOENT" }));
+  return new LocalFileError(text, Object.assign(new Error("not found"), { code: "ENOENT" }));
+}
+
+/** "Not a directory", naming the operand as typed (`text`). */
+function notDirectory(side: Side, _path: string, text: string): Error {
+  if (side.kind === "nfs") {
+    return new NfsError(S.NFS4ERR_NOTDIR, "LOOKUP", { path: text });
+  }
+  return new LocalFileError(text, Object.assign(new Error("not a directory"), { code: "ENOTDIR" }));
 }
 
 async function* emptyChunks(): AsyncIterable<Uint8Array> {}
@@ -168,6 +239,8 @@ async function copyToStdout(run: CopyRun, source: Location): Promise<void> {
   const writer: Writer = {
     chunkSize: run.tuning.chunkSize,
     write: (chunk) => stdout.write(chunk),
+    hole: () => Promise.reject(new Error("stdout has no holes")),
+    chown: () => Promise.resolve(),
     finish: () => Promise.resolve(),
     abort: () => Promise.resolve(),
   };

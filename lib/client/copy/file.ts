@@ -1,14 +1,18 @@
 /**
  * Copying one file or symlink: through a temporary name in the destination's
  * directory, renamed onto the final name once its data is durable and its
- * attributes are set.
+ * attributes are set; or, to overwrite a file a temporary could not stand
+ * in for (hard links, an owner we may not give, a directory we may not
+ * write), in place.
  * @module
  */
 
 import { NfsError } from "../../nfs4/errors.ts";
-import { CopyError, LocalFileError } from "./options.ts";
-import type { Reader, Side, Stat } from "./side.ts";
+import { CopyError, IncompleteCopyError, LocalFileError } from "./options.ts";
+import type { FinalAttrs, Reader, Side, Stat, Writer } from "./side.ts";
 import { type CopyRun, finalAttrs, temporaryName } from "./run.ts";
+import { HoleFinder, wantsHoles } from "./sparse.ts";
+import { applyAttrs, modeWithoutOwner, ownershipFor, reasonOf } from "./preserve.ts";
 
 export interface Endpoint {
   readonly side: Side;
@@ -31,9 +35,14 @@ const STDIN_STAT: Stat = {
 };
 
 /**
- * Copies one regular file to `dest` on a side: checks the destination like
- * cp, writes a temporary next to it, renames it into place. Returns false
- * when `noClobber` left an existing file alone.
+ * Copies one regular file to `dest` on a side, checking the destination like
+ * cp. A new file is written to a temporary next to it and renamed into
+ * place. An existing file is replaced the same way when the temporary can
+ * be made exactly like it (one link, its owner and group settable, the
+ * directory writable); otherwise, or with `inplace`, it is written in place
+ * (emptied, written, its size set), keeping its inode, owner, group, mode
+ * and links as coreutils does. Returns false when `noClobber` or `update`
+ * left an existing file alone.
  */
 export async function copyFile(run: CopyRun, source: FileSource, dest: Endpoint): Promise<boolean> {
   const { side } = dest;
@@ -67,6 +76,7 @@ export async function copyFile(run: CopyRun, source: FileSource, dest: Endpoint)
       );
     }
     if (run.options.noClobber) return false;
+    if (run.options.update && !isNewer(sourceStat, existing)) return false;
     try {
       await side.checkWritable(target);
     } catch (e) {
@@ -76,8 +86,15 @@ export async function copyFile(run: CopyRun, source: FileSource, dest: Endpoint)
       existing = undefined;
     }
   }
-  const attrs = finalAttrs(run, sourceStat, existing);
-  // The source first: one that cannot be read costs no temporary.
+  const attrs: FinalAttrs = {
+    ...finalAttrs(run, sourceStat, existing, source.kind === "stdin"),
+    // --preserve=ownership: the source's owner, as this side names it.
+    ...(source.kind === "side"
+      ? await ownershipFor(run, source.at.side, side, sourceStat, side.display(target))
+      : {}),
+  };
+  // The source first: one that cannot be read costs no temporary and leaves
+  // an existing destination as it was.
   let reader: Reader | undefined;
   let chunks: AsyncIterable<Uint8Array>;
   if (source.kind === "side") {
@@ -88,25 +105,110 @@ export async function copyFile(run: CopyRun, source: FileSource, dest: Endpoint)
   } else {
     chunks = source.chunks;
   }
+  const data: DataSource = {
+    chunks,
+    reader,
+    holes:
+      wantsHoles(run.options.sparse ?? "auto", source.kind === "side" ? source.stat : undefined)
+        ? new HoleFinder(side.holeBlock)
+        : undefined,
+  };
+  try {
+    let done: Placed;
+    if (existing && (run.options.inplace || (existing.nlink ?? 1) > 1)) {
+      done = await copyInPlace(run, data, side, target, existing, attrs);
+    } else {
+      done = await copyThroughTemporary(run, data, side, target, existing, attrs);
+      if (done === "in place") {
+        done = await copyInPlace(run, data, side, target, existing!, attrs);
+      }
+    }
+    if (done === "skipped") return false;
+  } finally {
+    if (reader) await quietly(reader.close());
+  }
+  run.copied(
+    source.kind === "side" ? source.at.side : undefined,
+    source.kind === "side" ? source.at.path : "-",
+    side,
+    dest.path,
+  );
+  return true;
+}
+
+/** Whether `source` was modified after `dest` (`-u`); unknown times count as newer. */
+export function isNewer(source: Stat, dest: Stat): boolean {
+  const s = source.mtime;
+  const d = dest.mtime;
+  if (!s || !d) return true;
+  return s.seconds > d.seconds || (s.seconds === d.seconds && s.nseconds > d.nseconds);
+}
+
+/** The data of one file on its way: the chunks, the reader behind them, the holes to leave. */
+interface DataSource {
+  readonly chunks: AsyncIterable<Uint8Array>;
+  readonly reader: Reader | undefined;
+  readonly holes: HoleFinder | undefined;
+}
+
+/** How a copy ended: in place, skipped by `noClobber`, or to be done in place after all. */
+type Placed = "placed" | "skipped" | "in place";
+
+/**
+ * Writes a temporary beside `target` and renames it onto `target`. When
+ * `existing` is replaced, the temporary is given its owner and group before
+ * any data goes in; if the directory refuses the temporary or the owner
+ * cannot be given, nothing was changed and the answer is "in place".
+ */
+async function copyThroughTemporary(
+  run: CopyRun,
+  data: DataSource,
+  side: Side,
+  target: string,
+  existing: Stat | undefined,
+  attrs: FinalAttrs,
+): Promise<Placed> {
   const temp = side.join(side.dirname(target), temporaryName(side.basename(target)));
   const creating = side.create(temp);
   creating.catch(() => undefined); // a failure is seen below, or does not matter after an abort
   let placed = false;
   try {
-    const writer = await run.abortable(creating).catch((e) => {
-      throw renamePath(e, side, temp, target);
-    });
-    const open = reader;
+    let writer: Writer;
+    try {
+      writer = await run.abortable(creating);
+    } catch (e) {
+      // A directory we may not write to, a file we may: write the file itself.
+      if (existing && side.isDenied(e)) return "in place";
+      throw e;
+    }
+    // The owner to give: the source's (--preserve=ownership), else the replaced file's.
+    const owned = attrs.owner !== undefined || attrs.group !== undefined;
+    const owner = owned ? attrs : existing;
+    if (owner) {
+      try {
+        await run.abortable(writer.chown(owner.owner, owner.group));
+      } catch (e) {
+        // Not ours to give away (or a group we are not in): keep the file, write into it.
+        if (existing && side.isDenied(e)) return "in place";
+        if (!owned || !side.isDenied(e)) throw e;
+        // A new file: cp warns, and gives no set-id or sticky bits to a file it could not give away.
+        run.warn(`${side.display(target)}: cannot preserve ownership: ${reasonOf(e)}`, side);
+        if (attrs.mode !== undefined) {
+          attrs = { ...attrs, mode: modeWithoutOwner(attrs.mode, false) };
+        }
+      }
+    }
+    const open = data.reader;
     if (open) writer.useSource?.((offset, length) => open.readAt(offset, length));
-    const size = await run.pump(chunks, writer);
+    const size = await run.pump(data.chunks, writer, data.holes);
     await run.abortable(writer.finish(attrs, size));
     if (run.options.noClobber) {
       placed = await run.abortable(side.renameNoReplace(temp, target, writer));
-      return placed;
+      return placed ? "placed" : "skipped";
     }
     await run.abortable(side.rename(temp, target));
     placed = true;
-    return true;
+    return "placed";
   } catch (e) {
     throw renamePath(e, side, temp, target);
   } finally {
@@ -118,8 +220,49 @@ export async function copyFile(run: CopyRun, source: FileSource, dest: Endpoint)
         await quietly(writer.abort());
       }));
     }
-    if (reader) await quietly(reader.close());
   }
+}
+
+/**
+ * Overwrites `target` in place: opened without create and emptied (as cp's
+ * O_TRUNC), written, its size set, committed; then, with `-p`, its mode and
+ * times. A failure once it was emptied says the destination is incomplete
+ * (there is no old copy to go back to).
+ */
+async function copyInPlace(
+  run: CopyRun,
+  data: DataSource,
+  side: Side,
+  target: string,
+  existing: Stat,
+  attrs: FinalAttrs,
+): Promise<Placed> {
+  const writer = await run.abortable(side.openExisting(target));
+  try {
+    const open = data.reader;
+    if (open) writer.useSource?.((offset, length) => open.readAt(offset, length));
+    const size = await run.pump(data.chunks, writer, data.holes);
+    await run.abortable(writer.finish({ mode: undefined }, size));
+  } catch (e) {
+    await quietly(writer.abort());
+    const error = new IncompleteCopyError(side.display(target), { url: side.url, cause: e });
+    const signal = run.options.signal;
+    if (signal?.aborted) {
+      // Interrupted: say so now, the abort itself ends the copy.
+      run.summary.errors++;
+      run.options.onError(error, side.url);
+      throw signal.reason ?? e;
+    }
+    throw error;
+  }
+  // The mode stays unless -p asks for the source's; times only with -p; the
+  // source's owner with --preserve=ownership (first: it clears set-id bits).
+  const owned = attrs.owner !== undefined || attrs.group !== undefined;
+  const mode = attrs.mode !== undefined && (owned || attrs.mode !== existing.mode)
+    ? attrs.mode
+    : undefined;
+  await applyAttrs(run, side, target, { ...attrs, mode }, { shownAs: side.display(target) });
+  return "placed";
 }
 
 /** How long cleanup after a failure may wait for a server (which may be gone). */
@@ -153,8 +296,31 @@ function renamePath(error: unknown, side: Side, temp: string, target: string): u
   return error;
 }
 
-/** Recreates a symlink at `dest` (through a temporary name, so it appears at once). */
-export async function copySymlink(run: CopyRun, target: string, dest: Endpoint): Promise<boolean> {
+/**
+ * Recreates a symlink at `dest` (through a temporary name, so it appears at
+ * once); `prepare` gives it its attributes first.
+ */
+export function copySymlink(
+  run: CopyRun,
+  target: string,
+  dest: Endpoint,
+  prepare?: (temp: string) => Promise<void>,
+): Promise<boolean> {
+  return placeNode(run, dest, (temp) => dest.side.symlink(temp, target), prepare);
+}
+
+/**
+ * Puts a new symlink, special file or hard link at `dest`: `make` creates
+ * it under a temporary name, `prepare` sets its attributes, a rename puts it
+ * in place (with `noClobber` only if nothing is there). Returns false when
+ * `noClobber` left an existing one alone.
+ */
+export async function placeNode(
+  run: CopyRun,
+  dest: Endpoint,
+  make: (temp: string) => Promise<void>,
+  prepare?: (temp: string) => Promise<void>,
+): Promise<boolean> {
   const { side } = dest;
   const existing = await side.stat(dest.path, false);
   if (existing) {
@@ -168,11 +334,12 @@ export async function copySymlink(run: CopyRun, target: string, dest: Endpoint):
   }
   const temp = side.join(side.dirname(dest.path), temporaryName(side.basename(dest.path)));
   try {
-    await side.symlink(temp, target);
+    await make(temp);
   } catch (e) {
     throw renamePath(e, side, temp, dest.path);
   }
   try {
+    if (prepare) await prepare(temp);
     if (run.options.noClobber) return await side.renameNoReplace(temp, dest.path);
     await side.rename(temp, dest.path);
     return true;

@@ -1,25 +1,25 @@
 /**
- * The local file system as a copy `Side` (node:fs).
+ * The local file system as a copy `Side`: metadata through local_fs.ts
+ * (exact names, times and owners), data through node:fs file handles.
  * @module
  */
 
-import * as fs from "node:fs/promises";
+import type * as fs from "node:fs/promises";
 import * as nodePath from "node:path";
-import { type BigIntStats, constants as fsConstants } from "node:fs";
 import type { NfsTime } from "../../nfs4/types.ts";
-import type { FileKind } from "../types.ts";
 import { CopyError, type CopyTuning, LocalFileError } from "./options.ts";
 import {
   type DirEntry,
   type FinalAttrs,
   type Reader,
   type Side,
+  type SpecialKind,
   type Stat,
-  timeFromNs,
-  timeToSeconds,
   uninitialized,
   type Writer,
 } from "./side.ts";
+import { localFs } from "./local_fs.ts";
+import { localOwner, type OwnerKind } from "./owners.ts";
 
 /** Wraps a node:fs failure so its message names `path` the way `cp` would. */
 function localError(path: string, error: unknown): LocalFileError {
@@ -34,20 +34,11 @@ async function local<T>(path: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-function kindOf(stats: BigIntStats): FileKind {
-  if (stats.isFile()) return "file";
-  if (stats.isDirectory()) return "directory";
-  if (stats.isSymbolicLink()) return "symlink";
-  if (stats.isFIFO()) return "fifo";
-  if (stats.isSocket()) return "socket";
-  if (stats.isBlockDevice()) return "block";
-  if (stats.isCharacterDevice()) return "char";
-  return "unknown";
-}
-
 export class LocalSide implements Side {
   readonly kind = "local" as const;
   readonly url = undefined;
+  /** Most local file systems allocate in 4 KiB blocks; a smaller hole would be no hole. */
+  readonly holeBlock = 4096;
   readonly #chunkSize: number;
 
   constructor(tuning: CopyTuning) {
@@ -73,30 +64,35 @@ export class LocalSide implements Side {
   async stat(path: string, follow: boolean): Promise<Stat | undefined> {
     let stats;
     try {
-      stats = follow
-        ? await fs.stat(path, { bigint: true })
-        : await fs.lstat(path, { bigint: true });
+      stats = await localFs.stat(path, follow);
     } catch (e) {
       if (this.isNotFound(e)) return undefined;
       throw localError(path, e);
     }
-    const kind = kindOf(stats);
+    const kind = stats.kind;
     let resolved = path;
-    if (follow) resolved = await fs.realpath(path).catch(() => path);
+    if (follow) resolved = await localFs.realpath(path).catch(() => path);
     return {
       kind,
       size: stats.size,
-      mode: Number(stats.mode & 0o7777n),
-      mtime: timeFromNs(stats.mtimeNs),
-      atime: timeFromNs(stats.atimeNs),
+      mode: stats.mode,
+      mtime: stats.mtime,
+      atime: stats.atime,
       id: `local:${stats.dev}:${stats.ino}`,
       path: resolved,
-      ...(kind === "symlink" ? { linkTarget: await fs.readlink(path).catch(() => undefined) } : {}),
+      nlink: stats.nlink,
+      owner: String(stats.uid),
+      group: String(stats.gid),
+      allocated: stats.blocks * 512n,
+      ...(kind === "char" || kind === "block" ? { rdev: stats.rdev } : {}),
+      ...(kind === "symlink"
+        ? { linkTarget: await localFs.readlink(path).catch(() => undefined) }
+        : {}),
     };
   }
 
   async *list(path: string): AsyncIterable<DirEntry> {
-    const names = await local(path, () => fs.readdir(path));
+    const names = await local(path, () => localFs.readdir(path));
     for (const name of names) {
       const child = nodePath.join(path, name);
       const stat = await this.stat(child, false);
@@ -105,11 +101,11 @@ export class LocalSide implements Side {
   }
 
   readlink(path: string): Promise<string> {
-    return local(path, () => fs.readlink(path));
+    return local(path, () => localFs.readlink(path));
   }
 
   async openReader(path: string, _stat: Stat, chunkSize: number): Promise<Reader> {
-    const handle = await local(path, () => fs.open(path, "r"));
+    const handle = await local(path, () => localFs.open(path, "r"));
     return {
       async *chunks() {
         let position = 0;
@@ -152,26 +148,32 @@ export class LocalSide implements Side {
   }
 
   async create(path: string): Promise<Writer> {
-    const handle = await local(path, () => fs.open(path, "wx", 0o600));
+    const handle = await local(path, () => localFs.open(path, "wx", 0o600));
+    return new LocalWriter(handle, path, this.#chunkSize);
+  }
+
+  async openExisting(path: string): Promise<Writer> {
+    // O_TRUNC as cp does; no O_CREAT: a file removed meanwhile is not made anew.
+    const handle = await local(path, () => localFs.open(path, "truncate"));
     return new LocalWriter(handle, path, this.#chunkSize);
   }
 
   mkdir(path: string, mode: number): Promise<void> {
-    return local(path, () => fs.mkdir(path, mode));
+    return local(path, () => localFs.mkdir(path, mode));
   }
 
   symlink(path: string, target: string): Promise<void> {
-    return local(path, () => fs.symlink(target, path));
+    return local(path, () => localFs.symlink(target, path));
   }
 
   rename(from: string, to: string): Promise<void> {
-    return local(to, () => fs.rename(from, to));
+    return local(to, () => localFs.rename(from, to));
   }
 
   async renameNoReplace(from: string, to: string): Promise<boolean> {
     // link(2) fails with EEXIST when `to` exists: an atomic "create only".
     try {
-      await fs.link(from, to);
+      await localFs.link(from, to);
     } catch (e) {
       if (this.isExists(e)) {
         await this.remove(from).catch(() => undefined);
@@ -184,11 +186,11 @@ export class LocalSide implements Side {
   }
 
   remove(path: string): Promise<void> {
-    return local(path, () => fs.unlink(path));
+    return local(path, () => localFs.unlink(path));
   }
 
   checkWritable(path: string): Promise<void> {
-    return local(path, () => fs.access(path, fsConstants.W_OK));
+    return local(path, () => localFs.access(path, localFs.W_OK));
   }
 
   async setAttrs(
@@ -197,13 +199,38 @@ export class LocalSide implements Side {
     follow: boolean,
   ): Promise<void> {
     await local(path, async () => {
-      if (attrs.mode !== undefined && follow) await fs.chmod(path, attrs.mode);
+      if (attrs.mode !== undefined && follow) await localFs.chmod(path, attrs.mode);
       if (attrs.mtime && attrs.atime) {
-        const a = timeToSeconds(attrs.atime);
-        const m = timeToSeconds(attrs.mtime);
-        await (follow ? fs.utimes(path, a, m) : fs.lutimes(path, a, m));
+        await localFs.setTimes(path, attrs.atime, attrs.mtime, follow);
       }
     });
+  }
+
+  async setOwner(
+    path: string,
+    owner: string | undefined,
+    group: string | undefined,
+    follow: boolean,
+  ): Promise<void> {
+    const id = (text: string | undefined) => text === undefined ? -1 : Number(text);
+    await local(path, () => localFs.chown(path, id(owner), id(group), follow));
+  }
+
+  ownerName(text: string, kind: OwnerKind, from: "local" | "nfs"): Promise<string | undefined> {
+    return from === "local" ? Promise.resolve(text) : localOwner(text, kind);
+  }
+
+  mknod(
+    path: string,
+    kind: SpecialKind,
+    mode: number,
+    rdev: { major: number; minor: number } | undefined,
+  ): Promise<void> {
+    return local(path, () => localFs.mknod(path, kind, mode, rdev));
+  }
+
+  link(existing: string, path: string): Promise<void> {
+    return local(path, () => localFs.link(existing, path));
   }
 
   isNotFound(error: unknown): boolean {
@@ -213,6 +240,11 @@ export class LocalSide implements Side {
 
   isExists(error: unknown): boolean {
     return (error as { code?: unknown })?.code === "EEXIST";
+  }
+
+  isDenied(error: unknown): boolean {
+    const code = (error as { code?: unknown })?.code;
+    return code === "EACCES" || code === "EPERM";
   }
 }
 
@@ -225,6 +257,8 @@ class LocalWriter implements Writer {
   readonly #handle: fs.FileHandle;
   readonly #path: string;
   #position = 0;
+  /** Where the data written ends (holes after it are made by the final truncate). */
+  #dataEnd = 0;
   readonly #pending = new Set<Promise<void>>();
   #failure: { error: unknown } | undefined;
 
@@ -246,6 +280,7 @@ class LocalWriter implements Writer {
     }
     const position = this.#position;
     this.#position += chunk.length;
+    this.#dataEnd = this.#position;
     const done: Promise<void> = this.#writeAll(chunk, position).catch((error) => {
       this.#failure ??= { error };
     });
@@ -266,15 +301,29 @@ class LocalWriter implements Writer {
     }
   }
 
-  async finish(attrs: FinalAttrs): Promise<void> {
+  hole(length: number): Promise<void> {
+    this.#check();
+    this.#position += length;
+    return Promise.resolve();
+  }
+
+  async chown(owner: string | undefined, group: string | undefined): Promise<void> {
+    this.#check();
+    const id = (text: string | undefined) => text === undefined ? -1 : Number(text);
+    await local(this.#path, () => this.#handle.chown(id(owner), id(group)));
+  }
+
+  async finish(attrs: FinalAttrs, size: bigint): Promise<void> {
     await Promise.all(this.#pending);
     this.#check();
     await local(this.#path, async () => {
-      await this.#handle.chmod(attrs.mode);
+      // Holes at the end (and a file emptied in place) get their size here.
+      if (BigInt(this.#dataEnd) !== size) await this.#handle.truncate(Number(size));
+      if (attrs.mode !== undefined) await this.#handle.chmod(attrs.mode);
       await this.#handle.close();
-      // By path: Deno's futimes rounds through a float and is off by a microsecond.
+      // By path, to the nanosecond (futimes takes float seconds).
       if (attrs.mtime && attrs.atime) {
-        await fs.utimes(this.#path, timeToSeconds(attrs.atime), timeToSeconds(attrs.mtime));
+        await localFs.setTimes(this.#path, attrs.atime, attrs.mtime, true);
       }
     });
   }

@@ -9,6 +9,13 @@
  * that fails or is interrupted never leaves a destination that looks
  * complete. The temporary is removed on failure.
  *
+ * An existing file keeps its owner, group, mode and hard links, as with
+ * coreutils: the temporary is given its owner and group before any data
+ * goes in, and when it cannot be (an owner we may not give), when the file
+ * has more than one link, when the directory refuses the temporary, or with
+ * `inplace`, the file is written in place (`file.ts`). Zero blocks of a
+ * sparse source are left as holes (`sparse.ts`).
+ *
  * Writing to NFS (RFC 7530 §16.36, §16.3; RFC 8881 §18.32, §18.3): OPEN
  * creates the temporary (EXCLUSIVE4_1 on 4.1, GUARDED4 on 4.0); WRITEs go
  * out UNSTABLE4, several in flight, in the server's preferred size; every
@@ -42,16 +49,26 @@
  */
 
 export {
+  applyPreserveList,
   CopyError,
   type CopyOptions,
   type CopyProgress,
   type CopySummary,
   type CopyTuning,
   DEFAULT_TUNING,
+  type Dereference,
+  IncompleteCopyError,
   LocalFileError,
   type Location,
   parseLocation,
+  PRESERVE_ALL,
+  PRESERVE_NONE,
+  PRESERVE_P,
+  type PreserveSet,
+  type SparseMode,
 } from "./options.ts";
+export { type CopyCosts, EtaEstimator, type EtaSample, PRIOR_COSTS } from "./eta.ts";
+export { HoleFinder, isZero, type Segment, wantsHoles } from "./sparse.ts";
 export { pipelinedRead } from "./nfs_read.ts";
 export { NfsWriter, type NfsWriterOptions, type WriteTarget } from "./nfs_writer.ts";
 export { temporaryName } from "./run.ts";

@@ -19,10 +19,13 @@ import {
   type DirEntry,
   type Reader,
   type Side,
+  type SpecialKind,
   type Stat,
   timeFromDate,
+  timeFromNs,
   type Writer,
 } from "./side.ts";
+import { type OwnerKind, serverOwner } from "./owners.ts";
 import { pipelinedRead } from "./nfs_read.ts";
 import { concat, NfsWriter } from "./nfs_writer.ts";
 
@@ -38,9 +41,16 @@ export const FILE_SYNC4 = 2;
 export class NfsSide implements Side {
   readonly kind = "nfs" as const;
   readonly url: NfsUrl;
+  /**
+   * NFSv4 has no block size attribute; 4 KiB is the block of the file
+   * systems servers export (ext4, xfs), so smaller holes would be none.
+   */
+  readonly holeBlock = 4096;
   readonly client: Nfs4ClientApi;
   readonly #tuning: CopyTuning;
   readonly #onResend: (count: number) => void;
+  /** The domain of the server's `user@domain` owner strings, once one was seen. */
+  #ownerDomain: string | undefined;
 
   constructor(
     client: Nfs4ClientApi,
@@ -92,17 +102,26 @@ export class NfsSide implements Side {
 
   #stat(info: FileInfo, path: string): Stat {
     const exportName = info.path.split("/")[1] ?? "";
+    // A server that maps owners to names says so in every owner string.
+    const at = info.owner?.lastIndexOf("@") ?? -1;
+    if (at > 0) this.#ownerDomain ??= info.owner!.slice(at + 1);
     return {
       kind: info.kind,
       size: info.size,
       mode: info.mode,
-      mtime: timeFromDate(info.mtime),
-      atime: timeFromDate(info.atime),
+      // nfstime4 exactly (a Date would keep milliseconds only).
+      mtime: info.mtimeNs !== undefined ? timeFromNs(info.mtimeNs) : timeFromDate(info.mtime),
+      atime: info.atimeNs !== undefined ? timeFromNs(info.atimeNs) : timeFromDate(info.atime),
       id: info.fileid !== undefined
         ? `nfs:${this.url.host}:${this.url.port}:${exportName}:${info.fileid}`
         : undefined,
       path,
       linkTarget: info.linkTarget,
+      nlink: info.nlink,
+      owner: info.owner,
+      group: info.group,
+      allocated: info.spaceUsed,
+      rdev: info.rdev,
     };
   }
 
@@ -189,6 +208,20 @@ export class NfsSide implements Side {
     });
   }
 
+  async openExisting(path: string): Promise<Writer> {
+    // OPEN without create, then SETATTR size 0 (RFC 7530 §16.16: OPEN's
+    // truncation is a SETATTR of size); the file keeps owner, mode and links.
+    const file = await this.#call(() =>
+      this.client.open(path, { access: "write", truncate: true })
+    );
+    return new NfsWriter(file, {
+      named: (e) => this.#named(e),
+      depth: this.#tuning.writeDepth,
+      commitBytes: this.#tuning.commitBytes,
+      onResend: this.#onResend,
+    });
+  }
+
   mkdir(path: string, mode: number): Promise<void> {
     return this.#call(() => this.client.mkdir(path, mode));
   }
@@ -265,11 +298,53 @@ export class NfsSide implements Side {
     );
   }
 
+  async setOwner(
+    path: string,
+    owner: string | undefined,
+    group: string | undefined,
+    follow: boolean,
+  ): Promise<void> {
+    if (owner === undefined && group === undefined) return;
+    await this.#call(() =>
+      this.client.setattrPath(path, {
+        ...(owner !== undefined ? { owner } : {}),
+        ...(group !== undefined ? { ownerGroup: group } : {}),
+      }, { follow })
+    );
+  }
+
+  ownerName(text: string, kind: OwnerKind, from: "local" | "nfs"): Promise<string | undefined> {
+    // Another server's string goes as it is unless this one wants another form.
+    if (from === "nfs" && (this.#ownerDomain === undefined) === !text.includes("@")) {
+      return Promise.resolve(text);
+    }
+    return serverOwner(text, kind, this.#ownerDomain);
+  }
+
+  mknod(
+    path: string,
+    kind: SpecialKind,
+    mode: number,
+    rdev: { major: number; minor: number } | undefined,
+  ): Promise<void> {
+    return this.#call(() => this.client.mknod(path, kind, mode, rdev));
+  }
+
+  link(existing: string, path: string): Promise<void> {
+    return this.#call(() => this.client.link(existing, path));
+  }
+
   isNotFound(error: unknown): boolean {
     return error instanceof NfsError && error.status === S.NFS4ERR_NOENT;
   }
 
   isExists(error: unknown): boolean {
     return error instanceof NfsError && error.status === S.NFS4ERR_EXIST;
+  }
+
+  isDenied(error: unknown): boolean {
+    return error instanceof NfsError &&
+      (error.status === S.NFS4ERR_ACCESS || error.status === S.NFS4ERR_PERM ||
+        error.status === S.NFS4ERR_BADOWNER);
   }
 }

@@ -132,6 +132,34 @@ export class NfsWriter implements Writer {
     }
   }
 
+  async hole(length: number): Promise<void> {
+    await this.#flushStage();
+    this.#offset += BigInt(length);
+  }
+
+  async chown(owner: string | undefined, group: string | undefined): Promise<void> {
+    this.#check();
+    if (owner === undefined && group === undefined) return;
+    try {
+      await (this.#file as unknown as FileExtras).setattr({
+        ...(owner !== undefined ? { owner } : {}),
+        ...(group !== undefined ? { ownerGroup: group } : {}),
+      });
+    } catch (e) {
+      throw this.#options.named ? this.#options.named(e) : e;
+    }
+  }
+
+  /** Sends what is staged (a short WRITE). */
+  async #flushStage(): Promise<void> {
+    if (this.#staged > 0 && this.#stage) {
+      const last = this.#stage.subarray(0, this.#staged);
+      this.#stage = undefined;
+      this.#staged = 0;
+      await this.#send(last);
+    }
+  }
+
   async #waitForRoom(): Promise<void> {
     this.#check();
     while (this.#inflight.size >= this.#options.depth) {
@@ -221,12 +249,7 @@ export class NfsWriter implements Writer {
   }
 
   async finish(attrs: FinalAttrs, size: bigint): Promise<void> {
-    if (this.#staged > 0 && this.#stage) {
-      const last = this.#stage.subarray(0, this.#staged);
-      this.#stage = undefined;
-      this.#staged = 0;
-      await this.#send(last);
-    }
+    await this.#flushStage();
     await this.#rotate();
     await this.#committing;
     this.#check();
@@ -236,7 +259,7 @@ export class NfsWriter implements Writer {
     const atime = setTime(attrs.atime);
     const settable: SettableAttributes = {
       size,
-      mode: attrs.mode,
+      ...(attrs.mode !== undefined ? { mode: attrs.mode } : {}),
       ...(mtime !== undefined ? { timeModifySet: mtime } : {}),
       ...(atime !== undefined ? { timeAccessSet: atime } : {}),
     };

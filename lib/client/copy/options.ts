@@ -4,7 +4,7 @@
  */
 
 import type { Nfs4ClientApi } from "../api.ts";
-import { type NfsUrl, parseNfsUrl } from "../url.ts";
+import { type NfsUrl, parseNfsUrl, UsageError } from "../url.ts";
 
 /** One operand of a copy: a local path, stdin/stdout (`-`) or an `nfs://` URL. */
 export type Location =
@@ -70,16 +70,131 @@ export interface CopyProgress {
   readonly current: string | undefined;
 }
 
+/** `--sparse=WHEN`, as in coreutils `cp`. */
+export type SparseMode = "auto" | "always" | "never";
+
+/** What `--preserve=LIST` keeps (coreutils' names; `all` is every one). */
+export interface PreserveSet {
+  /** Permission, set-id and sticky bits. */
+  readonly mode: boolean;
+  /** Owner and group (where permitted; a refusal is a warning). */
+  readonly ownership: boolean;
+  /** Access and modification times, to the nanosecond. */
+  readonly timestamps: boolean;
+  /** Hard links between the files copied. */
+  readonly links: boolean;
+}
+
+/** `-p`: mode, ownership and timestamps. */
+export const PRESERVE_P: PreserveSet = {
+  mode: true,
+  ownership: true,
+  timestamps: true,
+  links: false,
+};
+
+/** Nothing kept (plain `cp`). */
+export const PRESERVE_NONE: PreserveSet = {
+  mode: false,
+  ownership: false,
+  timestamps: false,
+  links: false,
+};
+
+/** Every attribute `--preserve=all` (and `-a`) keeps. */
+export const PRESERVE_ALL: PreserveSet = {
+  mode: true,
+  ownership: true,
+  timestamps: true,
+  links: true,
+};
+
+/**
+ * Applies `--preserve=LIST` (`+LIST`) and `--no-preserve=LIST` (`-LIST`)
+ * in the order given to `base`, as coreutils reads them: LIST is
+ * comma-separated `mode`, `ownership`, `timestamps`, `links` or `all`.
+ * `context` and `xattr` are not kept by NFSv4.0/4.1: asked for, they are a
+ * usage error; `--no-preserve` of them, and `all`, pass.
+ *
+ * @example
+ * ```ts
+ * applyPreserveList(PRESERVE_ALL, ["-links"]).links; // false
+ * ```
+ */
+export function applyPreserveList(base: PreserveSet, lists: readonly string[]): PreserveSet {
+  const out = { ...base };
+  for (const item of lists) {
+    const on = item.startsWith("+");
+    const option = on ? "--preserve" : "--no-preserve";
+    for (const name of item.slice(1).split(",")) {
+      switch (name) {
+        case "mode":
+        case "ownership":
+        case "timestamps":
+        case "links":
+          out[name] = on;
+          break;
+        case "all":
+          out.mode =
+            out.ownership =
+            out.timestamps =
+            out.links =
+              on;
+          break;
+        case "context":
+        case "xattr":
+          if (on) throw new UsageError(`${option}=${name}: not kept by NFSv4.0/4.1`);
+          break;
+        default:
+          throw new UsageError(
+            `invalid argument '${name}' for '${option}' (valid: mode, ownership, timestamps, links, all)`,
+          );
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Which symlinks in the sources are followed: `never` (`-P`, `-d`; the
+ * default with `-r`), `command-line` (`-H`; what plain `cp` does with its
+ * operands) or `always` (`-L`).
+ */
+export type Dereference = "never" | "command-line" | "always";
+
 /** How to copy. */
 export interface CopyOptions {
-  /** `-r`: copy directories and their contents; symlinks are copied as symlinks. */
+  /**
+   * `-r`: copy directories and their contents; symlinks are copied as
+   * symlinks and fifos, sockets and devices recreated (not read).
+   */
   readonly recursive?: boolean;
-  /** `-p`: keep mode and access/modification times. */
-  readonly preserve?: boolean;
+  /** `-p` (true: {@linkcode PRESERVE_P}) or `--preserve=LIST`. */
+  readonly preserve?: boolean | Partial<PreserveSet>;
+  /** Symlinks to follow; default `never` with `recursive`, else `command-line`. */
+  readonly dereference?: Dereference;
   /** `-f`: an existing destination that cannot be opened for writing is removed first. */
   readonly force?: boolean;
   /** `-n`: never replace an existing destination (skipped, not an error). */
   readonly noClobber?: boolean;
+  /** `-u`: copy only when the source is newer than the destination or it is missing. */
+  readonly update?: boolean;
+  /**
+   * `--inplace`: overwrite an existing file by writing into it (no
+   * temporary), as is done anyway when a temporary could not keep its
+   * owner, group, mode or hard links.
+   */
+  readonly inplace?: boolean;
+  /**
+   * `--sparse=WHEN` (default `auto`): `auto` leaves zero blocks unwritten
+   * (holes) when the source is sparse (fewer bytes allocated than its
+   * size), `always` for every source, `never` writes every byte.
+   */
+  readonly sparse?: SparseMode;
+  /** `-v`: called after each file, symlink or directory is in place, with both names as the user would write them. */
+  readonly onCopied?: (from: string, to: string) => void;
+  /** Something was left out on purpose (a special file): said, counted, not an error. */
+  readonly onWarning?: (message: string, url: NfsUrl | undefined) => void;
   /** The client for the server of `url` (one per server, reused). */
   readonly connect: (url: NfsUrl) => Promise<Nfs4ClientApi>;
   /** Where `-` reads from. */
@@ -106,10 +221,16 @@ export interface CopySummary {
   files: number;
   directories: number;
   symlinks: number;
+  /** Fifos, sockets and devices recreated. */
+  specials: number;
   /** Bytes of file data copied. */
   bytes: number;
-  /** Destinations left alone because of `noClobber`. */
+  /** Destinations left alone because of `noClobber` or `update`. */
   skipped: number;
+  /** Special files (fifos, sockets, devices) left out, with a warning: not errors. */
+  skippedSpecial: number;
+  /** Attributes that could not be kept (an owner the server refused), each with a warning. */
+  warnings: number;
   /** Failures reported through `onError`. */
   errors: number;
   seconds: number;
@@ -126,6 +247,22 @@ export class CopyError extends Error {
     super(message, { cause: options.cause });
     this.name = "CopyError";
     this.url = options.url;
+  }
+}
+
+/**
+ * An overwrite in place failed after the destination was emptied: it holds
+ * part of the new data (the old is gone). `destination` names it as the
+ * user would; the cause says why.
+ */
+export class IncompleteCopyError extends CopyError {
+  readonly destination: string;
+
+  constructor(destination: string, options: { url?: NfsUrl | undefined; cause: unknown }) {
+    const why = options.cause instanceof Error ? options.cause.message : String(options.cause);
+    super(`${destination}: copy failed part-way, destination is incomplete: ${why}`, options);
+    this.name = "IncompleteCopyError";
+    this.destination = destination;
   }
 }
 

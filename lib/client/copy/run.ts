@@ -11,10 +11,15 @@ import {
   type CopyTuning,
   DEFAULT_TUNING,
   type Location,
+  PRESERVE_NONE,
+  PRESERVE_P,
+  type PreserveSet,
 } from "./options.ts";
 import type { FinalAttrs, Side, Stat, Writer } from "./side.ts";
 import { LocalSide } from "./local_side.ts";
 import { NfsSide } from "./nfs_side.ts";
+import type { HoleFinder, Segment } from "./sparse.ts";
+import type { NfsUrl } from "../url.ts";
 
 /** A name no one else uses, in the same directory: `.NAME.nfs4-XXXXXX`. */
 export function temporaryName(name: string): string {
@@ -40,8 +45,11 @@ export class CopyRun {
     files: 0,
     directories: 0,
     symlinks: 0,
+    specials: 0,
     bytes: 0,
     skipped: 0,
+    skippedSpecial: 0,
+    warnings: 0,
     errors: 0,
     seconds: 0,
     resentWrites: 0,
@@ -52,6 +60,11 @@ export class CopyRun {
   filesDone = 0;
   current: string | undefined;
   readonly umask: number;
+  /**
+   * `--preserve=links`: the destination of the first copy of each file with
+   * several links, by source identity (undefined when that copy failed).
+   */
+  readonly links = new Map<string, Promise<string | undefined>>();
 
   constructor(options: CopyOptions) {
     this.options = options;
@@ -60,8 +73,24 @@ export class CopyRun {
     this.umask = options.umask ?? 0o022;
   }
 
-  get preserve(): boolean {
-    return this.options.preserve === true;
+  /** What is kept of each file (`-p`, `-a`, `--preserve`). */
+  get keep(): PreserveSet {
+    const p = this.options.preserve;
+    if (p === true) return PRESERVE_P;
+    if (!p) return PRESERVE_NONE;
+    return { ...PRESERVE_NONE, ...p };
+  }
+
+  /** Whether symlinks are followed: operands (`top`) or met in a tree. */
+  follows(top: boolean): boolean {
+    const d = this.options.dereference ?? (this.options.recursive ? "never" : "command-line");
+    return d === "always" || (top && d === "command-line");
+  }
+
+  /** Something could not be kept (an owner refused): said, counted, not an error. */
+  warn(message: string, side: Side | undefined): void {
+    this.summary.warnings++;
+    this.options.onWarning?.(message, side?.url);
   }
 
   checkAbort(): void {
@@ -79,12 +108,26 @@ export class CopyRun {
     });
   }
 
-  /** Reports a failure and goes on; once aborted, stops instead. */
-  fail(error: unknown, side: Side | undefined): void {
+  /**
+   * Reports a failure and goes on; once aborted, stops instead. `url` names
+   * the server when there is no side yet (a connection that failed).
+   */
+  fail(error: unknown, side: Side | undefined, url?: NfsUrl): void {
     const signal = this.options.signal;
     if (signal?.aborted) throw abortReason(signal);
     this.summary.errors++;
-    this.options.onError(error, error instanceof CopyError ? error.url : side?.url);
+    this.options.onError(error, error instanceof CopyError ? error.url : side?.url ?? url);
+  }
+
+  /** A special file left out: a warning and a count of its own, not an error. */
+  skipSpecial(message: string, side: Side): void {
+    this.summary.skippedSpecial++;
+    this.options.onWarning?.(message, side.url);
+  }
+
+  /** `-v`: `from` is now at `to`. */
+  copied(fromSide: Side | undefined, from: string, toSide: Side, to: string): void {
+    this.options.onCopied?.(fromSide ? fromSide.display(from) : from, toSide.display(to));
   }
 
   async side(location: Location): Promise<{ side: Side; path: string }> {
@@ -119,20 +162,35 @@ export class CopyRun {
     }
   }
 
-  /** Copies `chunks` into `writer`, counting bytes. */
-  async pump(chunks: AsyncIterable<Uint8Array>, writer: Writer): Promise<bigint> {
+  /**
+   * Copies `chunks` into `writer`, counting bytes; with `holes`, zero
+   * blocks it finds are left unwritten (the writer's `finish` sets the size).
+   */
+  async pump(
+    chunks: AsyncIterable<Uint8Array>,
+    writer: Writer,
+    holes?: HoleFinder,
+  ): Promise<bigint> {
     let total = 0n;
     const iterator = chunks[Symbol.asyncIterator]();
+    const put = async (segments: readonly Segment[]) => {
+      for (const segment of segments) {
+        if (segment.kind === "data") await this.abortable(writer.write(segment.bytes));
+        else await this.abortable(writer.hole(segment.length));
+      }
+    };
     try {
       for (;;) {
         const next = await this.abortable(iterator.next());
         if (next.done) break;
         const chunk = next.value;
-        await this.abortable(writer.write(chunk));
+        if (holes) await put(holes.push(chunk));
+        else await this.abortable(writer.write(chunk));
         total += BigInt(chunk.length);
         this.summary.bytes += chunk.length;
         this.progress();
       }
+      if (holes) await put(holes.end());
     } catch (e) {
       // Stop the source (its READs in flight are left to settle on their own).
       void iterator.return?.().catch(() => undefined);
@@ -143,16 +201,21 @@ export class CopyRun {
 }
 
 /** The attributes a new copy of a file gets. */
-export function finalAttrs(run: CopyRun, source: Stat, existing: Stat | undefined): FinalAttrs {
+export function finalAttrs(
+  run: CopyRun,
+  source: Stat,
+  existing: Stat | undefined,
+  stdin = false,
+): FinalAttrs {
   const sourceMode = source.mode ?? 0o644;
-  if (run.preserve) {
-    return {
-      mode: sourceMode,
-      ...(source.mtime && source.atime ? { mtime: source.mtime, atime: source.atime } : {}),
-    };
-  }
+  // stdin has no mode or times to keep: a new file gets 0666 less the umask, as cp makes it.
+  const keep = stdin ? PRESERVE_NONE : run.keep;
+  const times = keep.timestamps && source.mtime && source.atime
+    ? { mtime: source.mtime, atime: source.atime }
+    : {};
+  if (keep.mode) return { mode: sourceMode, ...times };
   // Like cp: an existing destination keeps its mode; a new one gets the
-  // source's permission bits less the umask.
-  if (existing?.mode !== undefined) return { mode: existing.mode };
-  return { mode: sourceMode & 0o777 & ~run.umask };
+  // source's permission bits less the umask (no set-id or sticky bits).
+  if (existing?.mode !== undefined) return { mode: existing.mode, ...times };
+  return { mode: sourceMode & 0o777 & ~run.umask, ...times };
 }

@@ -8,6 +8,7 @@ import { Buffer } from "node:buffer";
 import type { NfsTime } from "../../nfs4/types.ts";
 import type { FileKind } from "../types.ts";
 import type { NfsUrl } from "../url.ts";
+import type { OwnerKind } from "./owners.ts";
 
 /** Attributes of a file, the same for local and NFS files. */
 export interface Stat {
@@ -22,6 +23,19 @@ export interface Stat {
   /** The path, with symlinks resolved when they were followed. */
   readonly path: string;
   readonly linkTarget?: string | undefined;
+  /** Hard links to the file (an overwrite of a file with more than one is done in place). */
+  readonly nlink?: number | undefined;
+  /**
+   * Owner and group as this side names them (local: the decimal uid and
+   * gid; NFS: the server's owner strings, `1000` or `user@domain`): what an
+   * overwrite gives back to the file it replaces, on the same side.
+   */
+  readonly owner?: string | undefined;
+  readonly group?: string | undefined;
+  /** Bytes allocated on disk (local: blocks × 512; NFS: space_used); less than size when sparse. */
+  readonly allocated?: bigint | undefined;
+  /** Device numbers of a block or character device. */
+  readonly rdev?: { readonly major: number; readonly minor: number } | undefined;
 }
 
 export interface DirEntry extends Stat {
@@ -30,9 +44,17 @@ export interface DirEntry extends Stat {
 
 /** Times and mode to give a copy. */
 export interface FinalAttrs {
-  readonly mode: number;
+  /** Undefined: leave the mode as it is (an in-place overwrite without `-p`). */
+  readonly mode: number | undefined;
   readonly mtime?: NfsTime | undefined;
   readonly atime?: NfsTime | undefined;
+  /**
+   * `--preserve=ownership`: the source's owner and group as the destination
+   * names them (see {@linkcode Side.ownerName}); set before the mode, whose
+   * set-id bits a change of owner would clear.
+   */
+  readonly owner?: string | undefined;
+  readonly group?: string | undefined;
 }
 
 /** Reads one file start to end; each chunk is the caller's to keep. */
@@ -51,6 +73,17 @@ export interface Writer {
   /** The size of write the destination prefers (sources read in it). */
   readonly chunkSize: number;
   write(chunk: Uint8Array): Promise<void>;
+  /**
+   * Leaves the next `length` bytes unwritten (a hole: they read as zeros
+   * once `finish` has set the size). Only for a file that was empty.
+   */
+  hole(length: number): Promise<void>;
+  /**
+   * Gives the file `owner` and `group` (as this side names them), before
+   * its data is written: a temporary that replaces a file gets the owner of
+   * the file it replaces, or the copy is done in place when it cannot.
+   */
+  chown(owner: string | undefined, group: string | undefined): Promise<void>;
   /** Makes the data durable (NFS: committed), sets `attrs`, closes. */
   finish(attrs: FinalAttrs, size: bigint): Promise<void>;
   /** Stops without finishing; the caller removes the file. */
@@ -79,6 +112,14 @@ export interface Side {
   openReader(path: string, stat: Stat, chunkSize: number): Promise<Reader>;
   /** Creates `path` (which must not exist) for writing. */
   create(path: string): Promise<Writer>;
+  /**
+   * Opens the existing file `path` for writing in place, emptied first (as
+   * `cp` opens with O_TRUNC): the file keeps its inode, owner, group, mode
+   * and hard links.
+   */
+  openExisting(path: string): Promise<Writer>;
+  /** The block size holes are found in (zero blocks of it are not written). */
+  readonly holeBlock: number;
   mkdir(path: string, mode: number): Promise<void>;
   symlink(path: string, target: string): Promise<void>;
   rename(from: string, to: string): Promise<void>;
@@ -96,6 +137,45 @@ export interface Side {
   isNotFound(error: unknown): boolean;
   /** Whether a failure means "exists already". */
   isExists(error: unknown): boolean;
+  /**
+   * Whether a failure means "not allowed" (EACCES, EPERM; NFS4ERR_ACCESS,
+   * PERM, BADOWNER): a temporary that cannot be created or given the old
+   * owner makes an overwrite go in place.
+   */
+  isDenied(error: unknown): boolean;
+  /**
+   * Gives `path` an owner and group as this side names them (undefined
+   * leaves one as it is); `follow` false changes a symlink itself. Throws
+   * when refused (not permitted, or a name the server does not know).
+   */
+  setOwner(
+    path: string,
+    owner: string | undefined,
+    group: string | undefined,
+    follow: boolean,
+  ): Promise<void>;
+  /**
+   * The name this side gives an owner (`kind` "user") or group that the
+   * side of kind `from` calls `text`; undefined when it has none.
+   */
+  ownerName(text: string, kind: OwnerKind, from: "local" | "nfs"): Promise<string | undefined>;
+  /** Creates a fifo, socket or device `path` (which must not exist) with permission bits `mode`. */
+  mknod(
+    path: string,
+    kind: SpecialKind,
+    mode: number,
+    rdev: { major: number; minor: number } | undefined,
+  ): Promise<void>;
+  /** Makes `path` (which must not exist) a hard link to the existing `existing`. */
+  link(existing: string, path: string): Promise<void>;
+}
+
+/** The kinds of special file a copy recreates. */
+export type SpecialKind = "fifo" | "socket" | "char" | "block";
+
+/** Whether `kind` is a special file (recreated, not read). */
+export function isSpecial(kind: FileKind): kind is SpecialKind {
+  return kind === "fifo" || kind === "socket" || kind === "char" || kind === "block";
 }
 
 /**

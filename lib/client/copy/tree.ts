@@ -1,16 +1,18 @@
 /**
  * Copying a directory tree (`cp -r`): plan, directories first, small files
- * several at a time, directory attributes fixed last.
+ * several at a time, fifos, sockets and devices recreated, hard links kept
+ * with `--preserve=links`, directory attributes fixed last.
  * @module
  */
 
-import * as fs from "node:fs/promises";
 import * as nodePath from "node:path";
-import type { NfsTime } from "../../nfs4/types.ts";
 import { CopyError } from "./options.ts";
 import type { DirEntry, Side, Stat } from "./side.ts";
 import type { CopyRun } from "./run.ts";
 import { copyFile, copySymlink, type Endpoint } from "./file.ts";
+import { localFs } from "./local_fs.ts";
+import { applyAttrs, keptTimes, type NodeAttrs, ownershipFor } from "./preserve.ts";
+import { copySpecial, linkOrCopy } from "./nodes.ts";
 
 interface PlanItem {
   readonly source: string;
@@ -18,7 +20,12 @@ interface PlanItem {
   readonly stat: Stat;
 }
 
-/** Lists the tree under `root` (pre-order, names sorted); unreadable directories are reported. */
+/**
+ * Lists the tree under `root` (pre-order, names sorted); unreadable
+ * directories are reported. With `-L` symlinks are replaced by what they
+ * point to (a dangling one is reported; a directory that contains itself is
+ * not entered again).
+ */
 async function planTree(
   run: CopyRun,
   side: Side,
@@ -28,7 +35,8 @@ async function planTree(
   destSide: Side,
 ): Promise<PlanItem[]> {
   const items: PlanItem[] = [{ source: root, dest, stat: rootStat }];
-  const visit = async (dir: string, destDir: string): Promise<void> => {
+  const follow = run.follows(false);
+  const visit = async (dir: string, destDir: string, ancestors: string[]): Promise<void> => {
     const entries: DirEntry[] = [];
     try {
       for await (const entry of side.list(dir)) entries.push(entry);
@@ -37,19 +45,49 @@ async function planTree(
       return;
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const entry of entries) {
+    for (const listed of entries) {
       run.checkAbort();
-      const item = {
-        source: side.join(dir, entry.name),
-        dest: destSide.join(destDir, entry.name),
-        stat: entry,
-      };
+      const source = side.join(dir, listed.name);
+      let entry: Stat = listed;
+      if (follow && listed.kind === "symlink") {
+        try {
+          const target = await side.stat(source, true);
+          if (!target) throw danglingError(side, source);
+          entry = { ...target, path: source };
+        } catch (e) {
+          run.fail(e, side);
+          continue;
+        }
+      }
+      const item = { source, dest: destSide.join(destDir, listed.name), stat: entry };
+      if (entry.kind === "directory" && entry.id !== undefined && ancestors.includes(entry.id)) {
+        run.fail(
+          new CopyError(`${side.display(source)}: directory cycle (contains itself); not copied`, {
+            url: side.url,
+          }),
+          side,
+        );
+        continue;
+      }
       items.push(item);
-      if (entry.kind === "directory") await visit(item.source, item.dest);
+      if (entry.kind === "directory") {
+        await visit(
+          item.source,
+          item.dest,
+          entry.id !== undefined ? [...ancestors, entry.id] : ancestors,
+        );
+      }
     }
   };
-  await visit(root, dest);
+  await visit(root, dest, rootStat.id !== undefined ? [rootStat.id] : []);
   return items;
+}
+
+/** "No such file or directory" for a symlink that points nowhere (`-L`). */
+function danglingError(side: Side, path: string): Error {
+  return new CopyError(`cannot stat '${side.display(path)}': No such file or directory`, {
+    url: side.url,
+  });
 }
 
 /**
@@ -92,12 +130,11 @@ class TaskPool {
   }
 }
 
-/** A directory whose mode and times are set once its contents are in place. */
-interface DirFixup {
+/** A directory whose owner, mode and times are set once its contents are in place. */
+interface DirFixup extends NodeAttrs {
   readonly path: string;
-  readonly mode: number | undefined;
-  readonly mtime?: NfsTime | undefined;
-  readonly atime?: NfsTime | undefined;
+  /** Keep a set-group-ID bit the directory got from its parent (the mode is not the source's). */
+  readonly keepSetgid: boolean;
 }
 
 export async function copyTree(
@@ -132,7 +169,13 @@ export async function copyTree(
       switch (item.stat.kind) {
         case "directory":
           try {
-            const fixup = await makeDirectory(run, item.stat, dst);
+            const fixup = await makeDirectory(
+              run,
+              from.side,
+              item.stat,
+              dst,
+              from.side.display(item.source),
+            );
             if (fixup) fixups.push(fixup);
           } catch (e) {
             failedDirs.push(item.source);
@@ -150,7 +193,13 @@ export async function copyTree(
             run.current = from.side.display(item.source);
             run.progress();
             try {
-              if (await copyFile(run, { kind: "side", at: src, stat: item.stat }, dst)) {
+              const copied = await linkOrCopy(
+                run,
+                item.stat,
+                dst,
+                () => copyFile(run, { kind: "side", at: src, stat: item.stat }, dst),
+              );
+              if (copied) {
                 run.summary.files++;
               } else {
                 run.summary.skipped++;
@@ -172,14 +221,36 @@ export async function copyTree(
             }
           });
           break;
+        case "fifo":
+        case "socket":
+        case "char":
+        case "block":
+          // Recreated, as cp -r does (never opened: a fifo would block, a device be read).
+          await pool.run(1, async () => {
+            try {
+              const copied = await linkOrCopy(
+                run,
+                item.stat,
+                dst,
+                () => copySpecial(run, from.side, item.stat, dst),
+              );
+              if (copied) {
+                run.summary.specials++;
+                run.copied(from.side, item.source, dst.side, dst.path);
+              } else {
+                run.summary.skipped++;
+              }
+            } catch (e) {
+              report(e);
+            }
+          });
+          break;
         default:
-          report(
-            new CopyError(
-              `${
-                from.side.display(item.source)
-              }: not a regular file, directory or symlink (${item.stat.kind}); skipped`,
-              { url: from.side.url },
-            ),
+          run.skipSpecial(
+            `${
+              from.side.display(item.source)
+            }: not a regular file, directory or symlink (${item.stat.kind}); skipped`,
+            from.side,
           );
       }
     }
@@ -188,55 +259,102 @@ export async function copyTree(
     await pool.drain().catch(() => undefined);
   }
   await pool.drain();
-  // Modes and times last, deepest first: adding entries changes a directory's mtime.
+  // Owners, modes and times last, deepest first: adding entries changes a
+  // directory's mtime, and a directory given away may no longer take them.
   for (const fixup of fixups.reverse()) {
     run.checkAbort();
     try {
-      await to.side.setAttrs(fixup.path, {
-        mode: fixup.mode,
-        ...(fixup.mtime && fixup.atime ? { mtime: fixup.mtime, atime: fixup.atime } : {}),
-      }, true);
+      let mode = fixup.mode;
+      if (fixup.keepSetgid && mode !== undefined) {
+        // cp leaves the set-group-ID bit a new directory inherits from its parent.
+        const now = await to.side.stat(fixup.path, false);
+        mode |= (now?.mode ?? 0) & 0o2000;
+      }
+      await applyAttrs(
+        run,
+        to.side,
+        fixup.path,
+        { ...fixup, mode },
+        { shownAs: to.side.display(fixup.path), directory: true },
+      );
     } catch (e) {
       run.fail(e, to.side);
     }
   }
 }
 
-/** A symlink of a tree: recreated, with its own times under -p when the target side can. */
+/** A symlink of a tree: recreated, with its own owner and times as kept. */
 async function copyTreeSymlink(
   run: CopyRun,
   side: Side,
   item: PlanItem,
   dst: Endpoint,
 ): Promise<void> {
-  const target = item.stat.linkTarget ?? await side.readlink(item.source);
-  if (!await copySymlink(run, target, dst)) {
+  const copied = await linkOrCopy(
+    run,
+    item.stat,
+    dst,
+    () => keepSymlink(run, side, item.stat, dst),
+  );
+  if (!copied) {
     run.summary.skipped++;
     return;
   }
   run.summary.symlinks++;
-  if (run.preserve && item.stat.mtime && item.stat.atime) {
-    // Times of the link itself; not every server or file system can.
-    await dst.side.setAttrs(dst.path, {
-      mtime: item.stat.mtime,
-      atime: item.stat.atime,
-    }, false).catch(() => undefined);
-  }
+  run.copied(side, item.source, dst.side, dst.path);
 }
 
-/** Creates (or reuses) a destination directory; what to set on it at the end. */
+/**
+ * Recreates the symlink `stat` describes at `dest` with its owner and times
+ * (as kept) set on the link itself before it appears; times a side cannot
+ * give a symlink are a warning.
+ */
+export async function keepSymlink(
+  run: CopyRun,
+  from: Side,
+  stat: Stat,
+  dest: Endpoint,
+): Promise<boolean> {
+  const target = stat.linkTarget ?? await from.readlink(stat.path);
+  const shownAs = dest.side.display(dest.path);
+  const attrs: NodeAttrs = {
+    ...await ownershipFor(run, from, dest.side, stat, shownAs),
+    ...keptTimes(run, stat),
+  };
+  const keeps = attrs.owner !== undefined || attrs.group !== undefined || attrs.mtime;
+  return await copySymlink(
+    run,
+    target,
+    dest,
+    keeps
+      ? (temp) => applyAttrs(run, dest.side, temp, attrs, { shownAs, symlink: true })
+      : undefined,
+  );
+}
+
+/**
+ * Creates (or reuses) a destination directory; what to set on it at the
+ * end. Without `--preserve=mode` it gets the source's permission and
+ * sticky bits less the umask (set-id bits are not copied, a set-group-ID
+ * bit inherited from the parent stays), as cp makes it.
+ */
 async function makeDirectory(
   run: CopyRun,
+  from: Side,
   source: Stat,
   dest: Endpoint,
+  sourceName: string,
 ): Promise<DirFixup | undefined> {
   const { side } = dest;
   const existing = await side.stat(dest.path, true);
   const sourceMode = source.mode ?? 0o755;
-  const mode = run.preserve ? sourceMode : sourceMode & 0o777 & ~run.umask;
-  const times = run.preserve && source.mtime && source.atime
-    ? { mtime: source.mtime, atime: source.atime }
-    : {};
+  const keep = run.keep;
+  const mode = keep.mode ? sourceMode : sourceMode & 0o1777 & ~run.umask;
+  const attrs = {
+    ...keptTimes(run, source),
+    ...await ownershipFor(run, from, side, source, side.display(dest.path)),
+  };
+  const kept = keep.mode || keep.timestamps || keep.ownership;
   if (existing) {
     if (existing.kind !== "directory") {
       throw new CopyError(
@@ -244,14 +362,17 @@ async function makeDirectory(
         { url: side.url },
       );
     }
-    // An existing directory is merged into; only -p changes it.
-    return run.preserve ? { path: dest.path, mode, ...times } : undefined;
+    // An existing directory is merged into; only -p (--preserve) changes it.
+    if (!kept) return undefined;
+    return { path: dest.path, mode: keep.mode ? mode : undefined, keepSetgid: false, ...attrs };
   }
   // Writable by us while its contents are copied; the real mode comes last.
-  await side.mkdir(dest.path, mode | 0o700);
+  await side.mkdir(dest.path, (mode & 0o1777) | 0o700);
   run.summary.directories++;
-  const needsFix = run.preserve || (mode & 0o700) !== 0o700 || side.kind === "local";
-  return needsFix ? { path: dest.path, mode, ...times } : undefined;
+  run.copied(undefined, sourceName, side, dest.path);
+  const needsFix = kept || (mode & 0o700) !== 0o700 || (mode & 0o1000) !== 0 ||
+    side.kind === "local";
+  return needsFix ? { path: dest.path, mode, keepSetgid: !keep.mode, ...attrs } : undefined;
 }
 
 /** Whether `inner` is `outer` or below it on the same side. */
@@ -270,9 +391,9 @@ export function isWithin(outer: Endpoint, inner: Endpoint): boolean {
 export async function canonical(side: Side, path: string): Promise<string> {
   if (side.kind !== "local") return path;
   try {
-    return await fs.realpath(path);
+    return await localFs.realpath(path);
   } catch {
-    const parent = await fs.realpath(nodePath.dirname(path)).catch(() =>
+    const parent = await localFs.realpath(nodePath.dirname(path)).catch(() =>
       nodePath.resolve(nodePath.dirname(path))
     );
     return nodePath.join(parent, nodePath.basename(path));

@@ -1,0 +1,174 @@
+/**
+ * Finding holes in copied data (lib/client/copy/sparse.ts): zero blocks
+ * aligned to the file offset become holes, data is handed on as views of
+ * the chunks, blocks split between chunks are judged whole; and the
+ * NfsWriter leaves a hole as a gap in its WRITE offsets.
+ */
+
+import assert from "node:assert/strict";
+import type { SettableAttributes } from "../../lib/nfs4/attrs.ts";
+import {
+  HoleFinder,
+  isZero,
+  NfsWriter,
+  type Segment,
+  wantsHoles,
+  type WriteTarget,
+} from "../../lib/client/copy/mod.ts";
+
+/** Runs `chunks` through a finder: the segments, with data copied out for comparison. */
+function split(block: number, chunks: Uint8Array[]): { kind: string; value: number[] | number }[] {
+  const finder = new HoleFinder(block);
+  const out: Segment[] = [];
+  for (const chunk of chunks) out.push(...finder.push(chunk));
+  out.push(...finder.end());
+  return out.map((s) =>
+    s.kind === "data" ? { kind: "data", value: [...s.bytes] } : { kind: "hole", value: s.length }
+  );
+}
+
+/** The bytes a file gets from `segments` (holes read as zeros). */
+function replay(block: number, chunks: Uint8Array[]): Uint8Array {
+  const finder = new HoleFinder(block);
+  const parts: Uint8Array[] = [];
+  const put = (segments: Segment[]) => {
+    for (const s of segments) parts.push(s.kind === "data" ? s.bytes : new Uint8Array(s.length));
+  };
+  for (const chunk of chunks) put(finder.push(chunk));
+  put(finder.end());
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+Deno.test("isZero() tells zero blocks from others, at any alignment and length", () => {
+  const buffer = new Uint8Array(8192 + 3);
+  assert.equal(isZero(buffer.subarray(3)), true);
+  assert.equal(isZero(buffer.subarray(1, 4097)), true);
+  buffer[8194] = 1;
+  assert.equal(isZero(buffer.subarray(3)), false);
+  // The sign bit alone (a float's -0) is not a zero byte.
+  buffer.fill(0);
+  buffer[10] = 0x80;
+  assert.equal(isZero(buffer.subarray(3, 10)), true);
+  assert.equal(isZero(buffer.subarray(3, 11)), false);
+});
+
+Deno.test("HoleFinder turns aligned zero blocks into holes and merges runs", () => {
+  const chunk = new Uint8Array([1, 2, 3, 4, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0]);
+  assert.deepEqual(split(4, [chunk]), [
+    { kind: "data", value: [1, 2, 3, 4] },
+    { kind: "hole", value: 8 },
+    { kind: "data", value: [5, 0, 0, 0] },
+    { kind: "hole", value: 2 },
+  ]);
+});
+
+Deno.test("HoleFinder hands data on as views of the chunk (no copy)", () => {
+  const chunk = new Uint8Array(16);
+  chunk[0] = 9;
+  chunk[12] = 9;
+  const finder = new HoleFinder(4);
+  const segments = finder.push(chunk);
+  const data = segments.filter((s) => s.kind === "data");
+  assert.equal(data.length, 2);
+  for (const s of data) if (s.kind === "data") assert.equal(s.bytes.buffer, chunk.buffer);
+  assert.equal(finder.holeBytes, 8);
+});
+
+Deno.test("HoleFinder judges a block split between chunks as one block", () => {
+  // Blocks of 4: [0 0 0 0] [0 0 | 0 0] [7 0 | 0 0] [0 0]
+  const chunks = [
+    new Uint8Array([0, 0, 0, 0, 0, 0]),
+    new Uint8Array([0, 0, 7, 0]),
+    new Uint8Array([0, 0, 0, 0]),
+  ];
+  assert.deepEqual(split(4, chunks), [
+    { kind: "hole", value: 4 },
+    { kind: "hole", value: 4 },
+    { kind: "data", value: [7, 0, 0, 0] },
+    { kind: "hole", value: 2 },
+  ]);
+});
+
+Deno.test("HoleFinder keeps every byte: data and holes replay to the input", () => {
+  const input = new Uint8Array(100_000);
+  for (let i = 0; i < input.length; i++) {
+    if ((i >> 12) % 3 === 0 || i % 9973 === 0) input[i] = (i * 31) & 0xff || 1;
+  }
+  for (const size of [1, 7, 4096, 5000, 65536, 100_000]) {
+    const chunks: Uint8Array[] = [];
+    for (let at = 0; at < input.length; at += size) chunks.push(input.slice(at, at + size));
+    assert.deepEqual(replay(4096, chunks), input, `chunks of ${size}`);
+  }
+});
+
+Deno.test("wantsHoles() follows --sparse: auto only for sparse sources", () => {
+  const stat = (size: bigint, allocated: bigint | undefined) => ({
+    kind: "file" as const,
+    size,
+    allocated,
+    mode: 0o644,
+    mtime: undefined,
+    atime: undefined,
+    id: undefined,
+    path: "/x",
+  });
+  assert.equal(wantsHoles("auto", stat(1n << 30n, 8192n)), true);
+  assert.equal(wantsHoles("auto", stat(100n, 4096n)), false);
+  assert.equal(wantsHoles("auto", stat(8192n, 8192n)), false);
+  assert.equal(wantsHoles("auto", stat(8192n, undefined)), false);
+  assert.equal(wantsHoles("auto", undefined), false);
+  assert.equal(wantsHoles("always", undefined), true);
+  assert.equal(wantsHoles("always", stat(8192n, 8192n)), true);
+  assert.equal(wantsHoles("never", stat(1n << 30n, 0n)), false);
+});
+
+class RecordingFile implements WriteTarget {
+  readonly path = "/vfs/sparse";
+  readonly wsize = 8;
+  writes: { offset: bigint; data: number[] }[] = [];
+  attrs: SettableAttributes[] = [];
+
+  write(offset: bigint, data: Uint8Array) {
+    this.writes.push({ offset, data: [...data] });
+    return Promise.resolve({ committed: 0, verifier: new Uint8Array(8) });
+  }
+  commit() {
+    return Promise.resolve(new Uint8Array(8));
+  }
+  setattr(attrs: SettableAttributes) {
+    this.attrs.push(attrs);
+    return Promise.resolve();
+  }
+  close() {
+    return Promise.resolve();
+  }
+}
+
+Deno.test("NfsWriter.hole() sends what is staged and skips the hole's offsets; finish sets the size", async () => {
+  const file = new RecordingFile();
+  const writer = new NfsWriter(file, { depth: 2, commitBytes: 1 << 20 });
+  await writer.write(new Uint8Array([1, 2, 3]));
+  await writer.hole(100);
+  await writer.write(new Uint8Array([4, 5, 6, 7, 8, 9, 10, 11, 12, 13]));
+  await writer.hole(50);
+  await writer.finish({ mode: undefined }, 163n);
+  assert.deepEqual(file.writes, [
+    { offset: 0n, data: [1, 2, 3] },
+    { offset: 103n, data: [4, 5, 6, 7, 8, 9, 10, 11] },
+    { offset: 111n, data: [12, 13] },
+  ]);
+  assert.deepEqual(file.attrs, [{ size: 163n }]);
+});
+
+Deno.test("NfsWriter.chown() sends the owner strings in a SETATTR", async () => {
+  const file = new RecordingFile();
+  const writer = new NfsWriter(file, { depth: 2, commitBytes: 1 << 20 });
+  await writer.chown("4242", "777");
+  assert.deepEqual(file.attrs, [{ owner: "4242", ownerGroup: "777" }]);
+});
