@@ -11,7 +11,7 @@
  * @module
  */
 
-import { type NfsUrl, parseNfsUrl } from "../lib/client/url.ts";
+import { type NfsUrl, parseNfsUrl, urlPath } from "../lib/client/url.ts";
 import type { CliContext, CommandSession } from "./context.ts";
 import { readGlobalOptions, type RootCommand } from "./globals.ts";
 
@@ -54,7 +54,8 @@ export async function catUrls(session: CommandSession, urls: readonly NfsUrl[]):
 
 async function catOne(session: CommandSession, url: NfsUrl): Promise<void> {
   const client = await session.client(url);
-  const file = await client.openRead(url.path);
+  // `file/` is not a directory (ENOTDIR), `dir/` is one (EISDIR), as for cat(1).
+  const file = await client.openRead(urlPath(url));
   let done = false;
   try {
     for await (const chunk of file.chunks()) {

@@ -10,6 +10,7 @@ import { formatHostPort, type NfsUrl } from "../lib/client/url.ts";
 import { formatTraceJson, formatTraceText, type TraceSink } from "../lib/client/trace.ts";
 import { describeError } from "./errors.ts";
 import type { GlobalOptions } from "./globals.ts";
+import type { IdDatabase } from "./ls_owners.ts";
 import { Diagnostics, isBrokenPipe, Output, type WritableLike } from "./output.ts";
 
 /** Connects to the server of `url` with the global options in force (cli/connect.ts). */
@@ -30,6 +31,11 @@ export interface CliIo {
   /** IANA time zone for printed times; the process's local zone when undefined. */
   readonly timeZone?: string | undefined;
   readonly connect: ConnectFn;
+  /**
+   * This host's users and groups, for `ls -l`'s owner names (cli/main.ts
+   * reads /etc/passwd and /etc/group); none when undefined.
+   */
+  readonly ids?: (() => IdDatabase) | undefined;
 }
 
 /** One invocation: streams, and whether anything has failed. */

@@ -1,56 +1,56 @@
 /**
- * `nfs4 ls [-l] [-a] [-d] [-R] [-n] [-1|-C] [--json] URL...`: list
- * directories like coreutils `ls` in the C locale.
+ * `nfs4 ls [OPTION]... URL...`: list directories like coreutils `ls` in a
+ * UTF-8 locale (`LC_ALL=C.UTF-8`).
  *
  * As `ls` does: operands that are files are listed first, together, then
  * each directory under a `URL:` heading (headings only with several operands
- * or `-R`); names sort by UTF-8 bytes; on a terminal names go in columns
- * (control characters shown as `?`), elsewhere one per line; `-l` does not
- * follow a symlink named on the command line, plain `ls` lists the directory
- * a symlink points to. `-R` does not follow symlinks.
+ * or `-R`); names sort by their bytes (or by time, size: ls_sort.ts); on a
+ * terminal names go in columns and are quoted as a shell would need them
+ * (ls_quote.ts), elsewhere one per line as their exact bytes; `-l`, `-d`
+ * and `-F` do not follow a symlink named on the command line, plain `ls`
+ * lists the directory a symlink points to; a URL ending in `/` names a
+ * directory (a symlink to one is followed, a file fails with ENOTDIR).
+ * `-R` does not follow symlinks.
  *
- * `-a` adds `.` (the directory itself) and `..` (its parent, fetched only for
- * `-l`; at the root, the root). `--json` prints one object per entry and
- * never `.` or `..`. A URL that fails prints one line on stderr; the others
- * are still listed and the exit status is 1.
+ * `-a` adds `.` (the directory itself) and `..` (its parent, fetched when
+ * its attributes show; at the root, the root). `--json` prints one object
+ * per entry and never `.` or `..`. A URL that fails prints one line on
+ * stderr; the others are still listed and the exit status is 1.
  * @module
  */
 
 import type { Nfs4ClientApi } from "../lib/client/api.ts";
 import type { FileInfo } from "../lib/client/types.ts";
-import { joinUrl, type NfsUrl, parseNfsUrl } from "../lib/client/url.ts";
+import { joinUrl, type NfsUrl, parseNfsUrl, urlPath } from "../lib/client/url.ts";
 import type { CliContext, CommandSession } from "./context.ts";
 import { readGlobalOptions, type RootCommand } from "./globals.ts";
 import {
-  compareNames,
-  escapeForTerminal,
+  displayWidth,
   formatLongRows,
+  inodeText,
   jsonRecord,
   layoutColumns,
   type LongEntry,
-  totalBlocks,
+  totalLine,
 } from "./ls_format.ts";
-
-/** How `ls` was asked to list. */
-export interface LsOptions {
-  readonly long: boolean;
-  readonly all: boolean;
-  readonly directory: boolean;
-  readonly recursive: boolean;
-  readonly json: boolean;
-  /** `-C` (true), `-1` (false), or by whether stdout is a terminal (undefined). */
-  readonly columns: boolean | undefined;
-}
+import { addLsOptions, type LsSettings, settleLsOptions } from "./ls_options.ts";
+import { NO_IDS, ownerColumn } from "./ls_owners.ts";
+import { quoteName } from "./ls_quote.ts";
+import { sortListing } from "./ls_sort.ts";
 
 const HELP = `
 Output:
-  Like coreutils ls in the C locale: names sorted by their UTF-8 bytes, one
-  per line when stdout is not a terminal, in columns when it is (width from
-  the terminal, else $COLUMNS, else 80). -l prints mode, links, owner, group
-  (as the server names them: a number when it has no mapping, or
-  user@domain), size (major, minor for devices), modification time in the
-  local time zone, and name (-> target for symlinks), after a
-  "total" line in 1 KiB blocks.
+  Like coreutils ls in a UTF-8 locale (LC_ALL=C.UTF-8): names sorted by
+  their bytes; on a terminal in columns (width from the terminal, else
+  $COLUMNS, else 80), quoted as a shell would need them ('a b',
+  'lat'$'\\351''in1' for a byte that is not UTF-8); piped, one per line,
+  each name's exact bytes. -l prints mode, links, owner, group (a number
+  the server sends is shown as this host's user or group with that id,
+  from /etc/passwd and /etc/group, as a mount would; -n keeps numbers),
+  size (major, minor for devices), time in the local time zone, and name
+  (-> target for symlinks), after a "total" line in 1 KiB blocks.
+  A URL ending in / names a directory: a symlink to one is listed as it,
+  anything else fails with "Not a directory".
 
   --json prints one JSON object per line (NDJSON) per entry:
     name, path (from the server's root), url, type (file, directory, symlink,
@@ -58,11 +58,16 @@ Output:
     owner, group, size and spaceUsed (numbers, or decimal strings above
     2^53 - 1), atime, mtime, ctime (ISO 8601, UTC), fileid (decimal string),
     target (symlinks), rdev {major, minor} (devices). Unknown values are null.
-    -a adds dotfiles but never . and ..
+    A name, path or target that is not valid UTF-8 shows each such byte as
+    U+FFFD and comes with name_bytes, path_bytes or target_bytes: its exact
+    bytes in base64. -a adds dotfiles but never . and ..
 
 Examples:
   $ nfs4 ls nfs://127.0.0.1/vfs
-  $ nfs4 ls -la nfs://[::1]:2050/vfs/dir
+  $ nfs4 ls -lh nfs://[::1]:2050/vfs/dir
+  $ nfs4 ls -ltr nfs://server/export/logs
+  $ nfs4 ls -lS --full-time nfs://server/export
+  $ nfs4 ls -AF nfs://server/export/link-to-dir/
   $ nfs4 ls -R nfs://server/export
   $ nfs4 ls -d nfs://server/export/a nfs://server/export/b
   $ nfs4 ls --json nfs://server/export | jq -r 'select(.type == "file") | .name'
@@ -70,34 +75,27 @@ Examples:
 
 /** Adds `ls` to the program. */
 export function registerLs(program: RootCommand, ctx: CliContext): void {
-  program
+  const cmd = program
     .command("ls")
     .description("list directory contents (like ls)")
     .argument("<url...>", "nfs:// URLs of directories or files")
-    .option("-l", "long listing: mode, links, owner, group, size, time, name")
-    .option("-a, --all", "include names that start with '.', and . and ..")
-    .option("-d, --directory", "list directories themselves, not their contents")
-    .option("-R, --recursive", "list subdirectories recursively")
-    .option("-n, --numeric-uid-gid", "like -l (owners print as the server gives them)")
-    .option("-1", "one entry per line, even on a terminal")
-    .option("-C", "entries in columns, even when not on a terminal")
-    .option("--json", "one JSON object per entry per line (see below)")
+    // -h is --human-readable here, as in ls; help stays --help.
+    .helpOption("--help", "show help");
+  const readOptions = addLsOptions(cmd);
+  cmd
     .addHelpText("after", HELP)
-    .action(async (urls, opts, cmd) => {
-      const globals = readGlobalOptions(cmd.optsWithGlobals());
+    .action(async (urls, _opts, command) => {
+      const globals = readGlobalOptions(command.optsWithGlobals());
       // Every URL is checked before anything is done: a typo is a usage error.
       const targets = urls.map(parseNfsUrl);
-      const options: LsOptions = {
-        long: opts.l === true || opts.numericUidGid === true,
-        all: opts.all === true,
-        directory: opts.directory === true,
-        recursive: opts.recursive === true,
-        json: opts.json === true,
-        columns: opts.C === true ? true : opts["1"] === true ? false : undefined,
-      };
+      const settings = settleLsOptions(readOptions(), {
+        isTTY: ctx.out.isTTY,
+        columns: ctx.out.columns,
+        env: ctx.io.env,
+      });
       const session = ctx.session(globals);
       try {
-        await listUrls(session, targets, options);
+        await listUrls(session, targets, settings);
       } finally {
         await session.close();
       }
@@ -117,53 +115,55 @@ interface Entry {
   readonly name: string;
   readonly url: NfsUrl;
   target?: string | undefined;
+  /** What a symlink points to, for `-lF`'s indicator after the target. */
+  targetInfo?: FileInfo | undefined;
 }
 
 /** Lists `urls` as `ls` lists its operands. */
 export async function listUrls(
   session: CommandSession,
   urls: readonly NfsUrl[],
-  options: LsOptions,
+  settings: LsSettings,
 ): Promise<void> {
-  const printer = new Printer(session, options);
-  const files: Operand[] = [];
+  const printer = new Printer(session, settings);
+  const files: Entry[] = [];
   const dirs: Operand[] = [];
   for (const url of urls) {
     try {
-      const operand = await statOperand(await session.client(url), url, options);
-      const asDirectory = !options.directory && operand.info.kind === "directory";
-      (asDirectory ? dirs : files).push(operand);
+      const operand = await statOperand(await session.client(url), url, settings);
+      if (!settings.directory && operand.info.kind === "directory") dirs.push(operand);
+      else files.push({ info: operand.info, name: url.text, url });
     } catch (err) {
       session.report(err, url);
     }
   }
-  files.sort((a, b) => compareNames(a.url.text, b.url.text));
-  dirs.sort((a, b) => compareNames(a.url.text, b.url.text));
+  sortListing(files, settings.sort);
+  const sortedDirs = sortListing(dirs.map((d) => ({ ...d, name: d.url.text })), settings.sort);
 
   if (files.length > 0) {
-    await printer.entries(files.map(({ url, info }) => ({ info, name: url.text, url })), false);
+    await printer.entries(files, false);
     // A blank line separates the files from the directories after them.
-    if (dirs.length > 0 && !options.json) await session.out.write("\n");
+    if (dirs.length > 0 && !settings.json) await session.out.write("\n");
   }
-  const headings = options.recursive || files.length > 0 || urls.length > 1;
-  for (const dir of dirs) {
+  const headings = settings.recursive || files.length > 0 || urls.length > 1;
+  for (const dir of sortedDirs) {
     await listDirectory(session, printer, dir, headings);
   }
 }
 
 /**
- * Stats an operand. `-l`, `-d` and `--json` describe a symlink itself;
- * otherwise a symlink to a directory is listed as that directory.
+ * Stats an operand. A symlink named on the command line is listed as
+ * itself, except when it points to a directory and neither `-l`, `-d`,
+ * `-F` nor `--json` was given: then it is listed as that directory. A URL
+ * ending in `/` always follows it (the client's path walk).
  */
 async function statOperand(
   client: Nfs4ClientApi,
   url: NfsUrl,
-  options: LsOptions,
+  settings: LsSettings,
 ): Promise<Operand> {
-  const info = await client.stat(url.path, { follow: false });
-  if (info.kind !== "symlink" || options.long || options.directory || options.json) {
-    return { url, info };
-  }
+  const info = await client.stat(urlPath(url), { follow: false });
+  if (info.kind !== "symlink" || !settings.followOperandLinks) return { url, info };
   try {
     const target = await client.stat(url.path, { follow: true });
     if (target.kind === "directory") return { url, info: target };
@@ -173,7 +173,7 @@ async function statOperand(
   return { url, info };
 }
 
-/** Lists a directory, and with `-R` its subdirectories, depth first in name order. */
+/** Lists a directory, and with `-R` its subdirectories, depth first in listing order. */
 async function listDirectory(
   session: CommandSession,
   printer: Printer,
@@ -184,13 +184,13 @@ async function listDirectory(
   const stack: Operand[] = [top];
   while (stack.length > 0) {
     const dir = stack.pop()!;
-    const entries = await readEntries(session, client, dir, printer.options);
+    const entries = await readEntries(session, client, dir, printer.settings);
     // A directory that could not be read at all gets no section (coreutils
     // prints no heading and no `total` when opendir fails).
     if (entries === undefined) continue;
     if (headings) await printer.heading(dir.url);
     await printer.entries(entries, true);
-    if (printer.options.recursive) {
+    if (printer.settings.recursive) {
       const subdirs = entries.filter((e) =>
         e.info.kind === "directory" && e.name !== "." && e.name !== ".."
       );
@@ -217,35 +217,46 @@ async function readEntries(
   session: CommandSession,
   client: Nfs4ClientApi,
   dir: Operand,
-  options: LsOptions,
+  settings: LsSettings,
 ): Promise<Entry[] | undefined> {
   const entries: Entry[] = [];
   let received = 0;
   try {
-    for await (const info of client.readdir(dir.url.path)) {
+    for await (const info of client.readdir(urlPath(dir.url))) {
       received++;
-      if (!options.all && info.name.startsWith(".")) continue;
+      if (settings.show === "visible" && info.name.startsWith(".")) continue;
       entries.push({ info, name: info.name, url: joinUrl(dir.url, info.name) });
     }
   } catch (err) {
     session.report(err, dir.url);
     if (received === 0) return undefined;
   }
-  if (options.all && !options.json) {
-    entries.push({ info: { ...dir.info, name: "." }, name: ".", url: dir.url });
-    entries.push({ info: await parentInfo(client, dir, options), name: "..", url: dir.url });
+  if (settings.show === "all" && !settings.json) {
+    // First, as a file system's directory order has them (seen with -U).
+    entries.unshift(
+      { info: { ...dir.info, name: "." }, name: ".", url: dir.url },
+      { info: await parentInfo(client, dir, settings), name: "..", url: dir.url },
+    );
   }
-  return entries.sort((a, b) => compareNames(a.name, b.name));
+  return sortListing(entries, settings.sort);
 }
 
-/** `..` for `-a`: the parent's attributes for `-l`, else the directory's own (only the name prints). */
+/** Whether `..`'s own attributes show: printed (-l, -i) or sorted by (-t, -S). */
+function needsParentAttributes(settings: LsSettings): boolean {
+  return settings.format === "long" || settings.inode || settings.sort.key === "time" ||
+    settings.sort.key === "size";
+}
+
+/** `..` for `-a`: the parent's attributes when they show, else the directory's own (only the name prints). */
 async function parentInfo(
   client: Nfs4ClientApi,
   dir: Operand,
-  options: LsOptions,
+  settings: LsSettings,
 ): Promise<FileInfo> {
   const path = parentPath(dir.info.path);
-  if (!options.long || path === dir.info.path) return { ...dir.info, name: ".." };
+  if (!needsParentAttributes(settings) || path === dir.info.path) {
+    return { ...dir.info, name: ".." };
+  }
   try {
     return { ...(await client.stat(path, { follow: false })), name: ".." };
   } catch {
@@ -262,6 +273,9 @@ async function parentInfo(
       atime: undefined,
       mtime: undefined,
       ctime: undefined,
+      atimeNs: undefined,
+      mtimeNs: undefined,
+      ctimeNs: undefined,
       fileid: undefined,
     };
   }
@@ -280,82 +294,127 @@ async function eachLimited<T>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
+/**
+ * `-F`'s indicator for a file of this kind and mode: `/` directory, `*`
+ * executable regular file, `@` symlink, `|` FIFO, `=` socket (`slash`:
+ * only `/`; `file-type`: no `*`).
+ */
+export function typeIndicator(info: FileInfo, style: LsSettings["indicator"]): string {
+  if (style === "none") return "";
+  if (info.kind === "file") {
+    return style === "classify" && info.mode !== undefined && (info.mode & 0o111) !== 0 ? "*" : "";
+  }
+  if (info.kind === "directory") return "/";
+  if (style === "slash") return "";
+  if (info.kind === "symlink") return "@";
+  if (info.kind === "fifo") return "|";
+  if (info.kind === "socket") return "=";
+  return "";
+}
+
 /** Writes listings in the chosen format, keeping track of blank lines between sections. */
 class Printer {
   readonly session: CommandSession;
-  readonly options: LsOptions;
+  readonly settings: LsSettings;
   /** Whether a directory listing has been printed (the next heading needs a blank line). */
   #listedDirectory = false;
 
-  constructor(session: CommandSession, options: LsOptions) {
+  constructor(session: CommandSession, settings: LsSettings) {
     this.session = session;
-    this.options = options;
+    this.settings = settings;
   }
 
-  get #tty(): boolean {
-    return this.session.out.isTTY;
-  }
-
-  #show(text: string): string {
-    return this.#tty ? escapeForTerminal(text) : text;
-  }
-
-  /** `URL:`, after a blank line unless it is the first directory. */
+  /**
+   * `URL:`, after a blank line unless it is the first directory. The URL
+   * is quoted as names are, but its colons are syntax, not part of a name
+   * (coreutils would quote a directory name holding ':').
+   */
   async heading(url: NfsUrl): Promise<void> {
-    if (this.options.json) return;
-    await this.session.out.write(`${this.#listedDirectory ? "\n" : ""}${this.#show(url.text)}:\n`);
+    if (this.settings.json) return;
+    const text = quoteName(url.text, { ...this.settings.quoting, quoteThese: undefined }).text;
+    await this.session.out.writeLines([`${this.#listedDirectory ? "\n" : ""}${text}:`]);
   }
 
   /** One listing: the file operands together, or one directory's entries. */
   async entries(entries: Entry[], isDirectory: boolean): Promise<void> {
-    const { options, session } = this;
-    if (options.long || options.json) await this.#readLinks(entries);
+    const { settings, session } = this;
+    const classifyTargets = settings.format === "long" && settings.indicator !== "none";
+    if (settings.format === "long" || settings.json) {
+      await this.#readLinks(entries, classifyTargets);
+    }
     let lines: string[];
-    if (options.json) {
+    if (settings.json) {
       lines = entries.map((e) => JSON.stringify(jsonRecord(e.info, e.url.text, e.target)));
-    } else if (options.long) {
-      const rows: LongEntry[] = entries.map((e) => ({
-        info: e.info,
-        name: this.#show(e.name),
-        target: e.target === undefined ? undefined : this.#show(e.target),
-      }));
-      lines = formatLongRows(rows, {
-        now: session.ctx.io.now(),
-        timeZone: session.ctx.io.timeZone,
-      });
-      if (isDirectory) lines.unshift(`total ${totalBlocks(entries.map((e) => e.info))}`);
     } else {
-      const names = entries.map((e) => this.#show(e.name));
-      lines = this.#columns() ? layoutColumns(names, this.#lineWidth()) : names;
+      const quoted = entries.map((e) => quoteName(e.name, settings.quoting));
+      const someQuoted = settings.alignQuotes && quoted.some((q) => q.quoted);
+      const names = quoted.map((q) => (someQuoted && !q.quoted ? " " : "") + q.text);
+      if (settings.format === "long") {
+        lines = formatLongRows(this.#longRows(entries, names), {
+          now: session.ctx.io.now(),
+          timeZone: session.ctx.io.timeZone,
+          style: settings.timeStyle,
+          human: settings.human,
+          inode: settings.inode,
+          time: settings.sort.time,
+        });
+        if (isDirectory) lines.unshift(totalLine(entries.map((e) => e.info), settings.human));
+      } else {
+        let cells = names.map((name, i) =>
+          name + typeIndicator(entries[i]!.info, settings.indicator)
+        );
+        if (settings.inode) {
+          const inodes = entries.map((e) => inodeText(e.info));
+          const width = inodes.reduce((w, text) => Math.max(w, displayWidth(text)), 0);
+          cells = cells.map((cell, i) => `${inodes[i]!.padStart(width)} ${cell}`);
+        }
+        lines = settings.format === "columns" ? layoutColumns(cells, settings.width) : cells;
+      }
     }
     await session.out.writeLines(lines);
     if (isDirectory) this.#listedDirectory = true;
   }
 
-  #columns(): boolean {
-    return this.options.columns ?? this.#tty;
+  #longRows(entries: readonly Entry[], names: readonly string[]): LongEntry[] {
+    const { settings } = this;
+    const ids = this.session.ctx.io.ids?.() ?? NO_IDS;
+    return entries.map((e, i) => {
+      const link = e.info.kind === "symlink" && e.target !== undefined;
+      return {
+        info: e.info,
+        name: names[i]!,
+        target: link ? quoteName(e.target!, settings.quoting).text : undefined,
+        indicator: link
+          ? (e.targetInfo ? typeIndicator(e.targetInfo, settings.indicator) : "")
+          : typeIndicator(e.info, settings.indicator),
+        owner: ownerColumn(e.info.owner, "user", settings.numeric, ids),
+        group: ownerColumn(e.info.group, "group", settings.numeric, ids),
+      };
+    });
   }
 
-  #lineWidth(): number {
-    const fromTerminal = this.session.out.columns;
-    if (fromTerminal !== undefined) return fromTerminal;
-    const fromEnv = Number(this.session.ctx.io.env.COLUMNS);
-    return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : 80;
-  }
-
-  /** Fills in symlink targets the READDIR did not carry (READLINK, a few at a time). */
-  async #readLinks(entries: Entry[]): Promise<void> {
+  /**
+   * Fills in symlink targets the READDIR did not carry (READLINK, a few at
+   * a time), and for `-lF` what each target is (its indicator follows it).
+   */
+  async #readLinks(entries: Entry[], classifyTargets: boolean): Promise<void> {
     const links = entries.filter((e) => e.info.kind === "symlink");
     await eachLimited(links, 8, async (entry) => {
+      const client = await this.session.client(entry.url);
       if (entry.info.linkTarget !== undefined) {
         entry.target = entry.info.linkTarget;
-        return;
+      } else {
+        try {
+          entry.target = await client.readlink(entry.info.path);
+        } catch (err) {
+          this.session.report(err, entry.url);
+        }
       }
-      try {
-        const client = await this.session.client(entry.url);
-        entry.target = await client.readlink(entry.info.path);
-      } catch (err) {
-        this.session.report(err, entry.url);
+      if (classifyTargets && entry.target !== undefined) {
+        // A dangling link gets no indicator after its target.
+        entry.targetInfo = await client.stat(entry.info.path, { follow: true }).catch(() =>
+          undefined
+        );
       }
     });
   }

@@ -1,19 +1,27 @@
 /**
- * Pure formatting for `nfs4 ls`, following GNU coreutils `ls` in the C
- * locale: name order, mode strings, the six-months time rule, the `-C`
- * column layout and the `-l` row layout with widths computed over a whole
- * listing. Nothing here does I/O; "now" and the time zone are parameters.
+ * Pure formatting for `nfs4 ls`, following GNU coreutils `ls` in a UTF-8
+ * locale (`LC_ALL=C.UTF-8`): name order (by bytes), mode strings, sizes
+ * (`-h`), the `-C` column layout, the `-l` row layout with widths computed
+ * over a whole listing, the `total` line, and the `--json` record. Nothing
+ * here does I/O; "now" and the time zone are parameters. Names arrive
+ * already quoted (ls_quote.ts), times are formatted by ls_time.ts.
  * @module
  */
 
+import { Buffer } from "node:buffer";
+import { encodeByteString, hasEscapedBytes } from "../lib/client/names.ts";
 import type { FileInfo, FileKind } from "../lib/client/types.ts";
+import { dateToNanoseconds, formatLsTime, type TimeOptions } from "./ls_time.ts";
 
 /**
- * Orders names by their UTF-8 bytes, as `ls` does in the C locale. Code
- * point order is UTF-8 byte order; UTF-16 code unit order is not (surrogate
- * pairs sort below U+E000..U+FFFF), hence the adjustment.
+ * Orders names by their bytes, as `ls` does in the C and C.UTF-8 locales.
+ * For well-formed strings code point order is UTF-8 byte order (UTF-16 code
+ * unit order is not: surrogate pairs sort below U+E000..U+FFFF, hence the
+ * adjustment); a name holding bytes that are not UTF-8 is compared by its
+ * bytes.
  */
 export function compareNames(a: string, b: string): number {
+  if (!a.isWellFormed() || !b.isWellFormed()) return compareBytes(a, b);
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
     const x = a.charCodeAt(i);
@@ -27,6 +35,16 @@ function codePointRank(unit: number): number {
   if (unit >= 0xe000) return unit - 0x800;
   if (unit >= 0xd800) return unit + 0x2000;
   return unit;
+}
+
+function compareBytes(a: string, b: string): number {
+  const x = encodeByteString(a);
+  const y = encodeByteString(b);
+  const n = Math.min(x.length, y.length);
+  for (let i = 0; i < n; i++) {
+    if (x[i] !== y[i]) return x[i]! - y[i]!;
+  }
+  return x.length - y.length;
 }
 
 const TYPE_CHARS: Record<FileKind, string> = {
@@ -67,84 +85,6 @@ export function modeString(kind: FileKind, mode: number | undefined): string {
     bit(0o004, "r") + bit(0o002, "w") + exec(0o001, 0o1000, "t", "T");
 }
 
-/** Half a mean Gregorian year, the "recent" window of `ls -l` (coreutils). */
-export const SIX_MONTHS_MS = 31_556_952_000 / 2;
-
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-
-/** Width of an `ls -l` date, `Jan  2 15:04` or `Jan  2  2006`. */
-export const TIME_WIDTH = 12;
-
-const dateFormats = new Map<string, Intl.DateTimeFormat>();
-
-function dateFormat(timeZone: string | undefined): Intl.DateTimeFormat {
-  const key = timeZone ?? "";
-  let format = dateFormats.get(key);
-  if (!format) {
-    format = new Intl.DateTimeFormat("en-US", {
-      ...(timeZone !== undefined ? { timeZone } : {}),
-      year: "numeric",
-      month: "numeric",
-      day: "numeric",
-      hour: "numeric",
-      minute: "numeric",
-      hourCycle: "h23",
-    });
-    dateFormats.set(key, format);
-  }
-  return format;
-}
-
-/** Calendar fields of `when` in `timeZone` (the process's zone when undefined). */
-export function calendarFields(
-  when: Date,
-  timeZone?: string,
-): { year: number; month: number; day: number; hour: number; minute: number } {
-  const fields: Record<string, number> = {};
-  for (const part of dateFormat(timeZone).formatToParts(when)) {
-    if (part.type !== "literal") fields[part.type] = Number(part.value);
-  }
-  return {
-    year: fields.year ?? NaN,
-    month: fields.month ?? NaN,
-    day: fields.day ?? NaN,
-    hour: fields.hour ?? NaN,
-    minute: fields.minute ?? NaN,
-  };
-}
-
-/** Options for time formatting: the instant "now" and an IANA zone (default: local). */
-export interface TimeOptions {
-  readonly now: Date;
-  readonly timeZone?: string | undefined;
-}
-
-/**
- * An `ls -l` time: `Mon DD HH:MM` when within the last six months, else
- * `Mon DD  YYYY` (also for times in the future); `?` when unknown.
- *
- * @example
- * ```ts
- * formatLsTime(new Date("2024-03-05T14:07:00Z"), { now: new Date("2024-04-01Z"), timeZone: "UTC" });
- * // "Mar  5 14:07"
- * ```
- */
-export function formatLsTime(when: Date | undefined, options: TimeOptions): string {
-  if (when === undefined || Number.isNaN(when.getTime())) return "?";
-  const t = when.getTime();
-  const now = options.now.getTime();
-  const recent = now - SIX_MONTHS_MS < t && t < now;
-  const f = calendarFields(when, options.timeZone);
-  const month = MONTHS[f.month - 1] ?? "???";
-  const day = String(f.day).padStart(2);
-  if (recent) {
-    return `${month} ${day} ${String(f.hour).padStart(2, "0")}:${
-      String(f.minute).padStart(2, "0")
-    }`;
-  }
-  return `${month} ${day}  ${f.year}`;
-}
-
 const ZERO_WIDTH = /^[\p{Mn}\p{Me}\p{Cf}]$/u;
 
 function isWide(cp: number): boolean {
@@ -183,47 +123,43 @@ export function displayWidth(text: string): number {
   return width;
 }
 
-// deno-lint-ignore no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
-
-/**
- * A name made safe for a terminal: control characters become `?`, as
- * `ls -q` (the traditional terminal default) prints them. Used only when
- * stdout is a terminal; pipes get the bytes unchanged.
- */
-export function escapeForTerminal(name: string): string {
-  return name.replace(CONTROL, "?");
-}
-
 function padEndWidth(text: string, width: number): string {
   return text + " ".repeat(Math.max(0, width - displayWidth(text)));
 }
 
+/** The narrowest column `ls -C` lays out (coreutils MIN_COLUMN_WIDTH). */
+const MIN_COLUMN_WIDTH = 3;
+
 /**
  * `ls -C`: names down the columns, as many columns as fit in `lineWidth`,
- * each column as wide as its widest name plus two spaces (coreutils
- * `calculate_columns`: a layout fits when its line is shorter than the
- * width). Returns the lines, without newlines. `lineWidth` 0 means no limit.
+ * each column as wide as its widest name plus two spaces and at least 3
+ * (coreutils `calculate_columns`: a layout fits when its line is shorter
+ * than the width). Returns the lines, without newlines. `lineWidth` 0
+ * means no limit.
  */
 export function layoutColumns(names: readonly string[], lineWidth: number): string[] {
   const n = names.length;
   if (n === 0) return [];
   const widths = names.map(displayWidth);
-  const limit = lineWidth > 0 ? lineWidth : Infinity;
-  const maxCols = Math.max(1, Math.min(n, lineWidth > 0 ? Math.floor(lineWidth / 3) : n));
+  const maxIndex = Math.ceil(lineWidth / MIN_COLUMN_WIDTH);
+  const maxCols = maxIndex > 0 && maxIndex < n ? maxIndex : n;
 
   let cols = 1;
   let colWidths: number[] = [Math.max(...widths)];
   for (let c = maxCols; c > 1; c--) {
     const rows = Math.ceil(n / c);
-    const candidate: number[] = new Array<number>(c).fill(0);
+    const candidate: number[] = new Array<number>(c).fill(MIN_COLUMN_WIDTH);
+    let grew = false;
     for (let i = 0; i < n; i++) {
       const col = Math.floor(i / rows);
       const real = widths[i]! + (col === c - 1 ? 0 : 2);
-      if (candidate[col]! < real) candidate[col] = real;
+      if (candidate[col]! < real) {
+        candidate[col] = real;
+        grew = true;
+      }
     }
     const lineLength = candidate.reduce((a, b) => a + b, 0);
-    if (lineLength < limit) {
+    if (!grew || lineWidth === 0 || lineLength < lineWidth) {
       cols = c;
       colWidths = candidate;
       break;
@@ -243,13 +179,76 @@ export function layoutColumns(names: readonly string[], lineWidth: number): stri
   return lines;
 }
 
-/** One row of `ls -l`: the file, the name to print, and a symlink's target. */
+const SIZE_UNITS = "KMGTPEZYRQ";
+
+/**
+ * A size as `ls -h` prints it (powers of 1024, rounded up): below 1024 the
+ * number itself, below 10 units one decimal (`1.1K`, `9.9M`), else a whole
+ * number (`23M`, `1.0G` for 1023.1M).
+ *
+ * @example
+ * ```ts
+ * humanSize(1025n);       // "1.1K"
+ * humanSize(10239n);      // "10K"
+ * humanSize(1048575n);    // "1.0M"
+ * ```
+ */
+export function humanSize(bytes: bigint): string {
+  if (bytes < 1024n) return bytes.toString();
+  let exponent = 0;
+  let unit = 1n;
+  while (bytes >= unit * 1024n && exponent < SIZE_UNITS.length) {
+    unit *= 1024n;
+    exponent++;
+  }
+  const ceilDiv = (a: bigint, b: bigint) => (a + b - 1n) / b;
+  const tenths = ceilDiv(bytes * 10n, unit);
+  if (tenths < 100n) {
+    return `${tenths / 10n}.${tenths % 10n}${SIZE_UNITS[exponent - 1]}`;
+  }
+  const whole = ceilDiv(bytes, unit);
+  if (whole === 1024n && exponent < SIZE_UNITS.length) return `1.0${SIZE_UNITS[exponent]}`;
+  return `${whole}${SIZE_UNITS[exponent - 1]}`;
+}
+
+/** Which of a file's times `-l` shows and `-t` sorts by (`-u`, `-c`, `--time`). */
+export type TimeField = "mtime" | "atime" | "ctime";
+
+/** A file's time, to the nanosecond when the server sent it so. */
+export function timeOf(info: FileInfo, field: TimeField): bigint | undefined {
+  switch (field) {
+    case "mtime":
+      return info.mtimeNs ?? dateToNanoseconds(info.mtime);
+    case "atime":
+      return info.atimeNs ?? dateToNanoseconds(info.atime);
+    case "ctime":
+      return info.ctimeNs ?? dateToNanoseconds(info.ctime);
+  }
+}
+
+/** One row of `ls -l`: the file and the texts to print for it. */
 export interface LongEntry {
   readonly info: FileInfo;
-  /** The name as printed (an entry name, or the operand URL for files named on the command line). */
+  /**
+   * The name as printed: quoted, with the space `ls` puts before an
+   * unquoted name when others are quoted, or the operand URL for files
+   * named on the command line.
+   */
   readonly name: string;
   /** The symlink target to print after ` -> `, when known. */
   readonly target?: string | undefined;
+  /** `-F`'s indicator after the name (for a symlink, after its target). */
+  readonly indicator?: string | undefined;
+  /** The owner and group columns; the server's strings when not given. */
+  readonly owner?: string | undefined;
+  readonly group?: string | undefined;
+}
+
+/** How `-l` rows are laid out beyond the time: `-h`, `-i`, `-u`/`-c`. */
+export interface LongOptions extends TimeOptions {
+  readonly human?: boolean | undefined;
+  readonly inode?: boolean | undefined;
+  readonly time?: TimeField | undefined;
 }
 
 function fieldText(value: string | number | bigint | undefined): string {
@@ -260,28 +259,48 @@ function isDevice(info: FileInfo): boolean {
   return (info.kind === "block" || info.kind === "char") && info.rdev !== undefined;
 }
 
+/** The size column of one file: bytes, or `-h` units. */
+function sizeText(size: bigint | undefined, human: boolean | undefined): string {
+  if (size === undefined) return "?";
+  return human ? humanSize(size) : size.toString();
+}
+
+/** `-i`'s column: the fileid, `?` when unknown. */
+export function inodeText(info: FileInfo): string {
+  return fieldText(info.fileid);
+}
+
+/** A user or group column cell: numbers right-aligned, names left-aligned (coreutils). */
+function alignId(text: string, width: number): string {
+  return /^[0-9]+$/.test(text) ? text.padStart(width) : padEndWidth(text, width);
+}
+
 /**
- * `ls -l` rows (without the `total` line): mode, links, owner, group, size
- * (`major, minor` for devices), time, name and ` -> target`, with the
- * widths computed over all `entries` as coreutils does. Owners and groups
- * print as the server names them; unknown fields print as `?`.
+ * `ls -l` rows (without the `total` line): inode (`-i`), mode, links,
+ * owner, group, size (`major, minor` for devices), time, name and
+ * ` -> target`, with the widths computed over all `entries` as coreutils
+ * does. Unknown fields print as `?`.
  */
-export function formatLongRows(entries: readonly LongEntry[], options: TimeOptions): string[] {
-  const rows = entries.map(({ info, name, target }) => ({
+export function formatLongRows(entries: readonly LongEntry[], options: LongOptions): string[] {
+  const field = options.time ?? "mtime";
+  const rows = entries.map(({ info, name, target, indicator, owner, group }) => ({
+    inode: inodeText(info),
     mode: modeString(info.kind, info.mode),
     nlink: fieldText(info.nlink),
-    owner: fieldText(info.owner),
-    group: fieldText(info.group),
-    size: isDevice(info) ? undefined : fieldText(info.size),
+    owner: owner ?? fieldText(info.owner),
+    group: group ?? fieldText(info.group),
+    size: isDevice(info) ? undefined : sizeText(info.size, options.human),
     major: isDevice(info) ? String(info.rdev!.major) : "",
     minor: isDevice(info) ? String(info.rdev!.minor) : "",
-    time: formatLsTime(info.mtime, options),
-    name: info.kind === "symlink" && target !== undefined ? `${name} -> ${target}` : name,
+    time: formatLsTime(timeOf(info, field), options),
+    name: (info.kind === "symlink" && target !== undefined ? `${name} -> ${target}` : name) +
+      (indicator ?? ""),
   }));
   type Row = (typeof rows)[number];
   const widest = (list: readonly Row[], pick: (r: Row) => string) =>
     list.reduce((w, r) => Math.max(w, displayWidth(pick(r))), 0);
   const devices = rows.filter((r) => r.size === undefined);
+  const inodeWidth = widest(rows, (r) => r.inode);
   const nlinkWidth = widest(rows, (r) => r.nlink);
   const ownerWidth = widest(rows, (r) => r.owner);
   const groupWidth = widest(rows, (r) => r.group);
@@ -289,6 +308,8 @@ export function formatLongRows(entries: readonly LongEntry[], options: TimeOptio
   const minorWidth = widest(devices, (r) => r.minor);
   const deviceWidth = devices.length > 0 ? majorWidth + 2 + minorWidth : 0;
   const sizeWidth = Math.max(deviceWidth, widest(rows, (r) => r.size ?? ""));
+  // An unknown time is padded to the width the others have (coreutils: the expected width).
+  const timeWidth = rows.some((r) => r.time !== "?") ? widest(rows, (r) => r.time) : 12;
 
   return rows.map((r) => {
     const size = r.size !== undefined
@@ -297,15 +318,25 @@ export function formatLongRows(entries: readonly LongEntry[], options: TimeOptio
         r.minor.padStart(minorWidth)
       }`;
     return [
+      ...(options.inode ? [r.inode.padStart(inodeWidth)] : []),
       r.mode,
       r.nlink.padStart(nlinkWidth),
-      padEndWidth(r.owner, ownerWidth),
-      padEndWidth(r.group, groupWidth),
+      alignId(r.owner, ownerWidth),
+      alignId(r.group, groupWidth),
       size,
-      r.time.padStart(TIME_WIDTH),
+      r.time === "?" ? r.time.padStart(timeWidth) : r.time,
       r.name,
     ].join(" ");
   });
+}
+
+/** Space used by the listed files in 512-byte blocks (as `st_blocks`), each rounded up. */
+function blocks512(infos: Iterable<FileInfo>): bigint {
+  let blocks = 0n;
+  for (const info of infos) {
+    if (info.spaceUsed !== undefined) blocks += (info.spaceUsed + 511n) / 512n;
+  }
+  return blocks;
 }
 
 /**
@@ -314,11 +345,13 @@ export function formatLongRows(entries: readonly LongEntry[], options: TimeOptio
  * rounded up.
  */
 export function totalBlocks(infos: Iterable<FileInfo>): bigint {
-  let blocks512 = 0n;
-  for (const info of infos) {
-    if (info.spaceUsed !== undefined) blocks512 += (info.spaceUsed + 511n) / 512n;
-  }
-  return (blocks512 + 1n) / 2n;
+  return (blocks512(infos) + 1n) / 2n;
+}
+
+/** The `total` line of `ls -l`, in 1K blocks or (`-h`) in units (`total 8.0K`). */
+export function totalLine(infos: Iterable<FileInfo>, human: boolean | undefined): string {
+  const list = [...infos];
+  return `total ${human ? humanSize(blocks512(list) * 512n) : totalBlocks(list)}`;
 }
 
 /** A number when it is exactly representable, else its decimal string. */
@@ -334,9 +367,26 @@ function jsonTime(value: Date | undefined): string | null {
 }
 
 /**
+ * A byte string for JSON: `{ [key]: text }` with bytes that are not UTF-8
+ * shown as U+FFFD, plus `{ [key]_bytes: base64 }` of the exact bytes when
+ * there are such bytes (the text alone would lose them).
+ */
+function jsonName(key: string, value: string | undefined | null): Record<string, unknown> {
+  if (value === undefined || value === null) return { [key]: null };
+  if (!hasEscapedBytes(value)) return { [key]: value };
+  return {
+    [key]: value.toWellFormed(),
+    [`${key}_bytes`]: Buffer.from(encodeByteString(value)).toString("base64"),
+  };
+}
+
+/**
  * The `ls --json` record of one entry (one line of NDJSON). Unknown
  * attributes are `null`; `size` and `spaceUsed` are numbers up to 2^53 - 1
- * and decimal strings beyond; `fileid` is always a decimal string.
+ * and decimal strings beyond; `fileid` is always a decimal string. A name,
+ * path or target holding bytes that are not UTF-8 shows them as U+FFFD and
+ * adds `name_bytes`, `path_bytes` or `target_bytes`: the exact bytes in
+ * base64. `url` is exact as it is (percent-encoded).
  */
 export function jsonRecord(
   info: FileInfo,
@@ -344,8 +394,8 @@ export function jsonRecord(
   target?: string | undefined,
 ): Record<string, unknown> {
   return {
-    name: info.name,
-    path: info.path,
+    ...jsonName("name", info.name),
+    ...jsonName("path", info.path),
     url,
     type: info.kind,
     mode: info.mode ?? null,
@@ -359,7 +409,7 @@ export function jsonRecord(
     mtime: jsonTime(info.mtime),
     ctime: jsonTime(info.ctime),
     fileid: info.fileid === undefined ? null : info.fileid.toString(),
-    ...(info.kind === "symlink" ? { target: target ?? info.linkTarget ?? null } : {}),
+    ...(info.kind === "symlink" ? jsonName("target", target ?? info.linkTarget ?? null) : {}),
     ...(isDevice(info) && info.rdev !== undefined
       ? { rdev: { major: info.rdev.major, minor: info.rdev.minor } }
       : {}),

@@ -7,15 +7,18 @@
 
 import process from "node:process";
 import { connectClient } from "./connect.ts";
+import { type IdDatabase, localIdDatabase } from "./ls_owners.ts";
 import { flushed } from "./output.ts";
 import { run } from "./program.ts";
 
+let ids: IdDatabase | undefined;
 const code = await run(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
   env: process.env,
   now: () => new Date(),
   connect: connectClient,
+  ids: () => ids ??= localIdDatabase(),
 });
 // Let buffered output reach its reader before exiting (a closed pipe resolves too).
 await Promise.all([flushed(process.stdout), flushed(process.stderr)]);

@@ -5,8 +5,14 @@
  * write callback), so a caller that awaits it holds one chunk at a time:
  * memory stays constant however large the file, and a chunk that is a view
  * into a buffer the reader reuses is safe to hand over.
+ *
+ * Text is written as UTF-8, except that a string holding bytes that are
+ * not UTF-8 (names, as lib/client/names.ts keeps them) is written as those
+ * exact bytes.
  * @module
  */
+
+import { encodeByteString } from "../lib/client/names.ts";
 
 /** The part of a Node-style writable stream we use (`process.stdout`, a test double). */
 export interface WritableLike {
@@ -67,6 +73,8 @@ export class Output {
   async write(chunk: string | Uint8Array): Promise<void> {
     if (this.#error) throw this.#wrap(this.#error);
     if (chunk.length === 0) return;
+    // Text holding escaped bytes (names that are not UTF-8) goes out as those bytes.
+    if (typeof chunk === "string" && !chunk.isWellFormed()) chunk = encodeByteString(chunk);
     await new Promise<void>((resolve, reject) => {
       try {
         this.#stream.write(chunk, (error) => {

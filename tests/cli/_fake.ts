@@ -145,6 +145,19 @@ export class FakeClient implements Nfs4ClientApi {
   }
 
   #resolve(path: string, follow: boolean, op: string): { node: FakeNode; path: string } {
+    // As the real client: a path ending in / names a directory.
+    const bare = path.replace(/(\/\.?)+$/, "");
+    if (bare !== path && bare !== "") {
+      let resolved: { node: FakeNode; path: string };
+      try {
+        resolved = this.#resolve(bare, true, op);
+      } catch (err) {
+        // Named as asked, as the real client names it.
+        throw err instanceof NfsError ? nfsError(err.status, op, path) : err;
+      }
+      if (resolved.node.kind !== "directory") throw nfsError(Nfs4Status.NFS4ERR_NOTDIR, op, path);
+      return resolved;
+    }
     const parts = path.split("/").filter((p) => p !== "");
     let node = this.root;
     const walked: string[] = [];

@@ -107,3 +107,28 @@ Deno.test("cat with --verbose adds the cause chain", async () => {
   });
   assert.equal(refused.stderr, "nfs4: down:2049: Connection refused\n");
 });
+
+Deno.test("cat URL/ wants a directory: a file is Not a directory, a directory Is a directory", async () => {
+  const file = await runFake(["cat", "nfs://srv/vfs/hello.txt/", "nfs://srv/vfs/empty"], world());
+  assert.equal(file.code, 1);
+  assert.equal(
+    file.stderr,
+    "nfs4: nfs://srv/vfs/hello.txt/: Not a directory (NFS4ERR_NOTDIR)\n",
+  );
+  assert.equal(file.stdout, "", "the next file is still copied (it is empty)");
+  const link = await runFake(["cat", "nfs://srv/vfs/link/."], world());
+  assert.equal(link.stderr, "nfs4: nfs://srv/vfs/link/.: Not a directory (NFS4ERR_NOTDIR)\n");
+  const directory = await runFake(["cat", "nfs://srv/vfs/sub/"], world());
+  assert.equal(directory.code, 1);
+  assert.equal(directory.stderr, "nfs4: nfs://srv/vfs/sub/: Is a directory (NFS4ERR_ISDIR)\n");
+  assert.equal(directory.log.opened, 0);
+});
+
+Deno.test("cat of a name that is not UTF-8, through %XX, gives its bytes", async () => {
+  // "l\udce9" is how the client holds the name l, 0xe9 (lib/client/names.ts).
+  const r = await runFake(["cat", "nfs://srv/vfs/l%E9"], {
+    servers: { "srv:2049": dir({ vfs: dir({ "l\udce9": file(new Uint8Array([0xe9, 0xff])) }) }) },
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.stdoutBytes, new Uint8Array([0xe9, 0xff]));
+});

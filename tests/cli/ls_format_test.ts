@@ -1,22 +1,24 @@
 /**
- * cli/ls_format.ts against what GNU coreutils `ls` prints in the C locale
- * (expected outputs captured from coreutils 9.1, `-T0` for spaces).
+ * cli/ls_format.ts against what GNU coreutils `ls` prints (expected outputs
+ * captured from coreutils 9.1, `-T0` for spaces, or produced by the `ls`
+ * installed here in the test).
  */
 
 import assert from "node:assert/strict";
 import {
-  calendarFields,
   compareNames,
   displayWidth,
-  escapeForTerminal,
   formatLongRows,
-  formatLsTime,
+  humanSize,
   jsonRecord,
   layoutColumns,
   modeString,
-  SIX_MONTHS_MS,
   totalBlocks,
+  totalLine,
 } from "../../cli/ls_format.ts";
+import { parseTimeStyle } from "../../cli/ls_time.ts";
+import { decodeByteString } from "../../lib/client/names.ts";
+import { bytesOf, coreutilsLs, createFile, nameOf, outputLines } from "./_coreutils.ts";
 import type { FileInfo } from "../../lib/client/types.ts";
 
 function info(fields: Partial<FileInfo> & Pick<FileInfo, "name">): FileInfo {
@@ -38,7 +40,6 @@ function info(fields: Partial<FileInfo> & Pick<FileInfo, "name">): FileInfo {
 }
 
 const NOW = new Date("2024-11-21T10:48:00Z");
-const UTC = { now: NOW, timeZone: "UTC" };
 
 Deno.test("compareNames() orders by UTF-8 bytes like ls in the C locale", () => {
   const names = [
@@ -99,41 +100,6 @@ Deno.test("modeString() prints type and permission bits like ls -l", () => {
   for (const [args, expected] of cases) assert.equal(modeString(...args), expected, expected);
 });
 
-Deno.test("formatLsTime() uses the six-months rule of coreutils", () => {
-  const now = NOW.getTime();
-  const at = (ms: number) => formatLsTime(new Date(ms), UTC);
-  assert.equal(at(now - 60_000), "Nov 21 10:47");
-  assert.equal(formatLsTime(new Date("2024-11-01T03:04:00Z"), UTC), "Nov  1 03:04");
-  assert.equal(formatLsTime(new Date("2001-02-03T04:05:00Z"), UTC), "Feb  3  2001");
-  assert.equal(formatLsTime(new Date("2024-06-01T00:00:00Z"), UTC), "Jun  1 00:00");
-  // The window is open at both ends: exactly six months ago, and now, are "old".
-  assert.equal(at(now - SIX_MONTHS_MS), "May 22  2024");
-  assert.match(at(now - SIX_MONTHS_MS + 60_000), /^May 22 \d\d:\d\d$/);
-  assert.equal(at(now), "Nov 21  2024");
-  // Future times print the year.
-  assert.equal(formatLsTime(new Date("2025-01-02T00:00:00Z"), UTC), "Jan  2  2025");
-  assert.equal(formatLsTime(undefined, UTC), "?");
-  assert.equal(formatLsTime(new Date(NaN), UTC), "?");
-});
-
-Deno.test("formatLsTime() applies the time zone", () => {
-  const when = new Date("2024-11-21T01:30:00Z");
-  assert.equal(formatLsTime(when, UTC), "Nov 21 01:30");
-  assert.equal(formatLsTime(when, { now: NOW, timeZone: "America/New_York" }), "Nov 20 20:30");
-  assert.equal(formatLsTime(when, { now: NOW, timeZone: "Asia/Kolkata" }), "Nov 21 07:00");
-  // Midnight is 00, not 24.
-  assert.equal(formatLsTime(new Date("2024-11-20T00:05:00Z"), UTC), "Nov 20 00:05");
-  // The default is the process's zone, as Date's local getters see it.
-  const local = calendarFields(when);
-  assert.deepEqual(local, {
-    year: when.getFullYear(),
-    month: when.getMonth() + 1,
-    day: when.getDate(),
-    hour: when.getHours(),
-    minute: when.getMinutes(),
-  });
-});
-
 Deno.test("displayWidth() counts terminal columns", () => {
   assert.equal(displayWidth("abc"), 3);
   assert.equal(displayWidth(""), 0);
@@ -144,11 +110,6 @@ Deno.test("displayWidth() counts terminal columns", () => {
   assert.equal(displayWidth("Ａ"), 2);
   assert.equal(displayWidth("😀"), 2);
   assert.equal(displayWidth("a\u200bb"), 2);
-});
-
-Deno.test("escapeForTerminal() replaces control characters with ?", () => {
-  assert.equal(escapeForTerminal("a\nb\tc\u001b[31m\u007f\u0085"), "a?b?c?[31m??");
-  assert.equal(escapeForTerminal("plain é 日本"), "plain é 日本");
 });
 
 const NAMES = [
@@ -193,13 +154,15 @@ Deno.test("layoutColumns() matches ls -C at several widths", () => {
 Deno.test("layoutColumns() handles edge cases", () => {
   assert.deepEqual(layoutColumns([], 80), []);
   assert.deepEqual(layoutColumns(["only"], 80), ["only"]);
-  // A line must be shorter than the width: "ab  cd" (6) fits 7, not 6.
-  assert.deepEqual(layoutColumns(["ab", "cd"], 7), ["ab  cd"]);
-  assert.deepEqual(layoutColumns(["ab", "cd"], 6), ["ab", "cd"]);
+  // A line must be shorter than the width, a column counting at least 3:
+  // "ab  " + "cd" counts 4 + 3, so it fits 8, not 7 (coreutils, -w7 and -w8).
+  assert.deepEqual(layoutColumns(["ab", "cd"], 8), ["ab  cd"]);
+  assert.deepEqual(layoutColumns(["ab", "cd"], 7), ["ab", "cd"]);
   // Width 0: no limit.
   assert.deepEqual(layoutColumns(["a", "b", "c"], 0), ["a  b  c"]);
   // Wide characters count twice.
-  assert.deepEqual(layoutColumns(["日本", "x", "y"], 9), ["日本  y", "x"]);
+  assert.deepEqual(layoutColumns(["日本", "x", "y"], 10), ["日本  y", "x"]);
+  assert.deepEqual(layoutColumns(["日本", "x", "y"], 9), ["日本", "x", "y"]);
 });
 
 Deno.test("formatLongRows() aligns columns over all entries like ls -l", () => {
@@ -396,4 +359,210 @@ Deno.test("jsonRecord() writes every field, bigints safely", () => {
   // Device numbers only for devices (servers send 0, 0 for everything else).
   const fifo = jsonRecord(info({ name: "p", kind: "fifo", rdev: { major: 0, minor: 0 } }), "u");
   assert.equal("rdev" in fifo, false);
+});
+
+Deno.test("compareNames() orders names holding bytes that are not UTF-8 by their bytes", () => {
+  const names = [
+    nameOf("l", 0xe9),
+    "lé",
+    "l日",
+    "l😀",
+    nameOf("l", 0xc3),
+    nameOf("l", 0xff),
+    "l",
+    "lz",
+    nameOf("l", 0x80),
+  ];
+  const byBytes = [...names].sort((x, y) => {
+    const a = bytesOf(x);
+    const b = bytesOf(y);
+    for (let i = 0; i < Math.min(a.length, b.length); i++) {
+      if (a[i] !== b[i]) return a[i]! - b[i]!;
+    }
+    return a.length - b.length;
+  });
+  assert.deepEqual([...names].sort(compareNames), byBytes);
+  assert.deepEqual(byBytes.map((n) => [...bytesOf(n)].slice(1)), [
+    [],
+    [0x7a],
+    [0x80],
+    [0xc3],
+    [0xc3, 0xa9],
+    [0xe6, 0x97, 0xa5],
+    [0xe9],
+    [0xf0, 0x9f, 0x98, 0x80],
+    [0xff],
+  ]);
+});
+
+Deno.test("humanSize() rounds as ls -lh does (powers of 1024, up, one decimal below 10)", async () => {
+  const sizes = [
+    0n,
+    1n,
+    999n,
+    1023n,
+    1024n,
+    1025n,
+    1126n,
+    1127n,
+    1536n,
+    10239n,
+    10240n,
+    10241n,
+    102399n,
+    1048575n,
+    1048576n,
+    1048577n,
+    10n * 2n ** 20n - 1n,
+    1023n * 2n ** 20n + 1n,
+    2n ** 30n - 1n,
+    2n ** 30n,
+    5n * 2n ** 30n + 3n,
+    2n ** 40n + 1n,
+    9n * 2n ** 40n,
+  ];
+  const folder = await Deno.makeTempDir({ prefix: "nfs4-human-" });
+  try {
+    for (const [i, size] of sizes.entries()) {
+      const path = `${folder}/${String(i).padStart(2, "0")}`;
+      await Deno.writeFile(path, new Uint8Array(0));
+      await Deno.truncate(path, Number(size));
+    }
+    const rows = outputLines(await coreutilsLs(["-lh", "-n"], folder)).slice(1);
+    const expected = rows.map((row) => row.split(/ +/)[4]);
+    assert.deepEqual(sizes.map(humanSize), expected);
+  } finally {
+    await Deno.remove(folder, { recursive: true });
+  }
+  assert.equal(humanSize(1025n), "1.1K");
+  assert.equal(humanSize(23n * 2n ** 20n), "23M");
+  assert.equal(humanSize(2n ** 90n), "1.0R");
+  assert.equal(humanSize(2n ** 100n), "1.0Q");
+  assert.equal(humanSize(2n ** 110n), "1024Q");
+});
+
+Deno.test("formatLongRows() adds -i, -h, -F indicators and aligns ids as ls does", () => {
+  const mtime = new Date("2024-11-21T10:00:00Z");
+  const rows = formatLongRows(
+    [
+      {
+        name: "big",
+        owner: "root",
+        group: "0",
+        info: info({ name: "big", size: 5n * 2n ** 30n + 3n, fileid: 7n, mtime }),
+      },
+      {
+        name: "run.sh",
+        indicator: "*",
+        owner: "1234",
+        group: "5678",
+        info: info({ name: "run.sh", mode: 0o755, size: 10n, fileid: 123456n, mtime }),
+      },
+      {
+        name: "ln",
+        target: "d",
+        indicator: "/",
+        owner: "alice",
+        group: "5",
+        info: info({ name: "ln", kind: "symlink", mode: 0o777, size: 1n, fileid: 9n, mtime }),
+      },
+    ],
+    { now: NOW, timeZone: "UTC", human: true, inode: true },
+  );
+  // User and group names are left-aligned, numbers right-aligned (coreutils format_user).
+  assert.deepEqual(rows, [
+    "     7 -rw-r--r-- 1 root     0 5.1G Nov 21 10:00 big",
+    "123456 -rwxr-xr-x 1  1234 5678   10 Nov 21 10:00 run.sh*",
+    "     9 lrwxrwxrwx 1 alice    5    1 Nov 21 10:00 ln -> d/",
+  ]);
+});
+
+Deno.test("formatLongRows() shows the time -u/-c choose, in the --time-style asked for", () => {
+  const entry = {
+    name: "f",
+    info: info({
+      name: "f",
+      mtime: new Date("2024-11-21T10:00:00Z"),
+      atime: new Date("2001-02-03T04:05:06Z"),
+      ctimeNs: 1732183200_123456789n,
+    }),
+  };
+  const rows = (options: object) =>
+    formatLongRows([entry], { now: NOW, timeZone: "UTC", ...options })[0]!;
+  assert.equal(rows({}), "-rw-r--r-- 1 root root 0 Nov 21 10:00 f");
+  assert.equal(rows({ time: "atime" }), "-rw-r--r-- 1 root root 0 Feb  3  2001 f");
+  assert.equal(
+    rows({ time: "ctime", style: parseTimeStyle("full-iso") }),
+    "-rw-r--r-- 1 root root 0 2024-11-21 10:00:00.123456789 +0000 f",
+  );
+  assert.equal(
+    rows({ time: "atime", style: parseTimeStyle("iso") }),
+    "-rw-r--r-- 1 root root 0 2001-02-03  f",
+  );
+});
+
+Deno.test("totalLine() prints 1K blocks, or -h units", () => {
+  const infos = [info({ name: "a", spaceUsed: 4096n }), info({ name: "b", spaceUsed: 512n })];
+  assert.equal(totalLine(infos, false), "total 5");
+  assert.equal(totalLine(infos, true), "total 4.5K");
+  assert.equal(totalLine([], true), "total 0");
+  assert.equal(totalLine([info({ name: "a", spaceUsed: 2n ** 30n })], true), "total 1.0G");
+});
+
+Deno.test("jsonRecord() adds name_bytes, path_bytes and target_bytes for bytes that are not UTF-8", () => {
+  const name = nameOf("lat", 0xe9, "in1");
+  const record = jsonRecord(
+    info({ name, path: `/vfs/${name}`, kind: "symlink", linkTarget: nameOf(0xff) }),
+    "nfs://h/vfs/lat%E9in1",
+  );
+  assert.equal(record.name, "lat\ufffdin1");
+  assert.equal(record.name_bytes, "bGF06WluMQ==");
+  assert.deepEqual(
+    bytesOf(
+      decodeByteString(Uint8Array.from(atob(record.name_bytes as string), (c) => c.charCodeAt(0))),
+    ),
+    bytesOf("lat", 0xe9, "in1"),
+  );
+  assert.equal(record.path, "/vfs/lat\ufffdin1");
+  assert.equal(record.path_bytes, btoa("/vfs/lat\xe9in1"));
+  assert.equal(record.target, "\ufffd");
+  assert.equal(record.target_bytes, "/w==");
+  // Valid UTF-8 needs no bytes.
+  const plain = jsonRecord(info({ name: "café", kind: "symlink", linkTarget: "日本" }), "u");
+  assert.equal("name_bytes" in plain, false);
+  assert.equal("path_bytes" in plain, false);
+  assert.equal("target_bytes" in plain, false);
+  // The record is valid JSON text: no lone surrogates.
+  assert.ok(JSON.stringify(record).isWellFormed());
+  assert.doesNotMatch(JSON.stringify(record), /\\ud[c-f]/);
+});
+
+Deno.test("layoutColumns() matches ls -C on a local folder at many widths", async () => {
+  const folder = await Deno.makeTempDir({ prefix: "nfs4-columns-" });
+  try {
+    const names = ["a", "b", "c", "dd", "eeeeeeeee", "f", "日本", "g", "hhhhhhhhhhhhhhhhhhhh", "i"];
+    for (let i = 0; i < 30; i++) names.push("x".repeat(i % 7 + 1) + i);
+    for (const name of names) createFile([folder, "/", name]);
+    const sorted = outputLines(await coreutilsLs(["-1"], folder));
+    for (const width of [0, 1, 2, 3, 7, 20, 33, 50, 79, 80, 81, 120, 500]) {
+      const expected = outputLines(await coreutilsLs(["-C", "-T0", `-w${width}`], folder));
+      assert.deepEqual(layoutColumns(sorted, width), expected, `width ${width}`);
+    }
+    // Few one-letter names: columns are at least 3 wide.
+    const few = await Deno.makeTempDir({ prefix: "nfs4-columns-" });
+    try {
+      for (const name of ["a", "b", "c", "d", "e", "f", "g"]) createFile([few, "/", name]);
+      for (const width of [4, 5, 6, 7, 8, 9, 10, 20]) {
+        assert.deepEqual(
+          layoutColumns(["a", "b", "c", "d", "e", "f", "g"], width),
+          outputLines(await coreutilsLs(["-C", "-T0", `-w${width}`], few)),
+          `width ${width}`,
+        );
+      }
+    } finally {
+      await Deno.remove(few, { recursive: true });
+    }
+  } finally {
+    await Deno.remove(folder, { recursive: true });
+  }
 });

@@ -162,8 +162,9 @@ interface LongRow {
   name: string;
 }
 
+// Owners and groups: names left-aligned, numbers right-aligned (as coreutils).
 const LONG_ROW =
-  /^(\S{10}) +(\d+) (\S+) +(\S+) +(\d+|\d+, +\d+) ([A-Z][a-z]{2} [ \d]\d (?:\d\d:\d\d| \d{4})) (.*)$/;
+  /^(\S{10}) +(\d+) +(\S+) +(\S+) +(\d+|\d+, +\d+) ([A-Z][a-z]{2} [ \d]\d (?:\d\d:\d\d| \d{4})) (.*)$/;
 
 function parseLongRow(line: string): LongRow {
   const m = LONG_ROW.exec(line);
@@ -215,7 +216,8 @@ for (const vers of VERSIONS) {
       assert.deepEqual(lines(plain), expected.map((e) => e.name));
 
       const before = new Date();
-      const long = ok(await nfs4(["ls", ...v, "-l", url], { TZ: "UTC" }));
+      // -n: owners as the numbers the server sends (-l alone names them as this host does).
+      const long = ok(await nfs4(["ls", ...v, "-ln", url], { TZ: "UTC" }));
       const [total, ...rows] = lines(long);
       const blocks = expected.reduce((sum, e) => sum + e.st.blocks, 0n);
       assert.equal(total, `total ${(blocks + 1n) / 2n}`);
@@ -543,7 +545,7 @@ for (const vers of VERSIONS) {
         theirs.set(m[6]!, [m[1]!.slice(-9), m[2], m[3], m[4], m[5]].join(" "));
         if (m[1]!.length === 10) types.set(m[6]!, m[1]![0]!);
       }
-      const long = ok(await nfs4(["ls", ...v, "-la", `${server.url}/vfs/kinds`]));
+      const long = ok(await nfs4(["ls", ...v, "-lan", `${server.url}/vfs/kinds`]));
       const ours = new Map<string, string>();
       for (const row of lines(long).slice(1).map(parseLongRow)) {
         if (row.name === "." || row.name === "..") continue;

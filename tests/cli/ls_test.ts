@@ -276,15 +276,20 @@ Deno.test("ls puts names in columns on a terminal", async () => {
   assert.equal(columns.stdout, tty.stdout);
 });
 
-Deno.test("ls shows control characters as ? on a terminal only", async () => {
+Deno.test("ls escapes control characters on a terminal only", async () => {
   const world = { servers: { "h:2049": dir({ "bad\x1b[2Jname": file("") }) } };
-  const tty = await runFake(["ls", "nfs://h/"], {
-    ...world,
-    stdout: new FakeStream({ isTTY: true, columns: 80 }),
-  });
-  assert.equal(tty.stdout, "bad?[2Jname\n");
+  const onTty = (args: string[]) =>
+    runFake(["ls", ...args, "nfs://h/"], {
+      ...world,
+      stdout: new FakeStream({ isTTY: true, columns: 80 }),
+    });
+  // As coreutils 9 on a terminal: shell-escape quoting; -N: literal with ? for controls.
+  assert.equal((await onTty([])).stdout, "'bad'$'\\033''[2Jname'\n");
+  assert.equal((await onTty(["-N"])).stdout, "bad?[2Jname\n");
+  assert.equal((await onTty(["-N", "--show-control-chars"])).stdout, "bad\x1b[2Jname\n");
   const pipe = await runFake(["ls", "nfs://h/"], world);
   assert.equal(pipe.stdout, "bad\x1b[2Jname\n");
+  assert.equal((await runFake(["ls", "-q", "nfs://h/"], world)).stdout, "bad?[2Jname\n");
 });
 
 Deno.test("ls checks every URL before connecting: a bad one is a usage error", async () => {
@@ -305,4 +310,138 @@ Deno.test("ls stops quietly with status 0 when stdout is closed", async () => {
   assert.equal(r.code, 0);
   assert.equal(r.stderr, "");
   assert.equal(r.log.clientsClosed, 1);
+});
+
+Deno.test("ls -h is --human-readable, never help: -lh lists, -h alone misses its URL", async () => {
+  const big = { servers: { "h:2049": dir({ big: file(new Uint8Array(1536)), small: file("x") }) } };
+  const r = await runFake(["ls", "-lh", "nfs://h/"], big);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(
+    r.stdout,
+    [
+      "total 8.0K",
+      "-rw-r--r-- 1 1000 1000 1.5K Nov 20 12:00 big",
+      "-rw-r--r-- 1 1000 1000    1 Nov 20 12:00 small",
+      "",
+    ].join("\n"),
+  );
+  const alone = await runFake(["ls", "-h"], big);
+  assert.equal(alone.code, 2);
+  assert.equal(alone.stderr, "nfs4: missing required argument 'url'\n");
+  assert.equal(alone.stdout, "");
+  const help = await runFake(["ls", "--help"], big);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /-h, --human-readable/);
+  assert.match(help.stdout, /--help +show help/);
+});
+
+Deno.test("ls URL/ names a directory: a symlink to one is followed, with -l and -d too", async () => {
+  const plain = await runFake(["ls", "nfs://srv/vfs/dirlink/"], world());
+  assert.equal(plain.stdout, "deep\ninner.txt\n");
+  const long = await runFake(["ls", "-l", "nfs://srv/vfs/dirlink/"], world());
+  assert.equal(long.code, 0, long.stderr);
+  assert.match(long.stdout, /^total 8\ndrwxr-xr-x .* deep\n-rw-r--r-- .* inner\.txt\n$/);
+  const d = await runFake(["ls", "-ld", "nfs://srv/vfs/dirlink/"], world());
+  assert.equal(d.stdout, "drwxr-xr-x 2 1000 1000 4096 Nov 20 12:00 nfs://srv/vfs/dirlink/\n");
+  // Without the slash, -l and -d show the link itself.
+  const link = await runFake(["ls", "-ld", "nfs://srv/vfs/dirlink"], world());
+  assert.match(link.stdout, /^lrwxrwxrwx .* nfs:\/\/srv\/vfs\/dirlink -> sub\n$/);
+  // `/.` is a trailing slash too.
+  const dot = await runFake(["ls", "-d", "nfs://srv/vfs/dirlink/."], world());
+  assert.equal(dot.stdout, "nfs://srv/vfs/dirlink/.\n");
+});
+
+Deno.test("ls file/ fails with Not a directory, naming the URL as typed, and goes on", async () => {
+  const r = await runFake(
+    [
+      "ls",
+      "nfs://srv/vfs/a.txt/",
+      "nfs://srv/vfs/link/",
+      "nfs://srv/vfs/dangling/",
+      "nfs://srv/vfs/b.txt",
+    ],
+    world(),
+  );
+  assert.equal(r.code, 1);
+  assert.equal(
+    r.stderr,
+    "nfs4: nfs://srv/vfs/a.txt/: Not a directory (NFS4ERR_NOTDIR)\n" +
+      "nfs4: nfs://srv/vfs/link/: Not a directory (NFS4ERR_NOTDIR)\n" +
+      "nfs4: nfs://srv/vfs/dangling/: No such file or directory (NFS4ERR_NOENT)\n",
+  );
+  assert.equal(r.stdout, "nfs://srv/vfs/b.txt\n");
+});
+
+Deno.test("ls -F marks types; -lF puts a link's indicator after its target", async () => {
+  const r = await runFake(["ls", "-F", "nfs://srv/vfs"], world());
+  assert.equal(r.stdout, "a.txt\nb.txt\ndangling@\ndirlink@\nlink@\nnull\nsp ace\nsub/\n");
+  const long = await runFake(["ls", "-lF", "nfs://srv/vfs"], world());
+  const names = long.stdout.split("\n").slice(1, -1).map((line) =>
+    / \d\d:\d\d (.*)$/.exec(line)![1]
+  );
+  assert.deepEqual(names, [
+    "a.txt",
+    "b.txt",
+    "dangling -> nowhere",
+    "dirlink -> sub/",
+    "link -> a.txt",
+    "null",
+    "sp ace",
+    "sub/",
+  ]);
+  // -F lists a command-line symlink to a directory as the link, like -l.
+  const operand = await runFake(["ls", "-F", "nfs://srv/vfs/dirlink"], world());
+  assert.equal(operand.stdout, "nfs://srv/vfs/dirlink@\n");
+});
+
+Deno.test("ls -A, -i, -S, -t, -r, -U, -1 and --full-time on the fake server", async () => {
+  const mtime = (iso: string) => ({ mtime: new Date(iso) });
+  const tree = {
+    servers: {
+      "h:2049": dir({
+        // The fake's READDIR gives these in reverse: new, old, mid.
+        ".dot": file("...", { fileid: 5n, ...mtime("2024-11-20T10:00:00Z") }),
+        mid: file("mmmm", { fileid: 12n, ...mtime("2024-06-01T00:00:00Z") }),
+        old: file("oooooo", { fileid: 1000n, ...mtime("2001-01-01T00:00:00Z") }),
+        new: file("nn", { fileid: 7n, ...mtime("2024-11-21T11:00:00Z") }),
+      }),
+    },
+  };
+  const ls = async (...args: string[]) => (await runFake(["ls", ...args, "nfs://h/"], tree)).stdout;
+  assert.equal(await ls("-A"), ".dot\nmid\nnew\nold\n");
+  assert.equal(await ls("-a"), ".\n..\n.dot\nmid\nnew\nold\n");
+  assert.equal(await ls("-i"), "  12 mid\n   7 new\n1000 old\n");
+  assert.equal(await ls("-S"), "old\nmid\nnew\n");
+  assert.equal(await ls("-t"), "new\nmid\nold\n");
+  assert.equal(await ls("-tr"), "old\nmid\nnew\n");
+  assert.equal(await ls("-U"), "new\nold\nmid\n");
+  assert.equal(await ls("-Ur"), "new\nold\nmid\n");
+  assert.equal(await ls("-Ua"), ".\n..\nnew\nold\nmid\n.dot\n");
+  assert.equal(await ls("-C", "-1"), "mid\nnew\nold\n");
+  assert.equal(
+    await ls("--full-time", "-t"),
+    [
+      "total 12",
+      "-rw-r--r-- 1 1000 1000 2 2024-11-21 11:00:00.000000000 +0000 new",
+      "-rw-r--r-- 1 1000 1000 4 2024-06-01 00:00:00.000000000 +0000 mid",
+      "-rw-r--r-- 1 1000 1000 6 2001-01-01 00:00:00.000000000 +0000 old",
+      "",
+    ].join("\n"),
+  );
+});
+
+Deno.test("ls --json carries names that are not UTF-8 as name_bytes", async () => {
+  const r = await runFake(["ls", "--json", "nfs://h/"], {
+    servers: { "h:2049": dir({ "lat\udce9in1": file("x"), "café": file("y") }) },
+  });
+  assert.equal(r.code, 0, r.stderr);
+  const [cafe, latin] = r.stdout.trimEnd().split("\n").map((line) => JSON.parse(line));
+  assert.equal(cafe.name, "café");
+  assert.equal("name_bytes" in cafe, false);
+  assert.equal(latin.name, "lat\ufffdin1");
+  assert.deepEqual(
+    [...atob(latin.name_bytes)].map((c) => c.charCodeAt(0)),
+    [0x6c, 0x61, 0x74, 0xe9, 0x69, 0x6e, 0x31],
+  );
+  assert.equal(latin.url, "nfs://h/lat%E9in1");
 });

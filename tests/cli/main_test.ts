@@ -127,7 +127,7 @@ serverTest(
     );
     const url = `${server.url}/vfs/tree`;
 
-    const ours = await nfs4(["ls", "-l", url], { TZ: "UTC" });
+    const ours = await nfs4(["ls", "-ln", url], { TZ: "UTC" });
     assert.equal(ours.code, 0, ours.stderr);
     const coreutils = await new Deno.Command("ls", {
       args: ["-ln", dir],

@@ -1,0 +1,351 @@
+/**
+ * The time column of `nfs4 ls -l`, as coreutils `ls` prints it:
+ * `--time-style=locale` (the default: `Nov 21 10:50`, or `Nov 21  2023`
+ * for times more than six months old or in the future), `full-iso`
+ * (`--full-time`: `2024-11-21 10:50:03.123456789 +0000`), `long-iso`,
+ * `iso`, and `+FORMAT` (date(1)'s conversions; `+OLD<newline>RECENT` gives
+ * the two kinds of times their own formats). Times are nanoseconds since
+ * the epoch, shown in an IANA time zone (the process's when not given).
+ * Pure: "now" and the zone are parameters.
+ * @module
+ */
+
+/** Half a mean Gregorian year, the "recent" window of `ls -l` (coreutils). */
+export const SIX_MONTHS_MS = 31_556_952_000 / 2;
+
+/** A parsed `--time-style`: the formats for old and for recent times. */
+export interface TimeStyle {
+  readonly old: string;
+  readonly recent: string;
+}
+
+const NAMED_STYLES: Record<string, TimeStyle> = {
+  "full-iso": { old: "%Y-%m-%d %H:%M:%S.%N %z", recent: "%Y-%m-%d %H:%M:%S.%N %z" },
+  "long-iso": { old: "%Y-%m-%d %H:%M", recent: "%Y-%m-%d %H:%M" },
+  "iso": { old: "%Y-%m-%d ", recent: "%m-%d %H:%M" },
+  "locale": { old: "%b %e  %Y", recent: "%b %e %H:%M" },
+};
+
+/** The default style, `locale` (in the C and C.UTF-8 locales). */
+export const LOCALE_STYLE: TimeStyle = NAMED_STYLES.locale!;
+
+/**
+ * Parses a `--time-style` (or `TIME_STYLE`) value: `full-iso`, `long-iso`,
+ * `iso`, `locale`, or `+FORMAT`, each optionally prefixed with `posix-`
+ * (which the C.UTF-8 locale honours). Undefined when it is none of these.
+ */
+export function parseTimeStyle(value: string): TimeStyle | undefined {
+  let style = value;
+  while (style.startsWith("posix-")) style = style.slice("posix-".length);
+  if (style.startsWith("+")) {
+    const formats = style.slice(1).split("\n");
+    if (formats.length > 2) return undefined;
+    return { old: formats[0]!, recent: formats[1] ?? formats[0]! };
+  }
+  return NAMED_STYLES[style];
+}
+
+/** Calendar fields of an instant in a time zone. */
+interface Fields {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+  /** 0 = Sunday. */
+  weekday: number;
+  /** Offset from UTC in minutes (east positive). */
+  offset: number;
+}
+
+const formats = new Map<string, Intl.DateTimeFormat>();
+
+function dateFormat(timeZone: string | undefined, zoneName: "longOffset" | "short") {
+  const key = `${timeZone ?? ""}/${zoneName}`;
+  let format = formats.get(key);
+  if (!format) {
+    format = new Intl.DateTimeFormat("en-US", {
+      ...(timeZone !== undefined ? { timeZone } : {}),
+      year: "numeric",
+      month: "numeric",
+      day: "numeric",
+      hour: "numeric",
+      minute: "numeric",
+      second: "numeric",
+      weekday: "short",
+      hourCycle: "h23",
+      timeZoneName: zoneName,
+    });
+    formats.set(key, format);
+  }
+  return format;
+}
+
+const WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const WEEKDAY_NAMES = [
+  "Sunday",
+  "Monday",
+  "Tuesday",
+  "Wednesday",
+  "Thursday",
+  "Friday",
+  "Saturday",
+];
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const MONTH_NAMES = [
+  "January",
+  "February",
+  "March",
+  "April",
+  "May",
+  "June",
+  "July",
+  "August",
+  "September",
+  "October",
+  "November",
+  "December",
+];
+
+function fieldsOf(ms: number, timeZone: string | undefined): Fields {
+  const parts: Record<string, string> = {};
+  for (const part of dateFormat(timeZone, "longOffset").formatToParts(new Date(ms))) {
+    if (part.type !== "literal") parts[part.type] = part.value;
+  }
+  // "GMT", "GMT+01:00", "GMT-05:30"
+  const m = /^GMT(?:([+-])(\d{2}):?(\d{2})?)?$/.exec(parts.timeZoneName ?? "GMT");
+  const offset = m?.[1] === undefined ? 0 : (m[1] === "-" ? -1 : 1) *
+    (Number(m[2]) * 60 + Number(m[3] ?? 0));
+  return {
+    year: Number(parts.year),
+    month: Number(parts.month),
+    day: Number(parts.day),
+    hour: Number(parts.hour) % 24,
+    minute: Number(parts.minute),
+    second: Number(parts.second),
+    weekday: WEEKDAYS.indexOf(parts.weekday ?? ""),
+    offset,
+  };
+}
+
+function zoneAbbreviation(ms: number, timeZone: string | undefined): string {
+  const part = dateFormat(timeZone, "short").formatToParts(new Date(ms))
+    .find((p) => p.type === "timeZoneName");
+  return part?.value ?? "UTC";
+}
+
+const NS_PER_S = 1_000_000_000n;
+
+/** Splits nanoseconds since the epoch into whole seconds (floor) and nanoseconds. */
+function split(ns: bigint): { seconds: bigint; nanos: number } {
+  let seconds = ns / NS_PER_S;
+  let nanos = ns % NS_PER_S;
+  if (nanos < 0n) {
+    seconds -= 1n;
+    nanos += NS_PER_S;
+  }
+  return { seconds, nanos: Number(nanos) };
+}
+
+function dayOfYear(f: Fields): number {
+  return Math.round(
+    (Date.UTC(f.year, f.month - 1, f.day) - Date.UTC(f.year, 0, 1)) / 86_400_000,
+  ) + 1;
+}
+
+/**
+ * Formats `ns` (nanoseconds since the epoch) with strftime conversions as
+ * GNU date(1) knows them: `%Y %C %y %m %d %e %j %H %k %I %l %M %S %N %p %P
+ * %a %A %b %h %B %u %w %s %z %:z %Z %F %T %R %D %r %c %x %X %n %t %%`, with
+ * the flags `-` (no padding), `_` (spaces), `0` (zeros) and a width (for
+ * `%N`, the number of digits). Anything else is copied.
+ */
+export function strftime(format: string, ns: bigint, timeZone?: string): string {
+  const { seconds, nanos } = split(ns);
+  const ms = Number(seconds) * 1000;
+  const f = fieldsOf(ms, timeZone);
+  let out = "";
+  for (let i = 0; i < format.length; i++) {
+    const ch = format[i]!;
+    if (ch !== "%" || i + 1 >= format.length) {
+      out += ch;
+      continue;
+    }
+    const start = i;
+    let flag = "";
+    while ("-_0^#".includes(format[i + 1] ?? "") && i + 1 < format.length) flag = format[++i]!;
+    let widthText = "";
+    while (/[0-9]/.test(format[i + 1] ?? "")) widthText += format[++i];
+    let colon = false;
+    if (format[i + 1] === ":" && format[i + 2] === "z") {
+      colon = true;
+      i++;
+    }
+    const conv = format[++i];
+    const width = widthText === "" ? undefined : Number(widthText);
+    const num = (value: number, digits: number, pad: "0" | " " = "0") => {
+      const padChar = flag === "_" ? " " : flag === "0" ? "0" : pad;
+      const text = String(value);
+      if (flag === "-") return text;
+      return text.padStart(width ?? digits, padChar);
+    };
+    const str = (text: string) => {
+      const shown = flag === "^" ? text.toUpperCase() : text;
+      return width === undefined ? shown : shown.padStart(width, flag === "0" ? "0" : " ");
+    };
+    const hour12 = f.hour % 12 === 0 ? 12 : f.hour % 12;
+    switch (conv) {
+      case "Y":
+        out += num(f.year, 1);
+        break;
+      case "C":
+        out += num(Math.floor(f.year / 100), 2);
+        break;
+      case "y":
+        out += num(((f.year % 100) + 100) % 100, 2);
+        break;
+      case "m":
+        out += num(f.month, 2);
+        break;
+      case "d":
+        out += num(f.day, 2);
+        break;
+      case "e":
+        out += num(f.day, 2, " ");
+        break;
+      case "j":
+        out += num(dayOfYear(f), 3);
+        break;
+      case "H":
+        out += num(f.hour, 2);
+        break;
+      case "k":
+        out += num(f.hour, 2, " ");
+        break;
+      case "I":
+        out += num(hour12, 2);
+        break;
+      case "l":
+        out += num(hour12, 2, " ");
+        break;
+      case "M":
+        out += num(f.minute, 2);
+        break;
+      case "S":
+        out += num(f.second, 2);
+        break;
+      case "N": {
+        const digits = String(nanos).padStart(9, "0");
+        out += width === undefined ? digits : digits.slice(0, width).padEnd(width, "0");
+        break;
+      }
+      case "p":
+        out += str(f.hour < 12 ? "AM" : "PM");
+        break;
+      case "P":
+        out += str(f.hour < 12 ? "am" : "pm");
+        break;
+      case "a":
+        out += str(WEEKDAYS[f.weekday] ?? "?");
+        break;
+      case "A":
+        out += str(WEEKDAY_NAMES[f.weekday] ?? "?");
+        break;
+      case "b":
+      case "h":
+        out += str(MONTHS[f.month - 1] ?? "?");
+        break;
+      case "B":
+        out += str(MONTH_NAMES[f.month - 1] ?? "?");
+        break;
+      case "u":
+        out += num(f.weekday === 0 ? 7 : f.weekday, 1);
+        break;
+      case "w":
+        out += num(f.weekday, 1);
+        break;
+      case "s":
+        out += seconds.toString();
+        break;
+      case "z": {
+        const sign = f.offset < 0 ? "-" : "+";
+        const abs = Math.abs(f.offset);
+        const hh = String(Math.floor(abs / 60)).padStart(2, "0");
+        const mm = String(abs % 60).padStart(2, "0");
+        out += colon ? `${sign}${hh}:${mm}` : `${sign}${hh}${mm}`;
+        break;
+      }
+      case "Z":
+        out += str(zoneAbbreviation(ms, timeZone));
+        break;
+      case "F":
+        out += strftime("%Y-%m-%d", ns, timeZone);
+        break;
+      case "T":
+      case "X":
+        out += strftime("%H:%M:%S", ns, timeZone);
+        break;
+      case "R":
+        out += strftime("%H:%M", ns, timeZone);
+        break;
+      case "D":
+      case "x":
+        out += strftime("%m/%d/%y", ns, timeZone);
+        break;
+      case "r":
+        out += strftime("%I:%M:%S %p", ns, timeZone);
+        break;
+      case "c":
+        out += strftime("%a %b %e %H:%M:%S %Y", ns, timeZone);
+        break;
+      case "n":
+        out += "\n";
+        break;
+      case "t":
+        out += "\t";
+        break;
+      case "%":
+        out += "%";
+        break;
+      default:
+        // Not a conversion we know: copy it as written.
+        out += format.slice(start, i + 1);
+    }
+  }
+  return out;
+}
+
+/** Options for time formatting: the instant "now", an IANA zone (default: local), the style. */
+export interface TimeOptions {
+  readonly now: Date;
+  readonly timeZone?: string | undefined;
+  readonly style?: TimeStyle | undefined;
+}
+
+/**
+ * An `ls -l` time (`ns`: nanoseconds since the epoch, `?` when unknown):
+ * the style's recent format when within the last six months, else its old
+ * format (also for times in the future).
+ *
+ * @example
+ * ```ts
+ * formatLsTime(1709647620_000_000_000n, { now: new Date("2024-04-01Z"), timeZone: "UTC" });
+ * // "Mar  5 14:07"
+ * ```
+ */
+export function formatLsTime(ns: bigint | undefined, options: TimeOptions): string {
+  if (ns === undefined) return "?";
+  const style = options.style ?? LOCALE_STYLE;
+  const ms = Number(ns / 1_000_000n);
+  const now = options.now.getTime();
+  // coreutils compares to the nanosecond; a millisecond is as close as "now" gets here.
+  const recent = now - SIX_MONTHS_MS < ms && ns < BigInt(now) * 1_000_000n;
+  return strftime(recent ? style.recent : style.old, ns, options.timeZone);
+}
+
+/** Nanoseconds since the epoch of a Date (for times known only to the millisecond). */
+export function dateToNanoseconds(date: Date | undefined): bigint | undefined {
+  if (date === undefined || Number.isNaN(date.getTime())) return undefined;
+  return BigInt(date.getTime()) * 1_000_000n;
+}
