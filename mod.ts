@@ -23,7 +23,7 @@ export type {
   StateSummary,
   WritableFile,
 } from "./lib/client/api.ts";
-export { LockConflictError } from "./lib/client/errors.ts";
+export { LockConflictError, MinorVersionError } from "./lib/client/errors.ts";
 export { lockWithWait } from "./lib/client/lock_wait.ts";
 export type { LockWaitOptions, LockWaitResult } from "./lib/client/lock_wait.ts";
 export { copy, CopyError } from "./lib/client/copy/mod.ts";

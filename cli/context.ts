@@ -8,7 +8,7 @@
 import type { Nfs4ClientApi } from "../lib/client/api.ts";
 import { formatHostPort, type NfsUrl } from "../lib/client/url.ts";
 import { formatTraceJson, formatTraceText, type TraceSink } from "../lib/client/trace.ts";
-import { describeError } from "./errors.ts";
+import { describeError, noteConnectUrl } from "./errors.ts";
 import type { GlobalOptions } from "./globals.ts";
 import type { IdDatabase } from "./ls_owners.ts";
 import { Diagnostics, isBrokenPipe, Output, type WritableLike } from "./output.ts";
@@ -50,10 +50,35 @@ export class CliContext {
   /** The global options of the command being run, once it has read them. */
   globals: GlobalOptions | undefined;
 
+  /** The first URL of each server the command connected to, by `host:port`. */
+  readonly #servers = new Map<string, NfsUrl>();
+
   constructor(io: CliIo) {
-    this.io = io;
+    // Every connection of every command goes through here: a failure to
+    // connect remembers the URL it was for, so its message names it.
+    const connect: ConnectFn = async (url, ...rest) => {
+      const key = formatHostPort(url);
+      if (!this.#servers.has(key)) this.#servers.set(key, url);
+      try {
+        return await io.connect(url, ...rest);
+      } catch (err) {
+        noteConnectUrl(err, url);
+        throw err;
+      }
+    };
+    this.io = { ...io, connect };
     this.out = new Output(io.stdout);
     this.diag = new Diagnostics(io.stderr);
+  }
+
+  /**
+   * The first URL of the server the command connected to, when it used just
+   * one: an error that ended the command without a URL of its own is named
+   * by it (a path on that server as a URL on it). With several servers the
+   * error names its own (a failed connection does, see noteConnectUrl).
+   */
+  get soleServerUrl(): NfsUrl | undefined {
+    return this.#servers.size === 1 ? [...this.#servers.values()][0] : undefined;
   }
 
   /** Prints `nfs4: <message>` on stderr. */

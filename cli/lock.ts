@@ -36,7 +36,7 @@ import {
 import type { CliContext } from "./context.ts";
 import { describeError } from "./errors.ts";
 import { type GlobalOptions, readGlobalOptions, type RootCommand } from "./globals.ts";
-import { flushed } from "./output.ts";
+import { flushed, isBrokenPipe } from "./output.ts";
 
 const HELP = `
 The lock is exclusive unless -s is given, and covers the whole file unless
@@ -47,8 +47,9 @@ needs that permission. The file must exist.
 
 With COMMAND, nfs4 takes the lock, runs COMMAND with the lock held (stdin,
 stdout and stderr are nfs4's), releases the lock and exits with COMMAND's
-status (128+N when a signal N ended it). SIGINT and SIGTERM are passed on to
-COMMAND. Put -- before COMMAND when it has options of its own.
+status (128+N when a signal N ended it; 0 when SIGPIPE did, as its output was
+closed early, e.g. by head). SIGINT and SIGTERM are passed on to COMMAND. Put
+-- before COMMAND when it has options of its own.
 
 Without COMMAND, nfs4 prints one line on stderr saying what it holds, e.g.
   nfs4: holding exclusive lock on nfs://srv/vfs/f bytes 0- (lock owner lock-p4242-1, stateid …)
@@ -285,6 +286,7 @@ async function testRange(
     await ctx.out.write(`${url.text}: locked: ${describeHolder(holder)}\n`);
     return conflictCode;
   } catch (err) {
+    if (isBrokenPipe(err)) throw err; // not a failure: run() exits 0
     ctx.error(describeError(err, globals.verbose, { url, timeoutSeconds: globals.timeoutSeconds }));
     return 1;
   } finally {
@@ -516,7 +518,13 @@ class LockRun {
           resolve(err.code === "ENOENT" ? 127 : 126);
         });
         child.once("exit", (code, signal) => {
-          const status = signal !== null ? 128 + signalNumber(signal) : code ?? 1;
+          // SIGPIPE: COMMAND's output (nfs4's stdout) was closed early, which
+          // ends nfs4 itself with 0 too (`nfs4 lock … -- seq 1e9 | head -c1`).
+          const status = signal === "SIGPIPE"
+            ? 0
+            : signal !== null
+            ? 128 + signalNumber(signal)
+            : code ?? 1;
           this.#trace.note(
             signal !== null
               ? `COMMAND exited: ${file} killed by ${signal} (${status})`

@@ -42,17 +42,34 @@ function isEpipe(err: unknown): boolean {
   return typeof err === "object" && err !== null && (err as { code?: unknown }).code === "EPIPE";
 }
 
-/** stdout: data, written in order, one awaited chunk at a time. */
+/**
+ * stdout: data, written in order, one awaited chunk at a time.
+ *
+ * This is where a closed stdout is recognised, for every command: an EPIPE
+ * from a write, or from the stream's 'error' event, becomes a
+ * {@linkcode BrokenPipeError} that awaited writes throw, and aborts
+ * {@linkcode Output.closed}, which commands that run until told to stop
+ * (renew-watch) listen to. The command then ends through its ordinary
+ * `finally` (CLOSE, LOCKU, DESTROY_SESSION) and `run()` exits 0.
+ */
 export class Output {
   readonly #stream: WritableLike;
+  readonly #closed = new AbortController();
   #error: Error | undefined;
 
   constructor(stream: WritableLike) {
     this.#stream = stream;
     // An 'error' event without a listener would crash the process.
-    stream.on("error", (error) => {
-      this.#error ??= error;
-    });
+    stream.on("error", (error) => void this.#wrap(error));
+  }
+
+  /**
+   * Aborted, with a {@linkcode BrokenPipeError} as its reason, once a write
+   * has found stdout closed by its reader. A write is the only way to find
+   * out: a command that prints nothing for a while notices at its next line.
+   */
+  get closed(): AbortSignal {
+    return this.#closed.signal;
   }
 
   /** Whether stdout is a terminal (columns, escaping of control characters). */
@@ -87,6 +104,16 @@ export class Output {
     });
   }
 
+  /**
+   * Writes `chunk` without waiting for it (a live status line, an event as
+   * it happens). Nothing is thrown or rejected: a closed stdout aborts
+   * {@linkcode Output.closed}, any other failure is thrown by the next
+   * awaited {@linkcode Output.write}.
+   */
+  post(chunk: string | Uint8Array): void {
+    this.write(chunk).catch(() => {});
+  }
+
   /** Writes lines, each followed by a newline, in chunks of about 64 KiB. */
   async writeLines(lines: Iterable<string>): Promise<void> {
     let batch = "";
@@ -102,7 +129,10 @@ export class Output {
 
   #wrap(error: Error): Error {
     this.#error ??= error;
-    return isEpipe(error) ? new BrokenPipeError({ cause: error }) : error;
+    if (!isEpipe(error) && !isBrokenPipe(error)) return error;
+    const broken = isBrokenPipe(error) ? error : new BrokenPipeError({ cause: error });
+    if (!this.#closed.signal.aborted) this.#closed.abort(broken);
+    return broken;
   }
 }
 

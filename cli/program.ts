@@ -110,7 +110,10 @@ export async function run(argv: readonly string[], io: CliIo): Promise<ExitCode>
       return ExitCode.USAGE;
     }
     const verbose = ctx.globals?.verbose ?? argv.includes("--verbose");
-    ctx.error(describeError(err, verbose, { timeoutSeconds: ctx.globals?.timeoutSeconds }));
+    ctx.error(describeError(err, verbose, {
+      url: ctx.soleServerUrl,
+      timeoutSeconds: ctx.globals?.timeoutSeconds,
+    }));
     return exitCodeFor(err);
   }
 }

@@ -10,7 +10,9 @@
  * checks the state still works (a READ through the open stateid) and
  * releases it.
  *
- * Exit 0 when all state was kept or recovered, 1 when some was lost.
+ * Exit 0 when all state was kept or recovered, 1 when some was lost. When
+ * stdout is closed (`| head`) the watch ends at its next line, as with
+ * Ctrl-C, releases its state and exits 0.
  * @module
  */
 
@@ -28,6 +30,7 @@ Without --duration it runs until Ctrl-C. Every renewal shows its round-trip
 time and how much lease is left; recovery steps show as they happen.
 
 Exit status: 0 when all state was kept or recovered, 1 when some was lost.
+A closed stdout (| head) ends the watch at its next line, with status 0.
 
 Examples:
   $ nfs4 renew-watch --duration 20 nfs://127.0.0.1/vfs
@@ -72,7 +75,10 @@ export function registerRenewWatch(program: RootCommand, ctx: CliContext): void 
           if (opts.lock) await file.lock(WHOLE_FILE);
         }
         view.header(formatNfsUrl(url), client.describeState());
-        await waitFor(stop.signal, opts.duration, () => view.tick(client.describeState()));
+        // A closed stdout ends the watch as Ctrl-C does; the finally releases the state.
+        const until = AbortSignal.any([stop.signal, ctx.out.closed]);
+        await waitFor(until, opts.duration, () => view.tick(client.describeState()));
+        ctx.out.closed.throwIfAborted(); // run() exits 0
         const verdict = await verify(client, file);
         view.verdict(verdict, client.describeState());
         if (!verdict.kept) ctx.failed = true;
@@ -160,13 +166,13 @@ class WatchView {
   }
 
   #print(line: string): void {
-    this.aside(() => void this.#ctx.out.write(line + "\n"));
+    this.aside(() => this.#ctx.out.post(line + "\n"));
   }
 
   /** Runs `fn` with the status line out of the way. */
   aside(fn: () => void): void {
     if (this.#statusShown) {
-      void this.#ctx.out.write("\r\x1b[K");
+      this.#ctx.out.post("\r\x1b[K");
       this.#statusShown = false;
     }
     fn();
@@ -218,7 +224,7 @@ class WatchView {
       } lock owner(s)`;
     const flags = s.flags.length > 0 ? `  recovering: ${s.flags.join(" ")}` : "";
     const rtt = this.#lastRtt !== undefined ? `  last rtt ${this.#lastRtt.toFixed(1)} ms` : "";
-    void this.#ctx.out.write(
+    this.#ctx.out.post(
       `\r\x1b[K lease ${s.leaseSeconds} s  left ${
         left.toFixed(1)
       } s  renewals ${this.#renewals}${rtt}  ${held}${flags}`,

@@ -24,6 +24,7 @@ import {
 } from "../nfs4/attrs.ts";
 import { FileType, LockType, NFS4_UINT64_MAX, ShareAccess, StableHow } from "../nfs4/constants.ts";
 import { NfsError } from "../nfs4/errors.ts";
+import { byteLength } from "../nfs4/names.ts";
 import { getattr } from "../nfs4/ops/getattr.ts";
 import { getfh } from "../nfs4/ops/getfh.ts";
 import { lookup } from "../nfs4/ops/lookup.ts";
@@ -68,7 +69,13 @@ import type {
   StateSummary,
   WritableFile,
 } from "./api.ts";
-import { describeLockHolder, formatOwner, LockConflictError } from "./errors.ts";
+import {
+  describeLockHolder,
+  formatOwner,
+  LockConflictError,
+  MinorVersionError,
+  PathError,
+} from "./errors.ts";
 import type { FileInfo, FileKind } from "./types.ts";
 
 /** Attributes `ls -l` and `--json` show. */
@@ -91,6 +98,9 @@ const LIST_ATTRS = [
 /** A path naming a directory: it ends in `/` or `/.` (POSIX.1-2017 §4.13). */
 const DIRECTORY_PATH = /\/\.?$/;
 
+/** The longest file name, in bytes, when the server does not say (POSIX NAME_MAX on Linux). */
+const NAME_MAX = 255;
+
 /** Symlinks followed while walking one path before giving up (ELOOP). */
 const MAX_SYMLINKS = 40;
 
@@ -111,6 +121,8 @@ export class Nfs4Client implements Nfs4ClientApi {
   readonly #channel: RpcCompoundChannel;
   #supported: ReadonlySet<number> | undefined;
   #rootFsMaxRead: number | undefined;
+  /** The longest name the server takes, in bytes (its `maxname`), when it says. */
+  #maxName: number | undefined;
   #closed = false;
 
   private constructor(manager: StateManager, owner: ClientOwner, channel: RpcCompoundChannel) {
@@ -131,7 +143,6 @@ export class Nfs4Client implements Nfs4ClientApi {
     const tries: (0 | 1)[] = version === "4.0" ? [0] : version === "4.1" ? [1] : [1, 0];
     const tracer = options.tracer ?? new Tracer();
     if (options.onTrace) tracer.subscribe(options.onTrace);
-    let lastError: unknown;
     for (const minor of tries) {
       const channel = RpcCompoundChannel.to({
         host: options.host,
@@ -166,15 +177,23 @@ export class Nfs4Client implements Nfs4ClientApi {
         manager.abandon();
         owner.release();
         await channel.close();
-        lastError = e;
         if (e instanceof NfsError && e.status === S.NFS4ERR_MINOR_VERS_MISMATCH) {
-          tracer.emit("clid", `NFSv4.${minor} not supported`, "trying the next minor version");
-          continue;
+          const next = tries[tries.indexOf(minor) + 1];
+          if (next !== undefined) {
+            tracer.emit("clid", `NFSv4.${minor} not supported`, `trying NFSv4.${next}`);
+            continue;
+          }
+          tracer.emit(
+            "clid",
+            `NFSv4.${minor} not supported`,
+            version === "auto" ? "no other minor version to try" : `NFSv4.${minor} was asked for`,
+          );
+          throw new MinorVersionError(tries, options, { cause: e });
         }
         throw e;
       }
     }
-    throw lastError;
+    throw new Error("no minor version to try"); // unreachable: tries is never empty
   }
 
   get minorVersion(): number {
@@ -191,10 +210,11 @@ export class Nfs4Client implements Nfs4ClientApi {
   async #wanted(ids: readonly number[]): Promise<number[]> {
     if (!this.#supported) {
       const [, attrs] = await this.manager.run(() =>
-        [putrootfh(), getattr([Attr.SUPPORTED_ATTRS, Attr.MAXREAD])] as const
+        [putrootfh(), getattr([Attr.SUPPORTED_ATTRS, Attr.MAXREAD, Attr.MAXNAME])] as const
       );
       this.#supported = attrs.attrs.supportedAttrs ?? new Set(ids);
       if (attrs.attrs.maxread !== undefined) this.#rootFsMaxRead = Number(attrs.attrs.maxread);
+      if (attrs.attrs.maxname) this.#maxName = attrs.attrs.maxname;
     }
     return ids.filter((id) => this.#supported!.has(id) || id === Attr.TYPE);
   }
@@ -210,11 +230,25 @@ export class Nfs4Client implements Nfs4ClientApi {
    */
   async #resolve(path: string, follow: boolean): Promise<Resolved> {
     try {
+      await this.#checkNames(path);
       return await this.#walk(path, follow);
     } catch (e) {
       // Name what the user asked for, as coreutils does (`ls a/b/c`, not
       // the component that failed); the cause keeps the detail.
       throw e instanceof NfsError ? e.withPath(path) : e;
+    }
+  }
+
+  /**
+   * Refuses `path` before anything is sent when one of its names is longer
+   * than the server takes (its `maxname`, else NAME_MAX): NFS4ERR_NAMETOOLONG
+   * naming the path, as the server would answer.
+   */
+  async #checkNames(path: string): Promise<void> {
+    await this.#wanted(LIST_ATTRS);
+    const max = this.#maxName ?? NAME_MAX;
+    if (splitPath(path).some((name) => byteLength(name) > max)) {
+      throw new NfsError(S.NFS4ERR_NAMETOOLONG, "LOOKUP", { path });
     }
   }
 
@@ -273,7 +307,7 @@ export class Nfs4Client implements Nfs4ClientApi {
         const isLast = pending.length === 0;
         if (entry.attrs.type === FileType.NF4LNK && (!isLast || follow)) {
           if (++links > MAX_SYMLINKS) {
-            throw new Error(`${path}: Too many levels of symbolic links`);
+            throw new PathError(path, "Too many levels of symbolic links");
           }
           const target = await this.#readlinkFh(entry.fh, joinPath(names()));
           walked.pop();
@@ -506,6 +540,7 @@ export class Nfs4Client implements Nfs4ClientApi {
 
   /** The directory handle and last name of `path` (which need not exist). */
   async #parentOf(path: string): Promise<{ dirFh: FileHandle; name: string; dirPath: string }> {
+    await this.#checkNames(path);
     const components = splitPath(path);
     const name = components.at(-1);
     if (name === undefined || name === "..") {

@@ -23,6 +23,48 @@ export class LockConflictError extends NfsError {
   }
 }
 
+/**
+ * The server serves none of the NFSv4 minor versions tried: each answered
+ * NFS4ERR_MINOR_VERS_MISMATCH (RFC 7530 §15.2, RFC 8881 §15.1.3.5), e.g.
+ * `--vers 4.1` against a server with 4.0 only.
+ */
+export class MinorVersionError extends NfsError {
+  /** The minor versions tried, in order. */
+  readonly minorVersions: readonly number[];
+  readonly host: string;
+  readonly port: number;
+
+  constructor(
+    minorVersions: readonly number[],
+    server: { host: string; port: number },
+    options: { cause?: unknown } = {},
+  ) {
+    super(Nfs4Status.NFS4ERR_MINOR_VERS_MISMATCH, "COMPOUND", { cause: options.cause });
+    this.name = "MinorVersionError";
+    this.minorVersions = minorVersions;
+    this.host = server.host;
+    this.port = server.port;
+    const versions = minorVersions.map((minor) => `NFSv4.${minor}`).join(" or ");
+    this.message = `server does not support ${versions} (${this.statusName})`;
+  }
+}
+
+/**
+ * The client gave up on `path` for a reason of its own, not a server
+ * status: more than 40 symbolic links met while walking it (ELOOP, as
+ * Linux's MAXSYMLINKS). The message is `PATH: reason`.
+ */
+export class PathError extends Error {
+  /** The path the user named. */
+  readonly path: string;
+
+  constructor(path: string, reason: string) {
+    super(`${path}: ${reason}`);
+    this.name = "PathError";
+    this.path = path;
+  }
+}
+
 /** `lock-p1234-1` when the owner bytes are printable text, else hex. */
 export function formatOwner(bytes: Uint8Array): string {
   const printable = bytes.every((b) => b >= 0x20 && b < 0x7f);

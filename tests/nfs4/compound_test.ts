@@ -23,6 +23,8 @@ import { open } from "../../lib/nfs4/ops/open.ts";
 import { putfh } from "../../lib/nfs4/ops/putfh.ts";
 import { putrootfh } from "../../lib/nfs4/ops/putrootfh.ts";
 import { read } from "../../lib/nfs4/ops/read.ts";
+import { remove } from "../../lib/nfs4/ops/remove.ts";
+import { rename } from "../../lib/nfs4/ops/rename.ts";
 import { dirEntry, readdir } from "../../lib/nfs4/ops/readdir.ts";
 import { setattr } from "../../lib/nfs4/ops/setattr.ts";
 import { hex } from "./_helpers.ts";
@@ -47,6 +49,21 @@ Deno.test("encodeCompound() writes tag, minorversion and the ops", () => {
     w.bytes(),
     hex("00000001 74000000 00000001 00000003 00000018 0000000f 00000001 61000000 0000000a"),
   );
+});
+
+Deno.test("encodeCompound() refuses a name over the limit as NFS4ERR_NAMETOOLONG, not an XDR error", () => {
+  const long = "a".repeat(5000);
+  for (const op of [lookup(long), remove(long), rename({ oldName: "a", newName: long })]) {
+    assert.throws(
+      () => encodeCompound(new XdrWriter(), { minorVersion: 0, ops: [putrootfh(), op] }),
+      (e: unknown) =>
+        e instanceof NfsError && e.statusName === "NFS4ERR_NAMETOOLONG" && e.op === op.name &&
+        e.message === `${op.name}: File name too long (NFS4ERR_NAMETOOLONG)`,
+      op.name,
+    );
+  }
+  // 4096 bytes is still sent (the server judges it).
+  encodeCompound(new XdrWriter(), { minorVersion: 0, ops: [lookup("a".repeat(4096))] });
 });
 
 Deno.test("decodeCompoundReply() types results by position", () => {

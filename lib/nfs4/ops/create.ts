@@ -6,6 +6,7 @@
 
 import { FileType, Limits, Op } from "../constants.ts";
 import { bindOp, type Nfs4Op, type OpCodec } from "../compound.ts";
+import { writeComponent } from "../names.ts";
 import {
   decodeBitmap,
   decodeFattr,
@@ -67,7 +68,7 @@ export const CREATE: OpCodec<CreateArgs, CreateResult> = {
     } else if (args.type === FileType.NF4BLK || args.type === FileType.NF4CHR) {
       encodeSpecData(w, args.devData);
     }
-    w.writeString(args.name, Limits.name);
+    writeComponent(w, args.name, "CREATE");
     encodeFattr(w, args.attrs ?? {});
   },
   decodeArgs(r) {

@@ -6,13 +6,14 @@
 
 import { Limits, Op } from "../constants.ts";
 import { bindOp, type Nfs4Op, type OpCodec } from "../compound.ts";
+import { writeComponent } from "../names.ts";
 import { type ChangeInfo, decodeChangeInfo, encodeChangeInfo } from "../types.ts";
 
 export const LINK: OpCodec<string, ChangeInfo> = {
   opnum: Op.LINK,
   name: "LINK",
   encodeArgs(w, newName) {
-    w.writeString(newName, Limits.name);
+    writeComponent(w, newName, "LINK");
   },
   decodeArgs(r) {
     return r.readString(Limits.name);

@@ -6,12 +6,13 @@
 
 import { Limits, Op } from "../constants.ts";
 import { bindOp, type Nfs4Op, type OpCodec } from "../compound.ts";
+import { writeComponent } from "../names.ts";
 
 export const LOOKUP: OpCodec<string, void> = {
   opnum: Op.LOOKUP,
   name: "LOOKUP",
   encodeArgs(w, name) {
-    w.writeString(name, Limits.name);
+    writeComponent(w, name, "LOOKUP");
   },
   decodeArgs(r) {
     return r.readString(Limits.name);

@@ -21,6 +21,7 @@ import {
   WhyNoDelegation,
 } from "../constants.ts";
 import { bindOp, type Nfs4Op, type OpCodec } from "../compound.ts";
+import { writeComponent } from "../names.ts";
 import {
   decodeBitmap,
   decodeFattr,
@@ -179,14 +180,14 @@ export function encodeOpenClaim(w: XdrWriter, claim: OpenClaim): void {
   switch (claim.claim) {
     case OpenClaimType.CLAIM_NULL:
     case OpenClaimType.CLAIM_DELEGATE_PREV:
-      w.writeString(claim.file, Limits.name);
+      writeComponent(w, claim.file, "OPEN");
       break;
     case OpenClaimType.CLAIM_PREVIOUS:
       w.writeInt(claim.delegateType);
       break;
     case OpenClaimType.CLAIM_DELEGATE_CUR:
       encodeStateid(w, claim.delegateStateid);
-      w.writeString(claim.file, Limits.name);
+      writeComponent(w, claim.file, "OPEN");
       break;
     case OpenClaimType.CLAIM_DELEG_CUR_FH:
       encodeStateid(w, claim.delegateStateid);

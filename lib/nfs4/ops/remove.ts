@@ -5,13 +5,14 @@
 
 import { Limits, Op } from "../constants.ts";
 import { bindOp, type Nfs4Op, type OpCodec } from "../compound.ts";
+import { writeComponent } from "../names.ts";
 import { type ChangeInfo, decodeChangeInfo, encodeChangeInfo } from "../types.ts";
 
 export const REMOVE: OpCodec<string, ChangeInfo> = {
   opnum: Op.REMOVE,
   name: "REMOVE",
   encodeArgs(w, target) {
-    w.writeString(target, Limits.name);
+    writeComponent(w, target, "REMOVE");
   },
   decodeArgs(r) {
     return r.readString(Limits.name);

@@ -6,6 +6,7 @@
 
 import { Limits, Op } from "../constants.ts";
 import { bindOp, type Nfs4Op, type OpCodec } from "../compound.ts";
+import { writeComponent } from "../names.ts";
 import { type ChangeInfo, decodeChangeInfo, encodeChangeInfo } from "../types.ts";
 
 /** RENAME4args. */
@@ -24,8 +25,8 @@ export const RENAME: OpCodec<RenameArgs, RenameResult> = {
   opnum: Op.RENAME,
   name: "RENAME",
   encodeArgs(w, args) {
-    w.writeString(args.oldName, Limits.name);
-    w.writeString(args.newName, Limits.name);
+    writeComponent(w, args.oldName, "RENAME");
+    writeComponent(w, args.newName, "RENAME");
   },
   decodeArgs(r) {
     const oldName = r.readString(Limits.name);

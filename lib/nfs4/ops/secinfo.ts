@@ -7,6 +7,7 @@
 import type { XdrReader, XdrWriter } from "../../xdr/mod.ts";
 import { Limits, Op, RpcGssService, SecFlavor } from "../constants.ts";
 import { bindOp, type Nfs4Op, type OpCodec } from "../compound.ts";
+import { writeComponent } from "../names.ts";
 
 /** rpcsec_gss_info: the mechanism OID, QOP and service of an RPCSEC_GSS entry. */
 export interface RpcsecGssInfo {
@@ -51,7 +52,7 @@ export const SECINFO: OpCodec<string, SecInfo[]> = {
   opnum: Op.SECINFO,
   name: "SECINFO",
   encodeArgs(w, name) {
-    w.writeString(name, Limits.name);
+    writeComponent(w, name, "SECINFO");
   },
   decodeArgs(r) {
     return r.readString(Limits.name);

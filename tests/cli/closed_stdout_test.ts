@@ -1,0 +1,184 @@
+/**
+ * Every command piped into `head -c1` (a real shell pipeline against
+ * Ganesha): it exits 0 once its stdout is closed, prints no message and no
+ * "Uncaught", stops promptly, and leaves nothing on the server: each OPEN
+ * closed, each lock unlocked, and on 4.1 its session and client ID
+ * destroyed (issue 14, item 6).
+ */
+
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import { serverTest, type TestServer } from "../_server.ts";
+import {
+  destroyClientIdStatus,
+  exclusiveOpenStatus,
+  messageLines,
+  ROOT,
+  traceClientId,
+  traceEvents,
+  type TraceLine,
+} from "./_spawn.ts";
+
+const VERSIONS = ["4.0", "4.1"] as const;
+type Version = (typeof VERSIONS)[number];
+
+/** What `nfs4 ARGS | head -c1` left: nfs4's own status and stderr. */
+interface Piped {
+  code: number;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs `nfs4 ...args | head -c1` in bash and returns nfs4's exit status (PIPESTATUS). */
+async function intoHead(args: readonly string[]): Promise<Piped> {
+  const started = performance.now();
+  const out = await new Deno.Command("bash", {
+    args: [
+      "-c",
+      '"$@" | head -c1 >/dev/null; exit "${PIPESTATUS[0]}"',
+      "nfs4",
+      Deno.execPath(),
+      "run",
+      "-A",
+      "cli/main.ts",
+      ...args,
+    ],
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  return {
+    code: out.code,
+    stderr: new TextDecoder().decode(out.stderr),
+    ms: performance.now() - started,
+  };
+}
+
+/**
+ * The export's contents: enough output that the pipe (64 KiB) fills, so
+ * each command really writes into a closed stdout.
+ */
+function populate(server: TestServer): void {
+  const root = server.exportDir;
+  fs.mkdirSync(`${root}/many`);
+  for (let i = 0; i < 2500; i++) {
+    fs.writeFileSync(`${root}/many/${"entry-with-a-longish-name-".padEnd(40, "x")}${i}`, "");
+  }
+  fs.mkdirSync(`${root}/tree`);
+  for (let d = 0; d < 40; d++) {
+    fs.mkdirSync(`${root}/tree/dir${d}`);
+    for (let f = 0; f < 40; f++) fs.writeFileSync(`${root}/tree/dir${d}/file-${f}`, "");
+  }
+  const big = new Uint8Array(32 << 20).fill(0x61);
+  fs.writeFileSync(`${root}/big`, big);
+  fs.writeFileSync(`${root}/small`, "small\n");
+  fs.writeFileSync(`${root}/drill`, "");
+}
+
+/** One command of the table. */
+interface Row {
+  /** Arguments after the global options; `u` is `nfs://127.0.0.1:PORT/vfs`. */
+  args: (u: string) => string[];
+  /** Files it opened: another client's exclusive open of each must be granted afterwards. */
+  files?: string[];
+  /** Whether it connects as one client and traces (checks on its client ID and opens). */
+  traced?: boolean;
+}
+
+const ROWS: Record<string, Row> = {
+  "ls": { args: (u) => ["ls", `${u}/many`], traced: true },
+  "ls -l": { args: (u) => ["ls", "-l", `${u}/many`], traced: true },
+  "ls -R": { args: (u) => ["ls", "-R", u], traced: true },
+  "ls --json": { args: (u) => ["ls", "--json", `${u}/tree`], traced: true },
+  "cat": { args: (u) => ["cat", `${u}/big`], files: ["/vfs/big"], traced: true },
+  "cp to -": { args: (u) => ["cp", `${u}/big`, "-"], files: ["/vfs/big"], traced: true },
+  "lock -- seq": {
+    args: (u) => ["lock", `${u}/small`, "--", "seq", "1", "10000000"],
+    files: ["/vfs/small"],
+    traced: true,
+  },
+  "lock --test": { args: (u) => ["lock", "--test", `${u}/small`], traced: true },
+  "renew-watch --json --open --lock": {
+    args: (u) => ["renew-watch", "--json", "--open", "--lock", `${u}/small`],
+    files: ["/vfs/small"],
+    traced: true,
+  },
+  "simulate-reboot --client --json": {
+    args: (u) => ["simulate-reboot", "--client", "--json", `${u}/drill`],
+    files: ["/vfs/drill"],
+  },
+  "simulate-reboot --client": {
+    args: (u) => ["simulate-reboot", "--client", `${u}/drill`],
+    files: ["/vfs/drill"],
+  },
+  "completions bash": { args: () => ["completions", "bash"] },
+  "--help": { args: () => ["--help"] },
+  "ls --help": { args: () => ["ls", "--help"] },
+};
+
+/** The server holds nothing of a command that has exited. */
+async function assertReleased(
+  server: TestServer,
+  vers: Version,
+  row: Row,
+  events: TraceLine[],
+  what: string,
+): Promise<void> {
+  for (const path of row.files ?? []) {
+    assert.equal(await exclusiveOpenStatus(server, vers, path), "NFS4_OK", `${what}: ${path}`);
+  }
+  if (!row.traced) return;
+  const stateid = (e: TraceLine, field: string) => String(e[field] ?? "").split(":")[0] ?? "";
+  const opened = events.filter((e) => e.cat === "open" && e.event === "OPEN");
+  const closed = events.filter((e) => e.cat === "open" && e.event === "CLOSE");
+  assert.equal(closed.length, opened.length, `${what}: a CLOSE for every OPEN`);
+  for (const open of opened) {
+    const other = stateid(open, "stateid");
+    assert.ok(closed.some((c) => String(c.detail).includes(other)), `${what}: CLOSE of ${other}`);
+  }
+  const locks = events.filter((e) => e.cat === "lock" && e.event.startsWith("stateid none"));
+  const unlocks = events.filter((e) => e.cat === "lock" && e.event === "LOCKU");
+  assert.equal(unlocks.length, locks.length, `${what}: a LOCKU for every lock`);
+  const names = events.map((e) => e.event);
+  if (vers === "4.1") {
+    assert.ok(names.includes("DESTROY_SESSION ok"), `${what}: DESTROY_SESSION`);
+    const clientId = traceClientId(events);
+    assert.equal(await destroyClientIdStatus(server, clientId), "NFS4ERR_STALE_CLIENTID", what);
+  }
+}
+
+for (const vers of VERSIONS) {
+  serverTest(
+    `every command --vers ${vers} piped into head -c1 exits 0, says nothing and releases its state`,
+    async (server) => {
+      populate(server);
+      const u = `${server.url}/vfs`;
+      for (const [name, row] of Object.entries(ROWS)) {
+        const what = `nfs4 ${name} | head -c1`;
+        const globals = row.traced ? ["--vers", vers, "--trace=json"] : ["--vers", vers];
+        const r = await intoHead([...globals, ...row.args(u)]);
+        assert.equal(r.code, 0, `${what}: exit status; stderr: ${r.stderr}`);
+        assert.deepEqual(messageLines(r.stderr), [], what);
+        assert.ok(r.ms < server.leaseSeconds * 1000, `${what}: ended after ${r.ms} ms`);
+        await assertReleased(server, vers, row, traceEvents(r.stderr), what);
+      }
+    },
+  );
+}
+
+serverTest(
+  "renew-watch without --duration piped into head -c1 stops by itself, exits 0 and releases the lock",
+  async (server) => {
+    fs.writeFileSync(`${server.exportDir}/small`, "small\n");
+    const u = `${server.url}/vfs`;
+    // Text output, which it writes as events happen: the first line after
+    // head has gone ends the watch, as Ctrl-C would.
+    const r = await intoHead(["--vers", "4.1", "renew-watch", "--open", "--lock", `${u}/small`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(messageLines(r.stderr), []);
+    assert.ok(r.ms < server.leaseSeconds * 1000 + 2000, `ended after ${r.ms} ms`);
+    assert.equal(await exclusiveOpenStatus(server, "4.1", "/vfs/small"), "NFS4_OK");
+  },
+);
