@@ -124,6 +124,8 @@ export const TRACE_TERM = "--trace[=text|json]";
 /**
  * Rewrites a bare `--trace` (before `--`) as `--trace=text`, so that it never
  * takes the next argument (a URL) as its format. `--trace=json` is unchanged.
+ * Likewise a bare `--preserve` (cp) is `--preserve=mode,ownership,timestamps`,
+ * as in coreutils, whose list is only ever given with `=`.
  */
 export function normalizeArgv(argv: readonly string[]): string[] {
   const out: string[] = [];
@@ -133,7 +135,13 @@ export function normalizeArgv(argv: readonly string[]): string[] {
       out.push(...argv.slice(i));
       break;
     }
-    out.push(arg === "--trace" ? "--trace=text" : arg);
+    out.push(
+      arg === "--trace"
+        ? "--trace=text"
+        : arg === "--preserve"
+        ? "--preserve=mode,ownership,timestamps"
+        : arg,
+    );
   }
   return out;
 }

@@ -6,13 +6,14 @@
  */
 
 import process from "node:process";
+import { exactArgv } from "./argv.ts";
 import { connectClient } from "./connect.ts";
 import { type IdDatabase, localIdDatabase } from "./ls_owners.ts";
 import { flushed } from "./output.ts";
 import { run } from "./program.ts";
 
 let ids: IdDatabase | undefined;
-const code = await run(process.argv.slice(2), {
+const code = await run(exactArgv(process.argv.slice(2)), {
   stdout: process.stdout,
   stderr: process.stderr,
   env: process.env,

@@ -164,9 +164,21 @@ export interface Nfs4ClientApi {
       mode?: number;
       timeModifySet?: "server" | { seconds: bigint; nseconds: number };
       timeAccessSet?: "server" | { seconds: bigint; nseconds: number };
+      /** Owner strings (RFC 7530 §5.9): `1000` or `user@domain`. */
+      owner?: string;
+      ownerGroup?: string;
     },
     options?: { follow?: boolean },
   ): Promise<void>;
+  /** CREATE a fifo, socket or character/block device with permission bits `mode`. */
+  mknod(
+    path: string,
+    kind: "fifo" | "socket" | "char" | "block",
+    mode: number,
+    rdev?: { major: number; minor: number },
+  ): Promise<void>;
+  /** LINK: a new name `path` for the existing file `existing` (not followed). */
+  link(existing: string, path: string): Promise<void>;
   /** The state held now. */
   describeState(): StateSummary;
   /** Keep renewing the lease even with no state held (renew-watch). */

@@ -41,6 +41,7 @@ import { readlink as readlinkOp } from "../nfs4/ops/readlink.ts";
 import { create } from "../nfs4/ops/create.ts";
 import { remove } from "../nfs4/ops/remove.ts";
 import { rename } from "../nfs4/ops/rename.ts";
+import { link } from "../nfs4/ops/link.ts";
 import { savefh } from "../nfs4/ops/savefh.ts";
 import { Nfs4Status as S } from "../nfs4/status.ts";
 import {
@@ -578,6 +579,37 @@ export class Nfs4Client implements Nfs4ClientApi {
             create({ type: FileType.NF4LNK, name, linkData: target, attrs: {} }),
           ] as const
         ),
+    );
+  }
+
+  /**
+   * CREATE a fifo, socket or device (RFC 7530 §16.4: NF4FIFO, NF4SOCK, and
+   * NF4CHR/NF4BLK with their specdata4) with permission bits `mode`.
+   */
+  async mknod(
+    path: string,
+    kind: "fifo" | "socket" | "char" | "block",
+    mode: number,
+    rdev: { major: number; minor: number } = { major: 0, minor: 0 },
+  ): Promise<void> {
+    const { dirFh, name } = await this.#parentOf(path);
+    const attrs = { mode };
+    const devData = { specdata1: rdev.major, specdata2: rdev.minor };
+    const args = kind === "char"
+      ? { type: FileType.NF4CHR, devData, name, attrs }
+      : kind === "block"
+      ? { type: FileType.NF4BLK, devData, name, attrs }
+      : { type: kind === "fifo" ? FileType.NF4FIFO : FileType.NF4SOCK, name, attrs };
+    await this.#withPath(path, () => this.manager.run(() => [putfh(dirFh), create(args)] as const));
+  }
+
+  /** LINK: a new name `path` for the existing file `existing`, not followed (RFC 7530 §16.9). */
+  async link(existing: string, path: string): Promise<void> {
+    const source = await this.#resolve(existing, false);
+    const { dirFh, name } = await this.#parentOf(path);
+    await this.#withPath(
+      path,
+      () => this.manager.run(() => [putfh(source.fh), savefh(), putfh(dirFh), link(name)] as const),
     );
   }
 

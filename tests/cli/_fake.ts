@@ -132,6 +132,14 @@ export class FakeClient implements Nfs4ClientApi {
     return Promise.reject(new Error("FakeClient: symlink() is not faked"));
   }
 
+  mknod(): Promise<void> {
+    return Promise.reject(new Error("FakeClient: mknod() is not faked"));
+  }
+
+  link(): Promise<void> {
+    return Promise.reject(new Error("FakeClient: link() is not faked"));
+  }
+
   rename(): Promise<void> {
     return Promise.reject(new Error("FakeClient: rename() is not faked"));
   }

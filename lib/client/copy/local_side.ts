@@ -5,7 +5,6 @@
  */
 
 import type * as fs from "node:fs/promises";
-import * as nodePath from "node:path";
 import type { NfsTime } from "../../nfs4/types.ts";
 import { CopyError, type CopyTuning, LocalFileError } from "./options.ts";
 import {
@@ -19,6 +18,7 @@ import {
   type Writer,
 } from "./side.ts";
 import { localFs } from "./local_fs.ts";
+import { basenamePath, dirnamePath, joinPath } from "./local_path.ts";
 import { localOwner, type OwnerKind } from "./owners.ts";
 
 /** Wraps a node:fs failure so its message names `path` the way `cp` would. */
@@ -50,15 +50,15 @@ export class LocalSide implements Side {
   }
 
   join(dir: string, name: string): string {
-    return nodePath.join(dir, name);
+    return joinPath(dir, name);
   }
 
   dirname(path: string): string {
-    return nodePath.dirname(path);
+    return dirnamePath(path);
   }
 
   basename(path: string): string {
-    return nodePath.basename(path);
+    return basenamePath(path);
   }
 
   async stat(path: string, follow: boolean): Promise<Stat | undefined> {
@@ -94,7 +94,7 @@ export class LocalSide implements Side {
   async *list(path: string): AsyncIterable<DirEntry> {
     const names = await local(path, () => localFs.readdir(path));
     for (const name of names) {
-      const child = nodePath.join(path, name);
+      const child = joinPath(path, name);
       const stat = await this.stat(child, false);
       if (stat) yield { ...stat, name };
     }

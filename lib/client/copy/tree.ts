@@ -5,12 +5,12 @@
  * @module
  */
 
-import * as nodePath from "node:path";
 import { CopyError } from "./options.ts";
 import type { DirEntry, Side, Stat } from "./side.ts";
 import type { CopyRun } from "./run.ts";
 import { copyFile, copySymlink, type Endpoint } from "./file.ts";
 import { localFs } from "./local_fs.ts";
+import { basenamePath, dirnamePath, joinPath, resolvePath } from "./local_path.ts";
 import { applyAttrs, keptTimes, type NodeAttrs, ownershipFor } from "./preserve.ts";
 import { copySpecial, linkOrCopy } from "./nodes.ts";
 
@@ -393,9 +393,9 @@ export async function canonical(side: Side, path: string): Promise<string> {
   try {
     return await localFs.realpath(path);
   } catch {
-    const parent = await localFs.realpath(nodePath.dirname(path)).catch(() =>
-      nodePath.resolve(nodePath.dirname(path))
+    const parent = await localFs.realpath(dirnamePath(path)).catch(() =>
+      resolvePath(dirnamePath(path))
     );
-    return nodePath.join(parent, nodePath.basename(path));
+    return joinPath(parent, basenamePath(path));
   }
 }

@@ -1,0 +1,142 @@
+/**
+ * Keeping what `--preserve` asks for, beyond a file's data: owners
+ * translated from one side's names to the other's and set before the mode
+ * (a change of owner clears set-id bits), then modes and times. What cannot
+ * be kept (an owner the server refuses, times a server cannot give a
+ * symlink) is a warning, as coreutils says "failed to preserve ownership"
+ * and goes on; it does not make the copy fail.
+ * @module
+ */
+
+import type { NfsTime } from "../../nfs4/types.ts";
+import type { CopyRun } from "./run.ts";
+import type { Side, Stat } from "./side.ts";
+
+/** Owner and group as the destination names them (undefined: leave as created). */
+export interface Ownership {
+  readonly owner?: string | undefined;
+  readonly group?: string | undefined;
+}
+
+/** Attributes to give a directory, symlink or special file. */
+export interface NodeAttrs extends Ownership {
+  readonly mode?: number | undefined;
+  readonly mtime?: NfsTime | undefined;
+  readonly atime?: NfsTime | undefined;
+}
+
+/**
+ * The owner and group of `source` (named as `from` names them) as `to`
+ * names them, when ownership is kept. A name `to` has no id for is a
+ * warning, and that one is left as created.
+ */
+export async function ownershipFor(
+  run: CopyRun,
+  from: Side,
+  to: Side,
+  source: Stat,
+  shownAs: string,
+): Promise<Ownership> {
+  if (!run.keep.ownership) return {};
+  const map = async (text: string | undefined, kind: "user" | "group") => {
+    if (text === undefined) return undefined;
+    const name = await to.ownerName(text, kind, from.kind);
+    if (name === undefined) {
+      run.warn(`${shownAs}: cannot preserve ownership: no ${kind} '${text}' here`, to);
+    }
+    return name;
+  };
+  const owner = await map(source.owner, "user");
+  const group = await map(source.group, "group");
+  return {
+    ...(owner !== undefined ? { owner } : {}),
+    ...(group !== undefined ? { group } : {}),
+  };
+}
+
+/** The reason in a failure's message, without the path it starts with. */
+export function reasonOf(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const path = (error as { path?: unknown })?.path;
+  if (typeof path === "string" && message.startsWith(`${path}: `)) {
+    return message.slice(path.length + 2);
+  }
+  return message;
+}
+
+/** What {@linkcode applyAttrs} sets attributes on. */
+export interface AttrTarget {
+  /** The name to give in warnings (the final name, not a temporary). */
+  readonly shownAs: string;
+  /** A symlink: changed itself, no mode; times it cannot take are a warning. */
+  readonly symlink?: boolean;
+  /** A directory: it keeps its sticky bit when its owner cannot be given. */
+  readonly directory?: boolean;
+}
+
+/**
+ * The mode to give when the owner could not be: no set-user-ID or
+ * set-group-ID bit, and on a file no sticky bit either (what coreutils 9
+ * `cp -a` does; a directory keeps its sticky bit).
+ */
+export function modeWithoutOwner(mode: number, directory: boolean): number {
+  return mode & ~(directory ? 0o6000 : 0o7000);
+}
+
+/**
+ * Sets what `attrs` holds on `path`: the owner first (a refusal is a
+ * warning, and set-id bits are then not given, as cp does), then mode and
+ * times in one call.
+ */
+export async function applyAttrs(
+  run: CopyRun,
+  side: Side,
+  path: string,
+  attrs: NodeAttrs,
+  target: AttrTarget,
+): Promise<void> {
+  const { shownAs } = target;
+  const follow = target.symlink !== true;
+  let mode = target.symlink ? undefined : attrs.mode;
+  if (attrs.owner !== undefined || attrs.group !== undefined) {
+    try {
+      await side.setOwner(path, attrs.owner, attrs.group, follow);
+    } catch (e) {
+      if (!side.isDenied(e)) throw e;
+      run.warn(`${shownAs}: cannot preserve ownership: ${reasonOf(e)}`, side);
+      if (mode !== undefined) mode = modeWithoutOwner(mode, target.directory === true);
+    }
+  }
+  const times = attrs.mtime && attrs.atime ? { mtime: attrs.mtime, atime: attrs.atime } : undefined;
+  if (!target.symlink) {
+    if (mode !== undefined || times) await side.setAttrs(path, { mode, ...times }, follow);
+    return;
+  }
+  if (!times) return;
+  try {
+    await side.setAttrs(path, times, follow);
+  } catch (e) {
+    run.warn(`${shownAs}: cannot preserve the times of a symlink: ${reasonOf(e)}`, side);
+    return;
+  }
+  // Checked: Ganesha's VFS FSAL answers NFS4_OK to times on a symlink and
+  // sets none ("Setting time on symlinks is illegal", vfs_setattr2()).
+  const now = await side.stat(path, false);
+  if (!now?.mtime || !sameTime(now.mtime, times.mtime)) {
+    run.warn(
+      `${shownAs}: cannot preserve the times of a symlink: the server accepted them but did not set them`,
+      side,
+    );
+  }
+}
+
+function sameTime(a: NfsTime, b: NfsTime): boolean {
+  return a.seconds === b.seconds && a.nseconds === b.nseconds;
+}
+
+/** The times to give a copy of `source`, when they are kept. */
+export function keptTimes(run: CopyRun, source: Stat): { mtime?: NfsTime; atime?: NfsTime } {
+  return run.keep.timestamps && source.mtime && source.atime
+    ? { mtime: source.mtime, atime: source.atime }
+    : {};
+}
