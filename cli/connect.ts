@@ -9,6 +9,7 @@ import type { ConnectOptions, Nfs4ClientApi } from "../lib/client/api.ts";
 import { Nfs4Client } from "../lib/client/client.ts";
 import type { NfsUrl } from "../lib/client/url.ts";
 import type { TraceSink } from "../lib/client/trace.ts";
+import type { ConnectExtras } from "./context.ts";
 import type { GlobalOptions } from "./globals.ts";
 
 /** The {@linkcode ConnectOptions} for `url` and the global options. */
@@ -16,6 +17,7 @@ export function connectOptions(
   url: NfsUrl,
   globals: GlobalOptions,
   onTrace?: TraceSink,
+  extra: ConnectExtras = {},
 ): ConnectOptions {
   return {
     host: url.host,
@@ -26,6 +28,8 @@ export function connectOptions(
     ...(globals.gid !== undefined ? { gid: globals.gid } : {}),
     ...(onTrace !== undefined ? { onTrace } : {}),
     ...(globals.callback !== undefined ? { callback: globals.callback } : {}),
+    ...(extra.signal !== undefined ? { signal: extra.signal } : {}),
+    ...(extra.reacquireLostLocks ? { reacquireLostLocks: true } : {}),
   };
 }
 
@@ -34,6 +38,7 @@ export async function connectClient(
   url: NfsUrl,
   globals: GlobalOptions,
   onTrace?: TraceSink,
+  extra?: ConnectExtras,
 ): Promise<Nfs4ClientApi> {
-  return await Nfs4Client.connect(connectOptions(url, globals, onTrace));
+  return await Nfs4Client.connect(connectOptions(url, globals, onTrace, extra));
 }

@@ -18,7 +18,16 @@ export type ConnectFn = (
   url: NfsUrl,
   globals: GlobalOptions,
   onTrace?: TraceSink,
+  extra?: ConnectExtras,
 ) => Promise<Nfs4ClientApi>;
+
+/** What a command adds to the global options when it connects. */
+export interface ConnectExtras {
+  /** Aborting interrupts every operation of the client (SIGINT/SIGTERM). */
+  readonly signal?: AbortSignal;
+  /** Take locks lost in recovery again (`nfs4 lock --reacquire`). */
+  readonly reacquireLostLocks?: boolean;
+}
 
 /** The outside world of one `nfs4` invocation. */
 export interface CliIo {
@@ -32,10 +41,32 @@ export interface CliIo {
   readonly timeZone?: string | undefined;
   readonly connect: ConnectFn;
   /**
+   * Subscribes to SIGINT and SIGTERM (cli/main.ts); the listener answers
+   * whether it took the signal as an interrupt. Returns the unsubscribe.
+   */
+  readonly signals?: ((listener: (signal: StopSignal) => boolean) => () => void) | undefined;
+  /**
    * This host's users and groups, for `ls -l`'s owner names (cli/main.ts
    * reads /etc/passwd and /etc/group); none when undefined.
    */
   readonly ids?: (() => IdDatabase) | undefined;
+}
+
+/** The signals that stop a command. */
+export type StopSignal = "SIGINT" | "SIGTERM";
+
+/**
+ * The command was stopped by SIGINT or SIGTERM: every operation in flight
+ * rejects with this, and the command exits 130 or 143 (no message).
+ */
+export class Interrupted extends Error {
+  readonly signal: StopSignal;
+
+  constructor(signal: StopSignal) {
+    super(`interrupted by ${signal}`);
+    this.name = "Interrupted";
+    this.signal = signal;
+  }
 }
 
 /** One invocation: streams, and whether anything has failed. */
@@ -49,6 +80,14 @@ export class CliContext {
   failed = false;
   /** The global options of the command being run, once it has read them. */
   globals: GlobalOptions | undefined;
+  /** Aborted (with {@linkcode Interrupted}) when SIGINT or SIGTERM stops the command. */
+  readonly interruption = new AbortController();
+  /**
+   * Set by commands that give SIGINT/SIGTERM a meaning of their own (`cp`
+   * removes its temporary, `lock` passes them to COMMAND, `renew-watch`
+   * ends its watch): {@linkcode interrupt} then leaves them alone.
+   */
+  ownsSignals = false;
 
   /** The first URL of each server the command connected to, by `host:port`. */
   readonly #servers = new Map<string, NfsUrl>();
@@ -84,6 +123,18 @@ export class CliContext {
   /** Prints `nfs4: <message>` on stderr. */
   error(message: string): void {
     this.diag.line(`nfs4: ${message}`);
+  }
+
+  /**
+   * SIGINT or SIGTERM arrived: interrupts every client of the command (their
+   * operations reject with {@linkcode Interrupted}); closing them then
+   * releases what it can within a short bound. False when the command
+   * handles signals itself.
+   */
+  interrupt(signal: StopSignal): boolean {
+    if (this.ownsSignals) return false;
+    if (!this.interruption.signal.aborted) this.interruption.abort(new Interrupted(signal));
+    return true;
   }
 
   /** Starts a command's use of servers; `close()` it in a `finally`. */
@@ -126,7 +177,9 @@ export class CommandSession {
     const key = formatHostPort(url);
     let client = this.#clients.get(key);
     if (!client) {
-      client = this.ctx.io.connect(url, this.globals, this.#trace);
+      client = this.ctx.io.connect(url, this.globals, this.#trace, {
+        signal: this.ctx.interruption.signal,
+      });
       // Handled by whoever awaits it; this keeps a failure from being "unhandled" meanwhile.
       client.catch(() => {});
       this.#clients.set(key, client);
@@ -141,6 +194,8 @@ export class CommandSession {
    */
   report(err: unknown, url?: NfsUrl): void {
     if (isBrokenPipe(err)) throw err;
+    // Stopped: no per-URL line, the command ends (130/143).
+    if (this.ctx.interruption.signal.aborted) throw this.ctx.interruption.signal.reason;
     this.ctx.failed = true;
     this.ctx.error(describeError(err, this.globals.verbose, {
       url,

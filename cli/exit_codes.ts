@@ -20,6 +20,10 @@ export const ExitCode = {
   FAILURE: 1,
   /** The command line was wrong; nothing was attempted. */
   USAGE: 2,
+  /** Stopped by SIGINT (Ctrl-C), 128 + 2 as shells report it; state released as far as possible. */
+  SIGINT: 130,
+  /** Stopped by SIGTERM, 128 + 15. */
+  SIGTERM: 143,
 } as const;
 
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
@@ -28,4 +32,6 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 export const EXIT_CODES_HELP = `Exit status:
   0  success (also when stdout is closed early, e.g. by head)
   1  an operation failed; with several URLs, the others are still done
-  2  usage error: bad URL, unknown option or bad option value`;
+  2  usage error: bad URL, unknown option or bad option value
+  130, 143  stopped by SIGINT (Ctrl-C) or SIGTERM, after releasing server
+     state for at most a few seconds`;

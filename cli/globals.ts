@@ -48,11 +48,15 @@ export function parseId(value: string): number {
   return Number(value);
 }
 
-/** Parses `--timeout`: a positive number of seconds, fractions allowed. */
+/**
+ * Parses `--timeout` (and other durations): a number of seconds, fractions
+ * allowed, of at least one millisecond (timers count whole milliseconds, and
+ * 0 would mean no limit at all) and at most a day.
+ */
 export function parseSeconds(value: string): number {
   const seconds = Number(value);
-  if (!/^[0-9]*\.?[0-9]+$/.test(value) || !(seconds > 0) || seconds > 86400) {
-    throw new InvalidArgumentError("Expected a number of seconds greater than 0 (at most 86400)");
+  if (!/^[0-9]*\.?[0-9]+$/.test(value) || !(seconds >= 0.001) || seconds > 86400) {
+    throw new InvalidArgumentError("Expected a number of seconds from 0.001 to 86400");
   }
   return seconds;
 }

@@ -66,15 +66,24 @@ lock (lock owner, client, type, range) and exits 1, or the -E code:
   nfs://srv/vfs/f: free: no lock conflicts with an exclusive lock on bytes 0-
 or the holder's line ("locked: …"); exit 0 when free, 1 (or -E) when held.
 
+A lock can be lost: the lease ran out (a network partition, a stopped
+process), the server revoked it, or a reclaim after a reboot was refused.
+Another client may then have held it meanwhile, so nfs4 never takes it again
+by itself. It says so at once, signals COMMAND (--on-lost term: SIGTERM, the
+default; kill: SIGKILL; ignore: let it run) and exits 125 whatever COMMAND
+does; without COMMAND it exits 125 too. --reacquire takes a lost lock again
+once the server answers, and says for how long it was not held; COMMAND is
+then not signalled, and the exit status is COMMAND's.
+
 The lock is held by this process's lock owner; each nfs4 process is its own
 NFSv4 client. A process killed with SIGKILL releases nothing: the server
 keeps its lock until its lease expires. --trace shows every step: OPEN,
 LOCK and its stateid, each denial and wait, renewals, LOCKU, CLOSE.
 
 Exit status: COMMAND's; without COMMAND 0; 1 (or -E) when the lock is held
-and nfs4 gave up; 1 when an operation failed; 2 for a usage error; 126/127
-when COMMAND cannot be run; 128+N when signal N came before the lock was
-taken.
+and nfs4 gave up; 1 when an operation failed; 2 for a usage error; 125 when
+the lock was lost while held; 126/127 when COMMAND cannot be run; 128+N when
+signal N came before the lock was taken.
 
 Examples:
   $ nfs4 lock nfs://srv/export/jobs/nightly.lock -- ./nightly.sh --full
@@ -83,6 +92,12 @@ Examples:
   $ nfs4 lock --range 0:4096 nfs://srv/export/db.lock          # holds until Ctrl-C
   $ nfs4 lock --test nfs://srv/export/cron.lock                # who holds it?
 `;
+
+/** The exit status when the lock was lost while held (as timeout(1)'s 125: the tool, not COMMAND, failed). */
+export const LOCK_LOST_STATUS = 125;
+
+/** What `--on-lost` does to COMMAND when the lock is lost. */
+export type OnLost = "term" | "kill" | "ignore";
 
 /** NFS4_UINT64_MAX: a lock length meaning "to the end of the file" (RFC 7530 §16.10.4). */
 const TO_END = 0xffff_ffff_ffff_ffffn;
@@ -173,6 +188,14 @@ export function registerLock(program: RootCommand, ctx: CliContext): void {
       new Option("--test", "only tell whether the range is free or who holds it (LOCKT)")
         .conflicts(["nonblock", "wait"]),
     )
+    .addOption(
+      new Option("--on-lost <action>", "when the lock is lost while COMMAND runs: signal it")
+        .choices(["term", "kill", "ignore"] as const)
+        .default("term" as const),
+    )
+    .addOption(
+      new Option("--reacquire", "take a lost lock again (saying it was not held in between)"),
+    )
     .addHelpText("after", HELP);
   command.action(async (urlText, argv, opts, cmd) => {
     const globals = readGlobalOptions(cmd.optsWithGlobals());
@@ -197,6 +220,8 @@ export function registerLock(program: RootCommand, ctx: CliContext): void {
         argv,
         conflictCode,
         timeoutMs: opts.nonblock ? 0 : opts.wait !== undefined ? opts.wait * 1000 : undefined,
+        onLost: opts.onLost,
+        reacquire: opts.reacquire === true,
       });
     await exitWith(ctx, status);
   });
@@ -322,6 +347,15 @@ class TraceOut {
     return (event) => this.#ctx.diag.line(format(event));
   }
 
+  /** The trace sink (if any) and `also`, for events the command itself reacts to. */
+  sinkAnd(also: (event: TraceEvent) => void): (event: TraceEvent) => void {
+    const sink = this.sink;
+    return (event) => {
+      sink?.(event);
+      also(event);
+    };
+  }
+
   /** A `--verbose` note: `nfs4: COMMAND started: sh (pid 123)`. */
   note(text: string): void {
     if (this.#verbose) this.#ctx.error(text);
@@ -334,6 +368,9 @@ interface RunOptions {
   readonly conflictCode: number;
   /** undefined: wait as long as it takes; 0: do not wait. */
   readonly timeoutMs: number | undefined;
+  readonly onLost: OnLost;
+  /** Take a lost lock again (StateManagerOptions.reacquireLostLocks). */
+  readonly reacquire: boolean;
 }
 
 const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
@@ -400,13 +437,19 @@ class LockRun {
   }
 
   async run(options: RunOptions): Promise<number> {
+    this.#ctx.ownsSignals = true;
     for (const signal of STOP_SIGNALS) process.on(signal, this.#onSignal);
     let client: Nfs4ClientApi | undefined;
     let file: WritableFile | undefined;
     let locked = false;
     let status: number;
     try {
-      client = await this.#ctx.io.connect(this.#url, this.#globals, this.#trace.sink);
+      client = await this.#ctx.io.connect(
+        this.#url,
+        this.#globals,
+        this.#trace.sinkAnd((event) => this.#onEvent(event)),
+        { reacquireLostLocks: options.reacquire },
+      );
       this.#stop.signal.throwIfAborted();
       file = await client.open(this.#url.path, {
         access: this.#range.type === "read" ? "read" : "write",
@@ -418,7 +461,7 @@ class LockRun {
       if (options.argv.length > 0) this.#stop.signal.throwIfAborted();
       status = options.argv.length === 0
         ? await this.#hold(client)
-        : await this.#runCommand(client, options.argv);
+        : await this.#runCommand(client, options.argv, options.onLost);
     } catch (err) {
       if (this.#stop.signal.aborted && this.#signal !== undefined) {
         status = 128 + signalNumber(this.#signal);
@@ -490,18 +533,48 @@ class LockRun {
     });
     if (lost === undefined) return 0;
     this.#ctx.error(`lost the lock on ${this.#url.text}: ${lost}`);
-    return 1;
+    return LOCK_LOST_STATUS;
   }
 
-  /** With COMMAND: run it with the lock held; its status, 128+N for signal N. */
-  async #runCommand(client: Nfs4ClientApi, argv: readonly string[]): Promise<number> {
+  /**
+   * The state manager's events this command speaks of without --trace: a
+   * lock taken again (--reacquire) must say it was not held in between.
+   */
+  #onEvent(event: TraceEvent): void {
+    if (event.category === "lock" && event.event === "LOCK re-acquired") {
+      this.#ctx.error(`re-acquired the lock on ${this.#url.text}; ${event.detail ?? ""}`);
+    }
+  }
+
+  /**
+   * With COMMAND: run it with the lock held; its status, 128+N for signal N,
+   * or LOCK_LOST_STATUS when the lock was lost meanwhile (COMMAND is then
+   * signalled as `onLost` says, like timeout(1) does).
+   */
+  async #runCommand(
+    client: Nfs4ClientApi,
+    argv: readonly string[],
+    onLost: OnLost,
+  ): Promise<number> {
     const [file, ...args] = argv as [string, ...string[]];
-    let warned = false;
+    let lost = false;
     const watch = setInterval(() => {
       const reason = this.#lost(client);
-      if (reason !== undefined && !warned) {
-        warned = true;
-        this.#ctx.error(`lost the lock on ${this.#url.text} while ${file} runs: ${reason}`);
+      if (reason === undefined || lost) return;
+      lost = true;
+      const action = onLost === "ignore"
+        ? "letting it run (--on-lost ignore)"
+        : `sending it ${onLost === "kill" ? "SIGKILL" : "SIGTERM"}`;
+      this.#ctx.error(
+        `lost the lock on ${this.#url.text} while ${file} runs: ${reason}; ${action}`,
+      );
+      const child = this.#child;
+      if (onLost !== "ignore" && child?.pid !== undefined && child.exitCode === null) {
+        try {
+          process.kill(child.pid, onLost === "kill" ? "SIGKILL" : "SIGTERM");
+        } catch {
+          // It has just exited.
+        }
       }
     }, WATCH_MS);
     try {
@@ -532,7 +605,7 @@ class LockRun {
           );
           resolve(status);
         });
-      });
+      }).then((status) => (lost ? LOCK_LOST_STATUS : status));
     } finally {
       clearInterval(watch);
       this.#child = undefined;

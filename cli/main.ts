@@ -6,11 +6,42 @@
  */
 
 import process from "node:process";
+import { setTimeout } from "node:timers";
 import { exactArgv } from "./argv.ts";
 import { connectClient } from "./connect.ts";
+import type { StopSignal } from "./context.ts";
+import { ExitCode } from "./exit_codes.ts";
 import { type IdDatabase, localIdDatabase } from "./ls_owners.ts";
 import { flushed } from "./output.ts";
 import { run } from "./program.ts";
+
+/** How long a stopped command may spend releasing server state before it exits anyway. */
+const STOP_BACKSTOP_MS = 3_000;
+
+/**
+ * SIGINT and SIGTERM for commands that leave them to the CLI: the first
+ * interrupts every operation (run() then exits 130/143 once state is
+ * released, which the state manager bounds to 2 s); should anything hang,
+ * the process exits after STOP_BACKSTOP_MS; a second signal exits at once.
+ */
+function signals(listener: (signal: StopSignal) => boolean): () => void {
+  let stopping = false;
+  const on = (signal: StopSignal) => {
+    if (!listener(signal)) return;
+    const status = signal === "SIGTERM" ? ExitCode.SIGTERM : ExitCode.SIGINT;
+    if (stopping) process.exit(status);
+    stopping = true;
+    setTimeout(() => process.exit(status), STOP_BACKSTOP_MS).unref();
+  };
+  const onInt = () => on("SIGINT");
+  const onTerm = () => on("SIGTERM");
+  process.on("SIGINT", onInt);
+  process.on("SIGTERM", onTerm);
+  return () => {
+    process.off("SIGINT", onInt);
+    process.off("SIGTERM", onTerm);
+  };
+}
 
 let ids: IdDatabase | undefined;
 const code = await run(exactArgv(process.argv.slice(2)), {
@@ -19,6 +50,7 @@ const code = await run(exactArgv(process.argv.slice(2)), {
   env: process.env,
   now: () => new Date(),
   connect: connectClient,
+  signals,
   ids: () => ids ??= localIdDatabase(),
 });
 // Let buffered output reach its reader before exiting (a closed pipe resolves too).

@@ -98,11 +98,17 @@ function commanderMessage(err: CommanderError): string {
 export async function run(argv: readonly string[], io: CliIo): Promise<ExitCode> {
   const ctx = new CliContext(io);
   const program = createProgram(ctx);
+  const unsubscribe = io.signals?.((signal) => ctx.interrupt(signal));
   try {
     await program.parseAsync(normalizeArgv(argv), { from: "user" });
+    const stopped = ctx.interruption.signal.reason;
+    if (stopped !== undefined) return exitCodeFor(stopped);
     return ctx.failed ? ExitCode.FAILURE : ExitCode.OK;
   } catch (err) {
     if (isBrokenPipe(err)) return ExitCode.OK;
+    // Stopped by a signal: whatever failed on the way out is no news.
+    const stopped = ctx.interruption.signal.reason;
+    if (stopped !== undefined) return exitCodeFor(stopped);
     if (err instanceof CommanderError) {
       // --help and --version end with exit code 0; anything else is a usage error.
       if (err.exitCode === 0) return ExitCode.OK;
@@ -115,5 +121,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<ExitCode>
       timeoutSeconds: ctx.globals?.timeoutSeconds,
     }));
     return exitCodeFor(err);
+  } finally {
+    unsubscribe?.();
   }
 }

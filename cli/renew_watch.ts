@@ -66,6 +66,7 @@ export function registerRenewWatch(program: RootCommand, ctx: CliContext): void 
       let file: WritableFile | undefined;
       const stop = new AbortController();
       const onSignal = () => stop.abort();
+      ctx.ownsSignals = true;
       process.on("SIGINT", onSignal);
       process.on("SIGTERM", onSignal);
       try {

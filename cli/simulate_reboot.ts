@@ -388,6 +388,7 @@ export function registerSimulateReboot(
       };
       const onInt = () => onSignal("SIGINT");
       const onTerm = () => onSignal("SIGTERM");
+      ctx.ownsSignals = true;
       process.on("SIGINT", onInt);
       process.on("SIGTERM", onTerm);
       try {

@@ -8,6 +8,13 @@
 import type { FileInfo, VersionChoice } from "./types.ts";
 import type { TraceEvent } from "../state/trace.ts";
 
+/**
+ * An operation keeps retrying (resends, reconnects, DELAY and GRACE waits,
+ * recovery) for at most this many call timeouts: 2 minutes with the
+ * default 30 s `--timeout`.
+ */
+export const RETRY_BUDGET_FACTOR = 4;
+
 export interface ConnectOptions {
   readonly host: string;
   readonly port: number;
@@ -25,14 +32,45 @@ export interface ConnectOptions {
    * to come back as the same client after a crash.
    */
   readonly clientId?: string;
-  /** How long operations keep retrying through recovery and reconnects (ms). */
+  /**
+   * How long one operation keeps retrying through recovery and reconnects
+   * (ms). Default: {@linkcode RETRY_BUDGET_FACTOR} × `timeoutMs`. Once the
+   * server has answered nothing for that long, later operations fail at once.
+   */
   readonly recoveryTimeoutMs?: number;
+  /**
+   * Aborting interrupts every operation and wait of the client at once
+   * (Ctrl-C); `close()` still releases what it can within a short bound.
+   */
+  readonly signal?: AbortSignal;
+  /**
+   * Take locks lost in recovery again (a lease that ran out, a revocation)
+   * instead of marking them lost; the trace says they were not held in
+   * between. Off by default, as the kernel's recover_lost_locks.
+   */
+  readonly reacquireLostLocks?: boolean;
   /**
    * The callback channel: `false` for none (no delegations), or the address
    * the 4.0 listener binds and announces. Default: on, at the address the
    * server sees this client at.
    */
   readonly callback?: { readonly host: string; readonly port: number } | false;
+}
+
+/** How one LOCK is sent. */
+export interface LockOptions {
+  /** READW/WRITEW: tell the server this client waits (RFC 8881 §9.6). */
+  readonly blocking?: boolean;
+  /**
+   * A hard limit: aborting stops the LOCK even in flight (the server may
+   * then have granted it; it lapses with the lease).
+   */
+  readonly signal?: AbortSignal;
+  /**
+   * Answer at once: NFS4ERR_GRACE and NFS4ERR_DELAY are the answer
+   * instead of reasons to wait (`nfs4 lock -n`).
+   */
+  readonly noWait?: boolean;
 }
 
 /** An open file (an NFSv4 open stateid held by the state manager). */
@@ -79,11 +117,8 @@ export interface WritableFile extends OpenFile {
   /** COMMIT: the verifier to compare with the WRITEs'. */
   commit(): Promise<Uint8Array>;
   setattr(attrs: { size?: bigint; mode?: number }): Promise<void>;
-  /**
-   * LOCK; a conflict throws `LockConflictError` naming the holder. `signal`
-   * stops retries (DELAY, GRACE, recovery) between attempts.
-   */
-  lock(range: LockRange, options?: { blocking?: boolean; signal?: AbortSignal }): Promise<void>;
+  /** LOCK; a conflict throws `LockConflictError` naming the holder. */
+  lock(range: LockRange, options?: LockOptions): Promise<void>;
   /** Reports to the state manager's trace that a refused LOCK is being waited on. */
   noteLockWait?(denial: { holder: LockHolder; attempt: number; delayMs: number }): void;
   unlock(range: LockRange): Promise<void>;

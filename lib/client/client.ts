@@ -61,14 +61,16 @@ import {
   type OpenState,
 } from "../state/open_state.ts";
 import { Tracer } from "../state/trace.ts";
-import type {
-  ConnectOptions,
-  LockHolder,
-  Nfs4ClientApi,
-  OpenFile,
-  OpenOptions,
-  StateSummary,
-  WritableFile,
+import {
+  type ConnectOptions,
+  type LockHolder,
+  type LockOptions,
+  type Nfs4ClientApi,
+  type OpenFile,
+  type OpenOptions,
+  RETRY_BUDGET_FACTOR,
+  type StateSummary,
+  type WritableFile,
 } from "./api.ts";
 import {
   describeLockHolder,
@@ -121,7 +123,6 @@ export class Nfs4Client implements Nfs4ClientApi {
   readonly #owner: ClientOwner;
   readonly #channel: RpcCompoundChannel;
   #supported: ReadonlySet<number> | undefined;
-  #rootFsMaxRead: number | undefined;
   /** The longest name the server takes, in bytes (its `maxname`), when it says. */
   #maxName: number | undefined;
   #closed = false;
@@ -166,12 +167,17 @@ export class Nfs4Client implements Nfs4ClientApi {
           ? { enabled: true, address: options.callback }
           : { enabled: true },
         recoveryTimeoutMs: options.recoveryTimeoutMs ??
-          Math.max(60_000, (options.timeoutMs ?? 30_000) * 2),
+          RETRY_BUDGET_FACTOR * (options.timeoutMs ?? 30_000),
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.reacquireLostLocks ? { reacquireLostLocks: true } : {}),
       });
       try {
         // NULL first: a refused connection or a server that does not speak
         // NFSv4 fails here at once, not after the state manager's retries.
-        await manager.channel.ping({ timeoutMs: options.timeoutMs ?? 30_000 });
+        await manager.channel.ping({
+          timeoutMs: options.timeoutMs ?? 30_000,
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
         await manager.start();
         return new Nfs4Client(manager, owner, channel);
       } catch (e) {
@@ -211,10 +217,9 @@ export class Nfs4Client implements Nfs4ClientApi {
   async #wanted(ids: readonly number[]): Promise<number[]> {
     if (!this.#supported) {
       const [, attrs] = await this.manager.run(() =>
-        [putrootfh(), getattr([Attr.SUPPORTED_ATTRS, Attr.MAXREAD, Attr.MAXNAME])] as const
+        [putrootfh(), getattr([Attr.SUPPORTED_ATTRS, Attr.MAXNAME])] as const
       );
       this.#supported = attrs.attrs.supportedAttrs ?? new Set(ids);
-      if (attrs.attrs.maxread !== undefined) this.#rootFsMaxRead = Number(attrs.attrs.maxread);
       if (attrs.attrs.maxname) this.#maxName = attrs.attrs.maxname;
     }
     return ids.filter((id) => this.#supported!.has(id) || id === Attr.TYPE);
@@ -490,7 +495,10 @@ export class Nfs4Client implements Nfs4ClientApi {
       attrs: await this.#wanted([Attr.TYPE, Attr.SIZE, Attr.CHANGE, Attr.MAXREAD, Attr.MAXWRITE]),
     });
     const attrs = opened.attrs.attrs;
-    const maxread = Number(attrs.maxread ?? BigInt(this.#rootFsMaxRead ?? MAX_READ));
+    // The file system's own limits, else the session's (RFC 7530 §5.8.2.20):
+    // never the pseudo-root's, whose maxread (4096 on some servers) says
+    // nothing about the export.
+    const maxread = Number(attrs.maxread ?? BigInt(MAX_READ));
     const maxwrite = Number(attrs.maxwrite ?? BigInt(MAX_READ));
     const file = new NfsFile(this, opened.state, attrs.size, {
       rsize: this.#maxResponse(Math.min(maxread, MAX_READ)),
@@ -927,10 +935,7 @@ export class NfsFile implements WritableFile {
   }
 
   /** LOCK a range; a conflict throws {@linkcode LockConflictError} naming the holder. */
-  async lock(
-    range: LockRange,
-    options: { blocking?: boolean; signal?: AbortSignal } = {},
-  ): Promise<void> {
+  async lock(range: LockRange, options: LockOptions = {}): Promise<void> {
     try {
       await lockFile(this.#client.manager, this.state, range, options);
     } catch (e) {

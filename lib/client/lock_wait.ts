@@ -128,14 +128,16 @@ export async function lockWithWait(
       hinted = false;
       // The try itself stops at the deadline too: a LOCK the state manager
       // keeps retrying (GRACE, DELAY, recovery) must not outlast -w.
+      // A single try (timeoutMs 0) has no deadline to stop it: it is the
+      // answer, GRACE and DELAY included (noWait).
       const tryStop = new AbortController();
       const left = deadline - clock.now();
-      const timer = Number.isFinite(left)
+      const timer = Number.isFinite(left) && blocking
         ? clock.setTimer(() => tryStop.abort(new Error("lock wait deadline")), Math.max(0, left))
         : undefined;
       const trySignal = signal ? AbortSignal.any([signal, tryStop.signal]) : tryStop.signal;
       try {
-        await file.lock(range, { blocking, signal: trySignal });
+        await file.lock(range, { blocking, signal: trySignal, noWait: !blocking });
       } catch (e) {
         timer?.cancel();
         if (!(e instanceof LockConflictError)) throw e;

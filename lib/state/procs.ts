@@ -985,7 +985,7 @@ export async function closeOpen(
   if (state.bad === undefined) {
     for (const lockState of state.locks) {
       for (const range of [...lockState.ranges]) {
-        await unlockRange(m, lockState, range).catch(() => undefined);
+        await unlockRange(m, lockState, range, { closing: true }).catch(() => undefined);
       }
     }
     const owner = state.owner;
@@ -1025,12 +1025,16 @@ export async function unlockRange(
   m: StateManager,
   lockState: LockState,
   range: LockRange,
+  options: { closing?: boolean } = {},
 ): Promise<void> {
   if (!lockState.stateid) return;
   const state = lockState.open;
-  // A lock given up as lost may still be held by the server (its lease had
-  // not really run out there): release it all the same, as far as it goes.
+  // A lock given up because the lease ran out by our clock may still be
+  // held by the server (its lease had not really run out there): on the way
+  // out it is released all the same, as far as that goes. Any other use of
+  // a lost lock fails (EBADF).
   const lost = lockState.bad !== undefined;
+  if (lost && !(options.closing && lockState.lostAt !== undefined)) lockState.assertUsable();
   const [stateid] = await m.run(
     () =>
       [
