@@ -169,7 +169,8 @@ export class ServerNotRespondingError extends RpcError {
   ) {
     super(
       `${server}: server not responding: no reply in ${seconds(waitedMs)} ` +
-        `(${tries} ${tries === 1 ? "try" : "tries"}, each waiting up to ${seconds(callTimeoutMs)})`,
+        `(${tries} ${tries === 1 ? "try" : "tries"}, each waiting up to ${seconds(callTimeoutMs)}` +
+        `${lastFailure(cause)})`,
       { cause, retriable: false },
     );
     this.name = "ServerNotRespondingError";
@@ -177,6 +178,18 @@ export class ServerNotRespondingError extends RpcError {
     this.waitedMs = waitedMs;
     this.tries = tries;
   }
+}
+
+/** `; last: Connection refused` for a connection that could not be made, else nothing. */
+function lastFailure(cause: unknown): string {
+  const code = (cause as { code?: unknown })?.code;
+  const text: Record<string, string> = {
+    ECONNREFUSED: "Connection refused",
+    ECONNRESET: "Connection reset by peer",
+    EHOSTUNREACH: "No route to host",
+    ENETUNREACH: "Network is unreachable",
+  };
+  return typeof code === "string" && text[code] ? `; last: ${text[code]}` : "";
 }
 
 function seconds(ms: number): string {

@@ -36,7 +36,11 @@ cpServerTest(
       assert.equal(lines.length, 1, r.stderr);
       assert.match(
         lines[0]!,
-        new RegExp(`^nfs4: 127\\.0\\.0\\.1:${server.port}: Connection refused$`),
+        // Resent until the retry budget (4 x --timeout) ran out; the last try was refused.
+        new RegExp(
+          `^nfs4: 127\\.0\\.0\\.1:${server.port}: server not responding: no reply in [0-9.]+ s ` +
+            `\\(\\d+ tries, each waiting up to 2 s; last: Connection refused\\)$`,
+        ),
       );
       assert.ok(Date.now() - started < 120_000, "gave up within the recovery time");
       await assert.rejects(fs.stat(`${server.exportDir}/big`), { code: "ENOENT" });
