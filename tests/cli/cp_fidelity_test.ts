@@ -446,3 +446,28 @@ cpServerTest(
     }
   },
 );
+
+cpServerTest(
+  "without FFI a local name that is not UTF-8 is refused, by its path, never another name",
+  async (server) => {
+    // Deno's node:fs would reach `lat\xef\xbf\xbdin1` for `lat\xe9in1`: without
+    // FFI (--deny-ffi) nfs4 says so instead, and copies the rest.
+    const local = await tempDir();
+    try {
+      await must(`printf 'a' > $'lat\\xe9in1' && printf 'b' > plain`, server.exportDir);
+      const r = await bash(
+        `exec ${shellWord(Deno.execPath())} run -A --deny-ffi cli/main.ts cp -r ${
+          shellWord(`${server.url}/vfs/`)
+        } ${shellWord(`${local}/down`)} </dev/null`,
+      );
+      assert.equal(r.code, 1);
+      assert.equal(
+        r.stderr,
+        `nfs4: ${local}/down/lat\ufffdin1: a name that is not UTF-8 cannot be reached without FFI (--allow-ffi)\n`,
+      );
+      assert.equal(await must(`ls | od -An -c | tr -s ' '`, `${local}/down`), " p l a i n \\n\n");
+    } finally {
+      await fs.rm(local, { recursive: true, force: true });
+    }
+  },
+);

@@ -156,6 +156,10 @@ interface DenoFfi {
   UnsafePointerView: new (pointer: unknown) => { getInt32(offset?: number): number };
 }
 
+interface DenoPermissions {
+  readonly permissions?: { querySync?(descriptor: { name: "ffi" }): { state: string } };
+}
+
 interface BunFfi {
   dlopen(path: string, symbols: Record<string, unknown>): { symbols: Record<string, Fn> };
   read: { i32(pointer: unknown, offset?: number): number };
@@ -194,8 +198,10 @@ function loadBun(bun: BunFfi): Ffi {
 function loadFfi(): Ffi | undefined {
   if (process.platform !== "linux") return undefined;
   try {
-    const deno = (globalThis as { Deno?: Partial<DenoFfi> }).Deno;
+    const deno = (globalThis as { Deno?: Partial<DenoFfi> & DenoPermissions }).Deno;
     if (typeof deno?.dlopen === "function" && deno.UnsafePointerView) {
+      // Not granted: node:fs, rather than Deno asking on the terminal mid-copy.
+      if (deno.permissions?.querySync?.({ name: "ffi" }).state !== "granted") return undefined;
       return loadDeno(deno as DenoFfi);
     }
     const getBuiltin = (process as { getBuiltinModule?: (id: string) => unknown })

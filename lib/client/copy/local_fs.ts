@@ -123,8 +123,8 @@ function nodePath(path: string): string | Buffer {
   if ("Deno" in globalThis) {
     // Deno's node:fs decodes a Buffer path to text: it would reach another name.
     throw Object.assign(
-      new Error(`EILSEQ: a name that is not UTF-8 needs FFI here (--allow-ffi) '${path}'`),
-      { code: "EILSEQ", path },
+      new Error("a name that is not UTF-8 cannot be reached without FFI (--allow-ffi)"),
+      { code: "EILSEQ" },
     );
   }
   return Buffer.from(encodeByteString(path));
@@ -325,9 +325,9 @@ async function bindSocket(path: string): Promise<void> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   const st = await fs.lstat(path).catch(() => undefined);
   if (!st?.isSocket()) {
-    throw Object.assign(new Error(`ENOTSUP: the runtime removed the socket it bound '${path}'`), {
-      code: "ENOTSUP",
-      path,
-    });
+    throw Object.assign(
+      new Error("cannot make a socket without FFI (--allow-ffi): the runtime removes it"),
+      { code: "ENOTSUP" },
+    );
   }
 }

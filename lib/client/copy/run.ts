@@ -10,6 +10,7 @@ import {
   type CopySummary,
   type CopyTuning,
   DEFAULT_TUNING,
+  LocalFileError,
   type Location,
   PRESERVE_NONE,
   PRESERVE_P,
@@ -116,7 +117,13 @@ export class CopyRun {
     const signal = this.options.signal;
     if (signal?.aborted) throw abortReason(signal);
     this.summary.errors++;
-    this.options.onError(error, error instanceof CopyError ? error.url : side?.url ?? url);
+    // A local failure names a local path: no server's URL goes with it.
+    const where = error instanceof CopyError
+      ? error.url
+      : error instanceof LocalFileError
+      ? undefined
+      : side?.url ?? url;
+    this.options.onError(error, where);
   }
 
   /** A special file left out: a warning and a count of its own, not an error. */
