@@ -37,6 +37,7 @@ import {
 import { UsageError } from "../lib/client/url.ts";
 import type { CliContext, CommandSession } from "./context.ts";
 import { describeError } from "./errors.ts";
+import { quoteName } from "./ls_quote.ts";
 import { readGlobalOptions, type RootCommand } from "./globals.ts";
 import type { WritableLike } from "./output.ts";
 
@@ -364,11 +365,12 @@ function collectPreserve(sign: "+" | "-") {
 }
 
 /**
- * A name in a -v line as cp quotes it: in single quotes, a single quote
- * written as '\''.
+ * A name in a -v line as cp quotes it (coreutils' quoteaf: shell-escape,
+ * always quoted): `'a b'`, `"it's"`, `'lat'$'\351''in1'` for a byte that is
+ * not UTF-8.
  */
 function quote(name: string): string {
-  return `'${name.replaceAll("'", `'\\''`)}'`;
+  return quoteName(name, { style: "shell-escape-always" }).text;
 }
 
 function sleep(ms: number): Promise<void> {
