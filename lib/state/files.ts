@@ -17,7 +17,14 @@ import { Nfs4Status as S } from "../nfs4/status.ts";
 import { type FileHandle, formatStateid, sameStateOther, type Verifier } from "../nfs4/types.ts";
 import type { StateManager } from "./manager.ts";
 import { type LockRange, LockState, OpenState } from "./open_state.ts";
-import { closeOpen, confirmUnderOwner, lockRange, noteDelegation, unlockRange } from "./procs.ts";
+import {
+  closeOpen,
+  confirmUnderOwner,
+  lockRange,
+  noteDelegation,
+  shareAccessWire,
+  unlockRange,
+} from "./procs.ts";
 
 export interface OpenRequest {
   /** The directory holding the file, and its name (CLAIM_NULL). */
@@ -60,7 +67,7 @@ export async function openFile(m: StateManager, request: OpenRequest): Promise<O
             putfh(request.dirFh),
             open({
               seqid: owner.seqid,
-              shareAccess: request.access,
+              shareAccess: shareAccessWire(m, request.access),
               shareDeny: request.deny ?? 0,
               owner: { clientid: clientid(), owner: owner.id },
               ...(create ? { create } : {}),

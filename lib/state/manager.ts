@@ -237,6 +237,8 @@ export class StateManager {
   #unreachable: ServerNotRespondingError | undefined;
   /** When the last reply of any kind arrived (the server is alive). */
   #lastAnswerAt = 0;
+  /** 4.1 replies that answered a resend (the first transmission's reply was lost). */
+  readonly #answersToResends = new WeakSet<CompoundReply>();
   /** Aborted when the manager closes: ends its background probes. */
   readonly #life = new AbortController();
   #renewTimer: TimerHandle | undefined;
@@ -840,7 +842,15 @@ export class StateManager {
           if (status === S.NFS4ERR_RETRY_UNCACHED_REP && changesState(ops)) {
             return compoundResults(reply, ops);
           }
-          if (++immediateRetries > 8) return compoundResults(reply, ops);
+          // RETRY_UNCACHED_REP to a resend is what a lost reply leads to, not
+          // a spin: each one follows a lost connection or timeout, and the
+          // deadline above bounds them. Only immediate answers are counted.
+          if (
+            !(status === S.NFS4ERR_RETRY_UNCACHED_REP && this.#answersToResends.has(reply)) &&
+            ++immediateRetries > 8
+          ) {
+            return compoundResults(reply, ops);
+          }
           this.tracer.emit("retry", label, "sending again");
           continue;
         case "recover":
@@ -959,11 +969,12 @@ export class StateManager {
     } finally {
       session.slots.release(slot);
     }
-    if (reply.outcomes[0]!.status !== S.NFS4_OK) {
-      // The SEQUENCE itself failed: report it as the failing op.
-      return { status: reply.status, tag: reply.tag, outcomes: [reply.outcomes[0]!] };
-    }
-    return { status: reply.status, tag: reply.tag, outcomes: reply.outcomes.slice(1) };
+    // A failed SEQUENCE is reported as the failing op.
+    const answer: CompoundReply = reply.outcomes[0]!.status !== S.NFS4_OK
+      ? { status: reply.status, tag: reply.tag, outcomes: [reply.outcomes[0]!] }
+      : { status: reply.status, tag: reply.tag, outcomes: reply.outcomes.slice(1) };
+    if ((attempt.sends ?? 1) > 1) this.#answersToResends.add(answer);
+    return answer;
   }
 
   /**

@@ -17,6 +17,7 @@ import {
   LockType,
   OpenClaimType,
   OpenResultFlags,
+  ShareAccess,
   StateProtectHow,
 } from "../nfs4/constants.ts";
 import { NfsError } from "../nfs4/errors.ts";
@@ -84,6 +85,18 @@ export const RENEWING_OPS: ReadonlySet<string> = new Set([
   "SETATTR",
   "DELEGRETURN",
 ]);
+
+/**
+ * OPEN's share_access as sent: without a callback channel a 4.1 client
+ * says it wants no delegation (OPEN4_SHARE_ACCESS_WANT_NO_DELEG, RFC 8881
+ * §18.16.3), since one it can never be asked to return would block other
+ * clients until its lease ends. 4.0 has no way to say so; the 4.0 client
+ * announces an unusable callback address instead (RFC 7530 §10.2.1).
+ */
+export function shareAccessWire(m: StateManager, access: number): number {
+  if (m.minorVersion !== 1 || m.callbackOptions.enabled) return access;
+  return access | ShareAccess.OPEN4_SHARE_ACCESS_WANT_NO_DELEG;
+}
 
 /** The SEQUENCE that opens every 4.1 COMPOUND (RFC 8881 §18.46). */
 export function sequenceOp(
@@ -337,8 +350,32 @@ export async function destroySession(m: StateManager): Promise<void> {
   m.client.session = undefined;
   session.slots.failWaiters(new NfsError(S.NFS4ERR_BADSESSION, "SEQUENCE"));
   try {
-    const reply = await m.sendSessionless([destroySessionOp(session.id)]);
-    const failed = failureOf(reply);
+    let reply = await m.sendSessionless([destroySessionOp(session.id)]);
+    let failed = failureOf(reply);
+    if (failed?.status === S.NFS4ERR_CONN_NOT_BOUND_TO_SESSION) {
+      // A reconnect gave us a connection the server has not bound to the
+      // session (RFC 8881 §18.37.3): bind it (§18.34), then destroy. Left
+      // alone, the session would outlive us and DESTROY_CLIENTID fail with
+      // NFS4ERR_CLIENTID_BUSY.
+      const bound = failureOf(
+        await m.sendSessionless([
+          bindConnToSession({
+            sessionid: session.id,
+            dir: ChannelDirFromClient.CDFC4_FORE_OR_BOTH,
+            useConnInRdmaMode: false,
+          }),
+        ]),
+      );
+      m.tracer.emit(
+        "sess",
+        bound ? `BIND_CONN_TO_SESSION -> ${statusName(bound.status)}` : "BIND_CONN_TO_SESSION ok",
+        `session ${hex(session.id)}, to destroy it`,
+      );
+      if (!bound) {
+        reply = await m.sendSessionless([destroySessionOp(session.id)]);
+        failed = failureOf(reply);
+      }
+    }
     m.tracer.emit(
       "sess",
       failed ? `DESTROY_SESSION -> ${statusName(failed.status)}` : "DESTROY_SESSION ok",
@@ -603,7 +640,7 @@ async function reclaimOpen(
         putfh(dirFh),
         open({
           seqid: owner.seqid,
-          shareAccess: state.access,
+          shareAccess: shareAccessWire(m, state.access),
           shareDeny: state.deny,
           owner: { clientid, owner: owner.id },
           claim,

@@ -75,6 +75,8 @@ export interface HarnessOptions extends ScriptedServerOptions {
   readonly recoveryTimeoutMs?: number;
   /** Re-take locks lost in no-grace recovery (StateManagerOptions.reacquireLostLocks). */
   readonly reacquireLostLocks?: boolean;
+  /** StateManagerOptions.callback (default: enabled). */
+  readonly callback?: { readonly enabled: boolean };
 }
 
 export class Harness {
@@ -107,6 +109,7 @@ export class Harness {
       ...(options.reacquireLostLocks !== undefined
         ? { reacquireLostLocks: options.reacquireLostLocks }
         : {}),
+      ...(options.callback !== undefined ? { callback: options.callback } : {}),
     });
   }
 

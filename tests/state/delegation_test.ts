@@ -599,3 +599,22 @@ for (const minor of [0, 1] as const) {
     },
   });
 }
+
+for (const enabled of [false, true]) {
+  Deno.test(`4.1 OPEN ${enabled ? "with a callback channel states no preference" : "without a callback channel says OPEN4_SHARE_ACCESS_WANT_NO_DELEG"}, on reclaim too (RFC 8881 §18.16.3)`, async () => {
+    await using h = await harness(1, { callback: { enabled }, delegations: { read: true } });
+    h.mark();
+    const file = await h.open();
+    h.server.reboot();
+    assert.equal(await h.readText(file), "hello, world\n");
+    const wants = h.entries()
+      .filter((e) => e.ops.includes("OPEN"))
+      .map((e) =>
+        (e.args[2] as OpenArgs).shareAccess & ShareAccess.OPEN4_SHARE_ACCESS_WANT_DELEG_MASK
+      );
+    assert.equal(wants.length, 2, "the OPEN and its reclaim");
+    const expected = enabled ? 0 : ShareAccess.OPEN4_SHARE_ACCESS_WANT_NO_DELEG;
+    assert.deepEqual(wants, [expected, expected]);
+    if (!enabled) assert.equal(file.delegation, undefined);
+  });
+}
