@@ -471,3 +471,29 @@ cpServerTest(
     }
   },
 );
+
+cpServerTest(
+  "nfs4 cp -a again onto its own copy keeps the hard links and leaves no temporary",
+  async (server) => {
+    const local = await tempDir();
+    try {
+      await must(`printf 'linked\\n' > h1 && ln h1 h2 && ln -s h1 sl && mkfifo fifo`, local);
+      const sources = ["h1", "h2", "sl", "fifo"].map((n) => `${local}/${n}`);
+      await fs.mkdir(`${server.exportDir}/twice`);
+      await fs.mkdir(`${local}/back`);
+      for (let round = 1; round <= 2; round++) {
+        const up = await nfs4(["cp", "-a", ...sources, `${server.url}/vfs/twice/`]);
+        assert.equal(up.code, 0, up.stderr);
+        const sources2 = ["h1", "h2", "sl", "fifo"].map((n) => `${server.url}/vfs/twice/${n}`);
+        const down = await nfs4(["cp", "-a", ...sources2, `${local}/back/`]);
+        assert.equal(down.code, 0, down.stderr);
+        for (const dir of [`${server.exportDir}/twice`, `${local}/back`]) {
+          assert.equal(await must(`ls -A`, dir), "fifo\nh1\nh2\nsl\n", `round ${round}: ${dir}`);
+          assert.ok(await sameInode(dir, "h1", "h2"), `round ${round}: ${dir} h1 and h2 linked`);
+        }
+      }
+    } finally {
+      await fs.rm(local, { recursive: true, force: true });
+    }
+  },
+);

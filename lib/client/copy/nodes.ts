@@ -68,6 +68,14 @@ export async function linkOrCopy(
   if (earlier) {
     const first = await earlier;
     if (first !== undefined) {
+      // Already a link of that copy (a tree copied again): nothing to do. A
+      // RENAME between two links of one file would do nothing and leave the
+      // temporary (RFC 7530 §16.26.4, rename(2)).
+      const [there, copy] = await Promise.all([
+        dest.side.stat(dest.path, false),
+        dest.side.stat(first, false),
+      ]);
+      if (there?.id !== undefined && there.id === copy?.id) return true;
       return await placeNode(run, dest, (temp) => dest.side.link(first, temp));
     }
   }
