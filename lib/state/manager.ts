@@ -447,6 +447,12 @@ export class StateManager {
           backoff = Math.min(backoff * 2, 5_000);
           continue;
         }
+        if (e instanceof NfsError && e.status === S.NFS4ERR_STALE_STATEID) {
+          // A state from before a new reboot: check the lease, which finds
+          // the reboot and starts reclaim over (kernel nfs4_recovery_handle_error).
+          this.setFlag("CHECK_LEASE", `${e.op} -> ${e.statusName} during ${flag}`);
+          if (++leaseErrors <= 10) continue;
+        }
         if (e instanceof NfsError && leaseErrorFlags(e.status)) {
           // A lease-level error inside a step (e.g. OPEN -> EXPIRED while
           // re-opening): the kernel's nfs4_recovery_handle_error. The step's

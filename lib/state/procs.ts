@@ -599,8 +599,11 @@ export function markLockLost(m: StateManager, lockState: LockState, reason: stri
  * handles it (re-establish, reset) and the reclaim runs again after.
  */
 function isLeaseLevel(e: unknown): boolean {
-  return e instanceof NfsError && leaseErrorFlags(e.status) !== undefined &&
-    e.status !== S.NFS4ERR_CB_PATH_DOWN;
+  if (!(e instanceof NfsError)) return false;
+  // STALE_STATEID in the middle of a reclaim: the server rebooted again
+  // (kernel nfs4_recovery_handle_error); reclaim starts over, nothing is lost.
+  if (e.status === S.NFS4ERR_STALE_STATEID) return true;
+  return leaseErrorFlags(e.status) !== undefined && e.status !== S.NFS4ERR_CB_PATH_DOWN;
 }
 
 async function reclaimOpen(

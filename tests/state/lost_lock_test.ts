@@ -7,6 +7,7 @@
  */
 
 import assert from "node:assert/strict";
+import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
 import { BadStateError } from "../../lib/state/open_state.ts";
 import { harness } from "./_harness.ts";
 
@@ -65,3 +66,29 @@ Deno.test("4.1 with reacquireLostLocks: the lock is re-taken after the partition
   );
   file.locks[0]!.assertUsable();
 });
+
+for (const minor of [0, 1] as const) {
+  Deno.test(`4.${minor}: a second reboot during lock reclaim restarts reclaim from the start; nothing is marked bad (kernel nfs4_recovery_handle_error)`, async () => {
+    await using h = await harness(minor);
+    const file = await h.open("file", 3);
+    await h.lock(file, { offset: 0n, length: 10n });
+    h.mark();
+    h.server.reboot();
+    // The server reboots again just as the lock reclaim reaches it: on 4.0
+    // the LOCK meets the new instance (NFS4ERR_STALE_STATEID), on 4.1 its
+    // session is gone (NFS4ERR_BADSESSION).
+    h.server.intercept("LOCK", (_args, server) => {
+      server.reboot();
+      return minor === 1 ? S.NFS4ERR_BADSESSION : undefined;
+    });
+    assert.equal(await h.drive(h.readText(file), 50), "hello, world\n");
+    await h.m.waitForRecovery();
+    assert.equal(file.locks[0]!.bad, undefined, h.details(["lock", "open", "step"]).join("\n"));
+    assert.deepEqual(h.server.locksOf("/vfs/file"), [{ type: 2, offset: 0n, length: 10n }]);
+    assert.ok(!h.events(["lock"]).includes("lock lost"));
+    assert.ok(!h.events(["lock"]).some((e) => e.includes("marked bad")));
+    // The lock is usable: it can be released.
+    await h.unlock(file, { offset: 0n, length: 10n });
+    assert.deepEqual(h.server.locksOf("/vfs/file"), []);
+  });
+}
