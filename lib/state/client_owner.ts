@@ -6,26 +6,36 @@
  * comes back presents the same owner with a new verifier and the server
  * releases the old incarnation's state at once (RFC 7530 §9.1.1). Unlike the
  * kernel, each `nfs4` process is its own client: two processes of one user
- * must not share an owner string, or the second's new verifier would look
+ * must never share an owner string, or the second's new verifier would look
  * like a reboot of the first and the server would drop the first's locks.
- * So each process claims a numbered instance (`…/0`, `…/1`) through a pid
- * file in a per-user directory; an instance whose process has died is reused,
- * which tells the server that incarnation rebooted.
+ *
+ * So each process claims a numbered instance (`…/0`, `…/1`) by taking an
+ * exclusive flock(2) on `N.lock` in a per-user directory, and holds it for
+ * its whole life: the kernel grants it to one process at a time, atomically,
+ * and releases it when the process ends however it ends, so a dead process's
+ * instance goes to the next process, which tells the server that
+ * incarnation is gone. The directory does not depend on the environment
+ * (TMPDIR, HOME, systemd's PrivateTmp): `/dev/shm/nfs4-owners-UID`, else
+ * `.local/state/nfs4/owners` in the passwd entry's home; it must be a
+ * directory of this user that no one else can write. Where no instance can
+ * be claimed that way, the owner names this process and a random tag: unique,
+ * though nothing is then handed on.
  * @module
  */
 
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
-import { hostname, tmpdir, userInfo } from "node:os";
+import { lstatSync, mkdirSync } from "node:fs";
+import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { randomBytes } from "node:crypto";
+import { libc, O } from "../os/libc.ts";
 
 export interface ClientOwner {
   /** The owner string sent to the server. */
   readonly id: string;
   /** A new boot verifier: 8 bytes, different for every incarnation. */
   readonly verifier: Uint8Array;
-  /** Releases the instance claim (on exit). */
+  /** Releases the instance claim (on exit; the process's end releases it too). */
   release(): void;
 }
 
@@ -34,15 +44,6 @@ function currentUid(): number {
     return process.getuid?.() ?? userInfo().uid;
   } catch {
     return -1;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as { code?: string }).code === "EPERM";
   }
 }
 
@@ -55,6 +56,9 @@ export function newBootVerifier(): Uint8Array {
   return verifier;
 }
 
+/** Instances tried before giving up on claiming one. */
+const MAX_INSTANCES = 4096;
+
 /**
  * Claims this process's client owner. `explicitId` (from `--client-id` or a
  * test) is used as is, without an instance claim.
@@ -66,50 +70,68 @@ export function claimClientOwner(explicitId?: string): ClientOwner {
   }
   const uid = currentUid();
   const base = `nfs4-ts/${hostname()}/uid${uid}`;
-  const dir = join(tmpdir(), `nfs4-owners-${uid}`);
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-  } catch {
-    // Without a writable directory, fall back to a per-process owner.
-    return { id: `${base}/pid${process.pid}`, verifier, release() {} };
-  }
-  for (let instance = 0; instance < 4096; instance++) {
-    const file = join(dir, `${instance}.pid`);
-    if (tryClaim(file)) {
-      return {
-        id: `${base}/${instance}`,
-        verifier,
-        release() {
-          try {
-            if (readFileSync(file, "utf8").trim() === String(process.pid)) unlinkSync(file);
-          } catch { /* already gone */ }
-        },
-      };
-    }
-  }
-  return { id: `${base}/pid${process.pid}`, verifier, release() {} };
+  const claim = claimInstance(uid);
+  if (claim) return { id: `${base}/${claim.instance}`, verifier, release: claim.release };
+  const tag = Array.from(randomBytes(4), (b) => b.toString(16).padStart(2, "0")).join("");
+  return { id: `${base}/pid${process.pid}-${tag}`, verifier, release() {} };
 }
 
-function tryClaim(file: string): boolean {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(file, "wx", 0o600);
-      writeSync(fd, `${process.pid}\n`);
-      closeSync(fd);
-      return true;
-    } catch (e) {
-      if ((e as { code?: string }).code !== "EEXIST") return false;
-      let holder = NaN;
+/** The lowest free instance, locked for this process's life; undefined when none can be. */
+export function claimInstance(
+  uid: number,
+  directories: readonly string[] = ownerDirectories(uid),
+): { instance: number; release(): void } | undefined {
+  const sys = libc();
+  if (!sys) return undefined;
+  for (const dir of directories) {
+    if (!privateDirectory(dir, uid)) continue;
+    for (let instance = 0; instance < MAX_INSTANCES; instance++) {
+      let fd: number;
       try {
-        holder = Number.parseInt(readFileSync(file, "utf8"), 10);
-      } catch { /* racing with a release */ }
-      if (Number.isInteger(holder) && holder > 0 && alive(holder)) return false;
-      // The holder died: its instance is free (and reusing it tells the
-      // server that incarnation is gone).
+        fd = sys.open(join(dir, `${instance}.lock`), O.RDWR | O.CREAT | O.CLOEXEC, 0o600);
+      } catch {
+        break; // this directory will not do
+      }
+      let locked = false;
       try {
-        unlinkSync(file);
-      } catch { /* someone else reclaimed it first */ }
+        locked = sys.tryLockExclusive(fd);
+      } catch {
+        // flock not supported here
+      }
+      if (locked) {
+        let held = true;
+        return {
+          instance,
+          release() {
+            if (held) sys.close(fd);
+            held = false;
+          },
+        };
+      }
+      sys.close(fd);
     }
   }
-  return false;
+  return undefined;
+}
+
+/** Where instance locks live, in order of preference (see the module comment). */
+function ownerDirectories(uid: number): string[] {
+  const dirs = [`/dev/shm/nfs4-owners-${uid}`];
+  try {
+    dirs.push(join(userInfo().homedir, ".local", "state", "nfs4", "owners"));
+  } catch {
+    // no passwd entry
+  }
+  return dirs;
+}
+
+/** Makes `dir` if needed; true when it is a directory of `uid` that others cannot write. */
+function privateDirectory(dir: string, uid: number): boolean {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const st = lstatSync(dir);
+    return st.isDirectory() && (uid < 0 || st.uid === uid) && (st.mode & 0o022) === 0;
+  } catch {
+    return false;
+  }
 }

@@ -10,7 +10,7 @@ import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import process from "node:process";
-import { libc } from "../../lib/client/copy/libc.ts";
+import { libc } from "../../lib/os/libc.ts";
 import { localFs, touchTime } from "../../lib/client/copy/local_fs.ts";
 import { localOwner, serverOwner } from "../../lib/client/copy/owners.ts";
 import {

@@ -23,7 +23,7 @@ import * as net from "node:net";
 import { encodeByteString, hasEscapedBytes } from "../../nfs4/names.ts";
 import type { NfsTime } from "../../nfs4/types.ts";
 import type { FileKind } from "../types.ts";
-import { libc, O, type RawStat } from "./libc.ts";
+import { libc, O, type RawStat } from "../../os/libc.ts";
 import { type SpecialKind, timeFromNs } from "./side.ts";
 
 /** What a copy needs to know of a local file. */

@@ -1,5 +1,5 @@
 /**
- * The libc calls a copy needs to be exact about local files, through the
+ * The libc calls this toolkit needs to be exact about local files, through the
  * runtime's foreign function interface: `Deno.dlopen` under Deno,
  * `bun:ffi` (reached with `process.getBuiltinModule`, not an import, so the
  * same source runs and compiles under both) under Bun.
@@ -24,8 +24,13 @@
  */
 
 import process from "node:process";
-import { decodeByteString, encodeByteString } from "../../nfs4/names.ts";
-import type { NfsTime } from "../../nfs4/types.ts";
+import { decodeByteString, encodeByteString } from "../xdr/byte_string.ts";
+
+/** A time to the nanosecond (the shape of nfstime4). */
+export interface NfsTime {
+  readonly seconds: bigint;
+  readonly nseconds: number;
+}
 
 /** What statx(2) says of a file (the fields a copy uses). */
 export interface RawStat {
@@ -68,6 +73,12 @@ export interface Libc {
   /** mknod(2): a fifo, socket or device (`mode` holds the type bits). */
   mknod(path: string, mode: number, rdev: { major: number; minor: number }): void;
   access(path: string, mode: number): void;
+  /**
+   * flock(fd, LOCK_EX | LOCK_NB): true when this process now holds the
+   * file's exclusive lock (kept until the descriptor is closed or the
+   * process ends), false when another holds it.
+   */
+  tryLockExclusive(fd: number): boolean;
 }
 
 /** open(2) flags (Linux, asm-generic and x86 alike). */
@@ -138,6 +149,7 @@ const SIGNATURES = {
   utimensat: [["i32", "buf", "buf", "i32"], "i32"],
   mknod: [["buf", "u32", "u64"], "i32"],
   faccessat: [["i32", "buf", "i32", "i32"], "i32"],
+  flock: [["i32", "i32"], "i32"],
 } as const satisfies Record<string, Signature>;
 
 type Name = keyof typeof SIGNATURES;
@@ -412,6 +424,15 @@ class FfiLibc implements Libc {
 
   access(path: string, mode: number): void {
     this.#call("faccessat", path, AT_FDCWD, cPath(path), mode, 0);
+  }
+
+  tryLockExclusive(fd: number): boolean {
+    const LOCK_EX = 2;
+    const LOCK_NB = 4;
+    if (Number(this.#fn.flock(fd, LOCK_EX | LOCK_NB)) === 0) return true;
+    const errno = this.#ffi.readInt32(this.#fn.__errno_location());
+    if (errno === 11) return false; // EWOULDBLOCK: another holds it
+    this.#fail("flock", `fd ${fd}`);
   }
 }
 
