@@ -352,7 +352,12 @@ export async function destroySession(m: StateManager): Promise<void> {
   try {
     let reply = await m.sendSessionless([destroySessionOp(session.id)]);
     let failed = failureOf(reply);
-    if (failed?.status === S.NFS4ERR_CONN_NOT_BOUND_TO_SESSION) {
+    // A few rounds: the bound connection may itself be lost before the destroy.
+    for (
+      let round = 0;
+      round < 3 && failed?.status === S.NFS4ERR_CONN_NOT_BOUND_TO_SESSION;
+      round++
+    ) {
       // A reconnect gave us a connection the server has not bound to the
       // session (RFC 8881 §18.37.3): bind it (§18.34), then destroy. Left
       // alone, the session would outlive us and DESTROY_CLIENTID fail with
@@ -371,10 +376,9 @@ export async function destroySession(m: StateManager): Promise<void> {
         bound ? `BIND_CONN_TO_SESSION -> ${statusName(bound.status)}` : "BIND_CONN_TO_SESSION ok",
         `session ${hex(session.id)}, to destroy it`,
       );
-      if (!bound) {
-        reply = await m.sendSessionless([destroySessionOp(session.id)]);
-        failed = failureOf(reply);
-      }
+      if (bound) break;
+      reply = await m.sendSessionless([destroySessionOp(session.id)]);
+      failed = failureOf(reply);
     }
     m.tracer.emit(
       "sess",
