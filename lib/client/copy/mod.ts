@@ -44,7 +44,12 @@
  * options, results, errors), `side.ts` (what both file systems offer),
  * `local_side.ts` and `nfs_side.ts` (the two sides), `nfs_read.ts` and
  * `nfs_writer.ts` (the pipelined data paths), `run.ts` (one run's state),
- * `file.ts` (one file), `tree.ts` (`-r`) and `copy.ts` (the entry point).
+ * `file.ts` (one file), `tree.ts` (`-r`) and `copy.ts` (the entry point);
+ * `local_fs.ts` and `local_path.ts` (local names as exact bytes, times to the
+ * nanosecond, through libc), `preserve.ts` and `owners.ts` (what `-p`/`-a`
+ * keep: owners translated between the sides, set before modes and times),
+ * `nodes.ts` (fifos, sockets, devices and hard links), `sparse.ts` (holes)
+ * and `eta.ts` (the progress estimate).
  * @module
  */
 
