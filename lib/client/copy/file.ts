@@ -12,7 +12,13 @@ import { CopyError, IncompleteCopyError, LocalFileError } from "./options.ts";
 import type { FinalAttrs, Reader, Side, Stat, Writer } from "./side.ts";
 import { type CopyRun, finalAttrs, temporaryName } from "./run.ts";
 import { HoleFinder, wantsHoles } from "./sparse.ts";
-import { applyAttrs, modeWithoutOwner, ownershipFor, reasonOf } from "./preserve.ts";
+import {
+  applyAttrs,
+  isOwnerRefused,
+  modeWithoutOwner,
+  ownershipFor,
+  reasonOf,
+} from "./preserve.ts";
 
 export interface Endpoint {
   readonly side: Side;
@@ -190,7 +196,7 @@ async function copyThroughTemporary(
       } catch (e) {
         // Not ours to give away (or a group we are not in): keep the file, write into it.
         if (existing && side.isDenied(e)) return "in place";
-        if (!owned || !side.isDenied(e)) throw e;
+        if (!owned || !isOwnerRefused(side, e)) throw e;
         // A new file: cp warns, and gives no set-id or sticky bits to a file it could not give away.
         run.warn(`${side.display(target)}: cannot preserve ownership: ${reasonOf(e)}`, side);
         if (attrs.mode !== undefined) {

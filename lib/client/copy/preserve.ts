@@ -64,6 +64,15 @@ export function reasonOf(error: unknown): string {
   return message;
 }
 
+/**
+ * Whether a failure to give an owner is a refusal (a warning): not
+ * permitted, an owner the server does not know (NFS4ERR_BADOWNER), or an id
+ * the system cannot represent (EINVAL, which cp takes as EPERM).
+ */
+export function isOwnerRefused(side: Side, error: unknown): boolean {
+  return side.isDenied(error) || (error as { code?: unknown })?.code === "EINVAL";
+}
+
 /** What {@linkcode applyAttrs} sets attributes on. */
 export interface AttrTarget {
   /** The name to give in warnings (the final name, not a temporary). */
@@ -102,7 +111,7 @@ export async function applyAttrs(
     try {
       await side.setOwner(path, attrs.owner, attrs.group, follow);
     } catch (e) {
-      if (!side.isDenied(e)) throw e;
+      if (!isOwnerRefused(side, e)) throw e;
       run.warn(`${shownAs}: cannot preserve ownership: ${reasonOf(e)}`, side);
       if (mode !== undefined) mode = modeWithoutOwner(mode, target.directory === true);
     }
