@@ -375,6 +375,23 @@ cpServerTest(
         await must(`stat -c '%a %u %g %.9Y' owned`, server.exportDir),
         "750 1000 1000 5.500000000\n",
       );
+      // In group 777, the group alone is given, as cp tries it after the pair.
+      const member = await nfs4([
+        "--uid",
+        "1000",
+        "--gid",
+        "777",
+        "cp",
+        "-p",
+        `${local}/owned`,
+        `${server.url}/vfs/member`,
+      ]);
+      assert.equal(member.code, 0, member.stderr);
+      assert.match(
+        member.stderr,
+        /^nfs4: warning: .*\/member: cannot preserve ownership: .*NFS4ERR_PERM\)\n$/,
+      );
+      assert.equal(await must(`stat -c '%a %u %g' member`, server.exportDir), "750 1000 777\n");
     } finally {
       await fs.rm(local, { recursive: true, force: true });
     }

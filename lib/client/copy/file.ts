@@ -202,6 +202,10 @@ async function copyThroughTemporary(
         if (attrs.mode !== undefined) {
           attrs = { ...attrs, mode: modeWithoutOwner(attrs.mode, false) };
         }
+        // As cp: the group alone, a failure ignored (a group we are in may be given).
+        if (owner.owner !== undefined && owner.group !== undefined) {
+          await run.abortable(writer.chown(undefined, owner.group)).catch(() => undefined);
+        }
       }
     }
     const open = data.reader;

@@ -114,6 +114,10 @@ export async function applyAttrs(
       if (!isOwnerRefused(side, e)) throw e;
       run.warn(`${shownAs}: cannot preserve ownership: ${reasonOf(e)}`, side);
       if (mode !== undefined) mode = modeWithoutOwner(mode, target.directory === true);
+      // As cp: the group alone, a failure ignored (a group we are in may be given).
+      if (attrs.owner !== undefined && attrs.group !== undefined) {
+        await side.setOwner(path, undefined, attrs.group, follow).catch(() => undefined);
+      }
     }
   }
   const times = attrs.mtime && attrs.atime ? { mtime: attrs.mtime, atime: attrs.atime } : undefined;
