@@ -237,7 +237,16 @@ export class Nfs4Client implements Nfs4ClientApi {
   async #resolve(path: string, follow: boolean): Promise<Resolved> {
     try {
       await this.#checkNames(path);
-      return await this.#walk(path, follow);
+      try {
+        return await this.#walk(path, follow);
+      } catch (e) {
+        // A handle went stale under the walk (a directory replaced behind
+        // the server's cache): walk once more from the root, as the Linux
+        // VFS does on ESTALE (LOOKUP_REVAL). A second STALE is the answer.
+        if (!(e instanceof NfsError) || e.status !== S.NFS4ERR_STALE) throw e;
+        this.manager.tracer.emit("retry", "path walk again", `${path}: ${e.op} -> ${e.statusName}`);
+        return await this.#walk(path, follow);
+      }
     } catch (e) {
       // Name what the user asked for, as coreutils does (`ls a/b/c`, not
       // the component that failed); the cause keeps the detail.

@@ -432,6 +432,8 @@ export interface ScriptedServerOptions {
    * NFS4ERR_RETRY_UNCACHED_REP.
    */
   readonly replyCache?: boolean;
+  /** The maxread attribute of the object at a path (default 1 MiB everywhere; undefined: not sent). */
+  readonly maxread?: (path: string) => bigint | undefined;
 }
 
 /** Which delegations OPEN grants. */
@@ -531,6 +533,7 @@ export class ScriptedServer {
   readonly maxSlots: number;
   readonly confirmOpens: boolean;
   readonly replyCache: boolean;
+  readonly #maxread: (path: string) => bigint | undefined;
   readonly root: FileNode;
   /** Every COMPOUND handled, across channels. */
   readonly log: LogEntry[] = [];
@@ -598,6 +601,7 @@ export class ScriptedServer {
     this.maxSlots = options.maxSlots ?? 8;
     this.confirmOpens = options.confirmOpens ?? true;
     this.replyCache = options.replyCache ?? true;
+    this.#maxread = options.maxread ?? (() => 1n << 20n);
     this.delegationPolicy = options.delegations;
     this.notifyLocks = options.notifyLocks ?? true;
     this.root = this.#node("/", "dir");
@@ -1551,11 +1555,11 @@ export class ScriptedServer {
       leaseTime: this.leaseTime,
       fileid: node.fileid,
       mode: node.type === "dir" ? 0o755 : 0o644,
-      maxread: 1n << 20n,
+      maxread: this.#maxread(node.path),
     };
     const out: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(all)) {
-      if (wanted.has(attrId(key as keyof FileAttributes))) out[key] = value;
+      if (value !== undefined && wanted.has(attrId(key as keyof FileAttributes))) out[key] = value;
     }
     return out as FileAttributes;
   }

@@ -1,0 +1,69 @@
+/**
+ * Nfs4Client walks a path once more when a handle goes stale under it
+ * (NFS4ERR_STALE, RFC 7530 §13.1.2.7: a directory replaced behind the
+ * server's cache), as the Linux VFS does on ESTALE; a second STALE is the
+ * answer. Through the scripted NFSv4 server over TCP, on 4.0 and 4.1.
+ */
+
+import assert from "node:assert/strict";
+import { Nfs4Client } from "../../lib/client/client.ts";
+import { NfsError } from "../../lib/nfs4/errors.ts";
+import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
+import { startScriptedNfsServer } from "../_nfs4_server.ts";
+import { ScriptedServer } from "../state/_scripted.ts";
+
+for (const version of ["4.0", "4.1"] as const) {
+  Deno.test(`Nfs4Client ${version}: a transient NFS4ERR_STALE during a path walk is walked again once; twice is the answer`, async () => {
+    const server = new ScriptedServer({ now: () => performance.now() });
+    const nfs = await startScriptedNfsServer(server);
+    const events: string[] = [];
+    const client = await Nfs4Client.connect({
+      host: nfs.host,
+      port: nfs.port,
+      version,
+      clientId: `stale-walk-${crypto.randomUUID()}`,
+      onTrace: (e) => events.push(`${e.event} (${e.detail ?? ""})`),
+    });
+    try {
+      server.failNext("LOOKUP", S.NFS4ERR_STALE);
+      assert.equal((await client.stat("/vfs/file")).kind, "file");
+      assert.ok(events.some((e) => e.startsWith("path walk again (/vfs/file:")), events.join("\n"));
+      server.failNext("LOOKUP", S.NFS4ERR_STALE, { times: 2 });
+      await assert.rejects(
+        client.stat("/vfs/file"),
+        (e) => e instanceof NfsError && e.status === S.NFS4ERR_STALE && e.path === "/vfs/file",
+      );
+    } finally {
+      await client.close();
+      await nfs.close();
+    }
+  });
+}
+
+Deno.test("Nfs4Client: READ size comes from the file system's maxread, else the session's limit, never the pseudo-root's (issue 14 item 8)", async () => {
+  // The pseudo-root says 4096; the export says nothing.
+  const server = new ScriptedServer({
+    now: () => performance.now(),
+    maxread: (path) => (path === "/" ? 4096n : undefined),
+  });
+  const nfs = await startScriptedNfsServer(server);
+  const client = await Nfs4Client.connect({
+    host: nfs.host,
+    port: nfs.port,
+    version: "4.1",
+    clientId: `maxread-${crypto.randomUUID()}`,
+  });
+  try {
+    const file = await client.open("/vfs/file", { access: "read" }) as unknown as {
+      rsize: number;
+      wsize: number;
+      close(): Promise<void>;
+    };
+    assert.ok(file.rsize > 4096, `rsize ${file.rsize}`);
+    assert.equal(file.rsize, file.wsize, "READ and WRITE sized alike");
+    await file.close();
+  } finally {
+    await client.close();
+    await nfs.close();
+  }
+});
