@@ -1555,11 +1555,12 @@ export class ScriptedServer {
       leaseTime: this.leaseTime,
       fileid: node.fileid,
       mode: node.type === "dir" ? 0o755 : 0o644,
-      maxread: this.#maxread(node.path),
     };
+    const maxread = this.#maxread(node.path);
+    if (maxread !== undefined) (all as { maxread?: bigint }).maxread = maxread;
     const out: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(all)) {
-      if (value !== undefined && wanted.has(attrId(key as keyof FileAttributes))) out[key] = value;
+      if (wanted.has(attrId(key as keyof FileAttributes))) out[key] = value;
     }
     return out as FileAttributes;
   }
