@@ -55,12 +55,18 @@ import { Nfs4Client } from "../lib/client/client.ts";
 import {
   analyzeRecovery,
   type CheckStatus,
+  clientIdsOf,
+  describeDrillHolder as holderText,
   type DrillCheck,
   type DrillEvent,
+  type DrillIdentity,
   DrillRecorder,
   type DrillRole,
   drillVerdict,
   formatMs,
+  holderKind,
+  lockCheck,
+  locktCheck,
   probeWriteOpens,
   type RecoveryAnalysis,
   recoveryChecks,
@@ -95,6 +101,8 @@ import {
 
 /** How long the drill's file may take to clean up after SIGINT or SIGTERM (seconds). */
 const CLEANUP_AFTER_SIGNAL_S = 10;
+/** How often the server is probed while the drill waits for a restart by hand. */
+const PROBE_EVERY_MS = 1_000;
 /** How long a new client may take to clean up after the drill's own had to be dropped. */
 const FALLBACK_CLEANUP_MS = 10_000;
 
@@ -126,11 +134,16 @@ whole file by default), a marker is written at the start of the range
 (FILE_SYNC4) and read back.
 
 --server (default): the server reboots. With --restart-cmd the command is
-run with /bin/sh -c; otherwise you are asked to restart the server. Then the
+run with /bin/sh -c; otherwise you are asked to restart the server, and the
+drill asks it about once a second (RENEW on 4.0, SEQUENCE on 4.1) whether
+it rebooted, for at most --wait seconds. Then the
 state manager recovers as it would for any operation (detect, re-establish,
 OPEN CLAIM_PREVIOUS, LOCK reclaim, RECLAIM_COMPLETE on 4.1), and the drill
 checks the reclaimed open (READ the marker, WRITE and read back) and, from a
-second client owner, that the lock is still held (LOCKT, LOCK refused).
+second client owner, that the lock is still held (LOCKT, LOCK refused) by
+the client ID in force then and our lock owner: a server that rebooted again
+meanwhile is recovered from again first, and a lock of an earlier client ID
+of ours is not ours. A check the server did not confirm is never OK.
 
 --client: this client reboots: it drops its state without telling the
 server and comes back as the same client owner with a new boot verifier;
@@ -420,19 +433,9 @@ function randomTag(): string {
     .join("");
 }
 
-function sameClient(holder: LockHolder | undefined, clientId: string): boolean {
-  return holder !== undefined && hexId(holder.clientid) === clientId;
-}
-
-function hexId(id: bigint): string {
-  return `0x${id.toString(16).padStart(16, "0")}`;
-}
-
-function holderText(holder: LockHolder | undefined): string {
-  if (!holder) return "no conflicting lock";
-  return `${holder.type} lock ${formatRange(holder.offset, holder.length)} held by clientid ${
-    hexId(holder.clientid)
-  } owner ${holder.owner}`;
+/** The lock owner `s` holds the range of `path` with (as LOCK4denied names it). */
+function lockOwnerOf(s: StateSummary, path: string): string | undefined {
+  return s.opens.find((o) => o.path === path)?.locks.find((l) => l.ranges.length > 0)?.owner;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -467,6 +470,8 @@ class RebootDrill {
   #fileDone = false;
   /** Where the checks read from the trace go (after those made before the reboot). */
   #traceChecksAt = 0;
+  /** The state held before the reboot or crash. */
+  #before: StateSummary | undefined;
 
   constructor(
     ctx: CliContext,
@@ -606,6 +611,7 @@ class RebootDrill {
         throw new Error(`${target.path}: the marker read back differs from what was written`);
       }
       const before = this.#main.describeState();
+      this.#before = before;
       report.stateBefore = before;
       report.setup = {
         path: target.path,
@@ -706,22 +712,18 @@ class RebootDrill {
         `simulate-reboot: restart the NFS server at ${this.#url.host}:${this.#url.port} now; ` +
           `waiting up to ${o.waitSeconds} s for it to go away and come back`,
       );
-      const gone = await this.#waitFor(
-        () =>
-          this.#rec.after(since, "main").some((e) =>
-            (e.event.category === "conn" && e.event.event === "connection lost") ||
-            (e.event.category === "state" && e.event.event.startsWith("+"))
-          ),
-        since + this.#waitMs,
-      );
+      const gone = await this.#waitForReboot(since, since + this.#waitMs);
       this.#throwIfInterrupted();
       if (!gone) {
         this.#check(
           "server reboot",
           "fail",
-          `the server did not go away within ${o.waitSeconds} s`,
+          `the server did not go away within ${o.waitSeconds} s: the connection stayed up ` +
+            `and its answers to lease probes (${
+              main.minorVersion === 0 ? "RENEW" : "SEQUENCE"
+            }, about once a second) showed no reboot`,
         );
-        this.#finishServerReport(report, since, from, before);
+        this.#finishServerReport(report, since, from, before, false);
         return { file, stateAfter: main.describeState() };
       }
     }
@@ -753,6 +755,7 @@ class RebootDrill {
       this.#check("recovery", "fail", this.#describe(mainOutcome.error));
     }
     main.injectFault({ failReclaim: undefined });
+    let verified = mainOutcome.kind === "ok";
     if (!this.#abandon) {
       const observed = await settleWithin(
         this.#observerChecks(observerOpen),
@@ -769,18 +772,62 @@ class RebootDrill {
       } else if (observed.kind === "error") {
         this.#check("another client's view", "fail", this.#describe(observed.error));
       }
+      verified &&= observed.kind === "ok";
+    } else {
+      verified = false;
     }
-    this.#finishServerReport(report, since, from, before);
+    this.#finishServerReport(report, since, from, before, verified);
     return { file, stateAfter: main.describeState() };
   }
 
-  /** Polls `test` every 50 ms until it holds, `until` (recorder ms) passes or a signal comes. */
-  async #waitFor(test: () => boolean, until: number): Promise<boolean> {
-    while (!test()) {
+  /**
+   * Waits for a restart done by hand: until the main client loses its
+   * connection or its state manager sets a recovery flag, `until`
+   * (recorder ms) passes or a signal comes. The server is asked about once
+   * a second (RENEW on 4.0, SEQUENCE on 4.1: `probeLease()`), not left to
+   * the renewer, which asks once every 2/3 of a lease: a server that
+   * restarts between two renewals would go unnoticed, and its answer
+   * (STALE_CLIENTID, BADSESSION) is what shows it rebooted.
+   */
+  async #waitForReboot(since: number, until: number): Promise<boolean> {
+    const main = this.#main!;
+    const seen = () =>
+      this.#rec.after(since, "main").some((e) =>
+        (e.event.category === "conn" && e.event.event === "connection lost") ||
+        (e.event.category === "state" && e.event.event.startsWith("+"))
+      );
+    let probing: Promise<void> | undefined;
+    let lastProbe = -Infinity;
+    while (!seen()) {
       if (this.#rec.now() >= until || this.#stop?.aborted) return false;
+      if (probing === undefined && this.#rec.now() - lastProbe >= PROBE_EVERY_MS) {
+        lastProbe = this.#rec.now();
+        probing = main.probeLease().then(() => {}, () => {}).finally(() => (probing = undefined));
+      }
       await sleep(50);
     }
     return true;
+  }
+
+  /**
+   * Who the main client is now, as the server knows it: its lease probed
+   * first, so that a reboot since (the server may restart again during
+   * recovery) has been noticed and recovered from, and the client ID and
+   * lock owner are the ones in force. Its earlier client IDs come from the
+   * trace.
+   */
+  async #identity(): Promise<DrillIdentity> {
+    const main = this.#main!;
+    await main.probeLease();
+    const now = main.describeState();
+    return {
+      clientId: now.clientId,
+      lockOwner: lockOwnerOf(now, this.#path),
+      earlier: [
+        this.#before!.clientId,
+        ...clientIdsOf(this.#rec.events, "main"),
+      ].filter((id, i, all) => id !== now.clientId && all.indexOf(id) === i),
+    };
   }
 
   /**
@@ -862,45 +909,38 @@ class RebootDrill {
   /**
    * A second client owner's view after recovery: its non-reclaim OPEN
    * (refused with NFS4ERR_GRACE while the server is in grace), LOCKT and
-   * LOCK on the range (refused while our lock stands).
+   * LOCK on the range (refused while our lock stands). Each answer is
+   * judged against who the main client is when it comes (`#identity()`):
+   * the server may have rebooted again meanwhile, and a lock of an earlier
+   * client ID of ours is not our lock.
    */
   async #observerChecks(observerOpen: Promise<WritableFile>): Promise<void> {
     const o = this.#opts;
     const observer = this.#observer!;
-    const main = this.#main!;
-    const ours = main.describeState().clientId;
     const lockKept = o.failReclaim === undefined;
-    const holder = await observer.testLock(this.#path, o.range);
-    const heldByUs = sameClient(holder, ours);
-    this.#check(
-      "another client's LOCKT after recovery",
-      heldByUs === lockKept ? "ok" : "fail",
-      lockKept
-        ? heldByUs
-          ? `${holderText(holder)} (ours)`
-          : `expected our lock (clientid ${ours}): ${holderText(holder)}`
-        : holder === undefined
-        ? "no conflicting lock: the server released the lock that was not reclaimed"
-        : `expected no lock: ${holderText(holder)}`,
-    );
+    let us = await this.#identity();
+    let holder = await observer.testLock(this.#path, o.range);
+    // A reboot while LOCKT waited (for grace, say) gives us a new client
+    // ID: ask again under it (a few times at most).
+    for (let round = 0; round < 3; round++) {
+      const now = await this.#identity();
+      if (now.clientId === us.clientId) break;
+      us = now;
+      holder = await observer.testLock(this.#path, o.range);
+    }
+    const lockt = locktCheck(holder, us, lockKept);
+    this.#check("another client's LOCKT after recovery", lockt.status, lockt.detail);
     const theirs = await observerOpen;
     try {
-      await theirs.lock(o.range);
-      this.#check(
-        "another client's LOCK after recovery",
-        lockKept ? "fail" : "ok",
-        lockKept
-          ? "granted: our lock is gone"
-          : "granted: our lock was lost, as the fault injected",
-      );
-    } catch (e) {
-      if (!(e instanceof Error && e.name === "LockConflictError")) throw e;
-      const by = (e as unknown as { holder: LockHolder }).holder;
-      this.#check(
-        "another client's LOCK after recovery",
-        lockKept ? "ok" : "fail",
-        `refused (NFS4ERR_DENIED): ${holderText(by)}${sameClient(by, ours) ? " (ours)" : ""}`,
-      );
+      let by: LockHolder | undefined;
+      try {
+        await theirs.lock(o.range);
+      } catch (e) {
+        if (!(e instanceof Error && e.name === "LockConflictError")) throw e;
+        by = (e as unknown as { holder: LockHolder }).holder;
+      }
+      const judged = lockCheck(by, await this.#identity(), lockKept);
+      this.#check("another client's LOCK after recovery", judged.status, judged.detail);
     } finally {
       await theirs.close().catch(() => {});
     }
@@ -911,6 +951,7 @@ class RebootDrill {
     since: number,
     from: number | undefined,
     before: StateSummary,
+    verified: boolean,
   ): void {
     const a = analyzeRecovery(this.#rec.events, { since, from });
     const after = this.#main!.describeState();
@@ -923,6 +964,7 @@ class RebootDrill {
       minorVersion: before.minorVersion,
       failReclaim: this.#opts.failReclaim,
       lostAtEnd: lost,
+      verified,
     });
     this.#checks.splice(this.#traceChecksAt, 0, ...fromTrace);
     report.recovery = recoveryJson(a);
@@ -954,11 +996,12 @@ class RebootDrill {
     await this.#say(
       `  observer  clientid ${observer.describeState().clientId}: LOCKT ${holderText(baseline)}`,
     );
-    this.#check(
-      `another client's LOCKT before the ${event}`,
-      sameClient(baseline, before.clientId) ? "ok" : "fail",
-      holderText(baseline),
-    );
+    const judged = locktCheck(baseline, {
+      clientId: before.clientId,
+      lockOwner: lockOwnerOf(before, this.#path),
+      earlier: [],
+    }, true);
+    this.#check(`another client's LOCKT before the ${event}`, judged.status, judged.detail);
     return observer;
   }
 
@@ -978,10 +1021,16 @@ class RebootDrill {
     await this.#main!.crash();
     await this.#say(`crash: local state dropped, nothing sent to the server`);
     const stillHeld = await observer.testLock(path, o.range);
+    const crashed: DrillIdentity = {
+      clientId: before.clientId,
+      lockOwner: lockOwnerOf(before, path),
+      earlier: [],
+    };
+    const kept = stillHeld !== undefined && holderKind(stillHeld, crashed) === "ours";
     this.#check(
       "the server keeps the old incarnation's lock after the crash",
-      sameClient(stillHeld, before.clientId) ? "ok" : "info",
-      sameClient(stillHeld, before.clientId)
+      kept ? "ok" : "info",
+      kept
         ? `${holderText(stillHeld)} (the crashed incarnation)`
         : `${holderText(stillHeld)}: released already`,
     );
@@ -1043,10 +1092,15 @@ class RebootDrill {
     );
     if (lockedAt !== undefined) {
       const holder = await observer.testLock(path, o.range);
+      const judged = locktCheck(holder, {
+        clientId: now.clientId,
+        lockOwner: lockOwnerOf(main.describeState(), path),
+        earlier: [before.clientId],
+      }, true);
       this.#check(
         "another client's LOCKT after the reboot",
-        sameClient(holder, now.clientId) ? "ok" : "fail",
-        `${holderText(holder)}${sameClient(holder, now.clientId) ? " (the new incarnation)" : ""}`,
+        judged.status,
+        judged.status === "ok" ? `${holderText(holder)} (the new incarnation)` : judged.detail,
       );
       const lease = before.leaseSeconds * 1000;
       const took = lockedAt - since;

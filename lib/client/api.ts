@@ -104,6 +104,23 @@ export interface LockHolder {
   readonly clientid: bigint;
   /** The lock owner, as text when printable, else hex. */
   readonly owner: string;
+  /**
+   * The server named no real holder (a made-up owner such as Ganesha's
+   * `ganesha_unknown_owner`, client ID 0, a range that does not conflict)
+   * and LOCKT named none either: the fields above are what it sent, not
+   * who holds the lock.
+   */
+  readonly unknown?: boolean;
+}
+
+/** What a lease probe ({@linkcode Nfs4ClientApi.probeLease}) found. */
+export interface LeaseProbe {
+  /** The server's answer to RENEW (4.0) or SEQUENCE (4.1): `NFS4_OK`, `NFS4ERR_BADSESSION`, … */
+  readonly answer: string;
+  /** Milliseconds from the probe to its answer, recovery it started included. */
+  readonly ms: number;
+  /** The client ID after the probe (and any recovery it started), `0x…`. */
+  readonly clientId: string;
 }
 
 /** A file opened for writing as well: WRITE, COMMIT, SETATTR and locks. */
@@ -218,6 +235,12 @@ export interface Nfs4ClientApi {
   describeState(): StateSummary;
   /** Keep renewing the lease even with no state held (renew-watch). */
   keepLease(on: boolean): void;
+  /**
+   * Asks the server now whether the lease is valid: RENEW on 4.0, a
+   * SEQUENCE alone on 4.1. A reboot or a lost lease it reveals is recovered
+   * from (as for any operation) before it resolves.
+   */
+  probeLease(): Promise<LeaseProbe>;
   /** Closes every open, then (4.1) destroys the session and client ID. */
   close(): Promise<void>;
   /** Drops everything without telling the server (a simulated client crash). */

@@ -43,7 +43,7 @@ import { remove } from "../nfs4/ops/remove.ts";
 import { rename } from "../nfs4/ops/rename.ts";
 import { link } from "../nfs4/ops/link.ts";
 import { savefh } from "../nfs4/ops/savefh.ts";
-import { Nfs4Status as S } from "../nfs4/status.ts";
+import { Nfs4Status as S, statusName } from "../nfs4/status.ts";
 import {
   ANONYMOUS_STATEID,
   bytesEqual,
@@ -63,6 +63,7 @@ import {
 import { Tracer } from "../state/trace.ts";
 import {
   type ConnectOptions,
+  type LeaseProbe,
   type LockHolder,
   type LockOptions,
   type Nfs4ClientApi,
@@ -78,6 +79,7 @@ import {
   LockConflictError,
   MinorVersionError,
   PathError,
+  plausibleHolder,
 } from "./errors.ts";
 import type { FileInfo, FileKind } from "./types.ts";
 
@@ -533,11 +535,26 @@ export class Nfs4Client implements Nfs4ClientApi {
     if (target.attrs.type === FileType.NF4DIR) {
       throw new NfsError(S.NFS4ERR_ISDIR, "LOCKT", { path });
     }
+    const holder = await this.#withPath(path, () => this.#lockt(target.fh, range));
+    // A holder the server made up is not named (see plausibleHolder()).
+    return holder && !plausibleHolder(holder, range) ? { ...holder, unknown: true } : holder;
+  }
+
+  /**
+   * LOCKT on `fh` as this client's lock owner: the conflicting lock's
+   * holder, or undefined. `once`: GRACE and DELAY are answers too, not
+   * reasons to wait.
+   */
+  async #lockt(
+    fh: FileHandle,
+    range: LockRange,
+    options: { signal?: AbortSignal; once?: boolean } = {},
+  ): Promise<LockHolder | undefined> {
     try {
       await this.manager.run(
         () =>
           [
-            putfh(target.fh),
+            putfh(fh),
             lockt({
               locktype: range.type === "read" ? LockType.READ_LT : LockType.WRITE_LT,
               offset: range.offset,
@@ -545,15 +562,58 @@ export class Nfs4Client implements Nfs4ClientApi {
               owner: { clientid: this.manager.client.clientId!, owner: this.manager.lockOwner.id },
             }),
           ] as const,
-        { final: new Set([S.NFS4ERR_DENIED]) },
+        {
+          final: new Set(
+            options.once
+              ? [S.NFS4ERR_DENIED, S.NFS4ERR_GRACE, S.NFS4ERR_DELAY]
+              : [S.NFS4ERR_DENIED],
+          ),
+          ...(options.signal ? { signal: options.signal } : {}),
+        },
       );
       return undefined;
     } catch (e) {
       if (e instanceof NfsError && e.status === S.NFS4ERR_DENIED) {
         return lockHolder(e.detail as LockDenied);
       }
-      throw e instanceof NfsError ? e.withPath(path) : e;
+      throw e;
     }
+  }
+
+  /**
+   * The holder to name for a LOCK refused with `denied`. Servers differ: a
+   * newer Ganesha answers a refused blocking LOCK with a holder it made up
+   * (`ganesha_unknown_owner`, client ID 0; on 4.0 ranges never filled in).
+   * Such a holder is checked with LOCKT (RFC 7530 §16.11), which names the
+   * real one; when LOCKT names none either (the lock went meanwhile, or its
+   * answer is made up too), the holder is marked unknown rather than named.
+   */
+  async conflictHolder(
+    fh: FileHandle,
+    range: LockRange,
+    denied: LockHolder,
+    signal?: AbortSignal,
+  ): Promise<LockHolder> {
+    if (plausibleHolder(denied, range)) return denied;
+    // LOCKT is asked once, briefly: the refusal is the answer, LOCKT only names.
+    const stop = new AbortController();
+    const timer = setTimeout(
+      () => stop.abort(new Error("LOCKT deadline")),
+      Math.min(this.manager.callTimeoutMs, 5_000),
+    );
+    const tested = await this.#lockt(fh, range, {
+      signal: signal ? AbortSignal.any([signal, stop.signal]) : stop.signal,
+      once: true,
+    }).catch(() => undefined).finally(() => clearTimeout(timer));
+    if (tested && plausibleHolder(tested, range)) return tested;
+    this.manager.tracer.emit(
+      "lock",
+      "conflicting lock of an unknown holder",
+      `the server named ${describeLockHolder(denied)}; LOCKT ${
+        tested ? `named ${describeLockHolder(tested)}` : "named no holder"
+      }`,
+    );
+    return { ...denied, unknown: true };
   }
 
   /** The directory handle and last name of `path` (which need not exist). */
@@ -710,6 +770,26 @@ export class Nfs4Client implements Nfs4ClientApi {
 
   keepLease(on: boolean): void {
     this.manager.keepLease(on);
+  }
+
+  /**
+   * RENEW (4.0, RFC 7530 §16.28) or a SEQUENCE alone (4.1, RFC 8881
+   * §18.46) now, once any recovery running has ended. What the answer
+   * reveals (a reboot, an expired lease, a lost session) sets the state
+   * manager's flags as for any operation, and the probe waits for that
+   * recovery too: the client ID it reports is the one in force after it.
+   */
+  async probeLease(): Promise<LeaseProbe> {
+    const m = this.manager;
+    const started = m.clock.now();
+    await m.waitForRecovery();
+    const status = await m.renewNow();
+    await m.waitForRecovery();
+    return {
+      answer: statusName(status),
+      ms: m.clock.now() - started,
+      clientId: m.client.clientIdText,
+    };
   }
 
   /**
@@ -949,7 +1029,13 @@ export class NfsFile implements WritableFile {
       await lockFile(this.#client.manager, this.state, range, options);
     } catch (e) {
       if (e instanceof NfsError && e.status === S.NFS4ERR_DENIED && e.detail) {
-        throw new LockConflictError(this.path, lockHolder(e.detail as LockDenied), { cause: e });
+        const holder = await this.#client.conflictHolder(
+          this.state.fh,
+          range,
+          lockHolder(e.detail as LockDenied),
+          options.signal,
+        );
+        throw new LockConflictError(this.path, holder, { cause: e });
       }
       throw e;
     }

@@ -37,8 +37,9 @@ import { lookup } from "../nfs4/ops/lookup.ts";
 import { putrootfh } from "../nfs4/ops/putrootfh.ts";
 import { closeFile, openFile } from "../state/files.ts";
 import type { TraceEvent, TraceSink } from "../state/trace.ts";
-import type { Nfs4ClientApi } from "./api.ts";
+import type { LockHolder, Nfs4ClientApi } from "./api.ts";
 import { Nfs4Client, splitPath } from "./client.ts";
+import { formatRange } from "./trace.ts";
 
 /**
  * Which client of a drill emitted an event: its own, the second owner that
@@ -137,6 +138,11 @@ export interface RecoveryAnalysis {
   readonly reestablishedAt: number | undefined;
   /** The client ID the server gave after the reboot (`0x…`), from the trace. */
   readonly newClientId: string | undefined;
+  /**
+   * Every client ID the main client established after the reboot, in order:
+   * more than one when the server rebooted again during recovery.
+   */
+  readonly clientIds: readonly string[];
   readonly newSession: string | undefined;
   readonly reclaimStartedAt: number | undefined;
   readonly reclaimDoneAt: number | undefined;
@@ -287,6 +293,7 @@ export function analyzeRecovery(
   const complete = main.find((e) =>
     e.event.category === "step" && /^RECLAIM_COMPLETE /.test(e.event.event)
   );
+  const clientIds = clientIdsOf(main, "main");
   const errors = main.filter((e) => e.event.category === "error").map((e) =>
     `${e.event.event}${e.event.detail ? `: ${e.event.detail}` : ""}`
   );
@@ -303,6 +310,7 @@ export function analyzeRecovery(
     reestablishStartedAt: leaseSet?.at,
     reestablishedAt: leaseCleared?.at,
     newClientId: established ? clientIdText(established.event) : undefined,
+    clientIds,
     newSession: session ? sessionText(session.event) : undefined,
     reclaimStartedAt: reclaimStart?.at,
     reclaimDoneAt: endOfReclaim?.at,
@@ -409,7 +417,9 @@ export interface DrillCheck {
  * CLAIM_PREVIOUS and the lock with reclaim set (or, with `failReclaim`, that
  * state marked bad as injected), RECLAIM_COMPLETE sent on 4.1, how another
  * client fared during grace, and whether any state was lost (`lostAtEnd`,
- * from the state summary at the end).
+ * from the state summary at the end). That last one is the client's own
+ * view: it is OK only when `verified` says the server confirmed it (READ,
+ * WRITE and another client's LOCKT went as expected), else only told.
  */
 export function recoveryChecks(
   a: RecoveryAnalysis,
@@ -418,6 +428,8 @@ export function recoveryChecks(
     readonly minorVersion: number;
     readonly failReclaim?: "open" | "lock" | undefined;
     readonly lostAtEnd: readonly string[];
+    /** The server confirmed the state the client holds (default true). */
+    readonly verified?: boolean;
   },
 ): DrillCheck[] {
   const checks: DrillCheck[] = [];
@@ -434,14 +446,20 @@ export function recoveryChecks(
       : "the state manager saw no sign of a reboot (did the server restart?)",
   );
   if (detected) {
-    const renewed = a.newClientId !== undefined && a.newClientId !== options.clientIdBefore;
+    // The last one counts: the server may have rebooted again meanwhile.
+    const ids = a.clientIds.filter((id) => id !== options.clientIdBefore);
+    const current = ids.at(-1) ?? a.newClientId;
+    const renewed = current !== undefined && current !== options.clientIdBefore;
+    const between = ids.slice(0, -1);
     push(
       "client ID re-established",
       renewed && a.reestablishedAt !== undefined ? "ok" : "fail",
       renewed
-        ? `clientid ${a.newClientId} (was ${options.clientIdBefore})${
-          a.newSession ? `, session ${a.newSession}` : ""
-        }`
+        ? `clientid ${current} (was ${options.clientIdBefore}${
+          between.length > 0
+            ? `; ${between.join(", ")} in between: the server rebooted again during recovery`
+            : ""
+        })${a.newSession && between.length === 0 ? `, session ${a.newSession}` : ""}`
         : "no new client ID",
     );
     const openOutcome = a.reclaimed.find((r) => r.how.startsWith("OPEN")) ??
@@ -542,15 +560,152 @@ export function recoveryChecks(
     );
   }
   if (options.failReclaim === undefined) {
+    const verified = options.verified ?? true;
     push(
       "no state lost",
-      options.lostAtEnd.length === 0 ? "ok" : "fail",
-      options.lostAtEnd.length === 0
+      options.lostAtEnd.length > 0 ? "fail" : verified ? "ok" : "info",
+      options.lostAtEnd.length > 0
+        ? options.lostAtEnd.join("; ")
+        : verified
         ? "every open and lock is valid"
-        : options.lostAtEnd.join("; "),
+        : "the client marked nothing lost, but the server did not confirm it (not verified)",
     );
   }
   return checks;
+}
+
+/** Who the drill's own client is, for telling its lock from others'. */
+export interface DrillIdentity {
+  /** Its client ID now (`0x…`), after a probe of the lease. */
+  readonly clientId: string;
+  /** Its lock owner on the drill's file, as LOCK4denied names it (undefined: none held). */
+  readonly lockOwner: string | undefined;
+  /** Its client IDs before this one: before the reboot, and between reboots. */
+  readonly earlier: readonly string[];
+}
+
+/**
+ * Whose a lock is, as the drill sees it: `ours` (the client ID in force
+ * now and our lock owner), `earlier` (a client ID of ours from before a
+ * reboot: a lock the server should have dropped, the old incarnation's
+ * ghost), `other` (another client, or another owner of our client ID),
+ * `unknown` (the server named no real holder).
+ */
+export type HolderKind = "ours" | "earlier" | "other" | "unknown";
+
+/** Whose `holder` is, judged against `us`. */
+export function holderKind(holder: LockHolder, us: DrillIdentity): HolderKind {
+  if (holder.unknown) return "unknown";
+  const id = clientIdHex(holder.clientid);
+  if (id === us.clientId) {
+    return us.lockOwner === undefined || holder.owner === us.lockOwner ? "ours" : "other";
+  }
+  return us.earlier.includes(id) ? "earlier" : "other";
+}
+
+/** `0x6b01…0001`: a client ID as the trace and the state summary print it. */
+export function clientIdHex(id: bigint): string {
+  return `0x${id.toString(16).padStart(16, "0")}`;
+}
+
+/** `write lock 0- held by clientid 0x… owner lock-p42-1`, or the unknown holder. */
+export function describeDrillHolder(holder: LockHolder | undefined): string {
+  if (!holder) return "no conflicting lock";
+  if (holder.unknown) {
+    return "a conflicting lock held by an unknown holder (the server named none: " +
+      `clientid ${clientIdHex(holder.clientid)} owner ${holder.owner})`;
+  }
+  return `${holder.type} lock ${formatRange(holder.offset, holder.length)} held by clientid ${
+    clientIdHex(holder.clientid)
+  } owner ${holder.owner}`;
+}
+
+/** What a holder of each kind is, for the checks' details. */
+function whose(kind: HolderKind, us: DrillIdentity): string {
+  switch (kind) {
+    case "ours":
+      return "ours";
+    case "earlier":
+      return `a lock of an earlier client ID of ours (from before the reboot), not of the ` +
+        `current one ${us.clientId}: the old incarnation's ghost`;
+    case "other":
+      return `not ours (clientid ${us.clientId} owner ${us.lockOwner ?? "none"})`;
+    case "unknown":
+      return "cannot tell whether it is ours";
+  }
+}
+
+/**
+ * Another client's LOCKT on the drill's range, judged: with `expectHeld`
+ * it must find our lock, held by the client ID in force now and our lock
+ * owner (an earlier client ID of ours, another holder or one the server
+ * does not name all fail); without, no lock at all.
+ */
+export function locktCheck(
+  holder: LockHolder | undefined,
+  us: DrillIdentity,
+  expectHeld: boolean,
+): { status: CheckStatus; detail: string } {
+  const text = describeDrillHolder(holder);
+  if (!expectHeld) {
+    return holder === undefined
+      ? {
+        status: "ok",
+        detail: "no conflicting lock: the server released the lock that was not reclaimed",
+      }
+      : {
+        status: "fail",
+        detail: `expected no lock: ${text} (${whose(holderKind(holder, us), us)})`,
+      };
+  }
+  if (holder === undefined) {
+    return {
+      status: "fail",
+      detail: `expected our lock (clientid ${us.clientId} owner ${
+        us.lockOwner ?? "none"
+      }): ${text}`,
+    };
+  }
+  const kind = holderKind(holder, us);
+  return { status: kind === "ours" ? "ok" : "fail", detail: `${text} (${whose(kind, us)})` };
+}
+
+/**
+ * Another client's LOCK on the drill's range, judged: refused (`by`, the
+ * holder its LOCK4denied named) or granted (`by` undefined). With
+ * `expectHeld` it must be refused by our lock; a refusal by a holder the
+ * server does not name is only told (the LOCKT check is what verifies).
+ * Without, it must be granted.
+ */
+export function lockCheck(
+  by: LockHolder | undefined,
+  us: DrillIdentity,
+  expectHeld: boolean,
+): { status: CheckStatus; detail: string } {
+  if (by === undefined) {
+    return expectHeld
+      ? { status: "fail", detail: "granted: our lock is gone" }
+      : { status: "ok", detail: "granted: our lock was lost, as the fault injected" };
+  }
+  const kind = holderKind(by, us);
+  const detail = `refused (NFS4ERR_DENIED): ${describeDrillHolder(by)} (${whose(kind, us)})`;
+  if (!expectHeld) return { status: "fail", detail };
+  return { status: kind === "ours" ? "ok" : kind === "unknown" ? "info" : "fail", detail };
+}
+
+/**
+ * The client IDs `role` established, in order (from the trace), without
+ * repeats: the main client's history across reboots.
+ */
+export function clientIdsOf(events: readonly DrillEvent[], role: DrillRole): string[] {
+  const ids: string[] = [];
+  for (const e of events) {
+    if (e.role !== role || e.event.category !== "clid") continue;
+    if (!/^(SETCLIENTID|EXCHANGE_ID) ok$/.test(e.event.event)) continue;
+    const id = clientIdText(e.event);
+    if (id !== undefined && !ids.includes(id)) ids.push(id);
+  }
+  return ids;
 }
 
 /** How a drill ended, judged from its checks, with the sentence that says so. */

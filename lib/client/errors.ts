@@ -72,8 +72,47 @@ export function formatOwner(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** `exclusive lock on bytes 0- held by lock owner lock-p42-1 (client 0x…)`. */
+/** The owner Ganesha puts in LOCK4denied when it does not know the holder. */
+const MADE_UP_OWNERS = new Set(["ganesha_unknown_owner"]);
+
+const UINT64_MAX = 0xffff_ffff_ffff_ffffn;
+
+/**
+ * Whether a LOCK4denied (RFC 7530 §16.10.4: "the conflicting lock") can
+ * describe a real holder of a lock conflicting with `requested`: a client
+ * ID other than 0 (what Ganesha sends for "nobody"; client IDs it hands
+ * out carry its boot time), an owner that is not a placeholder, a range that
+ * fits in 64 bits and overlaps the one asked for, and a type that conflicts
+ * (two shared locks never do). A newer Ganesha fails all of these at once
+ * on a refused blocking LOCK (`ganesha_unknown_owner`, client ID 0, on 4.0
+ * ranges never filled in).
+ */
+export function plausibleHolder(
+  holder: LockHolder,
+  requested: { readonly type: "read" | "write"; readonly offset: bigint; readonly length: bigint },
+): boolean {
+  if (holder.clientid === 0n || holder.owner === "" || MADE_UP_OWNERS.has(holder.owner)) {
+    return false;
+  }
+  if (holder.type === "read" && requested.type === "read") return false;
+  const end = (offset: bigint, length: bigint) =>
+    length === UINT64_MAX ? UINT64_MAX + 1n : offset + length;
+  if (holder.length !== UINT64_MAX && end(holder.offset, holder.length) > UINT64_MAX + 1n) {
+    return false;
+  }
+  return holder.offset < end(requested.offset, requested.length) &&
+    requested.offset < end(holder.offset, holder.length);
+}
+
+/**
+ * `exclusive lock on bytes 0- held by lock owner lock-p42-1 (client 0x…)`;
+ * for a holder the server did not name (`unknown`),
+ * `a conflicting lock held by an unknown holder (the server did not say who)`.
+ */
 export function describeLockHolder(holder: LockHolder): string {
+  if (holder.unknown) {
+    return "a conflicting lock held by an unknown holder (the server did not say who)";
+  }
   const kind = holder.type === "read" ? "shared" : "exclusive";
   return `${kind} lock on bytes ${
     formatRange(holder.offset, holder.length)

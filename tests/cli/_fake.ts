@@ -5,6 +5,7 @@
  */
 
 import type {
+  LeaseProbe,
   LockHolder,
   Nfs4ClientApi,
   OpenFile,
@@ -117,6 +118,10 @@ export class FakeClient implements Nfs4ClientApi {
   }
 
   keepLease(): void {}
+
+  probeLease(): Promise<LeaseProbe> {
+    return Promise.resolve({ answer: "NFS4_OK", ms: 0, clientId: "0x0" });
+  }
 
   crash(): Promise<void> {
     return Promise.resolve();
