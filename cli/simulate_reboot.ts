@@ -1363,6 +1363,8 @@ function recoveryJson(a: RecoveryAnalysis): Record<string, unknown> {
   return {
     detectedBy: a.detectedBy ?? null,
     newClientId: a.newClientId ?? null,
+    // More than one when the server rebooted again during recovery.
+    clientIds: a.clientIds,
     newSession: a.newSession ?? null,
     reclaimed: a.reclaimed.map((r) => `${r.how}: ${r.detail}`),
     recoveredWithoutGrace: a.recoveredNoGrace.map((r) => `${r.how}: ${r.detail}`),

@@ -24,6 +24,13 @@ for (const vers of ["4.0", "4.1"] as const) {
           e.client === "main" && /^(SETCLIENTID|EXCHANGE_ID) ok$/.test(e.event)
         );
         assert.ok(connects.length >= 3, `three client IDs: ${connects.length}`);
+        const ids = (report.recovery as unknown as { clientIds: string[] }).clientIds;
+        assert.ok(ids.length >= 2, `client IDs after the reboot: ${ids.join(", ")}`);
+        assert.equal(ids.at(-1), report.stateAfter.clientId);
+        assert.match(
+          check(report, "client ID re-established").detail,
+          /in between: the server rebooted again during recovery/,
+        );
         assert.equal(code, 0, report.verdict);
         assert.equal(report.result, "recovered");
         assert.deepEqual(report.checks.filter((c) => c.status === "fail"), []);
