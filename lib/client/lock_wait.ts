@@ -121,6 +121,9 @@ export async function lockWithWait(
     endPause?.();
   });
 
+  // The last refusal: what giving up at the deadline reports, even when
+  // the deadline stops a try in flight.
+  let lastConflict: LockConflictError | undefined;
   try {
     let delay = minDelay;
     for (let attempt = 1;; attempt++) {
@@ -140,7 +143,12 @@ export async function lockWithWait(
         await file.lock(range, { blocking, signal: trySignal, noWait: !blocking });
       } catch (e) {
         timer?.cancel();
-        if (!(e instanceof LockConflictError)) throw e;
+        if (!(e instanceof LockConflictError)) {
+          // The deadline stopped a try in flight: the answer is the last refusal.
+          if (e === tryStop.signal.reason && !signal?.aborted && lastConflict) throw lastConflict;
+          throw e;
+        }
+        lastConflict = e;
         signal?.throwIfAborted();
         const left = deadline - clock.now();
         const pause = left > 0 ? Math.min(delay, left) : 0;

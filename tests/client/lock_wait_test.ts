@@ -199,3 +199,24 @@ Deno.test("lockWithWait() passes other errors through at once", async () => {
   await assert.rejects(lockWithWait(file, RANGE, { clock }), /NFS4ERR_OPENMODE/);
   assert.equal(file.tries.length, 1);
 });
+
+Deno.test("lockWithWait(): the deadline stops a try in flight, and giving up names the last holder", async () => {
+  const clock = new FakeClock();
+  const file = new FakeFile(clock, Infinity);
+  // After the first refusal, each LOCK hangs until its signal aborts (a
+  // server that stopped answering, or GRACE being waited out).
+  const lock = file.lock.bind(file);
+  file.lock = async (range: LockRange, options: { blocking?: boolean; signal?: AbortSignal } = {}) => {
+    if (file.tries.length === 0) return await lock(range, options);
+    file.tries.push({ at: clock.now(), blocking: options.blocking });
+    await new Promise<void>((_, reject) => {
+      options.signal?.addEventListener("abort", () => reject(options.signal!.reason), { once: true });
+    });
+  };
+  const state = track(lockWithWait(file, RANGE, { clock, timeoutMs: 1_000 }));
+  await clock.advance(1_500);
+  assert.ok(state.done, "gave up at the deadline");
+  assert.ok(state.error instanceof LockConflictError, String(state.error));
+  assert.deepEqual((state.error as LockConflictError).holder, HOLDER);
+  assert.equal(file.tries.length, 2);
+});
