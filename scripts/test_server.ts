@@ -304,11 +304,38 @@ function ephemeralLow(): number {
 }
 
 function canBind(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once("error", () => resolve(false));
-    server.listen({ host: HOST, port, exclusive: true }, () => server.close(() => resolve(true)));
+  return listenOn(port).then((held) => {
+    if (!held) return false;
+    return held.release().then(() => true);
   });
+}
+
+/**
+ * Listens on `port` on 127.0.0.1 and on the IPv6 wildcard (Ganesha binds
+ * both: its tcp6 socket fails with EADDRINUSE if another server has the
+ * port there); undefined when either is taken.
+ */
+async function listenOn(port: number): Promise<{ release(): Promise<void> } | undefined> {
+  const servers: net.Server[] = [];
+  const release = () =>
+    Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r())))).then(() => {});
+  for (const host of [HOST, "::"]) {
+    const server = net.createServer();
+    const ok = await new Promise<boolean>((resolve) => {
+      server.once("error", (e: NodeJS.ErrnoException) =>
+        // No IPv6 on this host: nothing can take the port there either.
+        resolve(host === "::" && (e.code === "EAFNOSUPPORT" || e.code === "EADDRNOTAVAIL")));
+      server.listen({ host, port, exclusive: true, ipv6Only: host === "::" }, () => {
+        servers.push(server);
+        resolve(true);
+      });
+    });
+    if (!ok) {
+      await release();
+      return undefined;
+    }
+  }
+  return { release };
 }
 
 function kernelPort(): Promise<number> {
@@ -724,8 +751,15 @@ class GaneshaServer implements TestServer {
       () => 0,
     );
     await this.crash();
+    // Hold the port while waiting, so that no other test server picks it
+    // meanwhile (tests run in parallel, each on a free port of its own).
+    const held = await listenOn(this.port);
     const nextSecond = (Math.floor(started / 1000) + 1) * 1000 + 50;
-    if (Date.now() < nextSecond) await sleep(nextSecond - Date.now());
+    try {
+      if (Date.now() < nextSecond) await sleep(nextSecond - Date.now());
+    } finally {
+      await held?.release();
+    }
     await this.start();
   }
 
