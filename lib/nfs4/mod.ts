@@ -63,6 +63,7 @@ export * from "./ops/restorefh.ts";
 export * from "./ops/savefh.ts";
 export * from "./ops/secinfo.ts";
 export * from "./ops/secinfo_no_name.ts";
+export * from "./ops/seek.ts";
 export * from "./ops/sequence.ts";
 export * from "./ops/setattr.ts";
 export * from "./ops/setclientid.ts";

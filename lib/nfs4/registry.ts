@@ -47,6 +47,7 @@ import { RESTOREFH } from "./ops/restorefh.ts";
 import { SAVEFH } from "./ops/savefh.ts";
 import { SECINFO } from "./ops/secinfo.ts";
 import { SECINFO_NO_NAME } from "./ops/secinfo_no_name.ts";
+import { SEEK } from "./ops/seek.ts";
 import { SEQUENCE } from "./ops/sequence.ts";
 import { SETATTR } from "./ops/setattr.ts";
 import { SETCLIENTID } from "./ops/setclientid.ts";
@@ -104,6 +105,7 @@ export const OP_CODECS: ReadonlyMap<number, OpCodec<unknown, unknown>> = new Map
   entry(SAVEFH),
   entry(SECINFO),
   entry(SECINFO_NO_NAME),
+  entry(SEEK),
   entry(SEQUENCE),
   entry(SETATTR),
   entry(SETCLIENTID),

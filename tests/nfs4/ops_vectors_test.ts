@@ -28,6 +28,7 @@ import { LOCKT } from "../../lib/nfs4/ops/lockt.ts";
 import { OPEN, open } from "../../lib/nfs4/ops/open.ts";
 import { READ, read } from "../../lib/nfs4/ops/read.ts";
 import { dirEntry, READDIR, readdir } from "../../lib/nfs4/ops/readdir.ts";
+import { SEEK, seek, SeekContent } from "../../lib/nfs4/ops/seek.ts";
 import { SEQUENCE, sequence } from "../../lib/nfs4/ops/sequence.ts";
 import { SETATTR } from "../../lib/nfs4/ops/setattr.ts";
 import { SETCLIENTID, setclientid } from "../../lib/nfs4/ops/setclientid.ts";
@@ -502,4 +503,23 @@ Deno.test("decodeOpen() copies the stateid out of the reply buffer", () => {
   const result = OPEN.decodeResult(new XdrReader(bytes));
   bytes.fill(0);
   assert.deepStrictEqual(result.stateid.other, fill(12, 7));
+});
+
+Deno.test("encodeSeek() writes SEEK4args; decodeSeek() reads seek_res4 (RFC 7862 §15.11, RFC 7863)", () => {
+  const args = {
+    stateid: { seqid: 2, other: fill(12, 0xab) },
+    offset: 0x1_0000_2000n,
+    what: SeekContent.NFS4_CONTENT_HOLE,
+  };
+  assertArgsVector(
+    SEEK,
+    args,
+    hex("00000002" + "ab".repeat(12) + " 00000001 00002000 00000001"),
+  );
+  assertResultVector(SEEK, { eof: false, offset: 0x3000n }, hex("00000000 00000000 00003000"));
+  assert.deepStrictEqual(
+    decode(SEEK.decodeResult, hex("00000001 00000000 00010000")),
+    { eof: true, offset: 0x10000n },
+  );
+  assert.equal(seek(args).opnum, 69);
 });
