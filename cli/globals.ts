@@ -84,7 +84,7 @@ export function createRootCommand() {
   return new Command("nfs4")
     .addOption(
       new Option("--vers <version>", "NFSv4 minor version to speak")
-        .choices(["4.0", "4.1", "auto"] as const)
+        .choices(["4.0", "4.1", "4.2", "auto"] as const)
         .default("auto" as const),
     )
     .addOption(

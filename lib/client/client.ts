@@ -41,6 +41,7 @@ import { readlink as readlinkOp } from "../nfs4/ops/readlink.ts";
 import { create } from "../nfs4/ops/create.ts";
 import { remove } from "../nfs4/ops/remove.ts";
 import { rename } from "../nfs4/ops/rename.ts";
+import { seek, SeekContent } from "../nfs4/ops/seek.ts";
 import { link } from "../nfs4/ops/link.ts";
 import { savefh } from "../nfs4/ops/savefh.ts";
 import { Nfs4Status as S, statusName } from "../nfs4/status.ts";
@@ -120,6 +121,12 @@ interface Resolved {
   readonly components: readonly string[];
 }
 
+/**
+ * `--vers auto`: the minor versions tried, best first; a server answering
+ * NFS4ERR_MINOR_VERS_MISMATCH moves on to the next (RFC 8881 §2.7).
+ */
+const AUTO_MINOR_VERSIONS: readonly (0 | 1 | 2)[] = [1, 0];
+
 export class Nfs4Client implements Nfs4ClientApi {
   readonly manager: StateManager;
   readonly #owner: ClientOwner;
@@ -144,7 +151,13 @@ export class Nfs4Client implements Nfs4ClientApi {
     options: ConnectOptions & { clientId?: string; tracer?: Tracer },
   ): Promise<Nfs4Client> {
     const version = options.version ?? "auto";
-    const tries: (0 | 1)[] = version === "4.0" ? [0] : version === "4.1" ? [1] : [1, 0];
+    const tries: readonly (0 | 1 | 2)[] = version === "4.0"
+      ? [0]
+      : version === "4.1"
+      ? [1]
+      : version === "4.2"
+      ? [2]
+      : AUTO_MINOR_VERSIONS;
     const tracer = options.tracer ?? new Tracer();
     if (options.onTrace) tracer.subscribe(options.onTrace);
     for (const minor of tries) {
@@ -828,6 +841,51 @@ export class Nfs4Client implements Nfs4ClientApi {
     });
   }
 
+  /**
+   * SEEK through an open state (NFSv4.2, RFC 7862 §15.11). NFS4ERR_NXIO
+   * (no data past `offset`) is the end: `eof`, at `offset`. Undefined when
+   * the server does not do SEEK (4.0/4.1, or NFS4ERR_NOTSUPP once: it is
+   * not asked again).
+   */
+  async seekState(
+    state: OpenState,
+    offset: bigint,
+    what: "data" | "hole",
+  ): Promise<{ eof: boolean; offset: bigint } | undefined> {
+    if (this.manager.minorVersion < 2 || this.#seekUnsupported) return undefined;
+    try {
+      return await this.#withPath(state.path, async () => {
+        const [, result] = await this.manager.run(
+          () =>
+            [
+              putfh(state.fh),
+              seek({
+                stateid: state.stateid,
+                offset,
+                what: what === "data"
+                  ? SeekContent.NFS4_CONTENT_DATA
+                  : SeekContent.NFS4_CONTENT_HOLE,
+              }),
+            ] as const,
+          { states: [state] },
+        );
+        return result;
+      });
+    } catch (e) {
+      // No data past `offset` (RFC 7862 §15.11.3): the answer is "none before the end".
+      if (e instanceof NfsError && e.status === S.NFS4ERR_NXIO) {
+        return { eof: true, offset: NFS4_UINT64_MAX };
+      }
+      if (e instanceof NfsError && e.status === S.NFS4ERR_NOTSUPP) {
+        this.#seekUnsupported = true;
+        return undefined;
+      }
+      throw e;
+    }
+  }
+
+  #seekUnsupported = false;
+
   /** WRITE through an open state. */
   writeAt(
     state: OpenState,
@@ -936,6 +994,16 @@ export class NfsFile implements WritableFile {
 
   read(offset: bigint, count: number): Promise<{ data: Uint8Array; eof: boolean }> {
     return this.#client.readAt(this.state, offset, count);
+  }
+
+  /** SEEK (NFSv4.2); present only on a 4.2 client (see OpenFile.seek). */
+  get seek(): OpenFile["seek"] {
+    if (this.#client.minorVersion < 2) return undefined;
+    return async (offset, what) => {
+      const result = await this.#client.seekState(this.state, offset, what);
+      if (!result) throw new NfsError(S.NFS4ERR_NOTSUPP, "SEEK", { path: this.path });
+      return result;
+    };
   }
 
   /**

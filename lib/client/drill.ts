@@ -514,7 +514,7 @@ export function recoveryChecks(
           : "no reclaim seen",
       );
     }
-    if (options.minorVersion === 1) {
+    if (options.minorVersion >= 1) {
       push(
         "RECLAIM_COMPLETE sent",
         a.reclaimComplete ? "ok" : "fail",

@@ -52,4 +52,4 @@ export interface FileInfo {
 }
 
 /** Which NFSv4 minor version to speak. */
-export type VersionChoice = "4.0" | "4.1" | "auto";
+export type VersionChoice = "4.0" | "4.1" | "4.2" | "auto";

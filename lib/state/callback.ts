@@ -107,7 +107,7 @@ export class CallbackService {
     const outcomes: OpOutcome[] = [];
     const ops = request.ops;
     let start = 0;
-    if (m.minorVersion === 1) {
+    if (m.sessions) {
       const first = ops[0];
       if (!first || first.opnum !== CbOp.CB_SEQUENCE) {
         if (first) {
@@ -165,7 +165,7 @@ export class CallbackService {
       if (outcome.status !== S.NFS4_OK) break;
     }
     const bytes = finish(outcomes);
-    if (m.minorVersion === 1) this.#cachedReply = bytes;
+    if (m.sessions) this.#cachedReply = bytes;
     return bytes;
   }
 

@@ -135,7 +135,7 @@ function createHow(m: StateManager, create: NonNullable<OpenRequest["create"]>):
     case "guarded":
       return { mode: CreateMode.GUARDED4, attrs };
     case "exclusive":
-      return m.minorVersion === 1
+      return m.sessions
         ? { mode: CreateMode.EXCLUSIVE4_1, verifier: create.verifier ?? new Uint8Array(8), attrs }
         : { mode: CreateMode.EXCLUSIVE4, verifier: create.verifier ?? new Uint8Array(8) };
   }

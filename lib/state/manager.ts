@@ -61,7 +61,7 @@ export interface Identity {
 
 export interface StateManagerOptions {
   readonly channel: CompoundChannel;
-  readonly minorVersion: 0 | 1;
+  readonly minorVersion: 0 | 1 | 2;
   readonly identity: Identity;
   /** Client owner string and boot verifier (client_owner.ts). */
   readonly owner: { readonly id: string; readonly verifier: Uint8Array };
@@ -290,6 +290,14 @@ export class StateManager {
 
   get minorVersion(): number {
     return this.client.minorVersion;
+  }
+
+  /**
+   * Whether this client uses sessions: NFSv4.1 and NFSv4.2 (RFC 7862 §1.4:
+   * 4.2 is 4.1 plus operations; its state model is 4.1's).
+   */
+  get sessions(): boolean {
+    return this.client.minorVersion >= 1;
   }
 
   // ---------------------------------------------------------------- flags
@@ -880,7 +888,7 @@ export class StateManager {
             continue;
           }
           const open = "open" in state ? state.open : state;
-          if (this.minorVersion === 1) {
+          if (this.sessions) {
             // RFC 8881 §8.2.4: find out which stateids are gone (TEST_STATEID).
             this.setFlag("TEST_STATEIDS", `${label} for ${formatStateid(open.stateid)}`);
           } else if (status === S.NFS4ERR_EXPIRED && !leaseChecked) {
@@ -955,7 +963,11 @@ export class StateManager {
       try {
         reply = await this.#untilAnswered(
           ops,
-          () => this.channel.compound({ minorVersion: 1, ops: [seq, ...ops] }, callOptions),
+          () =>
+            this.channel.compound(
+              { minorVersion: this.minorVersion, ops: [seq, ...ops] },
+              callOptions,
+            ),
           signal,
         );
       } catch (e) {

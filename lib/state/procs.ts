@@ -94,7 +94,7 @@ export const RENEWING_OPS: ReadonlySet<string> = new Set([
  * announces an unusable callback address instead (RFC 7530 §10.2.1).
  */
 export function shareAccessWire(m: StateManager, access: number): number {
-  if (m.minorVersion !== 1 || m.callbackOptions.enabled) return access;
+  if (!m.sessions || m.callbackOptions.enabled) return access;
   return access | ShareAccess.OPEN4_SHARE_ACCESS_WANT_NO_DELEG;
 }
 
@@ -505,7 +505,7 @@ export async function reclaimReboot(m: StateManager): Promise<void> {
       }
     }
   }
-  if (m.minorVersion === 1) {
+  if (m.sessions) {
     const reply = await m.run(() => [reclaimComplete(false)], {
       inRecovery: true,
       final: new Set([S.NFS4ERR_COMPLETE_ALREADY, S.NFS4ERR_NOTSUPP]),
@@ -632,7 +632,7 @@ async function reclaimOpen(
           : DelegationType.OPEN_DELEGATE_WRITE
         : DelegationType.OPEN_DELEGATE_NONE,
     } as const;
-  } else if (m.minorVersion === 1) {
+  } else if (m.sessions) {
     claim = { claim: OpenClaimType.CLAIM_FH } as const;
   } else {
     if (!state.parentFh || state.name === undefined) {
@@ -668,7 +668,7 @@ async function reclaimOpen(
     "open",
     how === "previous"
       ? "OPEN(CLAIM_PREVIOUS) reclaimed"
-      : `OPEN(${m.minorVersion === 1 ? "CLAIM_FH" : "CLAIM_NULL"}) recovered`,
+      : `OPEN(${m.sessions ? "CLAIM_FH" : "CLAIM_NULL"}) recovered`,
     `${state.path} ${before} -> ${formatStateid(state.stateid)}`,
   );
 }
@@ -935,7 +935,7 @@ async function returnDelegation(
   } catch (e) {
     m.tracer.emit("deleg", "DELEGRETURN failed, dropped", `${state.path}: ${(e as Error).message}`);
     if (
-      m.minorVersion === 1 && e instanceof NfsError &&
+      m.sessions && e instanceof NfsError &&
       (e.status === S.NFS4ERR_DELEG_REVOKED || e.status === S.NFS4ERR_ADMIN_REVOKED ||
         e.status === S.NFS4ERR_EXPIRED)
     ) {

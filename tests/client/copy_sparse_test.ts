@@ -15,6 +15,7 @@ import {
   wantsHoles,
   type WriteTarget,
 } from "../../lib/client/copy/mod.ts";
+import { seekedRead } from "../../lib/client/copy/nfs_read.ts";
 
 /** Runs `chunks` through a finder: the segments, with data copied out for comparison. */
 function split(block: number, chunks: Uint8Array[]): { kind: string; value: number[] | number }[] {
@@ -171,4 +172,44 @@ Deno.test("NfsWriter.chown() sends the owner strings in a SETATTR", async () => 
   const writer = new NfsWriter(file, { depth: 2, commitBytes: 1 << 20 });
   await writer.chown("4242", "777");
   assert.deepEqual(file.attrs, [{ owner: "4242", ownerGroup: "777" }]);
+});
+
+Deno.test("seekedRead() reads only the data SEEK reports and yields the holes between (RFC 7862 §15.11)", async () => {
+  // A 64 KiB file with data at [8192, 12288) and [40960, 45056).
+  const size = 65536n;
+  const data: [bigint, bigint][] = [[8192n, 12288n], [40960n, 45056n]];
+  const reads: [bigint, number][] = [];
+  const file = {
+    read(offset: bigint, count: number) {
+      reads.push([offset, count]);
+      const end = offset + BigInt(count) > size ? size : offset + BigInt(count);
+      return Promise.resolve({
+        data: new Uint8Array(Number(end - offset)).fill(1),
+        eof: end >= size,
+      });
+    },
+    seek(offset: bigint, what: "data" | "hole") {
+      if (what === "data") {
+        const next = data.find(([, e]) => e > offset);
+        // As Ganesha: no data after `offset` is eof with the offset echoed.
+        if (!next) return Promise.resolve({ eof: true, offset });
+        return Promise.resolve({ eof: false, offset: next[0] > offset ? next[0] : offset });
+      }
+      const inside = data.find(([s, e]) => s <= offset && offset < e);
+      if (!inside) return Promise.resolve({ eof: false, offset });
+      return Promise.resolve({ eof: false, offset: inside[1] });
+    },
+  };
+  const segments = [];
+  for await (const s of seekedRead(file, size, 4096, 2)) {
+    segments.push(s.kind === "data" ? ["data", s.bytes.length] : ["hole", s.length]);
+  }
+  assert.deepEqual(segments, [
+    ["hole", 8192],
+    ["data", 4096],
+    ["hole", 28672],
+    ["data", 4096],
+    ["hole", 20480],
+  ]);
+  assert.deepEqual(reads, [[8192n, 4096], [40960n, 4096]]);
 });

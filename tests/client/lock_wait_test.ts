@@ -206,11 +206,16 @@ Deno.test("lockWithWait(): the deadline stops a try in flight, and giving up nam
   // After the first refusal, each LOCK hangs until its signal aborts (a
   // server that stopped answering, or GRACE being waited out).
   const lock = file.lock.bind(file);
-  file.lock = async (range: LockRange, options: { blocking?: boolean; signal?: AbortSignal } = {}) => {
+  file.lock = async (
+    range: LockRange,
+    options: { blocking?: boolean; signal?: AbortSignal } = {},
+  ) => {
     if (file.tries.length === 0) return await lock(range, options);
     file.tries.push({ at: clock.now(), blocking: options.blocking });
     await new Promise<void>((_, reject) => {
-      options.signal?.addEventListener("abort", () => reject(options.signal!.reason), { once: true });
+      options.signal?.addEventListener("abort", () => reject(options.signal!.reason), {
+        once: true,
+      });
     });
   };
   const state = track(lockWithWait(file, RANGE, { clock, timeoutMs: 1_000 }));

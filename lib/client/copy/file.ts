@@ -11,7 +11,7 @@ import { NfsError } from "../../nfs4/errors.ts";
 import { CopyError, IncompleteCopyError, LocalFileError } from "./options.ts";
 import type { FinalAttrs, Reader, Side, Stat, Writer } from "./side.ts";
 import { type CopyRun, finalAttrs, temporaryName } from "./run.ts";
-import { HoleFinder, wantsHoles } from "./sparse.ts";
+import { HoleFinder, type Segment, wantsHoles } from "./sparse.ts";
 import {
   applyAttrs,
   isOwnerRefused,
@@ -111,13 +111,17 @@ export async function copyFile(run: CopyRun, source: FileSource, dest: Endpoint)
   } else {
     chunks = source.chunks;
   }
+  const sparse = run.options.sparse ?? "auto";
+  const holesWanted = wantsHoles(sparse, source.kind === "side" ? source.stat : undefined);
+  // The source's own holes, when it can say where they are (NFSv4.2 SEEK):
+  // nothing in them is read. `always` also wants zero runs in the data, so
+  // it reads everything.
+  const segments = holesWanted && sparse === "auto" ? reader?.segments?.() : undefined;
   const data: DataSource = {
     chunks,
     reader,
-    holes:
-      wantsHoles(run.options.sparse ?? "auto", source.kind === "side" ? source.stat : undefined)
-        ? new HoleFinder(side.holeBlock)
-        : undefined,
+    holes: holesWanted && !segments ? new HoleFinder(side.holeBlock) : undefined,
+    ...(segments ? { segments } : {}),
   };
   try {
     let done: Placed;
@@ -155,6 +159,15 @@ interface DataSource {
   readonly chunks: AsyncIterable<Uint8Array>;
   readonly reader: Reader | undefined;
   readonly holes: HoleFinder | undefined;
+  /** Data and holes as the source itself reports them (SEEK), instead of `chunks`. */
+  readonly segments?: AsyncIterable<Segment>;
+}
+
+/** Moves the data of `data` into `writer`; resolves to the file's size. */
+function pumpData(run: CopyRun, data: DataSource, writer: Writer): Promise<bigint> {
+  return data.segments
+    ? run.pumpSegments(data.segments, writer)
+    : run.pump(data.chunks, writer, data.holes);
 }
 
 /** How a copy ended: in place, skipped by `noClobber`, or to be done in place after all. */
@@ -210,7 +223,7 @@ async function copyThroughTemporary(
     }
     const open = data.reader;
     if (open) writer.useSource?.((offset, length) => open.readAt(offset, length));
-    const size = await run.pump(data.chunks, writer, data.holes);
+    const size = await pumpData(run, data, writer);
     await run.abortable(writer.finish(attrs, size));
     if (run.options.noClobber) {
       placed = await run.abortable(side.renameNoReplace(temp, target, writer));
@@ -251,7 +264,7 @@ async function copyInPlace(
   try {
     const open = data.reader;
     if (open) writer.useSource?.((offset, length) => open.readAt(offset, length));
-    const size = await run.pump(data.chunks, writer, data.holes);
+    const size = await pumpData(run, data, writer);
     await run.abortable(writer.finish({ mode: undefined }, size));
   } catch (e) {
     await quietly(writer.abort());

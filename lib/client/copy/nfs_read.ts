@@ -4,42 +4,51 @@
  */
 
 import type { OpenFile } from "../api.ts";
+import type { Segment } from "./sparse.ts";
 
 /**
- * Streams `file` from the start with up to `depth` READs of `rsize` in
- * flight, in order. Past the known size one READ at a time confirms EOF; a
- * short READ (less than asked, not at EOF) drops the READs issued past it
- * and continues where its data ended. Memory: at most `depth` replies.
+ * Streams `file` from the start (or `range.from`) with up to `depth` READs
+ * of `rsize` in flight, in order. Past the known size one READ at a time
+ * confirms EOF; a short READ (less than asked, not at EOF) drops the READs
+ * issued past it and continues where its data ended. With `range.to` it
+ * stops there, reading nothing past it. Memory: at most `depth` replies.
  */
 export async function* pipelinedRead(
   file: Pick<OpenFile, "read">,
   size: bigint | undefined,
   rsize: number,
   depth: number,
+  range: { readonly from?: bigint; readonly to?: bigint } = {},
 ): AsyncGenerator<Uint8Array> {
-  let next = 0n;
+  let next = range.from ?? 0n;
+  const to = range.to;
+  if (to !== undefined) size = size === undefined || to < size ? to : size;
   const inflight: {
     offset: bigint;
     count: number;
     result: Promise<{ data: Uint8Array; eof: boolean }>;
   }[] = [];
   const issue = () => {
-    const result = file.read(next, rsize);
+    const count = to === undefined ? rsize : Math.min(rsize, Number(to - next));
+    const result = file.read(next, count);
     result.catch(() => undefined); // observed when awaited
-    inflight.push({ offset: next, count: rsize, result });
-    next += BigInt(rsize);
+    inflight.push({ offset: next, count, result });
+    next += BigInt(count);
   };
   try {
     for (;;) {
       while (
-        inflight.length < depth && (size === undefined || next < size || inflight.length === 0)
+        inflight.length < depth && (to === undefined || next < to) &&
+        (size === undefined || next < size || inflight.length === 0)
       ) {
         issue();
       }
+      if (inflight.length === 0) return; // `to` reached
       const head = inflight.shift()!;
       const { data, eof } = await head.result;
       if (data.length > 0) yield data;
       if (eof || data.length === 0) return;
+      if (to !== undefined && head.offset + BigInt(data.length) >= to) return;
       if (data.length < head.count) {
         await Promise.allSettled(inflight.map((i) => i.result));
         inflight.length = 0;
@@ -48,5 +57,38 @@ export async function* pipelinedRead(
     }
   } finally {
     await Promise.allSettled(inflight.map((i) => i.result));
+  }
+}
+
+/**
+ * The data and holes of `file` up to `size`, found with NFSv4.2 SEEK
+ * (RFC 7862 §15.11) rather than by reading zeros: SEEK for the next data,
+ * a hole up to it, SEEK for the next hole, the data in between read with
+ * {@linkcode pipelinedRead}. What lies in a hole is never read.
+ */
+export async function* seekedRead(
+  file: Pick<OpenFile, "read"> & { seek: NonNullable<OpenFile["seek"]> },
+  size: bigint,
+  rsize: number,
+  depth: number,
+): AsyncGenerator<Segment> {
+  let at = 0n;
+  while (at < size) {
+    const data = await file.seek(at, "data");
+    // sr_eof: no data after `at` (RFC 7862 §15.11.3; sr_offset then says
+    // nothing: Ganesha echoes `at`).
+    const dataAt = data.eof || data.offset >= size ? size : data.offset > at ? data.offset : at;
+    if (dataAt > at) yield { kind: "hole", length: Number(dataAt - at) };
+    if (dataAt >= size) return;
+    const hole = await file.seek(dataAt, "hole");
+    // The end of the file counts as a hole; an answer that makes no sense
+    // (a hole before the data) means: read to the end.
+    const holeAt = !hole.eof && hole.offset > dataAt && hole.offset < size ? hole.offset : size;
+    for await (
+      const bytes of pipelinedRead(file, size, rsize, depth, { from: dataAt, to: holeAt })
+    ) {
+      yield { kind: "data", bytes };
+    }
+    at = holeAt;
   }
 }

@@ -26,7 +26,7 @@ import {
   type Writer,
 } from "./side.ts";
 import { type OwnerKind, serverOwner } from "./owners.ts";
-import { pipelinedRead } from "./nfs_read.ts";
+import { pipelinedRead, seekedRead } from "./nfs_read.ts";
 import { concat, NfsWriter } from "./nfs_writer.ts";
 
 /** What an NfsFile has beyond the interface (sizes, and SETATTR of any settable attribute). */
@@ -182,6 +182,23 @@ export class NfsSide implements Side {
         }
         return parts.length === 1 ? parts[0]! : concat(parts, got);
       },
+      ...(file.seek && size !== undefined
+        ? {
+          // 4.2: holes found with SEEK, never read (the caller decides when to ask).
+          async *segments() {
+            try {
+              yield* seekedRead(
+                { read: (o, c) => file.read(o, c), seek: file.seek! },
+                size,
+                rsize,
+                depth,
+              );
+            } catch (e) {
+              throw named(e);
+            }
+          },
+        }
+        : {}),
       close: () => file.close(),
     };
   }

@@ -170,6 +170,32 @@ export class CopyRun {
   }
 
   /**
+   * Copies data and holes the source reported (SEEK) into `writer`:
+   * data written, holes left; both count towards the size and progress.
+   */
+  async pumpSegments(segments: AsyncIterable<Segment>, writer: Writer): Promise<bigint> {
+    let total = 0n;
+    const iterator = segments[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        const next = await this.abortable(iterator.next());
+        if (next.done) break;
+        const segment = next.value;
+        const length = segment.kind === "data" ? segment.bytes.length : segment.length;
+        if (segment.kind === "data") await this.abortable(writer.write(segment.bytes));
+        else await this.abortable(writer.hole(segment.length));
+        total += BigInt(length);
+        this.summary.bytes += length;
+        this.progress();
+      }
+    } catch (e) {
+      void iterator.return?.().catch(() => undefined);
+      throw e;
+    }
+    return total;
+  }
+
+  /**
    * Copies `chunks` into `writer`, counting bytes; with `holes`, zero
    * blocks it finds are left unwritten (the writer's `finish` sets the size).
    */

@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { Segment } from "./sparse.ts";
 import { Buffer } from "node:buffer";
 import type { NfsTime } from "../../nfs4/types.ts";
 import type { FileKind } from "../types.ts";
@@ -60,6 +61,11 @@ export interface FinalAttrs {
 /** Reads one file start to end; each chunk is the caller's to keep. */
 export interface Reader {
   chunks(): AsyncIterable<Uint8Array>;
+  /**
+   * The file as data and holes, when the source can say where its holes
+   * are without reading them (NFSv4.2 SEEK); undefined otherwise.
+   */
+  segments?(): AsyncIterable<Segment>;
   /** Reads `length` bytes at `offset` again (for a resend after a server restart). */
   readAt(offset: bigint, length: number): Promise<Uint8Array>;
   close(): Promise<void>;

@@ -1,7 +1,8 @@
 /**
- * Holes: which parts of the data being copied need not be written. NFSv4.0
- * and 4.1 cannot ask a server where a file's holes are (SEEK is NFSv4.2,
- * RFC 7862 §15.11) and node:fs has no SEEK_DATA/SEEK_HOLE, so holes are
+ * Holes: which parts of the data being copied need not be written. On
+ * NFSv4.2 the source server says where its holes are (SEEK, RFC 7862
+ * §15.11; nfs_read.ts seekedRead) and they are never read. NFSv4.0 and 4.1
+ * cannot ask, and node:fs has no SEEK_DATA/SEEK_HOLE, so there holes are
  * found in the data read: a block of the destination's block size, aligned
  * to the file offset, that holds only zeros is left unwritten and the final
  * size is set at the end (SETATTR or ftruncate), which leaves a hole.
