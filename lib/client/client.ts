@@ -707,21 +707,72 @@ export class Nfs4Client implements Nfs4ClientApi {
   async rename(from: string, to: string): Promise<void> {
     const source = await this.#parentOf(from);
     const target = await this.#parentOf(to);
-    await this.#withPath(from, () =>
-      this.manager.run(() =>
-        [
-          putfh(source.dirFh),
-          savefh(),
-          putfh(target.dirFh),
-          rename({ oldName: source.name, newName: target.name }),
-        ] as const
-      ));
+    await this.#lookedUpWhenUnknown(
+      "RENAME",
+      from,
+      () =>
+        this.#withPath(from, () =>
+          this.manager.run(() =>
+            [
+              putfh(source.dirFh),
+              savefh(),
+              putfh(target.dirFh),
+              rename({ oldName: source.name, newName: target.name }),
+            ] as const
+          )
+        ),
+      // Done when the old name is gone and the new one is there.
+      async () => !(await this.#exists(from)) && await this.#exists(to),
+    );
   }
 
   /** REMOVE a file, symlink or empty directory (RFC 7530 §16.25). */
   async remove(path: string): Promise<void> {
     const { dirFh, name } = await this.#parentOf(path);
-    await this.#withPath(path, () => this.manager.run(() => [putfh(dirFh), remove(name)] as const));
+    await this.#lookedUpWhenUnknown(
+      "REMOVE",
+      path,
+      () => this.#withPath(path, () => this.manager.run(() => [putfh(dirFh), remove(name)] as const)),
+      async () => !(await this.#exists(path)),
+    );
+  }
+
+  /**
+   * Runs a state change; when its outcome is unknown (NFS4ERR_RETRY_UNCACHED_REP:
+   * the server ran it and kept no reply, RFC 8881 §2.10.6.1.3) it is looked
+   * up, never run again blindly: `done()` says whether its effect is there.
+   * If it is, that is success; if not, the server did not make it (a
+   * concurrent change undid it, or it failed), and the status stands.
+   */
+  async #lookedUpWhenUnknown(
+    op: string,
+    path: string,
+    change: () => Promise<unknown>,
+    done: () => Promise<boolean>,
+  ): Promise<void> {
+    try {
+      await change();
+    } catch (e) {
+      if (!(e instanceof NfsError) || e.status !== S.NFS4ERR_RETRY_UNCACHED_REP) throw e;
+      const effect = await done().catch(() => false);
+      this.manager.tracer.emit(
+        "retry",
+        `${op} outcome looked up`,
+        `${path}: ${effect ? "it was done" : "not done; the status stands"}`,
+      );
+      if (!effect) throw e;
+    }
+  }
+
+  /** Whether `path` names something (a LOOKUP walk; NOENT: no). */
+  async #exists(path: string): Promise<boolean> {
+    try {
+      await this.#resolve(path, false);
+      return true;
+    } catch (e) {
+      if (e instanceof NfsError && e.status === S.NFS4ERR_NOENT) return false;
+      throw e;
+    }
   }
 
   /**

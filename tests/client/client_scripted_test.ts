@@ -11,6 +11,7 @@ import { NfsError } from "../../lib/nfs4/errors.ts";
 import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
 import { startScriptedNfsServer } from "../_nfs4_server.ts";
 import { ScriptedServer } from "../state/_scripted.ts";
+import { FaultProxy } from "../_fault_proxy.ts";
 
 for (const version of ["4.0", "4.1"] as const) {
   Deno.test(`Nfs4Client ${version}: a transient NFS4ERR_STALE during a path walk is walked again once; twice is the answer`, async () => {
@@ -62,6 +63,42 @@ Deno.test("Nfs4Client: READ size comes from the file system's maxread, else the 
     assert.ok(file.rsize > 4096, `rsize ${file.rsize}`);
     assert.equal(file.rsize, file.wsize, "READ and WRITE sized alike");
     await file.close();
+  } finally {
+    await client.close();
+    await nfs.close();
+  }
+});
+
+Deno.test(`Nfs4Client 4.1: a RENAME or REMOVE whose reply was lost on a server that caches none (RETRY_UNCACHED_REP) is looked up, not run again (RFC 8881 §2.10.6.1.3)`, async () => {
+  const server = new ScriptedServer({
+    now: () => performance.now(),
+    replyCache: false,
+  });
+  const nfs = await startScriptedNfsServer(server);
+  await using proxy = await FaultProxy.start({ target: nfs, log: () => {} });
+  const events: string[] = [];
+  const client = await Nfs4Client.connect({
+    host: "127.0.0.1",
+    port: proxy.port,
+    version: "4.1",
+    timeoutMs: 500,
+    clientId: `lookup-${crypto.randomUUID()}`,
+    onTrace: (e) => events.push(`${e.event} (${e.detail ?? ""})`),
+  });
+  try {
+    proxy.dropReplyAndCut("RENAME");
+    await client.rename("/vfs/file", "/vfs/moved");
+    assert.equal(proxy.opCount("RENAME"), 2, "sent, then resent as itself");
+    assert.ok(
+      events.includes("RENAME outcome looked up (/vfs/file: it was done)"),
+      events.join("\n"),
+    );
+    assert.equal((await client.stat("/vfs/moved")).kind, "file");
+    proxy.dropReplyAndCut("REMOVE");
+    await client.remove("/vfs/moved");
+    assert.ok(events.includes("REMOVE outcome looked up (/vfs/moved: it was done)"));
+    await assert.rejects(client.stat("/vfs/moved"), (e) => e instanceof NfsError);
+    proxy.assertSlotSeqidsUnique();
   } finally {
     await client.close();
     await nfs.close();

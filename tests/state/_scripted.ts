@@ -124,6 +124,7 @@ import type { SetclientidArgs } from "../../lib/nfs4/ops/setclientid.ts";
 import type { SetclientidConfirmArgs } from "../../lib/nfs4/ops/setclientid_confirm.ts";
 import type { OpenArgs, OpenDelegation, OpenResult } from "../../lib/nfs4/ops/open.ts";
 import type { OpenConfirmArgs } from "../../lib/nfs4/ops/open_confirm.ts";
+import type { RenameArgs } from "../../lib/nfs4/ops/rename.ts";
 import type { CloseArgs } from "../../lib/nfs4/ops/close.ts";
 import type { LockArgs, LockDenied } from "../../lib/nfs4/ops/lock.ts";
 import type { LockuArgs } from "../../lib/nfs4/ops/locku.ts";
@@ -403,6 +404,8 @@ interface Ctx {
   readonly conn: number;
   readonly minor: number;
   cfh: FileNode | undefined;
+  /** SAVEFH's handle (RENAME's source directory, LINK's file). */
+  sfh?: FileNode | undefined;
   client: ClientRec | undefined;
   /** A status an interceptor asked for, for a 4.0 seqid op to fail with. */
   hooked: number | undefined;
@@ -1467,6 +1470,34 @@ export class ScriptedServer {
       }
       case "GETFH":
         return ctx.cfh ? ok(op, ctx.cfh.fh) : fail(op, S.NFS4ERR_NOFILEHANDLE);
+      case "SAVEFH":
+        if (!ctx.cfh) return fail(op, S.NFS4ERR_NOFILEHANDLE);
+        ctx.sfh = ctx.cfh;
+        return ok(op);
+      case "REMOVE": {
+        // RFC 7530 §16.25: the name in the current directory.
+        const dir = ctx.cfh;
+        if (!dir) return fail(op, S.NFS4ERR_NOFILEHANDLE);
+        if (dir.type !== "dir") return fail(op, S.NFS4ERR_NOTDIR);
+        if (!dir.children.delete(op.args as string)) return fail(op, S.NFS4ERR_NOENT);
+        dir.change++;
+        return ok(op, { atomic: true, before: dir.change - 1n, after: dir.change });
+      }
+      case "RENAME": {
+        // RFC 7530 §16.26: from the saved directory to the current one.
+        const args = op.args as RenameArgs;
+        const from = ctx.sfh;
+        const to = ctx.cfh;
+        if (!from || !to) return fail(op, S.NFS4ERR_NOFILEHANDLE);
+        const node = from.children.get(args.oldName);
+        if (!node) return fail(op, S.NFS4ERR_NOENT);
+        from.children.delete(args.oldName);
+        to.children.set(args.newName, node);
+        from.change++;
+        if (to !== from) to.change++;
+        const cinfo = (d: FileNode) => ({ atomic: true, before: d.change - 1n, after: d.change });
+        return ok(op, { sourceCinfo: cinfo(from), targetCinfo: cinfo(to) });
+      }
       case "GETATTR":
         return ctx.cfh
           ? ok(op, { attrs: this.#attrs(ctx.cfh, op.args as ReadonlySet<number>) })
