@@ -1046,6 +1046,8 @@ export class StateManager {
         why = "SEQUENCE -> NFS4ERR_DELAY";
       } catch (e) {
         if (!isNoReply(e) || signal?.aborted) throw e;
+        // Another request found the server gone while this one was resending.
+        if (this.#unreachable) throw this.#unreachable;
         if (this.clock.now() + Math.min(backoff, RETRY_MIN_MS) >= deadline) {
           const error = new ServerNotRespondingError(
             this.client.server,
@@ -1054,9 +1056,16 @@ export class StateManager {
             this.callTimeoutMs,
             e,
           );
-          // Nothing at all came back meanwhile: the server is gone, and
-          // later calls fail at once instead of each waiting as long.
-          if (this.#lastAnswerAt <= started && !this.#unreachable) {
+          // Nothing at all came back meanwhile (a reply to another request
+          // just after this one went out does not count: the server has been
+          // silent for all but one call timeout of the budget): it is gone,
+          // and later calls, and those already resending, fail at once
+          // instead of each waiting as long.
+          const silentMs = this.clock.now() - this.#lastAnswerAt;
+          const allButOneCall = this.recoveryTimeoutMs - this.callTimeoutMs;
+          const gone = this.#lastAnswerAt <= started ||
+            (allButOneCall > 0 && silentMs >= allButOneCall);
+          if (gone && !this.#unreachable) {
             this.#unreachable = error;
             this.tracer.emit("error", "server not responding", error.message);
             void this.#probeUntilAnswering();

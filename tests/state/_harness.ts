@@ -73,6 +73,8 @@ export interface HarnessOptions extends ScriptedServerOptions {
   /** Skip `start()`. */
   readonly noStart?: boolean;
   readonly recoveryTimeoutMs?: number;
+  /** StateManagerOptions.callTimeoutMs (default 30 s). */
+  readonly callTimeoutMs?: number;
   /** Re-take locks lost in no-grace recovery (StateManagerOptions.reacquireLostLocks). */
   readonly reacquireLostLocks?: boolean;
   /** StateManagerOptions.callback (default: enabled). */
@@ -106,6 +108,7 @@ export class Harness {
       ...(options.recoveryTimeoutMs !== undefined
         ? { recoveryTimeoutMs: options.recoveryTimeoutMs }
         : {}),
+      ...(options.callTimeoutMs !== undefined ? { callTimeoutMs: options.callTimeoutMs } : {}),
       ...(options.reacquireLostLocks !== undefined
         ? { reacquireLostLocks: options.reacquireLostLocks }
         : {}),
