@@ -957,17 +957,20 @@ export class StateManager {
     }
     const slot = await session.slots.acquire(signal);
     let reply: CompoundReply;
+    let transmissions = 0;
     try {
       // Built once: every resend below is this request byte for byte.
       const seq = procs.sequenceOp(session, slot, options.cacheThis ?? changesState(ops));
       try {
         reply = await this.#untilAnswered(
           ops,
-          () =>
-            this.channel.compound(
+          () => {
+            transmissions++;
+            return this.channel.compound(
               { minorVersion: this.minorVersion, ops: [seq, ...ops] },
               callOptions,
-            ),
+            );
+          },
           signal,
         );
       } catch (e) {
@@ -991,7 +994,7 @@ export class StateManager {
     const answer: CompoundReply = reply.outcomes[0]!.status !== S.NFS4_OK
       ? { status: reply.status, tag: reply.tag, outcomes: [reply.outcomes[0]!] }
       : { status: reply.status, tag: reply.tag, outcomes: reply.outcomes.slice(1) };
-    if ((attempt.sends ?? 1) > 1) this.#answersToResends.add(answer);
+    if (transmissions > 1) this.#answersToResends.add(answer);
     return answer;
   }
 
