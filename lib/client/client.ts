@@ -122,10 +122,11 @@ interface Resolved {
 }
 
 /**
- * `--vers auto`: the minor versions tried, best first; a server answering
- * NFS4ERR_MINOR_VERS_MISMATCH moves on to the next (RFC 8881 §2.7).
+ * `--vers auto`: the minor versions tried, best first (4.2 is 4.1 with SEEK
+ * for sparse files); a server answering NFS4ERR_MINOR_VERS_MISMATCH moves
+ * on to the next (RFC 8881 §2.7).
  */
-const AUTO_MINOR_VERSIONS: readonly (0 | 1 | 2)[] = [1, 0];
+const AUTO_MINOR_VERSIONS: readonly (0 | 1 | 2)[] = [2, 1, 0];
 
 export class Nfs4Client implements Nfs4ClientApi {
   readonly manager: StateManager;
@@ -144,8 +145,8 @@ export class Nfs4Client implements Nfs4ClientApi {
 
   /**
    * Connects and establishes the client (and session). With version `auto`
-   * (the default) 4.1 is tried first and 4.0 used when the server answers
-   * NFS4ERR_MINOR_VERS_MISMATCH.
+   * (the default) 4.2, 4.1 and 4.0 are tried in turn, moving on when the
+   * server answers NFS4ERR_MINOR_VERS_MISMATCH.
    */
   static async connect(
     options: ConnectOptions & { clientId?: string; tracer?: Tracer },
@@ -719,8 +720,7 @@ export class Nfs4Client implements Nfs4ClientApi {
               putfh(target.dirFh),
               rename({ oldName: source.name, newName: target.name }),
             ] as const
-          )
-        ),
+          )),
       // Done when the old name is gone and the new one is there.
       async () => !(await this.#exists(from)) && await this.#exists(to),
     );
@@ -732,7 +732,8 @@ export class Nfs4Client implements Nfs4ClientApi {
     await this.#lookedUpWhenUnknown(
       "REMOVE",
       path,
-      () => this.#withPath(path, () => this.manager.run(() => [putfh(dirFh), remove(name)] as const)),
+      () =>
+        this.#withPath(path, () => this.manager.run(() => [putfh(dirFh), remove(name)] as const)),
       async () => !(await this.#exists(path)),
     );
   }

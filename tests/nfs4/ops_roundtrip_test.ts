@@ -81,6 +81,7 @@ import { RESTOREFH } from "../../lib/nfs4/ops/restorefh.ts";
 import { SAVEFH } from "../../lib/nfs4/ops/savefh.ts";
 import { SECINFO, type SecInfo } from "../../lib/nfs4/ops/secinfo.ts";
 import { SECINFO_NO_NAME } from "../../lib/nfs4/ops/secinfo_no_name.ts";
+import { SEEK } from "../../lib/nfs4/ops/seek.ts";
 import { SEQUENCE } from "../../lib/nfs4/ops/sequence.ts";
 import { SETATTR } from "../../lib/nfs4/ops/setattr.ts";
 import { SETCLIENTID } from "../../lib/nfs4/ops/setclientid.ts";
@@ -536,6 +537,11 @@ const CASES: Case[] = [
     codec: SECINFO_NO_NAME,
     args: fc.constantFrom(...Object.values(SecinfoStyle)),
     result: fc.array(secinfo, { maxLength: 5 }),
+  },
+  {
+    codec: SEEK,
+    args: rec({ stateid, offset: u64, what: fc.constantFrom(0, 1) }),
+    result: rec({ eof: bool, offset: u64 }),
   },
   {
     codec: SEQUENCE,
