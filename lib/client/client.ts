@@ -514,6 +514,11 @@ export class Nfs4Client implements Nfs4ClientApi {
               ...(options.mode !== undefined ? { mode: options.mode } : {}),
               ...(options.truncate ? { size: 0n } : {}),
             },
+            // Ours alone: a resent exclusive OPEN finds the file it made by
+            // this verifier and succeeds (RFC 7530 §16.16.5, RFC 8881 §18.16.3).
+            ...(options.create === "exclusive"
+              ? { verifier: crypto.getRandomValues(new Uint8Array(8)) }
+              : {}),
           },
         }
         : {}),
@@ -530,6 +535,10 @@ export class Nfs4Client implements Nfs4ClientApi {
       wsize: this.#maxRequest(Math.min(maxwrite, MAX_READ)),
     });
     if (options.truncate && !options.create && attrs.size !== 0n) await file.setattr({ size: 0n });
+    // 4.0's EXCLUSIVE4 carries no attributes: the mode follows at once.
+    if (options.create === "exclusive" && !this.manager.sessions && options.mode !== undefined) {
+      await file.setattr({ mode: options.mode });
+    }
     return file;
   }
 
@@ -649,12 +658,20 @@ export class Nfs4Client implements Nfs4ClientApi {
   /** CREATE a directory (RFC 7530 §16.4). */
   async mkdir(path: string, mode = 0o755): Promise<void> {
     const { dirFh, name } = await this.#parentOf(path);
-    await this.#withPath(
+    await this.#lookedUpWhenUnknown(
+      "CREATE",
       path,
       () =>
-        this.manager.run(() =>
-          [putfh(dirFh), create({ type: FileType.NF4DIR, name, attrs: { mode } })] as const
+        this.#withPath(
+          path,
+          () =>
+            this.manager.run(() =>
+              [putfh(dirFh), create({ type: FileType.NF4DIR, name, attrs: { mode } })] as const
+            ),
         ),
+      // A directory by that name now: ours (the first transmission made it).
+      async () =>
+        (await this.#resolve(path, false).catch(() => undefined))?.attrs.type === FileType.NF4DIR,
     );
   }
 
@@ -739,11 +756,14 @@ export class Nfs4Client implements Nfs4ClientApi {
   }
 
   /**
-   * Runs a state change; when its outcome is unknown (NFS4ERR_RETRY_UNCACHED_REP:
-   * the server ran it and kept no reply, RFC 8881 §2.10.6.1.3) it is looked
-   * up, never run again blindly: `done()` says whether its effect is there.
-   * If it is, that is success; if not, the server did not make it (a
-   * concurrent change undid it, or it failed), and the status stands.
+   * Runs a state change; when its outcome is unknown it is looked up, never
+   * run again blindly: `done()` says whether its effect is there. If it is,
+   * that is success; if not, the status stands. Unknown: the server ran it
+   * and kept no reply (NFS4ERR_RETRY_UNCACHED_REP, RFC 8881 §2.10.6.1.3),
+   * or a failure answered a resend whose first transmission may have run it
+   * (4.0 after a reconnect, where a duplicate request cache per connection
+   * does not know the resend: RENAME -> NFS4ERR_NOENT, CREATE ->
+   * NFS4ERR_EXIST for what the first one did).
    */
   async #lookedUpWhenUnknown(
     op: string,
@@ -754,7 +774,10 @@ export class Nfs4Client implements Nfs4ClientApi {
     try {
       await change();
     } catch (e) {
-      if (!(e instanceof NfsError) || e.status !== S.NFS4ERR_RETRY_UNCACHED_REP) throw e;
+      if (
+        !(e instanceof NfsError) ||
+        (e.status !== S.NFS4ERR_RETRY_UNCACHED_REP && !e.answeredResend)
+      ) throw e;
       const effect = await done().catch(() => false);
       this.manager.tracer.emit(
         "retry",

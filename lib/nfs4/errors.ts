@@ -23,6 +23,13 @@ export class NfsError extends Error {
   readonly detail: unknown;
   /** Position of the failed op in the COMPOUND, when known. */
   readonly opIndex: number | undefined;
+  /**
+   * The status answered a resend of a request whose first transmission got
+   * no reply: the first may have run, and this status may describe the
+   * state it left (a RENAME resent after it ran: NFS4ERR_NOENT). The caller
+   * must look the outcome up rather than take the status at its word.
+   */
+  readonly answeredResend: boolean;
 
   constructor(
     status: number,
@@ -32,6 +39,7 @@ export class NfsError extends Error {
       detail?: unknown;
       cause?: unknown;
       opIndex?: number | undefined;
+      answeredResend?: boolean | undefined;
     } = {},
   ) {
     const name = statusName(status);
@@ -44,6 +52,7 @@ export class NfsError extends Error {
     this.path = options.path;
     this.detail = options.detail;
     this.opIndex = options.opIndex;
+    this.answeredResend = options.answeredResend ?? false;
   }
 
   /** The same error, naming `path` (the client layer knows it, the op layer does not). */
@@ -54,6 +63,7 @@ export class NfsError extends Error {
       detail: this.detail,
       cause: this,
       opIndex: this.opIndex,
+      answeredResend: this.answeredResend,
     });
   }
 }

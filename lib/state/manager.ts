@@ -829,17 +829,17 @@ export class StateManager {
         throw e;
       }
       const failed = reply.outcomes.find((o) => o.status !== S.NFS4_OK);
-      if (!failed) return compoundResults(reply, ops);
+      if (!failed) return this.#results(reply, ops);
       const status = failed.status;
       const label = `${failed.name} -> ${statusName(status)}`;
-      if (options.final?.has(status)) return compoundResults(reply, ops);
-      if (this.clock.now() >= deadline) return compoundResults(reply, ops);
+      if (options.final?.has(status)) return this.#results(reply, ops);
+      if (this.clock.now() >= deadline) return this.#results(reply, ops);
       const action = options.reclaim && status === S.NFS4ERR_GRACE
         ? { kind: "fail" as const }
         : actionForStatus(status);
       switch (action.kind) {
         case "fail":
-          return compoundResults(reply, ops);
+          return this.#results(reply, ops);
         case "delay":
           this.tracer.emit("retry", label, `waiting ${ms(backoff)}`);
           try {
@@ -854,7 +854,7 @@ export class StateManager {
           // It ran, but its answer is lost: only an idempotent COMPOUND may
           // simply run again; the caller must look a state change up.
           if (status === S.NFS4ERR_RETRY_UNCACHED_REP && changesState(ops)) {
-            return compoundResults(reply, ops);
+            return this.#results(reply, ops);
           }
           // RETRY_UNCACHED_REP to a resend is what a lost reply leads to, not
           // a spin: each one follows a lost connection or timeout, and the
@@ -863,15 +863,15 @@ export class StateManager {
             !(status === S.NFS4ERR_RETRY_UNCACHED_REP && this.#answersToResends.has(reply)) &&
             ++immediateRetries > 8
           ) {
-            return compoundResults(reply, ops);
+            return this.#results(reply, ops);
           }
           this.tracer.emit("retry", label, "sending again");
           continue;
         case "recover":
           for (const flag of action.flags) this.setFlag(flag, label);
-          if (options.inRecovery) return compoundResults(reply, ops);
+          if (options.inRecovery) return this.#results(reply, ops);
           // The same condition right after recovery: do not spin on it.
-          if (++recoveries > 8) return compoundResults(reply, ops);
+          if (++recoveries > 8) return this.#results(reply, ops);
           if (recoveries > 1) {
             await this.clock.sleep(backoff, this.#signal(options.signal));
             backoff = Math.min(backoff * 2, this.#maxBackoff);
@@ -880,9 +880,9 @@ export class StateManager {
         case "recover-state": {
           // Inside recovery the loop decides (kernel nfs4_reclaim_open_state
           // hands such errors to nfs4_recovery_handle_error).
-          if (options.inRecovery) return compoundResults(reply, ops);
+          if (options.inRecovery) return this.#results(reply, ops);
           const state = options.states?.[0];
-          if (++immediateRetries > 8) return compoundResults(reply, ops);
+          if (++immediateRetries > 8) return this.#results(reply, ops);
           if (!state) {
             this.setFlag("CHECK_LEASE", label);
             continue;
@@ -910,9 +910,24 @@ export class StateManager {
           // RFC 7530 §9.1.7; kernel nfs4_drop_state_owner: the owner is
           // unusable; an OPEN may retry with a new owner, others fail.
           for (const owner of owners) this.#retireOwner(owner, label);
-          return compoundResults(reply, ops);
+          return this.#results(reply, ops);
         }
       }
+    }
+  }
+
+  /** `compoundResults`, its failure marked when it answered a resend (NfsError.answeredResend). */
+  #results<T extends OpList>(reply: CompoundReply, ops: T): ResultsOf<T> {
+    try {
+      return compoundResults(reply, ops);
+    } catch (e) {
+      if (!(e instanceof NfsError) || !this.#answersToResends.has(reply)) throw e;
+      throw new NfsError(e.status, e.op, {
+        path: e.path,
+        detail: e.detail,
+        opIndex: e.opIndex,
+        answeredResend: true,
+      });
     }
   }
 
@@ -941,12 +956,19 @@ export class StateManager {
       signal,
     };
     if (this.minorVersion === 0) {
+      let sends = 0;
       const reply = await this.#untilAnswered(
         ops,
-        () => this.channel.compound({ minorVersion: 0, ops }, callOptions),
+        () => {
+          sends++;
+          return this.channel.compound({ minorVersion: 0, ops }, callOptions);
+        },
         signal,
       );
       if (reply.status === S.NFS4_OK && this.#renewsLease(ops)) this.noteRenewal(sentAt);
+      // 4.0 has no session reply cache: a server whose duplicate request
+      // cache is per connection runs a resend after a reconnect again.
+      if (sends > 1) this.#answersToResends.add(reply);
       return reply;
     }
     const session = this.client.session;

@@ -295,19 +295,11 @@ async function seededCuts(server: TestServer, kind: Kind, vers: Version): Promis
 
 /**
  * Runs that fail today, by `KIND VERS`; ignored until the bug is fixed
- * (`NFS4_FAULT_KNOWN_BUGS=1` runs them).
+ * (`NFS4_FAULT_KNOWN_BUGS=1` runs them). None now: the 4.0 OPEN and RENAME
+ * resent on a new connection (which Ganesha ran again) are settled by the
+ * client (EXCLUSIVE4 temporaries, outcomes looked up).
  */
-const KNOWN_BUGS: Readonly<Record<string, string>> = {
-  // BUG: on 4.0 a cut that takes the reply to the RENAME of the temporary
-  // (or to the OPEN that creates it) makes the client resend it on a new
-  // connection, where Ganesha runs it again: `nfs4: URL: No such file or
-  // directory (NFS4ERR_NOENT)` (or `File exists`), exit 1, with a complete
-  // copy at the destination name (or an empty temporary left). Seen with
-  // seed 1984939875 (cut toClient twice, N = 3173, 5216; timing moves the
-  // cut, so a seed does not always repeat it); faults_ops_test.ts shows it
-  // every time ("RENAME 4.0 drop-and-cut", "OPEN 4.0 drop-and-cut").
-  "cp up 4.0": "4.0 RENAME/OPEN resent after a cut runs twice",
-};
+const KNOWN_BUGS: Readonly<Record<string, string>> = {};
 
 for (const kind of ["cp up", "cp down", "cat"] as const) {
   for (const vers of VERSIONS) {

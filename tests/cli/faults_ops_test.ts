@@ -156,33 +156,14 @@ const CASES: readonly OpCase[] = [
 ];
 
 /**
- * Cases that fail today, each with the bug. They stay here, ignored, until
- * the bug is fixed (issue 14). All are NFSv4.0 with the reply lost to a cut
- * connection: the client resends the same request (same xid, same seqid) on
- * a new connection, where Ganesha's duplicate request cache (per
- * connection) does not know it, so the server runs it a second time. A
- * resend on the same connection (`drop`, `delay`) is answered from that
- * cache and passes.
+ * Cases that fail today, each with the bug; ignored until it is fixed
+ * (`NFS4_FAULT_KNOWN_BUGS=1` runs them). None now. The 4.0 resends on a new
+ * connection that Ganesha's per-connection duplicate request cache does not
+ * know (so it runs them again) are settled by the client: the temporary is
+ * created EXCLUSIVE4 (a resend finds it by its verifier), and a RENAME,
+ * REMOVE or CREATE whose failure answered a resend is looked up.
  */
-const KNOWN_BUGS: Readonly<Record<string, string>> = {
-  // BUG: the temporary is created with OPEN GUARDED4 on 4.0
-  // (lib/client/copy/nfs_side.ts create()), trusting the open owner's seqid
-  // replay; but the owner is new and unconfirmed, and Ganesha runs the
-  // resent OPEN anew: `nfs4: URL: File exists (NFS4ERR_EXIST)`, exit 1, an
-  // empty `.NAME.nfs4-XXXXXX` left (issue 14 item 3). EXCLUSIVE4 with a
-  // random verifier would make the resend succeed (RFC 7530 §16.16.5).
-  "OPEN 4.0 drop-and-cut": "4.0 OPEN(GUARDED4) resent on a new connection -> NFS4ERR_EXIST",
-  // BUG: a RENAME the server ran, resent after a cut, is run again:
-  // `nfs4: URL: No such file or directory (NFS4ERR_NOENT)`, exit 1 for a
-  // complete copy (issue 14 item 2). Nothing looks the outcome up.
-  "RENAME 4.0 drop-and-cut": "4.0 RENAME resent on a new connection -> NFS4ERR_NOENT",
-  // BUG: `cp -n`'s REMOVE of the temporary's name, resent after a cut:
-  // NFS4ERR_NOENT, exit 1 although the copy is in place.
-  "REMOVE 4.0 drop-and-cut": "4.0 REMOVE resent on a new connection -> NFS4ERR_NOENT",
-  // BUG: `cp -r`'s CREATE of the directory, resent after a cut:
-  // NFS4ERR_EXIST, exit 1, the directory made but nothing copied into it.
-  "CREATE 4.0 drop-and-cut": "4.0 CREATE resent on a new connection -> NFS4ERR_EXIST",
-};
+const KNOWN_BUGS: Readonly<Record<string, string>> = {};
 
 function arm(f: ProxyFixture, op: OpName, fate: Fate) {
   switch (fate) {

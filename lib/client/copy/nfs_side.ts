@@ -204,14 +204,15 @@ export class NfsSide implements Side {
   }
 
   async create(path: string): Promise<Writer> {
-    // EXCLUSIVE4_1 (RFC 8881 §18.16.3) survives a resent OPEN even after a
-    // server restart and carries the mode; on 4.0 GUARDED4 (the OPEN's seqid
-    // replay covers a resend). The temporary's name is ours alone either way.
-    const exclusive = this.client.minorVersion >= 1;
+    // An exclusive create (EXCLUSIVE4_1, RFC 8881 §18.16.3; on 4.0 EXCLUSIVE4,
+    // RFC 7530 §16.16.5, the mode set right after) survives a resent OPEN:
+    // the server finds the file by its verifier, even after a reconnect that
+    // its per-connection duplicate request cache does not cover (a GUARDED4
+    // resend would meet NFS4ERR_EXIST). The temporary's name is ours alone.
     const file = await this.#call(() =>
       this.client.open(path, {
         access: "write",
-        create: exclusive ? "exclusive" : "guarded",
+        create: "exclusive",
         mode: 0o600,
       })
     );
@@ -220,7 +221,7 @@ export class NfsSide implements Side {
       depth: this.#tuning.writeDepth,
       commitBytes: this.#tuning.commitBytes,
       // The server keeps an exclusive create's verifier in the times until they are set.
-      resetTimes: exclusive,
+      resetTimes: true,
       onResend: this.#onResend,
     });
   }
