@@ -95,11 +95,15 @@ export class CliContext {
   constructor(io: CliIo) {
     // Every connection of every command goes through here: a failure to
     // connect remembers the URL it was for, so its message names it.
-    const connect: ConnectFn = async (url, ...rest) => {
+    const connect: ConnectFn = async (url, globals, onTrace, extra) => {
       const key = formatHostPort(url);
       if (!this.#servers.has(key)) this.#servers.set(key, url);
       try {
-        return await io.connect(url, ...rest);
+        // Every client stops when the command's clients are stopped (SIGINT/SIGTERM).
+        return await io.connect(url, globals, onTrace, {
+          ...extra,
+          signal: this.#clientStop.signal,
+        });
       } catch (err) {
         noteConnectUrl(err, url);
         throw err;
@@ -134,8 +138,22 @@ export class CliContext {
   interrupt(signal: StopSignal): boolean {
     if (this.ownsSignals) return false;
     if (!this.interruption.signal.aborted) this.interruption.abort(new Interrupted(signal));
+    this.stopClients(signal);
     return true;
   }
+
+  /**
+   * Stops every operation of every client of this command now (a request
+   * in flight, a wait for a silent server); what follows (cleanup, closing)
+   * gets a short window (the state manager's `interrupt()`). Commands that
+   * handle signals themselves call this when their signal means "stop".
+   */
+  stopClients(why: StopSignal | Error): void {
+    if (this.#clientStop.signal.aborted) return;
+    this.#clientStop.abort(typeof why === "string" ? new Interrupted(why) : why);
+  }
+
+  readonly #clientStop = new AbortController();
 
   /** Starts a command's use of servers; `close()` it in a `finally`. */
   session(globals: GlobalOptions): CommandSession {
@@ -177,9 +195,7 @@ export class CommandSession {
     const key = formatHostPort(url);
     let client = this.#clients.get(key);
     if (!client) {
-      client = this.ctx.io.connect(url, this.globals, this.#trace, {
-        signal: this.ctx.interruption.signal,
-      });
+      client = this.ctx.io.connect(url, this.globals, this.#trace);
       // Handled by whoever awaits it; this keeps a failure from being "unhandled" meanwhile.
       client.catch(() => {});
       this.#clients.set(key, client);

@@ -269,6 +269,9 @@ export async function cpCommand(
     if (controller.signal.aborted) process.exit(status); // a second Ctrl-C: now
     progress.stop();
     controller.abort(new InterruptedError(signal));
+    // Stop what is in flight now (a silent server must not hold the exit);
+    // removing the temporary gets the clients' short release window.
+    ctx.stopClients(signal === "SIGTERM" ? "SIGTERM" : "SIGINT");
     // Whatever happens to the cleanup, do not hang on a server that is gone.
     setTimeout(() => process.exit(status), INTERRUPT_GRACE_MS).unref?.();
   };

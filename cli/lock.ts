@@ -427,6 +427,9 @@ class LockRun {
     }
     this.#signal ??= signal;
     this.#stop.abort(new Error(`${signal} received`));
+    // No COMMAND is running: stop the wait or the hold now, even a request
+    // in flight to a silent server; the release gets a short window.
+    this.#ctx.stopClients(signal);
   };
 
   #report(err: unknown): void {
@@ -455,7 +458,12 @@ class LockRun {
         access: this.#range.type === "read" ? "read" : "write",
       });
       const taken = await this.#take(file, options);
-      if (typeof taken === "number") return (status = taken);
+      if (typeof taken === "number") {
+        // -w is a hard limit: giving up releases the open within the short
+        // window, even when the server has gone silent meanwhile.
+        this.#ctx.stopClients(new Error("gave up waiting for the lock"));
+        return (status = taken);
+      }
       locked = true;
       // A signal between the LOCK reply and here: do not start COMMAND.
       if (options.argv.length > 0) this.#stop.signal.throwIfAborted();

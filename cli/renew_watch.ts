@@ -65,10 +65,17 @@ export function registerRenewWatch(program: RootCommand, ctx: CliContext): void 
       });
       let file: WritableFile | undefined;
       const stop = new AbortController();
-      const onSignal = () => stop.abort();
+      // The watch ends and its state is released; should that take more than
+      // a second (a server gone silent), whatever is in flight is stopped.
+      const stopSoon = (signal: "SIGINT" | "SIGTERM") => {
+        stop.abort();
+        setTimeout(() => ctx.stopClients(signal), 1000).unref?.();
+      };
+      const onInt = () => stopSoon("SIGINT");
+      const onTerm = () => stopSoon("SIGTERM");
       ctx.ownsSignals = true;
-      process.on("SIGINT", onSignal);
-      process.on("SIGTERM", onSignal);
+      process.on("SIGINT", onInt);
+      process.on("SIGTERM", onTerm);
       try {
         client.keepLease(true);
         if (opts.open || opts.lock) {
@@ -79,13 +86,16 @@ export function registerRenewWatch(program: RootCommand, ctx: CliContext): void 
         // A closed stdout ends the watch as Ctrl-C does; the finally releases the state.
         const until = AbortSignal.any([stop.signal, ctx.out.closed]);
         await waitFor(until, opts.duration, () => view.tick(client.describeState()));
+        // --duration is a hard limit: the check and the release that follow
+        // get a second, then whatever is in flight is stopped.
+        setTimeout(() => ctx.stopClients(new Error("--duration reached")), 1000).unref?.();
         ctx.out.closed.throwIfAborted(); // run() exits 0
         const verdict = await verify(client, file);
         view.verdict(verdict, client.describeState());
         if (!verdict.kept) ctx.failed = true;
       } finally {
-        process.off("SIGINT", onSignal);
-        process.off("SIGTERM", onSignal);
+        process.off("SIGINT", onInt);
+        process.off("SIGTERM", onTerm);
         view.close();
         if (file) await file.close().catch(() => {});
         await client.close().catch((e) => {

@@ -90,7 +90,7 @@ import { formatRange } from "../lib/client/trace.ts";
 import { formatTraceJson, formatTraceText, type TraceSink } from "../lib/client/trace.ts";
 import { connectOptions } from "./connect.ts";
 import type { CliContext } from "./context.ts";
-import { describeError } from "./errors.ts";
+import { describeError, noteConnectUrl } from "./errors.ts";
 import { flushed } from "./output.ts";
 import {
   type GlobalOptions,
@@ -187,7 +187,13 @@ export interface DrillDeps {
   connect(
     url: NfsUrl,
     globals: GlobalOptions,
-    options: { clientId?: string | undefined; recoveryTimeoutMs: number; onTrace: TraceSink },
+    options: {
+      clientId?: string | undefined;
+      recoveryTimeoutMs: number;
+      onTrace: TraceSink;
+      /** Stops every operation of the client at once (SIGINT/SIGTERM). */
+      signal?: AbortSignal | undefined;
+    },
   ): Promise<Nfs4ClientApi>;
   /** OPEN with deny WRITE: whether another open with write access exists (undefined: cannot tell). */
   probeWriteOpens(client: Nfs4ClientApi, path: string): Promise<"granted" | "denied" | undefined>;
@@ -210,7 +216,12 @@ const DEFAULT_DEPS: DrillDeps = {
     Nfs4Client.connect({
       ...connectOptions(url, globals, options.onTrace),
       ...(options.clientId !== undefined ? { clientId: options.clientId } : {}),
+      ...(options.signal !== undefined ? { signal: options.signal } : {}),
       recoveryTimeoutMs: options.recoveryTimeoutMs,
+    }).catch((err) => {
+      // Its message names the server, as every other command's does.
+      noteConnectUrl(err, url);
+      throw err;
     }),
   probeWriteOpens,
   runRestart: runShell,
@@ -550,6 +561,9 @@ class RebootDrill {
       // The state manager must not give up while we wait for the server.
       recoveryTimeoutMs,
       onTrace: this.#rec.sink(role, this.#traceLine),
+      // A signal stops the drill's clients at once (their release gets the
+      // state manager's short window); the cleanup client comes after it.
+      signal: role === "cleanup" ? undefined : this.#stop,
     });
   }
 

@@ -136,6 +136,9 @@ const CB_PATH_DOWN_BITS = SeqStatus.CB_PATH_DOWN | SeqStatus.CB_PATH_DOWN_SESSIO
 /** The seqid-mutating operations of RFC 7530 §9.1.7. */
 const SEQID_OPS = new Set(["OPEN", "OPEN_CONFIRM", "OPEN_DOWNGRADE", "CLOSE", "LOCK", "LOCKU"]);
 
+/** After an interrupt (Ctrl-C), how long releasing state may take. */
+const AFTER_INTERRUPT_MS = 2_000;
+
 /** Backoff for DELAY and GRACE (kernel NFS4_POLL_RETRY_MIN/MAX: 0.1 s to 15 s). */
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 15_000;
@@ -396,15 +399,34 @@ export class StateManager {
    * afterwards still tries to release state, within its own bound.
    */
   interrupt(reason: unknown): void {
-    if (this.#stop.signal.aborted) return;
+    if (this.#interrupted) {
+      // A second interrupt: the release window ends now too.
+      this.#stop.abort(reason);
+      return;
+    }
+    this.#interrupted = true;
     this.tracer.emit(
       "state",
       "interrupted",
       reason instanceof Error ? reason.message : String(reason),
     );
-    this.#stop.abort(reason);
+    const stopped = this.#stop;
+    // What runs from now on (a command's cleanup, shutdown()) runs within a
+    // short window, then is stopped too: release what can be, never hang.
+    const window = new AbortController();
+    this.#stop = window;
+    this.clock.setTimer(
+      () =>
+        window.abort(
+          new RecoveryError(`stopped ${seconds(AFTER_INTERRUPT_MS)} after the interrupt`),
+        ),
+      AFTER_INTERRUPT_MS,
+    );
+    stopped.abort(reason);
     this.client.session?.slots.failWaiters(reason);
   }
+
+  #interrupted = false;
 
   /** `extra` joined with the manager's own stop signal. */
   #signal(extra?: AbortSignal): AbortSignal {
@@ -1232,12 +1254,10 @@ export class StateManager {
   async shutdown(options: { withinMs?: number } = {}): Promise<void> {
     if (this.#closed) return;
     this.#renewTimer?.cancel();
-    // After an interrupt, operations get a fresh stop signal that fires when
-    // the bound runs out: release what can be released, but never hang.
-    const withinMs = options.withinMs ?? (this.#stop.signal.aborted ? 2_000 : undefined);
+    // After an interrupt the release window bounds this already.
+    const withinMs = options.withinMs;
     let bound: TimerHandle | undefined;
     if (withinMs !== undefined) {
-      if (this.#stop.signal.aborted) this.#stop = new AbortController();
       const stop = this.#stop;
       bound = this.clock.setTimer(
         () => stop.abort(new RecoveryError(`shutdown gave up after ${seconds(withinMs)}`)),

@@ -141,48 +141,13 @@ const COMMANDS: readonly Command[] = [
 ];
 
 /**
- * Cases that fail today, each with its bug; ignored until it is fixed.
+ * Cases that fail today, each with its bug; ignored until it is fixed
+ * (`NFS4_FAULT_KNOWN_BUGS=1` runs them). None now.
  * Keys: `MODE VERS COMMAND` (part 1), `sigterm VERS COMMAND` (part 3, from
  * the start), `sigterm-mid VERS COMMAND` (part 3, mid-transfer), `MODE-mid
  * VERS COMMAND` (part 2), `hard VERS COMMAND` (part 4).
  */
 const KNOWN_BUGS: Record<string, string> = {};
-for (const vers of VERSIONS) {
-  // BUG (cli/simulate_reboot.ts / cli/errors.ts): its message names no server:
-  // `nfs4: timed out after 1 s` (silent), `nfs4: record of at least N bytes
-  // exceeds the maximum of 4259840 bytes` (garbage); issue 14 item 9.
-  KNOWN_BUGS[`silent ${vers} simulate-reboot --client`] = "message names no server";
-  KNOWN_BUGS[`garbage ${vers} simulate-reboot --client`] = "message names no server";
-  // BUG (cli/cp.ts, cli/lock.ts, cli/renew_watch.ts, cli/simulate_reboot.ts:
-  // the commands that handle signals themselves): SIGTERM while the first
-  // call waits on a silent server is not acted on until that call times out:
-  // cp up/down exit 143 8.0 s after the signal, lock 8.6 s, renew-watch
-  // 3.0 s; simulate-reboot ignores it and exits 1 with `nfs4: timed out
-  // after 10 s` (issue 14 item 4).
-  for (const command of ["cp up", "cp down", "lock -w 5", "renew-watch --duration 3"]) {
-    KNOWN_BUGS[`sigterm ${vers} ${command}`] = "SIGTERM waits for the call in flight";
-  }
-  KNOWN_BUGS[`sigterm ${vers} simulate-reboot --client`] = "SIGTERM ignored, exit 1";
-  // BUG (cli/cp.ts): the same in the middle of a copy: exit 143 8.0 s after
-  // the signal (the in-flight WRITE/READ is waited for) instead of within 2 s.
-  KNOWN_BUGS[`sigterm-mid ${vers} cp up`] = "SIGTERM waits 8 s";
-  KNOWN_BUGS[`sigterm-mid ${vers} cp down`] = "SIGTERM waits 8 s";
-  // BUG (cli/cp.ts / cli/errors.ts): garbage replies in the middle of a
-  // download give a message naming no server: `nfs4: malformed COMPOUND
-  // reply to PUTFH,READ: opaque length 3744349658 exceeds maximum 1024 (at
-  // byte 28)` (4.0), `nfs4: record of at least 373998321 bytes exceeds the
-  // maximum of 4259840 bytes` (4.1); cat names it (issue 14 item 9).
-  KNOWN_BUGS[`garbage-mid ${vers} cp down`] = "message names no server";
-  // BUG (cli/lock.ts, lib/client/lock_wait.ts): `lock -w 3 --timeout 10`
-  // waiting for a held lock while the server goes silent exits after 43.8 s
-  // with `nfs4: lock wait deadline` (no URL): -w does not stop the LOCK in
-  // flight, which is resent for the whole 4 × 10 s budget.
-  KNOWN_BUGS[`hard ${vers} lock -w 3`] = "-w is no hard limit: 43.8 s";
-}
-// BUG (cli/renew_watch.ts): `renew-watch --duration 5 --timeout 10` on 4.1
-// with the server going silent after setup exits 0 after 43.8 s: the
-// duration does not stop the SEQUENCE renewal in flight.
-KNOWN_BUGS[`hard 4.1 renew-watch --duration 5`] = "--duration is no hard limit: 43.8 s";
 
 function bugStep(t: Deno.TestContext, key: string, name: string, fn: () => Promise<void>) {
   const bug = KNOWN_BUGS[key];

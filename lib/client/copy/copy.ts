@@ -6,6 +6,7 @@
 
 import { NfsError } from "../../nfs4/errors.ts";
 import { Nfs4Status as S } from "../../nfs4/status.ts";
+import type { NfsUrl } from "../url.ts";
 import {
   CopyError,
   type CopyOptions,
@@ -77,6 +78,7 @@ async function copyAll(
   for (const source of sources) {
     run.checkAbort();
     let side: Side | undefined;
+    let sourceUrl: NfsUrl | undefined;
     try {
       if (source.kind === "stdio") {
         side = to.side;
@@ -101,6 +103,7 @@ async function copyAll(
       }
       const from = await run.side(source);
       side = from.side;
+      sourceUrl = from.side.url;
       // Plain cp follows a symlink operand (-H); -r copies it as a symlink
       // (-P) unless -H or -L; `SRC/` names a directory: a symlink to one is
       // followed, anything else is not a directory.
@@ -203,7 +206,9 @@ async function copyAll(
       if (copied) run.summary.files++;
       else run.summary.skipped++;
     } catch (e) {
-      run.fail(e, side);
+      // Not about the (local) destination: then the source's server, which
+      // a download's failure is about.
+      run.fail(e, side, sourceUrl);
     }
   }
 }
