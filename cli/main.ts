@@ -21,7 +21,7 @@ const STOP_BACKSTOP_MS = 3_000;
 /**
  * SIGINT and SIGTERM for commands that leave them to the CLI: the first
  * interrupts every operation (run() then exits 130/143 once state is
- * released, which the state manager bounds to 2 s); should anything hang,
+ * released, which the state manager bounds to 1.5 s); should anything hang,
  * the process exits after STOP_BACKSTOP_MS; a second signal exits at once.
  */
 function signals(listener: (signal: StopSignal) => boolean): () => void {

@@ -137,7 +137,7 @@ const CB_PATH_DOWN_BITS = SeqStatus.CB_PATH_DOWN | SeqStatus.CB_PATH_DOWN_SESSIO
 const SEQID_OPS = new Set(["OPEN", "OPEN_CONFIRM", "OPEN_DOWNGRADE", "CLOSE", "LOCK", "LOCKU"]);
 
 /** After an interrupt (Ctrl-C), how long releasing state may take. */
-const AFTER_INTERRUPT_MS = 2_000;
+const AFTER_INTERRUPT_MS = 1_500;
 
 /** Backoff for DELAY and GRACE (kernel NFS4_POLL_RETRY_MIN/MAX: 0.1 s to 15 s). */
 const RETRY_MIN_MS = 100;

@@ -21,8 +21,8 @@
  * 3. SIGTERM 1.5 s into each command against a silent server with
  *    `--timeout 10` (still in its first call), and 1.5 s after the server
  *    went silent in the middle of a `cat`, `cp` up or `cp` down: exit 143
- *    within 2.5 s of the signal (the 2 s release bound plus 0.5 s for the
- *    process to end on a loaded machine).
+ *    within 2 s of the signal, as the issue asks (the release window after
+ *    an interrupt is 1.5 s, leaving 0.5 s for the process to end).
  * 4. Hard limits with a long `--timeout 10`: `lock -w 3` waiting for a lock
  *    another client holds, and `renew-watch --duration 5`, while the server
  *    goes silent: done within the limit + 2 s start-up slack + 2 s release.
@@ -292,7 +292,7 @@ for (const mode of MODES) {
 // ---------------------------------------------------------------- 3. SIGTERM
 
 /** Exit 143 within this long of SIGTERM: the 2 s release bound, 0.5 s for the process to end. */
-const SIGTERM_BOUND_MS = 2500;
+const SIGTERM_BOUND_MS = 2000;
 
 function assertTerminated(r: RunResult): void {
   assert.equal(r.code, 143, "exit 143");
@@ -306,7 +306,7 @@ function assertTerminated(r: RunResult): void {
 for (const vers of VERSIONS) {
   test(
     `SIGTERM 1.5 s into each command against a silent server (--vers ${vers} --timeout 10): ` +
-      `exit 143 within 2.5 s`,
+      `exit 143 within 2 s`,
     (t) =>
       withFiles(async (ctx) => {
         for (const command of COMMANDS) {
@@ -324,7 +324,7 @@ for (const vers of VERSIONS) {
 
   test(
     `SIGTERM 1.5 s after the server went silent mid-transfer (--vers ${vers} --timeout 10): ` +
-      `cat, cp up, cp down exit 143 within 2.5 s`,
+      `cat, cp up, cp down exit 143 within 2 s`,
     (t) =>
       withFiles(async (ctx) => {
         for (const transfer of TRANSFERS) {
