@@ -25,7 +25,7 @@ import process from "node:process";
 import { type CommandUnknownOpts, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import type { LockHolder, LockRange, Nfs4ClientApi, WritableFile } from "../lib/client/api.ts";
 import { describeLockHolder, LockConflictError } from "../lib/client/errors.ts";
-import { lockWithWait } from "../lib/client/lock_wait.ts";
+import { LockWaitDeadline, lockWithWait } from "../lib/client/lock_wait.ts";
 import { type NfsUrl, parseNfsUrl, UsageError } from "../lib/client/url.ts";
 import {
   formatRange,
@@ -476,6 +476,9 @@ class LockRun {
       } else {
         this.#report(err);
         status = 1;
+        // Failed: releasing what was taken gets the short window, not a
+        // whole retry budget against a server that may have gone.
+        this.#ctx.stopClients(new Error("nfs4 lock failed"));
       }
     } finally {
       this.#releasing = true;
@@ -508,6 +511,11 @@ class LockRun {
       });
       return undefined;
     } catch (err) {
+      if (err instanceof LockWaitDeadline) {
+        // -w ran out with no answer at all: say so, naming the URL.
+        this.#ctx.error(`${this.#url.text}: ${err.message}`);
+        return 1;
+      }
       if (!(err instanceof LockConflictError)) throw err;
       const waited = options.timeoutMs
         ? `; gave up after ${((performance.now() - started) / 1000).toFixed(1)} s`

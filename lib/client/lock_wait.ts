@@ -30,6 +30,21 @@ import type { LockHolder, LockRange, WritableFile } from "./api.ts";
 import { LockConflictError } from "./errors.ts";
 import type { Clock } from "../state/clock.ts";
 
+/**
+ * The wait's deadline passed while a try had no answer (the server went
+ * silent, or kept answering GRACE): nothing was refused, nothing taken.
+ */
+export class LockWaitDeadline extends Error {
+  /** How long the wait lasted (ms). */
+  readonly waitedMs: number;
+
+  constructor(waitedMs: number) {
+    super(`gave up after ${(waitedMs / 1000).toFixed(1)} s: the server did not answer in time`);
+    this.name = "LockWaitDeadline";
+    this.waitedMs = waitedMs;
+  }
+}
+
 /** First pause after a denial. */
 export const LOCK_RETRY_MIN_MS = 100;
 /** Longest pause between tries. */
@@ -136,7 +151,10 @@ export async function lockWithWait(
       const tryStop = new AbortController();
       const left = deadline - clock.now();
       const timer = Number.isFinite(left) && blocking
-        ? clock.setTimer(() => tryStop.abort(new Error("lock wait deadline")), Math.max(0, left))
+        ? clock.setTimer(
+          () => tryStop.abort(new LockWaitDeadline(clock.now() - started)),
+          Math.max(0, left),
+        )
         : undefined;
       const trySignal = signal ? AbortSignal.any([signal, tryStop.signal]) : tryStop.signal;
       try {

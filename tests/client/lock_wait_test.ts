@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import type { LockHolder, LockRange } from "../../lib/client/api.ts";
 import { LockConflictError } from "../../lib/client/errors.ts";
-import { type LockDenial, lockWithWait } from "../../lib/client/lock_wait.ts";
+import { type LockDenial, LockWaitDeadline, lockWithWait } from "../../lib/client/lock_wait.ts";
 import { FakeClock } from "../../lib/state/clock.ts";
 
 const RANGE: LockRange = { type: "write", offset: 0n, length: 0xffff_ffff_ffff_ffffn };
@@ -224,4 +224,25 @@ Deno.test("lockWithWait(): the deadline stops a try in flight, and giving up nam
   assert.ok(state.error instanceof LockConflictError, String(state.error));
   assert.deepEqual((state.error as LockConflictError).holder, HOLDER);
   assert.equal(file.tries.length, 2);
+});
+
+Deno.test("lockWithWait(): a deadline with no answer at all is a LockWaitDeadline, not a conflict", async () => {
+  const clock = new FakeClock();
+  const file = new FakeFile(clock, Infinity);
+  file.lock = (_range: LockRange, options: { blocking?: boolean; signal?: AbortSignal } = {}) => {
+    file.tries.push({ at: clock.now(), blocking: options.blocking });
+    return new Promise<void>((_, reject) => {
+      options.signal?.addEventListener("abort", () => reject(options.signal!.reason), {
+        once: true,
+      });
+    });
+  };
+  const state = track(lockWithWait(file, RANGE, { clock, timeoutMs: 3_000 }));
+  await clock.advance(3_500);
+  assert.ok(state.done);
+  assert.ok(state.error instanceof LockWaitDeadline, String(state.error));
+  assert.match(
+    (state.error as Error).message,
+    /^gave up after 3\.0 s: the server did not answer in time$/,
+  );
 });
