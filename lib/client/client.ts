@@ -62,6 +62,7 @@ import {
   type OpenState,
 } from "../state/open_state.ts";
 import { Tracer } from "../state/trace.ts";
+import { settleUnknownOutcome, walkAgainOnStale } from "../state/exactly_once.ts";
 import {
   type ConnectOptions,
   type LeaseProbe,
@@ -253,16 +254,7 @@ export class Nfs4Client implements Nfs4ClientApi {
   async #resolve(path: string, follow: boolean): Promise<Resolved> {
     try {
       await this.#checkNames(path);
-      try {
-        return await this.#walk(path, follow);
-      } catch (e) {
-        // A handle went stale under the walk (a directory replaced behind
-        // the server's cache): walk once more from the root, as the Linux
-        // VFS does on ESTALE (LOOKUP_REVAL). A second STALE is the answer.
-        if (!(e instanceof NfsError) || e.status !== S.NFS4ERR_STALE) throw e;
-        this.manager.tracer.emit("retry", "path walk again", `${path}: ${e.op} -> ${e.statusName}`);
-        return await this.#walk(path, follow);
-      }
+      return await walkAgainOnStale(this.manager, path, () => this.#walk(path, follow));
     } catch (e) {
       // Name what the user asked for, as coreutils does (`ls a/b/c`, not
       // the component that failed); the cause keeps the detail.
@@ -658,7 +650,8 @@ export class Nfs4Client implements Nfs4ClientApi {
   /** CREATE a directory (RFC 7530 §16.4). */
   async mkdir(path: string, mode = 0o755): Promise<void> {
     const { dirFh, name } = await this.#parentOf(path);
-    await this.#lookedUpWhenUnknown(
+    await settleUnknownOutcome(
+      this.manager,
       "CREATE",
       path,
       () =>
@@ -725,7 +718,8 @@ export class Nfs4Client implements Nfs4ClientApi {
   async rename(from: string, to: string): Promise<void> {
     const source = await this.#parentOf(from);
     const target = await this.#parentOf(to);
-    await this.#lookedUpWhenUnknown(
+    await settleUnknownOutcome(
+      this.manager,
       "RENAME",
       from,
       () =>
@@ -746,46 +740,14 @@ export class Nfs4Client implements Nfs4ClientApi {
   /** REMOVE a file, symlink or empty directory (RFC 7530 §16.25). */
   async remove(path: string): Promise<void> {
     const { dirFh, name } = await this.#parentOf(path);
-    await this.#lookedUpWhenUnknown(
+    await settleUnknownOutcome(
+      this.manager,
       "REMOVE",
       path,
       () =>
         this.#withPath(path, () => this.manager.run(() => [putfh(dirFh), remove(name)] as const)),
       async () => !(await this.#exists(path)),
     );
-  }
-
-  /**
-   * Runs a state change; when its outcome is unknown it is looked up, never
-   * run again blindly: `done()` says whether its effect is there. If it is,
-   * that is success; if not, the status stands. Unknown: the server ran it
-   * and kept no reply (NFS4ERR_RETRY_UNCACHED_REP, RFC 8881 §2.10.6.1.3),
-   * or a failure answered a resend whose first transmission may have run it
-   * (4.0 after a reconnect, where a duplicate request cache per connection
-   * does not know the resend: RENAME -> NFS4ERR_NOENT, CREATE ->
-   * NFS4ERR_EXIST for what the first one did).
-   */
-  async #lookedUpWhenUnknown(
-    op: string,
-    path: string,
-    change: () => Promise<unknown>,
-    done: () => Promise<boolean>,
-  ): Promise<void> {
-    try {
-      await change();
-    } catch (e) {
-      if (
-        !(e instanceof NfsError) ||
-        (e.status !== S.NFS4ERR_RETRY_UNCACHED_REP && !e.answeredResend)
-      ) throw e;
-      const effect = await done().catch(() => false);
-      this.manager.tracer.emit(
-        "retry",
-        `${op} outcome looked up`,
-        `${path}: ${effect ? "it was done" : "not done; the status stands"}`,
-      );
-      if (!effect) throw e;
-    }
   }
 
   /** Whether `path` names something (a LOOKUP walk; NOENT: no). */

@@ -32,6 +32,9 @@
  */
 
 import type { OpList } from "../nfs4/compound.ts";
+import { NfsError } from "../nfs4/errors.ts";
+import { Nfs4Status as S } from "../nfs4/status.ts";
+import type { StateManager } from "./manager.ts";
 
 /**
  * Operations whose effect a second execution would change (the kernel's
@@ -61,4 +64,57 @@ const STATE_CHANGING_OPS: ReadonlySet<string> = new Set([
 /** Whether a COMPOUND changes state, so its reply must be cached for a resend. */
 export function changesState(ops: OpList): boolean {
   return ops.some((op) => STATE_CHANGING_OPS.has(op.name));
+}
+
+/**
+ * Runs a state change whose outcome may come back unknown, and settles it
+ * by looking it up, never by running it again blindly (RFC 8881
+ * §2.10.6.1.3). Unknown: NFS4ERR_RETRY_UNCACHED_REP (it ran, its reply was
+ * not kept), or a failure that answered a resend whose first transmission
+ * may have run it (NfsError.answeredResend: on 4.0 after a reconnect a
+ * duplicate request cache per connection does not know the resend, so a
+ * RENAME that ran says NFS4ERR_NOENT, a CREATE NFS4ERR_EXIST). `done()`
+ * says whether its effect is there: then it succeeded; else the status
+ * stands.
+ */
+export async function settleUnknownOutcome(
+  m: StateManager,
+  op: string,
+  path: string,
+  change: () => Promise<unknown>,
+  done: () => Promise<boolean>,
+): Promise<void> {
+  try {
+    await change();
+  } catch (e) {
+    const unknown = e instanceof NfsError &&
+      (e.status === S.NFS4ERR_RETRY_UNCACHED_REP || e.answeredResend);
+    if (!unknown) throw e;
+    const effect = await done().catch(() => false);
+    m.tracer.emit(
+      "retry",
+      `${op} outcome looked up`,
+      `${path}: ${effect ? "it was done" : "not done; the status stands"}`,
+    );
+    if (!effect) throw e;
+  }
+}
+
+/**
+ * Walks a path once more when a handle went stale under the walk (a
+ * directory replaced behind the server's cache), as the Linux VFS does on
+ * ESTALE (LOOKUP_REVAL); a second NFS4ERR_STALE is the answer.
+ */
+export async function walkAgainOnStale<T>(
+  m: StateManager,
+  path: string,
+  walk: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await walk();
+  } catch (e) {
+    if (!(e instanceof NfsError) || e.status !== S.NFS4ERR_STALE) throw e;
+    m.tracer.emit("retry", "path walk again", `${path}: ${e.op} -> ${e.statusName}`);
+    return await walk();
+  }
 }
