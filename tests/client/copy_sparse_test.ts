@@ -16,6 +16,8 @@ import {
   type WriteTarget,
 } from "../../lib/client/copy/mod.ts";
 import { seekedRead } from "../../lib/client/copy/nfs_read.ts";
+import { NfsError } from "../../lib/nfs4/errors.ts";
+import { Nfs4Status } from "../../lib/nfs4/status.ts";
 
 /** Runs `chunks` through a finder: the segments, with data copied out for comparison. */
 function split(block: number, chunks: Uint8Array[]): { kind: string; value: number[] | number }[] {
@@ -212,4 +214,33 @@ Deno.test("seekedRead() reads only the data SEEK reports and yields the holes be
     ["hole", 20480],
   ]);
   assert.deepEqual(reads, [[8192n, 4096], [40960n, 4096]]);
+});
+
+Deno.test("seekedRead() falls back to reading (holes found in the zeros) when SEEK answers NFS4ERR_NOTSUPP", async () => {
+  const size = 16384n;
+  const bytes = new Uint8Array(16384);
+  bytes.fill(7, 4096, 8192);
+  const file = {
+    read(offset: bigint, count: number) {
+      const start = Number(offset);
+      const end = Math.min(start + count, bytes.length);
+      return Promise.resolve({ data: bytes.slice(start, end), eof: end >= bytes.length });
+    },
+    seek(): Promise<{ eof: boolean; offset: bigint }> {
+      return Promise.reject(new NfsError(Nfs4Status.NFS4ERR_NOTSUPP, "SEEK"));
+    },
+  };
+  const segments = [];
+  for await (const s of seekedRead(file, size, 4096, 2)) {
+    segments.push(s.kind === "data" ? ["data", s.bytes.length] : ["hole", s.length]);
+  }
+  // Adjacent holes (one per chunk) merged for comparison.
+  const merged: (string | number)[][] = [];
+  for (const [kind, length] of segments) {
+    const last = merged.at(-1);
+    if (last && last[0] === "hole" && kind === "hole") {
+      last[1] = (last[1] as number) + (length as number);
+    } else merged.push([kind!, length!]);
+  }
+  assert.deepEqual(merged, [["hole", 4096], ["data", 4096], ["hole", 8192]]);
 });

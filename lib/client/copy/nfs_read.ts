@@ -4,7 +4,12 @@
  */
 
 import type { OpenFile } from "../api.ts";
-import type { Segment } from "./sparse.ts";
+import { NfsError } from "../../nfs4/errors.ts";
+import { Nfs4Status } from "../../nfs4/status.ts";
+import { HoleFinder, type Segment } from "./sparse.ts";
+
+/** The block size holes are looked for in when SEEK cannot be used. */
+const HOLE_BLOCK = 4096;
 
 /**
  * Streams `file` from the start (or `range.from`) with up to `depth` READs
@@ -74,7 +79,20 @@ export async function* seekedRead(
 ): AsyncGenerator<Segment> {
   let at = 0n;
   while (at < size) {
-    const data = await file.seek(at, "data");
+    let data: { eof: boolean; offset: bigint };
+    try {
+      data = await file.seek(at, "data");
+    } catch (e) {
+      // SEEK is optional (RFC 7862 §15.11): a server that answers
+      // NFS4ERR_NOTSUPP gets the rest read, its holes found in the zeros.
+      if (!(e instanceof NfsError) || e.status !== Nfs4Status.NFS4ERR_NOTSUPP) throw e;
+      const finder = new HoleFinder(HOLE_BLOCK);
+      for await (const chunk of pipelinedRead(file, size, rsize, depth, { from: at })) {
+        yield* finder.push(chunk);
+      }
+      yield* finder.end();
+      return;
+    }
     // sr_eof: no data after `at` (RFC 7862 §15.11.3; sr_offset then says
     // nothing: Ganesha echoes `at`).
     const dataAt = data.eof || data.offset >= size ? size : data.offset > at ? data.offset : at;
