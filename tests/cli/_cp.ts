@@ -12,6 +12,7 @@
  * @module
  */
 
+import { Buffer } from "node:buffer";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs/promises";
@@ -133,19 +134,9 @@ export async function finish(child: Deno.ChildProcess): Promise<ChildResult> {
     signal: status.signal,
     stdoutSize: size,
     stdoutSha256: hash.digest("hex"),
-    stdout: size <= 1 << 16 ? new TextDecoder().decode(concat(small)) : "",
+    stdout: size <= 1 << 16 ? new TextDecoder().decode(Buffer.concat(small)) : "",
     stderr,
   };
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 /** Runs `nfs4 ...args` with the contents of `file` on its stdin. */

@@ -21,6 +21,7 @@
  * @module
  */
 
+import { Buffer } from "node:buffer";
 import assert from "node:assert/strict";
 import { freshSeed } from "../_fault_proxy_wire.ts";
 import { FaultProxy, type FaultProxyOptions } from "../_fault_proxy.ts";
@@ -185,7 +186,7 @@ export async function runNfs4(
       drain,
     ]);
     const ended = performance.now();
-    const stdout = size <= 1 << 16 ? new TextDecoder().decode(concat(small)) : "";
+    const stdout = size <= 1 << 16 ? new TextDecoder().decode(Buffer.concat(small)) : "";
     return {
       code: status.code,
       signal: status.signal,
@@ -200,16 +201,6 @@ export async function runNfs4(
   } finally {
     for (const timer of timers) clearTimeout(timer);
   }
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 /**
