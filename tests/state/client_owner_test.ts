@@ -48,8 +48,13 @@ await new Promise((r) => setTimeout(r, Number(Deno.args[0])));
 `;
 
 function spawnClaimer(env: Record<string, string>, holdMs = 1500, dir?: string): Deno.ChildProcess {
+  // Outside the project and without its config: 24 of these at once must
+  // not contend for the project's node_modules lock with the other tests'
+  // `deno run`s (Deno then prints "Blocking waiting for file lock" on their
+  // stderr). The module imports nothing from npm.
   return new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--ext=ts", CLAIMER, String(holdMs), ...(dir ? [dir] : [])],
+    args: ["eval", "--no-config", "--ext=ts", CLAIMER, String(holdMs), ...(dir ? [dir] : [])],
+    cwd: tmpdir(),
     env,
     stdout: "piped",
     stderr: "piped",
