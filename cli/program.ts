@@ -17,6 +17,21 @@ import { describeError, exitCodeFor } from "./errors.ts";
 import { EXIT_CODES_HELP, ExitCode } from "./exit_codes.ts";
 import { createRootCommand, normalizeArgv, type RootCommand, TRACE_TERM } from "./globals.ts";
 import { registerLs } from "./ls.ts";
+import { registerStat } from "./stat.ts";
+import { registerDf } from "./df.ts";
+import { registerRm } from "./rm.ts";
+import { registerRmdir } from "./rmdir.ts";
+import { registerMkdir } from "./mkdir.ts";
+import { registerMv } from "./mv.ts";
+import { registerLn } from "./ln.ts";
+import { registerChmod } from "./chmod.ts";
+import { registerChown } from "./chown.ts";
+import { registerTouch } from "./touch.ts";
+import { registerTruncate } from "./truncate.ts";
+import { registerDu } from "./du.ts";
+import { registerFind } from "./find.ts";
+import { registerHead } from "./head.ts";
+import { registerTail } from "./tail.ts";
 import { isBrokenPipe } from "./output.ts";
 import { versionText } from "./version.ts";
 
@@ -28,6 +43,21 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerLs,
   registerCat,
   registerCp,
+  registerStat,
+  registerDf,
+  registerRm,
+  registerRmdir,
+  registerMkdir,
+  registerMv,
+  registerLn,
+  registerChmod,
+  registerChown,
+  registerTouch,
+  registerTruncate,
+  registerDu,
+  registerFind,
+  registerHead,
+  registerTail,
   registerRenewWatch,
   registerLock,
   registerSimulateReboot,
