@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { FileInfo, VersionChoice } from "./types.ts";
+import type { AttributeReport, FileInfo, VersionChoice } from "./types.ts";
 import type { TraceEvent } from "../state/trace.ts";
 
 /**
@@ -200,6 +200,12 @@ export interface Nfs4ClientApi {
   readonly minorVersion: number;
   /** Attributes of `path` (symlinks followed in the middle; the last followed only when `follow`). */
   stat(path: string, options?: { follow?: boolean }): Promise<FileInfo>;
+  /**
+   * Every attribute the server supports for `path`, in one GETATTR (asked
+   * one by one when the server refuses the whole set), with the filehandle:
+   * what `nfs4 stat` shows. Symlinks as in {@linkcode stat}.
+   */
+  attributes(path: string, options?: { follow?: boolean }): Promise<AttributeReport>;
   /** Every entry of directory `path`, with attributes, without `.` and `..`. */
   readdir(path: string): AsyncIterable<FileInfo>;
   /** The target of symlink `path`. */

@@ -18,6 +18,8 @@ import process from "node:process";
 import { RpcCompoundChannel } from "../nfs4/channel.ts";
 import {
   Attr,
+  attrKey,
+  attrName,
   type DecodedFattr,
   type FileAttributes,
   type SettableAttributes,
@@ -83,7 +85,7 @@ import {
   PathError,
   plausibleHolder,
 } from "./errors.ts";
-import type { FileInfo, FileKind } from "./types.ts";
+import type { AttributeReport, FileInfo, FileKind } from "./types.ts";
 
 /** Attributes `ls -l` and `--json` show. */
 const LIST_ATTRS = [
@@ -101,6 +103,21 @@ const LIST_ATTRS = [
   Attr.RAWDEV,
   Attr.FILEHANDLE,
 ];
+
+/**
+ * Answers to a GETATTR that refuse the attributes asked for rather than
+ * the object: worth asking again one attribute at a time.
+ */
+const ATTRIBUTE_REFUSALS: ReadonlySet<number> = new Set([
+  S.NFS4ERR_ATTRNOTSUPP,
+  S.NFS4ERR_INVAL,
+  S.NFS4ERR_SERVERFAULT,
+  S.NFS4ERR_RESOURCE,
+  S.NFS4ERR_REP_TOO_BIG,
+  S.NFS4ERR_TOOSMALL,
+  S.NFS4ERR_NOTSUPP,
+  S.NFS4ERR_IO,
+]);
 
 /** A path naming a directory: it ends in `/` or `/.` (POSIX.1-2017 §4.13). */
 const DIRECTORY_PATH = /\/\.?$/;
@@ -400,6 +417,67 @@ export class Nfs4Client implements Nfs4ClientApi {
       return { ...info, linkTarget: await this.#readlinkFh(resolved.fh, resolved.path) };
     }
     return info;
+  }
+
+  async attributes(path: string, options: { follow?: boolean } = {}): Promise<AttributeReport> {
+    const resolved = await this.#resolve(path, options.follow ?? false);
+    await this.#wanted(LIST_ATTRS);
+    const supported = [...this.#supported!].sort((a, b) => a - b);
+    // Attributes whose value no GETATTR carries (RDATTR_ERROR is for
+    // READDIR; the *_SET ones are write-only, RFC 7530 §5.7).
+    const writeOnly = new Set<number>([
+      Attr.RDATTR_ERROR,
+      Attr.TIME_ACCESS_SET,
+      Attr.TIME_MODIFY_SET,
+    ]);
+    const wanted = supported.filter((id) => !writeOnly.has(id) && attrKey(id) !== undefined);
+    const values: Record<string, unknown> = {};
+    const got = new Set<number>();
+    const take = (decoded: DecodedFattr) => {
+      for (const [key, value] of Object.entries(decoded.attrs)) values[key] = value;
+      for (const id of decoded.returned) if (!decoded.undecoded.has(id)) got.add(id);
+    };
+    const ask = (ids: number[]) =>
+      this.#withPath(path, async () => {
+        const [, decoded] = await this.manager.run(() =>
+          [putfh(resolved.fh), getattr(ids)] as const
+        );
+        return decoded;
+      });
+    try {
+      take(await ask(wanted));
+    } catch (e) {
+      // A server that fails the whole set (one attribute it cannot produce
+      // here, a reply too big) is asked one attribute at a time, so one
+      // refusal costs that attribute, not the report (treat what a server
+      // cannot give as unknown, never as fatal).
+      if (!(e instanceof NfsError) || !ATTRIBUTE_REFUSALS.has(e.status)) throw e;
+      for (const id of wanted) {
+        try {
+          take(await ask([id]));
+        } catch (one) {
+          if (!(one instanceof NfsError) || !ATTRIBUTE_REFUSALS.has(one.status)) throw one;
+        }
+      }
+    }
+    const attrs = values as FileAttributes;
+    let info = toFileInfo(lastName(resolved.components), resolved.path, attrs);
+    if (info.kind === "symlink") {
+      info = { ...info, linkTarget: await this.#readlinkFh(resolved.fh, resolved.path) };
+    }
+    const name = (id: number) => attrName(id).toLowerCase();
+    return {
+      info,
+      filehandle: resolved.fh,
+      values: attrs,
+      returned: [...got].sort((a, b) => a - b).map((id) => ({
+        id,
+        name: name(id),
+        value: values[attrKey(id)!],
+      })),
+      supported: supported.map(name),
+      unknown: supported.filter((id) => !writeOnly.has(id) && !got.has(id)).map(name),
+    };
   }
 
   async *readdir(path: string): AsyncIterable<FileInfo> {

@@ -3,6 +3,9 @@
  * @module
  */
 
+export type { FileAttributes, Fsid, FsLocations } from "../nfs4/attrs.ts";
+export type { NfsTime } from "../nfs4/types.ts";
+
 /** The kind of a file, as `ls` and `--json` show it. */
 export type FileKind =
   | "file"
@@ -53,3 +56,26 @@ export interface FileInfo {
 
 /** Which NFSv4 minor version to speak. */
 export type VersionChoice = "4.0" | "4.1" | "4.2" | "auto";
+
+/** Every attribute the server has for one object (`nfs4 stat`, `nfs4 df`). */
+export interface AttributeReport {
+  /** The usual view of the object, as `stat()` gives it. */
+  readonly info: FileInfo;
+  readonly filehandle: Uint8Array;
+  /** The decoded values, by field (`timeModify`, `spaceTotal`, `fsid`...). */
+  readonly values: import("../nfs4/attrs.ts").FileAttributes;
+  /** Each attribute returned, in id order, named as the RFCs do (`time_modify`). */
+  readonly returned: readonly {
+    readonly id: number;
+    readonly name: string;
+    readonly value: unknown;
+  }[];
+  /** The server's supported_attrs, by name. */
+  readonly supported: readonly string[];
+  /**
+   * Attributes the server says it supports but whose value is unknown: not
+   * returned, refused when asked alone, or in a format this client does not
+   * decode.
+   */
+  readonly unknown: readonly string[];
+}

@@ -566,6 +566,11 @@ const CODECS_BY_KEY: ReadonlyMap<string, AttrCodec> = new Map(
 /** The attribute ids whose values this client can decode and encode. */
 export const DECODABLE_ATTRS: ReadonlySet<number> = new Set(CODECS.keys());
 
+/** The {@linkcode FileAttributes} field of attribute `id`, when this client decodes it. */
+export function attrKey(id: number): keyof FileAttributes | undefined {
+  return CODECS.get(id)?.key;
+}
+
 /** The attribute id of a {@linkcode FileAttributes} field: `attrId("size") === 4`. */
 export function attrId(key: keyof FileAttributes): number {
   return CODECS_BY_KEY.get(key)!.id;

@@ -12,7 +12,7 @@ import type {
   StateSummary,
   WritableFile,
 } from "../../lib/client/api.ts";
-import type { FileInfo, FileKind } from "../../lib/client/types.ts";
+import type { AttributeReport, FileInfo, FileKind } from "../../lib/client/types.ts";
 import type { NfsUrl } from "../../lib/client/url.ts";
 import { NfsError } from "../../lib/nfs4/errors.ts";
 import { Nfs4Status } from "../../lib/nfs4/status.ts";
@@ -235,6 +235,35 @@ export class FakeClient implements Nfs4ClientApi {
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  async attributes(path: string, options?: { follow?: boolean }): Promise<AttributeReport> {
+    const info = await this.stat(path, options);
+    const values = {
+      type: info.kind === "directory" ? 2 : info.kind === "symlink" ? 5 : 1,
+      ...(info.mode !== undefined ? { mode: info.mode } : {}),
+      ...(info.size !== undefined ? { size: info.size } : {}),
+      ...(info.fileid !== undefined ? { fileid: info.fileid } : {}),
+    };
+    const ids: Record<string, [number, string]> = {
+      type: [1, "type"],
+      size: [4, "size"],
+      fileid: [20, "fileid"],
+      mode: [33, "mode"],
+    };
+    const returned = Object.entries(values).map(([key, value]) => ({
+      id: ids[key]![0],
+      name: ids[key]![1],
+      value,
+    })).sort((a, b) => a.id - b.id);
+    return {
+      info,
+      filehandle: new TextEncoder().encode(info.path),
+      values,
+      returned,
+      supported: returned.map((r) => r.name),
+      unknown: [],
+    };
   }
 
   async *readdir(path: string): AsyncIterable<FileInfo> {
