@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { ExchangeIdResult } from "../nfs4/ops/exchange_id.ts";
 import type { Verifier } from "../nfs4/types.ts";
 import { hex } from "../nfs4/types.ts";
 import type { ClientFlag } from "./flags.ts";
@@ -51,6 +52,8 @@ export class ClientRecord {
   readonly flags: Set<ClientFlag> = new Set();
   /** The server's major id and scope from EXCHANGE_ID, to notice a different server. */
   serverOwner: string | undefined;
+  /** The last EXCHANGE_ID answer (4.1): who the server says it is, what it granted. */
+  exchangeId: ExchangeIdResult | undefined;
 
   constructor(init: { server: string; minorVersion: number; ownerId: string; verifier: Verifier }) {
     this.server = init.server;

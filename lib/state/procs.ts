@@ -256,6 +256,7 @@ async function exchangeId41(m: StateManager): Promise<void> {
     c.clientId = result.clientid;
     c.createSessionSeq = result.sequenceid;
     c.serverOwner = hex(result.serverOwner.majorId);
+    c.exchangeId = result;
     m.tracer.emit(
       "clid",
       "EXCHANGE_ID ok",
