@@ -186,6 +186,11 @@ export class CommandSession {
     return this.ctx.out;
   }
 
+  /** Where this command's trace events go (`--trace`), if anywhere. */
+  get traceSink(): TraceSink | undefined {
+    return this.#trace;
+  }
+
   /**
    * The client for the server of `url`, connecting on first use. A failed
    * connection is remembered, so the URLs of a server that is down fail
