@@ -1,7 +1,8 @@
 /**
  * The one place the CLI creates a real client. Everything else receives a
  * `ConnectFn` (cli/context.ts), so commands can be run against a fake in
- * tests; only cli/main.ts imports this file.
+ * tests. cli/main.ts imports it, and `info`, which runs its own probe
+ * client (lib/client/probe.ts) with the same options.
  * @module
  */
 

@@ -17,6 +17,7 @@ import { describeError, exitCodeFor } from "./errors.ts";
 import { EXIT_CODES_HELP, ExitCode } from "./exit_codes.ts";
 import { createRootCommand, normalizeArgv, type RootCommand, TRACE_TERM } from "./globals.ts";
 import { registerLs } from "./ls.ts";
+import { registerInfo } from "./info.ts";
 import { registerStat } from "./stat.ts";
 import { registerDf } from "./df.ts";
 import { registerRm } from "./rm.ts";
@@ -58,6 +59,7 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerFind,
   registerHead,
   registerTail,
+  registerInfo,
   registerRenewWatch,
   registerLock,
   registerSimulateReboot,

@@ -66,6 +66,11 @@ export interface TestServerOptions {
    * FSALs of 4.3 still grant no delegations.) Default false.
    */
   delegations?: boolean;
+  /**
+   * `NFSV4 { Minor_Versions }`: the NFSv4 minor versions served, e.g. `[1]`
+   * for a server that refuses 4.0. Default 0, 1 and 2.
+   */
+  minorVersions?: readonly number[];
 }
 
 /** A running (or stopped) NFS-Ganesha instance. */
@@ -108,6 +113,18 @@ const NFS_V4 = 4;
 const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 10_000;
 const INSTANCE_FILE = "instance.json";
+/** NFS4ERR_OP_NOT_IN_SESSION. */
+const OP_NOT_IN_SESSION = 10071;
+
+function minorVersionsOption(
+  versions: readonly number[] | undefined,
+): { minorVersions?: readonly number[] } {
+  if (versions === undefined) return {};
+  if (versions.length === 0 || versions.some((v) => ![0, 1, 2].includes(v))) {
+    throw new TestServerError(`minorVersions must be some of 0, 1, 2: ${versions.join(",")}`);
+  }
+  return { minorVersions: [...new Set(versions)].sort() };
+}
 
 /** What is persisted in `DIR/instance.json`, so `restart` and the CLI bring back the same server. */
 interface InstanceConfig {
@@ -119,6 +136,8 @@ interface InstanceConfig {
   serverId: string;
   logLevel: string;
   delegations?: boolean;
+  /** Served minor versions; absent: 0, 1 and 2. */
+  minorVersions?: readonly number[];
 }
 
 // ---------------------------------------------------------------------------
@@ -219,7 +238,7 @@ NFSV4 {
     Lease_Lifetime = ${leaseSeconds};
     Grace_Period = ${graceSeconds};
     Graceless = false;${delegations}
-    Minor_Versions = 0, 1, 2;
+    Minor_Versions = ${(config.minorVersions ?? [0, 1, 2]).join(", ")};
     RecoveryBackend = fs;
     RecoveryRoot = ${quote(path.join(dir, "recovery"))};
     Only_Numeric_Owners = true;
@@ -687,8 +706,11 @@ class GaneshaServer implements TestServer {
       }
       try {
         await rpcNull(this.port, 1000);
-        const status = await probeRoot(this.port, 1000);
-        if (status === 0) {
+        // The lowest minor version served: 4.0 answers NFS4_OK once the
+        // pseudo file system is up, 4.1+ NFS4ERR_OP_NOT_IN_SESSION (no SEQUENCE).
+        const minor = Math.min(...(this.config.minorVersions ?? [0]));
+        const status = await probeRoot(this.port, 1000, minor);
+        if (status === 0 || (minor > 0 && status === OP_NOT_IN_SESSION)) {
           // Another server on the port may have answered while ours dies
           // of "Address already in use": make sure ours is the one up.
           await sleep(60);
@@ -808,6 +830,7 @@ async function prepare(
     ),
     serverId: saved?.serverId ?? randomId(),
     delegations: options.delegations ?? saved?.delegations ?? false,
+    ...minorVersionsOption(options.minorVersions ?? saved?.minorVersions),
     logLevel: (options.logLevel ?? saved?.logLevel ?? process.env.NFS4_GANESHA_LOG_LEVEL ?? "EVENT")
       .toUpperCase(),
   };
@@ -871,6 +894,7 @@ Options:
   --dir DIR          the instance's state directory (default: a new temp dir)
   --lease S          lease lifetime in seconds (default 5)
   --grace S          grace period in seconds (default 5)
+  --minor-versions L NFSv4 minor versions served, e.g. 1 or 0,1 (default 0,1,2)
   --export-dir PATH  directory behind the /vfs export (default DIR/export)
   --log-level L      Ganesha log level (default EVENT)
   --json             print one JSON object instead of lines
@@ -938,6 +962,7 @@ async function main(args: string[]): Promise<number> {
         grace: { type: "string" },
         "export-dir": { type: "string" },
         "log-level": { type: "string" },
+        "minor-versions": { type: "string" },
         json: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -967,6 +992,9 @@ async function main(args: string[]): Promise<number> {
         if (values.dir !== undefined) options.dir = values.dir;
         if (values["export-dir"] !== undefined) options.exportDir = values["export-dir"];
         if (values["log-level"] !== undefined) options.logLevel = values["log-level"];
+        if (values["minor-versions"] !== undefined) {
+          options.minorVersions = values["minor-versions"].split(",").map(Number);
+        }
         const began = performance.now();
         const server = await launch(options, true);
         const ms = Math.round(performance.now() - began);

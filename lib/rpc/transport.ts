@@ -146,6 +146,10 @@ export interface RpcAttempt {
   xid?: number;
   /** Transmissions so far. */
   sends?: number;
+  /** Bytes of the last transmission's RPC message (record mark excluded), for traces. */
+  sentBytes?: number;
+  /** Bytes of the reply's RPC message, for traces. */
+  receivedBytes?: number;
 }
 
 /** A successful (MSG_ACCEPTED, SUCCESS) reply. */
@@ -497,6 +501,7 @@ export class RpcTransport extends EventTarget {
         verifier: options.verifier ?? authNone(),
       });
       options.args?.(w);
+      if (options.attempt) options.attempt.sentBytes = w.length - mark - 4;
       call.xid = xid;
       call.connection = connection;
       connection.pending.set(xid, call);
@@ -910,6 +915,7 @@ export class RpcTransport extends EventTarget {
     if (error) {
       this.#fail(call, error);
     } else if (body.replyStat === MSG_ACCEPTED) {
+      if (call.options.attempt) call.options.attempt.receivedBytes = r.offset + r.remaining;
       this.#succeed(call, { xid, reader: r, verifier: body.verifier });
     }
   }

@@ -1,0 +1,199 @@
+/**
+ * `nfs4 info URL` (alias `probe`): what this server is, and does it answer.
+ *
+ * Answers the first two questions of a "server or network?" ticket without
+ * a mount: RPC NULL round trips (as `rpcinfo -t`), the NFSv4 minor
+ * versions served, who the server says it is (EXCHANGE_ID), what a session
+ * gets (CREATE_SESSION), the lease, the export's limits and attributes, the
+ * security flavours of the path, the exports under `/`, and the server's
+ * clock. The work is lib/client/probe.ts; this file prints it. Nothing is
+ * left on the server, and nothing is written unless `--write-probe`.
+ * @module
+ */
+
+import { InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import { probeServer, type ServerProbe } from "../lib/client/probe.ts";
+import { type NfsUrl, parseNfsUrl, urlPath } from "../lib/client/url.ts";
+import { connectOptions } from "./connect.ts";
+import type { CliContext, CommandSession } from "./context.ts";
+import { readGlobalOptions, type RootCommand } from "./globals.ts";
+
+const HELP = `
+Examples:
+  $ nfs4 info nfs://127.0.0.1/vfs
+  $ nfs4 probe --count 10 nfs://[::1]:2050/
+  $ nfs4 info --json nfs://server/export | jq .identity.implementation
+  $ nfs4 info --write-probe nfs://server/export/tmp   # also measures clock skew
+
+Asks, in this order: RPC NULL (--count times), a stateless COMPOUND in each
+of NFSv4.0, 4.1 and 4.2, then one client of the highest version served:
+EXCHANGE_ID and CREATE_SESSION (4.1+), GETATTR of every supported attribute
+of the path and of /, SECINFO_NO_NAME (4.1+) or SECINFO (4.0), READDIR of /.
+The client is closed at the end (DESTROY_SESSION, DESTROY_CLIENTID).
+--write-probe creates and removes one file, .nfs4-probe-XXXXXX, in the
+URL's directory (or the directory of the file it names).
+`;
+
+function parseCount(value: string): number {
+  const n = Number(value);
+  if (!/^[0-9]+$/.test(value) || n < 1 || n > 1000) {
+    throw new InvalidArgumentError("Expected a whole number from 1 to 1000");
+  }
+  return n;
+}
+
+/** Adds `info` (and its alias `probe`) to the program. */
+export function registerInfo(program: RootCommand, ctx: CliContext): void {
+  program
+    .command("info")
+    .alias("probe")
+    .description("describe a server: versions, identity, session, limits, exports, clock")
+    .argument("<url>", "nfs:// URL of the server (the path chooses the export)")
+    .addOption(
+      new Option("--count <n>", "RPC NULL round trips to time").argParser(parseCount).default(3),
+    )
+    .option("--write-probe", "create and remove a file to measure the server's clock skew")
+    .option("--json", "print one JSON object")
+    .addHelpText("after", HELP)
+    .action(async (text, opts, cmd) => {
+      const globals = readGlobalOptions(cmd.optsWithGlobals());
+      const url = parseNfsUrl(text);
+      const session = ctx.session(globals);
+      try {
+        await infoUrl(session, url, {
+          count: opts.count,
+          writeProbe: opts.writeProbe === true,
+          json: opts.json === true,
+        });
+      } finally {
+        await session.close();
+      }
+    });
+}
+
+/** Probes the server of `url` and prints what it found. */
+export async function infoUrl(
+  session: CommandSession,
+  url: NfsUrl,
+  options: { count: number; writeProbe: boolean; json: boolean },
+): Promise<void> {
+  const ctx = session.ctx;
+  const probe = await probeServer({
+    ...connectOptions(url, session.globals, session.traceSink, {
+      signal: ctx.interruption.signal,
+    }),
+    path: urlPath(url),
+    count: options.count,
+    writeProbe: options.writeProbe,
+  }).catch((err) => {
+    session.report(err, url);
+    return undefined;
+  });
+  if (!probe) return;
+  if (options.json) {
+    await session.out.write(JSON.stringify(probe, null, 2) + "\n");
+  } else {
+    await session.out.write(formatProbe(probe));
+  }
+  // Serving no version is a failure; what could not be learned otherwise is news, not failure.
+  if (!probe.minorVersions.some((m) => m.served)) {
+    session.report(new Error(`${url.text}: the server serves none of NFSv4.0, 4.1, 4.2`));
+  }
+}
+
+const ms = (value: number) => value.toFixed(value < 10 ? 2 : 1);
+
+/** The human form: short sections, `name  value` lines. */
+export function formatProbe(p: ServerProbe): string {
+  const lines: string[] = [];
+  const section = (title: string, rows: [string, string | undefined][]) => {
+    const shown = rows.filter((r): r is [string, string] => r[1] !== undefined);
+    if (shown.length === 0) return;
+    lines.push(title);
+    const width = Math.max(...shown.map(([name]) => name.length));
+    for (const [name, value] of shown) lines.push(`  ${name.padEnd(width)}  ${value}`);
+    lines.push("");
+  };
+  const nul = p.rpcNull;
+  section(`Server ${p.server}`, [
+    [
+      "RPC NULL",
+      `${nul.answered}/${nul.sent} answered, ` +
+      `rtt min/avg/max ${ms(nul.minMs)}/${ms(nul.avgMs)}/${ms(nul.maxMs)} ms`,
+    ],
+    ...p.minorVersions.map((m): [string, string] => [
+      `NFSv4.${m.minorVersion}`,
+      `${m.served ? "served" : "not served"} (${m.answer})`,
+    ]),
+  ]);
+  const id = p.identity;
+  if (id) {
+    section(`Identity (EXCHANGE_ID, NFSv4.${p.detailsVersion})`, [
+      [
+        "implementation",
+        id.implementation
+          ? `${id.implementation.name} (domain ${id.implementation.domain}, ` +
+            `built ${id.implementation.date.slice(0, 10)})`
+          : "not given",
+      ],
+      ["server owner", `major ${id.ownerMajorId}, minor ${id.ownerMinorId}`],
+      ["server scope", id.scope],
+      ["flags", id.flags.join(" ") || "none"],
+      ["pNFS roles", id.pnfsRoles.join(", ") || "none stated"],
+      ["state protection", id.stateProtection],
+    ]);
+  }
+  const s = p.session;
+  if (s) {
+    section("Session (CREATE_SESSION)", [
+      ["slots", String(s.slots)],
+      ["max request", `${s.maxRequestSize} B`],
+      ["max response", `${s.maxResponseSize} B`],
+      ["max cached response", `${s.maxResponseSizeCached} B`],
+      ["max operations", String(s.maxOperations)],
+      ["backchannel", s.backchannel ? "granted" : "not granted"],
+      ["RDMA", s.rdma ? "yes" : "no (TCP)"],
+      ["persistent", s.persistent ? "yes" : "no"],
+    ]);
+  }
+  const fs = p.fileSystem;
+  section(`Path ${p.path}`, [
+    ["lease time", p.leaseSeconds !== undefined ? `${p.leaseSeconds} s` : undefined],
+    ["fsid", fs?.fsid],
+    ["maxread", fs?.maxread !== undefined ? `${fs.maxread} B` : undefined],
+    ["maxwrite", fs?.maxwrite !== undefined ? `${fs.maxwrite} B` : undefined],
+    ["maxfilesize", fs?.maxfilesize !== undefined ? `${fs.maxfilesize} B` : undefined],
+    ["maxname", fs?.maxname !== undefined ? `${fs.maxname} B` : undefined],
+    ["security", p.security?.join(", ")],
+    [
+      "supported attrs",
+      fs ? `${fs.supportedAttrs.length}: ${fs.supportedAttrs.join(" ")}` : undefined,
+    ],
+  ]);
+  if (p.exports) {
+    section(
+      "Under / (pseudo file system)",
+      p.exports.map((e): [string, string] => [
+        e.path,
+        `fsid ${e.fsid ?? "unknown"}${e.separateFs ? " (export)" : ""}`,
+      ]),
+    );
+  }
+  if (p.clock) {
+    section("Clock", [
+      ["time_delta", p.clock.timeDeltaNs !== undefined ? `${p.clock.timeDeltaNs} ns` : undefined],
+      [
+        "skew",
+        p.clock.skewMs !== undefined
+          ? `${p.clock.skewMs >= 0 ? "+" : ""}${ms(p.clock.skewMs)} ms (server minus this host)`
+          : undefined,
+      ],
+    ]);
+  }
+  if (p.notLearned.length > 0) {
+    lines.push("Not learned");
+    for (const what of p.notLearned) lines.push(`  - ${what}`);
+    lines.push("");
+  }
+  return lines.join("\n");
+}

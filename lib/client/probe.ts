@@ -1,0 +1,506 @@
+/**
+ * What `nfs4 info` learns about a server: does it answer and how fast (RPC
+ * NULL), which NFSv4 minor versions it serves, who it says it is
+ * (EXCHANGE_ID, RFC 8881 §18.35), what it grants a session (CREATE_SESSION,
+ * §18.36), its lease and attributes, the security flavours of a path
+ * (SECINFO_NO_NAME §18.45, or SECINFO, RFC 7530 §16.31), the pseudo-fs
+ * exports under `/`, and its clock.
+ *
+ * The minor versions are asked with a COMPOUND that creates no state
+ * (PUTROOTFH alone: 4.0 answers it, 4.1 and later answer
+ * NFS4ERR_OP_NOT_IN_SESSION, which proves the version is served; RFC 8881
+ * §16.2.3). The rest comes from one ordinary client of the highest minor
+ * version served, closed at the end (DESTROY_SESSION, DESTROY_CLIENTID), so
+ * nothing is left on the server. What could not be learned is said, with
+ * the reason, never fatal.
+ * @module
+ */
+
+import { RpcCompoundChannel } from "../nfs4/channel.ts";
+import { ExchangeIdFlags, SecFlavor, StateProtectHow } from "../nfs4/constants.ts";
+import { CreateSessionFlags } from "../nfs4/constants.ts";
+import { NfsError } from "../nfs4/errors.ts";
+import { putfh } from "../nfs4/ops/putfh.ts";
+import { putrootfh } from "../nfs4/ops/putrootfh.ts";
+import { secinfo } from "../nfs4/ops/secinfo.ts";
+import { secinfoNoName } from "../nfs4/ops/secinfo_no_name.ts";
+import { Nfs4Status as S, statusName } from "../nfs4/status.ts";
+import { hex } from "../nfs4/types.ts";
+import type { ConnectOptions } from "./api.ts";
+import { Nfs4Client } from "./client.ts";
+import { displayByteString } from "./names.ts";
+import type { AttributeReport } from "./types.ts";
+
+/** Round trips of RPC NULL, in milliseconds. */
+export interface NullTimes {
+  readonly sent: number;
+  readonly answered: number;
+  readonly minMs: number;
+  readonly avgMs: number;
+  readonly maxMs: number;
+}
+
+/** A minor version and the server's answer to a stateless COMPOUND in it. */
+export interface MinorVersionAnswer {
+  readonly minorVersion: number;
+  readonly served: boolean;
+  /** `NFS4_OK`, `NFS4ERR_OP_NOT_IN_SESSION`, `NFS4ERR_MINOR_VERS_MISMATCH`, or the error. */
+  readonly answer: string;
+}
+
+/** Who the server says it is (EXCHANGE_ID4resok). */
+export interface ServerIdentity {
+  readonly ownerMajorId: string;
+  readonly ownerMinorId: string;
+  readonly scope: string;
+  readonly implementation:
+    | { readonly domain: string; readonly name: string; readonly date: string }
+    | undefined;
+  /** The EXCHGID4_FLAG_* names it set. */
+  readonly flags: readonly string[];
+  /** pNFS roles: `non-pNFS`, `MDS`, `DS`. */
+  readonly pnfsRoles: readonly string[];
+  readonly stateProtection: string;
+}
+
+/** What CREATE_SESSION granted (the fore channel, and whether a back channel). */
+export interface SessionGrant {
+  readonly slots: number;
+  readonly maxRequestSize: number;
+  readonly maxResponseSize: number;
+  readonly maxResponseSizeCached: number;
+  readonly maxOperations: number;
+  readonly backchannel: boolean;
+  /** CREATE_SESSION4_FLAG_CONN_RDMA: always false over TCP. */
+  readonly rdma: boolean;
+  readonly persistent: boolean;
+}
+
+/** An entry of the pseudo-fs root. */
+export interface ExportEntry {
+  readonly path: string;
+  readonly fsid: string | undefined;
+  /** Another file system than the root's: an export (or a mount inside one). */
+  readonly separateFs: boolean;
+}
+
+/** Everything `nfs4 info` found. */
+export interface ServerProbe {
+  readonly server: string;
+  readonly rpcNull: NullTimes;
+  readonly minorVersions: readonly MinorVersionAnswer[];
+  /** The minor version the details below were learned with. */
+  readonly detailsVersion: number | undefined;
+  readonly identity: ServerIdentity | undefined;
+  readonly session: SessionGrant | undefined;
+  readonly leaseSeconds: number | undefined;
+  /** The URL's path and what the server says of it. */
+  readonly path: string;
+  readonly fileSystem:
+    | {
+      readonly fsid: string | undefined;
+      readonly maxread: string | undefined;
+      readonly maxwrite: string | undefined;
+      readonly maxfilesize: string | undefined;
+      readonly maxname: number | undefined;
+      readonly supportedAttrs: readonly string[];
+    }
+    | undefined;
+  /** The flavours SECINFO(_NO_NAME) listed for the path, in the server's order. */
+  readonly security: readonly string[] | undefined;
+  readonly exports: readonly ExportEntry[] | undefined;
+  readonly clock:
+    | {
+      /** time_delta: the server's time granularity, in nanoseconds. */
+      readonly timeDeltaNs: string | undefined;
+      /**
+       * The server's time_modify of a file created now minus this host's
+       * clock at the middle of the round trip, in ms (`--write-probe`).
+       */
+      readonly skewMs: number | undefined;
+    }
+    | undefined;
+  /** What could not be learned, and why. */
+  readonly notLearned: readonly string[];
+}
+
+/** How {@linkcode probeServer} probes. */
+export interface ProbeOptions extends ConnectOptions {
+  /** The path whose file system and security flavours to report. */
+  readonly path: string;
+  /** RPC NULL round trips to time (default 3). */
+  readonly count?: number;
+  /**
+   * Create (and remove) a file `.nfs4-probe-XXXXXX` in the path's directory
+   * to compare the server's clock with ours. Off by default: `info` changes
+   * nothing unless asked.
+   */
+  readonly writeProbe?: boolean;
+}
+
+/** Probes the server; see the module documentation. */
+export async function probeServer(options: ProbeOptions): Promise<ServerProbe> {
+  const notLearned: string[] = [];
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const channel = RpcCompoundChannel.to({
+    host: options.host,
+    port: options.port,
+    timeoutMs,
+    maxRecordSize: 1 << 20,
+  });
+  let rpcNull: ServerProbe["rpcNull"];
+  const minorVersions: MinorVersionAnswer[] = [];
+  try {
+    rpcNull = await timeNull(channel, options.count ?? 3, timeoutMs, options.signal);
+    for (const minor of [0, 1, 2]) {
+      minorVersions.push(await askMinorVersion(channel, minor, timeoutMs, options.signal));
+    }
+  } catch (e) {
+    if (!(e instanceof ProbeStop)) throw e;
+    return emptyProbe(options, rpcNull!, minorVersions, [e.message]);
+  } finally {
+    await channel.close();
+  }
+  const served = minorVersions.filter((m) => m.served).map((m) => m.minorVersion);
+  // The version asked for (--vers), else the highest served.
+  const asked = { "4.0": 0, "4.1": 1, "4.2": 2, auto: undefined }[options.version ?? "auto"];
+  const best = asked !== undefined && served.includes(asked) ? asked : served.at(-1);
+  if (best === undefined) {
+    return emptyProbe(options, rpcNull, minorVersions, [
+      "everything else: the server serves none of NFSv4.0, 4.1, 4.2",
+    ]);
+  }
+  if (!served.some((m) => m >= 1)) {
+    notLearned.push("server identity and session: NFSv4.0 has no EXCHANGE_ID nor sessions");
+  }
+  const client = await Nfs4Client.connect({
+    ...options,
+    version: best === 0 ? "4.0" : best === 1 ? "4.1" : "4.2",
+  });
+  try {
+    const record = client.manager.client;
+    const identity = record.exchangeId ? describeIdentity(record.exchangeId) : undefined;
+    const s = record.session;
+    const session: SessionGrant | undefined = s
+      ? {
+        slots: s.fore.maxRequests,
+        maxRequestSize: s.fore.maxRequestSize,
+        maxResponseSize: s.fore.maxResponseSize,
+        maxResponseSizeCached: s.fore.maxResponseSizeCached,
+        maxOperations: s.fore.maxOperations,
+        backchannel: (s.flags & CreateSessionFlags.CREATE_SESSION4_FLAG_CONN_BACK_CHAN) !== 0,
+        rdma: (s.flags & CreateSessionFlags.CREATE_SESSION4_FLAG_CONN_RDMA) !== 0,
+        persistent: (s.flags & CreateSessionFlags.CREATE_SESSION4_FLAG_PERSIST) !== 0,
+      }
+      : undefined;
+    const report = await learn(
+      notLearned,
+      `attributes of ${options.path}`,
+      () => client.attributes(options.path, { follow: true }),
+    );
+    const root = options.path === "/" ? report : await learn(
+      notLearned,
+      "attributes of /",
+      () => client.attributes("/"),
+    );
+    const security = await learn(
+      notLearned,
+      `security flavours of ${options.path}`,
+      () => securityFlavours(client, options.path, report),
+    );
+    const exports = await learn(notLearned, "exports under /", () => listExports(client, root));
+    const skewMs = options.writeProbe
+      ? await learn(notLearned, "clock skew", () => clockSkew(client, options.path, report))
+      : undefined;
+    if (!options.writeProbe) notLearned.push("clock skew: needs --write-probe (creates a file)");
+    const values = report?.values;
+    return {
+      server: formatServer(options),
+      rpcNull,
+      minorVersions,
+      detailsVersion: client.minorVersion,
+      identity,
+      session,
+      leaseSeconds: record.leaseTime,
+      path: options.path,
+      fileSystem: report
+        ? {
+          fsid: values?.fsid ? formatFsid(values.fsid) : undefined,
+          maxread: values?.maxread?.toString(),
+          maxwrite: values?.maxwrite?.toString(),
+          maxfilesize: values?.maxfilesize?.toString(),
+          maxname: values?.maxname,
+          supportedAttrs: report.supported,
+        }
+        : undefined,
+      security,
+      exports,
+      clock: {
+        timeDeltaNs: (root ?? report)?.values.timeDelta
+          ? nanoseconds((root ?? report)!.values.timeDelta!).toString()
+          : undefined,
+        skewMs,
+      },
+      notLearned,
+    };
+  } finally {
+    await client.close();
+  }
+}
+
+/** Ends the probe early with what it has (the server does not answer). */
+class ProbeStop extends Error {}
+
+function emptyProbe(
+  options: ProbeOptions,
+  rpcNull: ServerProbe["rpcNull"],
+  minorVersions: MinorVersionAnswer[],
+  notLearned: string[],
+): ServerProbe {
+  return {
+    server: formatServer(options),
+    rpcNull,
+    minorVersions,
+    detailsVersion: undefined,
+    identity: undefined,
+    session: undefined,
+    leaseSeconds: undefined,
+    path: options.path,
+    fileSystem: undefined,
+    security: undefined,
+    exports: undefined,
+    clock: undefined,
+    notLearned,
+  };
+}
+
+function formatServer(options: { host: string; port: number }): string {
+  return options.host.includes(":")
+    ? `[${options.host}]:${options.port}`
+    : `${options.host}:${options.port}`;
+}
+
+/** Runs `fn`; a server status or refusal becomes a line of `notLearned`. */
+async function learn<T>(
+  notLearned: string[],
+  what: string,
+  fn: () => Promise<T>,
+): Promise<T | undefined> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (!(e instanceof NfsError)) throw e;
+    notLearned.push(`${what}: ${e.statusName}`);
+    return undefined;
+  }
+}
+
+/**
+ * Times `count` RPC NULL calls. No answer at all throws the first error
+ * (the server is not there: nothing else can be learned); some answers
+ * report them.
+ */
+async function timeNull(
+  channel: RpcCompoundChannel,
+  count: number,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<NullTimes> {
+  const times: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const started = performance.now();
+    try {
+      await channel.ping({ timeoutMs, ...(signal ? { signal } : {}) });
+      times.push(performance.now() - started);
+    } catch (e) {
+      if (times.length === 0) throw e;
+    }
+  }
+  return {
+    sent: count,
+    answered: times.length,
+    minMs: Math.min(...times),
+    avgMs: times.reduce((a, b) => a + b, 0) / times.length,
+    maxMs: Math.max(...times),
+  };
+}
+
+async function askMinorVersion(
+  channel: RpcCompoundChannel,
+  minorVersion: number,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<MinorVersionAnswer> {
+  try {
+    const reply = await channel.compound(
+      { tag: "nfs4 info", minorVersion, ops: [putrootfh()] },
+      { timeoutMs, ...(signal ? { signal } : {}) },
+    );
+    const status = reply.status;
+    const served = status === S.NFS4_OK ||
+      (minorVersion > 0 && status === S.NFS4ERR_OP_NOT_IN_SESSION);
+    return { minorVersion, served, answer: statusName(status) };
+  } catch (e) {
+    if (signal?.aborted) throw e;
+    throw new ProbeStop(`NFSv4.${minorVersion} COMPOUND: ${(e as Error).message}`);
+  }
+}
+
+const FLAG_NAMES: readonly [number, string][] = [
+  [ExchangeIdFlags.EXCHGID4_FLAG_SUPP_MOVED_REFER, "SUPP_MOVED_REFER"],
+  [ExchangeIdFlags.EXCHGID4_FLAG_SUPP_MOVED_MIGR, "SUPP_MOVED_MIGR"],
+  [ExchangeIdFlags.EXCHGID4_FLAG_SUPP_FENCE_OPS, "SUPP_FENCE_OPS"],
+  [ExchangeIdFlags.EXCHGID4_FLAG_BIND_PRINC_STATEID, "BIND_PRINC_STATEID"],
+  [ExchangeIdFlags.EXCHGID4_FLAG_USE_NON_PNFS, "USE_NON_PNFS"],
+  [ExchangeIdFlags.EXCHGID4_FLAG_USE_PNFS_MDS, "USE_PNFS_MDS"],
+  [ExchangeIdFlags.EXCHGID4_FLAG_USE_PNFS_DS, "USE_PNFS_DS"],
+  [ExchangeIdFlags.EXCHGID4_FLAG_UPD_CONFIRMED_REC_A, "UPD_CONFIRMED_REC_A"],
+  [ExchangeIdFlags.EXCHGID4_FLAG_CONFIRMED_R, "CONFIRMED_R"],
+];
+
+type ExchangeId = NonNullable<Nfs4Client["manager"]["client"]["exchangeId"]>;
+
+function describeIdentity(result: ExchangeId): ServerIdentity {
+  const flags = FLAG_NAMES.filter(([bit]) => (result.flags & bit) !== 0).map(([, name]) => name);
+  const roles = [
+    [ExchangeIdFlags.EXCHGID4_FLAG_USE_NON_PNFS, "non-pNFS"],
+    [ExchangeIdFlags.EXCHGID4_FLAG_USE_PNFS_MDS, "MDS"],
+    [ExchangeIdFlags.EXCHGID4_FLAG_USE_PNFS_DS, "DS"],
+  ] as const;
+  const how = result.stateProtect.how;
+  const impl = result.implId;
+  return {
+    ownerMajorId: printable(result.serverOwner.majorId),
+    ownerMinorId: result.serverOwner.minorId.toString(),
+    scope: printable(result.serverScope),
+    implementation: impl
+      ? {
+        domain: impl.domain,
+        name: impl.name,
+        date: new Date(Number(impl.date.seconds) * 1000).toISOString(),
+      }
+      : undefined,
+    flags,
+    pnfsRoles: roles.filter(([bit]) => (result.flags & bit) !== 0).map(([, name]) => name),
+    stateProtection: how === StateProtectHow.SP4_NONE
+      ? "none (SP4_NONE)"
+      : how === StateProtectHow.SP4_MACH_CRED
+      ? "machine credential (SP4_MACH_CRED)"
+      : how === StateProtectHow.SP4_SSV
+      ? "SSV (SP4_SSV)"
+      : `unknown (${how})`,
+  };
+}
+
+/** Opaque bytes as text when they are printable ASCII (C strings' final NULs aside), else hex. */
+function printable(bytes: Uint8Array): string {
+  let end = bytes.length;
+  while (end > 1 && bytes[end - 1] === 0) end--;
+  const text = bytes.subarray(0, end);
+  return text.length > 0 && text.every((b) => b >= 0x20 && b < 0x7f)
+    ? new TextDecoder().decode(text)
+    : `0x${hex(bytes)}`;
+}
+
+function formatFsid(fsid: { major: bigint; minor: bigint }): string {
+  return `${fsid.major}:${fsid.minor}`;
+}
+
+function nanoseconds(time: { seconds: bigint; nseconds: number }): bigint {
+  return time.seconds * 1_000_000_000n + BigInt(time.nseconds);
+}
+
+const FLAVOURS: Record<number, string> = {
+  [SecFlavor.AUTH_NONE]: "AUTH_NONE",
+  [SecFlavor.AUTH_SYS]: "AUTH_SYS",
+  [SecFlavor.RPCSEC_GSS]: "RPCSEC_GSS",
+};
+
+const GSS_SERVICES: Record<number, string> = { 1: "none", 2: "integrity", 3: "privacy" };
+
+/**
+ * SECINFO_NO_NAME (4.1+) on the path's handle, or SECINFO (4.0) of its name
+ * in its parent. 4.0 has no way to ask about the root itself.
+ */
+async function securityFlavours(
+  client: Nfs4Client,
+  path: string,
+  report: AttributeReport | undefined,
+): Promise<string[] | undefined> {
+  let list;
+  if (client.minorVersion >= 1) {
+    if (!report) return undefined;
+    const [, result] = await client.manager.run(() =>
+      [putfh(report.filehandle), secinfoNoName()] as const
+    );
+    list = result;
+  } else {
+    const components = path.split("/").filter((c) => c !== "");
+    const name = components.pop();
+    if (name === undefined) {
+      throw new NfsError(S.NFS4ERR_NOTSUPP, "SECINFO", { path });
+    }
+    const parent = await client.attributes("/" + components.join("/"), { follow: true });
+    const [, result] = await client.manager.run(() =>
+      [putfh(parent.filehandle), secinfo(name)] as const
+    );
+    list = result;
+  }
+  return list.map((info) =>
+    info.gss
+      ? `RPCSEC_GSS (${GSS_SERVICES[info.gss.service] ?? `service ${info.gss.service}`})`
+      : FLAVOURS[info.flavor] ?? `flavour ${info.flavor}`
+  );
+}
+
+async function listExports(
+  client: Nfs4Client,
+  root: AttributeReport | undefined,
+): Promise<ExportEntry[]> {
+  const rootFsid = root?.values.fsid ? formatFsid(root.values.fsid) : undefined;
+  const entries: ExportEntry[] = [];
+  for await (const entry of client.readdir("/")) {
+    if (entry.kind !== "directory") continue;
+    const report = await client.attributes(entry.path).catch((e) => {
+      if (e instanceof NfsError) return undefined;
+      throw e;
+    });
+    const fsid = report?.values.fsid ? formatFsid(report.values.fsid) : undefined;
+    entries.push({
+      path: displayByteString(entry.path),
+      fsid,
+      separateFs: fsid !== undefined && rootFsid !== undefined && fsid !== rootFsid,
+    });
+  }
+  return entries;
+}
+
+/**
+ * Creates `.nfs4-probe-XXXXXX` (GUARDED: never an existing file) in the
+ * directory of `path`, reads back its time_modify and removes it; the skew
+ * is that time minus the midpoint of our clock around the CREATE.
+ */
+async function clockSkew(
+  client: Nfs4Client,
+  path: string,
+  report: AttributeReport | undefined,
+): Promise<number> {
+  const dir = report?.info.kind === "directory" ? path : path.replace(/\/[^/]*\/?$/, "") || "/";
+  const letters = "abcdefghijklmnopqrstuvwxyz0123456789";
+  const random = crypto.getRandomValues(new Uint8Array(6));
+  const name = ".nfs4-probe-" + [...random].map((b) => letters[b % letters.length]).join("");
+  const file = `${dir.replace(/\/$/, "")}/${name}`;
+  const before = Date.now();
+  const open = await client.open(file, { access: "write", create: "guarded", mode: 0o600 });
+  const after = Date.now();
+  try {
+    await open.close();
+    const created = await client.attributes(file);
+    const modify = created.values.timeModify;
+    if (!modify) throw new NfsError(S.NFS4ERR_ATTRNOTSUPP, "GETATTR", { path: file });
+    const serverMs = Number(nanoseconds(modify) / 1_000_000n);
+    return serverMs - (before + after) / 2;
+  } finally {
+    await client.remove(file);
+  }
+}
