@@ -90,6 +90,18 @@ export {
   writeCallHeader,
   writeDeniedReply,
 } from "./message.ts";
+export {
+  ipv4Checksum,
+  LINKTYPE_ETHERNET,
+  MAX_SEGMENT_PAYLOAD,
+  parseAddress,
+  PCAP_MAGIC_MICROSECONDS,
+  PCAP_MAGIC_NANOSECONDS,
+  PCAP_SNAPLEN,
+  type PcapCounts,
+  PcapWriter,
+  type PcapWriterOptions,
+} from "./pcap.ts";
 export { NFS4_CALLBACK_PROGRAM_DEFAULT, NFS_PROGRAM, NFS_V4 } from "./programs.ts";
 export {
   DEFAULT_MAX_RECORD_SIZE,
@@ -99,6 +111,14 @@ export {
   RecordDecoder,
   type RecordDecoderOptions,
 } from "./record_marking.ts";
+export {
+  type ConnectionTap,
+  type RecordDirection,
+  type RecordTap,
+  singleFragmentMark,
+  type TapConnectionInfo,
+  type TapEndpoint,
+} from "./tap.ts";
 export {
   type CallHandler,
   type CallHandlerResult,

@@ -16,6 +16,7 @@ import {
   MAX_FRAGMENT_LENGTH,
   RecordDecoder,
 } from "./record_marking.ts";
+import { type ConnectionTap, type RecordTap, singleFragmentMark } from "./tap.ts";
 import type { CallHandler } from "./transport.ts";
 
 export interface RpcServerOptions {
@@ -25,6 +26,8 @@ export interface RpcServerOptions {
   readonly port?: number;
   /** Largest record accepted from a peer (default 1 MiB: callbacks are small). */
   readonly maxRecordSize?: number;
+  /** Sees every record received and sent on every connection (`--pcap`). */
+  readonly tap?: RecordTap;
 }
 
 /** A peer connected (`connect`) or a connection ended (`disconnect`). */
@@ -37,11 +40,13 @@ export class RpcServer extends EventTarget {
   readonly #sockets = new Set<Socket>();
   readonly #server: Server;
   readonly #maxRecordSize: number;
+  readonly #tap: RecordTap | undefined;
   #address: { host: string; port: number } | undefined;
 
   constructor(options: RpcServerOptions = {}) {
     super();
     this.#maxRecordSize = options.maxRecordSize ?? 1 << 20;
+    this.#tap = options.tap;
     this.#server = createServer((socket) => this.#accept(socket));
     this.#server.unref();
   }
@@ -80,10 +85,18 @@ export class RpcServer extends EventTarget {
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     this.dispatchEvent(new CustomEvent("connect", { detail: { remote } }));
     const decoder = new RecordDecoder({ maxRecordSize: this.#maxRecordSize });
+    const tap = this.#tap?.connect({
+      local: { host: socket.localAddress ?? "", port: socket.localPort ?? 0 },
+      remote: { host: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 },
+      opener: "remote",
+    });
     socket.on("data", (data: Uint8Array) => {
       const chunk = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
       try {
-        decoder.pushEach(chunk, (record) => void this.#serve(socket, record));
+        decoder.pushEach(chunk, (record) => {
+          if (tap) tap.record("received", [singleFragmentMark(record.length), record]);
+          void this.#serve(socket, record, tap);
+        });
       } catch {
         // An oversized record: the stream cannot be resynchronised.
         socket.destroy();
@@ -91,12 +104,13 @@ export class RpcServer extends EventTarget {
     });
     socket.on("error", () => {});
     socket.on("close", () => {
+      tap?.close();
       this.#sockets.delete(socket);
       this.dispatchEvent(new CustomEvent("disconnect", { detail: { remote } }));
     });
   }
 
-  async #serve(socket: Socket, record: Uint8Array): Promise<void> {
+  async #serve(socket: Socket, record: Uint8Array, tap: ConnectionTap | undefined): Promise<void> {
     const r = new XdrReader(record);
     let xid: number;
     try {
@@ -110,12 +124,15 @@ export class RpcServer extends EventTarget {
     const w = await answerCall(xid, r, (program) => this.#handlers.get(program));
     if (socket.destroyed) return;
     const length = w.length - 4;
+    let chunks: Uint8Array[];
     if (length <= MAX_FRAGMENT_LENGTH) {
       w.patchUint(0, LAST_FRAGMENT + length);
-      socket.write(w.bytes());
+      chunks = [w.bytes()];
     } else {
-      for (const chunk of encodeRecord(w.bytes().subarray(4))) socket.write(chunk);
+      chunks = encodeRecord(w.bytes().subarray(4));
     }
+    if (tap) tap.record("sent", chunks);
+    for (const chunk of chunks) socket.write(chunk);
   }
 
   /** Stops listening and drops every connection. */

@@ -71,6 +71,7 @@ import {
   RecordDecoder,
 } from "./record_marking.ts";
 import { answerCall } from "./dispatch.ts";
+import { type ConnectionTap, type RecordTap, singleFragmentMark } from "./tap.ts";
 
 /** Default time allowed for the TCP connection to be established. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -114,6 +115,8 @@ export interface RpcTransportOptions {
    * socket's 'data' events instead.
    */
   readBufferSize?: number;
+  /** Sees every record sent and received, on every connection (`--pcap`). */
+  tap?: RecordTap;
 }
 
 /** One call: what to call and how to encode its arguments. */
@@ -243,6 +246,8 @@ interface Connection {
   closedWith: RpcError | undefined;
   /** Resolves when the socket has emitted 'close'. */
   readonly socketClosed: Promise<void>;
+  /** Sees this connection's records, once established, when the transport has a tap. */
+  tap: ConnectionTap | undefined;
 }
 
 /**
@@ -260,6 +265,7 @@ export class RpcTransport extends EventTarget {
   readonly maxRecordSize: number;
   readonly maxInFlight: number;
   readonly readBufferSize: number;
+  readonly #tap: RecordTap | undefined;
 
   #connection: Connection | undefined;
   #connecting: Promise<Connection> | undefined;
@@ -303,6 +309,7 @@ export class RpcTransport extends EventTarget {
     if (!Number.isSafeInteger(this.readBufferSize)) {
       throw new RangeError(`readBufferSize must be an integer, got ${this.readBufferSize}`);
     }
+    this.#tap = options.tap;
     this.#nextXid = crypto.getRandomValues(new Uint32Array(1))[0] ?? 1;
   }
 
@@ -630,6 +637,7 @@ export class RpcTransport extends EventTarget {
         },
         closedWith: undefined,
         socketClosed: new Promise<void>((resolve) => markSocketClosed = resolve),
+        tap: undefined,
       };
       this.#sockets.add(connection);
 
@@ -643,6 +651,7 @@ export class RpcTransport extends EventTarget {
           ? `connection closed by ${this.#endpoint()}`
           : `connection to ${this.#endpoint()} closed before it was established`;
         this.#teardown(connection, socketError ?? new RpcConnectionError(message, endpoint));
+        connection.tap?.close();
         markSocketClosed();
       });
       socket.on("connect", () => {
@@ -650,6 +659,7 @@ export class RpcTransport extends EventTarget {
         clearTimeout(timer);
         connection.established = true;
         socket.setNoDelay(true);
+        if (this.#tap) connection.tap = this.#tapConnection(socket);
         this.#connecting = undefined;
         this.#connection = connection;
         const reconnect = this.#everConnected;
@@ -713,6 +723,15 @@ export class RpcTransport extends EventTarget {
     this.#emit("disconnect", { error });
   }
 
+  /** The tap's view of a connection just established. */
+  #tapConnection(socket: Socket): ConnectionTap | undefined {
+    return this.#tap?.connect({
+      local: { host: socket.localAddress ?? "", port: socket.localPort ?? 0 },
+      remote: { host: socket.remoteAddress ?? this.host, port: socket.remotePort ?? this.port },
+      opener: "local",
+    });
+  }
+
   #emit<K extends keyof RpcTransportEventMap>(
     type: K,
     detail: RpcTransportEventMap[K]["detail"],
@@ -738,6 +757,7 @@ export class RpcTransport extends EventTarget {
     } else {
       chunks = encodeRecord(w.bytes().subarray(mark + 4));
     }
+    if (connection.tap) connection.tap.record("sent", chunks);
     for (const chunk of chunks) {
       if (chunk.length === 0) continue;
       connection.outbox.push(chunk);
@@ -854,6 +874,9 @@ export class RpcTransport extends EventTarget {
   }
 
   #onRecord(connection: Connection, record: Uint8Array): void {
+    if (connection.tap) {
+      connection.tap.record("received", [singleFragmentMark(record.length), record]);
+    }
     const r = new XdrReader(record);
     let xid: number;
     let msgType: number;
