@@ -10,6 +10,7 @@
 
 import type { OpaqueAuth } from "../rpc/auth.ts";
 import { RpcProtocolError } from "../rpc/errors.ts";
+import type { RecordTap } from "../rpc/tap.ts";
 import { type CallHandler, type RpcAttempt, RpcTransport } from "../rpc/transport.ts";
 import { XdrError } from "../xdr/mod.ts";
 import {
@@ -58,13 +59,15 @@ export class RpcCompoundChannel implements CompoundChannel {
   /**
    * A channel over a new TCP transport to an NFSv4 server (it connects on the
    * first call). `timeoutMs` bounds the connect and each call; replies larger
-   * than `maxRecordSize` bytes drop the connection.
+   * than `maxRecordSize` bytes drop the connection. A `tap` sees every
+   * record (`--pcap`).
    */
   static to(server: {
     readonly host: string;
     readonly port: number;
     readonly timeoutMs: number;
     readonly maxRecordSize: number;
+    readonly tap?: RecordTap;
   }): RpcCompoundChannel {
     return new RpcCompoundChannel(
       new RpcTransport({
@@ -73,6 +76,7 @@ export class RpcCompoundChannel implements CompoundChannel {
         connectTimeoutMs: server.timeoutMs,
         callTimeoutMs: server.timeoutMs,
         maxRecordSize: server.maxRecordSize,
+        ...(server.tap ? { tap: server.tap } : {}),
       }),
     );
   }

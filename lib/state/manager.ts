@@ -50,6 +50,7 @@ import { changesState } from "./exactly_once.ts";
 import * as procs from "./procs.ts";
 import { CallbackService } from "./callback.ts";
 import type { RpcServer } from "../rpc/server.ts";
+import type { RecordTap } from "../rpc/tap.ts";
 
 /** The AUTH_SYS identity requests are sent with. */
 export interface Identity {
@@ -98,6 +99,8 @@ export interface StateManagerOptions {
     readonly enabled: boolean;
     readonly address?: { host: string; port: number };
   };
+  /** Sees the records of the 4.0 callback connections (`--pcap`). */
+  readonly tap?: RecordTap;
 }
 
 /** What `run()` needs to know about the state an operation uses. */
@@ -229,6 +232,8 @@ export class StateManager {
   };
   /** The 4.0 callback listener, once started. */
   callbackServer: RpcServer | undefined;
+  /** Sees the records of the 4.0 callback connections (`--pcap`). */
+  readonly tap: RecordTap | undefined;
   /** Fault injection for recovery drills (simulate-reboot --fail-reclaim). */
   readonly faults: { failReclaim?: "open" | "lock" | undefined } = {};
 
@@ -278,6 +283,7 @@ export class StateManager {
     this.lockOwner = new LockOwner(`p${globalThis.process?.pid ?? 0}`);
     this.callbacks = new CallbackService(this);
     this.callbackOptions = options.callback ?? { enabled: true };
+    this.tap = options.tap;
     this.channel.onConnectionChange?.((change) => {
       if (change.kind === "connected") {
         this.tracer.emit(

@@ -133,7 +133,7 @@ async function startCallbackListener(m: StateManager): Promise<{ netid: string; 
       m.tracer.emit("cb", "no callback address", "running without delegations");
       return none;
     }
-    const server = new RpcServer();
+    const server = new RpcServer(m.tap ? { tap: m.tap } : {});
     server.onCall(CALLBACK_PROGRAM, m.callbacks.handler);
     try {
       await server.listen(listen.host, listen.port);
