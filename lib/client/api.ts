@@ -7,6 +7,7 @@
 
 import type { AttributeReport, FileInfo, VersionChoice } from "./types.ts";
 import type { TraceEvent } from "../state/trace.ts";
+import type { RecordTap } from "../rpc/tap.ts";
 
 /**
  * An operation keeps retrying (resends, reconnects, DELAY and GRACE waits,
@@ -55,6 +56,11 @@ export interface ConnectOptions {
    * server sees this client at.
    */
   readonly callback?: { readonly host: string; readonly port: number } | false;
+  /**
+   * Sees every RPC record of every connection, callbacks included: a
+   * `PcapWriter` (lib/client/pcap.ts) writes them to a capture file (`--pcap`).
+   */
+  readonly pcap?: RecordTap;
 }
 
 /** How one LOCK is sent. */

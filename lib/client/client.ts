@@ -185,6 +185,7 @@ export class Nfs4Client implements Nfs4ClientApi {
         port: options.port,
         timeoutMs: options.timeoutMs ?? 30_000,
         maxRecordSize: 4 * MAX_READ + 65536,
+        ...(options.pcap ? { tap: options.pcap } : {}),
       });
       const owner = claimClientOwner(options.clientId);
       const manager = new StateManager({
@@ -204,6 +205,7 @@ export class Nfs4Client implements Nfs4ClientApi {
           RETRY_BUDGET_FACTOR * (options.timeoutMs ?? 30_000),
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.reacquireLostLocks ? { reacquireLostLocks: true } : {}),
+        ...(options.pcap ? { tap: options.pcap } : {}),
       });
       try {
         // NULL first: a refused connection or a server that does not speak
