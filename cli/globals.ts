@@ -25,6 +25,8 @@ export interface GlobalOptions {
   readonly verbose: boolean;
   /** Where the 4.0 callback listener listens and what it announces; or false for no callbacks. */
   readonly callback: { host: string; port: number } | false | undefined;
+  /** `--pcap FILE`: write every RPC record sent and received to FILE (absent when not asked). */
+  readonly pcap?: string;
 }
 
 /** The defaults, for commands run without options (and for tests). */
@@ -116,6 +118,12 @@ export function createRootCommand() {
     )
     .addOption(
       new Option("--no-callback", "run without a callback channel (and so without delegations)"),
+    )
+    .addOption(
+      new Option(
+        "--pcap <file>",
+        "write every RPC record sent and received to FILE as a pcap capture (tshark -r FILE)",
+      ),
     );
 }
 
@@ -161,6 +169,7 @@ export function readGlobalOptions(
     verbose?: true | undefined;
     callbackAddr?: { host: string; port: number } | undefined;
     callback?: boolean | undefined;
+    pcap?: string | undefined;
   },
 ): GlobalOptions {
   return {
@@ -171,5 +180,6 @@ export function readGlobalOptions(
     timeoutSeconds: values.timeout,
     verbose: values.verbose === true,
     callback: values.callback === false ? false : values.callbackAddr,
+    ...(values.pcap !== undefined ? { pcap: values.pcap } : {}),
   };
 }
