@@ -14,6 +14,7 @@
  * @module
  */
 
+import { outsideOperationScope } from "./operation_scope.ts";
 import type { CallHandler, IncomingCall } from "../rpc/transport.ts";
 import { PROC_UNAVAIL } from "../rpc/message.ts";
 import { XdrWriter } from "../xdr/mod.ts";
@@ -62,7 +63,9 @@ export class CallbackService {
   }
 
   /** The RPC handler for the callback program. */
-  readonly handler: CallHandler = (call) => this.#serve(call);
+  readonly handler: CallHandler = (call) =>
+    // A recall is served whatever verb's work happens to be running.
+    outsideOperationScope(() => this.#serve(call));
 
   /** Listens for CB_NOTIFY_LOCK; returns the unsubscribe function. */
   onLockNotify(listener: (n: LockNotification) => void): () => void {

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { outsideOperationScope } from "./operation_scope.ts";
+
 export interface TimerHandle {
   cancel(): void;
 }
@@ -37,7 +39,9 @@ function sleepWith(clock: Clock, ms: number, signal?: AbortSignal): Promise<void
 export const systemClock: Clock = {
   now: () => performance.now(),
   setTimer(fn, ms) {
-    const id = setTimeout(fn, ms);
+    // A timer's work (renewal, lease expiry) is the manager's own, not that
+    // of the operation that armed it (operation_scope.ts).
+    const id = setTimeout(() => outsideOperationScope(fn), ms);
     (id as unknown as { unref?: () => void }).unref?.();
     return { cancel: () => clearTimeout(id) };
   },

@@ -1,0 +1,49 @@
+/**
+ * A soft stop for the operations a piece of work starts: `nfs4 shell` runs
+ * each verb under its own signal, so Ctrl-C ends that verb and leaves the
+ * client (its lease, session, opens and locks) intact for the next one.
+ *
+ * Unlike a `RunOptions.signal` (a hard limit that also abandons a request in
+ * flight, whose outcome is then unknown), this stop never abandons a request
+ * the server may be running: it stops an operation before it is sent and
+ * while it waits (recovery, DELAY and GRACE backoff). A request in flight
+ * finishes within its call timeout and its result is kept (an OPEN's state
+ * is recorded, a granted lock is known), so nothing is held that the client
+ * does not know about in a session that lives on.
+ *
+ * The scope follows the work across `await`s (AsyncLocalStorage, which
+ * Deno, Node and Bun provide as `node:async_hooks`).
+ * @module
+ */
+
+import { AsyncLocalStorage } from "node:async_hooks";
+
+const scope = new AsyncLocalStorage<AbortSignal>();
+
+/**
+ * Runs `work` with `signal` as the soft stop of every state-manager
+ * operation it starts (see the module documentation).
+ *
+ * @example
+ * ```ts
+ * const verb = new AbortController();
+ * await withOperationSignal(verb.signal, () => client.stat("/vfs/a"));
+ * ```
+ */
+export function withOperationSignal<T>(signal: AbortSignal, work: () => Promise<T>): Promise<T> {
+  return scope.run(signal, work);
+}
+
+/** The soft stop of the work running now, if any. */
+export function operationSignal(): AbortSignal | undefined {
+  return scope.getStore();
+}
+
+/**
+ * Runs `work` outside any operation scope: for what the state manager does
+ * on its own behalf (its recovery loop, lease timers, callbacks), which a
+ * verb's Ctrl-C must never stop even when that verb's work set it going.
+ */
+export function outsideOperationScope<T>(work: () => T): T {
+  return scope.exit(work);
+}
