@@ -1,0 +1,212 @@
+/**
+ * Removing files and trees through the {@linkcode Nfs4ClientApi}: what
+ * `nfs4 rm -r`, `rmdir`, `find -delete` and `mv` across servers need.
+ *
+ * The walk is depth first. Each directory is read to the end (READDIR until
+ * eof) before anything in it is removed: a READDIR cookie may no longer
+ * name the same position once entries have gone (RFC 7530 §16.24 leaves it
+ * to the server), so removing while reading could skip entries. A failure
+ * at one entry is reported and the walk goes on with its siblings; the
+ * directories above it are then kept (they cannot be empty), without
+ * another error for them, as coreutils `rm` does. Symbolic links are never
+ * followed: a link is removed, not what it points to.
+ *
+ * What is not protected against: a directory replaced by a symlink between
+ * its READDIR entry and our READDIR of it would be read through the link
+ * (the API reads directories by path, not by filehandle).
+ * @module
+ */
+
+import type { Nfs4ClientApi } from "./api.ts";
+import { NfsError } from "./errors.ts";
+import type { FileInfo } from "./types.ts";
+import { Nfs4Status } from "../nfs4/status.ts";
+
+/** What removing needs of a client. */
+export type RemovingClient = Pick<Nfs4ClientApi, "stat" | "readdir" | "remove">;
+
+/** One object the walk meets. */
+export interface TreeEntry {
+  /** Its path as the client's methods take it (the top may end in `/`). */
+  readonly path: string;
+  /** The names from the top of the walk down to it (empty for the top). */
+  readonly names: readonly string[];
+  /** What is known of it: READDIR's attributes for entries, a stat for the top. */
+  readonly info: FileInfo;
+}
+
+/** How {@linkcode removeTree} proceeds and reports. */
+export interface RemoveTreeOptions {
+  /**
+   * Asked before going into a directory that has entries (`"descend"`) and
+   * before removing anything (`"remove"`; for a directory once it is empty).
+   * A `false` keeps the entry, and so every directory above it (`rm -i`).
+   */
+  readonly confirm?: (entry: TreeEntry, step: "descend" | "remove") => Promise<boolean>;
+  /** Called once `entry` is gone (`rm -v`). */
+  readonly onRemoved?: (entry: TreeEntry) => void | Promise<void>;
+  /**
+   * A failure at `entry` (REMOVE refused, a directory that cannot be read).
+   * Its siblings are still removed; the directories above it are kept.
+   * Throwing from here ends the walk with that error.
+   */
+  readonly onError: (err: unknown, entry: TreeEntry) => void | Promise<void>;
+  /** An entry that is already gone (NFS4ERR_NOENT) counts as removed (`rm -f`). */
+  readonly ignoreMissing?: boolean;
+  /** Aborting stops the walk before its next operation, with the signal's reason. */
+  readonly signal?: AbortSignal;
+}
+
+/** Whether `err` is the NFS status named `name` (e.g. `NFS4ERR_NOENT`). */
+export function hasStatus(err: unknown, ...names: string[]): boolean {
+  return err instanceof NfsError && names.includes(err.statusName);
+}
+
+/** `dir` + `/` + `name`, for a `dir` that may end in `/`. */
+export function childPath(dir: string, name: string): string {
+  return `${dir.replace(/\/+$/, "")}/${name}`;
+}
+
+/**
+ * Removes `top` and, when it is a directory, everything in it, depth first.
+ * `top.info` says what it is (a stat that did not follow a final symlink,
+ * or followed it when the path ends in `/`). Resolves to whether `top` is
+ * gone. Only the options' `onError` hears of failures.
+ *
+ * @example
+ * ```ts
+ * const info = await client.stat("/vfs/old");
+ * await removeTree(client, { path: "/vfs/old", names: [], info }, {
+ *   onError: (err) => console.error(String(err)),
+ * });
+ * ```
+ */
+export async function removeTree(
+  client: RemovingClient,
+  top: TreeEntry,
+  options: RemoveTreeOptions,
+): Promise<boolean> {
+  return await removeEntry(client, top, options);
+}
+
+async function removeEntry(
+  client: RemovingClient,
+  entry: TreeEntry,
+  options: RemoveTreeOptions,
+): Promise<boolean> {
+  options.signal?.throwIfAborted();
+  let info = entry.info;
+  if (info.kind === "unknown") {
+    // The server did not say what it is: ask, so a directory is emptied first.
+    try {
+      info = await client.stat(entry.path);
+      entry = { ...entry, info };
+    } catch (err) {
+      return await failed(err, entry, options);
+    }
+  }
+  if (info.kind === "directory") {
+    let children: FileInfo[];
+    try {
+      children = [];
+      for await (const child of client.readdir(entry.path)) children.push(child);
+    } catch (err) {
+      return await failed(err, entry, options);
+    }
+    if (children.length > 0) {
+      if (options.confirm && !await options.confirm(entry, "descend")) return false;
+      let emptied = true;
+      for (const child of children) {
+        const removed = await removeEntry(client, {
+          path: childPath(entry.path, child.name),
+          names: [...entry.names, child.name],
+          info: child,
+        }, options);
+        emptied &&= removed;
+      }
+      // Something inside stays, so this directory must too (no second error).
+      if (!emptied) return false;
+    }
+  }
+  if (options.confirm && !await options.confirm(entry, "remove")) return false;
+  options.signal?.throwIfAborted();
+  try {
+    await removePath(client, entry.path, info.kind === "directory");
+  } catch (err) {
+    return await failed(err, entry, options);
+  }
+  await options.onRemoved?.(entry);
+  return true;
+}
+
+async function failed(
+  err: unknown,
+  entry: TreeEntry,
+  options: RemoveTreeOptions,
+): Promise<boolean> {
+  if (options.signal?.aborted) throw options.signal.reason;
+  if (options.ignoreMissing && hasStatus(err, "NFS4ERR_NOENT")) return true;
+  await options.onError(err, entry);
+  return false;
+}
+
+/**
+ * REMOVE of `path` itself. A path ending in `/` must name a directory
+ * that is not a symlink (as rmdir(2) of `link/` fails with ENOTDIR):
+ * REMOVE takes a name, and would remove the link.
+ */
+async function removePath(
+  client: RemovingClient,
+  path: string,
+  directory: boolean,
+): Promise<void> {
+  const bare = path.replace(/\/+$/, "");
+  if (bare !== path && bare !== "") {
+    if (!directory || (await client.stat(bare)).kind !== "directory") {
+      throw new NfsError(Nfs4Status.NFS4ERR_NOTDIR, "REMOVE", { path });
+    }
+  }
+  await client.remove(bare === "" ? path : bare);
+}
+
+/**
+ * Removes the empty directory `path` and nothing else (`rmdir`): anything
+ * but a directory fails with NFS4ERR_NOTDIR before REMOVE is sent (REMOVE
+ * would take a file as well, RFC 7530 §16.25). A symlink, even to a
+ * directory, is not one; a directory with entries gives NFS4ERR_NOTEMPTY.
+ */
+export async function removeDirectory(
+  client: Pick<Nfs4ClientApi, "stat" | "remove">,
+  path: string,
+): Promise<void> {
+  const bare = path.replace(/\/+$/, "");
+  const info = await client.stat(bare === "" ? "/" : bare);
+  if (info.kind !== "directory") {
+    throw new NfsError(Nfs4Status.NFS4ERR_NOTDIR, "REMOVE", { path });
+  }
+  await client.remove(bare === "" ? path : bare);
+}
+
+/**
+ * Whether `path` (symlinks followed) is the root of the pseudo file system
+ * or of an export: an object whose fsid differs from its parent's (RFC 7530
+ * §7.7: each export is a file system of its own). `rm -r` refuses these
+ * without `--no-preserve-root`; `rmdir -p` stops below them.
+ */
+export async function isExportRoot(
+  client: Pick<Nfs4ClientApi, "attributes">,
+  path: string,
+): Promise<boolean> {
+  const self = await client.attributes(path, { follow: true });
+  // The path the object really has, after symlinks.
+  const components = self.info.path.split("/").filter((c) => c !== "");
+  if (components.length === 0) return true;
+  const parent = await client.attributes("/" + components.slice(0, -1).join("/"), {
+    follow: true,
+  });
+  const a = self.values.fsid;
+  const b = parent.values.fsid;
+  // fsid is a mandatory attribute; without it, only the pseudo-fs root is known.
+  if (a === undefined || b === undefined) return false;
+  return a.major !== b.major || a.minor !== b.minor;
+}
