@@ -87,9 +87,37 @@ export class CallbackService {
     }
     if (call.procedure !== CB_COMPOUND) return Promise.resolve({ acceptStat: PROC_UNAVAIL });
     // A malformed CB_COMPOUND throws XdrError here: the dispatcher answers GARBAGE_ARGS.
+    const tracing = this.#m.tracer.wants("ops");
+    const started = tracing ? this.#m.clock.now() : 0;
     const request = decodeCbCompoundRequest(call.args);
+    this.#answered = undefined;
     const bytes = this.#compound(request);
+    if (tracing) this.#trace(call, request, bytes, started);
     return Promise.resolve((w: XdrWriter) => void w.writeFixedOpaque(bytes, bytes.length));
+  }
+
+  /** The outcomes of the CB_COMPOUND just answered (none for a replay from the cache). */
+  #answered: readonly OpOutcome[] | undefined;
+
+  /** The `ops` event of a CB_COMPOUND answered. */
+  #trace(call: IncomingCall, request: CbCompoundRequest, reply: Uint8Array, started: number): void {
+    const seq = request.ops[0]?.opnum === CbOp.CB_SEQUENCE
+      ? request.ops[0].args as CbSequenceArgs
+      : undefined;
+    const outcomes = this.#answered;
+    this.#m.tracer.compound({
+      direction: "callback",
+      xid: call.xid,
+      slot: seq?.slotid,
+      seqid: seq?.sequenceid,
+      ops: request.ops.map((op) => op.name),
+      ...(outcomes ? { outcomes } : { error: "answered from the reply cache (replay)" }),
+      // The whole CALL as received; the reply's accepted header (24 bytes
+      // with an AUTH_NONE verifier) and CB_COMPOUND4res.
+      receivedBytes: call.args.offset + call.args.remaining,
+      sentBytes: 24 + reply.length,
+      ms: this.#m.clock.now() - started,
+    });
   }
 
   /** Answers one CB_COMPOUND; returns the encoded CB_COMPOUND4res. */
@@ -99,6 +127,7 @@ export class CallbackService {
     const finish = (outcomes: OpOutcome[], status?: number): Uint8Array => {
       const last = outcomes.at(-1);
       const reply: CompoundReply = { status: status ?? last?.status ?? S.NFS4_OK, tag, outcomes };
+      this.#answered = outcomes;
       const w = new XdrWriter(256);
       encodeCbCompoundReply(w, reply);
       return w.bytes().slice();

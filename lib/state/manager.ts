@@ -21,17 +21,18 @@
 import { authSys, type OpaqueAuth } from "../rpc/auth.ts";
 import { RpcError } from "../rpc/errors.ts";
 import type { RpcAttempt } from "../rpc/transport.ts";
-import type { CompoundChannel } from "../nfs4/channel.ts";
+import type { CompoundCallOptions, CompoundChannel } from "../nfs4/channel.ts";
 import {
   type CompoundReply,
   compoundResults,
+  type CompoundRequest,
   type OpList,
   type ResultsOf,
 } from "../nfs4/compound.ts";
 import { CreateSessionFlags } from "../nfs4/constants.ts";
 import { NfsError } from "../nfs4/errors.ts";
 import { Nfs4Status as S, statusName } from "../nfs4/status.ts";
-import { formatStateid } from "../nfs4/types.ts";
+import { formatStateid, hex } from "../nfs4/types.ts";
 import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
 import { ClientRecord } from "./client.ts";
 import {
@@ -560,19 +561,81 @@ export class StateManager {
   async #establishLease(): Promise<void> {
     await procs.establishClientId(this);
     await procs.fetchLeaseTime(this);
+    const fresh = !this.#serverNamed;
     this.clearFlag("CHECK_LEASE");
+    if (!this.#serverNamed) {
+      this.#serverNamed = true;
+      this.#traceServer();
+    }
     this.clearFlag("SESSION_RESET");
     this.clearFlag("BIND_CONN_TO_SESSION");
     this.clearFlag("LEASE_EXPIRED", `clientid ${this.client.clientIdText}`);
     // Kernel: if no no-grace reclaim is pending, reclaim as after a reboot.
     if (!this.hasFlag("RECLAIM_NOGRACE")) {
-      this.setFlag("RECLAIM_REBOOT", "new client ID");
+      const held = [...this.opens].some((open) => open.bad === undefined && !open.closed);
+      this.setFlag(
+        "RECLAIM_REBOOT",
+        held
+          ? "new client ID"
+          : fresh
+          ? "new client ID; nothing to reclaim: a fresh client holds no state"
+          : "new client ID; nothing to reclaim: no state held",
+      );
+    // With no state at all that step only ends the reclaim (4.1
+    // RECLAIM_COMPLETE): the trace says so, for readers who do not know the
+    // kernel's model and take the flag for a reboot.
     }
     this.#armRenewal();
   }
 
   /** CHECK_LEASE: RENEW (4.0) or SEQUENCE (4.1); errors say what is wrong. */
   async #checkLease(): Promise<void> {
+  #serverNamed = false;
+
+  /**
+   * Names the server once, at the first client ID: the implementation id
+   * from EXCHANGE_ID (4.1), which SETCLIENTID (4.0) has no room for.
+   */
+  #traceServer(): void {
+    const at = this.client.server;
+    const vers = `NFSv4.${this.minorVersion}`;
+    const x = this.client.exchangeId;
+    if (!this.sessions || !x) {
+      this.tracer.emit(
+        "server",
+        `${vers}: no implementation id`,
+        `${at}: SETCLIENTID carries none`,
+        {
+          server: at,
+          minorVersion: this.minorVersion,
+        },
+      );
+      return;
+    }
+    const owner = `server owner ${
+      printable(x.serverOwner.majorId)
+    } (minor ${x.serverOwner.minorId})`;
+    const scope = `scope ${printable(x.serverScope)}`;
+    const impl = x.implId;
+    const built = impl && impl.date.seconds !== 0n
+      ? new Date(Number(impl.date.seconds) * 1000).toISOString().replace(/\.000Z$/, "Z")
+      : undefined;
+    this.tracer.emit(
+      "server",
+      impl ? `${vers}: ${impl.name} (${impl.domain})` : `${vers}: no implementation id`,
+      `${at}${built ? `, built ${built}` : ""}; ${owner}, ${scope}`,
+      {
+        server: at,
+        minorVersion: this.minorVersion,
+        ...(impl ? { implDomain: impl.domain, implName: impl.name } : {}),
+        ...(built ? { implDate: built } : {}),
+        serverOwner: printable(x.serverOwner.majorId),
+        serverOwnerMinor: x.serverOwner.minorId,
+        serverScope: printable(x.serverScope),
+      },
+    );
+  }
+
     const status = await procs.renewLease(this);
     if (status === S.NFS4_OK) {
       this.clearFlag("CHECK_LEASE", "lease valid");
@@ -989,7 +1052,7 @@ export class StateManager {
         ops,
         () => {
           sends++;
-          return this.channel.compound({ minorVersion: 0, ops }, callOptions);
+          return this.#compound({ minorVersion: 0, ops }, callOptions);
         },
         signal,
       );
@@ -1016,7 +1079,7 @@ export class StateManager {
           ops,
           () => {
             transmissions++;
-            return this.channel.compound(
+            return this.#compound(
               { minorVersion: this.minorVersion, ops: [seq, ...ops] },
               callOptions,
             );
@@ -1025,6 +1088,7 @@ export class StateManager {
         );
       } catch (e) {
         // No usable answer (none came, the wait was interrupted, or it did
+              slot,
         // not decode): the server may or may not have run it. The slot
         // carries no other request under this seqid (RFC 8881 §2.10.6.2).
         this.#slotUncertain(session.slots, slot, e);
@@ -1067,7 +1131,7 @@ export class StateManager {
     };
     return this.#untilAnswered(
       ops,
-      () => this.channel.compound({ minorVersion: this.minorVersion, ops }, callOptions),
+      () => this.#compound({ minorVersion: this.minorVersion, ops }, callOptions),
       signal,
     );
   }
@@ -1078,6 +1142,56 @@ export class StateManager {
    * with backoff, until the recovery deadline or `signal`. A 4.1 SEQUENCE
    * answered NFS4ERR_DELAY is sent again the same way: the server is still
    * running the first transmission (RFC 8881 §2.10.6.2), and a new request
+  /**
+   * One transmission of a COMPOUND. With `ops` tracing on, also its trace
+   * event: xid, 4.1 slot and sequence id, each operation's status, bytes
+   * each way and the round trip; nothing is built for it otherwise.
+   */
+  #compound(
+    request: CompoundRequest,
+    options: CompoundCallOptions & { readonly attempt: RpcAttempt },
+    slot?: Slot,
+  ): Promise<CompoundReply> {
+    if (!this.tracer.wants("ops")) return this.channel.compound(request, options);
+    return this.#tracedCompound(request, options, slot);
+  }
+
+  async #tracedCompound(
+    request: CompoundRequest,
+    options: CompoundCallOptions & { readonly attempt: RpcAttempt },
+    slot: Slot | undefined,
+  ): Promise<CompoundReply> {
+    const attempt = options.attempt;
+    delete attempt.sentBytes;
+    delete attempt.receivedBytes;
+    const seqid = slot?.seqid;
+    const started = this.clock.now();
+    const trace = (reply: CompoundReply | undefined, error?: unknown) =>
+      this.tracer.compound({
+        direction: "call",
+        xid: attempt.xid,
+        slot: slot?.id,
+        seqid,
+        ops: request.ops.map((op) => op.name),
+        ...(reply ? { outcomes: reply.outcomes } : {}),
+        ...(error !== undefined
+          ? { error: error instanceof Error ? error.message : String(error) }
+          : {}),
+        sentBytes: attempt.sentBytes,
+        receivedBytes: reply ? attempt.receivedBytes : undefined,
+        ms: this.clock.now() - started,
+      });
+    let reply: CompoundReply;
+    try {
+      reply = await this.channel.compound(request, options);
+    } catch (e) {
+      trace(undefined, e);
+      throw e;
+    }
+    trace(reply);
+    return reply;
+  }
+
    * would run it twice.
    */
   async #untilAnswered(
@@ -1279,6 +1393,7 @@ export class StateManager {
       this.#renewTimer?.cancel();
       await this.callbackServer?.close();
     }
+      this.tracer.flush();
   }
 
   /** Stops timers without telling the server anything (a simulated crash). */
@@ -1306,6 +1421,13 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
+/** Opaque bytes from the server as text when they are printable ASCII, else as hex. */
+function printable(bytes: Uint8Array): string {
+  return bytes.length > 0 && bytes.every((b) => b >= 0x20 && b < 0x7f)
+    ? JSON.stringify(new TextDecoder().decode(bytes))
+    : `0x${hex(bytes)}`;
+}
+
     promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
   });
 }

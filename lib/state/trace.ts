@@ -6,10 +6,22 @@
  * Text form, one line each, relative seconds first:
  * ```
  *   2.031 state  +SESSION_RESET  (SEQUENCE -> NFS4ERR_BADSESSION)
+ *   2.034 ops   xid=0x1a2b3c4d slot=0 seq=5  SEQUENCE ok, PUTROOTFH ok, LOOKUP NFS4ERR_NOENT  (180 B -> 96 B, 0.31 ms)
  * ```
  * JSON form: one object per line, `{"t":2.031,"cat":"state","event":"+SESSION_RESET",...}`.
+ *
+ * The `ops` category (one event per COMPOUND sent or callback answered) is
+ * delivered only to sinks that ask for it ({@linkcode TraceFilter}), and the
+ * state manager builds nothing for it unless one does (`Tracer.wants`): a
+ * 1 GiB read costs no event objects when nobody listens. For such a sink,
+ * runs of successful READ or WRITE COMPOUNDs are summarised, one event a
+ * second or per {@linkcode OPS_RUN_MAX} of them (`READ x512 ok  (512.0 MiB
+ * in 1.02 s, ...)`), unless it asks for every one (`everyOp`); any other
+ * COMPOUND, and any that failed, is its own event, after the run so far.
  * @module
  */
+
+import { statusName } from "../nfs4/status.ts";
 
 /** What an event is about. */
 export type TraceCategory =
@@ -25,7 +37,44 @@ export type TraceCategory =
   | "cb" // callbacks received
   | "conn" // the TCP connection to the server
   | "retry" // an operation waiting and retrying (DELAY, GRACE)
-  | "error"; // an operation failed for good
+  | "error" // an operation failed for good
+  | "server" // who the server is (EXCHANGE_ID's implementation id), once
+  | "ops"; // one COMPOUND sent (or CB_COMPOUND answered): ops, statuses, bytes, time
+
+/** Every category, in the order help lists them. */
+export const TRACE_CATEGORIES: readonly TraceCategory[] = [
+  "state",
+  "step",
+  "clid",
+  "sess",
+  "lease",
+  "owner",
+  "open",
+  "lock",
+  "deleg",
+  "cb",
+  "conn",
+  "retry",
+  "error",
+  "server",
+  "ops",
+];
+
+/** What a sink gets when it does not say: every category but `ops`. */
+export const DEFAULT_TRACE_CATEGORIES: readonly TraceCategory[] = TRACE_CATEGORIES.filter(
+  (c) => c !== "ops",
+);
+
+/**
+ * Which events a sink wants. `server` (one line naming the server) is
+ * delivered to every sink whatever it asks.
+ */
+export interface TraceFilter {
+  /** The categories delivered; {@linkcode DEFAULT_TRACE_CATEGORIES} when absent. */
+  readonly categories?: readonly TraceCategory[];
+  /** `ops`: every READ and WRITE COMPOUND its own event, never summarised. */
+  readonly everyOp?: boolean;
+}
 
 export interface TraceEvent {
   /** Seconds since the client was created. */
@@ -39,7 +88,25 @@ export interface TraceEvent {
   readonly data?: Readonly<Record<string, unknown>>;
 }
 
-export type TraceSink = (event: TraceEvent) => void;
+/** Receives events; a `filter` on it says which (the default categories otherwise). */
+export type TraceSink = ((event: TraceEvent) => void) & { readonly filter?: TraceFilter };
+
+/**
+ * A sink that receives what `filter` asks for.
+ * @example
+ * ```ts
+ * const client = await Nfs4Client.connect({
+ *   host, port,
+ *   onTrace: filteredSink((e) => console.error(formatTraceText(e)), { categories: ["ops"] }),
+ * });
+ * ```
+ */
+export function filteredSink(
+  sink: (event: TraceEvent) => void,
+  filter: TraceFilter,
+): TraceSink {
+  return Object.assign((event: TraceEvent) => sink(event), { filter });
+}
 
 /** `  2.031 state  +SESSION_RESET  (SEQUENCE -> NFS4ERR_BADSESSION)` */
 export function formatTraceText(event: TraceEvent): string {
@@ -68,29 +135,237 @@ export function formatTraceJson(event: TraceEvent): string {
   );
 }
 
+/**
+ * One COMPOUND as the state manager saw it go out and come back (or a
+ * CB_COMPOUND the server sent and we answered), for the `ops` category.
+ */
+export interface CompoundTrace {
+  /** `call`: we sent it; `callback`: the server did (CB_COMPOUND). */
+  readonly direction: "call" | "callback";
+  /** The RPC xid, when the channel tells it. */
+  readonly xid?: number | undefined;
+  /** 4.1 slot and sequence id (SEQUENCE or CB_SEQUENCE). */
+  readonly slot?: number | undefined;
+  readonly seqid?: number | undefined;
+  /** The operations sent, by name. */
+  readonly ops: readonly string[];
+  /** The reply's operations (those the server ran); none when no reply came. */
+  readonly outcomes?: readonly {
+    readonly name: string;
+    readonly status: number;
+    readonly value?: unknown;
+  }[];
+  /** Why no reply came (timeout, connection lost, interrupted). */
+  readonly error?: string;
+  /** Bytes of the request's and the reply's RPC messages, when known. */
+  readonly sentBytes?: number | undefined;
+  readonly receivedBytes?: number | undefined;
+  /** From sending to the reply (or to giving up), in milliseconds. */
+  readonly ms: number;
+}
+
+/** A summary event at most this many READ or WRITE COMPOUNDs long (or a second). */
+export const OPS_RUN_MAX = 1024;
+const OPS_RUN_MS = 1000;
+
+/** `512 B`, `1.5 KiB`, `512.0 MiB`. */
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let v = n / 1024;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v.toFixed(1)} ${units[u]}`;
+}
+
+/** `0.31 ms`, `12.4 ms`, `2001 ms`. */
+function formatMs(ms: number): string {
+  return `${ms < 10 ? ms.toFixed(2) : ms < 1000 ? ms.toFixed(1) : ms.toFixed(0)} ms`;
+}
+
+function hexXid(xid: number): string {
+  return `0x${xid.toString(16).padStart(8, "0")}`;
+}
+
+/** The data bytes a READ returned or a WRITE wrote, else undefined. */
+function dataBytes(name: string, value: unknown): number | undefined {
+  if (name === "READ") return (value as { data?: Uint8Array } | undefined)?.data?.length;
+  if (name === "WRITE") return (value as { count?: number } | undefined)?.count;
+  return undefined;
+}
+
+/** Operations that only frame a READ or WRITE (a run of them is summarised). */
+const FRAMING = new Set(["SEQUENCE", "PUTFH"]);
+
+/**
+ * The READ or WRITE a successful plain I/O COMPOUND did (`[SEQUENCE,] PUTFH,
+ * READ|WRITE`, all NFS4_OK), with its data bytes; else undefined.
+ */
+function bulkOf(c: CompoundTrace): { op: string; bytes: number } | undefined {
+  if (c.direction !== "call" || !c.outcomes || c.outcomes.length !== c.ops.length) return undefined;
+  let bulk: { op: string; bytes: number } | undefined;
+  for (const o of c.outcomes) {
+    if (o.status !== 0) return undefined;
+    if (FRAMING.has(o.name)) continue;
+    const bytes = bulk === undefined ? dataBytes(o.name, o.value) : undefined;
+    if (bytes === undefined) return undefined;
+    bulk = { op: o.name, bytes };
+  }
+  return bulk;
+}
+
+/** The `ops` event of one COMPOUND. */
+function compoundEvent(time: number, c: CompoundTrace): TraceEvent {
+  const head = [
+    ...(c.direction === "callback" ? ["callback"] : []),
+    ...(c.xid !== undefined ? [`xid=${hexXid(c.xid)}`] : []),
+    ...(c.slot !== undefined ? [`slot=${c.slot}`] : []),
+    ...(c.seqid !== undefined ? [`seq=${c.seqid}`] : []),
+  ].join(" ");
+  const ops: { op: string; status?: string; bytes?: number }[] = [];
+  let list: string;
+  if (c.outcomes) {
+    list = c.outcomes.map((o) => {
+      const bytes = o.status === 0 ? dataBytes(o.name, o.value) : undefined;
+      ops.push({
+        op: o.name,
+        status: statusName(o.status),
+        ...(bytes !== undefined ? { bytes } : {}),
+      });
+      return `${o.name} ${o.status === 0 ? "ok" : statusName(o.status)}`;
+    }).join(", ");
+    // A COMPOUND stops at its first failure: what was sent after it never ran.
+    const notRun = c.ops.length - c.outcomes.length;
+    if (notRun > 0 && c.outcomes.some((o) => o.status !== 0)) list += ` (${notRun} more not run)`;
+  } else {
+    for (const op of c.ops) ops.push({ op });
+    // A callback not answered afresh says why in place of the statuses.
+    list = `${c.ops.join(", ")}: ${
+      c.direction === "callback" ? c.error ?? "not answered" : "no reply"
+    }`;
+  }
+  const sizes = c.direction === "callback"
+    ? [c.receivedBytes, c.sentBytes].every((n) => n !== undefined)
+      ? `${formatBytes(c.receivedBytes!)} in -> ${formatBytes(c.sentBytes!)} out, `
+      : ""
+    : c.sentBytes !== undefined
+    ? `${formatBytes(c.sentBytes)} -> ${
+      c.receivedBytes !== undefined && c.outcomes ? formatBytes(c.receivedBytes) : "nothing"
+    }, `
+    : "";
+  return {
+    time,
+    category: "ops",
+    event: head ? `${head}  ${list}` : list,
+    detail: `${sizes}${formatMs(c.ms)}${
+      c.error !== undefined && c.direction === "call" ? `: ${c.error}` : ""
+    }`,
+    data: {
+      ...(c.direction === "callback" ? { callback: true } : {}),
+      ...(c.xid !== undefined ? { xid: hexXid(c.xid) } : {}),
+      ...(c.slot !== undefined ? { slot: c.slot } : {}),
+      ...(c.seqid !== undefined ? { seqid: c.seqid } : {}),
+      ops,
+      ...(c.sentBytes !== undefined ? { sent: c.sentBytes } : {}),
+      ...(c.receivedBytes !== undefined && c.outcomes ? { received: c.receivedBytes } : {}),
+      ms: Number(c.ms.toFixed(3)),
+      ...(c.error !== undefined ? { error: c.error } : {}),
+    },
+  };
+}
+
+/** Successful READ (or WRITE) COMPOUNDs in a row, not yet told. */
+interface OpsRun {
+  readonly op: string;
+  /** The first one's event: told as it is when the run stays one long. */
+  readonly first: TraceEvent;
+  /** When the first was sent, in trace seconds. */
+  readonly start: number;
+  end: number;
+  count: number;
+  bytes: number;
+  sent: number;
+  received: number;
+  lastXid: string | undefined;
+}
+
+function runEvent(run: OpsRun): TraceEvent {
+  if (run.count === 1) return run.first;
+  const seconds = run.end - run.start;
+  const firstXid = run.first.data?.["xid"] as string | undefined;
+  return {
+    time: run.end,
+    category: "ops",
+    event: `${run.op} x${run.count} ok`,
+    detail: `${formatBytes(run.bytes)} in ${seconds.toFixed(2)} s, ${formatBytes(run.sent)} -> ${
+      formatBytes(run.received)
+    }${firstXid !== undefined ? `, xid ${firstXid}..${run.lastXid}` : ""}`,
+    data: {
+      summary: true,
+      op: run.op,
+      count: run.count,
+      bytes: run.bytes,
+      sent: run.sent,
+      received: run.received,
+      ms: Number((seconds * 1000).toFixed(3)),
+      ...(firstXid !== undefined ? { xids: [firstXid, run.lastXid] } : {}),
+    },
+  };
+}
+
+/** One receiver and what it asked for. */
+interface Subscription {
+  readonly sink: TraceSink;
+  readonly categories: ReadonlySet<TraceCategory>;
+  readonly everyOp: boolean;
+  run: OpsRun | undefined;
+}
+
 /** Emits events stamped with time relative to a start instant. */
 export class Tracer {
-  readonly #sinks: TraceSink[] = [];
+  #subs: Subscription[] = [];
   readonly #start: number;
   readonly #now: () => number;
+  #wantsOps = false;
 
   constructor(now: () => number = () => performance.now(), sink?: TraceSink) {
     this.#now = now;
     this.#start = now();
-    if (sink) this.#sinks.push(sink);
+    if (sink) this.subscribe(sink);
   }
 
-  /** Adds a receiver of events. */
+  /**
+   * Adds a receiver of events: those its `filter` asks for (the default
+   * categories, every one but `ops`, when it has none).
+   */
   subscribe(sink: TraceSink): () => void {
-    this.#sinks.push(sink);
+    const filter = sink.filter;
+    const sub: Subscription = {
+      sink,
+      categories: new Set([...(filter?.categories ?? DEFAULT_TRACE_CATEGORIES), "server"]),
+      everyOp: filter?.everyOp === true,
+      run: undefined,
+    };
+    this.#subs = [...this.#subs, sub];
+    this.#wantsOps ||= sub.categories.has("ops");
     return () => {
-      const i = this.#sinks.indexOf(sink);
-      if (i >= 0) this.#sinks.splice(i, 1);
+      this.#tell(sub, undefined);
+      this.#subs = this.#subs.filter((s) => s !== sub);
+      this.#wantsOps = this.#subs.some((s) => s.categories.has("ops"));
     };
   }
 
   get active(): boolean {
-    return this.#sinks.length > 0;
+    return this.#subs.length > 0;
+  }
+
+  /** Whether any receiver wants events of `category` (check before building costly ones). */
+  wants(category: TraceCategory): boolean {
+    if (category === "ops") return this.#wantsOps;
+    return this.#subs.some((s) => s.categories.has(category));
   }
 
   /** An instant of the same clock as trace time: `12.345 s` since the start. */
@@ -104,7 +379,7 @@ export class Tracer {
     detail?: string,
     data?: Record<string, unknown>,
   ): void {
-    if (this.#sinks.length === 0) return;
+    if (this.#subs.length === 0) return;
     const time = (this.#now() - this.#start) / 1000;
     const e: TraceEvent = {
       time,
@@ -113,6 +388,68 @@ export class Tracer {
       ...(detail !== undefined ? { detail } : {}),
       ...(data !== undefined ? { data } : {}),
     };
-    for (const sink of this.#sinks) sink(e);
+    for (const sub of this.#subs) {
+      if (sub.categories.has(category)) this.#tell(sub, e);
+    }
+  }
+
+  /**
+   * One COMPOUND (`ops`): its own event, or part of a run of READs or
+   * WRITEs told as one for receivers that did not ask for every one.
+   */
+  compound(c: CompoundTrace): void {
+    if (!this.#wantsOps) return;
+    const time = (this.#now() - this.#start) / 1000;
+    const e = compoundEvent(time, c);
+    const bulk = bulkOf(c);
+    for (const sub of this.#subs) {
+      if (!sub.categories.has("ops")) continue;
+      if (sub.everyOp || !bulk) {
+        this.#tell(sub, e);
+        continue;
+      }
+      let run = sub.run;
+      if (run && run.op !== bulk.op) {
+        this.#tell(sub, undefined);
+        run = undefined;
+      }
+      if (!run) {
+        run = sub.run = {
+          op: bulk.op,
+          first: e,
+          start: time - c.ms / 1000,
+          end: time,
+          count: 0,
+          bytes: 0,
+          sent: 0,
+          received: 0,
+          lastXid: undefined,
+        };
+      }
+      run.end = time;
+      run.count++;
+      run.bytes += bulk.bytes;
+      run.sent += c.sentBytes ?? 0;
+      run.received += c.receivedBytes ?? 0;
+      run.lastXid = e.data?.["xid"] as string | undefined;
+      if (run.count >= OPS_RUN_MAX || (run.end - run.start) * 1000 >= OPS_RUN_MS) {
+        this.#tell(sub, undefined);
+      }
+    }
+  }
+
+  /** Tells every receiver the READs or WRITEs it has not been told yet (at the end). */
+  flush(): void {
+    for (const sub of this.#subs) this.#tell(sub, undefined);
+  }
+
+  /** Tells `sub` its pending run (if any), then `event` (if any). */
+  #tell(sub: Subscription, event: TraceEvent | undefined): void {
+    const run = sub.run;
+    if (run) {
+      sub.run = undefined;
+      sub.sink(runEvent(run));
+    }
+    if (event) sub.sink(event);
   }
 }
