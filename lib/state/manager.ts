@@ -24,8 +24,8 @@ import type { RpcAttempt } from "../rpc/transport.ts";
 import type { CompoundCallOptions, CompoundChannel } from "../nfs4/channel.ts";
 import {
   type CompoundReply,
-  compoundResults,
   type CompoundRequest,
+  compoundResults,
   type OpList,
   type ResultsOf,
 } from "../nfs4/compound.ts";
@@ -559,18 +559,21 @@ export class StateManager {
    * §18.51.3: required after a fresh establish before any non-reclaim open).
    */
   async #establishLease(): Promise<void> {
-    await procs.establishClientId(this);
-    await procs.fetchLeaseTime(this);
     const fresh = !this.#serverNamed;
-    this.clearFlag("CHECK_LEASE");
+    await procs.establishClientId(this);
     if (!this.#serverNamed) {
       this.#serverNamed = true;
       this.#traceServer();
     }
+    await procs.fetchLeaseTime(this);
+    this.clearFlag("CHECK_LEASE");
     this.clearFlag("SESSION_RESET");
     this.clearFlag("BIND_CONN_TO_SESSION");
     this.clearFlag("LEASE_EXPIRED", `clientid ${this.client.clientIdText}`);
     // Kernel: if no no-grace reclaim is pending, reclaim as after a reboot.
+    // With no state at all that step only ends the reclaim (4.1
+    // RECLAIM_COMPLETE): the trace says so, for readers who do not know the
+    // kernel's model and take the flag for a reboot.
     if (!this.hasFlag("RECLAIM_NOGRACE")) {
       const held = [...this.opens].some((open) => open.bad === undefined && !open.closed);
       this.setFlag(
@@ -581,15 +584,10 @@ export class StateManager {
           ? "new client ID; nothing to reclaim: a fresh client holds no state"
           : "new client ID; nothing to reclaim: no state held",
       );
-    // With no state at all that step only ends the reclaim (4.1
-    // RECLAIM_COMPLETE): the trace says so, for readers who do not know the
-    // kernel's model and take the flag for a reboot.
     }
     this.#armRenewal();
   }
 
-  /** CHECK_LEASE: RENEW (4.0) or SEQUENCE (4.1); errors say what is wrong. */
-  async #checkLease(): Promise<void> {
   #serverNamed = false;
 
   /**
@@ -636,6 +634,8 @@ export class StateManager {
     );
   }
 
+  /** CHECK_LEASE: RENEW (4.0) or SEQUENCE (4.1); errors say what is wrong. */
+  async #checkLease(): Promise<void> {
     const status = await procs.renewLease(this);
     if (status === S.NFS4_OK) {
       this.clearFlag("CHECK_LEASE", "lease valid");
@@ -1082,13 +1082,13 @@ export class StateManager {
             return this.#compound(
               { minorVersion: this.minorVersion, ops: [seq, ...ops] },
               callOptions,
+              slot,
             );
           },
           signal,
         );
       } catch (e) {
         // No usable answer (none came, the wait was interrupted, or it did
-              slot,
         // not decode): the server may or may not have run it. The slot
         // carries no other request under this seqid (RFC 8881 §2.10.6.2).
         this.#slotUncertain(session.slots, slot, e);
@@ -1136,12 +1136,6 @@ export class StateManager {
     );
   }
 
-  /**
-   * Calls `call` (one transmission of one request) until a reply comes:
-   * after a timeout or a lost connection the same request goes out again,
-   * with backoff, until the recovery deadline or `signal`. A 4.1 SEQUENCE
-   * answered NFS4ERR_DELAY is sent again the same way: the server is still
-   * running the first transmission (RFC 8881 §2.10.6.2), and a new request
   /**
    * One transmission of a COMPOUND. With `ops` tracing on, also its trace
    * event: xid, 4.1 slot and sequence id, each operation's status, bytes
@@ -1192,6 +1186,12 @@ export class StateManager {
     return reply;
   }
 
+  /**
+   * Calls `call` (one transmission of one request) until a reply comes:
+   * after a timeout or a lost connection the same request goes out again,
+   * with backoff, until the recovery deadline or `signal`. A 4.1 SEQUENCE
+   * answered NFS4ERR_DELAY is sent again the same way: the server is still
+   * running the first transmission (RFC 8881 §2.10.6.2), and a new request
    * would run it twice.
    */
   async #untilAnswered(
@@ -1387,13 +1387,13 @@ export class StateManager {
     try {
       if (!this.#fatal) await procs.releaseAll(this);
     } finally {
+      this.tracer.flush();
       bound?.cancel();
       this.#closed = true;
       this.#life.abort();
       this.#renewTimer?.cancel();
       await this.callbackServer?.close();
     }
-      this.tracer.flush();
   }
 
   /** Stops timers without telling the server anything (a simulated crash). */
@@ -1415,12 +1415,6 @@ export class StateManager {
   }
 }
 
-/** `promise`, or the abort reason as soon as `signal` aborts. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
 /** Opaque bytes from the server as text when they are printable ASCII, else as hex. */
 function printable(bytes: Uint8Array): string {
   return bytes.length > 0 && bytes.every((b) => b >= 0x20 && b < 0x7f)
@@ -1428,6 +1422,12 @@ function printable(bytes: Uint8Array): string {
     : `0x${hex(bytes)}`;
 }
 
+/** `promise`, or the abort reason as soon as `signal` aborts. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
     promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
   });
 }
