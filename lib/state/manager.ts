@@ -19,6 +19,7 @@
  */
 
 import { authSys, type OpaqueAuth } from "../rpc/auth.ts";
+import { operationSignal, outsideOperationScope } from "./operation_scope.ts";
 import { RpcError } from "../rpc/errors.ts";
 import type { RpcAttempt } from "../rpc/transport.ts";
 import type { CompoundCallOptions, CompoundChannel } from "../nfs4/channel.ts";
@@ -379,7 +380,8 @@ export class StateManager {
 
   #schedule(): void {
     if (this.#loop || this.#closed || this.#stop.signal.aborted) return;
-    this.#loop = this.#runLoop().finally(() => {
+    // The loop is the manager's own work, whoever's operation started it.
+    this.#loop = outsideOperationScope(() => this.#runLoop()).finally(() => {
       this.#loop = undefined;
       // A flag set while the loop was finishing.
       if (this.client.flags.size > 0 && !this.#fatal) this.#schedule();
@@ -870,7 +872,11 @@ export class StateManager {
       // may have granted lapses with the lease. The trace says so.
       options.signal?.throwIfAborted();
       this.#stop.signal.throwIfAborted();
-      if (!options.inRecovery) await this.waitForRecovery(options.signal);
+      // A soft stop (operation_scope.ts) ends the work before a send and
+      // in waits, never with a request in flight.
+      const soft = options.signal ?? (options.inRecovery ? undefined : operationSignal());
+      soft?.throwIfAborted();
+      if (!options.inRecovery) await this.waitForRecovery(soft);
       for (const state of options.states ?? []) state.assertUsable();
       const owners = this.minorVersion === 0 ? options.seqidOwners ?? [] : [];
       let ops!: T;
@@ -934,7 +940,7 @@ export class StateManager {
         case "delay":
           this.tracer.emit("retry", label, `waiting ${ms(backoff)}`);
           try {
-            await this.clock.sleep(backoff, this.#signal(options.signal));
+            await this.clock.sleep(backoff, this.#signal(soft));
           } catch (cause) {
             // Stopped while waiting out DELAY or GRACE: the status is the answer.
             throw new NfsError(status, failed.name, { cause });
@@ -964,7 +970,7 @@ export class StateManager {
           // The same condition right after recovery: do not spin on it.
           if (++recoveries > 8) return this.#results(reply, ops);
           if (recoveries > 1) {
-            await this.clock.sleep(backoff, this.#signal(options.signal));
+            await this.clock.sleep(backoff, this.#signal(soft));
             backoff = Math.min(backoff * 2, this.#maxBackoff);
           }
           continue;
