@@ -181,6 +181,12 @@ export interface StateSummary {
     readonly owner: string;
     /** Why it was lost, when recovery gave it up. */
     readonly lost: string | undefined;
+    /** The delegation held on the file, if any (RFC 7530 §10.4). */
+    readonly delegation?: {
+      readonly type: "read" | "write";
+      readonly stateid: string;
+      readonly recalled: boolean;
+    } | undefined;
     readonly locks: readonly {
       readonly owner: string;
       readonly stateid: string | undefined;

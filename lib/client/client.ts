@@ -888,6 +888,13 @@ export class Nfs4Client implements Nfs4ClientApi {
         access: ["none", "read", "write", "read+write"][open.access & 3] ?? String(open.access),
         owner: open.owner.label,
         lost: open.bad,
+        delegation: open.delegation
+          ? {
+            type: open.delegation.type,
+            stateid: formatStateid(open.delegation.stateid),
+            recalled: open.delegation.recalled,
+          }
+          : undefined,
         locks: open.locks.map((l) => ({
           owner: l.owner.label,
           stateid: l.stateid ? formatStateid(l.stateid) : undefined,
