@@ -7,7 +7,9 @@
  */
 
 import type { ConnectOptions, Nfs4ClientApi } from "../lib/client/api.ts";
+import process from "node:process";
 import { Nfs4Client } from "../lib/client/client.ts";
+import { openPcap, type PcapWriter } from "../lib/client/pcap.ts";
 import type { NfsUrl } from "../lib/client/url.ts";
 import type { TraceSink } from "../lib/client/trace.ts";
 import type { ConnectExtras } from "./context.ts";
@@ -41,5 +43,32 @@ export async function connectClient(
   onTrace?: TraceSink,
   extra?: ConnectExtras,
 ): Promise<Nfs4ClientApi> {
-  return await Nfs4Client.connect(connectOptions(url, globals, onTrace, extra));
+  const options = connectOptions(url, globals, onTrace, extra);
+  const pcap = globals.pcap !== undefined ? pcapWriter(globals.pcap) : undefined;
+  return await Nfs4Client.connect(pcap ? { ...options, pcap } : options);
+}
+
+/** The `--pcap` capture of this process, once its first connection opened it. */
+let capture: PcapWriter | undefined;
+
+/**
+ * The `--pcap` writer: opened at the first connection, one per process for
+ * every client of the command (cli/main.ts closes it at exit). A write that
+ * fails (a FIFO whose reader left) stops the capture with one warning.
+ */
+function pcapWriter(path: string): PcapWriter {
+  capture ??= openPcap(path, {
+    onError: (error) => {
+      process.stderr.write(`nfs4: warning: --pcap ${path}: ${error.message}; capture stopped\n`);
+    },
+  });
+  return capture;
+}
+
+/**
+ * Ends the `--pcap` capture (FINs for connections still open) and closes
+ * its file. Synchronous, for a process 'exit' listener; safe to call again.
+ */
+export function closePcap(): void {
+  capture?.close();
 }

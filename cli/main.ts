@@ -8,7 +8,7 @@
 import process from "node:process";
 import { setTimeout } from "node:timers";
 import { exactArgv } from "./argv.ts";
-import { connectClient } from "./connect.ts";
+import { closePcap, connectClient } from "./connect.ts";
 import type { StopSignal } from "./context.ts";
 import { ExitCode } from "./exit_codes.ts";
 import { type IdDatabase, localIdDatabase } from "./ls_owners.ts";
@@ -44,6 +44,8 @@ function signals(listener: (signal: StopSignal) => boolean): () => void {
 }
 
 let ids: IdDatabase | undefined;
+// Every way out (the end, a failure, a signal's backstop) ends the --pcap capture.
+process.on("exit", closePcap);
 const code = await run(exactArgv(process.argv.slice(2)), {
   stdout: process.stdout,
   stderr: process.stderr,
