@@ -7,11 +7,12 @@
 
 import type { Nfs4ClientApi } from "../lib/client/api.ts";
 import { formatHostPort, type NfsUrl } from "../lib/client/url.ts";
-import { formatTraceJson, formatTraceText, type TraceSink } from "../lib/client/trace.ts";
+import type { TraceSink } from "../lib/client/trace.ts";
 import { describeError, noteConnectUrl } from "./errors.ts";
 import type { GlobalOptions } from "./globals.ts";
 import type { IdDatabase } from "./ls_owners.ts";
 import { Diagnostics, isBrokenPipe, Output, type WritableLike } from "./output.ts";
+import { TraceOutput } from "./trace_output.ts";
 
 /** Connects to the server of `url` with the global options in force (cli/connect.ts). */
 export type ConnectFn = (
@@ -124,9 +125,38 @@ export class CliContext {
     return this.#servers.size === 1 ? [...this.#servers.values()][0] : undefined;
   }
 
-  /** Prints `nfs4: <message>` on stderr. */
-  error(message: string): void {
+  /**
+   * Prints `nfs4: <message>` on stderr. With `--trace=json` it is an event
+   * of category `error` on the trace stream instead (with the URL and the
+   * NFS status of `err`); with `--trace-file` the trace file gets it as
+   * well, and stderr keeps the human line.
+   */
+  error(message: string, err?: unknown, url?: NfsUrl): void {
+    const trace = this.#traceOutput;
+    if (trace?.json || trace?.toFile) trace.message(message, err, url);
+    if (trace?.json && !trace.toFile) return;
     this.diag.line(`nfs4: ${message}`);
+  }
+
+  /** Instant this invocation started, the origin of its error events' times. */
+  readonly #started = performance.now();
+  #traceOutput: TraceOutput | undefined;
+
+  /**
+   * The trace stream `globals` ask for (`--trace`, `--trace-file`), opened
+   * on first use and kept for the invocation; undefined without `--trace`.
+   * Throws when the trace file cannot be created.
+   */
+  traceOutput(globals: GlobalOptions): TraceOutput | undefined {
+    if (this.#traceOutput === undefined && globals.trace !== undefined) {
+      this.#traceOutput = new TraceOutput(this.diag, globals, this.#started);
+    }
+    return this.#traceOutput;
+  }
+
+  /** Ends the trace (closes `--trace-file`); run() calls it last. */
+  closeTrace(): void {
+    this.#traceOutput?.close();
   }
 
   /**
@@ -175,10 +205,7 @@ export class CommandSession {
   constructor(ctx: CliContext, globals: GlobalOptions) {
     this.ctx = ctx;
     this.globals = globals;
-    if (globals.trace !== undefined) {
-      const format = globals.trace === "json" ? formatTraceJson : formatTraceText;
-      this.#trace = (event) => ctx.diag.line(format(event));
-    }
+    this.#trace = ctx.traceOutput(globals)?.sink;
   }
 
   /** stdout. */
@@ -218,10 +245,14 @@ export class CommandSession {
     // Stopped: no per-URL line, the command ends (130/143).
     if (this.ctx.interruption.signal.aborted) throw this.ctx.interruption.signal.reason;
     this.ctx.failed = true;
-    this.ctx.error(describeError(err, this.globals.verbose, {
+    this.ctx.error(
+      describeError(err, this.globals.verbose, {
+        url,
+        timeoutSeconds: this.globals.timeoutSeconds,
+      }),
+      err,
       url,
-      timeoutSeconds: this.globals.timeoutSeconds,
-    }));
+    );
   }
 
   /** Closes every client (CLOSE of open files, DESTROY_SESSION on 4.1). */

@@ -1,6 +1,6 @@
 /**
  * The options every subcommand takes (`--vers`, `--uid`, `--gid`, `--trace`,
- * `--timeout`, `--verbose`), defined once on the root command. Commander
+ * `--trace-file`, `--timeout`, `--verbose`, ...), defined once on the root command. Commander
  * recognises them before or after the subcommand name, and every
  * subcommand's `--help` lists them under "Global Options".
  * @module
@@ -8,6 +8,7 @@
 
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import type { VersionChoice } from "../lib/client/types.ts";
+import { TRACE_CATEGORIES, type TraceCategory, type TraceFilter } from "../lib/client/trace.ts";
 
 /** The global options after parsing and validation. */
 export interface GlobalOptions {
@@ -17,8 +18,12 @@ export interface GlobalOptions {
   readonly uid: number | undefined;
   /** AUTH_SYS gid; the process's own when undefined. */
   readonly gid: number | undefined;
-  /** Print state-manager events to stderr, as text or JSON lines. */
+  /** Print trace events (to stderr, or `traceFile`), as text or JSON lines. */
   readonly trace: "text" | "json" | undefined;
+  /** Which events `--trace` asked for (absent: the default categories, all but `ops`). */
+  readonly traceFilter?: TraceFilter;
+  /** `--trace-file PATH`: the trace goes there, not to stderr (absent when not asked). */
+  readonly traceFile?: string;
   /** Per-call and connect timeout. */
   readonly timeoutSeconds: number;
   /** Add the cause chain to error messages. */
@@ -73,12 +78,52 @@ export function parseCallbackAddr(value: string): { host: string; port: number }
   return { host: m[1] ?? m[2]!, port };
 }
 
-/** Parses `--trace=FORMAT`. */
-export function parseTraceFormat(value: string): "text" | "json" {
-  if (value !== "text" && value !== "json") {
-    throw new InvalidArgumentError("Expected text or json (write --trace=json)");
+/** What `--trace=WORD,...` asked for. */
+export interface TraceSpec {
+  readonly format: "text" | "json";
+  /** Absent: the default categories (every one but `ops`). */
+  readonly filter?: TraceFilter;
+}
+
+/** The words `--trace=` takes besides the category names. */
+const TRACE_WORDS = ["text", "json", "all", "ops-all"] as const;
+
+/**
+ * Parses `--trace=WORD,...`: comma-separated words in any order, each a
+ * format (`text`, the default, or `json`: one JSON object per line) or what
+ * to trace: a category (`state`, `ops`, ...), `all` (every category) or
+ * `ops-all` (`ops` with every READ and WRITE on its own line). Without a
+ * category word, every category but `ops`.
+ */
+export function parseTraceFormat(value: string): TraceSpec {
+  const words = value.split(",");
+  let format: "text" | "json" | undefined;
+  const categories = new Set<TraceCategory>();
+  let everyOp = false;
+  for (const word of words) {
+    if (word === "text" || word === "json") {
+      if (format !== undefined && format !== word) {
+        throw new InvalidArgumentError("Expected text or json, not both");
+      }
+      format = word;
+    } else if (word === "all") {
+      for (const c of TRACE_CATEGORIES) categories.add(c);
+    } else if (word === "ops-all") {
+      categories.add("ops");
+      everyOp = true;
+    } else if ((TRACE_CATEGORIES as readonly string[]).includes(word)) {
+      categories.add(word as TraceCategory);
+    } else {
+      throw new InvalidArgumentError(
+        `Expected text or json and categories, comma separated (--trace=json,ops); ` +
+          `'${word}' is none of ${[...TRACE_WORDS, ...TRACE_CATEGORIES].join(", ")}`,
+      );
+    }
   }
-  return value;
+  const filter: TraceFilter | undefined = categories.size > 0
+    ? { categories: TRACE_CATEGORIES.filter((c) => categories.has(c)), everyOp }
+    : undefined;
+  return { format: format ?? "text", ...(filter ? { filter } : {}) };
 }
 
 /** The root command `nfs4` with the global options (nothing else). */
@@ -99,10 +144,19 @@ export function createRootCommand() {
     )
     .addOption(
       new Option(
-        "--trace [format]",
-        "print state-manager events (leases, sessions, recovery) to stderr, " +
-          "as text (the default) or JSON lines",
+        "--trace [words]",
+        "print what the client does to stderr: state-manager events (leases, sessions, " +
+          "recovery) by default. WORDS, comma separated: text (default) or json (every " +
+          "stderr line JSON, errors too); ops (each COMPOUND: ops, statuses, bytes, time; " +
+          "READ/WRITE runs summarised), ops-all (every one), all, or categories: " +
+          TRACE_CATEGORIES.join(" "),
       ).argParser(parseTraceFormat),
+    )
+    .addOption(
+      new Option(
+        "--trace-file <path>",
+        "write the trace to PATH (created or truncated) instead of stderr; implies --trace",
+      ),
     )
     .addOption(
       new Option("--timeout <seconds>", "give up on a call or a connection after this long")
@@ -131,7 +185,7 @@ export function createRootCommand() {
 export type RootCommand = ReturnType<typeof createRootCommand>;
 
 /** How `--trace` is shown in help: its value may only be attached with `=`. */
-export const TRACE_TERM = "--trace[=text|json]";
+export const TRACE_TERM = "--trace[=text|json][,CATEGORY...]";
 
 /**
  * Rewrites a bare `--trace` (before `--`) as `--trace=text`, so that it never
@@ -164,7 +218,8 @@ export function readGlobalOptions(
     vers: VersionChoice;
     uid?: number | undefined;
     gid?: number | undefined;
-    trace?: "text" | "json" | true | undefined;
+    trace?: TraceSpec | true | undefined;
+    traceFile?: string | undefined;
     timeout: number;
     verbose?: true | undefined;
     callbackAddr?: { host: string; port: number } | undefined;
@@ -176,10 +231,16 @@ export function readGlobalOptions(
     vers: values.vers,
     uid: values.uid,
     gid: values.gid,
-    trace: values.trace === true ? "text" : values.trace,
+    trace: values.trace === true || values.trace === undefined
+      ? (values.trace || values.traceFile !== undefined ? "text" : undefined)
+      : values.trace.format,
     timeoutSeconds: values.timeout,
     verbose: values.verbose === true,
     callback: values.callback === false ? false : values.callbackAddr,
     ...(values.pcap !== undefined ? { pcap: values.pcap } : {}),
+    ...(typeof values.trace === "object" && values.trace.filter
+      ? { traceFilter: values.trace.filter }
+      : {}),
+    ...(values.traceFile !== undefined ? { traceFile: values.traceFile } : {}),
   };
 }

@@ -15,7 +15,13 @@ import { registerSimulateReboot } from "./simulate_reboot.ts";
 import { CliContext, type CliIo } from "./context.ts";
 import { describeError, exitCodeFor } from "./errors.ts";
 import { EXIT_CODES_HELP, ExitCode } from "./exit_codes.ts";
-import { createRootCommand, normalizeArgv, type RootCommand, TRACE_TERM } from "./globals.ts";
+import {
+  createRootCommand,
+  normalizeArgv,
+  readGlobalOptions,
+  type RootCommand,
+  TRACE_TERM,
+} from "./globals.ts";
 import { registerLs } from "./ls.ts";
 import { registerInfo } from "./info.ts";
 import { registerStat } from "./stat.ts";
@@ -148,12 +154,24 @@ export async function run(argv: readonly string[], io: CliIo): Promise<ExitCode>
       return ExitCode.USAGE;
     }
     const verbose = ctx.globals?.verbose ?? argv.includes("--verbose");
-    ctx.error(describeError(err, verbose, {
-      url: ctx.soleServerUrl,
-      timeoutSeconds: ctx.globals?.timeoutSeconds,
-    }));
+    // With --trace=json the message is a JSON event (cli/trace_output.ts),
+    // also for a command that failed before it started its session.
+    try {
+      ctx.traceOutput(ctx.globals ?? readGlobalOptions(program.opts()));
+    } catch {
+      // No trace file (the error being reported may say why): stderr it is.
+    }
+    ctx.error(
+      describeError(err, verbose, {
+        url: ctx.soleServerUrl,
+        timeoutSeconds: ctx.globals?.timeoutSeconds,
+      }),
+      err,
+      ctx.soleServerUrl,
+    );
     return exitCodeFor(err);
   } finally {
     unsubscribe?.();
+    ctx.closeTrace();
   }
 }

@@ -1,0 +1,158 @@
+/**
+ * Where `--trace` goes and in what form: stderr, or the file of
+ * `--trace-file` (created or truncated, each line written at once with a
+ * synchronous write, so a crash keeps every line before it); text or JSON
+ * lines; the categories asked for, carried on the sink so that the library
+ * builds nothing for the others (lib/client/trace.ts `filteredSink`).
+ *
+ * With `--trace=json` every line this invocation writes to the trace stream
+ * is JSON: the `nfs4: ...` messages become events of category `error`
+ * (`{"t":1.2,"cat":"error","event":"error","detail":"nfs://h/vfs/x: No such
+ * file or directory (NFS4ERR_NOENT)","url":"nfs://h/vfs/x","status":"NFS4ERR_NOENT"}`).
+ * When the trace goes to a file, stderr keeps the human lines as well.
+ * @module
+ */
+
+import { closeSync, openSync, writeSync } from "node:fs";
+import {
+  filteredSink,
+  formatTraceJson,
+  formatTraceText,
+  type TraceEvent,
+  type TraceSink,
+} from "../lib/client/trace.ts";
+import type { NfsUrl } from "../lib/client/url.ts";
+import type { GlobalOptions } from "./globals.ts";
+import type { Diagnostics } from "./output.ts";
+
+/** The trace stream of one invocation. */
+export class TraceOutput {
+  readonly format: "text" | "json";
+  /** The trace file, when `--trace-file` named one. */
+  readonly file: string | undefined;
+  readonly #diag: Diagnostics;
+  readonly #start: number;
+  readonly #sink: TraceSink;
+  #fd: number | undefined;
+  #closed = false;
+
+  /**
+   * Opens the trace stream `globals` ask for (`--trace`, `--trace-file`);
+   * `start` is the instant error events count their time from. Throws when
+   * the trace file cannot be created.
+   */
+  constructor(diag: Diagnostics, globals: GlobalOptions, start = performance.now()) {
+    this.format = globals.trace ?? "text";
+    this.file = globals.traceFile;
+    this.#diag = diag;
+    this.#start = start;
+    if (this.file !== undefined) {
+      try {
+        this.#fd = openSync(this.file, "w");
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        throw new Error(
+          `--trace-file ${this.file}: ${code ? OPEN_ERRORS[code] ?? code : String(err)}`,
+          { cause: err },
+        );
+      }
+    }
+    const format = this.format === "json" ? formatTraceJson : formatTraceText;
+    const filter = globals.traceFilter;
+    if (filter?.categories) {
+      // The library delivers only these (and builds nothing for the rest);
+      // the check here keeps the output right whoever calls the sink.
+      const wanted = new Set<string>([...filter.categories, "server"]);
+      this.#sink = filteredSink((event) => {
+        if (wanted.has(event.category)) this.line(format(event));
+      }, filter);
+    } else {
+      this.#sink = (event) => this.line(format(event));
+    }
+  }
+
+  /** The sink to connect clients with: prints what the filter asks for. */
+  get sink(): TraceSink {
+    return this.#sink;
+  }
+
+  get json(): boolean {
+    return this.format === "json";
+  }
+
+  /** Whether the trace goes to a file (and stderr stays for people). */
+  get toFile(): boolean {
+    return this.#fd !== undefined;
+  }
+
+  /** Writes one line to the trace stream. */
+  line(text: string): void {
+    if (this.#closed) return;
+    if (this.#fd === undefined) {
+      this.#diag.line(text);
+      return;
+    }
+    try {
+      writeSync(this.#fd, text + "\n");
+    } catch {
+      // A full disk or a closed file must not end the command; stderr still says what matters.
+    }
+  }
+
+  /**
+   * A message the command prints (`nfs4: MESSAGE`) as an event of category
+   * `error`: `event` is `warning` for `warning: ...` messages, else `error`;
+   * the URL and the NFS status of `err` go with it.
+   */
+  message(message: string, err?: unknown, url?: NfsUrl): void {
+    const warning = message.startsWith("warning: ");
+    const status = statusOf(err);
+    const event: TraceEvent = {
+      time: (performance.now() - this.#start) / 1000,
+      category: "error",
+      event: warning ? "warning" : "error",
+      detail: message,
+      ...(url !== undefined || status !== undefined
+        ? {
+          data: {
+            ...(url !== undefined ? { url: url.text } : {}),
+            ...(status !== undefined ? { status } : {}),
+          },
+        }
+        : {}),
+    };
+    this.line(this.json ? formatTraceJson(event) : formatTraceText(event));
+  }
+
+  /** Ends the trace: closes the file; later lines go nowhere. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#fd === undefined) return;
+    try {
+      closeSync(this.#fd);
+    } catch {
+      // Nothing to do about it.
+    }
+  }
+}
+
+/** The NFS status name of an error or of the first error in its cause chain. */
+function statusOf(err: unknown): string | undefined {
+  for (let e = err, depth = 0; e !== undefined && e !== null && depth < 16; depth++) {
+    const name = (e as { statusName?: unknown }).statusName;
+    if (typeof name === "string") return name;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** Why a trace file could not be created, as coreutils says it. */
+const OPEN_ERRORS: Record<string, string> = {
+  ENOENT: "No such file or directory",
+  EACCES: "Permission denied",
+  EISDIR: "Is a directory",
+  ENOTDIR: "Not a directory",
+  EROFS: "Read-only file system",
+  ENOSPC: "No space left on device",
+};
