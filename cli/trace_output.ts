@@ -31,7 +31,9 @@ export class TraceOutput {
   /** The trace file, when `--trace-file` named one. */
   readonly file: string | undefined;
   readonly #diag: Diagnostics;
-  readonly #start: number;
+  /** Where error events count their time from: the first client's trace clock, once seen. */
+  #start: number;
+  #startSeen = false;
   readonly #sink: TraceSink;
   #fd: number | undefined;
   #closed = false;
@@ -58,16 +60,20 @@ export class TraceOutput {
       }
     }
     const format = this.format === "json" ? formatTraceJson : formatTraceText;
+    const print = (event: TraceEvent) => {
+      this.#learnStart(event);
+      this.line(format(event));
+    };
     const filter = globals.traceFilter;
     if (filter?.categories) {
       // The library delivers only these (and builds nothing for the rest);
       // the check here keeps the output right whoever calls the sink.
       const wanted = new Set<string>([...filter.categories, "server"]);
       this.#sink = filteredSink((event) => {
-        if (wanted.has(event.category)) this.line(format(event));
+        if (wanted.has(event.category)) print(event);
       }, filter);
     } else {
-      this.#sink = (event) => this.line(format(event));
+      this.#sink = print;
     }
   }
 
@@ -83,6 +89,17 @@ export class TraceOutput {
   /** Whether the trace goes to a file (and stderr stays for people). */
   get toFile(): boolean {
     return this.#fd !== undefined;
+  }
+
+  /**
+   * A client's events count seconds from its own start; its first event,
+   * delivered as it happens, tells when that was, so error events share
+   * its time line.
+   */
+  #learnStart(event: TraceEvent): void {
+    if (this.#startSeen) return;
+    this.#startSeen = true;
+    this.#start = performance.now() - event.time * 1000;
   }
 
   /** Writes one line to the trace stream. */

@@ -613,9 +613,9 @@ export class StateManager {
       return;
     }
     const owner = `server owner ${
-      printable(x.serverOwner.majorId)
+      showOpaque(x.serverOwner.majorId)
     } (minor ${x.serverOwner.minorId})`;
-    const scope = `scope ${printable(x.serverScope)}`;
+    const scope = `scope ${showOpaque(x.serverScope)}`;
     const impl = x.implId;
     const built = impl && impl.date.seconds !== 0n
       ? new Date(Number(impl.date.seconds) * 1000).toISOString().replace(/\.000Z$/, "Z")
@@ -623,15 +623,17 @@ export class StateManager {
     this.tracer.emit(
       "server",
       impl ? `${vers}: ${impl.name} (${impl.domain})` : `${vers}: no implementation id`,
-      `${at}${built ? `, built ${built}` : ""}; ${owner}, ${scope}`,
+      `${at}${built ? `, built ${built}` : ""}${
+        impl ? "" : ": EXCHANGE_ID answered with none"
+      }; ${owner}, ${scope}`,
       {
         server: at,
         minorVersion: this.minorVersion,
         ...(impl ? { implDomain: impl.domain, implName: impl.name } : {}),
         ...(built ? { implDate: built } : {}),
-        serverOwner: printable(x.serverOwner.majorId),
+        serverOwner: opaqueValue(x.serverOwner.majorId),
         serverOwnerMinor: x.serverOwner.minorId,
-        serverScope: printable(x.serverScope),
+        serverScope: opaqueValue(x.serverScope),
       },
     );
   }
@@ -1421,11 +1423,23 @@ export class StateManager {
   }
 }
 
-/** Opaque bytes from the server as text when they are printable ASCII, else as hex. */
-function printable(bytes: Uint8Array): string {
-  return bytes.length > 0 && bytes.every((b) => b >= 0x20 && b < 0x7f)
-    ? JSON.stringify(new TextDecoder().decode(bytes))
+/**
+ * Opaque bytes from the server as text when they are printable ASCII (C
+ * servers often count a trailing NUL), else as `0x` and hex.
+ */
+function opaqueValue(bytes: Uint8Array): string {
+  let end = bytes.length;
+  while (end > 0 && bytes[end - 1] === 0) end--;
+  const text = bytes.subarray(0, end);
+  return end > 0 && text.every((b) => b >= 0x20 && b < 0x7f)
+    ? new TextDecoder().decode(text)
     : `0x${hex(bytes)}`;
+}
+
+/** {@linkcode opaqueValue} for a line of text: the text in quotes, or the hex. */
+function showOpaque(bytes: Uint8Array): string {
+  const value = opaqueValue(bytes);
+  return value === `0x${hex(bytes)}` ? value : JSON.stringify(value);
 }
 
 /** `promise`, or the abort reason as soon as `signal` aborts. */
