@@ -18,7 +18,7 @@
  */
 
 import type { Nfs4ClientApi } from "./api.ts";
-import { NfsError } from "./errors.ts";
+import { NfsError, PathError } from "./errors.ts";
 import type { FileInfo } from "./types.ts";
 import { Nfs4Status } from "../nfs4/status.ts";
 
@@ -173,7 +173,9 @@ async function removePath(
  * Removes the empty directory `path` and nothing else (`rmdir`): anything
  * but a directory fails with NFS4ERR_NOTDIR before REMOVE is sent (REMOVE
  * would take a file as well, RFC 7530 §16.25). A symlink, even to a
- * directory, is not one; a directory with entries gives NFS4ERR_NOTEMPTY.
+ * directory, is not one (`link/` naming a directory: "Symbolic link not
+ * followed", as coreutils says); a directory with entries gives
+ * NFS4ERR_NOTEMPTY.
  */
 export async function removeDirectory(
   client: Pick<Nfs4ClientApi, "stat" | "remove">,
@@ -181,6 +183,11 @@ export async function removeDirectory(
 ): Promise<void> {
   const bare = path.replace(/\/+$/, "");
   const info = await client.stat(bare === "" ? "/" : bare);
+  if (info.kind === "symlink" && bare !== path) {
+    // `link/` that names a directory: rmdir(2) refuses it; coreutils says why.
+    const target = await client.stat(path).catch(() => undefined);
+    if (target?.kind === "directory") throw new PathError(path, "Symbolic link not followed");
+  }
   if (info.kind !== "directory") {
     throw new NfsError(Nfs4Status.NFS4ERR_NOTDIR, "REMOVE", { path });
   }

@@ -15,6 +15,7 @@ import {
   type TreeEntry,
 } from "../../lib/client/remove_tree.ts";
 import { NfsError } from "../../lib/nfs4/errors.ts";
+import { PathError } from "../../lib/client/errors.ts";
 import { Nfs4Status } from "../../lib/nfs4/status.ts";
 
 type Node =
@@ -323,12 +324,16 @@ Deno.test("removeDirectory() removes an empty directory and never a file or a sy
   const client = new TreeClient(sample());
   await removeDirectory(client, "/vfs/t/e/");
   assert.ok(!client.paths().includes("/vfs/t/e"));
-  for (const path of ["/vfs/t/f", "/vfs/t/ld", "/vfs/t/ld/"]) {
+  for (const path of ["/vfs/t/f", "/vfs/t/ld"]) {
     await assert.rejects(
       removeDirectory(client, path),
       (err) => err instanceof NfsError && err.statusName === "NFS4ERR_NOTDIR" && err.path === path,
     );
   }
+  await assert.rejects(
+    removeDirectory(client, "/vfs/t/ld/"),
+    (err) => err instanceof PathError && err.message === "/vfs/t/ld/: Symbolic link not followed",
+  );
   await assert.rejects(
     removeDirectory(client, "/vfs/t/a"),
     (err) => err instanceof NfsError && err.statusName === "NFS4ERR_NOTEMPTY",
