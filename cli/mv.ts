@@ -1,11 +1,242 @@
 /**
- * `nfs4 mv`: (being written; see issue 16).
+ * `nfs4 mv [-f|-i|-n] [-v] [-T | -t DIR] SRC... DST`: move or rename files
+ * and directories on one NFS server (RENAME), between servers, and between
+ * a server and local paths (copy, verify, then remove the source), with the
+ * semantics of coreutils `mv` (lib/client/move.ts does the work).
  * @module
  */
 
-import type { CliContext } from "./context.ts";
-import type { RootCommand } from "./globals.ts";
+import process from "node:process";
+import { Option } from "@commander-js/extra-typings";
+import type { Location } from "../lib/client/copy/mod.ts";
+import { move, type MoveEvent, type MoveSummary } from "../lib/client/move.ts";
+import { parseNfsUrl, UsageError } from "../lib/client/url.ts";
+import type { CliContext, CommandSession } from "./context.ts";
+import { quoteName } from "./ls_quote.ts";
+import { readGlobalOptions, type RootCommand } from "./globals.ts";
+
+/** What to do about an existing target: the last of -f, -i, -n given wins, as with mv. */
+export type OverwriteMode = "force" | "interactive" | "no-clobber";
+
+/** How `mv` was asked to move. */
+export interface MvOptions {
+  readonly overwrite: OverwriteMode;
+  /** `-t DIR`: the destination is a directory to move into. */
+  readonly targetDirectory: boolean;
+  /** `-T`: the destination is the new name, even when it is a directory. */
+  readonly noTargetDirectory: boolean;
+  /** `-v`: print each step as mv does. */
+  readonly verbose: boolean;
+}
+
+const HELP = `
+Operands:
+  Each SRC and DST is an nfs:// URL or a local path. As with mv: DST that is
+  an existing directory (or a symlink to one, or -t DIR) receives the sources
+  under their own names (several sources need one); otherwise DST is the new
+  name. DST ending in / must be a directory.
+
+Within one server (the same host:port) a move is one RENAME: atomic, and an
+existing target (a file, or an empty directory for a directory) is replaced.
+
+Across servers, to or from a local path, or between two exports of one
+server (whose RENAME answers NFS4ERR_XDEV), the source is copied as cp -a
+copies (mode, owner, times, hard links inside it, symlinks, special files)
+to a temporary name beside the target, every file committed; the copy is
+then read back and compared with the source byte for byte (SHA-256 of every
+regular file, sizes, kinds, symlink targets); only then is it renamed onto
+the target and the source removed. Anything that fails or differs before
+that removes the temporary, keeps the source, says so on one line and exits
+1. Ctrl-C does the same (exit 130).
+
+Refused as by mv: a directory onto a file or a non-empty directory, a file
+onto a directory, a file onto itself or another of its hard links ("are the
+same file"), a directory into itself.
+
+Overwriting:
+  -f (the default) replaces without asking; -i asks "overwrite 'DST'?" on
+  stderr and reads the answer from stdin (y or Y: yes; anything else or end
+  of input: skip); -n never replaces. The last of -f, -i, -n wins.
+
+Output:
+  -v prints "renamed 'SRC' -> 'DST'" for a rename; across file systems
+  "created directory 'DST'", "copied 'SRC' -> 'DST'" for each entry once the
+  copy is verified and in place, then "removed 'SRC'" and
+  "removed directory 'SRC'" as the source goes, as mv does.
+
+Examples:
+  $ nfs4 mv nfs://srv/export/a.txt nfs://srv/export/b.txt
+  $ nfs4 mv -t nfs://srv/export/archive nfs://srv/export/a nfs://srv/export/b
+  $ nfs4 mv -v ./report.pdf nfs://srv/export/docs/
+  $ nfs4 mv nfs://old/export/data nfs://new/export/
+`;
 
 /** Adds `mv` to the program. */
-export function registerMv(_program: RootCommand, _ctx: CliContext): void {
+export function registerMv(program: RootCommand, ctx: CliContext): void {
+  // The options in the order given: the last of -f/-i/-n wins; -t and -T conflict.
+  let overwrite: OverwriteMode = "force";
+  let targetDirectory: string | undefined;
+  let noTargetDirectory = false;
+  program
+    .command("mv")
+    .description(
+      "move (rename) files and directories on, to, from and between NFS servers (like mv)",
+    )
+    .usage("[options] SRC... DST\n       nfs4 mv [options] -t DIR SRC...")
+    .argument("<operands...>", "SRC... DST: nfs:// URLs or local paths")
+    .option("-f, --force", "do not ask before overwriting (the default)")
+    .option("-i, --interactive", "ask before overwriting")
+    .option("-n, --no-clobber", "never overwrite an existing file")
+    .addOption(new Option("-t, --target-directory <DIR>", "move every SRC into DIR"))
+    .addOption(new Option("-T, --no-target-directory", "treat DST as a normal file"))
+    .addOption(
+      new Option("-v", "print each rename, copy and removal (--verbose is the global option)"),
+    )
+    .on("option:force", () => overwrite = "force")
+    .on("option:interactive", () => overwrite = "interactive")
+    .on("option:no-clobber", () => overwrite = "no-clobber")
+    .on("option:target-directory", (dir: string) => targetDirectory = dir)
+    .on("option:no-target-directory", () => noTargetDirectory = true)
+    .addHelpText("after", HELP)
+    .action(async (operands, opts, cmd) => {
+      const globals = readGlobalOptions(cmd.optsWithGlobals());
+      if (targetDirectory !== undefined && noTargetDirectory) {
+        throw new UsageError(
+          "cannot combine --target-directory (-t) and --no-target-directory (-T)",
+        );
+      }
+      let sourceTexts: string[];
+      let destText: string;
+      if (targetDirectory !== undefined) {
+        sourceTexts = operands;
+        destText = targetDirectory;
+      } else {
+        if (operands.length < 2) {
+          throw new UsageError(`missing destination file operand after '${operands[0]}'`);
+        }
+        if (noTargetDirectory && operands.length > 2) {
+          throw new UsageError(`extra operand '${operands[2]}'`);
+        }
+        sourceTexts = operands.slice(0, -1);
+        destText = operands.at(-1)!;
+      }
+      // Every operand is checked before anything is done: a bad URL is a usage error.
+      const sources = sourceTexts.map(moveLocation);
+      const dest = moveLocation(destText);
+      const session = ctx.session(globals);
+      try {
+        await mvCommand(session, sources, dest, {
+          overwrite,
+          targetDirectory: targetDirectory !== undefined,
+          noTargetDirectory,
+          verbose: opts.v === true,
+        });
+      } finally {
+        await session.close();
+      }
+    });
+}
+
+/**
+ * An operand of `mv` or `ln`: an `nfs://` URL (a malformed one is a usage
+ * error) or a local path; `-` is a file named `-`, as for mv.
+ */
+export function moveLocation(text: string): Location {
+  if (/^nfs:\/\//i.test(text)) return { kind: "nfs", url: parseNfsUrl(text), text };
+  return { kind: "local", path: text, text };
+}
+
+/**
+ * Moves `sources` to `dest`: each failure is reported on one line and the
+ * other sources are still moved (the command then exits 1).
+ */
+export async function mvCommand(
+  session: CommandSession,
+  sources: readonly Location[],
+  dest: Location,
+  options: MvOptions,
+): Promise<MoveSummary> {
+  const ctx = session.ctx;
+  return await move(sources, dest, {
+    noClobber: options.overwrite === "no-clobber",
+    ...(options.overwrite === "interactive"
+      ? { confirm: (target: string) => ask(ctx, `overwrite ${quote(target)}?`) }
+      : {}),
+    targetDirectory: options.targetDirectory,
+    noTargetDirectory: options.noTargetDirectory,
+    connect: (url) => session.client(url),
+    ...(options.verbose
+      ? { onEvent: (event: MoveEvent) => void session.out.write(describeEvent(event) + "\n") }
+      : {}),
+    onError: (err, url) => session.report(err, url),
+    onWarning: (message) => ctx.error(`warning: ${message}`),
+    signal: ctx.interruption.signal,
+    umask: currentUmask(),
+  });
+}
+
+/** A `-v` line, as coreutils mv prints it. */
+export function describeEvent(event: MoveEvent): string {
+  switch (event.kind) {
+    case "renamed":
+    case "copied":
+      return `${event.kind} ${quote(event.from)} -> ${quote(event.to)}`;
+    case "created directory":
+      return `created directory ${quote(event.to)}`;
+    case "removed":
+    case "removed directory":
+      return `${event.kind} ${quote(event.from)}`;
+  }
+}
+
+/**
+ * A name as mv quotes it (coreutils' quoteaf: shell-escape, always quoted):
+ * `'a b'`, `"it's"`, `'lat'$'\351''in1'` for a byte that is not UTF-8.
+ */
+export function quote(name: string): string {
+  return quoteName(name, { style: "shell-escape-always" }).text;
+}
+
+/**
+ * Asks `nfs4: QUESTION ` on stderr and reads one line of stdin: a yes is an
+ * answer starting with `y` or `Y` (as coreutils' yesno() in the C locale);
+ * anything else, or the end of input, is a no.
+ */
+export async function ask(ctx: CliContext, question: string): Promise<boolean> {
+  ctx.io.stderr.write(`nfs4: ${question} `);
+  const answer = await readLine();
+  return answer !== undefined && /^[yY]/.test(answer);
+}
+
+let stdinLines: AsyncIterator<string> | undefined;
+
+/** The next line of stdin (without its newline), or undefined at its end. */
+async function readLine(): Promise<string | undefined> {
+  stdinLines ??= lines(process.stdin)[Symbol.asyncIterator]();
+  const next = await stdinLines.next();
+  return next.done ? undefined : next.value;
+}
+
+async function* lines(stream: AsyncIterable<unknown>): AsyncIterable<string> {
+  const decoder = new TextDecoder();
+  let buffered = "";
+  for await (const chunk of stream) {
+    buffered += typeof chunk === "string"
+      ? chunk
+      : decoder.decode(chunk as Uint8Array, { stream: true });
+    for (let at = buffered.indexOf("\n"); at >= 0; at = buffered.indexOf("\n")) {
+      yield buffered.slice(0, at);
+      buffered = buffered.slice(at + 1);
+    }
+  }
+  if (buffered !== "") yield buffered;
+}
+
+/** The process's umask (read by setting it and putting it back). */
+function currentUmask(): number {
+  try {
+    return process.umask();
+  } catch {
+    return 0o022;
+  }
 }
