@@ -1,11 +1,306 @@
 /**
- * `nfs4 find`: (being written; see issue 16).
+ * `nfs4 find URL... [expression]`: walk trees and act on what matches, like
+ * GNU find with the subset of its expression that people use
+ * (cli/find_expr.ts parses and evaluates it).
+ *
+ * Each starting URL is walked depth first (lib/client/walk.ts) with what
+ * READDIR returns: no GETATTR per entry, symlinks never followed. Each path
+ * is printed as the starting URL as typed followed by `/NAME` for each name
+ * below it, every name percent-encoded as `joinUrl` does (`a b` → `a%20b`,
+ * `%` → `%25`), so that every line is a URL nfs4 reads back as exactly that
+ * file (`find … -print0 | xargs -0 nfs4 rm`). `-name`, `-iname` and `-path`
+ * match the names' bytes; `-path` sees the starting URL as typed followed
+ * by the names as they are (decoded).
+ *
+ * A directory that cannot be read is one line on stderr
+ * (`nfs4: URL: Permission denied (NFS4ERR_ACCESS)`) and the walk goes on;
+ * the exit status is then 1, as find's. `-delete` removes in post-order
+ * (REMOVE; a directory only once it is empty) and refuses a starting point
+ * that is the root of an export or of the server's pseudo file system.
  * @module
  */
 
-import type { CliContext } from "./context.ts";
-import type { RootCommand } from "./globals.ts";
+import type { Nfs4ClientApi } from "../lib/client/api.ts";
+import { encodeByteString } from "../lib/client/names.ts";
+import type { FileInfo } from "../lib/client/types.ts";
+import { encodeComponent, joinUrl, type NfsUrl, parseNfsUrl, urlPath } from "../lib/client/url.ts";
+import { walk, type WalkEntry } from "../lib/client/walk.ts";
+import type { CliContext, CommandSession } from "./context.ts";
+import {
+  evaluate,
+  type FindActions,
+  type FindCommand,
+  type FindFile,
+  parseFindArgs,
+} from "./find_expr.ts";
+import { readGlobalOptions, type RootCommand } from "./globals.ts";
+
+const HELP = `
+Expression (GNU find's, this subset; default action -print):
+  tests    -name GLOB, -iname GLOB, -path GLOB, -type f|d|l|p|s|b|c (or a
+           comma list: -type f,l), -size [+-]N[cwbkMG] (sizes rounded up to
+           whole units; no unit: 512-byte blocks), -mtime [+-]N (days),
+           -mmin [+-]N (minutes), -newer URL, -empty, -true, -false
+  actions  -print, -print0, -delete (implies -depth), -prune, -quit
+  options  -maxdepth N, -mindepth N, -depth
+  operators ( EXPR ), ! EXPR, -not EXPR, EXPR -a EXPR, EXPR -and EXPR,
+           EXPR EXPR, EXPR -o EXPR, EXPR -or EXPR, EXPR , EXPR
+
+Output:
+  Each path is the starting URL as typed followed by /NAME for each name
+  below it, percent-encoded (a space is %20, a '%' is %25, a byte that is
+  not UTF-8 is %XX), so every line is a URL that names exactly that file:
+  find ... -print0 | xargs -0 nfs4 rm  never reaches another one. (GNU find
+  prints the names' raw bytes instead.) Glob patterns match the names'
+  bytes as fnmatch(3) in the C locale: ? is one byte; -path matches the
+  starting URL as typed followed by /NAME with the names as they are.
+
+Examples:
+  $ nfs4 find nfs://server/export/src -name '*.c'
+  $ nfs4 find nfs://server/export -type d -name .git -prune -o -type f -print
+  $ nfs4 find nfs://server/export/logs -mtime +30 -name '*.log' -delete
+  $ nfs4 find nfs://server/export -size +100M -print0 | xargs -0 nfs4 ls -l
+  $ nfs4 find nfs://server/export/tmp -mindepth 1 -empty -delete
+`;
 
 /** Adds `find` to the program. */
-export function registerFind(_program: RootCommand, _ctx: CliContext): void {
+export function registerFind(program: RootCommand, ctx: CliContext): void {
+  program
+    .command("find")
+    .description("search for files in trees (like find)")
+    .usage("[options] URL... [expression]")
+    .argument("[args...]", "starting URLs, then the expression")
+    // The expression's words (-name, -o, !) are not options of ours: they
+    // reach the action as they were typed, in order.
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .helpOption("--help", "show help")
+    .addHelpText("after", HELP)
+    .action(async (args, _opts, cmd) => {
+      const globals = readGlobalOptions(cmd.optsWithGlobals());
+      const command = parseFindArgs(args, { now: nowNs(ctx) });
+      // Every URL is checked before anything is done: a typo is a usage error.
+      const starts = command.starts.map(parseNfsUrl);
+      const references = new Map(command.references.map((r) => [r, parseNfsUrl(r)]));
+      for (const warning of command.warnings) ctx.error(warning);
+      const session = ctx.session(globals);
+      try {
+        await findUrls(session, starts, command, references);
+      } finally {
+        await session.close();
+      }
+    });
+}
+
+function nowNs(ctx: CliContext): bigint {
+  return BigInt(ctx.io.now().getTime()) * 1_000_000n;
+}
+
+/** Output is gathered and written in chunks of about this size (or after {@linkcode FLUSH_MS}). */
+const FLUSH_BYTES = 64 * 1024;
+const FLUSH_MS = 100;
+
+/**
+ * Runs the find `command` on each of `starts`: the `-newer` references
+ * (`references`, by their text) are looked up first; a failure there ends
+ * the command (as with find), a failure at a starting point or below is
+ * reported and the rest still done.
+ */
+export async function findUrls(
+  session: CommandSession,
+  starts: readonly NfsUrl[],
+  command: FindCommand,
+  references: ReadonlyMap<string, NfsUrl>,
+): Promise<void> {
+  const times = new Map<string, bigint>();
+  for (const [text, url] of references) {
+    try {
+      const info = await (await session.client(url)).stat(urlPath(url));
+      if (info.mtimeNs === undefined) {
+        throw new Error(`${url.text}: the server gave no modification time`);
+      }
+      times.set(text, info.mtimeNs);
+    } catch (err) {
+      session.report(err, url);
+      return;
+    }
+  }
+  const out = new Batch(session);
+  try {
+    for (const start of starts) {
+      const quit = await findOne(session, start, command, times, out);
+      if (quit) break;
+    }
+  } finally {
+    await out.flush();
+  }
+}
+
+/** Collects output lines and writes them in chunks. */
+class Batch {
+  #parts: string[] = [];
+  #size = 0;
+  #last = performance.now();
+  constructor(readonly session: CommandSession) {}
+
+  async add(text: string): Promise<void> {
+    this.#parts.push(text);
+    this.#size += text.length;
+    if (this.#size >= FLUSH_BYTES || performance.now() - this.#last >= FLUSH_MS) {
+      await this.flush();
+    }
+  }
+
+  async flush(): Promise<void> {
+    this.#last = performance.now();
+    if (this.#parts.length === 0) return;
+    const text = this.#parts.join("");
+    this.#parts = [];
+    this.#size = 0;
+    await this.session.out.write(text);
+  }
+}
+
+/** The URL (as an NfsUrl, for messages) of the entry `names` below `start`. */
+function entryUrl(start: NfsUrl, names: readonly string[]): NfsUrl {
+  let url = start;
+  for (const name of names) url = joinUrl(url, name);
+  return url;
+}
+
+/**
+ * Whether `path` is the root of the server's pseudo file system or of an
+ * export (a directory whose parent has another fsid): `-delete` would
+ * empty a whole export.
+ */
+async function isFileSystemRoot(client: Nfs4ClientApi, path: string): Promise<boolean> {
+  const report = await client.attributes(path, { follow: path.endsWith("/") });
+  const resolved = report.info.path.replace(/\/+$/, "");
+  if (resolved === "") return true;
+  const parent = resolved.slice(0, resolved.lastIndexOf("/")) || "/";
+  const above = await client.attributes(parent, { follow: true });
+  const a = report.values.fsid;
+  const b = above.values.fsid;
+  if (a === undefined || b === undefined) return false;
+  return a.major !== b.major || a.minor !== b.minor;
+}
+
+/** Walks one starting point; true when `-quit` ended the command. */
+async function findOne(
+  session: CommandSession,
+  start: NfsUrl,
+  command: FindCommand,
+  times: ReadonlyMap<string, bigint>,
+  out: Batch,
+): Promise<boolean> {
+  let client: Nfs4ClientApi;
+  try {
+    client = await session.client(start);
+    if (command.deletes && await isFileSystemRoot(client, urlPath(start))) {
+      session.report(
+        new Error(
+          `${start.text}: refusing to -delete in the root of an export; ` +
+            "name a directory inside it",
+        ),
+      );
+      return false;
+    }
+  } catch (err) {
+    session.report(err, start);
+    return false;
+  }
+  const prefix = start.text.replace(/\/+$/, "");
+  const startName = start.components.at(-1) ?? "/";
+  let current: WalkEntry | undefined;
+
+  const textOf = (names: readonly string[]): string =>
+    names.length === 0
+      ? start.text
+      : prefix + names.map((name) => "/" + encodeComponent(name)).join("");
+
+  const actions: FindActions = {
+    print: (file, terminator) => out.add(textOf((file as EntryFile).entry.names) + terminator),
+    delete: async (file) => {
+      const entry = (file as EntryFile).entry;
+      try {
+        await client.remove(entry.path);
+        return true;
+      } catch (err) {
+        await out.flush();
+        session.report(err, entryUrl(start, entry.names));
+        return false;
+      }
+    },
+    isEmptyDirectory: async (file) => {
+      const entry = (file as EntryFile).entry;
+      try {
+        for await (const _ of client.readdir(entry.path)) return false;
+        return true;
+      } catch (err) {
+        await out.flush();
+        session.report(err, entryUrl(start, entry.names));
+        return false;
+      }
+    },
+    prune: (file) => (file as EntryFile).entry.prune(),
+    referenceTime: (reference) => times.get(reference),
+  };
+
+  try {
+    const walker = walk(client, urlPath(start), {
+      order: command.depthFirst ? "post" : "pre",
+      ...(command.maxDepth !== undefined ? { maxDepth: command.maxDepth } : {}),
+    });
+    for await (const item of walker) {
+      if (item.kind === "failure") {
+        await out.flush();
+        session.report(item.error, entryUrl(start, item.names));
+        continue;
+      }
+      current = item;
+      if (item.depth < command.minDepth) continue;
+      const file = new EntryFile(item, startName, start.text);
+      const { quit } = await evaluate(command.expr, file, actions);
+      if (quit) return true;
+    }
+  } catch (err) {
+    await out.flush();
+    // The start itself (the walk's first step) or a failure that ends the walk.
+    session.report(err, current ? entryUrl(start, current.names) : start);
+  }
+  return false;
+}
+
+/** One walked entry as the expression sees it. */
+class EntryFile implements FindFile {
+  readonly name: Uint8Array;
+  readonly kind: FileInfo["kind"];
+  readonly size: bigint | undefined;
+  readonly mtimeNs: bigint | undefined;
+  #path: Uint8Array | undefined;
+
+  constructor(
+    readonly entry: WalkEntry,
+    startName: string,
+    readonly startText: string,
+  ) {
+    this.name = encodeByteString(entry.names.at(-1) ?? startName);
+    this.kind = entry.info.kind;
+    this.size = entry.info.size;
+    this.mtimeNs = entry.info.mtimeNs;
+  }
+
+  path(): Uint8Array {
+    if (this.#path === undefined) {
+      // As printed: the start as typed, or without its trailing slashes
+      // when names follow (`dir/` gives `dir/x`).
+      const start = this.entry.names.length === 0
+        ? this.startText
+        : this.startText.replace(/\/+$/, "");
+      this.#path = encodeByteString(
+        start + this.entry.names.map((name) => "/" + name).join(""),
+      );
+    }
+    return this.#path;
+  }
 }

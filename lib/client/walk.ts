@@ -1,0 +1,228 @@
+/**
+ * A depth-first tree walk on {@linkcode Nfs4ClientApi}: what `nfs4 find`
+ * and `nfs4 du` (and anything else that visits a tree) are built on.
+ *
+ * - Each directory is listed with READDIR, and what is known of each entry
+ *   comes from the attributes READDIR returned with it: no GETATTR is sent
+ *   per entry. Only the starting point is looked up (`stat`), and, when
+ *   asked to follow symlinks, the symlinks met (`stat` with `follow`).
+ * - A directory is listed completely before any of its entries is visited,
+ *   in the server's READDIR order (as fts(3) does for find and du), so no
+ *   READDIR cookie is held across a long sub-walk.
+ * - Directories are yielded before their contents (`order: "pre"`, find's
+ *   default) or after them (`"post"`: `find -depth`, du). In pre-order the
+ *   consumer may {@linkcode WalkEntry.prune} a directory before it is read.
+ * - Symlinks are never followed unless asked (`follow`); a directory that
+ *   is one of its own ancestors (same fileid; a loop made by following
+ *   symlinks, or a server that presents one) is reported, not entered.
+ * - A directory that cannot be read is reported as a {@linkcode WalkFailure}
+ *   and the walk goes on with the next entry, as find and du do.
+ *
+ * A failure to find the starting point itself is thrown by the iterator's
+ * first `next()`, so the caller reports it as it reports any failure of a
+ * URL. Breaking out of the loop ends the walk (`find -quit`).
+ *
+ * @example
+ * ```ts
+ * for await (const item of walk(client, "/vfs/src", { order: "post" })) {
+ *   if (item.kind === "failure") console.error(item.path, item.error);
+ *   else console.log(item.depth, item.path, item.info.spaceUsed);
+ * }
+ * ```
+ * @module
+ */
+
+import type { Nfs4ClientApi } from "./api.ts";
+import type { FileInfo } from "./types.ts";
+
+/** How {@linkcode walk} goes through a tree. */
+export interface WalkOptions {
+  /**
+   * `pre` (default): a directory is yielded before its contents; `post`:
+   * after them (its contents are then final when it is seen).
+   */
+  readonly order?: "pre" | "post";
+  /**
+   * Nothing deeper than this is yielded, and directories at this depth are
+   * not read (the starting point is depth 0): `find -maxdepth`. Default: no
+   * limit.
+   */
+  readonly maxDepth?: number;
+  /**
+   * Which symlinks to follow: `never` (default; a symlink is an entry like
+   * any other, `find -P`, `du -P`), `start` (only the starting point,
+   * `-H`), `always` (every one, `-L`; a dangling symlink stays a symlink).
+   */
+  readonly follow?: "never" | "start" | "always";
+  /**
+   * Asked before a directory is read, in either order: false leaves it
+   * unread (it is still yielded, without its contents). `du` uses it to
+   * skip a directory it has already counted.
+   */
+  readonly descend?: (entry: WalkEntry) => boolean;
+}
+
+/** One file or directory the walk reached. */
+export interface WalkEntry {
+  readonly kind: "entry";
+  /**
+   * What READDIR said of it (for the starting point, what `stat` said). A
+   * followed symlink has the attributes of what it points to, with its own
+   * name and path.
+   */
+  readonly info: FileInfo;
+  /**
+   * The path to hand to the client: the starting path (without a trailing
+   * `/`) and the names below it, joined with `/`.
+   */
+  readonly path: string;
+  /** The names from the starting point down to this entry (empty for the start). */
+  readonly names: readonly string[];
+  /** 0 for the starting point, 1 for its entries, and so on. */
+  readonly depth: number;
+  /**
+   * In pre-order: do not read this directory (`find -prune`). Has no effect
+   * on anything else, nor in post-order (the contents were already walked).
+   */
+  prune(): void;
+}
+
+/** A directory that could not be read, or that would have closed a loop. */
+export interface WalkFailure {
+  readonly kind: "failure";
+  /** The directory's path, as {@linkcode WalkEntry.path}. */
+  readonly path: string;
+  readonly names: readonly string[];
+  readonly depth: number;
+  /** Why: the client's error (an `NfsError` such as NFS4ERR_ACCESS), or a {@linkcode WalkLoopError}. */
+  readonly error: unknown;
+}
+
+/** What the walk yields, in order. */
+export type WalkItem = WalkEntry | WalkFailure;
+
+/**
+ * A directory that is its own ancestor (the same fileid): entering it would
+ * never end. Carries both paths; its message starts with `path: `, as the
+ * CLI's errors do.
+ */
+export class WalkLoopError extends Error {
+  /** The directory not entered. */
+  readonly path: string;
+  /** The ancestor it is the same directory as. */
+  readonly ancestor: string;
+
+  constructor(path: string, ancestor: string) {
+    super(`${path}: File system loop detected; it is the same directory as ${ancestor}`);
+    this.name = "WalkLoopError";
+    this.path = path;
+    this.ancestor = ancestor;
+  }
+}
+
+/** `start` without trailing slashes (`/` stays `/`), to put names after. */
+function basePath(start: string): string {
+  const trimmed = start.replace(/\/+$/, "");
+  return trimmed === "" ? "/" : trimmed;
+}
+
+function childPath(parent: string, name: string): string {
+  return parent === "/" ? `/${name}` : `${parent}/${name}`;
+}
+
+class Entry implements WalkEntry {
+  readonly kind = "entry" as const;
+  pruned = false;
+  constructor(
+    readonly info: FileInfo,
+    readonly path: string,
+    readonly names: readonly string[],
+    readonly depth: number,
+  ) {}
+  prune(): void {
+    this.pruned = true;
+  }
+}
+
+/** A directory being walked: its entry and what READDIR listed in it. */
+interface Frame {
+  readonly entry: Entry;
+  readonly children: readonly FileInfo[];
+  next: number;
+}
+
+/**
+ * Walks the tree at `start` (a client path; a trailing `/` follows a
+ * symlink there, as the client's methods do), depth first. See the module
+ * documentation.
+ */
+export async function* walk(
+  client: Nfs4ClientApi,
+  start: string,
+  options: WalkOptions = {},
+): AsyncGenerator<WalkItem, void, undefined> {
+  const order = options.order ?? "pre";
+  const maxDepth = options.maxDepth ?? Infinity;
+  const follow = options.follow ?? "never";
+  const rootInfo = await client.stat(start, { follow: follow !== "never" });
+  const stack: Frame[] = [];
+
+  /**
+   * Opens `entry`: reads it when it is a directory to go into (pushing a
+   * frame), or yields the failure that stops it. Yields nothing else.
+   */
+  async function* open(entry: Entry): AsyncGenerator<WalkItem, boolean, undefined> {
+    if (entry.info.kind !== "directory" || entry.depth >= maxDepth || entry.pruned) return false;
+    if (options.descend && !options.descend(entry)) return false;
+    const fileid = entry.info.fileid;
+    if (fileid !== undefined) {
+      const ancestor = stack.find((frame) => frame.entry.info.fileid === fileid);
+      if (ancestor) {
+        yield failure(entry, new WalkLoopError(entry.path, ancestor.entry.path));
+        return false;
+      }
+    }
+    const children: FileInfo[] = [];
+    try {
+      for await (const info of client.readdir(entry.path)) children.push(info);
+    } catch (error) {
+      yield failure(entry, error);
+      return false;
+    }
+    stack.push({ entry, children, next: 0 });
+    return true;
+  }
+
+  /** Visits `entry`: yields it (before or after its contents) and opens it. */
+  async function* visit(entry: Entry): AsyncGenerator<WalkItem, void, undefined> {
+    if (order === "pre") yield entry;
+    const opened = yield* open(entry);
+    if (!opened && order === "post") yield entry;
+  }
+
+  yield* visit(new Entry(rootInfo, basePath(start), [], 0));
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1]!;
+    const info = frame.children[frame.next++];
+    if (info === undefined) {
+      stack.pop();
+      if (order === "post") yield frame.entry;
+      continue;
+    }
+    const path = childPath(frame.entry.path, info.name);
+    const names = [...frame.entry.names, info.name];
+    const depth = frame.entry.depth + 1;
+    let seen = info;
+    if (follow === "always" && info.kind === "symlink") {
+      // Only a symlink that leads somewhere is replaced by what it points
+      // to; a dangling one (or one we may not follow) stays itself.
+      const target = await client.stat(path, { follow: true }).catch(() => undefined);
+      if (target) seen = { ...target, name: info.name, path: info.path };
+    }
+    yield* visit(new Entry(seen, path, names, depth));
+  }
+}
+
+function failure(entry: WalkEntry, error: unknown): WalkFailure {
+  return { kind: "failure", path: entry.path, names: entry.names, depth: entry.depth, error };
+}
