@@ -15,7 +15,10 @@ import type { TraceSink } from "../lib/client/trace.ts";
 import type { ConnectExtras } from "./context.ts";
 import type { GlobalOptions } from "./globals.ts";
 
-/** The {@linkcode ConnectOptions} for `url` and the global options. */
+/**
+ * The {@linkcode ConnectOptions} for `url` and the global options. With
+ * `--pcap` it opens the capture file, the first time.
+ */
 export function connectOptions(
   url: NfsUrl,
   globals: GlobalOptions,
@@ -33,6 +36,7 @@ export function connectOptions(
     ...(globals.callback !== undefined ? { callback: globals.callback } : {}),
     ...(extra.signal !== undefined ? { signal: extra.signal } : {}),
     ...(extra.reacquireLostLocks ? { reacquireLostLocks: true } : {}),
+    ...(globals.pcap !== undefined ? { pcap: pcapWriter(globals.pcap) } : {}),
   };
 }
 
@@ -43,9 +47,7 @@ export async function connectClient(
   onTrace?: TraceSink,
   extra?: ConnectExtras,
 ): Promise<Nfs4ClientApi> {
-  const options = connectOptions(url, globals, onTrace, extra);
-  const pcap = globals.pcap !== undefined ? pcapWriter(globals.pcap) : undefined;
-  return await Nfs4Client.connect(pcap ? { ...options, pcap } : options);
+  return await Nfs4Client.connect(connectOptions(url, globals, onTrace, extra));
 }
 
 /** The `--pcap` capture of this process, once its first connection opened it. */
