@@ -10,26 +10,30 @@
  * addresses and ports, and TCP with a sequence number per direction that
  * counts every byte of every record, and an acknowledgement number that
  * covers what the other side sent before. A connection starts with a
- * SYN / SYN-ACK / ACK handshake (from the side that opened it, with a
- * window scale of 14 so no window ever looks full) and ends with FIN,
- * FIN, ACK, so tshark's TCP analysis finds nothing to flag. A record
- * larger than {@linkcode MAX_SEGMENT_PAYLOAD} bytes is split into segments
- * of at most that size (PSH on its last one); one segment never carries
- * parts of two records. IPv4 header checksums are right; TCP checksums are
- * 0 (Wireshark does not verify them by default).
+ * SYN / SYN-ACK / ACK handshake from the side that opened it (announcing a
+ * maximum segment size of {@linkcode MAX_SEGMENT_PAYLOAD} and a window
+ * scale of 14, so no window ever looks full) and ends with FIN, FIN, ACK,
+ * so tshark's TCP analysis finds nothing to flag. A record larger than
+ * {@linkcode MAX_SEGMENT_PAYLOAD} bytes is split into segments of at most
+ * that size (PSH on its last one); one segment never carries parts of two
+ * records, so each record is one RPC frame in Wireshark. IPv4 header
+ * checksums are right; TCP checksums are 0 (Wireshark does not verify them
+ * by default). No pure ACKs are made up: data acknowledges data.
  *
  * Writes are synchronous, a record at a time, so the file is whole (every
  * packet complete) at every moment: a command that fails, is interrupted or
  * exits on a signal leaves a file tshark reads to its last record; `close()`
- * only adds the FINs. Nothing is buffered in memory. When the file is a FIFO
- * whose reader is slow, a write blocks the process until the reader catches
- * up (backpressure: the capture never grows memory), and opening a FIFO
- * waits until a reader has it open, as any writer of a FIFO does. A write
- * that fails (the reader went away: EPIPE) stops the capture; the process
- * goes on without it and `onError` is told once.
+ * only adds the FINs. Nothing stays in memory past its record's write.
+ * When the file is a FIFO whose reader is slow, a write blocks the process
+ * until the reader catches up (backpressure: the capture never grows
+ * memory), and opening a FIFO waits until a reader has it open, as any
+ * writer of a FIFO does. A write that fails (the reader went away: EPIPE)
+ * stops the capture; the process goes on without it and `onError` is told
+ * once.
  *
  * A record counts from the moment the transport queues it for the socket
- * (sent) or has all of it (received); its packets carry that time.
+ * (sent) or has all of it (received); its packets carry that time. A
+ * received record that came in several fragments is written as one.
  *
  * @example
  * ```ts
@@ -66,8 +70,8 @@ const ETHERNET_HEADER = 14;
 const IPV4_HEADER = 20;
 const IPV6_HEADER = 40;
 const TCP_HEADER = 20;
-/** NOP + window scale (kind 3, length 3): the SYN's options. */
-const SYN_OPTIONS = 4;
+/** The SYN's options: MSS (kind 2, length 4), NOP, window scale (kind 3, length 3). */
+const SYN_OPTIONS = 8;
 const WINDOW_SCALE = 14;
 const PACKET_HEADER = 16;
 /** Packets of one record (or handshake) up to this size in all go out in one write. */
@@ -438,10 +442,13 @@ class PcapConnection implements ConnectionTap {
     bytes[at + 13] = flags;
     view.setUint16(at + 14, 0xffff); // window (scaled by 2^14 after the handshake)
     if (options.syn) {
-      bytes[at + 20] = 1; // NOP
-      bytes[at + 21] = 3; // window scale
-      bytes[at + 22] = 3;
-      bytes[at + 23] = WINDOW_SCALE;
+      bytes[at + 20] = 2; // MSS
+      bytes[at + 21] = 4;
+      view.setUint16(at + 22, MAX_SEGMENT_PAYLOAD);
+      bytes[at + 24] = 1; // NOP
+      bytes[at + 25] = 3; // window scale
+      bytes[at + 26] = 3;
+      bytes[at + 27] = WINDOW_SCALE;
     }
     at += tcpHeader;
     for (const piece of options.payload ?? []) {
