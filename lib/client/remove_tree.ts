@@ -55,7 +55,15 @@ export interface RemoveTreeOptions {
   readonly ignoreMissing?: boolean;
   /** Aborting stops the walk before its next operation, with the signal's reason. */
   readonly signal?: AbortSignal;
+  /**
+   * REMOVEs of the non-directories of one directory in flight at once
+   * (default {@linkcode DEFAULT_CONCURRENCY}; 1 with `confirm`).
+   */
+  readonly concurrency?: number;
 }
+
+/** REMOVEs in flight at once by default: enough to hide the round trips. */
+export const DEFAULT_CONCURRENCY = 8;
 
 /** Whether `err` is the NFS status named `name` (e.g. `NFS4ERR_NOENT`). */
 export function hasStatus(err: unknown, ...names: string[]): boolean {
@@ -115,13 +123,31 @@ async function removeEntry(
     }
     if (children.length > 0) {
       if (options.confirm && !await options.confirm(entry, "descend")) return false;
+      const entries = children.map((child) => ({
+        path: childPath(entry.path, child.name),
+        names: [...entry.names, child.name],
+        info: child,
+      }));
+      // Files, symlinks and the like several at a time (each REMOVE is a
+      // round trip), then the directories one by one, depth first, so no
+      // more than one directory's listing is being removed at once. With
+      // prompts (or a width of 1): one at a time, in READDIR order.
+      const width = options.confirm ? 1 : Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
+      const leaves = width === 1
+        ? []
+        : entries.filter((e) => e.info.kind !== "directory" && e.info.kind !== "unknown");
+      const rest = entries.filter((e) => !leaves.includes(e));
       let emptied = true;
-      for (const child of children) {
-        const removed = await removeEntry(client, {
-          path: childPath(entry.path, child.name),
-          names: [...entry.names, child.name],
-          info: child,
-        }, options);
+      let next = 0;
+      const worker = async () => {
+        while (next < leaves.length) {
+          const removed = await removeEntry(client, leaves[next++]!, options);
+          emptied &&= removed;
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(width, leaves.length) }, worker));
+      for (const one of rest) {
+        const removed = await removeEntry(client, one, options);
         emptied &&= removed;
       }
       // Something inside stays, so this directory must too (no second error).

@@ -314,10 +314,33 @@ Deno.test("removeTree() stops when its signal is aborted", async () => {
       onRemoved: () => controller.abort(stop),
       onError: (err) => assert.fail(String(err)),
       signal: controller.signal,
+      concurrency: 1,
     }),
     (err) => err === stop,
   );
   assert.equal(client.log.filter((call) => call.startsWith("remove")).length, 1);
+});
+
+Deno.test("removeTree() keeps several REMOVEs of one directory's files in flight, never more than asked", async () => {
+  const files: Record<string, Node> = {};
+  for (let i = 0; i < 20; i++) files[`f${i}`] = f();
+  const client = new TreeClient(d({ vfs: d({ t: d({ ...files, sub: d({ x: f() }) }) }) }));
+  let inFlight = 0;
+  let most = 0;
+  const remove = client.remove.bind(client);
+  client.remove = async (path: string) => {
+    most = Math.max(most, ++inFlight);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    inFlight--;
+    return await remove(path);
+  };
+  const gone = await removeTree(client, await top(client, "/vfs/t"), {
+    onError: (err) => assert.fail(String(err)),
+    concurrency: 4,
+  });
+  assert.equal(gone, true);
+  assert.equal(most, 4);
+  assert.deepEqual(client.paths(), ["/", "/vfs"]);
 });
 
 Deno.test("removeDirectory() removes an empty directory and never a file or a symlink", async () => {
