@@ -51,6 +51,12 @@ export interface CliIo {
    * reads /etc/passwd and /etc/group); none when undefined.
    */
   readonly ids?: (() => IdDatabase) | undefined;
+  /**
+   * Ends the process now with `status`: a command's last resort after a
+   * signal when releasing hangs. `nfs4 shell` makes it end the verb only.
+   * Default: `process.exit`.
+   */
+  readonly exit?: ((status: number) => void) | undefined;
 }
 
 /** The signals that stop a command. */
@@ -79,6 +85,11 @@ export class CliContext {
   readonly diag: Diagnostics;
   /** Set when a command reported a failure and went on. */
   failed = false;
+  /**
+   * The exit status a command decided itself (`nfs4 shell` ends with its
+   * failing verb's status); wins over `failed`.
+   */
+  exitStatus: number | undefined;
   /** The global options of the command being run, once it has read them. */
   globals: GlobalOptions | undefined;
   /** Aborted (with {@linkcode Interrupted}) when SIGINT or SIGTERM stops the command. */

@@ -24,6 +24,7 @@ import {
 } from "./globals.ts";
 import { registerLs } from "./ls.ts";
 import { registerInfo } from "./info.ts";
+import { registerShell } from "./shell.ts";
 import { registerStat } from "./stat.ts";
 import { registerDf } from "./df.ts";
 import { registerRm } from "./rm.ts";
@@ -66,6 +67,7 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerHead,
   registerTail,
   registerInfo,
+  registerShell,
   registerRenewWatch,
   registerLock,
   registerSimulateReboot,
@@ -141,6 +143,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<ExitCode>
     await program.parseAsync(normalizeArgv(argv), { from: "user" });
     const stopped = ctx.interruption.signal.reason;
     if (stopped !== undefined) return exitCodeFor(stopped);
+    if (ctx.exitStatus !== undefined) return ctx.exitStatus as ExitCode;
     return ctx.failed ? ExitCode.FAILURE : ExitCode.OK;
   } catch (err) {
     if (isBrokenPipe(err)) return ExitCode.OK;

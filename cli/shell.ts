@@ -1,0 +1,463 @@
+/**
+ * `nfs4 shell URL`: one NFSv4 client for a whole interactive session.
+ *
+ * The shell connects once (one client ID and, on 4.1, one session), keeps
+ * the lease renewed while the prompt waits, and runs each line's verbs on
+ * that client: the nfs4 subcommands (`ls`, `cat`, `stat`, `rm`, ...; each
+ * runs exactly as the command of that name, through `run()`, with remote
+ * paths taken relative to the current directory) and the shell's own
+ * (cd, get, put, open, lock, state, ... in shell_builtins.ts). What the
+ * state manager goes through (a failed renewal, a server reboot and its
+ * reclaim, a recall) is printed above the prompt as it happens, and the
+ * prompt says when it is recovering or state was lost.
+ *
+ * Ctrl-C ends the running verb and comes back to the prompt; the client
+ * stays (the verb's work is stopped softly: lib/state/operation_scope.ts).
+ * At the prompt it drops the line. Ctrl-D or `exit` releases everything
+ * (CLOSE, LOCKU, DESTROY_SESSION, DESTROY_CLIENTID) and ends the shell.
+ *
+ * Without a terminal (`nfs4 shell URL < script`, or `-c 'cd a; ls'`) the
+ * lines run with no prompt, and the first failing verb ends the shell with
+ * its status, as `sh -e`, unless `--keep-going`.
+ * @module
+ */
+
+import process from "node:process";
+import * as readline from "node:readline";
+import type { Nfs4ClientApi } from "../lib/client/api.ts";
+import { withOperationSignal } from "../lib/client/operation_scope.ts";
+import {
+  filteredSink,
+  formatTraceJson,
+  formatTraceText,
+  TRACE_CATEGORIES,
+} from "../lib/client/trace.ts";
+import type { TraceEvent } from "../lib/client/trace.ts";
+import { formatHostPort, type NfsUrl, parseNfsUrl, urlPath } from "../lib/client/url.ts";
+import type { CliContext, CliIo, StopSignal } from "./context.ts";
+import { describeError } from "./errors.ts";
+import { ExitCode } from "./exit_codes.ts";
+import { type GlobalOptions, readGlobalOptions, type RootCommand } from "./globals.ts";
+import { createProgram, run } from "./program.ts";
+import { BUILTINS, type ShellState } from "./shell_builtins.ts";
+import { completeLine } from "./shell_complete.ts";
+import { historyFile, isTerminal, LineEditor, processStdin } from "./shell_line.ts";
+import { type OptionShape, rewritePaths, urlOfWord } from "./shell_paths.ts";
+import { splitCommands } from "./shell_words.ts";
+
+const HELP = `
+Examples:
+  $ nfs4 shell nfs://127.0.0.1/vfs
+  nfs4 127.0.0.1:2049 4.1 /vfs> cd logs; ls -l
+  nfs4 127.0.0.1:2049 4.1 /vfs/logs> get today.log /tmp/
+  nfs4 127.0.0.1:2049 4.1 /vfs/logs> lock -x app.lock
+  nfs4 127.0.0.1:2049 4.1 /vfs/logs> state
+  $ nfs4 shell nfs://server/export -c 'cd a; put report.pdf; ls -l'
+  $ nfs4 shell nfs://server/export < commands.txt
+
+Verbs: the nfs4 commands that work on files (ls cat cp stat df rm rmdir mkdir
+mv ln chmod chown touch truncate du find head tail info), with paths relative
+to the current directory, and cd pwd lcd lpwd get put open close lock unlock
+state trace renew help exit. 'help VERB' says more.
+
+Without a terminal, or with -c, lines run without a prompt and the first
+failing verb ends the shell with its status (as sh -e) unless --keep-going.
+History: $XDG_STATE_HOME/nfs4/history (default ~/.local/state/nfs4/history).
+`;
+
+/** The nfs4 commands a shell line may run, with paths relative to the current directory. */
+export const COMMAND_VERBS: readonly string[] = [
+  "ls",
+  "cat",
+  "cp",
+  "stat",
+  "df",
+  "rm",
+  "rmdir",
+  "mkdir",
+  "mv",
+  "ln",
+  "chmod",
+  "chown",
+  "touch",
+  "truncate",
+  "du",
+  "find",
+  "head",
+  "tail",
+  "info",
+  "probe",
+];
+
+/** Adds `shell` to the program. */
+export function registerShell(program: RootCommand, ctx: CliContext): void {
+  program
+    .command("shell")
+    .description("an interactive session on one NFSv4 client (cd, ls, get, put, lock, state...)")
+    .argument("<url>", "nfs:// URL of the directory to start in")
+    .option("-c, --command <lines>", "run these verbs (separated by ; or newlines) and exit")
+    .option("--keep-going", "without a terminal, go on after a failing verb")
+    .addHelpText("after", HELP)
+    .action(async (text, opts, cmd) => {
+      const globals = readGlobalOptions(cmd.optsWithGlobals());
+      const url = parseNfsUrl(text);
+      const shell = new Shell(ctx, globals, url, opts.keepGoing === true);
+      ctx.exitStatus = await shell.run(opts.command);
+    });
+}
+
+/** Where the shell is, what it holds, and how it talks to the user. */
+class Shell implements ShellState {
+  readonly ctx: CliContext;
+  readonly globals: GlobalOptions;
+  readonly start: NfsUrl;
+  readonly keepGoing: boolean;
+  client!: Nfs4ClientApi;
+  cwd: string;
+  previousCwd: string;
+  traceMode: "off" | "on" | "ops" | "json";
+  readonly held: ShellState["held"] = new Map();
+  lastStatus = 0;
+  #editor: LineEditor | undefined;
+  /** Stops the running verb (Ctrl-C); undefined at the prompt. */
+  #stopVerb: ((signal: StopSignal) => void) | undefined;
+  #ending: StopSignal | undefined;
+  #options = new Map<string, OptionShape[]>();
+  #globalOptions: OptionShape[] = [];
+  readonly #started = performance.now();
+  /** Connected: from now on the client's events are news. */
+  #ready = false;
+
+  constructor(ctx: CliContext, globals: GlobalOptions, start: NfsUrl, keepGoing: boolean) {
+    this.ctx = ctx;
+    this.globals = globals;
+    this.start = start;
+    this.keepGoing = keepGoing;
+    this.cwd = start.path;
+    this.previousCwd = start.path;
+    const categories = globals.traceFilter?.categories;
+    this.traceMode = globals.trace === undefined
+      ? "off"
+      : globals.trace === "json"
+      ? "json"
+      : categories?.length === 1 && categories[0] === "ops"
+      ? "ops"
+      : "on";
+    this.#learnOptions();
+  }
+
+  /** Runs the session; resolves with the shell's exit status. */
+  async run(commands: string | undefined): Promise<number> {
+    this.ctx.ownsSignals = true;
+    const onInt = () => this.#signal("SIGINT");
+    const onTerm = () => this.#signal("SIGTERM");
+    process.on("SIGINT", onInt);
+    process.on("SIGTERM", onTerm);
+    try {
+      // Every category, ops too: `trace ops` may be asked for at any time.
+      const sink = filteredSink((e) => this.#event(e), { categories: TRACE_CATEGORIES });
+      this.client = await this.ctx.io.connect(this.start, this.globals, sink);
+      this.client.keepLease(true);
+      this.#ready = true;
+      // The start must be a directory the shell can stand in.
+      const dir = urlPath(this.start);
+      await this.client.stat(dir === "/" ? dir : dir.replace(/\/?$/, "/"));
+      const stdin = processStdin();
+      if (commands !== undefined) return await this.#script(splitLines(commands));
+      if (!isTerminal(stdin) || !isTerminal(process.stdout)) {
+        return await this.#script(readLines(stdin));
+      }
+      return await this.#interactive(stdin);
+    } catch (err) {
+      if (this.#ending) return this.#ending === "SIGTERM" ? ExitCode.SIGTERM : ExitCode.SIGINT;
+      this.ctx.error(describeError(err, this.globals.verbose, {
+        url: this.start,
+        timeoutSeconds: this.globals.timeoutSeconds,
+      }));
+      return ExitCode.FAILURE;
+    } finally {
+      process.off("SIGINT", onInt);
+      process.off("SIGTERM", onTerm);
+      this.#editor?.close();
+      await this.#release();
+    }
+  }
+
+  /** Lines without a prompt: stop at the first failure unless --keep-going. */
+  async #script(lines: AsyncIterable<string> | Iterable<string>): Promise<number> {
+    let failed = 0;
+    for await (const line of lines) {
+      const status = await this.#runLine(line);
+      if (status === "exit") return this.lastStatus;
+      if (this.#ending) break;
+      if (status !== 0) {
+        failed = status;
+        if (!this.keepGoing) return status;
+      }
+    }
+    if (this.#ending) return this.#ending === "SIGTERM" ? ExitCode.SIGTERM : ExitCode.SIGINT;
+    return failed;
+  }
+
+  async #interactive(stdin: NodeJS.ReadableStream): Promise<number> {
+    const editor = new LineEditor({
+      input: stdin,
+      output: process.stdout,
+      historyFile: historyFile(this.ctx.io.env),
+      completer: (line) => completeLine(this, line),
+      onInterrupt: () => {
+        if (this.#stopVerb) {
+          process.stdout.write("^C\n");
+          this.#stopVerb("SIGINT");
+        } else editor.discardLine(this.prompt());
+      },
+    });
+    this.#editor = editor;
+    this.#say(
+      `connected to ${formatHostPort(this.start)} with NFSv4.${this.client.minorVersion}, ` +
+        `client ID ${this.client.describeState().clientId}; 'help' lists the verbs`,
+    );
+    for (;;) {
+      const line = await editor.read(this.prompt());
+      if (line === undefined) {
+        process.stdout.write("\n");
+        return this.lastStatus;
+      }
+      if (await this.#runLine(line) === "exit") return this.lastStatus;
+      if (this.#ending) return this.#ending === "SIGTERM" ? ExitCode.SIGTERM : ExitCode.SIGINT;
+    }
+  }
+
+  /** `nfs4 127.0.0.1:2049 4.1 /vfs/dir> `, with a marker while recovering or after a loss. */
+  prompt(): string {
+    const state = this.client.describeState();
+    const marks: string[] = [];
+    if (state.flags.length > 0) marks.push(`recovering: ${state.flags.join(",")}`);
+    const lost = state.opens.filter((o) => o.lost || o.locks.some((l) => l.lost)).length;
+    if (lost > 0) marks.push(`state lost on ${lost} file(s)`);
+    const mark = marks.length > 0 ? ` [${marks.join("; ")}]` : "";
+    return `nfs4 ${formatHostPort(this.start)} 4.${state.minorVersion} ${this.cwd}${mark}> `;
+  }
+
+  /** Runs every verb of `line`; the status of the last, or "exit". */
+  async #runLine(line: string): Promise<number | "exit"> {
+    let commands: string[][];
+    try {
+      commands = splitCommands(line);
+    } catch (err) {
+      this.ctx.error(describeError(err, false));
+      return (this.lastStatus = ExitCode.USAGE);
+    }
+    for (const words of commands) {
+      const status = await this.runVerb(words);
+      if (status === "exit") return "exit";
+      this.lastStatus = status;
+      if (this.#ending) return status;
+      if (status !== 0 && !this.keepGoing && this.#editor === undefined) return status;
+    }
+    return this.lastStatus;
+  }
+
+  /** Runs one verb and resolves with its exit status. */
+  async runVerb(words: readonly string[]): Promise<number | "exit"> {
+    const [verb, ...args] = words;
+    if (verb === undefined) return 0;
+    const stop = new AbortController();
+    const stopCommand = new Set<(signal: StopSignal) => boolean>();
+    this.#stopVerb = (signal) => {
+      stop.abort(new Error(`interrupted by ${signal}`));
+      for (const listener of stopCommand) listener(signal);
+    };
+    try {
+      return await withOperationSignal(stop.signal, async () => {
+        const builtin = BUILTINS.get(verb);
+        if (builtin) return await builtin.run(this, args, stop.signal);
+        if (!COMMAND_VERBS.includes(verb)) {
+          this.ctx.error(`${verb}: not a verb here ('help' lists them)`);
+          return ExitCode.USAGE;
+        }
+        return await this.runCommand(verb, args, {
+          signals: (listener) => {
+            stopCommand.add(listener);
+            return () => stopCommand.delete(listener);
+          },
+        });
+      });
+    } catch (err) {
+      if (stop.signal.aborted) return ExitCode.SIGINT;
+      this.ctx.error(describeError(err, this.globals.verbose, {
+        timeoutSeconds: this.globals.timeoutSeconds,
+      }));
+      return ExitCode.FAILURE;
+    } finally {
+      this.#stopVerb = undefined;
+    }
+  }
+
+  /**
+   * Runs nfs4 `verb` with `args` (paths made URLs) as the command of that
+   * name runs, on the shell's client. Another server's URL gets a client of
+   * its own for the verb.
+   */
+  runCommand(
+    verb: string,
+    args: readonly string[],
+    how: { signals?: CliIo["signals"]; raw?: boolean } = {},
+  ): Promise<number> {
+    const options = [...(this.#options.get(verb) ?? []), ...this.#globalOptions];
+    const argv = [
+      verb,
+      ...(how.raw ? args : rewritePaths(verb, args, options, (w) => this.urlOf(w))),
+    ];
+    const signals = how.signals;
+    const shared = this.client;
+    const io: CliIo = {
+      ...this.ctx.io,
+      signals,
+      // A verb never ends the shell; Ctrl-C has stopped its work already.
+      exit: () => {},
+      connect: (url, globals, onTrace, extra) => {
+        if (url.host === this.start.host && url.port === this.start.port) {
+          return Promise.resolve(keepOpen(shared));
+        }
+        return this.ctx.io.connect(url, globals, onTrace, extra);
+      },
+    };
+    return run(argv, io);
+  }
+
+  /** The URL of a path word, relative to the current directory. */
+  urlOf(word: string): string {
+    return urlOfWord(this.start, this.cwd, word);
+  }
+
+  /** A line for the user on stderr, above the prompt when one is showing. */
+  #say(text: string): void {
+    const line = `${text}\n`;
+    if (this.#editor) this.#editor.printAbove(line, this.prompt());
+    else this.ctx.diag.raw(line);
+  }
+
+  /** Prints a message (`* ...`) about what happened, above the prompt. */
+  notify(text: string): void {
+    this.#say(`* ${text}`);
+  }
+
+  /** The shell's client's trace events: shown as `trace` says, and the notable ones always. */
+  #event(event: TraceEvent): void {
+    const mode = this.traceMode;
+    // A fresh client's start (new client ID, nothing to reclaim) is no news.
+    if (!this.#ready && mode === "off") return;
+    const ops = event.category === "ops";
+    if (mode === "ops" ? ops : mode !== "off" && !ops) {
+      this.#say(mode === "json" ? formatTraceJson(event) : formatTraceText(event));
+    } else if (mode === "off" && notable(event)) {
+      const seconds = ((performance.now() - this.#started) / 1000).toFixed(1);
+      this.notify(
+        `${seconds} s ${event.category}: ${event.event}${event.detail ? ` (${event.detail})` : ""}`,
+      );
+    }
+  }
+
+  /** SIGINT/SIGTERM as signals (no terminal, or sent by kill). */
+  #signal(signal: StopSignal): void {
+    if (this.#editor && signal === "SIGINT") {
+      // A terminal's Ctrl-C comes as a key; a SIGINT from kill stops the verb the same way.
+      if (this.#stopVerb) this.#stopVerb(signal);
+      return;
+    }
+    if (this.#ending) {
+      // A second signal: stop releasing too.
+      this.ctx.stopClients(signal);
+      return;
+    }
+    this.#ending = signal;
+    this.#stopVerb?.(signal);
+    this.#editor?.close();
+    // Releasing gets a few seconds; then whatever is in flight is stopped.
+    setTimeout(() => this.ctx.stopClients(signal), 2000).unref?.();
+  }
+
+  /** Closes what the shell holds and the client (DESTROY_SESSION, DESTROY_CLIENTID). */
+  async #release(): Promise<void> {
+    for (const [path, held] of this.held) {
+      try {
+        for (const range of held.locks) await held.file.unlock(range);
+        await held.file.close();
+      } catch (err) {
+        this.ctx.error(`warning: ${path}: ${describeError(err, false)}`);
+      }
+    }
+    this.held.clear();
+    if (!this.client) return;
+    try {
+      await this.client.close();
+    } catch (err) {
+      if (this.globals.verbose) this.ctx.error(`warning: closing: ${describeError(err, true)}`);
+    }
+  }
+
+  /** The options of each verb and the global ones, to read command lines. */
+  #learnOptions(): void {
+    const program = createProgram(this.ctx);
+    const shape = (o: { short?: string; long?: string; required: boolean; optional: boolean }) => ({
+      short: o.short,
+      long: o.long,
+      required: o.required,
+      optional: o.optional,
+    });
+    this.#globalOptions = program.options.map(shape);
+    for (const command of program.commands) {
+      const shapes = command.options.map(shape);
+      this.#options.set(command.name(), shapes);
+      for (const alias of command.aliases()) this.#options.set(alias, shapes);
+    }
+  }
+
+  /** The options of `verb` (for completion). */
+  optionsOf(verb: string): readonly OptionShape[] {
+    return this.#options.get(verb) ?? [];
+  }
+}
+
+/** A client whose `close()` does nothing: the shell closes it at the end. */
+function keepOpen(client: Nfs4ClientApi): Nfs4ClientApi {
+  return new Proxy(client, {
+    get(target, key) {
+      if (key === "close") return () => Promise.resolve();
+      const value = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+/**
+ * Events worth telling at once even with the trace off: flags set and
+ * cleared (recovery), state lost or reclaimed, callbacks, renewals that
+ * failed.
+ */
+function notable(event: TraceEvent): boolean {
+  if (event.category === "state") return /^[+-]/.test(event.event);
+  if (event.category === "cb") return /^CB_(RECALL|NOTIFY)/.test(event.event);
+  if (event.category === "deleg") return true;
+  if (event.category === "open" || event.category === "lock") {
+    return /reclaim|lost|bad|revoked/i.test(`${event.event} ${event.detail ?? ""}`);
+  }
+  if (event.category === "lease") {
+    return /fail|expired|NFS4ERR/i.test(`${event.event} ${event.detail ?? ""}`);
+  }
+  return false;
+}
+
+function* splitLines(text: string): Iterable<string> {
+  yield* text.split("\n");
+}
+
+async function* readLines(input: NodeJS.ReadableStream): AsyncIterable<string> {
+  const rl = readline.createInterface({ input, terminal: false, crlfDelay: Infinity });
+  try {
+    for await (const line of rl) yield line;
+  } finally {
+    rl.close();
+  }
+}

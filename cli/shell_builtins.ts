@@ -1,0 +1,503 @@
+/**
+ * The verbs only `nfs4 shell` has: moving around (cd, pwd, lcd, lpwd),
+ * copying to and from here (get, put: `cp` underneath), holding opens and
+ * locks across prompts (open, close, lock, unlock), and looking at the
+ * client itself (state, trace, renew, help, exit). Each resolves with an
+ * exit status, as a command would.
+ * @module
+ */
+
+import * as path from "node:path";
+import process from "node:process";
+import { parseArgs } from "node:util";
+import type { LockRange, Nfs4ClientApi, StateSummary, WritableFile } from "../lib/client/api.ts";
+import { describeLockHolder, LockConflictError } from "../lib/client/errors.ts";
+import { lockWithWait } from "../lib/client/lock_wait.ts";
+import { type NfsUrl, parseNfsUrl } from "../lib/client/url.ts";
+import type { CliContext } from "./context.ts";
+import { describeError } from "./errors.ts";
+import { ExitCode } from "./exit_codes.ts";
+import type { GlobalOptions } from "./globals.ts";
+import { parseRange, parseWait } from "./lock.ts";
+import { resolvePath } from "./shell_paths.ts";
+
+/** What the built-in verbs see of the shell. */
+export interface ShellState {
+  readonly ctx: CliContext;
+  readonly globals: GlobalOptions;
+  readonly start: NfsUrl;
+  readonly client: Nfs4ClientApi;
+  cwd: string;
+  previousCwd: string;
+  traceMode: "off" | "on" | "ops" | "json";
+  /** Files held open by `open` and `lock`, by absolute path. */
+  readonly held: Map<string, { file: WritableFile; access: string; locks: LockRange[] }>;
+  lastStatus: number;
+  /** Runs nfs4 `verb` (paths made URLs, unless `raw`) on the shell's client. */
+  runCommand(verb: string, args: readonly string[], how?: { raw?: boolean }): Promise<number>;
+  /** The nfs:// URL of a path word. */
+  urlOf(word: string): string;
+  /** A message above the prompt. */
+  notify(text: string): void;
+}
+
+/** A built-in verb. */
+export interface Builtin {
+  readonly usage: string;
+  readonly summary: string;
+  run(shell: ShellState, args: string[], signal: AbortSignal): Promise<number | "exit">;
+}
+
+const TO_END = 0xffff_ffff_ffff_ffffn;
+
+function out(shell: ShellState, text: string): Promise<void> {
+  return shell.ctx.out.write(text.endsWith("\n") ? text : `${text}\n`);
+}
+
+function usage(shell: ShellState, verb: string, message: string): number {
+  shell.ctx.error(`${verb}: ${message} (usage: ${BUILTINS.get(verb)!.usage})`);
+  return ExitCode.USAGE;
+}
+
+function fail(shell: ShellState, err: unknown, url?: string): number {
+  shell.ctx.error(describeError(err, shell.globals.verbose, {
+    timeoutSeconds: shell.globals.timeoutSeconds,
+    ...(url ? { url: parseNfsUrl(url) } : {}),
+  }));
+  return ExitCode.FAILURE;
+}
+
+type OptionSpec = Record<string, { type: "boolean" | "string"; short?: string }>;
+
+/** Parses a builtin's options with node:util parseArgs; a usage error is reported. */
+function options(
+  shell: ShellState,
+  verb: string,
+  args: string[],
+  spec: OptionSpec,
+): { values: Record<string, string | boolean | undefined>; positionals: string[] } | undefined {
+  try {
+    const parsed = parseArgs({ args, options: spec, allowPositionals: true, strict: true });
+    return {
+      values: parsed.values as Record<string, string | boolean | undefined>,
+      positionals: parsed.positionals,
+    };
+  } catch (err) {
+    usage(shell, verb, (err as Error).message.replace(/\. To specify.*$/s, ""));
+    return undefined;
+  }
+}
+
+const cd: Builtin = {
+  usage: "cd [DIR|-]",
+  summary: "change the remote directory (no DIR: where the shell started; -: the previous one)",
+  async run(shell, args) {
+    if (args.length > 1) return usage(shell, "cd", "too many arguments");
+    const word = args[0];
+    const target = word === undefined
+      ? shell.start.path
+      : word === "-"
+      ? shell.previousCwd
+      : resolvePath(shell.cwd, word);
+    try {
+      // A trailing slash: it must be a directory (symlinks to one are fine).
+      await shell.client.stat(target === "/" ? "/" : `${target}/`);
+    } catch (err) {
+      return fail(shell, err, shell.urlOf(target));
+    }
+    shell.previousCwd = shell.cwd;
+    shell.cwd = target;
+    if (word === "-") await out(shell, target);
+    return 0;
+  },
+};
+
+const pwd: Builtin = {
+  usage: "pwd",
+  summary: "print the remote directory (and its URL with -u)",
+  async run(shell, args) {
+    await out(shell, args[0] === "-u" ? shell.urlOf(".") : shell.cwd);
+    return 0;
+  },
+};
+
+const lcd: Builtin = {
+  usage: "lcd [DIR]",
+  summary: "change the local directory (for get and put)",
+  run(shell, args) {
+    const dir = args[0] ?? shell.ctx.io.env.HOME ?? "/";
+    try {
+      process.chdir(dir);
+      return Promise.resolve(0);
+    } catch (err) {
+      shell.ctx.error(
+        `lcd: ${dir}: ${
+          (err as NodeJS.ErrnoException).code === "ENOENT"
+            ? "No such file or directory"
+            : (err as Error).message
+        }`,
+      );
+      return Promise.resolve(ExitCode.FAILURE);
+    }
+  },
+};
+
+const lpwd: Builtin = {
+  usage: "lpwd",
+  summary: "print the local directory",
+  async run(shell) {
+    await out(shell, process.cwd());
+    return 0;
+  },
+};
+
+/** Splits leading options (for cp) from operands. */
+function splitOptions(args: string[]): { flags: string[]; operands: string[] } {
+  const flags: string[] = [];
+  let i = 0;
+  for (; i < args.length && args[i]!.startsWith("-") && args[i] !== "-"; i++) {
+    if (args[i] === "--") {
+      i++;
+      break;
+    }
+    flags.push(args[i]!);
+  }
+  return { flags, operands: args.slice(i) };
+}
+
+const get: Builtin = {
+  usage: "get [CP-OPTION...] REMOTE [LOCAL]",
+  summary: "copy a remote file (or tree, with -r) here (cp underneath)",
+  run(shell, args) {
+    const { flags, operands } = splitOptions(args);
+    if (operands.length < 1 || operands.length > 2) {
+      return Promise.resolve(usage(shell, "get", "one or two operands"));
+    }
+    const remote = operands[0]!;
+    const local = path.resolve(operands[1] ?? ".");
+    return shell.runCommand("cp", [...flags, "--", shell.urlOf(remote), local], { raw: true });
+  },
+};
+
+const put: Builtin = {
+  usage: "put [CP-OPTION...] LOCAL [REMOTE]",
+  summary: "copy a local file (or tree, with -r) to the remote directory (cp underneath)",
+  run(shell, args) {
+    const { flags, operands } = splitOptions(args);
+    if (operands.length < 1 || operands.length > 2) {
+      return Promise.resolve(usage(shell, "put", "one or two operands"));
+    }
+    const local = operands[0] === "-" ? "-" : path.resolve(operands[0]!);
+    const remote = shell.urlOf(operands[1] ?? "./");
+    return shell.runCommand("cp", [...flags, "--", local, remote], { raw: true });
+  },
+};
+
+const ACCESS = new Set(["read", "write", "both"]);
+
+/** The file held at `target`, opened with `access` when it is not held yet. */
+async function hold(
+  shell: ShellState,
+  target: string,
+  access: "read" | "write" | "both",
+): Promise<{ file: WritableFile; access: string; locks: LockRange[] }> {
+  const held = shell.held.get(target);
+  if (held) return held;
+  const file = await shell.client.open(target, { access });
+  const entry = { file, access, locks: [] as LockRange[] };
+  shell.held.set(target, entry);
+  return entry;
+}
+
+const open: Builtin = {
+  usage: "open PATH [read|write|both]",
+  summary: "OPEN a file and hold it across prompts (see it with state)",
+  async run(shell, args) {
+    const [word, access = "read"] = args;
+    if (word === undefined || args.length > 2 || !ACCESS.has(access)) {
+      return usage(shell, "open", "a path, then read, write or both");
+    }
+    const target = resolvePath(shell.cwd, word);
+    if (shell.held.has(target)) {
+      shell.ctx.error(`open: ${shell.urlOf(target)}: already held (close it first)`);
+      return ExitCode.FAILURE;
+    }
+    try {
+      await hold(shell, target, access as "read" | "write" | "both");
+      return 0;
+    } catch (err) {
+      return fail(shell, err, shell.urlOf(word));
+    }
+  },
+};
+
+const close: Builtin = {
+  usage: "close [PATH]",
+  summary: "CLOSE a file held by open or lock (its locks are released first); no PATH: all",
+  async run(shell, args) {
+    const targets = args.length === 0
+      ? [...shell.held.keys()]
+      : args.map((word) => resolvePath(shell.cwd, word));
+    let status = 0;
+    for (const target of targets) {
+      const held = shell.held.get(target);
+      if (!held) {
+        shell.ctx.error(`close: ${shell.urlOf(target)}: not held`);
+        status = ExitCode.FAILURE;
+        continue;
+      }
+      try {
+        for (const range of held.locks) await held.file.unlock(range);
+        held.locks.length = 0;
+        await held.file.close();
+        shell.held.delete(target);
+      } catch (err) {
+        status = fail(shell, err, shell.urlOf(target));
+      }
+    }
+    return status;
+  },
+};
+
+const lock: Builtin = {
+  usage: "lock [-s|-x] [-n|-w SECONDS] [--range OFFSET[:LENGTH]] PATH",
+  summary: "take a byte-range lock and hold it across prompts (Ctrl-C stops a wait)",
+  async run(shell, args, signal) {
+    const parsed = options(shell, "lock", args, {
+      shared: { type: "boolean", short: "s" },
+      exclusive: { type: "boolean", short: "x" },
+      nonblock: { type: "boolean", short: "n" },
+      wait: { type: "string", short: "w" },
+      range: { type: "string" },
+    });
+    if (!parsed) return ExitCode.USAGE;
+    const { values, positionals } = parsed;
+    if (positionals.length !== 1) return usage(shell, "lock", "one path");
+    let range: LockRange;
+    let timeoutMs: number | undefined;
+    try {
+      const bytes = values.range === undefined
+        ? { offset: 0n, length: TO_END }
+        : parseRange(values.range as string);
+      range = { type: values.shared ? "read" : "write", ...bytes };
+      if (values.nonblock) timeoutMs = 0;
+      else if (values.wait !== undefined) timeoutMs = parseWait(values.wait as string) * 1000;
+    } catch (err) {
+      return usage(shell, "lock", (err as Error).message);
+    }
+    const target = resolvePath(shell.cwd, positionals[0]!);
+    const url = shell.urlOf(positionals[0]!);
+    try {
+      const held = await hold(shell, target, range.type === "read" ? "read" : "both");
+      const result = await lockWithWait(held.file, range, {
+        timeoutMs,
+        signal,
+        wake: (listener) => held.file.onLockAvailable(listener),
+        onDenied: (denial) => {
+          if (denial.attempt === 1 && denial.delayMs > 0) {
+            shell.notify(`waiting: held by ${describeLockHolder(denial.holder)}`);
+          }
+        },
+      });
+      held.locks.push(range);
+      if (result.attempts > 1) {
+        shell.notify(`locked after ${(result.waitedMs / 1000).toFixed(1)} s`);
+      }
+      return 0;
+    } catch (err) {
+      await dropIfUnlocked(shell, target);
+      if (signal.aborted) return ExitCode.SIGINT;
+      if (err instanceof LockConflictError) {
+        shell.ctx.error(`lock: ${url}: held by ${describeLockHolder(err.holder)}`);
+        return ExitCode.FAILURE;
+      }
+      return fail(shell, err, url);
+    }
+  },
+};
+
+/** Closes a file `lock` opened when it holds no lock and was not `open`ed. */
+async function dropIfUnlocked(shell: ShellState, target: string): Promise<void> {
+  const held = shell.held.get(target);
+  if (!held || held.locks.length > 0) return;
+  shell.held.delete(target);
+  await held.file.close().catch(() => {});
+}
+
+const unlock: Builtin = {
+  usage: "unlock [--range OFFSET[:LENGTH]] PATH",
+  summary: "release a lock taken with lock (the file stays open until close)",
+  async run(shell, args) {
+    const parsed = options(shell, "unlock", args, { range: { type: "string" } });
+    if (!parsed) return ExitCode.USAGE;
+    const { values, positionals } = parsed;
+    if (positionals.length !== 1) return usage(shell, "unlock", "one path");
+    const target = resolvePath(shell.cwd, positionals[0]!);
+    const held = shell.held.get(target);
+    if (!held || held.locks.length === 0) {
+      shell.ctx.error(`unlock: ${shell.urlOf(target)}: no lock held`);
+      return ExitCode.FAILURE;
+    }
+    let bytes: { offset: bigint; length: bigint } | undefined;
+    try {
+      if (values.range !== undefined) bytes = parseRange(values.range as string);
+    } catch (err) {
+      return usage(shell, "unlock", (err as Error).message);
+    }
+    const ranges = bytes
+      ? held.locks.filter((r) => r.offset === bytes!.offset && r.length === bytes!.length)
+      : [...held.locks];
+    if (ranges.length === 0) {
+      shell.ctx.error(`unlock: ${shell.urlOf(target)}: no lock held on that range`);
+      return ExitCode.FAILURE;
+    }
+    try {
+      for (const range of ranges) {
+        await held.file.unlock(range);
+        held.locks.splice(held.locks.indexOf(range), 1);
+      }
+      return 0;
+    } catch (err) {
+      return fail(shell, err, shell.urlOf(target));
+    }
+  },
+};
+
+/** The client record as `state` prints it. */
+export function formatState(state: StateSummary): string {
+  const lines = [
+    `server      ${state.server} (NFSv4.${state.minorVersion})`,
+    `client ID   ${state.clientId}`,
+    `owner       ${state.ownerId}`,
+  ];
+  if (state.session !== undefined) {
+    lines.push(`session     ${state.session} (${state.slots ?? "?"} slots)`);
+  }
+  lines.push(
+    `lease       ${state.leaseSeconds} s, ${(state.leaseLeftMs / 1000).toFixed(1)} s left`,
+    `flags       ${state.flags.length > 0 ? state.flags.join(" ") : "none"}`,
+  );
+  if (state.opens.length === 0) lines.push("opens       none");
+  for (const open of state.opens) {
+    lines.push(
+      `open        ${open.path}  ${open.access}  stateid ${open.stateid}  owner ${open.owner}` +
+        (open.lost ? `  LOST: ${open.lost}` : ""),
+    );
+    if (open.delegation) {
+      lines.push(
+        `  delegation ${open.delegation.type}  stateid ${open.delegation.stateid}` +
+          (open.delegation.recalled ? "  (recalled)" : ""),
+      );
+    }
+    for (const lock of open.locks) {
+      lines.push(
+        `  lock      ${lock.ranges.join(", ") || "(none)"}  stateid ${lock.stateid ?? "none"}  ` +
+          `owner ${lock.owner}` + (lock.lost ? `  LOST: ${lock.lost}` : ""),
+      );
+    }
+  }
+  return lines.join("\n") + "\n";
+}
+
+const state: Builtin = {
+  usage: "state [--json]",
+  summary: "the client record: client ID, session, lease, flags, opens, locks, delegations",
+  async run(shell, args) {
+    const summary = shell.client.describeState();
+    if (args[0] === "--json") await out(shell, JSON.stringify(summary));
+    else await shell.ctx.out.write(formatState(summary));
+    return 0;
+  },
+};
+
+const trace: Builtin = {
+  usage: "trace [on|off|ops|json]",
+  summary: "show the state manager's events (on), every COMPOUND (ops), as JSON, or none",
+  async run(shell, args) {
+    const mode = args[0];
+    if (mode === undefined) {
+      await out(shell, `trace ${shell.traceMode}`);
+      return 0;
+    }
+    if (mode !== "on" && mode !== "off" && mode !== "ops" && mode !== "json") {
+      return usage(shell, "trace", `unknown mode '${mode}'`);
+    }
+    shell.traceMode = mode;
+    return 0;
+  },
+};
+
+const renew: Builtin = {
+  usage: "renew",
+  summary: "check the lease now (RENEW on 4.0, SEQUENCE on 4.1), recovering if needed",
+  async run(shell) {
+    try {
+      const probe = await shell.client.probeLease();
+      await out(shell, `${probe.answer} in ${probe.ms.toFixed(1)} ms, client ID ${probe.clientId}`);
+      return 0;
+    } catch (err) {
+      return fail(shell, err);
+    }
+  },
+};
+
+const help: Builtin = {
+  usage: "help [VERB]",
+  summary: "list the verbs, or explain one",
+  async run(shell, args) {
+    const verb = args[0];
+    if (verb !== undefined) {
+      const builtin = BUILTINS.get(verb);
+      if (builtin) {
+        await out(shell, `${builtin.usage}\n  ${builtin.summary}`);
+        return 0;
+      }
+      return await shell.runCommand(verb, ["--help"]);
+    }
+    const width = Math.max(...[...BUILTINS.values()].map((b) => b.usage.length));
+    const lines = ["Shell verbs:"];
+    for (const builtin of BUILTINS.values()) {
+      lines.push(`  ${builtin.usage.padEnd(width)}  ${builtin.summary}`);
+    }
+    lines.push(
+      "nfs4 commands (paths relative to the current directory; 'help CMD' for options):",
+      "  ls cat cp stat df rm rmdir mkdir mv ln chmod chown touch truncate du find head tail info",
+    );
+    await out(shell, lines.join("\n"));
+    return 0;
+  },
+};
+
+const exit: Builtin = {
+  usage: "exit [STATUS]",
+  summary: "release everything and leave (also quit, Ctrl-D)",
+  run(shell, args) {
+    if (args[0] !== undefined) {
+      if (!/^[0-9]+$/.test(args[0]) || Number(args[0]) > 255) {
+        return Promise.resolve(usage(shell, "exit", "a status from 0 to 255"));
+      }
+      shell.lastStatus = Number(args[0]);
+    }
+    return Promise.resolve("exit" as const);
+  },
+};
+
+/** The built-in verbs by name. */
+export const BUILTINS: ReadonlyMap<string, Builtin> = new Map([
+  ["cd", cd],
+  ["pwd", pwd],
+  ["lcd", lcd],
+  ["lpwd", lpwd],
+  ["get", get],
+  ["put", put],
+  ["open", open],
+  ["close", close],
+  ["lock", lock],
+  ["unlock", unlock],
+  ["state", state],
+  ["trace", trace],
+  ["renew", renew],
+  ["help", help],
+  ["exit", exit],
+  ["quit", exit],
+]);

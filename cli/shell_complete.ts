@@ -1,0 +1,134 @@
+/**
+ * Tab completion in `nfs4 shell`: the verb at the start of a command, a
+ * verb's options after `-`, and otherwise remote paths, by READDIR of the
+ * directory being completed (kept for two seconds, so pressing Tab again
+ * costs nothing); `put` and `lcd` complete local paths. Candidates are
+ * quoted as the line needs (`'my file'`), directories end in `/`.
+ * @module
+ */
+
+import * as fs from "node:fs";
+import type { Nfs4ClientApi } from "../lib/client/api.ts";
+import { displayByteString, hasEscapedBytes } from "../lib/client/names.ts";
+import { BUILTINS } from "./shell_builtins.ts";
+import { resolvePath } from "./shell_paths.ts";
+import { quoteWord, wordsBeingTyped } from "./shell_words.ts";
+
+/** How long a directory's listing is reused for completion. */
+export const LISTING_TTL_MS = 2000;
+
+/** What completion needs of the shell. */
+export interface CompletionContext {
+  readonly client: Nfs4ClientApi;
+  readonly cwd: string;
+  optionsOf(verb: string): readonly { short?: string | undefined; long?: string | undefined }[];
+}
+
+const COMMAND_VERBS = [
+  "ls",
+  "cat",
+  "cp",
+  "stat",
+  "df",
+  "rm",
+  "rmdir",
+  "mkdir",
+  "mv",
+  "ln",
+  "chmod",
+  "chown",
+  "touch",
+  "truncate",
+  "du",
+  "find",
+  "head",
+  "tail",
+  "info",
+];
+
+const listings = new Map<
+  string,
+  { at: number; names: Promise<{ name: string; dir: boolean }[]> }
+>();
+
+function remoteNames(
+  client: Nfs4ClientApi,
+  dir: string,
+): Promise<{ name: string; dir: boolean }[]> {
+  const cached = listings.get(dir);
+  if (cached && performance.now() - cached.at < LISTING_TTL_MS) return cached.names;
+  const names = (async () => {
+    const out: { name: string; dir: boolean }[] = [];
+    for await (const entry of client.readdir(dir)) {
+      // A name that is not UTF-8 cannot be typed: leave it to ls.
+      if (hasEscapedBytes(entry.name)) continue;
+      out.push({
+        name: entry.name,
+        dir: entry.kind === "directory" ||
+          (entry.kind === "symlink" && entry.linkTarget?.endsWith("/") === true),
+      });
+    }
+    return out;
+  })();
+  names.catch(() => listings.delete(dir));
+  listings.set(dir, { at: performance.now(), names });
+  return names;
+}
+
+function localNames(dir: string): { name: string; dir: boolean }[] {
+  try {
+    return fs.readdirSync(dir || ".", { withFileTypes: true }).map((d) => ({
+      name: d.name,
+      dir: d.isDirectory(),
+    }));
+  } catch {
+    return [];
+  }
+}
+
+/** Completes the end of `line`: readline's [candidates, text replaced]. */
+export async function completeLine(
+  shell: CompletionContext,
+  line: string,
+): Promise<[string[], string]> {
+  const words = wordsBeingTyped(line);
+  const current = words.at(-1)!;
+  const typed = line.slice(current.start);
+  const prefix = current.text;
+  if (words.length === 1) {
+    const verbs = [...BUILTINS.keys(), ...COMMAND_VERBS].filter((v) => v.startsWith(prefix));
+    return [[...new Set(verbs)].sort().map((v) => `${v} `), typed];
+  }
+  const verb = words[0]!.text;
+  if (prefix.startsWith("-")) {
+    const names = shell.optionsOf(verb)
+      .flatMap((o) => [o.long, o.short])
+      .filter((n): n is string => n !== undefined && n.startsWith(prefix));
+    return [[...new Set(names)].sort(), typed];
+  }
+  const slash = prefix.lastIndexOf("/");
+  const dirPart = slash >= 0 ? prefix.slice(0, slash + 1) : "";
+  const namePart = prefix.slice(slash + 1);
+  const local = (verb === "put" && words.length === 2) || verb === "lcd" ||
+    (verb === "get" && words.length === 3);
+  let entries: { name: string; dir: boolean }[];
+  if (local) {
+    entries = localNames(dirPart);
+  } else {
+    const dir = resolvePath(shell.cwd, dirPart || ".");
+    entries = await remoteNames(shell.client, dir).catch(() => []);
+  }
+  const matches = entries
+    .filter((e) =>
+      e.name.startsWith(namePart) &&
+      (namePart.startsWith(".") || !e.name.startsWith(".") || namePart !== "")
+    )
+    .map((e) => dirPart + displayByteString(e.name) + (e.dir ? "/" : ""))
+    .sort();
+  // One match that is a file ends the word; a directory leaves it open.
+  const candidates = matches.map((m) => {
+    const quoted = quoteWord(m);
+    return matches.length === 1 && !m.endsWith("/") ? `${quoted} ` : quoted;
+  });
+  return [candidates, typed];
+}

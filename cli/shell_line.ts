@@ -1,0 +1,165 @@
+/**
+ * The line editor of `nfs4 shell` on a terminal: `node:readline`, which
+ * gives line editing (Emacs keys), history with Up/Down and Ctrl-R-free
+ * recall, asynchronous Tab completion, and Ctrl-C/Ctrl-D as events, under
+ * Deno, Node, Bun and in the single binary, with no dependency. (The npm
+ * editors we looked at wrap the same module or need a native build.)
+ *
+ * What it adds: history kept in `$XDG_STATE_HOME/nfs4/history` (default
+ * `~/.local/state/nfs4/history`, the last {@linkcode HISTORY_SIZE} lines),
+ * lines typed while a verb runs kept for after it (type-ahead), and
+ * {@linkcode LineEditor.printAbove}: a message printed above the prompt
+ * without disturbing the half-typed line, which is drawn again after it.
+ * @module
+ */
+
+import * as fs from "node:fs";
+import * as path from "node:path";
+import process from "node:process";
+import * as readline from "node:readline";
+
+/** Lines of history kept. */
+export const HISTORY_SIZE = 1000;
+
+/** The history file: `$XDG_STATE_HOME/nfs4/history`, else `~/.local/state/nfs4/history`. */
+export function historyFile(env: Readonly<Record<string, string | undefined>>): string | undefined {
+  const state = env.XDG_STATE_HOME ||
+    (env.HOME ? path.join(env.HOME, ".local", "state") : undefined);
+  return state ? path.join(state, "nfs4", "history") : undefined;
+}
+
+/** Completes `line`: the candidates and the text they replace at its end. */
+export type Completer = (line: string) => Promise<[string[], string]>;
+
+/** A terminal line editor with history, completion and asynchronous messages. */
+export class LineEditor {
+  readonly #rl: readline.Interface;
+  readonly #output: NodeJS.WritableStream;
+  readonly #historyFile: string | undefined;
+  readonly #lines: string[] = [];
+  #waiting: ((line: string | undefined) => void) | undefined;
+  #closed = false;
+  #prompting = false;
+
+  constructor(options: {
+    input: NodeJS.ReadableStream;
+    output: NodeJS.WritableStream;
+    completer: Completer;
+    historyFile: string | undefined;
+    onInterrupt: () => void;
+  }) {
+    this.#output = options.output;
+    this.#historyFile = options.historyFile;
+    this.#rl = readline.createInterface({
+      input: options.input,
+      output: options.output,
+      terminal: true,
+      history: this.#loadHistory(),
+      historySize: HISTORY_SIZE,
+      removeHistoryDuplicates: true,
+      completer: (
+        line: string,
+        callback: (err: Error | null, result: [string[], string]) => void,
+      ) => {
+        options.completer(line).then(
+          (result) => callback(null, result),
+          () => callback(null, [[], line]),
+        );
+      },
+    });
+    this.#rl.on("line", (line) => {
+      this.#prompting = false;
+      this.#remember(line);
+      const waiting = this.#waiting;
+      this.#waiting = undefined;
+      if (waiting) waiting(line);
+      else this.#lines.push(line);
+    });
+    this.#rl.on("SIGINT", () => options.onInterrupt());
+    this.#rl.on("close", () => {
+      this.#closed = true;
+      this.#prompting = false;
+      const waiting = this.#waiting;
+      this.#waiting = undefined;
+      waiting?.(undefined);
+    });
+  }
+
+  /** Shows `prompt` and resolves with the next line; undefined at Ctrl-D (end of input). */
+  read(prompt: string): Promise<string | undefined> {
+    const typed = this.#lines.shift();
+    if (typed !== undefined) return Promise.resolve(typed);
+    if (this.#closed) return Promise.resolve(undefined);
+    this.#rl.setPrompt(prompt);
+    this.#prompting = true;
+    this.#rl.prompt();
+    return new Promise((resolve) => (this.#waiting = resolve));
+  }
+
+  /** Whether the prompt is showing (the user is typing a line). */
+  get prompting(): boolean {
+    return this.#prompting;
+  }
+
+  /** Drops what was typed so far on the prompt line and shows a fresh prompt (Ctrl-C at the prompt). */
+  discardLine(prompt: string): void {
+    this.#output.write("^C\n");
+    // readline has no public way to clear its buffer: write over it.
+    (this.#rl as unknown as { line: string; cursor: number }).line = "";
+    (this.#rl as unknown as { line: string; cursor: number }).cursor = 0;
+    this.#rl.setPrompt(prompt);
+    if (this.#prompting) this.#rl.prompt();
+  }
+
+  /**
+   * Prints `text` (whole lines) above the prompt: the prompt line is
+   * cleared, the text written, and the prompt with what was typed drawn
+   * again, the cursor where it was. Without a prompt, just writes.
+   */
+  printAbove(text: string, prompt?: string): void {
+    if (!this.#prompting) {
+      this.#output.write(text);
+      return;
+    }
+    readline.clearLine(this.#output, 0);
+    readline.cursorTo(this.#output, 0);
+    this.#output.write(text);
+    if (prompt !== undefined) this.#rl.setPrompt(prompt);
+    this.#rl.prompt(true);
+  }
+
+  close(): void {
+    if (!this.#closed) this.#rl.close();
+  }
+
+  #loadHistory(): string[] {
+    if (!this.#historyFile) return [];
+    try {
+      const lines = fs.readFileSync(this.#historyFile, "utf8").split("\n").filter((l) => l !== "");
+      // readline wants the newest first.
+      return lines.slice(-HISTORY_SIZE).reverse();
+    } catch {
+      return [];
+    }
+  }
+
+  #remember(line: string): void {
+    if (!this.#historyFile || line.trim() === "") return;
+    try {
+      fs.mkdirSync(path.dirname(this.#historyFile), { recursive: true, mode: 0o700 });
+      fs.appendFileSync(this.#historyFile, line.replace(/\n/g, " ") + "\n", { mode: 0o600 });
+    } catch {
+      // History is a convenience: a read-only home must not stop the shell.
+    }
+  }
+}
+
+/** Whether `stream` is a terminal. */
+export function isTerminal(stream: unknown): boolean {
+  return (stream as { isTTY?: boolean } | undefined)?.isTTY === true;
+}
+
+/** The process's stdin, for the shell. */
+export function processStdin(): NodeJS.ReadableStream {
+  return process.stdin;
+}

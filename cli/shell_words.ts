@@ -1,0 +1,116 @@
+/**
+ * The words of an `nfs4 shell` line, split as POSIX sh splits them (XCU
+ * §2.2 quoting, §2.3 token recognition), without expansions: `'...'` is
+ * literal, `"..."` keeps spaces and takes `\` before `"`, `\`, `$` and
+ * `` ` ``, a backslash outside quotes takes the next character as it is,
+ * `;` separates commands, and `#` at the start of a word begins a comment.
+ * Nothing else is special: names are what they say (`*` is not a glob).
+ *
+ * @example
+ * ```ts
+ * splitCommands(`cd 'my dir'; put "a b" # upload`);
+ * // [["cd", "my dir"], ["put", "a b"]]
+ * ```
+ * @module
+ */
+
+import { UsageError } from "../lib/client/url.ts";
+
+/** A word and where it starts and ends in the line (for completion). */
+export interface Word {
+  readonly text: string;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** The commands of `line`, each a list of words; empty commands are dropped. */
+export function splitCommands(line: string): string[][] {
+  const { commands, open } = scan(line);
+  if (open) throw new UsageError(`unterminated ${open === "'" ? "single" : "double"} quote`);
+  return commands.map((words) => words.map((w) => w.text)).filter((c) => c.length > 0);
+}
+
+/**
+ * The words of the last command of `line` as typed so far, for Tab
+ * completion: an open quote is allowed, and a line that ends in a space
+ * has an empty last word.
+ */
+export function wordsBeingTyped(line: string): Word[] {
+  const { commands, open, trailingBreak } = scan(line);
+  const last = [...(commands.at(-1) ?? [])];
+  if (!open && trailingBreak) last.push({ text: "", start: line.length, end: line.length });
+  if (last.length === 0) last.push({ text: "", start: line.length, end: line.length });
+  return last;
+}
+
+/**
+ * `text` quoted so that {@linkcode splitCommands} gives it back as one
+ * word: as it is when nothing in it is special, else in single quotes.
+ */
+export function quoteWord(text: string): string {
+  if (text !== "" && /^[A-Za-z0-9_@%+=:,./~^-]+$/.test(text)) return text;
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+function scan(line: string): {
+  commands: Word[][];
+  open: "'" | '"' | undefined;
+  trailingBreak: boolean;
+} {
+  const commands: Word[][] = [[]];
+  let word: string | undefined;
+  let start = 0;
+  let quote: "'" | '"' | undefined;
+  const finish = (end: number) => {
+    if (word !== undefined) commands.at(-1)!.push({ text: word, start, end });
+    word = undefined;
+  };
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]!;
+    if (quote === "'") {
+      if (ch === "'") quote = undefined;
+      else word = (word ?? "") + ch;
+      continue;
+    }
+    if (quote === '"') {
+      if (ch === '"') quote = undefined;
+      else if (ch === "\\" && i + 1 < line.length && `"\\$\``.includes(line[i + 1]!)) {
+        word = (word ?? "") + line[++i]!;
+      } else word = (word ?? "") + ch;
+      continue;
+    }
+    if (ch === " " || ch === "\t" || ch === "\n" || ch === "\r") {
+      finish(i);
+      if (ch === "\n") commands.push([]);
+      continue;
+    }
+    if (ch === ";") {
+      finish(i);
+      commands.push([]);
+      continue;
+    }
+    if (ch === "#" && word === undefined) {
+      // A comment runs to the end of the line.
+      const newline = line.indexOf("\n", i);
+      if (newline < 0) break;
+      i = newline - 1;
+      continue;
+    }
+    if (word === undefined) {
+      word = "";
+      start = i;
+    }
+    if (ch === "'" || ch === '"') quote = ch;
+    else if (ch === "\\") {
+      if (i + 1 < line.length) {
+        const next = line[++i]!;
+        // A backslash-newline joins lines (XCU §2.2.1).
+        if (next !== "\n") word += next;
+      }
+    } else word += ch;
+  }
+  const trailingBreak = word === undefined;
+  if (quote === undefined) finish(line.length);
+  else if (word !== undefined) commands.at(-1)!.push({ text: word, start, end: line.length });
+  return { commands, open: quote, trailingBreak };
+}
