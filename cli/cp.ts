@@ -253,33 +253,36 @@ class InterruptedError extends Error {
 /**
  * Runs the copy with a progress display and the signal handlers; prints the
  * `--json` summary. Ctrl-C (or SIGTERM) aborts: the temporary is removed,
- * the connections closed, and the process exits 130 (143).
+ * the connections closed, and the command ends with 130 (143); undefined.
  */
 export async function cpCommand(
   session: CommandSession,
   sources: readonly Location[],
   dest: Location,
   options: CpOptions,
-): Promise<CopySummary> {
+): Promise<CopySummary | undefined> {
   const ctx = session.ctx;
   const controller = new AbortController();
   const progress = new ProgressDisplay(ctx.io.stderr, options.progress);
   const onSignal = (signal: string) => {
     const status = signal === "SIGTERM" ? 143 : INTERRUPTED_STATUS;
-    if (controller.signal.aborted) process.exit(status); // a second Ctrl-C: now
+    const exit = ctx.io.exit ?? ((code: number) => process.exit(code));
+    if (controller.signal.aborted) return void exit(status); // a second Ctrl-C: now
     progress.stop();
     controller.abort(new InterruptedError(signal));
     // Stop what is in flight now (a silent server must not hold the exit);
     // removing the temporary gets the clients' short release window.
     ctx.stopClients(signal === "SIGTERM" ? "SIGTERM" : "SIGINT");
     // Whatever happens to the cleanup, do not hang on a server that is gone.
-    setTimeout(() => process.exit(status), INTERRUPT_GRACE_MS).unref?.();
+    setTimeout(() => exit(status), INTERRUPT_GRACE_MS).unref?.();
   };
-  const onInt = () => onSignal("SIGINT");
-  const onTerm = () => onSignal("SIGTERM");
   ctx.ownsSignals = true;
-  process.on("SIGINT", onInt);
-  process.on("SIGTERM", onTerm);
+  // Through the CLI's signal source: the process's signals, or nfs4 shell's
+  // Ctrl-C for the verb it runs (where "exit" ends the verb, not the shell).
+  const unsubscribe = ctx.io.signals?.((signal) => {
+    onSignal(signal);
+    return false;
+  });
   let summary: CopySummary;
   // -v lines: stdout, unless it carries the data (`-`) or the JSON summary.
   const listTo = dest.kind === "stdio" || options.json ? "stderr" : "stdout";
@@ -330,12 +333,12 @@ export async function cpCommand(
     if (err instanceof InterruptedError) {
       // The temporary is gone (copy() removed it); say goodbye to the servers, briefly.
       await Promise.race([session.close(), sleep(INTERRUPT_GRACE_MS / 2)]);
-      process.exit(err.signal === "SIGTERM" ? 143 : INTERRUPTED_STATUS);
+      ctx.exitStatus = err.signal === "SIGTERM" ? 143 : INTERRUPTED_STATUS;
+      return;
     }
     throw err;
   } finally {
-    process.off("SIGINT", onInt);
-    process.off("SIGTERM", onTerm);
+    unsubscribe?.();
   }
   progress.stop();
   if (options.json) {

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { outsideOperationScope } from "./operation_scope.ts";
 import { Attr, type DecodedFattr, type SettableAttributes } from "../nfs4/attrs.ts";
 import { CreateMode, OpenClaimType } from "../nfs4/constants.ts";
 import { NfsError } from "../nfs4/errors.ts";
@@ -147,7 +148,9 @@ function accessName(access: number): string {
 
 /** CLOSE (after unlocking what it holds). */
 export function closeFile(m: StateManager, state: OpenState): Promise<void> {
-  return closeOpen(m, state);
+  // Releasing is never stopped by the scope that stopped the work (a
+  // Ctrl-C'd verb of nfs4 shell still closes its files).
+  return outsideOperationScope(() => closeOpen(m, state));
 }
 
 /** The lock state of this process's lock owner on an open, created on first use. */
@@ -205,7 +208,16 @@ export function noteLockWait(
 }
 
 /** LOCKU one held range. */
-export async function unlockFile(
+export function unlockFile(
+  m: StateManager,
+  state: OpenState,
+  range: LockRange,
+): Promise<void> {
+  // As CLOSE: a release is never stopped by the work's scope.
+  return outsideOperationScope(() => unlockHeldRange(m, state, range));
+}
+
+async function unlockHeldRange(
   m: StateManager,
   state: OpenState,
   range: LockRange,

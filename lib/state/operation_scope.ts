@@ -18,7 +18,7 @@
 
 import { AsyncLocalStorage } from "node:async_hooks";
 
-const scope = new AsyncLocalStorage<AbortSignal>();
+const scope = new AsyncLocalStorage<AbortSignal | undefined>();
 
 /**
  * Runs `work` with `signal` as the soft stop of every state-manager
@@ -45,5 +45,7 @@ export function operationSignal(): AbortSignal | undefined {
  * verb's Ctrl-C must never stop even when that verb's work set it going.
  */
 export function outsideOperationScope<T>(work: () => T): T {
-  return scope.exit(work);
+  // run(undefined), not exit(): Deno's exit() loses hold of the empty
+  // store after the work's first await.
+  return scope.run(undefined, work);
 }

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { cleanupWork } from "../operation_scope.ts";
 import { NfsError } from "../../nfs4/errors.ts";
 import { CopyError, IncompleteCopyError, LocalFileError } from "./options.ts";
 import type { FinalAttrs, Reader, Side, Stat, Writer } from "./side.ts";
@@ -239,8 +240,8 @@ async function copyThroughTemporary(
       // Also when an abort came while the temporary was being created: it
       // goes first, it is what must not stay behind.
       await quietly(creating.then(async (writer) => {
-        await quietly(side.remove(temp));
-        await quietly(writer.abort());
+        await quietly(cleanupWork(() => side.remove(temp)));
+        await quietly(cleanupWork(() => writer.abort()));
       }));
     }
   }
@@ -367,7 +368,7 @@ export async function placeNode(
     await side.rename(temp, dest.path);
     return true;
   } catch (e) {
-    await quietly(side.remove(temp));
+    await quietly(cleanupWork(() => side.remove(temp)));
     throw renamePath(e, side, temp, dest.path);
   }
 }
