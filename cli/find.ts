@@ -116,10 +116,11 @@ export async function findUrls(
   for (const [text, url] of references) {
     try {
       const info = await (await session.client(url)).stat(urlPath(url));
-      if (info.mtimeNs === undefined) {
+      const mtime = mtimeNs(info);
+      if (mtime === undefined) {
         throw new Error(`${url.text}: the server gave no modification time`);
       }
-      times.set(text, info.mtimeNs);
+      times.set(text, mtime);
     } catch (err) {
       session.report(err, url);
       return;
@@ -271,6 +272,12 @@ async function findOne(
   return false;
 }
 
+/** The modification time in nanoseconds (from the Date when the server's nanoseconds are not known). */
+function mtimeNs(info: FileInfo): bigint | undefined {
+  if (info.mtimeNs !== undefined) return info.mtimeNs;
+  return info.mtime ? BigInt(info.mtime.getTime()) * 1_000_000n : undefined;
+}
+
 /** One walked entry as the expression sees it. */
 class EntryFile implements FindFile {
   readonly name: Uint8Array;
@@ -287,7 +294,7 @@ class EntryFile implements FindFile {
     this.name = encodeByteString(entry.names.at(-1) ?? startName);
     this.kind = entry.info.kind;
     this.size = entry.info.size;
-    this.mtimeNs = entry.info.mtimeNs;
+    this.mtimeNs = mtimeNs(entry.info);
   }
 
   path(): Uint8Array {

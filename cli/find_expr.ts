@@ -24,11 +24,13 @@
  * explicit `-depth` is refused, as findutils does. Every error is a
  * {@linkcode UsageError} (exit status 2) whose message says what is wrong.
  *
- * Times follow findutils to the nanosecond: `-mtime N` is true when the age
- * in whole days (rounded down) is N, `+N` when the age is more than N+1
- * days... exactly as findutils computes its reference instants from the
- * start of the command; `-size N[cwbkMG]` rounds sizes up to whole units
- * (`-size -1M` is true only for empty files).
+ * Times follow findutils to the nanosecond, from the instant the command
+ * started, quirks kept: `-mtime N` is true when the age in days, rounded
+ * down, is N; `-mtime +N` when the age is more than N+1 days; `-mtime -N`
+ * when it is less than N days and one second; `-mmin N` when the age in
+ * minutes, rounded up, is N; `-mmin +N` and `-mmin -N` more and less than N
+ * minutes. `-size N[cwbkMG]` rounds sizes up to whole units (`-size -1M`
+ * is true only for empty files).
  * @module
  */
 
