@@ -46,7 +46,7 @@ Output:
   the uid/gid and the user or group of this host, from /etc/passwd and
   /etc/group). Groups: Object, Times, File system. An attribute the server
   supports but did not return is "unknown"; a usual one it does not support
-  (time_create, fs_locations...) is "not supported".
+  (time_create, acl...) is "not supported".
 
   --json prints one object per URL (an array for several URLs): url, path,
   type, filehandle (hex), attributes {name: value} with 64-bit numbers as
@@ -449,6 +449,11 @@ function valueText(
   }
   if (name === "fh_expire_type" && typeof value === "number") {
     return `${value} (${value === 0 ? "PERSISTENT" : bitNames(value, FH_EXPIRE)})`;
+  }
+  if ((name === "fsid" || name === "rawdev") && typeof value === "object" && value !== null) {
+    const v = value as Record<string, unknown>;
+    const [major, minor] = name === "fsid" ? [v.major, v.minor] : [v.specdata1, v.specdata2];
+    return `major ${major}, minor ${minor}`;
   }
   if (isTime(value)) {
     return name === "time_delta" || name.endsWith("_notif_delay")
