@@ -100,6 +100,7 @@ export function registerRm(program: RootCommand, ctx: CliContext): void {
     .option("-i", "prompt before every removal")
     .option("-I", "prompt once before removing more than three URLs, or recursively")
     .option("-v", "print a line for each removal (--verbose is the global option)")
+    .option("--preserve-root", "refuse -r of the pseudo-fs root and export roots (the default)")
     .option("--no-preserve-root", "do not treat the pseudo-fs root and export roots specially")
     .addHelpText("after", HELP);
   rm.on("option:force", () => {

@@ -182,5 +182,21 @@ cpServerTest(
         assert.equal(await exclusiveOpenStatus(server, vers, `/vfs/${name}/keep`), "NFS4_OK");
       });
     }
+
+    await t.step(
+      "--no-preserve-root: the export is emptied; the server refuses its root",
+      async () => {
+        const r = await runNfs4([
+          "rm",
+          "-r",
+          "--preserve-root",
+          "--no-preserve-root",
+          `${server.url}/vfs`,
+        ]);
+        assert.equal(r.code, 1);
+        assert.equal(r.stderr, `nfs4: ${server.url}/vfs: Read-only file system (NFS4ERR_ROFS)\n`);
+        assert.deepEqual(await fs.readdir(server.exportDir), []);
+      },
+    );
   },
 );
