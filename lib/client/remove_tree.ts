@@ -139,13 +139,24 @@ async function removeEntry(
       const rest = entries.filter((e) => !leaves.includes(e));
       let emptied = true;
       let next = 0;
+      let stop = false;
       const worker = async () => {
-        while (next < leaves.length) {
-          const removed = await removeEntry(client, leaves[next++]!, options);
-          emptied &&= removed;
+        while (!stop && next < leaves.length) {
+          try {
+            const removed = await removeEntry(client, leaves[next++]!, options);
+            emptied &&= removed;
+          } catch (err) {
+            stop = true; // the others take no new entry
+            throw err;
+          }
         }
       };
-      await Promise.all(Array.from({ length: Math.min(width, leaves.length) }, worker));
+      // Every worker has stopped before an error ends the walk: nothing
+      // goes on being removed behind the caller's back.
+      const settled = await Promise.allSettled(
+        Array.from({ length: Math.min(width, leaves.length) }, worker),
+      );
+      for (const outcome of settled) if (outcome.status === "rejected") throw outcome.reason;
       for (const one of rest) {
         const removed = await removeEntry(client, one, options);
         emptied &&= removed;

@@ -343,6 +343,38 @@ Deno.test("removeTree() keeps several REMOVEs of one directory's files in flight
   assert.deepEqual(client.paths(), ["/", "/vfs"]);
 });
 
+Deno.test("removeTree() lets no REMOVE start once the walk has failed, and returns after the last one", async () => {
+  const files: Record<string, Node> = {};
+  for (let i = 0; i < 20; i++) files[`f${i}`] = f();
+  const client = new TreeClient(d({ vfs: d({ t: d(files) }) }));
+  let inFlight = 0;
+  const remove = client.remove.bind(client);
+  client.remove = async (path: string) => {
+    inFlight++;
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    inFlight--;
+    return await remove(path);
+  };
+  const closed = new Error("stdout closed");
+  let printed = 0;
+  await assert.rejects(
+    removeTree(client, await top(client, "/vfs/t"), {
+      onRemoved: () => {
+        if (++printed === 2) throw closed;
+      },
+      onError: (err) => assert.fail(String(err)),
+      concurrency: 4,
+    }),
+    (err) => err === closed,
+  );
+  assert.equal(inFlight, 0, "nothing still in flight");
+  const removes = client.log.filter((call) => call.startsWith("remove")).length;
+  // The four first in flight, at most one more each before they saw the failure.
+  assert.ok(removes <= 8, `${removes} REMOVEs`);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(client.log.filter((call) => call.startsWith("remove")).length, removes);
+});
+
 Deno.test("removeDirectory() removes an empty directory and never a file or a symlink", async () => {
   const client = new TreeClient(sample());
   await removeDirectory(client, "/vfs/t/e/");
