@@ -191,7 +191,12 @@ export class PcapWriter implements RecordTap {
   connect(info: TapConnectionInfo): ConnectionTap {
     if (this.#closed || this.#failed) return NO_TAP;
     this.#connections++;
-    const connection = new PcapConnection(this, info, this.#isn() >>> 0, this.#isn() >>> 0);
+    const connection = new PcapConnection(
+      this.#output,
+      info,
+      this.#isn() >>> 0,
+      this.#isn() >>> 0,
+    );
     this.#open.add(connection);
     connection.handshake();
     return connection;
@@ -212,38 +217,28 @@ export class PcapWriter implements RecordTap {
     }
   }
 
-  /** @internal A connection ended. */
-  forget(connection: PcapConnection): void {
-    this.#open.delete(connection);
-  }
-
-  /** @internal The timestamp for the next packets: never earlier than the last. */
-  time(): number {
-    const now = this.#now();
-    if (now > this.#lastTime) this.#lastTime = now;
-    return this.#lastTime;
-  }
-
-  /**
-   * @internal Writes finished packets holding `records` records: small ones
-   * joined into one write, large ones one write each (not copied again).
-   */
-  write(packets: readonly Uint8Array[], records: number): void {
-    let total = 0;
-    for (const packet of packets) total += packet.length;
-    if (packets.length > 1 && total <= JOIN_LIMIT) {
-      if (!this.#emit(concat(packets))) return;
-    } else {
-      for (const packet of packets) if (!this.#emit(packet)) return;
-    }
-    this.#packets += packets.length;
-    this.#records += records;
-  }
-
-  /** @internal Whether writing goes on. */
-  get live(): boolean {
-    return !this.#closed && !this.#failed;
-  }
+  /** What the connections use of the writer. */
+  readonly #output: PcapOutput = {
+    nanoseconds: () => this.nanoseconds,
+    live: () => !this.#closed && !this.#failed,
+    time: () => {
+      const now = this.#now();
+      if (now > this.#lastTime) this.#lastTime = now;
+      return this.#lastTime;
+    },
+    write: (packets, records) => {
+      let total = 0;
+      for (const packet of packets) total += packet.length;
+      if (packets.length > 1 && total <= JOIN_LIMIT) {
+        if (!this.#emit(concat(packets))) return;
+      } else {
+        for (const packet of packets) if (!this.#emit(packet)) return;
+      }
+      this.#packets += packets.length;
+      this.#records += records;
+    },
+    forget: (connection) => void this.#open.delete(connection),
+  };
 
   #emit(bytes: Uint8Array): boolean {
     if (this.#failed || this.#closed) return false;
@@ -269,6 +264,22 @@ export class PcapWriter implements RecordTap {
   }
 }
 
+/** The writer as its connections see it. */
+interface PcapOutput {
+  nanoseconds(): boolean;
+  /** Whether writing goes on (not closed, not failed). */
+  live(): boolean;
+  /** The timestamp for the next packets: never earlier than the last. */
+  time(): number;
+  /**
+   * Writes finished packets holding `records` records: small ones joined
+   * into one write, large ones one write each (not copied again).
+   */
+  write(packets: readonly Uint8Array[], records: number): void;
+  /** A connection ended. */
+  forget(connection: PcapConnection): void;
+}
+
 /** A tap that ignores everything (a closed or failed writer). */
 const NO_TAP: ConnectionTap = { record: () => {}, close: () => {} };
 
@@ -288,7 +299,7 @@ interface Side {
 
 /** The packets of one connection. */
 class PcapConnection implements ConnectionTap {
-  readonly #writer: PcapWriter;
+  readonly #writer: PcapOutput;
   readonly #v6: boolean;
   /** Packets from this process. */
   readonly #out: Side;
@@ -297,7 +308,7 @@ class PcapConnection implements ConnectionTap {
   readonly #opener: "local" | "remote";
   #closed = false;
 
-  constructor(writer: PcapWriter, info: TapConnectionInfo, localIsn: number, remoteIsn: number) {
+  constructor(writer: PcapOutput, info: TapConnectionInfo, localIsn: number, remoteIsn: number) {
     this.#writer = writer;
     let local = parseAddress(info.local.host);
     let remote = parseAddress(info.remote.host);
@@ -326,7 +337,7 @@ class PcapConnection implements ConnectionTap {
   }
 
   record(direction: RecordDirection, chunks: readonly Uint8Array[]): void {
-    if (this.#closed || !this.#writer.live) return;
+    if (this.#closed || !this.#writer.live()) return;
     const [from, to] = direction === "sent" ? [this.#out, this.#in] : [this.#in, this.#out];
     const time = this.#writer.time();
     const packets: Uint8Array[] = [];
@@ -361,7 +372,7 @@ class PcapConnection implements ConnectionTap {
     if (this.#closed) return;
     this.#closed = true;
     this.#writer.forget(this);
-    if (!this.#writer.live) return;
+    if (!this.#writer.live()) return;
     const a = this.#out;
     const b = this.#in;
     const time = this.#writer.time();
@@ -401,7 +412,7 @@ class PcapConnection implements ConnectionTap {
     const bytes = new Uint8Array(PACKET_HEADER + frame);
     const view = new DataView(bytes.buffer);
     // Packet record header (little-endian, as the global header's magic).
-    const [seconds, fraction] = splitTime(time, this.#writer.nanoseconds);
+    const [seconds, fraction] = splitTime(time, this.#writer.nanoseconds());
     view.setUint32(0, seconds, true);
     view.setUint32(4, fraction, true);
     view.setUint32(8, frame, true);
