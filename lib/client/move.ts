@@ -417,8 +417,15 @@ async function moveAcross(
     if (signal?.aborted) throw signal.reason;
     throw failed(`${shown(reasonOf(e))}; '${source}' is kept${left}`, e);
   }
+  // As mv -v: the first name of a file with several links is "copied", the others were linked.
+  const linked = new Set<string>();
   for (const node of preorder(trees.source)) {
     const parts = node.rel === "" ? [] : node.rel.split("/");
+    const { id, nlink, kind } = node.stat;
+    if (kind !== "directory" && id !== undefined && (nlink ?? 1) > 1) {
+      if (linked.has(id)) continue;
+      linked.add(id);
+    }
     run.event(
       node.stat.kind === "directory"
         ? { kind: "created directory", to: joinShown(to, parts, target) }
