@@ -77,7 +77,7 @@ serverTest(
       ["cd ..\r", 300],
       [`get big.bin ${home}/\r`, 1200],
       ["\x03", 2500],
-      ["\x1b[A\x1b[A\x1b[A\x1b[A\r", 600], // Up x4: `cd ..`'s turn... see below
+      ["\x1b[A\x1b[A\x1b[A\x1b[A\x1b[A\r", 600], // Up x5: the first cd, see below
       ["state\r", 500],
       ["exit\r", 500],
     ];
@@ -99,8 +99,9 @@ serverTest(
       [...Deno.readDirSync(home)].map((e) => e.name).filter((n) => n !== "nfs4"),
       [],
     );
-    // Up x4 from the get: cd .., cat, pwd, cd 'directory one/': back in it.
-    assert.match(text, /> cd 'directory one\/'\n[^]*> state\n/);
+    // Up x5 from the prompt: get, cd .., cat, pwd, cd 'directory one/': back in it.
+    const afterStop = text.slice(text.indexOf("^C\n"));
+    assert.match(afterStop, /> cd 'directory one\/'\n[^]*\/vfs\/directory one> state\n/, afterStop);
     const state = text.slice(text.lastIndexOf("> state\n"));
     assert.match(state, /^opens {7}none$/m, state);
     // History kept for the next shell.
