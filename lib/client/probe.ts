@@ -147,6 +147,8 @@ export async function probeServer(options: ProbeOptions): Promise<ServerProbe> {
     port: options.port,
     timeoutMs,
     maxRecordSize: 1 << 20,
+    // --pcap: the probes are captured too.
+    ...(options.pcap ? { tap: options.pcap } : {}),
   });
   let rpcNull: ServerProbe["rpcNull"];
   const minorVersions: MinorVersionAnswer[] = [];
