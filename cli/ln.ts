@@ -289,19 +289,10 @@ async function linkOne(
     if (existing.kind === "directory") {
       throw new LinkError(`${quote(shown)}: cannot overwrite directory`);
     }
-    if (!options.symbolic && targetInfo && sameFile(targetInfo, existing)) {
-      if (targetInfo.nlink === 1 || targetInfo.path === existing.path) {
-        throw new LinkError(`${quote(target)} and ${quote(shown)} are the same file`);
-      }
-      // Already a link to it: nothing to change (a RENAME between two links
-      // of one file would do nothing and leave the temporary).
-      if (
-        options.overwrite === "interactive" && !await ask(session.ctx, `replace ${quote(shown)}?`)
-      ) {
-        return false;
-      }
-      report(session, options, shown, target);
-      return true;
+    const alreadyLinked = !options.symbolic && targetInfo !== undefined &&
+      sameFile(targetInfo, existing);
+    if (alreadyLinked && (targetInfo!.nlink === 1 || targetInfo!.path === existing.path)) {
+      throw new LinkError(`${quote(target)} and ${quote(shown)} are the same file`);
     }
     if (
       options.overwrite === "interactive" && !await ask(session.ctx, `replace ${quote(shown)}?`)
@@ -317,6 +308,13 @@ async function linkOne(
     } catch (e) {
       await client.remove(temp).catch(() => undefined);
       throw failed(reasonOf(e), e);
+    }
+    // Two links of one file: the RENAME did nothing (RFC 7530 §16.26.4) and
+    // the temporary is still there (coreutils' rename(2) does the same).
+    if (alreadyLinked) {
+      await client.remove(temp).catch((e) => {
+        if (!(e instanceof NfsError && e.statusName === "NFS4ERR_NOENT")) throw e;
+      });
     }
   } else {
     await make(linkPath);
