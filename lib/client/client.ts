@@ -424,7 +424,15 @@ export class Nfs4Client implements Nfs4ClientApi {
   async attributes(path: string, options: { follow?: boolean } = {}): Promise<AttributeReport> {
     const resolved = await this.#resolve(path, options.follow ?? false);
     await this.#wanted(LIST_ATTRS);
-    const supported = [...this.#supported!].sort((a, b) => a - b);
+    // supported_attrs belongs to the file system (RFC 7530 §5.8.1.1): ask
+    // this object's, not the pseudo-fs root's the walk uses.
+    const own = await this.#withPath(path, async () => {
+      const [, decoded] = await this.manager.run(() =>
+        [putfh(resolved.fh), getattr([Attr.SUPPORTED_ATTRS])] as const
+      );
+      return decoded.attrs.supportedAttrs;
+    });
+    const supported = [...(own ?? this.#supported!)].sort((a, b) => a - b);
     // Attributes whose value no GETATTR carries (RDATTR_ERROR is for
     // READDIR; the *_SET ones are write-only, RFC 7530 §5.7).
     const writeOnly = new Set<number>([
