@@ -313,8 +313,12 @@ Deno.test("evaluate() -type, -empty, -true, -false", async () => {
   assert.equal(await matches(["-type", "f"], { kind: "file" }), true);
   assert.equal(await matches(["-type", "d"], { kind: "file" }), false);
   assert.equal(await matches(["-type", "l,d"], { kind: "symlink" }), true);
-  for (const [letter, kind] of [["p", "fifo"], ["s", "socket"], ["b", "block"], ["c", "char"]]) {
-    assert.equal(await matches(["-type", letter!], { kind: kind as FileKind }), true, letter);
+  const letters: [string, FileKind][] = [["p", "fifo"], ["s", "socket"], ["b", "block"], [
+    "c",
+    "char",
+  ]];
+  for (const [letter, kind] of letters) {
+    assert.equal(await matches(["-type", letter], { kind }), true, letter);
   }
   assert.equal(await matches(["-type", "D"], { kind: "file" }), false);
   assert.equal(await matches(["-empty"], { kind: "file", size: 0n }), true);
