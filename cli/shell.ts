@@ -42,7 +42,7 @@ import { createProgram, run } from "./program.ts";
 import { BUILTINS, type ShellState } from "./shell_builtins.ts";
 import { completeLine } from "./shell_complete.ts";
 import { historyFile, isTerminal, LineEditor, processStdin } from "./shell_line.ts";
-import { type OptionShape, rewritePaths, urlOfWord } from "./shell_paths.ts";
+import { COMMAND_VERBS, type OptionShape, rewritePaths, urlOfWord } from "./shell_paths.ts";
 import { splitCommands } from "./shell_words.ts";
 
 const HELP = `
@@ -64,30 +64,6 @@ Without a terminal, or with -c, lines run without a prompt and the first
 failing verb ends the shell with its status (as sh -e) unless --keep-going.
 History: $XDG_STATE_HOME/nfs4/history (default ~/.local/state/nfs4/history).
 `;
-
-/** The nfs4 commands a shell line may run, with paths relative to the current directory. */
-export const COMMAND_VERBS: readonly string[] = [
-  "ls",
-  "cat",
-  "cp",
-  "stat",
-  "df",
-  "rm",
-  "rmdir",
-  "mkdir",
-  "mv",
-  "ln",
-  "chmod",
-  "chown",
-  "touch",
-  "truncate",
-  "du",
-  "find",
-  "head",
-  "tail",
-  "info",
-  "probe",
-];
 
 /** Adds `shell` to the program. */
 export function registerShell(program: RootCommand, ctx: CliContext): void {

@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import type { Nfs4ClientApi } from "../lib/client/api.ts";
 import { displayByteString, hasEscapedBytes } from "../lib/client/names.ts";
 import { BUILTINS } from "./shell_builtins.ts";
-import { resolvePath } from "./shell_paths.ts";
+import { COMMAND_VERBS, resolvePath } from "./shell_paths.ts";
 import { quoteWord, wordsBeingTyped } from "./shell_words.ts";
 
 /** How long a directory's listing is reused for completion. */
@@ -23,28 +23,6 @@ export interface CompletionContext {
   readonly cwd: string;
   optionsOf(verb: string): readonly { short?: string | undefined; long?: string | undefined }[];
 }
-
-const COMMAND_VERBS = [
-  "ls",
-  "cat",
-  "cp",
-  "stat",
-  "df",
-  "rm",
-  "rmdir",
-  "mkdir",
-  "mv",
-  "ln",
-  "chmod",
-  "chown",
-  "touch",
-  "truncate",
-  "du",
-  "find",
-  "head",
-  "tail",
-  "info",
-];
 
 const listings = new Map<
   string,
@@ -96,7 +74,9 @@ export async function completeLine(
   const typed = line.slice(current.start);
   const prefix = current.text;
   if (words.length === 1) {
-    const verbs = [...BUILTINS.keys(), ...COMMAND_VERBS].filter((v) => v.startsWith(prefix));
+    const verbs = [...BUILTINS.keys(), ...COMMAND_VERBS.filter((v) => v !== "probe")].filter((v) =>
+      v.startsWith(prefix)
+    );
     return [[...new Set(verbs)].sort().map((v) => `${v} `), typed];
   }
   const verb = words[0]!.text;

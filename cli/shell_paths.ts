@@ -12,6 +12,30 @@
 
 import { encodeComponent, formatHost, type NfsUrl } from "../lib/client/url.ts";
 
+/** The nfs4 commands a shell line may run, with paths relative to the current directory. */
+export const COMMAND_VERBS: readonly string[] = [
+  "ls",
+  "cat",
+  "cp",
+  "stat",
+  "df",
+  "rm",
+  "rmdir",
+  "mkdir",
+  "mv",
+  "ln",
+  "chmod",
+  "chown",
+  "touch",
+  "truncate",
+  "du",
+  "find",
+  "head",
+  "tail",
+  "info",
+  "probe",
+];
+
 /** An option of a verb, as commander defines it. */
 export interface OptionShape {
   readonly short?: string | undefined;
