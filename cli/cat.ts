@@ -8,11 +8,18 @@
  * directory, a missing file) prints one line on stderr and the next URL is
  * still copied; the exit status is then 1. When stdout closes early
  * (`nfs4 cat … | head -c1`), `cat` stops quietly with status 0.
+ *
+ * `--offset N` and `--length N` print a byte range of each file: READs
+ * from byte N, never past `offset + length` (lib/client/byte_range.ts); an
+ * offset at or past the end prints nothing, no length means to the end.
  * @module
  */
 
+import { Option } from "@commander-js/extra-typings";
+import { readRange } from "../lib/client/byte_range.ts";
 import { type NfsUrl, parseNfsUrl, urlPath } from "../lib/client/url.ts";
 import type { CliContext, CommandSession } from "./context.ts";
+import { parseByteCount } from "./count_arg.ts";
 import { readGlobalOptions, type RootCommand } from "./globals.ts";
 
 const HELP = `
@@ -20,7 +27,17 @@ Examples:
   $ nfs4 cat nfs://127.0.0.1/vfs/hello.txt
   $ nfs4 cat nfs://server/export/a nfs://server/export/b > both
   $ nfs4 cat nfs://[::1]:2050/vfs/big.iso | sha256sum
+  $ nfs4 cat --offset 1M --length 512 nfs://server/export/disk.img | od -A d -t x1
+
+--offset and --length take the multipliers of head -c: b 512, kB 1000, K 1024,
+MB 1000*1000, M 1024*1024, GB, G, ... (KiB = K, MiB = M).
 `;
+
+/** A byte range of each file: from `offset`, `length` bytes or (undefined) to the end. */
+export interface CatRange {
+  readonly offset: bigint;
+  readonly length: bigint | undefined;
+}
 
 /** Adds `cat` to the program. */
 export function registerCat(program: RootCommand, ctx: CliContext): void {
@@ -28,37 +45,56 @@ export function registerCat(program: RootCommand, ctx: CliContext): void {
     .command("cat")
     .description("copy files to stdout (like cat)")
     .argument("<url...>", "nfs:// URLs of files")
+    .addOption(
+      new Option("--offset <N>", "start at byte N (0 is the first)").argParser(parseByteCount),
+    )
+    .addOption(
+      new Option("--length <N>", "print at most N bytes of each file").argParser(parseByteCount),
+    )
     .addHelpText("after", HELP)
-    .action(async (urls, _opts, cmd) => {
+    .action(async (urls, opts, cmd) => {
       const globals = readGlobalOptions(cmd.optsWithGlobals());
       const targets = urls.map(parseNfsUrl);
+      const range = opts.offset === undefined && opts.length === undefined
+        ? undefined
+        : { offset: opts.offset ?? 0n, length: opts.length };
       const session = ctx.session(globals);
       try {
-        await catUrls(session, targets);
+        await catUrls(session, targets, range);
       } finally {
         await session.close();
       }
     });
 }
 
-/** Copies each of `urls` to stdout; failures are reported and skipped. */
-export async function catUrls(session: CommandSession, urls: readonly NfsUrl[]): Promise<void> {
+/**
+ * Copies each of `urls` (or the byte `range` of each) to stdout; failures
+ * are reported and skipped.
+ */
+export async function catUrls(
+  session: CommandSession,
+  urls: readonly NfsUrl[],
+  range?: CatRange,
+): Promise<void> {
   for (const url of urls) {
     try {
-      await catOne(session, url);
+      await catOne(session, url, range);
     } catch (err) {
       session.report(err, url); // rethrows a closed stdout
     }
   }
 }
 
-async function catOne(session: CommandSession, url: NfsUrl): Promise<void> {
+async function catOne(session: CommandSession, url: NfsUrl, range?: CatRange): Promise<void> {
   const client = await session.client(url);
   // `file/` is not a directory (ENOTDIR), `dir/` is one (EISDIR), as for cat(1).
   const file = await client.openRead(urlPath(url));
   let done = false;
   try {
-    for await (const chunk of file.chunks()) {
+    const chunks = range === undefined
+      ? file.chunks()
+      : readRange(file, range.offset, range.length);
+    for await (const chunk of chunks) {
       await session.out.write(chunk);
     }
     done = true;

@@ -1,11 +1,211 @@
 /**
- * `nfs4 head`: (being written; see issue 16).
+ * `nfs4 head [-c [-]N | -n [-]N] [-q|-v] [-z] URL...`: the first part of
+ * files, with the semantics of GNU coreutils `head`.
+ *
+ * Only what is needed is read: `-c N` READs exactly the first N bytes,
+ * `-n N` reads forward from one small READ (growing) and stops at the Nth
+ * newline, `-c -N` reads the size OPEN returned less N, and `-n -N` finds
+ * where the last N lines start by reading backwards from the end
+ * (lib/client/byte_range.ts), then prints what comes before. Memory stays
+ * bounded whatever the file size. With several URLs (or `-v`) each file's
+ * part comes after a `==> URL <==` header, as GNU head prints them; a URL
+ * that fails prints one line on stderr and the next is still read (exit 1).
  * @module
  */
 
-import type { CliContext } from "./context.ts";
-import type { RootCommand } from "./globals.ts";
+import { Option } from "@commander-js/extra-typings";
+import type { OpenFile } from "../lib/client/api.ts";
+import { headLines, lastLinesStart, readRange, sizeOf } from "../lib/client/byte_range.ts";
+import { NfsError } from "../lib/client/errors.ts";
+import { type NfsUrl, parseNfsUrl, urlPath } from "../lib/client/url.ts";
+import type { CliContext, CommandSession } from "./context.ts";
+import { type CountUnit, parseHeadCount, type SignedCount } from "./count_arg.ts";
+import { readGlobalOptions, type RootCommand } from "./globals.ts";
+
+const HELP = `
+NUM may have a multiplier: b 512, kB 1000, K 1024, MB 1000*1000, M 1024*1024,
+GB, G, and so on for T, P, E (KiB = K, MiB = M, ...). Of -c and -n the last
+given wins; -n 10 is the default.
+
+Examples:
+  $ nfs4 head nfs://127.0.0.1/vfs/log.txt
+  $ nfs4 head -n 3 nfs://server/export/a.csv nfs://server/export/b.csv
+  $ nfs4 head -c 1K nfs://server/export/big.iso | od -c
+  $ nfs4 head -n -1 nfs://server/export/data.csv     # all but the last line
+`;
+
+/** What `head` prints of each file. */
+export interface HeadOptions {
+  /** Count bytes (`-c`) or lines (`-n`). */
+  readonly unit: CountUnit;
+  /** How many; sign `-`: all but the last that many. */
+  readonly count: SignedCount;
+  /** `==> URL <==` headers: with several URLs (auto), never (`-q`), always (`-v`). */
+  readonly headers: "auto" | "never" | "always";
+  /** The byte that ends a line: `\n`, or NUL with `-z`. */
+  readonly delimiter: number;
+}
+
+/** GNU head's default: the first 10 lines. */
+export const DEFAULT_HEAD: HeadOptions = {
+  unit: "lines",
+  count: { sign: "", value: 10n },
+  headers: "auto",
+  delimiter: 0x0a,
+};
 
 /** Adds `head` to the program. */
-export function registerHead(_program: RootCommand, _ctx: CliContext): void {
+export function registerHead(program: RootCommand, ctx: CliContext): void {
+  // The last of -c/-n and of -q/-v wins, as in GNU head: the listeners
+  // below see them in command-line order and keep the last in the
+  // command's own option values (reset by commander before each parse).
+  const cmd = program
+    .command("head")
+    .description("print the first part of files (like head)")
+    .argument("<url...>", "nfs:// URLs of files")
+    .addOption(
+      new Option("-c, --bytes <[-]NUM>", "the first NUM bytes; with -, all but the last NUM")
+        .argParser((v) => parseHeadCount(v, "bytes")),
+    )
+    .addOption(
+      new Option("-n, --lines <[-]NUM>", "the first NUM lines (10); with -, all but the last NUM")
+        .argParser((v) => parseHeadCount(v, "lines")),
+    )
+    .option("-q, --quiet", "never print headers giving the URLs")
+    .addOption(new Option("--silent", "same as -q").hideHelp())
+    .option("-v", "always print headers (--verbose is the global option)")
+    .option("-z, --zero-terminated", "lines end with NUL, not newline")
+    .addHelpText("after", HELP);
+  cmd
+    .on("option:bytes", () => cmd.setOptionValue("unit", "bytes"))
+    .on("option:lines", () => cmd.setOptionValue("unit", "lines"))
+    .on("option:quiet", () => cmd.setOptionValue("headers", "never"))
+    .on("option:silent", () => cmd.setOptionValue("headers", "never"))
+    .on("option:v", () => cmd.setOptionValue("headers", "always"))
+    .action(async (urls, opts, command) => {
+      const globals = readGlobalOptions(command.optsWithGlobals());
+      const unit = command.getOptionValue("unit") as CountUnit | undefined;
+      const count = unit === "bytes" ? opts.bytes : unit === "lines" ? opts.lines : undefined;
+      const options: HeadOptions = {
+        unit: unit ?? DEFAULT_HEAD.unit,
+        count: count ?? DEFAULT_HEAD.count,
+        headers: (command.getOptionValue("headers") as HeadOptions["headers"] | undefined) ??
+          "auto",
+        delimiter: opts.zeroTerminated ? 0 : 0x0a,
+      };
+      const targets = urls.map(parseNfsUrl);
+      const session = ctx.session(globals);
+      try {
+        await headUrls(session, targets, options);
+      } finally {
+        await session.close();
+      }
+    });
+}
+
+/** Writes `==> URL <==` headers as GNU head and tail do: a blank line before all but the first. */
+export class Headers {
+  readonly #session: CommandSession;
+  readonly #on: boolean;
+  #first = true;
+  /** The URL whose header was printed last. */
+  last: NfsUrl | undefined;
+
+  constructor(session: CommandSession, on: boolean) {
+    this.#session = session;
+    this.#on = on;
+  }
+
+  /** Whether headers are printed at all. */
+  get on(): boolean {
+    return this.#on;
+  }
+
+  async write(url: NfsUrl): Promise<void> {
+    if (!this.#on) return;
+    await this.#session.out.write(`${this.#first ? "" : "\n"}==> ${url.text} <==\n`);
+    this.#first = false;
+    this.last = url;
+  }
+}
+
+/** Whether headers go with `count` URLs in `mode`, as GNU head and tail decide. */
+export function headersWanted(mode: HeadOptions["headers"], count: number): boolean {
+  return mode === "always" || (mode === "auto" && count > 1);
+}
+
+/** Prints the first part of each of `urls`; failures are reported and the rest still printed. */
+export async function headUrls(
+  session: CommandSession,
+  urls: readonly NfsUrl[],
+  options: HeadOptions,
+): Promise<void> {
+  const headers = new Headers(session, headersWanted(options.headers, urls.length));
+  for (const url of urls) {
+    try {
+      await headOne(session, url, options, headers);
+    } catch (err) {
+      session.report(err, url); // rethrows a closed stdout
+    }
+  }
+}
+
+/** NFS4ERR_ISDIR: GNU head opens a directory and fails only when it reads it. */
+export function isDirectoryError(err: unknown): boolean {
+  return err instanceof NfsError && err.statusName === "NFS4ERR_ISDIR";
+}
+
+async function headOne(
+  session: CommandSession,
+  url: NfsUrl,
+  options: HeadOptions,
+  headers: Headers,
+): Promise<void> {
+  const client = await session.client(url);
+  let file: OpenFile;
+  try {
+    file = await client.openRead(urlPath(url));
+  } catch (err) {
+    if (isDirectoryError(err)) {
+      // As GNU head: the header, then "Is a directory" when it reads, and
+      // nothing at all to fail when it reads nothing (-c 0, -n 0).
+      await headers.write(url);
+      if (options.count.sign === "" && options.count.value === 0n) return;
+    }
+    throw err;
+  }
+  let done = false;
+  try {
+    await headers.write(url);
+    for await (const chunk of headChunks(file, options)) await session.out.write(chunk);
+    done = true;
+  } finally {
+    if (done) await file.close();
+    else await file.close().catch(() => {}); // the error that stopped it is the one to report
+  }
+}
+
+/** The bytes `head` prints of `file`, read as little as the options allow. */
+export async function* headChunks(
+  file: OpenFile,
+  options: Pick<HeadOptions, "unit" | "count" | "delimiter">,
+): AsyncGenerator<Uint8Array, void, undefined> {
+  const { sign, value } = options.count;
+  if (options.unit === "bytes") {
+    if (sign === "") {
+      yield* readRange(file, 0n, value);
+    } else {
+      const size = await sizeOf(file);
+      if (size > value) yield* readRange(file, 0n, size - value);
+    }
+    return;
+  }
+  const lineOptions = { delimiter: options.delimiter };
+  if (sign === "") {
+    yield* headLines(file, value, lineOptions);
+  } else {
+    const size = await sizeOf(file);
+    const last = await lastLinesStart(file, size, value, { ...lineOptions, keep: 0 });
+    if (last.start > 0n) yield* readRange(file, 0n, last.start);
+  }
 }

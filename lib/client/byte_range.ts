@@ -1,0 +1,389 @@
+/**
+ * Reading parts of an open file, as `head`, `tail` and `cat --offset` need
+ * them: a byte range with READs pipelined, the first N lines, the lines from
+ * line N on, and the last N lines found by reading backwards from the end.
+ *
+ * Everything here works on the {@linkcode OpenFile} interface alone (its
+ * `read(offset, count)` and `size`), so a fake file that counts the bytes
+ * asked for tests exactly what a command reads. Memory is bounded whatever
+ * the file size: at most `depth` READs of `blockSize` bytes are in flight,
+ * chunks are yielded as the READs return them (views: consume each before
+ * taking the next), and the backward scan keeps at most `keep` bytes.
+ *
+ * Reads that may stop early (the first N lines, the last N lines) start
+ * small and grow: one READ of {@linkcode FIRST_BLOCK} bytes, then twice the
+ * size and twice as many in flight after each answer, up to the limits.
+ * `head -n 10` of a large file then costs one small READ, `tail -n 10` one
+ * READ of the end, and a long run still reaches full speed after a few
+ * round trips. A byte count known in advance (`head -c N`) is read at full
+ * speed at once, never past what was asked.
+ * @module
+ */
+
+import type { OpenFile } from "./api.ts";
+
+/** Bytes per READ when neither the caller nor the file says. */
+export const DEFAULT_BLOCK = 64 * 1024;
+/** READs in flight at most, by default. */
+export const DEFAULT_DEPTH = 4;
+/** The first READ of a read that may stop early. */
+export const FIRST_BLOCK = 64 * 1024;
+/** Bytes the backward scan keeps to print without reading them again (default). */
+export const DEFAULT_KEEP = 1 << 20;
+
+/** How the READs of one read are sized and pipelined. */
+export interface ReadOptions {
+  /**
+   * Bytes per READ at most. Default: the file's negotiated read size when
+   * it has one (`rsize` of the client's files), else {@linkcode DEFAULT_BLOCK}.
+   */
+  readonly blockSize?: number;
+  /** READs in flight at most (default {@linkcode DEFAULT_DEPTH}). */
+  readonly depth?: number;
+  /**
+   * Begin with one READ of {@linkcode FIRST_BLOCK} bytes and grow (for a
+   * read the consumer may stop early). Default false.
+   */
+  readonly slowStart?: boolean;
+  /**
+   * Set to the offset just past the last byte handed out, as each chunk is
+   * (where a follower such as `tail -f` goes on from).
+   */
+  readonly progress?: { offset: bigint };
+}
+
+/** The line delimiter and read options of the line-based reads. */
+export interface LineOptions extends ReadOptions {
+  /** The byte that ends a line (default `\n`; `-z` makes it NUL). */
+  readonly delimiter?: number;
+}
+
+/** The READ size to use for `file`: the asked one, the file's own, or the default. */
+export function blockSizeFor(file: OpenFile, asked?: number): number {
+  if (asked !== undefined) {
+    if (!Number.isSafeInteger(asked) || asked < 1) throw new RangeError("block size must be >= 1");
+    return asked;
+  }
+  // The client's files carry the size negotiated with the server (maxread
+  // and the session's limits); a READ larger than it could be refused.
+  const own = (file as { readonly rsize?: unknown }).rsize;
+  return typeof own === "number" && Number.isSafeInteger(own) && own > 0 ? own : DEFAULT_BLOCK;
+}
+
+function depthOf(options: ReadOptions): number {
+  const depth = options.depth ?? DEFAULT_DEPTH;
+  if (!Number.isSafeInteger(depth) || depth < 1) throw new RangeError("depth must be >= 1");
+  return depth;
+}
+
+interface Pending {
+  readonly offset: bigint;
+  readonly count: number;
+  readonly result: Promise<{ data: Uint8Array; eof: boolean }>;
+}
+
+/** Waits for READs nobody will consume, so none rejects unobserved. */
+async function drain(pending: readonly Pending[]): Promise<void> {
+  await Promise.allSettled(pending.map((p) => p.result));
+}
+
+/**
+ * The bytes of `file` from `offset`, `length` of them or (undefined) up to
+ * the end, in order, with READs pipelined. Never asks for a byte before
+ * `offset` or at or past `offset + length`. A short READ (less than asked,
+ * not at the end) drops the READs issued past it and goes on from where its
+ * data ended. An offset at or past the end yields nothing.
+ *
+ * @example
+ * ```ts
+ * for await (const chunk of readRange(file, 100n, 10n)) out.write(chunk); // bytes 100..109
+ * ```
+ */
+export async function* readRange(
+  file: OpenFile,
+  offset: bigint,
+  length?: bigint,
+  options: ReadOptions = {},
+): AsyncGenerator<Uint8Array, void, undefined> {
+  if (offset < 0n) throw new RangeError("offset must be >= 0");
+  if (length !== undefined && length < 0n) throw new RangeError("length must be >= 0");
+  const end = length === undefined ? undefined : offset + length;
+  const maxBlock = blockSizeFor(file, options.blockSize);
+  const maxDepth = depthOf(options);
+  let block = options.slowStart ? Math.min(FIRST_BLOCK, maxBlock) : maxBlock;
+  let depth = options.slowStart ? 1 : maxDepth;
+  let next = offset;
+  const pending: Pending[] = [];
+  const issue = () => {
+    let count = block;
+    if (end !== undefined && end - next < BigInt(count)) count = Number(end - next);
+    const result = file.read(next, count);
+    result.catch(() => undefined); // observed when awaited
+    pending.push({ offset: next, count, result });
+    next += BigInt(count);
+  };
+  try {
+    for (;;) {
+      // Past the size known at OPEN, one READ at a time: it confirms the end.
+      while (
+        pending.length < depth &&
+        (end === undefined || next < end) &&
+        (file.size === undefined || next < file.size || pending.length === 0)
+      ) {
+        issue();
+      }
+      const head = pending.shift();
+      if (head === undefined) return;
+      const { data, eof } = await head.result;
+      // A server sends no more than asked; should one, the range still holds.
+      const piece = data.length > head.count ? data.subarray(0, head.count) : data;
+      if (piece.length > 0) {
+        if (options.progress) options.progress.offset = head.offset + BigInt(piece.length);
+        yield piece;
+      }
+      if (eof || piece.length === 0) return;
+      if (piece.length < head.count) {
+        await drain(pending);
+        pending.length = 0;
+        next = head.offset + BigInt(piece.length);
+      }
+      if (options.slowStart) {
+        block = Math.min(maxBlock, block * 2);
+        depth = Math.min(maxDepth, depth * 2);
+      }
+    }
+  } finally {
+    await drain(pending);
+  }
+}
+
+/**
+ * Up to `count` bytes at `offset`, following short READs; fewer only at the
+ * end of the file.
+ */
+export async function readFully(
+  file: OpenFile,
+  offset: bigint,
+  count: number,
+): Promise<Uint8Array> {
+  const pieces: Uint8Array[] = [];
+  let got = 0;
+  while (got < count) {
+    const { data, eof } = await file.read(offset + BigInt(got), count - got);
+    const piece = data.length > count - got ? data.subarray(0, count - got) : data;
+    if (piece.length > 0) {
+      pieces.push(piece);
+      got += piece.length;
+    }
+    if (eof || piece.length === 0) break;
+  }
+  if (pieces.length === 1) return pieces[0]!;
+  const all = new Uint8Array(got);
+  let at = 0;
+  for (const piece of pieces) {
+    all.set(piece, at);
+    at += piece.length;
+  }
+  return all;
+}
+
+/**
+ * The first `lines` lines of `file` (`head -n N`): the bytes up to and
+ * including the `lines`-th delimiter, or the whole file when it has fewer.
+ * Reads forward with a slow start and stops at that delimiter.
+ */
+export async function* headLines(
+  file: OpenFile,
+  lines: bigint,
+  options: LineOptions = {},
+): AsyncGenerator<Uint8Array, void, undefined> {
+  if (lines <= 0n) return;
+  const delimiter = options.delimiter ?? 0x0a;
+  let left = lines;
+  for await (const chunk of readRange(file, 0n, undefined, { ...options, slowStart: true })) {
+    let at = 0;
+    for (;;) {
+      const nl = chunk.indexOf(delimiter, at);
+      if (nl < 0) break;
+      at = nl + 1;
+      if (--left === 0n) {
+        yield chunk.subarray(0, at);
+        return;
+      }
+    }
+    yield chunk;
+  }
+}
+
+/**
+ * `file` from the start of line `first` (1-based; 0 and 1 both mean the
+ * whole file) to its end (`tail -n +N`): the first `first - 1` delimiters
+ * are skipped, the rest streams at full speed.
+ */
+export async function* linesFrom(
+  file: OpenFile,
+  first: bigint,
+  options: LineOptions = {},
+): AsyncGenerator<Uint8Array, void, undefined> {
+  const delimiter = options.delimiter ?? 0x0a;
+  let skip = first > 1n ? first - 1n : 0n;
+  for await (const chunk of readRange(file, 0n, undefined, options)) {
+    let at = 0;
+    while (skip > 0n) {
+      const nl = chunk.indexOf(delimiter, at);
+      if (nl < 0) break;
+      at = nl + 1;
+      skip--;
+    }
+    if (skip > 0n) continue;
+    if (at < chunk.length) yield chunk.subarray(at);
+  }
+}
+
+/** Where the last lines of a file start, and their bytes when few enough to keep. */
+export interface LastLines {
+  /** The offset of the first byte of the last lines (0: the whole file). */
+  readonly start: bigint;
+  /** The end the scan started from. */
+  readonly end: bigint;
+  /**
+   * The bytes from `start` to `end`, in order, when they fitted in the
+   * `keep` limit; undefined when they must be read again.
+   */
+  readonly kept: readonly Uint8Array[] | undefined;
+}
+
+/** What {@linkcode lastLinesStart} is asked. */
+export interface LastLinesOptions extends LineOptions {
+  /** Keep at most this many bytes of the scan, to print them without reading them again. */
+  readonly keep?: number;
+}
+
+/**
+ * Finds where the last `lines` lines of the first `end` bytes of `file`
+ * start, reading backwards from `end` block by block until enough
+ * delimiters were seen (`tail -n N`, `head -n -N`). As GNU tail, a last
+ * line without its delimiter counts as a line, and a final delimiter ends
+ * the last line rather than starting an empty one. Only the blocks that
+ * hold the last lines are read (the first from `end` is small, later ones
+ * grow). A file that turns out shorter than `end` is taken as it is.
+ */
+export async function lastLinesStart(
+  file: OpenFile,
+  end: bigint,
+  lines: bigint,
+  options: LastLinesOptions = {},
+): Promise<LastLines> {
+  if (lines <= 0n || end <= 0n) return { start: end > 0n ? end : 0n, end, kept: [] };
+  const delimiter = options.delimiter ?? 0x0a;
+  const maxBlock = blockSizeFor(file, options.blockSize);
+  const maxDepth = depthOf(options);
+  const keepLimit = options.keep ?? DEFAULT_KEEP;
+  let block = Math.min(FIRST_BLOCK, maxBlock);
+  let depth = 1;
+  let low = end; // the lowest offset asked for so far
+  let top = end; // the end as found (lower when the file is shorter)
+  let need = lines;
+  let first = true;
+  let kept: Uint8Array[] | undefined = [];
+  let keptBytes = 0;
+  const pending: { offset: bigint; count: number; result: Promise<Uint8Array> }[] = [];
+  const issue = () => {
+    const count = low < BigInt(block) ? Number(low) : block;
+    const offset = low - BigInt(count);
+    const result = readFully(file, offset, count);
+    result.catch(() => undefined); // observed when awaited
+    pending.push({ offset, count, result });
+    low = offset;
+  };
+  const found = (start: bigint, blockOffset: bigint, data: Uint8Array): LastLines => {
+    if (kept !== undefined) kept.unshift(data.subarray(Number(start - blockOffset)));
+    return { start, end: top, kept };
+  };
+  try {
+    for (;;) {
+      while (pending.length < depth && low > 0n) issue();
+      const next = pending.shift();
+      if (next === undefined) return { start: 0n, end: top, kept };
+      const data = await next.result;
+      if (data.length < next.count) {
+        if (!first) {
+          // Bytes below the first block read vanished: the file was cut
+          // shorter while being read. Start again from its new end.
+          await Promise.allSettled(pending.map((p) => p.result));
+          pending.length = 0;
+          return await lastLinesStart(file, next.offset + BigInt(data.length), lines, options);
+        }
+        top = next.offset + BigInt(data.length);
+        if (data.length === 0) {
+          // The end is below this block: look from the new end (a shorter file).
+          await Promise.allSettled(pending.map((p) => p.result));
+          pending.length = 0;
+          return await lastLinesStart(file, top, lines, options);
+        }
+      }
+      let at = data.length;
+      if (first) {
+        // An unterminated last line is a line of its own.
+        if (data[data.length - 1] !== delimiter) need--;
+        first = false;
+      }
+      while (at > 0) {
+        const nl = data.lastIndexOf(delimiter, at - 1);
+        if (nl < 0) break;
+        if (need === 0n) {
+          return found(next.offset + BigInt(nl + 1), next.offset, data);
+        }
+        need--;
+        at = nl;
+      }
+      if (kept !== undefined) {
+        if (keptBytes + data.length <= keepLimit) {
+          kept.unshift(data);
+          keptBytes += data.length;
+        } else {
+          kept = undefined;
+        }
+      }
+      block = Math.min(maxBlock, block * 2);
+      depth = Math.min(maxDepth, depth * 2);
+    }
+  } finally {
+    await Promise.allSettled(pending.map((p) => p.result));
+  }
+}
+
+/**
+ * The last `lines` lines of the first `end` bytes of `file` (`tail -n N`):
+ * found with {@linkcode lastLinesStart}, then the bytes it kept, or read
+ * again forward when there were too many to keep.
+ */
+export async function* tailLines(
+  file: OpenFile,
+  end: bigint,
+  lines: bigint,
+  options: LastLinesOptions = {},
+): AsyncGenerator<Uint8Array, void, undefined> {
+  const last = await lastLinesStart(file, end, lines, options);
+  if (options.progress) options.progress.offset = last.start;
+  if (last.kept !== undefined) {
+    for (const piece of last.kept) {
+      if (piece.length === 0) continue;
+      if (options.progress) options.progress.offset += BigInt(piece.length);
+      yield piece;
+    }
+    return;
+  }
+  yield* readRange(file, last.start, last.end - last.start, options);
+}
+
+/**
+ * The size of `file`: the one OPEN returned, or, when the server gave none,
+ * found by reading it to the end (counting, keeping nothing).
+ */
+export async function sizeOf(file: OpenFile, options: ReadOptions = {}): Promise<bigint> {
+  if (file.size !== undefined) return file.size;
+  let size = 0n;
+  for await (const chunk of readRange(file, 0n, undefined, options)) size += BigInt(chunk.length);
+  return size;
+}
