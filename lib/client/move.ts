@@ -433,6 +433,19 @@ async function moveAcross(
     );
   }
   run.summary.copied++;
+  // The source must still be what was copied: the same object (fileid or
+  // inode). Two names of one file system (two host names of one server, a
+  // local path to the folder behind an export) can make the target the
+  // source itself, which the rename has just replaced with the copy;
+  // removing "the source" would then remove the copy.
+  const now = await from.side.stat(from.path, false).catch(() => undefined);
+  const was = trees.source.stat;
+  if (!now || was.id === undefined || now.id !== was.id || now.kind !== was.kind) {
+    throw new MoveError(
+      `'${source}' was not removed: it is no longer what was copied (the same file as '${target}' under another name?); the copy is at '${target}'`,
+      { url: from.side.url },
+    );
+  }
   // The copy is in place and verified: now, and only now, the source goes.
   await removeTree(from.side, trees.source, {
     signal,

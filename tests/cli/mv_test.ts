@@ -474,6 +474,24 @@ for (const vers of VERSIONS) {
         assert.ok(!ls.stdout.split("\n").includes(name), ls.stdout);
       });
 
+      await t.step("the same file under two names is never removed", async () => {
+        // The folder behind the export, and another host name of the server:
+        // the target is the source itself, replaced by its (verified) copy.
+        const dir = `${server.exportDir}/${vers}-alias`;
+        await must(`mkdir ${dir} && echo precious > ${dir}/p`);
+        const port = new URL(server.url.replace(/^nfs:/, "http:")).port;
+        for (const source of [`${dir}/p`, `nfs://localhost:${port}/vfs/${vers}-alias/p`]) {
+          const r = await nfs4(["--vers", vers, "mv", source, `${vfs}/${vers}-alias/p`]);
+          assert.equal(r.code, 1, r.stderr);
+          assert.equal(
+            r.stderr,
+            `nfs4: '${source}' was not removed: it is no longer what was copied (the same file as '${vfs}/${vers}-alias/p' under another name?); the copy is at '${vfs}/${vers}-alias/p'\n`,
+          );
+          assert.equal(await fs.readFile(`${dir}/p`, "utf8"), "precious\n");
+          assert.deepEqual(await fs.readdir(dir), ["p"]);
+        }
+      });
+
       await t.step("between two servers", async () => {
         await withServer(async (other) => {
           const src = `${server.exportDir}/${vers}-a`;
