@@ -1,11 +1,372 @@
 /**
- * `nfs4 chown`: (being written; see issue 16).
+ * `nfs4 chown [-R] [-v|-c] [-f] [-h] OWNER[:GROUP] URL...`: change owner
+ * and group with SETATTR of `owner` and `owner_group`, as coreutils 9
+ * `chown` changes them.
+ *
+ * OWNER and GROUP are names of this host's users and groups (its
+ * /etc/passwd and /etc/group, as a mount's ID mapping would use) or
+ * numbers; they are sent as the numeric string (`1000`, which RFC 7530
+ * §5.9 allows for AUTH_SYS and servers without ID mapping take). A
+ * `name@domain` given as such is sent as it is. `OWNER:` also sets OWNER's
+ * login group, `:GROUP` only the group. A name this host does not know is
+ * a usage error, as chown's "invalid user".
+ *
+ * Symlinks: a symlink named on the command line is followed (its target
+ * changes) unless `-h`; with `-R` (and neither `-H` nor `-L`) nothing is
+ * followed and symlinks themselves change, as GNU chown does; SETATTR on
+ * a symlink's own filehandle changes the link. `-R` walks with READDIR
+ * and changes a directory after its contents, as GNU does.
  * @module
  */
 
-import type { CliContext } from "./context.ts";
-import type { RootCommand } from "./globals.ts";
+import { readFileSync } from "node:fs";
+import { Option } from "@commander-js/extra-typings";
+import type { Nfs4ClientApi } from "../lib/client/api.ts";
+import { NfsError } from "../lib/client/errors.ts";
+import type { FileInfo } from "../lib/client/types.ts";
+import { type NfsUrl, parseNfsUrl, urlPath, UsageError } from "../lib/client/url.ts";
+import { walk, type WalkItem } from "../lib/client/walk.ts";
+import { quoted, reportFailure, urlBelow, type Verbosity } from "./change_walk.ts";
+import type { CliContext, CommandSession } from "./context.ts";
+import { readGlobalOptions, type RootCommand } from "./globals.ts";
+import { type IdDatabase, NO_IDS, ownerColumn } from "./ls_owners.ts";
+
+const HELP = `
+OWNER and GROUP are user and group names of this host (/etc/passwd,
+/etc/group) or numbers, and go to the server as numbers; name@domain is sent
+as it is. OWNER: sets OWNER's login group too; :GROUP only the group.
+
+Symlinks: one named on the command line is followed unless -h; with -R,
+nothing is followed and symlinks change themselves (-H: follow those named on
+the command line, -L: all). Directories change after their contents.
+
+Changing the owner needs root on the server (no root squashing), the group
+the owner who is a member of it; a refusal (Operation not permitted
+(NFS4ERR_PERM), NFS4ERR_BADOWNER) is one line per file, and the others are
+still changed.
+
+Examples:
+  $ nfs4 chown 1000:1000 nfs://server/export/home/alice
+  $ nfs4 chown -R www-data: nfs://server/export/www
+  $ nfs4 chown -v :staff nfs://server/export/shared
+  $ nfs4 chown -h alice nfs://server/export/link
+`;
+
+/** What OWNER[:GROUP] asks for. */
+export interface OwnerSpec {
+  /** The owner string to send (`1000`, or `name@domain` as given); none: unchanged. */
+  readonly owner?: string | undefined;
+  readonly group?: string | undefined;
+  /** The owner as messages name it: as typed (`""` when only a group was given). */
+  readonly userName?: string | undefined;
+  /** The group as messages name it: as typed, or OWNER's login group for `OWNER:`. */
+  readonly groupName?: string | undefined;
+}
+
+/** How `chown` was asked to work. */
+export interface ChownOptions {
+  readonly recursive: boolean;
+  readonly verbosity: Verbosity;
+  readonly silent: boolean;
+  /** Change a symlink's target (true) or the symlink itself. */
+  readonly dereference: boolean;
+  /** With `-R`: which symlinks the walk follows (`-P`, `-H`, `-L`). */
+  readonly traverse: "never" | "start" | "always";
+  /** This host's users and groups, for `-v` names. */
+  readonly ids: IdDatabase;
+}
+
+const MAX_ID = 0xffff_fffe;
+
+/** A decimal id as GNU's xstrtoul takes it here (a leading `+`), or undefined. */
+function numericId(text: string): string | undefined {
+  const m = /^\+?([0-9]+)$/.exec(text);
+  if (!m) return undefined;
+  const value = Number(m[1]);
+  return value <= MAX_ID ? String(value) : undefined;
+}
+
+/** The login group (passwd's gid field) of `user`, from this host's /etc/passwd. */
+function loginGroup(user: string): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync("/etc/passwd", "utf8");
+  } catch {
+    return undefined;
+  }
+  for (const line of text.split("\n")) {
+    const fields = line.split(":");
+    if (fields[0] === user && fields[3] !== undefined && /^[0-9]+$/.test(fields[3])) {
+      return Number(fields[3]);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Parses OWNER[:GROUP] as gnulib's parse_user_spec() does, with this host's
+ * users and groups; throws {@linkcode UsageError} `invalid user: 'SPEC'`,
+ * `invalid group: 'SPEC'` or `invalid spec: 'SPEC'`.
+ */
+export function parseOwnerSpec(
+  text: string,
+  ids: IdDatabase,
+  loginGroupOf: (user: string) => number | undefined = loginGroup,
+): OwnerSpec {
+  const colon = text.indexOf(":");
+  const u = colon < 0 ? text : text.slice(0, colon);
+  const g = colon < 0 || colon === text.length - 1 ? undefined : text.slice(colon + 1);
+  let owner: string | undefined;
+  let group: string | undefined;
+  let groupName: string | undefined;
+  if (u !== "") {
+    const uid = u.startsWith("+") ? undefined : ids.userId(u);
+    if (u.includes("@") && !u.startsWith("+")) {
+      owner = u;
+      if (colon >= 0 && g === undefined) throw new UsageError(`invalid spec: '${text}'`);
+    } else if (uid === undefined) {
+      // OWNER: needs a user whose login group is known.
+      if (colon >= 0 && g === undefined) throw new UsageError(`invalid spec: '${text}'`);
+      owner = numericId(u);
+      if (owner === undefined) throw new UsageError(`invalid user: '${text}'`);
+    } else {
+      owner = String(uid);
+      if (colon >= 0 && g === undefined) {
+        const gid = loginGroupOf(u);
+        if (gid === undefined) throw new UsageError(`invalid spec: '${text}'`);
+        group = String(gid);
+        groupName = ids.groupName(gid) ?? String(gid);
+      }
+    }
+  }
+  if (g !== undefined) {
+    const gid = g.startsWith("+") ? undefined : ids.groupId(g);
+    if (g.includes("@") && !g.startsWith("+")) group = g;
+    else if (gid !== undefined) group = String(gid);
+    else {
+      group = numericId(g);
+      if (group === undefined) throw new UsageError(`invalid group: '${text}'`);
+    }
+    groupName = g;
+  }
+  return {
+    owner,
+    group,
+    // As chown.c: a group alone makes the messages say "ownership", with an empty user.
+    userName: u !== "" ? u : groupName !== undefined ? "" : undefined,
+    groupName,
+  };
+}
 
 /** Adds `chown` to the program. */
-export function registerChown(_program: RootCommand, _ctx: CliContext): void {
+export function registerChown(program: RootCommand, ctx: CliContext): void {
+  program
+    .command("chown")
+    .description("change file owner and group (like chown)")
+    .usage("[options] OWNER[:GROUP] URL...")
+    // -h is --no-dereference, as in chown.
+    .helpOption("--help", "show help")
+    .argument("<owner>", "OWNER, OWNER:GROUP, OWNER: or :GROUP (names or numbers)")
+    .argument("<url...>", "nfs:// URLs of files and directories")
+    .option("-R, --recursive", "change files and directories below each directory too")
+    .option("-v", "print a line for every file (--verbose is the global option)")
+    .option("-c, --changes", "print a line for every file whose owner or group changes")
+    .option("-f, --silent", "print no message for a file that cannot be changed")
+    .addOption(new Option("--quiet", "same as --silent").hideHelp())
+    .option("-h, --no-dereference", "change symlinks themselves, not their targets")
+    .option("--dereference", "change the targets of symlinks (the default without -R)")
+    .option("-H", "with -R: follow symlinks named on the command line")
+    .option("-L", "with -R: follow every symlink")
+    .option("-P", "with -R: follow no symlink (the default)")
+    .addHelpText("after", HELP)
+    .action(async (ownerText, operands, opts, cmd) => {
+      const globals = readGlobalOptions(cmd.optsWithGlobals());
+      const ids = ctx.io.ids?.() ?? NO_IDS;
+      const spec = parseOwnerSpec(ownerText, ids);
+      const urls = operands.map(parseNfsUrl);
+      const recursive = opts.recursive === true;
+      // The last of -H, -L, -P wins (commander keeps no order: L over H over P).
+      const traverse = opts.L ? "always" : opts.H ? "start" : "never";
+      // As chown.c: -R without -H or -L never follows (--dereference is then an error).
+      const explicit = cmd.getOptionValueSource("dereference") === "cli";
+      if (recursive && traverse === "never" && explicit && opts.dereference === true) {
+        throw new UsageError("-R --dereference requires either -H or -L");
+      }
+      const dereference = opts.dereference === false
+        ? false
+        : explicit
+        ? true
+        : !(recursive && traverse === "never");
+      const session = ctx.session(globals);
+      try {
+        await chownUrls(session, spec, urls, {
+          recursive,
+          verbosity: opts.v ? "high" : opts.changes ? "changes" : "off",
+          silent: opts.silent === true || opts.quiet === true,
+          dereference,
+          traverse: recursive ? traverse : "never",
+          ids,
+        });
+      } finally {
+        await session.close();
+      }
+    });
+}
+
+/**
+ * Changes the owner and group of each of `urls` (and, with `-R`, what is
+ * below them) as `spec` says. Failures are reported per file and the rest
+ * goes on.
+ */
+export async function chownUrls(
+  session: CommandSession,
+  spec: OwnerSpec,
+  urls: readonly NfsUrl[],
+  options: ChownOptions,
+): Promise<void> {
+  for (const url of urls) {
+    try {
+      await chownUrl(session, url, spec, options);
+    } catch (err) {
+      reportFailure(session, err, url, options.silent);
+    }
+  }
+}
+
+async function chownUrl(
+  session: CommandSession,
+  url: NfsUrl,
+  spec: OwnerSpec,
+  options: ChownOptions,
+): Promise<void> {
+  const client = await session.client(url);
+  const path = urlPath(url);
+  const items = walk(client, path, {
+    follow: options.traverse,
+    order: "post",
+    ...(options.recursive ? {} : { maxDepth: 0 }),
+  });
+  let next: IteratorResult<WalkItem, void>;
+  try {
+    next = await items.next();
+  } catch (err) {
+    reportFailure(session, err, url, options.silent);
+    await describe(session, url, "failed", undefined, spec, options);
+    return;
+  }
+  for (; !next.done; next = await items.next()) {
+    const item = next.value;
+    const at = urlBelow(url, item.names);
+    if (item.kind === "failure") {
+      reportFailure(session, item.error, at, options.silent);
+      continue;
+    }
+    await chownOne(
+      session,
+      client,
+      {
+        info: item.info,
+        path: item.depth === 0 ? path : item.path,
+        url: at,
+        // The walk already followed what -H or -L follow.
+        followed: item.depth === 0 ? options.traverse !== "never" : options.traverse === "always",
+      },
+      spec,
+      options,
+    );
+  }
+}
+
+async function chownOne(
+  session: CommandSession,
+  client: Nfs4ClientApi,
+  target: { info: FileInfo; path: string; url: NfsUrl; followed: boolean },
+  spec: OwnerSpec,
+  options: ChownOptions,
+): Promise<void> {
+  const { path, url } = target;
+  let info = target.info;
+  const follow = target.followed || (options.dereference && info.kind === "symlink");
+  if (info.kind === "symlink" && options.dereference) {
+    try {
+      info = await client.stat(path, { follow: true });
+    } catch (err) {
+      reportFailure(session, new CannotDereference(path, err), url, options.silent);
+      await describe(session, url, "failed", undefined, spec, options);
+      return;
+    }
+  }
+  const attrs = {
+    ...(spec.owner !== undefined ? { owner: spec.owner } : {}),
+    ...(spec.group !== undefined ? { ownerGroup: spec.group } : {}),
+  };
+  if (attrs.owner !== undefined || attrs.ownerGroup !== undefined) {
+    try {
+      await client.setattrPath(path, attrs, { follow });
+    } catch (err) {
+      reportFailure(session, err, url, options.silent);
+      await describe(session, url, "failed", info, spec, options);
+      return;
+    }
+  }
+  const same = (sent: string | undefined, wanted: string | undefined, kind: "user" | "group") =>
+    wanted === undefined ||
+    (sent !== undefined &&
+      ownerColumn(sent, kind, true, options.ids) === ownerColumn(wanted, kind, true, options.ids));
+  const changed = !(same(info.owner, spec.owner, "user") && same(info.group, spec.group, "group"));
+  await describe(session, url, changed ? "changed" : "retained", info, spec, options);
+}
+
+/** `chown: cannot dereference 'URL': WHY`, for a symlink whose target is not there. */
+class CannotDereference extends Error {
+  readonly path: string;
+  constructor(path: string, cause: unknown) {
+    let why = cause instanceof Error ? cause.message : String(cause);
+    // The cause names a path of its own (`/vfs/dang: No such file…`): this names the link.
+    const named = cause instanceof NfsError ? cause.path : undefined;
+    if (named !== undefined && why.startsWith(`${named}: `)) why = why.slice(named.length + 2);
+    super(`${path}: cannot dereference: ${why}`, { cause });
+    this.name = "CannotDereference";
+    this.path = path;
+  }
+}
+
+/** The `-v`/`-c` line of chown-core.c's describe_change(). */
+async function describe(
+  session: CommandSession,
+  url: NfsUrl,
+  status: "changed" | "retained" | "failed",
+  info: FileInfo | undefined,
+  spec: OwnerSpec,
+  options: ChownOptions,
+): Promise<void> {
+  if (options.verbosity === "off" || (options.verbosity === "changes" && status !== "changed")) {
+    return;
+  }
+  const user = spec.userName ?? (spec.owner !== undefined ? spec.owner : undefined);
+  const group = spec.groupName ?? (spec.group !== undefined ? spec.group : undefined);
+  const join = (u: string | undefined, g: string | undefined) =>
+    u !== undefined ? (g !== undefined ? `${u}:${g}` : u) : g;
+  const name = quoted(url.text);
+  const newSpec = join(user, group);
+  const oldSpec = info === undefined ? undefined : join(
+    user !== undefined ? ownerColumn(info.owner, "user", false, options.ids) : undefined,
+    group !== undefined ? ownerColumn(info.group, "group", false, options.ids) : undefined,
+  );
+  const what = user !== undefined ? "ownership" : group !== undefined ? "group" : undefined;
+  let line: string;
+  if (status === "changed") {
+    line = what
+      ? `changed ${what} of ${name} from ${oldSpec} to ${newSpec}`
+      : `no change to ownership of ${name}`;
+  } else if (status === "retained") {
+    line = what ? `${what} of ${name} retained as ${newSpec}` : `ownership of ${name} retained`;
+  } else if (!what) {
+    line = `failed to change ownership of ${name}`;
+  } else if (oldSpec !== undefined) {
+    line = `failed to change ${what} of ${name} from ${oldSpec} to ${newSpec}`;
+  } else {
+    line = `failed to change ${what} of ${name} to ${newSpec}`;
+  }
+  await session.out.write(line + "\n");
 }
