@@ -146,10 +146,10 @@ export function createRootCommand() {
       new Option(
         "--trace [words]",
         "print what the client does to stderr: state-manager events (leases, sessions, " +
-          "recovery) by default. WORDS, comma separated: text (default) or json (every " +
-          "stderr line JSON, errors too); ops (each COMPOUND: ops, statuses, bytes, time; " +
-          "READ/WRITE runs summarised), ops-all (every one), all, or categories: " +
-          TRACE_CATEGORIES.join(" "),
+          "recovery) by default. After '=', comma separated, in any order: text (the " +
+          "default) or json (every stderr line JSON, errors too), and what to show: ops " +
+          "(each COMPOUND: ops, statuses, bytes, time; READ/WRITE runs summarised), " +
+          "ops-all (every one), all, or categories: " + TRACE_CATEGORIES.join(" "),
       ).argParser(parseTraceFormat),
     )
     .addOption(
@@ -231,9 +231,12 @@ export function readGlobalOptions(
     vers: values.vers,
     uid: values.uid,
     gid: values.gid,
-    trace: values.trace === true || values.trace === undefined
-      ? (values.trace || values.traceFile !== undefined ? "text" : undefined)
-      : values.trace.format,
+    // --trace-file alone turns the trace on, as text.
+    trace: typeof values.trace === "object"
+      ? values.trace.format
+      : values.trace === true || values.traceFile !== undefined
+      ? "text"
+      : undefined,
     timeoutSeconds: values.timeout,
     verbose: values.verbose === true,
     callback: values.callback === false ? false : values.callbackAddr,
