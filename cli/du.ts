@@ -53,7 +53,7 @@ Output:
   unrounded); the -c line is {"total": true, "bytes": N}.
 
 Examples:
-  $ nfs4 du -sh nfs://server/export/home/*    # (the shell does not expand URLs)
+  $ nfs4 du -sh nfs://server/export/home
   $ nfs4 du -h -d 1 nfs://server/export
   $ nfs4 du -ac --apparent-size nfs://server/export/src
   $ nfs4 du -s --json nfs://server/export | jq .bytes
