@@ -11,8 +11,10 @@
  * taking the next), and the backward scan keeps at most `keep` bytes.
  *
  * Reads that may stop early (the first N lines, the last N lines) start
- * small and grow: one READ of {@linkcode FIRST_BLOCK} bytes, then twice the
- * size and twice as many in flight after each answer, up to the limits.
+ * small and grow: one READ of {@linkcode FIRST_BLOCK} bytes, then each
+ * answer doubles the size of the next READs up to the block size, then
+ * the number in flight up to the depth. What is read past the need stays
+ * below what was needed (plus the READs in flight at full speed).
  * `head -n 10` of a large file then costs one small READ, `tail -n 10` one
  * READ of the end, and a long run still reaches full speed after a few
  * round trips. A byte count known in advance (`head -c N`) is read at full
@@ -148,8 +150,10 @@ export async function* readRange(
         next = head.offset + BigInt(piece.length);
       }
       if (options.slowStart) {
-        block = Math.min(maxBlock, block * 2);
-        depth = Math.min(maxDepth, depth * 2);
+        // Larger READs first, then more of them at once: what was read
+        // past the need stays below what was needed.
+        if (block < maxBlock) block = Math.min(maxBlock, block * 2);
+        else depth = Math.min(maxDepth, depth * 2);
       }
     }
   } finally {
@@ -345,8 +349,8 @@ export async function lastLinesStart(
           kept = undefined;
         }
       }
-      block = Math.min(maxBlock, block * 2);
-      depth = Math.min(maxDepth, depth * 2);
+      if (block < maxBlock) block = Math.min(maxBlock, block * 2);
+      else depth = Math.min(maxDepth, depth * 2);
     }
   } finally {
     await Promise.allSettled(pending.map((p) => p.result));
