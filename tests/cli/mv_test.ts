@@ -492,6 +492,50 @@ for (const vers of VERSIONS) {
         }
       });
 
+      await t.step("a source that cannot be removed: moved, and the error says so", async () => {
+        const dir = `${server.exportDir}/${vers}-keep`;
+        await must(`mkdir ${dir} && echo k > ${dir}/k && chmod 0755 ${dir}`);
+        await must(`mkdir ${local}/${vers}-keep && chmod 0777 ${local}/${vers}-keep`);
+        const r = await nfs4([
+          "--vers",
+          vers,
+          "--uid",
+          "1000",
+          "--gid",
+          "1000",
+          "mv",
+          "-v",
+          `${vfs}/${vers}-keep/k`,
+          `${vfs}/${vers}-keep/k2`,
+        ]);
+        // One server: a RENAME, refused as a whole (nothing copied).
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(r.stderr, /^nfs4: cannot move .*: Permission denied \(NFS4ERR_ACCESS\)\n$/);
+        const denied = await nfs4([
+          "--vers",
+          vers,
+          "--uid",
+          "1000",
+          "--gid",
+          "1000",
+          "mv",
+          "-v",
+          `${vfs}/${vers}-keep/k`,
+          `${local}/${vers}-keep/k3`,
+        ]);
+        assert.equal(denied.code, 1, denied.stderr);
+        assert.equal(
+          denied.stdout,
+          `copied '${vfs}/${vers}-keep/k' -> '${local}/${vers}-keep/k3'\n`,
+        );
+        assert.equal(
+          denied.stderr,
+          `nfs4: cannot remove '${vfs}/${vers}-keep/k': Permission denied (NFS4ERR_ACCESS)\n`,
+        );
+        assert.equal(await fs.readFile(`${local}/${vers}-keep/k3`, "utf8"), "k\n");
+        assert.equal(await fs.readFile(`${dir}/k`, "utf8"), "k\n");
+      });
+
       await t.step("between two servers", async () => {
         await withServer(async (other) => {
           const src = `${server.exportDir}/${vers}-a`;
