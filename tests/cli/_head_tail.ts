@@ -1,0 +1,123 @@
+/**
+ * What the head, tail and cat-range tests share: the files they print
+ * (empty, without a final newline, only newlines, long lines, 1 MiB + 1 of
+ * random text lines, binary), GNU coreutils run on the same files in the
+ * export's folder, and the comparison of its output with nfs4's, byte for
+ * byte once the `==> URL <==` headers name the files as GNU's do.
+ */
+
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs/promises";
+import type { Result } from "./_spawn.ts";
+
+const MiB = 1 << 20;
+
+/** Random printable lines of 0 to 120 bytes until exactly `size` bytes (no final newline maybe). */
+function randomLines(size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  const random = new Uint8Array(randomBytes(size));
+  let at = 0;
+  let left = 0;
+  for (let i = 0; i < size; i++) {
+    if (left === 0) {
+      left = random[i]! % 121;
+      if (at > 0) {
+        out[at++] = 0x0a;
+        continue;
+      }
+    }
+    out[at++] = 0x20 + (random[i]! % 95);
+    left--;
+  }
+  return out;
+}
+
+/** `count` lines of `length` bytes, and a last one of `tail` bytes without its newline. */
+function longLines(count: number, length: number, tail: number): Uint8Array {
+  const out = new Uint8Array(count * length + tail).fill(0x6c);
+  for (let i = 1; i <= count; i++) out[i * length - 1] = 0x0a;
+  return out;
+}
+
+/** Random bytes (newlines and NULs among them). */
+function binary(size: number): Uint8Array {
+  return new Uint8Array(randomBytes(size));
+}
+
+/** The files every table row prints, by name, in this order. */
+export function makeFiles(): [string, Uint8Array][] {
+  const enc = new TextEncoder();
+  return [
+    ["empty", new Uint8Array()],
+    ["nonl", enc.encode("first line\nsecond line\nthird, without its newline")],
+    ["newlines", enc.encode("\n\n\n\n\n\n\n")],
+    ["long", longLines(4, 700 * 1024, 100 * 1024)],
+    ["text", randomLines(MiB + 1)],
+    ["binary", binary(300 * 1024)],
+  ];
+}
+
+/** Writes `files` into `dir`. */
+export async function writeFiles(dir: string, files: [string, Uint8Array][]): Promise<void> {
+  for (const [name, data] of files) await fs.writeFile(`${dir}/${name}`, data);
+}
+
+/** What GNU coreutils printed. */
+export interface GnuResult {
+  code: number;
+  stdout: Uint8Array;
+  stderr: string;
+}
+
+/** Runs a coreutils command in `cwd` (names relative to it, as headers show them). */
+export async function gnu(command: string, args: string[], cwd: string): Promise<GnuResult> {
+  const out = await new Deno.Command(command, {
+    args,
+    cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { LC_ALL: "C" },
+  }).output();
+  return { code: out.code, stdout: out.stdout, stderr: new TextDecoder().decode(out.stderr) };
+}
+
+/** Bytes as a string of the same length (one char per byte), for exact comparisons. */
+export function latin1(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 8192) {
+    s += String.fromCharCode(...bytes.subarray(i, i + 8192));
+  }
+  return s;
+}
+
+/**
+ * Asserts nfs4's stdout is GNU's, byte for byte, after `==> BASE/NAME <==`
+ * became `==> NAME <==` (BASE: the export's URL), and the same exit code.
+ */
+export function assertSameOutput(ours: Result, theirs: GnuResult, base: string, what: string) {
+  const mine = latin1(ours.bytes).replaceAll(`==> ${base}/`, "==> ");
+  const gnuOut = latin1(theirs.stdout);
+  if (mine !== gnuOut) {
+    const at = [...mine].findIndex((c, i) => c !== gnuOut[i]);
+    assert.fail(
+      `${what}: stdout differs from GNU's at byte ${
+        at < 0 ? Math.min(mine.length, gnuOut.length) : at
+      }` +
+        ` (nfs4 ${mine.length} bytes, GNU ${gnuOut.length}); nfs4 stderr: ${ours.stderr}`,
+    );
+  }
+  assert.equal(ours.code, theirs.code === 0 ? 0 : 1, `${what}: exit code; ${ours.stderr}`);
+}
+
+/** Runs `fn` on each of `items`, `width` at a time (spawned commands in parallel, bounded). */
+export async function inBatches<T>(
+  items: readonly T[],
+  width: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  for (let i = 0; i < items.length; i += width) {
+    await Promise.all(items.slice(i, i + width).map(fn));
+  }
+}
