@@ -292,7 +292,8 @@ async function chownOne(
       info = await client.stat(path, { follow: true });
     } catch (err) {
       reportFailure(session, new CannotDereference(path, err), url, options.silent);
-      await describe(session, url, "failed", undefined, spec, options);
+      // As coreutils: "failed to change ownership of 'link' from (the link's owner) to …".
+      await describe(session, url, "failed", info, spec, options);
       return;
     }
   }
@@ -360,7 +361,8 @@ async function describe(
       ? `changed ${what} of ${name} from ${oldSpec} to ${newSpec}`
       : `no change to ownership of ${name}`;
   } else if (status === "retained") {
-    line = what ? `${what} of ${name} retained as ${newSpec}` : `ownership of ${name} retained`;
+    // coreutils prints the owner the file has (`retained as cloudsdk` for `1000`).
+    line = what ? `${what} of ${name} retained as ${oldSpec}` : `ownership of ${name} retained`;
   } else if (!what) {
     line = `failed to change ownership of ${name}`;
   } else if (oldSpec !== undefined) {
