@@ -121,3 +121,86 @@ export async function inBatches<T>(
     await Promise.all(items.slice(i, i + width).map(fn));
   }
 }
+
+/**
+ * Bytes READ from the server, from `--trace=json,ops` lines: each READ in
+ * a COMPOUND, and the runs of READs the trace sums up.
+ */
+export function bytesRead(traceLines: string): number {
+  let total = 0;
+  for (const line of traceLines.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    const event = JSON.parse(line) as {
+      cat?: string;
+      summary?: boolean;
+      op?: string;
+      bytes?: number;
+      ops?: { op: string; bytes?: number }[];
+    };
+    if (event.cat !== "ops") continue;
+    if (event.summary) {
+      if (event.op === "READ") total += event.bytes ?? 0;
+      continue;
+    }
+    for (const op of event.ops ?? []) if (op.op === "READ") total += op.bytes ?? 0;
+  }
+  return total;
+}
+
+/** A command left running, whose output is gathered as it comes. */
+export class Running {
+  readonly child: Deno.ChildProcess;
+  stdout = new Uint8Array();
+  stderr = "";
+  readonly #done: Promise<void>;
+
+  constructor(command: string, args: string[], cwd: string) {
+    const child = new Deno.Command(command, {
+      args,
+      cwd,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1", LC_ALL: "C" },
+    }).spawn();
+    this.child = child;
+    const out = (async () => {
+      for await (const chunk of child.stdout) {
+        const next = new Uint8Array(this.stdout.length + chunk.length);
+        next.set(this.stdout);
+        next.set(chunk, this.stdout.length);
+        this.stdout = next;
+      }
+    })();
+    const err = (async () => {
+      for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+        this.stderr += chunk;
+      }
+    })();
+    this.#done = Promise.all([out, err]).then(() => {});
+  }
+
+  /** Waits until `ok()` holds (checked every 50 ms), failing after `ms`. */
+  async until(ok: () => boolean, what: string, ms = 10_000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!ok()) {
+      if (Date.now() > deadline) {
+        assert.fail(
+          `${what}: not within ${ms} ms; stdout ${JSON.stringify(latin1(this.stdout))}, stderr ${
+            JSON.stringify(this.stderr)
+          }`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Sends `signal` and waits for the exit: its code and how long it took. */
+  async stop(signal: Deno.Signal): Promise<{ code: number; ms: number }> {
+    const started = performance.now();
+    this.child.kill(signal);
+    const status = await this.child.status;
+    await this.#done;
+    return { code: status.code, ms: performance.now() - started };
+  }
+}
