@@ -81,7 +81,7 @@ for (const vers of VERSIONS) {
       assert.match(r.stdout, /^open {8}\/vfs\/dir\/a\.txt {2}read\+write {2}stateid \S+/m);
       assert.match(r.stdout, /^ {2}lock {6}write 0- {2}stateid [0-9a-f]+:\d+/m);
       // `cd -` goes back to where the last cd came from, and says where, as sh does.
-    assert.equal(lines.at(-2), "/vfs/dir/sub");
+      assert.equal(lines.at(-2), "/vfs/dir/sub");
       assert.equal(await Deno.readTextFile(`${root}/dir/up.txt`), "uploaded\n");
       assert.equal(await Deno.readTextFile(`${local}/down.txt`), "alpha\n");
       // One client ID for the whole session, given back at the end.
