@@ -17,9 +17,11 @@
  * was printed is "file truncated" on stderr and printed again from its
  * start, as GNU tail does. When the name no longer leads to the file opened
  * (renamed away, removed), `-f` keeps reading that open file, asking it
- * for more at each turn. `-F` follows the name instead: a file replaced
- * under it (a new fileid) or coming back after being removed is opened and
- * printed from its start, with GNU tail's messages. Following ends with
+ * for more at each turn. `-F` follows the name instead, opening it anew
+ * for each read (Ganesha answers a LOOKUP with a file still held open even
+ * after another was renamed over it): a file replaced under it (a new
+ * fileid) or coming back after being removed is printed from its start,
+ * with GNU tail's messages. Following ends with
  * Ctrl-C (exit 130) or SIGTERM (143), after closing every open and the
  * session, so nothing is left on the server.
  * @module
