@@ -137,6 +137,8 @@ interface Resolved {
   readonly attrs: FileAttributes;
   readonly path: string;
   readonly components: readonly string[];
+  /** The handle of the directory holding the last component, when the walk passed it. */
+  readonly parentFh?: FileHandle;
 }
 
 /**
@@ -373,7 +375,14 @@ export class Nfs4Client implements Nfs4ClientApi {
     if (directory && last.attrs.type !== undefined && last.attrs.type !== FileType.NF4DIR) {
       throw new NfsError(S.NFS4ERR_NOTDIR, "LOOKUP", { path });
     }
-    return { fh: last.fh, attrs: last.attrs, path: joinPath(names()), components: names() };
+    const parent = walked.at(-2);
+    return {
+      fh: last.fh,
+      attrs: last.attrs,
+      path: joinPath(names()),
+      components: names(),
+      ...(parent ? { parentFh: parent.fh } : {}),
+    };
   }
 
   async #lookupOne(
@@ -571,7 +580,9 @@ export class Nfs4Client implements Nfs4ClientApi {
         throw new NfsError(S.NFS4ERR_WRONG_TYPE, "OPEN", { path });
       }
       name = lastName(target.components);
-      parentFh = (await this.#resolve(joinPath(target.components.slice(0, -1)), true)).fh;
+      // The walk passed the parent directory: no second walk to it.
+      parentFh = target.parentFh ??
+        (await this.#resolve(joinPath(target.components.slice(0, -1)), true)).fh;
     } else {
       name = components.at(-1)!;
       parentFh = (await this.#resolve(joinPath(components.slice(0, -1)), true)).fh;
