@@ -34,6 +34,7 @@ const ROWS: readonly Row[] = [
   { name: "a dangling symlink", args: ["-v", "600", "@dang"] },
   { name: "a file named as a directory", args: ["-v", "600", "@a/"] },
   { name: "-R into a directory, one entry unchanged", args: ["-Rc", "u=rwX,go=rX", "@d"] },
+  { name: "a mode starting with - after --", args: ["-v", "--", "-w", "@a", "@b"] },
   {
     name: "an invalid mode is a usage error (coreutils: 1)",
     args: ["u+q", "@a"],
@@ -107,6 +108,13 @@ Deno.test({
           });
           assert.equal(own.code, 0, own.stderr);
           assert.equal((await Deno.stat(`${sides.remote}/u/mine`)).mode! & 0o7777, 0o600);
+          // -v names a file by its URL, percent-encoded as needed, in quotes.
+          await Deno.writeTextFile(`${sides.remote}/a b`, "");
+          const spaced = await runNfs4(["--vers", version, "chmod", "-v", "600", `${url}/a%20b`]);
+          assert.equal(
+            spaced.stdout,
+            `mode of '${url}/a%20b' changed from 0644 (rw-r--r--) to 0600 (rw-------)\n`,
+          );
           // Usage errors: exit 2, nothing changed.
           for (const args of [["chmod", "755"], ["chmod", "8", `${url}/a`], ["chmod", "a+", "x"]]) {
             const r = await runNfs4(["--vers", version, ...args]);
