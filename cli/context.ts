@@ -143,8 +143,21 @@ export class CliContext {
    * well, and stderr keeps the human line.
    */
   error(message: string, err?: unknown, url?: NfsUrl): void {
+    this.#message(message, err, url, false);
+  }
+
+  /**
+   * Prints `nfs4: <message>` on stderr, a note rather than a failure (`lock`'s
+   * "holding ..." line): with `--trace=json` an event `note` of the same
+   * category as errors' (every stderr line is JSON while that trace is on).
+   */
+  note(message: string): void {
+    this.#message(message, undefined, undefined, true);
+  }
+
+  #message(message: string, err: unknown, url: NfsUrl | undefined, note: boolean): void {
     const trace = this.#traceOutput;
-    if (trace?.json || trace?.toFile) trace.message(message, err, url);
+    if (trace?.json || trace?.toFile) trace.message(message, err, url, note);
     if (trace?.json && !trace.toFile) return;
     this.diag.line(`nfs4: ${message}`);
   }

@@ -28,10 +28,11 @@ import { describeLockHolder, LockConflictError } from "../lib/client/errors.ts";
 import { LockWaitDeadline, lockWithWait } from "../lib/client/lock_wait.ts";
 import { type NfsUrl, parseNfsUrl, UsageError } from "../lib/client/url.ts";
 import {
+  DEFAULT_TRACE_CATEGORIES,
+  filteredSink,
   formatRange,
-  formatTraceJson,
-  formatTraceText,
   type TraceEvent,
+  type TraceSink,
 } from "../lib/client/trace.ts";
 import type { CliContext } from "./context.ts";
 import { describeError } from "./errors.ts";
@@ -327,38 +328,40 @@ async function testRange(
  */
 class TraceOut {
   readonly #ctx: CliContext;
-  readonly #format: ((event: TraceEvent) => string) | undefined;
+  readonly #globals: GlobalOptions;
   readonly #verbose: boolean;
 
   constructor(ctx: CliContext, globals: GlobalOptions) {
     this.#ctx = ctx;
+    this.#globals = globals;
     this.#verbose = globals.verbose;
-    this.#format = globals.trace === undefined
-      ? undefined
-      : globals.trace === "json"
-      ? formatTraceJson
-      : formatTraceText;
   }
 
-  /** The sink the client reports to; undefined without --trace. */
-  get sink(): ((event: TraceEvent) => void) | undefined {
-    const format = this.#format;
-    if (!format) return undefined;
-    return (event) => this.#ctx.diag.line(format(event));
+  /** The sink the client reports to (the trace stream: stderr or --trace-file); undefined without --trace. */
+  get sink(): TraceSink | undefined {
+    return this.#ctx.traceOutput(this.#globals)?.sink;
   }
 
-  /** The trace sink (if any) and `also`, for events the command itself reacts to. */
-  sinkAnd(also: (event: TraceEvent) => void): (event: TraceEvent) => void {
+  /**
+   * The trace sink (if any) and `also`, for events the command itself
+   * reacts to: the library delivers the categories the trace asks for and
+   * the default ones `also` needs; the trace prints only what it asked for.
+   */
+  sinkAnd(also: (event: TraceEvent) => void): TraceSink {
     const sink = this.sink;
-    return (event) => {
+    const asked = this.#globals.traceFilter;
+    return filteredSink((event) => {
       sink?.(event);
       also(event);
-    };
+    }, {
+      categories: [...new Set([...(asked?.categories ?? []), ...DEFAULT_TRACE_CATEGORIES])],
+      ...(asked?.everyOp ? { everyOp: true } : {}),
+    });
   }
 
   /** A `--verbose` note: `nfs4: COMMAND started: sh (pid 123)`. */
   note(text: string): void {
-    if (this.#verbose) this.#ctx.error(text);
+    if (this.#verbose) this.#ctx.note(text);
   }
 }
 
@@ -505,7 +508,7 @@ class LockRun {
         onDenied: ({ holder, delayMs }) => {
           if (delayMs > 0 && this.#globals.verbose && !said) {
             said = true;
-            this.#ctx.error(`waiting for ${what} on ${this.#url.text}: ${describeHolder(holder)}`);
+            this.#ctx.note(`waiting for ${what} on ${this.#url.text}: ${describeHolder(holder)}`);
           }
         },
       });
@@ -528,7 +531,7 @@ class LockRun {
   /** Without COMMAND: say what is held and keep it until SIGINT/SIGTERM (0) or it is lost (1). */
   async #hold(client: Nfs4ClientApi): Promise<number> {
     const held = this.#heldLock(client);
-    this.#ctx.error(
+    this.#ctx.note(
       `holding ${kindOf(this.#range.type)} lock on ${this.#url.text} bytes ${
         formatRange(this.#range.offset, this.#range.length)
       } (lock owner ${held?.owner ?? "?"}, stateid ${held?.stateid ?? "?"})`,
@@ -558,7 +561,7 @@ class LockRun {
    */
   #onEvent(event: TraceEvent): void {
     if (event.category === "lock" && event.event === "LOCK re-acquired") {
-      this.#ctx.error(`re-acquired the lock on ${this.#url.text}; ${event.detail ?? ""}`);
+      this.#ctx.note(`re-acquired the lock on ${this.#url.text}; ${event.detail ?? ""}`);
     }
   }
 

@@ -20,7 +20,13 @@ import process from "node:process";
 import { Option } from "@commander-js/extra-typings";
 import type { Nfs4ClientApi, StateSummary, WritableFile } from "../lib/client/api.ts";
 import { formatNfsUrl, parseNfsUrl } from "../lib/client/url.ts";
-import { formatTraceJson, formatTraceText, type TraceEvent } from "../lib/client/trace.ts";
+import {
+  DEFAULT_TRACE_CATEGORIES,
+  filteredSink,
+  formatTraceJson,
+  formatTraceText,
+  type TraceEvent,
+} from "../lib/client/trace.ts";
 import type { CliContext } from "./context.ts";
 import { describeError } from "./errors.ts";
 import { parseSeconds, readGlobalOptions, type RootCommand } from "./globals.ts";
@@ -58,11 +64,21 @@ export function registerRenewWatch(program: RootCommand, ctx: CliContext): void 
       const url = parseNfsUrl(urlText);
       // With --trace the events already go to stderr: the view keeps to its summary.
       const view = new WatchView(ctx, opts.json === true, globals.trace === undefined);
-      const traceFormat = globals.trace === "json" ? formatTraceJson : formatTraceText;
-      const client = await ctx.io.connect(url, globals, (event) => {
-        view.event(event);
-        if (globals.trace !== undefined) view.aside(() => ctx.diag.line(traceFormat(event)));
-      });
+      // The watch needs the lease and state events whatever the trace
+      // prints; the trace (stderr or --trace-file) prints what it asked for.
+      const trace = ctx.traceOutput(globals)?.sink;
+      const asked = globals.traceFilter;
+      const client = await ctx.io.connect(
+        url,
+        globals,
+        filteredSink((event) => {
+          view.event(event);
+          if (trace) view.aside(() => trace(event));
+        }, {
+          categories: [...new Set([...(asked?.categories ?? []), ...DEFAULT_TRACE_CATEGORIES])],
+          ...(asked?.everyOp ? { everyOp: true } : {}),
+        }),
+      );
       let file: WritableFile | undefined;
       const stop = new AbortController();
       // The watch ends and its state is released; should that take more than

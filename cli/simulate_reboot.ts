@@ -496,11 +496,15 @@ class RebootDrill {
     this.#globals = globals;
     this.#url = url;
     this.#opts = opts;
-    if (globals.trace !== undefined) {
+    const trace = ctx.traceOutput(globals);
+    if (trace !== undefined) {
       const json = globals.trace === "json";
+      const asked = globals.traceFilter?.categories;
+      const shown = asked ? new Set<string>([...asked, "server"]) : undefined;
       this.#traceLine = ({ at, role, event }) => {
+        if (shown && !shown.has(event.category)) return;
         const restamped = { ...event, time: at / 1000 };
-        ctx.diag.line(
+        trace.line(
           json
             ? formatTraceJson({ ...restamped, data: { ...event.data, client: role } })
             : formatTraceText(restamped) + (role === "main" ? "" : `  [${role}]`),

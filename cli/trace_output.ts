@@ -121,13 +121,13 @@ export class TraceOutput {
    * `error`: `event` is `warning` for `warning: ...` messages, else `error`;
    * the URL and the NFS status of `err` go with it.
    */
-  message(message: string, err?: unknown, url?: NfsUrl): void {
+  message(message: string, err?: unknown, url?: NfsUrl, note = false): void {
     const warning = message.startsWith("warning: ");
     const status = statusOf(err);
     const event: TraceEvent = {
       time: (performance.now() - this.#start) / 1000,
       category: "error",
-      event: warning ? "warning" : "error",
+      event: note ? "note" : warning ? "warning" : "error",
       detail: message,
       ...(url !== undefined || status !== undefined
         ? {

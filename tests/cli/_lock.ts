@@ -146,6 +146,19 @@ export function holdingLine(url: string, kind: "shared" | "exclusive", bytes: st
 }
 
 /**
+ * The same line as a `--trace=json` note event (every stderr line is JSON
+ * while that trace is on): `{"t":…,"cat":"error","event":"note","detail":"holding …"}`.
+ */
+export function holdingEvent(url: string, kind: "shared" | "exclusive", bytes: string): RegExp {
+  return new RegExp(
+    `^\\{"t":[0-9.]+,"cat":"error","event":"note","detail":"holding ${kind} lock on ${
+      escape(url)
+    } bytes ${escape(bytes)} \\(lock owner (lock-p(\\d+)-\\d+), stateid [0-9a-f]{24}:\\d+\\)"\\}$`,
+    "m",
+  );
+}
+
+/**
  * A pattern for the holder part of a conflict line:
  * `exclusive lock on bytes 0- held by lock owner lock-p42-1 (client 0x…)`.
  */

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { serverTest } from "../_server.ts";
-import { conflictLine, heldBy, holdingLine, nfs4, sleep, startNfs4 } from "./_lock.ts";
+import { conflictLine, heldBy, holdingEvent, nfs4, sleep, startNfs4 } from "./_lock.ts";
 
 const LEASE = 3;
 
@@ -22,7 +22,8 @@ for (const vers of ["4.0", "4.1"] as const) {
       writeFileSync(join(server.exportDir, "f"), "data\n");
       const url = `${server.url}/vfs/f`;
       const holder = startNfs4([...v, "--trace=json", "lock", "-s", url]);
-      const [, owner] = await holder.waitFor("stderr", holdingLine(url, "shared", "0-"));
+      // --trace=json: the holding line is a JSON note event too.
+      const [, owner] = await holder.waitFor("stderr", holdingEvent(url, "shared", "0-"));
       await sleep(LEASE * 2 * 1000 + 1000);
 
       const writer = await nfs4([...v, "lock", "-n", url, "--", "true"]);

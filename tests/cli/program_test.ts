@@ -16,7 +16,7 @@ Deno.test("run() prints help for --help, -h and help, with status 0", async () =
     assert.equal(r.code, 0, argv.join(" "));
     assert.match(r.stdout, /^Usage: nfs4 /);
     assert.match(r.stdout, /\n {2}ls \[options\] <url\.\.\.>/);
-    assert.match(r.stdout, /\n {2}cat <url\.\.\.>/);
+    assert.match(r.stdout, /\n {2}cat \[options\] <url\.\.\.>/);
     assert.match(r.stdout, /Exit status:/);
     assert.equal(r.stderr, "");
   }
