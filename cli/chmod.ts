@@ -165,7 +165,11 @@ async function chmodUrl(
     const item = next.value;
     const at = urlBelow(url, item.names);
     if (item.kind === "failure") {
+      // A directory that could not be read (it was changed, or tried, before).
       reportFailure(session, item.error, at, options.silent);
+      if (options.verbosity === "high") {
+        await session.out.write(`${quoted(at.text)} could not be accessed\n`);
+      }
       continue;
     }
     // The starting point is named as typed (a trailing / checks it is a directory).

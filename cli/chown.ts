@@ -57,9 +57,13 @@ export interface OwnerSpec {
   /** The owner string to send (`1000`, or `name@domain` as given); none: unchanged. */
   readonly owner?: string | undefined;
   readonly group?: string | undefined;
-  /** The owner as messages name it: as typed (`""` when only a group was given). */
+  /**
+   * The owner as messages name it: the name typed when it was looked up
+   * (`""` when only a group name was); none for a number (messages print
+   * the number), as chown does.
+   */
   readonly userName?: string | undefined;
-  /** The group as messages name it: as typed, or OWNER's login group for `OWNER:`. */
+  /** The group as messages name it: the name typed, or OWNER's login group for `OWNER:`. */
   readonly groupName?: string | undefined;
 }
 
@@ -118,11 +122,14 @@ export function parseOwnerSpec(
   const g = colon < 0 || colon === text.length - 1 ? undefined : text.slice(colon + 1);
   let owner: string | undefined;
   let group: string | undefined;
+  // As gnulib's parse_user_spec: a name found by lookup is kept for the
+  // messages; a number is not (messages then print the number).
+  let userName: string | undefined;
   let groupName: string | undefined;
   if (u !== "") {
     const uid = u.startsWith("+") ? undefined : ids.userId(u);
     if (u.includes("@") && !u.startsWith("+")) {
-      owner = u;
+      owner = userName = u;
       if (colon >= 0 && g === undefined) throw new UsageError(`invalid spec: '${text}'`);
     } else if (uid === undefined) {
       // OWNER: needs a user whose login group is known.
@@ -131,6 +138,7 @@ export function parseOwnerSpec(
       if (owner === undefined) throw new UsageError(`invalid user: '${text}'`);
     } else {
       owner = String(uid);
+      userName = u;
       if (colon >= 0 && g === undefined) {
         const gid = loginGroupOf(u);
         if (gid === undefined) throw new UsageError(`invalid spec: '${text}'`);
@@ -141,19 +149,22 @@ export function parseOwnerSpec(
   }
   if (g !== undefined) {
     const gid = g.startsWith("+") ? undefined : ids.groupId(g);
-    if (g.includes("@") && !g.startsWith("+")) group = g;
-    else if (gid !== undefined) group = String(gid);
-    else {
+    if (g.includes("@") && !g.startsWith("+")) {
+      group = groupName = g;
+    } else if (gid !== undefined) {
+      group = String(gid);
+      groupName = g;
+    } else {
       group = numericId(g);
       if (group === undefined) throw new UsageError(`invalid group: '${text}'`);
     }
-    groupName = g;
   }
   return {
     owner,
     group,
-    // As chown.c: a group alone makes the messages say "ownership", with an empty user.
-    userName: u !== "" ? u : groupName !== undefined ? "" : undefined,
+    // As chown.c: a group name without a user name makes the messages say
+    // "ownership" (`to :staff`), with an empty user.
+    userName: userName === undefined && groupName !== undefined ? "" : userName,
     groupName,
   };
 }
@@ -254,13 +265,19 @@ async function chownUrl(
     await describe(session, url, "failed", undefined, spec, options);
     return;
   }
+  // A directory that could not be read is not changed either (fts gives
+  // chown FTS_DNR instead of the directory), as GNU chown does.
+  let unread: string | undefined;
   for (; !next.done; next = await items.next()) {
     const item = next.value;
     const at = urlBelow(url, item.names);
     if (item.kind === "failure") {
       reportFailure(session, item.error, at, options.silent);
+      await describe(session, at, "failed", undefined, spec, options);
+      unread = item.path;
       continue;
     }
+    if (item.path === unread) continue;
     await chownOne(
       session,
       client,

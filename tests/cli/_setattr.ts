@@ -156,7 +156,8 @@ export async function snapshot(
  * a ("alpha", 0644)  b (empty, 0755)  s (04755)  big (10000 bytes)
  * d/ (2755)  d/x (0600)  d/sub/ (0700)  d/sub/y (0444)  d/ly -> ../a
  * l -> a   ld -> d   dang -> nowhere   ref (mtime 2002-03-04 …)
- * u/ (uid 1000)  u/mine (uid 1000)  r/ (root, 0755)  r/f (root, 0644)
+ * u/ (uid 1000)  u/mine (uid 1000)  u/priv/ (root, 0700)  u/priv/z
+ * r/ (root, 0755)  r/f (root, 0644)
  * pub (root, 0666)
  * ```
  */
@@ -187,6 +188,8 @@ export async function buildSample(root: string): Promise<void> {
   await dir("u");
   await file("u/mine", "mine\n");
   await fs.chown(`${root}/u/mine`, 1000, 1000);
+  await dir("u/priv", 0o700);
+  await file("u/priv/z", "z\n");
   await fs.chown(`${root}/u`, 1000, 1000);
   await dir("r");
   await file("r/f", "root\n");
@@ -201,10 +204,10 @@ export async function buildSample(root: string): Promise<void> {
   // Access times in the future: under relatime no read (cp -a of the
   // template, a hash) moves one that is after the mtime, ctime and now.
   await stamp("ref", "2036-02-03 04:05:06.123456789", "2002-03-04 05:06:07.987654321");
-  for (const rel of ["a", "b", "s", "big", "d/x", "d/sub/y", "u/mine", "r/f", "pub"]) {
+  for (const rel of ["a", "b", "s", "big", "d/x", "d/sub/y", "u/mine", "u/priv/z", "r/f", "pub"]) {
     await stamp(rel, "2037-01-01 00:00:00.5", "2019-06-07 08:09:10.111111111");
   }
-  for (const rel of [".", "d", "d/sub", "u", "r", "d/ly", "l", "ld", "dang"]) {
+  for (const rel of [".", "d", "d/sub", "u/priv", "u", "r", "d/ly", "l", "ld", "dang"]) {
     const r = await runLocal(["touch", "-h", "-a", "-d", "2037-01-01 00:00:00.25", rel], root);
     assert.equal(r.code, 0, r.stderr);
   }

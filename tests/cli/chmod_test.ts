@@ -36,6 +36,11 @@ const ROWS: readonly Row[] = [
   { name: "-R into a directory, one entry unchanged", args: ["-Rc", "u=rwX,go=rX", "@d"] },
   { name: "a mode starting with - after --", args: ["-v", "--", "-w", "@a", "@b"] },
   {
+    name: "-R as uid 1000: a directory it may neither change nor read",
+    args: ["-Rv", "go-rx", "@u"],
+    as: { uid: 1000 },
+  },
+  {
     name: "an invalid mode is a usage error (coreutils: 1)",
     args: ["u+q", "@a"],
     code: 2,

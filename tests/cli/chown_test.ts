@@ -23,6 +23,9 @@ const ROWS: readonly Row[] = [
   { name: "only the group", args: ["-v", ":bin", "@a"] },
   { name: "the login group", args: ["-v", "daemon:", "@a"] },
   { name: "numbers unknown here", args: ["-v", "4242:4343", "@a"] },
+  { name: "a number and a group name", args: ["-v", "4242:bin", "@a"] },
+  { name: "only a group number", args: ["-v", ":2", "@a"] },
+  { name: "numbers with +", args: ["-v", "+0:+2", "@a"] },
   { name: "-c: only changes", args: ["-c", "0:0", "@a", "@u/mine"] },
   { name: "nothing asked", args: ["-v", ":", "@a"] },
   { name: "-R: contents, then the directory; symlinks themselves", args: ["-Rv", "1:1", "@d"] },
@@ -55,6 +58,11 @@ const ROWS: readonly Row[] = [
     args: ["4242:", "@a"],
     code: 2,
     stderr: [/^nfs4: invalid spec: '4242:'$/],
+  },
+  {
+    name: "-R as uid 1000: refused, an unreadable directory reported",
+    args: ["-Rv", ":1000", "@u"],
+    as: { uid: 1000 },
   },
   {
     name: "not root: refused per file, the others go on",
@@ -183,11 +191,25 @@ Deno.test("parseOwnerSpec() reads OWNER[:GROUP] as gnulib's parse_user_spec", ()
     userName: "",
     groupName: "staff",
   });
+  // Numbers are no names: messages print them as numbers (and a group
+  // name after a number makes them say "ownership … to :staff", as chown).
   assert.deepEqual(parse("4242:4343"), {
     owner: "4242",
     group: "4343",
-    userName: "4242",
-    groupName: "4343",
+    userName: undefined,
+    groupName: undefined,
+  });
+  assert.deepEqual(parse("4242:staff"), {
+    owner: "4242",
+    group: "50",
+    userName: "",
+    groupName: "staff",
+  });
+  assert.deepEqual(parse(":4343"), {
+    owner: undefined,
+    group: "4343",
+    userName: undefined,
+    groupName: undefined,
   });
   // A name that looks like a number is a name first, as getpwnam() finds it.
   assert.equal(parse("42").owner, "7");
