@@ -12,6 +12,7 @@ import { NfsError, PathError } from "../lib/client/errors.ts";
 import { joinUrl, type NfsUrl } from "../lib/client/url.ts";
 import type { CommandSession } from "./context.ts";
 import { quoteName } from "./ls_quote.ts";
+import { isBrokenPipe } from "./output.ts";
 
 /** How much `-v` (`high`) and `-c` (`changes`) print. */
 export type Verbosity = "off" | "changes" | "high";
@@ -50,6 +51,7 @@ export function reportFailure(
     return;
   }
   // What report() does besides printing: a signal or a closed stdout ends the command.
+  if (isBrokenPipe(err)) throw err;
   if (session.ctx.interruption.signal.aborted) throw session.ctx.interruption.signal.reason;
   session.ctx.failed = true;
 }
