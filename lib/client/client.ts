@@ -584,6 +584,9 @@ export class Nfs4Client implements Nfs4ClientApi {
       parentFh = target.parentFh ??
         (await this.#resolve(joinPath(target.components.slice(0, -1)), true)).fh;
     } else {
+      // `new/` names a directory: creating a file by that name is what
+      // open(2) refuses with EISDIR (POSIX.1-2017 open(), O_CREAT).
+      if (DIRECTORY_PATH.test(path)) throw new NfsError(S.NFS4ERR_ISDIR, "OPEN", { path });
       name = components.at(-1)!;
       parentFh = (await this.#resolve(joinPath(components.slice(0, -1)), true)).fh;
     }

@@ -87,3 +87,21 @@ for (const vers of ["4.0", "4.1"] as const) {
     },
   );
 }
+
+for (const vers of ["4.0", "4.1"] as const) {
+  serverTest(
+    `Nfs4Client --vers ${vers}: open(create) of a missing 'name/' is EISDIR and creates nothing`,
+    async (server) => {
+      const client = await connect(server, vers);
+      try {
+        const result = await statusOf(
+          client.open("/vfs/new/", { access: "write", create: "unchecked" }),
+        );
+        assert.deepEqual(result, { status: "NFS4ERR_ISDIR", path: "/vfs/new/" });
+        assert.deepEqual([...Deno.readDirSync(server.exportDir)], []);
+      } finally {
+        await client.close();
+      }
+    },
+  );
+}
