@@ -193,7 +193,7 @@ for (const vers of ["4.0", "4.1"] as const) {
   const v = ["--vers", vers];
 
   serverTest(
-    `nfs4 --pcap (NFSv${vers}): ls -l, cat, cp up and a lock wait each leave a capture tshark decodes whole, with their operations and one RPC frame per record`,
+    `nfs4 --pcap (NFSv${vers}): every command (ls, cat, cp up, stat, df, mkdir, touch, truncate, chmod, chown, ln, mv, du, find, head, tail, rm, rmdir, info, shell) and a lock wait leave a capture tshark decodes whole, with their operations and one RPC frame per record`,
     async (server) => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nfs4-pcap-"));
       await using proxy = await FaultProxy.start({ target: server, log: () => {} });
@@ -238,7 +238,59 @@ for (const vers of ["4.0", "4.1"] as const) {
             args: ["cp", local, `${proxy.url}/vfs/up.bin`],
             ops: ["OPEN", "WRITE", "CLOSE"],
           },
+          // The issue-16 commands, one row each, in an order that lets each use the last.
+          { name: "stat", args: ["stat", `${proxy.url}/vfs/big`], ops: ["LOOKUP", "GETATTR"] },
+          { name: "df", args: ["df", `${proxy.url}/vfs`], ops: ["GETATTR"] },
+          { name: "mkdir", args: ["mkdir", `${proxy.url}/vfs/m`], ops: ["CREATE"] },
+          {
+            name: "touch",
+            args: ["touch", `${proxy.url}/vfs/m/t`],
+            ops: ["OPEN", "CLOSE", "SETATTR"],
+          },
+          {
+            name: "truncate",
+            args: ["truncate", "-s", "10", `${proxy.url}/vfs/m/t`],
+            ops: ["OPEN", "SETATTR", "CLOSE"],
+          },
+          { name: "chmod", args: ["chmod", "600", `${proxy.url}/vfs/m/t`], ops: ["SETATTR"] },
+          { name: "chown", args: ["chown", "0:0", `${proxy.url}/vfs/m/t`], ops: ["SETATTR"] },
+          {
+            name: "ln",
+            args: ["ln", `${proxy.url}/vfs/m/t`, `${proxy.url}/vfs/m/hard`],
+            ops: ["LINK"],
+          },
+          { name: "ln -s", args: ["ln", "-s", "t", `${proxy.url}/vfs/m/soft`], ops: ["CREATE"] },
+          {
+            name: "mv",
+            args: ["mv", `${proxy.url}/vfs/m/hard`, `${proxy.url}/vfs/m/moved`],
+            ops: ["RENAME"],
+          },
+          { name: "du", args: ["du", `${proxy.url}/vfs/m`], ops: ["READDIR"] },
+          { name: "find", args: ["find", `${proxy.url}/vfs`, "-name", "t"], ops: ["READDIR"] },
+          {
+            name: "head",
+            args: ["head", "-c", "100", `${proxy.url}/vfs/big`],
+            ops: ["OPEN", "READ", "CLOSE"],
+          },
+          {
+            name: "tail",
+            args: ["tail", "-c", "100", `${proxy.url}/vfs/big`],
+            ops: ["OPEN", "READ", "CLOSE"],
+          },
+          { name: "rm", args: ["rm", "-r", `${proxy.url}/vfs/m`], ops: ["READDIR", "REMOVE"] },
+          { name: "rmdir", args: ["rmdir", `${proxy.url}/vfs/d2`], ops: ["REMOVE"] },
+          {
+            name: "info",
+            args: ["info", `${proxy.url}/vfs`],
+            ops: ["PUTROOTFH", vers === "4.0" ? "SECINFO" : "SECINFO_NO_NAME", "READDIR"],
+          },
+          {
+            name: "shell",
+            args: ["shell", `${proxy.url}/vfs`, "-c", "cd d; ls; cat a; lock -x b; state"],
+            ops: ["READDIR", "OPEN", "READ", "LOCK", "LOCKU", "CLOSE"],
+          },
         ];
+        fs.mkdirSync(path.join(exp, "d2"));
         for (const row of rows) {
           const file = path.join(dir, `${row.name}.pcap`);
           const args = [...v, "--pcap", file, ...row.args];
