@@ -19,8 +19,8 @@ const hasScript = (() => {
   }
 })();
 
-/** Keys, with a pause (ms) after each. */
-type Keys = readonly (readonly [string, number])[];
+/** Keys, with a pause (ms) after each; a function is run (awaited) instead of typed. */
+type Keys = readonly (readonly [string | (() => Promise<void>), number])[];
 
 /** Runs `nfs4 ...args` on a pseudo-terminal, typing `keys`; resolves with what the terminal showed. */
 async function onTerminal(
@@ -40,7 +40,8 @@ async function onTerminal(
   }).spawn();
   const writer = child.stdin.getWriter();
   for (const [text, pause] of keys) {
-    await writer.write(new TextEncoder().encode(text));
+    if (typeof text === "function") await text();
+    else await writer.write(new TextEncoder().encode(text));
     await new Promise((r) => setTimeout(r, pause));
   }
   await writer.close();
@@ -138,4 +139,45 @@ serverTest(
     await Deno.remove(home, { recursive: true });
   },
   { ignore: !hasScript, leaseSeconds: 3 },
+);
+
+serverTest(
+  "nfs4 shell on a terminal: a server restart while idle at the prompt; the lock is reclaimed, told, and ls works",
+  async (server) => {
+    await Deno.writeTextFile(`${server.exportDir}/held`, "x");
+    const home = await tempDir("nfs4-shell-pty-");
+    const { code, screen } = await onTerminal(
+      ["--vers", "4.1", "shell", `${server.url}/vfs`],
+      [
+        ["", 2500],
+        ["lock -x held\r", 800],
+        // Idle at the prompt while the server reboots; renewals notice it.
+        [() => server.restart(), (server.leaseSeconds + 4) * 1000],
+        ["ls\r", 600],
+        ["state\r", 600],
+        ["exit\r", 800],
+      ],
+      { XDG_STATE_HOME: home },
+    );
+    const text = plain(screen);
+    assert.equal(code, 0, text);
+    // Printed above the prompt while it waited: the reboot noticed and reclaimed.
+    const typedLs = text.indexOf("> ls\n");
+    const idle = text.slice(text.indexOf("> lock -x held\n"), typedLs);
+    // (Each message is drawn where the prompt was, which the terminal erased first.)
+    assert.match(idle, /> \* [0-9.]+ s state: \+RECLAIM_REBOOT/, idle);
+    assert.match(
+      idle,
+      /> \* [0-9.]+ s lock: LOCK\(reclaim\) reclaimed \(\/vfs\/held write 0-\)/,
+      idle,
+    );
+    assert.match(idle, /> \* [0-9.]+ s state: -RECLAIM_REBOOT/, idle);
+    // ls works, and state shows the lock held, not lost.
+    assert.match(text.slice(typedLs), /^> ls\nheld\n/m);
+    const state = text.slice(text.lastIndexOf("> state\n"));
+    assert.match(state, /^ {2}lock {6}write 0- {2}stateid \S+ {2}owner \S+$/m, state);
+    assert.doesNotMatch(state, /LOST/);
+    await Deno.remove(home, { recursive: true });
+  },
+  { ignore: !hasScript, leaseSeconds: 3, graceSeconds: 3 },
 );
