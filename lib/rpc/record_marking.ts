@@ -81,6 +81,12 @@ export interface RecordDecoderOptions {
    * defaults to {@linkcode DEFAULT_MAX_RECORD_SIZE}.
    */
   maxRecordSize?: number;
+  /**
+   * Where `pushTransient` puts a fragment of `size` bytes (default: a new
+   * buffer of its own). Whatever it returns must hold exactly `size` bytes
+   * and not be used elsewhere until the record is done with.
+   */
+  allocate?: (size: number) => Uint8Array;
 }
 
 /**
@@ -112,6 +118,7 @@ export class RecordDecoder {
   /** Length of the current record so far, counting fragments announced. */
   #recordLength = 0;
   #failure: RpcRecordTooLargeError | undefined;
+  readonly #allocate: ((size: number) => Uint8Array) | undefined;
 
   constructor(options: RecordDecoderOptions = {}) {
     const max = options.maxRecordSize ?? DEFAULT_MAX_RECORD_SIZE;
@@ -119,6 +126,7 @@ export class RecordDecoder {
       throw new RangeError(`maximum record size must be a non-negative integer, got ${max}`);
     }
     this.maxRecordSize = max;
+    this.#allocate = options.allocate;
   }
 
   /** Bytes of an incomplete record held, excluding fragment headers. */
@@ -236,9 +244,13 @@ export class RecordDecoder {
 
   /** Allocates the rest of the current fragment, once, at its exact size. */
   #openFill(): void {
-    // Not zeroed: every byte is written before the record is handed out.
-    const unzeroed = Buffer.allocUnsafeSlow(this.#fragmentRemaining);
-    this.#fill = new Uint8Array(unzeroed.buffer, unzeroed.byteOffset, unzeroed.length);
+    if (this.#allocate) {
+      this.#fill = this.#allocate(this.#fragmentRemaining);
+    } else {
+      // Not zeroed: every byte is written before the record is handed out.
+      const unzeroed = Buffer.allocUnsafeSlow(this.#fragmentRemaining);
+      this.#fill = new Uint8Array(unzeroed.buffer, unzeroed.byteOffset, unzeroed.length);
+    }
     this.#fillAt = 0;
     this.#pieces.push(this.#fill);
   }

@@ -43,7 +43,7 @@
  * @module
  */
 
-import { connect as netConnect, type Socket } from "node:net";
+import { Buffer } from "node:buffer";
 import { XdrReader, XdrWriter } from "../xdr/mod.ts";
 import { authNone, type OpaqueAuth } from "./auth.ts";
 import {
@@ -72,6 +72,14 @@ import {
 } from "./record_marking.ts";
 import { answerCall } from "./dispatch.ts";
 import { type ConnectionTap, type RecordTap, singleFragmentMark } from "./tap.ts";
+import {
+  defaultSocketKind,
+  type RpcSocket,
+  type SocketFactory,
+  socketFactory,
+  type SocketKind,
+} from "./socket_backend.ts";
+import { POOLED_RECORD_MIN, recordBuffers } from "./socket_buffers.ts";
 
 /** Default time allowed for the TCP connection to be established. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -117,6 +125,12 @@ export interface RpcTransportOptions {
   readBufferSize?: number;
   /** Sees every record sent and received, on every connection (`--pcap`). */
   tap?: RecordTap;
+  /**
+   * The socket API (socket_backend.ts): `node` (`node:net`, everywhere),
+   * `deno` (`Deno.connect`), or a factory of one's own. Default:
+   * `NFS4_SOCKET` from the environment, else the runtime's own.
+   */
+  socket?: SocketKind | SocketFactory;
 }
 
 /** One call: what to call and how to encode its arguments. */
@@ -225,7 +239,8 @@ interface PendingCall {
 
 /** One socket's life. */
 interface Connection {
-  readonly socket: Socket;
+  /** Set right after the connection record is made (events may come at once). */
+  socket: RpcSocket;
   readonly decoder: RecordDecoder;
   /** Calls sent on this connection, by xid. */
   readonly pending: Map<number, PendingCall>;
@@ -266,6 +281,9 @@ export class RpcTransport extends EventTarget {
   readonly maxInFlight: number;
   readonly readBufferSize: number;
   readonly #tap: RecordTap | undefined;
+  /** The socket backend's name, or "custom" for a factory given in the options. */
+  readonly socketKind: SocketKind | "custom";
+  readonly #socketFactory: SocketFactory;
 
   #connection: Connection | undefined;
   #connecting: Promise<Connection> | undefined;
@@ -310,6 +328,16 @@ export class RpcTransport extends EventTarget {
       throw new RangeError(`readBufferSize must be an integer, got ${this.readBufferSize}`);
     }
     this.#tap = options.tap;
+    const socket = options.socket ?? defaultSocketKind();
+    if (typeof socket === "function") {
+      this.socketKind = "custom";
+      this.#socketFactory = socket;
+    } else {
+      this.#socketFactory = socketFactory(socket, this.readBufferSize);
+      // What actually runs: 'data' events (readBufferSize 0) and runtimes
+      // without Deno.connect take node:net.
+      this.socketKind = this.#socketFactory === socketFactory("node", 0) ? "node" : socket;
+    }
     this.#nextXid = crypto.getRandomValues(new Uint32Array(1))[0] ?? 1;
   }
 
@@ -597,31 +625,15 @@ export class RpcTransport extends EventTarget {
   #open(): Promise<Connection> {
     return new Promise<Connection>((resolve, reject) => {
       const endpoint = { host: this.host, port: this.port };
-      // What reads do, set once `connection` exists (reads start after 'connect').
-      const reads = {
-        target: (): Uint8Array | undefined => undefined,
-        take: (_nread: number, _buffer: Uint8Array): void => {},
-      };
-      const scratch = new Uint8Array(this.readBufferSize);
-      const socket = this.readBufferSize > 0
-        ? netConnect({
-          ...endpoint,
-          onread: {
-            // Asked before every read: where the next bytes should go.
-            buffer: () => reads.target() ?? scratch,
-            callback: (nread: number, buffer: Uint8Array) => {
-              if (nread > 0) reads.take(nread, buffer);
-              return true;
-            },
-          },
-        })
-        : netConnect(endpoint);
       let timer: ReturnType<typeof setTimeout> | undefined;
       let socketError: RpcConnectionError | undefined;
       let markSocketClosed!: () => void;
+      // What the socket's events do, set once `connection` exists (the
+      // factory may not call them before it returns).
+      let target: Uint8Array | undefined;
       const connection: Connection = {
-        socket,
-        decoder: new RecordDecoder({ maxRecordSize: this.maxRecordSize }),
+        socket: undefined as unknown as RpcSocket,
+        decoder: new RecordDecoder({ maxRecordSize: this.maxRecordSize, allocate: allocateRecord }),
         pending: new Map(),
         outbox: [],
         outHead: 0,
@@ -639,54 +651,45 @@ export class RpcTransport extends EventTarget {
         socketClosed: new Promise<void>((resolve) => markSocketClosed = resolve),
         tap: undefined,
       };
+      const socket = this.#socketFactory(endpoint, {
+        readTarget: () => {
+          target = connection.closedWith
+            ? undefined
+            : connection.decoder.readTarget(READ_IN_PLACE_MIN);
+          return target;
+        },
+        received: (bytes, mode) => {
+          if (mode === "target") this.#onReadInPlace(connection, bytes.length);
+          else this.#onData(connection, bytes, mode === "transient");
+        },
+        error: (error) => {
+          socketError ??= RpcConnectionError.fromSocketError(this.host, this.port, error);
+        },
+        closed: () => {
+          this.#sockets.delete(connection);
+          const message = connection.established
+            ? `connection closed by ${this.#endpoint()}`
+            : `connection to ${this.#endpoint()} closed before it was established`;
+          this.#teardown(connection, socketError ?? new RpcConnectionError(message, endpoint));
+          connection.tap?.close();
+          markSocketClosed();
+        },
+        connected: () => {
+          if (connection.closedWith) return;
+          clearTimeout(timer);
+          connection.established = true;
+          socket.setNoDelay();
+          if (this.#tap) connection.tap = this.#tapConnection(socket);
+          this.#connecting = undefined;
+          this.#connection = connection;
+          const reconnect = this.#everConnected;
+          this.#everConnected = true;
+          resolve(connection);
+          this.#emit("connect", { reconnect });
+        },
+      }, this.readBufferSize);
+      connection.socket = socket;
       this.#sockets.add(connection);
-
-      // An 'error' listener must always be present, or Node throws the error.
-      socket.on("error", (error: Error) => {
-        socketError ??= RpcConnectionError.fromSocketError(this.host, this.port, error);
-      });
-      socket.on("close", () => {
-        this.#sockets.delete(connection);
-        const message = connection.established
-          ? `connection closed by ${this.#endpoint()}`
-          : `connection to ${this.#endpoint()} closed before it was established`;
-        this.#teardown(connection, socketError ?? new RpcConnectionError(message, endpoint));
-        connection.tap?.close();
-        markSocketClosed();
-      });
-      socket.on("connect", () => {
-        if (connection.closedWith) return;
-        clearTimeout(timer);
-        connection.established = true;
-        socket.setNoDelay(true);
-        if (this.#tap) connection.tap = this.#tapConnection(socket);
-        this.#connecting = undefined;
-        this.#connection = connection;
-        const reconnect = this.#everConnected;
-        this.#everConnected = true;
-        resolve(connection);
-        this.#emit("connect", { reconnect });
-      });
-      // With `onread` the bytes are in the scratch buffer (reused: the decoder
-      // copies what it keeps) or already in place in a record's buffer; a
-      // runtime that ignores the option emits 'data' with chunks of their own.
-      let target: Uint8Array | undefined;
-      reads.target = () => {
-        target = connection.closedWith
-          ? undefined
-          : connection.decoder.readTarget(READ_IN_PLACE_MIN);
-        return target;
-      };
-      reads.take = (nread, buffer) => {
-        if (buffer === target) {
-          this.#onReadInPlace(connection, nread);
-        } else {
-          // The scratch buffer, or (a runtime that read elsewhere) a copy.
-          const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, nread);
-          this.#onData(connection, bytes, true);
-        }
-      };
-      socket.on("data", (chunk: Uint8Array) => this.#onData(connection, chunk, false));
 
       if (this.connectTimeoutMs > 0 && this.connectTimeoutMs <= MAX_TIMER_MS) {
         timer = setTimeout(() => {
@@ -724,7 +727,7 @@ export class RpcTransport extends EventTarget {
   }
 
   /** The tap's view of a connection just established. */
-  #tapConnection(socket: Socket): ConnectionTap | undefined {
+  #tapConnection(socket: RpcSocket): ConnectionTap | undefined {
     return this.#tap?.connect({
       local: { host: socket.localAddress ?? "", port: socket.localPort ?? 0 },
       remote: { host: socket.remoteAddress ?? this.host, port: socket.remotePort ?? this.port },
@@ -960,6 +963,16 @@ export class RpcTransport extends EventTarget {
   #answer(xid: number, r: XdrReader): Promise<XdrWriter> {
     return answerCall(xid, r, (program) => this.#handlers.get(program));
   }
+}
+
+/**
+ * A record's buffer: large ones (READ replies) from the shared pool, which
+ * their final reader may hand back (socket_buffers.ts); small ones of their own.
+ */
+function allocateRecord(size: number): Uint8Array {
+  if (size >= POOLED_RECORD_MIN) return recordBuffers.take(size);
+  const unzeroed = Buffer.allocUnsafeSlow(size);
+  return new Uint8Array(unzeroed.buffer, unzeroed.byteOffset, unzeroed.length);
 }
 
 /** `chunks` without their first `count` bytes. */

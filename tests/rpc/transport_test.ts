@@ -30,6 +30,7 @@ import {
   writeAcceptedReply,
 } from "../../lib/rpc/mod.ts";
 import { XDR_VIEW_MIN, XdrError, XdrWriter } from "../../lib/xdr/mod.ts";
+import { recordBuffers, releaseRecordBuffer } from "../../lib/rpc/socket_buffers.ts";
 import { hex } from "../xdr/_hex.ts";
 import {
   autoReply,
@@ -73,12 +74,15 @@ function delay(ms: number): Promise<void> {
 /**
  * The ways the transport can read: into a reused buffer and in place into
  * each large record (the default), with a buffer so small that records
- * always straddle reads, and from 'data' events (runtimes without `onread`).
+ * always straddle reads, and from 'data' events (runtimes without `onread`);
+ * through node:net and through Deno.connect (socket_backend.ts).
  */
 const READ_MODES: { name: string; options: Partial<RpcTransportOptions> }[] = [
-  { name: "onread", options: {} },
-  { name: "onread, 7-byte buffer", options: { readBufferSize: 7 } },
-  { name: "'data' events", options: { readBufferSize: 0 } },
+  { name: "onread", options: { socket: "node" } },
+  { name: "onread, 7-byte buffer", options: { socket: "node", readBufferSize: 7 } },
+  { name: "'data' events", options: { socket: "node", readBufferSize: 0 } },
+  { name: "Deno.connect", options: { socket: "deno" } },
+  { name: "Deno.connect, 7-byte buffer", options: { socket: "deno", readBufferSize: 7 } },
 ];
 
 Deno.test("RpcTransport.call() sends header and arguments and returns the results", async () => {
@@ -157,6 +161,29 @@ for (const mode of READ_MODES) {
       const { reader } = await reply;
       assert.deepEqual(reader.readOpaque(), data);
       reader.assertEnd();
+    }, mode.options);
+  });
+}
+
+for (const mode of READ_MODES) {
+  Deno.test(`RpcTransport reuses a released reply's buffer and the next reply arrives intact (${mode.name})`, async () => {
+    await withTransport(async (transport, server) => {
+      const before = recordBuffers.stats.reused;
+      let connection: FakeConnection | undefined;
+      for (let round = 0; round < 4; round++) {
+        const data = new Uint8Array(300_000).map((_, i) => (i * 13 + round) & 0xff);
+        const reply = transport.call({ program: PROGRAM, version: 1, procedure: 25 });
+        connection ??= await server.connections.next();
+        const call = await connection.calls.next();
+        connection.send(successReply(call.xid, (w) => w.writeOpaque(data)));
+        const { reader } = await reply;
+        const bytes = reader.readOpaque();
+        assert.deepEqual(bytes, data, `round ${round}`);
+        releaseRecordBuffer(bytes);
+      }
+      if (mode.options.readBufferSize !== 0) {
+        assert.ok(recordBuffers.stats.reused > before, "a released buffer carried a later reply");
+      }
     }, mode.options);
   });
 }

@@ -1,0 +1,105 @@
+/**
+ * The one small interface between {@linkcode RpcTransport} and a TCP socket,
+ * and the choice of the runtime API behind it.
+ *
+ * A backend connects, reads and writes bytes; the transport does the rest
+ * (record marking, calls, timeouts, taps). Reads are driven by the backend:
+ * before each read it asks `readTarget()` where the bytes should go (the rest
+ * of a large record's own buffer, so they land in place) and otherwise reads
+ * into a buffer of its own that it reuses. Writes are handed over one chunk
+ * at a time with a callback once the runtime has taken the chunk; the
+ * transport keeps at most two of them in a backend at once.
+ *
+ * Backends:
+ * - `node` (socket_node.ts): `node:net` with `onread`; runs everywhere (Deno,
+ *   Node, Bun), the portable path.
+ * - `deno` (socket_deno.ts): `Deno.connect`, reading with `conn.read()`
+ *   straight into the buffer given (no copy in between, no stream machinery):
+ *   the default under Deno.
+ *
+ * `NFS4_SOCKET=node|deno` in the environment picks one (tests run the suite
+ * with each); the default is the runtime's own when there is one.
+ * @module
+ */
+
+import process from "node:process";
+import { connectNode } from "./socket_node.ts";
+import { connectDeno, denoAvailable } from "./socket_deno.ts";
+
+/** Where to connect. */
+export interface SocketEndpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** What a backend tells the transport. Called on the event loop, never re-entrantly. */
+export interface SocketEvents {
+  /** Established: reads start after this. */
+  connected(): void;
+  /**
+   * Before every read: a view the next bytes may be read into (the rest of a
+   * record's buffer), or undefined for the backend's own buffer.
+   */
+  readTarget(): Uint8Array | undefined;
+  /**
+   * Bytes arrived. `mode`: `"target"` when they were read into the start of
+   * the view the last `readTarget()` gave; `"transient"` when `bytes` is a
+   * view of a buffer the backend reuses (valid only during the call);
+   * `"owned"` when `bytes` is the caller's to keep.
+   */
+  received(bytes: Uint8Array, mode: "target" | "transient" | "owned"): void;
+  /** A failure; `closed()` follows. */
+  error(error: Error & { code?: unknown }): void;
+  /** The socket is closed (by either side, or after a failed connect); once, last. */
+  closed(): void;
+}
+
+/** A connected (or connecting) socket, as the transport uses it. */
+export interface RpcSocket {
+  /**
+   * Queues `chunk` (not copied: left untouched until `done`) and calls
+   * `done` once the runtime has taken it, or the socket has failed. Chunks
+   * go out in the order given.
+   */
+  write(chunk: Uint8Array, done: () => void): void;
+  /** Disables Nagle's algorithm (calls are latency-bound). */
+  setNoDelay(): void;
+  /** Closes at once; queued writes are dropped (their callbacks still run), `closed()` follows. */
+  destroy(): void;
+  readonly localAddress: string | undefined;
+  readonly localPort: number | undefined;
+  readonly remoteAddress: string | undefined;
+  readonly remotePort: number | undefined;
+}
+
+/** The backends by name. */
+export type SocketKind = "node" | "deno";
+
+/** Opens a socket: connecting starts at once, `events.connected()` tells when it is up. */
+export type SocketFactory = (
+  endpoint: SocketEndpoint,
+  events: SocketEvents,
+  readBufferSize: number,
+) => RpcSocket;
+
+/**
+ * The backend to use: `NFS4_SOCKET` when set, else `deno` under Deno and
+ * `node` elsewhere. `readBufferSize` 0 means 'data' events, which only the
+ * node backend has.
+ */
+export function defaultSocketKind(): SocketKind {
+  let wanted: string | undefined;
+  try {
+    wanted = process.env.NFS4_SOCKET;
+  } catch {
+    wanted = undefined; // no permission to read the environment
+  }
+  if (wanted === "node" || wanted === "deno") return wanted;
+  return denoAvailable() ? "deno" : "node";
+}
+
+/** The factory of a backend; `deno` falls back to `node` outside Deno. */
+export function socketFactory(kind: SocketKind, readBufferSize: number): SocketFactory {
+  if (kind === "deno" && denoAvailable() && readBufferSize > 0) return connectDeno;
+  return connectNode;
+}
