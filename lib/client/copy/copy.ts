@@ -243,7 +243,10 @@ async function copyToStdout(run: CopyRun, source: Location): Promise<void> {
   if (!stdout) throw new CopyError("no stdout to copy to");
   const writer: Writer = {
     chunkSize: run.tuning.chunkSize,
-    write: (chunk) => stdout.write(chunk),
+    write: async (chunk, done) => {
+      await stdout.write(chunk); // resolves once the bytes are taken
+      done?.();
+    },
     hole: () => Promise.reject(new Error("stdout has no holes")),
     chown: () => Promise.resolve(),
     finish: () => Promise.resolve(),

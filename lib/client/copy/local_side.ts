@@ -272,7 +272,7 @@ class LocalWriter implements Writer {
     if (this.#failure) throw localError(this.#path, this.#failure.error);
   }
 
-  async write(chunk: Uint8Array): Promise<void> {
+  async write(chunk: Uint8Array, onWritten?: () => void): Promise<void> {
     this.#check();
     while (this.#pending.size >= LOCAL_WRITES_IN_FLIGHT) {
       await Promise.race(this.#pending);
@@ -281,11 +281,18 @@ class LocalWriter implements Writer {
     const position = this.#position;
     this.#position += chunk.length;
     this.#dataEnd = this.#position;
-    const done: Promise<void> = this.#writeAll(chunk, position).catch((error) => {
-      this.#failure ??= { error };
-    });
+    const done: Promise<void> = this.#writeAll(chunk, position).then(
+      () => {
+        this.#pending.delete(done);
+        onWritten?.();
+      },
+      (error) => {
+        this.#pending.delete(done);
+        this.#failure ??= { error };
+        onWritten?.();
+      },
+    );
     this.#pending.add(done);
-    void done.then(() => this.#pending.delete(done));
   }
 
   async #writeAll(chunk: Uint8Array, position: number): Promise<void> {

@@ -21,6 +21,7 @@ import { LocalSide } from "./local_side.ts";
 import { NfsSide } from "./nfs_side.ts";
 import type { HoleFinder, Segment } from "./sparse.ts";
 import type { NfsUrl } from "../url.ts";
+import { releaseRecordBuffer } from "../../rpc/socket_buffers.ts";
 
 /** A name no one else uses, in the same directory: `.NAME.nfs4-XXXXXX`. */
 export function temporaryName(name: string): string {
@@ -218,7 +219,9 @@ export class CopyRun {
         if (next.done) break;
         const chunk = next.value;
         if (holes) await put(holes.push(chunk));
-        else await this.abortable(writer.write(chunk));
+        // The writer says when it is done with the chunk: a READ reply's
+        // buffer then carries a later reply (lib/rpc/socket_buffers.ts).
+        else await this.abortable(writer.write(chunk, () => releaseRecordBuffer(chunk)));
         total += BigInt(chunk.length);
         this.summary.bytes += chunk.length;
         this.progress();

@@ -78,7 +78,12 @@ export type Reread = (offset: bigint, length: number) => Promise<Uint8Array>;
 export interface Writer {
   /** The size of write the destination prefers (sources read in it). */
   readonly chunkSize: number;
-  write(chunk: Uint8Array): Promise<void>;
+  /**
+   * Writes `chunk` (it may return before the bytes are out). `done`, when
+   * given, is called once the writer no longer holds `chunk`, so its buffer
+   * may be reused; a writer that may keep it (NFS: until COMMIT) never calls it.
+   */
+  write(chunk: Uint8Array, done?: () => void): Promise<void>;
   /**
    * Leaves the next `length` bytes unwritten (a hole: they read as zeros
    * once `finish` has set the size). Only for a file that was empty.
