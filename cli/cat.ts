@@ -17,6 +17,7 @@
 
 import { Option } from "@commander-js/extra-typings";
 import { readRange } from "../lib/client/byte_range.ts";
+import { type OrderedSource, readInOrder } from "../lib/client/many_files.ts";
 import { type NfsUrl, parseNfsUrl, urlPath } from "../lib/client/url.ts";
 import type { CliContext, CommandSession } from "./context.ts";
 import { parseByteCount } from "./count_arg.ts";
@@ -68,42 +69,41 @@ export function registerCat(program: RootCommand, ctx: CliContext): void {
 }
 
 /**
- * Copies each of `urls` (or the byte `range` of each) to stdout; failures
- * are reported and skipped.
+ * Copies each of `urls` (or the byte `range` of each) to stdout, in order;
+ * failures are reported and skipped. Several files are opened ahead, and
+ * small ones read ahead, while the one before is written
+ * (lib/client/many_files.ts).
  */
 export async function catUrls(
   session: CommandSession,
   urls: readonly NfsUrl[],
   range?: CatRange,
 ): Promise<void> {
-  for (const url of urls) {
-    try {
-      await catOne(session, url, range);
-    } catch (err) {
-      session.report(err, url); // rethrows a closed stdout
-    }
-  }
+  await readInOrder(urls, (url) => openForCat(session, url, range), {
+    write: (chunk) => session.out.write(chunk),
+    failed: (url, err) => session.report(err, url), // rethrows a closed stdout
+  });
 }
 
-async function catOne(session: CommandSession, url: NfsUrl, range?: CatRange): Promise<void> {
+async function openForCat(
+  session: CommandSession,
+  url: NfsUrl,
+  range?: CatRange,
+): Promise<OrderedSource> {
   const client = await session.client(url);
   // `file/` is not a directory (ENOTDIR), `dir/` is one (EISDIR), as for cat(1).
   const file = await client.openRead(urlPath(url));
-  let done = false;
-  try {
-    const chunks = range === undefined
-      ? file.chunks()
-      : readRange(file, range.offset, range.length);
-    for await (const chunk of chunks) {
-      await session.out.write(chunk);
-    }
-    done = true;
-  } finally {
-    if (done) {
-      await file.close();
-    } else {
-      // The error that stopped the copy is the one to report.
-      await file.close().catch(() => {});
-    }
+  if (range === undefined) {
+    return { size: file.size, chunks: () => file.chunks(), close: () => file.close() };
   }
+  let size: bigint | undefined;
+  if (file.size !== undefined) {
+    const left = file.size > range.offset ? file.size - range.offset : 0n;
+    size = range.length !== undefined && range.length < left ? range.length : left;
+  }
+  return {
+    size,
+    chunks: () => readRange(file, range.offset, range.length),
+    close: () => file.close(),
+  };
 }
