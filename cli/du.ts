@@ -7,7 +7,7 @@
  * its `space_used` (what the server's file system allocated: st_blocks ×
  * 512 on a POSIX server), or its `size` with `--apparent-size`; a
  * directory counts its own and everything below it. A file with several
- * hard links (the same fileid) is counted once, where it is met first; with
+ * hard links (the same fsid and fileid) is counted once, where it is met first; with
  * several URLs every file and directory is counted once over all of them
  * (a URL inside another one adds nothing), as GNU du does; `-l` counts
  * every link.
@@ -221,9 +221,9 @@ export async function duUrls(
   return total;
 }
 
-/** Which objects (by fileid) have been counted. */
+/** Which objects (by fsid and fileid) have been counted. */
 class Counter {
-  readonly #seen = new Set<bigint>();
+  readonly #seen = new Set<string>();
   /** Directories left out because they were counted already. */
   readonly skipped = new WeakSet<WalkEntry>();
 
@@ -235,8 +235,10 @@ class Counter {
     const remember = this.everything ||
       (info.kind !== "directory" && info.nlink !== undefined && info.nlink > 1);
     if (!remember) return true;
-    if (this.#seen.has(info.fileid)) return false;
-    this.#seen.add(info.fileid);
+    // A fileid is unique within its file system only (RFC 7530 §5.8.1.9).
+    const key = `${info.fsid ?? "?"}/${info.fileid}`;
+    if (this.#seen.has(key)) return false;
+    this.#seen.add(key);
     return true;
   }
 }

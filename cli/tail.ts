@@ -155,6 +155,8 @@ interface Followed {
   fileid: bigint | undefined;
   mtimeNs: bigint | undefined;
   ctimeNs: bigint | undefined;
+  /** The change attribute, when the server gives it: the surest sign of a change. */
+  change: bigint | undefined;
   /** The URL could not be looked up, opened or read at the last look (said once). */
   inaccessible: boolean;
 }
@@ -182,6 +184,7 @@ export async function tailUrls(
         fileid: undefined,
         mtimeNs: undefined,
         ctimeNs: undefined,
+        change: undefined,
         present: false,
         inaccessible: false,
       };
@@ -286,6 +289,7 @@ export async function* tailChunks(
 function note(entry: Followed, info: FileInfo): void {
   entry.mtimeNs = info.mtimeNs;
   entry.ctimeNs = info.ctimeNs;
+  entry.change = info.change;
 }
 
 /** Resolves after `ms`, or at once when `signal` is aborted. */
@@ -451,8 +455,11 @@ async function lookAtOpen(
 
 /** Whether `info` shows the file as it was when last printed. */
 function unchanged(entry: Followed, info: FileInfo): boolean {
-  return info.size === entry.offset && entry.mtimeNs !== undefined &&
-    info.mtimeNs === entry.mtimeNs && info.ctimeNs === entry.ctimeNs;
+  // The change attribute moves with every change (RFC 7530 §5.8.1.4),
+  // even one within the times' granularity; the times stand in without it.
+  if (info.size !== entry.offset || entry.mtimeNs === undefined) return false;
+  if (info.change !== undefined && entry.change !== undefined) return info.change === entry.change;
+  return info.mtimeNs === entry.mtimeNs && info.ctimeNs === entry.ctimeNs;
 }
 
 /**

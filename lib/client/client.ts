@@ -102,6 +102,8 @@ const LIST_ATTRS = [
   Attr.FILEID,
   Attr.RAWDEV,
   Attr.FILEHANDLE,
+  Attr.FSID,
+  Attr.CHANGE,
 ];
 
 /**
@@ -1360,6 +1362,8 @@ export function toFileInfo(name: string, path: string, a: FileAttributes): FileI
     mtimeNs: toNanoseconds(a.timeModify),
     ctimeNs: toNanoseconds(a.timeMetadata),
     fileid: a.fileid,
+    ...(a.fsid ? { fsid: `${a.fsid.major}:${a.fsid.minor}` } : {}),
+    ...(a.change !== undefined ? { change: a.change } : {}),
     ...(a.rawdev ? { rdev: { major: a.rawdev.specdata1, minor: a.rawdev.specdata2 } } : {}),
   };
 }

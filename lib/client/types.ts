@@ -48,6 +48,13 @@ export interface FileInfo {
   readonly mtimeNs?: bigint | undefined;
   readonly ctimeNs?: bigint | undefined;
   readonly fileid: bigint | undefined;
+  /**
+   * The file system it is on (fsid4 as `major:minor`): a fileid is unique
+   * only within one (RFC 7530 §5.8.1.9), so identity is fsid and fileid.
+   */
+  readonly fsid?: string | undefined;
+  /** The change attribute (RFC 7530 §5.8.1.4): differs after every change to the file. */
+  readonly change?: bigint | undefined;
   /** For symlinks, when it was read. */
   readonly linkTarget?: string | undefined;
   /** Device numbers for block and char devices. */

@@ -176,7 +176,12 @@ export async function* walk(
     if (options.descend && !options.descend(entry)) return false;
     const fileid = entry.info.fileid;
     if (fileid !== undefined) {
-      const ancestor = stack.find((frame) => frame.entry.info.fileid === fileid);
+      // The same object: the same fileid on the same file system (an
+      // export's root and a directory of another may share a fileid).
+      const fsid = entry.info.fsid;
+      const ancestor = stack.find((frame) =>
+        frame.entry.info.fileid === fileid && frame.entry.info.fsid === fsid
+      );
       if (ancestor) {
         yield failure(entry, new WalkLoopError(entry.path, ancestor.entry.path));
         return false;
