@@ -6,10 +6,13 @@
 
 import assert from "node:assert/strict";
 import {
+  existsSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
@@ -85,6 +88,23 @@ serverTest(
           "renew-watch",
           "simulate-reboot",
           "completions",
+          "stat",
+          "df",
+          "rm",
+          "rmdir",
+          "mkdir",
+          "mv",
+          "ln",
+          "chmod",
+          "chown",
+          "touch",
+          "truncate",
+          "du",
+          "find",
+          "head",
+          "tail",
+          "info",
+          "shell",
         ]
       ) {
         assert.match(help.stdout, new RegExp(`^  ${command}\\b`, "m"), `--help lists ${command}`);
@@ -133,6 +153,72 @@ serverTest(
         readdirSync(server.exportDir).filter((name) => name.startsWith(".nfs4-drill-")),
         [],
       );
+
+      // The file commands of issue 16, each once, checked against the export's folder.
+      const exp = server.exportDir;
+      const ok = async (...args: string[]) => {
+        const r = await nfs4(...args);
+        assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+        return r;
+      };
+      assert.match(
+        (await ok("stat", "-c", "%s %F", `${url}/hello.txt`)).stdout,
+        /^22 regular file\n$/,
+      );
+      assert.match((await ok("df", url)).stdout, /^Filesystem/);
+      await ok("mkdir", "-p", "-m", "750", `${url}/b/c`);
+      assert.equal(statSync(join(exp, "b/c")).mode & 0o777, 0o750);
+      await ok("touch", `${url}/b/c/t`);
+      await ok("truncate", "-s", "5", `${url}/b/c/t`);
+      assert.equal(statSync(join(exp, "b/c/t")).size, 5);
+      await ok("chmod", "u=rw,go=", `${url}/b/c/t`);
+      assert.equal(statSync(join(exp, "b/c/t")).mode & 0o777, 0o600);
+      await ok("chown", "0:0", `${url}/b/c/t`);
+      await ok("ln", "-s", "t", `${url}/b/c/s`);
+      assert.equal(readlinkSync(join(exp, "b/c/s")), "t");
+      await ok("ln", `${url}/b/c/t`, `${url}/b/c/h`);
+      await ok("mv", `${url}/b/c/h`, `${url}/b/c/m`);
+      assert.equal(statSync(join(exp, "b/c/m")).nlink, 2);
+      assert.match((await ok("du", "-s", "--apparent-size", "-b", `${url}/b`)).stdout, /^\d+\t/);
+      assert.equal((await ok("find", `${url}/b`, "-name", "m")).stdout, `${url}/b/c/m\n`);
+      assert.equal((await ok("head", "-c", "5", `${url}/hello.txt`)).stdout, "hello");
+      assert.equal(
+        (await ok("tail", "-n", "1", `${url}/hello.txt`)).stdout,
+        "hello from the binary\n",
+      );
+      await ok("rm", "-r", `${url}/b/c`);
+      await ok("rmdir", `${url}/b`);
+      assert.ok(!existsSync(join(exp, "b")));
+      assert.match((await ok("info", url)).stdout, /^Session \(CREATE_SESSION\)$/m);
+      const shell = await ok(
+        "shell",
+        url,
+        "-c",
+        "cd /vfs; cat hello.txt; lock -x hello.txt; state",
+      );
+      assert.match(shell.stdout, /^hello from the binary\n/);
+      assert.match(shell.stdout, /^ {2}lock {6}write 0-/m);
+
+      // The shell's line editor (node:readline) on a terminal, in the binary: Tab and history.
+      const typed = "cd /v\t\rls\r\x1b[A\rexit\r";
+      const terminal = await new Deno.Command("/usr/bin/script", {
+        args: ["-qfec", `'${outfile}' shell '${url}'`, "/dev/null"],
+        stdin: "piped",
+        stdout: "piped",
+        clearEnv: true,
+        env: { PATH: path, TERM: "xterm", HOME: work },
+      }).spawn();
+      const keys = terminal.stdin.getWriter();
+      for (const part of typed.split(/(?<=\r|\t)/)) {
+        await keys.write(new TextEncoder().encode(part));
+        await new Promise((r) => setTimeout(r, 400));
+      }
+      await keys.close();
+      const screen = new TextDecoder().decode((await terminal.output()).stdout)
+        // deno-lint-ignore no-control-regex
+        .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\r+\n/g, "\n");
+      assert.match(screen, /> cd \/vfs\/\n/, screen);
+      assert.equal(screen.match(/^hello\.txt {2}uploaded\.txt$/gm)?.length, 2, screen);
 
       const completions = await nfs4("completions", "bash");
       assert.equal(completions.code, 0, completions.stderr);
