@@ -20,6 +20,7 @@ import {
 import { localFs } from "./local_fs.ts";
 import { basenamePath, dirnamePath, joinPath } from "./local_path.ts";
 import { localOwner, type OwnerKind } from "./owners.ts";
+import { recordBuffers } from "../../rpc/socket_buffers.ts";
 
 /** Wraps a node:fs failure so its message names `path` the way `cp` would. */
 function localError(path: string, error: unknown): LocalFileError {
@@ -104,30 +105,49 @@ export class LocalSide implements Side {
     return local(path, () => localFs.readlink(path));
   }
 
-  async openReader(path: string, _stat: Stat, chunkSize: number): Promise<Reader> {
+  async openReader(path: string, stat: Stat, chunkSize: number): Promise<Reader> {
     const handle = await local(path, () => localFs.open(path, "r"));
+    const size = stat.size === undefined ? undefined : Number(stat.size);
     return {
       async *chunks() {
         let position = 0;
         // One read ahead: the next chunk is read while this one is written.
         const readAt = async (at: number) => {
-          const buffer = uninitialized(chunkSize);
-          const { bytesRead } = await handle.read(buffer, 0, chunkSize, at);
-          return buffer.subarray(0, bytesRead);
+          // Pooled: the writer says when it is done with the chunk, and the
+          // buffer then carries a later one (lib/rpc/socket_buffers.ts). At
+          // the size the file had, a small read confirms the end.
+          const want = size !== undefined && at >= size
+            ? Math.min(chunkSize, EOF_PROBE)
+            : chunkSize;
+          const buffer = recordBuffers.take(want);
+          try {
+            const { bytesRead } = await handle.read(buffer, 0, want, at);
+            return buffer.subarray(0, bytesRead);
+          } catch (e) {
+            recordBuffers.release(buffer);
+            throw e;
+          }
         };
-        let next = readAt(position);
+        let next: Promise<Uint8Array> | undefined = readAt(position);
         try {
           for (;;) {
-            const chunk = await next.catch((e) => {
+            const pending: Promise<Uint8Array> = next;
+            next = undefined;
+            const chunk = await pending.catch((e) => {
               throw localError(path, e);
             });
-            if (chunk.length === 0) return;
+            if (chunk.length === 0) {
+              recordBuffers.release(chunk); // the end: nobody else saw it
+              return;
+            }
             position += chunk.length;
             next = readAt(position);
             yield chunk;
           }
         } finally {
-          await next.catch(() => undefined);
+          // A read ahead nobody will take (the copy stopped early).
+          const left = await next?.catch(() => undefined);
+          if (left) recordBuffers.release(left);
         }
       },
       async readAt(offset, length) {
@@ -341,6 +361,9 @@ class LocalWriter implements Writer {
     await this.#handle.close().catch(() => undefined);
   }
 }
+
+/** Bytes read to confirm the end of a file at the size it had (it may have grown). */
+const EOF_PROBE = 64 * 1024;
 
 /** Positional writes in flight to a local file. */
 const LOCAL_WRITES_IN_FLIGHT = 4;

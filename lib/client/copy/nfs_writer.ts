@@ -12,6 +12,7 @@ import { NfsFile } from "../client.ts";
 import { CopyError } from "./options.ts";
 import { type FinalAttrs, type Reread, uninitialized, type Writer } from "./side.ts";
 import { FILE_SYNC4, type FileExtras } from "./nfs_side.ts";
+import { recordBuffers } from "../../rpc/socket_buffers.ts";
 
 /**
  * One WRITE. Its data is kept until a COMMIT with the same verifier, unless
@@ -110,16 +111,43 @@ export class NfsWriter implements Writer {
     }
   }
 
-  async write(chunk: Uint8Array): Promise<void> {
+  /**
+   * Sends `chunk` in WRITEs of `wsize` (what does not fill one is staged, a
+   * copy). `done` is called once no WRITE of it is kept any more: right after
+   * the copy, or when its WRITEs were answered and the source can be read
+   * again (without a source to read again, data is kept until COMMIT and
+   * `done` is never called).
+   */
+  async write(chunk: Uint8Array, done?: () => void): Promise<void> {
     const size = this.chunkSize;
+    let holds = 1;
+    const drop = done
+      ? () => {
+        if (--holds === 0) done();
+      }
+      : undefined;
+    try {
+      await this.#writeChunk(chunk, size, drop ? () => (holds++, drop) : () => undefined);
+    } finally {
+      drop?.();
+    }
+  }
+
+  async #writeChunk(
+    chunk: Uint8Array,
+    size: number,
+    hold: () => (() => void) | undefined,
+  ): Promise<void> {
     let at = 0;
     while (at < chunk.length) {
       if (this.#staged === 0 && chunk.length - at >= size) {
-        await this.#send(chunk.subarray(at, at + size));
+        await this.#send(chunk.subarray(at, at + size), hold());
         at += size;
         continue;
       }
-      const stage = this.#stage ??= uninitialized(size);
+      // Pooled: handed back once its WRITE is answered (and the source can
+      // be read again), else left to the GC.
+      const stage = this.#stage ??= recordBuffers.take(size);
       const take = Math.min(size - this.#staged, chunk.length - at);
       stage.set(chunk.subarray(at, at + take), this.#staged);
       this.#staged += take;
@@ -127,7 +155,7 @@ export class NfsWriter implements Writer {
       if (this.#staged === size) {
         this.#stage = undefined;
         this.#staged = 0;
-        await this.#send(stage);
+        await this.#send(stage, () => recordBuffers.release(stage));
       }
     }
   }
@@ -153,10 +181,11 @@ export class NfsWriter implements Writer {
   /** Sends what is staged (a short WRITE). */
   async #flushStage(): Promise<void> {
     if (this.#staged > 0 && this.#stage) {
-      const last = this.#stage.subarray(0, this.#staged);
+      const stage = this.#stage;
+      const last = stage.subarray(0, this.#staged);
       this.#stage = undefined;
       this.#staged = 0;
-      await this.#send(last);
+      await this.#send(last, () => recordBuffers.release(stage));
     }
   }
 
@@ -168,7 +197,8 @@ export class NfsWriter implements Writer {
     }
   }
 
-  async #send(data: Uint8Array): Promise<void> {
+  /** `release`: called once the WRITE's data is no longer kept. */
+  async #send(data: Uint8Array, release?: () => void): Promise<void> {
     await this.#waitForRoom();
     const piece: Piece = {
       offset: this.#offset,
@@ -181,18 +211,21 @@ export class NfsWriter implements Writer {
     const window = this.#window;
     window.pieces.push(piece);
     window.bytes += data.length;
-    window.writes.push(this.#writePiece(piece, data));
+    window.writes.push(this.#writePiece(piece, data, release));
     if (window.bytes >= this.#options.commitBytes) await this.#rotate();
   }
 
-  #writePiece(piece: Piece, data: Uint8Array): Promise<void> {
+  #writePiece(piece: Piece, data: Uint8Array, release?: () => void): Promise<void> {
     this.stats.writes++;
     const done: Promise<void> = this.#file.write(piece.offset, data, "unstable").then(
       (result) => {
         piece.verifier = hex(result.verifier);
         piece.stable = result.committed === FILE_SYNC4;
         // What the source can give again need not be kept.
-        if (this.#reread) piece.data = undefined;
+        if (this.#reread) {
+          piece.data = undefined;
+          release?.();
+        }
       },
       (error) => {
         this.#failure ??= { error };
