@@ -108,7 +108,25 @@ const MONTH_NAMES = [
   "December",
 ];
 
-function fieldsOf(ms: number, timeZone: string | undefined): Fields {
+/**
+ * The broken-down times already computed, by zone and second: a directory's
+ * entries often share a few (a tree unpacked or copied at once), and
+ * `formatToParts` is the dearest step of `ls -l`.
+ */
+const FIELDS_CACHE = new Map<string, Readonly<Fields>>();
+const FIELDS_CACHE_MAX = 4096;
+
+function fieldsOf(ms: number, timeZone: string | undefined): Readonly<Fields> {
+  const key = `${timeZone ?? ""} ${ms}`;
+  const cached = FIELDS_CACHE.get(key);
+  if (cached) return cached;
+  if (FIELDS_CACHE.size >= FIELDS_CACHE_MAX) FIELDS_CACHE.clear();
+  const fields = Object.freeze(computeFields(ms, timeZone));
+  FIELDS_CACHE.set(key, fields);
+  return fields;
+}
+
+function computeFields(ms: number, timeZone: string | undefined): Fields {
   const parts: Record<string, string> = {};
   for (const part of dateFormat(timeZone, "longOffset").formatToParts(new Date(ms))) {
     if (part.type !== "literal") parts[part.type] = part.value;
