@@ -17,21 +17,24 @@
  * (RFC 8881 §2.10.3.1); {@linkcode RpcTransport.onCall} registers a handler
  * per program for them and the transport sends the REPLY.
  *
- * Bulk data is copied as little as it can be. Each record gets a buffer of
- * its own, of the record's exact size, allocated once its record mark has
- * passed the size check, so a READ reply's data can be handed on as a view
- * for as long as the caller wants it. The socket reads (`net.connect`'s
- * `onread`) straight into the rest of that buffer while a large record is
- * arriving, and otherwise into one small buffer that it reuses, from which
- * what belongs to a record is copied. A runtime that ignores `onread`
- * delivers 'data' events, which are taken instead. On the way out, data an
- * encoder referenced rather than copied (a WRITE's payload,
+ * Bulk data is copied as little as it can be. A record gets its buffer once
+ * its record mark has passed the size check: a large one (a READ reply)
+ * from a pool of buffers that the final reader of its data hands back when
+ * done (socket_buffers.ts: no fresh megabyte, page faults and collector
+ * pressure per reply), a small one of its own. The socket reads straight
+ * into the rest of that buffer while a large record is arriving, and
+ * otherwise into one small buffer that it reuses, from which what belongs
+ * to a record is copied; a runtime that cannot read into a given buffer
+ * delivers chunks of its own, which are taken instead. On the way out, data
+ * an encoder referenced rather than copied (a WRITE's payload,
  * `XdrWriter.writeOpaqueView`) is written to the socket from where it lies;
  * the transport keeps its own queue of chunks so that at most one of them
  * waits inside the socket (a runtime may join waiting chunks into one new
  * buffer: Deno does).
  *
- * Uses `node:net`, so it runs under Deno, Node and Bun.
+ * The socket itself is behind one small interface (socket_backend.ts):
+ * `node:net` by default, which runs under Deno, Node and Bun, or
+ * `Deno.connect` (`NFS4_SOCKET=deno`, or the `socket` option).
  *
  * @example
  * ```ts
@@ -128,7 +131,7 @@ export interface RpcTransportOptions {
   /**
    * The socket API (socket_backend.ts): `node` (`node:net`, everywhere),
    * `deno` (`Deno.connect`), or a factory of one's own. Default:
-   * `NFS4_SOCKET` from the environment, else the runtime's own.
+   * `NFS4_SOCKET` from the environment, else `node`.
    */
   socket?: SocketKind | SocketFactory;
 }
