@@ -1,23 +1,27 @@
 /**
- * `deno task bench`: throughput and peak memory of `nfs4` next to libnfs
- * against NFS-Ganesha on loopback.
+ * `deno task bench`: CPU time, speed and peak memory of `nfs4` next to
+ * libnfs (and, where libnfs has no such tool, next to the local command on
+ * the directory behind the export), against NFS-Ganesha on loopback.
  *
  * It starts a Ganesha of its own (scripts/test_server.ts), makes a file of
  * random data (1 GiB by default), and runs each case several times,
- * interleaving `nfs4` and libnfs so that both see the same machine: a copy
- * from the server to a local file (`nfs4 cp` / `nfs-cp`) and one to the
- * server, on NFSv4.1 and 4.0 (libnfs speaks 4.0). Each run is timed from
- * spawn to exit (start-up included, for both tools); its peak RSS and the
- * CPU time it used (user + system, all threads) come from GNU time (peak RSS
- * from /proc when it is missing, and no CPU time). CPU time is the steadier
- * figure on a busy machine: wall time also counts the server and whatever
- * else runs. It prints a table of medians, the ratios and the targets of the
- * `cp` issue, and writes everything to bench/results.json.
+ * interleaving nfs4 and the other tool so that both see the same machine:
+ * a copy from the server to a local file (`nfs4 cp` / `nfs-cp`), `cat` of it
+ * to /dev/null (`nfs4 cat` / `nfs-cat`) and a copy to the server, on NFSv4.1
+ * and 4.0 (libnfs speaks 4.0); then the many-files and start-up rows of
+ * scripts/bench_files.ts. Each run is timed from spawn to exit (start-up
+ * included, for both tools); its peak RSS and the CPU time it used (user +
+ * system, all threads) come from GNU time, the server's CPU time during it
+ * from /proc. CPU time is the steadier figure on a busy machine: wall time
+ * also counts the server and whatever else runs. It prints a table of
+ * medians, the targets of issue 19 and the CPU-bound ceiling of each read,
+ * with the machine and its load average, and writes everything to
+ * bench/results.json.
  *
  * nfs4 runs as the single binary (built with Bun, scripts/build.ts) and, for
- * the 1 GiB copies, also from its sources under Deno (`deno run`, rows
- * marked so): the two runtimes move bytes at different costs (Bun's
- * `onread` copies each chunk once more), and both are what users run.
+ * the 1 GiB rows, also from its sources under Deno (`deno run`, rows marked
+ * so): the two runtimes move bytes at different costs (Bun's sockets copy
+ * each chunk once more), and both are what users run.
  *
  * To add a row (an `ls` or `cat` benchmark, say), add a {@linkcode BenchCase}
  * to {@linkcode CASES}: a title, the bytes it moves (for MB/s), the command
@@ -27,7 +31,7 @@
  * ```
  * deno task bench                       # 1 GiB, 3 runs of each
  * deno task bench --quick               # 256 MiB, 3 runs: a first look
- * deno task bench --size 256MiB --runs 5 --cases read-4.1,write-4.1
+ * deno task bench --size 256MiB --runs 5 --cases read-4.1,cat-4.1,write-4.1
  * deno task bench --runtimes binary     # only the single binary
  * deno task bench --nfs4 dist/nfs4      # this command instead of both runtimes
  * ```
@@ -79,9 +83,20 @@ export interface BenchCase {
   prepare?(ctx: BenchContext, tool: Tool): Promise<void>;
   /** After the first run of each tool: throws when the result is wrong. */
   verify?(ctx: BenchContext, tool: Tool): Promise<void>;
-  /** Which targets this row feeds ("read", "write"). */
-  readonly kind?: "read" | "write";
+  /**
+   * What the row measures, for the targets: a 1 GiB `cp` to a local file
+   * ("read"), `cat` to /dev/null ("cat"), an upload ("write"); others are
+   * judged by id (see {@linkcode evaluateTargets}).
+   */
+  readonly kind?: DataKind;
+  /** What the other column runs, when not libnfs (e.g. "local ls -l"). */
+  readonly theirsName?: string;
+  /** Files one run handles (files per second are printed). */
+  readonly files?: number;
 }
+
+/** The rows that move one large file. */
+export type DataKind = "read" | "cat" | "write";
 
 export type Tool = "nfs4" | "libnfs";
 
@@ -119,8 +134,12 @@ export interface CaseResult {
   readonly ratio: number | undefined;
   /** Why libnfs has no figures for this case (it failed). */
   readonly theirsError?: string | undefined;
-  /** Which targets this row feeds ("read", "write"). */
-  readonly kind?: "read" | "write" | undefined;
+  /** What the row measures (see {@linkcode BenchCase.kind}). */
+  readonly kind?: DataKind | undefined;
+  /** What the other column ran, when not libnfs. */
+  readonly theirsName?: string | undefined;
+  /** Files one run handles. */
+  readonly files?: number | undefined;
 }
 
 function libnfsUrl(ctx: BenchContext, name: string): string {
@@ -160,6 +179,26 @@ function readCase(vers: "4.0" | "4.1"): BenchCase {
   };
 }
 
+function catCase(vers: "4.0" | "4.1"): BenchCase {
+  return {
+    id: `cat-${vers}`,
+    title: `cat   NFS → /dev/null (v${vers})`,
+    kind: "cat",
+    bytes: (ctx) => ctx.size,
+    ours: (ctx) => [
+      "sh",
+      "-c",
+      `${quote(ctx.nfs4)} --vers ${vers} cat '${ctx.server.url}/vfs/${ctx.file}' > /dev/null`,
+    ],
+    theirs: (ctx) => ["sh", "-c", `nfs-cat '${libnfsUrl(ctx, ctx.file)}' > /dev/null`],
+  };
+}
+
+/** Words for `sh -c`, each quoted. */
+export function quote(words: readonly string[]): string {
+  return words.map((word) => `'${word.replaceAll("'", `'\\''`)}'`).join(" ");
+}
+
 function writeCase(vers: "4.0" | "4.1"): BenchCase {
   const name = (tool: Tool) => `write-${tool}.bin`;
   return {
@@ -186,6 +225,8 @@ function writeCase(vers: "4.0" | "4.1"): BenchCase {
 export const CASES: BenchCase[] = [
   readCase("4.1"),
   readCase("4.0"),
+  catCase("4.1"),
+  catCase("4.0"),
   writeCase("4.1"),
   writeCase("4.0"),
   ...FILE_CASES,
@@ -387,78 +428,142 @@ function cpuPerGiB(
   return cpu === undefined ? "-" : `${(cpu / (bytes / 2 ** 30)).toFixed(2)} s`;
 }
 
-/** The table: one row per case, medians, ratio, CPU time per GiB and peak RSS. */
+/** Seconds to two places, or "-". */
+function secs(value: number | undefined): string {
+  return value === undefined ? "-" : value.toFixed(2);
+}
+
+/**
+ * The table: one row per case, medians, the speed ratio (the other's time
+ * over nfs4's: above 1, nfs4 is faster), CPU time (per GiB for the 1 GiB
+ * rows), the server's CPU time during nfs4's runs, files per second and peak
+ * RSS. `other` names what nfs4 is compared with (libnfs unless the row says).
+ */
 export function formatTable(results: readonly CaseResult[]): string {
   const header = [
     "case",
+    "other",
     "nfs4 s",
-    "libnfs s",
-    "nfs4 MB/s",
-    "libnfs MB/s",
-    "nfs4/libnfs",
-    "nfs4 CPU/GiB",
-    "libnfs CPU/GiB",
-    "server CPU/GiB (nfs4, libnfs)",
+    "other s",
+    "speed",
+    "nfs4 CPU",
+    "other CPU",
+    "server CPU",
+    "nfs4 files/s",
+    "other files/s",
     "nfs4 RSS",
-    "libnfs RSS",
+    "other RSS",
   ];
-  const rows = results.map((r) => [
-    r.title,
-    r.ours.medianSeconds.toFixed(2),
-    r.theirs ? r.theirs.medianSeconds.toFixed(2) : r.theirsError ? "failed" : "-",
-    r.bytes > 0 ? r.ours.mbPerSecond.toFixed(0) : "-",
-    r.theirs && r.bytes > 0 ? r.theirs.mbPerSecond.toFixed(0) : r.theirsError ? "failed" : "-",
-    r.ratio !== undefined ? `${r.ratio.toFixed(2)}x` : "-",
-    r.bytes >= 2 ** 26 ? cpuPerGiB(r.ours, r.bytes) : "-",
-    r.bytes >= 2 ** 26 ? cpuPerGiB(r.theirs, r.bytes) : "-",
-    r.bytes >= 2 ** 26
-      ? `${cpuPerGiB(r.ours, r.bytes, "server")}, ${cpuPerGiB(r.theirs, r.bytes, "server")}`
-      : "-",
-    mb(r.ours.peakRssKiB),
-    mb(r.theirs?.peakRssKiB),
-  ]);
+  const rows = results.map((r) => {
+    const perGiB = r.bytes >= 2 ** 26;
+    const cpu = (t: ToolResult | undefined, whose: "client" | "server" = "client") =>
+      perGiB
+        ? `${cpuPerGiB(t, r.bytes, whose)}/GiB`.replace("-/GiB", "-")
+        : secs(whose === "client" ? t?.medianCpuSeconds : t?.medianServerCpuSeconds);
+    const rate = (t: ToolResult | undefined) =>
+      r.files && t ? (r.files / t.medianSeconds).toFixed(0) : "-";
+    return [
+      r.title,
+      r.theirs || r.theirsError ? (r.theirsName ?? "libnfs") : "-",
+      r.ours.medianSeconds.toFixed(2),
+      r.theirs ? r.theirs.medianSeconds.toFixed(2) : r.theirsError ? "failed" : "-",
+      r.ratio !== undefined ? `${r.ratio.toFixed(2)}x` : "-",
+      cpu(r.ours),
+      cpu(r.theirs),
+      cpu(r.ours, "server"),
+      rate(r.ours),
+      rate(r.theirs),
+      mb(r.ours.peakRssKiB),
+      mb(r.theirs?.peakRssKiB),
+    ];
+  });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) =>
-    cells.map((cell, i) => pad(cell, widths[i]!, i > 0)).join("  ").trimEnd();
+    cells.map((cell, i) => pad(cell, widths[i]!, i > 1)).join("  ").trimEnd();
   return [line(header), ...rows.map(line)].join("\n");
 }
 
-/** The `cp` issue's targets, from the rows of kind read and write. */
-export function evaluateTargets(results: readonly CaseResult[]): {
-  name: string;
-  value: string;
-  pass: boolean;
-}[] {
-  const targets: { name: string; value: string; pass: boolean }[] = [];
-  const reads = results.filter((r) => r.kind === "read");
+/** One target of issue 19, judged on a run. */
+export interface Target {
+  readonly name: string;
+  readonly value: string;
+  readonly pass: boolean;
+}
+
+/** Peak RSS allowed for the single binary copying or cat-ing one file. */
+export const RSS_LIMIT_MB = 64;
+
+/**
+ * Issue 19's targets, from the rows of one run:
+ * - each 1 GiB read (`cp` to a file, `cat` to /dev/null), as the binary and
+ *   under Deno: client CPU at most 1.5x libnfs's, and at least 1.0x its speed;
+ * - each upload: client CPU at most 1.5x that of our own read (`cp` the
+ *   other way) of the same version and runtime;
+ * - the binary's peak RSS for any of those at most 64 MB;
+ * - `cat` of 1,000 small files in one process: at least 10x the files per
+ *   second of the `nfs-cat` loop;
+ * - `ls -l` of 10,000 entries: within 1.5x the time of local `ls -l`.
+ */
+export function evaluateTargets(results: readonly CaseResult[]): Target[] {
+  const targets: Target[] = [];
+  const reads = results.filter((r) => r.kind === "read" || r.kind === "cat");
   const writes = results.filter((r) => r.kind === "write");
   for (const read of reads) {
+    const ours = read.ours.medianCpuSeconds;
+    const theirs = read.theirs?.medianCpuSeconds;
+    if (ours !== undefined && theirs !== undefined && theirs > 0) {
+      const ratio = ours / theirs;
+      targets.push({
+        name: `${read.id}: nfs4 CPU ≤ 1.5 × libnfs CPU`,
+        value: `${ratio.toFixed(2)}x (${ours.toFixed(2)} s vs ${theirs.toFixed(2)} s)`,
+        pass: ratio <= 1.5,
+      });
+    }
     if (read.ratio !== undefined) {
       targets.push({
-        name: `${read.id}: nfs4 read ≥ 1.5 × libnfs read`,
+        name: `${read.id}: nfs4 speed ≥ 1.0 × libnfs`,
         value: `${read.ratio.toFixed(2)}x`,
-        pass: read.ratio >= 1.5,
+        pass: read.ratio >= 1.0,
       });
     }
   }
   for (const write of writes) {
-    // Paired with the read of the same version by the same runtime.
-    const read = reads.find((r) => r.id === write.id.replace(/^write-/, "read-"));
-    if (!read) continue;
-    const ratio = write.ours.mbPerSecond / read.ours.mbPerSecond;
+    // Paired with the download of the same version by the same runtime.
+    const read = results.find((r) => r.id === write.id.replace(/^write-/, "read-"));
+    const ours = write.ours.medianCpuSeconds;
+    const base = read?.ours.medianCpuSeconds;
+    if (ours === undefined || base === undefined || base <= 0) continue;
+    const ratio = ours / base;
     targets.push({
-      name: `${write.id}: nfs4 write ≥ 0.8 × nfs4 read`,
-      value: `${ratio.toFixed(2)}x`,
-      pass: ratio >= 0.8,
+      name: `${write.id}: nfs4 write CPU ≤ 1.5 × nfs4 read CPU (${read!.id})`,
+      value: `${ratio.toFixed(2)}x (${ours.toFixed(2)} s vs ${base.toFixed(2)} s)`,
+      pass: ratio <= 1.5,
     });
   }
   for (const r of [...reads, ...writes]) {
     const peak = r.ours.peakRssKiB;
-    if (peak === undefined) continue;
+    if (peak === undefined || r.id.endsWith("+deno")) continue;
     targets.push({
-      name: `${r.id}: nfs4 peak RSS < 200 MB`,
+      name: `${r.id}: binary peak RSS ≤ ${RSS_LIMIT_MB} MB`,
       value: mb(peak),
-      pass: peak < 200 * 1024,
+      pass: peak <= RSS_LIMIT_MB * 1024,
+    });
+  }
+  const catMany = results.find((r) => r.id === "cat-1000-one");
+  if (catMany?.ratio !== undefined) {
+    targets.push({
+      name: "cat-1000-one: files/s ≥ 10 × a loop of nfs-cat",
+      value: `${catMany.ratio.toFixed(2)}x`,
+      pass: catMany.ratio >= 10,
+    });
+  }
+  const ls = results.find((r) => r.id === "ls-l-10k");
+  if (ls?.theirs) {
+    const ratio = ls.ours.medianSeconds / ls.theirs.medianSeconds;
+    targets.push({
+      name: "ls-l-10k: time ≤ 1.5 × local ls -l",
+      value: `${ratio.toFixed(2)}x`,
+      pass: ratio <= 1.5,
     });
   }
   return targets;
@@ -477,7 +582,10 @@ export function cpuCeilings(results: readonly CaseResult[], cpus: number): strin
   for (const r of results) {
     const ours = r.ours.medianCpuSeconds;
     const server = r.ours.medianServerCpuSeconds;
-    if (r.kind !== "read" || !r.theirs || ours === undefined || server === undefined) continue;
+    if (
+      (r.kind !== "read" && r.kind !== "cat") || !r.theirs || ours === undefined ||
+      server === undefined
+    ) continue;
     const libnfsTime = r.theirs.medianSeconds;
     const best = (clientCpu: number) =>
       `${(libnfsTime / ((clientCpu + server) / cpus)).toFixed(2)}x`;
@@ -493,6 +601,18 @@ export function cpuCeilings(results: readonly CaseResult[], cpus: number): strin
 }
 
 // ---------------------------------------------------------------------- main
+
+/** The 1-, 5- and 15-minute load averages, as uptime prints them. */
+function loadAverage(): string {
+  return os.loadavg().map((l) => l.toFixed(2)).join(", ");
+}
+
+/** CPUs, their model, memory and kernel, in a line. */
+function machine(): string {
+  const cpus = os.cpus();
+  return `${cpus.length} × ${cpus[0]?.model.trim() ?? "CPU"}, ` +
+    `${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}`;
+}
 
 function parseSize(text: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|K|M|G)?$/i.exec(text.trim());
@@ -598,6 +718,7 @@ async function main(): Promise<number> {
     const sha256 = await writeRandomFile(path.join(localDir, file), size);
     await fsp.copyFile(path.join(localDir, file), path.join(exportDir, file));
     const ctx: BenchContext = { server, nfs4, localDir, exportDir, size, file, sha256 };
+    const loadBefore = loadAverage();
     const results = await runCases(ctx, cases, runs, libnfs, scratch, warmup);
     const targets = evaluateTargets(results);
     const table = formatTable(results);
@@ -605,14 +726,16 @@ async function main(): Promise<number> {
     const header = `nfs4 bench: ${(size / 2 ** 20).toFixed(0)} MiB, median of ${runs} run(s) ` +
       `after ${warmup} warm-up round(s), ` +
       `Ganesha on 127.0.0.1:${server.port} (export ${onTmpfs ? "on tmpfs" : exportDir}), ` +
-      `${os.cpus().length} CPUs`;
+      `${machine()}; load average before ${loadBefore}, after ${loadAverage()}`;
     console.log(header);
     console.log(table);
     for (const r of results) {
-      if (r.theirsError) console.log(`  ${r.id}: libnfs failed: ${r.theirsError}`);
+      if (r.theirsError) {
+        console.log(`  ${r.id}: ${r.theirsName ?? "libnfs"} failed: ${r.theirsError}`);
+      }
     }
     if (targets.length > 0) {
-      console.log("\ntargets");
+      console.log("\ntargets (issue 19)");
       for (const t of targets) {
         console.log(`  ${t.pass ? "PASS" : "FAIL"}  ${t.name}: ${t.value}`);
       }
@@ -625,6 +748,8 @@ async function main(): Promise<number> {
     const report = {
       date: new Date().toISOString(),
       host: os.hostname(),
+      machine: machine(),
+      loadAverage: { before: loadBefore, after: loadAverage() },
       cpus: os.cpus().length,
       runtime: process.versions,
       size,
@@ -682,7 +807,8 @@ export async function runCases(
           const message = error instanceof Error ? error.message : String(error);
           theirErrors.set(c.id, message);
           theirs.delete(c.id);
-          console.error(`bench: ${c.id} libnfs failed; no libnfs figures for it: ${message}`);
+          const who = c.theirsName ?? "libnfs";
+          console.error(`bench: ${c.id} ${who} failed; no ${who} figures for it: ${message}`);
           continue;
         }
         const list = tool === "nfs4" ? ours : theirs;
@@ -693,8 +819,9 @@ export async function runCases(
           (result.serverCpuSeconds === undefined
             ? ""
             : `, server CPU ${result.serverCpuSeconds.toFixed(2)} s`);
+        const who = tool === "nfs4" ? "nfs4" : c.theirsName ?? "libnfs";
         console.error(
-          `bench: ${c.id} ${tool} ${run < 0 ? "warm-up" : `run ${run + 1}`}: ` +
+          `bench: ${c.id} ${who} ${run < 0 ? "warm-up" : `run ${run + 1}`}: ` +
             `${result.seconds.toFixed(2)} s, ` +
             `${mbps.toFixed(0)} MB/s${cpu}, RSS ${mb(result.rssKiB)}`,
         );
@@ -715,6 +842,8 @@ export async function runCases(
       ratio: t ? t.medianSeconds / o.medianSeconds : undefined,
       ...(theirErrors.has(c.id) ? { theirsError: theirErrors.get(c.id) } : {}),
       kind: c.kind,
+      ...(c.theirsName ? { theirsName: c.theirsName } : {}),
+      ...(c.files ? { files: c.files } : {}),
     };
   });
 }

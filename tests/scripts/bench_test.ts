@@ -26,7 +26,7 @@ function tool(seconds: number, cpu: number, serverCpu: number, rssKiB = 100_000)
 
 function row(
   id: string,
-  kind: "read" | "write",
+  kind: "read" | "cat" | "write",
   ours: ToolResult,
   theirs?: ToolResult,
 ): CaseResult {
@@ -41,22 +41,40 @@ function row(
   };
 }
 
-Deno.test("bench: the Deno rows are the data copies only, each after its binary row", () => {
+Deno.test("bench: the Deno rows are the 1 GiB rows only, each after its binary row", () => {
   const ids = casesFor(["binary", "deno"], ["deno", "run"]).map((c) => c.id);
-  assert.deepEqual(ids.slice(0, 8), [
+  assert.deepEqual(ids.slice(0, 12), [
     "read-4.1",
     "read-4.1+deno",
     "read-4.0",
     "read-4.0+deno",
+    "cat-4.1",
+    "cat-4.1+deno",
+    "cat-4.0",
+    "cat-4.0+deno",
     "write-4.1",
     "write-4.1+deno",
     "write-4.0",
     "write-4.0+deno",
   ]);
-  assert.ok(!ids.some((id) => id.startsWith("ls") && id.endsWith("+deno")));
+  assert.ok(!ids.some((id) => /^(ls|cat-1000|cp-r|start)/.test(id) && id.endsWith("+deno")));
+  for (
+    const id of [
+      "ls-l-10k",
+      "ls-R-20k",
+      "cat-1000-one",
+      "cp-r-10k-up",
+      "cp-r-10k-down",
+      "start-version",
+    ]
+  ) {
+    assert.ok(ids.includes(id), id);
+  }
   assert.deepEqual(casesFor(["deno"], ["deno"]).map((c) => c.id), [
     "read-4.1+deno",
     "read-4.0+deno",
+    "cat-4.1+deno",
+    "cat-4.0+deno",
     "write-4.1+deno",
     "write-4.0+deno",
   ]);
@@ -78,23 +96,54 @@ Deno.test("bench: a Deno row runs the sources and names itself so", () => {
   assert.ok(!argv.includes("BINARY"));
 });
 
-Deno.test("bench: writes are judged against the read of the same version and runtime", () => {
+Deno.test("bench: reads are judged on CPU and speed against libnfs, writes against our reads", () => {
   const results = [
-    row("read-4.1", "read", tool(1.0, 1, 1), tool(1.2, 0.5, 0.9)),
-    row("read-4.1+deno", "read", tool(0.5, 1, 1), tool(1.2, 0.5, 0.9)),
-    row("write-4.1", "write", tool(1.2, 1, 1)),
-    row("write-4.1+deno", "write", tool(1.0, 1, 1)),
+    row("read-4.1", "read", tool(1.0, 0.9, 1, 60_000), tool(1.2, 0.5, 0.9)),
+    row("read-4.1+deno", "read", tool(0.5, 0.7, 1, 150_000), tool(1.2, 0.5, 0.9)),
+    row("cat-4.1", "cat", tool(1.1, 0.3, 1, 70_000), tool(1.0, 0.2, 0.9)),
+    row("write-4.1", "write", tool(1.2, 1.2, 1)),
+    row("write-4.1+deno", "write", tool(1.0, 1.4, 1)),
   ];
   const targets = evaluateTargets(results);
-  const byName = (name: string) => targets.find((t) => t.name.startsWith(name))!;
-  assert.equal(byName("read-4.1: nfs4 read").value, "1.20x");
-  assert.equal(byName("read-4.1: nfs4 read").pass, false);
-  assert.equal(byName("read-4.1+deno: nfs4 read").value, "2.40x");
-  assert.equal(byName("read-4.1+deno: nfs4 read").pass, true);
-  // 1.0 s against the binary's read of 1.0 s; 1.0 s against the Deno read's 0.5 s.
-  assert.equal(byName("write-4.1: nfs4 write").value, "0.83x");
-  assert.equal(byName("write-4.1+deno: nfs4 write").value, "0.50x");
-  assert.equal(byName("write-4.1+deno: nfs4 write").pass, false);
+  const byName = (name: string) => {
+    const found = targets.find((t) => t.name.startsWith(name));
+    assert.ok(found, name);
+    return found;
+  };
+  assert.equal(byName("read-4.1: nfs4 CPU").value, "1.80x (0.90 s vs 0.50 s)");
+  assert.equal(byName("read-4.1: nfs4 CPU").pass, false);
+  assert.equal(byName("read-4.1+deno: nfs4 CPU").value, "1.40x (0.70 s vs 0.50 s)");
+  assert.equal(byName("read-4.1+deno: nfs4 CPU").pass, true);
+  assert.equal(byName("read-4.1: nfs4 speed").value, "1.20x");
+  assert.equal(byName("read-4.1: nfs4 speed").pass, true);
+  assert.equal(byName("cat-4.1: nfs4 CPU").value, "1.50x (0.30 s vs 0.20 s)");
+  assert.equal(byName("cat-4.1: nfs4 CPU").pass, true);
+  assert.equal(byName("cat-4.1: nfs4 speed").pass, false); // 0.91x
+  // 1.2 s of CPU against the binary's read of 0.9 s; 1.4 s against the Deno read's 0.7 s.
+  assert.equal(byName("write-4.1: nfs4 write CPU").value, "1.33x (1.20 s vs 0.90 s)");
+  assert.equal(byName("write-4.1: nfs4 write CPU").pass, true);
+  assert.equal(byName("write-4.1+deno: nfs4 write CPU").value, "2.00x (1.40 s vs 0.70 s)");
+  assert.equal(byName("write-4.1+deno: nfs4 write CPU").pass, false);
+  // The RSS limit is the binary's: no row for the Deno runs.
+  assert.equal(byName("read-4.1: binary peak RSS").pass, true); // 59 MB
+  assert.equal(byName("cat-4.1: binary peak RSS").pass, false); // 68 MB
+  assert.ok(!targets.some((t) => t.name.startsWith("read-4.1+deno: binary")));
+});
+
+Deno.test("bench: many files are judged against the nfs-cat loop, ls -l against local ls -l", () => {
+  const result = (id: string, ours: number, theirs: number): CaseResult => ({
+    id,
+    title: id,
+    bytes: 0,
+    ours: tool(ours, 0.1, 0.1),
+    theirs: tool(theirs, 0.1, 0.1),
+    ratio: theirs / ours,
+  });
+  const targets = evaluateTargets([result("cat-1000-one", 0.5, 4), result("ls-l-10k", 0.3, 0.1)]);
+  assert.deepEqual(targets.map((t) => [t.name, t.value, t.pass]), [
+    ["cat-1000-one: files/s ≥ 10 × a loop of nfs-cat", "8.00x", false],
+    ["ls-l-10k: time ≤ 1.5 × local ls -l", "3.00x", false],
+  ]);
 });
 
 Deno.test("bench: the CPU-bound ceiling divides client and server CPU by the CPUs", () => {
