@@ -173,12 +173,13 @@ export async function readInOrder<T>(
 
   const deliver = async (slot: Slot<T>) => {
     await slot.ready;
-    if (slot.failure) throw slot.failure.error;
-    const source = slot.source!;
+    // What was read before a failure is written first, as reading the file
+    // in its turn would have.
     for (let chunk = slot.buffered.shift(); chunk; chunk = slot.buffered.shift()) {
       await sink.write(chunk);
-      releaseRecordBuffer(chunk);
     }
+    if (slot.failure) throw slot.failure.error;
+    const source = slot.source!;
     if (slot.complete) return;
     const iterator = slot.iterator ??= source.chunks()[Symbol.asyncIterator]();
     for (;;) {
