@@ -8,7 +8,8 @@
  */
 
 import type { Nfs4ClientApi } from "./api.ts";
-import { NfsError, PathError } from "./errors.ts";
+import { PathError } from "./errors.ts";
+import { hasStatus } from "./has_status.ts";
 
 /** Symlinks followed before giving up, as Linux's MAXSYMLINKS. */
 const MAX_LINKS = 40;
@@ -40,7 +41,7 @@ export async function creationPath(client: Nfs4ClientApi, path: string): Promise
     try {
       info = await client.stat(current, { follow: false });
     } catch (err) {
-      if (err instanceof NfsError && err.statusName === "NFS4ERR_NOENT") return current;
+      if (hasStatus(err, "NFS4ERR_NOENT")) return current;
       throw err;
     }
     if (info.kind !== "symlink") return current;

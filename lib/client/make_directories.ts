@@ -14,6 +14,7 @@
 
 import type { Nfs4ClientApi } from "./api.ts";
 import { NfsError } from "./errors.ts";
+import { hasStatus } from "./has_status.ts";
 import { Nfs4Status } from "../nfs4/status.ts";
 
 /** What making directories needs of a client. */
@@ -36,10 +37,6 @@ export interface MakeDirectoriesOptions {
   readonly onCreated?: (path: string) => void | Promise<void>;
 }
 
-function isStatus(err: unknown, ...names: string[]): boolean {
-  return err instanceof NfsError && names.includes(err.statusName);
-}
-
 /**
  * CREATE the directory `path` with `mode`. A name that exists fails with
  * NFS4ERR_EXIST even where the server would refuse the CREATE for another
@@ -55,7 +52,7 @@ export async function makeDirectory(
   try {
     await client.mkdir(path, mode);
   } catch (err) {
-    if (!isStatus(err, "NFS4ERR_ROFS", "NFS4ERR_ACCESS", "NFS4ERR_PERM")) throw err;
+    if (!hasStatus(err, "NFS4ERR_ROFS", "NFS4ERR_ACCESS", "NFS4ERR_PERM")) throw err;
     const exists = await client.stat(path).then(() => true, () => false);
     if (exists) throw new NfsError(Nfs4Status.NFS4ERR_EXIST, "CREATE", { path, cause: err });
     throw err;
@@ -111,7 +108,7 @@ export async function makeDirectories(
     } catch (err) {
       // Missing, or under something that is not a directory: look higher
       // (the CREATE below that says what is wrong).
-      if (!isStatus(err, "NFS4ERR_NOENT", "NFS4ERR_NOTDIR")) throw err;
+      if (!hasStatus(err, "NFS4ERR_NOENT", "NFS4ERR_NOTDIR")) throw err;
     }
   }
   if (existing === components.length) {
@@ -125,7 +122,7 @@ export async function makeDirectories(
       await makeDirectory(client, dir, last ? options.mode : options.parentMode ?? options.mode);
     } catch (err) {
       // Made meanwhile by someone else: fine when it is a directory.
-      if (!isStatus(err, "NFS4ERR_EXIST")) throw err;
+      if (!hasStatus(err, "NFS4ERR_EXIST")) throw err;
       const info = await client.stat(dir, { follow: true }).catch(() => undefined);
       if (info?.kind !== "directory") throw err;
       if (last) {
