@@ -21,9 +21,11 @@
  */
 
 import type { Nfs4ClientApi } from "../lib/client/api.ts";
+import { isFileSystemRoot } from "../lib/client/fs_root.ts";
+import { removePath } from "../lib/client/remove_tree.ts";
 import { encodeByteString } from "../lib/client/names.ts";
 import type { FileInfo } from "../lib/client/types.ts";
-import { encodeComponent, joinUrl, type NfsUrl, parseNfsUrl, urlPath } from "../lib/client/url.ts";
+import { encodeComponent, type NfsUrl, parseNfsUrl, urlPath } from "../lib/client/url.ts";
 import { walk, type WalkEntry } from "../lib/client/walk.ts";
 import type { CliContext, CommandSession } from "./context.ts";
 import {
@@ -34,6 +36,7 @@ import {
   parseFindArgs,
 } from "./find_expr.ts";
 import { readGlobalOptions, type RootCommand } from "./globals.ts";
+import { LineBatch, urlBelow } from "./walk_output.ts";
 
 const HELP = `
 Expression (GNU find's, this subset; default action -print):
@@ -96,10 +99,6 @@ function nowNs(ctx: CliContext): bigint {
   return BigInt(ctx.io.now().getTime()) * 1_000_000n;
 }
 
-/** Output is gathered and written in chunks of about this size (or after {@linkcode FLUSH_MS}). */
-const FLUSH_BYTES = 64 * 1024;
-const FLUSH_MS = 100;
-
 /**
  * Runs the find `command` on each of `starts`: the `-newer` references
  * (`references`, by their text) are looked up first; a failure there ends
@@ -126,7 +125,7 @@ export async function findUrls(
       return;
     }
   }
-  const out = new Batch(session);
+  const out = new LineBatch(session.out);
   try {
     for (const start of starts) {
       const quit = await findOne(session, start, command, times, out);
@@ -137,67 +136,21 @@ export async function findUrls(
   }
 }
 
-/** Collects output lines and writes them in chunks. */
-class Batch {
-  #parts: string[] = [];
-  #size = 0;
-  #last = performance.now();
-  constructor(readonly session: CommandSession) {}
-
-  async add(text: string): Promise<void> {
-    this.#parts.push(text);
-    this.#size += text.length;
-    if (this.#size >= FLUSH_BYTES || performance.now() - this.#last >= FLUSH_MS) {
-      await this.flush();
-    }
-  }
-
-  async flush(): Promise<void> {
-    this.#last = performance.now();
-    if (this.#parts.length === 0) return;
-    const text = this.#parts.join("");
-    this.#parts = [];
-    this.#size = 0;
-    await this.session.out.write(text);
-  }
-}
-
-/** The URL (as an NfsUrl, for messages) of the entry `names` below `start`. */
-function entryUrl(start: NfsUrl, names: readonly string[]): NfsUrl {
-  let url = start;
-  for (const name of names) url = joinUrl(url, name);
-  return url;
-}
-
-/**
- * Whether `path` is the root of the server's pseudo file system or of an
- * export (a directory whose parent has another fsid): `-delete` would
- * empty a whole export.
- */
-async function isFileSystemRoot(client: Nfs4ClientApi, path: string): Promise<boolean> {
-  const report = await client.attributes(path, { follow: path.endsWith("/") });
-  const resolved = report.info.path.replace(/\/+$/, "");
-  if (resolved === "") return true;
-  const parent = resolved.slice(0, resolved.lastIndexOf("/")) || "/";
-  const above = await client.attributes(parent, { follow: true });
-  const a = report.values.fsid;
-  const b = above.values.fsid;
-  if (a === undefined || b === undefined) return false;
-  return a.major !== b.major || a.minor !== b.minor;
-}
-
 /** Walks one starting point; true when `-quit` ended the command. */
 async function findOne(
   session: CommandSession,
   start: NfsUrl,
   command: FindCommand,
   times: ReadonlyMap<string, bigint>,
-  out: Batch,
+  out: LineBatch,
 ): Promise<boolean> {
   let client: Nfs4ClientApi;
   try {
     client = await session.client(start);
-    if (command.deletes && await isFileSystemRoot(client, urlPath(start))) {
+    // -delete would empty a whole export. The start is not followed (find -P)
+    // unless it ends in `/`.
+    const path = urlPath(start);
+    if (command.deletes && await isFileSystemRoot(client, path, { follow: path.endsWith("/") })) {
       session.report(
         new Error(
           `${start.text}: refusing to -delete in the root of an export; ` +
@@ -224,11 +177,14 @@ async function findOne(
     delete: async (file) => {
       const entry = (file as EntryFile).entry;
       try {
-        await client.remove(entry.path);
+        // The start as typed: `link/` names the directory a symlink points
+        // to, whose contents go; the link itself stays ("Not a directory").
+        const path = entry.depth === 0 ? urlPath(start) : entry.path;
+        await removePath(client, path, entry.info.kind === "directory");
         return true;
       } catch (err) {
         await out.flush();
-        session.report(err, entryUrl(start, entry.names));
+        session.report(err, urlBelow(start, entry.names));
         return false;
       }
     },
@@ -239,7 +195,7 @@ async function findOne(
         return true;
       } catch (err) {
         await out.flush();
-        session.report(err, entryUrl(start, entry.names));
+        session.report(err, urlBelow(start, entry.names));
         return false;
       }
     },
@@ -255,7 +211,7 @@ async function findOne(
     for await (const item of walker) {
       if (item.kind === "failure") {
         await out.flush();
-        session.report(item.error, entryUrl(start, item.names));
+        session.report(item.error, urlBelow(start, item.names));
         continue;
       }
       current = item;
@@ -267,7 +223,7 @@ async function findOne(
   } catch (err) {
     await out.flush();
     // The start itself (the walk's first step) or a failure that ends the walk.
-    session.report(err, current ? entryUrl(start, current.names) : start);
+    session.report(err, current ? urlBelow(start, current.names) : start);
   }
   return false;
 }

@@ -24,13 +24,9 @@
 
 import { Option } from "@commander-js/extra-typings";
 import type { Nfs4ClientApi } from "../lib/client/api.ts";
-import {
-  hasStatus,
-  isExportRoot,
-  removeDirectory,
-  removeTree,
-  type TreeEntry,
-} from "../lib/client/remove_tree.ts";
+import { hasStatus } from "../lib/client/has_status.ts";
+import { isFileSystemRoot } from "../lib/client/fs_root.ts";
+import { removeDirectory, removeTree, type TreeEntry } from "../lib/client/remove_tree.ts";
 import type { FileInfo } from "../lib/client/types.ts";
 import {
   joinUrl,
@@ -42,7 +38,9 @@ import {
 } from "../lib/client/url.ts";
 import type { CliContext, CommandSession } from "./context.ts";
 import { readGlobalOptions, type RootCommand } from "./globals.ts";
-import { quoteName } from "./ls_quote.ts";
+import { type Ask, withStdinAsk } from "./prompt.ts";
+import { quoted } from "./quoted.ts";
+import { fileTypeText } from "./stat_format.ts";
 
 const HELP = `
 Directories:
@@ -80,9 +78,6 @@ export interface RmOptions {
   /** Refuse `-r` of the pseudo-fs root and export roots (default). */
   readonly preserveRoot: boolean;
 }
-
-/** Asks a yes/no question (`rm -i`): prints `question`, resolves to the answer. */
-export type Ask = (question: string) => Promise<boolean>;
 
 /** Adds `rm` to the program. */
 export function registerRm(program: RootCommand, ctx: CliContext): void {
@@ -124,17 +119,10 @@ export function registerRm(program: RootCommand, ctx: CliContext): void {
       verbose: opts.v === true,
       preserveRoot: opts.preserveRoot !== false,
     };
-    const lines = new StdinLines();
-    const ask: Ask = async (question) => {
-      ctx.diag.raw(`nfs4: ${question} `);
-      const answer = await lines.read();
-      return answer !== undefined && /^[yY]/.test(answer);
-    };
     const session = ctx.session(globals);
     try {
-      await rmUrls(session, targets, options, ask);
+      await withStdinAsk(ctx, (ask) => rmUrls(session, targets, options, ask));
     } finally {
-      lines.close();
       await session.close();
     }
   });
@@ -186,22 +174,24 @@ async function rmOne(
     ? (entry: TreeEntry, step: "descend" | "remove") =>
       ask(
         step === "descend"
-          ? `descend into directory ${quote(urlOf(entry).text)}?`
-          : `remove ${describeKind(entry.info)} ${quote(urlOf(entry).text)}?`,
+          ? `descend into directory ${quoted(urlOf(entry).text)}?`
+          : `remove ${fileTypeText(entry.info.kind, entry.info.size)} ${
+            quoted(urlOf(entry).text)
+          }?`,
       )
     : undefined;
   const onRemoved = async (entry: TreeEntry) => {
     if (!options.verbose) return;
     const what = entry.info.kind === "directory" ? "removed directory" : "removed";
-    await session.out.write(`${what} ${quote(urlOf(entry).text)}\n`);
+    await session.out.write(`${what} ${quoted(urlOf(entry).text)}\n`);
   };
   if (info.kind === "directory") {
     if (!options.recursive && !options.dir) {
-      throw new Error(`cannot remove ${quote(url.text)}: Is a directory`);
+      throw new Error(`cannot remove ${quoted(url.text)}: Is a directory`);
     }
     if (endsInDot(url)) {
       throw new Error(
-        `refusing to remove '.' or '..' directory: skipping ${quote(url.text)}`,
+        `refusing to remove '.' or '..' directory: skipping ${quoted(url.text)}`,
       );
     }
     if (!options.recursive) {
@@ -225,10 +215,10 @@ async function rmOne(
 /** `rm -r` of the pseudo-fs root or of an export root, without --no-preserve-root. */
 async function refuseRoot(client: Nfs4ClientApi, url: NfsUrl): Promise<void> {
   const pseudoRoot = url.components.length === 0;
-  if (!pseudoRoot && !await isExportRoot(client, urlPath(url))) return;
+  if (!pseudoRoot && !await isFileSystemRoot(client, urlPath(url))) return;
   const which = pseudoRoot ? "the pseudo-fs root" : "an export root";
   throw new Error(
-    `it is dangerous to operate recursively on ${quote(url.text)} (${which}); ` +
+    `it is dangerous to operate recursively on ${quoted(url.text)} (${which}); ` +
       "use --no-preserve-root to override this failsafe",
   );
 }
@@ -240,76 +230,4 @@ function endsInDot(url: NfsUrl): boolean {
   if (last === undefined) return false;
   const decoded = last.replace(/%2e/gi, ".");
   return decoded === "." || decoded === "..";
-}
-
-/** The kind of a file as `rm -i` names it (coreutils' file_type). */
-function describeKind(info: FileInfo): string {
-  switch (info.kind) {
-    case "file":
-      return info.size === 0n ? "regular empty file" : "regular file";
-    case "directory":
-      return "directory";
-    case "symlink":
-      return "symbolic link";
-    case "fifo":
-      return "fifo";
-    case "socket":
-      return "socket";
-    case "char":
-      return "character special file";
-    case "block":
-      return "block special file";
-    default:
-      return "weird file";
-  }
-}
-
-/** A URL in a message as coreutils quotes names (shell-escape, always quoted). */
-function quote(text: string): string {
-  return quoteName(text, { style: "shell-escape-always" }).text;
-}
-
-/**
- * Lines read from stdin on demand (the answers to `rm -i`), as getline(3)
- * would: a terminal or not, each answer is the next line; at the end of
- * input every answer is undefined.
- */
-export class StdinLines {
-  #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
-  #buffer = new Uint8Array(0);
-  #eof = false;
-
-  /** The next line without its newline, or undefined at the end of input. */
-  async read(): Promise<string | undefined> {
-    for (;;) {
-      const newline = this.#buffer.indexOf(10);
-      if (newline >= 0) {
-        const line = this.#buffer.subarray(0, newline);
-        this.#buffer = this.#buffer.slice(newline + 1);
-        return new TextDecoder().decode(line);
-      }
-      if (this.#eof) {
-        if (this.#buffer.length === 0) return undefined;
-        const line = new TextDecoder().decode(this.#buffer);
-        this.#buffer = new Uint8Array(0);
-        return line;
-      }
-      this.#reader ??= Deno.stdin.readable.getReader();
-      const { value, done } = await this.#reader.read();
-      if (done || value === undefined) {
-        this.#eof = true;
-        continue;
-      }
-      const joined = new Uint8Array(this.#buffer.length + value.length);
-      joined.set(this.#buffer);
-      joined.set(value, this.#buffer.length);
-      this.#buffer = joined;
-    }
-  }
-
-  /** Lets go of stdin (nothing is read ahead beyond what was buffered). */
-  close(): void {
-    this.#reader?.releaseLock();
-    this.#reader = undefined;
-  }
 }

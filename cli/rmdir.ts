@@ -15,11 +15,13 @@
  */
 
 import type { Nfs4ClientApi } from "../lib/client/api.ts";
-import { hasStatus, isExportRoot, removeDirectory } from "../lib/client/remove_tree.ts";
+import { hasStatus } from "../lib/client/has_status.ts";
+import { isFileSystemRoot } from "../lib/client/fs_root.ts";
+import { removeDirectory } from "../lib/client/remove_tree.ts";
 import { type NfsUrl, parseNfsUrl, urlForPath, urlPath } from "../lib/client/url.ts";
 import type { CliContext, CommandSession } from "./context.ts";
 import { readGlobalOptions, type RootCommand } from "./globals.ts";
-import { quoteName } from "./ls_quote.ts";
+import { quoted } from "./quoted.ts";
 
 const HELP = `
 Only empty directories are removed: anything else, a symlink to a directory
@@ -86,7 +88,7 @@ export async function rmdirUrls(
       for (let n = url.components.length - 1; n > 0; n--) {
         const path = "/" + url.components.slice(0, n).join("/");
         current = parseNfsUrl(urlForPath(url, path));
-        if (await isExportRoot(client, path)) break;
+        if (await isFileSystemRoot(client, path)) break;
         if (!await removeOne(session, client, current, path, options)) break;
       }
     } catch (err) {
@@ -104,7 +106,7 @@ async function removeOne(
   options: RmdirOptions,
 ): Promise<boolean> {
   if (options.verbose) {
-    await session.out.write(`rmdir: removing directory, ${quote(url.text)}\n`);
+    await session.out.write(`rmdir: removing directory, ${quoted(url.text)}\n`);
   }
   try {
     await removeDirectory(client, path);
@@ -116,9 +118,4 @@ async function removeOne(
     }
     throw err;
   }
-}
-
-/** A URL in a -v line as coreutils quotes names (shell-escape, always quoted). */
-function quote(text: string): string {
-  return quoteName(text, { style: "shell-escape-always" }).text;
 }

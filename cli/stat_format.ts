@@ -398,7 +398,7 @@ const TYPE_BITS: Partial<Record<FileKind, number>> = {
   socket: 0o140000,
 };
 
-/** The file type in the words of GNU stat's `%F` (gnulib file_type()). */
+/** The file type in the words of GNU stat's `%F` and `rm -i` (gnulib file_type()). */
 export function fileTypeText(kind: FileKind, size: bigint | undefined): string {
   switch (kind) {
     case "file":

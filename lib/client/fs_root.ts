@@ -3,7 +3,8 @@
  * pseudo-fs root, of its topmost directory with the same fsid (RFC 7530
  * §5.8.1.9, RFC 8881 §5.8.1.9): an export such as `/vfs` on Ganesha, what
  * a mount of `HOST:/vfs` would show as its source (`nfs4 df`, `%m` of
- * `nfs4 stat`).
+ * `nfs4 stat`); and whether a path is such a root, which `rm -r`, `rmdir -p`
+ * and `find -delete` will not remove.
  * @module
  */
 
@@ -53,6 +54,29 @@ export async function fileSystemRoot(
     if (!sameFsid(above?.values.fsid, fsid)) return root;
     root = parent;
   }
+}
+
+/**
+ * Whether `path` is the root of the pseudo file system or of an export: an
+ * object whose fsid differs from its parent's (RFC 7530 §7.7: each export
+ * is a file system of its own). A final symlink is followed unless `follow`
+ * is false (it is then judged itself: a symlink is never a root); the
+ * parent is that of the path the object really has, after symlinks.
+ * Without fsids only the pseudo-fs root is known to be one.
+ */
+export async function isFileSystemRoot(
+  client: Pick<Nfs4ClientApi, "attributes">,
+  path: string,
+  options: { readonly follow?: boolean } = {},
+): Promise<boolean> {
+  const self = await client.attributes(path, { follow: options.follow ?? true });
+  const parent = parentPath(self.info.path);
+  if (parent === undefined) return true;
+  const above = await client.attributes(parent, { follow: true });
+  const a = self.values.fsid;
+  const b = above.values.fsid;
+  if (a === undefined || b === undefined) return false;
+  return !sameFsid(a, b);
 }
 
 async function attributesOf(

@@ -16,7 +16,8 @@
  * Removal takes exactly the entries that were checked, deepest first
  * (children in name order, then their directory), never a fresh listing: an
  * entry that appeared in the source after the check is not removed, and the
- * directory holding it then fails "Directory not empty".
+ * directory holding it then fails "Directory not empty". This is why it is
+ * not remove_tree.ts (`rm -r`), which removes what a READDIR finds now.
  * @module
  */
 

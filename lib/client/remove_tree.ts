@@ -1,6 +1,6 @@
 /**
  * Removing files and trees through the {@linkcode Nfs4ClientApi}: what
- * `nfs4 rm -r`, `rmdir`, `find -delete` and `mv` across servers need.
+ * `nfs4 rm -r`, `rmdir` and `find -delete` need: whatever is there now.
  *
  * The walk is depth first. Each directory is read to the end (READDIR until
  * eof) before anything in it is removed: a READDIR cookie may no longer
@@ -14,12 +14,22 @@
  * What is not protected against: a directory replaced by a symlink between
  * its READDIR entry and our READDIR of it would be read through the link
  * (the API reads directories by path, not by filehandle).
+ *
+ * `mv` across file systems removes its source with move_tree.ts instead,
+ * and must: it removes exactly the entries its check verified, from the
+ * listing the check made (on a local side or an NFS one), never a fresh
+ * READDIR, so that an entry that appeared meanwhile stays. What the two
+ * share, "a directory goes once everything in it went", is a few lines;
+ * what differs is what each is for (rm's prompts, `-f`, REMOVEs in
+ * parallel; mv's fixed list and local rmdir of names that are not UTF-8).
  * @module
  */
 
 import type { Nfs4ClientApi } from "./api.ts";
 import { NfsError, PathError } from "./errors.ts";
+import { hasStatus } from "./has_status.ts";
 import type { FileInfo } from "./types.ts";
+import { listDirectory } from "./walk.ts";
 import { Nfs4Status } from "../nfs4/status.ts";
 
 /** What removing needs of a client. */
@@ -64,11 +74,6 @@ export interface RemoveTreeOptions {
 
 /** REMOVEs in flight at once by default: enough to hide the round trips. */
 export const DEFAULT_CONCURRENCY = 8;
-
-/** Whether `err` is the NFS status named `name` (e.g. `NFS4ERR_NOENT`). */
-export function hasStatus(err: unknown, ...names: string[]): boolean {
-  return err instanceof NfsError && names.includes(err.statusName);
-}
 
 /** `dir` + `/` + `name`, for a `dir` that may end in `/`. */
 export function childPath(dir: string, name: string): string {
@@ -116,8 +121,7 @@ async function removeEntry(
   if (info.kind === "directory") {
     let children: FileInfo[];
     try {
-      children = [];
-      for await (const child of client.readdir(entry.path)) children.push(child);
+      children = await listDirectory(client, entry.path);
     } catch (err) {
       return await failed(err, entry, options);
     }
@@ -188,11 +192,12 @@ async function failed(
 }
 
 /**
- * REMOVE of `path` itself. A path ending in `/` must name a directory
- * that is not a symlink (as rmdir(2) of `link/` fails with ENOTDIR):
- * REMOVE takes a name, and would remove the link.
+ * REMOVE of `path` itself (`directory`: what was found there is one). A
+ * path ending in `/` must name a directory that is not a symlink (as
+ * rmdir(2) of `link/` fails with ENOTDIR): REMOVE takes a name, and would
+ * remove the link. `find link/ -delete` needs this too.
  */
-async function removePath(
+export async function removePath(
   client: RemovingClient,
   path: string,
   directory: boolean,
@@ -229,28 +234,4 @@ export async function removeDirectory(
     throw new NfsError(Nfs4Status.NFS4ERR_NOTDIR, "REMOVE", { path });
   }
   await client.remove(bare === "" ? path : bare);
-}
-
-/**
- * Whether `path` (symlinks followed) is the root of the pseudo file system
- * or of an export: an object whose fsid differs from its parent's (RFC 7530
- * §7.7: each export is a file system of its own). `rm -r` refuses these
- * without `--no-preserve-root`; `rmdir -p` stops below them.
- */
-export async function isExportRoot(
-  client: Pick<Nfs4ClientApi, "attributes">,
-  path: string,
-): Promise<boolean> {
-  const self = await client.attributes(path, { follow: true });
-  // The path the object really has, after symlinks.
-  const components = self.info.path.split("/").filter((c) => c !== "");
-  if (components.length === 0) return true;
-  const parent = await client.attributes("/" + components.slice(0, -1).join("/"), {
-    follow: true,
-  });
-  const a = self.values.fsid;
-  const b = parent.values.fsid;
-  // fsid is a mandatory attribute; without it, only the pseudo-fs root is known.
-  if (a === undefined || b === undefined) return false;
-  return a.major !== b.major || a.minor !== b.minor;
 }

@@ -16,7 +16,10 @@
  *   is one of its own ancestors (same fileid; a loop made by following
  *   symlinks, or a server that presents one) is reported, not entered.
  * - A directory that cannot be read is reported as a {@linkcode WalkFailure}
- *   and the walk goes on with the next entry, as find and du do.
+ *   and the walk goes on with the next entry, as find and du do. So is one
+ *   whose listing names an entry twice ({@linkcode listDirectory}): a server
+ *   whose READDIR cookies go round in a circle would otherwise fill memory
+ *   forever.
  *
  * A failure to find the starting point itself is thrown by the iterator's
  * first `next()`, so the caller reports it as it reports any failure of a
@@ -120,6 +123,43 @@ export class WalkLoopError extends Error {
   }
 }
 
+/**
+ * A directory's listing named an entry twice: the server's READDIR went
+ * back to where it had been (its cookies go round in a circle), and reading
+ * on would never end. Its message starts with `path: `, as the CLI's errors do.
+ */
+export class ListingLoopError extends Error {
+  /** The directory being listed. */
+  readonly path: string;
+
+  constructor(path: string, name: string) {
+    super(`${path}: the server listed '${name}' twice (its READDIR goes round in a circle)`);
+    this.name = "ListingLoopError";
+    this.path = path;
+  }
+}
+
+/**
+ * Every entry of directory `path`, READDIR to the end, in the server's
+ * order: what {@linkcode walk} and lib/client/remove_tree.ts read before
+ * visiting or removing anything in a directory. A listing that names an
+ * entry twice is a {@linkcode ListingLoopError}, so a server that loops
+ * costs a failure, not all the memory there is.
+ */
+export async function listDirectory(
+  client: Pick<Nfs4ClientApi, "readdir">,
+  path: string,
+): Promise<FileInfo[]> {
+  const children: FileInfo[] = [];
+  const names = new Set<string>();
+  for await (const info of client.readdir(path)) {
+    if (names.has(info.name)) throw new ListingLoopError(path, info.name);
+    names.add(info.name);
+    children.push(info);
+  }
+  return children;
+}
+
 /** `start` without trailing slashes (`/` stays `/`), to put names after. */
 function basePath(start: string): string {
   const trimmed = start.replace(/\/+$/, "");
@@ -187,9 +227,9 @@ export async function* walk(
         return false;
       }
     }
-    const children: FileInfo[] = [];
+    let children: FileInfo[];
     try {
-      for await (const info of client.readdir(entry.path)) children.push(info);
+      children = await listDirectory(client, entry.path);
     } catch (error) {
       yield failure(entry, error);
       return false;

@@ -21,7 +21,9 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs/promises";
 import { decodeByteString, encodeByteString } from "../../lib/client/names.ts";
 import { parseNfsUrl } from "../../lib/client/url.ts";
+import type { TestServer } from "../_server.ts";
 import { createFile } from "./_coreutils.ts";
+import { VERSIONS } from "./_cp.ts";
 
 /** A name that is not UTF-8: `lat\xe9in1` (Latin-1 é). */
 export const LATIN1_NAME = decodeByteString(
@@ -215,6 +217,32 @@ export async function pool<T>(limit: number, tasks: (() => Promise<T>)[]): Promi
   };
   await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
   return results;
+}
+
+/**
+ * A table of rows over the sample tree ({@linkcode buildTree}) in the
+ * export, on 4.0 and 4.1: `compare` runs one row against GNU's tool (three
+ * at a time) and returns nfs4's stderr, which must be empty.
+ */
+export async function compareTable<Row>(
+  server: TestServer,
+  rows: readonly Row[],
+  compare: (root: string, url: string, version: string, row: Row) => Promise<{ stderr: string }>,
+  label: (row: Row) => string,
+): Promise<{ root: string; url: string }> {
+  const root = `${server.exportDir}/tree`;
+  await buildTree(root);
+  const url = `${server.url}/vfs/tree`;
+  for (const version of VERSIONS) {
+    await pool(
+      3,
+      rows.map((row) => async () => {
+        const { stderr } = await compare(root, url, version, row);
+        assert.equal(stderr, "", `${label(row)} (${version}): stderr`);
+      }),
+    );
+  }
+  return { root, url };
 }
 
 /** Asserts each path in `paths` (relative, in output order) comes after everything below it. */

@@ -16,7 +16,7 @@ import { serverTest, type TestServer } from "../_server.ts";
 import {
   assertPostOrder,
   buildTree,
-  pool,
+  compareTable,
   records,
   relativeLocal,
   relativeUrl,
@@ -137,18 +137,7 @@ async function compare(
 serverTest(
   "nfs4 find prints the files GNU find prints, for a table of expressions (4.0, 4.1)",
   async (server) => {
-    const root = `${server.exportDir}/tree`;
-    await buildTree(root);
-    const url = `${server.url}/vfs/tree`;
-    for (const version of VERSIONS) {
-      await pool(
-        3,
-        ROWS.map((row) => async () => {
-          const { stderr } = await compare(root, url, version, row);
-          assert.equal(stderr, "", `find ${row.expr.join(" ")}: stderr`);
-        }),
-      );
-    }
+    await compareTable(server, ROWS, compare, (row) => `find ${row.expr.join(" ")}`);
   },
 );
 
@@ -307,6 +296,38 @@ serverTest(
             assert.match(r.stderr, /Directory not empty \(NFS4ERR_NOTEMPTY\)/, what);
           }
         }
+      }
+    } finally {
+      await fs.rm(local, { recursive: true, force: true });
+    }
+  },
+);
+
+serverTest(
+  "nfs4 find LINK/ -delete empties the directory a symlink points to and keeps the link, as GNU find",
+  async (server) => {
+    const local = await tempDir("nfs4-find-link-");
+    try {
+      for (const version of VERSIONS) {
+        const name = `link${version}`;
+        const theirs = `${local}/${name}`;
+        const ours = `${server.exportDir}/${name}`;
+        for (const root of [theirs, ours]) {
+          await fs.mkdir(`${root}/d/sub`, { recursive: true });
+          await Deno.writeTextFile(`${root}/d/a`, "a");
+          await fs.symlink("d", `${root}/l`);
+        }
+        const url = `${server.url}/vfs/${name}/l/`;
+        const [gnu, r] = await Promise.all([
+          tool("find", [`${theirs}/l/`, "-delete"]),
+          nfs4(["--vers", version, "find", url, "-delete"]),
+        ]);
+        assert.equal(gnu.code, 1, gnu.stderr);
+        assert.equal(r.code, 1, r.stderr);
+        assert.equal(r.stderr, `nfs4: ${url}: Not a directory (NFS4ERR_NOTDIR)\n`);
+        assert.deepEqual(await treeState(ours), await treeState(theirs), version);
+        assert.equal(await fs.readlink(`${ours}/l`), "d");
+        assert.deepEqual(await fs.readdir(`${ours}/d`), []);
       }
     } finally {
       await fs.rm(local, { recursive: true, force: true });

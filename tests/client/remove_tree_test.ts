@@ -8,12 +8,9 @@
 
 import assert from "node:assert/strict";
 import type { AttributeReport, FileInfo, FileKind } from "../../lib/client/types.ts";
-import {
-  isExportRoot,
-  removeDirectory,
-  removeTree,
-  type TreeEntry,
-} from "../../lib/client/remove_tree.ts";
+import { isFileSystemRoot } from "../../lib/client/fs_root.ts";
+import { removeDirectory, removeTree, type TreeEntry } from "../../lib/client/remove_tree.ts";
+import { ListingLoopError } from "../../lib/client/walk.ts";
 import { NfsError } from "../../lib/nfs4/errors.ts";
 import { PathError } from "../../lib/client/errors.ts";
 import { Nfs4Status } from "../../lib/nfs4/status.ts";
@@ -38,6 +35,8 @@ class TreeClient {
   readonly failRemove = new Map<string, number>();
   /** path → status READDIR answers there. */
   readonly failReaddir = new Map<string, number>();
+  /** Paths whose READDIR never ends: it lists their entries again and again. */
+  readonly loopReaddir = new Set<string>();
   constructor(readonly root: Node) {}
 
   #walk(path: string, follow: boolean, op: string): { node: Node; parts: string[] } {
@@ -104,12 +103,14 @@ class TreeClient {
       throw new NfsError(Nfs4Status.NFS4ERR_NOTDIR, "READDIR", { path });
     }
     let n = 0;
-    for (const [name, child] of node.children) {
-      // Fails after the first entry, as a READDIR of a later page would.
-      const status = this.failReaddir.get(path);
-      if (status !== undefined && n++ === 1) throw new NfsError(status, "READDIR", { path });
-      yield this.#info(child, [...parts, name]);
-    }
+    do {
+      for (const [name, child] of node.children) {
+        // Fails after the first entry, as a READDIR of a later page would.
+        const status = this.failReaddir.get(path);
+        if (status !== undefined && n++ === 1) throw new NfsError(status, "READDIR", { path });
+        yield this.#info(child, [...parts, name]);
+      }
+    } while (this.loopReaddir.has(path));
   }
 
   remove(path: string): Promise<void> {
@@ -261,6 +262,25 @@ Deno.test("removeTree() reports a directory that cannot be read and goes on", as
   ]);
 });
 
+Deno.test("removeTree() reports a listing that goes round in a circle and removes nothing in it", async () => {
+  const client = new TreeClient(sample());
+  client.loopReaddir.add("/vfs/t/a");
+  const errors: unknown[] = [];
+  await removeTree(client, await top(client, "/vfs/t"), {
+    onError: (err) => void errors.push(err),
+  });
+  assert.equal(errors.length, 1);
+  assert.ok(errors[0] instanceof ListingLoopError, String(errors[0]));
+  assert.equal((errors[0] as ListingLoopError).path, "/vfs/t/a");
+  assert.deepEqual(client.paths().filter((p) => p.startsWith("/vfs/t")), [
+    "/vfs/t",
+    "/vfs/t/a",
+    "/vfs/t/a/b",
+    "/vfs/t/a/b/h",
+    "/vfs/t/a/g",
+  ]);
+});
+
 Deno.test("removeTree() asks before descending and before each removal; no keeps the ancestors", async () => {
   const client = new TreeClient(d({ vfs: d({ t: d({ a: d({ x: f() }), e: d({}), f: f() }) }) }));
   const asked: string[] = [];
@@ -398,14 +418,17 @@ Deno.test("removeDirectory() removes an empty directory and never a file or a sy
   assert.ok(client.paths().includes("/vfs/keep/inside"));
 });
 
-Deno.test("isExportRoot() is true for the pseudo-fs root and where the fsid changes", async () => {
+Deno.test("isFileSystemRoot() is true for the pseudo-fs root and where the fsid changes", async () => {
   const client = new TreeClient(sample());
-  assert.equal(await isExportRoot(client, "/"), true);
-  assert.equal(await isExportRoot(client, "/vfs"), true);
-  assert.equal(await isExportRoot(client, "/vfs/"), true);
-  assert.equal(await isExportRoot(client, "/vfs/t"), false);
-  assert.equal(await isExportRoot(client, "/vfs/t/a/b"), false);
-  // A symlink to an export root is judged by what it points to.
+  assert.equal(await isFileSystemRoot(client, "/"), true);
+  assert.equal(await isFileSystemRoot(client, "/vfs"), true);
+  assert.equal(await isFileSystemRoot(client, "/vfs/"), true);
+  assert.equal(await isFileSystemRoot(client, "/vfs/t"), false);
+  assert.equal(await isFileSystemRoot(client, "/vfs/t/a/b"), false);
+  // A symlink to an export root is judged by what it points to...
   const linked = new TreeClient(d({ vfs: d({ up: l("/vfs") }, 7) }));
-  assert.equal(await isExportRoot(linked, "/vfs/up"), true);
+  assert.equal(await isFileSystemRoot(linked, "/vfs/up"), true);
+  // ...unless it is not followed (find -P): then it is a symlink, no root.
+  assert.equal(await isFileSystemRoot(linked, "/vfs/up", { follow: false }), false);
+  assert.equal(await isFileSystemRoot(linked, "/vfs/up/", { follow: false }), true);
 });

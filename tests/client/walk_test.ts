@@ -6,7 +6,14 @@
 
 import assert from "node:assert/strict";
 import type { FileInfo } from "../../lib/client/types.ts";
-import { walk, type WalkItem, WalkLoopError, type WalkOptions } from "../../lib/client/walk.ts";
+import {
+  listDirectory,
+  ListingLoopError,
+  walk,
+  type WalkItem,
+  WalkLoopError,
+  type WalkOptions,
+} from "../../lib/client/walk.ts";
 import { NfsError } from "../../lib/nfs4/errors.ts";
 import { Nfs4Status } from "../../lib/nfs4/status.ts";
 import { type CallLog, dir, FakeClient, type FakeNode, file, symlink } from "../cli/_fake.ts";
@@ -256,6 +263,39 @@ Deno.test("walk() an unreadable directory is a failure item and the walk goes on
   // Post-order: why it could not be read, then the directory (its own entry).
   assert.equal(post.indexOf("/top/sub 1"), post.indexOf("! /top/sub NFS4ERR_ACCESS") + 1);
   assert.equal(post.at(-1), "/top 0");
+});
+
+/** A client whose READDIR of `looping` never ends: its listing comes back to its start. */
+class LoopingClient extends FakeClient {
+  constructor(root: FakeNode, log: CallLog, readonly looping: string) {
+    super(root, log);
+  }
+  override readdir(path: string): AsyncIterable<FileInfo> {
+    if (path !== this.looping) return super.readdir(path);
+    const inner = () => super.readdir(path);
+    return (async function* () {
+      for (;;) yield* inner();
+    })();
+  }
+}
+
+Deno.test("walk() a listing that goes round in a circle is a failure item, in bounded memory", async () => {
+  const client = new LoopingClient(tree(), newLog(), "/top/sub");
+  const items: WalkItem[] = [];
+  for await (const item of walk(client, "/top")) items.push(item);
+  assert.deepEqual(sorted(items.map(describe)), [
+    "! /top/sub ListingLoopError",
+    "/top 0",
+    "/top/a 1",
+    "/top/empty 1",
+    "/top/link 1",
+    "/top/sub 1",
+  ]);
+  const failure = items.find((item) => item.kind === "failure")!;
+  assert.ok(failure.kind === "failure" && failure.error instanceof ListingLoopError);
+  assert.match(failure.error.message, /^\/top\/sub: the server listed '(b|deep)' twice/);
+  await assert.rejects(listDirectory(client, "/top/sub"), ListingLoopError);
+  assert.equal((await listDirectory(client, "/top")).length, 4);
 });
 
 Deno.test("walk() a missing start rejects the first next() with the client's error", async () => {
