@@ -1,40 +1,24 @@
 /**
- * What `chmod` and `chown` share: naming files in `-v`/`-c` lines as
- * coreutils quotes them, the URL of each file a `-R` walk reaches, `-f`
- * (failures counted, not printed), the umask, and coreutils' message for a
- * dangling symlink named on the command line.
+ * What `chmod` and `chown` share: going through each URL and, with `-R`,
+ * the tree below it (lib/client/walk.ts: READDIR's attributes, no GETATTR
+ * per entry), each file named by its URL; `-f` (failures counted, not
+ * printed); and coreutils' message for a dangling symlink named on the
+ * command line. What is changed, and the `-v`/`-c` lines, are the
+ * commands' own.
  * @module
  */
 
-import process from "node:process";
 import type { Nfs4ClientApi } from "../lib/client/api.ts";
-import { NfsError, PathError } from "../lib/client/errors.ts";
-import { joinUrl, type NfsUrl } from "../lib/client/url.ts";
+import { PathError } from "../lib/client/errors.ts";
+import { hasStatus } from "../lib/client/has_status.ts";
+import { type NfsUrl, urlPath } from "../lib/client/url.ts";
+import { walk, type WalkEntry, type WalkItem } from "../lib/client/walk.ts";
 import type { CommandSession } from "./context.ts";
-import { quoteName } from "./ls_quote.ts";
 import { isBrokenPipe } from "./output.ts";
+import { urlBelow } from "./walk_output.ts";
 
 /** How much `-v` (`high`) and `-c` (`changes`) print. */
 export type Verbosity = "off" | "changes" | "high";
-
-/** A name as coreutils' quoteaf() writes it in messages: always in single quotes. */
-export function quoted(text: string): string {
-  return quoteName(text, { style: "shell-escape-always" }).text;
-}
-
-/** The URL of the entry `names` below `url` (the URL itself for none). */
-export function urlBelow(url: NfsUrl, names: readonly string[]): NfsUrl {
-  return names.reduce((at, name) => joinUrl(at, name), url);
-}
-
-/** The process's umask (read by setting it and putting it back). */
-export function currentUmask(): number {
-  try {
-    return process.umask();
-  } catch {
-    return 0o022;
-  }
-}
 
 /**
  * Reports a failure of `url`: one line on stderr, or none with `-f`
@@ -66,7 +50,95 @@ export async function followFailure(
   path: string,
   err: unknown,
 ): Promise<unknown> {
-  if (!(err instanceof NfsError) || err.statusName !== "NFS4ERR_NOENT") return err;
+  if (!hasStatus(err, "NFS4ERR_NOENT")) return err;
   const link = await client.stat(path, { follow: false }).catch(() => undefined);
   return link?.kind === "symlink" ? new PathError(path, "cannot operate on dangling symlink") : err;
+}
+
+/** How {@linkcode changeTree} goes through one URL, and what it does at each file. */
+export interface ChangeWalk {
+  /** `-R`: the tree below the URL too. */
+  readonly recursive: boolean;
+  /** `-f`: failures are not printed. */
+  readonly silent: boolean;
+  /** Which symlinks the walk follows (`-H`, `-L`; the URL itself with `start`). */
+  readonly follow: "never" | "start" | "always";
+  /** A directory before its contents (`pre`, chmod) or after them (`post`, chown). */
+  readonly order: "pre" | "post";
+  /** The error to report when the URL itself cannot be reached (default: the error). */
+  readonly startFailure?: (client: Nfs4ClientApi, path: string, err: unknown) => Promise<unknown>;
+  /** Called after the failure to reach `url` was reported (a `-v` line). */
+  readonly unreachable: (url: NfsUrl) => Promise<void>;
+  /**
+   * Changes one file. `path` is what to hand to the client: the URL's own
+   * path for the starting point (its trailing `/` checks it is a
+   * directory), the walk's below it.
+   */
+  readonly change: (
+    client: Nfs4ClientApi,
+    entry: WalkEntry,
+    path: string,
+    url: NfsUrl,
+  ) => Promise<void>;
+}
+
+/**
+ * Runs `one` on each of `urls`; a failure that escapes it is reported
+ * against its URL (or counted, `silent`) and the next URL is still done.
+ */
+export async function changeUrls(
+  session: CommandSession,
+  urls: readonly NfsUrl[],
+  silent: boolean,
+  one: (url: NfsUrl) => Promise<void>,
+): Promise<void> {
+  for (const url of urls) {
+    try {
+      await one(url);
+    } catch (err) {
+      reportFailure(session, err, url, silent);
+    }
+  }
+}
+
+/**
+ * Walks `url` (and, with `recursive`, what is below it) and changes each
+ * file the walk reaches. A directory that cannot be read is reported and
+ * the walk goes on; in post-order it is then not changed either (fts gives
+ * chown FTS_DNR instead of the directory), as GNU chown does.
+ */
+export async function changeTree(
+  session: CommandSession,
+  url: NfsUrl,
+  how: ChangeWalk,
+): Promise<void> {
+  const client = await session.client(url);
+  const path = urlPath(url);
+  const items = walk(client, path, {
+    follow: how.follow,
+    order: how.order,
+    ...(how.recursive ? {} : { maxDepth: 0 }),
+  });
+  let next: IteratorResult<WalkItem, void>;
+  try {
+    next = await items.next();
+  } catch (err) {
+    const shown = how.startFailure ? await how.startFailure(client, path, err) : err;
+    reportFailure(session, shown, url, how.silent);
+    await how.unreachable(url);
+    return;
+  }
+  let unread: string | undefined;
+  for (; !next.done; next = await items.next()) {
+    const item = next.value;
+    const at = urlBelow(url, item.names);
+    if (item.kind === "failure") {
+      reportFailure(session, item.error, at, how.silent);
+      await how.unreachable(at);
+      unread = item.path;
+      continue;
+    }
+    if (item.path === unread) continue;
+    await how.change(client, item, item.depth === 0 ? path : item.path, at);
+  }
 }

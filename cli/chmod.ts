@@ -23,17 +23,17 @@ import {
   permissionString,
 } from "../lib/client/mode.ts";
 import { type NfsUrl, parseNfsUrl, urlPath, UsageError } from "../lib/client/url.ts";
-import { walk, type WalkItem } from "../lib/client/walk.ts";
 import type { Nfs4ClientApi } from "../lib/client/api.ts";
 import {
-  currentUmask,
+  changeTree,
+  changeUrls,
   followFailure,
-  quoted,
   reportFailure,
-  urlBelow,
   type Verbosity,
 } from "./change_walk.ts";
 import type { CliContext, CommandSession } from "./context.ts";
+import { quoted } from "./quoted.ts";
+import { currentUmask } from "./umask.ts";
 import { readGlobalOptions, type RootCommand } from "./globals.ts";
 
 const HELP = `
@@ -129,63 +129,30 @@ export async function chmodUrls(
   urls: readonly NfsUrl[],
   options: ChmodOptions,
 ): Promise<void> {
-  for (const url of urls) {
-    try {
-      await chmodUrl(session, url, spec, options);
-    } catch (err) {
-      reportFailure(session, err, url, options.silent);
-    }
-  }
-}
-
-async function chmodUrl(
-  session: CommandSession,
-  url: NfsUrl,
-  spec: ModeSpec,
-  options: ChmodOptions,
-): Promise<void> {
-  const client = await session.client(url);
-  const path = urlPath(url);
-  const items = walk(client, path, {
-    follow: "start",
-    order: "pre",
-    ...(options.recursive ? {} : { maxDepth: 0 }),
-  });
-  let next: IteratorResult<WalkItem, void>;
-  try {
-    next = await items.next();
-  } catch (err) {
-    reportFailure(session, await followFailure(client, path, err), url, options.silent);
+  const couldNotAccess = async (url: NfsUrl) => {
     if (options.verbosity === "high") {
       await session.out.write(`${quoted(url.text)} could not be accessed\n`);
     }
-    return;
-  }
-  for (; !next.done; next = await items.next()) {
-    const item = next.value;
-    const at = urlBelow(url, item.names);
-    if (item.kind === "failure") {
-      // A directory that could not be read (it was changed, or tried, before).
-      reportFailure(session, item.error, at, options.silent);
-      if (options.verbosity === "high") {
-        await session.out.write(`${quoted(at.text)} could not be accessed\n`);
-      }
-      continue;
-    }
-    // The starting point is named as typed (a trailing / checks it is a directory).
-    await chmodOne(
-      session,
-      client,
-      {
-        info: item.info,
-        path: item.depth === 0 ? path : item.path,
-        url: at,
-        follow: item.depth === 0,
-      },
-      spec,
-      options,
-    );
-  }
+  };
+  await changeUrls(session, urls, options.silent, (url) =>
+    changeTree(session, url, {
+      recursive: options.recursive,
+      silent: options.silent,
+      // A symlink named is followed; those met below are left alone (chmodOne).
+      follow: "start",
+      order: "pre",
+      startFailure: followFailure,
+      // A directory that could not be read was changed, or tried, before.
+      unreachable: couldNotAccess,
+      change: (client, entry, path, at) =>
+        chmodOne(
+          session,
+          client,
+          { info: entry.info, path, url: at, follow: entry.depth === 0 },
+          spec,
+          options,
+        ),
+    }));
 }
 
 async function chmodOne(

@@ -24,10 +24,10 @@ import { Option } from "@commander-js/extra-typings";
 import type { Nfs4ClientApi } from "../lib/client/api.ts";
 import { NfsError } from "../lib/client/errors.ts";
 import type { FileInfo } from "../lib/client/types.ts";
-import { type NfsUrl, parseNfsUrl, urlPath, UsageError } from "../lib/client/url.ts";
-import { walk, type WalkItem } from "../lib/client/walk.ts";
-import { quoted, reportFailure, urlBelow, type Verbosity } from "./change_walk.ts";
+import { type NfsUrl, parseNfsUrl, UsageError } from "../lib/client/url.ts";
+import { changeTree, changeUrls, reportFailure, type Verbosity } from "./change_walk.ts";
 import type { CliContext, CommandSession } from "./context.ts";
+import { quoted } from "./quoted.ts";
 import { readGlobalOptions, type RootCommand } from "./globals.ts";
 import { type IdDatabase, NO_IDS, ownerColumn } from "./ls_owners.ts";
 
@@ -235,63 +235,30 @@ export async function chownUrls(
   urls: readonly NfsUrl[],
   options: ChownOptions,
 ): Promise<void> {
-  for (const url of urls) {
-    try {
-      await chownUrl(session, url, spec, options);
-    } catch (err) {
-      reportFailure(session, err, url, options.silent);
-    }
-  }
-}
-
-async function chownUrl(
-  session: CommandSession,
-  url: NfsUrl,
-  spec: OwnerSpec,
-  options: ChownOptions,
-): Promise<void> {
-  const client = await session.client(url);
-  const path = urlPath(url);
-  const items = walk(client, path, {
-    follow: options.traverse,
-    order: "post",
-    ...(options.recursive ? {} : { maxDepth: 0 }),
-  });
-  let next: IteratorResult<WalkItem, void>;
-  try {
-    next = await items.next();
-  } catch (err) {
-    reportFailure(session, err, url, options.silent);
-    await describe(session, url, "failed", undefined, spec, options);
-    return;
-  }
-  // A directory that could not be read is not changed either (fts gives
-  // chown FTS_DNR instead of the directory), as GNU chown does.
-  let unread: string | undefined;
-  for (; !next.done; next = await items.next()) {
-    const item = next.value;
-    const at = urlBelow(url, item.names);
-    if (item.kind === "failure") {
-      reportFailure(session, item.error, at, options.silent);
-      await describe(session, at, "failed", undefined, spec, options);
-      unread = item.path;
-      continue;
-    }
-    if (item.path === unread) continue;
-    await chownOne(
-      session,
-      client,
-      {
-        info: item.info,
-        path: item.depth === 0 ? path : item.path,
-        url: at,
-        // The walk already followed what -H or -L follow.
-        followed: item.depth === 0 ? options.traverse !== "never" : options.traverse === "always",
-      },
-      spec,
-      options,
-    );
-  }
+  await changeUrls(session, urls, options.silent, (url) =>
+    changeTree(session, url, {
+      recursive: options.recursive,
+      silent: options.silent,
+      follow: options.traverse,
+      order: "post",
+      unreachable: (at) => describe(session, at, "failed", undefined, spec, options),
+      change: (client, entry, path, at) =>
+        chownOne(
+          session,
+          client,
+          {
+            info: entry.info,
+            path,
+            url: at,
+            // The walk already followed what -H or -L follow.
+            followed: entry.depth === 0
+              ? options.traverse !== "never"
+              : options.traverse === "always",
+          },
+          spec,
+          options,
+        ),
+    }));
 }
 
 async function chownOne(

@@ -18,13 +18,13 @@
  * @module
  */
 
-import process from "node:process";
 import { makeDirectories } from "../lib/client/make_directories.ts";
 import { adjustMode, parseModeSpec } from "../lib/client/mode.ts";
 import { type NfsUrl, parseNfsUrl, urlForPath } from "../lib/client/url.ts";
 import type { CliContext, CommandSession } from "./context.ts";
 import { readGlobalOptions, type RootCommand } from "./globals.ts";
-import { quoteName } from "./ls_quote.ts";
+import { quoted } from "./quoted.ts";
+import { currentUmask } from "./umask.ts";
 
 const HELP = `
 Modes:
@@ -123,21 +123,7 @@ async function mkdirOne(session: CommandSession, url: NfsUrl, options: Modes): P
     onCreated: async (path) => {
       if (!options.verbose) return;
       const text = path === url.path ? url.text : urlForPath(url, path);
-      await session.out.write(`mkdir: created directory ${quote(text)}\n`);
+      await session.out.write(`mkdir: created directory ${quoted(text)}\n`);
     },
   });
-}
-
-/** A URL in a -v line as coreutils quotes names (shell-escape, always quoted). */
-function quote(text: string): string {
-  return quoteName(text, { style: "shell-escape-always" }).text;
-}
-
-/** The process's umask (read by setting it and putting it back). */
-function currentUmask(): number {
-  try {
-    return process.umask();
-  } catch {
-    return 0o022;
-  }
 }

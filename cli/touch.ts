@@ -24,11 +24,12 @@ import {
   type Timestamp,
 } from "../lib/client/date_spec.ts";
 import { NfsError } from "../lib/client/errors.ts";
+import { hasStatus } from "../lib/client/has_status.ts";
 import type { FileInfo } from "../lib/client/types.ts";
 import { type NfsUrl, parseNfsUrl, urlPath, UsageError } from "../lib/client/url.ts";
-import { currentUmask } from "./change_walk.ts";
 import type { CliContext, CommandSession } from "./context.ts";
 import { readGlobalOptions, type RootCommand } from "./globals.ts";
+import { currentUmask } from "./umask.ts";
 
 const HELP = `
 Without -d, -t or -r the times are the server's clock at the change (as on a
@@ -175,8 +176,6 @@ export async function touchUrls(
   }
 }
 
-const isNoEnt = (err: unknown) => err instanceof NfsError && err.statusName === "NFS4ERR_NOENT";
-
 async function touchOne(
   session: CommandSession,
   url: NfsUrl,
@@ -189,7 +188,7 @@ async function touchOne(
   } catch (err) {
     // Missing: created, unless -c (then quietly nothing, as touch -c).
     // `new/` names a directory, which touch does not create.
-    if (!isNoEnt(err) || url.trailingSlash) throw err;
+    if (!hasStatus(err, "NFS4ERR_NOENT") || url.trailingSlash) throw err;
     if (options.noCreate) return;
     await create(client, path, options.umask);
   }

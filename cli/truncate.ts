@@ -17,10 +17,11 @@
 import type { Nfs4ClientApi, WritableFile } from "../lib/client/api.ts";
 import { creationPath } from "../lib/client/create_path.ts";
 import { NfsError } from "../lib/client/errors.ts";
+import { hasStatus } from "../lib/client/has_status.ts";
 import { type NfsUrl, parseNfsUrl, urlPath, UsageError } from "../lib/client/url.ts";
-import { currentUmask } from "./change_walk.ts";
 import type { CliContext, CommandSession } from "./context.ts";
 import { readGlobalOptions, type RootCommand } from "./globals.ts";
+import { currentUmask } from "./umask.ts";
 
 const HELP = `
 SIZE is a number with an optional unit: K, M, G, T, P, E (powers of 1024; KiB,
@@ -225,9 +226,6 @@ export async function truncateUrls(
     }
   }
 }
-
-const hasStatus = (err: unknown, name: string) =>
-  err instanceof NfsError && err.statusName === name;
 
 async function truncateOne(
   session: CommandSession,
