@@ -22,6 +22,7 @@ import type { AttributeReport } from "../lib/client/types.ts";
 import { formatHost, type NfsUrl, parseNfsUrl, urlPath } from "../lib/client/url.ts";
 import type { CliContext, CommandSession } from "./context.ts";
 import { readGlobalOptions, type RootCommand } from "./globals.ts";
+import { jsonInteger } from "./json_values.ts";
 import { humanSize } from "./ls_format.ts";
 
 const HELP = `
@@ -161,18 +162,28 @@ export function usePercent(
   return (used * 100n + whole - 1n) / whole;
 }
 
-/** One size cell: 1K blocks rounded up, or `-h`'s form; `-` when unknown. */
-function sizeCell(bytes: bigint | undefined, human: boolean): string {
-  if (bytes === undefined) return "-";
-  if (bytes < 0n) return "-" + sizeCell(-bytes, human);
-  return human ? humanSize(bytes) : ((bytes + 1023n) / 1024n).toString();
+/**
+ * One number cell: `-h`'s form (powers of 1024, rounded up), or `plain`;
+ * `-` when unknown, a leading `-` for a negative value (a server whose free
+ * exceeds its total).
+ */
+function numberCell(
+  value: bigint | undefined,
+  human: boolean,
+  plain: (value: bigint) => string,
+): string {
+  if (value === undefined) return "-";
+  if (value < 0n) return "-" + numberCell(-value, human, plain);
+  return human ? humanSize(value) : plain(value);
 }
 
-function countCell(count: bigint | undefined, human: boolean): string {
-  if (count === undefined) return "-";
-  if (count < 0n) return "-" + countCell(-count, human);
-  return human ? humanSize(count) : count.toString();
-}
+/** Bytes as 1K blocks rounded up (or `-h`). */
+const sizeCell = (bytes: bigint | undefined, human: boolean) =>
+  numberCell(bytes, human, (b) => ((b + 1023n) / 1024n).toString());
+
+/** Files as a count (or `-h`). */
+const countCell = (count: bigint | undefined, human: boolean) =>
+  numberCell(count, human, (c) => c.toString());
 
 function percentCell(percent: bigint | undefined): string {
   return percent === undefined ? "-" : `${percent}%`;
@@ -239,12 +250,9 @@ export function dfTable(rows: readonly DfFigures[], settings: DfSettings): strin
   );
 }
 
-/** A count for JSON: a number when exact, else a decimal string; null when unknown. */
+/** A count for JSON (cli/json_values.ts); null when unknown. */
 function jsonCount(value: bigint | undefined): number | string | null {
-  if (value === undefined) return null;
-  return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= -BigInt(Number.MAX_SAFE_INTEGER)
-    ? Number(value)
-    : value.toString();
+  return value === undefined ? null : jsonInteger(value);
 }
 
 /** The `--json` object of one URL. */

@@ -26,13 +26,14 @@
  */
 
 import { InvalidArgumentError } from "@commander-js/extra-typings";
-import { displayByteString, encodeByteString, hasEscapedBytes } from "../lib/client/names.ts";
 import type { FileInfo } from "../lib/client/types.ts";
-import { joinUrl, type NfsUrl, parseNfsUrl, urlPath, UsageError } from "../lib/client/url.ts";
+import { type NfsUrl, parseNfsUrl, urlPath, UsageError } from "../lib/client/url.ts";
 import { walk, type WalkEntry } from "../lib/client/walk.ts";
 import type { CliContext, CommandSession } from "./context.ts";
 import { readGlobalOptions, type RootCommand } from "./globals.ts";
+import { jsonByteString, jsonInteger } from "./json_values.ts";
 import { humanSize } from "./ls_format.ts";
+import { LineBatch, urlBelow } from "./walk_output.ts";
 
 const HELP = `
 Sizes:
@@ -214,7 +215,7 @@ export async function duUrls(
   if (options.total) {
     await session.out.write(
       options.json
-        ? JSON.stringify({ total: true, bytes: jsonBytes(total) }) + "\n"
+        ? JSON.stringify({ total: true, bytes: jsonInteger(total) }) + "\n"
         : `${formatSize(total, options.format)}\ttotal\n`,
     );
   }
@@ -243,65 +244,27 @@ class Counter {
   }
 }
 
-function jsonBytes(value: bigint): number | string {
-  return value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString();
-}
-
-function jsonPath(path: string): Record<string, unknown> {
-  if (!hasEscapedBytes(path)) return { path };
-  const bytes = encodeByteString(path);
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return { path: displayByteString(path), path_bytes: btoa(binary) };
-}
-
-/** Output lines, written in chunks. */
-class Lines {
-  #parts: string[] = [];
-  #size = 0;
-  constructor(readonly session: CommandSession) {}
-  async add(line: string): Promise<void> {
-    this.#parts.push(line);
-    this.#size += line.length;
-    if (this.#size >= 64 * 1024) await this.flush();
-  }
-  async flush(): Promise<void> {
-    if (this.#parts.length === 0) return;
-    const text = this.#parts.join("");
-    this.#parts = [];
-    this.#size = 0;
-    await this.session.out.write(text);
-  }
-}
-
-/** The URL of the entry `names` below `start`. */
-function entryUrl(start: NfsUrl, names: readonly string[]): NfsUrl {
-  let url = start;
-  for (const name of names) url = joinUrl(url, name);
-  return url;
-}
-
 async function duOne(
   session: CommandSession,
   url: NfsUrl,
   options: DuOptions,
   counter: Counter,
 ): Promise<bigint> {
-  const lines = new Lines(session);
+  const lines = new LineBatch(session.out);
   /** sums[d]: what the entries at depth d of the directory being summed add up to. */
   const sums: bigint[] = [];
   let rootTotal = 0n;
   const sizeOf = (info: FileInfo): bigint =>
     (options.apparentSize ? info.size : info.spaceUsed) ?? 0n;
   const print = async (entry: WalkEntry, bytes: bigint) => {
-    const target = entryUrl(url, entry.names);
+    const target = urlBelow(url, entry.names);
     await lines.add(
       options.json
         ? JSON.stringify({
           url: target.text,
-          ...jsonPath(target.path),
+          ...jsonByteString("path", target.path),
           type: entry.info.kind,
-          bytes: jsonBytes(bytes),
+          bytes: jsonInteger(bytes),
         }) + "\n"
         : `${formatSize(bytes, options.format)}\t${target.text}\n`,
     );
@@ -321,7 +284,7 @@ async function duOne(
     for await (const item of walker) {
       if (item.kind === "failure") {
         await lines.flush();
-        session.report(item.error, entryUrl(url, item.names));
+        session.report(item.error, urlBelow(url, item.names));
         continue;
       }
       const { info, depth } = item;

@@ -19,11 +19,11 @@ import { Buffer } from "node:buffer";
 import type { Nfs4ClientApi } from "../lib/client/api.ts";
 import { attributeId, attributeName } from "../lib/client/attr_names.ts";
 import { fileSystemRoot } from "../lib/client/fs_root.ts";
-import { encodeByteString, hasEscapedBytes } from "../lib/client/names.ts";
 import type { AttributeReport, NfsTime } from "../lib/client/types.ts";
 import { type NfsUrl, parseNfsUrl, urlPath, UsageError } from "../lib/client/url.ts";
 import type { CliContext, CommandSession } from "./context.ts";
 import { readGlobalOptions, type RootCommand } from "./globals.ts";
+import { jsonByteString, jsonInteger } from "./json_values.ts";
 import { modeString } from "./ls_format.ts";
 import { type IdDatabase, NO_IDS } from "./ls_owners.ts";
 import { isQuotingStyle, type QuotingStyle } from "./ls_quote.ts";
@@ -553,22 +553,6 @@ export function statBlock(
 
 // ------------------------------------------------------------------ JSON
 
-/** A 64-bit number for JSON: a number when exact, else a decimal string. */
-function jsonInteger(value: bigint): number | string {
-  return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= -BigInt(Number.MAX_SAFE_INTEGER)
-    ? Number(value)
-    : value.toString();
-}
-
-/** A byte string for JSON: its text, with `<key>_bytes` (base64) when it is not UTF-8. */
-function jsonName(key: string, value: string): Record<string, unknown> {
-  if (!hasEscapedBytes(value)) return { [key]: value };
-  return {
-    [key]: value.toWellFormed(),
-    [`${key}_bytes`]: Buffer.from(encodeByteString(value)).toString("base64"),
-  };
-}
-
 function jsonValue(value: unknown): unknown {
   if (typeof value === "bigint") return jsonInteger(value);
   if (typeof value === "string") return value.toWellFormed();
@@ -601,10 +585,10 @@ export function statJson(
     typeof id === "bigint" ? jsonInteger(id) : null;
   return {
     url: url.text,
-    ...jsonName("path", info.path),
+    ...jsonByteString("path", info.path),
     type: info.kind,
     ...(info.kind === "symlink" && info.linkTarget !== undefined
-      ? jsonName("target", info.linkTarget)
+      ? jsonByteString("target", info.linkTarget)
       : {}),
     filehandle: hex(report.filehandle),
     attributes,

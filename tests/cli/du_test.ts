@@ -18,7 +18,7 @@ import { serverTest } from "../_server.ts";
 import {
   assertPostOrder,
   buildTree,
-  pool,
+  compareTable,
   records,
   relativeLocal,
   relativeUrl,
@@ -125,18 +125,12 @@ async function compare(
 serverTest(
   "nfs4 du prints what GNU du prints, for a table of options (4.0, 4.1)",
   async (server) => {
-    const root = `${server.exportDir}/tree`;
-    await buildTree(root);
-    const url = `${server.url}/vfs/tree`;
-    for (const version of VERSIONS) {
-      await pool(
-        3,
-        ROWS.map((row) => async () => {
-          const { stderr } = await compare(root, url, version, row);
-          assert.equal(stderr, "", `du ${row.options.join(" ")}: stderr`);
-        }),
-      );
-    }
+    const { url } = await compareTable(
+      server,
+      ROWS,
+      compare,
+      (row) => `du ${row.options.join(" ")}`,
+    );
     // The sparse file: its size is 10 MiB, what it uses is what was written.
     const sparse = await nfs4(["du", "-b", `${url}/sparse`]);
     assert.equal(sparse.stdout, `10485760\t${url}/sparse\n`);
