@@ -16,11 +16,18 @@
 import { Option } from "@commander-js/extra-typings";
 import type { OpenFile } from "../lib/client/api.ts";
 import { headLines, lastLinesStart, readRange, sizeOf } from "../lib/client/byte_range.ts";
-import { NfsError } from "../lib/client/errors.ts";
 import { type NfsUrl, parseNfsUrl, urlPath } from "../lib/client/url.ts";
 import type { CliContext, CommandSession } from "./context.ts";
-import { type CountUnit, parseHeadCount, type SignedCount } from "./count_arg.ts";
+import { parseHeadCount } from "./count_arg.ts";
 import { readGlobalOptions, type RootCommand } from "./globals.ts";
+import {
+  Headers,
+  headersWanted,
+  isDirectoryError,
+  lastOfEachWins,
+  type PartOptions,
+  settlePartOptions,
+} from "./head_tail.ts";
 
 const HELP = `
 NUM may have a multiplier: b 512, kB 1000, K 1024, MB 1000*1000, M 1024*1024,
@@ -34,17 +41,11 @@ Examples:
   $ nfs4 head -n -1 nfs://server/export/data.csv     # all but the last line
 `;
 
-/** What `head` prints of each file. */
-export interface HeadOptions {
-  /** Count bytes (`-c`) or lines (`-n`). */
-  readonly unit: CountUnit;
-  /** How many; sign `-`: all but the last that many. */
-  readonly count: SignedCount;
-  /** `==> URL <==` headers: with several URLs (auto), never (`-q`), always (`-v`). */
-  readonly headers: "auto" | "never" | "always";
-  /** The byte that ends a line: `\n`, or NUL with `-z`. */
-  readonly delimiter: number;
-}
+/**
+ * What `head` prints of each file: `count` bytes or lines; with sign `-`,
+ * all but the last that many.
+ */
+export type HeadOptions = PartOptions;
 
 /** GNU head's default: the first 10 lines. */
 export const DEFAULT_HEAD: HeadOptions = {
@@ -56,9 +57,6 @@ export const DEFAULT_HEAD: HeadOptions = {
 
 /** Adds `head` to the program. */
 export function registerHead(program: RootCommand, ctx: CliContext): void {
-  // The last of -c/-n and of -q/-v wins, as in GNU head: the listeners
-  // below see them in command-line order and keep the last in the
-  // command's own option values (reset by commander before each parse).
   const cmd = program
     .command("head")
     .description("print the first part of files (like head)")
@@ -76,62 +74,18 @@ export function registerHead(program: RootCommand, ctx: CliContext): void {
     .option("-v", "always print headers (--verbose is the global option)")
     .option("-z, --zero-terminated", "lines end with NUL, not newline")
     .addHelpText("after", HELP);
-  cmd
-    .on("option:bytes", () => cmd.setOptionValue("unit", "bytes"))
-    .on("option:lines", () => cmd.setOptionValue("unit", "lines"))
-    .on("option:quiet", () => cmd.setOptionValue("headers", "never"))
-    .on("option:silent", () => cmd.setOptionValue("headers", "never"))
-    .on("option:v", () => cmd.setOptionValue("headers", "always"))
-    .action(async (urls, opts, command) => {
-      const globals = readGlobalOptions(command.optsWithGlobals());
-      const unit = command.getOptionValue("unit") as CountUnit | undefined;
-      const count = unit === "bytes" ? opts.bytes : unit === "lines" ? opts.lines : undefined;
-      const options: HeadOptions = {
-        unit: unit ?? DEFAULT_HEAD.unit,
-        count: count ?? DEFAULT_HEAD.count,
-        headers: (command.getOptionValue("headers") as HeadOptions["headers"] | undefined) ??
-          "auto",
-        delimiter: opts.zeroTerminated ? 0 : 0x0a,
-      };
-      const targets = urls.map(parseNfsUrl);
-      const session = ctx.session(globals);
-      try {
-        await headUrls(session, targets, options);
-      } finally {
-        await session.close();
-      }
-    });
-}
-
-/** Writes `==> URL <==` headers as GNU head and tail do: a blank line before all but the first. */
-export class Headers {
-  readonly #session: CommandSession;
-  readonly #on: boolean;
-  #first = true;
-  /** The URL whose header was printed last. */
-  last: NfsUrl | undefined;
-
-  constructor(session: CommandSession, on: boolean) {
-    this.#session = session;
-    this.#on = on;
-  }
-
-  /** Whether headers are printed at all. */
-  get on(): boolean {
-    return this.#on;
-  }
-
-  async write(url: NfsUrl): Promise<void> {
-    if (!this.#on) return;
-    await this.#session.out.write(`${this.#first ? "" : "\n"}==> ${url.text} <==\n`);
-    this.#first = false;
-    this.last = url;
-  }
-}
-
-/** Whether headers go with `count` URLs in `mode`, as GNU head and tail decide. */
-export function headersWanted(mode: HeadOptions["headers"], count: number): boolean {
-  return mode === "always" || (mode === "auto" && count > 1);
+  lastOfEachWins(cmd);
+  cmd.action(async (urls, opts, command) => {
+    const globals = readGlobalOptions(command.optsWithGlobals());
+    const options: HeadOptions = settlePartOptions(command, opts, DEFAULT_HEAD);
+    const targets = urls.map(parseNfsUrl);
+    const session = ctx.session(globals);
+    try {
+      await headUrls(session, targets, options);
+    } finally {
+      await session.close();
+    }
+  });
 }
 
 /** Prints the first part of each of `urls`; failures are reported and the rest still printed. */
@@ -148,11 +102,6 @@ export async function headUrls(
       session.report(err, url); // rethrows a closed stdout
     }
   }
-}
-
-/** NFS4ERR_ISDIR: GNU head opens a directory and fails only when it reads it. */
-export function isDirectoryError(err: unknown): boolean {
-  return err instanceof NfsError && err.statusName === "NFS4ERR_ISDIR";
 }
 
 async function headOne(

@@ -33,10 +33,17 @@ import { linesFrom, readRange, sizeOf, tailLines } from "../lib/client/byte_rang
 import type { FileInfo } from "../lib/client/types.ts";
 import { type NfsUrl, parseNfsUrl, urlPath } from "../lib/client/url.ts";
 import type { CliContext, CommandSession } from "./context.ts";
-import { type CountUnit, parseTailCount, type SignedCount } from "./count_arg.ts";
+import { parseTailCount } from "./count_arg.ts";
 import { describeError } from "./errors.ts";
 import { parseSeconds, readGlobalOptions, type RootCommand } from "./globals.ts";
-import { Headers, headersWanted, isDirectoryError } from "./head.ts";
+import {
+  Headers,
+  headersWanted,
+  isDirectoryError,
+  lastOfEachWins,
+  type PartOptions,
+  settlePartOptions,
+} from "./head_tail.ts";
 
 const HELP = `
 NUM may have a multiplier: b 512, kB 1000, K 1024, MB 1000*1000, M 1024*1024,
@@ -52,15 +59,7 @@ Examples:
 `;
 
 /** What `tail` prints of each file, and whether it follows. */
-export interface TailOptions {
-  /** Count bytes (`-c`) or lines (`-n`). */
-  readonly unit: CountUnit;
-  /** How many; sign `+`: from that byte or line on (1-based). */
-  readonly count: SignedCount;
-  /** `==> URL <==` headers: with several URLs (auto), never (`-q`), always (`-v`). */
-  readonly headers: "auto" | "never" | "always";
-  /** The byte that ends a line: `\n`, or NUL with `-z`. */
-  readonly delimiter: number;
+export interface TailOptions extends PartOptions {
   /** Follow after printing: the open file (`-f`) or the name (`-F`). */
   readonly follow: "descriptor" | "name" | undefined;
   /** Keep trying URLs that cannot be opened (`--retry`, implied by `-F`). */
@@ -82,9 +81,6 @@ export const DEFAULT_TAIL: TailOptions = {
 
 /** Adds `tail` to the program. */
 export function registerTail(program: RootCommand, ctx: CliContext): void {
-  // The last of -c/-n, of -q/-v and of -f/-F wins, as in GNU tail: the
-  // listeners see them in command-line order and keep the last in the
-  // command's own option values (reset by commander before each parse).
   const cmd = program
     .command("tail")
     .description("print the last part of files, and follow them (like tail)")
@@ -109,25 +105,16 @@ export function registerTail(program: RootCommand, ctx: CliContext): void {
     .option("-v", "always print headers (--verbose is the global option)")
     .option("-z, --zero-terminated", "lines end with NUL, not newline")
     .addHelpText("after", HELP);
+  // The last of -c/-n, of -q/-v and of -f/-F wins, as in GNU tail.
+  lastOfEachWins(cmd);
   cmd
-    .on("option:bytes", () => cmd.setOptionValue("unit", "bytes"))
-    .on("option:lines", () => cmd.setOptionValue("unit", "lines"))
-    .on("option:quiet", () => cmd.setOptionValue("headers", "never"))
-    .on("option:silent", () => cmd.setOptionValue("headers", "never"))
-    .on("option:v", () => cmd.setOptionValue("headers", "always"))
     .on("option:follow", () => cmd.setOptionValue("followHow", "descriptor"))
     .on("option:F", () => cmd.setOptionValue("followHow", "name"))
     .action(async (urls, opts, command) => {
       const globals = readGlobalOptions(command.optsWithGlobals());
-      const unit = command.getOptionValue("unit") as CountUnit | undefined;
-      const count = unit === "bytes" ? opts.bytes : unit === "lines" ? opts.lines : undefined;
       const follow = command.getOptionValue("followHow") as TailOptions["follow"];
       const options: TailOptions = {
-        unit: unit ?? DEFAULT_TAIL.unit,
-        count: count ?? DEFAULT_TAIL.count,
-        headers: (command.getOptionValue("headers") as TailOptions["headers"] | undefined) ??
-          "auto",
-        delimiter: opts.zeroTerminated ? 0 : 0x0a,
+        ...settlePartOptions(command, opts, DEFAULT_TAIL),
         follow,
         retry: opts.retry === true || follow === "name",
         intervalSeconds: opts.sleepInterval ?? DEFAULT_TAIL.intervalSeconds,

@@ -9,7 +9,8 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs/promises";
-import type { Result } from "./_spawn.ts";
+import type { TestServer } from "../_server.ts";
+import { exclusiveOpenStatus, nfs4, type Result } from "./_spawn.ts";
 
 const MiB = 1 << 20;
 
@@ -109,6 +110,47 @@ export function assertSameOutput(ours: Result, theirs: GnuResult, base: string, 
     );
   }
   assert.equal(ours.code, theirs.code === 0 ? 0 : 1, `${what}: exit code; ${ours.stderr}`);
+}
+
+/**
+ * The table both `head` and `tail` are held to, on 4.0 and 4.1: each of
+ * `rows` run on every file of {@linkcode makeFiles} at once (headers) and
+ * each of `single` on one file, as `nfs4 COMMAND` and as GNU's, outputs
+ * compared byte for byte; nothing left open on the server afterwards.
+ */
+export async function compareWithGnu(
+  server: TestServer,
+  command: "head" | "tail",
+  rows: readonly string[][],
+  single: readonly [string[], string][],
+): Promise<void> {
+  const dir = server.exportDir;
+  const files = makeFiles();
+  await writeFiles(dir, files);
+  const names = files.map(([name]) => name);
+  const base = `${server.url}/vfs`;
+  for (const vers of ["4.0", "4.1"] as const) {
+    await inBatches(rows, 4, async (args) => {
+      const what = `${command} ${args.join(" ")} (${vers})`;
+      const ours = await nfs4([
+        command,
+        "--vers",
+        vers,
+        ...args,
+        ...names.map((n) => `${base}/${n}`),
+      ]);
+      assertSameOutput(ours, await gnu(command, [...args, ...names], dir), base, what);
+      assert.equal(ours.stderr, "", what);
+    });
+    await inBatches(single, 4, async ([args, name]) => {
+      const what = `${command} ${args.join(" ")} ${name} (${vers})`;
+      const ours = await nfs4([command, "--vers", vers, ...args, `${base}/${name}`]);
+      assertSameOutput(ours, await gnu(command, [...args, name], dir), base, what);
+    });
+    for (const [name] of files) {
+      assert.equal(await exclusiveOpenStatus(server, vers, `/vfs/${name}`), "NFS4_OK", name);
+    }
+  }
 }
 
 /** Runs `fn` on each of `items`, `width` at a time (spawned commands in parallel, bounded). */

@@ -10,8 +10,8 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs/promises";
 import { serverTest } from "../_server.ts";
-import { exclusiveOpenStatus, nfs4 } from "./_spawn.ts";
-import { assertSameOutput, gnu, inBatches, makeFiles, writeFiles } from "./_head_tail.ts";
+import { nfs4 } from "./_spawn.ts";
+import { assertSameOutput, compareWithGnu, gnu } from "./_head_tail.ts";
 
 const VERSIONS = ["4.0", "4.1"] as const;
 
@@ -60,33 +60,7 @@ const SINGLE: [string[], string][] = [
 ];
 
 serverTest("nfs4 head prints what GNU head prints (table, 4.0 and 4.1)", async (server) => {
-  const dir = server.exportDir;
-  const files = makeFiles();
-  await writeFiles(dir, files);
-  const names = files.map(([name]) => name);
-  const base = `${server.url}/vfs`;
-  for (const vers of VERSIONS) {
-    await inBatches(ROWS, 4, async (args) => {
-      const what = `head ${args.join(" ")} (${vers})`;
-      const ours = await nfs4([
-        "head",
-        "--vers",
-        vers,
-        ...args,
-        ...names.map((n) => `${base}/${n}`),
-      ]);
-      assertSameOutput(ours, await gnu("head", [...args, ...names], dir), base, what);
-      assert.equal(ours.stderr, "", what);
-    });
-    await inBatches(SINGLE, 4, async ([args, name]) => {
-      const what = `head ${args.join(" ")} ${name} (${vers})`;
-      const ours = await nfs4(["head", "--vers", vers, ...args, `${base}/${name}`]);
-      assertSameOutput(ours, await gnu("head", [...args, name], dir), base, what);
-    });
-    for (const [name] of files) {
-      assert.equal(await exclusiveOpenStatus(server, vers, `/vfs/${name}`), "NFS4_OK", name);
-    }
-  }
+  await compareWithGnu(server, "head", ROWS, SINGLE);
 });
 
 serverTest(

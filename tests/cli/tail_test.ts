@@ -22,16 +22,7 @@ import {
   traceClientId,
   traceEvents,
 } from "./_spawn.ts";
-import {
-  assertSameOutput,
-  bytesRead,
-  gnu,
-  inBatches,
-  latin1,
-  makeFiles,
-  Running,
-  writeFiles,
-} from "./_head_tail.ts";
+import { assertSameOutput, bytesRead, compareWithGnu, gnu, latin1, Running } from "./_head_tail.ts";
 
 const VERSIONS = ["4.0", "4.1"] as const;
 
@@ -89,33 +80,7 @@ function runNfs4(args: string[]): Running {
 const enc = new TextEncoder();
 
 serverTest("nfs4 tail prints what GNU tail prints (table, 4.0 and 4.1)", async (server) => {
-  const dir = server.exportDir;
-  const files = makeFiles();
-  await writeFiles(dir, files);
-  const names = files.map(([name]) => name);
-  const base = `${server.url}/vfs`;
-  for (const vers of VERSIONS) {
-    await inBatches(ROWS, 4, async (args) => {
-      const what = `tail ${args.join(" ")} (${vers})`;
-      const ours = await nfs4([
-        "tail",
-        "--vers",
-        vers,
-        ...args,
-        ...names.map((n) => `${base}/${n}`),
-      ]);
-      assertSameOutput(ours, await gnu("tail", [...args, ...names], dir), base, what);
-      assert.equal(ours.stderr, "", what);
-    });
-    await inBatches(SINGLE, 4, async ([args, name]) => {
-      const what = `tail ${args.join(" ")} ${name} (${vers})`;
-      const ours = await nfs4(["tail", "--vers", vers, ...args, `${base}/${name}`]);
-      assertSameOutput(ours, await gnu("tail", [...args, name], dir), base, what);
-    });
-    for (const [name] of files) {
-      assert.equal(await exclusiveOpenStatus(server, vers, `/vfs/${name}`), "NFS4_OK", name);
-    }
-  }
+  await compareWithGnu(server, "tail", ROWS, SINGLE);
 });
 
 serverTest(
