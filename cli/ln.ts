@@ -16,6 +16,7 @@ import type { Nfs4ClientApi } from "../lib/client/api.ts";
 import { temporaryName } from "../lib/client/copy/mod.ts";
 import { reasonOf } from "../lib/client/copy/preserve.ts";
 import { NfsError } from "../lib/client/errors.ts";
+import { hasStatus } from "../lib/client/has_status.ts";
 import type { FileInfo } from "../lib/client/types.ts";
 import {
   encodeComponent,
@@ -26,7 +27,9 @@ import {
 } from "../lib/client/url.ts";
 import type { CliContext, CommandSession } from "./context.ts";
 import { readGlobalOptions, type RootCommand } from "./globals.ts";
-import { ask, quote } from "./mv.ts";
+import { type Ask, withStdinAsk } from "./prompt.ts";
+import { quoted } from "./quoted.ts";
+import { splitTargetOperands } from "./target_operands.ts";
 
 /** How `ln` was asked to link. */
 export interface LnOptions {
@@ -109,30 +112,12 @@ export function registerLn(program: RootCommand, ctx: CliContext): void {
     .addHelpText("after", HELP)
     .action(async (operands, opts, cmd) => {
       const globals = readGlobalOptions(cmd.optsWithGlobals());
-      if (targetDirectory !== undefined && noTargetDirectory) {
-        throw new UsageError(
-          "cannot combine --target-directory (-t) and --no-target-directory (-T)",
-        );
-      }
-      let targets: string[];
-      let linkText: string;
-      if (targetDirectory !== undefined) {
-        targets = operands;
-        linkText = targetDirectory;
-      } else {
-        if (operands.length < 2) {
-          throw new UsageError(
-            `missing link name after '${
-              operands[0]
-            }' (there is no current directory on the server)`,
-          );
-        }
-        if (noTargetDirectory && operands.length > 2) {
-          throw new UsageError(`extra operand '${operands[2]}'`);
-        }
-        targets = operands.slice(0, -1);
-        linkText = operands.at(-1)!;
-      }
+      const { sources: targets, dest: linkText } = splitTargetOperands(
+        operands,
+        { targetDirectory, noTargetDirectory },
+        (first) =>
+          `missing link name after '${first}' (there is no current directory on the server)`,
+      );
       if (!/^nfs:\/\//i.test(linkText)) {
         throw new UsageError(
           `${linkText}: not an nfs:// URL (nfs4 ln makes links on NFS servers; use ln for local ones)`,
@@ -145,15 +130,16 @@ export function registerLn(program: RootCommand, ctx: CliContext): void {
       }
       const session = ctx.session(globals);
       try {
-        await lnCommand(session, targets, link, {
-          symbolic: opts.symbolic === true,
-          overwrite,
-          noDereference: opts.dereference === false,
-          logical,
-          targetDirectory: targetDirectory !== undefined,
-          noTargetDirectory,
-          verbose: opts.v === true,
-        });
+        await withStdinAsk(ctx, (ask) =>
+          lnCommand(session, targets, link, {
+            symbolic: opts.symbolic === true,
+            overwrite,
+            noDereference: opts.dereference === false,
+            logical,
+            targetDirectory: targetDirectory !== undefined,
+            noTargetDirectory,
+            verbose: opts.v === true,
+          }, ask));
       } finally {
         await session.close();
       }
@@ -171,13 +157,15 @@ export class LinkError extends Error {
 /**
  * Makes a link to each of `targets` at `link` (or in it, when it is a
  * directory): each failure is reported on one line and the other targets
- * are still linked (the command then exits 1). Returns how many links were made.
+ * are still linked (the command then exits 1). `ask` answers `-i`'s
+ * questions. Returns how many links were made.
  */
 export async function lnCommand(
   session: CommandSession,
   targets: readonly string[],
   link: NfsUrl,
   options: LnOptions,
+  ask: Ask,
 ): Promise<number> {
   const client = await session.client(link);
   let into = false;
@@ -201,7 +189,7 @@ export async function lnCommand(
   for (const target of targets) {
     session.ctx.interruption.signal.throwIfAborted();
     try {
-      if (await linkOne(session, client, target, link, into, options)) made++;
+      if (await linkOne(session, client, target, link, into, options, ask)) made++;
     } catch (err) {
       session.report(err, link);
     }
@@ -216,6 +204,7 @@ async function linkOne(
   link: NfsUrl,
   into: boolean,
   options: LnOptions,
+  ask: Ask,
 ): Promise<boolean> {
   const kind = options.symbolic ? "symbolic link" : "hard link";
   let targetPath: string | undefined;
@@ -224,7 +213,7 @@ async function linkOne(
     if (/^nfs:\/\//i.test(target)) {
       session.ctx.error(
         `warning: ${
-          quote(target)
+          quoted(target)
         }: stored as the symlink's text as it is; a symlink holds a path, not a URL`,
       );
     }
@@ -251,7 +240,7 @@ async function linkOne(
       throw e instanceof NfsError ? e.withPath(target) : e;
     }
     if (targetInfo.kind === "directory") {
-      throw new LinkError(`${quote(target)}: hard link not allowed for directory`);
+      throw new LinkError(`${quoted(target)}: hard link not allowed for directory`);
     }
     targetPath = options.logical ? targetInfo.path : url.path;
   }
@@ -268,8 +257,8 @@ async function linkOne(
   }
   const failed = (why: string, cause?: unknown) =>
     new LinkError(
-      `failed to create ${kind} ${quote(shown)} ${options.symbolic ? "->" : "=>"} ${
-        quote(target)
+      `failed to create ${kind} ${quoted(shown)} ${options.symbolic ? "->" : "=>"} ${
+        quoted(target)
       }: ${why}`,
       { cause },
     );
@@ -287,15 +276,15 @@ async function linkOne(
   };
   if (existing && options.overwrite !== "none") {
     if (existing.kind === "directory") {
-      throw new LinkError(`${quote(shown)}: cannot overwrite directory`);
+      throw new LinkError(`${quoted(shown)}: cannot overwrite directory`);
     }
     const alreadyLinked = !options.symbolic && targetInfo !== undefined &&
       sameFile(targetInfo, existing);
     if (alreadyLinked && (targetInfo!.nlink === 1 || targetInfo!.path === existing.path)) {
-      throw new LinkError(`${quote(target)} and ${quote(shown)} are the same file`);
+      throw new LinkError(`${quoted(target)} and ${quoted(shown)} are the same file`);
     }
     if (
-      options.overwrite === "interactive" && !await ask(session.ctx, `replace ${quote(shown)}?`)
+      options.overwrite === "interactive" && !await ask(`replace ${quoted(shown)}?`)
     ) {
       return false;
     }
@@ -313,21 +302,29 @@ async function linkOne(
     // the temporary is still there (coreutils' rename(2) does the same).
     if (alreadyLinked) {
       await client.remove(temp).catch((e) => {
-        if (!(e instanceof NfsError && e.statusName === "NFS4ERR_NOENT")) throw e;
+        if (!hasStatus(e, "NFS4ERR_NOENT")) throw e;
       });
     }
   } else {
     await make(linkPath);
   }
-  report(session, options, shown, target);
+  await printMade(session, options, shown, target);
   return true;
 }
 
-/** `-v`: `'LINK' => 'TARGET'` for a hard link, `'LINK' -> 'TARGET'` for a symbolic one. */
-function report(session: CommandSession, options: LnOptions, shown: string, target: string): void {
+/**
+ * `-v`: `'LINK' => 'TARGET'` for a hard link, `'LINK' -> 'TARGET'` for a
+ * symbolic one. A closed stdout is thrown (it ends the command quietly).
+ */
+async function printMade(
+  session: CommandSession,
+  options: LnOptions,
+  shown: string,
+  target: string,
+): Promise<void> {
   if (!options.verbose) return;
   const arrow = options.symbolic ? "->" : "=>";
-  void session.out.write(`${quote(shown)} ${arrow} ${quote(target)}\n`);
+  await session.out.write(`${quoted(shown)} ${arrow} ${quoted(target)}\n`);
 }
 
 /**
@@ -352,10 +349,17 @@ function lastName(target: string, symbolic: boolean): string | undefined {
   return name === "" || name === "." || name === ".." ? undefined : name;
 }
 
-/** Whether two stats are of one file (the same fileid in the same export). */
+/**
+ * Whether two stats are of one file: the same fileid on the same file
+ * system (a fileid is unique within one only, RFC 7530 §5.8.1.9). Without
+ * fsids, a file is taken to be on the file system of its export, the
+ * first component of its path.
+ */
 function sameFile(a: FileInfo, b: FileInfo): boolean {
+  if (a.fileid === undefined || a.fileid !== b.fileid) return false;
+  if (a.fsid !== undefined && b.fsid !== undefined) return a.fsid === b.fsid;
   const exportOf = (info: FileInfo) => info.path.split("/")[1];
-  return a.fileid !== undefined && a.fileid === b.fileid && exportOf(a) === exportOf(b);
+  return exportOf(a) === exportOf(b);
 }
 
 async function statOrUndefined(
@@ -366,7 +370,7 @@ async function statOrUndefined(
   try {
     return await client.stat(path, { follow });
   } catch (e) {
-    if (e instanceof NfsError && e.statusName === "NFS4ERR_NOENT") return undefined;
+    if (hasStatus(e, "NFS4ERR_NOENT")) return undefined;
     throw e;
   }
 }

@@ -6,13 +6,15 @@
  * @module
  */
 
-import process from "node:process";
 import { Option } from "@commander-js/extra-typings";
 import type { Location } from "../lib/client/copy/mod.ts";
 import { move, type MoveEvent, type MoveSummary } from "../lib/client/move.ts";
-import { parseNfsUrl, UsageError } from "../lib/client/url.ts";
+import { parseNfsUrl } from "../lib/client/url.ts";
 import type { CliContext, CommandSession } from "./context.ts";
-import { quoteName } from "./ls_quote.ts";
+import { type Ask, withStdinAsk } from "./prompt.ts";
+import { quoted } from "./quoted.ts";
+import { splitTargetOperands } from "./target_operands.ts";
+import { currentUmask } from "./umask.ts";
 import { readGlobalOptions, type RootCommand } from "./globals.ts";
 
 /** What to do about an existing target: the last of -f, -i, -n given wins, as with mv. */
@@ -100,37 +102,23 @@ export function registerMv(program: RootCommand, ctx: CliContext): void {
     .addHelpText("after", HELP)
     .action(async (operands, opts, cmd) => {
       const globals = readGlobalOptions(cmd.optsWithGlobals());
-      if (targetDirectory !== undefined && noTargetDirectory) {
-        throw new UsageError(
-          "cannot combine --target-directory (-t) and --no-target-directory (-T)",
-        );
-      }
-      let sourceTexts: string[];
-      let destText: string;
-      if (targetDirectory !== undefined) {
-        sourceTexts = operands;
-        destText = targetDirectory;
-      } else {
-        if (operands.length < 2) {
-          throw new UsageError(`missing destination file operand after '${operands[0]}'`);
-        }
-        if (noTargetDirectory && operands.length > 2) {
-          throw new UsageError(`extra operand '${operands[2]}'`);
-        }
-        sourceTexts = operands.slice(0, -1);
-        destText = operands.at(-1)!;
-      }
+      const texts = splitTargetOperands(
+        operands,
+        { targetDirectory, noTargetDirectory },
+        (first) => `missing destination file operand after '${first}'`,
+      );
       // Every operand is checked before anything is done: a bad URL is a usage error.
-      const sources = sourceTexts.map(moveLocation);
-      const dest = moveLocation(destText);
+      const sources = texts.sources.map(moveLocation);
+      const dest = moveLocation(texts.dest);
       const session = ctx.session(globals);
       try {
-        await mvCommand(session, sources, dest, {
-          overwrite,
-          targetDirectory: targetDirectory !== undefined,
-          noTargetDirectory,
-          verbose: opts.v === true,
-        });
+        await withStdinAsk(ctx, (ask) =>
+          mvCommand(session, sources, dest, {
+            overwrite,
+            targetDirectory: targetDirectory !== undefined,
+            noTargetDirectory,
+            verbose: opts.v === true,
+          }, ask));
       } finally {
         await session.close();
       }
@@ -148,26 +136,31 @@ export function moveLocation(text: string): Location {
 
 /**
  * Moves `sources` to `dest`: each failure is reported on one line and the
- * other sources are still moved (the command then exits 1).
+ * other sources are still moved (the command then exits 1). `ask` answers
+ * `-i`'s questions.
  */
 export async function mvCommand(
   session: CommandSession,
   sources: readonly Location[],
   dest: Location,
   options: MvOptions,
+  ask: Ask,
 ): Promise<MoveSummary> {
   const ctx = session.ctx;
   return await move(sources, dest, {
     noClobber: options.overwrite === "no-clobber",
     ...(options.overwrite === "interactive"
-      ? { confirm: (target: string) => ask(ctx, `overwrite ${quote(target)}?`) }
+      ? { confirm: (target: string) => ask(`overwrite ${quoted(target)}?`) }
       : {}),
     targetDirectory: options.targetDirectory,
     noTargetDirectory: options.noTargetDirectory,
     connect: (url) => session.client(url),
+    // Lines go out as the move goes (in order); a closed stdout ends the
+    // command quietly once the source being moved is done (run() exits 0).
     ...(options.verbose
-      ? { onEvent: (event: MoveEvent) => void session.out.write(describeEvent(event) + "\n") }
+      ? { onEvent: (event: MoveEvent) => session.out.post(describeEvent(event) + "\n") }
       : {}),
+    stopBeforeNext: session.out.closed,
     onError: (err, url) => session.report(err, url),
     onWarning: (message) => ctx.error(`warning: ${message}`),
     signal: ctx.interruption.signal,
@@ -180,63 +173,11 @@ export function describeEvent(event: MoveEvent): string {
   switch (event.kind) {
     case "renamed":
     case "copied":
-      return `${event.kind} ${quote(event.from)} -> ${quote(event.to)}`;
+      return `${event.kind} ${quoted(event.from)} -> ${quoted(event.to)}`;
     case "created directory":
-      return `created directory ${quote(event.to)}`;
+      return `created directory ${quoted(event.to)}`;
     case "removed":
     case "removed directory":
-      return `${event.kind} ${quote(event.from)}`;
-  }
-}
-
-/**
- * A name as mv quotes it (coreutils' quoteaf: shell-escape, always quoted):
- * `'a b'`, `"it's"`, `'lat'$'\351''in1'` for a byte that is not UTF-8.
- */
-export function quote(name: string): string {
-  return quoteName(name, { style: "shell-escape-always" }).text;
-}
-
-/**
- * Asks `nfs4: QUESTION ` on stderr and reads one line of stdin: a yes is an
- * answer starting with `y` or `Y` (as coreutils' yesno() in the C locale);
- * anything else, or the end of input, is a no.
- */
-export async function ask(ctx: CliContext, question: string): Promise<boolean> {
-  ctx.io.stderr.write(`nfs4: ${question} `);
-  const answer = await readLine();
-  return answer !== undefined && /^[yY]/.test(answer);
-}
-
-let stdinLines: AsyncIterator<string> | undefined;
-
-/** The next line of stdin (without its newline), or undefined at its end. */
-async function readLine(): Promise<string | undefined> {
-  stdinLines ??= lines(process.stdin)[Symbol.asyncIterator]();
-  const next = await stdinLines.next();
-  return next.done ? undefined : next.value;
-}
-
-async function* lines(stream: AsyncIterable<unknown>): AsyncIterable<string> {
-  const decoder = new TextDecoder();
-  let buffered = "";
-  for await (const chunk of stream) {
-    buffered += typeof chunk === "string"
-      ? chunk
-      : decoder.decode(chunk as Uint8Array, { stream: true });
-    for (let at = buffered.indexOf("\n"); at >= 0; at = buffered.indexOf("\n")) {
-      yield buffered.slice(0, at);
-      buffered = buffered.slice(at + 1);
-    }
-  }
-  if (buffered !== "") yield buffered;
-}
-
-/** The process's umask (read by setting it and putting it back). */
-function currentUmask(): number {
-  try {
-    return process.umask();
-  } catch {
-    return 0o022;
+      return `${event.kind} ${quoted(event.from)}`;
   }
 }

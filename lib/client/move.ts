@@ -94,6 +94,12 @@ export interface MoveOptions {
   readonly onWarning?: (message: string, url: NfsUrl | undefined) => void;
   /** Aborting stops the move; a copy in progress is removed, its source kept. */
   readonly signal?: AbortSignal;
+  /**
+   * Aborting ends the move before its next source, the one being moved
+   * finished first (`mv -v` whose stdout was closed): no source is left
+   * half removed. Thrown with the signal's reason.
+   */
+  readonly stopBeforeNext?: AbortSignal;
   /** File mode creation mask of the copy engine (only for what it does not preserve). */
   readonly umask?: number;
   readonly tuning?: Partial<CopyTuning>;
@@ -239,6 +245,7 @@ export async function move(
   }
   for (const source of sources) {
     options.signal?.throwIfAborted();
+    options.stopBeforeNext?.throwIfAborted();
     let url: NfsUrl | undefined = source.kind === "nfs" ? source.url : undefined;
     try {
       const from = await run.operand(source);

@@ -67,6 +67,19 @@ export function nfs4(args: readonly string[], stdin?: string): Promise<Run> {
 }
 
 /**
+ * `nfs4 ...args | head -c1`: nfs4's exit status and stderr once the reader
+ * of its stdout has gone after one byte (every later write meets EPIPE).
+ */
+export function nfs4IntoHead(args: readonly string[]): Promise<Run> {
+  const words = args.map(shellWord).join(" ");
+  return bash(
+    `umask 022 && ${
+      shellWord(Deno.execPath())
+    } run -A cli/main.ts ${words} | head -c1 >/dev/null; exit "\${PIPESTATUS[0]}"`,
+  );
+}
+
+/**
  * Gives every entry under the working directory its own time, deepest
  * first (a bash fragment for setup scripts): mtime and atime
  * `1000000000 + 997·i` seconds and a fraction, so a move that does not keep
@@ -175,4 +188,72 @@ export async function inBatches<T>(
     while (next < items.length) await task(items[next++]!);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** One row of a table run with coreutils and with nfs4 on two copies of one tree. */
+export interface CoreutilsCase {
+  readonly name: string;
+  /** Run in the case's directory (both copies), before the times are stamped. */
+  readonly setup: string;
+  /** `@path` operands below the case's directory; other words as they are. */
+  readonly args: readonly string[];
+  readonly stdin?: string;
+  /** Exit status of both (default 0). */
+  readonly code?: number;
+  /**
+   * nfs4's stderr with the case's URL prefix taken out; default: empty.
+   * `"prompt"`: the same as coreutils' with `CMD:` as `nfs4:`.
+   */
+  readonly stderr?: RegExp | "prompt";
+  /** Skip the -v comparison (names coreutils quotes as bytes, nfs4 as %XX). */
+  readonly noStdout?: boolean;
+}
+
+/**
+ * Runs `c` as coreutils `command` in `ref` and as `nfs4 --vers VERS
+ * command` with URLs below `base` (the export's `ours`), both trees made by
+ * its setup first; asserts the same exit status, `-v` output, messages (as
+ * the case says) and trees afterwards. `where` names the case in failures.
+ */
+export async function compareCase(
+  command: "mv" | "ln",
+  c: CoreutilsCase,
+  dirs: {
+    readonly ref: string;
+    readonly ours: string;
+    readonly base: string;
+    readonly vers: string;
+  },
+): Promise<void> {
+  const { ref, ours, base, vers } = dirs;
+  for (const dir of [ref, ours]) {
+    await must(
+      `mkdir ${shellWord(dir)} && cd ${shellWord(dir)} && ${c.setup || "true"}; ${STAMP_TIMES}`,
+    );
+  }
+  const words = argsFor(c.args, (p) => p).map(shellWord).join(" ");
+  const want = await bash(`${command} ${words}`, {
+    cwd: ref,
+    ...(c.stdin ? { stdin: c.stdin } : {}),
+  });
+  const got = await nfs4(
+    ["--vers", vers, command, ...argsFor(c.args, (p) => urlBelow(base, p))],
+    c.stdin,
+  );
+  const where = `${c.name} (--vers ${vers})`;
+  const shown = (text: string) => mapNames(text, [[`${base}/`, ""]]);
+  assert.equal(want.code, c.code ?? 0, `${where}: coreutils exits ${want.code}: ${want.stderr}`);
+  assert.equal(got.code, c.code ?? 0, `${where}: nfs4 exits ${got.code}: ${got.stderr}`);
+  if (!c.noStdout) assert.equal(shown(got.stdout), want.stdout, `${where}: -v output`);
+  const stderr = shown(got.stderr);
+  if (c.stderr === "prompt") {
+    assert.equal(stderr, want.stderr.replaceAll(`${command}: `, "nfs4: "), `${where}: prompt`);
+  } else if (c.stderr) {
+    assert.match(stderr, c.stderr, `${where}: message`);
+    assert.notEqual(want.stderr, "", `${where}: coreutils says something too`);
+  } else {
+    assert.equal(stderr, "", `${where}: no message`);
+    assert.equal(want.stderr, "", `${where}: coreutils says nothing`);
+  }
+  assertSameListing(await listing(ours), await listing(ref), { what: where });
 }

@@ -12,33 +12,19 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs/promises";
 import { cpServerTest, tempDir, VERSIONS } from "./_cp.ts";
 import {
-  argsFor,
-  assertSameListing,
-  bash,
+  compareCase,
+  type CoreutilsCase,
   inBatches,
-  listing,
-  mapNames,
   must,
   nfs4,
+  nfs4IntoHead,
   shellWord,
-  STAMP_TIMES,
-  urlBelow,
 } from "./_mv.ts";
 
-interface LnCase {
-  readonly name: string;
-  /** Run in the case's directory (both copies), before the times are stamped. */
-  readonly setup: string;
-  /** `@path` operands below the case's directory; other words (symlink targets) as they are. */
-  readonly args: readonly string[];
-  readonly stdin?: string;
-  readonly code?: number;
-  /** nfs4's stderr with the case's URL prefix taken out; default empty; `prompt`: coreutils' own. */
-  readonly stderr?: RegExp | "prompt";
+/** One row of the table; `args` other than `@path` (symlink targets) are words as they are. */
+interface LnCase extends CoreutilsCase {
   /** Names that share an inode afterwards (checked on both sides). */
   readonly sameInode?: readonly [string, string];
-  /** Skip the -v comparison (bytes coreutils quotes one way, nfs4 another). */
-  readonly noStdout?: boolean;
 }
 
 const CASES: readonly LnCase[] = [
@@ -200,44 +186,14 @@ for (const vers of VERSIONS) {
       await inBatches(CASES, 4, async (c) => {
         const ref = `${local}/${c.name}`;
         const ours = `${server.exportDir}/${vers}-${c.name}`;
-        const base = `${server.url}/vfs/${vers}-${c.name}`;
-        for (const dir of [ref, ours]) {
-          await must(
-            `mkdir ${shellWord(dir)} && cd ${shellWord(dir)} && ${
-              c.setup || "true"
-            }; ${STAMP_TIMES}`,
-          );
-        }
-        const words = argsFor(c.args, (p) => p).map(shellWord).join(" ");
-        const want = await bash(`ln ${words}`, {
-          cwd: ref,
-          ...(c.stdin ? { stdin: c.stdin } : {}),
-        });
-        const got = await nfs4(
-          ["--vers", vers, "ln", ...argsFor(c.args, (p) => urlBelow(base, p))],
-          c.stdin,
-        );
         const where = `${c.name} (--vers ${vers})`;
-        const shown = (text: string) => mapNames(text, [[`${base}/`, ""]]);
-        assert.equal(
-          want.code,
-          c.code ?? 0,
-          `${where}: coreutils exits ${want.code}: ${want.stderr}`,
-        );
-        assert.equal(got.code, c.code ?? 0, `${where}: nfs4 exits ${got.code}: ${got.stderr}`);
-        if (!c.noStdout) assert.equal(shown(got.stdout), want.stdout, `${where}: -v output`);
-        const stderr = shown(got.stderr);
-        if (c.stderr === "prompt") {
-          assert.equal(stderr, want.stderr.replaceAll("ln: ", "nfs4: "), `${where}: prompt`);
-        } else if (c.stderr) {
-          assert.match(stderr, c.stderr, `${where}: message`);
-          assert.notEqual(want.stderr, "", `${where}: coreutils says something too`);
-        } else {
-          assert.equal(stderr, "", `${where}: no message`);
-          assert.equal(want.stderr, "", `${where}: coreutils says nothing`);
-        }
         // Ganesha sets no times on symlinks: a new one has the time it was made on both sides.
-        assertSameListing(await listing(ours), await listing(ref), { what: where });
+        await compareCase("ln", c, {
+          ref,
+          ours,
+          base: `${server.url}/vfs/${vers}-${c.name}`,
+          vers,
+        });
         if (c.sameInode) {
           const [a, b] = c.sameInode;
           assert.ok(await sameInode(ref, a, b), `${where}: coreutils links ${a} and ${b}`);
@@ -282,6 +238,24 @@ for (const vers of VERSIONS) {
         await fs.readlink(`${server.exportDir}/${vers}-u`),
         `${server.url}/vfs/${vers}-a`,
       );
+      // -v into a closed stdout: the command ends quietly (exit 0) between
+      // links; every link made is a whole link to its file.
+      const pipe = `${server.exportDir}/${vers}-pipe`;
+      await must(`mkdir -p ${pipe}/d && cd ${pipe} && for i in $(seq 150); do echo $i > f$i; done`);
+      const names = Array.from({ length: 150 }, (_, i) => `f${i + 1}`);
+      const piped = await nfs4IntoHead([
+        "--vers",
+        vers,
+        "ln",
+        "-v",
+        ...names.map((n) => `${server.url}/vfs/${vers}-pipe/${n}`),
+        `${server.url}/vfs/${vers}-pipe/d`,
+      ]);
+      assert.equal(piped.code, 0, piped.stderr);
+      assert.equal(piped.stderr, "");
+      const made = await fs.readdir(`${pipe}/d`);
+      assert.ok(made.length < names.length, `stopped early: ${made.length} links`);
+      for (const n of made) assert.ok(await sameInode(pipe, n, `d/${n}`), n);
     } finally {
       await fs.rm(local, { recursive: true, force: true });
     }

@@ -42,35 +42,22 @@ import {
 import {
   argsFor,
   assertSameListing,
+  compareCase,
+  type CoreutilsCase,
   bash,
   inBatches,
   listing,
   mapNames,
   must,
   nfs4,
+  nfs4IntoHead,
   shellWord,
   STAMP_TIMES,
   urlBelow,
 } from "./_mv.ts";
 
 /** One row of the same-server table. */
-interface MvCase {
-  readonly name: string;
-  /** Run in the case's directory (both copies), before the times are stamped. */
-  readonly setup: string;
-  /** `@path` operands below the case's directory. */
-  readonly args: readonly string[];
-  readonly stdin?: string;
-  /** Exit status of both (default 0). */
-  readonly code?: number;
-  /**
-   * nfs4's stderr with the case's URL prefix taken out; default: empty.
-   * `"prompt"`: the same as coreutils' with `mv:` as `nfs4:`.
-   */
-  readonly stderr?: RegExp | "prompt";
-  /** Skip the -v comparison (names coreutils quotes as bytes, nfs4 as %XX). */
-  readonly noStdout?: boolean;
-}
+type MvCase = CoreutilsCase;
 
 const CASES: readonly MvCase[] = [
   { name: "rename-file", setup: "echo a > a", args: ["-v", "@a", "@b"] },
@@ -292,34 +279,12 @@ async function sameServerTable(
   vfs: string,
 ): Promise<void> {
   await inBatches(CASES, 4, async (c) => {
-    const ref = `${local}/same-${c.name}`;
-    const ours = `${exportDir}/${vers}-same-${c.name}`;
-    const base = `${vfs}/${vers}-same-${c.name}`;
-    for (const dir of [ref, ours]) {
-      await must(`mkdir ${shellWord(dir)} && cd ${shellWord(dir)} && ${c.setup}; ${STAMP_TIMES}`);
-    }
-    const words = argsFor(c.args, (p) => p).map(shellWord).join(" ");
-    const want = await bash(`mv ${words}`, { cwd: ref, ...(c.stdin ? { stdin: c.stdin } : {}) });
-    const got = await nfs4(
-      ["--vers", vers, "mv", ...argsFor(c.args, (p) => urlBelow(base, p))],
-      c.stdin,
-    );
-    const where = `${c.name} (--vers ${vers})`;
-    const shown = (text: string) => mapNames(text, [[`${base}/`, ""]]);
-    assert.equal(want.code, c.code ?? 0, `${where}: coreutils exits ${want.code}: ${want.stderr}`);
-    assert.equal(got.code, c.code ?? 0, `${where}: nfs4 exits ${got.code}: ${got.stderr}`);
-    if (!c.noStdout) assert.equal(shown(got.stdout), want.stdout, `${where}: -v output`);
-    const stderr = shown(got.stderr);
-    if (c.stderr === "prompt") {
-      assert.equal(stderr, want.stderr.replaceAll("mv: ", "nfs4: "), `${where}: prompt`);
-    } else if (c.stderr) {
-      assert.match(stderr, c.stderr, `${where}: message`);
-      assert.notEqual(want.stderr, "", `${where}: coreutils says something too`);
-    } else {
-      assert.equal(stderr, "", `${where}: no message`);
-      assert.equal(want.stderr, "", `${where}: coreutils says nothing`);
-    }
-    assertSameListing(await listing(ours), await listing(ref), { what: where });
+    await compareCase("mv", c, {
+      ref: `${local}/same-${c.name}`,
+      ours: `${exportDir}/${vers}-same-${c.name}`,
+      base: `${vfs}/${vers}-same-${c.name}`,
+      vers,
+    });
   });
 }
 
@@ -534,6 +499,48 @@ for (const vers of VERSIONS) {
         );
         assert.equal(await fs.readFile(`${local}/${vers}-keep/k3`, "utf8"), "k\n");
         assert.equal(await fs.readFile(`${dir}/k`, "utf8"), "k\n");
+      });
+
+      await t.step("-v into a closed stdout: exits 0 quietly, no source half moved", async () => {
+        // Renames: the command ends between sources, each file in one place.
+        const dir = `${server.exportDir}/${vers}-pipe`;
+        await must(
+          `mkdir -p ${dir}/to && cd ${dir} && for i in $(seq 150); do echo $i > f$i; done`,
+        );
+        const names = Array.from({ length: 150 }, (_, i) => `f${i + 1}`);
+        const renamed = await nfs4IntoHead([
+          "--vers",
+          vers,
+          "mv",
+          "-v",
+          ...names.map((n) => `${vfs}/${vers}-pipe/${n}`),
+          `${vfs}/${vers}-pipe/to`,
+        ]);
+        assert.equal(renamed.code, 0, renamed.stderr);
+        assert.equal(renamed.stderr, "");
+        const moved = new Set(await fs.readdir(`${dir}/to`));
+        for (const n of names) {
+          const here = await fs.stat(`${dir}/${n}`).then(() => true, () => false);
+          assert.notEqual(here, moved.has(n), `${n}: in exactly one place`);
+        }
+        // Across file systems: the tree being moved is moved completely
+        // (its "removed" lines meet the closed pipe) before the command ends.
+        await must(
+          `mkdir -p ${dir}/tree && cd ${dir}/tree && for i in $(seq 300); do echo $i > g$i; done`,
+        );
+        const across = await nfs4IntoHead([
+          "--vers",
+          vers,
+          "mv",
+          "-v",
+          `${vfs}/${vers}-pipe/tree`,
+          `${local}/${vers}-pipe-tree`,
+        ]);
+        assert.equal(across.code, 0, across.stderr);
+        assert.equal(across.stderr, "");
+        assert.equal(await fs.stat(`${dir}/tree`).then(() => true, () => false), false);
+        assert.equal((await fs.readdir(`${local}/${vers}-pipe-tree`)).length, 300);
+        assert.deepEqual(await temporaries(local), []);
       });
 
       await t.step("between two servers", async () => {
