@@ -21,7 +21,8 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs/promises";
-import type { TestServer } from "../_server.ts";
+import { hasGanesha, type TestServer, withServer } from "../_server.ts";
+import { VERSIONS } from "./_cp.ts";
 import { ROOT } from "./_spawn.ts";
 
 /** What a command printed and how it ended. */
@@ -278,6 +279,48 @@ export class Fixture {
 
   async remove(): Promise<void> {
     await fs.rm(this.scratch, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A test on a fresh server with a {@linkcode Fixture} on it (removed
+ * afterwards); skipped where Ganesha cannot run.
+ */
+export function fixtureTest(
+  name: string,
+  fn: (fixture: Fixture, t: Deno.TestContext) => Promise<void>,
+): void {
+  Deno.test({
+    name,
+    ignore: !hasGanesha,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn: (t) =>
+      withServer(async (server) => {
+        const fixture = await Fixture.create(server);
+        try {
+          await fn(fixture, t);
+        } finally {
+          await fixture.remove();
+        }
+      }),
+  });
+}
+
+/** Each of `rows` as a step of `t`, on 4.0 and 4.1 ({@linkcode compareRow}). */
+export async function compareRows(
+  fixture: Fixture,
+  t: Deno.TestContext,
+  cmd: string,
+  rows: readonly Row[],
+  fields: string,
+): Promise<void> {
+  for (const version of VERSIONS) {
+    for (const row of rows) {
+      await t.step(`${version}: ${row.name}`, async () => {
+        await compareRow(fixture, cmd, row, version, fields);
+      });
+    }
   }
 }
 

@@ -6,9 +6,8 @@
  */
 
 import assert from "node:assert/strict";
-import { hasGanesha, withServer } from "../_server.ts";
 import { VERSIONS } from "./_cp.ts";
-import { BASE_FIELDS, compareRow, Fixture, type Row, runNfs4 } from "./_setattr.ts";
+import { BASE_FIELDS, compareRows, fixtureTest, type Row, runNfs4 } from "./_setattr.ts";
 
 /** chmod does not change mtimes: any change shows. */
 const FIELDS = `${BASE_FIELDS} %T@ %s`;
@@ -48,87 +47,57 @@ const ROWS: readonly Row[] = [
   },
 ];
 
-Deno.test({
-  name: "nfs4 chmod matches GNU chmod through Ganesha (4.0 and 4.1)",
-  ignore: !hasGanesha,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: (t) =>
-    withServer(async (server) => {
-      const fixture = await Fixture.create(server);
-      try {
-        for (const version of VERSIONS) {
-          for (const row of ROWS) {
-            await t.step(`${version}: ${row.name}`, async () => {
-              await compareRow(fixture, "chmod", row, version, FIELDS);
-            });
-          }
-        }
-      } finally {
-        await fixture.remove();
-      }
-    }),
+fixtureTest("nfs4 chmod matches GNU chmod through Ganesha (4.0 and 4.1)", async (fixture, t) => {
+  await compareRows(fixture, t, "chmod", ROWS, FIELDS);
 });
 
-Deno.test({
-  name: "nfs4 chmod: errors, order and permission (4.0 and 4.1)",
-  ignore: !hasGanesha,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: () =>
-    withServer(async (server) => {
-      const fixture = await Fixture.create(server);
-      try {
-        for (const version of VERSIONS) {
-          const sides = await fixture.sides();
-          const url = sides.url;
-          // Messages: one line each, naming the URL and the NFS status.
-          const missing = await runNfs4(["--vers", version, "chmod", "600", `${url}/missing`]);
-          assert.equal(missing.code, 1);
-          assert.equal(
-            missing.stderr,
-            `nfs4: ${url}/missing: No such file or directory (NFS4ERR_NOENT)\n`,
-          );
-          const dang = await runNfs4(["--vers", version, "chmod", "600", `${url}/dang`]);
-          assert.equal(dang.stderr, `nfs4: ${url}/dang: cannot operate on dangling symlink\n`);
-          // -R: a directory is changed before its contents (as fts's pre-order).
-          const walk = await runNfs4(["--vers", version, "chmod", "-Rv", "u+w", `${url}/d`]);
-          assert.equal(walk.code, 0, walk.stderr);
-          const named = walk.stdout.split("\n").filter((l) => l !== "").map((l) =>
-            /'([^']*)'/.exec(l)![1]!.slice(url.length + 1)
-          );
-          assert.equal(named[0], "d");
-          assert.ok(named.indexOf("d/sub") < named.indexOf("d/sub/y"), walk.stdout);
-          // Not the owner: the server refuses, the mode stays.
-          const before = (await Deno.stat(`${sides.remote}/r/f`)).mode! & 0o7777;
-          const denied = await runNfs4(["--vers", version, "chmod", "600", `${url}/r/f`], {
-            uid: 1000,
-          });
-          assert.equal(denied.code, 1);
-          assert.equal(denied.stderr, `nfs4: ${url}/r/f: Operation not permitted (NFS4ERR_PERM)\n`);
-          assert.equal((await Deno.stat(`${sides.remote}/r/f`)).mode! & 0o7777, before);
-          // Its own file: allowed.
-          const own = await runNfs4(["--vers", version, "chmod", "600", `${url}/u/mine`], {
-            uid: 1000,
-          });
-          assert.equal(own.code, 0, own.stderr);
-          assert.equal((await Deno.stat(`${sides.remote}/u/mine`)).mode! & 0o7777, 0o600);
-          // -v names a file by its URL, percent-encoded as needed, in quotes.
-          await Deno.writeTextFile(`${sides.remote}/a b`, "");
-          const spaced = await runNfs4(["--vers", version, "chmod", "-v", "600", `${url}/a%20b`]);
-          assert.equal(
-            spaced.stdout,
-            `mode of '${url}/a%20b' changed from 0644 (rw-r--r--) to 0600 (rw-------)\n`,
-          );
-          // Usage errors: exit 2, nothing changed.
-          for (const args of [["chmod", "755"], ["chmod", "8", `${url}/a`], ["chmod", "a+", "x"]]) {
-            const r = await runNfs4(["--vers", version, ...args]);
-            assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
-            assert.equal(r.stderr.split("\n").filter((l) => l !== "").length, 1, r.stderr);
-          }
-        }
-      } finally {
-        await fixture.remove();
-      }
-    }),
+fixtureTest("nfs4 chmod: errors, order and permission (4.0 and 4.1)", async (fixture) => {
+  for (const version of VERSIONS) {
+    const sides = await fixture.sides();
+    const url = sides.url;
+    // Messages: one line each, naming the URL and the NFS status.
+    const missing = await runNfs4(["--vers", version, "chmod", "600", `${url}/missing`]);
+    assert.equal(missing.code, 1);
+    assert.equal(
+      missing.stderr,
+      `nfs4: ${url}/missing: No such file or directory (NFS4ERR_NOENT)\n`,
+    );
+    const dang = await runNfs4(["--vers", version, "chmod", "600", `${url}/dang`]);
+    assert.equal(dang.stderr, `nfs4: ${url}/dang: cannot operate on dangling symlink\n`);
+    // -R: a directory is changed before its contents (as fts's pre-order).
+    const walk = await runNfs4(["--vers", version, "chmod", "-Rv", "u+w", `${url}/d`]);
+    assert.equal(walk.code, 0, walk.stderr);
+    const named = walk.stdout.split("\n").filter((l) => l !== "").map((l) =>
+      /'([^']*)'/.exec(l)![1]!.slice(url.length + 1)
+    );
+    assert.equal(named[0], "d");
+    assert.ok(named.indexOf("d/sub") < named.indexOf("d/sub/y"), walk.stdout);
+    // Not the owner: the server refuses, the mode stays.
+    const before = (await Deno.stat(`${sides.remote}/r/f`)).mode! & 0o7777;
+    const denied = await runNfs4(["--vers", version, "chmod", "600", `${url}/r/f`], {
+      uid: 1000,
+    });
+    assert.equal(denied.code, 1);
+    assert.equal(denied.stderr, `nfs4: ${url}/r/f: Operation not permitted (NFS4ERR_PERM)\n`);
+    assert.equal((await Deno.stat(`${sides.remote}/r/f`)).mode! & 0o7777, before);
+    // Its own file: allowed.
+    const own = await runNfs4(["--vers", version, "chmod", "600", `${url}/u/mine`], {
+      uid: 1000,
+    });
+    assert.equal(own.code, 0, own.stderr);
+    assert.equal((await Deno.stat(`${sides.remote}/u/mine`)).mode! & 0o7777, 0o600);
+    // -v names a file by its URL, percent-encoded as needed, in quotes.
+    await Deno.writeTextFile(`${sides.remote}/a b`, "");
+    const spaced = await runNfs4(["--vers", version, "chmod", "-v", "600", `${url}/a%20b`]);
+    assert.equal(
+      spaced.stdout,
+      `mode of '${url}/a%20b' changed from 0644 (rw-r--r--) to 0600 (rw-------)\n`,
+    );
+    // Usage errors: exit 2, nothing changed.
+    for (const args of [["chmod", "755"], ["chmod", "8", `${url}/a`], ["chmod", "a+", "x"]]) {
+      const r = await runNfs4(["--vers", version, ...args]);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.equal(r.stderr.split("\n").filter((l) => l !== "").length, 1, r.stderr);
+    }
+  }
 });

@@ -7,9 +7,8 @@
  */
 
 import assert from "node:assert/strict";
-import { hasGanesha, withServer } from "../_server.ts";
 import { VERSIONS } from "./_cp.ts";
-import { BASE_FIELDS, compareRow, Fixture, type Row, runNfs4 } from "./_setattr.ts";
+import { BASE_FIELDS, compareRows, fixtureTest, type Row, runNfs4 } from "./_setattr.ts";
 import { parseOwnerSpec } from "../../cli/chown.ts";
 import { parseIdDatabase } from "../../cli/ls_owners.ts";
 import { UsageError } from "../../lib/client/url.ts";
@@ -72,93 +71,66 @@ const ROWS: readonly Row[] = [
   },
 ];
 
-Deno.test({
-  name: "nfs4 chown matches GNU chown through Ganesha (4.0 and 4.1)",
-  ignore: !hasGanesha,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: (t) =>
-    withServer(async (server) => {
-      const fixture = await Fixture.create(server);
-      try {
-        for (const version of VERSIONS) {
-          for (const row of ROWS) {
-            await t.step(`${version}: ${row.name}`, async () => {
-              await compareRow(fixture, "chown", row, version, FIELDS);
-            });
-          }
-        }
-      } finally {
-        await fixture.remove();
-      }
-    }),
+fixtureTest("nfs4 chown matches GNU chown through Ganesha (4.0 and 4.1)", async (fixture, t) => {
+  await compareRows(fixture, t, "chown", ROWS, FIELDS);
 });
 
-Deno.test({
-  name: "nfs4 chown: messages, order, local names and name@domain (4.0 and 4.1)",
-  ignore: !hasGanesha,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: () =>
-    withServer(async (server) => {
-      const fixture = await Fixture.create(server);
-      try {
-        for (const version of VERSIONS) {
-          const { url, remote } = await fixture.sides();
-          const denied = await runNfs4(["--vers", version, "chown", "1000", `${url}/r/f`], {
-            uid: 1000,
-          });
-          assert.equal(denied.code, 1);
-          assert.equal(denied.stderr, `nfs4: ${url}/r/f: Operation not permitted (NFS4ERR_PERM)\n`);
-          const dang = await runNfs4(["--vers", version, "chown", "-v", "1", `${url}/dang`]);
-          assert.equal(dang.code, 1);
-          assert.equal(
-            dang.stderr,
-            `nfs4: ${url}/dang: cannot dereference: No such file or directory (NFS4ERR_NOENT)\n`,
-          );
-          assert.equal(dang.stdout, `failed to change ownership of '${url}/dang' from root to 1\n`);
-          // -R: each directory after everything in it (GNU chown's post-order).
-          const walk = await runNfs4(["--vers", version, "chown", "-Rv", "2", `${url}/d`]);
-          assert.equal(walk.code, 0, walk.stderr);
-          const named = walk.stdout.split("\n").filter((l) => l !== "").map((l) =>
-            /'([^']*)'/.exec(l)![1]!.slice(url.length + 1)
-          );
-          assert.equal(named.at(-1), "d");
-          assert.ok(named.indexOf("d/sub/y") < named.indexOf("d/sub"), walk.stdout);
-          // Names are this host's, sent as numbers (works with --trace too).
-          const traced = await runNfs4([
-            "--vers",
-            version,
-            "--trace=json",
-            "chown",
-            "daemon:bin",
-            `${url}/a`,
-          ]);
-          assert.equal(traced.code, 0, traced.stderr);
-          const st = await Deno.stat(`${remote}/a`);
-          assert.deepEqual([st.uid, st.gid], [1, 2]);
-          // name@domain given explicitly is sent as it is: Ganesha maps a
-          // name it does not know to its anonymous uid.
-          const domain = await runNfs4([
-            "--vers",
-            version,
-            "chown",
-            "-v",
-            "nobody-here@example.org",
-            `${url}/b`,
-          ]);
-          assert.equal(domain.code, 0, domain.stderr);
-          assert.equal(
-            domain.stdout,
-            `changed ownership of '${url}/b' from root to nobody-here@example.org\n`,
-          );
-          assert.ok([65534, 4294967294].includes((await Deno.stat(`${remote}/b`)).uid!));
-        }
-      } finally {
-        await fixture.remove();
-      }
-    }),
-});
+fixtureTest(
+  "nfs4 chown: messages, order, local names and name@domain (4.0 and 4.1)",
+  async (fixture) => {
+    for (const version of VERSIONS) {
+      const { url, remote } = await fixture.sides();
+      const denied = await runNfs4(["--vers", version, "chown", "1000", `${url}/r/f`], {
+        uid: 1000,
+      });
+      assert.equal(denied.code, 1);
+      assert.equal(denied.stderr, `nfs4: ${url}/r/f: Operation not permitted (NFS4ERR_PERM)\n`);
+      const dang = await runNfs4(["--vers", version, "chown", "-v", "1", `${url}/dang`]);
+      assert.equal(dang.code, 1);
+      assert.equal(
+        dang.stderr,
+        `nfs4: ${url}/dang: cannot dereference: No such file or directory (NFS4ERR_NOENT)\n`,
+      );
+      assert.equal(dang.stdout, `failed to change ownership of '${url}/dang' from root to 1\n`);
+      // -R: each directory after everything in it (GNU chown's post-order).
+      const walk = await runNfs4(["--vers", version, "chown", "-Rv", "2", `${url}/d`]);
+      assert.equal(walk.code, 0, walk.stderr);
+      const named = walk.stdout.split("\n").filter((l) => l !== "").map((l) =>
+        /'([^']*)'/.exec(l)![1]!.slice(url.length + 1)
+      );
+      assert.equal(named.at(-1), "d");
+      assert.ok(named.indexOf("d/sub/y") < named.indexOf("d/sub"), walk.stdout);
+      // Names are this host's, sent as numbers (works with --trace too).
+      const traced = await runNfs4([
+        "--vers",
+        version,
+        "--trace=json",
+        "chown",
+        "daemon:bin",
+        `${url}/a`,
+      ]);
+      assert.equal(traced.code, 0, traced.stderr);
+      const st = await Deno.stat(`${remote}/a`);
+      assert.deepEqual([st.uid, st.gid], [1, 2]);
+      // name@domain given explicitly is sent as it is: Ganesha maps a
+      // name it does not know to its anonymous uid.
+      const domain = await runNfs4([
+        "--vers",
+        version,
+        "chown",
+        "-v",
+        "nobody-here@example.org",
+        `${url}/b`,
+      ]);
+      assert.equal(domain.code, 0, domain.stderr);
+      assert.equal(
+        domain.stdout,
+        `changed ownership of '${url}/b' from root to nobody-here@example.org\n`,
+      );
+      assert.ok([65534, 4294967294].includes((await Deno.stat(`${remote}/b`)).uid!));
+    }
+  },
+);
 
 Deno.test("parseOwnerSpec() reads OWNER[:GROUP] as gnulib's parse_user_spec", () => {
   const ids = parseIdDatabase(

@@ -8,9 +8,8 @@
  */
 
 import assert from "node:assert/strict";
-import { hasGanesha, withServer } from "../_server.ts";
 import { VERSIONS } from "./_cp.ts";
-import { BASE_FIELDS, compareRow, Fixture, type Row, runLocal, runNfs4 } from "./_setattr.ts";
+import { BASE_FIELDS, compareRow, fixtureTest, type Row, runLocal, runNfs4 } from "./_setattr.ts";
 import { parseDateSpec, parseTouchStamp } from "../../lib/client/date_spec.ts";
 import { UsageError } from "../../lib/client/url.ts";
 
@@ -86,102 +85,77 @@ const NOW_ROWS: readonly Row[] = [
   { name: "its owner", args: ["@u/mine"], as: { uid: 1000 } },
 ];
 
-Deno.test({
-  name: "nfs4 touch matches GNU touch through Ganesha (4.0 and 4.1)",
-  ignore: !hasGanesha,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: (t) =>
-    withServer(async (server) => {
-      const fixture = await Fixture.create(server);
-      try {
-        for (const version of VERSIONS) {
-          for (const row of EXACT_ROWS) {
-            await t.step(`${version}: ${row.name}`, async () => {
-              await compareRow(fixture, "touch", row, version, EXACT);
-            });
+fixtureTest("nfs4 touch matches GNU touch through Ganesha (4.0 and 4.1)", async (fixture, t) => {
+  for (const version of VERSIONS) {
+    for (const row of EXACT_ROWS) {
+      await t.step(`${version}: ${row.name}`, async () => {
+        await compareRow(fixture, "touch", row, version, EXACT);
+      });
+    }
+    for (const row of NOW_ROWS) {
+      await t.step(`${version}: ${row.name}`, async () => {
+        const started = Date.now() / 1000;
+        const { sides } = await compareRow(fixture, "touch", row, version, UNTIMED);
+        const ended = Date.now() / 1000;
+        // Each file nfs4 touched: both times the server's clock, one moment.
+        const targets = row.args.filter((a) => a.startsWith("@")).map((a) => a.slice(1));
+        for (const rel of targets) {
+          const r = await runLocal(["find", rel, "-printf", "%A@ %T@"], sides.remote);
+          if (r.code !== 0) continue; // not created (-c)
+          const [at, mt] = r.stdout.split(" ") as [string, string];
+          if (row.name.startsWith("not the owner, not writable")) {
+            assert.ok(Number(mt) < started - 1, `${rel}: unchanged`);
+            continue;
           }
-          for (const row of NOW_ROWS) {
-            await t.step(`${version}: ${row.name}`, async () => {
-              const started = Date.now() / 1000;
-              const { sides } = await compareRow(fixture, "touch", row, version, UNTIMED);
-              const ended = Date.now() / 1000;
-              // Each file nfs4 touched: both times the server's clock, one moment.
-              const targets = row.args.filter((a) => a.startsWith("@")).map((a) => a.slice(1));
-              for (const rel of targets) {
-                const r = await runLocal(["find", rel, "-printf", "%A@ %T@"], sides.remote);
-                if (r.code !== 0) continue; // not created (-c)
-                const [at, mt] = r.stdout.split(" ") as [string, string];
-                if (row.name.startsWith("not the owner, not writable")) {
-                  assert.ok(Number(mt) < started - 1, `${rel}: unchanged`);
-                  continue;
-                }
-                assert.ok(
-                  Number(mt) >= started - 1 && Number(mt) <= ended + 1,
-                  `${rel}: mtime ${mt} in the run (${started}..${ended})`,
-                );
-                assert.equal(at, mt, `${rel}: atime = mtime`);
-              }
-            });
-          }
+          assert.ok(
+            Number(mt) >= started - 1 && Number(mt) <= ended + 1,
+            `${rel}: mtime ${mt} in the run (${started}..${ended})`,
+          );
+          assert.equal(at, mt, `${rel}: atime = mtime`);
         }
-      } finally {
-        await fixture.remove();
-      }
-    }),
+      });
+    }
+  }
 });
 
-Deno.test({
-  name: "nfs4 touch: messages and usage errors (4.0 and 4.1)",
-  ignore: !hasGanesha,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: () =>
-    withServer(async (server) => {
-      const fixture = await Fixture.create(server);
-      try {
-        for (const version of VERSIONS) {
-          const { url, remote } = await fixture.sides();
-          const run = (args: string[], as = {}) =>
-            runNfs4(["--vers", version, "touch", ...args], as);
-          const denied = await run(["-d", D, `${url}/r/f`], { uid: 1000 });
-          assert.equal(denied.code, 1);
-          assert.equal(denied.stderr, `nfs4: ${url}/r/f: Operation not permitted (NFS4ERR_PERM)\n`);
-          const noWrite = await run([`${url}/r/f`], { uid: 1000 });
-          assert.equal(noWrite.stderr, `nfs4: ${url}/r/f: Permission denied (NFS4ERR_ACCESS)\n`);
-          const nodir = await run([`${url}/nodir/x`]);
-          assert.equal(nodir.code, 1);
-          assert.equal(
-            nodir.stderr,
-            `nfs4: ${url}/nodir/x: No such file or directory (NFS4ERR_NOENT)\n`,
-          );
-          // -c: a missing file is no failure, and nothing is created.
-          const quiet = await run(["-c", `${url}/missing`]);
-          assert.deepEqual([quiet.code, quiet.stdout, quiet.stderr], [0, "", ""]);
-          await assert.rejects(Deno.lstat(`${remote}/missing`));
-          // A reference that cannot be read ends the command, as GNU touch.
-          const ref = await run(["-r", `${url}/missing`, `${url}/a`]);
-          assert.equal(ref.code, 1);
-          assert.match(ref.stderr, /missing: No such file or directory \(NFS4ERR_NOENT\)\n$/);
-          // What GNU touch takes and nfs4 does not: a usage error, nothing done.
-          for (
-            const args of [
-              ["-d", "yesterday", `${url}/a`],
-              ["-d", "2024-02-30", `${url}/a`],
-              ["-d", "2024-01-02 24:00", `${url}/a`],
-              ["-d", D, "-t", "202401020304", `${url}/a`],
-              ["-t", "202413010000", `${url}/a`],
-            ]
-          ) {
-            const r = await run(args);
-            assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
-            assert.equal(r.stderr.split("\n").filter((l) => l !== "").length, 1, r.stderr);
-          }
-        }
-      } finally {
-        await fixture.remove();
-      }
-    }),
+fixtureTest("nfs4 touch: messages and usage errors (4.0 and 4.1)", async (fixture) => {
+  for (const version of VERSIONS) {
+    const { url, remote } = await fixture.sides();
+    const run = (args: string[], as = {}) => runNfs4(["--vers", version, "touch", ...args], as);
+    const denied = await run(["-d", D, `${url}/r/f`], { uid: 1000 });
+    assert.equal(denied.code, 1);
+    assert.equal(denied.stderr, `nfs4: ${url}/r/f: Operation not permitted (NFS4ERR_PERM)\n`);
+    const noWrite = await run([`${url}/r/f`], { uid: 1000 });
+    assert.equal(noWrite.stderr, `nfs4: ${url}/r/f: Permission denied (NFS4ERR_ACCESS)\n`);
+    const nodir = await run([`${url}/nodir/x`]);
+    assert.equal(nodir.code, 1);
+    assert.equal(
+      nodir.stderr,
+      `nfs4: ${url}/nodir/x: No such file or directory (NFS4ERR_NOENT)\n`,
+    );
+    // -c: a missing file is no failure, and nothing is created.
+    const quiet = await run(["-c", `${url}/missing`]);
+    assert.deepEqual([quiet.code, quiet.stdout, quiet.stderr], [0, "", ""]);
+    await assert.rejects(Deno.lstat(`${remote}/missing`));
+    // A reference that cannot be read ends the command, as GNU touch.
+    const ref = await run(["-r", `${url}/missing`, `${url}/a`]);
+    assert.equal(ref.code, 1);
+    assert.match(ref.stderr, /missing: No such file or directory \(NFS4ERR_NOENT\)\n$/);
+    // What GNU touch takes and nfs4 does not: a usage error, nothing done.
+    for (
+      const args of [
+        ["-d", "yesterday", `${url}/a`],
+        ["-d", "2024-02-30", `${url}/a`],
+        ["-d", "2024-01-02 24:00", `${url}/a`],
+        ["-d", D, "-t", "202401020304", `${url}/a`],
+        ["-t", "202413010000", `${url}/a`],
+      ]
+    ) {
+      const r = await run(args);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.equal(r.stderr.split("\n").filter((l) => l !== "").length, 1, r.stderr);
+    }
+  }
 });
 
 /** What GNU date makes of `date` in `tz`: `SECONDS.NANOSECONDS`, or undefined when it refuses. */

@@ -8,9 +8,8 @@
  */
 
 import assert from "node:assert/strict";
-import { hasGanesha, withServer } from "../_server.ts";
 import { VERSIONS } from "./_cp.ts";
-import { BASE_FIELDS, compareRow, Fixture, type Row, runLocal, runNfs4 } from "./_setattr.ts";
+import { BASE_FIELDS, compareRows, fixtureTest, type Row, runLocal, runNfs4 } from "./_setattr.ts";
 import { newSize, parseSizeSpec } from "../../cli/truncate.ts";
 import { traceEvents } from "./_spawn.ts";
 import { UsageError } from "../../lib/client/url.ts";
@@ -62,71 +61,47 @@ const ROWS: readonly Row[] = [
   })),
 ];
 
-Deno.test({
-  name: "nfs4 truncate matches GNU truncate through Ganesha (4.0 and 4.1)",
-  ignore: !hasGanesha,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: (t) =>
-    withServer(async (server) => {
-      const fixture = await Fixture.create(server);
-      try {
-        for (const version of VERSIONS) {
-          for (const row of ROWS) {
-            await t.step(`${version}: ${row.name}`, async () => {
-              await compareRow(fixture, "truncate", row, version, FIELDS);
-            });
-          }
-        }
-      } finally {
-        await fixture.remove();
-      }
-    }),
-});
+fixtureTest(
+  "nfs4 truncate matches GNU truncate through Ganesha (4.0 and 4.1)",
+  async (fixture, t) => {
+    await compareRows(fixture, t, "truncate", ROWS, FIELDS);
+  },
+);
 
-Deno.test({
-  name: "nfs4 truncate: messages; OPEN, SETATTR, CLOSE and nothing else (4.0 and 4.1)",
-  ignore: !hasGanesha,
-  sanitizeOps: false,
-  sanitizeResources: false,
-  fn: () =>
-    withServer(async (server) => {
-      const fixture = await Fixture.create(server);
-      try {
-        for (const version of VERSIONS) {
-          const { url, remote } = await fixture.sides();
-          const run = (args: string[], as = {}) =>
-            runNfs4(["--vers", version, "truncate", ...args], as);
-          const dir = await run(["-s", "0", `${url}/d`]);
-          assert.equal(dir.code, 1);
-          assert.equal(dir.stderr, `nfs4: ${url}/d: Is a directory (NFS4ERR_ISDIR)\n`);
-          const denied = await run(["-s", "0", `${url}/r/f`], { uid: 1000 });
-          assert.equal(denied.stderr, `nfs4: ${url}/r/f: Permission denied (NFS4ERR_ACCESS)\n`);
-          const nodir = await run(["-s", "0", `${url}/nodir/x`]);
-          assert.equal(
-            nodir.stderr,
-            `nfs4: ${url}/nodir/x: No such file or directory (NFS4ERR_NOENT)\n`,
-          );
-          // An existing file keeps its mode (UNCHECKED4 applies no attribute to it).
-          await Deno.chmod(`${remote}/a`, 0o600);
-          const kept = await run(["-s", "+1", `${url}/a`]);
-          assert.equal(kept.code, 0, kept.stderr);
-          const st = await Deno.stat(`${remote}/a`);
-          assert.deepEqual([st.mode! & 0o7777, st.size], [0o600, 7]);
-          // OPEN, SETATTR (under the open), CLOSE: no byte read or written.
-          const traced = await run(["--trace=json,ops", "-s", "4", `${url}/a`]);
-          assert.equal(traced.code, 0, traced.stderr);
-          const ops = traceEvents(traced.stderr).filter((e) => e.cat === "ops").flatMap((e) =>
-            (e.ops as { op: string }[]).map((o) => o.op)
-          ).filter((op) => ["OPEN", "SETATTR", "CLOSE", "READ", "WRITE", "COMMIT"].includes(op));
-          assert.deepEqual(ops, ["OPEN", "SETATTR", "CLOSE"]);
-          assert.equal((await Deno.stat(`${remote}/a`)).size, 4);
-        }
-      } finally {
-        await fixture.remove();
-      }
-    }),
-});
+fixtureTest(
+  "nfs4 truncate: messages; OPEN, SETATTR, CLOSE and nothing else (4.0 and 4.1)",
+  async (fixture) => {
+    for (const version of VERSIONS) {
+      const { url, remote } = await fixture.sides();
+      const run = (args: string[], as = {}) =>
+        runNfs4(["--vers", version, "truncate", ...args], as);
+      const dir = await run(["-s", "0", `${url}/d`]);
+      assert.equal(dir.code, 1);
+      assert.equal(dir.stderr, `nfs4: ${url}/d: Is a directory (NFS4ERR_ISDIR)\n`);
+      const denied = await run(["-s", "0", `${url}/r/f`], { uid: 1000 });
+      assert.equal(denied.stderr, `nfs4: ${url}/r/f: Permission denied (NFS4ERR_ACCESS)\n`);
+      const nodir = await run(["-s", "0", `${url}/nodir/x`]);
+      assert.equal(
+        nodir.stderr,
+        `nfs4: ${url}/nodir/x: No such file or directory (NFS4ERR_NOENT)\n`,
+      );
+      // An existing file keeps its mode (UNCHECKED4 applies no attribute to it).
+      await Deno.chmod(`${remote}/a`, 0o600);
+      const kept = await run(["-s", "+1", `${url}/a`]);
+      assert.equal(kept.code, 0, kept.stderr);
+      const st = await Deno.stat(`${remote}/a`);
+      assert.deepEqual([st.mode! & 0o7777, st.size], [0o600, 7]);
+      // OPEN, SETATTR (under the open), CLOSE: no byte read or written.
+      const traced = await run(["--trace=json,ops", "-s", "4", `${url}/a`]);
+      assert.equal(traced.code, 0, traced.stderr);
+      const ops = traceEvents(traced.stderr).filter((e) => e.cat === "ops").flatMap((e) =>
+        (e.ops as { op: string }[]).map((o) => o.op)
+      ).filter((op) => ["OPEN", "SETATTR", "CLOSE", "READ", "WRITE", "COMMIT"].includes(op));
+      assert.deepEqual(ops, ["OPEN", "SETATTR", "CLOSE"]);
+      assert.equal((await Deno.stat(`${remote}/a`)).size, 4);
+    }
+  },
+);
 
 Deno.test("parseSizeSpec() and newSize() match GNU truncate -s on a 10000-byte file", async () => {
   const sizes = [
