@@ -153,6 +153,77 @@ export async function compareWithGnu(
   }
 }
 
+/**
+ * The failures both `head` and `tail` must report as GNU's do, in the
+ * export's folder `dir` (URL `base`) holding `a` (a file), `d` (a
+ * directory) and `secret` (0600, root's): a missing file and a directory
+ * among files (headers and exit 1 as GNU's, one line each), `a/`, and
+ * `secret` for `--uid 1000`.
+ */
+export async function assertFailuresAsGnu(
+  command: "head" | "tail",
+  vers: string,
+  dir: string,
+  base: string,
+): Promise<void> {
+  // GNU: no header for a file it cannot open, a header for a directory, exit 1.
+  const names = ["a", "nope", "d", "a"];
+  const ours = await nfs4([
+    command,
+    "--vers",
+    vers,
+    "-n",
+    "1",
+    ...names.map((n) => `${base}/${n}`),
+  ]);
+  assertSameOutput(ours, await gnu(command, ["-n", "1", ...names], dir), base, `errors (${vers})`);
+  assert.deepEqual(ours.stderr.trimEnd().split("\n"), [
+    `nfs4: ${base}/nope: No such file or directory (NFS4ERR_NOENT)`,
+    `nfs4: ${base}/d: Is a directory (NFS4ERR_ISDIR)`,
+  ]);
+
+  const slash = await nfs4([command, "--vers", vers, `${base}/a/`]);
+  assert.equal(slash.code, 1);
+  assert.equal(slash.stderr, `nfs4: ${base}/a/: Not a directory (NFS4ERR_NOTDIR)\n`);
+
+  const denied = await nfs4([
+    command,
+    "--vers",
+    vers,
+    "--uid",
+    "1000",
+    "--gid",
+    "1000",
+    `${base}/secret`,
+  ]);
+  assert.equal(denied.code, 1, denied.stderr);
+  assert.equal(denied.stdout, "");
+  assert.equal(denied.stderr, `nfs4: ${base}/secret: Permission denied (NFS4ERR_ACCESS)\n`);
+}
+
+/**
+ * Each of `rows` (options with a bad count) is a usage error: exit 2, one
+ * line matching `message`, nothing on stdout; GNU's `command` refuses it
+ * too (on `dir/a`).
+ */
+export async function assertBadCountsRefused(
+  command: "head" | "tail",
+  rows: readonly string[][],
+  message: RegExp,
+  dir: string,
+  base: string,
+): Promise<void> {
+  for (const args of rows) {
+    const what = `${command} ${args.join(" ")}`;
+    const ours = await nfs4([command, ...args, `${base}/a`]);
+    assert.equal(ours.code, 2, `${what}: ${ours.stderr}`);
+    assert.equal(ours.stdout, "", what);
+    assert.equal(ours.stderr.trimEnd().split("\n").length, 1, `${what}: one line`);
+    assert.match(ours.stderr, message, what);
+    assert.notEqual((await gnu(command, [...args, "a"], dir)).code, 0, `${what}: GNU refuses it`);
+  }
+}
+
 /** Runs `fn` on each of `items`, `width` at a time (spawned commands in parallel, bounded). */
 export async function inBatches<T>(
   items: readonly T[],

@@ -22,7 +22,16 @@ import {
   traceClientId,
   traceEvents,
 } from "./_spawn.ts";
-import { assertSameOutput, bytesRead, compareWithGnu, gnu, latin1, Running } from "./_head_tail.ts";
+import {
+  assertBadCountsRefused,
+  assertFailuresAsGnu,
+  assertSameOutput,
+  bytesRead,
+  compareWithGnu,
+  gnu,
+  latin1,
+  Running,
+} from "./_head_tail.ts";
 
 const VERSIONS = ["4.0", "4.1"] as const;
 
@@ -241,44 +250,7 @@ serverTest(
     await fs.writeFile(`${dir}/secret`, "no\n");
     await fs.chmod(`${dir}/secret`, 0o600);
     for (const vers of VERSIONS) {
-      // GNU tail: no header for a file it cannot open, a header for a directory, exit 1.
-      const names = ["a", "nope", "d", "a"];
-      const ours = await nfs4([
-        "tail",
-        "--vers",
-        vers,
-        "-n",
-        "1",
-        ...names.map((n) => `${base}/${n}`),
-      ]);
-      assertSameOutput(
-        ours,
-        await gnu("tail", ["-n", "1", ...names], dir),
-        base,
-        `errors (${vers})`,
-      );
-      assert.deepEqual(ours.stderr.trimEnd().split("\n"), [
-        `nfs4: ${base}/nope: No such file or directory (NFS4ERR_NOENT)`,
-        `nfs4: ${base}/d: Is a directory (NFS4ERR_ISDIR)`,
-      ]);
-      const slash = await nfs4(["tail", "--vers", vers, `${base}/a/`]);
-      assert.equal(slash.code, 1);
-      assert.equal(slash.stderr, `nfs4: ${base}/a/: Not a directory (NFS4ERR_NOTDIR)\n`);
-
-      const denied = await nfs4([
-        "tail",
-        "--vers",
-        vers,
-        "--uid",
-        "1000",
-        "--gid",
-        "1000",
-        `${base}/secret`,
-      ]);
-      assert.equal(denied.code, 1, denied.stderr);
-      assert.equal(denied.stdout, "");
-      assert.equal(denied.stderr, `nfs4: ${base}/secret: Permission denied (NFS4ERR_ACCESS)\n`);
-
+      await assertFailuresAsGnu("tail", vers, dir, base);
       // -f with nothing it could open: as GNU tail, "no files remaining", exit 1.
       const none = await nfs4(["tail", "--vers", vers, "-f", `${base}/nope`]);
       assert.equal(none.code, 1);
@@ -292,23 +264,13 @@ serverTest(
     assertSameOutput(zero, await gnu("tail", ["-n", "0", "nope", "a"], dir), base, "-n 0");
     assert.equal(zero.stderr, "");
 
-    for (
-      const args of [["-c", "1x"], ["-n", ""], ["-c", "20E"], ["-n", "+-5"], ["-c", "--5"], [
-        "-n",
-        "1B",
-      ]]
-    ) {
-      const what = `tail ${args.join(" ")}`;
-      const ours = await nfs4(["tail", ...args, `${base}/a`]);
-      assert.equal(ours.code, 2, `${what}: ${ours.stderr}`);
-      assert.equal(ours.stdout, "", what);
-      assert.equal(ours.stderr.trimEnd().split("\n").length, 1, `${what}: one line`);
-      assert.match(
-        ours.stderr,
-        /^nfs4: option '-[cn], --(bytes|lines) <\[\+\]NUM>' argument '.*' is invalid\. /,
-      );
-      assert.notEqual((await gnu("tail", [...args, "a"], dir)).code, 0, `${what}: GNU refuses it`);
-    }
+    await assertBadCountsRefused(
+      "tail",
+      [["-c", "1x"], ["-n", ""], ["-c", "20E"], ["-n", "+-5"], ["-c", "--5"], ["-n", "1B"]],
+      /^nfs4: option '-[cn], --(bytes|lines) <\[\+\]NUM>' argument '.*' is invalid\. /,
+      dir,
+      base,
+    );
     const badInterval = await nfs4(["tail", "-f", "-s", "x", `${base}/a`]);
     assert.equal(badInterval.code, 2, badInterval.stderr);
   },
