@@ -23,53 +23,9 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs/promises";
 import { hasGanesha, type TestServer, withServer } from "../_server.ts";
 import { VERSIONS } from "./_cp.ts";
-import { ROOT } from "./_spawn.ts";
+import { type Ran, type RunAs, runLocal, runNfs4 } from "./_run_as.ts";
 
-/** What a command printed and how it ended. */
-export interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** How a command is run. */
-export interface RunAs {
-  /** The umask it starts with (default 022). */
-  readonly umask?: number;
-  /** As this uid (and gid): coreutils through setpriv, nfs4 with --uid/--gid. */
-  readonly uid?: number;
-  /** More environment (TZ). */
-  readonly env?: Readonly<Record<string, string>>;
-}
-
-/** Runs `argv` in `cwd` under `sh` with the umask, user and environment of `as`. */
-export async function runLocal(argv: readonly string[], cwd: string, as: RunAs = {}): Promise<Ran> {
-  const umask = (as.umask ?? 0o022).toString(8).padStart(4, "0");
-  const user = as.uid === undefined
-    ? []
-    : ["setpriv", `--reuid=${as.uid}`, `--regid=${as.uid}`, "--clear-groups"];
-  const out = await new Deno.Command("sh", {
-    args: ["-c", 'umask "$1"; shift; exec "$@"', "sh", umask, ...user, ...argv],
-    cwd,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { LC_ALL: "C.UTF-8", NO_COLOR: "1", TZ: "UTC", ...as.env },
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: decoder.decode(out.stdout),
-    stderr: decoder.decode(out.stderr),
-  };
-}
-
-/** Runs `nfs4 ...args` as {@linkcode runLocal} runs coreutils. */
-export async function runNfs4(args: readonly string[], as: RunAs = {}): Promise<Ran> {
-  const { uid, ...rest } = as;
-  const ids = uid === undefined ? [] : ["--uid", `${uid}`, "--gid", `${uid}`];
-  return await runLocal([Deno.execPath(), "run", "-A", "cli/main.ts", ...ids, ...args], ROOT, rest);
-}
+export { type Ran, type RunAs, runLocal, runNfs4 } from "./_run_as.ts";
 
 let libc:
   | Deno.DynamicLibrary<{

@@ -21,59 +21,9 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs/promises";
 import type { TestServer } from "../_server.ts";
-import { ROOT } from "./_spawn.ts";
+import { type RunAs, runLocal, runNfs4 } from "./_run_as.ts";
 
-/** What a command printed and how it ended. */
-export interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** How a command of a row is run. */
-export interface RunAs {
-  /** The umask the command starts with (default 022). */
-  umask?: number;
-  /** Run as this user and group (coreutils: setpriv; nfs4: --uid/--gid). */
-  uid?: number;
-  /** Text on stdin (default: none, /dev/null). */
-  stdin?: string;
-}
-
-/** Runs `argv` in `cwd` under `sh`, with the umask, user and stdin of `as`. */
-export async function runLocal(argv: readonly string[], cwd: string, as: RunAs = {}): Promise<Ran> {
-  const umask = (as.umask ?? 0o022).toString(8).padStart(4, "0");
-  const user = as.uid === undefined
-    ? []
-    : ["setpriv", `--reuid=${as.uid}`, `--regid=${as.uid}`, "--clear-groups"];
-  const child = new Deno.Command("sh", {
-    args: ["-c", 'umask "$1"; shift; exec "$@"', "sh", umask, ...user, ...argv],
-    cwd,
-    stdin: as.stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env: { LC_ALL: "C.UTF-8", NO_COLOR: "1" },
-  }).spawn();
-  if (as.stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(as.stdin));
-    await writer.close();
-  }
-  const out = await child.output();
-  const decoder = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: decoder.decode(out.stdout),
-    stderr: decoder.decode(out.stderr),
-  };
-}
-
-/** Runs `nfs4 ...args` (the global options first) as {@linkcode runLocal} runs coreutils. */
-export async function runNfs4(args: readonly string[], as: RunAs = {}): Promise<Ran> {
-  const { uid, ...rest } = as;
-  const ids = uid === undefined ? [] : ["--uid", `${uid}`, "--gid", `${uid}`];
-  return await runLocal([Deno.execPath(), "run", "-A", "cli/main.ts", ...ids, ...args], ROOT, rest);
-}
+export { type Ran, type RunAs, runLocal, runNfs4 } from "./_run_as.ts";
 
 /**
  * Every entry under `root` (root itself as `.`), one line each, sorted:
