@@ -3,7 +3,8 @@
  * stderr, the answer one line of stdin, a yes an answer that starts with
  * `y` or `Y` (coreutils' yesno() in the C locale); anything else, or the end
  * of input, is a no. Stdin is read only when a question is asked, a line at
- * a time, and let go when the command ends.
+ * a time, and let go when the command ends. Ctrl-C at a question ends the
+ * command at once (130), as it does anywhere else.
  * @module
  */
 
@@ -21,6 +22,7 @@ export class StdinLines {
   #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   #buffer = new Uint8Array(0);
   #eof = false;
+  #pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
 
   /** The next line without its newline, or undefined at the end of input. */
   async read(): Promise<string | undefined> {
@@ -38,7 +40,9 @@ export class StdinLines {
         return line;
       }
       this.#reader ??= Deno.stdin.readable.getReader();
-      const { value, done } = await this.#reader.read();
+      this.#pending = this.#reader.read();
+      const { value, done } = await this.#pending;
+      this.#pending = undefined;
       if (done || value === undefined) {
         this.#eof = true;
         continue;
@@ -50,8 +54,12 @@ export class StdinLines {
     }
   }
 
-  /** Lets go of stdin (nothing is read ahead beyond what was buffered). */
+  /**
+   * Lets go of stdin (nothing is read ahead beyond what was buffered); a
+   * read still waiting (an interrupted question) rejects, unobserved.
+   */
   close(): void {
+    this.#pending?.catch(() => {});
     this.#reader?.releaseLock();
     this.#reader = undefined;
   }
@@ -59,14 +67,27 @@ export class StdinLines {
 
 /**
  * Runs `work` with an {@linkcode Ask} that puts its questions on stderr and
- * reads the answers from stdin; stdin is let go afterwards.
+ * reads the answers from stdin; stdin is let go afterwards. A question
+ * waiting for its answer when the command is interrupted rejects with the
+ * interruption.
  */
 export async function withStdinAsk<T>(ctx: CliContext, work: (ask: Ask) => Promise<T>): Promise<T> {
   const lines = new StdinLines();
+  const stop = ctx.interruption.signal;
   const ask: Ask = async (question) => {
+    stop.throwIfAborted();
     ctx.diag.raw(`nfs4: ${question} `);
-    const answer = await lines.read();
-    return answer !== undefined && /^[yY]/.test(answer);
+    let onAbort: (() => void) | undefined;
+    const interrupted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(stop.reason);
+      stop.addEventListener("abort", onAbort, { once: true });
+    });
+    try {
+      const answer = await Promise.race([lines.read(), interrupted]);
+      return answer !== undefined && /^[yY]/.test(answer);
+    } finally {
+      stop.removeEventListener("abort", onAbort!);
+    }
   };
   try {
     return await work(ask);

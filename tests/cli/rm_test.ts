@@ -14,6 +14,7 @@ import { cpServerTest, tempDir, VERSIONS } from "./_cp.ts";
 import {
   destroyClientIdStatus,
   exclusiveOpenStatus,
+  ROOT,
   traceClientId,
   traceEvents,
 } from "./_spawn.ts";
@@ -162,6 +163,36 @@ cpServerTest(
         assert.equal(r.code, 0, r.stderr);
         assert.equal(r.stdout, `removed '${url}/vfs/${name}/up'\n`);
         assert.equal((await fs.stat(`${root}/keep`)).isFile(), true);
+      });
+
+      await t.step(`--vers ${vers}: Ctrl-C at an -i question ends rm at once`, async () => {
+        // stdin stays open with no answer: only the signal can end the wait.
+        const child = new Deno.Command(Deno.execPath(), {
+          args: ["run", "-A", "cli/main.ts", "--vers", vers, "rm", "-i", `${url}/vfs/${name}/f`],
+          cwd: ROOT,
+          stdin: "piped",
+          stdout: "null",
+          stderr: "piped",
+        }).spawn();
+        const reader = child.stderr.getReader();
+        let said = "";
+        while (!said.includes("?")) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          said += new TextDecoder().decode(value);
+        }
+        assert.equal(said, `nfs4: remove regular file '${url}/vfs/${name}/f'? `);
+        const asked = performance.now();
+        child.kill("SIGINT");
+        const { code } = await child.status;
+        const ms = performance.now() - asked;
+        reader.releaseLock();
+        await child.stderr.cancel();
+        await child.stdin.close().catch(() => {});
+        assert.equal(code, 130);
+        // Not the 3 s backstop of cli/main.ts: the question itself gave way.
+        assert.ok(ms < 2000, `ended ${ms} ms after SIGINT`);
+        assert.equal((await fs.stat(`${root}/f`)).isFile(), true, "nothing removed");
       });
 
       await t.step(`--vers ${vers}: no state left`, async () => {
