@@ -42,9 +42,9 @@ import {
 import {
   argsFor,
   assertSameListing,
+  bash,
   compareCase,
   type CoreutilsCase,
-  bash,
   inBatches,
   listing,
   mapNames,
