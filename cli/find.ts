@@ -146,6 +146,8 @@ async function findOne(
 ): Promise<boolean> {
   let client: Nfs4ClientApi;
   try {
+    // What the starts before printed goes out before any message of this one.
+    await out.flush();
     client = await session.client(start);
     // -delete would empty a whole export. The start is not followed (find -P)
     // unless it ends in `/`.
