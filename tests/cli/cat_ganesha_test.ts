@@ -408,7 +408,7 @@ async function assertNothingHeld(
   // client has open already upgrades that open (same stateid, one more user;
   // "PATH STATEID users N"), and its one CLOSE comes with the last user.
   const upgraded = events.filter((e) => e.cat === "open" && e.event === "OPEN (upgrade)")
-    .map((e) => other(String(e.detail).split(" ")[1]));
+    .map((e) => other(String(e.detail).split(" ")[1] ?? ""));
   const closed = events.filter((e) => e.cat === "open" && e.event === "CLOSE")
     .map((e) => String(e.detail).split(" ")).map(([p, id]) => `${p} ${other(String(id))}`);
   assert.equal(opened.length + upgraded.length, opens, `${what}: OPENs`);

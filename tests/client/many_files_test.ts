@@ -26,7 +26,7 @@ function delay(ms: number): Promise<void> {
 }
 
 /** A world of files whose opens take random time; it records what happens. */
-function world(files: readonly FakeFile[], chunkSize = 3) {
+function world(chunkSize = 3) {
   const log = { open: 0, closed: 0, maxOpenCalls: 0, overlap: false, opened: [] as string[] };
   let opening = 0;
   let closing = 0;
@@ -105,7 +105,7 @@ Deno.test("readInOrder delivers many small files in order, whatever order they o
     name: `f${i}`,
     data: bytes(`<${i}:${"x".repeat(i % 7)}>`),
   }));
-  const { open, log } = world(files);
+  const { open, log } = world();
   const out = recorder();
   await readInOrder(files, open, out.sink, { ahead: 8 });
   assert.equal(out.text, files.map((f) => new TextDecoder().decode(f.data)).join(""));
@@ -124,7 +124,7 @@ Deno.test("readInOrder reports failures in their place, after the output before 
     { name: "broken", data: bytes("123456789"), readErrorAfter: 2 },
     { name: "c", data: bytes("c") },
   ];
-  const { open, log } = world(files);
+  const { open, log } = world();
   const out = recorder();
   await readInOrder(files, open, out.sink, { ahead: 4 });
   assert.deepEqual(out.events.filter((e) => e.startsWith("failed")), [
@@ -150,7 +150,7 @@ Deno.test("readInOrder opens nothing ahead while a large file streams", async ()
     name: "s2",
     data: bytes("2"),
   }];
-  const { open, log } = world(files);
+  const { open, log } = world();
   const seen: string[][] = [];
   const out = recorder();
   await readInOrder(files, open, {
@@ -172,7 +172,7 @@ Deno.test("readInOrder stops when the sink gives up, and closes every file opene
     { name: "bad", openError: "denied" },
     ...Array.from({ length: 30 }, (_, i) => ({ name: `f${i}`, data: bytes(`${i}`) })),
   ];
-  const { open, log } = world(files);
+  const { open, log } = world();
   const out = recorder({ stopAt: "bad" });
   await assert.rejects(readInOrder(files, open, out.sink, { ahead: 5 }), /stop/);
   assert.equal(out.text, "a", "nothing after the failure that stopped it");
@@ -184,7 +184,7 @@ Deno.test("readInOrder stops when the sink gives up, and closes every file opene
 
 Deno.test("readInOrder with ahead 0 reads one file at a time", async () => {
   const files = Array.from({ length: 10 }, (_, i) => ({ name: `f${i}`, data: bytes(`${i}`) }));
-  const { open, log } = world(files);
+  const { open, log } = world();
   const out = recorder();
   await readInOrder(files, open, out.sink, { ahead: 0 });
   assert.equal(out.text, "0123456789");
