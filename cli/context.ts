@@ -57,6 +57,11 @@ export interface CliIo {
    * Default: `process.exit`.
    */
   readonly exit?: ((status: number) => void) | undefined;
+  /**
+   * The next line of input, for a question's answer (`rm -i`): stdin by
+   * default; `nfs4 shell` answers from its line editor or its script.
+   */
+  readonly readAnswer?: (() => Promise<string | undefined>) | undefined;
 }
 
 /** The signals that stop a command. */

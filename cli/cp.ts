@@ -39,7 +39,7 @@ import type { CliContext, CommandSession } from "./context.ts";
 import { describeError } from "./errors.ts";
 import { quoteName } from "./ls_quote.ts";
 import { readGlobalOptions, type RootCommand } from "./globals.ts";
-import type { WritableLike } from "./output.ts";
+import { isBrokenPipe, type WritableLike } from "./output.ts";
 
 /** How `cp` was asked to copy. */
 export interface CpOptions {
@@ -302,8 +302,14 @@ export async function cpCommand(
           onCopied: (from: string, to: string) => {
             const line = `${quote(from)} -> ${quote(to)}`;
             progress.clearLine();
-            if (listTo === "stdout") void session.out.write(line + "\n");
-            else ctx.diag.line(line);
+            if (listTo === "stdout") {
+              // A reader gone (`cp -v … | head -1`) ends the copy quietly
+              // after the file just listed, as coreutils' SIGPIPE would: the
+              // copy stops (any temporary removed) and the command exits 0.
+              session.out.write(line + "\n").catch((e) => {
+                if (isBrokenPipe(e)) controller.abort(e);
+              });
+            } else ctx.diag.line(line);
           },
         }
         : {}),

@@ -8,6 +8,7 @@
  * @module
  */
 
+import process from "node:process";
 import type { CliContext } from "./context.ts";
 
 /** Asks a yes/no question: prints `question`, resolves to the answer. */
@@ -19,10 +20,11 @@ export type Ask = (question: string) => Promise<boolean>;
  * undefined. Answers are words typed, not names: decoded as UTF-8.
  */
 export class StdinLines {
-  #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  // process.stdin, not Deno.stdin: the same code runs in the Bun binary.
+  #reader: AsyncIterator<Uint8Array> | undefined;
   #buffer = new Uint8Array(0);
   #eof = false;
-  #pending: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
+  #pending: Promise<IteratorResult<Uint8Array>> | undefined;
 
   /** The next line without its newline, or undefined at the end of input. */
   async read(): Promise<string | undefined> {
@@ -39,8 +41,8 @@ export class StdinLines {
         this.#buffer = new Uint8Array(0);
         return line;
       }
-      this.#reader ??= Deno.stdin.readable.getReader();
-      this.#pending = this.#reader.read();
+      this.#reader ??= (process.stdin as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+      this.#pending = this.#reader.next();
       const { value, done } = await this.#pending;
       this.#pending = undefined;
       if (done || value === undefined) {
@@ -60,7 +62,8 @@ export class StdinLines {
    */
   close(): void {
     this.#pending?.catch(() => {});
-    this.#reader?.releaseLock();
+    // Stop reading without closing stdin for whoever reads it next.
+    if (this.#reader) process.stdin.pause();
     this.#reader = undefined;
   }
 }
@@ -83,7 +86,9 @@ export async function withStdinAsk<T>(ctx: CliContext, work: (ask: Ask) => Promi
       stop.addEventListener("abort", onAbort, { once: true });
     });
     try {
-      const answer = await Promise.race([lines.read(), interrupted]);
+      // nfs4 shell answers from its own input (its line editor, or its script).
+      const next = ctx.io.readAnswer ?? (() => lines.read());
+      const answer = await Promise.race([next(), interrupted]);
       return answer !== undefined && /^[yY]/.test(answer);
     } finally {
       stop.removeEventListener("abort", onAbort!);

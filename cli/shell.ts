@@ -95,6 +95,8 @@ class Shell implements ShellState {
   readonly held: ShellState["held"] = new Map();
   lastStatus = 0;
   #editor: LineEditor | undefined;
+  /** Where a verb's questions get their answers (undefined: the verb reads stdin). */
+  #readAnswer: (() => Promise<string | undefined>) | undefined;
   /** Stops the running verb (Ctrl-C); undefined at the prompt. */
   #stopVerb: ((signal: StopSignal) => void) | undefined;
   #ending: StopSignal | undefined;
@@ -141,7 +143,13 @@ class Shell implements ShellState {
       const stdin = processStdin();
       if (commands !== undefined) return await this.#script(splitLines(commands));
       if (!isTerminal(stdin) || !isTerminal(process.stdout)) {
-        return await this.#script(readLines(stdin));
+        const lines = readLines(stdin)[Symbol.asyncIterator]();
+        // A verb's question (rm -i) is answered by the script's next line, as in sh.
+        this.#readAnswer = async () => {
+          const next = await lines.next();
+          return next.done ? undefined : next.value;
+        };
+        return await this.#script({ [Symbol.asyncIterator]: () => lines });
       }
       return await this.#interactive(stdin);
     } catch (err) {
@@ -189,6 +197,8 @@ class Shell implements ShellState {
       },
     });
     this.#editor = editor;
+    // A verb's question (rm -i) is answered on the terminal, through the editor.
+    this.#readAnswer = () => editor.read("");
     this.#say(
       `connected to ${formatHostPort(this.start)} with NFSv4.${this.client.minorVersion}, ` +
         `client ID ${this.client.describeState().clientId}; 'help' lists the verbs`,
@@ -292,6 +302,7 @@ class Shell implements ShellState {
       signals,
       // A verb never ends the shell; Ctrl-C has stopped its work already.
       exit: () => {},
+      readAnswer: this.#readAnswer,
       connect: (url, globals, onTrace, extra) => {
         if (url.host === this.start.host && url.port === this.start.port) {
           return Promise.resolve(keepOpen(shared));

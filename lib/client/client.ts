@@ -510,6 +510,9 @@ export class Nfs4Client implements Nfs4ClientApi {
     let cookie = 0n;
     let cookieverf: Uint8Array = new Uint8Array(8);
     const maxcount = this.#maxResponse(256 * 1024);
+    // A server whose cookies come round again would be listed forever (the
+    // kernel's nfs_readdir reports "directory contains a readdir loop").
+    const cookies = new Set<bigint>();
     for (;;) {
       const [, result] = await this.manager.run(() =>
         [
@@ -530,6 +533,14 @@ export class Nfs4Client implements Nfs4ClientApi {
         } else {
           yield info;
         }
+        if (cookies.has(entry.cookie)) {
+          throw new Error(
+            `${path}: the server's READDIR came round again (cookie ${entry.cookie} twice): ` +
+              "a readdir loop",
+          );
+        }
+        // (Bounded: a loop longer than a million entries goes unseen.)
+        if (cookies.size < 1_000_000) cookies.add(entry.cookie);
         cookie = entry.cookie;
       }
       cookieverf = result.cookieverf;
