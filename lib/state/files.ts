@@ -55,8 +55,44 @@ export interface OpenedFile {
 /** Default attributes fetched with OPEN. */
 const OPEN_ATTRS = [Attr.TYPE, Attr.SIZE, Attr.CHANGE, Attr.MODE, Attr.FILEID];
 
+/**
+ * The OPENs and CLOSEs of a manager in flight. An OPEN of a file this
+ * client has open already is an upgrade of the same server state (one
+ * stateid, RFC 7530 §9.1.1; the client counts its users), so an OPEN must
+ * never cross a CLOSE: a CLOSE decided while an OPEN was on its way would
+ * close the state that OPEN just joined, and the new user's READs fail
+ * NFS4ERR_BAD_STATEID (a hard link opened under its second name while the
+ * first is being closed). So an OPEN waits for the CLOSEs in flight, and a
+ * CLOSE for the OPENs begun before it, then counts the users.
+ */
+const inFlight = new WeakMap<
+  StateManager,
+  { readonly opens: Set<Promise<unknown>>; readonly closes: Set<Promise<unknown>> }
+>();
+
+function flights(m: StateManager) {
+  let f = inFlight.get(m);
+  if (!f) {
+    f = { opens: new Set(), closes: new Set() };
+    inFlight.set(m, f);
+  }
+  return f;
+}
+
 /** OPEN by name in a directory; records the open state in the manager. */
 export async function openFile(m: StateManager, request: OpenRequest): Promise<OpenedFile> {
+  const f = flights(m);
+  if (f.closes.size > 0) await Promise.allSettled([...f.closes]);
+  const opening = openFileNow(m, request);
+  f.opens.add(opening);
+  try {
+    return await opening;
+  } finally {
+    f.opens.delete(opening);
+  }
+}
+
+async function openFileNow(m: StateManager, request: OpenRequest): Promise<OpenedFile> {
   const clientid = () => m.client.clientId!;
   let owner = m.openOwner();
   const create = request.create ? createHow(m, request.create) : undefined;
@@ -150,7 +186,16 @@ function accessName(access: number): string {
 export function closeFile(m: StateManager, state: OpenState): Promise<void> {
   // Releasing is never stopped by the scope that stopped the work (a
   // Ctrl-C'd verb of nfs4 shell still closes its files).
-  return outsideOperationScope(() => closeOpen(m, state));
+  return outsideOperationScope(() => {
+    const f = flights(m);
+    const before = [...f.opens];
+    const closing = (async () => {
+      if (before.length > 0) await Promise.allSettled(before);
+      await closeOpen(m, state);
+    })();
+    f.closes.add(closing);
+    return closing.finally(() => f.closes.delete(closing));
+  });
 }
 
 /** The lock state of this process's lock owner on an open, created on first use. */
