@@ -142,7 +142,12 @@ function assertCapture(
   assert.ok(rpc.every((f) => f.msgtyp.length === 1), "one RPC message per frame");
   const sent = rpc.filter((f) => f.dstPort === proxyPort).length;
   const received = rpc.filter((f) => f.srcPort === proxyPort).length;
-  assert.deepEqual({ sent, received }, counts, "one RPC frame per record sent and received");
+  const ports = [...new Set(frames.map((f) => `${f.srcPort}>${f.dstPort}`))].join(" ");
+  assert.deepEqual(
+    { sent, received },
+    counts,
+    `one RPC frame per record sent and received (proxy port ${proxyPort}; frames ${ports})`,
+  );
   // Frames without RPC are handshakes, FINs and the first segments of large records.
   const syns = frames.filter((f) => f.syn).length;
   const fins = frames.filter((f) => f.fin).length;
@@ -297,7 +302,12 @@ for (const vers of ["4.0", "4.1"] as const) {
           const run = await capturedRun(proxy, () => (row.run ?? nfs4)(args));
           assert.equal(run.ended.code, 0, `${row.name}: ${run.ended.stderr}`);
           const frames = await decode(file);
-          const { calls } = assertCapture(frames, proxy.port, counted(run));
+          let calls: Set<string>;
+          try {
+            ({ calls } = assertCapture(frames, proxy.port, counted(run)));
+          } catch (e) {
+            throw new Error(`${row.name}: ${(e as Error).message}`, { cause: e });
+          }
           assertOps(calls, [...lifecycleOps(vers), ...row.ops], row.name);
           if (row.name === "cat") {
             // READ replies of 1 MiB: several segments each, reassembled.
