@@ -179,5 +179,5 @@ serverTest(
     assert.doesNotMatch(state, /LOST/);
     await Deno.remove(home, { recursive: true });
   },
-  { ignore: !hasScript, leaseSeconds: 3, graceSeconds: 3 },
+  { ignore: !hasScript, leaseSeconds: 5, graceSeconds: 5 },
 );

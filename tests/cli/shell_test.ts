@@ -163,7 +163,9 @@ serverTest(
       await type("lock -x held\nstate\n");
       await new Promise((r) => setTimeout(r, 1500));
       await server.restart();
-      // Long enough for a renewal to notice and for the reclaim in grace.
+      // Long enough for a renewal to notice and for the reclaim in grace. (A
+    // 5 s lease: with 3 s, a loaded CI machine can let the new client ID's
+    // lease run out mid-reclaim, and the lock is then rightly lost.)
       await new Promise((r) => setTimeout(r, (server.leaseSeconds + 3) * 1000));
       await type("ls\nstate\nexit\n");
       await writer.close();
@@ -188,5 +190,5 @@ serverTest(
     assert.match(stderr, /^\* [0-9.]+ s state: -RECLAIM_REBOOT/m, stderr);
     assert.match(stdout, /^held$/m);
   },
-  { leaseSeconds: 3, graceSeconds: 3 },
+  { leaseSeconds: 5, graceSeconds: 5 },
 );
