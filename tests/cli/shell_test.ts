@@ -164,8 +164,8 @@ serverTest(
       await new Promise((r) => setTimeout(r, 1500));
       await server.restart();
       // Long enough for a renewal to notice and for the reclaim in grace. (A
-    // 5 s lease: with 3 s, a loaded CI machine can let the new client ID's
-    // lease run out mid-reclaim, and the lock is then rightly lost.)
+      // 5 s lease: with 3 s, a loaded CI machine can let the new client ID's
+      // lease run out mid-reclaim, and the lock is then rightly lost.)
       await new Promise((r) => setTimeout(r, (server.leaseSeconds + 3) * 1000));
       await type("ls\nstate\nexit\n");
       await writer.close();
