@@ -319,3 +319,36 @@ export async function decodeNfs(file: string, port: number): Promise<DecodedNfs>
   }
   return decoded;
 }
+
+/** tshark's path, for reading capture files (no capture rights needed); undefined when not installed. */
+export const tsharkPath: string | undefined = which("tshark");
+
+/**
+ * `tshark -n -r FILE ARGS -T fields -e FIELD...`: one row a frame, every
+ * occurrence of a field comma-joined, fields split on tabs.
+ */
+export function tsharkFields(file: string, args: string[], fields: string[]): Promise<string[][]> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      tsharkPath!,
+      [
+        "-n",
+        "-r",
+        file,
+        ...args,
+        "-T",
+        "fields",
+        ...fields.flatMap((f) => ["-e", f]),
+        "-E",
+        "occurrence=a",
+        "-E",
+        "aggregator=,",
+      ],
+      { maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`tshark failed: ${stderr || error.message}`));
+        else resolve(stdout.split("\n").filter((l) => l !== "").map((l) => l.split("\t")));
+      },
+    );
+  });
+}

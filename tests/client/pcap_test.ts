@@ -10,7 +10,6 @@
  */
 
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -25,35 +24,9 @@ import {
 import type { TraceEvent } from "../../lib/state/trace.ts";
 import { ScriptedServer } from "../state/_scripted.ts";
 import { startScriptedNfsServer } from "../_nfs4_server.ts";
+import { tsharkFields, tsharkPath } from "../_tshark.ts";
 
-const tshark = ["/usr/bin/tshark", "/usr/local/bin/tshark"].find((p) => fs.existsSync(p));
-
-/** `tshark -r FILE ... -T fields -e ...` rows (every occurrence, comma-joined). */
-function tsharkFields(file: string, args: string[], fields: string[]): Promise<string[][]> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      tshark!,
-      [
-        "-n",
-        "-r",
-        file,
-        ...args,
-        "-T",
-        "fields",
-        ...fields.flatMap((f) => ["-e", f]),
-        "-E",
-        "occurrence=a",
-        "-E",
-        "aggregator=,",
-      ],
-      { maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        if (error) reject(new Error(`tshark failed: ${stderr || error.message}`));
-        else resolve(stdout.split("\n").filter((l) => l !== "").map((l) => l.split("\t")));
-      },
-    );
-  });
-}
+const tshark = tsharkPath;
 
 /** Counts records per direction and connection, passing everything on to `inner`. */
 class CountingTap implements RecordTap {

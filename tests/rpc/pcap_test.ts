@@ -8,7 +8,6 @@
  */
 
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -17,6 +16,7 @@ import { RpcServer } from "../../lib/rpc/server.ts";
 import type { RecordTap, TapConnectionInfo } from "../../lib/rpc/tap.ts";
 import { RpcTransport } from "../../lib/rpc/transport.ts";
 import { autoReply, FakeRpcServer } from "./_fake_server.ts";
+import { tsharkFields, tsharkPath } from "../_tshark.ts";
 
 // ------------------------------------------------------------ a pcap reader
 
@@ -459,34 +459,7 @@ Deno.test("PcapWriter.open() creates the file whole at every step (header first)
 
 // ------------------------------------------------------------ the hooks, and tshark
 
-const tshark = ["/usr/bin/tshark", "/usr/local/bin/tshark"].find((p) => fs.existsSync(p));
-
-/** `tshark -r FILE -T fields -e ...` lines, split on tabs. */
-function tsharkFields(file: string, args: string[], fields: string[]): Promise<string[][]> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      tshark!,
-      [
-        "-n",
-        "-r",
-        file,
-        ...args,
-        "-T",
-        "fields",
-        ...fields.flatMap((f) => ["-e", f]),
-        "-E",
-        "occurrence=a",
-        "-E",
-        "aggregator=,",
-      ],
-      { maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        if (error) reject(new Error(`tshark failed: ${stderr || error.message}`));
-        else resolve(stdout.split("\n").filter((l) => l !== "").map((l) => l.split("\t")));
-      },
-    );
-  });
-}
+const tshark = tsharkPath;
 
 /** A tap that counts records per direction and passes everything on. */
 function countingTee(
