@@ -103,6 +103,8 @@ class Shell implements ShellState {
   #options = new Map<string, OptionShape[]>();
   #globalOptions: OptionShape[] = [];
   readonly #started = performance.now();
+  /** The categories `--trace=...` named, for the mode it set. */
+  #asked: { mode: string; categories: ReadonlySet<string> } | undefined;
   /** Connected: from now on the client's events are news. */
   #ready = false;
 
@@ -121,6 +123,9 @@ class Shell implements ShellState {
       : categories?.length === 1 && categories[0] === "ops"
       ? "ops"
       : "on";
+    if (categories && this.traceMode !== "ops") {
+      this.#asked = { mode: this.traceMode, categories: new Set(categories) };
+    }
     this.#learnOptions();
   }
 
@@ -336,7 +341,10 @@ class Shell implements ShellState {
     // A fresh client's start (new client ID, nothing to reclaim) is no news.
     if (!this.#ready && mode === "off") return;
     const ops = event.category === "ops";
-    if (mode === "ops" ? ops : mode !== "off" && !ops) {
+    // --trace=CATEGORY,... shows those categories until `trace` changes the mode.
+    const asked = mode === this.#asked?.mode ? this.#asked.categories : undefined;
+    const shown = asked ? asked.has(event.category) || event.category === "server" : !ops;
+    if (mode === "ops" ? ops : mode !== "off" && shown) {
       this.#say(mode === "json" ? formatTraceJson(event) : formatTraceText(event));
     } else if (mode === "off" && notable(event)) {
       const seconds = ((performance.now() - this.#started) / 1000).toFixed(1);

@@ -67,7 +67,7 @@ for (const vers of VERSIONS) {
       const r = await nfs4([
         "--vers",
         vers,
-        "--trace=json",
+        "--trace=json,all",
         "shell",
         `${server.url}/vfs`,
         "-c",
@@ -90,12 +90,12 @@ for (const vers of VERSIONS) {
         e.event === "EXCHANGE_ID ok" || e.event === "SETCLIENTID_CONFIRM ok"
       );
       assert.equal(established.length, 1, r.stderr);
-      assert.ok(
-        events.some((e) =>
-          e.event.startsWith("LOCKU") || /LOCKU|unlock/i.test(e.event + (e.detail ?? ""))
-        ),
-        r.stderr,
+      // At exit the held lock is released and the file closed (the ops trace says so).
+      const sentOps = events.filter((e) => e.cat === "ops").flatMap((e) =>
+        ((e.ops ?? []) as { op: string }[]).map((o) => o.op)
       );
+      assert.ok(sentOps.includes("LOCKU"), sentOps.join(" "));
+      assert.ok(sentOps.lastIndexOf("CLOSE") > sentOps.lastIndexOf("LOCKU"), sentOps.join(" "));
       if (vers === "4.1") {
         assert.ok(events.some((e) => e.event === "DESTROY_CLIENTID ok"), r.stderr);
       }
