@@ -17,7 +17,12 @@
 
 import { Option } from "@commander-js/extra-typings";
 import { readRange } from "../lib/client/byte_range.ts";
-import { type OrderedSource, readInOrder } from "../lib/client/many_files.ts";
+import {
+  DEFAULT_PREFETCH_BYTES,
+  type OrderedSource,
+  readInOrder,
+} from "../lib/client/many_files.ts";
+import { DirectoryHandles, openReadAhead, PrefetchedFile } from "../lib/client/small_file.ts";
 import { type NfsUrl, parseNfsUrl, urlPath } from "../lib/client/url.ts";
 import type { CliContext, CommandSession } from "./context.ts";
 import { parseByteCount } from "./count_arg.ts";
@@ -79,7 +84,9 @@ export async function catUrls(
   urls: readonly NfsUrl[],
   range?: CatRange,
 ): Promise<void> {
-  await readInOrder(urls, (url) => openForCat(session, url, range), {
+  // Directory handles walked once per directory, for this cat only.
+  const directories = new WeakMap<object, DirectoryHandles>();
+  await readInOrder(urls, (url) => openForCat(session, url, directories, range), {
     write: (chunk) => session.out.write(chunk),
     failed: (url, err) => session.report(err, url), // rethrows a closed stdout
   });
@@ -88,14 +95,28 @@ export async function catUrls(
 async function openForCat(
   session: CommandSession,
   url: NfsUrl,
+  directories: WeakMap<object, DirectoryHandles>,
   range?: CatRange,
 ): Promise<OrderedSource> {
   const client = await session.client(url);
-  // `file/` is not a directory (ENOTDIR), `dir/` is one (EISDIR), as for cat(1).
-  const file = await client.openRead(urlPath(url));
   if (range === undefined) {
-    return { size: file.size, chunks: () => file.chunks(), close: () => file.close() };
+    let handles = directories.get(client);
+    if (!handles) directories.set(client, handles = new DirectoryHandles());
+    // A file read whole comes with its OPEN (one COMPOUND on NFSv4.1 for a
+    // small file); `file/` is not a directory (ENOTDIR), `dir/` is one
+    // (EISDIR), as for cat(1).
+    const file = await openReadAhead(client, urlPath(url), {
+      count: DEFAULT_PREFETCH_BYTES,
+      directories: handles,
+    });
+    return {
+      size: file.size,
+      chunks: () => file.chunks(),
+      close: () => file.close(),
+      closedOnServer: file instanceof PrefetchedFile && file.complete,
+    };
   }
+  const file = await client.openRead(urlPath(url));
   let size: bigint | undefined;
   if (file.size !== undefined) {
     const left = file.size > range.offset ? file.size - range.offset : 0n;

@@ -33,6 +33,12 @@ export interface OrderedSource {
   /** The data, in order (each chunk a READ reply's own). */
   chunks(): AsyncIterable<Uint8Array>;
   close(): Promise<void>;
+  /**
+   * Nothing is open on the server any more (the file was read whole and
+   * closed with its OPEN, lib/client/small_file.ts): `close()` sends nothing
+   * and need not wait for OPENs.
+   */
+  readonly closedOnServer?: boolean;
 }
 
 /** Where the files go, in order. */
@@ -144,7 +150,8 @@ export async function readInOrder<T>(
       }
       if (slot.complete) {
         slot.closed = true;
-        await close(slot.source);
+        if (slot.source.closedOnServer) await slot.source.close();
+        else await close(slot.source);
       }
     } catch (error) {
       slot.failure = { error };

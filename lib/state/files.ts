@@ -13,14 +13,18 @@ import { NfsError } from "../nfs4/errors.ts";
 import { getattr } from "../nfs4/ops/getattr.ts";
 import { getfh } from "../nfs4/ops/getfh.ts";
 import { type CreateHow, open, type OpenResult } from "../nfs4/ops/open.ts";
+import { close } from "../nfs4/ops/close.ts";
 import { putfh } from "../nfs4/ops/putfh.ts";
+import { read } from "../nfs4/ops/read.ts";
 import { Nfs4Status as S } from "../nfs4/status.ts";
 import { type FileHandle, formatStateid, sameStateOther, type Verifier } from "../nfs4/types.ts";
 import type { StateManager } from "./manager.ts";
 import { type LockRange, LockState, OpenState } from "./open_state.ts";
+import type { OpenOwner } from "./owners.ts";
 import {
   closeOpen,
   confirmUnderOwner,
+  forgetOpen,
   lockRange,
   noteDelegation,
   shareAccessWire,
@@ -115,44 +119,7 @@ async function openFileNow(m: StateManager, request: OpenRequest): Promise<Opene
           ] as const,
         { seqidOwners: [owner], underOwners: confirmUnderOwner(m, owner, 1, 2) },
       );
-      const shared = [...m.opens].find((o) =>
-        o.owner === owner && !o.closed && o.bad === undefined &&
-        sameStateOther(o.stateid, result.stateid)
-      );
-      if (shared) {
-        // The server upgraded our open of this file: one state, two users.
-        shared.stateid = result.stateid;
-        shared.access |= request.access;
-        shared.users++;
-        m.tracer.emit(
-          "open",
-          "OPEN (upgrade)",
-          `${request.path} ${formatStateid(shared.stateid)} users ${shared.users}`,
-        );
-        return { state: shared, attrs, result };
-      }
-      const state = new OpenState({
-        owner,
-        fh,
-        path: request.path,
-        parentFh: request.dirFh,
-        name: request.name,
-        stateid: result.stateid,
-        access: request.access,
-        deny: request.deny ?? 0,
-      });
-      m.opens.add(state);
-      m.tracer.emit(
-        "open",
-        "OPEN",
-        `${request.path} ${formatStateid(state.stateid)} access ${accessName(request.access)}`,
-        {
-          path: request.path,
-          stateid: formatStateid(state.stateid),
-        },
-      );
-      noteDelegation(m, state, result);
-      return { state, attrs, result };
+      return { state: recordOpen(m, owner, request, result, fh), attrs, result };
     } catch (e) {
       // RFC 7530 §9.1.7: BAD_SEQID retires the owner; OPEN retries with a new one.
       if (e instanceof NfsError && e.status === S.NFS4ERR_BAD_SEQID && attempt < 2) {
@@ -162,6 +129,59 @@ async function openFileNow(m: StateManager, request: OpenRequest): Promise<Opene
       throw e instanceof NfsError ? e.withPath(request.path) : e;
     }
   }
+}
+
+/**
+ * Records an OPEN the server granted: a new open state in the manager (where
+ * recovery, the trace and CLOSE find it), or one more user of the state
+ * this owner already holds on the file (the server upgraded it, RFC 7530
+ * §9.1.1). Every OPEN is recorded here, whatever COMPOUND carried it
+ * (lib/state/small_file.ts's OPEN+READ+CLOSE too).
+ */
+export function recordOpen(
+  m: StateManager,
+  owner: OpenOwner,
+  request: Pick<OpenRequest, "dirFh" | "name" | "path" | "access" | "deny">,
+  result: OpenResult,
+  fh: FileHandle,
+): OpenState {
+  const shared = [...m.opens].find((o) =>
+    o.owner === owner && !o.closed && o.bad === undefined &&
+    sameStateOther(o.stateid, result.stateid)
+  );
+  if (shared) {
+    // The server upgraded our open of this file: one state, two users.
+    shared.stateid = result.stateid;
+    shared.access |= request.access;
+    shared.users++;
+    m.tracer.emit(
+      "open",
+      "OPEN (upgrade)",
+      `${request.path} ${formatStateid(shared.stateid)} users ${shared.users}`,
+    );
+    return shared;
+  }
+  const state = new OpenState({
+    owner,
+    fh,
+    path: request.path,
+    parentFh: request.dirFh,
+    name: request.name,
+    stateid: result.stateid,
+    access: request.access,
+    deny: request.deny ?? 0,
+  });
+  m.opens.add(state);
+  if (m.tracer.active) {
+    m.tracer.emit(
+      "open",
+      "OPEN",
+      `${request.path} ${formatStateid(state.stateid)} access ${accessName(request.access)}`,
+      { path: request.path, stateid: formatStateid(state.stateid) },
+    );
+  }
+  noteDelegation(m, state, result);
+  return state;
 }
 
 function createHow(m: StateManager, create: NonNullable<OpenRequest["create"]>): CreateHow {
@@ -195,6 +215,62 @@ export function closeFile(m: StateManager, state: OpenState): Promise<void> {
     })();
     f.closes.add(closing);
     return closing.finally(() => f.closes.delete(closing));
+  });
+}
+
+/**
+ * READ the first `count` bytes of a file just opened and CLOSE it in the
+ * same COMPOUND: `PUTFH READ CLOSE` (RFC 7530 §16.23, §16.2), what a small
+ * file needs once its OPEN is done (NFSv4.0, which has no current stateid
+ * to put READ into the OPEN's own COMPOUND). READ carries the open stateid
+ * and does not use the owner's seqid; CLOSE does and advances it (RFC 7530
+ * §9.1.7), so the COMPOUND holds the owner as any CLOSE does.
+ *
+ * It is a CLOSE like {@linkcode closeFile}'s: it waits for the OPENs begun
+ * before it, and the OPENs after it wait for it, so it never closes a state
+ * an OPEN of the same file (a hard link) has just joined. A state with other
+ * users, locks or a delegation is not closed here: READ goes alone, and
+ * `closed` says so. The CLOSE only runs when the READ succeeded (a COMPOUND
+ * stops at its first failure): a failure leaves the state open for the
+ * caller to close, with the usual path.
+ */
+export function readThenClose(
+  m: StateManager,
+  state: OpenState,
+  count: number,
+): Promise<{ data: Uint8Array; eof: boolean; closed: boolean }> {
+  const f = flights(m);
+  const before = [...f.opens];
+  const closing = (async () => {
+    if (before.length > 0) await Promise.allSettled(before);
+    state.assertUsable();
+    if (state.closed) throw new Error(`${state.path}: already closed`);
+    if (state.users > 1 || state.locks.length > 0 || state.delegation) {
+      const [, alone] = await m.run(
+        () => [putfh(state.fh), read({ stateid: state.stateid, offset: 0n, count })] as const,
+        { states: [state] },
+      );
+      return { data: alone.data, eof: alone.eof, closed: false };
+    }
+    const owner = state.owner;
+    const [, got] = await m.run(
+      () =>
+        [
+          putfh(state.fh),
+          read({ stateid: state.stateid, offset: 0n, count }),
+          close({ seqid: owner.seqid, stateid: state.stateid }),
+        ] as const,
+      { seqidOwners: [owner], states: [state] },
+    );
+    if (m.tracer.active) {
+      m.tracer.emit("open", "CLOSE", `${state.path} ${formatStateid(state.stateid)} (with READ)`);
+    }
+    forgetOpen(m, state);
+    return { data: got.data, eof: got.eof, closed: true };
+  })();
+  f.closes.add(closing);
+  return closing.finally(() => f.closes.delete(closing)).catch((e) => {
+    throw e instanceof NfsError ? e.withPath(state.path) : e;
   });
 }
 

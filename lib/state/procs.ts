@@ -905,7 +905,7 @@ export async function returnDelegations(m: StateManager): Promise<void> {
 }
 
 /** One DELEGRETURN; a delegation the server no longer knows is simply dropped. */
-async function returnDelegation(
+export async function returnDelegation(
   m: StateManager,
   state: OpenState,
   inRecovery = false,
@@ -1056,13 +1056,25 @@ export async function closeOpen(
     });
     m.tracer.emit("open", "CLOSE", `${state.path} ${formatStateid(state.stateid)}`);
   }
+  forgetOpen(m, state);
+}
+
+/**
+ * Forgets an open the server no longer holds (its CLOSE succeeded, here or
+ * inside a larger COMPOUND: lib/state/small_file.ts). Its owner, once it
+ * holds nothing, is put aside for reuse when it is the identity's current
+ * open owner; an owner that is not (a retired one, or one of the small-file
+ * owners, which are never handed to other OPENs) is left alone, and the
+ * current owner's entry is never dropped for it.
+ */
+export function forgetOpen(m: StateManager, state: OpenState): void {
   state.closed = true;
   m.opens.delete(state);
   const owner = state.owner;
-  if (![...m.opens].some((o) => o.owner === owner)) {
-    m.openOwners.delete(owner.uid);
-    if (!owner.retired) m.idleOwners.park(owner);
-  }
+  if (m.openOwners.get(owner.uid) !== owner) return;
+  for (const o of m.opens) if (o.owner === owner) return;
+  m.openOwners.delete(owner.uid);
+  if (!owner.retired) m.idleOwners.park(owner);
 }
 
 /** LOCKU one range (RFC 7530 §16.12). */

@@ -1,0 +1,418 @@
+/**
+ * A small file read whole in as few COMPOUNDs as the protocol allows: what
+ * `nfs4 cat` of many files and `cp -r` of small files spend their requests
+ * on. The state manager owns these shapes, as it owns OPEN and CLOSE: the
+ * open is recorded exactly as any OPEN (lib/state/files.ts recordOpen), so
+ * recovery, the trace and the ordering of OPENs and CLOSEs see it, and it is
+ * forgotten only once a CLOSE the server answered NFS4_OK says it is gone.
+ *
+ * **NFSv4.1: one COMPOUND.** `SEQUENCE PUTFH(dir) OPEN(CLAIM_NULL name,
+ * NOCREATE) GETFH GETATTR READ(current stateid) CLOSE(current stateid)`:
+ * OPEN sets the current stateid, which READ and CLOSE name with the special
+ * stateid {seqid 1, other 0} (RFC 8881 §16.2.3.1.2, §18.16.3). GETATTR
+ * comes before READ, so the size, change and fileid describe the file the
+ * READ read. The server runs the ops in order and cannot branch: the CLOSE
+ * runs whatever the READ found. So the READ asks for as much as the client
+ * is willing to hold for a "small" file, and:
+ * - READ's eof: the data is the whole file, already closed. One COMPOUND.
+ * - no eof (the file is larger): it was closed all the same. The file is
+ *   opened again, a new OPEN (not a re-run of the first: the first is done
+ *   and closed), and its GETATTR compared with the first's: the same fileid
+ *   and change attribute mean the same file, unchanged, so the bytes read
+ *   stand and reading goes on from where they end; anything else (or a
+ *   server that gives no change attribute) drops them and the new open is
+ *   read from byte 0. Nothing has been handed to the caller yet at that
+ *   point, so starting over is always possible.
+ *
+ * The alternatives were worse: leaving CLOSE out whenever the file might be
+ * large costs a COMPOUND for every small file (the common case); reading
+ * with the anonymous stateid bypasses our open (share reservations, RFC
+ * 8881 §8.2.3) and is not an option.
+ *
+ * Each such COMPOUND uses an open owner of its own for its flight (a small
+ * pool, RFC 8881 §18.16.3 open_owner4): the server shares one open state
+ * among the OPENs of one owner on one file, so a second OPEN of the same
+ * file (`cat a a`, a hard link) under the same owner while this COMPOUND is
+ * in flight would be closed under it by this COMPOUND's CLOSE. With an
+ * owner no other OPEN uses meanwhile, no other open can join this one.
+ *
+ * The reply must fit the session's cached reply size: the COMPOUND changes
+ * state, so its reply is cached for a resend (sa_cachethis, RFC 8881
+ * §18.46.3, lib/state/exactly_once.ts), and a READ that could make it
+ * larger is refused NFS4ERR_REP_TOO_BIG_TO_CACHE (Ganesha 4.3 checks the
+ * READ's count). The READ asks for at most that size less room for the
+ * other results.
+ *
+ * **When it fails part way.** A COMPOUND stops at its first failure; the
+ * manager's retry rules must never run it again once its OPEN succeeded
+ * (that would be a second OPEN the caller did not ask for). So as soon as
+ * the reply shows the OPEN succeeded, its status goes back to this module
+ * whatever it is, and what was not done is done with separate COMPOUNDs
+ * through the usual paths (recovery included): READ failed: `PUTFH READ
+ * CLOSE` with the open's own stateid; CLOSE failed: CLOSE alone
+ * (closeFile). A READ refused with NFS4ERR_BAD_STATEID is taken to mean the
+ * server does not honour the current stateid: this client then uses two
+ * COMPOUNDs per file for the rest of its life (the trace says so once).
+ * Failures before the OPEN succeeded (a stale directory handle, ENOENT, a
+ * symlink or directory by that name) went through the usual table and come
+ * back to the caller with nothing opened.
+ *
+ * **NFSv4.0, or when the current stateid is refused: two COMPOUNDs.** The
+ * ordinary OPEN (openFile, with its OPEN_CONFIRM when the server asks, RFC
+ * 7530 §16.18), then, when its GETATTR says the file fits, `PUTFH READ
+ * CLOSE` (files.ts readThenClose: READ does not advance the owner's seqid,
+ * CLOSE does, RFC 7530 §9.1.7); a larger file stays open and is read as
+ * usual.
+ * @module
+ */
+
+import type { Nfs4Op } from "../nfs4/compound.ts";
+import { Attr, type DecodedFattr } from "../nfs4/attrs.ts";
+import { OpenClaimType, ShareAccess } from "../nfs4/constants.ts";
+import { NfsError } from "../nfs4/errors.ts";
+import { close } from "../nfs4/ops/close.ts";
+import { getattr } from "../nfs4/ops/getattr.ts";
+import { getfh } from "../nfs4/ops/getfh.ts";
+import { open, type OpenResult } from "../nfs4/ops/open.ts";
+import { putfh } from "../nfs4/ops/putfh.ts";
+import { read, type ReadResult } from "../nfs4/ops/read.ts";
+import { Nfs4Status as S } from "../nfs4/status.ts";
+import { CURRENT_STATEID, type FileHandle } from "../nfs4/types.ts";
+import { closeFile, openFile, readThenClose, recordOpen } from "./files.ts";
+import type { StateManager } from "./manager.ts";
+import type { OpenState } from "./open_state.ts";
+import { OpenOwner } from "./owners.ts";
+import { forgetOpen, returnDelegation } from "./procs.ts";
+
+/** A file to open by name in a directory whose handle the caller holds. */
+export interface SmallReadRequest {
+  readonly dirFh: FileHandle;
+  readonly name: string;
+  /** The path the user named, for messages and traces. */
+  readonly path: string;
+  /** Attributes for the OPEN's GETATTR; SIZE, CHANGE and FILEID are added. */
+  readonly attrs?: readonly number[];
+  /** The most bytes worth reading ahead in the OPEN's COMPOUND (the client's "small"). */
+  readonly count: number;
+}
+
+/**
+ * What was read, and the open to read on from, if any. `data` is bytes
+ * `[0, data.length)` of the file `state` has open (or of the file, when
+ * `state` is undefined); `eof`: that is all of it.
+ */
+export interface SmallRead {
+  /** The GETATTR of the open the data belongs to. */
+  readonly attrs: DecodedFattr;
+  readonly data: Uint8Array;
+  readonly eof: boolean;
+  /** Still open: the caller reads on after `data` (unless `eof`) and closes it. */
+  readonly state: OpenState | undefined;
+}
+
+/** Ops in the one-COMPOUND shape, SEQUENCE included. */
+const ONE_COMPOUND_OPS = 7;
+/** Room left in the cached reply for everything but READ's data. */
+const REPLY_ROOM = 2048;
+/** Below this the one-COMPOUND READ would be too small to be worth it. */
+const MIN_ONE_COMPOUND_READ = 4096;
+/** Attributes the re-open check needs. */
+const CHECK_ATTRS = [Attr.TYPE, Attr.SIZE, Attr.CHANGE, Attr.FILEID];
+const EMPTY = new Uint8Array(0);
+
+/** Per manager: owners free for the next COMPOUND, and whether the current stateid was refused. */
+interface SmallFileState {
+  readonly freeOwners: OpenOwner[];
+  currentStateidRefused: boolean;
+}
+const perManager = new WeakMap<StateManager, SmallFileState>();
+
+function stateOf(m: StateManager): SmallFileState {
+  let s = perManager.get(m);
+  if (!s) {
+    s = { freeOwners: [], currentStateidRefused: false };
+    perManager.set(m, s);
+  }
+  return s;
+}
+
+/** The READ count the one-COMPOUND shape may use now, or 0 when it cannot be used. */
+export function oneCompoundReadCount(m: StateManager, wanted: number): number {
+  const session = m.client.session;
+  if (!m.sessions || !session || stateOf(m).currentStateidRefused) return 0;
+  if (session.fore.maxOperations < ONE_COMPOUND_OPS) return 0;
+  const count = Math.min(wanted, session.fore.maxResponseSizeCached - REPLY_ROOM);
+  return count >= MIN_ONE_COMPOUND_READ ? count : 0;
+}
+
+/**
+ * Opens `request.name` in `request.dirFh` for reading (share READ, deny
+ * NONE, never creating) and reads its first bytes, closing it at once when
+ * they are the whole file. See the module comment for the COMPOUNDs sent.
+ * Failures name `request.path`; whatever this opened and did not hand back
+ * is closed before it throws.
+ */
+export async function openAndRead(m: StateManager, request: SmallReadRequest): Promise<SmallRead> {
+  const count = oneCompoundReadCount(m, request.count);
+  if (count > 0) return await oneCompound(m, request, count);
+  const opened = await openFile(m, { ...openRequest(request), attrs: attrsOf(request) });
+  return await readAfterOpen(m, request, opened.state, opened.attrs);
+}
+
+function openRequest(request: SmallReadRequest) {
+  return {
+    dirFh: request.dirFh,
+    name: request.name,
+    path: request.path,
+    access: ShareAccess.OPEN4_SHARE_ACCESS_READ,
+  };
+}
+
+function attrsOf(request: SmallReadRequest): number[] {
+  return [...new Set([...(request.attrs ?? []), ...CHECK_ATTRS])];
+}
+
+/**
+ * A status set whose `has` answers "final" once the reply showed the OPEN
+ * succeeded: from then on the manager must hand the reply back rather than
+ * apply its retry rules to the whole COMPOUND (see the module comment).
+ */
+class FinalOnceOpened extends Set<number> {
+  readonly #opened: () => boolean;
+  constructor(opened: () => boolean) {
+    super();
+    this.#opened = opened;
+  }
+  override has(_status: number): boolean {
+    return this.#opened();
+  }
+}
+
+/** What the decoder saw of one attempt's reply, op by op, even when a later op failed. */
+interface Seen {
+  open?: OpenResult;
+  fh?: FileHandle;
+  attrs?: DecodedFattr;
+  read?: ReadResult;
+}
+
+/** `op`, telling `seen` its result as the reply is decoded. */
+function tapped<R>(op: Nfs4Op<R>, seen: (value: R) => void): Nfs4Op<R> {
+  const codec = op.codec;
+  return {
+    ...op,
+    codec: {
+      ...codec,
+      decodeResult(r) {
+        const value = codec.decodeResult(r);
+        seen(value);
+        return value;
+      },
+    },
+  };
+}
+
+async function oneCompound(
+  m: StateManager,
+  request: SmallReadRequest,
+  count: number,
+): Promise<SmallRead> {
+  const owner = takeOwner(m);
+  let seen: Seen = {};
+  try {
+    let values;
+    try {
+      values = await m.run(
+        () => {
+          const attempt: Seen = seen = {};
+          return [
+            putfh(request.dirFh),
+            tapped(
+              open({
+                seqid: 0,
+                // Any delegation would be given back at once (below): ask for none.
+                shareAccess: ShareAccess.OPEN4_SHARE_ACCESS_READ |
+                  ShareAccess.OPEN4_SHARE_ACCESS_WANT_NO_DELEG,
+                shareDeny: 0,
+                owner: { clientid: m.client.clientId!, owner: owner.id },
+                claim: { claim: OpenClaimType.CLAIM_NULL, file: request.name },
+              }),
+              (v) => attempt.open = v,
+            ),
+            tapped(getfh(), (v) => attempt.fh = v),
+            tapped(getattr(attrsOf(request)), (v) => attempt.attrs = v),
+            tapped(
+              read({ stateid: CURRENT_STATEID, offset: 0n, count }),
+              (v) => attempt.read = v,
+            ),
+            close({ seqid: 0, stateid: CURRENT_STATEID }),
+          ] as const;
+        },
+        { final: new FinalOnceOpened(() => seen.open !== undefined) },
+      );
+    } catch (e) {
+      // Nothing opened: the usual answer, with the user's path.
+      if (!seen.open) throw e instanceof NfsError ? e.withPath(request.path) : e;
+      return await afterPartFailed(m, request, owner, seen, e);
+    }
+    const [, result, fh, attrs, got] = values;
+    const state = recordOpen(m, owner, openRequest(request), result, fh);
+    // The COMPOUND's CLOSE succeeded: the server holds no open any more.
+    if (m.tracer.active) m.tracer.emit("open", "CLOSE", `${request.path} (with OPEN and READ)`);
+    forgetOpen(m, state);
+    if (state.delegation) await returnDelegation(m, state);
+    if (got.eof) return { attrs, data: got.data, eof: true, state: undefined };
+    return await openAgain(m, request, attrs, got.data);
+  } finally {
+    giveBackOwner(m, owner);
+  }
+}
+
+/**
+ * The OPEN of the one-COMPOUND shape succeeded and a later op did not: the
+ * open exists on the server. It is recorded, and what was left undone is
+ * done with separate COMPOUNDs (the usual paths, recovery included).
+ */
+async function afterPartFailed(
+  m: StateManager,
+  request: SmallReadRequest,
+  owner: OpenOwner,
+  seen: Seen,
+  error: unknown,
+): Promise<SmallRead> {
+  if (!seen.fh) {
+    // GETFH failed (or its reply could not be read): no handle to CLOSE by.
+    // The open lapses with the client ID (DESTROY_CLIENTID at exit) or lease.
+    m.tracer.emit("error", "OPEN without a file handle", `${request.path}: left to the lease`);
+    throw error instanceof NfsError ? error.withPath(request.path) : error;
+  }
+  const state = recordOpen(m, owner, openRequest(request), seen.open!, seen.fh);
+  try {
+    if (!(error instanceof NfsError)) throw error;
+    if (seen.read && seen.attrs) {
+      // READ ran; CLOSE failed. Close it as any CLOSE (its own table of
+      // statuses for a state already gone).
+      await closeFile(m, state);
+      if (seen.read.eof) {
+        return { attrs: seen.attrs, data: seen.read.data, eof: true, state: undefined };
+      }
+      return await openAgain(m, request, seen.attrs, seen.read.data);
+    }
+    if (error.op === "READ" && error.status === S.NFS4ERR_BAD_STATEID) {
+      const s = stateOf(m);
+      if (!s.currentStateidRefused) {
+        s.currentStateidRefused = true;
+        m.tracer.emit(
+          "open",
+          "current stateid refused",
+          `READ -> NFS4ERR_BAD_STATEID after OPEN in one COMPOUND (${request.path}); ` +
+            "OPEN, then READ+CLOSE, from now on (RFC 8881 §16.2.3.1.2)",
+        );
+      }
+    }
+    const attrs = seen.attrs ?? await attributesOf(m, state, request);
+    return await readAfterOpen(m, request, state, attrs);
+  } catch (e) {
+    if (!state.closed) await closeFile(m, state).catch(() => undefined);
+    throw e instanceof NfsError ? e.withPath(request.path) : e;
+  }
+}
+
+async function attributesOf(
+  m: StateManager,
+  state: OpenState,
+  request: SmallReadRequest,
+): Promise<DecodedFattr> {
+  const [, attrs] = await m.run(() => [putfh(state.fh), getattr(attrsOf(request))] as const, {
+    states: [state],
+  });
+  return attrs;
+}
+
+/**
+ * The two-COMPOUND shape's second half: the file is open (`state`, with
+ * `attrs` from its OPEN); when it fits `request.count`, READ and CLOSE in
+ * one COMPOUND.
+ */
+async function readAfterOpen(
+  m: StateManager,
+  request: SmallReadRequest,
+  state: OpenState,
+  attrs: DecodedFattr,
+): Promise<SmallRead> {
+  const size = attrs.attrs.size;
+  if (size === undefined || size > BigInt(request.count)) {
+    return { attrs, data: EMPTY, eof: false, state };
+  }
+  let got;
+  try {
+    got = await readThenClose(m, state, request.count);
+  } catch (e) {
+    if (state.closed) throw e;
+    if (e instanceof NfsError && state.bad === undefined) {
+      // The state is still open (READ failed, or CLOSE did): the caller
+      // reads it the usual way (meeting a real error again) and closes it.
+      return { attrs, data: EMPTY, eof: false, state };
+    }
+    await closeFile(m, state).catch(() => undefined);
+    throw e;
+  }
+  if (!got.closed || got.eof) {
+    return { attrs, data: got.data, eof: got.eof, state: got.closed ? undefined : state };
+  }
+  // Closed, and the file had grown past its GETATTR size.
+  return await openAgain(m, request, attrs, got.data);
+}
+
+/**
+ * The file was closed after its first bytes were read, and there is more:
+ * a new OPEN. The bytes stand only if the new open's fileid and change
+ * attribute are those of the first (the same file, unchanged in between).
+ */
+async function openAgain(
+  m: StateManager,
+  request: SmallReadRequest,
+  first: DecodedFattr,
+  data: Uint8Array,
+): Promise<SmallRead> {
+  const opened = await openFile(m, { ...openRequest(request), attrs: attrsOf(request) });
+  const now = opened.attrs.attrs;
+  const before = first.attrs;
+  const same = before.fileid !== undefined && before.change !== undefined &&
+    now.fileid === before.fileid && now.change === before.change;
+  m.tracer.emit(
+    "open",
+    "OPEN again (larger than one READ)",
+    `${request.path}: ${
+      same ? `unchanged, reading on from byte ${data.length}` : "changed meanwhile, from byte 0"
+    }`,
+  );
+  return { attrs: opened.attrs, data: same ? data : EMPTY, eof: false, state: opened.state };
+}
+
+// ------------------------------------------------------------ owners
+
+/** An open owner no other OPEN is using (see the module comment). */
+function takeOwner(m: StateManager): OpenOwner {
+  const free = stateOf(m).freeOwners;
+  const uid = m.identity.uid;
+  for (let i = free.length - 1; i >= 0; i--) {
+    const owner = free[i]!;
+    if (owner.retired || owner.uid !== uid) {
+      free.splice(i, 1);
+      continue;
+    }
+    free.splice(i, 1);
+    return owner;
+  }
+  const owner = new OpenOwner(uid, `u${uid}-small`);
+  m.tracer.emit("owner", `new ${owner.label}`, `uid ${uid}, for OPEN+READ+CLOSE`);
+  return owner;
+}
+
+/** Back to the pool once it holds nothing (a state it holds keeps it out of other use). */
+function giveBackOwner(m: StateManager, owner: OpenOwner): void {
+  if (owner.retired) return;
+  for (const o of m.opens) if (o.owner === owner) return;
+  stateOf(m).freeOwners.push(owner);
+}
