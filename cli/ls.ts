@@ -19,7 +19,7 @@
  * @module
  */
 
-import type { Nfs4ClientApi } from "../lib/client/api.ts";
+import type { Nfs4ClientApi, ReaddirField } from "../lib/client/api.ts";
 import type { FileInfo } from "../lib/client/types.ts";
 import { joinUrl, type NfsUrl, parseNfsUrl, urlPath } from "../lib/client/url.ts";
 import type { CliContext, CommandSession } from "./context.ts";
@@ -117,6 +117,30 @@ interface Entry {
   target?: string | undefined;
   /** What a symlink points to, for `-lF`'s indicator after the target. */
   targetInfo?: FileInfo | undefined;
+}
+
+/**
+ * An entry of a directory listing. Its URL is made when first wanted (a
+ * symlink's READLINK, `--json`, a subdirectory of `-R`), not for each of
+ * ten thousand files that only print their names.
+ */
+class ListedEntry implements Entry {
+  readonly info: FileInfo;
+  readonly name: string;
+  readonly #directory: NfsUrl;
+  #url: NfsUrl | undefined;
+  target?: string | undefined;
+  targetInfo?: FileInfo | undefined;
+
+  constructor(info: FileInfo, directory: NfsUrl) {
+    this.info = info;
+    this.name = info.name;
+    this.#directory = directory;
+  }
+
+  get url(): NfsUrl {
+    return this.#url ??= joinUrl(this.#directory, this.name);
+  }
 }
 
 /** Lists `urls` as `ls` lists its operands. */
@@ -222,10 +246,12 @@ async function readEntries(
   const entries: Entry[] = [];
   let received = 0;
   try {
-    for await (const info of client.readdir(urlPath(dir.url))) {
+    for await (
+      const info of client.readdir(urlPath(dir.url), { fields: listingFields(settings) })
+    ) {
       received++;
       if (settings.show === "visible" && info.name.startsWith(".")) continue;
-      entries.push({ info, name: info.name, url: joinUrl(dir.url, info.name) });
+      entries.push(new ListedEntry(info, dir.url));
     }
   } catch (err) {
     session.report(err, dir.url);
@@ -240,6 +266,37 @@ async function readEntries(
   }
   return sortListing(entries, settings.sort);
 }
+
+/**
+ * What is printed or sorted by of each entry: all the server is asked for
+ * (a smaller READDIR reply, less to decode). Everything for `--json`.
+ */
+export function listingFields(settings: LsSettings): ReaddirField[] | undefined {
+  if (settings.json) return undefined;
+  const fields = new Set<ReaddirField>();
+  if (settings.format === "long") {
+    for (const field of LONG_FIELDS) fields.add(field);
+    fields.add(settings.sort.time);
+  }
+  if (settings.inode) fields.add("fileid");
+  if (settings.sort.key === "time") fields.add(settings.sort.time);
+  if (settings.sort.key === "size") fields.add("size");
+  // `-F`'s `*` for an executable file.
+  if (settings.indicator === "classify") fields.add("mode");
+  return [...fields];
+}
+
+/** What `-l` prints besides the time: `total` is the sum of spaceUsed. */
+const LONG_FIELDS: readonly ReaddirField[] = [
+  "mode",
+  "nlink",
+  "owner",
+  "group",
+  "size",
+  "spaceUsed",
+  "rdev",
+  "linkTarget",
+];
 
 /** Whether `..`'s own attributes show: printed (-l, -i) or sorted by (-t, -S). */
 function needsParentAttributes(settings: LsSettings): boolean {
@@ -378,6 +435,16 @@ class Printer {
   #longRows(entries: readonly Entry[], names: readonly string[]): LongEntry[] {
     const { settings } = this;
     const ids = this.session.ctx.io.ids?.() ?? NO_IDS;
+    // A listing has few owners: each is looked up once.
+    const columns = new Map<string | undefined, string>();
+    const column = (sent: string | undefined, kind: "user" | "group") => {
+      const key = sent === undefined ? undefined : `${kind[0]}${sent}`;
+      let text = columns.get(key);
+      if (text === undefined) {
+        columns.set(key, text = ownerColumn(sent, kind, settings.numeric, ids));
+      }
+      return text;
+    };
     return entries.map((e, i) => {
       const link = e.info.kind === "symlink" && e.target !== undefined;
       return {
@@ -387,8 +454,8 @@ class Printer {
         indicator: link
           ? (e.targetInfo ? typeIndicator(e.targetInfo, settings.indicator) : "")
           : typeIndicator(e.info, settings.indicator),
-        owner: ownerColumn(e.info.owner, "user", settings.numeric, ids),
-        group: ownerColumn(e.info.group, "group", settings.numeric, ids),
+        owner: column(e.info.owner, "user"),
+        group: column(e.info.group, "group"),
       };
     });
   }

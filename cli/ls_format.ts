@@ -11,7 +11,7 @@
 import { Buffer } from "node:buffer";
 import { encodeByteString, hasEscapedBytes } from "../lib/client/names.ts";
 import type { FileInfo, FileKind } from "../lib/client/types.ts";
-import { dateToNanoseconds, formatLsTime, type TimeOptions } from "./ls_time.ts";
+import { dateToNanoseconds, lsTimeFormatter, type TimeOptions } from "./ls_time.ts";
 
 /**
  * Orders names by their bytes, as `ls` does in the C and C.UTF-8 locales.
@@ -74,6 +74,19 @@ const TYPE_CHARS: Record<FileKind, string> = {
 export function modeString(kind: FileKind, mode: number | undefined): string {
   const type = TYPE_CHARS[kind];
   if (mode === undefined) return type + "?????????";
+  // A listing has few distinct modes: each is spelled once.
+  if (Number.isInteger(mode) && mode >= 0 && mode <= 0o7777) {
+    const known = (MODE_STRINGS[kind] ??= [])[mode];
+    if (known !== undefined) return known;
+    return MODE_STRINGS[kind]![mode] = spellMode(type, mode);
+  }
+  return spellMode(type, mode);
+}
+
+/** Mode strings already spelled, by kind and mode. */
+const MODE_STRINGS: Partial<Record<FileKind, string[]>> = {};
+
+function spellMode(type: string, mode: number): string {
   const bit = (mask: number, ch: string) => (mode & mask ? ch : "-");
   const exec = (x: number, special: number, set: string, unset: string) => {
     if (mode & special) return mode & x ? set : unset;
@@ -109,6 +122,18 @@ function isWide(cp: number): boolean {
  * 0, East Asian wide and fullwidth characters (and common emoji) 2, others 1.
  */
 export function displayWidth(text: string): number {
+  // Printable ASCII (nearly every name, number and owner) is one column a
+  // character; the rest is looked at code point by code point.
+  let width = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit >= 0x7f) return width + codePointsWidth(text.slice(i));
+    if (unit >= 0x20) width++;
+  }
+  return width;
+}
+
+function codePointsWidth(text: string): number {
   let width = 0;
   for (const ch of text) {
     const cp = ch.codePointAt(0)!;
@@ -283,51 +308,104 @@ function alignId(text: string, width: number): string {
  */
 export function formatLongRows(entries: readonly LongEntry[], options: LongOptions): string[] {
   const field = options.time ?? "mtime";
-  const rows = entries.map(({ info, name, target, indicator, owner, group }) => ({
-    inode: inodeText(info),
-    mode: modeString(info.kind, info.mode),
-    nlink: fieldText(info.nlink),
-    owner: owner ?? fieldText(info.owner),
-    group: group ?? fieldText(info.group),
-    size: isDevice(info) ? undefined : sizeText(info.size, options.human),
-    major: isDevice(info) ? String(info.rdev!.major) : "",
-    minor: isDevice(info) ? String(info.rdev!.minor) : "",
-    time: formatLsTime(timeOf(info, field), options),
-    name: (info.kind === "symlink" && target !== undefined ? `${name} -> ${target}` : name) +
-      (indicator ?? ""),
-  }));
-  type Row = (typeof rows)[number];
-  const widest = (list: readonly Row[], pick: (r: Row) => string) =>
-    list.reduce((w, r) => Math.max(w, displayWidth(pick(r))), 0);
-  const devices = rows.filter((r) => r.size === undefined);
-  const inodeWidth = widest(rows, (r) => r.inode);
-  const nlinkWidth = widest(rows, (r) => r.nlink);
-  const ownerWidth = widest(rows, (r) => r.owner);
-  const groupWidth = widest(rows, (r) => r.group);
-  const majorWidth = widest(devices, (r) => r.major);
-  const minorWidth = widest(devices, (r) => r.minor);
-  const deviceWidth = devices.length > 0 ? majorWidth + 2 + minorWidth : 0;
-  const sizeWidth = Math.max(deviceWidth, widest(rows, (r) => r.size ?? ""));
+  const formatTime = lsTimeFormatter(options);
+  const n = entries.length;
+  // Each column's texts, then its width. Numbers, `?`, mode strings and
+  // `-h` sizes are printable ASCII: their width is their length.
+  const inodes: string[] = new Array(n);
+  const modes: string[] = new Array(n);
+  const nlinks: string[] = new Array(n);
+  const owners: string[] = new Array(n);
+  const groups: string[] = new Array(n);
+  /** The size, or undefined for a device (its major and minor instead). */
+  const sizes: (string | undefined)[] = new Array(n);
+  const majors: string[] = new Array(n);
+  const minors: string[] = new Array(n);
+  const times: string[] = new Array(n);
+  let inodeWidth = 0;
+  let nlinkWidth = 0;
+  let ownerWidth = 0;
+  let groupWidth = 0;
+  let majorWidth = 0;
+  let minorWidth = 0;
+  let plainSizeWidth = 0;
+  let timeWidth = 0;
+  let devices = 0;
+  let someTime = false;
+  const ownerWidths = new Map<string, number>();
+  const widthOf = (text: string) => {
+    let width = ownerWidths.get(text);
+    if (width === undefined) ownerWidths.set(text, width = displayWidth(text));
+    return width;
+  };
+  for (let i = 0; i < n; i++) {
+    const { info, owner, group } = entries[i]!;
+    if (options.inode) {
+      const inode = inodeText(info);
+      inodes[i] = inode;
+      if (inode.length > inodeWidth) inodeWidth = inode.length;
+    }
+    modes[i] = modeString(info.kind, info.mode);
+    const nlink = fieldText(info.nlink);
+    nlinks[i] = nlink;
+    if (nlink.length > nlinkWidth) nlinkWidth = nlink.length;
+    const ownerText = owner ?? fieldText(info.owner);
+    owners[i] = ownerText;
+    ownerWidth = Math.max(ownerWidth, widthOf(ownerText));
+    const groupText = group ?? fieldText(info.group);
+    groups[i] = groupText;
+    groupWidth = Math.max(groupWidth, widthOf(groupText));
+    if (isDevice(info)) {
+      devices++;
+      const major = String(info.rdev!.major);
+      const minor = String(info.rdev!.minor);
+      majors[i] = major;
+      minors[i] = minor;
+      if (major.length > majorWidth) majorWidth = major.length;
+      if (minor.length > minorWidth) minorWidth = minor.length;
+    } else {
+      const size = sizeText(info.size, options.human);
+      sizes[i] = size;
+      if (size.length > plainSizeWidth) plainSizeWidth = size.length;
+    }
+    const time = formatTime(timeOf(info, field));
+    times[i] = time;
+    if (time !== "?") someTime = true;
+    timeWidth = Math.max(timeWidth, widthOf(time));
+  }
+  const deviceWidth = devices > 0 ? majorWidth + 2 + minorWidth : 0;
+  const sizeWidth = Math.max(deviceWidth, plainSizeWidth);
   // An unknown time is padded to the width the others have (coreutils: the expected width).
-  const timeWidth = rows.some((r) => r.time !== "?") ? widest(rows, (r) => r.time) : 12;
+  if (!someTime) timeWidth = 12;
+  const aligned = new Map<string, string>();
+  const alignedId = (text: string, width: number) => {
+    const key = `${width} ${text}`;
+    let cell = aligned.get(key);
+    if (cell === undefined) aligned.set(key, cell = alignId(text, width));
+    return cell;
+  };
 
-  return rows.map((r) => {
-    const size = r.size !== undefined
-      ? r.size.padStart(sizeWidth)
-      : `${r.major.padStart(majorWidth + sizeWidth - deviceWidth)}, ${
-        r.minor.padStart(minorWidth)
+  const lines: string[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const { info, name, target, indicator } = entries[i]!;
+    const plainSize = sizes[i];
+    const size = plainSize !== undefined
+      ? plainSize.padStart(sizeWidth)
+      : `${majors[i]!.padStart(majorWidth + sizeWidth - deviceWidth)}, ${
+        minors[i]!.padStart(minorWidth)
       }`;
-    return [
-      ...(options.inode ? [r.inode.padStart(inodeWidth)] : []),
-      r.mode,
-      r.nlink.padStart(nlinkWidth),
-      alignId(r.owner, ownerWidth),
-      alignId(r.group, groupWidth),
-      size,
-      r.time === "?" ? r.time.padStart(timeWidth) : r.time,
-      r.name,
-    ].join(" ");
-  });
+    const time = times[i]!;
+    lines[i] = (options.inode ? inodes[i]!.padStart(inodeWidth) + " " : "") +
+      modes[i] + " " +
+      nlinks[i]!.padStart(nlinkWidth) + " " +
+      alignedId(owners[i]!, ownerWidth) + " " +
+      alignedId(groups[i]!, groupWidth) + " " +
+      size + " " +
+      (time === "?" ? time.padStart(timeWidth) : time) + " " +
+      (info.kind === "symlink" && target !== undefined ? `${name} -> ${target}` : name) +
+      (indicator ?? "");
+  }
+  return lines;
 }
 
 /** Space used by the listed files in 512-byte blocks (as `st_blocks`), each rounded up. */

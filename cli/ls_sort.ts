@@ -27,11 +27,25 @@ export interface Sortable {
   readonly name: string;
 }
 
+/** What an unknown time or size sorts as: below every value. */
+const UNKNOWN = -(2n ** 64n);
+
 function compareBigint(a: bigint | undefined, b: bigint | undefined): number {
-  // An unknown value sorts as the smallest.
-  const x = a ?? -(2n ** 64n);
-  const y = b ?? -(2n ** 64n);
+  const x = a ?? UNKNOWN;
+  const y = b ?? UNKNOWN;
   return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/**
+ * A code unit of U+D800 or above: where UTF-16 order and UTF-8 byte order
+ * part (surrogates, U+E000..U+FFFF), and where bytes that are not UTF-8
+ * hide (escapes, lib/client/names.ts).
+ */
+const BEYOND_PLAIN_ORDER = /[\ud800-\uffff]/;
+
+/** compareNames() for names without such code units: their code units are in byte order. */
+function comparePlainNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** The comparator of `options` (newest or largest first, then by name; `-r` reversed). */
@@ -54,6 +68,20 @@ export function comparator(options: SortOptions): (a: Sortable, b: Sortable) => 
  * coreutils).
  */
 export function sortListing<T extends Sortable>(items: T[], options: SortOptions): T[] {
-  if (options.key === "none") return items;
-  return items.sort(comparator(options));
+  if (options.key === "none" || items.length < 2) return items;
+  // The same order as comparator(options), computed for a whole listing:
+  // names compared as plain strings when that is their byte order, and
+  // each time or size looked up once rather than once per comparison.
+  const names = items.every((item) => !BEYOND_PLAIN_ORDER.test(item.name))
+    ? comparePlainNames
+    : compareNames;
+  const sign = options.reverse ? -1 : 1;
+  if (options.key === "name") return items.sort((a, b) => sign * names(a.name, b.name));
+  const keyed = items.map((item) => ({
+    item,
+    key: options.key === "time" ? timeOf(item.info, options.time) : item.info.size,
+  }));
+  keyed.sort((a, b) => sign * (compareBigint(b.key, a.key) || names(a.item.name, b.item.name)));
+  for (let i = 0; i < keyed.length; i++) items[i] = keyed[i]!.item;
+  return items;
 }

@@ -362,6 +362,37 @@ export function formatLsTime(ns: bigint | undefined, options: TimeOptions): stri
   return strftime(recent ? style.recent : style.old, ns, options.timeZone);
 }
 
+/**
+ * {@linkcode formatLsTime} for one listing, remembering what it printed
+ * for each second: a directory's files share few seconds (a tree unpacked
+ * or copied at once), and a style without `%N` prints the same text for
+ * every instant of a second (recent and old ones apart).
+ */
+export function lsTimeFormatter(options: TimeOptions): (ns: bigint | undefined) => string {
+  const style = options.style ?? LOCALE_STYLE;
+  // %N (in any of its forms) shows less than a second: nothing to share.
+  if (style.old.includes("N") || style.recent.includes("N")) {
+    return (ns) => formatLsTime(ns, options);
+  }
+  const now = options.now.getTime();
+  const nowNs = BigInt(now) * 1_000_000n;
+  const recentTexts = new Map<bigint, string>();
+  const oldTexts = new Map<bigint, string>();
+  return (ns) => {
+    if (ns === undefined) return "?";
+    // As formatLsTime() decides.
+    const recent = now - SIX_MONTHS_MS < Number(ns / 1_000_000n) && ns < nowNs;
+    const { seconds } = split(ns);
+    const texts = recent ? recentTexts : oldTexts;
+    let text = texts.get(seconds);
+    if (text === undefined) {
+      text = strftime(recent ? style.recent : style.old, ns, options.timeZone);
+      texts.set(seconds, text);
+    }
+    return text;
+  };
+}
+
 /** Nanoseconds since the epoch of a Date (for times known only to the millisecond). */
 export function dateToNanoseconds(date: Date | undefined): bigint | undefined {
   if (date === undefined || Number.isNaN(date.getTime())) return undefined;

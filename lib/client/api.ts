@@ -207,6 +207,33 @@ export interface OpenOptions {
   readonly truncate?: boolean;
 }
 
+/**
+ * A {@linkcode FileInfo} field {@linkcode Nfs4ClientApi.readdir} can be
+ * asked for (`atime` stands for `atimeNs` too, and so on; `linkTarget`: a
+ * symlink's target is read). `name`, `path` and `kind` always come.
+ */
+export type ReaddirField =
+  | "mode"
+  | "nlink"
+  | "owner"
+  | "group"
+  | "size"
+  | "spaceUsed"
+  | "atime"
+  | "mtime"
+  | "ctime"
+  | "fileid"
+  | "fsid"
+  | "change"
+  | "rdev"
+  | "linkTarget";
+
+/** What {@linkcode Nfs4ClientApi.readdir} fetches. */
+export interface ReaddirOptions {
+  /** The fields wanted of each entry (default: all of them). */
+  readonly fields?: readonly ReaddirField[] | undefined;
+}
+
 export interface Nfs4ClientApi {
   /** The minor version in use after negotiation (0 or 1). */
   readonly minorVersion: number;
@@ -218,8 +245,12 @@ export interface Nfs4ClientApi {
    * what `nfs4 stat` shows. Symlinks as in {@linkcode stat}.
    */
   attributes(path: string, options?: { follow?: boolean }): Promise<AttributeReport>;
-  /** Every entry of directory `path`, with attributes, without `.` and `..`. */
-  readdir(path: string): AsyncIterable<FileInfo>;
+  /**
+   * Every entry of directory `path`, with attributes, without `.` and `..`.
+   * `options.fields` narrows what is asked of the server (a smaller READDIR
+   * reply, less to decode): the fields not named stay undefined.
+   */
+  readdir(path: string, options?: ReaddirOptions): AsyncIterable<FileInfo>;
   /** The target of symlink `path`. */
   readlink(path: string): Promise<string>;
   /** OPEN for reading (share READ, deny NONE). */

@@ -38,7 +38,11 @@ import { commit } from "../nfs4/ops/commit.ts";
 import { setattr } from "../nfs4/ops/setattr.ts";
 import { lockt } from "../nfs4/ops/lockt.ts";
 import type { LockDenied } from "../nfs4/ops/lock.ts";
-import { readdir as readdirOp } from "../nfs4/ops/readdir.ts";
+import {
+  type DirEntry,
+  readdir as readdirOp,
+  type ReaddirResult,
+} from "../nfs4/ops/readdir.ts";
 import { readlink as readlinkOp } from "../nfs4/ops/readlink.ts";
 import { create } from "../nfs4/ops/create.ts";
 import { remove } from "../nfs4/ops/remove.ts";
@@ -75,6 +79,8 @@ import {
   type Nfs4ClientApi,
   type OpenFile,
   type OpenOptions,
+  type ReaddirField,
+  type ReaddirOptions,
   RETRY_BUDGET_FACTOR,
   type StateSummary,
   type WritableFile,
@@ -107,6 +113,42 @@ const LIST_ATTRS = [
   Attr.FSID,
   Attr.CHANGE,
 ];
+
+/** The attributes behind each field `readdir()` can be asked for (TYPE always comes). */
+const READDIR_FIELD_ATTRS: Readonly<Record<ReaddirField, readonly number[]>> = {
+  mode: [Attr.MODE],
+  nlink: [Attr.NUMLINKS],
+  owner: [Attr.OWNER],
+  group: [Attr.OWNER_GROUP],
+  size: [Attr.SIZE],
+  spaceUsed: [Attr.SPACE_USED],
+  atime: [Attr.TIME_ACCESS],
+  mtime: [Attr.TIME_MODIFY],
+  ctime: [Attr.TIME_METADATA],
+  fileid: [Attr.FILEID],
+  fsid: [Attr.FSID],
+  change: [Attr.CHANGE],
+  rdev: [Attr.RAWDEV],
+  // A symlink's target is read by its handle (READLINK), without a walk.
+  linkTarget: [Attr.FILEHANDLE],
+};
+
+/** The attribute ids for `fields`, ascending. */
+function readdirAttrs(fields: readonly ReaddirField[]): number[] {
+  const ids = new Set<number>([Attr.TYPE]);
+  for (const field of fields) for (const id of READDIR_FIELD_ATTRS[field]) ids.add(id);
+  return [...ids].sort((a, b) => a - b);
+}
+
+/**
+ * The READDIR reply size asked for (maxcount; the session may allow less).
+ * 256 KiB holds ~2,000 entries with `ls -l`'s attributes: few round trips,
+ * and the next page's wait overlaps this one's decoding.
+ */
+const READDIR_PAGE_BYTES = 256 * 1024;
+
+/** READLINKs of one READDIR page's symlinks in flight at once. */
+const READLINKS_IN_FLIGHT = 8;
 
 /**
  * Answers to a GETATTR that refuse the attributes asked for rather than
@@ -503,54 +545,113 @@ export class Nfs4Client implements Nfs4ClientApi {
     };
   }
 
-  async *readdir(path: string): AsyncIterable<FileInfo> {
+  /**
+   * READDIR to the end (RFC 7530 §16.24, RFC 8881 §18.23). Each page's
+   * next cookie is its last entry's, so pages cannot be asked for all at
+   * once; but the next page is asked for as soon as one arrives, and the
+   * server produces it while this one is turned into FileInfo and used
+   * (two pages in memory at most). Only the attributes of `options.fields`
+   * are asked for, and symlink targets are read (a few at a time) only
+   * when `linkTarget` is among them.
+   */
+  async *readdir(path: string, options: ReaddirOptions = {}): AsyncIterable<FileInfo> {
     const dir = await this.#resolve(path, true);
     if (dir.attrs.type !== undefined && dir.attrs.type !== FileType.NF4DIR) {
       throw new NfsError(S.NFS4ERR_NOTDIR, "READDIR", { path });
     }
-    const attrIds = [...await this.#wanted(LIST_ATTRS), Attr.RDATTR_ERROR];
-    let cookie = 0n;
-    let cookieverf: Uint8Array = new Uint8Array(8);
-    const maxcount = this.#maxResponse(256 * 1024);
-    // A server whose cookies come round again would be listed forever (the
-    // kernel's nfs_readdir reports "directory contains a readdir loop").
-    const cookies = new Set<bigint>();
-    for (;;) {
-      const [, result] = await this.manager.run(() =>
+    const fields = options.fields;
+    const readLinks = fields === undefined || fields.includes("linkTarget");
+    const asked = fields === undefined ? LIST_ATTRS : readdirAttrs(fields);
+    // rdattr_error: an entry whose attributes the server cannot get comes
+    // with its error instead of failing the whole page (RFC 7530 §16.24.4).
+    const attrIds = [...await this.#wanted(asked), Attr.RDATTR_ERROR];
+    const maxcount = this.#maxResponse(READDIR_PAGE_BYTES);
+    const prefix = joinPath(dir.components);
+    const page = (cookie: bigint, cookieverf: Uint8Array) =>
+      this.manager.run(() =>
         [
           putfh(dir.fh),
           readdirOp({ cookie, cookieverf, dircount: maxcount, maxcount, attrRequest: attrIds }),
         ] as const
-      ).catch((e) => {
+      ).then(([, result]) => result, (e) => {
         throw e instanceof NfsError ? e.withPath(path) : e;
       });
-      for (const entry of result.entries) {
-        const entryPath = joinPath([...dir.components, entry.name]);
-        const info = toFileInfo(entry.name, entryPath, entry.attrs);
-        if (info.kind === "symlink" && entry.attrs.filehandle) {
-          const target = await this.#readlinkFh(entry.attrs.filehandle, entryPath).catch(() =>
-            undefined
-          );
-          yield { ...info, linkTarget: target };
-        } else {
-          yield info;
+    // A server whose cookies come round again would be listed forever (the
+    // kernel's nfs_readdir reports "directory contains a readdir loop").
+    const cookies = new Set<bigint>();
+    let pending: Promise<ReaddirResult> | undefined = page(0n, new Uint8Array(8));
+    try {
+      while (pending !== undefined) {
+        const result: ReaddirResult = await pending;
+        pending = undefined;
+        const { entries } = result;
+        let repeated = -1;
+        for (let i = 0; i < entries.length; i++) {
+          const cookie = entries[i]!.cookie;
+          if (cookies.has(cookie)) {
+            repeated = i;
+            break;
+          }
+          // (Bounded: a loop longer than a million entries goes unseen.)
+          if (cookies.size < 1_000_000) cookies.add(cookie);
         }
-        if (cookies.has(entry.cookie)) {
+        if (!result.eof && repeated < 0) {
+          if (entries.length === 0) {
+            throw new Error(`${path}: server returned an empty READDIR page without eof`);
+          }
+          pending = page(entries[entries.length - 1]!.cookie, result.cookieverf);
+          // Awaited on the next turn, or in `finally`; never left unhandled.
+          pending.catch(() => {});
+        }
+        const shown = repeated < 0 ? entries : entries.slice(0, repeated + 1);
+        const infos = await this.#entryInfos(shown, prefix, readLinks);
+        for (const info of infos) yield info;
+        if (repeated >= 0) {
           throw new Error(
-            `${path}: the server's READDIR came round again (cookie ${entry.cookie} twice): ` +
-              "a readdir loop",
+            `${path}: the server's READDIR came round again (cookie ${
+              entries[repeated]!.cookie
+            } twice): a readdir loop`,
           );
         }
-        // (Bounded: a loop longer than a million entries goes unseen.)
-        if (cookies.size < 1_000_000) cookies.add(entry.cookie);
-        cookie = entry.cookie;
       }
-      cookieverf = result.cookieverf;
-      if (result.eof) return;
-      if (result.entries.length === 0) {
-        throw new Error(`${path}: server returned an empty READDIR page without eof`);
-      }
+    } finally {
+      // Left early (a break, a failure): the page already asked for is
+      // waited for, so no call of ours is still out when the caller goes
+      // on (to close the session, say).
+      if (pending !== undefined) await pending.catch(() => {});
     }
+  }
+
+  /**
+   * READDIR entries as FileInfo, with symlink targets read by their
+   * handles when asked (up to READLINKS_IN_FLIGHT at a time; a target that
+   * cannot be read is left undefined, as `ls` then reads it itself).
+   */
+  async #entryInfos(
+    entries: readonly DirEntry[],
+    prefix: string,
+    readLinks: boolean,
+  ): Promise<FileInfo[]> {
+    const base = prefix === "/" ? "/" : `${prefix}/`;
+    const infos = entries.map((e) => toFileInfo(e.name, base + e.name, e.attrs));
+    if (!readLinks) return infos;
+    const links: number[] = [];
+    for (let i = 0; i < entries.length; i++) {
+      if (infos[i]!.kind === "symlink" && entries[i]!.attrs.filehandle) links.push(i);
+    }
+    let next = 0;
+    const worker = async () => {
+      while (next < links.length) {
+        const i = links[next++]!;
+        const info = infos[i]!;
+        const target = await this.#readlinkFh(entries[i]!.attrs.filehandle!, info.path).catch(
+          () => undefined,
+        );
+        infos[i] = { ...info, linkTarget: target };
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(READLINKS_IN_FLIGHT, links.length) }, worker));
+    return infos;
   }
 
   async readlink(path: string): Promise<string> {

@@ -236,4 +236,20 @@ export class XdrReader {
       throw new XdrError(`${this.remaining} unexpected trailing bytes`, this.#offset);
     }
   }
+
+  /**
+   * The whole input ({@linkcode offset} counts in it). For a decoder
+   * specialised to one structure met thousands of times in a reply (the
+   * fattr4 of each READDIR entry) that reads its fields in place rather than
+   * one call and one view each: it starts at `offset`, checks every length
+   * against the input's end itself, and moves on with {@linkcode skip}.
+   */
+  get input(): Uint8Array {
+    return this.#bytes;
+  }
+
+  /** A DataView of the whole {@linkcode input}, for the same decoders. */
+  get inputView(): DataView {
+    return this.#view;
+  }
 }
