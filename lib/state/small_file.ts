@@ -77,7 +77,7 @@ import { open, type OpenResult } from "../nfs4/ops/open.ts";
 import { putfh } from "../nfs4/ops/putfh.ts";
 import { read, type ReadResult } from "../nfs4/ops/read.ts";
 import { Nfs4Status as S } from "../nfs4/status.ts";
-import { CURRENT_STATEID, type FileHandle } from "../nfs4/types.ts";
+import { CURRENT_STATEID, type FileHandle, formatStateid } from "../nfs4/types.ts";
 import { closeFile, openFile, readThenClose, recordOpen } from "./files.ts";
 import type { StateManager } from "./manager.ts";
 import type { OpenState } from "./open_state.ts";
@@ -258,7 +258,13 @@ async function oneCompound(
     const [, result, fh, attrs, got] = values;
     const state = recordOpen(m, owner, openRequest(request), result, fh);
     // The COMPOUND's CLOSE succeeded: the server holds no open any more.
-    if (m.tracer.active) m.tracer.emit("open", "CLOSE", `${request.path} (with OPEN and READ)`);
+    if (m.tracer.active) {
+      m.tracer.emit(
+        "open",
+        "CLOSE",
+        `${request.path} ${formatStateid(state.stateid)} (in the OPEN's COMPOUND, after READ)`,
+      );
+    }
     forgetOpen(m, state);
     if (state.delegation) await returnDelegation(m, state);
     if (got.eof) return { attrs, data: got.data, eof: true, state: undefined };
@@ -348,13 +354,13 @@ async function readAfterOpen(
   try {
     got = await readThenClose(m, state, request.count);
   } catch (e) {
-    if (state.closed) throw e;
-    if (e instanceof NfsError && state.bad === undefined) {
-      // The state is still open (READ failed, or CLOSE did): the caller
-      // reads it the usual way (meeting a real error again) and closes it.
-      return { attrs, data: EMPTY, eof: false, state };
+    // The state is still open: READ failed (the COMPOUND stopped there, its
+    // CLOSE never ran), or CLOSE did. Either way it is closed as any open.
+    if (!state.closed) await closeFile(m, state).catch(() => undefined);
+    if (e instanceof NfsError && e.op === "CLOSE") {
+      // The READ's data went with the failed reply: open again, from byte 0.
+      return await openAgain(m, request, attrs, EMPTY);
     }
-    await closeFile(m, state).catch(() => undefined);
     throw e;
   }
   if (!got.closed || got.eof) {

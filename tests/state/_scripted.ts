@@ -409,6 +409,8 @@ interface Ctx {
   client: ClientRec | undefined;
   /** A status an interceptor asked for, for a 4.0 seqid op to fail with. */
   hooked: number | undefined;
+  /** 4.1: the current stateid (RFC 8881 §16.2.3.1.2), set by OPEN and CLOSE. */
+  current?: Stateid | undefined;
 }
 
 export interface ScriptedServerOptions {
@@ -437,6 +439,12 @@ export interface ScriptedServerOptions {
   readonly replyCache?: boolean;
   /** The maxread attribute of the object at a path (default 1 MiB everywhere; undefined: not sent). */
   readonly maxread?: (path: string) => bigint | undefined;
+  /**
+   * 4.1: honour the current stateid {seqid 1, other 0} in READ and CLOSE
+   * (RFC 8881 §16.2.3.1.2; default true). False answers it
+   * NFS4ERR_BAD_STATEID, as a server that does not know it would.
+   */
+  readonly currentStateid?: boolean;
 }
 
 /** Which delegations OPEN grants. */
@@ -536,6 +544,7 @@ export class ScriptedServer {
   readonly maxSlots: number;
   readonly confirmOpens: boolean;
   readonly replyCache: boolean;
+  readonly currentStateid: boolean;
   readonly #maxread: (path: string) => bigint | undefined;
   readonly root: FileNode;
   /** Every COMPOUND handled, across channels. */
@@ -604,6 +613,7 @@ export class ScriptedServer {
     this.maxSlots = options.maxSlots ?? 8;
     this.confirmOpens = options.confirmOpens ?? true;
     this.replyCache = options.replyCache ?? true;
+    this.currentStateid = options.currentStateid ?? true;
     this.#maxread = options.maxread ?? (() => 1n << 20n);
     this.delegationPolicy = options.delegations;
     this.notifyLocks = options.notifyLocks ?? true;
@@ -1345,7 +1355,7 @@ export class ScriptedServer {
 
     for (let i = outcomes.length; i < ops.length; i++) {
       const op = ops[i]!;
-      const outcome = this.#op(ctx, op);
+      const outcome = this.#withCurrentStateid(ctx, op);
       outcomes.push(outcome);
       if (outcome.status !== S.NFS4_OK) break;
     }
@@ -1436,6 +1446,30 @@ export class ScriptedServer {
         : SEQ4.RECALLABLE_STATE_REVOKED;
     }
     return flags;
+  }
+
+  /**
+   * 4.1: READ and CLOSE naming the current stateid {seqid 1, other 0} use
+   * the one the last OPEN or CLOSE of this COMPOUND set (RFC 8881
+   * §16.2.3.1.2); without one, or when the server is told not to know it,
+   * NFS4ERR_BAD_STATEID. A new current filehandle clears it.
+   */
+  #withCurrentStateid(ctx: Ctx, op: Nfs4Op<unknown>): OpOutcome {
+    if (ctx.minor >= 1 && (op.name === "READ" || op.name === "CLOSE")) {
+      const args = op.args as { stateid: Stateid };
+      const named = args.stateid;
+      if (named.seqid === 1 && named.other.every((b) => b === 0)) {
+        if (!this.currentStateid || !ctx.current) return fail(op, S.NFS4ERR_BAD_STATEID);
+        op = { ...op, args: { ...args, stateid: ctx.current } };
+      }
+    }
+    const outcome = this.#op(ctx, op);
+    if (op.name === "PUTFH" || op.name === "PUTROOTFH") ctx.current = undefined;
+    if (outcome.status === S.NFS4_OK) {
+      if (op.name === "OPEN") ctx.current = (outcome.value as OpenResult).stateid;
+      if (op.name === "CLOSE") ctx.current = outcome.value as Stateid;
+    }
+    return outcome;
   }
 
   #op(ctx: Ctx, op: Nfs4Op<unknown>): OpOutcome {

@@ -1,0 +1,171 @@
+/**
+ * openAndRead() (lib/state/small_file.ts) against the scripted server: a
+ * small file in one COMPOUND on NFSv4.1 (OPEN, then READ and CLOSE with the
+ * current stateid, RFC 8881 §16.2.3.1.2), two on 4.0 (OPEN, then READ+CLOSE,
+ * RFC 7530 §9.1.7); what happens when the server refuses the current
+ * stateid, when READ fails after the OPEN succeeded (the open is closed),
+ * when the file is larger than one READ (opened again, its change attribute
+ * compared), and that the open goes through the manager's bookkeeping and
+ * nothing stays open on the server.
+ */
+
+import assert from "node:assert/strict";
+import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
+import { NfsError } from "../../lib/nfs4/errors.ts";
+import { closeFile } from "../../lib/state/files.ts";
+import { openAndRead, type SmallRead } from "../../lib/state/small_file.ts";
+import { type Harness, harness } from "./_harness.ts";
+
+const text = (data: Uint8Array) => new TextDecoder().decode(data);
+
+function small(h: Harness, name = "file", count = 65536): Promise<SmallRead> {
+  return h.vfs().then((dirFh) => openAndRead(h.m, { dirFh, name, path: `/vfs/${name}`, count }));
+}
+
+/** Nothing open, on the server or in the manager. */
+function assertClean(h: Harness, ...paths: string[]): void {
+  for (const path of paths) {
+    assert.deepEqual(h.server.opensOf(path), [], `${path} open on the server`);
+  }
+  assert.equal(h.m.opens.size, 0, "opens left in the manager");
+}
+
+Deno.test("openAndRead() 4.1: a small file in one COMPOUND, OPEN to CLOSE with the current stateid (RFC 8881 §16.2.3.1.2)", async () => {
+  await using h = await harness(1);
+  await h.vfs();
+  h.mark();
+  const got = await small(h);
+  assert.equal(text(got.data), "hello, world\n");
+  assert.equal(got.eof, true);
+  assert.equal(got.state, undefined);
+  assert.deepEqual(h.ops(), ["SEQUENCE,PUTFH,OPEN,GETFH,GETATTR,READ,CLOSE"]);
+  // Recorded and forgotten as any OPEN and CLOSE.
+  assert.deepEqual(h.events(["open"]), ["OPEN", "CLOSE"]);
+  assertClean(h, "/vfs/file");
+  // A second file reuses the owner: one more COMPOUND, no new owner.
+  h.mark();
+  assert.equal(text((await small(h, "other")).data), "other file contents\n");
+  assert.deepEqual(h.ops(), ["SEQUENCE,PUTFH,OPEN,GETFH,GETATTR,READ,CLOSE"]);
+  assert.deepEqual(h.events(["owner"]), []);
+  assertClean(h, "/vfs/other");
+});
+
+Deno.test("openAndRead() 4.1: a server that refuses the current stateid gets separate COMPOUNDs for the rest of the session, said once", async () => {
+  await using h = await harness(1, { currentStateid: false });
+  await h.vfs();
+  h.mark();
+  const first = await small(h);
+  assert.equal(text(first.data), "hello, world\n");
+  assert.equal(first.eof, true);
+  assert.deepEqual(h.ops(), [
+    "SEQUENCE,PUTFH,OPEN,GETFH,GETATTR,READ,CLOSE -> NFS4ERR_BAD_STATEID",
+    // The open exists: READ with its own stateid, then CLOSE.
+    "SEQUENCE,PUTFH,READ,CLOSE",
+  ]);
+  assert.equal(h.events(["open"]).filter((e) => e === "current stateid refused").length, 1);
+  assertClean(h, "/vfs/file");
+  h.mark();
+  assert.equal(text((await small(h, "other")).data), "other file contents\n");
+  assert.deepEqual(h.ops(), ["SEQUENCE,PUTFH,OPEN,GETFH,GETATTR", "SEQUENCE,PUTFH,READ,CLOSE"]);
+  assert.ok(!h.events(["open"]).includes("current stateid refused"));
+  assertClean(h, "/vfs/other");
+});
+
+for (const minor of [0, 1] as const) {
+  Deno.test(`openAndRead() 4.${minor}: READ failing after the OPEN succeeded: the open is CLOSEd, the error names the path`, async () => {
+    await using h = await harness(minor);
+    await h.vfs();
+    if (minor === 1) {
+      // Once, in the one COMPOUND: the READ is done again on its own (with
+      // its CLOSE) and succeeds.
+      h.server.failNext("READ", S.NFS4ERR_IO);
+      h.mark();
+      const got = await small(h);
+      assert.equal(text(got.data), "hello, world\n");
+      assertClean(h, "/vfs/file");
+      assert.ok(h.ops().at(-1)!.endsWith("PUTFH,READ,CLOSE"), h.ops().join("\n"));
+    }
+    // Every time: the error stands, and the open is closed (the CLOSE after
+    // the failed READ never ran: a COMPOUND stops at its first failure).
+    h.server.failNext("READ", S.NFS4ERR_IO, { times: 2 });
+    h.mark();
+    await assert.rejects(
+      small(h),
+      (e) => e instanceof NfsError && e.status === S.NFS4ERR_IO && e.path === "/vfs/file",
+    );
+    assert.ok(h.ops().at(-1)!.endsWith("PUTFH,CLOSE"), h.ops().join("\n"));
+    assertClean(h, "/vfs/file");
+  });
+
+  Deno.test(`openAndRead() 4.${minor}: a file larger than one READ is opened again and read on when unchanged`, async () => {
+    const big = "x".repeat(5000) + "end\n";
+    await using h = await harness(minor, { files: { "/vfs/big": big } });
+    await h.vfs();
+    h.mark();
+    const got = await small(h, "big", 4096);
+    assert.equal(got.eof, false);
+    assert.ok(got.state, "the file is open to read on");
+    // 4.1: what was read stands (same fileid and change); 4.0 knew the
+    // size from the OPEN and read nothing yet.
+    assert.equal(got.data.length, minor === 1 ? 4096 : 0);
+    const rest = await h.read(got.state, BigInt(got.data.length), 8192);
+    assert.equal(text(got.data) + text(rest.data), big);
+    await closeFile(h.m, got.state);
+    assertClean(h, "/vfs/big");
+    assert.deepEqual(
+      h.ops().filter((o) => o.includes("OPEN,")),
+      minor === 1
+        ? ["SEQUENCE,PUTFH,OPEN,GETFH,GETATTR,READ,CLOSE", "SEQUENCE,PUTFH,OPEN,GETFH,GETATTR"]
+        : ["PUTFH,OPEN,GETFH,GETATTR"],
+    );
+  });
+}
+
+Deno.test("openAndRead() 4.1: a file changed between the first READ and the new OPEN is read from byte 0", async () => {
+  await using h = await harness(1, { files: { "/vfs/big": "a".repeat(6000) } });
+  await h.vfs();
+  // The file is rewritten (its change attribute moves) just before the second OPEN.
+  h.server.intercept("OPEN", (_args, server) => {
+    const node = server.file("/vfs/big")!;
+    node.data = new TextEncoder().encode("b".repeat(7000));
+    node.change++;
+  }, { after: 1 });
+  const got = await small(h, "big", 4096);
+  assert.equal(got.data.length, 0, "the first bytes were dropped");
+  assert.ok(got.state);
+  const all = await h.read(got.state, 0n, 8192);
+  assert.equal(text(all.data), "b".repeat(7000));
+  await closeFile(h.m, got.state);
+  assertClean(h, "/vfs/big");
+  assert.ok(h.events(["open"]).includes("OPEN again (larger than one READ)"));
+});
+
+Deno.test("openAndRead() 4.0: OPEN (with OPEN_CONFIRM for a new owner, RFC 7530 §16.18) then READ+CLOSE; the seqid advances once per CLOSE", async () => {
+  await using h = await harness(0);
+  await h.vfs();
+  h.mark();
+  assert.equal(text((await small(h)).data), "hello, world\n");
+  assert.equal(text((await small(h, "other")).data), "other file contents\n");
+  assert.deepEqual(h.ops(), [
+    "PUTFH,OPEN,GETFH,GETATTR",
+    "PUTFH,OPEN_CONFIRM",
+    "PUTFH,READ,CLOSE",
+    "PUTFH,OPEN,GETFH,GETATTR",
+    "PUTFH,READ,CLOSE",
+  ]);
+  assertClean(h, "/vfs/file", "/vfs/other");
+  // OPEN, OPEN_CONFIRM, CLOSE, OPEN, CLOSE: the next seqid is 5.
+  const opens = h.entries().filter((e) => e.ops.includes("OPEN"));
+  assert.equal((opens[1]!.args[1] as { seqid: number }).seqid, 3);
+});
+
+Deno.test("openAndRead() 4.1: a missing file or a directory opens nothing and is the OPEN's error", async () => {
+  await using h = await harness(1, { files: { "/vfs/file": "x", "/vfs/dir/inner": "y" } });
+  await h.vfs();
+  await assert.rejects(
+    small(h, "missing"),
+    (e) => e instanceof NfsError && e.status === S.NFS4ERR_NOENT && e.path === "/vfs/missing",
+  );
+  await assert.rejects(small(h, "dir"), (e) => e instanceof NfsError && e.op === "OPEN");
+  assertClean(h);
+});
