@@ -13,6 +13,7 @@ import type { NfsTime } from "../../nfs4/types.ts";
 import type { Nfs4ClientApi } from "../api.ts";
 import { Nfs4Client } from "../client.ts";
 import type { FileInfo } from "../types.ts";
+import { DirectoryHandles, openReadAhead } from "../small_file.ts";
 import { type NfsUrl, urlForPath } from "../url.ts";
 import type { CopyTuning } from "./options.ts";
 import {
@@ -38,6 +39,9 @@ export type FileExtras = {
 
 export const FILE_SYNC4 = 2;
 
+/** Files up to this size are read with their OPEN (openReadAhead). */
+const SMALL_FILE_BYTES = 64 * 1024;
+
 export class NfsSide implements Side {
   readonly kind = "nfs" as const;
   readonly url: NfsUrl;
@@ -49,6 +53,8 @@ export class NfsSide implements Side {
   readonly client: Nfs4ClientApi;
   readonly #tuning: CopyTuning;
   readonly #onResend: (count: number) => void;
+  /** Directory handles walked for reading small files by name (this copy only). */
+  readonly #dirs = new DirectoryHandles();
   /** The domain of the server's `user@domain` owner strings, once one was seen. */
   #ownerDomain: string | undefined;
 
@@ -151,7 +157,13 @@ export class NfsSide implements Side {
   }
 
   async openReader(path: string, stat: Stat): Promise<Reader> {
-    const file = await this.#call(() => this.client.openRead(path));
+    // A small file comes with its OPEN (one COMPOUND on NFSv4.1, OPEN to
+    // CLOSE: lib/client/small_file.ts), its directory walked once per copy.
+    const file = await this.#call(() =>
+      stat.size !== undefined && stat.size <= SMALL_FILE_BYTES
+        ? openReadAhead(this.client, path, { count: SMALL_FILE_BYTES, directories: this.#dirs })
+        : this.client.openRead(path)
+    );
     const extras = file as unknown as Partial<FileExtras>;
     const rsize = extras.rsize ?? 1024 * 1024;
     const slots = this.client.describeState().slots;
