@@ -124,13 +124,15 @@ const EMPTY = new Uint8Array(0);
 interface SmallFileState {
   readonly freeOwners: OpenOwner[];
   currentStateidRefused: boolean;
+  /** A smaller READ after the server found a reply too big to cache. */
+  readLimit: number | undefined;
 }
 const perManager = new WeakMap<StateManager, SmallFileState>();
 
 function stateOf(m: StateManager): SmallFileState {
   let s = perManager.get(m);
   if (!s) {
-    s = { freeOwners: [], currentStateidRefused: false };
+    s = { freeOwners: [], currentStateidRefused: false, readLimit: undefined };
     perManager.set(m, s);
   }
   return s;
@@ -141,8 +143,20 @@ export function oneCompoundReadCount(m: StateManager, wanted: number): number {
   const session = m.client.session;
   if (!m.sessions || !session || stateOf(m).currentStateidRefused) return 0;
   if (session.fore.maxOperations < ONE_COMPOUND_OPS) return 0;
-  const count = Math.min(wanted, session.fore.maxResponseSizeCached - REPLY_ROOM);
+  const count = cachedReadCount(m, wanted);
   return count >= MIN_ONE_COMPOUND_READ ? count : 0;
+}
+
+/**
+ * A READ count whose reply fits the session's cached reply size with room
+ * for the rest of a state-changing COMPOUND (its reply is cached: RFC 8881
+ * §18.46.3); on 4.0 `wanted` itself.
+ */
+function cachedReadCount(m: StateManager, wanted: number): number {
+  const session = m.client.session;
+  if (!m.sessions || !session) return wanted;
+  const limit = stateOf(m).readLimit ?? session.fore.maxResponseSizeCached - REPLY_ROOM;
+  return Math.max(0, Math.min(wanted, limit));
 }
 
 /**
@@ -251,8 +265,18 @@ async function oneCompound(
         { final: new FinalOnceOpened(() => seen.open !== undefined) },
       );
     } catch (e) {
-      // Nothing opened: the usual answer, with the user's path.
-      if (!seen.open) throw e instanceof NfsError ? e.withPath(request.path) : e;
+      if (e instanceof NfsError && e.status === S.NFS4ERR_REP_TOO_BIG_TO_CACHE) {
+        tooBigToCache(m, count, request.path);
+      }
+      if (!seen.open) {
+        if (e instanceof NfsError && e.status === S.NFS4ERR_REP_TOO_BIG_TO_CACHE) {
+          // Refused before anything was done: this file the two-COMPOUND way.
+          const opened = await openFile(m, { ...openRequest(request), attrs: attrsOf(request) });
+          return await readAfterOpen(m, request, opened.state, opened.attrs);
+        }
+        // Nothing opened: the usual answer, with the user's path.
+        throw e instanceof NfsError ? e.withPath(request.path) : e;
+      }
       return await afterPartFailed(m, request, owner, seen, e);
     }
     const [, result, fh, attrs, got] = values;
@@ -279,6 +303,26 @@ async function oneCompound(
  * open exists on the server. It is recorded, and what was left undone is
  * done with separate COMPOUNDs (the usual paths, recovery included).
  */
+/**
+ * NFS4ERR_REP_TOO_BIG_TO_CACHE (RFC 8881 §15.1.10.7): the server keeps less
+ * of a reply than its CREATE_SESSION said, or counts differently. Later
+ * READs of this shape ask for half as much (none below the minimum: the
+ * shape is then not used).
+ */
+function tooBigToCache(m: StateManager, count: number, path: string): void {
+  const s = stateOf(m);
+  const half = Math.floor(count / 2);
+  if (s.readLimit !== undefined && s.readLimit <= half) return;
+  s.readLimit = half;
+  m.tracer.emit(
+    "open",
+    "reply too big to cache",
+    `${path}: READ of ${count} bytes with OPEN; ${
+      half >= MIN_ONE_COMPOUND_READ ? `asking for ${half} from now on` : "separate COMPOUNDs now"
+    }`,
+  );
+}
+
 async function afterPartFailed(
   m: StateManager,
   request: SmallReadRequest,
@@ -347,13 +391,25 @@ async function readAfterOpen(
   attrs: DecodedFattr,
 ): Promise<SmallRead> {
   const size = attrs.attrs.size;
-  if (size === undefined || size > BigInt(request.count)) {
+  // READ+CLOSE changes state: on 4.1 its reply is cached, so its READ is
+  // bounded as the one-COMPOUND shape's.
+  const count = cachedReadCount(m, request.count);
+  if (size === undefined || size > BigInt(count)) {
     return { attrs, data: EMPTY, eof: false, state };
   }
   let got;
   try {
-    got = await readThenClose(m, state, request.count);
+    got = await readThenClose(m, state, count);
   } catch (e) {
+    if (
+      e instanceof NfsError && e.status === S.NFS4ERR_REP_TOO_BIG_TO_CACHE && !state.closed &&
+      state.bad === undefined
+    ) {
+      // Nothing was done but the OPEN: read it the usual way (plain READs
+      // are not cached), and ask for less next time.
+      tooBigToCache(m, count, request.path);
+      return { attrs, data: EMPTY, eof: false, state };
+    }
     // The state is still open: READ failed (the COMPOUND stopped there, its
     // CLOSE never ran), or CLOSE did. Either way it is closed as any open.
     if (!state.closed) await closeFile(m, state).catch(() => undefined);

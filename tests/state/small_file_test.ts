@@ -169,3 +169,38 @@ Deno.test("openAndRead() 4.1: a missing file or a directory opens nothing and is
   await assert.rejects(small(h, "dir"), (e) => e instanceof NfsError && e.op === "OPEN");
   assertClean(h);
 });
+
+Deno.test("openAndRead() 4.1: NFS4ERR_REP_TOO_BIG_TO_CACHE on the READ (RFC 8881 §15.1.10.7): this file READ again on its own, later ones ask for half", async () => {
+  await using h = await harness(1);
+  await h.vfs();
+  h.server.failNext("READ", S.NFS4ERR_REP_TOO_BIG_TO_CACHE);
+  h.mark();
+  assert.equal(text((await small(h)).data), "hello, world\n");
+  assert.equal(text((await small(h, "other")).data), "other file contents\n");
+  assert.deepEqual(h.ops(), [
+    "SEQUENCE,PUTFH,OPEN,GETFH,GETATTR,READ,CLOSE -> NFS4ERR_REP_TOO_BIG_TO_CACHE",
+    "SEQUENCE,PUTFH,READ,CLOSE",
+    "SEQUENCE,PUTFH,OPEN,GETFH,GETATTR,READ,CLOSE",
+  ]);
+  const counts = h.entries().filter((e) => e.ops.length === 7)
+    .map((e) => (e.args[5] as { count: number }).count);
+  assert.deepEqual(counts, [counts[0], Math.floor(counts[0]! / 2)]);
+  assertClean(h, "/vfs/file", "/vfs/other");
+});
+
+Deno.test("openAndRead() 4.1, current stateid refused: a READ+CLOSE answered NFS4ERR_REP_TOO_BIG_TO_CACHE leaves the file open to be read the usual way", async () => {
+  await using h = await harness(1, { currentStateid: false });
+  await h.vfs();
+  // The one-COMPOUND READ is refused for its stateid before it runs; the
+  // fault meets the READ of the READ+CLOSE that follows.
+  h.server.failNext("READ", S.NFS4ERR_REP_TOO_BIG_TO_CACHE);
+  h.mark();
+  const got = await small(h);
+  assert.equal(got.data.length, 0);
+  assert.equal(got.eof, false);
+  assert.ok(got.state);
+  assert.equal(text((await h.read(got.state)).data), "hello, world\n");
+  await closeFile(h.m, got.state);
+  assertClean(h, "/vfs/file");
+  assert.ok(h.events(["open"]).includes("reply too big to cache"));
+});
