@@ -197,7 +197,26 @@ async function statOperand(
   return { url, info };
 }
 
-/** Lists a directory, and with `-R` its subdirectories, depth first in listing order. */
+/**
+ * Directories `-R` reads ahead of the one being printed: the next ones in
+ * listing order, READDIRs in flight at once over the session's slots
+ * (their listings wait in memory, printed in order).
+ */
+const READ_AHEAD = 4;
+
+/** A directory's listing as read, and the failure to report when its turn comes. */
+interface Listing {
+  /** Undefined when nothing could be read (no section is printed). */
+  readonly entries: Entry[] | undefined;
+  readonly failure?: { readonly error: unknown } | undefined;
+}
+
+/**
+ * Lists a directory, and with `-R` its subdirectories, depth first in
+ * listing order. The next few directories to print are read while one is
+ * printed; what is printed, and every failure, still comes in coreutils'
+ * order.
+ */
 async function listDirectory(
   session: CommandSession,
   printer: Printer,
@@ -206,23 +225,43 @@ async function listDirectory(
 ): Promise<void> {
   const client = await session.client(top.url);
   const stack: Operand[] = [top];
-  while (stack.length > 0) {
-    const dir = stack.pop()!;
-    const entries = await readEntries(session, client, dir, printer.settings);
-    // A directory that could not be read at all gets no section (coreutils
-    // prints no heading and no `total` when opendir fails).
-    if (entries === undefined) continue;
-    if (headings) await printer.heading(dir.url);
-    await printer.entries(entries, true);
-    if (printer.settings.recursive) {
-      const subdirs = entries.filter((e) =>
-        e.info.kind === "directory" && e.name !== "." && e.name !== ".."
-      );
-      for (let i = subdirs.length - 1; i >= 0; i--) {
-        const { url, info } = subdirs[i]!;
-        stack.push({ url, info });
-      }
+  const reads = new Map<Operand, Promise<Listing>>();
+  const readAhead = () => {
+    for (let i = stack.length - 1; i >= 0 && i >= stack.length - READ_AHEAD; i--) {
+      const dir = stack[i]!;
+      if (reads.has(dir)) continue;
+      const read = readEntries(client, dir, printer.settings);
+      read.catch(() => {}); // awaited in turn; never left unhandled meanwhile
+      reads.set(dir, read);
     }
+  };
+  try {
+    while (stack.length > 0) {
+      readAhead();
+      const dir = stack.pop()!;
+      const { entries, failure } = await reads.get(dir)!;
+      reads.delete(dir);
+      if (failure) session.report(failure.error, dir.url);
+      // A directory that could not be read at all gets no section (coreutils
+      // prints no heading and no `total` when opendir fails).
+      if (entries === undefined) continue;
+      if (printer.settings.recursive) {
+        const subdirs = entries.filter((e) =>
+          e.info.kind === "directory" && e.name !== "." && e.name !== ".."
+        );
+        for (let i = subdirs.length - 1; i >= 0; i--) {
+          const { url, info } = subdirs[i]!;
+          stack.push({ url, info });
+        }
+        // The subdirectories are read while this one prints.
+        readAhead();
+      }
+      if (headings) await printer.heading(dir.url);
+      await printer.entries(entries, true);
+    }
+  } finally {
+    // Stopped early (stdout closed, a failure): nothing left in flight.
+    await Promise.allSettled(reads.values());
   }
 }
 
@@ -234,17 +273,18 @@ function parentPath(path: string): string {
 
 /**
  * The entries of a directory, filtered and sorted. A READDIR that fails
- * half-way is reported and what arrived is still listed, as `ls` does; one
- * that fails before anything arrived gives `undefined`.
+ * half-way leaves what arrived to be listed and the failure to be
+ * reported, as `ls` does; one that fails before anything arrived leaves
+ * no entries. Nothing is printed here: the caller reports in order.
  */
 async function readEntries(
-  session: CommandSession,
   client: Nfs4ClientApi,
   dir: Operand,
   settings: LsSettings,
-): Promise<Entry[] | undefined> {
+): Promise<Listing> {
   const entries: Entry[] = [];
   let received = 0;
+  let failure: Listing["failure"];
   try {
     for await (
       const info of client.readdir(urlPath(dir.url), { fields: listingFields(settings) })
@@ -253,9 +293,9 @@ async function readEntries(
       if (settings.show === "visible" && info.name.startsWith(".")) continue;
       entries.push(new ListedEntry(info, dir.url));
     }
-  } catch (err) {
-    session.report(err, dir.url);
-    if (received === 0) return undefined;
+  } catch (error) {
+    failure = { error };
+    if (received === 0) return { entries: undefined, failure };
   }
   if (settings.show === "all" && !settings.json) {
     // First, as a file system's directory order has them (seen with -U).
@@ -264,7 +304,7 @@ async function readEntries(
       { info: await parentInfo(client, dir, settings), name: "..", url: dir.url },
     );
   }
-  return sortListing(entries, settings.sort);
+  return { entries: sortListing(entries, settings.sort), failure };
 }
 
 /**

@@ -38,11 +38,7 @@ import { commit } from "../nfs4/ops/commit.ts";
 import { setattr } from "../nfs4/ops/setattr.ts";
 import { lockt } from "../nfs4/ops/lockt.ts";
 import type { LockDenied } from "../nfs4/ops/lock.ts";
-import {
-  type DirEntry,
-  readdir as readdirOp,
-  type ReaddirResult,
-} from "../nfs4/ops/readdir.ts";
+import { type DirEntry, readdir as readdirOp, type ReaddirResult } from "../nfs4/ops/readdir.ts";
 import { readlink as readlinkOp } from "../nfs4/ops/readlink.ts";
 import { create } from "../nfs4/ops/create.ts";
 import { remove } from "../nfs4/ops/remove.ts";
@@ -129,8 +125,9 @@ const READDIR_FIELD_ATTRS: Readonly<Record<ReaddirField, readonly number[]>> = {
   fsid: [Attr.FSID],
   change: [Attr.CHANGE],
   rdev: [Attr.RAWDEV],
-  // A symlink's target is read by its handle (READLINK), without a walk.
-  linkTarget: [Attr.FILEHANDLE],
+  // A symlink's target is read by its name in the directory (PUTFH LOOKUP
+  // READLINK): no handle per entry for the few that are symlinks.
+  linkTarget: [],
 };
 
 /** The attribute ids for `fields`, ascending. */
@@ -604,7 +601,7 @@ export class Nfs4Client implements Nfs4ClientApi {
           pending.catch(() => {});
         }
         const shown = repeated < 0 ? entries : entries.slice(0, repeated + 1);
-        const infos = await this.#entryInfos(shown, prefix, readLinks);
+        const infos = await this.#entryInfos(shown, dir.fh, prefix, readLinks);
         for (const info of infos) yield info;
         if (repeated >= 0) {
           throw new Error(
@@ -623,12 +620,14 @@ export class Nfs4Client implements Nfs4ClientApi {
   }
 
   /**
-   * READDIR entries as FileInfo, with symlink targets read by their
-   * handles when asked (up to READLINKS_IN_FLIGHT at a time; a target that
-   * cannot be read is left undefined, as `ls` then reads it itself).
+   * READDIR entries as FileInfo, with symlink targets read when asked (up
+   * to READLINKS_IN_FLIGHT at a time, by handle when READDIR brought one,
+   * else by name in the directory; a target that cannot be read is left
+   * undefined, as `ls` then reads it itself).
    */
   async #entryInfos(
     entries: readonly DirEntry[],
+    dirFh: FileHandle,
     prefix: string,
     readLinks: boolean,
   ): Promise<FileInfo[]> {
@@ -637,16 +636,21 @@ export class Nfs4Client implements Nfs4ClientApi {
     if (!readLinks) return infos;
     const links: number[] = [];
     for (let i = 0; i < entries.length; i++) {
-      if (infos[i]!.kind === "symlink" && entries[i]!.attrs.filehandle) links.push(i);
+      if (infos[i]!.kind === "symlink") links.push(i);
     }
     let next = 0;
     const worker = async () => {
       while (next < links.length) {
         const i = links[next++]!;
         const info = infos[i]!;
-        const target = await this.#readlinkFh(entries[i]!.attrs.filehandle!, info.path).catch(
-          () => undefined,
-        );
+        const fh = entries[i]!.attrs.filehandle;
+        const target =
+          await (fh ? this.#readlinkFh(fh, info.path) : this.#withPath(info.path, async () => {
+            const [, , target] = await this.manager.run(() =>
+              [putfh(dirFh), lookup(info.name), readlinkOp()] as const
+            );
+            return target;
+          })).catch(() => undefined);
         infos[i] = { ...info, linkTarget: target };
       }
     };

@@ -32,7 +32,8 @@ export interface ReaddirArgs {
 /**
  * entry4. `name` is the name as a byte string (lib/xdr/byte_string.ts:
  * bytes that are not UTF-8 are escaped, never lost); `nameBytes` the exact
- * bytes.
+ * bytes (decoded: a view into the reply, which no one reuses, rather than
+ * a copy per entry).
  */
 export interface DirEntry {
   readonly cookie: bigint;
@@ -117,7 +118,7 @@ export const READDIR: OpCodec<ReaddirArgs, ReaddirResult> = {
         throw new XdrError(`READDIR reply has more than ${Limits.dirEntries} entries`, at);
       }
       const cookie = r.readUhyper();
-      const nameBytes = r.readOpaque(Limits.name).slice();
+      const nameBytes = r.readOpaque(Limits.name);
       const { attrs } = fattrs.decode(r);
       entries.push({ cookie, name: decodeName(nameBytes), nameBytes, attrs });
     }
