@@ -476,12 +476,13 @@ class Printer {
     const { settings } = this;
     const ids = this.session.ctx.io.ids?.() ?? NO_IDS;
     // A listing has few owners: each is looked up once.
-    const columns = new Map<string | undefined, string>();
+    const users = new Map<string | undefined, string>();
+    const groups = new Map<string | undefined, string>();
     const column = (sent: string | undefined, kind: "user" | "group") => {
-      const key = sent === undefined ? undefined : `${kind[0]}${sent}`;
-      let text = columns.get(key);
+      const columns = kind === "user" ? users : groups;
+      let text = columns.get(sent);
       if (text === undefined) {
-        columns.set(key, text = ownerColumn(sent, kind, settings.numeric, ids));
+        columns.set(sent, text = ownerColumn(sent, kind, settings.numeric, ids));
       }
       return text;
     };

@@ -377,11 +377,12 @@ export function formatLongRows(entries: readonly LongEntry[], options: LongOptio
   const sizeWidth = Math.max(deviceWidth, plainSizeWidth);
   // An unknown time is padded to the width the others have (coreutils: the expected width).
   if (!someTime) timeWidth = 12;
-  const aligned = new Map<string, string>();
-  const alignedId = (text: string, width: number) => {
-    const key = `${width} ${text}`;
-    let cell = aligned.get(key);
-    if (cell === undefined) aligned.set(key, cell = alignId(text, width));
+  // Each distinct owner and group aligned once (a column has one width).
+  const alignedOwners = new Map<string, string>();
+  const alignedGroups = new Map<string, string>();
+  const aligned = (cells: Map<string, string>, text: string, width: number) => {
+    let cell = cells.get(text);
+    if (cell === undefined) cells.set(text, cell = alignId(text, width));
     return cell;
   };
 
@@ -398,8 +399,8 @@ export function formatLongRows(entries: readonly LongEntry[], options: LongOptio
     lines[i] = (options.inode ? inodes[i]!.padStart(inodeWidth) + " " : "") +
       modes[i] + " " +
       nlinks[i]!.padStart(nlinkWidth) + " " +
-      alignedId(owners[i]!, ownerWidth) + " " +
-      alignedId(groups[i]!, groupWidth) + " " +
+      aligned(alignedOwners, owners[i]!, ownerWidth) + " " +
+      aligned(alignedGroups, groups[i]!, groupWidth) + " " +
       size + " " +
       (time === "?" ? time.padStart(timeWidth) : time) + " " +
       (info.kind === "symlink" && target !== undefined ? `${name} -> ${target}` : name) +

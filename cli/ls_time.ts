@@ -376,18 +376,41 @@ export function lsTimeFormatter(options: TimeOptions): (ns: bigint | undefined) 
   }
   const now = options.now.getTime();
   const nowNs = BigInt(now) * 1_000_000n;
+  // formatLsTime()'s "recent" is `now - SIX_MONTHS_MS < ms`, ms being the
+  // nanoseconds truncated to milliseconds: when that threshold is not
+  // negative, the same as ns >= (threshold + 1) ms, with no division.
+  const threshold = now - SIX_MONTHS_MS;
+  const recentFrom = Number.isSafeInteger(threshold) && threshold >= 0
+    ? BigInt(threshold + 1) * 1_000_000n
+    : undefined;
   const recentTexts = new Map<bigint, string>();
   const oldTexts = new Map<bigint, string>();
+  // The last file's second, when one text holds for all of it: files next
+  // to each other in a listing often share one.
+  let lastFrom = 0n;
+  let lastTo = 0n;
+  let lastText = "";
   return (ns) => {
     if (ns === undefined) return "?";
-    // As formatLsTime() decides.
-    const recent = now - SIX_MONTHS_MS < Number(ns / 1_000_000n) && ns < nowNs;
+    if (ns >= lastFrom && ns < lastTo) return lastText;
+    const recent =
+      (recentFrom !== undefined ? ns >= recentFrom : threshold < Number(ns / 1_000_000n)) &&
+      ns < nowNs;
     const { seconds } = split(ns);
     const texts = recent ? recentTexts : oldTexts;
     let text = texts.get(seconds);
     if (text === undefined) {
       text = strftime(recent ? style.recent : style.old, ns, options.timeZone);
       texts.set(seconds, text);
+    }
+    // One text for the whole second unless six months ago or now falls inside it.
+    const from = seconds * 1_000_000_000n;
+    const to = from + 1_000_000_000n;
+    const outside = (edge: bigint) => edge <= from || edge >= to;
+    if (recentFrom !== undefined && outside(recentFrom) && outside(nowNs)) {
+      lastFrom = from;
+      lastTo = to;
+      lastText = text;
     }
     return text;
   };
