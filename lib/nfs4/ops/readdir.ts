@@ -111,8 +111,29 @@ export const READDIR: OpCodec<ReaddirArgs, ReaddirResult> = {
   decodeResult(r) {
     const cookieverf = decodeVerifier(r);
     const entries: DirEntry[] = [];
+    const bytes = r.input;
+    const view = r.inputView;
     for (;;) {
       const at = r.offset;
+      // value_follows, cookie and name read in place when all is as it
+      // should be (a page holds thousands of entries); anything else is
+      // read again below, field by field, with the reader's checks.
+      if (bytes.length - at >= 16 && view.getUint32(at) === 1) {
+        const length = view.getUint32(at + 12);
+        const padded = (length + 3) & ~3;
+        if (
+          length <= Limits.name && padded <= bytes.length - at - 16 &&
+          entries.length < Limits.dirEntries &&
+          (padded === length || view.getUint32(at + 12 + padded) << ((length & 3) * 8) === 0)
+        ) {
+          const cookie = view.getBigUint64(at + 4);
+          const nameBytes = bytes.subarray(at + 16, at + 16 + length);
+          r.skip(16 + padded);
+          const { attrs } = fattrs.decode(r);
+          entries.push({ cookie, name: decodeName(nameBytes), nameBytes, attrs });
+          continue;
+        }
+      }
       if (!r.readBool()) break;
       if (entries.length >= Limits.dirEntries) {
         throw new XdrError(`READDIR reply has more than ${Limits.dirEntries} entries`, at);
