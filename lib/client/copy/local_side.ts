@@ -114,11 +114,14 @@ export class LocalSide implements Side {
         // One read ahead: the next chunk is read while this one is written.
         const readAt = async (at: number) => {
           // Pooled: the writer says when it is done with the chunk, and the
-          // buffer then carries a later one (lib/rpc/socket_buffers.ts). At
-          // the size the file had, a small read confirms the end.
-          const want = size !== undefined && at >= size
+          // buffer then carries a later one (lib/rpc/socket_buffers.ts).
+          // No more than the file had (a small file takes a small buffer,
+          // not a whole chunk's); at that size, a small read confirms the end.
+          const want = size === undefined
+            ? chunkSize
+            : at >= size
             ? Math.min(chunkSize, EOF_PROBE)
-            : chunkSize;
+            : Math.min(chunkSize, size - at);
           const buffer = recordBuffers.take(want);
           try {
             const { bytesRead } = await handle.read(buffer, 0, want, at);

@@ -81,6 +81,12 @@ export class NfsWriter implements Writer {
   #offset = 0n;
   #stage: Uint8Array | undefined;
   #staged = 0;
+  /**
+   * Less than a WRITE's worth that came first, kept as it is rather than
+   * copied into a stage of `wsize` bytes: a small file is then sent from
+   * the reader's own buffer. Copied into a stage only when more follows.
+   */
+  #tail: { data: Uint8Array; release: (() => void) | undefined } | undefined;
   readonly #inflight = new Set<Promise<void>>();
   #window: Window = { pieces: [], bytes: 0, writes: [] };
   #committing: Promise<void> = Promise.resolve();
@@ -140,10 +146,15 @@ export class NfsWriter implements Writer {
   ): Promise<void> {
     let at = 0;
     while (at < chunk.length) {
+      if (this.#tail) this.#stageTail(size);
       if (this.#staged === 0 && chunk.length - at >= size) {
         await this.#send(chunk.subarray(at, at + size), hold());
         at += size;
         continue;
+      }
+      if (this.#staged === 0) {
+        this.#tail = { data: chunk.subarray(at), release: hold() };
+        return;
       }
       // Pooled: handed back once its WRITE is answered (and the source can
       // be read again), else left to the GC.
@@ -158,6 +169,16 @@ export class NfsWriter implements Writer {
         await this.#send(stage, () => recordBuffers.release(stage));
       }
     }
+  }
+
+  /** More follows the tail: it goes into a stage (a copy), and its chunk is let go. */
+  #stageTail(size: number): void {
+    const tail = this.#tail!;
+    this.#tail = undefined;
+    const stage = this.#stage ??= recordBuffers.take(size);
+    stage.set(tail.data, this.#staged);
+    this.#staged += tail.data.length;
+    tail.release?.();
   }
 
   async hole(length: number): Promise<void> {
@@ -178,8 +199,14 @@ export class NfsWriter implements Writer {
     }
   }
 
-  /** Sends what is staged (a short WRITE). */
+  /** Sends what is staged or held (a short WRITE). */
   async #flushStage(): Promise<void> {
+    const tail = this.#tail;
+    if (tail) {
+      this.#tail = undefined;
+      await this.#send(tail.data, tail.release);
+      return;
+    }
     if (this.#staged > 0 && this.#stage) {
       const stage = this.#stage;
       const last = stage.subarray(0, this.#staged);
@@ -308,6 +335,7 @@ export class NfsWriter implements Writer {
   async abort(): Promise<void> {
     this.#failure ??= { error: new CopyError(`${this.#file.path}: copy aborted`) };
     this.#stage = undefined;
+    this.#tail = undefined;
     this.#window = { pieces: [], bytes: 0, writes: [] };
     await this.#file.close().catch(() => undefined);
   }

@@ -1,0 +1,98 @@
+/**
+ * NfsWriter and small files: less than a WRITE's worth is sent from the
+ * reader's own buffer, not copied into a stage of `wsize` bytes (a pooled
+ * megabyte per small file in a `cp -r`), and handed back once its WRITE is
+ * answered. The data path of larger files is covered by tests/cli/cp_engine_test.ts.
+ */
+
+import assert from "node:assert/strict";
+import { NfsWriter, type WriteTarget } from "../../lib/client/copy/mod.ts";
+
+/** Records each WRITE's bytes (the very view it was given) and answers UNSTABLE4. */
+class RecordingFile implements WriteTarget {
+  readonly path = "/vfs/small";
+  readonly wsize: number;
+  readonly sent: { offset: bigint; data: Uint8Array }[] = [];
+  commits = 0;
+  /** Resolves the next WRITE's answer when called (a WRITE in flight until then). */
+  answered = 0;
+
+  constructor(wsize: number) {
+    this.wsize = wsize;
+  }
+
+  async write(offset: bigint, data: Uint8Array) {
+    this.sent.push({ offset, data });
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    this.answered++;
+    return { committed: 0, verifier: new Uint8Array(8) };
+  }
+
+  commit(): Promise<Uint8Array> {
+    this.commits++;
+    return Promise.resolve(new Uint8Array(8));
+  }
+
+  setattr(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+Deno.test("NfsWriter sends a small file from the chunk it was given and hands it back once answered", async () => {
+  const file = new RecordingFile(1 << 20);
+  const writer = new NfsWriter(file, { depth: 4, commitBytes: 1 << 20 });
+  writer.useSource(() => Promise.reject(new Error("not read again")));
+  const chunk = new Uint8Array(4096).fill(7);
+  let handedBack = 0;
+  await writer.write(chunk, () => handedBack++);
+  assert.equal(handedBack, 0, "held until its WRITE is answered");
+  assert.equal(file.sent.length, 0, "not sent before the writer knows nothing follows");
+  await writer.finish({ mode: 0o644 }, 4096n);
+  assert.equal(file.sent.length, 1);
+  assert.equal(file.sent[0]!.data.buffer, chunk.buffer, "the chunk's own buffer, not a copy");
+  assert.equal(file.sent[0]!.data.length, 4096);
+  assert.equal(handedBack, 1);
+  assert.equal(file.commits, 1);
+});
+
+Deno.test("NfsWriter joins short chunks into one WRITE once a second one comes", async () => {
+  const file = new RecordingFile(1000);
+  const writer = new NfsWriter(file, { depth: 4, commitBytes: 1 << 20 });
+  writer.useSource(() => Promise.reject(new Error("not read again")));
+  const first = new Uint8Array(300).fill(1);
+  const second = new Uint8Array(300).fill(2);
+  const handedBack: string[] = [];
+  await writer.write(first, () => handedBack.push("first"));
+  await writer.write(second, () => handedBack.push("second"));
+  // Both copied into one stage once the second came: neither is held.
+  assert.deepEqual(handedBack, ["first", "second"]);
+  assert.equal(file.sent.length, 0);
+  await writer.finish({ mode: 0o644 }, 600n);
+  assert.equal(file.sent.length, 1, "one WRITE of both");
+  assert.deepEqual(file.sent[0]!.data, new Uint8Array([...first, ...second]));
+});
+
+Deno.test("NfsWriter keeps a small file's chunk until COMMIT when the source cannot be read again", async () => {
+  const file = new RecordingFile(1 << 20);
+  const writer = new NfsWriter(file, { depth: 4, commitBytes: 1 << 20 });
+  const chunk = new Uint8Array(10).fill(9);
+  let handedBack = 0;
+  await writer.write(chunk, () => handedBack++);
+  await writer.finish({ mode: 0o644 }, 10n);
+  assert.equal(file.sent[0]!.data.buffer, chunk.buffer);
+  assert.equal(handedBack, 0, "kept for a resend: never handed back to a pool");
+});
+
+Deno.test("NfsWriter sends a held short chunk before a hole", async () => {
+  const file = new RecordingFile(1000);
+  const writer = new NfsWriter(file, { depth: 4, commitBytes: 1 << 20 });
+  await writer.write(new Uint8Array(100).fill(3));
+  await writer.hole(500);
+  await writer.write(new Uint8Array(100).fill(4));
+  await writer.finish({ mode: 0o644 }, 700n);
+  assert.deepEqual(file.sent.map((w) => [w.offset, w.data.length]), [[0n, 100], [600n, 100]]);
+});
