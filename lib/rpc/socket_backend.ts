@@ -12,26 +12,32 @@
  *
  * Backends:
  * - `node` (socket_node.ts): `node:net` with `onread`; runs everywhere (Deno,
- *   Node, Bun) and is the default.
+ *   Node, Bun) and is the default outside Bun.
  * - `deno` (socket_deno.ts): `Deno.connect`, reading with `conn.read()`
  *   straight into the buffer given.
+ * - `bun` (socket_bun.ts): `Bun.connect`, the default in Bun (the single
+ *   binary).
  *
  * What was measured (1 GiB over loopback from Ganesha, CPU time of the
  * client): a bare receive loop costs the same 0.18-0.23 s through Deno's
  * `node:net` with `onread` and through `Deno.connect`, and nfs4 `cat`/`cp`
- * cost the same through either; in Bun, `Bun.connect` (0.36-0.44 s) is no
- * cheaper than its `node:net` with `onread` (0.44-0.53 s), both copying each
- * chunk out of Bun's own receive buffer, so there is no Bun backend. What
- * paid instead was not allocating a buffer per record (socket_buffers.ts).
+ * cost the same through either. In Bun both APIs copy each chunk out of
+ * Bun's own receive buffer into a new buffer (`onread` is emulated: a
+ * second copy into the buffer given follows); the bare loop costs
+ * 0.21-0.24 s through `Bun.connect` and 0.33 s through `node:net`, and a
+ * 1 GiB `nfs4 cat` 5-15% less CPU through `Bun.connect`. What paid most
+ * was not allocating a buffer per record (socket_buffers.ts).
  *
- * `NFS4_SOCKET=node|deno` in the environment picks one (the test suite can
- * be run with each); `deno` outside Deno falls back to `node`.
+ * `NFS4_SOCKET=node|deno|bun` in the environment picks one (the test
+ * suite can be run with each); `deno` outside Deno and `bun` outside Bun
+ * fall back to `node`.
  * @module
  */
 
 import process from "node:process";
 import { connectNode } from "./socket_node.ts";
 import { connectDeno, denoAvailable } from "./socket_deno.ts";
+import { bunAvailable, connectBun } from "./socket_bun.ts";
 
 /** Where to connect. */
 export interface SocketEndpoint {
@@ -80,7 +86,7 @@ export interface RpcSocket {
 }
 
 /** The backends by name. */
-export type SocketKind = "node" | "deno";
+export type SocketKind = "node" | "deno" | "bun";
 
 /** Opens a socket: connecting starts at once, `events.connected()` tells when it is up. */
 export type SocketFactory = (
@@ -90,8 +96,9 @@ export type SocketFactory = (
 ) => RpcSocket;
 
 /**
- * The backend to use: `NFS4_SOCKET` when set, else `node`.
- * (`readBufferSize` 0 means 'data' events, which only the node backend has.)
+ * The backend to use: `NFS4_SOCKET` when set, else `bun` in Bun and `node`
+ * elsewhere. (`readBufferSize` 0 means 'data' events, which only the node
+ * backend has.)
  */
 export function defaultSocketKind(): SocketKind {
   let wanted: string | undefined;
@@ -100,11 +107,13 @@ export function defaultSocketKind(): SocketKind {
   } catch {
     wanted = undefined; // no permission to read the environment
   }
-  return wanted === "deno" ? "deno" : "node";
+  if (wanted === "deno" || wanted === "bun" || wanted === "node") return wanted;
+  return bunAvailable() ? "bun" : "node";
 }
 
 /** The factory of a backend; `deno` falls back to `node` outside Deno. */
 export function socketFactory(kind: SocketKind, readBufferSize: number): SocketFactory {
   if (kind === "deno" && denoAvailable() && readBufferSize > 0) return connectDeno;
+  if (kind === "bun" && bunAvailable() && readBufferSize > 0) return connectBun;
   return connectNode;
 }

@@ -9,6 +9,7 @@
 
 import { connect as netConnect } from "node:net";
 import type { RpcSocket, SocketEndpoint, SocketEvents } from "./socket_backend.ts";
+import { collectionHints } from "./collection_hints.ts";
 
 /** Opens a `node:net` socket to `endpoint`. */
 export function connectNode(
@@ -27,6 +28,7 @@ export function connectNode(
         buffer: () => (target.view = events.readTarget()) ?? scratch,
         callback: (nread: number, buffer: Uint8Array) => {
           if (nread > 0) {
+            collectionHints.received(nread);
             const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, nread);
             // The scratch buffer, or (a runtime that read elsewhere) a copy.
             events.received(bytes, buffer === target.view ? "target" : "transient");
@@ -37,11 +39,10 @@ export function connectNode(
     })
     : netConnect(options);
   // Node hands out Buffers; the transport gets plain Uint8Array views of them.
-  socket.on(
-    "data",
-    (chunk: Uint8Array) =>
-      events.received(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength), "owned"),
-  );
+  socket.on("data", (chunk: Uint8Array) => {
+    collectionHints.received(chunk.byteLength);
+    events.received(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength), "owned");
+  });
   // An 'error' listener must always be present, or Node throws the error.
   socket.on("error", (error: Error) => events.error(error));
   socket.on("close", () => events.closed());
