@@ -204,6 +204,13 @@ async function statOperand(
  */
 const READ_AHEAD = 4;
 
+/**
+ * Entries read ahead and waiting to be printed past which no further
+ * directory is read ahead (the next one to print always is): memory stays
+ * bounded by about this many entries plus the directories in flight.
+ */
+const READ_AHEAD_ENTRIES = 50_000;
+
 /** A directory's listing as read, and the failure to report when its turn comes. */
 interface Listing {
   /** Undefined when nothing could be read (no section is printed). */
@@ -226,11 +233,17 @@ async function listDirectory(
   const client = await session.client(top.url);
   const stack: Operand[] = [top];
   const reads = new Map<Operand, Promise<Listing>>();
+  /** Entries of the listings read and not yet printed. */
+  let waiting = 0;
   const readAhead = () => {
     for (let i = stack.length - 1; i >= 0 && i >= stack.length - READ_AHEAD; i--) {
       const dir = stack[i]!;
       if (reads.has(dir)) continue;
-      const read = readEntries(client, dir, printer.settings);
+      if (i < stack.length - 1 && waiting >= READ_AHEAD_ENTRIES) break;
+      const read = readEntries(client, dir, printer.settings).then((listing) => {
+        waiting += listing.entries?.length ?? 0;
+        return listing;
+      });
       read.catch(() => {}); // awaited in turn; never left unhandled meanwhile
       reads.set(dir, read);
     }
@@ -241,6 +254,7 @@ async function listDirectory(
       const dir = stack.pop()!;
       const { entries, failure } = await reads.get(dir)!;
       reads.delete(dir);
+      waiting -= entries?.length ?? 0;
       if (failure) session.report(failure.error, dir.url);
       // A directory that could not be read at all gets no section (coreutils
       // prints no heading and no `total` when opendir fails).
