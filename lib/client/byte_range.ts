@@ -33,6 +33,24 @@ export const FIRST_BLOCK = 64 * 1024;
 /** Bytes the backward scan keeps to print without reading them again (default). */
 export const DEFAULT_KEEP = 1 << 20;
 
+/**
+ * Bytes a streaming read (`NfsFile.chunks()`) asks for ahead of its
+ * consumer at most. Measured (1 GiB `nfs4 cat` from Ganesha on loopback,
+ * the single binary): 4 READs of 1 MiB in flight read as fast as 8 and peak
+ * 5-10 MB lower; 2 saved a few MB more but left the pipe idle whenever the
+ * client or the server paused. 4 MiB also covers the bandwidth-delay
+ * product of a 10 Gbit/s link with 3 ms round trips.
+ */
+export const READ_AHEAD_BYTES = 4 * 1024 * 1024;
+
+/**
+ * READs to keep in flight for reads of `rsize` bytes: as many as
+ * {@linkcode READ_AHEAD_BYTES} allows, at least one, at most `maxDepth`.
+ */
+export function readAheadDepth(rsize: number, maxDepth: number): number {
+  return Math.max(1, Math.min(maxDepth, Math.floor(READ_AHEAD_BYTES / Math.max(1, rsize))));
+}
+
 /** How the READs of one read are sized and pipelined. */
 export interface ReadOptions {
   /**

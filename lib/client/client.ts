@@ -58,6 +58,7 @@ import { claimClientOwner, type ClientOwner } from "../state/client_owner.ts";
 import { closeFile, lockFile, noteLockWait, openFile, unlockFile } from "../state/files.ts";
 import { openAndRead, type SmallRead } from "../state/small_file.ts";
 import { type DirectoryHandles, PrefetchedFile } from "./small_file.ts";
+import { readAheadDepth } from "./byte_range.ts";
 import { type Identity, StateManager } from "../state/manager.ts";
 import {
   formatRange,
@@ -1265,7 +1266,7 @@ export class Nfs4Client implements Nfs4ClientApi {
       ));
   }
 
-  /** READs kept in flight by `chunks()`. */
+  /** READs kept in flight by `chunks()` at most (a session's slots, one kept for other calls). */
   get readDepth(): number {
     const session = this.manager.client.session;
     return session ? Math.max(1, Math.min(8, session.slots.size - 1)) : 8;
@@ -1352,13 +1353,14 @@ export class NfsFile implements WritableFile {
   }
 
   /**
-   * Pipelined READs: up to `readDepth` in flight, yielded in order. A short
-   * read (less than asked, not at EOF) drops the reads issued past it and
-   * continues from where the data ended.
+   * Pipelined READs: up to `readDepth` in flight and no more than
+   * READ_AHEAD_BYTES (byte_range.ts) asked for at once (4 READs of 1 MiB),
+   * yielded in order. A short read (less than asked, not at EOF) drops the
+   * reads issued past it and continues from where the data ended.
    */
   async *chunks(offset = 0n): AsyncIterable<Uint8Array> {
     const rsize = this.rsize;
-    const depth = this.#client.readDepth;
+    const depth = readAheadDepth(rsize, this.#client.readDepth);
     let next = offset;
     const inflight: {
       offset: bigint;

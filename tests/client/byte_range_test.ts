@@ -15,6 +15,8 @@ import {
   headLines,
   lastLinesStart,
   linesFrom,
+  READ_AHEAD_BYTES,
+  readAheadDepth,
   readRange,
   sizeOf,
   tailLines,
@@ -284,4 +286,14 @@ Deno.test("headLines() and lastLinesStart() with NUL as the delimiter (-z)", asy
     str(await collect(tailLines(new CountingFile(data), 8n, 1n, { delimiter: 0 }))),
     "d",
   );
+});
+
+Deno.test("readAheadDepth() keeps READ_AHEAD_BYTES in flight, within 1 and the slots' bound", () => {
+  assert.equal(READ_AHEAD_BYTES, 4 * 1024 * 1024);
+  assert.equal(readAheadDepth(1024 * 1024, 8), 4, "4 READs of 1 MiB");
+  assert.equal(readAheadDepth(512 * 1024, 8), 8);
+  assert.equal(readAheadDepth(64 * 1024, 8), 8, "small READs: the slots' bound");
+  assert.equal(readAheadDepth(1024 * 1024, 2), 2, "a session with 3 slots");
+  assert.equal(readAheadDepth(8 * 1024 * 1024, 8), 1, "one READ larger than the budget");
+  assert.equal(readAheadDepth(0, 8), 8);
 });
