@@ -74,6 +74,8 @@ interface Slot<T> {
   closed: boolean;
   /** Why the file could not be opened or read ahead. */
   failure: { error: unknown } | undefined;
+  /** `ready` has settled. */
+  settled: boolean;
 }
 
 /**
@@ -97,6 +99,19 @@ class OpenCloseGate {
       if (--this.#active[kind] === 0) { for (const wake of this.#wake.splice(0)) wake(); }
     }
   }
+}
+
+/** Small files' data written in one write, up to this many bytes. */
+const BATCH_BYTES = 256 * 1024;
+
+function concat(chunks: readonly Uint8Array[], bytes: number): Uint8Array {
+  const out = new Uint8Array(bytes);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
 }
 
 export const DEFAULT_AHEAD = 16;
@@ -173,9 +188,34 @@ export async function readInOrder<T>(
       complete: false,
       closed: false,
       failure: undefined,
+      settled: false,
     };
     slots[index] = slot;
-    slot.ready = prepare(slot, opened);
+    slot.ready = prepare(slot, opened).finally(() => slot.settled = true);
+  };
+
+  // Small files read whole are written in batches of up to BATCH_BYTES, in
+  // one write each: a write per file costs more than the bytes of a small
+  // file. A batch is written before anything is waited for, so output never
+  // waits behind a file that is not ready.
+  const batch: { chunks: Uint8Array[]; bytes: number; last: T | undefined } = {
+    chunks: [],
+    bytes: 0,
+    last: undefined,
+  };
+  const flush = async () => {
+    if (batch.chunks.length === 0) return;
+    const data = batch.chunks.length === 1 ? batch.chunks[0]! : concat(batch.chunks, batch.bytes);
+    const last = batch.last!;
+    batch.chunks = [];
+    batch.bytes = 0;
+    batch.last = undefined;
+    try {
+      await sink.write(data);
+    } catch (error) {
+      // As a write of the last file in the batch failing.
+      await sink.failed(last, error);
+    }
   };
 
   const deliver = async (slot: Slot<T>) => {
@@ -203,6 +243,7 @@ export async function readInOrder<T>(
     for (let i = 0; i < items.length; i++) {
       if (started === i) start(started++);
       const slot = slots[i]!;
+      if (!slot.settled) await flush();
       // The files ahead: opened (and, if small, read) while this one is
       // written; not while a large one streams (it gains nothing from them,
       // and they would hold opens and memory the while).
@@ -210,6 +251,17 @@ export async function readInOrder<T>(
       if (slot.small || slot.failure) {
         while (started < items.length && started <= i + ahead) start(started++);
       }
+      if (slot.settled && slot.complete && !slot.failure) {
+        for (const chunk of slot.buffered) {
+          batch.chunks.push(chunk);
+          batch.bytes += chunk.length;
+        }
+        batch.last = slot.item;
+        slots[i] = undefined;
+        if (batch.bytes >= BATCH_BYTES) await flush();
+        continue;
+      }
+      await flush();
       try {
         await deliver(slot);
       } catch (error) {
@@ -220,6 +272,7 @@ export async function readInOrder<T>(
         slots[i] = undefined;
       }
     }
+    await flush();
   } finally {
     stopped = true;
     // Stopped early: whatever was opened ahead is closed before returning.

@@ -281,7 +281,8 @@ function wantedForeChannel(m: StateManager): ChannelAttributes {
     maxRequestSize: (1 << 20) + 8192,
     maxResponseSize: (1 << 20) + 8192,
     maxResponseSizeCached: 64 * 1024,
-    maxOperations: 16,
+    // Room for several small files' OPEN..CLOSE in one COMPOUND (small_file.ts).
+    maxOperations: 64,
     maxRequests: m.wantedSlots,
   };
 }

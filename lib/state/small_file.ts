@@ -66,6 +66,7 @@
  * @module
  */
 
+import { setImmediate } from "node:timers";
 import type { Nfs4Op } from "../nfs4/compound.ts";
 import { Attr, type DecodedFattr } from "../nfs4/attrs.ts";
 import { OpenClaimType, ShareAccess } from "../nfs4/constants.ts";
@@ -124,15 +125,34 @@ const EMPTY = new Uint8Array(0);
 interface SmallFileState {
   readonly freeOwners: OpenOwner[];
   currentStateidRefused: boolean;
-  /** A smaller READ after the server found a reply too big to cache. */
+  /** Less room for READ data after the server found a reply too big to cache. */
   readLimit: number | undefined;
+  /** Files waiting to be sent, and whether a send is scheduled. */
+  readonly queue: Queued[];
+  sendScheduled: boolean;
+  /** The largest file of the last COMPOUND: how much room the next ones' READs get. */
+  typicalSize: bigint;
+}
+
+/** A file waiting for its place in a one-COMPOUND shape. */
+interface Queued {
+  readonly request: SmallReadRequest;
+  readonly resolve: (read: SmallRead) => void;
+  readonly reject: (error: unknown) => void;
 }
 const perManager = new WeakMap<StateManager, SmallFileState>();
 
 function stateOf(m: StateManager): SmallFileState {
   let s = perManager.get(m);
   if (!s) {
-    s = { freeOwners: [], currentStateidRefused: false, readLimit: undefined };
+    s = {
+      freeOwners: [],
+      currentStateidRefused: false,
+      readLimit: undefined,
+      queue: [],
+      sendScheduled: false,
+      typicalSize: 0n,
+    };
     perManager.set(m, s);
   }
   return s;
@@ -167,8 +187,18 @@ function cachedReadCount(m: StateManager, wanted: number): number {
  * is closed before it throws.
  */
 export async function openAndRead(m: StateManager, request: SmallReadRequest): Promise<SmallRead> {
-  const count = oneCompoundReadCount(m, request.count);
-  if (count > 0) return await oneCompound(m, request, count);
+  if (oneCompoundReadCount(m, request.count) > 0) {
+    return await new Promise<SmallRead>((resolve, reject) => {
+      const s = stateOf(m);
+      s.queue.push({ request, resolve, reject });
+      if (!s.sendScheduled) {
+        s.sendScheduled = true;
+        // The files asked for meanwhile (cat opens several ahead at once)
+        // share COMPOUNDs.
+        setImmediate(() => sendQueued(m));
+      }
+    });
+  }
   const opened = await openFile(m, { ...openRequest(request), attrs: attrsOf(request) });
   return await readAfterOpen(m, request, opened.state, opened.attrs);
 }
@@ -184,6 +214,36 @@ function openRequest(request: SmallReadRequest) {
 
 function attrsOf(request: SmallReadRequest): number[] {
   return [...new Set([...(request.attrs ?? []), ...CHECK_ATTRS])];
+}
+
+/** Most files in one COMPOUND (each adds OPS_PER_FILE ops and its READ's reply). */
+const MAX_FILES_PER_COMPOUND = 8;
+/** Reply bytes per file besides READ's data (OPEN, GETFH, GETATTR, CLOSE results). */
+const PER_FILE_ROOM = 1024;
+
+/** Sends the queued files, as many to a COMPOUND as its ops and cached reply allow. */
+function sendQueued(m: StateManager): void {
+  const s = stateOf(m);
+  s.sendScheduled = false;
+  const queue = s.queue.splice(0);
+  while (queue.length > 0) {
+    const session = m.client.session;
+    const room = cachedReadCount(m, Number.MAX_SAFE_INTEGER);
+    const byOps = session ? Math.floor((session.fore.maxOperations - 1) / OPS_PER_FILE) : 1;
+    // Room for files the size of the last COMPOUND's largest.
+    const want = Math.max(MIN_ONE_COMPOUND_READ, Number(s.typicalSize) + 1);
+    const byRoom = Math.floor((room + PER_FILE_ROOM) / (want + PER_FILE_ROOM));
+    const n = Math.max(1, Math.min(queue.length, byOps, byRoom, MAX_FILES_PER_COMPOUND));
+    const batch = queue.splice(0, n);
+    const perFile = Math.floor((room - (n - 1) * PER_FILE_ROOM) / n);
+    const count = Math.min(perFile, ...batch.map((q) => q.request.count));
+    if (count < MIN_ONE_COMPOUND_READ && n === 1) {
+      // The shape cannot be used any more (the READ room shrank): one by one.
+      for (const q of batch) void openAndRead(m, q.request).then(q.resolve, q.reject);
+      continue;
+    }
+    void runBatch(m, batch, count);
+  }
 }
 
 /**
@@ -208,6 +268,7 @@ interface Seen {
   fh?: FileHandle;
   attrs?: DecodedFattr;
   read?: ReadResult;
+  closed?: boolean;
 }
 
 /** `op`, telling `seen` its result as the reply is decoded. */
@@ -226,61 +287,94 @@ function tapped<R>(op: Nfs4Op<R>, seen: (value: R) => void): Nfs4Op<R> {
   };
 }
 
-async function oneCompound(
+/** Ops per file in the one-COMPOUND shape: PUTFH OPEN GETFH GETATTR READ CLOSE. */
+const OPS_PER_FILE = 6;
+
+/** The ops of one file, telling `seen` what the reply says of each. */
+function fileOps(
   m: StateManager,
   request: SmallReadRequest,
+  owner: OpenOwner,
+  seen: Seen,
   count: number,
-): Promise<SmallRead> {
-  const owner = takeOwner(m);
-  let seen: Seen = {};
+): Nfs4Op<unknown>[] {
+  return [
+    putfh(request.dirFh),
+    tapped(
+      open({
+        seqid: 0,
+        // Any delegation would be given back at once (below): ask for none.
+        shareAccess: ShareAccess.OPEN4_SHARE_ACCESS_READ |
+          ShareAccess.OPEN4_SHARE_ACCESS_WANT_NO_DELEG,
+        shareDeny: 0,
+        owner: { clientid: m.client.clientId!, owner: owner.id },
+        claim: { claim: OpenClaimType.CLAIM_NULL, file: request.name },
+      }),
+      (v) => seen.open = v,
+    ),
+    tapped(getfh(), (v) => seen.fh = v),
+    tapped(getattr(attrsOf(request)), (v) => seen.attrs = v),
+    tapped(read({ stateid: CURRENT_STATEID, offset: 0n, count }), (v) => seen.read = v),
+    tapped(close({ seqid: 0, stateid: CURRENT_STATEID }), () => seen.closed = true),
+  ];
+}
+
+/**
+ * Sends the one-COMPOUND shape for `batch`, one file after the other in
+ * the same COMPOUND (each file's ops start with its own PUTFH, which gives
+ * OPEN a fresh current stateid to set), and settles each file's promise.
+ * The COMPOUND stops at its first failure (RFC 8881 §16.2.3): the files
+ * before it are done, the one it hit is settled as the one-file shape
+ * would be, and those after it never ran and go on their own.
+ */
+async function runBatch(m: StateManager, batch: readonly Queued[], count: number): Promise<void> {
+  const owners = batch.map(() => takeOwner(m));
+  let seen: Seen[] = batch.map(() => ({}));
+  let failure: { error: unknown } | undefined;
   try {
-    let values;
-    try {
-      values = await m.run(
-        () => {
-          const attempt: Seen = seen = {};
-          return [
-            putfh(request.dirFh),
-            tapped(
-              open({
-                seqid: 0,
-                // Any delegation would be given back at once (below): ask for none.
-                shareAccess: ShareAccess.OPEN4_SHARE_ACCESS_READ |
-                  ShareAccess.OPEN4_SHARE_ACCESS_WANT_NO_DELEG,
-                shareDeny: 0,
-                owner: { clientid: m.client.clientId!, owner: owner.id },
-                claim: { claim: OpenClaimType.CLAIM_NULL, file: request.name },
-              }),
-              (v) => attempt.open = v,
-            ),
-            tapped(getfh(), (v) => attempt.fh = v),
-            tapped(getattr(attrsOf(request)), (v) => attempt.attrs = v),
-            tapped(
-              read({ stateid: CURRENT_STATEID, offset: 0n, count }),
-              (v) => attempt.read = v,
-            ),
-            close({ seqid: 0, stateid: CURRENT_STATEID }),
-          ] as const;
-        },
-        { final: new FinalOnceOpened(() => seen.open !== undefined) },
-      );
-    } catch (e) {
-      if (e instanceof NfsError && e.status === S.NFS4ERR_REP_TOO_BIG_TO_CACHE) {
-        tooBigToCache(m, count, request.path);
-      }
-      if (!seen.open) {
-        if (e instanceof NfsError && e.status === S.NFS4ERR_REP_TOO_BIG_TO_CACHE) {
-          // Refused before anything was done: this file the two-COMPOUND way.
-          const opened = await openFile(m, { ...openRequest(request), attrs: attrsOf(request) });
-          return await readAfterOpen(m, request, opened.state, opened.attrs);
-        }
-        // Nothing opened: the usual answer, with the user's path.
-        throw e instanceof NfsError ? e.withPath(request.path) : e;
-      }
-      return await afterPartFailed(m, request, owner, seen, e);
+    await m.run(
+      () => {
+        const attempt: Seen[] = seen = batch.map(() => ({}));
+        return batch.flatMap((q, i) => fileOps(m, q.request, owners[i]!, attempt[i]!, count));
+      },
+      { final: new FinalOnceOpened(() => seen.some((s) => s.open !== undefined)) },
+    );
+  } catch (error) {
+    failure = { error };
+    if (error instanceof NfsError && error.status === S.NFS4ERR_REP_TOO_BIG_TO_CACHE) {
+      tooBigToCache(m, count * batch.length, batch[0]!.request.path);
     }
-    const [, result, fh, attrs, got] = values;
-    const state = recordOpen(m, owner, openRequest(request), result, fh);
+  }
+  const failedOp = failure?.error instanceof NfsError ? failure.error.opIndex : undefined;
+  const failedFile = failedOp === undefined ? undefined : Math.floor(failedOp / OPS_PER_FILE);
+  let largest = 0n;
+  for (const s of seen) {
+    const size = s.attrs?.attrs.size;
+    if (size !== undefined && size > largest) largest = size;
+  }
+  stateOf(m).typicalSize = largest;
+  await Promise.all(batch.map(async (q, i) => {
+    try {
+      q.resolve(await settleFile(m, q.request, owners[i]!, seen[i]!, failure, i === failedFile));
+    } catch (e) {
+      q.reject(e);
+    } finally {
+      giveBackOwner(m, owners[i]!);
+    }
+  }));
+}
+
+/** One file of a sent one-COMPOUND shape: see runBatch. */
+async function settleFile(
+  m: StateManager,
+  request: SmallReadRequest,
+  owner: OpenOwner,
+  seen: Seen,
+  failure: { error: unknown } | undefined,
+  failedHere: boolean,
+): Promise<SmallRead> {
+  if (seen.closed && seen.open && seen.fh && seen.attrs && seen.read) {
+    const state = recordOpen(m, owner, openRequest(request), seen.open, seen.fh);
     // The COMPOUND's CLOSE succeeded: the server holds no open any more.
     if (m.tracer.active) {
       m.tracer.emit(
@@ -291,18 +385,27 @@ async function oneCompound(
     }
     forgetOpen(m, state);
     if (state.delegation) await returnDelegation(m, state);
-    if (got.eof) return { attrs, data: got.data, eof: true, state: undefined };
-    return await openAgain(m, request, attrs, got.data);
-  } finally {
-    giveBackOwner(m, owner);
+    if (seen.read.eof) {
+      return { attrs: seen.attrs, data: seen.read.data, eof: true, state: undefined };
+    }
+    return await openAgain(m, request, seen.attrs, seen.read.data);
   }
+  const error = failure?.error;
+  // Opened, then a later op of this file failed: the open exists.
+  if (seen.open) return await afterPartFailed(m, request, owner, seen, error);
+  if (error instanceof NfsError && error.opIndex !== undefined && !failedHere) {
+    // The COMPOUND stopped at another file before this one's ops ran.
+    return await openAndRead(m, request);
+  }
+  if (error instanceof NfsError && error.status === S.NFS4ERR_REP_TOO_BIG_TO_CACHE) {
+    // Refused before anything was done: this file the two-COMPOUND way.
+    const opened = await openFile(m, { ...openRequest(request), attrs: attrsOf(request) });
+    return await readAfterOpen(m, request, opened.state, opened.attrs);
+  }
+  // Nothing opened: the usual answer, with the user's path.
+  throw error instanceof NfsError ? error.withPath(request.path) : error;
 }
 
-/**
- * The OPEN of the one-COMPOUND shape succeeded and a later op did not: the
- * open exists on the server. It is recorded, and what was left undone is
- * done with separate COMPOUNDs (the usual paths, recovery included).
- */
 /**
  * NFS4ERR_REP_TOO_BIG_TO_CACHE (RFC 8881 §15.1.10.7): the server keeps less
  * of a reply than its CREATE_SESSION said, or counts differently. Later
@@ -311,6 +414,7 @@ async function oneCompound(
  */
 function tooBigToCache(m: StateManager, count: number, path: string): void {
   const s = stateOf(m);
+  // Half of what the refused COMPOUND's READs asked for in all.
   const half = Math.floor(count / 2);
   if (s.readLimit !== undefined && s.readLimit <= half) return;
   s.readLimit = half;

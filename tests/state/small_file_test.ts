@@ -204,3 +204,43 @@ Deno.test("openAndRead() 4.1, current stateid refused: a READ+CLOSE answered NFS
   assertClean(h, "/vfs/file");
   assert.ok(h.events(["open"]).includes("reply too big to cache"));
 });
+
+Deno.test("openAndRead() 4.1: files asked for together share a COMPOUND; one that fails stops it there, those after it go on their own", async () => {
+  await using h = await harness(1, {
+    files: { "/vfs/a": "A\n", "/vfs/c": "C\n", "/vfs/d": "D\n" },
+  });
+  await h.vfs();
+  h.mark();
+  const shape = "PUTFH,OPEN,GETFH,GETATTR,READ,CLOSE";
+  const got = await Promise.allSettled(["a", "missing", "c"].map((name) => small(h, name)));
+  const value = (r: PromiseSettledResult<SmallRead> | undefined) =>
+    r?.status === "fulfilled" ? text(r.value.data) : `rejected: ${r?.reason}`;
+  assert.equal(value(got[0]), "A\n");
+  assert.ok(got[1]!.status === "rejected");
+  const missing = (got[1] as PromiseRejectedResult).reason;
+  assert.ok(missing instanceof NfsError && missing.status === S.NFS4ERR_NOENT, String(missing));
+  assert.equal(missing.path, "/vfs/missing");
+  assert.equal(value(got[2]), "C\n");
+  assert.deepEqual(h.ops(), [
+    `SEQUENCE,${shape},${shape},${shape} -> NFS4ERR_NOENT`,
+    `SEQUENCE,${shape}`,
+  ]);
+  assertClean(h, "/vfs/a", "/vfs/c");
+  // A READ failing in the middle file: the first is done, the middle one's
+  // open is closed and its error reported, the last goes on its own.
+  h.server.failNext("READ", S.NFS4ERR_IO, { after: 1, times: 2 });
+  h.mark();
+  const second = await Promise.allSettled(["a", "c", "d"].map((name) => small(h, name)));
+  assert.deepEqual(second.map((r) => r.status), ["fulfilled", "rejected", "fulfilled"]);
+  assert.equal((second[2] as PromiseFulfilledResult<SmallRead>).value.data.length, 2);
+  assert.deepEqual(h.ops(), [
+    `SEQUENCE,${shape},${shape},${shape} -> NFS4ERR_IO`,
+    // The middle file's READ on its own (with its CLOSE) fails again: CLOSE alone.
+    "SEQUENCE,PUTFH,READ,CLOSE -> NFS4ERR_IO",
+    "SEQUENCE,PUTFH,CLOSE",
+    `SEQUENCE,${shape}`,
+  ]);
+  const error = (second[1] as PromiseRejectedResult).reason;
+  assert.ok(error instanceof NfsError && error.status === S.NFS4ERR_IO && error.path === "/vfs/c");
+  assertClean(h, "/vfs/a", "/vfs/c", "/vfs/d");
+});
