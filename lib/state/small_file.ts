@@ -29,25 +29,36 @@
  * with the anonymous stateid bypasses our open (share reservations, RFC
  * 8881 §8.2.3) and is not an option.
  *
- * Each such COMPOUND uses an open owner of its own for its flight (a small
- * pool, RFC 8881 §18.16.3 open_owner4): the server shares one open state
- * among the OPENs of one owner on one file, so a second OPEN of the same
- * file (`cat a a`, a hard link) under the same owner while this COMPOUND is
- * in flight would be closed under it by this COMPOUND's CLOSE. With an
- * owner no other OPEN uses meanwhile, no other open can join this one.
+ * **Several files to a COMPOUND.** The files asked for in the same turn of
+ * the event loop (cat opens up to 16 ahead at once) go into one COMPOUND,
+ * one `PUTFH OPEN GETFH GETATTR READ CLOSE` after the other: PUTFH gives
+ * each OPEN a fresh current filehandle, and its OPEN a fresh current
+ * stateid. As many as the session's granted ops allow and the cached
+ * reply has room for (below), for files the size of the last COMPOUND's
+ * largest: files larger than their share of the room are read on as above.
+ * A COMPOUND per file costs the client more than the ops in it.
+ *
+ * Each file uses an open owner of its own for its flight (a small pool,
+ * RFC 8881 §18.16.3 open_owner4): the server shares one open state among
+ * the OPENs of one owner on one file, so a second OPEN of the same file
+ * (`cat a a`, a hard link) under the same owner while this COMPOUND is in
+ * flight would be closed under it by this COMPOUND's CLOSE. With an owner
+ * no other OPEN uses meanwhile, no other open can join this one.
  *
  * The reply must fit the session's cached reply size: the COMPOUND changes
  * state, so its reply is cached for a resend (sa_cachethis, RFC 8881
  * §18.46.3, lib/state/exactly_once.ts), and a READ that could make it
  * larger is refused NFS4ERR_REP_TOO_BIG_TO_CACHE (Ganesha 4.3 checks the
- * READ's count). The READ asks for at most that size less room for the
- * other results.
+ * READs' counts). The READs ask for at most that size, less room for the
+ * other results, in all.
  *
  * **When it fails part way.** A COMPOUND stops at its first failure; the
- * manager's retry rules must never run it again once its OPEN succeeded
- * (that would be a second OPEN the caller did not ask for). So as soon as
- * the reply shows the OPEN succeeded, its status goes back to this module
- * whatever it is, and what was not done is done with separate COMPOUNDs
+ * manager's retry rules must never run it again once an OPEN in it
+ * succeeded (that would be a second OPEN the caller did not ask for). So as
+ * soon as the reply shows an OPEN succeeded, its status goes back to this
+ * module whatever it is. The files before the failure are done; files after
+ * it never ran and are sent again on their own; for the file it hit, what
+ * was not done is done with separate COMPOUNDs
  * through the usual paths (recovery included): READ failed: `PUTFH READ
  * CLOSE` with the open's own stateid; CLOSE failed: CLOSE alone
  * (closeFile). A READ refused with NFS4ERR_BAD_STATEID is taken to mean the
