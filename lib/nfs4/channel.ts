@@ -11,7 +11,12 @@
 import type { OpaqueAuth } from "../rpc/auth.ts";
 import { RpcProtocolError } from "../rpc/errors.ts";
 import type { RecordTap } from "../rpc/tap.ts";
-import { type CallHandler, type RpcAttempt, RpcTransport } from "../rpc/transport.ts";
+import {
+  type CallHandler,
+  type RpcAttempt,
+  type RpcCallOptions,
+  RpcTransport,
+} from "../rpc/transport.ts";
 import { XdrError } from "../xdr/mod.ts";
 import {
   type CompoundReply,
@@ -85,16 +90,18 @@ export class RpcCompoundChannel implements CompoundChannel {
     request: CompoundRequest,
     options: CompoundCallOptions = {},
   ): Promise<CompoundReply> {
-    const reply = await this.transport.call({
+    // Built field by field: spreading optional fields made four objects per call.
+    const call: RpcCallOptions = {
       program: NFS4_PROGRAM,
       version: NFS4_VERSION,
       procedure: NFSPROC4_COMPOUND,
       args: (w) => encodeCompound(w, request),
-      ...(options.credential ? { credential: options.credential } : {}),
-      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.attempt ? { attempt: options.attempt } : {}),
-    });
+    };
+    if (options.credential) call.credential = options.credential;
+    if (options.timeoutMs !== undefined) call.timeoutMs = options.timeoutMs;
+    if (options.signal) call.signal = options.signal;
+    if (options.attempt) call.attempt = options.attempt;
+    const reply = await this.transport.call(call);
     try {
       return decodeCompoundReply(reply.reader, request.ops);
     } catch (e) {

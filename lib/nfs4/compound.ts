@@ -92,7 +92,8 @@ export interface CompoundReply {
 }
 
 export function encodeCompound(w: XdrWriter, request: CompoundRequest): void {
-  w.writeString(request.tag ?? "", Limits.tag);
+  if (request.tag) w.writeString(request.tag, Limits.tag);
+  else w.writeUint(0); // the empty tag
   w.writeUint(request.minorVersion);
   w.writeUint(request.ops.length);
   for (const op of request.ops) {

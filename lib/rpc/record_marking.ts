@@ -216,13 +216,22 @@ export class RecordDecoder {
     let offset = 0;
     while (offset < chunk.length) {
       if (this.#fragmentRemaining < 0) {
-        const take = Math.min(4 - this.#headerFilled, chunk.length - offset);
-        this.#header.set(chunk.subarray(offset, offset + take), this.#headerFilled);
-        this.#headerFilled += take;
-        offset += take;
-        if (this.#headerFilled < 4) break;
-        this.#headerFilled = 0;
-        this.#startFragment();
+        if (this.#headerFilled === 0 && chunk.length - offset >= 4) {
+          // The whole header in this chunk (the usual case).
+          this.#startFragment(
+            ((chunk[offset]! << 24) | (chunk[offset + 1]! << 16) | (chunk[offset + 2]! << 8) |
+              chunk[offset + 3]!) >>> 0,
+          );
+          offset += 4;
+        } else {
+          while (this.#headerFilled < 4 && offset < chunk.length) {
+            this.#header[this.#headerFilled++] = chunk[offset++]!;
+          }
+          if (this.#headerFilled < 4) break;
+          this.#headerFilled = 0;
+          const h = this.#header;
+          this.#startFragment(((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0);
+        }
         if (transient && this.#fragmentRemaining > 0) this.#openFill();
       }
       const take = Math.min(this.#fragmentRemaining, chunk.length - offset);
@@ -263,8 +272,8 @@ export class RecordDecoder {
     if (this.#lastFragment) onRecord(this.#takeRecord());
   }
 
-  #startFragment(): void {
-    const header = new DataView(this.#header.buffer).getUint32(0);
+  /** Starts the fragment whose four-byte header is `header`. */
+  #startFragment(header: number): void {
     const length = header & MAX_FRAGMENT_LENGTH;
     const total = this.#recordLength + length;
     if (total > this.maxRecordSize) {
@@ -280,7 +289,7 @@ export class RecordDecoder {
 
   #takeRecord(): Uint8Array {
     const record = join(this.#pieces, this.#recordLength);
-    this.#pieces = [];
+    this.#pieces.length = 0;
     this.#recordLength = 0;
     return record;
   }

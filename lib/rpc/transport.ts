@@ -46,7 +46,6 @@
  * @module
  */
 
-import { Buffer } from "node:buffer";
 import { XdrReader, XdrWriter } from "../xdr/mod.ts";
 import { authNone, type OpaqueAuth } from "./auth.ts";
 import {
@@ -63,6 +62,7 @@ import {
   readMessageStart,
   readReplyBody,
   REPLY,
+  SUCCESS,
   type VersionRange,
   writeCallHeader,
 } from "./message.ts";
@@ -83,6 +83,7 @@ import {
   type SocketKind,
 } from "./socket_backend.ts";
 import { POOLED_RECORD_MIN, recordBuffers } from "./socket_buffers.ts";
+import { type Deadline, DeadlineQueue } from "./deadlines.ts";
 
 /** Default time allowed for the TCP connection to be established. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -104,6 +105,15 @@ const WRITE_HIGH_WATER = 1024 * 1024;
 const COALESCE_LIMIT = 64 * 1024;
 /** Chunks handed to the socket at once: one being written, one waiting. */
 const SOCKET_CHUNKS = 2;
+
+/** The credential and verifier of calls that name none (never modified). */
+const AUTH_NONE: OpaqueAuth = authNone();
+
+/** A call's first buffer: a READ's COMPOUND with AUTH_SYS takes ~200 bytes. */
+const CALL_WRITER_CAPACITY = 512;
+/** Writers kept for reuse, and the largest buffer one may have to be kept. */
+const WRITER_POOL_SIZE = 64;
+const WRITER_KEEP_MAX = 16 * 1024;
 
 /** The longest delay timers honour; longer timeouts mean "no timeout". */
 const MAX_TIMER_MS = 0x7fffffff;
@@ -233,7 +243,8 @@ interface PendingCall {
   readonly reject: (error: unknown) => void;
   settled: boolean;
   holdsSlot: boolean;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  /** Its timeout, on the transport's one timer. */
+  deadline: Deadline | undefined;
   onAbort: (() => void) | undefined;
   /** Set once the call is registered on a connection. */
   xid: number | undefined;
@@ -247,8 +258,12 @@ interface Connection {
   readonly decoder: RecordDecoder;
   /** Calls sent on this connection, by xid. */
   readonly pending: Map<number, PendingCall>;
-  /** Chunks not yet handed to the socket, from `outHead` on. */
-  outbox: (Uint8Array | undefined)[];
+  /**
+   * Chunks not yet handed to the socket, from `outHead` on. An XdrWriter
+   * follows the last chunk of a record encoded in it: the writer goes back
+   * to the pool once the socket has written that chunk (`#flush`).
+   */
+  outbox: (Uint8Array | XdrWriter | undefined)[];
   outHead: number;
   /** Chunks handed to the socket and not yet written. */
   inSocket: number;
@@ -266,6 +281,8 @@ interface Connection {
   readonly socketClosed: Promise<void>;
   /** Sees this connection's records, once established, when the transport has a tap. */
   tap: ConnectionTap | undefined;
+  /** Takes each record the decoder completes (one function for the connection's life). */
+  onRecord: (record: Uint8Array) => void;
 }
 
 /**
@@ -300,6 +317,14 @@ export class RpcTransport extends EventTarget {
   #queue: PendingCall[] = [];
   #queueHead = 0;
   readonly #calls = new Set<PendingCall>();
+  /**
+   * Writers of calls whose bytes the socket has written, reused by later
+   * calls: a buffer per call, made and collected, was a good part of a
+   * call's cost.
+   */
+  readonly #writers: XdrWriter[] = [];
+  /** Every call's timeout, on one timer (deadlines.ts). */
+  readonly #deadlines = new DeadlineQueue();
   readonly #handlers = new Map<number, CallHandler>();
 
   constructor(options: RpcTransportOptions) {
@@ -416,7 +441,7 @@ export class RpcTransport extends EventTarget {
         reject,
         settled: false,
         holdsSlot: false,
-        timer: undefined,
+        deadline: undefined,
         onAbort: undefined,
         xid: undefined,
         connection: undefined,
@@ -424,9 +449,9 @@ export class RpcTransport extends EventTarget {
       this.#calls.add(call);
       const timeoutMs = options.timeoutMs ?? this.callTimeoutMs;
       if (timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS) {
-        call.timer = setTimeout(
-          () => this.#fail(call, this.#timeoutError(call, timeoutMs)),
+        call.deadline = this.#deadlines.add(
           timeoutMs,
+          () => this.#fail(call, this.#timeoutError(call, timeoutMs)),
         );
       }
       if (signal) {
@@ -460,6 +485,7 @@ export class RpcTransport extends EventTarget {
     this.#queue = [];
     this.#queueHead = 0;
     for (const call of [...this.#calls]) this.#fail(call, error);
+    this.#deadlines.clear();
     const closing: Promise<void>[] = [];
     for (const connection of this.#sockets) {
       this.#teardown(connection, error);
@@ -510,15 +536,29 @@ export class RpcTransport extends EventTarget {
   #start(call: PendingCall): void {
     this.#inFlight++;
     call.holdsSlot = true;
-    void this.#send(call);
+    const connection = this.#connection;
+    // Connected and not held back: sent now, without a trip through the
+    // event loop's promise queue.
+    if (connection && !connection.drain && !connection.closedWith) this.#transmit(call, connection);
+    else void this.#sendWhenReady(call);
   }
 
-  async #send(call: PendingCall): Promise<void> {
+  /** Sends `call` once there is a connection and room in its queue. */
+  async #sendWhenReady(call: PendingCall): Promise<void> {
     try {
       const connection = await this.#connect();
       while (connection.drain && !call.settled && !connection.closedWith) await connection.drain;
       if (call.settled) return;
       if (connection.closedWith) throw connection.closedWith;
+      this.#transmit(call, connection);
+    } catch (error) {
+      this.#fail(call, error);
+    }
+  }
+
+  /** Encodes `call` under its xid and queues it on `connection`. */
+  #transmit(call: PendingCall, connection: Connection): void {
+    try {
       const { options } = call;
       const reused = options.attempt?.xid;
       const xid = reused !== undefined && !connection.pending.has(reused)
@@ -528,22 +568,22 @@ export class RpcTransport extends EventTarget {
         options.attempt.xid = xid;
         options.attempt.sends = (options.attempt.sends ?? 0) + 1;
       }
-      const w = new XdrWriter();
+      const w = this.#writers.pop() ?? new XdrWriter(CALL_WRITER_CAPACITY);
       const mark = w.reserveUint();
       writeCallHeader(w, {
         xid,
         program: options.program,
         version: options.version,
         procedure: options.procedure,
-        credential: options.credential ?? authNone(),
-        verifier: options.verifier ?? authNone(),
+        credential: options.credential ?? AUTH_NONE,
+        verifier: options.verifier ?? AUTH_NONE,
       });
       options.args?.(w);
       if (options.attempt) options.attempt.sentBytes = w.length - mark - 4;
       call.xid = xid;
       call.connection = connection;
       connection.pending.set(xid, call);
-      this.#write(connection, w, mark);
+      this.#write(connection, w, mark, true);
     } catch (error) {
       this.#fail(call, error);
     }
@@ -563,7 +603,7 @@ export class RpcTransport extends EventTarget {
     if (call.settled) return false;
     call.settled = true;
     this.#calls.delete(call);
-    if (call.timer !== undefined) clearTimeout(call.timer);
+    if (call.deadline !== undefined) this.#deadlines.cancel(call.deadline);
     if (call.onAbort) call.options.signal?.removeEventListener("abort", call.onAbort);
     const { connection, xid } = call;
     if (connection && xid !== undefined && connection.pending.get(xid) === call) {
@@ -653,6 +693,9 @@ export class RpcTransport extends EventTarget {
         closedWith: undefined,
         socketClosed: new Promise<void>((resolve) => markSocketClosed = resolve),
         tap: undefined,
+        onRecord: (record) => {
+          if (!connection.closedWith) this.#onRecord(connection, record);
+        },
       };
       const socket = this.#socketFactory(endpoint, {
         readTarget: () => {
@@ -753,7 +796,7 @@ export class RpcTransport extends EventTarget {
    * backpressure: while {@linkcode WRITE_HIGH_WATER} bytes or more are
    * queued, later senders wait in `#send`.
    */
-  #write(connection: Connection, w: XdrWriter, mark: number): void {
+  #write(connection: Connection, w: XdrWriter, mark: number, pooled = false): void {
     const length = w.length - mark - 4;
     let chunks: Uint8Array[];
     if (length <= MAX_FRAGMENT_LENGTH) {
@@ -769,6 +812,8 @@ export class RpcTransport extends EventTarget {
       connection.outbox.push(chunk);
       connection.unsent += chunk.length;
     }
+    // The chunks are views of the writer's buffer: it is reused only once they are written.
+    if (pooled && length <= MAX_FRAGMENT_LENGTH) connection.outbox.push(w);
     this.#flush(connection);
     if (connection.unsent >= WRITE_HIGH_WATER && !connection.drain && !connection.closedWith) {
       connection.drain = new Promise<void>((resolve) => connection.releaseDrain = resolve);
@@ -784,31 +829,47 @@ export class RpcTransport extends EventTarget {
   #flush(connection: Connection): void {
     while (connection.inSocket < SOCKET_CHUNKS && connection.outHead < connection.outbox.length) {
       const { outbox } = connection;
-      let chunk = outbox[connection.outHead]!;
+      let chunk = outbox[connection.outHead] as Uint8Array;
       outbox[connection.outHead++] = undefined;
-      if (chunk.length < COALESCE_LIMIT) {
-        let end = connection.outHead;
-        let total = chunk.length;
-        while (end < outbox.length && total + outbox[end]!.length <= COALESCE_LIMIT) {
-          total += outbox[end++]!.length;
+      // Writers whose last chunk goes out with this write: handed back to
+      // the pool once it is written (writes complete in order, so their
+      // earlier chunks are written by then too).
+      let writers: XdrWriter | XdrWriter[] | undefined;
+      let end = connection.outHead;
+      let total = chunk.length;
+      let chunks = 1;
+      for (; end < outbox.length; end++) {
+        const next = outbox[end]!;
+        if (next instanceof XdrWriter) {
+          writers = writers === undefined
+            ? next
+            : Array.isArray(writers)
+            ? (writers.push(next), writers)
+            : [writers, next];
+          continue;
         }
-        if (end > connection.outHead) {
-          const joined = new Uint8Array(total);
-          joined.set(chunk);
-          let at = chunk.length;
-          for (; connection.outHead < end; connection.outHead++) {
-            const next = outbox[connection.outHead]!;
-            outbox[connection.outHead] = undefined;
-            joined.set(next, at);
-            at += next.length;
-          }
-          chunk = joined;
+        if (chunk.length >= COALESCE_LIMIT || total + next.length > COALESCE_LIMIT) break;
+        total += next.length;
+        chunks++;
+      }
+      if (chunks > 1) {
+        const joined = new Uint8Array(total);
+        let at = 0;
+        for (let i = connection.outHead - 1; i < end; i++) {
+          const next = i < connection.outHead ? chunk : outbox[i]!;
+          if (next instanceof XdrWriter) continue;
+          joined.set(next, at);
+          at += next.length;
         }
+        chunk = joined;
+      }
+      for (; connection.outHead < end; connection.outHead++) {
+        outbox[connection.outHead] = undefined;
       }
       connection.inSocket++;
       const size = chunk.length;
       // The callback comes later (Node's streams never call it synchronously).
-      connection.socket.write(chunk, () => this.#written(connection, size));
+      connection.socket.write(chunk, () => this.#written(connection, size, writers));
     }
     // Drop what was handed on, now and then rather than at every chunk.
     const { outbox, outHead } = connection;
@@ -822,12 +883,27 @@ export class RpcTransport extends EventTarget {
   }
 
   /** A chunk handed to the socket was written (or the socket failed). */
-  #written(connection: Connection, size: number): void {
+  #written(
+    connection: Connection,
+    size: number,
+    writers: XdrWriter | XdrWriter[] | undefined,
+  ): void {
     connection.inSocket--;
+    if (writers !== undefined) {
+      if (Array.isArray(writers)) { for (const w of writers) this.#recycleWriter(w); }
+      else this.#recycleWriter(writers);
+    }
     if (connection.closedWith) return;
     connection.unsent -= size;
     this.#flush(connection);
     if (connection.unsent < WRITE_HIGH_WATER) this.#releaseDrain(connection);
+  }
+
+  /** Keeps a writer whose chunks are written for the next call, unless it grew large. */
+  #recycleWriter(w: XdrWriter): void {
+    if (this.#writers.length < WRITER_POOL_SIZE && w.capacity <= WRITER_KEEP_MAX) {
+      this.#writers.push(w.reset());
+    }
   }
 
   #releaseDrain(connection: Connection): void {
@@ -845,14 +921,17 @@ export class RpcTransport extends EventTarget {
    */
   #onData(connection: Connection, data: Uint8Array, transient: boolean): void {
     if (connection.closedWith) return;
-    // Node hands out Buffers; callers get plain Uint8Array views of them.
-    const chunk = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    const onRecord = (record: Uint8Array) => {
-      if (!connection.closedWith) this.#onRecord(connection, record);
-    };
     try {
-      if (transient) connection.decoder.pushTransient(chunk, onRecord);
-      else connection.decoder.pushEach(chunk, onRecord);
+      if (transient) {
+        connection.decoder.pushTransient(data, connection.onRecord);
+      } else {
+        // Records may be views of the chunk: callers get plain Uint8Arrays,
+        // not Node Buffers (whose slice() does not copy).
+        const chunk = data.constructor === Uint8Array
+          ? data
+          : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+        connection.decoder.pushEach(chunk, connection.onRecord);
+      }
     } catch (error) {
       // RpcRecordTooLargeError: the stream cannot be resynchronised.
       this.#teardown(connection, error as RpcError);
@@ -863,9 +942,7 @@ export class RpcTransport extends EventTarget {
   #onReadInPlace(connection: Connection, nread: number): void {
     if (connection.closedWith) return;
     try {
-      connection.decoder.pushInPlace(nread, (record) => {
-        if (!connection.closedWith) this.#onRecord(connection, record);
-      });
+      connection.decoder.pushInPlace(nread, connection.onRecord);
     } catch (error) {
       // RpcRecordTooLargeError, or a count the read target cannot hold.
       this.#teardown(
@@ -939,14 +1016,17 @@ export class RpcTransport extends EventTarget {
       this.#failCall(connection, xid, "reply", error);
       return;
     }
-    const { program, version, procedure } = call.options;
-    const error = replyError({ xid, program, version, procedure }, body);
-    if (error) {
-      this.#fail(call, error);
-    } else if (body.replyStat === MSG_ACCEPTED) {
+    if (body.replyStat === MSG_ACCEPTED && body.acceptStat === SUCCESS) {
       if (call.options.attempt) call.options.attempt.receivedBytes = r.offset + r.remaining;
       this.#succeed(call, { xid, reader: r, verifier: body.verifier });
+      return;
     }
+    const { program, version, procedure } = call.options;
+    const error = replyError({ xid, program, version, procedure }, body);
+    this.#fail(
+      call,
+      error ?? new RpcProtocolError(`unexpected reply status from ${this.#endpoint()}`, xid),
+    );
   }
 
   // Serving the backchannel -------------------------------------------------
@@ -974,9 +1054,26 @@ export class RpcTransport extends EventTarget {
  */
 function allocateRecord(size: number): Uint8Array {
   if (size >= POOLED_RECORD_MIN) return recordBuffers.take(size);
-  const unzeroed = Buffer.allocUnsafeSlow(size);
-  return new Uint8Array(unzeroed.buffer, unzeroed.byteOffset, unzeroed.length);
+  if (size > SLAB_RECORD_MAX) return new Uint8Array(size);
+  // Small records (most replies) are carved out of a shared slab, as Node's
+  // Buffer.allocUnsafe does: an ArrayBuffer per reply, made and collected,
+  // was a good part of a small call's cost. A slab is never reused; it is
+  // collected once nothing refers to any of its records (a value kept from
+  // a reply holds at most one slab).
+  if (slabAt + size > slab.length) {
+    slab = new Uint8Array(SLAB_SIZE);
+    slabAt = 0;
+  }
+  const record = slab.subarray(slabAt, slabAt + size);
+  slabAt += (size + 7) & ~7;
+  return record;
 }
+
+/** Records up to this size share slabs of `SLAB_SIZE` bytes. */
+const SLAB_RECORD_MAX = 1024;
+const SLAB_SIZE = 8 * 1024;
+let slab = new Uint8Array(SLAB_SIZE);
+let slabAt = 0;
 
 /** `chunks` without their first `count` bytes. */
 function skipBytes(chunks: readonly Uint8Array[], count: number): Uint8Array[] {

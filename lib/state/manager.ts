@@ -727,7 +727,11 @@ export class StateManager {
   noteRenewal(sentAt: number): void {
     if (sentAt > this.client.lastRenewal) {
       this.client.lastRenewal = sentAt;
-      this.#armLeaseExpiry();
+      // A renewal only moves the lease's end later: a watch already armed
+      // fires at the old end, finds the lease renewed and re-arms for the
+      // rest (#checkLeaseExpiry). Re-arming at every reply cost a timer
+      // cancelled and created per COMPOUND.
+      if (!this.#expiryTimer) this.#armLeaseExpiry();
     }
   }
 
@@ -749,7 +753,12 @@ export class StateManager {
 
   #checkLeaseExpiry(): void {
     this.#expiryTimer = undefined;
-    if (this.#closed || this.leaseLeftMs() > 0) return;
+    if (this.#closed) return;
+    if (this.leaseLeftMs() > 0) {
+      // Renewed since the watch was armed (noteRenewal leaves it be).
+      this.#armLeaseExpiry();
+      return;
+    }
     const locks = [...this.opens].flatMap((o) => o.locks)
       .filter((l) => l.bad === undefined && l.ranges.length > 0 && l.lostAt === undefined);
     if (locks.length === 0) return;
@@ -878,7 +887,8 @@ export class StateManager {
       // in waits, never with a request in flight.
       const soft = options.signal ?? (options.inRecovery ? undefined : operationSignal());
       soft?.throwIfAborted();
-      if (!options.inRecovery) await this.waitForRecovery(soft);
+      // Nothing to wait for most of the time: no promise made for it then.
+      if (!options.inRecovery && (this.#loop || this.#fatal)) await this.waitForRecovery(soft);
       for (const state of options.states ?? []) state.assertUsable();
       const owners = this.minorVersion === 0 ? options.seqidOwners ?? [] : [];
       let ops!: T;

@@ -36,6 +36,10 @@ const UINT64_MAX = (1n << 64n) - 1n;
  */
 export const XDR_VIEW_MIN = 16 * 1024;
 
+/** Strings up to this many UTF-16 units are encoded in place by `writeString`. */
+const ENCODE_INTO_MAX = 1024;
+const utf8 = new TextEncoder();
+
 /** Data referenced by the writer, inserted at `at` in its own buffer. */
 interface ExternalChunk {
   /** Offset in the writer's buffer before which the data goes. */
@@ -63,6 +67,11 @@ export class XdrWriter {
   constructor(initialCapacity = 512) {
     this.#buffer = new Uint8Array(Math.max(16, initialCapacity));
     this.#view = new DataView(this.#buffer.buffer);
+  }
+
+  /** Bytes the buffer holds before it must grow (referenced data aside). */
+  get capacity(): number {
+    return this.#buffer.length;
   }
 
   /** Bytes written so far. */
@@ -269,6 +278,27 @@ export class XdrWriter {
    * written as the bytes they stand for.
    */
   writeString(value: string, maxLength: number = UINT32_MAX): this {
+    // Most strings are empty (a COMPOUND's tag) or short: encoded straight
+    // into the buffer rather than into an array of their own first.
+    if (value.length === 0) return this.writeUint(0);
+    if (value.length <= ENCODE_INTO_MAX && value.isWellFormed()) {
+      // UTF-8 takes at most three bytes per UTF-16 unit.
+      const room = value.length * 3;
+      this.#ensure(4 + room + 3);
+      const start = this.#length + 4;
+      const { written } = utf8.encodeInto(value, this.#buffer.subarray(start, start + room));
+      if (written > maxLength) {
+        throw new XdrError(
+          `opaque of ${written} bytes exceeds maximum ${maxLength}`,
+          this.length,
+        );
+      }
+      this.#view.setUint32(this.#length, written);
+      const pad = xdrPadding(written);
+      this.#buffer.fill(0, start + written, start + written + pad);
+      this.#length = start + written + pad;
+      return this;
+    }
     return this.writeOpaque(encodeByteString(value), maxLength);
   }
 

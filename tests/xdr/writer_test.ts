@@ -1,6 +1,8 @@
 /** Range checks, growth and patching of the XDR writer (RFC 4506 §4). */
 
 import assert from "node:assert/strict";
+import fc from "fast-check";
+import { encodeByteString } from "../../lib/xdr/byte_string.ts";
 import { XDR_VIEW_MIN, XdrError, xdrPadding, XdrReader, XdrWriter } from "../../lib/xdr/mod.ts";
 import { hex } from "./_hex.ts";
 
@@ -190,4 +192,45 @@ Deno.test("XdrWriter.writeOpaqueView() keeps several referenced pieces in order"
   assert.equal(w.chunks()[1], a);
   assert.equal(w.chunks()[3], b);
   assert.deepEqual(w.bytes(), expected);
+});
+
+Deno.test("XdrWriter.writeString() encodes in place exactly as writeOpaque() of its bytes (property)", () => {
+  // Any string, lone surrogates (escaped bytes) included, long and short,
+  // over reused (dirty) buffers: the same bytes and the same maximum check.
+  fc.assert(
+    fc.property(
+      fc.oneof(fc.string({ unit: "binary", maxLength: 40 }), fc.string({ maxLength: 1500 })),
+      fc.integer({ min: 0, max: 4000 }),
+      fc.integer({ min: 0, max: 7 }),
+      (text, maxLength, prefix) => {
+        const direct = new XdrWriter(16);
+        const viaBytes = new XdrWriter(16);
+        for (const w of [direct, viaBytes]) {
+          w.writeOpaque(new Uint8Array(4000).fill(0xff)).reset();
+          for (let i = 0; i < prefix; i++) w.writeUint(i);
+        }
+        const bytes = encodeByteString(text);
+        let expected: unknown;
+        try {
+          viaBytes.writeOpaque(bytes, maxLength);
+          expected = [...viaBytes.bytes()];
+        } catch (e) {
+          expected = e instanceof XdrError ? "XdrError" : e;
+        }
+        let actual: unknown;
+        try {
+          direct.writeString(text, maxLength);
+          actual = [...direct.bytes()];
+        } catch (e) {
+          actual = e instanceof XdrError ? "XdrError" : e;
+        }
+        assert.deepEqual(actual, expected);
+      },
+    ),
+  );
+});
+
+Deno.test("XdrWriter.writeString() of the empty string is a zero length", () => {
+  assert.deepEqual(new XdrWriter().writeString("").bytes(), hex("00000000"));
+  assert.deepEqual(new XdrWriter().writeString("", 0).bytes(), hex("00000000"));
 });

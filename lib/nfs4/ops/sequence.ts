@@ -6,7 +6,7 @@
  */
 
 import type { XdrReader, XdrWriter } from "../../xdr/mod.ts";
-import { Op } from "../constants.ts";
+import { NFS4_SESSIONID_SIZE, Op } from "../constants.ts";
 import { bindOp, type Nfs4Op, type OpCodec } from "../compound.ts";
 import { decodeSessionId, encodeSessionId, type SessionId } from "../types.ts";
 
@@ -52,9 +52,13 @@ export const SEQUENCE: OpCodec<SequenceArgs, SequenceResult> = {
     w.writeUint(result.statusFlags);
   },
   decodeResult(r) {
-    const slots = decodeSlotReply(r);
+    const sessionid = decodeReplySessionId(r);
+    const sequenceid = r.readUint();
+    const slotid = r.readUint();
+    const highestSlotid = r.readUint();
+    const targetHighestSlotid = r.readUint();
     const statusFlags = r.readUint();
-    return { ...slots, statusFlags };
+    return { sessionid, sequenceid, slotid, highestSlotid, targetHighestSlotid, statusFlags };
   },
 };
 
@@ -78,8 +82,33 @@ export function encodeSlotReply(w: XdrWriter, reply: SlotReply): void {
   w.writeUint(reply.targetHighestSlotid);
 }
 
+/**
+ * The session id of the last SEQUENCE or CB_SEQUENCE reply decoded. Every
+ * reply of a session carries the same 16 bytes, and a copy of them per reply
+ * (the reply's buffer may be reused) was an allocation per COMPOUND: a
+ * reply with the same id gets this same array. Session ids are never
+ * modified in place.
+ */
+let lastSessionId: SessionId | undefined;
+
+function decodeReplySessionId(r: XdrReader): SessionId {
+  const view = r.readFixedOpaque(NFS4_SESSIONID_SIZE);
+  const last = lastSessionId;
+  if (last !== undefined) {
+    let same = true;
+    for (let i = 0; i < NFS4_SESSIONID_SIZE; i++) {
+      if (view[i] !== last[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return last;
+  }
+  return lastSessionId = view.slice();
+}
+
 export function decodeSlotReply(r: XdrReader): SlotReply {
-  const sessionid = decodeSessionId(r);
+  const sessionid = decodeReplySessionId(r);
   const sequenceid = r.readUint();
   const slotid = r.readUint();
   const highestSlotid = r.readUint();
