@@ -772,6 +772,12 @@ export class FattrDecoder {
     return { attrs, returned: plan.returned, undecoded: NOTHING_UNDECODED };
   }
 
+  /** The values of the fattr4 at the reader's position: `decode(r).attrs`, with nothing else made. */
+  decodeAttrs(r: XdrReader): FileAttributes {
+    const plan = this.#plan(r);
+    return (plan && this.#values(r, plan)) ?? decodeFattr(r).attrs;
+  }
+
   /** The plan for the bitmap at the reader's position (null: not one to plan; undefined: malformed). */
   #plan(r: XdrReader): FattrPlan | null | undefined {
     const view = r.inputView;

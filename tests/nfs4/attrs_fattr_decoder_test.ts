@@ -75,6 +75,17 @@ function decodeRun(bytes: Uint8Array, count: number, decodeOne: (r: XdrReader) =
 function assertSameAsGeneric(bytes: Uint8Array, count: number, decoder = new FattrDecoder()) {
   const generic: Outcome = decodeRun(bytes, count, decodeFattr);
   const planned: Outcome = decodeRun(bytes, count, (r) => decoder.decode(r));
+  // decodeAttrs(): the same values alone, from a decoder in the same state.
+  const attrsOnly = decodeRun(bytes, count, (r) => ({
+    attrs: decoder.decodeAttrs(r),
+    returned: new Set(),
+    undecoded: new Set(),
+  }));
+  assert.equal("error" in attrsOnly, "error" in planned);
+  if ("ok" in attrsOnly && "ok" in planned) {
+    assert.deepStrictEqual(attrsOnly.ok.map((d) => d.attrs), planned.ok.map((d) => d.attrs));
+    assert.equal(attrsOnly.end, planned.end);
+  }
   if ("error" in generic) {
     assert.ok("error" in planned, "decodeFattr() failed, the planned decoder did not");
     assert.equal(planned.error.message, generic.error.message);

@@ -129,7 +129,7 @@ export const READDIR: OpCodec<ReaddirArgs, ReaddirResult> = {
           const cookie = view.getBigUint64(at + 4);
           const nameBytes = bytes.subarray(at + 16, at + 16 + length);
           r.skip(16 + padded);
-          const { attrs } = fattrs.decode(r);
+          const attrs = fattrs.decodeAttrs(r);
           entries.push({ cookie, name: decodeName(nameBytes), nameBytes, attrs });
           continue;
         }
@@ -140,7 +140,7 @@ export const READDIR: OpCodec<ReaddirArgs, ReaddirResult> = {
       }
       const cookie = r.readUhyper();
       const nameBytes = r.readOpaque(Limits.name);
-      const { attrs } = fattrs.decode(r);
+      const attrs = fattrs.decodeAttrs(r);
       entries.push({ cookie, name: decodeName(nameBytes), nameBytes, attrs });
     }
     const eof = r.readBool();
