@@ -36,6 +36,7 @@ import {
 import { addLsOptions, type LsSettings, settleLsOptions } from "./ls_options.ts";
 import { NO_IDS, ownerColumn } from "./ls_owners.ts";
 import { quoteName } from "./ls_quote.ts";
+import { prepareTimeFormat } from "./ls_time.ts";
 import { sortListing } from "./ls_sort.ts";
 
 const HELP = `
@@ -240,7 +241,7 @@ async function listDirectory(
       const dir = stack[i]!;
       if (reads.has(dir)) continue;
       if (i < stack.length - 1 && waiting >= READ_AHEAD_ENTRIES) break;
-      const read = readEntries(client, dir, printer.settings).then((listing) => {
+      const read = readEntries(client, dir, printer.settings, printer.prepare).then((listing) => {
         waiting += listing.entries?.length ?? 0;
         return listing;
       });
@@ -295,6 +296,7 @@ async function readEntries(
   client: Nfs4ClientApi,
   dir: Operand,
   settings: LsSettings,
+  prepare?: () => void,
 ): Promise<Listing> {
   const entries: Entry[] = [];
   let received = 0;
@@ -303,7 +305,9 @@ async function readEntries(
     for await (
       const info of client.readdir(urlPath(dir.url), { fields: listingFields(settings) })
     ) {
-      received++;
+      // The first page is here and the next one asked for: a good moment
+      // for what the formatting will need anyway.
+      if (received++ === 0 && prepare !== undefined) prepare();
       if (settings.show === "visible" && info.name.startsWith(".")) continue;
       entries.push(new ListedEntry(info, dir.url));
     }
@@ -429,10 +433,22 @@ class Printer {
   readonly settings: LsSettings;
   /** Whether a directory listing has been printed (the next heading needs a blank line). */
   #listedDirectory = false;
+  /** Whether {@linkcode prepare} has run. */
+  #prepared = false;
 
   constructor(session: CommandSession, settings: LsSettings) {
     this.session = session;
     this.settings = settings;
+  }
+
+  /** What to make ready while a listing is read (`-l`: the time zone's data), once. */
+  get prepare(): (() => void) | undefined {
+    if (this.#prepared || this.settings.format !== "long" || this.settings.json) return undefined;
+    return () => {
+      if (this.#prepared) return;
+      this.#prepared = true;
+      prepareTimeFormat(this.session.ctx.io.timeZone, this.session.ctx.io.now());
+    };
   }
 
   /**
