@@ -327,10 +327,10 @@ async function readEntries(
 
 /**
  * What is printed or sorted by of each entry: all the server is asked for
- * (a smaller READDIR reply, less to decode). Everything for `--json`.
+ * (a smaller READDIR reply, less to decode).
  */
-export function listingFields(settings: LsSettings): ReaddirField[] | undefined {
-  if (settings.json) return undefined;
+export function listingFields(settings: LsSettings): ReaddirField[] {
+  if (settings.json) return [...JSON_FIELDS];
   const fields = new Set<ReaddirField>();
   if (settings.format === "long") {
     for (const field of LONG_FIELDS) fields.add(field);
@@ -343,6 +343,22 @@ export function listingFields(settings: LsSettings): ReaddirField[] | undefined 
   if (settings.indicator === "classify") fields.add("mode");
   return [...fields];
 }
+
+/** What `--json` prints (jsonRecord()): every field but the fsid and change attribute. */
+const JSON_FIELDS: readonly ReaddirField[] = [
+  "mode",
+  "nlink",
+  "owner",
+  "group",
+  "size",
+  "spaceUsed",
+  "atime",
+  "mtime",
+  "ctime",
+  "fileid",
+  "rdev",
+  "linkTarget",
+];
 
 /** What `-l` prints besides the time: `total` is the sum of spaceUsed. */
 const LONG_FIELDS: readonly ReaddirField[] = [

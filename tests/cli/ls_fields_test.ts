@@ -1,7 +1,7 @@
 /**
  * What `nfs4 ls` asks READDIR for (listingFields() in cli/ls.ts): only
  * what it prints or sorts by, so plain `ls` and `ls -R` get names and
- * kinds, `ls -l` its columns, and `--json` everything.
+ * kinds, `ls -l` its columns, and `--json` the fields it prints.
  */
 
 import assert from "node:assert/strict";
@@ -9,12 +9,12 @@ import { Command } from "@commander-js/extra-typings";
 import { listingFields } from "../../cli/ls.ts";
 import { addLsOptions, settleLsOptions } from "../../cli/ls_options.ts";
 
-/** The fields `nfs4 ls ARGS` asks for (piped), sorted; undefined for all. */
-function fieldsOf(args: string[], isTTY = false): string[] | undefined {
+/** The fields `nfs4 ls ARGS` asks for (piped), sorted. */
+function fieldsOf(args: string[], isTTY = false): string[] {
   const cmd = new Command().exitOverride();
   const read = addLsOptions(cmd);
   cmd.parse(args, { from: "user" });
-  return listingFields(settleLsOptions(read(), { isTTY, columns: 80, env: {} }))?.sort();
+  return listingFields(settleLsOptions(read(), { isTTY, columns: 80, env: {} })).sort();
 }
 
 const LONG = ["group", "linkTarget", "mode", "nlink", "owner", "rdev", "size", "spaceUsed"];
@@ -44,7 +44,21 @@ Deno.test("listingFields(): what -i, -t, -S and -F need without -l", () => {
   assert.deepEqual(fieldsOf(["--file-type"]), []);
 });
 
-Deno.test("listingFields(): --json asks for everything", () => {
-  assert.equal(fieldsOf(["--json"]), undefined);
-  assert.equal(fieldsOf(["-l", "--json"]), undefined);
+Deno.test("listingFields(): --json asks for every field it prints", () => {
+  const all = [
+    "atime",
+    "ctime",
+    "fileid",
+    "group",
+    "linkTarget",
+    "mode",
+    "mtime",
+    "nlink",
+    "owner",
+    "rdev",
+    "size",
+    "spaceUsed",
+  ];
+  assert.deepEqual(fieldsOf(["--json"]), all);
+  assert.deepEqual(fieldsOf(["-l", "--json"]), all);
 });
