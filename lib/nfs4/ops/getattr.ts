@@ -8,10 +8,16 @@ import { bindOp, type Nfs4Op, type OpCodec } from "../compound.ts";
 import {
   decodeBitmap,
   type DecodedFattr,
-  decodeFattr,
   encodeBitmap,
   encodeFattrResult,
+  FattrDecoder,
 } from "../attrs.ts";
+
+/**
+ * GETATTR replies of a path walk or a batch of files repeat a few bitmaps:
+ * decoded with plans, exactly as decodeFattr() would (attrs.ts).
+ */
+const fattrs = new FattrDecoder();
 
 export const GETATTR: OpCodec<ReadonlySet<number>, DecodedFattr> = {
   opnum: Op.GETATTR,
@@ -21,7 +27,7 @@ export const GETATTR: OpCodec<ReadonlySet<number>, DecodedFattr> = {
   encodeResult(w, result) {
     encodeFattrResult(w, result.attrs);
   },
-  decodeResult: decodeFattr,
+  decodeResult: (r) => fattrs.decode(r),
 };
 
 /** GETATTR of the given `Attr.*` ids; the result's `attrs` holds the values. */
