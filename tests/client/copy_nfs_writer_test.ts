@@ -8,11 +8,15 @@
 import assert from "node:assert/strict";
 import { NfsWriter, type WriteTarget } from "../../lib/client/copy/mod.ts";
 
-/** Records each WRITE's bytes (the very view it was given) and answers UNSTABLE4. */
+/**
+ * Records each WRITE's bytes (the very view it was given) and the stability
+ * asked; answers UNSTABLE4, or FILE_SYNC4 when asked for it and `grants`.
+ */
 class RecordingFile implements WriteTarget {
   readonly path = "/vfs/small";
   readonly wsize: number;
-  readonly sent: { offset: bigint; data: Uint8Array }[] = [];
+  readonly sent: { offset: bigint; data: Uint8Array; stable: string | undefined }[] = [];
+  grants = false;
   commits = 0;
   /** Resolves the next WRITE's answer when called (a WRITE in flight until then). */
   answered = 0;
@@ -21,11 +25,12 @@ class RecordingFile implements WriteTarget {
     this.wsize = wsize;
   }
 
-  async write(offset: bigint, data: Uint8Array) {
-    this.sent.push({ offset, data });
+  async write(offset: bigint, data: Uint8Array, stable?: "unstable" | "data" | "file") {
+    this.sent.push({ offset, data, stable });
     await new Promise((resolve) => setTimeout(resolve, 1));
     this.answered++;
-    return { committed: 0, verifier: new Uint8Array(8) };
+    const committed = stable === "file" && this.grants ? 2 : 0;
+    return { committed, verifier: new Uint8Array(8) };
   }
 
   commit(): Promise<Uint8Array> {
@@ -56,6 +61,27 @@ Deno.test("NfsWriter sends a small file from the chunk it was given and hands it
   assert.equal(file.sent[0]!.data.buffer, chunk.buffer, "the chunk's own buffer, not a copy");
   assert.equal(file.sent[0]!.data.length, 4096);
   assert.equal(handedBack, 1);
+  assert.equal(file.sent[0]!.stable, "file", "the only WRITE asks FILE_SYNC4");
+  assert.equal(file.commits, 1, "answered UNSTABLE4: committed as usual");
+});
+
+Deno.test("NfsWriter sends no COMMIT after a small file's FILE_SYNC4 WRITE the server granted (RFC 8881 §18.32.3)", async () => {
+  const file = new RecordingFile(1 << 20);
+  file.grants = true;
+  const writer = new NfsWriter(file, { depth: 4, commitBytes: 1 << 20 });
+  await writer.write(new Uint8Array(4096).fill(5));
+  await writer.finish({ mode: 0o644 }, 4096n);
+  assert.deepEqual(file.sent.map((w) => w.stable), ["file"]);
+  assert.equal(file.commits, 0);
+});
+
+Deno.test("NfsWriter sends a file of several WRITEs UNSTABLE4, the last one too, and commits", async () => {
+  const file = new RecordingFile(1000);
+  file.grants = true;
+  const writer = new NfsWriter(file, { depth: 4, commitBytes: 1 << 20 });
+  await writer.write(new Uint8Array(2500).fill(6));
+  await writer.finish({ mode: 0o644 }, 2500n);
+  assert.deepEqual(file.sent.map((w) => w.stable), ["unstable", "unstable", "unstable"]);
   assert.equal(file.commits, 1);
 });
 

@@ -199,12 +199,20 @@ export class NfsWriter implements Writer {
     }
   }
 
-  /** Sends what is staged or held (a short WRITE). */
-  async #flushStage(): Promise<void> {
+  /**
+   * Sends what is staged or held (a short WRITE). `final`: nothing follows;
+   * when it is also the file's only WRITE (a small file) it is sent
+   * FILE_SYNC4, which makes a COMMIT unnecessary when the server grants it
+   * (RFC 8881 §18.32.3, RFC 7530 §16.36.4: data and metadata on stable
+   * storage before the reply); a server that answers UNSTABLE4 instead
+   * gets its COMMIT as any other.
+   */
+  async #flushStage(final = false): Promise<void> {
+    const only = final && this.#offset === 0n;
     const tail = this.#tail;
     if (tail) {
       this.#tail = undefined;
-      await this.#send(tail.data, tail.release);
+      await this.#send(tail.data, tail.release, only);
       return;
     }
     if (this.#staged > 0 && this.#stage) {
@@ -212,7 +220,7 @@ export class NfsWriter implements Writer {
       const last = stage.subarray(0, this.#staged);
       this.#stage = undefined;
       this.#staged = 0;
-      await this.#send(last, () => recordBuffers.release(stage));
+      await this.#send(last, () => recordBuffers.release(stage), only);
     }
   }
 
@@ -225,7 +233,7 @@ export class NfsWriter implements Writer {
   }
 
   /** `release`: called once the WRITE's data is no longer kept. */
-  async #send(data: Uint8Array, release?: () => void): Promise<void> {
+  async #send(data: Uint8Array, release?: () => void, fileSync = false): Promise<void> {
     await this.#waitForRoom();
     const piece: Piece = {
       offset: this.#offset,
@@ -238,13 +246,19 @@ export class NfsWriter implements Writer {
     const window = this.#window;
     window.pieces.push(piece);
     window.bytes += data.length;
-    window.writes.push(this.#writePiece(piece, data, release));
+    window.writes.push(this.#writePiece(piece, data, release, fileSync));
     if (window.bytes >= this.#options.commitBytes) await this.#rotate();
   }
 
-  #writePiece(piece: Piece, data: Uint8Array, release?: () => void): Promise<void> {
+  #writePiece(
+    piece: Piece,
+    data: Uint8Array,
+    release?: () => void,
+    fileSync = false,
+  ): Promise<void> {
     this.stats.writes++;
-    const done: Promise<void> = this.#file.write(piece.offset, data, "unstable").then(
+    const how = fileSync ? "file" : "unstable";
+    const done: Promise<void> = this.#file.write(piece.offset, data, how).then(
       (result) => {
         piece.verifier = hex(result.verifier);
         piece.stable = result.committed === FILE_SYNC4;
@@ -309,7 +323,7 @@ export class NfsWriter implements Writer {
   }
 
   async finish(attrs: FinalAttrs, size: bigint): Promise<void> {
-    await this.#flushStage();
+    await this.#flushStage(true);
     await this.#rotate();
     await this.#committing;
     this.#check();
