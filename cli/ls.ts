@@ -30,13 +30,15 @@ import {
   inodeText,
   jsonRecord,
   layoutColumns,
+  longCellMaker,
+  type LongCells,
   type LongEntry,
+  type LongOptions,
   totalLine,
 } from "./ls_format.ts";
 import { addLsOptions, type LsSettings, settleLsOptions } from "./ls_options.ts";
 import { NO_IDS, ownerColumn } from "./ls_owners.ts";
 import { quoteName } from "./ls_quote.ts";
-import { prepareTimeFormat } from "./ls_time.ts";
 import { sortListing } from "./ls_sort.ts";
 
 const HELP = `
@@ -118,6 +120,8 @@ interface Entry {
   target?: string | undefined;
   /** What a symlink points to, for `-lF`'s indicator after the target. */
   targetInfo?: FileInfo | undefined;
+  /** `-l`'s texts of this file, made as it was read. */
+  cells?: LongCells | undefined;
 }
 
 /**
@@ -132,6 +136,7 @@ class ListedEntry implements Entry {
   #url: NfsUrl | undefined;
   target?: string | undefined;
   targetInfo?: FileInfo | undefined;
+  cells?: LongCells | undefined;
 
   constructor(info: FileInfo, directory: NfsUrl) {
     this.info = info;
@@ -241,10 +246,12 @@ async function listDirectory(
       const dir = stack[i]!;
       if (reads.has(dir)) continue;
       if (i < stack.length - 1 && waiting >= READ_AHEAD_ENTRIES) break;
-      const read = readEntries(client, dir, printer.settings, printer.prepare).then((listing) => {
-        waiting += listing.entries?.length ?? 0;
-        return listing;
-      });
+      const read = readEntries(client, dir, printer.settings, printer.prepareEntry).then(
+        (listing) => {
+          waiting += listing.entries?.length ?? 0;
+          return listing;
+        },
+      );
       read.catch(() => {}); // awaited in turn; never left unhandled meanwhile
       reads.set(dir, read);
     }
@@ -296,7 +303,7 @@ async function readEntries(
   client: Nfs4ClientApi,
   dir: Operand,
   settings: LsSettings,
-  prepare?: () => void,
+  prepareEntry?: (entry: Entry) => void,
 ): Promise<Listing> {
   const entries: Entry[] = [];
   let received = 0;
@@ -305,11 +312,12 @@ async function readEntries(
     for await (
       const info of client.readdir(urlPath(dir.url), { fields: listingFields(settings) })
     ) {
-      // The first page is here and the next one asked for: a good moment
-      // for what the formatting will need anyway.
-      if (received++ === 0 && prepare !== undefined) prepare();
+      received++;
       if (settings.show === "visible" && info.name.startsWith(".")) continue;
-      entries.push(new ListedEntry(info, dir.url));
+      const entry = new ListedEntry(info, dir.url);
+      // Made while the next READDIR page is on its way.
+      prepareEntry?.(entry);
+      entries.push(entry);
     }
   } catch (error) {
     failure = { error };
@@ -449,21 +457,36 @@ class Printer {
   readonly settings: LsSettings;
   /** Whether a directory listing has been printed (the next heading needs a blank line). */
   #listedDirectory = false;
-  /** Whether {@linkcode prepare} has run. */
-  #prepared = false;
+  /** `-l`'s options for this run: one "now" for all its listings. */
+  #longOptions: LongOptions | undefined;
+  #makeCells: ((info: FileInfo) => LongCells) | undefined;
 
   constructor(session: CommandSession, settings: LsSettings) {
     this.session = session;
     this.settings = settings;
   }
 
-  /** What to make ready while a listing is read (`-l`: the time zone's data), once. */
-  get prepare(): (() => void) | undefined {
-    if (this.#prepared || this.settings.format !== "long" || this.settings.json) return undefined;
-    return () => {
-      if (this.#prepared) return;
-      this.#prepared = true;
-      prepareTimeFormat(this.session.ctx.io.timeZone, this.session.ctx.io.now());
+  get #long(): LongOptions {
+    const { settings } = this;
+    return this.#longOptions ??= {
+      now: this.session.ctx.io.now(),
+      timeZone: this.session.ctx.io.timeZone,
+      style: settings.timeStyle,
+      human: settings.human,
+      inode: settings.inode,
+      time: settings.sort.time,
+    };
+  }
+
+  /**
+   * What is made of each entry as it is read (while the server produces
+   * the next READDIR page, rather than after the last): `-l`'s texts that
+   * depend on the file alone.
+   */
+  get prepareEntry(): ((entry: Entry) => void) | undefined {
+    if (this.settings.format !== "long" || this.settings.json) return undefined;
+    return (entry) => {
+      entry.cells = (this.#makeCells ??= longCellMaker(this.#long))(entry.info);
     };
   }
 
@@ -493,14 +516,7 @@ class Printer {
       const someQuoted = settings.alignQuotes && quoted.some((q) => q.quoted);
       const names = quoted.map((q) => (someQuoted && !q.quoted ? " " : "") + q.text);
       if (settings.format === "long") {
-        lines = formatLongRows(this.#longRows(entries, names), {
-          now: session.ctx.io.now(),
-          timeZone: session.ctx.io.timeZone,
-          style: settings.timeStyle,
-          human: settings.human,
-          inode: settings.inode,
-          time: settings.sort.time,
-        });
+        lines = formatLongRows(this.#longRows(entries, names), this.#long);
         if (isDirectory) lines.unshift(totalLine(entries.map((e) => e.info), settings.human));
       } else {
         let cells = names.map((name, i) =>
@@ -543,6 +559,7 @@ class Printer {
           : typeIndicator(e.info, settings.indicator),
         owner: column(e.info.owner, "user"),
         group: column(e.info.group, "group"),
+        cells: e.cells,
       };
     });
   }

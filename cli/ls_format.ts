@@ -267,6 +267,21 @@ export interface LongEntry {
   /** The owner and group columns; the server's strings when not given. */
   readonly owner?: string | undefined;
   readonly group?: string | undefined;
+  /** The file's own texts, when made ahead with the same options ({@linkcode longCellMaker}). */
+  readonly cells?: LongCells | undefined;
+}
+
+/** The texts of one `-l` row that depend on that file alone. */
+export interface LongCells {
+  /** `-i`'s fileid; empty without `-i`. */
+  readonly inode: string;
+  readonly mode: string;
+  readonly nlink: string;
+  /** The size; undefined for a device, which shows its major and minor instead. */
+  readonly size: string | undefined;
+  readonly major: string;
+  readonly minor: string;
+  readonly time: string;
 }
 
 /** How `-l` rows are laid out beyond the time: `-h`, `-i`, `-u`/`-c`. */
@@ -301,27 +316,42 @@ function alignId(text: string, width: number): string {
 }
 
 /**
+ * The {@linkcode LongCells} of files for one `ls -l` run: what
+ * {@linkcode formatLongRows} would make, made as a listing arrives (while
+ * the server produces its next page). Its time texts are remembered per
+ * second (lsTimeFormatter).
+ */
+export function longCellMaker(options: LongOptions): (info: FileInfo) => LongCells {
+  const field = options.time ?? "mtime";
+  const formatTime = lsTimeFormatter(options);
+  return (info) => {
+    const device = isDevice(info);
+    return {
+      inode: options.inode ? inodeText(info) : "",
+      mode: modeString(info.kind, info.mode),
+      nlink: fieldText(info.nlink),
+      size: device ? undefined : sizeText(info.size, options.human),
+      major: device ? String(info.rdev!.major) : "",
+      minor: device ? String(info.rdev!.minor) : "",
+      time: formatTime(timeOf(info, field)),
+    };
+  };
+}
+
+/**
  * `ls -l` rows (without the `total` line): inode (`-i`), mode, links,
  * owner, group, size (`major, minor` for devices), time, name and
  * ` -> target`, with the widths computed over all `entries` as coreutils
  * does. Unknown fields print as `?`.
  */
 export function formatLongRows(entries: readonly LongEntry[], options: LongOptions): string[] {
-  const field = options.time ?? "mtime";
-  const formatTime = lsTimeFormatter(options);
   const n = entries.length;
-  // Each column's texts, then its width. Numbers, `?`, mode strings and
-  // `-h` sizes are printable ASCII: their width is their length.
-  const inodes: string[] = new Array(n);
-  const modes: string[] = new Array(n);
-  const nlinks: string[] = new Array(n);
+  let make: ((info: FileInfo) => LongCells) | undefined;
+  // Each row's texts, then each column's width. Numbers, `?`, mode strings
+  // and `-h` sizes are printable ASCII: their width is their length.
+  const cells: LongCells[] = new Array(n);
   const owners: string[] = new Array(n);
   const groups: string[] = new Array(n);
-  /** The size, or undefined for a device (its major and minor instead). */
-  const sizes: (string | undefined)[] = new Array(n);
-  const majors: string[] = new Array(n);
-  const minors: string[] = new Array(n);
-  const times: string[] = new Array(n);
   let inodeWidth = 0;
   let nlinkWidth = 0;
   let ownerWidth = 0;
@@ -340,38 +370,25 @@ export function formatLongRows(entries: readonly LongEntry[], options: LongOptio
   };
   for (let i = 0; i < n; i++) {
     const { info, owner, group } = entries[i]!;
-    if (options.inode) {
-      const inode = inodeText(info);
-      inodes[i] = inode;
-      if (inode.length > inodeWidth) inodeWidth = inode.length;
-    }
-    modes[i] = modeString(info.kind, info.mode);
-    const nlink = fieldText(info.nlink);
-    nlinks[i] = nlink;
-    if (nlink.length > nlinkWidth) nlinkWidth = nlink.length;
+    const row = entries[i]!.cells ?? (make ??= longCellMaker(options))(info);
+    cells[i] = row;
+    if (row.inode.length > inodeWidth) inodeWidth = row.inode.length;
+    if (row.nlink.length > nlinkWidth) nlinkWidth = row.nlink.length;
     const ownerText = owner ?? fieldText(info.owner);
     owners[i] = ownerText;
     ownerWidth = Math.max(ownerWidth, widthOf(ownerText));
     const groupText = group ?? fieldText(info.group);
     groups[i] = groupText;
     groupWidth = Math.max(groupWidth, widthOf(groupText));
-    if (isDevice(info)) {
+    if (row.size === undefined) {
       devices++;
-      const major = String(info.rdev!.major);
-      const minor = String(info.rdev!.minor);
-      majors[i] = major;
-      minors[i] = minor;
-      if (major.length > majorWidth) majorWidth = major.length;
-      if (minor.length > minorWidth) minorWidth = minor.length;
-    } else {
-      const size = sizeText(info.size, options.human);
-      sizes[i] = size;
-      if (size.length > plainSizeWidth) plainSizeWidth = size.length;
+      if (row.major.length > majorWidth) majorWidth = row.major.length;
+      if (row.minor.length > minorWidth) minorWidth = row.minor.length;
+    } else if (row.size.length > plainSizeWidth) {
+      plainSizeWidth = row.size.length;
     }
-    const time = formatTime(timeOf(info, field));
-    times[i] = time;
-    if (time !== "?") someTime = true;
-    timeWidth = Math.max(timeWidth, widthOf(time));
+    if (row.time !== "?") someTime = true;
+    timeWidth = Math.max(timeWidth, widthOf(row.time));
   }
   const deviceWidth = devices > 0 ? majorWidth + 2 + minorWidth : 0;
   const sizeWidth = Math.max(deviceWidth, plainSizeWidth);
@@ -389,16 +406,16 @@ export function formatLongRows(entries: readonly LongEntry[], options: LongOptio
   const lines: string[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const { info, name, target, indicator } = entries[i]!;
-    const plainSize = sizes[i];
-    const size = plainSize !== undefined
-      ? plainSize.padStart(sizeWidth)
-      : `${majors[i]!.padStart(majorWidth + sizeWidth - deviceWidth)}, ${
-        minors[i]!.padStart(minorWidth)
+    const row = cells[i]!;
+    const size = row.size !== undefined
+      ? row.size.padStart(sizeWidth)
+      : `${row.major.padStart(majorWidth + sizeWidth - deviceWidth)}, ${
+        row.minor.padStart(minorWidth)
       }`;
-    const time = times[i]!;
-    lines[i] = (options.inode ? inodes[i]!.padStart(inodeWidth) + " " : "") +
-      modes[i] + " " +
-      nlinks[i]!.padStart(nlinkWidth) + " " +
+    const time = row.time;
+    lines[i] = (options.inode ? row.inode.padStart(inodeWidth) + " " : "") +
+      row.mode + " " +
+      row.nlink.padStart(nlinkWidth) + " " +
       aligned(alignedOwners, owners[i]!, ownerWidth) + " " +
       aligned(alignedGroups, groups[i]!, groupWidth) + " " +
       size + " " +

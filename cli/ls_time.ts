@@ -416,16 +416,6 @@ export function lsTimeFormatter(options: TimeOptions): (ns: bigint | undefined) 
   };
 }
 
-/**
- * Makes ready what the first time formatted in `timeZone` needs (the
- * runtime's calendar and zone data, ~10 ms the first time): `ls -l` calls
- * it while the server produces the next READDIR page, so that it is not
- * paid after the last one.
- */
-export function prepareTimeFormat(timeZone: string | undefined, now: Date): void {
-  fieldsOf(Math.floor(now.getTime() / 1000) * 1000, timeZone);
-}
-
 /** Nanoseconds since the epoch of a Date (for times known only to the millisecond). */
 export function dateToNanoseconds(date: Date | undefined): bigint | undefined {
   if (date === undefined || Number.isNaN(date.getTime())) return undefined;
