@@ -84,8 +84,10 @@ export async function catUrls(
   urls: readonly NfsUrl[],
   range?: CatRange,
 ): Promise<void> {
-  // Directory handles walked once per directory, for this cat only.
-  const directories = new WeakMap<object, DirectoryHandles>();
+  // Several files: each read with its OPEN, from its directory's handle
+  // walked once (for this cat only). One file gains nothing from that, and
+  // a large one would be opened twice.
+  const directories = urls.length > 1 ? new WeakMap<object, DirectoryHandles>() : undefined;
   await readInOrder(urls, (url) => openForCat(session, url, directories, range), {
     write: (chunk) => session.out.write(chunk),
     failed: (url, err) => session.report(err, url), // rethrows a closed stdout
@@ -95,11 +97,11 @@ export async function catUrls(
 async function openForCat(
   session: CommandSession,
   url: NfsUrl,
-  directories: WeakMap<object, DirectoryHandles>,
+  directories: WeakMap<object, DirectoryHandles> | undefined,
   range?: CatRange,
 ): Promise<OrderedSource> {
   const client = await session.client(url);
-  if (range === undefined) {
+  if (range === undefined && directories) {
     let handles = directories.get(client);
     if (!handles) directories.set(client, handles = new DirectoryHandles());
     // A file read whole comes with its OPEN (one COMPOUND on NFSv4.1 for a
@@ -117,6 +119,9 @@ async function openForCat(
     };
   }
   const file = await client.openRead(urlPath(url));
+  if (range === undefined) {
+    return { size: file.size, chunks: () => file.chunks(), close: () => file.close() };
+  }
   let size: bigint | undefined;
   if (file.size !== undefined) {
     const left = file.size > range.offset ? file.size - range.offset : 0n;

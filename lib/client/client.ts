@@ -720,6 +720,8 @@ export class Nfs4Client implements Nfs4ClientApi {
       } catch (e) {
         const beforeOpen = e instanceof NfsError && (e.op === "PUTFH" || e.op === "OPEN");
         if (!beforeOpen) throw e;
+        // No such name in a directory that exists: what a walk would say too.
+        if (e.op === "OPEN" && e.status === S.NFS4ERR_NOENT) throw e.withPath(path);
         if (
           walks === 0 && e.op === "PUTFH" &&
           (e.status === S.NFS4ERR_STALE || e.status === S.NFS4ERR_FHEXPIRED)

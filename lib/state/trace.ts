@@ -217,6 +217,46 @@ function bulkOf(c: CompoundTrace): { op: string; bytes: number } | undefined {
   return bulk;
 }
 
+/**
+ * Groups of ops folded when repeated: a small file's PUTFH..CLOSE is 6; a
+ * path walk's LOOKUP GETFH GETATTR (3) is left as it was always told.
+ */
+const FOLD_MIN = 4;
+const FOLD_MAX = 8;
+
+/**
+ * The same group of ops with the same statuses repeated back to back, as
+ * several small files in one COMPOUND give (lib/state/small_file.ts), is
+ * told once with its count: `3 x (PUTFH ok, OPEN ok, ..., CLOSE ok)`. The
+ * JSON event keeps every op.
+ */
+function withRepeatsFolded(items: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < items.length;) {
+    let best = { length: 1, times: 1 };
+    for (let length = FOLD_MIN; length <= FOLD_MAX && i + 2 * length <= items.length; length++) {
+      let times = 1;
+      while (
+        i + (times + 1) * length <= items.length &&
+        items.slice(i + times * length, i + (times + 1) * length).every((x, k) =>
+          x === items[i + k]
+        )
+      ) {
+        times++;
+      }
+      if (times > 1 && length * times > best.length * best.times) best = { length, times };
+    }
+    const group = items.slice(i, i + best.length);
+    out.push(
+      best.times === 1
+        ? group[0]!
+        : `${best.times} x ${group.length === 1 ? group[0] : `(${group.join(", ")})`}`,
+    );
+    i += best.length * best.times;
+  }
+  return out;
+}
+
 /** The `ops` event of one COMPOUND. */
 function compoundEvent(time: number, c: CompoundTrace): TraceEvent {
   const head = [
@@ -228,7 +268,7 @@ function compoundEvent(time: number, c: CompoundTrace): TraceEvent {
   const ops: { op: string; status?: string; bytes?: number }[] = [];
   let list: string;
   if (c.outcomes) {
-    list = c.outcomes.map((o) => {
+    list = withRepeatsFolded(c.outcomes.map((o) => {
       const bytes = o.status === 0 ? dataBytes(o.name, o.value) : undefined;
       ops.push({
         op: o.name,
@@ -236,7 +276,7 @@ function compoundEvent(time: number, c: CompoundTrace): TraceEvent {
         ...(bytes !== undefined ? { bytes } : {}),
       });
       return `${o.name} ${o.status === 0 ? "ok" : statusName(o.status)}`;
-    }).join(", ");
+    })).join(", ");
     // A COMPOUND stops at its first failure: what was sent after it never ran.
     const notRun = c.ops.length - c.outcomes.length;
     if (notRun > 0 && c.outcomes.some((o) => o.status !== 0)) list += ` (${notRun} more not run)`;

@@ -14,6 +14,7 @@ import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
 import { NfsError } from "../../lib/nfs4/errors.ts";
 import { closeFile } from "../../lib/state/files.ts";
 import { openAndRead, type SmallRead } from "../../lib/state/small_file.ts";
+import { filteredSink } from "../../lib/state/trace.ts";
 import { type Harness, harness } from "./_harness.ts";
 
 const text = (data: Uint8Array) => new TextDecoder().decode(data);
@@ -243,4 +244,23 @@ Deno.test("openAndRead() 4.1: files asked for together share a COMPOUND; one tha
   const error = (second[1] as PromiseRejectedResult).reason;
   assert.ok(error instanceof NfsError && error.status === S.NFS4ERR_IO && error.path === "/vfs/c");
   assertClean(h, "/vfs/a", "/vfs/c", "/vfs/d");
+});
+
+Deno.test("trace: several small files in one COMPOUND are told as one group and its count; the JSON keeps every op", async () => {
+  await using h = await harness(1, { files: { "/vfs/a": "A", "/vfs/b": "B", "/vfs/c": "C" } });
+  await h.vfs();
+  const lines: string[] = [];
+  const all: unknown[] = [];
+  h.m.tracer.subscribe(filteredSink((e) => {
+    lines.push(e.event);
+    all.push(e.data);
+  }, { categories: ["ops"] }));
+  await Promise.all(["a", "b", "c"].map((name) => small(h, name)));
+  const line = lines.find((l) => l.includes("OPEN"))!;
+  assert.match(
+    line,
+    / {2}SEQUENCE ok, 3 x \(PUTFH ok, OPEN ok, GETFH ok, GETATTR ok, READ ok, CLOSE ok\)$/,
+  );
+  const data = all.find((d) => JSON.stringify(d).includes("OPEN")) as { ops: unknown[] };
+  assert.equal(data.ops.length, 19);
 });
