@@ -1,0 +1,116 @@
+/**
+ * Run by Bun (tests/rpc/socket_bun_test.ts spawns it): RpcTransport over
+ * the Bun.connect backend (socket_bun.ts) against the in-process fake
+ * server. Prints one JSON line per check: `{ "check": name, "ok": bool,
+ * "detail": ... }`. Under Deno there is no Bun.connect, so these paths are
+ * only reachable this way (and through the binary's own test).
+ */
+
+import process from "node:process";
+import { RpcConnectionError, RpcTransport } from "../../lib/rpc/mod.ts";
+import { autoReply, FakeRpcServer, successReply } from "./_fake_server.ts";
+
+function report(check: string, ok: boolean, detail?: unknown): void {
+  console.log(JSON.stringify({ check, ok, detail }));
+}
+
+function pattern(length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  for (let i = 0; i < length; i++) out[i] = (i * 131 + (i >> 9)) & 0xff;
+  return out;
+}
+
+function equal(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+// An echo server: every CALL's opaque argument comes back as its result.
+const echo = await FakeRpcServer.start(
+  autoReply((call, w) => w.writeOpaque(call.args.readOpaque(64 << 20))),
+);
+const transport = new RpcTransport({
+  host: "127.0.0.1",
+  port: echo.port,
+  maxRecordSize: 64 << 20,
+});
+report("the default backend in Bun is bun", transport.socketKind === "bun", transport.socketKind);
+
+// 12 MiB out and back: partial writes (the kernel takes less than asked,
+// the rest waits for `drain`) and records spanning many socket reads.
+const big = pattern(12 << 20);
+const reply = await transport.call({
+  program: 100003,
+  version: 4,
+  procedure: 1,
+  args: (w) => w.writeOpaqueView(big),
+});
+const back = reply.reader.readOpaque(64 << 20);
+report("a 12 MiB call and its 12 MiB reply arrive whole", equal(back, big), back.length);
+
+// Many calls in flight at once, each answered with its own bytes.
+const sizes = Array.from({ length: 64 }, (_, i) => (i * 7919) % 200_000);
+const answers = await Promise.all(sizes.map((size) =>
+  transport.call({
+    program: 100003,
+    version: 4,
+    procedure: 1,
+    args: (w) => w.writeOpaque(pattern(size)),
+  }).then((r) => r.reader.readOpaque(64 << 20))
+));
+report(
+  "64 pipelined calls get their own replies",
+  answers.every((a, i) => equal(a, pattern(sizes[i]!))),
+);
+await transport.close();
+await echo.close();
+
+// A server that drops the connection mid-call: the call fails retriable,
+// and the next call connects again.
+const dropper = await FakeRpcServer.start();
+const dropping = new RpcTransport({ host: "127.0.0.1", port: dropper.port });
+const reconnects: boolean[] = [];
+dropping.addEventListener("connect", (e) => reconnects.push(e.detail.reconnect));
+const pending = dropping.call({ program: 100003, version: 4, procedure: 0 });
+const first = await dropper.connections.next();
+await first.calls.next();
+await first.destroy();
+const failure = await pending.then(() => undefined, (e) => e);
+report(
+  "a dropped connection fails the call with a retriable RpcConnectionError",
+  failure instanceof RpcConnectionError && failure.retriable,
+  String(failure),
+);
+const again = dropping.call({ program: 100003, version: 4, procedure: 0 });
+const second = await dropper.connections.next();
+const call = await second.calls.next();
+second.send(successReply(call.xid));
+await again;
+report("the next call connects again", reconnects.join() === "false,true", reconnects);
+
+// close() with a call pending: it fails, not retriable, and close() returns.
+const waiting = dropping.call({ program: 100003, version: 4, procedure: 0 });
+await second.calls.next();
+await dropping.close();
+const closedFailure = await waiting.then(() => undefined, (e) => e);
+report(
+  "close() fails the calls pending, not retriable",
+  closedFailure instanceof RpcConnectionError && !closedFailure.retriable,
+  String(closedFailure),
+);
+await dropper.close();
+
+// Nobody listening: ECONNREFUSED, as node:net reports it.
+const refused = new RpcTransport({ host: "127.0.0.1", port: dropper.port });
+const refusal = await refused.call({ program: 100003, version: 4, procedure: 0 }).then(
+  () => undefined,
+  (e) => e,
+);
+report(
+  "a refused connection fails with code ECONNREFUSED",
+  refusal instanceof RpcConnectionError && refusal.code === "ECONNREFUSED",
+  { message: String(refusal), code: (refusal as { code?: unknown })?.code },
+);
+await refused.close();
+process.exit(0);

@@ -1,0 +1,39 @@
+/**
+ * The Bun.connect socket backend (lib/rpc/socket_bun.ts), the default of
+ * the single binary: Deno has no Bun.connect, so the checks run in Bun
+ * (tests/rpc/_bun_socket_check.ts, through RpcTransport against the fake
+ * server): large records both ways with partial writes, pipelined calls, a
+ * dropped connection (retriable) and reconnect, close() with a call
+ * pending, ECONNREFUSED. Skipped when Bun is not installed yet (`deno task
+ * build` installs it into .tools/bun).
+ */
+
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const bun = `${root}.tools/bun/node_modules/.bin/bun`;
+
+Deno.test({
+  name: "RpcTransport over Bun.connect: large records, pipelining, drops, close, refusal",
+  ignore: !existsSync(bun),
+  async fn() {
+    const out = await new Deno.Command(bun, {
+      args: ["tests/rpc/_bun_socket_check.ts"],
+      cwd: root,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, `bun exited ${out.code}:\n${stdout}\n${stderr}`);
+    const checks = stdout.trim().split("\n").map((line) =>
+      JSON.parse(line) as { check: string; ok: boolean; detail?: unknown }
+    );
+    for (const { check, ok, detail } of checks) {
+      assert.ok(ok, `${check}: ${JSON.stringify(detail)}`);
+    }
+    assert.equal(checks.length, 7, stdout);
+  },
+});
