@@ -30,9 +30,10 @@ interface WalkOptions {
    * Directories (by `Stat.id`) that may be entered: the ones the survey
    * found before anything was copied. A directory with an id not in it
    * appeared during the copy (the destination itself, reached through
-   * another name), and is not entered.
+   * another name), and is not entered, as a plan made before copying would
+   * not have held it.
    */
-  readonly known?: ReadonlySet<string>;
+  readonly known?: ReadonlySet<string> | undefined;
 }
 
 /**
@@ -119,8 +120,12 @@ async function* walkTree(
 interface Survey {
   readonly files: number;
   readonly bytes: number;
-  /** The ids of its directories (the ones a copy may enter). */
-  readonly directories: ReadonlySet<string>;
+  /**
+   * The ids of its directories (the ones a copy may enter); undefined when
+   * some part could not be listed (then every directory may be entered: one
+   * the survey missed must not be skipped without a word).
+   */
+  readonly directories: ReadonlySet<string> | undefined;
 }
 
 /**
@@ -136,8 +141,11 @@ async function surveyTree(
 ): Promise<Survey> {
   let files = 0;
   let bytes = 0;
+  let complete = true;
   const directories = new Set<string>();
-  const walk = walkTree(run, side, root, rootStat, root, side, { failed: () => undefined });
+  const walk = walkTree(run, side, root, rootStat, root, side, {
+    failed: () => complete = false,
+  });
   for await (const { stat } of walk) {
     if (stat.kind === "file") {
       files++;
@@ -146,7 +154,7 @@ async function surveyTree(
       directories.add(stat.id);
     }
   }
-  return { files, bytes, directories };
+  return { files, bytes, directories: complete ? directories : undefined };
 }
 
 /** "No such file or directory" for a symlink that points nowhere (`-L`). */
