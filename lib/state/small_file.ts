@@ -90,6 +90,7 @@ import { putfh } from "../nfs4/ops/putfh.ts";
 import { read, type ReadResult } from "../nfs4/ops/read.ts";
 import { Nfs4Status as S } from "../nfs4/status.ts";
 import { CURRENT_STATEID, type FileHandle, formatStateid } from "../nfs4/types.ts";
+import { actionForStatus } from "./error_table.ts";
 import { closeFile, openFile, readThenClose, recordOpen } from "./files.ts";
 import type { StateManager } from "./manager.ts";
 import type { OpenState } from "./open_state.ts";
@@ -364,9 +365,13 @@ async function runBatch(m: StateManager, batch: readonly Queued[], count: number
     if (size !== undefined && size > largest) largest = size;
   }
   stateOf(m).typicalSize = largest;
+  // Whether the manager's table was bypassed (an OPEN in it succeeded).
+  const opened = seen.some((s) => s.open !== undefined);
   await Promise.all(batch.map(async (q, i) => {
     try {
-      q.resolve(await settleFile(m, q.request, owners[i]!, seen[i]!, failure, i === failedFile));
+      q.resolve(
+        await settleFile(m, q.request, owners[i]!, seen[i]!, failure, i === failedFile, opened),
+      );
     } catch (e) {
       q.reject(e);
     } finally {
@@ -383,6 +388,7 @@ async function settleFile(
   seen: Seen,
   failure: { error: unknown } | undefined,
   failedHere: boolean,
+  anyOpened: boolean,
 ): Promise<SmallRead> {
   if (seen.closed && seen.open && seen.fh && seen.attrs && seen.read) {
     const state = recordOpen(m, owner, openRequest(request), seen.open, seen.fh);
@@ -406,6 +412,16 @@ async function settleFile(
   if (seen.open) return await afterPartFailed(m, request, owner, seen, error);
   if (error instanceof NfsError && error.opIndex !== undefined && !failedHere) {
     // The COMPOUND stopped at another file before this one's ops ran.
+    return await openAndRead(m, request);
+  }
+  if (
+    error instanceof NfsError && failedHere && anyOpened &&
+    error.status !== S.NFS4ERR_REP_TOO_BIG_TO_CACHE && actionForStatus(error.status).kind !== "fail"
+  ) {
+    // This file's PUTFH or OPEN met a status the manager would have waited
+    // out or recovered from (DELAY, GRACE, ...), but a file before it was
+    // opened, so the COMPOUND's status came back here untreated. Nothing of
+    // this file was done: it goes again on its own, through the table.
     return await openAndRead(m, request);
   }
   if (error instanceof NfsError && error.status === S.NFS4ERR_REP_TOO_BIG_TO_CACHE) {

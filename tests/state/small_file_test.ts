@@ -264,3 +264,18 @@ Deno.test("trace: several small files in one COMPOUND are told as one group and 
   const data = all.find((d) => JSON.stringify(d).includes("OPEN")) as { ops: unknown[] };
   assert.equal(data.ops.length, 19);
 });
+
+Deno.test("openAndRead() 4.1: NFS4ERR_DELAY on a later file's OPEN, after an earlier one opened, is waited out for that file alone", async () => {
+  await using h = await harness(1, { files: { "/vfs/a": "A", "/vfs/b": "B" } });
+  await h.vfs();
+  h.server.failNext("OPEN", S.NFS4ERR_DELAY, { after: 1 });
+  h.mark();
+  const got = await h.drive(Promise.all(["a", "b"].map((name) => small(h, name))));
+  assert.deepEqual(got.map((r) => text(r.data)), ["A", "B"]);
+  const shape = "PUTFH,OPEN,GETFH,GETATTR,READ,CLOSE";
+  assert.deepEqual(h.ops(), [
+    `SEQUENCE,${shape},${shape} -> NFS4ERR_DELAY`,
+    `SEQUENCE,${shape}`,
+  ]);
+  assertClean(h, "/vfs/a", "/vfs/b");
+});
