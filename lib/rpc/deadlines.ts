@@ -49,9 +49,15 @@ export const runtimeTimers: DeadlineTimers = {
   now: () => performance.now(),
   arm(fn, ms) {
     const id = setTimeout(fn, ms);
-    // Node and Bun return a Timeout object; Deno a number (its timers are
-    // then cancelled by clear(), which close() calls).
-    (id as unknown as { unref?: () => void }).unref?.();
+    // The timer outlives the calls it was armed for (it is not cancelled
+    // when they are answered), so it must not keep the process alive: Node,
+    // Bun and Deno's Node globals return a Timeout object, Deno's web
+    // timers a number.
+    if (typeof id === "number") {
+      (globalThis as { Deno?: { unrefTimer?: (id: number) => void } }).Deno?.unrefTimer?.(id);
+    } else {
+      (id as unknown as { unref?: () => void }).unref?.();
+    }
     return () => clearTimeout(id);
   },
 };
