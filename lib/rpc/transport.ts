@@ -21,16 +21,19 @@
  * its record mark has passed the size check: a large one (a READ reply)
  * from a pool of buffers that the final reader of its data hands back when
  * done (socket_buffers.ts: no fresh megabyte, page faults and collector
- * pressure per reply), a small one of its own. The socket reads straight
- * into the rest of that buffer while a large record is arriving, and
- * otherwise into one small buffer that it reuses, from which what belongs
- * to a record is copied; a runtime that cannot read into a given buffer
+ * pressure per reply), a small one a piece of a shared slab (allocateRecord).
+ * The socket reads straight into the rest of that buffer while a large
+ * record is arriving, and otherwise into one small buffer that it reuses,
+ * from which what belongs to a record is copied; a runtime that cannot read into a given buffer
  * delivers chunks of its own, which are taken instead. On the way out, data
  * an encoder referenced rather than copied (a WRITE's payload,
  * `XdrWriter.writeOpaqueView`) is written to the socket from where it lies;
  * the transport keeps its own queue of chunks so that at most one of them
  * waits inside the socket (a runtime may join waiting chunks into one new
- * buffer: Deno does).
+ * buffer: Deno does). The buffer a call is encoded in is reused for a later
+ * call once the socket has written it, and every call's timeout waits on
+ * one timer (deadlines.ts): per call, what is made and collected costs more
+ * than the rest of its bookkeeping.
  *
  * The socket itself is behind one small interface (socket_backend.ts):
  * `node:net` by default, which runs under Deno, Node and Bun, or
