@@ -548,6 +548,14 @@ async function readAfterOpen(
       // The READ's data went with the failed reply: open again, from byte 0.
       return await openAgain(m, request, attrs, EMPTY);
     }
+    if (
+      e instanceof NfsError && e.op === "READ" &&
+      (e.status === S.NFS4ERR_BAD_STATEID || e.status === S.NFS4ERR_OLD_STATEID)
+    ) {
+      // The state is gone (see files.ts readThenClose: perhaps closed by a
+      // first run of this very COMPOUND): a new OPEN, read from byte 0.
+      return await openAgain(m, request, attrs, EMPTY);
+    }
     throw e;
   }
   if (!got.closed || got.eof) {

@@ -279,3 +279,26 @@ Deno.test("openAndRead() 4.1: NFS4ERR_DELAY on a later file's OPEN, after an ear
   ]);
   assertClean(h, "/vfs/a", "/vfs/b");
 });
+
+Deno.test("openAndRead() 4.0: a lost READ+CLOSE reply whose resend meets the closed state (its READ runs again first): CLOSE is answered from the replay cache, then a new OPEN (RFC 7530 §9.1.9)", async () => {
+  await using h = await harness(0);
+  await h.vfs();
+  await small(h, "other"); // the owner is confirmed
+  h.mark();
+  h.channel.dropReplies("CLOSE");
+  const got = await h.drive(small(h), 50);
+  assert.deepEqual(h.ops(), [
+    "PUTFH,OPEN,GETFH,GETATTR",
+    // Its reply lost; the resend's READ meets the state the first run closed.
+    "PUTFH,READ,CLOSE",
+    "PUTFH,READ,CLOSE -> NFS4ERR_BAD_STATEID",
+    "PUTFH,CLOSE",
+    "PUTFH,OPEN,GETFH,GETATTR",
+  ]);
+  // The owner's seqid is in step with the server's: the new OPEN succeeded.
+  assert.equal(got.data.length, 0);
+  assert.ok(got.state);
+  assert.equal(await h.readText(got.state), "hello, world\n");
+  await closeFile(h.m, got.state);
+  assertClean(h, "/vfs/file");
+});
