@@ -302,3 +302,23 @@ Deno.test("openAndRead() 4.0: a lost READ+CLOSE reply whose resend meets the clo
   await closeFile(h.m, got.state);
   assertClean(h, "/vfs/file");
 });
+
+Deno.test("openAndRead() 4.1: a lost one-COMPOUND reply is resent on its slot and sequence id and answered from the reply cache: one OPEN, one CLOSE (RFC 8881 §2.10.6.1)", async () => {
+  await using h = await harness(1);
+  await h.vfs();
+  h.mark();
+  h.channel.dropReplies("CLOSE");
+  const got = await h.drive(small(h), 50);
+  assert.equal(text(got.data), "hello, world\n");
+  const entries = h.entries();
+  assert.deepEqual(entries.map((e) => e.ops.join(",")), [
+    "SEQUENCE,PUTFH,OPEN,GETFH,GETATTR,READ,CLOSE",
+    "SEQUENCE,PUTFH,OPEN,GETFH,GETATTR,READ,CLOSE",
+  ]);
+  assert.equal(entries[1]!.replay, true);
+  assert.deepEqual([entries[1]!.slotid, entries[1]!.sequenceid], [
+    entries[0]!.slotid,
+    entries[0]!.sequenceid,
+  ]);
+  assertClean(h, "/vfs/file");
+});
