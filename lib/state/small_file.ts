@@ -276,6 +276,8 @@ class FinalOnceOpened extends Set<number> {
 
 /** What the decoder saw of one attempt's reply, op by op, even when a later op failed. */
 interface Seen {
+  /** The READ count asked for. */
+  count?: number;
   open?: OpenResult;
   fh?: FileHandle;
   attrs?: DecodedFattr;
@@ -310,6 +312,7 @@ function fileOps(
   seen: Seen,
   count: number,
 ): Nfs4Op<unknown>[] {
+  seen.count = count;
   return [
     putfh(request.dirFh),
     tapped(
@@ -402,10 +405,7 @@ async function settleFile(
     }
     forgetOpen(m, state);
     if (state.delegation) await returnDelegation(m, state);
-    if (seen.read.eof) {
-      return { attrs: seen.attrs, data: seen.read.data, eof: true, state: undefined };
-    }
-    return await openAgain(m, request, seen.attrs, seen.read.data);
+    return await afterClosedRead(m, request, seen.attrs, seen.read, seen.count!);
   }
   const error = failure?.error;
   // Opened, then a later op of this file failed: the open exists.
@@ -474,10 +474,7 @@ async function afterPartFailed(
       // READ ran; CLOSE failed. Close it as any CLOSE (its own table of
       // statuses for a state already gone).
       await closeFile(m, state);
-      if (seen.read.eof) {
-        return { attrs: seen.attrs, data: seen.read.data, eof: true, state: undefined };
-      }
-      return await openAgain(m, request, seen.attrs, seen.read.data);
+      return await afterClosedRead(m, request, seen.attrs, seen.read, seen.count!);
     }
     if (error.op === "READ" && error.status === S.NFS4ERR_BAD_STATEID) {
       const s = stateOf(m);
@@ -558,11 +555,47 @@ async function readAfterOpen(
     }
     throw e;
   }
-  if (!got.closed || got.eof) {
-    return { attrs, data: got.data, eof: got.eof, state: got.closed ? undefined : state };
+  // READ alone (the state has other users): a plain READ, never replayed
+  // from a reply cache.
+  if (!got.closed) return { attrs, data: got.data, eof: got.eof, state };
+  return await afterClosedRead(m, request, attrs, got, count);
+}
+
+/**
+ * What a READ answered in a COMPOUND that also CLOSEd the file is worth.
+ * That COMPOUND changes state, so after a lost reply its resend is answered
+ * from the server's reply cache (RFC 8881 §2.10.6.1; RFC 7530 §9.1.9), and
+ * a cache need not keep a READ's data: Ganesha 4.3 replays such a READ with
+ * no data at all, and its eof. So the READ is taken at its word only when it
+ * agrees with the file's size from the GETATTR before it: eof with exactly
+ * that many bytes (the whole file), or no eof with a full `count` bytes of a
+ * file larger than that (its first bytes, kept if the file is unchanged when
+ * opened again). Anything else (a replay, a file that changed in between, a
+ * short READ) is read again through a new OPEN, from byte 0.
+ */
+async function afterClosedRead(
+  m: StateManager,
+  request: SmallReadRequest,
+  attrs: DecodedFattr,
+  got: ReadResult,
+  count: number,
+): Promise<SmallRead> {
+  const size = attrs.attrs.size;
+  const length = BigInt(got.data.length);
+  if (got.eof && size !== undefined && length === size) {
+    return { attrs, data: got.data, eof: true, state: undefined };
   }
-  // Closed, and the file had grown past its GETATTR size.
-  return await openAgain(m, request, attrs, got.data);
+  const prefix = !got.eof && got.data.length === count && size !== undefined && size > length;
+  if (!prefix) {
+    m.tracer.emit(
+      "open",
+      "READ with CLOSE not taken",
+      `${request.path}: ${got.data.length} bytes${got.eof ? ", eof" : ""} of a file of ${
+        size ?? "unknown"
+      } bytes; opened again and read from byte 0`,
+    );
+  }
+  return await openAgain(m, request, attrs, prefix ? got.data : EMPTY);
 }
 
 /**
