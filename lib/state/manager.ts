@@ -111,8 +111,12 @@ export interface RunOptions {
   readonly seqidOwners?: readonly StateOwner[];
   /** States whose stateids the ops carry: checked, and recovered on stateid errors. */
   readonly states?: readonly (OpenState | LockState)[];
-  /** Statuses to return to the caller at once, whatever the table says. */
-  readonly final?: ReadonlySet<number>;
+  /**
+   * Statuses to return to the caller at once, whatever the table says (a
+   * set, or anything that answers `has` for a status: lib/state/small_file.ts
+   * hands every status back once an OPEN of its COMPOUND has succeeded).
+   */
+  readonly final?: { has(status: number): boolean };
   /** Whether the op is a reclaim (NFS4ERR_GRACE is then not a reason to wait). */
   readonly reclaim?: boolean;
   /** 4.1: sa_cachethis. */

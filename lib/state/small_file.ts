@@ -92,7 +92,7 @@ import { Nfs4Status as S } from "../nfs4/status.ts";
 import { CURRENT_STATEID, type FileHandle, formatStateid } from "../nfs4/types.ts";
 import { actionForStatus } from "./error_table.ts";
 import { closeFile, openFile, readThenClose, recordOpen } from "./files.ts";
-import type { StateManager } from "./manager.ts";
+import type { RunOptions, StateManager } from "./manager.ts";
 import type { OpenState } from "./open_state.ts";
 import { OpenOwner } from "./owners.ts";
 import { forgetOpen, returnDelegation } from "./procs.ts";
@@ -259,19 +259,13 @@ function sendQueued(m: StateManager): void {
 }
 
 /**
- * A status set whose `has` answers "final" once the reply showed the OPEN
- * succeeded: from then on the manager must hand the reply back rather than
- * apply its retry rules to the whole COMPOUND (see the module comment).
+ * `run()`'s `final` for the one-COMPOUND shape: every status is final once
+ * the reply showed an OPEN succeeded. From then on the manager must hand the
+ * reply back rather than apply its retry rules to the whole COMPOUND (see
+ * the module comment).
  */
-class FinalOnceOpened extends Set<number> {
-  readonly #opened: () => boolean;
-  constructor(opened: () => boolean) {
-    super();
-    this.#opened = opened;
-  }
-  override has(_status: number): boolean {
-    return this.#opened();
-  }
+function finalOnceOpened(opened: () => boolean): NonNullable<RunOptions["final"]> {
+  return { has: () => opened() };
 }
 
 /** What the decoder saw of one attempt's reply, op by op, even when a later op failed. */
@@ -352,7 +346,7 @@ async function runBatch(m: StateManager, batch: readonly Queued[], count: number
         const attempt: Seen[] = seen = batch.map(() => ({}));
         return batch.flatMap((q, i) => fileOps(m, q.request, owners[i]!, attempt[i]!, count));
       },
-      { final: new FinalOnceOpened(() => seen.some((s) => s.open !== undefined)) },
+      { final: finalOnceOpened(() => seen.some((s) => s.open !== undefined)) },
     );
   } catch (error) {
     failure = { error };
