@@ -354,6 +354,14 @@ async function runBatch(m: StateManager, batch: readonly Queued[], count: number
       tooBigToCache(m, count * batch.length, batch[0]!.request.path);
     }
   }
+  if (batch.length > 1) {
+    // The files' data are views of one reply, which may be a pooled record
+    // buffer (lib/rpc/socket_buffers.ts) that the consumer of a file's data
+    // hands back once it is written: the first file handed back would let
+    // the next large reply overwrite the others' bytes. Each file gets its
+    // own copy (they are small: the whole reply fits the cached reply size).
+    for (const s of seen) if (s.read) s.read = { ...s.read, data: s.read.data.slice() };
+  }
   const failedOp = failure?.error instanceof NfsError ? failure.error.opIndex : undefined;
   const failedFile = failedOp === undefined ? undefined : Math.floor(failedOp / OPS_PER_FILE);
   let largest = 0n;

@@ -222,6 +222,13 @@ Deno.test("openAndRead() 4.1: files asked for together share a COMPOUND; one tha
   assert.ok(missing instanceof NfsError && missing.status === S.NFS4ERR_NOENT, String(missing));
   assert.equal(missing.path, "/vfs/missing");
   assert.equal(value(got[2]), "C\n");
+  // Each file's data is its own, not a view of the shared reply: a consumer
+  // hands a pooled reply buffer back once it has written a file's data
+  // (lib/rpc/socket_buffers.ts), which must not reach another file's bytes.
+  const [a, c] = [got[0], got[2]].map((r) => (r as PromiseFulfilledResult<SmallRead>).value.data);
+  assert.notEqual(a!.buffer, c!.buffer);
+  assert.equal(a!.byteOffset, 0);
+  assert.equal(a!.buffer.byteLength, a!.length);
   assert.deepEqual(h.ops(), [
     `SEQUENCE,${shape},${shape},${shape} -> NFS4ERR_NOENT`,
     `SEQUENCE,${shape}`,
