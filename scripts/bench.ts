@@ -58,6 +58,12 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 /** What every case's commands are built from. */
 export interface BenchContext {
   readonly server: TestServer;
+  /**
+   * A second Ganesha exporting the same directory with its default
+   * attribute cache (Attr_Expiration_Time 60 instead of 0), for the rows
+   * marked `server: "caching"`; started only when such a row runs.
+   */
+  readonly cachingServer?: TestServer | undefined;
   /** The command that runs nfs4 (`deno run -A cli/main.ts` or a binary). */
   readonly nfs4: readonly string[];
   /** A local directory for inputs and outputs (tmpfs when there is one). */
@@ -93,6 +99,11 @@ export interface BenchCase {
   readonly theirsName?: string;
   /** Files one run handles (files per second are printed). */
   readonly files?: number;
+  /**
+   * "caching": the row runs against {@linkcode BenchContext.cachingServer}
+   * (its data must be written before the server's first look at it).
+   */
+  readonly server?: "caching";
 }
 
 /** The rows that move one large file. */
@@ -557,11 +568,12 @@ export function evaluateTargets(results: readonly CaseResult[]): Target[] {
       pass: catMany.ratio >= 10,
     });
   }
-  const ls = results.find((r) => r.id === "ls-l-10k");
-  if (ls?.theirs) {
+  for (const id of ["ls-l-10k", "ls-l-10k-cached"]) {
+    const ls = results.find((r) => r.id === id);
+    if (!ls?.theirs) continue;
     const ratio = ls.ours.medianSeconds / ls.theirs.medianSeconds;
     targets.push({
-      name: "ls-l-10k: time ≤ 1.5 × local ls -l",
+      name: `${id}: time ≤ 1.5 × local ls -l`,
       value: `${ratio.toFixed(2)}x`,
       pass: ratio <= 1.5,
     });
@@ -712,12 +724,29 @@ async function main(): Promise<number> {
   await fsp.chmod(exportDir, 0o777);
   const stateDir = await fsp.mkdtemp(path.join(os.tmpdir(), "nfs4-bench-server-"));
   const server = await startTestServer({ dir: stateDir, exportDir });
+  let cachingServer: TestServer | undefined;
   try {
+    if (cases.some((c) => c.server === "caching")) {
+      cachingServer = await startTestServer({
+        dir: await fsp.mkdtemp(path.join(stateDir, "caching-")),
+        exportDir,
+        attrExpirationSeconds: 60,
+      });
+    }
     const file = "bench.bin";
     console.error(`bench: writing ${size} random bytes …`);
     const sha256 = await writeRandomFile(path.join(localDir, file), size);
     await fsp.copyFile(path.join(localDir, file), path.join(exportDir, file));
-    const ctx: BenchContext = { server, nfs4, localDir, exportDir, size, file, sha256 };
+    const ctx: BenchContext = {
+      server,
+      cachingServer,
+      nfs4,
+      localDir,
+      exportDir,
+      size,
+      file,
+      sha256,
+    };
     const loadBefore = loadAverage();
     const results = await runCases(ctx, cases, runs, libnfs, scratch, warmup);
     const targets = evaluateTargets(results);
@@ -765,11 +794,19 @@ async function main(): Promise<number> {
     console.error(`bench: results in ${values.json}`);
     return 0;
   } finally {
+    await cachingServer?.stop();
     await server.stop();
     await fsp.rm(scratch, { recursive: true, force: true });
     await fsp.rm(stateDir, { recursive: true, force: true });
     if (builtBinary) await fsp.rm(builtBinary, { force: true });
   }
+}
+
+/** `ctx` with the server the case runs against. */
+function contextFor(ctx: BenchContext, c: BenchCase): BenchContext {
+  if (c.server !== "caching") return ctx;
+  if (!ctx.cachingServer) throw new Error(`${c.id}: no caching server was started`);
+  return { ...ctx, server: ctx.cachingServer };
 }
 
 /**
@@ -795,11 +832,12 @@ export async function runCases(
         ? ["nfs4", "libnfs"]
         : ["nfs4"];
       for (const tool of tools) {
-        await c.prepare?.(ctx, tool);
-        const argv = tool === "nfs4" ? c.ours(ctx) : c.theirs!(ctx);
+        const caseCtx = contextFor(ctx, c);
+        await c.prepare?.(caseCtx, tool);
+        const argv = tool === "nfs4" ? c.ours(caseCtx) : c.theirs!(caseCtx);
         let result: Run;
         try {
-          result = await measure(argv, scratch, ctx.server.pid);
+          result = await measure(argv, scratch, caseCtx.server.pid);
           if (run === -warmup) await c.verify?.(ctx, tool);
         } catch (error) {
           // libnfs failing is a finding, not the end of the benchmark.

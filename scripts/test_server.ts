@@ -71,6 +71,14 @@ export interface TestServerOptions {
    * for a server that refuses 4.0. Default 0, 1 and 2.
    */
   minorVersions?: readonly number[];
+  /**
+   * The export's `Attr_Expiration_Time`: how long Ganesha trusts the
+   * attributes it has cached. Default 0, so that files changed behind its
+   * back (the tests write the export directory directly) show at once; the
+   * bench's listing rows that measure the client use Ganesha's own default
+   * (60), with their data written before the server's first look at it.
+   */
+  attrExpirationSeconds?: number;
 }
 
 /** A running (or stopped) NFS-Ganesha instance. */
@@ -138,6 +146,8 @@ interface InstanceConfig {
   delegations?: boolean;
   /** Served minor versions; absent: 0, 1 and 2. */
   minorVersions?: readonly number[];
+  /** The export's Attr_Expiration_Time; absent: 0. */
+  attrExpirationSeconds?: number;
 }
 
 // ---------------------------------------------------------------------------
@@ -255,8 +265,8 @@ EXPORT {
     SecType = sys;
     Protocols = 4;
     Transports = TCP;
-    # Files changed behind Ganesha's back (in exportDir) show up at once.
-    Attr_Expiration_Time = 0;
+    # 0: files changed behind Ganesha's back (in exportDir) show up at once.
+    Attr_Expiration_Time = ${config.attrExpirationSeconds ?? 0};
     FSAL {
         Name = VFS;
     }
@@ -830,6 +840,12 @@ async function prepare(
     ),
     serverId: saved?.serverId ?? randomId(),
     delegations: options.delegations ?? saved?.delegations ?? false,
+    attrExpirationSeconds: checkRange(
+      "attrExpirationSeconds",
+      options.attrExpirationSeconds ?? saved?.attrExpirationSeconds ?? 0,
+      0,
+      3600,
+    ),
     ...minorVersionsOption(options.minorVersions ?? saved?.minorVersions),
     logLevel: (options.logLevel ?? saved?.logLevel ?? process.env.NFS4_GANESHA_LOG_LEVEL ?? "EVENT")
       .toUpperCase(),
