@@ -57,6 +57,7 @@ import {
 import { claimClientOwner, type ClientOwner } from "../state/client_owner.ts";
 import { closeFile, lockFile, noteLockWait, openFile, unlockFile } from "../state/files.ts";
 import { openAndRead, type SmallRead } from "../state/small_file.ts";
+import { type SmallUploadEnd, writeSetattrClose } from "../state/small_upload.ts";
 import { type DirectoryHandles, PrefetchedFile } from "./small_file.ts";
 import { readAheadDepth } from "./byte_range.ts";
 import { type Identity, StateManager } from "../state/manager.ts";
@@ -792,6 +793,16 @@ export class Nfs4Client implements Nfs4ClientApi {
       name = components.at(-1)!;
       parentFh = (await this.#resolve(joinPath(components.slice(0, -1)), true)).fh;
     }
+    return await this.#openIn(parentFh, name, path, options);
+  }
+
+  /** OPEN `name` in the directory `parentFh` (the part of open() after the walk). */
+  async #openIn(
+    parentFh: FileHandle,
+    name: string,
+    path: string,
+    options: OpenOptions,
+  ): Promise<NfsFile> {
     const access = options.access === "read"
       ? ShareAccess.OPEN4_SHARE_ACCESS_READ
       : options.access === "write"
@@ -836,6 +847,119 @@ export class Nfs4Client implements Nfs4ClientApi {
       await file.setattr({ mode: options.mode });
     }
     return file;
+  }
+
+  /**
+   * For a copy of many files into few directories (lib/client/copy): an
+   * exclusive create of `path`, OPENed by name from its directory's handle,
+   * which `directories` keeps for the copy (one walk per directory, not the
+   * two walks per file of {@linkcode open}). The same OPEN as open()'s
+   * (EXCLUSIVE4_1 or EXCLUSIVE4 with a verifier of our own: a resent OPEN is
+   * recognised by it, RFC 8881 §18.16.3, RFC 7530 §16.16.5). A directory
+   * handle the server calls stale at the PUTFH (the OPEN did not run) is
+   * walked again once. Whatever is not a plain name in a directory, and a
+   * directory that cannot be walked, goes the way of open(), so behaviour
+   * and messages stay the same. Without the walk of `path` itself, a name
+   * that exists already is refused by the server (NFS4ERR_EXIST: an
+   * exclusive create never opens a file it did not make).
+   */
+  async createExclusiveIn(
+    path: string,
+    options: { readonly mode: number; readonly directories: DirectoryHandles },
+  ): Promise<NfsFile> {
+    const openOptions: OpenOptions = { access: "write", create: "exclusive", mode: options.mode };
+    const inDirectory = await this.#inDirectory(path);
+    if (!inDirectory) return await this.open(path, openOptions);
+    const { dirPath, name } = inDirectory;
+    for (let walks = 0;; walks++) {
+      const dirFh = await options.directories.get(dirPath, () => this.#directoryHandle(dirPath));
+      if (!dirFh) {
+        // Not a directory (yet): the path walk says why, and the next file walks again.
+        options.directories.drop(dirPath);
+        return await this.open(path, openOptions);
+      }
+      try {
+        return await this.#openIn(dirFh, name, path, openOptions);
+      } catch (e) {
+        // Not when a resend was answered: its first transmission may have
+        // created the file, and a new OPEN (a new verifier) would not find it.
+        if (walks === 0 && staleAtPutfh(e) && !e.answeredResend) {
+          this.manager.tracer.emit("retry", "directory walk again", `${dirPath}: ${e.statusName}`);
+          options.directories.drop(dirPath);
+          continue;
+        }
+        throw e;
+      }
+    }
+  }
+
+  /**
+   * RENAME `from` to `to` in the same directory, whose handle `directories`
+   * keeps for the copy: `PUTFH SAVEFH PUTFH RENAME` with no walk (RFC 7530
+   * §16.26, RFC 8881 §18.26). The outcome of a lost reply is looked up as
+   * rename()'s is, never run again blindly; a handle the server calls stale
+   * at a PUTFH (the RENAME did not run, and no earlier transmission may
+   * have) is walked again once. Anything else goes the way of rename().
+   */
+  async renameIn(from: string, to: string, directories: DirectoryHandles): Promise<void> {
+    const source = await this.#inDirectory(from);
+    const target = await this.#inDirectory(to);
+    if (!source || !target || source.dirPath !== target.dirPath) return await this.rename(from, to);
+    const dirPath = source.dirPath;
+    for (let walks = 0;; walks++) {
+      const dirFh = await directories.get(dirPath, () => this.#directoryHandle(dirPath));
+      if (!dirFh) {
+        directories.drop(dirPath);
+        return await this.rename(from, to);
+      }
+      try {
+        await settleUnknownOutcome(
+          this.manager,
+          "RENAME",
+          from,
+          () =>
+            this.#withPath(from, () =>
+              this.manager.run(() =>
+                [
+                  putfh(dirFh),
+                  savefh(),
+                  putfh(dirFh),
+                  rename({ oldName: source.name, newName: target.name }),
+                ] as const
+              )),
+          async () => !(await this.#exists(from)) && await this.#exists(to),
+        );
+        return;
+      } catch (e) {
+        if (walks === 0 && staleAtPutfh(e) && !e.answeredResend) {
+          this.manager.tracer.emit("retry", "directory walk again", `${dirPath}: ${e.statusName}`);
+          directories.drop(dirPath);
+          continue;
+        }
+        throw e;
+      }
+    }
+  }
+
+  /**
+   * The directory and last name of `path` when it is a plain name in a
+   * directory (no `..`, no trailing `/`), its names checked as a walk would
+   * (NFS4ERR_NAMETOOLONG before anything is sent); else undefined.
+   */
+  async #inDirectory(path: string): Promise<{ dirPath: string; name: string } | undefined> {
+    await this.#checkNames(path);
+    const components = splitPath(path);
+    const name = components.at(-1);
+    if (name === undefined || components.includes("..") || DIRECTORY_PATH.test(path)) {
+      return undefined;
+    }
+    return { dirPath: joinPath(components.slice(0, -1)), name };
+  }
+
+  /** The handle of the directory `dirPath` (symlinks followed); undefined: not a directory. */
+  async #directoryHandle(dirPath: string): Promise<FileHandle | undefined> {
+    const dir = await this.#resolve(dirPath, true);
+    return dir.attrs.type === FileType.NF4DIR ? dir.fh : undefined;
   }
 
   /** The largest WRITE payload the session's request size allows. */
@@ -1440,6 +1564,17 @@ export class NfsFile implements WritableFile {
     return this.#client.setattrState(this.state, attrs);
   }
 
+  /**
+   * Ends a file written in one WRITE: `data` at offset 0 (FILE_SYNC4), the
+   * SETATTR of `attrs` and the CLOSE in one COMPOUND where the protocol
+   * makes that exact (NFSv4.1, an open no one else shares:
+   * lib/state/small_upload.ts). `done: false`: nothing was sent; write,
+   * SETATTR and close as usual.
+   */
+  endInOne(data: Uint8Array | undefined, attrs: SettableAttributes): Promise<SmallUploadEnd> {
+    return writeSetattrClose(this.#client.manager, this.state, data, attrs);
+  }
+
   /** LOCK a range; a conflict throws {@linkcode LockConflictError} naming the holder. */
   async lock(range: LockRange, options: LockOptions = {}): Promise<void> {
     try {
@@ -1567,4 +1702,10 @@ export function toFileInfo(name: string, path: string, a: FileAttributes): FileI
     ...(a.change !== undefined ? { change: a.change } : {}),
     ...(a.rawdev ? { rdev: { major: a.rawdev.specdata1, minor: a.rawdev.specdata2 } } : {}),
   };
+}
+
+/** A stale or expired handle at a PUTFH: the ops after it did not run. */
+function staleAtPutfh(e: unknown): e is NfsError {
+  return e instanceof NfsError && e.op === "PUTFH" &&
+    (e.status === S.NFS4ERR_STALE || e.status === S.NFS4ERR_FHEXPIRED);
 }

@@ -218,6 +218,23 @@ export function closeFile(m: StateManager, state: OpenState): Promise<void> {
   });
 }
 
+/**
+ * Runs `closing`, a COMPOUND that CLOSEs (with other ops before it), as
+ * {@linkcode closeFile} runs a CLOSE: after the OPENs begun before it, and
+ * before the OPENs begun after it (see `inFlight`). For the shapes of
+ * lib/state/small_upload.ts.
+ */
+export function asClose<T>(m: StateManager, closing: () => Promise<T>): Promise<T> {
+  const f = flights(m);
+  const before = [...f.opens];
+  const running = (async () => {
+    if (before.length > 0) await Promise.allSettled(before);
+    return await closing();
+  })();
+  f.closes.add(running);
+  return running.finally(() => f.closes.delete(running));
+}
+
 /** READ statuses of readThenClose() handed to its caller (see there). */
 const READ_STATEID_REFUSED: ReadonlySet<number> = new Set([
   S.NFS4ERR_BAD_STATEID,

@@ -113,6 +113,7 @@ import {
   OpenClaimType,
   OpenResultFlags,
   ShareAccess,
+  StableHow,
   StateProtectHow,
 } from "../../lib/nfs4/constants.ts";
 import { attrId, type FileAttributes } from "../../lib/nfs4/attrs.ts";
@@ -130,6 +131,8 @@ import type { LockArgs, LockDenied } from "../../lib/nfs4/ops/lock.ts";
 import type { LockuArgs } from "../../lib/nfs4/ops/locku.ts";
 import type { LocktArgs } from "../../lib/nfs4/ops/lockt.ts";
 import type { ReadArgs } from "../../lib/nfs4/ops/read.ts";
+import type { WriteArgs } from "../../lib/nfs4/ops/write.ts";
+import type { SetattrArgs } from "../../lib/nfs4/ops/setattr.ts";
 import type { BindConnToSessionArgs } from "../../lib/nfs4/ops/bind_conn_to_session.ts";
 
 // ------------------------------------------------------------------ records
@@ -560,6 +563,10 @@ export class ScriptedServer {
   grace = false;
   /** SEQ4_STATUS bits set on every SEQUENCE reply until cleared. */
   seqStatusFlags = 0;
+  /** What WRITE answers in `committed` at most (a server that commits less than asked). */
+  writeCommitted: number = StableHow.FILE_SYNC4;
+  /** The write verifier of WRITE and COMMIT (changed: a restart lost uncommitted data). */
+  writeVerifier = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]);
   /** sr_target_highest_slotid; undefined: all granted slots. */
   targetHighestSlotid: number | undefined;
   /** Owner strings SETCLIENTID / EXCHANGE_ID refuse with NFS4ERR_CLID_INUSE. */
@@ -1594,6 +1601,13 @@ export class ScriptedServer {
         return this.#lockt(ctx, op, op.args as LocktArgs);
       case "READ":
         return this.#read(ctx, op, op.args as ReadArgs);
+      case "WRITE":
+        return this.#write(ctx, op, op.args as WriteArgs);
+      case "SETATTR":
+        return this.#setattr(ctx, op, op.args as SetattrArgs);
+      case "COMMIT":
+        if (!ctx.cfh) return fail(op, S.NFS4ERR_NOFILEHANDLE);
+        return ok(op, this.writeVerifier.slice());
       case "TEST_STATEID":
         return ok(
           op,
@@ -2281,6 +2295,52 @@ export class ScriptedServer {
     const start = Math.min(Number(args.offset), data.length);
     const end = Math.min(start + args.count, data.length);
     return ok(op, { eof: end >= data.length, data: data.slice(start, end) });
+  }
+
+  /**
+   * WRITE through an open for writing (or a special stateid): the bytes go
+   * into the file. Answered `writeCommitted` (FILE_SYNC4 by default) and
+   * `writeVerifier`.
+   */
+  #write(ctx: Ctx, op: Nfs4Op<unknown>, args: WriteArgs): OpOutcome {
+    if (!ctx.cfh) return fail(op, S.NFS4ERR_NOFILEHANDLE);
+    if (ctx.cfh.type === "dir") return fail(op, S.NFS4ERR_ISDIR);
+    const { status, rec } = this.#checkStateid(ctx, args.stateid, { special: true });
+    if (status !== S.NFS4_OK) return fail(op, status);
+    if (rec) {
+      if (rec.file !== ctx.cfh) return fail(op, S.NFS4ERR_BAD_STATEID);
+      const open = rec.kind === "open" ? rec : rec.open;
+      if ((open.access & 2) === 0) return fail(op, S.NFS4ERR_OPENMODE);
+    }
+    const node = ctx.cfh;
+    const end = Number(args.offset) + args.data.length;
+    const data = new Uint8Array(Math.max(end, node.data.length));
+    data.set(node.data);
+    data.set(args.data, Number(args.offset));
+    node.data = data;
+    node.change++;
+    return ok(op, {
+      count: args.data.length,
+      committed: Math.min(args.stable, this.writeCommitted),
+      writeverf: this.writeVerifier.slice(),
+    });
+  }
+
+  /** SETATTR: the size is applied (truncated or zero-extended); the rest is taken as set. */
+  #setattr(ctx: Ctx, op: Nfs4Op<unknown>, args: SetattrArgs): OpOutcome {
+    if (!ctx.cfh) return fail(op, S.NFS4ERR_NOFILEHANDLE);
+    const { status, rec } = this.#checkStateid(ctx, args.stateid, { special: true });
+    if (status !== S.NFS4_OK) return fail(op, status);
+    if (rec && rec.file !== ctx.cfh) return fail(op, S.NFS4ERR_BAD_STATEID);
+    const node = ctx.cfh;
+    if (args.attrs.size !== undefined) {
+      if (node.type === "dir") return fail(op, S.NFS4ERR_ISDIR);
+      const data = new Uint8Array(Number(args.attrs.size));
+      data.set(node.data.subarray(0, data.length));
+      node.data = data;
+    }
+    node.change++;
+    return ok(op, new Set<number>());
   }
 
   #freeStateid(op: Nfs4Op<unknown>, stateid: Stateid): OpOutcome {

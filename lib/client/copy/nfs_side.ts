@@ -55,6 +55,13 @@ export class NfsSide implements Side {
   readonly #onResend: (count: number) => void;
   /** Directory handles walked for reading small files by name (this copy only). */
   readonly #dirs = new DirectoryHandles();
+  /**
+   * Directory handles walked for writing into (temporaries created and
+   * renamed by name from them, this copy only): apart from the reads', whose
+   * cache keeps a directory that was not there for good, while a copy makes
+   * its directories as it goes.
+   */
+  readonly #writeDirs = new DirectoryHandles();
   /** The domain of the server's `user@domain` owner strings, once one was seen. */
   #ownerDomain: string | undefined;
 
@@ -221,12 +228,16 @@ export class NfsSide implements Side {
     // the server finds the file by its verifier, even after a reconnect that
     // its per-connection duplicate request cache does not cover (a GUARDED4
     // resend would meet NFS4ERR_EXIST). The temporary's name is ours alone.
+    // The OPEN goes by name from the directory's handle, walked once per
+    // directory for this copy (Nfs4Client.createExclusiveIn).
     const file = await this.#call(() =>
-      this.client.open(path, {
-        access: "write",
-        create: "exclusive",
-        mode: 0o600,
-      })
+      this.client instanceof Nfs4Client
+        ? this.client.createExclusiveIn(path, { mode: 0o600, directories: this.#writeDirs })
+        : this.client.open(path, {
+          access: "write",
+          create: "exclusive",
+          mode: 0o600,
+        })
     );
     return new NfsWriter(file, {
       named: (e) => this.#named(e),
@@ -262,9 +273,11 @@ export class NfsSide implements Side {
 
   rename(from: string, to: string): Promise<void> {
     return this.#call(() =>
-      this.client.rename(from, to).catch((e) => {
-        throw e instanceof NfsError && e.path === from ? e.withPath(to) : e;
-      })
+      (this.client instanceof Nfs4Client
+        ? this.client.renameIn(from, to, this.#writeDirs)
+        : this.client.rename(from, to)).catch((e) => {
+          throw e instanceof NfsError && e.path === from ? e.withPath(to) : e;
+        })
     );
   }
 

@@ -9,6 +9,7 @@ import type { SettableAttributes, SetTime } from "../../nfs4/attrs.ts";
 import type { NfsTime } from "../../nfs4/types.ts";
 import type { WritableFile } from "../api.ts";
 import { NfsFile } from "../client.ts";
+import type { SmallUploadEnd } from "../../state/small_upload.ts";
 import { CopyError } from "./options.ts";
 import { type FinalAttrs, type Reread, uninitialized, type Writer } from "./side.ts";
 import { FILE_SYNC4, type FileExtras } from "./nfs_side.ts";
@@ -323,10 +324,6 @@ export class NfsWriter implements Writer {
   }
 
   async finish(attrs: FinalAttrs, size: bigint): Promise<void> {
-    await this.#flushStage(true);
-    await this.#rotate();
-    await this.#committing;
-    this.#check();
     const setTime = (t: NfsTime | undefined): SetTime | undefined =>
       t ?? (this.#options.resetTimes ? "server" : undefined);
     const mtime = setTime(attrs.mtime);
@@ -337,6 +334,11 @@ export class NfsWriter implements Writer {
       ...(mtime !== undefined ? { timeModifySet: mtime } : {}),
       ...(atime !== undefined ? { timeAccessSet: atime } : {}),
     };
+    if (await this.#finishInOne(settable, size)) return;
+    await this.#flushStage(true);
+    await this.#rotate();
+    await this.#committing;
+    this.#check();
     try {
       // NfsFile.setattr takes any settable attribute; the interface names size and mode.
       await (this.#file as unknown as FileExtras).setattr(settable);
@@ -344,6 +346,56 @@ export class NfsWriter implements Writer {
     } catch (e) {
       throw this.#options.named ? this.#options.named(e) : e;
     }
+  }
+
+  /**
+   * A file whose data is one WRITE's worth, nothing sent yet (or no data at
+   * all): the WRITE, the SETATTR and the CLOSE go in one COMPOUND when the
+   * open can end so (NfsFile.endInOne, lib/state/small_upload.ts). False:
+   * nothing was sent, finish as usual. A WRITE answered with fewer bytes
+   * than sent, or less than FILE_SYNC4 and a COMMIT whose verifier differs
+   * (the server restarted in between), fails the file: it was closed with
+   * the COMPOUND, its data not verified written (the temporary goes).
+   */
+  async #finishInOne(settable: SettableAttributes, size: bigint): Promise<boolean> {
+    const file = this.#file as Partial<Pick<NfsFile, "endInOne">>;
+    if (!file.endInOne || this.#offset !== 0n || this.#inflight.size > 0) return false;
+    this.#check();
+    const tail = this.#tail;
+    const stage = this.#staged > 0 ? this.#stage : undefined;
+    const data = tail ? tail.data : stage?.subarray(0, this.#staged);
+    if (BigInt(data?.length ?? 0) !== size) return false;
+    let end: SmallUploadEnd;
+    try {
+      end = await file.endInOne.call(this.#file, data, settable);
+    } catch (e) {
+      this.#failure ??= { error: e };
+      throw this.#options.named ? this.#options.named(e) : e;
+    }
+    if (!end.done) return false;
+    this.#tail = undefined;
+    this.#stage = undefined;
+    this.#staged = 0;
+    tail?.release?.();
+    if (stage) recordBuffers.release(stage);
+    if (data) {
+      this.stats.writes++;
+      this.#offset = BigInt(data.length);
+    }
+    const wrote = end.write;
+    if (data && wrote) {
+      if (wrote.count !== data.length) {
+        throw new CopyError(
+          `${this.#file.path}: the server wrote ${wrote.count} of ${data.length} bytes`,
+        );
+      }
+      if (end.commitVerifier && hex(end.commitVerifier) !== hex(wrote.writeverf)) {
+        throw new CopyError(
+          `${this.#file.path}: the server's write verifier changed before COMMIT; the data is not known to be written`,
+        );
+      }
+    }
+    return true;
   }
 
   async abort(): Promise<void> {

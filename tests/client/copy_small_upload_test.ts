@@ -1,0 +1,107 @@
+/**
+ * Nfs4Client.createExclusiveIn() and renameIn(), what a copy to the server
+ * creates and places its temporaries with, against the scripted server over
+ * TCP: the directory is walked once for many files; a directory handle the
+ * server calls stale at the PUTFH (NFS4ERR_STALE, RFC 8881 §15.1.2.7: the
+ * OPEN or RENAME after it did not run) is walked again once. Against
+ * NFS-Ganesha: a name that exists already (no walk of it any more) is
+ * refused by the exclusive create (RFC 8881 §18.16.3, RFC 7530 §16.16.5),
+ * never opened or changed.
+ */
+
+import assert from "node:assert/strict";
+import { Nfs4Client } from "../../lib/client/client.ts";
+import { DirectoryHandles } from "../../lib/client/small_file.ts";
+import { NfsError } from "../../lib/nfs4/errors.ts";
+import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
+import { startScriptedNfsServer } from "../_nfs4_server.ts";
+import { ScriptedServer } from "../state/_scripted.ts";
+import { serverTest } from "../_server.ts";
+import { probeClient } from "../cli/_spawn.ts";
+
+for (const version of ["4.0", "4.1"] as const) {
+  Deno.test(`Nfs4Client.createExclusiveIn()/renameIn() ${version}: one walk of the directory for many files; a stale directory handle is walked again once (RFC 8881 §15.1.2.7)`, async () => {
+    const server = new ScriptedServer({
+      now: () => performance.now(),
+      files: { "/vfs/d/existing": "old\n" },
+    });
+    const nfs = await startScriptedNfsServer(server);
+    const events: string[] = [];
+    const client = await Nfs4Client.connect({
+      host: nfs.host,
+      port: nfs.port,
+      version,
+      clientId: `small-upload-${crypto.randomUUID()}`,
+      onTrace: (e) => events.push(`${e.event} (${e.detail ?? ""})`),
+    });
+    try {
+      const directories = new DirectoryHandles();
+      const put = async (name: string, text: string) => {
+        const file = await client.createExclusiveIn(`/vfs/d/.${name}.tmp`, {
+          mode: 0o600,
+          directories,
+        });
+        await file.write(0n, new TextEncoder().encode(text), "file");
+        await file.setattr({ size: BigInt(text.length) });
+        await file.close();
+        await client.renameIn(`/vfs/d/.${name}.tmp`, `/vfs/d/${name}`, directories);
+      };
+      const lookupsBefore = server.log.filter((e) => e.ops.includes("LOOKUP")).length;
+      await put("a", "first\n");
+      await put("b", "second\n");
+      // One walk of /vfs/d for both files, both OPENs and both RENAMEs.
+      assert.equal(server.log.filter((e) => e.ops.includes("LOOKUP")).length - lookupsBefore, 1);
+      // The cached handle goes stale (a directory replaced behind the
+      // server's cache): the next OPEN's PUTFH fails, then the RENAME's.
+      server.failNext("PUTFH", S.NFS4ERR_STALE);
+      const file = await client.createExclusiveIn("/vfs/d/.c.tmp", { mode: 0o600, directories });
+      await file.close();
+      server.failNext("PUTFH", S.NFS4ERR_STALE);
+      await client.renameIn("/vfs/d/.c.tmp", "/vfs/d/c", directories);
+      assert.equal(
+        events.filter((e) => e.startsWith("directory walk again (/vfs/d:")).length,
+        2,
+        events.join("\n"),
+      );
+      const text = (path: string) => new TextDecoder().decode(server.file(path)?.data);
+      assert.equal(text("/vfs/d/a"), "first\n");
+      assert.equal(text("/vfs/d/b"), "second\n");
+      assert.ok(server.file("/vfs/d/c"));
+      for (const tmp of [".a.tmp", ".b.tmp", ".c.tmp"]) {
+        assert.equal(server.file(`/vfs/d/${tmp}`), undefined, tmp);
+      }
+      assert.deepEqual(client.describeState().opens, []);
+    } finally {
+      await client.close();
+      await nfs.close();
+    }
+  });
+}
+
+for (const vers of ["4.0", "4.1"] as const) {
+  serverTest(
+    `Nfs4Client.createExclusiveIn() ${vers}: a name that exists is refused by the exclusive create (a directory: ISDIR) and left as it was (RFC 8881 §18.16.3, RFC 7530 §16.16.5)`,
+    async (server) => {
+      await Deno.mkdir(`${server.exportDir}/x`);
+      await Deno.writeTextFile(`${server.exportDir}/x/existing`, "old\n");
+      await Deno.mkdir(`${server.exportDir}/x/dir`);
+      const client = await probeClient(server, vers);
+      try {
+        const directories = new DirectoryHandles();
+        // A directory by that name: NFS4ERR_ISDIR, as open() refuses it after its walk.
+        for (
+          const [name, status] of [["existing", S.NFS4ERR_EXIST], ["dir", S.NFS4ERR_ISDIR]] as const
+        ) {
+          await assert.rejects(
+            client.createExclusiveIn(`/vfs/x/${name}`, { mode: 0o600, directories }),
+            (e) => e instanceof NfsError && e.status === status && e.path === `/vfs/x/${name}`,
+          );
+        }
+        assert.equal(await Deno.readTextFile(`${server.exportDir}/x/existing`), "old\n");
+        assert.deepEqual(client.describeState().opens, []);
+      } finally {
+        await client.close();
+      }
+    },
+  );
+}
