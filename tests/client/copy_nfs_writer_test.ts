@@ -122,3 +122,71 @@ Deno.test("NfsWriter sends a held short chunk before a hole", async () => {
   await writer.finish({ mode: 0o644 }, 700n);
   assert.deepEqual(file.sent.map((w) => [w.offset, w.data.length]), [[0n, 100], [600n, 100]]);
 });
+
+/** A RecordingFile that can end a file in one COMPOUND (as NfsFile.endInOne on 4.1). */
+class EndingFile extends RecordingFile {
+  readonly ends: { data: Uint8Array | undefined; attrs: Record<string, unknown> }[] = [];
+  /** What the WRITE of endInOne answers: its count (default all), and whether it applies. */
+  count: number | undefined;
+  applies = true;
+
+  endInOne(data: Uint8Array | undefined, attrs: Record<string, unknown>) {
+    if (!this.applies) return Promise.resolve({ done: false as const });
+    this.ends.push({ data, attrs });
+    return Promise.resolve({
+      done: true as const,
+      write: data
+        ? { count: this.count ?? data.length, committed: 2, writeverf: new Uint8Array(8) }
+        : undefined,
+    });
+  }
+}
+
+Deno.test("NfsWriter ends a temporary of one WRITE in one COMPOUND (NfsFile.endInOne: WRITE+SETATTR+CLOSE), the chunk handed back after", async () => {
+  const file = new EndingFile(1 << 20);
+  const writer = new NfsWriter(file, { depth: 4, commitBytes: 1 << 20, endInOne: true });
+  writer.useSource(() => Promise.reject(new Error("not read again")));
+  const chunk = new Uint8Array(4096).fill(7);
+  let handedBack = 0;
+  await writer.write(chunk, () => handedBack++);
+  await writer.finish({ mode: 0o640 }, 4096n);
+  assert.equal(file.sent.length, 0, "no WRITE of its own");
+  assert.equal(file.ends.length, 1);
+  assert.equal(file.ends[0]!.data!.buffer, chunk.buffer);
+  assert.equal(file.ends[0]!.attrs.size, 4096n);
+  assert.equal(file.ends[0]!.attrs.mode, 0o640);
+  assert.equal(handedBack, 1);
+  assert.equal(file.commits, 0);
+  // An empty file: SETATTR+CLOSE.
+  const empty = new EndingFile(1 << 20);
+  await new NfsWriter(empty, { depth: 4, commitBytes: 1 << 20, endInOne: true })
+    .finish({ mode: 0o600 }, 0n);
+  assert.deepEqual(empty.ends.map((e) => e.data), [undefined]);
+});
+
+Deno.test("NfsWriter: a short WRITE in the one COMPOUND fails the file (its CLOSE ran; the data is not written whole)", async () => {
+  const file = new EndingFile(1 << 20);
+  file.count = 100;
+  const writer = new NfsWriter(file, { depth: 4, commitBytes: 1 << 20, endInOne: true });
+  await writer.write(new Uint8Array(4096).fill(1));
+  await assert.rejects(writer.finish({ mode: undefined }, 4096n), /wrote 100 of 4096 bytes/);
+});
+
+Deno.test("NfsWriter ends as usual: written in place (no endInOne), larger than one WRITE, or when the open cannot end so (4.0)", async () => {
+  for (
+    const [options, size, applies] of [
+      [{ endInOne: false }, 4096, true],
+      [{ endInOne: true }, 3000, true],
+      [{ endInOne: true }, 4096, false],
+    ] as const
+  ) {
+    const file = new EndingFile(1000 + (size === 3000 ? 0 : 1 << 20));
+    file.applies = applies;
+    file.grants = true;
+    const writer = new NfsWriter(file, { depth: 4, commitBytes: 1 << 20, ...options });
+    await writer.write(new Uint8Array(size).fill(3));
+    await writer.finish({ mode: undefined }, BigInt(size));
+    assert.equal(file.ends.length, 0);
+    assert.equal(file.sent.reduce((n, w) => n + w.data.length, 0), size);
+  }
+});

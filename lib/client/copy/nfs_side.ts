@@ -245,6 +245,8 @@ export class NfsSide implements Side {
       commitBytes: this.#tuning.commitBytes,
       // The server keeps an exclusive create's verifier in the times until they are set.
       resetTimes: true,
+      // A temporary: a file of one WRITE ends in one COMPOUND where it can (4.1).
+      endInOne: true,
       onResend: this.#onResend,
     });
   }

@@ -49,6 +49,13 @@ export interface NfsWriterOptions {
   readonly onResend?: (count: number) => void;
   /** COMMIT rounds for one window before giving up (a server restarting again and again). */
   readonly maxCommitRounds?: number;
+  /**
+   * A file of one WRITE may end with WRITE, SETATTR and CLOSE in one
+   * COMPOUND (a temporary: no one sees it before its RENAME, so a short
+   * WRITE found only after the CLOSE fails the copy and touches nothing
+   * else). Not for a file written in place.
+   */
+  readonly endInOne?: boolean;
   /** Rewrites a failure before it is thrown (to name the file by its URL). */
   readonly named?: (error: unknown) => unknown;
 }
@@ -359,7 +366,8 @@ export class NfsWriter implements Writer {
    */
   async #finishInOne(settable: SettableAttributes, size: bigint): Promise<boolean> {
     const file = this.#file as Partial<Pick<NfsFile, "endInOne">>;
-    if (!file.endInOne || this.#offset !== 0n || this.#inflight.size > 0) return false;
+    if (!this.#options.endInOne || !file.endInOne) return false;
+    if (this.#offset !== 0n || this.#inflight.size > 0) return false;
     this.#check();
     const tail = this.#tail;
     const stage = this.#staged > 0 ? this.#stage : undefined;
