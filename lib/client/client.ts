@@ -942,6 +942,49 @@ export class Nfs4Client implements Nfs4ClientApi {
   }
 
   /**
+   * {@linkcode stat} of `path` without following a symlink at its end, by
+   * name from its directory's handle, which `directories` keeps for a copy
+   * (`PUTFH LOOKUP GETFH GETATTR` where a walk from the root LOOKUPs every
+   * component): what a copy checks each destination with. The result is
+   * stat()'s: the path as walked (the directory's, symlinks resolved, and
+   * the name), the same attributes, a symlink's target. A handle the server
+   * calls stale at the PUTFH is walked again once; anything else goes the
+   * way of stat().
+   */
+  async statIn(path: string, directories: DirectoryHandles): Promise<FileInfo> {
+    const inDirectory = await this.#inDirectory(path);
+    if (!inDirectory) return await this.stat(path);
+    const { dirPath, name } = inDirectory;
+    const attrIds = await this.#wanted(LIST_ATTRS);
+    for (let walks = 0;; walks++) {
+      const dirFh = await directories.get(dirPath, () => this.#directoryHandle(dirPath));
+      const walked = dirFh ? this.#walkedPaths.get(dirFh) : undefined;
+      if (!dirFh || walked === undefined) {
+        if (!dirFh) directories.drop(dirPath);
+        return await this.stat(path);
+      }
+      try {
+        const [, , fh, attrs] = await this.manager.run(() =>
+          [putfh(dirFh), lookup(name), getfh(), getattr(attrIds)] as const
+        );
+        const resolvedPath = joinPath([...splitPath(walked), name]);
+        const info = toFileInfo(name, resolvedPath, attrs.attrs);
+        if (info.kind === "symlink") {
+          return { ...info, linkTarget: await this.#readlinkFh(fh, resolvedPath) };
+        }
+        return info;
+      } catch (e) {
+        if (walks === 0 && staleAtPutfh(e)) {
+          this.manager.tracer.emit("retry", "directory walk again", `${dirPath}: ${e.statusName}`);
+          directories.drop(dirPath);
+          continue;
+        }
+        throw e instanceof NfsError ? e.withPath(path) : e;
+      }
+    }
+  }
+
+  /**
    * The directory and last name of `path` when it is a plain name in a
    * directory (no `..`, no trailing `/`), its names checked as a walk would
    * (NFS4ERR_NAMETOOLONG before anything is sent); else undefined.
@@ -959,8 +1002,13 @@ export class Nfs4Client implements Nfs4ClientApi {
   /** The handle of the directory `dirPath` (symlinks followed); undefined: not a directory. */
   async #directoryHandle(dirPath: string): Promise<FileHandle | undefined> {
     const dir = await this.#resolve(dirPath, true);
-    return dir.attrs.type === FileType.NF4DIR ? dir.fh : undefined;
+    if (dir.attrs.type !== FileType.NF4DIR) return undefined;
+    this.#walkedPaths.set(dir.fh, dir.path);
+    return dir.fh;
   }
+
+  /** The path each handle #directoryHandle() walked to, as walked (symlinks resolved). */
+  readonly #walkedPaths = new WeakMap<FileHandle, string>();
 
   /** The largest WRITE payload the session's request size allows. */
   #maxRequest(wanted: number): number {

@@ -8,8 +8,9 @@
  * copy; on 4.1 a file of one WRITE is written, given its size, mode and
  * times and CLOSEd in one COMPOUND (RFC 8881 §16.2.3). The tree arrives
  * byte-exact with its modes, no temporary stays behind, nothing stays open,
- * and on 4.1 a small file costs four COMPOUNDs: the destination check, the
- * OPEN, WRITE+SETATTR+CLOSE, the RENAME.
+ * and on 4.1 a small file costs four COMPOUNDs: the destination check (a
+ * LOOKUP from the directory's handle too), the OPEN, WRITE+SETATTR+CLOSE,
+ * the RENAME.
  */
 
 import assert from "node:assert/strict";
@@ -67,7 +68,12 @@ for (const vers of ["4.0", "4.1"] as const) {
           .map((e) => (e.ops as { op: string; status: string }[]).map((o) => o.op).join(" "));
         const count = (shape: string) => compounds.filter((c) => c === shape).length;
         const seq = vers === "4.1" ? "SEQUENCE " : "";
-        // Every temporary OPENed and RENAMEd from its directory's handle.
+        // Every destination checked, every temporary OPENed and RENAMEd,
+        // from its directory's handle.
+        assert.ok(
+          compounds.filter((c) => c.startsWith(`${seq}PUTFH LOOKUP`)).length >= FILES,
+          compounds.join("\n"),
+        );
         assert.equal(count(`${seq}PUTFH OPEN GETFH GETATTR`), FILES);
         assert.equal(count(`${seq}PUTFH SAVEFH PUTFH RENAME`), FILES);
         if (vers === "4.1") {

@@ -105,3 +105,42 @@ for (const vers of ["4.0", "4.1"] as const) {
     },
   );
 }
+
+for (const vers of ["4.0", "4.1"] as const) {
+  serverTest(
+    `Nfs4Client.statIn() ${vers}: the same answer as stat() (a file, a symlink and its target, a directory, through a symlinked directory, a missing name)`,
+    async (server) => {
+      const x = `${server.exportDir}/s`;
+      await Deno.mkdir(`${x}/real`, { recursive: true });
+      await Deno.writeTextFile(`${x}/real/file`, "data\n");
+      await Deno.symlink("file", `${x}/real/link`);
+      await Deno.mkdir(`${x}/real/sub`);
+      await Deno.symlink("real", `${x}/via`);
+      const client = await probeClient(server, vers);
+      try {
+        const directories = new DirectoryHandles();
+        for (
+          const path of [
+            "/vfs/s/real/file",
+            "/vfs/s/real/link",
+            "/vfs/s/real/sub",
+            "/vfs/s/via/file",
+            "/vfs/s/via/link",
+          ]
+        ) {
+          const expected = await client.stat(path);
+          const got = await client.statIn(path, directories);
+          assert.deepEqual(got, expected, path);
+        }
+        for (const path of ["/vfs/s/real/missing", "/vfs/s/nodir/missing"]) {
+          await assert.rejects(
+            client.statIn(path, directories),
+            (e) => e instanceof NfsError && e.status === S.NFS4ERR_NOENT && e.path === path,
+          );
+        }
+      } finally {
+        await client.close();
+      }
+    },
+  );
+}

@@ -56,8 +56,8 @@ export class NfsSide implements Side {
   /** Directory handles walked for reading small files by name (this copy only). */
   readonly #dirs = new DirectoryHandles();
   /**
-   * Directory handles walked for writing into (temporaries created and
-   * renamed by name from them, this copy only): apart from the reads', whose
+   * Directory handles walked for writing into (destinations checked,
+   * temporaries created and renamed by name from them, this copy only): apart from the reads', whose
    * cache keeps a directory that was not there for good, while a copy makes
    * its directories as it goes.
    */
@@ -140,7 +140,11 @@ export class NfsSide implements Side {
 
   async stat(path: string, follow: boolean): Promise<Stat | undefined> {
     try {
-      const info = await this.client.stat(path, { follow });
+      // Not following: by name from the directory's handle (one walk per
+      // directory for the copy, Nfs4Client.statIn), the same answer.
+      const info = !follow && this.client instanceof Nfs4Client
+        ? await this.client.statIn(path, this.#writeDirs)
+        : await this.client.stat(path, { follow });
       return this.#stat(info, info.path);
     } catch (e) {
       if (this.isNotFound(e)) return undefined;
