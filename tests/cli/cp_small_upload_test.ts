@@ -16,6 +16,7 @@
 import assert from "node:assert/strict";
 import { serverTest } from "../_server.ts";
 import { messageLines, nfs4, traceEvents } from "./_spawn.ts";
+import { FAULT_BASE_SEED, runNfs4, type RunResult, startProxy } from "./_faults.ts";
 
 const FILES = 24;
 
@@ -88,6 +89,107 @@ for (const vers of ["4.0", "4.1"] as const) {
         const opens = compounds.filter((c) => c.includes("OPEN ")).length;
         const closes = compounds.filter((c) => c.includes("CLOSE")).length;
         assert.equal(closes, opens);
+      } finally {
+        await Deno.remove(src, { recursive: true });
+      }
+    },
+  );
+}
+
+/** Seeded cut runs per version (NFS4_FAULT_RUNS caps them). */
+const CUT_RUNS = Math.min(6, Math.floor(Number(Deno.env.get("NFS4_FAULT_RUNS") ?? 6)));
+
+for (const vers of ["4.0", "4.1"] as const) {
+  serverTest(
+    `nfs4 cp -r --vers ${vers} of 60 small files to the server through a lost reply and seeded connection cuts: exact on exit 0, no temporary behind, a CLOSE per OPEN (RFC 8881 §2.10.6.1, RFC 7530 §9.1.9)`,
+    async (server) => {
+      const src = await Deno.makeTempDir({ prefix: "nfs4-up-cut-" });
+      try {
+        const contents = new Map<string, Uint8Array>();
+        for (let i = 0; i < 60; i++) {
+          const data = crypto.getRandomValues(new Uint8Array((i * 997) % 9000));
+          contents.set(`f${i}`, data);
+          await Deno.writeFile(`${src}/f${i}`, data);
+        }
+        let run = 0;
+        const copy = async (vfs: string) => {
+          const dest = `cut${run++}`;
+          const r = await runNfs4([
+            "--vers",
+            vers,
+            "--timeout",
+            "5",
+            "--trace=json,open",
+            "cp",
+            "-r",
+            src,
+            `${vfs}/${dest}`,
+          ], { killAfterMs: 120_000 });
+          return { r, dest: `${server.exportDir}/${dest}` };
+        };
+        const check = async (what: string, r: RunResult, dest: string) => {
+          assert.ok(!r.killed, `${what}: hung`);
+          if (r.code !== 0) {
+            assert.equal(r.code, 1, `${what}: ${r.stderr}`);
+            for (const line of messageLines(r.stderr)) assert.match(line, /^nfs4: /, what);
+            return;
+          }
+          const names = [...Deno.readDirSync(dest)].map((e) => e.name).sort();
+          assert.deepEqual(names, [...contents.keys()].sort(), `${what}: no temporary behind`);
+          for (const [name, data] of contents) {
+            const got = await Deno.readFile(`${dest}/${name}`);
+            assert.ok(
+              got.length === data.length && got.every((b, i) => b === data[i]),
+              `${what}: ${name} byte-exact`,
+            );
+          }
+          const events = traceEvents(r.stderr);
+          const count = (event: string) =>
+            events.filter((e) => e.cat === "open" && e.event === event).length;
+          assert.equal(count("CLOSE"), count("OPEN"), `${what}: a CLOSE per OPEN`);
+        };
+        let bytes: { toServer: number; toClient: number };
+        {
+          await using f = await startProxy(server);
+          const { r, dest } = await copy(f.vfs);
+          assert.equal(r.code, 0, r.stderr);
+          await check("clean", r, dest);
+          bytes = {
+            toServer: f.proxy.stats.toServer.bytes,
+            toClient: f.proxy.stats.toClient.bytes,
+          };
+        }
+        {
+          // The reply to a COMPOUND with a CLOSE lost with its connection (4.1:
+          // WRITE+SETATTR+CLOSE; 4.0: a CLOSE): the resend is answered from
+          // the server's reply cache (4.1) or the owner's replay cache (4.0).
+          await using f = await startProxy(server);
+          const dropped = f.proxy.dropReplyAndCut("CLOSE", { nth: 3 });
+          const { r, dest } = await copy(f.vfs);
+          assert.ok(dropped.matched > 0);
+          assert.equal(r.code, 0, r.stderr);
+          await check("lost CLOSE reply", r, dest);
+        }
+        for (let i = 0; i < CUT_RUNS; i++) {
+          const seed = (FAULT_BASE_SEED + i) >>> 0;
+          const direction = i % 2 === 0 ? "toClient" : "toServer";
+          await using f = await startProxy(server);
+          const cut = f.proxy.cutAfterBytes({
+            direction,
+            seed,
+            min: 0,
+            max: bytes[direction],
+            times: 1 + (i % 3),
+          });
+          const { r, dest } = await copy(f.vfs);
+          cut.cancel();
+          await check(
+            `seed ${seed} (${direction}, N ${cut.draws.join(", ")}): exit ${r.code}`,
+            r,
+            dest,
+          );
+          if (vers === "4.1") f.proxy.assertSlotSeqidsUnique();
+        }
       } finally {
         await Deno.remove(src, { recursive: true });
       }
