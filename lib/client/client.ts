@@ -1614,9 +1614,9 @@ export class NfsFile implements WritableFile {
 
   /**
    * Ends a file written in one WRITE: `data` at offset 0 (FILE_SYNC4), the
-   * SETATTR of `attrs` and the CLOSE in one COMPOUND where the protocol
-   * makes that exact (NFSv4.1, an open no one else shares:
-   * lib/state/small_upload.ts). `done: false`: nothing was sent; write,
+   * SETATTR of `attrs` and the CLOSE in one COMPOUND on NFSv4.1 (on 4.0
+   * WRITE and SETATTR, then the CLOSE), for an open no one else shares
+   * (lib/state/small_upload.ts). `done: false`: nothing was sent; write,
    * SETATTR and close as usual.
    */
   endInOne(data: Uint8Array | undefined, attrs: SettableAttributes): Promise<SmallUploadEnd> {

@@ -3,17 +3,20 @@
  * small files to a server spends its requests on): its only WRITE, the
  * SETATTR that sets its final size, mode and times, and the CLOSE, in one
  * COMPOUND on NFSv4.1: `SEQUENCE PUTFH WRITE(FILE_SYNC4) SETATTR CLOSE`,
- * where three COMPOUNDs went before. The state manager owns the shape, as
+ * where three COMPOUNDs went before (two on NFSv4.0, below). The state manager owns the shape, as
  * it owns CLOSE: the open is forgotten only once a CLOSE the server
  * answered NFS4_OK says it is gone, and the trace says so.
  *
- * **Only on NFSv4.1 and later.** There a resend is answered from the
- * session's reply cache (RFC 8881 §2.10.6: the COMPOUND changes state, so
- * its reply is cached, sa_cachethis, lib/state/exactly_once.ts), so the
- * COMPOUND runs once whatever happens to its reply. On NFSv4.0 a resend
- * after a reconnect runs the WRITE and SETATTR again against a state its
- * first run may have closed (RFC 7530 §9.1.9: only the CLOSE is answered
- * from the owner's replay cache): the three go separately there.
+ * **The CLOSE only on NFSv4.1 and later.** There a resend is answered
+ * from the session's reply cache (RFC 8881 §2.10.6: the COMPOUND changes
+ * state, so its reply is cached, sa_cachethis, lib/state/exactly_once.ts),
+ * so the COMPOUND runs once whatever happens to its reply. On NFSv4.0 a
+ * resend after a reconnect runs the WRITE and SETATTR again (only the
+ * CLOSE would be answered from the owner's replay cache, RFC 7530 §9.1.9),
+ * against a state its first run may have closed: there the COMPOUND is
+ * `PUTFH WRITE SETATTR` (both run again harmlessly on a state still open:
+ * the same bytes, the same attributes), and the CLOSE follows alone, with
+ * its seqid, as any CLOSE.
  *
  * **Not for a shared open.** A state with other users, locks or a
  * delegation is not closed here (closeOpen decides what its CLOSE needs):
@@ -62,7 +65,7 @@ import { closeOpen, forgetOpen } from "./procs.ts";
 
 /** What {@linkcode writeSetattrClose} did. */
 export type SmallUploadEnd =
-  /** The shape does not apply (NFSv4.0, or a shared open): nothing was sent. */
+  /** The shape does not apply (a shared open): nothing was sent. */
   | { readonly done: false }
   | {
     readonly done: true;
@@ -73,8 +76,8 @@ export type SmallUploadEnd =
   };
 
 /** Whether `state` may be ended with {@linkcode writeSetattrClose}. */
-export function canEndInOne(m: StateManager, state: OpenState): boolean {
-  return m.sessions && !state.closed && state.bad === undefined && state.users === 1 &&
+export function canEndInOne(_m: StateManager, state: OpenState): boolean {
+  return !state.closed && state.bad === undefined && state.users === 1 &&
     state.locks.length === 0 && !state.delegation;
 }
 
@@ -131,7 +134,9 @@ export function writeSetattrClose(
               )]
               : []),
             tapped(setattr({ stateid: state.stateid, attrs }), () => attrsSet = true),
-            tapped(close({ seqid: 0, stateid: state.stateid }), () => closed = true),
+            ...(m.sessions
+              ? [tapped(close({ seqid: 0, stateid: state.stateid }), () => closed = true)]
+              : []),
           ];
         },
         {

@@ -84,6 +84,12 @@ for (const vers of ["4.0", "4.1"] as const) {
           assert.equal(count("SEQUENCE PUTFH SETATTR CLOSE"), 1);
           // Four COMPOUNDs per small file, and a few for the rest.
           assert.ok(compounds.length <= 4 * FILES + 40, `${compounds.length} COMPOUNDs`);
+        } else {
+          // WRITE+SETATTR, then the CLOSE alone (with its seqid).
+          assert.equal(count("PUTFH WRITE SETATTR"), FILES - 2);
+          // The exclusive create's mode (each file, RFC 7530 §16.16.5: EXCLUSIVE4
+          // carries no attributes), the empty file's end, the large file's SETATTR.
+          assert.equal(count("PUTFH SETATTR"), FILES + 2);
         }
         // Nothing left open: every OPEN has its CLOSE.
         const opens = compounds.filter((c) => c.includes("OPEN ")).length;

@@ -172,7 +172,7 @@ Deno.test("NfsWriter: a short WRITE in the one COMPOUND fails the file (its CLOS
   await assert.rejects(writer.finish({ mode: undefined }, 4096n), /wrote 100 of 4096 bytes/);
 });
 
-Deno.test("NfsWriter ends as usual: written in place (no endInOne), larger than one WRITE, or when the open cannot end so (4.0)", async () => {
+Deno.test("NfsWriter ends as usual: written in place (no endInOne), larger than one WRITE, or when the open cannot end so (a shared open)", async () => {
   for (
     const [options, size, applies] of [
       [{ endInOne: false }, 4096, true],

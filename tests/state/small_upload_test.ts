@@ -1,7 +1,7 @@
 /**
  * writeSetattrClose() (lib/state/small_upload.ts) against the scripted
  * server: a small file's WRITE, SETATTR and CLOSE in one COMPOUND on
- * NFSv4.1, nothing on 4.0; what is done when the COMPOUND stops part way
+ * NFSv4.1 (on 4.0 WRITE and SETATTR, then the CLOSE); what is done when the COMPOUND stops part way
  * (RFC 8881 §16.2.3: the rest goes alone, the COMPOUND is never sent again
  * once its WRITE ran); a lost reply answered from the session's reply
  * cache; a WRITE answered less than FILE_SYNC4 (a COMMIT after the CLOSE).
@@ -56,14 +56,26 @@ Deno.test("writeSetattrClose() 4.1: an empty file: SETATTR and CLOSE in one COMP
   assertClean(h);
 });
 
-Deno.test("writeSetattrClose() 4.0: nothing is sent, the caller writes as usual (RFC 7530 §9.1.9: a resend after a reconnect would run the WRITE against a state its first run closed)", async () => {
+Deno.test("writeSetattrClose() 4.0: WRITE and SETATTR in one COMPOUND, the CLOSE alone with its seqid (RFC 7530 §9.1.9: a resend after a reconnect would run the WRITE against a state its first run closed)", async () => {
   await using h = await harness(0);
   const state = await h.open("file", WRITE);
   h.mark();
   const end = await writeSetattrClose(h.m, state, bytes("abc"), { size: 3n });
-  assert.equal(end.done, false);
-  assert.deepEqual(h.ops(), []);
-  await closeFile(h.m, state);
+  assert.ok(end.done);
+  assert.deepEqual(h.ops(), ["PUTFH,WRITE,SETATTR", "PUTFH,CLOSE"]);
+  assert.equal(content(h), "abc");
+  assertClean(h);
+});
+
+Deno.test("writeSetattrClose() 4.0: a lost WRITE+SETATTR reply: the resend runs them again on the open state (the same bytes, the same size), then the CLOSE", async () => {
+  await using h = await harness(0);
+  const state = await h.open("file", WRITE);
+  h.mark();
+  h.channel.dropReplies("SETATTR");
+  const end = await h.drive(writeSetattrClose(h.m, state, bytes("abc"), { size: 3n }), 50);
+  assert.ok(end.done);
+  assert.deepEqual(h.ops().filter((o) => o.includes("CLOSE")), ["PUTFH,CLOSE"]);
+  assert.equal(content(h), "abc");
   assertClean(h);
 });
 

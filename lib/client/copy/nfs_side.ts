@@ -249,7 +249,7 @@ export class NfsSide implements Side {
       commitBytes: this.#tuning.commitBytes,
       // The server keeps an exclusive create's verifier in the times until they are set.
       resetTimes: true,
-      // A temporary: a file of one WRITE ends in one COMPOUND where it can (4.1).
+      // A temporary: a file of one WRITE ends in one COMPOUND (4.1; 4.0: and a CLOSE).
       endInOne: true,
       onResend: this.#onResend,
     });
