@@ -58,6 +58,27 @@ export function bindOp<A, R>(codec: OpCodec<A, R>, args: A): Nfs4Op<R> {
   return { opnum: codec.opnum, name: codec.name, args, codec: codec as OpCodec<unknown, R> };
 }
 
+/**
+ * `op`, telling `seen` its result as the reply is decoded: a COMPOUND that
+ * stops at a later op still shows what the earlier ones returned
+ * (lib/state/small_file.ts and small_upload.ts use it to know, after a
+ * failure, which state-changing ops the server ran).
+ */
+export function tapped<R>(op: Nfs4Op<R>, seen: (value: R) => void): Nfs4Op<R> {
+  const codec = op.codec;
+  return {
+    ...op,
+    codec: {
+      ...codec,
+      decodeResult(r) {
+        const value = codec.decodeResult(r);
+        seen(value);
+        return value;
+      },
+    },
+  };
+}
+
 /** A list of bound operations. */
 export type OpList = readonly Nfs4Op<unknown>[];
 

@@ -78,7 +78,7 @@
  */
 
 import { setImmediate } from "node:timers";
-import type { Nfs4Op } from "../nfs4/compound.ts";
+import { type Nfs4Op, tapped } from "../nfs4/compound.ts";
 import { Attr, type DecodedFattr } from "../nfs4/attrs.ts";
 import { OpenClaimType, ShareAccess } from "../nfs4/constants.ts";
 import { NfsError } from "../nfs4/errors.ts";
@@ -277,22 +277,6 @@ interface Seen {
   attrs?: DecodedFattr;
   read?: ReadResult;
   closed?: boolean;
-}
-
-/** `op`, telling `seen` its result as the reply is decoded. */
-function tapped<R>(op: Nfs4Op<R>, seen: (value: R) => void): Nfs4Op<R> {
-  const codec = op.codec;
-  return {
-    ...op,
-    codec: {
-      ...codec,
-      decodeResult(r) {
-        const value = codec.decodeResult(r);
-        seen(value);
-        return value;
-      },
-    },
-  };
 }
 
 /** Ops per file in the one-COMPOUND shape: PUTFH OPEN GETFH GETATTR READ CLOSE. */

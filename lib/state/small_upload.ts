@@ -49,7 +49,7 @@
  */
 
 import type { SettableAttributes } from "../nfs4/attrs.ts";
-import type { Nfs4Op } from "../nfs4/compound.ts";
+import { type Nfs4Op, tapped } from "../nfs4/compound.ts";
 import { StableHow } from "../nfs4/constants.ts";
 import { NfsError } from "../nfs4/errors.ts";
 import { close } from "../nfs4/ops/close.ts";
@@ -79,22 +79,6 @@ export type SmallUploadEnd =
 export function canEndInOne(_m: StateManager, state: OpenState): boolean {
   return !state.closed && state.bad === undefined && state.users === 1 &&
     state.locks.length === 0 && !state.delegation;
-}
-
-/** `op`, telling `seen` when its result was decoded (it succeeded). */
-function tapped<R>(op: Nfs4Op<R>, seen: (value: R) => void): Nfs4Op<R> {
-  const codec = op.codec;
-  return {
-    ...op,
-    codec: {
-      ...codec,
-      decodeResult(r) {
-        const value = codec.decodeResult(r);
-        seen(value);
-        return value;
-      },
-    },
-  };
 }
 
 /**
