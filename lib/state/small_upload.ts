@@ -49,7 +49,7 @@
  */
 
 import type { SettableAttributes } from "../nfs4/attrs.ts";
-import { type Nfs4Op, tapped } from "../nfs4/compound.ts";
+import { tapped } from "../nfs4/compound.ts";
 import { StableHow } from "../nfs4/constants.ts";
 import { NfsError } from "../nfs4/errors.ts";
 import { close } from "../nfs4/ops/close.ts";
