@@ -723,10 +723,7 @@ export class Nfs4Client implements Nfs4ClientApi {
         if (!beforeOpen) throw e;
         // No such name in a directory that exists: what a walk would say too.
         if (e.op === "OPEN" && e.status === S.NFS4ERR_NOENT) throw e.withPath(path);
-        if (
-          walks === 0 && e.op === "PUTFH" &&
-          (e.status === S.NFS4ERR_STALE || e.status === S.NFS4ERR_FHEXPIRED)
-        ) {
+        if (walks === 0 && staleAtPutfh(e)) {
           this.manager.tracer.emit("retry", "directory walk again", `${dirPath}: ${e.statusName}`);
           options.directories.drop(dirPath);
           continue;
@@ -871,21 +868,42 @@ export class Nfs4Client implements Nfs4ClientApi {
     const inDirectory = await this.#inDirectory(path);
     if (!inDirectory) return await this.open(path, openOptions);
     const { dirPath, name } = inDirectory;
+    return await this.#withDirectoryHandle(
+      dirPath,
+      options.directories,
+      (dirFh) => this.#openIn(dirFh, name, path, openOptions),
+      () => this.open(path, openOptions),
+    );
+  }
+
+  /**
+   * `attempt` with the handle of directory `dirPath`, which `directories`
+   * keeps for a batch (walked once). No handle (not a directory, or the
+   * walk failed): `fallback`, the path-walking call, which says why, and
+   * the next file walks again. A handle the server calls stale at the PUTFH
+   * (NFS4ERR_STALE, FHEXPIRED: nothing after the PUTFH ran) is walked again
+   * once; not when the error answered a resend, whose first transmission
+   * may have done the work (an exclusive create's new OPEN, with a new
+   * verifier, would not find the file it made).
+   */
+  async #withDirectoryHandle<T>(
+    dirPath: string,
+    directories: DirectoryHandles,
+    attempt: (dirFh: FileHandle) => Promise<T>,
+    fallback: () => Promise<T>,
+  ): Promise<T> {
     for (let walks = 0;; walks++) {
-      const dirFh = await options.directories.get(dirPath, () => this.#directoryHandle(dirPath));
+      const dirFh = await directories.get(dirPath, () => this.#directoryHandle(dirPath));
       if (!dirFh) {
-        // Not a directory (yet): the path walk says why, and the next file walks again.
-        options.directories.drop(dirPath);
-        return await this.open(path, openOptions);
+        directories.drop(dirPath);
+        return await fallback();
       }
       try {
-        return await this.#openIn(dirFh, name, path, openOptions);
+        return await attempt(dirFh);
       } catch (e) {
-        // Not when a resend was answered: its first transmission may have
-        // created the file, and a new OPEN (a new verifier) would not find it.
         if (walks === 0 && staleAtPutfh(e) && !e.answeredResend) {
           this.manager.tracer.emit("retry", "directory walk again", `${dirPath}: ${e.statusName}`);
-          options.directories.drop(dirPath);
+          directories.drop(dirPath);
           continue;
         }
         throw e;
@@ -905,15 +923,11 @@ export class Nfs4Client implements Nfs4ClientApi {
     const source = await this.#inDirectory(from);
     const target = await this.#inDirectory(to);
     if (!source || !target || source.dirPath !== target.dirPath) return await this.rename(from, to);
-    const dirPath = source.dirPath;
-    for (let walks = 0;; walks++) {
-      const dirFh = await directories.get(dirPath, () => this.#directoryHandle(dirPath));
-      if (!dirFh) {
-        directories.drop(dirPath);
-        return await this.rename(from, to);
-      }
-      try {
-        await settleUnknownOutcome(
+    await this.#withDirectoryHandle(
+      source.dirPath,
+      directories,
+      (dirFh) =>
+        settleUnknownOutcome(
           this.manager,
           "RENAME",
           from,
@@ -928,17 +942,9 @@ export class Nfs4Client implements Nfs4ClientApi {
                 ] as const
               )),
           async () => !(await this.#exists(from)) && await this.#exists(to),
-        );
-        return;
-      } catch (e) {
-        if (walks === 0 && staleAtPutfh(e) && !e.answeredResend) {
-          this.manager.tracer.emit("retry", "directory walk again", `${dirPath}: ${e.statusName}`);
-          directories.drop(dirPath);
-          continue;
-        }
-        throw e;
-      }
-    }
+        ),
+      () => this.rename(from, to),
+    );
   }
 
   /**
@@ -956,32 +962,28 @@ export class Nfs4Client implements Nfs4ClientApi {
     if (!inDirectory) return await this.stat(path);
     const { dirPath, name } = inDirectory;
     const attrIds = await this.#wanted(LIST_ATTRS);
-    for (let walks = 0;; walks++) {
-      const dirFh = await directories.get(dirPath, () => this.#directoryHandle(dirPath));
-      const walked = dirFh ? this.#walkedPaths.get(dirFh) : undefined;
-      if (!dirFh || walked === undefined) {
-        if (!dirFh) directories.drop(dirPath);
-        return await this.stat(path);
-      }
-      try {
-        const [, , fh, attrs] = await this.manager.run(() =>
-          [putfh(dirFh), lookup(name), getfh(), getattr(attrIds)] as const
-        );
-        const resolvedPath = joinPath([...splitPath(walked), name]);
-        const info = toFileInfo(name, resolvedPath, attrs.attrs);
-        if (info.kind === "symlink") {
-          return { ...info, linkTarget: await this.#readlinkFh(fh, resolvedPath) };
+    return await this.#withDirectoryHandle(
+      dirPath,
+      directories,
+      async (dirFh) => {
+        const walked = this.#walkedPaths.get(dirFh);
+        if (walked === undefined) return await this.stat(path);
+        try {
+          const [, , fh, attrs] = await this.manager.run(() =>
+            [putfh(dirFh), lookup(name), getfh(), getattr(attrIds)] as const
+          );
+          const resolvedPath = joinPath([...splitPath(walked), name]);
+          const info = toFileInfo(name, resolvedPath, attrs.attrs);
+          if (info.kind === "symlink") {
+            return { ...info, linkTarget: await this.#readlinkFh(fh, resolvedPath) };
+          }
+          return info;
+        } catch (e) {
+          throw e instanceof NfsError ? e.withPath(path) : e;
         }
-        return info;
-      } catch (e) {
-        if (walks === 0 && staleAtPutfh(e)) {
-          this.manager.tracer.emit("retry", "directory walk again", `${dirPath}: ${e.statusName}`);
-          directories.drop(dirPath);
-          continue;
-        }
-        throw e instanceof NfsError ? e.withPath(path) : e;
-      }
-    }
+      },
+      () => this.stat(path),
+    );
   }
 
   /**
