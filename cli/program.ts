@@ -6,12 +6,6 @@
  */
 
 import { CommanderError, Help, type Option } from "@commander-js/extra-typings";
-import { registerCat } from "./cat.ts";
-import { addCompletions } from "./completions.ts";
-import { registerCp } from "./cp.ts";
-import { registerLock } from "./lock.ts";
-import { registerRenewWatch } from "./renew_watch.ts";
-import { registerSimulateReboot } from "./simulate_reboot.ts";
 import { CliContext, type CliIo } from "./context.ts";
 import { describeError, exitCodeFor } from "./errors.ts";
 import { EXIT_CODES_HELP, ExitCode } from "./exit_codes.ts";
@@ -22,56 +16,116 @@ import {
   type RootCommand,
   TRACE_TERM,
 } from "./globals.ts";
-import { registerLs } from "./ls.ts";
-import { registerInfo } from "./info.ts";
-import { registerShell } from "./shell.ts";
-import { registerStat } from "./stat.ts";
-import { registerDf } from "./df.ts";
-import { registerRm } from "./rm.ts";
-import { registerRmdir } from "./rmdir.ts";
-import { registerMkdir } from "./mkdir.ts";
-import { registerMv } from "./mv.ts";
-import { registerLn } from "./ln.ts";
-import { registerChmod } from "./chmod.ts";
-import { registerChown } from "./chown.ts";
-import { registerTouch } from "./touch.ts";
-import { registerTruncate } from "./truncate.ts";
-import { registerDu } from "./du.ts";
-import { registerFind } from "./find.ts";
-import { registerHead } from "./head.ts";
-import { registerTail } from "./tail.ts";
 import { isBrokenPipe } from "./output.ts";
 import { versionText } from "./version.ts";
 
 /** Adds one subcommand (`program.command(...)`) whose action uses `ctx`. */
 export type RegisterCommand = (program: RootCommand, ctx: CliContext) => void;
 
-/** The subcommands, in the order `nfs4 --help` lists them. */
-export const COMMANDS: readonly RegisterCommand[] = [
-  registerLs,
-  registerCat,
-  registerCp,
-  registerStat,
-  registerDf,
-  registerRm,
-  registerRmdir,
-  registerMkdir,
-  registerMv,
-  registerLn,
-  registerChmod,
-  registerChown,
-  registerTouch,
-  registerTruncate,
-  registerDu,
-  registerFind,
-  registerHead,
-  registerTail,
-  registerInfo,
-  registerShell,
-  registerRenewWatch,
-  registerLock,
-  registerSimulateReboot,
+/** A subcommand: the names it answers to and the module that adds it. */
+interface CommandModule {
+  /** Its name and aliases. */
+  readonly names: readonly string[];
+  /** Imports its module (once) and gives its register function. */
+  readonly load: () => Promise<RegisterCommand>;
+  /** It needs every other command as well (the shell reads their options). */
+  readonly everyCommand?: boolean;
+}
+
+/**
+ * The subcommands, in the order `nfs4 --help` lists them. Each module is
+ * imported only when the command line may run it: loading all of them (and
+ * the npm packages and parts of lib/ that only some use) costs ~0.04 CPU-s
+ * at every start under `deno run`. The specifiers are literal so that
+ * `deno compile` and `bun build --compile` include every module.
+ */
+const COMMAND_MODULES: readonly CommandModule[] = [
+  { names: ["ls"], load: async () => (await import("./ls.ts")).registerLs },
+  { names: ["cat"], load: async () => (await import("./cat.ts")).registerCat },
+  { names: ["cp"], load: async () => (await import("./cp.ts")).registerCp },
+  { names: ["stat"], load: async () => (await import("./stat.ts")).registerStat },
+  { names: ["df"], load: async () => (await import("./df.ts")).registerDf },
+  { names: ["rm"], load: async () => (await import("./rm.ts")).registerRm },
+  { names: ["rmdir"], load: async () => (await import("./rmdir.ts")).registerRmdir },
+  { names: ["mkdir"], load: async () => (await import("./mkdir.ts")).registerMkdir },
+  { names: ["mv"], load: async () => (await import("./mv.ts")).registerMv },
+  { names: ["ln"], load: async () => (await import("./ln.ts")).registerLn },
+  { names: ["chmod"], load: async () => (await import("./chmod.ts")).registerChmod },
+  { names: ["chown"], load: async () => (await import("./chown.ts")).registerChown },
+  { names: ["touch"], load: async () => (await import("./touch.ts")).registerTouch },
+  { names: ["truncate"], load: async () => (await import("./truncate.ts")).registerTruncate },
+  { names: ["du"], load: async () => (await import("./du.ts")).registerDu },
+  { names: ["find"], load: async () => (await import("./find.ts")).registerFind },
+  { names: ["head"], load: async () => (await import("./head.ts")).registerHead },
+  { names: ["tail"], load: async () => (await import("./tail.ts")).registerTail },
+  { names: ["info", "probe"], load: async () => (await import("./info.ts")).registerInfo },
+  {
+    names: ["shell"],
+    load: async () => (await import("./shell.ts")).registerShell,
+    everyCommand: true,
+  },
+  {
+    names: ["renew-watch"],
+    load: async () => (await import("./renew_watch.ts")).registerRenewWatch,
+  },
+  { names: ["lock"], load: async () => (await import("./lock.ts")).registerLock },
+  {
+    names: ["simulate-reboot"],
+    load: async () => (await import("./simulate_reboot.ts")).registerSimulateReboot,
+  },
 ];
+
+/** The names and aliases of the subcommands, in the order `nfs4 --help` lists them. */
+export const COMMAND_NAMES: readonly string[] = COMMAND_MODULES.flatMap((m) => m.names);
+
+/** What a program is built from: some subcommands, and the completions when all are there. */
+interface ProgramCommands {
+  readonly commands: readonly RegisterCommand[];
+  /** Adds `completions` and `complete`, which read the whole command tree. */
+  readonly addCompletions?: (program: RootCommand) => void;
+}
+
+/** Every subcommand and the completions, once loaded. */
+let everyCommand: Required<ProgramCommands> | undefined;
+
+async function loadEveryCommand(): Promise<ProgramCommands> {
+  everyCommand ??= {
+    commands: await Promise.all(COMMAND_MODULES.map((m) => m.load())),
+    // @bomb.sh/tab comes with them.
+    addCompletions: (await import("./completions.ts")).addCompletions,
+  };
+  return everyCommand;
+}
+
+/**
+ * The subcommands `argv` (normalized) can reach, imported. Commander runs a
+ * subcommand when the first operand left after the root's own options names
+ * it; the same split made here, on a root with the same options and no
+ * subcommands, tells which one. When that split finds no subcommand (help,
+ * a usage error, an unknown command: what commander prints then lists or
+ * suggests every command) every subcommand is loaded, and none for
+ * `--version` alone, which commander answers before it looks at commands.
+ */
+async function loadCommands(argv: readonly string[]): Promise<ProgramCommands> {
+  let operands: string[];
+  let version: boolean;
+  try {
+    const probe = createRootCommand()
+      .option("-V, --version")
+      .exitOverride()
+      .configureOutput({ writeOut: () => {}, writeErr: () => {}, outputError: () => {} });
+    ({ operands } = probe.parseOptions([...argv]));
+    version = probe.opts().version === true;
+  } catch {
+    // An option's value is wrong, or missing: the whole program reports it, as ever.
+    return await loadEveryCommand();
+  }
+  const first = operands[0];
+  const module = COMMAND_MODULES.find((m) => first !== undefined && m.names.includes(first));
+  if (module && !module.everyCommand) return { commands: [await module.load()] };
+  if (!module && operands.length === 0 && version) return { commands: [] };
+  return await loadEveryCommand();
+}
 
 const ROOT_HELP = `
 Examples:
@@ -86,8 +140,18 @@ byte of a name (%2F is a '/' inside a name, not a separator).
 ${EXIT_CODES_HELP}
 `;
 
-/** Builds the program; actions report through `ctx`. */
+/**
+ * Builds the program with every subcommand; actions report through `ctx`.
+ * Every command must have been loaded, as `run()` does before it runs the
+ * shell, the one command that calls this.
+ */
 export function createProgram(ctx: CliContext): RootCommand {
+  if (!everyCommand) throw new Error("createProgram() before the commands were loaded");
+  return buildProgram(ctx, everyCommand);
+}
+
+/** Builds the program with `commands`; actions report through `ctx`. */
+function buildProgram(ctx: CliContext, { commands, addCompletions }: ProgramCommands): RootCommand {
   const program = createRootCommand();
   program
     .description("A userspace NFSv4.0/4.1 client")
@@ -118,8 +182,8 @@ export function createProgram(ctx: CliContext): RootCommand {
     .addHelpText("after", ROOT_HELP);
   // Subcommands created with .command() inherit exitOverride and the output
   // and help configuration set above.
-  for (const register of COMMANDS) register(program, ctx);
-  addCompletions(program);
+  for (const register of commands) register(program, ctx);
+  addCompletions?.(program);
   return program;
 }
 
@@ -137,10 +201,11 @@ function commanderMessage(err: CommanderError): string {
  */
 export async function run(argv: readonly string[], io: CliIo): Promise<ExitCode> {
   const ctx = new CliContext(io);
-  const program = createProgram(ctx);
+  const normalized = normalizeArgv(argv);
+  const program = buildProgram(ctx, await loadCommands(normalized));
   const unsubscribe = io.signals?.((signal) => ctx.interrupt(signal));
   try {
-    await program.parseAsync(normalizeArgv(argv), { from: "user" });
+    await program.parseAsync(normalized, { from: "user" });
     const stopped = ctx.interruption.signal.reason;
     if (stopped !== undefined) return exitCodeFor(stopped);
     if (ctx.exitStatus !== undefined) return ctx.exitStatus as ExitCode;

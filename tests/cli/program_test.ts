@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import { normalizeArgv } from "../../cli/globals.ts";
+import { COMMAND_NAMES } from "../../cli/program.ts";
 import { VERSION } from "../../cli/version.ts";
 import { dir, file, runFake } from "./_fake.ts";
 
@@ -34,6 +35,21 @@ Deno.test("run() prints a subcommand's help with examples and the global options
   }
   const cat = await runFake(["cat", "--help"], world());
   assert.match(cat.stdout, /Examples:\n {2}\$ nfs4 cat /);
+});
+
+Deno.test("run() lists every command in --help, named as COMMAND_NAMES names them", async () => {
+  const r = await runFake(["--help"], world());
+  const section = /\nCommands:\n([^]*?)\n\n/.exec(r.stdout)?.[1] ?? "";
+  const listed = section.split("\n").map((line) => line.trim().split(" ")[0]!.split("|"));
+  assert.deepEqual(listed.flat(), [...COMMAND_NAMES, "completions", "help"]);
+});
+
+Deno.test("run() reaches each command by each of its names (modules load on demand)", async () => {
+  for (const name of COMMAND_NAMES) {
+    const r = await runFake([name, "--help"], world());
+    assert.equal(r.code, 0, name);
+    assert.match(r.stdout, new RegExp(`^Usage: nfs4 ([a-z-]+\\|)?${name}(\\|[a-z-]+)? `), name);
+  }
 });
 
 Deno.test("run() prints the version with status 0", async () => {
