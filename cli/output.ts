@@ -9,9 +9,20 @@
  * Text is written as UTF-8, except that a string holding bytes that are
  * not UTF-8 (names, as lib/client/names.ts keeps them) is written as those
  * exact bytes.
+ *
+ * Under `deno run`, data (bytes, not text) goes to fd 1 with write(2)
+ * through Deno's FFI rather than through `process.stdout`: every way Deno
+ * offers to write to stdout (`process.stdout`, `Deno.stdout`, node:fs on fd
+ * 1) ends in Rust's line-buffered stdout, which looks for the last newline
+ * in every write, a scan of the whole chunk when it holds none (0.07 CPU-s
+ * per GiB of zeros; random data has a newline every ~256 bytes and costs
+ * 0.006 s per GiB), and splits a chunk that has one in two write(2)s. It is
+ * the same descriptor, so a regular file's offset is shared as before with
+ * whoever else writes to it. See {@linkcode RawStdout} for the failures.
  * @module
  */
 
+import process from "node:process";
 import { encodeByteString } from "../lib/client/names.ts";
 
 /** The part of a Node-style writable stream we use (`process.stdout`, a test double). */
@@ -20,6 +31,78 @@ export interface WritableLike {
   on(event: "error", listener: (error: Error) => void): unknown;
   readonly isTTY?: boolean | undefined;
   readonly columns?: number | undefined;
+  /** Bytes written but not yet handed to the system (Node's `writableLength`). */
+  readonly writableLength?: number | undefined;
+}
+
+/**
+ * Streams whose write threw. Deno's `process.stdout` throws a failed write
+ * (ENOSPC, EAGAIN) instead of calling back with it, and then holds every
+ * later write as waiting behind the failed one: nothing will be flushed.
+ */
+const failedStreams = new WeakSet<WritableLike>();
+
+/** Linux's errno values met here. */
+const EINTR = 4;
+const EAGAIN = 11;
+const EPIPE = 32;
+
+/** The FFI of Deno that {@linkcode rawStdout} needs. */
+interface DenoFfi {
+  dlopen(
+    path: string,
+    symbols: Record<string, { parameters: string[]; result: string }>,
+  ): { symbols: Record<string, (...args: unknown[]) => unknown> };
+  UnsafePointerView: new (pointer: unknown) => { getInt32(offset?: number): number };
+  permissions: { querySync(descriptor: { name: "ffi" }): { state: string } };
+}
+
+/**
+ * write(2) on fd 1, and poll(2) to wait until it takes more. Both block the
+ * thread, as Deno's own writes to a full pipe already do (they are
+ * synchronous too); a non-blocking pipe (EAGAIN, where `process.stdout`
+ * fails) is waited for with poll(2).
+ */
+interface RawStdout {
+  /** Bytes written, or the negated errno. */
+  write(bytes: Uint8Array): number;
+  /** Waits until fd 1 can be written (or has failed, which the next write tells). */
+  waitWritable(): void;
+}
+
+/**
+ * fd 1 through FFI under Deno on Linux with glibc, when FFI is granted and
+ * stdout is not a terminal; otherwise undefined (and `process.stdout` it is).
+ */
+function rawStdout(): RawStdout | undefined {
+  const deno = (globalThis as { Deno?: Partial<DenoFfi> }).Deno;
+  if (process.platform !== "linux" || typeof deno?.dlopen !== "function") return undefined;
+  try {
+    if (deno.permissions?.querySync({ name: "ffi" }).state !== "granted") return undefined;
+    const { symbols } = deno.dlopen("libc.so.6", {
+      write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+      poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
+      __errno_location: { parameters: [], result: "pointer" },
+    });
+    const View = deno.UnsafePointerView!;
+    const errno = () => new View(symbols.__errno_location!()).getInt32(0);
+    // struct pollfd { int fd; short events = POLLOUT; short revents; }
+    const pollfd = new Uint8Array([1, 0, 0, 0, 4, 0, 0, 0]);
+    return {
+      write(bytes) {
+        const n = Number(symbols.write!(1, bytes, BigInt(bytes.length)));
+        return n >= 0 ? n : -errno();
+      },
+      waitWritable() {
+        while (Number(symbols.poll!(pollfd, 1n, -1)) < 0 && errno() === EINTR) {
+          // Interrupted by a signal: wait again.
+        }
+      },
+    };
+  } catch {
+    // No glibc, a missing symbol: process.stdout it is.
+    return undefined;
+  }
 }
 
 /**
@@ -56,9 +139,17 @@ export class Output {
   readonly #stream: WritableLike;
   readonly #closed = new AbortController();
   #error: Error | undefined;
+  /**
+   * fd 1 itself, for bytes, when the stream is this process's stdout under
+   * Deno: null until the first bytes are written, undefined when not.
+   */
+  #raw: RawStdout | undefined | null;
 
   constructor(stream: WritableLike) {
     this.#stream = stream;
+    this.#raw = stream === process.stdout && !stream.isTTY && "Deno" in globalThis
+      ? null
+      : undefined;
     // An 'error' event without a listener would crash the process.
     stream.on("error", (error) => void this.#wrap(error));
   }
@@ -92,6 +183,12 @@ export class Output {
     if (chunk.length === 0) return;
     // Text holding escaped bytes (names that are not UTF-8) goes out as those bytes.
     if (typeof chunk === "string" && !chunk.isWellFormed()) chunk = encodeByteString(chunk);
+    if (typeof chunk !== "string" && this.#raw !== undefined && !this.#stream.writableLength) {
+      this.#raw ??= rawStdout();
+      const rest = this.#raw ? this.#writeRaw(this.#raw, chunk) : chunk;
+      if (rest === undefined) return;
+      chunk = rest;
+    }
     await new Promise<void>((resolve, reject) => {
       try {
         this.#stream.write(chunk, (error) => {
@@ -99,6 +196,7 @@ export class Output {
           else resolve();
         });
       } catch (error) {
+        failedStreams.add(this.#stream);
         reject(this.#wrap(error as Error));
       }
     });
@@ -125,6 +223,31 @@ export class Output {
       }
     }
     await this.write(batch);
+  }
+
+  /**
+   * Writes `chunk` to fd 1 and answers undefined, or what is left of it for
+   * the stream when write(2) failed otherwise than on a closed pipe: the
+   * stream then takes that and every later chunk, and fails as it always
+   * did (ENOSPC, EIO: the same message). Only called while the stream holds
+   * nothing unwritten, so the bytes stay in order; Deno writes text through
+   * the stream at once (flushing its line buffer each time).
+   */
+  #writeRaw(raw: RawStdout, chunk: Uint8Array): Uint8Array | undefined {
+    let done = 0;
+    while (done < chunk.length) {
+      const n = raw.write(done === 0 ? chunk : chunk.subarray(done));
+      if (n > 0) done += n;
+      else if (n === -EINTR) continue;
+      else if (n === -EAGAIN) raw.waitWritable();
+      else if (n === -EPIPE) {
+        throw this.#wrap(Object.assign(new Error("write EPIPE"), { code: "EPIPE" }));
+      } else {
+        this.#raw = undefined;
+        return chunk.subarray(done);
+      }
+    }
+    return undefined;
   }
 
   #wrap(error: Error): Error {
@@ -154,6 +277,7 @@ export class Diagnostics {
     try {
       this.#stream.write(text + "\n");
     } catch {
+      failedStreams.add(this.#stream);
       this.#closed = true;
     }
   }
@@ -164,6 +288,7 @@ export class Diagnostics {
     try {
       this.#stream.write(text);
     } catch {
+      failedStreams.add(this.#stream);
       this.#closed = true;
     }
   }
@@ -171,6 +296,7 @@ export class Diagnostics {
 
 /** Resolves once everything written to `stream` so far has been flushed (or failed). */
 export function flushed(stream: WritableLike): Promise<void> {
+  if (failedStreams.has(stream)) return Promise.resolve();
   return new Promise((resolve) => {
     try {
       stream.write("", () => resolve());
