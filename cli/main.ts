@@ -8,8 +8,7 @@
 import process from "node:process";
 import { setTimeout } from "node:timers";
 import { exactArgv } from "./argv.ts";
-import { closePcap, connectClient } from "./connect.ts";
-import type { StopSignal } from "./context.ts";
+import type { ConnectFn, StopSignal } from "./context.ts";
 import { ExitCode } from "./exit_codes.ts";
 import { type IdDatabase, localIdDatabase } from "./ls_owners.ts";
 import { flushed } from "./output.ts";
@@ -43,15 +42,25 @@ function signals(listener: (signal: StopSignal) => boolean): () => void {
   };
 }
 
+/**
+ * cli/connect.ts, and the client behind it, imported by the first
+ * connection: `--version`, help and usage errors start without them.
+ */
+let connector: typeof import("./connect.ts") | undefined;
+const connect: ConnectFn = async (...args) => {
+  connector ??= await import("./connect.ts");
+  return await connector.connectClient(...args);
+};
+
 let ids: IdDatabase | undefined;
 // Every way out (the end, a failure, a signal's backstop) ends the --pcap capture.
-process.on("exit", closePcap);
+process.on("exit", () => connector?.closePcap());
 const code = await run(exactArgv(process.argv.slice(2)), {
   stdout: process.stdout,
   stderr: process.stderr,
   env: process.env,
   now: () => new Date(),
-  connect: connectClient,
+  connect,
   signals,
   ids: () => ids ??= localIdDatabase(),
 });
