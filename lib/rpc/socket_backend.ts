@@ -15,8 +15,11 @@
  *   Node, Bun) and is the default outside Bun.
  * - `deno` (socket_deno.ts): `Deno.connect`, reading with `conn.read()`
  *   straight into the buffer given.
- * - `bun` (socket_bun.ts): `Bun.connect`, the default in Bun (the single
- *   binary).
+ * - `ffi` (socket_ffi.ts): a socket of our own through Bun's FFI, read
+ *   straight into the record's buffer; the default in Bun on Linux (the
+ *   single binary).
+ * - `bun` (socket_bun.ts): `Bun.connect`, the default in Bun where `ffi`
+ *   cannot run.
  *
  * What was measured (1 GiB over loopback from Ganesha, CPU time of the
  * client): a bare receive loop costs the same 0.18-0.23 s through Deno's
@@ -28,9 +31,9 @@
  * 1 GiB `nfs4 cat` 5-15% less CPU through `Bun.connect`. What paid most
  * was not allocating a buffer per record (socket_buffers.ts).
  *
- * `NFS4_SOCKET=node|deno|bun` in the environment picks one (the test
+ * `NFS4_SOCKET=node|deno|bun|ffi` in the environment picks one (the test
  * suite can be run with each); `deno` outside Deno and `bun` outside Bun
- * fall back to `node`.
+ * fall back to `node`, `ffi` where it cannot run to `bun` or `node`.
  * @module
  */
 
@@ -38,6 +41,7 @@ import process from "node:process";
 import { connectNode } from "./socket_node.ts";
 import { connectDeno, denoAvailable } from "./socket_deno.ts";
 import { bunAvailable, connectBun } from "./socket_bun.ts";
+import { connectFfi, ffiAvailable } from "./socket_ffi.ts";
 
 /** Where to connect. */
 export interface SocketEndpoint {
@@ -86,7 +90,7 @@ export interface RpcSocket {
 }
 
 /** The backends by name. */
-export type SocketKind = "node" | "deno" | "bun";
+export type SocketKind = "node" | "deno" | "bun" | "ffi";
 
 /** Opens a socket: connecting starts at once, `events.connected()` tells when it is up. */
 export type SocketFactory = (
@@ -96,8 +100,8 @@ export type SocketFactory = (
 ) => RpcSocket;
 
 /**
- * The backend to use: `NFS4_SOCKET` when set, else `bun` in Bun and `node`
- * elsewhere. (`readBufferSize` 0 means 'data' events, which only the node
+ * The backend to use: `NFS4_SOCKET` when set, else `ffi` in Bun on Linux,
+ * `bun` in Bun elsewhere and `node` outside Bun. (`readBufferSize` 0 means 'data' events, which only the node
  * backend has.)
  */
 export function defaultSocketKind(): SocketKind {
@@ -107,13 +111,24 @@ export function defaultSocketKind(): SocketKind {
   } catch {
     wanted = undefined; // no permission to read the environment
   }
-  if (wanted === "deno" || wanted === "bun" || wanted === "node") return wanted;
+  if (wanted === "deno" || wanted === "bun" || wanted === "node" || wanted === "ffi") return wanted;
+  if (ffiAvailable()) return "ffi";
   return bunAvailable() ? "bun" : "node";
 }
 
 /** The factory of a backend; `deno` falls back to `node` outside Deno. */
 export function socketFactory(kind: SocketKind, readBufferSize: number): SocketFactory {
   if (kind === "deno" && denoAvailable() && readBufferSize > 0) return connectDeno;
-  if (kind === "bun" && bunAvailable() && readBufferSize > 0) return connectBun;
+  if (kind === "ffi" && ffiAvailable() && readBufferSize > 0) return connectFfi;
+  if ((kind === "bun" || kind === "ffi") && bunAvailable() && readBufferSize > 0) return connectBun;
   return connectNode;
+}
+
+/** Which backend a factory from {@linkcode socketFactory} is (what actually runs after fallbacks). */
+export function socketKindOf(factory: SocketFactory): SocketKind | undefined {
+  if (factory === connectFfi) return "ffi";
+  if (factory === connectBun) return "bun";
+  if (factory === connectDeno) return "deno";
+  if (factory === connectNode) return "node";
+  return undefined;
 }

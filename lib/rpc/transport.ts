@@ -84,6 +84,7 @@ import {
   type SocketFactory,
   socketFactory,
   type SocketKind,
+  socketKindOf,
 } from "./socket_backend.ts";
 import { POOLED_RECORD_MIN, recordBuffers } from "./socket_buffers.ts";
 import { type Deadline, DeadlineQueue } from "./deadlines.ts";
@@ -366,8 +367,8 @@ export class RpcTransport extends EventTarget {
     } else {
       this.#socketFactory = socketFactory(socket, this.readBufferSize);
       // What actually runs: 'data' events (readBufferSize 0) and runtimes
-      // without Deno.connect take node:net.
-      this.socketKind = this.#socketFactory === socketFactory("node", 0) ? "node" : socket;
+      // without the API asked for fall back (socket_backend.ts).
+      this.socketKind = socketKindOf(this.#socketFactory) ?? socket;
     }
     this.#nextXid = crypto.getRandomValues(new Uint32Array(1))[0] ?? 1;
   }

@@ -15,25 +15,30 @@ import { fileURLToPath } from "node:url";
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const bun = `${root}.tools/bun/node_modules/.bin/bun`;
 
-Deno.test({
-  name: "RpcTransport over Bun.connect: large records, pipelining, drops, close, refusal",
-  ignore: !existsSync(bun),
-  async fn() {
-    const out = await new Deno.Command(bun, {
-      args: ["tests/rpc/_bun_socket_check.ts"],
-      cwd: root,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stdout = new TextDecoder().decode(out.stdout);
-    const stderr = new TextDecoder().decode(out.stderr);
-    assert.equal(out.code, 0, `bun exited ${out.code}:\n${stdout}\n${stderr}`);
-    const checks = stdout.trim().split("\n").map((line) =>
-      JSON.parse(line) as { check: string; ok: boolean; detail?: unknown }
-    );
-    for (const { check, ok, detail } of checks) {
-      assert.ok(ok, `${check}: ${JSON.stringify(detail)}`);
-    }
-    assert.equal(checks.length, 7, stdout);
-  },
-});
+for (const kind of ["ffi", "bun"]) {
+  Deno.test({
+    name: `RpcTransport over ${
+      kind === "ffi" ? "the FFI socket" : "Bun.connect"
+    }: large records, pipelining, drops, close, refusal`,
+    ignore: !existsSync(bun),
+    async fn() {
+      const out = await new Deno.Command(bun, {
+        args: ["tests/rpc/_bun_socket_check.ts"],
+        env: { NFS4_SOCKET: kind },
+        cwd: root,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stdout = new TextDecoder().decode(out.stdout);
+      const stderr = new TextDecoder().decode(out.stderr);
+      assert.equal(out.code, 0, `bun exited ${out.code}:\n${stdout}\n${stderr}`);
+      const checks = stdout.trim().split("\n").map((line) =>
+        JSON.parse(line) as { check: string; ok: boolean; detail?: unknown }
+      );
+      for (const { check, ok, detail } of checks) {
+        assert.ok(ok, `${check}: ${JSON.stringify(detail)}`);
+      }
+      assert.equal(checks.length, 9, stdout);
+    },
+  });
+}
