@@ -6,6 +6,7 @@
  * only reachable this way (and through the binary's own test).
  */
 
+import net from "node:net";
 import process from "node:process";
 import { RpcConnectionError, RpcTransport } from "../../lib/rpc/mod.ts";
 import { autoReply, FakeRpcServer, successReply } from "./_fake_server.ts";
@@ -91,7 +92,74 @@ report(
   namedReply instanceof Uint8Array ? namedReply.length : String(namedReply),
 );
 await named.close();
+
+// IPv6: the address family follows the address.
+const echo6 = await FakeRpcServer.start(
+  autoReply((call, w) => w.writeOpaque(call.args.readOpaque(64 << 20))),
+  "::1",
+);
+const overSix = new RpcTransport({ host: "[::1]", port: echo6.port });
+const sixReply = await overSix.call({
+  program: 100003,
+  version: 4,
+  procedure: 1,
+  args: (w) => w.writeOpaque(pattern(3000)),
+}).then((r) => r.reader.readOpaque(1 << 20), (e) => e);
+report(
+  "an IPv6 address ([::1]) is connected to, and its local address reported",
+  sixReply instanceof Uint8Array && equal(sixReply, pattern(3000)) &&
+    overSix.localAddress === "::1",
+  {
+    reply: sixReply instanceof Uint8Array ? sixReply.length : String(sixReply),
+    local: overSix.localAddress,
+  },
+);
+await overSix.close();
+await echo6.close();
 await echo.close();
+
+// A connect that never completes ends at the connect timeout: a listening
+// socket that never accepts, its queue filled first (Linux then drops the
+// SYNs), made through FFI as node:net always accepts.
+const { dlopen } = await import("bun:ffi");
+const sys = dlopen("libc.so.6", {
+  socket: { args: ["i32", "i32", "i32"], returns: "i32" },
+  bind: { args: ["i32", "ptr", "u32"], returns: "i32" },
+  listen: { args: ["i32", "i32"], returns: "i32" },
+  getsockname: { args: ["i32", "ptr", "ptr"], returns: "i32" },
+  close: { args: ["i32"], returns: "i32" },
+}).symbols;
+const listener = sys.socket(2, 1, 0);
+const sin = new Uint8Array([2, 0, 0, 0, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
+sys.bind(listener, sin, 16);
+sys.listen(listener, 0);
+sys.getsockname(listener, sin, new Uint32Array([16]));
+const stuckPort = (sin[2]! << 8) | sin[3]!;
+const fillers = [];
+for (let i = 0; i < 3; i++) {
+  fillers.push(net.connect(stuckPort, "127.0.0.1").on("error", () => {}));
+}
+await new Promise((resolve) => setTimeout(resolve, 100));
+const started = performance.now();
+const nowhere = new RpcTransport({ host: "127.0.0.1", port: stuckPort, connectTimeoutMs: 300 });
+const unreached = await nowhere.call({ program: 100003, version: 4, procedure: 0 }).then(
+  () => undefined,
+  (e) => e,
+);
+const waited = performance.now() - started;
+report(
+  "a connect that does not finish fails at its timeout",
+  unreached instanceof RpcConnectionError && unreached.code === "ETIMEDOUT" && waited >= 250 &&
+    waited < 2000,
+  {
+    error: String(unreached),
+    code: (unreached as { code?: unknown })?.code,
+    ms: Math.round(waited),
+  },
+);
+await nowhere.close();
+for (const socket of fillers) socket.destroy();
+sys.close(listener);
 
 // A server that drops the connection mid-call: the call fails retriable,
 // and the next call connects again.

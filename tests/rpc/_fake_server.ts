@@ -151,14 +151,17 @@ export class FakeRpcServer {
   }
 
   /**
-   * Starts listening. `onConnection`, when given, runs for every accepted
-   * connection (for servers that answer automatically).
+   * Starts listening on `host` (loopback). `onConnection`, when given, runs
+   * for every accepted connection (for servers that answer automatically).
    */
-  static async start(onConnection?: (connection: FakeConnection) => void): Promise<FakeRpcServer> {
+  static async start(
+    onConnection?: (connection: FakeConnection) => void,
+    host = "127.0.0.1",
+  ): Promise<FakeRpcServer> {
     const server = new FakeRpcServer(onConnection);
     await new Promise<void>((resolve, reject) => {
       server.#server.once("error", reject);
-      server.#server.listen(0, "127.0.0.1", () => resolve());
+      server.#server.listen(0, host, () => resolve());
     });
     const address = server.#server.address();
     if (address === null || typeof address === "string") throw new Error("no port");

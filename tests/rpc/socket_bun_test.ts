@@ -38,7 +38,7 @@ for (const kind of ["ffi", "bun"]) {
       for (const { check, ok, detail } of checks) {
         assert.ok(ok, `${check}: ${JSON.stringify(detail)}`);
       }
-      assert.equal(checks.length, 9, stdout);
+      assert.equal(checks.length, 11, stdout);
     },
   });
 }
