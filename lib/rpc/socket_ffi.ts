@@ -129,6 +129,7 @@ interface Libc {
     length: ArrayBufferView,
   ): number;
   getsockname(fd: number, address: ArrayBufferView, length: ArrayBufferView): number;
+  getpeername(fd: number, address: ArrayBufferView, length: ArrayBufferView): number;
   epoll_create1(flags: number): number;
   epoll_ctl(epfd: number, op: number, fd: number, event: ArrayBufferView | null): number;
   inet_pton(family: number, text: ArrayBufferView, out: ArrayBufferView): number;
@@ -174,6 +175,7 @@ function bind(): { libc: Libc; ffi: BunFfi } | undefined {
       setsockopt: { args: [i32, i32, i32, ptr, u32], returns: i32 },
       getsockopt: { args: [i32, i32, i32, ptr, ptr], returns: i32 },
       getsockname: { args: [i32, ptr, ptr], returns: i32 },
+      getpeername: { args: [i32, ptr, ptr], returns: i32 },
       epoll_create1: { args: [i32], returns: i32 },
       epoll_ctl: { args: [i32, i32, i32, ptr], returns: i32 },
       inet_pton: { args: [i32, ptr, ptr], returns: i32 },
@@ -376,6 +378,7 @@ export function connectFfi(
   const { control } = poller;
   const scratch = new Uint8Array(Math.max(1, readBufferSize));
   const intValue = new Int32Array(1);
+  const peer = new Uint8Array(28);
   const lengthValue = new Uint32Array(1);
 
   let fd = -1;
@@ -518,6 +521,14 @@ export function connectFfi(
       }
       if (intValue[0] !== 0) {
         fail(errnoCodeError(intValue[0]!, "connect"));
+        return;
+      }
+      // Events are hints: the bits may be a closed socket's that had this
+      // slot before (the poller can apply them after the slot was taken
+      // again). Only a peer address proves the connection is made.
+      lengthValue[0] = peer.length;
+      if (libc.getpeername(fd, peer, lengthValue) !== 0) {
+        arm();
         return;
       }
       established();

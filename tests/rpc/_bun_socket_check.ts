@@ -135,14 +135,23 @@ sys.bind(listener, sin, 16);
 sys.listen(listener, 0);
 sys.getsockname(listener, sin, new Uint32Array([16]));
 const stuckPort = (sin[2]! << 8) | sin[3]!;
-const fillers = [];
-for (let i = 0; i < 3; i++) {
+// One connection takes the queue's only place (backlog 0); the next are
+// left waiting for an answer to their SYN, and so is the transport's.
+const queued = net.connect(stuckPort, "127.0.0.1").on("error", () => {});
+await new Promise((resolve) => queued.once("connect", resolve));
+const fillers = [queued];
+for (let i = 0; i < 2; i++) {
   fillers.push(net.connect(stuckPort, "127.0.0.1").on("error", () => {}));
 }
 await new Promise((resolve) => setTimeout(resolve, 100));
 const started = performance.now();
 const nowhere = new RpcTransport({ host: "127.0.0.1", port: stuckPort, connectTimeoutMs: 300 });
-const unreached = await nowhere.call({ program: 100003, version: 4, procedure: 0 }).then(
+const unreached = await nowhere.call({
+  program: 100003,
+  version: 4,
+  procedure: 0,
+  timeoutMs: 3000,
+}).then(
   () => undefined,
   (e) => e,
 );
