@@ -36,8 +36,9 @@
  * than the rest of its bookkeeping.
  *
  * The socket itself is behind one small interface (socket_backend.ts):
- * `node:net` by default, which runs under Deno, Node and Bun, or
- * `Deno.connect` (`NFS4_SOCKET=deno`, or the `socket` option).
+ * `node:net` by default outside Bun (it runs under Deno, Node and Bun), a
+ * socket of our own through Bun's FFI in the binary (socket_ffi.ts), or
+ * `Deno.connect` / `Bun.connect` (`NFS4_SOCKET`, or the `socket` option).
  *
  * @example
  * ```ts
@@ -144,8 +145,9 @@ export interface RpcTransportOptions {
   tap?: RecordTap;
   /**
    * The socket API (socket_backend.ts): `node` (`node:net`, everywhere),
-   * `deno` (`Deno.connect`), or a factory of one's own. Default:
-   * `NFS4_SOCKET` from the environment, else `node`.
+   * `deno` (`Deno.connect`), `bun` (`Bun.connect`), `ffi` (Bun on Linux),
+   * or a factory of one's own. Default: `NFS4_SOCKET` from the environment,
+   * else `ffi` in Bun on Linux, `bun` in Bun elsewhere, `node` outside Bun.
    */
   socket?: SocketKind | SocketFactory;
 }
