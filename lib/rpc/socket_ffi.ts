@@ -45,6 +45,7 @@ import { isIP } from "node:net";
 import { lookup } from "node:dns/promises";
 import process from "node:process";
 import type { RpcSocket, SocketEndpoint, SocketEvents } from "./socket_backend.ts";
+import { connectBun } from "./socket_bun.ts";
 
 // Linux's values (x86-64 and arm64 share them).
 const AF_INET = 2;
@@ -261,6 +262,13 @@ class Poller {
       dataOffset: EPOLL_DATA_OFFSET,
       batch: POLL_BATCH,
     });
+    // A poller that fails to start (it binds epoll_wait itself) would leave
+    // sockets unwoken: later connections use Bun.connect (those already
+    // waiting end at their deadlines).
+    worker.addEventListener("error", () => {
+      bound = null;
+      poller = undefined;
+    });
     worker.unref?.();
   }
 
@@ -372,9 +380,16 @@ export function connectFfi(
   readBufferSize: number,
 ): RpcSocket {
   const binding = bind();
-  if (!binding) throw new Error("the FFI socket backend is not available in this runtime");
+  // Not here, or given up (see the Poller): Bun.connect.
+  if (!binding) return connectBun(endpoint, events, readBufferSize);
   const { libc, ffi } = binding;
-  poller ??= new Poller(libc);
+  try {
+    poller ??= new Poller(libc);
+  } catch {
+    // No epoll set or no worker here: this process uses Bun.connect instead.
+    bound = null;
+    return connectBun(endpoint, events, readBufferSize);
+  }
   const { control } = poller;
   const scratch = new Uint8Array(Math.max(1, readBufferSize));
   const intValue = new Int32Array(1);
