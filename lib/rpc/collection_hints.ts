@@ -1,6 +1,7 @@
 /**
  * A hint to the garbage collector of the Bun runtime (the single binary),
- * from the socket backends: a no-op under Deno and Node.
+ * from the socket backends (socket_bun.ts, socket_ffi.ts): a no-op under
+ * Deno and Node.
  *
  * Why: JavaScriptCore sizes its collection cycles for the machine's RAM,
  * not for a command that should stay small. Each COMPOUND leaves a few

@@ -46,6 +46,7 @@ import { lookup } from "node:dns/promises";
 import process from "node:process";
 import type { RpcSocket, SocketEndpoint, SocketEvents } from "./socket_backend.ts";
 import { connectBun } from "./socket_bun.ts";
+import { collectionHints } from "./collection_hints.ts";
 
 // Linux's values (x86-64 and arm64 share them).
 const AF_INET = 2;
@@ -499,6 +500,7 @@ export function connectFfi(
       const buffer = target ?? scratch;
       const n = libc.recv(fd, buffer, buffer.length, MSG_DONTWAIT);
       if (n > 0) {
+        collectionHints.received(n);
         events.received(buffer.subarray(0, n), target ? "target" : "transient");
         taken += n;
         if (taken >= READ_BUDGET) {
