@@ -170,9 +170,12 @@ export async function startCapture(port: number, file?: string): Promise<Capture
   const syncPort = sync.address().port;
 
   const filter = `tcp port ${port} or udp port ${syncPort}`;
+  // A 32 MiB kernel buffer (-B; the default is 2): a burst of READ replies
+  // on a loaded machine overflowed the default, and the packets after the
+  // burst (a CLOSE) were missing from the capture.
   const args = dumpcap
-    ? ["-i", "lo", "-f", filter, "-P", "-w", "-"]
-    : ["-i", "lo", "-f", filter, "-F", "pcap", "-w", "-"];
+    ? ["-i", "lo", "-B", "32", "-f", filter, "-P", "-w", "-"]
+    : ["-i", "lo", "-B", "32", "-f", filter, "-F", "pcap", "-w", "-"];
   const setpriv = which("setpriv"); // dies with us, even on Ctrl-C
   const child = setpriv
     ? spawn(setpriv, ["--pdeathsig", "KILL", tool, ...args], { stdio: ["ignore", "pipe", "pipe"] })
@@ -252,6 +255,11 @@ export async function startCapture(port: number, file?: string): Promise<Capture
         // Everything sent before this datagram is in the file once it is seen.
         await roundTrip(Date.now() + 5000);
         await finish();
+        // A capture missing packets would fail a test for the wrong reason.
+        const dropped = /received\/dropped on interface '[^']*': \d+\/(\d+)/.exec(stderr);
+        if (dropped && Number(dropped[1]) > 0) {
+          throw new Error(`the capture on lo dropped ${dropped[1]} packets: ${stderr.trim()}`);
+        }
       })();
       return stopping;
     },
