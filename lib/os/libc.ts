@@ -123,9 +123,32 @@ const ERRNO_CODES: Record<number, string> = {
   38: "ENOSYS",
   39: "ENOTEMPTY",
   40: "ELOOP",
+  32: "EPIPE",
   95: "EOPNOTSUPP",
+  97: "EAFNOSUPPORT",
+  98: "EADDRINUSE",
+  99: "EADDRNOTAVAIL",
+  100: "ENETDOWN",
+  101: "ENETUNREACH",
+  103: "ECONNABORTED",
+  104: "ECONNRESET",
+  105: "ENOBUFS",
+  107: "ENOTCONN",
+  110: "ETIMEDOUT",
+  111: "ECONNREFUSED",
+  112: "EHOSTDOWN",
+  113: "EHOSTUNREACH",
   122: "EDQUOT",
 };
+
+/**
+ * The code node:fs and node:net give an errno value (`ENOENT`,
+ * `ECONNREFUSED` ...), `E<number>` for one not listed here. Also for
+ * lib/rpc/socket_ffi.ts, whose errors must read as node:net's.
+ */
+export function errnoCode(errno: number): string {
+  return ERRNO_CODES[errno] ?? `E${errno}`;
+}
 
 type ArgType = "i32" | "u32" | "u64" | "buf";
 type ResultType = "i32" | "ptr";
@@ -271,7 +294,7 @@ class FfiLibc implements Libc {
 
   #fail(syscall: string, path: string): never {
     const errno = this.#ffi.readInt32(this.#fn.__errno_location());
-    const code = ERRNO_CODES[errno] ?? `E${errno}`;
+    const code = errnoCode(errno);
     throw Object.assign(new Error(`${code}: ${syscall} '${path}'`), {
       code,
       errno: -errno,

@@ -55,8 +55,8 @@ export function bunAvailable(): boolean {
   return bun() !== undefined;
 }
 
-/** `[::1]` and `::1` alike. */
-function bareHost(host: string): string {
+/** `[::1]` and `::1` alike (also for socket_ffi.ts). */
+export function bareHost(host: string): string {
   return host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
 }
 

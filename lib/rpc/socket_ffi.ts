@@ -45,8 +45,9 @@ import { isIP } from "node:net";
 import { lookup } from "node:dns/promises";
 import process from "node:process";
 import type { RpcSocket, SocketEndpoint, SocketEvents } from "./socket_backend.ts";
-import { connectBun } from "./socket_bun.ts";
+import { bareHost, connectBun } from "./socket_bun.ts";
 import { collectionHints } from "./collection_hints.ts";
+import { errnoCode } from "../os/libc.ts";
 
 // Linux's values (x86-64 and arm64 share them).
 const AF_INET = 2;
@@ -74,29 +75,6 @@ const EPOLLET = 0x80000000;
 const EINTR = 4;
 const EAGAIN = 11;
 const EINPROGRESS = 115;
-
-/** errno values as the names node:net reports (errors.ts turns them into messages). */
-const ERRNO_NAMES: Record<number, string> = {
-  1: "EPERM",
-  12: "ENOMEM",
-  13: "EACCES",
-  22: "EINVAL",
-  24: "EMFILE",
-  32: "EPIPE",
-  97: "EAFNOSUPPORT",
-  98: "EADDRINUSE",
-  99: "EADDRNOTAVAIL",
-  100: "ENETDOWN",
-  101: "ENETUNREACH",
-  103: "ECONNABORTED",
-  104: "ECONNRESET",
-  105: "ENOBUFS",
-  107: "ENOTCONN",
-  110: "ETIMEDOUT",
-  111: "ECONNREFUSED",
-  112: "EHOSTDOWN",
-  113: "EHOSTUNREACH",
-};
 
 /** Sockets this process may have open through this backend at once (more fall back to Bun.connect). */
 const MAX_SOCKETS = 1024;
@@ -158,14 +136,16 @@ let bound: { libc: Libc; ffi: BunFfi } | null | undefined;
 function bind(): { libc: Libc; ffi: BunFfi } | undefined {
   if (bound !== undefined) return bound ?? undefined;
   bound = null;
-  const bun = (globalThis as { Bun?: unknown }).Bun;
-  const require = (import.meta as unknown as { require?: (id: string) => unknown }).require;
-  if (!bun || typeof require !== "function") return undefined;
+  // bun:ffi as lib/os/libc.ts reaches it: not an import, so the module
+  // also loads (and type-checks) under Deno and Node.
+  const getBuiltin = (process as { getBuiltinModule?: (id: string) => unknown })
+    .getBuiltinModule;
+  if (!("Bun" in globalThis) || typeof getBuiltin !== "function") return undefined;
   if (process.platform !== "linux" || (process.arch !== "x64" && process.arch !== "arm64")) {
     return undefined;
   }
   try {
-    const ffi = require("bun:ffi") as BunFfi;
+    const ffi = getBuiltin("bun:ffi") as BunFfi;
     const i32 = "i32", u32 = "u32", u64 = "u64", ptr = "ptr", ssize = "i64_fast";
     const { symbols } = ffi.dlopen("libc.so.6", {
       socket: { args: [i32, i32, i32], returns: i32 },
@@ -307,13 +287,8 @@ function errnoError(ffi: BunFfi, libc: Libc, what: string): Error & { code?: str
 }
 
 function errnoCodeError(errno: number, what: string): Error & { code?: string } {
-  const code = ERRNO_NAMES[errno] ?? `errno ${errno}`;
+  const code = errnoCode(errno);
   return Object.assign(new Error(`${what}: ${code}`), { code, errno });
-}
-
-/** `[::1]` and `::1` alike. */
-function bareHost(host: string): string {
-  return host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
 }
 
 function cString(text: string): Uint8Array {
