@@ -926,23 +926,7 @@ export class Nfs4Client implements Nfs4ClientApi {
     await this.#withDirectoryHandle(
       source.dirPath,
       directories,
-      (dirFh) =>
-        settleUnknownOutcome(
-          this.manager,
-          "RENAME",
-          from,
-          () =>
-            this.#withPath(from, () =>
-              this.manager.run(() =>
-                [
-                  putfh(dirFh),
-                  savefh(),
-                  putfh(dirFh),
-                  rename({ oldName: source.name, newName: target.name }),
-                ] as const
-              )),
-          async () => !(await this.#exists(from)) && await this.#exists(to),
-        ),
+      (dirFh) => this.#renameBetween(from, to, dirFh, source.name, dirFh, target.name),
       () => this.rename(from, to),
     );
   }
@@ -1196,6 +1180,22 @@ export class Nfs4Client implements Nfs4ClientApi {
   async rename(from: string, to: string): Promise<void> {
     const source = await this.#parentOf(from);
     const target = await this.#parentOf(to);
+    await this.#renameBetween(from, to, source.dirFh, source.name, target.dirFh, target.name);
+  }
+
+  /**
+   * `PUTFH SAVEFH PUTFH RENAME` of `fromName` in `fromDir` to `toName` in
+   * `toDir` (the paths `from` and `to`, for errors and for settling): a
+   * lost reply is settled by looking, never by running it again.
+   */
+  async #renameBetween(
+    from: string,
+    to: string,
+    fromDir: FileHandle,
+    fromName: string,
+    toDir: FileHandle,
+    toName: string,
+  ): Promise<void> {
     await settleUnknownOutcome(
       this.manager,
       "RENAME",
@@ -1204,10 +1204,10 @@ export class Nfs4Client implements Nfs4ClientApi {
         this.#withPath(from, () =>
           this.manager.run(() =>
             [
-              putfh(source.dirFh),
+              putfh(fromDir),
               savefh(),
-              putfh(target.dirFh),
-              rename({ oldName: source.name, newName: target.name }),
+              putfh(toDir),
+              rename({ oldName: fromName, newName: toName }),
             ] as const
           )),
       // Done when the old name is gone and the new one is there.
