@@ -10,6 +10,7 @@
  * `deno install` fills from deno.lock).
  *
  * Usage: deno task build [--outfile PATH]
+ *        deno run -A scripts/build.ts --bun-only   # only install Bun into .tools/bun
  * @module
  */
 
@@ -31,8 +32,12 @@ function run(cmd: string, args: string[], options: { cwd?: string } = {}): void 
   }
 }
 
-/** Bun from the npm package `bun`, installed into .tools/bun. */
-function bunBinary(): string {
+/**
+ * Bun from the npm package `bun`, installed into .tools/bun (also by
+ * scripts/install.sh through `--bun-only`, so that tests run in Bun find it
+ * before any of them builds the binary).
+ */
+export function bunBinary(): string {
   const bin = join(root, ".tools/bun/node_modules/.bin/bun");
   let installed = "";
   try {
@@ -140,7 +145,9 @@ export function build(outfile = join(root, "dist/nfs4")): { outfile: string; byt
   return { outfile, bytes: statSync(outfile).size };
 }
 
-if (import.meta.main) {
+if (import.meta.main && process.argv.includes("--bun-only")) {
+  console.error(`build: bun at ${bunBinary()}`);
+} else if (import.meta.main) {
   const i = process.argv.indexOf("--outfile");
   const outfile = i >= 0 ? resolve(process.argv[i + 1] ?? "") : undefined;
   const { outfile: written, bytes } = build(outfile);

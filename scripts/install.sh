@@ -3,6 +3,8 @@
 #   - Deno, from the npm package `deno` (JSR, deno.land and Deno's download
 #     server are unreachable here), into .tools/ with .tools/bin/deno;
 #   - the project's npm dependencies (deno install, from deno.lock);
+#   - Bun, from the npm package `bun`, into .tools/bun (the single binary is
+#     built with it, and the tests of its socket backends run in it);
 #   - with --system (and root): NFS-Ganesha (VFS and MEM FSALs), libnfs-utils
 #     (the peer we compare with) and tshark, from Debian.
 # Safe to run again: each step is skipped when already done.
@@ -41,3 +43,4 @@ if [ "${1:-}" = "--system" ]; then
 fi
 
 .tools/bin/deno install --frozen >&2 2>/dev/null || .tools/bin/deno install >&2
+.tools/bin/deno run -A scripts/build.ts --bun-only >&2
