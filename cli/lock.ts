@@ -19,7 +19,8 @@
  * @module
  */
 
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { builtin } from "../lib/os/builtins.ts";
 import { constants as osConstants } from "node:os";
 import process from "node:process";
 import { type CommandUnknownOpts, InvalidArgumentError, Option } from "@commander-js/extra-typings";
@@ -598,7 +599,7 @@ class LockRun {
     }, WATCH_MS);
     try {
       return await new Promise<number>((resolve) => {
-        const child = spawn(file, args, { stdio: "inherit" });
+        const child = builtin("node:child_process").spawn(file, args, { stdio: "inherit" });
         this.#child = child;
         child.once(
           "spawn",

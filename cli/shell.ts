@@ -23,7 +23,7 @@
  */
 
 import process from "node:process";
-import * as readline from "node:readline";
+import { builtin } from "../lib/os/builtins.ts";
 import type { Nfs4ClientApi } from "../lib/client/api.ts";
 import { withOperationSignal } from "../lib/client/operation_scope.ts";
 import {
@@ -449,7 +449,11 @@ function* splitLines(text: string): Iterable<string> {
 }
 
 async function* readLines(input: NodeJS.ReadableStream): AsyncIterable<string> {
-  const rl = readline.createInterface({ input, terminal: false, crlfDelay: Infinity });
+  const rl = builtin("node:readline").createInterface({
+    input,
+    terminal: false,
+    crlfDelay: Infinity,
+  });
   try {
     for await (const line of rl) yield line;
   } finally {

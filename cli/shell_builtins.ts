@@ -9,7 +9,7 @@
 
 import * as path from "node:path";
 import process from "node:process";
-import { parseArgs } from "node:util";
+import { builtin } from "../lib/os/builtins.ts";
 import type { LockRange, Nfs4ClientApi, StateSummary, WritableFile } from "../lib/client/api.ts";
 import { describeLockHolder, LockConflictError } from "../lib/client/errors.ts";
 import { lockWithWait } from "../lib/client/lock_wait.ts";
@@ -77,7 +77,12 @@ function options(
   spec: OptionSpec,
 ): { values: Record<string, string | boolean | undefined>; positionals: string[] } | undefined {
   try {
-    const parsed = parseArgs({ args, options: spec, allowPositionals: true, strict: true });
+    const parsed = builtin("node:util").parseArgs({
+      args,
+      options: spec,
+      allowPositionals: true,
+      strict: true,
+    });
     return {
       values: parsed.values as Record<string, string | boolean | undefined>,
       positionals: parsed.positionals,

@@ -16,7 +16,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import process from "node:process";
-import * as readline from "node:readline";
+import type * as readline from "node:readline";
+import { builtin } from "../lib/os/builtins.ts";
 
 /** Lines of history kept. */
 export const HISTORY_SIZE = 1000;
@@ -50,7 +51,7 @@ export class LineEditor {
   }) {
     this.#output = options.output;
     this.#historyFile = options.historyFile;
-    this.#rl = readline.createInterface({
+    this.#rl = builtin("node:readline").createInterface({
       input: options.input,
       output: options.output,
       terminal: true,
@@ -121,8 +122,8 @@ export class LineEditor {
       this.#output.write(text);
       return;
     }
-    readline.clearLine(this.#output, 0);
-    readline.cursorTo(this.#output, 0);
+    builtin("node:readline").clearLine(this.#output, 0);
+    builtin("node:readline").cursorTo(this.#output, 0);
     this.#output.write(text);
     if (prompt !== undefined) this.#rl.setPrompt(prompt);
     this.#rl.prompt(true);

@@ -40,7 +40,7 @@
  * @module
  */
 
-import { spawn } from "node:child_process";
+import { builtin } from "../lib/os/builtins.ts";
 import { hostname } from "node:os";
 import process from "node:process";
 import { InvalidArgumentError, Option } from "@commander-js/extra-typings";
@@ -238,7 +238,9 @@ function runShell(
     let output = "";
     let timedOut = false;
     const add = (chunk: string) => void (output = (output + chunk).slice(-4000));
-    const child = spawn("/bin/sh", ["-c", command], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = builtin("node:child_process").spawn("/bin/sh", ["-c", command], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     child.stdout.setEncoding("utf8").on("data", add);
     child.stderr.setEncoding("utf8").on("data", add);
     const timer = setTimeout(() => {

@@ -21,12 +21,12 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import * as fs from "node:fs/promises";
 import { hasEscapedBytes } from "../nfs4/names.ts";
 import { libc, O } from "../os/libc.ts";
 import { dirnamePath } from "./copy/local_path.ts";
 import { LocalFileError } from "./copy/options.ts";
+import { builtin } from "../os/builtins.ts";
 import { temporaryName } from "./copy/run.ts";
 import type { Side, Stat } from "./copy/side.ts";
 
@@ -215,7 +215,7 @@ async function digest(
   chunkSize: number,
 ): Promise<{ size: number; sha256: string }> {
   const reader = await side.openReader(node.path, node.stat, chunkSize);
-  const hash = createHash("sha256");
+  const hash = builtin("node:crypto").createHash("sha256");
   let size = 0;
   try {
     for await (const chunk of reader.chunks()) {

@@ -18,7 +18,7 @@
  * @module
  */
 
-import { isIPv4, isIPv6 } from "node:net";
+import { builtin, isIPv4Text } from "../os/builtins.ts";
 import { decodeByteString, encodeByteString } from "../nfs4/names.ts";
 
 /** The NFS port (RFC 7530 §3.1). */
@@ -118,7 +118,7 @@ function parseAuthority(
     }
     if (host === "") fail("missing host");
     if (!HOST_NAME.test(host)) fail(`bad host name '${host}'`);
-    if (/^[0-9.]+$/.test(host) && !isIPv4(host)) fail(`bad IPv4 address '${host}'`);
+    if (/^[0-9.]+$/.test(host) && !isIPv4Text(host)) fail(`bad IPv4 address '${host}'`);
   }
   let port = DEFAULT_NFS_PORT;
   if (portText !== undefined) {
@@ -144,7 +144,7 @@ function parseIpv6Literal(literal: string, fail: (reason: string) => never): str
     zone = literal.slice(zoneAt + 3);
     if (!/^[A-Za-z0-9._~-]+$/.test(zone)) fail(`bad IPv6 zone '${zone}'`);
   }
-  if (!isIPv6(address)) fail(`bad IPv6 address '[${literal}]'`);
+  if (!builtin("node:net").isIPv6(address)) fail(`bad IPv6 address '[${literal}]'`);
   return zone === "" ? address : `${address}%${zone}`;
 }
 

@@ -6,7 +6,8 @@
  * @module
  */
 
-import { createServer, type Server, type Socket } from "node:net";
+import type { Server, Socket } from "node:net";
+import { builtin } from "../os/builtins.ts";
 import { XdrReader } from "../xdr/mod.ts";
 import { answerCall } from "./dispatch.ts";
 import { readMessageStart, REPLY } from "./message.ts";
@@ -47,7 +48,7 @@ export class RpcServer extends EventTarget {
     super();
     this.#maxRecordSize = options.maxRecordSize ?? 1 << 20;
     this.#tap = options.tap;
-    this.#server = createServer((socket) => this.#accept(socket));
+    this.#server = builtin("node:net").createServer((socket) => this.#accept(socket));
     this.#server.unref();
   }
 

@@ -41,13 +41,12 @@
  * @module
  */
 
-import { isIP } from "node:net";
-import { lookup } from "node:dns/promises";
 import process from "node:process";
 import type { RpcSocket, SocketEndpoint, SocketEvents } from "./socket_backend.ts";
 import { bareHost, connectBun } from "./socket_bun.ts";
 import { collectionHints } from "./collection_hints.ts";
 import { errnoCode } from "../os/libc.ts";
+import { builtin, isIPv4Text } from "../os/builtins.ts";
 
 // Linux's values (x86-64 and arm64 share them).
 const AF_INET = 2;
@@ -553,10 +552,12 @@ export function connectFfi(
   const start = async () => {
     const host = bareHost(endpoint.host);
     let address = host;
-    let family = isIP(host.split("%")[0]!) as 0 | 4 | 6;
+    // An address is used as it is (inet_pton checks an IPv6 one); only a
+    // name is looked up.
+    let family: 0 | 4 | 6 = isIPv4Text(host) ? 4 : host.includes(":") ? 6 : 0;
     if (family === 0) {
       try {
-        const found = await lookup(host);
+        const found = await builtin("node:dns/promises").lookup(host);
         address = found.address;
         family = found.family as 4 | 6;
       } catch (error) {

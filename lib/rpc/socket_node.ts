@@ -7,7 +7,7 @@
  * @module
  */
 
-import { connect as netConnect } from "node:net";
+import { builtin } from "../os/builtins.ts";
 import type { RpcSocket, SocketEndpoint, SocketEvents } from "./socket_backend.ts";
 import { collectionHints } from "./collection_hints.ts";
 
@@ -17,6 +17,7 @@ export function connectNode(
   events: SocketEvents,
   readBufferSize: number,
 ): RpcSocket {
+  const netConnect = builtin("node:net").connect;
   const target = { view: undefined as Uint8Array | undefined };
   const scratch = new Uint8Array(readBufferSize);
   const options = { host: endpoint.host, port: endpoint.port };

@@ -27,7 +27,6 @@ import { lstatSync, mkdirSync } from "node:fs";
 import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { randomBytes } from "node:crypto";
 import { libc, O } from "../os/libc.ts";
 
 export interface ClientOwner {
@@ -45,6 +44,15 @@ function currentUid(): number {
   } catch {
     return -1;
   }
+}
+
+/**
+ * `length` random bytes from Web Crypto, which every runtime has as a global
+ * (`node:crypto` would be loaded at start-up by every command: see
+ * lib/os/builtins.ts).
+ */
+function randomBytes(length: number): Uint8Array {
+  return globalThis.crypto.getRandomValues(new Uint8Array(length));
 }
 
 /** A fresh boot verifier (time and randomness, so incarnations never repeat). */

@@ -16,14 +16,13 @@
  */
 
 import { Buffer } from "node:buffer";
-import { execFile } from "node:child_process";
 import * as fs from "node:fs/promises";
 import { type BigIntStats, constants as fsConstants } from "node:fs";
-import * as net from "node:net";
 import { encodeByteString, hasEscapedBytes } from "../../nfs4/names.ts";
 import type { NfsTime } from "../../nfs4/types.ts";
 import type { FileKind } from "../types.ts";
 import { libc, O, type RawStat } from "../../os/libc.ts";
+import { builtin } from "../../os/builtins.ts";
 import { type SpecialKind, timeFromNs } from "./side.ts";
 
 /** What a copy needs to know of a local file. */
@@ -150,7 +149,7 @@ export function touchTime(t: NfsTime): string {
 
 function run(command: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile(command, args, (error, _stdout, stderr) => {
+    builtin("node:child_process").execFile(command, args, (error, _stdout, stderr) => {
       if (!error) return resolve();
       const text = String(stderr).trim().split("\n").at(-1) ?? "";
       reject(Object.assign(new Error(text || error.message), { cause: error }));
@@ -317,7 +316,7 @@ export const localFs = {
 
 /** A unix socket left on disk: bound, closed, not unlinked (checked). */
 async function bindSocket(path: string): Promise<void> {
-  const server = net.createServer();
+  const server = builtin("node:net").createServer();
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(path, () => resolve());

@@ -15,7 +15,7 @@
  * @module
  */
 
-import { execFile } from "node:child_process";
+import { builtin } from "../../os/builtins.ts";
 
 /** Which database an owner string is looked up in. */
 export type OwnerKind = "user" | "group";
@@ -32,7 +32,7 @@ function getent(kind: OwnerKind, key: string): Promise<string[] | undefined> {
   let entry = cache.get(cacheKey);
   if (!entry) {
     entry = new Promise((resolve) => {
-      execFile("getent", [db, key], (error, stdout) => {
+      builtin("node:child_process").execFile("getent", [db, key], (error, stdout) => {
         if (error) return resolve(undefined);
         const line = String(stdout).split("\n")[0] ?? "";
         resolve(line === "" ? undefined : line.split(":"));
