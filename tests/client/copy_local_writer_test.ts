@@ -1,0 +1,122 @@
+/**
+ * lib/client/copy/local_side.ts's writer: regular files on local file
+ * systems are written in place, everything else through the thread pool,
+ * and either way the bytes, holes and failures come out the same.
+ */
+
+import assert from "node:assert/strict";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { open } from "node:fs/promises";
+import { LocalWriter, onLocalFileSystem } from "../../lib/client/copy/local_side.ts";
+import { LocalFileError } from "../../lib/client/copy/options.ts";
+
+function withDir(dirBase: string, fn: (dir: string) => Promise<void>): () => Promise<void> {
+  return async () => {
+    const dir = mkdtempSync(join(dirBase, "nfs4-local-writer-"));
+    try {
+      await fn(dir);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+}
+
+Deno.test("onLocalFileSystem: a regular file on tmpfs or the temporary directory, not a FIFO or a device", () => {
+  for (const base of ["/dev/shm", tmpdir()]) {
+    const dir = mkdtempSync(join(base, "nfs4-local-writer-"));
+    try {
+      const fd = openSync(join(dir, "f"), "w");
+      try {
+        assert.ok(onLocalFileSystem(fd), `a file in ${base}`);
+      } finally {
+        closeSync(fd);
+      }
+      const fifo = join(dir, "fifo");
+      const made = new Deno.Command("mkfifo", { args: [fifo] }).outputSync();
+      assert.equal(made.code, 0);
+      const fifoFd = openSync(fifo, "r+"); // O_RDWR: does not wait for a writer
+      try {
+        assert.ok(!onLocalFileSystem(fifoFd), "a FIFO");
+      } finally {
+        closeSync(fifoFd);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const device = openSync("/dev/null", "w"); // devtmpfs has tmpfs's magic
+  try {
+    assert.ok(!onLocalFileSystem(device), "/dev/null");
+  } finally {
+    closeSync(device);
+  }
+  const proc = openSync("/proc/self/status", "r");
+  try {
+    assert.ok(!onLocalFileSystem(proc), "procfs");
+  } finally {
+    closeSync(proc);
+  }
+  assert.ok(!onLocalFileSystem(-1), "no such descriptor");
+});
+
+for (const inPlace of [true, false]) {
+  const how = inPlace ? "in place" : "through the thread pool";
+
+  Deno.test(
+    `the writer writes data, holes and a trailing hole ${how}`,
+    withDir("/dev/shm", async (dir) => {
+      const path = join(dir, "out");
+      const writer = new LocalWriter(await open(path, "wx"), path, 1 << 20, inPlace);
+      const released: number[] = [];
+      const first = new Uint8Array(3000).fill(1);
+      const second = new Uint8Array(5000).fill(2);
+      await writer.write(first, () => released.push(1));
+      await writer.hole(8192);
+      await writer.write(second, () => released.push(2));
+      if (inPlace) assert.deepEqual(released, [1, 2], "released as soon as written");
+      await writer.hole(100);
+      await writer.finish({ mode: 0o640 }, BigInt(3000 + 8192 + 5000 + 100));
+      assert.deepEqual(released, [1, 2]);
+      const data = readFileSync(path);
+      assert.equal(data.length, 3000 + 8192 + 5000 + 100);
+      assert.ok(data.subarray(0, 3000).every((b) => b === 1));
+      assert.ok(data.subarray(3000, 3000 + 8192).every((b) => b === 0));
+      assert.ok(data.subarray(11192, 16192).every((b) => b === 2));
+      assert.ok(data.subarray(16192).every((b) => b === 0));
+    }),
+  );
+
+  Deno.test(`a failing write ${how} names the file and stops the copy`, async () => {
+    // A file whose writes fail: on a tmpfs of 64 KiB. Mounting needs root
+    // (CI runs as root); without it this test has nothing to run on.
+    if (Deno.uid() !== 0) return;
+    const dir = mkdtempSync(join(tmpdir(), "nfs4-local-writer-full-"));
+    const mount = new Deno.Command("mount", {
+      args: ["-t", "tmpfs", "-o", "size=64k", "tmpfs", dir],
+    }).outputSync();
+    assert.equal(mount.code, 0, new TextDecoder().decode(mount.stderr));
+    try {
+      const path = join(dir, "out");
+      const writer = new LocalWriter(await open(path, "wx"), path, 1 << 20, inPlace);
+      const released: number[] = [];
+      const chunk = new Uint8Array(48 * 1024).fill(7);
+      let failed: unknown;
+      try {
+        await writer.write(chunk, () => released.push(1));
+        await writer.write(chunk, () => released.push(2));
+        await writer.finish({ mode: undefined }, BigInt(2 * chunk.length));
+      } catch (error) {
+        failed = error;
+      }
+      assert.ok(failed instanceof LocalFileError, String(failed));
+      assert.match(failed.message, new RegExp(`${path}.*No space left`));
+      assert.deepEqual(released, [1, 2], "a chunk is released even when its write fails");
+      await writer.abort();
+    } finally {
+      new Deno.Command("umount", { args: [dir] }).outputSync();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
