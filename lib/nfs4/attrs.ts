@@ -706,6 +706,8 @@ interface FattrPlan {
   /** The ids, ascending: shared by every fattr4 decoded with this plan. */
   readonly returned: ReadonlySet<number>;
   readonly keys: readonly Key[];
+  /** The attribute id of each key. */
+  readonly ids: readonly number[];
   readonly steps: readonly number[];
 }
 
@@ -718,15 +720,17 @@ function makePlan(words: readonly number[]): FattrPlan | null {
     }
   }
   const keys: Key[] = [];
+  const ids: number[] = [];
   const steps: number[] = [];
   for (const id of returned) {
     const codec = CODECS.get(id);
     const step = codec && STEP_OF_DECODER.get(codec.decode);
     if (!codec || step === undefined) return null;
     keys.push(codec.key);
+    ids.push(id);
     steps.push(step);
   }
-  return { words, returned, keys, steps };
+  return { words, returned, keys, ids, steps };
 }
 
 /** Plans kept per decoder (a server sends a few bitmaps; a hostile one cannot fill memory). */
@@ -763,28 +767,43 @@ export class FattrDecoder {
   /** Per value position: the bytes and text of the last string decoded there. */
   readonly #textBytes: (Uint8Array | undefined)[] = [];
   readonly #textValues: string[] = [];
+  /** Where the fattr4 that {@linkcode decodeAt} last decoded ends. */
+  end = 0;
 
   /** Decodes a fattr4 at the reader's position: what {@linkcode decodeFattr} returns. */
   decode(r: XdrReader): DecodedFattr {
-    const plan = this.#plan(r);
-    const attrs = plan && this.#values(r, plan);
+    const attrs = this.decodeAt(r.input, r.inputView, r.offset);
     if (!attrs) return decodeFattr(r);
-    return { attrs, returned: plan.returned, undecoded: NOTHING_UNDECODED };
+    r.skip(this.end - r.offset);
+    return { attrs, returned: this.#last!.returned, undecoded: NOTHING_UNDECODED };
   }
 
   /** The values of the fattr4 at the reader's position: `decode(r).attrs`, with nothing else made. */
   decodeAttrs(r: XdrReader): FileAttributes {
-    const plan = this.#plan(r);
-    return (plan && this.#values(r, plan)) ?? decodeFattr(r).attrs;
+    const attrs = this.decodeAt(r.input, r.inputView, r.offset);
+    if (!attrs) return decodeFattr(r).attrs;
+    r.skip(this.end - r.offset);
+    return attrs;
   }
 
-  /** The plan for the bitmap at the reader's position (null: not one to plan; undefined: malformed). */
-  #plan(r: XdrReader): FattrPlan | null | undefined {
-    const view = r.inputView;
-    const at = r.offset;
-    if (r.remaining < 4) return undefined;
+  /**
+   * The values of the fattr4 at `at` in `bytes` (`view` over the same
+   * bytes), {@linkcode end} set to where it ends: for a caller that walks a
+   * reply in place (READDIR's entries). Undefined when it is one to leave
+   * to {@linkcode decodeFattr} from `at` (not one to plan, or not as it
+   * should be).
+   */
+  decodeAt(bytes: Uint8Array, view: DataView, at: number): FileAttributes | undefined {
+    const plan = this.#plan(bytes, view, at);
+    return plan ? this.#values(bytes, view, at, plan) : undefined;
+  }
+
+  /** The plan for the bitmap at `at` (null: not one to plan; undefined: malformed). */
+  #plan(bytes: Uint8Array, view: DataView, at: number): FattrPlan | null | undefined {
+    const remaining = bytes.length - at;
+    if (remaining < 4) return undefined;
     const count = view.getUint32(at);
-    if (count > Limits.bitmapWords || count * 4 + 4 > r.remaining - 4) return undefined;
+    if (count > Limits.bitmapWords || count * 4 + 4 > remaining - 4) return undefined;
     const last = this.#last;
     if (last !== undefined && last.words.length === count) {
       let same = true;
@@ -809,11 +828,14 @@ export class FattrDecoder {
     return plan;
   }
 
-  /** The values of a fattr4 whose bitmap has `plan`, reader moved past it; undefined to leave it to decodeFattr. */
-  #values(r: XdrReader, plan: FattrPlan): FileAttributes | undefined {
-    const bytes = r.input;
-    const view = r.inputView;
-    let p = r.offset + 4 + plan.words.length * 4;
+  /** The values of a fattr4 at `at` whose bitmap has `plan`, end noted; undefined to leave it to decodeFattr. */
+  #values(
+    bytes: Uint8Array,
+    view: DataView,
+    at: number,
+    plan: FattrPlan,
+  ): FileAttributes | undefined {
+    let p = at + 4 + plan.words.length * 4;
     // #plan() checked that the length word is there.
     const length = view.getUint32(p);
     p += 4;
@@ -822,21 +844,21 @@ export class FattrDecoder {
     }
     const stop = p + length;
     const attrs: Record<string, unknown> = {};
-    const { steps, keys } = plan;
+    const { steps, keys, ids } = plan;
     for (let i = 0; i < steps.length; i++) {
       let value: unknown;
       switch (steps[i]) {
-        case Step.INT:
+        case 1: // Step.INT
           if (stop - p < 4) return undefined;
           value = view.getInt32(p);
           p += 4;
           break;
-        case Step.UINT:
+        case 2: // Step.UINT
           if (stop - p < 4) return undefined;
           value = view.getUint32(p);
           p += 4;
           break;
-        case Step.BOOL: {
+        case 3: { // Step.BOOL
           if (stop - p < 4) return undefined;
           const word = view.getUint32(p);
           if (word > 1) return undefined;
@@ -844,37 +866,37 @@ export class FattrDecoder {
           p += 4;
           break;
         }
-        case Step.UHYPER:
+        case 4: // Step.UHYPER
           if (stop - p < 8) return undefined;
           value = view.getBigUint64(p);
           p += 8;
           break;
-        case Step.TIME:
+        case 5: // Step.TIME
           if (stop - p < 12) return undefined;
           value = { seconds: view.getBigInt64(p), nseconds: view.getUint32(p + 8) };
           p += 12;
           break;
-        case Step.PAIR:
+        case 6: // Step.PAIR
           if (stop - p < 16) return undefined;
           value = { major: view.getBigUint64(p), minor: view.getBigUint64(p + 8) };
           p += 16;
           break;
-        case Step.SPECDATA:
+        case 7: // Step.SPECDATA
           if (stop - p < 8) return undefined;
           value = { specdata1: view.getUint32(p), specdata2: view.getUint32(p + 4) };
           p += 8;
           break;
-        case Step.OWNER:
-        case Step.HANDLE: {
+        case 8: // Step.OWNER
+        case 9: { // Step.HANDLE
           if (stop - p < 4) return undefined;
           const size = view.getUint32(p);
-          const max = steps[i] === Step.OWNER ? Limits.owner : NFS4_FHSIZE;
+          const max = steps[i] === 8 ? Limits.owner : NFS4_FHSIZE; // Step.OWNER
           if (size > max) return undefined;
           const padded = (size + 3) & ~3;
           if (padded > stop - p - 4) return undefined;
           const start = p + 4;
           for (let k = start + size; k < start + padded; k++) if (bytes[k] !== 0) return undefined;
-          value = steps[i] === Step.OWNER
+          value = steps[i] === 8 // Step.OWNER
             ? this.#text(i, bytes, start, size)
             : bytes.slice(start, start + size);
           p = start + padded;
@@ -883,10 +905,67 @@ export class FattrDecoder {
         default:
           return undefined;
       }
-      attrs[keys[i]!] = value;
+      // The fields listings carry are stored by name: each such store is one
+      // the engine has seen before, where a store by a computed key is looked
+      // up each time until the loop is compiled (most of a short command).
+      // Both switches have literal cases (a jump table, not a comparison per
+      // case); tests/nfs4/attrs_fattr_decoder_test.ts holds every one of them
+      // to decodeFattr() (a wrong number would store a wrong field).
+      switch (ids[i]) {
+        case 1: // Attr.TYPE
+          attrs.type = value;
+          break;
+        case 3: // Attr.CHANGE
+          attrs.change = value;
+          break;
+        case 4: // Attr.SIZE
+          attrs.size = value;
+          break;
+        case 8: // Attr.FSID
+          attrs.fsid = value;
+          break;
+        case 11: // Attr.RDATTR_ERROR
+          attrs.rdattrError = value;
+          break;
+        case 19: // Attr.FILEHANDLE
+          attrs.filehandle = value;
+          break;
+        case 20: // Attr.FILEID
+          attrs.fileid = value;
+          break;
+        case 33: // Attr.MODE
+          attrs.mode = value;
+          break;
+        case 35: // Attr.NUMLINKS
+          attrs.numlinks = value;
+          break;
+        case 36: // Attr.OWNER
+          attrs.owner = value;
+          break;
+        case 37: // Attr.OWNER_GROUP
+          attrs.ownerGroup = value;
+          break;
+        case 41: // Attr.RAWDEV
+          attrs.rawdev = value;
+          break;
+        case 45: // Attr.SPACE_USED
+          attrs.spaceUsed = value;
+          break;
+        case 47: // Attr.TIME_ACCESS
+          attrs.timeAccess = value;
+          break;
+        case 52: // Attr.TIME_METADATA
+          attrs.timeMetadata = value;
+          break;
+        case 53: // Attr.TIME_MODIFY
+          attrs.timeModify = value;
+          break;
+        default:
+          attrs[keys[i]!] = value;
+      }
     }
     if (p !== stop) return undefined;
-    r.skip(stop - r.offset);
+    this.end = stop;
     return attrs as FileAttributes;
   }
 

@@ -113,11 +113,12 @@ export const READDIR: OpCodec<ReaddirArgs, ReaddirResult> = {
     const entries: DirEntry[] = [];
     const bytes = r.input;
     const view = r.inputView;
+    // value_follows, cookie, name and attributes read in place, the
+    // reader moved once, when all is as it should be (a page holds
+    // thousands of entries); anything else is read again below from the
+    // entry's start, field by field, with the reader's checks.
+    let at = r.offset;
     for (;;) {
-      const at = r.offset;
-      // value_follows, cookie and name read in place when all is as it
-      // should be (a page holds thousands of entries); anything else is
-      // read again below, field by field, with the reader's checks.
       if (bytes.length - at >= 16 && view.getUint32(at) === 1) {
         const length = view.getUint32(at + 12);
         const padded = (length + 3) & ~3;
@@ -126,14 +127,21 @@ export const READDIR: OpCodec<ReaddirArgs, ReaddirResult> = {
           entries.length < Limits.dirEntries &&
           (padded === length || view.getUint32(at + 12 + padded) << ((length & 3) * 8) === 0)
         ) {
-          const cookie = view.getBigUint64(at + 4);
-          const nameBytes = bytes.subarray(at + 16, at + 16 + length);
-          r.skip(16 + padded);
-          const attrs = fattrs.decodeAttrs(r);
-          entries.push({ cookie, name: decodeName(nameBytes), nameBytes, attrs });
-          continue;
+          const attrs = fattrs.decodeAt(bytes, view, at + 16 + padded);
+          if (attrs !== undefined) {
+            const nameBytes = bytes.subarray(at + 16, at + 16 + length);
+            entries.push({
+              cookie: view.getBigUint64(at + 4),
+              name: decodeName(nameBytes),
+              nameBytes,
+              attrs,
+            });
+            at = fattrs.end;
+            continue;
+          }
         }
       }
+      r.skip(at - r.offset);
       if (!r.readBool()) break;
       if (entries.length >= Limits.dirEntries) {
         throw new XdrError(`READDIR reply has more than ${Limits.dirEntries} entries`, at);
@@ -142,6 +150,7 @@ export const READDIR: OpCodec<ReaddirArgs, ReaddirResult> = {
       const nameBytes = r.readOpaque(Limits.name);
       const attrs = fattrs.decodeAttrs(r);
       entries.push({ cookie, name: decodeName(nameBytes), nameBytes, attrs });
+      at = r.offset;
     }
     const eof = r.readBool();
     return { cookieverf, entries, eof };
