@@ -26,20 +26,19 @@ import type { CliContext, CommandSession } from "./context.ts";
 import { readGlobalOptions, type RootCommand } from "./globals.ts";
 import {
   displayWidth,
-  formatLongRows,
   inodeText,
   jsonRecord,
   layoutColumns,
-  longCellMaker,
-  type LongCells,
-  type LongEntry,
+  LongListing,
   type LongOptions,
-  totalLine,
+  type LongRow,
+  type LongRowMaker,
+  longRowMaker,
 } from "./ls_format.ts";
 import { addLsOptions, type LsSettings, settleLsOptions } from "./ls_options.ts";
-import { NO_IDS, ownerColumn } from "./ls_owners.ts";
+import { type IdDatabase, NO_IDS, ownerColumn } from "./ls_owners.ts";
 import { quoteName } from "./ls_quote.ts";
-import { sortListing } from "./ls_sort.ts";
+import { sortListing, sortsAsPlainString } from "./ls_sort.ts";
 
 const HELP = `
 Output:
@@ -121,7 +120,7 @@ interface Entry {
   /** What a symlink points to, for `-lF`'s indicator after the target. */
   targetInfo?: FileInfo | undefined;
   /** `-l`'s texts of this file, made as it was read. */
-  cells?: LongCells | undefined;
+  row?: LongRow | undefined;
 }
 
 /**
@@ -136,7 +135,7 @@ class ListedEntry implements Entry {
   #url: NfsUrl | undefined;
   target?: string | undefined;
   targetInfo?: FileInfo | undefined;
-  cells?: LongCells | undefined;
+  row?: LongRow | undefined;
 
   constructor(info: FileInfo, directory: NfsUrl) {
     this.info = info;
@@ -146,6 +145,29 @@ class ListedEntry implements Entry {
 
   get url(): NfsUrl {
     return this.#url ??= joinUrl(this.#directory, this.name);
+  }
+
+  /** The name: sortListing() may sort entries by it natively (`namedByString`). */
+  toString(): string {
+    return this.name;
+  }
+}
+
+/** `.` or `..` of `-a`: their URL is the directory's own. */
+class DotEntry implements Entry {
+  readonly info: FileInfo;
+  readonly name: string;
+  readonly url: NfsUrl;
+  row?: LongRow | undefined;
+
+  constructor(info: FileInfo, url: NfsUrl) {
+    this.info = info;
+    this.name = info.name;
+    this.url = url;
+  }
+
+  toString(): string {
+    return this.name;
   }
 }
 
@@ -222,6 +244,8 @@ interface Listing {
   /** Undefined when nothing could be read (no section is printed). */
   readonly entries: Entry[] | undefined;
   readonly failure?: { readonly error: unknown } | undefined;
+  /** What was made of the entries as they arrived (`-l`'s rows, the symlinks). */
+  readonly made?: MadeAhead | undefined;
 }
 
 /**
@@ -246,7 +270,7 @@ async function listDirectory(
       const dir = stack[i]!;
       if (reads.has(dir)) continue;
       if (i < stack.length - 1 && waiting >= READ_AHEAD_ENTRIES) break;
-      const read = readEntries(client, dir, printer.settings, printer.prepareEntry).then(
+      const read = readEntries(client, dir, printer.settings, printer.madeAhead()).then(
         (listing) => {
           waiting += listing.entries?.length ?? 0;
           return listing;
@@ -260,7 +284,7 @@ async function listDirectory(
     while (stack.length > 0) {
       readAhead();
       const dir = stack.pop()!;
-      const { entries, failure } = await reads.get(dir)!;
+      const { entries, failure, made } = await reads.get(dir)!;
       reads.delete(dir);
       waiting -= entries?.length ?? 0;
       if (failure) session.report(failure.error, dir.url);
@@ -279,7 +303,7 @@ async function listDirectory(
         readAhead();
       }
       if (headings) await printer.heading(dir.url);
-      await printer.entries(entries, true);
+      await printer.entries(entries, true, made);
     }
   } finally {
     // Stopped early (stdout closed, a failure): nothing left in flight.
@@ -303,7 +327,7 @@ async function readEntries(
   client: Nfs4ClientApi,
   dir: Operand,
   settings: LsSettings,
-  prepareEntry?: (entry: Entry) => void,
+  made?: MadeAhead,
 ): Promise<Listing> {
   const entries: Entry[] = [];
   let received = 0;
@@ -316,7 +340,7 @@ async function readEntries(
       if (settings.show === "visible" && info.name.startsWith(".")) continue;
       const entry = new ListedEntry(info, dir.url);
       // Made while the next READDIR page is on its way.
-      prepareEntry?.(entry);
+      made?.add(entry);
       entries.push(entry);
     }
   } catch (error) {
@@ -325,12 +349,20 @@ async function readEntries(
   }
   if (settings.show === "all" && !settings.json) {
     // First, as a file system's directory order has them (seen with -U).
-    entries.unshift(
-      { info: { ...dir.info, name: "." }, name: ".", url: dir.url },
-      { info: await parentInfo(client, dir, settings), name: "..", url: dir.url },
-    );
+    const dot = new DotEntry({ ...dir.info, name: "." }, dir.url);
+    const dotDot = new DotEntry(await parentInfo(client, dir, settings), dir.url);
+    made?.add(dot);
+    made?.add(dotDot);
+    entries.unshift(dot, dotDot);
   }
-  return { entries: sortListing(entries, settings.sort), failure };
+  return {
+    entries: sortListing(entries, settings.sort, {
+      plainNames: made?.plainNames,
+      namedByString: true,
+    }),
+    failure,
+    made,
+  };
 }
 
 /**
@@ -451,6 +483,78 @@ export function typeIndicator(info: FileInfo, style: LsSettings["indicator"]): s
   return "";
 }
 
+/**
+ * What is made of a listing's entries as they arrive (while the server
+ * produces the next READDIR page, rather than after the last): `-l`'s rows
+ * with the columns' widths and the `total`, the symlinks (whose targets are
+ * read before printing), whether every name sorts as a plain string and
+ * whether any is quoted.
+ */
+class MadeAhead {
+  readonly #settings: LsSettings;
+  readonly #long: LongListing | undefined;
+  readonly #owners: OwnerColumns | undefined;
+  /** The symlinks (`-l`: their targets are read before printing). */
+  readonly links: Entry[] = [];
+  /** Whether every name's code units are in byte order (sortListing's fast comparison). */
+  plainNames = true;
+  /** Whether some name is quoted (`alignQuotes`: the others get a leading space). */
+  someQuoted = false;
+
+  constructor(settings: LsSettings, long?: LongListing, owners?: OwnerColumns) {
+    this.#settings = settings;
+    this.#long = long;
+    this.#owners = owners;
+  }
+
+  add(entry: Entry): void {
+    const { info, name } = entry;
+    if (this.plainNames && !sortsAsPlainString(name)) this.plainNames = false;
+    if (this.#long === undefined) return;
+    const settings = this.#settings;
+    if (settings.alignQuotes && !this.someQuoted && quoteName(name, settings.quoting).quoted) {
+      this.someQuoted = true;
+    }
+    if (info.kind === "symlink") this.links.push(entry);
+    const owners = this.#owners!;
+    entry.row = this.#long.add(info, owners.user(info.owner), owners.group(info.group));
+  }
+
+  /** `-l`'s rows, when made. */
+  get long(): LongListing | undefined {
+    return this.#long;
+  }
+}
+
+/** The owner and group columns (a listing has few owners: each is looked up once). */
+class OwnerColumns {
+  readonly #numeric: boolean;
+  readonly #ids: () => IdDatabase;
+  readonly #users = new Map<string | undefined, string>();
+  readonly #groups = new Map<string | undefined, string>();
+
+  constructor(numeric: boolean, ids: () => IdDatabase) {
+    this.#numeric = numeric;
+    this.#ids = ids;
+  }
+
+  user(sent: string | undefined): string {
+    let text = this.#users.get(sent);
+    if (text === undefined) {
+      this.#users.set(sent, text = ownerColumn(sent, "user", this.#numeric, this.#ids()));
+    }
+    return text;
+  }
+
+  group(sent: string | undefined): string {
+    let text = this.#groups.get(sent);
+    if (text === undefined) {
+      this.#groups.set(sent, text = ownerColumn(sent, "group", this.#numeric, this.#ids()));
+    }
+    return text;
+  }
+}
+
 /** Writes listings in the chosen format, keeping track of blank lines between sections. */
 class Printer {
   readonly session: CommandSession;
@@ -459,7 +563,8 @@ class Printer {
   #listedDirectory = false;
   /** `-l`'s options for this run: one "now" for all its listings. */
   #longOptions: LongOptions | undefined;
-  #makeCells: ((info: FileInfo) => LongCells) | undefined;
+  #makeRow: LongRowMaker | undefined;
+  #owners: OwnerColumns | undefined;
 
   constructor(session: CommandSession, settings: LsSettings) {
     this.session = session;
@@ -478,16 +583,24 @@ class Printer {
     };
   }
 
+  get #ownerColumns(): OwnerColumns {
+    return this.#owners ??= new OwnerColumns(
+      this.settings.numeric,
+      () => this.session.ctx.io.ids?.() ?? NO_IDS,
+    );
+  }
+
   /**
-   * What is made of each entry as it is read (while the server produces
-   * the next READDIR page, rather than after the last): `-l`'s texts that
-   * depend on the file alone.
+   * What to make of one listing's entries as they are read (undefined for
+   * `--json`, which makes its records when printing).
    */
-  get prepareEntry(): ((entry: Entry) => void) | undefined {
-    if (this.settings.format !== "long" || this.settings.json) return undefined;
-    return (entry) => {
-      entry.cells = (this.#makeCells ??= longCellMaker(this.#long))(entry.info);
-    };
+  madeAhead(): MadeAhead | undefined {
+    const { settings } = this;
+    if (settings.json) return undefined;
+    if (settings.format !== "long") return new MadeAhead(settings);
+    // One cell maker for the whole run: its time texts are shared by the listings.
+    const make = this.#makeRow ??= longRowMaker(this.#long);
+    return new MadeAhead(settings, new LongListing(this.#long, make), this.#ownerColumns);
   }
 
   /**
@@ -501,75 +614,84 @@ class Printer {
     await this.session.out.writeLines([`${this.#listedDirectory ? "\n" : ""}${text}:`]);
   }
 
-  /** One listing: the file operands together, or one directory's entries. */
-  async entries(entries: Entry[], isDirectory: boolean): Promise<void> {
+  /**
+   * One listing: the file operands together, or one directory's entries
+   * (`made`: what was made of them as they were read).
+   */
+  async entries(entries: Entry[], isDirectory: boolean, made?: MadeAhead): Promise<void> {
     const { settings, session } = this;
-    const classifyTargets = settings.format === "long" && settings.indicator !== "none";
-    if (settings.format === "long" || settings.json) {
-      await this.#readLinks(entries, classifyTargets);
-    }
-    let lines: string[];
     if (settings.json) {
-      lines = entries.map((e) => JSON.stringify(jsonRecord(e.info, e.url.text, e.target)));
+      await this.#readLinks(
+        entries.filter(isSymlink),
+        settings.format === "long" && settings.indicator !== "none",
+      );
+      await session.out.writeLines(
+        entries.map((e) => JSON.stringify(jsonRecord(e.info, e.url.text, e.target))),
+      );
+    } else if (settings.format === "long") {
+      if (made === undefined) {
+        made = this.madeAhead()!;
+        for (const entry of entries) made.add(entry);
+      }
+      await this.#readLinks(made.links, settings.indicator !== "none");
+      await this.#printLong(entries, made, isDirectory);
     } else {
       const quoted = entries.map((e) => quoteName(e.name, settings.quoting));
       const someQuoted = settings.alignQuotes && quoted.some((q) => q.quoted);
-      const names = quoted.map((q) => (someQuoted && !q.quoted ? " " : "") + q.text);
-      if (settings.format === "long") {
-        lines = formatLongRows(this.#longRows(entries, names), this.#long);
-        if (isDirectory) lines.unshift(totalLine(entries.map((e) => e.info), settings.human));
-      } else {
-        let cells = names.map((name, i) =>
-          name + typeIndicator(entries[i]!.info, settings.indicator)
-        );
-        if (settings.inode) {
-          const inodes = entries.map((e) => inodeText(e.info));
-          const width = inodes.reduce((w, text) => Math.max(w, displayWidth(text)), 0);
-          cells = cells.map((cell, i) => `${inodes[i]!.padStart(width)} ${cell}`);
-        }
-        lines = settings.format === "columns" ? layoutColumns(cells, settings.width) : cells;
+      let cells = quoted.map((q, i) =>
+        (someQuoted && !q.quoted ? " " : "") + q.text +
+        typeIndicator(entries[i]!.info, settings.indicator)
+      );
+      if (settings.inode) {
+        const inodes = entries.map((e) => inodeText(e.info));
+        const width = inodes.reduce((w, text) => Math.max(w, displayWidth(text)), 0);
+        cells = cells.map((cell, i) => `${inodes[i]!.padStart(width)} ${cell}`);
       }
+      await session.out.writeLines(
+        settings.format === "columns" ? layoutColumns(cells, settings.width) : cells,
+      );
     }
-    await session.out.writeLines(lines);
     if (isDirectory) this.#listedDirectory = true;
   }
 
-  #longRows(entries: readonly Entry[], names: readonly string[]): LongEntry[] {
-    const { settings } = this;
-    const ids = this.session.ctx.io.ids?.() ?? NO_IDS;
-    // A listing has few owners: each is looked up once.
-    const users = new Map<string | undefined, string>();
-    const groups = new Map<string | undefined, string>();
-    const column = (sent: string | undefined, kind: "user" | "group") => {
-      const columns = kind === "user" ? users : groups;
-      let text = columns.get(sent);
-      if (text === undefined) {
-        columns.set(sent, text = ownerColumn(sent, kind, settings.numeric, ids));
+  /** `-l`: the `total` line (directories), then a row per entry, written in chunks. */
+  async #printLong(entries: readonly Entry[], made: MadeAhead, isDirectory: boolean) {
+    const { settings, session } = this;
+    const long = made.long!;
+    const { quoting, indicator } = settings;
+    const literal = quoting.style === "literal" && !quoting.hideControl;
+    const pad = settings.alignQuotes && made.someQuoted;
+    let chunk = isDirectory ? long.totalLine(settings.human) + "\n" : "";
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      let name: string;
+      if (literal) {
+        name = e.name;
+      } else {
+        const quoted = quoteName(e.name, quoting);
+        name = pad && !quoted.quoted ? " " + quoted.text : quoted.text;
       }
-      return text;
-    };
-    return entries.map((e, i) => {
-      const link = e.info.kind === "symlink" && e.target !== undefined;
-      return {
-        info: e.info,
-        name: names[i]!,
-        target: link ? quoteName(e.target!, settings.quoting).text : undefined,
-        indicator: link
-          ? (e.targetInfo ? typeIndicator(e.targetInfo, settings.indicator) : "")
-          : typeIndicator(e.info, settings.indicator),
-        owner: column(e.info.owner, "user"),
-        group: column(e.info.group, "group"),
-        cells: e.cells,
-      };
-    });
+      let shown: string;
+      if (e.info.kind === "symlink" && e.target !== undefined) {
+        shown = name + " -> " + quoteName(e.target, quoting).text +
+          (e.targetInfo ? typeIndicator(e.targetInfo, indicator) : "");
+      } else {
+        shown = indicator === "none" ? name : name + typeIndicator(e.info, indicator);
+      }
+      chunk += long.row(e.row!, shown) + "\n";
+      if (chunk.length >= 65536) {
+        await session.out.write(chunk);
+        chunk = "";
+      }
+    }
+    await session.out.write(chunk);
   }
 
   /**
    * Fills in symlink targets the READDIR did not carry (READLINK, a few at
    * a time), and for `-lF` what each target is (its indicator follows it).
    */
-  async #readLinks(entries: Entry[], classifyTargets: boolean): Promise<void> {
-    const links = entries.filter((e) => e.info.kind === "symlink");
+  async #readLinks(links: readonly Entry[], classifyTargets: boolean): Promise<void> {
     await eachLimited(links, 8, async (entry) => {
       const client = await this.session.client(entry.url);
       if (entry.info.linkTarget !== undefined) {
@@ -589,4 +711,8 @@ class Printer {
       }
     });
   }
+}
+
+function isSymlink(entry: Entry): boolean {
+  return entry.info.kind === "symlink";
 }

@@ -302,7 +302,10 @@ function isDevice(info: FileInfo): boolean {
 /** The size column of one file: bytes, or `-h` units. */
 function sizeText(size: bigint | undefined, human: boolean | undefined): string {
   if (size === undefined) return "?";
-  return human ? humanSize(size) : size.toString();
+  if (human) return humanSize(size);
+  // The same digits, without a BigInt's conversion when the Number is exact.
+  const number = Number(size);
+  return Number.isSafeInteger(number) ? String(number) : size.toString();
 }
 
 /** `-i`'s column: the fileid, `?` when unknown. */
@@ -322,20 +325,200 @@ function alignId(text: string, width: number): string {
  * second (lsTimeFormatter).
  */
 export function longCellMaker(options: LongOptions): (info: FileInfo) => LongCells {
+  const make = longRowMaker(options);
+  return (info) => make(info, fieldText(info.owner), fieldText(info.group));
+}
+
+/** A file's `-l` texts with its owner and group columns, as {@linkcode LongListing.add} keeps them. */
+export interface LongRow extends LongCells {
+  readonly owner: string;
+  readonly group: string;
+}
+
+/** Makes a file's {@linkcode LongRow} from its attributes and its owner and group columns. */
+export type LongRowMaker = (info: FileInfo, owner: string, group: string) => LongRow;
+
+/** {@linkcode longCellMaker}'s rows with the owner and group columns given. */
+export function longRowMaker(options: LongOptions): LongRowMaker {
   const field = options.time ?? "mtime";
   const formatTime = lsTimeFormatter(options);
-  return (info) => {
+  const { inode, human } = options;
+  return (info, owner, group) => {
     const device = isDevice(info);
     return {
-      inode: options.inode ? inodeText(info) : "",
+      inode: inode ? inodeText(info) : "",
       mode: modeString(info.kind, info.mode),
       nlink: fieldText(info.nlink),
-      size: device ? undefined : sizeText(info.size, options.human),
+      size: device ? undefined : sizeText(info.size, human),
       major: device ? String(info.rdev!.major) : "",
       minor: device ? String(info.rdev!.minor) : "",
       time: formatTime(timeOf(info, field)),
+      owner,
+      group,
     };
   };
+}
+
+/** Spaces to pad with, by count. */
+const SPACES: string[] = [""];
+
+/** `text` right-aligned in `width` columns (`text` printable ASCII: its width is its length). */
+function padLeft(text: string, width: number): string {
+  const missing = width - text.length;
+  if (missing <= 0) return text;
+  while (SPACES.length <= missing) SPACES.push(SPACES[SPACES.length - 1] + " ");
+  return SPACES[missing] + text;
+}
+
+/** Files whose `spaceUsed` is below this (1 TiB) are counted as Numbers: exact, and no BigInt per file. */
+const NUMBER_SPACE = 1n << 40n;
+
+/**
+ * The `-l` rows of one listing, made as its files arrive (while the server
+ * produces the next READDIR page): {@linkcode add} makes a file's texts and
+ * keeps the columns' widths and the `total` up to date, so that once the
+ * last file is in, {@linkcode row} only pads and joins, in whatever order
+ * the listing is then sorted. The rows are {@linkcode formatLongRows}'s.
+ */
+export class LongListing {
+  readonly #options: LongOptions;
+  #make: LongRowMaker | undefined;
+  #inodeWidth = 0;
+  #nlinkWidth = 0;
+  #ownerWidth = 0;
+  #groupWidth = 0;
+  #majorWidth = 0;
+  #minorWidth = 0;
+  #plainSizeWidth = 0;
+  #timeWidth = 0;
+  #devices = 0;
+  #someTime = false;
+  /** The last owner, group and time text measured, and their widths (runs of equal texts). */
+  #lastOwner: string | undefined;
+  #lastGroup: string | undefined;
+  #lastTime: string | undefined;
+  readonly #widths = new Map<string, number>();
+  /** Space used in 512-byte blocks: below 2^53 as a Number, the rest as a BigInt. */
+  #blocks = 0;
+  #bigBlocks = 0n;
+  /** The padded owner and group cells, by text, once the widths are final. */
+  readonly #ownerCells = new Map<string, string>();
+  readonly #groupCells = new Map<string, string>();
+
+  /** `make`: the {@linkcode longRowMaker} of `options` to use (one per run shares its time texts). */
+  constructor(options: LongOptions, make?: LongRowMaker) {
+    this.#options = options;
+    this.#make = make;
+  }
+
+  /**
+   * Adds a file: its texts (`cells` when made ahead by
+   * {@linkcode longCellMaker} with the same options), with the owner and
+   * group columns as printed (the server's strings when not given).
+   */
+  add(info: FileInfo, owner?: string, group?: string, cells?: LongCells): LongRow {
+    owner ??= fieldText(info.owner);
+    group ??= fieldText(info.group);
+    const row: LongRow = cells === undefined
+      ? (this.#make ??= longRowMaker(this.#options))(info, owner, group)
+      : {
+        inode: cells.inode,
+        mode: cells.mode,
+        nlink: cells.nlink,
+        size: cells.size,
+        major: cells.major,
+        minor: cells.minor,
+        time: cells.time,
+        owner,
+        group,
+      };
+    if (row.inode.length > this.#inodeWidth) this.#inodeWidth = row.inode.length;
+    if (row.nlink.length > this.#nlinkWidth) this.#nlinkWidth = row.nlink.length;
+    if (row.owner !== this.#lastOwner) {
+      this.#lastOwner = row.owner;
+      const width = this.#widthOf(row.owner);
+      if (width > this.#ownerWidth) this.#ownerWidth = width;
+    }
+    if (row.group !== this.#lastGroup) {
+      this.#lastGroup = row.group;
+      const width = this.#widthOf(row.group);
+      if (width > this.#groupWidth) this.#groupWidth = width;
+    }
+    if (row.size === undefined) {
+      this.#devices++;
+      if (row.major.length > this.#majorWidth) this.#majorWidth = row.major.length;
+      if (row.minor.length > this.#minorWidth) this.#minorWidth = row.minor.length;
+    } else if (row.size.length > this.#plainSizeWidth) {
+      this.#plainSizeWidth = row.size.length;
+    }
+    if (row.time !== this.#lastTime) {
+      this.#lastTime = row.time;
+      if (row.time !== "?") this.#someTime = true;
+      const width = this.#widthOf(row.time);
+      if (width > this.#timeWidth) this.#timeWidth = width;
+    }
+    const space = info.spaceUsed;
+    if (space !== undefined) {
+      if (space < NUMBER_SPACE && space >= 0n) {
+        // Exact: a Number below 2^40 divided by 512 and rounded up.
+        this.#blocks += Math.ceil(Number(space) / 512);
+        if (this.#blocks > 2 ** 52) {
+          this.#bigBlocks += BigInt(this.#blocks);
+          this.#blocks = 0;
+        }
+      } else {
+        this.#bigBlocks += (space + 511n) / 512n;
+      }
+    }
+    return row;
+  }
+
+  #widthOf(text: string): number {
+    let width = this.#widths.get(text);
+    if (width === undefined) this.#widths.set(text, width = displayWidth(text));
+    return width;
+  }
+
+  /** Space used by the files added, in 512-byte blocks (as `st_blocks`), each rounded up. */
+  get blocks512(): bigint {
+    return this.#bigBlocks + BigInt(this.#blocks);
+  }
+
+  /** The `total` line of the files added: 1K blocks, or (`-h`) units. */
+  totalLine(human: boolean | undefined): string {
+    const blocks = this.blocks512;
+    return `total ${human ? humanSize(blocks * 512n) : (blocks + 1n) / 2n}`;
+  }
+
+  /**
+   * The row of a file added, once all are: `shown` is what follows the time
+   * (the name, ` -> target` for a symlink, `-F`'s indicator).
+   */
+  row(row: LongRow, shown: string): string {
+    const deviceWidth = this.#devices > 0 ? this.#majorWidth + 2 + this.#minorWidth : 0;
+    const sizeWidth = Math.max(deviceWidth, this.#plainSizeWidth);
+    const size = row.size !== undefined
+      ? padLeft(row.size, sizeWidth)
+      : `${padLeft(row.major, this.#majorWidth + sizeWidth - deviceWidth)}, ${
+        padLeft(row.minor, this.#minorWidth)
+      }`;
+    const time = row.time;
+    // An unknown time is padded to the width the others have (coreutils: the expected width).
+    const timeText = time === "?" ? padLeft(time, this.#someTime ? this.#timeWidth : 12) : time;
+    return (this.#options.inode ? padLeft(row.inode, this.#inodeWidth) + " " : "") +
+      row.mode + " " +
+      padLeft(row.nlink, this.#nlinkWidth) + " " +
+      aligned(this.#ownerCells, row.owner, this.#ownerWidth) + " " +
+      aligned(this.#groupCells, row.group, this.#groupWidth) + " " +
+      size + " " + timeText + " " + shown;
+  }
+}
+
+/** Each distinct owner or group aligned once (a column has one width). */
+function aligned(cells: Map<string, string>, text: string, width: number): string {
+  let cell = cells.get(text);
+  if (cell === undefined) cells.set(text, cell = alignId(text, width));
+  return cell;
 }
 
 /**
@@ -345,85 +528,15 @@ export function longCellMaker(options: LongOptions): (info: FileInfo) => LongCel
  * does. Unknown fields print as `?`.
  */
 export function formatLongRows(entries: readonly LongEntry[], options: LongOptions): string[] {
-  const n = entries.length;
-  let make: ((info: FileInfo) => LongCells) | undefined;
-  // Each row's texts, then each column's width. Numbers, `?`, mode strings
-  // and `-h` sizes are printable ASCII: their width is their length.
-  const cells: LongCells[] = new Array(n);
-  const owners: string[] = new Array(n);
-  const groups: string[] = new Array(n);
-  let inodeWidth = 0;
-  let nlinkWidth = 0;
-  let ownerWidth = 0;
-  let groupWidth = 0;
-  let majorWidth = 0;
-  let minorWidth = 0;
-  let plainSizeWidth = 0;
-  let timeWidth = 0;
-  let devices = 0;
-  let someTime = false;
-  const ownerWidths = new Map<string, number>();
-  const widthOf = (text: string) => {
-    let width = ownerWidths.get(text);
-    if (width === undefined) ownerWidths.set(text, width = displayWidth(text));
-    return width;
-  };
-  for (let i = 0; i < n; i++) {
-    const { info, owner, group } = entries[i]!;
-    const row = entries[i]!.cells ?? (make ??= longCellMaker(options))(info);
-    cells[i] = row;
-    if (row.inode.length > inodeWidth) inodeWidth = row.inode.length;
-    if (row.nlink.length > nlinkWidth) nlinkWidth = row.nlink.length;
-    const ownerText = owner ?? fieldText(info.owner);
-    owners[i] = ownerText;
-    ownerWidth = Math.max(ownerWidth, widthOf(ownerText));
-    const groupText = group ?? fieldText(info.group);
-    groups[i] = groupText;
-    groupWidth = Math.max(groupWidth, widthOf(groupText));
-    if (row.size === undefined) {
-      devices++;
-      if (row.major.length > majorWidth) majorWidth = row.major.length;
-      if (row.minor.length > minorWidth) minorWidth = row.minor.length;
-    } else if (row.size.length > plainSizeWidth) {
-      plainSizeWidth = row.size.length;
-    }
-    if (row.time !== "?") someTime = true;
-    timeWidth = Math.max(timeWidth, widthOf(row.time));
-  }
-  const deviceWidth = devices > 0 ? majorWidth + 2 + minorWidth : 0;
-  const sizeWidth = Math.max(deviceWidth, plainSizeWidth);
-  // An unknown time is padded to the width the others have (coreutils: the expected width).
-  if (!someTime) timeWidth = 12;
-  // Each distinct owner and group aligned once (a column has one width).
-  const alignedOwners = new Map<string, string>();
-  const alignedGroups = new Map<string, string>();
-  const aligned = (cells: Map<string, string>, text: string, width: number) => {
-    let cell = cells.get(text);
-    if (cell === undefined) cells.set(text, cell = alignId(text, width));
-    return cell;
-  };
-
-  const lines: string[] = new Array(n);
-  for (let i = 0; i < n; i++) {
-    const { info, name, target, indicator } = entries[i]!;
-    const row = cells[i]!;
-    const size = row.size !== undefined
-      ? row.size.padStart(sizeWidth)
-      : `${row.major.padStart(majorWidth + sizeWidth - deviceWidth)}, ${
-        row.minor.padStart(minorWidth)
-      }`;
-    const time = row.time;
-    lines[i] = (options.inode ? row.inode.padStart(inodeWidth) + " " : "") +
-      row.mode + " " +
-      row.nlink.padStart(nlinkWidth) + " " +
-      aligned(alignedOwners, owners[i]!, ownerWidth) + " " +
-      aligned(alignedGroups, groups[i]!, groupWidth) + " " +
-      size + " " +
-      (time === "?" ? time.padStart(timeWidth) : time) + " " +
+  const listing = new LongListing(options);
+  const rows = entries.map((e) => listing.add(e.info, e.owner, e.group, e.cells));
+  return entries.map(({ info, name, target, indicator }, i) =>
+    listing.row(
+      rows[i]!,
       (info.kind === "symlink" && target !== undefined ? `${name} -> ${target}` : name) +
-      (indicator ?? "");
-  }
-  return lines;
+        (indicator ?? ""),
+    )
+  );
 }
 
 /** Space used by the listed files in 512-byte blocks (as `st_blocks`), each rounded up. */

@@ -43,6 +43,11 @@ function compareBigint(a: bigint | undefined, b: bigint | undefined): number {
  */
 const BEYOND_PLAIN_ORDER = /[\ud800-\uffff]/;
 
+/** Whether `name`'s code units are in its bytes' order (none at or above U+D800). */
+export function sortsAsPlainString(name: string): boolean {
+  return !BEYOND_PLAIN_ORDER.test(name);
+}
+
 /** compareNames() for names without such code units: their code units are in byte order. */
 function comparePlainNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -62,19 +67,35 @@ export function comparator(options: SortOptions): (a: Sortable, b: Sortable) => 
   return options.reverse ? (a, b) => forward(b, a) : forward;
 }
 
+/** What the caller of {@linkcode sortListing} knows of its items. */
+export interface ListingHints {
+  /** Whether every name satisfies {@linkcode sortsAsPlainString} (looked at when not given). */
+  readonly plainNames?: boolean | undefined;
+  /** Whether `String(item)` is `item.name` for every item. */
+  readonly namedByString?: boolean | undefined;
+}
+
 /**
  * Sorts `items` in place as `ls` would list them and returns them. With
  * `none` they keep their order (`-r` too has no effect then, as in
  * coreutils).
  */
-export function sortListing<T extends Sortable>(items: T[], options: SortOptions): T[] {
+export function sortListing<T extends Sortable>(
+  items: T[],
+  options: SortOptions,
+  hints: ListingHints = {},
+): T[] {
   if (options.key === "none" || items.length < 2) return items;
   // The same order as comparator(options), computed for a whole listing:
   // names compared as plain strings when that is their byte order, and
   // each time or size looked up once rather than once per comparison.
-  const names = items.every((item) => !BEYOND_PLAIN_ORDER.test(item.name))
-    ? comparePlainNames
-    : compareNames;
+  const plain = hints.plainNames ?? items.every((item) => sortsAsPlainString(item.name));
+  if (plain && hints.namedByString && options.key === "name" && !options.reverse) {
+    // The engine's own sort of strings, without a comparator called from
+    // it: the order of code units (plain names: their bytes), stable.
+    return items.sort();
+  }
+  const names = plain ? comparePlainNames : compareNames;
   const sign = options.reverse ? -1 : 1;
   if (options.key === "name") return items.sort((a, b) => sign * names(a.name, b.name));
   const keyed = items.map((item) => ({

@@ -423,8 +423,41 @@ export function lsTimeFormatter(options: TimeOptions): (ns: bigint | undefined) 
   let lastFrom = 0n;
   let lastTo = 0n;
   let lastText = "";
+  // The texts of whole seconds in which neither edge (six months ago, now)
+  // falls, by second as a Number: found from the time's Number value, with
+  // no BigInt arithmetic, when that value is clearly inside one second.
+  const wholeSeconds = new Map<number, string>();
+  const firstRecentMs = threshold + 1;
+  let lastSecond = NaN;
+  let lastSecondText = "";
   return (ns) => {
     if (ns === undefined) return "?";
+    // Number(ns) is within 2^-52 of ns; far enough from a second's edges,
+    // its second is ns's second. (second * 1e9 is exact below 2^53 / 1953125 s.)
+    const approx = Number(ns);
+    const second = Math.floor(approx / 1e9);
+    const within = approx - second * 1e9;
+    if (
+      within >= 1e6 && within <= 1e9 - 1e6 && Math.abs(second) < 4e9 &&
+      recentFrom !== undefined
+    ) {
+      if (second === lastSecond) return lastSecondText;
+      const fromMs = second * 1000;
+      const toMs = fromMs + 1000;
+      if (
+        (firstRecentMs <= fromMs || firstRecentMs >= toMs) && (now <= fromMs || now >= toMs)
+      ) {
+        let text = wholeSeconds.get(second);
+        if (text === undefined) {
+          const recent = fromMs >= firstRecentMs && fromMs < now;
+          text = strftime(recent ? style.recent : style.old, ns, options.timeZone);
+          wholeSeconds.set(second, text);
+        }
+        lastSecond = second;
+        lastSecondText = text;
+        return text;
+      }
+    }
     if (ns >= lastFrom && ns < lastTo) return lastText;
     const recent =
       (recentFrom !== undefined ? ns >= recentFrom : threshold < Number(ns / 1_000_000n)) &&

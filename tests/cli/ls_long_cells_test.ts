@@ -2,16 +2,24 @@
  * `ls -l` rows made from cells computed as a listing arrives
  * (longCellMaker(), cli/ls_format.ts) are the rows formatLongRows() makes
  * on its own: any files (devices, unknown attributes, old, recent and
- * future times), any options (-h, -i, -u/-c, time styles).
+ * future times), any options (-h, -i, -u/-c, time styles). LongListing,
+ * which keeps the widths and the total as files are added, makes the rows
+ * and the `total` of a reference that measures the whole listing at the
+ * end (formatLongRows() and totalLine() as they were).
  */
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
+  displayWidth,
   formatLongRows,
+  humanSize,
   longCellMaker,
   type LongEntry,
+  LongListing,
   type LongOptions,
+  totalBlocks,
+  totalLine,
 } from "../../cli/ls_format.ts";
 import { parseTimeStyle } from "../../cli/ls_time.ts";
 import type { FileInfo, FileKind } from "../../lib/client/types.ts";
@@ -82,3 +90,102 @@ Deno.test("formatLongRows() prints the same rows from cells made ahead as from t
     { numRuns: 300 },
   );
 });
+
+/** The rows as formatLongRows() made them before LongListing (kept here as the reference). */
+function referenceRows(entries: readonly LongEntry[], options: LongOptions): string[] {
+  const make = longCellMaker(options);
+  const cells = entries.map((e) => e.cells ?? make(e.info));
+  const text = (v: string | undefined) => v ?? "?";
+  const owners = entries.map((e) => e.owner ?? text(e.info.owner));
+  const groups = entries.map((e) => e.group ?? text(e.info.group));
+  const max = (list: number[]) => list.reduce((a, b) => Math.max(a, b), 0);
+  const inodeWidth = max(cells.map((c) => c.inode.length));
+  const nlinkWidth = max(cells.map((c) => c.nlink.length));
+  const ownerWidth = max(owners.map(displayWidth));
+  const groupWidth = max(groups.map(displayWidth));
+  const devices = cells.filter((c) => c.size === undefined);
+  const majorWidth = max(devices.map((c) => c.major.length));
+  const minorWidth = max(devices.map((c) => c.minor.length));
+  const plainSizeWidth = max(cells.filter((c) => c.size !== undefined).map((c) => c.size!.length));
+  const someTime = cells.some((c) => c.time !== "?");
+  const timeWidth = someTime ? max(cells.map((c) => displayWidth(c.time))) : 12;
+  const deviceWidth = devices.length > 0 ? majorWidth + 2 + minorWidth : 0;
+  const sizeWidth = Math.max(deviceWidth, plainSizeWidth);
+  const align = (t: string, w: number) =>
+    /^[0-9]+$/.test(t) ? t.padStart(w) : t + " ".repeat(Math.max(0, w - displayWidth(t)));
+  return entries.map(({ info, name, target, indicator }, i) => {
+    const row = cells[i]!;
+    const size = row.size !== undefined
+      ? row.size.padStart(sizeWidth)
+      : `${row.major.padStart(majorWidth + sizeWidth - deviceWidth)}, ${
+        row.minor.padStart(minorWidth)
+      }`;
+    return (options.inode ? row.inode.padStart(inodeWidth) + " " : "") + row.mode + " " +
+      row.nlink.padStart(nlinkWidth) + " " + align(owners[i]!, ownerWidth) + " " +
+      align(groups[i]!, groupWidth) + " " + size + " " +
+      (row.time === "?" ? row.time.padStart(timeWidth) : row.time) + " " +
+      (info.kind === "symlink" && target !== undefined ? `${name} -> ${target}` : name) +
+      (indicator ?? "");
+  });
+}
+
+const spaceUsed = fc.option(
+  fc.oneof(
+    fc.bigInt({ min: 0n, max: 1n << 20n }),
+    fc.bigInt({ min: (1n << 40n) - 4096n, max: (1n << 40n) + 4096n }),
+    fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+  ),
+  { nil: undefined },
+);
+
+Deno.test("LongListing: the rows and total of the reference, cells made ahead or not", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(info, spaceUsed, fc.option(fc.constantFrom("root", "日本", "1234"))), {
+        maxLength: 12,
+      }),
+      options,
+      (rows, opts) => {
+        const make = longCellMaker(opts);
+        const entries: LongEntry[] = rows.map(([i, space, owner], k) => ({
+          info: { ...i, spaceUsed: space },
+          name: i.name,
+          indicator: k % 2 === 0 ? "" : "/",
+          target: i.kind === "symlink" ? "t" : undefined,
+          ...(owner !== null ? { owner } : {}),
+          ...(k % 3 === 0 ? { cells: make(i) } : {}),
+        }));
+        const listing = new LongListing(opts);
+        const made = entries.map((e) => listing.add(e.info, e.owner, e.group, e.cells));
+        const shown = entries.map((e) =>
+          (e.info.kind === "symlink" && e.target !== undefined
+            ? `${e.name} -> ${e.target}`
+            : e.name) +
+          (e.indicator ?? "")
+        );
+        const expected = referenceRows(entries, opts);
+        assert.deepStrictEqual(made.map((row, k) => listing.row(row, shown[k]!)), expected);
+        assert.deepStrictEqual(formatLongRows(entries, opts), expected);
+        const infos = entries.map((e) => e.info);
+        assert.equal(listing.totalLine(opts.human), totalLine(infos, opts.human));
+        const blocks = infos.reduce(
+          (n, i) => n + (i.spaceUsed === undefined ? 0n : (i.spaceUsed + 511n) / 512n),
+          0n,
+        );
+        assert.equal(listing.blocks512, blocks);
+        assert.equal((blocks + 1n) / 2n, totalBlocks(infos));
+        for (const e of entries) {
+          const size = make(e.info).size;
+          if (e.info.size !== undefined && !isDeviceLike(e.info)) {
+            assert.equal(size, opts.human ? humanSize(e.info.size) : e.info.size.toString());
+          }
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+function isDeviceLike(i: FileInfo): boolean {
+  return (i.kind === "block" || i.kind === "char") && i.rdev !== undefined;
+}

@@ -77,3 +77,51 @@ Deno.test("sortListing() with ASCII names only: the plain-string comparison, sam
     }),
   );
 });
+
+/** An item whose String() is its name, as cli/ls.ts's entries are. */
+class Named {
+  readonly name: string;
+  readonly info: FileInfo;
+  readonly id: number;
+
+  constructor(name: string, info: FileInfo, id: number) {
+    this.name = name;
+    this.info = info;
+    this.id = id;
+  }
+
+  toString(): string {
+    return this.name;
+  }
+}
+
+Deno.test("sortListing() with hints (plain names, String() the name): comparator()'s order, ties kept", () => {
+  // Names that sort as plain strings: below U+D800, NUL and C0 controls included.
+  const plainChar = fc.constantFrom(
+    "a",
+    "ab",
+    "B",
+    "-",
+    ".",
+    "\u0000",
+    "\u0001",
+    "\u00e9",
+    "\u65e5",
+  );
+  const plainName = fc.array(plainChar, { minLength: 1, maxLength: 4 }).map((cs) => cs.join(""));
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(plainName, key, key), { maxLength: 40 }),
+      options,
+      (rows, opts) => {
+        // Duplicates come often (few characters): their order must be kept.
+        const items = rows.map(([n, t, s], i) => new Named(n, info(n, t, s), i));
+        const expected = opts.key === "none" ? [...items] : [...items].sort(comparator(opts));
+        const hints = { plainNames: true, namedByString: true };
+        const got = sortListing([...items], opts, hints);
+        assert.deepStrictEqual(got.map((i) => i.id), expected.map((i) => i.id));
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
