@@ -5,7 +5,7 @@
  */
 
 import type * as fs from "node:fs/promises";
-import { fstatSync, statfsSync, writeSync } from "node:fs";
+import { fstatSync, readSync, statfsSync, writeSync } from "node:fs";
 import type { NfsTime } from "../../nfs4/types.ts";
 import { CopyError, type CopyTuning, LocalFileError } from "./options.ts";
 import {
@@ -109,6 +109,8 @@ export class LocalSide implements Side {
   async openReader(path: string, stat: Stat, chunkSize: number): Promise<Reader> {
     const handle = await local(path, () => localFs.open(path, "r"));
     const size = stat.size === undefined ? undefined : Number(stat.size);
+    // As the writer does (see LocalWriter): in place where a read cannot hang.
+    const inPlace = onLocalFileSystem(handle.fd);
     return {
       async *chunks() {
         let position = 0;
@@ -125,7 +127,9 @@ export class LocalSide implements Side {
             : Math.min(chunkSize, size - at);
           const buffer = recordBuffers.take(want);
           try {
-            const { bytesRead } = await handle.read(buffer, 0, want, at);
+            const bytesRead = inPlace
+              ? readSync(handle.fd, buffer, 0, want, at)
+              : (await handle.read(buffer, 0, want, at)).bytesRead;
             return buffer.subarray(0, bytesRead);
           } catch (e) {
             recordBuffers.release(buffer);

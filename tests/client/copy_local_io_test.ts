@@ -1,15 +1,16 @@
 /**
- * lib/client/copy/local_side.ts's writer: regular files on local file
- * systems are written in place, everything else through the thread pool,
- * and either way the bytes, holes and failures come out the same.
+ * lib/client/copy/local_side.ts's local reads and writes: regular files on
+ * local file systems are read and written in place, everything else through
+ * the thread pool, and either way the bytes, holes and failures come out the
+ * same.
  */
 
 import assert from "node:assert/strict";
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { open } from "node:fs/promises";
-import { LocalWriter, onLocalFileSystem } from "../../lib/client/copy/local_side.ts";
+import { LocalSide, LocalWriter, onLocalFileSystem } from "../../lib/client/copy/local_side.ts";
 import { LocalFileError } from "../../lib/client/copy/options.ts";
 
 function withDir(dirBase: string, fn: (dir: string) => Promise<void>): () => Promise<void> {
@@ -120,3 +121,43 @@ for (const inPlace of [true, false]) {
     }
   });
 }
+
+/** Every chunk of `path` as the copy engine's reader gives them, joined. */
+async function readThrough(path: string, size: bigint | undefined): Promise<Uint8Array> {
+  const side = new LocalSide({ chunkSize: 1 << 20 } as ConstructorParameters<typeof LocalSide>[0]);
+  const stat = { size } as Parameters<LocalSide["openReader"]>[1];
+  const reader = await side.openReader(path, stat, 64 * 1024);
+  const parts: Uint8Array[] = [];
+  try {
+    for await (const chunk of reader.chunks()) parts.push(chunk.slice());
+  } finally {
+    await reader.close();
+  }
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+Deno.test(
+  "the reader reads a file in place, in chunks, to its end (and past a size that grew)",
+  withDir("/dev/shm", async (dir) => {
+    const path = join(dir, "in");
+    const data = new Uint8Array(200_000).map((_, i) => (i * 7) & 0xff);
+    writeFileSync(path, data);
+    assert.deepEqual(await readThrough(path, BigInt(data.length)), data);
+    assert.deepEqual(await readThrough(path, 100_000n), data, "stat said less: read on");
+    assert.deepEqual(await readThrough(path, undefined), data);
+  }),
+);
+
+Deno.test("the reader reads a file it cannot read in place (procfs) through the thread pool", async () => {
+  // /proc/version: no size in stat (0), the same text every time.
+  assert.deepEqual(
+    await readThrough("/proc/version", 0n),
+    new Uint8Array(readFileSync("/proc/version")),
+  );
+});
