@@ -661,7 +661,9 @@ class Printer {
     const { quoting, indicator } = settings;
     const literal = quoting.style === "literal" && !quoting.hideControl;
     const pad = settings.alignQuotes && made.someQuoted;
-    let chunk = isDirectory ? long.totalLine(settings.human) + "\n" : "";
+    // Rows gathered and joined by the engine every 64 KiB or so.
+    let lines: string[] = isDirectory ? [long.totalLine(settings.human)] : [];
+    let size = 0;
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
       let name: string;
@@ -678,13 +680,16 @@ class Printer {
       } else {
         shown = indicator === "none" ? name : name + typeIndicator(e.info, indicator);
       }
-      chunk += long.row(e.row!, shown) + "\n";
-      if (chunk.length >= 65536) {
-        await session.out.write(chunk);
-        chunk = "";
+      const line = long.row(e.row!, shown);
+      lines.push(line);
+      size += line.length;
+      if (size >= 65536) {
+        await session.out.write(lines.join("\n") + "\n");
+        lines = [];
+        size = 0;
       }
     }
-    await session.out.write(chunk);
+    if (lines.length > 0) await session.out.write(lines.join("\n") + "\n");
   }
 
   /**

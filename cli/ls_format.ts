@@ -404,6 +404,11 @@ export class LongListing {
   /** The padded owner and group cells, by text, once the widths are final. */
   readonly #ownerCells = new Map<string, string>();
   readonly #groupCells = new Map<string, string>();
+  /** What {@linkcode row} works out once per listing: undefined until it is called. */
+  #layout: { sizeWidth: number; deviceWidth: number; unknownTime: string } | undefined;
+  /** The last row's texts before its size, and what they were made of (rows share them). */
+  #lastRow: LongRow | undefined;
+  #lastPrefix = "";
 
   /** `make`: the {@linkcode longRowMaker} of `options` to use (one per run shares its time texts). */
   constructor(options: LongOptions, make?: LongRowMaker) {
@@ -417,6 +422,10 @@ export class LongListing {
    * group columns as printed (the server's strings when not given).
    */
   add(info: FileInfo, owner?: string, group?: string, cells?: LongCells): LongRow {
+    this.#layout = undefined;
+    this.#lastRow = undefined;
+    this.#ownerCells.clear();
+    this.#groupCells.clear();
     owner ??= fieldText(info.owner);
     group ??= fieldText(info.group);
     const row: LongRow = cells === undefined
@@ -495,22 +504,42 @@ export class LongListing {
    * (the name, ` -> target` for a symlink, `-F`'s indicator).
    */
   row(row: LongRow, shown: string): string {
-    const deviceWidth = this.#devices > 0 ? this.#majorWidth + 2 + this.#minorWidth : 0;
-    const sizeWidth = Math.max(deviceWidth, this.#plainSizeWidth);
+    const layout = this.#layout ??= this.#finish();
+    const last = this.#lastRow;
+    // Rows next to each other mostly share mode, links, owner and group.
+    let prefix: string;
+    if (
+      last !== undefined && row.mode === last.mode && row.nlink === last.nlink &&
+      row.owner === last.owner && row.group === last.group && row.inode === last.inode
+    ) {
+      prefix = this.#lastPrefix;
+    } else {
+      prefix = (this.#options.inode ? padLeft(row.inode, this.#inodeWidth) + " " : "") +
+        row.mode + " " +
+        padLeft(row.nlink, this.#nlinkWidth) + " " +
+        aligned(this.#ownerCells, row.owner, this.#ownerWidth) + " " +
+        aligned(this.#groupCells, row.group, this.#groupWidth) + " ";
+      this.#lastRow = row;
+      this.#lastPrefix = prefix;
+    }
+    const { sizeWidth, deviceWidth } = layout;
     const size = row.size !== undefined
       ? padLeft(row.size, sizeWidth)
       : `${padLeft(row.major, this.#majorWidth + sizeWidth - deviceWidth)}, ${
         padLeft(row.minor, this.#minorWidth)
       }`;
-    const time = row.time;
-    // An unknown time is padded to the width the others have (coreutils: the expected width).
-    const timeText = time === "?" ? padLeft(time, this.#someTime ? this.#timeWidth : 12) : time;
-    return (this.#options.inode ? padLeft(row.inode, this.#inodeWidth) + " " : "") +
-      row.mode + " " +
-      padLeft(row.nlink, this.#nlinkWidth) + " " +
-      aligned(this.#ownerCells, row.owner, this.#ownerWidth) + " " +
-      aligned(this.#groupCells, row.group, this.#groupWidth) + " " +
-      size + " " + timeText + " " + shown;
+    return prefix + size + " " + (row.time === "?" ? layout.unknownTime : row.time) + " " + shown;
+  }
+
+  /** The widths that follow from all the files added. */
+  #finish(): { sizeWidth: number; deviceWidth: number; unknownTime: string } {
+    const deviceWidth = this.#devices > 0 ? this.#majorWidth + 2 + this.#minorWidth : 0;
+    return {
+      deviceWidth,
+      sizeWidth: Math.max(deviceWidth, this.#plainSizeWidth),
+      // An unknown time is padded to the width the others have (coreutils: the expected width).
+      unknownTime: padLeft("?", this.#someTime ? this.#timeWidth : 12),
+    };
   }
 }
 
