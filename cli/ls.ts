@@ -555,6 +555,9 @@ class OwnerColumns {
   }
 }
 
+/** `-l`'s pieces of text written at once: about 64 KiB of rows. */
+const CHUNK_PARTS = 8192;
+
 /** Writes listings in the chosen format, keeping track of blank lines between sections. */
 class Printer {
   readonly session: CommandSession;
@@ -661,9 +664,8 @@ class Printer {
     const { quoting, indicator } = settings;
     const literal = quoting.style === "literal" && !quoting.hideControl;
     const pad = settings.alignQuotes && made.someQuoted;
-    // Rows gathered and joined by the engine every 64 KiB or so.
-    let lines: string[] = isDirectory ? [long.totalLine(settings.human)] : [];
-    let size = 0;
+    // Rows gathered as pieces and joined by the engine every 64 KiB or so.
+    let parts: string[] = isDirectory ? [long.totalLine(settings.human), "\n"] : [];
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
       let name: string;
@@ -680,16 +682,14 @@ class Printer {
       } else {
         shown = indicator === "none" ? name : name + typeIndicator(e.info, indicator);
       }
-      const line = long.row(e.row!, shown);
-      lines.push(line);
-      size += line.length;
-      if (size >= 65536) {
-        await session.out.write(lines.join("\n") + "\n");
-        lines = [];
-        size = 0;
+      long.rowInto(parts, e.row!, shown);
+      parts.push("\n");
+      if (parts.length >= CHUNK_PARTS) {
+        await session.out.write(parts.join(""));
+        parts = [];
       }
     }
-    if (lines.length > 0) await session.out.write(lines.join("\n") + "\n");
+    if (parts.length > 0) await session.out.write(parts.join(""));
   }
 
   /**

@@ -362,12 +362,16 @@ export function longRowMaker(options: LongOptions): LongRowMaker {
 /** Spaces to pad with, by count. */
 const SPACES: string[] = [""];
 
+/** `count` spaces. */
+function spaces(count: number): string {
+  while (SPACES.length <= count) SPACES.push(SPACES[SPACES.length - 1] + " ");
+  return SPACES[count]!;
+}
+
 /** `text` right-aligned in `width` columns (`text` printable ASCII: its width is its length). */
 function padLeft(text: string, width: number): string {
   const missing = width - text.length;
-  if (missing <= 0) return text;
-  while (SPACES.length <= missing) SPACES.push(SPACES[SPACES.length - 1] + " ");
-  return SPACES[missing] + text;
+  return missing <= 0 ? text : spaces(missing) + text;
 }
 
 /** Files whose `spaceUsed` is below this (1 TiB) are counted as Numbers: exact, and no BigInt per file. */
@@ -504,6 +508,17 @@ export class LongListing {
    * (the name, ` -> target` for a symlink, `-F`'s indicator).
    */
   row(row: LongRow, shown: string): string {
+    const parts: string[] = [];
+    this.rowInto(parts, row, shown);
+    return parts.join("");
+  }
+
+  /**
+   * {@linkcode row}'s text, as pieces pushed onto `parts` (joined by the
+   * caller with others, the engine makes one string of them all: no
+   * intermediate string per row).
+   */
+  rowInto(parts: string[], row: LongRow, shown: string): void {
     const layout = this.#layout ??= this.#finish();
     const last = this.#lastRow;
     // Rows next to each other mostly share mode, links, owner and group.
@@ -522,13 +537,19 @@ export class LongListing {
       this.#lastRow = row;
       this.#lastPrefix = prefix;
     }
+    parts.push(prefix);
     const { sizeWidth, deviceWidth } = layout;
-    const size = row.size !== undefined
-      ? padLeft(row.size, sizeWidth)
-      : `${padLeft(row.major, this.#majorWidth + sizeWidth - deviceWidth)}, ${
-        padLeft(row.minor, this.#minorWidth)
-      }`;
-    return prefix + size + " " + (row.time === "?" ? layout.unknownTime : row.time) + " " + shown;
+    if (row.size !== undefined) {
+      const missing = sizeWidth - row.size.length;
+      if (missing > 0) parts.push(spaces(missing));
+      parts.push(row.size);
+    } else {
+      parts.push(
+        padLeft(row.major, this.#majorWidth + sizeWidth - deviceWidth) + ", " +
+          padLeft(row.minor, this.#minorWidth),
+      );
+    }
+    parts.push(" ", row.time === "?" ? layout.unknownTime : row.time, " ", shown);
   }
 
   /** The widths that follow from all the files added. */

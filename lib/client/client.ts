@@ -578,7 +578,7 @@ export class Nfs4Client implements Nfs4ClientApi {
     let count = Math.min(maxcount, READDIR_FIRST_PAGE_BYTES);
     const prefix = joinPath(dir.components);
     const page = (cookie: bigint, cookieverf: Uint8Array) => {
-      const asked = count;
+      const size = count;
       count = Math.min(maxcount, count * 2);
       return this.manager.run(() =>
         [
@@ -586,8 +586,8 @@ export class Nfs4Client implements Nfs4ClientApi {
           readdirOp({
             cookie,
             cookieverf,
-            dircount: asked,
-            maxcount: asked,
+            dircount: size,
+            maxcount: size,
             attrRequest: attrIds,
           }),
         ] as const
