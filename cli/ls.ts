@@ -19,6 +19,8 @@
  * @module
  */
 
+import { readlinkSync } from "node:fs";
+import process from "node:process";
 import type { Nfs4ClientApi, ReaddirField } from "../lib/client/api.ts";
 import type { FileInfo } from "../lib/client/types.ts";
 import { joinUrl, type NfsUrl, parseNfsUrl, urlPath } from "../lib/client/url.ts";
@@ -39,6 +41,7 @@ import { addLsOptions, type LsSettings, settleLsOptions } from "./ls_options.ts"
 import { type IdDatabase, NO_IDS, ownerColumn } from "./ls_owners.ts";
 import { quoteName } from "./ls_quote.ts";
 import { sortListing, sortsAsPlainString } from "./ls_sort.ts";
+import { utcProcessZone } from "./ls_time.ts";
 
 const HELP = `
 Output:
@@ -555,6 +558,15 @@ class OwnerColumns {
   }
 }
 
+/** Where `/etc/localtime` links to, or undefined. */
+function localtimeLink(): string | undefined {
+  try {
+    return readlinkSync("/etc/localtime");
+  } catch {
+    return undefined;
+  }
+}
+
 /** `-l`'s pieces of text written at once: about 64 KiB of rows. */
 const CHUNK_PARTS = 8192;
 
@@ -576,9 +588,12 @@ class Printer {
 
   get #long(): LongOptions {
     const { settings } = this;
+    const { io } = this.session.ctx;
     return this.#longOptions ??= {
-      now: this.session.ctx.io.now(),
-      timeZone: this.session.ctx.io.timeZone,
+      now: io.now(),
+      // The process's zone (from its real environment: the zone it runs in),
+      // named when it is UTC: no time zone database to load.
+      timeZone: io.timeZone ?? utcProcessZone(process.env.TZ, localtimeLink),
       style: settings.timeStyle,
       human: settings.human,
       inode: settings.inode,

@@ -4,12 +4,16 @@
  */
 
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import {
   formatLsTime,
   LOCALE_STYLE,
   parseTimeStyle,
   SIX_MONTHS_MS,
   strftime,
+  utcFields,
+  utcProcessZone,
+  zoneFields,
 } from "../../cli/ls_time.ts";
 
 const NOW = new Date("2024-11-21T10:48:00Z");
@@ -129,4 +133,50 @@ Deno.test("formatLsTime() applies the time zone and the style", () => {
       String(local.getMinutes()).padStart(2, "0"),
     ].join(" "),
   );
+});
+
+Deno.test("utcFields() gives Intl's fields for UTC, and leaves years beyond 1-9999 to it", () => {
+  const span = 8.64e15; // the whole range of Date
+  fc.assert(
+    fc.property(
+      fc.oneof(
+        fc.integer({ min: Date.UTC(1, 0, 1), max: Date.UTC(9999, 11, 31, 23, 59, 59) }),
+        fc.integer({ min: -span, max: span }),
+      ),
+      (ms) => {
+        const fields = utcFields(ms);
+        const year = new Date(ms).getUTCFullYear();
+        if (year < 1 || year > 9999) assert.equal(fields, undefined);
+        else assert.deepStrictEqual(fields, zoneFields(ms, "UTC"));
+      },
+    ),
+    { numRuns: 2000 },
+  );
+});
+
+Deno.test("utcProcessZone() names UTC only for TZ or /etc/localtime's link naming UTC itself", () => {
+  const link = (to: string | undefined) => () => to;
+  const none = () => {
+    throw new Error("not read when TZ is set");
+  };
+  assert.equal(utcProcessZone(undefined, link("/usr/share/zoneinfo/Etc/UTC")), "UTC");
+  assert.equal(utcProcessZone(undefined, link("../usr/share/zoneinfo/UTC")), "UTC");
+  assert.equal(utcProcessZone("UTC", none), "UTC");
+  assert.equal(utcProcessZone("Etc/UTC", none), "UTC");
+  // Anything else: the runtime finds the zone (and loads its database).
+  for (const tz of ["", ":UTC", "UTC0", "GMT", "Europe/London", "America/New_York", "utc"]) {
+    assert.equal(utcProcessZone(tz, none), undefined, tz);
+  }
+  for (
+    const to of [
+      undefined,
+      "/usr/share/zoneinfo/Europe/London",
+      "/usr/share/zoneinfo/Etc/UTC-3",
+      "/usr/share/zoneinfo/Etc/GMT",
+      "/etc/UTC",
+      "/usr/share/zoneinfo/posix/Etc/UTC",
+    ]
+  ) {
+    assert.equal(utcProcessZone(undefined, link(to)), undefined, to);
+  }
 });
