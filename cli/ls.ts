@@ -336,15 +336,16 @@ async function readEntries(
   let received = 0;
   let failure: Listing["failure"];
   try {
-    for await (
-      const info of client.readdir(urlPath(dir.url), { fields: listingFields(settings) })
-    ) {
-      received++;
-      if (settings.show === "visible" && info.name.startsWith(".")) continue;
-      const entry = new ListedEntry(info, dir.url);
-      // Made while the next READDIR page is on its way.
-      made?.add(entry);
-      entries.push(entry);
+    for await (const page of readdirPages(client, urlPath(dir.url), listingFields(settings))) {
+      for (let i = 0; i < page.length; i++) {
+        const info = page[i]!;
+        received++;
+        if (settings.show === "visible" && info.name.startsWith(".")) continue;
+        const entry = new ListedEntry(info, dir.url);
+        // Made while the next READDIR page is on its way.
+        made?.add(entry);
+        entries.push(entry);
+      }
     }
   } catch (error) {
     failure = { error };
@@ -366,6 +367,19 @@ async function readEntries(
     failure,
     made,
   };
+}
+
+/** A directory's entries a page at a time (one at a time from a client that only has `readdir`). */
+async function* readdirPages(
+  client: Nfs4ClientApi,
+  path: string,
+  fields: ReaddirField[],
+): AsyncIterable<readonly FileInfo[]> {
+  if (client.readdirPages) {
+    yield* client.readdirPages(path, { fields });
+    return;
+  }
+  for await (const info of client.readdir(path, { fields })) yield [info];
 }
 
 /**

@@ -251,6 +251,13 @@ export interface Nfs4ClientApi {
    * reply, less to decode): the fields not named stay undefined.
    */
   readdir(path: string, options?: ReaddirOptions): AsyncIterable<FileInfo>;
+  /**
+   * {@linkcode readdir}'s entries a READDIR page at a time (no empty
+   * page): for a caller that goes through thousands, one step of the
+   * iteration per page rather than per entry. Optional (test doubles may
+   * only have `readdir`).
+   */
+  readdirPages?(path: string, options?: ReaddirOptions): AsyncIterable<readonly FileInfo[]>;
   /** The target of symlink `path`. */
   readlink(path: string): Promise<string>;
   /** OPEN for reading (share READ, deny NONE). */

@@ -564,6 +564,13 @@ export class Nfs4Client implements Nfs4ClientApi {
    * when `linkTarget` is among them.
    */
   async *readdir(path: string, options: ReaddirOptions = {}): AsyncIterable<FileInfo> {
+    for await (const page of this.readdirPages(path, options)) yield* page;
+  }
+
+  async *readdirPages(
+    path: string,
+    options: ReaddirOptions = {},
+  ): AsyncIterable<readonly FileInfo[]> {
     const dir = await this.#resolve(path, true);
     if (dir.attrs.type !== undefined && dir.attrs.type !== FileType.NF4DIR) {
       throw new NfsError(S.NFS4ERR_NOTDIR, "READDIR", { path });
@@ -624,7 +631,7 @@ export class Nfs4Client implements Nfs4ClientApi {
         }
         const shown = repeated < 0 ? entries : entries.slice(0, repeated + 1);
         const infos = await this.#entryInfos(shown, dir.fh, prefix, readLinks);
-        for (const info of infos) yield info;
+        if (infos.length > 0) yield infos;
         if (repeated >= 0) {
           throw new Error(
             `${path}: the server's READDIR came round again (cookie ${
