@@ -177,6 +177,6 @@ Deno.test("utcProcessZone() names UTC only for TZ or /etc/localtime's link namin
       "/usr/share/zoneinfo/posix/Etc/UTC",
     ]
   ) {
-    assert.equal(utcProcessZone(undefined, link(to)), undefined, to);
+    assert.equal(utcProcessZone(undefined, link(to)), undefined, String(to));
   }
 });
