@@ -11,35 +11,29 @@
  * moment. Here a read is one `recv(2)` into the record's buffer.
  *
  * How: the main thread owns each socket (non-blocking) and does all of its
- * `connect`, `recv` and `send` itself. Readiness comes from one small worker
- * for the whole process (the poller), which blocks in `epoll_wait(2)` on one
- * epoll set holding every socket of this backend, each one-shot
- * (`EPOLLONESHOT`). For each event it ORs the event bits into the socket's
- * slot of a SharedArrayBuffer and bumps the slot's counter; the main thread
- * waits for the counter with `Atomics.waitAsync`, then sends what is queued
- * and receives until the kernel has nothing more (`EAGAIN`; a read budget
- * per turn hands the rest to `setImmediate`, so timers and output run in
- * between), and only then arms the socket again (`EPOLL_CTL_MOD`) and
- * waits. Arming a socket that is already readable reports it at once, so
- * data that arrived after the last read always wakes it again; and while
- * the main thread reads, the poller is not woken for every segment that
- * arrives (a 1 GiB `cat`: 3,400 -> 340 poller wakes, 3-4% less CPU, for one
- * `epoll_ctl` per wait).
+ * `connect`, `recv` and `send` itself. Readiness comes from the kernel as a
+ * signal: each socket is in signal-driven mode (`O_ASYNC`, owned by the
+ * main thread through `F_SETOWN_EX`), so the kernel sends SIGIO to the
+ * main thread when data arrives, the connection is made or fails, or room
+ * comes back for a send that had found none; Bun turns the signal into an
+ * event on its event loop, and the one handler for the process services the
+ * sockets waiting for it. A socket is signal-driven only while it waits:
+ * serviced, it is taken out of that mode, sends what is queued and
+ * receives until the kernel has nothing more (`EAGAIN`; a read budget per
+ * turn hands the rest to `setImmediate`, so timers and output run in
+ * between); then it is put back in that mode and looked at once more (a
+ * peek, and a send if something waits) before it waits: what arrived
+ * while it was out of that mode, which sent no signal, is found then.
+ * Bun's signal handler restarts interrupted system calls (SA_RESTART), and
+ * the signal goes to the main thread only, whose own calls here take
+ * `EINTR` as "again".
  *
- * The poller is started with the first socket, unref'd (it never keeps the
- * process alive; an open socket does, through a timer held while it is
- * open) and lives as long as the process (`process.exit()` ends it; a
- * socket is taken out of the set before it is closed). Its source is a
- * function of this module turned into a Blob URL, so the binary needs no
- * second entry point.
+ * Measured (1 GiB `cat` from Ganesha, the binary, interleaved runs): the
+ * same CPU as a worker thread blocked in `epoll_wait(2)` waking the main
+ * thread through a SharedArrayBuffer (this module's design until then),
+ * and 4-5 MB less peak memory (the worker's heap and thread).
  *
- * Measured (1 GiB from a local sender, receiver CPU, compiled): recv through
- * this design 0.16-0.17 CPU-s and 46 MB peak, against 0.21-0.40 and 66-79 MB
- * for a `Bun.connect` loop; a small request/response round trip costs ~10 µs
- * more CPU than through `Bun.connect` (one thread hand-off per wake).
- *
- * Only on Linux x64/arm64 in Bun (the constants and `struct epoll_event`
- * layout below are Linux's); elsewhere `Bun.connect` (socket_bun.ts) is
+ * Only on Linux x64/arm64 in Bun (the constants below are Linux's); elsewhere `Bun.connect` (socket_bun.ts) is
  * the default. `NFS4_SOCKET=bun` selects it in the binary as well.
  * @module
  */
@@ -57,7 +51,6 @@ const AF_INET6 = 10;
 const SOCK_STREAM = 1;
 const SOCK_NONBLOCK = 0x800;
 const SOCK_CLOEXEC = 0x80000;
-const EPOLL_CLOEXEC = 0x80000;
 const MSG_DONTWAIT = 0x40;
 const MSG_NOSIGNAL = 0x4000;
 const SOL_SOCKET = 1;
@@ -65,25 +58,18 @@ const SO_ERROR = 4;
 const IPPROTO_TCP = 6;
 const TCP_NODELAY = 1;
 const SHUT_RDWR = 2;
-const EPOLL_CTL_ADD = 1;
-const EPOLL_CTL_DEL = 2;
-const EPOLL_CTL_MOD = 3;
-const EPOLLIN = 0x1;
-const EPOLLOUT = 0x4;
-const EPOLLERR = 0x8;
-const EPOLLHUP = 0x10;
-const EPOLLRDHUP = 0x2000;
-const EPOLLONESHOT = 0x40000000;
+const MSG_PEEK = 0x2;
+const F_GETFL = 3;
+const F_SETFL = 4;
+const F_SETOWN_EX = 15;
+const F_OWNER_TID = 0;
+const O_ASYNC = 0x2000;
 const EINTR = 4;
 const EAGAIN = 11;
 const EINPROGRESS = 115;
 
-/** Sockets this process may have open through this backend at once (more fall back to Bun.connect). */
-const MAX_SOCKETS = 1024;
 /** Bytes received in one turn of the event loop before the rest waits for `setImmediate`. */
 const READ_BUDGET = 4 * 1024 * 1024;
-/** Events the poller takes from one `epoll_wait`. */
-const POLL_BATCH = 64;
 
 type Pointer = number;
 type FfiArg = number | bigint | ArrayBufferView | null;
@@ -112,8 +98,9 @@ interface Libc {
   ): number;
   getsockname(fd: number, address: ArrayBufferView, length: ArrayBufferView): number;
   getpeername(fd: number, address: ArrayBufferView, length: ArrayBufferView): number;
-  epoll_create1(flags: number): number;
-  epoll_ctl(epfd: number, op: number, fd: number, event: ArrayBufferView | null): number;
+  /** fcntl(2) with an int argument (F_GETFL, F_SETFL). */
+  fcntl(fd: number, command: number, argument: number): number;
+  gettid(): number;
   inet_pton(family: number, text: ArrayBufferView, out: ArrayBufferView): number;
   if_nametoindex(name: ArrayBufferView): number;
   __errno_location(): Pointer;
@@ -128,14 +115,13 @@ interface BunFfi {
   read: { i32(pointer: Pointer, offset?: number): number };
 }
 
-/** `struct epoll_event`: packed on x86-64 (12 bytes), naturally aligned elsewhere (16). */
-const EPOLL_EVENT_SIZE = process.arch === "x64" ? 12 : 16;
-const EPOLL_DATA_OFFSET = process.arch === "x64" ? 4 : 8;
-
 /** The C library bound through bun:ffi, or undefined where that is not possible. */
-let bound: { libc: Libc; ffi: BunFfi } | null | undefined;
+let bound: { libc: Libc; ffi: BunFfi; setOwner: SetOwner } | null | undefined;
 
-function bind(): { libc: Libc; ffi: BunFfi } | undefined {
+/** fcntl(fd, F_SETOWN_EX, &{ type, pid }): the one call with a pointer argument. */
+type SetOwner = (fd: number, command: number, owner: ArrayBufferView) => number;
+
+function bind(): { libc: Libc; ffi: BunFfi; setOwner: SetOwner } | undefined {
   if (bound !== undefined) return bound ?? undefined;
   bound = null;
   // bun:ffi as lib/os/libc.ts reaches it: not an import, so the module
@@ -160,13 +146,17 @@ function bind(): { libc: Libc; ffi: BunFfi } | undefined {
       getsockopt: { args: [i32, i32, i32, ptr, ptr], returns: i32 },
       getsockname: { args: [i32, ptr, ptr], returns: i32 },
       getpeername: { args: [i32, ptr, ptr], returns: i32 },
-      epoll_create1: { args: [i32], returns: i32 },
-      epoll_ctl: { args: [i32, i32, i32, ptr], returns: i32 },
+      fcntl: { args: [i32, i32, i32], returns: i32 },
+      gettid: { args: [], returns: i32 },
       inet_pton: { args: [i32, ptr, ptr], returns: i32 },
       if_nametoindex: { args: [ptr], returns: u32 },
       __errno_location: { args: [], returns: ptr },
     });
-    bound = { libc: symbols as unknown as Libc, ffi };
+    // fcntl is variadic: a second binding for the pointer form.
+    const setOwner = ffi.dlopen("libc.so.6", {
+      fcntl: { args: [i32, i32, ptr], returns: i32 },
+    }).symbols.fcntl as unknown as SetOwner;
+    bound = { libc: symbols as unknown as Libc, ffi, setOwner };
   } catch {
     bound = null; // no glibc (musl, say): Bun.connect it is
   }
@@ -178,109 +168,52 @@ export function ffiAvailable(): boolean {
   return bind() !== undefined;
 }
 
+/** `struct f_owner_ex` naming this (the main) thread: SIGIO goes to it alone. */
+function ownSignals(binding: { libc: Libc; setOwner: SetOwner }, fd: number): boolean {
+  const owner = new Int32Array([F_OWNER_TID, binding.libc.gettid()]);
+  return binding.setOwner(fd, F_SETOWN_EX, owner) === 0;
+}
+
+let signalDrivenChecked: boolean | undefined;
+
+/** Whether a socket can be made signal-driven here (tried once, on a socket never connected). */
+function signalDrivenWorks(binding: { libc: Libc; setOwner: SetOwner }): boolean {
+  if (signalDrivenChecked !== undefined) return signalDrivenChecked;
+  const { libc } = binding;
+  const fd = libc.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false; // out of descriptors now, perhaps: ask again next time
+  try {
+    const flags = libc.fcntl(fd, F_GETFL, 0);
+    signalDrivenChecked = flags >= 0 && ownSignals(binding, fd) &&
+      libc.fcntl(fd, F_SETFL, flags | O_ASYNC) === 0;
+  } catch {
+    signalDrivenChecked = false;
+  } finally {
+    libc.close(fd);
+  }
+  return signalDrivenChecked;
+}
+
+/** Sockets waiting for SIGIO: each one's service function. */
+const waiting = new Set<() => void>();
+let sigioHandled = false;
+
 /**
- * The poller's code, run in the worker (from its source text: it must not
- * refer to anything outside itself). Blocks in `epoll_wait` for ever; for
- * each event ORs its bits into the slot's flags and bumps the slot's
- * counter.
+ * Handles SIGIO for the process's life (once installed, never removed: the
+ * signal's default action ends the process, and a signal already sent may
+ * still arrive): every waiting socket is serviced. There are few sockets
+ * (one per server a command talks to), and a socket with nothing for it
+ * finds `EAGAIN` and waits again.
  */
-function pollerMain(): void {
-  const scope = self as unknown as { onmessage: (event: MessageEvent) => void };
-  scope.onmessage = (event: MessageEvent) => {
-    const { shared, epfd, slots, eventSize, dataOffset, batch } = event.data as {
-      shared: SharedArrayBuffer;
-      epfd: number;
-      slots: number;
-      eventSize: number;
-      dataOffset: number;
-      batch: number;
-    };
-    const ffi = (import.meta as unknown as { require(id: string): BunFfi }).require("bun:ffi");
-    const epoll_wait = ffi.dlopen("libc.so.6", {
-      epoll_wait: { args: ["i32", "ptr", "i32", "i32"], returns: "i32" },
-    }).symbols.epoll_wait!;
-    const control = new Int32Array(shared);
-    const events = new Uint8Array(eventSize * batch);
-    const view = new DataView(events.buffer);
-    for (;;) {
-      const n = epoll_wait(epfd, events, batch, -1);
-      for (let i = 0; i < n; i++) {
-        const bits = view.getUint32(i * eventSize, true);
-        const slot = view.getUint32(i * eventSize + dataOffset, true);
-        if (slot >= slots) continue;
-        Atomics.or(control, slots + slot, bits | 0);
-        Atomics.add(control, slot, 1);
-        Atomics.notify(control, slot);
-      }
-    }
-  };
+function handleSigio(): void {
+  if (sigioHandled) return;
+  process.on("SIGIO", () => {
+    const ready = [...waiting];
+    waiting.clear();
+    for (const service of ready) service();
+  });
+  sigioHandled = true;
 }
-
-/** The process's one epoll set, its poller and the slots of its sockets. */
-class Poller {
-  /** [0, MAX_SOCKETS): each slot's event counter; [MAX_SOCKETS, 2×): its pending event bits. */
-  readonly control = new Int32Array(new SharedArrayBuffer(8 * MAX_SOCKETS));
-  readonly epfd: number;
-  readonly #free: number[] = [];
-  readonly #libc: Libc;
-  readonly #event = new Uint8Array(EPOLL_EVENT_SIZE);
-  readonly #eventView = new DataView(this.#event.buffer);
-
-  constructor(libc: Libc) {
-    this.#libc = libc;
-    this.epfd = libc.epoll_create1(EPOLL_CLOEXEC);
-    if (this.epfd < 0) throw new Error("epoll_create1 failed");
-    for (let slot = MAX_SOCKETS - 1; slot >= 0; slot--) this.#free.push(slot);
-    const source = `(${pollerMain.toString()})()`;
-    const url = URL.createObjectURL(new Blob([source], { type: "application/javascript" }));
-    // `smol`: a small heap for a worker that allocates nothing after its start.
-    const worker = new Worker(url, { smol: true } as WorkerOptions) as Worker & {
-      unref?: () => void;
-    };
-    worker.postMessage({
-      shared: this.control.buffer,
-      epfd: this.epfd,
-      slots: MAX_SOCKETS,
-      eventSize: EPOLL_EVENT_SIZE,
-      dataOffset: EPOLL_DATA_OFFSET,
-      batch: POLL_BATCH,
-    });
-    // A poller that fails to start (it binds epoll_wait itself) would leave
-    // sockets unwoken: later connections use Bun.connect (those already
-    // waiting end at their deadlines).
-    worker.addEventListener("error", () => {
-      bound = null;
-      poller = undefined;
-    });
-    worker.unref?.();
-  }
-
-  /** A free slot, its counter and flags cleared; undefined when all are taken. */
-  takeSlot(): number | undefined {
-    const slot = this.#free.pop();
-    if (slot === undefined) return undefined;
-    Atomics.store(this.control, MAX_SOCKETS + slot, 0);
-    return slot;
-  }
-
-  releaseSlot(slot: number): void {
-    this.#free.push(slot);
-  }
-
-  /** Adds (`EPOLL_CTL_ADD`) or changes (`EPOLL_CTL_MOD`) what `fd` is watched for. */
-  watch(op: number, fd: number, slot: number, events: number): boolean {
-    this.#eventView.setUint32(0, events >>> 0, true);
-    this.#eventView.setUint32(EPOLL_DATA_OFFSET, slot, true);
-    this.#eventView.setUint32(EPOLL_DATA_OFFSET + 4, 0, true);
-    return this.#libc.epoll_ctl(this.epfd, op, fd, this.#event) === 0;
-  }
-
-  forget(fd: number): void {
-    this.#libc.epoll_ctl(this.epfd, EPOLL_CTL_DEL, fd, this.#event);
-  }
-}
-
-let poller: Poller | undefined;
 
 /** The error a failed call left in errno, with node:net's `code`. */
 function errnoError(ffi: BunFfi, libc: Libc, what: string): Error & { code?: string } {
@@ -358,31 +291,26 @@ export function connectFfi(
   readBufferSize: number,
 ): RpcSocket {
   const binding = bind();
-  // Not here, or given up (see the Poller): Bun.connect.
-  if (!binding) return connectBun(endpoint, events, readBufferSize);
+  // Not here, or no signal-driven sockets here: Bun.connect.
+  if (!binding || !signalDrivenWorks(binding)) return connectBun(endpoint, events, readBufferSize);
   const { libc, ffi } = binding;
-  try {
-    poller ??= new Poller(libc);
-  } catch {
-    // No epoll set or no worker here: this process uses Bun.connect instead.
-    bound = null;
-    return connectBun(endpoint, events, readBufferSize);
-  }
-  const { control } = poller;
+  handleSigio();
   const scratch = new Uint8Array(Math.max(1, readBufferSize));
+  const peekByte = new Uint8Array(1);
+  const lastErrno = () => ffi.read.i32(libc.__errno_location());
   const intValue = new Int32Array(1);
   const peer = new Uint8Array(28);
   const lengthValue = new Uint32Array(1);
 
   let fd = -1;
-  let slot: number | undefined;
+  /** The descriptor's status flags without O_ASYNC. */
+  let statusFlags = 0;
+  /** Whether the socket is signal-driven now (it is while it waits). */
+  let signalled = false;
   let state: "resolving" | "connecting" | "open" | "done" = "resolving";
   /** `state` as it is now (after calls that may have changed it). */
   const isOpen = () => state === "open";
   let closed = false;
-  /** The slot's counter as last seen: a change means events to look at. */
-  let seen = 0;
-  let watchingOut = true;
   let local: { address: string; port: number } | undefined;
   let remote: { address: string; port: number } | undefined;
   /** Held while the socket is open: a pending read keeps the process alive, as a socket does. */
@@ -404,27 +332,27 @@ export function connectFfi(
     events.closed();
   };
 
-  /** Ends the socket: out of the epoll set, shut down, closed; `closed()` follows. */
+  /** Ends the socket: shut down and closed; `closed()` follows. */
   const destroy = () => {
     if (state === "done") return;
     state = "done";
+    waiting.delete(service);
     dropQueue();
     if (fd >= 0) {
-      poller!.forget(fd);
       libc.shutdown(fd, SHUT_RDWR);
       libc.close(fd);
       fd = -1;
     }
-    if (slot !== undefined) {
-      // A wait still pending on the slot ends now (and finds the socket done).
-      Atomics.add(control, slot, 1);
-      Atomics.notify(control, slot);
-      poller!.releaseSlot(slot);
-      slot = undefined;
-    }
     clearInterval(keepAlive);
     keepAlive = undefined;
     queueMicrotask(finish);
+  };
+
+  /** Puts the socket in or out of signal-driven mode. */
+  const signalDriven = (on: boolean) => {
+    if (signalled === on || fd < 0) return;
+    signalled = on;
+    libc.fcntl(fd, F_SETFL, on ? statusFlags | O_ASYNC : statusFlags);
   };
 
   const fail = (error: Error & { code?: unknown }) => {
@@ -433,15 +361,24 @@ export function connectFfi(
     destroy();
   };
 
-  /** Waits for the poller to bump the slot's counter past `seen`. */
+  /**
+   * Waits for SIGIO: signal-driven again, then looked at once more, since
+   * nothing that happened while it was out of that mode sent a signal. Data,
+   * the end of the stream or an error waiting (the peek does not answer
+   * EAGAIN) mean no wait; what waits to be sent is sent now, so a send that
+   * finds no room leaves the kernel to signal when there is.
+   */
   const arm = () => {
-    if (state === "done" || slot === undefined) return;
-    // One-shot: the event that woke us disarmed the socket; arm it again
-    // (a socket already readable or writable reports at once).
-    if (fd >= 0) poller!.watch(EPOLL_CTL_MOD, fd, slot, watchedEvents(watchingOut));
-    const wait = Atomics.waitAsync(control, slot, seen);
-    if (wait.async) void wait.value.then(service);
-    else setImmediate(service);
+    if (state === "done" || fd < 0) return;
+    signalDriven(true);
+    if (state === "open") {
+      if (queue.length > 0 && !pump()) return;
+      if (libc.recv(fd, peekByte, 1, MSG_DONTWAIT | MSG_PEEK) >= 0 || lastErrno() !== EAGAIN) {
+        setImmediate(service);
+        return;
+      }
+    }
+    waiting.add(service);
   };
 
   /** Sends what the kernel takes; returns false on failure (the socket is then destroyed). */
@@ -462,12 +399,6 @@ export function connectFfi(
       queue.shift();
       written = 0;
       queueMicrotask(done);
-    }
-    // Writability is watched only while something waits to be sent.
-    const wantOut = queue.length > 0;
-    if (state === "open" && wantOut !== watchingOut && slot !== undefined) {
-      watchingOut = wantOut;
-      poller!.watch(EPOLL_CTL_MOD, fd, slot, watchedEvents(wantOut));
     }
     return state === "open";
   };
@@ -501,16 +432,15 @@ export function connectFfi(
     arm();
   };
 
-  /** Looks at the slot's events: finishes a connect, sends, receives. */
+  /** After SIGIO (or when looked at again): finishes a connect, sends, receives. */
   function service(): void {
-    if (state === "done" || slot === undefined) return;
-    seen = Atomics.load(control, slot);
-    const bits = Atomics.exchange(control, MAX_SOCKETS + slot, 0);
+    if (state === "done" || fd < 0) return;
+    waiting.delete(service);
+    // Out of signal-driven mode while it works: no signal for every segment
+    // that lands meanwhile (arm() looks again before it waits). A connect
+    // stays signal-driven until it is made, so its outcome always signals.
+    if (state === "open") signalDriven(false);
     if (state === "connecting") {
-      if ((bits & (EPOLLOUT | EPOLLERR | EPOLLHUP)) === 0) {
-        arm();
-        return;
-      }
       lengthValue[0] = 4;
       if (libc.getsockopt(fd, SOL_SOCKET, SO_ERROR, intValue, lengthValue) !== 0) {
         fail(errnoError(ffi, libc, "getsockopt"));
@@ -520,9 +450,8 @@ export function connectFfi(
         fail(errnoCodeError(intValue[0]!, "connect"));
         return;
       }
-      // Events are hints: the bits may be a closed socket's that had this
-      // slot before (the poller can apply them after the slot was taken
-      // again). Only a peer address proves the connection is made.
+      // A signal is only a hint (another socket's, say): only a peer
+      // address proves the connection is made.
       lengthValue[0] = peer.length;
       if (libc.getpeername(fd, peer, lengthValue) !== 0) {
         arm();
@@ -532,19 +461,8 @@ export function connectFfi(
       if (!isOpen()) return;
     }
     if (queue.length > 0 && !pump()) return;
-    if ((bits & EPOLLERR) !== 0) {
-      lengthValue[0] = 4;
-      libc.getsockopt(fd, SOL_SOCKET, SO_ERROR, intValue, lengthValue);
-      if (intValue[0] !== 0) {
-        fail(errnoCodeError(intValue[0]!, "socket"));
-        return;
-      }
-    }
     drain();
   }
-
-  const watchedEvents = (out: boolean) =>
-    EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP | EPOLLONESHOT | (out ? EPOLLOUT : 0);
 
   const established = () => {
     state = "open";
@@ -587,16 +505,13 @@ export function connectFfi(
       fail(errnoError(ffi, libc, "socket"));
       return;
     }
-    slot = poller!.takeSlot();
-    if (slot === undefined) {
-      fail(Object.assign(new Error("too many sockets"), { code: "EMFILE" }));
+    // Signal-driven from the start: the connect's outcome signals.
+    statusFlags = libc.fcntl(fd, F_GETFL, 0);
+    if (statusFlags < 0 || !ownSignals(binding, fd)) {
+      fail(errnoError(ffi, libc, "fcntl"));
       return;
     }
-    seen = Atomics.load(control, slot);
-    if (!poller!.watch(EPOLL_CTL_ADD, fd, slot, watchedEvents(true))) {
-      fail(errnoError(ffi, libc, "epoll_ctl"));
-      return;
-    }
+    signalDriven(true);
     state = "connecting";
     if (libc.connect(fd, sa, sa.length) === 0) {
       established();

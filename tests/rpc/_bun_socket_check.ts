@@ -9,7 +9,7 @@
 import net from "node:net";
 import process from "node:process";
 import { RpcConnectionError, RpcTransport } from "../../lib/rpc/mod.ts";
-import { autoReply, FakeRpcServer, successReply } from "./_fake_server.ts";
+import { autoReply, FakeRpcServer, frame, successReply } from "./_fake_server.ts";
 
 function report(check: string, ok: boolean, detail?: unknown): void {
   console.log(JSON.stringify({ check, ok, detail }));
@@ -77,6 +77,47 @@ report(
   { local: transport.localAddress, port: transport.localPort, remote: transport.remotePort },
 );
 await transport.close();
+
+// A server that does not read for a while, then answers in two halves with
+// a pause between: the client's send finds no room (the rest must go out
+// when the kernel says there is room again), and its read finds half a
+// record (the rest must wake it when it comes). A wake-up lost on either
+// side would leave the call waiting for its deadline (10 s here).
+{
+  const halves = await FakeRpcServer.start((connection) => {
+    connection.socket.pause();
+    setTimeout(() => connection.socket.resume(), 400);
+    (async () => {
+      const call = await Promise.race([connection.calls.next(), connection.closed]);
+      if (!call) return;
+      const whole = frame(successReply(call.xid, (w) => w.writeOpaque(pattern(3 << 20))));
+      connection.sendRaw(whole.subarray(0, 1 << 20));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      connection.sendRaw(whole.subarray(1 << 20));
+    })();
+  });
+  const slow = new RpcTransport({
+    host: "127.0.0.1",
+    port: halves.port,
+    maxRecordSize: 64 << 20,
+    timeoutMs: 10_000,
+  });
+  const started = performance.now();
+  const answer = await slow.call({
+    program: 100003,
+    version: 4,
+    procedure: 1,
+    args: (w) => w.writeOpaqueView(pattern(16 << 20)),
+  }).then((r) => r.reader.readOpaque(64 << 20), (error) => error as Error);
+  const took = performance.now() - started;
+  report(
+    "a send that waits for room and a reply that comes in halves both wake the socket",
+    answer instanceof Uint8Array && equal(answer, pattern(3 << 20)) && took < 5_000,
+    { took: Math.round(took), error: answer instanceof Uint8Array ? undefined : String(answer) },
+  );
+  await slow.close();
+  await halves.close();
+}
 
 // A host name is looked up first.
 const named = new RpcTransport({ host: "localhost", port: echo.port });

@@ -1,8 +1,10 @@
 /**
- * The Bun.connect socket backend (lib/rpc/socket_bun.ts), the default of
- * the single binary: Deno has no Bun.connect, so the checks run in Bun
+ * The socket backends of Bun: our own socket through FFI (lib/rpc/socket_ffi.ts,
+ * the single binary's default on Linux) and Bun.connect (socket_bun.ts).
+ * Deno has neither, so the checks run in Bun
  * (tests/rpc/_bun_socket_check.ts, through RpcTransport against the fake
  * server): large records both ways with partial writes, pipelined calls, a
+ * send that waits for room and a reply that comes in halves, a
  * dropped connection (retriable) and reconnect, close() with a call
  * pending, ECONNREFUSED. Skipped when Bun is not installed yet (`deno task
  * build` installs it into .tools/bun).
@@ -38,7 +40,7 @@ for (const kind of ["ffi", "bun"]) {
       for (const { check, ok, detail } of checks) {
         assert.ok(ok, `${check}: ${JSON.stringify(detail)}`);
       }
-      assert.equal(checks.length, 11, stdout);
+      assert.equal(checks.length, 12, stdout);
     },
   });
 }
