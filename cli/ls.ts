@@ -694,7 +694,7 @@ class Printer {
     const literal = quoting.style === "literal" && !quoting.hideControl;
     const pad = settings.alignQuotes && made.someQuoted;
     // Rows gathered as pieces and joined by the engine every 64 KiB or so.
-    let parts: string[] = isDirectory ? [long.totalLine(settings.human), "\n"] : [];
+    const parts: string[] = isDirectory ? [long.totalLine(settings.human), "\n"] : [];
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
       let name: string;
@@ -715,7 +715,8 @@ class Printer {
       parts.push("\n");
       if (parts.length >= CHUNK_PARTS) {
         await session.out.write(parts.join(""));
-        parts = [];
+        // Emptied for the next chunk, not replaced: less for the collector.
+        parts.length = 0;
       }
     }
     if (parts.length > 0) await session.out.write(parts.join(""));
