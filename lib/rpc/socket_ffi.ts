@@ -17,13 +17,14 @@
  * main thread when data arrives, the connection is made or fails, or room
  * comes back for a send that had found none; Bun turns the signal into an
  * event on its event loop, and the one handler for the process services the
- * sockets waiting for it. A socket is signal-driven only while it waits:
- * serviced, it is taken out of that mode, sends what is queued and
+ * sockets waiting for it. Serviced, a socket sends what is queued and
  * receives until the kernel has nothing more (`EAGAIN`; a read budget per
  * turn hands the rest to `setImmediate`, so timers and output run in
- * between); then it is put back in that mode and looked at once more (a
- * peek, and a send if something waits) before it waits: what arrived
- * while it was out of that mode, which sent no signal, is found then.
+ * between). Once a wake has read 64 KiB (a bulk record) the socket leaves
+ * signal-driven mode, so segments landing while it reads send no signal;
+ * before it waits again it is put back and looked at once more (a peek,
+ * and a send if something waits): what arrived meanwhile, which sent no
+ * signal, is found then.
  * Bun's signal handler restarts interrupted system calls (SA_RESTART), and
  * the signal goes to the main thread only, whose own calls here take
  * `EINTR` as "again".
