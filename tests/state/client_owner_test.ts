@@ -74,13 +74,25 @@ async function firstLine(child: Deno.ChildProcess): Promise<string> {
 }
 
 Deno.test("claimClientOwner(): 24 processes at once under different TMPDIRs get 24 different owners", async () => {
+  // Each holds its claim until all 24 have printed theirs (then they are
+  // killed): all are alive at once however slowly a loaded machine starts
+  // them (a hold of 1.5 s was not always enough, and a claim released
+  // early may rightly be taken again).
   const children = Array.from(
     { length: 24 },
     (_, i) =>
-      spawnClaimer({ TMPDIR: `/tmp/nfs4-owner-tmpdir-${i % 5}`, HOME: `/nonexistent-${i}` }),
+      spawnClaimer(
+        { TMPDIR: `/tmp/nfs4-owner-tmpdir-${i % 5}`, HOME: `/nonexistent-${i}` },
+        120_000,
+      ),
   );
   const owners = await Promise.all(children.map(firstLine));
   for (const child of children) {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // It has ended already (it failed before printing: the owners say so).
+    }
     await child.stdout.cancel().catch(() => {});
     await child.stderr.cancel().catch(() => {});
     await child.status;
