@@ -147,12 +147,15 @@ function readdirAttrs(fields: readonly ReaddirField[]): number[] {
 const READDIR_PAGE_BYTES = 256 * 1024;
 
 /**
- * The first READDIR reply size asked for, doubled for each page after it up
- * to {@linkcode READDIR_PAGE_BYTES}: a server produces a small page sooner,
- * and the client decodes each page while the server produces the next,
- * about twice as long (a caching Ganesha on loopback makes 256 KiB in ~5
- * ms, which the client waited for at the start of every listing). Small
- * directories fit in the first all the same.
+ * The first READDIR reply size asked for; the second asks for the rest of
+ * a full-sized page ({@linkcode READDIR_PAGE_BYTES}), the others for a full
+ * page each. A server produces a small page sooner, and the client decodes
+ * it while the server produces the next (a caching Ganesha on loopback
+ * makes 256 KiB in ~5 ms, which the client waited for at the start of every
+ * listing); after the second page they end where full pages would have, so
+ * a listing takes at most one round trip more (a directory of more than 32
+ * KiB of entries, ~300 with `ls -l`'s attributes). Small directories fit in
+ * the first all the same.
  */
 const READDIR_FIRST_PAGE_BYTES = 32 * 1024;
 
@@ -582,11 +585,14 @@ export class Nfs4Client implements Nfs4ClientApi {
     // with its error instead of failing the whole page (RFC 7530 §16.24.4).
     const attrIds = [...await this.#wanted(asked), Attr.RDATTR_ERROR];
     const maxcount = this.#maxResponse(READDIR_PAGE_BYTES);
-    let count = Math.min(maxcount, READDIR_FIRST_PAGE_BYTES);
+    const first = Math.min(maxcount, READDIR_FIRST_PAGE_BYTES);
+    const second = maxcount - first >= 4096 ? maxcount - first : maxcount;
+    let pages = 0;
     const prefix = joinPath(dir.components);
     const page = (cookie: bigint, cookieverf: Uint8Array) => {
-      const size = count;
-      count = Math.min(maxcount, count * 2);
+      // The first page's size, then the rest of a full page, then full pages.
+      const size = pages === 0 ? first : pages === 1 ? second : maxcount;
+      pages++;
       return this.manager.run(() =>
         [
           putfh(dir.fh),
