@@ -71,8 +71,8 @@ function gitCommit(): string {
 /**
  * Start-up flags of the executable, beside `--bytecode` (issue 19).
  *
- * The JIT: `--compile-jit-policy=8` multiplies JavaScriptCore's tier-up
- * thresholds by 8 from the start, and the banner puts them back to normal
+ * The JIT: `--compile-jit-policy=64` multiplies JavaScriptCore's tier-up
+ * thresholds by 64 from the start, and the banner puts them back to normal
  * (`Bun.unsafe.setJITPolicy(1)`) once the process has run 250 ms. A short
  * command runs most of its code a few thousand times at most, and the
  * optimizing compilers' threads were a third of the CPU of an `ls -l` of
@@ -83,7 +83,11 @@ function gitCommit(): string {
  * 2-core VM, CPU of the whole process, medians of 12-16 interleaved runs:
  * `--version` 19-23 -> 16-18 ms, `cat` of one small file 34-37 -> 27 ms,
  * `cat` of 1,000 files 168 -> 133 ms, `ls -l` 10k 153-158 -> 140-156 ms;
- * 1 GiB reads and `cp -r` unchanged.
+ * 1 GiB reads and `cp -r` unchanged. A scale of 64 instead of 8 (a later
+ * round, quiet machine, 12 interleaved runs): `ls -l` 10k 120 -> 95 ms of
+ * CPU and 72 -> 69 MB at the same wall time, `cat` of 1,000 files 125 ->
+ * 110 ms, 1 GiB `cat` unchanged; 256 saved 2-5 MB more but made that
+ * `ls -l` slower by the clock.
  *
  * No `.env` or `bunfig.toml` from the working directory: Bun loads both into
  * a compiled program by default, so a `bunfig.toml` `preload` there ran its
@@ -91,7 +95,7 @@ function gitCommit(): string {
  * `TIME_STYLE` ...). (tsconfig.json and package.json are off by default.)
  */
 const STARTUP_FLAGS = [
-  "--compile-jit-policy=8",
+  "--compile-jit-policy=64",
   "--banner=setTimeout(() => Bun.unsafe.setJITPolicy(1), 250).unref();",
   "--no-compile-autoload-dotenv",
   "--no-compile-autoload-bunfig",
