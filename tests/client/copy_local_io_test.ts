@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Buffer } from "node:buffer";
 import { open } from "node:fs/promises";
 import { LocalSide, LocalWriter, onLocalFileSystem } from "../../lib/client/copy/local_side.ts";
 import { LocalFileError } from "../../lib/client/copy/options.ts";
@@ -133,13 +134,7 @@ async function readThrough(path: string, size: bigint | undefined): Promise<Uint
   } finally {
     await reader.close();
   }
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return new Uint8Array(Buffer.concat(parts));
 }
 
 Deno.test(
