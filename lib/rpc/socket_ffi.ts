@@ -314,7 +314,7 @@ export function connectFfi(
   let fd = -1;
   /** The descriptor's status flags without O_ASYNC. */
   let statusFlags = 0;
-  /** Whether the socket is signal-driven now (it is while it waits). */
+  /** Whether the socket is signal-driven now (always, but while a wake reads a bulk record). */
   let signalled = false;
   let state: "resolving" | "connecting" | "open" | "done" = "resolving";
   /** `state` as it is now (after calls that may have changed it). */
