@@ -100,7 +100,7 @@ await transport.close();
     host: "127.0.0.1",
     port: halves.port,
     maxRecordSize: 64 << 20,
-    timeoutMs: 10_000,
+    callTimeoutMs: 10_000,
   });
   const started = performance.now();
   const answer = await slow.call({
