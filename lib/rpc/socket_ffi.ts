@@ -224,12 +224,7 @@ function handleSigio(): void {
   sigioHandled = true;
 }
 
-/** The error a failed call left in errno, with node:net's `code`. */
-function errnoError(ffi: BunFfi, libc: Libc, what: string): Error & { code?: string } {
-  const errno = ffi.read.i32(libc.__errno_location());
-  return errnoCodeError(errno, what);
-}
-
+/** The error of a failed call from its errno, with node:net's `code`. */
 function errnoCodeError(errno: number, what: string): Error & { code?: string } {
   const code = errnoCode(errno);
   return Object.assign(new Error(`${what}: ${code}`), { code, errno });
@@ -400,7 +395,7 @@ export function connectFfi(
       const rest = written === 0 ? chunk : chunk.subarray(written);
       const n = libc.send(fd, rest, rest.length, MSG_DONTWAIT | MSG_NOSIGNAL);
       if (n < 0) {
-        const errno = ffi.read.i32(libc.__errno_location());
+        const errno = lastErrno();
         if (errno === EINTR) continue;
         if (errno === EAGAIN) break;
         fail(errnoCodeError(errno, "send"));
@@ -438,7 +433,7 @@ export function connectFfi(
         destroy(); // the server closed its side: as node:net without allowHalfOpen, close ours
         return;
       }
-      const errno = ffi.read.i32(libc.__errno_location());
+      const errno = lastErrno();
       if (errno === EINTR) continue;
       if (errno !== EAGAIN) fail(errnoCodeError(errno, "recv"));
       break;
@@ -453,7 +448,7 @@ export function connectFfi(
     if (state === "connecting") {
       lengthValue[0] = 4;
       if (libc.getsockopt(fd, SOL_SOCKET, SO_ERROR, intValue, lengthValue) !== 0) {
-        fail(errnoError(ffi, libc, "getsockopt"));
+        fail(errnoCodeError(lastErrno(), "getsockopt"));
         return;
       }
       if (intValue[0] !== 0) {
@@ -512,13 +507,13 @@ export function connectFfi(
       0,
     );
     if (fd < 0) {
-      fail(errnoError(ffi, libc, "socket"));
+      fail(errnoCodeError(lastErrno(), "socket"));
       return;
     }
     // Signal-driven from the start: the connect's outcome signals.
     statusFlags = libc.fcntl(fd, F_GETFL, 0);
     if (statusFlags < 0 || !ownSignals(binding, fd)) {
-      fail(errnoError(ffi, libc, "fcntl"));
+      fail(errnoCodeError(lastErrno(), "fcntl"));
       return;
     }
     signalDriven(true);
@@ -528,7 +523,7 @@ export function connectFfi(
       if (isOpen()) drain();
       return;
     }
-    const errno = ffi.read.i32(libc.__errno_location());
+    const errno = lastErrno();
     if (errno !== EINPROGRESS && errno !== EINTR) {
       fail(errnoCodeError(errno, "connect"));
       return;
