@@ -7,6 +7,7 @@
  */
 
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { serverTest } from "../_server.ts";
 import { ROOT, sha256 } from "./_spawn.ts";
 
@@ -25,13 +26,7 @@ function testData(server: { exportDir: string }): { zeros: Uint8Array; random: U
 }
 
 function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  return new Uint8Array(Buffer.concat(parts));
 }
 
 /** Runs a bash script with `$NFS4` set to `deno run -A cli/main.ts`. */
