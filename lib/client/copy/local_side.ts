@@ -322,10 +322,14 @@ export class LocalWriter implements Writer {
 
   async write(chunk: Uint8Array, onWritten?: () => void): Promise<void> {
     this.#check();
+    while (this.#pending.size >= LOCAL_WRITES_IN_FLIGHT) {
+      await Promise.race(this.#pending);
+      this.#check();
+    }
+    const position = this.#position;
+    this.#position += chunk.length;
+    this.#dataEnd = this.#position;
     if (this.#inPlace) {
-      const position = this.#position;
-      this.#position += chunk.length;
-      this.#dataEnd = this.#position;
       try {
         for (let done = 0; done < chunk.length;) {
           done += writeSync(this.#handle.fd, chunk, done, chunk.length - done, position + done);
@@ -337,13 +341,6 @@ export class LocalWriter implements Writer {
       this.#check();
       return;
     }
-    while (this.#pending.size >= LOCAL_WRITES_IN_FLIGHT) {
-      await Promise.race(this.#pending);
-      this.#check();
-    }
-    const position = this.#position;
-    this.#position += chunk.length;
-    this.#dataEnd = this.#position;
     const done: Promise<void> = this.#writeAll(chunk, position).then(
       () => {
         this.#pending.delete(done);
