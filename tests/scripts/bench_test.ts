@@ -81,6 +81,49 @@ Deno.test("bench: the Deno rows are the 1 GiB rows only, each after its binary r
   ]);
 });
 
+Deno.test("bench: the long read is 16 times the file, binary only, judged on CPU and RSS", async () => {
+  const cases = casesFor(["binary", "deno"], ["deno", "run"]);
+  const long = cases.find((c) => c.id === "cat-4.1-long");
+  assert.ok(long, "cat-4.1-long");
+  assert.ok(!cases.some((c) => c.id === "cat-4.1-long+deno"));
+  const exportDir = await Deno.makeTempDir();
+  try {
+    const ctx = {
+      server: { url: "nfs://127.0.0.1:2049", port: 2049 },
+      nfs4: ["BINARY"],
+      localDir: "/l",
+      exportDir,
+      size: 1024,
+      file: "f",
+      sha256: "",
+    } as never;
+    assert.equal(long.bytes(ctx), 16 * 1024);
+    // The sparse file is made once, at 16 times the size, and kept.
+    await long.prepare!(ctx, "nfs4");
+    await long.prepare!(ctx, "libnfs");
+    const [name] = [...Deno.readDirSync(exportDir)].map((e) => e.name);
+    assert.equal((await Deno.stat(`${exportDir}/${name}`)).size, 16 * 1024);
+    assert.match(
+      long.ours(ctx).join(" "),
+      /BINARY' --vers 4\.1 cat 'nfs:\/\/127\.0\.0\.1:2049\/vfs\//,
+    );
+  } finally {
+    await Deno.remove(exportDir, { recursive: true });
+  }
+  const targets = evaluateTargets([{
+    id: "cat-4.1-long",
+    title: "long",
+    bytes: 16 * GiB,
+    ours: tool(10, 3.6, 2, 88_000),
+    theirs: tool(8, 2.7, 2, 4_000),
+    ratio: 0.8,
+  }]);
+  assert.deepEqual(targets.map((t) => [t.name, t.value, t.pass]), [
+    ["cat-4.1-long: nfs4 CPU ≤ 1.5 × libnfs CPU", "1.33x (3.60 s vs 2.70 s)", true],
+    ["cat-4.1-long: binary peak RSS ≤ 64 MB", "86 MB", false],
+  ]);
+});
+
 Deno.test("bench: a Deno row runs the sources and names itself so", () => {
   const [, deno] = casesFor(["binary", "deno"], ["DENO", "run", "-A", "cli/main.ts"]);
   assert.equal(deno!.title, "read  NFS → local (v4.1, deno run)");
