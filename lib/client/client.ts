@@ -16,12 +16,17 @@
 import { hostname } from "node:os";
 import process from "node:process";
 import { RpcCompoundChannel } from "../nfs4/channel.ts";
+import { bindOp } from "../nfs4/compound.ts";
 import {
   Attr,
   attrKey,
   attrName,
   type DecodedFattr,
+  type FattrValues,
   type FileAttributes,
+  int64Bigint,
+  type Int64Value,
+  nfsTimeNanoseconds,
   type SettableAttributes,
 } from "../nfs4/attrs.ts";
 import { FileType, LockType, NFS4_UINT64_MAX, ShareAccess, StableHow } from "../nfs4/constants.ts";
@@ -38,7 +43,7 @@ import { commit } from "../nfs4/ops/commit.ts";
 import { setattr } from "../nfs4/ops/setattr.ts";
 import { lockt } from "../nfs4/ops/lockt.ts";
 import type { LockDenied } from "../nfs4/ops/lock.ts";
-import { type DirEntry, readdir as readdirOp, type ReaddirResult } from "../nfs4/ops/readdir.ts";
+import { readdirCodec, type ReaddirPage } from "../nfs4/ops/readdir.ts";
 import { readlink as readlinkOp } from "../nfs4/ops/readlink.ts";
 import { create } from "../nfs4/ops/create.ts";
 import { remove } from "../nfs4/ops/remove.ts";
@@ -589,6 +594,18 @@ export class Nfs4Client implements Nfs4ClientApi {
     const second = maxcount - first >= 4096 ? maxcount - first : maxcount;
     let pages = 0;
     const prefix = joinPath(dir.components);
+    const base = prefix === "/" ? "/" : `${prefix}/`;
+    // Each entry is made a FileInfo as its page is decoded (nothing in
+    // between); a symlink's handle, when READDIR brings one, is kept aside
+    // for its READLINK.
+    const handles = new Map<FileInfo, FileHandle>();
+    const listing = readdirCodec((name, values) => {
+      const info = listedFileInfo(name, base + name, values);
+      if (values.filehandle !== undefined && info.kind === "symlink") {
+        handles.set(info, values.filehandle);
+      }
+      return info;
+    });
     const page = (cookie: bigint, cookieverf: Uint8Array) => {
       // The first page's size, then the rest of a full page, then full pages.
       const size = pages === 0 ? first : pages === 1 ? second : maxcount;
@@ -596,7 +613,7 @@ export class Nfs4Client implements Nfs4ClientApi {
       return this.manager.run(() =>
         [
           putfh(dir.fh),
-          readdirOp({
+          bindOp(listing, {
             cookie,
             cookieverf,
             dircount: size,
@@ -610,16 +627,18 @@ export class Nfs4Client implements Nfs4ClientApi {
     };
     // A server whose cookies come round again would be listed forever (the
     // kernel's nfs_readdir reports "directory contains a readdir loop").
-    const cookies = new Set<bigint>();
-    let pending: Promise<ReaddirResult> | undefined = page(0n, new Uint8Array(8));
+    // (A cookie is a Number below 2^53, else a bigint: one value, one key.)
+    const cookies = new Set<number | bigint>();
+    let pending: Promise<ReaddirPage<FileInfo>> | undefined = page(0n, new Uint8Array(8));
     try {
       while (pending !== undefined) {
-        const result: ReaddirResult = await pending;
+        const result: ReaddirPage<FileInfo> = await pending;
         pending = undefined;
         const { entries } = result;
+        const pageCookies = result.cookies;
         let repeated = -1;
-        for (let i = 0; i < entries.length; i++) {
-          const cookie = entries[i]!.cookie;
+        for (let i = 0; i < pageCookies.length; i++) {
+          const cookie = pageCookies[i]!;
           if (cookies.has(cookie)) {
             repeated = i;
             break;
@@ -631,17 +650,19 @@ export class Nfs4Client implements Nfs4ClientApi {
           if (entries.length === 0) {
             throw new Error(`${path}: server returned an empty READDIR page without eof`);
           }
-          pending = page(entries[entries.length - 1]!.cookie, result.cookieverf);
+          pending = page(BigInt(pageCookies[pageCookies.length - 1]!), result.cookieverf);
           // Awaited on the next turn, or in `finally`; never left unhandled.
           pending.catch(() => {});
         }
         const shown = repeated < 0 ? entries : entries.slice(0, repeated + 1);
-        const infos = await this.#entryInfos(shown, dir.fh, prefix, readLinks);
+        const infos = readLinks ? await this.#readLinks(shown, handles, dir.fh) : shown;
+        // (The next page may be decoded meanwhile: only this one's are dropped.)
+        if (handles.size > 0) { for (const info of entries) handles.delete(info); }
         if (infos.length > 0) yield infos;
         if (repeated >= 0) {
           throw new Error(
             `${path}: the server's READDIR came round again (cookie ${
-              entries[repeated]!.cookie
+              pageCookies[repeated]
             } twice): a readdir loop`,
           );
         }
@@ -655,30 +676,28 @@ export class Nfs4Client implements Nfs4ClientApi {
   }
 
   /**
-   * READDIR entries as FileInfo, with symlink targets read when asked (up
-   * to READLINKS_IN_FLIGHT at a time, by handle when READDIR brought one,
-   * else by name in the directory; a target that cannot be read is left
-   * undefined, as `ls` then reads it itself).
+   * A READDIR page's entries with symlink targets read (up to
+   * READLINKS_IN_FLIGHT at a time, by the handle READDIR brought when it
+   * did, else by name in the directory; a target that cannot be read is
+   * left undefined, as `ls` then reads it itself).
    */
-  async #entryInfos(
-    entries: readonly DirEntry[],
+  async #readLinks(
+    entries: readonly FileInfo[],
+    handles: ReadonlyMap<FileInfo, FileHandle>,
     dirFh: FileHandle,
-    prefix: string,
-    readLinks: boolean,
-  ): Promise<FileInfo[]> {
-    const base = prefix === "/" ? "/" : `${prefix}/`;
-    const infos = entries.map((e) => toFileInfo(e.name, base + e.name, e.attrs));
-    if (!readLinks) return infos;
+  ): Promise<readonly FileInfo[]> {
     const links: number[] = [];
     for (let i = 0; i < entries.length; i++) {
-      if (infos[i]!.kind === "symlink") links.push(i);
+      if (entries[i]!.kind === "symlink") links.push(i);
     }
+    if (links.length === 0) return entries;
+    const infos = entries.slice();
     let next = 0;
     const worker = async () => {
       while (next < links.length) {
         const i = links[next++]!;
         const info = infos[i]!;
-        const fh = entries[i]!.attrs.filehandle;
+        const fh = handles.get(info);
         const target =
           await (fh ? this.#readlinkFh(fh, info.path) : this.#withPath(info.path, async () => {
             const [, , target] = await this.manager.run(() =>
@@ -1788,6 +1807,65 @@ export function toFileInfo(name: string, path: string, a: FileAttributes): FileI
   if (a.change !== undefined) info.change = a.change;
   if (a.rawdev) info.rdev = { major: a.rawdev.specdata1, minor: a.rawdev.specdata2 };
   return info;
+}
+
+/**
+ * {@linkcode toFileInfo} of attributes a READDIR page's decoding left in
+ * `v` (lib/nfs4/attrs.ts FattrValues): the same object, made without the
+ * attribute object, time objects and bigints in between (a listing makes
+ * thousands). tests/client/listed_file_info_test.ts holds the two equal.
+ */
+export function listedFileInfo(name: string, path: string, v: FattrValues): FileInfo {
+  const type = v.type;
+  const mode = v.mode;
+  const size = v.size;
+  const spaceUsed = v.spaceUsed;
+  const fileid = v.fileid;
+  const atime = v.atimeSeconds;
+  const mtime = v.mtimeSeconds;
+  const ctime = v.ctimeSeconds;
+  const info: { -readonly [K in keyof FileInfo]: FileInfo[K] } = {
+    name,
+    path,
+    kind: type !== undefined ? KINDS[type] ?? "unknown" : "unknown",
+    mode: mode !== undefined ? mode & 0o7777 : undefined,
+    nlink: v.numlinks,
+    owner: v.owner,
+    group: v.ownerGroup,
+    size: size === undefined ? undefined : typeof size === "number" ? BigInt(size) : size,
+    spaceUsed: spaceUsed === undefined
+      ? undefined
+      : typeof spaceUsed === "number"
+      ? BigInt(spaceUsed)
+      : spaceUsed,
+    atime: atime === undefined ? undefined : timeDate(atime, v.atimeNseconds),
+    mtime: mtime === undefined ? undefined : timeDate(mtime, v.mtimeNseconds),
+    ctime: ctime === undefined ? undefined : timeDate(ctime, v.ctimeNseconds),
+    atimeNs: atime === undefined ? undefined : nfsTimeNanoseconds(atime, v.atimeNseconds),
+    mtimeNs: mtime === undefined ? undefined : nfsTimeNanoseconds(mtime, v.mtimeNseconds),
+    ctimeNs: ctime === undefined ? undefined : nfsTimeNanoseconds(ctime, v.ctimeNseconds),
+    fileid: fileid === undefined ? undefined : int64Bigint(fileid),
+  };
+  // Only when sent, in toFileInfo()'s order.
+  if (v.fsidMajor !== undefined) info.fsid = `${v.fsidMajor}:${v.fsidMinor}`;
+  if (v.change !== undefined) info.change = int64Bigint(v.change);
+  const major = v.rawdevMajor;
+  if (major !== undefined) {
+    const minor = v.rawdevMinor!;
+    // Files next to each other mostly share one (0, 0 for all but devices).
+    let rdev = lastRdev;
+    if (rdev.major !== major || rdev.minor !== minor) lastRdev = rdev = { major, minor };
+    info.rdev = rdev;
+  }
+  return info;
+}
+
+/** The last `rdev` made by listedFileInfo(), given again to the next file with the same numbers. */
+let lastRdev: { readonly major: number; readonly minor: number } = { major: 0, minor: 0 };
+
+/** toDate() of an nfstime4 as FattrValues holds it. */
+function timeDate(seconds: Int64Value, nseconds: number): Date {
+  return new Date(Number(seconds) * 1000 + Math.floor(nseconds / 1e6));
 }
 
 /** A stale or expired handle at a PUTFH: the ops after it did not run. */

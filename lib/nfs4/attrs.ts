@@ -738,6 +738,158 @@ const MAX_PLANS = 64;
 const NOTHING_UNDECODED: ReadonlySet<number> = new Set();
 
 /**
+ * A uint64 or int64 value of {@linkcode FattrValues}: a Number from -2^53
+ * up to 2^53 (exclusive), where every integer is exact, else a bigint.
+ */
+export type Int64Value = number | bigint;
+
+/**
+ * The attributes of one fattr4 that listings use, read by
+ * {@linkcode FattrDecoder.valuesAt} (or copied from a decoded fattr4 by
+ * {@linkcode fill}) into one object that the caller reuses for every entry
+ * of a READDIR page: decoding then makes nothing per entry but what the
+ * caller keeps of it (no attribute object, no time objects, no bigint that
+ * is converted and dropped). Read its fields before the next entry.
+ *
+ * A field is undefined when its attribute was not among those returned.
+ * 64-bit values are {@linkcode Int64Value}s; a time is its seconds and
+ * nanoseconds (nfstime4); `rawdev` is its two numbers.
+ */
+export class FattrValues {
+  /**
+   * The ids returned for the values held. Shared by every fattr4 of one
+   * bitmap decoded by {@linkcode FattrDecoder.valuesAt}: the decoder clears
+   * the fields when it changes.
+   */
+  returned: ReadonlySet<number> = NOTHING_UNDECODED;
+  type: number | undefined = undefined;
+  change: Int64Value | undefined = undefined;
+  size: Int64Value | undefined = undefined;
+  fsidMajor: Int64Value | undefined = undefined;
+  fsidMinor: Int64Value | undefined = undefined;
+  rdattrError: number | undefined = undefined;
+  filehandle: FileHandle | undefined = undefined;
+  fileid: Int64Value | undefined = undefined;
+  mode: number | undefined = undefined;
+  numlinks: number | undefined = undefined;
+  owner: string | undefined = undefined;
+  ownerGroup: string | undefined = undefined;
+  rawdevMajor: number | undefined = undefined;
+  rawdevMinor: number | undefined = undefined;
+  spaceUsed: Int64Value | undefined = undefined;
+  atimeSeconds: Int64Value | undefined = undefined;
+  atimeNseconds = 0;
+  ctimeSeconds: Int64Value | undefined = undefined;
+  ctimeNseconds = 0;
+  mtimeSeconds: Int64Value | undefined = undefined;
+  mtimeNseconds = 0;
+
+  /** Every field undefined (`returned` empty). */
+  clear(): void {
+    this.returned = NOTHING_UNDECODED;
+    this.type = undefined;
+    this.change = undefined;
+    this.size = undefined;
+    this.fsidMajor = undefined;
+    this.fsidMinor = undefined;
+    this.rdattrError = undefined;
+    this.filehandle = undefined;
+    this.fileid = undefined;
+    this.mode = undefined;
+    this.numlinks = undefined;
+    this.owner = undefined;
+    this.ownerGroup = undefined;
+    this.rawdevMajor = undefined;
+    this.rawdevMinor = undefined;
+    this.spaceUsed = undefined;
+    this.atimeSeconds = undefined;
+    this.atimeNseconds = 0;
+    this.ctimeSeconds = undefined;
+    this.ctimeNseconds = 0;
+    this.mtimeSeconds = undefined;
+    this.mtimeNseconds = 0;
+  }
+
+  /** The values of a decoded fattr4 (`decoded.attrs`, `decoded.returned`). */
+  fill(decoded: DecodedFattr): void {
+    this.clear();
+    const a = decoded.attrs;
+    this.returned = decoded.returned;
+    this.type = a.type;
+    this.change = int64Value(a.change);
+    this.size = int64Value(a.size);
+    if (a.fsid) {
+      this.fsidMajor = int64Value(a.fsid.major);
+      this.fsidMinor = int64Value(a.fsid.minor);
+    }
+    this.rdattrError = a.rdattrError;
+    this.filehandle = a.filehandle;
+    this.fileid = int64Value(a.fileid);
+    this.mode = a.mode;
+    this.numlinks = a.numlinks;
+    this.owner = a.owner;
+    this.ownerGroup = a.ownerGroup;
+    if (a.rawdev) {
+      this.rawdevMajor = a.rawdev.specdata1;
+      this.rawdevMinor = a.rawdev.specdata2;
+    }
+    this.spaceUsed = int64Value(a.spaceUsed);
+    if (a.timeAccess) {
+      this.atimeSeconds = int64Value(a.timeAccess.seconds);
+      this.atimeNseconds = a.timeAccess.nseconds;
+    }
+    if (a.timeMetadata) {
+      this.ctimeSeconds = int64Value(a.timeMetadata.seconds);
+      this.ctimeNseconds = a.timeMetadata.nseconds;
+    }
+    if (a.timeModify) {
+      this.mtimeSeconds = int64Value(a.timeModify.seconds);
+      this.mtimeNseconds = a.timeModify.nseconds;
+    }
+  }
+}
+
+function int64Value(value: bigint): Int64Value;
+function int64Value(value: bigint | undefined): Int64Value | undefined;
+function int64Value(value: bigint | undefined): Int64Value | undefined {
+  if (value === undefined) return undefined;
+  return value < 9007199254740992n && value >= -9007199254740992n ? Number(value) : value;
+}
+
+/** An {@linkcode Int64Value} as a bigint. */
+export function int64Bigint(value: Int64Value): bigint {
+  return typeof value === "bigint" ? value : BigInt(value);
+}
+
+/** A scratch of 8 bytes: a bigint from two 32-bit halves is made with one allocation. */
+const HALVES = new DataView(new ArrayBuffer(8));
+
+/**
+ * Nanoseconds since the epoch of an nfstime4 (`seconds * 10^9 +
+ * nseconds`, exactly), making only the bigint returned when the seconds
+ * are within 2^32 of the epoch (1833 to 2106).
+ */
+export function nfsTimeNanoseconds(seconds: Int64Value, nseconds: number): bigint {
+  if (typeof seconds === "number" && seconds > -4294967296 && seconds < 4294967296) {
+    // seconds = a * 2^16 + b (0 <= b < 2^16): every product and sum below
+    // is an integer under 2^53, so exact; the result (under 2^62 in
+    // magnitude) is put together from its two 32-bit halves.
+    const a = Math.floor(seconds / 65536);
+    const b = seconds - a * 65536;
+    const x = a * 1e9; // |x| < 2^46
+    const y = b * 1e9 + nseconds; // 0 <= y < 2^47
+    // total = x * 2^16 + y = xHigh * 2^32 + (xLow * 2^16 + y)
+    const xHigh = Math.floor(x / 65536);
+    const z = (x - xHigh * 65536) * 65536 + y; // 0 <= z < 2^48
+    const zHigh = Math.floor(z / 4294967296);
+    HALVES.setInt32(0, xHigh + zHigh);
+    HALVES.setUint32(4, z - zHigh * 4294967296);
+    return HALVES.getBigInt64(0);
+  }
+  return BigInt(seconds) * 1_000_000_000n + BigInt(nseconds);
+}
+
+/**
  * A fattr4 decoder for replies that carry thousands of fattr4s with the
  * same bitmap (each entry of a READDIR page, RFC 7530 §16.24, RFC 8881
  * §18.23). Its results are exactly {@linkcode decodeFattr}'s, faster: the
@@ -796,6 +948,160 @@ export class FattrDecoder {
   decodeAt(bytes: Uint8Array, view: DataView, at: number): FileAttributes | undefined {
     const plan = this.#plan(bytes, view, at);
     return plan ? this.#values(bytes, view, at, plan) : undefined;
+  }
+
+  /**
+   * The values of the fattr4 at `at` in `bytes` (`view` over the same
+   * bytes) read into `values` (the attributes it has no field for are
+   * checked and skipped), {@linkcode end} set to where it ends. False, and
+   * `values` to be ignored, when it is one to leave to
+   * {@linkcode decodeFattr} from `at` (as {@linkcode decodeAt}).
+   */
+  valuesAt(bytes: Uint8Array, view: DataView, at: number, values: FattrValues): boolean {
+    const plan = this.#plan(bytes, view, at);
+    if (!plan) return false;
+    if (values.returned !== plan.returned) {
+      values.clear();
+      values.returned = plan.returned;
+    }
+    let p = at + 4 + plan.words.length * 4;
+    // #plan() checked that the length word is there.
+    const length = view.getUint32(p);
+    p += 4;
+    if (length > Limits.attrValues || length > bytes.length - p || (length & 3) !== 0) {
+      return false;
+    }
+    const stop = p + length;
+    const { steps, ids } = plan;
+    for (let i = 0; i < steps.length; i++) {
+      const id = ids[i];
+      // The stores are by name, from switches with literal cases (see #values).
+      switch (steps[i]) {
+        case 1: // Step.INT
+          if (stop - p < 4) return false;
+          if (id === 1) values.type = view.getInt32(p); // Attr.TYPE
+          p += 4;
+          break;
+        case 2: { // Step.UINT
+          if (stop - p < 4) return false;
+          const word = view.getUint32(p);
+          switch (id) {
+            case 11: // Attr.RDATTR_ERROR
+              values.rdattrError = word;
+              break;
+            case 33: // Attr.MODE
+              values.mode = word;
+              break;
+            case 35: // Attr.NUMLINKS
+              values.numlinks = word;
+              break;
+          }
+          p += 4;
+          break;
+        }
+        case 3: // Step.BOOL
+          if (stop - p < 4 || view.getUint32(p) > 1) return false;
+          p += 4;
+          break;
+        case 4: { // Step.UHYPER
+          if (stop - p < 8) return false;
+          const high = view.getUint32(p);
+          const value = high < 0x200000
+            ? high * 4294967296 + view.getUint32(p + 4)
+            : view.getBigUint64(p);
+          switch (id) {
+            case 3: // Attr.CHANGE
+              values.change = value;
+              break;
+            case 4: // Attr.SIZE
+              values.size = value;
+              break;
+            case 20: // Attr.FILEID
+              values.fileid = value;
+              break;
+            case 45: // Attr.SPACE_USED
+              values.spaceUsed = value;
+              break;
+          }
+          p += 8;
+          break;
+        }
+        case 5: { // Step.TIME
+          if (stop - p < 12) return false;
+          const high = view.getInt32(p);
+          const seconds = high >= -0x200000 && high < 0x200000
+            ? high * 4294967296 + view.getUint32(p + 4)
+            : view.getBigInt64(p);
+          const nseconds = view.getUint32(p + 8);
+          switch (id) {
+            case 47: // Attr.TIME_ACCESS
+              values.atimeSeconds = seconds;
+              values.atimeNseconds = nseconds;
+              break;
+            case 52: // Attr.TIME_METADATA
+              values.ctimeSeconds = seconds;
+              values.ctimeNseconds = nseconds;
+              break;
+            case 53: // Attr.TIME_MODIFY
+              values.mtimeSeconds = seconds;
+              values.mtimeNseconds = nseconds;
+              break;
+          }
+          p += 12;
+          break;
+        }
+        case 6: // Step.PAIR
+          if (stop - p < 16) return false;
+          if (id === 8) { // Attr.FSID
+            const major = view.getUint32(p);
+            values.fsidMajor = major < 0x200000
+              ? major * 4294967296 + view.getUint32(p + 4)
+              : view.getBigUint64(p);
+            const minor = view.getUint32(p + 8);
+            values.fsidMinor = minor < 0x200000
+              ? minor * 4294967296 + view.getUint32(p + 12)
+              : view.getBigUint64(p + 8);
+          }
+          p += 16;
+          break;
+        case 7: // Step.SPECDATA
+          if (stop - p < 8) return false;
+          if (id === 41) { // Attr.RAWDEV
+            values.rawdevMajor = view.getUint32(p);
+            values.rawdevMinor = view.getUint32(p + 4);
+          }
+          p += 8;
+          break;
+        case 8: // Step.OWNER
+        case 9: { // Step.HANDLE
+          if (stop - p < 4) return false;
+          const size = view.getUint32(p);
+          if (size > (steps[i] === 8 ? Limits.owner : NFS4_FHSIZE)) return false; // Step.OWNER
+          const padded = (size + 3) & ~3;
+          if (padded > stop - p - 4) return false;
+          const start = p + 4;
+          for (let k = start + size; k < start + padded; k++) if (bytes[k] !== 0) return false;
+          switch (id) {
+            case 19: // Attr.FILEHANDLE
+              values.filehandle = bytes.slice(start, start + size);
+              break;
+            case 36: // Attr.OWNER
+              values.owner = this.#text(i, bytes, start, size);
+              break;
+            case 37: // Attr.OWNER_GROUP
+              values.ownerGroup = this.#text(i, bytes, start, size);
+              break;
+          }
+          p = start + padded;
+          break;
+        }
+        default:
+          return false;
+      }
+    }
+    if (p !== stop) return false;
+    this.end = stop;
+    return true;
   }
 
   /** The plan for the bitmap at `at` (null: not one to plan; undefined: malformed). */

@@ -8,13 +8,20 @@
  */
 
 import assert from "node:assert/strict";
+import process from "node:process";
 import fc from "fast-check";
 import { decodeByteString, XdrError, XdrReader, XdrWriter } from "../../lib/xdr/mod.ts";
-import { decodeFattr, type FileAttributes } from "../../lib/nfs4/attrs.ts";
+import { decodeFattr, FattrValues, type FileAttributes } from "../../lib/nfs4/attrs.ts";
 import { Limits } from "../../lib/nfs4/constants.ts";
-import { type DirEntry, READDIR, type ReaddirResult } from "../../lib/nfs4/ops/readdir.ts";
+import {
+  type DirEntry,
+  READDIR,
+  readdirCodec,
+  type ReaddirPage,
+  type ReaddirResult,
+} from "../../lib/nfs4/ops/readdir.ts";
 import { decodeVerifier } from "../../lib/nfs4/types.ts";
-import { fh, i64, rec, str, u32, u64 } from "./_helpers.ts";
+import { fh, fileAttributes, hex, i32, i64, rec, str, u32, u64 } from "./_helpers.ts";
 
 /** The reference: every field through the reader, every fattr4 through decodeFattr(). */
 function referenceDecode(r: XdrReader): ReaddirResult {
@@ -47,6 +54,29 @@ const attrs: fc.Arbitrary<FileAttributes> = rec({
   timeModify: rec({ seconds: i64, nseconds: u32 }),
   filehandle: fh,
   rdattrError: u32,
+}, { requiredKeys: [] });
+
+/** Every attribute a listing asks for (READDIR pages of `ls -l`, `find`, `du`, `--json`). */
+const listingAttrs: fc.Arbitrary<FileAttributes> = rec({
+  type: i32,
+  change: u64,
+  size: u64,
+  fsid: rec({ major: u64, minor: u64 }),
+  rdattrError: u32,
+  filehandle: fh,
+  fileid: u64,
+  mode: u32,
+  numlinks: u32,
+  owner: fc.oneof(fc.constantFrom("0", "1000"), str),
+  ownerGroup: fc.constantFrom("0", "100"),
+  rawdev: rec({ specdata1: u32, specdata2: u32 }),
+  spaceUsed: fc.oneof(u64, fc.bigInt({ min: 0n, max: 1n << 40n })),
+  timeAccess: rec({ seconds: i64, nseconds: u32 }),
+  timeMetadata: rec({ seconds: i64, nseconds: u32 }),
+  timeModify: rec({
+    seconds: fc.oneof(i64, fc.bigInt({ min: 0n, max: 1n << 33n })),
+    nseconds: u32,
+  }),
 }, { requiredKeys: [] });
 
 const entry = fc.record({
@@ -193,4 +223,191 @@ Deno.test("READDIR.decodeResult() rejects non-zero padding after a name, as the 
   ]);
   assert.throws(() => READDIR.decodeResult(new XdrReader(bytes)), /non-zero padding/);
   assertSameAsReference(bytes);
+});
+
+// ------------------------------------------------ readdirCodec(): entries made by a maker
+
+/** What a maker sees of an entry: its name and a copy of the reused FattrValues. */
+interface Seen {
+  readonly name: string;
+  readonly values: Record<string, unknown>;
+}
+
+function seenOf(name: string, values: FattrValues): Seen {
+  return { name, values: { ...values, returned: new Set(values.returned) } };
+}
+
+/** The reference page as a maker would see it: referenceDecode()'s walk, each decodeFattr() through fill(). */
+function referenceSeen(r: XdrReader): ReaddirPage<Seen> {
+  const cookieverf = decodeVerifier(r);
+  const entries: Seen[] = [];
+  const cookies: (number | bigint)[] = [];
+  for (;;) {
+    const at = r.offset;
+    if (!r.readBool()) break;
+    if (entries.length >= Limits.dirEntries) {
+      throw new XdrError(`READDIR reply has more than ${Limits.dirEntries} entries`, at);
+    }
+    const cookie = r.readUhyper();
+    const name = decodeByteString(r.readOpaque(Limits.name));
+    const values = new FattrValues();
+    values.fill(decodeFattr(r));
+    cookies.push(cookie < 1n << 53n ? Number(cookie) : cookie);
+    entries.push(seenOf(name, values));
+  }
+  const eof = r.readBool();
+  return { cookieverf, entries, cookies, eof };
+}
+
+const seen = readdirCodec(seenOf);
+
+type PageOutcome = { ok: ReaddirPage<Seen>; end: number } | { error: XdrError };
+
+function pageOutcome(decode: (r: XdrReader) => ReaddirPage<Seen>, bytes: Uint8Array): PageOutcome {
+  const r = new XdrReader(bytes);
+  try {
+    const ok = decode(r);
+    return { ok, end: r.offset };
+  } catch (e) {
+    if (!(e instanceof XdrError)) throw e;
+    return { error: e };
+  }
+}
+
+function assertCodecSameAsReference(bytes: Uint8Array): void {
+  const expected = pageOutcome(referenceSeen, bytes);
+  const got = pageOutcome((r) => seen.decodeResult(r), bytes);
+  if ("error" in expected) {
+    assert.ok("error" in got, "the reference failed, readdirCodec() did not");
+    assert.equal(got.error.message, expected.error.message);
+    return;
+  }
+  assert.ok("ok" in got, `readdirCodec() failed alone: ${"error" in got && got.error}`);
+  assert.equal(got.end, expected.end);
+  assert.deepStrictEqual(got.ok, expected.ok);
+}
+
+/** Entries whose attributes are anything (a few are not for the planned decoder). */
+const anyEntry = fc.record({
+  cookie: fc.oneof(u64, fc.bigInt({ min: (1n << 53n) - 2n, max: (1n << 53n) + 2n })),
+  nameBytes: entry.map((e) => e.nameBytes),
+  attrs: fc.oneof(
+    { weight: 4, arbitrary: listingAttrs },
+    { weight: 1, arbitrary: fileAttributes },
+  ),
+});
+
+Deno.test("readdirCodec() gives its maker what the reference decodes, for any page", () => {
+  fc.assert(
+    fc.property(fc.array(anyEntry, { maxLength: 8 }), fc.boolean(), (list, eof) => {
+      const bytes = encodePage(list, eof);
+      assertCodecSameAsReference(bytes);
+      const r = new XdrReader(bytes);
+      const page = seen.decodeResult(r);
+      r.assertEnd();
+      assert.deepStrictEqual(
+        page.cookies.map((c) => BigInt(c)),
+        list.map((e) => e.cookie),
+      );
+    }),
+    { numRuns: 400 },
+  );
+});
+
+Deno.test("readdirCodec() fails where the reference fails on truncated pages", () => {
+  fc.assert(
+    fc.property(
+      fc.array(anyEntry, { minLength: 1, maxLength: 5 }),
+      fc.double({ min: 0, max: 1, noNaN: true }),
+      (list, where) => {
+        const bytes = encodePage(list, true);
+        assertCodecSameAsReference(bytes.subarray(0, Math.floor(where * (bytes.length - 1))));
+      },
+    ),
+    { numRuns: 400 },
+  );
+});
+
+Deno.test("readdirCodec() agrees with the reference on corrupted pages (lengths, padding, flags)", () => {
+  fc.assert(
+    fc.property(
+      fc.array(entry, { minLength: 1, maxLength: 5 }),
+      fc.array(
+        fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.integer({ min: 0, max: 255 })),
+        { minLength: 1, maxLength: 4 },
+      ),
+      (list, changes) => {
+        const bytes = encodePage(list, true);
+        for (const [where, value] of changes) {
+          bytes[Math.floor(where * (bytes.length - 1))] = value;
+        }
+        assertCodecSameAsReference(bytes);
+      },
+    ),
+    { numRuns: 1000 },
+  );
+});
+
+/** A page of `count` entries with no attributes, ended (or not: the list runs off the end). */
+function bareEntries(count: number, terminated: boolean): Uint8Array {
+  const w = new XdrWriter(count * 32 + 64);
+  w.writeFixedOpaque(new Uint8Array(8));
+  for (let i = 0; i < count; i++) {
+    w.writeBool(true).writeUhyper(BigInt(i + 3)).writeString(`f${i}`).writeUint(0).writeUint(0);
+  }
+  if (terminated) w.writeBool(false).writeBool(true);
+  return w.bytes().slice();
+}
+
+/** Asserts `fn` throws XdrError matching `pattern` within 500 ms of this process's CPU. */
+function assertFastXdrError(fn: () => unknown, pattern?: RegExp): void {
+  const started = process.cpuUsage();
+  assert.throws(fn, (e: unknown) => e instanceof XdrError && (!pattern || pattern.test(e.message)));
+  const used = process.cpuUsage(started);
+  assert.ok((used.user + used.system) / 1000 < 500);
+}
+
+Deno.test("readdirCodec() walks 10,000 entries, and fails fast on hostile lengths and lists", () => {
+  const names = readdirCodec((name) => name);
+  const r = new XdrReader(bareEntries(10_000, true));
+  const page = names.decodeResult(r);
+  r.assertEnd();
+  assert.equal(page.entries.length, 10_000);
+  assert.equal(page.entries[9_999], "f9999");
+  assert.equal(page.cookies[9_999], 10_002);
+  const open = bareEntries(10_000, false);
+  assertFastXdrError(() => names.decodeResult(new XdrReader(open)), /truncated/);
+  assertFastXdrError(() => names.decodeResult(new XdrReader(open.subarray(0, 1000))));
+  // A name claiming a billion bytes; attributes claiming 2 GiB; a bitmap of a billion words.
+  for (
+    const [text, pattern] of [
+      ["00000000 00000000 00000001 00000000 00000003 3b9aca00 41424344", /exceeds maximum 4096/],
+      [
+        "00000000 00000000 00000001 00000000 00000003 00000001 61000000 00000001 00000010 7fffffff",
+        /exceeds maximum/,
+      ],
+      [
+        "00000000 00000000 00000001 00000000 00000003 00000001 61000000 3b9aca00",
+        /exceeds maximum 16/,
+      ],
+    ] as const
+  ) {
+    assertFastXdrError(() => names.decodeResult(new XdrReader(hex(text))), pattern);
+  }
+  // More entries than Limits.dirEntries, however well formed.
+  const many = bareEntries(Limits.dirEntries + 1, true);
+  assertFastXdrError(() => names.decodeResult(new XdrReader(many)), /more than/);
+});
+
+Deno.test("readdirCodec()'s results are for decoding only", () => {
+  assert.throws(
+    () =>
+      seen.encodeResult(new XdrWriter(), {
+        cookieverf: new Uint8Array(8),
+        entries: [],
+        cookies: [],
+        eof: true,
+      }),
+    TypeError,
+  );
 });

@@ -13,10 +13,13 @@ import { Limits, Op } from "../constants.ts";
 import { bindOp, type Nfs4Op, type OpCodec } from "../compound.ts";
 import {
   decodeBitmap,
+  decodeFattr,
   encodeBitmap,
   encodeFattrResult,
   FattrDecoder,
+  FattrValues,
   type FileAttributes,
+  type Int64Value,
 } from "../attrs.ts";
 import { decodeVerifier, encodeVerifier, type Verifier } from "../types.ts";
 
@@ -67,12 +70,16 @@ const fattrs = new FattrDecoder();
  * through the UTF-8 decoder.
  */
 function decodeName(bytes: Uint8Array): string {
-  const length = bytes.length;
-  if (length > 128) return decodeByteString(bytes);
+  return decodeNameAt(bytes, 0, bytes.length);
+}
+
+/** {@linkcode decodeName} of the `length` bytes at `start` (no view made for an ASCII name). */
+function decodeNameAt(bytes: Uint8Array, start: number, length: number): string {
+  if (length > 128) return decodeByteString(bytes.subarray(start, start + length));
   nameCodes.length = length;
   for (let i = 0; i < length; i++) {
-    const byte = bytes[i]!;
-    if (byte >= 0x80) return decodeByteString(bytes);
+    const byte = bytes[start + i]!;
+    if (byte >= 0x80) return decodeByteString(bytes.subarray(start, start + length));
     nameCodes[i] = byte;
   }
   return String.fromCharCode.apply(null, nameCodes);
@@ -159,4 +166,101 @@ export const READDIR: OpCodec<ReaddirArgs, ReaddirResult> = {
 
 export function readdir(args: ReaddirArgs): Nfs4Op<ReaddirResult> {
   return bindOp(READDIR, args);
+}
+
+/**
+ * Makes what a caller keeps of one READDIR entry from its name (a byte
+ * string, as {@linkcode DirEntry.name}) and its attributes. `values` is
+ * reused for the next entry: read what is needed before returning.
+ */
+export type ReaddirEntryMaker<T> = (name: string, values: FattrValues) => T;
+
+/**
+ * READDIR4resok with each entry made by a {@linkcode ReaddirEntryMaker}
+ * (see {@linkcode readdirCodec}).
+ */
+export interface ReaddirPage<T> {
+  readonly cookieverf: Verifier;
+  readonly entries: readonly T[];
+  /** Each entry's cookie, by position ({@linkcode Int64Value}: a Number below 2^53). */
+  readonly cookies: readonly Int64Value[];
+  readonly eof: boolean;
+}
+
+/**
+ * A READDIR codec whose result is a {@linkcode ReaddirPage} of `make`'s
+ * entries: a listing of thousands of entries makes its own objects
+ * straight from the reply, with no {@linkcode DirEntry}, attribute object,
+ * time object or bigint in between ({@linkcode FattrValues}). The same
+ * checks as {@linkcode READDIR}'s: in place when the entry is as it should
+ * be, else field by field with the reader's checks, and the attributes by
+ * decodeFattr() when they are not for the planned decoder (a malformed or
+ * hostile reply raises the same errors). Replies only: it has no result
+ * encoder (a scripted server uses {@linkcode READDIR}).
+ *
+ * @example
+ * ```ts
+ * const names = readdirCodec((name) => name);
+ * const [, page] = await run([putfh(fh), bindOp(names, args)]);
+ * ```
+ */
+export function readdirCodec<T>(make: ReaddirEntryMaker<T>): OpCodec<ReaddirArgs, ReaddirPage<T>> {
+  const values = new FattrValues();
+  return {
+    opnum: Op.READDIR,
+    name: "READDIR",
+    encodeArgs: READDIR.encodeArgs,
+    decodeArgs: READDIR.decodeArgs,
+    encodeResult() {
+      throw new TypeError("a READDIR page made by an entry maker is not encoded");
+    },
+    decodeResult(r) {
+      const cookieverf = decodeVerifier(r);
+      const entries: T[] = [];
+      const cookies: Int64Value[] = [];
+      const bytes = r.input;
+      const view = r.inputView;
+      // As READDIR.decodeResult: in place while all is as it should be.
+      let at = r.offset;
+      for (;;) {
+        if (bytes.length - at >= 16 && view.getUint32(at) === 1) {
+          const length = view.getUint32(at + 12);
+          const padded = (length + 3) & ~3;
+          if (
+            length <= Limits.name && padded <= bytes.length - at - 16 &&
+            entries.length < Limits.dirEntries &&
+            (padded === length || view.getUint32(at + 12 + padded) << ((length & 3) * 8) === 0) &&
+            fattrs.valuesAt(bytes, view, at + 16 + padded, values)
+          ) {
+            const high = view.getUint32(at + 4);
+            cookies.push(
+              high < 0x200000
+                ? high * 4294967296 + view.getUint32(at + 8)
+                : view.getBigUint64(at + 4),
+            );
+            entries.push(make(decodeNameAt(bytes, at + 16, length), values));
+            at = fattrs.end;
+            continue;
+          }
+        }
+        r.skip(at - r.offset);
+        if (!r.readBool()) break;
+        if (entries.length >= Limits.dirEntries) {
+          throw new XdrError(`READDIR reply has more than ${Limits.dirEntries} entries`, at);
+        }
+        const cookie = r.readUhyper();
+        const name = decodeName(r.readOpaque(Limits.name));
+        if (fattrs.valuesAt(r.input, r.inputView, r.offset, values)) {
+          r.skip(fattrs.end - r.offset);
+        } else {
+          values.fill(decodeFattr(r));
+        }
+        cookies.push(cookie < 9007199254740992n ? Number(cookie) : cookie);
+        entries.push(make(name, values));
+        at = r.offset;
+      }
+      const eof = r.readBool();
+      return { cookieverf, entries, cookies, eof };
+    },
+  };
 }
