@@ -118,6 +118,39 @@ await transport.close();
   await halves.close();
 }
 
+// A server that stops in the middle of a large reply and closes: the client
+// waits for the rest with the kernel told to signal only once it is all there
+// (the FFI socket's low-water mark), and the end of the stream must wake it
+// all the same: the call fails at once, retriable, not at its deadline.
+{
+  const quitter = await FakeRpcServer.start((connection) => {
+    (async () => {
+      const call = await Promise.race([connection.calls.next(), connection.closed]);
+      if (!call) return;
+      const whole = frame(successReply(call.xid, (w) => w.writeOpaque(pattern(3 << 20))));
+      connection.sendRaw(whole.subarray(0, 1 << 20));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await connection.destroy();
+    })();
+  });
+  const cut = new RpcTransport({
+    host: "127.0.0.1",
+    port: quitter.port,
+    maxRecordSize: 64 << 20,
+    callTimeoutMs: 10_000,
+  });
+  const started = performance.now();
+  const answer = await echoCall(cut, pattern(100));
+  const took = performance.now() - started;
+  report(
+    "a server that closes in the middle of a large reply fails the call at once",
+    answer instanceof RpcConnectionError && answer.retriable && took < 5_000,
+    { took: Math.round(took), answer: String(answer) },
+  );
+  await cut.close();
+  await quitter.close();
+}
+
 // A host name is looked up first.
 const named = new RpcTransport({ host: "localhost", port: echo.port });
 const namedReply = await echoCall(named, pattern(1000));

@@ -40,7 +40,7 @@ for (const kind of ["ffi", "bun"]) {
       for (const { check, ok, detail } of checks) {
         assert.ok(ok, `${check}: ${JSON.stringify(detail)}`);
       }
-      assert.equal(checks.length, 12, stdout);
+      assert.equal(checks.length, 13, stdout);
     },
   });
 }
