@@ -605,7 +605,7 @@ export class Nfs4Client implements Nfs4ClientApi {
         handles.set(info, values.filehandle);
       }
       return info;
-    });
+    }, { releaseReply: true });
     const page = (cookie: bigint, cookieverf: Uint8Array) => {
       // The first page's size, then the rest of a full page, then full pages.
       const size = pages === 0 ? first : pages === 1 ? second : maxcount;
@@ -1832,11 +1832,11 @@ export function listedFileInfo(name: string, path: string, v: FattrValues): File
     nlink: v.numlinks,
     owner: v.owner,
     group: v.ownerGroup,
-    size: size === undefined ? undefined : typeof size === "number" ? BigInt(size) : size,
+    size: size === undefined ? undefined : typeof size === "number" ? sizeBigint(size) : size,
     spaceUsed: spaceUsed === undefined
       ? undefined
       : typeof spaceUsed === "number"
-      ? BigInt(spaceUsed)
+      ? spaceBigint(spaceUsed)
       : spaceUsed,
     atime: atime === undefined ? undefined : timeDate(atime, v.atimeNseconds),
     mtime: mtime === undefined ? undefined : timeDate(mtime, v.mtimeNseconds),
@@ -1863,9 +1863,45 @@ export function listedFileInfo(name: string, path: string, v: FattrValues): File
 /** The last `rdev` made by listedFileInfo(), given again to the next file with the same numbers. */
 let lastRdev: { readonly major: number; readonly minor: number } = { major: 0, minor: 0 };
 
-/** toDate() of an nfstime4 as FattrValues holds it. */
+/** toDate() of an nfstime4 as FattrValues holds it (no call made for what is a Number already). */
 function timeDate(seconds: Int64Value, nseconds: number): Date {
-  return new Date(Number(seconds) * 1000 + Math.floor(nseconds / 1e6));
+  // nseconds is a uint32: its whole milliseconds, exactly, without Math.floor.
+  const ms = (nseconds - nseconds % 1e6) / 1e6;
+  return new Date((typeof seconds === "number" ? seconds : Number(seconds)) * 1000 + ms);
+}
+
+/**
+ * Bigints of small Numbers, made once: a bigint is a value (sharing one is
+ * invisible), and a listing's sizes and space used repeat (a directory of
+ * small files, blocks of 4 KiB).
+ */
+const SMALL_BIGINTS: bigint[] = [];
+/** Below this a size's bigint is kept in SMALL_BIGINTS. */
+const SMALL_BIGINT_LIMIT = 1024;
+/** The last size and space used given a bigint of their own, and that bigint. */
+let lastSize = -1;
+let lastSizeBigint = 0n;
+let lastSpace = -1;
+let lastSpaceBigint = 0n;
+
+/** BigInt(size) for a size of a listed file, shared with files of the same size. */
+function sizeBigint(size: number): bigint {
+  if (size < SMALL_BIGINT_LIMIT) return SMALL_BIGINTS[size] ??= BigInt(size);
+  if (size !== lastSize) {
+    lastSize = size;
+    lastSizeBigint = BigInt(size);
+  }
+  return lastSizeBigint;
+}
+
+/** BigInt(space) for the space a listed file uses, shared as sizeBigint() does. */
+function spaceBigint(space: number): bigint {
+  if (space < SMALL_BIGINT_LIMIT) return SMALL_BIGINTS[space] ??= BigInt(space);
+  if (space !== lastSpace) {
+    lastSpace = space;
+    lastSpaceBigint = BigInt(space);
+  }
+  return lastSpaceBigint;
 }
 
 /** A stale or expired handle at a PUTFH: the ops after it did not run. */

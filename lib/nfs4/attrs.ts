@@ -873,17 +873,20 @@ export function nfsTimeNanoseconds(seconds: Int64Value, nseconds: number): bigin
   if (typeof seconds === "number" && seconds > -4294967296 && seconds < 4294967296) {
     // seconds = a * 2^16 + b (0 <= b < 2^16): every product and sum below
     // is an integer under 2^53, so exact; the result (under 2^62 in
-    // magnitude) is put together from its two 32-bit halves.
-    const a = Math.floor(seconds / 65536);
-    const b = seconds - a * 65536;
+    // magnitude) is put together from its two 32-bit halves. (Floors by
+    // remainders: no call to Math.floor, which the interpreter makes.)
+    let b = seconds % 65536;
+    if (b < 0) b += 65536;
+    const a = (seconds - b) / 65536;
     const x = a * 1e9; // |x| < 2^46
     const y = b * 1e9 + nseconds; // 0 <= y < 2^47
     // total = x * 2^16 + y = xHigh * 2^32 + (xLow * 2^16 + y)
-    const xHigh = Math.floor(x / 65536);
-    const z = (x - xHigh * 65536) * 65536 + y; // 0 <= z < 2^48
-    const zHigh = Math.floor(z / 4294967296);
-    HALVES.setInt32(0, xHigh + zHigh);
-    HALVES.setUint32(4, z - zHigh * 4294967296);
+    let xLow = x % 65536;
+    if (xLow < 0) xLow += 65536;
+    const z = xLow * 65536 + y; // 0 <= z < 2^48
+    const zLow = z % 4294967296;
+    HALVES.setInt32(0, (x - xLow) / 65536 + (z - zLow) / 4294967296);
+    HALVES.setUint32(4, zLow);
     return HALVES.getBigInt64(0);
   }
   return BigInt(seconds) * 1_000_000_000n + BigInt(nseconds);

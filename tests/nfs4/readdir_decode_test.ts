@@ -21,6 +21,7 @@ import {
   type ReaddirResult,
 } from "../../lib/nfs4/ops/readdir.ts";
 import { decodeVerifier } from "../../lib/nfs4/types.ts";
+import { recordBuffers } from "../../lib/rpc/socket_buffers.ts";
 import { fh, fileAttributes, hex, i32, i64, rec, str, u32, u64 } from "./_helpers.ts";
 
 /** The reference: every field through the reader, every fattr4 through decodeFattr(). */
@@ -410,4 +411,34 @@ Deno.test("readdirCodec()'s results are for decoding only", () => {
       }),
     TypeError,
   );
+});
+
+Deno.test("readdirCodec({ releaseReply }) hands a pooled reply back, and what it made keeps no view of it", () => {
+  const list = [
+    {
+      cookie: 5n,
+      nameBytes: new TextEncoder().encode("a"),
+      attrs: { type: 5, owner: "0", filehandle: new Uint8Array([1, 2, 3]) },
+    },
+    {
+      cookie: 9n,
+      nameBytes: new Uint8Array([0x6c, 0xe9]),
+      attrs: { type: 1, ownerGroup: "100", size: 7n },
+    },
+  ];
+  const page = encodePage(list, true);
+  const expected = seen.decodeResult(new XdrReader(page));
+  const pool = recordBuffers;
+  const record = pool.take(Math.max(page.length, 64 * 1024)).subarray(0, page.length);
+  record.set(page);
+  const released = pool.stats.released;
+  const got = readdirCodec(seenOf, { releaseReply: true }).decodeResult(new XdrReader(record));
+  assert.equal(pool.stats.released, released + 1);
+  // The buffer's next user overwrites it: nothing decoded changes.
+  record.fill(0xff);
+  assert.deepStrictEqual(got, expected);
+  // Without the option, or for a buffer not from the pool, nothing is handed back.
+  readdirCodec(seenOf).decodeResult(new XdrReader(page));
+  readdirCodec(seenOf, { releaseReply: true }).decodeResult(new XdrReader(page));
+  assert.equal(pool.stats.released, released + 1);
 });

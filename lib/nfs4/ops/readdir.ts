@@ -9,6 +9,7 @@
  */
 
 import { decodeByteString, encodeByteString, XdrError } from "../../xdr/mod.ts";
+import { releaseRecordBuffer } from "../../rpc/socket_buffers.ts";
 import { Limits, Op } from "../constants.ts";
 import { bindOp, type Nfs4Op, type OpCodec } from "../compound.ts";
 import {
@@ -187,6 +188,18 @@ export interface ReaddirPage<T> {
   readonly eof: boolean;
 }
 
+/** Options of {@linkcode readdirCodec}. */
+export interface ReaddirCodecOptions {
+  /**
+   * Hand the reply's buffer back to the transport's pool once the page is
+   * decoded (lib/rpc/socket_buffers.ts), for a caller whose COMPOUND ends
+   * with this READDIR and that keeps nothing else of the reply: what the
+   * codec makes refers to none of its bytes. A listing's 256 KiB pages then
+   * reuse one buffer instead of each taking a new one.
+   */
+  readonly releaseReply?: boolean;
+}
+
 /**
  * A READDIR codec whose result is a {@linkcode ReaddirPage} of `make`'s
  * entries: a listing of thousands of entries makes its own objects
@@ -204,7 +217,10 @@ export interface ReaddirPage<T> {
  * const [, page] = await run([putfh(fh), bindOp(names, args)]);
  * ```
  */
-export function readdirCodec<T>(make: ReaddirEntryMaker<T>): OpCodec<ReaddirArgs, ReaddirPage<T>> {
+export function readdirCodec<T>(
+  make: ReaddirEntryMaker<T>,
+  options: ReaddirCodecOptions = {},
+): OpCodec<ReaddirArgs, ReaddirPage<T>> {
   const values = new FattrValues();
   return {
     opnum: Op.READDIR,
@@ -260,6 +276,9 @@ export function readdirCodec<T>(make: ReaddirEntryMaker<T>): OpCodec<ReaddirArgs
         at = r.offset;
       }
       const eof = r.readBool();
+      // Nothing made above refers to the reply's bytes (names, owners and
+      // handles are copies): its buffer may serve the next large record.
+      if (options.releaseReply) releaseRecordBuffer(bytes);
       return { cookieverf, entries, cookies, eof };
     },
   };
