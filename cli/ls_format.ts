@@ -426,10 +426,13 @@ export class LongListing {
    * group columns as printed (the server's strings when not given).
    */
   add(info: FileInfo, owner?: string, group?: string, cells?: LongCells): LongRow {
-    this.#layout = undefined;
-    this.#lastRow = undefined;
-    this.#ownerCells.clear();
-    this.#groupCells.clear();
+    if (this.#layout !== undefined) {
+      // Rows were made: the widths may change now.
+      this.#layout = undefined;
+      this.#lastRow = undefined;
+      this.#ownerCells.clear();
+      this.#groupCells.clear();
+    }
     owner ??= fieldText(info.owner);
     group ??= fieldText(info.group);
     const row: LongRow = cells === undefined

@@ -344,6 +344,16 @@ export interface QuotedName {
 const PLAIN_ASCII = /^[%+,\-./0-9:A-Z\]_a-z]+$/;
 
 /**
+ * Whether `name` holds one of the characters of `chars`. (Not a closure in
+ * quoteName(): a function whose parameter a closure captures makes a scope
+ * object at every call, and quoteName() runs once per name.)
+ */
+function includesAny(name: string, chars: string): boolean {
+  for (const c of chars) if (name.includes(c)) return true;
+  return false;
+}
+
+/**
  * Quotes `name` (a byte string) as coreutils `ls` does with `quoting`.
  *
  * @example
@@ -357,7 +367,7 @@ export function quoteName(name: string, quoting: NameQuoting): QuotedName {
   const { style } = quoting;
   if (style === "literal" && !quoting.hideControl) return { text: name, quoted: false };
   const plain = PLAIN_ASCII.test(name) &&
-    (quoting.quoteThese === undefined || ![...quoting.quoteThese].some((c) => name.includes(c)));
+    (quoting.quoteThese === undefined || !includesAny(name, quoting.quoteThese));
   if (plain && !style.endsWith("-always") && style !== "c" && !style.includes("locale")) {
     return { text: name, quoted: false };
   }

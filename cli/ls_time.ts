@@ -522,14 +522,22 @@ export function lsTimeFormatter(options: TimeOptions): (ns: bigint | undefined) 
     // One text for the whole second unless six months ago or now falls inside it.
     const from = seconds * 1_000_000_000n;
     const to = from + 1_000_000_000n;
-    const outside = (edge: bigint) => edge <= from || edge >= to;
-    if (recentFrom !== undefined && outside(recentFrom) && outside(nowNs)) {
+    if (recentFrom !== undefined && outside(recentFrom, from, to) && outside(nowNs, from, to)) {
       lastFrom = from;
       lastTo = to;
       lastText = text;
     }
     return text;
   };
+}
+
+/**
+ * Whether `edge` is outside the second [`from`, `to`). (Not a closure in
+ * the formatter, which runs once per file: a closure over its variables
+ * would make a scope object at every call.)
+ */
+function outside(edge: bigint, from: bigint, to: bigint): boolean {
+  return edge <= from || edge >= to;
 }
 
 /** Nanoseconds since the epoch of a Date (for times known only to the millisecond). */

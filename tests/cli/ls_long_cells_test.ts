@@ -189,3 +189,33 @@ Deno.test("LongListing: the rows and total of the reference, cells made ahead or
 function isDeviceLike(i: FileInfo): boolean {
   return (i.kind === "block" || i.kind === "char") && i.rdev !== undefined;
 }
+
+Deno.test("LongListing: files added after rows were made widen the rows made next, as the reference's", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(info, spaceUsed, fc.option(fc.constantFrom("root", "日本", "1234"))), {
+        minLength: 2,
+        maxLength: 12,
+      }),
+      fc.nat(),
+      options,
+      (rows, cut, opts) => {
+        const entries: LongEntry[] = rows.map(([i, space, owner]) => ({
+          info: { ...i, spaceUsed: space },
+          name: i.name,
+          ...(owner !== null ? { owner } : {}),
+        }));
+        const first = 1 + cut % (entries.length - 1);
+        const listing = new LongListing(opts);
+        const add = (e: LongEntry) => listing.add(e.info, e.owner, e.group);
+        // Rows made for the first files (widths so far), then more files come.
+        const early = entries.slice(0, first).map(add);
+        for (const [k, row] of early.entries()) listing.row(row, entries[k]!.name);
+        const late = entries.slice(first).map(add);
+        const made = [...early, ...late].map((row, k) => listing.row(row, entries[k]!.name));
+        assert.deepStrictEqual(made, referenceRows(entries, opts));
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
