@@ -556,20 +556,31 @@ class OwnerColumns {
   }
 
   user(sent: string | undefined): string {
+    // Mostly the same owner as the file before: no lookup.
+    if (sent === this.#lastUser && this.#lastUserText !== undefined) return this.#lastUserText;
     let text = this.#users.get(sent);
     if (text === undefined) {
       this.#users.set(sent, text = ownerColumn(sent, "user", this.#numeric, this.#ids()));
     }
-    return text;
+    this.#lastUser = sent;
+    return this.#lastUserText = text;
   }
 
   group(sent: string | undefined): string {
+    if (sent === this.#lastGroup && this.#lastGroupText !== undefined) return this.#lastGroupText;
     let text = this.#groups.get(sent);
     if (text === undefined) {
       this.#groups.set(sent, text = ownerColumn(sent, "group", this.#numeric, this.#ids()));
     }
-    return text;
+    this.#lastGroup = sent;
+    return this.#lastGroupText = text;
   }
+
+  /** The last owner and group asked for, and their columns. */
+  #lastUser: string | undefined;
+  #lastUserText: string | undefined;
+  #lastGroup: string | undefined;
+  #lastGroupText: string | undefined;
 }
 
 /** Where `/etc/localtime` links to, or undefined. */

@@ -343,19 +343,55 @@ export function longRowMaker(options: LongOptions): LongRowMaker {
   const field = options.time ?? "mtime";
   const formatTime = lsTimeFormatter(options);
   const { inode, human } = options;
+  // Files next to each other mostly have the same kind and mode, links,
+  // size and shown time (a minute, for recent files): their texts are
+  // taken from the file before, and when all are the same, so is the row
+  // (a row is never changed), with nothing made.
+  let last: LongRow | undefined;
+  let lastKind: FileKind | undefined;
+  let lastMode: number | undefined;
+  let lastNlink: number | undefined = -1;
+  let lastSize: bigint | undefined = -1n;
   return (info, owner, group) => {
-    const device = isDevice(info);
-    return {
-      inode: inode ? inodeText(info) : "",
-      mode: modeString(info.kind, info.mode),
-      nlink: fieldText(info.nlink),
-      size: device ? undefined : sizeText(info.size, human),
-      major: device ? String(info.rdev!.major) : "",
-      minor: device ? String(info.rdev!.minor) : "",
-      time: formatTime(timeOf(info, field)),
-      owner,
-      group,
-    };
+    if (inode || isDevice(info)) {
+      const device = isDevice(info);
+      return {
+        inode: inode ? inodeText(info) : "",
+        mode: modeString(info.kind, info.mode),
+        nlink: fieldText(info.nlink),
+        size: device ? undefined : sizeText(info.size, human),
+        major: device ? String(info.rdev!.major) : "",
+        minor: device ? String(info.rdev!.minor) : "",
+        time: formatTime(timeOf(info, field)),
+        owner,
+        group,
+      };
+    }
+    const time = formatTime(timeOf(info, field));
+    if (last !== undefined) {
+      if (
+        info.kind === lastKind && info.mode === lastMode && info.nlink === lastNlink &&
+        info.size === lastSize && time === last.time && owner === last.owner &&
+        group === last.group
+      ) {
+        return last;
+      }
+    }
+    const kind = info.kind;
+    const mode = kind === lastKind && info.mode === lastMode && last !== undefined
+      ? last.mode
+      : modeString(kind, info.mode);
+    const nlink = info.nlink === lastNlink && last !== undefined
+      ? last.nlink
+      : fieldText(info.nlink);
+    const size = info.size === lastSize && last !== undefined
+      ? last.size
+      : sizeText(info.size, human);
+    lastKind = kind;
+    lastMode = info.mode;
+    lastNlink = info.nlink;
+    lastSize = info.size;
+    return last = { inode: "", mode, nlink, size, major: "", minor: "", time, owner, group };
   };
 }
 
@@ -397,6 +433,8 @@ export class LongListing {
   #timeWidth = 0;
   #devices = 0;
   #someTime = false;
+  /** The row measured last (rows next to each other are often the same row: longRowMaker()). */
+  #lastAdded: LongRow | undefined;
   /** The last owner, group and time text measured, and their widths (runs of equal texts). */
   #lastOwner: string | undefined;
   #lastGroup: string | undefined;
@@ -448,6 +486,26 @@ export class LongListing {
         owner,
         group,
       };
+    if (row !== this.#lastAdded) this.#measure(row);
+    const space = info.spaceUsed;
+    if (space !== undefined) {
+      if (space < NUMBER_SPACE && space >= 0n) {
+        // Exact: a Number below 2^40 divided by 512 and rounded up.
+        this.#blocks += Math.ceil(Number(space) / 512);
+        if (this.#blocks > 2 ** 52) {
+          this.#bigBlocks += BigInt(this.#blocks);
+          this.#blocks = 0;
+        }
+      } else {
+        this.#bigBlocks += (space + 511n) / 512n;
+      }
+    }
+    return row;
+  }
+
+  /** Widens the columns for `row`'s texts (the row added before needs nothing more). */
+  #measure(row: LongRow): void {
+    this.#lastAdded = row;
     if (row.inode.length > this.#inodeWidth) this.#inodeWidth = row.inode.length;
     if (row.nlink.length > this.#nlinkWidth) this.#nlinkWidth = row.nlink.length;
     if (row.owner !== this.#lastOwner) {
@@ -473,20 +531,6 @@ export class LongListing {
       const width = this.#widthOf(row.time);
       if (width > this.#timeWidth) this.#timeWidth = width;
     }
-    const space = info.spaceUsed;
-    if (space !== undefined) {
-      if (space < NUMBER_SPACE && space >= 0n) {
-        // Exact: a Number below 2^40 divided by 512 and rounded up.
-        this.#blocks += Math.ceil(Number(space) / 512);
-        if (this.#blocks > 2 ** 52) {
-          this.#bigBlocks += BigInt(this.#blocks);
-          this.#blocks = 0;
-        }
-      } else {
-        this.#bigBlocks += (space + 511n) / 512n;
-      }
-    }
-    return row;
   }
 
   #widthOf(text: string): number {
@@ -527,8 +571,9 @@ export class LongListing {
     // Rows next to each other mostly share mode, links, owner and group.
     let prefix: string;
     if (
+      row === last ||
       last !== undefined && row.mode === last.mode && row.nlink === last.nlink &&
-      row.owner === last.owner && row.group === last.group && row.inode === last.inode
+        row.owner === last.owner && row.group === last.group && row.inode === last.inode
     ) {
       prefix = this.#lastPrefix;
     } else {

@@ -18,6 +18,7 @@ import {
   type LongEntry,
   LongListing,
   type LongOptions,
+  longRowMaker,
   totalBlocks,
   totalLine,
 } from "../../cli/ls_format.ts";
@@ -217,5 +218,42 @@ Deno.test("LongListing: files added after rows were made widen the rows made nex
       },
     ),
     { numRuns: 300 },
+  );
+});
+
+Deno.test("longRowMaker(): a run of files gets each file's own texts, rows shared only when all are equal", () => {
+  // A file and others that differ from it in one field each, repeated in
+  // any order: neighbours that share all but one text.
+  const pool = fc.tuple(info, info).map(([base, other]) => [
+    base,
+    { ...base, size: other.size },
+    { ...base, mode: other.mode },
+    { ...base, kind: other.kind },
+    { ...base, nlink: other.nlink },
+    { ...base, mtimeNs: other.mtimeNs, atimeNs: other.atimeNs, ctimeNs: other.ctimeNs },
+    other,
+  ]);
+  fc.assert(
+    fc.property(
+      pool,
+      fc.array(fc.tuple(fc.nat(6), fc.constantFrom("0", "root"), fc.constantFrom("0", "staff")), {
+        minLength: 1,
+        maxLength: 16,
+      }),
+      options,
+      (files, order, opts) => {
+        const make = longRowMaker(opts);
+        let previous: ReturnType<typeof make> | undefined;
+        for (const [k, owner, group] of order) {
+          const file = files[k % files.length]!;
+          const row = make(file, owner, group);
+          // A maker of its own for this file alone: no texts from files before.
+          assert.deepStrictEqual({ ...row }, { ...longRowMaker(opts)(file, owner, group) });
+          if (row === previous) assert.ok(!opts.inode && !isDeviceLike(file));
+          previous = row;
+        }
+      },
+    ),
+    { numRuns: 1000 },
   );
 });
