@@ -64,6 +64,7 @@ import { closeFile, lockFile, noteLockWait, openFile, unlockFile } from "../stat
 import { openAndRead, type SmallRead } from "../state/small_file.ts";
 import { type SmallUploadEnd, writeSetattrClose } from "../state/small_upload.ts";
 import { type DirectoryHandles, PrefetchedFile } from "./small_file.ts";
+import { SeenCookies } from "./seen_cookies.ts";
 import { readAheadDepth } from "./byte_range.ts";
 import { type Identity, StateManager } from "../state/manager.ts";
 import {
@@ -627,8 +628,7 @@ export class Nfs4Client implements Nfs4ClientApi {
     };
     // A server whose cookies come round again would be listed forever (the
     // kernel's nfs_readdir reports "directory contains a readdir loop").
-    // (A cookie is a Number below 2^53, else a bigint: one value, one key.)
-    const cookies = new Set<number | bigint>();
+    const cookies = new SeenCookies();
     let pending: Promise<ReaddirPage<FileInfo>> | undefined = page(0n, new Uint8Array(8));
     try {
       while (pending !== undefined) {
@@ -638,13 +638,10 @@ export class Nfs4Client implements Nfs4ClientApi {
         const pageCookies = result.cookies;
         let repeated = -1;
         for (let i = 0; i < pageCookies.length; i++) {
-          const cookie = pageCookies[i]!;
-          if (cookies.has(cookie)) {
+          if (cookies.repeats(pageCookies[i]!)) {
             repeated = i;
             break;
           }
-          // (Bounded: a loop longer than a million entries goes unseen.)
-          if (cookies.size < 1_000_000) cookies.add(cookie);
         }
         if (!result.eof && repeated < 0) {
           if (entries.length === 0) {
