@@ -257,3 +257,39 @@ Deno.test("longRowMaker(): a run of files gets each file's own texts, rows share
     { numRuns: 1000 },
   );
 });
+
+Deno.test("LongListing: runs of files sharing a row print as the reference's rows", () => {
+  const pool = fc.tuple(info, info).map(([base, other]) => [
+    base,
+    { ...base, name: other.name },
+    { ...base, name: other.name + "x", size: other.size },
+    { ...base, mode: other.mode },
+    other,
+  ]);
+  fc.assert(
+    fc.property(
+      pool,
+      fc.array(fc.tuple(fc.nat(4), fc.constantFrom("0", "root")), { minLength: 1, maxLength: 20 }),
+      fc.nat(),
+      options,
+      (files, order, cut, opts) => {
+        const entries: LongEntry[] = order.map(([k, owner]) => {
+          const file = files[k % files.length]!;
+          return { info: file, name: file.name, owner };
+        });
+        const listing = new LongListing(opts);
+        const rows = entries.map((e) => listing.add(e.info, e.owner, e.group));
+        // Rows printed in two goes, as pieces pushed one after another.
+        const parts: string[] = [];
+        const split = cut % (entries.length + 1);
+        for (let k = 0; k < entries.length; k++) {
+          listing.rowInto(parts, rows[k]!, entries[k]!.name);
+          parts.push("\n");
+          if (k + 1 === split) parts.push("");
+        }
+        assert.equal(parts.join(""), referenceRows(entries, opts).map((r) => r + "\n").join(""));
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
