@@ -592,7 +592,7 @@ function localtimeLink(): string | undefined {
   }
 }
 
-/** `-l`'s pieces of text written at once: about 64 KiB of rows. */
+/** Pieces of text written at once (`-l`'s rows, names one a line): tens of KiB. */
 const CHUNK_PARTS = 8192;
 
 /** Writes listings in the chosen format, keeping track of blank lines between sections. */
@@ -678,6 +678,11 @@ class Printer {
       }
       await this.#readLinks(made.links, settings.indicator !== "none");
       await this.#printLong(entries, made, isDirectory);
+    } else if (
+      settings.format !== "columns" && !settings.inode && settings.quoting.style === "literal" &&
+      !settings.quoting.hideControl
+    ) {
+      await this.#printNames(entries);
     } else {
       const quoted = entries.map((e) => quoteName(e.name, settings.quoting));
       const someQuoted = settings.alignQuotes && quoted.some((q) => q.quoted);
@@ -695,6 +700,28 @@ class Printer {
       );
     }
     if (isDirectory) this.#listedDirectory = true;
+  }
+
+  /**
+   * One name a line, as it is (quoting `literal`, as off a terminal), and
+   * `-F`'s indicator: pieces joined by the engine per chunk, with no
+   * quoting record, cell or line made per entry (what the general path
+   * makes of a name that needs no quoting, in one string per chunk).
+   */
+  async #printNames(entries: readonly Entry[]): Promise<void> {
+    const { settings, session } = this;
+    const indicator = settings.indicator;
+    const parts: string[] = [];
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      if (indicator === "none") parts.push(e.name, "\n");
+      else parts.push(e.name, typeIndicator(e.info, indicator), "\n");
+      if (parts.length >= CHUNK_PARTS) {
+        await session.out.write(parts.join(""));
+        parts.length = 0;
+      }
+    }
+    if (parts.length > 0) await session.out.write(parts.join(""));
   }
 
   /** `-l`: the `total` line (directories), then a row per entry, written in chunks. */

@@ -445,3 +445,19 @@ Deno.test("ls --json carries names that are not UTF-8 as name_bytes", async () =
   );
   assert.equal(latin.url, "nfs://h/lat%E9in1");
 });
+
+Deno.test("ls prints thousands of names piped, written in chunks, with -F's indicators", async () => {
+  // More names than one chunk of pieces holds (three a name with -F).
+  const names = Array.from({ length: 3500 }, (_, i) => `f${String(i).padStart(4, "0")}`);
+  const entries: Record<string, FakeNode> = {};
+  for (const [i, name] of names.entries()) entries[name] = i % 7 === 0 ? dir({}) : file("x");
+  const world = { servers: { "h:2049": dir(entries) } };
+  const plain = await runFake(["ls", "nfs://h/"], world);
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.equal(plain.stdout, names.map((n) => n + "\n").join(""));
+  const classified = await runFake(["ls", "-F", "nfs://h/"], world);
+  assert.equal(
+    classified.stdout,
+    names.map((n, i) => n + (i % 7 === 0 ? "/" : "") + "\n").join(""),
+  );
+});
