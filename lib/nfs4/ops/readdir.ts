@@ -8,7 +8,7 @@
  * @module
  */
 
-import { decodeByteString, encodeByteString, XdrError } from "../../xdr/mod.ts";
+import { decodeByteString, encodeByteString, XdrError, type XdrReader } from "../../xdr/mod.ts";
 import { releaseRecordBuffer } from "../../rpc/socket_buffers.ts";
 import { Limits, Op } from "../constants.ts";
 import { bindOp, type Nfs4Op, type OpCodec } from "../compound.ts";
@@ -121,49 +121,77 @@ export const READDIR: OpCodec<ReaddirArgs, ReaddirResult> = {
     const entries: DirEntry[] = [];
     const bytes = r.input;
     const view = r.inputView;
-    // value_follows, cookie, name and attributes read in place, the
-    // reader moved once, when all is as it should be (a page holds
-    // thousands of entries); anything else is read again below from the
-    // entry's start, field by field, with the reader's checks.
-    let at = r.offset;
-    for (;;) {
-      if (bytes.length - at >= 16 && view.getUint32(at) === 1) {
-        const length = view.getUint32(at + 12);
-        const padded = (length + 3) & ~3;
-        if (
-          length <= Limits.name && padded <= bytes.length - at - 16 &&
-          entries.length < Limits.dirEntries &&
-          (padded === length || view.getUint32(at + 12 + padded) << ((length & 3) * 8) === 0)
-        ) {
-          const attrs = fattrs.decodeAt(bytes, view, at + 16 + padded);
-          if (attrs !== undefined) {
-            const nameBytes = bytes.subarray(at + 16, at + 16 + length);
-            entries.push({
-              cookie: view.getBigUint64(at + 4),
-              name: decodeName(nameBytes),
-              nameBytes,
-              attrs,
-            });
-            at = fattrs.end;
-            continue;
-          }
-        }
-      }
-      r.skip(at - r.offset);
-      if (!r.readBool()) break;
-      if (entries.length >= Limits.dirEntries) {
-        throw new XdrError(`READDIR reply has more than ${Limits.dirEntries} entries`, at);
-      }
-      const cookie = r.readUhyper();
-      const nameBytes = r.readOpaque(Limits.name);
-      const attrs = fattrs.decodeAttrs(r);
-      entries.push({ cookie, name: decodeName(nameBytes), nameBytes, attrs });
-      at = r.offset;
-    }
-    const eof = r.readBool();
+    const eof = readEntries(
+      r,
+      () => entries.length,
+      (at, length, attrsAt) => {
+        const attrs = fattrs.decodeAt(bytes, view, attrsAt);
+        if (attrs === undefined) return undefined;
+        const nameBytes = bytes.subarray(at + 16, at + 16 + length);
+        entries.push({
+          cookie: view.getBigUint64(at + 4),
+          name: decodeName(nameBytes),
+          nameBytes,
+          attrs,
+        });
+        return fattrs.end;
+      },
+      (cookie, nameBytes) => {
+        const attrs = fattrs.decodeAttrs(r);
+        entries.push({ cookie, name: decodeName(nameBytes), nameBytes, attrs });
+      },
+    );
     return { cookieverf, entries, eof };
   },
 };
+
+/**
+ * Reads the entries of a READDIR4resok after its verifier, and its `eof`.
+ * value_follows, cookie and name are read in place, the reader moved once
+ * per run, when all is as it should be (a page holds thousands of
+ * entries): `inPlace` is given the entry's offset, its name's length and
+ * where its attributes start, and returns where the entry ends, or
+ * undefined to have it read again, field by field, with the reader's
+ * checks: `fieldByField` is given the cookie and the name's bytes with the
+ * reader at the attributes, which it reads. At most
+ * {@linkcode Limits.dirEntries} entries (`count` says how many were made).
+ */
+function readEntries(
+  r: XdrReader,
+  count: () => number,
+  inPlace: (at: number, nameLength: number, attrsAt: number) => number | undefined,
+  fieldByField: (cookie: bigint, nameBytes: Uint8Array) => void,
+): boolean {
+  const bytes = r.input;
+  const view = r.inputView;
+  let at = r.offset;
+  for (;;) {
+    if (bytes.length - at >= 16 && view.getUint32(at) === 1) {
+      const length = view.getUint32(at + 12);
+      const padded = (length + 3) & ~3;
+      if (
+        length <= Limits.name && padded <= bytes.length - at - 16 &&
+        count() < Limits.dirEntries &&
+        (padded === length || view.getUint32(at + 12 + padded) << ((length & 3) * 8) === 0)
+      ) {
+        const end = inPlace(at, length, at + 16 + padded);
+        if (end !== undefined) {
+          at = end;
+          continue;
+        }
+      }
+    }
+    r.skip(at - r.offset);
+    if (!r.readBool()) break;
+    if (count() >= Limits.dirEntries) {
+      throw new XdrError(`READDIR reply has more than ${Limits.dirEntries} entries`, at);
+    }
+    const cookie = r.readUhyper();
+    fieldByField(cookie, r.readOpaque(Limits.name));
+    at = r.offset;
+  }
+  return r.readBool();
+}
 
 export function readdir(args: ReaddirArgs): Nfs4Op<ReaddirResult> {
   return bindOp(READDIR, args);
@@ -236,46 +264,31 @@ export function readdirCodec<T>(
       const cookies: Int64Value[] = [];
       const bytes = r.input;
       const view = r.inputView;
-      // As READDIR.decodeResult: in place while all is as it should be.
-      let at = r.offset;
-      for (;;) {
-        if (bytes.length - at >= 16 && view.getUint32(at) === 1) {
-          const length = view.getUint32(at + 12);
-          const padded = (length + 3) & ~3;
-          if (
-            length <= Limits.name && padded <= bytes.length - at - 16 &&
-            entries.length < Limits.dirEntries &&
-            (padded === length || view.getUint32(at + 12 + padded) << ((length & 3) * 8) === 0) &&
-            fattrs.valuesAt(bytes, view, at + 16 + padded, values)
-          ) {
-            const high = view.getUint32(at + 4);
-            cookies.push(
-              high < 0x200000
-                ? high * 4294967296 + view.getUint32(at + 8)
-                : view.getBigUint64(at + 4),
-            );
-            entries.push(make(decodeNameAt(bytes, at + 16, length), values));
-            at = fattrs.end;
-            continue;
+      const eof = readEntries(
+        r,
+        () => entries.length,
+        (at, length, attrsAt) => {
+          if (!fattrs.valuesAt(bytes, view, attrsAt, values)) return undefined;
+          const high = view.getUint32(at + 4);
+          cookies.push(
+            high < 0x200000
+              ? high * 4294967296 + view.getUint32(at + 8)
+              : view.getBigUint64(at + 4),
+          );
+          entries.push(make(decodeNameAt(bytes, at + 16, length), values));
+          return fattrs.end;
+        },
+        (cookie, nameBytes) => {
+          const name = decodeName(nameBytes);
+          if (fattrs.valuesAt(r.input, r.inputView, r.offset, values)) {
+            r.skip(fattrs.end - r.offset);
+          } else {
+            values.fill(decodeFattr(r));
           }
-        }
-        r.skip(at - r.offset);
-        if (!r.readBool()) break;
-        if (entries.length >= Limits.dirEntries) {
-          throw new XdrError(`READDIR reply has more than ${Limits.dirEntries} entries`, at);
-        }
-        const cookie = r.readUhyper();
-        const name = decodeName(r.readOpaque(Limits.name));
-        if (fattrs.valuesAt(r.input, r.inputView, r.offset, values)) {
-          r.skip(fattrs.end - r.offset);
-        } else {
-          values.fill(decodeFattr(r));
-        }
-        cookies.push(cookie < 9007199254740992n ? Number(cookie) : cookie);
-        entries.push(make(name, values));
-        at = r.offset;
-      }
-      const eof = r.readBool();
+          cookies.push(cookie < 9007199254740992n ? Number(cookie) : cookie);
+          entries.push(make(name, values));
+        },
+      );
       // Nothing made above refers to the reply's bytes (names, owners and
       // handles are copies): its buffer may serve the next large record.
       if (options.releaseReply) releaseRecordBuffer(bytes);
