@@ -9,7 +9,13 @@
 import net from "node:net";
 import process from "node:process";
 import { RpcConnectionError, RpcTransport } from "../../lib/rpc/mod.ts";
-import { autoReply, FakeRpcServer, frame, successReply } from "./_fake_server.ts";
+import {
+  autoReply,
+  type FakeConnection,
+  FakeRpcServer,
+  frame,
+  successReply,
+} from "./_fake_server.ts";
 
 function report(check: string, ok: boolean, detail?: unknown): void {
   console.log(JSON.stringify({ check, ok, detail }));
@@ -82,40 +88,61 @@ report(
 );
 await transport.close();
 
-// A server that does not read for a while, then answers in two halves with
-// a pause between: the client's send finds no room (the rest must go out
-// when the kernel says there is room again), and its read finds half a
-// record (the rest must wake it when it comes). A wake-up lost on either
-// side would leave the call waiting for its deadline (10 s here).
-{
-  const halves = await FakeRpcServer.start((connection) => {
-    connection.socket.pause();
-    setTimeout(() => connection.socket.resume(), 400);
+/**
+ * One call (sending `argument`) to a server that answers it with 3 MiB in
+ * two parts 300 ms apart: the first MiB, then `then` (the rest, or the end
+ * of the connection). `before` runs on each connection first. Returns the
+ * call's outcome and how long it took (the deadline is 10 s).
+ */
+async function callAnsweredInTwo(
+  argument: Uint8Array,
+  then: (connection: FakeConnection, rest: Uint8Array) => unknown,
+  before?: (connection: FakeConnection) => void,
+): Promise<{ answer: Uint8Array | Error; took: number }> {
+  const server = await FakeRpcServer.start((connection) => {
+    before?.(connection);
     (async () => {
       const call = await Promise.race([connection.calls.next(), connection.closed]);
       if (!call) return;
       const whole = frame(successReply(call.xid, (w) => w.writeOpaque(pattern(3 << 20))));
       connection.sendRaw(whole.subarray(0, 1 << 20));
       await new Promise((resolve) => setTimeout(resolve, 300));
-      connection.sendRaw(whole.subarray(1 << 20));
+      await then(connection, whole.subarray(1 << 20));
     })();
   });
-  const slow = new RpcTransport({
+  const client = new RpcTransport({
     host: "127.0.0.1",
-    port: halves.port,
+    port: server.port,
     maxRecordSize: 64 << 20,
     callTimeoutMs: 10_000,
   });
   const started = performance.now();
-  const answer = await echoCall(slow, pattern(16 << 20));
+  const answer = await echoCall(client, argument);
   const took = performance.now() - started;
+  await client.close();
+  await server.close();
+  return { answer, took };
+}
+
+// A server that does not read for a while, then answers in two halves with
+// a pause between: the client's send finds no room (the rest must go out
+// when the kernel says there is room again), and its read finds half a
+// record (the rest must wake it when it comes). A wake-up lost on either
+// side would leave the call waiting for its deadline.
+{
+  const { answer, took } = await callAnsweredInTwo(
+    pattern(16 << 20),
+    (connection, rest) => connection.sendRaw(rest),
+    (connection) => {
+      connection.socket.pause();
+      setTimeout(() => connection.socket.resume(), 400);
+    },
+  );
   report(
     "a send that waits for room and a reply that comes in halves both wake the socket",
     answer instanceof Uint8Array && equal(answer, pattern(3 << 20)) && took < 5_000,
     { took: Math.round(took), error: answer instanceof Uint8Array ? undefined : String(answer) },
   );
-  await slow.close();
-  await halves.close();
 }
 
 // A server that stops in the middle of a large reply and closes: the client
@@ -123,32 +150,15 @@ await transport.close();
 // (the FFI socket's low-water mark), and the end of the stream must wake it
 // all the same: the call fails at once, retriable, not at its deadline.
 {
-  const quitter = await FakeRpcServer.start((connection) => {
-    (async () => {
-      const call = await Promise.race([connection.calls.next(), connection.closed]);
-      if (!call) return;
-      const whole = frame(successReply(call.xid, (w) => w.writeOpaque(pattern(3 << 20))));
-      connection.sendRaw(whole.subarray(0, 1 << 20));
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      await connection.destroy();
-    })();
-  });
-  const cut = new RpcTransport({
-    host: "127.0.0.1",
-    port: quitter.port,
-    maxRecordSize: 64 << 20,
-    callTimeoutMs: 10_000,
-  });
-  const started = performance.now();
-  const answer = await echoCall(cut, pattern(100));
-  const took = performance.now() - started;
+  const { answer, took } = await callAnsweredInTwo(
+    pattern(100),
+    (connection) => connection.destroy(),
+  );
   report(
     "a server that closes in the middle of a large reply fails the call at once",
     answer instanceof RpcConnectionError && answer.retriable && took < 5_000,
     { took: Math.round(took), answer: String(answer) },
   );
-  await cut.close();
-  await quitter.close();
 }
 
 // A host name is looked up first.
