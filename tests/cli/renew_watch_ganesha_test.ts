@@ -52,6 +52,12 @@ function names(events: readonly WatchEvent[]): string[] {
   return events.map((e) => e.event);
 }
 
+/** What a failed exit status is shown with: stderr, the events and the verdict's detail. */
+function outcome(events: readonly WatchEvent[], stderr: string): string {
+  const verdict = events.find((e) => e.event === "verdict");
+  return `${stderr}\nevents: ${names(events).join(", ")}\nverdict: ${JSON.stringify(verdict)}`;
+}
+
 /** `a` then `b` then `c`, in that order, with anything between. */
 function assertInOrder(events: readonly WatchEvent[], expected: readonly string[]): void {
   let at = 0;
@@ -82,7 +88,7 @@ for (const vers of ["4.0", "4.1"]) {
         `${server.url}/vfs/watched`,
       ]);
       const { code, events, stderr } = await w.done;
-      assert.equal(code, 0, stderr);
+      assert.equal(code, 0, outcome(events, stderr));
       const renewals = events.filter((e) => e.event === renewOp);
       assert.ok(renewals.length >= 3, `${renewals.length} renewals: ${names(events).join(", ")}`);
       // Each renewal came with time still left on the lease: renewed at 2/3.
@@ -117,7 +123,7 @@ for (const vers of ["4.0", "4.1"]) {
       await waitForEvent(server, (LEASE * 2 + 2) * 1000);
       Deno.kill(w.child.pid, "SIGCONT");
       const { code, events, stderr } = await w.done;
-      assert.equal(code, 1, stderr);
+      assert.equal(code, 1, outcome(events, stderr));
       const reopened = vers === "4.0" ? "OPEN(CLAIM_NULL) recovered" : "OPEN(CLAIM_FH) recovered";
       assertInOrder(events, [
         "lease ran out locally",
@@ -155,7 +161,7 @@ for (const vers of ["4.0", "4.1"]) {
       await waitForEvent(server, 1500);
       await server.restart();
       const { code, events, stderr } = await w.done;
-      assert.equal(code, 0, stderr);
+      assert.equal(code, 0, outcome(events, stderr));
       const detected = vers === "4.0"
         ? ["RENEW -> NFS4ERR_STALE_CLIENTID"]
         : ["SEQUENCE -> NFS4ERR_BADSESSION", "+SESSION_RESET"];
