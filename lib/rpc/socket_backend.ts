@@ -55,7 +55,9 @@ export interface SocketEvents {
   connected(): void;
   /**
    * Before every read: a view the next bytes may be read into (the rest of a
-   * record's buffer), or undefined for the backend's own buffer.
+   * record's buffer), or undefined for the backend's own buffer. Without
+   * side effects: a backend may also ask it to learn how much of the current
+   * record is still to come (the FFI socket's low-water mark).
    */
   readTarget(): Uint8Array | undefined;
   /**

@@ -679,7 +679,6 @@ export class RpcTransport extends EventTarget {
       let markSocketClosed!: () => void;
       // What the socket's events do, set once `connection` exists (the
       // factory may not call them before it returns).
-      let target: Uint8Array | undefined;
       const connection: Connection = {
         socket: undefined as unknown as RpcSocket,
         decoder: new RecordDecoder({ maxRecordSize: this.maxRecordSize, allocate: allocateRecord }),
@@ -704,12 +703,8 @@ export class RpcTransport extends EventTarget {
         },
       };
       const socket = this.#socketFactory(endpoint, {
-        readTarget: () => {
-          target = connection.closedWith
-            ? undefined
-            : connection.decoder.readTarget(READ_IN_PLACE_MIN);
-          return target;
-        },
+        readTarget: () =>
+          connection.closedWith ? undefined : connection.decoder.readTarget(READ_IN_PLACE_MIN),
         received: (bytes, mode) => {
           if (mode === "target") this.#onReadInPlace(connection, bytes.length);
           else this.#onData(connection, bytes, mode === "transient");
