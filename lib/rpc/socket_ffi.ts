@@ -22,9 +22,15 @@
  * turn hands the rest to `setImmediate`, so timers and output run in
  * between). Once a wake has read 64 KiB (a bulk record) the socket leaves
  * signal-driven mode, so segments landing while it reads send no signal;
- * before it waits again it is put back and looked at once more (a peek,
- * and a send if something waits): what arrived meanwhile, which sent no
- * signal, is found then. A socket that waits for the rest of a large record
+ * the wake after a bulk one leaves it from the start. A quiet socket waits
+ * again only after the records it handed over have been dealt with (an
+ * immediate, after their promises' reactions), and is then put back and
+ * looked at once more (a peek, and a send if something waits): what
+ * arrived meanwhile, which sent no signal, is found then. Each signal that
+ * lands while the main thread is busy is serviced later, usually for
+ * nothing: these two rules halve the signals of a 1 GiB `cat` (2,300-3,200
+ * → 1,400-1,700) and cut its `recv` calls by a quarter, for 3% less CPU.
+ * A socket that waits for the rest of a large record
  * sets its low-water mark (`SO_RCVLOWAT`) to that rest, so the kernel
  * signals once when it is all there (or the stream ends), not per segment:
  * 1 GiB `cat`, 20% fewer signals, 25% fewer `recv` calls, 3-10% less CPU.
@@ -322,6 +328,8 @@ export function connectFfi(
   let statusFlags = 0;
   /** Whether the socket is signal-driven now (always, but while a wake reads a bulk record). */
   let signalled = false;
+  /** Whether the last wake read a bulk record (at least QUIET_AFTER_BYTES): the next likely does too. */
+  let bulk = false;
   /** The socket's `SO_RCVLOWAT` as last set (see `setLowWater`). */
   let lowWater = 1;
   let state: "resolving" | "connecting" | "open" | "done" = "resolving";
@@ -478,7 +486,13 @@ export function connectFfi(
       if (errno !== EAGAIN) fail(errnoCodeError(errno, "recv"));
       break;
     }
-    arm();
+    bulk = taken >= QUIET_AFTER_BYTES;
+    // A quiet socket waits again only once the records just handed over have
+    // been dealt with (their promises' reactions run before an immediate):
+    // segments of the next reply that land meanwhile send no signal, and the
+    // look at the socket in arm() finds them.
+    if (signalled) arm();
+    else setImmediate(arm);
   };
 
   /** After SIGIO (or when looked at again): finishes a connect, sends, receives. */
@@ -506,6 +520,9 @@ export function connectFfi(
       if (!isOpen()) return;
     }
     if (queue.length > 0 && !pump()) return;
+    // After a bulk wake, quiet from the start: the segments that land while
+    // this wake reads would each send a signal, serviced later for nothing.
+    if (bulk) signalDriven(false);
     drain();
   }
 
