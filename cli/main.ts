@@ -7,6 +7,7 @@
 
 import process from "node:process";
 import { setTimeout } from "node:timers";
+import { releaseExecutablePages } from "../lib/os/executable_pages.ts";
 import { exactArgv } from "./argv.ts";
 import type { ConnectFn, StopSignal } from "./context.ts";
 import { ExitCode } from "./exit_codes.ts";
@@ -16,6 +17,12 @@ import { run } from "./program.ts";
 
 /** How long a stopped command may spend releasing server state before it exits anyway. */
 const STOP_BACKSTOP_MS = 3_000;
+/**
+ * When start-up is over and the executable's pages it touched can go back
+ * (lib/os/executable_pages.ts): a 1 GiB `cat` reaches its peak memory within
+ * its first 250-500 ms, and a command that ends sooner never needed it.
+ */
+const RELEASE_STARTUP_PAGES_MS = 250;
 
 /**
  * SIGINT and SIGTERM for commands that leave them to the CLI: the first
@@ -51,6 +58,8 @@ const connect: ConnectFn = async (...args) => {
   connector ??= await import("./connect.ts");
   return await connector.connectClient(...args);
 };
+
+setTimeout(releaseExecutablePages, RELEASE_STARTUP_PAGES_MS).unref();
 
 let ids: IdDatabase | undefined;
 // Every way out (the end, a failure, a signal's backstop) ends the --pcap capture.
