@@ -18,9 +18,10 @@ import { run } from "./program.ts";
 /** How long a stopped command may spend releasing server state before it exits anyway. */
 const STOP_BACKSTOP_MS = 3_000;
 /**
- * When start-up is over and the executable's pages it touched can go back
- * (lib/os/executable_pages.ts): a 1 GiB `cat` reaches its peak memory within
- * its first 250-500 ms, and a command that ends sooner never needed it.
+ * When the executable's pages that start-up touched go back
+ * (lib/os/executable_pages.ts): start-up is over by then, and a 1 GiB `cat`
+ * has not yet reached its peak memory (at 500 ms it had); a command that ends
+ * sooner keeps them, and its peak is small.
  */
 const RELEASE_STARTUP_PAGES_MS = 250;
 
