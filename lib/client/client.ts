@@ -66,7 +66,7 @@ import { type SmallUploadEnd, writeSetattrClose } from "../state/small_upload.ts
 import { type DirectoryHandles, PrefetchedFile } from "./small_file.ts";
 import { SeenCookies } from "./seen_cookies.ts";
 import { readAheadDepth } from "./byte_range.ts";
-import { type Identity, StateManager } from "../state/manager.ts";
+import { type Identity, type RunOptions, StateManager } from "../state/manager.ts";
 import {
   formatRange,
   type LockRange,
@@ -1376,6 +1376,13 @@ export class Nfs4Client implements Nfs4ClientApi {
     };
   }
 
+  /** This process's lock state on the file holding byte ranges, if any (see #ioState). */
+  #ioLock(state: OpenState): LockState | undefined {
+    const owner = this.manager.lockOwner;
+    for (const l of state.locks) if (l.owner === owner && l.ranges.length > 0) return l;
+    return undefined;
+  }
+
   /**
    * The state READ and WRITE go through: the lock state when this process
    * holds byte-range locks on the file (RFC 7530 §9.1.4.4: I/O uses the lock
@@ -1387,29 +1394,44 @@ export class Nfs4Client implements Nfs4ClientApi {
     state: OpenState,
     write: boolean,
   ): { state: OpenState | LockState; stateid: () => Stateid } {
-    const lock = state.locks.find((l) => l.owner === this.manager.lockOwner && l.ranges.length > 0);
+    const lock = this.#ioLock(state);
     if (!lock) return { state, stateid: () => state.stateid };
     // Decided at each attempt: recovery may lose the lock meanwhile.
-    const stateid = () => (lock.bad === undefined && lock.stateid ? lock.stateid : state.stateid);
+    const stateid = () => lockIoStateid(lock, state);
     // A READ may still go through the open when the lock was lost: it
     // changes nothing the lock was protecting.
     return { state: write ? lock : state, stateid };
   }
 
-  /** READ through an open state (the state manager recovers it if needed). */
-  readAt(
+  /**
+   * READ through an open state (the state manager recovers it if needed).
+   * What `#withPath` does, written out: a READ is the one call made
+   * thousands of times a second (a long `cat`), and the wrapper's two
+   * async frames and closure were a good part of what each READ left to
+   * the collector.
+   */
+  async readAt(
     state: OpenState,
     offset: bigint,
     count: number,
   ): Promise<{ data: Uint8Array; eof: boolean }> {
-    const io = this.#ioState(state, false);
-    return this.#withPath(state.path, async () => {
+    // As #ioState(state, false) decides, without its object and closure:
+    // the lock's stateid when one is held (looked at in each attempt), the
+    // open recovered either way.
+    const lock = this.#ioLock(state);
+    try {
       const [, result] = await this.manager.run(
-        () => [putfh(state.fh), read({ stateid: io.stateid(), offset, count })] as const,
-        { states: [io.state] },
+        () =>
+          [
+            putfh(state.fh),
+            read({ stateid: lock ? lockIoStateid(lock, state) : state.stateid, offset, count }),
+          ] as const,
+        statesOption(state),
       );
       return result;
-    });
+    } catch (e) {
+      throw e instanceof NfsError ? e.withPath(state.path) : e;
+    }
   }
 
   /**
@@ -1592,11 +1614,12 @@ export class NfsFile implements WritableFile {
       count: number;
       result: Promise<{ data: Uint8Array; eof: boolean }>;
     }[] = [];
+    const step = BigInt(rsize);
     const issue = () => {
       const p = this.read(next, rsize);
-      p.catch(() => undefined); // observed when awaited; avoid unhandled rejections meanwhile
+      p.catch(ignore); // observed when awaited; avoid unhandled rejections meanwhile
       inflight.push({ offset: next, count: rsize, result: p });
-      next += BigInt(rsize);
+      next += step;
     };
     try {
       for (;;) {
@@ -1905,4 +1928,24 @@ function spaceBigint(space: number): bigint {
 function staleAtPutfh(e: unknown): e is NfsError {
   return e instanceof NfsError && e.op === "PUTFH" &&
     (e.status === S.NFS4ERR_STALE || e.status === S.NFS4ERR_FHEXPIRED);
+}
+
+/** A rejection handler that does nothing (one function, not one per READ). */
+function ignore(): void {}
+
+/** The stateid I/O under `lock` goes with: the lock's, unless recovery lost it (see #ioState). */
+function lockIoStateid(lock: LockState, open: OpenState): Stateid {
+  return lock.bad === undefined && lock.stateid ? lock.stateid : open.stateid;
+}
+
+/**
+ * `{ states: [state] }` for `manager.run`, made once per state: READs pass
+ * the same options every time (run() only reads them).
+ */
+const statesOptions = new WeakMap<OpenState | LockState, RunOptions>();
+
+function statesOption(state: OpenState | LockState): RunOptions {
+  let options = statesOptions.get(state);
+  if (!options) statesOptions.set(state, options = { states: [state] });
+  return options;
 }
