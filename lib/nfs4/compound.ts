@@ -262,20 +262,25 @@ const ILLEGAL_CODEC: OpCodec<unknown, unknown> = {
  * failed, throws {@linkcode NfsError} for it (with any failure detail).
  */
 export function compoundResults<T extends OpList>(reply: CompoundReply, ops: T): ResultsOf<T> {
-  const index = reply.outcomes.findIndex((o) => o.status !== Nfs4Status.NFS4_OK);
-  const failed = reply.outcomes[index];
-  if (failed) {
-    throw new NfsError(failed.status, failed.name, { detail: failed.detail, opIndex: index });
+  // Loops rather than findIndex() and map(): no closure per reply.
+  const outcomes = reply.outcomes;
+  for (let index = 0; index < outcomes.length; index++) {
+    const failed = outcomes[index]!;
+    if (failed.status !== Nfs4Status.NFS4_OK) {
+      throw new NfsError(failed.status, failed.name, { detail: failed.detail, opIndex: index });
+    }
   }
   if (reply.status !== Nfs4Status.NFS4_OK) {
     throw new NfsError(reply.status, "COMPOUND");
   }
-  if (reply.outcomes.length !== ops.length) {
+  if (outcomes.length !== ops.length) {
     throw new Nfs4ProtocolError(
-      `COMPOUND reply has ${reply.outcomes.length} results for ${ops.length} ops`,
+      `COMPOUND reply has ${outcomes.length} results for ${ops.length} ops`,
     );
   }
-  return reply.outcomes.map((o) => o.value) as ResultsOf<T>;
+  const values: unknown[] = new Array(outcomes.length);
+  for (let i = 0; i < outcomes.length; i++) values[i] = outcomes[i]!.value;
+  return values as ResultsOf<T>;
 }
 
 /** The first failed outcome, if any. */

@@ -28,6 +28,7 @@ import {
   type CompoundRequest,
   compoundResults,
   type OpList,
+  type OpOutcome,
   type ResultsOf,
 } from "../nfs4/compound.ts";
 import { CreateSessionFlags } from "../nfs4/constants.ts";
@@ -893,28 +894,38 @@ export class StateManager {
       soft?.throwIfAborted();
       // Nothing to wait for most of the time: no promise made for it then.
       if (!options.inRecovery && (this.#loop || this.#fatal)) await this.waitForRecovery(soft);
-      for (const state of options.states ?? []) state.assertUsable();
-      const owners = this.minorVersion === 0 ? options.seqidOwners ?? [] : [];
+      const states = options.states;
+      if (states) { for (const state of states) state.assertUsable(); }
+      const owners = this.minorVersion === 0 ? options.seqidOwners ?? NO_OWNERS : NO_OWNERS;
       let ops!: T;
       let reply: CompoundReply;
       try {
-        reply = await withOwners(owners, async () => {
+        if (owners.length === 0 && !options.underOwners) {
+          // No owner to serialise or advance, nothing to run under them (a
+          // READ, a WRITE, most calls): what the general path below does
+          // then, without its two async closures per call. send() reads only
+          // `cacheThis` and `signal` of the options.
           ops = build();
-          const sendAdvancing = async (more: OpList) => {
-            const sent = await this.send(more, {
-              ...(options.cacheThis !== undefined ? { cacheThis: options.cacheThis } : {}),
-              ...(options.signal ? { signal: options.signal } : {}),
-            });
-            const seqidOp = sent.outcomes.find((o) => SEQID_OPS.has(o.name));
-            if (seqidOp) { for (const owner of owners) owner.advance(seqidOp.status); }
+          reply = await this.send(ops, options);
+        } else {
+          reply = await withOwners(owners, async () => {
+            ops = build();
+            const sendAdvancing = async (more: OpList) => {
+              const sent = await this.send(more, {
+                ...(options.cacheThis !== undefined ? { cacheThis: options.cacheThis } : {}),
+                ...(options.signal ? { signal: options.signal } : {}),
+              });
+              const seqidOp = sent.outcomes.find((o) => SEQID_OPS.has(o.name));
+              if (seqidOp) { for (const owner of owners) owner.advance(seqidOp.status); }
+              return sent;
+            };
+            const sent = await sendAdvancing(ops);
+            if (options.underOwners && sent.outcomes.every((o) => o.status === S.NFS4_OK)) {
+              await options.underOwners(sent.outcomes.map((o) => o.value), sendAdvancing);
+            }
             return sent;
-          };
-          const sent = await sendAdvancing(ops);
-          if (options.underOwners && sent.outcomes.every((o) => o.status === S.NFS4_OK)) {
-            await options.underOwners(sent.outcomes.map((o) => o.value), sendAdvancing);
-          }
-          return sent;
-        });
+          });
+        }
       } catch (e) {
         const abandoned = options.signal?.aborted || this.#stop.signal.aborted;
         if (isNoReply(e) || e instanceof ServerNotRespondingError || (ops && abandoned)) {
@@ -941,7 +952,7 @@ export class StateManager {
         }
         throw e;
       }
-      const failed = reply.outcomes.find((o) => o.status !== S.NFS4_OK);
+      const failed = firstFailed(reply.outcomes);
       if (!failed) return this.#results(reply, ops);
       const status = failed.status;
       const label = `${failed.name} -> ${statusName(status)}`;
@@ -1470,6 +1481,18 @@ function withOwners<T>(owners: readonly StateOwner[], fn: () => Promise<T>): Pro
   if (owners.length === 0) return fn();
   const [first, ...rest] = owners;
   return first!.serialise(() => withOwners(rest, fn));
+}
+
+/** Owners of a call that has none (one array for all). */
+const NO_OWNERS: readonly StateOwner[] = Object.freeze([]);
+
+/** The first outcome that is not NFS4_OK (a loop: no closure per call). */
+function firstFailed(outcomes: readonly OpOutcome[]): OpOutcome | undefined {
+  for (let i = 0; i < outcomes.length; i++) {
+    const outcome = outcomes[i]!;
+    if (outcome.status !== S.NFS4_OK) return outcome;
+  }
+  return undefined;
 }
 
 /** The call got no reply at all (timeout, connection lost): its outcome is unknown. */
