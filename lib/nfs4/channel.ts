@@ -13,11 +13,12 @@ import { RpcProtocolError } from "../rpc/errors.ts";
 import type { RecordTap } from "../rpc/tap.ts";
 import {
   type CallHandler,
+  type DecodedCallOptions,
   type RpcAttempt,
-  type RpcCallOptions,
+  type RpcReply,
   RpcTransport,
 } from "../rpc/transport.ts";
-import { XdrError } from "../xdr/mod.ts";
+import { XdrError, type XdrWriter } from "../xdr/mod.ts";
 import {
   type CompoundReply,
   type CompoundRequest,
@@ -53,6 +54,48 @@ export type ConnectionChange =
   | { readonly kind: "connected"; readonly reconnect: boolean; readonly local: string }
   | { readonly kind: "lost"; readonly reason: string };
 
+/**
+ * One COMPOUND as the transport sends it: the request encoded after the
+ * call header, and the reply decoded against the ops sent. A reply that
+ * does not decode fails the call with {@linkcode RpcProtocolError}.
+ */
+class CompoundCall implements DecodedCallOptions<CompoundReply> {
+  readonly program = NFS4_PROGRAM;
+  readonly version = NFS4_VERSION;
+  readonly procedure = NFSPROC4_COMPOUND;
+  readonly credential: OpaqueAuth | undefined;
+  readonly timeoutMs: number | undefined;
+  readonly signal: AbortSignal | undefined;
+  readonly attempt: RpcAttempt | undefined;
+  readonly request: CompoundRequest;
+
+  constructor(request: CompoundRequest, options: CompoundCallOptions) {
+    this.request = request;
+    this.credential = options.credential;
+    this.timeoutMs = options.timeoutMs;
+    this.signal = options.signal;
+    this.attempt = options.attempt;
+  }
+
+  args(w: XdrWriter): void {
+    encodeCompound(w, this.request);
+  }
+
+  decode(reply: RpcReply): CompoundReply {
+    try {
+      return decodeCompoundReply(reply.reader, this.request.ops);
+    } catch (e) {
+      if (e instanceof XdrError || e instanceof Nfs4ProtocolError) {
+        const ops = this.request.ops.map((op) => op.name).join(",");
+        throw new RpcProtocolError(`malformed COMPOUND reply to ${ops}: ${e.message}`, reply.xid, {
+          cause: e,
+        });
+      }
+      throw e;
+    }
+  }
+}
+
 /** A channel over a real RPC transport. */
 export class RpcCompoundChannel implements CompoundChannel {
   readonly transport: RpcTransport;
@@ -86,33 +129,11 @@ export class RpcCompoundChannel implements CompoundChannel {
     );
   }
 
-  async compound(
-    request: CompoundRequest,
-    options: CompoundCallOptions = {},
-  ): Promise<CompoundReply> {
-    // Built field by field: spreading optional fields made four objects per call.
-    const call: RpcCallOptions = {
-      program: NFS4_PROGRAM,
-      version: NFS4_VERSION,
-      procedure: NFSPROC4_COMPOUND,
-      args: (w) => encodeCompound(w, request),
-    };
-    if (options.credential) call.credential = options.credential;
-    if (options.timeoutMs !== undefined) call.timeoutMs = options.timeoutMs;
-    if (options.signal) call.signal = options.signal;
-    if (options.attempt) call.attempt = options.attempt;
-    const reply = await this.transport.call(call);
-    try {
-      return decodeCompoundReply(reply.reader, request.ops);
-    } catch (e) {
-      if (e instanceof XdrError || e instanceof Nfs4ProtocolError) {
-        const ops = request.ops.map((op) => op.name).join(",");
-        throw new RpcProtocolError(`malformed COMPOUND reply to ${ops}: ${e.message}`, reply.xid, {
-          cause: e,
-        });
-      }
-      throw e;
-    }
+  compound(request: CompoundRequest, options: CompoundCallOptions = {}): Promise<CompoundReply> {
+    // One object per call, its encoder and decoder methods (no closures),
+    // and the reply decoded as it arrives (no async step of our own): a
+    // long read makes a COMPOUND per READ.
+    return this.transport.callDecoded(new CompoundCall(request, options));
   }
 
   async ping(options: CompoundCallOptions = {}): Promise<void> {

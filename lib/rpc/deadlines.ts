@@ -30,7 +30,9 @@
 export interface Deadline {
   /** When it is due, on the queue's clock (ms). */
   readonly at: number;
-  fire: (() => void) | undefined;
+  fire: ((arg: unknown) => void) | undefined;
+  /** What `fire` is called with. */
+  readonly arg: unknown;
 }
 
 /** The clock and the one runtime timer a queue uses (injected by tests). */
@@ -91,9 +93,17 @@ export class DeadlineQueue {
     return this.#disarm !== undefined;
   }
 
-  /** Runs `fire` once `ms` milliseconds have passed, unless cancelled first. */
-  add(ms: number, fire: () => void): Deadline {
-    const entry: Deadline = { at: this.#timers.now() + Math.max(0, ms), fire };
+  /**
+   * Runs `fire(arg)` once `ms` milliseconds have passed, unless cancelled
+   * first. The argument lets every deadline share one function (a
+   * transport's calls do) instead of a closure made per deadline.
+   */
+  add<A>(ms: number, fire: (arg: A) => void, arg?: A): Deadline {
+    const entry: Deadline = {
+      at: this.#timers.now() + Math.max(0, ms),
+      fire: fire as (arg: unknown) => void,
+      arg,
+    };
     const entries = this.#entries;
     const last = entries[entries.length - 1];
     if (entries.length === this.#head || last === undefined || last.at <= entry.at) {
@@ -172,7 +182,7 @@ export class DeadlineQueue {
       this.#dropHead();
       this.#live--;
       // It may add or cancel deadlines (it fails a call, which starts the next).
-      fire();
+      fire(entry.arg);
     }
     if (this.#head === this.#entries.length) {
       this.#entries = [];

@@ -158,15 +158,15 @@ export interface RpcCallOptions {
   version: number;
   procedure: number;
   /** Defaults to AUTH_NONE. */
-  credential?: OpaqueAuth;
+  credential?: OpaqueAuth | undefined;
   /** Defaults to AUTH_NONE. */
-  verifier?: OpaqueAuth;
+  verifier?: OpaqueAuth | undefined;
   /** Appends the procedure's arguments after the call header. */
   args?: (w: XdrWriter) => void;
   /** Overrides the transport's `callTimeoutMs` for this call; 0 for none. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Aborting fails the call with `signal.reason`; a late reply is ignored. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /**
    * One request across its transmissions: the transport records the xid it
    * sent under here, and a call given an attempt that already has one is
@@ -174,7 +174,7 @@ export interface RpcCallOptions {
    * the server's duplicate request cache can recognise it). A new xid is
    * used only when that one is still pending on the connection.
    */
-  attempt?: RpcAttempt;
+  attempt?: RpcAttempt | undefined;
 }
 
 /** The identity of one request across retransmissions (see `RpcCallOptions.attempt`). */
@@ -186,6 +186,15 @@ export interface RpcAttempt {
   sentBytes?: number;
   /** Bytes of the reply's RPC message, for traces. */
   receivedBytes?: number;
+}
+
+/**
+ * A call whose SUCCESS reply is decoded as it arrives
+ * ({@linkcode RpcTransport.callDecoded}).
+ */
+export interface DecodedCallOptions<T> extends RpcCallOptions {
+  /** Turns the reply into the call's value; what it throws fails the call with that. */
+  decode(reply: RpcReply): T;
 }
 
 /** A successful (MSG_ACCEPTED, SUCCESS) reply. */
@@ -245,13 +254,16 @@ export interface RpcTransportEventMap {
 /** A call from `call()` until it settles. */
 interface PendingCall {
   readonly options: RpcCallOptions;
-  readonly resolve: (reply: RpcReply) => void;
+  /** `options` has a `decode` to run on the reply (`callDecoded`). */
+  readonly decodes: boolean;
+  readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
   settled: boolean;
   holdsSlot: boolean;
   /** Its timeout, on the transport's one timer. */
   deadline: Deadline | undefined;
-  onAbort: (() => void) | undefined;
+  /** The calls of its signal (`#watchAbort`), while it waits on one. */
+  watched: Set<PendingCall> | undefined;
   /** Set once the call is registered on a connection. */
   xid: number | undefined;
   connection: Connection | undefined;
@@ -331,6 +343,8 @@ export class RpcTransport extends EventTarget {
   readonly #writers: XdrWriter[] = [];
   /** Every call's timeout, on one timer (deadlines.ts). */
   readonly #deadlines = new DeadlineQueue();
+  /** Calls waiting on each abort signal, for its one listener (`#watchAbort`). */
+  readonly #abortable = new WeakMap<AbortSignal, Set<PendingCall>>();
   readonly #handlers = new Map<number, CallHandler>();
 
   constructor(options: RpcTransportOptions) {
@@ -431,7 +445,21 @@ export class RpcTransport extends EventTarget {
    * signal's reason when aborted, or whatever `args` throws.
    */
   call(options: RpcCallOptions): Promise<RpcReply> {
-    return new Promise<RpcReply>((resolve, reject) => {
+    return this.#call(options, false) as Promise<RpcReply>;
+  }
+
+  /**
+   * As {@linkcode call}, resolving with `options.decode(reply)`, run as the
+   * reply arrives; what `decode` throws fails the call with that error. A
+   * caller that would only decode the reply after `call()` resolves saves
+   * its own async step per call (the COMPOUND channel: one per READ).
+   */
+  callDecoded<T>(options: DecodedCallOptions<T>): Promise<T> {
+    return this.#call(options, true) as Promise<T>;
+  }
+
+  #call(options: RpcCallOptions, decodes: boolean): Promise<unknown> {
+    return new Promise<unknown>((resolve, reject) => {
       if (this.#closed) {
         reject(this.#closedError());
         return;
@@ -443,27 +471,22 @@ export class RpcTransport extends EventTarget {
       }
       const call: PendingCall = {
         options,
+        decodes,
         resolve,
         reject,
         settled: false,
         holdsSlot: false,
         deadline: undefined,
-        onAbort: undefined,
+        watched: undefined,
         xid: undefined,
         connection: undefined,
       };
       this.#calls.add(call);
       const timeoutMs = options.timeoutMs ?? this.callTimeoutMs;
       if (timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS) {
-        call.deadline = this.#deadlines.add(
-          timeoutMs,
-          () => this.#fail(call, this.#timeoutError(call, timeoutMs)),
-        );
+        call.deadline = this.#deadlines.add(timeoutMs, this.#timedOut, call);
       }
-      if (signal) {
-        call.onAbort = () => this.#fail(call, signal.reason);
-        signal.addEventListener("abort", call.onAbort, { once: true });
-      }
+      if (signal) this.#watchAbort(call, signal);
       if (this.#inFlight < this.maxInFlight) this.#start(call);
       else this.#queue.push(call);
     });
@@ -604,13 +627,39 @@ export class RpcTransport extends EventTarget {
     return xid;
   }
 
+  /** A call's deadline passed (one function for every call's deadline). */
+  readonly #timedOut = (call: PendingCall): void => {
+    const timeoutMs = call.options.timeoutMs ?? this.callTimeoutMs;
+    this.#fail(call, this.#timeoutError(call, timeoutMs));
+  };
+
+  /**
+   * Fails `call` with `signal`'s reason when it aborts. One listener per
+   * signal serves every call given it (calls share the state manager's
+   * signal): a listener, its closure and options object per call were a
+   * good part of what a call left to the collector. The calls are failed in
+   * the order they were made, as listeners of their own would have been.
+   */
+  #watchAbort(call: PendingCall, signal: AbortSignal): void {
+    let calls = this.#abortable.get(signal);
+    if (!calls) {
+      const watched = calls = new Set();
+      this.#abortable.set(signal, watched);
+      signal.addEventListener("abort", () => {
+        for (const waiting of [...watched]) this.#fail(waiting, signal.reason);
+      }, { once: true });
+    }
+    calls.add(call);
+    call.watched = calls;
+  }
+
   /** Marks a call settled and releases what it holds; false if it already was. */
   #finish(call: PendingCall): boolean {
     if (call.settled) return false;
     call.settled = true;
     this.#calls.delete(call);
     if (call.deadline !== undefined) this.#deadlines.cancel(call.deadline);
-    if (call.onAbort) call.options.signal?.removeEventListener("abort", call.onAbort);
+    if (call.watched) call.watched.delete(call);
     const { connection, xid } = call;
     if (connection && xid !== undefined && connection.pending.get(xid) === call) {
       connection.pending.delete(xid);
@@ -628,7 +677,18 @@ export class RpcTransport extends EventTarget {
   }
 
   #succeed(call: PendingCall, reply: RpcReply): void {
-    if (this.#finish(call)) call.resolve(reply);
+    if (!call.decodes) {
+      if (this.#finish(call)) call.resolve(reply);
+      return;
+    }
+    let value: unknown;
+    try {
+      value = (call.options as DecodedCallOptions<unknown>).decode(reply);
+    } catch (error) {
+      this.#fail(call, error);
+      return;
+    }
+    if (this.#finish(call)) call.resolve(value);
   }
 
   #startQueued(): void {
