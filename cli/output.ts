@@ -178,20 +178,28 @@ export class Output {
    * Writes `chunk` and resolves once the stream has taken it. Throws
    * {@linkcode BrokenPipeError} when the reader has gone away.
    */
-  async write(chunk: string | Uint8Array): Promise<void> {
-    if (this.#error) throw this.#wrap(this.#error);
-    if (chunk.length === 0) return;
-    // Text holding escaped bytes (names that are not UTF-8) goes out as those bytes.
-    if (typeof chunk === "string" && !chunk.isWellFormed()) chunk = encodeByteString(chunk);
-    if (typeof chunk !== "string" && this.#raw !== undefined && !this.#stream.writableLength) {
-      this.#raw ??= rawStdout();
-      const rest = this.#raw ? this.#writeRaw(this.#raw, chunk) : chunk;
-      if (rest === undefined) return;
-      chunk = rest;
+  write(chunk: string | Uint8Array): Promise<void> {
+    // Not an async function: `cat` writes every READ through here, and an
+    // async frame per chunk was garbage the collector had to promote. What
+    // is thrown before the write still comes back as a rejection.
+    try {
+      if (this.#error) throw this.#wrap(this.#error);
+      if (chunk.length === 0) return Promise.resolve();
+      // Text holding escaped bytes (names that are not UTF-8) goes out as those bytes.
+      if (typeof chunk === "string" && !chunk.isWellFormed()) chunk = encodeByteString(chunk);
+      if (typeof chunk !== "string" && this.#raw !== undefined && !this.#stream.writableLength) {
+        this.#raw ??= rawStdout();
+        const rest = this.#raw ? this.#writeRaw(this.#raw, chunk) : chunk;
+        if (rest === undefined) return Promise.resolve();
+        chunk = rest;
+      }
+    } catch (error) {
+      return Promise.reject(error);
     }
-    await new Promise<void>((resolve, reject) => {
+    const bytes = chunk;
+    return new Promise<void>((resolve, reject) => {
       try {
-        this.#stream.write(chunk, (error) => {
+        this.#stream.write(bytes, (error) => {
           if (error) reject(this.#wrap(error));
           else resolve();
         });
