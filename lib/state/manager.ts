@@ -1081,14 +1081,22 @@ export class StateManager {
     };
     if (this.minorVersion === 0) {
       let sends = 0;
-      const reply = await this.#untilAnswered(
-        ops,
-        () => {
-          sends++;
-          return this.#compound({ minorVersion: 0, ops }, callOptions);
-        },
-        signal,
-      );
+      const transmit = () => {
+        sends++;
+        return this.#compound({ minorVersion: 0, ops }, callOptions);
+      };
+      // The first transmission here, the rest (if any) in #untilAnswered.
+      const started = this.clock.now();
+      let reply: CompoundReply | undefined;
+      let first: FirstTransmission | undefined;
+      try {
+        reply = await transmit();
+      } catch (error) {
+        first = { started, error };
+      }
+      if (reply !== undefined && !this.#isAnswer(reply, started)) first = { started, reply };
+      if (first !== undefined) reply = await this.#untilAnswered(ops, transmit, signal, first);
+      reply = reply!; // a reply, from here or from #untilAnswered (which throws otherwise)
       if (reply.status === S.NFS4_OK && this.#renewsLease(ops)) this.noteRenewal(sentAt);
       // 4.0 has no session reply cache: a server whose duplicate request
       // cache is per connection runs a resend after a reconnect again.
@@ -1107,19 +1115,30 @@ export class StateManager {
     try {
       // Built once: every resend below is this request byte for byte.
       const seq = procs.sequenceOp(session, slot, options.cacheThis ?? changesState(ops));
-      try {
-        reply = await this.#untilAnswered(
-          ops,
-          () => {
-            transmissions++;
-            return this.#compound(
-              { minorVersion: this.minorVersion, ops: [seq, ...ops] },
-              callOptions,
-              slot,
-            );
-          },
-          signal,
+      const transmit = () => {
+        transmissions++;
+        return this.#compound(
+          { minorVersion: this.minorVersion, ops: [seq, ...ops] },
+          callOptions,
+          slot,
         );
+      };
+      try {
+        // The first transmission here, the rest (if any) in #untilAnswered:
+        // its async frame only when there is something to send again.
+        const started = this.clock.now();
+        let answer: CompoundReply | undefined;
+        let first: FirstTransmission | undefined;
+        try {
+          answer = await transmit();
+        } catch (error) {
+          first = { started, error };
+        }
+        if (answer !== undefined && !this.#isAnswer(answer, started)) {
+          first = { started, reply: answer };
+        }
+        if (first !== undefined) answer = await this.#untilAnswered(ops, transmit, signal, first);
+        reply = answer!; // a reply, from here or from #untilAnswered (which throws otherwise)
       } catch (e) {
         // No usable answer (none came, the wait was interrupted, or it did
         // not decode): the server may or may not have run it. The slot
@@ -1231,18 +1250,23 @@ export class StateManager {
     ops: OpList,
     call: () => Promise<CompoundReply>,
     signal: AbortSignal | undefined,
+    first?: FirstTransmission,
   ): Promise<CompoundReply> {
-    const started = this.clock.now();
+    const started = first ? first.started : this.clock.now();
     const deadline = started + this.recoveryTimeoutMs;
     let backoff = RETRY_MIN_MS;
     for (let tries = 1;; tries++) {
       let why: string;
       try {
-        const reply = await call();
-        this.#lastAnswerAt = this.clock.now();
-        const seq = reply.outcomes[0];
-        if (this.minorVersion === 0 || seq?.name !== "SEQUENCE") return reply;
-        if (seq.status !== S.NFS4ERR_DELAY || this.clock.now() >= deadline) return reply;
+        // The first transmission may have been made by the caller: its
+        // outcome stands in for this try's.
+        const given = first;
+        first = undefined;
+        let reply: CompoundReply;
+        if (given === undefined) reply = await call();
+        else if (given.reply !== undefined) reply = given.reply;
+        else throw given.error;
+        if (given === undefined && this.#isAnswer(reply, started)) return reply;
         why = "SEQUENCE -> NFS4ERR_DELAY";
       } catch (e) {
         if (!isNoReply(e) || signal?.aborted) throw e;
@@ -1279,6 +1303,18 @@ export class StateManager {
       await this.clock.sleep(wait, signal);
       backoff = Math.min(backoff * 2, this.#maxBackoff);
     }
+  }
+
+  /**
+   * Notes that a reply came, and tells whether it is the answer: anything
+   * but a 4.1 SEQUENCE answered NFS4ERR_DELAY before the recovery deadline
+   * of a request first sent at `started` (that one goes out again).
+   */
+  #isAnswer(reply: CompoundReply, started: number): boolean {
+    this.#lastAnswerAt = this.clock.now();
+    const seq = reply.outcomes[0];
+    if (this.minorVersion === 0 || seq?.name !== "SEQUENCE") return true;
+    return seq.status !== S.NFS4ERR_DELAY || this.clock.now() >= started + this.recoveryTimeoutMs;
   }
 
   /**
@@ -1481,6 +1517,17 @@ function withOwners<T>(owners: readonly StateOwner[], fn: () => Promise<T>): Pro
   if (owners.length === 0) return fn();
   const [first, ...rest] = owners;
   return first!.serialise(() => withOwners(rest, fn));
+}
+
+/**
+ * A request's first transmission, made by send() itself, for #untilAnswered
+ * to go on from: when it started, and the reply that must be sent again for
+ * (a SEQUENCE answered NFS4ERR_DELAY, already noted) or the error it met.
+ */
+interface FirstTransmission {
+  readonly started: number;
+  readonly reply?: CompoundReply;
+  readonly error?: unknown;
 }
 
 /** Owners of a call that has none (one array for all). */
