@@ -24,6 +24,7 @@ import {
   type CompoundRequest,
   decodeCompoundReply,
   encodeCompound,
+  type OpList,
 } from "./compound.ts";
 import { NFS4_PROGRAM, NFS4_VERSION, NFSPROC4_COMPOUND, NFSPROC4_NULL } from "./constants.ts";
 import { Nfs4ProtocolError } from "./errors.ts";
@@ -86,14 +87,23 @@ class CompoundCall implements DecodedCallOptions<CompoundReply> {
       return decodeCompoundReply(reply.reader, this.request.ops);
     } catch (e) {
       if (e instanceof XdrError || e instanceof Nfs4ProtocolError) {
-        const ops = this.request.ops.map((op) => op.name).join(",");
-        throw new RpcProtocolError(`malformed COMPOUND reply to ${ops}: ${e.message}`, reply.xid, {
-          cause: e,
-        });
+        throw new RpcProtocolError(
+          `malformed COMPOUND reply to ${opNameList(this.request.ops)}: ${e.message}`,
+          reply.xid,
+          { cause: e },
+        );
       }
       throw e;
     }
   }
+}
+
+/**
+ * "PUTFH,READ": the ops' names. A function of its own, not a closure in
+ * `decode`: that made a scope object in every call.
+ */
+function opNameList(ops: OpList): string {
+  return ops.map((op) => op.name).join(",");
 }
 
 /** A channel over a real RPC transport. */

@@ -641,16 +641,19 @@ export class RpcTransport extends EventTarget {
    * the order they were made, as listeners of their own would have been.
    */
   #watchAbort(call: PendingCall, signal: AbortSignal): void {
-    let calls = this.#abortable.get(signal);
-    if (!calls) {
-      const watched = calls = new Set();
-      this.#abortable.set(signal, watched);
-      signal.addEventListener("abort", () => {
-        for (const waiting of [...watched]) this.#fail(waiting, signal.reason);
-      }, { once: true });
-    }
+    const calls = this.#abortable.get(signal) ?? this.#watchSignal(signal);
     calls.add(call);
     call.watched = calls;
+  }
+
+  /** The set of `signal`'s calls, and its listener (apart: a closure makes a scope per call). */
+  #watchSignal(signal: AbortSignal): Set<PendingCall> {
+    const watched = new Set<PendingCall>();
+    this.#abortable.set(signal, watched);
+    signal.addEventListener("abort", () => {
+      for (const waiting of [...watched]) this.#fail(waiting, signal.reason);
+    }, { once: true });
+    return watched;
   }
 
   /** Marks a call settled and releases what it holds; false if it already was. */
@@ -877,7 +880,7 @@ export class RpcTransport extends EventTarget {
     if (pooled && length <= MAX_FRAGMENT_LENGTH) connection.outbox.push(w);
     this.#flush(connection);
     if (connection.unsent >= WRITE_HIGH_WATER && !connection.drain && !connection.closedWith) {
-      connection.drain = new Promise<void>((resolve) => connection.releaseDrain = resolve);
+      holdWrites(connection);
     }
   }
 
@@ -930,7 +933,9 @@ export class RpcTransport extends EventTarget {
       connection.inSocket++;
       const size = chunk.length;
       // The callback comes later (Node's streams never call it synchronously).
-      connection.socket.write(chunk, () => this.#written(connection, size, writers));
+      // Bound rather than a closure: a closure here made this loop and this
+      // function keep their variables in scope objects, three per call.
+      connection.socket.write(chunk, this.#written.bind(this, connection, size, writers));
     }
     // Drop what was handed on, now and then rather than at every chunk.
     const { outbox, outHead } = connection;
@@ -1135,6 +1140,14 @@ const SLAB_RECORD_MAX = 1024;
 const SLAB_SIZE = 8 * 1024;
 let slab = new Uint8Array(SLAB_SIZE);
 let slabAt = 0;
+
+/**
+ * Makes later senders wait for `connection` to drain (`#write`). Apart from
+ * it: a closure in `#write` made a scope object in every call.
+ */
+function holdWrites(connection: Connection): void {
+  connection.drain = new Promise<void>((resolve) => connection.releaseDrain = resolve);
+}
 
 /** `chunks` without their first `count` bytes. */
 function skipBytes(chunks: readonly Uint8Array[], count: number): Uint8Array[] {

@@ -82,6 +82,14 @@ export class SlotTable {
   acquire(signal?: AbortSignal): Promise<Slot> {
     const slot = this.#tryAcquire();
     if (slot) return Promise.resolve(slot);
+    return this.#waitForSlot(signal);
+  }
+
+  /**
+   * Queues for the next free slot. Apart from acquire(): its closures made
+   * a scope object in every acquire() call, one per request.
+   */
+  #waitForSlot(signal: AbortSignal | undefined): Promise<Slot> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
       const waiter = { resolve, reject };
