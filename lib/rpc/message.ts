@@ -24,7 +24,14 @@
  */
 
 import { XdrError, type XdrReader, type XdrWriter } from "../xdr/mod.ts";
-import { authNone, type OpaqueAuth, readOpaqueAuth, writeOpaqueAuth } from "./auth.ts";
+import {
+  AUTH_NONE,
+  authNone,
+  MAX_AUTH_BYTES,
+  type OpaqueAuth,
+  readOpaqueAuth,
+  writeOpaqueAuth,
+} from "./auth.ts";
 
 /** The only RPC protocol version (§9 `rpcvers`). */
 export const RPC_VERSION = 2;
@@ -130,8 +137,17 @@ export interface MessageStart {
  */
 export function readMessageStart(r: XdrReader): MessageStart {
   const xid = r.readUint();
-  const msgType = r.readEnum(MSG_TYPES, "msg_type");
+  const msgType = readMessageType(r);
   return { xid, msgType };
+}
+
+/**
+ * Reads the `msg_type` that follows the xid (what {@linkcode readMessageStart}
+ * does after the xid, without an object for the two): CALL or REPLY, else
+ * `XdrError`.
+ */
+export function readMessageType(r: XdrReader): number {
+  return r.readEnum(MSG_TYPES, "msg_type");
 }
 
 /** A `call_body` (§9), with the RPC version the caller used. */
@@ -207,7 +223,7 @@ function readRange(r: XdrReader): VersionRange {
 export function readReplyBody(r: XdrReader): ReplyBody {
   const replyStat = r.readEnum(REPLY_STATS, "reply_stat");
   if (replyStat === MSG_ACCEPTED) {
-    const verifier = readOpaqueAuth(r);
+    const verifier = readVerifier(r);
     const acceptStat = r.readEnum();
     if (acceptStat === PROG_MISMATCH) {
       return { replyStat, verifier, acceptStat, mismatch: readRange(r) };
@@ -219,6 +235,26 @@ export function readReplyBody(r: XdrReader): ReplyBody {
     return { replyStat: MSG_DENIED, rejectStat, mismatch: readRange(r) };
   }
   return { replyStat: MSG_DENIED, rejectStat: AUTH_ERROR, authStat: r.readEnum() };
+}
+
+/**
+ * The verifier every reply of an AUTH_NONE or AUTH_SYS call carries: flavor
+ * AUTH_NONE, empty body. One value for all of them (never modified), so a
+ * reply's header makes no verifier object and no view of its own.
+ */
+const EMPTY_NONE_VERIFIER: OpaqueAuth = authNone();
+
+/** `readOpaqueAuth`, with the empty AUTH_NONE verifier as the one shared value. */
+function readVerifier(r: XdrReader): OpaqueAuth {
+  const flavor = r.readEnum();
+  const at = r.offset;
+  const length = r.readUint();
+  if (length === 0 && flavor === AUTH_NONE) return EMPTY_NONE_VERIFIER;
+  if (length > MAX_AUTH_BYTES) {
+    // As readOpaque() says it.
+    throw new XdrError(`opaque length ${length} exceeds maximum ${MAX_AUTH_BYTES}`, at);
+  }
+  return { flavor, body: r.readFixedOpaque(length) };
 }
 
 /** Reads a whole REPLY header; raises `XdrError` if the message is not a REPLY. */

@@ -63,7 +63,7 @@ import {
 } from "./errors.ts";
 import {
   MSG_ACCEPTED,
-  readMessageStart,
+  readMessageType,
   readReplyBody,
   REPLY,
   SUCCESS,
@@ -1030,7 +1030,9 @@ export class RpcTransport extends EventTarget {
     let xid: number;
     let msgType: number;
     try {
-      ({ xid, msgType } = readMessageStart(r));
+      // readMessageStart() without its object: this runs for every record.
+      xid = r.readUint();
+      msgType = readMessageType(r);
     } catch (error) {
       if (record.length < 4) {
         const cause = new RpcProtocolError(
