@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, readlinkSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import {
   parseSmaps,
@@ -14,6 +14,7 @@ import {
   releaseExecutablePages,
   type SmapsMapping,
 } from "../../lib/os/executable_pages.ts";
+import { executableRss } from "./_executable_rss.ts";
 
 const SAMPLE = `00200000-01a39000 r--p 00000000 fe:00 5311534                            /opt/nfs4
 Size:              24804 kB
@@ -64,19 +65,6 @@ Deno.test("only the executable's read-only mappings without written pages are re
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const bun = `${root}.tools/bun/node_modules/.bin/bun`;
-
-/** The resident kB of this process's clean mappings of its executable. */
-function executableRss(): number {
-  const exe = readlinkSync("/proc/self/exe");
-  let rss = 0, inside = false;
-  for (const line of readFileSync("/proc/self/smaps", "utf8").split("\n")) {
-    const header = /^[0-9a-f]+-[0-9a-f]+ (\S{4}) \S+ \S+ \S+ *(.*)$/.exec(line);
-    if (header) inside = header[2] === exe && !header[1]!.includes("w");
-    const resident = /^Rss: +(\d+) kB$/.exec(line);
-    if (inside && resident) rss += Number(resident[1]);
-  }
-  return rss;
-}
 
 Deno.test({
   name: "releaseExecutablePages unmaps this process's executable pages, and it runs on",
