@@ -31,8 +31,12 @@ export interface Deadline {
   /** When it is due, on the queue's clock (ms). */
   readonly at: number;
   fire: ((arg: unknown) => void) | undefined;
-  /** What `fire` is called with. */
-  readonly arg: unknown;
+  /**
+   * What `fire` is called with; let go of once the deadline fires or is
+   * cancelled (a cancelled entry stays in the queue until compacted, and must
+   * not keep its call, and all the call reaches, alive meanwhile).
+   */
+  arg: unknown;
 }
 
 /** The clock and the one runtime timer a queue uses (injected by tests). */
@@ -129,6 +133,7 @@ export class DeadlineQueue {
   cancel(entry: Deadline): void {
     if (entry.fire === undefined) return;
     entry.fire = undefined;
+    entry.arg = undefined;
     this.#live--;
     this.#cancelled++;
     if (this.#cancelled >= COMPACT_MIN && this.#cancelled > this.#live) this.#compact();
@@ -136,7 +141,10 @@ export class DeadlineQueue {
 
   /** Cancels every deadline and the runtime timer. */
   clear(): void {
-    for (let i = this.#head; i < this.#entries.length; i++) this.#entries[i]!.fire = undefined;
+    for (let i = this.#head; i < this.#entries.length; i++) {
+      this.#entries[i]!.fire = undefined;
+      this.#entries[i]!.arg = undefined;
+    }
     this.#entries = [];
     this.#head = 0;
     this.#live = 0;
@@ -177,12 +185,13 @@ export class DeadlineQueue {
         continue;
       }
       if (entry.at > now) break;
-      const fire = entry.fire;
+      const { fire, arg } = entry;
       entry.fire = undefined;
+      entry.arg = undefined;
       this.#dropHead();
       this.#live--;
       // It may add or cancel deadlines (it fails a call, which starts the next).
-      fire(entry.arg);
+      fire(arg);
     }
     if (this.#head === this.#entries.length) {
       this.#entries = [];
