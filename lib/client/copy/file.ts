@@ -10,7 +10,14 @@
 import { cleanupWork } from "../operation_scope.ts";
 import { NfsError } from "../../nfs4/errors.ts";
 import { CopyError, IncompleteCopyError, LocalFileError } from "./options.ts";
-import type { FinalAttrs, Reader, Side, Stat, Writer } from "./side.ts";
+import {
+  type FinalAttrs,
+  isSpecial,
+  type Reader,
+  type Side,
+  type Stat,
+  type Writer,
+} from "./side.ts";
 import { type CopyRun, finalAttrs, temporaryName } from "./run.ts";
 import { HoleFinder, type Segment, wantsHoles } from "./sparse.ts";
 import {
@@ -67,6 +74,9 @@ export async function copyFile(run: CopyRun, source: FileSource, dest: Endpoint)
     target = followed.path;
   }
   const sourceStat = source.kind === "side" ? source.stat : STDIN_STAT;
+  // A fifo or a device at the destination is written into, as cp does
+  // (`cp f /dev/null` writes to /dev/null): never replaced by a regular file.
+  const intoSpecial = existing !== undefined && isSpecial(existing.kind);
   if (existing) {
     if (existing.kind === "directory") {
       throw new CopyError(
@@ -84,6 +94,13 @@ export async function copyFile(run: CopyRun, source: FileSource, dest: Endpoint)
     }
     if (run.options.noClobber) return false;
     if (run.options.update && !isNewer(sourceStat, existing)) return false;
+    if (intoSpecial && side.kind !== "local") {
+      // NFS has no way to write into one (OPEN takes regular files only).
+      throw new CopyError(
+        `cannot overwrite special file '${side.display(target)}' (a ${existing.kind})`,
+        { url: side.url },
+      );
+    }
     try {
       await side.checkWritable(target);
     } catch (e) {
@@ -113,7 +130,9 @@ export async function copyFile(run: CopyRun, source: FileSource, dest: Endpoint)
     chunks = source.chunks;
   }
   const sparse = run.options.sparse ?? "auto";
-  const holesWanted = wantsHoles(sparse, source.kind === "side" ? source.stat : undefined);
+  // A fifo or a device has no holes: it gets every byte.
+  const holesWanted = !intoSpecial &&
+    wantsHoles(sparse, source.kind === "side" ? source.stat : undefined);
   // The source's own holes, when it can say where they are (NFSv4.2 SEEK):
   // nothing in them is read. `always` also wants zero runs in the data, so
   // it reads everything.
@@ -126,7 +145,9 @@ export async function copyFile(run: CopyRun, source: FileSource, dest: Endpoint)
   };
   try {
     let done: Placed;
-    if (existing && (run.options.inplace || (existing.nlink ?? 1) > 1)) {
+    if (intoSpecial) {
+      done = await copyInPlace(run, data, side, target, existing!, attrs, true);
+    } else if (existing && (run.options.inplace || (existing.nlink ?? 1) > 1)) {
       done = await copyInPlace(run, data, side, target, existing, attrs);
     } else {
       done = await copyThroughTemporary(run, data, side, target, existing, attrs);
@@ -251,7 +272,9 @@ async function copyThroughTemporary(
  * Overwrites `target` in place: opened without create and emptied (as cp's
  * O_TRUNC), written, its size set, committed; then, with `-p`, its mode and
  * times. A failure once it was emptied says the destination is incomplete
- * (there is no old copy to go back to).
+ * (there is no old copy to go back to). `special`: `target` is a local fifo
+ * or device, written into as a stream; its mode, owner and times are never
+ * changed (`cp -p` would try to give /dev/null the source's).
  */
 async function copyInPlace(
   run: CopyRun,
@@ -260,8 +283,9 @@ async function copyInPlace(
   target: string,
   existing: Stat,
   attrs: FinalAttrs,
+  special = false,
 ): Promise<Placed> {
-  const writer = await run.abortable(side.openExisting(target));
+  const writer = await run.abortable(side.openExisting(target, special));
   try {
     const open = data.reader;
     if (open) writer.useSource?.((offset, length) => open.readAt(offset, length));
@@ -279,6 +303,7 @@ async function copyInPlace(
     }
     throw error;
   }
+  if (special) return "placed";
   // The mode stays unless -p asks for the source's; times only with -p; the
   // source's owner with --preserve=ownership (first: it clears set-id bits).
   const owned = attrs.owner !== undefined || attrs.group !== undefined;

@@ -180,9 +180,11 @@ export class LocalSide implements Side {
     return new LocalWriter(handle, path, this.#chunkSize);
   }
 
-  async openExisting(path: string): Promise<Writer> {
+  async openExisting(path: string, special = false): Promise<Writer> {
     // O_TRUNC as cp does; no O_CREAT: a file removed meanwhile is not made anew.
+    // (A fifo is opened through the thread pool: the open waits for a reader.)
     const handle = await local(path, () => localFs.open(path, "truncate"));
+    if (special) return new LocalWriter(handle, path, this.#chunkSize, false, true);
     return new LocalWriter(handle, path, this.#chunkSize);
   }
 
@@ -302,18 +304,29 @@ export class LocalWriter implements Writer {
   #failure: { error: unknown } | undefined;
   /** Written in place (a local file system), not through the thread pool. */
   readonly #inPlace: boolean;
+  /**
+   * A fifo or a device: written as a stream, one write at a time at no
+   * position (a fifo has none), holes as zeros, and no size set at the end.
+   */
+  readonly #stream: boolean;
 
-  /** `inPlace`: how to write (tests choose; by default as the file system allows). */
+  /**
+   * `inPlace`: how to write (tests choose; by default as the file system
+   * allows). `stream`: the file is a fifo or a device (through the thread
+   * pool, whatever `inPlace` says: a full pipe blocks a write).
+   */
   constructor(
     handle: fs.FileHandle,
     path: string,
     chunkSize: number,
     inPlace = onLocalFileSystem(handle.fd),
+    stream = false,
   ) {
     this.#handle = handle;
     this.#path = path;
     this.chunkSize = chunkSize;
-    this.#inPlace = inPlace;
+    this.#inPlace = inPlace && !stream;
+    this.#stream = stream;
   }
 
   #check(): void {
@@ -322,7 +335,9 @@ export class LocalWriter implements Writer {
 
   async write(chunk: Uint8Array, onWritten?: () => void): Promise<void> {
     this.#check();
-    while (this.#pending.size >= LOCAL_WRITES_IN_FLIGHT) {
+    // A stream takes its writes in order: one at a time.
+    const inFlight = this.#stream ? 1 : LOCAL_WRITES_IN_FLIGHT;
+    while (this.#pending.size >= inFlight) {
       await Promise.race(this.#pending);
       this.#check();
     }
@@ -362,16 +377,24 @@ export class LocalWriter implements Writer {
         chunk,
         done,
         chunk.length - done,
-        position + done,
+        this.#stream ? null : position + done,
       );
       done += bytesWritten;
     }
   }
 
-  hole(length: number): Promise<void> {
+  async hole(length: number): Promise<void> {
     this.#check();
-    this.#position += length;
-    return Promise.resolve();
+    if (!this.#stream) {
+      this.#position += length;
+      return;
+    }
+    // A stream has no holes: its reader gets the zeros.
+    for (let left = length; left > 0;) {
+      const size = Math.min(left, this.chunkSize);
+      await this.write(new Uint8Array(size));
+      left -= size;
+    }
   }
 
   async chown(owner: string | undefined, group: string | undefined): Promise<void> {
@@ -384,8 +407,11 @@ export class LocalWriter implements Writer {
     await Promise.all(this.#pending);
     this.#check();
     await local(this.#path, async () => {
-      // Holes at the end (and a file emptied in place) get their size here.
-      if (BigInt(this.#dataEnd) !== size) await this.#handle.truncate(Number(size));
+      // Holes at the end (and a file emptied in place) get their size here
+      // (a stream has none to get).
+      if (!this.#stream && BigInt(this.#dataEnd) !== size) {
+        await this.#handle.truncate(Number(size));
+      }
       if (attrs.mode !== undefined) await this.#handle.chmod(attrs.mode);
       await this.#handle.close();
       // By path, to the nanosecond (futimes takes float seconds).

@@ -126,9 +126,11 @@ export interface Side {
   /**
    * Opens the existing file `path` for writing in place, emptied first (as
    * `cp` opens with O_TRUNC): the file keeps its inode, owner, group, mode
-   * and hard links.
+   * and hard links. `special`: `path` is a fifo or a device, written into as
+   * a stream, as `cp` does (one write after the other, no holes, no size
+   * set); only the local side has such files to write into.
    */
-  openExisting(path: string): Promise<Writer>;
+  openExisting(path: string, special?: boolean): Promise<Writer>;
   /** The block size holes are found in (zero blocks of it are not written). */
   readonly holeBlock: number;
   mkdir(path: string, mode: number): Promise<void>;
