@@ -22,14 +22,15 @@
  * `Anonymous: 0 kB` are released. Written pages cannot appear in a mapping
  * that is not writable between the check and the call.
  *
- * Linux only, through the runtime's FFI (`bun:ffi` in the binary, reached as
- * lib/os/libc.ts reaches it; `Deno.dlopen` under `deno run -A`); elsewhere,
- * or on any failure, nothing is released and nothing else changes.
+ * Linux only, through lib/os/libc.ts (`bun:ffi` in the binary, `Deno.dlopen`
+ * under `deno run -A`); elsewhere, or on any failure, nothing is released and
+ * nothing else changes.
  * @module
  */
 
 import { readFileSync, readlinkSync } from "node:fs";
 import process from "node:process";
+import { libc } from "./libc.ts";
 
 /** One mapping of `/proc/self/smaps`: its range, permissions, path and anonymous size. */
 export interface SmapsMapping {
@@ -88,42 +89,6 @@ export function releasableMappings(
   );
 }
 
-const MADV_DONTNEED = 4;
-
-type Madvise = (address: bigint, length: bigint, advice: number) => number;
-
-/** madvise(2) through the runtime's FFI, or undefined where it cannot be bound. */
-function bindMadvise(): Madvise | undefined {
-  const deno = (globalThis as {
-    Deno?: {
-      dlopen?(path: string, symbols: Record<string, unknown>): {
-        symbols: Record<string, (...args: unknown[]) => unknown>;
-      };
-      permissions?: { querySync?(descriptor: { name: "ffi" }): { state: string } };
-    };
-  }).Deno;
-  if (typeof deno?.dlopen === "function") {
-    if (deno.permissions?.querySync?.({ name: "ffi" }).state !== "granted") return undefined;
-    const { madvise } = deno.dlopen("libc.so.6", {
-      madvise: { parameters: ["u64", "u64", "i32"], result: "i32" },
-    }).symbols;
-    return (address, length, advice) => Number(madvise!(address, length, advice));
-  }
-  const getBuiltin = (process as { getBuiltinModule?: (id: string) => unknown })
-    .getBuiltinModule;
-  if (!("Bun" in globalThis) || typeof getBuiltin !== "function") return undefined;
-  const ffi = getBuiltin("bun:ffi") as {
-    dlopen(path: string, symbols: Record<string, unknown>): {
-      symbols: Record<string, (...args: unknown[]) => unknown>;
-    };
-  } | undefined;
-  if (typeof ffi?.dlopen !== "function") return undefined;
-  const { madvise } = ffi.dlopen("libc.so.6", {
-    madvise: { args: ["u64", "u64", "i32"], returns: "i32" },
-  }).symbols;
-  return (address, length, advice) => Number(madvise!(address, length, advice));
-}
-
 /**
  * Releases the executable's clean pages from the resident set (see the
  * module's note). Returns the bytes of the mappings released; 0 where
@@ -136,19 +101,18 @@ function bindMadvise(): Madvise | undefined {
  */
 export function releaseExecutablePages(): number {
   if (process.platform !== "linux") return 0;
+  let released = 0;
   try {
-    const madvise = bindMadvise();
-    if (!madvise) return 0;
+    const c = libc();
+    if (!c) return 0;
     const executable = readlinkSync("/proc/self/exe");
     const mappings = parseSmaps(readFileSync("/proc/self/smaps", "utf8"));
-    let released = 0;
     for (const m of releasableMappings(mappings, executable)) {
-      if (madvise(m.start, m.end - m.start, MADV_DONTNEED) === 0) {
-        released += Number(m.end - m.start);
-      }
+      c.dontNeed(m.start, m.end - m.start);
+      released += Number(m.end - m.start);
     }
     return released;
   } catch {
-    return 0; // no libc.so.6, no /proc: the pages stay, as they would have
+    return released; // no /proc, or madvise refused: the rest stay, as they would have
   }
 }

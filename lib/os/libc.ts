@@ -1,6 +1,7 @@
 /**
- * The libc calls this toolkit needs to be exact about local files, through the
- * runtime's foreign function interface: `Deno.dlopen` under Deno,
+ * The libc calls this toolkit needs to be exact about local files (and
+ * madvise(2), for lib/os/executable_pages.ts), through the runtime's foreign
+ * function interface: `Deno.dlopen` under Deno,
  * `bun:ffi` (reached with `process.getBuiltinModule`, not an import, so the
  * same source runs and compiles under both) under Bun.
  *
@@ -79,6 +80,11 @@ export interface Libc {
    * process ends), false when another holds it.
    */
   tryLockExclusive(fd: number): boolean;
+  /**
+   * madvise(start, length, MADV_DONTNEED): unmaps the pages of a memory
+   * range from the process (lib/os/executable_pages.ts says when that is safe).
+   */
+  dontNeed(start: bigint, length: bigint): void;
 }
 
 /** open(2) flags (Linux, asm-generic and x86 alike). */
@@ -173,6 +179,7 @@ const SIGNATURES = {
   mknod: [["buf", "u32", "u64"], "i32"],
   faccessat: [["i32", "buf", "i32", "i32"], "i32"],
   flock: [["i32", "i32"], "i32"],
+  madvise: [["u64", "u64", "i32"], "i32"],
 } as const satisfies Record<string, Signature>;
 
 type Name = keyof typeof SIGNATURES;
@@ -456,6 +463,11 @@ class FfiLibc implements Libc {
     const errno = this.#ffi.readInt32(this.#fn.__errno_location());
     if (errno === 11) return false; // EWOULDBLOCK: another holds it
     this.#fail("flock", `fd ${fd}`);
+  }
+
+  dontNeed(start: bigint, length: bigint): void {
+    const MADV_DONTNEED = 4;
+    this.#call("madvise", `0x${start.toString(16)}`, start, length, MADV_DONTNEED);
   }
 }
 
