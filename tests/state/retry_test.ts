@@ -215,3 +215,24 @@ for (const minor of [0, 1] as const) {
     },
   );
 }
+
+Deno.test("4.1 SEQUENCE answered NFS4ERR_DELAY: the same request again, same slot and sequence id, with backoff (RFC 8881 §2.10.6.2, §15.1.1.3)", async () => {
+  await using h = await harness(1);
+  const file = await h.open();
+  h.mark();
+  h.server.failNext("SEQUENCE", S.NFS4ERR_DELAY, { times: 2 });
+  const text = await h.drive(h.readText(file), 50);
+  assert.equal(text, "hello, world\n");
+  assert.deepEqual(h.details(["retry"]), [
+    "READ resend (SEQUENCE -> NFS4ERR_DELAY; same request in 100.0 ms)",
+    "READ resend (SEQUENCE -> NFS4ERR_DELAY; same request in 200.0 ms)",
+  ]);
+  assert.deepEqual(h.timeline(), [
+    [0, "SEQUENCE,PUTFH,READ -> NFS4ERR_DELAY"],
+    [100, "SEQUENCE,PUTFH,READ -> NFS4ERR_DELAY"],
+    [300, "SEQUENCE,PUTFH,READ"],
+  ]);
+  const sent = h.entries().map((e) => `${e.slotid}/${e.sequenceid}`);
+  assert.equal(new Set(sent).size, 1, `one slot and sequence id: ${sent.join(", ")}`);
+  assert.deepEqual(h.steps(), []);
+});
