@@ -1107,16 +1107,13 @@ export class StateManager {
       };
       // The first transmission here, the rest (if any) in #untilAnswered.
       const started = this.clock.now();
-      let reply: CompoundReply | undefined;
-      let first: FirstTransmission | undefined;
+      let reply: CompoundReply | undefined, error: unknown;
       try {
         reply = await transmit();
-      } catch (error) {
-        first = { started, error };
+      } catch (e) {
+        error = e;
       }
-      if (reply !== undefined && !this.#isAnswer(reply, started)) first = { started, reply };
-      if (first !== undefined) reply = await this.#untilAnswered(ops, transmit, signal, first);
-      reply = reply!; // a reply, from here or from #untilAnswered (which throws otherwise)
+      reply = await this.#fromFirst(ops, transmit, signal, { started, reply, error });
       if (reply.status === S.NFS4_OK && this.#renewsLease(ops)) this.noteRenewal(sentAt);
       // 4.0 has no session reply cache: a server whose duplicate request
       // cache is per connection runs a resend after a reconnect again.
@@ -1147,18 +1144,13 @@ export class StateManager {
         // The first transmission here, the rest (if any) in #untilAnswered:
         // its async frame only when there is something to send again.
         const started = this.clock.now();
-        let answer: CompoundReply | undefined;
-        let first: FirstTransmission | undefined;
+        let answer: CompoundReply | undefined, error: unknown;
         try {
           answer = await transmit();
-        } catch (error) {
-          first = { started, error };
+        } catch (e) {
+          error = e;
         }
-        if (answer !== undefined && !this.#isAnswer(answer, started)) {
-          first = { started, reply: answer };
-        }
-        if (first !== undefined) answer = await this.#untilAnswered(ops, transmit, signal, first);
-        reply = answer!; // a reply, from here or from #untilAnswered (which throws otherwise)
+        reply = await this.#fromFirst(ops, transmit, signal, { started, reply: answer, error });
       } catch (e) {
         // No usable answer (none came, the wait was interrupted, or it did
         // not decode): the server may or may not have run it. The slot
@@ -1323,6 +1315,23 @@ export class StateManager {
       await this.clock.sleep(wait, signal);
       backoff = Math.min(backoff * 2, this.#maxBackoff);
     }
+  }
+
+  /**
+   * The answer, from a request's first transmission (made by send() itself,
+   * so that #untilAnswered's async frame is made only when needed): its
+   * reply when that is the answer, else #untilAnswered going on from it (a
+   * reply to send again for, or the error it met).
+   */
+  #fromFirst(
+    ops: OpList,
+    transmit: () => Promise<CompoundReply>,
+    signal: AbortSignal | undefined,
+    first: FirstTransmission,
+  ): CompoundReply | Promise<CompoundReply> {
+    const { reply, started } = first;
+    if (reply !== undefined && this.#isAnswer(reply, started)) return reply;
+    return this.#untilAnswered(ops, transmit, signal, first);
   }
 
   /**
@@ -1546,8 +1555,9 @@ function withOwners<T>(owners: readonly StateOwner[], fn: () => Promise<T>): Pro
  */
 interface FirstTransmission {
   readonly started: number;
-  readonly reply?: CompoundReply;
-  readonly error?: unknown;
+  /** Its reply, or undefined when it met `error`. */
+  readonly reply: CompoundReply | undefined;
+  readonly error: unknown;
 }
 
 /** Owners of a call that has none (one array for all). */
