@@ -89,6 +89,7 @@ import {
 } from "./socket_backend.ts";
 import { POOLED_RECORD_MIN, recordBuffers } from "./socket_buffers.ts";
 import { type Deadline, DeadlineQueue } from "./deadlines.ts";
+import { ChurnMap, ChurnSet } from "./churn.ts";
 
 /** Default time allowed for the TCP connection to be established. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -263,7 +264,7 @@ interface PendingCall {
   /** Its timeout, on the transport's one timer. */
   deadline: Deadline | undefined;
   /** The calls of its signal (`#watchAbort`), while it waits on one. */
-  watched: Set<PendingCall> | undefined;
+  watched: ChurnSet<PendingCall> | undefined;
   /** Set once the call is registered on a connection. */
   xid: number | undefined;
   connection: Connection | undefined;
@@ -275,7 +276,7 @@ interface Connection {
   socket: RpcSocket;
   readonly decoder: RecordDecoder;
   /** Calls sent on this connection, by xid. */
-  readonly pending: Map<number, PendingCall>;
+  readonly pending: ChurnMap<number, PendingCall>;
   /**
    * Chunks not yet handed to the socket, from `outHead` on. An XdrWriter
    * follows the last chunk of a record encoded in it: the writer goes back
@@ -334,7 +335,7 @@ export class RpcTransport extends EventTarget {
   /** Calls waiting for a slot, from `#queueHead` on. */
   #queue: PendingCall[] = [];
   #queueHead = 0;
-  readonly #calls = new Set<PendingCall>();
+  readonly #calls = new ChurnSet<PendingCall>();
   /**
    * Writers of calls whose bytes the socket has written, reused by later
    * calls: a buffer per call, made and collected, was a good part of a
@@ -344,7 +345,7 @@ export class RpcTransport extends EventTarget {
   /** Every call's timeout, on one timer (deadlines.ts). */
   readonly #deadlines = new DeadlineQueue();
   /** Calls waiting on each abort signal, for its one listener (`#watchAbort`). */
-  readonly #abortable = new WeakMap<AbortSignal, Set<PendingCall>>();
+  readonly #abortable = new WeakMap<AbortSignal, ChurnSet<PendingCall>>();
   readonly #handlers = new Map<number, CallHandler>();
 
   constructor(options: RpcTransportOptions) {
@@ -647,8 +648,8 @@ export class RpcTransport extends EventTarget {
   }
 
   /** The set of `signal`'s calls, and its listener (apart: a closure makes a scope per call). */
-  #watchSignal(signal: AbortSignal): Set<PendingCall> {
-    const watched = new Set<PendingCall>();
+  #watchSignal(signal: AbortSignal): ChurnSet<PendingCall> {
+    const watched = new ChurnSet<PendingCall>();
     this.#abortable.set(signal, watched);
     signal.addEventListener("abort", () => {
       for (const waiting of [...watched]) this.#fail(waiting, signal.reason);
@@ -745,7 +746,7 @@ export class RpcTransport extends EventTarget {
       const connection: Connection = {
         socket: undefined as unknown as RpcSocket,
         decoder: new RecordDecoder({ maxRecordSize: this.maxRecordSize, allocate: allocateRecord }),
-        pending: new Map(),
+        pending: new ChurnMap(),
         outbox: [],
         outHead: 0,
         inSocket: 0,
