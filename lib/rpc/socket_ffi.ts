@@ -220,9 +220,24 @@ function signalDrivenWorks(binding: { libc: Libc; setOwner: SetOwner }): boolean
   return signalDrivenChecked;
 }
 
-/** Sockets waiting for SIGIO: each one's service function. */
-const waiting = new Set<() => void>();
+/**
+ * Sockets waiting for SIGIO: each one's service function, once. An array,
+ * not a Set: JavaScriptCore gives a Set new storage at every `clear()` (and
+ * every few deletions) and links the old storage to it, so a Set emptied at
+ * every signal made a chain of them that young collections kept promoting,
+ * about one per READ of a long read, freed only by a full collection.
+ */
+let waiting: (() => void)[] = [];
 let sigioHandled = false;
+
+function waitForSigio(service: () => void): void {
+  if (!waiting.includes(service)) waiting.push(service);
+}
+
+function stopWaitingForSigio(service: () => void): void {
+  const at = waiting.indexOf(service);
+  if (at >= 0) waiting.splice(at, 1);
+}
 
 /**
  * Handles SIGIO for the process's life (once installed, never removed: the
@@ -234,8 +249,8 @@ let sigioHandled = false;
 function handleSigio(): void {
   if (sigioHandled) return;
   process.on("SIGIO", () => {
-    const ready = [...waiting];
-    waiting.clear();
+    const ready = waiting;
+    waiting = [];
     for (const service of ready) service();
   });
   sigioHandled = true;
@@ -361,7 +376,7 @@ export function connectFfi(
   const destroy = () => {
     if (state === "done") return;
     state = "done";
-    waiting.delete(service);
+    stopWaitingForSigio(service);
     dropQueue();
     if (fd >= 0) {
       libc.shutdown(fd, SHUT_RDWR);
@@ -410,7 +425,7 @@ export function connectFfi(
         return;
       }
     }
-    waiting.add(service);
+    waitForSigio(service);
   };
 
   /**
@@ -498,7 +513,7 @@ export function connectFfi(
   /** After SIGIO (or when looked at again): finishes a connect, sends, receives. */
   function service(): void {
     if (state === "done" || fd < 0) return;
-    waiting.delete(service);
+    stopWaitingForSigio(service);
     if (state === "connecting") {
       lengthValue[0] = 4;
       if (libc.getsockopt(fd, SOL_SOCKET, SO_ERROR, intValue, lengthValue) !== 0) {
