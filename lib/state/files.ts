@@ -7,6 +7,7 @@
  */
 
 import { outsideOperationScope } from "./operation_scope.ts";
+import { ChurnSet } from "../rpc/churn.ts";
 import { Attr, type DecodedFattr, type SettableAttributes } from "../nfs4/attrs.ts";
 import { CreateMode, OpenClaimType } from "../nfs4/constants.ts";
 import { NfsError } from "../nfs4/errors.ts";
@@ -71,13 +72,14 @@ const OPEN_ATTRS = [Attr.TYPE, Attr.SIZE, Attr.CHANGE, Attr.MODE, Attr.FILEID];
  */
 const inFlight = new WeakMap<
   StateManager,
-  { readonly opens: Set<Promise<unknown>>; readonly closes: Set<Promise<unknown>> }
+  // ChurnSets: a promise per OPEN and CLOSE comes and goes (lib/rpc/churn.ts).
+  { readonly opens: ChurnSet<Promise<unknown>>; readonly closes: ChurnSet<Promise<unknown>> }
 >();
 
 function flights(m: StateManager) {
   let f = inFlight.get(m);
   if (!f) {
-    f = { opens: new Set(), closes: new Set() };
+    f = { opens: new ChurnSet(), closes: new ChurnSet() };
     inFlight.set(m, f);
   }
   return f;
