@@ -30,7 +30,9 @@ import { Nfs4Status } from "./status.ts";
  * `decodeResult` reads the body that follows NFS4_OK; `decodeFailure` reads
  * the body that some errors carry (LOCK4denied with NFS4ERR_DENIED, the
  * client address with NFS4ERR_CLID_INUSE) and returns `undefined` for the
- * statuses that carry none.
+ * statuses that carry none. A reply is decoded knowing the request's
+ * arguments (`args`), so that a result can be held to them (a READ returns
+ * no more than it asked for).
  */
 export interface OpCodec<A, R> {
   readonly opnum: number;
@@ -38,7 +40,7 @@ export interface OpCodec<A, R> {
   encodeArgs(w: XdrWriter, args: A): void;
   decodeArgs(r: XdrReader): A;
   encodeResult(w: XdrWriter, result: R): void;
-  decodeResult(r: XdrReader): R;
+  decodeResult(r: XdrReader, args?: A): R;
   encodeFailure?(w: XdrWriter, status: number, detail: unknown): void;
   decodeFailure?(r: XdrReader, status: number): unknown;
 }
@@ -70,8 +72,8 @@ export function tapped<R>(op: Nfs4Op<R>, seen: (value: R) => void): Nfs4Op<R> {
     ...op,
     codec: {
       ...codec,
-      decodeResult(r) {
-        const value = codec.decodeResult(r);
+      decodeResult(r, args) {
+        const value = codec.decodeResult(r, args);
         seen(value);
         return value;
       },
@@ -164,7 +166,7 @@ export function decodeCompoundReply(
         opnum: resop,
         name: op.name,
         status: opStatus,
-        value: op.codec.decodeResult(r),
+        value: op.codec.decodeResult(r, op.args),
       });
     } else {
       const detail = op.codec.decodeFailure?.(r, opStatus);

@@ -13,7 +13,8 @@ import { Nfs4ProtocolError } from "../../lib/nfs4/errors.ts";
 import { EXCHANGE_ID } from "../../lib/nfs4/ops/exchange_id.ts";
 import { getattr } from "../../lib/nfs4/ops/getattr.ts";
 import { OPEN } from "../../lib/nfs4/ops/open.ts";
-import { READ } from "../../lib/nfs4/ops/read.ts";
+import { READ, read } from "../../lib/nfs4/ops/read.ts";
+import { write } from "../../lib/nfs4/ops/write.ts";
 import { READDIR, readdir } from "../../lib/nfs4/ops/readdir.ts";
 import { SECINFO } from "../../lib/nfs4/ops/secinfo.ts";
 import { TEST_STATEID } from "../../lib/nfs4/ops/test_stateid.ts";
@@ -121,6 +122,56 @@ Deno.test("decodeRead() rejects data longer than the reply or Limits.readData", 
     () => READ.decodeResult(new XdrReader(hex("00000000 7fffffff"))),
     /exceeds maximum/,
   );
+});
+
+Deno.test("a READ that returns more bytes than it asked for is a protocol error (RFC 7530 §16.23, RFC 8881 §18.22)", () => {
+  // COMPOUND4res: NFS4_OK, no tag, one result: READ, NFS4_OK, eof false, 8 bytes.
+  const reply = (bytes: number) => {
+    const w = new XdrWriter();
+    w.writeUint(0).writeString("").writeUint(1);
+    w.writeUint(25).writeUint(0);
+    w.writeBool(false).writeOpaque(new Uint8Array(bytes).fill(7));
+    return w.bytes().slice();
+  };
+  const stateid = { seqid: 1, other: new Uint8Array(12) };
+  const asking = (count: number) => [read({ stateid, offset: 0n, count })];
+  assert.throws(
+    () => decodeCompoundReply(new XdrReader(reply(8)), asking(4)),
+    (e: unknown) =>
+      e instanceof Nfs4ProtocolError &&
+      /READ returned 8 bytes, more than the 4 asked for/.test(e.message),
+  );
+  // As many as asked, or fewer (a short read), are data.
+  const exact = decodeCompoundReply(new XdrReader(reply(8)), asking(8));
+  assert.equal((exact.outcomes[0]!.value as { data: Uint8Array }).data.length, 8);
+  const short = decodeCompoundReply(new XdrReader(reply(3)), asking(8));
+  assert.equal((short.outcomes[0]!.value as { data: Uint8Array }).data.length, 3);
+});
+
+Deno.test("a WRITE that says it wrote more bytes than were sent is a protocol error (RFC 7530 §16.36, RFC 8881 §18.32)", () => {
+  // COMPOUND4res: NFS4_OK, no tag, one result: WRITE, NFS4_OK, count, FILE_SYNC4, verifier.
+  const reply = (count: number) => {
+    const w = new XdrWriter();
+    w.writeUint(0).writeString("").writeUint(1);
+    w.writeUint(38).writeUint(0);
+    w.writeUint(count).writeUint(2).writeFixedOpaque(new Uint8Array(8));
+    return w.bytes().slice();
+  };
+  const stateid = { seqid: 1, other: new Uint8Array(12) };
+  const sending = (bytes: number) => [
+    write({ stateid, offset: 0n, stable: 2, data: new Uint8Array(bytes) }),
+  ];
+  assert.throws(
+    () => decodeCompoundReply(new XdrReader(reply(9)), sending(8)),
+    (e: unknown) =>
+      e instanceof Nfs4ProtocolError &&
+      /WRITE says it wrote 9 bytes, more than the 8 sent/.test(e.message),
+  );
+  // All of it, or part (a short write the client goes on from), are answers.
+  for (const count of [8, 3]) {
+    const ok = decodeCompoundReply(new XdrReader(reply(count)), sending(8));
+    assert.equal((ok.outcomes[0]!.value as { count: number }).count, count);
+  }
 });
 
 Deno.test("decodeOpen() rejects an unknown delegation type", () => {

@@ -448,6 +448,17 @@ export interface ScriptedServerOptions {
    * NFS4ERR_BAD_STATEID, as a server that does not know it would.
    */
   readonly currentStateid?: boolean;
+  /**
+   * A broken server: a READ that asks for no more than the file still
+   * holds is answered this many bytes more than it asked for (default 0),
+   * which RFC 7530 §16.23 and RFC 8881 §18.22 never allow.
+   */
+  readonly readSurplus?: number;
+  /**
+   * A broken server: a WRITE keeps only the first half of its data and
+   * answers that it wrote this many bytes more than all of it (default 0).
+   */
+  readonly writeOvercount?: number;
 }
 
 /** Which delegations OPEN grants. */
@@ -548,6 +559,8 @@ export class ScriptedServer {
   readonly confirmOpens: boolean;
   readonly replyCache: boolean;
   readonly currentStateid: boolean;
+  readonly readSurplus: number;
+  readonly writeOvercount: number;
   readonly #maxread: (path: string) => bigint | undefined;
   readonly root: FileNode;
   /** Every COMPOUND handled, across channels. */
@@ -621,6 +634,8 @@ export class ScriptedServer {
     this.confirmOpens = options.confirmOpens ?? true;
     this.replyCache = options.replyCache ?? true;
     this.currentStateid = options.currentStateid ?? true;
+    this.readSurplus = options.readSurplus ?? 0;
+    this.writeOvercount = options.writeOvercount ?? 0;
     this.#maxread = options.maxread ?? (() => 1n << 20n);
     this.delegationPolicy = options.delegations;
     this.notifyLocks = options.notifyLocks ?? true;
@@ -2294,6 +2309,12 @@ export class ScriptedServer {
     const data = ctx.cfh.data;
     const start = Math.min(Number(args.offset), data.length);
     const end = Math.min(start + args.count, data.length);
+    const surplus = this.readSurplus;
+    if (surplus > 0 && start + args.count <= data.length) {
+      const more = new Uint8Array(end - start + surplus).fill(0xee);
+      more.set(data.subarray(start, end));
+      return ok(op, { eof: false, data: more });
+    }
     return ok(op, { eof: end >= data.length, data: data.slice(start, end) });
   }
 
@@ -2313,14 +2334,16 @@ export class ScriptedServer {
       if ((open.access & 2) === 0) return fail(op, S.NFS4ERR_OPENMODE);
     }
     const node = ctx.cfh;
-    const end = Number(args.offset) + args.data.length;
+    // A broken server (writeOvercount) keeps half and claims more than all.
+    const kept = this.writeOvercount > 0 ? args.data.subarray(0, args.data.length >> 1) : args.data;
+    const end = Number(args.offset) + kept.length;
     const data = new Uint8Array(Math.max(end, node.data.length));
     data.set(node.data);
-    data.set(args.data, Number(args.offset));
+    data.set(kept, Number(args.offset));
     node.data = data;
     node.change++;
     return ok(op, {
-      count: args.data.length,
+      count: args.data.length + this.writeOvercount,
       committed: Math.min(args.stable, this.writeCommitted),
       writeverf: this.writeVerifier.slice(),
     });

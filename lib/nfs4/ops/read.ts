@@ -8,6 +8,7 @@
 
 import { Limits, Op } from "../constants.ts";
 import { bindOp, type Nfs4Op, type OpCodec } from "../compound.ts";
+import { Nfs4ProtocolError } from "../errors.ts";
 import { decodeStateid, encodeStateid, type Stateid } from "../types.ts";
 
 /** READ4args. */
@@ -41,9 +42,17 @@ export const READ: OpCodec<ReadArgs, ReadResult> = {
     w.writeBool(result.eof);
     w.writeOpaque(result.data);
   },
-  decodeResult(r) {
+  decodeResult(r, args) {
     const eof = r.readBool();
     const data = r.readOpaque(Limits.readData);
+    // A server may return less than asked, never more (RFC 7530 §16.23,
+    // RFC 8881 §18.22): taken as it is, the surplus would be written as
+    // file data, and the next READ's bytes again after it.
+    if (args !== undefined && data.length > args.count) {
+      throw new Nfs4ProtocolError(
+        `READ returned ${data.length} bytes, more than the ${args.count} asked for`,
+      );
+    }
     return { eof, data };
   },
 };

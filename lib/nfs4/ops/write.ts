@@ -10,6 +10,7 @@
 
 import { Limits, Op, StableHow } from "../constants.ts";
 import { bindOp, type Nfs4Op, type OpCodec } from "../compound.ts";
+import { Nfs4ProtocolError } from "../errors.ts";
 import {
   decodeStateid,
   decodeVerifier,
@@ -57,10 +58,18 @@ export const WRITE: OpCodec<WriteArgs, WriteResult> = {
     w.writeEnum(result.committed);
     encodeVerifier(w, result.writeverf);
   },
-  decodeResult(r) {
+  decodeResult(r, args) {
     const count = r.readUint();
     const committed = r.readEnum(STABLE_HOWS, "stable_how4");
     const writeverf = decodeVerifier(r);
+    // The bytes written are some of those sent, never more (RFC 7530
+    // §16.36, RFC 8881 §18.32): believed, a larger count would skip data
+    // never written and call the copy done.
+    if (args !== undefined && count > args.data.length) {
+      throw new Nfs4ProtocolError(
+        `WRITE says it wrote ${count} bytes, more than the ${args.data.length} sent`,
+      );
+    }
     return { count, committed, writeverf };
   },
 };

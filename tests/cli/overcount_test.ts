@@ -1,0 +1,119 @@
+/**
+ * A server that says it moved more bytes than the request could: a READ
+ * answered with more data than it asked for (RFC 7530 §16.23, RFC 8881
+ * §18.22: at most `count` bytes), a WRITE answered with a count larger
+ * than the data sent (RFC 7530 §16.36, RFC 8881 §18.32). Believed, the
+ * first writes the surplus into the output and the next READ's bytes again
+ * after it; the second skips data never written. Either way a silently
+ * corrupted copy reported as done. Against the scripted server
+ * (tests/_nfs4_server.ts) with `readSurplus` and `writeOvercount`, on
+ * NFSv4.0 and 4.1: `cat`, `cp` from the server and `cp` to it end with exit
+ * 1 and one `nfs4: ` line that says what the server did; `cat` printed
+ * nothing but a prefix of the file; a copy left no file at the destination
+ * and no temporary beside it.
+ */
+
+import assert from "node:assert/strict";
+import * as fs from "node:fs/promises";
+import { startScriptedNfsServer } from "../_nfs4_server.ts";
+import { type FileNode, ScriptedServer, type ScriptedServerOptions } from "../state/_scripted.ts";
+import { tempDir, temporaries } from "./_cp.ts";
+import { nfs4 } from "./_spawn.ts";
+
+/** Larger than what `cat` reads with its OPEN (256 KiB), so plain READs follow. */
+const SIZE = 3 * 1024 * 1024;
+const CONTENT = "0123456789abcdef".repeat(SIZE / 16);
+
+async function withBrokenServer(
+  options: ScriptedServerOptions,
+  fn: (url: string, server: ScriptedServer) => Promise<void>,
+): Promise<void> {
+  const server = new ScriptedServer({
+    now: () => performance.now(),
+    files: { "/vfs/big": CONTENT },
+    ...options,
+  });
+  const served = await startScriptedNfsServer(server);
+  try {
+    await fn(served.url, server);
+    assert.deepEqual(served.errors, [], "the scripted server itself did not fail");
+  } finally {
+    await served.close();
+  }
+}
+
+function assertOneLine(stderr: string, what: RegExp): void {
+  const lines = stderr.split("\n").filter((line) => line.length > 0);
+  assert.equal(lines.length, 1, stderr);
+  assert.match(lines[0]!, /^nfs4: 127\.0\.0\.1:\d+: /);
+  assert.match(lines[0]!, what);
+}
+
+const READ_SURPLUS = /READ returned \d+ bytes, more than the \d+ asked for/;
+const WRITE_OVERCOUNT = /WRITE says it wrote \d+ bytes, more than the \d+ sent/;
+
+/** The names in the scripted export's `/vfs`. */
+function exportNames(server: ScriptedServer): string[] {
+  const vfs: FileNode | undefined = server.root.children.get("vfs");
+  return [...(vfs?.children.keys() ?? [])].sort();
+}
+
+for (const vers of ["4.0", "4.1"]) {
+  Deno.test(`nfs4 --vers ${vers} cat refuses a READ reply longer than asked for`, async () => {
+    await withBrokenServer({ readSurplus: 5 }, async (url) => {
+      const r = await nfs4(["--vers", vers, "--timeout", "5", "cat", `${url}/vfs/big`]);
+      assert.equal(r.code, 1, r.stderr);
+      assertOneLine(r.stderr, READ_SURPLUS);
+      const expected = new TextEncoder().encode(CONTENT);
+      assert.ok(r.bytes.length < expected.length, "not the whole file");
+      assert.deepEqual(r.bytes, expected.subarray(0, r.bytes.length), "only a prefix of the file");
+    });
+  });
+
+  Deno.test(`nfs4 --vers ${vers} cp refuses a READ reply longer than asked for, and keeps no file`, async () => {
+    await withBrokenServer({ readSurplus: 5 }, async (url) => {
+      const dir = await tempDir("nfs4-overcount-");
+      try {
+        const r = await nfs4([
+          "--vers",
+          vers,
+          "--timeout",
+          "5",
+          "cp",
+          `${url}/vfs/big`,
+          `${dir}/big`,
+        ]);
+        assert.equal(r.code, 1, r.stderr);
+        assertOneLine(r.stderr, READ_SURPLUS);
+        await assert.rejects(fs.stat(`${dir}/big`), "no file at the destination");
+        assert.deepEqual(await temporaries(dir), [], "no temporary left");
+      } finally {
+        await fs.rm(dir, { recursive: true, force: true });
+      }
+    });
+  });
+
+  Deno.test(`nfs4 --vers ${vers} cp to the server refuses a WRITE count larger than the data sent`, async () => {
+    await withBrokenServer({ writeOvercount: 5 }, async (url, server) => {
+      const dir = await tempDir("nfs4-overcount-");
+      try {
+        await fs.writeFile(`${dir}/up`, CONTENT);
+        const before = exportNames(server);
+        const r = await nfs4([
+          "--vers",
+          vers,
+          "--timeout",
+          "5",
+          "cp",
+          `${dir}/up`,
+          `${url}/vfs/up`,
+        ]);
+        assert.equal(r.code, 1, r.stderr);
+        assertOneLine(r.stderr, WRITE_OVERCOUNT);
+        assert.deepEqual(exportNames(server), before, "no file and no temporary on the server");
+      } finally {
+        await fs.rm(dir, { recursive: true, force: true });
+      }
+    });
+  });
+}
