@@ -23,6 +23,7 @@
  */
 
 import type { OpenFile } from "./api.ts";
+import { endOfData } from "./read_progress.ts";
 
 /** Bytes per READ when neither the caller nor the file says. */
 export const DEFAULT_BLOCK = 64 * 1024;
@@ -155,13 +156,13 @@ export async function* readRange(
       const head = pending.shift();
       if (head === undefined) return;
       const { data, eof } = await head.result;
-      // A server sends no more than asked; should one, the range still holds.
+      // A server sends no more than asked (the READ codec holds it to that).
       const piece = data.length > head.count ? data.subarray(0, head.count) : data;
       if (piece.length > 0) {
         if (options.progress) options.progress.offset = head.offset + BigInt(piece.length);
         yield piece;
       }
-      if (eof || piece.length === 0) return;
+      if (endOfData(file.path, head.offset, file.size, { data: piece, eof })) return;
       if (piece.length < head.count) {
         await drain(pending);
         pending.length = 0;
@@ -191,13 +192,14 @@ export async function readFully(
   const pieces: Uint8Array[] = [];
   let got = 0;
   while (got < count) {
-    const { data, eof } = await file.read(offset + BigInt(got), count - got);
+    const at = offset + BigInt(got);
+    const { data, eof } = await file.read(at, count - got);
     const piece = data.length > count - got ? data.subarray(0, count - got) : data;
     if (piece.length > 0) {
       pieces.push(piece);
       got += piece.length;
     }
-    if (eof || piece.length === 0) break;
+    if (endOfData(file.path, at, file.size, { data: piece, eof })) break;
   }
   if (pieces.length === 1) return pieces[0]!;
   const all = new Uint8Array(got);

@@ -97,6 +97,7 @@ import {
   PathError,
   plausibleHolder,
 } from "./errors.ts";
+import { endOfData } from "./read_progress.ts";
 import type { AttributeReport, FileInfo, FileKind } from "./types.ts";
 
 /** Attributes `ls -l` and `--json` show. */
@@ -1631,9 +1632,10 @@ export class NfsFile implements WritableFile {
           issue();
         }
         const head = inflight.shift()!;
-        const { data, eof } = await head.result;
+        const reply = await head.result;
+        const { data } = reply;
         if (data.length > 0) yield data;
-        if (eof || data.length === 0) return;
+        if (endOfData(this.path, head.offset, this.size, reply)) return;
         if (data.length < head.count) {
           // Short read: restart the pipeline right after the data received.
           await drain(inflight);

@@ -251,6 +251,7 @@ Deno.test("pipelinedRead() yields in order and continues after a short READ", as
   const content = pattern(10_000);
   const asked: [bigint, number][] = [];
   const file = {
+    path: "/vfs/f",
     read(offset: bigint, count: number) {
       asked.push([offset, count]);
       const start = Number(offset);
@@ -278,6 +279,7 @@ Deno.test("pipelinedRead() reads a file of unknown size until EOF, one READ past
   const content = pattern(2500);
   let reads = 0;
   const file = {
+    path: "/vfs/f",
     read(offset: bigint, count: number) {
       reads++;
       const start = Number(offset);

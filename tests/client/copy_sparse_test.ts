@@ -182,6 +182,7 @@ Deno.test("seekedRead() reads only the data SEEK reports and yields the holes be
   const data: [bigint, bigint][] = [[8192n, 12288n], [40960n, 45056n]];
   const reads: [bigint, number][] = [];
   const file = {
+    path: "/vfs/f",
     read(offset: bigint, count: number) {
       reads.push([offset, count]);
       const end = offset + BigInt(count) > size ? size : offset + BigInt(count);
@@ -221,6 +222,7 @@ Deno.test("seekedRead() falls back to reading (holes found in the zeros) when SE
   const bytes = new Uint8Array(16384);
   bytes.fill(7, 4096, 8192);
   const file = {
+    path: "/vfs/f",
     read(offset: bigint, count: number) {
       const start = Number(offset);
       const end = Math.min(start + count, bytes.length);

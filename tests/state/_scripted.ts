@@ -459,6 +459,11 @@ export interface ScriptedServerOptions {
    * answers that it wrote this many bytes more than all of it (default 0).
    */
   readonly writeOvercount?: number;
+  /**
+   * A broken server: a READ at or past this offset, short of the end of the
+   * file, gets no data and no end of file (default: none).
+   */
+  readonly readNothingFrom?: number;
 }
 
 /** Which delegations OPEN grants. */
@@ -561,6 +566,7 @@ export class ScriptedServer {
   readonly currentStateid: boolean;
   readonly readSurplus: number;
   readonly writeOvercount: number;
+  readonly readNothingFrom: number | undefined;
   readonly #maxread: (path: string) => bigint | undefined;
   readonly root: FileNode;
   /** Every COMPOUND handled, across channels. */
@@ -636,6 +642,7 @@ export class ScriptedServer {
     this.currentStateid = options.currentStateid ?? true;
     this.readSurplus = options.readSurplus ?? 0;
     this.writeOvercount = options.writeOvercount ?? 0;
+    this.readNothingFrom = options.readNothingFrom;
     this.#maxread = options.maxread ?? (() => 1n << 20n);
     this.delegationPolicy = options.delegations;
     this.notifyLocks = options.notifyLocks ?? true;
@@ -2309,6 +2316,11 @@ export class ScriptedServer {
     const data = ctx.cfh.data;
     const start = Math.min(Number(args.offset), data.length);
     const end = Math.min(start + args.count, data.length);
+    if (
+      this.readNothingFrom !== undefined && start >= this.readNothingFrom && start < data.length
+    ) {
+      return ok(op, { eof: false, data: new Uint8Array(0) });
+    }
     const surplus = this.readSurplus;
     if (surplus > 0 && start + args.count <= data.length) {
       const more = new Uint8Array(end - start + surplus).fill(0xee);

@@ -6,6 +6,7 @@
 import type { OpenFile } from "../api.ts";
 import { NfsError } from "../../nfs4/errors.ts";
 import { Nfs4Status } from "../../nfs4/status.ts";
+import { endOfData } from "../read_progress.ts";
 import { HoleFinder, type Segment } from "./sparse.ts";
 
 /** The block size holes are looked for in when SEEK cannot be used. */
@@ -19,7 +20,7 @@ const HOLE_BLOCK = 4096;
  * stops there, reading nothing past it. Memory: at most `depth` replies.
  */
 export async function* pipelinedRead(
-  file: Pick<OpenFile, "read">,
+  file: Pick<OpenFile, "read" | "path">,
   size: bigint | undefined,
   rsize: number,
   depth: number,
@@ -50,9 +51,10 @@ export async function* pipelinedRead(
       }
       if (inflight.length === 0) return; // `to` reached
       const head = inflight.shift()!;
-      const { data, eof } = await head.result;
+      const reply = await head.result;
+      const { data } = reply;
       if (data.length > 0) yield data;
-      if (eof || data.length === 0) return;
+      if (endOfData(file.path, head.offset, size, reply)) return;
       if (to !== undefined && head.offset + BigInt(data.length) >= to) return;
       if (data.length < head.count) {
         await Promise.allSettled(inflight.map((i) => i.result));
@@ -72,7 +74,7 @@ export async function* pipelinedRead(
  * {@linkcode pipelinedRead}. What lies in a hole is never read.
  */
 export async function* seekedRead(
-  file: Pick<OpenFile, "read"> & { seek: NonNullable<OpenFile["seek"]> },
+  file: Pick<OpenFile, "read" | "path"> & { seek: NonNullable<OpenFile["seek"]> },
   size: bigint,
   rsize: number,
   depth: number,

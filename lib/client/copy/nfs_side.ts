@@ -28,6 +28,7 @@ import {
 } from "./side.ts";
 import { type OwnerKind, serverOwner } from "./owners.ts";
 import { pipelinedRead, seekedRead } from "./nfs_read.ts";
+import { endOfData } from "../read_progress.ts";
 import { concat, NfsWriter } from "./nfs_writer.ts";
 
 /** What an NfsFile has beyond the interface (sizes, and SETATTR of any settable attribute). */
@@ -196,12 +197,13 @@ export class NfsSide implements Side {
         const parts: Uint8Array[] = [];
         let got = 0;
         while (got < length) {
-          const { data, eof } = await file.read(offset + BigInt(got), length - got).catch((e) => {
+          const at = offset + BigInt(got);
+          const reply = await file.read(at, length - got).catch((e) => {
             throw named(e);
           });
-          parts.push(data);
-          got += data.length;
-          if (eof || data.length === 0) break;
+          parts.push(reply.data);
+          got += reply.data.length;
+          if (endOfData(file.path, at, size, reply)) break;
         }
         return parts.length === 1 ? parts[0]! : concat(parts, got);
       },
@@ -211,7 +213,7 @@ export class NfsSide implements Side {
           async *segments() {
             try {
               yield* seekedRead(
-                { read: (o, c) => file.read(o, c), seek: file.seek! },
+                { path: file.path, read: (o, c) => file.read(o, c), seek: file.seek! },
                 size,
                 rsize,
                 depth,
