@@ -232,10 +232,14 @@ export interface ReplyRule extends ReplyMatch {
   /**
    * `drop`: the reply is never forwarded, the connection stays. `drop-and-cut`:
    * the connection is cut instead of forwarding it. `delay`: it is forwarded
-   * `delayMs` later (replies after it are not held back).
+   * `delayMs` later (replies after it are not held back). `rewrite`: the
+   * record `rewrite` returns is forwarded instead (a server that says
+   * something else; the record mark is the caller's to keep right).
    */
-  readonly action: "drop" | "drop-and-cut" | "delay";
+  readonly action: "drop" | "drop-and-cut" | "delay" | "rewrite";
   readonly delayMs?: number;
+  /** For `rewrite`: the record as forwarded, from the record as received (mark included). */
+  readonly rewrite?: (record: Uint8Array) => Uint8Array;
 }
 
 /** Options of {@linkcode FaultProxy.cutAfterBytes}. */
@@ -626,6 +630,9 @@ export class FaultProxy {
     if (rule.action === "delay" && !(rule.delayMs !== undefined && rule.delayMs >= 0)) {
       throw new RangeError("a delay needs delayMs >= 0");
     }
+    if (rule.action === "rewrite" && rule.rewrite === undefined) {
+      throw new RangeError("a rewrite needs its rewrite function");
+    }
     const fault: ReplyFault = new ReplyFault(rule, () => {
       this.#replyFaults = this.#replyFaults.filter((f) => f !== fault);
     });
@@ -939,6 +946,10 @@ export class FaultProxy {
         this.#stats.droppedReplies++;
         settle("cut");
         this.#cut(link, `instead of the reply to ${what}`);
+      } else if (action === "rewrite") {
+        this.#note(`c${link.id} rewrote the reply to ${what}`);
+        settle("forwarded");
+        this.#send(link, "toClient", fault.rule.rewrite!(record.raw));
       } else {
         this.#stats.delayedReplies++;
         this.#note(`c${link.id} delaying the reply to ${what} by ${delayMs} ms`);

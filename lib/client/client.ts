@@ -98,6 +98,7 @@ import {
   plausibleHolder,
 } from "./errors.ts";
 import { endOfData } from "./read_progress.ts";
+import { checkListedNames } from "./listed_names.ts";
 import type { AttributeReport, FileInfo, FileKind } from "./types.ts";
 
 /** Attributes `ls -l` and `--json` show. */
@@ -652,7 +653,10 @@ export class Nfs4Client implements Nfs4ClientApi {
           // Awaited on the next turn, or in `finally`; never left unhandled.
           pending.catch(() => {});
         }
-        const shown = repeated < 0 ? entries : entries.slice(0, repeated + 1);
+        const shown = checkListedNames(
+          path,
+          repeated < 0 ? entries : entries.slice(0, repeated + 1),
+        );
         const infos = readLinks ? await this.#readLinks(shown, handles, dir.fh) : shown;
         // (The next page may be decoded meanwhile: only this one's are dropped.)
         if (handles.size > 0) { for (const info of entries) handles.delete(info); }

@@ -68,6 +68,20 @@ async function* walkTree(
       return;
     }
     entries.sort((a, b) => (a!.name < b!.name ? -1 : a!.name > b!.name ? 1 : 0));
+    // One name twice in a listing (a broken or hostile server): which entry
+    // is it? The first made could be a symlink the second is then copied
+    // through. Nothing of the directory is copied.
+    for (let i = 1; i < entries.length; i++) {
+      if (entries[i]!.name === entries[i - 1]!.name) {
+        options.failed(
+          new CopyError(
+            `${side.display(dir)}: listed ${JSON.stringify(entries[i]!.name)} twice; not copied`,
+            { url: side.url },
+          ),
+        );
+        return;
+      }
+    }
     for (let i = 0; i < entries.length; i++) {
       const listed = entries[i]!;
       entries[i] = undefined; // let each entry go once it is handed out
