@@ -12,6 +12,7 @@ import { Buffer } from "node:buffer";
 import { encodeByteString, hasEscapedBytes } from "../lib/client/names.ts";
 import type { FileInfo, FileKind } from "../lib/client/types.ts";
 import { dateToNanoseconds, lsTimeFormatter, type TimeOptions } from "./ls_time.ts";
+import { printableOwner } from "./ls_owners.ts";
 
 /**
  * Orders names by their bytes, as `ls` does in the C and C.UTF-8 locales.
@@ -295,6 +296,11 @@ function fieldText(value: string | number | bigint | undefined): string {
   return value === undefined ? "?" : String(value);
 }
 
+/** An owner or group as sent, shown safely ({@linkcode printableOwner}). */
+function ownerText(value: string | undefined): string {
+  return value === undefined ? "?" : printableOwner(value);
+}
+
 function isDevice(info: FileInfo): boolean {
   return (info.kind === "block" || info.kind === "char") && info.rdev !== undefined;
 }
@@ -326,7 +332,7 @@ function alignId(text: string, width: number): string {
  */
 export function longCellMaker(options: LongOptions): (info: FileInfo) => LongCells {
   const make = longRowMaker(options);
-  return (info) => make(info, fieldText(info.owner), fieldText(info.group));
+  return (info) => make(info, ownerText(info.owner), ownerText(info.group));
 }
 
 /** A file's `-l` texts with its owner and group columns, as {@linkcode LongListing.add} keeps them. */
@@ -471,8 +477,8 @@ export class LongListing {
       this.#ownerCells.clear();
       this.#groupCells.clear();
     }
-    owner ??= fieldText(info.owner);
-    group ??= fieldText(info.group);
+    owner ??= ownerText(info.owner);
+    group ??= ownerText(info.group);
     const row: LongRow = cells === undefined
       ? (this.#make ??= longRowMaker(this.#options))(info, owner, group)
       : {

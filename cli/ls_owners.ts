@@ -101,7 +101,22 @@ export function ownerColumn(
     const at = sent.lastIndexOf("@");
     id = byName(at > 0 ? sent.slice(0, at) : sent);
   }
-  if (id === undefined) return sent;
+  if (id === undefined) return printableOwner(sent);
   if (numeric) return String(id);
   return byId(id) ?? String(id);
 }
+
+/**
+ * An owner string as the server sent it, its control characters (C0, DEL,
+ * C1) shown as `?`. Local user names come from the administrator; these
+ * come from the server, and printed as they are, an escape sequence in one
+ * would reach the terminal (retitle it, move the cursor, hide lines).
+ */
+export function printableOwner(sent: string): string {
+  return CONTROL.test(sent) ? sent.replace(CONTROLS, "?") : sent;
+}
+
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+// deno-lint-ignore no-control-regex
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f]/g;

@@ -12,7 +12,7 @@ import {
   type LsSurroundings,
   settleLsOptions,
 } from "../../cli/ls_options.ts";
-import { NO_IDS, ownerColumn, parseIdDatabase } from "../../cli/ls_owners.ts";
+import { NO_IDS, ownerColumn, parseIdDatabase, printableOwner } from "../../cli/ls_owners.ts";
 import { parseTimeStyle } from "../../cli/ls_time.ts";
 
 function parse(args: string[]): LsOptions {
@@ -147,4 +147,12 @@ Deno.test("ownerColumn() shows owners as a mount would: local names for ids, num
   assert.equal(ownerColumn(undefined, "user", false, ids), "?");
   assert.equal(ownerColumn("007", "user", false, ids), "007", "not a canonical number");
   assert.equal(ownerColumn("0", "user", false, NO_IDS), "0");
+});
+
+Deno.test("ownerColumn() shows a server's owner string with control characters as '?', never raw to the terminal", () => {
+  // An escape sequence that would retitle the terminal, a C1 CSI, a newline, DEL.
+  assert.equal(ownerColumn("\x1b]0;pwned\x07@x", "user", false, NO_IDS), "?]0;pwned?@x");
+  assert.equal(ownerColumn("a\u009bb\nc\u007f", "group", true, NO_IDS), "a?b?c?");
+  assert.equal(ownerColumn("élise@exemple.fr", "user", false, NO_IDS), "élise@exemple.fr");
+  assert.equal(printableOwner("plain"), "plain");
 });
