@@ -17,6 +17,7 @@ import { READ, read } from "../../lib/nfs4/ops/read.ts";
 import { write } from "../../lib/nfs4/ops/write.ts";
 import { READDIR, readdir } from "../../lib/nfs4/ops/readdir.ts";
 import { SECINFO } from "../../lib/nfs4/ops/secinfo.ts";
+import { sequence } from "../../lib/nfs4/ops/sequence.ts";
 import { TEST_STATEID } from "../../lib/nfs4/ops/test_stateid.ts";
 import { hex } from "./_helpers.ts";
 
@@ -172,6 +173,32 @@ Deno.test("a WRITE that says it wrote more bytes than were sent is a protocol er
     const ok = decodeCompoundReply(new XdrReader(reply(count)), sending(8));
     assert.equal((ok.outcomes[0]!.value as { count: number }).count, count);
   }
+});
+
+Deno.test("a SEQUENCE reply for another slot, sequence id or session is a protocol error (RFC 8881 §18.46.3)", () => {
+  const session = new Uint8Array(16).fill(3);
+  const other = new Uint8Array(16).fill(4);
+  const reply = (sessionid: Uint8Array, sequenceid: number, slotid: number) => {
+    const w = new XdrWriter();
+    w.writeUint(0).writeString("").writeUint(1);
+    w.writeUint(53).writeUint(0);
+    w.writeFixedOpaque(sessionid).writeUint(sequenceid).writeUint(slotid);
+    w.writeUint(7).writeUint(7).writeUint(0);
+    return w.bytes().slice();
+  };
+  const sent = [
+    sequence({ sessionid: session, sequenceid: 9, slotid: 2, highestSlotid: 7, cachethis: false }),
+  ];
+  const decode = (bytes: Uint8Array) => decodeCompoundReply(new XdrReader(bytes), sent);
+  const refused = (bytes: Uint8Array, message: RegExp) =>
+    assert.throws(
+      () => decode(bytes),
+      (e: unknown) => e instanceof Nfs4ProtocolError && message.test(e.message),
+    );
+  refused(reply(session, 9, 3), /SEQUENCE answered slot 3 sequence 9, not slot 2 sequence 9/);
+  refused(reply(session, 8, 2), /SEQUENCE answered slot 2 sequence 8, not slot 2 sequence 9/);
+  refused(reply(other, 9, 2), /slot 2 sequence 9 of another session, not slot 2 sequence 9/);
+  assert.equal(decode(reply(session.slice(), 9, 2)).outcomes[0]!.status, 0, "its own: an answer");
 });
 
 Deno.test("decodeOpen() rejects an unknown delegation type", () => {

@@ -8,6 +8,7 @@
 import type { XdrReader, XdrWriter } from "../../xdr/mod.ts";
 import { NFS4_SESSIONID_SIZE, Op } from "../constants.ts";
 import { bindOp, type Nfs4Op, type OpCodec } from "../compound.ts";
+import { Nfs4ProtocolError } from "../errors.ts";
 import { decodeSessionId, encodeSessionId, type SessionId } from "../types.ts";
 
 /** SEQUENCE4args. */
@@ -51,13 +52,28 @@ export const SEQUENCE: OpCodec<SequenceArgs, SequenceResult> = {
     encodeSlotReply(w, result);
     w.writeUint(result.statusFlags);
   },
-  decodeResult(r) {
+  decodeResult(r, args) {
     const sessionid = decodeReplySessionId(r);
     const sequenceid = r.readUint();
     const slotid = r.readUint();
     const highestSlotid = r.readUint();
     const targetHighestSlotid = r.readUint();
     const statusFlags = r.readUint();
+    // The reply names the session, slot and sequence id it answers, the
+    // request's own (RFC 8881 §18.46.3). Another request's reply would put
+    // its results (a READ of other bytes) in this one's place; the Linux
+    // client rejects it too (decode_sequence: EREMOTEIO).
+    if (
+      args !== undefined &&
+      (slotid !== args.slotid || sequenceid !== args.sequenceid ||
+        !sameSessionId(sessionid, args.sessionid))
+    ) {
+      throw new Nfs4ProtocolError(
+        `SEQUENCE answered slot ${slotid} sequence ${sequenceid}` +
+          `${sameSessionId(sessionid, args.sessionid) ? "" : " of another session"}, ` +
+          `not slot ${args.slotid} sequence ${args.sequenceid}`,
+      );
+    }
     return { sessionid, sequenceid, slotid, highestSlotid, targetHighestSlotid, statusFlags };
   },
 };
@@ -90,6 +106,13 @@ export function encodeSlotReply(w: XdrWriter, reply: SlotReply): void {
  * modified in place.
  */
 let lastSessionId: SessionId | undefined;
+
+function sameSessionId(a: SessionId, b: SessionId): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 function decodeReplySessionId(r: XdrReader): SessionId {
   const view = r.readFixedOpaque(NFS4_SESSIONID_SIZE);
