@@ -10,7 +10,8 @@
  * NFSv4.0 and 4.1: `cat`, `cp` from the server and `cp` to it end with exit
  * 1 and one `nfs4: ` line that says what the server did; `cat` printed
  * nothing but a prefix of the file; a copy left no file at the destination
- * and no temporary beside it.
+ * and no temporary beside it; and the server is left clean (no open state;
+ * on 4.1 no session or client ID).
  */
 
 import assert from "node:assert/strict";
@@ -37,9 +38,18 @@ async function withBrokenServer(
   try {
     await fn(served.url, server);
     assert.deepEqual(served.errors, [], "the scripted server itself did not fail");
+    assertLeftClean(server);
   } finally {
     await served.close();
   }
+}
+
+/** The command closed what it opened and, on 4.1, destroyed its session and client ID. */
+function assertLeftClean(server: ScriptedServer): void {
+  assert.equal(server.states.size, 0, "no open or lock state left");
+  assert.equal(server.sessions.size, 0, "no session left");
+  const clients = [...server.clients.values()].filter((c) => c.minorVersion !== 0);
+  assert.equal(clients.length, 0, "no 4.1 client ID left");
 }
 
 function assertOneLine(stderr: string, what: RegExp): void {

@@ -8,7 +8,8 @@
  * NFSv4.0 and 4.1: `cat`, `cp` from the server and `head -c` past that
  * point end with exit 1 and one `nfs4: ` line naming the file and the
  * byte; `cat` printed only a prefix of the file, `cp` left no file and no
- * temporary.
+ * temporary; and the server is left clean (no open state; on 4.1 no
+ * session or client ID).
  */
 
 import assert from "node:assert/strict";
@@ -35,9 +36,18 @@ async function withStallingServer(fn: (url: string) => Promise<void>): Promise<v
   try {
     await fn(served.url);
     assert.deepEqual(served.errors, [], "the scripted server itself did not fail");
+    assertLeftClean(server);
   } finally {
     await served.close();
   }
+}
+
+/** The command closed what it opened and, on 4.1, destroyed its session and client ID. */
+function assertLeftClean(server: ScriptedServer): void {
+  assert.equal(server.states.size, 0, "no open or lock state left");
+  assert.equal(server.sessions.size, 0, "no session left");
+  const clients = [...server.clients.values()].filter((c) => c.minorVersion !== 0);
+  assert.equal(clients.length, 0, "no 4.1 client ID left");
 }
 
 function assertOneLine(stderr: string): void {
