@@ -16,47 +16,19 @@
 
 import assert from "node:assert/strict";
 import * as fs from "node:fs/promises";
-import { startScriptedNfsServer } from "../_nfs4_server.ts";
-import { type FileNode, ScriptedServer, type ScriptedServerOptions } from "../state/_scripted.ts";
-import { tempDir, temporaries } from "./_cp.ts";
+import type { FileNode, ScriptedServer } from "../state/_scripted.ts";
+import {
+  assertCopyDownFails,
+  assertOneErrorLine,
+  BIG_CONTENT as CONTENT,
+  withBrokenServer,
+} from "./_broken_server.ts";
+import { tempDir } from "./_cp.ts";
 import { nfs4 } from "./_spawn.ts";
 
-/** Larger than what `cat` reads with its OPEN (256 KiB), so plain READs follow. */
-const SIZE = 3 * 1024 * 1024;
-const CONTENT = "0123456789abcdef".repeat(SIZE / 16);
-
-async function withBrokenServer(
-  options: ScriptedServerOptions,
-  fn: (url: string, server: ScriptedServer) => Promise<void>,
-): Promise<void> {
-  const server = new ScriptedServer({
-    now: () => performance.now(),
-    files: { "/vfs/big": CONTENT },
-    ...options,
-  });
-  const served = await startScriptedNfsServer(server);
-  try {
-    await fn(served.url, server);
-    assert.deepEqual(served.errors, [], "the scripted server itself did not fail");
-    assertLeftClean(server);
-  } finally {
-    await served.close();
-  }
-}
-
-/** The command closed what it opened and, on 4.1, destroyed its session and client ID. */
-function assertLeftClean(server: ScriptedServer): void {
-  assert.equal(server.states.size, 0, "no open or lock state left");
-  assert.equal(server.sessions.size, 0, "no session left");
-  const clients = [...server.clients.values()].filter((c) => c.minorVersion !== 0);
-  assert.equal(clients.length, 0, "no 4.1 client ID left");
-}
-
 function assertOneLine(stderr: string, what: RegExp): void {
-  const lines = stderr.split("\n").filter((line) => line.length > 0);
-  assert.equal(lines.length, 1, stderr);
-  assert.match(lines[0]!, /^nfs4: 127\.0\.0\.1:\d+: /);
-  assert.match(lines[0]!, what);
+  assertOneErrorLine(stderr, what);
+  assert.match(stderr, /^nfs4: 127\.0\.0\.1:\d+: /);
 }
 
 const READ_SURPLUS = /READ returned \d+ bytes, more than the \d+ asked for/;
@@ -82,24 +54,7 @@ for (const vers of ["4.0", "4.1"]) {
 
   Deno.test(`nfs4 --vers ${vers} cp refuses a READ reply longer than asked for, and keeps no file`, async () => {
     await withBrokenServer({ readSurplus: 5 }, async (url) => {
-      const dir = await tempDir("nfs4-overcount-");
-      try {
-        const r = await nfs4([
-          "--vers",
-          vers,
-          "--timeout",
-          "5",
-          "cp",
-          `${url}/vfs/big`,
-          `${dir}/big`,
-        ]);
-        assert.equal(r.code, 1, r.stderr);
-        assertOneLine(r.stderr, READ_SURPLUS);
-        await assert.rejects(fs.stat(`${dir}/big`), "no file at the destination");
-        assert.deepEqual(await temporaries(dir), [], "no temporary left");
-      } finally {
-        await fs.rm(dir, { recursive: true, force: true });
-      }
+      await assertCopyDownFails(vers, url, READ_SURPLUS);
     });
   });
 

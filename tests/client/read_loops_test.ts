@@ -9,6 +9,7 @@
  */
 
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import fc from "fast-check";
 import type { OpenFile } from "../../lib/client/api.ts";
 import { readFully, readRange } from "../../lib/client/byte_range.ts";
@@ -56,13 +57,7 @@ class ShortReadingFile implements OpenFile {
 async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   for await (const chunk of chunks) parts.push(chunk.slice());
-  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    all.set(p, at);
-    at += p.length;
-  }
-  return all;
+  return new Uint8Array(Buffer.concat(parts));
 }
 
 const drawer = (draws: readonly number[]) => {
