@@ -60,7 +60,7 @@ for (const vers of ["4.0", "4.1"]) {
 
   // A large file (WRITEs of 1 MiB) and a small one (one WRITE, sent with its
   // SETATTR and, on 4.1, its CLOSE: lib/state/small_upload.ts).
-  for (const [kind, content] of [["large", CONTENT], ["small", "hello\n".repeat(300)]]) {
+  for (const [kind, content] of [["large", CONTENT], ["small", "hello\n".repeat(300)]] as const) {
     Deno.test(`nfs4 --vers ${vers} cp of a ${kind} file to the server refuses a WRITE count larger than the data sent`, async () => {
       await withBrokenServer({ writeOvercount: 5 }, async (url, server) => {
         const dir = await tempDir("nfs4-overcount-");
