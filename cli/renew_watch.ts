@@ -213,7 +213,7 @@ class WatchView {
     this.#print(
       `watching ${url}: NFSv4.${s.minorVersion}, clientid ${s.clientId}` +
         (s.session ? `, session ${s.session} (${s.slots} slots)` : "") +
-        `, lease ${s.leaseSeconds} s (renewing every ${(s.leaseSeconds * 2 / 3).toFixed(1)} s)`,
+        `, lease ${s.leaseSeconds} s (renewing every ${s.renewalSeconds.toFixed(1)} s)`,
     );
     for (const open of s.opens) {
       this.#print(`holding ${open.path}: open ${open.stateid} (${open.access})`);

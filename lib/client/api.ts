@@ -171,6 +171,8 @@ export interface StateSummary {
   readonly session: string | undefined;
   readonly slots: number | undefined;
   readonly leaseSeconds: number;
+  /** How long after a renewal the next is due (2/3 of the lease, sooner for a short one). */
+  readonly renewalSeconds: number;
   /** Milliseconds of lease left now. */
   readonly leaseLeftMs: number;
   readonly flags: readonly string[];

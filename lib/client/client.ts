@@ -1332,6 +1332,7 @@ export class Nfs4Client implements Nfs4ClientApi {
       session: c.session ? c.sessionIdText : undefined,
       slots: c.session?.slots.size,
       leaseSeconds: c.leaseTime,
+      renewalSeconds: c.renewalPeriodMs / 1000,
       leaseLeftMs: m.leaseLeftMs(),
       flags: [...c.flags],
       opens: [...m.opens].map((open) => ({

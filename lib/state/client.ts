@@ -30,6 +30,13 @@ export interface Session {
   readonly flags: number;
 }
 
+/**
+ * The least time between a renewal and the end of the lease it keeps: a
+ * server's whole-second lease accounting (up to 1 s) and the renewal's own
+ * way there.
+ */
+export const RENEWAL_MARGIN_MS = 1500;
+
 export class ClientRecord {
   readonly server: string;
   readonly minorVersion: number;
@@ -48,6 +55,23 @@ export class ClientRecord {
   leaseTime = 90;
   /** Clock time (ms) when the last request that renewed the lease was sent. */
   lastRenewal = 0;
+
+  /**
+   * How long after the last renewal the next one is due: 2/3 of the lease,
+   * as the kernel's renewd (nfs4_schedule_state_renewal), but no later than
+   * {@linkcode RENEWAL_MARGIN_MS} before the lease ends. Servers count
+   * leases in whole seconds (Ganesha compares `time(NULL)` with the second
+   * of the last renewal), so a lease can end up to a second early by this
+   * client's clock; with a lease of a few seconds (a test server, a server
+   * configured so) 2/3 leaves less than that, and a renewal sent on time
+   * found the client expired. Leases of 4.5 s and more renew at 2/3 as
+   * before; the RFC leaves the moment to the client (RFC 7530 §9.6, RFC
+   * 8881 §8.3).
+   */
+  get renewalPeriodMs(): number {
+    const lease = this.leaseTime * 1000;
+    return Math.max(lease / 3, Math.min((lease * 2) / 3, lease - RENEWAL_MARGIN_MS));
+  }
   session: Session | undefined;
   readonly flags: Set<ClientFlag> = new Set();
   /** The server's major id and scope from EXCHANGE_ID, to notice a different server. */

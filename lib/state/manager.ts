@@ -798,13 +798,14 @@ export class StateManager {
 
   /**
    * Schedules the next renewal at 2/3 of the lease after the last one (the
-   * kernel's nfs4_schedule_state_renewal: lease * 2/3).
+   * kernel's nfs4_schedule_state_renewal: lease * 2/3), earlier for a lease
+   * of a few seconds (ClientRecord.renewalPeriodMs).
    */
   #armRenewal(): void {
     this.#renewTimer?.cancel();
     if (this.#closed) return;
     this.#armLeaseExpiry();
-    const period = (this.client.leaseTime * 1000 * 2) / 3;
+    const period = this.client.renewalPeriodMs;
     const due = this.client.lastRenewal + period;
     const now = this.clock.now();
     // When the due time has passed without a renewal (no state held, or
@@ -818,7 +819,7 @@ export class StateManager {
     this.#renewTimer = undefined;
     if (this.#closed) return;
     const sinceLast = this.clock.now() - this.client.lastRenewal;
-    const period = (this.client.leaseTime * 1000 * 2) / 3;
+    const period = this.client.renewalPeriodMs;
     if (this.holdsState() && this.leaseLeftMs() < 0) {
       // The timer fired long after it was due: this process was paused or
       // starved. The server may have expired the lease meanwhile; the

@@ -420,7 +420,7 @@ export async function fetchLeaseTime(m: StateManager): Promise<void> {
   m.tracer.emit(
     "lease",
     `lease ${m.client.leaseTime} s`,
-    `renew every ${(m.client.leaseTime * 2 / 3).toFixed(1)} s`,
+    `renew every ${(m.client.renewalPeriodMs / 1000).toFixed(1)} s`,
     {
       leaseTime: m.client.leaseTime,
     },

@@ -111,6 +111,7 @@ export class FakeClient implements Nfs4ClientApi {
       session: undefined,
       slots: undefined,
       leaseSeconds: 90,
+      renewalSeconds: 60,
       leaseLeftMs: 90_000,
       flags: [],
       opens: [],

@@ -10,6 +10,7 @@ import { putrootfh } from "../../lib/nfs4/ops/putrootfh.ts";
 import { getattr } from "../../lib/nfs4/ops/getattr.ts";
 import { Attr } from "../../lib/nfs4/attrs.ts";
 import { closeFile } from "../../lib/state/files.ts";
+import { ClientRecord } from "../../lib/state/client.ts";
 import { harness } from "./_harness.ts";
 
 for (const [minor, op] of [[0, "RENEW"], [1, "SEQUENCE"]] as const) {
@@ -25,6 +26,16 @@ for (const [minor, op] of [[0, "RENEW"], [1, "SEQUENCE"]] as const) {
     assert.deepEqual(h.events(["lease"]), [`${op} ok`, `${op} ok`, `${op} ok`]);
     assert.deepEqual(h.steps(), []);
     assert.equal(h.clock.spins, 0);
+  });
+
+  Deno.test(`renewal: 4.${minor} a 3 s lease is renewed every 1.5 s, not 2 s: a server counting its lease in whole seconds ends it up to 1 s early`, async () => {
+    await using h = await harness(minor, { leaseTime: 3 });
+    assert.equal(h.m.client.leaseTime, 3);
+    await h.open();
+    h.mark();
+    await h.tick(4_600);
+    assert.deepEqual(h.timeline(), [[1_500, op], [3_000, op], [4_500, op]]);
+    assert.deepEqual(h.steps(), []);
   });
 
   Deno.test(`renewal: 4.${minor} READ at 15 s counts as a renewal: the next ${op} is at 35 s (${rfc})`, async () => {
@@ -101,4 +112,27 @@ Deno.test("renewal: renewNow() sends RENEW at once and restarts the 20 s period 
   assert.equal(await h.m.renewNow(), 0);
   await h.tick(30_000);
   assert.deepEqual(h.timeline(), [[5_000, "RENEW"], [25_000, "RENEW"]]);
+});
+
+Deno.test("renewalPeriodMs: 2/3 of the lease, no later than 1.5 s before its end, no sooner than 1/3", () => {
+  const record = new ClientRecord({
+    server: "s:2049",
+    minorVersion: 1,
+    ownerId: "o",
+    verifier: new Uint8Array(8),
+  });
+  const periods: [number, number][] = [];
+  for (const lease of [1, 3, 4, 4.5, 5, 10, 90]) {
+    record.leaseTime = lease;
+    periods.push([lease, Math.round(record.renewalPeriodMs)]);
+  }
+  assert.deepEqual(periods, [
+    [1, 333],
+    [3, 1500],
+    [4, 2500],
+    [4.5, 3000],
+    [5, 3333],
+    [10, 6667],
+    [90, 60000],
+  ]);
 });
