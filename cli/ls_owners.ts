@@ -113,10 +113,8 @@ export function ownerColumn(
  * would reach the terminal (retitle it, move the cursor, hide lines).
  */
 export function printableOwner(sent: string): string {
-  return CONTROL.test(sent) ? sent.replace(CONTROLS, "?") : sent;
+  return sent.replace(CONTROLS, "?");
 }
 
-// deno-lint-ignore no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 // deno-lint-ignore no-control-regex
 const CONTROLS = /[\u0000-\u001f\u007f-\u009f]/g;

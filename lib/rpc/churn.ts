@@ -22,43 +22,6 @@
  */
 export const REBUILD_AFTER_DELETIONS = 8;
 
-/** A Set rebuilt from its live members every {@linkcode REBUILD_AFTER_DELETIONS} deletions. */
-export class ChurnSet<T> implements Iterable<T> {
-  #members = new Set<T>();
-  #deletions = 0;
-
-  get size(): number {
-    return this.#members.size;
-  }
-
-  has(member: T): boolean {
-    return this.#members.has(member);
-  }
-
-  add(member: T): this {
-    this.#members.add(member);
-    return this;
-  }
-
-  delete(member: T): boolean {
-    if (!this.#members.delete(member)) return false;
-    if (++this.#deletions >= Math.max(REBUILD_AFTER_DELETIONS, this.#members.size)) {
-      this.#members = new Set(this.#members);
-      this.#deletions = 0;
-    }
-    return true;
-  }
-
-  clear(): void {
-    this.#members = new Set();
-    this.#deletions = 0;
-  }
-
-  [Symbol.iterator](): Iterator<T> {
-    return this.#members.values();
-  }
-}
-
 /** A Map rebuilt from its live entries every {@linkcode REBUILD_AFTER_DELETIONS} deletions. */
 export class ChurnMap<K, V> {
   #entries = new Map<K, V>();
@@ -97,5 +60,38 @@ export class ChurnMap<K, V> {
 
   values(): IterableIterator<V> {
     return this.#entries.values();
+  }
+}
+
+/**
+ * A Set rebuilt from its live members every {@linkcode REBUILD_AFTER_DELETIONS}
+ * deletions: a {@linkcode ChurnMap} of each member to itself.
+ */
+export class ChurnSet<T> implements Iterable<T> {
+  readonly #members = new ChurnMap<T, T>();
+
+  get size(): number {
+    return this.#members.size;
+  }
+
+  has(member: T): boolean {
+    return this.#members.has(member);
+  }
+
+  add(member: T): this {
+    this.#members.set(member, member);
+    return this;
+  }
+
+  delete(member: T): boolean {
+    return this.#members.delete(member);
+  }
+
+  clear(): void {
+    this.#members.clear();
+  }
+
+  [Symbol.iterator](): Iterator<T> {
+    return this.#members.values();
   }
 }
