@@ -11,8 +11,10 @@
  * reachable and is promoted, and only a full collection frees it. In Bun a
  * loop putting 200,000 objects through a Set of four grew the heap by
  * 11.5 MB between full collections; rebuilt every 256 deletions, by 1.5 MB.
- * Rebuilding a table of a few live entries now and then costs next to
- * nothing.
+ * In nfs4's READ path, tracked over 500 READs, 78 finished calls outlived
+ * young collections with a rebuild every 256 deletions and 7-16 (those in
+ * flight) with one every 8, hence {@linkcode REBUILD_AFTER_DELETIONS}.
+ * Rebuilding a table of a few live entries costs next to nothing.
  */
 
 /**
