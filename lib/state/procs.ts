@@ -273,6 +273,13 @@ async function exchangeId41(m: StateManager): Promise<void> {
   throw new NfsError(S.NFS4ERR_STALE_CLIENTID, "CREATE_SESSION");
 }
 
+/** The trace's words for the slots granted and used. */
+function slotsText(granted: number, used: number, asked: number): string {
+  return granted === used
+    ? `${used} slots (asked ${asked})`
+    : `${used} slots (asked ${asked}, granted ${granted})`;
+}
+
 /** What we ask for in CREATE_SESSION; the server answers with what it grants. */
 function wantedForeChannel(m: StateManager): ChannelAttributes {
   return {
@@ -317,9 +324,16 @@ async function createSessionNow(m: StateManager): Promise<number> {
   const result = reply.outcomes[0]!.value as CreateSessionResult;
   c.createSessionSeq = (c.createSessionSeq + 1) >>> 0;
   const fore = result.foreChannel;
-  const slots = new SlotTable(Math.max(1, fore.maxRequests), (change) => {
+  // RFC 8881 §18.36.3 lets the server change the fore channel's
+  // ca_maxrequests, and SEQUENCE replies may raise the slots later
+  // (§18.46.3). More slots than asked for would only be idle (requests come
+  // no faster than the slots asked for), and a broken or hostile grant (up
+  // to 2^32 - 1) must not size the table; the kernel caps both too
+  // (nfs4_verify_fore_channel_attrs, NFS4_MAX_SLOT_TABLE).
+  const slotCount = Math.max(1, Math.min(fore.maxRequests, m.wantedSlots));
+  const slots = new SlotTable(slotCount, (change) => {
     m.tracer.emit("sess", `slot table ${change.from} -> ${change.to}`, change.reason);
-  });
+  }, m.wantedSlots);
   c.session = {
     id: result.sessionid.slice(),
     fore,
@@ -335,9 +349,9 @@ async function createSessionNow(m: StateManager): Promise<number> {
   m.tracer.emit(
     "sess",
     "CREATE_SESSION ok",
-    `session ${hex(result.sessionid)}, ${fore.maxRequests} slots (asked ${m.wantedSlots}), ` +
+    `session ${hex(result.sessionid)}, ${slotsText(fore.maxRequests, slotCount, m.wantedSlots)}, ` +
       `maxreq ${fore.maxRequestSize}, maxresp ${fore.maxResponseSize}`,
-    { session: result.sessionid, slots: fore.maxRequests },
+    { session: result.sessionid, slots: slotCount },
   );
   return S.NFS4_OK;
 }

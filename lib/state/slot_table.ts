@@ -29,6 +29,12 @@ export interface SlotTableChange {
   readonly reason: string;
 }
 
+/**
+ * The most slots a table grows to by default: the Linux client's bound
+ * (NFS4_MAX_SLOT_TABLE, fs/nfs/nfs4session.h).
+ */
+export const MAX_SLOT_TABLE = 1024;
+
 export class SlotTable {
   #slots: Slot[] = [];
   #busy: boolean[] = [];
@@ -36,14 +42,30 @@ export class SlotTable {
   #target: number;
   /** Highest slot id the server will accept (its sr_highest_slotid). */
   #serverHighest: number;
+  /**
+   * The highest slot id this table ever uses, however high a SEQUENCE
+   * reply's target and highest slot ids (RFC 8881 §18.46.3: the server may
+   * raise them past the session's first grant) or a broken or hostile
+   * server's (up to 2^32 - 1).
+   */
+  readonly #limit: number;
   #waiters: { resolve: (slot: Slot) => void; reject: (e: unknown) => void }[] = [];
   #onChange: ((change: SlotTableChange) => void) | undefined;
 
-  /** `maxSlots` is the session's granted ca_maxrequests. */
-  constructor(maxSlots: number, onChange?: (change: SlotTableChange) => void) {
+  /**
+   * `maxSlots` is the session's granted ca_maxrequests (as many as the
+   * client uses of them); `limit`, the most slots the table may grow to
+   * (at least `maxSlots`).
+   */
+  constructor(
+    maxSlots: number,
+    onChange?: (change: SlotTableChange) => void,
+    limit = MAX_SLOT_TABLE,
+  ) {
     if (!Number.isInteger(maxSlots) || maxSlots < 1) {
       throw new RangeError(`slot table needs at least one slot, got ${maxSlots}`);
     }
+    this.#limit = Math.max(maxSlots, limit) - 1;
     this.#target = maxSlots - 1;
     this.#serverHighest = maxSlots - 1;
     this.#onChange = onChange;
@@ -136,11 +158,12 @@ export class SlotTable {
 
   /**
    * Applies a SEQUENCE reply's slot ids (RFC 8881 §18.46.3): the target is the
-   * number of slots the server wants used, never above its highest.
+   * number of slots the server wants used, never above its highest, nor
+   * above the table's limit.
    */
   update(serverHighest: number, targetHighest: number): void {
     this.#serverHighest = serverHighest;
-    const target = Math.max(0, Math.min(targetHighest, serverHighest));
+    const target = Math.max(0, Math.min(targetHighest, serverHighest, this.#limit));
     if (target === this.#target) return;
     const from = this.#target + 1;
     this.#growTo(target);

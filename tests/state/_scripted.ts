@@ -423,6 +423,13 @@ export interface ScriptedServerOptions {
   readonly leaseTime?: number;
   /** Most slots a session is granted (default 8). */
   readonly maxSlots?: number;
+  /**
+   * A broken or hostile server: CREATE_SESSION's ca_maxrequests says this
+   * many slots, and every SEQUENCE reply's sr_highest_slotid and
+   * sr_target_highest_slotid say this many less one, whatever the session
+   * really holds (RFC 8881 §18.36.3, §18.46.3); up to 2^32 - 1.
+   */
+  readonly claimedSlots?: number;
   /** 4.0: new open owners must OPEN_CONFIRM (default true, as Linux nfsd). */
   readonly confirmOpens?: boolean;
   /** Files under the root, by path; default `/vfs/file` and `/vfs/other`. */
@@ -561,6 +568,7 @@ function isWrite(type: number): boolean {
 export class ScriptedServer {
   readonly leaseTime: number;
   readonly maxSlots: number;
+  readonly claimedSlots: number | undefined;
   readonly confirmOpens: boolean;
   readonly replyCache: boolean;
   readonly currentStateid: boolean;
@@ -637,6 +645,7 @@ export class ScriptedServer {
     this.#now = options.now ?? (() => 0);
     this.leaseTime = options.leaseTime ?? 30;
     this.maxSlots = options.maxSlots ?? 8;
+    this.claimedSlots = options.claimedSlots;
     this.confirmOpens = options.confirmOpens ?? true;
     this.replyCache = options.replyCache ?? true;
     this.currentStateid = options.currentStateid ?? true;
@@ -1426,8 +1435,10 @@ export class ScriptedServer {
       sessionid: session.id,
       sequenceid: args.sequenceid,
       slotid: args.slotid,
-      highestSlotid: highest,
-      targetHighestSlotid: Math.min(this.targetHighestSlotid ?? highest, highest),
+      highestSlotid: this.claimedSlots === undefined ? highest : this.claimedSlots - 1,
+      targetHighestSlotid: this.claimedSlots === undefined
+        ? Math.min(this.targetHighestSlotid ?? highest, highest)
+        : this.claimedSlots - 1,
       statusFlags: this.#statusFlags(session.client),
     });
     if (args.sequenceid === slot.seqid && slot.seqid !== 0) {
@@ -1804,7 +1815,7 @@ export class ScriptedServer {
       sessionid: session.id,
       sequence: args.sequence,
       flags: backChan ? CreateSessionFlags.CREATE_SESSION4_FLAG_CONN_BACK_CHAN : 0,
-      foreChannel: { ...args.foreChannel, maxRequests: granted },
+      foreChannel: { ...args.foreChannel, maxRequests: this.claimedSlots ?? granted },
       backChannel: args.backChannel,
     };
     client.createSessionCache = result;
