@@ -16,7 +16,7 @@
 
 import { outsideOperationScope } from "./operation_scope.ts";
 import type { CallHandler, IncomingCall } from "../rpc/transport.ts";
-import { PROC_UNAVAIL } from "../rpc/message.ts";
+import { PROC_UNAVAIL, PROG_MISMATCH } from "../rpc/message.ts";
 import { XdrWriter } from "../xdr/mod.ts";
 import type { FileAttributes } from "../nfs4/attrs.ts";
 import {
@@ -42,6 +42,19 @@ import type { StateManager } from "./manager.ts";
 export const CALLBACK_PROGRAM = 0x40000000;
 /** The callback_ident we give on 4.0 and expect back in every CB_COMPOUND. */
 export const CALLBACK_IDENT = 1;
+/** The one version of the callback program (RFC 7530 §16.33.1, RFC 8881 §20: `NFS_CB = 1`). */
+export const CALLBACK_VERSION = 1;
+
+/**
+ * The 4.1 back channel we ask for in CREATE_SESSION (RFC 8881 §18.36): one
+ * slot, small requests. A server may grant less, never more; a callback
+ * beyond what was granted is refused in CB_SEQUENCE (RFC 8881 §2.10.6.4).
+ */
+export const BACK_CHANNEL_LIMITS = {
+  maxRequestSize: 16 * 1024,
+  maxOperations: 4,
+  maxRequests: 1,
+} as const;
 
 /** A CB_NOTIFY_LOCK: the lock a waiter asked for may now be available. */
 export interface LockNotification {
@@ -81,6 +94,14 @@ export class CallbackService {
 
   #serve(call: IncomingCall): Promise<((w: XdrWriter) => void) | { acceptStat: number }> {
     this.calls++;
+    if (call.version !== CALLBACK_VERSION) {
+      // RFC 5531 §9: a version we do not serve, with the range we do.
+      this.#m.tracer.emit("cb", "callback refused", `program version ${call.version}`);
+      return Promise.resolve({
+        acceptStat: PROG_MISMATCH,
+        mismatch: { low: CALLBACK_VERSION, high: CALLBACK_VERSION },
+      });
+    }
     if (call.procedure === CB_NULL) {
       this.#m.tracer.emit("cb", "CB_NULL", "callback path probed by the server");
       return Promise.resolve(() => {});
@@ -89,9 +110,11 @@ export class CallbackService {
     // A malformed CB_COMPOUND throws XdrError here: the dispatcher answers GARBAGE_ARGS.
     const tracing = this.#m.tracer.wants("ops");
     const started = tracing ? this.#m.clock.now() : 0;
+    // The whole CALL as received (for ca_maxrequestsize, RFC 8881 §18.36.3).
+    const received = call.args.offset + call.args.remaining;
     const request = decodeCbCompoundRequest(call.args);
     this.#answered = undefined;
-    const bytes = this.#compound(request);
+    const bytes = this.#compound(request, received);
     if (tracing) this.#trace(call, request, bytes, started);
     return Promise.resolve((w: XdrWriter) => void w.writeFixedOpaque(bytes, bytes.length));
   }
@@ -121,7 +144,7 @@ export class CallbackService {
   }
 
   /** Answers one CB_COMPOUND; returns the encoded CB_COMPOUND4res. */
-  #compound(request: CbCompoundRequest): Uint8Array {
+  #compound(request: CbCompoundRequest, received: number): Uint8Array {
     const m = this.#m;
     const tag = request.tag ?? "";
     const finish = (outcomes: OpOutcome[], status?: number): Uint8Array => {
@@ -152,7 +175,7 @@ export class CallbackService {
         return finish(outcomes);
       }
       const seq = first.args as CbSequenceArgs;
-      const check = this.#checkSequence(seq);
+      const check = this.#checkSequence(seq, ops.length, received);
       if (check.replay) {
         m.tracer.emit("cb", "CB_SEQUENCE replay", `slot ${seq.slotid} seqid ${seq.sequenceid}`);
         return check.replay;
@@ -201,10 +224,30 @@ export class CallbackService {
     return bytes;
   }
 
-  /** RFC 8881 §2.10.6.1 on our one back channel slot. */
-  #checkSequence(seq: CbSequenceArgs): { status: number; replay?: Uint8Array } {
+  /**
+   * RFC 8881 §2.10.6.1 on our one back channel slot; before the slot is
+   * looked at, a request beyond the back channel's ca_maxoperations or
+   * ca_maxrequestsize (what we asked for, or less when the server granted
+   * less) is refused, and its operations are not run (§2.10.6.4).
+   */
+  #checkSequence(
+    seq: CbSequenceArgs,
+    operations: number,
+    received: number,
+  ): { status: number; replay?: Uint8Array } {
     const session = this.#m.client.session;
     if (!session || !bytesEqual(session.id, seq.sessionid)) return { status: S.NFS4ERR_BADSESSION };
+    const back = session.back;
+    const maxOperations = Math.min(
+      BACK_CHANNEL_LIMITS.maxOperations,
+      back?.maxOperations || BACK_CHANNEL_LIMITS.maxOperations,
+    );
+    const maxRequestSize = Math.min(
+      BACK_CHANNEL_LIMITS.maxRequestSize,
+      back?.maxRequestSize || BACK_CHANNEL_LIMITS.maxRequestSize,
+    );
+    if (operations > maxOperations) return { status: S.NFS4ERR_TOO_MANY_OPS };
+    if (received > maxRequestSize) return { status: S.NFS4ERR_REQ_TOO_BIG };
     if (seq.slotid !== 0) return { status: S.NFS4ERR_BADSLOT };
     if (seq.sequenceid === this.#slotSeqid && this.#cachedReply) {
       return { status: S.NFS4_OK, replay: this.#cachedReply };
@@ -227,16 +270,19 @@ export class CallbackService {
     switch (opnum) {
       case CbOp.CB_RECALL: {
         const { stateid, fh } = args as CbRecallArgs;
-        const state = [...m.opens].find((o) =>
-          o.delegation && sameStateOther(o.delegation.stateid, stateid)
-        );
+        // RFC 8881 §20.2.3: a file we hold no delegation on is
+        // NFS4ERR_BADHANDLE; a delegation on the file, but not that one,
+        // NFS4ERR_BAD_STATEID (as the kernel's nfs4_callback_recall).
+        // Both must match: a stateid alone recalls nothing.
+        const onFile = [...m.opens].filter((o) => o.delegation && bytesEqual(o.fh, fh));
+        const state = onFile.find((o) => sameStateOther(o.delegation!.stateid, stateid));
         if (!state || !state.delegation) {
           m.tracer.emit(
             "cb",
             "CB_RECALL of an unknown delegation",
             `${formatStateid(stateid)} fh ${hex(fh)}`,
           );
-          return fail(S.NFS4ERR_BAD_STATEID);
+          return fail(onFile.length === 0 ? S.NFS4ERR_BADHANDLE : S.NFS4ERR_BAD_STATEID);
         }
         // RFC 7530 §10.4.4: answer at once; the delegation goes back from
         // the state manager's loop (flush, then DELEGRETURN).
