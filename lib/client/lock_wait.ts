@@ -29,6 +29,7 @@
 import type { LockHolder, LockRange, WritableFile } from "./api.ts";
 import { LockConflictError } from "./errors.ts";
 import type { Clock } from "../state/clock.ts";
+import { setLongTimeout } from "../os/timers.ts";
 
 /**
  * The wait's deadline passed while a try had no answer (the server went
@@ -99,8 +100,8 @@ export interface LockWaitResult {
 const waitClock: WaitClock = {
   now: () => performance.now(),
   setTimer(fn, ms) {
-    const id = setTimeout(fn, ms);
-    return { cancel: () => clearTimeout(id) };
+    // -w takes up to a year, past what one runtime timer holds (lib/os/timers.ts).
+    return { cancel: setLongTimeout(fn, ms) };
   },
 };
 

@@ -6,6 +6,7 @@
  */
 
 import { outsideOperationScope } from "./operation_scope.ts";
+import { setLongTimeout } from "../os/timers.ts";
 
 export interface TimerHandle {
   cancel(): void;
@@ -41,9 +42,10 @@ export const systemClock: Clock = {
   setTimer(fn, ms) {
     // A timer's work (renewal, lease expiry) is the manager's own, not that
     // of the operation that armed it (operation_scope.ts).
-    const id = setTimeout(() => outsideOperationScope(fn), ms);
-    (id as unknown as { unref?: () => void }).unref?.();
-    return { cancel: () => clearTimeout(id) };
+    // Of any length: a lease of up to 2^32 - 1 seconds sets these timers
+    // (lib/os/timers.ts).
+    const cancel = setLongTimeout(() => outsideOperationScope(fn), ms, { keepAlive: false });
+    return { cancel };
   },
   sleep(ms, signal) {
     return sleepWith(systemClock, ms, signal);

@@ -8,6 +8,8 @@
 
 import assert from "node:assert/strict";
 import { harness } from "./_harness.ts";
+import { ClientRecord } from "../../lib/state/client.ts";
+import { systemClock } from "../../lib/state/clock.ts";
 import { MAX_SLOT_TABLE, SlotTable } from "../../lib/state/slot_table.ts";
 
 const UINT32_MAX = 0xffffffff;
@@ -41,4 +43,21 @@ Deno.test("SlotTable.update(): a target and highest slot id of 2^32 - 2 grow the
   const unbounded = new SlotTable(4);
   unbounded.update(UINT32_MAX - 1, UINT32_MAX - 1);
   assert.equal(unbounded.size, MAX_SLOT_TABLE);
+});
+
+Deno.test("lease_time 2^32 - 1 s: the real clock's renewal timer waits, it does not fire at once (RFC 7530 §5.8.1.11)", async () => {
+  const record = new ClientRecord({
+    server: "s:2049",
+    minorVersion: 1,
+    ownerId: "o",
+    verifier: new Uint8Array(8),
+  });
+  record.leaseTime = UINT32_MAX;
+  const period = record.renewalPeriodMs;
+  assert.ok(period > 0x7fffffff, `period ${period} ms`);
+  let fired = false;
+  const timer = systemClock.setTimer(() => (fired = true), period);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  timer.cancel();
+  assert.equal(fired, false);
 });
