@@ -10,12 +10,15 @@
 import type { XdrReader, XdrWriter } from "../../xdr/mod.ts";
 import { LockType, Op } from "../constants.ts";
 import { bindOp, type Nfs4Op, type OpCodec } from "../compound.ts";
+import { Nfs4ProtocolError } from "../errors.ts";
 import { Nfs4Status } from "../status.ts";
 import {
   decodeStateid,
   decodeStateOwner,
   encodeStateid,
   encodeStateOwner,
+  formatStateid,
+  sameStateOther,
   type Stateid,
   type StateOwner,
 } from "../types.ts";
@@ -113,7 +116,11 @@ export const LOCK: OpCodec<LockArgs, Stateid> = {
     return { locktype, reclaim, offset, length, locker };
   },
   encodeResult: encodeStateid,
-  decodeResult: decodeStateid,
+  decodeResult(r, args) {
+    const stateid = decodeStateid(r);
+    checkLockStateid(stateid, args);
+    return stateid;
+  },
   encodeFailure(w, status, detail) {
     if (status !== Nfs4Status.NFS4ERR_DENIED) return;
     if (detail === undefined) throw new TypeError("LOCK NFS4ERR_DENIED needs a LockDenied detail");
@@ -123,6 +130,29 @@ export const LOCK: OpCodec<LockArgs, Stateid> = {
     return status === Nfs4Status.NFS4ERR_DENIED ? decodeLockDenied(r) : undefined;
   },
 };
+
+/**
+ * A lock stateid is a stateid of its own: never a special one (`other` all
+ * zeros or all ones, RFC 8881 §8.2.3, RFC 7530 §9.1.4.3: the server hands
+ * none of those out), never the open stateid it was made from (RFC 7530
+ * §9.1.4, RFC 8881 §8.2.1: each stateid's `other` names one piece of
+ * state). Believed, one would be sent as the lock's stateid in WRITE and
+ * LOCKU: I/O outside the lock, or an unlock of the open.
+ */
+function checkLockStateid(stateid: Stateid, args: LockArgs | undefined): void {
+  const other = stateid.other;
+  if (other.every((b) => b === 0) || other.every((b) => b === 0xff)) {
+    throw new Nfs4ProtocolError(
+      `LOCK returned the special stateid ${formatStateid(stateid)} as the lock stateid`,
+    );
+  }
+  const locker = args?.locker;
+  if (locker?.newLockOwner && sameStateOther(stateid, locker.openStateid)) {
+    throw new Nfs4ProtocolError(
+      `LOCK returned the open stateid ${formatStateid(stateid)} as the lock stateid`,
+    );
+  }
+}
 
 /** LOCK; the result is the lock stateid. NFS4ERR_DENIED carries a {@linkcode LockDenied}. */
 export function lock(args: LockArgs): Nfs4Op<Stateid> {
