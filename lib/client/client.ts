@@ -28,6 +28,7 @@ import {
   type Int64Value,
   nfsTimeNanoseconds,
   type SettableAttributes,
+  usableTime,
 } from "../nfs4/attrs.ts";
 import { FileType, LockType, NFS4_UINT64_MAX, ShareAccess, StableHow } from "../nfs4/constants.ts";
 import { NfsError } from "../nfs4/errors.ts";
@@ -57,6 +58,7 @@ import {
   bytesEqual,
   type FileHandle,
   formatStateid,
+  type NfsTime,
   type Stateid,
 } from "../nfs4/types.ts";
 import { claimClientOwner, type ClientOwner } from "../state/client_owner.ts";
@@ -184,6 +186,18 @@ const ATTRIBUTE_REFUSALS: ReadonlySet<number> = new Set([
   S.NFS4ERR_NOTSUPP,
   S.NFS4ERR_IO,
 ]);
+
+/** The attributes whose value is an nfstime4 (RFC 7530 §5.7, §5.8.2; RFC 8881 §5.11). */
+const TIME_ATTRS: readonly number[] = [
+  Attr.TIME_ACCESS,
+  Attr.TIME_BACKUP,
+  Attr.TIME_CREATE,
+  Attr.TIME_DELTA,
+  Attr.TIME_METADATA,
+  Attr.TIME_MODIFY,
+  Attr.DIR_NOTIF_DELAY,
+  Attr.DIRENT_NOTIF_DELAY,
+];
 
 /** A path naming a directory: it ends in `/` or `/.` (POSIX.1-2017 §4.13). */
 const DIRECTORY_PATH = /\/\.?$/;
@@ -543,6 +557,15 @@ export class Nfs4Client implements Nfs4ClientApi {
         } catch (one) {
           if (!(one instanceof NfsError) || !ATTRIBUTE_REFUSALS.has(one.status)) throw one;
         }
+      }
+    }
+    // A time none can believe is unknown, as in FileInfo (toDate()).
+    for (const id of TIME_ATTRS) {
+      const key = attrKey(id)!;
+      const time = values[key] as NfsTime | undefined;
+      if (time !== undefined && !usableTime(time.seconds, time.nseconds)) {
+        delete values[key];
+        got.delete(id);
       }
     }
     const attrs = values as FileAttributes;
@@ -1797,15 +1820,22 @@ const KINDS: Record<number, FileKind> = {
   [FileType.NF4NAMEDATTR]: "namedattr",
 };
 
+/**
+ * A time the server sent as FileInfo holds it: undefined (unknown) when not
+ * sent, or when it is none to believe (lib/nfs4/attrs.ts usableTime():
+ * nanoseconds past 999,999,999, RFC 7530 §3.3.1, or no date holds it).
+ */
 function toDate(time: { seconds: bigint; nseconds: number } | undefined): Date | undefined {
-  if (!time) return undefined;
+  if (!time || !usableTime(time.seconds, time.nseconds)) return undefined;
   return new Date(Number(time.seconds) * 1000 + Math.floor(time.nseconds / 1e6));
 }
 
+/** {@linkcode toDate}'s time as nanoseconds since the epoch. */
 function toNanoseconds(
   time: { seconds: bigint; nseconds: number } | undefined,
 ): bigint | undefined {
-  return time ? time.seconds * 1_000_000_000n + BigInt(time.nseconds) : undefined;
+  if (!time || !usableTime(time.seconds, time.nseconds)) return undefined;
+  return time.seconds * 1_000_000_000n + BigInt(time.nseconds);
 }
 
 /** Attributes as the commands see them; what the server did not send is undefined. */
@@ -1848,9 +1878,13 @@ export function listedFileInfo(name: string, path: string, v: FattrValues): File
   const size = v.size;
   const spaceUsed = v.spaceUsed;
   const fileid = v.fileid;
-  const atime = v.atimeSeconds;
-  const mtime = v.mtimeSeconds;
-  const ctime = v.ctimeSeconds;
+  // A time none can believe is unknown, as toFileInfo() has it.
+  let atime = v.atimeSeconds;
+  if (atime !== undefined && !usableTime(atime, v.atimeNseconds)) atime = undefined;
+  let mtime = v.mtimeSeconds;
+  if (mtime !== undefined && !usableTime(mtime, v.mtimeNseconds)) mtime = undefined;
+  let ctime = v.ctimeSeconds;
+  if (ctime !== undefined && !usableTime(ctime, v.ctimeNseconds)) ctime = undefined;
   const info: { -readonly [K in keyof FileInfo]: FileInfo[K] } = {
     name,
     path,

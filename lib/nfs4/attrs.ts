@@ -861,6 +861,28 @@ export function int64Bigint(value: Int64Value): bigint {
   return typeof value === "bigint" ? value : BigInt(value);
 }
 
+/**
+ * An nfstime4's seconds this client believes, exclusive on both sides: what
+ * a date holds (JavaScript's Date: 8.64e15 ms either side of 1970, about
+ * 275,760 years). A time beyond them cannot be shown, compared with a date
+ * or set on a local file.
+ */
+export const MAX_TIME_SECONDS = 8_640_000_000_000;
+
+/**
+ * Whether an nfstime4 (its seconds as a bigint or an
+ * {@linkcode Int64Value}) is one to believe: nanoseconds of at most
+ * 999,999,999 (RFC 7530 §3.3.1: "Values greater than 999,999,999 for
+ * nseconds are considered invalid"; added to the seconds, they would move
+ * the time by up to four seconds) and seconds within
+ * {@linkcode MAX_TIME_SECONDS}. The codecs decode any time, as sent (they
+ * round-trip what they encode); lib/client treats one that is not usable
+ * as unknown, as an attribute the server does not support.
+ */
+export function usableTime(seconds: Int64Value, nseconds: number): boolean {
+  return nseconds <= 999_999_999 && seconds > -MAX_TIME_SECONDS && seconds < MAX_TIME_SECONDS;
+}
+
 /** A scratch of 8 bytes: a bigint from two 32-bit halves is made with one allocation. */
 const HALVES = new DataView(new ArrayBuffer(8));
 
