@@ -32,7 +32,7 @@ import {
 } from "../nfs4/attrs.ts";
 import { FileType, LockType, NFS4_UINT64_MAX, ShareAccess, StableHow } from "../nfs4/constants.ts";
 import { NfsError } from "../nfs4/errors.ts";
-import { byteLength } from "../nfs4/names.ts";
+import { byteLength, displayByteString } from "../nfs4/names.ts";
 import { getattr } from "../nfs4/ops/getattr.ts";
 import { getfh } from "../nfs4/ops/getfh.ts";
 import { lookup } from "../nfs4/ops/lookup.ts";
@@ -489,7 +489,7 @@ export class Nfs4Client implements Nfs4ClientApi {
   #readlinkFh(fh: FileHandle, path: string): Promise<string> {
     return this.#withPath(path, async () => {
       const [, target] = await this.manager.run(() => [putfh(fh), readlinkOp()] as const);
-      return target;
+      return checkedLinkTarget(path, target);
     });
   }
 
@@ -728,7 +728,7 @@ export class Nfs4Client implements Nfs4ClientApi {
             const [, , target] = await this.manager.run(() =>
               [putfh(dirFh), lookup(info.name), readlinkOp()] as const
             );
-            return target;
+            return checkedLinkTarget(info.path, target);
           })).catch(() => undefined);
         infos[i] = { ...info, linkTarget: target };
       }
@@ -1793,6 +1793,30 @@ function identityFrom(options: ConnectOptions): Identity {
   const gids = options.gids ??
     (options.gid !== undefined ? [options.gid] : (process.getgroups?.() ?? [gid]).slice(0, 16));
   return { uid, gid, gids, machineName: hostname().slice(0, 255) };
+}
+
+/**
+ * `target`, as READLINK returned it for the symlink at `path`, when it is a
+ * path: an empty one, or one holding a NUL byte, is none. Followed, an
+ * empty target would be the directory holding the link (no components),
+ * where POSIX path resolution fails (ENOENT) and the Linux client refuses
+ * the reply (decode_readlink); a NUL would end the target early for any
+ * local program given it. RFC 7530 §16.25 and RFC 8881 §18.24 return a
+ * linktext4 (a utf8str_cs, RFC 7530 §12.1) that a CREATE of NF4LNK made.
+ */
+function checkedLinkTarget(path: string, target: string): string {
+  if (target === "") {
+    throw new PathError(path, "the server returned an empty symlink target (I/O error)");
+  }
+  if (target.includes("\0")) {
+    throw new PathError(
+      path,
+      `the server returned a symlink target holding a NUL byte (${
+        JSON.stringify(displayByteString(target))
+      }) (I/O error)`,
+    );
+  }
+  return target;
 }
 
 /** Path components without empty ones and `.`; `..` kept for the walker. */

@@ -8,11 +8,14 @@
  * - a value out of range is unknown or exact, never wrong and never a crash:
  *   a time with nanoseconds past 999,999,999 or beyond any date, a type not
  *   in the enum, sizes past 2^53, mode bits past 07777;
+ * - a symlink target that is no path (empty, holding NUL) is an error naming
+ *   the link, never the directory holding it;
  * - a LOOKUP that goes on through a regular file is NOTDIR.
  */
 
 import assert from "node:assert/strict";
 import { Nfs4Client } from "../../lib/client/client.ts";
+import { PathError } from "../../lib/client/errors.ts";
 import type { FileInfo } from "../../lib/client/types.ts";
 import type { FileAttributes } from "../../lib/nfs4/attrs.ts";
 import { FileType } from "../../lib/nfs4/constants.ts";
@@ -241,7 +244,56 @@ for (const version of VERSIONS) {
 
 // ---------------------------------------------------------- names and symlinks
 
+const LINK_AS_SYMLINK = (path: string, attrs: FileAttributes): FileAttributes =>
+  path === "/vfs/link" ? { ...attrs, type: FileType.NF4LNK } : attrs;
+
 for (const version of VERSIONS) {
+  for (
+    const [what, target, message] of [
+      ["empty", "", /^\/vfs\/link: the server returned an empty symlink target \(I\/O error\)$/],
+      [
+        "holding a NUL byte",
+        "a\0b",
+        /^\/vfs\/link: the server returned a symlink target holding a NUL byte \("a\\u0000b"\) \(I\/O error\)$/,
+      ],
+    ] as const
+  ) {
+    Deno.test(`RFC 7530 §16.25, RFC 8881 §18.24 --vers ${version}: a READLINK target ${what} is an error naming the link, never followed`, async () => {
+      await withClient(version, {
+        attrs: LINK_AS_SYMLINK,
+        readlink: (path) =>
+          path === "/vfs/link" ? { status: S.NFS4_OK, value: target } : { status: S.NFS4ERR_INVAL },
+        readdir: () =>
+          page([
+            dirEntry(10n, "link", { type: FileType.NF4LNK }),
+            dirEntry(11n, "file", { type: FileType.NF4REG }),
+          ], true),
+      }, async (client) => {
+        // Followed, an empty target was the directory holding the link.
+        for (
+          const attempt of [
+            () => client.readlink("/vfs/link"),
+            () => client.stat("/vfs/link"),
+            () => client.stat("/vfs/link", { follow: true }),
+            () => client.stat("/vfs/link/"),
+            () => listing(client, "/vfs/link"),
+            () => client.openRead("/vfs/link"),
+          ]
+        ) {
+          const e = await failure(attempt());
+          assert.ok(e instanceof PathError, `${e.name}: ${e.message}`);
+          assert.match(e.message, message);
+        }
+        // A listing still lists the link, its target unread.
+        const infos = await listing(client, "/vfs");
+        assert.deepEqual(infos.map((i) => [i.name, i.kind, i.linkTarget]), [
+          ["link", "symlink", undefined],
+          ["file", "file", undefined],
+        ]);
+      });
+    });
+  }
+
   Deno.test(`RFC 7530 §16.13 --vers ${version}: a LOOKUP that goes on through a regular file is NOTDIR`, async () => {
     // The scripted tree holds /vfs/f/y; the server says /vfs/f is a file.
     await withClient(version, {
