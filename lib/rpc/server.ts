@@ -3,6 +3,12 @@
  * NFSv4.0 client needs to serve its callback program (RFC 7530 §16.33,
  * §17), to which the server connects. Calls are answered by the same
  * dispatch as the client transport's backchannel.
+ *
+ * What a peer can make it hold is bounded: a record over `maxRecordSize`
+ * drops the connection; replies the peer does not read stop the reading of
+ * its calls once `maxQueuedReplyBytes` wait to be sent (until they drain);
+ * past `maxConnections` peers the oldest connection is dropped (a server
+ * calls back on one, and reconnects when it loses it).
  * @module
  */
 
@@ -29,6 +35,10 @@ export interface RpcServerOptions {
   readonly maxRecordSize?: number;
   /** Sees every record received and sent on every connection (`--pcap`). */
   readonly tap?: RecordTap;
+  /** Reply bytes waiting to be sent to a peer before its calls stop being read (default 1 MiB). */
+  readonly maxQueuedReplyBytes?: number;
+  /** Connections kept at once; a new one past it drops the oldest (default 8). */
+  readonly maxConnections?: number;
 }
 
 /** A peer connected (`connect`) or a connection ended (`disconnect`). */
@@ -41,12 +51,16 @@ export class RpcServer extends EventTarget {
   readonly #sockets = new Set<Socket>();
   readonly #server: Server;
   readonly #maxRecordSize: number;
+  readonly #maxQueuedReplyBytes: number;
+  readonly #maxConnections: number;
   readonly #tap: RecordTap | undefined;
   #address: { host: string; port: number } | undefined;
 
   constructor(options: RpcServerOptions = {}) {
     super();
     this.#maxRecordSize = options.maxRecordSize ?? 1 << 20;
+    this.#maxQueuedReplyBytes = options.maxQueuedReplyBytes ?? 1 << 20;
+    this.#maxConnections = Math.max(1, options.maxConnections ?? 8);
     this.#tap = options.tap;
     this.#server = builtin("node:net").createServer((socket) => this.#accept(socket));
     this.#server.unref();
@@ -83,6 +97,12 @@ export class RpcServer extends EventTarget {
     socket.unref();
     socket.setNoDelay(true);
     this.#sockets.add(socket);
+    if (this.#sockets.size > this.#maxConnections) {
+      // A Set iterates in insertion order: the first is the oldest.
+      const oldest = this.#sockets.values().next().value!;
+      this.#sockets.delete(oldest);
+      oldest.destroy();
+    }
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     this.dispatchEvent(new CustomEvent("connect", { detail: { remote } }));
     const decoder = new RecordDecoder({ maxRecordSize: this.#maxRecordSize });
@@ -134,6 +154,12 @@ export class RpcServer extends EventTarget {
     }
     if (tap) tap.record("sent", chunks);
     for (const chunk of chunks) socket.write(chunk);
+    // A peer that calls without reading the replies: stop reading its calls
+    // until what waits for it has gone (else each call adds a reply here).
+    if (socket.writableLength > this.#maxQueuedReplyBytes && !socket.isPaused()) {
+      socket.pause();
+      socket.once("drain", () => socket.resume());
+    }
   }
 
   /** Stops listening and drops every connection. */
