@@ -1588,6 +1588,9 @@ export class Nfs4Client implements Nfs4ClientApi {
   }
 }
 
+/** Times one write() starts over after the verifier changed between its short WRITEs. */
+const MAX_WRITE_RESTARTS = 5;
+
 /** An open file: its open state lives in the state manager. */
 export class NfsFile implements WritableFile {
   readonly #client: Nfs4Client;
@@ -1693,11 +1696,26 @@ export class NfsFile implements WritableFile {
       : stable === "data"
       ? StableHow.DATA_SYNC4
       : StableHow.FILE_SYNC4;
+    let restarts = 0;
     while (done < data.length) {
       const piece = data.subarray(done, done + this.wsize);
       const result = await this.#client.writeAt(this.state, offset + BigInt(done), piece, how);
       if (result.count === 0) {
         throw new Error(`${this.path}: server accepted no data at offset ${offset + BigInt(done)}`);
+      }
+      if (
+        done > 0 && committed !== StableHow.FILE_SYNC4 && !bytesEqual(result.writeverf, verifier)
+      ) {
+        // After a short WRITE the verifier changed: the server restarted and
+        // may have lost the part before, not on stable storage (RFC 7530
+        // §16.36.4, RFC 8881 §18.32.3). Returning the new verifier would
+        // let a COMMIT with it vouch for that part too: all of it again.
+        if (++restarts > MAX_WRITE_RESTARTS) {
+          throw new Error(`${this.path}: the server's write verifier kept changing`);
+        }
+        done = 0;
+        committed = StableHow.FILE_SYNC4;
+        continue;
       }
       done += result.count;
       committed = Math.min(committed, result.committed);
