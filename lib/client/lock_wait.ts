@@ -30,6 +30,7 @@ import type { LockHolder, LockRange, WritableFile } from "./api.ts";
 import { LockConflictError } from "./errors.ts";
 import type { Clock } from "../state/clock.ts";
 import { setLongTimeout } from "../os/timers.ts";
+import { operationSignal, withOperationSignal } from "../state/operation_scope.ts";
 
 /**
  * The wait's deadline passed while a try had no answer (the server went
@@ -112,8 +113,18 @@ const waitClock: WaitClock = {
  * and with any other error of a try as it is.
  *
  * When `signal` aborts while a try is in flight, that try is allowed to
- * finish; if it took the lock, the lock is released again (LOCKU) before the
- * promise rejects, so an aborted wait never leaves a lock behind.
+ * finish (the signal is a soft stop, lib/state/operation_scope.ts: it stops
+ * a try before it is sent and in the state manager's waits, never a LOCK
+ * the server may be running); if it took the lock, the lock is released
+ * again (LOCKU) before the promise rejects, so an aborted wait never leaves
+ * a lock behind. (A command that must stop even a request in flight, as
+ * `nfs4 lock` does at SIGINT, stops its client as well.)
+ *
+ * The deadline is a hard stop: a try still in flight when it passes is
+ * abandoned, and the server may have run it (a lock this client then does
+ * not know of, freed when its lease ends). So the last try is made early
+ * enough to be answered before the deadline: no later than twice the
+ * longest try so far before it.
  */
 export async function lockWithWait(
   file: Pick<WritableFile, "lock" | "unlock" | "noteLockWait">,
@@ -140,6 +151,13 @@ export async function lockWithWait(
   // The last refusal: what giving up at the deadline reports, even when
   // the deadline stops a try in flight.
   let lastConflict: LockConflictError | undefined;
+  // The caller's signal, with the soft stop of the work this runs in.
+  const outer = operationSignal();
+  const softStop = signal && outer && outer !== signal
+    ? AbortSignal.any([signal, outer])
+    : signal ?? outer;
+  // The longest a try took (ms): the room the last one is given before the deadline.
+  let longestTry = 0;
   try {
     let delay = minDelay;
     for (let attempt = 1;; attempt++) {
@@ -150,18 +168,22 @@ export async function lockWithWait(
       // A single try (timeoutMs 0) has no deadline to stop it: it is the
       // answer, GRACE and DELAY included (noWait).
       const tryStop = new AbortController();
-      const left = deadline - clock.now();
+      const tryStart = clock.now();
+      const left = deadline - tryStart;
       const timer = Number.isFinite(left) && blocking
         ? clock.setTimer(
           () => tryStop.abort(new LockWaitDeadline(clock.now() - started)),
           Math.max(0, left),
         )
         : undefined;
-      const trySignal = signal ? AbortSignal.any([signal, tryStop.signal]) : tryStop.signal;
+      const lockOnce = () =>
+        file.lock(range, { blocking, signal: tryStop.signal, noWait: !blocking });
       try {
-        await file.lock(range, { blocking, signal: trySignal, noWait: !blocking });
+        await (softStop ? withOperationSignal(softStop, lockOnce) : lockOnce());
+        longestTry = Math.max(longestTry, clock.now() - tryStart);
       } catch (e) {
         timer?.cancel();
+        longestTry = Math.max(longestTry, clock.now() - tryStart);
         if (!(e instanceof LockConflictError)) {
           // The deadline stopped a try in flight: the answer is the last refusal.
           if (e === tryStop.signal.reason && !signal?.aborted && lastConflict) throw lastConflict;
@@ -169,7 +191,9 @@ export async function lockWithWait(
         }
         lastConflict = e;
         signal?.throwIfAborted();
-        const left = deadline - clock.now();
+        // The next try starts no later than twice the longest try before
+        // the deadline, so that its answer comes before it.
+        const left = deadline - clock.now() - 2 * longestTry;
         const pause = left > 0 ? Math.min(delay, left) : 0;
         const denial = { holder: e.holder, attempt, delayMs: pause };
         file.noteLockWait?.(denial);

@@ -891,7 +891,14 @@ export class StateManager {
       this.#stop.signal.throwIfAborted();
       // A soft stop (operation_scope.ts) ends the work before a send and
       // in waits, never with a request in flight.
-      const soft = options.signal ?? (options.inRecovery ? undefined : operationSignal());
+      // The caller's signal, and the work's soft stop beside it when both are
+      // there (`lockWithWait` gives a deadline and runs in a verb's scope).
+      const scoped = options.inRecovery ? undefined : operationSignal();
+      const soft = options.signal === undefined
+        ? scoped
+        : scoped === undefined || scoped === options.signal
+        ? options.signal
+        : AbortSignal.any([options.signal, scoped]);
       soft?.throwIfAborted();
       // Nothing to wait for most of the time: no promise made for it then.
       if (!options.inRecovery && (this.#loop || this.#fatal)) await this.waitForRecovery(soft);

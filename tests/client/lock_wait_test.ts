@@ -246,3 +246,29 @@ Deno.test("lockWithWait(): a deadline with no answer at all is a LockWaitDeadlin
     /^gave up after 3\.0 s: the server did not answer in time$/,
   );
 });
+
+Deno.test("lockWithWait(): the last try starts twice the longest try before the deadline, so it is answered, not abandoned", async () => {
+  const clock = new FakeClock();
+  const file = new FakeFile(clock, Infinity);
+  // Each LOCK takes 40 ms of (fake) time to be answered; a try still in
+  // flight at the deadline would be stopped there (its signal aborted).
+  const lock = file.lock.bind(file);
+  const starts: number[] = [];
+  const stopped: number[] = [];
+  file.lock = async (range: LockRange, options: { blocking?: boolean; signal?: AbortSignal }) => {
+    const at = clock.now();
+    starts.push(at);
+    await clock.sleep(40);
+    if (options.signal?.aborted) stopped.push(at);
+    return await lock(range, options);
+  };
+  const state = track(lockWithWait(file, RANGE, { clock, timeoutMs: 1_000 }));
+  await clock.advance(1_000);
+  assert.ok(state.done);
+  assert.ok(state.error instanceof LockConflictError, String(state.error));
+  // Tries at 0, 140, 380, 820 (pauses of 100, 200, 400 after 40 ms answers),
+  // then a pause cut to 60 ms so that the last try (920) is answered at 960,
+  // before the deadline; before, it was made at 1000 and stopped in flight.
+  assert.deepEqual(starts, [0, 140, 380, 820, 920]);
+  assert.deepEqual(stopped, [], "no try was in flight at the deadline");
+});

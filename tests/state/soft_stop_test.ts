@@ -1,0 +1,44 @@
+/**
+ * A soft stop (lib/state/operation_scope.ts) beside a caller's own signal:
+ * the state manager honours both. `lockWithWait` gives each LOCK the -w
+ * deadline as its signal and runs it in the scope of a verb of `nfs4 shell`,
+ * whose Ctrl-C must still end the state manager's waits (DELAY, GRACE) at
+ * once. Before, a signal given with the call hid the scope's stop.
+ */
+
+import assert from "node:assert/strict";
+import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
+import { putfh } from "../../lib/nfs4/ops/putfh.ts";
+import { read } from "../../lib/nfs4/ops/read.ts";
+import { withOperationSignal } from "../../lib/state/operation_scope.ts";
+import { harness } from "./_harness.ts";
+import { NfsError } from "../../lib/nfs4/errors.ts";
+
+for (const vers of [0, 1] as const) {
+  Deno.test(`NFSv4.${vers}: a soft stop ends a DELAY wait (RFC 8881 §15.1.1.3) of a call given its own signal`, async () => {
+    await using h = await harness(vers);
+    const file = await h.open();
+    h.mark();
+    h.server.failNext("READ", S.NFS4ERR_DELAY, { times: 1000 });
+    const verb = new AbortController();
+    const own = new AbortController();
+    const reading = withOperationSignal(verb.signal, () =>
+      h.m.run(
+        () => [putfh(file.fh), read({ stateid: file.stateid, offset: 0n, count: 64 })] as const,
+        { states: [file], signal: own.signal },
+      ));
+    reading.catch(() => {});
+    await h.tick(300, 50);
+    const sent = h.ops().length;
+    assert.ok(sent >= 2, `READs so far: ${sent}`);
+    verb.abort(new Error("verb stopped"));
+    // Stopped while waiting out DELAY: the status is the answer, the stop its cause.
+    await assert.rejects(h.drive(reading, 50, 5_000), (e: unknown) => {
+      assert.ok(e instanceof NfsError, String(e));
+      assert.equal(e.status, S.NFS4ERR_DELAY);
+      assert.equal((e.cause as Error).message, "verb stopped");
+      return true;
+    });
+    assert.equal(h.ops().length, sent, "no READ after the stop");
+  });
+}
