@@ -1049,6 +1049,7 @@ export async function closeOpen(
       }
     }
     const owner = state.owner;
+    let refused = false;
     await m.run(
       () => [putfh(state.fh), close({ seqid: owner.seqid, stateid: state.stateid })] as const,
       {
@@ -1066,10 +1067,13 @@ export async function closeOpen(
       },
     ).catch((e) => {
       // The server no longer knows the state (it expired): nothing to close.
+      // NFS4ERR_LOCKS_HELD: it holds a lock this client does not know of (a
+      // LOCK stopped in flight that the server ran); the lease's end frees it.
       if (!(e instanceof NfsError)) throw e;
+      refused = true;
       m.tracer.emit("open", `CLOSE -> ${e.statusName}`, state.path);
     });
-    m.tracer.emit("open", "CLOSE", `${state.path} ${formatStateid(state.stateid)}`);
+    if (!refused) m.tracer.emit("open", "CLOSE", `${state.path} ${formatStateid(state.stateid)}`);
   }
   forgetOpen(m, state);
 }
