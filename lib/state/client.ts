@@ -55,6 +55,12 @@ export class ClientRecord {
   leaseTime = 90;
   /** Clock time (ms) when the last request that renewed the lease was sent. */
   lastRenewal = 0;
+  /**
+   * Why the server holds state this client does not know of, when it does
+   * (a CLOSE answered NFS4ERR_LOCKS_HELD after a LOCK stopped in flight):
+   * the client ID is then left to expire, not destroyed (procs.releaseAll).
+   */
+  unknownState: string | undefined;
 
   /**
    * How long after the last renewal the next one is due: 2/3 of the lease,

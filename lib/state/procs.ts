@@ -1012,6 +1012,19 @@ export async function releaseAll(m: StateManager): Promise<void> {
     return;
   }
   await destroySession(m);
+  if (c.unknownState !== undefined) {
+    // RFC 8881 §18.50.3: a client ID that still has state is not to be
+    // destroyed (the server answers NFS4ERR_CLIENTID_BUSY). Ganesha 4.3
+    // destroys it all the same and keeps its locks for good; left alone, the
+    // client ID and what it holds go when the lease ends.
+    m.tracer.emit(
+      "clid",
+      "DESTROY_CLIENTID not sent",
+      `${c.unknownState}; it is freed when the lease expires (${c.leaseTime} s)`,
+    );
+    c.clientId = undefined;
+    return;
+  }
   try {
     const reply = await m.sendSessionless([destroyClientid(c.clientId)]);
     const failed = failureOf(reply);
@@ -1072,6 +1085,10 @@ export async function closeOpen(
       if (!(e instanceof NfsError)) throw e;
       refused = true;
       m.tracer.emit("open", `CLOSE -> ${e.statusName}`, state.path);
+      if (e.status === S.NFS4ERR_LOCKS_HELD) {
+        m.client.unknownState =
+          `${state.path}: the server holds a lock this client does not know of`;
+      }
     });
     if (!refused) m.tracer.emit("open", "CLOSE", `${state.path} ${formatStateid(state.stateid)}`);
   }

@@ -2483,27 +2483,51 @@ export class ScriptedChannel implements CompoundChannel {
     const bytes = w.bytes().slice();
     this.inFlight++;
     try {
-      if (this.#held) await new Promise<void>((resolve) => this.#held!.push(resolve));
-      if (this.latency) await this.latency();
-      const drop = this.#takeDrop(request.ops.map((o) => o.name));
-      if (drop?.beforeServer) {
-        throw new RpcConnectionError("connection reset (scripted)", {
-          host: "scripted",
-          port: 2049,
-          code: "ECONNRESET",
-        });
+      if (this.#held) {
+        const held = new Promise<void>((resolve) => this.#held!.push(resolve));
+        const signal = options.signal;
+        if (signal) {
+          // A call stopped while held was sent all the same: the server runs
+          // it at release() and its answer goes nowhere (what a transport
+          // does with a call abandoned in flight).
+          const answered = held.then(() => this.#deliver(request, bytes, options));
+          answered.catch(() => {});
+          const stopped = new Promise<never>((_, reject) => {
+            signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+          });
+          return await Promise.race([answered, stopped]);
+        }
+        await held;
       }
-      const decoded = decodeCompoundRequest(new XdrReader(bytes), OP_CODECS);
-      const before = this.server.log.length;
-      const reply = this.server.handle(decoded, this.connection);
-      this.log.push(...this.server.log.slice(before));
-      if (drop) throw new RpcTimeoutError("no reply (scripted)", options.timeoutMs ?? 0);
-      const rw = new XdrWriter();
-      encodeCompoundReply(rw, reply, OP_CODECS);
-      return decodeCompoundReply(new XdrReader(rw.bytes().slice()), request.ops);
+      return await this.#deliver(request, bytes, options);
     } finally {
       this.inFlight--;
     }
+  }
+
+  /** The server runs a request and answers it (unless a drop says otherwise). */
+  async #deliver(
+    request: CompoundRequest,
+    bytes: Uint8Array,
+    options: CompoundCallOptions,
+  ): Promise<CompoundReply> {
+    if (this.latency) await this.latency();
+    const drop = this.#takeDrop(request.ops.map((o) => o.name));
+    if (drop?.beforeServer) {
+      throw new RpcConnectionError("connection reset (scripted)", {
+        host: "scripted",
+        port: 2049,
+        code: "ECONNRESET",
+      });
+    }
+    const decoded = decodeCompoundRequest(new XdrReader(bytes), OP_CODECS);
+    const before = this.server.log.length;
+    const reply = this.server.handle(decoded, this.connection);
+    this.log.push(...this.server.log.slice(before));
+    if (drop) throw new RpcTimeoutError("no reply (scripted)", options.timeoutMs ?? 0);
+    const rw = new XdrWriter();
+    encodeCompoundReply(rw, reply, OP_CODECS);
+    return decodeCompoundReply(new XdrReader(rw.bytes().slice()), request.ops);
   }
 
   /** RPC NULL is not answered either (a server that is gone). */
