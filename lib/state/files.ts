@@ -278,7 +278,8 @@ export function readThenClose(
       return { data: alone.data, eof: alone.eof, closed: false };
     }
     const owner = state.owner;
-    const [, got] = await m.run(
+    let closedByReplay = false;
+    const running = m.run(
       () =>
         [
           putfh(state.fh),
@@ -291,11 +292,35 @@ export function readThenClose(
         // To the caller, not to recovery: a READ refused for its stateid
         // may be a resend whose first run closed the state already (4.0
         // after a reconnect: the owner's replay cache answers a replayed
-        // CLOSE, but this READ runs again first, RFC 7530 §9.1.9). The
-        // caller CLOSEs (answered from the replay cache then) and opens anew.
+        // CLOSE, but this READ runs again first, RFC 7530 §9.1.9), and the
+        // caller opens anew.
         final: READ_STATEID_REFUSED,
+        // The CLOSE alone, with the same seqid, while the owner is still
+        // held: the replay cache answers it if that first run closed the
+        // file (else it runs now). Sent later, by the caller, another OPEN
+        // of the owner could take the seqid first, and the server, whose
+        // last seqid it is, refused that OPEN (NFS4ERR_BAD_SEQID) and every
+        // CLOSE of the owner after it (opens left until the lease ended).
+        refusedUnderOwners: async (reply, send) => {
+          const refused = reply.outcomes[1];
+          if (refused?.name !== "READ" || !READ_STATEID_REFUSED.has(refused.status)) return;
+          const closed = await send([
+            putfh(state.fh),
+            close({ seqid: owner.seqid, stateid: state.stateid }),
+          ]);
+          closedByReplay = closed.status === S.NFS4_OK;
+        },
       },
     );
+    let got;
+    try {
+      [, got] = await running;
+    } finally {
+      if (closedByReplay) {
+        m.tracer.emit("open", "CLOSE", `${state.path} ${formatStateid(state.stateid)} (replayed)`);
+        forgetOpen(m, state);
+      }
+    }
     if (m.tracer.active) {
       m.tracer.emit("open", "CLOSE", `${state.path} ${formatStateid(state.stateid)} (with READ)`);
     }

@@ -138,6 +138,17 @@ export interface RunOptions {
     values: readonly unknown[],
     send: (ops: OpList) => Promise<CompoundReply>,
   ) => Promise<void>;
+  /**
+   * Runs after a reply with a failure while the 4.0 seqid owners are still
+   * held (not at all without owners), with a way to send one more COMPOUND
+   * under them: a CLOSE that settles whether a resent READ+CLOSE's first
+   * run closed the file (files.ts readThenClose), before any other request
+   * of the owner takes the seqid.
+   */
+  readonly refusedUnderOwners?: (
+    reply: CompoundReply,
+    send: (ops: OpList) => Promise<CompoundReply>,
+  ) => Promise<void>;
   readonly signal?: AbortSignal;
 }
 
@@ -1061,8 +1072,11 @@ export class StateManager {
         return sent;
       };
       const sent = await sendAdvancing(ops);
-      if (options.underOwners && sent.outcomes.every((o) => o.status === S.NFS4_OK)) {
+      const allDone = sent.outcomes.every((o) => o.status === S.NFS4_OK);
+      if (options.underOwners && allDone) {
         await options.underOwners(sent.outcomes.map((o) => o.value), sendAdvancing);
+      } else if (options.refusedUnderOwners && !allDone && owners.length > 0) {
+        await options.refusedUnderOwners(sent, sendAdvancing);
       }
       return sent;
     });

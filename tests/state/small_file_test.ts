@@ -310,6 +310,28 @@ Deno.test("openAndRead() 4.0: a lost READ+CLOSE reply whose resend meets the clo
   assertClean(h, "/vfs/file");
 });
 
+Deno.test("openAndRead() 4.0: after a resent READ+CLOSE meets the closed state, its CLOSE is settled before another OPEN of the owner takes the seqid (RFC 7530 §9.1.9)", async () => {
+  await using h = await harness(0);
+  await h.vfs();
+  await small(h, "other"); // the owner is confirmed
+  h.mark();
+  h.channel.dropReplies("CLOSE");
+  // The second file's OPEN waits for the owner while the first's READ+CLOSE
+  // is resent; the CLOSE that settles the first must come before it, or the
+  // server, whose last seqid that CLOSE already took, refuses the OPEN (and
+  // every CLOSE of the owner after it: opens left until the lease ends).
+  const [first, second] = await h.drive(Promise.all([small(h), small(h, "other")]), 50);
+  const ops = h.ops();
+  const refused = ops.indexOf("PUTFH,READ,CLOSE -> NFS4ERR_BAD_STATEID");
+  assert.ok(refused >= 0, ops.join("\n"));
+  assert.equal(ops[refused + 1], "PUTFH,CLOSE", ops.join("\n"));
+  assert.ok(!ops.some((o) => o.includes("BAD_SEQID")), ops.join("\n"));
+  for (const got of [first, second]) {
+    if (got.state) await closeFile(h.m, got.state);
+  }
+  assertClean(h, "/vfs/file", "/vfs/other");
+});
+
 Deno.test("openAndRead() 4.1: a lost one-COMPOUND reply is resent on its slot and sequence id and answered from the reply cache: one OPEN, one CLOSE (RFC 8881 §2.10.6.1)", async () => {
   await using h = await harness(1);
   await h.vfs();
