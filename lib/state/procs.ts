@@ -51,7 +51,7 @@ import { ms } from "./manager.ts";
 import { leaseErrorFlags } from "./error_table.ts";
 import { formatRange, type LockRange, type LockState, type OpenState } from "./open_state.ts";
 import { type Slot, SlotTable } from "./slot_table.ts";
-import { CALLBACK_IDENT, CALLBACK_PROGRAM } from "./callback.ts";
+import { BACK_CHANNEL_LIMITS, CALLBACK_IDENT, CALLBACK_PROGRAM } from "./callback.ts";
 import { RpcServer } from "../rpc/server.ts";
 
 /**
@@ -294,13 +294,17 @@ function wantedForeChannel(m: StateManager): ChannelAttributes {
   };
 }
 
+/**
+ * What we ask for of the back channel: the limits the callback service holds
+ * callbacks to (BACK_CHANNEL_LIMITS), so the two cannot drift apart.
+ */
 const BACK_CHANNEL: ChannelAttributes = {
   headerPadSize: 0,
-  maxRequestSize: 16 * 1024,
+  maxRequestSize: BACK_CHANNEL_LIMITS.maxRequestSize,
   maxResponseSize: 16 * 1024,
   maxResponseSizeCached: 0,
-  maxOperations: 4,
-  maxRequests: 1,
+  maxOperations: BACK_CHANNEL_LIMITS.maxOperations,
+  maxRequests: BACK_CHANNEL_LIMITS.maxRequests,
 };
 
 async function createSessionNow(m: StateManager): Promise<number> {
