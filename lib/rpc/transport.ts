@@ -302,7 +302,18 @@ interface Connection {
   tap: ConnectionTap | undefined;
   /** Takes each record the decoder completes (one function for the connection's life). */
   onRecord: (record: Uint8Array) => void;
+  /** Incoming CALLs (the backchannel) being served or waiting to send their reply. */
+  serving: number;
 }
+
+/**
+ * Incoming CALLs a connection serves at once (the 4.1 backchannel, whose
+ * one slot the server may use for one call at a time, RFC 8881 §2.10.6.1).
+ * More are dropped unanswered, as a request the server will send again on
+ * its slot (§2.10.6.2): a server that calls without reading the replies, or
+ * faster than they are answered, cannot make them pile up.
+ */
+const MAX_SERVING_CALLS = 16;
 
 /**
  * A pipelined ONC RPC client (and backchannel server) over one TCP
@@ -765,6 +776,7 @@ export class RpcTransport extends EventTarget {
         onRecord: (record) => {
           if (!connection.closedWith) this.#onRecord(connection, record);
         },
+        serving: 0,
       };
       const socket = this.#socketFactory(endpoint, {
         readTarget: () =>
@@ -1056,7 +1068,7 @@ export class RpcTransport extends EventTarget {
       return;
     }
     if (msgType === REPLY) this.#onReply(connection, xid, r);
-    else void this.#serveCall(connection, xid, r);
+    else if (connection.serving < MAX_SERVING_CALLS) void this.#serveCall(connection, xid, r);
   }
 
   #failCall(connection: Connection, xid: number, what: string, cause: unknown): void {
@@ -1101,6 +1113,7 @@ export class RpcTransport extends EventTarget {
   // Serving the backchannel -------------------------------------------------
 
   async #serveCall(connection: Connection, xid: number, r: XdrReader): Promise<void> {
+    connection.serving++;
     try {
       const reply = await this.#answer(xid, r);
       // The reply goes back on the connection the call came in on.
@@ -1108,6 +1121,8 @@ export class RpcTransport extends EventTarget {
       if (!connection.closedWith) this.#write(connection, reply, 0);
     } catch {
       // Nothing a peer sends may crash the client; the caller times out.
+    } finally {
+      connection.serving--;
     }
   }
 

@@ -978,3 +978,28 @@ Deno.test("RpcTransport resends a call given the same attempt under the same xid
     await other;
   });
 });
+
+Deno.test("RpcTransport serves at most 16 incoming CALLs at once; more are dropped unanswered, for the server to send again (RFC 8881 §2.10.6.2)", async () => {
+  await withTransport(async (transport, server) => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => release = resolve);
+    let served = 0;
+    transport.onCall(7, async () => {
+      served++;
+      await gate;
+      return (w) => w.writeUint(1);
+    });
+    await transport.connect();
+    const connection = await server.connections.next();
+    for (let xid = 1; xid <= 100; xid++) connection.sendCall(xid, 7, 1, 0);
+    await delay(100);
+    assert.equal(served, 16);
+    release();
+    const xids = [];
+    for (let i = 0; i < 16; i++) xids.push((await connection.replies.next()).xid);
+    assert.deepEqual(xids, Array.from({ length: 16 }, (_, i) => i + 1));
+    // Served again once there is room.
+    connection.sendCall(101, 7, 1, 0);
+    assert.equal((await connection.replies.next()).xid, 101);
+  });
+});
