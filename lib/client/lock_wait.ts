@@ -124,7 +124,9 @@ const waitClock: WaitClock = {
  * abandoned, and the server may have run it (a lock this client then does
  * not know of, freed when its lease ends). So the last try is made early
  * enough to be answered before the deadline: no later than twice the
- * longest try so far before it.
+ * quickest try so far before it (a try's answer takes a round trip; one
+ * that waited out the server's grace period or NFS4ERR_DELAY says nothing
+ * of the next: the room is at most the longest pause).
  */
 export async function lockWithWait(
   file: Pick<WritableFile, "lock" | "unlock" | "noteLockWait">,
@@ -156,8 +158,9 @@ export async function lockWithWait(
   const softStop = signal && outer && outer !== signal
     ? AbortSignal.any([signal, outer])
     : signal ?? outer;
-  // The longest a try took (ms): the room the last one is given before the deadline.
-  let longestTry = 0;
+  // The quickest a try was answered (ms): twice it is the room the last one
+  // is given before the deadline.
+  let quickestTry = Infinity;
   try {
     let delay = minDelay;
     for (let attempt = 1;; attempt++) {
@@ -180,10 +183,10 @@ export async function lockWithWait(
         file.lock(range, { blocking, signal: tryStop.signal, noWait: !blocking });
       try {
         await (softStop ? withOperationSignal(softStop, lockOnce) : lockOnce());
-        longestTry = Math.max(longestTry, clock.now() - tryStart);
+        quickestTry = Math.min(quickestTry, clock.now() - tryStart);
       } catch (e) {
         timer?.cancel();
-        longestTry = Math.max(longestTry, clock.now() - tryStart);
+        quickestTry = Math.min(quickestTry, clock.now() - tryStart);
         if (!(e instanceof LockConflictError)) {
           // The deadline stopped a try in flight: the answer is the last refusal.
           if (e === tryStop.signal.reason && !signal?.aborted && lastConflict) throw lastConflict;
@@ -191,9 +194,10 @@ export async function lockWithWait(
         }
         lastConflict = e;
         signal?.throwIfAborted();
-        // The next try starts no later than twice the longest try before
-        // the deadline, so that its answer comes before it.
-        const left = deadline - clock.now() - 2 * longestTry;
+        // The next try starts no later than twice the quickest try before
+        // the deadline, so that its answer comes before it; a try slower than
+        // the longest pause (grace waited out) is no round trip to go by.
+        const left = deadline - clock.now() - Math.min(2 * quickestTry, maxDelay);
         const pause = left > 0 ? Math.min(delay, left) : 0;
         const denial = { holder: e.holder, attempt, delayMs: pause };
         file.noteLockWait?.(denial);

@@ -247,7 +247,7 @@ Deno.test("lockWithWait(): a deadline with no answer at all is a LockWaitDeadlin
   );
 });
 
-Deno.test("lockWithWait(): the last try starts twice the longest try before the deadline, so it is answered, not abandoned", async () => {
+Deno.test("lockWithWait(): the last try starts twice the quickest try before the deadline, so it is answered, not abandoned", async () => {
   const clock = new FakeClock();
   const file = new FakeFile(clock, Infinity);
   // Each LOCK takes 40 ms of (fake) time to be answered; a try still in
@@ -271,4 +271,25 @@ Deno.test("lockWithWait(): the last try starts twice the longest try before the 
   // before the deadline; before, it was made at 1000 and stopped in flight.
   assert.deepEqual(starts, [0, 140, 380, 820, 920]);
   assert.deepEqual(stopped, [], "no try was in flight at the deadline");
+});
+
+Deno.test("lockWithWait(): a first try that waited out the grace period does not end the wait early", async () => {
+  const clock = new FakeClock();
+  const file = new FakeFile(clock, Infinity);
+  const lock = file.lock.bind(file);
+  const starts: number[] = [];
+  file.lock = async (range: LockRange, options: { blocking?: boolean; signal?: AbortSignal }) => {
+    starts.push(clock.now());
+    // The first LOCK is answered after 15 s (the state manager waited out
+    // NFS4ERR_GRACE), the others at once.
+    if (starts.length === 1) await clock.sleep(15_000);
+    return await lock(range, options);
+  };
+  const state = track(lockWithWait(file, RANGE, { clock, timeoutMs: 30_000 }));
+  await clock.advance(30_000);
+  assert.ok(state.done);
+  assert.ok(state.error instanceof LockConflictError, String(state.error));
+  // Polled on until the deadline, not given up after the first answer.
+  assert.ok(starts.length > 5, `tries at ${starts}`);
+  assert.ok(starts.at(-1)! > 28_000, `tries at ${starts}`);
 });
