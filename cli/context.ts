@@ -209,7 +209,10 @@ export class CliContext {
    */
   stopClients(why: StopSignal | Error): void {
     if (this.#clientStop.signal.aborted) return;
-    this.#clientStop.abort(typeof why === "string" ? new Interrupted(why) : why);
+    const reason = typeof why === "string" ? new Interrupted(why) : why;
+    this.#clientStop.abort(reason);
+    // A write stuck on a reader that stopped reading gives way too.
+    this.out.abandon(reason);
   }
 
   readonly #clientStop = new AbortController();

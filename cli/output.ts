@@ -19,9 +19,20 @@
  * 0.006 s per GiB), and splits a chunk that has one in two write(2)s. It is
  * the same descriptor, so a regular file's offset is shared as before with
  * whoever else writes to it. See {@linkcode RawStdout} for the failures.
+ *
+ * When fd 1 is a pipe or a socket, its reader can stop reading: a blocking
+ * write(2) would then hold the thread that answers signals, and SIGINT,
+ * SIGTERM, the release of the command's state and even the exit backstop
+ * would wait for a reader that never comes (`nfs4 cat big | less`, then
+ * Ctrl-C in another window). There each write(2) is made non-blocking for
+ * its duration (O_NONBLOCK set and put back around the one call, so whoever
+ * shares the descriptor never sees it), and a full pipe is waited for with
+ * poll(2) on a thread of the runtime's pool; {@linkcode Output.abandon}
+ * makes that wait, and every later write, reject.
  * @module
  */
 
+import { fstatSync } from "node:fs";
 import process from "node:process";
 import { encodeByteString } from "../lib/client/names.ts";
 
@@ -46,6 +57,10 @@ const failedStreams = new WeakSet<WritableLike>();
 const EINTR = 4;
 const EAGAIN = 11;
 const EPIPE = 32;
+/** fcntl(2) commands and the flag for a non-blocking descriptor (Linux). */
+const F_GETFL = 3;
+const F_SETFL = 4;
+const O_NONBLOCK = 0o4000;
 
 /** The FFI of Deno that {@linkcode rawStdout} needs. */
 interface DenoFfi {
@@ -68,6 +83,12 @@ interface RawStdout {
   write(bytes: Uint8Array): number;
   /** Waits until fd 1 can be written (or has failed, which the next write tells). */
   waitWritable(): void;
+  /** fd 1 is a pipe or a socket: a reader that stops reading would block a write. */
+  readonly mayBlock: boolean;
+  /** write(2) with O_NONBLOCK for this call only: bytes written, or the negated errno (EAGAIN: full). */
+  writeNow(bytes: Uint8Array): number;
+  /** poll(2) for POLLOUT on a thread of the pool, so this thread stays free for signals. */
+  writable(): Promise<unknown>;
 }
 
 /**
@@ -82,22 +103,50 @@ function rawStdout(): RawStdout | undefined {
     const { symbols } = deno.dlopen("libc.so.6", {
       write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
       poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
+      pollOnThread: {
+        name: "poll",
+        parameters: ["buffer", "u64", "i32"],
+        result: "i32",
+        nonblocking: true,
+      },
+      fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
       __errno_location: { parameters: [], result: "pointer" },
-    });
+    } as Record<string, { parameters: string[]; result: string }>);
     const View = deno.UnsafePointerView!;
     const errno = () => new View(symbols.__errno_location!()).getInt32(0);
     // struct pollfd { int fd; short events = POLLOUT; short revents; }
     const pollfd = new Uint8Array([1, 0, 0, 0, 4, 0, 0, 0]);
+    const threadPollfd = new Uint8Array(pollfd);
+    const write = (bytes: Uint8Array) => {
+      const n = Number(symbols.write!(1, bytes, BigInt(bytes.length)));
+      return n >= 0 ? n : -errno();
+    };
+    let mayBlock = false;
+    try {
+      const st = fstatSync(1);
+      mayBlock = st.isFIFO() || st.isSocket();
+    } catch {
+      // Not to be told: as before.
+    }
     return {
-      write(bytes) {
-        const n = Number(symbols.write!(1, bytes, BigInt(bytes.length)));
-        return n >= 0 ? n : -errno();
-      },
+      write,
       waitWritable() {
         while (Number(symbols.poll!(pollfd, 1n, -1)) < 0 && errno() === EINTR) {
           // Interrupted by a signal: wait again.
         }
       },
+      mayBlock,
+      writeNow(bytes) {
+        const flags = Number(symbols.fcntl!(1, F_GETFL, 0));
+        if (flags < 0 || (flags & O_NONBLOCK) !== 0) return write(bytes);
+        symbols.fcntl!(1, F_SETFL, flags | O_NONBLOCK);
+        try {
+          return write(bytes);
+        } finally {
+          symbols.fcntl!(1, F_SETFL, flags);
+        }
+      },
+      writable: () => symbols.pollOnThread!(threadPollfd, 1n, -1) as Promise<unknown>,
     };
   } catch {
     // No glibc, a missing symbol: process.stdout it is.
@@ -144,8 +193,12 @@ export class Output {
    * Deno: null until the first bytes are written, undefined when not.
    */
   #raw: RawStdout | undefined | null;
+  /** Why every write now rejects ({@linkcode Output.abandon}), and the wait that rejects with it. */
+  #abandoned: Error | undefined;
+  readonly #abandon = Promise.withResolvers<never>();
 
   constructor(stream: WritableLike) {
+    this.#abandon.promise.catch(() => {});
     this.#stream = stream;
     this.#raw = stream === process.stdout && !stream.isTTY && "Deno" in globalThis
       ? null
@@ -184,12 +237,20 @@ export class Output {
     // is thrown before the write still comes back as a rejection.
     try {
       if (this.#error) throw this.#wrap(this.#error);
+      if (this.#abandoned) throw this.#abandoned;
       if (chunk.length === 0) return Promise.resolve();
       // Text holding escaped bytes (names that are not UTF-8) goes out as those bytes.
       if (typeof chunk === "string" && !chunk.isWellFormed()) chunk = encodeByteString(chunk);
-      if (typeof chunk !== "string" && this.#raw !== undefined && !this.#stream.writableLength) {
+      if (this.#raw !== undefined && !this.#stream.writableLength) {
         this.#raw ??= rawStdout();
-        const rest = this.#raw ? this.#writeRaw(this.#raw, chunk) : chunk;
+        // A pipe: text too goes through the waits the command can be stopped in.
+        if (typeof chunk === "string" && this.#raw?.mayBlock) {
+          chunk = new TextEncoder().encode(chunk);
+        }
+      }
+      if (typeof chunk !== "string" && this.#raw && !this.#stream.writableLength) {
+        if (this.#raw.mayBlock) return this.#writeOrWait(this.#raw, chunk);
+        const rest = this.#writeRaw(this.#raw, chunk);
         if (rest === undefined) return Promise.resolve();
         chunk = rest;
       }
@@ -203,6 +264,87 @@ export class Output {
           if (error) reject(this.#wrap(error));
           else resolve();
         });
+      } catch (error) {
+        failedStreams.add(this.#stream);
+        reject(this.#wrap(error as Error));
+      }
+    });
+  }
+
+  /**
+   * Stops writing: a write waiting for a reader that stopped reading, and
+   * every later write, rejects with `reason` (the command was interrupted,
+   * and must get on with releasing its state).
+   */
+  abandon(reason: Error): void {
+    if (this.#abandoned) return;
+    this.#abandoned = reason;
+    this.#abandon.reject(reason);
+  }
+
+  /**
+   * Writes `chunk` to fd 1, a pipe or a socket, without ever blocking this
+   * thread. What the pipe takes at once is written here and now; the rest
+   * waits (`#writeRawWaiting`), and so do the writes that come after it,
+   * in order.
+   */
+  #writeOrWait(raw: RawStdout, chunk: Uint8Array): Promise<void> {
+    if (this.#waiting) return this.#queue(() => this.#writeRawWaiting(raw, chunk, 0));
+    let done = 0;
+    while (done < chunk.length) {
+      const n = raw.writeNow(done === 0 ? chunk : chunk.subarray(done));
+      if (n > 0) done += n;
+      else if (n === -EINTR) continue;
+      else return this.#queue(() => this.#writeRawWaiting(raw, chunk, done));
+    }
+    return Promise.resolve();
+  }
+
+  /** A write that runs once the waiting one before it has ended. */
+  #queue(write: () => Promise<void>): Promise<void> {
+    const next = (this.#waiting ?? Promise.resolve()).catch(() => {}).then(write);
+    const settled = next.catch(() => {}).then(() => {
+      if (this.#waiting === settled) this.#waiting = undefined;
+    });
+    this.#waiting = settled;
+    return next;
+  }
+
+  /** A write to fd 1 that waits for a full pipe (or socket) on a thread of the pool. */
+  #waiting: Promise<void> | undefined;
+
+  /**
+   * Writes `chunk` from `done` on to fd 1, a pipe or a socket, without ever
+   * blocking this thread: a full pipe is waited for on a thread of the pool,
+   * and the wait gives way to {@linkcode Output.abandon}. Failures as in
+   * `#writeRaw`.
+   */
+  async #writeRawWaiting(raw: RawStdout, chunk: Uint8Array, done: number): Promise<void> {
+    if (this.#error) throw this.#wrap(this.#error);
+    if (!this.#raw) {
+      // An earlier chunk fell back to the stream: this one follows it there.
+      return await this.#streamWrite(chunk.subarray(done));
+    }
+    while (done < chunk.length) {
+      if (this.#abandoned) throw this.#abandoned;
+      const n = raw.writeNow(done === 0 ? chunk : chunk.subarray(done));
+      if (n > 0) done += n;
+      else if (n === -EINTR) continue;
+      else if (n === -EAGAIN) await Promise.race([raw.writable(), this.#abandon.promise]);
+      else if (n === -EPIPE) {
+        throw this.#wrap(Object.assign(new Error("write EPIPE"), { code: "EPIPE" }));
+      } else {
+        this.#raw = undefined;
+        return await this.#streamWrite(chunk.subarray(done));
+      }
+    }
+  }
+
+  /** `chunk` through the stream, resolved once it has taken it. */
+  #streamWrite(chunk: Uint8Array): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      try {
+        this.#stream.write(chunk, (error) => error ? reject(this.#wrap(error)) : resolve());
       } catch (error) {
         failedStreams.add(this.#stream);
         reject(this.#wrap(error as Error));
