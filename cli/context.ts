@@ -211,8 +211,9 @@ export class CliContext {
     if (this.#clientStop.signal.aborted) return;
     const reason = typeof why === "string" ? new Interrupted(why) : why;
     this.#clientStop.abort(reason);
-    // A write stuck on a reader that stopped reading gives way too.
-    this.out.abandon(reason);
+    // On a signal, a write stuck on a reader that stopped reading gives way
+    // too (a command stopped for a reason of its own may still print its end).
+    if (reason instanceof Interrupted) this.out.abandon(reason);
   }
 
   readonly #clientStop = new AbortController();
