@@ -74,6 +74,8 @@ const code = await run(exactArgv(process.argv.slice(2)), {
   signals,
   ids: () => ids ??= localIdDatabase(),
 });
-// Let buffered output reach its reader before exiting (a closed pipe resolves too).
-await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+// Let buffered output reach its reader before exiting (a closed pipe resolves
+// too); not after a signal, when stdout's reader may have stopped reading.
+const interrupted = code === ExitCode.SIGINT || code === ExitCode.SIGTERM;
+await Promise.all([interrupted ? undefined : flushed(process.stdout), flushed(process.stderr)]);
 process.exit(code);

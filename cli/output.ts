@@ -257,18 +257,7 @@ export class Output {
     } catch (error) {
       return Promise.reject(error);
     }
-    const bytes = chunk;
-    return new Promise<void>((resolve, reject) => {
-      try {
-        this.#stream.write(bytes, (error) => {
-          if (error) reject(this.#wrap(error));
-          else resolve();
-        });
-      } catch (error) {
-        failedStreams.add(this.#stream);
-        reject(this.#wrap(error as Error));
-      }
-    });
+    return this.#streamWrite(chunk);
   }
 
   /**
@@ -280,6 +269,8 @@ export class Output {
     if (this.#abandoned) return;
     this.#abandoned = reason;
     this.#abandon.reject(reason);
+    for (const abandoned of this.#waits) abandoned(reason);
+    this.#waits.clear();
   }
 
   /**
@@ -340,17 +331,31 @@ export class Output {
     }
   }
 
-  /** `chunk` through the stream, resolved once it has taken it. */
-  #streamWrite(chunk: Uint8Array): Promise<void> {
+  /**
+   * `chunk` through the stream, resolved once it has taken it; rejected at
+   * once by {@linkcode Output.abandon} (a stream, as Bun's stdout, that
+   * queues what a stalled reader has not taken would never call back).
+   */
+  #streamWrite(chunk: string | Uint8Array): Promise<void> {
     return new Promise<void>((resolve, reject) => {
+      const abandoned = (reason: Error) => reject(reason);
+      this.#waits.add(abandoned);
       try {
-        this.#stream.write(chunk, (error) => error ? reject(this.#wrap(error)) : resolve());
+        this.#stream.write(chunk, (error) => {
+          this.#waits.delete(abandoned);
+          if (error) reject(this.#wrap(error));
+          else resolve();
+        });
       } catch (error) {
+        this.#waits.delete(abandoned);
         failedStreams.add(this.#stream);
         reject(this.#wrap(error as Error));
       }
     });
   }
+
+  /** The stream writes not called back yet: {@linkcode Output.abandon} rejects them. */
+  readonly #waits = new Set<(reason: Error) => void>();
 
   /**
    * Writes `chunk` without waiting for it (a live status line, an event as
