@@ -27,6 +27,13 @@ import { copySpecial, linkOrCopy } from "./nodes.ts";
  * `onError` and the rest is still copied; a failure that makes the whole
  * command meaningless (several sources and no directory) is thrown.
  */
+/**
+ * How long an aborted copy waits for the operations it gave up on before
+ * returning (its caller then closes the clients); well inside the 1.5 s a
+ * signal leaves for releasing state.
+ */
+const ABANDONED_SETTLE_MS = 1000;
+
 export async function copy(
   sources: readonly Location[],
   dest: Location,
@@ -42,6 +49,7 @@ export async function copy(
     // still gets its summary. Only an abort is thrown.
     run.fail(e, undefined, dest.kind === "nfs" ? dest.url : undefined);
   } finally {
+    await run.settleAbandoned(ABANDONED_SETTLE_MS);
     run.summary.seconds = (performance.now() - started) / 1000;
   }
   return run.summary;

@@ -157,7 +157,11 @@ export class CopyRun {
   async abortable<T>(promise: Promise<T>): Promise<T> {
     const signal = this.options.signal;
     if (!signal) return await promise;
-    this.checkAbort();
+    if (signal.aborted) {
+      // Started already: left to settle, as below.
+      this.#abandoned.add(promise.then(() => undefined, () => undefined));
+      throw abortReason(signal);
+    }
     let onAbort!: () => void;
     const aborted = new Promise<never>((_, reject) => {
       onAbort = () => reject(abortReason(signal));
@@ -165,8 +169,33 @@ export class CopyRun {
     });
     try {
       return await Promise.race([promise, aborted]);
+    } catch (e) {
+      // Given up on, not stopped: it goes on (an OPEN, a WRITE) until
+      // settleAbandoned(), and its failure is nobody's to report.
+      if (signal.aborted) this.#abandoned.add(promise.then(() => undefined, () => undefined));
+      throw e;
     } finally {
       signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /** Operations abortable() stopped waiting for, still in flight on a server. */
+  readonly #abandoned = new Set<Promise<void>>();
+
+  /**
+   * Waits, at most `ms`, for the operations an abort left in flight: the
+   * caller closes its clients next, and a request still in flight then
+   * would meet a destroyed session (and make a new one) or a closed
+   * connection. After SIGINT they were stopped already and settle at once.
+   */
+  async settleAbandoned(ms: number): Promise<void> {
+    if (this.#abandoned.size === 0) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<void>((resolve) => timer = setTimeout(resolve, ms));
+    try {
+      await Promise.race([Promise.all(this.#abandoned), timeout]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
