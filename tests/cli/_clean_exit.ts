@@ -112,6 +112,15 @@ export async function assertClean(
       }
     }
   }
+  // A refused CLOSE: does the server still hold the file open?
+  const refused = traceEvents(stderr).filter((e) =>
+    e.cat === "open" && e.event.startsWith("CLOSE -> ")
+  )
+    .map((e) => String(e.detail));
+  for (const path of new Set(refused)) {
+    const status = await exclusiveOpenStatus(server, vers, path);
+    problems.push(`after the refused CLOSE, exclusive open of ${path}: ${status}`);
+  }
   for (const path of options.files ?? []) {
     const status = await exclusiveOpenStatus(server, vers, path);
     if (status !== "NFS4_OK") problems.push(`exclusive open of ${path}: ${status}`);
