@@ -4,9 +4,10 @@
  *
  * - stdout closed early (`nfs4 ... | head -c1`) for the printing commands
  *   closed_stdout_test.ts leaves out: exit 0, no message, nothing held;
- * - SIGINT in the middle of the work of each command that can take a
- *   while (a big file, a big tree, a reader that stopped reading): exit 130
- *   within 2.5 s of the signal (the 1.5 s release bound and process exit),
+ * - SIGINT (a few: SIGTERM) in the middle of the work of each command that
+ *   can take a while (a big file, a big tree, a reader that stopped
+ *   reading): exit 130 (143) within 2.5 s of the signal (the 1.5 s release
+ *   bound and process exit),
  *   every OPEN closed, every LOCK unlocked, on 4.1 the session and client ID
  *   destroyed.
  */
@@ -129,6 +130,7 @@ async function interrupted(
   afterMs: number,
   stalled = false,
   after = '"RECLAIM_REBOOT done"',
+  signal: "SIGINT" | "SIGTERM" = "SIGINT",
 ): Promise<Signalled> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "cli/main.ts", ...args],
@@ -152,7 +154,7 @@ async function interrupted(
         setTimeout(() => {
           signalledAt = performance.now();
           try {
-            child.kill("SIGINT");
+            child.kill(signal);
           } catch { /* exited already */ }
         }, afterMs);
       }
@@ -186,7 +188,9 @@ const SLOW: Record<
     after?: string;
     stalled?: boolean;
     files?: string[];
-    /** The exit status (130 unless said). */
+    /** SIGINT unless said. */
+    signal?: "SIGINT" | "SIGTERM";
+    /** The exit status (130 after SIGINT, 143 after SIGTERM, unless said). */
     code?: number;
     /** Fails today for this reason: run only with NFS4_CLEAN_EXIT_KNOWN_BUGS=1. */
     knownBug?: Partial<Record<Version, string>>;
@@ -276,6 +280,24 @@ const SLOW: Record<
     code: 0,
     files: ["small"],
   },
+  // SIGTERM takes the same way out, with 143.
+  "cat, reader stopped, SIGTERM": {
+    args: (u) => ["cat", `${u}/big`],
+    afterMs: 300,
+    stalled: true,
+    signal: "SIGTERM",
+    files: ["big"],
+  },
+  "cp down, SIGTERM": {
+    args: (u, l) => ["cp", `${u}/big`, `${l}/big-term`],
+    afterMs: 20,
+    after: OPENED,
+    signal: "SIGTERM",
+    files: ["big"],
+  },
+  "du -a, SIGTERM": { args: (u) => ["du", "-a", `${u}/tree`], afterMs: 100, signal: "SIGTERM" },
+  // Last: it removes the tree the others walk.
+  "rm -r": { args: (u) => ["rm", "-r", `${u}/tree`], afterMs: 200 },
 };
 
 /** Rows marked `knownBug` run only with NFS4_CLEAN_EXIT_KNOWN_BUGS=1. */
@@ -307,16 +329,18 @@ async function runVersion(server: TestServer, vers: Version): Promise<string[]> 
   }
   for (const [name, row] of Object.entries(SLOW)) {
     if (!ONLY.test(name) || (row.knownBug?.[vers] && !RUN_KNOWN_BUGS)) continue;
-    const what = `${vers} ${name}: SIGINT`;
+    const what = `${vers} ${name}: ${row.signal ?? "SIGINT"}`;
     const r = await interrupted(
       ["--vers", vers, "--trace=json", ...row.args(u, local)],
       row.afterMs,
       row.stalled,
       row.after,
+      row.signal,
     );
     try {
       assert.ok(r.msAfterSignal >= 0, `${what}: it ended before the signal (exit ${r.code})`);
-      assert.equal(r.code, row.code ?? 130, `${what}: exit status`);
+      const code = row.code ?? (row.signal === "SIGTERM" ? 143 : 130);
+      assert.equal(r.code, code, `${what}: exit status`);
       assert.ok(
         r.msAfterSignal < 2500,
         `${what}: exit ${Math.round(r.msAfterSignal)} ms after SIGINT`,
