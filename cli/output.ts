@@ -57,6 +57,11 @@ const failedStreams = new WeakSet<WritableLike>();
 const EINTR = 4;
 const EAGAIN = 11;
 const EPIPE = 32;
+/**
+ * How long a write to a full pipe waits on the thread that answers signals
+ * before it waits on a pool thread instead (a signal ends the wait at once).
+ */
+const SYNC_WAIT_MS = 20;
 /** fcntl(2) commands and the flag for a non-blocking descriptor (Linux). */
 const F_GETFL = 3;
 const F_SETFL = 4;
@@ -83,6 +88,11 @@ interface RawStdout {
   write(bytes: Uint8Array): number;
   /** Waits until fd 1 can be written (or has failed, which the next write tells). */
   waitWritable(): void;
+  /**
+   * poll(2) for POLLOUT on this thread for at most `ms`: whether fd 1 can
+   * be written (or has failed) now; false on the timeout or a signal.
+   */
+  writableWithin(ms: number): boolean;
   /** fd 1 is a pipe or a socket: a reader that stops reading would block a write. */
   readonly mayBlock: boolean;
   /** write(2) with O_NONBLOCK for this call only: bytes written, or the negated errno (EAGAIN: full). */
@@ -135,6 +145,7 @@ function rawStdout(): RawStdout | undefined {
           // Interrupted by a signal: wait again.
         }
       },
+      writableWithin: (ms) => Number(symbols.poll!(pollfd, 1n, ms)) > 0,
       mayBlock,
       writeNow(bytes) {
         const flags = Number(symbols.fcntl!(1, F_GETFL, 0));
@@ -286,7 +297,13 @@ export class Output {
       const n = raw.writeNow(done === 0 ? chunk : chunk.subarray(done));
       if (n > 0) done += n;
       else if (n === -EINTR) continue;
-      else return this.#queue(() => this.#writeRawWaiting(raw, chunk, done));
+      // A reader that keeps up frees room within a moment: waiting for it
+      // here costs one poll(2), where a wait on a pool thread costs a hop
+      // and a promise (a 64 KiB pipe fills 16 times per MiB). A signal
+      // (EINTR) or a reader slower than that makes the wait asynchronous.
+      else if (n !== -EAGAIN || !raw.writableWithin(SYNC_WAIT_MS)) {
+        return this.#queue(() => this.#writeRawWaiting(raw, chunk, done));
+      }
     }
     return Promise.resolve();
   }
