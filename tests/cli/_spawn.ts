@@ -238,3 +238,37 @@ export async function exclusiveOpenStatus(
     await probe.close(); // CLOSEs the probe's own open
   }
 }
+
+/** What {@linkcode intoHead} saw: nfs4's exit status and stderr, and how long it ran. */
+export interface Piped {
+  code: number;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs `nfs4 ...args | head -c1` in bash and returns nfs4's exit status (PIPESTATUS). */
+export async function intoHead(args: readonly string[]): Promise<Piped> {
+  const started = performance.now();
+  const out = await new Deno.Command("bash", {
+    args: [
+      "-c",
+      '"$@" | head -c1 >/dev/null; exit "${PIPESTATUS[0]}"',
+      "nfs4",
+      Deno.execPath(),
+      "run",
+      "-A",
+      "cli/main.ts",
+      ...args,
+    ],
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  return {
+    code: out.code,
+    stderr: new TextDecoder().decode(out.stderr),
+    ms: performance.now() - started,
+  };
+}

@@ -17,7 +17,7 @@ import * as fs from "node:fs";
 import { serverTest, type TestServer } from "../_server.ts";
 import { tempDir } from "./_cp.ts";
 import { assertClean, type Version, VERSIONS } from "./_clean_exit.ts";
-import { messageLines, ROOT } from "./_spawn.ts";
+import { intoHead, messageLines, ROOT } from "./_spawn.ts";
 
 /** The export's contents for one version, under `root`. */
 function populate(root: string): void {
@@ -34,35 +34,6 @@ function populate(root: string): void {
 }
 
 // ------------------------------------------------------------ closed stdout
-
-/** Runs `nfs4 ...args | head -c1` in bash; nfs4's own status and stderr. */
-async function intoHead(
-  args: readonly string[],
-): Promise<{ code: number; stderr: string; ms: number }> {
-  const started = performance.now();
-  const out = await new Deno.Command("bash", {
-    args: [
-      "-c",
-      '"$@" | head -c1 >/dev/null; exit "${PIPESTATUS[0]}"',
-      "nfs4",
-      Deno.execPath(),
-      "run",
-      "-A",
-      "cli/main.ts",
-      ...args,
-    ],
-    cwd: ROOT,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  return {
-    code: out.code,
-    stderr: new TextDecoder().decode(out.stderr),
-    ms: performance.now() - started,
-  };
-}
 
 /** Printing commands and their arguments (`u`: the version's directory URL). */
 const PRINTERS: Record<

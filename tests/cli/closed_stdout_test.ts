@@ -12,8 +12,8 @@ import { serverTest, type TestServer } from "../_server.ts";
 import {
   destroyClientIdStatus,
   exclusiveOpenStatus,
+  intoHead,
   messageLines,
-  ROOT,
   traceClientId,
   traceEvents,
   type TraceLine,
@@ -21,40 +21,6 @@ import {
 
 const VERSIONS = ["4.0", "4.1"] as const;
 type Version = (typeof VERSIONS)[number];
-
-/** What `nfs4 ARGS | head -c1` left: nfs4's own status and stderr. */
-interface Piped {
-  code: number;
-  stderr: string;
-  ms: number;
-}
-
-/** Runs `nfs4 ...args | head -c1` in bash and returns nfs4's exit status (PIPESTATUS). */
-async function intoHead(args: readonly string[]): Promise<Piped> {
-  const started = performance.now();
-  const out = await new Deno.Command("bash", {
-    args: [
-      "-c",
-      '"$@" | head -c1 >/dev/null; exit "${PIPESTATUS[0]}"',
-      "nfs4",
-      Deno.execPath(),
-      "run",
-      "-A",
-      "cli/main.ts",
-      ...args,
-    ],
-    cwd: ROOT,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  return {
-    code: out.code,
-    stderr: new TextDecoder().decode(out.stderr),
-    ms: performance.now() - started,
-  };
-}
 
 /**
  * The export's contents: enough output that the pipe (64 KiB) fills, so
