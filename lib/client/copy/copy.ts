@@ -21,19 +21,19 @@ import { canonical, copyTree, isWithin, keepSymlink } from "./tree.ts";
 import { copySpecial, linkOrCopy } from "./nodes.ts";
 
 /**
- * Copies `sources` to `dest` as `cp [-r] [-p] [-f] [-n] SOURCE... DEST` does:
- * into `dest` when it is an existing directory (several sources need one),
- * else to `dest` itself. Failures of single files or directories go to
- * `onError` and the rest is still copied; a failure that makes the whole
- * command meaningless (several sources and no directory) is thrown.
- */
-/**
  * How long an aborted copy waits for the operations it gave up on before
  * returning (its caller then closes the clients); well inside the 1.5 s a
  * signal leaves for releasing state.
  */
 const ABANDONED_SETTLE_MS = 1000;
 
+/**
+ * Copies `sources` to `dest` as `cp [-r] [-p] [-f] [-n] SOURCE... DEST` does:
+ * into `dest` when it is an existing directory (several sources need one),
+ * else to `dest` itself. Failures of single files or directories go to
+ * `onError` and the rest is still copied; a failure that makes the whole
+ * command meaningless (several sources and no directory) is thrown.
+ */
 export async function copy(
   sources: readonly Location[],
   dest: Location,
