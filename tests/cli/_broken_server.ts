@@ -13,7 +13,7 @@ import * as fs from "node:fs/promises";
 import { startScriptedNfsServer } from "../_nfs4_server.ts";
 import { ScriptedServer, type ScriptedServerOptions } from "../state/_scripted.ts";
 import { tempDir, temporaries } from "./_cp.ts";
-import { nfs4 } from "./_spawn.ts";
+import { nfs4, type Result } from "./_spawn.ts";
 
 /** `/vfs/big`'s size: larger than what `cat` reads with its OPEN (256 KiB), so plain READs follow. */
 export const BIG_SIZE = 3 * 1024 * 1024;
@@ -68,6 +68,20 @@ export async function assertCopyDownFails(vers: string, url: string, what: RegEx
     assertOneErrorLine(r.stderr, what);
     await assert.rejects(fs.stat(`${dir}/big`), "no file at the destination");
     assert.deepEqual(await temporaries(dir), [], "no temporary left");
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * `nfs4 --vers VERS cp LOCAL URL/vfs/up`, LOCAL a temporary file holding
+ * `content` (removed afterwards): an upload to the broken server.
+ */
+export async function copyUp(vers: string, url: string, content: string): Promise<Result> {
+  const dir = await tempDir("nfs4-up-");
+  try {
+    await fs.writeFile(`${dir}/up`, content);
+    return await nfs4(["--vers", vers, "--timeout", "5", "cp", `${dir}/up`, `${url}/vfs/up`]);
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }

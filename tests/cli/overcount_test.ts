@@ -15,15 +15,14 @@
  */
 
 import assert from "node:assert/strict";
-import * as fs from "node:fs/promises";
 import type { FileNode, ScriptedServer } from "../state/_scripted.ts";
 import {
   assertCopyDownFails,
   assertOneErrorLine,
   BIG_CONTENT as CONTENT,
+  copyUp,
   withBrokenServer,
 } from "./_broken_server.ts";
-import { tempDir } from "./_cp.ts";
 import { nfs4 } from "./_spawn.ts";
 
 function assertOneLine(stderr: string, what: RegExp): void {
@@ -63,25 +62,11 @@ for (const vers of ["4.0", "4.1"]) {
   for (const [kind, content] of [["large", CONTENT], ["small", "hello\n".repeat(300)]] as const) {
     Deno.test(`nfs4 --vers ${vers} cp of a ${kind} file to the server refuses a WRITE count larger than the data sent`, async () => {
       await withBrokenServer({ writeOvercount: 5 }, async (url, server) => {
-        const dir = await tempDir("nfs4-overcount-");
-        try {
-          await fs.writeFile(`${dir}/up`, content);
-          const before = exportNames(server);
-          const r = await nfs4([
-            "--vers",
-            vers,
-            "--timeout",
-            "5",
-            "cp",
-            `${dir}/up`,
-            `${url}/vfs/up`,
-          ]);
-          assert.equal(r.code, 1, r.stderr);
-          assertOneLine(r.stderr, WRITE_OVERCOUNT);
-          assert.deepEqual(exportNames(server), before, "no file and no temporary on the server");
-        } finally {
-          await fs.rm(dir, { recursive: true, force: true });
-        }
+        const before = exportNames(server);
+        const r = await copyUp(vers, url, content);
+        assert.equal(r.code, 1, r.stderr);
+        assertOneLine(r.stderr, WRITE_OVERCOUNT);
+        assert.deepEqual(exportNames(server), before, "no file and no temporary on the server");
       });
     });
   }

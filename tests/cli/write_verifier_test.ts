@@ -11,13 +11,10 @@
  */
 
 import assert from "node:assert/strict";
-import * as fs from "node:fs/promises";
 import type { WriteArgs } from "../../lib/nfs4/ops/write.ts";
 import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
 import type { FileNode, ScriptedServer } from "../state/_scripted.ts";
-import { BIG_CONTENT, withBrokenServer } from "./_broken_server.ts";
-import { tempDir } from "./_cp.ts";
-import { nfs4 } from "./_spawn.ts";
+import { BIG_CONTENT, copyUp, withBrokenServer } from "./_broken_server.ts";
 
 /**
  * Every WRITE keeps and answers only the first half of its data (a short
@@ -40,41 +37,27 @@ function shortWritesAndRestart(server: ScriptedServer, restartAt: number): void 
 for (const vers of ["4.0", "4.1"]) {
   Deno.test(`nfs4 --vers ${vers} cp to the server sends again what a short WRITE wrote before the write verifier changed, and the copy is whole (RFC 7530 §16.36.4, RFC 8881 §18.32.3)`, async () => {
     await withBrokenServer({}, async (url, server) => {
-      const dir = await tempDir("nfs4-verifier-");
-      try {
-        await fs.writeFile(`${dir}/up`, BIG_CONTENT);
-        shortWritesAndRestart(server, 2);
-        const r = await nfs4([
-          "--vers",
-          vers,
-          "--timeout",
-          "5",
-          "cp",
-          `${dir}/up`,
-          `${url}/vfs/up`,
-        ]);
-        const node = server.root.children.get("vfs")!.children.get("up");
-        if (r.code === 0) {
-          // Success is only believed with every byte there.
-          assert.ok(node, "the file is there");
-          assert.equal(node.data.length, BIG_CONTENT.length);
-          const want = new TextEncoder().encode(BIG_CONTENT);
-          const bad = node.data.findIndex((b, i) => b !== want[i]);
-          assert.equal(bad, -1, `cp exited 0 with byte ${bad} wrong: ${r.stderr}`);
-        } else {
-          assert.equal(r.code, 1, r.stderr);
-          assert.equal(node, undefined, "no file left");
-        }
-        const writes = server.log.flatMap((e) =>
-          e.ops.flatMap((name, i) => (name === "WRITE" ? [e.args[i] as WriteArgs] : []))
-        );
-        assert.ok(
-          writes.some((w) => w.offset === 0n) && writes.filter((w) => w.offset === 0n).length > 1,
-          "the start was sent again",
-        );
-      } finally {
-        await fs.rm(dir, { recursive: true, force: true });
+      shortWritesAndRestart(server, 2);
+      const r = await copyUp(vers, url, BIG_CONTENT);
+      const node = server.root.children.get("vfs")!.children.get("up");
+      if (r.code === 0) {
+        // Success is only believed with every byte there.
+        assert.ok(node, "the file is there");
+        assert.equal(node.data.length, BIG_CONTENT.length);
+        const want = new TextEncoder().encode(BIG_CONTENT);
+        const bad = node.data.findIndex((b, i) => b !== want[i]);
+        assert.equal(bad, -1, `cp exited 0 with byte ${bad} wrong: ${r.stderr}`);
+      } else {
+        assert.equal(r.code, 1, r.stderr);
+        assert.equal(node, undefined, "no file left");
       }
+      const writes = server.log.flatMap((e) =>
+        e.ops.flatMap((name, i) => (name === "WRITE" ? [e.args[i] as WriteArgs] : []))
+      );
+      assert.ok(
+        writes.some((w) => w.offset === 0n) && writes.filter((w) => w.offset === 0n).length > 1,
+        "the start was sent again",
+      );
     });
   });
 }
@@ -82,53 +65,25 @@ for (const vers of ["4.0", "4.1"]) {
 for (const vers of ["4.0", "4.1"]) {
   Deno.test(`nfs4 --vers ${vers} cp to the server fails, and leaves no file, when every COMMIT answers another write verifier than the WRITEs' (RFC 7530 §16.3.4, RFC 8881 §18.3.4)`, async () => {
     await withBrokenServer({}, async (url, server) => {
-      const dir = await tempDir("nfs4-verifier-");
-      try {
-        await fs.writeFile(`${dir}/up`, BIG_CONTENT);
-        let n = 0;
-        server.intercept("COMMIT", () => {
-          // A restart before each COMMIT: the WRITEs' data is never there.
-          server.writeVerifier = new Uint8Array(8).fill(++n);
-        }, { times: 1_000_000 });
-        const r = await nfs4([
-          "--vers",
-          vers,
-          "--timeout",
-          "5",
-          "cp",
-          `${dir}/up`,
-          `${url}/vfs/up`,
-        ]);
-        assert.equal(r.code, 1, r.stderr);
-        assert.match(r.stderr, /write verifier kept changing/);
-        assert.equal(server.root.children.get("vfs")!.children.get("up"), undefined);
-      } finally {
-        await fs.rm(dir, { recursive: true, force: true });
-      }
+      let n = 0;
+      server.intercept("COMMIT", () => {
+        // A restart before each COMMIT: the WRITEs' data is never there.
+        server.writeVerifier = new Uint8Array(8).fill(++n);
+      }, { times: 1_000_000 });
+      const r = await copyUp(vers, url, BIG_CONTENT);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /write verifier kept changing/);
+      assert.equal(server.root.children.get("vfs")!.children.get("up"), undefined);
     });
   });
 
   Deno.test(`nfs4 --vers ${vers} cp to the server fails, and leaves no file, when COMMIT is answered NFS4ERR_NOTSUPP (COMMIT is mandatory: RFC 7530 §16.3, RFC 8881 §18.3)`, async () => {
     await withBrokenServer({}, async (url, server) => {
-      const dir = await tempDir("nfs4-verifier-");
-      try {
-        await fs.writeFile(`${dir}/up`, BIG_CONTENT);
-        server.failNext("COMMIT", S.NFS4ERR_NOTSUPP, { times: 1_000_000 });
-        const r = await nfs4([
-          "--vers",
-          vers,
-          "--timeout",
-          "5",
-          "cp",
-          `${dir}/up`,
-          `${url}/vfs/up`,
-        ]);
-        assert.equal(r.code, 1, r.stderr);
-        assert.match(r.stderr, /NFS4ERR_NOTSUPP/);
-        assert.equal(server.root.children.get("vfs")!.children.get("up"), undefined);
-      } finally {
-        await fs.rm(dir, { recursive: true, force: true });
-      }
+      server.failNext("COMMIT", S.NFS4ERR_NOTSUPP, { times: 1_000_000 });
+      const r = await copyUp(vers, url, BIG_CONTENT);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /NFS4ERR_NOTSUPP/);
+      assert.equal(server.root.children.get("vfs")!.children.get("up"), undefined);
     });
   });
 }
