@@ -186,9 +186,7 @@ export class CopyRun {
    * Waits, at most `ms`, for the operations an abort left in flight: the
    * caller closes its clients next, and a request still in flight then
    * would meet a destroyed session (and make a new one) or a closed
-   * connection. After SIGINT the state manager stopped what was not yet
-   * sent, and gives a state change in flight its release window: this waits
-   * for those, within it.
+   * connection. After SIGINT they were stopped already and settle at once.
    */
   async settleAbandoned(ms: number): Promise<void> {
     if (this.#abandoned.size === 0) return;
