@@ -12,6 +12,7 @@ import {
   RpcRecordTooLargeError,
 } from "../../lib/rpc/mod.ts";
 import { hex } from "../xdr/_hex.ts";
+import { isolateBufferBytes, REJECTION_ALLOCATION_LIMIT } from "../_memory.ts";
 
 function concat(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -195,7 +196,7 @@ Deno.test("RecordDecoder.push() rejects fragments whose sum exceeds maxRecordSiz
 });
 
 Deno.test("RecordDecoder.push() rejects a 2 GiB claim with few bytes, without allocating", () => {
-  const before = Deno.memoryUsage().rss;
+  const before = isolateBufferBytes();
   const decoder = new RecordDecoder();
   assert.throws(() => decoder.push(hex("ffffffff 00")), RpcRecordTooLargeError);
   // A run of empty non-last fragments followed by a huge one: still rejected
@@ -203,7 +204,7 @@ Deno.test("RecordDecoder.push() rejects a 2 GiB claim with few bytes, without al
   const split = new RecordDecoder({ maxRecordSize: 1 << 20 });
   assert.deepEqual(split.push(hex("00000000 00000000 7f")), []);
   assert.throws(() => split.push(hex("ffffff")), RpcRecordTooLargeError);
-  assert.ok(Deno.memoryUsage().rss - before < 64 * 1024 * 1024);
+  assert.ok(isolateBufferBytes() - before < REJECTION_ALLOCATION_LIMIT);
 });
 
 Deno.test("RecordDecoder.push() keeps failing after a record was too large", () => {
@@ -388,7 +389,7 @@ Deno.test("RecordDecoder.pushInPlace() rejects a count the target cannot hold", 
 });
 
 Deno.test("RecordDecoder.pushTransient() rejects an oversized fragment before allocating for it", () => {
-  const before = Deno.memoryUsage().rss;
+  const before = isolateBufferBytes();
   const decoder = new RecordDecoder({ maxRecordSize: 1 << 20 });
   assert.throws(() => decoder.pushTransient(hex("ffffffff 00"), () => {}), RpcRecordTooLargeError);
   assert.equal(decoder.readTarget(), undefined);
@@ -396,7 +397,7 @@ Deno.test("RecordDecoder.pushTransient() rejects an oversized fragment before al
   const split = new RecordDecoder({ maxRecordSize: 1 << 20 });
   split.pushTransient(hex("00000004 01020304 7f"), () => {});
   assert.throws(() => split.pushTransient(hex("ffffff"), () => {}), RpcRecordTooLargeError);
-  assert.ok(Deno.memoryUsage().rss - before < 64 * 1024 * 1024);
+  assert.ok(isolateBufferBytes() - before < REJECTION_ALLOCATION_LIMIT);
 });
 
 Deno.test("RecordDecoder.buffered counts what a transient or in-place record holds so far", () => {
