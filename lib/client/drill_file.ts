@@ -36,6 +36,7 @@ import type { Nfs4ClientApi, WritableFile } from "./api.ts";
 import { settleWithin } from "./drill.ts";
 import { NfsError } from "./errors.ts";
 import { joinUrl, type NfsUrl } from "./url.ts";
+import { cleanupWork } from "./operation_scope.ts";
 
 /** The name of a drill file created in a directory: this prefix and six random characters. */
 export const DRILL_FILE_PREFIX = ".nfs4-drill-";
@@ -262,14 +263,17 @@ export async function cleanUpDrillFile(
   const { client, written } = options;
   const own = client !== undefined;
   const ms = own ? options.timeoutMs : options.fallbackTimeoutMs;
-  const work = own ? endDrillFile(client, target, { file: options.file, written }) : (async () => {
-    const fresh = await options.connect();
-    try {
-      return await endDrillFile(fresh, target, { written });
-    } finally {
-      await fresh.close().catch(() => {});
-    }
-  })();
+  // Cleanup: not stopped by the soft stop that ended the work (Ctrl-C).
+  const work = cleanupWork(() =>
+    own ? endDrillFile(client, target, { file: options.file, written }) : (async () => {
+      const fresh = await options.connect();
+      try {
+        return await endDrillFile(fresh, target, { written });
+      } finally {
+        await fresh.close().catch(() => {});
+      }
+    })()
+  );
   const outcome = await settleWithin(work, ms);
   switch (outcome.kind) {
     case "ok":

@@ -62,6 +62,7 @@ import {
   walkTree,
 } from "./move_tree.ts";
 import { encodeComponent, formatHostPort, type NfsUrl, parseNfsUrl, urlForPath } from "./url.ts";
+import { cleanupWork } from "./operation_scope.ts";
 
 /**
  * What a move did, as `mv -v` tells it: one `renamed` per RENAME; across
@@ -365,7 +366,8 @@ async function moveAcross(
   const tempShown = side.display(tempPath);
   /** A failure's names with the temporary's name replaced by the target's. */
   const shown = (text: string) => text.split(tempShown).join(target);
-  const cleanup = () => removeTemporary(side, tempPath, tempShown);
+  // Cleanup: not stopped by the soft stop that ended the work (Ctrl-C).
+  const cleanup = () => cleanupWork(() => removeTemporary(side, tempPath, tempShown));
   const failures: { error: unknown; url: NfsUrl | undefined }[] = [];
   let copyErrors: number;
   try {

@@ -30,6 +30,7 @@ import type { ConnectOptions } from "./api.ts";
 import { Nfs4Client } from "./client.ts";
 import { displayByteString } from "./names.ts";
 import type { AttributeReport } from "./types.ts";
+import { cleanupWork } from "./operation_scope.ts";
 
 /** Round trips of RPC NULL, in milliseconds. */
 export interface NullTimes {
@@ -503,6 +504,7 @@ async function clockSkew(
     const serverMs = Number(nanoseconds(modify) / 1_000_000n);
     return serverMs - (before + after) / 2;
   } finally {
-    await client.remove(file);
+    // Cleanup: not stopped by the soft stop that ended the work (Ctrl-C).
+    await cleanupWork(() => client.remove(file));
   }
 }
