@@ -218,6 +218,15 @@ export class CliContext {
 
   readonly #clientStop = new AbortController();
 
+  /**
+   * Aborted when the command's clients are stopped: the soft stop of the
+   * command's work (cli/program.ts), so nothing new is sent after it while
+   * releasing goes on.
+   */
+  get clientsStopped(): AbortSignal {
+    return this.#clientStop.signal;
+  }
+
   /** Starts a command's use of servers; `close()` it in a `finally`. */
   session(globals: GlobalOptions): CommandSession {
     this.globals = globals;

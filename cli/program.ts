@@ -17,6 +17,7 @@ import {
   TRACE_TERM,
 } from "./globals.ts";
 import { isBrokenPipe } from "./output.ts";
+import { withAddedOperationSignal } from "../lib/client/operation_scope.ts";
 import { versionText } from "./version.ts";
 
 /** Adds one subcommand (`program.command(...)`) whose action uses `ctx`. */
@@ -205,7 +206,15 @@ export async function run(argv: readonly string[], io: CliIo): Promise<ExitCode>
   const program = buildProgram(ctx, await loadCommands(normalized));
   const unsubscribe = io.signals?.((signal) => ctx.interrupt(signal));
   try {
-    await program.parseAsync(normalized, { from: "user" });
+    // The command's work runs under a soft stop (lib/state/operation_scope.ts)
+    // ended with its clients: after SIGINT or SIGTERM it sends nothing new,
+    // while what it releases (CLOSE, LOCKU, its temporary's REMOVE: cleanup
+    // outside the scope) still goes out in the state manager's window. As a
+    // verb of nfs4 shell, the verb's own soft stop holds too.
+    await withAddedOperationSignal(
+      ctx.clientsStopped,
+      () => program.parseAsync(normalized, { from: "user" }),
+    );
     const stopped = ctx.interruption.signal.reason;
     if (stopped !== undefined) return exitCodeFor(stopped);
     if (ctx.exitStatus !== undefined) return ctx.exitStatus as ExitCode;

@@ -3,7 +3,7 @@
  * verbs): see lib/state/operation_scope.ts.
  * @module
  */
-export { withOperationSignal } from "../state/operation_scope.ts";
+export { withAddedOperationSignal, withOperationSignal } from "../state/operation_scope.ts";
 import { outsideOperationScope } from "../state/operation_scope.ts";
 
 /**

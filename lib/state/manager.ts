@@ -259,6 +259,18 @@ export class StateManager {
   #fatal: Error | undefined;
   /** Aborted to interrupt every operation and wait (see `interrupt()`). */
   #stop = new AbortController();
+  /**
+   * What stops a state-changing request in flight (OPEN, CLOSE, LOCK, a
+   * 4.0 seqid op): not the interrupt itself, but the end of the release
+   * window after it (or a second interrupt, or shutdown's bound). The
+   * server may have run such a request; abandoned, its outcome is unknown:
+   * on 4.0 the owner's seqid goes out of step and every CLOSE of the
+   * owner's other opens is refused (NFS4ERR_BAD_SEQID, opens left until
+   * the lease ends), a LOCK may hold a lock the client does not know of.
+   * Answered, it is known and released like the rest, as the kernel lets
+   * an interrupted LOCK finish and unlocks it (nfs4_lock_release).
+   */
+  #settle = new AbortController();
   /** The server stopped answering for a whole recovery deadline: later calls fail at once. */
   #unreachable: ServerNotRespondingError | undefined;
   /** When the last reply of any kind arrived (the server is alive). */
@@ -427,6 +439,7 @@ export class StateManager {
     if (this.#interrupted) {
       // A second interrupt: the release window ends now too.
       this.#stop.abort(reason);
+      this.#settle.abort(reason);
       return;
     }
     this.#interrupted = true;
@@ -440,11 +453,15 @@ export class StateManager {
     // short window, then is stopped too: release what can be, never hang.
     const window = new AbortController();
     this.#stop = window;
+    const settle = this.#settle;
     this.clock.setTimer(
-      () =>
-        window.abort(
-          new RecoveryError(`stopped ${seconds(AFTER_INTERRUPT_MS)} after the interrupt`),
-        ),
+      () => {
+        const ended = new RecoveryError(
+          `stopped ${seconds(AFTER_INTERRUPT_MS)} after the interrupt`,
+        );
+        window.abort(ended);
+        settle.abort(ended);
+      },
       AFTER_INTERRUPT_MS,
     );
     stopped.abort(reason);
@@ -456,6 +473,11 @@ export class StateManager {
   /** `extra` joined with the manager's own stop signal. */
   #signal(extra?: AbortSignal): AbortSignal {
     return extra ? AbortSignal.any([extra, this.#stop.signal]) : this.#stop.signal;
+  }
+
+  /** `extra` joined with what stops a state change in flight (`#settle`). */
+  #settling(extra?: AbortSignal): AbortSignal {
+    return extra ? AbortSignal.any([extra, this.#settle.signal]) : this.#settle.signal;
   }
 
   /** The longest wait between retries: below a third of the lease, so waiting keeps the lease. */
@@ -929,7 +951,7 @@ export class StateManager {
         } else {
           const built: { ops?: T } = {};
           try {
-            reply = await this.#sendUnderOwners(owners, build, options, built);
+            reply = await this.#sendUnderOwners(owners, build, options, built, soft);
           } finally {
             if (built.ops !== undefined) ops = built.ops;
           }
@@ -1059,8 +1081,12 @@ export class StateManager {
     build: () => T,
     options: RunOptions,
     built: { ops?: T },
+    soft: AbortSignal | undefined,
   ): Promise<CompoundReply> {
     return withOwners(owners, async () => {
+      // It may have waited for the owners (another request of theirs in
+      // flight): a soft stop that came meanwhile ends it before the send.
+      soft?.throwIfAborted();
       const ops = built.ops = build();
       const sendAdvancing = async (more: OpList) => {
         const sent = await this.send(more, {
@@ -1113,7 +1139,10 @@ export class StateManager {
   ): Promise<CompoundReply> {
     if (this.#unreachable) throw this.#unreachable;
     const sentAt = this.clock.now();
-    const signal = this.#signal(options.signal);
+    const changes = options.cacheThis ?? changesState(ops);
+    // A state change, once sent, is stopped only when the release window
+    // after an interrupt ends (`#settle`); the rest at the interrupt.
+    const signal = changes ? this.#settling(options.signal) : this.#signal(options.signal);
     const attempt: RpcAttempt = {};
     const callOptions = {
       credential: this.credential,
@@ -1148,12 +1177,13 @@ export class StateManager {
       this.setFlag("SESSION_RESET", "no session");
       return syntheticFailure(S.NFS4ERR_BADSESSION);
     }
-    const slot = await session.slots.acquire(signal);
+    // Waiting for a slot is before the send: the interrupt stops it.
+    const slot = await session.slots.acquire(changes ? this.#signal(options.signal) : signal);
     let reply: CompoundReply;
     let transmissions = 0;
     try {
       // Built once: every resend below is this request byte for byte.
-      const seq = procs.sequenceOp(session, slot, options.cacheThis ?? changesState(ops));
+      const seq = procs.sequenceOp(session, slot, changes);
       const transmit = () => {
         transmissions++;
         return this.#compound(
@@ -1499,13 +1529,17 @@ export class StateManager {
     let bound: TimerHandle | undefined;
     if (withinMs !== undefined) {
       const stop = this.#stop;
-      bound = this.clock.setTimer(
-        () => stop.abort(new RecoveryError(`shutdown gave up after ${seconds(withinMs)}`)),
-        withinMs,
-      );
+      const settle = this.#settle;
+      bound = this.clock.setTimer(() => {
+        const ended = new RecoveryError(`shutdown gave up after ${seconds(withinMs)}`);
+        stop.abort(ended);
+        settle.abort(ended);
+      }, withinMs);
     }
     try {
-      if (!this.#fatal) await procs.releaseAll(this);
+      // Releasing is never stopped by the soft stop that ended the work
+      // calling it (a command's, after Ctrl-C: operation_scope.ts).
+      if (!this.#fatal) await outsideOperationScope(() => procs.releaseAll(this));
     } finally {
       this.tracer.flush();
       bound?.cancel();

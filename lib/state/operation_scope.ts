@@ -34,6 +34,20 @@ export function withOperationSignal<T>(signal: AbortSignal, work: () => Promise<
   return scope.run(signal, work);
 }
 
+/**
+ * Runs `work` with `signal` added to the soft stop it already runs under, if
+ * any: a command run as a verb of `nfs4 shell` stops at its own stop or at
+ * the verb's, whichever comes first.
+ */
+export function withAddedOperationSignal<T>(
+  signal: AbortSignal,
+  work: () => Promise<T>,
+): Promise<T> {
+  const outer = scope.getStore();
+  const both = outer === undefined || outer === signal ? signal : AbortSignal.any([outer, signal]);
+  return scope.run(both, work);
+}
+
 /** The soft stop of the work running now, if any. */
 export function operationSignal(): AbortSignal | undefined {
   return scope.getStore();

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
 import { putfh } from "../../lib/nfs4/ops/putfh.ts";
 import { read } from "../../lib/nfs4/ops/read.ts";
-import { withOperationSignal } from "../../lib/state/operation_scope.ts";
+import { withAddedOperationSignal, withOperationSignal } from "../../lib/state/operation_scope.ts";
 import { harness } from "./_harness.ts";
 import { NfsError } from "../../lib/nfs4/errors.ts";
 
@@ -42,3 +42,30 @@ for (const vers of [0, 1] as const) {
     assert.equal(h.ops().length, sent, "no READ after the stop");
   });
 }
+
+Deno.test("withAddedOperationSignal(): a command run as a shell verb stops at its own stop or the verb's", async () => {
+  await using h = await harness(1);
+  const file = await h.open();
+  for (const which of ["verb", "command"] as const) {
+    const verb = new AbortController();
+    const command = new AbortController();
+    h.server.failNext("READ", S.NFS4ERR_DELAY, { times: 1000 });
+    const reading = withOperationSignal(
+      verb.signal,
+      () =>
+        withAddedOperationSignal(command.signal, () =>
+          h.m.run(
+            () => [putfh(file.fh), read({ stateid: file.stateid, offset: 0n, count: 64 })] as const,
+            { states: [file] },
+          )),
+    );
+    reading.catch(() => {});
+    await h.tick(300, 50);
+    (which === "verb" ? verb : command).abort(new Error(`${which} stopped`));
+    await assert.rejects(h.drive(reading, 50, 5_000), (e: unknown) => {
+      assert.equal(((e as Error).cause as Error | undefined)?.message, `${which} stopped`);
+      return true;
+    });
+    h.server.clearFaults();
+  }
+});

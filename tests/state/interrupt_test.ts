@@ -1,0 +1,71 @@
+/**
+ * What an interrupt (Ctrl-C, SIGTERM: `StateManager.interrupt()`) does to a
+ * state change already sent, and what a soft stop does to one not yet sent.
+ *
+ * A state change in flight (OPEN, CLOSE, LOCK) may have run on the server.
+ * Abandoned, its outcome is unknown: on 4.0 the open owner's seqid goes out
+ * of step (RFC 7530 §9.1.7) and every later CLOSE of the owner is refused
+ * (NFS4ERR_BAD_SEQID), so its opens stay until the lease ends. So it gets
+ * the release window after the interrupt to be answered, and is then
+ * released with the rest; only the window's end abandons it.
+ */
+
+import assert from "node:assert/strict";
+import { withOperationSignal } from "../../lib/state/operation_scope.ts";
+import { harness } from "./_harness.ts";
+
+for (const vers of [0, 1] as const) {
+  Deno.test(`NFSv4.${vers}: an OPEN in flight at an interrupt is answered in the release window, kept, and closed by shutdown() (RFC 7530 §9.1.7)`, async () => {
+    await using h = await harness(vers);
+    await h.vfs();
+    h.channel.hold();
+    const opening = h.open("file");
+    opening.catch(() => {});
+    await h.tick(20, 10);
+    assert.equal(h.channel.heldCount, 1, "the OPEN went out");
+    h.m.interrupt(new Error("SIGINT"));
+    await h.tick(500, 50);
+    h.channel.release();
+    const state = await h.drive(opening, 50, 1_000);
+    assert.equal(state.closed, false);
+    await h.drive(h.m.shutdown(), 50, 2_000);
+    assert.equal(h.server.states.size, 0, "its CLOSE went out in the window");
+    assert.deepEqual(h.events(["retry"]).filter((e) => e.includes("abandoned")), []);
+  });
+
+  Deno.test(`NFSv4.${vers}: the end of the release window abandons a state change still in flight`, async () => {
+    await using h = await harness(vers);
+    await h.vfs();
+    h.channel.hold();
+    const opening = h.open("file");
+    opening.catch(() => {});
+    await h.tick(20, 10);
+    h.m.interrupt(new Error("SIGINT"));
+    await assert.rejects(h.drive(opening, 50, 3_000), /after the interrupt/);
+    assert.ok(h.clock.now() >= 1_500, `stopped at ${h.clock.now()} ms`);
+    h.channel.release();
+  });
+}
+
+Deno.test("NFSv4.0: a request waiting for its open owner is not sent once the soft stop comes (RFC 7530 §9.1.7)", async () => {
+  await using h = await harness(0);
+  await h.vfs();
+  const first = await h.open("file");
+  h.mark();
+  h.channel.hold();
+  const verb = new AbortController();
+  // Both need the open owner: the OPEN waits for the first one's reply.
+  const holding = h.m.run(() => [], { seqidOwners: [first.owner] });
+  holding.catch(() => {});
+  await h.tick(20, 10);
+  const opening = withOperationSignal(verb.signal, () => h.open("other"));
+  opening.catch(() => {});
+  await h.tick(20, 10);
+  assert.equal(h.channel.heldCount, 1, "one request of the owner out");
+  verb.abort(new Error("verb stopped"));
+  h.channel.release();
+  await h.drive(holding, 10, 1_000);
+  await assert.rejects(h.drive(opening, 10, 1_000), /verb stopped/);
+  assert.equal(h.channel.heldCount, 0);
+  assert.deepEqual(h.ops().filter((o) => o.includes("OPEN")), [], h.ops().join("\n"));
+});
