@@ -279,6 +279,13 @@ const SLOW: Record<
     files: ["big"],
   },
   "du -a, SIGTERM": { args: (u) => ["du", "-a", `${u}/tree`], afterMs: 100, signal: "SIGTERM" },
+  // A move to another server (here: of a local directory) copies into a temporary first.
+  "mv up": {
+    args: (u, l) => ["mv", `${l}/mvdir`, `${u}/mvdir`],
+    afterMs: 20,
+    after: OPENED,
+    cleanupLooksUp: true,
+  },
   // Last: it removes the tree the others walk.
   "rm -r": { args: (u) => ["rm", "-r", `${u}/tree`], afterMs: 200 },
 };
@@ -301,7 +308,7 @@ const AFTER_INTERRUPT_OPS = new Set([
   "REMOVE",
 ]);
 
-/** A path lookup, which a cleanup may need to find what it removes. */
+/** Lookups (a path, a directory's entries) a cleanup may need to find what it removes. */
 const CLEANUP_LOOKUP_OPS = new Set([
   "SEQUENCE",
   "PUTROOTFH",
@@ -309,6 +316,7 @@ const CLEANUP_LOOKUP_OPS = new Set([
   "LOOKUP",
   "GETFH",
   "GETATTR",
+  "READDIR",
 ]);
 
 /**
@@ -331,6 +339,12 @@ function sentAfterInterrupt(stderr: string, lookups: boolean): string[] {
   return extra;
 }
 
+/** The temporaries of `cp` and `mv` (`.NAME.nfs4-XXXXXX`) anywhere under `dir`. */
+function temporaries(dir: string): string[] {
+  return (fs.readdirSync(dir, { recursive: true }) as string[])
+    .filter((p) => /(^|\/)\.[^/]*\.nfs4-[A-Za-z0-9]{6}$/.test(p));
+}
+
 /** Rows marked `knownBug` run only with NFS4_CLEAN_EXIT_KNOWN_BUGS=1. */
 const RUN_KNOWN_BUGS = Deno.env.get("NFS4_CLEAN_EXIT_KNOWN_BUGS") === "1";
 
@@ -343,6 +357,8 @@ async function runVersion(server: TestServer, vers: Version): Promise<string[]> 
   populate(`${server.exportDir}/${tag}`);
   const local = await tempDir("nfs4-clean-exit-");
   fs.writeFileSync(`${local}/up`, new Uint8Array(256 << 20).fill(0x75));
+  fs.mkdirSync(`${local}/mvdir`);
+  fs.linkSync(`${local}/up`, `${local}/mvdir/up`);
   const u = `${server.url}/vfs/${tag}`;
   const failures: string[] = [];
   const paths = (files: string[] | undefined) => (files ?? []).map((f) => `/vfs/${tag}/${f}`);
@@ -377,6 +393,7 @@ async function runVersion(server: TestServer, vers: Version): Promise<string[]> 
         `${what}: exit ${Math.round(r.msAfterSignal)} ms after SIGINT`,
       );
       await assertClean(server, vers, r.stderr, what, { files: paths(row.files) });
+      assert.deepEqual(temporaries(`${server.exportDir}/${tag}`), [], `${what}: temporaries left`);
       if (!row.ownMeaning) {
         assert.deepEqual(
           sentAfterInterrupt(r.stderr, row.cleanupLooksUp ?? false),
