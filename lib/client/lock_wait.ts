@@ -117,8 +117,9 @@ const waitClock: WaitClock = {
  * a try before it is sent and in the state manager's waits, never a LOCK
  * the server may be running); if it took the lock, the lock is released
  * again (LOCKU) before the promise rejects, so an aborted wait never leaves
- * a lock behind. (A command that must stop even a request in flight, as
- * `nfs4 lock` does at SIGINT, stops its client as well.)
+ * a lock behind. (`nfs4 lock` at SIGINT also stops its client: waits and
+ * reads stop at once, but a LOCK in flight still gets the state manager's
+ * release window to be answered, and is released like this.)
  *
  * The deadline is a hard stop: a try still in flight when it passes is
  * abandoned, and the server may have run it (a lock this client then does

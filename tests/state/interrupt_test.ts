@@ -13,6 +13,7 @@
 import assert from "node:assert/strict";
 import { withOperationSignal } from "../../lib/state/operation_scope.ts";
 import { harness } from "./_harness.ts";
+import { ShareAccess } from "../../lib/nfs4/constants.ts";
 
 for (const vers of [0, 1] as const) {
   Deno.test(`NFSv4.${vers}: an OPEN in flight at an interrupt is answered in the release window, kept, and closed by shutdown() (RFC 7530 §9.1.7)`, async () => {
@@ -69,3 +70,24 @@ Deno.test("NFSv4.0: a request waiting for its open owner is not sent once the so
   assert.equal(h.channel.heldCount, 0);
   assert.deepEqual(h.ops().filter((o) => o.includes("OPEN")), [], h.ops().join("\n"));
 });
+
+for (const vers of [0, 1] as const) {
+  Deno.test(`NFSv4.${vers}: a LOCK in flight at an interrupt is answered in the release window; shutdown() unlocks it (kernel nfs4_lock_release)`, async () => {
+    await using h = await harness(vers);
+    const file = await h.open("file", ShareAccess.OPEN4_SHARE_ACCESS_BOTH);
+    h.mark();
+    h.channel.hold();
+    const locking = h.lock(file);
+    locking.catch(() => {});
+    await h.tick(20, 10);
+    assert.equal(h.channel.heldCount, 1, "the LOCK went out");
+    h.m.interrupt(new Error("SIGINT"));
+    await h.tick(300, 50);
+    h.channel.release();
+    await h.drive(locking, 50, 1_000);
+    assert.equal(file.locks.length, 1, "the lock it took is known");
+    await h.drive(h.m.shutdown(), 50, 2_000);
+    assert.ok(h.ops().some((o) => o.includes("LOCKU")), h.ops().join("\n"));
+    assert.equal(h.server.states.size, 0, "unlocked and closed in the window");
+  });
+}
