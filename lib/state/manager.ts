@@ -432,8 +432,12 @@ export class StateManager {
 
   /**
    * Interrupts every operation and wait now (Ctrl-C, a command's deadline):
-   * each rejects with `reason`. Recovery stops where it is. `shutdown()`
-   * afterwards still tries to release state, within its own bound.
+   * each rejects with `reason`, except a state change already sent (OPEN,
+   * CLOSE, LOCK...), which is given the release window (1.5 s) to be
+   * answered (see `#settle`). Recovery stops where it is. What runs from now
+   * on (the caller's releases, `shutdown()`) runs within that window; the
+   * caller keeps its own work from starting anything new (a soft stop,
+   * operation_scope.ts). A second interrupt ends the window at once.
    */
   interrupt(reason: unknown): void {
     if (this.#interrupted) {
