@@ -951,7 +951,7 @@ export class StateManager {
           // then, without its two async closures per call. send() reads only
           // `cacheThis` and `signal` of the options.
           ops = build();
-          reply = await this.send(ops, options);
+          reply = await this.send(ops, options, soft);
         } else {
           const built: { ops?: T } = {};
           try {
@@ -1136,14 +1136,38 @@ export class StateManager {
    * itself until a reply comes, the recovery deadline passes or `signal`
    * aborts (exactly_once.ts): same bytes, same xid, on 4.1 the same slot and
    * sequence id. Giving up leaves the slot uncertain, never reused.
+   *
+   * `softStop` (a command's, operation_scope.ts) ends it before it is sent:
+   * on 4.1 it may wait for a slot first.
    */
-  async send(
+  send(
     ops: OpList,
     options: { cacheThis?: boolean; signal?: AbortSignal } = {},
+    softStop?: AbortSignal,
+  ): Promise<CompoundReply> {
+    const changes = options.cacheThis ?? changesState(ops);
+    if (!changes) return this.#sendNow(ops, options, false, softStop);
+    // Counted: shutdown() waits for the state changes in flight (`#settle`).
+    this.#changesInFlight++;
+    return this.#sendNow(ops, options, true, softStop).finally(() => {
+      if (--this.#changesInFlight === 0) {
+        for (const wake of this.#changesSettled.splice(0)) wake();
+      }
+    });
+  }
+
+  /** State-changing sends in flight, and who waits for there to be none. */
+  #changesInFlight = 0;
+  readonly #changesSettled: (() => void)[] = [];
+
+  async #sendNow(
+    ops: OpList,
+    options: { cacheThis?: boolean; signal?: AbortSignal },
+    changes: boolean,
+    softStop: AbortSignal | undefined,
   ): Promise<CompoundReply> {
     if (this.#unreachable) throw this.#unreachable;
     const sentAt = this.clock.now();
-    const changes = options.cacheThis ?? changesState(ops);
     // A state change, once sent, is stopped only when the release window
     // after an interrupt ends (`#settle`); the rest at the interrupt.
     const signal = changes ? this.#settling(options.signal) : this.#signal(options.signal);
@@ -1183,6 +1207,11 @@ export class StateManager {
     }
     // Waiting for a slot is before the send: the interrupt stops it.
     const slot = await session.slots.acquire(changes ? this.#signal(options.signal) : signal);
+    if (softStop?.aborted) {
+      // Stopped while it waited for the slot: not sent.
+      session.slots.release(slot);
+      throw softStop.reason;
+    }
     let reply: CompoundReply;
     let transmissions = 0;
     try {
@@ -1541,6 +1570,14 @@ export class StateManager {
       }, withinMs);
     }
     try {
+      if (this.#changesInFlight > 0) {
+        // A state change still in flight (an OPEN sent before an interrupt)
+        // is answered within the release window or this call's bound, which
+        // stop it: wait for it, then let its caller record what it made, so
+        // that it is released below with the rest.
+        await new Promise<void>((resolve) => this.#changesSettled.push(resolve));
+        await new Promise<void>((resolve) => setTimeout(resolve, 0));
+      }
       // Releasing is never stopped by the soft stop that ended the work
       // calling it (a command's, after Ctrl-C: operation_scope.ts).
       if (!this.#fatal) await outsideOperationScope(() => procs.releaseAll(this));

@@ -91,3 +91,45 @@ for (const vers of [0, 1] as const) {
     assert.equal(h.server.states.size, 0, "unlocked and closed in the window");
   });
 }
+
+for (const vers of [0, 1] as const) {
+  Deno.test(`NFSv4.${vers}: shutdown() right after an interrupt waits for an OPEN still in flight and closes it`, async () => {
+    await using h = await harness(vers);
+    await h.vfs();
+    h.channel.hold();
+    const opening = h.open("file");
+    opening.catch(() => {});
+    await h.tick(20, 10);
+    h.m.interrupt(new Error("SIGINT"));
+    // The command gave up on the OPEN (cp's abandoned work) and closes.
+    const closing = h.m.shutdown();
+    closing.catch(() => {});
+    await h.tick(300, 50);
+    h.channel.release();
+    await h.drive(closing, 50, 2_000);
+    await opening;
+    // Closed, not just dropped with the client ID (a 4.1 server may do that).
+    assert.ok(h.ops().some((o) => /\bCLOSE\b/.test(o)), h.ops().join("\n"));
+    assert.equal(h.server.states.size, 0, "the OPEN answered in the window was closed");
+  });
+}
+
+Deno.test("NFSv4.1: a request waiting for a slot is not sent once the soft stop comes (RFC 8881 §2.10.6.1)", async () => {
+  await using h = await harness(1, { wantedSlots: 1 });
+  const file = await h.open();
+  h.mark();
+  h.channel.hold();
+  const first = h.read(file);
+  first.catch(() => {});
+  await h.tick(20, 10);
+  const verb = new AbortController();
+  const waiting = withOperationSignal(verb.signal, () => h.read(file));
+  waiting.catch(() => {});
+  await h.tick(20, 10);
+  assert.equal(h.channel.heldCount, 1, "one READ out, one waiting for the only slot");
+  verb.abort(new Error("verb stopped"));
+  h.channel.release();
+  await h.drive(first, 10, 1_000);
+  await assert.rejects(h.drive(waiting, 10, 1_000), /verb stopped/);
+  assert.equal(h.ops().filter((o) => o.includes("READ")).length, 1, h.ops().join("\n"));
+});

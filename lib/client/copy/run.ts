@@ -186,7 +186,10 @@ export class CopyRun {
    * Waits, at most `ms`, for the operations an abort left in flight: the
    * caller closes its clients next, and a request still in flight then
    * would meet a destroyed session (and make a new one) or a closed
-   * connection. After SIGINT they were stopped already and settle at once.
+   * connection. After SIGINT reads and lookups were stopped already and
+   * settle at once; a state change (an OPEN) may take the state manager's
+   * release window, and the clients' shutdown waits for what is left of it
+   * (then closes what it opened).
    */
   async settleAbandoned(ms: number): Promise<void> {
     if (this.#abandoned.size === 0) return;
