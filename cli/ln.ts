@@ -17,6 +17,7 @@ import { temporaryName } from "../lib/client/copy/mod.ts";
 import { reasonOf } from "../lib/client/copy/preserve.ts";
 import { NfsError } from "../lib/client/errors.ts";
 import { hasStatus } from "../lib/client/has_status.ts";
+import { cleanupWork } from "../lib/client/operation_scope.ts";
 import type { FileInfo } from "../lib/client/types.ts";
 import {
   encodeComponent,
@@ -295,13 +296,14 @@ async function linkOne(
     try {
       await client.rename(temp, linkPath);
     } catch (e) {
-      await client.remove(temp).catch(() => undefined);
+      // Cleanup: not stopped by the soft stop that ended the work (Ctrl-C).
+      await cleanupWork(() => client.remove(temp)).catch(() => undefined);
       throw failed(reasonOf(e), e);
     }
     // Two links of one file: the RENAME did nothing (RFC 7530 §16.26.4) and
     // the temporary is still there (coreutils' rename(2) does the same).
     if (alreadyLinked) {
-      await client.remove(temp).catch((e) => {
+      await cleanupWork(() => client.remove(temp)).catch((e) => {
         if (!hasStatus(e, "NFS4ERR_NOENT")) throw e;
       });
     }

@@ -420,6 +420,13 @@ class LockRun {
       }
       return;
     }
+    if (this.#signal !== undefined && !this.#releasing) {
+      // A second signal while the first one's stop is still under way (a
+      // LOCK sent before it gets the release window to be answered): exit
+      // now, as every command does at a second signal.
+      void exitWith(this.#ctx, 128 + signalNumber(signal));
+      return;
+    }
     if (this.#releasing && this.#signal !== undefined) {
       // A second signal while releasing: stop waiting for the server.
       this.#ctx.error(
@@ -431,8 +438,9 @@ class LockRun {
     }
     this.#signal ??= signal;
     this.#stop.abort(new Error(`${signal} received`));
-    // No COMMAND is running: stop the wait or the hold now, even a request
-    // in flight to a silent server; the release gets a short window.
+    // No COMMAND is running: stop the wait or the hold now (a LOCK already
+    // sent is answered within the state manager's release window, then
+    // released); releasing gets that short window.
     this.#ctx.stopClients(signal);
   };
 

@@ -85,6 +85,7 @@ import {
   drillMarker,
   openDrillFile,
 } from "../lib/client/drill_file.ts";
+import { withAddedOperationSignal } from "../lib/client/operation_scope.ts";
 import { formatNfsUrl, type NfsUrl, parseNfsUrl, UsageError } from "../lib/client/url.ts";
 import { formatRange } from "../lib/client/trace.ts";
 import { formatTraceJson, formatTraceText, type TraceSink } from "../lib/client/trace.ts";
@@ -418,7 +419,9 @@ export function registerSimulateReboot(
       process.on("SIGINT", onInt);
       process.on("SIGTERM", onTerm);
       try {
-        const report = await drill.run(stop.signal);
+        // Under the signal's soft stop too: after it, the drill sends
+        // nothing new; its cleanup runs outside it (cleanUpDrillFile).
+        const report = await withAddedOperationSignal(stop.signal, () => drill.run(stop.signal));
         if (opts.json) {
           await ctx.out.write(jsonText(report) + "\n");
         } else {

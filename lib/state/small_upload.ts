@@ -61,6 +61,7 @@ import { formatStateid, type Verifier } from "../nfs4/types.ts";
 import { asClose } from "./files.ts";
 import type { StateManager } from "./manager.ts";
 import type { OpenState } from "./open_state.ts";
+import { outsideOperationScope } from "./operation_scope.ts";
 import { closeOpen, forgetOpen } from "./procs.ts";
 
 /** What {@linkcode writeSetattrClose} did. */
@@ -161,8 +162,9 @@ export function writeSetattrClose(
       }
       forgetOpen(m, state);
     } else {
-      // The CLOSE alone (ordered after the OPENs in flight already, by asClose).
-      await closeOpen(m, state);
+      // The CLOSE alone (ordered after the OPENs in flight already, by asClose),
+      // a release: never stopped by the work's soft stop (as files.ts closeFile).
+      await outsideOperationScope(() => closeOpen(m, state));
     }
     const result = wrote as WriteResult | undefined;
     if (result && result.committed !== StableHow.FILE_SYNC4) {
