@@ -1570,11 +1570,12 @@ export class StateManager {
       }, withinMs);
     }
     try {
-      if (this.#changesInFlight > 0) {
-        // A state change still in flight (an OPEN sent before an interrupt)
-        // is answered within the release window or this call's bound, which
-        // stop it: wait for it, then let its caller record what it made, so
-        // that it is released below with the rest.
+      // A state change still in flight (an OPEN sent before an interrupt)
+      // is answered within the release window or this call's bound, which
+      // stop it: wait for it, then let its caller record what it made, so
+      // that it is released below with the rest. Again while its answer
+      // leads to another (a 4.0 OPEN's OPEN_CONFIRM, sent before it is recorded).
+      while (this.#changesInFlight > 0) {
         await new Promise<void>((resolve) => this.#changesSettled.push(resolve));
         await new Promise<void>((resolve) => setTimeout(resolve, 0));
       }
