@@ -22,7 +22,7 @@ for (const vers of VERSIONS) {
     async (server) => {
       writeFileSync(join(server.exportDir, "f"), "data\n");
       await using proxy = await FaultProxy.start({ target: server, log: () => {} });
-      proxy.delayReply("LOCK", 700);
+      proxy.delayReply("LOCK", 1_000);
       const locker = startNfs4([
         "--vers",
         vers,
