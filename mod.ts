@@ -25,6 +25,11 @@ export type {
 } from "./lib/client/api.ts";
 export { LockConflictError, MinorVersionError } from "./lib/client/errors.ts";
 export { lockWithWait } from "./lib/client/lock_wait.ts";
+export {
+  cleanupWork,
+  withAddedOperationSignal,
+  withOperationSignal,
+} from "./lib/client/operation_scope.ts";
 export type { LockWaitOptions, LockWaitResult } from "./lib/client/lock_wait.ts";
 export { copy, CopyError } from "./lib/client/copy/mod.ts";
 export type { CopyOptions, CopySummary } from "./lib/client/copy/mod.ts";

@@ -41,7 +41,12 @@ export interface ConnectOptions {
   readonly recoveryTimeoutMs?: number;
   /**
    * Aborting interrupts every operation and wait of the client at once
-   * (Ctrl-C); `close()` still releases what it can within a short bound.
+   * (Ctrl-C), except a state change already sent (OPEN, CLOSE, LOCK,
+   * WRITE...), which gets a 1.5 s window to be answered so that what it
+   * made is known; `close()` still releases what it can within that window.
+   * Work that must not start anything new after the abort runs under
+   * `withOperationSignal(signal, ...)` (lib/client/operation_scope.ts), as
+   * the CLI's commands do.
    */
   readonly signal?: AbortSignal;
   /**
