@@ -51,3 +51,27 @@ for (const vers of VERSIONS) {
     },
   );
 }
+
+// Without that, it waited for the release window's end (1.4 s after the second).
+serverTest(
+  "nfs4 lock: a second SIGINT while the LOCK in flight is still unanswered exits at once",
+  async (server) => {
+    writeFileSync(join(server.exportDir, "f"), "data\n");
+    await using proxy = await FaultProxy.start({ target: server, log: () => {} });
+    proxy.delayReply("LOCK", 10_000);
+    const locker = startNfs4(["--trace=json", "lock", `${proxy.url}/vfs/f`, "--", "echo", "ran"]);
+    await locker.waitFor("stderr", /"event":"OPEN"/);
+    await sleep(250);
+    locker.kill("SIGINT");
+    await sleep(100);
+    const second = performance.now();
+    locker.kill("SIGINT");
+    const ended = await locker.done;
+    assert.equal(ended.code, 130, ended.stderr);
+    assert.equal(ended.stdout, "", "COMMAND never ran");
+    assert.ok(
+      ended.endedAt - second < 1_000,
+      `exited ${Math.round(ended.endedAt - second)} ms after the second SIGINT`,
+    );
+  },
+);
