@@ -84,6 +84,11 @@ export function registerRenewWatch(program: RootCommand, ctx: CliContext): void 
       // The watch ends and its state is released; should that take more than
       // a second (a server gone silent), whatever is in flight is stopped.
       const stopSoon = (signal: "SIGINT" | "SIGTERM") => {
+        if (stop.signal.aborted) {
+          // A second signal: exit now, as every command does.
+          const exit = ctx.io.exit ?? ((code: number) => process.exit(code));
+          return void exit(signal === "SIGTERM" ? 143 : 130);
+        }
         stop.abort();
         setTimeout(() => ctx.stopClients(signal), 1000).unref?.();
       };
