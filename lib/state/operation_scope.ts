@@ -1,7 +1,10 @@
 /**
  * A soft stop for the operations a piece of work starts: `nfs4 shell` runs
  * each verb under its own signal, so Ctrl-C ends that verb and leaves the
- * client (its lease, session, opens and locks) intact for the next one.
+ * client (its lease, session, opens and locks) intact for the next one; a
+ * one-shot command runs under one that SIGINT/SIGTERM ends with its clients
+ * (cli/program.ts), so after the signal it starts nothing new while its
+ * releases, run outside the scope (`outsideOperationScope`), still go out.
  *
  * Unlike a `RunOptions.signal` (a hard limit that also abandons a request in
  * flight, whose outcome is then unknown), this stop never abandons a request
