@@ -12,19 +12,29 @@
 
 import assert from "node:assert/strict";
 import { withOperationSignal } from "../../lib/state/operation_scope.ts";
-import { harness } from "./_harness.ts";
+import { type Harness, harness } from "./_harness.ts";
+import type { OpenState } from "../../lib/state/open_state.ts";
 import { ShareAccess } from "../../lib/nfs4/constants.ts";
+
+/**
+ * Sends an OPEN of /vfs/file that the scripted channel holds unanswered,
+ * then interrupts the manager (Ctrl-C) while it is in flight.
+ */
+async function openInFlightAtInterrupt(h: Harness): Promise<{ opening: Promise<OpenState> }> {
+  await h.vfs();
+  h.channel.hold();
+  const opening = h.open("file");
+  opening.catch(() => {});
+  await h.tick(20, 10);
+  assert.equal(h.channel.heldCount, 1, "the OPEN went out");
+  h.m.interrupt(new Error("SIGINT"));
+  return { opening };
+}
 
 for (const vers of [0, 1] as const) {
   Deno.test(`NFSv4.${vers}: an OPEN in flight at an interrupt is answered in the release window, kept, and closed by shutdown() (RFC 7530 §9.1.7)`, async () => {
     await using h = await harness(vers);
-    await h.vfs();
-    h.channel.hold();
-    const opening = h.open("file");
-    opening.catch(() => {});
-    await h.tick(20, 10);
-    assert.equal(h.channel.heldCount, 1, "the OPEN went out");
-    h.m.interrupt(new Error("SIGINT"));
+    const { opening } = await openInFlightAtInterrupt(h);
     await h.tick(500, 50);
     h.channel.release();
     const state = await h.drive(opening, 50, 1_000);
@@ -36,12 +46,7 @@ for (const vers of [0, 1] as const) {
 
   Deno.test(`NFSv4.${vers}: the end of the release window abandons a state change still in flight`, async () => {
     await using h = await harness(vers);
-    await h.vfs();
-    h.channel.hold();
-    const opening = h.open("file");
-    opening.catch(() => {});
-    await h.tick(20, 10);
-    h.m.interrupt(new Error("SIGINT"));
+    const { opening } = await openInFlightAtInterrupt(h);
     await assert.rejects(h.drive(opening, 50, 3_000), /after the interrupt/);
     assert.ok(h.clock.now() >= 1_500, `stopped at ${h.clock.now()} ms`);
     h.channel.release();
@@ -95,12 +100,7 @@ for (const vers of [0, 1] as const) {
 for (const vers of [0, 1] as const) {
   Deno.test(`NFSv4.${vers}: shutdown() right after an interrupt waits for an OPEN still in flight and closes it`, async () => {
     await using h = await harness(vers);
-    await h.vfs();
-    h.channel.hold();
-    const opening = h.open("file");
-    opening.catch(() => {});
-    await h.tick(20, 10);
-    h.m.interrupt(new Error("SIGINT"));
+    const { opening } = await openInFlightAtInterrupt(h);
     // The command gave up on the OPEN (cp's abandoned work) and closes.
     const closing = h.m.shutdown();
     closing.catch(() => {});
