@@ -5,6 +5,7 @@
  * @module
  */
 
+import process from "node:process";
 import type { Nfs4ClientApi } from "../lib/client/api.ts";
 import { formatHostPort, type NfsUrl } from "../lib/client/url.ts";
 import type { TraceSink } from "../lib/client/trace.ts";
@@ -217,6 +218,12 @@ export class CliContext {
   }
 
   readonly #clientStop = new AbortController();
+
+  /** Ends the process now with `status` (a second signal): `io.exit`, else `process.exit`. */
+  exitNow(status: number): void {
+    if (this.io.exit) this.io.exit(status);
+    else process.exit(status);
+  }
 
   /**
    * Aborted when the command's clients are stopped: the soft stop of the

@@ -266,15 +266,14 @@ export async function cpCommand(
   const progress = new ProgressDisplay(ctx.io.stderr, options.progress);
   const onSignal = (signal: string) => {
     const status = signal === "SIGTERM" ? 143 : INTERRUPTED_STATUS;
-    const exit = ctx.io.exit ?? ((code: number) => process.exit(code));
-    if (controller.signal.aborted) return void exit(status); // a second Ctrl-C: now
+    if (controller.signal.aborted) return ctx.exitNow(status); // a second Ctrl-C: now
     progress.stop();
     controller.abort(new InterruptedError(signal));
     // Stop what is in flight now (a silent server must not hold the exit);
     // removing the temporary gets the clients' short release window.
     ctx.stopClients(signal === "SIGTERM" ? "SIGTERM" : "SIGINT");
     // Whatever happens to the cleanup, do not hang on a server that is gone.
-    setTimeout(() => exit(status), INTERRUPT_GRACE_MS).unref?.();
+    setTimeout(() => ctx.exitNow(status), INTERRUPT_GRACE_MS).unref?.();
   };
   ctx.ownsSignals = true;
   // Through the CLI's signal source: the process's signals, or nfs4 shell's

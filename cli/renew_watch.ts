@@ -86,8 +86,7 @@ export function registerRenewWatch(program: RootCommand, ctx: CliContext): void 
       const stopSoon = (signal: "SIGINT" | "SIGTERM") => {
         if (stop.signal.aborted) {
           // A second signal: exit now, as every command does.
-          const exit = ctx.io.exit ?? ((code: number) => process.exit(code));
-          return void exit(signal === "SIGTERM" ? 143 : 130);
+          return ctx.exitNow(signal === "SIGTERM" ? 143 : 130);
         }
         stop.abort();
         setTimeout(() => ctx.stopClients(signal), 1000).unref?.();
