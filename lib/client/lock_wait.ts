@@ -52,6 +52,15 @@ export const LOCK_RETRY_MIN_MS = 100;
 /** Longest pause between tries. */
 export const LOCK_RETRY_MAX_MS = 2_000;
 
+/**
+ * The least room the last try gets before the deadline, whatever the
+ * quickest try took: on a loaded machine one answered in 3 ms may take 10
+ * next time, and a 4.0 LOCK stopped in flight may have run (its open owner's
+ * seqid then out of step: the file's CLOSE is refused, NFS4ERR_BAD_SEQID,
+ * and the open stays until the lease ends). Seen in CI with a room of 6 ms.
+ */
+export const LOCK_LAST_TRY_MIN_ROOM_MS = 100;
+
 /** Time for the waiting: the real clock by default, a `FakeClock` in tests. */
 export type WaitClock = Pick<Clock, "now" | "setTimer">;
 
@@ -125,7 +134,8 @@ const waitClock: WaitClock = {
  * abandoned, and the server may have run it (a lock this client then does
  * not know of, freed when its lease ends). So the last try is made early
  * enough to be answered before the deadline: no later than twice the
- * quickest try so far before it (a try's answer takes a round trip; one
+ * quickest try so far (at least {@linkcode LOCK_LAST_TRY_MIN_ROOM_MS})
+ * before it (a try's answer takes a round trip; one
  * that waited out the server's grace period or NFS4ERR_DELAY says nothing
  * of the next: the room is at most the longest pause).
  */
@@ -198,12 +208,21 @@ export async function lockWithWait(
         // The next try starts no later than twice the quickest try before
         // the deadline, so that its answer comes before it; a try slower than
         // the longest pause (grace waited out) is no round trip to go by.
-        const left = deadline - clock.now() - Math.min(2 * quickestTry, maxDelay);
+        const room = Math.min(Math.max(2 * quickestTry, LOCK_LAST_TRY_MIN_ROOM_MS), maxDelay);
+        const left = deadline - clock.now() - room;
         const pause = left > 0 ? Math.min(delay, left) : 0;
         const denial = { holder: e.holder, attempt, delayMs: pause };
         file.noteLockWait?.(denial);
         options.onDenied?.(denial);
-        if (pause <= 0) throw e;
+        if (pause <= 0) {
+          // No room for another try: give up at the deadline, as asked, not
+          // up to the last try's room before it.
+          const rest = deadline - clock.now();
+          if (Number.isFinite(rest) && rest > 0) {
+            await sleep(clock, rest, signal, () => {}, () => false);
+          }
+          throw e;
+        }
         const cut = await sleep(clock, pause, signal, (end) => (endPause = end), () => hinted);
         endPause = undefined;
         // A pause a hint cut short does not count towards the backoff.

@@ -96,9 +96,10 @@ Deno.test("lockWithWait() gives up at the deadline with the holder", async () =>
   assert.ok(state.done);
   assert.ok(state.error instanceof LockConflictError);
   assert.equal(state.error.holder.owner, "lock-p1-1");
-  // The last pause is cut to the deadline, and the last try is made at it.
-  assert.deepEqual(file.tries.map((t) => t.at), [0, 100, 300, 700, 1000]);
-  assert.deepEqual(denials.map((d) => d.delayMs), [100, 200, 400, 300, 0]);
+  // The last pause is cut so that the last try has its least room (100 ms)
+  // before the deadline; its refusal is the answer at the deadline.
+  assert.deepEqual(file.tries.map((t) => t.at), [0, 100, 300, 700, 900]);
+  assert.deepEqual(denials.map((d) => d.delayMs), [100, 200, 400, 200, 0]);
 });
 
 Deno.test("lockWithWait() with timeoutMs 0 tries once, non-blocking", async () => {
@@ -247,7 +248,7 @@ Deno.test("lockWithWait(): a deadline with no answer at all is a LockWaitDeadlin
   );
 });
 
-Deno.test("lockWithWait(): the last try starts twice the quickest try before the deadline, so it is answered, not abandoned", async () => {
+Deno.test("lockWithWait(): the last try starts twice the quickest try (at least 100 ms) before the deadline, so it is answered, not abandoned", async () => {
   const clock = new FakeClock();
   const file = new FakeFile(clock, Infinity);
   // Each LOCK takes 40 ms of (fake) time to be answered; a try still in
@@ -267,9 +268,10 @@ Deno.test("lockWithWait(): the last try starts twice the quickest try before the
   assert.ok(state.done);
   assert.ok(state.error instanceof LockConflictError, String(state.error));
   // Tries at 0, 140, 380, 820 (pauses of 100, 200, 400 after 40 ms answers),
-  // then a pause cut to 60 ms so that the last try (920) is answered at 960,
-  // before the deadline; before, it was made at 1000 and stopped in flight.
-  assert.deepEqual(starts, [0, 140, 380, 820, 920]);
+  // then a pause cut to 40 ms so that the last try (900) has the least room
+  // (100 ms, more than twice 40) and is answered at 940, before the deadline;
+  // before, it was made at 1000 and stopped in flight.
+  assert.deepEqual(starts, [0, 140, 380, 820, 900]);
   assert.deepEqual(stopped, [], "no try was in flight at the deadline");
 });
 
