@@ -14,6 +14,16 @@ import type { NfsUrl } from "../lib/client/url.ts";
 import type { TraceSink } from "../lib/client/trace.ts";
 import type { ConnectExtras } from "./context.ts";
 import type { GlobalOptions } from "./globals.ts";
+import { setStreamingReplyWait } from "../lib/rpc/socket_backend.ts";
+
+/**
+ * How long the binary's socket may hold the main thread for a reply already
+ * on its way (lib/rpc/socket_ffi.ts): the command owns its event loop, and
+ * 20 ms is the most its timers, signals' handlers or output are held up
+ * (a 1 MiB READ reply takes 0.1-1 ms on loopback, 8 ms at 1 Gbit/s).
+ */
+const STREAMING_REPLY_WAIT_MS = 20;
+setStreamingReplyWait(STREAMING_REPLY_WAIT_MS);
 
 /**
  * The {@linkcode ConnectOptions} for `url` and the global options. With

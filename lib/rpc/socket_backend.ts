@@ -43,6 +43,8 @@ import { connectDeno, denoAvailable } from "./socket_deno.ts";
 import { bunAvailable, connectBun } from "./socket_bun.ts";
 import { connectFfi, ffiAvailable } from "./socket_ffi.ts";
 
+export { setStreamingReplyWait } from "./socket_ffi.ts";
+
 /** Where to connect. */
 export interface SocketEndpoint {
   readonly host: string;
@@ -60,13 +62,16 @@ export interface SocketEvents {
    * record is still to come (the FFI socket's low-water mark).
    */
   readTarget(): Uint8Array | undefined;
+  /** Whether calls sent on this socket still wait for their replies. */
+  awaitingReplies(): boolean;
   /**
    * Bytes arrived. `mode`: `"target"` when they were read into the start of
    * the view the last `readTarget()` gave; `"transient"` when `bytes` is a
    * view of a buffer the backend reuses (valid only during the call);
-   * `"owned"` when `bytes` is the caller's to keep.
+   * `"owned"` when `bytes` is the caller's to keep. Returns whether they
+   * completed a record (one is handed over, its reply's reactions pending).
    */
-  received(bytes: Uint8Array, mode: "target" | "transient" | "owned"): void;
+  received(bytes: Uint8Array, mode: "target" | "transient" | "owned"): boolean;
   /** A failure; `closed()` follows. */
   error(error: Error & { code?: unknown }): void;
   /** The socket is closed (by either side, or after a failed connect); once, last. */

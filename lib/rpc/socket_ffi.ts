@@ -34,6 +34,9 @@
  * sets its low-water mark (`SO_RCVLOWAT`) to that rest, so the kernel
  * signals once when it is all there (or the stream ends), not per segment:
  * 1 GiB `cat`, 20% fewer signals, 25% fewer `recv` calls, 3-10% less CPU.
+ * While it streams replies, a socket in the `nfs4` command waits for them
+ * in `poll(2)` for up to 20 ms instead of by signal
+ * ({@linkcode setStreamingReplyWait}).
  * Bun's signal handler restarts interrupted system calls (SA_RESTART), and
  * the signal goes to the main thread only, whose own calls here take
  * `EINTR` as "again".
@@ -78,6 +81,7 @@ const O_ASYNC = 0x2000;
 const EINTR = 4;
 const EAGAIN = 11;
 const EINPROGRESS = 115;
+const POLLIN = 0x1;
 
 /**
  * Bytes received in one wake after which a socket leaves signal-driven mode
@@ -96,6 +100,42 @@ const READ_BUDGET = 4 * 1024 * 1024;
  * buffer (`tcp_rmem`) and grows the socket's buffer to hold it.
  */
 const LOW_WATER_MAX = 4 * 1024 * 1024;
+
+/**
+ * How long a streaming socket may hold the main thread in `poll(2)` for a
+ * reply already on its way; 0 (the default) never. See
+ * {@linkcode setStreamingReplyWait}.
+ */
+let streamingReplyWaitMs = 0;
+/** FFI sockets open (made and not yet closed) in this process. */
+let openSockets = 0;
+
+/**
+ * Lets a socket that is streaming replies (its last wake read a bulk record,
+ * and calls still wait for theirs) wait for the next bytes in `poll(2)` on
+ * the main thread, for at most `ms`, instead of going back to the event
+ * loop to wait for SIGIO: before the rest of a record it is reading (its
+ * low-water mark set to that rest, so one wake-up brings it all), and
+ * between records for the next reply's first bytes. Each such wait saves a
+ * signal's round trip (the kernel's signal, Bun's handler waking its event
+ * loop through a pipe, the loop's turn, `rt_sigreturn`, the two `fcntl`s
+ * that leave and enter signal-driven mode): a 1 GiB `cat` makes 9,700
+ * system calls instead of 16,300 (`strace -c`) and takes 7% less CPU
+ * (0.390 → 0.363 s, medians of 21 interleaved runs; 4.0 0.338 → 0.322, 15
+ * runs; `cp` to a file 0.97 → 0.85, 15 runs).
+ *
+ * Only for a process that owns its event loop (the `nfs4` command, which
+ * sets it): the main thread runs nothing else during the wait, so timers,
+ * other I/O and a server in the same process are held up for as long as
+ * `ms`. Never while this socket has something to send, nor while another
+ * FFI socket is open (it would wait behind this one). A signal (Ctrl-C)
+ * ends the wait at once (`poll(2)` is never restarted, SA_RESTART or not),
+ * as does the connection's end or failure; a wait that times out falls back
+ * to SIGIO.
+ */
+export function setStreamingReplyWait(ms: number): void {
+  streamingReplyWaitMs = Number.isFinite(ms) && ms > 0 ? Math.floor(ms) : 0;
+}
 
 type Pointer = number;
 type FfiArg = number | bigint | ArrayBufferView | null;
@@ -130,6 +170,8 @@ interface Libc {
   inet_pton(family: number, text: ArrayBufferView, out: ArrayBufferView): number;
   if_nametoindex(name: ArrayBufferView): number;
   __errno_location(): Pointer;
+  /** poll(2) on an array of `struct pollfd` (int fd; short events; short revents). */
+  poll(fds: ArrayBufferView, count: number, timeoutMs: number): number;
 }
 
 /** The part of bun:ffi used here. */
@@ -177,6 +219,7 @@ function bind(): { libc: Libc; ffi: BunFfi; setOwner: SetOwner } | undefined {
       inet_pton: { args: [i32, ptr, ptr], returns: i32 },
       if_nametoindex: { args: [ptr], returns: u32 },
       __errno_location: { args: [], returns: ptr },
+      poll: { args: [ptr, u64, i32], returns: i32 },
     });
     // fcntl is variadic: a second binding for the pointer form.
     const setOwner = ffi.dlopen("libc.so.6", {
@@ -337,6 +380,8 @@ export function connectFfi(
   const intValue = new Int32Array(1);
   const peer = new Uint8Array(28);
   const lengthValue = new Uint32Array(1);
+  /** One `struct pollfd` (fd, then events and revents as two shorts). */
+  const pollFd = new Int32Array(2);
 
   let fd = -1;
   /** The descriptor's status flags without O_ASYNC. */
@@ -382,6 +427,7 @@ export function connectFfi(
       libc.shutdown(fd, SHUT_RDWR);
       libc.close(fd);
       fd = -1;
+      openSockets--;
     }
     clearInterval(keepAlive);
     keepAlive = undefined;
@@ -417,6 +463,14 @@ export function connectFfi(
       if (!isOpen()) return;
     }
     const wasQuiet = !signalled;
+    // Streaming: the next reply (or the rest of this one) is on its way.
+    if (
+      state === "open" && wasQuiet && bulk && (events.readTarget() || events.awaitingReplies()) &&
+      waitHere()
+    ) {
+      service();
+      return;
+    }
     signalDriven(true);
     if (state === "open" && wasQuiet) {
       if (queue.length > 0 && !pump()) return;
@@ -451,6 +505,25 @@ export function connectFfi(
     } // (a mark that cannot go up stays lower: more signals, as before)
   };
 
+  /**
+   * Waits in `poll(2)` for the socket to be readable, for at most
+   * `streamingReplyWaitMs` (see {@linkcode setStreamingReplyWait}), where
+   * that may hold nothing up: only when allowed, this is the one FFI socket
+   * open and nothing waits to be sent. Out of signal-driven mode, with the
+   * low-water mark set: readable means the rest of the record is there (or
+   * the stream ended or failed). Returns whether it is readable; false after
+   * a timeout or a signal (EINTR), and the caller waits for SIGIO instead.
+   */
+  const waitHere = (): boolean => {
+    if (streamingReplyWaitMs === 0 || openSockets !== 1 || queue.length > 0) return false;
+    setLowWater();
+    if (!isOpen()) return false;
+    signalDriven(false);
+    pollFd[0] = fd;
+    pollFd[1] = POLLIN; // events; revents (the upper half) cleared
+    return libc.poll(pollFd, 1, streamingReplyWaitMs) > 0;
+  };
+
   /** Sends what the kernel takes; returns false on failure (the socket is then destroyed). */
   const pump = (): boolean => {
     while (queue.length > 0 && state === "open") {
@@ -476,13 +549,17 @@ export function connectFfi(
   /** Receives until the kernel has nothing more, or the turn's budget is spent. */
   const drain = () => {
     let taken = 0;
+    /** Whether a record was handed over: its reactions must run before any wait here. */
+    let handedOver = false;
     while (state === "open") {
       const target = events.readTarget();
       const buffer = target ?? scratch;
       const n = libc.recv(fd, buffer, buffer.length, MSG_DONTWAIT);
       if (n > 0) {
         collectionHints.received(n);
-        events.received(buffer.subarray(0, n), target ? "target" : "transient");
+        if (events.received(buffer.subarray(0, n), target ? "target" : "transient")) {
+          handedOver = true;
+        }
         taken += n;
         // A large record: no signal for each segment that lands while it is read.
         if (taken >= QUIET_AFTER_BYTES) signalDriven(false);
@@ -499,6 +576,9 @@ export function connectFfi(
       const errno = lastErrno();
       if (errno === EINTR) continue;
       if (errno !== EAGAIN) fail(errnoCodeError(errno, "recv"));
+      // In the middle of a record, with none handed over yet: its rest is on
+      // its way, and nothing is waiting to run.
+      else if (!handedOver && events.readTarget() && waitHere()) continue;
       break;
     }
     bulk = taken >= QUIET_AFTER_BYTES;
@@ -582,6 +662,7 @@ export function connectFfi(
       fail(errnoCodeError(lastErrno(), "socket"));
       return;
     }
+    openSockets++;
     // Signal-driven from the start: the connect's outcome signals.
     statusFlags = libc.fcntl(fd, F_GETFL, 0);
     if (statusFlags < 0 || !ownSignals(binding, fd)) {

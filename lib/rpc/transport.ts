@@ -302,6 +302,8 @@ interface Connection {
   tap: ConnectionTap | undefined;
   /** Takes each record the decoder completes (one function for the connection's life). */
   onRecord: (record: Uint8Array) => void;
+  /** Records the decoder has completed (whether a read handed one over). */
+  records: number;
   /** Incoming CALLs (the backchannel) being served or waiting to send their reply. */
   serving: number;
 }
@@ -774,16 +776,21 @@ export class RpcTransport extends EventTarget {
         socketClosed: new Promise<void>((resolve) => markSocketClosed = resolve),
         tap: undefined,
         onRecord: (record) => {
+          connection.records++;
           if (!connection.closedWith) this.#onRecord(connection, record);
         },
+        records: 0,
         serving: 0,
       };
       const socket = this.#socketFactory(endpoint, {
         readTarget: () =>
           connection.closedWith ? undefined : connection.decoder.readTarget(READ_IN_PLACE_MIN),
+        awaitingReplies: () => !connection.closedWith && connection.pending.size > 0,
         received: (bytes, mode) => {
+          const before = connection.records;
           if (mode === "target") this.#onReadInPlace(connection, bytes.length);
           else this.#onData(connection, bytes, mode === "transient");
+          return connection.records !== before;
         },
         error: (error) => {
           socketError ??= RpcConnectionError.fromSocketError(this.host, this.port, error);

@@ -52,14 +52,26 @@ export interface Running {
   readonly done: Promise<Ended>;
 }
 
+/** How {@linkcode startNfs4} runs it, beyond the defaults. */
+export interface StartOptions {
+  /** A built binary to run instead of `deno run cli/main.ts`. */
+  readonly binary?: string;
+  /** Its standard output goes nowhere (a large `cat`): `text("stdout")` stays empty. */
+  readonly discardStdout?: boolean;
+}
+
 /** Starts `nfs4 ...args` (stdin closed, output piped). */
-export function startNfs4(args: readonly string[], env: Record<string, string> = {}): Running {
+export function startNfs4(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  options: StartOptions = {},
+): Running {
   const startedAt = performance.now();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "cli/main.ts", ...args],
+  const child = new Deno.Command(options.binary ?? Deno.execPath(), {
+    args: options.binary ? [...args] : ["run", "-A", "cli/main.ts", ...args],
     cwd: ROOT,
     stdin: "null",
-    stdout: "piped",
+    stdout: options.discardStdout ? "null" : "piped",
     stderr: "piped",
     env: { NO_COLOR: "1", ...env },
   }).spawn();
@@ -73,7 +85,10 @@ export function startNfs4(args: readonly string[], env: Record<string, string> =
       for (const watcher of watchers) watcher();
     }
   };
-  const pumps = Promise.all([pump("stdout", child.stdout), pump("stderr", child.stderr)]);
+  const pumps = Promise.all([
+    options.discardStdout ? undefined : pump("stdout", child.stdout),
+    pump("stderr", child.stderr),
+  ]);
   const done = (async (): Promise<Ended> => {
     const status = await child.status;
     await pumps;

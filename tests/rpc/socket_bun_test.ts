@@ -6,8 +6,9 @@
  * server): large records both ways with partial writes, pipelined calls, a
  * send that waits for room and a reply that comes in halves, a
  * dropped connection (retriable) and reconnect, close() with a call
- * pending, ECONNREFUSED. Skipped when Bun is not installed yet (`deno task
- * build` installs it into .tools/bun).
+ * pending, ECONNREFUSED; and the FFI socket's wait in poll(2) for streamed
+ * replies (tests/rpc/_ffi_streaming_check.ts). Skipped when Bun is not
+ * installed yet (`deno task build` installs it into .tools/bun).
  */
 
 import assert from "node:assert/strict";
@@ -44,3 +45,28 @@ for (const kind of ["ffi", "bun"]) {
     },
   });
 }
+
+Deno.test({
+  name:
+    "the FFI socket waits in poll(2) for streamed replies, bounded, ended by a signal, alone (setStreamingReplyWait)",
+  ignore: !existsSync(bun),
+  async fn() {
+    const out = await new Deno.Command(bun, {
+      args: ["tests/rpc/_ffi_streaming_check.ts"],
+      env: { NFS4_SOCKET: "ffi" },
+      cwd: root,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, `bun exited ${out.code}:\n${stdout}\n${stderr}`);
+    const checks = stdout.trim().split("\n").map((line) =>
+      JSON.parse(line) as { check: string; ok: boolean; detail?: unknown }
+    );
+    for (const { check, ok, detail } of checks) {
+      assert.ok(ok, `${check}: ${JSON.stringify(detail)}`);
+    }
+    assert.equal(checks.length, 6, stdout);
+  },
+});
