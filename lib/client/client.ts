@@ -76,6 +76,7 @@ import {
   type OpenState,
 } from "../state/open_state.ts";
 import { Tracer } from "../state/trace.ts";
+import { LARGEST_READ as MAX_READ, LARGEST_WRITE as MAX_WRITE } from "../state/procs.ts";
 import { settleUnknownOutcome, walkAgainOnStale } from "../state/exactly_once.ts";
 import {
   type ConnectOptions,
@@ -208,9 +209,6 @@ const NAME_MAX = 255;
 /** Symlinks followed while walking one path before giving up (ELOOP). */
 const MAX_SYMLINKS = 40;
 
-/** Largest READ we ask for, whatever the server allows. */
-const MAX_READ = 1 << 20;
-
 /** A walked path: handle and attributes of the object and of its directory. */
 interface Resolved {
   readonly fh: FileHandle;
@@ -266,7 +264,7 @@ export class Nfs4Client implements Nfs4ClientApi {
         host: options.host,
         port: options.port,
         timeoutMs: options.timeoutMs ?? 30_000,
-        maxRecordSize: 4 * MAX_READ + 65536,
+        maxRecordSize: 2 * MAX_READ + 65536,
         ...(options.pcap ? { tap: options.pcap } : {}),
       });
       const owner = claimClientOwner(options.clientId);
@@ -811,10 +809,10 @@ export class Nfs4Client implements Nfs4ClientApi {
       let rest: NfsFile | undefined;
       if (got.state) {
         const maxread = Number(a.maxread ?? BigInt(MAX_READ));
-        const maxwrite = Number(a.maxwrite ?? BigInt(MAX_READ));
+        const maxwrite = Number(a.maxwrite ?? BigInt(MAX_WRITE));
         rest = new NfsFile(this, got.state, a.size, {
           rsize: this.#maxResponse(Math.min(maxread, MAX_READ)),
-          wsize: this.#maxRequest(Math.min(maxwrite, MAX_READ)),
+          wsize: this.#maxRequest(Math.min(maxwrite, MAX_WRITE)),
         });
       }
       if (a.type !== undefined && a.type !== FileType.NF4REG) {
@@ -910,10 +908,10 @@ export class Nfs4Client implements Nfs4ClientApi {
     // never the pseudo-root's, whose maxread (4096 on some servers) says
     // nothing about the export.
     const maxread = Number(attrs.maxread ?? BigInt(MAX_READ));
-    const maxwrite = Number(attrs.maxwrite ?? BigInt(MAX_READ));
+    const maxwrite = Number(attrs.maxwrite ?? BigInt(MAX_WRITE));
     const file = new NfsFile(this, opened.state, attrs.size, {
       rsize: this.#maxResponse(Math.min(maxread, MAX_READ)),
-      wsize: this.#maxRequest(Math.min(maxwrite, MAX_READ)),
+      wsize: this.#maxRequest(Math.min(maxwrite, MAX_WRITE)),
     });
     if (options.truncate && !options.create && attrs.size !== 0n) await file.setattr({ size: 0n });
     // 4.0's EXCLUSIVE4 carries no attributes: the mode follows at once.

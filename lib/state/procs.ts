@@ -280,13 +280,29 @@ function slotsText(granted: number, used: number, asked: number): string {
     : `${used} slots (asked ${asked}, granted ${granted})`;
 }
 
+/**
+ * The largest READ the client asks for, whatever the server allows (its
+ * maxread, and on 4.1 the session's largest reply, which CREATE_SESSION
+ * asks to hold it). Each READ costs the client the same JavaScript and
+ * system calls whatever its size, so fewer, larger READs cost less CPU per
+ * byte: a 1 GiB `cat` from Ganesha (the binary, medians of 15 interleaved
+ * runs) takes 0.38 → 0.30 CPU-s on 4.1 and 0.36 → 0.30 on 4.0 with 2 MiB
+ * instead of 1 MiB, as fast, at the same memory (the 4 MiB read ahead is
+ * then two READs: lib/client/byte_range.ts). Larger still, the read ahead
+ * would be one READ and nothing would overlap, or hold more memory.
+ */
+export const LARGEST_READ = 2 * 1024 * 1024;
+/** The largest WRITE the client sends, whatever the server allows. */
+export const LARGEST_WRITE = 1024 * 1024;
+/** Room for a COMPOUND's other operations around a READ's data or a WRITE's. */
+const COMPOUND_ROOM = 8192;
+
 /** What we ask for in CREATE_SESSION; the server answers with what it grants. */
 function wantedForeChannel(m: StateManager): ChannelAttributes {
   return {
     headerPadSize: 0,
-    // Room for a 1 MiB READ or WRITE and its COMPOUND around it.
-    maxRequestSize: (1 << 20) + 8192,
-    maxResponseSize: (1 << 20) + 8192,
+    maxRequestSize: LARGEST_WRITE + COMPOUND_ROOM,
+    maxResponseSize: LARGEST_READ + COMPOUND_ROOM,
     maxResponseSizeCached: 64 * 1024,
     // Room for several small files' OPEN..CLOSE in one COMPOUND (small_file.ts).
     maxOperations: 64,

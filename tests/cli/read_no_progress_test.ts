@@ -21,7 +21,7 @@ import {
 } from "./_broken_server.ts";
 import { nfs4 } from "./_spawn.ts";
 
-/** Where the server stops making progress: within the second READ of 1 MiB. */
+/** Where the server stops making progress: 512 KiB past the point where its READs end short (1 MiB). */
 const STALL = 1536 * 1024;
 
 /** Every READ from the second MiB on: the first one there is the stall. */

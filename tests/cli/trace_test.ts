@@ -178,7 +178,7 @@ for (const vers of VERSIONS) {
   serverTest(
     `--trace=ops summarises a file's READs; ops-all shows each (NFSv${vers})`,
     async (server) => {
-      const size = 8 * (1 << 20) + 123;
+      const size = 16 * (1 << 20) + 123; // 9 READs of 2 MiB or more of less
       const data = new Uint8Array(size);
       for (let i = 0; i < size; i += 4096) data[i] = i & 0xff;
       fs.writeFileSync(`${server.exportDir}/big`, data);
@@ -214,7 +214,7 @@ for (const vers of VERSIONS) {
       assert.ok(one.length < all.length, summarised.stderr);
       assert.equal(one.reduce((n, e) => n + (e.summary ? e.count! : 1), 0), all.length);
       assert.equal(one.reduce((n, e) => n + readBytes(e), 0), size);
-      // The text form: `READ xN ok  (8.0 MiB in 0.01 s, ...)`.
+      // The text form: `READ xN ok  (16.0 MiB in 0.01 s, ...)`.
       const text = await nfs4([...v, "--trace=ops", "cat", url]);
       assert.match(
         text.stderr,

@@ -468,7 +468,8 @@ export interface ScriptedServerOptions {
   readonly writeOvercount?: number;
   /**
    * A broken server: a READ at or past this offset, short of the end of the
-   * file, gets no data and no end of file (default: none).
+   * file, gets no data and no end of file, and one across it ends there
+   * (default: none).
    */
   readonly readNothingFrom?: number;
 }
@@ -2327,10 +2328,12 @@ export class ScriptedServer {
     const data = ctx.cfh.data;
     const start = Math.min(Number(args.offset), data.length);
     const end = Math.min(start + args.count, data.length);
-    if (
-      this.readNothingFrom !== undefined && start >= this.readNothingFrom && start < data.length
-    ) {
-      return ok(op, { eof: false, data: new Uint8Array(0) });
+    if (this.readNothingFrom !== undefined && start < data.length) {
+      if (start >= this.readNothingFrom) return ok(op, { eof: false, data: new Uint8Array(0) });
+      // A READ across that point is short, ending there: whatever the READ size.
+      if (end > this.readNothingFrom) {
+        return ok(op, { eof: false, data: data.slice(start, this.readNothingFrom) });
+      }
     }
     const surplus = this.readSurplus;
     if (surplus > 0 && start + args.count <= data.length) {

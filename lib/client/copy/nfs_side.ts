@@ -29,6 +29,7 @@ import {
 import { type OwnerKind, serverOwner } from "./owners.ts";
 import { pipelinedRead, seekedRead } from "./nfs_read.ts";
 import { endOfData } from "../read_progress.ts";
+import { readAheadDepth } from "../byte_range.ts";
 import { concat, NfsWriter } from "./nfs_writer.ts";
 
 /** What an NfsFile has beyond the interface (sizes, and SETATTR of any settable attribute). */
@@ -179,8 +180,10 @@ export class NfsSide implements Side {
     const extras = file as unknown as Partial<FileExtras>;
     const rsize = extras.rsize ?? 1024 * 1024;
     const slots = this.client.describeState().slots;
-    const depth = Math.max(
-      1,
+    // No more READs than the read ahead's bytes hold (two of 2 MiB), nor
+    // than the tuning or the session's slots (one kept for other calls) allow.
+    const depth = readAheadDepth(
+      rsize,
       Math.min(this.#tuning.readDepth, slots !== undefined ? slots - 1 : Infinity),
     );
     const size = file.size ?? stat.size;
