@@ -264,7 +264,7 @@ export class Nfs4Client implements Nfs4ClientApi {
         host: options.host,
         port: options.port,
         timeoutMs: options.timeoutMs ?? 30_000,
-        maxRecordSize: 2 * MAX_READ + 65536,
+        maxRecordSize: 4 * MAX_READ + 65536,
         ...(options.pcap ? { tap: options.pcap } : {}),
       });
       const owner = claimClientOwner(options.clientId);

@@ -180,7 +180,7 @@ export class NfsSide implements Side {
     const extras = file as unknown as Partial<FileExtras>;
     const rsize = extras.rsize ?? 1024 * 1024;
     const slots = this.client.describeState().slots;
-    // No more READs than the read ahead's bytes hold (two of 2 MiB), nor
+    // No more READs than the read ahead's bytes hold (four of 1 MiB), nor
     // than the tuning or the session's slots (one kept for other calls) allow.
     const depth = readAheadDepth(
       rsize,
