@@ -43,4 +43,5 @@ export { RecoveryError, StateManager } from "./lib/state/manager.ts";
 export { formatTraceJson, formatTraceText, Tracer } from "./lib/state/trace.ts";
 export type { TraceCategory, TraceEvent } from "./lib/state/trace.ts";
 export { FLAG_ORDER } from "./lib/state/flags.ts";
+export { setStreamingReplyWait } from "./lib/rpc/socket_backend.ts";
 export type { ClientFlag } from "./lib/state/flags.ts";
