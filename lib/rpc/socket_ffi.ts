@@ -120,9 +120,10 @@ let openSockets = 0;
  * signal's round trip (the kernel's signal, Bun's handler waking its event
  * loop through a pipe, the loop's turn, `rt_sigreturn`, the two `fcntl`s
  * that leave and enter signal-driven mode): a 1 GiB `cat` makes 9,700
- * system calls instead of 16,300 (`strace -c`) and takes 7% less CPU
- * (0.390 → 0.363 s, medians of 21 interleaved runs; 4.0 0.338 → 0.322, 15
- * runs; `cp` to a file 0.97 → 0.85, 15 runs).
+ * system calls instead of 16,300 (`strace -c`) and takes 2-7% less CPU,
+ * the more the busier the machine (medians of interleaved runs: 0.304 →
+ * 0.297 s on a quiet one, 25 runs; 0.390 → 0.363 s under load, 21 runs;
+ * 4.0 0.304 → 0.281, 13 runs), at the same server CPU.
  *
  * Only for a process that owns its event loop (the `nfs4` command, which
  * sets it): the main thread runs nothing else during the wait, so timers,
