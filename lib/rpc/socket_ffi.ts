@@ -128,14 +128,18 @@ let openSockets = 0;
  * Only for a process that owns its event loop (the `nfs4` command, which
  * sets it): the main thread runs nothing else during the wait, so timers,
  * other I/O and a server in the same process are held up for as long as
- * `ms`. Never while this socket has something to send, nor while another
- * FFI socket is open (it would wait behind this one). A signal (Ctrl-C)
- * ends the wait at once (`poll(2)` is never restarted, SA_RESTART or not),
- * as does the connection's end or failure; a wait that times out falls back
- * to SIGIO.
+ * `ms`: `ms` bounds all the waits one turn of the event loop makes together
+ * (the next reply's first bytes, then its rest). Never while this socket
+ * has something to send or has just handed back a chunk sent (the
+ * transport then has more for it), nor while another FFI socket is open
+ * (it would wait behind this one). A signal (Ctrl-C) ends the wait at once
+ * (`poll(2)` is never restarted, SA_RESTART or not; one that lands in the
+ * instant before the wait begins is handled when it ends, within `ms`), as
+ * does the connection's end or failure; a wait that times out falls back to
+ * SIGIO. `ms` is at most 2^31 - 1 (poll's limit).
  */
 export function setStreamingReplyWait(ms: number): void {
-  streamingReplyWaitMs = Number.isFinite(ms) && ms > 0 ? Math.floor(ms) : 0;
+  streamingReplyWaitMs = Number.isFinite(ms) && ms > 0 ? Math.min(Math.floor(ms), 0x7fffffff) : 0;
 }
 
 type Pointer = number;
@@ -383,6 +387,15 @@ export function connectFfi(
   const lengthValue = new Uint32Array(1);
   /** One `struct pollfd` (fd, then events and revents as two shorts). */
   const pollFd = new Int32Array(2);
+  /**
+   * When the waits of this turn of the event loop must have ended
+   * (performance.now()); 0 when none has begun. See `waitHere`.
+   */
+  let holdEnds = 0;
+  /** Whether a chunk was sent and handed back this turn: the transport may have more for it. */
+  let handedBack = false;
+  /** Whether the last drain stopped at its budget, its wake's reading to be continued. */
+  let continuing = false;
 
   let fd = -1;
   /** The descriptor's status flags without O_ASYNC. */
@@ -459,6 +472,9 @@ export function connectFfi(
    */
   const arm = () => {
     if (state === "done" || fd < 0) return;
+    // A turn of its own (from an immediate), or the end of a drain's.
+    holdEnds = 0;
+    handedBack = false;
     if (state === "open") {
       setLowWater();
       if (!isOpen()) return;
@@ -469,7 +485,7 @@ export function connectFfi(
       state === "open" && wasQuiet && bulk && (events.readTarget() || events.awaitingReplies()) &&
       waitHere()
     ) {
-      service();
+      serviceNow();
       return;
     }
     signalDriven(true);
@@ -516,13 +532,21 @@ export function connectFfi(
    * a timeout or a signal (EINTR), and the caller waits for SIGIO instead.
    */
   const waitHere = (): boolean => {
-    if (streamingReplyWaitMs === 0 || openSockets !== 1 || queue.length > 0) return false;
+    if (streamingReplyWaitMs === 0 || openSockets !== 1 || queue.length > 0 || handedBack) {
+      return false;
+    }
+    // The bound is for the turn: a wait for a reply's first bytes and then
+    // one for its rest share it.
+    const now = performance.now();
+    if (holdEnds === 0) holdEnds = now + streamingReplyWaitMs;
+    const left = Math.ceil(holdEnds - now);
+    if (left <= 0) return false;
     setLowWater();
     if (!isOpen()) return false;
     signalDriven(false);
     pollFd[0] = fd;
     pollFd[1] = POLLIN; // events; revents (the upper half) cleared
-    return libc.poll(pollFd, 1, streamingReplyWaitMs) > 0;
+    return libc.poll(pollFd, 1, left) > 0;
   };
 
   /** Sends what the kernel takes; returns false on failure (the socket is then destroyed). */
@@ -542,6 +566,7 @@ export function connectFfi(
       if (written < chunk.length) continue;
       queue.shift();
       written = 0;
+      handedBack = true;
       queueMicrotask(done);
     }
     return state === "open";
@@ -550,6 +575,8 @@ export function connectFfi(
   /** Receives until the kernel has nothing more, or the turn's budget is spent. */
   const drain = () => {
     let taken = 0;
+    const continued = continuing;
+    continuing = false;
     /** Whether a record was handed over: its reactions must run before any wait here. */
     let handedOver = false;
     while (state === "open") {
@@ -565,6 +592,8 @@ export function connectFfi(
         // A large record: no signal for each segment that lands while it is read.
         if (taken >= QUIET_AFTER_BYTES) signalDriven(false);
         if (taken >= READ_BUDGET) {
+          continuing = true;
+          holdEnds = 0;
           setImmediate(service); // more may wait: the socket is not armed until EAGAIN
           return;
         }
@@ -582,7 +611,9 @@ export function connectFfi(
       else if (!handedOver && events.readTarget() && waitHere()) continue;
       break;
     }
-    bulk = taken >= QUIET_AFTER_BYTES;
+    // (The rest of a wake the budget split is as bulk as the wake: the
+    // read ahead of 4 MiB can fill a budget and leave a few bytes.)
+    bulk = taken >= QUIET_AFTER_BYTES || continued;
     // A quiet socket waits again only once the records just handed over have
     // been dealt with (their promises' reactions run before an immediate):
     // segments of the next reply that land meanwhile send no signal, and the
@@ -591,8 +622,15 @@ export function connectFfi(
     else setImmediate(arm);
   };
 
-  /** After SIGIO (or when looked at again): finishes a connect, sends, receives. */
+  /** After SIGIO (or when looked at again): a turn of its own. */
   function service(): void {
+    holdEnds = 0;
+    handedBack = false;
+    serviceNow();
+  }
+
+  /** Finishes a connect, sends, receives. */
+  function serviceNow(): void {
     if (state === "done" || fd < 0) return;
     stopWaitingForSigio(service);
     if (state === "connecting") {

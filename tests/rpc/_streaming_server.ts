@@ -5,7 +5,7 @@
  * each CALL in turn with an opaque of the length it asks for, as the call's
  * arguments say: `size`, `delayMs` before the reply, `splitAt` and `pauseMs`
  * (the reply's first `splitAt` bytes, a pause, the rest), and `signalPid`
- * (when not 0, sent SIGINT 100 ms into the pause).
+ * (when not 0, sent SIGINT a fifth of the way into the pause).
  */
 
 import process from "node:process";
@@ -36,7 +36,7 @@ const server = await FakeRpcServer.start((connection) => {
       }
       connection.sendRaw(whole.subarray(0, splitAt));
       if (signalPid !== 0) {
-        setTimeout(() => process.kill(signalPid, "SIGINT"), Math.min(100, pauseMs / 4));
+        setTimeout(() => process.kill(signalPid, "SIGINT"), pauseMs / 5);
       }
       await sleep(pauseMs);
       connection.sendRaw(whole.subarray(splitAt));
