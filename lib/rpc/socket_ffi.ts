@@ -523,10 +523,11 @@ export function connectFfi(
   };
 
   /**
-   * Waits in `poll(2)` for the socket to be readable, for at most
-   * `streamingReplyWaitMs` (see {@linkcode setStreamingReplyWait}), where
-   * that may hold nothing up: only when allowed, this is the one FFI socket
-   * open and nothing waits to be sent. Out of signal-driven mode, with the
+   * Waits in `poll(2)` for the socket to be readable, for at most what is
+   * left of this turn's `streamingReplyWaitMs` (see
+   * {@linkcode setStreamingReplyWait}), where that may hold nothing up: only
+   * when allowed, this is the one FFI socket open, nothing waits to be sent
+   * and no chunk sent this turn was handed back. Out of signal-driven mode, with the
    * low-water mark set: readable means the rest of the record is there (or
    * the stream ended or failed). Returns whether it is readable; false after
    * a timeout or a signal (EINTR), and the caller waits for SIGIO instead.
