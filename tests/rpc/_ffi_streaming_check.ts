@@ -138,43 +138,44 @@ setStreamingReplyWait(5_000);
 // The wait holds the main thread for at most its bound: a reply that stops
 // for 1 s in its middle, or that is 1 s in coming after bulk ones, leaves
 // timers running (they run at least every bound, 20 ms, plus their turn).
+/**
+ * After a few streamed replies (the socket in bulk mode), asks for one of
+ * `size` bytes shaped by `shape` with timers ticking: reports whether it
+ * came whole and no gap between ticks reached `limitMs`.
+ */
+async function reportHeld(check: string, size: number, shape: Shape, limitMs: number) {
+  await stream(transport, 4);
+  const { result, longestGap } = await ticking(() => ask(transport, size, shape));
+  report(check, whole(result, size) && longestGap < limitMs, {
+    whole: whole(result, size),
+    longestGap,
+  });
+}
+
 setStreamingReplyWait(20);
-{
-  await stream(transport, 4);
-  const { result, longestGap } = await ticking(() =>
-    ask(transport, 3 << 20, { splitAt: 1 << 20, pauseMs: 1_000 })
-  );
-  report(
-    "a reply stalled in its middle holds timers for no longer than the bound",
-    whole(result, 3 << 20) && longestGap < 400,
-    { whole: whole(result, 3 << 20), longestGap },
-  );
-}
-{
-  await stream(transport, 4);
-  const { result, longestGap } = await ticking(() => ask(transport, 1 << 20, { delayMs: 1_000 }));
-  report(
-    "a reply slow to start after bulk ones holds timers for no longer than the bound",
-    whole(result, 1 << 20) && longestGap < 400,
-    { whole: whole(result, 1 << 20), longestGap },
-  );
-}
+await reportHeld(
+  "a reply stalled in its middle holds timers for no longer than the bound",
+  3 << 20,
+  { splitAt: 1 << 20, pauseMs: 1_000 },
+  400,
+);
+await reportHeld(
+  "a reply slow to start after bulk ones holds timers for no longer than the bound",
+  1 << 20,
+  { delayMs: 1_000 },
+  400,
+);
 
 // One bound for a turn's waits together: a reply 450 ms in coming, then
 // stalled in its middle, holds timers for the bound (500 ms), not for the
 // wait for its first bytes and then a whole bound more for its rest.
 setStreamingReplyWait(500);
-{
-  await stream(transport, 4);
-  const { result, longestGap } = await ticking(() =>
-    ask(transport, 3 << 20, { delayMs: 450, splitAt: 1 << 20, pauseMs: 1_500 })
-  );
-  report(
-    "a reply slow to start and then stalled holds timers for one bound in all",
-    whole(result, 3 << 20) && longestGap < 750,
-    { whole: whole(result, 3 << 20), longestGap },
-  );
-}
+await reportHeld(
+  "a reply slow to start and then stalled holds timers for one bound in all",
+  3 << 20,
+  { delayMs: 450, splitAt: 1 << 20, pauseMs: 1_500 },
+  750,
+);
 
 // A signal ends the wait at once, whatever its bound: the server sends
 // SIGINT 400 ms into a 2 s pause in the middle of a reply, and its handler
