@@ -256,6 +256,8 @@ export class StateManager {
   readonly faults: { failReclaim?: "open" | "lock" | undefined } = {};
 
   #loop: Promise<void> | undefined;
+  /** The flag whose step the loop is running, if any. */
+  #handling: ClientFlag | undefined;
   #fatal: Error | undefined;
   /** Aborted to interrupt every operation and wait (see `interrupt()`). */
   #stop = new AbortController();
@@ -503,7 +505,12 @@ export class StateManager {
       this.tracer.emit("step", `${flag} start`, reason);
       const t0 = this.clock.now();
       try {
-        await this.#handle(flag);
+        this.#handling = flag;
+        try {
+          await this.#handle(flag);
+        } finally {
+          this.#handling = undefined;
+        }
         backoff = RETRY_MIN_MS;
         this.tracer.emit("step", `${flag} done`, `${ms(this.clock.now() - t0)}`);
       } catch (e) {
@@ -868,7 +875,7 @@ export class StateManager {
       );
     }
     if (
-      this.holdsState() && !this.#loop && this.client.clientId !== undefined &&
+      this.holdsState() && this.#renewsNow() && this.client.clientId !== undefined &&
       sinceLast >= period - 1
     ) {
       try {
@@ -884,6 +891,21 @@ export class StateManager {
       }
     }
     this.#armRenewal();
+  }
+
+  /**
+   * Whether the timer's renewal goes out now: always but while recovery
+   * runs, and then while it reclaims state under a client ID it holds. A
+   * reclaim may wait out the server's grace period, longer than the lease,
+   * with OPENs answered NFS4ERR_GRACE, which renew nothing on 4.0: renewal
+   * must go on, as the kernel's renewd goes on whatever the state manager
+   * does (nfs4renewd.c), or the server expires the client ID recovery just
+   * made (RFC 7530 §9.5, §9.6.2). While the lease or the session is being
+   * re-established there is nothing to renew.
+   */
+  #renewsNow(): boolean {
+    return !this.#loop || this.#handling === "RECLAIM_REBOOT" ||
+      this.#handling === "RECLAIM_NOGRACE";
   }
 
   /** Sends a renewal now (renew-watch and tests). */

@@ -509,3 +509,25 @@ Deno.test("RECLAIM_BAD on a 4.1 reclaim recovers the open without grace (RFC 888
     "SEQUENCE,PUTFH,READ",
   ]);
 });
+
+// The kernel's renewd renews on its own schedule whatever the state manager
+// is doing (nfs4renewd.c). A no-grace recovery that waits out the server's
+// grace period (its OPENs answered NFS4ERR_GRACE, which renew nothing) for
+// longer than the lease must go on renewing the client ID it just made, or
+// the server expires it and the recovery starts over (RFC 7530 §9.5, §9.6.2).
+Deno.test("4.0: a no-grace recovery waiting out GRACE longer than the lease goes on renewing it (RFC 7530 §9.5, §9.6.2)", async () => {
+  await using h = await harness(0);
+  assert.equal(h.m.client.leaseTime, 30);
+  const file = await h.open();
+  h.mark();
+  h.server.expireLease();
+  h.server.grace = true; // a reboot's grace period, still running
+  const reading = h.readText(file);
+  await h.tick(45_000, 250);
+  h.server.endGrace();
+  assert.equal(await h.drive(reading), "hello, world\n");
+  const renewals = h.timeline().filter(([, what]) => what === "RENEW");
+  assert.deepEqual(renewals.map(([at]) => at), [20_000, 40_000], JSON.stringify(h.timeline()));
+  assert.ok(!h.events(["lease"]).includes("lease ran out locally"), h.events(["lease"]).join());
+  assert.equal(file.bad, undefined);
+});
