@@ -110,6 +110,18 @@ let streamingReplyWaitMs = 0;
 /** FFI sockets open (made and not yet closed) in this process. */
 let openSockets = 0;
 
+/** How the FFI sockets of this process have waited to read, since it started. */
+const readWaits = { inPoll: 0, forSignal: 0 };
+
+/**
+ * How often the FFI sockets waited for data in `poll(2)` (see
+ * {@linkcode setStreamingReplyWait}) and how often they waited for SIGIO,
+ * since the process started: what the tests hold the streaming wait to.
+ */
+export function ffiReadWaits(): { readonly inPoll: number; readonly forSignal: number } {
+  return { ...readWaits };
+}
+
 /**
  * Lets a socket that is streaming replies (its last wake read a bulk record,
  * and calls still wait for theirs) wait for the next bytes in `poll(2)` on
@@ -482,7 +494,7 @@ export function connectFfi(
     const wasQuiet = !signalled;
     // Streaming: the next reply (or the rest of this one) is on its way.
     if (
-      state === "open" && wasQuiet && bulk && (events.readTarget() || events.awaitingReplies()) &&
+      state === "open" && wasQuiet && (events.readTarget() || (bulk && events.awaitingReplies())) &&
       waitHere()
     ) {
       serviceNow();
@@ -496,6 +508,7 @@ export function connectFfi(
         return;
       }
     }
+    readWaits.forSignal++;
     waitForSigio(service);
   };
 
@@ -547,6 +560,7 @@ export function connectFfi(
     signalDriven(false);
     pollFd[0] = fd;
     pollFd[1] = POLLIN; // events; revents (the upper half) cleared
+    readWaits.inPoll++;
     return libc.poll(pollFd, 1, left) > 0;
   };
 
@@ -580,6 +594,8 @@ export function connectFfi(
     continuing = false;
     /** Whether a record was handed over: its reactions must run before any wait here. */
     let handedOver = false;
+    /** Whether one read in place (a large record) was: the next is likely large too. */
+    let largeHandedOver = false;
     while (state === "open") {
       const target = events.readTarget();
       const buffer = target ?? scratch;
@@ -588,6 +604,7 @@ export function connectFfi(
         collectionHints.received(n);
         if (events.received(buffer.subarray(0, n), target ? "target" : "transient")) {
           handedOver = true;
+          if (target) largeHandedOver = true;
         }
         taken += n;
         // A large record: no signal for each segment that lands while it is read.
@@ -613,8 +630,10 @@ export function connectFfi(
       break;
     }
     // (The rest of a wake the budget split is as bulk as the wake: the
-    // read ahead of 4 MiB can fill a budget and leave a few bytes.)
-    bulk = taken >= QUIET_AFTER_BYTES || continued;
+    // read ahead of 4 MiB can fill a budget and leave a few bytes. So is a
+    // wake that read only the tail of a large record; a wake that found
+    // nothing changes nothing.)
+    if (taken > 0) bulk = taken >= QUIET_AFTER_BYTES || continued || largeHandedOver;
     // A quiet socket waits again only once the records just handed over have
     // been dealt with (their promises' reactions run before an immediate):
     // segments of the next reply that land meanwhile send no signal, and the
