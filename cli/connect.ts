@@ -8,13 +8,12 @@
 
 import type { ConnectOptions, Nfs4ClientApi } from "../lib/client/api.ts";
 import process from "node:process";
-import { Nfs4Client } from "../lib/client/client.ts";
+import { Nfs4Client, setStreamingReplyWait } from "../lib/client/client.ts";
 import { openPcap, type PcapWriter } from "../lib/client/pcap.ts";
 import type { NfsUrl } from "../lib/client/url.ts";
 import type { TraceSink } from "../lib/client/trace.ts";
 import type { ConnectExtras } from "./context.ts";
 import type { GlobalOptions } from "./globals.ts";
-import { setStreamingReplyWait } from "../lib/rpc/socket_backend.ts";
 
 /**
  * How long the binary's socket may hold the main thread for a reply already

@@ -77,6 +77,12 @@ import {
 } from "../state/open_state.ts";
 import { Tracer } from "../state/trace.ts";
 import { LARGEST_READ as MAX_READ, LARGEST_WRITE as MAX_WRITE } from "../state/procs.ts";
+
+/**
+ * For a program that owns its event loop, as the `nfs4` command does: lets
+ * a large read wait for its replies on the main thread (lib/rpc/socket_ffi.ts).
+ */
+export { setStreamingReplyWait } from "../rpc/socket_backend.ts";
 import { settleUnknownOutcome, walkAgainOnStale } from "../state/exactly_once.ts";
 import {
   type ConnectOptions,
