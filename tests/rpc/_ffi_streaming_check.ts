@@ -104,21 +104,30 @@ const transport = new RpcTransport({
 });
 report("the backend is ffi", transport.socketKind === "ffi", transport.socketKind);
 
-// Without the wait, a stream's replies are waited for by SIGIO: this also
-// shows the socket is the signal-driven one, not Bun.connect.
-{
-  await stream(transport, 8);
+/**
+ * 8 replies to warm up (a bulk wake), then 64 streamed: whether all came
+ * whole, and how the socket waited meanwhile (in poll(2), for SIGIO).
+ */
+async function streamedWaits() {
+  const warm = await stream(transport, 8);
   const before = ffiReadWaits();
   const streamed = await stream(transport, 64);
   const after = ffiReadWaits();
-  const waits = {
+  return {
+    whole: warm && streamed,
     inPoll: after.inPoll - before.inPoll,
     forSignal: after.forSignal - before.forSignal,
   };
+}
+
+// Without the wait, a stream's replies are waited for by SIGIO: this also
+// shows the socket is the signal-driven one, not Bun.connect.
+{
+  const waits = await streamedWaits();
   report(
     "without the wait, streamed replies are waited for by SIGIO",
-    streamed && waits.inPoll === 0 && waits.forSignal >= 4,
-    { whole: streamed, ...waits },
+    waits.whole && waits.inPoll === 0 && waits.forSignal >= 4,
+    waits,
   );
 }
 
@@ -128,18 +137,11 @@ report("the backend is ffi", transport.socketKind === "ffi", transport.socketKin
 // record mark split by a segment, still waits for a signal).
 setStreamingReplyWait(5_000);
 {
-  const warm = await stream(transport, 8);
-  const before = ffiReadWaits();
-  const streamed = await stream(transport, 64);
-  const after = ffiReadWaits();
-  const waits = {
-    inPoll: after.inPoll - before.inPoll,
-    forSignal: after.forSignal - before.forSignal,
-  };
+  const waits = await streamedWaits();
   report(
     "64 streamed replies of 1 MiB arrive whole, waited for in poll(2) rather than for SIGIO",
-    warm && streamed && waits.inPoll >= 16 && waits.forSignal <= 2,
-    { whole: warm && streamed, ...waits },
+    waits.whole && waits.inPoll >= 16 && waits.forSignal <= 2,
+    waits,
   );
 }
 
