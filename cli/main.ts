@@ -5,6 +5,7 @@
  * @module
  */
 
+import "./early_restart.ts";
 import process from "node:process";
 import { setTimeout } from "node:timers";
 import { releaseExecutablePages } from "../lib/os/executable_pages.ts";

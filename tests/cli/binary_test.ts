@@ -321,3 +321,129 @@ for (const vers of VERSIONS) {
     },
   );
 }
+
+/** The NUL-separated strings of a /proc file such as `environ` or `cmdline`, as latin1 text. */
+function procStrings(path: string): string[] {
+  return Buffer.from(readFileSync(path)).toString("latin1").split("\0").slice(0, -1);
+}
+
+/** Polls `check` every 20 ms until it holds; false if `ms` pass first. */
+async function eventually(check: () => boolean, ms = 10_000): Promise<boolean> {
+  for (const end = performance.now() + ms; performance.now() < end; await sleep(20)) {
+    if (check()) return true;
+  }
+  return check();
+}
+
+serverTest(
+  "the binary starts a tree command again without FTL, once, with its exact arguments, environment and descriptors",
+  async (server) => {
+    const nfs4 = binary();
+    const url = `${server.url}/vfs`;
+    const work = mkdtempSync(join(tmpdir(), "nfs4-restart-"));
+    try {
+      writeFileSync(join(server.exportDir, "hello.txt"), "hello\n");
+      const fdSource = join(work, "through-fd-9");
+      writeFileSync(fdSource, "read through an inherited descriptor\n");
+      const bash = (
+        script: string,
+        args: string[],
+        env: Record<string, string> = {},
+        stdin: "piped" | "null" = "null",
+      ) =>
+        new Deno.Command("/bin/bash", {
+          args: ["-c", script, "bash", ...args],
+          stdin,
+          stdout: "piped",
+          stderr: "piped",
+          clearEnv: true,
+          env: { PATH: "/usr/bin:/bin", HOME: work, KEEP_ME: "a b\tc", ...env },
+        });
+
+      // A shell session (restarted): the process that runs it has FTL off
+      // and is the one started, its arguments and environment as given,
+      // fd 9 still open.
+      const session = bash(
+        'exec 9<"$1"; exec "$2" shell "$3" --keep-going',
+        [
+          fdSource,
+          nfs4,
+          url,
+        ],
+        {},
+        "piped",
+      ).spawn();
+      const environ = `/proc/${session.pid}/environ`;
+      const restarted = await eventually(() =>
+        procStrings(environ).includes("NFS4_RESTARTED_WITHOUT_FTL=1")
+      );
+      assert.ok(restarted, `restarted: ${procStrings(environ).join(" ")}`);
+      const env = procStrings(environ);
+      assert.ok(env.includes("BUN_JSC_useFTLJIT=0"), env.join(" "));
+      assert.ok(env.includes("KEEP_ME=a b\tc"), env.join(" "));
+      assert.equal(env.filter((entry) => entry.startsWith("BUN_JSC_")).length, 1);
+      assert.deepEqual(procStrings(`/proc/${session.pid}/cmdline`), [
+        nfs4,
+        "shell",
+        url,
+        "--keep-going",
+      ]);
+      assert.equal(readlinkSync(`/proc/${session.pid}/fd/9`), fdSource);
+      await session.stdin.close();
+      const sessionEnded = await session.output();
+      assert.equal(sessionEnded.code, 0, new TextDecoder().decode(sessionEnded.stderr));
+
+      // cp -r through the restart: a source read through fd 9, a local name
+      // that is not UTF-8; one error line for a missing source, not two.
+      const copied = await bash(
+        "mkdir \"$1\"/$'lat\\xe9in' && echo in > \"$1\"/$'lat\\xe9in'/f && " +
+          'exec 9<"$2"; exec "$3" cp -rL /dev/fd/9 "$1"/$\'lat\\xe9in\' "$1/missing" "$4/"',
+        [work, fdSource, nfs4, url],
+      ).output();
+      const stderr = new TextDecoder().decode(copied.stderr);
+      assert.equal(copied.code, 1, stderr);
+      assert.equal(stderr.match(/missing/g)?.length, 1, stderr);
+      assert.equal(
+        readFileSync(join(server.exportDir, "9"), "utf8"),
+        "read through an inherited descriptor\n",
+      );
+      const check = await bash('test "$(cat "$1"/$\'lat\\xe9in\'/f)" = in', [server.exportDir])
+        .output();
+      assert.equal(check.code, 0, "the non-UTF-8 directory arrived with its file");
+
+      // Not restarted: a command that is not a tree's, and any whose
+      // environment names BUN_JSC_useFTLJIT already.
+      const lock = await bash(
+        'exec "$1" lock "$2/hello.txt" -- sh -c \'cat /proc/$PPID/environ\'',
+        [
+          nfs4,
+          url,
+        ],
+      ).output();
+      assert.equal(lock.code, 0, new TextDecoder().decode(lock.stderr));
+      assert.doesNotMatch(new TextDecoder().decode(lock.stdout), /BUN_JSC|NFS4_RESTARTED/);
+      const own = bash('exec "$1" shell "$2"', [nfs4, url], { BUN_JSC_useFTLJIT: "1" }, "piped")
+        .spawn();
+      const writer = own.stdin.getWriter();
+      await writer.write(new TextEncoder().encode("cat hello.txt\n"));
+      const reader = own.stdout.getReader();
+      let said = "";
+      while (!said.includes("hello\n")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        said += new TextDecoder().decode(value);
+      }
+      // Its first command has run: a restart would have come before it.
+      const ownEnv = procStrings(`/proc/${own.pid}/environ`);
+      assert.ok(!ownEnv.includes("NFS4_RESTARTED_WITHOUT_FTL=1"), ownEnv.join(" "));
+      assert.ok(ownEnv.includes("BUN_JSC_useFTLJIT=1"), ownEnv.join(" "));
+      await writer.close();
+      reader.releaseLock();
+      await own.stdout.cancel();
+      assert.equal((await own.status).code, 0);
+      await own.stderr.cancel();
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  },
+);
