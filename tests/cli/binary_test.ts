@@ -330,9 +330,22 @@ function procStrings(path: string): string[] {
 /** Polls `check` every 20 ms until it holds; false if `ms` pass first. */
 async function eventually(check: () => boolean, ms = 10_000): Promise<boolean> {
   for (const end = performance.now() + ms; performance.now() < end; await sleep(20)) {
-    if (check()) return true;
+    try {
+      if (check()) return true;
+    } catch {
+      // Not there yet (a /proc file read mid-execve): the last try says why.
+    }
   }
   return check();
+}
+
+/** SIGKILL for a child that may have exited already. */
+function killQuietly(child: Deno.ChildProcess): void {
+  try {
+    child.kill("SIGKILL");
+  } catch {
+    // gone
+  }
 }
 
 serverTest(
@@ -361,37 +374,38 @@ serverTest(
         });
 
       // A shell session (restarted): the process that runs it has FTL off
-      // and is the one started, its arguments and environment as given,
-      // fd 9 still open.
+      // and is the one started, with its name, its arguments and environment
+      // as given, fd 9 still open.
       const session = bash(
         'exec 9<"$1"; exec "$2" shell "$3" --keep-going',
-        [
-          fdSource,
-          nfs4,
-          url,
-        ],
+        [fdSource, nfs4, url],
         {},
         "piped",
       ).spawn();
-      const environ = `/proc/${session.pid}/environ`;
-      const restarted = await eventually(() =>
-        procStrings(environ).includes("NFS4_RESTARTED_WITHOUT_FTL=1")
-      );
-      assert.ok(restarted, `restarted: ${procStrings(environ).join(" ")}`);
-      const env = procStrings(environ);
-      assert.ok(env.includes("BUN_JSC_useFTLJIT=0"), env.join(" "));
-      assert.ok(env.includes("KEEP_ME=a b\tc"), env.join(" "));
-      assert.equal(env.filter((entry) => entry.startsWith("BUN_JSC_")).length, 1);
-      assert.deepEqual(procStrings(`/proc/${session.pid}/cmdline`), [
-        nfs4,
-        "shell",
-        url,
-        "--keep-going",
-      ]);
-      assert.equal(readlinkSync(`/proc/${session.pid}/fd/9`), fdSource);
-      await session.stdin.close();
-      const sessionEnded = await session.output();
-      assert.equal(sessionEnded.code, 0, new TextDecoder().decode(sessionEnded.stderr));
+      try {
+        const proc = `/proc/${session.pid}`;
+        const marker = `NFS4_RESTARTED_WITHOUT_FTL=${session.pid}:${
+          Buffer.from("nfs4").toString("hex")
+        }`;
+        const restarted = await eventually(() => procStrings(`${proc}/environ`).includes(marker));
+        const env = procStrings(`${proc}/environ`);
+        assert.ok(restarted, `restarted: ${env.join(" ")}`);
+        assert.ok(env.includes("BUN_JSC_useFTLJIT=0"), env.join(" "));
+        assert.ok(env.includes("KEEP_ME=a b\tc"), env.join(" "));
+        assert.equal(env.filter((entry) => entry.startsWith("BUN_JSC_")).length, 1);
+        assert.deepEqual(procStrings(`${proc}/cmdline`), [nfs4, "shell", url, "--keep-going"]);
+        assert.equal(readlinkSync(`${proc}/fd/9`), fdSource);
+        // Its name back (execve of /proc/self/exe called it "exe"): pkill nfs4 finds it.
+        assert.ok(
+          await eventually(() => readFileSync(`${proc}/comm`, "latin1") === "nfs4\n"),
+          readFileSync(`${proc}/comm`, "latin1"),
+        );
+        await session.stdin.close();
+        const sessionEnded = await session.output();
+        assert.equal(sessionEnded.code, 0, new TextDecoder().decode(sessionEnded.stderr));
+      } finally {
+        killQuietly(session);
+      }
 
       // cp -r through the restart: a source read through fd 9, a local name
       // that is not UTF-8; one error line for a missing source, not two.
@@ -424,24 +438,31 @@ serverTest(
       assert.doesNotMatch(new TextDecoder().decode(lock.stdout), /BUN_JSC|NFS4_RESTARTED/);
       const own = bash('exec "$1" shell "$2"', [nfs4, url], { BUN_JSC_useFTLJIT: "1" }, "piped")
         .spawn();
-      const writer = own.stdin.getWriter();
-      await writer.write(new TextEncoder().encode("cat hello.txt\n"));
-      const reader = own.stdout.getReader();
-      let said = "";
-      while (!said.includes("hello\n")) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        said += new TextDecoder().decode(value);
+      try {
+        const writer = own.stdin.getWriter();
+        await writer.write(new TextEncoder().encode("cat hello.txt\n"));
+        const reader = own.stdout.getReader();
+        let said = "";
+        const deadline = setTimeout(() => killQuietly(own), 15_000);
+        while (!said.includes("hello\n")) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          said += new TextDecoder().decode(value);
+        }
+        clearTimeout(deadline);
+        assert.equal(said, "hello\n");
+        // Its first command has run: a restart would have come before it.
+        const ownEnv = procStrings(`/proc/${own.pid}/environ`);
+        assert.ok(!ownEnv.some((entry) => entry.startsWith("NFS4_RESTARTED")), ownEnv.join(" "));
+        assert.ok(ownEnv.includes("BUN_JSC_useFTLJIT=1"), ownEnv.join(" "));
+        await writer.close();
+        reader.releaseLock();
+        await own.stdout.cancel();
+        await own.stderr.cancel();
+        assert.equal((await own.status).code, 0);
+      } finally {
+        killQuietly(own);
       }
-      // Its first command has run: a restart would have come before it.
-      const ownEnv = procStrings(`/proc/${own.pid}/environ`);
-      assert.ok(!ownEnv.includes("NFS4_RESTARTED_WITHOUT_FTL=1"), ownEnv.join(" "));
-      assert.ok(ownEnv.includes("BUN_JSC_useFTLJIT=1"), ownEnv.join(" "));
-      await writer.close();
-      reader.releaseLock();
-      await own.stdout.cancel();
-      assert.equal((await own.status).code, 0);
-      await own.stderr.cancel();
     } finally {
       rmSync(work, { recursive: true, force: true });
     }

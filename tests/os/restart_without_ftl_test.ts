@@ -11,7 +11,9 @@ import {
   FTL_VARIABLE,
   mayRunLong,
   nulTerminated,
+  parseRestartMarker,
   RESTART_MARKER,
+  restartMarker,
   restartWithoutFtlIfLong,
 } from "../../lib/os/restart_without_ftl.ts";
 
@@ -62,18 +64,34 @@ Deno.test("nulTerminated: /proc/self/cmdline's strings, empty ones and a last on
   assert.deepEqual(nulTerminated(new Uint8Array()), []);
 });
 
-Deno.test("restarted, the process takes the restart's variables out of its environment again", () => {
+Deno.test("a restart's marker holds the pid and the name, and nothing else parses", () => {
+  const name = new TextEncoder().encode("nfs4");
+  assert.equal(restartMarker(1234, name), "1234:6e667334");
+  assert.deepEqual(parseRestartMarker("1234:6e667334"), { pid: 1234, comm: name });
+  assert.deepEqual(parseRestartMarker("7:"), { pid: 7, comm: new Uint8Array() });
+  for (const value of [undefined, "", "1", "x:6e", "12:6e6", "12:6E", `12:${"61".repeat(16)}`]) {
+    assert.equal(parseRestartMarker(value), undefined, String(value));
+  }
+});
+
+Deno.test("restarted, the process takes the restart's variables out of its environment again; another's marker is left alone", () => {
   const before = { ...process.env };
   try {
+    // A marker that names another process: not this one's restart.
+    process.env[FTL_VARIABLE] = "1";
+    process.env[RESTART_MARKER] = restartMarker(process.pid + 1, new Uint8Array([0x6e]));
+    restartWithoutFtlIfLong(["cp", "-r", "a", "b"]);
+    assert.equal(process.env[FTL_VARIABLE], "1");
+    assert.notEqual(process.env[RESTART_MARKER], undefined);
+    // This process's: both go (from Deno.env too, what a child would get).
     process.env[FTL_VARIABLE] = "0";
-    process.env[RESTART_MARKER] = "1";
+    process.env[RESTART_MARKER] = restartMarker(process.pid, new Uint8Array([0x6e]));
     restartWithoutFtlIfLong(["cp", "-r", "a", "b"]);
     assert.equal(process.env[FTL_VARIABLE], undefined);
     assert.equal(process.env[RESTART_MARKER], undefined);
-    // Outside the single binary nothing restarts, and a variable the user set stays.
-    process.env[FTL_VARIABLE] = "1";
+    assert.equal(Deno.env.get(FTL_VARIABLE), undefined);
+    // Outside the single binary nothing restarts.
     restartWithoutFtlIfLong(["cp", "-r", "a", "b"]);
-    assert.equal(process.env[FTL_VARIABLE], "1");
   } finally {
     for (const name of [FTL_VARIABLE, RESTART_MARKER]) {
       if (name in before) process.env[name] = before[name];
