@@ -1,16 +1,21 @@
 /**
  * `cp -r` of small files to the server in few COMPOUNDs
  * (lib/client/copy/nfs_side.ts, Nfs4Client.createExclusiveIn/renameIn,
- * lib/state/small_upload.ts), against NFS-Ganesha on NFSv4.0 and 4.1.
+ * lib/state/small_upload.ts, lib/client/copy/file.ts), against NFS-Ganesha
+ * on NFSv4.0 and 4.1.
  *
- * Each file's temporary is OPENed (exclusive create) and RENAMEd into place
- * by name from its directory's handle, walked once per directory for the
- * copy; on 4.1 a file of one WRITE is written, given its size, mode and
- * times and CLOSEd in one COMPOUND (RFC 8881 §16.2.3). The tree arrives
- * byte-exact with its modes, no temporary stays behind, nothing stays open,
- * and on 4.1 a small file costs four COMPOUNDs: the destination check (a
- * LOOKUP from the directory's handle too), the OPEN, WRITE+SETATTR+CLOSE,
- * the RENAME.
+ * Each file's temporary is OPENed (exclusive create) by name from its
+ * directory's handle, walked once per directory for the copy; on 4.1 a
+ * file of one WRITE is written, given its size, mode and times and CLOSEd
+ * in one COMPOUND (RFC 8881 §16.2.3). In a directory the copy made, the
+ * destination is not looked up: the temporary takes its name with LINK,
+ * which fails on a name taken (RFC 7530 §16.9, RFC 8881 §18.9), and its own
+ * name goes with REMOVE in the same COMPOUND; so a small file costs three
+ * COMPOUNDs on 4.1, a file someone else put there meanwhile is never
+ * replaced, and a LINK whose reply was lost is looked up, not failed. Into
+ * a directory that was there, each destination is looked up and replaced
+ * by RENAME. The tree arrives byte-exact with its modes, no temporary stays
+ * behind, nothing stays open.
  */
 
 import assert from "node:assert/strict";
@@ -22,7 +27,7 @@ const FILES = 24;
 
 for (const vers of ["4.0", "4.1"] as const) {
   serverTest(
-    `nfs4 cp -r --vers ${vers}: small files go to the server through temporaries opened and renamed from their directory's handle, byte-exact, nothing left behind`,
+    `nfs4 cp -r --vers ${vers}: small files go to the server through temporaries opened and linked (new directory) or renamed (existing) from their directory's handle, byte-exact, nothing left behind`,
     async (server) => {
       const src = await Deno.makeTempDir({ prefix: "nfs4-up-" });
       try {
@@ -69,21 +74,24 @@ for (const vers of ["4.0", "4.1"] as const) {
           .map((e) => (e.ops as { op: string; status: string }[]).map((o) => o.op).join(" "));
         const count = (shape: string) => compounds.filter((c) => c === shape).length;
         const seq = vers === "4.1" ? "SEQUENCE " : "";
-        // Every destination checked, every temporary OPENed and RENAMEd,
-        // from its directory's handle.
-        assert.ok(
-          compounds.filter((c) => c.startsWith(`${seq}PUTFH LOOKUP`)).length >= FILES,
+        // Every temporary OPENed, and given its name by LINK (its own name
+        // REMOVEd in the same COMPOUND), from its directory's handle; in
+        // directories this copy made, no destination is looked up first.
+        assert.equal(
+          compounds.filter((c) => c.startsWith(`${seq}PUTFH LOOKUP`)).length,
+          0,
           compounds.join("\n"),
         );
         assert.equal(count(`${seq}PUTFH OPEN GETFH GETATTR`), FILES);
-        assert.equal(count(`${seq}PUTFH SAVEFH PUTFH RENAME`), FILES);
+        assert.equal(count(`${seq}PUTFH SAVEFH PUTFH LINK REMOVE`), FILES);
+        assert.equal(count(`${seq}PUTFH SAVEFH PUTFH RENAME`), 0);
         if (vers === "4.1") {
           // Files of one WRITE (all but the large one): WRITE+SETATTR+CLOSE,
           // or SETATTR+CLOSE for the empty one.
           assert.equal(count("SEQUENCE PUTFH WRITE SETATTR CLOSE"), FILES - 2);
           assert.equal(count("SEQUENCE PUTFH SETATTR CLOSE"), 1);
-          // Four COMPOUNDs per small file, and a few for the rest.
-          assert.ok(compounds.length <= 4 * FILES + 40, `${compounds.length} COMPOUNDs`);
+          // Three COMPOUNDs per small file, and a few for the rest.
+          assert.ok(compounds.length <= 3 * FILES + 40, `${compounds.length} COMPOUNDs`);
         } else {
           // WRITE+SETATTR, then the CLOSE alone (with its seqid).
           assert.equal(count("PUTFH WRITE SETATTR"), FILES - 2);
@@ -95,6 +103,42 @@ for (const vers of ["4.0", "4.1"] as const) {
         const opens = compounds.filter((c) => c.includes("OPEN ")).length;
         const closes = compounds.filter((c) => c.includes("CLOSE")).length;
         assert.equal(closes, opens);
+
+        // Into a directory that was there (up/sub): each destination is
+        // looked up, and the file there replaced by RENAME.
+        const half = [...contents.keys()].filter((name) => name.startsWith("sub/"));
+        for (const name of half) {
+          const data = crypto.getRandomValues(new Uint8Array(100));
+          contents.set(name, data);
+          await Deno.writeFile(`${src}/${name}`, data);
+        }
+        const again = await nfs4([
+          "--vers",
+          vers,
+          "--trace=json,ops",
+          "cp",
+          "-r",
+          `${src}/sub`,
+          `${server.url}/vfs/up`,
+        ]);
+        assert.equal(again.code, 0, again.stderr);
+        for (const name of half) {
+          const got = await Deno.readFile(`${dest}/${name}`);
+          assert.deepEqual(got, contents.get(name), `${name} replaced`);
+        }
+        assert.equal([...Deno.readDirSync(`${dest}/sub`)].length, half.length);
+        const merged = traceEvents(again.stderr).filter((e) => e.cat === "ops" && !e.summary)
+          .map((e) => (e.ops as { op: string; status: string }[]).map((o) => o.op).join(" "));
+        assert.equal(
+          merged.filter((c) => c === `${seq}PUTFH SAVEFH PUTFH RENAME`).length,
+          half.length,
+          merged.join("\n"),
+        );
+        assert.equal(merged.filter((c) => c.includes("LINK")).length, 0);
+        assert.ok(
+          merged.filter((c) => c.startsWith(`${seq}PUTFH LOOKUP`)).length >= half.length,
+          merged.join("\n"),
+        );
       } finally {
         await Deno.remove(src, { recursive: true });
       }
@@ -176,6 +220,17 @@ for (const vers of ["4.0", "4.1"] as const) {
           assert.equal(r.code, 0, r.stderr);
           await check("lost CLOSE reply", r, dest);
         }
+        {
+          // The reply to a LINK+REMOVE lost with its connection: the resend
+          // finds the name taken by the first one's LINK (4.0) or is answered
+          // from the reply cache (4.1); the name is this file: placed.
+          await using f = await startProxy(server);
+          const dropped = f.proxy.dropReplyAndCut("LINK", { nth: 3 });
+          const { r, dest } = await copy(f.vfs);
+          assert.ok(dropped.matched > 0);
+          assert.equal(r.code, 0, r.stderr);
+          await check("lost LINK reply", r, dest);
+        }
         for (let i = 0; i < CUT_RUNS; i++) {
           const seed = (FAULT_BASE_SEED + i) >>> 0;
           const direction = i % 2 === 0 ? "toClient" : "toServer";
@@ -196,6 +251,43 @@ for (const vers of ["4.0", "4.1"] as const) {
           );
           if (vers === "4.1") f.proxy.assertSlotSeqidsUnique();
         }
+      } finally {
+        await Deno.remove(src, { recursive: true });
+      }
+    },
+  );
+}
+
+for (const vers of ["4.0", "4.1"] as const) {
+  serverTest(
+    `nfs4 cp -r --vers ${vers}: a file someone else puts in a directory the copy made is never replaced (LINK: NFS4ERR_EXIST, RFC 7530 §16.9); the copy says so, no temporary behind`,
+    async (server) => {
+      const src = await Deno.makeTempDir({ prefix: "nfs4-up-race-" });
+      try {
+        await Deno.mkdir(`${src}/d`);
+        await Deno.writeFile(`${src}/d/f`, new TextEncoder().encode("ours\n"));
+        await using f = await startProxy(server);
+        const theirs = `${server.exportDir}/race/d/f`;
+        // Once the server has the temporary's data, the name appears, made by another.
+        f.proxy.onReply({
+          op: "WRITE",
+          action: "rewrite",
+          rewrite: (record) => {
+            Deno.writeFileSync(theirs, new TextEncoder().encode("theirs\n"));
+            return record;
+          },
+        });
+        const r = await runNfs4(["--vers", vers, "cp", "-r", src, `${f.vfs}/race`], {
+          killAfterMs: 60_000,
+        });
+        assert.equal(r.code, 1, r.stderr);
+        assert.deepEqual(messageLines(r.stderr).filter((line) => !line.startsWith("nfs4: cp:")), [
+          `nfs4: cannot create regular file '${f.vfs}/race/d/f': File exists (NFS4ERR_EXIST): made by another while this copy ran`,
+        ]);
+        assert.equal(Deno.readTextFileSync(theirs), "theirs\n");
+        assert.deepEqual([...Deno.readDirSync(`${server.exportDir}/race/d`)].map((e) => e.name), [
+          "f",
+        ]);
       } finally {
         await Deno.remove(src, { recursive: true });
       }

@@ -61,7 +61,14 @@ const STDIN_STAT: Stat = {
 export async function copyFile(run: CopyRun, source: FileSource, dest: Endpoint): Promise<boolean> {
   const { side } = dest;
   let target = dest.path;
-  let existing = await side.stat(target, false);
+  // In a directory this copy made on a server, the name is new: no LOOKUP
+  // to learn that (a quarter of the COMPOUNDs of a tree copied to a server,
+  // 19% of the client's CPU and of the server's), and the temporary then
+  // takes the name only while it is free (LINK, which fails on a name
+  // taken), so a file someone else put there meanwhile is never replaced, as
+  // cp opens with O_EXCL in a directory it made.
+  const isNew = side.kind === "nfs" && run.madeByThisCopy(side, side.dirname(target));
+  let existing = isNew ? undefined : await side.stat(target, false);
   if (existing?.kind === "symlink") {
     // cp writes through a symlink at the destination.
     const followed = await side.stat(target, true);
@@ -150,7 +157,7 @@ export async function copyFile(run: CopyRun, source: FileSource, dest: Endpoint)
     } else if (existing && (run.options.inplace || (existing.nlink ?? 1) > 1)) {
       done = await copyInPlace(run, data, side, target, existing, attrs);
     } else {
-      done = await copyThroughTemporary(run, data, side, target, existing, attrs);
+      done = await copyThroughTemporary(run, data, side, target, existing, attrs, isNew);
       if (done === "in place") {
         done = await copyInPlace(run, data, side, target, existing!, attrs);
       }
@@ -196,7 +203,8 @@ function pumpData(run: CopyRun, data: DataSource, writer: Writer): Promise<bigin
 type Placed = "placed" | "skipped" | "in place";
 
 /**
- * Writes a temporary beside `target` and renames it onto `target`. When
+ * Writes a temporary beside `target` and renames it onto `target` (`isNew`,
+ * or `-n`: gives it that name only if the name is still free). When
  * `existing` is replaced, the temporary is given its owner and group before
  * any data goes in; if the directory refuses the temporary or the owner
  * cannot be given, nothing was changed and the answer is "in place".
@@ -208,6 +216,7 @@ async function copyThroughTemporary(
   target: string,
   existing: Stat | undefined,
   attrs: FinalAttrs,
+  isNew = false,
 ): Promise<Placed> {
   const temp = side.join(side.dirname(target), temporaryName(side.basename(target)));
   const creating = side.create(temp);
@@ -247,8 +256,16 @@ async function copyThroughTemporary(
     if (open) writer.useSource?.((offset, length) => open.readAt(offset, length));
     const size = await pumpData(run, data, writer);
     await run.abortable(writer.finish(attrs, size));
-    if (run.options.noClobber) {
+    if (run.options.noClobber || isNew) {
       placed = await run.abortable(side.renameNoReplace(temp, target, writer));
+      if (!placed && !run.options.noClobber) {
+        throw new CopyError(
+          `cannot create regular file '${
+            side.display(target)
+          }': File exists (NFS4ERR_EXIST): made by another while this copy ran`,
+          { url: side.url },
+        );
+      }
       return placed ? "placed" : "skipped";
     }
     await run.abortable(side.rename(temp, target));

@@ -5,11 +5,16 @@
 
 import type { SettableAttributes } from "../../nfs4/attrs.ts";
 import { NfsError } from "../../nfs4/errors.ts";
+import { Attr } from "../../nfs4/attrs.ts";
+import { getattr } from "../../nfs4/ops/getattr.ts";
 import { link } from "../../nfs4/ops/link.ts";
+import { lookup } from "../../nfs4/ops/lookup.ts";
 import { putfh } from "../../nfs4/ops/putfh.ts";
+import { remove } from "../../nfs4/ops/remove.ts";
 import { savefh } from "../../nfs4/ops/savefh.ts";
+import { settleUnknownOutcome } from "../../state/exactly_once.ts";
 import { Nfs4Status as S } from "../../nfs4/status.ts";
-import type { NfsTime } from "../../nfs4/types.ts";
+import type { FileHandle, NfsTime } from "../../nfs4/types.ts";
 import type { Nfs4ClientApi } from "../api.ts";
 import { Nfs4Client } from "../client.ts";
 import type { FileInfo } from "../types.ts";
@@ -293,17 +298,43 @@ export class NfsSide implements Side {
   }
 
   async renameNoReplace(from: string, to: string, writer?: Writer): Promise<boolean> {
-    // LINK fails with NFS4ERR_EXIST when the name is taken (RFC 7530 §16.9):
-    // the final name is created only if absent, as GUARDED4 would.
+    // LINK fails with NFS4ERR_EXIST when the name is taken (RFC 7530 §16.9,
+    // RFC 8881 §18.9): the final name is created only if absent, as GUARDED4
+    // would. The temporary's name goes in the same COMPOUND: REMOVE runs
+    // only once LINK has succeeded (a COMPOUND stops at its first failure,
+    // RFC 7530 §15.2, RFC 8881 §16.2.3).
     const state = writer instanceof NfsWriter ? writer.state : undefined;
     if (state?.parentFh && this.client instanceof Nfs4Client) {
       const dirFh = state.parentFh;
+      const fileFh = state.fh;
       const manager = this.client.manager;
+      const name = this.basename(to);
+      let doneBefore = false;
       try {
-        await manager.run(() =>
-          [putfh(state.fh), savefh(), putfh(dirFh), link(this.basename(to))] as const
+        await settleUnknownOutcome(
+          manager,
+          "LINK",
+          this.display(to),
+          () =>
+            manager.run(() =>
+              [
+                putfh(fileFh),
+                savefh(),
+                putfh(dirFh),
+                link(name),
+                remove(this.basename(from)),
+              ] as const
+            ),
+          // A resend that met its own first LINK (NFS4ERR_EXIST): done when
+          // the name is this very file.
+          async () => doneBefore = await this.#names(dirFh, name, fileFh),
         );
       } catch (e) {
+        if (e instanceof NfsError && e.op === "REMOVE") {
+          // Placed; only the temporary's name is left.
+          await this.remove(from);
+          return true;
+        }
         if (this.isExists(e)) {
           await this.remove(from).catch(() => undefined);
           return false;
@@ -314,10 +345,36 @@ export class NfsSide implements Side {
         // No hard links here: check, then rename (a narrow race remains).
         return await this.#checkThenRename(from, to);
       }
-      await this.remove(from);
+      // Whether the first COMPOUND got as far as its REMOVE is not known: the
+      // temporary's name goes only if it is still there, still this file (a
+      // REMOVE that ran is never sent again).
+      if (doneBefore && await this.#names(dirFh, this.basename(from), fileFh)) {
+        await this.remove(from);
+      }
       return true;
     }
     return await this.#checkThenRename(from, to);
+  }
+
+  /** Whether `name` in the directory `dirFh` is the file `fileFh` (the same fileid). */
+  async #names(dirFh: FileHandle, name: string, fileFh: FileHandle): Promise<boolean> {
+    const manager = (this.client as Nfs4Client).manager;
+    try {
+      const [, , named, , own] = await manager.run(() =>
+        [
+          putfh(dirFh),
+          lookup(name),
+          getattr([Attr.FILEID]),
+          putfh(fileFh),
+          getattr([Attr.FILEID]),
+        ] as const
+      );
+      const fileid = own.attrs.fileid;
+      return fileid !== undefined && named.attrs.fileid === fileid;
+    } catch (e) {
+      if (this.isNotFound(e)) return false;
+      throw e;
+    }
   }
 
   async #checkThenRename(from: string, to: string): Promise<boolean> {

@@ -67,12 +67,29 @@ export class CopyRun {
    * several links, by source identity (undefined when that copy failed).
    */
   readonly links = new Map<string, Promise<string | undefined>>();
+  /** Directories this copy made (MKDIR answered), by destination side. */
+  readonly #made = new Map<Side, Set<string>>();
 
   constructor(options: CopyOptions) {
     this.options = options;
     this.tuning = { ...DEFAULT_TUNING, ...options.tuning };
     this.local = new LocalSide(this.tuning);
     this.umask = options.umask ?? 0o022;
+  }
+
+  /** Says that this copy made the directory `path` on `side` (it did not exist). */
+  madeDirectory(side: Side, path: string): void {
+    let paths = this.#made.get(side);
+    if (!paths) this.#made.set(side, paths = new Set());
+    paths.add(path);
+  }
+
+  /**
+   * Whether this copy made the directory `path` on `side`: what is in it is
+   * what the copy put there, unless someone else wrote into it meanwhile.
+   */
+  madeByThisCopy(side: Side, path: string): boolean {
+    return this.#made.get(side)?.has(path) ?? false;
   }
 
   /** What is kept of each file (`-p`, `-a`, `--preserve`). */

@@ -460,6 +460,7 @@ async function makeDirectory(
   }
   // Writable by us while its contents are copied; the real mode comes last.
   await side.mkdir(dest.path, (mode & 0o1777) | 0o700);
+  run.madeDirectory(side, dest.path);
   run.summary.directories++;
   run.copied(undefined, sourceName, side, dest.path);
   const needsFix = kept || (mode & 0o700) !== 0o700 || (mode & 0o1000) !== 0 ||
