@@ -294,3 +294,36 @@ for (const vers of ["4.0", "4.1"] as const) {
     },
   );
 }
+
+for (const vers of ["4.0", "4.1"] as const) {
+  serverTest(
+    `nfs4 cp -r --vers ${vers} a/d b/d DEST/: the second operand's files replace the first's in the directory the first made, as cp does`,
+    async (server) => {
+      const src = await Deno.makeTempDir({ prefix: "nfs4-up-merge-" });
+      try {
+        for (const [tree, text] of [["a", "from a\n"], ["b", "from b\n"]]) {
+          await Deno.mkdir(`${src}/${tree}/d`, { recursive: true });
+          await Deno.writeTextFile(`${src}/${tree}/d/f`, text!);
+        }
+        await Deno.mkdir(`${server.exportDir}/merge`);
+        const r = await nfs4([
+          "--vers",
+          vers,
+          "cp",
+          "-r",
+          `${src}/a/d`,
+          `${src}/b/d`,
+          `${server.url}/vfs/merge/`,
+        ]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual(messageLines(r.stderr), []);
+        assert.equal(Deno.readTextFileSync(`${server.exportDir}/merge/d/f`), "from b\n");
+        assert.deepEqual([...Deno.readDirSync(`${server.exportDir}/merge/d`)].map((e) => e.name), [
+          "f",
+        ]);
+      } finally {
+        await Deno.remove(src, { recursive: true });
+      }
+    },
+  );
+}

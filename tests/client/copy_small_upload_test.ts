@@ -12,6 +12,9 @@
 import assert from "node:assert/strict";
 import { Nfs4Client } from "../../lib/client/client.ts";
 import { DirectoryHandles } from "../../lib/client/small_file.ts";
+import { NfsSide } from "../../lib/client/copy/nfs_side.ts";
+import { DEFAULT_TUNING } from "../../lib/client/copy/options.ts";
+import { parseNfsUrl } from "../../lib/client/url.ts";
 import { NfsError } from "../../lib/nfs4/errors.ts";
 import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
 import { startScriptedNfsServer } from "../_nfs4_server.ts";
@@ -143,4 +146,64 @@ for (const vers of ["4.0", "4.1"] as const) {
       }
     },
   );
+}
+
+for (const version of ["4.0", "4.1"] as const) {
+  Deno.test(`NfsSide.renameNoReplace() ${version}: LINK and the temporary's REMOVE in one COMPOUND; a REMOVE answered NFS4ERR_DELAY goes again alone, the LINK is never sent again; a name taken is left alone; a LINK refused (NFS4ERR_PERM, a file system without hard links) falls back to a check and a RENAME`, async () => {
+    const server = new ScriptedServer({
+      now: () => performance.now(),
+      files: { "/vfs/d/taken": "theirs\n" },
+    });
+    const nfs = await startScriptedNfsServer(server);
+    const client = await Nfs4Client.connect({
+      host: nfs.host,
+      port: nfs.port,
+      version,
+      clientId: `link-place-${crypto.randomUUID()}`,
+    });
+    const side = new NfsSide(
+      client,
+      parseNfsUrl(`nfs://${nfs.host}:${nfs.port}/vfs`),
+      DEFAULT_TUNING,
+      () => {},
+    );
+    try {
+      const place = async (name: string, text: string) => {
+        const temp = `/vfs/d/.${name}.tmp`;
+        const writer = await side.create(temp);
+        await writer.write(new TextEncoder().encode(text));
+        await writer.finish({ mode: 0o644 }, BigInt(text.length));
+        return await side.renameNoReplace(temp, `/vfs/d/${name}`, writer);
+      };
+      const sent = (op: string) => server.log.filter((e) => e.ops.includes(op)).length;
+      const names = () => [...server.file("/vfs/d")!.children.keys()].sort();
+      const text = (name: string) => new TextDecoder().decode(server.file(`/vfs/d/${name}`)!.data);
+
+      // RFC 8881 §15.1.1.3 / RFC 7530 §13.1.1.3: DELAY asks for the same
+      // request later; here the LINK before it ran, so only the REMOVE may go.
+      server.failNext("REMOVE", S.NFS4ERR_DELAY);
+      assert.equal(await place("a", "ours\n"), true);
+      assert.equal(sent("LINK"), 1, "the LINK went once");
+      assert.deepEqual(names(), ["a", "taken"]);
+      assert.equal(text("a"), "ours\n");
+
+      // The name is someone else's (NFS4ERR_EXIST): theirs stays, ours goes.
+      assert.equal(await place("taken", "ours\n"), false);
+      assert.deepEqual(names(), ["a", "taken"]);
+      assert.equal(text("taken"), "theirs\n");
+
+      // No hard links on this file system: a check and a RENAME, this time
+      // and after (no LINK tried again).
+      server.failNext("LINK", S.NFS4ERR_PERM);
+      assert.equal(await place("b", "b\n"), true);
+      const links = sent("LINK");
+      assert.equal(await place("c", "c\n"), true);
+      assert.equal(sent("LINK"), links, "no LINK once refused");
+      assert.deepEqual(names(), ["a", "b", "c", "taken"]);
+      assert.equal(text("c"), "c\n");
+    } finally {
+      await client.close();
+      await nfs.close();
+    }
+  });
 }

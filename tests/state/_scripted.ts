@@ -1573,6 +1573,19 @@ export class ScriptedServer {
         const cinfo = (d: FileNode) => ({ atomic: true, before: d.change - 1n, after: d.change });
         return ok(op, { sourceCinfo: cinfo(from), targetCinfo: cinfo(to) });
       }
+      case "LINK": {
+        // RFC 7530 §16.9: the saved file gets a name in the current directory.
+        const file = ctx.sfh;
+        const dir = ctx.cfh;
+        if (!file || !dir) return fail(op, S.NFS4ERR_NOFILEHANDLE);
+        if (dir.type !== "dir") return fail(op, S.NFS4ERR_NOTDIR);
+        if (file.type === "dir") return fail(op, S.NFS4ERR_ISDIR);
+        const name = op.args as string;
+        if (dir.children.has(name)) return fail(op, S.NFS4ERR_EXIST);
+        dir.children.set(name, file);
+        dir.change++;
+        return ok(op, { atomic: true, before: dir.change - 1n, after: dir.change });
+      }
       case "GETATTR":
         return ctx.cfh
           ? ok(op, { attrs: this.#attrs(ctx.cfh, op.args as ReadonlySet<number>) })

@@ -6,6 +6,7 @@
 import type { SettableAttributes } from "../../nfs4/attrs.ts";
 import { NfsError } from "../../nfs4/errors.ts";
 import { Attr } from "../../nfs4/attrs.ts";
+import { tapped } from "../../nfs4/compound.ts";
 import { getattr } from "../../nfs4/ops/getattr.ts";
 import { link } from "../../nfs4/ops/link.ts";
 import { lookup } from "../../nfs4/ops/lookup.ts";
@@ -60,6 +61,8 @@ export class NfsSide implements Side {
   readonly client: Nfs4ClientApi;
   readonly #tuning: CopyTuning;
   readonly #onResend: (count: number) => void;
+  /** The server refused a LINK as unsupported: names are placed by RENAME after a check. */
+  #noHardLinks = false;
   /** Directory handles walked for reading small files by name (this copy only). */
   readonly #dirs = new DirectoryHandles();
   /**
@@ -304,11 +307,12 @@ export class NfsSide implements Side {
     // only once LINK has succeeded (a COMPOUND stops at its first failure,
     // RFC 7530 §15.2, RFC 8881 §16.2.3).
     const state = writer instanceof NfsWriter ? writer.state : undefined;
-    if (state?.parentFh && this.client instanceof Nfs4Client) {
+    if (state?.parentFh && this.client instanceof Nfs4Client && !this.#noHardLinks) {
       const dirFh = state.parentFh;
       const fileFh = state.fh;
       const manager = this.client.manager;
       const name = this.basename(to);
+      let linked = false;
       let doneBefore = false;
       try {
         await settleUnknownOutcome(
@@ -316,21 +320,27 @@ export class NfsSide implements Side {
           "LINK",
           this.display(to),
           () =>
-            manager.run(() =>
-              [
-                putfh(fileFh),
-                savefh(),
-                putfh(dirFh),
-                link(name),
-                remove(this.basename(from)),
-              ] as const
+            manager.run(
+              () =>
+                [
+                  putfh(fileFh),
+                  savefh(),
+                  putfh(dirFh),
+                  tapped(link(name), () => linked = true),
+                  remove(this.basename(from)),
+                ] as const,
+              // Once LINK has run the COMPOUND is never sent again as a whole
+              // (the manager would resend one whose REMOVE met DELAY or
+              // GRACE, and the LINK would meet its own name): the REMOVE's
+              // failure comes back here and goes alone.
+              { final: { has: () => linked } },
             ),
           // A resend that met its own first LINK (NFS4ERR_EXIST): done when
           // the name is this very file.
           async () => doneBefore = await this.#names(dirFh, name, fileFh),
         );
       } catch (e) {
-        if (e instanceof NfsError && e.op === "REMOVE") {
+        if (linked) {
           // Placed; only the temporary's name is left.
           await this.remove(from);
           return true;
@@ -339,10 +349,16 @@ export class NfsSide implements Side {
           await this.remove(from).catch(() => undefined);
           return false;
         }
-        if (!(e instanceof NfsError && e.status === S.NFS4ERR_NOTSUPP)) {
+        // No hard links here: NFS4ERR_NOTSUPP, or NFS4ERR_PERM (Linux's
+        // vfs_link on a file system without them, vfat say). Check, then
+        // rename (a narrow race remains), for this file and the next.
+        if (
+          !(e instanceof NfsError && e.op === "LINK" &&
+            (e.status === S.NFS4ERR_NOTSUPP || e.status === S.NFS4ERR_PERM))
+        ) {
           throw e instanceof NfsError ? e.withPath(this.display(to)) : e;
         }
-        // No hard links here: check, then rename (a narrow race remains).
+        this.#noHardLinks = true;
         return await this.#checkThenRename(from, to);
       }
       // Whether the first COMPOUND got as far as its REMOVE is not known: the

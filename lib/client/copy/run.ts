@@ -84,6 +84,11 @@ export class CopyRun {
     paths.add(path);
   }
 
+  /** Says that what is in `path` on `side` may not all be this copy's: merged into again. */
+  forgetDirectory(side: Side, path: string): void {
+    this.#made.get(side)?.delete(path);
+  }
+
   /**
    * Whether this copy made the directory `path` on `side`: what is in it is
    * what the copy put there, unless someone else wrote into it meanwhile.

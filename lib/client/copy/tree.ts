@@ -455,6 +455,9 @@ async function makeDirectory(
       );
     }
     // An existing directory is merged into; only -p (--preserve) changes it.
+    // One this copy made for an earlier operand holds files now (`cp -r a/d
+    // b/d DEST`): they are replaced as any existing file is.
+    run.forgetDirectory(side, dest.path);
     if (!kept) return undefined;
     return { path: dest.path, mode: keep.mode ? mode : undefined, keepSetgid: false, ...attrs };
   }
