@@ -61,6 +61,11 @@ export interface Libc {
   /** open(2); the caller closes the descriptor. */
   open(path: string, flags: number, mode: number): number;
   close(fd: number): void;
+  /**
+   * pread(2) into the whole of `buffer` (at most 1 GiB) from `position`:
+   * the bytes read, 0 at the end; a failure names `path`.
+   */
+  pread(fd: number, buffer: Uint8Array, position: number, path: string): number;
   mkdir(path: string, mode: number): void;
   symlink(target: string, path: string): void;
   rename(from: string, to: string): void;
@@ -95,6 +100,7 @@ export const O = {
   CREAT: 0o100,
   EXCL: 0o200,
   TRUNC: 0o1000,
+  NONBLOCK: 0o4000,
   DIRECTORY: 0o200000,
   NOFOLLOW: 0o400000,
   CLOEXEC: 0o2000000,
@@ -179,6 +185,7 @@ const SIGNATURES = {
   mknod: [["buf", "u32", "u64"], "i32"],
   faccessat: [["i32", "buf", "i32", "i32"], "i32"],
   flock: [["i32", "i32"], "i32"],
+  pread: [["i32", "buf", "u64", "u64"], "i32"],
   madvise: [["u64", "u64", "i32"], "i32"],
 } as const satisfies Record<string, Signature>;
 
@@ -399,6 +406,10 @@ class FfiLibc implements Libc {
 
   close(fd: number): void {
     this.#fn.close(fd);
+  }
+
+  pread(fd: number, buffer: Uint8Array, position: number, path: string): number {
+    return this.#call("pread", path, fd, buffer, BigInt(buffer.length), BigInt(position));
   }
 
   mkdir(path: string, mode: number): void {

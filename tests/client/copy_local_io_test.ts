@@ -127,9 +127,13 @@ for (const inPlace of [true, false]) {
 }
 
 /** Every chunk of `path` as the copy engine's reader gives them, joined. */
-async function readThrough(path: string, size: bigint | undefined): Promise<Uint8Array> {
+async function readThrough(
+  path: string,
+  size: bigint | undefined,
+  kind: "file" | "fifo" = "file",
+): Promise<Uint8Array> {
   const side = new LocalSide({ chunkSize: 1 << 20 } as ConstructorParameters<typeof LocalSide>[0]);
-  const stat = { size } as Parameters<LocalSide["openReader"]>[1];
+  const stat = { size, kind } as Parameters<LocalSide["openReader"]>[1];
   const reader = await side.openReader(path, stat, 64 * 1024);
   const parts: Uint8Array[] = [];
   try {
@@ -159,3 +163,53 @@ Deno.test("the reader reads a file it cannot read in place (procfs) through the 
     new Uint8Array(readFileSync("/proc/version")),
   );
 });
+
+/** The descriptors this process has open. */
+function openDescriptors(): number {
+  return [...Deno.readDirSync("/proc/self/fd")].length;
+}
+
+Deno.test(
+  "the reader opens a listed file by descriptor and closes it: none left open after many",
+  withDir("/dev/shm", async (dir) => {
+    const path = join(dir, "in");
+    writeFileSync(path, "small\n");
+    const before = openDescriptors();
+    for (let i = 0; i < 50; i++) {
+      assert.equal(new TextDecoder().decode(await readThrough(path, 6n)), "small\n");
+    }
+    assert.equal(openDescriptors(), before);
+  }),
+);
+
+Deno.test(
+  "a fifo where a file was listed is opened through the thread pool: the event loop runs while it waits for a writer, and the copy fails naming it",
+  withDir(tmpdir(), async (dir) => {
+    const fifo = join(dir, "was-a-file");
+    assert.equal(new Deno.Command("mkfifo", { args: [fifo] }).outputSync().code, 0);
+    // The writer is another process: a main thread stuck in open(2) would
+    // still be let go, and the gap in its timer would show.
+    const writer = new Deno.Command("sh", {
+      args: ["-c", 'sleep 0.4; printf from-the-writer > "$1"', "sh", fifo],
+    }).spawn();
+    let last = performance.now();
+    let longestGap = 0;
+    const ticks = setInterval(() => {
+      const now = performance.now();
+      longestGap = Math.max(longestGap, now - last);
+      last = now;
+    }, 10);
+    try {
+      // Opened once the writer came; then a positional read of a fifo fails,
+      // naming the file (what a copy of a file swapped for a fifo gets).
+      await assert.rejects(
+        readThrough(fifo, 4096n, "file"),
+        (e) => e instanceof LocalFileError && e.message.includes(fifo) && /ESPIPE/.test(e.message),
+      );
+    } finally {
+      clearInterval(ticks);
+      await writer.status;
+    }
+    assert.ok(longestGap < 200, `the event loop stood still ${Math.round(longestGap)} ms`);
+  }),
+);
