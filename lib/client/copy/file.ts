@@ -129,9 +129,14 @@ export async function copyFile(run: CopyRun, source: FileSource, dest: Endpoint)
   let reader: Reader | undefined;
   let chunks: AsyncIterable<Uint8Array>;
   if (source.kind === "side") {
-    reader = await run.abortable(
-      source.at.side.openReader(source.at.path, source.stat, run.tuning.chunkSize),
-    );
+    const opening = source.at.side.openReader(source.at.path, source.stat, run.tuning.chunkSize);
+    try {
+      reader = await run.abortable(opening);
+    } catch (e) {
+      // Stopped while it opened: what it opened is closed, not left to the collector.
+      opening.then((opened) => opened.close()).catch(() => undefined);
+      throw e;
+    }
     chunks = reader.chunks();
   } else {
     chunks = source.chunks;

@@ -79,25 +79,51 @@ async function openForReading(path: string, stat: Stat): Promise<ReadableFile> {
 function openInPlace(path: string): ReadableFile | undefined {
   const c = libc();
   if (!c) return undefined;
-  const fd = c.open(path, O.RDONLY | O.NONBLOCK | O.CLOEXEC, 0);
-  let keep = false;
+  let fd: number;
+  try {
+    fd = c.open(path, O.RDONLY | O.NONBLOCK | O.CLOEXEC, 0);
+  } catch {
+    // Whatever it is (a file under a lease answers EWOULDBLOCK here), the
+    // thread pool's open says it, or waits as it should.
+    return undefined;
+  }
+  let kind: "in place" | "elsewhere" | "not a file" = "elsewhere";
   try {
     const self = `/proc/self/fd/${fd}`;
     const stat = c.stat(self, true);
-    keep = (stat.mode & 0o170000) === 0o100000 &&
-      onLocalDevice(`${stat.dev.major}:${stat.dev.minor}`, self);
+    kind = (stat.mode & 0o170000) !== 0o100000
+      ? "not a file"
+      : onLocalDevice(`${stat.dev.major}:${stat.dev.minor}`, self)
+      ? "in place"
+      : "elsewhere";
   } catch {
     // No /proc: the thread pool's way.
   } finally {
-    if (!keep) c.close(fd);
+    if (kind !== "in place") c.close(fd);
   }
-  if (!keep) return undefined;
+  if (kind === "not a file") {
+    // Listed as a file, now a fifo or a device: opening it again would wait
+    // for another writer (this open has let one go); no position to read at.
+    throw Object.assign(new Error(`ESPIPE: not a regular file any more, open '${path}'`), {
+      code: "ESPIPE",
+    });
+  }
+  if (kind !== "in place") return undefined;
+  let open = true;
   return {
     read: (buffer, offset, length, position) =>
-      Promise.resolve().then(() =>
-        c.pread(fd, buffer.subarray(offset, offset + length), position, path)
-      ),
-    close: () => Promise.resolve().then(() => c.close(fd)),
+      Promise.resolve().then(() => {
+        // A descriptor closed may already be another file's.
+        if (!open) {
+          throw Object.assign(new Error(`EBADF: read after close '${path}'`), { code: "EBADF" });
+        }
+        return c.pread(fd, buffer.subarray(offset, offset + length), position, path);
+      }),
+    close: () =>
+      Promise.resolve().then(() => {
+        if (open) c.close(fd);
+        open = false;
+      }),
   };
 }
 
@@ -527,16 +553,23 @@ export function onLocalFileSystem(fd: number): boolean {
  * statfs(2) of `path` (a file on it), once per device rather than per file.
  */
 function onLocalDevice(device: string, path: string): boolean {
-  let local = localDevices.get(device);
-  if (local === undefined) {
-    local = LOCAL_FILE_SYSTEMS.has(Number(statfsSync(path).type));
-    localDevices.set(device, local);
-  }
+  const now = performance.now();
+  const known = localDevices.get(device);
+  if (known && now - known.at < DEVICE_ANSWER_MS) return known.local;
+  const local = LOCAL_FILE_SYSTEMS.has(Number(statfsSync(path).type));
+  localDevices.set(device, { local, at: now });
   return local;
 }
 
-/** What {@linkcode onLocalDevice} found, by device. */
-const localDevices = new Map<string, boolean>();
+/**
+ * How long {@linkcode onLocalDevice}'s answer for a device holds: device
+ * numbers of tmpfs, NFS and FUSE mounts are reused after an unmount, and a
+ * network mount taken for a local one would be read on the main thread.
+ */
+const DEVICE_ANSWER_MS = 1000;
+
+/** What {@linkcode onLocalDevice} found, by device, and when. */
+const localDevices = new Map<string, { local: boolean; at: number }>();
 
 /** Positional writes in flight to a local file. */
 const LOCAL_WRITES_IN_FLIGHT = 4;
