@@ -69,12 +69,15 @@ async function openForReading(path: string, stat: Stat): Promise<ReadableFile> {
  * A regular file on a local file system opened, read and closed through
  * libc on the main thread, as the copy's metadata calls are made: no thread
  * pool round trip for the open and the close (`cp -r` of 10,000 small files
- * to a server, 16% less CPU). Undefined where there is no libc, or when what
- * was opened is not a regular file on a local file system (it is closed
- * again, for the thread pool to open). O_NONBLOCK, so that a fifo put in the
- * file's place since it was listed does not hold the event loop until a
- * writer comes (on a regular file the flag changes nothing). The
- * descriptor is libc's own: Deno's node:fs numbers its files otherwise.
+ * to a server, 16% less CPU). Undefined where there is no libc, where the
+ * open fails (the thread pool's open then says why, or waits, as for a file
+ * under a lease), or for a regular file elsewhere than on a local file
+ * system (closed again, for the thread pool to open). O_NONBLOCK, so that a
+ * fifo put in the file's place since it was listed does not hold the event
+ * loop until a writer comes (on a regular file the flag changes nothing);
+ * such a fifo or a device fails with ESPIPE, as a positional read of it
+ * would. The descriptor is libc's own, read and closed by libc (Deno's
+ * node:fs refused it: EBADF).
  */
 function openInPlace(path: string): ReadableFile | undefined {
   const c = libc();
