@@ -198,35 +198,57 @@ Deno.test(
   }),
 );
 
+/**
+ * Reads `fifo` as the copy reads a file it listed, with a writer (another
+ * process, so that a main thread stuck in open(2) is still let go) running
+ * `script`, started `settle` ms before the read: how the read ended, and
+ * how long it took.
+ */
+async function readFifoListedAsFile(
+  fifo: string,
+  script: string,
+  settle = 0,
+): Promise<{ outcome: unknown; took: number }> {
+  assert.equal(new Deno.Command("mkfifo", { args: [fifo] }).outputSync().code, 0);
+  const writer = new Deno.Command("sh", { args: ["-c", script, "sh", fifo], stderr: "null" })
+    .spawn();
+  try {
+    await sleep(settle);
+    const started = performance.now();
+    // A read still waiting after 5 s (in the thread pool) is an outcome too.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const outcome = await Promise.race([
+      readThrough(fifo, 4096n, "file").then(() => "read", (e) => e),
+      new Promise((resolve) => timer = setTimeout(() => resolve("still waiting"), 5_000)),
+    ]);
+    clearTimeout(timer);
+    return { outcome, took: performance.now() - started };
+  } finally {
+    try {
+      writer.kill("SIGKILL");
+    } catch {
+      // it has exited
+    }
+    await writer.status;
+  }
+}
+
+/** The copy's failure for a fifo in a file's place: ESPIPE, naming it. */
+function assertFifoRefused(outcome: unknown, fifo: string): void {
+  assert.ok(outcome instanceof LocalFileError, String(outcome));
+  assert.match(outcome.message, /ESPIPE/);
+  assert.ok(outcome.message.includes(fifo), outcome.message);
+}
+
 Deno.test(
   "a fifo where a file was listed: the copy fails at once, naming it, without waiting for a writer",
   withDir(tmpdir(), async (dir) => {
     const fifo = join(dir, "was-a-file");
-    assert.equal(new Deno.Command("mkfifo", { args: [fifo] }).outputSync().code, 0);
-    // An open(2) without O_NONBLOCK would wait for a writer on the main
-    // thread: this one comes after 1 s (another process, so that such a
-    // wait ends), and the time the main thread took shows it.
-    const writer = new Deno.Command("sh", {
-      args: ["-c", 'sleep 1; printf late > "$1"', "sh", fifo],
-      stderr: "null",
-    }).spawn();
-    const started = performance.now();
-    let outcome: unknown;
-    try {
-      outcome = await readThrough(fifo, 4096n, "file").then(() => "read", (e) => e);
-    } finally {
-      try {
-        writer.kill("SIGKILL");
-      } catch {
-        // it has exited
-      }
-      await writer.status;
-    }
-    const took = performance.now() - started;
+    // An open(2) without O_NONBLOCK would wait on the main thread for the
+    // writer, which comes after 1 s: the time taken shows it.
+    const { outcome, took } = await readFifoListedAsFile(fifo, 'sleep 1; printf late > "$1"');
     assert.ok(took < 500, `it waited ${Math.round(took)} ms`);
-    assert.ok(outcome instanceof LocalFileError, String(outcome));
-    assert.match(outcome.message, /ESPIPE/);
-    assert.ok(outcome.message.includes(fifo), outcome.message);
+    assertFifoRefused(outcome, fifo);
   }),
 );
 
@@ -234,29 +256,10 @@ Deno.test(
   "a fifo in a listed file's place whose writer already waits: the copy fails at once, naming it, and does not wait for a second writer",
   withDir(tmpdir(), async (dir) => {
     const fifo = join(dir, "was-a-file");
-    assert.equal(new Deno.Command("mkfifo", { args: [fifo] }).outputSync().code, 0);
-    const writer = new Deno.Command("sh", {
-      args: ["-c", 'printf waiting > "$1"', "sh", fifo],
-      stderr: "null",
-    }).spawn();
-    try {
-      await sleep(200); // the writer is in its open(2), waiting for a reader
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const outcome = await Promise.race([
-        readThrough(fifo, 4096n, "file").then(() => "read", (e) => e),
-        new Promise((resolve) => timer = setTimeout(() => resolve("still waiting"), 5_000)),
-      ]);
-      clearTimeout(timer);
-      assert.ok(outcome instanceof LocalFileError, String(outcome));
-      assert.match(outcome.message, /ESPIPE/);
-      assert.ok(outcome.message.includes(fifo), outcome.message);
-    } finally {
-      try {
-        writer.kill("SIGKILL");
-      } catch {
-        // it has exited
-      }
-      await writer.status;
-    }
+    // The writer is in its open(2), waiting for a reader, when the read
+    // begins; a second open of the fifo would wait for another writer
+    // ("still waiting").
+    const { outcome } = await readFifoListedAsFile(fifo, 'printf waiting > "$1"', 200);
+    assertFifoRefused(outcome, fifo);
   }),
 );
