@@ -66,6 +66,23 @@ export interface Libc {
    * the bytes read, 0 at the end; a failure names `path`.
    */
   pread(fd: number, buffer: Uint8Array, position: number, path: string): number;
+  /**
+   * pwrite(2) of the whole of `buffer` (at most 1 GiB) at `position`, once:
+   * the bytes written (a short write is the caller's to go on with); a
+   * failure names `path`. Interrupted before anything was written (EINTR),
+   * it is made again.
+   */
+  pwrite(fd: number, buffer: Uint8Array, position: number, path: string): number;
+  /** fstat(2) (statx with AT_EMPTY_PATH) of an open descriptor; a failure names `path`. */
+  fstat(fd: number, path: string): RawStat;
+  /** fstatfs(2)'s `f_type`: the magic number of the file system `fd` is on; a failure names `path`. */
+  fileSystemType(fd: number, path: string): number;
+  /** ftruncate(2); a failure names `path`. */
+  ftruncate(fd: number, size: number, path: string): void;
+  /** fchmod(2); a failure names `path`. */
+  fchmod(fd: number, mode: number, path: string): void;
+  /** fchown(2); -1 leaves an id as it is; a failure names `path`. */
+  fchown(fd: number, uid: number, gid: number, path: string): void;
   mkdir(path: string, mode: number): void;
   symlink(target: string, path: string): void;
   rename(from: string, to: string): void;
@@ -108,6 +125,8 @@ export const O = {
 
 const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;
+const AT_EMPTY_PATH = 0x1000;
+const EINTR = 4;
 const STATX_BASIC_STATS = 0x7ff;
 const PATH_MAX = 4096;
 
@@ -115,6 +134,7 @@ const PATH_MAX = 4096;
 const ERRNO_CODES: Record<number, string> = {
   1: "EPERM",
   2: "ENOENT",
+  4: "EINTR",
   5: "EIO",
   6: "ENXIO",
   9: "EBADF",
@@ -191,6 +211,11 @@ const SIGNATURES = {
   faccessat: [["i32", "buf", "i32", "i32"], "i32"],
   flock: [["i32", "i32"], "i32"],
   pread: [["i32", "buf", "u64", "u64"], "i32"],
+  pwrite: [["i32", "buf", "u64", "u64"], "i32"],
+  ftruncate: [["i32", "u64"], "i32"],
+  fstatfs: [["i32", "buf"], "i32"],
+  fchmod: [["i32", "u32"], "i32"],
+  fchown: [["i32", "u32", "u32"], "i32"],
   madvise: [["u64", "u64", "i32"], "i32"],
 } as const satisfies Record<string, Signature>;
 
@@ -278,6 +303,9 @@ function cPath(path: string): Uint8Array {
   return out;
 }
 
+/** The empty C string (statx of the descriptor itself, AT_EMPTY_PATH). */
+const EMPTY_C_STRING = new Uint8Array(1);
+
 /** The bytes before the first NUL. */
 function cString(buffer: Uint8Array): Uint8Array {
   const end = buffer.indexOf(0);
@@ -330,16 +358,16 @@ class FfiLibc implements Libc {
   }
 
   stat(path: string, follow: boolean): RawStat {
+    return this.#statx(AT_FDCWD, cPath(path), follow ? 0 : AT_SYMLINK_NOFOLLOW, path);
+  }
+
+  fstat(fd: number, path: string): RawStat {
+    return this.#statx(fd, EMPTY_C_STRING, AT_EMPTY_PATH, path);
+  }
+
+  #statx(dirFd: number, cPathBytes: Uint8Array, flags: number, path: string): RawStat {
     const buffer = new Uint8Array(256);
-    this.#call(
-      "statx",
-      path,
-      AT_FDCWD,
-      cPath(path),
-      follow ? 0 : AT_SYMLINK_NOFOLLOW,
-      STATX_BASIC_STATS,
-      buffer,
-    );
+    this.#call("statx", path, dirFd, cPathBytes, flags, STATX_BASIC_STATS, buffer);
     const v = new DataView(buffer.buffer);
     const time = (at: number): NfsTime => ({
       seconds: v.getBigInt64(at, true),
@@ -415,6 +443,35 @@ class FfiLibc implements Libc {
 
   pread(fd: number, buffer: Uint8Array, position: number, path: string): number {
     return this.#call("pread", path, fd, buffer, BigInt(buffer.length), BigInt(position));
+  }
+
+  pwrite(fd: number, buffer: Uint8Array, position: number, path: string): number {
+    for (;;) {
+      const result = Number(
+        this.#fn.pwrite(fd, buffer, BigInt(buffer.length), BigInt(position)),
+      );
+      if (result !== -1) return result;
+      if (this.#ffi.readInt32(this.#fn.__errno_location()) !== EINTR) this.#fail("pwrite", path);
+    }
+  }
+
+  fileSystemType(fd: number, path: string): number {
+    // struct statfs: f_type, a long, first (120 bytes in all on 64-bit Linux).
+    const buffer = new Uint8Array(256);
+    this.#call("fstatfs", path, fd, buffer);
+    return Number(new DataView(buffer.buffer).getBigUint64(0, true));
+  }
+
+  ftruncate(fd: number, size: number, path: string): void {
+    this.#call("ftruncate", path, fd, BigInt(size));
+  }
+
+  fchmod(fd: number, mode: number, path: string): void {
+    this.#call("fchmod", path, fd, mode);
+  }
+
+  fchown(fd: number, uid: number, gid: number, path: string): void {
+    this.#call("fchown", path, fd, uid >>> 0, gid >>> 0);
   }
 
   mkdir(path: string, mode: number): void {
