@@ -60,7 +60,14 @@ export interface Libc {
   realpath(path: string): string;
   /** open(2); the caller closes the descriptor. */
   open(path: string, flags: number, mode: number): number;
+  /** close(2), its failure ignored (a descriptor only read, or given up on). */
   close(fd: number): void;
+  /**
+   * close(2) of a file written to: a failure (EIO, ENOSPC, EDQUOT: data the
+   * file system could not keep) throws naming `path`. Either way the
+   * descriptor is gone (Linux frees it even then): never close it again.
+   */
+  closeWritten(fd: number, path: string): void;
   /**
    * pread(2) into the whole of `buffer` (at most 1 GiB) from `position`:
    * the bytes read, 0 at the end; a failure names `path`.
@@ -322,6 +329,20 @@ function timespecs(atime: NfsTime, mtime: NfsTime): Uint8Array {
   return buffer;
 }
 
+/**
+ * A uid or gid as chown(2) takes it: -1 (leave it) as 0xffffffff; anything
+ * that is not an integer from 0 to 0xfffffffe fails with EINVAL, as node:fs
+ * refuses it (a wrapped 2^32 would make the file root's).
+ */
+function ownerId(id: number, path: string): number {
+  if (id === -1) return 0xffffffff;
+  if (Number.isInteger(id) && id >= 0 && id < 0xffffffff) return id;
+  throw Object.assign(new Error(`EINVAL: no such owner id ${id}, chown '${path}'`), {
+    code: "EINVAL",
+    path,
+  });
+}
+
 /** dev_t as glibc's makedev() builds it. */
 function makedev(major: number, minor: number): bigint {
   const ma = BigInt(major >>> 0);
@@ -441,6 +462,12 @@ class FfiLibc implements Libc {
     this.#fn.close(fd);
   }
 
+  closeWritten(fd: number, path: string): void {
+    if (Number(this.#fn.close(fd)) !== -1) return;
+    // EINTR: closed all the same, and nothing was lost.
+    if (this.#ffi.readInt32(this.#fn.__errno_location()) !== EINTR) this.#fail("close", path);
+  }
+
   pread(fd: number, buffer: Uint8Array, position: number, path: string): number {
     return this.#call("pread", path, fd, buffer, BigInt(buffer.length), BigInt(position));
   }
@@ -471,7 +498,7 @@ class FfiLibc implements Libc {
   }
 
   fchown(fd: number, uid: number, gid: number, path: string): void {
-    this.#call("fchown", path, fd, uid >>> 0, gid >>> 0);
+    this.#call("fchown", path, fd, ownerId(uid, path), ownerId(gid, path));
   }
 
   mkdir(path: string, mode: number): void {
@@ -504,8 +531,8 @@ class FfiLibc implements Libc {
       path,
       AT_FDCWD,
       cPath(path),
-      uid >>> 0,
-      gid >>> 0,
+      ownerId(uid, path),
+      ownerId(gid, path),
       follow ? 0 : AT_SYMLINK_NOFOLLOW,
     );
   }

@@ -219,6 +219,10 @@ export const localFs = {
     const fd = await sync(() => c.open(path, how.flags | O.CLOEXEC, mode));
     try {
       return await fs.open(`/proc/self/fd/${fd}`, how.reopen);
+    } catch (e) {
+      // A file this call made (O_EXCL) and cannot hand over goes again.
+      if (flags === "wx") await sync(() => c.unlink(path)).catch(() => undefined);
+      throw e;
     } finally {
       c.close(fd);
     }

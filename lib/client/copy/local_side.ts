@@ -1,12 +1,14 @@
 /**
  * The local file system as a copy `Side`: metadata through local_fs.ts
- * (exact names, times and owners), data through node:fs file handles.
+ * (exact names, times and owners); data through libc on the main thread
+ * where a regular file is on a local file system, else through node:fs
+ * file handles and the thread pool.
  * @module
  */
 
 import type * as fs from "node:fs/promises";
 import { open as openHandle } from "node:fs/promises";
-import { fstatSync, readSync, statfsSync, writeSync } from "node:fs";
+import { constants as fsConstants, fstatSync, readSync, statfsSync, writeSync } from "node:fs";
 import type { NfsTime } from "../../nfs4/types.ts";
 import { CopyError, type CopyTuning, LocalFileError } from "./options.ts";
 import {
@@ -93,9 +95,10 @@ function openInPlace(path: string): ReadableFile | undefined {
   }
   let kind: "in place" | "elsewhere" | "not a file" = "elsewhere";
   try {
-    kind = (c.fstat(fd, path).mode & 0o170000) !== 0o100000
+    const { mode, dev } = c.fstat(fd, path);
+    kind = (mode & 0o170000) !== 0o100000
       ? "not a file"
-      : LOCAL_FILE_SYSTEMS.has(c.fileSystemType(fd, path))
+      : onLocalDevice(`${dev.major}:${dev.minor}`, () => c.fileSystemType(fd, path))
       ? "in place"
       : "elsewhere";
   } catch {
@@ -180,12 +183,16 @@ export function handleFile(handle: fs.FileHandle, inPlace: boolean): WritableFil
  * {@linkcode onLocalFileSystem}), the file is libc's: created, written,
  * truncated, given its mode and owner and closed on the main thread, with
  * no thread pool round trip for any of them (`cp -r` of 10,000 small files
- * from a server: a quarter less CPU). Elsewhere the descriptor is reopened
+ * from a server: a fifth less CPU). Elsewhere the descriptor is reopened
  * for node:fs (through `/proc/self/fd/N`) and the writes go through the
  * thread pool. The create itself is a metadata call on the main thread, as
  * the stat of the destination before it was.
  */
-export async function createForWriting(path: string): Promise<WritableFile> {
+export async function createForWriting(
+  path: string,
+  reopen: (procPath: string) => Promise<fs.FileHandle> = (procPath) =>
+    openHandle(procPath, fsConstants.O_WRONLY),
+): Promise<WritableFile> {
   const c = libc();
   if (!c) {
     const handle = await localFs.open(path, "wx", 0o600);
@@ -194,14 +201,17 @@ export async function createForWriting(path: string): Promise<WritableFile> {
   const fd = c.open(path, O.WRONLY | O.CREAT | O.EXCL | O.CLOEXEC, 0o600);
   let local = false;
   try {
-    local = LOCAL_FILE_SYSTEMS.has(c.fileSystemType(fd, path));
+    const { dev } = c.fstat(fd, path);
+    local = onLocalDevice(`${dev.major}:${dev.minor}`, () => c.fileSystemType(fd, path));
   } catch {
     // Unsure: the thread pool's way.
   }
   if (local) return libcFile(c, fd, path);
   let reopened: fs.FileHandle | undefined;
   try {
-    reopened = await openHandle(`/proc/self/fd/${fd}`, "r+");
+    // As it was made, write-only: a file system that refuses reading it
+    // (an ACL of `u::-w-`) takes it all the same.
+    reopened = await reopen(`/proc/self/fd/${fd}`);
   } catch {
     // No /proc: the file just made goes (nobody else knows of it), and
     // node:fs makes it again below.
@@ -209,7 +219,7 @@ export async function createForWriting(path: string): Promise<WritableFile> {
     c.close(fd);
   }
   if (reopened) return handleFile(reopened, false);
-  await localFs.unlink(path);
+  c.unlink(path);
   const handle = await localFs.open(path, "wx", 0o600);
   return handleFile(handle, onLocalFileSystem(handle.fd));
 }
@@ -236,16 +246,25 @@ function libcFile(c: Libc, fd: number, path: string): WritableFile {
   return {
     how: "libc",
     writeSync,
-    // Only a stream writes through the thread pool, and this is a regular file.
     write: (buffer, offset, length, position) =>
-      now(() => writeSync(buffer, offset, length, position ?? 0)),
+      now(() => {
+        // A regular file is written at a position; only a stream (a fifo,
+        // a device: never libc's) has none.
+        if (position === null) {
+          throw Object.assign(new Error(`ESPIPE: a write at no position '${path}'`), {
+            code: "ESPIPE",
+          });
+        }
+        return writeSync(buffer, offset, length, position);
+      }),
     truncate: (size) => now(() => c.ftruncate(descriptor(), size, path)),
     chmod: (mode) => now(() => c.fchmod(descriptor(), mode, path)),
     chown: (uid, gid) => now(() => c.fchown(descriptor(), uid, gid, path)),
     close: () =>
       now(() => {
-        if (open) c.close(fd);
-        open = false;
+        if (!open) return;
+        open = false; // gone even when close(2) fails: never closed twice
+        c.closeWritten(fd, path);
       }),
   };
 }
@@ -554,7 +573,9 @@ export class LocalWriter implements Writer {
       try {
         for (let done = 0; done < chunk.length;) {
           const written = writeSync(chunk, done, chunk.length - done, position + done);
-          if (written <= 0) throw Object.assign(new Error("EIO: no progress"), { code: "EIO" });
+          if (written <= 0) {
+            throw Object.assign(new Error("EIO: short write: 0 bytes"), { code: "EIO" });
+          }
           done += written;
         }
       } catch (error) {
@@ -587,7 +608,9 @@ export class LocalWriter implements Writer {
         chunk.length - done,
         this.#stream ? null : position + done,
       );
-      if (written <= 0) throw Object.assign(new Error("EIO: no progress"), { code: "EIO" });
+      if (written <= 0) {
+        throw Object.assign(new Error("EIO: short write: 0 bytes"), { code: "EIO" });
+      }
       done += written;
     }
   }
@@ -662,15 +685,42 @@ export const LOCAL_FILE_SYSTEMS: ReadonlySet<number> = new Set([
  */
 export function onLocalFileSystem(fd: number): boolean {
   try {
-    if (!fstatSync(fd).isFile()) return false;
-    // Asked each time, not kept by device: device numbers of tmpfs, NFS and
-    // FUSE mounts are reused after an unmount, and a network mount taken for
-    // a local one would be written on the main thread.
-    return LOCAL_FILE_SYSTEMS.has(Number(statfsSync(`/proc/self/fd/${fd}`).type));
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) return false;
+    return onLocalDevice(
+      `dev ${stat.dev}`,
+      () => Number(statfsSync(`/proc/self/fd/${fd}`).type),
+    );
   } catch {
     return false;
   }
 }
+
+/**
+ * Whether the file system of `device` is one of
+ * {@linkcode LOCAL_FILE_SYSTEMS}; `fileSystemType` is statfs(2) of a file on
+ * it. Asked each time the answer would be yes: device numbers are reused
+ * after an unmount (a tmpfs's went to the overlay mounted next), and a
+ * network mount taken for a local one would be written on the main thread.
+ * A no is kept for a second, so that a copy to or from NFS or FUSE does not
+ * send a STATFS per file; a local file system that took such a device's
+ * number is then written through the thread pool for that second.
+ */
+function onLocalDevice(device: string, fileSystemType: () => number): boolean {
+  const now = performance.now();
+  const notLocalAt = notLocalDevices.get(device);
+  if (notLocalAt !== undefined && now - notLocalAt < NOT_LOCAL_ANSWER_MS) return false;
+  const local = LOCAL_FILE_SYSTEMS.has(fileSystemType());
+  if (local) notLocalDevices.delete(device);
+  else notLocalDevices.set(device, now);
+  return local;
+}
+
+/** How long {@linkcode onLocalDevice} keeps a device's "not local". */
+const NOT_LOCAL_ANSWER_MS = 1000;
+
+/** Devices found not local, and when. */
+const notLocalDevices = new Map<string, number>();
 
 /** Positional writes in flight to a local file. */
 const LOCAL_WRITES_IN_FLIGHT = 4;
