@@ -16,6 +16,7 @@
 
 import { readFileSync } from "node:fs";
 import { decodeByteString } from "../lib/client/names.ts";
+import { splitNul } from "../lib/os/libc.ts";
 
 const lossy = new TextDecoder("utf-8");
 
@@ -49,18 +50,4 @@ function readCmdline(): Uint8Array | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** The NUL-terminated strings of `bytes` (a last one without its NUL too). */
-function splitNul(bytes: Uint8Array): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  let start = 0;
-  for (let i = 0; i < bytes.length; i++) {
-    if (bytes[i] === 0) {
-      out.push(bytes.subarray(start, i));
-      start = i + 1;
-    }
-  }
-  if (start < bytes.length) out.push(bytes.subarray(start));
-  return out;
 }

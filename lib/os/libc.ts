@@ -313,6 +313,22 @@ function cPath(path: string): Uint8Array {
 /** The empty C string (statx of the descriptor itself, AT_EMPTY_PATH). */
 const EMPTY_C_STRING = new Uint8Array(1);
 
+/**
+ * The NUL-terminated strings of `bytes` (the form of `/proc/self/cmdline`
+ * and `/proc/self/environ`), as views without their NULs; a last one
+ * without its NUL too, and empty ones between two NULs.
+ */
+export function splitNul(bytes: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let start = 0;
+  for (let end = bytes.indexOf(0); end !== -1; end = bytes.indexOf(0, start)) {
+    out.push(bytes.subarray(start, end));
+    start = end + 1;
+  }
+  if (start < bytes.length) out.push(bytes.subarray(start));
+  return out;
+}
+
 /** The bytes before the first NUL. */
 function cString(buffer: Uint8Array): Uint8Array {
   const end = buffer.indexOf(0);

@@ -37,6 +37,7 @@
 
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import process from "node:process";
+import { splitNul } from "./libc.ts";
 
 /** The variable JavaScriptCore reads (Bun passes `BUN_JSC_*` on as options). */
 export const FTL_VARIABLE = "BUN_JSC_useFTLJIT";
@@ -97,16 +98,11 @@ export function mayRunLong(args: readonly string[]): boolean {
  * each with its NUL; a last one without it gets one. Empty strings stay.
  */
 export function nulTerminated(bytes: Uint8Array): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (let start = 0; start < bytes.length;) {
-    const nul = bytes.indexOf(0, start);
-    const end = nul === -1 ? bytes.length : nul;
-    const entry = new Uint8Array(end - start + 1);
-    entry.set(bytes.subarray(start, end));
-    out.push(entry);
-    start = end + 1;
-  }
-  return out;
+  return splitNul(bytes).map((string) => {
+    const entry = new Uint8Array(string.length + 1);
+    entry.set(string);
+    return entry;
+  });
 }
 
 interface BunFfi {
