@@ -305,6 +305,12 @@ export interface Nfs4ClientApi {
   link(existing: string, path: string): Promise<void>;
   /** The state held now. */
   describeState(): StateSummary;
+  /**
+   * The session's slots now (undefined without a session: NFSv4.0, or
+   * before one is made); what describeState() says of them, without
+   * describing every open (a copy asks once per file).
+   */
+  sessionSlots(): number | undefined;
   /** Keep renewing the lease even with no state held (renew-watch). */
   keepLease(on: boolean): void;
   /**

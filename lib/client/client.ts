@@ -1347,6 +1347,10 @@ export class Nfs4Client implements Nfs4ClientApi {
     }
   }
 
+  sessionSlots(): number | undefined {
+    return this.manager.client.session?.slots.size;
+  }
+
   /** What the state manager holds now. */
   describeState(): StateSummary {
     const m = this.manager;

@@ -54,6 +54,12 @@ export interface RawStat {
 /** Exact local file system calls; paths are byte strings. Failures throw errors with `code`. */
 export interface Libc {
   stat(path: string, follow: boolean): RawStat;
+  /**
+   * stat(), but undefined when nothing has that name (ENOENT), with no
+   * error made for it: a copy asks this of every destination name, most of
+   * them new.
+   */
+  statIfExists(path: string, follow: boolean): RawStat | undefined;
   /** The names in a directory, without `.` and `..`. */
   readdir(path: string): string[];
   readlink(path: string): string;
@@ -133,6 +139,7 @@ export const O = {
 const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;
 const AT_EMPTY_PATH = 0x1000;
+const ENOENT = 2;
 const EINTR = 4;
 const STATX_BASIC_STATS = 0x7ff;
 const PATH_MAX = 4096;
@@ -395,16 +402,33 @@ class FfiLibc implements Libc {
   }
 
   stat(path: string, follow: boolean): RawStat {
-    return this.#statx(AT_FDCWD, cPath(path), follow ? 0 : AT_SYMLINK_NOFOLLOW, path);
+    return this.#statx(AT_FDCWD, cPath(path), follow ? 0 : AT_SYMLINK_NOFOLLOW, path)!;
+  }
+
+  statIfExists(path: string, follow: boolean): RawStat | undefined {
+    return this.#statx(AT_FDCWD, cPath(path), follow ? 0 : AT_SYMLINK_NOFOLLOW, path, true);
   }
 
   fstat(fd: number, path: string): RawStat {
-    return this.#statx(fd, EMPTY_C_STRING, AT_EMPTY_PATH, path);
+    return this.#statx(fd, EMPTY_C_STRING, AT_EMPTY_PATH, path)!;
   }
 
-  #statx(dirFd: number, cPathBytes: Uint8Array, flags: number, path: string): RawStat {
+  /** statx(2); with `absentIsUndefined`, ENOENT is undefined rather than thrown. */
+  #statx(
+    dirFd: number,
+    cPathBytes: Uint8Array,
+    flags: number,
+    path: string,
+    absentIsUndefined = false,
+  ): RawStat | undefined {
     const buffer = new Uint8Array(256);
-    this.#call("statx", path, dirFd, cPathBytes, flags, STATX_BASIC_STATS, buffer);
+    const result = Number(this.#fn.statx(dirFd, cPathBytes, flags, STATX_BASIC_STATS, buffer));
+    if (result === -1) {
+      if (absentIsUndefined && this.#ffi.readInt32(this.#fn.__errno_location()) === ENOENT) {
+        return undefined;
+      }
+      this.#fail("statx", path);
+    }
     const v = new DataView(buffer.buffer);
     const time = (at: number): NfsTime => ({
       seconds: v.getBigInt64(at, true),

@@ -102,6 +102,10 @@ export class FakeClient implements Nfs4ClientApi {
     return Promise.reject(new Error("FakeClient: testLock() is not faked"));
   }
 
+  sessionSlots(): number | undefined {
+    return undefined;
+  }
+
   describeState(): StateSummary {
     return {
       server: "fake:2049",

@@ -79,6 +79,26 @@ Deno.test("localFs lists, reads and makes names that are not UTF-8 under their b
   });
 });
 
+Deno.test("localFs.statIfExists: undefined for a name that is not there, the stat of one that is, ENOTDIR thrown", async () => {
+  await withDir(async (dir) => {
+    assert.equal(await localFs.statIfExists(path.join(dir, "absent"), false), undefined);
+    assert.equal(await localFs.statIfExists(path.join(dir, "absent"), true), undefined);
+    await fs.writeFile(path.join(dir, "f"), "data");
+    const stat = await localFs.statIfExists(path.join(dir, "f"), false);
+    assert.equal(stat?.kind, "file");
+    assert.equal(stat?.size, 4n);
+    // A dangling symlink: there (not followed), absent (followed).
+    await fs.symlink("nowhere", path.join(dir, "dangling"));
+    assert.equal((await localFs.statIfExists(path.join(dir, "dangling"), false))?.kind, "symlink");
+    assert.equal(await localFs.statIfExists(path.join(dir, "dangling"), true), undefined);
+    // Through a file: not "absent", an error.
+    await assert.rejects(
+      localFs.statIfExists(path.join(dir, "f", "x"), false),
+      (e: Error & { code?: string }) => e.code === "ENOTDIR",
+    );
+  });
+});
+
 Deno.test("localFs sets and reads times to the nanosecond, before 1970 too", async () => {
   await withDir(async (dir) => {
     await fs.writeFile(`${dir}/f`, "");

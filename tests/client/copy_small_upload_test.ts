@@ -74,6 +74,10 @@ for (const version of ["4.0", "4.1"] as const) {
         assert.equal(server.file(`/vfs/d/${tmp}`), undefined, tmp);
       }
       assert.deepEqual(client.describeState().opens, []);
+      // What a copy asks of the session once per file, cheaply (4.0 has none).
+      if (version === "4.0") assert.equal(client.sessionSlots(), undefined);
+      else assert.ok((client.sessionSlots() ?? 0) > 0);
+      assert.equal(client.sessionSlots(), client.describeState().slots);
     } finally {
       await client.close();
       await nfs.close();

@@ -184,6 +184,21 @@ export const localFs = {
     return (follow ? fs.stat(p, { bigint: true }) : fs.lstat(p, { bigint: true })).then(fromNode);
   },
 
+  /** stat(), but undefined when nothing has that name (ENOENT). */
+  async statIfExists(path: string, follow: boolean): Promise<LocalStat | undefined> {
+    const c = libc();
+    if (c) {
+      const raw = await sync(() => c.statIfExists(path, follow));
+      return raw && fromRaw(raw);
+    }
+    try {
+      return await localFs.stat(path, follow);
+    } catch (e) {
+      if ((e as { code?: unknown })?.code === "ENOENT") return undefined;
+      throw e;
+    }
+  },
+
   /** The names in a directory (not `.` and `..`), exact bytes. */
   async readdir(path: string): Promise<string[]> {
     const c = libc();

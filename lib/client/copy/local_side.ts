@@ -299,11 +299,11 @@ export class LocalSide implements Side {
   async stat(path: string, follow: boolean): Promise<Stat | undefined> {
     let stats;
     try {
-      stats = await localFs.stat(path, follow);
+      stats = await localFs.statIfExists(path, follow);
     } catch (e) {
-      if (this.isNotFound(e)) return undefined;
       throw localError(path, e);
     }
+    if (!stats) return undefined;
     const kind = stats.kind;
     let resolved = path;
     if (follow) resolved = await localFs.realpath(path).catch(() => path);

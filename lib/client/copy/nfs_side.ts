@@ -187,7 +187,7 @@ export class NfsSide implements Side {
     );
     const extras = file as unknown as Partial<FileExtras>;
     const rsize = extras.rsize ?? 1024 * 1024;
-    const slots = this.client.describeState().slots;
+    const slots = this.client.sessionSlots();
     // No more READs than the read ahead's bytes hold (four of 1 MiB), nor
     // than the tuning or the session's slots (one kept for other calls) allow.
     const depth = readAheadDepth(
