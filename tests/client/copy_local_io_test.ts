@@ -200,9 +200,20 @@ Deno.test("the reader reads a file it cannot read in place (procfs) through the 
   );
 });
 
-/** The descriptors this process has open. */
-function openDescriptors(): number {
-  return [...Deno.readDirSync("/proc/self/fd")].length;
+/**
+ * The descriptors this process has open on files under `dir`: only those,
+ * as `deno test --parallel` runs other test files in this same process.
+ */
+function openDescriptors(dir: string): number {
+  let count = 0;
+  for (const entry of Deno.readDirSync("/proc/self/fd")) {
+    try {
+      if (Deno.readLinkSync(`/proc/self/fd/${entry.name}`).startsWith(`${dir}/`)) count++;
+    } catch {
+      // Closed meanwhile.
+    }
+  }
+  return count;
 }
 
 Deno.test(
@@ -210,11 +221,11 @@ Deno.test(
   withDir("/dev/shm", async (dir) => {
     const path = join(dir, "in");
     writeFileSync(path, "small\n");
-    const before = openDescriptors();
+    const before = openDescriptors(dir);
     for (let i = 0; i < 50; i++) {
       assert.equal(new TextDecoder().decode(await readThrough(path, 6n)), "small\n");
     }
-    assert.equal(openDescriptors(), before);
+    assert.equal(openDescriptors(dir), before);
     // Closed twice, the second does nothing (the number may be another
     // file's by then); a read after the close fails rather than read it.
     const side = new LocalSide(
@@ -228,7 +239,7 @@ Deno.test(
     await reader.close();
     await reader.close();
     await assert.rejects(reader.readAt!(0n, 6), /EBADF/);
-    assert.equal(openDescriptors(), before);
+    assert.equal(openDescriptors(dir), before);
   }),
 );
 
@@ -244,7 +255,7 @@ Deno.test({
   ignore: Deno.uid() !== 0,
   fn: withDir("/dev/shm", async (dir) => {
     const side = localSide();
-    const before = openDescriptors();
+    const before = openDescriptors(dir);
     const mtime = { seconds: -86_400n, nseconds: 123_456_789 };
     const atime = { seconds: 1_700_000_000n, nseconds: 1 };
     for (let i = 0; i < 50; i++) {
@@ -262,7 +273,7 @@ Deno.test({
       assert.deepEqual(libc()!.stat(path, false).atime, atime);
       assert.equal(readFileSync(path, "utf8"), `file ${i}\n`);
     }
-    assert.equal(openDescriptors(), before, "every file closed");
+    assert.equal(openDescriptors(dir), before, "every file closed");
     // The owner left as it is (-1), the group given.
     const path = join(dir, "group");
     const writer = await side.create(path);
@@ -388,7 +399,7 @@ Deno.test({
     for (const part of ["lower", "upper", "work", "merged"]) Deno.mkdirSync(join(base, part));
     const merged = join(base, "merged");
     try {
-      const before = openDescriptors();
+      const before = openDescriptors(base);
       // A tmpfs first: its anonymous device number is most likely the
       // overlay's next (an answer kept by device would be wrong).
       must("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", merged);
@@ -432,7 +443,11 @@ Deno.test({
           "again",
           "out",
         ]);
-        assert.equal(openDescriptors(), before, "the libc descriptor and the reopened one closed");
+        assert.equal(
+          openDescriptors(base),
+          before,
+          "the libc descriptor and the reopened one closed",
+        );
       } finally {
         must("umount", merged);
       }
