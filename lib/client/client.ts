@@ -65,6 +65,7 @@ import { claimClientOwner, type ClientOwner } from "../state/client_owner.ts";
 import { closeFile, lockFile, noteLockWait, openFile, unlockFile } from "../state/files.ts";
 import { openAndRead, type SmallRead } from "../state/small_file.ts";
 import { type SmallUploadEnd, writeSetattrClose } from "../state/small_upload.ts";
+import { canCreateInOne, createWriteSetattrClose } from "../state/small_create.ts";
 import { type DirectoryHandles, PrefetchedFile } from "./small_file.ts";
 import { SeenCookies } from "./seen_cookies.ts";
 import { readAheadDepth } from "./byte_range.ts";
@@ -231,6 +232,28 @@ interface Resolved {
  * on to the next (RFC 8881 §2.7).
  */
 const AUTO_MINOR_VERSIONS: readonly (0 | 1 | 2)[] = [2, 1, 0];
+
+/**
+ * The most bytes a file made in one COMPOUND (Nfs4Client.createWriteCloseIn)
+ * holds: the copy's small files; a larger one is written the ordinary way.
+ */
+export const SMALL_CREATE_BYTES = 64 * 1024;
+
+/** What {@linkcode Nfs4Client.createWriteCloseIn} did. */
+export type CreatedInOne =
+  /** Made, written, its attributes set and closed. */
+  | {
+    readonly done: true;
+    readonly fh: FileHandle;
+    /** The directory it was made in (its handle, for a LINK from there). */
+    readonly parentFh: FileHandle;
+    /** The WRITE's result (undefined: no data). */
+    readonly write: WriteResult | undefined;
+    /** A COMMIT's verifier, when the WRITE was answered less than FILE_SYNC4. */
+    readonly commitVerifier?: Uint8Array;
+  }
+  /** Made and open, the rest not done: write, set and close through `file`. */
+  | { readonly done: false; readonly file: NfsFile };
 
 export class Nfs4Client implements Nfs4ClientApi {
   readonly manager: StateManager;
@@ -910,21 +933,115 @@ export class Nfs4Client implements Nfs4ClientApi {
       attrs: await this.#wanted([Attr.TYPE, Attr.SIZE, Attr.CHANGE, Attr.MAXREAD, Attr.MAXWRITE]),
     });
     const attrs = opened.attrs.attrs;
-    // The file system's own limits, else the session's (RFC 7530 §5.8.2.20):
-    // never the pseudo-root's, whose maxread (4096 on some servers) says
-    // nothing about the export.
-    const maxread = Number(attrs.maxread ?? BigInt(MAX_READ));
-    const maxwrite = Number(attrs.maxwrite ?? BigInt(MAX_WRITE));
-    const file = new NfsFile(this, opened.state, attrs.size, {
-      rsize: this.#maxResponse(Math.min(maxread, MAX_READ)),
-      wsize: this.#maxRequest(Math.min(maxwrite, MAX_WRITE)),
-    });
+    const file = this.#fileFor(opened.state, opened.attrs);
     if (options.truncate && !options.create && attrs.size !== 0n) await file.setattr({ size: 0n });
     // 4.0's EXCLUSIVE4 carries no attributes: the mode follows at once.
     if (options.create === "exclusive" && !this.manager.sessions && options.mode !== undefined) {
       await file.setattr({ mode: options.mode });
     }
     return file;
+  }
+
+  /**
+   * An open file from its OPEN's GETATTR. The file system's own limits, else
+   * the session's (RFC 7530 §5.8.2.20): never the pseudo-root's, whose
+   * maxread (4096 on some servers) says nothing about the export.
+   */
+  #fileFor(state: OpenState, fattr: DecodedFattr): NfsFile {
+    const attrs = fattr.attrs;
+    const maxread = Number(attrs.maxread ?? BigInt(MAX_READ));
+    const maxwrite = Number(attrs.maxwrite ?? BigInt(MAX_WRITE));
+    return new NfsFile(this, state, attrs.size, {
+      rsize: this.#maxResponse(Math.min(maxread, MAX_READ)),
+      wsize: this.#maxRequest(Math.min(maxwrite, MAX_WRITE)),
+    });
+  }
+
+  /**
+   * The WRITE size of each directory's file system, by the directory's
+   * handle (a copy keeps one per directory): a file made in one COMPOUND is
+   * never larger, its one WRITE could come back short.
+   */
+  readonly #writeSizes = new WeakMap<FileHandle, Promise<number>>();
+
+  /**
+   * The WRITE size a file made in one COMPOUND in the directory `dirFh` may
+   * use: the maxwrite of its file system (RFC 7530 §5.8.2.20; exports
+   * differ), asked once per directory, within the session's requests; 0
+   * when it cannot be learned (the file goes the ordinary way).
+   */
+  #writeSizeFrom(dirFh: FileHandle): Promise<number> {
+    let size = this.#writeSizes.get(dirFh);
+    if (!size) {
+      size = (async () => {
+        const wanted = await this.#wanted([Attr.MAXWRITE]);
+        const [, fattr] = await this.manager.run(() => [putfh(dirFh), getattr(wanted)] as const);
+        const maxwrite = Number(fattr.attrs.maxwrite ?? BigInt(MAX_WRITE));
+        return this.#maxRequest(Math.min(maxwrite, MAX_WRITE));
+      })().catch(() => 0);
+      this.#writeSizes.set(dirFh, size);
+    }
+    return size;
+  }
+
+  /**
+   * For a copy of many small files (lib/client/copy): makes `path`
+   * (exclusive, with `options.mode`), writes `data` at 0, sets `settable`
+   * and closes it, in one COMPOUND from its directory's handle, which
+   * `options.directories` keeps for the copy (lib/state/small_create.ts).
+   * Undefined when that shape cannot be used, with nothing of the file sent:
+   * NFSv4.1 only, a plain name in a directory that can be walked, and no
+   * more data than one WRITE of its file system holds (its maxwrite, asked
+   * once per directory) and {@linkcode SMALL_CREATE_BYTES}; the caller
+   * then creates the ordinary way, which says why where it fails. `done: false`: made and open, the
+   * rest not done; the caller writes, sets and closes through `file`.
+   */
+  async createWriteCloseIn(
+    path: string,
+    options: { readonly mode: number; readonly directories: DirectoryHandles },
+    data: Uint8Array,
+    settable: SettableAttributes,
+  ): Promise<CreatedInOne | undefined> {
+    if (data.length > SMALL_CREATE_BYTES || !canCreateInOne(this.manager, data.length)) {
+      return undefined;
+    }
+    const inDirectory = await this.#inDirectory(path);
+    if (!inDirectory) return undefined;
+    const { dirPath, name } = inDirectory;
+    const attrs = await this.#wanted([
+      Attr.TYPE,
+      Attr.SIZE,
+      Attr.CHANGE,
+      Attr.MAXREAD,
+      Attr.MAXWRITE,
+    ]);
+    return await this.#withDirectoryHandle<CreatedInOne | undefined>(
+      dirPath,
+      options.directories,
+      async (dirFh) => {
+        if (data.length > await this.#writeSizeFrom(dirFh)) return undefined;
+        const end = await createWriteSetattrClose(this.manager, {
+          dirFh,
+          name,
+          path,
+          mode: options.mode,
+          attrs,
+          data,
+          settable,
+        });
+        if (!end.done) {
+          return { done: false, file: this.#fileFor(end.opened.state, end.opened.attrs) };
+        }
+        return {
+          done: true,
+          fh: end.fh,
+          parentFh: dirFh,
+          write: end.write,
+          ...(end.commitVerifier ? { commitVerifier: end.commitVerifier } : {}),
+        };
+      },
+      () => Promise.resolve(undefined),
+    );
   }
 
   /**

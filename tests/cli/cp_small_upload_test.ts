@@ -6,11 +6,12 @@
  *
  * Each file's temporary is OPENed (exclusive create) by name from its
  * directory's handle, walked once per directory for the copy; on 4.1 a
- * file of one WRITE is written, given its size, mode and times and CLOSEd
- * in one COMPOUND (RFC 8881 §16.2.3). In a directory the copy made, the
+ * small file is made, written, given its size, mode and times and CLOSEd
+ * in one COMPOUND with the current stateid (RFC 8881 §16.2.3.1.2,
+ * lib/state/small_create.ts). In a directory the copy made, the
  * destination is not looked up: the temporary takes its name with LINK,
  * which fails on a name taken (RFC 7530 §16.9, RFC 8881 §18.9), and its own
- * name goes with REMOVE in the same COMPOUND; so a small file costs three
+ * name goes with REMOVE in the same COMPOUND; so a small file costs two
  * COMPOUNDs on 4.1, a file someone else put there meanwhile is never
  * replaced, and a LINK whose reply was lost is looked up, not failed. Into
  * a directory that was there, each destination is looked up and replaced
@@ -82,17 +83,25 @@ for (const vers of ["4.0", "4.1"] as const) {
           0,
           compounds.join("\n"),
         );
-        assert.equal(count(`${seq}PUTFH OPEN GETFH GETATTR`), FILES);
         assert.equal(count(`${seq}PUTFH SAVEFH PUTFH LINK REMOVE`), FILES);
         assert.equal(count(`${seq}PUTFH SAVEFH PUTFH RENAME`), 0);
         if (vers === "4.1") {
-          // Files of one WRITE (all but the large one): WRITE+SETATTR+CLOSE,
-          // or SETATTR+CLOSE for the empty one.
-          assert.equal(count("SEQUENCE PUTFH WRITE SETATTR CLOSE"), FILES - 2);
-          assert.equal(count("SEQUENCE PUTFH SETATTR CLOSE"), 1);
-          // Three COMPOUNDs per small file, and a few for the rest.
-          assert.ok(compounds.length <= 3 * FILES + 40, `${compounds.length} COMPOUNDs`);
+          // Small files (all but the large one) made, written, given their
+          // size, mode and times and closed in one COMPOUND (the empty one
+          // without a WRITE); the large one OPENed alone, as soon as it is
+          // known to be large.
+          assert.equal(
+            count("SEQUENCE PUTFH OPEN GETFH GETATTR WRITE SETATTR CLOSE"),
+            FILES - 2,
+            compounds.join("\n"),
+          );
+          assert.equal(count("SEQUENCE PUTFH OPEN GETFH GETATTR SETATTR CLOSE"), 1);
+          assert.equal(count("SEQUENCE PUTFH OPEN GETFH GETATTR"), 1);
+          assert.equal(count("SEQUENCE PUTFH WRITE SETATTR CLOSE"), 0);
+          // Two COMPOUNDs per small file, and a few for the rest.
+          assert.ok(compounds.length <= 2 * FILES + 40, `${compounds.length} COMPOUNDs`);
         } else {
+          assert.equal(count(`${seq}PUTFH OPEN GETFH GETATTR`), FILES);
           // WRITE+SETATTR, then the CLOSE alone (with its seqid).
           assert.equal(count("PUTFH WRITE SETATTR"), FILES - 2);
           // The exclusive create's mode (each file, RFC 7530 §16.16.5: EXCLUSIVE4
@@ -211,7 +220,7 @@ for (const vers of ["4.0", "4.1"] as const) {
         }
         {
           // The reply to a COMPOUND with a CLOSE lost with its connection (4.1:
-          // WRITE+SETATTR+CLOSE; 4.0: a CLOSE): the resend is answered from
+          // OPEN+WRITE+SETATTR+CLOSE; 4.0: a CLOSE): the resend is answered from
           // the server's reply cache (4.1) or the owner's replay cache (4.0).
           await using f = await startProxy(server);
           const dropped = f.proxy.dropReplyAndCut("CLOSE", { nth: 3 });

@@ -117,7 +117,12 @@ import {
   StateProtectHow,
 } from "../../lib/nfs4/constants.ts";
 import { attrId, type FileAttributes } from "../../lib/nfs4/attrs.ts";
-import { hex, type Stateid, type StateOwner as WireOwner } from "../../lib/nfs4/types.ts";
+import {
+  bytesEqual,
+  hex,
+  type Stateid,
+  type StateOwner as WireOwner,
+} from "../../lib/nfs4/types.ts";
 import type { SequenceArgs, SequenceResult } from "../../lib/nfs4/ops/sequence.ts";
 import type { ExchangeIdArgs, ExchangeIdResult } from "../../lib/nfs4/ops/exchange_id.ts";
 import type { CreateSessionArgs, CreateSessionResult } from "../../lib/nfs4/ops/create_session.ts";
@@ -146,6 +151,8 @@ export interface FileNode {
   readonly children: Map<string, FileNode>;
   data: Uint8Array;
   change: bigint;
+  /** The verifier of the exclusive create that made it (RFC 8881 §18.16.3). */
+  createVerifier?: Uint8Array | undefined;
 }
 
 /** A client ID record (RFC 7530 §9.1.1; RFC 8881 §2.4). */
@@ -450,8 +457,8 @@ export interface ScriptedServerOptions {
   /** The maxread attribute of the object at a path (default 1 MiB everywhere; undefined: not sent). */
   readonly maxread?: (path: string) => bigint | undefined;
   /**
-   * 4.1: honour the current stateid {seqid 1, other 0} in READ and CLOSE
-   * (RFC 8881 §16.2.3.1.2; default true). False answers it
+   * 4.1: honour the current stateid {seqid 1, other 0} in READ, WRITE,
+   * SETATTR and CLOSE (RFC 8881 §16.2.3.1.2; default true). False answers it
    * NFS4ERR_BAD_STATEID, as a server that does not know it would.
    */
   readonly currentStateid?: boolean;
@@ -566,6 +573,9 @@ function isWrite(type: number): boolean {
 // ------------------------------------------------------------------ server
 
 /** The in-memory server. One instance may serve several channels (clients). */
+/** Ops whose stateid may be the current stateid here (RFC 8881 §16.2.3.1.2). */
+const CURRENT_STATEID_OPS: ReadonlySet<string> = new Set(["READ", "WRITE", "SETATTR", "CLOSE"]);
+
 export class ScriptedServer {
   readonly leaseTime: number;
   readonly maxSlots: number;
@@ -1490,13 +1500,13 @@ export class ScriptedServer {
   }
 
   /**
-   * 4.1: READ and CLOSE naming the current stateid {seqid 1, other 0} use
+   * 4.1: READ, WRITE, SETATTR and CLOSE naming the current stateid {seqid 1, other 0} use
    * the one the last OPEN or CLOSE of this COMPOUND set (RFC 8881
    * §16.2.3.1.2); without one, or when the server is told not to know it,
    * NFS4ERR_BAD_STATEID. A new current filehandle clears it.
    */
   #withCurrentStateid(ctx: Ctx, op: Nfs4Op<unknown>): OpOutcome {
-    if (ctx.minor >= 1 && (op.name === "READ" || op.name === "CLOSE")) {
+    if (ctx.minor >= 1 && CURRENT_STATEID_OPS.has(op.name)) {
       const args = op.args as { stateid: Stateid };
       const named = args.stateid;
       if (named.seqid === 1 && named.other.every((b) => b === 0)) {
@@ -1649,9 +1659,16 @@ export class ScriptedServer {
       case "READ":
         return this.#read(ctx, op, op.args as ReadArgs);
       case "WRITE":
-        return this.#write(ctx, op, op.args as WriteArgs);
-      case "SETATTR":
-        return this.#setattr(ctx, op, op.args as SetattrArgs);
+      case "SETATTR": {
+        const outcome = op.name === "WRITE"
+          ? this.#write(ctx, op, op.args as WriteArgs)
+          : this.#setattr(ctx, op, op.args as SetattrArgs);
+        // An exclusive create's verifier lives in the times until they are
+        // set (RFC 8881 §18.16.3); Linux also takes a file written to as no
+        // longer the one created: a resent OPEN then meets NFS4ERR_EXIST.
+        if (outcome.status === S.NFS4_OK && ctx.cfh) ctx.cfh.createVerifier = undefined;
+        return outcome;
+      }
       case "COMMIT":
         if (!ctx.cfh) return fail(op, S.NFS4ERR_NOFILEHANDLE);
         return ok(op, this.writeVerifier.slice());
@@ -1999,9 +2016,22 @@ export class ScriptedServer {
         if (existing && args.create?.mode === CreateMode.GUARDED4) {
           return finish(fail(op, S.NFS4ERR_EXIST));
         }
+        // An exclusive create opens an existing file only when it made it
+        // with this verifier (a resent OPEN), RFC 8881 §18.16.3, RFC 7530 §16.16.5.
+        const exclusive = args.create?.mode === CreateMode.EXCLUSIVE4 ||
+            args.create?.mode === CreateMode.EXCLUSIVE4_1
+          ? args.create as { verifier: Uint8Array }
+          : undefined;
+        if (
+          existing && exclusive &&
+          !(existing.createVerifier && bytesEqual(existing.createVerifier, exclusive.verifier))
+        ) {
+          return finish(fail(op, S.NFS4ERR_EXIST));
+        }
         if (!existing && !args.create) return finish(fail(op, S.NFS4ERR_NOENT));
         if (this.grace) return finish(fail(op, S.NFS4ERR_GRACE));
         file = existing ?? this.addFile(`${ctx.cfh.path.replace(/\/$/, "")}/${claim.file}`, "");
+        if (!existing && exclusive) file.createVerifier = exclusive.verifier.slice();
         break;
       }
       case OpenClaimType.CLAIM_PREVIOUS:

@@ -224,7 +224,9 @@ async function copyThroughTemporary(
   isNew = false,
 ): Promise<Placed> {
   const temp = side.join(side.dirname(target), temporaryName(side.basename(target)));
-  const creating = side.create(temp);
+  // The owner to give: the source's (--preserve=ownership), else the replaced file's.
+  const owned = attrs.owner !== undefined || attrs.group !== undefined;
+  const creating = side.create(temp, { atOnce: existing !== undefined || owned });
   creating.catch(() => undefined); // a failure is seen below, or does not matter after an abort
   let placed = false;
   try {
@@ -236,8 +238,6 @@ async function copyThroughTemporary(
       if (existing && side.isDenied(e)) return "in place";
       throw e;
     }
-    // The owner to give: the source's (--preserve=ownership), else the replaced file's.
-    const owned = attrs.owner !== undefined || attrs.group !== undefined;
     const owner = owned ? attrs : existing;
     if (owner) {
       try {
@@ -283,7 +283,11 @@ async function copyThroughTemporary(
       // Also when an abort came while the temporary was being created: it
       // goes first, it is what must not stay behind.
       await quietly(creating.then(async (writer) => {
-        await quietly(cleanupWork(() => side.remove(temp)));
+        // A writer whose create waits for its data (nfs_create.ts) may have
+        // made nothing: then there is nothing to remove.
+        const made = await cleanupWork(() => writer.settle?.() ?? Promise.resolve("made"))
+          .catch(() => "made");
+        if (made !== "nothing made") await quietly(cleanupWork(() => side.remove(temp)));
         await quietly(cleanupWork(() => writer.abort()));
       }));
     }

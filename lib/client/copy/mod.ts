@@ -17,7 +17,9 @@
  * sparse source are left as holes (`sparse.ts`).
  *
  * Writing to NFS (RFC 7530 §16.36, §16.3; RFC 8881 §18.32, §18.3): OPEN
- * creates the temporary (EXCLUSIVE4_1 on 4.1, GUARDED4 on 4.0); WRITEs go
+ * creates the temporary (EXCLUSIVE4_1 on 4.1, EXCLUSIVE4 on 4.0; on 4.1 a
+ * small new file's OPEN waits for its data and goes with its WRITE,
+ * SETATTR and CLOSE in one COMPOUND, `nfs_create.ts`); WRITEs go
  * out UNSTABLE4, several in flight, in the server's preferred size; every
  * {@linkcode CopyTuning.commitBytes} a COMMIT is sent and its verifier
  * compared with each WRITE's. The data of a window is kept until that

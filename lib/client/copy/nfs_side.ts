@@ -17,12 +17,13 @@ import { settleUnknownOutcome } from "../../state/exactly_once.ts";
 import { Nfs4Status as S } from "../../nfs4/status.ts";
 import type { FileHandle, NfsTime } from "../../nfs4/types.ts";
 import type { Nfs4ClientApi } from "../api.ts";
-import { Nfs4Client } from "../client.ts";
+import { Nfs4Client, SMALL_CREATE_BYTES } from "../client.ts";
 import type { FileInfo } from "../types.ts";
 import { DirectoryHandles, openReadAhead } from "../small_file.ts";
 import { type NfsUrl, urlForPath } from "../url.ts";
 import type { CopyTuning } from "./options.ts";
 import {
+  type CreateOptions,
   type DirEntry,
   type Reader,
   type Side,
@@ -36,7 +37,8 @@ import { type OwnerKind, serverOwner } from "./owners.ts";
 import { pipelinedRead, seekedRead } from "./nfs_read.ts";
 import { endOfData } from "../read_progress.ts";
 import { readAheadDepth } from "../byte_range.ts";
-import { concat, NfsWriter } from "./nfs_writer.ts";
+import { concat, NfsWriter, type WriteTarget } from "./nfs_writer.ts";
+import { DeferredCreateWriter } from "./nfs_create.ts";
 
 /** What an NfsFile has beyond the interface (sizes, and SETATTR of any settable attribute). */
 export type FileExtras = {
@@ -239,7 +241,35 @@ export class NfsSide implements Side {
     };
   }
 
-  async create(path: string): Promise<Writer> {
+  create(path: string, options: CreateOptions = {}): Promise<Writer> {
+    const client = this.client;
+    if (!(client instanceof Nfs4Client) || !client.manager.sessions || options.atOnce) {
+      return this.#createNow(path);
+    }
+    // NFSv4.1: the OPEN waits for the data, so that a small file is made,
+    // written and closed in one COMPOUND (nfs_create.ts).
+    return Promise.resolve(
+      new DeferredCreateWriter({
+        path: this.display(path),
+        limit: SMALL_CREATE_BYTES,
+        chunkSize: this.#tuning.chunkSize,
+        create: () => this.#createNow(path),
+        createInOne: (data, settable) =>
+          this.#call(() =>
+            client.createWriteCloseIn(
+              path,
+              { mode: 0o600, directories: this.#writeDirs },
+              data,
+              settable,
+            )
+          ),
+        writerFor: (file) => this.#writerFor(file),
+      }),
+    );
+  }
+
+  /** The ordinary create: the OPEN now, and its writer. */
+  async #createNow(path: string): Promise<NfsWriter> {
     // An exclusive create (EXCLUSIVE4_1, RFC 8881 §18.16.3; on 4.0 EXCLUSIVE4,
     // RFC 7530 §16.16.5, the mode set right after) survives a resent OPEN:
     // the server finds the file by its verifier, even after a reconnect that
@@ -256,6 +286,11 @@ export class NfsSide implements Side {
           mode: 0o600,
         })
     );
+    return this.#writerFor(file);
+  }
+
+  /** The writer of a temporary this side created (exclusive). */
+  #writerFor(file: WriteTarget): NfsWriter {
     return new NfsWriter(file, {
       named: (e) => this.#named(e),
       depth: this.#tuning.writeDepth,
@@ -306,7 +341,11 @@ export class NfsSide implements Side {
     // would. The temporary's name goes in the same COMPOUND: REMOVE runs
     // only once LINK has succeeded (a COMPOUND stops at its first failure,
     // RFC 7530 §15.2, RFC 8881 §16.2.3).
-    const state = writer instanceof NfsWriter ? writer.state : undefined;
+    const state = writer instanceof NfsWriter
+      ? writer.state
+      : writer instanceof DeferredCreateWriter
+      ? writer.placement()
+      : undefined;
     if (state?.parentFh && this.client instanceof Nfs4Client && !this.#noHardLinks) {
       const dirFh = state.parentFh;
       const fileFh = state.fh;

@@ -60,6 +60,51 @@ export interface NfsWriterOptions {
   readonly named?: (error: unknown) => unknown;
 }
 
+/**
+ * The SETATTR that ends a file: its size, and `attrs`' mode and times;
+ * `resetTimes`: the server's time where `attrs` gives none (an exclusive
+ * create's verifier sits in the times until they are set).
+ */
+export function finalSettable(
+  attrs: FinalAttrs,
+  size: bigint,
+  resetTimes: boolean,
+): SettableAttributes {
+  const setTime = (t: NfsTime | undefined): SetTime | undefined =>
+    t ?? (resetTimes ? "server" : undefined);
+  const mtime = setTime(attrs.mtime);
+  const atime = setTime(attrs.atime);
+  return {
+    size,
+    ...(attrs.mode !== undefined ? { mode: attrs.mode } : {}),
+    ...(mtime !== undefined ? { timeModifySet: mtime } : {}),
+    ...(atime !== undefined ? { timeAccessSet: atime } : {}),
+  };
+}
+
+/**
+ * A file's only WRITE, sent with its SETATTR and CLOSE in one COMPOUND:
+ * fails the file (the COMPOUND could not branch, the file is closed) when
+ * the server wrote fewer bytes than sent, or answered less than FILE_SYNC4
+ * and a COMMIT whose verifier differs (it restarted in between).
+ */
+export function checkOneWrite(
+  path: string,
+  length: number,
+  wrote: { readonly count: number; readonly writeverf: Uint8Array } | undefined,
+  commitVerifier: Uint8Array | undefined,
+): void {
+  if (!wrote) return;
+  if (wrote.count !== length) {
+    throw new CopyError(`${path}: the server wrote ${wrote.count} of ${length} bytes`);
+  }
+  if (commitVerifier && hex(commitVerifier) !== hex(wrote.writeverf)) {
+    throw new CopyError(
+      `${path}: the server's write verifier changed before COMMIT; the data is not known to be written`,
+    );
+  }
+}
+
 export function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
   const out = uninitialized(length);
   let at = 0;
@@ -331,16 +376,7 @@ export class NfsWriter implements Writer {
   }
 
   async finish(attrs: FinalAttrs, size: bigint): Promise<void> {
-    const setTime = (t: NfsTime | undefined): SetTime | undefined =>
-      t ?? (this.#options.resetTimes ? "server" : undefined);
-    const mtime = setTime(attrs.mtime);
-    const atime = setTime(attrs.atime);
-    const settable: SettableAttributes = {
-      size,
-      ...(attrs.mode !== undefined ? { mode: attrs.mode } : {}),
-      ...(mtime !== undefined ? { timeModifySet: mtime } : {}),
-      ...(atime !== undefined ? { timeAccessSet: atime } : {}),
-    };
+    const settable = finalSettable(attrs, size, this.#options.resetTimes ?? false);
     if (await this.#finishInOne(settable, size)) return;
     await this.#flushStage(true);
     await this.#rotate();
@@ -390,19 +426,7 @@ export class NfsWriter implements Writer {
       this.stats.writes++;
       this.#offset = BigInt(data.length);
     }
-    const wrote = end.write;
-    if (data && wrote) {
-      if (wrote.count !== data.length) {
-        throw new CopyError(
-          `${this.#file.path}: the server wrote ${wrote.count} of ${data.length} bytes`,
-        );
-      }
-      if (end.commitVerifier && hex(end.commitVerifier) !== hex(wrote.writeverf)) {
-        throw new CopyError(
-          `${this.#file.path}: the server's write verifier changed before COMMIT; the data is not known to be written`,
-        );
-      }
-    }
+    if (data) checkOneWrite(this.#file.path, data.length, end.write, end.commitVerifier);
     return true;
   }
 

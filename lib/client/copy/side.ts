@@ -100,10 +100,28 @@ export interface Writer {
   /** Stops without finishing; the caller removes the file. */
   abort(): Promise<void>;
   /**
+   * For a writer whose file is made only when its data is there: starts
+   * nothing more and, once what is in flight has settled, says whether
+   * anything was made (the caller has no file to remove when not).
+   */
+  settle?(): Promise<"nothing made" | "made">;
+  /**
    * The source can be read again: the writer need not keep data it may
    * have to send again (NFS: uncommitted WRITEs), so memory stays small.
    */
   useSource?(reread: Reread): void;
+}
+
+/** How {@linkcode Side.create} makes a copy's temporary. */
+export interface CreateOptions {
+  /**
+   * Made at once, not when its data is there (NFSv4.1's one COMPOUND,
+   * nfs_create.ts): it is to replace an existing file, or to be given an
+   * owner first, and a directory that refuses it must be known as such
+   * before any data is read (the copy then writes the file itself in
+   * place) and not be taken for an owner refused.
+   */
+  readonly atOnce?: boolean;
 }
 
 /** A file system a copy reads from or writes to: the local one or one NFS server's. */
@@ -121,8 +139,12 @@ export interface Side {
   list(path: string): AsyncIterable<DirEntry>;
   readlink(path: string): Promise<string>;
   openReader(path: string, stat: Stat, chunkSize: number): Promise<Reader>;
-  /** Creates `path` (which must not exist) for writing. */
-  create(path: string): Promise<Writer>;
+  /**
+   * Creates `path` (which must not exist) for writing: at once, or (NFSv4.1,
+   * unless `options.atOnce`) when its data is there, the writer then
+   * sending its OPEN with them (nfs_create.ts).
+   */
+  create(path: string, options?: CreateOptions): Promise<Writer>;
   /**
    * Opens the existing file `path` for writing in place, emptied first (as
    * `cp` opens with O_TRUNC): the file keeps its inode, owner, group, mode

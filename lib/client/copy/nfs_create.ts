@@ -1,0 +1,205 @@
+/**
+ * A copy's new file on a server whose OPEN waits for its data: a small
+ * file is then made, written, given its attributes and closed in one
+ * COMPOUND (Nfs4Client.createWriteCloseIn, lib/state/small_create.ts)
+ * instead of an OPEN and then WRITE+SETATTR+CLOSE. `cp -r` of many small
+ * files to a server spends its requests on these.
+ *
+ * Whatever cannot wait turns it into the ordinary writer at once (the
+ * OPEN, then lib/client/copy/nfs_writer.ts), with the data held so far
+ * written first: more data than a small file holds, a hole, an owner to
+ * give (the copy learns before any data whether it can give it, and writes
+ * in place when not). So does a finish the one COMPOUND cannot take (NFSv4.0,
+ * a file larger than the server's WRITEs, a directory that cannot be
+ * walked), and one whose COMPOUND made the file but stopped after its
+ * OPEN: the ordinary writer goes on with that open.
+ *
+ * Nothing is sent before the finish, so a copy stopped before it leaves
+ * nothing on the server; {@linkcode DeferredCreateWriter.settle} says so,
+ * once what is in flight has settled (and starts nothing more), and the
+ * caller then has no temporary to remove.
+ * @module
+ */
+
+import type { SettableAttributes } from "../../nfs4/attrs.ts";
+import type { FileHandle } from "../../nfs4/types.ts";
+import type { CreatedInOne, NfsFile } from "../client.ts";
+import type { FinalAttrs, Reread, Writer } from "./side.ts";
+import { checkOneWrite, concat, finalSettable, type NfsWriter } from "./nfs_writer.ts";
+import { CopyError } from "./options.ts";
+import { NfsError } from "../../nfs4/errors.ts";
+
+/** What {@linkcode DeferredCreateWriter} needs of the side that made it. */
+export interface DeferredCreate {
+  /** The path, for messages. */
+  readonly path: string;
+  /** Most bytes held for one COMPOUND. */
+  readonly limit: number;
+  /** The size of write sources read in. */
+  readonly chunkSize: number;
+  /** The ordinary create: OPEN now, and its writer. */
+  create(): Promise<NfsWriter>;
+  /** The one-COMPOUND shape, or undefined when it cannot be used (nothing sent). */
+  createInOne(data: Uint8Array, settable: SettableAttributes): Promise<CreatedInOne | undefined>;
+  /** The ordinary writer of a file the one COMPOUND left open. */
+  writerFor(file: NfsFile): NfsWriter;
+}
+
+/** Where a file made in one COMPOUND is: its handle and its directory's (for a LINK). */
+export interface Placement {
+  readonly fh: FileHandle;
+  readonly parentFh: FileHandle | undefined;
+}
+
+export class DeferredCreateWriter implements Writer {
+  readonly chunkSize: number;
+  readonly #create: DeferredCreate;
+  /** Chunks held for the one COMPOUND, with what to call once they are let go. */
+  #held: { data: Uint8Array; done: (() => void) | undefined }[] = [];
+  #heldBytes = 0;
+  /** The ordinary writer, once asked for: made, with the held chunks written to it. */
+  #ordinary: Promise<NfsWriter> | undefined;
+  /** The ordinary writer itself, as soon as it exists (to abort it, whatever else failed). */
+  #writer: NfsWriter | undefined;
+  /** The one COMPOUND, once asked for: whether it may have made the file (false: it sent nothing). */
+  #inOne: Promise<boolean> | undefined;
+  #placed: Placement | undefined;
+  #reread: Reread | undefined;
+  /** settle() was called: nothing more is started. */
+  #stopped = false;
+
+  constructor(create: DeferredCreate) {
+    this.#create = create;
+    this.chunkSize = create.chunkSize;
+  }
+
+  /** The file made in one COMPOUND, or the ordinary writer's open (for a LINK from its directory). */
+  placement(): Placement | undefined {
+    if (this.#placed) return this.#placed;
+    const state = this.#writer?.state;
+    return state ? { fh: state.fh, parentFh: state.parentFh } : undefined;
+  }
+
+  /**
+   * Starts nothing more, and once what is in flight has settled (the one
+   * COMPOUND, the ordinary OPEN) says whether anything may have been made
+   * on the server: "nothing made" only when no OPEN was sent.
+   */
+  async settle(): Promise<"nothing made" | "made"> {
+    this.#stopped = true;
+    const madeInOne = await this.#inOne;
+    // An ordinary create that failed may have sent its OPEN all the same.
+    const ordinary = await this.#ordinary?.then(() => true, () => true);
+    return madeInOne || ordinary ? "made" : "nothing made";
+  }
+
+  useSource(reread: Reread): void {
+    this.#reread = reread;
+    this.#writer?.useSource(reread);
+  }
+
+  async write(chunk: Uint8Array, done?: () => void): Promise<void> {
+    if (!this.#ordinary && this.#heldBytes + chunk.length <= this.#create.limit) {
+      this.#held.push({ data: chunk, done });
+      this.#heldBytes += chunk.length;
+      return;
+    }
+    const writer = await this.#becomeOrdinary();
+    await writer.write(chunk, done);
+  }
+
+  async hole(length: number): Promise<void> {
+    await (await this.#becomeOrdinary()).hole(length);
+  }
+
+  async chown(owner: string | undefined, group: string | undefined): Promise<void> {
+    if (owner === undefined && group === undefined) return;
+    await (await this.#becomeOrdinary()).chown(owner, group);
+  }
+
+  async finish(attrs: FinalAttrs, size: bigint): Promise<void> {
+    if (!this.#ordinary && BigInt(this.#heldBytes) === size) {
+      this.#checkNotStopped();
+      const data = this.#held.length === 1
+        ? this.#held[0]!.data
+        : concat(this.#held.map((h) => h.data), this.#heldBytes);
+      const running = this.#create.createInOne(data, finalSettable(attrs, size, true));
+      // Made, unless it was not used: a failure may have come after its OPEN
+      // made the file (a lost reply's resend answered NFS4ERR_RETRY_UNCACHED_REP).
+      this.#inOne = running.then((end) => end !== undefined, (e) => {
+        // No reply came (a deadline, a stop): the WRITE may still be on its
+        // way out, so its data stays as it is (never handed back for reuse).
+        if (!(e instanceof NfsError)) this.#unanswered = true;
+        return true;
+      });
+      const end = await running;
+      if (end?.done) {
+        this.#placed = { fh: end.fh, parentFh: end.parentFh };
+        this.#letGo();
+        checkOneWrite(this.#create.path, data.length, end.write, end.commitVerifier);
+        return;
+      }
+      if (end) {
+        // Made and open, nothing written: the ordinary writer goes on with
+        // it (or, stopped meanwhile, only closes it: abort()).
+        const writer = this.#create.writerFor(end.file);
+        if (this.#stopped) {
+          this.#writer = writer;
+          this.#ordinary = Promise.resolve(writer);
+          this.#checkNotStopped();
+        }
+        this.#ordinary = this.#adopt(writer);
+      }
+    }
+    await (await this.#becomeOrdinary()).finish(attrs, size);
+  }
+
+  async abort(): Promise<void> {
+    this.#stopped = true;
+    // A COMPOUND in flight: what it made is known only once it settles.
+    await this.#inOne;
+    await this.#ordinary?.catch(() => undefined);
+    this.#letGo();
+    await this.#writer?.abort();
+  }
+
+  #checkNotStopped(): void {
+    if (this.#stopped) throw new CopyError(`${this.#create.path}: copy aborted`);
+  }
+
+  /** The ordinary writer (made now when there is none), with what was held written to it first. */
+  #becomeOrdinary(): Promise<NfsWriter> {
+    if (!this.#ordinary) {
+      this.#checkNotStopped();
+      this.#ordinary = this.#create.create().then((writer) => this.#adopt(writer));
+    }
+    return this.#ordinary;
+  }
+
+  /** `writer` takes over: the source to read again, and the chunks held, written first. */
+  async #adopt(writer: NfsWriter): Promise<NfsWriter> {
+    this.#writer = writer;
+    if (this.#reread) writer.useSource(this.#reread);
+    const held = this.#held;
+    this.#held = [];
+    this.#heldBytes = 0;
+    for (const { data, done } of held) await writer.write(data, done);
+    return writer;
+  }
+
+  /**
+   * Lets the held chunks go (their buffers may carry other data now): not
+   * after a COMPOUND that got no reply, whose WRITE may still be going out
+   * (their buffers are then left to the collector).
+   */
+  #letGo(): void {
+    if (!this.#unanswered) {
+      for (const { done } of this.#held) done?.();
+    }
+    this.#held = [];
+    this.#heldBytes = 0;
+  }
+
+  /** The one COMPOUND failed without a reply (see #letGo). */
+  #unanswered = false;
+}

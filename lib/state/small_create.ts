@@ -1,0 +1,321 @@
+/**
+ * A new small file made and written whole in one COMPOUND: what `cp -r` of
+ * many small files to a server spends its requests on. On NFSv4.1:
+ * `SEQUENCE PUTFH(dir) OPEN(EXCLUSIVE4_1, CLAIM_NULL name) GETFH GETATTR
+ * WRITE(current stateid, FILE_SYNC4) SETATTR(current stateid)
+ * CLOSE(current stateid)`, where two COMPOUNDs went before (the OPEN, then
+ * lib/state/small_upload.ts's WRITE+SETATTR+CLOSE). OPEN sets the current
+ * stateid, which WRITE, SETATTR and CLOSE name with the special stateid
+ * {seqid 1, other 0} (RFC 8881 §16.2.3.1.2), as lib/state/small_file.ts's
+ * OPEN+READ+CLOSE does. The state manager owns the shape, as it owns OPEN
+ * and CLOSE: the open is recorded exactly as any OPEN (files.ts recordOpen),
+ * so the trace and recovery see it, and forgotten only once a CLOSE the
+ * server answered NFS4_OK says it is gone.
+ *
+ * **Only for a file no one else can know of.** The name is a temporary of
+ * the copy's own (random), created EXCLUSIVE4_1 with a verifier of its own:
+ * no other OPEN can share its open state, so no ordering against other
+ * OPENs and CLOSEs is needed (files.ts flights).
+ *
+ * **The reply is cached.** The COMPOUND changes state, so its reply is
+ * cached for a resend (sa_cachethis, lib/state/exactly_once.ts): a lost
+ * reply is answered from the session's reply cache, never run again. Not
+ * when the session itself is lost (the server restarted, or destroyed it)
+ * between a transmission and its resend: the manager then sends the
+ * COMPOUND again on a new session, and a first run that did happen made
+ * the file and wrote it, which a server takes as no longer matching the
+ * create's verifier (the verifier lives in the times until they are set,
+ * RFC 8881 §18.16.3; Linux also wants the size still 0). The resent OPEN is
+ * refused NFS4ERR_EXIST and the file fails; the copy removes its temporary.
+ * Opening the name again without the create would go on, but would also
+ * open a file someone else had put there first, which the exclusive create
+ * is there to refuse: the failure is the lesser harm. (The two-COMPOUND
+ * shape's OPEN alone was found again by its verifier.)
+ *
+ * **When it stops part way** (a COMPOUND stops at its first failure, RFC
+ * 8881 §16.2.3): as soon as the reply shows the OPEN succeeded, every
+ * status comes back here (the COMPOUND is never sent again as a whole), the
+ * open is recorded, and only what did not run is done, each through the
+ * usual rules: the WRITE not done: the open is handed back (`done: false`)
+ * with its GETATTR, for the caller to write, set and close the ordinary
+ * way; the WRITE done: the SETATTR and the CLOSE (small_upload.ts, without
+ * data), or the CLOSE alone once the SETATTR was done too. A WRITE (or, in
+ * an empty file, the SETATTR) refused NFS4ERR_BAD_STATEID is taken to mean
+ * the server does not honour the current stateid after OPEN: this client
+ * then makes its files the two-COMPOUND way for the rest of its life (the
+ * trace says so once). Failures before the OPEN succeeded went through the
+ * usual table and come back with nothing made.
+ *
+ * **What the WRITE said.** As small_upload.ts: FILE_SYNC4 asked; a server
+ * that answers with less is sent `PUTFH COMMIT` after the CLOSE and its
+ * verifier is handed back beside the WRITE's; a short WRITE is handed back
+ * as such, for the caller to fail the file (the COMPOUND cannot branch: its
+ * SETATTR and CLOSE ran all the same).
+ *
+ * **Not on NFSv4.0**, which has no current stateid: its OPEN also needs the
+ * owner's seqid and, at times, OPEN_CONFIRM.
+ * @module
+ */
+
+import type { DecodedFattr, SettableAttributes } from "../nfs4/attrs.ts";
+import { type Nfs4Op, tapped } from "../nfs4/compound.ts";
+import { CreateMode, OpenClaimType, ShareAccess, StableHow } from "../nfs4/constants.ts";
+import { NfsError } from "../nfs4/errors.ts";
+import { close } from "../nfs4/ops/close.ts";
+import { commit } from "../nfs4/ops/commit.ts";
+import { getattr } from "../nfs4/ops/getattr.ts";
+import { getfh } from "../nfs4/ops/getfh.ts";
+import { open, type OpenResult } from "../nfs4/ops/open.ts";
+import { putfh } from "../nfs4/ops/putfh.ts";
+import { setattr } from "../nfs4/ops/setattr.ts";
+import { write, type WriteResult } from "../nfs4/ops/write.ts";
+import { Nfs4Status as S } from "../nfs4/status.ts";
+import { CURRENT_STATEID, type FileHandle, formatStateid, type Verifier } from "../nfs4/types.ts";
+import { closeFile, type OpenedFile, recordOpen } from "./files.ts";
+import type { StateManager } from "./manager.ts";
+import { forgetOpen, returnDelegation } from "./procs.ts";
+import { writeSetattrClose } from "./small_upload.ts";
+
+/** A new file to make by name in a directory whose handle the caller holds. */
+export interface SmallCreateRequest {
+  readonly dirFh: FileHandle;
+  readonly name: string;
+  /** The path the user named, for messages and traces. */
+  readonly path: string;
+  /** Permission bits to create it with (EXCLUSIVE4_1's createattrs). */
+  readonly mode: number;
+  /** Attributes for the OPEN's GETATTR (what an open to go on with needs). */
+  readonly attrs: readonly number[];
+  /** The whole file (written at offset 0); empty: no WRITE. */
+  readonly data: Uint8Array;
+  /** The SETATTR after the WRITE: the final size, mode and times. */
+  readonly settable: SettableAttributes;
+}
+
+/** What {@linkcode createWriteSetattrClose} did. */
+export type SmallCreateEnd =
+  /** Made, written, its attributes set and closed: the server holds no open. */
+  | {
+    readonly done: true;
+    readonly fh: FileHandle;
+    /** The WRITE's result (undefined: there was no data). */
+    readonly write: WriteResult | undefined;
+    /** A COMMIT's verifier, when the WRITE was answered less than FILE_SYNC4. */
+    readonly commitVerifier?: Verifier;
+  }
+  /** Made and open, the rest not (all) done: the caller goes on with the open and closes it. */
+  | { readonly done: false; readonly opened: OpenedFile };
+
+/** Ops in the shape, SEQUENCE included. */
+const OPS = 8;
+
+/** Per manager: whether the current stateid after an OPEN was refused. */
+const refused = new WeakMap<StateManager, boolean>();
+
+/**
+ * Whether {@linkcode createWriteSetattrClose} may be used now, for a file of
+ * `bytes`: NFSv4.1 with a session whose requests hold it (with room for the
+ * rest), and the current stateid not refused before.
+ */
+export function canCreateInOne(m: StateManager, bytes: number): boolean {
+  const session = m.client.session;
+  if (!m.sessions || !session || refused.get(m)) return false;
+  if (session.fore.maxOperations < OPS) return false;
+  // The reply is cached (state changes): small, but it must fit.
+  if (session.fore.maxResponseSizeCached < REPLY_ROOM) return false;
+  return bytes + REQUEST_ROOM <= session.fore.maxRequestSize;
+}
+
+/** Reply bytes of the shape (no data comes back): the cached reply must hold them. */
+const REPLY_ROOM = 1024;
+
+/** Request bytes besides the WRITE's data (SEQUENCE, handles, OPEN's name and attributes). */
+const REQUEST_ROOM = 2048;
+
+/** What the decoder saw of one attempt's reply, op by op, even when a later op failed. */
+interface Seen {
+  open?: OpenResult;
+  fh?: FileHandle;
+  attrs?: DecodedFattr;
+  write?: WriteResult;
+  attrsSet?: boolean;
+  closed?: boolean;
+}
+
+/**
+ * Makes `request.name` in `request.dirFh` (EXCLUSIVE4_1, share WRITE),
+ * writes `request.data` at 0, sets `request.settable` and closes it, in one
+ * COMPOUND: see the module comment. Failures name `request.path`.
+ */
+export async function createWriteSetattrClose(
+  m: StateManager,
+  request: SmallCreateRequest,
+): Promise<SmallCreateEnd> {
+  const owner = m.openOwner();
+  // One verifier for every transmission: a re-run OPEN finds the file by it.
+  const verifier = crypto.getRandomValues(new Uint8Array(8));
+  const data = request.data.length > 0 ? request.data : undefined;
+  let seen: Seen = {};
+  let failure: { error: unknown } | undefined;
+  try {
+    await m.run(
+      () => {
+        const attempt: Seen = seen = {};
+        return [
+          putfh(request.dirFh),
+          tapped(
+            open({
+              seqid: 0,
+              // A delegation would be given back at once (below): ask for none.
+              shareAccess: ShareAccess.OPEN4_SHARE_ACCESS_WRITE |
+                ShareAccess.OPEN4_SHARE_ACCESS_WANT_NO_DELEG,
+              shareDeny: 0,
+              owner: { clientid: m.client.clientId!, owner: owner.id },
+              create: {
+                mode: CreateMode.EXCLUSIVE4_1,
+                verifier,
+                attrs: { mode: request.mode },
+              },
+              claim: { claim: OpenClaimType.CLAIM_NULL, file: request.name },
+            }),
+            (v) => attempt.open = v,
+          ),
+          tapped(getfh(), (v) => attempt.fh = v),
+          tapped(getattr(request.attrs), (v) => attempt.attrs = v),
+          ...(data
+            ? [tapped(
+              write({ stateid: CURRENT_STATEID, offset: 0n, stable: StableHow.FILE_SYNC4, data }),
+              (v) => attempt.write = v,
+            )]
+            : []),
+          tapped(
+            setattr({ stateid: CURRENT_STATEID, attrs: request.settable }),
+            () => attempt.attrsSet = true,
+          ),
+          tapped(close({ seqid: 0, stateid: CURRENT_STATEID }), () => attempt.closed = true),
+        ] as Nfs4Op<unknown>[];
+      },
+      // Once the OPEN has succeeded, every status comes back here.
+      { final: { has: () => seen.open !== undefined } },
+    );
+  } catch (error) {
+    failure = { error };
+  }
+  if (!seen.open) {
+    const error = failure?.error;
+    throw error instanceof NfsError ? error.withPath(request.path) : error;
+  }
+  if (!seen.fh) {
+    // GETFH failed (or its reply could not be read): no handle to CLOSE by.
+    // The open lapses with the client ID (DESTROY_CLIENTID at exit) or lease.
+    m.tracer.emit("error", "OPEN without a file handle", `${request.path}: left to the lease`);
+    const error = failure?.error;
+    throw error instanceof NfsError ? error.withPath(request.path) : error;
+  }
+  const state = recordOpen(
+    m,
+    owner,
+    {
+      dirFh: request.dirFh,
+      name: request.name,
+      path: request.path,
+      access: ShareAccess.OPEN4_SHARE_ACCESS_WRITE,
+    },
+    seen.open,
+    seen.fh,
+  );
+  if (!seen.closed) {
+    const error = failure?.error;
+    const refusedAt = seen.write ? undefined : data ? "WRITE" : "SETATTR";
+    if (
+      error instanceof NfsError && error.op === refusedAt &&
+      error.status === S.NFS4ERR_BAD_STATEID && !refused.get(m)
+    ) {
+      refused.set(m, true);
+      m.tracer.emit(
+        "open",
+        "current stateid refused",
+        `${refusedAt} -> NFS4ERR_BAD_STATEID after OPEN in one COMPOUND (${request.path}); ` +
+          "OPEN, then WRITE+SETATTR+CLOSE, from now on (RFC 8881 §16.2.3.1.2)",
+      );
+    } else if (m.tracer.active) {
+      const failedAt = error instanceof NfsError ? `${error.op} -> ${error.statusName}` : "?";
+      m.tracer.emit(
+        "retry",
+        `${failedAt} after OPEN in one COMPOUND`,
+        `${request.path}: the rest goes on the open`,
+      );
+    }
+    if (data && !seen.write) {
+      // Nothing written: the caller writes, sets and closes on the open.
+      const attrs = seen.attrs ?? await attributesOf(m, seen.fh, request).catch(async (e) => {
+        // No attributes to go on with: close what was opened, then fail.
+        await closeFile(m, state).catch(() => undefined);
+        throw e instanceof NfsError ? e.withPath(request.path) : e;
+      });
+      return { done: false, opened: { state, attrs, result: seen.open } };
+    }
+    // The WRITE (if any) is done: never sent again. What is left goes alone.
+    try {
+      if (!seen.attrsSet) {
+        const end = await writeSetattrClose(m, state, undefined, request.settable);
+        if (!end.done) {
+          await m.run(
+            () => [putfh(state.fh), setattr({ stateid: state.stateid, attrs: request.settable })],
+            { states: [state] },
+          );
+          await closeFile(m, state);
+        }
+      } else {
+        await closeFile(m, state);
+      }
+    } catch (e) {
+      if (!state.closed) await closeFile(m, state).catch(() => undefined);
+      throw e instanceof NfsError ? e.withPath(request.path) : e;
+    }
+    return await committed(m, request, seen.fh, seen.write);
+  }
+  // The COMPOUND's CLOSE succeeded: the server holds no open any more.
+  if (m.tracer.active) {
+    m.tracer.emit(
+      "open",
+      "CLOSE",
+      `${request.path} ${formatStateid(state.stateid)} (in the OPEN's COMPOUND, after ${
+        data ? "WRITE, " : ""
+      }SETATTR)`,
+    );
+  }
+  forgetOpen(m, state);
+  if (state.delegation) await returnDelegation(m, state);
+  return await committed(m, request, seen.fh, seen.write);
+}
+
+/**
+ * The end of a file made, written and closed: a WRITE answered less than
+ * FILE_SYNC4 gets its COMMIT (by handle, RFC 8881 §18.3), whose verifier is
+ * handed back beside the WRITE's for the caller to compare.
+ */
+async function committed(
+  m: StateManager,
+  request: SmallCreateRequest,
+  fh: FileHandle,
+  wrote: WriteResult | undefined,
+): Promise<SmallCreateEnd> {
+  if (wrote && wrote.committed !== StableHow.FILE_SYNC4) {
+    const [, verifier] = await m.run(() => [putfh(fh), commit()] as const).catch((e) => {
+      throw e instanceof NfsError ? e.withPath(request.path) : e;
+    });
+    return { done: true, fh, write: wrote, commitVerifier: verifier };
+  }
+  return { done: true, fh, write: wrote };
+}
+
+/** The GETATTR of the file `fh` (the open's own failed with a later op). */
+async function attributesOf(
+  m: StateManager,
+  fh: FileHandle,
+  request: SmallCreateRequest,
+): Promise<DecodedFattr> {
+  const [, attrs] = await m.run(() => [putfh(fh), getattr(request.attrs)] as const);
+  return attrs;
+}

@@ -1,0 +1,414 @@
+/**
+ * A copy's small new file made, written, given its attributes and closed in
+ * one COMPOUND on NFSv4.1 (lib/state/small_create.ts, Nfs4Client
+ * .createWriteCloseIn, lib/client/copy/nfs_create.ts), against the scripted
+ * server over TCP: `PUTFH OPEN(EXCLUSIVE4_1) GETFH GETATTR WRITE SETATTR
+ * CLOSE` with the current stateid (RFC 8881 §16.2.3.1.2); a COMPOUND that
+ * stops after its OPEN (RFC 8881 §16.2.3) goes on with the open; a server
+ * that refuses the current stateid gets the two-COMPOUND shape from then on;
+ * a copy stopped before its file's data were all there sent nothing.
+ */
+
+import assert from "node:assert/strict";
+import { Nfs4Client, SMALL_CREATE_BYTES } from "../../lib/client/client.ts";
+import { DirectoryHandles } from "../../lib/client/small_file.ts";
+import { NfsSide } from "../../lib/client/copy/nfs_side.ts";
+import { DeferredCreateWriter } from "../../lib/client/copy/nfs_create.ts";
+import { DEFAULT_TUNING } from "../../lib/client/copy/options.ts";
+import { parseNfsUrl } from "../../lib/client/url.ts";
+import { NfsError } from "../../lib/nfs4/errors.ts";
+import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
+import { startScriptedNfsServer } from "../_nfs4_server.ts";
+import { ScriptedServer } from "../state/_scripted.ts";
+
+const text = (server: ScriptedServer, path: string) =>
+  new TextDecoder().decode(server.file(path)?.data);
+const bytes = (s: string) => new TextEncoder().encode(s);
+
+/** A scripted server, a client of it (4.1 unless said), and what each COMPOUND carried. */
+async function withClient(
+  options: ConstructorParameters<typeof ScriptedServer>[0],
+  fn: (client: Nfs4Client, server: ScriptedServer, events: string[]) => Promise<void>,
+  version: "4.0" | "4.1" = "4.1",
+): Promise<void> {
+  const server = new ScriptedServer({
+    now: () => performance.now(),
+    ...options,
+    files: { "/vfs/d/x": "x", ...options?.files },
+  });
+  const nfs = await startScriptedNfsServer(server);
+  const events: string[] = [];
+  const client = await Nfs4Client.connect({
+    host: nfs.host,
+    port: nfs.port,
+    version,
+    clientId: `small-create-${crypto.randomUUID()}`,
+    onTrace: (e) => events.push(`${e.event} (${e.detail ?? ""})`),
+  });
+  try {
+    await fn(client, server, events);
+  } finally {
+    await client.close();
+    await nfs.close();
+  }
+}
+
+/** The COMPOUNDs the server saw that carried an OPEN, as their op lists. */
+function opens(server: ScriptedServer): string[] {
+  return server.log.filter((e) => e.ops.includes("OPEN")).map((e) => e.ops.join(" "));
+}
+
+const SETTABLE = {
+  size: 6n,
+  mode: 0o644,
+  timeModifySet: "server",
+  timeAccessSet: "server",
+} as const;
+
+Deno.test("createWriteCloseIn 4.1: one COMPOUND makes, writes, sets and closes the file; nothing stays open", async () => {
+  await withClient({ files: { "/vfs/d/x": "x" } }, async (client, server, events) => {
+    const directories = new DirectoryHandles();
+    // The first asks the directory's maxwrite once (what one WRITE may hold).
+    const learn = await client.createWriteCloseIn(
+      "/vfs/d/first",
+      { mode: 0o600, directories },
+      bytes("first\n"),
+      SETTABLE,
+    );
+    assert.ok(learn?.done);
+    assert.ok(server.log.some((e) => e.ops.join(" ") === "SEQUENCE PUTFH GETATTR"));
+    const before = server.log.length;
+    const end = await client.createWriteCloseIn(
+      "/vfs/d/a",
+      { mode: 0o600, directories },
+      bytes("first\n"),
+      SETTABLE,
+    );
+    assert.ok(end?.done, JSON.stringify(end));
+    assert.equal(text(server, "/vfs/d/a"), "first\n");
+    const sent = server.log.slice(before);
+    assert.deepEqual(sent.map((e) => e.ops.join(" ")), [
+      "SEQUENCE PUTFH OPEN GETFH GETATTR WRITE SETATTR CLOSE",
+    ]);
+    // WRITE, SETATTR and CLOSE name the current stateid {seqid 1, other 0}.
+    for (const at of [5, 6, 7]) {
+      const { stateid } = sent[0]!.args[at] as { stateid: { seqid: number; other: Uint8Array } };
+      assert.equal(stateid.seqid, 1);
+      assert.ok(stateid.other.every((b) => b === 0));
+    }
+    assert.equal((sent[0]!.args[6] as { attrs: { mode?: number } }).attrs.mode, 0o644);
+    assert.deepEqual(server.opensOf("/vfs/d/a"), []);
+    assert.deepEqual(client.describeState().opens, []);
+    assert.ok(
+      events.some((e) => e.startsWith("CLOSE (/vfs/d/a ") && e.includes("in the OPEN's COMPOUND")),
+    );
+    // An empty file: no WRITE.
+    const empty = await client.createWriteCloseIn(
+      "/vfs/d/empty",
+      { mode: 0o600, directories },
+      new Uint8Array(0),
+      { ...SETTABLE, size: 0n },
+    );
+    assert.ok(empty?.done);
+    assert.equal(
+      server.log.at(-1)!.ops.join(" "),
+      "SEQUENCE PUTFH OPEN GETFH GETATTR SETATTR CLOSE",
+    );
+    assert.equal(server.file("/vfs/d/empty")!.data.length, 0);
+    // A name that exists: refused by the exclusive create, named, nothing open.
+    await assert.rejects(
+      client.createWriteCloseIn("/vfs/d/x", { mode: 0o600, directories }, bytes("new\n"), SETTABLE),
+      (e) => e instanceof NfsError && e.status === S.NFS4ERR_EXIST && e.path === "/vfs/d/x",
+    );
+    assert.equal(text(server, "/vfs/d/x"), "x");
+    assert.deepEqual(client.describeState().opens, []);
+    // More than a small file: not used.
+    assert.equal(
+      await client.createWriteCloseIn(
+        "/vfs/d/big",
+        { mode: 0o600, directories },
+        new Uint8Array(SMALL_CREATE_BYTES + 1),
+        SETTABLE,
+      ),
+      undefined,
+    );
+  });
+});
+
+Deno.test("createWriteCloseIn 4.0: never used (no current stateid); nothing sent", async () => {
+  await withClient({}, async (client, server) => {
+    const directories = new DirectoryHandles();
+    const before = opens(server).length;
+    assert.equal(
+      await client.createWriteCloseIn(
+        "/vfs/d/a",
+        { mode: 0o600, directories },
+        bytes("first\n"),
+        SETTABLE,
+      ),
+      undefined,
+    );
+    assert.equal(opens(server).length, before);
+  }, "4.0");
+});
+
+Deno.test("createWriteCloseIn 4.1: a COMPOUND that stops after its WRITE (SETATTR -> NFS4ERR_DELAY, RFC 8881 §16.2.3) is finished by what did not run, SETATTR+CLOSE; the WRITE is never sent again", async () => {
+  await withClient({}, async (client, server, events) => {
+    const directories = new DirectoryHandles();
+    server.failNext("SETATTR", S.NFS4ERR_DELAY);
+    const before = server.log.length;
+    const end = await client.createWriteCloseIn(
+      "/vfs/d/a",
+      { mode: 0o600, directories },
+      bytes("first\n"),
+      SETTABLE,
+    );
+    assert.ok(end?.done);
+    assert.ok(
+      events.some((e) => e.startsWith("SETATTR -> NFS4ERR_DELAY after OPEN in one COMPOUND")),
+    );
+    const sent = server.log.slice(before).map((e) => e.ops.join(" ")).filter((o) =>
+      /OPEN|WRITE|SETATTR|CLOSE/.test(o)
+    );
+    assert.deepEqual(sent, [
+      "SEQUENCE PUTFH OPEN GETFH GETATTR WRITE SETATTR CLOSE",
+      "SEQUENCE PUTFH SETATTR CLOSE",
+    ]);
+    assert.equal(text(server, "/vfs/d/a"), "first\n");
+    assert.deepEqual(server.opensOf("/vfs/d/a"), []);
+    assert.deepEqual(client.describeState().opens, []);
+  });
+});
+
+Deno.test("createWriteCloseIn 4.1: a COMPOUND that stops at its WRITE (NFS4ERR_DELAY) hands the open back, recorded as any OPEN; finished on it, the file is whole and closed", async () => {
+  await withClient({}, async (client, server, events) => {
+    const directories = new DirectoryHandles();
+    server.failNext("WRITE", S.NFS4ERR_DELAY);
+    const end = await client.createWriteCloseIn(
+      "/vfs/d/a",
+      { mode: 0o600, directories },
+      bytes("first\n"),
+      SETTABLE,
+    );
+    assert.ok(end && !end.done, "handed back open");
+    assert.equal(client.describeState().opens.length, 1, "recorded as any OPEN");
+    assert.ok(
+      events.some((e) => e.startsWith("WRITE -> NFS4ERR_DELAY after OPEN in one COMPOUND")),
+    );
+    const rest = await end.file.endInOne(bytes("first\n"), SETTABLE);
+    assert.ok(rest.done);
+    assert.equal(text(server, "/vfs/d/a"), "first\n");
+    assert.deepEqual(server.opensOf("/vfs/d/a"), []);
+    assert.deepEqual(client.describeState().opens, []);
+  });
+});
+
+Deno.test("createWriteCloseIn 4.1: a server that refuses the current stateid (WRITE -> NFS4ERR_BAD_STATEID) gets the open back, and the two-COMPOUND shape from then on", async () => {
+  await withClient({ currentStateid: false }, async (client, server, events) => {
+    const directories = new DirectoryHandles();
+    const end = await client.createWriteCloseIn(
+      "/vfs/d/a",
+      { mode: 0o600, directories },
+      bytes("first\n"),
+      SETTABLE,
+    );
+    assert.ok(end && !end.done);
+    assert.ok(
+      events.some((e) => e.startsWith("current stateid refused (WRITE -> NFS4ERR_BAD_STATEID")),
+    );
+    await end.file.endInOne(bytes("first\n"), SETTABLE);
+    assert.equal(text(server, "/vfs/d/a"), "first\n");
+    assert.deepEqual(client.describeState().opens, []);
+    const before = server.log.length;
+    assert.equal(
+      await client.createWriteCloseIn(
+        "/vfs/d/b",
+        { mode: 0o600, directories },
+        bytes("second\n"),
+        SETTABLE,
+      ),
+      undefined,
+    );
+    assert.equal(server.log.length, before, "nothing sent");
+  });
+});
+
+/** An NfsSide on a scripted server, for the copy engine's writer. */
+async function withSide(
+  fn: (side: NfsSide, server: ScriptedServer) => Promise<void>,
+): Promise<void> {
+  await withClient({}, async (client, server) => {
+    const url = parseNfsUrl(`nfs://127.0.0.1/vfs/d`);
+    const side = new NfsSide(client, url, DEFAULT_TUNING, () => {});
+    await fn(side, server);
+  });
+}
+
+Deno.test("the copy's writer on 4.1 sends nothing before its finish: stopped before it, nothing was made (no temporary to remove)", async () => {
+  await withSide(async (side, server) => {
+    const before = opens(server).length;
+    const writer = await side.create("/vfs/d/.t1");
+    assert.ok(writer instanceof DeferredCreateWriter);
+    await writer.write(bytes("held\n"));
+    assert.equal(await writer.settle!(), "nothing made");
+    await writer.abort();
+    assert.equal(opens(server).length, before, "no OPEN");
+    assert.equal(server.file("/vfs/d/.t1"), undefined);
+    // Stopped: nothing is started after it.
+    await assert.rejects(writer.finish({ mode: 0o644 }, 5n), /copy aborted/);
+    assert.equal(opens(server).length, before);
+    // A temporary to replace an existing file is made at once: a directory
+    // that refuses it must be known before any data is read.
+    const replacing = await side.create("/vfs/d/.t2", { atOnce: true });
+    assert.ok(!(replacing instanceof DeferredCreateWriter));
+    assert.equal(opens(server).length, before + 1);
+    await replacing.abort();
+  });
+});
+
+Deno.test("the copy's writer on 4.1: a small file in one COMPOUND; a large one, a hole and an owner the ordinary way", async () => {
+  await withSide(async (side, server) => {
+    const finish = async (path: string, parts: (Uint8Array | number)[], owner?: string) => {
+      const writer = await side.create(path);
+      if (owner) await writer.chown(owner, undefined);
+      let size = 0;
+      for (const part of parts) {
+        if (typeof part === "number") {
+          await writer.hole(part);
+          size += part;
+        } else {
+          await writer.write(part);
+          size += part.length;
+        }
+      }
+      await writer.finish({ mode: 0o640 }, BigInt(size));
+      assert.equal(await writer.settle!(), "made");
+      return writer;
+    };
+    const shapes = async (fn: () => Promise<unknown>) => {
+      const before = server.log.length;
+      await fn();
+      // The file's own COMPOUNDs (not the directory's walk).
+      return server.log.slice(before).map((e) => e.ops.slice(1).join(" ")).filter((ops) =>
+        /OPEN|WRITE|CLOSE/.test(ops)
+      );
+    };
+    assert.deepEqual(await shapes(() => finish("/vfs/d/.a", [bytes("a\n")])), [
+      "PUTFH OPEN GETFH GETATTR WRITE SETATTR CLOSE",
+    ]);
+    assert.deepEqual(await shapes(() => finish("/vfs/d/.b", [bytes("b"), bytes("b\n")])), [
+      "PUTFH OPEN GETFH GETATTR WRITE SETATTR CLOSE",
+    ]);
+    assert.equal(text(server, "/vfs/d/.b"), "bb\n");
+    // Larger than a small file: OPEN as soon as that is known, then the rest.
+    const large = new Uint8Array(SMALL_CREATE_BYTES + 10).fill(7);
+    const largeShapes = await shapes(() =>
+      finish("/vfs/d/.c", [large.subarray(0, 10), large.subarray(10)])
+    );
+    assert.equal(largeShapes[0], "PUTFH OPEN GETFH GETATTR");
+    assert.deepEqual([...server.file("/vfs/d/.c")!.data], [...large]);
+    // A hole, and an owner to give: the ordinary way.
+    assert.equal(
+      (await shapes(() => finish("/vfs/d/.d", [bytes("d"), 4096])))[0],
+      "PUTFH OPEN GETFH GETATTR",
+    );
+    assert.equal(server.file("/vfs/d/.d")!.data.length, 4097);
+    assert.equal(
+      (await shapes(() => finish("/vfs/d/.e", [bytes("e")], "0")))[0],
+      "PUTFH OPEN GETFH GETATTR",
+    );
+    for (const name of [".a", ".b", ".c", ".d", ".e"]) {
+      assert.deepEqual(server.opensOf(`/vfs/d/${name}`), [], name);
+    }
+  });
+});
+
+/** A DeferredCreate whose one COMPOUND the test settles, and what the writer asked of it. */
+function fakeCreate() {
+  let settle!: { resolve: (end: unknown) => void; reject: (e: unknown) => void };
+  const calls: string[] = [];
+  const ordinary = {
+    write: (data: Uint8Array) => (calls.push(`write ${data.length}`), Promise.resolve()),
+    finish: () => (calls.push("finish"), Promise.resolve()),
+    abort: () => (calls.push("abort"), Promise.resolve()),
+    useSource: () => {},
+    state: undefined,
+  };
+  const create = {
+    path: "nfs://srv/vfs/d/.t",
+    limit: 1024,
+    chunkSize: 1 << 20,
+    create: () => (calls.push("create"), Promise.resolve(ordinary)),
+    createInOne: () => {
+      calls.push("createInOne");
+      return new Promise((resolve, reject) => settle = { resolve, reject });
+    },
+    writerFor: () => (calls.push("writerFor"), ordinary),
+  } as unknown as ConstructorParameters<typeof DeferredCreateWriter>[0];
+  return { create, calls, settle: () => settle };
+}
+
+Deno.test("DeferredCreateWriter: settle() while its one COMPOUND is in flight waits for it; the held chunks are handed back once each, after the reply", async () => {
+  const { create, calls, settle } = fakeCreate();
+  const writer = new DeferredCreateWriter(create);
+  const released: number[] = [];
+  await writer.write(bytes("ab"), () => released.push(1));
+  await writer.write(bytes("cd"), () => released.push(2));
+  const finishing = writer.finish({ mode: 0o644 }, 4n);
+  let settled: string | undefined;
+  const settling = writer.settle().then((s) => settled = s);
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(settled, undefined, "waits for the COMPOUND in flight");
+  assert.deepEqual(released, [], "kept while the WRITE may go out");
+  settle().resolve({
+    done: true,
+    fh: new Uint8Array(1),
+    parentFh: new Uint8Array(1),
+    write: { count: 4, committed: 2, writeverf: new Uint8Array(8) },
+  });
+  await finishing;
+  await settling;
+  assert.equal(settled, "made");
+  await writer.abort();
+  assert.deepEqual(released, [1, 2], "each once");
+  assert.deepEqual(calls, ["createInOne"]);
+});
+
+Deno.test("DeferredCreateWriter: stopped while its one COMPOUND could not be used, it opens nothing ordinary: nothing made", async () => {
+  const { create, calls, settle } = fakeCreate();
+  const writer = new DeferredCreateWriter(create);
+  await writer.write(bytes("ab"));
+  const finishing = writer.finish({ mode: 0o644 }, 2n);
+  const settling = writer.settle();
+  settle().resolve(undefined); // not used: nothing sent
+  await assert.rejects(finishing, /copy aborted/);
+  assert.equal(await settling, "nothing made");
+  await writer.abort();
+  assert.deepEqual(calls, ["createInOne"], "no ordinary OPEN after the stop");
+});
+
+Deno.test("DeferredCreateWriter: a COMPOUND that got no reply (a deadline) may have made the file, and its data stays untouched", async () => {
+  const { create, settle } = fakeCreate();
+  const writer = new DeferredCreateWriter(create);
+  const released: number[] = [];
+  await writer.write(bytes("ab"), () => released.push(1));
+  const finishing = writer.finish({ mode: 0o644 }, 2n);
+  settle().reject(new Error("ETIMEDOUT"));
+  await assert.rejects(finishing, /ETIMEDOUT/);
+  assert.equal(await writer.settle(), "made");
+  await writer.abort();
+  assert.deepEqual(released, [], "never handed back for reuse");
+});
+
+Deno.test("DeferredCreateWriter: stopped while its COMPOUND made the file and stopped after the OPEN, the open is only closed: nothing written to it", async () => {
+  const { create, calls, settle } = fakeCreate();
+  const writer = new DeferredCreateWriter(create);
+  await writer.write(bytes("ab"));
+  const finishing = writer.finish({ mode: 0o644 }, 2n);
+  const settling = writer.settle();
+  settle().resolve({ done: false, file: {} });
+  await assert.rejects(finishing, /copy aborted/);
+  assert.equal(await settling, "made");
+  await writer.abort();
+  assert.deepEqual(calls, ["createInOne", "writerFor", "abort"]);
+});
