@@ -978,7 +978,11 @@ export class Nfs4Client implements Nfs4ClientApi {
         const [, fattr] = await this.manager.run(() => [putfh(dirFh), getattr(wanted)] as const);
         const maxwrite = Number(fattr.attrs.maxwrite ?? BigInt(MAX_WRITE));
         return this.#maxRequest(Math.min(maxwrite, MAX_WRITE));
-      })().catch(() => 0);
+      })().catch(() => {
+        // Not learned this time (a deadline, a stop): asked again next time.
+        this.#writeSizes.delete(dirFh);
+        return 0;
+      });
       this.#writeSizes.set(dirFh, size);
     }
     return size;

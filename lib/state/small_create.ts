@@ -39,9 +39,11 @@
  * usual rules: the WRITE not done: the open is handed back (`done: false`)
  * with its GETATTR, for the caller to write, set and close the ordinary
  * way; the WRITE done: the SETATTR and the CLOSE (small_upload.ts, without
- * data), or the CLOSE alone once the SETATTR was done too. A WRITE (or, in
- * an empty file, the SETATTR) refused NFS4ERR_BAD_STATEID is taken to mean
- * the server does not honour the current stateid after OPEN: this client
+ * data), or the CLOSE alone once the SETATTR was done too; a reply that
+ * cannot be read past the OPEN (a malformed result) closes the open and
+ * fails the file, nothing after the OPEN sent again. A WRITE, SETATTR or
+ * CLOSE refused NFS4ERR_BAD_STATEID is taken to mean the server does not
+ * honour the current stateid after OPEN: this client
  * then makes its files the two-COMPOUND way for the rest of its life (the
  * trace says so once). Failures before the OPEN succeeded went through the
  * usual table and come back with nothing made.
@@ -108,6 +110,9 @@ export type SmallCreateEnd =
 
 /** Ops in the shape, SEQUENCE included. */
 const OPS = 8;
+
+/** The ops of the shape that name the current stateid. */
+const CURRENT_STATEID_USERS: ReadonlySet<string> = new Set(["WRITE", "SETATTR", "CLOSE"]);
 
 /** Per manager: whether the current stateid after an OPEN was refused. */
 const refused = new WeakMap<StateManager, boolean>();
@@ -224,18 +229,26 @@ export async function createWriteSetattrClose(
     seen.open,
     seen.fh,
   );
+  if (!seen.closed && failure && !(failure.error instanceof NfsError)) {
+    // The reply could not be read past the OPEN (a malformed result): what
+    // ran after it is not known, so nothing of it is done again. The open
+    // is closed (a CLOSE the server already ran is answered BAD_STATEID,
+    // final for closeOpen), and the file fails.
+    await closeFile(m, state).catch(() => undefined);
+    const error = failure.error;
+    throw error instanceof NfsError ? error.withPath(request.path) : error;
+  }
   if (!seen.closed) {
     const error = failure?.error;
-    const refusedAt = seen.write ? undefined : data ? "WRITE" : "SETATTR";
     if (
-      error instanceof NfsError && error.op === refusedAt &&
+      error instanceof NfsError && CURRENT_STATEID_USERS.has(error.op) &&
       error.status === S.NFS4ERR_BAD_STATEID && !refused.get(m)
     ) {
       refused.set(m, true);
       m.tracer.emit(
         "open",
         "current stateid refused",
-        `${refusedAt} -> NFS4ERR_BAD_STATEID after OPEN in one COMPOUND (${request.path}); ` +
+        `${error.op} -> NFS4ERR_BAD_STATEID after OPEN in one COMPOUND (${request.path}); ` +
           "OPEN, then WRITE+SETATTR+CLOSE, from now on (RFC 8881 §16.2.3.1.2)",
       );
     } else if (m.tracer.active) {

@@ -412,3 +412,48 @@ Deno.test("DeferredCreateWriter: stopped while its COMPOUND made the file and st
   await writer.abort();
   assert.deepEqual(calls, ["createInOne", "writerFor", "abort"]);
 });
+
+Deno.test("createWriteCloseIn 4.1: a reply that cannot be read past the OPEN (WRITE says it wrote more than it was sent) fails the file; nothing after the OPEN is sent again, the open is closed", async () => {
+  await withClient({ writeOvercount: 5 }, async (client, server) => {
+    const directories = new DirectoryHandles();
+    await assert.rejects(
+      client.createWriteCloseIn(
+        "/vfs/d/a",
+        { mode: 0o600, directories },
+        bytes("first\n"),
+        SETTABLE,
+      ),
+      (e: Error) => /more than/.test(e.message),
+    );
+    const writes = server.log.filter((e) => e.ops.includes("WRITE"));
+    assert.equal(writes.length, 1, writes.map((e) => e.ops.join(" ")).join("\n"));
+    assert.deepEqual(server.opensOf("/vfs/d/a"), []);
+    assert.deepEqual(client.describeState().opens, []);
+  });
+});
+
+Deno.test("createWriteCloseIn 4.1: an empty file's SETATTR refused the current stateid (NFS4ERR_BAD_STATEID) marks it refused too; the file is ended on its own stateid", async () => {
+  await withClient({ currentStateid: false }, async (client, server, events) => {
+    const directories = new DirectoryHandles();
+    const end = await client.createWriteCloseIn(
+      "/vfs/d/empty",
+      { mode: 0o600, directories },
+      new Uint8Array(0),
+      { ...SETTABLE, size: 0n },
+    );
+    assert.ok(end?.done);
+    assert.ok(
+      events.some((e) => e.startsWith("current stateid refused (SETATTR -> NFS4ERR_BAD_STATEID")),
+    );
+    assert.deepEqual(server.opensOf("/vfs/d/empty"), []);
+    assert.equal(
+      await client.createWriteCloseIn(
+        "/vfs/d/b",
+        { mode: 0o600, directories },
+        bytes("b"),
+        SETTABLE,
+      ),
+      undefined,
+    );
+  });
+});

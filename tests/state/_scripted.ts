@@ -572,10 +572,10 @@ function isWrite(type: number): boolean {
 
 // ------------------------------------------------------------------ server
 
-/** The in-memory server. One instance may serve several channels (clients). */
 /** Ops whose stateid may be the current stateid here (RFC 8881 §16.2.3.1.2). */
 const CURRENT_STATEID_OPS: ReadonlySet<string> = new Set(["READ", "WRITE", "SETATTR", "CLOSE"]);
 
+/** The in-memory server. One instance may serve several channels (clients). */
 export class ScriptedServer {
   readonly leaseTime: number;
   readonly maxSlots: number;

@@ -7,12 +7,13 @@
  *
  * Whatever cannot wait turns it into the ordinary writer at once (the
  * OPEN, then lib/client/copy/nfs_writer.ts), with the data held so far
- * written first: more data than a small file holds, a hole, an owner to
- * give (the copy learns before any data whether it can give it, and writes
- * in place when not). So does a finish the one COMPOUND cannot take (NFSv4.0,
- * a file larger than the server's WRITEs, a directory that cannot be
- * walked), and one whose COMPOUND made the file but stopped after its
- * OPEN: the ordinary writer goes on with that open.
+ * written first: more data than a small file holds, or a hole. So does a
+ * finish the one COMPOUND cannot take (a file larger than its file
+ * system's WRITEs, a directory that cannot be walked, a server that refused
+ * the current stateid), and one whose COMPOUND made the file but stopped
+ * at its WRITE: the ordinary writer goes on with that open. (NFSv4.0, a
+ * file that replaces another and one given an owner first never come here:
+ * nfs_side.ts creates them at once.)
  *
  * Nothing is sent before the finish, so a copy stopped before it leaves
  * nothing on the server; {@linkcode DeferredCreateWriter.settle} says so,
@@ -28,6 +29,23 @@ import type { FinalAttrs, Reread, Writer } from "./side.ts";
 import { checkOneWrite, concat, finalSettable, type NfsWriter } from "./nfs_writer.ts";
 import { CopyError } from "./options.ts";
 import { NfsError } from "../../nfs4/errors.ts";
+
+/**
+ * The ops of the one COMPOUND and of what may follow it: a failure naming
+ * one of them answered this file's COMPOUND (its request was all sent); any
+ * other (a deadline, a stop, a recovery that failed) may not have.
+ */
+const SHAPE_OPS: ReadonlySet<string> = new Set([
+  "SEQUENCE",
+  "PUTFH",
+  "OPEN",
+  "GETFH",
+  "GETATTR",
+  "WRITE",
+  "SETATTR",
+  "CLOSE",
+  "COMMIT",
+]);
 
 /** What {@linkcode DeferredCreateWriter} needs of the side that made it. */
 export interface DeferredCreate {
@@ -129,7 +147,7 @@ export class DeferredCreateWriter implements Writer {
       this.#inOne = running.then((end) => end !== undefined, (e) => {
         // No reply came (a deadline, a stop): the WRITE may still be on its
         // way out, so its data stays as it is (never handed back for reuse).
-        if (!(e instanceof NfsError)) this.#unanswered = true;
+        if (!(e instanceof NfsError && SHAPE_OPS.has(e.op))) this.#unanswered = true;
         return true;
       });
       const end = await running;
@@ -146,7 +164,7 @@ export class DeferredCreateWriter implements Writer {
         if (this.#stopped) {
           this.#writer = writer;
           this.#ordinary = Promise.resolve(writer);
-          this.#checkNotStopped();
+          throw new CopyError(`${this.#create.path}: copy aborted`);
         }
         this.#ordinary = this.#adopt(writer);
       }
