@@ -239,6 +239,9 @@ const AUTO_MINOR_VERSIONS: readonly (0 | 1 | 2)[] = [2, 1, 0];
  */
 export const SMALL_CREATE_BYTES = 64 * 1024;
 
+/** What an open file needs of its OPEN's GETATTR (NfsFile: size, change, read and write sizes). */
+const OPENED_FILE_ATTRS = [Attr.TYPE, Attr.SIZE, Attr.CHANGE, Attr.MAXREAD, Attr.MAXWRITE];
+
 /** What {@linkcode Nfs4Client.createWriteCloseIn} did. */
 export type CreatedInOne =
   /** Made, written, its attributes set and closed. */
@@ -809,13 +812,7 @@ export class Nfs4Client implements Nfs4ClientApi {
       const dir = await this.#resolve(dirPath, true);
       return dir.attrs.type === FileType.NF4DIR ? dir.fh : undefined;
     };
-    const attrs = await this.#wanted([
-      Attr.TYPE,
-      Attr.SIZE,
-      Attr.CHANGE,
-      Attr.MAXREAD,
-      Attr.MAXWRITE,
-    ]);
+    const attrs = await this.#wanted(OPENED_FILE_ATTRS);
     for (let walks = 0;; walks++) {
       const dirFh = await options.directories.get(dirPath, walk);
       if (!dirFh) return await this.openRead(path);
@@ -930,7 +927,7 @@ export class Nfs4Client implements Nfs4ClientApi {
           },
         }
         : {}),
-      attrs: await this.#wanted([Attr.TYPE, Attr.SIZE, Attr.CHANGE, Attr.MAXREAD, Attr.MAXWRITE]),
+      attrs: await this.#wanted(OPENED_FILE_ATTRS),
     });
     const attrs = opened.attrs.attrs;
     const file = this.#fileFor(opened.state, opened.attrs);
@@ -1012,13 +1009,7 @@ export class Nfs4Client implements Nfs4ClientApi {
     const inDirectory = await this.#inDirectory(path);
     if (!inDirectory) return undefined;
     const { dirPath, name } = inDirectory;
-    const attrs = await this.#wanted([
-      Attr.TYPE,
-      Attr.SIZE,
-      Attr.CHANGE,
-      Attr.MAXREAD,
-      Attr.MAXWRITE,
-    ]);
+    const attrs = await this.#wanted(OPENED_FILE_ATTRS);
     return await this.#withDirectoryHandle<CreatedInOne | undefined>(
       dirPath,
       options.directories,
