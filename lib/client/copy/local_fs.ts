@@ -130,7 +130,7 @@ function nodePath(path: string): string | Buffer {
 }
 
 /** Runs `fn` as if it were async, so a libc failure rejects like a node:fs one. */
-function sync<T>(fn: () => T): Promise<T> {
+export function sync<T>(fn: () => T): Promise<T> {
   try {
     return Promise.resolve(fn());
   } catch (e) {

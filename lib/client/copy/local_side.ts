@@ -21,7 +21,7 @@ import {
   uninitialized,
   type Writer,
 } from "./side.ts";
-import { localFs } from "./local_fs.ts";
+import { localFs, sync } from "./local_fs.ts";
 import { basenamePath, dirnamePath, joinPath } from "./local_path.ts";
 import { localOwner, type OwnerKind } from "./owners.ts";
 import { recordBuffers } from "../../rpc/socket_buffers.ts";
@@ -234,20 +234,13 @@ function libcFile(c: Libc, fd: number, path: string): WritableFile {
     }
     return fd;
   };
-  const now = <T>(fn: () => T): Promise<T> => {
-    try {
-      return Promise.resolve(fn());
-    } catch (e) {
-      return Promise.reject(e);
-    }
-  };
   const writeSync = (buffer: Uint8Array, offset: number, length: number, position: number) =>
     c.pwrite(descriptor(), buffer.subarray(offset, offset + length), position, path);
   return {
     how: "libc",
     writeSync,
     write: (buffer, offset, length, position) =>
-      now(() => {
+      sync(() => {
         // A regular file is written at a position; only a stream (a fifo,
         // a device: never libc's) has none.
         if (position === null) {
@@ -257,11 +250,11 @@ function libcFile(c: Libc, fd: number, path: string): WritableFile {
         }
         return writeSync(buffer, offset, length, position);
       }),
-    truncate: (size) => now(() => c.ftruncate(descriptor(), size, path)),
-    chmod: (mode) => now(() => c.fchmod(descriptor(), mode, path)),
-    chown: (uid, gid) => now(() => c.fchown(descriptor(), uid, gid, path)),
+    truncate: (size) => sync(() => c.ftruncate(descriptor(), size, path)),
+    chmod: (mode) => sync(() => c.fchmod(descriptor(), mode, path)),
+    chown: (uid, gid) => sync(() => c.fchown(descriptor(), uid, gid, path)),
     close: () =>
-      now(() => {
+      sync(() => {
         if (!open) return;
         open = false; // gone even when close(2) fails: never closed twice
         c.closeWritten(fd, path);
