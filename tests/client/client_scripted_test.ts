@@ -7,6 +7,7 @@
 
 import { LARGEST_READ, LARGEST_WRITE } from "../../lib/state/procs.ts";
 import assert from "node:assert/strict";
+import { withScriptedClient } from "./_scripted_client.ts";
 import { Nfs4Client } from "../../lib/client/client.ts";
 import { NfsError } from "../../lib/nfs4/errors.ts";
 import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
@@ -16,17 +17,7 @@ import { FaultProxy } from "../_fault_proxy.ts";
 
 for (const version of ["4.0", "4.1"] as const) {
   Deno.test(`Nfs4Client ${version}: a transient NFS4ERR_STALE during a path walk is walked again once; twice is the answer`, async () => {
-    const server = new ScriptedServer({ now: () => performance.now() });
-    const nfs = await startScriptedNfsServer(server);
-    const events: string[] = [];
-    const client = await Nfs4Client.connect({
-      host: nfs.host,
-      port: nfs.port,
-      version,
-      clientId: `stale-walk-${crypto.randomUUID()}`,
-      onTrace: (e) => events.push(`${e.event} (${e.detail ?? ""})`),
-    });
-    try {
+    await withScriptedClient({}, version, "stale-walk", async (client, server, events) => {
       server.failNext("LOOKUP", S.NFS4ERR_STALE);
       assert.equal((await client.stat("/vfs/file")).kind, "file");
       assert.ok(events.some((e) => e.startsWith("path walk again (/vfs/file:")), events.join("\n"));
@@ -35,10 +26,7 @@ for (const version of ["4.0", "4.1"] as const) {
         client.stat("/vfs/file"),
         (e) => e instanceof NfsError && e.status === S.NFS4ERR_STALE && e.path === "/vfs/file",
       );
-    } finally {
-      await client.close();
-      await nfs.close();
-    }
+    });
   });
 }
 

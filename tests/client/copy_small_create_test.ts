@@ -18,39 +18,33 @@ import { DEFAULT_TUNING } from "../../lib/client/copy/options.ts";
 import { parseNfsUrl } from "../../lib/client/url.ts";
 import { NfsError } from "../../lib/nfs4/errors.ts";
 import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
-import { startScriptedNfsServer } from "../_nfs4_server.ts";
-import { ScriptedServer } from "../state/_scripted.ts";
+import type { ScriptedServer, ScriptedServerOptions } from "../state/_scripted.ts";
+import type { SettableAttributes } from "../../lib/nfs4/attrs.ts";
+import { withScriptedClient } from "./_scripted_client.ts";
 
 const text = (server: ScriptedServer, path: string) =>
   new TextDecoder().decode(server.file(path)?.data);
 const bytes = (s: string) => new TextEncoder().encode(s);
 
-/** A scripted server, a client of it (4.1 unless said), and what each COMPOUND carried. */
-async function withClient(
-  options: ConstructorParameters<typeof ScriptedServer>[0],
+/** A scripted server with /vfs/d/x, a client of it (4.1 unless said), and the trace's events. */
+function withClient(
+  options: ScriptedServerOptions,
   fn: (client: Nfs4Client, server: ScriptedServer, events: string[]) => Promise<void>,
   version: "4.0" | "4.1" = "4.1",
 ): Promise<void> {
-  const server = new ScriptedServer({
-    now: () => performance.now(),
-    ...options,
-    files: { "/vfs/d/x": "x", ...options?.files },
-  });
-  const nfs = await startScriptedNfsServer(server);
-  const events: string[] = [];
-  const client = await Nfs4Client.connect({
-    host: nfs.host,
-    port: nfs.port,
-    version,
-    clientId: `small-create-${crypto.randomUUID()}`,
-    onTrace: (e) => events.push(`${e.event} (${e.detail ?? ""})`),
-  });
-  try {
-    await fn(client, server, events);
-  } finally {
-    await client.close();
-    await nfs.close();
-  }
+  const files = { "/vfs/d/x": "x", ...options.files };
+  return withScriptedClient({ ...options, files }, version, "small-create", fn);
+}
+
+/** Nfs4Client.createWriteCloseIn of /vfs/d/`name` (mode 0600), the shape under test. */
+function make(
+  client: Nfs4Client,
+  directories: DirectoryHandles,
+  name: string,
+  data: Uint8Array,
+  settable: SettableAttributes = SETTABLE,
+) {
+  return client.createWriteCloseIn(`/vfs/d/${name}`, { mode: 0o600, directories }, data, settable);
 }
 
 /** The COMPOUNDs the server saw that carried an OPEN, as their op lists. */
@@ -69,21 +63,11 @@ Deno.test("createWriteCloseIn 4.1: one COMPOUND makes, writes, sets and closes t
   await withClient({ files: { "/vfs/d/x": "x" } }, async (client, server, events) => {
     const directories = new DirectoryHandles();
     // The first asks the directory's maxwrite once (what one WRITE may hold).
-    const learn = await client.createWriteCloseIn(
-      "/vfs/d/first",
-      { mode: 0o600, directories },
-      bytes("first\n"),
-      SETTABLE,
-    );
+    const learn = await make(client, directories, "first", bytes("first\n"));
     assert.ok(learn?.done);
     assert.ok(server.log.some((e) => e.ops.join(" ") === "SEQUENCE PUTFH GETATTR"));
     const before = server.log.length;
-    const end = await client.createWriteCloseIn(
-      "/vfs/d/a",
-      { mode: 0o600, directories },
-      bytes("first\n"),
-      SETTABLE,
-    );
+    const end = await make(client, directories, "a", bytes("first\n"));
     assert.ok(end?.done, JSON.stringify(end));
     assert.equal(text(server, "/vfs/d/a"), "first\n");
     const sent = server.log.slice(before);
@@ -103,12 +87,10 @@ Deno.test("createWriteCloseIn 4.1: one COMPOUND makes, writes, sets and closes t
       events.some((e) => e.startsWith("CLOSE (/vfs/d/a ") && e.includes("in the OPEN's COMPOUND")),
     );
     // An empty file: no WRITE.
-    const empty = await client.createWriteCloseIn(
-      "/vfs/d/empty",
-      { mode: 0o600, directories },
-      new Uint8Array(0),
-      { ...SETTABLE, size: 0n },
-    );
+    const empty = await make(client, directories, "empty", new Uint8Array(0), {
+      ...SETTABLE,
+      size: 0n,
+    });
     assert.ok(empty?.done);
     assert.equal(
       server.log.at(-1)!.ops.join(" "),
@@ -117,19 +99,14 @@ Deno.test("createWriteCloseIn 4.1: one COMPOUND makes, writes, sets and closes t
     assert.equal(server.file("/vfs/d/empty")!.data.length, 0);
     // A name that exists: refused by the exclusive create, named, nothing open.
     await assert.rejects(
-      client.createWriteCloseIn("/vfs/d/x", { mode: 0o600, directories }, bytes("new\n"), SETTABLE),
+      make(client, directories, "x", bytes("new\n")),
       (e) => e instanceof NfsError && e.status === S.NFS4ERR_EXIST && e.path === "/vfs/d/x",
     );
     assert.equal(text(server, "/vfs/d/x"), "x");
     assert.deepEqual(client.describeState().opens, []);
     // More than a small file: not used.
     assert.equal(
-      await client.createWriteCloseIn(
-        "/vfs/d/big",
-        { mode: 0o600, directories },
-        new Uint8Array(SMALL_CREATE_BYTES + 1),
-        SETTABLE,
-      ),
+      await make(client, directories, "big", new Uint8Array(SMALL_CREATE_BYTES + 1)),
       undefined,
     );
   });
@@ -140,12 +117,7 @@ Deno.test("createWriteCloseIn 4.0: never used (no current stateid); nothing sent
     const directories = new DirectoryHandles();
     const before = opens(server).length;
     assert.equal(
-      await client.createWriteCloseIn(
-        "/vfs/d/a",
-        { mode: 0o600, directories },
-        bytes("first\n"),
-        SETTABLE,
-      ),
+      await make(client, directories, "a", bytes("first\n")),
       undefined,
     );
     assert.equal(opens(server).length, before);
@@ -157,12 +129,7 @@ Deno.test("createWriteCloseIn 4.1: a COMPOUND that stops after its WRITE (SETATT
     const directories = new DirectoryHandles();
     server.failNext("SETATTR", S.NFS4ERR_DELAY);
     const before = server.log.length;
-    const end = await client.createWriteCloseIn(
-      "/vfs/d/a",
-      { mode: 0o600, directories },
-      bytes("first\n"),
-      SETTABLE,
-    );
+    const end = await make(client, directories, "a", bytes("first\n"));
     assert.ok(end?.done);
     assert.ok(
       events.some((e) => e.startsWith("SETATTR -> NFS4ERR_DELAY after OPEN in one COMPOUND")),
@@ -184,12 +151,7 @@ Deno.test("createWriteCloseIn 4.1: a COMPOUND that stops at its WRITE (NFS4ERR_D
   await withClient({}, async (client, server, events) => {
     const directories = new DirectoryHandles();
     server.failNext("WRITE", S.NFS4ERR_DELAY);
-    const end = await client.createWriteCloseIn(
-      "/vfs/d/a",
-      { mode: 0o600, directories },
-      bytes("first\n"),
-      SETTABLE,
-    );
+    const end = await make(client, directories, "a", bytes("first\n"));
     assert.ok(end && !end.done, "handed back open");
     assert.equal(client.describeState().opens.length, 1, "recorded as any OPEN");
     assert.ok(
@@ -206,12 +168,7 @@ Deno.test("createWriteCloseIn 4.1: a COMPOUND that stops at its WRITE (NFS4ERR_D
 Deno.test("createWriteCloseIn 4.1: a server that refuses the current stateid (WRITE -> NFS4ERR_BAD_STATEID) gets the open back, and the two-COMPOUND shape from then on", async () => {
   await withClient({ currentStateid: false }, async (client, server, events) => {
     const directories = new DirectoryHandles();
-    const end = await client.createWriteCloseIn(
-      "/vfs/d/a",
-      { mode: 0o600, directories },
-      bytes("first\n"),
-      SETTABLE,
-    );
+    const end = await make(client, directories, "a", bytes("first\n"));
     assert.ok(end && !end.done);
     assert.ok(
       events.some((e) => e.startsWith("current stateid refused (WRITE -> NFS4ERR_BAD_STATEID")),
@@ -221,12 +178,7 @@ Deno.test("createWriteCloseIn 4.1: a server that refuses the current stateid (WR
     assert.deepEqual(client.describeState().opens, []);
     const before = server.log.length;
     assert.equal(
-      await client.createWriteCloseIn(
-        "/vfs/d/b",
-        { mode: 0o600, directories },
-        bytes("second\n"),
-        SETTABLE,
-      ),
+      await make(client, directories, "b", bytes("second\n")),
       undefined,
     );
     assert.equal(server.log.length, before, "nothing sent");
@@ -417,12 +369,7 @@ Deno.test("createWriteCloseIn 4.1: a reply that cannot be read past the OPEN (WR
   await withClient({ writeOvercount: 5 }, async (client, server) => {
     const directories = new DirectoryHandles();
     await assert.rejects(
-      client.createWriteCloseIn(
-        "/vfs/d/a",
-        { mode: 0o600, directories },
-        bytes("first\n"),
-        SETTABLE,
-      ),
+      make(client, directories, "a", bytes("first\n")),
       (e: Error) => /more than/.test(e.message),
     );
     const writes = server.log.filter((e) => e.ops.includes("WRITE"));
@@ -435,24 +382,17 @@ Deno.test("createWriteCloseIn 4.1: a reply that cannot be read past the OPEN (WR
 Deno.test("createWriteCloseIn 4.1: an empty file's SETATTR refused the current stateid (NFS4ERR_BAD_STATEID) marks it refused too; the file is ended on its own stateid", async () => {
   await withClient({ currentStateid: false }, async (client, server, events) => {
     const directories = new DirectoryHandles();
-    const end = await client.createWriteCloseIn(
-      "/vfs/d/empty",
-      { mode: 0o600, directories },
-      new Uint8Array(0),
-      { ...SETTABLE, size: 0n },
-    );
+    const end = await make(client, directories, "empty", new Uint8Array(0), {
+      ...SETTABLE,
+      size: 0n,
+    });
     assert.ok(end?.done);
     assert.ok(
       events.some((e) => e.startsWith("current stateid refused (SETATTR -> NFS4ERR_BAD_STATEID")),
     );
     assert.deepEqual(server.opensOf("/vfs/d/empty"), []);
     assert.equal(
-      await client.createWriteCloseIn(
-        "/vfs/d/b",
-        { mode: 0o600, directories },
-        bytes("b"),
-        SETTABLE,
-      ),
+      await make(client, directories, "b", bytes("b")),
       undefined,
     );
   });

@@ -10,6 +10,7 @@
  */
 
 import assert from "node:assert/strict";
+import { withScriptedClient } from "./_scripted_client.ts";
 import { Nfs4Client } from "../../lib/client/client.ts";
 import { DirectoryHandles } from "../../lib/client/small_file.ts";
 import { NfsSide } from "../../lib/client/copy/nfs_side.ts";
@@ -24,64 +25,55 @@ import { probeClient } from "../cli/_spawn.ts";
 
 for (const version of ["4.0", "4.1"] as const) {
   Deno.test(`Nfs4Client.createExclusiveIn()/renameIn() ${version}: one walk of the directory for many files; a stale directory handle is walked again once (RFC 8881 §15.1.2.7)`, async () => {
-    const server = new ScriptedServer({
-      now: () => performance.now(),
-      files: { "/vfs/d/existing": "old\n" },
-    });
-    const nfs = await startScriptedNfsServer(server);
-    const events: string[] = [];
-    const client = await Nfs4Client.connect({
-      host: nfs.host,
-      port: nfs.port,
+    await withScriptedClient(
+      {
+        files: { "/vfs/d/existing": "old\n" },
+      },
       version,
-      clientId: `small-upload-${crypto.randomUUID()}`,
-      onTrace: (e) => events.push(`${e.event} (${e.detail ?? ""})`),
-    });
-    try {
-      const directories = new DirectoryHandles();
-      const put = async (name: string, text: string) => {
-        const file = await client.createExclusiveIn(`/vfs/d/.${name}.tmp`, {
-          mode: 0o600,
-          directories,
-        });
-        await file.write(0n, new TextEncoder().encode(text), "file");
-        await file.setattr({ size: BigInt(text.length) });
+      "small-upload",
+      async (client, server, events) => {
+        const directories = new DirectoryHandles();
+        const put = async (name: string, text: string) => {
+          const file = await client.createExclusiveIn(`/vfs/d/.${name}.tmp`, {
+            mode: 0o600,
+            directories,
+          });
+          await file.write(0n, new TextEncoder().encode(text), "file");
+          await file.setattr({ size: BigInt(text.length) });
+          await file.close();
+          await client.renameIn(`/vfs/d/.${name}.tmp`, `/vfs/d/${name}`, directories);
+        };
+        const lookupsBefore = server.log.filter((e) => e.ops.includes("LOOKUP")).length;
+        await put("a", "first\n");
+        await put("b", "second\n");
+        // One walk of /vfs/d for both files, both OPENs and both RENAMEs.
+        assert.equal(server.log.filter((e) => e.ops.includes("LOOKUP")).length - lookupsBefore, 1);
+        // The cached handle goes stale (a directory replaced behind the
+        // server's cache): the next OPEN's PUTFH fails, then the RENAME's.
+        server.failNext("PUTFH", S.NFS4ERR_STALE);
+        const file = await client.createExclusiveIn("/vfs/d/.c.tmp", { mode: 0o600, directories });
         await file.close();
-        await client.renameIn(`/vfs/d/.${name}.tmp`, `/vfs/d/${name}`, directories);
-      };
-      const lookupsBefore = server.log.filter((e) => e.ops.includes("LOOKUP")).length;
-      await put("a", "first\n");
-      await put("b", "second\n");
-      // One walk of /vfs/d for both files, both OPENs and both RENAMEs.
-      assert.equal(server.log.filter((e) => e.ops.includes("LOOKUP")).length - lookupsBefore, 1);
-      // The cached handle goes stale (a directory replaced behind the
-      // server's cache): the next OPEN's PUTFH fails, then the RENAME's.
-      server.failNext("PUTFH", S.NFS4ERR_STALE);
-      const file = await client.createExclusiveIn("/vfs/d/.c.tmp", { mode: 0o600, directories });
-      await file.close();
-      server.failNext("PUTFH", S.NFS4ERR_STALE);
-      await client.renameIn("/vfs/d/.c.tmp", "/vfs/d/c", directories);
-      assert.equal(
-        events.filter((e) => e.startsWith("directory walk again (/vfs/d:")).length,
-        2,
-        events.join("\n"),
-      );
-      const text = (path: string) => new TextDecoder().decode(server.file(path)?.data);
-      assert.equal(text("/vfs/d/a"), "first\n");
-      assert.equal(text("/vfs/d/b"), "second\n");
-      assert.ok(server.file("/vfs/d/c"));
-      for (const tmp of [".a.tmp", ".b.tmp", ".c.tmp"]) {
-        assert.equal(server.file(`/vfs/d/${tmp}`), undefined, tmp);
-      }
-      assert.deepEqual(client.describeState().opens, []);
-      // What a copy asks of the session once per file, cheaply (4.0 has none).
-      if (version === "4.0") assert.equal(client.sessionSlots(), undefined);
-      else assert.ok((client.sessionSlots() ?? 0) > 0);
-      assert.equal(client.sessionSlots(), client.describeState().slots);
-    } finally {
-      await client.close();
-      await nfs.close();
-    }
+        server.failNext("PUTFH", S.NFS4ERR_STALE);
+        await client.renameIn("/vfs/d/.c.tmp", "/vfs/d/c", directories);
+        assert.equal(
+          events.filter((e) => e.startsWith("directory walk again (/vfs/d:")).length,
+          2,
+          events.join("\n"),
+        );
+        const text = (path: string) => new TextDecoder().decode(server.file(path)?.data);
+        assert.equal(text("/vfs/d/a"), "first\n");
+        assert.equal(text("/vfs/d/b"), "second\n");
+        assert.ok(server.file("/vfs/d/c"));
+        for (const tmp of [".a.tmp", ".b.tmp", ".c.tmp"]) {
+          assert.equal(server.file(`/vfs/d/${tmp}`), undefined, tmp);
+        }
+        assert.deepEqual(client.describeState().opens, []);
+        // What a copy asks of the session once per file, cheaply (4.0 has none).
+        if (version === "4.0") assert.equal(client.sessionSlots(), undefined);
+        else assert.ok((client.sessionSlots() ?? 0) > 0);
+        assert.equal(client.sessionSlots(), client.describeState().slots);
+      },
+    );
   });
 }
 

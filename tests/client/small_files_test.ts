@@ -22,16 +22,14 @@
  */
 
 import assert from "node:assert/strict";
-import { Nfs4Client } from "../../lib/client/client.ts";
+import { withScriptedClient } from "./_scripted_client.ts";
 import { DEFAULT_PREFETCH_BYTES } from "../../lib/client/many_files.ts";
 import { DirectoryHandles, PrefetchedFile } from "../../lib/client/small_file.ts";
 import { Op } from "../../lib/nfs4/constants.ts";
 import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
 import { oneCompoundReadCount } from "../../lib/state/small_file.ts";
 import { FAULT_BASE_SEED, runNfs4, startProxy } from "../cli/_faults.ts";
-import { startScriptedNfsServer } from "../_nfs4_server.ts";
 import { serverTest } from "../_server.ts";
-import { ScriptedServer } from "../state/_scripted.ts";
 import {
   exclusiveOpenStatus,
   messageLines,
@@ -162,45 +160,36 @@ for (const vers of ["4.0", "4.1"] as const) {
 
 for (const version of ["4.0", "4.1"] as const) {
   Deno.test(`Nfs4Client.openReadAhead() ${version}: a stale directory handle is walked again once`, async () => {
-    const server = new ScriptedServer({
-      now: () => performance.now(),
-      files: { "/vfs/d/a": "first\n", "/vfs/d/b": "second\n" },
-    });
-    const nfs = await startScriptedNfsServer(server);
-    const events: string[] = [];
-    const client = await Nfs4Client.connect({
-      host: nfs.host,
-      port: nfs.port,
+    await withScriptedClient(
+      {
+        files: { "/vfs/d/a": "first\n", "/vfs/d/b": "second\n" },
+      },
       version,
-      clientId: `small-stale-${crypto.randomUUID()}`,
-      onTrace: (e) => events.push(`${e.event} (${e.detail ?? ""})`),
-    });
-    try {
-      const directories = new DirectoryHandles();
-      const read = async (path: string) => {
-        const file = await client.openReadAhead(path, { count: 65536, directories });
-        assert.ok(file instanceof PrefetchedFile);
-        const parts: string[] = [];
-        for await (const chunk of file.chunks()) parts.push(new TextDecoder().decode(chunk));
-        await file.close();
-        return parts.join("");
-      };
-      assert.equal(await read("/vfs/d/a"), "first\n");
-      // The cached handle of /vfs/d is stale now (a directory replaced
-      // behind the server's cache): the next PUTFH of it fails.
-      server.failNext("PUTFH", S.NFS4ERR_STALE);
-      assert.equal(await read("/vfs/d/b"), "second\n");
-      assert.ok(
-        events.some((e) => e.startsWith("directory walk again (/vfs/d:")),
-        events.join("\n"),
-      );
-      assert.deepEqual(server.opensOf("/vfs/d/a"), []);
-      assert.deepEqual(server.opensOf("/vfs/d/b"), []);
-      assert.deepEqual(client.describeState().opens, []);
-    } finally {
-      await client.close();
-      await nfs.close();
-    }
+      "small-stale",
+      async (client, server, events) => {
+        const directories = new DirectoryHandles();
+        const read = async (path: string) => {
+          const file = await client.openReadAhead(path, { count: 65536, directories });
+          assert.ok(file instanceof PrefetchedFile);
+          const parts: string[] = [];
+          for await (const chunk of file.chunks()) parts.push(new TextDecoder().decode(chunk));
+          await file.close();
+          return parts.join("");
+        };
+        assert.equal(await read("/vfs/d/a"), "first\n");
+        // The cached handle of /vfs/d is stale now (a directory replaced
+        // behind the server's cache): the next PUTFH of it fails.
+        server.failNext("PUTFH", S.NFS4ERR_STALE);
+        assert.equal(await read("/vfs/d/b"), "second\n");
+        assert.ok(
+          events.some((e) => e.startsWith("directory walk again (/vfs/d:")),
+          events.join("\n"),
+        );
+        assert.deepEqual(server.opensOf("/vfs/d/a"), []);
+        assert.deepEqual(server.opensOf("/vfs/d/b"), []);
+        assert.deepEqual(client.describeState().opens, []);
+      },
+    );
   });
 }
 

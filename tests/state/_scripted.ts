@@ -1664,9 +1664,17 @@ export class ScriptedServer {
           ? this.#write(ctx, op, op.args as WriteArgs)
           : this.#setattr(ctx, op, op.args as SetattrArgs);
         // An exclusive create's verifier lives in the times until they are
-        // set (RFC 8881 §18.16.3); Linux also takes a file written to as no
-        // longer the one created: a resent OPEN then meets NFS4ERR_EXIST.
-        if (outcome.status === S.NFS4_OK && ctx.cfh) ctx.cfh.createVerifier = undefined;
+        // set (RFC 8881 §18.16.3); Linux also takes a file whose size
+        // changed as no longer the one created: a resent OPEN then meets
+        // NFS4ERR_EXIST. A SETATTR of the mode alone keeps it.
+        const attrs = op.name === "SETATTR" ? (op.args as SetattrArgs).attrs : undefined;
+        const changesVerifier = attrs
+          ? attrs.timeModifySet !== undefined || attrs.timeAccessSet !== undefined ||
+            attrs.size !== undefined
+          : (op.args as WriteArgs).data.length > 0;
+        if (outcome.status === S.NFS4_OK && ctx.cfh && changesVerifier) {
+          ctx.cfh.createVerifier = undefined;
+        }
         return outcome;
       }
       case "COMMIT":

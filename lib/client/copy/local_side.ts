@@ -177,6 +177,11 @@ export function handleFile(handle: fs.FileHandle, inPlace: boolean): WritableFil
   };
 }
 
+/** A node:fs handle as a {@linkcode WritableFile}, in place where its file system allows. */
+function nodeFile(handle: fs.FileHandle): WritableFile {
+  return handleFile(handle, onLocalFileSystem(handle.fd));
+}
+
 /**
  * Creates `path` (O_EXCL, mode 0600) to write a copy into. Where libc can be
  * called and the file is on a local file system (see
@@ -196,7 +201,7 @@ export async function createForWriting(
   const c = libc();
   if (!c) {
     const handle = await localFs.open(path, "wx", 0o600);
-    return handleFile(handle, onLocalFileSystem(handle.fd));
+    return nodeFile(handle);
   }
   const fd = c.open(path, O.WRONLY | O.CREAT | O.EXCL | O.CLOEXEC, 0o600);
   let local = false;
@@ -221,7 +226,7 @@ export async function createForWriting(
   if (reopened) return handleFile(reopened, false);
   c.unlink(path);
   const handle = await localFs.open(path, "wx", 0o600);
-  return handleFile(handle, onLocalFileSystem(handle.fd));
+  return nodeFile(handle);
 }
 
 /** libc's descriptor `fd` of `path` as a {@linkcode WritableFile}, written on the main thread. */
@@ -407,11 +412,7 @@ export class LocalSide implements Side {
     // (A fifo is opened through the thread pool: the open waits for a reader.)
     const handle = await local(path, () => localFs.open(path, "truncate"));
     if (special) return new LocalWriter(handleFile(handle, false), path, this.#chunkSize, true);
-    return new LocalWriter(
-      handleFile(handle, onLocalFileSystem(handle.fd)),
-      path,
-      this.#chunkSize,
-    );
+    return new LocalWriter(nodeFile(handle), path, this.#chunkSize);
   }
 
   mkdir(path: string, mode: number): Promise<void> {

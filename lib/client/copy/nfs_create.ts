@@ -85,6 +85,8 @@ export class DeferredCreateWriter implements Writer {
   #reread: Reread | undefined;
   /** settle() was called: nothing more is started. */
   #stopped = false;
+  /** The one COMPOUND failed without a reply (see #letGo). */
+  #unanswered = false;
 
   constructor(create: DeferredCreate) {
     this.#create = create;
@@ -164,7 +166,7 @@ export class DeferredCreateWriter implements Writer {
         if (this.#stopped) {
           this.#writer = writer;
           this.#ordinary = Promise.resolve(writer);
-          throw new CopyError(`${this.#create.path}: copy aborted`);
+          throw this.#stoppedError();
         }
         this.#ordinary = this.#adopt(writer);
       }
@@ -182,7 +184,12 @@ export class DeferredCreateWriter implements Writer {
   }
 
   #checkNotStopped(): void {
-    if (this.#stopped) throw new CopyError(`${this.#create.path}: copy aborted`);
+    if (this.#stopped) throw this.#stoppedError();
+  }
+
+  /** What a writer stopped by settle() or abort() says to anything asked of it after. */
+  #stoppedError(): CopyError {
+    return new CopyError(`${this.#create.path}: copy aborted`);
   }
 
   /** The ordinary writer (made now when there is none), with what was held written to it first. */
@@ -217,7 +224,4 @@ export class DeferredCreateWriter implements Writer {
     this.#held = [];
     this.#heldBytes = 0;
   }
-
-  /** The one COMPOUND failed without a reply (see #letGo). */
-  #unanswered = false;
 }
