@@ -10,7 +10,7 @@
  */
 
 import assert from "node:assert/strict";
-import { Nfs4Client, SMALL_CREATE_BYTES } from "../../lib/client/client.ts";
+import { type Nfs4Client, SMALL_CREATE_BYTES } from "../../lib/client/client.ts";
 import { DirectoryHandles } from "../../lib/client/small_file.ts";
 import { NfsSide } from "../../lib/client/copy/nfs_side.ts";
 import { DeferredCreateWriter } from "../../lib/client/copy/nfs_create.ts";
