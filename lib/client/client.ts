@@ -65,7 +65,12 @@ import { claimClientOwner, type ClientOwner } from "../state/client_owner.ts";
 import { closeFile, lockFile, noteLockWait, openFile, unlockFile } from "../state/files.ts";
 import { openAndRead, type SmallRead } from "../state/small_file.ts";
 import { type SmallUploadEnd, writeSetattrClose } from "../state/small_upload.ts";
-import { canCreateInOne, createWriteSetattrClose } from "../state/small_create.ts";
+import {
+  canCreateInOne,
+  canPlaceInOne,
+  createWriteSetattrClose,
+  type Placing,
+} from "../state/small_create.ts";
 import { type DirectoryHandles, PrefetchedFile } from "./small_file.ts";
 import { SeenCookies } from "./seen_cookies.ts";
 import { readAheadDepth } from "./byte_range.ts";
@@ -254,6 +259,8 @@ export type CreatedInOne =
     readonly write: WriteResult | undefined;
     /** A COMMIT's verifier, when the WRITE was answered less than FILE_SYNC4. */
     readonly commitVerifier?: Uint8Array;
+    /** What became of `placeAs`, when it was asked for and could be tried. */
+    readonly placing?: Placing;
   }
   /** Made and open, the rest not done: write, set and close through `file`. */
   | { readonly done: false; readonly file: NfsFile };
@@ -999,7 +1006,16 @@ export class Nfs4Client implements Nfs4ClientApi {
    */
   async createWriteCloseIn(
     path: string,
-    options: { readonly mode: number; readonly directories: DirectoryHandles },
+    options: {
+      readonly mode: number;
+      readonly directories: DirectoryHandles;
+      /**
+       * The file's final path, in the same directory: taken in the same
+       * COMPOUND while it is free (LINK, then REMOVE of `path`), where the
+       * session allows (lib/state/small_create.ts `placeAs`).
+       */
+      readonly placeAs?: string;
+    },
     data: Uint8Array,
     settable: SettableAttributes,
   ): Promise<CreatedInOne | undefined> {
@@ -1015,6 +1031,10 @@ export class Nfs4Client implements Nfs4ClientApi {
       options.directories,
       async (dirFh) => {
         if (data.length > await this.#writeSizeFrom(dirFh)) return undefined;
+        const placeAs = options.placeAs;
+        const placeName = placeAs !== undefined && canPlaceInOne(this.manager)
+          ? nameIn(dirPath, placeAs)
+          : undefined;
         const end = await createWriteSetattrClose(this.manager, {
           dirFh,
           name,
@@ -1023,6 +1043,7 @@ export class Nfs4Client implements Nfs4ClientApi {
           attrs,
           data,
           settable,
+          ...(placeName !== undefined ? { placeAs: placeName } : {}),
         });
         if (!end.done) {
           return { done: false, file: this.#fileFor(end.opened.state, end.opened.attrs) };
@@ -1033,6 +1054,7 @@ export class Nfs4Client implements Nfs4ClientApi {
           parentFh: dirFh,
           write: end.write,
           ...(end.commitVerifier ? { commitVerifier: end.commitVerifier } : {}),
+          ...(end.placing ? { placing: end.placing } : {}),
         };
       },
       () => Promise.resolve(undefined),
@@ -1170,12 +1192,7 @@ export class Nfs4Client implements Nfs4ClientApi {
    */
   async #inDirectory(path: string): Promise<{ dirPath: string; name: string } | undefined> {
     await this.#checkNames(path);
-    const components = splitPath(path);
-    const name = components.at(-1);
-    if (name === undefined || components.includes("..") || DIRECTORY_PATH.test(path)) {
-      return undefined;
-    }
-    return { dirPath: joinPath(components.slice(0, -1)), name };
+    return splitInDirectory(path);
   }
 
   /** The handle of the directory `dirPath` (symlinks followed); undefined: not a directory. */
@@ -2151,4 +2168,20 @@ function statesOption(state: OpenState | LockState): RunOptions {
   let options = statesOptions.get(state);
   if (!options) statesOptions.set(state, options = { states: [state] });
   return options;
+}
+
+/** `path` as a plain name in a directory; undefined for `..`, a trailing slash, the root. */
+function splitInDirectory(path: string): { dirPath: string; name: string } | undefined {
+  const components = splitPath(path);
+  const name = components.at(-1);
+  if (name === undefined || components.includes("..") || DIRECTORY_PATH.test(path)) {
+    return undefined;
+  }
+  return { dirPath: joinPath(components.slice(0, -1)), name };
+}
+
+/** `path`'s last name when `path` is a plain name in the directory `dirPath`; else undefined. */
+function nameIn(dirPath: string, path: string): string | undefined {
+  const at = splitInDirectory(path);
+  return at?.dirPath === dirPath ? at.name : undefined;
 }

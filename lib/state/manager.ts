@@ -941,6 +941,8 @@ export class StateManager {
     let immediateRetries = 0;
     let leaseChecked = false;
     let recoveries = 0;
+    /** An earlier attempt of this call was sent more than once: the server may have run it. */
+    let mayHaveRun = false;
     for (;;) {
       // `signal` is a hard limit (lock -w, Ctrl-C): it also stops a request
       // in flight. Its outcome is then unknown; send() leaves the slot (4.1)
@@ -1008,6 +1010,13 @@ export class StateManager {
         }
         throw e;
       }
+      // A resend answered by what sends this call again (a lost session,
+      // a reboot, NFS4ERR_DELAY), whose first transmission may have run: a
+      // failure of any later attempt is marked as answering a resend too
+      // (NfsError.answeredResend), for the caller to look the effect up
+      // rather than take NFS4ERR_EXIST or NOENT at its word (exactly_once.ts).
+      if (mayHaveRun) this.#answersToResends.add(reply);
+      else mayHaveRun = this.#answersToResends.has(reply);
       const failed = firstFailed(reply.outcomes);
       if (!failed) return this.#results(reply, ops);
       const status = failed.status;

@@ -26,7 +26,8 @@
  * the file and wrote it, which a server takes as no longer matching the
  * create's verifier (the verifier lives in the times until they are set,
  * RFC 8881 §18.16.3; Linux also wants the size still 0). The resent OPEN is
- * refused NFS4ERR_EXIST and the file fails; the copy removes its temporary.
+ * refused NFS4ERR_EXIST (marked as answering a resend) and the file fails;
+ * the copy removes its temporary and says the first attempt may have made it.
  * Opening the name again without the create would go on, but would also
  * open a file someone else had put there first, which the exclusive create
  * is there to refuse: the failure is the lesser harm. (The two-COMPOUND
@@ -54,6 +55,28 @@
  * as such, for the caller to fail the file (the COMPOUND cannot branch: its
  * SETATTR and CLOSE ran all the same).
  *
+ * **Placing in the same COMPOUND** (`placeAs`, a copy into a directory it
+ * made, or `cp -n`): the file also takes its final name while the name is
+ * free, `... WRITE VERIFY(size) SETATTR CLOSE SAVEFH PUTFH(dir) LINK(final)
+ * REMOVE(temporary)`, where a COMPOUND of LINK+REMOVE followed (one COMPOUND
+ * per small file instead of two). The VERIFY stops a short WRITE (the file
+ * is not the size it was sent, NFS4ERR_NOT_SAME, RFC 8881 §18.31) before
+ * the SETATTR would fill it out with zeros and the LINK show it under its
+ * final name: such a file ends as above and fails. A LINK refused
+ * (NFS4ERR_EXIST: the name is taken) stops the COMPOUND before the REMOVE;
+ * its status comes back in `placing`, for the caller to remove the
+ * temporary (or to try its own LINK, for any other status); a REMOVE that
+ * failed after the LINK leaves the caller the temporary's name to take
+ * away. A reply unreadable past the CLOSE leaves the LINK `unknown`, for the
+ * caller to look up. A file placed whose WRITE was answered less than
+ * FILE_SYNC4 and whose COMMIT then failed or changed verifier (the server
+ * restarted: the data may be lost) is taken out of its final name again
+ * before the caller fails it (only while the name still is this file). A
+ * server that refuses VERIFY or SAVEFH as unsupported gets no placing from
+ * then on. After a lost session the resent COMPOUND may meet the name its
+ * first run took: NFS4ERR_EXIST marked as answering a resend
+ * (NfsError.answeredResend), which the copy reports as such.
+ *
  * **Not on NFSv4.0**, which has no current stateid: its OPEN also needs the
  * owner's seqid and, at times, OPEN_CONFIRM.
  * @module
@@ -63,7 +86,13 @@ import type { DecodedFattr, SettableAttributes } from "../nfs4/attrs.ts";
 import { type Nfs4Op, tapped } from "../nfs4/compound.ts";
 import { CreateMode, OpenClaimType, ShareAccess, StableHow } from "../nfs4/constants.ts";
 import { NfsError } from "../nfs4/errors.ts";
+import { Attr } from "../nfs4/attrs.ts";
 import { close } from "../nfs4/ops/close.ts";
+import { link } from "../nfs4/ops/link.ts";
+import { lookup } from "../nfs4/ops/lookup.ts";
+import { remove } from "../nfs4/ops/remove.ts";
+import { savefh } from "../nfs4/ops/savefh.ts";
+import { verify } from "../nfs4/ops/verify.ts";
 import { commit } from "../nfs4/ops/commit.ts";
 import { getattr } from "../nfs4/ops/getattr.ts";
 import { getfh } from "../nfs4/ops/getfh.ts";
@@ -92,7 +121,26 @@ export interface SmallCreateRequest {
   readonly data: Uint8Array;
   /** The SETATTR after the WRITE: the final size, mode and times. */
   readonly settable: SettableAttributes;
+  /**
+   * The file's final name in the same directory, to take only while it is
+   * free: after the CLOSE, `SAVEFH PUTFH(dir) LINK(placeAs) REMOVE(name)`
+   * (see the module comment). Undefined: the file keeps `name`.
+   */
+  readonly placeAs?: string;
 }
+
+/** What became of {@linkcode SmallCreateRequest.placeAs}. */
+export type Placing =
+  /** The final name is the file's; `temporaryRemoved`: so is no other (REMOVE ran). */
+  | { readonly linked: true; readonly temporaryRemoved: boolean }
+  /**
+   * Not placed: `error` is the LINK's failure (NFS4ERR_EXIST: the name is
+   * taken), or why the LINK never ran (an op before it stopped the
+   * COMPOUND); the file is made, written, closed, and keeps its name.
+   */
+  | { readonly linked: false; readonly error: unknown }
+  /** The reply could not be read past the CLOSE: whether the LINK ran is not known. */
+  | { readonly linked: "unknown"; readonly error: unknown };
 
 /** What {@linkcode createWriteSetattrClose} did. */
 export type SmallCreateEnd =
@@ -104,6 +152,8 @@ export type SmallCreateEnd =
     readonly write: WriteResult | undefined;
     /** A COMMIT's verifier, when the WRITE was answered less than FILE_SYNC4. */
     readonly commitVerifier?: Verifier;
+    /** The final name's fate, when one was asked for. */
+    readonly placing?: Placing;
   }
   /** Made and open, the rest not (all) done: the caller goes on with the open and closes it. */
   | { readonly done: false; readonly opened: OpenedFile };
@@ -111,11 +161,28 @@ export type SmallCreateEnd =
 /** Ops in the shape, SEQUENCE included. */
 const OPS = 8;
 
+/** Ops a placing adds: VERIFY after the WRITE, SAVEFH PUTFH LINK REMOVE after the CLOSE. */
+const PLACING_OPS = 5;
+
 /** The ops of the shape that name the current stateid. */
 const CURRENT_STATEID_USERS: ReadonlySet<string> = new Set(["WRITE", "SETATTR", "CLOSE"]);
 
 /** Per manager: whether the current stateid after an OPEN was refused. */
 const refused = new WeakMap<StateManager, boolean>();
+
+/** Per manager: whether a placing's VERIFY or SAVEFH was refused as unsupported. */
+const placingRefused = new WeakMap<StateManager, boolean>();
+
+/**
+ * Whether a file made by {@linkcode createWriteSetattrClose} may also take
+ * its final name in the same COMPOUND (`placeAs`): the session takes the
+ * longer COMPOUND, and the server has not refused an op of it.
+ */
+export function canPlaceInOne(m: StateManager): boolean {
+  const session = m.client.session;
+  return session !== undefined && !placingRefused.get(m) &&
+    session.fore.maxOperations >= OPS + PLACING_OPS;
+}
 
 /**
  * Whether {@linkcode createWriteSetattrClose} may be used now, for a file of
@@ -145,6 +212,8 @@ interface Seen {
   write?: WriteResult;
   attrsSet?: boolean;
   closed?: boolean;
+  linked?: boolean;
+  removed?: boolean;
 }
 
 /**
@@ -160,6 +229,7 @@ export async function createWriteSetattrClose(
   // One verifier for every transmission: a re-run OPEN finds the file by it.
   const verifier = crypto.getRandomValues(new Uint8Array(8));
   const data = request.data.length > 0 ? request.data : undefined;
+  const placeAs = request.placeAs;
   let seen: Seen = {};
   let failure: { error: unknown } | undefined;
   try {
@@ -193,11 +263,27 @@ export async function createWriteSetattrClose(
               (v) => attempt.write = v,
             )]
             : []),
+          // Placing: a short WRITE stops the COMPOUND here, before the
+          // SETATTR would fill the file out to its size with zeros and the
+          // LINK would show it under its final name (RFC 8881 §18.31).
+          ...(data && placeAs !== undefined ? [verify({ size: BigInt(data.length) })] : []),
           tapped(
             setattr({ stateid: CURRENT_STATEID, attrs: request.settable }),
             () => attempt.attrsSet = true,
           ),
           tapped(close({ seqid: 0, stateid: CURRENT_STATEID }), () => attempt.closed = true),
+          ...(placeAs !== undefined
+            ? [
+              // LINK: the saved file gets the final name in the current
+              // directory, NFS4ERR_EXIST when it is taken (RFC 8881 §18.9);
+              // the temporary's name goes only then (a COMPOUND stops at its
+              // first failure, §16.2.3).
+              savefh(),
+              putfh(request.dirFh),
+              tapped(link(placeAs), () => attempt.linked = true),
+              tapped(remove(request.name), () => attempt.removed = true),
+            ]
+            : []),
         ] as Nfs4Op<unknown>[];
       },
       // Once the OPEN has succeeded, every status comes back here.
@@ -251,6 +337,10 @@ export async function createWriteSetattrClose(
         `${error.op} -> NFS4ERR_BAD_STATEID after OPEN in one COMPOUND (${request.path}); ` +
           "OPEN, then WRITE+SETATTR+CLOSE, from now on (RFC 8881 §16.2.3.1.2)",
       );
+    } else if (
+      error instanceof NfsError && error.op === "VERIFY" && error.status !== S.NFS4ERR_NOT_SAME
+    ) {
+      refusePlacing(m, error, request.path);
     } else if (m.tracer.active) {
       const failedAt = error instanceof NfsError ? `${error.op} -> ${error.statusName}` : "?";
       m.tracer.emit(
@@ -286,7 +376,8 @@ export async function createWriteSetattrClose(
       if (!state.closed) await closeFile(m, state).catch(() => undefined);
       throw e instanceof NfsError ? e.withPath(request.path) : e;
     }
-    return await committed(m, request, seen.fh, seen.write);
+    const placing = placeAs === undefined ? undefined : { linked: false, error } as const;
+    return await committed(m, request, seen.fh, seen.write, placing);
   }
   // The COMPOUND's CLOSE succeeded: the server holds no open any more.
   if (m.tracer.active) {
@@ -300,7 +391,43 @@ export async function createWriteSetattrClose(
   }
   forgetOpen(m, state);
   if (state.delegation) await returnDelegation(m, state);
-  return await committed(m, request, seen.fh, seen.write);
+  return await committed(
+    m,
+    request,
+    seen.fh,
+    seen.write,
+    placingAfterClose(m, request, seen, failure),
+  );
+}
+
+/** What became of the final name, the COMPOUND's CLOSE having succeeded. */
+function placingAfterClose(
+  m: StateManager,
+  request: SmallCreateRequest,
+  seen: Seen,
+  failure: { error: unknown } | undefined,
+): Placing | undefined {
+  if (request.placeAs === undefined) return undefined;
+  if (seen.linked) return { linked: true, temporaryRemoved: seen.removed === true };
+  const error = failure?.error;
+  // A reply that could not be read past the CLOSE: the LINK may have run.
+  if (!(error instanceof NfsError)) return { linked: "unknown", error };
+  if (error.op === "SAVEFH" && error.status === S.NFS4ERR_NOTSUPP) {
+    refusePlacing(m, error, request.path);
+  }
+  return { linked: false, error };
+}
+
+/** A server that refused an op of the placing: files keep their temporary names from now on. */
+function refusePlacing(m: StateManager, error: NfsError, path: string): void {
+  if (placingRefused.get(m)) return;
+  placingRefused.set(m, true);
+  m.tracer.emit(
+    "open",
+    "placing refused",
+    `${error.op} -> ${error.statusName} in one COMPOUND (${path}); ` +
+      "LINK+REMOVE on their own from now on",
+  );
 }
 
 /**
@@ -313,14 +440,71 @@ async function committed(
   request: SmallCreateRequest,
   fh: FileHandle,
   wrote: WriteResult | undefined,
+  placing: Placing | undefined,
 ): Promise<SmallCreateEnd> {
+  const placed = placing !== undefined && placing.linked !== false;
+  let end: SmallCreateEnd & { done: true } = {
+    done: true,
+    fh,
+    write: wrote,
+    ...(placing ? { placing } : {}),
+  };
   if (wrote && wrote.committed !== StableHow.FILE_SYNC4) {
-    const [, verifier] = await m.run(() => [putfh(fh), commit()] as const).catch((e) => {
+    let verifier: Verifier;
+    try {
+      [, verifier] = await m.run(() => [putfh(fh), commit()] as const);
+    } catch (e) {
+      if (placed) await unplace(m, request, fh).catch(() => undefined);
       throw e instanceof NfsError ? e.withPath(request.path) : e;
-    });
-    return { done: true, fh, write: wrote, commitVerifier: verifier };
+    }
+    end = { ...end, commitVerifier: verifier };
   }
-  return { done: true, fh, write: wrote };
+  // Placed before its data were known whole and durable (the WRITE's count,
+  // its verifier against the COMMIT's, are the caller's to judge: it fails
+  // the file): the final name is taken away again.
+  const whole = !wrote || wrote.count === request.data.length;
+  const durable = end.commitVerifier === undefined || !wrote ||
+    sameBytes(end.commitVerifier, wrote.writeverf);
+  if (placed && (!whole || !durable)) {
+    await unplace(m, request, fh).catch(() => undefined);
+    end = { ...end, placing: { linked: false, error: undefined } };
+  }
+  return end;
+}
+
+/**
+ * Takes the final name (`placeAs`) from the file `fh` again, only while the
+ * name still is this file (a LOOKUP and the two FILEIDs first; someone who
+ * replaces the name between that check and the REMOVE loses it: a window
+ * of one round trip, after a failure that already needed a server restart).
+ */
+async function unplace(
+  m: StateManager,
+  request: SmallCreateRequest,
+  fh: FileHandle,
+): Promise<void> {
+  const name = request.placeAs!;
+  const [, , named, , own] = await m.run(() =>
+    [
+      putfh(request.dirFh),
+      lookup(name),
+      getattr([Attr.FILEID]),
+      putfh(fh),
+      getattr([Attr.FILEID]),
+    ] as const
+  );
+  const fileid = own.attrs.fileid;
+  if (fileid === undefined || named.attrs.fileid !== fileid) return;
+  await m.run(() => [putfh(request.dirFh), remove(name)] as const);
+  m.tracer.emit(
+    "error",
+    "placed file taken back",
+    `${request.path}: its data are not known durable`,
+  );
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 /** The GETATTR of the file `fh` (the open's own failed with a later op). */

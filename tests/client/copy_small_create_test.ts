@@ -14,10 +14,11 @@ import { type Nfs4Client, SMALL_CREATE_BYTES } from "../../lib/client/client.ts"
 import { DirectoryHandles } from "../../lib/client/small_file.ts";
 import { NfsSide } from "../../lib/client/copy/nfs_side.ts";
 import { DeferredCreateWriter } from "../../lib/client/copy/nfs_create.ts";
-import { DEFAULT_TUNING } from "../../lib/client/copy/options.ts";
+import { CopyError, DEFAULT_TUNING } from "../../lib/client/copy/options.ts";
 import { parseNfsUrl } from "../../lib/client/url.ts";
 import { NfsError } from "../../lib/nfs4/errors.ts";
 import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
+import { StableHow } from "../../lib/nfs4/constants.ts";
 import type { ScriptedServer, ScriptedServerOptions } from "../state/_scripted.ts";
 import type { SettableAttributes } from "../../lib/nfs4/attrs.ts";
 import { withScriptedClient } from "./_scripted_client.ts";
@@ -394,6 +395,147 @@ Deno.test("createWriteCloseIn 4.1: an empty file's SETATTR refused the current s
     assert.equal(
       await make(client, directories, "b", bytes("b")),
       undefined,
+    );
+  });
+});
+
+/**
+ * Through NfsSide as file.ts copies into a directory it made: a writer
+ * created with `placeAs`, finished, then renameNoReplace(); the COMPOUNDs
+ * the server saw for it, and what renameNoReplace said.
+ */
+async function placeOne(side: NfsSide, server: ScriptedServer, name: string, data: Uint8Array) {
+  const temp = `/vfs/d/.${name}.tmp`;
+  const target = `/vfs/d/${name}`;
+  const before = server.log.length;
+  const writer = await side.create(temp, { placeAs: target });
+  await writer.write(data);
+  await writer.finish({ mode: 0o640 }, BigInt(data.length));
+  const placed = await side.renameNoReplace(temp, target, writer);
+  const shapes = server.log.slice(before).map((e) => e.ops.slice(1).join(" "));
+  return { placed, shapes, temp, target };
+}
+
+const PLACED_IN_ONE =
+  "PUTFH OPEN GETFH GETATTR WRITE VERIFY SETATTR CLOSE SAVEFH PUTFH LINK REMOVE";
+
+Deno.test("the copy's writer on 4.1 with placeAs: the file is made, written, checked whole (VERIFY of its size, RFC 8881 §18.31), closed and given its final name (LINK, then REMOVE of the temporary, RFC 8881 §18.9) in one COMPOUND", async () => {
+  await withSide(async (side, server) => {
+    await placeOne(side, server, "first", bytes("learn\n")); // the directory's maxwrite, once
+    const { placed, shapes, temp, target } = await placeOne(side, server, "a", bytes("a\n"));
+    assert.equal(placed, true);
+    assert.deepEqual(shapes, [PLACED_IN_ONE]);
+    assert.equal(text(server, target), "a\n");
+    assert.equal(server.file(temp), undefined);
+    assert.deepEqual(server.opensOf(target), []);
+    // The VERIFY names the size the WRITE was sent.
+    const sent = server.log.at(-1)!;
+    assert.deepEqual(sent.args[sent.ops.indexOf("VERIFY")], { size: 2n });
+  });
+});
+
+Deno.test("placeAs: a final name taken before the COMPOUND (LINK -> NFS4ERR_EXIST) is left alone; the temporary goes, renameNoReplace says not placed", async () => {
+  await withSide(async (side, server) => {
+    await placeOne(side, server, "first", bytes("learn\n"));
+    server.addFile("/vfs/d/taken", "theirs\n");
+    const { placed, shapes, temp, target } = await placeOne(side, server, "taken", bytes("ours\n"));
+    assert.equal(placed, false);
+    assert.equal(shapes[0], PLACED_IN_ONE);
+    assert.equal(text(server, target), "theirs\n");
+    assert.equal(server.file(temp), undefined);
+    // No second LINK: the COMPOUND's answer was enough.
+    assert.equal(shapes.filter((s) => s.includes("LINK")).length, 1, shapes.join(" | "));
+  });
+});
+
+Deno.test("placeAs: a REMOVE of the temporary that failed after its LINK (NFS4ERR_DELAY, RFC 8881 §16.2.3) goes again alone; the LINK is never sent again", async () => {
+  await withSide(async (side, server) => {
+    await placeOne(side, server, "first", bytes("learn\n"));
+    server.failNext("REMOVE", S.NFS4ERR_DELAY);
+    const { placed, shapes, temp, target } = await placeOne(side, server, "r", bytes("r\n"));
+    assert.equal(placed, true);
+    assert.equal(shapes[0], PLACED_IN_ONE);
+    assert.equal(shapes.filter((s) => s.includes("LINK")).length, 1, shapes.join(" | "));
+    assert.ok(shapes.slice(1).some((s) => s.endsWith("REMOVE")), shapes.join(" | "));
+    assert.equal(text(server, target), "r\n");
+    assert.equal(server.file(temp), undefined);
+  });
+});
+
+Deno.test("placeAs: a short WRITE stops the COMPOUND at its VERIFY (NFS4ERR_NOT_SAME): nothing gets the final name, the rest is ended alone and the file fails", async () => {
+  await withSide(async (side, server) => {
+    await placeOne(side, server, "first", bytes("learn\n"));
+    server.writeShort = true;
+    const before = server.log.length;
+    await assert.rejects(
+      placeOne(side, server, "v", bytes("four")),
+      (e) => e instanceof CopyError && e.message.includes("the server wrote 2 of 4 bytes"),
+    );
+    const shapes = server.log.slice(before).map((e) => e.ops.slice(1).join(" "));
+    assert.deepEqual(shapes[0], PLACED_IN_ONE);
+    assert.ok(shapes.includes("PUTFH SETATTR CLOSE"), shapes.join(" | "));
+    assert.ok(!shapes.some((s) => s.includes("LINK") && s !== PLACED_IN_ONE), shapes.join(" | "));
+    assert.equal(server.file("/vfs/d/v"), undefined);
+    assert.deepEqual(server.opensOf("/vfs/d/.v.tmp"), []);
+  });
+});
+
+Deno.test("placeAs: a server without VERIFY (NFS4ERR_NOTSUPP) gets the file placed by its own LINK, and no placing in the COMPOUND from then on", async () => {
+  await withSide(async (side, server) => {
+    await placeOne(side, server, "first", bytes("learn\n"));
+    server.failNext("VERIFY", S.NFS4ERR_NOTSUPP);
+    const one = await placeOne(side, server, "n1", bytes("n1\n"));
+    assert.equal(one.placed, true);
+    assert.equal(text(server, one.target), "n1\n");
+    assert.equal(server.file(one.temp), undefined);
+    assert.ok(one.shapes.includes("PUTFH SAVEFH PUTFH LINK REMOVE"), one.shapes.join(" | "));
+    const two = await placeOne(side, server, "n2", bytes("n2\n"));
+    assert.deepEqual(two.shapes, [
+      "PUTFH OPEN GETFH GETATTR WRITE SETATTR CLOSE",
+      "PUTFH SAVEFH PUTFH LINK REMOVE",
+    ]);
+    assert.equal(text(server, two.target), "n2\n");
+  });
+});
+
+Deno.test("placeAs: a file placed before its data were known durable (WRITE answered UNSTABLE4, then the COMMIT's verifier differs: the server restarted) loses its final name again, and the copy fails it", async () => {
+  await withSide(async (side, server) => {
+    await placeOne(side, server, "first", bytes("learn\n"));
+    server.writeCommitted = StableHow.UNSTABLE4;
+    // The server "restarts" between the WRITE and the COMMIT: a new write verifier.
+    server.intercept("COMMIT", () => {
+      server.writeVerifier = crypto.getRandomValues(new Uint8Array(8));
+    });
+    await assert.rejects(
+      placeOne(side, server, "u", bytes("u\n")),
+      (e) => e instanceof CopyError && e.message.includes("write verifier changed"),
+    );
+    assert.equal(server.file("/vfs/d/u"), undefined);
+    assert.equal(server.file("/vfs/d/.u.tmp"), undefined);
+  });
+});
+
+Deno.test("placeAs: a LINK in the COMPOUND that met its name taken when sent again on a new session (NfsError.answeredResend) is not taken for someone else's file: renameNoReplace fails with it, naming the destination", async () => {
+  await withSide(async (side, server) => {
+    const dir = server.file("/vfs/d")!;
+    const { create, settle } = fakeCreate();
+    const writer = new DeferredCreateWriter(create);
+    await writer.write(bytes("x\n"));
+    const finishing = writer.finish({ mode: 0o640 }, 2n);
+    const error = new NfsError(S.NFS4ERR_EXIST, "LINK", { answeredResend: true });
+    settle().resolve({
+      done: true,
+      fh: server.file("/vfs/d/x")!.fh,
+      parentFh: dir.fh,
+      write: undefined,
+      placing: { linked: false, error },
+    });
+    await finishing;
+    await assert.rejects(
+      side.renameNoReplace("/vfs/d/.x.tmp", "/vfs/d/x", writer),
+      (e) =>
+        e instanceof NfsError && e.status === S.NFS4ERR_EXIST && e.answeredResend &&
+        e.path === "nfs://127.0.0.1/vfs/d/x",
     );
   });
 });

@@ -603,6 +603,8 @@ export class ScriptedServer {
   seqStatusFlags = 0;
   /** What WRITE answers in `committed` at most (a server that commits less than asked). */
   writeCommitted: number = StableHow.FILE_SYNC4;
+  /** WRITE keeps only the first half of its data and says so (`count`): a short write. */
+  writeShort = false;
   /** The write verifier of WRITE and COMMIT (changed: a restart lost uncommitted data). */
   writeVerifier = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]);
   /** sr_target_highest_slotid; undefined: all granted slots. */
@@ -1600,6 +1602,16 @@ export class ScriptedServer {
         return ctx.cfh
           ? ok(op, { attrs: this.#attrs(ctx.cfh, op.args as ReadonlySet<number>) })
           : fail(op, S.NFS4ERR_NOFILEHANDLE);
+      case "VERIFY": {
+        // RFC 8881 §18.31: NFS4ERR_NOT_SAME unless every attribute given
+        // equals the current file's.
+        if (!ctx.cfh) return fail(op, S.NFS4ERR_NOFILEHANDLE);
+        const given = op.args as Record<string, unknown>;
+        const ids = new Set(Object.keys(given).map((k) => attrId(k as keyof FileAttributes)));
+        const current = this.#attrs(ctx.cfh, ids) as Record<string, unknown>;
+        const same = Object.keys(given).every((k) => current[k] === given[k]);
+        return same ? ok(op) : fail(op, S.NFS4ERR_NOT_SAME);
+      }
       case "SETCLIENTID":
         return this.#setclientid(op, op.args as SetclientidArgs);
       case "SETCLIENTID_CONFIRM":
@@ -2412,7 +2424,9 @@ export class ScriptedServer {
     }
     const node = ctx.cfh;
     // A broken server (writeOvercount) keeps half and claims more than all.
-    const kept = this.writeOvercount > 0 ? args.data.subarray(0, args.data.length >> 1) : args.data;
+    const kept = this.writeOvercount > 0 || this.writeShort
+      ? args.data.subarray(0, args.data.length >> 1)
+      : args.data;
     const end = Number(args.offset) + kept.length;
     const data = new Uint8Array(Math.max(end, node.data.length));
     data.set(node.data);
@@ -2420,7 +2434,7 @@ export class ScriptedServer {
     node.data = data;
     node.change++;
     return ok(op, {
-      count: args.data.length + this.writeOvercount,
+      count: this.writeShort ? kept.length : args.data.length + this.writeOvercount,
       committed: Math.min(args.stable, this.writeCommitted),
       writeverf: this.writeVerifier.slice(),
     });

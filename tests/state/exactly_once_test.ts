@@ -12,7 +12,9 @@ import type { SequenceArgs } from "../../lib/nfs4/ops/sequence.ts";
 import type { OpenConfirmArgs } from "../../lib/nfs4/ops/open_confirm.ts";
 import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
 import { ServerNotRespondingError } from "../../lib/state/manager.ts";
-import { harness } from "./_harness.ts";
+import { drain, harness } from "./_harness.ts";
+import { putfh } from "../../lib/nfs4/ops/putfh.ts";
+import { remove } from "../../lib/nfs4/ops/remove.ts";
 
 const seqArgs = (args: readonly unknown[]) => args[0] as SequenceArgs;
 
@@ -163,4 +165,23 @@ Deno.test("interrupt() stops an operation waiting out DELAY at once; shutdown() 
   h.server.clearFaults();
   await h.drive(h.m.shutdown(), 50);
   assert.equal(h.server.states.size, 0, "CLOSE went out after the interrupt");
+});
+
+Deno.test("a REMOVE whose reply was lost and whose session the server lost before the resend is run again on the new session; its NFS4ERR_NOENT is marked as answering a resend, for the caller to look the effect up (RFC 8881 §2.10.6.1.3)", async () => {
+  await using h = await harness(1, { files: { "/vfs/gone": "x" } });
+  const dirFh = await h.vfs();
+  h.mark();
+  h.channel.dropReplies("REMOVE");
+  const removing = h.m.run(() => [putfh(dirFh), remove("gone")] as const);
+  removing.catch(() => undefined);
+  // The first ran (the name is gone); the server restarts before the resend.
+  await drain();
+  assert.equal(h.server.file("/vfs/gone"), undefined);
+  h.server.reboot({ grace: false });
+  await assert.rejects(
+    h.drive(removing, 50),
+    (e) => e instanceof NfsError && e.status === S.NFS4ERR_NOENT && e.answeredResend,
+  );
+  const removes = h.entries().filter((e) => e.ops.includes("REMOVE"));
+  assert.ok(removes.length >= 3, removes.map((e) => e.ops.join(",")).join(" | "));
 });

@@ -9,6 +9,7 @@
 
 import { cleanupWork } from "../operation_scope.ts";
 import { NfsError } from "../../nfs4/errors.ts";
+import { Nfs4Status as S } from "../../nfs4/status.ts";
 import { CopyError, IncompleteCopyError, LocalFileError } from "./options.ts";
 import {
   type FinalAttrs,
@@ -226,7 +227,10 @@ async function copyThroughTemporary(
   const temp = side.join(side.dirname(target), temporaryName(side.basename(target)));
   // The owner to give: the source's (--preserve=ownership), else the replaced file's.
   const owned = attrs.owner !== undefined || attrs.group !== undefined;
-  const creating = side.create(temp, { atOnce: existing !== undefined || owned });
+  const creating = side.create(temp, {
+    atOnce: existing !== undefined || owned,
+    ...(run.options.noClobber || isNew ? { placeAs: target } : {}),
+  });
   creating.catch(() => undefined); // a failure is seen below, or does not matter after an abort
   let placed = false;
   try {
@@ -277,7 +281,7 @@ async function copyThroughTemporary(
     placed = true;
     return "placed";
   } catch (e) {
-    throw renamePath(e, side, temp, target);
+    throw resentCreateFailure(renamePath(e, side, temp, target), side, target);
   } finally {
     if (!placed) {
       // Also when an abort came while the temporary was being created: it
@@ -357,6 +361,29 @@ async function quietly(promise: Promise<unknown>): Promise<void> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * An exclusive create or a LINK that met its name taken when sent again
+ * after the server lost the session without answering the first (it
+ * restarted): the first may have made the file or taken the name, and
+ * nothing left can say whether it did (an exclusive create's verifier goes
+ * with its times, RFC 8881 §18.16.3). Said as such, not as a name someone
+ * else took (NfsError.answeredResend).
+ */
+function resentCreateFailure(error: unknown, side: Side, target: string): unknown {
+  if (
+    !(error instanceof NfsError) || error.status !== S.NFS4ERR_EXIST || !error.answeredResend ||
+    (error.op !== "OPEN" && error.op !== "LINK")
+  ) {
+    return error;
+  }
+  return new CopyError(
+    `cannot create regular file '${side.display(target)}': File exists (NFS4ERR_EXIST): ` +
+      `the server lost this copy's session before answering, and the ${error.op} sent again ` +
+      "found the name taken, maybe by the first",
+    { url: side.url, cause: error },
+  );
 }
 
 /** A failure about the temporary is reported as being about the destination. */

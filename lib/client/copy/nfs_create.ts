@@ -13,7 +13,10 @@
  * the current stateid), and one whose COMPOUND made the file but stopped
  * at its WRITE: the ordinary writer goes on with that open. (NFSv4.0, a
  * file that replaces another and one given an owner first never come here:
- * nfs_side.ts creates them at once.)
+ * nfs_side.ts creates them at once.) A file that is to take its final
+ * name only while it is free (CreateOptions.placeAs) takes it in the same
+ * COMPOUND where it can; {@linkcode DeferredCreateWriter.placement} says how
+ * that went, and NfsSide.renameNoReplace finishes what is left.
  *
  * Nothing is sent before the finish, so a copy stopped before it leaves
  * nothing on the server; {@linkcode DeferredCreateWriter.settle} says so,
@@ -25,6 +28,7 @@
 import type { SettableAttributes } from "../../nfs4/attrs.ts";
 import type { FileHandle } from "../../nfs4/types.ts";
 import type { CreatedInOne, NfsFile } from "../client.ts";
+import type { Placing } from "../../state/small_create.ts";
 import type { FinalAttrs, Reread, Writer } from "./side.ts";
 import { checkOneWrite, concat, finalSettable, type NfsWriter } from "./nfs_writer.ts";
 import { CopyError } from "./options.ts";
@@ -42,6 +46,7 @@ const SHAPE_OPS: ReadonlySet<string> = new Set([
   "GETFH",
   "GETATTR",
   "WRITE",
+  "VERIFY",
   "SETATTR",
   "CLOSE",
   "COMMIT",
@@ -67,6 +72,8 @@ export interface DeferredCreate {
 export interface Placement {
   readonly fh: FileHandle;
   readonly parentFh: FileHandle | undefined;
+  /** Whether the COMPOUND also took the final name (CreateOptions.placeAs), when it tried. */
+  readonly placing?: Placing;
 }
 
 export class DeferredCreateWriter implements Writer {
@@ -154,7 +161,11 @@ export class DeferredCreateWriter implements Writer {
       });
       const end = await running;
       if (end?.done) {
-        this.#placed = { fh: end.fh, parentFh: end.parentFh };
+        this.#placed = {
+          fh: end.fh,
+          parentFh: end.parentFh,
+          ...(end.placing ? { placing: end.placing } : {}),
+        };
         this.#letGo();
         checkOneWrite(this.#create.path, data.length, end.write, end.commitVerifier);
         return;

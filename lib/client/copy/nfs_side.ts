@@ -39,6 +39,7 @@ import { endOfData } from "../read_progress.ts";
 import { readAheadDepth } from "../byte_range.ts";
 import { concat, NfsWriter, type WriteTarget } from "./nfs_writer.ts";
 import { DeferredCreateWriter } from "./nfs_create.ts";
+import type { Placing } from "../../state/small_create.ts";
 
 /** What an NfsFile has beyond the interface (sizes, and SETATTR of any settable attribute). */
 export type FileExtras = {
@@ -246,6 +247,8 @@ export class NfsSide implements Side {
     if (!(client instanceof Nfs4Client) || !client.manager.sessions || options.atOnce) {
       return this.#createNow(path);
     }
+    // Where hard links work, the final name may be taken in the same COMPOUND.
+    const placeAs = this.#noHardLinks ? undefined : options.placeAs;
     // NFSv4.1: the OPEN waits for the data, so that a small file is made,
     // written and closed in one COMPOUND (nfs_create.ts).
     return Promise.resolve(
@@ -258,7 +261,11 @@ export class NfsSide implements Side {
           this.#call(() =>
             client.createWriteCloseIn(
               path,
-              { mode: 0o600, directories: this.#writeDirs },
+              {
+                mode: 0o600,
+                directories: this.#writeDirs,
+                ...(placeAs !== undefined ? { placeAs } : {}),
+              },
               data,
               settable,
             )
@@ -346,6 +353,13 @@ export class NfsSide implements Side {
       : writer instanceof DeferredCreateWriter
       ? writer.placement()
       : undefined;
+    const placing = writer instanceof DeferredCreateWriter
+      ? writer.placement()?.placing
+      : undefined;
+    if (placing && state?.parentFh && this.client instanceof Nfs4Client) {
+      const placed = await this.#afterPlacing(placing, from, to, state.parentFh, state.fh);
+      if (placed !== undefined) return placed;
+    }
     if (state?.parentFh && this.client instanceof Nfs4Client && !this.#noHardLinks) {
       const dirFh = state.parentFh;
       const fileFh = state.fh;
@@ -409,6 +423,40 @@ export class NfsSide implements Side {
       return true;
     }
     return await this.#checkThenRename(from, to);
+  }
+
+  /**
+   * Finishes a placing the file's own COMPOUND tried (CreateOptions.placeAs,
+   * lib/state/small_create.ts): true or false as renameNoReplace answers,
+   * undefined when the LINK did not run and goes the usual way.
+   */
+  async #afterPlacing(
+    placing: Placing,
+    from: string,
+    to: string,
+    dirFh: FileHandle,
+    fileFh: FileHandle,
+  ): Promise<boolean | undefined> {
+    if (placing.linked === true) {
+      // The REMOVE after it failed: the temporary's name is left to take away.
+      if (!placing.temporaryRemoved) await this.remove(from);
+      return true;
+    }
+    if (placing.linked === "unknown") {
+      // The reply could not be read past the CLOSE: the names say what ran.
+      if (!await this.#names(dirFh, this.basename(to), fileFh)) return undefined;
+      if (await this.#names(dirFh, this.basename(from), fileFh)) await this.remove(from);
+      return true;
+    }
+    const error = placing.error;
+    if (!(error instanceof NfsError) || error.op !== "LINK" || !this.isExists(error)) {
+      return undefined;
+    }
+    // Sent again on a new session, it met a name its first run may have
+    // taken: not someone else's for sure (file.ts says so).
+    if (error.answeredResend) throw error.withPath(this.display(to));
+    await this.remove(from).catch(() => undefined);
+    return false;
   }
 
   /** Whether `name` in the directory `dirFh` is the file `fileFh` (the same fileid). */

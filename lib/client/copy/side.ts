@@ -122,6 +122,13 @@ export interface CreateOptions {
    * place) and not be taken for an owner refused.
    */
   readonly atOnce?: boolean;
+  /**
+   * The file's final path (beside the temporary), when the copy will give
+   * it that name only while the name is free (`renameNoReplace`): a file
+   * made in one COMPOUND may take it in the same COMPOUND (nfs_create.ts),
+   * and `renameNoReplace` then only finishes what is left.
+   */
+  readonly placeAs?: string;
 }
 
 /** A file system a copy reads from or writes to: the local one or one NFS server's. */
