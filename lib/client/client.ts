@@ -261,6 +261,8 @@ export type CreatedInOne =
     readonly commitVerifier?: Uint8Array;
     /** What became of `placeAs`, when it was asked for and could be tried. */
     readonly placing?: Placing;
+    /** The COMMIT's failure, for a file that had been placed (see `placing`). */
+    readonly commitError?: unknown;
   }
   /** Made and open, the rest not done: write, set and close through `file`. */
   | { readonly done: false; readonly file: NfsFile };
@@ -1055,6 +1057,7 @@ export class Nfs4Client implements Nfs4ClientApi {
           write: end.write,
           ...(end.commitVerifier ? { commitVerifier: end.commitVerifier } : {}),
           ...(end.placing ? { placing: end.placing } : {}),
+          ...(end.commitError !== undefined ? { commitError: end.commitError } : {}),
         };
       },
       () => Promise.resolve(undefined),

@@ -941,7 +941,13 @@ export class StateManager {
     let immediateRetries = 0;
     let leaseChecked = false;
     let recoveries = 0;
-    /** An earlier attempt of this call was sent more than once: the server may have run it. */
+    /**
+     * An attempt's resend was answered in a way that leaves unknown whether
+     * its first transmission ran (#leftUnknown): a state change sent again
+     * may meet its own effect, so a later attempt's failure is marked as
+     * answering a resend (NfsError.answeredResend), for the caller to look
+     * the effect up rather than take NFS4ERR_EXIST or NOENT at its word.
+     */
     let mayHaveRun = false;
     for (;;) {
       // `signal` is a hard limit (lock -w, Ctrl-C): it also stops a request
@@ -1010,25 +1016,21 @@ export class StateManager {
         }
         throw e;
       }
-      // A resend answered by what sends this call again (a lost session,
-      // a reboot, NFS4ERR_DELAY), whose first transmission may have run: a
-      // failure of any later attempt is marked as answering a resend too
-      // (NfsError.answeredResend), for the caller to look the effect up
-      // rather than take NFS4ERR_EXIST or NOENT at its word (exactly_once.ts).
-      if (mayHaveRun) this.#answersToResends.add(reply);
-      else mayHaveRun = this.#answersToResends.has(reply);
+      if (!mayHaveRun && this.#answersToResends.has(reply)) {
+        mayHaveRun = this.#leftUnknown(reply, ops);
+      }
       const failed = firstFailed(reply.outcomes);
-      if (!failed) return this.#results(reply, ops);
+      if (!failed) return this.#results(reply, ops, mayHaveRun);
       const status = failed.status;
       const label = `${failed.name} -> ${statusName(status)}`;
-      if (options.final?.has(status)) return this.#results(reply, ops);
-      if (this.clock.now() >= deadline) return this.#results(reply, ops);
+      if (options.final?.has(status)) return this.#results(reply, ops, mayHaveRun);
+      if (this.clock.now() >= deadline) return this.#results(reply, ops, mayHaveRun);
       const action = options.reclaim && status === S.NFS4ERR_GRACE
         ? { kind: "fail" as const }
         : actionForStatus(status);
       switch (action.kind) {
         case "fail":
-          return this.#results(reply, ops);
+          return this.#results(reply, ops, mayHaveRun);
         case "delay":
           this.tracer.emit("retry", label, `waiting ${ms(backoff)}`);
           try {
@@ -1043,7 +1045,7 @@ export class StateManager {
           // It ran, but its answer is lost: only an idempotent COMPOUND may
           // simply run again; the caller must look a state change up.
           if (status === S.NFS4ERR_RETRY_UNCACHED_REP && changesState(ops)) {
-            return this.#results(reply, ops);
+            return this.#results(reply, ops, mayHaveRun);
           }
           // RETRY_UNCACHED_REP to a resend is what a lost reply leads to, not
           // a spin: each one follows a lost connection or timeout, and the
@@ -1052,15 +1054,15 @@ export class StateManager {
             !(status === S.NFS4ERR_RETRY_UNCACHED_REP && this.#answersToResends.has(reply)) &&
             ++immediateRetries > 8
           ) {
-            return this.#results(reply, ops);
+            return this.#results(reply, ops, mayHaveRun);
           }
           this.tracer.emit("retry", label, "sending again");
           continue;
         case "recover":
           for (const flag of action.flags) this.setFlag(flag, label);
-          if (options.inRecovery) return this.#results(reply, ops);
+          if (options.inRecovery) return this.#results(reply, ops, mayHaveRun);
           // The same condition right after recovery: do not spin on it.
-          if (++recoveries > 8) return this.#results(reply, ops);
+          if (++recoveries > 8) return this.#results(reply, ops, mayHaveRun);
           if (recoveries > 1) {
             await this.clock.sleep(backoff, this.#signal(soft));
             backoff = Math.min(backoff * 2, this.#maxBackoff);
@@ -1069,9 +1071,9 @@ export class StateManager {
         case "recover-state": {
           // Inside recovery the loop decides (kernel nfs4_reclaim_open_state
           // hands such errors to nfs4_recovery_handle_error).
-          if (options.inRecovery) return this.#results(reply, ops);
+          if (options.inRecovery) return this.#results(reply, ops, mayHaveRun);
           const state = options.states?.[0];
-          if (++immediateRetries > 8) return this.#results(reply, ops);
+          if (++immediateRetries > 8) return this.#results(reply, ops, mayHaveRun);
           if (!state) {
             this.setFlag("CHECK_LEASE", label);
             continue;
@@ -1099,10 +1101,27 @@ export class StateManager {
           // RFC 7530 §9.1.7; kernel nfs4_drop_state_owner: the owner is
           // unusable; an OPEN may retry with a new owner, others fail.
           for (const owner of owners) this.#retireOwner(owner, label);
-          return this.#results(reply, ops);
+          return this.#results(reply, ops, mayHaveRun);
         }
       }
     }
+  }
+
+  /**
+   * Whether `reply`, which answered a resend of a state change, leaves its
+   * first transmission's outcome unknown while the call goes on: on 4.1 the
+   * session's reply cache could not answer (the SEQUENCE failed: the session
+   * is gone, the server restarted; or NFS4ERR_RETRY_UNCACHED_REP), on 4.0
+   * any failure (a duplicate request cache per connection may not know the
+   * resend). A reply from the session's cache (an op's NFS4ERR_DELAY, say)
+   * is the first transmission's own answer: nothing unknown.
+   */
+  #leftUnknown(reply: CompoundReply, ops: OpList): boolean {
+    if (!changesState(ops)) return false;
+    const failed = firstFailed(reply.outcomes);
+    if (!failed) return false;
+    return this.minorVersion === 0 || failed.name === "SEQUENCE" ||
+      failed.status === S.NFS4ERR_RETRY_UNCACHED_REP;
   }
 
   /**
@@ -1143,12 +1162,16 @@ export class StateManager {
     });
   }
 
-  /** `compoundResults`, its failure marked when it answered a resend (NfsError.answeredResend). */
-  #results<T extends OpList>(reply: CompoundReply, ops: T): ResultsOf<T> {
+  /**
+   * `compoundResults`, its failure marked when it answered a resend, or
+   * `mayHaveRun` (run()'s: an earlier attempt's outcome was left unknown)
+   * (NfsError.answeredResend).
+   */
+  #results<T extends OpList>(reply: CompoundReply, ops: T, mayHaveRun = false): ResultsOf<T> {
     try {
       return compoundResults(reply, ops);
     } catch (e) {
-      if (!(e instanceof NfsError) || !this.#answersToResends.has(reply)) throw e;
+      if (!(e instanceof NfsError) || !(mayHaveRun || this.#answersToResends.has(reply))) throw e;
       throw new NfsError(e.status, e.op, {
         path: e.path,
         detail: e.detail,

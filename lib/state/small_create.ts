@@ -71,11 +71,14 @@
  * caller to look up. A file placed whose WRITE was answered less than
  * FILE_SYNC4 and whose COMMIT then failed or changed verifier (the server
  * restarted: the data may be lost) is taken out of its final name again
- * before the caller fails it (only while the name still is this file). A
- * server that refuses VERIFY or SAVEFH as unsupported gets no placing from
- * then on. After a lost session the resent COMPOUND may meet the name its
- * first run took: NFS4ERR_EXIST marked as answering a resend
- * (NfsError.answeredResend), which the copy reports as such.
+ * before the caller fails it (only while the name still is this file, by
+ * its FILEID); such a server gets no placing after that file, and neither
+ * does one that refuses VERIFY or SAVEFH as unsupported, or whose VERIFY
+ * says NFS4ERR_NOT_SAME after a WRITE that wrote it all. After a lost
+ * session the resent COMPOUND's OPEN may meet the temporary its first run
+ * made, or (the first run having removed it) its LINK the name that run
+ * took: NFS4ERR_EXIST marked as answering a resend
+ * (NfsError.answeredResend), which the copy looks up and reports as such.
  *
  * **Not on NFSv4.0**, which has no current stateid: its OPEN also needs the
  * owner's seqid and, at times, OPEN_CONFIRM.
@@ -102,6 +105,7 @@ import { setattr } from "../nfs4/ops/setattr.ts";
 import { write, type WriteResult } from "../nfs4/ops/write.ts";
 import { Nfs4Status as S } from "../nfs4/status.ts";
 import { CURRENT_STATEID, type FileHandle, formatStateid, type Verifier } from "../nfs4/types.ts";
+import { outsideOperationScope } from "./operation_scope.ts";
 import { closeFile, type OpenedFile, recordOpen } from "./files.ts";
 import type { StateManager } from "./manager.ts";
 import { forgetOpen, returnDelegation } from "./procs.ts";
@@ -136,7 +140,10 @@ export type Placing =
   /**
    * Not placed: `error` is the LINK's failure (NFS4ERR_EXIST: the name is
    * taken), or why the LINK never ran (an op before it stopped the
-   * COMPOUND); the file is made, written, closed, and keeps its name.
+   * COMPOUND); the file is made, written, closed, and keeps its temporary
+   * name. `error` undefined: it was placed, and its final name was taken
+   * back again (its data not known durable; the temporary's name may be
+   * gone too): the caller fails it.
    */
   | { readonly linked: false; readonly error: unknown }
   /** The reply could not be read past the CLOSE: whether the LINK ran is not known. */
@@ -154,6 +161,11 @@ export type SmallCreateEnd =
     readonly commitVerifier?: Verifier;
     /** The final name's fate, when one was asked for. */
     readonly placing?: Placing;
+    /**
+     * The COMMIT's failure, for a file that had been placed (its final
+     * name taken back if it could be: `placing`); unplaced, it is thrown.
+     */
+    readonly commitError?: unknown;
   }
   /** Made and open, the rest not (all) done: the caller goes on with the open and closes it. */
   | { readonly done: false; readonly opened: OpenedFile };
@@ -230,6 +242,10 @@ export async function createWriteSetattrClose(
   const verifier = crypto.getRandomValues(new Uint8Array(8));
   const data = request.data.length > 0 ? request.data : undefined;
   const placeAs = request.placeAs;
+  // Placing: the FILEID too, so that the name can be taken back by it (unplace).
+  const getattrs = placeAs !== undefined && !request.attrs.includes(Attr.FILEID)
+    ? [...request.attrs, Attr.FILEID]
+    : request.attrs;
   let seen: Seen = {};
   let failure: { error: unknown } | undefined;
   try {
@@ -256,7 +272,7 @@ export async function createWriteSetattrClose(
             (v) => attempt.open = v,
           ),
           tapped(getfh(), (v) => attempt.fh = v),
-          tapped(getattr(request.attrs), (v) => attempt.attrs = v),
+          tapped(getattr(getattrs), (v) => attempt.attrs = v),
           ...(data
             ? [tapped(
               write({ stateid: CURRENT_STATEID, offset: 0n, stable: StableHow.FILE_SYNC4, data }),
@@ -338,9 +354,12 @@ export async function createWriteSetattrClose(
           "OPEN, then WRITE+SETATTR+CLOSE, from now on (RFC 8881 §16.2.3.1.2)",
       );
     } else if (
-      error instanceof NfsError && error.op === "VERIFY" && error.status !== S.NFS4ERR_NOT_SAME
+      error instanceof NfsError && error.op === "VERIFY" &&
+      // Refused, or NFS4ERR_NOT_SAME after a WRITE that says it wrote it
+      // all (a server whose size lags): placing would never get through.
+      (UNSUPPORTED.has(error.status) || seen.write?.count === data?.length)
     ) {
-      refusePlacing(m, error, request.path);
+      refusePlacing(m, `VERIFY -> ${error.statusName} in one COMPOUND`, request.path);
     } else if (m.tracer.active) {
       const failedAt = error instanceof NfsError ? `${error.op} -> ${error.statusName}` : "?";
       m.tracer.emit(
@@ -377,7 +396,7 @@ export async function createWriteSetattrClose(
       throw e instanceof NfsError ? e.withPath(request.path) : e;
     }
     const placing = placeAs === undefined ? undefined : { linked: false, error } as const;
-    return await committed(m, request, seen.fh, seen.write, placing);
+    return await committed(m, request, seen.fh, fileidOf(seen), seen.write, placing);
   }
   // The COMPOUND's CLOSE succeeded: the server holds no open any more.
   if (m.tracer.active) {
@@ -395,9 +414,15 @@ export async function createWriteSetattrClose(
     m,
     request,
     seen.fh,
+    fileidOf(seen),
     seen.write,
     placingAfterClose(m, request, seen, failure),
   );
+}
+
+/** The file's FILEID, as the OPEN's GETATTR gave it (asked for when placing). */
+function fileidOf(seen: Seen): bigint | undefined {
+  return seen.attrs?.attrs.fileid;
 }
 
 /** What became of the final name, the COMPOUND's CLOSE having succeeded. */
@@ -412,33 +437,54 @@ function placingAfterClose(
   const error = failure?.error;
   // A reply that could not be read past the CLOSE: the LINK may have run.
   if (!(error instanceof NfsError)) return { linked: "unknown", error };
-  if (error.op === "SAVEFH" && error.status === S.NFS4ERR_NOTSUPP) {
-    refusePlacing(m, error, request.path);
+  if ((error.op === "SAVEFH" || error.op === "VERIFY") && UNSUPPORTED.has(error.status)) {
+    refusePlacing(m, `${error.op} -> ${error.statusName} in one COMPOUND`, request.path);
   }
   return { linked: false, error };
 }
 
-/** A server that refused an op of the placing: files keep their temporary names from now on. */
-function refusePlacing(m: StateManager, error: NfsError, path: string): void {
+/**
+ * No more placing in the one COMPOUND for this client (`why`): a server
+ * that refused one of its ops, or whose answers would let a file show under
+ * its final name before its data are known whole and durable.
+ */
+function refusePlacing(m: StateManager, why: string, path: string): void {
   if (placingRefused.get(m)) return;
   placingRefused.set(m, true);
   m.tracer.emit(
     "open",
     "placing refused",
-    `${error.op} -> ${error.statusName} in one COMPOUND (${path}); ` +
-      "LINK+REMOVE on their own from now on",
+    `${why} (${path}); LINK+REMOVE on their own from now on`,
   );
 }
+
+/** Statuses that say an op is not there at all (not that it failed this time). */
+const UNSUPPORTED: ReadonlySet<number> = new Set([
+  S.NFS4ERR_NOTSUPP,
+  S.NFS4ERR_ATTRNOTSUPP,
+  S.NFS4ERR_OP_ILLEGAL,
+]);
 
 /**
  * The end of a file made, written and closed: a WRITE answered less than
  * FILE_SYNC4 gets its COMMIT (by handle, RFC 8881 §18.3), whose verifier is
  * handed back beside the WRITE's for the caller to compare.
+ *
+ * A file already placed (its LINK ran) whose data then turn out not whole
+ * or not known durable (a short count a lying VERIFY let through, a COMMIT
+ * that failed or whose verifier changed: the server restarted and may have
+ * lost them) loses its final name again ({@linkcode unplace}); `placing`
+ * then says `linked: false`, or, when that failed too, still `linked:
+ * true`, for the caller to say the destination may be damaged. A COMMIT's
+ * failure then comes back as `commitError` rather than thrown. A server
+ * that answers a WRITE with less than FILE_SYNC4 gets no placing after
+ * this file: at most one file is ever placed before its data are durable.
  */
 async function committed(
   m: StateManager,
   request: SmallCreateRequest,
   fh: FileHandle,
+  fileid: bigint | undefined,
   wrote: WriteResult | undefined,
   placing: Placing | undefined,
 ): Promise<SmallCreateEnd> {
@@ -450,57 +496,69 @@ async function committed(
     ...(placing ? { placing } : {}),
   };
   if (wrote && wrote.committed !== StableHow.FILE_SYNC4) {
-    let verifier: Verifier;
-    try {
-      [, verifier] = await m.run(() => [putfh(fh), commit()] as const);
-    } catch (e) {
-      if (placed) await unplace(m, request, fh).catch(() => undefined);
-      throw e instanceof NfsError ? e.withPath(request.path) : e;
+    if (placing !== undefined) {
+      refusePlacing(
+        m,
+        `WRITE answered less than FILE_SYNC4 (stable_how ${wrote.committed})`,
+        request.path,
+      );
     }
-    end = { ...end, commitVerifier: verifier };
+    try {
+      const [, verifier] = await m.run(() => [putfh(fh), commit()] as const);
+      end = { ...end, commitVerifier: verifier };
+    } catch (e) {
+      const error = e instanceof NfsError ? e.withPath(request.path) : e;
+      if (!placed) throw error;
+      end = { ...end, commitError: error };
+    }
   }
-  // Placed before its data were known whole and durable (the WRITE's count,
-  // its verifier against the COMMIT's, are the caller's to judge: it fails
-  // the file): the final name is taken away again.
   const whole = !wrote || wrote.count === request.data.length;
-  const durable = end.commitVerifier === undefined || !wrote ||
-    sameBytes(end.commitVerifier, wrote.writeverf);
+  const durable = !wrote || end.commitError === undefined &&
+      (end.commitVerifier === undefined || sameBytes(end.commitVerifier, wrote.writeverf));
   if (placed && (!whole || !durable)) {
-    await unplace(m, request, fh).catch(() => undefined);
-    end = { ...end, placing: { linked: false, error: undefined } };
+    const takenBack = await outsideOperationScope(() => unplace(m, request, fileid)).catch(() =>
+      false
+    );
+    if (takenBack) end = { ...end, placing: { linked: false, error: undefined } };
   }
   return end;
 }
 
 /**
- * Takes the final name (`placeAs`) from the file `fh` again, only while the
- * name still is this file (a LOOKUP and the two FILEIDs first; someone who
- * replaces the name between that check and the REMOVE loses it: a window
- * of one round trip, after a failure that already needed a server restart).
+ * Takes the final name (`placeAs`) from the file again, only while the
+ * name still is this file (`fileid`): `PUTFH(dir) LOOKUP(name) VERIFY(fileid)
+ * PUTFH(dir) REMOVE(name)`, the VERIFY stopping the REMOVE when the name is
+ * another file's (NFS4ERR_NOT_SAME, RFC 8881 §18.31), in the same
+ * COMPOUND. Whether the name is gone (false: not this file's, or no fileid
+ * to tell).
  */
 async function unplace(
   m: StateManager,
   request: SmallCreateRequest,
-  fh: FileHandle,
-): Promise<void> {
+  fileid: bigint | undefined,
+): Promise<boolean> {
   const name = request.placeAs!;
-  const [, , named, , own] = await m.run(() =>
-    [
-      putfh(request.dirFh),
-      lookup(name),
-      getattr([Attr.FILEID]),
-      putfh(fh),
-      getattr([Attr.FILEID]),
-    ] as const
-  );
-  const fileid = own.attrs.fileid;
-  if (fileid === undefined || named.attrs.fileid !== fileid) return;
-  await m.run(() => [putfh(request.dirFh), remove(name)] as const);
+  if (fileid === undefined) return false;
+  try {
+    await m.run(() =>
+      [
+        putfh(request.dirFh),
+        lookup(name),
+        verify({ fileid }),
+        putfh(request.dirFh),
+        remove(name),
+      ] as const
+    );
+  } catch (e) {
+    if (e instanceof NfsError && (e.op === "LOOKUP" || e.op === "VERIFY")) return false;
+    throw e;
+  }
   m.tracer.emit(
     "error",
     "placed file taken back",
     `${request.path}: its data are not known durable`,
   );
+  return true;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -20,6 +20,7 @@
  */
 
 import assert from "node:assert/strict";
+import { opName } from "../../lib/nfs4/constants.ts";
 import { serverTest } from "../_server.ts";
 import { messageLines, nfs4, traceEvents } from "./_spawn.ts";
 import { FAULT_BASE_SEED, runNfs4, type RunResult, startProxy } from "./_faults.ts";
@@ -304,6 +305,13 @@ for (const vers of ["4.0", "4.1"] as const) {
           killAfterMs: 60_000,
         });
         assert.equal(r.code, 1, r.stderr);
+        // On 4.1 the LINK that met the name went in the file's own COMPOUND; none went after it.
+        const links = f.proxy.compoundsWith("LINK").map((c) => c.opnums.map(opName).join(" "));
+        assert.deepEqual(links, [
+          vers === "4.1"
+            ? "SEQUENCE PUTFH OPEN GETFH GETATTR WRITE VERIFY SETATTR CLOSE SAVEFH PUTFH LINK REMOVE"
+            : "PUTFH SAVEFH PUTFH LINK REMOVE",
+        ]);
         assert.deepEqual(messageLines(r.stderr).filter((line) => !line.startsWith("nfs4: cp:")), [
           `nfs4: cannot create regular file '${f.vfs}/race/d/f': File exists (NFS4ERR_EXIST): made by another while this copy ran`,
         ]);

@@ -14,7 +14,7 @@ import { type Nfs4Client, SMALL_CREATE_BYTES } from "../../lib/client/client.ts"
 import { DirectoryHandles } from "../../lib/client/small_file.ts";
 import { NfsSide } from "../../lib/client/copy/nfs_side.ts";
 import { DeferredCreateWriter } from "../../lib/client/copy/nfs_create.ts";
-import { CopyError, DEFAULT_TUNING } from "../../lib/client/copy/options.ts";
+import { CopyError, DEFAULT_TUNING, IncompleteCopyError } from "../../lib/client/copy/options.ts";
 import { parseNfsUrl } from "../../lib/client/url.ts";
 import { NfsError } from "../../lib/nfs4/errors.ts";
 import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
@@ -486,6 +486,7 @@ Deno.test("placeAs: a server without VERIFY (NFS4ERR_NOTSUPP) gets the file plac
     server.failNext("VERIFY", S.NFS4ERR_NOTSUPP);
     const one = await placeOne(side, server, "n1", bytes("n1\n"));
     assert.equal(one.placed, true);
+    assert.equal(one.shapes[0], PLACED_IN_ONE);
     assert.equal(text(server, one.target), "n1\n");
     assert.equal(server.file(one.temp), undefined);
     assert.ok(one.shapes.includes("PUTFH SAVEFH PUTFH LINK REMOVE"), one.shapes.join(" | "));
@@ -506,36 +507,114 @@ Deno.test("placeAs: a file placed before its data were known durable (WRITE answ
     server.intercept("COMMIT", () => {
       server.writeVerifier = crypto.getRandomValues(new Uint8Array(8));
     });
+    const before = server.log.length;
     await assert.rejects(
       placeOne(side, server, "u", bytes("u\n")),
-      (e) => e instanceof CopyError && e.message.includes("write verifier changed"),
+      (e) =>
+        e instanceof CopyError && !(e instanceof IncompleteCopyError) &&
+        e.message.includes("write verifier changed"),
     );
+    const shapes = server.log.slice(before).map((e) => e.ops.slice(1).join(" "));
+    assert.deepEqual(shapes.slice(0, 3), [
+      PLACED_IN_ONE,
+      "PUTFH COMMIT",
+      // Taken back only while the name is this file (VERIFY of its FILEID).
+      "PUTFH LOOKUP VERIFY PUTFH REMOVE",
+    ]);
     assert.equal(server.file("/vfs/d/u"), undefined);
     assert.equal(server.file("/vfs/d/.u.tmp"), undefined);
+    // No placing after a WRITE answered less than FILE_SYNC4.
+    server.writeCommitted = StableHow.FILE_SYNC4;
+    const next = await placeOne(side, server, "w", bytes("w\n"));
+    assert.deepEqual(next.shapes, [
+      "PUTFH OPEN GETFH GETATTR WRITE SETATTR CLOSE",
+      "PUTFH SAVEFH PUTFH LINK REMOVE",
+    ]);
   });
 });
 
-Deno.test("placeAs: a LINK in the COMPOUND that met its name taken when sent again on a new session (NfsError.answeredResend) is not taken for someone else's file: renameNoReplace fails with it, naming the destination", async () => {
+Deno.test("placeAs: a placed file whose COMMIT fails (NFS4ERR_IO) loses its final name again and fails with the COMMIT's status; one whose name someone replaced meanwhile is left alone, and the destination is said to be incomplete", async () => {
+  await withSide(async (side, server) => {
+    await placeOne(side, server, "first", bytes("learn\n"));
+    server.writeCommitted = StableHow.UNSTABLE4;
+    server.failNext("COMMIT", S.NFS4ERR_IO);
+    await assert.rejects(
+      placeOne(side, server, "c", bytes("c\n")),
+      (e) => e instanceof NfsError && e.status === S.NFS4ERR_IO && e.op === "COMMIT",
+    );
+    assert.equal(server.file("/vfs/d/c"), undefined);
+  });
+  await withSide(async (side, server) => {
+    await placeOne(side, server, "first", bytes("learn\n"));
+    server.writeCommitted = StableHow.UNSTABLE4;
+    // Someone puts another file in the name between the placing and the COMMIT.
+    server.intercept("COMMIT", (_args, s) => {
+      s.file("/vfs/d")!.children.delete("r");
+      s.addFile("/vfs/d/r", "theirs\n");
+      s.writeVerifier = crypto.getRandomValues(new Uint8Array(8));
+    });
+    await assert.rejects(
+      placeOne(side, server, "r", bytes("ours\n")),
+      (e) => e instanceof IncompleteCopyError && e.destination === "nfs://127.0.0.1/vfs/d/r",
+    );
+    assert.equal(text(server, "/vfs/d/r"), "theirs\n");
+  });
+});
+
+Deno.test("placeAs: a LINK in the COMPOUND refused as unsupported (NFS4ERR_NOTSUPP: no hard links) is not sent again: the name is checked and RENAMEd, and so for every later file", async () => {
+  await withSide(async (side, server) => {
+    await placeOne(side, server, "first", bytes("learn\n"));
+    server.failNext("LINK", S.NFS4ERR_NOTSUPP);
+    const one = await placeOne(side, server, "h1", bytes("h1\n"));
+    assert.equal(one.placed, true);
+    assert.equal(one.shapes[0], PLACED_IN_ONE);
+    assert.equal(one.shapes.filter((s) => s.includes("LINK")).length, 1, one.shapes.join(" | "));
+    assert.ok(one.shapes.some((s) => s.includes("RENAME")), one.shapes.join(" | "));
+    assert.equal(text(server, one.target), "h1\n");
+    assert.equal(server.file(one.temp), undefined);
+    const two = await placeOne(side, server, "h2", bytes("h2\n"));
+    assert.ok(!two.shapes.some((s) => s.includes("LINK")), two.shapes.join(" | "));
+    assert.equal(text(server, two.target), "h2\n");
+  });
+});
+
+Deno.test("placeAs: a LINK in the COMPOUND that met its name taken when sent again after an unanswered first (NfsError.answeredResend): a name that is this very file is placed; another file is not taken for someone else's, renameNoReplace fails naming the destination", async () => {
   await withSide(async (side, server) => {
     const dir = server.file("/vfs/d")!;
-    const { create, settle } = fakeCreate();
-    const writer = new DeferredCreateWriter(create);
-    await writer.write(bytes("x\n"));
-    const finishing = writer.finish({ mode: 0o640 }, 2n);
-    const error = new NfsError(S.NFS4ERR_EXIST, "LINK", { answeredResend: true });
-    settle().resolve({
-      done: true,
-      fh: server.file("/vfs/d/x")!.fh,
-      parentFh: dir.fh,
-      write: undefined,
-      placing: { linked: false, error },
-    });
-    await finishing;
+    /** A writer whose one COMPOUND made `fileAt` and met NFS4ERR_EXIST at its resent LINK. */
+    const writerFor = async (fileAt: string) => {
+      const { create, settle } = fakeCreate();
+      const writer = new DeferredCreateWriter(create);
+      await writer.write(bytes("x\n"));
+      const finishing = writer.finish({ mode: 0o640 }, 2n);
+      const error = new NfsError(S.NFS4ERR_EXIST, "LINK", { answeredResend: true });
+      settle().resolve({
+        done: true,
+        fh: server.file(fileAt)!.fh,
+        parentFh: dir.fh,
+        write: undefined,
+        placing: { linked: false, error },
+      });
+      await finishing;
+      return writer;
+    };
+    // The name is another file (the first run's, or anyone's): fails, naming it.
+    server.addFile("/vfs/d/.x.tmp", "x\n");
     await assert.rejects(
-      side.renameNoReplace("/vfs/d/.x.tmp", "/vfs/d/x", writer),
+      side.renameNoReplace("/vfs/d/.x.tmp", "/vfs/d/x", await writerFor("/vfs/d/.x.tmp")),
       (e) =>
         e instanceof NfsError && e.status === S.NFS4ERR_EXIST && e.answeredResend &&
         e.path === "nfs://127.0.0.1/vfs/d/x",
     );
+    assert.equal(text(server, "/vfs/d/x"), "x");
+    // The name is this very file: placed, and the temporary (this file too) goes.
+    const temp = server.file("/vfs/d/x")!;
+    dir.children.set(".y.tmp", temp);
+    assert.equal(
+      await side.renameNoReplace("/vfs/d/.y.tmp", "/vfs/d/x", await writerFor("/vfs/d/x")),
+      true,
+    );
+    assert.equal(server.file("/vfs/d/.y.tmp"), undefined);
+    assert.equal(text(server, "/vfs/d/x"), "x");
   });
 });

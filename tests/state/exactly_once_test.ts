@@ -185,3 +185,18 @@ Deno.test("a REMOVE whose reply was lost and whose session the server lost befor
   const removes = h.entries().filter((e) => e.ops.includes("REMOVE"));
   assert.ok(removes.length >= 3, removes.map((e) => e.ops.join(",")).join(" | "));
 });
+
+Deno.test("a resend answered from the session's reply cache (the first run's own NFS4ERR_DELAY) leaves nothing unknown: a later attempt's NFS4ERR_NOENT is taken at its word (RFC 8881 §2.10.6.1)", async () => {
+  await using h = await harness(1);
+  const dirFh = await h.vfs();
+  h.mark();
+  h.server.failNext("REMOVE", S.NFS4ERR_DELAY);
+  h.channel.dropReplies("REMOVE");
+  await assert.rejects(
+    h.drive(h.m.run(() => [putfh(dirFh), remove("never-there")] as const), 50),
+    (e) => e instanceof NfsError && e.status === S.NFS4ERR_NOENT && !e.answeredResend,
+  );
+  const removes = h.entries().filter((e) => e.ops.includes("REMOVE"));
+  assert.equal(removes.length, 3, removes.map((e) => e.ops.join(",")).join(" | "));
+  assert.equal(removes[1]!.replay, true);
+});

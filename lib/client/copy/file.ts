@@ -365,11 +365,12 @@ async function quietly(promise: Promise<unknown>): Promise<void> {
 
 /**
  * An exclusive create or a LINK that met its name taken when sent again
- * after the server lost the session without answering the first (it
- * restarted): the first may have made the file or taken the name, and
- * nothing left can say whether it did (an exclusive create's verifier goes
- * with its times, RFC 8881 §18.16.3). Said as such, not as a name someone
- * else took (NfsError.answeredResend).
+ * after its first transmission got no answer that the server could repeat
+ * (it restarted, the session was lost; on 4.0 a reconnect): the first may
+ * have made the file or taken the name, and nothing left can say whether
+ * it did (an exclusive create's verifier goes with its times, RFC 8881
+ * §18.16.3). Said as such, not as a name someone else took
+ * (NfsError.answeredResend).
  */
 function resentCreateFailure(error: unknown, side: Side, target: string): unknown {
   if (
@@ -380,8 +381,8 @@ function resentCreateFailure(error: unknown, side: Side, target: string): unknow
   }
   return new CopyError(
     `cannot create regular file '${side.display(target)}': File exists (NFS4ERR_EXIST): ` +
-      `the server lost this copy's session before answering, and the ${error.op} sent again ` +
-      "found the name taken, maybe by the first",
+      `the first ${error.op} got no answer, and sent again it found the name taken, ` +
+      "maybe by that first one",
     { url: side.url, cause: error },
   );
 }

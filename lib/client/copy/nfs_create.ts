@@ -31,7 +31,7 @@ import type { CreatedInOne, NfsFile } from "../client.ts";
 import type { Placing } from "../../state/small_create.ts";
 import type { FinalAttrs, Reread, Writer } from "./side.ts";
 import { checkOneWrite, concat, finalSettable, type NfsWriter } from "./nfs_writer.ts";
-import { CopyError } from "./options.ts";
+import { CopyError, IncompleteCopyError } from "./options.ts";
 import { NfsError } from "../../nfs4/errors.ts";
 
 /**
@@ -56,6 +56,8 @@ const SHAPE_OPS: ReadonlySet<string> = new Set([
 export interface DeferredCreate {
   /** The path, for messages. */
   readonly path: string;
+  /** The final path (CreateOptions.placeAs) as shown in messages, when the file may take it. */
+  readonly placedAs?: string;
   /** Most bytes held for one COMPOUND. */
   readonly limit: number;
   /** The size of write sources read in. */
@@ -167,7 +169,18 @@ export class DeferredCreateWriter implements Writer {
           ...(end.placing ? { placing: end.placing } : {}),
         };
         this.#letGo();
-        checkOneWrite(this.#create.path, data.length, end.write, end.commitVerifier);
+        try {
+          if (end.commitError !== undefined) throw end.commitError;
+          checkOneWrite(this.#create.path, data.length, end.write, end.commitVerifier);
+        } catch (e) {
+          // Placed, and its final name could not be taken back: say the
+          // destination may be damaged, not only that the copy failed.
+          const placedAs = this.#create.placedAs;
+          if (end.placing?.linked === true && placedAs !== undefined) {
+            throw new IncompleteCopyError(placedAs, { cause: e });
+          }
+          throw e;
+        }
         return;
       }
       if (end) {

@@ -254,6 +254,7 @@ export class NfsSide implements Side {
     return Promise.resolve(
       new DeferredCreateWriter({
         path: this.display(path),
+        ...(placeAs !== undefined ? { placedAs: this.display(placeAs) } : {}),
         limit: SMALL_CREATE_BYTES,
         chunkSize: this.#tuning.chunkSize,
         create: () => this.#createNow(path),
@@ -427,8 +428,9 @@ export class NfsSide implements Side {
 
   /**
    * Finishes a placing the file's own COMPOUND tried (CreateOptions.placeAs,
-   * lib/state/small_create.ts): true or false as renameNoReplace answers,
-   * undefined when the LINK did not run and goes the usual way.
+   * lib/state/small_create.ts): true or false as renameNoReplace answers;
+   * undefined when the LINK did not run (an op before it stopped the
+   * COMPOUND), for the usual LINK.
    */
   async #afterPlacing(
     placing: Placing,
@@ -438,23 +440,40 @@ export class NfsSide implements Side {
     fileFh: FileHandle,
   ): Promise<boolean | undefined> {
     if (placing.linked === true) {
-      // The REMOVE after it failed: the temporary's name is left to take away.
-      if (!placing.temporaryRemoved) await this.remove(from);
-      return true;
-    }
-    if (placing.linked === "unknown") {
-      // The reply could not be read past the CLOSE: the names say what ran.
-      if (!await this.#names(dirFh, this.basename(to), fileFh)) return undefined;
-      if (await this.#names(dirFh, this.basename(from), fileFh)) await this.remove(from);
+      // The REMOVE after it failed (or its result could not be read): the
+      // temporary's name goes, if it is still there and still this file.
+      if (!placing.temporaryRemoved && await this.#names(dirFh, this.basename(from), fileFh)) {
+        await this.remove(from);
+      }
       return true;
     }
     const error = placing.error;
-    if (!(error instanceof NfsError) || error.op !== "LINK" || !this.isExists(error)) {
-      return undefined;
+    if (placing.linked === "unknown") {
+      // The reply could not be read past the CLOSE: the names say whether
+      // the LINK ran. Not this file's: it may have run all the same (the
+      // name removed since), so it is not sent again; the file fails.
+      if (!await this.#names(dirFh, this.basename(to), fileFh)) throw error;
+      if (await this.#names(dirFh, this.basename(from), fileFh)) await this.remove(from);
+      return true;
     }
-    // Sent again on a new session, it met a name its first run may have
-    // taken: not someone else's for sure (file.ts says so).
-    if (error.answeredResend) throw error.withPath(this.display(to));
+    if (!(error instanceof NfsError) || error.op !== "LINK") return undefined;
+    if (error.status === S.NFS4ERR_NOTSUPP || error.status === S.NFS4ERR_PERM) {
+      // No hard links here (as renameNoReplace's own LINK would learn).
+      this.#noHardLinks = true;
+      return await this.#checkThenRename(from, to);
+    }
+    if (!this.isExists(error)) return undefined;
+    if (error.answeredResend) {
+      // Sent again after its first transmission went unanswered: the name
+      // may be this very file (a server that found the resent OPEN's file
+      // by its verifier); else the first run may have taken it (file.ts
+      // says so), and the temporary goes as for any failure.
+      if (!await this.#names(dirFh, this.basename(to), fileFh)) {
+        throw error.withPath(this.display(to));
+      }
+      if (await this.#names(dirFh, this.basename(from), fileFh)) await this.remove(from);
+      return true;
+    }
     await this.remove(from).catch(() => undefined);
     return false;
   }
