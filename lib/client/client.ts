@@ -264,8 +264,11 @@ export type CreatedInOne =
     /** The COMMIT's failure, for a file that had been placed (see `placing`). */
     readonly commitError?: unknown;
   }
-  /** Made and open, the rest not done: write, set and close through `file`. */
-  | { readonly done: false; readonly file: NfsFile };
+  /**
+   * Made and open, nothing written: write, set and close through `file`.
+   * `ownerError`: the owner's SETATTR was refused (`options.owner`).
+   */
+  | { readonly done: false; readonly file: NfsFile; readonly ownerError?: unknown };
 
 export class Nfs4Client implements Nfs4ClientApi {
   readonly manager: StateManager;
@@ -1017,11 +1020,17 @@ export class Nfs4Client implements Nfs4ClientApi {
        * session allows (lib/state/small_create.ts `placeAs`).
        */
       readonly placeAs?: string;
+      /** An owner and group to give before the data (`owner`, `ownerGroup`: cp -p). */
+      readonly owner?: SettableAttributes;
     },
     data: Uint8Array,
     settable: SettableAttributes,
   ): Promise<CreatedInOne | undefined> {
-    if (data.length > SMALL_CREATE_BYTES || !canCreateInOne(this.manager, data.length)) {
+    const owner = options.owner;
+    if (
+      data.length > SMALL_CREATE_BYTES ||
+      !canCreateInOne(this.manager, data.length, owner !== undefined)
+    ) {
       return undefined;
     }
     const inDirectory = await this.#inDirectory(path);
@@ -1034,7 +1043,7 @@ export class Nfs4Client implements Nfs4ClientApi {
       async (dirFh) => {
         if (data.length > await this.#writeSizeFrom(dirFh)) return undefined;
         const placeAs = options.placeAs;
-        const placeName = placeAs !== undefined && canPlaceInOne(this.manager)
+        const placeName = placeAs !== undefined && canPlaceInOne(this.manager, owner !== undefined)
           ? nameIn(dirPath, placeAs)
           : undefined;
         const end = await createWriteSetattrClose(this.manager, {
@@ -1046,9 +1055,14 @@ export class Nfs4Client implements Nfs4ClientApi {
           data,
           settable,
           ...(placeName !== undefined ? { placeAs: placeName } : {}),
+          ...(owner !== undefined ? { owner } : {}),
         });
         if (!end.done) {
-          return { done: false, file: this.#fileFor(end.opened.state, end.opened.attrs) };
+          return {
+            done: false,
+            file: this.#fileFor(end.opened.state, end.opened.attrs),
+            ...(end.ownerError !== undefined ? { ownerError: end.ownerError } : {}),
+          };
         }
         return {
           done: true,

@@ -31,7 +31,7 @@ import {
   type OpOutcome,
   type ResultsOf,
 } from "../nfs4/compound.ts";
-import { CreateSessionFlags } from "../nfs4/constants.ts";
+import { CreateSessionFlags, Op } from "../nfs4/constants.ts";
 import { NfsError } from "../nfs4/errors.ts";
 import { Nfs4Status as S, statusName } from "../nfs4/status.ts";
 import { formatStateid, hex } from "../nfs4/types.ts";
@@ -277,7 +277,10 @@ export class StateManager {
   #unreachable: ServerNotRespondingError | undefined;
   /** When the last reply of any kind arrived (the server is alive). */
   #lastAnswerAt = 0;
-  /** 4.1 replies that answered a resend (the first transmission's reply was lost). */
+  /**
+   * Replies that answered a resend (the first transmission's reply was
+   * lost): on 4.1 counted by the slot's transmissions, on 4.0 by sends.
+   */
   readonly #answersToResends = new WeakSet<CompoundReply>();
   /** Aborted when the manager closes: ends its background probes. */
   readonly #life = new AbortController();
@@ -1171,7 +1174,12 @@ export class StateManager {
     try {
       return compoundResults(reply, ops);
     } catch (e) {
-      if (!(e instanceof NfsError) || !(mayHaveRun || this.#answersToResends.has(reply))) throw e;
+      // On 4.1 a resend that got past its SEQUENCE was answered from the
+      // session's reply cache or ran for the first time: its answer is the
+      // one run's own, nothing unknown (RFC 8881 §2.10.6.1). On 4.0 a
+      // server's duplicate request cache may not know it (a reconnect).
+      const unknown = mayHaveRun || (this.minorVersion === 0 && this.#answersToResends.has(reply));
+      if (!(e instanceof NfsError) || !unknown) throw e;
       throw new NfsError(e.status, e.op, {
         path: e.path,
         detail: e.detail,
@@ -1297,7 +1305,15 @@ export class StateManager {
         this.#slotUncertain(session.slots, slot, e);
         throw e;
       }
-      const seqOutcome = reply.outcomes[0];
+      let seqOutcome = reply.outcomes[0];
+      if (!seqOutcome && reply.status !== S.NFS4_OK) {
+        // A failure with no results at all (how some servers answer a
+        // session they no longer know): taken as the SEQUENCE's, so that
+        // it goes through the table like one, and a resend it answered
+        // is known as such (run()'s mayHaveRun).
+        seqOutcome = { opnum: Op.SEQUENCE, name: "SEQUENCE", status: reply.status };
+        reply = { status: reply.status, tag: reply.tag, outcomes: [seqOutcome] };
+      }
       if (!seqOutcome) throw new NfsError(reply.status, "SEQUENCE");
       if (seqOutcome.status === S.NFS4_OK) {
         this.#sequenceDone(session, slot, seqOutcome.value as procs.SequenceResultLike, sentAt);

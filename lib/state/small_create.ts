@@ -126,6 +126,14 @@ export interface SmallCreateRequest {
   /** The SETATTR after the WRITE: the final size, mode and times. */
   readonly settable: SettableAttributes;
   /**
+   * An owner and group to give first (`cp -p`, `-a`: owner and ownerGroup
+   * only), by a SETATTR right after the OPEN's GETATTR: before the data,
+   * and before the SETATTR of the mode, which a change of owner would
+   * strip of its set-id bits. Refused, the COMPOUND stops there: the open
+   * is handed back with the refusal (`ownerError`), nothing written.
+   */
+  readonly owner?: SettableAttributes;
+  /**
    * The file's final name in the same directory, to take only while it is
    * free: after the CLOSE, `SAVEFH PUTFH(dir) LINK(placeAs) REMOVE(name)`
    * (see the module comment). Undefined: the file keeps `name`.
@@ -167,8 +175,12 @@ export type SmallCreateEnd =
      */
     readonly commitError?: unknown;
   }
-  /** Made and open, the rest not (all) done: the caller goes on with the open and closes it. */
-  | { readonly done: false; readonly opened: OpenedFile };
+  /**
+   * Made and open, nothing written: the caller goes on with the open and
+   * closes it. `ownerError`: the owner's SETATTR was refused (the caller's
+   * to judge: cp warns and goes on without it).
+   */
+  | { readonly done: false; readonly opened: OpenedFile; readonly ownerError?: unknown };
 
 /** Ops in the shape, SEQUENCE included. */
 const OPS = 8;
@@ -182,18 +194,19 @@ const CURRENT_STATEID_USERS: ReadonlySet<string> = new Set(["WRITE", "SETATTR", 
 /** Per manager: whether the current stateid after an OPEN was refused. */
 const refused = new WeakMap<StateManager, boolean>();
 
-/** Per manager: whether a placing's VERIFY or SAVEFH was refused as unsupported. */
+/** Per manager: whether placing in the one COMPOUND was given up (refusePlacing). */
 const placingRefused = new WeakMap<StateManager, boolean>();
 
 /**
  * Whether a file made by {@linkcode createWriteSetattrClose} may also take
  * its final name in the same COMPOUND (`placeAs`): the session takes the
- * longer COMPOUND, and the server has not refused an op of it.
+ * longer COMPOUND, and placing has not been given up for this client
+ * ({@linkcode refusePlacing}).
  */
-export function canPlaceInOne(m: StateManager): boolean {
+export function canPlaceInOne(m: StateManager, withOwner = false): boolean {
   const session = m.client.session;
   return session !== undefined && !placingRefused.get(m) &&
-    session.fore.maxOperations >= OPS + PLACING_OPS;
+    session.fore.maxOperations >= OPS + PLACING_OPS + (withOwner ? 1 : 0);
 }
 
 /**
@@ -201,10 +214,10 @@ export function canPlaceInOne(m: StateManager): boolean {
  * `bytes`: NFSv4.1 with a session whose requests hold it (with room for the
  * rest), and the current stateid not refused before.
  */
-export function canCreateInOne(m: StateManager, bytes: number): boolean {
+export function canCreateInOne(m: StateManager, bytes: number, withOwner = false): boolean {
   const session = m.client.session;
   if (!m.sessions || !session || refused.get(m)) return false;
-  if (session.fore.maxOperations < OPS) return false;
+  if (session.fore.maxOperations < OPS + (withOwner ? 1 : 0)) return false;
   // The reply is cached (state changes): small, but it must fit.
   if (session.fore.maxResponseSizeCached < REPLY_ROOM) return false;
   return bytes + REQUEST_ROOM <= session.fore.maxRequestSize;
@@ -222,6 +235,7 @@ interface Seen {
   fh?: FileHandle;
   attrs?: DecodedFattr;
   write?: WriteResult;
+  ownerSet?: boolean;
   attrsSet?: boolean;
   closed?: boolean;
   linked?: boolean;
@@ -273,6 +287,12 @@ export async function createWriteSetattrClose(
           ),
           tapped(getfh(), (v) => attempt.fh = v),
           tapped(getattr(getattrs), (v) => attempt.attrs = v),
+          ...(request.owner
+            ? [tapped(
+              setattr({ stateid: CURRENT_STATEID, attrs: request.owner }),
+              () => attempt.ownerSet = true,
+            )]
+            : []),
           ...(data
             ? [tapped(
               write({ stateid: CURRENT_STATEID, offset: 0n, stable: StableHow.FILE_SYNC4, data }),
@@ -368,14 +388,23 @@ export async function createWriteSetattrClose(
         `${request.path}: the rest goes on the open`,
       );
     }
-    if (data && !seen.write) {
-      // Nothing written: the caller writes, sets and closes on the open.
+    if ((data && !seen.write) || (request.owner && !seen.ownerSet)) {
+      // Nothing written: the caller writes, sets and closes on the open
+      // (and gives the owner, or judges its refusal).
       const attrs = seen.attrs ?? await attributesOf(m, seen.fh, request).catch(async (e) => {
         // No attributes to go on with: close what was opened, then fail.
         await closeFile(m, state).catch(() => undefined);
         throw e instanceof NfsError ? e.withPath(request.path) : e;
       });
-      return { done: false, opened: { state, attrs, result: seen.open } };
+      // Refused as an owner this client may not give; any other status
+      // (DELAY, BAD_STATEID) the caller's own SETATTR of the owner meets again.
+      const ownerRefused = request.owner && seen.attrs && !seen.ownerSet &&
+        error instanceof NfsError && error.op === "SETATTR" && OWNER_REFUSALS.has(error.status);
+      return {
+        done: false,
+        opened: { state, attrs, result: seen.open },
+        ...(ownerRefused ? { ownerError: error.withPath(request.path) } : {}),
+      };
     }
     // The WRITE (if any) is done: never sent again. What is left goes alone.
     try {
@@ -458,11 +487,21 @@ function refusePlacing(m: StateManager, why: string, path: string): void {
   );
 }
 
-/** Statuses that say an op is not there at all (not that it failed this time). */
+/** Statuses of a SETATTR that refuse the owner or group itself (RFC 8881 §5.9, §15.1). */
+const OWNER_REFUSALS: ReadonlySet<number> = new Set([
+  S.NFS4ERR_PERM,
+  S.NFS4ERR_ACCESS,
+  S.NFS4ERR_BADOWNER,
+]);
+
+/**
+ * Statuses that say an op is not there at all (not that it failed this
+ * time). (An op the server does not know comes back as ILLEGAL, RFC 8881
+ * §15.2, not under its own name: such a server ends the COMPOUND there.)
+ */
 const UNSUPPORTED: ReadonlySet<number> = new Set([
   S.NFS4ERR_NOTSUPP,
   S.NFS4ERR_ATTRNOTSUPP,
-  S.NFS4ERR_OP_ILLEGAL,
 ]);
 
 /**
@@ -474,11 +513,13 @@ const UNSUPPORTED: ReadonlySet<number> = new Set([
  * or not known durable (a short count a lying VERIFY let through, a COMMIT
  * that failed or whose verifier changed: the server restarted and may have
  * lost them) loses its final name again ({@linkcode unplace}); `placing`
- * then says `linked: false`, or, when that failed too, still `linked:
- * true`, for the caller to say the destination may be damaged. A COMMIT's
+ * then says `linked: false` (also when the name turned out to be no
+ * longer this file's), or, when whether it went is not known, keeps what
+ * it said, for the caller to say the destination may be damaged. A COMMIT's
  * failure then comes back as `commitError` rather than thrown. A server
  * that answers a WRITE with less than FILE_SYNC4 gets no placing after
- * this file: at most one file is ever placed before its data are durable.
+ * this file: only the files already on their way then (the copy's files
+ * in flight) are placed before their data are durable.
  */
 async function committed(
   m: StateManager,
@@ -504,7 +545,10 @@ async function committed(
       );
     }
     try {
-      const [, verifier] = await m.run(() => [putfh(fh), commit()] as const);
+      // Placed, the COMMIT decides whether the name stays: sent even after
+      // a stop (a COMMIT refused unsent would take a good file's name away).
+      const sendCommit = () => m.run(() => [putfh(fh), commit()] as const);
+      const [, verifier] = await (placed ? outsideOperationScope(sendCommit) : sendCommit());
       end = { ...end, commitVerifier: verifier };
     } catch (e) {
       const error = e instanceof NfsError ? e.withPath(request.path) : e;
@@ -516,10 +560,12 @@ async function committed(
   const durable = !wrote || end.commitError === undefined &&
       (end.commitVerifier === undefined || sameBytes(end.commitVerifier, wrote.writeverf));
   if (placed && (!whole || !durable)) {
-    const takenBack = await outsideOperationScope(() => unplace(m, request, fileid)).catch(() =>
-      false
+    const after = await outsideOperationScope(() => unplace(m, request, fileid)).catch(() =>
+      "unknown" as const
     );
-    if (takenBack) end = { ...end, placing: { linked: false, error: undefined } };
+    // Still this file's name only when that is not known: the caller then
+    // says the destination may be damaged.
+    if (after !== "unknown") end = { ...end, placing: { linked: false, error: undefined } };
   }
   return end;
 }
@@ -529,16 +575,17 @@ async function committed(
  * name still is this file (`fileid`): `PUTFH(dir) LOOKUP(name) VERIFY(fileid)
  * PUTFH(dir) REMOVE(name)`, the VERIFY stopping the REMOVE when the name is
  * another file's (NFS4ERR_NOT_SAME, RFC 8881 §18.31), in the same
- * COMPOUND. Whether the name is gone (false: not this file's, or no fileid
- * to tell).
+ * COMPOUND. "gone": removed (or, a resend's NOENT, removed by its first
+ * run); "not ours": the name is no file or another's; "unknown": no fileid
+ * to tell by, or the REMOVE failed.
  */
 async function unplace(
   m: StateManager,
   request: SmallCreateRequest,
   fileid: bigint | undefined,
-): Promise<boolean> {
+): Promise<"gone" | "not ours" | "unknown"> {
   const name = request.placeAs!;
-  if (fileid === undefined) return false;
+  if (fileid === undefined) return "unknown";
   try {
     await m.run(() =>
       [
@@ -550,15 +597,19 @@ async function unplace(
       ] as const
     );
   } catch (e) {
-    if (e instanceof NfsError && (e.op === "LOOKUP" || e.op === "VERIFY")) return false;
-    throw e;
+    if (!(e instanceof NfsError)) return "unknown";
+    if (e.op === "LOOKUP" && e.status === S.NFS4ERR_NOENT) {
+      return e.answeredResend ? "gone" : "not ours";
+    }
+    if (e.op === "VERIFY" && e.status === S.NFS4ERR_NOT_SAME) return "not ours";
+    return "unknown";
   }
   m.tracer.emit(
     "error",
     "placed file taken back",
     `${request.path}: its data are not known durable`,
   );
-  return true;
+  return "gone";
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -11,9 +11,10 @@
  * lib/state/small_create.ts). In a directory the copy made, the
  * destination is not looked up: the temporary takes its name with LINK,
  * which fails on a name taken (RFC 7530 §16.9, RFC 8881 §18.9), and its own
- * name goes with REMOVE in the same COMPOUND; so a small file costs two
- * COMPOUNDs on 4.1, a file someone else put there meanwhile is never
- * replaced, and a LINK whose reply was lost is looked up, not failed. Into
+ * name goes with REMOVE in the same COMPOUND (on 4.1 the file's own, its
+ * owner too with `-a`); so a small file costs one COMPOUND on 4.1, a file
+ * someone else put there meanwhile is never replaced, and a LINK whose
+ * reply was lost is looked up, not failed. Into
  * a directory that was there, each destination is looked up and replaced
  * by RENAME. The tree arrives byte-exact with its modes, no temporary stays
  * behind, nothing stays open.
@@ -358,3 +359,49 @@ for (const vers of ["4.0", "4.1"] as const) {
     },
   );
 }
+
+serverTest(
+  "nfs4 cp -a --vers 4.1 of small files into a directory it makes: each file made, given its owner and group, written, checked, given its mode and times, closed and placed in one COMPOUND; all kept, nothing behind",
+  async (server) => {
+    const src = await Deno.makeTempDir({ prefix: "nfs4-up-owned-" });
+    try {
+      const names = ["a", "b", "c"];
+      for (const [i, name] of names.entries()) {
+        await Deno.writeTextFile(`${src}/${name}`, `file ${name}\n`);
+        await Deno.chown(`${src}/${name}`, 4200 + i, 700 + i);
+        await Deno.chmod(`${src}/${name}`, i === 0 ? 0o4750 : 0o640);
+        await Deno.utime(`${src}/${name}`, 1000 + i, 2000 + i);
+      }
+      const r = await nfs4([
+        "--vers",
+        "4.1",
+        "--trace=json,ops",
+        "cp",
+        "-a",
+        src,
+        `${server.url}/vfs/owned`,
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(messageLines(r.stderr), []);
+      const compounds = traceEvents(r.stderr).filter((e) => e.cat === "ops" && !e.summary)
+        .map((e) => (e.ops as { op: string }[]).map((o) => o.op).join(" "));
+      const shape =
+        "SEQUENCE PUTFH OPEN GETFH GETATTR SETATTR WRITE VERIFY SETATTR CLOSE SAVEFH PUTFH LINK REMOVE";
+      assert.equal(compounds.filter((c) => c === shape).length, names.length, compounds.join("\n"));
+      assert.equal(compounds.filter((c) => c.includes("OPEN")).length, names.length);
+      const dest = `${server.exportDir}/owned`;
+      for (const [i, name] of names.entries()) {
+        const stat = await Deno.stat(`${dest}/${name}`);
+        assert.equal(Deno.readTextFileSync(`${dest}/${name}`), `file ${name}\n`);
+        assert.deepEqual(
+          [stat.uid, stat.gid, stat.mode! & 0o7777, stat.mtime!.getTime() / 1000],
+          [4200 + i, 700 + i, i === 0 ? 0o4750 : 0o640, 2000 + i],
+          name,
+        );
+      }
+      assert.deepEqual([...Deno.readDirSync(dest)].map((e) => e.name).sort(), names);
+    } finally {
+      await Deno.remove(src, { recursive: true });
+    }
+  },
+);

@@ -533,7 +533,7 @@ Deno.test("placeAs: a file placed before its data were known durable (WRITE answ
   });
 });
 
-Deno.test("placeAs: a placed file whose COMMIT fails (NFS4ERR_IO) loses its final name again and fails with the COMMIT's status; one whose name someone replaced meanwhile is left alone, and the destination is said to be incomplete", async () => {
+Deno.test("placeAs: a placed file whose COMMIT fails (NFS4ERR_IO) loses its final name again and fails with the COMMIT's status; a name someone replaced meanwhile is left alone; one that cannot be taken back is said to be incomplete", async () => {
   await withSide(async (side, server) => {
     await placeOne(side, server, "first", bytes("learn\n"));
     server.writeCommitted = StableHow.UNSTABLE4;
@@ -553,11 +553,30 @@ Deno.test("placeAs: a placed file whose COMMIT fails (NFS4ERR_IO) loses its fina
       s.addFile("/vfs/d/r", "theirs\n");
       s.writeVerifier = crypto.getRandomValues(new Uint8Array(8));
     });
+    // The name is no longer this file: nothing of the copy's is there, it
+    // only fails (no "destination is incomplete" about someone else's file).
     await assert.rejects(
       placeOne(side, server, "r", bytes("ours\n")),
-      (e) => e instanceof IncompleteCopyError && e.destination === "nfs://127.0.0.1/vfs/d/r",
+      (e) =>
+        e instanceof CopyError && !(e instanceof IncompleteCopyError) &&
+        e.message.includes("write verifier changed"),
     );
     assert.equal(text(server, "/vfs/d/r"), "theirs\n");
+  });
+  await withSide(async (side, server) => {
+    await placeOne(side, server, "first", bytes("learn\n"));
+    server.writeCommitted = StableHow.UNSTABLE4;
+    // The COMMIT's verifier changed, and the name cannot be taken back (REMOVE refused):
+    // the destination is said to be incomplete, by its URL.
+    server.intercept("COMMIT", (_args, s) => {
+      s.writeVerifier = crypto.getRandomValues(new Uint8Array(8));
+    });
+    server.failNext("REMOVE", S.NFS4ERR_IO, { after: 1 });
+    await assert.rejects(
+      placeOne(side, server, "k", bytes("kept\n")),
+      (e) => e instanceof IncompleteCopyError && e.destination === "nfs://127.0.0.1/vfs/d/k",
+    );
+    assert.equal(text(server, "/vfs/d/k"), "kept\n");
   });
 });
 
@@ -616,5 +635,96 @@ Deno.test("placeAs: a LINK in the COMPOUND that met its name taken when sent aga
     );
     assert.equal(server.file("/vfs/d/.y.tmp"), undefined);
     assert.equal(text(server, "/vfs/d/x"), "x");
+  });
+});
+
+/** A small new file given an owner (cp -p) through NfsSide; the refusals `onRefused` was handed. */
+async function ownedOne(
+  side: NfsSide,
+  server: ScriptedServer,
+  name: string,
+  data: Uint8Array,
+  mode = 0o4750,
+) {
+  const refusals: unknown[] = [];
+  const before = server.log.length;
+  const writer = await side.create(`/vfs/d/${name}`);
+  await writer.chown("4242", "777", (error, attrs) => {
+    refusals.push(error);
+    return Promise.resolve({ ...attrs, mode: 0o750 });
+  });
+  await writer.write(data);
+  await writer.finish({ mode }, BigInt(data.length));
+  const sent = server.log.slice(before);
+  return { refusals, sent, shapes: sent.map((e) => e.ops.slice(1).join(" ")) };
+}
+
+/** The attributes each SETATTR of `entry` carried, in order. */
+const setattrsOf = (entry: ScriptedServer["log"][number]) =>
+  entry.ops.flatMap((op, i) =>
+    op === "SETATTR" ? [(entry.args[i] as { attrs: Record<string, unknown> }).attrs] : []
+  );
+
+Deno.test("the copy's writer on 4.1 with an owner to give (cp -p): a SETATTR of owner and group right after the OPEN, before the WRITE and the SETATTR of the mode, in the one COMPOUND", async () => {
+  await withSide(async (side, server) => {
+    await ownedOne(side, server, "first", bytes("learn\n"));
+    const { refusals, sent, shapes } = await ownedOne(side, server, "o", bytes("o\n"));
+    assert.deepEqual(shapes, ["PUTFH OPEN GETFH GETATTR SETATTR WRITE SETATTR CLOSE"]);
+    const [owner, last] = setattrsOf(sent[0]!);
+    assert.deepEqual(owner, { owner: "4242", ownerGroup: "777" });
+    assert.equal(last!.mode, 0o4750);
+    assert.deepEqual(refusals, []);
+    assert.equal(text(server, "/vfs/d/o"), "o\n");
+    assert.deepEqual(server.opensOf("/vfs/d/o"), []);
+  });
+});
+
+Deno.test("the copy's writer on 4.1: an owner refused in the one COMPOUND (NFS4ERR_PERM) stops it before the data; the refusal goes to onRefused, whose attributes finish the file on the open", async () => {
+  await withSide(async (side, server) => {
+    await ownedOne(side, server, "first", bytes("learn\n"));
+    server.failNext("SETATTR", S.NFS4ERR_PERM);
+    const { refusals, sent, shapes } = await ownedOne(side, server, "p", bytes("p\n"));
+    assert.equal(refusals.length, 1);
+    assert.ok(
+      refusals[0] instanceof NfsError && refusals[0].status === S.NFS4ERR_PERM,
+      String(refusals[0]),
+    );
+    // (The server's log shows each COMPOUND as sent; it stopped at the owner's SETATTR.)
+    assert.deepEqual(shapes, [
+      "PUTFH OPEN GETFH GETATTR SETATTR WRITE SETATTR CLOSE",
+      "PUTFH WRITE SETATTR CLOSE",
+    ]);
+    // The mode onRefused said (no set-id bit), not the one the copy asked first.
+    assert.equal(setattrsOf(sent[1]!)[0]!.mode, 0o750);
+    assert.equal(text(server, "/vfs/d/p"), "p\n");
+    assert.deepEqual(server.opensOf("/vfs/d/p"), []);
+  });
+});
+
+Deno.test("the copy's writer on 4.1: an owner's SETATTR that met NFS4ERR_DELAY in the one COMPOUND is no refusal: it is given again on the open, then the data", async () => {
+  await withSide(async (side, server) => {
+    await ownedOne(side, server, "first", bytes("learn\n"));
+    server.failNext("SETATTR", S.NFS4ERR_DELAY);
+    const { refusals, sent, shapes } = await ownedOne(side, server, "q", bytes("q\n"));
+    assert.deepEqual(refusals, []);
+    assert.deepEqual(shapes, [
+      "PUTFH OPEN GETFH GETATTR SETATTR WRITE SETATTR CLOSE",
+      "PUTFH SETATTR",
+      "PUTFH WRITE SETATTR CLOSE",
+    ]);
+    assert.deepEqual(setattrsOf(sent[1]!)[0], { owner: "4242", ownerGroup: "777" });
+    assert.equal(setattrsOf(sent[2]!)[0]!.mode, 0o4750);
+    assert.equal(text(server, "/vfs/d/q"), "q\n");
+  });
+});
+
+Deno.test("the copy's writer on 4.1: a large file with an owner to give is OPENed once it is known large, given its owner, then written", async () => {
+  await withSide(async (side, server) => {
+    const large = new Uint8Array(SMALL_CREATE_BYTES + 10).fill(3);
+    const { refusals, shapes } = await ownedOne(side, server, "big", large);
+    assert.deepEqual(refusals, []);
+    const own = shapes.filter((ops) => /OPEN|SETATTR|WRITE/.test(ops));
+    assert.deepEqual(own.slice(0, 2), ["PUTFH OPEN GETFH GETATTR", "PUTFH SETATTR"]);
+    assert.deepEqual([...server.file("/vfs/d/big")!.data], [...large]);
   });
 });

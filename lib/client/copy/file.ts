@@ -228,7 +228,7 @@ async function copyThroughTemporary(
   // The owner to give: the source's (--preserve=ownership), else the replaced file's.
   const owned = attrs.owner !== undefined || attrs.group !== undefined;
   const creating = side.create(temp, {
-    atOnce: existing !== undefined || owned,
+    atOnce: existing !== undefined,
     ...(run.options.noClobber || isNew ? { placeAs: target } : {}),
   });
   creating.catch(() => undefined); // a failure is seen below, or does not matter after an abort
@@ -244,21 +244,27 @@ async function copyThroughTemporary(
     }
     const owner = owned ? attrs : existing;
     if (owner) {
-      try {
-        await run.abortable(writer.chown(owner.owner, owner.group));
-      } catch (e) {
-        // Not ours to give away (or a group we are not in): keep the file, write into it.
-        if (existing && side.isDenied(e)) return "in place";
+      // A new file's owner refused (`--preserve=ownership`): cp warns, and
+      // gives no set-id or sticky bits to a file it could not give away;
+      // the attributes to finish with. Also when a writer that gives the
+      // owner with the data (nfs_create.ts) meets the refusal at its finish.
+      const refused = async (e: unknown, finishing: FinalAttrs): Promise<FinalAttrs> => {
         if (!owned || !isOwnerRefused(side, e)) throw e;
-        // A new file: cp warns, and gives no set-id or sticky bits to a file it could not give away.
         run.warn(`${side.display(target)}: cannot preserve ownership: ${reasonOf(e)}`, side);
-        if (attrs.mode !== undefined) {
-          attrs = { ...attrs, mode: modeWithoutOwner(attrs.mode, false) };
-        }
         // As cp: the group alone, a failure ignored (a group we are in may be given).
         if (owner.owner !== undefined && owner.group !== undefined) {
           await run.abortable(writer.chown(undefined, owner.group)).catch(() => undefined);
         }
+        return finishing.mode === undefined
+          ? finishing
+          : { ...finishing, mode: modeWithoutOwner(finishing.mode, false) };
+      };
+      try {
+        await run.abortable(writer.chown(owner.owner, owner.group, owned ? refused : undefined));
+      } catch (e) {
+        // Not ours to give away (or a group we are not in): keep the file, write into it.
+        if (existing && side.isDenied(e)) return "in place";
+        attrs = await refused(e, attrs);
       }
     }
     const open = data.reader;

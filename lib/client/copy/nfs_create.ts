@@ -11,9 +11,12 @@
  * finish the one COMPOUND cannot take (a file larger than its file
  * system's WRITEs, a directory that cannot be walked, a server that refused
  * the current stateid), and one whose COMPOUND made the file but stopped
- * at its WRITE: the ordinary writer goes on with that open. (NFSv4.0, a
- * file that replaces another and one given an owner first never come here:
- * nfs_side.ts creates them at once.) A file that is to take its final
+ * at its WRITE: the ordinary writer goes on with that open. (NFSv4.0 and a
+ * file that replaces another never come here: nfs_side.ts creates them at
+ * once.) An owner to give (`cp -p`, chown with `onRefused`) goes in the
+ * one COMPOUND, a SETATTR before the data; refused there (or by the
+ * ordinary writer), the refusal is handed to `onRefused` at the finish,
+ * which warns and says the attributes to finish with. A file that is to take its final
  * name only while it is free (CreateOptions.placeAs) takes it in the same
  * COMPOUND where it can; {@linkcode DeferredCreateWriter.placement} says how
  * that went, and NfsSide.renameNoReplace finishes what is left.
@@ -29,7 +32,8 @@ import type { SettableAttributes } from "../../nfs4/attrs.ts";
 import type { FileHandle } from "../../nfs4/types.ts";
 import type { CreatedInOne, NfsFile } from "../client.ts";
 import type { Placing } from "../../state/small_create.ts";
-import type { FinalAttrs, Reread, Writer } from "./side.ts";
+import type { NfsUrl } from "../url.ts";
+import type { FinalAttrs, OwnerRefusal, Reread, Writer } from "./side.ts";
 import { checkOneWrite, concat, finalSettable, type NfsWriter } from "./nfs_writer.ts";
 import { CopyError, IncompleteCopyError } from "./options.ts";
 import { NfsError } from "../../nfs4/errors.ts";
@@ -58,6 +62,8 @@ export interface DeferredCreate {
   readonly path: string;
   /** The final path (CreateOptions.placeAs) as shown in messages, when the file may take it. */
   readonly placedAs?: string;
+  /** The server, for messages (CopyError.url). */
+  readonly url?: NfsUrl;
   /** Most bytes held for one COMPOUND. */
   readonly limit: number;
   /** The size of write sources read in. */
@@ -65,7 +71,11 @@ export interface DeferredCreate {
   /** The ordinary create: OPEN now, and its writer. */
   create(): Promise<NfsWriter>;
   /** The one-COMPOUND shape, or undefined when it cannot be used (nothing sent). */
-  createInOne(data: Uint8Array, settable: SettableAttributes): Promise<CreatedInOne | undefined>;
+  createInOne(
+    data: Uint8Array,
+    settable: SettableAttributes,
+    owner: SettableAttributes | undefined,
+  ): Promise<CreatedInOne | undefined>;
   /** The ordinary writer of a file the one COMPOUND left open. */
   writerFor(file: NfsFile): NfsWriter;
 }
@@ -96,6 +106,12 @@ export class DeferredCreateWriter implements Writer {
   #stopped = false;
   /** The one COMPOUND failed without a reply (see #letGo). */
   #unanswered = false;
+  /** An owner and group to give with the data (chown with `onRefused`), and what to do if refused. */
+  #owner:
+    | { owner: string | undefined; group: string | undefined; onRefused: OwnerRefusal }
+    | undefined;
+  /** Their refusal, to be judged by `onRefused` at the finish. */
+  #ownerRefusal: { error: unknown } | undefined;
 
   constructor(create: DeferredCreate) {
     this.#create = create;
@@ -141,8 +157,18 @@ export class DeferredCreateWriter implements Writer {
     await (await this.#becomeOrdinary()).hole(length);
   }
 
-  async chown(owner: string | undefined, group: string | undefined): Promise<void> {
+  async chown(
+    owner: string | undefined,
+    group: string | undefined,
+    onRefused?: OwnerRefusal,
+  ): Promise<void> {
     if (owner === undefined && group === undefined) return;
+    if (!this.#ordinary && !this.#owner && onRefused) {
+      // Given with the data: in the one COMPOUND, or by the ordinary writer
+      // once there is one (#adopt); a refusal is judged at the finish.
+      this.#owner = { owner, group, onRefused };
+      return;
+    }
     await (await this.#becomeOrdinary()).chown(owner, group);
   }
 
@@ -152,7 +178,11 @@ export class DeferredCreateWriter implements Writer {
       const data = this.#held.length === 1
         ? this.#held[0]!.data
         : concat(this.#held.map((h) => h.data), this.#heldBytes);
-      const running = this.#create.createInOne(data, finalSettable(attrs, size, true));
+      const running = this.#create.createInOne(
+        data,
+        finalSettable(attrs, size, true),
+        this.#owner ? ownerAttrs(this.#owner.owner, this.#owner.group) : undefined,
+      );
       // Made, unless it was not used: a failure may have come after its OPEN
       // made the file (a lost reply's resend answered NFS4ERR_RETRY_UNCACHED_REP).
       this.#inOne = running.then((end) => end !== undefined, (e) => {
@@ -176,8 +206,8 @@ export class DeferredCreateWriter implements Writer {
           // Placed, and its final name could not be taken back: say the
           // destination may be damaged, not only that the copy failed.
           const placedAs = this.#create.placedAs;
-          if (end.placing?.linked === true && placedAs !== undefined) {
-            throw new IncompleteCopyError(placedAs, { cause: e });
+          if (end.placing && end.placing.linked !== false && placedAs !== undefined) {
+            throw new IncompleteCopyError(placedAs, { url: this.#create.url, cause: e });
           }
           throw e;
         }
@@ -192,10 +222,16 @@ export class DeferredCreateWriter implements Writer {
           this.#ordinary = Promise.resolve(writer);
           throw this.#stoppedError();
         }
-        this.#ordinary = this.#adopt(writer);
+        this.#ordinary = this.#adopt(writer, end.ownerError);
       }
     }
-    await (await this.#becomeOrdinary()).finish(attrs, size);
+    const ordinary = await this.#becomeOrdinary();
+    const refusal = this.#ownerRefusal;
+    if (refusal && this.#owner) {
+      this.#ownerRefusal = undefined;
+      attrs = await this.#owner.onRefused(refusal.error, attrs);
+    }
+    await ordinary.finish(attrs, size);
   }
 
   async abort(): Promise<void> {
@@ -225,10 +261,24 @@ export class DeferredCreateWriter implements Writer {
     return this.#ordinary;
   }
 
-  /** `writer` takes over: the source to read again, and the chunks held, written first. */
-  async #adopt(writer: NfsWriter): Promise<NfsWriter> {
+  /**
+   * `writer` takes over: the source to read again, the owner to give (unless
+   * the one COMPOUND's was refused: `ownerError`), and the chunks held,
+   * written first.
+   */
+  async #adopt(writer: NfsWriter, ownerError?: unknown): Promise<NfsWriter> {
     this.#writer = writer;
     if (this.#reread) writer.useSource(this.#reread);
+    const owner = this.#owner;
+    if (owner) {
+      if (ownerError !== undefined) {
+        this.#ownerRefusal = { error: ownerError };
+      } else {
+        await writer.chown(owner.owner, owner.group).catch((error) => {
+          this.#ownerRefusal = { error };
+        });
+      }
+    }
     const held = this.#held;
     this.#held = [];
     this.#heldBytes = 0;
@@ -248,4 +298,12 @@ export class DeferredCreateWriter implements Writer {
     this.#held = [];
     this.#heldBytes = 0;
   }
+}
+
+/** An owner and group as SETATTR takes them (this side's names: `user@domain` or numeric). */
+function ownerAttrs(owner: string | undefined, group: string | undefined): SettableAttributes {
+  return {
+    ...(owner !== undefined ? { owner } : {}),
+    ...(group !== undefined ? { ownerGroup: group } : {}),
+  };
 }

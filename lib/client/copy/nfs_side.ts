@@ -21,7 +21,7 @@ import { Nfs4Client, SMALL_CREATE_BYTES } from "../client.ts";
 import type { FileInfo } from "../types.ts";
 import { DirectoryHandles, openReadAhead } from "../small_file.ts";
 import { type NfsUrl, urlForPath } from "../url.ts";
-import type { CopyTuning } from "./options.ts";
+import { CopyError, type CopyTuning } from "./options.ts";
 import {
   type CreateOptions,
   type DirEntry,
@@ -254,23 +254,28 @@ export class NfsSide implements Side {
     return Promise.resolve(
       new DeferredCreateWriter({
         path: this.display(path),
+        url: this.url,
         ...(placeAs !== undefined ? { placedAs: this.display(placeAs) } : {}),
         limit: SMALL_CREATE_BYTES,
         chunkSize: this.#tuning.chunkSize,
         create: () => this.#createNow(path),
-        createInOne: (data, settable) =>
-          this.#call(() =>
-            client.createWriteCloseIn(
+        createInOne: (data, settable, owner) =>
+          this.#call(async () => {
+            const end = await client.createWriteCloseIn(
               path,
               {
                 mode: 0o600,
                 directories: this.#writeDirs,
                 ...(placeAs !== undefined ? { placeAs } : {}),
+                ...(owner !== undefined ? { owner } : {}),
               },
               data,
               settable,
-            )
-          ),
+            );
+            return end && !end.done && end.ownerError !== undefined
+              ? { ...end, ownerError: this.#named(end.ownerError) }
+              : end;
+          }),
         writerFor: (file) => this.#writerFor(file),
       }),
     );
@@ -429,8 +434,9 @@ export class NfsSide implements Side {
   /**
    * Finishes a placing the file's own COMPOUND tried (CreateOptions.placeAs,
    * lib/state/small_create.ts): true or false as renameNoReplace answers;
-   * undefined when the LINK did not run (an op before it stopped the
-   * COMPOUND), for the usual LINK.
+   * undefined for the usual LINK: when the LINK did not run (an op before
+   * it stopped the COMPOUND), or failed with a status that LINK may meet
+   * again or not (anything but NFS4ERR_EXIST, NOTSUPP, PERM).
    */
   async #afterPlacing(
     placing: Placing,
@@ -452,7 +458,14 @@ export class NfsSide implements Side {
       // The reply could not be read past the CLOSE: the names say whether
       // the LINK ran. Not this file's: it may have run all the same (the
       // name removed since), so it is not sent again; the file fails.
-      if (!await this.#names(dirFh, this.basename(to), fileFh)) throw error;
+      if (!await this.#names(dirFh, this.basename(to), fileFh)) {
+        const why = error instanceof Error ? error.message : String(error);
+        throw new CopyError(
+          `cannot create regular file '${this.display(to)}': the server's answer to its LINK ` +
+            `could not be read, and the name is not this file: ${why}`,
+          { url: this.url, cause: error },
+        );
+      }
       if (await this.#names(dirFh, this.basename(from), fileFh)) await this.remove(from);
       return true;
     }

@@ -93,8 +93,16 @@ export interface Writer {
    * Gives the file `owner` and `group` (as this side names them), before
    * its data is written: a temporary that replaces a file gets the owner of
    * the file it replaces, or the copy is done in place when it cannot.
+   * With `onRefused`, a writer whose file is made only with its data
+   * (nfs_create.ts) may give them then, in the same request, and calls
+   * `onRefused` from `finish` if they are refused (for the attributes to
+   * finish with instead); any other writer gives them now and throws.
    */
-  chown(owner: string | undefined, group: string | undefined): Promise<void>;
+  chown(
+    owner: string | undefined,
+    group: string | undefined,
+    onRefused?: OwnerRefusal,
+  ): Promise<void>;
   /** Makes the data durable (NFS: committed), sets `attrs`, closes. */
   finish(attrs: FinalAttrs, size: bigint): Promise<void>;
   /** Stops without finishing; the caller removes the file. */
@@ -112,14 +120,21 @@ export interface Writer {
   useSource?(reread: Reread): void;
 }
 
+/**
+ * What a copy does when the owner it gives a new file is refused: warns (or
+ * throws, for a failure that is not a refusal) and says the attributes to
+ * finish the file with instead.
+ */
+export type OwnerRefusal = (error: unknown, attrs: FinalAttrs) => Promise<FinalAttrs>;
+
 /** How {@linkcode Side.create} makes a copy's temporary. */
 export interface CreateOptions {
   /**
    * Made at once, not when its data is there (NFSv4.1's one COMPOUND,
-   * nfs_create.ts): it is to replace an existing file, or to be given an
-   * owner first, and a directory that refuses it must be known as such
+   * nfs_create.ts): it is to replace an existing file, and a directory that
+   * refuses it, or the owner it is to be given, must be known as such
    * before any data is read (the copy then writes the file itself in
-   * place) and not be taken for an owner refused.
+   * place). A new file's owner is given with its data (chown's `onRefused`).
    */
   readonly atOnce?: boolean;
   /**
