@@ -268,7 +268,13 @@ export type CreatedInOne =
    * Made and open, nothing written: write, set and close through `file`.
    * `ownerError`: the owner's SETATTR was refused (`options.owner`).
    */
-  | { readonly done: false; readonly file: NfsFile; readonly ownerError?: unknown };
+  | {
+    readonly done: false;
+    readonly file: NfsFile;
+    readonly ownerError?: unknown;
+    /** The owner's SETATTR ran: it is not to be sent again. */
+    readonly ownerGiven?: boolean;
+  };
 
 export class Nfs4Client implements Nfs4ClientApi {
   readonly manager: StateManager;
@@ -1027,9 +1033,13 @@ export class Nfs4Client implements Nfs4ClientApi {
     settable: SettableAttributes,
   ): Promise<CreatedInOne | undefined> {
     const owner = options.owner;
+    // The owner's and group's strings go in the request too (UTF-8, padded).
+    const ownerBytes = owner
+      ? 3 * ((owner.owner?.length ?? 0) + (owner.ownerGroup?.length ?? 0)) + 16
+      : 0;
     if (
       data.length > SMALL_CREATE_BYTES ||
-      !canCreateInOne(this.manager, data.length, owner !== undefined)
+      !canCreateInOne(this.manager, data.length + ownerBytes, owner !== undefined)
     ) {
       return undefined;
     }
@@ -1062,6 +1072,7 @@ export class Nfs4Client implements Nfs4ClientApi {
             done: false,
             file: this.#fileFor(end.opened.state, end.opened.attrs),
             ...(end.ownerError !== undefined ? { ownerError: end.ownerError } : {}),
+            ...(end.ownerGiven ? { ownerGiven: true } : {}),
           };
         }
         return {

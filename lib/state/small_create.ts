@@ -4,7 +4,12 @@
  * `SEQUENCE PUTFH(dir) OPEN(EXCLUSIVE4_1, CLAIM_NULL name) GETFH GETATTR
  * WRITE(current stateid, FILE_SYNC4) SETATTR(current stateid)
  * CLOSE(current stateid)`, where two COMPOUNDs went before (the OPEN, then
- * lib/state/small_upload.ts's WRITE+SETATTR+CLOSE). OPEN sets the current
+ * lib/state/small_upload.ts's WRITE+SETATTR+CLOSE). With an owner to give
+ * (`cp -p`), a SETATTR of owner and group comes right after the GETATTR,
+ * before the data and the mode: refused (PERM, ACCESS, BADOWNER), the
+ * COMPOUND stops there and the open is handed back with the refusal; run
+ * but the COMPOUND stopped later, the open is handed back saying so
+ * (`ownerGiven`), never to be sent again. OPEN sets the current
  * stateid, which WRITE, SETATTR and CLOSE name with the special stateid
  * {seqid 1, other 0} (RFC 8881 §16.2.3.1.2), as lib/state/small_file.ts's
  * OPEN+READ+CLOSE does. The state manager owns the shape, as it owns OPEN
@@ -180,7 +185,13 @@ export type SmallCreateEnd =
    * closes it. `ownerError`: the owner's SETATTR was refused (the caller's
    * to judge: cp warns and goes on without it).
    */
-  | { readonly done: false; readonly opened: OpenedFile; readonly ownerError?: unknown };
+  | {
+    readonly done: false;
+    readonly opened: OpenedFile;
+    readonly ownerError?: unknown;
+    /** The owner's SETATTR ran (never to be sent again): only the data and the rest are left. */
+    readonly ownerGiven?: boolean;
+  };
 
 /** Ops in the shape, SEQUENCE included. */
 const OPS = 8;
@@ -226,8 +237,12 @@ export function canCreateInOne(m: StateManager, bytes: number, withOwner = false
 /** Reply bytes of the shape (no data comes back): the cached reply must hold them. */
 const REPLY_ROOM = 1024;
 
-/** Request bytes besides the WRITE's data (SEQUENCE, handles, OPEN's name and attributes). */
-const REQUEST_ROOM = 2048;
+/**
+ * Request bytes besides the WRITE's data and the owner's strings: the RPC
+ * header and credential (up to ~430), SEQUENCE, two handles, three names of
+ * up to 255 (the temporary's twice, the final one), attributes.
+ */
+const REQUEST_ROOM = 4096;
 
 /** What the decoder saw of one attempt's reply, op by op, even when a later op failed. */
 interface Seen {
@@ -390,7 +405,7 @@ export async function createWriteSetattrClose(
     }
     if ((data && !seen.write) || (request.owner && !seen.ownerSet)) {
       // Nothing written: the caller writes, sets and closes on the open
-      // (and gives the owner, or judges its refusal).
+      // (and gives the owner unless its SETATTR ran, or judges its refusal).
       const attrs = seen.attrs ?? await attributesOf(m, seen.fh, request).catch(async (e) => {
         // No attributes to go on with: close what was opened, then fail.
         await closeFile(m, state).catch(() => undefined);
@@ -404,6 +419,7 @@ export async function createWriteSetattrClose(
         done: false,
         opened: { state, attrs, result: seen.open },
         ...(ownerRefused ? { ownerError: error.withPath(request.path) } : {}),
+        ...(seen.ownerSet ? { ownerGiven: true } : {}),
       };
     }
     // The WRITE (if any) is done: never sent again. What is left goes alone.

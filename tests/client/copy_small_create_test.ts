@@ -718,13 +718,82 @@ Deno.test("the copy's writer on 4.1: an owner's SETATTR that met NFS4ERR_DELAY i
   });
 });
 
-Deno.test("the copy's writer on 4.1: a large file with an owner to give is OPENed once it is known large, given its owner, then written", async () => {
+Deno.test("the copy's writer on 4.1: a large file with an owner to give sends nothing until it is known large; then OPEN, the owner, the data", async () => {
   await withSide(async (side, server) => {
     const large = new Uint8Array(SMALL_CREATE_BYTES + 10).fill(3);
-    const { refusals, shapes } = await ownedOne(side, server, "big", large);
-    assert.deepEqual(refusals, []);
-    const own = shapes.filter((ops) => /OPEN|SETATTR|WRITE/.test(ops));
+    const before = server.log.length;
+    const writer = await side.create("/vfs/d/big");
+    const refusals: unknown[] = [];
+    await writer.chown("4242", "777", (error, attrs) => {
+      refusals.push(error);
+      return Promise.resolve(attrs);
+    });
+    await writer.write(large.subarray(0, 10));
+    assert.equal(server.log.length, before, "nothing sent for a file that may still be small");
+    await writer.write(large.subarray(10));
+    await writer.finish({ mode: 0o640 }, BigInt(large.length));
+    const own = server.log.slice(before).map((e) => e.ops.slice(1).join(" "))
+      .filter((ops) => /OPEN|SETATTR|WRITE/.test(ops));
     assert.deepEqual(own.slice(0, 2), ["PUTFH OPEN GETFH GETATTR", "PUTFH SETATTR"]);
+    assert.deepEqual(refusals, []);
     assert.deepEqual([...server.file("/vfs/d/big")!.data], [...large]);
+  });
+});
+
+Deno.test("the copy's writer on 4.1: an owner given in the one COMPOUND whose WRITE then met NFS4ERR_DELAY is not given again: the open goes on with the data", async () => {
+  await withSide(async (side, server) => {
+    await ownedOne(side, server, "first", bytes("learn\n"));
+    server.failNext("WRITE", S.NFS4ERR_DELAY);
+    const { refusals, shapes } = await ownedOne(side, server, "g", bytes("g\n"));
+    assert.deepEqual(refusals, []);
+    assert.deepEqual(shapes, [
+      "PUTFH OPEN GETFH GETATTR SETATTR WRITE SETATTR CLOSE",
+      "PUTFH WRITE SETATTR CLOSE",
+    ]);
+    assert.equal(text(server, "/vfs/d/g"), "g\n");
+  });
+});
+
+Deno.test("the copy's writer on 4.1: an owner refused NFS4ERR_BADOWNER in the one COMPOUND is a refusal too; one failed NFS4ERR_IO is given again, and a second NFS4ERR_IO fails the file before its data, with no refusal judged", async () => {
+  await withSide(async (side, server) => {
+    await ownedOne(side, server, "first", bytes("learn\n"));
+    server.failNext("SETATTR", S.NFS4ERR_BADOWNER);
+    const bad = await ownedOne(side, server, "b", bytes("b\n"));
+    assert.equal(bad.refusals.length, 1);
+    assert.ok(bad.refusals[0] instanceof NfsError);
+    assert.equal((bad.refusals[0] as NfsError).status, S.NFS4ERR_BADOWNER);
+    server.failNext("SETATTR", S.NFS4ERR_IO, { times: 2 });
+    const before = server.log.length;
+    await assert.rejects(
+      ownedOne(side, server, "i", bytes("i\n")),
+      (e) => e instanceof NfsError && e.status === S.NFS4ERR_IO,
+    );
+    const shapes = server.log.slice(before).map((e) => e.ops.slice(1).join(" "));
+    assert.ok(!shapes.some((ops) => ops === "PUTFH WRITE SETATTR CLOSE"), shapes.join(" | "));
+  });
+});
+
+Deno.test("the copy's writer on 4.1: a directory that refuses the create (NFS4ERR_ACCESS at the OPEN) fails the file with that status; the owner is never judged refused (no ownership warning), small or large", async () => {
+  await withSide(async (side, server) => {
+    await ownedOne(side, server, "first", bytes("learn\n"));
+    server.failNext("OPEN", S.NFS4ERR_ACCESS);
+    let refusals: unknown[] = [];
+    await assert.rejects(
+      ownedOne(side, server, "a", bytes("a\n")).then((r) => refusals = r.refusals),
+      (e) => e instanceof NfsError && e.status === S.NFS4ERR_ACCESS && e.op === "OPEN",
+    );
+    assert.deepEqual(refusals, []);
+    server.failNext("OPEN", S.NFS4ERR_ACCESS);
+    const writer = await side.create("/vfs/d/large");
+    const judged: unknown[] = [];
+    await writer.chown("4242", "777", (error, attrs) => {
+      judged.push(error);
+      return Promise.resolve(attrs);
+    });
+    await assert.rejects(
+      writer.write(new Uint8Array(SMALL_CREATE_BYTES + 1)),
+      (e) => e instanceof NfsError && e.status === S.NFS4ERR_ACCESS,
+    );
+    assert.deepEqual(judged, []);
   });
 });

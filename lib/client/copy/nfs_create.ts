@@ -64,6 +64,8 @@ export interface DeferredCreate {
   readonly placedAs?: string;
   /** The server, for messages (CopyError.url). */
   readonly url?: NfsUrl;
+  /** Whether a failure to give an owner is a refusal (to warn about), not a failure of the file. */
+  isRefusal(error: unknown): boolean;
   /** Most bytes held for one COMPOUND. */
   readonly limit: number;
   /** The size of write sources read in. */
@@ -222,7 +224,7 @@ export class DeferredCreateWriter implements Writer {
           this.#ordinary = Promise.resolve(writer);
           throw this.#stoppedError();
         }
-        this.#ordinary = this.#adopt(writer, end.ownerError);
+        this.#ordinary = this.#adopt(writer, end.ownerError, end.ownerGiven === true);
       }
     }
     const ordinary = await this.#becomeOrdinary();
@@ -266,17 +268,21 @@ export class DeferredCreateWriter implements Writer {
    * the one COMPOUND's was refused: `ownerError`), and the chunks held,
    * written first.
    */
-  async #adopt(writer: NfsWriter, ownerError?: unknown): Promise<NfsWriter> {
+  async #adopt(writer: NfsWriter, ownerError?: unknown, ownerGiven = false): Promise<NfsWriter> {
     this.#writer = writer;
     if (this.#reread) writer.useSource(this.#reread);
     const owner = this.#owner;
-    if (owner) {
+    if (owner && !ownerGiven) {
       if (ownerError !== undefined) {
         this.#ownerRefusal = { error: ownerError };
       } else {
-        await writer.chown(owner.owner, owner.group).catch((error) => {
+        try {
+          await writer.chown(owner.owner, owner.group);
+        } catch (error) {
+          // A refusal is judged at the finish; anything else fails the file now.
+          if (!this.#create.isRefusal(error)) throw error;
           this.#ownerRefusal = { error };
-        });
+        }
       }
     }
     const held = this.#held;

@@ -255,6 +255,7 @@ export class NfsSide implements Side {
       new DeferredCreateWriter({
         path: this.display(path),
         url: this.url,
+        isRefusal: (e) => this.isDenied(e),
         ...(placeAs !== undefined ? { placedAs: this.display(placeAs) } : {}),
         limit: SMALL_CREATE_BYTES,
         chunkSize: this.#tuning.chunkSize,
