@@ -280,7 +280,12 @@ export class Nfs4Client implements Nfs4ClientApi {
   readonly manager: StateManager;
   readonly #owner: ClientOwner;
   readonly #channel: RpcCompoundChannel;
-  #supported: ReadonlySet<number> | undefined;
+  /**
+   * The attributes the server says it supports (supported_attrs, from the
+   * root); null: it did not say (it must, RFC 8881 §5.6), and every
+   * attribute wanted is asked for, whatever was wanted first.
+   */
+  #supported: ReadonlySet<number> | null | undefined;
   /** The longest name the server takes, in bytes (its `maxname`), when it says. */
   #maxName: number | undefined;
   #closed = false;
@@ -381,14 +386,17 @@ export class Nfs4Client implements Nfs4ClientApi {
 
   /** The attributes this client asks for that the server supports. */
   async #wanted(ids: readonly number[]): Promise<number[]> {
-    if (!this.#supported) {
+    if (this.#supported === undefined) {
       const [, attrs] = await this.manager.run(() =>
         [putrootfh(), getattr([Attr.SUPPORTED_ATTRS, Attr.MAXNAME])] as const
       );
-      this.#supported = attrs.attrs.supportedAttrs ?? new Set(ids);
+      this.#supported = attrs.attrs.supportedAttrs ?? null;
       if (attrs.attrs.maxname) this.#maxName = attrs.attrs.maxname;
     }
-    return ids.filter((id) => this.#supported!.has(id) || id === Attr.TYPE);
+    const supported = this.#supported;
+    return supported === null
+      ? [...ids]
+      : ids.filter((id) => supported.has(id) || id === Attr.TYPE);
   }
 
   /**
@@ -569,7 +577,7 @@ export class Nfs4Client implements Nfs4ClientApi {
       );
       return decoded.attrs.supportedAttrs;
     });
-    const supported = [...(own ?? this.#supported!)].sort((a, b) => a - b);
+    const supported = [...(own ?? this.#supported ?? LIST_ATTRS)].sort((a, b) => a - b);
     // Attributes whose value no GETATTR carries (RDATTR_ERROR is for
     // READDIR; the *_SET ones are write-only, RFC 7530 §5.7).
     const writeOnly = new Set<number>([

@@ -797,3 +797,25 @@ Deno.test("the copy's writer on 4.1: a directory that refuses the create (NFS4ER
     assert.deepEqual(judged, []);
   });
 });
+
+Deno.test("createWriteCloseIn 4.1: the WRITE size is each directory's file system's (its maxwrite, asked of the directory): a file one export's WRITE holds goes in one COMPOUND, the same file into an export with smaller WRITEs does not", async () => {
+  await withClient({
+    files: { "/vfs/small/x": "x", "/vfs/d/x": "x" },
+    maxwrite: (path) => path.startsWith("/vfs/small") ? 4096n : 1n << 20n,
+  }, async (client, server) => {
+    const directories = new DirectoryHandles();
+    const data = new Uint8Array(6000).fill(5);
+    const settable = { ...SETTABLE, size: 6000n };
+    const into = (dir: string) =>
+      client.createWriteCloseIn(`/vfs/${dir}/f`, { mode: 0o600, directories }, data, settable);
+    const first = await into("small");
+    assert.equal(first, undefined);
+    assert.equal(server.file("/vfs/small/f"), undefined, "nothing sent for it");
+    const end = await into("d");
+    assert.ok(end?.done);
+    assert.equal(server.file("/vfs/d/f")!.data.length, 6000);
+    // Asked once per directory.
+    const asked = server.log.filter((e) => e.ops.join(" ") === "SEQUENCE PUTFH GETATTR");
+    assert.equal(asked.length, 2);
+  });
+});

@@ -456,6 +456,8 @@ export interface ScriptedServerOptions {
   readonly replyCache?: boolean;
   /** The maxread attribute of the object at a path (default 1 MiB everywhere; undefined: not sent). */
   readonly maxread?: (path: string) => bigint | undefined;
+  /** The maxwrite attribute of the object at a path (default: not sent). */
+  readonly maxwrite?: (path: string) => bigint | undefined;
   /**
    * 4.1: honour the current stateid {seqid 1, other 0} in READ, WRITE,
    * SETATTR and CLOSE (RFC 8881 §16.2.3.1.2; default true). False answers it
@@ -587,6 +589,7 @@ export class ScriptedServer {
   readonly writeOvercount: number;
   readonly readNothingFrom: number | undefined;
   readonly #maxread: (path: string) => bigint | undefined;
+  readonly #maxwrite: (path: string) => bigint | undefined;
   readonly root: FileNode;
   /** Every COMPOUND handled, across channels. */
   readonly log: LogEntry[] = [];
@@ -666,6 +669,7 @@ export class ScriptedServer {
     this.writeOvercount = options.writeOvercount ?? 0;
     this.readNothingFrom = options.readNothingFrom;
     this.#maxread = options.maxread ?? (() => 1n << 20n);
+    this.#maxwrite = options.maxwrite ?? (() => undefined);
     this.delegationPolicy = options.delegations;
     this.notifyLocks = options.notifyLocks ?? true;
     this.root = this.#node("/", "dir");
@@ -1721,6 +1725,8 @@ export class ScriptedServer {
     };
     const maxread = this.#maxread(node.path);
     if (maxread !== undefined) (all as { maxread?: bigint }).maxread = maxread;
+    const maxwrite = this.#maxwrite(node.path);
+    if (maxwrite !== undefined) (all as { maxwrite?: bigint }).maxwrite = maxwrite;
     const out: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(all)) {
       if (wanted.has(attrId(key as keyof FileAttributes))) out[key] = value;
