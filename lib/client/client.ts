@@ -71,6 +71,8 @@ import {
   createWriteSetattrClose,
   type Placing,
 } from "../state/small_create.ts";
+
+export type { Placing };
 import { type DirectoryHandles, PrefetchedFile } from "./small_file.ts";
 import { SeenCookies } from "./seen_cookies.ts";
 import { readAheadDepth } from "./byte_range.ts";

@@ -24,10 +24,13 @@ export class NfsError extends Error {
   /** Position of the failed op in the COMPOUND, when known. */
   readonly opIndex: number | undefined;
   /**
-   * The status answered a resend of a request whose first transmission got
-   * no reply: the first may have run, and this status may describe the
-   * state it left (a RENAME resent after it ran: NFS4ERR_NOENT). The caller
-   * must look the outcome up rather than take the status at its word.
+   * The status answered a request sent again after an earlier transmission
+   * got no reply that the server could repeat (4.0: any resend; 4.1: a
+   * call run again after its resend met a lost session or
+   * NFS4ERR_RETRY_UNCACHED_REP, lib/state/manager.ts run()): the first may
+   * have run, and this status may describe the state it left (a RENAME
+   * resent after it ran: NFS4ERR_NOENT). The caller must look the outcome
+   * up rather than take the status at its word.
    */
   readonly answeredResend: boolean;
 

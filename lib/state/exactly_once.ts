@@ -73,7 +73,8 @@ export function changesState(ops: OpList): boolean {
  * not kept), or a failure that answered a resend whose first transmission
  * may have run it (NfsError.answeredResend: on 4.0 after a reconnect a
  * duplicate request cache per connection does not know the resend, so a
- * RENAME that ran says NFS4ERR_NOENT, a CREATE NFS4ERR_EXIST). `done()`
+ * RENAME that ran says NFS4ERR_NOENT, a CREATE NFS4ERR_EXIST; on 4.1 a
+ * call run again after its resend met a lost session). `done()`
  * says whether its effect is there: then it succeeded; else the status
  * stands.
  */
@@ -90,14 +91,29 @@ export async function settleUnknownOutcome(
     const unknown = e instanceof NfsError &&
       (e.status === S.NFS4ERR_RETRY_UNCACHED_REP || e.answeredResend);
     if (!unknown) throw e;
-    const effect = await done().catch(() => false);
-    m.tracer.emit(
-      "retry",
-      `${op} outcome looked up`,
-      `${path}: ${effect ? "it was done" : "not done; the status stands"}`,
-    );
-    if (!effect) throw e;
+    if (!await lookUpOutcome(m, op, path, done)) throw e;
   }
+}
+
+/**
+ * Whether a state change whose outcome is unknown took effect, by looking
+ * it up (`done()`; a failed look-up counts as not done), and the trace says
+ * so: for a caller that learned of the unknown outcome some other way (a
+ * reply unreadable past the op, say).
+ */
+export async function lookUpOutcome(
+  m: StateManager,
+  op: string,
+  path: string,
+  done: () => Promise<boolean>,
+): Promise<boolean> {
+  const effect = await done().catch(() => false);
+  m.tracer.emit(
+    "retry",
+    `${op} outcome looked up`,
+    `${path}: ${effect ? "it was done" : "not done; the status stands"}`,
+  );
+  return effect;
 }
 
 /**

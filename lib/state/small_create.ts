@@ -217,7 +217,8 @@ const placingRefused = new WeakMap<StateManager, boolean>();
 export function canPlaceInOne(m: StateManager, withOwner = false): boolean {
   const session = m.client.session;
   return session !== undefined && !placingRefused.get(m) &&
-    session.fore.maxOperations >= OPS + PLACING_OPS + (withOwner ? 1 : 0);
+    session.fore.maxOperations >= OPS + PLACING_OPS + (withOwner ? 1 : 0) &&
+    session.fore.maxResponseSizeCached >= PLACING_REPLY_ROOM;
 }
 
 /**
@@ -236,6 +237,9 @@ export function canCreateInOne(m: StateManager, bytes: number, withOwner = false
 
 /** Reply bytes of the shape (no data comes back): the cached reply must hold them. */
 const REPLY_ROOM = 1024;
+
+/** The same with the placing's and the owner's results (two more change_info4s among them). */
+const PLACING_REPLY_ROOM = 2048;
 
 /**
  * Request bytes besides the WRITE's data and the owner's strings: the RPC
@@ -388,20 +392,24 @@ export async function createWriteSetattrClose(
         `${error.op} -> NFS4ERR_BAD_STATEID after OPEN in one COMPOUND (${request.path}); ` +
           "OPEN, then WRITE+SETATTR+CLOSE, from now on (RFC 8881 §16.2.3.1.2)",
       );
-    } else if (
-      error instanceof NfsError && error.op === "VERIFY" &&
-      // Refused, or NFS4ERR_NOT_SAME after a WRITE that says it wrote it
-      // all (a server whose size lags): placing would never get through.
-      (UNSUPPORTED.has(error.status) || seen.write?.count === data?.length)
-    ) {
-      refusePlacing(m, `VERIFY -> ${error.statusName} in one COMPOUND`, request.path);
-    } else if (m.tracer.active) {
-      const failedAt = error instanceof NfsError ? `${error.op} -> ${error.statusName}` : "?";
-      m.tracer.emit(
-        "retry",
-        `${failedAt} after OPEN in one COMPOUND`,
-        `${request.path}: the rest goes on the open`,
-      );
+    } else {
+      if (
+        error instanceof NfsError && error.op === "VERIFY" &&
+        // Refused, or NFS4ERR_NOT_SAME after a WRITE that says it wrote it
+        // all (a server whose size lags): placing would never get through.
+        (UNSUPPORTED.has(error.status) ||
+          (error.status === S.NFS4ERR_NOT_SAME && seen.write?.count === data?.length))
+      ) {
+        refusePlacing(m, `VERIFY -> ${error.statusName} in one COMPOUND`, request.path);
+      }
+      if (m.tracer.active) {
+        const failedAt = error instanceof NfsError ? `${error.op} -> ${error.statusName}` : "?";
+        m.tracer.emit(
+          "retry",
+          `${failedAt} after OPEN in one COMPOUND`,
+          `${request.path}: the rest goes on the open`,
+        );
+      }
     }
     if ((data && !seen.write) || (request.owner && !seen.ownerSet)) {
       // Nothing written: the caller writes, sets and closes on the open
@@ -482,7 +490,8 @@ function placingAfterClose(
   const error = failure?.error;
   // A reply that could not be read past the CLOSE: the LINK may have run.
   if (!(error instanceof NfsError)) return { linked: "unknown", error };
-  if ((error.op === "SAVEFH" || error.op === "VERIFY") && UNSUPPORTED.has(error.status)) {
+  // (VERIFY comes before the CLOSE: its failures never reach here.)
+  if (error.op === "SAVEFH" && UNSUPPORTED.has(error.status)) {
     refusePlacing(m, `${error.op} -> ${error.statusName} in one COMPOUND`, request.path);
   }
   return { linked: false, error };
@@ -576,8 +585,21 @@ async function committed(
   const durable = !wrote || end.commitError === undefined &&
       (end.commitVerifier === undefined || sameBytes(end.commitVerifier, wrote.writeverf));
   if (placed && (!whole || !durable)) {
+    const why = !whole
+      ? `the server wrote ${wrote!.count} of ${request.data.length} bytes`
+      : "its data are not known durable (COMMIT)";
     const after = await outsideOperationScope(() => unplace(m, request, fileid)).catch(() =>
       "unknown" as const
+    );
+    const shown = finalPath(request);
+    m.tracer.emit(
+      "error",
+      after === "gone"
+        ? "placed file taken back"
+        : after === "not ours"
+        ? "placed file's name no longer its own"
+        : "placed file not taken back",
+      `${shown}: ${why}`,
     );
     // Still this file's name only when that is not known: the caller then
     // says the destination may be damaged.
@@ -620,12 +642,12 @@ async function unplace(
     if (e.op === "VERIFY" && e.status === S.NFS4ERR_NOT_SAME) return "not ours";
     return "unknown";
   }
-  m.tracer.emit(
-    "error",
-    "placed file taken back",
-    `${request.path}: its data are not known durable`,
-  );
   return "gone";
+}
+
+/** The final name's path, as the user would name it (`request.path`'s directory). */
+function finalPath(request: SmallCreateRequest): string {
+  return request.path.slice(0, request.path.lastIndexOf("/") + 1) + request.placeAs;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -6,7 +6,12 @@
  * CLOSE` with the current stateid (RFC 8881 §16.2.3.1.2); a COMPOUND that
  * stops after its OPEN (RFC 8881 §16.2.3) goes on with the open; a server
  * that refuses the current stateid gets the two-COMPOUND shape from then on;
- * a copy stopped before its file's data were all there sent nothing.
+ * a copy stopped before its file's data were all there sent nothing. With
+ * `placeAs` the same COMPOUND checks the WRITE (VERIFY of the size, RFC 8881
+ * §18.31) and takes the final name (`SAVEFH PUTFH LINK REMOVE`, §18.9), each
+ * way it can stop finished by NfsSide.renameNoReplace; with an owner to give
+ * (cp -p) a SETATTR of owner and group follows the OPEN, its refusal handed
+ * to the copy's onRefused.
  */
 
 import assert from "node:assert/strict";
@@ -817,5 +822,40 @@ Deno.test("createWriteCloseIn 4.1: the WRITE size is each directory's file syste
     // Asked once per directory.
     const asked = server.log.filter((e) => e.ops.join(" ") === "SEQUENCE PUTFH GETATTR");
     assert.equal(asked.length, 2);
+  });
+});
+
+Deno.test("placeAs: what ends placing for the client and what does not: VERIFY NFS4ERR_NOT_SAME after a WRITE that wrote it all (a size that lags) and SAVEFH NFS4ERR_NOTSUPP do; a VERIFY that met NFS4ERR_DELAY does not", async () => {
+  /** After `fault`, a file placed by its own LINK; then whether the next goes in one COMPOUND. */
+  const after = async (fault: (server: ScriptedServer) => void) => {
+    let nextInOne = false;
+    await withSide(async (side, server) => {
+      await placeOne(side, server, "first", bytes("learn\n"));
+      fault(server);
+      const one = await placeOne(side, server, "one", bytes("one\n"));
+      assert.equal(one.placed, true);
+      assert.equal(text(server, one.target), "one\n");
+      assert.equal(server.file(one.temp), undefined);
+      const two = await placeOne(side, server, "two", bytes("two\n"));
+      assert.equal(text(server, two.target), "two\n");
+      nextInOne = two.shapes[0] === PLACED_IN_ONE;
+    });
+    return nextInOne;
+  };
+  assert.equal(await after((s) => s.failNext("VERIFY", S.NFS4ERR_NOT_SAME)), false);
+  assert.equal(await after((s) => s.failNext("SAVEFH", S.NFS4ERR_NOTSUPP)), false);
+  assert.equal(await after((s) => s.failNext("VERIFY", S.NFS4ERR_DELAY)), true);
+});
+
+Deno.test("placeAs: a LINK in the COMPOUND refused NFS4ERR_PERM (Linux on a file system without hard links) is taken as no hard links: checked and RENAMEd, no LINK sent again", async () => {
+  await withSide(async (side, server) => {
+    await placeOne(side, server, "first", bytes("learn\n"));
+    server.failNext("LINK", S.NFS4ERR_PERM);
+    const one = await placeOne(side, server, "p1", bytes("p1\n"));
+    assert.equal(one.placed, true);
+    assert.equal(one.shapes.filter((s) => s.includes("LINK")).length, 1, one.shapes.join(" | "));
+    assert.ok(one.shapes.some((s) => s.includes("RENAME")), one.shapes.join(" | "));
+    assert.equal(text(server, one.target), "p1\n");
+    assert.equal(server.file(one.temp), undefined);
   });
 });

@@ -385,10 +385,12 @@ function resentCreateFailure(error: unknown, side: Side, target: string): unknow
   ) {
     return error;
   }
+  const found = error.op === "OPEN"
+    ? "its temporary made already, maybe by that first one"
+    : "the name taken, maybe by that first one";
   return new CopyError(
     `cannot create regular file '${side.display(target)}': File exists (NFS4ERR_EXIST): ` +
-      `the first ${error.op} got no answer, and sent again it found the name taken, ` +
-      "maybe by that first one",
+      `the first ${error.op} got no answer, and sent again it found ${found}`,
     { url: side.url, cause: error },
   );
 }

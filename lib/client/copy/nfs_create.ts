@@ -30,8 +30,7 @@
 
 import type { SettableAttributes } from "../../nfs4/attrs.ts";
 import type { FileHandle } from "../../nfs4/types.ts";
-import type { CreatedInOne, NfsFile } from "../client.ts";
-import type { Placing } from "../../state/small_create.ts";
+import type { CreatedInOne, NfsFile, Placing } from "../client.ts";
 import type { NfsUrl } from "../url.ts";
 import type { FinalAttrs, OwnerRefusal, Reread, Writer } from "./side.ts";
 import { checkOneWrite, concat, finalSettable, type NfsWriter } from "./nfs_writer.ts";

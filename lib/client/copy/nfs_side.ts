@@ -13,11 +13,11 @@ import { lookup } from "../../nfs4/ops/lookup.ts";
 import { putfh } from "../../nfs4/ops/putfh.ts";
 import { remove } from "../../nfs4/ops/remove.ts";
 import { savefh } from "../../nfs4/ops/savefh.ts";
-import { settleUnknownOutcome } from "../../state/exactly_once.ts";
+import { lookUpOutcome, settleUnknownOutcome } from "../../state/exactly_once.ts";
 import { Nfs4Status as S } from "../../nfs4/status.ts";
 import type { FileHandle, NfsTime } from "../../nfs4/types.ts";
 import type { Nfs4ClientApi } from "../api.ts";
-import { Nfs4Client, SMALL_CREATE_BYTES } from "../client.ts";
+import { Nfs4Client, type Placing, SMALL_CREATE_BYTES } from "../client.ts";
 import type { FileInfo } from "../types.ts";
 import { DirectoryHandles, openReadAhead } from "../small_file.ts";
 import { type NfsUrl, urlForPath } from "../url.ts";
@@ -39,7 +39,6 @@ import { endOfData } from "../read_progress.ts";
 import { readAheadDepth } from "../byte_range.ts";
 import { concat, NfsWriter, type WriteTarget } from "./nfs_writer.ts";
 import { DeferredCreateWriter } from "./nfs_create.ts";
-import type { Placing } from "../../state/small_create.ts";
 
 /** What an NfsFile has beyond the interface (sizes, and SETATTR of any settable attribute). */
 export type FileExtras = {
@@ -273,9 +272,14 @@ export class NfsSide implements Side {
               data,
               settable,
             );
-            return end && !end.done && end.ownerError !== undefined
-              ? { ...end, ownerError: this.#named(end.ownerError) }
-              : end;
+            // Failures handed back rather than thrown are named here too.
+            if (end && !end.done && end.ownerError !== undefined) {
+              return { ...end, ownerError: this.#named(end.ownerError) };
+            }
+            if (end?.done && end.commitError !== undefined) {
+              return { ...end, commitError: this.#named(end.commitError) };
+            }
+            return end;
           }),
         writerFor: (file) => this.#writerFor(file),
       }),
@@ -355,14 +359,9 @@ export class NfsSide implements Side {
     // would. The temporary's name goes in the same COMPOUND: REMOVE runs
     // only once LINK has succeeded (a COMPOUND stops at its first failure,
     // RFC 7530 §15.2, RFC 8881 §16.2.3).
-    const state = writer instanceof NfsWriter
-      ? writer.state
-      : writer instanceof DeferredCreateWriter
-      ? writer.placement()
-      : undefined;
-    const placing = writer instanceof DeferredCreateWriter
-      ? writer.placement()?.placing
-      : undefined;
+    const placement = writer instanceof DeferredCreateWriter ? writer.placement() : undefined;
+    const state = writer instanceof NfsWriter ? writer.state : placement;
+    const placing = placement?.placing;
     if (placing && state?.parentFh && this.client instanceof Nfs4Client) {
       const placed = await this.#afterPlacing(placing, from, to, state.parentFh, state.fh);
       if (placed !== undefined) return placed;
@@ -455,11 +454,13 @@ export class NfsSide implements Side {
       return true;
     }
     const error = placing.error;
+    const manager = (this.client as Nfs4Client).manager;
+    const isThisFile = () => this.#names(dirFh, this.basename(to), fileFh);
     if (placing.linked === "unknown") {
       // The reply could not be read past the CLOSE: the names say whether
       // the LINK ran. Not this file's: it may have run all the same (the
       // name removed since), so it is not sent again; the file fails.
-      if (!await this.#names(dirFh, this.basename(to), fileFh)) {
+      if (!await lookUpOutcome(manager, "LINK", this.display(to), isThisFile)) {
         const why = error instanceof Error ? error.message : String(error);
         throw new CopyError(
           `cannot create regular file '${this.display(to)}': the server's answer to its LINK ` +
@@ -482,7 +483,7 @@ export class NfsSide implements Side {
       // may be this very file (a server that found the resent OPEN's file
       // by its verifier); else the first run may have taken it (file.ts
       // says so), and the temporary goes as for any failure.
-      if (!await this.#names(dirFh, this.basename(to), fileFh)) {
+      if (!await lookUpOutcome(manager, "LINK", this.display(to), isThisFile)) {
         throw error.withPath(this.display(to));
       }
       if (await this.#names(dirFh, this.basename(from), fileFh)) await this.remove(from);
