@@ -404,21 +404,9 @@ export class NfsSide implements Side {
           await this.remove(from);
           return true;
         }
-        if (this.isExists(e)) {
-          await this.remove(from).catch(() => undefined);
-          return false;
-        }
-        // No hard links here: NFS4ERR_NOTSUPP, or NFS4ERR_PERM (Linux's
-        // vfs_link on a file system without them, vfat say). Check, then
-        // rename (a narrow race remains), for this file and the next.
-        if (
-          !(e instanceof NfsError && e.op === "LINK" &&
-            (e.status === S.NFS4ERR_NOTSUPP || e.status === S.NFS4ERR_PERM))
-        ) {
-          throw e instanceof NfsError ? e.withPath(this.display(to)) : e;
-        }
-        this.#noHardLinks = true;
-        return await this.#checkThenRename(from, to);
+        const answered = await this.#linkRefused(e, from, to);
+        if (answered !== undefined) return answered;
+        throw e instanceof NfsError ? e.withPath(this.display(to)) : e;
       }
       // Whether the first COMPOUND got as far as its REMOVE is not known: the
       // temporary's name goes only if it is still there, still this file (a
@@ -472,13 +460,7 @@ export class NfsSide implements Side {
       return true;
     }
     if (!(error instanceof NfsError) || error.op !== "LINK") return undefined;
-    if (error.status === S.NFS4ERR_NOTSUPP || error.status === S.NFS4ERR_PERM) {
-      // No hard links here (as renameNoReplace's own LINK would learn).
-      this.#noHardLinks = true;
-      return await this.#checkThenRename(from, to);
-    }
-    if (!this.isExists(error)) return undefined;
-    if (error.answeredResend) {
+    if (this.isExists(error) && error.answeredResend) {
       // Sent again after its first transmission went unanswered: the name
       // may be this very file (a server that found the resent OPEN's file
       // by its verifier); else the first run may have taken it (file.ts
@@ -489,8 +471,29 @@ export class NfsSide implements Side {
       if (await this.#names(dirFh, this.basename(from), fileFh)) await this.remove(from);
       return true;
     }
-    await this.remove(from).catch(() => undefined);
-    return false;
+    return await this.#linkRefused(error, from, to);
+  }
+
+  /**
+   * What a LINK of the temporary `from` to `to` refused means: the name is
+   * taken (NFS4ERR_EXIST): the temporary goes, false; no hard links here
+   * (NFS4ERR_NOTSUPP, or NFS4ERR_PERM: Linux's vfs_link on a file system
+   * without them, vfat say): checked, then renamed (a narrow race remains),
+   * for this file and the next. Undefined for any other failure.
+   */
+  async #linkRefused(error: unknown, from: string, to: string): Promise<boolean | undefined> {
+    if (this.isExists(error)) {
+      await this.remove(from).catch(() => undefined);
+      return false;
+    }
+    if (
+      error instanceof NfsError && error.op === "LINK" &&
+      (error.status === S.NFS4ERR_NOTSUPP || error.status === S.NFS4ERR_PERM)
+    ) {
+      this.#noHardLinks = true;
+      return await this.#checkThenRename(from, to);
+    }
+    return undefined;
   }
 
   /** Whether `name` in the directory `dirFh` is the file `fileFh` (the same fileid). */
