@@ -82,6 +82,14 @@ export interface LockOptions {
    * instead of reasons to wait (`nfs4 lock -n`).
    */
   readonly noWait?: boolean;
+  /**
+   * The time (ms from the call) by which `signal` will stop it (`lock -w`'s
+   * deadline): NFS4ERR_GRACE and NFS4ERR_DELAY are waited out only while a
+   * LOCK sent after the wait still has room to be answered before then;
+   * after that the status is the answer, rather than a LOCK left in flight
+   * (that the server may grant) when the signal stops it.
+   */
+  readonly answerWithinMs?: number;
 }
 
 /** An open file (an NFSv4 open stateid held by the state manager). */

@@ -191,7 +191,14 @@ export async function lockWithWait(
         )
         : undefined;
       const lockOnce = () =>
-        file.lock(range, { blocking, signal: tryStop.signal, noWait: !blocking });
+        file.lock(range, {
+          blocking,
+          signal: tryStop.signal,
+          noWait: !blocking,
+          // GRACE and DELAY waited out only while a LOCK after them can be
+          // answered before the deadline stops it (nothing left in flight).
+          ...(timer !== undefined ? { answerWithinMs: Math.max(0, left) } : {}),
+        });
       try {
         await (softStop ? withOperationSignal(softStop, lockOnce) : lockOnce());
         quickestTry = Math.min(quickestTry, clock.now() - tryStart);

@@ -351,7 +351,12 @@ export async function lockFile(
   m: StateManager,
   state: OpenState,
   range: LockRange,
-  options: { blocking?: boolean; signal?: AbortSignal; noWait?: boolean } = {},
+  options: {
+    blocking?: boolean;
+    signal?: AbortSignal;
+    noWait?: boolean;
+    answerWithinMs?: number;
+  } = {},
 ): Promise<void> {
   const existed = state.locks.some((l) => l.owner === m.lockOwner);
   const lockState = lockStateFor(m, state);

@@ -123,6 +123,14 @@ export interface RunOptions {
   /** 4.1: sa_cachethis. */
   readonly cacheThis?: boolean;
   /**
+   * The time (ms from the call) by which the caller's `signal` will stop it
+   * (`lock -w`): DELAY and GRACE are waited out only while a request sent
+   * after the wait still has {@linkcode LAST_SEND_ROOM_MS} before then;
+   * after that the status is the answer, so that nothing is left in flight
+   * (run, perhaps, by the server) when the signal stops it.
+   */
+  readonly answerWithinMs?: number;
+  /**
    * Sent by the state manager's own steps: do not wait for recovery (that
    * would wait on itself), and hand conditions that need other recovery
    * back to the loop instead of waiting.
@@ -159,6 +167,9 @@ const SEQID_OPS = new Set(["OPEN", "OPEN_CONFIRM", "OPEN_DOWNGRADE", "CLOSE", "L
 
 /** After an interrupt (Ctrl-C), how long releasing state may take. */
 const AFTER_INTERRUPT_MS = 1_500;
+
+/** The least room a request sent after a DELAY or GRACE wait is given before RunOptions.answerWithinMs. */
+const LAST_SEND_ROOM_MS = 100;
 
 /** Backoff for DELAY and GRACE (kernel NFS4_POLL_RETRY_MIN/MAX: 0.1 s to 15 s). */
 const RETRY_MIN_MS = 100;
@@ -940,6 +951,9 @@ export class StateManager {
    */
   async run<T extends OpList>(build: () => T, options: RunOptions = {}): Promise<ResultsOf<T>> {
     const deadline = this.clock.now() + this.recoveryTimeoutMs;
+    const answerBy = options.answerWithinMs === undefined
+      ? undefined
+      : this.clock.now() + options.answerWithinMs;
     let backoff = RETRY_MIN_MS;
     let immediateRetries = 0;
     let leaseChecked = false;
@@ -1034,16 +1048,24 @@ export class StateManager {
       switch (action.kind) {
         case "fail":
           return this.#results(reply, ops, mayHaveRun);
-        case "delay":
-          this.tracer.emit("retry", label, `waiting ${ms(backoff)}`);
+        case "delay": {
+          // The caller stops it at `answerBy`: the wait ends early enough for
+          // the next request to be answered before then, or not at all.
+          const room = answerBy === undefined
+            ? Infinity
+            : answerBy - this.clock.now() - LAST_SEND_ROOM_MS;
+          if (room <= 0) return this.#results(reply, ops, mayHaveRun);
+          const wait = Math.min(backoff, room);
+          this.tracer.emit("retry", label, `waiting ${ms(wait)}`);
           try {
-            await this.clock.sleep(backoff, this.#signal(soft));
+            await this.clock.sleep(wait, this.#signal(soft));
           } catch (cause) {
             // Stopped while waiting out DELAY or GRACE: the status is the answer.
             throw new NfsError(status, failed.name, { cause });
           }
           backoff = Math.min(backoff * 2, this.#maxBackoff);
           continue;
+        }
         case "retry":
           // It ran, but its answer is lost: only an idempotent COMPOUND may
           // simply run again; the caller must look a state change up.

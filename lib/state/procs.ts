@@ -798,6 +798,8 @@ export async function lockRange(
     signal?: AbortSignal;
     /** GRACE and DELAY are the answer, not reasons to wait (`lock -n`). */
     noWait?: boolean;
+    /** RunOptions.answerWithinMs (`lock -w`'s deadline). */
+    answerWithinMs?: number;
   } = {},
 ): Promise<Stateid> {
   const openState = lockState.open;
@@ -838,6 +840,7 @@ export async function lockRange(
       inRecovery: options.inRecovery ?? false,
       final: options.noWait ? NO_WAIT_FINAL : LOCK_FINAL,
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.answerWithinMs !== undefined ? { answerWithinMs: options.answerWithinMs } : {}),
     },
   );
   const before = lockState.stateid ? formatStateid(lockState.stateid) : "none";

@@ -11,6 +11,7 @@ import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
 import type { OpenArgs } from "../../lib/nfs4/ops/open.ts";
 import type { LockDenied } from "../../lib/nfs4/ops/lock.ts";
 import { harness } from "./_harness.ts";
+import { lockFile } from "../../lib/state/files.ts";
 
 Deno.test("DELAY on READ is retried with backoff 100, 200, 400 ms, each a retry event (RFC 7530 §13.1.1.3)", async () => {
   await using h = await harness(1);
@@ -235,4 +236,21 @@ Deno.test("4.1 SEQUENCE answered NFS4ERR_DELAY: the same request again, same slo
   const sent = h.entries().map((e) => `${e.slotid}/${e.sequenceid}`);
   assert.equal(new Set(sent).size, 1, `one slot and sequence id: ${sent.join(", ")}`);
   assert.deepEqual(h.steps(), []);
+});
+
+Deno.test("GRACE on a LOCK that must be answered within 1 s (lock -w's deadline): waited out only while a LOCK after the wait has 100 ms before it; then NFS4ERR_GRACE is the answer, nothing left in flight (RFC 8881 §8.4.2.1)", async () => {
+  await using h = await harness(1);
+  const file = await h.open();
+  h.mark();
+  h.server.failNext("LOCK", S.NFS4ERR_GRACE, { times: 10 });
+  const locking = lockFile(h.m, file, { type: "write", offset: 0n, length: 10n }, {
+    answerWithinMs: 1000,
+  });
+  await assert.rejects(
+    h.drive(locking, 50),
+    (e) => e instanceof NfsError && e.status === S.NFS4ERR_GRACE,
+  );
+  // 100, 200, 400 ms, then the wait cut to leave 100 ms: the last LOCK at 900 ms, answered.
+  assert.deepEqual(h.timeline().map(([at]) => at), [0, 100, 300, 700, 900]);
+  assert.ok(h.clock.now() <= 900, `answered at ${h.clock.now()} ms`);
 });
