@@ -34,7 +34,9 @@ import { operationSignal, withOperationSignal } from "../state/operation_scope.t
 
 /**
  * The wait's deadline passed while a try had no answer (the server went
- * silent, or kept answering GRACE): nothing was refused, nothing taken.
+ * silent, or recovery took the time left): nothing was refused, nothing
+ * taken. (A server that kept answering GRACE or DELAY is answered with
+ * that status, before the deadline: RunOptions.answerWithinMs.)
  */
 export class LockWaitDeadline extends Error {
   /** How long the wait lasted (ms). */

@@ -107,7 +107,12 @@ export async function lookUpOutcome(
   path: string,
   done: () => Promise<boolean>,
 ): Promise<boolean> {
-  const effect = await done().catch(() => false);
+  // A look-up that failed says nothing (not done, the status stands); one
+  // that was stopped, or got no answer, stops the caller too.
+  const effect = await done().catch((e) => {
+    if (!(e instanceof NfsError)) throw e;
+    return false;
+  });
   m.tracer.emit(
     "retry",
     `${op} outcome looked up`,

@@ -966,6 +966,10 @@ export class StateManager {
      * the effect up rather than take NFS4ERR_EXIST or NOENT at its word.
      */
     let mayHaveRun = false;
+    /** Attempts made (sent, or given to #sendUnderOwners to send). */
+    let sends = 0;
+    /** A DELAY/GRACE wait just ended, sized to leave the room before `answerBy`: send now. */
+    let waitedForRoom = false;
     for (;;) {
       // `signal` is a hard limit (lock -w, Ctrl-C): it also stops a request
       // in flight. Its outcome is then unknown; send() leaves the slot (4.1)
@@ -986,6 +990,22 @@ export class StateManager {
       soft?.throwIfAborted();
       // Nothing to wait for most of the time: no promise made for it then.
       if (!options.inRecovery && (this.#loop || this.#fatal)) await this.waitForRecovery(soft);
+      if (
+        answerBy !== undefined && sends > 0 && !waitedForRoom &&
+        answerBy - this.clock.now() < LAST_SEND_ROOM_MS
+      ) {
+        // Sent again (after a recovery, a resend's answer) with no room left
+        // to be answered before the caller stops it: not sent, so nothing is
+        // left in flight (a LOCK the server might grant); the caller's stop
+        // is the answer.
+        this.tracer.emit("retry", "not sent again", "no room before the caller's deadline");
+        await this.clock.sleep(
+          Math.max(0, answerBy - this.clock.now()) + LAST_SEND_ROOM_MS,
+          this.#signal(soft),
+        );
+      }
+      sends++;
+      waitedForRoom = false;
       const states = options.states;
       if (states) { for (const state of states) state.assertUsable(); }
       const owners = this.minorVersion === 0 ? options.seqidOwners ?? NO_OWNERS : NO_OWNERS;
@@ -1054,7 +1074,10 @@ export class StateManager {
           const room = answerBy === undefined
             ? Infinity
             : answerBy - this.clock.now() - LAST_SEND_ROOM_MS;
-          if (room <= 0) return this.#results(reply, ops, mayHaveRun);
+          if (room <= 0) {
+            this.tracer.emit("retry", label, "no room before the caller's deadline: the answer");
+            return this.#results(reply, ops, mayHaveRun);
+          }
           const wait = Math.min(backoff, room);
           this.tracer.emit("retry", label, `waiting ${ms(wait)}`);
           try {
@@ -1064,6 +1087,7 @@ export class StateManager {
             throw new NfsError(status, failed.name, { cause });
           }
           backoff = Math.min(backoff * 2, this.#maxBackoff);
+          waitedForRoom = true;
           continue;
         }
         case "retry":

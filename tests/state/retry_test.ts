@@ -254,3 +254,19 @@ Deno.test("GRACE on a LOCK that must be answered within 1 s (lock -w's deadline)
   assert.deepEqual(h.timeline().map(([at]) => at), [0, 100, 300, 700, 900]);
   assert.ok(h.clock.now() <= 900, `answered at ${h.clock.now()} ms`);
 });
+
+Deno.test("a LOCK to be answered within 50 ms that must be sent again (NFS4ERR_OLD_STATEID) is not sent again with less than 100 ms of room: nothing left in flight, the caller's stop is the answer", async () => {
+  await using h = await harness(1);
+  const file = await h.open();
+  h.mark();
+  const stop = new AbortController();
+  h.clock.setTimer(() => stop.abort(new Error("the caller's deadline")), 50);
+  h.server.failNext("LOCK", S.NFS4ERR_OLD_STATEID);
+  const locking = lockFile(h.m, file, { type: "write", offset: 0n, length: 10n }, {
+    signal: stop.signal,
+    answerWithinMs: 50,
+  });
+  await assert.rejects(h.drive(locking, 50), /the caller's deadline/);
+  assert.deepEqual(h.ops(), ["SEQUENCE,PUTFH,LOCK -> NFS4ERR_OLD_STATEID"]);
+  assert.ok(h.details(["retry"]).some((d) => d.includes("no room before the caller's deadline")));
+});
