@@ -2586,6 +2586,12 @@ export class ScriptedChannel implements CompoundChannel {
     options: CompoundCallOptions,
   ): Promise<CompoundReply> {
     if (this.latency) await this.latency();
+    const bare = this.#bareAnswers.findIndex((a) => request.ops.some((o) => o.name === a.op));
+    if (bare >= 0) {
+      // Not run: answered with a status and no results at all.
+      const [{ status }] = this.#bareAnswers.splice(bare, 1) as [{ op: string; status: number }];
+      return { status, tag: request.tag ?? "", outcomes: [] };
+    }
     const drop = this.#takeDrop(request.ops.map((o) => o.name));
     if (drop?.beforeServer) {
       throw new RpcConnectionError("connection reset (scripted)", {
@@ -2602,6 +2608,17 @@ export class ScriptedChannel implements CompoundChannel {
     const rw = new XdrWriter();
     encodeCompoundReply(rw, reply, OP_CODECS);
     return decodeCompoundReply(new XdrReader(rw.bytes().slice()), request.ops);
+  }
+
+  readonly #bareAnswers: { op: string; status: number }[] = [];
+
+  /**
+   * The next COMPOUND holding `op` is not run: it is answered `status` with
+   * no results at all (how some servers answer a session they do not know,
+   * RFC 8881 §2.10.6's SEQUENCE never decoded).
+   */
+  answerBare(op: string, status: number): void {
+    this.#bareAnswers.push({ op, status });
   }
 
   /** RPC NULL is not answered either (a server that is gone). */

@@ -263,3 +263,17 @@ Deno.test("optional 4.1 operations answering NFS4ERR_NOTSUPP do not stop recover
   assert.ok(steps.includes("BIND_CONN_TO_SESSION -> NFS4ERR_NOTSUPP"), steps.join("\n"));
   assert.ok(steps.includes("TEST_STATEID not supported"), steps.join("\n"));
 });
+
+Deno.test("a reply with a failed status and no results at all (NFS4ERR_BADSESSION, not even SEQUENCE's) is taken as the SEQUENCE's: the session is reset and the READ sent on the new one (RFC 8881 §2.10.6)", async () => {
+  await using h = await harness(1);
+  const file = await h.open();
+  h.mark();
+  h.channel.answerBare("READ", S.NFS4ERR_BADSESSION);
+  const read = await h.drive(h.read(file), 50);
+  assert.equal(new TextDecoder().decode(read.data), "hello, world\n");
+  assert.ok(
+    h.events(["state"]).some((e) => e.includes("+SESSION_RESET")),
+    h.events(["state"]).join(", "),
+  );
+  assert.equal(h.server.sessions.size, 1);
+});
