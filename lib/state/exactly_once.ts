@@ -97,9 +97,10 @@ export async function settleUnknownOutcome(
 
 /**
  * Whether a state change whose outcome is unknown took effect, by looking
- * it up (`done()`; a failed look-up counts as not done), and the trace says
- * so: for a caller that learned of the unknown outcome some other way (a
- * reply unreadable past the op, say).
+ * it up (`done()`; a look-up the server refused counts as not done, one
+ * that was stopped or got no answer is thrown), and the trace says so: for
+ * a caller that learned of the unknown outcome some other way (a reply
+ * unreadable past the op, say).
  */
 export async function lookUpOutcome(
   m: StateManager,

@@ -966,8 +966,8 @@ export class StateManager {
      * the effect up rather than take NFS4ERR_EXIST or NOENT at its word.
      */
     let mayHaveRun = false;
-    /** Attempts made (sent, or given to #sendUnderOwners to send). */
-    let sends = 0;
+    /** An attempt was made already (sent, or given to #sendUnderOwners to send). */
+    let attempted = false;
     /** A DELAY/GRACE wait just ended, sized to leave the room before `answerBy`: send now. */
     let waitedForRoom = false;
     for (;;) {
@@ -991,20 +991,20 @@ export class StateManager {
       // Nothing to wait for most of the time: no promise made for it then.
       if (!options.inRecovery && (this.#loop || this.#fatal)) await this.waitForRecovery(soft);
       if (
-        answerBy !== undefined && sends > 0 && !waitedForRoom &&
+        answerBy !== undefined && attempted && !waitedForRoom &&
         answerBy - this.clock.now() < LAST_SEND_ROOM_MS
       ) {
         // Sent again (after a recovery, a resend's answer) with no room left
         // to be answered before the caller stops it: not sent, so nothing is
         // left in flight (a LOCK the server might grant); the caller's stop
-        // is the answer.
+        // (`signal`, which comes with answerWithinMs) is the answer.
         this.tracer.emit("retry", "not sent again", "no room before the caller's deadline");
         await this.clock.sleep(
           Math.max(0, answerBy - this.clock.now()) + LAST_SEND_ROOM_MS,
           this.#signal(soft),
         );
       }
-      sends++;
+      attempted = true;
       waitedForRoom = false;
       const states = options.states;
       if (states) { for (const state of states) state.assertUsable(); }
