@@ -270,7 +270,25 @@ async function copyThroughTemporary(
     const open = data.reader;
     if (open) writer.useSource?.((offset, length) => open.readAt(offset, length));
     const size = await pumpData(run, data, writer);
-    await run.abortable(writer.finish(attrs, size));
+    const finishing = writer.finish(attrs, size);
+    try {
+      await run.abortable(finishing);
+    } catch (e) {
+      // Stopped while the file was ending: its finish goes on, and one that
+      // took its final name in its own COMPOUND (nfs_create.ts) and then
+      // found its data not durable, its name not to be taken back, says the
+      // destination is incomplete. The stop must not hide that (as
+      // copyInPlace's own); at most the cleanup's wait, which waits for the
+      // same finish anyway.
+      if (run.options.signal?.aborted) {
+        const failure = await failureWithin(finishing);
+        if (failure instanceof IncompleteCopyError) {
+          run.summary.errors++;
+          run.options.onError(failure, side.url);
+        }
+      }
+      throw e;
+    }
     if (run.options.noClobber || isNew) {
       placed = await run.abortable(side.renameNoReplace(temp, target, writer));
       if (!placed && !run.options.noClobber) {
@@ -358,12 +376,20 @@ const CLEANUP_TIMEOUT_MS = 5000;
  * cleanup after a failure must not hold the command up when a server is gone.
  */
 async function quietly(promise: Promise<unknown>): Promise<void> {
+  await failureWithin(promise);
+}
+
+/**
+ * What `promise` failed with, waiting at most `CLEANUP_TIMEOUT_MS`;
+ * undefined when it succeeded or is still going.
+ */
+async function failureWithin(promise: Promise<unknown>): Promise<unknown> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, CLEANUP_TIMEOUT_MS);
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), CLEANUP_TIMEOUT_MS);
   });
   try {
-    await Promise.race([promise.catch(() => undefined), timeout]);
+    return await Promise.race([promise.then(() => undefined, (e: unknown) => e), timeout]);
   } finally {
     clearTimeout(timer);
   }
