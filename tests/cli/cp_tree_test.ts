@@ -81,6 +81,30 @@ for (const vers of VERSIONS) {
         assertSameTree(await snapshotTree(`${local}/back`), source);
       });
 
+      await t.step(
+        "NFS → local: each directory is listed once, one READDIR (the survey's listings are kept for the copy, lib/client/copy/tree.ts)",
+        async () => {
+          const trace = `${local}/once.trace`;
+          const r = await nfs4([
+            "--vers",
+            vers,
+            "--trace=ops-all",
+            "--trace-file",
+            trace,
+            "cp",
+            "-r",
+            `${server.url}/vfs/src`,
+            `${local}/once`,
+          ]);
+          assert.equal(r.code, 0, r.stderr);
+          assertSameTree(await snapshotTree(`${local}/once`), source, { mtimes: false });
+          const readdirs = (await fs.readFile(trace, "utf8")).split("\n")
+            .filter((line) => / READDIR /.test(line));
+          // src, src/a, src/a/b, src/a/b/c, src/empty: one small READDIR each.
+          assert.equal(readdirs.length, 5, readdirs.join("\n"));
+        },
+      );
+
       await t.step("NFS → NFS, --json summary", async () => {
         const r = await nfs4([
           "--vers",

@@ -34,13 +34,62 @@ interface WalkOptions {
    * not have held it.
    */
   readonly known?: ReadonlySet<string> | undefined;
+  /** Where the listings this walk reads are kept for a later one (the survey's). */
+  readonly keepListings?: KeptListings | undefined;
+  /** Listings an earlier walk kept, taken instead of listing again (the copy's). */
+  readonly keptListings?: KeptListings | undefined;
 }
 
 /**
+ * Directories' listings kept from the survey for the copy's walk, by path,
+ * at most {@linkcode KEPT_LISTING_ENTRIES} entries in all. Only for a tree
+ * on a server, where each listing is READDIRs and the server's work: `cp
+ * -r` of 10,000 files of 4 KiB in 100 directories from Ganesha (the binary,
+ * medians of 7 interleaved runs) took 2.54 → 2.20 s, 1.78 → 1.64 CPU-s and
+ * Ganesha 0.93 → 0.78 CPU-s when each directory was listed once instead of
+ * twice. A local tree's listing costs little (statx(2) each), and keeping
+ * it gained nothing there (the same wall time, 2% less CPU, 8 MB more
+ * memory). Each listing is handed out once (then let go), so what is kept
+ * shrinks as the copy goes. A listing so kept is as old as the survey:
+ * what changes in a directory between its survey and its copy is seen as a
+ * listing taken then would show it (a file gone fails as one removed after
+ * its READDIR does; one added is not copied, as one added after the
+ * listing is not).
+ */
+class KeptListings {
+  readonly #listings = new Map<string, DirEntry[]>();
+  #entries = 0;
+
+  /** Keeps `entries` of `dir` while the budget allows. */
+  keep(dir: string, entries: readonly DirEntry[]): void {
+    if (this.#entries + entries.length > KEPT_LISTING_ENTRIES) return;
+    this.#entries += entries.length;
+    this.#listings.set(dir, [...entries]);
+  }
+
+  /** The kept listing of `dir`, given up: undefined if none was kept. */
+  take(dir: string): DirEntry[] | undefined {
+    const entries = this.#listings.get(dir);
+    if (entries === undefined) return undefined;
+    this.#listings.delete(dir);
+    this.#entries -= entries.length;
+    return entries;
+  }
+}
+
+/**
+ * The most directory entries the survey keeps for the copy: about 500 bytes
+ * of heap each, 1.2 KB of peak RSS (10,000: 70 → 82 MB); past them
+ * directories are listed again.
+ */
+const KEPT_LISTING_ENTRIES = 10_000;
+
+/**
  * The tree under `root` in the order it is copied: pre-order, names
- * sorted, listed as the walk gets there. Only the entries of the
- * directories on the way down are held, never the whole tree, so memory
- * does not grow with the number of files (a plan of every entry took ~1.2
+ * sorted, listed as the walk gets there (or taken from an earlier walk's
+ * listings, at most {@linkcode KEPT_LISTING_ENTRIES} entries). Only the
+ * entries of the directories on the way down are held, never the whole
+ * tree, so memory does not grow with the number of files (a plan of every entry took ~1.2
  * KB per file: 12 MB for 10,000). With `-L` symlinks are replaced by what
  * they point to (a dangling one is reported; a directory that contains
  * itself is not entered again).
@@ -60,14 +109,18 @@ async function* walkTree(
     destDir: string,
     ancestors: readonly string[],
   ): AsyncGenerator<PlanItem, void, undefined> {
-    let entries: (DirEntry | undefined)[] = [];
-    try {
-      for await (const entry of side.list(dir)) entries.push(entry);
-    } catch (e) {
-      options.failed(e);
-      return;
+    let entries: (DirEntry | undefined)[] | undefined = options.keptListings?.take(dir);
+    if (entries === undefined) {
+      entries = [];
+      try {
+        for await (const entry of side.list(dir)) entries.push(entry);
+      } catch (e) {
+        options.failed(e);
+        return;
+      }
+      entries.sort((a, b) => (a!.name < b!.name ? -1 : a!.name > b!.name ? 1 : 0));
+      options.keepListings?.keep(dir, entries as DirEntry[]);
     }
-    entries.sort((a, b) => (a!.name < b!.name ? -1 : a!.name > b!.name ? 1 : 0));
     // One name twice in a listing (a broken or hostile server): which entry
     // is it? The first made could be a symlink the second is then copied
     // through. Nothing of the directory is copied.
@@ -140,11 +193,14 @@ interface Survey {
    * the survey missed must not be skipped without a word).
    */
   readonly directories: ReadonlySet<string> | undefined;
+  /** What it listed, for the copy's walk to take. */
+  readonly listings: KeptListings;
 }
 
 /**
  * Walks the tree once without copying: its files and bytes (the progress
- * display's totals) and its directories' ids, and nothing else kept.
+ * display's totals), its directories' ids and, up to a budget, their
+ * listings (for the copy's walk, {@linkcode KeptListings}).
  * Failures are left to the copy's own walk to report, in their place.
  */
 async function surveyTree(
@@ -157,8 +213,10 @@ async function surveyTree(
   let bytes = 0;
   let complete = true;
   const directories = new Set<string>();
+  const listings = new KeptListings();
   const walk = walkTree(run, side, root, rootStat, root, side, {
     failed: () => complete = false,
+    ...(side.kind === "nfs" ? { keepListings: listings } : {}),
   });
   for await (const { stat } of walk) {
     if (stat.kind === "file") {
@@ -168,7 +226,7 @@ async function surveyTree(
       directories.add(stat.id);
     }
   }
-  return { files, bytes, directories: complete ? directories : undefined };
+  return { files, bytes, directories: complete ? directories : undefined, listings };
 }
 
 /** "No such file or directory" for a symlink that points nowhere (`-L`). */
@@ -231,9 +289,9 @@ export async function copyTree(
   rootStat: Stat,
   to: Endpoint,
 ): Promise<void> {
-  // Listed twice (directories are small next to what copying their files
-  // costs): once for the totals and the directories that exist, then as it
-  // is copied.
+  // Walked twice: once for the totals and the directories that exist, then
+  // as it is copied, from the first walk's listings (as far as they were
+  // kept; the rest are listed again).
   const survey = await surveyTree(run, from.side, from.path, rootStat);
   run.filesTotal += survey.files;
   if (run.bytesTotal !== undefined) run.bytesTotal += survey.bytes;
@@ -247,6 +305,7 @@ export async function copyTree(
     failed: (e) => run.fail(e, from.side),
     prune: (source) => failedDirs.includes(source),
     known: survey.directories,
+    keptListings: survey.listings,
   });
   // Directories are made in order, before anything goes into them; files and
   // symlinks are copied a few at a time.
