@@ -125,9 +125,10 @@ export interface RunOptions {
   /**
    * The time (ms from the call) by which the caller's `signal` will stop it
    * (`lock -w`): DELAY and GRACE are waited out only while a request sent
-   * after the wait still has {@linkcode LAST_SEND_ROOM_MS} before then;
-   * after that the status is the answer, so that nothing is left in flight
-   * (run, perhaps, by the server) when the signal stops it.
+   * after the wait still has room to be answered before then (twice the
+   * measured round trip, at least {@linkcode LAST_SEND_ROOM_MS}); after
+   * that the status is the answer, so that nothing is left in flight (run,
+   * perhaps, by the server) when the signal stops it.
    */
   readonly answerWithinMs?: number;
   /**
@@ -168,7 +169,11 @@ const SEQID_OPS = new Set(["OPEN", "OPEN_CONFIRM", "OPEN_DOWNGRADE", "CLOSE", "L
 /** After an interrupt (Ctrl-C), how long releasing state may take. */
 const AFTER_INTERRUPT_MS = 1_500;
 
-/** The least room a request sent after a DELAY or GRACE wait is given before RunOptions.answerWithinMs. */
+/**
+ * The least room a request sent after a DELAY or GRACE wait is given before
+ * RunOptions.answerWithinMs; more on a link whose round trip is longer
+ * (StateManager's `#sendRoomMs`).
+ */
 const LAST_SEND_ROOM_MS = 100;
 
 /** Backoff for DELAY and GRACE (kernel NFS4_POLL_RETRY_MIN/MAX: 0.1 s to 15 s). */
@@ -992,7 +997,7 @@ export class StateManager {
       if (!options.inRecovery && (this.#loop || this.#fatal)) await this.waitForRecovery(soft);
       if (
         answerBy !== undefined && attempted && !waitedForRoom &&
-        answerBy - this.clock.now() < LAST_SEND_ROOM_MS
+        answerBy - this.clock.now() < this.#sendRoomMs()
       ) {
         // Sent again (after a recovery, a resend's answer) with no room left
         // to be answered before the caller stops it: not sent, so nothing is
@@ -1000,7 +1005,7 @@ export class StateManager {
         // (`signal`, which comes with answerWithinMs) is the answer.
         this.tracer.emit("retry", "not sent again", "no room before the caller's deadline");
         await this.clock.sleep(
-          Math.max(0, answerBy - this.clock.now()) + LAST_SEND_ROOM_MS,
+          Math.max(0, answerBy - this.clock.now()) + this.#sendRoomMs(),
           this.#signal(soft),
         );
       }
@@ -1073,7 +1078,7 @@ export class StateManager {
           // the next request to be answered before then, or not at all.
           const room = answerBy === undefined
             ? Infinity
-            : answerBy - this.clock.now() - LAST_SEND_ROOM_MS;
+            : answerBy - this.clock.now() - this.#sendRoomMs();
           if (room <= 0) {
             this.tracer.emit("retry", label, "no room before the caller's deadline: the answer");
             return this.#results(reply, ops, mayHaveRun);
@@ -1264,6 +1269,34 @@ export class StateManager {
     });
   }
 
+  /**
+   * Round trips of COMPOUNDs answered at their first transmission (ms):
+   * smoothed (RFC 6298's SRTT, gain 1/8) and the last one.
+   */
+  #roundTrip: { smoothed: number; last: number } | undefined;
+
+  #noteRoundTrip(started: number): void {
+    const last = Math.max(0, this.clock.now() - started);
+    const smoothed = this.#roundTrip === undefined
+      ? last
+      : this.#roundTrip.smoothed + (last - this.#roundTrip.smoothed) / 8;
+    this.#roundTrip = { smoothed, last };
+  }
+
+  /**
+   * The room a request is given to be answered before a caller's deadline
+   * (RunOptions.answerWithinMs): twice the longer of the smoothed and the
+   * last round trip (a link that just got slower is believed at once: too
+   * much room only gives up sooner), never less than
+   * {@linkcode LAST_SEND_ROOM_MS}. On a link slower than loopback a flat
+   * 100 ms would send a LOCK whose answer comes after the deadline, left in
+   * flight when `lock -w` gives up.
+   */
+  #sendRoomMs(): number {
+    const trip = this.#roundTrip;
+    return Math.max(LAST_SEND_ROOM_MS, trip ? 2 * Math.max(trip.smoothed, trip.last) : 0);
+  }
+
   /** State-changing sends in flight, and who waits for there to be none. */
   #changesInFlight = 0;
   readonly #changesSettled: (() => void)[] = [];
@@ -1300,6 +1333,7 @@ export class StateManager {
       } catch (e) {
         error = e;
       }
+      if (reply) this.#noteRoundTrip(started);
       reply = await this.#fromFirst(ops, transmit, signal, { started, reply, error });
       if (reply.status === S.NFS4_OK && this.#renewsLease(ops)) this.noteRenewal(sentAt);
       // 4.0 has no session reply cache: a server whose duplicate request
@@ -1343,6 +1377,7 @@ export class StateManager {
         } catch (e) {
           error = e;
         }
+        if (answer) this.#noteRoundTrip(started);
         reply = await this.#fromFirst(ops, transmit, signal, { started, reply: answer, error });
       } catch (e) {
         // No usable answer (none came, the wait was interrupted, or it did

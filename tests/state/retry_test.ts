@@ -270,3 +270,25 @@ Deno.test("a LOCK to be answered within 50 ms that must be sent again (NFS4ERR_O
   assert.deepEqual(h.ops(), ["SEQUENCE,PUTFH,LOCK -> NFS4ERR_OLD_STATEID"]);
   assert.ok(h.details(["retry"]).some((d) => d.includes("no room before the caller's deadline")));
 });
+
+Deno.test("GRACE on a LOCK to be answered within 1 s over a link with a 150 ms round trip: the room before the deadline is twice the measured round trip (300 ms), not a flat 100 ms, so no LOCK is left in flight when the caller stops it (RFC 8881 §8.4.2.1; RFC 6298's smoothed round trip)", async () => {
+  await using h = await harness(1);
+  h.channel.latency = () => h.clock.sleep(150);
+  const file = await h.drive(h.open(), 50);
+  h.mark();
+  const start = h.clock.now();
+  h.server.failNext("LOCK", S.NFS4ERR_GRACE, { times: 10 });
+  const locking = lockFile(h.m, file, { type: "write", offset: 0n, length: 10n }, {
+    answerWithinMs: 1000,
+  });
+  await assert.rejects(
+    h.drive(locking, 10),
+    (e) => e instanceof NfsError && e.status === S.NFS4ERR_GRACE,
+  );
+  // Sent at 0, 250 and 600 ms, each answered 150 ms later; at 750 ms a LOCK
+  // after any wait would be answered past 1000 ms (room 300 ms): GRACE is the
+  // answer then. With 100 ms of room a fourth went at 900 ms, answered at 1050.
+  assert.equal(h.ops().filter((o) => o.includes("LOCK")).length, 3, h.ops().join("\n"));
+  const answeredAt = h.clock.now() - start;
+  assert.ok(answeredAt <= 1000, `answered at ${answeredAt} ms`);
+});
