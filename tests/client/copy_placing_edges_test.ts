@@ -392,6 +392,22 @@ Deno.test("placeAs, stopped during the placed file's COMMIT, whose verifier chan
 
 // ------------------------------------- 3. unplace, and a LOOKUP that meets NOENT
 
+/**
+ * The file failed with its COMMIT's NFS4ERR_IO, alone, and not as a
+ * destination left incomplete: nothing said copied.
+ */
+function assertFailedByCommit(got: CopyOutcome): void {
+  assert.equal(got.summary?.files, 0);
+  assert.equal(got.summary?.errors, 1);
+  assert.deepEqual(got.copied, []);
+  const error = got.errors[0];
+  assert.ok(
+    error instanceof NfsError && error.op === "COMMIT" && error.status === S.NFS4ERR_IO,
+    String(error),
+  );
+  assert.ok(!got.errors.some((e) => e instanceof IncompleteCopyError), got.errors.join(" | "));
+}
+
 /** Whether a COMPOUND the proxy saw is the one that takes a final name back. */
 const isUnplace = (call: CompoundCall) => call.ops.slice(1).join(" ") === UNPLACE;
 
@@ -415,15 +431,7 @@ Deno.test("placeAs, a placed file's COMMIT failed and the COMPOUND taking its na
       server.log.filter((e) => e.ops.slice(1).join(" ") === UNPLACE).map((e) => e.status),
       [S.NFS4_OK, S.NFS4ERR_BADSESSION, S.NFS4ERR_NOENT],
     );
-    assert.equal(got.summary?.files, 0);
-    assert.equal(got.summary?.errors, 1);
-    assert.deepEqual(got.copied, []);
-    const error = got.errors[0];
-    assert.ok(
-      error instanceof NfsError && error.op === "COMMIT" && error.status === S.NFS4ERR_IO,
-      String(error),
-    );
-    assert.ok(!got.errors.some((e) => e instanceof IncompleteCopyError), got.errors.join(" | "));
+    assertFailedByCommit(got);
     assert.ok(
       events.some((e) => e.startsWith("placed file taken back (")),
       events.filter((e) => e.startsWith("placed")).join("\n"),
@@ -448,14 +456,7 @@ Deno.test("placeAs, a placed file's COMMIT failed and the COMPOUND taking its na
       server.log.filter((e) => e.ops.slice(1).join(" ") === UNPLACE).map((e) => e.status),
       [S.NFS4ERR_NOENT],
     );
-    assert.equal(got.summary?.files, 0);
-    assert.equal(got.summary?.errors, 1);
-    const error = got.errors[0];
-    assert.ok(
-      error instanceof NfsError && error.op === "COMMIT" && error.status === S.NFS4ERR_IO,
-      String(error),
-    );
-    assert.ok(!got.errors.some((e) => e instanceof IncompleteCopyError), got.errors.join(" | "));
+    assertFailedByCommit(got);
     assert.ok(
       events.some((e) => e.startsWith("placed file's name no longer its own (")),
       events.filter((e) => e.startsWith("placed")).join("\n"),
