@@ -220,7 +220,8 @@ export async function run(argv: readonly string[], io: CliIo): Promise<ExitCode>
     if (ctx.exitStatus !== undefined) return ctx.exitStatus as ExitCode;
     return ctx.failed ? ExitCode.FAILURE : ExitCode.OK;
   } catch (err) {
-    if (isBrokenPipe(err)) return ExitCode.OK;
+    // A closed stdout is no failure of its own; one reported before it still is.
+    if (isBrokenPipe(err)) return ctx.failed ? ExitCode.FAILURE : ExitCode.OK;
     // Stopped by a signal: whatever failed on the way out is no news.
     const stopped = ctx.interruption.signal.reason;
     if (stopped !== undefined) return exitCodeFor(stopped);

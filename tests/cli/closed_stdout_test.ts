@@ -148,3 +148,17 @@ serverTest(
     assert.equal(await exclusiveOpenStatus(server, "4.1", "/vfs/small"), "NFS4_OK");
   },
 );
+
+serverTest(
+  "a failure reported before stdout closed still fails the command: `cat missing big | head -c1` says why and exits 1, not 0",
+  async (server) => {
+    fs.writeFileSync(`${server.exportDir}/big`, new Uint8Array(4 << 20).fill(0x61));
+    const u = `${server.url}/vfs`;
+    const r = await intoHead(["--vers", "4.1", "cat", `${u}/missing`, `${u}/big`]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.deepEqual(messageLines(r.stderr), [
+      `nfs4: ${u}/missing: No such file or directory (NFS4ERR_NOENT)`,
+    ]);
+    assert.equal(await exclusiveOpenStatus(server, "4.1", "/vfs/big"), "NFS4_OK");
+  },
+);

@@ -345,7 +345,7 @@ Deno.test("placeAs, stopped during the placed file's COMMIT, which fails (RFC 88
         stop();
         return S.NFS4ERR_IO;
       }),
-    (edge, _got, before) => {
+    (edge, got, before) => {
       const shapes = shapesFrom(edge.server, before);
       const placing = shapes.indexOf(PLACED_IN_ONE);
       assert.deepEqual(shapes.slice(placing, placing + 3), [
@@ -353,6 +353,8 @@ Deno.test("placeAs, stopped during the placed file's COMMIT, which fails (RFC 88
         "PUTFH COMMIT",
         UNPLACE,
       ]);
+      // Taken back: nothing to say beside the stop.
+      assert.deepEqual(got.errors, []);
       assert.equal(edge.server.file("/vfs/d/f"), undefined);
       assert.deepEqual(temporaries(edge.server), []);
     },
@@ -388,6 +390,32 @@ Deno.test("placeAs, stopped during the placed file's COMMIT, whose verifier chan
       );
     },
   );
+});
+
+Deno.test("a large new file (the ordinary writer, not placed in one COMPOUND), stopped while its last COMMIT's reply is slow (RFC 8881 §18.3): the temporary's REMOVE (§18.25) goes out at once, beside the wait for that finish, within the client's release window: no temporary is left", async () => {
+  const controller = new AbortController();
+  const reason = new Interrupted();
+  await withEdge({}, async (edge) => {
+    const { server, proxy } = edge;
+    server.writeCommitted = StableHow.UNSTABLE4;
+    // Stopped when the server runs the COMMIT; its reply comes 3 s later,
+    // after the client's 1.5 s release window has ended.
+    server.intercept("COMMIT", () => void controller.abort(reason));
+    proxy!.delayReply("COMMIT", 3_000);
+    const data = new Uint8Array(200 * 1024).map((_, i) => i % 251);
+    const got = await withOperationSignal(
+      controller.signal,
+      () => copyOne(edge, "big", data, { signal: controller.signal }),
+    );
+    assert.equal(got.thrown, reason, String(got.thrown));
+    assert.deepEqual(got.copied, []);
+    assert.deepEqual(got.errors, []);
+    const removes = server.log.filter((e) => e.ops.includes("REMOVE"));
+    assert.equal(removes.length, 1, server.log.map((e) => e.ops.join(",")).join(" | "));
+    assert.equal(removes[0]!.status, S.NFS4_OK);
+    assert.deepEqual(temporaries(server), []);
+    assert.equal(server.file("/vfs/d/big"), undefined);
+  }, { proxy: true, signal: controller.signal });
 });
 
 // ------------------------------------- 3. unplace, and a LOOKUP that meets NOENT
@@ -441,7 +469,7 @@ Deno.test("placeAs, a placed file's COMMIT failed and the COMPOUND taking its na
   }, { proxy: true });
 });
 
-Deno.test("placeAs, a placed file's COMMIT failed and the COMPOUND taking its name back met NFS4ERR_NOENT at its LOOKUP answering its first transmission (RFC 8881 §18.14 LOOKUP, §2.10.6: not a resend): the name is not ours (someone removed it), nothing is removed; the copy fails the file with the COMMIT's status, not as incomplete", async () => {
+Deno.test("placeAs, a placed file's COMMIT failed and the COMPOUND taking its name back met NFS4ERR_NOENT at its LOOKUP answering its first transmission (RFC 8881 §18.13 LOOKUP, §2.10.6: not a resend): the name is not ours (someone removed it), nothing is removed; the copy fails the file with the COMMIT's status, not as incomplete", async () => {
   await withEdge({}, async (edge) => {
     const { server, events, proxy } = edge;
     server.writeCommitted = StableHow.UNSTABLE4;

@@ -233,6 +233,8 @@ async function copyThroughTemporary(
   });
   creating.catch(() => undefined); // a failure is seen below, or does not matter after an abort
   let placed = false;
+  /** A finish the copy's stop gave up waiting for. */
+  let stoppedEnding: Promise<void> | undefined;
   try {
     let writer: Writer;
     try {
@@ -270,23 +272,12 @@ async function copyThroughTemporary(
     const open = data.reader;
     if (open) writer.useSource?.((offset, length) => open.readAt(offset, length));
     const size = await pumpData(run, data, writer);
-    const finishing = writer.finish(attrs, size);
+    const ending = writer.finish(attrs, size);
     try {
-      await run.abortable(finishing);
+      await run.abortable(ending);
     } catch (e) {
-      // Stopped while the file was ending: its finish goes on, and one that
-      // took its final name in its own COMPOUND (nfs_create.ts) and then
-      // found its data not durable, its name not to be taken back, says the
-      // destination is incomplete. The stop must not hide that (as
-      // copyInPlace's own); at most the cleanup's wait, which waits for the
-      // same finish anyway.
-      if (run.options.signal?.aborted) {
-        const failure = await failureWithin(finishing);
-        if (failure instanceof IncompleteCopyError) {
-          run.summary.errors++;
-          run.options.onError(failure, side.url);
-        }
-      }
+      // Stopped while the file was ending: its finish goes on (see finally).
+      if (run.options.signal?.aborted) stoppedEnding = ending;
       throw e;
     }
     if (run.options.noClobber || isNew) {
@@ -308,16 +299,27 @@ async function copyThroughTemporary(
     throw resentCreateFailure(renamePath(e, side, temp, target), side, target);
   } finally {
     if (!placed) {
-      // Also when an abort came while the temporary was being created: it
-      // goes first, it is what must not stay behind.
-      await quietly(creating.then(async (writer) => {
-        // A writer whose create waits for its data (nfs_create.ts) may have
-        // made nothing: then there is nothing to remove.
-        const made = await cleanupWork(() => writer.settle?.() ?? Promise.resolve("made"))
-          .catch(() => "made");
-        if (made !== "nothing made") await quietly(cleanupWork(() => side.remove(temp)));
-        await quietly(cleanupWork(() => writer.abort()));
-      }));
+      await Promise.all([
+        // Also when an abort came while the temporary was being created: it
+        // goes first, it is what must not stay behind.
+        quietly(creating.then(async (writer) => {
+          // A writer whose create waits for its data (nfs_create.ts) may have
+          // made nothing: then there is nothing to remove.
+          const made = await cleanupWork(() => writer.settle?.() ?? Promise.resolve("made"))
+            .catch(() => "made");
+          if (made !== "nothing made") await quietly(cleanupWork(() => side.remove(temp)));
+          await quietly(cleanupWork(() => writer.abort()));
+        })),
+        // A small file given its final name in its own COMPOUND
+        // (nfs_create.ts) whose COMMIT then said its data may be lost (a
+        // changed verifier, RFC 8881 §18.3.3, or a failure) and whose name
+        // could not be taken back says the destination is incomplete: a
+        // stop during its finish must not hide that. Waited for beside the
+        // cleanup, within the same bound.
+        stoppedEnding && failureWithin(stoppedEnding).then((failure) => {
+          if (failure instanceof IncompleteCopyError) run.reportBesideStop(failure, side);
+        }),
+      ]);
     }
   }
 }
@@ -351,8 +353,7 @@ async function copyInPlace(
     const signal = run.options.signal;
     if (signal?.aborted) {
       // Interrupted: say so now, the abort itself ends the copy.
-      run.summary.errors++;
-      run.options.onError(error, side.url);
+      run.reportBesideStop(error, side);
       throw signal.reason ?? e;
     }
     throw error;

@@ -42,6 +42,12 @@ export interface CopyTuning {
   readonly parallelFiles: number;
   /** Files up to this size count as small; a larger one is copied alone. */
   readonly smallFileBytes: number;
+  /**
+   * Estimated bytes of directory listings a tree's survey keeps for the
+   * copy, a tree on a server only (kept_listings.ts); past them directories
+   * are listed again.
+   */
+  readonly keptListingBytes: number;
 }
 
 /**
@@ -56,6 +62,8 @@ export const DEFAULT_TUNING: CopyTuning = {
   chunkSize: 1024 * 1024,
   parallelFiles: 8,
   smallFileBytes: 4 * 1024 * 1024,
+  // About 10,000 entries of a listing from Ganesha: 12 MB of peak RSS at most.
+  keptListingBytes: 5 * 1024 * 1024,
 };
 
 /** What is going on, for a progress display. */

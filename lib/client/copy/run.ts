@@ -149,6 +149,16 @@ export class CopyRun {
     this.options.onError(error, where);
   }
 
+  /**
+   * Reports what a stopped copy must still say (a destination left
+   * incomplete), where fail() would stop instead: the stop ends the copy
+   * after it.
+   */
+  reportBesideStop(error: CopyError, side: Side): void {
+    this.summary.errors++;
+    this.options.onError(error, side.url);
+  }
+
   /** A special file left out: a warning and a count of its own, not an error. */
   skipSpecial(message: string, side: Side): void {
     this.summary.skippedSpecial++;

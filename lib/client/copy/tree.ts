@@ -1,7 +1,9 @@
 /**
- * Copying a directory tree (`cp -r`): plan, directories first, small files
- * several at a time, fifos, sockets and devices recreated, hard links kept
- * with `--preserve=links`, directory attributes fixed last.
+ * Copying a directory tree (`cp -r`): walked twice, a survey (totals, the
+ * directories that exist) and then the copy, which takes the survey's
+ * listings of a tree on a server where it kept them; directories first,
+ * small files several at a time, fifos, sockets and devices recreated, hard
+ * links kept with `--preserve=links`, directory attributes fixed last.
  * @module
  */
 
@@ -13,6 +15,7 @@ import { localFs } from "./local_fs.ts";
 import { basenamePath, dirnamePath, joinPath, resolvePath } from "./local_path.ts";
 import { applyAttrs, keptTimes, type NodeAttrs, ownershipFor } from "./preserve.ts";
 import { copySpecial, linkOrCopy } from "./nodes.ts";
+import { KeptListings } from "./kept_listings.ts";
 
 interface PlanItem {
   readonly source: string;
@@ -41,55 +44,11 @@ interface WalkOptions {
 }
 
 /**
- * Directories' listings kept from the survey for the copy's walk, by path,
- * at most {@linkcode KEPT_LISTING_ENTRIES} entries in all. Only for a tree
- * on a server, where each listing is READDIRs and the server's work: `cp
- * -r` of 10,000 files of 4 KiB in 100 directories from Ganesha (the binary,
- * medians of 7 interleaved runs) took 2.54 → 2.20 s, 1.78 → 1.64 CPU-s and
- * Ganesha 0.93 → 0.78 CPU-s when each directory was listed once instead of
- * twice. A local tree's listing costs little (statx(2) each), and keeping
- * it gained nothing there (the same wall time, 2% less CPU, 8 MB more
- * memory). Each listing is handed out once (then let go), so what is kept
- * shrinks as the copy goes. A listing so kept is as old as the survey:
- * what changes in a directory between its survey and its copy is seen as a
- * listing taken then would show it (a file gone fails as one removed after
- * its READDIR does; one added is not copied, as one added after the
- * listing is not).
- */
-class KeptListings {
-  readonly #listings = new Map<string, DirEntry[]>();
-  #entries = 0;
-
-  /** Keeps `entries` of `dir` while the budget allows. */
-  keep(dir: string, entries: readonly DirEntry[]): void {
-    if (this.#entries + entries.length > KEPT_LISTING_ENTRIES) return;
-    this.#entries += entries.length;
-    this.#listings.set(dir, [...entries]);
-  }
-
-  /** The kept listing of `dir`, given up: undefined if none was kept. */
-  take(dir: string): DirEntry[] | undefined {
-    const entries = this.#listings.get(dir);
-    if (entries === undefined) return undefined;
-    this.#listings.delete(dir);
-    this.#entries -= entries.length;
-    return entries;
-  }
-}
-
-/**
- * The most directory entries the survey keeps for the copy: about 500 bytes
- * of heap each, 1.2 KB of peak RSS (10,000: 70 → 82 MB); past them
- * directories are listed again.
- */
-const KEPT_LISTING_ENTRIES = 10_000;
-
-/**
  * The tree under `root` in the order it is copied: pre-order, names
  * sorted, listed as the walk gets there (or taken from an earlier walk's
- * listings, at most {@linkcode KEPT_LISTING_ENTRIES} entries). Only the
- * entries of the directories on the way down are held, never the whole
- * tree, so memory does not grow with the number of files (a plan of every entry took ~1.2
+ * listings, kept_listings.ts, within their budget). Only the entries of the
+ * directories on the way down are held, never the whole tree, so memory
+ * does not grow with the number of files (a plan of every entry took ~1.2
  * KB per file: 12 MB for 10,000). With `-L` symlinks are replaced by what
  * they point to (a dangling one is reported; a directory that contains
  * itself is not entered again).
@@ -213,7 +172,7 @@ async function surveyTree(
   let bytes = 0;
   let complete = true;
   const directories = new Set<string>();
-  const listings = new KeptListings();
+  const listings = new KeptListings(run.tuning.keptListingBytes);
   const walk = walkTree(run, side, root, rootStat, root, side, {
     failed: () => complete = false,
     ...(side.kind === "nfs" ? { keepListings: listings } : {}),
