@@ -310,10 +310,15 @@ async function testRange(
       );
       return 0;
     }
-    await ctx.out.write(`${url.text}: locked: ${describeHolder(holder)}\n`);
+    // The answer is the exit status too: a reader gone before the line is
+    // written (`lock --test … | true`) does not turn "locked" into 0.
+    await ctx.out.write(`${url.text}: locked: ${describeHolder(holder)}\n`).catch((e) => {
+      if (!isBrokenPipe(e)) throw e;
+    });
     return conflictCode;
   } catch (err) {
-    if (isBrokenPipe(err)) throw err; // not a failure: run() exits 0
+    // Not a failure: run() exits 0 (1 if a failure was reported before).
+    if (isBrokenPipe(err)) throw err;
     ctx.error(describeError(err, globals.verbose, { url, timeoutSeconds: globals.timeoutSeconds }));
     return 1;
   } finally {

@@ -126,7 +126,8 @@ export interface RunOptions {
    * The time (ms from the call) by which the caller's `signal` will stop it
    * (`lock -w`): DELAY and GRACE are waited out only while a request sent
    * after the wait still has room to be answered before then (twice the
-   * measured round trip, at least {@linkcode LAST_SEND_ROOM_MS}); after
+   * longest round trip of this call's attempts, at least
+   * {@linkcode LAST_SEND_ROOM_MS}); after
    * that the status is the answer, so that nothing is left in flight (run,
    * perhaps, by the server) when the signal stops it.
    */
@@ -171,8 +172,8 @@ const AFTER_INTERRUPT_MS = 1_500;
 
 /**
  * The least room a request sent after a DELAY or GRACE wait is given before
- * RunOptions.answerWithinMs; more on a link whose round trip is longer
- * (StateManager's `#sendRoomMs`).
+ * RunOptions.answerWithinMs; twice the call's longest round trip where that
+ * is more (run()'s `sendRoom`).
  */
 const LAST_SEND_ROOM_MS = 100;
 
@@ -961,6 +962,12 @@ export class StateManager {
       : this.clock.now() + options.answerWithinMs;
     let backoff = RETRY_MIN_MS;
     let immediateRetries = 0;
+    // The room a request is given to be answered before `answerBy`: twice
+    // the longest this call's own attempts took to be answered, never less
+    // than LAST_SEND_ROOM_MS. Its own, not the session's: a big WRITE or a
+    // slow COMMIT beside it says nothing of how soon a LOCK is answered.
+    let longestTripMs = 0;
+    const sendRoom = () => Math.max(LAST_SEND_ROOM_MS, 2 * longestTripMs);
     let leaseChecked = false;
     let recoveries = 0;
     /**
@@ -997,7 +1004,7 @@ export class StateManager {
       if (!options.inRecovery && (this.#loop || this.#fatal)) await this.waitForRecovery(soft);
       if (
         answerBy !== undefined && attempted && !waitedForRoom &&
-        answerBy - this.clock.now() < this.#sendRoomMs()
+        answerBy - this.clock.now() < sendRoom()
       ) {
         // Sent again (after a recovery, a resend's answer) with no room left
         // to be answered before the caller stops it: not sent, so nothing is
@@ -1005,12 +1012,13 @@ export class StateManager {
         // (`signal`, which comes with answerWithinMs) is the answer.
         this.tracer.emit("retry", "not sent again", "no room before the caller's deadline");
         await this.clock.sleep(
-          Math.max(0, answerBy - this.clock.now()) + this.#sendRoomMs(),
+          Math.max(0, answerBy - this.clock.now()) + sendRoom(),
           this.#signal(soft),
         );
       }
       attempted = true;
       waitedForRoom = false;
+      const sendStarted = this.clock.now();
       const states = options.states;
       if (states) { for (const state of states) state.assertUsable(); }
       const owners = this.minorVersion === 0 ? options.seqidOwners ?? NO_OWNERS : NO_OWNERS;
@@ -1032,6 +1040,7 @@ export class StateManager {
             if (built.ops !== undefined) ops = built.ops;
           }
         }
+        longestTripMs = Math.max(longestTripMs, this.clock.now() - sendStarted);
       } catch (e) {
         const abandoned = options.signal?.aborted || this.#stop.signal.aborted;
         if (isNoReply(e) || e instanceof ServerNotRespondingError || (ops && abandoned)) {
@@ -1076,9 +1085,7 @@ export class StateManager {
         case "delay": {
           // The caller stops it at `answerBy`: the wait ends early enough for
           // the next request to be answered before then, or not at all.
-          const room = answerBy === undefined
-            ? Infinity
-            : answerBy - this.clock.now() - this.#sendRoomMs();
+          const room = answerBy === undefined ? Infinity : answerBy - this.clock.now() - sendRoom();
           if (room <= 0) {
             this.tracer.emit("retry", label, "no room before the caller's deadline: the answer");
             return this.#results(reply, ops, mayHaveRun);
@@ -1269,34 +1276,6 @@ export class StateManager {
     });
   }
 
-  /**
-   * Round trips of COMPOUNDs answered at their first transmission (ms):
-   * smoothed (RFC 6298's SRTT, gain 1/8) and the last one.
-   */
-  #roundTrip: { smoothed: number; last: number } | undefined;
-
-  #noteRoundTrip(started: number): void {
-    const last = Math.max(0, this.clock.now() - started);
-    const smoothed = this.#roundTrip === undefined
-      ? last
-      : this.#roundTrip.smoothed + (last - this.#roundTrip.smoothed) / 8;
-    this.#roundTrip = { smoothed, last };
-  }
-
-  /**
-   * The room a request is given to be answered before a caller's deadline
-   * (RunOptions.answerWithinMs): twice the longer of the smoothed and the
-   * last round trip (a link that just got slower is believed at once: too
-   * much room only gives up sooner), never less than
-   * {@linkcode LAST_SEND_ROOM_MS}. On a link slower than loopback a flat
-   * 100 ms would send a LOCK whose answer comes after the deadline, left in
-   * flight when `lock -w` gives up.
-   */
-  #sendRoomMs(): number {
-    const trip = this.#roundTrip;
-    return Math.max(LAST_SEND_ROOM_MS, trip ? 2 * Math.max(trip.smoothed, trip.last) : 0);
-  }
-
   /** State-changing sends in flight, and who waits for there to be none. */
   #changesInFlight = 0;
   readonly #changesSettled: (() => void)[] = [];
@@ -1333,7 +1312,6 @@ export class StateManager {
       } catch (e) {
         error = e;
       }
-      if (reply) this.#noteRoundTrip(started);
       reply = await this.#fromFirst(ops, transmit, signal, { started, reply, error });
       if (reply.status === S.NFS4_OK && this.#renewsLease(ops)) this.noteRenewal(sentAt);
       // 4.0 has no session reply cache: a server whose duplicate request
@@ -1377,7 +1355,6 @@ export class StateManager {
         } catch (e) {
           error = e;
         }
-        if (answer) this.#noteRoundTrip(started);
         reply = await this.#fromFirst(ops, transmit, signal, { started, reply: answer, error });
       } catch (e) {
         // No usable answer (none came, the wait was interrupted, or it did

@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { serverTest, type TestServer } from "../_server.ts";
+import { startHolder, stopHolder } from "./_lock.ts";
 import {
   destroyClientIdStatus,
   exclusiveOpenStatus,
@@ -160,5 +161,47 @@ serverTest(
       `nfs4: ${u}/missing: No such file or directory (NFS4ERR_NOENT)`,
     ]);
     assert.equal(await exclusiveOpenStatus(server, "4.1", "/vfs/big"), "NFS4_OK");
+  },
+);
+
+serverTest(
+  "lock --test whose reader is gone before its line (`lock --test … | true`) still answers by its exit status: locked is 1, never 0",
+  async (server) => {
+    fs.writeFileSync(`${server.exportDir}/held`, "held\n");
+    const u = `${server.url}/vfs`;
+    const holder = await startHolder(
+      ["--vers", "4.1", "lock", `${u}/held`],
+      `${u}/held`,
+      "exclusive",
+      "0-",
+    );
+    try {
+      const out = await new Deno.Command("bash", {
+        args: [
+          "-c",
+          '"$@" | true; exit "${PIPESTATUS[0]}"',
+          "nfs4",
+          Deno.execPath(),
+          "run",
+          "-A",
+          "cli/main.ts",
+          "--vers",
+          "4.1",
+          "lock",
+          "--test",
+          `${u}/held`,
+        ],
+        cwd: new URL("../..", import.meta.url).pathname,
+        stdin: "null",
+        stdout: "null",
+        stderr: "piped",
+        env: { NO_COLOR: "1" },
+      }).output();
+      const stderr = new TextDecoder().decode(out.stderr);
+      assert.equal(out.code, 1, stderr);
+      assert.deepEqual(messageLines(stderr), []);
+    } finally {
+      await stopHolder(holder);
+    }
   },
 );

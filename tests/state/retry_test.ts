@@ -271,7 +271,7 @@ Deno.test("a LOCK to be answered within 50 ms that must be sent again (NFS4ERR_O
   assert.ok(h.details(["retry"]).some((d) => d.includes("no room before the caller's deadline")));
 });
 
-Deno.test("GRACE on a LOCK to be answered within 1 s over a link with a 150 ms round trip: the room before the deadline is twice the measured round trip (300 ms), not a flat 100 ms, so no LOCK is left in flight when the caller stops it (RFC 8881 §8.4.2.1; RFC 6298's smoothed round trip)", async () => {
+Deno.test("GRACE on a LOCK to be answered within 1 s over a link with a 150 ms round trip: the room before the deadline is twice the LOCK's own round trip (300 ms), not a flat 100 ms, so no LOCK is left in flight when the caller stops it (RFC 8881 §8.4.2.1)", async () => {
   await using h = await harness(1);
   h.channel.latency = () => h.clock.sleep(150);
   const file = await h.drive(h.open(), 50);
@@ -291,4 +291,24 @@ Deno.test("GRACE on a LOCK to be answered within 1 s over a link with a 150 ms r
   assert.equal(h.ops().filter((o) => o.includes("LOCK")).length, 3, h.ops().join("\n"));
   const answeredAt = h.clock.now() - start;
   assert.ok(answeredAt <= 1000, `answered at ${answeredAt} ms`);
+});
+
+Deno.test("the room before a caller's deadline is the call's own: a slow request before it (2 s to answer) does not make a LOCK within 1 s give up on GRACE sooner (RFC 8881 §8.4.2.1)", async () => {
+  await using h = await harness(1);
+  const file = await h.open();
+  h.channel.latency = () => h.clock.sleep(2000);
+  await h.drive(h.readText(file), 50);
+  h.channel.latency = undefined;
+  h.mark();
+  h.server.failNext("LOCK", S.NFS4ERR_GRACE, { times: 10 });
+  const locking = lockFile(h.m, file, { type: "write", offset: 0n, length: 10n }, {
+    answerWithinMs: 1000,
+  });
+  await assert.rejects(
+    h.drive(locking, 50),
+    (e) => e instanceof NfsError && e.status === S.NFS4ERR_GRACE,
+  );
+  // As on a quick link: 100, 200, 400 ms, then the wait cut to leave 100 ms.
+  const sent = h.timeline().map(([at]) => at);
+  assert.deepEqual(sent.map((at) => at - sent[0]!), [0, 100, 300, 700, 900]);
 });

@@ -272,6 +272,9 @@ async function copyThroughTemporary(
     const open = data.reader;
     if (open) writer.useSource?.((offset, length) => open.readAt(offset, length));
     const size = await pumpData(run, data, writer);
+    // A stop that came as the data ended (`cp -v … | head`'s, from a write's
+    // failure) starts no finish: one may place the file.
+    run.checkAbort();
     const ending = writer.finish(attrs, size);
     try {
       await run.abortable(ending);
@@ -307,8 +310,13 @@ async function copyThroughTemporary(
           // made nothing: then there is nothing to remove.
           const made = await cleanupWork(() => writer.settle?.() ?? Promise.resolve("made"))
             .catch(() => "made");
-          if (made !== "nothing made") await quietly(cleanupWork(() => side.remove(temp)));
-          await quietly(cleanupWork(() => writer.abort()));
+          // The REMOVE beside the CLOSE, not after it: a server that will not
+          // remove an open file (NFS4ERR_FILE_OPEN, waited out as DELAY)
+          // gets the CLOSE meanwhile, a stopped finish's last COMMIT or not.
+          await Promise.all([
+            made !== "nothing made" ? quietly(cleanupWork(() => side.remove(temp))) : undefined,
+            quietly(cleanupWork(() => writer.abort())),
+          ]);
         })),
         // A small file given its final name in its own COMPOUND
         // (nfs_create.ts) whose COMMIT then said its data may be lost (a
@@ -319,7 +327,7 @@ async function copyThroughTemporary(
         stoppedEnding && failureWithin(stoppedEnding).then((failure) => {
           if (failure instanceof IncompleteCopyError) run.reportBesideStop(failure, side);
         }),
-      ]);
+      ].map((step) => Promise.resolve(step).catch(() => undefined)));
     }
   }
 }

@@ -19,7 +19,7 @@
  * symlink's target), is as old as the survey: a file gone since fails as one
  * removed after its READDIR does, one added is not copied, as one added after
  * a listing is not. So it is taken only within {@linkcode KEPT_LISTING_MAX_AGE_MS}
- * of its READDIR (the kernel client's longest directory attribute cache,
+ * of its listing's end (the kernel client's longest directory attribute cache,
  * acdirmax, is 60 s); an older one is listed again, as before.
  * @module
  */
