@@ -314,3 +314,47 @@ Deno.test("parseLocation() tells stdin/stdout, NFS URLs and local paths apart", 
   });
   assert.throws(() => parseLocation("nfs://"), { name: "UsageError" });
 });
+
+Deno.test("NfsWriter.abort(): the CLOSE waits for the WRITEs on their way (a CLOSE before them makes them NFS4ERR_BAD_STATEID, RFC 8881 §8.2.4, which the state manager would mend with a new OPEN after a stop)", async () => {
+  const file = new FakeFile(1000);
+  const closedWithInFlight: number[] = [];
+  const close = file.close.bind(file);
+  file.close = () => {
+    closedWithInFlight.push(file.inFlight);
+    return close();
+  };
+  const writer = new NfsWriter(file, { depth: 4, commitBytes: 1 << 20 });
+  await feed(writer, pattern(3500), 1000);
+  assert.ok(file.inFlight > 0, "WRITEs on their way");
+  await writer.abort();
+  assert.deepEqual(closedWithInFlight, [0]);
+});
+
+Deno.test("NfsWriter.abort() while its finish is on its way: the CLOSE waits for the finish's SETATTR (and its own CLOSE)", async () => {
+  const file = new FakeFile(1000);
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => release = resolve);
+  const events: string[] = [];
+  file.setattr = async (attrs: SettableAttributes) => {
+    await gate;
+    events.push("SETATTR");
+    file.attrs.push(attrs);
+  };
+  const close = file.close.bind(file);
+  file.close = () => {
+    events.push("CLOSE");
+    return close();
+  };
+  const writer = new NfsWriter(file, { depth: 4, commitBytes: 1 << 20 });
+  const source = pattern(2500);
+  await feed(writer, source, 1000);
+  const finishing = writer.finish({ mode: 0o640 }, BigInt(source.length));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  const aborting = writer.abort();
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.deepEqual(events, [], "nothing closed while the SETATTR waits");
+  release();
+  await Promise.all([finishing, aborting]);
+  assert.equal(events[0], "SETATTR");
+  assert.ok(events.slice(1).every((e) => e === "CLOSE"), events.join(" "));
+});
