@@ -15,11 +15,23 @@ import { formatRange } from "../state/open_state.ts";
 /** LOCK or LOCKT found a conflicting lock (NFS4ERR_DENIED): who holds it. */
 export class LockConflictError extends NfsError {
   readonly holder: LockHolder;
+  /**
+   * Set when this is an earlier refusal given again as the answer because
+   * the last try got none before the deadline (lock_wait.ts): how long into
+   * the wait the server said it (ms). The holder named may have let go since
+   * (or lost its lock to a server restart the last try waited through).
+   */
+  readonly answeredAtMs: number | undefined;
 
-  constructor(path: string, holder: LockHolder, options: { cause?: unknown } = {}) {
+  constructor(
+    path: string,
+    holder: LockHolder,
+    options: { cause?: unknown; answeredAtMs?: number } = {},
+  ) {
     super(Nfs4Status.NFS4ERR_DENIED, "LOCK", { path, detail: holder, cause: options.cause });
     this.name = "LockConflictError";
     this.holder = holder;
+    this.answeredAtMs = options.answeredAtMs;
   }
 }
 

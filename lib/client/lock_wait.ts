@@ -166,6 +166,8 @@ export async function lockWithWait(
   // The last refusal: what giving up at the deadline reports, even when
   // the deadline stops a try in flight.
   let lastConflict: LockConflictError | undefined;
+  /** When it came (ms into the wait). */
+  let lastConflictAt = 0;
   // The caller's signal, with the soft stop of the work this runs in.
   const outer = operationSignal();
   const softStop = signal && outer && outer !== signal
@@ -208,11 +210,18 @@ export async function lockWithWait(
         timer?.cancel();
         quickestTry = Math.min(quickestTry, clock.now() - tryStart);
         if (!(e instanceof LockConflictError)) {
-          // The deadline stopped a try in flight: the answer is the last refusal.
-          if (e === tryStop.signal.reason && !signal?.aborted && lastConflict) throw lastConflict;
+          // The deadline stopped a try in flight: the answer is the last
+          // refusal, said to be that (its holder may have let go since).
+          if (e === tryStop.signal.reason && !signal?.aborted && lastConflict) {
+            throw new LockConflictError(lastConflict.path ?? "", lastConflict.holder, {
+              cause: e,
+              answeredAtMs: lastConflictAt,
+            });
+          }
           throw e;
         }
         lastConflict = e;
+        lastConflictAt = clock.now() - started;
         signal?.throwIfAborted();
         // The next try starts no later than twice the quickest try before
         // the deadline, so that its answer comes before it; a try slower than

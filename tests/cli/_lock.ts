@@ -184,7 +184,11 @@ export function heldBy(kind: "shared" | "exclusive", bytes: string, owner: strin
 
 /** `nfs4: URL: locked: <holder>` on one line, the whole of stderr. */
 export function conflictLine(url: string, holder: string, suffix = ""): RegExp {
-  return new RegExp(`^nfs4: ${escape(url)}: locked: ${holder}${suffix}\\n$`);
+  // A try in flight at the deadline (a loaded machine) gives the last
+  // refusal again, saying when it came (cli/lock.ts).
+  const asOf =
+    " \\(as the server said at \\d+\\.\\d s; the last try got no answer before the deadline\\)";
+  return new RegExp(`^nfs4: ${escape(url)}: locked: ${holder}(?:${asOf})?${suffix}\\n$`);
 }
 
 /**

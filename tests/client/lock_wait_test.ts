@@ -96,6 +96,8 @@ Deno.test("lockWithWait() gives up at the deadline with the holder", async () =>
   assert.ok(state.done);
   assert.ok(state.error instanceof LockConflictError);
   assert.equal(state.error.holder.owner, "lock-p1-1");
+  // A fresh refusal: nothing to say about when it came.
+  assert.equal(state.error.answeredAtMs, undefined);
   // The last pause is cut so that the last try has its least room (100 ms)
   // before the deadline; its refusal is the answer at the deadline.
   assert.deepEqual(file.tries.map((t) => t.at), [0, 100, 300, 700, 900]);
@@ -224,6 +226,8 @@ Deno.test("lockWithWait(): the deadline stops a try in flight, and giving up nam
   assert.ok(state.done, "gave up at the deadline");
   assert.ok(state.error instanceof LockConflictError, String(state.error));
   assert.deepEqual((state.error as LockConflictError).holder, HOLDER);
+  // Said to be the refusal of 0 ms into the wait, not a fresh answer.
+  assert.equal((state.error as LockConflictError).answeredAtMs, 0);
   assert.equal(file.tries.length, 2);
 });
 
