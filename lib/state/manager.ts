@@ -1140,6 +1140,19 @@ export class StateManager {
             continue;
           }
           const open = "open" in state ? state.open : state;
+          if (this.#interrupted || open.closing || open.closed) {
+            // Not opened again only to be closed: after an interrupt nothing
+            // new is sent but releases, and an open whose CLOSE is on its way
+            // is let go by that CLOSE (a stateid the server no longer holds
+            // needs none, RFC 8881 §8.2.4, RFC 7530 §9.1.4.4). The status is
+            // the answer.
+            this.tracer.emit(
+              "retry",
+              `${label} not recovered`,
+              `${open.path}: ${this.#interrupted ? "interrupted" : "being closed"}`,
+            );
+            return this.#results(reply, ops, mayHaveRun);
+          }
           if (this.sessions) {
             // RFC 8881 §8.2.4: find out which stateids are gone (TEST_STATEID).
             this.setFlag("TEST_STATEIDS", `${label} for ${formatStateid(open.stateid)}`);

@@ -56,6 +56,12 @@ export class OpenState {
   delegation: Delegation | undefined;
   closed = false;
   /**
+   * Its CLOSE is on its way (procs.ts closeOpen): a stateid error on
+   * anything still in flight is no reason to open it again (recovery skips
+   * it; the CLOSE says what the server held).
+   */
+  closing = false;
+  /**
    * Opens of this file by this owner that share the state: the server keeps
    * one open per (owner, file) and upgrades it (RFC 7530 §16.16.5), so a
    * second OPEN returns the same stateid with a newer seqid. CLOSE goes out

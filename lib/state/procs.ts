@@ -506,7 +506,7 @@ export type ReclaimFault = "open" | "lock" | undefined;
  * that state bad (nfs4_state_mark_recovery_failed -> NFS_CONTEXT_BAD).
  */
 export async function reclaimReboot(m: StateManager): Promise<void> {
-  const pending = [...m.opens].filter((o) => o.reclaim === "reboot" && !o.closed);
+  const pending = [...m.opens].filter((o) => o.reclaim === "reboot" && !o.closed && !o.closing);
   for (const state of pending) {
     if (state.reclaim !== "reboot") continue;
     try {
@@ -562,7 +562,7 @@ export async function reclaimReboot(m: StateManager): Promise<void> {
 
 /** RECLAIM_NOGRACE: re-open (CLAIM_FH on 4.1, CLAIM_NULL by name on 4.0) and re-lock. */
 export async function reclaimNoGrace(m: StateManager): Promise<void> {
-  const pending = [...m.opens].filter((o) => o.reclaim === "nograce" && !o.closed);
+  const pending = [...m.opens].filter((o) => o.reclaim === "nograce" && !o.closed && !o.closing);
   for (const state of pending) {
     try {
       await reclaimOpen(m, state, "nograce");
@@ -885,7 +885,7 @@ function markLockBad(m: StateManager, lockState: LockState, error: unknown): voi
 export async function testStateids(m: StateManager): Promise<void> {
   const entries: { stateid: Stateid; state: OpenState; lock?: LockState; delegation?: true }[] = [];
   for (const state of m.opens) {
-    if (state.bad !== undefined || state.closed) continue;
+    if (state.bad !== undefined || state.closed || state.closing) continue;
     entries.push({ stateid: state.stateid, state });
     for (const l of state.locks) {
       if (l.stateid) entries.push({ stateid: l.stateid, state, lock: l });
@@ -1087,6 +1087,7 @@ export async function closeOpen(
     }
     const owner = state.owner;
     let refused = false;
+    state.closing = true;
     await m.run(
       () => [putfh(state.fh), close({ seqid: owner.seqid, stateid: state.stateid })] as const,
       {

@@ -15,6 +15,11 @@ import { withOperationSignal } from "../../lib/state/operation_scope.ts";
 import { type Harness, harness } from "./_harness.ts";
 import type { OpenState } from "../../lib/state/open_state.ts";
 import { ShareAccess } from "../../lib/nfs4/constants.ts";
+import { NfsError } from "../../lib/nfs4/errors.ts";
+import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
+import { putfh } from "../../lib/nfs4/ops/putfh.ts";
+import { write } from "../../lib/nfs4/ops/write.ts";
+import { closeFile } from "../../lib/state/files.ts";
 
 /**
  * Sends an OPEN of /vfs/file that the scripted channel holds unanswered,
@@ -133,3 +138,56 @@ Deno.test("NFSv4.1: a request waiting for a slot is not sent once the soft stop 
   await assert.rejects(h.drive(waiting, 10, 1_000), /verb stopped/);
   assert.equal(h.ops().filter((o) => o.includes("READ")).length, 1, h.ops().join("\n"));
 });
+
+for (const vers of [0, 1] as const) {
+  Deno.test(`NFSv4.${vers}: a WRITE sent before an interrupt and answered NFS4ERR_BAD_STATEID after it is not mended with a new OPEN: after the interrupt nothing is sent but releases (RFC 7530 §9.1.4.4, RFC 8881 §8.2.4)`, async () => {
+    await using h = await harness(vers);
+    const state = await h.open("file", ShareAccess.OPEN4_SHARE_ACCESS_WRITE);
+    h.mark();
+    h.server.failNext("WRITE", S.NFS4ERR_BAD_STATEID);
+    h.channel.hold();
+    const writing = h.m.run(
+      () =>
+        [
+          putfh(state.fh),
+          write({ stateid: state.stateid, offset: 0n, stable: 2, data: new Uint8Array(8) }),
+        ] as const,
+      { states: [state] },
+    );
+    writing.catch(() => {});
+    await h.tick(20, 10);
+    assert.equal(h.channel.heldCount, 1, "the WRITE went out");
+    h.m.interrupt(new Error("SIGINT"));
+    h.channel.release();
+    await assert.rejects(
+      h.drive(writing, 50, 1_000),
+      (e) => e instanceof NfsError && e.status === S.NFS4ERR_BAD_STATEID,
+    );
+    await h.drive(h.m.shutdown(), 50, 2_000);
+    assert.ok(!h.ops().some((o) => o.includes("OPEN")), h.ops().join("\n"));
+    assert.ok(h.events(["retry"]).some((e) => e.includes("not recovered")));
+  });
+
+  Deno.test(`NFSv4.${vers}: a READ answered NFS4ERR_BAD_STATEID while its open's CLOSE is on its way does not open the file again: the CLOSE lets it go, nothing stays open (RFC 7530 §9.1.4.4, RFC 8881 §8.2.4)`, async () => {
+    await using h = await harness(vers);
+    const state = await h.open("file");
+    h.mark();
+    h.server.failNext("READ", S.NFS4ERR_BAD_STATEID);
+    h.channel.hold();
+    const reading = h.read(state);
+    reading.catch(() => {});
+    await h.tick(20, 10);
+    const closing = closeFile(h.m, state);
+    await h.tick(20, 10);
+    assert.equal(h.channel.heldCount, 2, "the READ and the CLOSE went out");
+    h.channel.release();
+    await assert.rejects(
+      h.drive(reading, 50, 2_000),
+      (e) => e instanceof NfsError && e.status === S.NFS4ERR_BAD_STATEID,
+    );
+    await h.drive(closing, 50, 2_000);
+    assert.ok(!h.ops().some((o) => o.includes("OPEN")), h.ops().join("\n"));
+    assert.equal(h.server.states.size, 0, "nothing left open on the server");
+    assert.equal(state.closed, true);
+  });
+}

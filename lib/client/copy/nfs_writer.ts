@@ -375,16 +375,7 @@ export class NfsWriter implements Writer {
     }
   }
 
-  finish(attrs: FinalAttrs, size: bigint): Promise<void> {
-    const ending = this.#finish(attrs, size);
-    this.#ending = ending.catch(() => undefined);
-    return ending;
-  }
-
-  /** A finish on its way (abort() waits for it before its CLOSE). */
-  #ending: Promise<void> | undefined;
-
-  async #finish(attrs: FinalAttrs, size: bigint): Promise<void> {
+  async finish(attrs: FinalAttrs, size: bigint): Promise<void> {
     const settable = finalSettable(attrs, size, this.#options.resetTimes ?? false);
     if (await this.#finishInOne(settable, size)) return;
     await this.#flushStage(true);
@@ -444,12 +435,6 @@ export class NfsWriter implements Writer {
     this.#stage = undefined;
     this.#tail = undefined;
     this.#window = { pieces: [], bytes: 0, writes: [] };
-    // What is on its way under this open's stateid is answered first (after
-    // a stop, within the state manager's release window): a CLOSE before a
-    // WRITE or the finish's SETATTR makes that one NFS4ERR_BAD_STATEID,
-    // which the state manager would mend by opening the file again: a new
-    // OPEN after the stop (seen in CI: `cp` between servers, SIGINT).
-    await Promise.all([...this.#inflight, this.#ending]);
     await this.#file.close().catch(() => undefined);
   }
 }
