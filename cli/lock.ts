@@ -537,12 +537,12 @@ class LockRun {
       const waited = options.timeoutMs
         ? `; gave up after ${((performance.now() - started) / 1000).toFixed(1)} s`
         : "";
-      // An earlier refusal given as the answer (the last try got none before
+      // An earlier refusal given as the answer (no later one came before
       // the deadline) says when it came: its holder may be gone by now.
       const asOf = err.answeredAtMs === undefined
         ? ""
         : ` (as the server said at ${(err.answeredAtMs / 1000).toFixed(1)} s; ` +
-          "the last try got no answer before the deadline)";
+          "no later answer came before the deadline)";
       this.#ctx.error(
         `${this.#url.text}: locked: ${describeHolder(err.holder)}${asOf}${waited}`,
       );

@@ -17,7 +17,7 @@ export class LockConflictError extends NfsError {
   readonly holder: LockHolder;
   /**
    * Set when this is an earlier refusal given again as the answer because
-   * the last try got none before the deadline (lock_wait.ts): how long into
+   * no later answer came before the deadline (lock_wait.ts): how long into
    * the wait the server said it (ms). The holder named may have let go since
    * (or lost its lock to a server restart the last try waited through).
    */

@@ -214,7 +214,7 @@ export async function lockWithWait(
           // refusal, said to be that (its holder may have let go since).
           if (e === tryStop.signal.reason && !signal?.aborted && lastConflict) {
             throw new LockConflictError(lastConflict.path ?? "", lastConflict.holder, {
-              cause: e,
+              cause: lastConflict,
               answeredAtMs: lastConflictAt,
             });
           }

@@ -183,12 +183,18 @@ export function heldBy(kind: "shared" | "exclusive", bytes: string, owner: strin
 }
 
 /** `nfs4: URL: locked: <holder>` on one line, the whole of stderr. */
-export function conflictLine(url: string, holder: string, suffix = ""): RegExp {
-  // A try in flight at the deadline (a loaded machine) gives the last
-  // refusal again, saying when it came (cli/lock.ts).
-  const asOf =
-    " \\(as the server said at \\d+\\.\\d s; the last try got no answer before the deadline\\)";
-  return new RegExp(`^nfs4: ${escape(url)}: locked: ${holder}(?:${asOf})?${suffix}\\n$`);
+export function conflictLine(
+  url: string,
+  holder: string,
+  suffix = "",
+  options: { mayBeEarlier?: boolean } = {},
+): RegExp {
+  // With -w, a try in flight at the deadline (a loaded machine) gives the
+  // last refusal again, saying when it came (cli/lock.ts).
+  const asOf = options.mayBeEarlier
+    ? "(?: \\(as the server said at \\d+\\.\\d s; no later answer came before the deadline\\))?"
+    : "";
+  return new RegExp(`^nfs4: ${escape(url)}: locked: ${holder}${asOf}${suffix}\\n$`);
 }
 
 /**
