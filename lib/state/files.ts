@@ -152,8 +152,10 @@ export function recordOpen(
     sameStateOther(o.stateid, result.stateid)
   );
   if (shared) {
-    // The server upgraded our open of this file: one state, two users.
+    // The server upgraded our open of this file: one state, two users (and
+    // live: a CLOSE of it that went unanswered did not end it).
     shared.stateid = result.stateid;
+    shared.closing = false;
     shared.access |= request.access;
     shared.users++;
     m.tracer.emit(

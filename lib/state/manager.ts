@@ -1135,6 +1135,7 @@ export class StateManager {
           if (options.inRecovery) return this.#results(reply, ops, mayHaveRun);
           const state = options.states?.[0];
           if (++immediateRetries > 8) return this.#results(reply, ops, mayHaveRun);
+          if (this.#interrupted && !state) return this.#results(reply, ops, mayHaveRun);
           if (!state) {
             this.setFlag("CHECK_LEASE", label);
             continue;
@@ -1143,9 +1144,10 @@ export class StateManager {
           if (this.#interrupted || open.closing || open.closed) {
             // Not opened again only to be closed: after an interrupt nothing
             // new is sent but releases, and an open whose CLOSE is on its way
-            // is let go by that CLOSE (a stateid the server no longer holds
-            // needs none, RFC 8881 §8.2.4, RFC 7530 §9.1.4.4). The status is
-            // the answer.
+            // is let go by that CLOSE (RFC 8881 §8.2.4, RFC 7530 §9.1.4.4: a
+            // stateid the server no longer knows needs no CLOSE; a revoked
+            // one is freed once the CLOSE says so, procs.ts closeOpen). The
+            // status is the answer.
             this.tracer.emit(
               "retry",
               `${label} not recovered`,

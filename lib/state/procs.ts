@@ -576,7 +576,7 @@ export async function reclaimNoGrace(m: StateManager): Promise<void> {
   // Locks whose open survived but that were lost themselves.
   for (const state of m.opens) {
     for (const lockState of state.locks) {
-      if (lockState.reclaim !== "nograce" || state.bad !== undefined) continue;
+      if (lockState.reclaim !== "nograce" || state.bad !== undefined || state.closing) continue;
       await recoverLostLock(m, lockState);
     }
   }
@@ -1087,38 +1087,60 @@ export async function closeOpen(
     }
     const owner = state.owner;
     let refused = false;
+    let revoked: number | undefined;
     state.closing = true;
-    await m.run(
-      () => [putfh(state.fh), close({ seqid: owner.seqid, stateid: state.stateid })] as const,
-      {
-        seqidOwners: [owner],
-        states: [state],
-        // The server no longer has the state: nothing to close, and no
-        // reason to recover it first (kernel nfs4_close_done).
-        final: new Set([
-          S.NFS4ERR_BAD_STATEID,
-          S.NFS4ERR_STALE_STATEID,
-          S.NFS4ERR_EXPIRED,
-          S.NFS4ERR_ADMIN_REVOKED,
-          S.NFS4ERR_DELEG_REVOKED,
-        ]),
-      },
-    ).catch((e) => {
-      // The server no longer knows the state (it expired): nothing to close.
-      // NFS4ERR_LOCKS_HELD: it holds a lock this client does not know of (a
-      // LOCK stopped in flight that the server ran); the lease's end frees it.
-      if (!(e instanceof NfsError)) throw e;
-      refused = true;
-      m.tracer.emit("open", `CLOSE -> ${e.statusName}`, state.path);
-      if (e.status === S.NFS4ERR_LOCKS_HELD) {
-        m.client.unknownState =
-          `${state.path}: the server holds a lock this client does not know of`;
-      }
-    });
+    let answered = false;
+    try {
+      await m.run(
+        () => [putfh(state.fh), close({ seqid: owner.seqid, stateid: state.stateid })] as const,
+        {
+          seqidOwners: [owner],
+          states: [state],
+          // The server no longer has the state: nothing to close, and no
+          // reason to recover it first (kernel nfs4_close_done).
+          final: new Set([
+            S.NFS4ERR_BAD_STATEID,
+            S.NFS4ERR_STALE_STATEID,
+            S.NFS4ERR_EXPIRED,
+            S.NFS4ERR_ADMIN_REVOKED,
+            S.NFS4ERR_DELEG_REVOKED,
+          ]),
+        },
+      ).catch((e) => {
+        // The server no longer knows the state (it expired): nothing to close.
+        // NFS4ERR_LOCKS_HELD: it holds a lock this client does not know of (a
+        // LOCK stopped in flight that the server ran); the lease's end frees it.
+        if (!(e instanceof NfsError)) throw e;
+        refused = true;
+        if (REVOKED.has(e.status)) revoked = e.status;
+        m.tracer.emit("open", `CLOSE -> ${e.statusName}`, state.path);
+        if (e.status === S.NFS4ERR_LOCKS_HELD) {
+          m.client.unknownState =
+            `${state.path}: the server holds a lock this client does not know of`;
+        }
+      });
+      answered = true;
+    } finally {
+      // No answer (none came, a stop): the open may still be held, and is
+      // no longer taken for one being closed.
+      if (!answered) state.closing = false;
+    }
     if (!refused) m.tracer.emit("open", "CLOSE", `${state.path} ${formatStateid(state.stateid)}`);
+    if (revoked !== undefined && m.sessions) {
+      // A revoked or expired stateid stays the server's until the client
+      // frees it (RFC 8881 §8.2.4), as returnDelegation does a delegation's.
+      await m.run(() => [freeStateid(state.stateid)] as const).catch(() => undefined);
+    }
   }
   forgetOpen(m, state);
 }
+
+/** What a CLOSE can meet that leaves a stateid for FREE_STATEID on 4.1 (RFC 8881 §8.2.4). */
+const REVOKED = new Set<number>([
+  S.NFS4ERR_ADMIN_REVOKED,
+  S.NFS4ERR_DELEG_REVOKED,
+  S.NFS4ERR_EXPIRED,
+]);
 
 /**
  * Forgets an open the server no longer holds (its CLOSE succeeded, here or

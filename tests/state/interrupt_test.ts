@@ -187,7 +187,24 @@ for (const vers of [0, 1] as const) {
     );
     await h.drive(closing, 50, 2_000);
     assert.ok(!h.ops().some((o) => o.includes("OPEN")), h.ops().join("\n"));
+    assert.ok(!h.ops().some((o) => o.includes("TEST_STATEID")), h.ops().join("\n"));
+    assert.ok(
+      h.details(["retry"]).some((d) => d.includes("being closed")),
+      h.details(["retry"]).join("\n"),
+    );
     assert.equal(h.server.states.size, 0, "nothing left open on the server");
     assert.equal(state.closed, true);
   });
 }
+
+Deno.test("NFSv4.1: a CLOSE answered NFS4ERR_ADMIN_REVOKED is followed by FREE_STATEID of that stateid, which stays the server's until freed (RFC 8881 §8.2.4)", async () => {
+  await using h = await harness(1);
+  const state = await h.open("file");
+  h.mark();
+  h.server.failNext("CLOSE", S.NFS4ERR_ADMIN_REVOKED);
+  await h.drive(closeFile(h.m, state), 50, 2_000);
+  assert.equal(state.closed, true);
+  const ops = h.ops();
+  const close = ops.findIndex((o) => o.includes("CLOSE"));
+  assert.ok(close >= 0 && ops[close + 1]?.includes("FREE_STATEID"), ops.join("\n"));
+});
