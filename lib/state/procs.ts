@@ -777,6 +777,35 @@ const STATEID_GONE: ReadonlySet<number> = new Set([
   S.NFS4ERR_EXPIRED,
   S.NFS4ERR_ADMIN_REVOKED,
 ]);
+/**
+ * A release (CLOSE, DELEGRETURN) answered so has nothing left to release
+ * (kernel nfs4_close_done, nfs4_delegreturn_done): the state is gone, or
+ * only the revoked stateid is left (freed: {@linkcode freeIfRevoked}).
+ */
+const RELEASE_FINAL: ReadonlySet<number> = new Set([...STATEID_GONE, S.NFS4ERR_DELEG_REVOKED]);
+/** Statuses that leave a stateid the server keeps until FREE_STATEID (RFC 8881 §8.2.4). */
+const REVOKED: ReadonlySet<number> = new Set([
+  S.NFS4ERR_ADMIN_REVOKED,
+  S.NFS4ERR_DELEG_REVOKED,
+  S.NFS4ERR_EXPIRED,
+]);
+
+/**
+ * On 4.1, frees a stateid a release was answered revoked or expired for:
+ * it stays the server's until the client frees it (RFC 8881 §8.2.4).
+ * Whether it was such an answer.
+ */
+async function freeIfRevoked(
+  m: StateManager,
+  stateid: Stateid,
+  error: unknown,
+  inRecovery = false,
+): Promise<boolean> {
+  if (!m.sessions || !(error instanceof NfsError) || !REVOKED.has(error.status)) return false;
+  await m.run(() => [freeStateid(stateid)] as const, { inRecovery }).catch(() => undefined);
+  return true;
+}
+
 const NO_WAIT_FINAL: ReadonlySet<number> = new Set([
   S.NFS4ERR_DENIED,
   S.NFS4ERR_GRACE,
@@ -955,15 +984,8 @@ export async function returnDelegation(
   try {
     await m.run(() => [putfh(state.fh), delegreturn(d.stateid)] as const, {
       inRecovery,
-      // A delegation the server revoked or forgot is gone already
-      // (kernel nfs4_delegreturn_done).
-      final: new Set([
-        S.NFS4ERR_BAD_STATEID,
-        S.NFS4ERR_STALE_STATEID,
-        S.NFS4ERR_EXPIRED,
-        S.NFS4ERR_ADMIN_REVOKED,
-        S.NFS4ERR_DELEG_REVOKED,
-      ]),
+      // A delegation the server revoked or forgot is gone already.
+      final: RELEASE_FINAL,
     });
     m.tracer.emit(
       "deleg",
@@ -974,15 +996,7 @@ export async function returnDelegation(
     );
   } catch (e) {
     m.tracer.emit("deleg", "DELEGRETURN failed, dropped", `${state.path}: ${(e as Error).message}`);
-    if (
-      m.sessions && e instanceof NfsError &&
-      (e.status === S.NFS4ERR_DELEG_REVOKED || e.status === S.NFS4ERR_ADMIN_REVOKED ||
-        e.status === S.NFS4ERR_EXPIRED)
-    ) {
-      // RFC 8881 §8.2.4: a revoked stateid stays until freed.
-      await m.run(() => [freeStateid(d.stateid)] as const, { inRecovery: true }).catch(() =>
-        undefined
-      );
+    if (await freeIfRevoked(m, d.stateid, e, true)) {
       m.tracer.emit("deleg", "FREE_STATEID", `${state.path} ${formatStateid(d.stateid)}`);
     }
   }
@@ -1086,8 +1100,7 @@ export async function closeOpen(
       }
     }
     const owner = state.owner;
-    let refused = false;
-    let revoked: number | undefined;
+    let refused: unknown;
     state.closing = true;
     let answered = false;
     try {
@@ -1097,22 +1110,15 @@ export async function closeOpen(
           seqidOwners: [owner],
           states: [state],
           // The server no longer has the state: nothing to close, and no
-          // reason to recover it first (kernel nfs4_close_done).
-          final: new Set([
-            S.NFS4ERR_BAD_STATEID,
-            S.NFS4ERR_STALE_STATEID,
-            S.NFS4ERR_EXPIRED,
-            S.NFS4ERR_ADMIN_REVOKED,
-            S.NFS4ERR_DELEG_REVOKED,
-          ]),
+          // reason to recover it first.
+          final: RELEASE_FINAL,
         },
       ).catch((e) => {
         // The server no longer knows the state (it expired): nothing to close.
         // NFS4ERR_LOCKS_HELD: it holds a lock this client does not know of (a
         // LOCK stopped in flight that the server ran); the lease's end frees it.
         if (!(e instanceof NfsError)) throw e;
-        refused = true;
-        if (REVOKED.has(e.status)) revoked = e.status;
+        refused = e;
         m.tracer.emit("open", `CLOSE -> ${e.statusName}`, state.path);
         if (e.status === S.NFS4ERR_LOCKS_HELD) {
           m.client.unknownState =
@@ -1125,22 +1131,14 @@ export async function closeOpen(
       // no longer taken for one being closed.
       if (!answered) state.closing = false;
     }
-    if (!refused) m.tracer.emit("open", "CLOSE", `${state.path} ${formatStateid(state.stateid)}`);
-    if (revoked !== undefined && m.sessions) {
-      // A revoked or expired stateid stays the server's until the client
-      // frees it (RFC 8881 §8.2.4), as returnDelegation does a delegation's.
-      await m.run(() => [freeStateid(state.stateid)] as const).catch(() => undefined);
+    if (refused === undefined) {
+      m.tracer.emit("open", "CLOSE", `${state.path} ${formatStateid(state.stateid)}`);
+    } else if (await freeIfRevoked(m, state.stateid, refused)) {
+      m.tracer.emit("open", "FREE_STATEID", `${state.path} ${formatStateid(state.stateid)}`);
     }
   }
   forgetOpen(m, state);
 }
-
-/** What a CLOSE can meet that leaves a stateid for FREE_STATEID on 4.1 (RFC 8881 §8.2.4). */
-const REVOKED = new Set<number>([
-  S.NFS4ERR_ADMIN_REVOKED,
-  S.NFS4ERR_DELEG_REVOKED,
-  S.NFS4ERR_EXPIRED,
-]);
 
 /**
  * Forgets an open the server no longer holds (its CLOSE succeeded, here or
