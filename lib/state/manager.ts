@@ -1135,8 +1135,9 @@ export class StateManager {
           if (options.inRecovery) return this.#results(reply, ops, mayHaveRun);
           const state = options.states?.[0];
           if (++immediateRetries > 8) return this.#results(reply, ops, mayHaveRun);
-          if (this.#interrupted && !state) return this.#results(reply, ops, mayHaveRun);
           if (!state) {
+            // After an interrupt, no lease check either: the status is the answer.
+            if (this.#interrupted) return this.#results(reply, ops, mayHaveRun);
             this.setFlag("CHECK_LEASE", label);
             continue;
           }

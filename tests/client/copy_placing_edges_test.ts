@@ -223,9 +223,24 @@ async function copyOne(
 
 // ------------------------------------------------------- 1. linked "unknown"
 
+/**
+ * One LINK only was sent from the server's log entry `before` on, and the
+ * final name was looked up after it with `outcome` ("it was done", "not
+ * done"); returns the COMPOUNDs' shapes.
+ */
+function assertOneLinkLookedUp(edge: Edge, before: number, outcome: string): string[] {
+  const shapes = shapesFrom(edge.server, before);
+  assert.equal(shapes.filter((s) => s.includes("LINK")).length, 1, shapes.join(" | "));
+  assert.ok(
+    edge.events.some((e) => e.startsWith("LINK outcome looked up (") && e.includes(outcome)),
+    edge.events.join("\n"),
+  );
+  return shapes;
+}
+
 Deno.test('placeAs, a reply unreadable past its CLOSE (linked "unknown"): the final name is looked up (RFC 8881 §18.9 LINK, §2.10.6 nothing sent twice); it is this very file: counted copied, the temporary gone with the COMPOUND\'s REMOVE, no second LINK', async () => {
   await withEdge({}, async (edge) => {
-    const { server, events } = edge;
+    const { server } = edge;
     server.garbleNext("LINK");
     const before = server.log.length;
     const got = await copyOne(edge, "f", bytes("ours\n"));
@@ -234,15 +249,10 @@ Deno.test('placeAs, a reply unreadable past its CLOSE (linked "unknown"): the fi
     assert.equal(got.summary?.files, 1);
     assert.equal(got.summary?.skipped, 0);
     assert.deepEqual(got.copied, [`${edge.url}/vfs/d/f`]);
-    const shapes = shapesFrom(server, before);
+    const shapes = assertOneLinkLookedUp(edge, before, "it was done");
     assert.ok(shapes.includes(PLACED_IN_ONE), shapes.join(" | "));
-    assert.equal(shapes.filter((s) => s.includes("LINK")).length, 1, shapes.join(" | "));
     // The temporary's name went with the COMPOUND's REMOVE: none sent again.
     assert.equal(shapes.filter((s) => s.includes("REMOVE")).length, 1, shapes.join(" | "));
-    assert.ok(
-      events.some((e) => e.startsWith("LINK outcome looked up (") && e.includes("it was done")),
-      events.join("\n"),
-    );
     assert.equal(text(server, "/vfs/d/f"), "ours\n");
     assert.deepEqual(temporaries(server), []);
     assert.deepEqual(server.opensOf("/vfs/d/f"), []);
@@ -251,7 +261,7 @@ Deno.test('placeAs, a reply unreadable past its CLOSE (linked "unknown"): the fi
 
 Deno.test('placeAs, a reply unreadable past its CLOSE (linked "unknown") whose LINK met the name taken (RFC 8881 §18.9 LINK -> NFS4ERR_EXIST, §16.2.3 the REMOVE never ran): the name is not this file, so the copy fails the file naming it, never LINKs again, leaves the other file alone and removes its temporary', async () => {
   await withEdge({}, async (edge) => {
-    const { server, events } = edge;
+    const { server } = edge;
     server.garbleNext("LINK");
     // Someone takes the name between the copy's look (cp -n) and its LINK.
     server.intercept("LINK", (_args, s) => void s.addFile("/vfs/d/f", "theirs\n"));
@@ -269,12 +279,7 @@ Deno.test('placeAs, a reply unreadable past its CLOSE (linked "unknown") whose L
         error.message.includes("the name is not this file"),
       String(error),
     );
-    const shapes = shapesFrom(server, before);
-    assert.equal(shapes.filter((s) => s.includes("LINK")).length, 1, shapes.join(" | "));
-    assert.ok(
-      events.some((e) => e.startsWith("LINK outcome looked up (") && e.includes("not done")),
-      events.join("\n"),
-    );
+    assertOneLinkLookedUp(edge, before, "not done");
     assert.equal(text(server, "/vfs/d/f"), "theirs\n");
     assert.deepEqual(temporaries(server), []);
   });

@@ -10,7 +10,8 @@ import { NfsError } from "../../lib/nfs4/errors.ts";
 import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
 import type { OpenArgs } from "../../lib/nfs4/ops/open.ts";
 import type { LockDenied } from "../../lib/nfs4/ops/lock.ts";
-import { harness } from "./_harness.ts";
+import { type Harness, harness } from "./_harness.ts";
+import type { OpenState } from "../../lib/state/open_state.ts";
 import { lockFile } from "../../lib/state/files.ts";
 
 Deno.test("DELAY on READ is retried with backoff 100, 200, 400 ms, each a retry event (RFC 7530 §13.1.1.3)", async () => {
@@ -238,18 +239,27 @@ Deno.test("4.1 SEQUENCE answered NFS4ERR_DELAY: the same request again, same slo
   assert.deepEqual(h.steps(), []);
 });
 
-Deno.test("GRACE on a LOCK that must be answered within 1 s (lock -w's deadline): waited out only while a LOCK after the wait has 100 ms before it; then NFS4ERR_GRACE is the answer, nothing left in flight (RFC 8881 §8.4.2.1)", async () => {
-  await using h = await harness(1);
-  const file = await h.open();
-  h.mark();
+/**
+ * A LOCK to be answered within 1 s (lock -w's deadline, RunOptions
+ * answerWithinMs) that the server keeps answering NFS4ERR_GRACE: it ends
+ * with that status, driven by the virtual clock in steps of `stepMs`.
+ */
+async function lockThroughGrace(h: Harness, file: OpenState, stepMs: number): Promise<void> {
   h.server.failNext("LOCK", S.NFS4ERR_GRACE, { times: 10 });
   const locking = lockFile(h.m, file, { type: "write", offset: 0n, length: 10n }, {
     answerWithinMs: 1000,
   });
   await assert.rejects(
-    h.drive(locking, 50),
+    h.drive(locking, stepMs),
     (e) => e instanceof NfsError && e.status === S.NFS4ERR_GRACE,
   );
+}
+
+Deno.test("GRACE on a LOCK that must be answered within 1 s (lock -w's deadline): waited out only while a LOCK after the wait has 100 ms before it; then NFS4ERR_GRACE is the answer, nothing left in flight (RFC 8881 §8.4.2.1)", async () => {
+  await using h = await harness(1);
+  const file = await h.open();
+  h.mark();
+  await lockThroughGrace(h, file, 50);
   // 100, 200, 400 ms, then the wait cut to leave 100 ms: the last LOCK at 900 ms, answered.
   assert.deepEqual(h.timeline().map(([at]) => at), [0, 100, 300, 700, 900]);
   assert.ok(h.clock.now() <= 900, `answered at ${h.clock.now()} ms`);
@@ -277,14 +287,7 @@ Deno.test("GRACE on a LOCK to be answered within 1 s over a link with a 150 ms r
   const file = await h.drive(h.open(), 50);
   h.mark();
   const start = h.clock.now();
-  h.server.failNext("LOCK", S.NFS4ERR_GRACE, { times: 10 });
-  const locking = lockFile(h.m, file, { type: "write", offset: 0n, length: 10n }, {
-    answerWithinMs: 1000,
-  });
-  await assert.rejects(
-    h.drive(locking, 10),
-    (e) => e instanceof NfsError && e.status === S.NFS4ERR_GRACE,
-  );
+  await lockThroughGrace(h, file, 10);
   // Sent at 0, 250 and 600 ms, each answered 150 ms later; at 750 ms a LOCK
   // after any wait would be answered past 1000 ms (room 300 ms): GRACE is the
   // answer then. With 100 ms of room a fourth went at 900 ms, answered at 1050.
@@ -300,14 +303,7 @@ Deno.test("the room before a caller's deadline is the call's own: a slow request
   await h.drive(h.readText(file), 50);
   h.channel.latency = undefined;
   h.mark();
-  h.server.failNext("LOCK", S.NFS4ERR_GRACE, { times: 10 });
-  const locking = lockFile(h.m, file, { type: "write", offset: 0n, length: 10n }, {
-    answerWithinMs: 1000,
-  });
-  await assert.rejects(
-    h.drive(locking, 50),
-    (e) => e instanceof NfsError && e.status === S.NFS4ERR_GRACE,
-  );
+  await lockThroughGrace(h, file, 50);
   // As on a quick link: 100, 200, 400 ms, then the wait cut to leave 100 ms.
   const sent = h.timeline().map(([at]) => at);
   assert.deepEqual(sent.map((at) => at - sent[0]!), [0, 100, 300, 700, 900]);

@@ -304,7 +304,7 @@ async function copyThroughTemporary(
     if (!placed) {
       await Promise.all([
         // Also when an abort came while the temporary was being created: it
-        // goes first, it is what must not stay behind.
+        // is what must not stay behind.
         quietly(creating.then(async (writer) => {
           // A writer whose create waits for its data (nfs_create.ts) may have
           // made nothing: then there is nothing to remove.

@@ -38,7 +38,7 @@ const ENTRY_BYTES = 400;
 
 /** An entry's estimated size: its fixed part and its strings (2 bytes a unit at most). */
 export function entryBytes(entry: DirEntry): number {
-  let units = entry.name.length + (entry.path.length) + (entry.id?.length ?? 0);
+  let units = entry.name.length + entry.path.length + (entry.id?.length ?? 0);
   units += (entry.linkTarget?.length ?? 0) + (entry.owner?.length ?? 0) +
     (entry.group?.length ?? 0);
   return ENTRY_BYTES + 2 * units;
