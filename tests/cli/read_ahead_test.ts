@@ -1,7 +1,7 @@
 /**
  * How far a streaming read runs ahead (lib/client/byte_range.ts,
  * `READ_AHEAD_BYTES`, 4 MiB): `cat` and `cp` from the server keep at most
- * that many bytes of READs in flight, four READs of 1 MiB
+ * that many bytes of READs in flight, two READs of 2 MiB
  * (lib/state/procs.ts, `LARGEST_READ`), and more than one, so the server
  * has the next one. Counted by the fault proxy, which sees each
  * COMPOUND go out and its reply come back, against Ganesha. (`cp` counted
@@ -16,6 +16,8 @@ import { serverTest } from "../_server.ts";
 import { type CompoundCall, FaultProxy } from "../_fault_proxy.ts";
 import { nfs4 } from "./_spawn.ts";
 import { VERSIONS } from "./_clean_exit.ts";
+import { LARGEST_READ } from "../../lib/state/procs.ts";
+import { READ_AHEAD_BYTES } from "../../lib/client/byte_range.ts";
 
 const SIZE = 24 << 20;
 
@@ -35,7 +37,7 @@ function mostReadsInFlight(compounds: readonly CompoundCall[]): number {
 
 for (const vers of VERSIONS) {
   serverTest(
-    `cat and cp keep up to four READs of 1 MiB in flight, no more (NFSv${vers})`,
+    `cat and cp keep up to 4 MiB of READs of 2 MiB in flight, more than one READ (NFSv${vers})`,
     async (server) => {
       const data = new Uint8Array(SIZE);
       for (let i = 0; i < SIZE; i += 512) data[i] = (i >> 9) & 0xff;
@@ -54,10 +56,14 @@ for (const vers of VERSIONS) {
           if (command === "cat") assert.equal(r.bytes.length, SIZE);
           else assert.ok(readFileSync(join(local, "big")).equals(data));
           const reads = proxy.compounds.filter((c) => c.ops.includes("READ"));
-          assert.equal(reads.length, SIZE / (1 << 20), `${command}: READs of 1 MiB`);
+          assert.equal(LARGEST_READ, 2 << 20);
+          assert.equal(reads.length, SIZE / LARGEST_READ, `${command}: READs of 2 MiB`);
           // At most the read ahead's bytes; more than one, so the server has the next.
           const most = mostReadsInFlight(proxy.compounds);
-          assert.ok(most >= 2 && most <= 4, `${command}: ${most} READs in flight`);
+          assert.ok(
+            most >= 2 && most <= READ_AHEAD_BYTES / LARGEST_READ,
+            `${command}: ${most} READs in flight`,
+          );
         }
       } finally {
         rmSync(local, { recursive: true, force: true });
