@@ -36,12 +36,12 @@ export const DEFAULT_KEEP = 1 << 20;
 
 /**
  * Bytes a streaming read (`NfsFile.chunks()`, `cp`'s reads) asks for ahead
- * of its consumer at most: two READs of 2 MiB (lib/state/procs.ts,
- * `LARGEST_READ`, for the READ size). Measured with READs of 1 MiB (1 GiB
- * `nfs4 cat` from Ganesha on loopback, the single binary): 4 in flight read
- * as fast as 8 and peaked 5-10 MB lower; 2 saved a few MB more but left the
- * pipe idle whenever the client or the server paused. 4 MiB also covers the
- * bandwidth-delay product of a 10 Gbit/s link with 3 ms round trips.
+ * of its consumer at most. Measured (1 GiB `nfs4 cat` from Ganesha on
+ * loopback, the single binary): 4 READs of 1 MiB in flight read as fast as
+ * 8 and peak 5-10 MB lower; 2 saved a few MB more but left the pipe idle
+ * whenever the client or the server paused (lib/state/procs.ts,
+ * `LARGEST_READ`, for the READ size). 4 MiB also covers the bandwidth-delay
+ * product of a 10 Gbit/s link with 3 ms round trips.
  */
 export const READ_AHEAD_BYTES = 4 * 1024 * 1024;
 

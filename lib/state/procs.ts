@@ -284,20 +284,21 @@ function slotsText(granted: number, used: number, asked: number): string {
  * The largest READ the client asks for, whatever the server allows (its
  * maxread, and on 4.1 the session's largest reply, which CREATE_SESSION
  * asks to hold it); a server that offers less gets READs of what it offers.
- * What a READ costs the client hardly depends on its size, so the fewer the
- * better; the server's cost decides. Measured (1 GiB `cat` from Ganesha on
- * tmpfs, the binary, 25 interleaved runs, 2026-12-06): 1 MiB → 2 MiB READs
- * took client CPU 0.286 → 0.237 s and wall time 0.484 → 0.458 s, and
- * Ganesha 0.41 → 0.39 CPU-s; on 4.0 0.292 → 0.234 s (11 runs); a sparse
- * 8 GiB read 1.66 → 1.47 CPU-s, Ganesha 2.21 → 2.18, peak RSS 58 → 54 MB.
- * (An earlier round measured Ganesha 30% busier with 2 MiB READs, 0.38 →
- * 0.50 CPU-s, and kept 1 MiB; that did not happen again in three sets of
- * runs, and the bench prints the server's CPU beside each read to keep
- * watching it.) Not 4 MiB: with a read ahead of 4 MiB (lib/client/
- * byte_range.ts, `READ_AHEAD_BYTES`) only one READ would be in flight, and
- * the read took 0.70 s instead of 0.46.
+ * What a READ costs the client hardly depends on its size, so 2 MiB READs
+ * take 15-20% less of the client's CPU (1 GiB `cat` from Ganesha on tmpfs,
+ * the binary: 0.29 → 0.24 s, and again 0.286 → 0.237 s in 25 interleaved
+ * runs). What Ganesha spends on them depends on its past: on one that had
+ * run for an hour, the same as on READs of 1 MiB (0.41 → 0.39 CPU-s per
+ * GiB); on a fresh one taking turns with clients reading 1 MiB at a time
+ * (libnfs), 20-40% more (0.47-0.55 → 0.66-0.67 CPU-s, the read 5-20%
+ * slower), with page faults and unmapping in its profile, as when a READ's
+ * buffer is mapped afresh each time. A client that makes the server work
+ * harder to spare itself is not what an operator pointing it at a
+ * production server wants, and Linux's nfsd has long offered 1 MiB at most:
+ * READs stay at 1 MiB. (Measured twice, sessions 15 and 18; `deno task
+ * bench` prints the server's CPU beside each read.)
  */
-export const LARGEST_READ = 2 * 1024 * 1024;
+export const LARGEST_READ = 1024 * 1024;
 /** The largest WRITE the client sends, whatever the server allows. */
 export const LARGEST_WRITE = 1024 * 1024;
 /** Room for a COMPOUND's other operations around a READ's data or a WRITE's. */
