@@ -430,6 +430,7 @@ export class StateManager {
 
   #schedule(): void {
     if (this.#loop || this.#closed || this.#stop.signal.aborted) return;
+    if (this.#interrupted && this.#flagAfterInterrupt() === undefined) return;
     // The loop is the manager's own work, whoever's operation started it.
     this.#loop = outsideOperationScope(() => this.#runLoop()).finally(() => {
       this.#loop = undefined;
@@ -439,8 +440,10 @@ export class StateManager {
   }
 
   /**
-   * Resolves when no recovery is pending; throws if recovery gave up, or
-   * the reason when `signal` (or `interrupt()`) stops the wait.
+   * Resolves when no recovery is pending (after an interrupt: when the loop
+   * has stopped, flags it does not handle then left set); throws if
+   * recovery gave up, or the reason when `signal` (or `interrupt()`) stops
+   * the wait.
    */
   async waitForRecovery(signal?: AbortSignal): Promise<void> {
     const stop = this.#signal(signal);
@@ -469,6 +472,7 @@ export class StateManager {
       return;
     }
     this.#interrupted = true;
+    this.#interruptReason = reason;
     this.tracer.emit(
       "state",
       "interrupted",
@@ -495,6 +499,31 @@ export class StateManager {
   }
 
   #interrupted = false;
+  #interruptReason: unknown;
+
+  /** Whether interrupt() came: from then on nothing is sent but releases. */
+  get interrupted(): boolean {
+    return this.#interrupted;
+  }
+
+  /**
+   * After an interrupt, the one recovery step still taken, if any: one that
+   * re-makes the means to release what the server still holds (a session,
+   * a connection bound to it), and only while the client ID stands (no
+   * PURGE_STATE or LEASE_EXPIRED; a pending lease check is answered by the
+   * CREATE_SESSION itself). Anything else (a new client ID, a lease check,
+   * reclaiming or re-opening files, testing stateids) would make state
+   * only to let it go again, or find that there is none left to let go: the
+   * releases' own statuses answer that (RFC 7530 §9.6, RFC 8881 §8.4.2.1:
+   * after a restart the server holds nothing of this client).
+   */
+  #flagAfterInterrupt(): ClientFlag | undefined {
+    const flags = this.client.flags;
+    if (flags.has("PURGE_STATE") || flags.has("LEASE_EXPIRED")) return undefined;
+    if (flags.has("SESSION_RESET")) return "SESSION_RESET";
+    if (flags.has("BIND_CONN_TO_SESSION")) return "BIND_CONN_TO_SESSION";
+    return undefined;
+  }
 
   /** `extra` joined with the manager's own stop signal. */
   #signal(extra?: AbortSignal): AbortSignal {
@@ -520,10 +549,23 @@ export class StateManager {
     let backoff = RETRY_MIN_MS;
     let leaseErrors = 0;
     while (this.client.flags.size > 0 && !this.#closed) {
-      const flag = FLAG_ORDER.find((f) => this.client.flags.has(f))!;
+      const flag = this.#interrupted
+        ? this.#flagAfterInterrupt()
+        : FLAG_ORDER.find((f) => this.client.flags.has(f))!;
+      if (flag === undefined) {
+        this.tracer.emit(
+          "step",
+          "recovery stopped",
+          `interrupted; left: ${FLAG_ORDER.filter((f) => this.client.flags.has(f)).join(", ")}`,
+        );
+        return;
+      }
       const reason = this.#reasons.get(flag);
       this.tracer.emit("step", `${flag} start`, reason);
       const t0 = this.clock.now();
+      // What stops this step: interrupt() replaces #stop with the release
+      // window's before it aborts this one.
+      const stop = this.#stop.signal;
       try {
         this.#handling = flag;
         try {
@@ -534,8 +576,17 @@ export class StateManager {
         backoff = RETRY_MIN_MS;
         this.tracer.emit("step", `${flag} done`, `${ms(this.clock.now() - t0)}`);
       } catch (e) {
-        // Interrupted: stop here, flags kept; nothing was decided.
-        if (this.#stop.signal.aborted) return;
+        // Interrupted: stop here, flags kept; nothing was decided, and
+        // shutdown() still releases what is held.
+        if (stop.aborted || this.#stop.signal.aborted) {
+          const why: unknown = stop.aborted ? stop.reason : this.#stop.signal.reason;
+          this.tracer.emit(
+            "step",
+            `${flag} stopped`,
+            why instanceof Error ? why.message : String(why),
+          );
+          return;
+        }
         // A lost connection, or a server asking to wait (NFS4ERR_DELAY on
         // EXCHANGE_ID, CREATE_SESSION, RENEW, ...): try the step again.
         const retriable = (e instanceof RpcError && e.retriable) ||
@@ -989,6 +1040,14 @@ export class StateManager {
       // may have granted lapses with the lease. The trace says so.
       options.signal?.throwIfAborted();
       this.#stop.signal.throwIfAborted();
+      if (
+        options.inRecovery && this.#interrupted && this.#handling !== undefined &&
+        this.#handling !== "SESSION_RESET" && this.#handling !== "BIND_CONN_TO_SESSION"
+      ) {
+        // A recovery step the interrupt found running (a reclaim of many
+        // opens) sends nothing more; what it sent is answered in the window.
+        throw this.#interruptReason;
+      }
       // A soft stop (operation_scope.ts) ends the work before a send and
       // in waits, never with a request in flight.
       // The caller's signal, and the work's soft stop beside it when both are
@@ -1122,6 +1181,12 @@ export class StateManager {
         case "recover":
           for (const flag of action.flags) this.setFlag(flag, label);
           if (options.inRecovery) return this.#results(reply, ops, mayHaveRun);
+          if (this.#interrupted && this.#flagAfterInterrupt() === undefined) {
+            // Not recovered only to be released (see #flagAfterInterrupt):
+            // the status is the answer.
+            this.tracer.emit("retry", `${label} not recovered`, "interrupted");
+            return this.#results(reply, ops, mayHaveRun);
+          }
           // The same condition right after recovery: do not spin on it.
           if (++recoveries > 8) return this.#results(reply, ops, mayHaveRun);
           if (recoveries > 1) {

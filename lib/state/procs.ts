@@ -526,7 +526,7 @@ export async function reclaimReboot(m: StateManager): Promise<void> {
         m.markPendingNoGrace(`OPEN(CLAIM_PREVIOUS) -> ${e.statusName}`);
         break;
       }
-      if (isLeaseLevel(e)) throw e;
+      if (endsTheStep(m, e)) throw e;
       markBad(m, state, e);
       continue;
     }
@@ -543,7 +543,7 @@ export async function reclaimReboot(m: StateManager): Promise<void> {
           m.setFlag("RECLAIM_NOGRACE", `LOCK(reclaim) -> ${e.statusName}`);
           continue;
         }
-        if (isLeaseLevel(e)) throw e;
+        if (endsTheStep(m, e)) throw e;
         markLockBad(m, lockState, e);
       }
     }
@@ -573,7 +573,7 @@ export async function reclaimNoGrace(m: StateManager): Promise<void> {
     try {
       await reclaimOpen(m, state, "nograce");
     } catch (e) {
-      if (isLeaseLevel(e)) throw e;
+      if (endsTheStep(m, e)) throw e;
       markBad(m, state, e);
       continue;
     }
@@ -622,7 +622,7 @@ async function recoverLostLock(m: StateManager, lockState: LockState): Promise<v
     lockState.lostAt = undefined;
     lockState.lostReason = undefined;
   } catch (e) {
-    if (isLeaseLevel(e)) throw e;
+    if (endsTheStep(m, e)) throw e;
     markLockBad(m, lockState, e);
   }
 }
@@ -639,6 +639,16 @@ export function markLockLost(m: StateManager, lockState: LockState, reason: stri
       lockState.ranges.map((r) => `${r.type} ${formatRange(r.offset, r.length)}`).join(", ")
     }: ${reason}`,
   );
+}
+
+/**
+ * An error that ends a recovery step rather than marking one state bad: one
+ * about the client ID or session (the loop handles it and the step runs
+ * again after), or any after an interrupt, which stops the step where it is
+ * (nothing more is sent then but releases; manager.ts, run()).
+ */
+function endsTheStep(m: StateManager, e: unknown): boolean {
+  return m.interrupted || isLeaseLevel(e);
 }
 
 /**

@@ -208,3 +208,105 @@ Deno.test("NFSv4.1: a CLOSE answered NFS4ERR_ADMIN_REVOKED is followed by FREE_S
   const close = ops.findIndex((o) => o.includes("CLOSE"));
   assert.ok(close >= 0 && ops[close + 1]?.includes("FREE_STATEID"), ops.join("\n"));
 });
+
+for (const [vers, wantedSlots] of [[0, 32], [1, 32], [1, 1]] as const) {
+  const rfc = vers === 0 ? "RFC 7530 §16.34" : "RFC 8881 §18.37, §18.50";
+  const slots = wantedSlots === 1 ? ", with one slot, left uncertain by the stop" : "";
+  Deno.test(`NFSv4.${vers}: an interrupt while a recovery step waits for its answer stops recovery without giving up on it: shutdown() still closes the open and ends the client${slots} (${rfc})`, async () => {
+    await using h = await harness(vers, { wantedSlots });
+    const state = await h.open("file");
+    h.mark();
+    h.channel.hold();
+    h.m.setFlag("CHECK_LEASE", "test");
+    await h.tick(20, 10);
+    assert.equal(h.channel.heldCount, 1, `the lease check went out: ${h.steps().join("; ")}`);
+    h.m.interrupt(new Error("SIGINT"));
+    h.channel.release();
+    await h.drive(h.m.shutdown(), 50, 2_000);
+    const ops = h.ops();
+    assert.deepEqual(h.events(["error"]), [], "the interrupted step is not a failed recovery");
+    assert.ok(h.events(["step"]).includes("CHECK_LEASE stopped"), h.events(["step"]).join("\n"));
+    assert.equal(
+      ops.filter((o) => o === "RENEW" || o === "SEQUENCE").length,
+      1,
+      `no second lease check:\n${ops.join("\n")}`,
+    );
+    assert.equal(state.closed, true);
+    assert.ok(ops.some((o) => /\bCLOSE\b/.test(o)), ops.join("\n"));
+    assert.equal(h.server.states.size, 0, "nothing left open on the server");
+    if (vers === 1) {
+      assert.ok(ops.some((o) => o.includes("DESTROY_CLIENTID")), ops.join("\n"));
+      assert.equal(h.server.clients.size, 0, "the client ID is gone");
+    }
+  });
+}
+
+for (const vers of [0, 1] as const) {
+  Deno.test(`NFSv4.${vers}: a server restart met by the releases after an interrupt is not reclaimed: no new client ID, no OPEN or LOCK only to be released; each release gets its status (RFC 7530 §9.6, RFC 8881 §8.4.2.1)`, async () => {
+    await using h = await harness(vers);
+    const state = await h.open("file", ShareAccess.OPEN4_SHARE_ACCESS_BOTH);
+    await h.lock(state);
+    h.m.interrupt(new Error("SIGINT"));
+    h.server.reboot();
+    h.mark();
+    await h.drive(h.m.shutdown(), 50, 2_000);
+    const ops = h.ops();
+    const sent = (op: string) => ops.some((o) => o.split(/[,\s]/).includes(op));
+    for (const op of ["OPEN", "LOCK", "SETCLIENTID", "EXCHANGE_ID", "RENEW", "RECLAIM_COMPLETE"]) {
+      assert.ok(!sent(op), `${op} sent:\n${ops.join("\n")}`);
+    }
+    assert.ok(sent("LOCKU"), ops.join("\n"));
+    // On 4.1 the session, found gone with the client ID, is not made again:
+    // the CLOSE is answered BADSESSION without being sent.
+    assert.ok(
+      vers === 0 ? sent("CLOSE") : h.events(["open"]).some((e) => e.startsWith("CLOSE -> ")),
+      `${ops.join("\n")}\n${h.events(["open"]).join("\n")}`,
+    );
+    assert.ok(
+      h.events(["retry"]).some((e) => e.includes("not recovered")),
+      h.events(["retry"]).join("\n"),
+    );
+    assert.ok(h.clock.now() < 1_500, `done at ${h.clock.now()} ms, within the release window`);
+  });
+
+  Deno.test(`NFSv4.${vers}: a reclaim the interrupt finds running sends no further OPEN or RECLAIM_COMPLETE; what it had sent is answered in the window and closed (RFC 7530 §9.6.2, RFC 8881 §8.4.2.1)`, async () => {
+    await using h = await harness(vers);
+    const names = ["a", "b", "c", "d"];
+    for (const name of names) h.server.addFile(`/vfs/${name}`, name);
+    for (const name of names) await h.open(name);
+    h.server.reboot();
+    // The first reclaim OPEN is answered; whatever follows it is held.
+    h.server.intercept("OPEN", () => h.channel.hold());
+    h.mark();
+    h.m.setFlag("CHECK_LEASE", "test");
+    await h.tick(300, 10);
+    assert.equal(h.channel.heldCount, 1, h.ops().join("\n"));
+    h.m.interrupt(new Error("SIGINT"));
+    h.channel.release();
+    await h.drive(h.m.shutdown(), 50, 3_000);
+    const ops = h.ops();
+    const reclaims = ops.filter((o) => o.split(/[,\s]/).includes("OPEN"));
+    assert.ok(
+      reclaims.length <= 2,
+      `at most the answered and the held reclaim:\n${ops.join("\n")}`,
+    );
+    assert.ok(!ops.some((o) => o.includes("RECLAIM_COMPLETE")), ops.join("\n"));
+    assert.equal(h.server.states.size, 0, "what was reclaimed was closed");
+    assert.ok(h.events(["step"]).includes("RECLAIM_REBOOT stopped"), h.events(["step"]).join("\n"));
+  });
+}
+
+Deno.test("NFSv4.1: a session the server lost, met by the releases after an interrupt, is made again so the open is still closed and the client ID destroyed (RFC 8881 §2.10.13)", async () => {
+  await using h = await harness(1);
+  const state = await h.open("file");
+  h.m.interrupt(new Error("SIGINT"));
+  h.server.sessions.clear();
+  h.mark();
+  await h.drive(h.m.shutdown(), 50, 2_000);
+  const ops = h.ops();
+  assert.ok(ops.some((o) => o.includes("CREATE_SESSION")), ops.join("\n"));
+  assert.ok(!ops.some((o) => o.split(/[,\s]/).includes("OPEN")), ops.join("\n"));
+  assert.equal(state.closed, true);
+  assert.equal(h.server.states.size, 0, "closed on the server");
+  assert.equal(h.server.clients.size, 0, "the client ID is gone");
+});
