@@ -160,6 +160,19 @@ function kindOf(type: "read" | "write"): string {
 /** The holder of a conflicting lock, as the client API words it. */
 export const describeHolder: (holder: LockHolder) => string = describeLockHolder;
 
+/**
+ * `locked: HOLDER` for a lock refused: `lock` and the shell's `lock` say it
+ * alike. An earlier refusal given as the answer (no later one came before
+ * the deadline) says when it came: its holder may be gone by now.
+ */
+export function lockConflictText(err: LockConflictError): string {
+  const asOf = err.answeredAtMs === undefined
+    ? ""
+    : ` (as the server said at ${(err.answeredAtMs / 1000).toFixed(1)} s; ` +
+      "no later answer came before the deadline)";
+  return `locked: ${describeHolder(err.holder)}${asOf}`;
+}
+
 /** Adds `lock` to the program. */
 export function registerLock(program: RootCommand, ctx: CliContext): void {
   const command = program
@@ -537,15 +550,7 @@ class LockRun {
       const waited = options.timeoutMs
         ? `; gave up after ${((performance.now() - started) / 1000).toFixed(1)} s`
         : "";
-      // An earlier refusal given as the answer (no later one came before
-      // the deadline) says when it came: its holder may be gone by now.
-      const asOf = err.answeredAtMs === undefined
-        ? ""
-        : ` (as the server said at ${(err.answeredAtMs / 1000).toFixed(1)} s; ` +
-          "no later answer came before the deadline)";
-      this.#ctx.error(
-        `${this.#url.text}: locked: ${describeHolder(err.holder)}${asOf}${waited}`,
-      );
+      this.#ctx.error(`${this.#url.text}: ${lockConflictText(err)}${waited}`);
       return options.conflictCode;
     }
   }

@@ -18,7 +18,7 @@ import type { CliContext } from "./context.ts";
 import { describeError } from "./errors.ts";
 import { ExitCode } from "./exit_codes.ts";
 import type { GlobalOptions } from "./globals.ts";
-import { parseRange, parseWait } from "./lock.ts";
+import { lockConflictText, parseRange, parseWait } from "./lock.ts";
 import { resolvePath } from "./shell_paths.ts";
 
 /** What the built-in verbs see of the shell. */
@@ -300,7 +300,7 @@ const lock: Builtin = {
         wake: (listener) => held.file.onLockAvailable(listener),
         onDenied: (denial) => {
           if (denial.attempt === 1 && denial.delayMs > 0) {
-            shell.notify(`waiting: held by ${describeLockHolder(denial.holder)}`);
+            shell.notify(`waiting: ${describeLockHolder(denial.holder)}`);
           }
         },
       });
@@ -313,7 +313,7 @@ const lock: Builtin = {
       await dropIfUnlocked(shell, target);
       if (signal.aborted) return ExitCode.SIGINT;
       if (err instanceof LockConflictError) {
-        shell.ctx.error(`lock: ${url}: held by ${describeLockHolder(err.holder)}`);
+        shell.ctx.error(`lock: ${url}: ${lockConflictText(err)}`);
         return ExitCode.FAILURE;
       }
       return fail(shell, err, url);
