@@ -582,3 +582,57 @@ Deno.test("the one COMPOUND with an owner to give (cp -p) counts the owner's and
     );
   }, { proxy: true });
 });
+
+// ------------------------------------------------------------- 5. in place
+
+/**
+ * `cp --inplace LOCAL nfs://…/vfs/d/f` over the existing f, stopped when
+ * the server runs the op `stopAt` (an OPEN or CLOSE, a state change, gets
+ * the client's release window to be answered).
+ */
+async function stoppedInPlace(
+  stopAt: "CLOSE" | "WRITE",
+  check: (edge: Edge, got: CopyOutcome) => void,
+): Promise<void> {
+  const controller = new AbortController();
+  const reason = new Interrupted();
+  await withEdge({ files: { "/vfs/d/f": "the old contents, longer\n" } }, async (edge) => {
+    // The first OPEN and CLOSE look the file over (cp's checks) before it is
+    // opened to be written.
+    edge.server.intercept(stopAt, () => void controller.abort(reason), {
+      after: stopAt === "CLOSE" ? 1 : 0,
+    });
+    const got = await withOperationSignal(
+      controller.signal,
+      () =>
+        copyOne(edge, "f", bytes("ours\n"), {
+          signal: controller.signal,
+          noClobber: false,
+          inplace: true,
+        }),
+    );
+    assert.ok(controller.signal.aborted, "the stop came");
+    assert.equal(got.thrown, reason, String(got.thrown));
+    assert.deepEqual(got.copied, [], "never said copied");
+    assert.deepEqual(edge.server.opensOf("/vfs/d/f"), [], "closed");
+    check(edge, got);
+  }, { signal: controller.signal });
+}
+
+Deno.test("cp --inplace, stopped while the file's CLOSE is in flight (RFC 8881 §18.2): the CLOSE, a state change, is answered in the release window and the finish with it; the file is whole, so it is not said to be incomplete", async () => {
+  await stoppedInPlace("CLOSE", (edge, got) => {
+    assert.equal(text(edge.server, "/vfs/d/f"), "ours\n");
+    assert.deepEqual(got.errors, [], got.errors.map(String).join(" | "));
+  });
+});
+
+Deno.test("cp --inplace, stopped while the file's data is being written (RFC 8881 §18.32): the file, emptied and not finished, is said to be incomplete", async () => {
+  await stoppedInPlace("WRITE", (edge, got) => {
+    assert.ok(
+      got.errors.some((e) =>
+        e instanceof IncompleteCopyError && e.destination === `${edge.url}/vfs/d/f`
+      ),
+      `reported: ${got.errors.map(String).join(" | ") || "nothing"}`,
+    );
+  });
+});

@@ -350,15 +350,25 @@ async function copyInPlace(
   special = false,
 ): Promise<Placed> {
   const writer = await run.abortable(side.openExisting(target, special));
+  let finishing: Promise<void> | undefined;
   try {
     const open = data.reader;
     if (open) writer.useSource?.((offset, length) => open.readAt(offset, length));
     const size = await pumpData(run, data, writer);
-    await run.abortable(writer.finish({ mode: undefined }, size));
+    // A stop that came as the data ended starts no finish.
+    run.checkAbort();
+    finishing = writer.finish({ mode: undefined }, size);
+    await run.abortable(finishing);
   } catch (e) {
+    const signal = run.options.signal;
+    if (signal?.aborted && finishing && await succeededWithin(finishing)) {
+      // Stopped while the finish was on its way (its CLOSE, a state change,
+      // is answered in the release window), and it was done: the file is
+      // whole. Only the stop is said; -p's attributes were not given.
+      throw signal.reason ?? e;
+    }
     await quietly(writer.abort());
     const error = new IncompleteCopyError(side.display(target), { url: side.url, cause: e });
-    const signal = run.options.signal;
     if (signal?.aborted) {
       // Interrupted: say so now, the abort itself ends the copy.
       run.reportBesideStop(error, side);
@@ -386,6 +396,13 @@ const CLEANUP_TIMEOUT_MS = 5000;
  */
 async function quietly(promise: Promise<unknown>): Promise<void> {
   await failureWithin(promise);
+}
+
+/** Whether `promise` succeeded within `CLEANUP_TIMEOUT_MS` (not: it failed, or is still going). */
+async function succeededWithin(promise: Promise<unknown>): Promise<boolean> {
+  let succeeded = false;
+  await failureWithin(promise.then(() => void (succeeded = true)));
+  return succeeded;
 }
 
 /**
