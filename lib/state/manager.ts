@@ -472,7 +472,7 @@ export class StateManager {
       return;
     }
     this.#interrupted = true;
-    this.#interruptReason = reason;
+    this.#interruptReason = reason ?? new RecoveryError("interrupted");
     this.tracer.emit(
       "state",
       "interrupted",
@@ -504,6 +504,28 @@ export class StateManager {
   /** Whether interrupt() came: from then on nothing is sent but releases. */
   get interrupted(): boolean {
     return this.#interrupted;
+  }
+
+  /**
+   * For a recovery step's own loops (procs.ts): once interrupt() came, ends
+   * the step with the interrupt's reason before its next state is handled.
+   */
+  throwIfInterrupted(): void {
+    if (this.#interrupted) throw this.#interruptReason;
+  }
+
+  /**
+   * A recovery step the interrupt found running (a reclaim of many opens)
+   * sends nothing more; what it had sent is answered in the release window.
+   * The steps still taken after an interrupt (#flagAfterInterrupt) go on.
+   */
+  #stopIfStepInterrupted(options: RunOptions): void {
+    if (
+      options.inRecovery && this.#interrupted && this.#handling !== undefined &&
+      this.#handling !== "SESSION_RESET" && this.#handling !== "BIND_CONN_TO_SESSION"
+    ) {
+      throw this.#interruptReason;
+    }
   }
 
   /**
@@ -1040,14 +1062,7 @@ export class StateManager {
       // may have granted lapses with the lease. The trace says so.
       options.signal?.throwIfAborted();
       this.#stop.signal.throwIfAborted();
-      if (
-        options.inRecovery && this.#interrupted && this.#handling !== undefined &&
-        this.#handling !== "SESSION_RESET" && this.#handling !== "BIND_CONN_TO_SESSION"
-      ) {
-        // A recovery step the interrupt found running (a reclaim of many
-        // opens) sends nothing more; what it sent is answered in the window.
-        throw this.#interruptReason;
-      }
+      this.#stopIfStepInterrupted(options);
       // A soft stop (operation_scope.ts) ends the work before a send and
       // in waits, never with a request in flight.
       // The caller's signal, and the work's soft stop beside it when both are
@@ -1281,8 +1296,10 @@ export class StateManager {
   ): Promise<CompoundReply> {
     return withOwners(owners, async () => {
       // It may have waited for the owners (another request of theirs in
-      // flight): a soft stop that came meanwhile ends it before the send.
+      // flight): a soft stop or an interrupt that came meanwhile ends it
+      // before the send.
       soft?.throwIfAborted();
+      this.#stopIfStepInterrupted(options);
       const ops = built.ops = build();
       const sendAdvancing = async (more: OpList) => {
         const sent = await this.send(more, {

@@ -957,6 +957,9 @@ export async function testStateids(m: StateManager): Promise<void> {
   for (const [i, entry] of entries.entries()) {
     const status = statuses[i] ?? S.NFS4_OK;
     if (status === S.NFS4_OK) continue;
+    // After an interrupt nothing is dropped unfreed: a revoked stateid is
+    // freed by its release (procs.ts freeIfRevoked, RFC 8881 §8.2.4).
+    m.throwIfInterrupted();
     lost++;
     m.tracer.emit(
       "open",
@@ -984,7 +987,10 @@ export async function testStateids(m: StateManager): Promise<void> {
 /** DELEGRETURN for every delegation marked recalled (RFC 7530 §10.4.4). */
 export async function returnDelegations(m: StateManager): Promise<void> {
   for (const state of m.opens) {
-    if (state.delegation?.recalled) await returnDelegation(m, state, true);
+    if (!state.delegation?.recalled) continue;
+    // After an interrupt the rest go back with their opens' releases.
+    m.throwIfInterrupted();
+    await returnDelegation(m, state, true);
   }
 }
 
@@ -1011,6 +1017,12 @@ export async function returnDelegation(
       }`,
     );
   } catch (e) {
+    if (inRecovery && m.interrupted && !(e instanceof NfsError)) {
+      // Stopped by the interrupt, not answered by the server: still held,
+      // it goes back with the open's release (closeOpen).
+      state.delegation = d;
+      throw e;
+    }
     m.tracer.emit("deleg", "DELEGRETURN failed, dropped", `${state.path}: ${(e as Error).message}`);
     if (await freeIfRevoked(m, d.stateid, e, true)) {
       m.tracer.emit("deleg", "FREE_STATEID", `${state.path} ${formatStateid(d.stateid)}`);

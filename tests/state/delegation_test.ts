@@ -246,6 +246,32 @@ for (const minor of [0, 1] as const) {
     assert.equal(a.server.delegations.size, 0);
   });
 
+  Deno.test(`${v}: an interrupt while the DELEGRETURN step returns recalled delegations drops none: the one in flight is answered, the rest go back with their opens' releases (${rfc} §10.4.4)`, async () => {
+    const { a } = await pair(minor);
+    await using _a = a;
+    const states = [await a.open("file", READ), await a.open("other", READ)];
+    for (const state of states) {
+      assert.ok(state.delegation, "a read delegation");
+      (state.delegation as { recalled: boolean }).recalled = true;
+    }
+    a.mark();
+    a.channel.hold();
+    a.m.setFlag("DELEGRETURN", "test");
+    await a.tick(20, 10);
+    assert.equal(a.channel.heldCount, 1, "the first DELEGRETURN went out");
+    a.m.interrupt(new Error("SIGINT"));
+    a.channel.release();
+    await a.drive(a.m.shutdown(), 50, 2_000);
+    const ops = bare(a.ops());
+    assert.equal(ops.filter((o) => o === "PUTFH,DELEGRETURN").length, 2, ops.join("\n"));
+    assert.ok(
+      !a.events(["deleg"]).some((e) => e.includes("dropped")),
+      a.events(["deleg"]).join("\n"),
+    );
+    assert.equal(a.server.delegations.size, 0, "every delegation returned");
+    assert.equal(a.server.states.size, 0);
+  });
+
   for (const type of ["read", "write"] as const) {
     Deno.test(`${v}: after a server reboot the open is reclaimed with CLAIM_PREVIOUS and delegate_type ${type.toUpperCase()}, and the delegation comes back (${rfc} §10.2.1)`, async () => {
       const { a, b, server } = await pair(minor, { delegations: { read: true, write: true } });
@@ -295,6 +321,34 @@ for (const minor of [0, 1] as const) {
 }
 
 // ------------------------------------------------------------- revocation
+
+Deno.test("4.1: an interrupt after TEST_STATEID found revoked delegations drops none unfreed: the step stops, and each is freed by its release (DELEGRETURN -> NFS4ERR_DELEG_REVOKED, FREE_STATEID; RFC 8881 §8.2.4)", async () => {
+  const { a, server } = await pair(1);
+  await using _a = a;
+  const states = [await a.open("file", READ), await a.open("other", READ)];
+  for (const state of states) assert.ok(state.delegation, "a read delegation");
+  a.mark();
+  for (const deleg of server.delegationsOf("/vfs/file")) server.revokeDelegation(deleg);
+  for (const deleg of server.delegationsOf("/vfs/other")) server.revokeDelegation(deleg);
+  // TEST_STATEID is answered; whatever the step sends after it is held.
+  server.intercept("TEST_STATEID", () => a.channel.hold());
+  const reading = a.readText(states[0]!);
+  await a.tick(50, 10);
+  assert.equal(a.channel.heldCount, 1, bare(a.ops()).join("\n"));
+  a.m.interrupt(new Error("SIGINT"));
+  a.channel.release();
+  await a.drive(reading.catch(() => undefined), 50, 2_000);
+  await a.drive(a.m.shutdown(), 50, 2_000);
+  const ops = bare(a.ops());
+  assert.equal(ops.filter((o) => o === "FREE_STATEID").length, 2, `each freed:\n${ops.join("\n")}`);
+  assert.ok(a.events(["step"]).includes("TEST_STATEIDS stopped"), a.events(["step"]).join("\n"));
+  assert.equal(
+    server.delegations.size,
+    0,
+    `every revoked delegation freed:\n${bare(a.ops()).join("\n")}`,
+  );
+  assert.equal(server.states.size, 0);
+});
 
 Deno.test("4.1: a revoked delegation flagged with SEQ4_STATUS_RECALLABLE_STATE_REVOKED is found with TEST_STATEID, freed with FREE_STATEID and dropped; the open keeps working (RFC 8881 §8.2.4, §18.46.3)", async () => {
   const { a, server } = await pair(1);
