@@ -56,7 +56,7 @@ export const LOCK_RETRY_MAX_MS = 2_000;
 
 /**
  * The least room the last try gets before the deadline, whatever the
- * quickest try took: on a loaded machine one answered in 3 ms may take 10
+ * slowest try took: on a loaded machine one answered in 3 ms may take 10
  * next time, and a 4.0 LOCK stopped in flight may have run (its open owner's
  * seqid then out of step: the file's CLOSE is refused, NFS4ERR_BAD_SEQID,
  * and the open stays until the lease ends). Seen in CI with a room of 6 ms.
@@ -136,10 +136,11 @@ const waitClock: WaitClock = {
  * abandoned, and the server may have run it (a lock this client then does
  * not know of, freed when its lease ends). So the last try is made early
  * enough to be answered before the deadline: no later than twice the
- * quickest try so far (at least {@linkcode LOCK_LAST_TRY_MIN_ROOM_MS})
- * before it (a try's answer takes a round trip; one
- * that waited out the server's grace period or NFS4ERR_DELAY says nothing
- * of the next: the room is at most the longest pause).
+ * slowest try so far (at least {@linkcode LOCK_LAST_TRY_MIN_ROOM_MS})
+ * before it (a try's answer takes a round trip, and the next may be as slow
+ * as the slowest; a try slower than the longest pause waited out the
+ * server's grace period or NFS4ERR_DELAY and says nothing of the next, and
+ * the room is at most the longest pause).
  */
 export async function lockWithWait(
   file: Pick<WritableFile, "lock" | "unlock" | "noteLockWait">,
@@ -173,9 +174,13 @@ export async function lockWithWait(
   const softStop = signal && outer && outer !== signal
     ? AbortSignal.any([signal, outer])
     : signal ?? outer;
-  // The quickest a try was answered (ms): twice it is the room the last one
-  // is given before the deadline.
-  let quickestTry = Infinity;
+  // The slowest a try was answered (ms), leaving out those slower than the
+  // longest pause (they waited inside): twice it is the room the last one is
+  // given before the deadline.
+  let slowestTry = 0;
+  const noteTry = (ms: number) => {
+    if (ms <= maxDelay) slowestTry = Math.max(slowestTry, ms);
+  };
   try {
     let delay = minDelay;
     for (let attempt = 1;; attempt++) {
@@ -205,10 +210,10 @@ export async function lockWithWait(
         });
       try {
         await (softStop ? withOperationSignal(softStop, lockOnce) : lockOnce());
-        quickestTry = Math.min(quickestTry, clock.now() - tryStart);
+        noteTry(clock.now() - tryStart);
       } catch (e) {
         timer?.cancel();
-        quickestTry = Math.min(quickestTry, clock.now() - tryStart);
+        noteTry(clock.now() - tryStart);
         if (!(e instanceof LockConflictError)) {
           // The deadline stopped a try in flight: the answer is the last
           // refusal, said to be that (its holder may have let go since).
@@ -223,10 +228,12 @@ export async function lockWithWait(
         lastConflict = e;
         lastConflictAt = clock.now() - started;
         signal?.throwIfAborted();
-        // The next try starts no later than twice the quickest try before
-        // the deadline, so that its answer comes before it; a try slower than
-        // the longest pause (grace waited out) is no round trip to go by.
-        const room = Math.min(Math.max(2 * quickestTry, LOCK_LAST_TRY_MIN_ROOM_MS), maxDelay);
+        // The next try starts no later than twice the slowest try before
+        // the deadline, so that its answer comes before it (a LOCK stopped
+        // in flight may have been granted: a lock this client would not know
+        // of). The quickest was used before: one slow answer among quick ones
+        // then left the last try in flight at the deadline.
+        const room = Math.min(Math.max(2 * slowestTry, LOCK_LAST_TRY_MIN_ROOM_MS), maxDelay);
         const left = deadline - clock.now() - room;
         const pause = left > 0 ? Math.min(delay, left) : 0;
         const denial = { holder: e.holder, attempt, delayMs: pause };

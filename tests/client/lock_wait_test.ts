@@ -252,7 +252,7 @@ Deno.test("lockWithWait(): a deadline with no answer at all is a LockWaitDeadlin
   );
 });
 
-Deno.test("lockWithWait(): the last try starts twice the quickest try (at least 100 ms) before the deadline, so it is answered, not abandoned", async () => {
+Deno.test("lockWithWait(): the last try starts twice the slowest try (at least 100 ms) before the deadline, so it is answered, not abandoned", async () => {
   const clock = new FakeClock();
   const file = new FakeFile(clock, Infinity);
   // Each LOCK takes 40 ms of (fake) time to be answered; a try still in
@@ -276,6 +276,31 @@ Deno.test("lockWithWait(): the last try starts twice the quickest try (at least 
   // (100 ms, more than twice 40) and is answered at 940, before the deadline;
   // before, it was made at 1000 and stopped in flight.
   assert.deepEqual(starts, [0, 140, 380, 820, 900]);
+  assert.deepEqual(stopped, [], "no try was in flight at the deadline");
+});
+
+Deno.test("lockWithWait(): the last try's room is twice the slowest try, not the quickest: after one quick answer and slower ones, no try is left in flight at the deadline (a LOCK stopped in flight may have been granted)", async () => {
+  const clock = new FakeClock();
+  const file = new FakeFile(clock, Infinity);
+  const lock = file.lock.bind(file);
+  const starts: number[] = [];
+  const stopped: number[] = [];
+  file.lock = async (range: LockRange, options: { blocking?: boolean; signal?: AbortSignal }) => {
+    const at = clock.now();
+    starts.push(at);
+    // The first LOCK is answered in 10 ms, the others (a loaded server) in 300.
+    await clock.sleep(starts.length === 1 ? 10 : 300);
+    if (options.signal?.aborted) stopped.push(at);
+    return await lock(range, options);
+  };
+  const state = track(lockWithWait(file, RANGE, { clock, timeoutMs: 1_500 }));
+  await clock.advance(1_500);
+  assert.ok(state.done);
+  assert.ok(state.error instanceof LockConflictError, String(state.error));
+  // Tries at 0 (answered at 10), 110 (at 410), 610 (at 910); then no room
+  // for one more (twice 300 ms before 1,500). With twice the quickest (100
+  // ms of room) a fourth went at 1,310 and was stopped in flight at 1,500.
+  assert.deepEqual(starts, [0, 110, 610]);
   assert.deepEqual(stopped, [], "no try was in flight at the deadline");
 });
 
