@@ -641,6 +641,13 @@ export class StateManager {
           this.applyLeaseError(e.status, e.op);
           if (++leaseErrors <= 10) continue;
         }
+        if (this.#interrupted) {
+          // After an interrupt a failed step (one taken for the releases'
+          // sake) gives up on nothing else: the releases still run, and each
+          // takes its own status as the answer.
+          this.tracer.emit("step", `${flag} failed`, (e as Error).message ?? String(e));
+          return;
+        }
         this.#fatal = e instanceof Error ? e : new Error(String(e));
         this.tracer.emit("error", `${flag} failed`, this.#fatal.message);
         this.#failAll(this.#fatal);

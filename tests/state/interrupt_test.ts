@@ -310,3 +310,19 @@ Deno.test("NFSv4.1: a session the server lost, met by the releases after an inte
   assert.equal(h.server.states.size, 0, "closed on the server");
   assert.equal(h.server.clients.size, 0, "the client ID is gone");
 });
+
+Deno.test("NFSv4.1: a session re-made for the releases after an interrupt whose CREATE_SESSION fails is not a failed recovery that skips them: tried again within the window, the open is still closed and the client ID destroyed (RFC 8881 §18.36)", async () => {
+  await using h = await harness(1);
+  const state = await h.open("file");
+  h.m.interrupt(new Error("SIGINT"));
+  h.server.sessions.clear();
+  h.server.failNext("CREATE_SESSION", S.NFS4ERR_SERVERFAULT);
+  h.mark();
+  await h.drive(h.m.shutdown(), 50, 2_000);
+  const ops = h.ops();
+  assert.ok(ops.some((o) => o.includes("CREATE_SESSION -> NFS4ERR_SERVERFAULT")), ops.join("\n"));
+  assert.deepEqual(h.events(["error"]).filter((e) => e.includes("SESSION_RESET")), []);
+  assert.equal(state.closed, true);
+  assert.equal(h.server.states.size, 0, "closed on the server");
+  assert.equal(h.server.clients.size, 0, "the client ID is gone");
+});
