@@ -252,25 +252,38 @@ Deno.test("lockWithWait(): a deadline with no answer at all is a LockWaitDeadlin
   );
 });
 
-Deno.test("lockWithWait(): the last try starts twice the slowest try (at least 100 ms) before the deadline, so it is answered, not abandoned", async () => {
+/**
+ * Waits for a lock that is never free, each LOCK answered `answerMs(n)` ms
+ * (fake) after its n-th try (from 1) starts, until `timeoutMs`; a try still
+ * in flight at the deadline would be stopped there (its signal aborted).
+ * Returns when each try started and which were stopped in flight.
+ */
+async function waitOutDeadline(
+  timeoutMs: number,
+  answerMs: (attempt: number) => number,
+): Promise<{ starts: number[]; stopped: number[] }> {
   const clock = new FakeClock();
   const file = new FakeFile(clock, Infinity);
-  // Each LOCK takes 40 ms of (fake) time to be answered; a try still in
-  // flight at the deadline would be stopped there (its signal aborted).
   const lock = file.lock.bind(file);
   const starts: number[] = [];
   const stopped: number[] = [];
   file.lock = async (range: LockRange, options: { blocking?: boolean; signal?: AbortSignal }) => {
     const at = clock.now();
     starts.push(at);
-    await clock.sleep(40);
+    await clock.sleep(answerMs(starts.length));
     if (options.signal?.aborted) stopped.push(at);
     return await lock(range, options);
   };
-  const state = track(lockWithWait(file, RANGE, { clock, timeoutMs: 1_000 }));
-  await clock.advance(1_000);
+  const state = track(lockWithWait(file, RANGE, { clock, timeoutMs }));
+  await clock.advance(timeoutMs);
   assert.ok(state.done);
   assert.ok(state.error instanceof LockConflictError, String(state.error));
+  return { starts, stopped };
+}
+
+Deno.test("lockWithWait(): the last try starts twice the slowest try (at least 100 ms) before the deadline, so it is answered, not abandoned", async () => {
+  // Each LOCK takes 40 ms to be answered.
+  const { starts, stopped } = await waitOutDeadline(1_000, () => 40);
   // Tries at 0, 140, 380, 820 (pauses of 100, 200, 400 after 40 ms answers),
   // then a pause cut to 40 ms so that the last try (900) has the least room
   // (100 ms, more than twice 40) and is answered at 940, before the deadline;
@@ -280,23 +293,8 @@ Deno.test("lockWithWait(): the last try starts twice the slowest try (at least 1
 });
 
 Deno.test("lockWithWait(): the last try's room is twice the slowest try, not the quickest: after one quick answer and slower ones, no try is left in flight at the deadline (a LOCK stopped in flight may have been granted)", async () => {
-  const clock = new FakeClock();
-  const file = new FakeFile(clock, Infinity);
-  const lock = file.lock.bind(file);
-  const starts: number[] = [];
-  const stopped: number[] = [];
-  file.lock = async (range: LockRange, options: { blocking?: boolean; signal?: AbortSignal }) => {
-    const at = clock.now();
-    starts.push(at);
-    // The first LOCK is answered in 10 ms, the others (a loaded server) in 300.
-    await clock.sleep(starts.length === 1 ? 10 : 300);
-    if (options.signal?.aborted) stopped.push(at);
-    return await lock(range, options);
-  };
-  const state = track(lockWithWait(file, RANGE, { clock, timeoutMs: 1_500 }));
-  await clock.advance(1_500);
-  assert.ok(state.done);
-  assert.ok(state.error instanceof LockConflictError, String(state.error));
+  // The first LOCK is answered in 10 ms, the others (a loaded server) in 300.
+  const { starts, stopped } = await waitOutDeadline(1_500, (n) => n === 1 ? 10 : 300);
   // Tries at 0 (answered at 10), 110 (at 410), 610 (at 910); then no room
   // for one more (twice 300 ms before 1,500). With twice the quickest (100
   // ms of room) a fourth went at 1,310 and was stopped in flight at 1,500.
