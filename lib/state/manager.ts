@@ -181,6 +181,12 @@ const LAST_SEND_ROOM_MS = 100;
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 15_000;
 
+/**
+ * The recovery steps still taken after an interrupt, in their order: they
+ * re-make the means to reach the server (StateManager #flagAfterInterrupt).
+ */
+const TAKEN_AFTER_INTERRUPT: readonly ClientFlag[] = ["SESSION_RESET", "BIND_CONN_TO_SESSION"];
+
 /** The state manager gave up (recovery failed for good). */
 export class RecoveryError extends Error {
   constructor(message: string, options?: ErrorOptions) {
@@ -522,7 +528,7 @@ export class StateManager {
   #stopIfStepInterrupted(options: RunOptions): void {
     if (
       options.inRecovery && this.#interrupted && this.#handling !== undefined &&
-      this.#handling !== "SESSION_RESET" && this.#handling !== "BIND_CONN_TO_SESSION"
+      !TAKEN_AFTER_INTERRUPT.includes(this.#handling)
     ) {
       throw this.#interruptReason;
     }
@@ -542,9 +548,7 @@ export class StateManager {
   #flagAfterInterrupt(): ClientFlag | undefined {
     const flags = this.client.flags;
     if (flags.has("PURGE_STATE") || flags.has("LEASE_EXPIRED")) return undefined;
-    if (flags.has("SESSION_RESET")) return "SESSION_RESET";
-    if (flags.has("BIND_CONN_TO_SESSION")) return "BIND_CONN_TO_SESSION";
-    return undefined;
+    return TAKEN_AFTER_INTERRUPT.find((f) => flags.has(f));
   }
 
   /** `extra` joined with the manager's own stop signal. */
