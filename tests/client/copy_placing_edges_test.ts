@@ -592,7 +592,8 @@ Deno.test("the one COMPOUND with an owner to give (cp -p) counts the owner's and
  */
 async function stoppedInPlace(
   stopAt: "CLOSE" | "WRITE",
-  check: (edge: Edge, got: CopyOutcome) => void,
+  check: (edge: Edge, got: CopyOutcome & { warnings: string[] }) => void,
+  extra: Partial<CopyOptions> = {},
 ): Promise<void> {
   const controller = new AbortController();
   const reason = new Interrupted();
@@ -602,6 +603,7 @@ async function stoppedInPlace(
     edge.server.intercept(stopAt, () => void controller.abort(reason), {
       after: stopAt === "CLOSE" ? 1 : 0,
     });
+    const warnings: string[] = [];
     const got = await withOperationSignal(
       controller.signal,
       () =>
@@ -609,13 +611,15 @@ async function stoppedInPlace(
           signal: controller.signal,
           noClobber: false,
           inplace: true,
+          onWarning: (message) => warnings.push(message),
+          ...extra,
         }),
     );
     assert.ok(controller.signal.aborted, "the stop came");
     assert.equal(got.thrown, reason, String(got.thrown));
     assert.deepEqual(got.copied, [], "never said copied");
     assert.deepEqual(edge.server.opensOf("/vfs/d/f"), [], "closed");
-    check(edge, got);
+    check(edge, { ...got, warnings });
   }, { signal: controller.signal });
 }
 
@@ -623,7 +627,18 @@ Deno.test("cp --inplace, stopped while the file's CLOSE is in flight (RFC 8881 ย
   await stoppedInPlace("CLOSE", (edge, got) => {
     assert.equal(text(edge.server, "/vfs/d/f"), "ours\n");
     assert.deepEqual(got.errors, [], got.errors.map(String).join(" | "));
+    assert.deepEqual(got.warnings, [], "no attributes were asked for");
   });
+});
+
+Deno.test("cp -p --inplace, stopped while the file's CLOSE is in flight: the file is whole, and the warning says its mode and times were not set (the copy stopped before them)", async () => {
+  await stoppedInPlace("CLOSE", (edge, got) => {
+    assert.equal(text(edge.server, "/vfs/d/f"), "ours\n");
+    assert.deepEqual(got.errors, [], got.errors.map(String).join(" | "));
+    assert.deepEqual(got.warnings, [
+      `${edge.url}/vfs/d/f: its data copied whole, but stopped before its attributes were set`,
+    ]);
+  }, { preserve: true });
 });
 
 Deno.test("cp --inplace, stopped while the file's data is being written (RFC 8881 ยง18.32): the file, emptied and not finished, is said to be incomplete", async () => {

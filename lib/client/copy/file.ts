@@ -364,7 +364,17 @@ async function copyInPlace(
     if (signal?.aborted && finishing && await succeededWithin(finishing)) {
       // Stopped while the finish was on its way (its CLOSE, a state change,
       // is answered in the release window), and it was done: the file is
-      // whole. Only the stop is said; -p's attributes were not given.
+      // whole. Only the stop is said, and that -p's attributes were not given.
+      const owned = attrs.owner !== undefined || attrs.group !== undefined;
+      const modeWanted = attrs.mode !== undefined && attrs.mode !== existing.mode;
+      if (!special && (owned || modeWanted || attrs.mtime || attrs.atime)) {
+        run.warn(
+          `${
+            side.display(target)
+          }: its data copied whole, but stopped before its attributes were set`,
+          side,
+        );
+      }
       throw signal.reason ?? e;
     }
     await quietly(writer.abort());
