@@ -210,7 +210,6 @@ export async function lockWithWait(
         });
       try {
         await (softStop ? withOperationSignal(softStop, lockOnce) : lockOnce());
-        noteTry(clock.now() - tryStart);
       } catch (e) {
         timer?.cancel();
         noteTry(clock.now() - tryStart);

@@ -349,6 +349,15 @@ async function copyInPlace(
   attrs: FinalAttrs,
   special = false,
 ): Promise<Placed> {
+  // The mode stays unless -p asks for the source's; times only with -p; the
+  // source's owner with --preserve=ownership (first: it clears set-id bits).
+  const owned = attrs.owner !== undefined || attrs.group !== undefined;
+  const mode = attrs.mode !== undefined && (owned || attrs.mode !== existing.mode)
+    ? attrs.mode
+    : undefined;
+  const final: FinalAttrs = { ...attrs, mode };
+  const attrsWanted = !special &&
+    (owned || mode !== undefined || final.mtime !== undefined || final.atime !== undefined);
   const writer = await run.abortable(side.openExisting(target, special));
   let finishing: Promise<void> | undefined;
   try {
@@ -365,9 +374,7 @@ async function copyInPlace(
       // Stopped while the finish was on its way (its CLOSE, a state change,
       // is answered in the release window), and it was done: the file is
       // whole. Only the stop is said, and that -p's attributes were not given.
-      const owned = attrs.owner !== undefined || attrs.group !== undefined;
-      const modeWanted = attrs.mode !== undefined && attrs.mode !== existing.mode;
-      if (!special && (owned || modeWanted || attrs.mtime || attrs.atime)) {
+      if (attrsWanted) {
         run.warn(
           `${
             side.display(target)
@@ -387,13 +394,7 @@ async function copyInPlace(
     throw error;
   }
   if (special) return "placed";
-  // The mode stays unless -p asks for the source's; times only with -p; the
-  // source's owner with --preserve=ownership (first: it clears set-id bits).
-  const owned = attrs.owner !== undefined || attrs.group !== undefined;
-  const mode = attrs.mode !== undefined && (owned || attrs.mode !== existing.mode)
-    ? attrs.mode
-    : undefined;
-  await applyAttrs(run, side, target, { ...attrs, mode }, { shownAs: side.display(target) });
+  await applyAttrs(run, side, target, final, { shownAs: side.display(target) });
   return "placed";
 }
 
