@@ -163,14 +163,16 @@ export const describeHolder: (holder: LockHolder) => string = describeLockHolder
 /**
  * `locked: HOLDER` for a lock refused: `lock` and the shell's `lock` say it
  * alike. An earlier refusal given as the answer (no later one came before
- * the deadline) says when it came: its holder may be gone by now.
+ * the deadline) says when it came: its holder may be gone by now. With
+ * `waitedMs` (a wait with -w that ran out), how long it waited.
  */
-export function lockConflictText(err: LockConflictError): string {
+export function lockConflictText(err: LockConflictError, waitedMs?: number): string {
   const asOf = err.answeredAtMs === undefined
     ? ""
     : ` (as the server said at ${(err.answeredAtMs / 1000).toFixed(1)} s; ` +
       "no later answer came before the deadline)";
-  return `locked: ${describeHolder(err.holder)}${asOf}`;
+  const waited = waitedMs === undefined ? "" : `; gave up after ${(waitedMs / 1000).toFixed(1)} s`;
+  return `locked: ${describeHolder(err.holder)}${asOf}${waited}`;
 }
 
 /** Adds `lock` to the program. */
@@ -547,10 +549,8 @@ class LockRun {
         return 1;
       }
       if (!(err instanceof LockConflictError)) throw err;
-      const waited = options.timeoutMs
-        ? `; gave up after ${((performance.now() - started) / 1000).toFixed(1)} s`
-        : "";
-      this.#ctx.error(`${this.#url.text}: ${lockConflictText(err)}${waited}`);
+      const waitedMs = options.timeoutMs ? performance.now() - started : undefined;
+      this.#ctx.error(`${this.#url.text}: ${lockConflictText(err, waitedMs)}`);
       return options.conflictCode;
     }
   }

@@ -292,8 +292,10 @@ const lock: Builtin = {
     }
     const target = resolvePath(shell.cwd, positionals[0]!);
     const url = shell.urlOf(positionals[0]!);
+    let started: number | undefined;
     try {
       const held = await hold(shell, target, range.type === "read" ? "read" : "both");
+      started = performance.now();
       const result = await lockWithWait(held.file, range, {
         timeoutMs,
         signal,
@@ -313,7 +315,11 @@ const lock: Builtin = {
       await dropIfUnlocked(shell, target);
       if (signal.aborted) return ExitCode.SIGINT;
       if (err instanceof LockConflictError) {
-        shell.ctx.error(`lock: ${url}: ${lockConflictText(err)}`);
+        // As `nfs4 lock -w` says it: how long the wait took before it gave up.
+        const waitedMs = timeoutMs && started !== undefined
+          ? performance.now() - started
+          : undefined;
+        shell.ctx.error(`lock: ${url}: ${lockConflictText(err, waitedMs)}`);
         return ExitCode.FAILURE;
       }
       return fail(shell, err, url);

@@ -2,7 +2,8 @@
  * The shell's `lock` refused by another client's lock says so as `nfs4
  * lock` does (cli/lock.ts, `lockConflictText`): `locked:` and the holder the
  * server named (RFC 7530 §16.10.5, LOCK4denied), once; with -w, when no
- * later answer came before the deadline, the time of the refusal given.
+ * later answer came before the deadline, the time of the refusal given,
+ * and how long it waited before it gave up.
  */
 
 import assert from "node:assert/strict";
@@ -33,7 +34,9 @@ for (const vers of ["4.0", "4.1"] as const) {
           ]);
           assert.equal(r.code, 1, r.stderr);
           const line = new RegExp(
-            `^nfs4: lock: ${escape(url)}: locked: ${holderText}${wait[0] === "-w" ? asOf : ""}$`,
+            `^nfs4: lock: ${escape(url)}: locked: ${holderText}${
+              wait[0] === "-w" ? `${asOf}; gave up after \\d+\\.\\d s` : ""
+            }$`,
             "m",
           );
           assert.match(r.stderr, line);
