@@ -65,8 +65,10 @@ export async function makeDirectory(
  * was made (false: it existed, with `parents`). Special bits: when `mode`
  * has the sticky bit or `modeBits` covers a set-id bit, the directory's
  * mode is then made `(mode it got & ~modeBits) | mode` with SETATTR, as
- * coreutils chmods after mkdir(2); also for an existing directory with
- * `parents`.
+ * coreutils chmods after mkdir(2). An existing directory (`parents`) is
+ * left as it is, its mode too, as coreutils leaves it (gnulib's
+ * make_dir_parents with preserve_existing): `mkdir -p -m 1777` of a 0755
+ * directory must not make it world-writable.
  *
  * @example
  * ```ts
@@ -111,10 +113,7 @@ export async function makeDirectories(
       if (!hasStatus(err, "NFS4ERR_NOENT", "NFS4ERR_NOTDIR")) throw err;
     }
   }
-  if (existing === components.length) {
-    await setSpecialBits();
-    return false;
-  }
+  if (existing === components.length) return false;
   for (let n = existing + 1; n <= components.length; n++) {
     const dir = prefix(n);
     const last = n === components.length;
@@ -125,10 +124,7 @@ export async function makeDirectories(
       if (!hasStatus(err, "NFS4ERR_EXIST")) throw err;
       const info = await client.stat(dir, { follow: true }).catch(() => undefined);
       if (info?.kind !== "directory") throw err;
-      if (last) {
-        await setSpecialBits();
-        return false;
-      }
+      if (last) return false;
       continue;
     }
     await options.onCreated?.(dir);

@@ -20,6 +20,16 @@ const ROWS: readonly Row[] = [
   { name: "existing names: File exists", cmd: "mkdir", args: ["@e", "@f", "@n", "@dang"], code: 1 },
   { name: "-p: existing directories are fine", cmd: "mkdir", args: ["-p", "@e", "@t/a", "@lnk"] },
   {
+    name: "-p -m: an existing directory's mode is left as it is",
+    cmd: "mkdir",
+    args: ["-p", "-m", "1777", "@e", "@t/a", "@lnk"],
+  },
+  {
+    name: "-p -m 2700: an existing directory's set-group-ID bit is not set",
+    cmd: "mkdir",
+    args: ["-p", "-m", "2700", "@e"],
+  },
+  {
     name: "-p: existing files and dangling symlinks are not",
     cmd: "mkdir",
     args: ["-p", "@f", "@dang"],
