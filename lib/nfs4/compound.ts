@@ -130,8 +130,15 @@ const NFS_PROGRAM = { label: "COMPOUND", opName };
 /**
  * Decodes COMPOUND4res against the ops that were sent. Every result's op
  * number must match the op sent at that position (a server that does not know
- * an op answers OP_ILLEGAL, which is accepted as a failure); the reply must
- * not hold more results than ops sent, and must be consumed exactly.
+ * an op answers OP_ILLEGAL with NFS4ERR_OP_ILLEGAL, which is accepted as a
+ * failure); the reply must not hold more results than ops sent, and must be
+ * consumed exactly. A reply is held to what RFC 7530 §15.2 (RFC 8881 §16.2.3)
+ * says of COMPOUND, so that no op is taken as done on a reply that does not
+ * say so: evaluation stops at the first op that fails, so only the last
+ * result may fail; a COMPOUND whose status is NFS4_OK answers every op sent,
+ * each with NFS4_OK (a hostile or broken server's `NFS4_OK` with results
+ * missing would otherwise pass a REMOVE or an OPEN_CONFIRM as done, or leave
+ * a caller a result of `undefined`).
  */
 export function decodeCompoundReply(
   r: XdrReader,
@@ -151,14 +158,23 @@ export function decodeCompoundReply(
     const op = ops[i]!;
     const resop = r.readUint();
     const opStatus = r.readUint();
+    if (i > 0 && outcomes[i - 1]!.status !== Nfs4Status.NFS4_OK) {
+      throw new Nfs4ProtocolError(
+        `${program.label} reply goes on after result ${i - 1} failed (${outcomes[i - 1]!.status})`,
+      );
+    }
     if (resop !== op.opnum) {
-      // OP_ILLEGAL and CB_ILLEGAL are both 10044.
-      if (resop === Op.ILLEGAL) {
+      // OP_ILLEGAL and CB_ILLEGAL are both 10044, as is the status that goes
+      // with them (NFS4ERR_OP_ILLEGAL): with any other there is no telling
+      // what the server did with the op.
+      if (resop === Op.ILLEGAL && opStatus === Nfs4Status.NFS4ERR_OP_ILLEGAL) {
         outcomes.push({ opnum: resop, name: program.opName(resop), status: opStatus });
         continue;
       }
       throw new Nfs4ProtocolError(
-        `${program.label} result ${i} is for ${program.opName(resop)}, expected ${op.name}`,
+        resop === Op.ILLEGAL
+          ? `${program.label} result ${i} is ${program.opName(resop)} with status ${opStatus}`
+          : `${program.label} result ${i} is for ${program.opName(resop)}, expected ${op.name}`,
       );
     }
     if (opStatus === Nfs4Status.NFS4_OK) {
@@ -179,6 +195,13 @@ export function decodeCompoundReply(
   }
   r.assertEnd();
   const last = outcomes.at(-1);
+  if (status === Nfs4Status.NFS4_OK && (count !== ops.length || (last && last.status !== status))) {
+    throw new Nfs4ProtocolError(
+      last && last.status !== status
+        ? `${program.label} status NFS4_OK differs from its last result's ${last.status}`
+        : `${program.label} reply says NFS4_OK with ${count} results for ${ops.length} ops`,
+    );
+  }
   if (status !== Nfs4Status.NFS4_OK && last && last.status !== status) {
     // RFC 7530 §15.2: the COMPOUND status is that of the last op evaluated.
     throw new Nfs4ProtocolError(

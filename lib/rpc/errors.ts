@@ -224,6 +224,25 @@ export class RpcRecordTooLargeError extends RpcError {
   }
 }
 
+/**
+ * A record came in more fragments than the decoder keeps for one record
+ * (`MAX_FRAGMENTS_PER_RECORD`, lib/rpc/record_marking.ts). A kind of
+ * {@linkcode RpcRecordTooLargeError}, handled alike: the stream cannot be
+ * trusted further.
+ */
+export class RpcRecordTooFragmentedError extends RpcRecordTooLargeError {
+  /** The most fragments a record may come in. */
+  readonly fragmentLimit: number;
+
+  constructor(size: number, limit: number, fragmentLimit: number, options?: ErrorOptions) {
+    super(size, limit, options);
+    this.name = "RpcRecordTooFragmentedError";
+    this.message =
+      `record of ${size} bytes so far exceeds the maximum of ${fragmentLimit} fragments`;
+    this.fragmentLimit = fragmentLimit;
+  }
+}
+
 /** A reply could not be parsed; `cause` is usually the `XdrError`. */
 export class RpcProtocolError extends RpcError {
   /** The xid of the malformed message, when it could be read. */

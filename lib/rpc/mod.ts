@@ -53,6 +53,7 @@ export {
   RpcError,
   type RpcErrorOptions,
   RpcProtocolError,
+  RpcRecordTooFragmentedError,
   RpcRecordTooLargeError,
   RpcTimeoutError,
 } from "./errors.ts";
@@ -108,6 +109,7 @@ export {
   encodeRecord,
   LAST_FRAGMENT,
   MAX_FRAGMENT_LENGTH,
+  MAX_FRAGMENTS_PER_RECORD,
   RecordDecoder,
   type RecordDecoderOptions,
 } from "./record_marking.ts";

@@ -30,7 +30,7 @@
  */
 
 import { Buffer } from "node:buffer";
-import { RpcRecordTooLargeError } from "./errors.ts";
+import { RpcRecordTooFragmentedError, RpcRecordTooLargeError } from "./errors.ts";
 
 /** The header bit that marks a record's last fragment. */
 export const LAST_FRAGMENT = 0x80000000;
@@ -38,6 +38,17 @@ export const LAST_FRAGMENT = 0x80000000;
 export const MAX_FRAGMENT_LENGTH = 0x7fffffff;
 /** The default largest record {@linkcode RecordDecoder} accepts: 4 MiB + 64 KiB. */
 export const DEFAULT_MAX_RECORD_SIZE = 4 * 1024 * 1024 + 64 * 1024;
+
+/**
+ * The most fragments one record may come in. RFC 5531 §11 sets no limit,
+ * but each fragment is a piece the decoder keeps until the record ends (a
+ * view or a buffer of its own, ~100 bytes of bookkeeping whatever its size):
+ * without a limit a peer sending 5-byte fragments made the client hold 28
+ * times the bytes it sent (4 million one-byte fragments, 19 MiB on the
+ * wire: 540 MB). Real senders use one fragment per record, or fragments of
+ * many kilobytes: 4,096 lets a 4 MiB record come in 1 KiB fragments.
+ */
+export const MAX_FRAGMENTS_PER_RECORD = 4096;
 
 /**
  * Splits `payload` into fragments of at most `maxFragment` bytes, each with
@@ -117,6 +128,8 @@ export class RecordDecoder {
   #fillAt = 0;
   /** Length of the current record so far, counting fragments announced. */
   #recordLength = 0;
+  /** Fragments of the current record so far, the one being read included. */
+  #fragments = 0;
   #failure: RpcRecordTooLargeError | undefined;
   readonly #allocate: ((size: number) => Uint8Array) | undefined;
 
@@ -276,13 +289,17 @@ export class RecordDecoder {
   #startFragment(header: number): void {
     const length = header & MAX_FRAGMENT_LENGTH;
     const total = this.#recordLength + length;
-    if (total > this.maxRecordSize) {
+    const fragments = this.#fragments + 1;
+    if (total > this.maxRecordSize || fragments > MAX_FRAGMENTS_PER_RECORD) {
       this.#pieces = [];
       this.#fill = undefined;
-      this.#failure = new RpcRecordTooLargeError(total, this.maxRecordSize);
+      this.#failure = total > this.maxRecordSize
+        ? new RpcRecordTooLargeError(total, this.maxRecordSize)
+        : new RpcRecordTooFragmentedError(total, this.maxRecordSize, MAX_FRAGMENTS_PER_RECORD);
       throw this.#failure;
     }
     this.#recordLength = total;
+    this.#fragments = fragments;
     this.#lastFragment = header >= LAST_FRAGMENT;
     this.#fragmentRemaining = length;
   }
@@ -291,6 +308,7 @@ export class RecordDecoder {
     const record = join(this.#pieces, this.#recordLength);
     this.#pieces.length = 0;
     this.#recordLength = 0;
+    this.#fragments = 0;
     return record;
   }
 }

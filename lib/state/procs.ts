@@ -955,7 +955,9 @@ export async function testStateids(m: StateManager): Promise<void> {
   }
   let lost = 0;
   for (const [i, entry] of entries.entries()) {
-    const status = statuses[i] ?? S.NFS4_OK;
+    // The decoder holds the answer to one status per stateid; one missing is
+    // not taken as valid.
+    const status = statuses[i] ?? S.NFS4ERR_BAD_STATEID;
     if (status === S.NFS4_OK) continue;
     // After an interrupt nothing is dropped unfreed: a revoked stateid is
     // freed by its release (procs.ts freeIfRevoked, RFC 8881 §8.2.4).

@@ -115,6 +115,63 @@ Deno.test("decodeCompoundReply() accepts OP_ILLEGAL in place of the op sent", ()
   );
 });
 
+// RFC 7530 §15.2 / RFC 8881 §16.2.3: a COMPOUND stops at the first op that
+// fails, and its status is the last result's. A reply that says otherwise is
+// not taken as any op done.
+Deno.test("decodeCompoundReply() rejects OP_ILLEGAL with any status but NFS4ERR_OP_ILLEGAL", () => {
+  // status NFS4_OK, one result: ILLEGAL, NFS4_OK, no body (it would pass a REMOVE as done).
+  const bytes = hex("00000000 00000000 00000001 0000273c 00000000");
+  assert.throws(
+    () => decodeReply(bytes, [remove("f")]),
+    (e: unknown) =>
+      e instanceof Nfs4ProtocolError && /result 0 is ILLEGAL with status 0/.test(e.message),
+  );
+});
+
+Deno.test("decodeCompoundReply() rejects NFS4_OK with fewer results than ops sent", () => {
+  for (
+    const [bytes, count] of [
+      [hex("00000000 00000000 00000000"), 0],
+      [hex("00000000 00000000 00000001 00000016 00000000"), 1], // PUTFH only
+    ] as const
+  ) {
+    assert.throws(
+      () => decodeReply(bytes, [putfh(fh), remove("f")]),
+      (e: unknown) =>
+        e instanceof Nfs4ProtocolError &&
+        e.message.includes(`NFS4_OK with ${count} results for 2 ops`),
+    );
+  }
+  // A failure may end the results early (the COMPOUND stopped there).
+  const stopped = decodeReply(
+    hex("00000002 00000000 00000001 00000016 00000002"),
+    [putfh(fh), remove("f")],
+  );
+  assert.equal(stopped.outcomes.length, 1);
+});
+
+Deno.test("decodeCompoundReply() rejects results after one that failed", () => {
+  // PUTFH NFS4ERR_STALE (70), then REMOVE NFS4_OK, COMPOUND NFS4_OK.
+  for (const status of ["00000000", "00000046"]) {
+    const bytes = hex(
+      `${status} 00000000 00000002 00000016 00000046 0000001c 00000000 00000000 00000000 00000000 00000000 00000000`,
+    );
+    assert.throws(
+      () => decodeReply(bytes, [putfh(fh), remove("f")]),
+      (e: unknown) =>
+        e instanceof Nfs4ProtocolError && /goes on after result 0 failed/.test(e.message),
+    );
+  }
+});
+
+Deno.test("decodeCompoundReply() rejects NFS4_OK whose last result failed", () => {
+  const bytes = hex("00000000 00000000 00000001 00000018 00000046");
+  assert.throws(
+    () => decodeReply(bytes, [putrootfh()]),
+    (e: unknown) => e instanceof Nfs4ProtocolError && /NFS4_OK differs/.test(e.message),
+  );
+});
+
 Deno.test("decodeCompoundReply() rejects trailing bytes", () => {
   const bytes = hex("00000000 00000000 00000001 00000018 00000000 00000000");
   assert.throws(() => decodeReply(bytes, [putrootfh()]), XdrError);

@@ -19,6 +19,7 @@ import { READDIR, readdir } from "../../lib/nfs4/ops/readdir.ts";
 import { SECINFO } from "../../lib/nfs4/ops/secinfo.ts";
 import { sequence } from "../../lib/nfs4/ops/sequence.ts";
 import { TEST_STATEID } from "../../lib/nfs4/ops/test_stateid.ts";
+import { ANONYMOUS_STATEID } from "../../lib/nfs4/types.ts";
 import { hex } from "./_helpers.ts";
 
 /**
@@ -114,6 +115,28 @@ Deno.test("array decoders reject a billion claimed elements before allocating", 
   assertFastXdrError(
     () => TEST_STATEID.decodeResult(new XdrReader(hex("00000400 00000000"))),
     /cannot fit/,
+  );
+});
+
+Deno.test("TEST_STATEID's answer holds one status per stateid sent (RFC 8881 §18.48.3)", () => {
+  const sent = [ANONYMOUS_STATEID, ANONYMOUS_STATEID, ANONYMOUS_STATEID];
+  // An empty answer would have left every stateid taken as valid.
+  for (
+    const answer of [
+      "00000000",
+      "00000002 00000000 00000000",
+      "00000004 00000000 00000000 00000000 00000000",
+    ]
+  ) {
+    assert.throws(
+      () => TEST_STATEID.decodeResult(new XdrReader(hex(answer)), sent),
+      (e: unknown) =>
+        e instanceof XdrError && /TEST_STATEID answered \d statuses for 3 stateids/.test(e.message),
+    );
+  }
+  assert.deepEqual(
+    TEST_STATEID.decodeResult(new XdrReader(hex("00000003 00000000 00002725 00000000")), sent),
+    [0, 10021, 0],
   );
 });
 

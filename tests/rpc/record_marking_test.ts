@@ -7,8 +7,10 @@ import {
   encodeRecord,
   LAST_FRAGMENT,
   MAX_FRAGMENT_LENGTH,
+  MAX_FRAGMENTS_PER_RECORD,
   RecordDecoder,
   RpcError,
+  RpcRecordTooFragmentedError,
   RpcRecordTooLargeError,
 } from "../../lib/rpc/mod.ts";
 import { hex } from "../xdr/_hex.ts";
@@ -221,6 +223,51 @@ Deno.test("RecordDecoder.pushEach() hands over records completed before an overs
     RpcRecordTooLargeError,
   );
   assert.deepEqual(seen, [hex("aa")]);
+});
+
+Deno.test("RecordDecoder takes a record in MAX_FRAGMENTS_PER_RECORD fragments, and no more", () => {
+  // One-byte fragments: each is a piece kept until the record ends, so a
+  // peer sending 5 bytes a fragment made the client hold ~28 times that.
+  const oneByte = (last: boolean) => hex(last ? "80000001 aa" : "00000001 aa");
+  const fragments = (n: number) =>
+    concat(Array.from({ length: n }, (_, i) => oneByte(i === n - 1)));
+  for (const transient of [false, true]) {
+    const within = new RecordDecoder();
+    const records: Uint8Array[] = [];
+    const feed = (d: RecordDecoder, bytes: Uint8Array) =>
+      transient
+        ? d.pushTransient(bytes, (r) => records.push(r))
+        : d.pushEach(bytes, (r) => records.push(r));
+    feed(within, fragments(MAX_FRAGMENTS_PER_RECORD));
+    assert.equal(records.length, 1);
+    assert.equal(records[0]!.length, MAX_FRAGMENTS_PER_RECORD);
+    // The count starts again with each record.
+    feed(within, fragments(MAX_FRAGMENTS_PER_RECORD));
+    assert.equal(records.length, 2);
+
+    const over = new RecordDecoder();
+    assert.throws(
+      () => feed(over, fragments(MAX_FRAGMENTS_PER_RECORD + 1)),
+      (e) =>
+        e instanceof RpcRecordTooFragmentedError && e instanceof RpcRecordTooLargeError &&
+        e.message ===
+          `record of ${
+            MAX_FRAGMENTS_PER_RECORD + 1
+          } bytes so far exceeds the maximum of ${MAX_FRAGMENTS_PER_RECORD} fragments`,
+    );
+    assert.equal(over.buffered, 0);
+    // Out of step from there on, as after a record too large.
+    assert.throws(() => feed(over, oneByte(true)), RpcRecordTooFragmentedError);
+  }
+  // Empty fragments count too (they cost a header's parsing each).
+  const empty = new RecordDecoder();
+  assert.throws(
+    () =>
+      empty.push(
+        concat(Array.from({ length: MAX_FRAGMENTS_PER_RECORD + 1 }, () => hex("00000000"))),
+      ),
+    RpcRecordTooFragmentedError,
+  );
 });
 
 Deno.test("RecordDecoder rejects an invalid maxRecordSize", () => {
