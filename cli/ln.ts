@@ -292,7 +292,14 @@ async function linkOne(
     // Atomically: the new link beside it, then renamed onto it.
     const slash = linkPath.lastIndexOf("/");
     const temp = `${linkPath.slice(0, slash)}/${temporaryName(linkPath.slice(slash + 1))}`;
-    await make(temp);
+    try {
+      await make(temp);
+    } catch (e) {
+      // Stopped with the CREATE or LINK in flight, or its outcome unknown:
+      // the temporary may be there, and by its name it can only be ours.
+      await cleanupWork(() => client.remove(temp)).catch(() => undefined);
+      throw e;
+    }
     try {
       await client.rename(temp, linkPath);
     } catch (e) {

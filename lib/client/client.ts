@@ -1381,15 +1381,28 @@ export class Nfs4Client implements Nfs4ClientApi {
   /** CREATE a symbolic link `path` pointing at `target` (RFC 7530 §16.4). */
   async symlink(path: string, target: string): Promise<void> {
     const { dirFh, name } = await this.#parentOf(path);
-    await this.#withPath(
+    await settleUnknownOutcome(
+      this.manager,
+      "CREATE",
       path,
       () =>
-        this.manager.run(() =>
-          [
-            putfh(dirFh),
-            create({ type: FileType.NF4LNK, name, linkData: target, attrs: {} }),
-          ] as const
+        this.#withPath(
+          path,
+          () =>
+            this.manager.run(() =>
+              [
+                putfh(dirFh),
+                create({ type: FileType.NF4LNK, name, linkData: target, attrs: {} }),
+              ] as const
+            ),
         ),
+      // A symlink by that name holding this text: ours (the first
+      // transmission made it).
+      async () => {
+        const made = await this.#resolve(path, false).catch(() => undefined);
+        if (made?.attrs.type !== FileType.NF4LNK) return false;
+        return await this.#readlinkFh(made.fh, made.path).then((t) => t === target, () => false);
+      },
     );
   }
 
@@ -1411,16 +1424,43 @@ export class Nfs4Client implements Nfs4ClientApi {
       : kind === "block"
       ? { type: FileType.NF4BLK, devData, name, attrs }
       : { type: kind === "fifo" ? FileType.NF4FIFO : FileType.NF4SOCK, name, attrs };
-    await this.#withPath(path, () => this.manager.run(() => [putfh(dirFh), create(args)] as const));
+    await settleUnknownOutcome(
+      this.manager,
+      "CREATE",
+      path,
+      () =>
+        this.#withPath(path, () => this.manager.run(() => [putfh(dirFh), create(args)] as const)),
+      // An object of that type by that name: ours (the first transmission made it).
+      async () =>
+        (await this.#resolve(path, false).catch(() => undefined))?.attrs.type === args.type,
+    );
   }
 
   /** LINK: a new name `path` for the existing file `existing`, not followed (RFC 7530 §16.9). */
   async link(existing: string, path: string): Promise<void> {
     const source = await this.#resolve(existing, false);
     const { dirFh, name } = await this.#parentOf(path);
-    await this.#withPath(
+    await settleUnknownOutcome(
+      this.manager,
+      "LINK",
       path,
-      () => this.manager.run(() => [putfh(source.fh), savefh(), putfh(dirFh), link(name)] as const),
+      () =>
+        this.#withPath(
+          path,
+          () =>
+            this.manager.run(() => [putfh(source.fh), savefh(), putfh(dirFh), link(name)] as const),
+        ),
+      // The name is now the same file (fileid, and fsid where the server
+      // gives it: fileids are unique within a file system, RFC 7530
+      // §5.8.1.9): ours. Without a fileid nothing can be told, and the
+      // status stands.
+      async () => {
+        const made = await this.#resolve(path, false).catch(() => undefined);
+        const was = source.attrs;
+        const now = made?.attrs;
+        return was.fileid !== undefined && now?.fileid === was.fileid &&
+          now.fsid?.major === was.fsid?.major && now.fsid?.minor === was.fsid?.minor;
+      },
     );
   }
 

@@ -94,3 +94,42 @@ Deno.test(`Nfs4Client 4.1: a RENAME or REMOVE whose reply was lost on a server t
     await nfs.close();
   }
 });
+
+for (const version of ["4.0", "4.1"] as const) {
+  Deno.test(`Nfs4Client ${version}: a LINK whose reply was lost and whose resend fails is looked up by fileid, not reported as failed (RFC 7530 §16.9, RFC 8881 §2.10.6.1.3)`, async () => {
+    // No reply cache: on 4.1 the resend answers RETRY_UNCACHED_REP; on 4.0,
+    // after the reconnect, it runs again and answers NFS4ERR_EXIST.
+    const server = new ScriptedServer({ now: () => performance.now(), replyCache: false });
+    const nfs = await startScriptedNfsServer(server);
+    await using proxy = await FaultProxy.start({ target: nfs, log: () => {} });
+    const events: string[] = [];
+    const client = await Nfs4Client.connect({
+      host: "127.0.0.1",
+      port: proxy.port,
+      version,
+      timeoutMs: 500,
+      clientId: `link-lookup-${crypto.randomUUID()}`,
+      onTrace: (e) => events.push(`${e.event} (${e.detail ?? ""})`),
+    });
+    try {
+      proxy.dropReplyAndCut("LINK");
+      await client.link("/vfs/file", "/vfs/hard");
+      assert.equal(proxy.opCount("LINK"), 2, "sent, then resent as itself");
+      assert.ok(
+        events.includes("LINK outcome looked up (/vfs/hard: it was done)"),
+        events.join("\n"),
+      );
+      const [made, file] = [await client.stat("/vfs/hard"), await client.stat("/vfs/file")];
+      assert.equal(made.fileid, file.fileid);
+      // Another file by the name is not ours: the failure stands.
+      proxy.dropReplyAndCut("LINK");
+      await assert.rejects(
+        client.link("/vfs/file", "/vfs/other"),
+        (e) => e instanceof NfsError && e.status !== S.NFS4_OK,
+      );
+    } finally {
+      await client.close();
+      await nfs.close();
+    }
+  });
+}
