@@ -242,7 +242,14 @@ async function truncateOne(
     if (current === undefined && options.size.mode !== "set") {
       throw new Error(`${url.text}: the server did not give its size`);
     }
-    await file.setattr({ size: newSize(options.size, current ?? 0n) });
+    let size: bigint;
+    try {
+      size = newSize(options.size, current ?? 0n);
+    } catch (err) {
+      // Name the file, as for every other failure of one of several URLs.
+      throw new Error(`${url.text}: ${(err as Error).message}`, { cause: err });
+    }
+    await file.setattr({ size });
     done = true;
   } finally {
     if (done) await file.close();

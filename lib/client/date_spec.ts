@@ -56,6 +56,8 @@ const ISO = new RegExp(
   "i",
 );
 const EPOCH = /^@([+-]?)(\d+)(?:[.,](\d+))?$/;
+const INT64_MAX = (1n << 63n) - 1n;
+const INT64_MIN = -(1n << 63n);
 const STAMP = /^(\d{8}|\d{10}|\d{12})(?:\.(\d{2}))?$/;
 
 /** Nanoseconds from the digits after the point (more than 9 are cut, as GNU does). */
@@ -153,6 +155,11 @@ export function parseDateSpec(text: string, context: DateContext = {}): DateSpec
         seconds -= 1n;
         nseconds = 1_000_000_000 - nseconds;
       }
+    }
+    // A time the protocol cannot carry (nfstime4's seconds are an int64,
+    // RFC 7530 §3.3.1) is a bad date here, not a failed SETATTR later.
+    if (seconds < INT64_MIN || seconds > INT64_MAX) {
+      throw new UsageError(`invalid date format: '${text}'`);
     }
     return { seconds, nseconds };
   }

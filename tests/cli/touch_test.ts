@@ -187,6 +187,9 @@ Deno.test("parseDateSpec() and parseTouchStamp() read dates as GNU date and touc
     "@0",
     "@1700000000.5",
     "@-1.25",
+    // Past an int64 of seconds (nfstime4, RFC 7530 §3.3.1): both refuse it.
+    "@99999999999999999999",
+    "@-99999999999999999999",
     "2023-02-29",
     "2024-13-01",
     "2024-01-02 24:00",

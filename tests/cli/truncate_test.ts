@@ -85,6 +85,11 @@ fixtureTest(
         nodir.stderr,
         `nfs4: ${url}/nodir/x: No such file or directory (NFS4ERR_NOENT)\n`,
       );
+      // A size past an int64 (RFC 7530 §3.2, length4) names its file, as
+      // GNU truncate does; the others are done.
+      const over = await run(["-s", "+9223372036854775807", `${url}/big`]);
+      assert.equal(over.code, 1);
+      assert.equal(over.stderr, `nfs4: ${url}/big: overflow extending size of file\n`);
       // An existing file keeps its mode (UNCHECKED4 applies no attribute to it).
       await Deno.chmod(`${remote}/a`, 0o600);
       const kept = await run(["-s", "+1", `${url}/a`]);
