@@ -20,7 +20,7 @@ import type { Nfs4ClientApi } from "../api.ts";
 import { Nfs4Client, type Placing, SMALL_CREATE_BYTES } from "../client.ts";
 import type { FileInfo } from "../types.ts";
 import { DirectoryHandles, openReadAhead } from "../small_file.ts";
-import { type NfsUrl, urlForPath } from "../url.ts";
+import { formatHost, type NfsUrl, urlForPath } from "../url.ts";
 import { CopyError, type CopyTuning } from "./options.ts";
 import {
   type CreateOptions,
@@ -51,6 +51,26 @@ export const FILE_SYNC4 = 2;
 
 /** Files up to this size are read with their OPEN (openReadAhead). */
 const SMALL_FILE_BYTES = 64 * 1024;
+
+/**
+ * The `Stat.id` of a file of the server at `url`, what a directory cycle
+ * (tree.ts) and hard links kept (nodes.ts) are told by. A fileid is unique
+ * only within one file system (RFC 7530 §5.8.1.9, RFC 8881 §5.8.1.9): a
+ * server exporting nested ones (knfsd crossmnt, ZFS datasets, btrfs
+ * snapshots; ext4 roots are all inode 2) repeats fileids across fsids, so
+ * the fsid is part of it, as in lib/client/walk.ts. Without one (a REQUIRED
+ * attribute, RFC 7530 §5.6, that a broken server may not give) server,
+ * export and fileid, as before. The export is URI-encoded and an IPv6 host
+ * bracketed: no `:` of theirs makes an id without fsid equal one with.
+ */
+function fileIdentity(url: NfsUrl, info: FileInfo): string | undefined {
+  if (info.fileid === undefined) return undefined;
+  const exportName = encodeURIComponent(info.path.split("/")[1] ?? "");
+  const place = `nfs:${formatHost(url.host)}:${url.port}:${exportName}`;
+  return info.fsid !== undefined
+    ? `${place}:${info.fsid}:${info.fileid}`
+    : `${place}:${info.fileid}`;
+}
 
 export class NfsSide implements Side {
   readonly kind = "nfs" as const;
@@ -126,7 +146,6 @@ export class NfsSide implements Side {
   }
 
   #stat(info: FileInfo, path: string): Stat {
-    const exportName = info.path.split("/")[1] ?? "";
     // A server that maps owners to names says so in every owner string.
     const at = info.owner?.lastIndexOf("@") ?? -1;
     if (at > 0) this.#ownerDomain ??= info.owner!.slice(at + 1);
@@ -137,9 +156,7 @@ export class NfsSide implements Side {
       // nfstime4 exactly (a Date would keep milliseconds only).
       mtime: info.mtimeNs !== undefined ? timeFromNs(info.mtimeNs) : timeFromDate(info.mtime),
       atime: info.atimeNs !== undefined ? timeFromNs(info.atimeNs) : timeFromDate(info.atime),
-      id: info.fileid !== undefined
-        ? `nfs:${this.url.host}:${this.url.port}:${exportName}:${info.fileid}`
-        : undefined,
+      id: fileIdentity(this.url, info),
       path,
       linkTarget: info.linkTarget,
       nlink: info.nlink,

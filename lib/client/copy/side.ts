@@ -19,7 +19,10 @@ export interface Stat {
   readonly mode: number | undefined;
   readonly mtime: NfsTime | undefined;
   readonly atime: NfsTime | undefined;
-  /** Identity for "same file" checks (device and inode, or server, export and fileid). */
+  /**
+   * Identity for "same file" checks (device and inode, or server, export,
+   * fsid where the server gives it, and fileid: nfs_side.ts fileIdentity).
+   */
   readonly id: string | undefined;
   /** The path, with symlinks resolved when they were followed. */
   readonly path: string;
