@@ -148,7 +148,9 @@ export function sequenceFlagActions(
     set.push("TEST_STATEIDS");
   }
   if (flags & SeqStatus.RECALLABLE_STATE_REVOKED) set.push("TEST_STATEIDS");
-  if (flags & SeqStatus.LEASE_MOVED) set.push("CHECK_LEASE");
+  // LEASE_MOVED asks for migration recovery, which nfs4 does not do: the
+  // manager notes it (manager.ts #sequenceDone); a lease check would not
+  // clear it.
   if (flags & SeqStatus.BACKCHANNEL_FAULT) set.push("SESSION_RESET");
   else if (flags & (SeqStatus.CB_PATH_DOWN | SeqStatus.CB_PATH_DOWN_SESSION)) {
     set.push("BIND_CONN_TO_SESSION");

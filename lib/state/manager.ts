@@ -312,6 +312,8 @@ export class StateManager {
   /** Reason each flag was set, for the trace of its handling. */
   readonly #reasons = new Map<ClientFlag, string>();
   #noBackChannelNoted = false;
+  /** SEQ4_STATUS_LEASE_MOVED was noted (once: the server repeats it). */
+  #leaseMovedNoted = false;
 
   constructor(options: StateManagerOptions) {
     this.channel = options.channel;
@@ -802,10 +804,25 @@ export class StateManager {
     this.applyLeaseError(status, this.minorVersion === 0 ? "RENEW" : "SEQUENCE");
   }
 
+  /** The trace's note that a file system with our state migrated, which nfs4 does not follow. */
+  #noteLeaseMoved(reason: string): void {
+    this.tracer.emit(
+      "lease",
+      "lease moved",
+      `${reason}: a file system with our state has migrated; migration is not followed`,
+    );
+  }
+
   /** Applies what a lease-level error means (kernel nfs4_recovery_handle_error). */
   applyLeaseError(status: number, op: string): void {
     const effect = leaseErrorFlags(status);
     const reason = `${op} -> ${statusName(status)}`;
+    if (status === S.NFS4ERR_LEASE_MOVED) {
+      // 4.0's way of saying SEQ4_STATUS_LEASE_MOVED (RFC 7530 §16.30.5,
+      // RFC 7931 §4.2): not this lease's end, nothing to recover here.
+      this.#noteLeaseMoved(reason);
+      return;
+    }
     if (!effect) {
       throw new NfsError(status, op);
     }
@@ -1731,6 +1748,19 @@ export class StateManager {
           "no back channel",
           "server reports SEQ4_STATUS_CB_PATH_DOWN; running without delegations",
         );
+      }
+    }
+    if (flags & SeqStatus.LEASE_MOVED) {
+      // A file system we hold state on has migrated (RFC 8881 §11.11.7;
+      // the kernel probes fs_locations, nfs41_handle_migration). nfs4 does
+      // not follow migrations (EXCHANGE_ID does not claim to): the server
+      // asserts the bit until the client has probed, so acting on it would
+      // send a lease check after every COMPOUND. Noted once; ops on the
+      // file system that moved answer NFS4ERR_MOVED, which is reported.
+      flags &= ~SeqStatus.LEASE_MOVED;
+      if (!this.#leaseMovedNoted) {
+        this.#leaseMovedNoted = true;
+        this.#noteLeaseMoved("SEQUENCE status SEQ4_STATUS_LEASE_MOVED");
       }
     }
     if (flags !== 0) {

@@ -242,8 +242,10 @@ async function exchangeId41(m: StateManager): Promise<void> {
               verifier: c.verifier,
               ownerid: new TextEncoder().encode(c.wireOwnerId),
             },
-            flags: ExchangeIdFlags.EXCHGID4_FLAG_SUPP_MOVED_REFER |
-              ExchangeIdFlags.EXCHGID4_FLAG_SUPP_MOVED_MIGR,
+            // Referrals are understood (NFS4ERR_MOVED is reported with
+            // the path); migration is not followed, so not claimed (RFC
+            // 8881 §18.35.3: the flags are what the client supports).
+            flags: ExchangeIdFlags.EXCHGID4_FLAG_SUPP_MOVED_REFER,
             stateProtect: { how: StateProtectHow.SP4_NONE },
             implId: {
               domain: "nfs4-ts.invalid",

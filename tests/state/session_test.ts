@@ -140,20 +140,40 @@ Deno.test("SEQ4_STATUS_BACKCHANNEL_FAULT -> SESSION_RESET (RFC 8881 §18.46.3)",
   assert.deepEqual(h.ops(), ["SEQUENCE,PUTFH,READ", "DESTROY_SESSION", "CREATE_SESSION"]);
 });
 
-Deno.test("SEQ4_STATUS_LEASE_MOVED -> CHECK_LEASE (RFC 8881 §18.46.3)", async () => {
+Deno.test("SEQ4_STATUS_LEASE_MOVED, asserted on every SEQUENCE, is noted once and sends nothing more (RFC 8881 §11.11.7, §18.46.3)", async () => {
   await using h = await harness(1);
   const file = await h.open();
   h.mark();
-  h.server.flagNextSequence(SeqStatus.LEASE_MOVED);
+  // The server asserts it until the client probes the moved file system's
+  // fs_locations; migration is not followed, so a lease check after each
+  // COMPOUND would never clear it.
+  h.server.seqStatusFlags = SeqStatus.LEASE_MOVED;
+  await h.read(file);
   await h.read(file);
   await h.m.waitForRecovery();
+  await drain();
+  assert.deepEqual(h.steps(), []);
+  assert.deepEqual(h.events(["lease"]), ["lease moved"]);
+  assert.deepEqual(h.ops(), ["SEQUENCE,PUTFH,READ", "SEQUENCE,PUTFH,READ"]);
+});
+
+Deno.test("4.0: RENEW answered NFS4ERR_LEASE_MOVED is noted; the lease check ends and the state stands (RFC 7530 §16.30.5, RFC 7931 §4.2)", async () => {
+  await using h = await harness(0);
+  const file = await h.open();
+  h.mark();
+  h.server.failNext("RENEW", S.NFS4ERR_LEASE_MOVED);
+  h.m.setFlag("CHECK_LEASE", "test");
+  await h.m.waitForRecovery();
+  assert.deepEqual(h.events(["lease"]), ["RENEW -> NFS4ERR_LEASE_MOVED", "lease moved"]);
   assert.deepEqual(h.steps(), [
     "+CHECK_LEASE",
     "CHECK_LEASE start",
     "-CHECK_LEASE",
     "CHECK_LEASE done",
   ]);
-  assert.deepEqual(h.ops(), ["SEQUENCE,PUTFH,READ", "SEQUENCE"]);
+  // Nothing was lost: the open still reads.
+  await h.read(file);
+  assert.deepEqual(h.ops(), ["RENEW -> NFS4ERR_LEASE_MOVED", "PUTFH,READ"]);
 });
 
 Deno.test("SEQ4_STATUS_CB_PATH_DOWN without a back channel is noted once and ignored (RFC 8881 §18.46.3)", async () => {
