@@ -22,12 +22,12 @@ import {
 } from "../nfs4/constants.ts";
 import { NfsError } from "../nfs4/errors.ts";
 import { Nfs4Status as S, statusName } from "../nfs4/status.ts";
-import { formatStateid, hex, type Stateid } from "../nfs4/types.ts";
+import { type FileHandle, formatStateid, hex, type Stateid } from "../nfs4/types.ts";
 import { close } from "../nfs4/ops/close.ts";
 import { getattr } from "../nfs4/ops/getattr.ts";
 import { lock } from "../nfs4/ops/lock.ts";
 import { locku } from "../nfs4/ops/locku.ts";
-import { open, type OpenResult } from "../nfs4/ops/open.ts";
+import { open, type OpenClaim, type OpenResult } from "../nfs4/ops/open.ts";
 import { openConfirm } from "../nfs4/ops/open_confirm.ts";
 import { putfh } from "../nfs4/ops/putfh.ts";
 import { putrootfh } from "../nfs4/ops/putrootfh.ts";
@@ -676,45 +676,72 @@ async function reclaimOpen(
     m.tracer.emit("open", "reclaim fault injected", state.path);
     throw new Error("reclaim failed (fault injected)");
   }
-  let claim;
-  let dirFh = state.fh;
+  const byName = () => {
+    if (!state.parentFh || state.name === undefined) {
+      throw new Error("no directory handle to re-open by name");
+    }
+    return {
+      dirFh: state.parentFh,
+      claim: { claim: OpenClaimType.CLAIM_NULL, file: state.name } as const,
+    };
+  };
+  const send = (
+    dirFh: FileHandle,
+    claim: OpenClaim,
+  ) =>
+    m.run(
+      () =>
+        [
+          putfh(dirFh),
+          open({
+            seqid: owner.seqid,
+            shareAccess: shareAccessWire(m, state.access),
+            shareDeny: state.deny,
+            owner: { clientid, owner: owner.id },
+            claim,
+          }),
+        ] as const,
+      {
+        seqidOwners: [owner],
+        reclaim: how === "previous",
+        inRecovery: true,
+        underOwners: confirmUnderOwner(m, owner, 1, state.fh),
+      },
+    );
+  let reply;
+  let byFh = false;
   if (how === "previous") {
-    claim = {
+    reply = await send(state.fh, {
       claim: OpenClaimType.CLAIM_PREVIOUS,
       delegateType: state.delegation
         ? state.delegation.type === "read"
           ? DelegationType.OPEN_DELEGATE_READ
           : DelegationType.OPEN_DELEGATE_WRITE
         : DelegationType.OPEN_DELEGATE_NONE,
-    } as const;
+    });
   } else if (m.sessions) {
-    claim = { claim: OpenClaimType.CLAIM_FH } as const;
-  } else {
-    if (!state.parentFh || state.name === undefined) {
-      throw new Error("no directory handle to re-open by name");
+    try {
+      reply = await send(state.fh, { claim: OpenClaimType.CLAIM_FH });
+      byFh = true;
+    } catch (e) {
+      // CLAIM_FH is the 4.1 way (RFC 8881 §18.16.3), but a server may not
+      // have it (NOTSUPP, or INVAL for a claim it does not know): by name,
+      // as 4.0 does and the kernel falls back (nfs4_map_atomic_open_claim).
+      // The refused OPEN did nothing, so nothing runs twice.
+      if (
+        !(e instanceof NfsError) ||
+        (e.status !== S.NFS4ERR_NOTSUPP && e.status !== S.NFS4ERR_INVAL) ||
+        !state.parentFh || state.name === undefined
+      ) throw e;
+      m.tracer.emit("open", "OPEN(CLAIM_FH) refused", `${state.path}: ${e.statusName}; by name`);
+      const { dirFh, claim } = byName();
+      reply = await send(dirFh, claim);
     }
-    dirFh = state.parentFh;
-    claim = { claim: OpenClaimType.CLAIM_NULL, file: state.name } as const;
+  } else {
+    const { dirFh, claim } = byName();
+    reply = await send(dirFh, claim);
   }
-  const [, result] = await m.run(
-    () =>
-      [
-        putfh(dirFh),
-        open({
-          seqid: owner.seqid,
-          shareAccess: shareAccessWire(m, state.access),
-          shareDeny: state.deny,
-          owner: { clientid, owner: owner.id },
-          claim,
-        }),
-      ] as const,
-    {
-      seqidOwners: [owner],
-      reclaim: how === "previous",
-      inRecovery: true,
-      underOwners: confirmUnderOwner(m, owner, 1, state.fh),
-    },
-  );
+  const [, result] = reply;
   const before = formatStateid(state.stateid);
   state.stateid = result.stateid;
   state.reclaim = "none";
@@ -723,7 +750,7 @@ async function reclaimOpen(
     "open",
     how === "previous"
       ? "OPEN(CLAIM_PREVIOUS) reclaimed"
-      : `OPEN(${m.sessions ? "CLAIM_FH" : "CLAIM_NULL"}) recovered`,
+      : `OPEN(${byFh ? "CLAIM_FH" : "CLAIM_NULL"}) recovered`,
     `${state.path} ${before} -> ${formatStateid(state.stateid)}`,
   );
 }

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { BadStateError } from "../../lib/state/open_state.ts";
 import { SeqStatus } from "../../lib/state/error_table.ts";
-import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
+import { Nfs4Status as S, statusName } from "../../lib/nfs4/status.ts";
 import { formatStateid, type Stateid } from "../../lib/nfs4/types.ts";
 import { OpenClaimType } from "../../lib/nfs4/constants.ts";
 import type { OpenArgs } from "../../lib/nfs4/ops/open.ts";
@@ -306,3 +306,24 @@ Deno.test("4.1 lease expiry (SEQ4_STATUS_EXPIRED_ALL_STATE_REVOKED) -> TEST_STAT
   assert.equal(await h.readText(file), "hello, world\n");
   assert.equal(await h.readText(other), "other file contents\n");
 });
+
+for (const status of [S.NFS4ERR_NOTSUPP, S.NFS4ERR_INVAL]) {
+  Deno.test(`4.1 RECLAIM_NOGRACE: a server that refuses CLAIM_FH (${statusName(status)}) gets the open by name, CLAIM_NULL, as on 4.0 (RFC 8881 §18.16.3)`, async () => {
+    await using h = await harness(1);
+    const file = await h.open();
+    h.mark();
+    h.server.intercept(
+      "OPEN",
+      (args) => (args as OpenArgs).claim.claim === OpenClaimType.CLAIM_FH ? status : undefined,
+    );
+    h.server.revoke(file.stateid, S.NFS4ERR_ADMIN_REVOKED);
+    assert.equal(await h.readText(file), "hello, world\n");
+    assert.deepEqual(openClaims(h), [OpenClaimType.CLAIM_FH, OpenClaimType.CLAIM_NULL]);
+    assert.deepEqual(h.events(["open"]).slice(1), [
+      "OPEN(CLAIM_FH) refused",
+      "OPEN(CLAIM_NULL) recovered",
+    ]);
+    assert.equal(file.bad, undefined);
+    assert.equal(h.server.opensOf("/vfs/file").length, 1);
+  });
+}
