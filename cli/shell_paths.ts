@@ -6,7 +6,9 @@
  * TARGET LINK`: the target is stored as typed; `find PATH... EXPR`: the
  * paths end where the expression starts) and which of its options take a
  * value (from the command's own definition, so `head -n 5 f` leaves the 5
- * alone). A word that is already an nfs:// URL is left as it is.
+ * alone), read as commander reads them (`-sft DIR`, `-tDIR`,
+ * `--target-directory=DIR`). A word that is already an nfs:// URL is left
+ * as it is.
  * @module
  */
 
@@ -50,7 +52,7 @@ export interface OptionShape {
 type Roles =
   | "paths" // every operand
   | "first-not-path" // chmod MODE, chown OWNER
-  | "ln" // with -s the targets are stored verbatim; the last word is a path
+  | "ln" // with -s the targets are stored verbatim; the link name or -t DIR is a path
   | "find"; // operands until the expression; -newer's argument
 
 const ROLES: Record<string, Roles> = {
@@ -69,8 +71,19 @@ const PATH_OPTIONS = new Set([
   "-r:touch",
   "-r:truncate",
   "-t:mv",
+  "-t:ln",
   "--target-directory",
 ]);
+
+/** How `ln` links (cli/ln.ts): what its operands are depends on these. */
+const LN_FLAGS: Record<string, "symbolic" | "target-directory" | "no-target-directory"> = {
+  "-s": "symbolic",
+  "--symbolic": "symbolic",
+  "-t": "target-directory",
+  "--target-directory": "target-directory",
+  "-T": "no-target-directory",
+  "--no-target-directory": "no-target-directory",
+};
 
 /** Absolute path `/a/b` from `cwd` and `word` (absolute or relative), `.` and `..` worked out. */
 export function resolvePath(cwd: string, word: string): string {
@@ -121,7 +134,15 @@ export function rewritePaths(
   }
   const out: string[] = [];
   const operands: number[] = [];
-  let symbolic = false;
+  // ln's -s, -t DIR and -T, by their short or long names.
+  const ln = new Set<string>();
+  const noteLn = (name: string) => {
+    const flag = roles === "ln" ? LN_FLAGS[name] : undefined;
+    if (flag) ln.add(flag);
+  };
+  const isPathOption = (name: string, option: OptionShape | undefined) =>
+    PATH_OPTIONS.has(name) || PATH_OPTIONS.has(`${name}:${verb}`) ||
+    PATH_OPTIONS.has(option?.long ?? "");
   let expression = false;
   let onlyOperands = false;
   for (let i = 0; i < words.length; i++) {
@@ -152,8 +173,8 @@ export function rewritePaths(
       const eq = word.indexOf("=");
       const name = eq < 0 ? word : word.slice(0, eq);
       const option = byName.get(name);
-      const isPath = PATH_OPTIONS.has(name) || PATH_OPTIONS.has(`${name}:${verb}`);
-      if (name === "--symbolic") symbolic = true;
+      const isPath = isPathOption(name, option);
+      noteLn(name);
       if (eq >= 0) {
         out.push(isPath ? `${name}=${toUrl(word.slice(eq + 1))}` : word);
       } else if (option?.required && i + 1 < words.length) {
@@ -162,22 +183,27 @@ export function rewritePaths(
       continue;
     }
     if (word.startsWith("-") && word.length > 1) {
-      // A cluster of short options; the first one that takes a value takes
-      // the rest of the word, or the next word.
-      out.push(word);
+      // A cluster of short options, as commander reads it: the first one
+      // that takes a value takes the rest of the word (`-tDIR`, `-sftDIR`),
+      // or the next word when it ends the cluster (`-sft DIR`).
+      let cluster = word;
+      let value: string | undefined;
       for (let j = 1; j < word.length; j++) {
         const name = `-${word[j]}`;
-        if (name === "-s" && roles === "ln") symbolic = true;
+        noteLn(name);
         const option = byName.get(name);
         if (option?.required || option?.optional) {
-          if (option.required && j === word.length - 1 && i + 1 < words.length) {
-            const isPath = PATH_OPTIONS.has(`${name}:${verb}`) ||
-              PATH_OPTIONS.has(option.long ?? "");
-            out.push(isPath ? toUrl(words[++i]!) : words[++i]!);
+          const isPath = isPathOption(name, option);
+          if (j < word.length - 1) {
+            if (isPath) cluster = word.slice(0, j + 1) + toUrl(word.slice(j + 1));
+          } else if (option.required && i + 1 < words.length) {
+            value = isPath ? toUrl(words[++i]!) : words[++i]!;
           }
           break;
         }
       }
+      out.push(cluster);
+      if (value !== undefined) out.push(value);
       continue;
     }
     operands.push(out.length);
@@ -188,7 +214,10 @@ export function rewritePaths(
   if (roles === "first-not-path" && !out.some((w) => w.startsWith("--reference"))) {
     paths = operands.slice(1);
   }
-  if (roles === "ln" && symbolic) paths = operands.length > 1 ? operands.slice(-1) : [];
+  if (roles === "ln" && ln.has("symbolic")) {
+    // Targets are texts; the link name is a path, unless -t DIR names where they go.
+    paths = ln.has("target-directory") || operands.length < 2 ? [] : operands.slice(-1);
+  }
   for (const at of paths) out[at] = toUrl(out[at]!);
   if (operands.length === 0 && CURRENT_DIRECTORY_BY_DEFAULT.has(verb)) {
     // Before find's expression, after the options.
@@ -196,7 +225,13 @@ export function rewritePaths(
     if (at >= 0) out.splice(at, 0, toUrl("."));
     else out.push(toUrl("."));
   }
-  // `ln TARGET` makes the link in the current directory, as ln(1) does.
-  if (roles === "ln" && operands.length === 1) out.push(toUrl("./"));
+  // `ln TARGET` makes the link in the current directory, as ln(1) does
+  // (not with -t DIR, which says where; nor with -T, which wants a name).
+  if (
+    roles === "ln" && operands.length === 1 && !ln.has("target-directory") &&
+    !ln.has("no-target-directory")
+  ) {
+    out.push(toUrl("./"));
+  }
   return out;
 }

@@ -145,6 +145,36 @@ for (const vers of VERSIONS) {
 }
 
 serverTest(
+  "nfs4 shell: ln -t DIR and mv -tDIR link and move into DIR, symlink texts as typed",
+  async (server) => {
+    const root = server.exportDir;
+    await Deno.mkdir(`${root}/w/dir`, { recursive: true });
+    await Deno.writeTextFile(`${root}/w/f`, "f\n");
+    await Deno.writeTextFile(`${root}/w/m`, "m\n");
+    const script = [
+      "ln -t dir f",
+      "ln -s -t dir a",
+      "ln -s -t dir ../x b",
+      "ln -sftdir c",
+      "ln --symbolic --target-directory=dir d",
+      "mv -tdir m",
+    ].join("; ");
+    const r = await nfs4(["--vers", "4.1", "shell", `${server.url}/vfs/w`, "-c", script]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, "");
+    assert.equal((await Deno.stat(`${root}/w/dir/f`)).nlink, 2);
+    assert.equal(await Deno.readTextFile(`${root}/w/dir/m`), "m\n");
+    const names = [];
+    for await (const entry of Deno.readDir(`${root}/w/dir`)) names.push(entry.name);
+    assert.deepEqual(names.sort(), ["a", "b", "c", "d", "f", "m", "x"]);
+    for (const name of ["a", "b", "c", "d"]) {
+      assert.equal(await Deno.readLink(`${root}/w/dir/${name}`), name);
+    }
+    assert.equal(await Deno.readLink(`${root}/w/dir/x`), "../x");
+  },
+);
+
+serverTest(
   "nfs4 shell: a server restart while the shell waits; the lock is reclaimed and the shell says so",
   async (server) => {
     await Deno.writeTextFile(`${server.exportDir}/held`, "x");
