@@ -254,8 +254,10 @@ async function duOne(
   /** sums[d]: what the entries at depth d of the directory being summed add up to. */
   const sums: bigint[] = [];
   let rootTotal = 0n;
+  // space_used is RECOMMENDED, not REQUIRED (RFC 7530 §5.7): a server
+  // without it is counted by size, as its best estimate, not as 0.
   const sizeOf = (info: FileInfo): bigint =>
-    (options.apparentSize ? info.size : info.spaceUsed) ?? 0n;
+    (options.apparentSize ? info.size : info.spaceUsed ?? info.size) ?? 0n;
   const print = async (entry: WalkEntry, bytes: bigint) => {
     const target = urlBelow(url, entry.names);
     await lines.add(

@@ -22,6 +22,7 @@
 import { readlinkSync } from "node:fs";
 import process from "node:process";
 import type { Nfs4ClientApi, ReaddirField } from "../lib/client/api.ts";
+import { NfsError } from "../lib/client/errors.ts";
 import type { FileInfo } from "../lib/client/types.ts";
 import { joinUrl, type NfsUrl, parseNfsUrl, urlPath } from "../lib/client/url.ts";
 import type { CliContext, CommandSession } from "./context.ts";
@@ -283,6 +284,8 @@ async function listDirectory(
       reads.set(dir, read);
     }
   };
+  // A plain listing asks nothing but each entry's type, as `ls` reads d_type.
+  const asksAttributes = listingFields(printer.settings).length > 0;
   try {
     while (stack.length > 0) {
       readAhead();
@@ -294,6 +297,18 @@ async function listDirectory(
       // A directory that could not be read at all gets no section (coreutils
       // prints no heading and no `total` when opendir fails).
       if (entries === undefined) continue;
+      if (asksAttributes) {
+        // Listed, but the server could not get its attributes (rdattr_error):
+        // said as coreutils says a file it cannot stat (`cannot access`),
+        // the entry still shown, with what is unknown as `?`.
+        for (const entry of entries) {
+          if (entry.info.attrError === undefined) continue;
+          session.report(
+            new NfsError(entry.info.attrError, "READDIR", { path: entry.info.path }),
+            entry.url,
+          );
+        }
+      }
       if (printer.settings.recursive) {
         const subdirs = entries.filter((e) =>
           e.info.kind === "directory" && e.name !== "." && e.name !== ".."

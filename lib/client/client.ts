@@ -2120,6 +2120,7 @@ export function toFileInfo(name: string, path: string, a: FileAttributes): FileI
   if (a.fsid) info.fsid = `${a.fsid.major}:${a.fsid.minor}`;
   if (a.change !== undefined) info.change = a.change;
   if (a.rawdev) info.rdev = { major: a.rawdev.specdata1, minor: a.rawdev.specdata2 };
+  if (a.rdattrError) info.attrError = a.rdattrError;
   return info;
 }
 
@@ -2175,6 +2176,7 @@ export function listedFileInfo(name: string, path: string, v: FattrValues): File
     if (rdev.major !== major || rdev.minor !== minor) lastRdev = rdev = { major, minor };
     info.rdev = rdev;
   }
+  if (v.rdattrError) info.attrError = v.rdattrError;
   return info;
 }
 

@@ -59,6 +59,13 @@ export interface FileInfo {
   readonly linkTarget?: string | undefined;
   /** Device numbers for block and char devices. */
   readonly rdev?: { readonly major: number; readonly minor: number } | undefined;
+  /**
+   * A listed entry whose attributes the server could not get (READDIR's
+   * rdattr_error, RFC 7530 §5.8.1.12, RFC 8881 §5.8.1.12: NFS4ERR_MOVED for
+   * a referral, NFS4ERR_ACCESS, NFS4ERR_IO...): that status; its other
+   * attributes are then unknown.
+   */
+  readonly attrError?: number | undefined;
 }
 
 /** Which NFSv4 minor version to speak. */

@@ -35,6 +35,7 @@
  * @module
  */
 
+import { NfsError } from "../nfs4/errors.ts";
 import type { Nfs4ClientApi } from "./api.ts";
 import type { FileInfo } from "./types.ts";
 
@@ -257,6 +258,16 @@ export async function* walk(
     const path = childPath(frame.entry.path, info.name);
     const names = [...frame.entry.names, info.name];
     const depth = frame.entry.depth + 1;
+    if (info.attrError !== undefined) {
+      // Listed, but the server could not get its attributes (rdattr_error):
+      // a failure to report, as find and du report a file they cannot stat,
+      // not an entry of unknown kind walked past in silence.
+      yield failure(
+        new Entry(info, path, names, depth),
+        new NfsError(info.attrError, "READDIR", { path }),
+      );
+      continue;
+    }
     let seen = info;
     if (follow === "always" && info.kind === "symlink") {
       // Only a symlink that leads somewhere is replaced by what it points

@@ -31,6 +31,13 @@ export interface NodeAttrs {
   spaceUsed?: bigint;
   fileid?: bigint;
   rdev?: { major: number; minor: number };
+  /** The server sends no space_used (a RECOMMENDED attribute). */
+  noSpaceUsed?: boolean;
+  /**
+   * Listed by READDIR with this rdattr_error and no other attribute (RFC
+   * 7530 §5.8.1.12); stat() of it fails with the same status.
+   */
+  attrError?: number;
 }
 
 export type FakeNode =
@@ -213,6 +220,24 @@ export class FakeClient implements Nfs4ClientApi {
       ? BigInt(node.target.length)
       : 0n;
     const name = path === "/" ? "/" : path.slice(path.lastIndexOf("/") + 1);
+    if (node.attrError !== undefined) {
+      return {
+        name,
+        path,
+        kind: "unknown",
+        mode: undefined,
+        nlink: undefined,
+        owner: undefined,
+        group: undefined,
+        size: undefined,
+        spaceUsed: undefined,
+        atime: undefined,
+        mtime: undefined,
+        ctime: undefined,
+        fileid: undefined,
+        attrError: node.attrError,
+      };
+    }
     return {
       name,
       path,
@@ -223,7 +248,7 @@ export class FakeClient implements Nfs4ClientApi {
       owner: node.owner ?? "1000",
       group: node.group ?? "1000",
       size,
-      spaceUsed: node.spaceUsed ?? (size + 4095n) / 4096n * 4096n,
+      spaceUsed: node.noSpaceUsed ? undefined : node.spaceUsed ?? (size + 4095n) / 4096n * 4096n,
       atime: node.mtime ?? MTIME,
       mtime: node.mtime ?? MTIME,
       ctime: node.mtime ?? MTIME,
@@ -236,6 +261,7 @@ export class FakeClient implements Nfs4ClientApi {
     this.log.calls.push(`stat ${path}${options?.follow ? " follow" : ""}`);
     try {
       const { node, path: resolved } = this.#resolve(path, options?.follow ?? false, "LOOKUP");
+      if (node.attrError !== undefined) throw nfsError(node.attrError, "GETATTR", path);
       return Promise.resolve(this.#info(node, options?.follow ? resolved : normalize(path)));
     } catch (err) {
       return Promise.reject(err);

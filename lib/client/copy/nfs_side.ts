@@ -185,7 +185,12 @@ export class NfsSide implements Side {
     try {
       for await (const info of this.client.readdir(path)) {
         const entryPath = this.join(path, info.name);
-        yield { ...this.#stat(info, entryPath), name: info.name };
+        const stat = this.#stat(info, entryPath);
+        yield info.attrError === undefined ? { ...stat, name: info.name } : {
+          ...stat,
+          name: info.name,
+          attrError: this.#named(new NfsError(info.attrError, "READDIR", { path: entryPath })),
+        };
       }
     } catch (e) {
       throw this.#named(e);

@@ -40,6 +40,12 @@ export interface Stat {
   readonly allocated?: bigint | undefined;
   /** Device numbers of a block or character device. */
   readonly rdev?: { readonly major: number; readonly minor: number } | undefined;
+  /**
+   * A listed entry whose attributes the server could not get (READDIR's
+   * rdattr_error): the error to report for it, its path named; its kind is
+   * then unknown, and it is not copied.
+   */
+  readonly attrError?: unknown;
 }
 
 export interface DirEntry extends Stat {

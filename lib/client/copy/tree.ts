@@ -356,6 +356,12 @@ export async function copyTree(
           });
           break;
         default:
+          if (item.stat.attrError !== undefined) {
+            // Listed, but its attributes could not be had (rdattr_error):
+            // a failure, not a special file left out in silence.
+            report(item.stat.attrError);
+            break;
+          }
           run.skipSpecial(
             `${
               from.side.display(item.source)
