@@ -7,15 +7,17 @@
  * gets (CREATE_SESSION), the lease, the export's limits and attributes, the
  * security flavours of the path, the exports under `/`, and the server's
  * clock. The work is lib/client/probe.ts; this file prints it. Nothing is
- * left on the server, and nothing is written unless `--write-probe`.
+ * left on the server, and nothing is written unless `--write-probe`; a
+ * probe file that may be left is named on stderr and fails the command.
  * @module
  */
 
 import { InvalidArgumentError, Option } from "@commander-js/extra-typings";
-import { probeServer, type ServerProbe } from "../lib/client/probe.ts";
-import { type NfsUrl, parseNfsUrl, urlPath } from "../lib/client/url.ts";
+import { type ProbeFileLeft, probeServer, type ServerProbe } from "../lib/client/probe.ts";
+import { type NfsUrl, parseNfsUrl, urlForPath, urlPath } from "../lib/client/url.ts";
 import { connectOptions } from "./connect.ts";
 import type { CliContext, CommandSession } from "./context.ts";
+import { describeError } from "./errors.ts";
 import { readGlobalOptions, type RootCommand } from "./globals.ts";
 
 const HELP = `
@@ -31,7 +33,8 @@ EXCHANGE_ID and CREATE_SESSION (4.1+), GETATTR of every supported attribute
 of the path and of /, SECINFO_NO_NAME (4.1+) or SECINFO (4.0), READDIR of /.
 The client is closed at the end (DESTROY_SESSION, DESTROY_CLIENTID).
 --write-probe creates and removes one file, .nfs4-probe-XXXXXX, in the
-URL's directory (or the directory of the file it names).
+URL's directory (or the directory of the file it names); one that could not
+be removed is named on stderr, and the exit status is 1.
 `;
 
 function parseCount(value: string): number {
@@ -85,6 +88,12 @@ export async function infoUrl(
     path: urlPath(url),
     count: options.count,
     writeProbe: options.writeProbe,
+    // A probe file that may stay is a failure, named at once: also when the
+    // probe then ends with an error or an interrupt (exit 130/143).
+    onProbeFileLeft: (left) => {
+      ctx.failed = true;
+      ctx.error(probeFileLeftLine(session, url, left), left.error, url);
+    },
   }).catch((err) => {
     session.report(err, url);
     return undefined;
@@ -99,6 +108,24 @@ export async function infoUrl(
   if (!probe.minorVersions.some((m) => m.served)) {
     session.report(new Error(`${url.text}: the server serves none of NFSv4.0, 4.1, 4.2`));
   }
+}
+
+/**
+ * The line naming a `--write-probe` file that may be left on the server:
+ * `nfs://h/vfs/.nfs4-probe-k3x9q0: Permission denied (NFS4ERR_ACCESS) (the
+ * --write-probe file was not removed: remove it by hand)`.
+ */
+function probeFileLeftLine(session: CommandSession, url: NfsUrl, left: ProbeFileLeft): string {
+  const where = urlForPath(url, left.path);
+  let why = describeError(left.error, false, {
+    url,
+    timeoutSeconds: session.globals.timeoutSeconds,
+  });
+  if (why.startsWith(`${where}: `)) why = why.slice(where.length + 2);
+  return left.certainty === "left"
+    ? `${where}: ${why} (the --write-probe file was not removed: remove it by hand)`
+    : `${where}: its OPEN's outcome is unknown and it could not be looked up (${why}): ` +
+      "the --write-probe file may be left behind, remove it by hand if it is there";
 }
 
 const ms = (value: number) => value.toFixed(value < 10 ? 2 : 1);

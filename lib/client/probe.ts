@@ -13,6 +13,15 @@
  * version served, closed at the end (DESTROY_SESSION, DESTROY_CLIENTID), so
  * nothing is left on the server. What could not be learned is said, with
  * the reason, never fatal.
+ *
+ * `writeProbe` creates one file to read the server's clock, EXCLUSIVE4_1
+ * (RFC 8881 §18.16.3) or on 4.0 EXCLUSIVE4 (RFC 7530 §16.16.5) with a
+ * verifier of its own, so that an OPEN sent again after its reply was lost
+ * finds the file its first transmission made instead of NFS4ERR_EXIST
+ * (on 4.0 after a reconnect, a duplicate request cache per connection, as
+ * Ganesha's, does not know the resend: RFC 7530 §9.1.9). It is removed
+ * whatever happens after the OPEN went out; one that may be left is handed
+ * to `onProbeFileLeft`, never passed over in silence.
  * @module
  */
 
@@ -115,8 +124,9 @@ export interface ServerProbe {
       /** time_delta: the server's time granularity, in nanoseconds. */
       readonly timeDeltaNs: string | undefined;
       /**
-       * The server's time_modify of a file created now minus this host's
-       * clock at the middle of the round trip, in ms (`--write-probe`).
+       * The server's time_modify of a file just set to the server's time
+       * (SET_TO_SERVER_TIME4) minus this host's clock at the middle of that
+       * SETATTR's round trip, in ms (`--write-probe`).
        */
       readonly skewMs: number | undefined;
     }
@@ -137,6 +147,28 @@ export interface ProbeOptions extends ConnectOptions {
    * nothing unless asked.
    */
   readonly writeProbe?: boolean;
+  /**
+   * Called when the `writeProbe` file may be left on the server (its REMOVE
+   * failed, or its OPEN's outcome is unknown and looking it up failed), also when
+   * the probe then ends with an error or an interrupt: the caller names it.
+   */
+  readonly onProbeFileLeft?: (left: ProbeFileLeft) => void;
+}
+
+/** A `--write-probe` file that may be left on the server. */
+export interface ProbeFileLeft {
+  /** Its path from the pseudo-fs root. */
+  readonly path: string;
+  /**
+   * `left`: it is there (its OPEN was answered, or a lookup found it) and
+   * its REMOVE failed. `maybe`: its OPEN's outcome is unknown (no answer:
+   * stopped in flight, or no reply in time; or a failure that answered a
+   * resend), so the server may have made it, and the lookup that would
+   * tell failed.
+   */
+  readonly certainty: "left" | "maybe";
+  /** What failed: the REMOVE, or the lookup. */
+  readonly error: unknown;
 }
 
 /** Probes the server; see the module documentation. */
@@ -213,7 +245,11 @@ export async function probeServer(options: ProbeOptions): Promise<ServerProbe> {
     );
     const exports = await learn(notLearned, "exports under /", () => listExports(client, root));
     const skewMs = options.writeProbe
-      ? await learn(notLearned, "clock skew", () => clockSkew(client, options.path, report))
+      ? await learn(
+        notLearned,
+        "clock skew",
+        () => clockSkew(client, options.path, report, options.onProbeFileLeft),
+      )
       : undefined;
     if (!options.writeProbe) notLearned.push("clock skew: needs --write-probe (creates a file)");
     const values = report?.values;
@@ -479,24 +515,50 @@ async function listExports(
 }
 
 /**
- * Creates `.nfs4-probe-XXXXXX` (GUARDED: never an existing file) in the
- * directory of `path`, reads back its time_modify and removes it; the skew
- * is that time minus the midpoint of our clock around the CREATE.
+ * Creates `.nfs4-probe-XXXXXX` in the directory of `path`, sets its times to
+ * the server's (SET_TO_SERVER_TIME4), reads back its time_modify and
+ * removes it; the skew is that time minus the midpoint of our clock around
+ * the SETATTR.
+ *
+ * The create is exclusive (EXCLUSIVE4_1 on 4.1, RFC 8881 §18.16.3; on 4.0
+ * EXCLUSIVE4, RFC 7530 §16.16.5): never over an existing file, and an OPEN
+ * sent again after a lost reply or a reconnect finds the file its first
+ * transmission made by the verifier (Nfs4Client.open's own), where a
+ * GUARDED4 resend met NFS4ERR_EXIST and left the file. The server keeps the
+ * verifier in the file's times until they are set, hence the SETATTR.
+ *
+ * Once the OPEN went out the file is removed whatever happens: made (the
+ * OPEN answered), by its REMOVE; unknown (no answer: stopped in flight, no
+ * reply in time, or NFS4ERR_EXIST answering a resend), by a lookup first
+ * and a REMOVE when a regular file is there: the name is random and was
+ * absent when the OPEN was sent, so that file is the one it made. A file
+ * that may stay goes to `onLeft`.
  */
 async function clockSkew(
   client: Nfs4Client,
   path: string,
   report: AttributeReport | undefined,
+  onLeft: ((left: ProbeFileLeft) => void) | undefined,
 ): Promise<number> {
   const dir = report?.info.kind === "directory" ? path : path.replace(/\/[^/]*\/?$/, "") || "/";
   const letters = "abcdefghijklmnopqrstuvwxyz0123456789";
   const random = crypto.getRandomValues(new Uint8Array(6));
   const name = ".nfs4-probe-" + [...random].map((b) => letters[b % letters.length]).join("");
   const file = `${dir.replace(/\/$/, "")}/${name}`;
-  const before = Date.now();
-  const open = await client.open(file, { access: "write", create: "guarded", mode: 0o600 });
-  const after = Date.now();
+  /** Whether the file is there to remove: made, maybe made, or not made. */
+  let made: "made" | "unknown" | "none" = "none";
   try {
+    let open;
+    try {
+      open = await client.open(file, { access: "write", create: "exclusive", mode: 0o600 });
+    } catch (e) {
+      made = createOutcome(e);
+      throw e;
+    }
+    made = "made";
+    const before = Date.now();
+    await open.setattr({ timeAccessSet: "server", timeModifySet: "server" });
+    const after = Date.now();
     await open.close();
     const created = await client.attributes(file);
     const modify = created.values.timeModify;
@@ -504,7 +566,57 @@ async function clockSkew(
     const serverMs = Number(nanoseconds(modify) / 1_000_000n);
     return serverMs - (before + after) / 2;
   } finally {
-    // Cleanup: not stopped by the soft stop that ended the work (Ctrl-C).
-    await cleanupWork(() => client.remove(file));
+    if (made !== "none") {
+      // Cleanup: not stopped by the soft stop that ended the work (Ctrl-C).
+      const left = await cleanupWork(() => removeProbeFile(client, file, made === "made"));
+      if (left) onLeft?.(left);
+    }
+  }
+}
+
+/**
+ * What a failed exclusive OPEN of the probe file left: `none` when the
+ * server answered it with a refusal (NFS4ERR_EXIST there is another's file,
+ * never touched), or the walk before it failed; `unknown` when the OPEN may
+ * have run unanswered (no reply, stopped in flight, a failure answering a
+ * resend: NfsError.answeredResend) or failed after it ran (4.0's
+ * OPEN_CONFIRM or mode SETATTR).
+ */
+function createOutcome(error: unknown): "unknown" | "none" {
+  if (!(error instanceof NfsError) || error.answeredResend) return "unknown";
+  return WALK_AND_OPEN_OPS.has(error.op) ? "none" : "unknown";
+}
+
+/**
+ * The operations that run before the OPEN, and the OPEN: a refusal by one
+ * of them made nothing. (A GETFH or GETATTR may come after the OPEN, in
+ * its COMPOUND: the file is looked up then.)
+ */
+const WALK_AND_OPEN_OPS: ReadonlySet<string> = new Set(["PUTROOTFH", "PUTFH", "LOOKUP", "OPEN"]);
+
+/**
+ * Removes the probe file; `made`: its OPEN was answered, else it is looked
+ * up first and removed only as a regular file (see clockSkew). Returns what
+ * may be left, undefined when nothing is.
+ */
+async function removeProbeFile(
+  client: Nfs4Client,
+  file: string,
+  made: boolean,
+): Promise<ProbeFileLeft | undefined> {
+  let there = made;
+  try {
+    if (!there) {
+      const found = await client.stat(file).catch((e) => {
+        if (e instanceof NfsError && e.status === S.NFS4ERR_NOENT) return undefined;
+        throw e;
+      });
+      if (found?.kind !== "file") return undefined;
+      there = true;
+    }
+    await client.remove(file);
+    return undefined;
+  } catch (e) {
+    return { path: file, certainty: there ? "left" : "maybe", error: e };
   }
 }
