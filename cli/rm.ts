@@ -225,9 +225,18 @@ async function refuseRoot(client: Nfs4ClientApi, url: NfsUrl): Promise<void> {
 
 /** Whether the URL as typed ends in a `.` or `..` component (`%2E` too). */
 function endsInDot(url: NfsUrl): boolean {
+  return dotEnding(url) !== undefined;
+}
+
+/**
+ * The `.` or `..` the URL as typed ends in (`%2E` too), undefined for any
+ * other last component: the URL's path has them worked out already, so
+ * `a/.` would name `a` itself.
+ */
+export function dotEnding(url: NfsUrl): "." | ".." | undefined {
   const path = url.text.slice(urlServerPart(url).length);
   const last = path.split("/").filter((c) => c !== "").at(-1);
-  if (last === undefined) return false;
+  if (last === undefined) return undefined;
   const decoded = last.replace(/%2e/gi, ".");
-  return decoded === "." || decoded === "..";
+  return decoded === "." || decoded === ".." ? decoded : undefined;
 }

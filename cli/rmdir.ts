@@ -15,10 +15,12 @@
  */
 
 import type { Nfs4ClientApi } from "../lib/client/api.ts";
+import { Nfs4Status, NfsError } from "../lib/client/errors.ts";
 import { hasStatus } from "../lib/client/has_status.ts";
 import { isFileSystemRoot } from "../lib/client/fs_root.ts";
 import { removeDirectory } from "../lib/client/remove_tree.ts";
 import { type NfsUrl, parseNfsUrl, urlForPath, urlPath } from "../lib/client/url.ts";
+import { dotEnding } from "./rm.ts";
 import type { CliContext, CommandSession } from "./context.ts";
 import { readGlobalOptions, type RootCommand } from "./globals.ts";
 import { quoted } from "./quoted.ts";
@@ -82,6 +84,15 @@ export async function rmdirUrls(
     // The failure is reported with the URL of the directory that failed.
     let current = url;
     try {
+      const dot = dotEnding(url);
+      if (dot !== undefined) {
+        // rmdir(2) of `a/.` fails with EINVAL and of `a/..` with ENOTEMPTY
+        // (coreutils reports those); the URL's path names `a` itself, or
+        // its parent, which must not be removed.
+        const status = dot === "." ? "NFS4ERR_INVAL" : "NFS4ERR_NOTEMPTY";
+        if (options.ignoreNonEmpty && dot === "..") continue;
+        throw new NfsError(Nfs4Status[status], "REMOVE", { path: urlPath(url) });
+      }
       const client = await session.client(url);
       if (!await removeOne(session, client, url, urlPath(url), options)) continue;
       if (!options.parents) continue;

@@ -9,6 +9,8 @@ import { NfsError } from "../nfs4/errors.ts";
 export { NfsError };
 export { BadStateError } from "../state/open_state.ts";
 import { Nfs4Status } from "../nfs4/status.ts";
+/** Status numbers by name, for a command that says what the server would (rmdir of `a/.`). */
+export { Nfs4Status };
 import type { LockHolder } from "./api.ts";
 import { formatRange } from "../state/open_state.ts";
 

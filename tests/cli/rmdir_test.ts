@@ -42,6 +42,14 @@ const ROWS: readonly Row[] = [
     args: ["-p", "-v", "--ignore-fail-on-non-empty", "@t/e2"],
   },
   {
+    // rmdir(2): EINVAL for `.`, ENOTEMPTY for `..`; the directory they
+    // name (e itself, i1 above s) is not removed.
+    name: "a/. and a/..: Invalid argument, Directory not empty, nothing removed",
+    cmd: "rmdir",
+    args: ["@e/.", "-p", "@i1/s/..", "@t/e2"],
+    code: 1,
+  },
+  {
     name: "-p of a file",
     cmd: "rmdir",
     args: ["-p", "@t/a/g"],
