@@ -1383,8 +1383,9 @@ export class StateManager {
    * aborts (exactly_once.ts): same bytes, same xid, on 4.1 the same slot and
    * sequence id. Giving up leaves the slot uncertain, never reused.
    *
-   * `softStop` (a command's, operation_scope.ts) ends it before it is sent:
-   * on 4.1 it may wait for a slot first.
+   * `softStop` (a command's, operation_scope.ts) ends it before it is sent
+   * (on 4.1 it may wait for a slot first), and one that changes no state
+   * while it waits for its answer.
    */
   send(
     ops: OpList,
@@ -1415,8 +1416,15 @@ export class StateManager {
     if (this.#unreachable) throw this.#unreachable;
     const sentAt = this.clock.now();
     // A state change, once sent, is stopped only when the release window
-    // after an interrupt ends (`#settle`); the rest at the interrupt.
-    const signal = changes ? this.#settling(options.signal) : this.#signal(options.signal);
+    // after an interrupt ends (`#settle`); the rest at the interrupt, and at
+    // the caller's soft stop too: abandoning a request that changes nothing
+    // leaves nothing unknown on the server (on 4.1 its slot is left
+    // uncertain, never reused), where waiting would keep a shell's Ctrl-C
+    // waiting through every resend to a server that stopped answering.
+    const signal = changes ? this.#settling(options.signal) : this.#signal(
+      softStop && options.signal ? AbortSignal.any([options.signal, softStop]) : softStop ??
+        options.signal,
+    );
     const attempt: RpcAttempt = {};
     const callOptions = {
       credential: this.credential,

@@ -8,11 +8,15 @@
  *
  * Unlike a `RunOptions.signal` (a hard limit that also abandons a request in
  * flight, whose outcome is then unknown), this stop never abandons a request
- * the server may be running: it stops an operation before it is sent and
- * while it waits (recovery, DELAY and GRACE backoff). A request in flight
- * finishes within its call timeout and its result is kept (an OPEN's state
- * is recorded, a granted lock is known), so nothing is held that the client
- * does not know about in a session that lives on.
+ * that changes state: it stops an operation before it is sent and while it
+ * waits (recovery, DELAY and GRACE backoff). A state change in flight is
+ * answered (sent again as itself until it is) and its result is kept (an
+ * OPEN's state is recorded, a granted lock is known), so nothing is held
+ * that the client does not know about in a session that lives on. A
+ * request that changes nothing (READ, GETATTR, LOOKUP, READDIR) is
+ * abandoned at the stop, answered or not: nothing is left unknown by it,
+ * and a server that stopped answering does not hold Ctrl-C for the
+ * minutes its resends may take.
  *
  * The scope follows the work across `await`s (AsyncLocalStorage, which
  * Deno, Node and Bun provide as `node:async_hooks`).

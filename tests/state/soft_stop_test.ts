@@ -12,6 +12,7 @@ import { putfh } from "../../lib/nfs4/ops/putfh.ts";
 import { read } from "../../lib/nfs4/ops/read.ts";
 import { withAddedOperationSignal, withOperationSignal } from "../../lib/state/operation_scope.ts";
 import { harness } from "./_harness.ts";
+import { closeOpen } from "../../lib/state/procs.ts";
 import { NfsError } from "../../lib/nfs4/errors.ts";
 
 for (const vers of [0, 1] as const) {
@@ -69,3 +70,36 @@ Deno.test("withAddedOperationSignal(): a command run as a shell verb stops at it
     h.server.clearFaults();
   }
 });
+
+for (const vers of [0, 1] as const) {
+  Deno.test(`NFSv4.${vers}: a soft stop abandons a READ in flight that is not answered, but never a state change (a shell's Ctrl-C to a server that stopped answering)`, async () => {
+    await using h = await harness(vers);
+    const file = await h.open();
+    h.mark();
+    const verb = new AbortController();
+    h.channel.hold();
+    const reading = withOperationSignal(verb.signal, () =>
+      h.m.run(
+        () => [putfh(file.fh), read({ stateid: file.stateid, offset: 0n, count: 64 })] as const,
+        { states: [file] },
+      ));
+    reading.catch(() => {});
+    const closing = withOperationSignal(verb.signal, () => closeOpen(h.m, file));
+    closing.catch(() => {});
+    await h.tick(300, 50);
+    verb.abort(new Error("verb stopped"));
+    // The READ changes nothing: abandoned at once, nothing left unknown.
+    await assert.rejects(h.drive(reading, 50, 1_000), (e: unknown) => {
+      assert.equal((e as Error).message, "verb stopped");
+      return true;
+    });
+    // The CLOSE, sent, is answered (released) and its result kept.
+    let closed = false;
+    closing.then(() => closed = true, () => {});
+    await h.tick(500, 50);
+    assert.equal(closed, false, "a state change in flight is not abandoned");
+    h.channel.release();
+    await h.drive(closing, 50, 5_000);
+    assert.equal(h.server.opensOf("/vfs/file").length, 0);
+  });
+}
