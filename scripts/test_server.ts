@@ -792,7 +792,19 @@ class GaneshaServer implements TestServer {
     } finally {
       await held?.release();
     }
-    await this.start();
+    // A restart keeps its port (the client reconnects there), so another
+    // test's free-port check, which listens on a random port for a moment,
+    // can meet Ganesha's bind: seen once as "Cannot bind NFS tcp6 socket,
+    // error 98". Try again shortly; the probe lets go at once.
+    for (let attempt = 1;; attempt++) {
+      try {
+        await this.start();
+        return;
+      } catch (error) {
+        if (!(error instanceof PortInUse) || attempt >= 5) throw error;
+        await sleep(100 * attempt);
+      }
+    }
   }
 
   async inGrace(): Promise<boolean> {
