@@ -3,8 +3,10 @@
  * the tree below it (lib/client/walk.ts: READDIR's attributes, no GETATTR
  * per entry), each file named by its URL; `-f` (failures counted, not
  * printed); and coreutils' message for a dangling symlink named on the
- * command line. What is changed, and the `-v`/`-c` lines, are the
- * commands' own.
+ * command line. With `-R` (without `-L`) the tree is guarded while it is
+ * changed (lib/client/tree_guard.ts): no path into it follows a symlink
+ * inside it. What is changed, and the `-v`/`-c` lines, are the commands'
+ * own.
  * @module
  */
 
@@ -114,10 +116,13 @@ export async function changeTree(
 ): Promise<void> {
   const client = await session.client(url);
   const path = urlPath(url);
+  // With -R the tree is guarded while it is walked: no path into it
+  // follows a symlink inside it (one that replaced a directory since the
+  // listing would lead the SETATTRs out of the tree).
   const items = walk(client, path, {
     follow: how.follow,
     order: how.order,
-    ...(how.recursive ? {} : { maxDepth: 0 }),
+    ...(how.recursive ? { guardTree: true } : { maxDepth: 0 }),
   });
   let next: IteratorResult<WalkItem, void>;
   try {
@@ -129,16 +134,21 @@ export async function changeTree(
     return;
   }
   let unread: string | undefined;
-  for (; !next.done; next = await items.next()) {
-    const item = next.value;
-    const at = urlBelow(url, item.names);
-    if (item.kind === "failure") {
-      reportFailure(session, item.error, at, how.silent);
-      await how.unreachable(at);
-      unread = item.path;
-      continue;
+  try {
+    for (; !next.done; next = await items.next()) {
+      const item = next.value;
+      const at = urlBelow(url, item.names);
+      if (item.kind === "failure") {
+        reportFailure(session, item.error, at, how.silent);
+        await how.unreachable(at);
+        unread = item.path;
+        continue;
+      }
+      if (item.path === unread) continue;
+      await how.change(client, item, item.depth === 0 ? path : item.path, at);
     }
-    if (item.path === unread) continue;
-    await how.change(client, item, item.depth === 0 ? path : item.path, at);
+  } finally {
+    // Ends the walk (and its guard) when a failure ends this loop early.
+    await items.return(undefined);
   }
 }

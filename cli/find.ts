@@ -16,7 +16,11 @@
  * (`nfs4: URL: Permission denied (NFS4ERR_ACCESS)`) and the walk goes on;
  * the exit status is then 1, as find's. `-delete` removes in post-order
  * (REMOVE; a directory only once it is empty) and refuses a starting point
- * that is the root of an export or of the server's pseudo file system.
+ * that is the root of an export or of the server's pseudo file system;
+ * while it runs, no symlink inside the tree is followed
+ * (lib/client/tree_guard.ts), so a directory replaced by one after it was
+ * listed fails with NFS4ERR_SYMLINK instead of losing what the link points
+ * to.
  * @module
  */
 
@@ -208,6 +212,10 @@ async function findOne(
   try {
     const walker = walk(client, urlPath(start), {
       order: command.depthFirst ? "post" : "pre",
+      // -delete reaches each entry again by its path: nothing inside the
+      // tree is followed meanwhile (a symlink that replaced a directory
+      // since it was listed would lead the REMOVEs out of the tree).
+      guardTree: command.deletes,
       ...(command.maxDepth !== undefined ? { maxDepth: command.maxDepth } : {}),
     });
     for await (const item of walker) {

@@ -10,7 +10,9 @@
  * - `-r` walks depth first (lib/client/remove_tree.ts): every directory is
  *   read to the end before its entries go; a failure is reported with the
  *   entry's URL and the rest is still removed, the directories above it
- *   kept.
+ *   kept. No symlink inside the tree is followed meanwhile, even one that
+ *   replaced a directory after it was listed (lib/client/tree_guard.ts):
+ *   its entries fail with NFS4ERR_SYMLINK, nothing outside the tree goes.
  * - `-r` refuses the pseudo-fs root and export roots (an fsid other than
  *   the parent's) unless `--no-preserve-root`, and a URL whose last
  *   component is `.` or `..` always.

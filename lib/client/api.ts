@@ -311,6 +311,18 @@ export interface Nfs4ClientApi {
   ): Promise<void>;
   /** LINK: a new name `path` for the existing file `existing` (not followed). */
   link(existing: string, path: string): Promise<void>;
+  /**
+   * While a command changes the tree at `resolvedPath` (a directory's path
+   * with its symlinks resolved, as {@linkcode stat} gives it in
+   * `FileInfo.path`): no path walk follows a symlink at its top or inside
+   * it, and one that would fails with NFS4ERR_SYMLINK naming the path
+   * (lib/client/tree_guard.ts); a final symlink that {@linkcode stat} or
+   * {@linkcode setattrPath} is asked to `follow` is still followed (the
+   * caller's choice). Returns the function that ends the guard;
+   * guards are counted. Optional: test doubles that model no symlinks
+   * need not have it, so callers write `client.guardTree?.(path)`.
+   */
+  guardTree?(resolvedPath: string): () => void;
   /** The state held now. */
   describeState(): StateSummary;
   /**

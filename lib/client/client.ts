@@ -116,6 +116,7 @@ import {
 } from "./errors.ts";
 import { endOfData } from "./read_progress.ts";
 import { checkListedNames } from "./listed_names.ts";
+import { symlinkInTree, SymlinkInTreeError, TreeGuards } from "./tree_guard.ts";
 import type { AttributeReport, FileInfo, FileKind } from "./types.ts";
 
 /** Attributes `ls -l` and `--json` show. */
@@ -291,6 +292,8 @@ export class Nfs4Client implements Nfs4ClientApi {
   /** The longest name the server takes, in bytes (its `maxname`), when it says. */
   #maxName: number | undefined;
   #closed = false;
+  /** The trees whose symlinks no walk follows now (tree_guard.ts, {@linkcode guardTree}). */
+  readonly #guards = new TreeGuards();
 
   private constructor(manager: StateManager, owner: ClientOwner, channel: RpcCompoundChannel) {
     this.manager = manager;
@@ -408,12 +411,17 @@ export class Nfs4Client implements Nfs4ClientApi {
    * path resolution does in POSIX. As there, a path that ends in `/` (or
    * `/.`) names a directory: its last symlink is followed whatever `follow`
    * says, and anything but a directory fails with NFS4ERR_NOTDIR (see
-   * `urlPath()` in url.ts, which keeps an URL's trailing slash).
+   * `urlPath()` in url.ts, which keeps an URL's trailing slash). Inside a
+   * tree {@linkcode guardTree} guards, a symlink that would be followed is
+   * refused instead (SymlinkInTreeError, NFS4ERR_SYMLINK), unless it is the
+   * last component and `asked` says the caller's own `follow` option asked
+   * for it (stat, SETATTR), not a directory being resolved: see
+   * {@linkcode guardTree}.
    */
-  async #resolve(path: string, follow: boolean): Promise<Resolved> {
+  async #resolve(path: string, follow: boolean, asked = false): Promise<Resolved> {
     try {
       await this.#checkNames(path);
-      return await walkAgainOnStale(this.manager, path, () => this.#walk(path, follow));
+      return await walkAgainOnStale(this.manager, path, () => this.#walk(path, follow, asked));
     } catch (e) {
       // Name what the user asked for, as coreutils does (`ls a/b/c`, not
       // the component that failed); the cause keeps the detail.
@@ -434,9 +442,12 @@ export class Nfs4Client implements Nfs4ClientApi {
     }
   }
 
-  async #walk(path: string, follow: boolean): Promise<Resolved> {
+  async #walk(path: string, follow: boolean, asked: boolean): Promise<Resolved> {
     const directory = DIRECTORY_PATH.test(path);
     follow ||= directory;
+    // A final symlink the caller asked to follow (a path that ends in `/`
+    // asks for a directory instead) may be followed inside a guarded tree.
+    const askedLast = asked && follow && !directory;
     const attrIds = await this.#wanted(LIST_ATTRS);
     // What has been walked: one entry per component, with its handle.
     let walked: { name: string; fh: FileHandle; attrs: FileAttributes }[] = [];
@@ -488,6 +499,13 @@ export class Nfs4Client implements Nfs4ClientApi {
         pending = pending.slice(1);
         const isLast = pending.length === 0;
         if (entry.attrs.type === FileType.NF4LNK && (!isLast || follow)) {
+          // A tree being changed is walked by its names, never through a
+          // symlink inside it: one there may have replaced a directory
+          // since the tree was listed (tree_guard.ts).
+          const tree = this.#guards.active && !(isLast && askedLast)
+            ? this.#guards.holding(names())
+            : undefined;
+          if (tree) throw symlinkInTree(joinPath(names()), names(), tree);
           if (++links > MAX_SYMLINKS) {
             throw new PathError(path, "Too many levels of symbolic links");
           }
@@ -559,8 +577,37 @@ export class Nfs4Client implements Nfs4ClientApi {
 
   // -------------------------------------------------------------- public
 
+  /**
+   * Guards the tree at `resolvedPath` (a directory's path with no symlink
+   * in it, as `stat()` gives it in `FileInfo.path`) until the returned
+   * function is called: meanwhile no path walk of this client follows a
+   * symlink at its top or inside it, in the middle of a path or at its end
+   * where the client follows on its own (the directory of a REMOVE, CREATE
+   * or RENAME, a READDIR, a path ending in `/`, an OPEN); such a walk fails
+   * with NFS4ERR_SYMLINK naming the path (lib/client/tree_guard.ts says
+   * why). Symlinks only named (removed, stat or SETATTR without `follow`)
+   * are not affected, nor a final symlink that `stat`, `attributes` or
+   * `setattrPath` is asked to follow: a command that dereferences a symlink
+   * it listed as one (`chown -R -H`, cp writing through one) chose to.
+   * Guards are counted: one per call, each released once.
+   *
+   * @example
+   * ```ts
+   * const top = await client.stat("/vfs/shared");
+   * const release = client.guardTree(top.path);
+   * try {
+   *   await client.setattrPath("/vfs/shared/sub/x", { mode: 0o640 });
+   * } finally {
+   *   release();
+   * }
+   * ```
+   */
+  guardTree(resolvedPath: string): () => void {
+    return this.#guards.add(splitPath(resolvedPath));
+  }
+
   async stat(path: string, options: { follow?: boolean } = {}): Promise<FileInfo> {
-    const resolved = await this.#resolve(path, options.follow ?? false);
+    const resolved = await this.#resolve(path, options.follow ?? false, true);
     const info = toFileInfo(lastName(resolved.components), resolved.path, resolved.attrs);
     if (info.kind === "symlink") {
       return { ...info, linkTarget: await this.#readlinkFh(resolved.fh, resolved.path) };
@@ -569,7 +616,7 @@ export class Nfs4Client implements Nfs4ClientApi {
   }
 
   async attributes(path: string, options: { follow?: boolean } = {}): Promise<AttributeReport> {
-    const resolved = await this.#resolve(path, options.follow ?? false);
+    const resolved = await this.#resolve(path, options.follow ?? false, true);
     await this.#wanted(LIST_ATTRS);
     // supported_attrs belongs to the file system (RFC 7530 §5.8.1.1): ask
     // this object's, not the pseudo-fs root's the walk uses.
@@ -1350,7 +1397,12 @@ export class Nfs4Client implements Nfs4ClientApi {
       throw new NfsError(S.NFS4ERR_INVAL, "LOOKUP", { path });
     }
     const dirPath = joinPath(components.slice(0, -1));
-    const dir = await this.#resolve(dirPath, true);
+    const dir = await this.#resolve(dirPath, true).catch((e) => {
+      // A guarded tree's refusal names the entry the caller is changing
+      // (one line per entry, as for any failure inside a tree); the
+      // message names the symlink.
+      throw e instanceof SymlinkInTreeError ? e.withPath(path) : e;
+    });
     if (dir.attrs.type !== undefined && dir.attrs.type !== FileType.NF4DIR) {
       throw new NfsError(S.NFS4ERR_NOTDIR, "LOOKUP", { path: dirPath });
     }
@@ -1536,7 +1588,7 @@ export class Nfs4Client implements Nfs4ClientApi {
     attrs: SettableAttributes,
     options: { follow?: boolean } = {},
   ): Promise<void> {
-    const target = await this.#resolve(path, options.follow ?? false);
+    const target = await this.#resolve(path, options.follow ?? false, true);
     await this.#withPath(
       path,
       () =>

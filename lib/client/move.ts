@@ -335,7 +335,24 @@ async function moveOne(run: MoveRun, from: Operand, to: Operand, into: boolean):
       // Two exports (file systems) of one server: copied, as across servers.
     }
   }
-  await moveAcross(run, from, to, targetPath, target, existing);
+  // Across file systems the source is reached again by its paths (listed,
+  // read back, removed entry by entry): none of them may follow a symlink
+  // inside it meanwhile (tree_guard.ts), or a directory replaced by one
+  // after it was listed would have what the link points to removed.
+  const release = guardTree(from.side, stat);
+  try {
+    await moveAcross(run, from, to, targetPath, target, existing);
+  } finally {
+    release();
+  }
+}
+
+/**
+ * Guards the tree `stat` describes on `side`, when it is a directory on a
+ * side whose paths this client walks (`Side.guardTree`); returns the release.
+ */
+function guardTree(side: Side, stat: Stat | undefined): () => void {
+  return (stat?.kind === "directory" ? side.guardTree?.(stat.path) : undefined) ?? (() => {});
 }
 
 /**
@@ -392,85 +409,95 @@ async function moveAcross(
     const left = await cleanup();
     throw failed(`the copy failed; '${source}' is kept${left}`);
   }
-  let trees: { source: TreeNode; copy: TreeNode };
+  // The copy is reached by its paths as well (read back, its times put
+  // back, removed if it cannot stay): guarded as the source is.
+  const releaseCopy = guardTree(side, await side.stat(tempPath, false).catch(() => undefined));
   try {
-    trees = await verifyCopy(
-      { side: from.side, path: from.path },
-      { side, path: tempPath },
-      { chunkSize: run.tuning.chunkSize, ...(signal ? { signal } : {}) },
-    );
-  } catch (e) {
-    const left = await cleanup();
-    if (signal?.aborted) throw signal.reason;
-    const where = e instanceof VerifyError
-      ? `${e.rel === "" ? "" : `'${joinShown(from, e.rel.split("/"))}': `}${e.reason}`
-      : reasonOf(e);
-    throw failed(`the copy could not be verified (${where}); '${source}' is kept${left}`, e);
-  }
-  try {
-    // Reading the copy back moved its access times: the source's again.
-    await restoreTimes(side, trees.copy);
-  } catch (e) {
-    run.options.onWarning?.(`${target}: cannot preserve times: ${shown(reasonOf(e))}`, side.url);
-  }
-  if (run.options.noClobber && await side.stat(targetPath, false)) {
-    // Created meanwhile: -n still holds.
-    await cleanup();
-    run.summary.skipped++;
-    return;
-  }
-  try {
-    await side.rename(tempPath, targetPath);
-  } catch (e) {
-    const left = await cleanup();
-    if (signal?.aborted) throw signal.reason;
-    throw failed(`${shown(reasonOf(e))}; '${source}' is kept${left}`, e);
-  }
-  // As mv -v: the first name of a file with several links is "copied", the others were linked.
-  const linked = new Set<string>();
-  for (const node of preorder(trees.source)) {
-    const parts = node.rel === "" ? [] : node.rel.split("/");
-    const { id, nlink, kind } = node.stat;
-    if (kind !== "directory" && id !== undefined && (nlink ?? 1) > 1) {
-      if (linked.has(id)) continue;
-      linked.add(id);
-    }
-    run.event(
-      node.stat.kind === "directory"
-        ? { kind: "created directory", to: joinShown(to, parts, target) }
-        : { kind: "copied", from: joinShown(from, parts), to: joinShown(to, parts, target) },
-    );
-  }
-  run.summary.copied++;
-  // The source must still be what was copied: the same object (fileid or
-  // inode). Two names of one file system (two host names of one server, a
-  // local path to the folder behind an export) can make the target the
-  // source itself, which the rename has just replaced with the copy;
-  // removing "the source" would then remove the copy.
-  const now = await from.side.stat(from.path, false).catch(() => undefined);
-  const was = trees.source.stat;
-  if (!now || was.id === undefined || now.id !== was.id || now.kind !== was.kind) {
-    throw new MoveError(
-      `'${source}' was not removed: it is no longer what was copied (the same file as '${target}' under another name?); the copy is at '${target}'`,
-      { url: from.side.url },
-    );
-  }
-  // The copy is in place and verified: now, and only now, the source goes.
-  await removeTree(from.side, trees.source, {
-    signal,
-    onRemoved: (node) =>
-      run.event({
-        kind: node.stat.kind === "directory" ? "removed directory" : "removed",
-        from: joinShown(from, node.rel === "" ? [] : node.rel.split("/")),
-      }),
-    onError: (e, node) => {
-      const name = joinShown(from, node.rel === "" ? [] : node.rel.split("/"));
-      run.fail(
-        new MoveError(`cannot remove '${name}': ${reasonOf(e)}`, { url: from.side.url, cause: e }),
-        from.side.url,
+    let trees: { source: TreeNode; copy: TreeNode };
+    try {
+      trees = await verifyCopy(
+        { side: from.side, path: from.path },
+        { side, path: tempPath },
+        { chunkSize: run.tuning.chunkSize, ...(signal ? { signal } : {}) },
       );
-    },
-  });
+    } catch (e) {
+      const left = await cleanup();
+      if (signal?.aborted) throw signal.reason;
+      const where = e instanceof VerifyError
+        ? `${e.rel === "" ? "" : `'${joinShown(from, e.rel.split("/"))}': `}${e.reason}`
+        : reasonOf(e);
+      throw failed(`the copy could not be verified (${where}); '${source}' is kept${left}`, e);
+    }
+    try {
+      // Reading the copy back moved its access times: the source's again.
+      await restoreTimes(side, trees.copy);
+    } catch (e) {
+      run.options.onWarning?.(`${target}: cannot preserve times: ${shown(reasonOf(e))}`, side.url);
+    }
+    if (run.options.noClobber && await side.stat(targetPath, false)) {
+      // Created meanwhile: -n still holds.
+      await cleanup();
+      run.summary.skipped++;
+      return;
+    }
+    try {
+      await side.rename(tempPath, targetPath);
+    } catch (e) {
+      const left = await cleanup();
+      if (signal?.aborted) throw signal.reason;
+      throw failed(`${shown(reasonOf(e))}; '${source}' is kept${left}`, e);
+    }
+    // As mv -v: the first name of a file with several links is "copied", the others were linked.
+    const linked = new Set<string>();
+    for (const node of preorder(trees.source)) {
+      const parts = node.rel === "" ? [] : node.rel.split("/");
+      const { id, nlink, kind } = node.stat;
+      if (kind !== "directory" && id !== undefined && (nlink ?? 1) > 1) {
+        if (linked.has(id)) continue;
+        linked.add(id);
+      }
+      run.event(
+        node.stat.kind === "directory"
+          ? { kind: "created directory", to: joinShown(to, parts, target) }
+          : { kind: "copied", from: joinShown(from, parts), to: joinShown(to, parts, target) },
+      );
+    }
+    run.summary.copied++;
+    // The source must still be what was copied: the same object (fileid or
+    // inode). Two names of one file system (two host names of one server, a
+    // local path to the folder behind an export) can make the target the
+    // source itself, which the rename has just replaced with the copy;
+    // removing "the source" would then remove the copy.
+    const now = await from.side.stat(from.path, false).catch(() => undefined);
+    const was = trees.source.stat;
+    if (!now || was.id === undefined || now.id !== was.id || now.kind !== was.kind) {
+      throw new MoveError(
+        `'${source}' was not removed: it is no longer what was copied (the same file as '${target}' under another name?); the copy is at '${target}'`,
+        { url: from.side.url },
+      );
+    }
+    // The copy is in place and verified: now, and only now, the source goes.
+    await removeTree(from.side, trees.source, {
+      signal,
+      onRemoved: (node) =>
+        run.event({
+          kind: node.stat.kind === "directory" ? "removed directory" : "removed",
+          from: joinShown(from, node.rel === "" ? [] : node.rel.split("/")),
+        }),
+      onError: (e, node) => {
+        const name = joinShown(from, node.rel === "" ? [] : node.rel.split("/"));
+        run.fail(
+          new MoveError(`cannot remove '${name}': ${reasonOf(e)}`, {
+            url: from.side.url,
+            cause: e,
+          }),
+          from.side.url,
+        );
+      },
+    });
+  } finally {
+    releaseCopy();
+  }
 }
 
 /**
@@ -481,9 +508,14 @@ async function removeTemporary(side: Side, path: string, shown: string): Promise
   try {
     const stat = await side.stat(path, false);
     if (!stat) return "";
-    const tree = await walkTree(side, path, stat);
-    const result = await removeTree(side, tree, { onError: () => {} });
-    return result.failed === 0 ? "" : `; a partial copy is left at '${shown}'`;
+    const release = guardTree(side, stat);
+    try {
+      const tree = await walkTree(side, path, stat);
+      const result = await removeTree(side, tree, { onError: () => {} });
+      return result.failed === 0 ? "" : `; a partial copy is left at '${shown}'`;
+    } finally {
+      release();
+    }
   } catch {
     return `; a partial copy may be left at '${shown}'`;
   }

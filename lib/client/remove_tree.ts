@@ -11,9 +11,13 @@
  * another error for them, as coreutils `rm` does. Symbolic links are never
  * followed: a link is removed, not what it points to.
  *
- * What is not protected against: a directory replaced by a symlink between
- * its READDIR entry and our READDIR of it would be read through the link
- * (the API reads directories by path, not by filehandle).
+ * Every entry is reached again by its path (the API reads and removes by
+ * path, not by filehandle), so a directory someone replaces by a symlink
+ * after it was listed would be read and emptied through the link. The top
+ * of a directory tree is therefore guarded while it is removed
+ * (`guardTree`, lib/client/tree_guard.ts): the client's walk then refuses
+ * to follow a symlink inside it, and the entry fails with NFS4ERR_SYMLINK
+ * (reported, its directories kept) instead of reaching outside the tree.
  *
  * `mv` across file systems removes its source with move_tree.ts instead,
  * and must: it removes exactly the entries its check verified, from the
@@ -33,7 +37,7 @@ import { listDirectory } from "./walk.ts";
 import { Nfs4Status } from "../nfs4/status.ts";
 
 /** What removing needs of a client. */
-export type RemovingClient = Pick<Nfs4ClientApi, "stat" | "readdir" | "remove">;
+export type RemovingClient = Pick<Nfs4ClientApi, "stat" | "readdir" | "remove" | "guardTree">;
 
 /** One object the walk meets. */
 export interface TreeEntry {
@@ -84,7 +88,9 @@ export function childPath(dir: string, name: string): string {
  * Removes `top` and, when it is a directory, everything in it, depth first.
  * `top.info` says what it is (a stat that did not follow a final symlink,
  * or followed it when the path ends in `/`). Resolves to whether `top` is
- * gone. Only the options' `onError` hears of failures.
+ * gone. Only the options' `onError` hears of failures. A directory `top`
+ * is guarded while it is removed: the walk follows no symlink inside it
+ * (see the module documentation).
  *
  * @example
  * ```ts
@@ -99,7 +105,14 @@ export async function removeTree(
   top: TreeEntry,
   options: RemoveTreeOptions,
 ): Promise<boolean> {
-  return await removeEntry(client, top, options);
+  // `info.path` is the top as the client resolved it (symlinks above it,
+  // or the one `link/` names, already followed: the user's choice).
+  const release = top.info.kind === "directory" ? client.guardTree?.(top.info.path) : undefined;
+  try {
+    return await removeEntry(client, top, options);
+  } finally {
+    release?.();
+  }
 }
 
 async function removeEntry(

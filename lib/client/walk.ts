@@ -64,6 +64,18 @@ export interface WalkOptions {
    * skip a directory it has already counted.
    */
   readonly descend?: (entry: WalkEntry) => boolean;
+  /**
+   * The walk is for a command that changes what it reaches (`chmod -R`,
+   * `chown -R`, `find -delete`): the starting directory, as resolved, is
+   * guarded while the walk lasts (`Nfs4ClientApi.guardTree`,
+   * lib/client/tree_guard.ts), so neither the walk nor the command's own
+   * calls on the paths it yields follow a symlink inside the tree (one may
+   * have replaced a directory since it was listed). Not with `follow:
+   * "always"`, which follows them on purpose. The guard ends when the walk
+   * does: run to its end, or closed (`return()`, which a `for await` loop
+   * calls when it breaks or throws).
+   */
+  readonly guardTree?: boolean;
 }
 
 /** One file or directory the walk reached. */
@@ -202,10 +214,30 @@ export async function* walk(
   start: string,
   options: WalkOptions = {},
 ): AsyncGenerator<WalkItem, void, undefined> {
+  const follow = options.follow ?? "never";
+  const rootInfo = await client.stat(start, { follow: follow !== "never" });
+  // `rootInfo.path` has the symlinks above the start (and the start itself
+  // with -H or a trailing `/`) resolved: those the user chose to follow.
+  const release = options.guardTree && follow !== "always" && rootInfo.kind === "directory"
+    ? client.guardTree?.(rootInfo.path)
+    : undefined;
+  try {
+    yield* walkFrom(client, start, rootInfo, options);
+  } finally {
+    release?.();
+  }
+}
+
+/** {@linkcode walk} once its starting point is known (`rootInfo`). */
+async function* walkFrom(
+  client: Nfs4ClientApi,
+  start: string,
+  rootInfo: FileInfo,
+  options: WalkOptions,
+): AsyncGenerator<WalkItem, void, undefined> {
   const order = options.order ?? "pre";
   const maxDepth = options.maxDepth ?? Infinity;
   const follow = options.follow ?? "never";
-  const rootInfo = await client.stat(start, { follow: follow !== "never" });
   const stack: Frame[] = [];
 
   /**

@@ -124,6 +124,10 @@ export class NfsSide implements Side {
     return error;
   }
 
+  guardTree(resolvedPath: string): (() => void) | undefined {
+    return this.client.guardTree?.(resolvedPath);
+  }
+
   async #call<T>(fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();

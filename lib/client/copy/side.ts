@@ -234,6 +234,14 @@ export interface Side {
   ): Promise<void>;
   /** Makes `path` (which must not exist) a hard link to the existing `existing`. */
   link(existing: string, path: string): Promise<void>;
+  /**
+   * While a tree at `resolvedPath` (a directory's `Stat.path` as `stat`
+   * gave it, symlinks resolved) is written or removed: no path into it
+   * follows a symlink inside it (`Nfs4ClientApi.guardTree`,
+   * lib/client/tree_guard.ts). Returns the function that ends the guard;
+   * undefined where paths are not walked by this client (the local side).
+   */
+  guardTree?(resolvedPath: string): (() => void) | undefined;
 }
 
 /** The kinds of special file a copy recreates. */

@@ -257,22 +257,72 @@ export async function copyTree(
   run.progress();
   const failedDirs: string[] = [];
   const fixups: DirFixup[] = [];
-  const under = (path: string) =>
-    failedDirs.some((dir) => path.startsWith(dir.endsWith("/") ? dir : dir + "/"));
-  const report = (e: unknown) => run.fail(e, from.side.kind === "nfs" ? from.side : to.side);
   const items = walkTree(run, from.side, from.path, rootStat, to.path, to.side, {
     failed: (e) => run.fail(e, from.side),
     prune: (source) => failedDirs.includes(source),
     known: survey.directories,
     keptListings: survey.listings,
   });
+  // The destination tree is guarded once its top is there, until its
+  // directories' attributes are set: every file goes in by its path, and
+  // none may follow a symlink inside the tree (one that replaced a
+  // directory the copy made or merged into would take the files elsewhere).
+  let release: (() => void) | undefined;
+  try {
+    await copyTreeItems(run, from, to, items, failedDirs, fixups, (guard) => release = guard);
+    // Owners, modes and times last, deepest first: adding entries changes a
+    // directory's mtime, and a directory given away may no longer take them.
+    for (const fixup of fixups.reverse()) {
+      run.checkAbort();
+      try {
+        let mode = fixup.mode;
+        if (fixup.keepSetgid && mode !== undefined) {
+          // cp leaves the set-group-ID bit a new directory inherits from its parent.
+          const now = await to.side.stat(fixup.path, false);
+          mode |= (now?.mode ?? 0) & 0o2000;
+        }
+        await applyAttrs(
+          run,
+          to.side,
+          fixup.path,
+          { ...fixup, mode },
+          { shownAs: to.side.display(fixup.path), directory: true },
+        );
+      } catch (e) {
+        run.fail(e, to.side);
+      }
+    }
+  } finally {
+    release?.();
+  }
+}
+
+/**
+ * Copies what `items` yields, the top first; `guarded` is given the
+ * release of the destination's guard once its top directory is there.
+ */
+async function copyTreeItems(
+  run: CopyRun,
+  from: Endpoint,
+  to: Endpoint,
+  items: AsyncGenerator<PlanItem, void, undefined>,
+  failedDirs: string[],
+  fixups: DirFixup[],
+  guarded: (release: (() => void) | undefined) => void,
+): Promise<void> {
+  const under = (path: string) =>
+    failedDirs.some((dir) => path.startsWith(dir.endsWith("/") ? dir : dir + "/"));
+  const report = (e: unknown) => run.fail(e, from.side.kind === "nfs" ? from.side : to.side);
   // Directories are made in order, before anything goes into them; files and
   // symlinks are copied a few at a time.
   const pool = new TaskPool(run.tuning.parallelFiles);
   let warmedUp = false;
+  let first = true;
   try {
     for await (const item of items) {
       run.checkAbort();
+      const isTop = first;
+      first = false;
       if (under(item.source)) continue;
       const src: Endpoint = { side: from.side, path: item.source };
       const dst: Endpoint = { side: to.side, path: item.dest };
@@ -287,6 +337,11 @@ export async function copyTree(
               from.side.display(item.source),
             );
             if (fixup) fixups.push(fixup);
+            if (isTop && to.side.guardTree) {
+              // The top, made or merged into: guarded as the client resolves it.
+              const top = await to.side.stat(item.dest, true);
+              if (top?.kind === "directory") guarded(to.side.guardTree(top.path));
+            }
           } catch (e) {
             failedDirs.push(item.source);
             report(e);
@@ -375,28 +430,6 @@ export async function copyTree(
     await pool.drain().catch(() => undefined);
   }
   await pool.drain();
-  // Owners, modes and times last, deepest first: adding entries changes a
-  // directory's mtime, and a directory given away may no longer take them.
-  for (const fixup of fixups.reverse()) {
-    run.checkAbort();
-    try {
-      let mode = fixup.mode;
-      if (fixup.keepSetgid && mode !== undefined) {
-        // cp leaves the set-group-ID bit a new directory inherits from its parent.
-        const now = await to.side.stat(fixup.path, false);
-        mode |= (now?.mode ?? 0) & 0o2000;
-      }
-      await applyAttrs(
-        run,
-        to.side,
-        fixup.path,
-        { ...fixup, mode },
-        { shownAs: to.side.display(fixup.path), directory: true },
-      );
-    } catch (e) {
-      run.fail(e, to.side);
-    }
-  }
 }
 
 /** A symlink of a tree: recreated, with its own owner and times as kept. */
