@@ -46,6 +46,7 @@ export function connectOptions(
     ...(extra.signal !== undefined ? { signal: extra.signal } : {}),
     ...(extra.reacquireLostLocks ? { reacquireLostLocks: true } : {}),
     ...(globals.pcap !== undefined ? { pcap: pcapWriter(globals.pcap) } : {}),
+    ...(globals.reservedPort !== undefined ? { reservedPort: globals.reservedPort } : {}),
   };
 }
 

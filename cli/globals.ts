@@ -32,6 +32,8 @@ export interface GlobalOptions {
   readonly callback: { host: string; port: number } | false | undefined;
   /** `--pcap FILE`: write every RPC record sent and received to FILE (absent when not asked). */
   readonly pcap?: string;
+  /** `--resvport` / `--no-resvport` (absent: a reserved source port when running as root). */
+  readonly reservedPort?: boolean;
 }
 
 /** The defaults, for commands run without options (and for tests). */
@@ -175,6 +177,13 @@ export function createRootCommand() {
     )
     .addOption(
       new Option(
+        "--resvport",
+        "connect from a reserved port (below 1024), as servers exporting with 'secure' require (default as root)",
+      ),
+    )
+    .addOption(new Option("--no-resvport", "connect from an ordinary port, even as root"))
+    .addOption(
+      new Option(
         "--pcap <file>",
         "write every RPC record sent and received to FILE as a pcap capture (tshark -r FILE)",
       ),
@@ -225,6 +234,7 @@ export function readGlobalOptions(
     callbackAddr?: { host: string; port: number } | undefined;
     callback?: boolean | undefined;
     pcap?: string | undefined;
+    resvport?: boolean | undefined;
   },
 ): GlobalOptions {
   return {
@@ -241,6 +251,7 @@ export function readGlobalOptions(
     verbose: values.verbose === true,
     callback: values.callback === false ? false : values.callbackAddr,
     ...(values.pcap !== undefined ? { pcap: values.pcap } : {}),
+    ...(values.resvport !== undefined ? { reservedPort: values.resvport } : {}),
     ...(typeof values.trace === "object" && values.trace.filter
       ? { traceFilter: values.trace.filter }
       : {}),

@@ -62,6 +62,13 @@ export interface ConnectOptions {
    */
   readonly callback?: { readonly host: string; readonly port: number } | false;
   /**
+   * Connect from a reserved source port (below 1024), which servers that
+   * export with `secure` (Linux nfsd's default) require of AUTH_SYS:
+   * `true` tries one, `false` never does; default: when running as root.
+   * Where none can be had (not privileged), an ordinary port is used.
+   */
+  readonly reservedPort?: boolean;
+  /**
    * Sees every RPC record of every connection, callbacks included: a
    * `PcapWriter` (lib/client/pcap.ts) writes them to a capture file (`--pcap`).
    */

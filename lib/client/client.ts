@@ -326,6 +326,7 @@ export class Nfs4Client implements Nfs4ClientApi {
         timeoutMs: options.timeoutMs ?? 30_000,
         maxRecordSize: 4 * MAX_READ + 65536,
         ...(options.pcap ? { tap: options.pcap } : {}),
+        ...(options.reservedPort !== undefined ? { reservedPort: options.reservedPort } : {}),
       });
       const owner = claimClientOwner(options.clientId);
       const manager = new StateManager({

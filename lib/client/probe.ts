@@ -182,6 +182,7 @@ export async function probeServer(options: ProbeOptions): Promise<ServerProbe> {
     maxRecordSize: 1 << 20,
     // --pcap: the probes are captured too.
     ...(options.pcap ? { tap: options.pcap } : {}),
+    ...(options.reservedPort !== undefined ? { reservedPort: options.reservedPort } : {}),
   });
   let rpcNull: ServerProbe["rpcNull"];
   const minorVersions: MinorVersionAnswer[] = [];

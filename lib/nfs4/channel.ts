@@ -126,6 +126,8 @@ export class RpcCompoundChannel implements CompoundChannel {
     readonly timeoutMs: number;
     readonly maxRecordSize: number;
     readonly tap?: RecordTap;
+    /** From a reserved source port (RpcTransportOptions.reservedPort; default: as root). */
+    readonly reservedPort?: boolean;
   }): RpcCompoundChannel {
     return new RpcCompoundChannel(
       new RpcTransport({
@@ -135,6 +137,7 @@ export class RpcCompoundChannel implements CompoundChannel {
         callTimeoutMs: server.timeoutMs,
         maxRecordSize: server.maxRecordSize,
         ...(server.tap ? { tap: server.tap } : {}),
+        ...(server.reservedPort !== undefined ? { reservedPort: server.reservedPort } : {}),
       }),
     );
   }

@@ -49,6 +49,13 @@ export { setStreamingReplyWait } from "./socket_ffi.ts";
 export interface SocketEndpoint {
   readonly host: string;
   readonly port: number;
+  /**
+   * The local port to connect from (a reserved one: transport.ts
+   * `reservedPort`); `node` and `ffi` bind it, the others cannot. A port
+   * that cannot be had fails the connect with its errno code (EACCES,
+   * EADDRINUSE, EADDRNOTAVAIL).
+   */
+  readonly localPort?: number;
 }
 
 /** What a backend tells the transport. Called on the event loop, never re-entrantly. */

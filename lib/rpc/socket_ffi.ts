@@ -67,6 +67,7 @@ const SOCK_CLOEXEC = 0x80000;
 const MSG_DONTWAIT = 0x40;
 const MSG_NOSIGNAL = 0x4000;
 const SOL_SOCKET = 1;
+const SO_REUSEADDR = 2;
 const SO_ERROR = 4;
 const SO_RCVLOWAT = 18;
 const IPPROTO_TCP = 6;
@@ -160,6 +161,7 @@ type FfiArg = number | bigint | ArrayBufferView | null;
 /** The C functions used, as bun:ffi binds them. */
 interface Libc {
   socket(domain: number, type: number, protocol: number): number;
+  bind(fd: number, address: ArrayBufferView, length: number): number;
   connect(fd: number, address: ArrayBufferView, length: number): number;
   recv(fd: number, buffer: ArrayBufferView, length: number, flags: number): number;
   send(fd: number, buffer: ArrayBufferView, length: number, flags: number): number;
@@ -222,6 +224,7 @@ function bind(): { libc: Libc; ffi: BunFfi; setOwner: SetOwner } | undefined {
     const i32 = "i32", u32 = "u32", u64 = "u64", ptr = "ptr", ssize = "i64_fast";
     const { symbols } = ffi.dlopen("libc.so.6", {
       socket: { args: [i32, i32, i32], returns: i32 },
+      bind: { args: [i32, ptr, u32], returns: i32 },
       connect: { args: [i32, ptr, u32], returns: i32 },
       recv: { args: [i32, ptr, u64, i32], returns: ssize },
       send: { args: [i32, ptr, u64, i32], returns: ssize },
@@ -729,6 +732,26 @@ export function connectFfi(
       return;
     }
     signalDriven(true);
+    if (endpoint.localPort !== undefined) {
+      // A reserved source port (transport.ts reservedPort). SO_REUSEADDR, as
+      // the Linux client and node:net bind: a port whose last connection
+      // lingers in TIME_WAIT serves another server; to the same one the
+      // connect fails with EADDRNOTAVAIL and the transport tries the next.
+      const local = socketAddress(
+        libc,
+        family === 6 ? "::" : "0.0.0.0",
+        family as 4 | 6,
+        endpoint.localPort,
+      );
+      intValue[0] = 1;
+      if (
+        !local || libc.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, intValue, 4) !== 0 ||
+        libc.bind(fd, local, local.length) !== 0
+      ) {
+        fail(errnoCodeError(lastErrno(), "bind"));
+        return;
+      }
+    }
     state = "connecting";
     if (libc.connect(fd, sa, sa.length) === 0) {
       established();

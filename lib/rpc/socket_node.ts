@@ -20,7 +20,9 @@ export function connectNode(
   const netConnect = builtin("node:net").connect;
   const target = { view: undefined as Uint8Array | undefined };
   const scratch = new Uint8Array(readBufferSize);
-  const options = { host: endpoint.host, port: endpoint.port };
+  const options = endpoint.localPort === undefined
+    ? { host: endpoint.host, port: endpoint.port }
+    : { host: endpoint.host, port: endpoint.port, localPort: endpoint.localPort };
   const socket = readBufferSize > 0
     ? netConnect({
       ...options,

@@ -50,6 +50,7 @@
  * @module
  */
 
+import process from "node:process";
 import { XdrReader, XdrWriter } from "../xdr/mod.ts";
 import { authNone, type OpaqueAuth } from "./auth.ts";
 import {
@@ -151,6 +152,58 @@ export interface RpcTransportOptions {
    * else `ffi` in Bun on Linux, `bun` in Bun elsewhere, `node` outside Bun.
    */
   socket?: SocketKind | SocketFactory;
+  /**
+   * Connect from a reserved source port (below 1024), as the Linux client
+   * and libnfs do when they may: servers export with `secure` by default
+   * (Linux nfsd, exports(5)) and refuse AUTH_SYS requests from other ports
+   * (NFS4ERR_PERM inside the export). `true`: try one, `false`: never;
+   * default: when running as root. Where the system refuses the bind
+   * (EACCES: not privileged) or none is free, an ordinary port is used.
+   */
+  reservedPort?: boolean;
+}
+
+/**
+ * The reserved ports tried, as the Linux client's (xprt_min_resvport to
+ * xprt_max_resvport): a random start, then downward, wrapping; less the
+ * ports Wireshark gives a dissector of another protocol (tshark 4.0 read a
+ * call from each: 705 AgentX, 802, 853, 993 and 995 TLS, 854 DLEP, 862
+ * TWAMP, 873 rsync, 925, 988), so that a capture (`--pcap`, or one taken
+ * on the wire) shows our RPC as RPC without a "Decode As".
+ */
+export const RESERVED_PORTS = { low: 665, high: 1023 } as const;
+export const RESERVED_PORTS_SKIPPED: ReadonlySet<number> = new Set([
+  705,
+  802,
+  853,
+  854,
+  862,
+  873,
+  925,
+  988,
+  993,
+  995,
+]);
+
+/** The reserved port tried after `port`: the next one down, wrapping, skipping those above. */
+export function nextReservedPort(port: number): number {
+  const { low, high } = RESERVED_PORTS;
+  do port = port > low ? port - 1 : high; while (RESERVED_PORTS_SKIPPED.has(port));
+  return port;
+}
+
+/** Reserved ports tried for one connection before an ordinary one is used. */
+const RESERVED_PORT_TRIES = 32;
+
+/** Whether this process runs as root (POSIX; false where there is no uid). */
+function runningAsRoot(): boolean {
+  const getuid = (process as { geteuid?: () => number; getuid?: () => number }).geteuid ??
+    (process as { getuid?: () => number }).getuid;
+  try {
+    return typeof getuid === "function" && getuid.call(process) === 0;
+  } catch {
+    return false;
+  }
 }
 
 /** One call: what to call and how to encode its arguments. */
@@ -336,6 +389,11 @@ export class RpcTransport extends EventTarget {
   /** The socket backend's name, or "custom" for a factory given in the options. */
   readonly socketKind: SocketKind | "custom";
   readonly #socketFactory: SocketFactory;
+  /**
+   * Connections come from a reserved source port (`reservedPort`) while
+   * true; false once the system refused one (not privileged).
+   */
+  #reservedPort: boolean;
 
   #connection: Connection | undefined;
   #connecting: Promise<Connection> | undefined;
@@ -401,6 +459,11 @@ export class RpcTransport extends EventTarget {
       this.socketKind = socketKindOf(this.#socketFactory) ?? socket;
     }
     this.#nextXid = crypto.getRandomValues(new Uint32Array(1))[0] ?? 1;
+    // Deno.connect and Bun.connect take no local port: with those backends
+    // (chosen with NFS4_SOCKET; never the default) connections come from
+    // an ordinary port.
+    this.#reservedPort = (options.reservedPort ?? runningAsRoot()) &&
+      this.socketKind !== "deno" && this.socketKind !== "bun";
   }
 
   /** Whether a connection is established now. */
@@ -744,13 +807,45 @@ export class RpcTransport extends EventTarget {
   #connect(): Promise<Connection> {
     if (this.#closed) return Promise.reject(this.#closedError());
     if (this.#connection) return Promise.resolve(this.#connection);
-    this.#connecting ??= this.#open();
+    this.#connecting ??= this.#openConnection().finally(() => {
+      this.#connecting = undefined;
+    });
     return this.#connecting;
   }
 
-  #open(): Promise<Connection> {
+  /**
+   * A new connection: from a reserved source port while `#reservedPort`
+   * (the next one tried when one is taken), else, or when none could be had
+   * in {@linkcode RESERVED_PORT_TRIES} tries, from any port.
+   */
+  async #openConnection(): Promise<Connection> {
+    if (!this.#reservedPort) return await this.#open(undefined);
+    const { low, high } = RESERVED_PORTS;
+    let port = nextReservedPort(low + Math.floor(Math.random() * (high - low + 1)));
+    for (let tries = 0; tries < RESERVED_PORT_TRIES && this.#reservedPort; tries++) {
+      try {
+        return await this.#open(port);
+      } catch (error) {
+        const code = error instanceof RpcConnectionError ? error.code : undefined;
+        // Not privileged (EACCES; EPERM under some sandboxes): never again.
+        if (code === "EACCES" || code === "EPERM") this.#reservedPort = false;
+        // Taken: EADDRINUSE from the bind, EADDRNOTAVAIL from the connect
+        // (the port's connection to this server is still open or in
+        // TIME_WAIT), which Deno's node:net reports as EINVAL.
+        else if (code !== "EADDRINUSE" && code !== "EADDRNOTAVAIL" && code !== "EINVAL") {
+          throw error;
+        }
+        port = nextReservedPort(port);
+      }
+    }
+    return await this.#open(undefined);
+  }
+
+  #open(localPort: number | undefined): Promise<Connection> {
     return new Promise<Connection>((resolve, reject) => {
-      const endpoint = { host: this.host, port: this.port };
+      const endpoint = localPort === undefined
+        ? { host: this.host, port: this.port }
+        : { host: this.host, port: this.port, localPort };
       let timer: ReturnType<typeof setTimeout> | undefined;
       let socketError: RpcConnectionError | undefined;
       let markSocketClosed!: () => void;
@@ -769,7 +864,6 @@ export class RpcTransport extends EventTarget {
         established: false,
         failConnect: (error) => {
           clearTimeout(timer);
-          this.#connecting = undefined;
           reject(error);
         },
         closedWith: undefined,
@@ -810,7 +904,6 @@ export class RpcTransport extends EventTarget {
           connection.established = true;
           socket.setNoDelay();
           if (this.#tap) connection.tap = this.#tapConnection(socket);
-          this.#connecting = undefined;
           this.#connection = connection;
           const reconnect = this.#everConnected;
           this.#everConnected = true;
