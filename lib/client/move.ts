@@ -479,6 +479,7 @@ async function moveAcross(
     // The copy is in place and verified: now, and only now, the source goes.
     await removeTree(from.side, trees.source, {
       signal,
+      unchanged: true,
       onRemoved: (node) =>
         run.event({
           kind: node.stat.kind === "directory" ? "removed directory" : "removed",

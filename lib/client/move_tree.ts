@@ -263,6 +263,13 @@ export async function removeTree(
     readonly onRemoved?: (node: TreeNode) => void;
     readonly onError: (error: unknown, node: TreeNode) => void;
     readonly signal?: AbortSignal | undefined;
+    /**
+     * Each entry is looked at again just before its removal and kept when it
+     * is no longer what was listed ({@linkcode changedSince}): a move's
+     * source, checked against its copy, must not lose a file written or
+     * replaced since (an editor saving by write-then-rename).
+     */
+    readonly unchanged?: boolean;
   },
 ): Promise<Removal> {
   const result: Removal = { removed: 0, failed: 0 };
@@ -274,6 +281,10 @@ export async function removeTree(
     if (!all) return false;
     handlers.signal?.throwIfAborted();
     try {
+      if (handlers.unchanged) {
+        const why = changedSince(node.stat, await side.stat(node.path, false));
+        if (why !== undefined) throw new Error(why);
+      }
       await removeEntry(side, node.path, node.stat.kind === "directory");
     } catch (e) {
       result.failed++;
@@ -286,6 +297,26 @@ export async function removeTree(
   };
   await visit(tree);
   return result;
+}
+
+/**
+ * Why `now` is no longer the entry listed as `was`, or undefined when it
+ * still is: gone, another object (fileid or inode), another kind, or for
+ * anything but a directory (whose mtime its own removals change) another
+ * size or mtime. A window stays between this look and the REMOVE: NFSv4 has
+ * no conditional REMOVE.
+ */
+export function changedSince(was: Stat, now: Stat | undefined): string | undefined {
+  if (!now) return "gone since it was checked";
+  if ((was.id !== undefined && now.id !== was.id) || now.kind !== was.kind) {
+    return "replaced since it was copied and checked; kept";
+  }
+  if (was.kind === "directory") return undefined;
+  const sameTime = was.mtime === undefined ||
+    (now.mtime !== undefined && now.mtime.seconds === was.mtime.seconds &&
+      now.mtime.nseconds === was.mtime.nseconds);
+  if (now.size !== was.size || !sameTime) return "changed since it was copied and checked; kept";
+  return undefined;
 }
 
 /** Removes one file, symlink or empty directory. */

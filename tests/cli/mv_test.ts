@@ -678,6 +678,40 @@ Deno.test("verifyCopy() finds every difference between a tree and its copy", asy
   }
 });
 
+Deno.test("removeTree() with unchanged: an entry written or replaced since it was listed (and checked) is kept, with its directory", async () => {
+  const dir = await tempDir("nfs4-mv-unchanged-");
+  try {
+    const side = new LocalSide(DEFAULT_TUNING);
+    await must(
+      `cd ${dir} && mkdir -p t/u t/v && printf old > t/u/saved && printf x > t/u/rewritten && ` +
+        `printf y > t/v/same && touch -d @1000000000 t/u/saved t/u/rewritten t/v/same`,
+    );
+    const tree = await walkTree(side, `${dir}/t`);
+    // An editor saves by write-then-rename (a new inode); another writes in place.
+    await must(
+      `cd ${dir}/t/u && printf new > .saved.tmp && touch -d @1000000000 .saved.tmp && ` +
+        `mv .saved.tmp saved && printf z > rewritten && touch -d @1000000000 rewritten`,
+    );
+    await must(`cd ${dir}/t/u && printf zz > rewritten`);
+    const removed: string[] = [];
+    const failed: string[] = [];
+    const result = await removeTree(side, tree, {
+      unchanged: true,
+      onRemoved: (node) => removed.push(node.rel),
+      onError: (e, node) => failed.push(`${node.rel}: ${(e as Error).message}`),
+    });
+    assert.deepEqual(removed, ["v/same", "v"]);
+    assert.deepEqual(failed.sort(), [
+      "u/rewritten: changed since it was copied and checked; kept",
+      "u/saved: replaced since it was copied and checked; kept",
+    ]);
+    assert.deepEqual(result, { removed: 2, failed: 2 });
+    assert.equal(await fs.readFile(`${dir}/t/u/saved`, "utf8"), "new");
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
+
 Deno.test("removeTree() removes exactly the entries listed, deepest first", async () => {
   const dir = await tempDir("nfs4-mv-remove-");
   try {
