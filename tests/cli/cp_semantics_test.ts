@@ -94,6 +94,45 @@ for (const vers of VERSIONS) {
         },
       );
 
+      await t.step(
+        "-f: a source that cannot be read leaves the destination as it was; a symlink is replaced, not its target",
+        async () => {
+          await fs.writeFile(`${dir}/secret`, "secret\n");
+          await fs.chmod(`${dir}/secret`, 0o000);
+          await fs.writeFile(`${dir}/kept`, "kept\n");
+          await fs.chmod(`${dir}/kept`, 0o444);
+          const unreadable = await nfs4([
+            "--vers",
+            vers,
+            ...AS_USER,
+            "cp",
+            "-f",
+            `${vfs}/secret`,
+            `${vfs}/kept`,
+          ]);
+          assert.equal(unreadable.code, 1);
+          assert.match(unreadable.stderr, /secret: Permission denied \(NFS4ERR_ACCESS\)/);
+          assert.equal(await fs.readFile(`${dir}/kept`, "utf8"), "kept\n", "not removed");
+          // cp -f onto a symlink to a file it cannot open: the link goes (as
+          // coreutils unlinks the name given), never the file it points to.
+          await fs.symlink("kept", `${dir}/link`);
+          const linked = await nfs4([
+            "--vers",
+            vers,
+            ...AS_USER,
+            "cp",
+            "-f",
+            `${local}/new`,
+            `${vfs}/link`,
+          ]);
+          assert.equal(linked.code, 0, linked.stderr);
+          assert.equal(await fs.readFile(`${dir}/kept`, "utf8"), "kept\n", "the target stays");
+          assert.equal((await fs.lstat(`${dir}/link`)).isFile(), true);
+          assert.equal(await fs.readFile(`${dir}/link`, "utf8"), "new contents\n");
+          await fs.rm(`${dir}/secret`);
+        },
+      );
+
       assert.deepEqual(await temporaries(dir), []);
       assert.deepEqual(await temporaries(local), []);
     } finally {

@@ -70,6 +70,8 @@ export async function copyFile(run: CopyRun, source: FileSource, dest: Endpoint)
   // cp opens with O_EXCL in a directory it made.
   const isNew = side.kind === "nfs" && run.madeByThisCopy(side, side.dirname(target));
   let existing = isNew ? undefined : await side.stat(target, false);
+  /** -f: the destination to remove once the source is open. */
+  let removeFirst: string | undefined;
   if (existing?.kind === "symlink") {
     // cp writes through a symlink at the destination.
     const followed = await side.stat(target, true);
@@ -84,7 +86,7 @@ export async function copyFile(run: CopyRun, source: FileSource, dest: Endpoint)
   const sourceStat = source.kind === "side" ? source.stat : STDIN_STAT;
   // A fifo or a device at the destination is written into, as cp does
   // (`cp f /dev/null` writes to /dev/null): never replaced by a regular file.
-  const intoSpecial = existing !== undefined && isSpecial(existing.kind);
+  let intoSpecial = existing !== undefined && isSpecial(existing.kind);
   if (existing) {
     if (existing.kind === "directory") {
       throw new CopyError(
@@ -113,9 +115,14 @@ export async function copyFile(run: CopyRun, source: FileSource, dest: Endpoint)
       await side.checkWritable(target);
     } catch (e) {
       if (!run.options.force || side.isNotFound(e)) throw e;
-      // -f: remove what cannot be opened, then copy as if it never was.
-      await side.remove(target);
+      // -f: what cannot be opened is removed, then copied as if it never
+      // was; the name given (a symlink itself, never the file it points
+      // to, as cp unlinks it), and only once the source is open: one that
+      // cannot be read leaves the destination as it was.
+      removeFirst = dest.path;
+      target = dest.path;
       existing = undefined;
+      intoSpecial = false;
     }
   }
   const attrs: FinalAttrs = {
@@ -157,6 +164,7 @@ export async function copyFile(run: CopyRun, source: FileSource, dest: Endpoint)
     ...(segments ? { segments } : {}),
   };
   try {
+    if (removeFirst !== undefined) await side.remove(removeFirst);
     let done: Placed;
     if (intoSpecial) {
       done = await copyInPlace(run, data, side, target, existing!, attrs, true);
