@@ -116,6 +116,7 @@ import {
 } from "./errors.ts";
 import { endOfData } from "./read_progress.ts";
 import { checkListedNames } from "./listed_names.ts";
+import { formatHost } from "./url.ts";
 import { symlinkInTree, SymlinkInTreeError, TreeGuards } from "./tree_guard.ts";
 import type { AttributeReport, FileInfo, FileKind } from "./types.ts";
 
@@ -605,6 +606,16 @@ export class Nfs4Client implements Nfs4ClientApi {
    */
   guardTree(resolvedPath: string): () => void {
     return this.#guards.add(splitPath(resolvedPath));
+  }
+
+  serverIdentity(): string | undefined {
+    const owner = this.manager.client.serverOwner;
+    if (owner !== undefined) return `owner:${owner}`;
+    const transport = this.#channel.transport;
+    const address = transport.remoteAddress;
+    return address === undefined
+      ? undefined
+      : `address:${formatHost(address)}:${transport.remotePort}`;
   }
 
   async stat(path: string, options: { follow?: boolean } = {}): Promise<FileInfo> {

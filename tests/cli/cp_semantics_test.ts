@@ -9,6 +9,8 @@
 
 import assert from "node:assert/strict";
 import * as fs from "node:fs/promises";
+import { lookup } from "node:dns/promises";
+import { hostname } from "node:os";
 import { cpServerTest, finish, spawnNfs4, tempDir, temporaries, VERSIONS } from "./_cp.ts";
 import { messageLines, nfs4 } from "./_spawn.ts";
 
@@ -141,6 +143,15 @@ for (const vers of VERSIONS) {
   });
 }
 
+/** `localhost` or this host's name when it resolves to 127.0.0.1 (where the test servers listen). */
+async function loopbackName(): Promise<string | undefined> {
+  for (const name of ["localhost", hostname()]) {
+    const found = await lookup(name, { family: 4 }).catch(() => undefined);
+    if (found?.address === "127.0.0.1") return name;
+  }
+  return undefined;
+}
+
 cpServerTest("nfs4 cp reports bad operands on one line and exits 1", async (server, t) => {
   const vfs = `${server.url}/vfs`;
   const dir = server.exportDir;
@@ -218,6 +229,29 @@ cpServerTest("nfs4 cp reports bad operands on one line and exits 1", async (serv
       ]);
       assert.deepEqual(await fs.readdir(`${dir}/d/sub`), []);
     });
+
+    await t.step(
+      "a file onto its own hard link through another spelling of the server: refused, never truncated",
+      async () => {
+        // A name of this host that is 127.0.0.1: the same server, the same
+        // file system and fileid (RFC 7530 §5.8.1.9); the destination has
+        // two links, so it would be written in place, truncated first.
+        const name = await loopbackName();
+        if (name === undefined) return; // no such name here: nothing to tell apart
+        const big = "x".repeat(200_000);
+        await fs.writeFile(`${dir}/big`, big);
+        await fs.link(`${dir}/big`, `${dir}/big2`);
+        const other = `nfs://${name}:${server.port}/vfs`;
+        for (const vers of VERSIONS) {
+          const r = await nfs4(["--vers", vers, "cp", `${vfs}/big`, `${other}/big2`]);
+          assert.equal(r.code, 1, r.stderr);
+          assert.deepEqual(messageLines(r.stderr), [
+            `nfs4: '${vfs}/big' and '${other}/big2' are the same file`,
+          ]);
+          assert.equal(await fs.readFile(`${dir}/big`, "utf8"), big);
+        }
+      },
+    );
 
     await t.step("a file onto a directory, a directory onto a file", async () => {
       await fs.mkdir(`${dir}/target/file`);

@@ -60,16 +60,24 @@ const SMALL_FILE_BYTES = 64 * 1024;
  * snapshots; ext4 roots are all inode 2) repeats fileids across fsids, so
  * the fsid is part of it, as in lib/client/walk.ts. Without one (a REQUIRED
  * attribute, RFC 7530 §5.6, that a broken server may not give) server,
- * export and fileid, as before. The export is URI-encoded and an IPv6 host
- * bracketed: no `:` of theirs makes an id without fsid equal one with.
+ * export and fileid. The export is URI-encoded, and the two forms are told
+ * apart by their `/fsid:` and `/export:` parts.
  */
-function fileIdentity(url: NfsUrl, info: FileInfo): string | undefined {
+function fileIdentity(
+  url: NfsUrl,
+  server: string | undefined,
+  info: FileInfo,
+): string | undefined {
   if (info.fileid === undefined) return undefined;
-  const exportName = encodeURIComponent(info.path.split("/")[1] ?? "");
-  const place = `nfs:${formatHost(url.host)}:${url.port}:${exportName}`;
+  // The server as it is, not as its URL spells it (`localhost` and
+  // `127.0.0.1`; Nfs4Client.serverIdentity), and with an fsid no export
+  // name: a file of one file system is the same reached through any path
+  // (a hard link under another export, an alias). Copying a file onto
+  // itself through two spellings truncated it.
+  const place = `nfs:${server ?? `${formatHost(url.host)}:${url.port}`}`;
   return info.fsid !== undefined
-    ? `${place}:${info.fsid}:${info.fileid}`
-    : `${place}:${info.fileid}`;
+    ? `${place}/fsid:${info.fsid}/${info.fileid}`
+    : `${place}/export:${encodeURIComponent(info.path.split("/")[1] ?? "")}/${info.fileid}`;
 }
 
 export class NfsSide implements Side {
@@ -160,7 +168,7 @@ export class NfsSide implements Side {
       // nfstime4 exactly (a Date would keep milliseconds only).
       mtime: info.mtimeNs !== undefined ? timeFromNs(info.mtimeNs) : timeFromDate(info.mtime),
       atime: info.atimeNs !== undefined ? timeFromNs(info.atimeNs) : timeFromDate(info.atime),
-      id: fileIdentity(this.url, info),
+      id: fileIdentity(this.url, this.client.serverIdentity?.(), info),
       path,
       linkTarget: info.linkTarget,
       nlink: info.nlink,
