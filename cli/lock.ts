@@ -573,8 +573,10 @@ class LockRun {
         this.#stop.signal.removeEventListener("abort", onStop);
         resolve(reason);
       };
-      const onStop = () => done(undefined);
-      if (this.#stop.signal.aborted) return done(undefined);
+      // Stopped: held to the end only if it still is now (the watch looks
+      // only every WATCH_MS).
+      const onStop = () => done(this.#lostNow(client));
+      if (this.#stop.signal.aborted) return onStop();
       this.#stop.signal.addEventListener("abort", onStop, { once: true });
     });
     if (lost === undefined) return 0;
@@ -651,7 +653,17 @@ class LockRun {
           );
           resolve(status);
         });
-      }).then((status) => (lost ? LOCK_LOST_STATUS : status));
+      }).then((status) => {
+        if (lost) return LOCK_LOST_STATUS;
+        // COMMAND's status is ours only if the lock was held to its end:
+        // looked at once more now, not left to the next tick of the watch
+        // (a lease that ran out while nfs4 could not renew it, as COMMAND
+        // ended, made it exit with COMMAND's status).
+        const reason = this.#lostNow(client);
+        if (reason === undefined) return status;
+        this.#ctx.error(`lost the lock on ${this.#url.text} while ${file} ran: ${reason}`);
+        return LOCK_LOST_STATUS;
+      });
     } finally {
       clearInterval(watch);
       this.#child = undefined;
@@ -688,6 +700,20 @@ class LockRun {
   }
 
   /** Why the lock is gone, when the state manager has given it up; else undefined. */
+  /**
+   * Why the lock may not be held now: lost as the state manager knows it,
+   * or a lease that ran out by this client's clock (no renewal answered for
+   * the lease time: the server may have freed the lock, RFC 7530 §9.6).
+   */
+  #lostNow(client: Nfs4ClientApi): string | undefined {
+    const lost = this.#lost(client);
+    if (lost !== undefined) return lost;
+    const state = client.describeState();
+    return state.leaseLeftMs <= 0
+      ? `the lease ran out (no renewal answered for ${state.leaseSeconds} s)`
+      : undefined;
+  }
+
   #lost(client: Nfs4ClientApi | undefined): string | undefined {
     if (!client) return undefined;
     const open = client.describeState().opens.find((o) => o.path === this.#url.path);

@@ -46,4 +46,30 @@ for (const vers of ["4.0", "4.1"] as const) {
     },
     { leaseSeconds: LEASE, graceSeconds: LEASE },
   );
+
+  serverTest(
+    `nfs4 lock: COMMAND that ends as nfs4 resumes past its lease does not pass its status off as held (NFSv${vers})`,
+    async (server) => {
+      writeFileSync(join(server.exportDir, "f"), "data\n");
+      const url = `${server.url}/vfs/f`;
+      // COMMAND pauses nfs4 (its parent) past the lease, wakes it and ends
+      // at once: nfs4 learns of the exit before its watch's next look.
+      const run = startNfs4([
+        ...v,
+        "lock",
+        url,
+        "--",
+        "sh",
+        "-c",
+        `kill -STOP $PPID; sleep ${LEASE + 2}; kill -CONT $PPID`,
+      ]);
+      const ended = await run.done;
+      assert.equal(ended.code, 125, ended.stderr);
+      assert.match(
+        ended.stderr,
+        new RegExp(`^nfs4: lost the lock on ${RegExp.escape(url)}( while sh ran)?: `, "m"),
+      );
+    },
+    { leaseSeconds: LEASE, graceSeconds: LEASE },
+  );
 }
