@@ -35,7 +35,8 @@ const HELP = `
 Without --duration it runs until Ctrl-C. Every renewal shows its round-trip
 time and how much lease is left; recovery steps show as they happen.
 
-Exit status: 0 when all state was kept or recovered, 1 when some was lost.
+Exit status: 0 when all state was kept or recovered, 1 when some was lost
+or could not be confirmed at the end.
 A closed stdout (| head) ends the watch at its next line, with status 0.
 
 Examples:
@@ -157,7 +158,18 @@ async function verify(client: Nfs4ClientApi, file: WritableFile | undefined): Pr
     ...o.locks.filter((l) => l.lost && !o.lost).map((l) => `${o.path} lock: ${l.lost}`),
   ]);
   if (lost.length > 0) return { kept: false, detail: `state lost: ${lost.join("; ")}` };
-  if (!file) return { kept: true, detail: "lease kept" };
+  if (!file) {
+    // No state to use: the lease itself is asked about (RENEW on 4.0,
+    // SEQUENCE on 4.1), never taken as kept because nothing said otherwise.
+    try {
+      const probe = await client.probeLease();
+      return probe.answer === "NFS4_OK"
+        ? { kept: true, detail: `lease kept: the server answered the renewal NFS4_OK` }
+        : { kept: false, detail: `lease not kept: the renewal was answered ${probe.answer}` };
+    } catch (e) {
+      return { kept: false, detail: `lease not confirmed: ${describeError(e, false)}` };
+    }
+  }
   try {
     await file.read(0n, 1);
   } catch (e) {

@@ -108,6 +108,25 @@ for (const vers of ["4.0", "4.1"]) {
   );
 
   serverTest(
+    `renew-watch without --open: a server that stops answering is not reported as a lease kept, exit 1 (NFSv${vers})`,
+    async (server) => {
+      const w = watch(server, vers, ["--timeout", "1", "--duration", "3", `${server.url}/vfs`]);
+      await waitForEvent(server, 1000);
+      Deno.kill(server.pid, "SIGSTOP");
+      try {
+        const { code, events, stderr } = await w.done;
+        assert.equal(code, 1, outcome(events, stderr));
+        const verdict = events.find((e) => e.event === "verdict");
+        assert.equal(verdict?.kept, false, outcome(events, stderr));
+        assert.match(String(verdict?.detail), /^lease not (confirmed|kept)/);
+      } finally {
+        Deno.kill(server.pid, "SIGCONT");
+      }
+    },
+    { leaseSeconds: LEASE, graceSeconds: LEASE },
+  );
+
+  serverTest(
     `renew-watch paused past the lease: the open is recovered, the lock reported lost (never re-taken), exit 1, on NFSv${vers} (RFC 7530 §9.6.3)`,
     async (server) => {
       writeFileSync(join(server.exportDir, "watched"), "watched file\n");
