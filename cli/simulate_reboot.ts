@@ -1226,7 +1226,7 @@ class RebootDrill {
       const cleanup = await cleanUpDrillFile(target, {
         client: this.#abandon || this.#mainDown ? undefined : main,
         file,
-        written: this.#written !== undefined,
+        written: this.#written,
         timeoutMs: budget,
         connect: () => this.#connect(undefined, "cleanup", FALLBACK_CLEANUP_MS),
         fallbackTimeoutMs: FALLBACK_CLEANUP_MS,
@@ -1276,13 +1276,17 @@ class RebootDrill {
         (last?.event.detail ? ` (${last.event.detail})` : "");
     }
     const end = cleanup.kind === "done" ? cleanup.end : undefined;
+    const changed = end === "changed"
+      ? `${where}: not truncated back to 0 bytes: it holds more than the drill wrote ` +
+        `(another writer, or another file by that name), which truncating would lose`
+      : undefined;
     if (report.file) {
       report.file.removed = end === "removed";
       report.file.truncated = end === "truncated";
       report.file.written = this.#written
         ? formatRange(this.#written.from, this.#written.to - this.#written.from)
         : null;
-      report.file.cleanupError = failure ?? null;
+      report.file.cleanupError = failure ?? changed ?? null;
     }
     if (failure !== undefined) {
       this.#ctx.error(
@@ -1292,6 +1296,8 @@ class RebootDrill {
             : "the file was not truncated back to 0 bytes"
         })`,
       );
+    } else if (changed !== undefined) {
+      this.#ctx.error(changed);
     }
   }
 }

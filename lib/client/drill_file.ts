@@ -66,6 +66,8 @@ export interface DrillFile {
   readonly created: boolean;
   /** Its size when opened (undefined: the server did not say). */
   readonly sizeBefore: bigint | undefined;
+  /** An existing file's fileid when opened: the cleanup truncates only that file. */
+  readonly fileid?: bigint | undefined;
   /** The open (access read and write, deny none). */
   readonly file: WritableFile;
 }
@@ -76,6 +78,12 @@ export type DrillFileEnd =
   | "removed"
   /** An existing empty file, truncated back to 0 bytes. */
   | "truncated"
+  /**
+   * An existing empty file left as it is because it holds more than the
+   * drill wrote (another writer's bytes outside the drill's range, another
+   * size, another file by that name): truncating would lose them.
+   */
+  | "changed"
   /** Left as it is: forced, or nothing was written to it. */
   | "kept";
 
@@ -174,6 +182,7 @@ export async function openDrillFile(
     origin: size === 0n ? "empty" : "forced",
     created: false,
     sizeBefore: size,
+    fileid: info.fileid,
     file,
   };
 }
@@ -207,12 +216,14 @@ async function createInDirectory(client: Nfs4ClientApi, dir: NfsUrl): Promise<Dr
 export async function endDrillFile(
   client: Nfs4ClientApi,
   target: DrillFile,
-  options: { readonly file?: WritableFile | undefined; readonly written: boolean },
+  options: { readonly file?: WritableFile | undefined; readonly written: WrittenRange | undefined },
 ): Promise<DrillFileEnd> {
   const { file, written } = options;
   let truncated = false;
+  let changed = false;
   if (target.origin === "empty" && written && file) {
-    truncated = await file.setattr({ size: 0n }).then(() => true, () => false);
+    changed = !await onlyDrillBytes(client, target, file, written).catch(() => false);
+    if (!changed) truncated = await file.setattr({ size: 0n }).then(() => true, () => false);
   }
   await file?.close().catch(() => {});
   if (target.created) {
@@ -220,13 +231,60 @@ export async function endDrillFile(
     return "removed";
   }
   if (target.origin === "empty" && written) {
+    if (changed) return "changed";
     if (!truncated) {
-      const again = await client.open(target.path, { access: "write", truncate: true });
-      await again.close();
+      // Through a new open: looked at again first (by name, it may be
+      // another file now), never opened with truncate.
+      const again = await client.open(target.path, { access: "both" });
+      try {
+        if (!await onlyDrillBytes(client, target, again, written)) return "changed";
+        await again.setattr({ size: 0n });
+      } finally {
+        await again.close().catch(() => {});
+      }
     }
     return "truncated";
   }
   return "kept";
+}
+
+/** The bytes the drill wrote to its file: [from, to). */
+export interface WrittenRange {
+  readonly from: bigint;
+  readonly to: bigint;
+}
+
+/**
+ * The most bytes before the drill's range read back to see that nobody
+ * else wrote there (a range further in is not looked at, and the file is
+ * left as it is).
+ */
+const CHECKED_PREFIX_MAX = 1 << 20;
+
+/**
+ * Whether the drill's file (an existing empty one) holds nothing but what
+ * the drill wrote: the same file (fileid), its size the end of the drill's
+ * writes, and every byte before them still zero (another process may write
+ * there without conflicting with the drill's lock). Only then is it
+ * truncated back to 0 bytes: the drill changes no byte it did not write.
+ */
+async function onlyDrillBytes(
+  client: Nfs4ClientApi,
+  target: DrillFile,
+  file: WritableFile,
+  written: WrittenRange,
+): Promise<boolean> {
+  const now = await client.stat(target.path);
+  if (target.fileid !== undefined && now.fileid !== target.fileid) return false;
+  if (now.size !== written.to || written.from > BigInt(CHECKED_PREFIX_MAX)) return false;
+  for (let at = 0n; at < written.from;) {
+    const want = Number(written.from - at < 65536n ? written.from - at : 65536n);
+    const { data, eof } = await file.read(at, want);
+    if (data.some((b) => b !== 0)) return false;
+    at += BigInt(data.length);
+    if (data.length === 0 || eof) return at >= written.from;
+  }
+  return true;
 }
 
 /** How the cleanup of the drill's file went ({@linkcode cleanUpDrillFile}). */
@@ -254,7 +312,7 @@ export async function cleanUpDrillFile(
     /** The drill's own client; undefined when it cannot be used any more. */
     readonly client: Nfs4ClientApi | undefined;
     readonly file?: WritableFile | undefined;
-    readonly written: boolean;
+    readonly written: WrittenRange | undefined;
     readonly timeoutMs: number;
     readonly connect: () => Promise<Nfs4ClientApi>;
     readonly fallbackTimeoutMs: number;

@@ -22,7 +22,7 @@ import type { FileInfo } from "../../lib/client/types.ts";
 import { parseNfsUrl } from "../../lib/client/url.ts";
 import { Nfs4Status } from "../../lib/nfs4/status.ts";
 
-type Node = { kind: "directory" } | { kind: "file"; size: bigint };
+type Node = { kind: "directory" } | { kind: "file"; size: bigint; data?: Uint8Array };
 
 /** A flat map of paths to nodes; records what was asked of it. */
 class StubClient {
@@ -32,7 +32,7 @@ class StubClient {
   readonly raced = new Set<string>();
   /** Size the file has grown to by the time of the OPEN. */
   grownTo: bigint | undefined;
-  /** SETATTR through an open fails (its state was lost). */
+  /** The next SETATTR through an open fails (its state was lost). */
   setattrFails = false;
 
   stat(path: string): Promise<FileInfo> {
@@ -71,10 +71,21 @@ class StubClient {
     if (options.truncate) node.size = 0n;
     const file = node;
     const calls = this.calls;
-    const setattrFails = () => this.setattrFails;
+    const setattrFails = () => {
+      const fails = this.setattrFails;
+      this.setattrFails = false;
+      return fails;
+    };
     return Promise.resolve({
       path,
       size: file.size,
+      read(offset: bigint, count: number) {
+        calls.push(`read ${path} ${offset} ${count}`);
+        const end = offset + BigInt(count) > file.size ? file.size : offset + BigInt(count);
+        const out = new Uint8Array(Number(end > offset ? end - offset : 0n));
+        if (file.data) out.set(file.data.subarray(Number(offset), Number(end)));
+        return Promise.resolve({ data: out, eof: end >= file.size });
+      },
       setattr(attrs: { size?: bigint }) {
         calls.push(`setattr ${path} size ${attrs.size}`);
         if (setattrFails()) return Promise.reject(new Error("state lost"));
@@ -94,6 +105,9 @@ class StubClient {
     return Promise.resolve();
   }
 }
+
+/** What the drill writes into an empty file with the default range: its markers at 0. */
+const WRITTEN = { from: 0n, to: 73n };
 
 function stub(): StubClient & Nfs4ClientApi {
   return new StubClient() as unknown as StubClient & Nfs4ClientApi;
@@ -123,7 +137,10 @@ Deno.test("openDrillFile() on a directory creates a file of its own with GUARDED
   assert.match(target.path, /^\/vfs\/\.nfs4-drill-[A-Za-z0-9]{6}$/);
   assert.equal(target.url.text, `nfs://h/vfs/${target.path.slice(5)}`);
   assert.deepEqual(client.calls, ["stat /vfs", `open ${target.path} guarded`]);
-  assert.equal(await endDrillFile(client, target, { file: target.file, written: true }), "removed");
+  assert.equal(
+    await endDrillFile(client, target, { file: target.file, written: WRITTEN }),
+    "removed",
+  );
   assert.deepEqual(client.calls.slice(2), [`close ${target.path}`, `remove ${target.path}`]);
   assert.equal(client.nodes.has(target.path), false);
 });
@@ -142,7 +159,10 @@ Deno.test("openDrillFile() takes another name when one is taken (NFS4ERR_EXIST),
   const target = await openDrillFile(client, parseNfsUrl("nfs://h/vfs"), { force: false });
   assert.equal(taken.length, 2);
   assert.ok(!taken.includes(target.path));
-  assert.equal(await endDrillFile(client, target, { file: target.file, written: true }), "removed");
+  assert.equal(
+    await endDrillFile(client, target, { file: target.file, written: WRITTEN }),
+    "removed",
+  );
   for (const path of taken) assert.ok(client.nodes.has(path), `${path} left alone`);
 });
 
@@ -152,7 +172,7 @@ Deno.test("openDrillFile() creates a missing file with GUARDED4; a URL ending in
   assert.deepEqual([target.origin, target.created], ["new", true]);
   assert.deepEqual(client.calls, ["stat /vfs/new", "open /vfs/new guarded"]);
   assert.equal(
-    await endDrillFile(client, target, { file: target.file, written: false }),
+    await endDrillFile(client, target, { file: target.file, written: undefined }),
     "removed",
   );
 
@@ -183,7 +203,7 @@ Deno.test("openDrillFile() refuses an existing non-empty file without force, and
   // With force: used, and left as it is at the end.
   const target = await openDrillFile(client, url, { force: true });
   assert.deepEqual([target.origin, target.created, target.sizeBefore], ["forced", false, 10n]);
-  assert.equal(await endDrillFile(client, target, { file: target.file, written: true }), "kept");
+  assert.equal(await endDrillFile(client, target, { file: target.file, written: WRITTEN }), "kept");
   assert.ok(!client.calls.some((c) => /^(remove|setattr)/.test(c)));
   assert.equal(client.nodes.get("/vfs/data")?.kind, "file");
 });
@@ -208,26 +228,79 @@ Deno.test("endDrillFile() truncates an existing empty file back, through its ope
     client.setattrFails = setattrFails;
     client.calls.length = 0;
     assert.equal(
-      await endDrillFile(client, target, { file: target.file, written: true }),
+      await endDrillFile(client, target, { file: target.file, written: WRITTEN }),
       "truncated",
     );
     assert.equal((client.nodes.get("/vfs/e") as { size: bigint }).size, 0n);
     assert.deepEqual(
       client.calls,
       setattrFails
-        ? ["setattr /vfs/e size 0", "close /vfs/e", "open /vfs/e - truncate", "close /vfs/e"]
-        : ["setattr /vfs/e size 0", "close /vfs/e"],
+        ? [
+          "stat /vfs/e",
+          "setattr /vfs/e size 0",
+          "close /vfs/e",
+          "open /vfs/e -",
+          "stat /vfs/e",
+          "setattr /vfs/e size 0",
+          "close /vfs/e",
+        ]
+        : ["stat /vfs/e", "setattr /vfs/e size 0", "close /vfs/e"],
     );
   }
   // Nothing written: nothing to undo.
   const client = stub();
   client.nodes.set("/vfs/e", { kind: "file", size: 0n });
   const target = await openDrillFile(client, parseNfsUrl("nfs://h/vfs/e"), { force: false });
-  assert.equal(await endDrillFile(client, target, { file: target.file, written: false }), "kept");
-  // Without its open (a new client after the drill's was dropped): a new open truncates.
+  assert.equal(
+    await endDrillFile(client, target, { file: target.file, written: undefined }),
+    "kept",
+  );
+  // Without its open (a new client after the drill's was dropped): a new
+  // open, looked at, then truncated (never opened with truncate).
+  (client.nodes.get("/vfs/e") as { size: bigint }).size = 73n;
   client.calls.length = 0;
-  assert.equal(await endDrillFile(client, target, { written: true }), "truncated");
-  assert.deepEqual(client.calls, ["open /vfs/e - truncate", "close /vfs/e"]);
+  assert.equal(await endDrillFile(client, target, { written: WRITTEN }), "truncated");
+  assert.deepEqual(client.calls, [
+    "open /vfs/e -",
+    "stat /vfs/e",
+    "setattr /vfs/e size 0",
+    "close /vfs/e",
+  ]);
+  assert.equal((client.nodes.get("/vfs/e") as { size: bigint }).size, 0n);
+});
+
+Deno.test("endDrillFile() leaves an empty file that holds more than the drill wrote as it is (another writer's bytes)", async () => {
+  const written = { from: 4096n, to: 4096n + 73n };
+  for (
+    const [what, node] of [
+      ["grown past the drill's bytes", { kind: "file", size: 9000n }],
+      [
+        "written before the drill's range",
+        { kind: "file", size: written.to, data: new Uint8Array(4200).fill(7, 10, 20) },
+      ],
+    ] as const
+  ) {
+    for (const own of [true, false]) {
+      const client = stub();
+      client.nodes.set("/vfs/e", { kind: "file", size: 0n });
+      const target = await openDrillFile(client, parseNfsUrl("nfs://h/vfs/e"), { force: false });
+      Object.assign(client.nodes.get("/vfs/e")!, node);
+      client.calls.length = 0;
+      const end = await endDrillFile(client, target, {
+        ...(own ? { file: target.file } : {}),
+        written,
+      });
+      assert.equal(end, "changed", `${what} (${own ? "its own open" : "a new open"})`);
+      assert.ok(!client.calls.some((c) => c.startsWith("setattr") || c.includes("truncate")));
+      assert.notEqual((client.nodes.get("/vfs/e") as { size: bigint }).size, 0n);
+    }
+  }
+  // Only zeros before the drill's range, the size its end: truncated.
+  const client = stub();
+  client.nodes.set("/vfs/e", { kind: "file", size: 0n });
+  const target = await openDrillFile(client, parseNfsUrl("nfs://h/vfs/e"), { force: false });
+  Object.assign(client.nodes.get("/vfs/e")!, { size: written.to, data: new Uint8Array(4169) });
+  assert.equal(await endDrillFile(client, target, { file: target.file, written }), "truncated");
 });
 
 Deno.test("cleanUpDrillFile() uses the drill's own client while it can, else a new one; bounded", async () => {
@@ -239,7 +312,7 @@ Deno.test("cleanUpDrillFile() uses the drill's own client while it can, else a n
     await cleanUpDrillFile(target, {
       client: own,
       file: target.file,
-      written: true,
+      written: WRITTEN,
       timeoutMs: 1000,
       connect: never,
       fallbackTimeoutMs: 1000,
@@ -256,7 +329,7 @@ Deno.test("cleanUpDrillFile() uses the drill's own client while it can, else a n
   fresh.close = () => Promise.resolve(void closed++);
   const viaNew = await cleanUpDrillFile(second, {
     client: undefined,
-    written: true,
+    written: WRITTEN,
     timeoutMs: 1000,
     connect: () => Promise.resolve(fresh),
     fallbackTimeoutMs: 1000,
@@ -273,7 +346,7 @@ Deno.test("cleanUpDrillFile() uses the drill's own client while it can, else a n
   const timedOut = await cleanUpDrillFile(third, {
     client: stuck,
     file: third.file,
-    written: true,
+    written: WRITTEN,
     timeoutMs: 50,
     connect: never,
     fallbackTimeoutMs: 1000,
@@ -284,7 +357,7 @@ Deno.test("cleanUpDrillFile() uses the drill's own client while it can, else a n
   // An error is handed back, not thrown.
   const refused = await cleanUpDrillFile(third, {
     client: undefined,
-    written: true,
+    written: WRITTEN,
     timeoutMs: 1000,
     connect: () => Promise.reject(new Error("connection refused")),
     fallbackTimeoutMs: 1000,
