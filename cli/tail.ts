@@ -30,6 +30,7 @@
 import { Option } from "@commander-js/extra-typings";
 import type { Nfs4ClientApi, OpenFile } from "../lib/client/api.ts";
 import { linesFrom, readRange, sizeOf, tailLines } from "../lib/client/byte_range.ts";
+import { hasStatus } from "../lib/client/has_status.ts";
 import type { FileInfo } from "../lib/client/types.ts";
 import { type NfsUrl, parseNfsUrl, urlPath } from "../lib/client/url.ts";
 import type { CliContext, CommandSession } from "./context.ts";
@@ -354,7 +355,13 @@ async function lookByName(
     info = await client.stat(path, { follow: true });
   } catch (err) {
     if (session.ctx.interruption.signal.aborted) throw session.ctx.interruption.signal.reason;
+    const present = entry.present;
     lost(session, entry, `has become inaccessible: ${reason(session, err, entry.url)}`);
+    // Only a name that is gone loses its place: a look that failed for
+    // another reason (a timeout, ACCESS) says nothing of the file, and the
+    // same file seen again goes on from where it was, as GNU tail's does,
+    // rather than being printed whole again.
+    if (!hasStatus(err, "NFS4ERR_NOENT")) entry.present = present;
     return;
   }
   if (info.kind !== "file") {
@@ -368,9 +375,12 @@ async function lookByName(
     entry.fileid = info.fileid;
     entry.offset = 0n;
     entry.mtimeNs = undefined;
-  } else if (unchanged(entry, info)) {
+  } else {
+    // The same file, seen again after a look that failed: said once, as
+    // GNU tail says it, and followed on from where it was.
+    if (entry.inaccessible) session.ctx.error(`'${entry.url.text}' has become accessible`);
     entry.inaccessible = false;
-    return;
+    if (unchanged(entry, info)) return;
   }
   if (!truncated(session, entry, info)) return;
   const file = await client.openRead(path);

@@ -241,6 +241,52 @@ serverTest("tail -F follows the name: replaced, removed, back again", async (ser
 });
 
 serverTest(
+  "tail -F: a look that fails for a while (ACCESS) keeps its place: the same file goes on where it was",
+  async (server) => {
+    const dir = server.exportDir;
+    const url = `${server.url}/vfs/sub/app.log`;
+    for (const vers of VERSIONS) {
+      await fs.mkdir(`${dir}/sub`, { recursive: true });
+      await fs.chmod(`${dir}/sub`, 0o755);
+      await fs.writeFile(`${dir}/sub/app.log`, "one\n");
+      await fs.chmod(`${dir}/sub/app.log`, 0o644);
+      const ours = runNfs4([
+        "tail",
+        "--vers",
+        vers,
+        "--uid",
+        "1000",
+        "--gid",
+        "1000",
+        "-F",
+        "-s",
+        "0.2",
+        url,
+      ]);
+      try {
+        await ours.until(() => latin1(ours.stdout) === "one\n", `the last lines (${vers})`);
+        await fs.chmod(`${dir}/sub`, 0o700); // uid 1000 may no longer look in
+        await ours.until(() => ours.stderr.includes("has become inaccessible"), `denied (${vers})`);
+        await fs.appendFile(`${dir}/sub/app.log`, "two\n");
+        await fs.chmod(`${dir}/sub`, 0o755);
+        await ours.until(() => ours.stderr.includes("has become accessible\n"), `back (${vers})`);
+        await ours.until(() => latin1(ours.stdout) === "one\ntwo\n", `the append only (${vers})`);
+      } finally {
+        await fs.chmod(`${dir}/sub`, 0o755);
+      }
+      const end = await ours.stop("SIGINT");
+      assert.equal(end.code, 130, ours.stderr);
+      assert.equal(latin1(ours.stdout), "one\ntwo\n");
+      assert.deepEqual(ours.stderr.trimEnd().split("\n"), [
+        `nfs4: '${url}' has become inaccessible: Permission denied (NFS4ERR_ACCESS)`,
+        `nfs4: '${url}' has become accessible`,
+      ]);
+      await fs.rm(`${dir}/sub`, { recursive: true });
+    }
+  },
+);
+
+serverTest(
   "nfs4 tail: missing files, directories, file/, permissions, bad numbers",
   async (server) => {
     const dir = server.exportDir;
