@@ -43,6 +43,12 @@ import { BUILTINS, type ShellState } from "./shell_builtins.ts";
 import { completeLine } from "./shell_complete.ts";
 import { historyFile, isTerminal, LineEditor, processStdin } from "./shell_line.ts";
 import { COMMAND_VERBS, type OptionShape, rewritePaths, urlOfWord } from "./shell_paths.ts";
+
+/**
+ * Verbs that refuse a path ending in `.` or `..` (rm, rmdir; mv, whose
+ * source must not be the directory itself): the word keeps it in its URL.
+ */
+const KEEPS_LAST_DOT: ReadonlySet<string> = new Set(["rm", "rmdir", "mv"]);
 import { splitCommands } from "./shell_words.ts";
 
 const HELP = `
@@ -298,7 +304,13 @@ class Shell implements ShellState {
     const options = [...(this.#options.get(verb) ?? []), ...this.#globalOptions];
     const argv = [
       verb,
-      ...(how.raw ? args : rewritePaths(verb, args, options, (w) => this.urlOf(w))),
+      ...(how.raw ? args : rewritePaths(
+        verb,
+        args,
+        options,
+        // What removes or moves keeps a last `.` or `..` (it refuses them).
+        (w) => urlOfWord(this.start, this.cwd, w, { keepLastDot: KEEPS_LAST_DOT.has(verb) }),
+      )),
     ];
     const signals = how.signals;
     const shared = this.client;

@@ -105,8 +105,25 @@ export function urlOfWord(
   server: Pick<NfsUrl, "host" | "port">,
   cwd: string,
   word: string,
+  options: { readonly keepLastDot?: boolean } = {},
 ): string {
   if (word.startsWith("nfs://")) return word;
+  if (options.keepLastDot) {
+    // `rm -r .`, `rmdir sub/..`: the `.` or `..` the word ends in stays in
+    // the URL, so the command refuses it as coreutils does, where the
+    // worked-out path named the directory itself (or its parent).
+    const parts = word.split("/");
+    while (parts.length > 1 && parts.at(-1) === "") parts.pop();
+    const last = parts.at(-1);
+    if (last === "." || last === "..") {
+      const base = urlOfWord(
+        server,
+        cwd,
+        parts.slice(0, -1).join("/") || (word.startsWith("/") ? "/" : "."),
+      );
+      return `${base.replace(/\/+$/, "")}/${last}`;
+    }
+  }
   const resolved = resolvePath(cwd, word);
   const components = resolved.split("/").filter((c) => c !== "");
   const slash = /\/\.?$/.test(word) && components.length > 0 ? "/" : "";

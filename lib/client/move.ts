@@ -261,6 +261,18 @@ export async function move(
 
 async function moveOne(run: MoveRun, from: Operand, to: Operand, into: boolean): Promise<void> {
   const source = from.text;
+  const dot = /(?:^|\/)(\.\.?)\/*$/.exec(from.text.replace(/%2e/gi, "."))?.[1];
+  if (dot !== undefined) {
+    // `sub/.`, `sub/x/..`: the worked-out path names a directory the user
+    // did not name (the directory itself, or its parent); rename(2) refuses
+    // both with EBUSY, as GNU mv reports.
+    throw new MoveError(
+      `cannot move '${source}' to '${
+        into ? joinShown(to, [dot]) : to.text
+      }': Device or resource busy`,
+      { url: from.side.url },
+    );
+  }
   const stat = await from.side.stat(from.path, false);
   if (!stat) throw notFound(from.side, source);
   let targetPath = to.path;

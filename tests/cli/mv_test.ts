@@ -144,6 +144,22 @@ const CASES: readonly MvCase[] = [
     stderr: /^nfs4: 'a' and 'h' are the same file\n$/,
   },
   {
+    // rename(2) of `sub/.` or `sub/x/..` fails with EBUSY: nothing moves,
+    // where the worked-out path moved sub itself (or its parent).
+    name: "dot-and-dot-dot",
+    setup: "mkdir -p sub/x d",
+    args: ["@sub/.", "@y"],
+    code: 1,
+    stderr: /^nfs4: cannot move 'sub\/\.' to 'y': Device or resource busy\n$/,
+  },
+  {
+    name: "dot-dot-into-dir",
+    setup: "mkdir -p sub/x d",
+    args: ["@sub/x/..", "@d"],
+    code: 1,
+    stderr: /^nfs4: cannot move 'sub\/x\/\.\.' to 'd\/\.\.': Device or resource busy\n$/,
+  },
+  {
     name: "dir-onto-non-empty-dir",
     setup: "mkdir -p d t/d/x",
     args: ["@d", "@t"],

@@ -175,6 +175,38 @@ serverTest(
 );
 
 serverTest(
+  "nfs4 shell: rm -r ., rmdir sub/., rmdir sub/x/.. and mv sub/. are refused as coreutils refuses them; nothing is removed or moved",
+  async (server) => {
+    const root = server.exportDir;
+    await Deno.mkdir(`${root}/w/sub/x`, { recursive: true });
+    await Deno.mkdir(`${root}/w/e`, { recursive: true });
+    const url = `${server.url}/vfs/w`;
+    const r = await nfs4([
+      "--vers",
+      "4.1",
+      "shell",
+      url,
+      "--keep-going",
+      "-c",
+      "rm -r .; rm -r sub/..; rmdir e/.; rmdir sub/x/..; mv sub/. y",
+    ]);
+    assert.equal(r.code, 1, r.stderr);
+    const host = new URL(url.replace(/^nfs:/, "http:")).host;
+    const at = (path: string) => `nfs://${host}/vfs/w/${path}`;
+    assert.deepEqual(r.stderr.trimEnd().split("\n"), [
+      `nfs4: refusing to remove '.' or '..' directory: skipping '${at(".")}'`,
+      `nfs4: refusing to remove '.' or '..' directory: skipping '${at("sub/..")}'`,
+      `nfs4: ${at("e/.")}: Invalid argument (NFS4ERR_INVAL)`,
+      `nfs4: ${at("sub/x/..")}: Directory not empty (NFS4ERR_NOTEMPTY)`,
+      `nfs4: cannot move '${at("sub/.")}' to '${at("y")}': Device or resource busy`,
+    ]);
+    for (const kept of ["w", "w/sub", "w/sub/x", "w/e"]) {
+      assert.ok((await Deno.stat(`${root}/${kept}`)).isDirectory, kept);
+    }
+  },
+);
+
+serverTest(
   "nfs4 shell: a server restart while the shell waits; the lock is reclaimed and the shell says so",
   async (server) => {
     await Deno.writeTextFile(`${server.exportDir}/held`, "x");
