@@ -332,10 +332,12 @@ export interface Nfs4ClientApi {
   guardTree?(resolvedPath: string): () => void;
   /**
    * Who the server is, however its URL named it: its server owner (4.1
-   * EXCHANGE_ID's major id, RFC 8881 §2.10.5), else the address and port
-   * connected to (`localhost` and `127.0.0.1` alike); undefined before the
-   * first connection. With the fsid and fileid it tells one file from
-   * another across URLs (cp refuses to copy a file onto itself).
+   * EXCHANGE_ID's major id and server scope, RFC 8881 §2.10.5), else the
+   * address and port connected to (`localhost` and `127.0.0.1` alike); the
+   * first answer is kept for the client's life (a reconnect to another
+   * address changes nothing); undefined before the first connection. With
+   * the fsid and fileid it tells one file from another across URLs (cp
+   * refuses to copy a file onto itself).
    */
   serverIdentity?(): string | undefined;
   /** The state held now. */

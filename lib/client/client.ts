@@ -609,14 +609,23 @@ export class Nfs4Client implements Nfs4ClientApi {
   }
 
   serverIdentity(): string | undefined {
+    // The first answer is kept: a reconnect (on 4.0, perhaps to another
+    // address of the same name) must not make the files already seen look
+    // like another server's in the middle of a copy.
+    if (this.#serverIdentity !== undefined) return this.#serverIdentity;
     const owner = this.manager.client.serverOwner;
-    if (owner !== undefined) return `owner:${owner}`;
     const transport = this.#channel.transport;
     const address = transport.remoteAddress;
-    return address === undefined
+    this.#serverIdentity = owner !== undefined
+      ? `owner:${owner}`
+      : address === undefined
       ? undefined
       : `address:${formatHost(address)}:${transport.remotePort}`;
+    return this.#serverIdentity;
   }
+
+  /** What {@linkcode serverIdentity} answered first. */
+  #serverIdentity: string | undefined;
 
   async stat(path: string, options: { follow?: boolean } = {}): Promise<FileInfo> {
     const resolved = await this.#resolve(path, options.follow ?? false, true);

@@ -1384,8 +1384,8 @@ export class StateManager {
    * sequence id. Giving up leaves the slot uncertain, never reused.
    *
    * `softStop` (a command's, operation_scope.ts) ends it before it is sent
-   * (on 4.1 it may wait for a slot first), and one that changes no state
-   * while it waits for its answer.
+   * (on 4.1 it may wait for a slot first); one that changes no state and
+   * is on its way is left to its answer, the caller no longer waiting.
    */
   send(
     ops: OpList,
@@ -1393,7 +1393,21 @@ export class StateManager {
     softStop?: AbortSignal,
   ): Promise<CompoundReply> {
     const changes = options.cacheThis ?? changesState(ops);
-    if (!changes) return this.#sendNow(ops, options, false, softStop);
+    if (!changes) {
+      const sending = this.#sendNow(ops, options, false, softStop);
+      if (!softStop || softStop.aborted) return sending;
+      // A request that changes nothing is left behind at the soft stop: the
+      // caller stops waiting at once (a server that stopped answering does
+      // not hold a shell's Ctrl-C through every resend), while the request
+      // goes on to its answer, which frees its slot as any answer does
+      // (abandoning it would leave the slot uncertain, never used again).
+      sending.catch(() => {});
+      return new Promise<CompoundReply>((resolve, reject) => {
+        const stop = () => reject(softStop.reason);
+        softStop.addEventListener("abort", stop, { once: true });
+        sending.then(resolve, reject).finally(() => softStop.removeEventListener("abort", stop));
+      });
+    }
     // Counted: shutdown() waits for the state changes in flight (`#settle`).
     this.#changesInFlight++;
     return this.#sendNow(ops, options, true, softStop).finally(() => {
@@ -1416,15 +1430,9 @@ export class StateManager {
     if (this.#unreachable) throw this.#unreachable;
     const sentAt = this.clock.now();
     // A state change, once sent, is stopped only when the release window
-    // after an interrupt ends (`#settle`); the rest at the interrupt, and at
-    // the caller's soft stop too: abandoning a request that changes nothing
-    // leaves nothing unknown on the server (on 4.1 its slot is left
-    // uncertain, never reused), where waiting would keep a shell's Ctrl-C
-    // waiting through every resend to a server that stopped answering.
-    const signal = changes ? this.#settling(options.signal) : this.#signal(
-      softStop && options.signal ? AbortSignal.any([options.signal, softStop]) : softStop ??
-        options.signal,
-    );
+    // after an interrupt ends (`#settle`); the rest at the interrupt (the
+    // caller's soft stop leaves them behind instead: send()).
+    const signal = changes ? this.#settling(options.signal) : this.#signal(options.signal);
     const attempt: RpcAttempt = {};
     const callOptions = {
       credential: this.credential,

@@ -13,10 +13,11 @@
  * answered (sent again as itself until it is) and its result is kept (an
  * OPEN's state is recorded, a granted lock is known), so nothing is held
  * that the client does not know about in a session that lives on. A
- * request that changes nothing (READ, GETATTR, LOOKUP, READDIR) is
- * abandoned at the stop, answered or not: nothing is left unknown by it,
- * and a server that stopped answering does not hold Ctrl-C for the
- * minutes its resends may take.
+ * request that changes nothing (READ, GETATTR, LOOKUP, READDIR) on its way
+ * is left behind at the stop: its caller stops waiting at once, so a server
+ * that stopped answering does not hold Ctrl-C for the minutes its resends
+ * may take, while the request goes on to its answer (which frees its 4.1
+ * slot; abandoned, the slot would be left uncertain for good).
  *
  * The scope follows the work across `await`s (AsyncLocalStorage, which
  * Deno, Node and Bun provide as `node:async_hooks`).

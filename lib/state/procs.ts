@@ -257,7 +257,8 @@ async function exchangeId41(m: StateManager): Promise<void> {
     );
     c.clientId = result.clientid;
     c.createSessionSeq = result.sequenceid;
-    c.serverOwner = hex(result.serverOwner.majorId);
+    // RFC 8881 §2.10.5: server owners compare only within one server scope.
+    c.serverOwner = `${hex(result.serverOwner.majorId)}/${hex(result.serverScope)}`;
     c.exchangeId = result;
     m.tracer.emit(
       "clid",

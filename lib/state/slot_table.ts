@@ -126,6 +126,11 @@ export class SlotTable {
     });
   }
 
+  /** Slots left uncertain (for `state` and the tests). */
+  get uncertainCount(): number {
+    return this.#slots.filter((slot) => slot.uncertain).length;
+  }
+
   /** Every usable slot is uncertain: only a new session can carry requests. */
   get allUncertain(): boolean {
     for (let i = 0; i <= this.#target; i++) if (!this.#slots[i]!.uncertain) return false;
