@@ -1276,9 +1276,9 @@ class RebootDrill {
         (last?.event.detail ? ` (${last.event.detail})` : "");
     }
     const end = cleanup.kind === "done" ? cleanup.end : undefined;
-    const changed = end === "changed"
-      ? `${where}: not truncated back to 0 bytes: it holds more than the drill wrote ` +
-        `(another writer, or another file by that name), which truncating would lose`
+    const changed = typeof end === "object"
+      ? `${where}: not truncated back to 0 bytes, which would lose what the drill did not write: ` +
+        end.changed
       : undefined;
     if (report.file) {
       report.file.removed = end === "removed";

@@ -81,9 +81,9 @@ export type DrillFileEnd =
   /**
    * An existing empty file left as it is because it holds more than the
    * drill wrote (another writer's bytes outside the drill's range, another
-   * size, another file by that name): truncating would lose them.
+   * size, another file by that name), or that cannot be told: why.
    */
-  | "changed"
+  | { readonly changed: string }
   /** Left as it is: forced, or nothing was written to it. */
   | "kept";
 
@@ -220,10 +220,16 @@ export async function endDrillFile(
 ): Promise<DrillFileEnd> {
   const { file, written } = options;
   let truncated = false;
-  let changed = false;
+  let notOnlyOurs: string | undefined;
   if (target.origin === "empty" && written && file) {
-    changed = !await onlyDrillBytes(client, target, file, written).catch(() => false);
-    if (!changed) truncated = await file.setattr({ size: 0n }).then(() => true, () => false);
+    try {
+      notOnlyOurs = await whyNotOnlyDrillBytes(client, target, file, written);
+      if (notOnlyOurs === undefined) {
+        truncated = await file.setattr({ size: 0n }).then(() => true, () => false);
+      }
+    } catch {
+      // The drill's open cannot tell (lost in the drill, say): a new one below.
+    }
   }
   await file?.close().catch(() => {});
   if (target.created) {
@@ -231,13 +237,14 @@ export async function endDrillFile(
     return "removed";
   }
   if (target.origin === "empty" && written) {
-    if (changed) return "changed";
+    if (notOnlyOurs !== undefined) return { changed: notOnlyOurs };
     if (!truncated) {
       // Through a new open: looked at again first (by name, it may be
       // another file now), never opened with truncate.
       const again = await client.open(target.path, { access: "both" });
       try {
-        if (!await onlyDrillBytes(client, target, again, written)) return "changed";
+        notOnlyOurs = await whyNotOnlyDrillBytes(client, target, again, written);
+        if (notOnlyOurs !== undefined) return { changed: notOnlyOurs };
         await again.setattr({ size: 0n });
       } finally {
         await again.close().catch(() => {});
@@ -256,35 +263,51 @@ export interface WrittenRange {
 
 /**
  * The most bytes before the drill's range read back to see that nobody
- * else wrote there (a range further in is not looked at, and the file is
- * left as it is).
+ * else wrote there, where SEEK (NFSv4.2) cannot say; a range further in is
+ * not looked at, and the file is left as it is.
  */
 const CHECKED_PREFIX_MAX = 1 << 20;
 
 /**
- * Whether the drill's file (an existing empty one) holds nothing but what
- * the drill wrote: the same file (fileid), its size the end of the drill's
- * writes, and every byte before them still zero (another process may write
- * there without conflicting with the drill's lock). Only then is it
- * truncated back to 0 bytes: the drill changes no byte it did not write.
+ * Why the drill's file (an existing empty one) holds more than what the
+ * drill wrote, or undefined when it holds nothing else: the same file
+ * (fileid), its size the end of the drill's writes, and nothing but zeros
+ * before them (another process may write there without conflicting with
+ * the drill's lock). Only then is it truncated back to 0 bytes: the drill
+ * changes no byte it did not write. Throws when it cannot look.
  */
-async function onlyDrillBytes(
+async function whyNotOnlyDrillBytes(
   client: Nfs4ClientApi,
   target: DrillFile,
   file: WritableFile,
   written: WrittenRange,
-): Promise<boolean> {
+): Promise<string | undefined> {
   const now = await client.stat(target.path);
-  if (target.fileid !== undefined && now.fileid !== target.fileid) return false;
-  if (now.size !== written.to || written.from > BigInt(CHECKED_PREFIX_MAX)) return false;
+  if (target.fileid !== undefined && now.fileid !== target.fileid) {
+    return "another file has its name now";
+  }
+  if (now.size !== written.to) {
+    return `its size is ${now.size ?? "unknown"}, where the drill's bytes end at ${written.to}`;
+  }
+  const others = "it holds bytes before the drill's range that the drill did not write";
+  if (written.from === 0n) return undefined;
+  if (file.seek) {
+    // NFSv4.2: where the first data is, without reading (RFC 7862 §15.11).
+    const data = await file.seek(0n, "data");
+    return data.eof || data.offset >= written.from ? undefined : others;
+  }
+  if (written.from > BigInt(CHECKED_PREFIX_MAX)) {
+    return `the drill's range starts past ${CHECKED_PREFIX_MAX} bytes, too far in to read back ` +
+      "what is before it (NFSv4.2's SEEK would tell)";
+  }
   for (let at = 0n; at < written.from;) {
     const want = Number(written.from - at < 65536n ? written.from - at : 65536n);
     const { data, eof } = await file.read(at, want);
-    if (data.some((b) => b !== 0)) return false;
+    if (data.some((b) => b !== 0)) return others;
     at += BigInt(data.length);
-    if (data.length === 0 || eof) return at >= written.from;
+    if (data.length === 0 || eof) return at >= written.from ? undefined : others;
   }
-  return true;
+  return undefined;
 }
 
 /** How the cleanup of the drill's file went ({@linkcode cleanUpDrillFile}). */

@@ -34,6 +34,8 @@ class StubClient {
   grownTo: bigint | undefined;
   /** The next SETATTR through an open fails (its state was lost). */
   setattrFails = false;
+  /** The next READ through an open fails (its state was lost). */
+  readFails = false;
 
   stat(path: string): Promise<FileInfo> {
     this.calls.push(`stat ${path}`);
@@ -71,6 +73,11 @@ class StubClient {
     if (options.truncate) node.size = 0n;
     const file = node;
     const calls = this.calls;
+    const readFails = () => {
+      const fails = this.readFails;
+      this.readFails = false;
+      return fails;
+    };
     const setattrFails = () => {
       const fails = this.setattrFails;
       this.setattrFails = false;
@@ -81,6 +88,7 @@ class StubClient {
       size: file.size,
       read(offset: bigint, count: number) {
         calls.push(`read ${path} ${offset} ${count}`);
+        if (readFails()) return Promise.reject(new Error("state lost"));
         const end = offset + BigInt(count) > file.size ? file.size : offset + BigInt(count);
         const out = new Uint8Array(Number(end > offset ? end - offset : 0n));
         if (file.data) out.set(file.data.subarray(Number(offset), Number(end)));
@@ -272,11 +280,12 @@ Deno.test("endDrillFile() truncates an existing empty file back, through its ope
 Deno.test("endDrillFile() leaves an empty file that holds more than the drill wrote as it is (another writer's bytes)", async () => {
   const written = { from: 4096n, to: 4096n + 73n };
   for (
-    const [what, node] of [
-      ["grown past the drill's bytes", { kind: "file", size: 9000n }],
+    const [what, node, reason] of [
+      ["grown past the drill's bytes", { kind: "file", size: 9000n }, /^its size is 9000, /],
       [
         "written before the drill's range",
         { kind: "file", size: written.to, data: new Uint8Array(4200).fill(7, 10, 20) },
+        /^it holds bytes before the drill's range/,
       ],
     ] as const
   ) {
@@ -290,10 +299,25 @@ Deno.test("endDrillFile() leaves an empty file that holds more than the drill wr
         ...(own ? { file: target.file } : {}),
         written,
       });
-      assert.equal(end, "changed", `${what} (${own ? "its own open" : "a new open"})`);
+      assert.equal(typeof end, "object", `${what} (${own ? "its own open" : "a new open"})`);
+      assert.match((end as { changed: string }).changed, reason);
       assert.ok(!client.calls.some((c) => c.startsWith("setattr") || c.includes("truncate")));
       assert.notEqual((client.nodes.get("/vfs/e") as { size: bigint }).size, 0n);
     }
+  }
+  // The drill's own open cannot look (its state lost): a new open does.
+  {
+    const client = stub();
+    client.nodes.set("/vfs/e", { kind: "file", size: 0n });
+    const target = await openDrillFile(client, parseNfsUrl("nfs://h/vfs/e"), { force: false });
+    Object.assign(client.nodes.get("/vfs/e")!, { size: 83n, data: new Uint8Array(83) });
+    client.readFails = true;
+    const end = await endDrillFile(client, target, {
+      file: target.file,
+      written: { from: 10n, to: 83n },
+    });
+    assert.equal(end, "truncated");
+    assert.equal((client.nodes.get("/vfs/e") as { size: bigint }).size, 0n);
   }
   // Only zeros before the drill's range, the size its end: truncated.
   const client = stub();
