@@ -819,8 +819,12 @@ export class StateManager {
     const reason = `${op} -> ${statusName(status)}`;
     if (status === S.NFS4ERR_LEASE_MOVED) {
       // 4.0's way of saying SEQ4_STATUS_LEASE_MOVED (RFC 7530 §16.30.5,
-      // RFC 7931 §4.2): not this lease's end, nothing to recover here.
-      this.#noteLeaseMoved(reason);
+      // RFC 7931 §4.2): not this lease's end, nothing to recover here;
+      // noted once, as the server says it on every renewal.
+      if (!this.#leaseMovedNoted) {
+        this.#leaseMovedNoted = true;
+        this.#noteLeaseMoved(reason);
+      }
       return;
     }
     if (!effect) {
@@ -1172,7 +1176,16 @@ export class StateManager {
       if (!mayHaveRun && this.#answersToResends.has(reply)) {
         mayHaveRun = this.#leftUnknown(reply, ops);
       }
-      const failed = firstFailed(reply.outcomes);
+      // A failure with no results at all (a server that would not start the
+      // COMPOUND: NFS4ERR_DELAY, NFS4ERR_RESOURCE; on 4.1 #sendNow already
+      // takes it as SEQUENCE's) goes through the table as any failure, so
+      // what may be waited out is; NFS4ERR_MINOR_VERS_MISMATCH (RFC 7530
+      // §15.2) is the answer, for the version choice.
+      const failed = firstFailed(reply.outcomes) ??
+        (reply.outcomes.length === 0 && reply.status !== S.NFS4_OK &&
+            reply.status !== S.NFS4ERR_MINOR_VERS_MISMATCH
+          ? { name: "COMPOUND", status: reply.status }
+          : undefined);
       if (!failed) return this.#results(reply, ops, mayHaveRun);
       const status = failed.status;
       const label = `${failed.name} -> ${statusName(status)}`;

@@ -297,3 +297,16 @@ Deno.test("a reply with a failed status and no results at all (NFS4ERR_BADSESSIO
   );
   assert.equal(h.server.sessions.size, 1);
 });
+
+Deno.test("4.0: a COMPOUND answered NFS4ERR_DELAY with no results at all is waited out and sent again, as any DELAY (RFC 7530 §15.2, §13.1.1.3)", async () => {
+  await using h = await harness(0);
+  const file = await h.open();
+  h.mark();
+  h.channel.answerBare("READ", S.NFS4ERR_DELAY);
+  const read = await h.drive(h.read(file), 50);
+  assert.equal(new TextDecoder().decode(read.data), "hello, world\n");
+  assert.ok(
+    h.events(["retry"]).some((e) => e.startsWith("COMPOUND -> NFS4ERR_DELAY")),
+    h.events(["retry"]).join(", "),
+  );
+});
