@@ -46,9 +46,10 @@ export const DEFAULT_MAX_RECORD_SIZE = 4 * 1024 * 1024 + 64 * 1024;
  * without a limit a peer sending 5-byte fragments made the client hold 28
  * times the bytes it sent (4 million one-byte fragments, 19 MiB on the
  * wire: 540 MB). Real senders use one fragment per record, or fragments of
- * many kilobytes: 4,096 lets a 4 MiB record come in 1 KiB fragments.
+ * many kilobytes: 8,192 lets the largest record taken by default (4 MiB
+ * and 64 KiB) come in fragments of 1 KiB, and keeps ~1 MB of bookkeeping.
  */
-export const MAX_FRAGMENTS_PER_RECORD = 4096;
+export const MAX_FRAGMENTS_PER_RECORD = 8192;
 
 /**
  * Splits `payload` into fragments of at most `maxFragment` bytes, each with
