@@ -40,8 +40,6 @@ import type { StateManager } from "./manager.ts";
  * Wireshark decodes the NFSv4 callback program under that number only.
  */
 export const CALLBACK_PROGRAM = 0x40000000;
-/** The callback_ident we give on 4.0 and expect back in every CB_COMPOUND. */
-export const CALLBACK_IDENT = 1;
 /** The one version of the callback program (RFC 7530 §16.33.1, RFC 8881 §20: `NFS_CB = 1`). */
 export const CALLBACK_VERSION = 1;
 
@@ -63,6 +61,14 @@ export interface LockNotification {
 }
 
 export class CallbackService {
+  /**
+   * The callback_ident given on 4.0 in SETCLIENTID and expected back in
+   * every CB_COMPOUND (RFC 7530 §16.33.1): random, nonzero, so that another
+   * host reaching the callback port cannot pass a callback off as the
+   * server's by knowing a fixed number (the listener is on the address the
+   * server sees this client at).
+   */
+  readonly ident: number = (crypto.getRandomValues(new Uint32Array(1))[0]! % 0xffff_fffe) + 1;
   readonly #m: StateManager;
   /** 4.1 back channel slot 0: last sequence id and the reply cached for it. */
   #slotSeqid = 0;
@@ -205,7 +211,7 @@ export class CallbackService {
         return finish(outcomes);
       }
       start = 1;
-    } else if (request.callbackIdent !== CALLBACK_IDENT) {
+    } else if (request.callbackIdent !== this.ident) {
       // RFC 7530 §16.33.1: the ident tells our callbacks from another client's.
       m.tracer.emit("cb", "CB_COMPOUND refused", `unknown callback_ident ${request.callbackIdent}`);
       const first = ops[0];

@@ -51,7 +51,7 @@ import { ms } from "./manager.ts";
 import { leaseErrorFlags } from "./error_table.ts";
 import { formatRange, type LockRange, type LockState, type OpenState } from "./open_state.ts";
 import { type Slot, SlotTable } from "./slot_table.ts";
-import { BACK_CHANNEL_LIMITS, CALLBACK_IDENT, CALLBACK_PROGRAM } from "./callback.ts";
+import { BACK_CHANNEL_LIMITS, CALLBACK_PROGRAM } from "./callback.ts";
 import { RpcServer } from "../rpc/server.ts";
 
 /**
@@ -209,7 +209,7 @@ async function setClientId40(m: StateManager): Promise<void> {
       setclientid({
         client: { verifier: c.verifier, id: new TextEncoder().encode(c.wireOwnerId) },
         callback: { program: CALLBACK_PROGRAM, location: callbackLocation },
-        callbackIdent: CALLBACK_IDENT,
+        callbackIdent: m.callbacks.ident,
       }),
     ]));
   c.clientId = result.clientid;

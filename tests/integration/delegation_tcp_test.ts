@@ -30,7 +30,6 @@ import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
 import { formatStateid } from "../../lib/nfs4/types.ts";
 import type { OpenArgs } from "../../lib/nfs4/ops/open.ts";
 import { GARBAGE_ARGS } from "../../lib/rpc/message.ts";
-import { CALLBACK_IDENT } from "../../lib/state/callback.ts";
 import {
   type CallbackLogEntry,
   type LogEntry,
@@ -469,7 +468,9 @@ for (const version of ["4.0", "4.1"] as const) {
 
         if (minor === 0) {
           // Another client's callback_ident: refused, nothing recalled.
-          const ident = await server.sendCallback(id, [real()], { ident: CALLBACK_IDENT + 76 });
+          const route = server.callbackRoute(id) as { readonly ident: number };
+          const theirs = (route.ident ^ 1) >>> 0;
+          const ident = await server.sendCallback(id, [real()], { ident: theirs });
           assert.deepEqual(outcomes(ident.reply), ["CB_RECALL NFS4ERR_BADHANDLE"]);
           // CB_LAYOUTRECALL is not a 4.0 operation: CB_ILLEGAL.
           const layout = await server.sendCallback(id, [
