@@ -823,6 +823,8 @@ export class RpcTransport extends EventTarget {
     const { low, high } = RESERVED_PORTS;
     let port = nextReservedPort(low + Math.floor(Math.random() * (high - low + 1)));
     for (let tries = 0; tries < RESERVED_PORT_TRIES && this.#reservedPort; tries++) {
+      // Closed between two tries: no socket after close().
+      if (this.#closed) throw this.#closedError();
       try {
         return await this.#open(port);
       } catch (error) {
@@ -838,6 +840,7 @@ export class RpcTransport extends EventTarget {
         port = nextReservedPort(port);
       }
     }
+    if (this.#closed) throw this.#closedError();
     return await this.#open(undefined);
   }
 

@@ -192,3 +192,21 @@ Deno.test({
     }
   },
 });
+
+Deno.test("RpcTransport: closed while a reserved port is being found, it opens no socket after close()", async () => {
+  let transport!: RpcTransport;
+  const sockets = scriptedSockets((e) => {
+    if (e.localPort === undefined) return undefined;
+    void transport.close(); // closed as the first try fails
+    return "EADDRINUSE";
+  });
+  transport = new RpcTransport({
+    host: "127.0.0.1",
+    port: 2049,
+    socket: sockets.factory,
+    reservedPort: true,
+  });
+  await assert.rejects(transport.connect());
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(sockets.endpoints.length, 1);
+});
