@@ -194,13 +194,13 @@ Deno.test({
 });
 
 Deno.test("RpcTransport: closed while a reserved port is being found, it opens no socket after close()", async () => {
-  let transport!: RpcTransport;
+  const made: { transport?: RpcTransport } = {};
   const sockets = scriptedSockets((e) => {
     if (e.localPort === undefined) return undefined;
-    void transport.close(); // closed as the first try fails
+    void made.transport!.close(); // closed as the first try fails
     return "EADDRINUSE";
   });
-  transport = new RpcTransport({
+  const transport = made.transport = new RpcTransport({
     host: "127.0.0.1",
     port: 2049,
     socket: sockets.factory,
