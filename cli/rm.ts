@@ -34,8 +34,8 @@ import {
   joinUrl,
   type NfsUrl,
   parseNfsUrl,
+  urlDotEnding,
   urlPath,
-  urlServerPart,
   UsageError,
 } from "../lib/client/url.ts";
 import type { CliContext, CommandSession } from "./context.ts";
@@ -191,7 +191,7 @@ async function rmOne(
     if (!options.recursive && !options.dir) {
       throw new Error(`cannot remove ${quoted(url.text)}: Is a directory`);
     }
-    if (endsInDot(url)) {
+    if (urlDotEnding(url) !== undefined) {
       throw new Error(
         `refusing to remove '.' or '..' directory: skipping ${quoted(url.text)}`,
       );
@@ -223,22 +223,4 @@ async function refuseRoot(client: Nfs4ClientApi, url: NfsUrl): Promise<void> {
     `it is dangerous to operate recursively on ${quoted(url.text)} (${which}); ` +
       "use --no-preserve-root to override this failsafe",
   );
-}
-
-/** Whether the URL as typed ends in a `.` or `..` component (`%2E` too). */
-function endsInDot(url: NfsUrl): boolean {
-  return dotEnding(url) !== undefined;
-}
-
-/**
- * The `.` or `..` the URL as typed ends in (`%2E` too), undefined for any
- * other last component: the URL's path has them worked out already, so
- * `a/.` would name `a` itself.
- */
-export function dotEnding(url: NfsUrl): "." | ".." | undefined {
-  const path = url.text.slice(urlServerPart(url).length);
-  const last = path.split("/").filter((c) => c !== "").at(-1);
-  if (last === undefined) return undefined;
-  const decoded = last.replace(/%2e/gi, ".");
-  return decoded === "." || decoded === ".." ? decoded : undefined;
 }

@@ -19,8 +19,7 @@ import { Nfs4Status, NfsError } from "../lib/client/errors.ts";
 import { hasStatus } from "../lib/client/has_status.ts";
 import { isFileSystemRoot } from "../lib/client/fs_root.ts";
 import { removeDirectory } from "../lib/client/remove_tree.ts";
-import { type NfsUrl, parseNfsUrl, urlForPath, urlPath } from "../lib/client/url.ts";
-import { dotEnding } from "./rm.ts";
+import { type NfsUrl, parseNfsUrl, urlDotEnding, urlForPath, urlPath } from "../lib/client/url.ts";
 import type { CliContext, CommandSession } from "./context.ts";
 import { readGlobalOptions, type RootCommand } from "./globals.ts";
 import { quoted } from "./quoted.ts";
@@ -84,7 +83,7 @@ export async function rmdirUrls(
     // The failure is reported with the URL of the directory that failed.
     let current = url;
     try {
-      const dot = dotEnding(url);
+      const dot = urlDotEnding(url);
       if (dot !== undefined) {
         // rmdir(2) of `a/.` fails with EINVAL and of `a/..` with ENOTEMPTY
         // (coreutils reports those); the URL's path names `a` itself, or

@@ -330,11 +330,16 @@ async function follow(
   }
 }
 
-/** Says once that `entry` cannot be looked up (`has become inaccessible`). */
-function lost(session: CommandSession, entry: Followed, why: string): void {
+/**
+ * Says once that `entry` cannot be looked up (`has become inaccessible`).
+ * `keepPlace`: the look failed for another reason than the name being gone
+ * (a timeout, ACCESS), which says nothing of the file: the same file seen
+ * again goes on from where it was, as GNU tail's does.
+ */
+function lost(session: CommandSession, entry: Followed, why: string, keepPlace = false): void {
   if (!entry.inaccessible) session.ctx.error(`'${entry.url.text}' ${why}`);
   entry.inaccessible = true;
-  entry.present = false;
+  if (!keepPlace) entry.present = false;
 }
 
 /**
@@ -355,13 +360,12 @@ async function lookByName(
     info = await client.stat(path, { follow: true });
   } catch (err) {
     if (session.ctx.interruption.signal.aborted) throw session.ctx.interruption.signal.reason;
-    const present = entry.present;
-    lost(session, entry, `has become inaccessible: ${reason(session, err, entry.url)}`);
-    // Only a name that is gone loses its place: a look that failed for
-    // another reason (a timeout, ACCESS) says nothing of the file, and the
-    // same file seen again goes on from where it was, as GNU tail's does,
-    // rather than being printed whole again.
-    if (!hasStatus(err, "NFS4ERR_NOENT")) entry.present = present;
+    lost(
+      session,
+      entry,
+      `has become inaccessible: ${reason(session, err, entry.url)}`,
+      !hasStatus(err, "NFS4ERR_NOENT"),
+    );
     return;
   }
   if (info.kind !== "file") {

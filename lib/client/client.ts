@@ -1430,6 +1430,21 @@ export class Nfs4Client implements Nfs4ClientApi {
     return { dirFh: dir.fh, name, dirPath: dir.path };
   }
 
+  /**
+   * `path` (not followed) as an unknown outcome's look-up sees it
+   * (exactly_once.ts lookUpOutcome): undefined where the server or the walk
+   * says nothing is there to see (a status, a symlink loop); a look-up that
+   * was stopped or got no answer is thrown, and stops the caller too.
+   */
+  async #lookedUp(path: string): Promise<Resolved | undefined> {
+    try {
+      return await this.#resolve(path, false);
+    } catch (e) {
+      if (e instanceof NfsError || e instanceof PathError) return undefined;
+      throw e;
+    }
+  }
+
   /** CREATE a directory (RFC 7530 §16.4). */
   async mkdir(path: string, mode = 0o755): Promise<void> {
     const { dirFh, name } = await this.#parentOf(path);
@@ -1446,8 +1461,7 @@ export class Nfs4Client implements Nfs4ClientApi {
             ),
         ),
       // A directory by that name now: ours (the first transmission made it).
-      async () =>
-        (await this.#resolve(path, false).catch(() => undefined))?.attrs.type === FileType.NF4DIR,
+      async () => (await this.#resolve(path, false)).attrs.type === FileType.NF4DIR,
     );
   }
 
@@ -1472,9 +1486,9 @@ export class Nfs4Client implements Nfs4ClientApi {
       // A symlink by that name holding this text: ours (the first
       // transmission made it).
       async () => {
-        const made = await this.#resolve(path, false).catch(() => undefined);
+        const made = await this.#lookedUp(path);
         if (made?.attrs.type !== FileType.NF4LNK) return false;
-        return await this.#readlinkFh(made.fh, made.path).then((t) => t === target, () => false);
+        return await this.#readlinkFh(made.fh, made.path) === target;
       },
     );
   }
@@ -1504,8 +1518,7 @@ export class Nfs4Client implements Nfs4ClientApi {
       () =>
         this.#withPath(path, () => this.manager.run(() => [putfh(dirFh), create(args)] as const)),
       // An object of that type by that name: ours (the first transmission made it).
-      async () =>
-        (await this.#resolve(path, false).catch(() => undefined))?.attrs.type === args.type,
+      async () => (await this.#resolve(path, false)).attrs.type === args.type,
     );
   }
 
@@ -1528,9 +1541,8 @@ export class Nfs4Client implements Nfs4ClientApi {
       // §5.8.1.9): ours. Without a fileid nothing can be told, and the
       // status stands.
       async () => {
-        const made = await this.#resolve(path, false).catch(() => undefined);
         const was = source.attrs;
-        const now = made?.attrs;
+        const now = (await this.#lookedUp(path))?.attrs;
         return was.fileid !== undefined && now?.fileid === was.fileid &&
           now.fsid?.major === was.fsid?.major && now.fsid?.minor === was.fsid?.minor;
       },

@@ -61,7 +61,15 @@ import {
   VerifyError,
   walkTree,
 } from "./move_tree.ts";
-import { encodeComponent, formatHostPort, type NfsUrl, parseNfsUrl, urlForPath } from "./url.ts";
+import {
+  dotEnding,
+  encodeComponent,
+  formatHostPort,
+  type NfsUrl,
+  parseNfsUrl,
+  urlDotEnding,
+  urlForPath,
+} from "./url.ts";
 import { cleanupWork } from "./operation_scope.ts";
 
 /**
@@ -261,7 +269,7 @@ export async function move(
 
 async function moveOne(run: MoveRun, from: Operand, to: Operand, into: boolean): Promise<void> {
   const source = from.text;
-  const dot = /(?:^|\/)(\.\.?)\/*$/.exec(from.text.replace(/%2e/gi, "."))?.[1];
+  const dot = from.location.kind === "nfs" ? urlDotEnding(from.location.url) : dotEnding(from.text);
   if (dot !== undefined) {
     // `sub/.`, `sub/x/..`: the worked-out path names a directory the user
     // did not name (the directory itself, or its parent); rename(2) refuses

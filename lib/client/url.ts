@@ -246,6 +246,30 @@ export function urlServerPart(url: NfsUrl): string {
 }
 
 /**
+ * The `.` or `..` a path as typed ends in (for an URL's path, `%2E` too),
+ * undefined for any other last component: rm, rmdir and mv refuse them, as
+ * rmdir(2) and rename(2) do, where the worked-out path (`a/.` is `a`, `a/..`
+ * its parent) would name a directory the user did not name.
+ *
+ * @example
+ * ```ts
+ * dotEnding("nfs://srv/vfs/a/%2e%2E/", { url: true }); // ".."
+ * dotEnding("/tmp/a/."); // "."
+ * ```
+ */
+export function dotEnding(path: string, options: { url?: boolean } = {}): "." | ".." | undefined {
+  const last = path.split("/").filter((c) => c !== "").at(-1);
+  if (last === undefined) return undefined;
+  const decoded = options.url ? last.replace(/%2e/gi, ".") : last;
+  return decoded === "." || decoded === ".." ? decoded : undefined;
+}
+
+/** {@linkcode dotEnding} of an URL as typed (its path only: not the host). */
+export function urlDotEnding(url: NfsUrl): "." | ".." | undefined {
+  return dotEnding(url.text.slice(urlServerPart(url).length), { url: true });
+}
+
+/**
  * The URL of `path` (absolute, decoded, from the pseudo-fs root) on the same
  * server as `url`, spelled with the server part the user typed.
  */

@@ -804,8 +804,10 @@ export class StateManager {
     this.applyLeaseError(status, this.minorVersion === 0 ? "RENEW" : "SEQUENCE");
   }
 
-  /** The trace's note that a file system with our state migrated, which nfs4 does not follow. */
+  /** The trace's note, once, that a file system with our state migrated (not followed). */
   #noteLeaseMoved(reason: string): void {
+    if (this.#leaseMovedNoted) return;
+    this.#leaseMovedNoted = true;
     this.tracer.emit(
       "lease",
       "lease moved",
@@ -821,10 +823,7 @@ export class StateManager {
       // 4.0's way of saying SEQ4_STATUS_LEASE_MOVED (RFC 7530 §16.30.5,
       // RFC 7931 §4.2): not this lease's end, nothing to recover here;
       // noted once, as the server says it on every renewal.
-      if (!this.#leaseMovedNoted) {
-        this.#leaseMovedNoted = true;
-        this.#noteLeaseMoved(reason);
-      }
+      this.#noteLeaseMoved(reason);
       return;
     }
     if (!effect) {
@@ -1787,10 +1786,7 @@ export class StateManager {
       // send a lease check after every COMPOUND. Noted once; ops on the
       // file system that moved answer NFS4ERR_MOVED, which is reported.
       flags &= ~SeqStatus.LEASE_MOVED;
-      if (!this.#leaseMovedNoted) {
-        this.#leaseMovedNoted = true;
-        this.#noteLeaseMoved("SEQUENCE status SEQ4_STATUS_LEASE_MOVED");
-      }
+      this.#noteLeaseMoved("SEQUENCE status SEQ4_STATUS_LEASE_MOVED");
     }
     if (flags !== 0) {
       const names = seqStatusNames(flags);
