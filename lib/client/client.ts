@@ -1707,8 +1707,11 @@ export class Nfs4Client implements Nfs4ClientApi {
 
   /** This process's lock state on the file holding byte ranges, if any (see #ioState). */
   #ioLock(state: OpenState): LockState | undefined {
+    // Every lock state of the open is this process's; the current owner's
+    // first, then a retired owner's (it still holds its ranges).
     const owner = this.manager.lockOwner;
     for (const l of state.locks) if (l.owner === owner && l.ranges.length > 0) return l;
+    for (const l of state.locks) if (l.ranges.length > 0) return l;
     return undefined;
   }
 

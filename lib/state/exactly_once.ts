@@ -25,9 +25,14 @@
  *   (RFC 8881 §2.10.6.1.3): an idempotent COMPOUND is simply sent anew; for
  *   a state-changing one the status goes to the caller, who must look the
  *   result up rather than run the operation again.
- * - **4.0: an owner whose seqid-bearing request was never answered** is
- *   out of step with the server in an unknown way; it is retired (a new open
- *   owner for later OPENs), as the kernel does after NFS4ERR_BAD_SEQID.
+ * - **4.0: an owner whose seqid-bearing request was never answered** may be
+ *   out of step with the server. The request is taken as run (its seqid
+ *   used up, as the kernel's nfs_increment_seqid takes a local error): sent
+ *   with the same seqid, the owner's next request would be answered with
+ *   the lost one's reply if the server ran it (RFC 7530 §9.1.9); with the
+ *   next, a server that did not refuses it (NFS4ERR_BAD_SEQID). The owner is
+ *   retired: later OPENs use a new open owner, later new lock states a new
+ *   lock owner, as the kernel does after NFS4ERR_BAD_SEQID.
  * @module
  */
 

@@ -373,7 +373,7 @@ export async function lockFile(
     }
     throw e instanceof NfsError ? e.withPath(state.path) : e;
   }
-  m.lockOwnerUsed = true;
+  m.lockOwnersUsed.add(lockState.owner);
   lockState.ranges.push(range);
 }
 

@@ -261,10 +261,17 @@ export class StateManager {
   readonly idleOwners: OwnerCache<OpenOwner>;
   /** Every open state held. */
   readonly opens: Set<OpenState> = new Set();
-  /** This process's lock owner (one per process, RFC 7530 §9.1.5). */
-  readonly lockOwner: LockOwner;
-  /** Whether any LOCK used the lock owner (4.0 RELEASE_LOCKOWNER at exit). */
-  lockOwnerUsed = false;
+  /**
+   * This process's lock owner for new lock states (one per process, RFC 7530
+   * §9.1.5); a retired one is replaced (#retireOwner), and the lock states
+   * it holds keep it.
+   */
+  get lockOwner(): LockOwner {
+    return this.#lockOwner;
+  }
+  #lockOwner: LockOwner;
+  /** The lock owners a LOCK was granted to (4.0 RELEASE_LOCKOWNER at exit). */
+  readonly lockOwnersUsed: Set<LockOwner> = new Set();
   /** Answers the server's callbacks (CB_RECALL, CB_NOTIFY_LOCK, ...). */
   readonly callbacks: CallbackService;
   readonly callbackOptions: {
@@ -289,9 +296,10 @@ export class StateManager {
    * 4.0 seqid op): not the interrupt itself, but the end of the release
    * window after it (or a second interrupt, or shutdown's bound). The
    * server may have run such a request; abandoned, its outcome is unknown:
-   * on 4.0 the owner's seqid goes out of step and every CLOSE of the
-   * owner's other opens is refused (NFS4ERR_BAD_SEQID, opens left until
-   * the lease ends), a LOCK may hold a lock the client does not know of.
+   * on 4.0 it is taken as run (owners.ts assumeRan), and if it was not,
+   * the owner's next CLOSE is refused (NFS4ERR_BAD_SEQID, its opens left
+   * until the lease ends); a LOCK may hold a lock the client does not know
+   * of.
    * Answered, it is known and released like the rest, as the kernel lets
    * an interrupted LOCK finish and unlocks it (nfs4_lock_release).
    */
@@ -340,7 +348,7 @@ export class StateManager {
     const signal = options.signal;
     if (signal?.aborted) this.interrupt(signal.reason);
     signal?.addEventListener("abort", () => this.interrupt(signal.reason), { once: true });
-    this.lockOwner = new LockOwner(`p${globalThis.process?.pid ?? 0}`);
+    this.#lockOwner = newLockOwner();
     this.callbacks = new CallbackService(this);
     this.callbackOptions = options.callback ?? { enabled: true };
     this.tap = options.tap;
@@ -427,8 +435,14 @@ export class StateManager {
       }
       count++;
     }
+    // New to the server under the new client ID: every owner, retired ones
+    // too (their states are reclaimed under them).
     for (const owner of this.openOwners.values()) owner.resetSeqid();
-    this.lockOwner.resetSeqid();
+    for (const open of this.opens) {
+      open.owner.resetSeqid();
+      for (const lock of open.locks) lock.owner.resetSeqid();
+    }
+    this.#lockOwner.resetSeqid();
     this.idleOwners.clear();
     this.setFlag(
       kind === "reboot" ? "RECLAIM_REBOOT" : "RECLAIM_NOGRACE",
@@ -1147,8 +1161,8 @@ export class StateManager {
         }
         longestTripMs = Math.max(longestTripMs, this.clock.now() - sendStarted);
       } catch (e) {
-        const abandoned = options.signal?.aborted || this.#stop.signal.aborted;
-        if (isNoReply(e) || e instanceof ServerNotRespondingError || (ops && abandoned)) {
+        const abandoned = this.#abandoned(options);
+        if (ops && this.#outcomeUnknown(e, options)) {
           // send() resent it until it gave up, or it was stopped in flight.
           // 4.0: the owners' seqids are now out of step in an unknown way
           // (exactly_once.ts).
@@ -1342,10 +1356,19 @@ export class StateManager {
       this.#stopIfStepInterrupted(options);
       const ops = built.ops = build();
       const sendAdvancing = async (more: OpList) => {
-        const sent = await this.send(more, {
-          ...(options.cacheThis !== undefined ? { cacheThis: options.cacheThis } : {}),
-          ...(options.signal ? { signal: options.signal } : {}),
-        });
+        let sent: CompoundReply;
+        try {
+          sent = await this.send(more, {
+            ...(options.cacheThis !== undefined ? { cacheThis: options.cacheThis } : {}),
+            ...(options.signal ? { signal: options.signal } : {}),
+          });
+        } catch (e) {
+          // No answer: the server may have run it (owners.ts assumeRan).
+          if (this.#outcomeUnknown(e, options) && more.some((op) => SEQID_OPS.has(op.name))) {
+            for (const owner of owners) owner.assumeRan();
+          }
+          throw e;
+        }
         const seqidOp = sent.outcomes.find((o) => SEQID_OPS.has(o.name));
         if (seqidOp) { for (const owner of owners) owner.advance(seqidOp.status); }
         return sent;
@@ -1529,6 +1552,14 @@ export class StateManager {
       if (!seqOutcome) throw new NfsError(reply.status, "SEQUENCE");
       if (seqOutcome.status === S.NFS4_OK) {
         this.#sequenceDone(session, slot, seqOutcome.value as procs.SequenceResultLike, sentAt);
+      } else if (seqOutcome.status === S.NFS4ERR_DELAY) {
+        // Still DELAY at the deadline (#isAnswer): the server is still
+        // running a request under this slot and seqid (RFC 8881 §2.10.6.2),
+        // perhaps an earlier transmission whose reply was lost. The next
+        // request on this slot with this seqid would be answered from that
+        // one's reply cache, and with seqid+1 it may be misordered: the slot
+        // is not reused.
+        this.#slotUncertain(session.slots, slot, new NfsError(S.NFS4ERR_DELAY, "SEQUENCE"));
       } else {
         this.#sequenceFailed(slot, seqOutcome.status);
       }
@@ -1797,6 +1828,21 @@ export class StateManager {
     }
   }
 
+  /** The caller or an interrupt stopped the request (run()'s `signal`, #stop). */
+  #abandoned(options: RunOptions): boolean {
+    return options.signal?.aborted === true || this.#stop.signal.aborted;
+  }
+
+  /**
+   * Whether a request that failed with `error` may have run all the same:
+   * no reply came (send() resent it until it gave up) or it was stopped in
+   * flight.
+   */
+  #outcomeUnknown(error: unknown, options: RunOptions): boolean {
+    return isNoReply(error) || error instanceof ServerNotRespondingError ||
+      this.#abandoned(options);
+  }
+
   /** SEQUENCE errors (kernel nfs41_sequence_process). */
   /**
    * The slot after a failed SEQUENCE (kernel nfs41_sequence_process). The
@@ -1814,11 +1860,19 @@ export class StateManager {
     }
   }
 
-  /** An open owner out of step with the server: later OPENs use a new one. */
+  /**
+   * An owner out of step with the server: later OPENs use a new open owner,
+   * later new lock states a new lock owner.
+   */
   #retireOwner(owner: StateOwner, why: string): void {
-    if (owner instanceof OpenOwner && !owner.retired) {
+    if (owner.retired) return;
+    if (owner instanceof OpenOwner) {
       owner.retired = true;
       this.tracer.emit("owner", `retire ${owner.label}`, why);
+    } else if (owner === this.#lockOwner) {
+      owner.retired = true;
+      this.#lockOwner = newLockOwner();
+      this.tracer.emit("owner", `retire ${owner.label}`, `${why}; new ${this.#lockOwner.label}`);
     }
   }
 
@@ -1970,6 +2024,11 @@ function isNoReply(error: unknown): boolean {
 /** A reply standing for a SEQUENCE that could not be sent for lack of a session. */
 function syntheticFailure(status: number): CompoundReply {
   return { status, tag: "", outcomes: [{ opnum: 53, name: "SEQUENCE", status }] };
+}
+
+/** A lock owner of this process (its label names the pid, and counts up). */
+function newLockOwner(): LockOwner {
+  return new LockOwner(`p${globalThis.process?.pid ?? 0}`);
 }
 
 function opNames(ops: OpList | undefined): string {

@@ -39,6 +39,12 @@ export class StateOwner {
   readonly label: string;
   /** The seqid the next seqid-mutating operation will carry (4.0). */
   seqid = 0;
+  /**
+   * Set after NFS4ERR_BAD_SEQID or a seqid-mutating request left unanswered
+   * (kernel nfs4_drop_state_owner): no new open or lock state uses it; the
+   * states it holds keep it for their CLOSE, LOCKU and reclaim.
+   */
+  retired = false;
   #tail: Promise<void> = Promise.resolve();
 
   constructor(kind: "open" | "lock", tag: string) {
@@ -68,6 +74,20 @@ export class StateOwner {
     if (seqidAdvances(status)) this.seqid = (this.seqid + 1) >>> 0;
   }
 
+  /**
+   * A seqid-mutating request of this owner got no answer: taken as run, as
+   * the kernel's nfs_increment_seqid takes a local error. The other guess
+   * is the dangerous one: were the next request of this owner sent with the
+   * same seqid and the server had run the lost one, the server would take
+   * it as that one's replay (RFC 7530 §9.1.9) and answer it with the lost
+   * request's reply, whatever it asked (a LOCK of other bytes "granted", a
+   * CLOSE "done"). With seqid+1 a server that had not run it refuses the
+   * next one (NFS4ERR_BAD_SEQID): a failure, never a wrong success.
+   */
+  assumeRan(): void {
+    this.seqid = (this.seqid + 1) >>> 0;
+  }
+
   /** Seqids start over (a new client ID makes old owners new to the server). */
   resetSeqid(): void {
     this.seqid = 0;
@@ -77,8 +97,6 @@ export class StateOwner {
 /** An open owner: one per credential, like the kernel's per-cred state owner. */
 export class OpenOwner extends StateOwner {
   readonly uid: number;
-  /** Set after NFS4ERR_BAD_SEQID: never used again (kernel nfs4_drop_state_owner). */
-  retired = false;
   /** Whether the server has confirmed this owner (4.0 OPEN_CONFIRM). */
   confirmed = false;
 

@@ -1101,11 +1101,11 @@ export async function releaseAll(m: StateManager): Promise<void> {
   const c = m.client;
   if (c.clientId === undefined) return;
   if (m.minorVersion === 0) {
-    if (m.lockOwnerUsed) {
-      await m.send([releaseLockowner({ clientid: c.clientId, owner: m.lockOwner.id })]).catch(() =>
+    for (const owner of m.lockOwnersUsed) {
+      await m.send([releaseLockowner({ clientid: c.clientId, owner: owner.id })]).catch(() =>
         undefined
       );
-      m.tracer.emit("owner", `RELEASE_LOCKOWNER ${m.lockOwner.label}`);
+      m.tracer.emit("owner", `RELEASE_LOCKOWNER ${owner.label}`);
     }
     return;
   }
