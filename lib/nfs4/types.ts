@@ -63,6 +63,19 @@ export function sameStateOther(a: Stateid, b: Stateid): boolean {
   return bytesEqual(a.other, b.other);
 }
 
+/**
+ * The stateid a state keeps when a reply brings it `incoming`: replies to
+ * concurrent requests on one state (two OPENs of a file by one owner on
+ * 4.1, a LOCK and a LOCKU) may arrive out of order, and an older seqid must
+ * not replace a newer one (RFC 8881 §8.2.2, §9.10; the kernel's
+ * nfs4_stateid_is_newer, seqids compared modulo 2^32). A different `other`
+ * is another state, and is taken.
+ */
+export function newerStateid(current: Stateid | undefined, incoming: Stateid): Stateid {
+  if (current === undefined || !sameStateOther(current, incoming)) return incoming;
+  return ((incoming.seqid - current.seqid) | 0) > 0 ? incoming : current;
+}
+
 /** verifier4: 8 opaque bytes. */
 export type Verifier = Uint8Array;
 

@@ -18,7 +18,13 @@ import { close } from "../nfs4/ops/close.ts";
 import { putfh } from "../nfs4/ops/putfh.ts";
 import { read } from "../nfs4/ops/read.ts";
 import { Nfs4Status as S } from "../nfs4/status.ts";
-import { type FileHandle, formatStateid, sameStateOther, type Verifier } from "../nfs4/types.ts";
+import {
+  type FileHandle,
+  formatStateid,
+  newerStateid,
+  sameStateOther,
+  type Verifier,
+} from "../nfs4/types.ts";
 import type { StateManager } from "./manager.ts";
 import { type LockRange, LockState, OpenState } from "./open_state.ts";
 import type { OpenOwner } from "./owners.ts";
@@ -154,7 +160,7 @@ export function recordOpen(
   if (shared) {
     // The server upgraded our open of this file: one state, two users (and
     // live: a CLOSE of it that went unanswered did not end it).
-    shared.stateid = result.stateid;
+    shared.stateid = newerStateid(shared.stateid, result.stateid);
     shared.closing = false;
     shared.access |= request.access;
     shared.users++;

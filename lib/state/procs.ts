@@ -22,7 +22,7 @@ import {
 } from "../nfs4/constants.ts";
 import { NfsError } from "../nfs4/errors.ts";
 import { Nfs4Status as S, statusName } from "../nfs4/status.ts";
-import { type FileHandle, formatStateid, hex, type Stateid } from "../nfs4/types.ts";
+import { type FileHandle, formatStateid, hex, newerStateid, type Stateid } from "../nfs4/types.ts";
 import { close } from "../nfs4/ops/close.ts";
 import { getattr } from "../nfs4/ops/getattr.ts";
 import { lock } from "../nfs4/ops/lock.ts";
@@ -919,7 +919,7 @@ export async function lockRange(
     },
   );
   const before = lockState.stateid ? formatStateid(lockState.stateid) : "none";
-  lockState.stateid = stateid;
+  lockState.stateid = newerStateid(lockState.stateid, stateid);
   m.tracer.emit(
     "lock",
     `stateid ${before} -> ${formatStateid(stateid)}`,
@@ -1249,7 +1249,7 @@ export async function unlockRange(
       ? { seqidOwners: [lockState.owner], final: STATEID_GONE }
       : { seqidOwners: [lockState.owner], states: [lockState] },
   ).then(([, s]) => [s]);
-  lockState.stateid = stateid;
+  lockState.stateid = stateid && newerStateid(lockState.stateid, stateid);
   const i = lockState.ranges.indexOf(range);
   if (i >= 0) lockState.ranges.splice(i, 1);
   m.tracer.emit(
