@@ -786,9 +786,7 @@ export class StateManager {
     } (minor ${x.serverOwner.minorId})`;
     const scope = `scope ${showOpaque(x.serverScope)}`;
     const impl = x.implId;
-    const built = impl && impl.date.seconds !== 0n
-      ? new Date(Number(impl.date.seconds) * 1000).toISOString().replace(/\.000Z$/, "Z")
-      : undefined;
+    const built = impl && impl.date.seconds !== 0n ? implDate(impl.date.seconds) : undefined;
     this.tracer.emit(
       "server",
       impl ? `${vers}: ${impl.name} (${impl.domain})` : `${vers}: no implementation id`,
@@ -1968,6 +1966,17 @@ function opaqueValue(bytes: Uint8Array): string {
   return end > 0 && text.every((b) => b >= 0x20 && b < 0x7f)
     ? new TextDecoder().decode(text)
     : `0x${hex(bytes)}`;
+}
+
+/**
+ * A server's build date (nii_date, RFC 8881 §18.35) as ISO 8601, or its
+ * seconds as sent when no Date can hold them (any 64-bit value decodes).
+ */
+function implDate(seconds: bigint): string {
+  const date = new Date(Number(seconds) * 1000);
+  return Number.isNaN(date.getTime())
+    ? `${seconds} s since 1970`
+    : date.toISOString().replace(/\.000Z$/, "Z");
 }
 
 /** {@linkcode opaqueValue} for a line of text: the text in quotes, or the hex. */

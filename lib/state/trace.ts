@@ -111,8 +111,21 @@ export function filteredSink(
 /** `  2.031 state  +SESSION_RESET  (SEQUENCE -> NFS4ERR_BADSESSION)` */
 export function formatTraceText(event: TraceEvent): string {
   const time = event.time.toFixed(3).padStart(8);
-  const head = `${time} ${event.category.padEnd(5)} ${event.event}`;
-  return event.detail ? `${head}  (${event.detail})` : head;
+  const head = `${time} ${event.category.padEnd(5)} ${visible(event.event)}`;
+  return event.detail ? `${head}  (${visible(event.detail)})` : head;
+}
+
+/** C0 and C1 control characters and DEL. */
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/**
+ * `text` with control characters written as `\xHH`: events carry what a
+ * server sent (file names, link targets, its implementation name), and a
+ * trace line is one line that sends nothing to the terminal but its text.
+ */
+function visible(text: string): string {
+  return text.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
 
 /** One JSON object, bigints as decimal strings, byte arrays as hex. */

@@ -124,7 +124,7 @@ import {
   type StateOwner as WireOwner,
 } from "../../lib/nfs4/types.ts";
 import type { SequenceArgs, SequenceResult } from "../../lib/nfs4/ops/sequence.ts";
-import type { ExchangeIdArgs, ExchangeIdResult } from "../../lib/nfs4/ops/exchange_id.ts";
+import type { ExchangeIdArgs, ExchangeIdResult, ImplId } from "../../lib/nfs4/ops/exchange_id.ts";
 import type { CreateSessionArgs, CreateSessionResult } from "../../lib/nfs4/ops/create_session.ts";
 import type { SetclientidArgs } from "../../lib/nfs4/ops/setclientid.ts";
 import type { SetclientidConfirmArgs } from "../../lib/nfs4/ops/setclientid_confirm.ts";
@@ -454,6 +454,8 @@ export interface ScriptedServerOptions {
    * NFS4ERR_RETRY_UNCACHED_REP.
    */
   readonly replyCache?: boolean;
+  /** 4.1: the eir_server_impl_id EXCHANGE_ID answers with (RFC 8881 §18.35; default none). */
+  readonly implId?: ImplId;
   /** The maxread attribute of the object at a path (default 1 MiB everywhere; undefined: not sent). */
   readonly maxread?: (path: string) => bigint | undefined;
   /** The maxwrite attribute of the object at a path (default: not sent). */
@@ -584,6 +586,7 @@ export class ScriptedServer {
   readonly claimedSlots: number | undefined;
   readonly confirmOpens: boolean;
   readonly replyCache: boolean;
+  readonly implId: ImplId | undefined;
   readonly currentStateid: boolean;
   readonly readSurplus: number;
   readonly writeOvercount: number;
@@ -664,6 +667,7 @@ export class ScriptedServer {
     this.claimedSlots = options.claimedSlots;
     this.confirmOpens = options.confirmOpens ?? true;
     this.replyCache = options.replyCache ?? true;
+    this.implId = options.implId;
     this.currentStateid = options.currentStateid ?? true;
     this.readSurplus = options.readSurplus ?? 0;
     this.writeOvercount = options.writeOvercount ?? 0;
@@ -1843,6 +1847,7 @@ export class ScriptedServer {
       stateProtect: { how: StateProtectHow.SP4_NONE },
       serverOwner: { minorId: 0n, majorId: enc.encode("scripted") },
       serverScope: enc.encode("scripted"),
+      ...(this.implId ? { implId: this.implId } : {}),
     };
     return ok(op, result);
   }

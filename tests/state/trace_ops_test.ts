@@ -186,6 +186,25 @@ for (const minor of [0, 1] as const) {
   });
 }
 
+Deno.test("4.1: a server's implementation id is told as sent, its control characters written out and a build date no Date holds as seconds; the client starts (RFC 8881 §18.35)", async () => {
+  const h = new Harness(1, {
+    implId: {
+      domain: "evil\x1b]0;x\x07.org",
+      name: "srv\nline",
+      date: { seconds: 2n ** 62n, nseconds: 0 },
+    },
+  });
+  await using _h = h;
+  await h.m.start();
+  const [server] = h.trace.filter((e) => e.category === "server");
+  assert.equal(server!.event, "NFSv4.1: srv\nline (evil\x1b]0;x\x07.org)");
+  assert.match(server!.detail!, /^scripted, built 4611686018427387904 s since 1970; server owner/);
+  assert.equal(
+    formatTraceText(server!),
+    "   0.000 server NFSv4.1: srv\\x0aline (evil\\x1b]0;x\\x07.org)  (" + server!.detail + ")",
+  );
+});
+
 Deno.test("4.1: a CB_COMPOUND answered is an ops event (callback, slot, seqid, each op's status, bytes in and out)", async () => {
   const options = { delegations: { read: true }, ownerId: "client-a" };
   const a = new Harness(1, options);
