@@ -6,7 +6,10 @@
  * at or below the target the server asked for, waits (FIFO) when all are busy,
  * and after the reply the server's `sr_highest_slotid` and
  * `sr_target_highest_slotid` grow or shrink the usable range. Slots beyond the
- * target keep their sequence ids in case the server raises it again.
+ * target keep their sequence ids in case the server raises it again; slots
+ * beyond the server's highest slot id start again at sequence id 1, as the
+ * server has let them go (the kernel's "Reset the sequence number for slots
+ * that have been deallocated"): a server that makes them anew expects 1.
  * @module
  */
 
@@ -150,6 +153,8 @@ export class SlotTable {
   /** Frees a slot and hands a slot to the next waiter. */
   release(slot: Slot): void {
     this.#busy[slot.id] = false;
+    // Taken before the server let it go, answered (or not) since.
+    if (slot.id > this.#serverHighest) startAgain(slot);
     this.#wake();
   }
 
@@ -167,6 +172,12 @@ export class SlotTable {
    * above the table's limit.
    */
   update(serverHighest: number, targetHighest: number): void {
+    if (serverHighest < this.#serverHighest) {
+      // The server let the slots above go; those in flight start again on release.
+      for (let i = serverHighest + 1; i < this.#slots.length; i++) {
+        if (!this.#busy[i]) startAgain(this.#slots[i]!);
+      }
+    }
     this.#serverHighest = serverHighest;
     const target = Math.max(0, Math.min(targetHighest, serverHighest, this.#limit));
     if (target === this.#target) return;
@@ -190,4 +201,10 @@ export class SlotTable {
   failWaiters(error: unknown): void {
     for (const waiter of this.#waiters.splice(0)) waiter.reject(error);
   }
+}
+
+/** A slot the server let go: the next request on it is new to the server. */
+function startAgain(slot: Slot): void {
+  slot.seqid = 1;
+  slot.uncertain = false;
 }

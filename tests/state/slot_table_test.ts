@@ -75,6 +75,27 @@ Deno.test("SlotTable.update() shrinks to the target: slots above it are not hand
   assert.equal(got!.id, 1);
 });
 
+Deno.test("SlotTable.update(): slots above a lowered sr_highest_slotid start again at sequence id 1, those in flight when released; slots only above the target keep theirs (RFC 8881 §18.46.3; the kernel's nfs41_set_server_slotid_locked)", async () => {
+  const table = new SlotTable(4);
+  const slots = await Promise.all([0, 1, 2, 3].map(() => table.acquire()));
+  slots.forEach((slot, i) => (slot.seqid = 10 + i));
+  for (const slot of [slots[0]!, slots[1]!, slots[2]!]) table.release(slot);
+  slots[2]!.uncertain = true;
+  // The target only: the server keeps slot 2 and 3.
+  table.update(3, 1);
+  assert.deepEqual(slots.map((s) => s.seqid), [10, 11, 12, 13]);
+  // The server lets slots 2 and 3 go; 3 is still in flight.
+  table.update(1, 1);
+  assert.deepEqual(slots.map((s) => s.seqid), [10, 11, 1, 13]);
+  assert.equal(slots[2]!.uncertain, false);
+  table.release(slots[3]!);
+  assert.equal(slots[3]!.seqid, 1);
+  // Given back later, they are new to the server.
+  table.update(3, 3);
+  const again = await Promise.all([0, 1, 2, 3].map(() => table.acquire()));
+  assert.deepEqual(again.map((s) => [s.id, s.seqid]), [[0, 10], [1, 11], [2, 1], [3, 1]]);
+});
+
 Deno.test("SlotTable.update() grows when the target is raised and wakes waiters", async () => {
   const changes: SlotTableChange[] = [];
   const table = new SlotTable(4, (c) => changes.push(c));
