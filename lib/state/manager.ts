@@ -313,6 +313,12 @@ export class StateManager {
    * lost): on 4.1 counted by the slot's transmissions, on 4.0 by sends.
    */
   readonly #answersToResends = new WeakSet<CompoundReply>();
+  /**
+   * 4.1 answers whose SEQUENCE failed on a session already replaced when the
+   * answer came (NFS4ERR_BADSESSION for a request sent before a reset): the
+   * reset they call for is done, and another would tear down the new session.
+   */
+  readonly #fromReplacedSession = new WeakSet<CompoundReply>();
   /** Aborted when the manager closes: ends its background probes. */
   readonly #life = new AbortController();
   #renewTimer: TimerHandle | undefined;
@@ -1246,6 +1252,13 @@ export class StateManager {
           this.tracer.emit("retry", label, "sending again");
           continue;
         case "recover":
+          if (this.#fromReplacedSession.has(reply)) {
+            // Sent on the session a recovery replaced since: sent again on
+            // the new one, which nothing is wrong with.
+            this.tracer.emit("retry", `${label} from a replaced session`, "sending again");
+            if (++recoveries > 8) return this.#results(reply, ops, mayHaveRun);
+            continue;
+          }
           for (const flag of action.flags) this.setFlag(flag, label);
           if (options.inRecovery) return this.#results(reply, ops, mayHaveRun);
           if (this.#interrupted && this.#flagAfterInterrupt() === undefined) {
@@ -1569,6 +1582,9 @@ export class StateManager {
       ? { status: reply.status, tag: reply.tag, outcomes: [reply.outcomes[0]!] }
       : { status: reply.status, tag: reply.tag, outcomes: reply.outcomes.slice(1) };
     if (transmissions > 1) this.#answersToResends.add(answer);
+    if (answer.outcomes[0]?.name === "SEQUENCE" && this.client.session !== session) {
+      this.#fromReplacedSession.add(answer);
+    }
     return answer;
   }
 

@@ -79,6 +79,8 @@ export interface HarnessOptions extends ScriptedServerOptions {
   readonly reacquireLostLocks?: boolean;
   /** StateManagerOptions.callback (default: enabled). */
   readonly callback?: { readonly enabled: boolean };
+  /** A channel of the test's own (a ScriptedChannel that reorders or delays). */
+  readonly channel?: (server: ScriptedServer) => ScriptedChannel;
 }
 
 export class Harness {
@@ -94,7 +96,7 @@ export class Harness {
   constructor(minorVersion: 0 | 1, options: HarnessOptions = {}) {
     this.clock = new GuardedClock();
     this.server = options.server ?? new ScriptedServer({ now: () => this.clock.now(), ...options });
-    this.channel = new ScriptedChannel(this.server);
+    this.channel = options.channel?.(this.server) ?? new ScriptedChannel(this.server);
     const tracer = new Tracer(() => this.clock.now(), (e) => this.trace.push(e));
     this.m = new StateManager({
       channel: this.channel,

@@ -10,7 +10,9 @@ import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
 import { hex } from "../../lib/nfs4/types.ts";
 import type { SequenceArgs } from "../../lib/nfs4/ops/sequence.ts";
 import { drain, type Harness, harness } from "./_harness.ts";
-import { ScriptedServer } from "./_scripted.ts";
+import { ScriptedChannel, ScriptedServer } from "./_scripted.ts";
+import type { CompoundCallOptions } from "../../lib/nfs4/channel.ts";
+import type { CompoundReply, CompoundRequest } from "../../lib/nfs4/compound.ts";
 import { NfsError } from "../../lib/nfs4/errors.ts";
 
 function sessionOf(h: Harness, entry: number): string {
@@ -309,4 +311,39 @@ Deno.test("4.0: a COMPOUND answered NFS4ERR_DELAY with no results at all is wait
     h.events(["retry"]).some((e) => e.startsWith("COMPOUND -> NFS4ERR_DELAY")),
     h.events(["retry"]).join(", "),
   );
+});
+
+/** Holds the next READ it is given until `deliver()`: a request that reaches the server late. */
+class LateRead extends ScriptedChannel {
+  holdNextRead = false;
+  deliver: () => void = () => {};
+
+  override async compound(
+    request: CompoundRequest,
+    options: CompoundCallOptions = {},
+  ): Promise<CompoundReply> {
+    if (this.holdNextRead && request.ops.some((op) => op.name === "READ")) {
+      this.holdNextRead = false;
+      await new Promise<void>((resolve) => (this.deliver = resolve));
+    }
+    return super.compound(request, options);
+  }
+}
+
+Deno.test("4.1: NFS4ERR_BADSESSION for a request sent on a session already reset is sent again on the new session, not a second reset of it (RFC 8881 §2.10.6)", async () => {
+  await using h = await harness(1, { wantedSlots: 4, channel: (server) => new LateRead(server) });
+  const channel = h.channel as LateRead;
+  const file = await h.open();
+  channel.holdNextRead = true;
+  const late = h.readText(file);
+  await drain();
+  h.server.failNext("SEQUENCE", S.NFS4ERR_SEQ_MISORDERED);
+  assert.equal(await h.drive(h.readText(file)), "hello, world\n");
+  const session = h.m.client.sessionIdText;
+  h.mark();
+  channel.deliver();
+  assert.equal(await h.drive(late), "hello, world\n");
+  assert.deepEqual(h.ops(), ["SEQUENCE,PUTFH,READ -> NFS4ERR_BADSESSION", "SEQUENCE,PUTFH,READ"]);
+  assert.equal(h.m.client.sessionIdText, session);
+  assert.deepEqual(h.steps(), []);
 });
