@@ -847,6 +847,20 @@ export class StateManager {
     if (!effect) {
       throw new NfsError(status, op);
     }
+    if (status === S.NFS4ERR_CB_PATH_DOWN) {
+      // RFC 7530 §16.28.5: the lease was renewed (#sendNow noted it), but
+      // recalls cannot reach us: every delegation goes back, recalled or
+      // not (the kernel's nfs40_handle_cb_pathdown).
+      let held = 0;
+      for (const open of this.opens) {
+        if (open.delegation && !open.delegation.recalled) {
+          open.delegation.recalled = true;
+          held++;
+        }
+      }
+      if (held === 0) return;
+      this.tracer.emit("deleg", "callback path down", `${held} delegation(s) to return`);
+    }
     for (const flag of effect.set) this.setFlag(flag, reason);
     if (effect.reclaim) this.markAllForReclaim(effect.reclaim, reason);
   }
@@ -1501,7 +1515,7 @@ export class StateManager {
         error = e;
       }
       reply = await this.#fromFirst(ops, transmit, signal, { started, reply, error });
-      if (reply.status === S.NFS4_OK && this.#renewsLease(ops)) this.noteRenewal(sentAt);
+      if (renewed(reply) && this.#renewsLease(ops)) this.noteRenewal(sentAt);
       // 4.0 has no session reply cache: a server whose duplicate request
       // cache is per connection runs a resend after a reconnect again.
       if (sends > 1) this.#answersToResends.add(reply);
@@ -2049,6 +2063,15 @@ function isNoReply(error: unknown): boolean {
 /** A reply standing for a SEQUENCE that could not be sent for lack of a session. */
 function syntheticFailure(status: number): CompoundReply {
   return { status, tag: "", outcomes: [{ opnum: 53, name: "SEQUENCE", status }] };
+}
+
+/**
+ * Whether a 4.0 reply renewed the lease: any success, and RENEW's
+ * NFS4ERR_CB_PATH_DOWN, which renews it too (RFC 7530 §16.28.5).
+ */
+function renewed(reply: CompoundReply): boolean {
+  return reply.status === S.NFS4_OK ||
+    (reply.status === S.NFS4ERR_CB_PATH_DOWN && reply.outcomes.at(-1)?.name === "RENEW");
 }
 
 /** A lock owner of this process (its label names the pid, and counts up). */

@@ -674,3 +674,25 @@ for (const enabled of [false, true]) {
     if (!enabled) assert.equal(file.delegation, undefined);
   });
 }
+
+Deno.test("4.0: RENEW answered NFS4ERR_CB_PATH_DOWN renews the lease (a lock held through many such renewals stays held) and every delegation goes back, since no recall can reach the client (RFC 7530 §16.28.5)", async () => {
+  const h = new Harness(0, { delegations: { read: true } });
+  await using _h = h;
+  deliverCallbacksInMemory(h.server);
+  await startClient(h);
+  const file = await h.open("file", READ);
+  const held = await h.open("other", READ | WRITE);
+  await h.lock(held);
+  assert.equal(delegationOf(file)?.type, "read");
+  h.server.failNext("RENEW", S.NFS4ERR_CB_PATH_DOWN, { times: 1000 });
+  h.mark();
+  await h.tick(200_000);
+  assert.equal(delegationOf(file), undefined);
+  assert.equal(h.server.delegationsOf("/vfs/file").length, 0);
+  assert.deepEqual(h.details(["deleg"]).slice(0, 1), [
+    "callback path down (1 delegation(s) to return)",
+  ]);
+  assert.equal(held.locks[0]!.bad, undefined);
+  assert.deepEqual(h.server.locksOf("/vfs/other").length, 1);
+  assert.ok(!h.ops().some((o) => !/^(RENEW|PUTFH,DELEGRETURN)/.test(o)), h.ops().join("\n"));
+});
