@@ -23,7 +23,7 @@
  */
 
 import type { OpenFile } from "./api.ts";
-import { endOfData } from "./read_progress.ts";
+import { endOfData, refusedPastEnd } from "./read_progress.ts";
 
 /** Bytes per READ when neither the caller nor the file says. */
 export const DEFAULT_BLOCK = 64 * 1024;
@@ -156,7 +156,14 @@ export async function* readRange(
       }
       const head = pending.shift();
       if (head === undefined) return;
-      const { data, eof } = await head.result;
+      let reply: { data: Uint8Array; eof: boolean };
+      try {
+        reply = await head.result;
+      } catch (e) {
+        if (refusedPastEnd(head.offset, file.size, e)) return;
+        throw e;
+      }
+      const { data, eof } = reply;
       // A server sends no more than asked (the READ codec holds it to that).
       const piece = data.length > head.count ? data.subarray(0, head.count) : data;
       if (piece.length > 0) {

@@ -11,6 +11,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { OpenFile } from "../../lib/client/api.ts";
+import { NfsError } from "../../lib/nfs4/errors.ts";
+import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
 import {
   headLines,
   lastLinesStart,
@@ -296,4 +298,31 @@ Deno.test("readAheadDepth() keeps READ_AHEAD_BYTES in flight, within 1 and the s
   assert.equal(readAheadDepth(1024 * 1024, 2), 2, "a session with 3 slots");
   assert.equal(readAheadDepth(8 * 1024 * 1024, 8), 1, "one READ larger than the budget");
   assert.equal(readAheadDepth(0, 8), 8);
+});
+
+/** A server that refuses READs past the largest file it holds, as Ganesha does at 2^63. */
+class RefusingFarReads extends CountingFile {
+  constructor(data: Uint8Array, readonly status: number, readonly from: bigint) {
+    super(data);
+  }
+  override read(offset: bigint, count: number): Promise<{ data: Uint8Array; eof: boolean }> {
+    if (offset >= this.from) return Promise.reject(new NfsError(this.status, "READ"));
+    return super.read(offset, count);
+  }
+}
+
+Deno.test("readRange(): a READ past the end refused as past the largest file (NFS4ERR_FBIG, NFS4ERR_INVAL) is the end: nothing, as read(2) past the end; the same refusal inside the file fails (RFC 8881 §18.22.3)", async () => {
+  for (const status of [S.NFS4ERR_FBIG, S.NFS4ERR_INVAL]) {
+    const far = new RefusingFarReads(text("hello\n"), status, 2n ** 63n);
+    assert.equal(str(await collect(readRange(far, 2n ** 63n))), "");
+    assert.equal(str(await collect(readRange(far, 2n ** 64n - 1n, 5n))), "");
+    // Past the size known at OPEN, wherever the server's limit lies.
+    const small = new RefusingFarReads(text("hello\n"), status, 100n);
+    assert.equal(str(await collect(readRange(small, 1000n))), "");
+    // Not past the end: a failure.
+    const inside = new RefusingFarReads(text("hello\n"), status, 2n);
+    await assert.rejects(collect(readRange(inside, 3n)), NfsError);
+  }
+  const other = new RefusingFarReads(text("hello\n"), S.NFS4ERR_IO, 2n ** 63n);
+  await assert.rejects(collect(readRange(other, 2n ** 63n)), /NFS4ERR_IO/);
 });
