@@ -9,7 +9,7 @@
 import type { ConnectOptions, Nfs4ClientApi } from "../lib/client/api.ts";
 import process from "node:process";
 import { Nfs4Client, setStreamingReplyWait } from "../lib/client/client.ts";
-import { openPcap, type PcapWriter } from "../lib/client/pcap.ts";
+import { fifoReaderHeld, openPcap, type PcapWriter } from "../lib/client/pcap.ts";
 import type { NfsUrl } from "../lib/client/url.ts";
 import type { TraceSink } from "../lib/client/trace.ts";
 import type { ConnectExtras } from "./context.ts";
@@ -57,6 +57,7 @@ export async function connectClient(
   onTrace?: TraceSink,
   extra?: ConnectExtras,
 ): Promise<Nfs4ClientApi> {
+  await readyPcap(globals, extra?.signal);
   return await Nfs4Client.connect(connectOptions(url, globals, onTrace, extra));
 }
 
@@ -73,8 +74,22 @@ function pcapWriter(path: string): PcapWriter {
     onError: (error) => {
       process.stderr.write(`nfs4: warning: --pcap ${path}: ${error.message}; capture stopped\n`);
     },
-  });
+  }, heldFifo);
+  heldFifo = undefined;
   return capture;
+}
+
+/** The `--pcap` FIFO's writing end while a reader is known to have it (see readyPcap). */
+let heldFifo: number | undefined;
+
+/**
+ * Before the first connection with `--pcap` naming a FIFO: waits for its
+ * reader in a way `signal` (Ctrl-C) ends (lib/client/pcap.ts
+ * fifoReaderHeld), so that connectOptions() then opens it at once.
+ */
+export async function readyPcap(globals: GlobalOptions, signal?: AbortSignal): Promise<void> {
+  if (globals.pcap === undefined || capture !== undefined || heldFifo !== undefined) return;
+  heldFifo = await fifoReaderHeld(globals.pcap, signal);
 }
 
 /**

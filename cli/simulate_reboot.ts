@@ -89,7 +89,7 @@ import { withAddedOperationSignal } from "../lib/client/operation_scope.ts";
 import { formatNfsUrl, type NfsUrl, parseNfsUrl, UsageError } from "../lib/client/url.ts";
 import { formatRange } from "../lib/client/trace.ts";
 import { formatTraceJson, formatTraceText, type TraceSink } from "../lib/client/trace.ts";
-import { connectOptions } from "./connect.ts";
+import { connectOptions, readyPcap } from "./connect.ts";
 import type { CliContext } from "./context.ts";
 import { describeError, noteConnectUrl } from "./errors.ts";
 import { flushed } from "./output.ts";
@@ -214,12 +214,14 @@ export interface RestartResult {
 
 const DEFAULT_DEPS: DrillDeps = {
   connect: (url, globals, options) =>
-    Nfs4Client.connect({
-      ...connectOptions(url, globals, options.onTrace),
-      ...(options.clientId !== undefined ? { clientId: options.clientId } : {}),
-      ...(options.signal !== undefined ? { signal: options.signal } : {}),
-      recoveryTimeoutMs: options.recoveryTimeoutMs,
-    }).catch((err) => {
+    readyPcap(globals, options.signal).then(() =>
+      Nfs4Client.connect({
+        ...connectOptions(url, globals, options.onTrace),
+        ...(options.clientId !== undefined ? { clientId: options.clientId } : {}),
+        ...(options.signal !== undefined ? { signal: options.signal } : {}),
+        recoveryTimeoutMs: options.recoveryTimeoutMs,
+      })
+    ).catch((err) => {
       // Its message names the server, as every other command's does.
       noteConnectUrl(err, url);
       throw err;

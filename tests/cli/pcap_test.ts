@@ -471,3 +471,35 @@ serverTest(
   },
   { ignore: !tshark },
 );
+
+serverTest(
+  "nfs4 --pcap FIFO that no process reads yet: Ctrl-C ends the wait for a reader at once (exit 130, it used to take no signal, blocked in open(2)); a reader that comes later gets the whole capture",
+  async (server) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nfs4-pcap-"));
+    try {
+      const fifo = path.join(dir, "wait.pcap");
+      assert.ok((await new Deno.Command("mkfifo", { args: [fifo] }).output()).success);
+      const url = `nfs://127.0.0.1:${server.port}/vfs`;
+      const waiting = startNfs4(["--pcap", fifo, "ls", url]);
+      await sleep(1500);
+      waiting.kill("SIGINT");
+      const backstop = setTimeout(() => waiting.kill("SIGKILL"), 5_000);
+      const stopped = await waiting.done;
+      clearTimeout(backstop);
+      assert.equal(stopped.code, 130, stopped.stderr);
+      assert.ok(stopped.ms < 5_000, `${stopped.ms} ms`);
+
+      const lister = startNfs4(["--pcap", fifo, "ls", url]);
+      await sleep(500);
+      const read = new Deno.Command("cat", { args: [fifo], stdout: "piped" }).output();
+      const listed = await lister.done;
+      assert.equal(listed.code, 0, listed.stderr);
+      const bytes = (await read).stdout;
+      // The pcap global header, then packets.
+      assert.ok(bytes.length > 24, `${bytes.length} bytes`);
+      assert.deepEqual([...bytes.subarray(0, 4)], [0xd4, 0xc3, 0xb2, 0xa1]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
