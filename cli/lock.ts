@@ -37,6 +37,7 @@ import {
 } from "../lib/client/trace.ts";
 import type { CliContext } from "./context.ts";
 import { describeError } from "./errors.ts";
+import { ExitCode } from "./exit_codes.ts";
 import { type GlobalOptions, readGlobalOptions, type RootCommand } from "./globals.ts";
 import { flushed, isBrokenPipe } from "./output.ts";
 
@@ -96,7 +97,7 @@ Examples:
 `;
 
 /** The exit status when the lock was lost while held (as timeout(1)'s 125: the tool, not COMMAND, failed). */
-export const LOCK_LOST_STATUS = 125;
+export const LOCK_LOST_STATUS = ExitCode.LOCK_LOST;
 
 /** What `--on-lost` does to COMMAND when the lock is lost. */
 export type OnLost = "term" | "kill" | "ignore";
