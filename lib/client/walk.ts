@@ -37,6 +37,7 @@
 
 import { NfsError } from "../nfs4/errors.ts";
 import type { Nfs4ClientApi } from "./api.ts";
+import { hasStatus } from "./has_status.ts";
 import type { FileInfo } from "./types.ts";
 
 /** How {@linkcode walk} goes through a tree. */
@@ -303,9 +304,19 @@ async function* walkFrom(
     let seen = info;
     if (follow === "always" && info.kind === "symlink") {
       // Only a symlink that leads somewhere is replaced by what it points
-      // to; a dangling one (or one we may not follow) stays itself.
-      const target = await client.stat(path, { follow: true }).catch(() => undefined);
-      if (target) seen = { ...target, name: info.name, path: info.path };
+      // to; a dangling one stays itself, as find -L and chmod -RL take it
+      // (nothing there: NOENT, NOTDIR). Any other failure to look through
+      // it (a loop, no permission, the server) is reported, not taken for
+      // dangling: the tree behind it would be passed over in silence.
+      try {
+        const target = await client.stat(path, { follow: true });
+        seen = { ...target, name: info.name, path: info.path };
+      } catch (error) {
+        if (!hasStatus(error, "NFS4ERR_NOENT", "NFS4ERR_NOTDIR")) {
+          yield failure(new Entry(info, path, names, depth), error);
+          continue;
+        }
+      }
     }
     yield* visit(new Entry(seen, path, names, depth));
   }

@@ -217,6 +217,20 @@ Deno.test("walk() follow 'always' enters symlinked directories and stops at a lo
   assert.deepEqual(never.calls.filter((c) => c.startsWith("stat")), ["stat /top"]);
 });
 
+Deno.test("walk() follow 'always': a symlink that cannot be looked through for another reason than nothing being there (no permission) is a failure, not a dangling link walked past", async () => {
+  const root = dir({
+    elsewhere: dir({ x: file("x") }, { attrError: Nfs4Status.NFS4ERR_ACCESS }),
+    top: dir({ link: symlink("/elsewhere"), gone: symlink("/nowhere"), f: file("f") }),
+  });
+  const lines = await collect(new FakeClient(root, newLog()), "/top", { follow: "always" });
+  assert.deepEqual(sorted(lines), [
+    "! /top/link NFS4ERR_ACCESS",
+    "/top 0",
+    "/top/f 1",
+    "/top/gone 1",
+  ]);
+});
+
 Deno.test("walk() a directory with the fileid of an ancestor is reported as a loop, not entered", async () => {
   const root = dir({
     top: dir({ again: dir({ x: file("x") }, { fileid: 7n }) }, { fileid: 7n }),
