@@ -8,17 +8,26 @@
  * security flavours of the path, the exports under `/`, and the server's
  * clock. The work is lib/client/probe.ts; this file prints it. Nothing is
  * left on the server, and nothing is written unless `--write-probe`; a
- * probe file that may be left is named on stderr and fails the command.
+ * probe file that may be left is named on stderr and fails the command, as
+ * does a path that does not exist (one line, nothing printed). What the
+ * server names (its implementation, the exports under `/`) is printed
+ * safely: see lib/client/probe.ts and the quoting of `ls`.
  * @module
  */
 
 import { InvalidArgumentError, Option } from "@commander-js/extra-typings";
-import { type ProbeFileLeft, probeServer, type ServerProbe } from "../lib/client/probe.ts";
+import {
+  type ProbeFileLeft,
+  probeServer,
+  type ServerIdentity,
+  type ServerProbe,
+} from "../lib/client/probe.ts";
 import { type NfsUrl, parseNfsUrl, urlForPath, urlPath } from "../lib/client/url.ts";
 import { connectOptions } from "./connect.ts";
 import type { CliContext, CommandSession } from "./context.ts";
 import { describeError } from "./errors.ts";
 import { readGlobalOptions, type RootCommand } from "./globals.ts";
+import { quoteName } from "./ls_quote.ts";
 
 const HELP = `
 Examples:
@@ -130,6 +139,18 @@ function probeFileLeftLine(session: CommandSession, url: NfsUrl, left: ProbeFile
 
 const ms = (value: number) => value.toFixed(value < 10 ? 2 : 1);
 
+/**
+ * `nfs-ganesha (domain nfs-ganesha.org, built 2024-01-02)`; a date no `Date`
+ * holds is given in seconds since the epoch, as the server sent it.
+ */
+function implementationText(impl: ServerIdentity["implementation"]): string {
+  if (!impl) return "not given";
+  const built = impl.date !== undefined
+    ? impl.date.slice(0, impl.date.indexOf("T"))
+    : `${impl.seconds} s since 1970`;
+  return `${impl.name} (domain ${impl.domain}, built ${built})`;
+}
+
 /** The human form: short sections, `name  value` lines. */
 export function formatProbe(p: ServerProbe): string {
   const lines: string[] = [];
@@ -156,13 +177,7 @@ export function formatProbe(p: ServerProbe): string {
   const id = p.identity;
   if (id) {
     section(`Identity (EXCHANGE_ID, NFSv4.${p.detailsVersion})`, [
-      [
-        "implementation",
-        id.implementation
-          ? `${id.implementation.name} (domain ${id.implementation.domain}, ` +
-            `built ${id.implementation.date.slice(0, 10)})`
-          : "not given",
-      ],
+      ["implementation", implementationText(id.implementation)],
       ["server owner", `major ${id.ownerMajorId}, minor ${id.ownerMinorId}`],
       ["server scope", id.scope],
       ["flags", id.flags.join(" ") || "none"],
@@ -201,7 +216,8 @@ export function formatProbe(p: ServerProbe): string {
     section(
       "Under / (pseudo file system)",
       p.exports.map((e): [string, string] => [
-        e.path,
+        // Names the server listed: quoted when they need it, as `ls` does on a terminal.
+        quoteName(e.path, { style: "shell-escape" }).text,
         `fsid ${e.fsid ?? "unknown"}${e.separateFs ? " (export)" : ""}`,
       ]),
     );

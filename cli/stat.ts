@@ -25,8 +25,8 @@ import type { CliContext, CommandSession } from "./context.ts";
 import { readGlobalOptions, type RootCommand } from "./globals.ts";
 import { jsonByteString, jsonInteger } from "./json_values.ts";
 import { modeString } from "./ls_format.ts";
-import { type IdDatabase, NO_IDS } from "./ls_owners.ts";
-import { isQuotingStyle, type QuotingStyle } from "./ls_quote.ts";
+import { type IdDatabase, NO_IDS, printableOwner } from "./ls_owners.ts";
+import { isQuotingStyle, quoteName, type QuotingStyle } from "./ls_quote.ts";
 import {
   compileStatFormat,
   fileTypeText,
@@ -44,7 +44,8 @@ Output:
   mode in octal, times as seconds.nanoseconds since the epoch (with the
   local time), the filehandle in hex, owners as the server sent them (with
   the uid/gid and the user or group of this host, from /etc/passwd and
-  /etc/group). Groups: Object, Times, File system. An attribute the server
+  /etc/group; control characters shown as ?). A symlink's target is quoted
+  as %N quotes it. Groups: Object, Times, File system. An attribute the server
   supports but did not return is "unknown"; a usual one it does not support
   (time_create, acl...) is "not supported".
 
@@ -138,6 +139,7 @@ export async function statUrls(
 ): Promise<void> {
   const ids = session.ctx.io.ids?.() ?? NO_IDS;
   const timeZone = session.ctx.io.timeZone;
+  const quoting = quotingStyle(session.ctx.io.env["QUOTING_STYLE"]);
   const json: Record<string, unknown>[] = [];
   let blocks = 0;
   for (const url of urls) {
@@ -146,12 +148,11 @@ export async function statUrls(
       const report = await client.attributes(urlPath(url), { follow: settings.follow });
       if (settings.format) {
         const obj = await statObject(client, url, report, ids, settings.format);
-        const quoting = quotingStyle(session.ctx.io.env["QUOTING_STYLE"]);
         await session.out.write(renderStatFormat(settings.format, obj, { timeZone, quoting }));
       } else if (settings.json) {
         json.push(statJson(url, report, ids));
       } else {
-        const text = statBlock(url, report, ids, timeZone);
+        const text = statBlock(url, report, ids, timeZone, quoting);
         await session.out.write((blocks++ > 0 ? "\n" : "") + text);
       }
     } catch (err) {
@@ -418,11 +419,13 @@ export function secondsText(time: NfsTime): string {
   return `${negative ? "-" : ""}${whole}.${fraction}`;
 }
 
+/** An owner string as sent, made printable ({@linkcode printableOwner}), with its local ids. */
 function ownerText(sent: string, kind: "user" | "group", ids: IdDatabase): string {
   const { id, name } = ownerIds(sent, kind, ids);
   const idName = kind === "user" ? "uid" : "gid";
-  if (typeof id !== "bigint") return `${sent} (no local ${kind})`;
-  return `${sent} (${idName} ${id}${name !== undefined ? `, ${kind} ${name}` : ""})`;
+  const shown = printableOwner(sent);
+  if (typeof id !== "bigint") return `${shown} (no local ${kind})`;
+  return `${shown} (${idName} ${id}${name !== undefined ? `, ${kind} ${name}` : ""})`;
 }
 
 /** An attribute's value as text, raw with a gloss where a number means something. */
@@ -471,13 +474,14 @@ function valueText(
     };
     const root = "/" + locs.fsRoot.join("/");
     const where = locs.locations.map((l) => `${l.server.join(",")}:/${l.rootpath.join("/")}`);
-    return `fs_root ${root}; locations ${where.length === 0 ? "(none)" : where.join(" ")}`;
+    const text = `fs_root ${root}; locations ${where.length === 0 ? "(none)" : where.join(" ")}`;
+    return printableOwner(text);
   }
   if ((name === "acl" || name === "dacl" || name === "sacl") && value !== null) {
     const aces = Array.isArray(value) ? value : (value as { aces: unknown[] }).aces;
     const text = (aces as { type: number; flag: number; accessMask: number; who: string }[])
       .map((a) =>
-        `${ACE_TYPES[a.type] ?? a.type}:${a.who}:0x${a.accessMask.toString(16)}` +
+        `${ACE_TYPES[a.type] ?? a.type}:${printableOwner(a.who)}:0x${a.accessMask.toString(16)}` +
         (a.flag !== 0 ? `:flags 0x${a.flag.toString(16)}` : "")
       );
     return text.length === 0 ? "(none)" : text.join(" ");
@@ -489,7 +493,8 @@ function genericText(value: unknown): string {
   if (typeof value === "bigint" || typeof value === "number" || typeof value === "boolean") {
     return String(value);
   }
-  if (typeof value === "string") return value;
+  // A string attribute is the server's text: no control character reaches the terminal.
+  if (typeof value === "string") return printableOwner(value);
   if (value instanceof Uint8Array) return value.length === 0 ? "(empty)" : hex(value);
   if (Array.isArray(value)) {
     return value.length === 0 ? "(none)" : value.map(genericText).join(" ");
@@ -521,20 +526,27 @@ function wrapValue(text: string, indent: number): string {
   return lines.join("\n" + " ".repeat(indent));
 }
 
-/** The default output for one URL: a block of `name value` lines in three groups. */
+/**
+ * The default output for one URL: a block of `name value` lines in three
+ * groups. What the server names is quoted: a symlink's target as `%N`
+ * quotes it (`quoting`, else shell-escape-always), the path (which
+ * symlinks followed with `-L` make the server's) as `ls` quotes names on a
+ * terminal (`quoting`, else shell-escape: only when it needs it).
+ */
 export function statBlock(
   url: NfsUrl,
   report: AttributeReport,
   ids: IdDatabase,
   timeZone: string | undefined,
+  quoting?: QuotingStyle,
 ): string {
   const { info } = report;
   const lines: string[] = [];
   const target = info.kind === "symlink" && info.linkTarget !== undefined
-    ? ` -> ${info.linkTarget}`
+    ? ` -> ${quoteName(info.linkTarget, { style: quoting ?? "shell-escape-always" }).text}`
     : "";
   lines.push(`File: ${url.text}${target}`);
-  lines.push(`Path: ${info.path}`);
+  lines.push(`Path: ${quoteName(info.path, { style: quoting ?? "shell-escape" }).text}`);
   const groups = new Map<Group, Shown[]>([["Object", []], ["Times", []], ["File system", []]]);
   for (const shown of shownAttributes(report)) groups.get(groupOf(shown.name))!.push(shown);
   const indent = 2 + NAME_WIDTH + 1;

@@ -27,7 +27,8 @@
  * | `%F`          | type, in the words of GNU stat (`regular empty file`, `fifo`, ...)   |
  * | `%h`          | numlinks                                                             |
  * | `%u` `%U`     | owner: its uid (a number as sent, `name@domain` through this host's  |
- * |               | users), the local user name (`UNKNOWN` when none)                    |
+ * |               | users; else the string as sent, control characters as `?`), the     |
+ * |               | local user name (`UNKNOWN` when none)                                |
  * | `%g` `%G`     | owner_group, likewise                                                |
  * | `%i`          | fileid                                                               |
  * | `%X %Y %Z %W` | time_access, time_modify, time_metadata, time_create (0 if unknown)  |
@@ -35,7 +36,8 @@
  * | `%d` `%D`     | the fsid as a device number (major, minor), `%Hd` `%Ld` its parts    |
  * | `%r %R %t %T` | rawdev (`%Hr` `%Lr` major and minor)                                 |
  * | `%o`          | the I/O size a Linux mount would use: maxwrite, at most 1 MiB        |
- * | `%m`          | the path of the file system's root on the server (the export)        |
+ * | `%m`          | the path of the file system's root on the server (the export), its   |
+ * |               | control characters as `?`                                            |
  * @module
  */
 
@@ -43,6 +45,7 @@ import { InvalidArgumentError } from "@commander-js/extra-typings";
 import { decodeByteString, encodeByteString } from "../lib/client/names.ts";
 import type { FileKind, NfsTime } from "../lib/client/types.ts";
 import { modeString } from "./ls_format.ts";
+import { printableOwner } from "./ls_owners.ts";
 import { quoteName, type QuotingStyle } from "./ls_quote.ts";
 import { strftime } from "./ls_time.ts";
 
@@ -435,12 +438,11 @@ function convert(
 ): string {
   const { spec, modifier } = piece;
   const str = (value: string | undefined) => printfString(spec, value ?? "?");
-  const num = (value: bigint | number | string | undefined, conv: "d" | "u" | "o" | "x") =>
-    value === undefined
-      ? str("?")
-      : typeof value === "string"
-      ? str(value)
-      : printfInteger(spec, BigInt(value), conv);
+  const num = (value: bigint | number | undefined, conv: "d" | "u" | "o" | "x") =>
+    value === undefined ? str("?") : printfInteger(spec, BigInt(value), conv);
+  // An owner that maps to no id is the server's string: no control character reaches a terminal.
+  const id = (value: bigint | string | undefined) =>
+    typeof value === "string" ? str(printableOwner(value)) : num(value, "u");
   const epoch = (time: NfsTime | undefined) =>
     time === undefined ? str("?") : epochSeconds(spec, time);
   const human = (time: NfsTime | undefined) =>
@@ -472,17 +474,18 @@ function convert(
     case "h":
       return num(obj.nlink, "u");
     case "u":
-      return num(obj.uid, "u");
+      return id(obj.uid);
     case "U":
       return str(obj.uid === undefined ? undefined : obj.user ?? "UNKNOWN");
     case "g":
-      return num(obj.gid, "u");
+      return id(obj.gid);
     case "G":
       return str(obj.gid === undefined ? undefined : obj.group ?? "UNKNOWN");
     case "i":
       return num(obj.fileid, "u");
     case "m":
-      return str(obj.mountPoint);
+      // A path on the server, symlinks followed: the server's text too.
+      return str(obj.mountPoint === undefined ? undefined : printableOwner(obj.mountPoint));
     case "o":
       return num(
         obj.ioSize === undefined ? undefined : obj.ioSize < ONE_MIB ? obj.ioSize : ONE_MIB,

@@ -12,7 +12,15 @@
  * §16.2.3). The rest comes from one ordinary client of the highest minor
  * version served, closed at the end (DESTROY_SESSION, DESTROY_CLIENTID), so
  * nothing is left on the server. What could not be learned is said, with
- * the reason, never fatal.
+ * the reason, never fatal; but a path that names nothing (NFS4ERR_NOENT,
+ * NFS4ERR_NOTDIR) fails the probe with that error, as it fails any other
+ * command: there is no object to describe.
+ *
+ * What the server names itself with (server owner, scope, implementation
+ * name and domain) is kept as printable ASCII, else shown in hex, so that
+ * no escape sequence a server sends reaches a terminal; an implementation
+ * date no `Date` can hold (any 64-bit seconds decode, RFC 7530 §3.3.1) is
+ * given as its seconds.
  *
  * `writeProbe` creates one file to read the server's clock, EXCLUSIVE4_1
  * (RFC 8881 §18.16.3) or on 4.0 EXCLUSIVE4 (RFC 7530 §16.16.5) with a
@@ -29,6 +37,7 @@ import { RpcCompoundChannel } from "../nfs4/channel.ts";
 import { ExchangeIdFlags, SecFlavor, StateProtectHow } from "../nfs4/constants.ts";
 import { CreateSessionFlags } from "../nfs4/constants.ts";
 import { NfsError } from "../nfs4/errors.ts";
+import type { ExchangeIdResult } from "../nfs4/ops/exchange_id.ts";
 import { putfh } from "../nfs4/ops/putfh.ts";
 import { putrootfh } from "../nfs4/ops/putrootfh.ts";
 import { secinfo } from "../nfs4/ops/secinfo.ts";
@@ -37,7 +46,7 @@ import { Nfs4Status as S, statusName } from "../nfs4/status.ts";
 import { hex } from "../nfs4/types.ts";
 import type { ConnectOptions } from "./api.ts";
 import { Nfs4Client } from "./client.ts";
-import { displayByteString } from "./names.ts";
+import { displayByteString, encodeByteString } from "./names.ts";
 import type { AttributeReport } from "./types.ts";
 import { cleanupWork } from "./operation_scope.ts";
 
@@ -63,8 +72,16 @@ export interface ServerIdentity {
   readonly ownerMajorId: string;
   readonly ownerMinorId: string;
   readonly scope: string;
+  /** eir_server_impl_id (RFC 8881 §18.35.3), its strings as {@linkcode printable}. */
   readonly implementation:
-    | { readonly domain: string; readonly name: string; readonly date: string }
+    | {
+      readonly domain: string;
+      readonly name: string;
+      /** nii_date in ISO 8601, undefined when no `Date` can hold it. */
+      readonly date: string | undefined;
+      /** nii_date's seconds since the epoch as sent, in decimal. */
+      readonly seconds: string;
+    }
     | undefined;
   /** The EXCHGID4_FLAG_* names it set. */
   readonly flags: readonly string[];
@@ -233,6 +250,7 @@ export async function probeServer(options: ProbeOptions): Promise<ServerProbe> {
       notLearned,
       `attributes of ${options.path}`,
       () => client.attributes(options.path, { follow: true }),
+      NO_SUCH_PATH,
     );
     const root = options.path === "/" ? report : await learn(
       notLearned,
@@ -320,16 +338,28 @@ function formatServer(options: { host: string; port: number }): string {
     : `${options.host}:${options.port}`;
 }
 
-/** Runs `fn`; a server status or refusal becomes a line of `notLearned`. */
+/**
+ * The statuses that say the URL's path names nothing (LOOKUP, RFC 8881
+ * §18.13.3): the probe fails with them, as `stat` of the path would. Others
+ * (NFS4ERR_ACCESS, NFS4ERR_WRONGSEC, NFS4ERR_MOVED...) describe an object
+ * that is there: what `info` is asked to find out, so they are not learned.
+ */
+const NO_SUCH_PATH: ReadonlySet<number> = new Set([S.NFS4ERR_NOENT, S.NFS4ERR_NOTDIR]);
+
+/**
+ * Runs `fn`; a server status or refusal becomes a line of `notLearned`,
+ * but for those in `fatal`, which are thrown.
+ */
 async function learn<T>(
   notLearned: string[],
   what: string,
   fn: () => Promise<T>,
+  fatal: ReadonlySet<number> = new Set(),
 ): Promise<T | undefined> {
   try {
     return await fn();
   } catch (e) {
-    if (!(e instanceof NfsError)) throw e;
+    if (!(e instanceof NfsError) || fatal.has(e.status)) throw e;
     notLearned.push(`${what}: ${e.statusName}`);
     return undefined;
   }
@@ -398,9 +428,16 @@ const FLAG_NAMES: readonly [number, string][] = [
   [ExchangeIdFlags.EXCHGID4_FLAG_CONFIRMED_R, "CONFIRMED_R"],
 ];
 
-type ExchangeId = NonNullable<Nfs4Client["manager"]["client"]["exchangeId"]>;
-
-function describeIdentity(result: ExchangeId): ServerIdentity {
+/**
+ * What an EXCHANGE_ID result (RFC 8881 §18.35.3) says of the server, every
+ * string it sent made {@linkcode printable}.
+ *
+ * @example
+ * ```ts
+ * describeIdentity(result).implementation?.name; // "nfs-ganesha", or "0x1b5b..." when not ASCII
+ * ```
+ */
+export function describeIdentity(result: ExchangeIdResult): ServerIdentity {
   const flags = FLAG_NAMES.filter(([bit]) => (result.flags & bit) !== 0).map(([, name]) => name);
   const roles = [
     [ExchangeIdFlags.EXCHGID4_FLAG_USE_NON_PNFS, "non-pNFS"],
@@ -415,9 +452,10 @@ function describeIdentity(result: ExchangeId): ServerIdentity {
     scope: printable(result.serverScope),
     implementation: impl
       ? {
-        domain: impl.domain,
-        name: impl.name,
-        date: new Date(Number(impl.date.seconds) * 1000).toISOString(),
+        domain: printable(encodeByteString(impl.domain)),
+        name: printable(encodeByteString(impl.name)),
+        date: isoDate(impl.date.seconds),
+        seconds: impl.date.seconds.toString(),
       }
       : undefined,
     flags,
@@ -430,6 +468,15 @@ function describeIdentity(result: ExchangeId): ServerIdentity {
       ? "SSV (SP4_SSV)"
       : `unknown (${how})`,
   };
+}
+
+/**
+ * `seconds` since the epoch in ISO 8601; undefined past what a `Date` holds
+ * (±8.64e15 ms), where `toISOString()` throws "Invalid time value".
+ */
+function isoDate(seconds: bigint): string | undefined {
+  const date = new Date(Number(seconds) * 1000);
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
 }
 
 /** Opaque bytes as text when they are printable ASCII (C strings' final NULs aside), else hex. */

