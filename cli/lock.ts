@@ -63,7 +63,7 @@ When another owner holds a conflicting lock, nfs4 waits: it polls with
 blocking LOCKs (READW_LT/WRITEW_LT), 100 ms apart at first, then up to 2 s.
 -w gives up after SECONDS, -n does not wait. Giving up prints who holds the
 lock (lock owner, client, type, range) and exits 1, or the -E code:
-  nfs4: nfs://srv/vfs/f: locked: exclusive lock on bytes 0- held by lock owner lock-p4242-1 (client 0x…)
+  nfs4: nfs://srv/vfs/f: locked: exclusive lock on bytes 0- held by lock owner lock-p4242-1 (client 0x…) (NFS4ERR_DENIED)
 
 --test takes nothing: it asks the server (LOCKT) and prints on stdout
   nfs://srv/vfs/f: free: no lock conflicts with an exclusive lock on bytes 0-
@@ -162,7 +162,7 @@ function kindOf(type: "read" | "write"): string {
 export const describeHolder: (holder: LockHolder) => string = describeLockHolder;
 
 /**
- * `locked: HOLDER` for a lock refused: `lock` and the shell's `lock` say it
+ * `locked: HOLDER (NFS4ERR_DENIED)` for a lock refused: `lock` and the shell's `lock` say it
  * alike. An earlier refusal given as the answer (no later one came before
  * the deadline) says when it came: its holder may be gone by now. With
  * `waitedMs` (a wait with -w that ran out), how long it waited.
@@ -173,7 +173,7 @@ export function lockConflictText(err: LockConflictError, waitedMs?: number): str
     : ` (as the server said at ${(err.answeredAtMs / 1000).toFixed(1)} s; ` +
       "no later answer came before the deadline)";
   const waited = waitedMs === undefined ? "" : `; gave up after ${(waitedMs / 1000).toFixed(1)} s`;
-  return `locked: ${describeHolder(err.holder)}${asOf}${waited}`;
+  return `locked: ${describeHolder(err.holder)}${asOf}${waited} (NFS4ERR_DENIED)`;
 }
 
 /** Adds `lock` to the program. */

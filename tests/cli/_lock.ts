@@ -182,7 +182,7 @@ export function heldBy(kind: "shared" | "exclusive", bytes: string, owner: strin
     `\\(client 0x[0-9a-f]{16}\\)`;
 }
 
-/** `nfs4: URL: locked: <holder>` on one line, the whole of stderr. */
+/** `nfs4: URL: locked: <holder> (NFS4ERR_DENIED)` on one line, the whole of stderr. */
 export function conflictLine(
   url: string,
   holder: string,
@@ -194,7 +194,9 @@ export function conflictLine(
   const asOf = options.mayBeEarlier
     ? "(?: \\(as the server said at \\d+\\.\\d s; no later answer came before the deadline\\))?"
     : "";
-  return new RegExp(`^nfs4: ${escape(url)}: locked: ${holder}${asOf}${suffix}\\n$`);
+  return new RegExp(
+    `^nfs4: ${escape(url)}: locked: ${holder}${asOf}${suffix} \\(NFS4ERR_DENIED\\)\\n$`,
+  );
 }
 
 /**

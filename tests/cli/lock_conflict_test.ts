@@ -73,7 +73,7 @@ for (const vers of ["4.0", "4.1"] as const) {
           new RegExp(
             `^nfs4: ${escape(url)}: locked: (${heldBy("exclusive", "0-99", low.owner)}|${
               heldBy("exclusive", "100-", high.owner)
-            })\\n$`,
+            }) \\(NFS4ERR_DENIED\\)\\n$`,
           ),
         );
       }

@@ -166,7 +166,7 @@ for (const vers of ["4.0", "4.1"] as const) {
       assert.equal(run.code, 1, run.stderr);
       assert.equal(
         run.stderr,
-        `nfs4: ${url}: locked: a conflicting lock held by an unknown holder (the server did not say who)\n`,
+        `nfs4: ${url}: locked: a conflicting lock held by an unknown holder (the server did not say who) (NFS4ERR_DENIED)\n`,
       );
     });
   });

@@ -36,7 +36,7 @@ for (const vers of ["4.0", "4.1"] as const) {
           const line = new RegExp(
             `^nfs4: lock: ${escape(url)}: locked: ${holderText}${
               wait[0] === "-w" ? `${asOf}; gave up after \\d+\\.\\d s` : ""
-            }$`,
+            } \\(NFS4ERR_DENIED\\)$`,
             "m",
           );
           assert.match(r.stderr, line);
