@@ -36,6 +36,7 @@ import { byteLength, displayByteString } from "../nfs4/names.ts";
 import { getattr } from "../nfs4/ops/getattr.ts";
 import { getfh } from "../nfs4/ops/getfh.ts";
 import { lookup } from "../nfs4/ops/lookup.ts";
+import { verify } from "../nfs4/ops/verify.ts";
 import { putfh } from "../nfs4/ops/putfh.ts";
 import { putrootfh } from "../nfs4/ops/putrootfh.ts";
 import { read } from "../nfs4/ops/read.ts";
@@ -84,6 +85,7 @@ import {
   type OpenState,
 } from "../state/open_state.ts";
 import { Tracer } from "../state/trace.ts";
+import { outsideOperationScope } from "../state/operation_scope.ts";
 import { LARGEST_READ as MAX_READ, LARGEST_WRITE as MAX_WRITE } from "../state/procs.ts";
 
 /**
@@ -1002,6 +1004,9 @@ export class Nfs4Client implements Nfs4ClientApi {
       : options.access === "write"
       ? ShareAccess.OPEN4_SHARE_ACCESS_WRITE
       : ShareAccess.OPEN4_SHARE_ACCESS_BOTH;
+    // 4.0's EXCLUSIVE4 carries no attributes: the mode follows at once.
+    const modeFollows = options.create === "exclusive" && !this.manager.sessions &&
+      options.mode !== undefined;
     const opened = await openFile(this.manager, {
       dirFh: parentFh,
       name,
@@ -1023,16 +1028,68 @@ export class Nfs4Client implements Nfs4ClientApi {
           },
         }
         : {}),
-      attrs: await this.#wanted(OPENED_FILE_ATTRS),
+      // The FILEID too when a SETATTR is to follow the create: a file made
+      // and not handed over is removed only while its name is still it.
+      attrs: await this.#wanted(
+        modeFollows ? [...OPENED_FILE_ATTRS, Attr.FILEID] : OPENED_FILE_ATTRS,
+      ),
     });
     const attrs = opened.attrs.attrs;
     const file = this.#fileFor(opened.state, opened.attrs);
-    if (options.truncate && !options.create && attrs.size !== 0n) await file.setattr({ size: 0n });
-    // 4.0's EXCLUSIVE4 carries no attributes: the mode follows at once.
-    if (options.create === "exclusive" && !this.manager.sessions && options.mode !== undefined) {
-      await file.setattr({ mode: options.mode });
+    if (options.truncate && !options.create && attrs.size !== 0n) {
+      try {
+        await file.setattr({ size: 0n });
+      } catch (e) {
+        // Not handed over: not left open until the client ends either.
+        await outsideOperationScope(() => file.close()).catch(() => undefined);
+        throw e;
+      }
+    }
+    if (modeFollows) {
+      try {
+        await file.setattr({ mode: options.mode });
+      } catch (e) {
+        throw await this.#unmake(file, parentFh, name, attrs.fileid, e);
+      }
     }
     return file;
+  }
+
+  /**
+   * Closes and removes the file `name` in `parentFh` that an exclusive
+   * create of #openIn made (its verifier ours, RFC 7530 §16.16.5) and that
+   * then failed (`failure`) before it was handed over: nothing of a failed
+   * open stays. Outside the work's soft stop, as any cleanup. The REMOVE
+   * goes beside the CLOSE (a server that refuses to remove an open file
+   * waits it out as DELAY meanwhile) and only while the name is this file:
+   * `PUTFH LOOKUP VERIFY(fileid) PUTFH REMOVE` (RFC 7530 §16.35 VERIFY,
+   * §16.26 REMOVE). Resolves to what to throw: `failure`, or, when the file
+   * could not be removed, a {@linkcode CreatedFileLeftError} naming it.
+   */
+  async #unmake(
+    file: NfsFile,
+    parentFh: FileHandle,
+    name: string,
+    fileid: bigint | undefined,
+    failure: unknown,
+  ): Promise<unknown> {
+    const removing = outsideOperationScope(() =>
+      this.manager.run(() =>
+        fileid === undefined ? [putfh(parentFh), remove(name)] as const : [
+          putfh(parentFh),
+          lookup(name),
+          verify({ fileid }),
+          putfh(parentFh),
+          remove(name),
+        ] as const
+      )
+    );
+    const [, removal] = await Promise.all([
+      outsideOperationScope(() => file.close()).catch(() => undefined),
+      removing.then(() => undefined, (e: unknown) => e),
+    ]);
+    if (removal === undefined || !leftBy(removal)) return failure;
+    return new CreatedFileLeftError(file.path, { cause: failure, removal });
   }
 
   /**
@@ -1893,6 +1950,57 @@ export class Nfs4Client implements Nfs4ClientApi {
 
 /** Times one write() starts over after the verifier changed between its short WRITEs. */
 const MAX_WRITE_RESTARTS = 5;
+
+/**
+ * A file that open() made (an exclusive create), whose open then failed
+ * (the cause) before it was handed over, and that could not be removed
+ * (`removal` says why): it is left on the server as `path`, or, when the
+ * REMOVE's outcome is unknown (`surely` false: no answer, a stop), may be.
+ */
+export class CreatedFileLeftError extends Error {
+  /** The file left on the server, as open() was given it. */
+  readonly path: string;
+  /** Why the open failed (the cause's message, without the path). */
+  readonly reason: string;
+  /** Why the file could not be removed. */
+  readonly removal: string;
+  /** The server refused the REMOVE (else its outcome is unknown). */
+  readonly surely: boolean;
+
+  constructor(path: string, options: { cause: unknown; removal: unknown }) {
+    const reason = reasonOf(options.cause);
+    const removal = reasonOf(options.removal);
+    const surely = options.removal instanceof NfsError && !options.removal.answeredResend;
+    const left = `made by this open, it ${surely ? "is" : "may be"} left on the server`;
+    super(`${path}: ${reason}; ${left} (not removed: ${removal})`, { cause: options.cause });
+    this.name = "CreatedFileLeftError";
+    this.path = path;
+    this.reason = reason;
+    this.removal = removal;
+    this.surely = surely;
+  }
+}
+
+/** The message of `error`, without the path or op an NfsError's starts with. */
+function reasonOf(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const where = error instanceof NfsError ? error.path ?? error.op : undefined;
+  return where !== undefined && message.startsWith(`${where}: `)
+    ? message.slice(where.length + 2)
+    : message;
+}
+
+/**
+ * Whether the REMOVE of a file open() made (Nfs4Client #unmake) that
+ * failed with `error` left the file under its name: not when the name is
+ * gone (NFS4ERR_NOENT; to a resend, its first run removed it) or is
+ * another file now (VERIFY's NFS4ERR_NOT_SAME, RFC 7530 §16.35).
+ */
+function leftBy(error: unknown): boolean {
+  return !(error instanceof NfsError &&
+    ((error.op === "LOOKUP" || error.op === "REMOVE") && error.status === S.NFS4ERR_NOENT ||
+      error.op === "VERIFY" && error.status === S.NFS4ERR_NOT_SAME));
+}
 
 /** An open file: its open state lives in the state manager. */
 export class NfsFile implements WritableFile {

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { CreatedFileLeftError } from "../client.ts";
 import { cleanupWork } from "../operation_scope.ts";
 import { NfsError } from "../../nfs4/errors.ts";
 import { Nfs4Status as S } from "../../nfs4/status.ts";
@@ -241,6 +242,8 @@ async function copyThroughTemporary(
   });
   creating.catch(() => undefined); // a failure is seen below, or does not matter after an abort
   let placed = false;
+  /** What the copy of this file failed with, as thrown to it. */
+  let failure: unknown;
   /** A finish the copy's stop gave up waiting for. */
   let stoppedEnding: Promise<void> | undefined;
   try {
@@ -307,6 +310,7 @@ async function copyThroughTemporary(
     placed = true;
     return "placed";
   } catch (e) {
+    failure = e;
     throw resentCreateFailure(renamePath(e, side, temp, target), side, target);
   } finally {
     if (!placed) {
@@ -325,6 +329,13 @@ async function copyThroughTemporary(
             made !== "nothing made" ? quietly(cleanupWork(() => side.remove(temp))) : undefined,
             quietly(cleanupWork(() => writer.abort())),
           ]);
+        }, (e: unknown) => {
+          // Made, then failed, and not removed by its create (on 4.0 after
+          // the SETATTR of its mode, Nfs4Client's open): a stop that hid
+          // that failure does not hide the temporary left.
+          if (e instanceof CreatedFileLeftError && e !== failure) {
+            run.reportBesideStop(temporaryLeft(e, side, temp, target), side);
+          }
         })),
         // A small file given its final name in its own COMPOUND
         // (nfs_create.ts) whose COMMIT then said its data may be lost (a
@@ -343,10 +354,12 @@ async function copyThroughTemporary(
 /**
  * Overwrites `target` in place: opened without create and emptied (as cp's
  * O_TRUNC), written, its size set, committed; then, with `-p`, its mode and
- * times. A failure once it was emptied says the destination is incomplete
- * (there is no old copy to go back to). `special`: `target` is a local fifo
- * or device, written into as a stream; its mode, owner and times are never
- * changed (`cp -p` would try to give /dev/null the source's).
+ * times. A failure or stop once the emptying may have happened (NFS: its
+ * SETATTR sent) says the destination is incomplete (there is no old copy
+ * to go back to); one before leaves the file as it was, closed. `special`:
+ * `target` is a local fifo or device, written into as a stream; its mode,
+ * owner and times are never changed (`cp -p` would try to give /dev/null
+ * the source's).
  */
 async function copyInPlace(
   run: CopyRun,
@@ -366,9 +379,32 @@ async function copyInPlace(
   const final: FinalAttrs = { ...attrs, mode };
   const attrsWanted = !special &&
     (owned || mode !== undefined || final.mtime !== undefined || final.atime !== undefined);
-  const writer = await run.abortable(side.openExisting(target, special));
+  const opening = side.openExisting(target, special);
+  let writer: Writer;
+  try {
+    writer = await run.abortable(opening);
+  } catch (e) {
+    // What it opened is closed, not left open until the client ends.
+    opening.then((opened) => opened.abort()).catch(() => undefined);
+    throw e;
+  }
+  // A stop that came as it opened: the file stays as it was, unless the
+  // open emptied it itself (O_TRUNC; then the try below says so).
+  if (writer.empty && run.options.signal?.aborted) {
+    await quietly(writer.abort());
+    run.checkAbort();
+  }
+  /** The emptying (NFS: its SETATTR of size 0), once sent: waited for before the CLOSE. */
+  let emptying: Promise<void> | undefined;
   let finishing: Promise<void> | undefined;
   try {
+    // From here the file may have lost its old data (a state change the
+    // server runs even when the copy stops waiting for its answer): any
+    // failure or stop says the destination is incomplete.
+    if (writer.empty) {
+      emptying = writer.empty();
+      await run.abortable(emptying);
+    }
     const open = data.reader;
     if (open) writer.useSource?.((offset, length) => open.readAt(offset, length));
     const size = await pumpData(run, data, writer);
@@ -392,6 +428,8 @@ async function copyInPlace(
       }
       throw signal.reason ?? e;
     }
+    // The SETATTR keeps its open stateid until it is answered: the CLOSE after it.
+    if (emptying) await quietly(emptying);
     await quietly(writer.abort());
     const error = new IncompleteCopyError(side.display(target), { url: side.url, cause: e });
     if (signal?.aborted) {
@@ -466,8 +504,12 @@ function resentCreateFailure(error: unknown, side: Side, target: string): unknow
   );
 }
 
-/** A failure about the temporary is reported as being about the destination. */
+/**
+ * A failure about the temporary is reported as being about the destination;
+ * a temporary left on the server is named.
+ */
 function renamePath(error: unknown, side: Side, temp: string, target: string): unknown {
+  if (error instanceof CreatedFileLeftError) return temporaryLeft(error, side, temp, target);
   if (error instanceof NfsError && error.path !== undefined) {
     if (error.path === temp) return error.withPath(target);
     if (error.path === side.display(temp)) return error.withPath(side.display(target));
@@ -476,6 +518,28 @@ function renamePath(error: unknown, side: Side, temp: string, target: string): u
     return new LocalFileError(target, error.cause);
   }
   return error;
+}
+
+/**
+ * The copy to `target` failed, and its temporary `temp` is left on the
+ * server (or may be: its REMOVE got no answer).
+ */
+function temporaryLeft(
+  error: CreatedFileLeftError,
+  side: Side,
+  temp: string,
+  target: string,
+): CopyError {
+  const left = `its temporary ${side.display(temp)} ${
+    error.surely ? "is" : "may be"
+  } left on the server`;
+  const notRemoved = error.removal === error.reason
+    ? "not removed, for the same reason"
+    : `not removed: ${error.removal}`;
+  return new CopyError(`${side.display(target)}: ${error.reason}; ${left} (${notRemoved})`, {
+    url: side.url,
+    cause: error,
+  });
 }
 
 /**

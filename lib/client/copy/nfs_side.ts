@@ -356,16 +356,18 @@ export class NfsSide implements Side {
   }
 
   async openExisting(path: string): Promise<Writer> {
-    // OPEN without create, then SETATTR size 0 (RFC 7530 §16.16: OPEN's
-    // truncation is a SETATTR of size); the file keeps owner, mode and links.
-    const file = await this.#call(() =>
-      this.client.open(path, { access: "write", truncate: true })
-    );
+    // OPEN without create, which changes no data; the SETATTR of size 0
+    // that empties it (RFC 7530 §16.16: OPEN's truncation is a SETATTR of
+    // size) is the writer's first step (`empty`), for the copy to tell a
+    // failure before it (the file as it was) from one after it (the file
+    // incomplete). The file keeps owner, mode and links.
+    const file = await this.#call(() => this.client.open(path, { access: "write" }));
     return new NfsWriter(file, {
       named: (e) => this.#named(e),
       depth: this.#tuning.writeDepth,
       commitBytes: this.#tuning.commitBytes,
       onResend: this.#onResend,
+      toEmpty: file.size !== 0n,
     });
   }
 

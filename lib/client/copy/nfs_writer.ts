@@ -58,6 +58,11 @@ export interface NfsWriterOptions {
   readonly endInOne?: boolean;
   /** Rewrites a failure before it is thrown (to name the file by its URL). */
   readonly named?: (error: unknown) => unknown;
+  /**
+   * An existing file opened in place (NfsSide.openExisting) that held data
+   * when opened: {@linkcode NfsWriter.empty} sends its SETATTR of size 0.
+   */
+  readonly toEmpty?: boolean;
 }
 
 /**
@@ -161,6 +166,21 @@ export class NfsWriter implements Writer {
 
   useSource(reread: Reread): void {
     this.#reread = reread;
+  }
+
+  /**
+   * Empties a file opened in place (`toEmpty`): a SETATTR of size 0 with
+   * the open stateid (RFC 7530 §16.32, RFC 8881 §18.30), as an open's
+   * O_TRUNC reaches the server (RFC 7530 §16.16: OPEN's truncation is a
+   * SETATTR of size).
+   */
+  async empty(): Promise<void> {
+    if (!this.#options.toEmpty) return;
+    try {
+      await this.#file.setattr({ size: 0n });
+    } catch (e) {
+      throw this.#options.named ? this.#options.named(e) : e;
+    }
   }
 
   #check(): void {

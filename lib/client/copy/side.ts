@@ -112,6 +112,13 @@ export interface Writer {
     group: string | undefined,
     onRefused?: OwnerRefusal,
   ): Promise<void>;
+  /**
+   * Empties a file {@linkcode Side.openExisting} opened where the open
+   * itself did not (NFS: the OPEN, then this SETATTR of size 0): the first
+   * change to the file, so that a copy knows from when on it is
+   * incomplete. Resolves at once when there is nothing to empty.
+   */
+  empty?(): Promise<void>;
   /** Makes the data durable (NFS: committed), sets `attrs`, closes. */
   finish(attrs: FinalAttrs, size: bigint): Promise<void>;
   /** Stops without finishing; the caller removes the file. */
@@ -178,8 +185,10 @@ export interface Side {
   create(path: string, options?: CreateOptions): Promise<Writer>;
   /**
    * Opens the existing file `path` for writing in place, emptied first (as
-   * `cp` opens with O_TRUNC): the file keeps its inode, owner, group, mode
-   * and hard links. `special`: `path` is a fifo or a device, written into as
+   * `cp` opens with O_TRUNC): by the open itself, or, where that takes a
+   * request of its own (NFS), by the writer's {@linkcode Writer.empty}. The
+   * file keeps its inode, owner, group, mode and hard links. A failed open
+   * changed nothing. `special`: `path` is a fifo or a device, written into as
    * a stream, as `cp` does (one write after the other, no holes, no size
    * set); only the local side has such files to write into.
    */
