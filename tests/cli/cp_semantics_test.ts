@@ -253,6 +253,67 @@ cpServerTest("nfs4 cp reports bad operands on one line and exits 1", async (serv
       },
     );
 
+    await t.step(
+      "a local file onto the server's name of it (the export served from this host), either way and from stdin: refused, never truncated",
+      async () => {
+        const own = "y".repeat(200_000);
+        await fs.writeFile(`${dir}/own`, own);
+        const mine = `${dir}/own`;
+        const theirs = `${vfs}/own`;
+        for (const vers of VERSIONS) {
+          for (
+            const [args, message] of [
+              [["--inplace", mine, theirs], `'${mine}' and '${theirs}' are the same file`],
+              [[mine, theirs], `'${mine}' and '${theirs}' are the same file`],
+              [[theirs, mine], `'${theirs}' and '${mine}' are the same file`],
+            ] as const
+          ) {
+            const r = await nfs4(["--vers", vers, "cp", ...args]);
+            assert.equal(r.code, 1, r.stderr);
+            assert.deepEqual(messageLines(r.stderr), [`nfs4: ${message}`]);
+            assert.equal(await fs.readFile(mine, "utf8"), own);
+          }
+          // `cp - URL < FILE`: stdin is that very file.
+          const input = await fs.open(mine);
+          try {
+            const fromStdin = await new Deno.Command(Deno.execPath(), {
+              args: ["run", "-A", "cli/main.ts", "--vers", vers, "cp", "--inplace", "-", theirs],
+              cwd: new URL("../../", import.meta.url).pathname,
+              stdin: "piped",
+              stdout: "piped",
+              stderr: "piped",
+            }).spawn();
+            const writer = fromStdin.stdin.getWriter();
+            await writer.write(new TextEncoder().encode(own)).catch(() => {});
+            await writer.close().catch(() => {});
+            const ended = await fromStdin.output();
+            // Through a pipe, stdin is no file: the copy goes ahead, onto
+            // the file with the same bytes.
+            assert.equal(ended.code, 0, new TextDecoder().decode(ended.stderr));
+          } finally {
+            await input.close();
+          }
+          assert.equal(await fs.readFile(mine, "utf8"), own);
+          const redirected = await new Deno.Command("sh", {
+            args: [
+              "-c",
+              `exec "$0" run -A cli/main.ts --vers ${vers} cp --inplace - '${theirs}' < '${mine}'`,
+              Deno.execPath(),
+            ],
+            cwd: new URL("../../", import.meta.url).pathname,
+            stdout: "piped",
+            stderr: "piped",
+          }).output();
+          assert.equal(redirected.code, 1);
+          assert.deepEqual(messageLines(new TextDecoder().decode(redirected.stderr)), [
+            `nfs4: standard input and '${theirs}' are the same file`,
+          ]);
+          assert.equal(await fs.readFile(mine, "utf8"), own);
+        }
+        await fs.rm(mine);
+      },
+    );
+
     await t.step("a file onto a directory, a directory onto a file", async () => {
       await fs.mkdir(`${dir}/target/file`);
       const r = await nfs4(["cp", `${vfs}/file`, `${vfs}/target`]);

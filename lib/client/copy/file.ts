@@ -22,6 +22,7 @@ import {
 } from "./side.ts";
 import { type CopyRun, finalAttrs, temporaryName } from "./run.ts";
 import { HoleFinder, type Segment, wantsHoles } from "./sparse.ts";
+import { localFs } from "./local_fs.ts";
 import {
   applyAttrs,
   isOwnerRefused,
@@ -49,6 +50,25 @@ const STDIN_STAT: Stat = {
   id: undefined,
   path: "-",
 };
+
+/**
+ * Whether a local file and a server's (`a`, `b`, either way round) are one
+ * file seen both ways: the export served from this host, or a local NFS
+ * mount of it. Their identities cannot match (a device against a server),
+ * but the server's fileid is the file's inode there (Ganesha's VFS, knfsd,
+ * a mount's st_ino), and with the same size and mtime to the nanosecond two
+ * different files are not told apart this way. Copied onto itself, the file
+ * would be emptied by the truncating open before a byte was read.
+ */
+function seenBothWays(
+  a: Pick<Stat, "inode" | "size" | "mtime">,
+  b: Pick<Stat, "inode" | "size" | "mtime">,
+): boolean {
+  return a.inode !== undefined && a.inode === b.inode &&
+    a.size !== undefined && a.size === b.size &&
+    a.mtime !== undefined && b.mtime !== undefined &&
+    a.mtime.seconds === b.mtime.seconds && a.mtime.nseconds === b.mtime.nseconds;
+}
 
 /**
  * Copies one regular file to `dest` on a side, checking the destination like
@@ -95,13 +115,27 @@ export async function copyFile(run: CopyRun, source: FileSource, dest: Endpoint)
         { url: side.url },
       );
     }
-    if (source.kind === "side" && existing.id !== undefined && existing.id === sourceStat.id) {
+    if (
+      source.kind === "side" &&
+      (existing.id !== undefined && existing.id === sourceStat.id ||
+        source.at.side.kind !== side.kind && seenBothWays(sourceStat, existing))
+    ) {
       throw new CopyError(
         `'${source.at.side.display(source.at.path)}' and '${
           side.display(target)
         }' are the same file`,
         { url: side.url },
       );
+    }
+    if (source.kind === "stdin" && side.kind === "nfs") {
+      // `cp - URL < FILE`, FILE being that file seen locally.
+      const input = await localFs.statIfExists("/dev/stdin", true).catch(() => undefined);
+      if (input?.kind === "file" && seenBothWays({ ...input, inode: input.ino }, existing)) {
+        throw new CopyError(
+          `standard input and '${side.display(target)}' are the same file`,
+          { url: side.url },
+        );
+      }
     }
     if (run.options.noClobber) return false;
     if (run.options.update && !isNewer(sourceStat, existing)) return false;

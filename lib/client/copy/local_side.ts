@@ -312,6 +312,7 @@ export class LocalSide implements Side {
       mtime: stats.mtime,
       atime: stats.atime,
       id: `local:${stats.dev}:${stats.ino}`,
+      inode: stats.ino,
       path: resolved,
       nlink: stats.nlink,
       owner: String(stats.uid),

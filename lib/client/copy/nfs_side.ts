@@ -169,6 +169,7 @@ export class NfsSide implements Side {
       mtime: info.mtimeNs !== undefined ? timeFromNs(info.mtimeNs) : timeFromDate(info.mtime),
       atime: info.atimeNs !== undefined ? timeFromNs(info.atimeNs) : timeFromDate(info.atime),
       id: fileIdentity(this.url, this.client.serverIdentity?.(), info),
+      inode: info.fileid,
       path,
       linkTarget: info.linkTarget,
       nlink: info.nlink,

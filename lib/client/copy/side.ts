@@ -24,6 +24,12 @@ export interface Stat {
    * fsid where the server gives it, and fileid: nfs_side.ts fileIdentity).
    */
   readonly id: string | undefined;
+  /**
+   * The file's number on its file system (a local inode, an NFS fileid):
+   * with its size and mtime, how a local file and a file of a server are
+   * known to be one file seen both ways (file.ts seenBothWays).
+   */
+  readonly inode?: bigint | undefined;
   /** The path, with symlinks resolved when they were followed. */
   readonly path: string;
   readonly linkTarget?: string | undefined;
