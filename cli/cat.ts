@@ -7,7 +7,10 @@
  * the file size and a slow reader slows the reads down. A URL that fails (a
  * directory, a missing file) prints one line on stderr and the next URL is
  * still copied; the exit status is then 1. When stdout closes early
- * (`nfs4 cat … | head -c1`), `cat` stops quietly with status 0.
+ * (`nfs4 cat … | head -c1`), `cat` stops quietly with status 0; when a
+ * write to it fails otherwise (`> /dev/full`), `cat` stops there, as
+ * cat(1) does: one line, `nfs4: write error: No space left on device`,
+ * status 1, no further file opened.
  *
  * `--offset N` and `--length N` print a byte range of each file: READs
  * from byte N, never past `offset + length` (lib/client/byte_range.ts); an
@@ -75,7 +78,8 @@ export function registerCat(program: RootCommand, ctx: CliContext): void {
 
 /**
  * Copies each of `urls` (or the byte `range` of each) to stdout, in order;
- * failures are reported and skipped. Several files are opened ahead, and
+ * failures are reported and skipped; a failed write to stdout is thrown
+ * and ends the command. Several files are opened ahead, and
  * small ones read ahead, while the one before is written
  * (lib/client/many_files.ts).
  */

@@ -118,7 +118,9 @@ Names:
 
 Output:
   -v prints 'SRC' -> 'DST' for each file, symlink and new directory once it is
-  in place (on stdout; on stderr when stdout carries data or --json). On a
+  in place (on stdout; on stderr when stdout carries data or --json); a
+  failure to write them (a full disk) is reported once, after the copy, and
+  the exit status is 1. On a
   terminal, copies that take more than a moment show a progress bar (bytes,
   rate, ETA, current file) on stderr. --json prints one summary object on
   stdout, also when the copy failed early: {"files", "directories",
@@ -239,6 +241,12 @@ export function registerCp(program: RootCommand, ctx: CliContext): void {
 const INTERRUPTED_STATUS = 130;
 /** How long cleanup may take after Ctrl-C before the process exits anyway. */
 const INTERRUPT_GRACE_MS = 8000;
+/**
+ * `-v` lines not yet taken by stdout (its reader is slow or stalled) past
+ * which the copy is asked to wait for them: a line per file would otherwise
+ * pile up in memory for as long as the reader does not read.
+ */
+const LISTED_BACKLOG_BYTES = 64 * 1024;
 
 /** The reason a copy was aborted by a signal. */
 class InterruptedError extends Error {
@@ -285,6 +293,8 @@ export async function cpCommand(
   let summary: CopySummary;
   // -v lines: stdout, unless it carries the data (`-`) or the JSON summary.
   const listTo = dest.kind === "stdio" || options.json ? "stderr" : "stdout";
+  /** Why a -v line could not be written to stdout (a full disk), reported at the end. */
+  let listFailure: unknown;
   const errorMessages: string[] = [];
   try {
     summary = await copy(sources, dest, {
@@ -305,9 +315,18 @@ export async function cpCommand(
               // A reader gone (`cp -v … | head -1`) ends the copy quietly
               // after the file just listed, as coreutils' SIGPIPE would: the
               // copy stops (any temporary removed) and the command exits 0.
+              // Another failure (`> /dev/full`) lets the copy finish and is
+              // reported at its end, exit 1, as coreutils' cp does.
               session.out.write(line + "\n").catch((e) => {
                 if (isBrokenPipe(e)) controller.abort(e);
+                else listFailure ??= e;
               });
+              // Every line is awaited before the command ends (below); past
+              // the bound, the copy waits for room before its next file
+              // (the engine awaits onCopied). Never rejects.
+              if (session.out.pendingBytes > LISTED_BACKLOG_BYTES) {
+                return session.out.room(LISTED_BACKLOG_BYTES);
+              }
             } else ctx.diag.line(line);
           },
         }
@@ -333,6 +352,13 @@ export async function cpCommand(
       },
       umask: currentUmask(),
     });
+    if (options.listCopied && listTo === "stdout") {
+      // Every -v line out (or its failure known) before the command ends. A
+      // reader slow to read holds the command here, where Ctrl-C still ends
+      // it with 130 (the waiting writes give way: Output.abandon()).
+      await session.out.drained();
+      controller.signal.throwIfAborted();
+    }
   } catch (err) {
     progress.stop();
     if (err instanceof InterruptedError) {
@@ -346,6 +372,8 @@ export async function cpCommand(
     unsubscribe?.();
   }
   progress.stop();
+  // The copy is done; the listing is not all out: exit 1 with one line.
+  if (listFailure !== undefined) throw listFailure;
   if (options.json) {
     await session.out.write(
       JSON.stringify({

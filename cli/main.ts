@@ -13,7 +13,7 @@ import { exactArgv } from "./argv.ts";
 import type { ConnectFn, StopSignal } from "./context.ts";
 import { ExitCode } from "./exit_codes.ts";
 import { type IdDatabase, localIdDatabase } from "./ls_owners.ts";
-import { flushed } from "./output.ts";
+import { flushed, outputDrained } from "./output.ts";
 import { run } from "./program.ts";
 
 /** How long a stopped command may spend releasing server state before it exits anyway. */
@@ -76,7 +76,13 @@ const code = await run(exactArgv(process.argv.slice(2)), {
   ids: () => ids ??= localIdDatabase(),
 });
 // Let buffered output reach its reader before exiting (a closed pipe resolves
-// too); not after a signal, when stdout's reader may have stopped reading.
+// too), a write nobody awaited included (cli/output.ts's outputDrained: a
+// line still waiting for a full pipe would be lost); not after a signal,
+// when stdout's reader may have stopped reading. A signal during this wait
+// ends the process as the system would (run() has let go of the signals).
 const interrupted = code === ExitCode.SIGINT || code === ExitCode.SIGTERM;
-await Promise.all([interrupted ? undefined : flushed(process.stdout), flushed(process.stderr)]);
+await Promise.all([
+  interrupted ? undefined : outputDrained(process.stdout).then(() => flushed(process.stdout)),
+  flushed(process.stderr),
+]);
 process.exit(code);

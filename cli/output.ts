@@ -29,6 +29,15 @@
  * shares the descriptor never sees it), and a full pipe is waited for with
  * poll(2) on a thread of the runtime's pool; {@linkcode Output.abandon}
  * makes that wait, and every later write, reject.
+ *
+ * A write that waits (a full pipe, a stream not yet called back) is counted
+ * in {@linkcode Output.pendingBytes} until it ends: a caller that does not
+ * await each write (`cp -v`'s lines) waits on {@linkcode Output.room} for the
+ * backlog to shrink, and {@linkcode Output.drained} (or
+ * {@linkcode outputDrained} for every Output of a stream, cli/main.ts before
+ * it exits) for it to be gone. A failure other than a closed pipe (a full
+ * disk) becomes a {@linkcode StdoutWriteError}, `write error: …`, as
+ * coreutils names a failure to write standard output.
  * @module
  */
 
@@ -181,6 +190,29 @@ export function isBrokenPipe(err: unknown): boolean {
   return err instanceof Error && err.name === "BrokenPipeError";
 }
 
+/**
+ * Writing to stdout failed otherwise than by its reader going away (ENOSPC
+ * on `> /dev/full`, EIO): the command stops and prints
+ * `nfs4: write error: No space left on device`, as coreutils does, and
+ * exits 1. The system's error is the cause.
+ */
+export class StdoutWriteError extends Error {
+  /** The system's error code (`ENOSPC`), when it has one. */
+  readonly code: string | undefined;
+
+  constructor(cause: Error) {
+    // Deno's message ends in "(os error 28)"; strerror(3)'s words suffice.
+    const why = cause instanceof Error ? cause.message || cause.name : String(cause);
+    super(`write error: ${why.replace(/ \(os error \d+\)$/, "")}`, { cause });
+    this.name = "StdoutWriteError";
+    const code = (cause as { code?: unknown }).code;
+    this.code = typeof code === "string" ? code : undefined;
+  }
+}
+
+/** The Outputs that have writes waiting, by stream ({@linkcode outputDrained}). */
+const busyOutputs = new WeakMap<WritableLike, Set<Output>>();
+
 function isEpipe(err: unknown): boolean {
   return typeof err === "object" && err !== null && (err as { code?: unknown }).code === "EPIPE";
 }
@@ -239,6 +271,58 @@ export class Output {
   }
 
   /**
+   * Bytes handed to {@linkcode Output.write} that stdout has not taken yet
+   * (a full pipe, a stream not yet called back); 0 when nothing waits.
+   */
+  get pendingBytes(): number {
+    return this.#pendingBytes;
+  }
+
+  /**
+   * Resolves once at most `bytes` are pending (at once when so). Never
+   * rejects: a write that fails waits no longer, and its own promise says
+   * why.
+   */
+  room(bytes: number): Promise<void> {
+    if (this.#pendingBytes <= bytes) return Promise.resolve();
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#roomWaits.push({ bytes, resolve });
+    return promise;
+  }
+
+  /** Resolves once every write made so far has ended (taken or failed); never rejects. */
+  drained(): Promise<void> {
+    return this.room(0);
+  }
+
+  #pendingBytes = 0;
+  readonly #roomWaits: { bytes: number; resolve: () => void }[] = [];
+
+  /**
+   * Counts `bytes` more as pending (fewer, once taken or failed), keeps
+   * {@linkcode outputDrained}'s list of busy Outputs and wakes those
+   * waiting for room.
+   */
+  #pending(bytes: number): void {
+    const before = this.#pendingBytes;
+    const after = this.#pendingBytes = before + bytes;
+    if (before === 0 && after > 0) {
+      let busy = busyOutputs.get(this.#stream);
+      if (!busy) busyOutputs.set(this.#stream, busy = new Set());
+      busy.add(this);
+    } else if (before > 0 && after === 0) {
+      busyOutputs.get(this.#stream)?.delete(this);
+    }
+    if (bytes >= 0 || this.#roomWaits.length === 0) return;
+    let kept = 0;
+    for (const wait of this.#roomWaits) {
+      if (after <= wait.bytes) wait.resolve();
+      else this.#roomWaits[kept++] = wait;
+    }
+    this.#roomWaits.length = kept;
+  }
+
+  /**
    * Writes `chunk` and resolves once the stream has taken it. Throws
    * {@linkcode BrokenPipeError} when the reader has gone away.
    */
@@ -268,7 +352,7 @@ export class Output {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#streamWrite(chunk);
+    return this.#streamWrite(chunk, true);
   }
 
   /**
@@ -291,7 +375,9 @@ export class Output {
    * in order.
    */
   #writeOrWait(raw: RawStdout, chunk: Uint8Array): Promise<void> {
-    if (this.#waiting) return this.#queue(() => this.#writeRawWaiting(raw, chunk, 0));
+    if (this.#waiting) {
+      return this.#queue(() => this.#writeRawWaiting(raw, chunk, 0), chunk.length);
+    }
     let done = 0;
     while (done < chunk.length) {
       const n = raw.writeNow(done === 0 ? chunk : chunk.subarray(done));
@@ -302,16 +388,18 @@ export class Output {
       // and a promise (a 64 KiB pipe fills 16 times per MiB). A signal
       // (EINTR) or a reader slower than that makes the wait asynchronous.
       else if (n !== -EAGAIN || !raw.writableWithin(SYNC_WAIT_MS)) {
-        return this.#queue(() => this.#writeRawWaiting(raw, chunk, done));
+        return this.#queue(() => this.#writeRawWaiting(raw, chunk, done), chunk.length - done);
       }
     }
     return Promise.resolve();
   }
 
-  /** A write that runs once the waiting one before it has ended. */
-  #queue(write: () => Promise<void>): Promise<void> {
+  /** A write of `bytes` that runs once the waiting one before it has ended. */
+  #queue(write: () => Promise<void>, bytes: number): Promise<void> {
+    this.#pending(bytes);
     const next = (this.#waiting ?? Promise.resolve()).catch(() => {}).then(write);
     const settled = next.catch(() => {}).then(() => {
+      this.#pending(-bytes);
       if (this.#waiting === settled) this.#waiting = undefined;
     });
     this.#waiting = settled;
@@ -331,7 +419,7 @@ export class Output {
     if (this.#error) throw this.#wrap(this.#error);
     if (!this.#raw) {
       // An earlier chunk fell back to the stream: this one follows it there.
-      return await this.#streamWrite(chunk.subarray(done));
+      return await this.#streamWrite(chunk.subarray(done), false);
     }
     while (done < chunk.length) {
       if (this.#abandoned) throw this.#abandoned;
@@ -343,7 +431,7 @@ export class Output {
         throw this.#wrap(Object.assign(new Error("write EPIPE"), { code: "EPIPE" }));
       } else {
         this.#raw = undefined;
-        return await this.#streamWrite(chunk.subarray(done));
+        return await this.#streamWrite(chunk.subarray(done), false);
       }
     }
   }
@@ -352,19 +440,35 @@ export class Output {
    * `chunk` through the stream, resolved once it has taken it; rejected at
    * once by {@linkcode Output.abandon} (a stream, as Bun's stdout, that
    * queues what a stalled reader has not taken would never call back).
+   * `counted`: pending until then (not when a queued write, counted
+   * already, falls back to the stream).
    */
-  #streamWrite(chunk: string | Uint8Array): Promise<void> {
+  #streamWrite(chunk: string | Uint8Array, counted: boolean): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const abandoned = (reason: Error) => reject(reason);
+      const bytes = counted ? chunk.length : 0;
+      let waiting = true;
+      const ended = () => {
+        if (!waiting) return false;
+        waiting = false;
+        this.#waits.delete(abandoned);
+        if (bytes) this.#pending(-bytes);
+        return true;
+      };
+      const abandoned = (reason: Error) => {
+        if (ended()) reject(reason);
+      };
       this.#waits.add(abandoned);
+      if (bytes) this.#pending(bytes);
       try {
         this.#stream.write(chunk, (error) => {
-          this.#waits.delete(abandoned);
-          if (error) reject(this.#wrap(error));
+          // Told even when abandoned: a closed stdout still aborts `closed`.
+          const failure = error ? this.#wrap(error) : undefined;
+          if (!ended()) return;
+          if (failure) reject(failure);
           else resolve();
         });
       } catch (error) {
-        this.#waits.delete(abandoned);
+        ended();
         failedStreams.add(this.#stream);
         reject(this.#wrap(error as Error));
       }
@@ -423,8 +527,12 @@ export class Output {
   }
 
   #wrap(error: Error): Error {
+    if (!isEpipe(error) && !isBrokenPipe(error)) {
+      const failure = error instanceof StdoutWriteError ? error : new StdoutWriteError(error);
+      this.#error ??= failure;
+      return failure;
+    }
     this.#error ??= error;
-    if (!isEpipe(error) && !isBrokenPipe(error)) return error;
     const broken = isBrokenPipe(error) ? error : new BrokenPipeError({ cause: error });
     if (!this.#closed.signal.aborted) this.#closed.abort(broken);
     return broken;
@@ -464,6 +572,17 @@ export class Diagnostics {
       this.#closed = true;
     }
   }
+}
+
+/**
+ * Resolves once every write made so far through an {@linkcode Output} on
+ * `stream` has ended (taken or failed), including those nobody awaited;
+ * {@linkcode flushed} then covers the stream's own buffer.
+ */
+export function outputDrained(stream: WritableLike): Promise<void> {
+  const busy = busyOutputs.get(stream);
+  if (!busy || busy.size === 0) return Promise.resolve();
+  return Promise.all([...busy].map((output) => output.drained())).then(() => {});
 }
 
 /** Resolves once everything written to `stream` so far has been flushed (or failed). */

@@ -14,8 +14,10 @@
  * Delivery is strictly in the given order, failures included: a file that
  * could not be opened is reported when its turn comes, after the output of
  * those before it, as reading them one by one would. When the sink stops
- * (its `failed` throws, say stdout was closed), nothing new is started and
- * every file opened ahead is closed before `readInOrder` returns.
+ * (its `failed` throws, say stdout was closed) or a write to it fails (a
+ * full disk: no file's failure, and thrown as it is, as cat(1) stops at its
+ * first write error), nothing new is started and every file opened ahead
+ * is closed before `readInOrder` returns.
  *
  * The chunks handed to `write` are each a READ reply's own data: once
  * `write` has resolved, the reply's buffer is handed back for reuse
@@ -43,7 +45,10 @@ export interface OrderedSource {
 
 /** Where the files go, in order. */
 export interface OrderedSink<T> {
-  /** Takes one chunk; resolves once it no longer needs it. */
+  /**
+   * Takes one chunk; resolves once it no longer needs it. A rejection stops
+   * everything: `readInOrder` rejects with it (it is not given to `failed`).
+   */
   write(chunk: Uint8Array): Promise<void>;
   /** `item` failed (to open, read or close); throwing stops everything. */
   failed(item: T, error: unknown): void | Promise<void>;
@@ -99,6 +104,11 @@ class OpenCloseGate {
       if (--this.#active[kind] === 0) { for (const wake of this.#wake.splice(0)) wake(); }
     }
   }
+}
+
+/** A write to the sink failed, inside a file's delivery: not the file's failure. */
+class SinkWriteFailed {
+  constructor(readonly error: unknown) {}
 }
 
 /** Small files' data written in one write, up to this many bytes. */
@@ -198,24 +208,14 @@ export async function readInOrder<T>(
   // one write each: a write per file costs more than the bytes of a small
   // file. A batch is written before anything is waited for, so output never
   // waits behind a file that is not ready.
-  const batch: { chunks: Uint8Array[]; bytes: number; last: T | undefined } = {
-    chunks: [],
-    bytes: 0,
-    last: undefined,
-  };
+  const batch: { chunks: Uint8Array[]; bytes: number } = { chunks: [], bytes: 0 };
   const flush = async () => {
     if (batch.chunks.length === 0) return;
     const data = batch.chunks.length === 1 ? batch.chunks[0]! : concat(batch.chunks, batch.bytes);
-    const last = batch.last!;
     batch.chunks = [];
     batch.bytes = 0;
-    batch.last = undefined;
-    try {
-      await sink.write(data);
-    } catch (error) {
-      // As a write of the last file in the batch failing.
-      await sink.failed(last, error);
-    }
+    // A failure is the sink's, thrown as it is: no file of the batch failed.
+    await sink.write(data);
   };
 
   const deliver = async (slot: Slot<T>) => {
@@ -223,7 +223,11 @@ export async function readInOrder<T>(
     // What was read before a failure is written first, as reading the file
     // in its turn would have.
     for (let chunk = slot.buffered.shift(); chunk; chunk = slot.buffered.shift()) {
-      await sink.write(chunk);
+      try {
+        await sink.write(chunk);
+      } catch (error) {
+        throw new SinkWriteFailed(error);
+      }
     }
     if (slot.failure) throw slot.failure.error;
     const source = slot.source!;
@@ -232,7 +236,11 @@ export async function readInOrder<T>(
     for (;;) {
       const next = await iterator.next();
       if (next.done) break;
-      await sink.write(next.value);
+      try {
+        await sink.write(next.value);
+      } catch (error) {
+        throw new SinkWriteFailed(error);
+      }
       releaseRecordBuffer(next.value);
     }
     slot.closed = true;
@@ -256,7 +264,6 @@ export async function readInOrder<T>(
           batch.chunks.push(chunk);
           batch.bytes += chunk.length;
         }
-        batch.last = slot.item;
         slots[i] = undefined;
         if (batch.bytes >= BATCH_BYTES) await flush();
         continue;
@@ -265,8 +272,10 @@ export async function readInOrder<T>(
       try {
         await deliver(slot);
       } catch (error) {
-        // The error that stopped the file is the one reported.
         await closeQuietly(slot);
+        // A failed write stops everything (the finally below closes the rest).
+        if (error instanceof SinkWriteFailed) throw error.error;
+        // The error that stopped the file is the one reported.
         await sink.failed(slot.item, error);
       } finally {
         slots[i] = undefined;

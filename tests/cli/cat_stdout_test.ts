@@ -118,5 +118,5 @@ serverTest("nfs4 cat into a full device fails with one line", async (server) => 
   testData(server);
   const r = await bash(`$NFS4 cat ${server.url}/vfs/random > /dev/full`);
   assert.equal(r.code, 1);
-  assert.equal(r.stderr, "nfs4: No space left on device (os error 28)\n");
+  assert.equal(r.stderr, "nfs4: write error: No space left on device\n");
 });

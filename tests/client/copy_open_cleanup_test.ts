@@ -120,7 +120,7 @@ async function copyOne(
       {
         connect: () => Promise.resolve(setup.client),
         onError: (e) => errors.push(e),
-        onCopied: (_from, to) => copied.push(to),
+        onCopied: (_from, to) => void copied.push(to),
         ...extra,
       },
     ).then(

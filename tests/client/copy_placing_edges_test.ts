@@ -208,7 +208,7 @@ async function copyOne(
         noClobber: true,
         connect: () => Promise.resolve(edge.client),
         onError: (e) => errors.push(e),
-        onCopied: (_from, to) => copied.push(to),
+        onCopied: (_from, to) => void copied.push(to),
         ...extra,
       },
     );

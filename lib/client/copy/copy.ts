@@ -168,7 +168,7 @@ async function copyAll(
         );
         if (copied) {
           run.summary.symlinks++;
-          run.copied(from.side, from.path, to.side, target);
+          await run.copied(from.side, from.path, to.side, target);
         } else {
           run.summary.skipped++;
         }
@@ -185,7 +185,7 @@ async function copyAll(
           )
         ) {
           run.summary.specials++;
-          run.copied(from.side, from.path, to.side, target);
+          await run.copied(from.side, from.path, to.side, target);
         } else {
           run.summary.skipped++;
         }

@@ -215,7 +215,7 @@ export async function copyFile(run: CopyRun, source: FileSource, dest: Endpoint)
   } finally {
     if (reader) await quietly(reader.close());
   }
-  run.copied(
+  await run.copied(
     source.kind === "side" ? source.at.side : undefined,
     source.kind === "side" ? source.at.path : "-",
     side,

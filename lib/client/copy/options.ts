@@ -200,7 +200,7 @@ export interface CopyOptions {
    */
   readonly sparse?: SparseMode;
   /** `-v`: called after each file, symlink or directory is in place, with both names as the user would write them. */
-  readonly onCopied?: (from: string, to: string) => void;
+  readonly onCopied?: (from: string, to: string) => void | Promise<void>;
   /** Something was left out on purpose (a special file): said, counted, not an error. */
   readonly onWarning?: (message: string, url: NfsUrl | undefined) => void;
   /** The client for the server of `url` (one per server, reused). */

@@ -166,8 +166,8 @@ export class CopyRun {
   }
 
   /** `-v`: `from` is now at `to`. */
-  copied(fromSide: Side | undefined, from: string, toSide: Side, to: string): void {
-    this.options.onCopied?.(fromSide ? fromSide.display(from) : from, toSide.display(to));
+  async copied(fromSide: Side | undefined, from: string, toSide: Side, to: string): Promise<void> {
+    await this.options.onCopied?.(fromSide ? fromSide.display(from) : from, toSide.display(to));
   }
 
   async side(location: Location): Promise<{ side: Side; path: string }> {

@@ -401,7 +401,7 @@ async function copyTreeItems(
               );
               if (copied) {
                 run.summary.specials++;
-                run.copied(from.side, item.source, dst.side, dst.path);
+                await run.copied(from.side, item.source, dst.side, dst.path);
               } else {
                 run.summary.skipped++;
               }
@@ -450,7 +450,7 @@ async function copyTreeSymlink(
     return;
   }
   run.summary.symlinks++;
-  run.copied(side, item.source, dst.side, dst.path);
+  await run.copied(side, item.source, dst.side, dst.path);
 }
 
 /**
@@ -522,7 +522,7 @@ async function makeDirectory(
   await side.mkdir(dest.path, (mode & 0o1777) | 0o700);
   run.madeDirectory(side, dest.path);
   run.summary.directories++;
-  run.copied(undefined, sourceName, side, dest.path);
+  await run.copied(undefined, sourceName, side, dest.path);
   const needsFix = kept || (mode & 0o700) !== 0o700 || (mode & 0o1000) !== 0 ||
     side.kind === "local";
   return needsFix ? { path: dest.path, mode, keepSetgid: !keep.mode, ...attrs } : undefined;
