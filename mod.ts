@@ -23,7 +23,11 @@ export type {
   StateSummary,
   WritableFile,
 } from "./lib/client/api.ts";
-export { LockConflictError, MinorVersionError } from "./lib/client/errors.ts";
+export {
+  LockConflictError,
+  MinorVersionError,
+  StateNotReleasedError,
+} from "./lib/client/errors.ts";
 export { lockWithWait } from "./lib/client/lock_wait.ts";
 export {
   cleanupWork,

@@ -8,7 +8,7 @@
 import process from "node:process";
 import type { Nfs4ClientApi } from "../lib/client/api.ts";
 import { formatHostPort, type NfsUrl } from "../lib/client/url.ts";
-import type { TraceSink } from "../lib/client/trace.ts";
+import { type TraceSink, visible } from "../lib/client/trace.ts";
 import { describeError, noteConnectUrl } from "./errors.ts";
 import type { GlobalOptions } from "./globals.ts";
 import type { IdDatabase } from "./ls_owners.ts";
@@ -165,7 +165,9 @@ export class CliContext {
     const trace = this.#traceOutput;
     if (trace?.json || trace?.toFile) trace.message(message, err, url, note);
     if (trace?.json && !trace.toFile) return;
-    this.diag.line(`nfs4: ${message}`);
+    // One line, and nothing for the terminal to act on: a name or an
+    // argument may hold a newline or an escape sequence.
+    this.diag.line(`nfs4: ${visible(message)}`);
   }
 
   /** Instant this invocation started, the origin of its error events' times. */
@@ -318,10 +320,15 @@ export class CommandSession {
       try {
         await client.close();
       } catch (err) {
-        // The command's work is done; a failed goodbye only matters when asked.
-        if (this.globals.verbose) {
-          this.ctx.error(`warning: closing the connection failed: ${describeError(err, true)}`);
-        }
+        // Stopped: the command ends 130/143, releasing what it could. A
+        // command that failed has said why in its one line (the server gone,
+        // most often) and exits 1 already.
+        if (this.ctx.interruption.signal.aborted || this.ctx.failed) return;
+        // The work is done, but the server was not left clean (opens,
+        // locks, the 4.1 session and client ID): a failure, exit 1, so no
+        // script takes a lock still held for released.
+        this.ctx.failed = true;
+        this.ctx.error(describeError(err, this.globals.verbose), err);
       }
     }));
   }

@@ -115,6 +115,7 @@ import {
   MinorVersionError,
   PathError,
   plausibleHolder,
+  StateNotReleasedError,
 } from "./errors.ts";
 import { endOfData } from "./read_progress.ts";
 import { checkListedNames } from "./listed_names.ts";
@@ -1764,10 +1765,9 @@ export class Nfs4Client implements Nfs4ClientApi {
 
   /** This process's lock state on the file holding byte ranges, if any (see #ioState). */
   #ioLock(state: OpenState): LockState | undefined {
-    // Every lock state of the open is this process's; the current owner's
-    // first, then a retired owner's (it still holds its ranges).
-    const owner = this.manager.lockOwner;
-    for (const l of state.locks) if (l.owner === owner && l.ranges.length > 0) return l;
+    // Every lock state of the open is this process's; one whose owner is
+    // in step first, then a retired owner's (it still holds its ranges).
+    for (const l of state.locks) if (!l.owner.retired && l.ranges.length > 0) return l;
     for (const l of state.locks) if (l.ranges.length > 0) return l;
     return undefined;
   }
@@ -1936,6 +1936,13 @@ export class Nfs4Client implements Nfs4ClientApi {
     this.manager.faults.failReclaim = fault.failReclaim;
   }
 
+  /**
+   * Releases everything this client holds (LOCKU, CLOSE; on 4.1
+   * DESTROY_SESSION and DESTROY_CLIENTID) and closes the connection. Rejects
+   * with a {@linkcode StateNotReleasedError} when something could not be
+   * released (the server did not answer), after releasing the rest; not
+   * after interrupt(), whose release window is bounded by design.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -1944,6 +1951,10 @@ export class Nfs4Client implements Nfs4ClientApi {
     } finally {
       this.#owner.release();
       await this.#channel.close();
+    }
+    const left = this.manager.notReleased;
+    if (left.length > 0 && !this.manager.interrupted) {
+      throw new StateNotReleasedError(this.manager.client.server, left);
     }
   }
 }

@@ -134,3 +134,34 @@ export function describeLockHolder(holder: LockHolder): string {
     holder.clientid.toString(16).padStart(16, "0")
   })`;
 }
+
+/**
+ * close() released all it could, but not everything: what is left (a CLOSE
+ * or DESTROY_SESSION the server did not answer) stays on the server until
+ * this client's lease ends there.
+ */
+export class StateNotReleasedError extends Error {
+  /** The server, as `host:port`. */
+  readonly server: string;
+  /** What was not released, each with why. */
+  readonly left: readonly { what: string; why: string }[];
+
+  /** `left`'s items: what was not released, and why (an error's message). */
+  constructor(server: string, left: readonly { what: string; why: string }[]) {
+    // One reason, said once (a server gone fails each step alike), and
+    // without the server's name the line starts with.
+    const reasons = new Map<string, string[]>();
+    for (const { what, why } of left) {
+      const reason = why.startsWith(`${server}: `) ? why.slice(server.length + 2) : why;
+      reasons.set(reason, [...reasons.get(reason) ?? [], what]);
+    }
+    const told = [...reasons].map(([why, what]) => `${what.join(", ")} (${why})`);
+    super(
+      `${server}: not released: ${told.join("; ")}; the server frees it when this client's ` +
+        "lease ends",
+    );
+    this.name = "StateNotReleasedError";
+    this.server = server;
+    this.left = left;
+  }
+}

@@ -12,6 +12,7 @@ export {
   formatTraceJson,
   formatTraceText,
   TRACE_CATEGORIES,
+  visible,
 } from "../state/trace.ts";
 export type { TraceCategory, TraceEvent, TraceFilter, TraceSink } from "../state/trace.ts";
 export { formatRange } from "../state/open_state.ts";

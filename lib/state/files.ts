@@ -27,7 +27,7 @@ import {
 } from "../nfs4/types.ts";
 import type { StateManager } from "./manager.ts";
 import { type LockRange, LockState, OpenState } from "./open_state.ts";
-import type { OpenOwner } from "./owners.ts";
+import { newLockOwner, type OpenOwner } from "./owners.ts";
 import {
   closeOpen,
   confirmUnderOwner,
@@ -341,14 +341,24 @@ export function readThenClose(
   });
 }
 
-/** The lock state of this process's lock owner on an open, created on first use. */
-export function lockStateFor(m: StateManager, state: OpenState): LockState {
-  let lockState = state.locks.find((l) => l.owner === m.lockOwner);
+/**
+ * This process's lock state on an open, created on first use with a lock
+ * owner of its own (manager.ts newLockOwner); a new one when the owner of
+ * the last is retired (out of step with the server).
+ */
+export function lockStateFor(state: OpenState): LockState {
+  let lockState = currentLockState(state);
   if (!lockState) {
-    lockState = new LockState(m.lockOwner, state);
+    lockState = new LockState(state.refusedLockOwner ?? newLockOwner(), state);
+    state.refusedLockOwner = undefined;
     state.locks.push(lockState);
   }
   return lockState;
+}
+
+/** The lock state new locks of an open go to: the one whose owner is not retired. */
+function currentLockState(state: OpenState): LockState | undefined {
+  return state.locks.find((l) => !l.owner.retired);
 }
 
 /**
@@ -366,16 +376,20 @@ export async function lockFile(
     answerWithinMs?: number;
   } = {},
 ): Promise<void> {
-  const existed = state.locks.some((l) => l.owner === m.lockOwner);
-  const lockState = lockStateFor(m, state);
+  const existed = currentLockState(state) !== undefined;
+  const lockState = lockStateFor(state);
   lockState.assertUsable();
   try {
     await lockRange(m, lockState, range, options);
   } catch (e) {
     // A first LOCK that was refused leaves no lock state behind (nothing
-    // to reclaim, no owner to release).
+    // to reclaim, no owner to release). On 4.1 the next try keeps its owner
+    // (the server's queue of blocked locks); on 4.0 it takes a new one.
     if (!existed && lockState.stateid === undefined) {
       state.locks.splice(state.locks.indexOf(lockState), 1);
+      if (m.minorVersion > 0 && e instanceof NfsError && e.status === S.NFS4ERR_DENIED) {
+        state.refusedLockOwner = lockState.owner;
+      }
     }
     throw e instanceof NfsError ? e.withPath(state.path) : e;
   }
@@ -415,7 +429,7 @@ async function unlockHeldRange(
   state: OpenState,
   range: LockRange,
 ): Promise<void> {
-  const lockState = lockStateFor(m, state);
+  const lockState = lockStateFor(state);
   const held =
     lockState.ranges.find((r) => r.offset === range.offset && r.length === range.length) ?? range;
   await unlockRange(m, lockState, held);

@@ -46,7 +46,7 @@ import {
 } from "./error_table.ts";
 import { type ClientFlag, FLAG_ORDER } from "./flags.ts";
 import { BadStateError, type LockState, type OpenState } from "./open_state.ts";
-import { LockOwner, OpenOwner, OwnerCache, type StateOwner } from "./owners.ts";
+import { type LockOwner, newLockOwner, OpenOwner, OwnerCache, type StateOwner } from "./owners.ts";
 import type { Slot, SlotTable } from "./slot_table.ts";
 import { Tracer } from "./trace.ts";
 import { changesState } from "./exactly_once.ts";
@@ -262,14 +262,15 @@ export class StateManager {
   /** Every open state held. */
   readonly opens: Set<OpenState> = new Set();
   /**
-   * This process's lock owner for new lock states (one per process, RFC 7530
-   * §9.1.5); a retired one is replaced (#retireOwner), and the lock states
-   * it holds keep it.
+   * The lock owner LOCKT tests with when no lock state of ours is on the
+   * file. A lock state has an owner of its own (newLockOwner()).
    */
-  get lockOwner(): LockOwner {
-    return this.#lockOwner;
-  }
-  #lockOwner: LockOwner;
+  readonly lockOwner: LockOwner;
+  /**
+   * What shutdown() could not release, each with why (a CLOSE or
+   * DESTROY_SESSION unanswered): left on the server until the lease ends.
+   */
+  readonly notReleased: { what: string; why: string }[] = [];
   /** The lock owners a LOCK was granted to (4.0 RELEASE_LOCKOWNER at exit). */
   readonly lockOwnersUsed: Set<LockOwner> = new Set();
   /** Answers the server's callbacks (CB_RECALL, CB_NOTIFY_LOCK, ...). */
@@ -354,7 +355,7 @@ export class StateManager {
     const signal = options.signal;
     if (signal?.aborted) this.interrupt(signal.reason);
     signal?.addEventListener("abort", () => this.interrupt(signal.reason), { once: true });
-    this.#lockOwner = newLockOwner();
+    this.lockOwner = newLockOwner();
     this.callbacks = new CallbackService(this);
     this.callbackOptions = options.callback ?? { enabled: true };
     this.tap = options.tap;
@@ -448,7 +449,6 @@ export class StateManager {
       open.owner.resetSeqid();
       for (const lock of open.locks) lock.owner.resetSeqid();
     }
-    this.#lockOwner.resetSeqid();
     this.idleOwners.clear();
     this.setFlag(
       kind === "reboot" ? "RECLAIM_REBOOT" : "RECLAIM_NOGRACE",
@@ -1897,10 +1897,11 @@ export class StateManager {
     if (owner instanceof OpenOwner) {
       owner.retired = true;
       this.tracer.emit("owner", `retire ${owner.label}`, why);
-    } else if (owner === this.#lockOwner) {
+    } else {
+      // Its lock state keeps it for LOCKU; a new lock on the file takes a
+      // new lock state, with a new owner (files.ts lockStateFor).
       owner.retired = true;
-      this.#lockOwner = newLockOwner();
-      this.tracer.emit("owner", `retire ${owner.label}`, `${why}; new ${this.#lockOwner.label}`);
+      this.tracer.emit("owner", `retire ${owner.label}`, why);
     }
   }
 
@@ -2072,11 +2073,6 @@ function syntheticFailure(status: number): CompoundReply {
 function renewed(reply: CompoundReply): boolean {
   return reply.status === S.NFS4_OK ||
     (reply.status === S.NFS4ERR_CB_PATH_DOWN && reply.outcomes.at(-1)?.name === "RENEW");
-}
-
-/** A lock owner of this process (its label names the pid, and counts up). */
-function newLockOwner(): LockOwner {
-  return new LockOwner(`p${globalThis.process?.pid ?? 0}`);
 }
 
 function opNames(ops: OpList | undefined): string {

@@ -68,6 +68,14 @@ export class OpenState {
    * when the last user closes (the kernel's nfs4_state open counts).
    */
   users = 1;
+  /**
+   * 4.1: the lock owner of a first LOCK the server refused (NFS4ERR_DENIED),
+   * for the next try: a server queues blocked locks and sends
+   * CB_NOTIFY_LOCK by lock owner (RFC 8881 §9.6, §20.11). On 4.0 each try
+   * takes a new owner instead: servers differ on whether a refused LOCK of
+   * a new lock owner used up its sequence id (files.ts lockFile).
+   */
+  refusedLockOwner: LockOwner | undefined;
 
   constructor(init: {
     owner: OpenOwner;

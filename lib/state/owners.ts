@@ -167,3 +167,16 @@ export class OwnerCache<T extends StateOwner> {
     return this.#idle.size;
   }
 }
+
+/**
+ * A lock owner of this process (its label names the pid, and counts up):
+ * one per lock state, that is per open file, as the kernel has one per
+ * nfs4_lock_state. On 4.0 an owner's sequence id then orders the LOCKs and
+ * LOCKUs of one file only: a refusal or a lost reply on one file, which
+ * servers count differently (a LOCK refused for a new lock owner advances
+ * its sequence id on some, not on Ganesha), never puts the locks of
+ * another file out of step.
+ */
+export function newLockOwner(): LockOwner {
+  return new LockOwner(`p${globalThis.process?.pid ?? 0}`);
+}

@@ -390,9 +390,9 @@ async function createSessionNow(m: StateManager): Promise<number> {
 export { createSessionNow as createSession };
 
 /** DESTROY_SESSION; any error is ignored (the session may be gone already). */
-export async function destroySession(m: StateManager): Promise<void> {
+export async function destroySession(m: StateManager): Promise<string | undefined> {
   const session = m.client.session;
-  if (!session) return;
+  if (!session) return undefined;
   m.client.session = undefined;
   session.slots.failWaiters(new NfsError(S.NFS4ERR_BADSESSION, "SEQUENCE"));
   try {
@@ -433,7 +433,9 @@ export async function destroySession(m: StateManager): Promise<void> {
     );
   } catch (e) {
     m.tracer.emit("sess", "DESTROY_SESSION failed", (e as Error).message);
+    return (e as Error).message;
   }
+  return undefined;
 }
 
 /** BIND_CONN_TO_SESSION for the fore (and back) channel. */
@@ -1096,6 +1098,7 @@ export async function releaseAll(m: StateManager): Promise<void> {
       await closeOpen(m, state, { all: true });
     } catch (e) {
       m.tracer.emit("error", `CLOSE ${state.path} failed`, (e as Error).message);
+      m.notReleased.push({ what: `CLOSE ${state.path}`, why: (e as Error).message });
     }
   }
   const c = m.client;
@@ -1109,7 +1112,8 @@ export async function releaseAll(m: StateManager): Promise<void> {
     }
     return;
   }
-  await destroySession(m);
+  const sessionLeft = await destroySession(m);
+  if (sessionLeft !== undefined) m.notReleased.push({ what: "DESTROY_SESSION", why: sessionLeft });
   if (c.unknownState !== undefined) {
     // RFC 8881 §18.50.3: a client ID that still has state is not to be
     // destroyed (the server answers NFS4ERR_CLIENTID_BUSY). Ganesha 4.3
@@ -1133,6 +1137,7 @@ export async function releaseAll(m: StateManager): Promise<void> {
     );
   } catch (e) {
     m.tracer.emit("clid", "DESTROY_CLIENTID failed", (e as Error).message);
+    m.notReleased.push({ what: "DESTROY_CLIENTID", why: (e as Error).message });
   }
   c.clientId = undefined;
 }

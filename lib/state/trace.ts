@@ -124,7 +124,7 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
  * server sent (file names, link targets, its implementation name), and a
  * trace line is one line that sends nothing to the terminal but its text.
  */
-function visible(text: string): string {
+export function visible(text: string): string {
   return text.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
 

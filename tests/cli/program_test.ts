@@ -8,6 +8,7 @@ import { normalizeArgv } from "../../cli/globals.ts";
 import { COMMAND_NAMES } from "../../cli/program.ts";
 import { VERSION } from "../../cli/version.ts";
 import { dir, file, runFake } from "./_fake.ts";
+import { nfs4 } from "./_spawn.ts";
 
 const world = () => ({ servers: { "h:2049": dir({ f: file("data") }) } });
 
@@ -143,4 +144,19 @@ Deno.test("normalizeArgv() rewrites a bare --trace before --", () => {
   ]);
   assert.deepEqual(normalizeArgv(["--trace=json", "ls"]), ["--trace=json", "ls"]);
   assert.deepEqual(normalizeArgv(["cat", "--", "--trace"]), ["cat", "--", "--trace"]);
+});
+
+Deno.test("an error naming an argument with a newline or an escape sequence is one line, the control characters written as \\xHH", async () => {
+  const newline = await nfs4(["ls", "x\ny"]);
+  assert.equal(newline.code, 2);
+  assert.equal(
+    newline.stderr,
+    "nfs4: x\\x0ay: not an nfs:// URL (expected nfs://HOST[:PORT]/PATH)\n",
+  );
+  const escape = await nfs4(["ls", "nfs://127.0.0.1:1/a\x1b[31mb"]);
+  assert.equal(escape.code, 2);
+  assert.equal(
+    escape.stderr,
+    "nfs4: nfs://127.0.0.1:1/a\\x1b[31mb: control characters are not allowed in a URL\n",
+  );
 });

@@ -192,7 +192,7 @@ Deno.test("a lock held by another client: LOCK -> DENIED comes back with the hol
     const denied = e.detail as LockDenied;
     assert.equal(denied.offset, 0n);
     assert.equal(denied.length, 10n);
-    assert.equal(new TextDecoder().decode(denied.owner.owner), a.m.lockOwner.label);
+    assert.equal(new TextDecoder().decode(denied.owner.owner), fa.locks[0]!.owner.label);
     return true;
   });
   assert.deepEqual(b.events(["retry"]), []);

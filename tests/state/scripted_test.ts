@@ -383,6 +383,7 @@ Deno.test("scripted LOCKT: DENIED with the holder for another owner's conflictin
   await using b = await harness(1, { server: a.server, ownerId: "client-b" });
   const fa = await a.open("file", 3);
   await a.lock(fa, { offset: 0n, length: 10n });
+  const holder = fa.locks[0]!.owner;
   const test = (h: typeof a, type: number) =>
     h.m.run(
       () =>
@@ -392,7 +393,7 @@ Deno.test("scripted LOCKT: DENIED with the holder for another owner's conflictin
             locktype: type,
             offset: 5n,
             length: 1n,
-            owner: { clientid: h.m.client.clientId!, owner: h.m.lockOwner.id },
+            owner: { clientid: h.m.client.clientId!, owner: (h === a ? holder : h.m.lockOwner).id },
           }),
         ] as const,
       { final: new Set([S.NFS4ERR_DENIED]) },
@@ -402,7 +403,7 @@ Deno.test("scripted LOCKT: DENIED with the holder for another owner's conflictin
         new TextDecoder().decode(denied.owner.owner)
       }`;
     });
-  assert.equal(await test(b, LockType.READ_LT), `NFS4ERR_DENIED 0+10 ${a.m.lockOwner.label}`);
+  assert.equal(await test(b, LockType.READ_LT), `NFS4ERR_DENIED 0+10 ${holder.label}`);
   assert.equal(await test(a, LockType.WRITE_LT), "free");
   await a.unlock(fa, { offset: 0n, length: 10n });
   assert.equal(await test(b, LockType.WRITE_LT), "free");
