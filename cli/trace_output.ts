@@ -13,7 +13,7 @@
  * @module
  */
 
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, constants, openSync, statSync, writeSync } from "node:fs";
 import {
   filteredSink,
   formatTraceJson,
@@ -50,7 +50,7 @@ export class TraceOutput {
     this.#start = start;
     if (this.file !== undefined) {
       try {
-        this.#fd = openSync(this.file, "w");
+        this.#fd = openTraceFile(this.file);
       } catch (err) {
         const code = (err as { code?: string }).code;
         throw new Error(
@@ -164,8 +164,50 @@ function statusOf(err: unknown): string | undefined {
   return undefined;
 }
 
+/** How long `--trace-file FIFO` waits for the FIFO's reader. */
+const FIFO_READER_WAIT_MS = 2_000;
+/** How often it looks meanwhile. */
+const FIFO_READER_POLL_MS = 50;
+
+/**
+ * Creates (or truncates) `path` for the trace. A FIFO waits for its reader
+ * at most FIFO_READER_WAIT_MS, looking every FIFO_READER_POLL_MS with an
+ * O_NONBLOCK open (ENXIO while no process reads it; fifo(7)): a blocking
+ * open(2) would wait for good, deaf to Ctrl-C, since the trace opens
+ * synchronously, before the command has anything to wait on. With a
+ * reader there, the trace's own open returns at once; the probing end is
+ * closed only after it, so the reader never sees an end of input between.
+ */
+function openTraceFile(path: string): number {
+  let isFifo = false;
+  try {
+    isFifo = statSync(path).isFIFO();
+  } catch {
+    // Not there: created below, or the reason said.
+  }
+  if (!isFifo) return openSync(path, "w");
+  const until = performance.now() + FIFO_READER_WAIT_MS;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    let probe: number;
+    try {
+      probe = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+    } catch (err) {
+      if ((err as { code?: string }).code !== "ENXIO" || performance.now() >= until) throw err;
+      Atomics.wait(pause, 0, 0, FIFO_READER_POLL_MS);
+      continue;
+    }
+    try {
+      return openSync(path, "w");
+    } finally {
+      closeSync(probe);
+    }
+  }
+}
+
 /** Why a trace file could not be created, as coreutils says it. */
 const OPEN_ERRORS: Record<string, string> = {
+  ENXIO: "no process has the FIFO open for reading (start its reader first)",
   ENOENT: "No such file or directory",
   EACCES: "Permission denied",
   EISDIR: "Is a directory",

@@ -277,3 +277,33 @@ Deno.test("--trace with a word it does not know, or two formats, is a usage erro
   assert.match(help.stdout, /--trace\[=text\|json\]\[,CATEGORY\.\.\.\]/);
   assert.match(help.stdout, /--trace-file <path>/);
 });
+
+Deno.test("--trace-file FIFO that no process reads: one line after a short wait, exit 1, where open(2) waited for good, deaf to Ctrl-C; a reader there gets the trace", async () => {
+  const dir = fs.mkdtempSync("/tmp/nfs4-trace-fifo-");
+  try {
+    const fifo = `${dir}/t`;
+    assert.ok((await new Deno.Command("mkfifo", { args: [fifo] }).output()).success);
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "cli/main.ts", "--trace-file", fifo, "ls", "nfs://127.0.0.1:1/"],
+      cwd: new URL("../../", import.meta.url).pathname,
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const backstop = setTimeout(() => child.kill("SIGKILL"), 15_000);
+    const ended = await child.output();
+    clearTimeout(backstop);
+    assert.equal(ended.code, 1);
+    assert.equal(
+      new TextDecoder().decode(ended.stderr),
+      `nfs4: --trace-file ${fifo}: no process has the FIFO open for reading (start its reader first)\n`,
+    );
+    // With its reader: the trace goes through (the refused connection is in it).
+    const reader = new Deno.Command("cat", { args: [fifo], stdout: "piped" }).spawn();
+    const r = await nfs4(["--trace-file", fifo, "ls", "nfs://127.0.0.1:1/"]);
+    assert.equal(r.code, 1);
+    const trace = new TextDecoder().decode((await reader.output()).stdout);
+    assert.match(trace, /Connection refused/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
