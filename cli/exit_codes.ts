@@ -7,6 +7,7 @@
  * | 1      | an operation failed (missing file, server error, connection)     |
  * | 2      | usage error: bad URL, unknown option, bad option value           |
  * | 125    | `lock`: the lock was lost while held                             |
+ * | 129    | stopped by SIGHUP (the terminal closed)                          |
  * | 130    | stopped by SIGINT (Ctrl-C)                                       |
  * | 143    | stopped by SIGTERM                                               |
  *
@@ -30,6 +31,8 @@ export const ExitCode = {
   LOCK_LOST: 125,
   /** Stopped by SIGINT (Ctrl-C), 128 + 2 as shells report it; state released as far as possible. */
   SIGINT: 130,
+  /** Stopped by SIGHUP (its terminal closed), 128 + 1; state released as for SIGTERM. */
+  SIGHUP: 129,
   /** Stopped by SIGTERM, 128 + 15. */
   SIGTERM: 143,
 } as const;
@@ -42,7 +45,7 @@ export const EXIT_CODES_HELP = `Exit status:
   1  an operation failed; with several URLs, the others are still done
   2  usage error: bad URL, unknown option or bad option value
   125  lock: the lock was lost while held
-  130, 143  stopped by SIGINT (Ctrl-C) or SIGTERM, after releasing server
-     state for at most 1.5 s
+  129, 130, 143  stopped by SIGHUP, SIGINT (Ctrl-C) or SIGTERM, after
+     releasing server state for at most 1.5 s
   nfs4 lock URL COMMAND exits with COMMAND's status; nfs4 shell without a
   terminal (or with -c) with its failing verb's, as sh -e does`;

@@ -51,12 +51,13 @@ needs that permission. The file must exist.
 With COMMAND, nfs4 takes the lock, runs COMMAND with the lock held (stdin,
 stdout and stderr are nfs4's), releases the lock and exits with COMMAND's
 status (128+N when a signal N ended it; 0 when SIGPIPE did, as its output was
-closed early, e.g. by head). SIGINT and SIGTERM are passed on to COMMAND. Put
+closed early, e.g. by head). SIGINT, SIGTERM and SIGHUP are passed on to COMMAND. Put
 -- before COMMAND when it has options of its own.
 
 Without COMMAND, nfs4 prints one line on stderr saying what it holds, e.g.
   nfs4: holding exclusive lock on nfs://srv/vfs/f bytes 0- (lock owner lock-p4242-1, stateid …)
-and holds the lock until SIGINT or SIGTERM, then releases it and exits 0.
+and holds the lock until SIGINT, SIGTERM or SIGHUP (its terminal closed), then
+releases it and exits 0.
 stdout stays empty.
 
 When another owner holds a conflicting lock, nfs4 waits: it polls with
@@ -398,7 +399,7 @@ interface RunOptions {
   readonly reacquire: boolean;
 }
 
-const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
+const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 type StopSignal = (typeof STOP_SIGNALS)[number];
 
 /** How often the lock's state is checked while held. */
@@ -462,7 +463,7 @@ class LockRun {
     // No COMMAND is running: stop the wait or the hold now (a LOCK already
     // sent is answered within the state manager's release window, then
     // released); releasing gets that short window.
-    this.#ctx.stopClients(signal);
+    this.#ctx.stopClients(signal === "SIGHUP" ? "SIGTERM" : signal);
   };
 
   #report(err: unknown): void {

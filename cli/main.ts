@@ -26,28 +26,39 @@ const STOP_BACKSTOP_MS = 3_000;
  */
 const RELEASE_STARTUP_PAGES_MS = 250;
 
+/** A SIGHUP came (the terminal closed): the process exits 129, as one killed by it would report. */
+let hungUp = false;
+
 /**
  * SIGINT and SIGTERM for commands that leave them to the CLI: the first
  * interrupts every operation (run() then exits 130/143 once state is
  * released, which the state manager bounds to 1.5 s); should anything hang,
  * the process exits after STOP_BACKSTOP_MS; a second signal exits at once.
+ * SIGHUP (the terminal of `nfs4 shell` or of a `lock` closed) stops the
+ * command as SIGTERM does, so that its state is released rather than left
+ * until the lease ends, and the process exits 129.
  */
 function signals(listener: (signal: StopSignal) => boolean): () => void {
   let stopping = false;
-  const on = (signal: StopSignal) => {
+  const on = (signal: StopSignal, status: number) => {
     if (!listener(signal)) return;
-    const status = signal === "SIGTERM" ? ExitCode.SIGTERM : ExitCode.SIGINT;
     if (stopping) process.exit(status);
     stopping = true;
     setTimeout(() => process.exit(status), STOP_BACKSTOP_MS).unref();
   };
-  const onInt = () => on("SIGINT");
-  const onTerm = () => on("SIGTERM");
+  const onInt = () => on("SIGINT", ExitCode.SIGINT);
+  const onTerm = () => on("SIGTERM", ExitCode.SIGTERM);
+  const onHup = () => {
+    hungUp = true;
+    on("SIGTERM", ExitCode.SIGHUP);
+  };
   process.on("SIGINT", onInt);
   process.on("SIGTERM", onTerm);
+  process.on("SIGHUP", onHup);
   return () => {
     process.off("SIGINT", onInt);
     process.off("SIGTERM", onTerm);
+    process.off("SIGHUP", onHup);
   };
 }
 
@@ -85,4 +96,4 @@ await Promise.all([
   interrupted ? undefined : outputDrained(process.stdout).then(() => flushed(process.stdout)),
   flushed(process.stderr),
 ]);
-process.exit(code);
+process.exit(hungUp && code === ExitCode.SIGTERM ? ExitCode.SIGHUP : code);

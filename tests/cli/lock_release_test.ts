@@ -126,3 +126,18 @@ for (const vers of ["4.0", "4.1"] as const) {
     },
   );
 }
+
+serverTest(
+  "nfs4 lock: SIGHUP (its terminal closed) releases the held lock and exits 0 as SIGTERM does, where the process died holding it until the lease ended",
+  async (server) => {
+    writeFileSync(join(server.exportDir, "f"), "data\n");
+    const url = `${server.url}/vfs/f`;
+    for (const vers of ["4.0", "4.1"]) {
+      const holder = await startHolder(["--vers", vers, "lock", url], url, "exclusive", "0-");
+      holder.kill("SIGHUP");
+      const ended = await holder.done;
+      assert.equal(ended.code, 0, ended.stderr);
+      await takeAtOnce(vers, url);
+    }
+  },
+);

@@ -321,3 +321,26 @@ serverTest(
     assert.equal(badInterval.code, 2, badInterval.stderr);
   },
 );
+
+serverTest(
+  "nfs4 tail -f: SIGHUP (its terminal closed) stops it as SIGTERM does: the file is closed (another client's exclusive open is granted) and it exits 129",
+  async (server) => {
+    await fs.writeFile(`${server.exportDir}/hup`, "line\n");
+    for (const vers of ["4.0", "4.1"] as const) {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "cli/main.ts", "--vers", vers, "tail", "-f", `${server.url}/vfs/hup`],
+        cwd: ROOT,
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const reader = child.stdout.getReader();
+      const first = await reader.read();
+      assert.equal(new TextDecoder().decode(first.value), "line\n");
+      reader.releaseLock();
+      child.kill("SIGHUP");
+      const ended = await child.output();
+      assert.equal(ended.code, 129, new TextDecoder().decode(ended.stderr));
+      assert.equal(await exclusiveOpenStatus(server, vers, "/vfs/hup"), "NFS4_OK");
+    }
+  },
+);
