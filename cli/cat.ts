@@ -18,8 +18,10 @@
  * @module
  */
 
+import { readFileSync } from "node:fs";
 import { Option } from "@commander-js/extra-typings";
 import { readRange } from "../lib/client/byte_range.ts";
+import { localFs } from "../lib/client/copy/local_fs.ts";
 import {
   DEFAULT_PREFETCH_BYTES,
   type OrderedSource,
@@ -92,10 +94,65 @@ export async function catUrls(
   // walked once (for this cat only). One file gains nothing from that, and
   // a large one would be opened twice.
   const directories = urls.length > 1 ? new WeakMap<object, DirectoryHandles>() : undefined;
-  await readInOrder(urls, (url) => openForCat(session, url, directories, range), {
+  const output = await appendedFile();
+  await readInOrder(urls, async (url) => {
+    if (output) await refuseIfOutput(session, url, output);
+    return await openForCat(session, url, directories, range);
+  }, {
     write: (chunk) => session.out.write(chunk),
     failed: (url, err) => session.report(err, url), // rethrows a closed stdout
   });
+}
+
+/** What identifies stdout's file, when stdout appends to a regular file. */
+interface AppendedFile {
+  readonly ino: bigint;
+  readonly size: bigint;
+  readonly mtimeNs: bigint;
+}
+
+/** O_APPEND in /proc/self/fdinfo's octal `flags` (Linux). */
+const O_APPEND = 0o2000;
+
+/**
+ * Stdout's file when it is a regular file opened to append (`>>`), else
+ * undefined (or when that cannot be told: no /proc). Appending a file to
+ * itself never ends, the file growing as fast as it is read.
+ */
+async function appendedFile(): Promise<AppendedFile | undefined> {
+  try {
+    const flags = /^flags:\s*([0-7]+)$/m.exec(readFileSync("/proc/self/fdinfo/1", "utf8"));
+    if (!flags || (parseInt(flags[1]!, 8) & O_APPEND) === 0) return undefined;
+    // statx(2) through the copy's local file system: mtime to the
+    // nanosecond (node's fstat keeps milliseconds under Deno).
+    const stats = await localFs.stat("/proc/self/fd/1", true);
+    if (stats.kind !== "file") return undefined;
+    const mtimeNs = stats.mtime.seconds * 1_000_000_000n + BigInt(stats.mtime.nseconds);
+    return { ino: stats.ino, size: stats.size, mtimeNs };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Fails `url` as GNU cat does ("input file is output file") when it is the
+ * file stdout appends to, seen through the server: the export served from
+ * this host, or a local mount of it. Its fileid is then the inode there,
+ * and with the same size and mtime to the nanosecond it is told apart from
+ * no other file (lib/client/copy/file.ts seenBothWays, for cp).
+ */
+async function refuseIfOutput(
+  session: CommandSession,
+  url: NfsUrl,
+  output: AppendedFile,
+): Promise<void> {
+  const client = await session.client(url);
+  const info = await client.stat(urlPath(url), { follow: true });
+  if (
+    info.fileid === output.ino && info.size === output.size && info.mtimeNs === output.mtimeNs
+  ) {
+    throw new Error(`${url.text}: input file is output file`);
+  }
 }
 
 async function openForCat(
