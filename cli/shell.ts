@@ -39,17 +39,24 @@ import { describeError } from "./errors.ts";
 import { ExitCode } from "./exit_codes.ts";
 import { type GlobalOptions, readGlobalOptions, type RootCommand } from "./globals.ts";
 import { createProgram, run } from "./program.ts";
-import { BUILTINS, type ShellState } from "./shell_builtins.ts";
+import { BUILTINS, displayPath, lostStateText, type ShellState } from "./shell_builtins.ts";
 import { completeLine } from "./shell_complete.ts";
 import { historyFile, isTerminal, LineEditor, processStdin } from "./shell_line.ts";
-import { COMMAND_VERBS, type OptionShape, rewritePaths, urlOfWord } from "./shell_paths.ts";
+import {
+  COMMAND_VERBS,
+  EmptyPathError,
+  emptyPathMessage,
+  type OptionShape,
+  rewritePaths,
+  urlOfWord,
+} from "./shell_paths.ts";
 
 /**
  * Verbs that refuse a path ending in `.` or `..` (rm, rmdir; mv, whose
  * source must not be the directory itself): the word keeps it in its URL.
  */
 const KEEPS_LAST_DOT: ReadonlySet<string> = new Set(["rm", "rmdir", "mv"]);
-import { splitCommands } from "./shell_words.ts";
+import { continuesOnNextLine, joinContinuedLines, splitCommands } from "./shell_words.ts";
 
 const HELP = `
 Examples:
@@ -106,6 +113,8 @@ class Shell implements ShellState {
   /** Stops the running verb (Ctrl-C); undefined at the prompt. */
   #stopVerb: ((signal: StopSignal) => void) | undefined;
   #ending: StopSignal | undefined;
+  /** Ctrl-Cs typed so far (a continued line started before one is dropped). */
+  #interrupts = 0;
   #options = new Map<string, OptionShape[]>();
   #globalOptions: OptionShape[] = [];
   readonly #started = performance.now();
@@ -137,6 +146,17 @@ class Shell implements ShellState {
 
   /** Runs the session; resolves with the shell's exit status. */
   async run(commands: string | undefined): Promise<number> {
+    let status: number = ExitCode.FAILURE;
+    try {
+      status = await this.#session(commands);
+    } finally {
+      // State lost in recovery fails the shell even when every verb succeeded.
+      if (!await this.#release() && status === 0) status = ExitCode.FAILURE;
+    }
+    return status;
+  }
+
+  async #session(commands: string | undefined): Promise<number> {
     this.ctx.ownsSignals = true;
     const onInt = () => this.#signal("SIGINT");
     const onTerm = () => this.#signal("SIGTERM");
@@ -152,9 +172,11 @@ class Shell implements ShellState {
       const dir = urlPath(this.start);
       await this.client.stat(dir === "/" ? dir : dir.replace(/\/?$/, "/"));
       const stdin = processStdin();
-      if (commands !== undefined) return await this.#script(splitLines(commands));
+      if (commands !== undefined) {
+        return await this.#script(joinContinuedLines(commands.split("\n")));
+      }
       if (!isTerminal(stdin) || !isTerminal(process.stdout)) {
-        const lines = readLines(stdin)[Symbol.asyncIterator]();
+        const lines = joinContinuedLines(readLines(stdin))[Symbol.asyncIterator]();
         // A verb's question (rm -i) is answered by the script's next line, as in sh.
         this.#readAnswer = async () => {
           const next = await lines.next();
@@ -174,7 +196,6 @@ class Shell implements ShellState {
       process.off("SIGINT", onInt);
       process.off("SIGTERM", onTerm);
       this.#editor?.close();
-      await this.#release();
     }
   }
 
@@ -201,8 +222,12 @@ class Shell implements ShellState {
       historyFile: historyFile(this.ctx.io.env),
       completer: (line) => completeLine(this, line),
       onInterrupt: () => {
+        this.#interrupts++;
         if (this.#stopVerb) {
           process.stdout.write("^C\n");
+          // As a terminal flushes its input at ^C: what was typed while the
+          // verb ran is not run after it (`mkdir x` typed during a lock wait).
+          editor.discardTypedAhead();
           this.#stopVerb("SIGINT");
         } else editor.discardLine(this.prompt());
       },
@@ -215,7 +240,8 @@ class Shell implements ShellState {
         `client ID ${this.client.describeState().clientId}; 'help' lists the verbs`,
     );
     for (;;) {
-      const line = await editor.read(this.prompt());
+      const line = await this.#readLogicalLine(editor);
+      if (this.#ending) return this.#ending === "SIGTERM" ? ExitCode.SIGTERM : ExitCode.SIGINT;
       if (line === undefined) {
         process.stdout.write("\n");
         return this.lastStatus;
@@ -223,6 +249,22 @@ class Shell implements ShellState {
       if (await this.#runLine(line) === "exit") return this.lastStatus;
       if (this.#ending) return this.#ending === "SIGTERM" ? ExitCode.SIGTERM : ExitCode.SIGINT;
     }
+  }
+
+  /**
+   * The next line typed, lines ending in a backslash joined to the next (a
+   * `> ` prompt asks for it), as sh does; Ctrl-C at the `> ` prompt drops
+   * the lines before too. Undefined at Ctrl-D on an empty line.
+   */
+  async #readLogicalLine(editor: LineEditor): Promise<string | undefined> {
+    let line = await editor.read(this.prompt());
+    while (line !== undefined && continuesOnNextLine(line)) {
+      const interrupts = this.#interrupts;
+      const more = await editor.read("> ");
+      if (more === undefined) return line.slice(0, -1);
+      line = this.#interrupts === interrupts ? line.slice(0, -1) + more : more;
+    }
+    return line;
   }
 
   /** `nfs4 127.0.0.1:2049 4.1 /vfs/dir> `, with a marker while recovering or after a loss. */
@@ -233,10 +275,15 @@ class Shell implements ShellState {
     const lost = state.opens.filter((o) => o.lost || o.locks.some((l) => l.lost)).length;
     if (lost > 0) marks.push(`state lost on ${lost} file(s)`);
     const mark = marks.length > 0 ? ` [${marks.join("; ")}]` : "";
-    return `nfs4 ${formatHostPort(this.start)} 4.${state.minorVersion} ${this.cwd}${mark}> `;
+    return `nfs4 ${formatHostPort(this.start)} 4.${state.minorVersion} ${
+      displayPath(this.cwd)
+    }${mark}> `;
   }
 
-  /** Runs every verb of `line`; the status of the last, or "exit". */
+  /**
+   * Runs every verb of `line`; the status of the last that failed (with
+   * --keep-going a failure before a `;` still counts), else 0; or "exit".
+   */
   async #runLine(line: string): Promise<number | "exit"> {
     let commands: string[][];
     try {
@@ -245,14 +292,16 @@ class Shell implements ShellState {
       this.ctx.error(describeError(err, false));
       return (this.lastStatus = ExitCode.USAGE);
     }
+    let failed = 0;
     for (const words of commands) {
       const status = await this.runVerb(words);
       if (status === "exit") return "exit";
       this.lastStatus = status;
+      if (status !== 0) failed = status;
       if (this.#ending) return status;
       if (status !== 0 && !this.keepGoing && this.#editor === undefined) return status;
     }
-    return this.lastStatus;
+    return failed;
   }
 
   /** Runs one verb and resolves with its exit status. */
@@ -282,6 +331,11 @@ class Shell implements ShellState {
       });
     } catch (err) {
       if (stop.signal.aborted) return ExitCode.SIGINT;
+      if (err instanceof EmptyPathError) {
+        // Found before anything was sent: the verb did nothing.
+        this.ctx.error(emptyPathMessage(verb));
+        return ExitCode.FAILURE;
+      }
       this.ctx.error(describeError(err, this.globals.verbose, {
         timeoutSeconds: this.globals.timeoutSeconds,
       }));
@@ -385,23 +439,44 @@ class Shell implements ShellState {
     setTimeout(() => this.ctx.stopClients(signal), 2000).unref?.();
   }
 
-  /** Closes what the shell holds and the client (DESTROY_SESSION, DESTROY_CLIENTID). */
-  async #release(): Promise<void> {
+  /**
+   * Closes what the shell holds and the client (DESTROY_SESSION,
+   * DESTROY_CLIENTID); false when some of it was lost or could not be
+   * released (each said in one line).
+   */
+  async #release(): Promise<boolean> {
+    let released = true;
     for (const [path, held] of this.held) {
+      const lost = this.client ? lostStateText(this, path, held) : undefined;
+      if (lost) {
+        released = false;
+        this.ctx.error(`exit: ${lost}`);
+        await held.file.close().catch(() => {});
+        continue;
+      }
       try {
         for (const range of held.locks) await held.file.unlock(range);
         await held.file.close();
       } catch (err) {
-        this.ctx.error(`warning: ${path}: ${describeError(err, false)}`);
+        released = false;
+        // The error names the path already (most do); else it is added.
+        const message = describeError(err, false);
+        const url = this.urlOf(path);
+        this.ctx.error(
+          `exit: ${
+            message.includes(path) || message.includes(url) ? message : `${url}: ${message}`
+          }`,
+        );
       }
     }
     this.held.clear();
-    if (!this.client) return;
+    if (!this.client) return released;
     try {
       await this.client.close();
     } catch (err) {
       if (this.globals.verbose) this.ctx.error(`warning: closing: ${describeError(err, true)}`);
     }
+    return released;
   }
 
   /** The options of each verb and the global ones, to read command lines. */
@@ -419,6 +494,11 @@ class Shell implements ShellState {
       this.#options.set(command.name(), shapes);
       for (const alias of command.aliases()) this.#options.set(alias, shapes);
     }
+  }
+
+  /** The options of nfs4 `verb` and the global ones, to read its words. */
+  commandOptions(verb: string): readonly OptionShape[] {
+    return [...(this.#options.get(verb) ?? []), ...this.#globalOptions];
   }
 
   /** The options of `verb` (for completion). */
@@ -454,10 +534,6 @@ function notable(event: TraceEvent): boolean {
     return /fail|expired|NFS4ERR/i.test(`${event.event} ${event.detail ?? ""}`);
   }
   return false;
-}
-
-function* splitLines(text: string): Iterable<string> {
-  yield* text.split("\n");
 }
 
 async function* readLines(input: NodeJS.ReadableStream): AsyncIterable<string> {

@@ -13,13 +13,14 @@ import { builtin } from "../lib/os/builtins.ts";
 import type { LockRange, Nfs4ClientApi, StateSummary, WritableFile } from "../lib/client/api.ts";
 import { describeLockHolder, LockConflictError } from "../lib/client/errors.ts";
 import { lockWithWait } from "../lib/client/lock_wait.ts";
-import { type NfsUrl, parseNfsUrl } from "../lib/client/url.ts";
+import { type NfsUrl, parseNfsUrl, UsageError } from "../lib/client/url.ts";
 import type { CliContext } from "./context.ts";
 import { describeError } from "./errors.ts";
 import { ExitCode } from "./exit_codes.ts";
 import type { GlobalOptions } from "./globals.ts";
 import { lockConflictText, parseRange, parseWait } from "./lock.ts";
-import { resolvePath } from "./shell_paths.ts";
+import { quoteName } from "./ls_quote.ts";
+import { EmptyPathError, type OptionShape, resolvePath } from "./shell_paths.ts";
 
 /** What the built-in verbs see of the shell. */
 export interface ShellState {
@@ -31,14 +32,24 @@ export interface ShellState {
   previousCwd: string;
   traceMode: "off" | "on" | "ops" | "json";
   /** Files held open by `open` and `lock`, by absolute path. */
-  readonly held: Map<string, { file: WritableFile; access: string; locks: LockRange[] }>;
+  readonly held: Map<string, HeldFile>;
   lastStatus: number;
+  /** The options of nfs4 `verb` and the global ones (which take a value). */
+  commandOptions(verb: string): readonly OptionShape[];
   /** Runs nfs4 `verb` (paths made URLs, unless `raw`) on the shell's client. */
   runCommand(verb: string, args: readonly string[], how?: { raw?: boolean }): Promise<number>;
   /** The nfs:// URL of a path word. */
   urlOf(word: string): string;
   /** A message above the prompt. */
   notify(text: string): void;
+}
+
+/** A file held open by `open` or `lock`. */
+export interface HeldFile {
+  file: WritableFile;
+  /** read, write or both. */
+  access: string;
+  readonly locks: LockRange[];
 }
 
 /** A built-in verb. */
@@ -57,6 +68,28 @@ function out(shell: ShellState, text: string): Promise<void> {
 function usage(shell: ShellState, verb: string, message: string): number {
   shell.ctx.error(`${verb}: ${message} (usage: ${BUILTINS.get(verb)!.usage})`);
   return ExitCode.USAGE;
+}
+
+/**
+ * A remote path as the terminal shows it: control characters and bytes that
+ * are not UTF-8 as `ls -b` writes them (`\033`, `\351`), never raw.
+ */
+export function displayPath(path: string): string {
+  return quoteName(path, { style: "escape" }).text;
+}
+
+/**
+ * The absolute path a word names: relative to the current directory, or an
+ * nfs:// URL of the shell's server taken as it is. Another server's URL is
+ * refused: what the shell holds is on its own client.
+ */
+function targetOf(shell: ShellState, word: string): string {
+  if (!word.startsWith("nfs://")) return resolvePath(shell.cwd, word);
+  const url = parseNfsUrl(word);
+  if (url.host !== shell.start.host || url.port !== shell.start.port) {
+    throw new UsageError(`${word}: not on this shell's server`);
+  }
+  return url.path;
 }
 
 function fail(shell: ShellState, err: unknown, url?: string): number {
@@ -103,7 +136,7 @@ const cd: Builtin = {
       ? shell.start.path
       : word === "-"
       ? shell.previousCwd
-      : resolvePath(shell.cwd, word);
+      : targetOf(shell, word);
     try {
       // A trailing slash: it must be a directory (symlinks to one are fine).
       await shell.client.stat(target === "/" ? "/" : `${target}/`);
@@ -112,7 +145,7 @@ const cd: Builtin = {
     }
     shell.previousCwd = shell.cwd;
     shell.cwd = target;
-    if (word === "-") await out(shell, target);
+    if (word === "-") await out(shell, shell.ctx.out.isTTY ? displayPath(target) : target);
     return 0;
   },
 };
@@ -121,7 +154,9 @@ const pwd: Builtin = {
   usage: "pwd",
   summary: "print the remote directory (and its URL with -u)",
   async run(shell, args) {
-    await out(shell, args[0] === "-u" ? shell.urlOf(".") : shell.cwd);
+    // Off a terminal the path as it is, for scripts (as ls writes names).
+    const cwd = shell.ctx.out.isTTY ? displayPath(shell.cwd) : shell.cwd;
+    await out(shell, args[0] === "-u" ? shell.urlOf(".") : cwd);
     return 0;
   },
 };
@@ -156,30 +191,64 @@ const lpwd: Builtin = {
   },
 };
 
-/** Splits leading options (for cp) from operands. */
-function splitOptions(args: string[]): { flags: string[]; operands: string[] } {
+/**
+ * Splits `cp`'s options from the operands as commander reads them: an
+ * option that takes a value takes the next word when it is not attached
+ * (`--sparse always`, `-tDIR`), options may come after operands, and
+ * everything after `--` is an operand.
+ */
+function splitOptions(
+  args: string[],
+  shapes: readonly OptionShape[],
+): { flags: string[]; operands: string[] } {
+  const byName = new Map<string, OptionShape>();
+  for (const shape of shapes) {
+    if (shape.short) byName.set(shape.short, shape);
+    if (shape.long) byName.set(shape.long, shape);
+  }
   const flags: string[] = [];
-  let i = 0;
-  for (; i < args.length && args[i]!.startsWith("-") && args[i] !== "-"; i++) {
-    if (args[i] === "--") {
-      i++;
+  const operands: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const word = args[i]!;
+    if (word === "--") {
+      operands.push(...args.slice(i + 1));
       break;
     }
-    flags.push(args[i]!);
+    if (!word.startsWith("-") || word === "-") {
+      operands.push(word);
+      continue;
+    }
+    flags.push(word);
+    if (word.startsWith("--")) {
+      if (!word.includes("=") && byName.get(word)?.required && i + 1 < args.length) {
+        flags.push(args[++i]!);
+      }
+      continue;
+    }
+    // A cluster of short options: the first that takes a value takes the
+    // rest of the word, or the next word when it ends the cluster.
+    for (let j = 1; j < word.length; j++) {
+      const shape = byName.get(`-${word[j]}`);
+      if (!shape?.required && !shape?.optional) continue;
+      if (j === word.length - 1 && shape.required && i + 1 < args.length) flags.push(args[++i]!);
+      break;
+    }
   }
-  return { flags, operands: args.slice(i) };
+  return { flags, operands };
 }
 
 const get: Builtin = {
   usage: "get [CP-OPTION...] REMOTE [LOCAL]",
   summary: "copy a remote file (or tree, with -r) here (cp underneath)",
   run(shell, args) {
-    const { flags, operands } = splitOptions(args);
+    const { flags, operands } = splitOptions(args, shell.commandOptions("cp"));
     if (operands.length < 1 || operands.length > 2) {
       return Promise.resolve(usage(shell, "get", "one or two operands"));
     }
+    if (operands.includes("")) throw new EmptyPathError();
     const remote = operands[0]!;
-    const local = path.resolve(operands[1] ?? ".");
+    // `-` is stdout, as for cp.
+    const local = operands[1] === "-" ? "-" : path.resolve(operands[1] ?? ".");
     return shell.runCommand("cp", [...flags, "--", shell.urlOf(remote), local], { raw: true });
   },
 };
@@ -188,10 +257,11 @@ const put: Builtin = {
   usage: "put [CP-OPTION...] LOCAL [REMOTE]",
   summary: "copy a local file (or tree, with -r) to the remote directory (cp underneath)",
   run(shell, args) {
-    const { flags, operands } = splitOptions(args);
+    const { flags, operands } = splitOptions(args, shell.commandOptions("cp"));
     if (operands.length < 1 || operands.length > 2) {
       return Promise.resolve(usage(shell, "put", "one or two operands"));
     }
+    if (operands.includes("")) throw new EmptyPathError();
     const local = operands[0] === "-" ? "-" : path.resolve(operands[0]!);
     const remote = shell.urlOf(operands[1] ?? "./");
     return shell.runCommand("cp", [...flags, "--", local, remote], { raw: true });
@@ -200,14 +270,36 @@ const put: Builtin = {
 
 const ACCESS = new Set(["read", "write", "both"]);
 
-/** The file held at `target`, opened with `access` when it is not held yet. */
+type Access = "read" | "write" | "both";
+
+/** The access that gives both `a` and `b`. */
+function unionAccess(a: Access, b: Access): Access {
+  return a === b ? a : "both";
+}
+
+/**
+ * The file held at `target`, open with at least `access`: opened when it
+ * is not held yet, its open upgraded when held with less (`lock -x` on a
+ * file `open`ed for reading: a write lock needs the file open for writing,
+ * RFC 7530 §16.10.4 NFS4ERR_OPENMODE). The upgrade is an OPEN of the same
+ * open owner, so the server keeps one open state and its locks.
+ */
 async function hold(
   shell: ShellState,
   target: string,
-  access: "read" | "write" | "both",
-): Promise<{ file: WritableFile; access: string; locks: LockRange[] }> {
+  access: Access,
+): Promise<HeldFile> {
   const held = shell.held.get(target);
-  if (held) return held;
+  if (held) {
+    const wanted = unionAccess(held.access as Access, access);
+    if (wanted === held.access) return held;
+    const upgraded = await shell.client.open(target, { access: wanted });
+    // The older user of the shared open state goes; the state stays.
+    await held.file.close();
+    held.file = upgraded;
+    held.access = wanted;
+    return held;
+  }
   const file = await shell.client.open(target, { access });
   const entry = { file, access, locks: [] as LockRange[] };
   shell.held.set(target, entry);
@@ -222,7 +314,7 @@ const open: Builtin = {
     if (word === undefined || args.length > 2 || !ACCESS.has(access)) {
       return usage(shell, "open", "a path, then read, write or both");
     }
-    const target = resolvePath(shell.cwd, word);
+    const target = targetOf(shell, word);
     if (shell.held.has(target)) {
       shell.ctx.error(`open: ${shell.urlOf(target)}: already held (close it first)`);
       return ExitCode.FAILURE;
@@ -231,7 +323,7 @@ const open: Builtin = {
       await hold(shell, target, access as "read" | "write" | "both");
       return 0;
     } catch (err) {
-      return fail(shell, err, shell.urlOf(word));
+      return fail(shell, err, shell.urlOf(target));
     }
   },
 };
@@ -242,12 +334,21 @@ const close: Builtin = {
   async run(shell, args) {
     const targets = args.length === 0
       ? [...shell.held.keys()]
-      : args.map((word) => resolvePath(shell.cwd, word));
+      : args.map((word) => targetOf(shell, word));
     let status = 0;
     for (const target of targets) {
       const held = shell.held.get(target);
       if (!held) {
         shell.ctx.error(`close: ${shell.urlOf(target)}: not held`);
+        status = ExitCode.FAILURE;
+        continue;
+      }
+      const lost = lostStateText(shell, target, held);
+      if (lost) {
+        // What is left is released as well as it can be; the loss is the news.
+        shell.held.delete(target);
+        await held.file.close().catch(() => {});
+        shell.ctx.error(`close: ${lost}`);
         status = ExitCode.FAILURE;
         continue;
       }
@@ -290,10 +391,14 @@ const lock: Builtin = {
     } catch (err) {
       return usage(shell, "lock", (err as Error).message);
     }
-    const target = resolvePath(shell.cwd, positionals[0]!);
-    const url = shell.urlOf(positionals[0]!);
+    const target = targetOf(shell, positionals[0]!);
+    const url = shell.urlOf(target);
+    // A file `open` or an earlier `lock` holds stays held when this lock fails.
+    const heldBefore = shell.held.has(target);
     let started: number | undefined;
     try {
+      // A shared lock needs the file open for reading, an exclusive one for
+      // writing (cli/lock.ts); reading too, for what the user does next.
       const held = await hold(shell, target, range.type === "read" ? "read" : "both");
       started = performance.now();
       const result = await lockWithWait(held.file, range, {
@@ -312,7 +417,7 @@ const lock: Builtin = {
       }
       return 0;
     } catch (err) {
-      await dropIfUnlocked(shell, target);
+      if (!heldBefore) await dropIfUnlocked(shell, target);
       if (signal.aborted) return ExitCode.SIGINT;
       if (err instanceof LockConflictError) {
         // As `nfs4 lock -w` says it: how long the wait took before it gave up.
@@ -326,6 +431,29 @@ const lock: Builtin = {
     }
   },
 };
+
+/**
+ * What recovery lost of the state held on `target` (the open, or a lock the
+ * shell still counts as held), as a message: `URL: lock lost: REASON
+ * (EBADF)`; undefined when nothing was lost. An unlock or close of lost
+ * state finds nothing to release on the server and must not pass that off
+ * as success.
+ */
+export function lostStateText(
+  shell: Pick<ShellState, "client" | "urlOf">,
+  target: string,
+  held: HeldFile,
+): string | undefined {
+  const open = shell.client.describeState().opens.find((o) => o.path === target);
+  if (!open) return undefined;
+  const lock = held.locks.length > 0 ? open.locks.find((l) => l.lost !== undefined) : undefined;
+  const what = open.lost !== undefined ? ["open", open.lost] : lock ? ["lock", lock.lost!] : [];
+  if (what.length === 0) return undefined;
+  // The reason may say "lock lost: ..." itself.
+  const [kind, reason] = what as [string, string];
+  const text = reason.startsWith(`${kind} lost`) ? reason : `${kind} lost: ${reason}`;
+  return `${shell.urlOf(target)}: ${text} (EBADF)`;
+}
 
 /** Closes a file `lock` opened when it holds no lock and was not `open`ed. */
 async function dropIfUnlocked(shell: ShellState, target: string): Promise<void> {
@@ -343,7 +471,7 @@ const unlock: Builtin = {
     if (!parsed) return ExitCode.USAGE;
     const { values, positionals } = parsed;
     if (positionals.length !== 1) return usage(shell, "unlock", "one path");
-    const target = resolvePath(shell.cwd, positionals[0]!);
+    const target = targetOf(shell, positionals[0]!);
     const held = shell.held.get(target);
     if (!held || held.locks.length === 0) {
       shell.ctx.error(`unlock: ${shell.urlOf(target)}: no lock held`);
@@ -360,6 +488,13 @@ const unlock: Builtin = {
       : [...held.locks];
     if (ranges.length === 0) {
       shell.ctx.error(`unlock: ${shell.urlOf(target)}: no lock held on that range`);
+      return ExitCode.FAILURE;
+    }
+    const lost = lostStateText(shell, target, held);
+    if (lost) {
+      // Told once: the shell no longer counts these ranges as held.
+      for (const range of ranges) held.locks.splice(held.locks.indexOf(range), 1);
+      shell.ctx.error(`unlock: ${lost}`);
       return ExitCode.FAILURE;
     }
     try {

@@ -10,6 +10,7 @@
 import * as fs from "node:fs";
 import type { Nfs4ClientApi } from "../lib/client/api.ts";
 import { displayByteString, hasEscapedBytes } from "../lib/client/names.ts";
+import { isPrintableCodePoint } from "./ls_quote.ts";
 import { BUILTINS } from "./shell_builtins.ts";
 import { COMMAND_VERBS, resolvePath } from "./shell_paths.ts";
 import { quoteWord, wordsBeingTyped } from "./shell_words.ts";
@@ -38,8 +39,10 @@ function remoteNames(
   const names = (async () => {
     const out: { name: string; dir: boolean }[] = [];
     for await (const entry of client.readdir(dir)) {
-      // A name that is not UTF-8 cannot be typed: leave it to ls.
-      if (hasEscapedBytes(entry.name)) continue;
+      // A name that is not UTF-8, or holds a control character, cannot be
+      // typed (the shell's words have no escapes for it) and must not reach
+      // the terminal raw: leave it to ls, which quotes it.
+      if (!typable(entry.name)) continue;
       out.push({
         name: entry.name,
         dir: entry.kind === "directory" ||
@@ -53,12 +56,18 @@ function remoteNames(
   return names;
 }
 
+/** Whether `name` is UTF-8 of printable characters only (what completion may insert). */
+function typable(name: string): boolean {
+  if (hasEscapedBytes(name)) return false;
+  for (const c of name) if (!isPrintableCodePoint(c.codePointAt(0)!)) return false;
+  return true;
+}
+
 function localNames(dir: string): { name: string; dir: boolean }[] {
   try {
-    return fs.readdirSync(dir || ".", { withFileTypes: true }).map((d) => ({
-      name: d.name,
-      dir: d.isDirectory(),
-    }));
+    return fs.readdirSync(dir || ".", { withFileTypes: true })
+      .filter((d) => typable(d.name))
+      .map((d) => ({ name: d.name, dir: d.isDirectory() }));
   } catch {
     return [];
   }

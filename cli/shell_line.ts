@@ -113,6 +113,16 @@ export class LineEditor {
   }
 
   /**
+   * Forgets what was typed ahead while a verb ran (whole lines not yet read,
+   * and the line being typed): Ctrl-C flushes it as a terminal's does.
+   */
+  discardTypedAhead(): void {
+    this.#lines.length = 0;
+    (this.#rl as unknown as { line: string; cursor: number }).line = "";
+    (this.#rl as unknown as { line: string; cursor: number }).cursor = 0;
+  }
+
+  /**
    * Prints `text` (whole lines) above the prompt: the prompt line is
    * cleared, the text written, and the prompt with what was typed drawn
    * again, the cursor where it was. Without a prompt, just writes.

@@ -85,8 +85,49 @@ const LN_FLAGS: Record<string, "symbolic" | "target-directory" | "no-target-dire
   "--no-target-directory": "no-target-directory",
 };
 
-/** Absolute path `/a/b` from `cwd` and `word` (absolute or relative), `.` and `..` worked out. */
+/**
+ * An empty word where a path goes: it names no file (coreutils says "No
+ * such file or directory"), never the current directory, which `rm -r ''`
+ * would otherwise remove.
+ */
+export class EmptyPathError extends Error {
+  constructor() {
+    super("No such file or directory");
+    this.name = "EmptyPathError";
+  }
+}
+
+/** What each verb says it could not do with a path, as coreutils words it. */
+const CANNOT: Readonly<Record<string, string>> = {
+  rm: "cannot remove",
+  rmdir: "failed to remove",
+  mkdir: "cannot create directory",
+  touch: "cannot touch",
+  truncate: "cannot open",
+  mv: "cannot stat",
+  cp: "cannot stat",
+  get: "cannot stat",
+  put: "cannot stat",
+  stat: "cannot stat",
+  ls: "cannot access",
+  du: "cannot access",
+  chmod: "cannot access",
+  chown: "cannot access",
+  ln: "failed to access",
+};
+
+/** The one-line error of `verb` given an empty path: `rm: cannot remove '': No such file or directory`. */
+export function emptyPathMessage(verb: string): string {
+  const cannot = CANNOT[verb];
+  return `${verb}: ${cannot ? `${cannot} ` : ""}'': No such file or directory`;
+}
+
+/**
+ * Absolute path `/a/b` from `cwd` and `word` (absolute or relative), `.` and
+ * `..` worked out. An empty word throws {@linkcode EmptyPathError}.
+ */
 export function resolvePath(cwd: string, word: string): string {
+  if (word === "") throw new EmptyPathError();
   const parts = word.startsWith("/") ? [] : cwd.split("/").filter((c) => c !== "");
   for (const part of word.split("/")) {
     if (part === "" || part === ".") continue;

@@ -31,6 +31,34 @@ export function splitCommands(line: string): string[][] {
 }
 
 /**
+ * Whether `line` ends in a backslash outside quotes and comments, which
+ * joins it to the next line (XCU §2.2.1): `rm -r \` then `old_build` is
+ * `rm -r old_build`.
+ */
+export function continuesOnNextLine(line: string): boolean {
+  return scan(line).continued;
+}
+
+/**
+ * Joins each line that ends in a backslash to the next, as sh reads a
+ * script; a backslash on the last line escapes nothing and is dropped.
+ */
+export async function* joinContinuedLines(
+  lines: AsyncIterable<string> | Iterable<string>,
+): AsyncIterable<string> {
+  let pending: string | undefined;
+  for await (const line of lines) {
+    const joined = pending === undefined ? line : pending + line;
+    if (continuesOnNextLine(joined)) pending = joined.slice(0, -1);
+    else {
+      pending = undefined;
+      yield joined;
+    }
+  }
+  if (pending !== undefined) yield pending;
+}
+
+/**
  * The words of the last command of `line` as typed so far, for Tab
  * completion: an open quote is allowed, and a line that ends in a space
  * has an empty last word.
@@ -56,11 +84,14 @@ function scan(line: string): {
   commands: Word[][];
   open: "'" | '"' | undefined;
   trailingBreak: boolean;
+  /** The line ends in a backslash outside quotes: it goes on on the next line. */
+  continued: boolean;
 } {
   const commands: Word[][] = [[]];
   let word: string | undefined;
   let start = 0;
   let quote: "'" | '"' | undefined;
+  let continued = false;
   const finish = (end: number) => {
     if (word !== undefined) commands.at(-1)!.push({ text: word, start, end });
     word = undefined;
@@ -74,6 +105,7 @@ function scan(line: string): {
     }
     if (quote === '"') {
       if (ch === '"') quote = undefined;
+      else if (ch === "\\" && line[i + 1] === "\n") i++;
       else if (ch === "\\" && i + 1 < line.length && `"\\$\``.includes(line[i + 1]!)) {
         word = (word ?? "") + line[++i]!;
       } else word = (word ?? "") + ch;
@@ -89,6 +121,14 @@ function scan(line: string): {
       commands.push([]);
       continue;
     }
+    if (ch === "\\" && (i + 1 === line.length || line[i + 1] === "\n")) {
+      // A backslash-newline joins lines (XCU §2.2.1) and a backslash that
+      // ends the input escapes nothing: neither starts a word, so neither
+      // makes an empty one (`rm -r \` alone must not name the current directory).
+      if (i + 1 === line.length) continued = true;
+      i++;
+      continue;
+    }
     if (ch === "#" && word === undefined) {
       // A comment runs to the end of the line.
       const newline = line.indexOf("\n", i);
@@ -101,16 +141,11 @@ function scan(line: string): {
       start = i;
     }
     if (ch === "'" || ch === '"') quote = ch;
-    else if (ch === "\\") {
-      if (i + 1 < line.length) {
-        const next = line[++i]!;
-        // A backslash-newline joins lines (XCU §2.2.1).
-        if (next !== "\n") word += next;
-      }
-    } else word += ch;
+    else if (ch === "\\") word += line[++i]!;
+    else word += ch;
   }
   const trailingBreak = word === undefined;
   if (quote === undefined) finish(line.length);
   else if (word !== undefined) commands.at(-1)!.push({ text: word, start, end: line.length });
-  return { commands, open: quote, trailingBreak };
+  return { commands, open: quote, trailingBreak, continued };
 }
