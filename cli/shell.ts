@@ -113,6 +113,19 @@ class Shell implements ShellState {
   /** Stops the running verb (Ctrl-C); undefined at the prompt. */
   #stopVerb: ((signal: StopSignal) => void) | undefined;
   #ending: StopSignal | undefined;
+  #signalEnding: () => void = () => {};
+  /** Resolves when a signal ends the shell (#signal). */
+  readonly #endingSignalled: Promise<undefined> = new Promise((resolve) => {
+    this.#signalEnding = () => resolve(undefined);
+  });
+  /** The stop was a SIGHUP (taken as SIGTERM): the shell ends 129. */
+  #hungUp = false;
+
+  /** The exit status of a shell a signal ended. */
+  #endStatus(): number {
+    if (this.#hungUp) return ExitCode.SIGHUP;
+    return this.#ending === "SIGTERM" ? ExitCode.SIGTERM : ExitCode.SIGINT;
+  }
   /** Ctrl-Cs typed so far (a continued line started before one is dropped). */
   #interrupts = 0;
   #options = new Map<string, OptionShape[]>();
@@ -160,8 +173,14 @@ class Shell implements ShellState {
     this.ctx.ownsSignals = true;
     const onInt = () => this.#signal("SIGINT");
     const onTerm = () => this.#signal("SIGTERM");
+    // The terminal closed: released as at SIGTERM, ending 129.
+    const onHup = () => {
+      this.#hungUp = true;
+      this.#signal("SIGTERM");
+    };
     process.on("SIGINT", onInt);
     process.on("SIGTERM", onTerm);
+    process.on("SIGHUP", onHup);
     try {
       // Every category, ops too: `trace ops` may be asked for at any time.
       const sink = filteredSink((e) => this.#event(e), { categories: TRACE_CATEGORIES });
@@ -186,7 +205,7 @@ class Shell implements ShellState {
       }
       return await this.#interactive(stdin);
     } catch (err) {
-      if (this.#ending) return this.#ending === "SIGTERM" ? ExitCode.SIGTERM : ExitCode.SIGINT;
+      if (this.#ending) return this.#endStatus();
       this.ctx.error(describeError(err, this.globals.verbose, {
         url: this.start,
         timeoutSeconds: this.globals.timeoutSeconds,
@@ -195,6 +214,7 @@ class Shell implements ShellState {
     } finally {
       process.off("SIGINT", onInt);
       process.off("SIGTERM", onTerm);
+      process.off("SIGHUP", onHup);
       this.#editor?.close();
     }
   }
@@ -202,7 +222,17 @@ class Shell implements ShellState {
   /** Lines without a prompt: stop at the first failure unless --keep-going. */
   async #script(lines: AsyncIterable<string> | Iterable<string>): Promise<number> {
     let failed = 0;
-    for await (const line of lines) {
+    const iterator = Symbol.asyncIterator in lines
+      ? lines[Symbol.asyncIterator]()
+      : (async function* () {
+        yield* lines;
+      })();
+    for (;;) {
+      // A signal ends the wait for the next line: a script read from a pipe
+      // whose writer stays open would otherwise never see it.
+      const next = await Promise.race([iterator.next(), this.#endingSignalled]);
+      if (next === undefined || next.done) break;
+      const line = next.value;
       const status = await this.#runLine(line);
       if (status === "exit") return this.lastStatus;
       if (this.#ending) break;
@@ -211,7 +241,7 @@ class Shell implements ShellState {
         if (!this.keepGoing) return status;
       }
     }
-    if (this.#ending) return this.#ending === "SIGTERM" ? ExitCode.SIGTERM : ExitCode.SIGINT;
+    if (this.#ending) return this.#endStatus();
     return failed;
   }
 
@@ -241,13 +271,13 @@ class Shell implements ShellState {
     );
     for (;;) {
       const line = await this.#readLogicalLine(editor);
-      if (this.#ending) return this.#ending === "SIGTERM" ? ExitCode.SIGTERM : ExitCode.SIGINT;
+      if (this.#ending) return this.#endStatus();
       if (line === undefined) {
         process.stdout.write("\n");
         return this.lastStatus;
       }
       if (await this.#runLine(line) === "exit") return this.lastStatus;
-      if (this.#ending) return this.#ending === "SIGTERM" ? ExitCode.SIGTERM : ExitCode.SIGINT;
+      if (this.#ending) return this.#endStatus();
     }
   }
 
@@ -433,6 +463,7 @@ class Shell implements ShellState {
       return;
     }
     this.#ending = signal;
+    this.#signalEnding();
     this.#stopVerb?.(signal);
     this.#editor?.close();
     // Releasing gets a few seconds; then whatever is in flight is stopped.
