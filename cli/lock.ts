@@ -488,10 +488,18 @@ class LockRun {
         { reacquireLostLocks: options.reacquire },
       );
       this.#stop.signal.throwIfAborted();
+      // -n and -w bound the OPEN too: a server in its grace period answers
+      // it NFS4ERR_GRACE, waited out only while -w leaves room (-n: not at
+      // all), so the command never outlasts its limit there.
+      const opening = performance.now();
       file = await client.open(this.#url.path, {
         access: this.#range.type === "read" ? "read" : "write",
+        ...(options.timeoutMs !== undefined ? { answerWithinMs: options.timeoutMs } : {}),
       });
-      const taken = await this.#take(file, options);
+      const left = options.timeoutMs === undefined || options.timeoutMs === 0
+        ? options.timeoutMs
+        : Math.max(1, options.timeoutMs - (performance.now() - opening));
+      const taken = await this.#take(file, { ...options, timeoutMs: left });
       if (typeof taken === "number") {
         // -w is a hard limit: giving up releases the open within the short
         // window, even when the server has gone silent meanwhile.

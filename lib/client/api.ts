@@ -227,6 +227,12 @@ export interface OpenOptions {
   readonly mode?: number;
   /** Truncate to zero length. */
   readonly truncate?: boolean;
+  /**
+   * A deadline the OPEN is to be answered within, in ms (`lock -w`; 0 for
+   * `lock -n`): NFS4ERR_GRACE and NFS4ERR_DELAY are waited out only while
+   * another OPEN could still be answered in time, then are the answer.
+   */
+  readonly answerWithinMs?: number;
 }
 
 /**

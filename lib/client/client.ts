@@ -1034,6 +1034,7 @@ export class Nfs4Client implements Nfs4ClientApi {
       attrs: await this.#wanted(
         modeFollows ? [...OPENED_FILE_ATTRS, Attr.FILEID] : OPENED_FILE_ATTRS,
       ),
+      ...(options.answerWithinMs !== undefined ? { answerWithinMs: options.answerWithinMs } : {}),
     });
     const attrs = opened.attrs.attrs;
     const file = this.#fileFor(opened.state, opened.attrs);

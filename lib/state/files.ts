@@ -55,6 +55,8 @@ export interface OpenRequest {
   };
   /** Attributes to fetch with the OPEN. */
   readonly attrs?: Iterable<number>;
+  /** RunOptions.answerWithinMs: GRACE and DELAY are the answer past it. */
+  readonly answerWithinMs?: number;
 }
 
 export interface OpenedFile {
@@ -125,7 +127,13 @@ async function openFileNow(m: StateManager, request: OpenRequest): Promise<Opene
             getfh(),
             getattr(request.attrs ?? OPEN_ATTRS),
           ] as const,
-        { seqidOwners: [owner], underOwners: confirmUnderOwner(m, owner, 1, 2) },
+        {
+          seqidOwners: [owner],
+          underOwners: confirmUnderOwner(m, owner, 1, 2),
+          ...(request.answerWithinMs !== undefined
+            ? { answerWithinMs: request.answerWithinMs }
+            : {}),
+        },
       );
       return { state: recordOpen(m, owner, request, result, fh), attrs, result };
     } catch (e) {

@@ -40,3 +40,31 @@ for (const vers of ["4.0", "4.1"] as const) {
     { leaseSeconds: LEASE, graceSeconds: GRACE },
   );
 }
+
+for (const vers of ["4.0", "4.1"] as const) {
+  const v = ["--vers", vers];
+
+  serverTest(
+    `nfs4 lock -n and -w started while the server is in grace: the OPEN answered NFS4ERR_GRACE is bounded by them too (-n at once, -w within its seconds), where it was waited out for the whole grace period (NFSv${vers}, RFC 7530 §9.6.2)`,
+    async (server) => {
+      writeFileSync(join(server.exportDir, "f"), "data\n");
+      const url = `${server.url}/vfs/f`;
+      // A holder that dies: nobody reclaims, the grace period runs its course.
+      const holder = await startHolder([...v, "lock", url], url, "exclusive", "0-");
+      holder.kill("SIGKILL");
+      await holder.done;
+      await server.restart();
+      const started = performance.now();
+      const nonblock = await startNfs4([...v, "lock", "-n", url, "--", "echo", "ran"]).done;
+      assert.equal(nonblock.code, 1, nonblock.stderr);
+      assert.equal(nonblock.stdout, "");
+      assert.match(nonblock.stderr, /NFS4ERR_GRACE/);
+      const waited = await startNfs4([...v, "lock", "-w", "2", url, "--", "echo", "ran"]).done;
+      assert.ok(waited.ms < 2_000 + 3_000, `-w 2 ended after ${waited.ms.toFixed(0)} ms`);
+      assert.equal(waited.code, 1, waited.stderr);
+      assert.match(waited.stderr, /NFS4ERR_GRACE/);
+      assert.ok(performance.now() - started < GRACE * 1000, "both ended inside the grace period");
+    },
+    { leaseSeconds: LEASE, graceSeconds: GRACE },
+  );
+}
