@@ -99,14 +99,31 @@ export function registerRenewWatch(program: RootCommand, ctx: CliContext): void 
       process.on("SIGTERM", onTerm);
       try {
         client.keepLease(true);
+        // --duration counts from here and bounds the OPEN and LOCK too: in a
+        // server's grace period NFS4ERR_GRACE is waited out only while the
+        // duration leaves room, then is the answer.
+        const started = performance.now();
+        const left = () =>
+          opts.duration === undefined
+            ? undefined
+            : Math.max(0, opts.duration * 1000 - (performance.now() - started));
         if (opts.open || opts.lock) {
-          file = await client.open(url.path, { access: opts.lock ? "both" : "read" });
-          if (opts.lock) await file.lock(WHOLE_FILE);
+          const within = (ms = left()) => ms === undefined ? {} : { answerWithinMs: ms };
+          file = await client.open(url.path, {
+            access: opts.lock ? "both" : "read",
+            ...within(),
+          });
+          if (opts.lock) await file.lock(WHOLE_FILE, within());
         }
         view.header(formatNfsUrl(url), client.describeState());
         // A closed stdout ends the watch as Ctrl-C does; the finally releases the state.
         const until = AbortSignal.any([stop.signal, ctx.out.closed]);
-        await waitFor(until, opts.duration, () => view.tick(client.describeState()));
+        const remaining = left();
+        await waitFor(
+          until,
+          remaining === undefined ? undefined : remaining / 1000,
+          () => view.tick(client.describeState()),
+        );
         // --duration is a hard limit: the check and the release that follow
         // get a second, then whatever is in flight is stopped.
         setTimeout(() => ctx.stopClients(new Error("--duration reached")), 1000).unref?.();

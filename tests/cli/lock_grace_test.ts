@@ -68,3 +68,30 @@ for (const vers of ["4.0", "4.1"] as const) {
     { leaseSeconds: LEASE, graceSeconds: GRACE },
   );
 }
+
+serverTest(
+  "nfs4 --vers 4.0 renew-watch --open --lock --duration 3 started while the server is in grace: the OPEN and LOCK are bounded by --duration (NFS4ERR_GRACE within it), where they were waited out for the whole grace period (RFC 7530 §9.6.2)",
+  async (server) => {
+    writeFileSync(join(server.exportDir, "f"), "data\n");
+    const url = `${server.url}/vfs/f`;
+    const holder = await startHolder(["--vers", "4.0", "lock", url], url, "exclusive", "0-");
+    holder.kill("SIGKILL");
+    await holder.done;
+    await server.restart();
+    const watch = await startNfs4([
+      "--vers",
+      "4.0",
+      "renew-watch",
+      "--open",
+      "--lock",
+      "--duration",
+      "3",
+      url,
+    ])
+      .done;
+    assert.ok(watch.ms < 3_000 + 3_000, `--duration 3 ended after ${watch.ms.toFixed(0)} ms`);
+    assert.equal(watch.code, 1, watch.stderr);
+    assert.match(watch.stderr, /NFS4ERR_GRACE/);
+  },
+  { leaseSeconds: LEASE, graceSeconds: GRACE },
+);
