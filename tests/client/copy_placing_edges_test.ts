@@ -651,3 +651,19 @@ Deno.test("cp --inplace, stopped while the file's data is being written (RFC 888
     );
   });
 });
+
+Deno.test("a small new file whose one COMPOUND is refused at its OPEN (NFS4ERR_ACCESS; NFS4ERR_GRACE alike, RFC 8881 §18.16.3) made nothing: no REMOVE of a temporary that was never there (it waited out the same GRACE before the command could end)", async () => {
+  await withEdge({}, async (edge) => {
+    const { server } = edge;
+    const before = server.log.length;
+    server.failNext("OPEN", S.NFS4ERR_ACCESS);
+    const got = await copyOne(edge, "refused", new TextEncoder().encode("r\n"));
+    assert.equal(got.errors.length, 1, String(got.errors));
+    const error = got.errors[0];
+    assert.ok(error instanceof NfsError && error.status === S.NFS4ERR_ACCESS, String(error));
+    // The one COMPOUND ends with its own REMOVE; no other is sent.
+    const shapes = shapesFrom(server, before);
+    assert.ok(!shapes.some((s) => s.includes("REMOVE") && !s.includes("OPEN")), shapes.join(" | "));
+    assert.deepEqual(temporaries(server), []);
+  });
+});

@@ -189,8 +189,15 @@ export class DeferredCreateWriter implements Writer {
       this.#inOne = running.then((end) => end !== undefined, (e) => {
         // No reply came (a deadline, a stop): the WRITE may still be on its
         // way out, so its data stays as it is (never handed back for reuse).
-        if (!(e instanceof NfsError && SHAPE_OPS.has(e.op))) this.#unanswered = true;
-        return true;
+        if (!(e instanceof NfsError && SHAPE_OPS.has(e.op))) {
+          this.#unanswered = true;
+          return true;
+        }
+        // Answered, and refused at its OPEN (NFS4ERR_GRACE, NFS4ERR_ACCESS)
+        // or its SEQUENCE: nothing was made, so there is no temporary to
+        // remove (a REMOVE of it would only wait out the same GRACE). Unless
+        // it answered a resend, whose first run may have made the file.
+        return !((e.op === "OPEN" || e.op === "SEQUENCE") && !e.answeredResend);
       });
       const end = await running;
       if (end?.done) {
