@@ -22,13 +22,21 @@ import {
 } from "../nfs4/constants.ts";
 import { NfsError } from "../nfs4/errors.ts";
 import { Nfs4Status as S, statusName } from "../nfs4/status.ts";
-import { type FileHandle, formatStateid, hex, newerStateid, type Stateid } from "../nfs4/types.ts";
+import {
+  bytesEqual,
+  type FileHandle,
+  formatStateid,
+  hex,
+  newerStateid,
+  type Stateid,
+} from "../nfs4/types.ts";
 import { close } from "../nfs4/ops/close.ts";
 import { getattr } from "../nfs4/ops/getattr.ts";
 import { lock } from "../nfs4/ops/lock.ts";
 import { locku } from "../nfs4/ops/locku.ts";
 import { open, type OpenClaim, type OpenResult } from "../nfs4/ops/open.ts";
 import { openConfirm } from "../nfs4/ops/open_confirm.ts";
+import { getfh } from "../nfs4/ops/getfh.ts";
 import { putfh } from "../nfs4/ops/putfh.ts";
 import { putrootfh } from "../nfs4/ops/putrootfh.ts";
 import { renew } from "../nfs4/ops/renew.ts";
@@ -688,22 +696,24 @@ async function reclaimOpen(
       claim: { claim: OpenClaimType.CLAIM_NULL, file: state.name } as const,
     };
   };
+  const openOp = (claim: OpenClaim) =>
+    open({
+      seqid: owner.seqid,
+      shareAccess: shareAccessWire(m, state.access),
+      shareDeny: state.deny,
+      owner: { clientid, owner: owner.id },
+      claim,
+    });
+  /** By name, the file's handle comes back too: the name may be another file now. */
   const send = (
     dirFh: FileHandle,
     claim: OpenClaim,
-  ) =>
+  ): Promise<readonly [unknown, OpenResult, FileHandle?]> =>
     m.run(
       () =>
-        [
-          putfh(dirFh),
-          open({
-            seqid: owner.seqid,
-            shareAccess: shareAccessWire(m, state.access),
-            shareDeny: state.deny,
-            owner: { clientid, owner: owner.id },
-            claim,
-          }),
-        ] as const,
+        claim.claim === OpenClaimType.CLAIM_NULL
+          ? [putfh(dirFh), openOp(claim), getfh()] as const
+          : [putfh(dirFh), openOp(claim)] as const,
       {
         seqidOwners: [owner],
         reclaim: how === "previous",
@@ -744,7 +754,19 @@ async function reclaimOpen(
     const { dirFh, claim } = byName();
     reply = await send(dirFh, claim);
   }
-  const [, result] = reply;
+  const [, result, fh] = reply;
+  if (fh !== undefined && !bytesEqual(fh, state.fh)) {
+    // By name, and the name is another file now (renamed away, replaced
+    // meanwhile): that open is not this state's. Closed again, and the
+    // state fails as lost, as the kernel's nfs4_open_recover_helper fails
+    // a recovered open of another file with ESTALE; I/O through the old
+    // handle would reach neither the file opened nor the one recovered.
+    await m.run(
+      () => [putfh(fh), close({ seqid: owner.seqid, stateid: result.stateid })] as const,
+      { seqidOwners: [owner], inRecovery: true },
+    ).catch(() => undefined);
+    throw new Error(`${state.path} now names another file (re-opened by name)`);
+  }
   const before = formatStateid(state.stateid);
   state.stateid = result.stateid;
   state.reclaim = "none";

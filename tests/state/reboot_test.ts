@@ -228,9 +228,9 @@ Deno.test("reboot after grace: NO_GRACE on the first reclaim re-opens by name wi
   assert.equal(await h.readText(other), "other file contents\n");
   assert.deepEqual(h.ops().slice(5), [
     "PUTFH,OPEN -> NFS4ERR_NO_GRACE",
-    "PUTFH,OPEN",
+    "PUTFH,OPEN,GETFH",
     "PUTFH,OPEN_CONFIRM",
-    "PUTFH,OPEN",
+    "PUTFH,OPEN,GETFH",
     "PUTFH,READ",
     "PUTFH,READ",
   ]);
@@ -530,4 +530,20 @@ Deno.test("4.0: a no-grace recovery waiting out GRACE longer than the lease goes
   assert.deepEqual(renewals.map(([at]) => at), [20_000, 40_000], JSON.stringify(h.timeline()));
   assert.ok(!h.events(["lease"]).includes("lease ran out locally"), h.events(["lease"]).join());
   assert.equal(file.bad, undefined);
+});
+
+Deno.test("reboot after grace, 4.0: a file re-opened by name whose name is another file now (replaced meanwhile) is closed again and its state marked bad (EBADF), never taken for the file the client had open (the kernel's nfs4_open_recover_helper: ESTALE)", async () => {
+  await using h = await harness(0);
+  const file = await h.open("file");
+  const other = await h.open("other");
+  h.mark();
+  h.server.reboot({ grace: false });
+  // While the server was down, "file" was replaced by another file.
+  h.server.file("/vfs")!.children.delete("file");
+  h.server.addFile("/vfs/file", "a different file\n");
+  await assert.rejects(h.readText(file), BadStateError);
+  assert.match(h.details(["open"]).join("\n"), /\/vfs\/file now names another file/);
+  // Its open of the new file was closed again; the other open recovered.
+  assert.equal(h.server.opensOf("/vfs/file").length, 0);
+  assert.equal(await h.readText(other), "other file contents\n");
 });

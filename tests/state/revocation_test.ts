@@ -156,7 +156,7 @@ Deno.test("ADMIN_REVOKED on a 4.0 READ -> RECLAIM_NOGRACE -> OPEN CLAIM_NULL by 
   ]);
   assert.deepEqual(h.ops(), [
     "PUTFH,READ -> NFS4ERR_ADMIN_REVOKED",
-    "PUTFH,OPEN",
+    "PUTFH,OPEN,GETFH",
     "PUTFH,READ",
   ]);
   assert.deepEqual(openClaims(h), [OpenClaimType.CLAIM_NULL]);
@@ -191,7 +191,7 @@ Deno.test("4.0 READ -> EXPIRED after the lease ran out: CHECK_LEASE -> RENEW -> 
     "SETCLIENTID",
     "SETCLIENTID_CONFIRM",
     "PUTROOTFH,GETATTR",
-    "PUTFH,OPEN",
+    "PUTFH,OPEN,GETFH",
     "PUTFH,OPEN_CONFIRM",
     "PUTFH,READ",
   ]);
@@ -220,7 +220,7 @@ Deno.test("NFS4ERR_EXPIRED from the renewal timer's RENEW -> LEASE_EXPIRED + REC
     "SETCLIENTID",
     "SETCLIENTID_CONFIRM",
     "PUTROOTFH,GETATTR",
-    "PUTFH,OPEN",
+    "PUTFH,OPEN,GETFH",
     "PUTFH,OPEN_CONFIRM",
   ]);
   assert.deepEqual(openClaims(h), [OpenClaimType.CLAIM_NULL]);
