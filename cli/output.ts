@@ -227,6 +227,30 @@ function isEpipe(err: unknown): boolean {
  * (renew-watch) listen to. The command then ends through its ordinary
  * `finally` (CLOSE, LOCKU, DESTROY_SESSION) and `run()` exits 0.
  */
+/**
+ * The Outputs over each stream, told of its 'error' events by its one
+ * listener; held weakly, so that an Output done with is collected.
+ */
+const outputsOf = new WeakMap<WritableLike, Set<WeakRef<Output>>>();
+
+/** Has `output.streamFailed` called on `stream`'s errors while `output` lives. */
+function listenForErrors(stream: WritableLike, output: Output): void {
+  let outputs = outputsOf.get(stream);
+  if (!outputs) {
+    const all = outputs = new Set();
+    outputsOf.set(stream, all);
+    stream.on("error", (error: Error) => {
+      for (const ref of all) {
+        const live = ref.deref();
+        if (live === undefined) all.delete(ref);
+        else live.streamFailed(error);
+      }
+    });
+  }
+  for (const ref of outputs) if (ref.deref() === undefined) outputs.delete(ref);
+  outputs.add(new WeakRef(output));
+}
+
 export class Output {
   readonly #stream: WritableLike;
   readonly #closed = new AbortController();
@@ -246,8 +270,16 @@ export class Output {
     this.#raw = stream === process.stdout && !stream.isTTY && "Deno" in globalThis
       ? null
       : undefined;
-    // An 'error' event without a listener would crash the process.
-    stream.on("error", (error) => void this.#wrap(error));
+    // An 'error' event without a listener would crash the process. One
+    // listener per stream, whatever the number of Outputs over it (each verb
+    // of `nfs4 shell` makes one): a listener each was a leak, and Node's
+    // MaxListenersExceededWarning after ten verbs.
+    listenForErrors(stream, this);
+  }
+
+  /** The stream's 'error' event (listenForErrors): later writes reject with it. */
+  streamFailed(error: Error): void {
+    void this.#wrap(error);
   }
 
   /**

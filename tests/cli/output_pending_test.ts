@@ -104,3 +104,17 @@ Deno.test("Output: a write that fails is a StdoutWriteError, 'write error: …',
   assert.equal(out.pendingBytes, 0);
   assert.ok(await settled(out.drained()));
 });
+
+Deno.test("Outputs over one stream share one 'error' listener (each nfs4 shell verb makes an Output: a listener each was a leak and a MaxListenersExceededWarning after ten); the error still reaches every live Output", async () => {
+  const listeners: ((error: Error) => void)[] = [];
+  const stream: WritableLike = {
+    write: () => false,
+    on: (_event, listener) => void listeners.push(listener),
+  };
+  const outputs = Array.from({ length: 20 }, () => new Output(stream));
+  assert.equal(listeners.length, 1);
+  listeners[0]!(Object.assign(new Error("write EIO"), { code: "EIO" }));
+  for (const output of outputs) {
+    await assert.rejects(output.write("x"), StdoutWriteError);
+  }
+});
