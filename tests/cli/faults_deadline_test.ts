@@ -280,6 +280,13 @@ for (const mode of MODES) {
                     `bound ${standard(1)} s`,
                 );
                 assertOneLineNamingServer(r.stderr, port, transfer.name);
+                if (transfer.name === "cp up") {
+                  // The temporary left on the gone server is named.
+                  assert.match(
+                    r.stderr,
+                    /; its temporary nfs:\/\/\S+\/vfs\/\.up\.nfs4-\w{6} may be left on the server/,
+                  );
+                }
                 await transfer.check(ctx);
               });
             });

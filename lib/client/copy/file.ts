@@ -280,6 +280,39 @@ async function copyThroughTemporary(
   let failure: unknown;
   /** A finish the copy's stop gave up waiting for. */
   let stoppedEnding: Promise<void> | undefined;
+  /**
+   * The temporary's removal, once begun: what its REMOVE failed with when
+   * the temporary may be left (undefined: removed, or never made).
+   */
+  let removal: Promise<unknown> | undefined;
+  const removeTemporary = () =>
+    removal ??= creating.then(async (writer) => {
+      // A writer whose create waits for its data (nfs_create.ts) may have
+      // made nothing: then there is nothing to remove.
+      const made = await cleanupWork(() => writer.settle?.() ?? Promise.resolve("made"))
+        .catch(() => "made");
+      // The REMOVE beside the CLOSE, not after it: a server that will not
+      // remove an open file (NFS4ERR_FILE_OPEN, waited out as DELAY)
+      // gets the CLOSE meanwhile, a stopped finish's last COMMIT or not.
+      const [left] = await Promise.all([
+        made !== "nothing made"
+          ? cleanupWork(() => side.remove(temp)).then(
+            () => undefined,
+            (e: unknown) => side.isNotFound(e) ? undefined : e,
+          )
+          : undefined,
+        quietly(cleanupWork(() => writer.abort())),
+      ]);
+      return left;
+    }, (e: unknown) => {
+      // Made, then failed, and not removed by its create (on 4.0 after
+      // the SETATTR of its mode, Nfs4Client's open): a stop that hid
+      // that failure does not hide the temporary left.
+      if (e instanceof CreatedFileLeftError && e !== failure) {
+        run.reportBesideStop(temporaryLeft(e, side, temp, target), side);
+      }
+      return undefined;
+    }).catch(() => undefined);
   try {
     let writer: Writer;
     try {
@@ -345,32 +378,24 @@ async function copyThroughTemporary(
     return "placed";
   } catch (e) {
     failure = e;
-    throw resentCreateFailure(renamePath(e, side, temp, target), side, target);
+    const named = resentCreateFailure(renamePath(e, side, temp, target), side, target);
+    if (!run.options.signal?.aborted && side.kind === "nfs" && !placed) {
+      // The failure says what is left: a temporary whose REMOVE failed too
+      // (the server gone) is named, as info and simulate-reboot name theirs.
+      const left = await removeTemporary();
+      if (
+        left !== undefined && !(named instanceof CopyError && /its temporary /.test(named.message))
+      ) {
+        throw temporaryNotRemoved(named, left, side, temp, target);
+      }
+    }
+    throw named;
   } finally {
     if (!placed) {
       await Promise.all([
         // Also when an abort came while the temporary was being created: it
         // is what must not stay behind.
-        quietly(creating.then(async (writer) => {
-          // A writer whose create waits for its data (nfs_create.ts) may have
-          // made nothing: then there is nothing to remove.
-          const made = await cleanupWork(() => writer.settle?.() ?? Promise.resolve("made"))
-            .catch(() => "made");
-          // The REMOVE beside the CLOSE, not after it: a server that will not
-          // remove an open file (NFS4ERR_FILE_OPEN, waited out as DELAY)
-          // gets the CLOSE meanwhile, a stopped finish's last COMMIT or not.
-          await Promise.all([
-            made !== "nothing made" ? quietly(cleanupWork(() => side.remove(temp))) : undefined,
-            quietly(cleanupWork(() => writer.abort())),
-          ]);
-        }, (e: unknown) => {
-          // Made, then failed, and not removed by its create (on 4.0 after
-          // the SETATTR of its mode, Nfs4Client's open): a stop that hid
-          // that failure does not hide the temporary left.
-          if (e instanceof CreatedFileLeftError && e !== failure) {
-            run.reportBesideStop(temporaryLeft(e, side, temp, target), side);
-          }
-        })),
+        removeTemporary(),
         // A small file given its final name in its own COMPOUND
         // (nfs_create.ts) whose COMMIT then said its data may be lost (a
         // changed verifier, RFC 8881 §18.3.3, or a failure) and whose name
@@ -574,6 +599,29 @@ function temporaryLeft(
     url: side.url,
     cause: error,
   });
+}
+
+/**
+ * The copy to `target` failed with `failure`, and the REMOVE of its
+ * temporary `temp` failed with `removal`: the temporary is left on the
+ * server (refused) or may be (no answer).
+ */
+function temporaryNotRemoved(
+  failure: unknown,
+  removal: unknown,
+  side: Side,
+  temp: string,
+  target: string,
+): CopyError {
+  const reason = reasonOf(failure);
+  const why = reasonOf(removal);
+  const surely = removal instanceof NfsError && !removal.answeredResend;
+  const left = `its temporary ${side.display(temp)} ${surely ? "is" : "may be"} left on the server`;
+  const notRemoved = why === reason ? "not removed, for the same reason" : `not removed: ${why}`;
+  const message = reason.startsWith(`${side.display(target)}: `)
+    ? reason
+    : `${side.display(target)}: ${reason}`;
+  return new CopyError(`${message}; ${left} (${notRemoved})`, { url: side.url, cause: failure });
 }
 
 /**
