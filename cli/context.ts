@@ -317,19 +317,22 @@ export class CommandSession {
       } catch {
         return; // never connected; already reported
       }
+      let left: unknown;
       try {
         await client.close();
+        left = client.leftOnServer;
       } catch (err) {
-        // Stopped: the command ends 130/143, releasing what it could. A
-        // command that failed has said why in its one line (the server gone,
-        // most often) and exits 1 already.
-        if (this.ctx.interruption.signal.aborted || this.ctx.failed) return;
-        // The work is done, but the server was not left clean (opens,
-        // locks, the 4.1 session and client ID): a failure, exit 1, so no
-        // script takes a lock still held for released.
-        this.ctx.failed = true;
-        this.ctx.error(describeError(err, this.globals.verbose), err);
+        left = err;
       }
+      // Stopped: the command ends 130/143, releasing what it could. A
+      // command that failed has said why in its one line (the server gone,
+      // most often) and exits 1 already.
+      if (left === undefined || this.ctx.interruption.signal.aborted || this.ctx.failed) return;
+      // The work is done, but the server was not left clean (opens, locks,
+      // the 4.1 session and client ID): a failure, exit 1, so no script
+      // takes a lock still held for released.
+      this.ctx.failed = true;
+      this.ctx.error(describeError(left, this.globals.verbose), left);
     }));
   }
 }

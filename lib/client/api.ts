@@ -364,6 +364,11 @@ export interface Nfs4ClientApi {
   probeLease(): Promise<LeaseProbe>;
   /** Closes every open, then (4.1) destroys the session and client ID. */
   close(): Promise<void>;
+  /**
+   * After close(): what it could not release (the server did not answer),
+   * left on the server until the lease ends; undefined when all was released.
+   */
+  readonly leftOnServer?: Error | undefined;
   /** Drops everything without telling the server (a simulated client crash). */
   crash(): Promise<void>;
   /** Fault injection for recovery drills (simulate-reboot --fail-reclaim). */

@@ -1939,10 +1939,10 @@ export class Nfs4Client implements Nfs4ClientApi {
 
   /**
    * Releases everything this client holds (LOCKU, CLOSE; on 4.1
-   * DESTROY_SESSION and DESTROY_CLIENTID) and closes the connection. Rejects
-   * with a {@linkcode StateNotReleasedError} when something could not be
-   * released (the server did not answer), after releasing the rest; not
-   * after interrupt(), whose release window is bounded by design.
+   * DESTROY_SESSION and DESTROY_CLIENTID) and closes the connection. What
+   * could not be released (the server did not answer) is then in
+   * {@linkcode leftOnServer}; close() itself resolves, so that a `finally`
+   * closing the client never hides the failure that brought it there.
    */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -1955,9 +1955,19 @@ export class Nfs4Client implements Nfs4ClientApi {
     }
     const left = this.manager.notReleased;
     if (left.length > 0 && !this.manager.interrupted) {
-      throw new StateNotReleasedError(this.manager.client.server, left);
+      this.#leftOnServer = new StateNotReleasedError(this.manager.client.server, left);
     }
   }
+
+  /**
+   * After close(): what it could not release, left on the server until the
+   * lease ends (not after interrupt(), whose release window is bounded by
+   * design); undefined when everything was released.
+   */
+  get leftOnServer(): StateNotReleasedError | undefined {
+    return this.#leftOnServer;
+  }
+  #leftOnServer: StateNotReleasedError | undefined;
 }
 
 /** Times one write() starts over after the verifier changed between its short WRITEs. */

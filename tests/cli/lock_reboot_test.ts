@@ -28,10 +28,16 @@ for (const vers of ["4.0", "4.1"] as const) {
       await server.restart();
       await holder.waitFor("stderr", / lock +LOCK\(reclaim\) reclaimed +\(\/vfs\/f write 0-9\)/);
 
-      // Another client: its LOCK waits out the grace period, then is denied.
-      const other = await nfs4([...v, "lock", "-n", "--range", "5:1", url, "--", "true"]);
+      // Another client: its OPEN and LOCK wait out the grace period (-w;
+      // -n would fail at once with NFS4ERR_GRACE), then the LOCK is denied.
+      const other = await nfs4([...v, "lock", "-w", "8", "--range", "5:1", url, "--", "true"]);
       assert.equal(other.code, 1, other.stderr);
-      assert.match(other.stderr, conflictLine(url, heldBy("exclusive", "0-9", owner!)));
+      assert.match(
+        other.stderr,
+        conflictLine(url, heldBy("exclusive", "0-9", owner!), "; gave up after \\d+\\.\\d s", {
+          mayBeEarlier: true,
+        }),
+      );
 
       holder.kill("SIGTERM");
       const ended = await holder.done;
