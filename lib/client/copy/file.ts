@@ -382,10 +382,9 @@ async function copyThroughTemporary(
     if (!run.options.signal?.aborted && side.kind === "nfs" && !placed) {
       // The failure says what is left: a temporary whose REMOVE failed too
       // (the server gone) is named, as info and simulate-reboot name theirs.
+      // (A create that failed after making its file names it already.)
       const left = await removeTemporary();
-      if (
-        left !== undefined && !(named instanceof CopyError && /its temporary /.test(named.message))
-      ) {
+      if (left !== undefined && !(e instanceof CreatedFileLeftError)) {
         throw temporaryNotRemoved(named, left, side, temp, target);
       }
     }
