@@ -84,6 +84,7 @@ import {
   type LockState,
   type OpenState,
 } from "../state/open_state.ts";
+import type { LockOwner } from "../state/owners.ts";
 import { Tracer } from "../state/trace.ts";
 import { outsideOperationScope } from "../state/operation_scope.ts";
 import { LARGEST_READ as MAX_READ, LARGEST_WRITE as MAX_WRITE } from "../state/procs.ts";
@@ -1392,10 +1393,23 @@ export class Nfs4Client implements Nfs4ClientApi {
     return holder && !plausibleHolder(holder, range) ? { ...holder, unknown: true } : holder;
   }
 
+  /** The owner of this client's locks on `fh`, else the one LOCKT tests with. */
+  #lockOwnerOn(fh: FileHandle): LockOwner {
+    for (const open of this.manager.opens) {
+      if (!bytesEqual(open.fh, fh)) continue;
+      const held = open.locks.find((l) => !l.owner.retired && l.ranges.length > 0);
+      if (held) return held.owner;
+    }
+    return this.manager.lockOwner;
+  }
+
   /**
    * LOCKT on `fh` as this client's lock owner: the conflicting lock's
    * holder, or undefined. `once`: GRACE and DELAY are answers too, not
-   * reasons to wait.
+   * reasons to wait. The owner is that of the locks this client holds on
+   * the file, when it holds any: each open file has a lock owner of its
+   * own (owners.ts newLockOwner), and under another owner this client's own
+   * lock would be a conflict (`nfs4 shell`: `lock f`, then `lock --test f`).
    */
   async #lockt(
     fh: FileHandle,
@@ -1411,7 +1425,7 @@ export class Nfs4Client implements Nfs4ClientApi {
               locktype: range.type === "read" ? LockType.READ_LT : LockType.WRITE_LT,
               offset: range.offset,
               length: range.length,
-              owner: { clientid: this.manager.client.clientId!, owner: this.manager.lockOwner.id },
+              owner: { clientid: this.manager.client.clientId!, owner: this.#lockOwnerOn(fh).id },
             }),
           ] as const,
         {

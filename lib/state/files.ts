@@ -351,7 +351,7 @@ export function readThenClose(
 
 /**
  * This process's lock state on an open, created on first use with a lock
- * owner of its own (manager.ts newLockOwner); a new one when the owner of
+ * owner of its own (owners.ts newLockOwner); a new one when the owner of
  * the last is retired (out of step with the server).
  */
 export function lockStateFor(state: OpenState): LockState {

@@ -226,3 +226,21 @@ for (const freed of [false, true]) {
     });
   });
 }
+
+for (const vers of ["4.0", "4.1"] as const) {
+  Deno.test(`NFSv${vers}: LOCKT of a range this client holds finds no conflict (its own lock owner on the file, RFC 7530 §16.11); another client's LOCKT finds it`, async () => {
+    await withScripted(async (nfs) => {
+      const a = await connect(nfs, vers, "holder");
+      const b = await connect(nfs, vers, "tester");
+      try {
+        const fa = await a.open("/vfs/file", { access: "both" });
+        await fa.lock(WHOLE);
+        assert.equal(await a.testLock("/vfs/file", WHOLE), undefined);
+        assert.notEqual(await b.testLock("/vfs/file", WHOLE), undefined);
+      } finally {
+        await b.close();
+        await a.close();
+      }
+    });
+  });
+}
