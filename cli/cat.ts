@@ -94,9 +94,9 @@ export async function catUrls(
   // walked once (for this cat only). One file gains nothing from that, and
   // a large one would be opened twice.
   const directories = urls.length > 1 ? new WeakMap<object, DirectoryHandles>() : undefined;
-  const output = await appendedFile();
+  const appending = (await appendedFile()) !== undefined;
   await readInOrder(urls, async (url) => {
-    if (output) await refuseIfOutput(session, url, output);
+    if (appending) await refuseIfOutput(session, url);
     return await openForCat(session, url, directories, range);
   }, {
     write: (chunk) => session.out.write(chunk),
@@ -141,18 +141,18 @@ async function appendedFile(): Promise<AppendedFile | undefined> {
  * and with the same size and mtime to the nanosecond it is told apart from
  * no other file (lib/client/copy/file.ts seenBothWays, for cp).
  */
-async function refuseIfOutput(
-  session: CommandSession,
-  url: NfsUrl,
-  output: AppendedFile,
-): Promise<void> {
+async function refuseIfOutput(session: CommandSession, url: NfsUrl): Promise<void> {
   const client = await session.client(url);
+  // Stdout as it is now, on both sides of the look at the server: files
+  // before this one have grown it since the start (`cat other log >> log`),
+  // and a write of ours may land between.
+  const before = await appendedFile();
   const info = await client.stat(urlPath(url), { follow: true });
-  if (
-    info.fileid === output.ino && info.size === output.size && info.mtimeNs === output.mtimeNs
-  ) {
-    throw new Error(`${url.text}: input file is output file`);
-  }
+  const after = await appendedFile();
+  const same = (output: AppendedFile | undefined) =>
+    output !== undefined && info.fileid === output.ino && info.size === output.size &&
+    info.mtimeNs === output.mtimeNs;
+  if (same(before) || same(after)) throw new Error(`${url.text}: input file is output file`);
 }
 
 async function openForCat(

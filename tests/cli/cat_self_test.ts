@@ -34,6 +34,22 @@ serverTest(
         `nfs4: ${url}: input file is output file`,
       ]);
       assert.match(await fs.readFile(local, "utf8"), /^line\n(other\n)+$/);
+      // After another operand has grown it: still the same file.
+      const after = await new Deno.Command("sh", {
+        args: [
+          "-c",
+          `exec "$0" run -A cli/main.ts --vers ${vers} cat '${server.url}/vfs/other' '${url}' >> '${local}'`,
+          Deno.execPath(),
+        ],
+        cwd: ROOT,
+        stdout: "piped",
+        stderr: "piped",
+        signal: AbortSignal.timeout(30_000),
+      }).output();
+      assert.equal(after.code, 1);
+      assert.deepEqual(messageLines(new TextDecoder().decode(after.stderr)), [
+        `nfs4: ${url}: input file is output file`,
+      ]);
     }
     // Not appending: a plain copy to another file goes ahead.
     const out = `${server.exportDir}/copy`;
