@@ -15,7 +15,8 @@
  *   its entries fail with NFS4ERR_SYMLINK, nothing outside the tree goes.
  * - `-r` refuses the pseudo-fs root and export roots (an fsid other than
  *   the parent's) unless `--no-preserve-root`, and a URL whose last
- *   component is `.` or `..` always.
+ *   component is `.` or `..` always: by the URL as typed, whatever the
+ *   path resolved lexically to (`sl/x/..` is `sl`, even a symlink).
  * - `-f` says nothing of missing files and never prompts; `-i` asks
  *   before each removal, `-I` once before removing more than three URLs
  *   or recursively (answers read from stdin, `y`/`Y` for yes); the last of
@@ -187,7 +188,16 @@ async function rmOne(
     const what = entry.info.kind === "directory" ? "removed directory" : "removed";
     await session.out.write(`${what} ${quoted(urlOf(entry).text)}\n`);
   };
-  if (info.kind === "directory") {
+  // A last component `.` or `..` is judged by the text typed, whatever the
+  // stat found: the URL's path was resolved lexically (RFC 3986 §5.2.4), so
+  // `sl/x/..` stat'ed `sl` itself, a symlink, where a local path would go
+  // through it to a directory. POSIX rm: "If either of the files dot or
+  // dot-dot are specified as the basename portion of an operand ... rm
+  // shall write a diagnostic message ... and do nothing more with such
+  // operands". Such an operand names a directory, so without -r or -d GNU
+  // says "Is a directory" first.
+  const namesDirectory = info.kind === "directory" || urlDotEnding(url) !== undefined;
+  if (namesDirectory) {
     if (!options.recursive && !options.dir) {
       throw new Error(`cannot remove ${quoted(url.text)}: Is a directory`);
     }

@@ -8,7 +8,13 @@
  *   file handle to be relative to). Each `/`-separated component is
  *   percent-decoded on its own, so `%2F` stays part of a name; empty
  *   components (`a//b`, a trailing `/`) are ignored and `.`/`..` are resolved
- *   lexically, as for any hierarchical URL (RFC 3986 §5.2.4).
+ *   lexically, as for any hierarchical URL (RFC 3986 §5.2.4): `..` drops the
+ *   component before it whatever that is on the server, so
+ *   `nfs://h/a/sl/x/..` is `/a/sl` even when `sl` is a symlink (a local
+ *   `a/sl/x/..` would go through it). What the user typed stays in
+ *   {@linkcode NfsUrl.text}: commands that must refuse a last component `.`
+ *   or `..` (rm, rmdir, mv) look there ({@linkcode urlDotEnding}), never at
+ *   the resolved path.
  * - User info, query strings and fragments are rejected: nfs URLs have none,
  *   and silently ignoring them would act on a different file than the one
  *   named. A `?` or `#` in a name is written `%3F` or `%23`.
