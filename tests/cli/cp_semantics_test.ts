@@ -324,7 +324,7 @@ cpServerTest("nfs4 cp reports bad operands on one line and exits 1", async (serv
       const d = await nfs4(["cp", "-r", `${vfs}/d`, `${vfs}/file`]);
       assert.equal(d.code, 1);
       assert.deepEqual(messageLines(d.stderr), [
-        `nfs4: cannot overwrite non-directory '${vfs}/file' with directory`,
+        `nfs4: cannot overwrite non-directory '${vfs}/file' with directory '${vfs}/d'`,
       ]);
     });
 

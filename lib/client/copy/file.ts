@@ -120,9 +120,11 @@ export async function copyFile(run: CopyRun, source: FileSource, dest: Endpoint)
       (existing.id !== undefined && existing.id === sourceStat.id ||
         source.at.side.kind !== side.kind && seenBothWays(sourceStat, existing))
     ) {
+      // Both named as given (`cp a sla`: 'a' and 'sla', as GNU cp says),
+      // not by the file a symlink at the destination led to.
       throw new CopyError(
         `'${source.at.side.display(source.at.path)}' and '${
-          side.display(target)
+          side.display(dest.path)
         }' are the same file`,
         { url: side.url },
       );
@@ -132,7 +134,7 @@ export async function copyFile(run: CopyRun, source: FileSource, dest: Endpoint)
       const input = await localFs.statIfExists("/dev/stdin", true).catch(() => undefined);
       if (input?.kind === "file" && seenBothWays({ ...input, inode: input.ino }, existing)) {
         throw new CopyError(
-          `standard input and '${side.display(target)}' are the same file`,
+          `standard input and '${side.display(dest.path)}' are the same file`,
           { url: side.url },
         );
       }

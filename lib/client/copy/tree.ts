@@ -336,12 +336,23 @@ async function copyTreeItems(
               dst,
               from.side.display(item.source),
             );
-            if (fixup) fixups.push(fixup);
             if (isTop && to.side.guardTree) {
-              // The top, made or merged into: guarded as the client resolves it.
-              const top = await to.side.stat(item.dest, true);
-              if (top?.kind === "directory") guarded(to.side.guardTree(top.path));
+              // The top, made or merged into: guarded as the client resolves
+              // it, its own name not followed (makeDirectory took no symlink
+              // for it; one put there since is not the tree, and guarding
+              // where it points would let files follow it).
+              const top = await to.side.stat(item.dest, false);
+              if (top?.kind !== "directory") {
+                throw new CopyError(
+                  `cannot overwrite non-directory '${to.side.display(item.dest)}' with directory '${
+                    from.side.display(item.source)
+                  }'`,
+                  { url: to.side.url },
+                );
+              }
+              guarded(to.side.guardTree(top.path));
             }
+            if (fixup) fixups.push(fixup);
           } catch (e) {
             failedDirs.push(item.source);
             report(e);
@@ -495,7 +506,13 @@ async function makeDirectory(
   sourceName: string,
 ): Promise<DirFixup | undefined> {
   const { side } = dest;
-  const existing = await side.stat(dest.path, true);
+  // Not followed: the name is this copy's (`DIR/NAME` under the directory
+  // typed, or a name inside the tree), and a symlink there would take the
+  // tree somewhere the user never named. GNU cp lstat()s the destination of
+  // a directory (copy.c copy_internal) and says "cannot overwrite
+  // non-directory" for a symlink; only the DIR typed was followed, by
+  // copy().
+  const existing = await side.stat(dest.path, false);
   const sourceMode = source.mode ?? 0o755;
   const keep = run.keep;
   const mode = keep.mode ? sourceMode : sourceMode & 0o1777 & ~run.umask;
@@ -507,7 +524,9 @@ async function makeDirectory(
   if (existing) {
     if (existing.kind !== "directory") {
       throw new CopyError(
-        `cannot overwrite non-directory '${side.display(dest.path)}' with directory`,
+        `cannot overwrite non-directory '${
+          side.display(dest.path)
+        }' with directory '${sourceName}'`,
         { url: side.url },
       );
     }
