@@ -29,7 +29,7 @@ import { changeTree, changeUrls, reportFailure, type Verbosity } from "./change_
 import type { CliContext, CommandSession } from "./context.ts";
 import { quoted } from "./quoted.ts";
 import { readGlobalOptions, type RootCommand } from "./globals.ts";
-import { type IdDatabase, NO_IDS, ownerColumn } from "./ls_owners.ts";
+import { type IdDatabase, NO_IDS, ownerColumn, printableOwner } from "./ls_owners.ts";
 
 const HELP = `
 OWNER and GROUP are user and group names of this host (/etc/passwd,
@@ -285,21 +285,144 @@ async function chownOne(
     ...(spec.owner !== undefined ? { owner: spec.owner } : {}),
     ...(spec.group !== undefined ? { ownerGroup: spec.group } : {}),
   };
+  // What the file has once the SETATTR is done; the same as before when
+  // nothing was sent.
+  let now = info;
   if (attrs.owner !== undefined || attrs.ownerGroup !== undefined) {
     try {
       await client.setattrPath(path, attrs, { follow });
+      // A server that maps owner strings may set another owner than the one
+      // sent and still answer NFS4_OK (Ganesha gives a name it cannot map
+      // its anonymous uid, RFC 7530 §5.9 leaves it to the server): what it
+      // set is read back. Not needed when the file already showed exactly
+      // the strings sent: setting them again changes nothing.
+      const alreadyAsSent = (attrs.owner === undefined || attrs.owner === info.owner) &&
+        (attrs.ownerGroup === undefined || attrs.ownerGroup === info.group);
+      if (!alreadyAsSent) {
+        now = await client.stat(path, { follow });
+        const wrong = ownerNotSet(now, spec, options.ids);
+        if (wrong !== undefined) throw new OwnerNotSetError(url, wrong);
+      }
     } catch (err) {
       reportFailure(session, err, url, options.silent);
       await describe(session, url, "failed", info, spec, options);
       return;
     }
   }
-  const same = (sent: string | undefined, wanted: string | undefined, kind: "user" | "group") =>
-    wanted === undefined ||
-    (sent !== undefined &&
-      ownerColumn(sent, kind, true, options.ids) === ownerColumn(wanted, kind, true, options.ids));
-  const changed = !(same(info.owner, spec.owner, "user") && same(info.group, spec.group, "group"));
+  // Changed or retained: the file before against the file after, as the
+  // server answered both (not against the request, which the server may
+  // have spelled another way).
+  const same = (before: string | undefined, after: string | undefined, kind: OwnerKind) =>
+    sameOwner(before, after, kind, options.ids) === true;
+  const changed = !((spec.owner === undefined || same(info.owner, now.owner, "user")) &&
+    (spec.group === undefined || same(info.group, now.group, "group")));
   await describe(session, url, changed ? "changed" : "retained", info, spec, options);
+}
+
+type OwnerKind = "user" | "group";
+
+/**
+ * Whether the owner strings `a` and `b` (`1000`, `name@domain`) name one
+ * owner as this host sees them, the way `ls` shows them
+ * ({@linkcode ownerColumn}): a number as it is, a name through this host's
+ * users and groups. Undefined when that cannot be told: a number against a
+ * name this host does not know (the server's database is not this host's),
+ * or no string at all.
+ */
+export function sameOwner(
+  a: string | undefined,
+  b: string | undefined,
+  kind: OwnerKind,
+  ids: IdDatabase,
+): boolean | undefined {
+  if (a === undefined || b === undefined) return undefined;
+  if (a === b) return true;
+  const idA = localId(a, kind, ids);
+  const idB = localId(b, kind, ids);
+  if (idA !== undefined && idB !== undefined) return idA === idB;
+  if (idA !== undefined || idB !== undefined) return undefined;
+  // Two names this host does not know: the same user at the same domain
+  // (a DNS domain, whose case does not matter).
+  const [userA, domainA] = splitOwner(a);
+  const [userB, domainB] = splitOwner(b);
+  return userA === userB && domainA.toLowerCase() === domainB.toLowerCase();
+}
+
+/** The id `sent` stands for on this host: its number, or the id of its name here. */
+function localId(sent: string, kind: OwnerKind, ids: IdDatabase): number | undefined {
+  if (/^(0|[1-9][0-9]*)$/.test(sent)) return Number(sent);
+  const [name] = splitOwner(sent);
+  return kind === "user" ? ids.userId(name) : ids.groupId(name);
+}
+
+/** `name@domain` as its name and domain (`""` without one). */
+function splitOwner(sent: string): [string, string] {
+  const at = sent.lastIndexOf("@");
+  return at > 0 ? [sent.slice(0, at), sent.slice(at + 1)] : [sent, ""];
+}
+
+/**
+ * Owner and group numbers and names a server gives what it cannot map:
+ * Ganesha's default anonymous uid and gid ((uid_t)-2), the Linux
+ * nobody/nogroup ids knfsd and rpc.idmapd fall back to, and their names.
+ */
+const ANONYMOUS_IDS = new Set([4294967294, 65534]);
+const ANONYMOUS_NAMES = new Set(["nobody", "nogroup", "nfsnobody"]);
+
+/** Whether `sent` is how a server names the owner it gives an unmappable one. */
+function isAnonymous(sent: string): boolean {
+  if (/^[0-9]+$/.test(sent)) return ANONYMOUS_IDS.has(Number(sent));
+  return ANONYMOUS_NAMES.has(splitOwner(sent)[0]);
+}
+
+/**
+ * What of `spec` the server did not set, judged by the file read back after
+ * the SETATTR (`owner` and `group` as the server answered, with what was
+ * asked), or undefined when it set everything asked. A value that cannot
+ * be compared here (a number against a name this host does not know) is
+ * taken as set, unless it is the anonymous owner a server gives a name it
+ * could not map, and that was not what was asked.
+ */
+export function ownerNotSet(
+  now: Pick<FileInfo, "owner" | "group">,
+  spec: OwnerSpec,
+  ids: IdDatabase,
+): { owner?: [got: string, asked: string]; group?: [got: string, asked: string] } | undefined {
+  const check = (
+    got: string | undefined,
+    asked: string | undefined,
+    typed: string | undefined,
+    kind: OwnerKind,
+  ) => {
+    if (got === undefined || asked === undefined) return undefined;
+    const same = sameOwner(got, asked, kind, ids);
+    const set = same ?? !(isAnonymous(got) && !isAnonymous(asked));
+    // Named as typed (`alice`, not the `1000` sent for it).
+    return set ? undefined : [got, typed || asked] as [string, string];
+  };
+  const owner = check(now.owner, spec.owner, spec.userName, "user");
+  const group = check(now.group, spec.group, spec.groupName, "group");
+  if (owner === undefined && group === undefined) return undefined;
+  return { ...(owner ? { owner } : {}), ...(group ? { group } : {}) };
+}
+
+/**
+ * `failed to change ownership of 'URL': the server set owner to 'X', not
+ * 'Y'`: the SETATTR succeeded, but the file read back has another owner
+ * (or group) than the one asked for.
+ */
+class OwnerNotSetError extends Error {
+  constructor(url: NfsUrl, wrong: NonNullable<ReturnType<typeof ownerNotSet>>) {
+    const part = (what: string, [got, asked]: [string, string]) =>
+      `${what} to ${quoted(printableOwner(got))}, not ${quoted(printableOwner(asked))}`;
+    const parts = [
+      ...(wrong.owner ? [part("owner", wrong.owner)] : []),
+      ...(wrong.group ? [part("group", wrong.group)] : []),
+    ];
+    const what = wrong.owner ? "ownership" : "group";
+    super(`failed to change ${what} of ${quoted(url.text)}: the server set ${parts.join(" and ")}`);
+    this.name = "OwnerNotSetError";
+  }
 }
 
 /** `chown: cannot dereference 'URL': WHY`, for a symlink whose target is not there. */

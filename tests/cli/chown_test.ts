@@ -113,7 +113,8 @@ fixtureTest(
       const st = await Deno.stat(`${remote}/a`);
       assert.deepEqual([st.uid, st.gid], [1, 2]);
       // name@domain given explicitly is sent as it is: Ganesha maps a
-      // name it does not know to its anonymous uid.
+      // name it does not know to its anonymous uid and answers NFS4_OK;
+      // the owner read back says so (exit 1, nothing "changed").
       const domain = await runNfs4([
         "--vers",
         version,
@@ -122,12 +123,17 @@ fixtureTest(
         "nobody-here@example.org",
         `${url}/b`,
       ]);
-      assert.equal(domain.code, 0, domain.stderr);
+      const anonymous = (await Deno.stat(`${remote}/b`)).uid!;
+      assert.ok([65534, 4294967294].includes(anonymous));
+      assert.equal(domain.code, 1, domain.stderr);
+      assert.equal(
+        domain.stderr,
+        `nfs4: failed to change ownership of '${url}/b': the server set owner to '${anonymous}', not 'nobody-here@example.org'\n`,
+      );
       assert.equal(
         domain.stdout,
-        `changed ownership of '${url}/b' from root to nobody-here@example.org\n`,
+        `failed to change ownership of '${url}/b' from root to nobody-here@example.org\n`,
       );
-      assert.ok([65534, 4294967294].includes((await Deno.stat(`${remote}/b`)).uid!));
     }
   },
 );
