@@ -407,6 +407,19 @@ export function connectFfi(
    * (performance.now()); 0 when none has begun. See `waitHere`.
    */
   let holdEnds = 0;
+  /**
+   * Set when a wait here used up its bound (or a signal ended it), until a
+   * timer has run: no wait here before then. A "turn" ends where the code
+   * says it does, but not every next turn comes after the timers: an
+   * immediate queued from outside an immediate (a SIGIO's service, say)
+   * runs before them, and two bounds would hold timers back to back.
+   */
+  let yieldingToTimers = false;
+  const yieldToTimers = () => {
+    if (yieldingToTimers) return;
+    yieldingToTimers = true;
+    setTimeout(() => yieldingToTimers = false, 0);
+  };
   /** Whether a chunk was sent and handed back this turn: the transport may have more for it. */
   let handedBack = false;
   /** Whether the last drain stopped at its budget, its wake's reading to be continued. */
@@ -549,7 +562,10 @@ export function connectFfi(
    * a timeout or a signal (EINTR), and the caller waits for SIGIO instead.
    */
   const waitHere = (): boolean => {
-    if (streamingReplyWaitMs === 0 || openSockets !== 1 || queue.length > 0 || handedBack) {
+    if (
+      streamingReplyWaitMs === 0 || openSockets !== 1 || queue.length > 0 || handedBack ||
+      yieldingToTimers
+    ) {
       return false;
     }
     // The bound is for the turn: a wait for a reply's first bytes and then
@@ -557,14 +573,19 @@ export function connectFfi(
     const now = performance.now();
     if (holdEnds === 0) holdEnds = now + streamingReplyWaitMs;
     const left = Math.ceil(holdEnds - now);
-    if (left <= 0) return false;
+    if (left <= 0) {
+      yieldToTimers();
+      return false;
+    }
     setLowWater();
     if (!isOpen()) return false;
     signalDriven(false);
     pollFd[0] = fd;
     pollFd[1] = POLLIN; // events; revents (the upper half) cleared
     readWaits.inPoll++;
-    return libc.poll(pollFd, 1, left) > 0;
+    if (libc.poll(pollFd, 1, left) > 0) return true;
+    yieldToTimers(); // the bound is up, or a signal waits for its handler
+    return false;
   };
 
   /** Sends what the kernel takes; returns false on failure (the socket is then destroyed). */
