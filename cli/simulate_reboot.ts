@@ -12,7 +12,8 @@
  *
  * Setup (both modes): open the file read-write, lock the range (whole file
  * by default, exclusive), write a marker with FILE_SYNC4 and read it back,
- * and show the state held.
+ * and show the state held; within --wait (a server still in grace refuses
+ * the OPEN and LOCK with NFS4ERR_GRACE: RFC 7530 §9.6.2).
  *
  * `--server` (the default): the server reboots, by `--restart-cmd` (run with
  * `/bin/sh -c`) or by hand. The ordinary recovery path then runs: a READ
@@ -36,7 +37,8 @@
  * (bounded in time), the report printed, and the exit status is 130 or 143.
  *
  * Exit 0 when all state was recovered and verified, 1 otherwise (also when
- * the drill's file could not be removed), 2 on a usage error.
+ * the drill's file could not be removed, or the setup did not finish within
+ * --wait), 2 on a usage error.
  * @module
  */
 
@@ -62,6 +64,7 @@ import {
   type DrillIdentity,
   DrillRecorder,
   type DrillRole,
+  type DrillStep,
   drillVerdict,
   formatMs,
   holderKind,
@@ -70,7 +73,9 @@ import {
   probeWriteOpens,
   type RecoveryAnalysis,
   recoveryChecks,
+  type Settled,
   settleWithin,
+  timedOutStepDetail,
   timeline,
   type TimelineEntry,
 } from "../lib/client/drill.ts";
@@ -85,6 +90,7 @@ import {
   drillMarker,
   openDrillFile,
 } from "../lib/client/drill_file.ts";
+import { Nfs4Status, NfsError } from "../lib/client/errors.ts";
 import { withAddedOperationSignal } from "../lib/client/operation_scope.ts";
 import { formatNfsUrl, type NfsUrl, parseNfsUrl, UsageError } from "../lib/client/url.ts";
 import { formatRange } from "../lib/client/trace.ts";
@@ -132,7 +138,10 @@ changed: the file is left in place, never truncated or removed.
 
 Setup: the file is opened read-write, the range is locked (exclusive; the
 whole file by default), a marker is written at the start of the range
-(FILE_SYNC4) and read back.
+(FILE_SYNC4) and read back, all within --wait: a server still in its grace
+period (after an earlier reboot) refuses the OPEN and LOCK with
+NFS4ERR_GRACE, and the drill then ends after --wait seconds with one line
+saying so (exit 1), not when grace ends.
 
 --server (default): the server reboots. With --restart-cmd the command is
 run with /bin/sh -c; otherwise you are asked to restart the server, and the
@@ -333,6 +342,26 @@ class DrillInterrupted extends Error {
 
 type StopSignal = "SIGINT" | "SIGTERM";
 
+/**
+ * The drill's setup (open, lock, marker) did not finish within --wait: the
+ * server stayed in its grace period, kept answering NFS4ERR_DELAY, or did
+ * not answer. Its message is the one line `nfs4:` prints; exit status 1.
+ */
+class DrillSetupError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "DrillSetupError";
+  }
+}
+
+/**
+ * The statuses that say "not yet": NFS4ERR_GRACE (a non-reclaim OPEN or
+ * LOCK during the grace period, RFC 7530 §9.6.2) and NFS4ERR_DELAY.
+ */
+function isWaitStatus(status: number): boolean {
+  return status === Nfs4Status.NFS4ERR_GRACE || status === Nfs4Status.NFS4ERR_DELAY;
+}
+
 /** 128 + the signal's number, as shells report a process a signal ended. */
 const SIGNAL_STATUS: Record<StopSignal, number> = { SIGINT: 130, SIGTERM: 143 };
 
@@ -478,10 +507,20 @@ class RebootDrill {
   #written: { from: bigint; to: bigint } | undefined;
   /** Aborted by SIGINT or SIGTERM (its reason a DrillInterrupted). */
   #stop: AbortSignal | undefined;
-  /** Clients to crash rather than close at the end (recovery did not finish). */
-  #abandon = false;
+  /**
+   * Why the clients are crashed rather than closed at the end (the main
+   * client is in the middle of a request that got no answer: closing would
+   * wait for it), or undefined.
+   */
+  #abandoned: string | undefined;
+  /** What the setup is doing (for the line that says it did not finish). */
+  #setupStep: string | undefined;
+  /** What the other client's checks wait for now, and on which client. */
+  #observerStep: DrillStep | undefined;
   /** The observer was cut off in the middle of an operation: crash it at the end. */
   #dropObserver = false;
+  /** The other client's step that got no answer by the deadline (it is crashed at the end). */
+  #observerLeft: string | undefined;
   /** The main client is crashed (client mode) and not yet back. */
   #mainDown = false;
   /** The drill's file is cleaned up (or was never there). */
@@ -612,29 +651,24 @@ class RebootDrill {
           process.getuid?.() ?? "x"
         }/drill-${process.pid}-${randomTag()}`
         : undefined;
+      // --wait bounds the setup too: counted from here (RFC 7530 §9.6.2:
+      // a server still in grace from an earlier reboot refuses its OPEN
+      // and LOCK for as long as grace lasts).
+      const setupBy = this.#rec.now() + this.#waitMs;
       this.#main = await this.#connect(ownerId, "main");
       report.minorVersion = this.#main.minorVersion;
       this.#throwIfInterrupted();
-      const target = await openDrillFile(this.#main, this.#url, { force: o.force }).catch((e) => {
-        if (!(e instanceof DrillFileRefusedError)) throw e;
-        throw new UsageError(
-          `${e.url.text}: refusing to run the drill on an existing non-empty file (it would ` +
-            `overwrite its bytes); name a directory, a new file, or use --force`,
-        );
-      });
-      this.#target = target;
-      file = target.file;
-      report.file = fileReport(target);
-      this.#throwIfInterrupted();
-      await file.lock(o.range);
-      this.#throwIfInterrupted();
       const marker = drillMarker("before");
-      this.#writing(o.range.offset, marker.length);
-      await file.write(o.range.offset, marker, "file");
-      const back = await file.read(o.range.offset, marker.length);
-      if (decoder.decode(back.data) !== decoder.decode(marker)) {
-        throw new Error(`${target.path}: the marker read back differs from what was written`);
-      }
+      const settled = await settleWithin(
+        this.#setUp(marker, report, setupBy),
+        setupBy - this.#rec.now(),
+      );
+      // A signal stops the client's operations at once (the setup then
+      // fails): that is the answer, not the failure it caused.
+      this.#throwIfInterrupted();
+      if (settled.kind !== "ok") this.#setupFailed(settled, setupBy);
+      file = settled.value;
+      const target = this.#target!;
       const before = this.#main.describeState();
       this.#before = before;
       report.stateBefore = before;
@@ -668,8 +702,87 @@ class RebootDrill {
       report.verdict = `interrupted by ${e.signal}: the drill was stopped before its end`;
       return report;
     } finally {
-      await this.#cleanup(file, report);
+      // A setup that failed half-way: the open it made is what is cleaned up.
+      await this.#cleanup(file ?? this.#target?.file, report);
     }
+  }
+
+  /**
+   * The setup: the drill's file opened (lib/client/drill_file.ts decides
+   * which), the range locked, `marker` written with FILE_SYNC4 and read
+   * back. The OPEN and the LOCK are to be answered by `answerBy` (recorder
+   * ms): a server in its grace period refuses both (NFS4ERR_GRACE, RFC 7530
+   * §9.6.2, RFC 8881 §8.4.2), and that refusal is waited out only while
+   * another attempt could still be answered in time, then is the answer
+   * (OpenOptions/LockOptions.answerWithinMs), as for `lock -w`.
+   */
+  async #setUp(marker: Uint8Array, report: DrillReport, answerBy: number): Promise<WritableFile> {
+    const o = this.#opts;
+    const left = () => Math.max(0, answerBy - this.#rec.now());
+    this.#setupStep = "OPEN of its file";
+    const target = await openDrillFile(this.#main!, this.#url, {
+      force: o.force,
+      answerWithinMs: left,
+    }).catch((e) => {
+      if (!(e instanceof DrillFileRefusedError)) throw e;
+      throw new UsageError(
+        `${e.url.text}: refusing to run the drill on an existing non-empty file (it would ` +
+          `overwrite its bytes); name a directory, a new file, or use --force`,
+      );
+    });
+    this.#target = target;
+    const file = target.file;
+    report.file = fileReport(target);
+    this.#throwIfInterrupted();
+    this.#setupStep = `LOCK write ${formatRange(o.range.offset, o.range.length)} of ${target.path}`;
+    await file.lock(o.range, { answerWithinMs: left() });
+    this.#throwIfInterrupted();
+    this.#setupStep = `WRITE of the marker to ${target.path}`;
+    this.#writing(o.range.offset, marker.length);
+    await file.write(o.range.offset, marker, "file");
+    this.#setupStep = `READ of the marker from ${target.path}`;
+    const back = await file.read(o.range.offset, marker.length);
+    if (decoder.decode(back.data) !== decoder.decode(marker)) {
+      throw new Error(`${target.path}: the marker read back differs from what was written`);
+    }
+    this.#setupStep = undefined;
+    return file;
+  }
+
+  /**
+   * Throws what ends a drill whose setup did not finish by `setupBy`: one
+   * line that names the URL, the step and the status. A server that stayed
+   * in its grace period (or kept answering NFS4ERR_DELAY) through --wait is
+   * said so; one that did not answer at all leaves the main client in the
+   * middle of its request, so it is dropped at the end rather than closed.
+   * Any other error is thrown as it is.
+   */
+  #setupFailed(settled: Settled<unknown>, setupBy: number): never {
+    const step = this.#setupStep ?? "setup";
+    const wait = `--wait (${this.#opts.waitSeconds} s)`;
+    const where = this.#url.text;
+    if (settled.kind === "error") {
+      const e = settled.error;
+      if (e instanceof NfsError && isWaitStatus(e.status)) {
+        const what = e.status === Nfs4Status.NFS4ERR_GRACE
+          ? "the server stayed in its grace period"
+          : "the server kept answering that it was busy";
+        throw new DrillSetupError(
+          `${where}: ${what} through ${wait}: the drill's ${step} was refused with ` +
+            `${e.statusName} until then; the drill did not start`,
+          { cause: e },
+        );
+      }
+      throw e;
+    }
+    // Timed out (a signal was thrown before): the request is still in flight.
+    this.#abandoned = "the setup did not finish";
+    const last = this.#rec.after(setupBy - this.#waitMs, "main")
+      .findLast((e) => e.event.category === "retry");
+    throw new DrillSetupError(
+      `${where}: the server did not answer the drill's ${step} within ${wait}` +
+        (last ? ` (last retry: ${last.event.event})` : "") + "; the drill did not start",
+    );
   }
 
   async #printSetup(s: StateSummary, markerLength: number): Promise<void> {
@@ -764,11 +877,11 @@ class RebootDrill {
     );
     if (mainOutcome.kind === "aborted") {
       // Cut off in the middle of recovery: closing would wait for it.
-      this.#abandon = true;
+      this.#abandoned = "recovery did not finish";
       this.#throwIfInterrupted();
     }
     if (mainOutcome.kind === "timeout") {
-      this.#abandon = true;
+      this.#abandoned = "recovery did not finish";
       this.#check(
         "recovery",
         "fail",
@@ -781,7 +894,8 @@ class RebootDrill {
     }
     main.injectFault({ failReclaim: undefined });
     let verified = mainOutcome.kind === "ok";
-    if (!this.#abandon) {
+    if (this.#abandoned === undefined) {
+      const observedSince = this.#rec.now();
       const observed = await settleWithin(
         this.#observerChecks(observerOpen),
         deadline - this.#rec.now(),
@@ -792,8 +906,25 @@ class RebootDrill {
         this.#throwIfInterrupted();
       }
       if (observed.kind === "timeout") {
-        this.#abandon = true;
-        this.#check("another client's view", "fail", `no answer within ${o.waitSeconds} s`);
+        // Whose request got no answer decides what is dropped and what the
+        // check blames: the other client's (its OPEN or LOCKT refused with
+        // NFS4ERR_GRACE while grace lasts) says nothing of our recovery.
+        const step = this.#observerStep ?? { role: "observer", what: "another client's checks" };
+        if (step.role === "main") this.#abandoned = `${step.what} did not finish`;
+        else this.#observerLeft = step.what;
+        const lastRetry = this.#rec.after(observedSince, step.role)
+          .findLast((e) => e.event.category === "retry");
+        this.#check(
+          "another client's view",
+          "fail",
+          timedOutStepDetail(step, {
+            waitSeconds: o.waitSeconds,
+            lastRetry: lastRetry &&
+              `${lastRetry.event.event}${
+                lastRetry.event.detail ? ` (${lastRetry.event.detail})` : ""
+              }`,
+          }),
+        );
       } else if (observed.kind === "error") {
         this.#check("another client's view", "fail", this.#describe(observed.error));
       }
@@ -943,31 +1074,60 @@ class RebootDrill {
     const o = this.#opts;
     const observer = this.#observer!;
     const lockKept = o.failReclaim === undefined;
-    let us = await this.#identity();
-    let holder = await observer.testLock(this.#path, o.range);
+    const range = formatRange(o.range.offset, o.range.length);
+    const identity = () =>
+      this.#waitingOn("main", "our own client's lease probe", this.#identity());
+    const testLock = () =>
+      this.#waitingOn(
+        "observer",
+        `another client's LOCKT write ${range}`,
+        observer.testLock(this.#path, o.range),
+      );
+    let us = await identity();
+    let holder = await testLock();
     // A reboot while LOCKT waited (for grace, say) gives us a new client
     // ID: ask again under it (a few times at most).
     for (let round = 0; round < 3; round++) {
-      const now = await this.#identity();
+      const now = await identity();
       if (now.clientId === us.clientId) break;
       us = now;
-      holder = await observer.testLock(this.#path, o.range);
+      holder = await testLock();
     }
     const lockt = locktCheck(holder, us, lockKept);
     this.#check("another client's LOCKT after recovery", lockt.status, lockt.detail);
-    const theirs = await observerOpen;
+    const theirs = await this.#waitingOn(
+      "observer",
+      `another client's OPEN of ${this.#path}`,
+      observerOpen,
+    );
     try {
       let by: LockHolder | undefined;
       try {
-        await theirs.lock(o.range);
+        await this.#waitingOn(
+          "observer",
+          `another client's LOCK write ${range}`,
+          theirs.lock(o.range),
+        );
       } catch (e) {
         if (!(e instanceof Error && e.name === "LockConflictError")) throw e;
         by = (e as unknown as { holder: LockHolder }).holder;
       }
-      const judged = lockCheck(by, await this.#identity(), lockKept);
+      const judged = lockCheck(by, await identity(), lockKept);
       this.#check("another client's LOCK after recovery", judged.status, judged.detail);
     } finally {
-      await theirs.close().catch(() => {});
+      await this.#waitingOn("observer", `another client's CLOSE of ${this.#path}`, theirs.close())
+        .catch(() => {});
+    }
+  }
+
+  /** `work`, noted as the step the other client's checks wait on until it settles. */
+  async #waitingOn<T>(role: DrillRole, what: string, work: Promise<T>): Promise<T> {
+    const step = { role, what };
+    this.#observerStep = step;
+    try {
+      return await work;
+    } finally {
+      if (this.#observerStep === step) this.#observerStep = undefined;
     }
   }
 
@@ -1222,11 +1382,19 @@ class RebootDrill {
     const budget = this.#stop?.aborted ? CLEANUP_AFTER_SIGNAL_S * 1000 : this.#waitMs;
     /** The main client is still busy with the file: drop rather than close it. */
     let stuck = false;
-    if (this.#dropObserver) await observer?.crash().catch(() => {});
+    if (this.#dropObserver || this.#observerLeft !== undefined) {
+      await observer?.crash().catch(() => {});
+    }
+    if (this.#observerLeft !== undefined) {
+      this.#ctx.diag.line(
+        `simulate-reboot: ${this.#observerLeft} did not finish; ` +
+          "the other client's state left to expire on the server",
+      );
+    }
     if (target) {
       const since = this.#rec.now();
       const cleanup = await cleanUpDrillFile(target, {
-        client: this.#abandon || this.#mainDown ? undefined : main,
+        client: this.#abandoned !== undefined || this.#mainDown ? undefined : main,
         file,
         written: this.#written,
         timeoutMs: budget,
@@ -1237,13 +1405,13 @@ class RebootDrill {
       stuck = cleanup.kind === "timeout" && cleanup.busy;
       this.#reportFileEnd(report, target, cleanup, since);
     }
-    if (this.#abandon || stuck) {
+    if (this.#abandoned !== undefined || stuck) {
       // Drop the state; the server lets it go when the lease runs out.
       await main?.crash().catch(() => {});
       await observer?.crash().catch(() => {});
       this.#ctx.diag.line(
         `simulate-reboot: ${
-          this.#abandon ? "recovery did not finish" : "cleanup did not finish"
+          this.#abandoned ?? "cleanup did not finish"
         }; state left to expire on the server`,
       );
       return;

@@ -574,6 +574,38 @@ export function recoveryChecks(
   return checks;
 }
 
+/** A request a drill waits on, and the client that sent it. */
+export interface DrillStep {
+  readonly role: DrillRole;
+  /** What it is: `another client's LOCKT write 0-`, `our own client's lease probe`. */
+  readonly what: string;
+}
+
+/**
+ * The detail of the check for a step that got no answer by the drill's
+ * deadline (`--wait`), naming whose step it was. Another client's step
+ * that timed out (its non-reclaim OPEN, LOCKT or LOCK refused with
+ * NFS4ERR_GRACE for as long as the server stays in grace, RFC 7530
+ * §9.6.2, RFC 8881 §8.4.2) says nothing about our own client's recovery,
+ * which its own checks judge: it only leaves the state unverified by
+ * another client, and is never put down to our recovery. `lastRetry` is
+ * the last retry the trace showed for that client (why it waited).
+ */
+export function timedOutStepDetail(
+  step: DrillStep,
+  options: { readonly waitSeconds: number; readonly lastRetry?: string | undefined },
+): string {
+  const retry = options.lastRetry !== undefined
+    ? `; that client's last retry: ${options.lastRetry}`
+    : "";
+  const head = `${step.what}: no answer within --wait (${options.waitSeconds} s)${retry}`;
+  return step.role === "main"
+    ? `${head}: the other client's view could not be judged against who we are now ` +
+      "(not verified)"
+    : `${head}: the other client's step timed out, not our recovery (judged by its own ` +
+      "checks); the state is not verified by another client";
+}
+
 /** Who the drill's own client is, for telling its lock from others'. */
 export interface DrillIdentity {
   /** Its client ID now (`0x…`), after a probe of the lease. */

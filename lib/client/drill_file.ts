@@ -142,22 +142,44 @@ function isStatus(error: unknown, status: number): boolean {
   return error instanceof NfsError && error.status === status;
 }
 
+/** How {@linkcode openDrillFile} opens. */
+export interface OpenDrillFileOptions {
+  /** Use an existing non-empty file (its bytes in the drill's range get overwritten). */
+  readonly force: boolean;
+  /**
+   * The milliseconds left, asked before each OPEN, for it to be answered in
+   * (`--wait`): a server in its grace period refuses a non-reclaim OPEN with
+   * NFS4ERR_GRACE (RFC 7530 §9.6.2, RFC 8881 §8.4.2), which is waited out
+   * only while another OPEN could still be answered in time, then is the
+   * answer (OpenOptions.answerWithinMs). Undefined: waited out for as long
+   * as the server stays in grace.
+   */
+  readonly answerWithinMs?: (() => number) | undefined;
+}
+
+/** The OpenOptions field that bounds one OPEN by `options.answerWithinMs`, if given. */
+function bounded(options: OpenDrillFileOptions): { answerWithinMs?: number } {
+  const left = options.answerWithinMs?.();
+  return left === undefined ? {} : { answerWithinMs: Math.max(0, left) };
+}
+
 /**
  * Opens the drill's file for `url` by the rule above (read-write, deny
  * none). Throws {@linkcode DrillFileRefusedError} for an existing non-empty
  * file without `force`, and the server's error otherwise (a URL ending in
- * `/` must name a directory: NFS4ERR_NOTDIR).
+ * `/` must name a directory: NFS4ERR_NOTDIR; NFS4ERR_GRACE past
+ * `answerWithinMs`).
  */
 export async function openDrillFile(
   client: Nfs4ClientApi,
   url: NfsUrl,
-  options: { readonly force: boolean },
+  options: OpenDrillFileOptions,
 ): Promise<DrillFile> {
   const info = await client.stat(url.path, { follow: true }).catch((e) => {
     if (isStatus(e, Nfs4Status.NFS4ERR_NOENT) && !url.trailingSlash) return undefined;
     throw e;
   });
-  if (info?.kind === "directory") return await createInDirectory(client, url);
+  if (info?.kind === "directory") return await createInDirectory(client, url, options);
   if (url.trailingSlash) {
     throw new NfsError(Nfs4Status.NFS4ERR_NOTDIR, "LOOKUP", { path: url.path });
   }
@@ -166,11 +188,12 @@ export async function openDrillFile(
       access: "both",
       create: "guarded",
       mode: DRILL_FILE_MODE,
+      ...bounded(options),
     });
     return { url, path: url.path, origin: "new", created: true, sizeBefore: 0n, file };
   }
   // An existing file (OPEN refuses anything but a regular file).
-  const file = await client.open(url.path, { access: "both" });
+  const file = await client.open(url.path, { access: "both", ...bounded(options) });
   const size = file.size ?? info.size;
   if (size !== 0n && !options.force) {
     await file.close().catch(() => {});
@@ -188,7 +211,11 @@ export async function openDrillFile(
 }
 
 /** A new `.nfs4-drill-XXXXXX` in directory `dir`, GUARDED4; a taken name: another one. */
-async function createInDirectory(client: Nfs4ClientApi, dir: NfsUrl): Promise<DrillFile> {
+async function createInDirectory(
+  client: Nfs4ClientApi,
+  dir: NfsUrl,
+  options: OpenDrillFileOptions,
+): Promise<DrillFile> {
   for (let attempt = 1;; attempt++) {
     const url = joinUrl(dir, drillFileName());
     try {
@@ -196,6 +223,7 @@ async function createInDirectory(client: Nfs4ClientApi, dir: NfsUrl): Promise<Dr
         access: "both",
         create: "guarded",
         mode: DRILL_FILE_MODE,
+        ...bounded(options),
       });
       return { url, path: url.path, origin: "directory", created: true, sizeBefore: 0n, file };
     } catch (e) {
