@@ -31,6 +31,7 @@ import {
   formatTraceJson,
   formatTraceText,
   TRACE_CATEGORIES,
+  visible,
 } from "../lib/client/trace.ts";
 import type { TraceEvent } from "../lib/client/trace.ts";
 import { formatHostPort, type NfsUrl, parseNfsUrl, urlPath } from "../lib/client/url.ts";
@@ -444,8 +445,11 @@ class Shell implements ShellState {
       this.#say(mode === "json" ? formatTraceJson(event) : formatTraceText(event));
     } else if (mode === "off" && notable(event)) {
       const seconds = ((performance.now() - this.#started) / 1000).toFixed(1);
+      // What a server sent (a name in a reclaim's detail) never reaches the terminal raw.
       this.notify(
-        `${seconds} s ${event.category}: ${event.event}${event.detail ? ` (${event.detail})` : ""}`,
+        `${seconds} s ${event.category}: ${visible(event.event)}${
+          event.detail ? ` (${visible(event.detail)})` : ""
+        }`,
       );
     }
   }
@@ -453,7 +457,11 @@ class Shell implements ShellState {
   /** SIGINT/SIGTERM as signals (no terminal, or sent by kill). */
   #signal(signal: StopSignal): void {
     if (this.#editor && signal === "SIGINT") {
-      // A terminal's Ctrl-C comes as a key; a SIGINT from kill stops the verb the same way.
+      // A terminal's Ctrl-C comes as a key; a SIGINT from kill stops the verb
+      // the same way, but keeps the lines typed meanwhile: a terminal flushes
+      // its input at the ^C keystroke (termios ISIG without NOFLSH), never at
+      // a kill(2) from another process, so what the user typed ahead is still
+      // theirs to run, as under sh when a job is killed from elsewhere.
       if (this.#stopVerb) this.#stopVerb(signal);
       return;
     }

@@ -12,6 +12,7 @@ import process from "node:process";
 import { builtin } from "../lib/os/builtins.ts";
 import type { LockRange, Nfs4ClientApi, StateSummary, WritableFile } from "../lib/client/api.ts";
 import { describeLockHolder, LockConflictError } from "../lib/client/errors.ts";
+import { visible } from "../lib/client/trace.ts";
 import { lockWithWait } from "../lib/client/lock_wait.ts";
 import { type NfsUrl, parseNfsUrl, UsageError } from "../lib/client/url.ts";
 import type { CliContext } from "./context.ts";
@@ -509,12 +510,22 @@ const unlock: Builtin = {
   },
 };
 
-/** The client record as `state` prints it. */
-export function formatState(state: StateSummary): string {
+/**
+ * The client record as `state` prints it. Control characters never go out
+ * raw, on a terminal or not: the record is lines for a reader (`state
+ * --json` has every field as it is), and a name with an escape sequence
+ * or a newline must neither drive the terminal nor break a line. A path
+ * is written on a `terminal` as the prompt and `pwd` write it there
+ * (`\033`, `\351`: displayPath), elsewhere with only its control
+ * characters as `\xHH`; other text that may hold what a server sent (a
+ * loss's reason, an owner) likewise (visible()).
+ */
+export function formatState(state: StateSummary, options: { terminal: boolean }): string {
+  const shown = options.terminal ? displayPath : visible;
   const lines = [
-    `server      ${state.server} (NFSv4.${state.minorVersion})`,
+    `server      ${visible(state.server)} (NFSv4.${state.minorVersion})`,
     `client ID   ${state.clientId}`,
-    `owner       ${state.ownerId}`,
+    `owner       ${visible(state.ownerId)}`,
   ];
   if (state.session !== undefined) {
     lines.push(`session     ${state.session} (${state.slots ?? "?"} slots)`);
@@ -526,8 +537,8 @@ export function formatState(state: StateSummary): string {
   if (state.opens.length === 0) lines.push("opens       none");
   for (const open of state.opens) {
     lines.push(
-      `open        ${open.path}  ${open.access}  stateid ${open.stateid}  owner ${open.owner}` +
-        (open.lost ? `  LOST: ${open.lost}` : ""),
+      `open        ${shown(open.path)}  ${open.access}  stateid ${open.stateid}  ` +
+        `owner ${visible(open.owner)}` + (open.lost ? `  LOST: ${visible(open.lost)}` : ""),
     );
     if (open.delegation) {
       lines.push(
@@ -538,7 +549,7 @@ export function formatState(state: StateSummary): string {
     for (const lock of open.locks) {
       lines.push(
         `  lock      ${lock.ranges.join(", ") || "(none)"}  stateid ${lock.stateid ?? "none"}  ` +
-          `owner ${lock.owner}` + (lock.lost ? `  LOST: ${lock.lost}` : ""),
+          `owner ${visible(lock.owner)}` + (lock.lost ? `  LOST: ${visible(lock.lost)}` : ""),
       );
     }
   }
@@ -551,7 +562,7 @@ const state: Builtin = {
   async run(shell, args) {
     const summary = shell.client.describeState();
     if (args[0] === "--json") await out(shell, JSON.stringify(summary));
-    else await shell.ctx.out.write(formatState(summary));
+    else await shell.ctx.out.write(formatState(summary, { terminal: shell.ctx.out.isTTY }));
     return 0;
   },
 };
