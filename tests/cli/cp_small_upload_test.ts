@@ -79,10 +79,16 @@ for (const vers of ["4.0", "4.1"] as const) {
         const seq = vers === "4.1" ? "SEQUENCE " : "";
         // Every temporary OPENed, and given its name by LINK (its own name
         // REMOVEd in the same COMPOUND), from its directory's handle; in
-        // directories this copy made, no destination is looked up first.
+        // directories this copy made, no file's destination is looked up
+        // first. What is looked up from a directory's handle is the
+        // directories' own names, never followed (a symlink there is not
+        // the tree): `up` and `up/sub` before they are made, and `up` again
+        // when its tree is guarded.
+        assert.equal(count(`${seq}PUTFH LOOKUP`), 2, compounds.join("\n"));
+        assert.equal(count(`${seq}PUTFH LOOKUP GETFH GETATTR`), 1, compounds.join("\n"));
         assert.equal(
           compounds.filter((c) => c.startsWith(`${seq}PUTFH LOOKUP`)).length,
-          0,
+          3,
           compounds.join("\n"),
         );
         assert.equal(count(`${seq}PUTFH SAVEFH PUTFH RENAME`), 0);
