@@ -1,7 +1,7 @@
 /**
  * The NFSv4 callback program: CB_COMPOUND and its operations (RFC 7530
- * §16.1-§16.2 and §17 (CB_GETATTR, CB_RECALL), RFC 8881 §20 (the NFSv4.1
- * callback operations)).
+ * §17 (CB_NULL, CB_COMPOUND) and §18 (CB_GETATTR, CB_RECALL), RFC 8881 §20
+ * (the NFSv4.1 callback operations)).
  *
  * The server calls the client: the client decodes CB_COMPOUND4args with
  * {@linkcode decodeCbCompoundRequest} and answers with
@@ -14,7 +14,7 @@
  * 0 CB_COMPOUND) stops decoding: the rest of the arguments cannot be parsed.
  * It appears as a final op named `CB_ILLEGAL` whose `args` is the number
  * received; the client answers it with `illegalOutcome()` and stops (RFC 7530
- * §16.2.3, RFC 8881 §20.13).
+ * §18.3, RFC 8881 §20.13).
  *
  * @example
  * ```ts
@@ -72,7 +72,7 @@ export interface CbGetattrArgs {
   readonly attrRequest: ReadonlySet<number>;
 }
 
-/** CB_GETATTR (RFC 7530 §17.1, RFC 8881 §20.1); the result is the attributes sent back. */
+/** CB_GETATTR (RFC 7530 §18.1, RFC 8881 §20.1); the result is the attributes sent back. */
 export const CB_GETATTR: OpCodec<CbGetattrArgs, FileAttributes> = {
   opnum: CbOp.CB_GETATTR,
   name: "CB_GETATTR",
@@ -104,7 +104,7 @@ export interface CbRecallArgs {
   readonly fh: FileHandle;
 }
 
-/** CB_RECALL (RFC 7530 §17.2, RFC 8881 §20.2). */
+/** CB_RECALL (RFC 7530 §18.2, RFC 8881 §20.2). */
 export const CB_RECALL: OpCodec<CbRecallArgs, void> = {
   opnum: CbOp.CB_RECALL,
   name: "CB_RECALL",
@@ -623,7 +623,7 @@ export const CB_OP_CODECS: ReadonlyMap<number, OpCodec<unknown, unknown>> = new 
   entry(CB_ILLEGAL),
 ]);
 
-/** The callback ops of minor version 0 (RFC 7530 §17); the rest are illegal there. */
+/** The callback ops of minor version 0 (RFC 7530 §18); the rest are illegal there. */
 const MINOR0_OPS: ReadonlySet<number> = new Set([CbOp.CB_GETATTR, CbOp.CB_RECALL]);
 
 // ----------------------------------------------------------- CB_COMPOUND

@@ -11,6 +11,17 @@
  * reply encoded. Unknown operations get NFS4ERR_OP_ILLEGAL and operations
  * this client does not implement NFS4ERR_NOTSUPP; nothing the server sends
  * can crash it.
+ *
+ * A recall may overtake the OPEN reply that grants the delegation (RFC 7530
+ * §10.4.5, RFC 8881 §2.10.6.3). On 4.1 the CB_SEQUENCE names the OPEN among
+ * its referring calls: while that call's reply is still to be processed,
+ * the callback is answered NFS4ERR_DELAY without taking its slot sequence
+ * id, and the server sends it again later (the kernel's
+ * referring_call_exists). On 4.0, and whenever the recall still finds no
+ * such delegation, it is answered as the kernel does (NFS4ERR_BADHANDLE, or
+ * NFS4ERR_BAD_STATEID when another delegation is held on the file) and
+ * remembered for about a lease: an OPEN reply that then grants that very
+ * delegation gives it back at once (procs.ts noteDelegation).
  * @module
  */
 
@@ -18,21 +29,30 @@ import { outsideOperationScope } from "./operation_scope.ts";
 import type { CallHandler, IncomingCall } from "../rpc/transport.ts";
 import { PROC_UNAVAIL, PROG_MISMATCH } from "../rpc/message.ts";
 import { XdrWriter } from "../xdr/mod.ts";
-import type { FileAttributes } from "../nfs4/attrs.ts";
+import { Attr, type FileAttributes } from "../nfs4/attrs.ts";
 import {
   type CbCompoundRequest,
   type CbGetattrArgs,
   type CbNotifyLockArgs,
+  type CbRecallAnyArgs,
   type CbRecallArgs,
   type CbSequenceArgs,
   decodeCbCompoundRequest,
   encodeCbCompoundReply,
 } from "../nfs4/callback.ts";
 import type { CompoundReply, OpOutcome } from "../nfs4/compound.ts";
-import { CB_COMPOUND, CB_NULL, CbOp } from "../nfs4/constants.ts";
+import { CB_COMPOUND, CB_NULL, CbOp, RecallAnyType } from "../nfs4/constants.ts";
 import { Nfs4Status as S, statusName } from "../nfs4/status.ts";
-import { bytesEqual, formatStateid, hex, sameStateOther } from "../nfs4/types.ts";
+import {
+  bytesEqual,
+  type FileHandle,
+  formatStateid,
+  hex,
+  sameStateOther,
+  type Stateid,
+} from "../nfs4/types.ts";
 import type { StateManager } from "./manager.ts";
+import type { Delegation } from "./open_state.ts";
 
 /**
  * The program number we ask the server to call back on (RFC 7530
@@ -54,6 +74,20 @@ export const BACK_CHANNEL_LIMITS = {
   maxRequests: 1,
 } as const;
 
+/**
+ * The most recalls of delegations not (yet) held that are remembered at
+ * once: the oldest is forgotten past it, so a server that recalls
+ * stateids it never granted cannot make the list grow.
+ */
+export const PENDING_RECALLS_MAX = 64;
+
+/** A CB_RECALL of a delegation this client did not hold when it came. */
+interface PendingRecall {
+  readonly stateid: Stateid;
+  readonly fh: FileHandle;
+  readonly at: number;
+}
+
 /** A CB_NOTIFY_LOCK: the lock a waiter asked for may now be available. */
 export interface LockNotification {
   readonly fh: Uint8Array;
@@ -74,6 +108,8 @@ export class CallbackService {
   #slotSeqid = 0;
   #cachedReply: Uint8Array | undefined;
   readonly #lockListeners = new Set<(n: LockNotification) => void>();
+  /** Recalls of delegations not held when they came, oldest first (RFC 7530 §10.4.5). */
+  #pendingRecalls: PendingRecall[] = [];
   /** Calls answered, for tests and renew-watch. */
   calls = 0;
 
@@ -90,6 +126,53 @@ export class CallbackService {
   onLockNotify(listener: (n: LockNotification) => void): () => void {
     this.#lockListeners.add(listener);
     return () => this.#lockListeners.delete(listener);
+  }
+
+  /**
+   * Whether the delegation `stateid` on `fh`, which an OPEN reply has just
+   * granted, was recalled before that reply was processed (a CB_RECALL that
+   * found no such delegation, within about a lease). It is taken off the
+   * list: the caller gives the delegation back at once (RFC 7530 §10.4.5:
+   * a delegation on the pending recall list is not used).
+   */
+  takePendingRecall(stateid: Stateid, fh: FileHandle): boolean {
+    this.#expirePendingRecalls();
+    const i = this.#pendingRecalls.findIndex((r) =>
+      sameStateOther(r.stateid, stateid) && bytesEqual(r.fh, fh)
+    );
+    if (i < 0) return false;
+    this.#pendingRecalls.splice(i, 1);
+    return true;
+  }
+
+  /** Recalls of delegations not held, remembered now (for `state` and the tests). */
+  get pendingRecalls(): number {
+    this.#expirePendingRecalls();
+    return this.#pendingRecalls.length;
+  }
+
+  #rememberRecall(stateid: Stateid, fh: FileHandle): void {
+    this.#expirePendingRecalls();
+    // The server sends a recall again until it is answered so (knfsd's
+    // nfsd4_cb_recall_done retries NFS4ERR_BADHANDLE): one entry each.
+    if (
+      this.#pendingRecalls.some((r) => sameStateOther(r.stateid, stateid) && bytesEqual(r.fh, fh))
+    ) return;
+    this.#pendingRecalls.push({
+      // Copies: the decoded arguments may be views of the request's buffer.
+      stateid: { seqid: stateid.seqid, other: stateid.other.slice() },
+      fh: fh.slice(),
+      at: this.#m.clock.now(),
+    });
+    if (this.#pendingRecalls.length > PENDING_RECALLS_MAX) this.#pendingRecalls.shift();
+  }
+
+  /** Forgets recalls older than a lease: an OPEN reply is not held up that long. */
+  #expirePendingRecalls(): void {
+    const oldest = this.#m.clock.now() - this.#m.client.leaseTime * 1000;
+    while (this.#pendingRecalls.length > 0 && this.#pendingRecalls[0]!.at < oldest) {
+      this.#pendingRecalls.shift();
+    }
   }
 
   /** A new session: its back channel slot starts over (RFC 8881 §2.10.6.1). */
@@ -202,6 +285,16 @@ export class CallbackService {
           }
           : { opnum: first.opnum, name: first.name, status: check.status },
       );
+      if (check.status === S.NFS4ERR_DELAY) {
+        // The server will send its recalls again; what they recall is
+        // known now, and goes back as soon as the OPEN reply is recorded,
+        // whether or not the server tries again first.
+        for (const op of ops.slice(1)) {
+          if (op.opnum !== CbOp.CB_RECALL) continue;
+          const { stateid, fh } = op.args as CbRecallArgs;
+          this.#rememberRecall(stateid, fh);
+        }
+      }
       if (check.status !== S.NFS4_OK) {
         m.tracer.emit(
           "cb",
@@ -261,9 +354,42 @@ export class CallbackService {
     if (seq.sequenceid !== ((this.#slotSeqid + 1) >>> 0)) {
       return { status: S.NFS4ERR_SEQ_MISORDERED };
     }
+    const waiting = this.#outstandingReferringCall(seq);
+    if (waiting) {
+      // RFC 8881 §2.10.6.3: the callback relates to a call whose reply this
+      // client has not yet processed (an OPEN whose delegation it recalls).
+      // Answered NFS4ERR_DELAY, the slot not taken: the server sends the
+      // same sequence id again, and by then the reply has been processed
+      // (the kernel's referring_call_exists, which waits a little first).
+      this.#m.tracer.emit(
+        "cb",
+        "CB_SEQUENCE referring call outstanding",
+        `slot ${waiting.slotid} seqid ${waiting.sequenceid}: answered NFS4ERR_DELAY`,
+      );
+      return { status: S.NFS4ERR_DELAY };
+    }
     this.#slotSeqid = seq.sequenceid;
     this.#cachedReply = undefined;
     return { status: S.NFS4_OK };
+  }
+
+  /**
+   * A referring call of this session (RFC 8881 §20.9.3, csa_referring_call_lists)
+   * that is still outstanding on the fore channel: sent, its reply not yet
+   * processed. Calls of other sessions are long done, or never ours.
+   */
+  #outstandingReferringCall(
+    seq: CbSequenceArgs,
+  ): { slotid: number; sequenceid: number } | undefined {
+    const session = this.#m.client.session;
+    if (!session) return undefined;
+    for (const list of seq.referringCallLists) {
+      if (!bytesEqual(list.sessionid, session.id)) continue;
+      for (const call of list.calls) {
+        if (session.slots.outstanding(call.slotid, call.sequenceid)) return call;
+      }
+    }
+    return undefined;
   }
 
   #op(opnum: number, name: string, args: unknown): OpOutcome {
@@ -283,10 +409,17 @@ export class CallbackService {
         const onFile = [...m.opens].filter((o) => o.delegation && bytesEqual(o.fh, fh));
         const state = onFile.find((o) => sameStateOther(o.delegation!.stateid, stateid));
         if (!state || !state.delegation) {
+          // Perhaps granted by an OPEN whose reply is still on its way (RFC
+          // 7530 §10.4.5): answered as unknown (RFC 7530 §18.2.4: BADHANDLE
+          // for a file with no delegation held, BAD_STATEID for another
+          // delegation of it; knfsd tries a recall so answered again), and
+          // remembered, so that the reply's delegation goes back as soon as
+          // it is recorded (procs.ts noteDelegation).
+          this.#rememberRecall(stateid, fh);
           m.tracer.emit(
             "cb",
             "CB_RECALL of an unknown delegation",
-            `${formatStateid(stateid)} fh ${hex(fh)}`,
+            `${formatStateid(stateid)} fh ${hex(fh)}; returned if an OPEN reply grants it`,
           );
           return fail(onFile.length === 0 ? S.NFS4ERR_BADHANDLE : S.NFS4ERR_BAD_STATEID);
         }
@@ -302,26 +435,55 @@ export class CallbackService {
         return ok();
       }
       case CbOp.CB_GETATTR: {
-        const { fh } = args as CbGetattrArgs;
+        const { fh, attrRequest } = args as CbGetattrArgs;
         const state = [...m.opens].find((o) =>
           o.delegation?.type === "write" && bytesEqual(o.fh, fh)
         );
+        // A file this client holds no write delegation on: NFS4ERR_BADHANDLE
+        // (RFC 7530 §18.1.4; the kernel's nfs4_callback_getattr).
         if (!state) return fail(S.NFS4ERR_BADHANDLE);
-        // We cache no writes: what the server has is current (RFC 7530 §10.4.3).
-        const attrs: FileAttributes = {};
-        m.tracer.emit("cb", "CB_GETATTR", state.path);
+        const d = state.delegation!;
+        const attrs = delegatedAttributes(d, attrRequest);
+        m.tracer.emit(
+          "cb",
+          "CB_GETATTR",
+          `${state.path}${d.change !== undefined ? ` change ${d.change}` : ""}${
+            d.size !== undefined ? ` size ${d.size}` : ""
+          }`,
+        );
+        if (d.change === undefined && !d.recalled) {
+          // Granted without the file's change attribute (an OPEN in a
+          // COMPOUND of another shape): nothing to tell the server its own
+          // attributes are current by. It goes back, and the server's
+          // attributes are the file's (RFC 8881 §10.4.3: a server may recall
+          // rather than ask).
+          d.recalled = true;
+          m.setFlag("DELEGRETURN", `CB_GETATTR of ${state.path}: change attribute not known`);
+        }
         return ok(attrs);
       }
       case CbOp.CB_RECALL_ANY: {
-        let count = 0;
-        for (const state of m.opens) {
-          if (state.delegation && !state.delegation.recalled) {
-            state.delegation.recalled = true;
-            count++;
-          }
-        }
-        m.tracer.emit("cb", "CB_RECALL_ANY", `${count} delegation(s) to return`);
-        if (count > 0) m.setFlag("DELEGRETURN", "CB_RECALL_ANY");
+        // RFC 8881 §20.6.3: keep at most craa_objects_to_keep of the kinds
+        // the mask names; this client holds file delegations only, read
+        // (RCA4_TYPE_MASK_RDATA_DLG) and write (RCA4_TYPE_MASK_WDATA_DLG).
+        const { objectsToKeep, typeMask } = args as CbRecallAnyArgs;
+        const kept = [...m.opens].filter((o) =>
+          o.delegation !== undefined && !o.delegation.recalled &&
+          typeMask.has(
+            o.delegation.type === "read"
+              ? RecallAnyType.RCA4_TYPE_MASK_RDATA_DLG
+              : RecallAnyType.RCA4_TYPE_MASK_WDATA_DLG,
+          )
+        );
+        const excess = kept.slice(0, Math.max(0, kept.length - objectsToKeep));
+        for (const state of excess) state.delegation!.recalled = true;
+        m.tracer.emit(
+          "cb",
+          "CB_RECALL_ANY",
+          `${excess.length} of ${kept.length} delegation(s) of the types asked for to return, ` +
+            `${objectsToKeep} to keep`,
+        );
+        if (excess.length > 0) m.setFlag("DELEGRETURN", "CB_RECALL_ANY");
         return ok();
       }
       case CbOp.CB_RECALLABLE_OBJ_AVAIL:
@@ -354,4 +516,22 @@ export class CallbackService {
         return fail(S.NFS4ERR_NOTSUPP);
     }
   }
+}
+
+/**
+ * What CB_GETATTR answers for a write delegation (RFC 7530 §10.4.3, §18.1;
+ * RFC 8881 §10.4.3, §20.1): of change and size, those asked for. This
+ * client caches no data: it never holds modified data, so it reports the
+ * change attribute as it was when the delegation was granted ("c", not the
+ * "d" that says modified data is held), and its current view of the size,
+ * which is the server's (the size at the grant, followed by this client's
+ * own WRITEs and SETATTRs: files.ts noteWritten, noteSizeSet). The kernel's
+ * nfs4_callback_getattr answers the same two (with the times, which this
+ * client does not keep).
+ */
+function delegatedAttributes(d: Delegation, asked: ReadonlySet<number>): FileAttributes {
+  const attrs: FileAttributes = {};
+  if (asked.has(Attr.CHANGE) && d.change !== undefined) attrs.change = d.change;
+  if (asked.has(Attr.SIZE) && d.size !== undefined) attrs.size = d.size;
+  return attrs;
 }

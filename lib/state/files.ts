@@ -8,7 +8,12 @@
 
 import { outsideOperationScope } from "./operation_scope.ts";
 import { ChurnSet } from "../rpc/churn.ts";
-import { Attr, type DecodedFattr, type SettableAttributes } from "../nfs4/attrs.ts";
+import {
+  Attr,
+  type DecodedFattr,
+  type FileAttributes,
+  type SettableAttributes,
+} from "../nfs4/attrs.ts";
 import { CreateMode, OpenClaimType } from "../nfs4/constants.ts";
 import { NfsError } from "../nfs4/errors.ts";
 import { getattr } from "../nfs4/ops/getattr.ts";
@@ -19,6 +24,7 @@ import { putfh } from "../nfs4/ops/putfh.ts";
 import { read } from "../nfs4/ops/read.ts";
 import { Nfs4Status as S } from "../nfs4/status.ts";
 import {
+  bytesEqual,
   type FileHandle,
   formatStateid,
   newerStateid,
@@ -26,7 +32,7 @@ import {
   type Verifier,
 } from "../nfs4/types.ts";
 import type { StateManager } from "./manager.ts";
-import { type LockRange, LockState, OpenState } from "./open_state.ts";
+import { type Delegation, type LockRange, LockState, OpenState } from "./open_state.ts";
 import { newLockOwner, type OpenOwner } from "./owners.ts";
 import {
   closeOpen,
@@ -135,7 +141,7 @@ async function openFileNow(m: StateManager, request: OpenRequest): Promise<Opene
             : {}),
         },
       );
-      return { state: recordOpen(m, owner, request, result, fh), attrs, result };
+      return { state: recordOpen(m, owner, request, result, fh, attrs.attrs), attrs, result };
     } catch (e) {
       // RFC 7530 §9.1.7: BAD_SEQID retires the owner; OPEN retries with a new one.
       if (e instanceof NfsError && e.status === S.NFS4ERR_BAD_SEQID && attempt < 2) {
@@ -152,7 +158,10 @@ async function openFileNow(m: StateManager, request: OpenRequest): Promise<Opene
  * recovery, the trace and CLOSE find it), or one more user of the state
  * this owner already holds on the file (the server upgraded it, RFC 7530
  * §9.1.1). Every OPEN is recorded here, whatever COMPOUND carried it
- * (lib/state/small_file.ts's OPEN+READ+CLOSE too).
+ * (lib/state/small_file.ts's OPEN+READ+CLOSE too), and so is the
+ * delegation it grants, an upgrade's too (procs.ts noteDelegation). `attrs`,
+ * the OPEN's GETATTR when it had one, give a write delegation the change
+ * and size that CB_GETATTR reports.
  */
 export function recordOpen(
   m: StateManager,
@@ -160,6 +169,7 @@ export function recordOpen(
   request: Pick<OpenRequest, "dirFh" | "name" | "path" | "access" | "deny">,
   result: OpenResult,
   fh: FileHandle,
+  attrs?: FileAttributes,
 ): OpenState {
   const shared = [...m.opens].find((o) =>
     o.owner === owner && !o.closed && o.bad === undefined &&
@@ -177,6 +187,9 @@ export function recordOpen(
       "OPEN (upgrade)",
       `${request.path} ${formatStateid(shared.stateid)} users ${shared.users}`,
     );
+    // The upgrade may bring a delegation (none was granted with the first
+    // OPEN: another client had the file open then, say).
+    noteDelegation(m, shared, result, "open", attrs);
     return shared;
   }
   const state = new OpenState({
@@ -198,8 +211,46 @@ export function recordOpen(
       { path: request.path, stateid: formatStateid(state.stateid) },
     );
   }
-  noteDelegation(m, state, result);
+  noteDelegation(m, state, result, "open", attrs);
   return state;
+}
+
+/**
+ * This client's WRITE to `file` (an open state, or anything with its
+ * handle) ended at `end` (offset + count written): a write delegation on
+ * the file keeps the size
+ * CB_GETATTR reports in step (RFC 7530 §10.4.3: the client's current view
+ * of the size). Every WRITE goes to the server at once, so that view is the
+ * server's: without it, CB_GETATTR would report the size at the grant,
+ * which a server that follows RFC 7530 §10.4.3 takes for a modification
+ * held here, and shows to the client that asked in place of the file's
+ * size. For the client layer to call after each WRITE it sends.
+ */
+export function noteWritten(
+  m: StateManager,
+  file: { readonly fh: FileHandle },
+  end: bigint,
+): void {
+  for (const d of writeDelegationsOn(m, file.fh)) {
+    if (d.size !== undefined && end > d.size) d.size = end;
+  }
+}
+
+/** This client's SETATTR set the file's size: see {@linkcode noteWritten}. */
+export function noteSizeSet(
+  m: StateManager,
+  file: { readonly fh: FileHandle },
+  size: bigint,
+): void {
+  for (const d of writeDelegationsOn(m, file.fh)) d.size = size;
+}
+
+function writeDelegationsOn(m: StateManager, fh: FileHandle): Delegation[] {
+  const found: Delegation[] = [];
+  for (const o of m.opens) {
+    if (o.delegation?.type === "write" && bytesEqual(o.fh, fh)) found.push(o.delegation);
+  }
+  return found;
 }
 
 function createHow(m: StateManager, create: NonNullable<OpenRequest["create"]>): CreateHow {

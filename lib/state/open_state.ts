@@ -22,8 +22,28 @@ export type ReclaimMark = "none" | "reboot" | "nograce";
 export interface Delegation {
   readonly type: "read" | "write";
   stateid: Stateid;
-  /** Set when the server recalled it. */
+  /** Set when the server recalled it (or it is to go back for another reason). */
   recalled: boolean;
+  /**
+   * The file's change attribute when the delegation was granted (the OPEN's
+   * GETATTR), which CB_GETATTR reports while this client holds no modified
+   * data (RFC 7530 §10.4.3: "c"). Undefined when the OPEN fetched none.
+   */
+  change?: bigint | undefined;
+  /**
+   * The file's size as this client knows it: the OPEN's GETATTR, then its
+   * own WRITEs and SETATTRs (files.ts noteWritten, noteSizeSet). CB_GETATTR
+   * reports it (RFC 7530 §10.4.3: "the client will report its current view
+   * of the file size").
+   */
+  size?: bigint | undefined;
+  /**
+   * The client ID it was granted under. A delegation of an earlier client
+   * ID (the lease expired, the server restarted) is gone from the server
+   * with that client ID; one of the current client ID may outlive the open
+   * it came with (RFC 8881 §8.2.4: TEST_STATEID tells them apart).
+   */
+  readonly clientId?: bigint | undefined;
 }
 
 /** Operations on a state that could not be recovered fail with this (EBADF). */

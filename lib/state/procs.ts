@@ -8,7 +8,7 @@
 
 import type { CompoundReply, Nfs4Op } from "../nfs4/compound.ts";
 import { firstFailure } from "../nfs4/compound.ts";
-import { Attr } from "../nfs4/attrs.ts";
+import { Attr, type FileAttributes } from "../nfs4/attrs.ts";
 import {
   ChannelDirFromClient,
   CreateSessionFlags,
@@ -28,6 +28,7 @@ import {
   formatStateid,
   hex,
   newerStateid,
+  sameStateOther,
   type Stateid,
 } from "../nfs4/types.ts";
 import { close } from "../nfs4/ops/close.ts";
@@ -57,7 +58,13 @@ import type { ChannelAttributes, Session } from "./client.ts";
 import type { RunOptions, StateManager } from "./manager.ts";
 import { ms } from "./manager.ts";
 import { leaseErrorFlags } from "./error_table.ts";
-import { formatRange, type LockRange, type LockState, type OpenState } from "./open_state.ts";
+import {
+  type Delegation,
+  formatRange,
+  type LockRange,
+  type LockState,
+  type OpenState,
+} from "./open_state.ts";
 import { type Slot, SlotTable } from "./slot_table.ts";
 import { BACK_CHANNEL_LIMITS, CALLBACK_PROGRAM } from "./callback.ts";
 import { RpcServer } from "../rpc/server.ts";
@@ -399,8 +406,20 @@ export { createSessionNow as createSession };
 
 /** DESTROY_SESSION; any error is ignored (the session may be gone already). */
 export async function destroySession(m: StateManager): Promise<string | undefined> {
+  return (await destroySessionNow(m)).failed;
+}
+
+/**
+ * DESTROY_SESSION (after BIND_CONN_TO_SESSION when the connection is not
+ * bound to it): `failed` when no answer came (the message), `left` when
+ * the server may still hold the session after it (its status was neither
+ * NFS4_OK nor NFS4ERR_BADSESSION, the session gone already).
+ */
+async function destroySessionNow(
+  m: StateManager,
+): Promise<{ failed?: string; left?: boolean }> {
   const session = m.client.session;
-  if (!session) return undefined;
+  if (!session) return {};
   m.client.session = undefined;
   session.slots.failWaiters(new NfsError(S.NFS4ERR_BADSESSION, "SEQUENCE"));
   try {
@@ -439,11 +458,11 @@ export async function destroySession(m: StateManager): Promise<string | undefine
       failed ? `DESTROY_SESSION -> ${statusName(failed.status)}` : "DESTROY_SESSION ok",
       `session ${hex(session.id)}`,
     );
+    return failed && failed.status !== S.NFS4ERR_BADSESSION ? { left: true } : {};
   } catch (e) {
     m.tracer.emit("sess", "DESTROY_SESSION failed", (e as Error).message);
-    return (e as Error).message;
+    return { failed: (e as Error).message, left: true };
   }
-  return undefined;
 }
 
 /** BIND_CONN_TO_SESSION for the fore (and back) channel. */
@@ -770,7 +789,7 @@ async function reclaimOpen(
   const before = formatStateid(state.stateid);
   state.stateid = result.stateid;
   state.reclaim = "none";
-  noteDelegation(m, state, result);
+  noteDelegation(m, state, result, how);
   m.tracer.emit(
     "open",
     how === "previous"
@@ -863,7 +882,9 @@ const REVOKED: ReadonlySet<number> = new Set([
 /**
  * On 4.1, frees a stateid a release was answered revoked or expired for:
  * it stays the server's until the client frees it (RFC 8881 §8.2.4).
- * Whether it was such an answer.
+ * Whether it was such an answer and FREE_STATEID freed it; a FREE_STATEID
+ * refused (NFS4ERR_LOCKS_HELD: the server says the stateid is still in
+ * use, not revoked) or unanswered is traced, and reported as not freed.
  */
 async function freeIfRevoked(
   m: StateManager,
@@ -872,8 +893,19 @@ async function freeIfRevoked(
   inRecovery = false,
 ): Promise<boolean> {
   if (!m.sessions || !(error instanceof NfsError) || !REVOKED.has(error.status)) return false;
-  await m.run(() => [freeStateid(stateid)] as const, { inRecovery }).catch(() => undefined);
-  return true;
+  try {
+    await m.run(() => [freeStateid(stateid)] as const, { inRecovery });
+    return true;
+  } catch (e) {
+    m.tracer.emit(
+      "state",
+      e instanceof NfsError ? `FREE_STATEID -> ${e.statusName}` : "FREE_STATEID failed",
+      `${formatStateid(stateid)}${
+        e instanceof NfsError ? "" : `: ${(e as Error).message}`
+      }; not freed`,
+    );
+    return false;
+  }
 }
 
 const NO_WAIT_FINAL: ReadonlySet<number> = new Set([
@@ -1040,13 +1072,27 @@ export async function testStateids(m: StateManager): Promise<void> {
   if (lost > 0) m.setFlag("RECLAIM_NOGRACE", `TEST_STATEID: ${lost} stateid(s) revoked`);
 }
 
-/** DELEGRETURN for every delegation marked recalled (RFC 7530 §10.4.4). */
+/**
+ * DELEGRETURN for every delegation marked recalled (RFC 7530 §10.4.4), and
+ * for those held apart from any open ({@linkcode StrayDelegation}). Until
+ * none is left: a recall that comes while one goes back (a CB_RECALL, an
+ * OPEN reply whose delegation was recalled before it came) is not left for
+ * the open's CLOSE.
+ */
 export async function returnDelegations(m: StateManager): Promise<void> {
-  for (const state of m.opens) {
-    if (!state.delegation?.recalled) continue;
+  const tried = new Set<OpenState | StrayDelegation>();
+  for (;;) {
+    const stray = straysOf(m).find((s) => !tried.has(s));
+    const state = stray
+      ? undefined
+      : [...m.opens].find((o) => o.delegation?.recalled === true && !tried.has(o));
+    const next = stray ?? state;
+    if (next === undefined) return;
+    tried.add(next);
     // After an interrupt the rest go back with their opens' releases.
     m.throwIfInterrupted();
-    await returnDelegation(m, state, true);
+    if (stray) await returnStray(m, stray, true);
+    else await returnDelegation(m, state!, true);
   }
 }
 
@@ -1060,7 +1106,28 @@ export async function returnDelegation(
   if (!d) return;
   state.delegation = undefined;
   try {
-    await m.run(() => [putfh(state.fh), delegreturn(d.stateid)] as const, {
+    await sendDelegreturn(m, state.fh, state.path, d, inRecovery);
+  } catch (e) {
+    // Stopped by the interrupt, not answered by the server: still held,
+    // it goes back with the open's release (closeOpen).
+    state.delegation = d;
+    throw e;
+  }
+}
+
+/**
+ * PUTFH, DELEGRETURN for `d` on `fh`. Throws only when an interrupt stopped
+ * it unanswered (the caller keeps the delegation, for the release).
+ */
+async function sendDelegreturn(
+  m: StateManager,
+  fh: FileHandle,
+  path: string,
+  d: Delegation,
+  inRecovery: boolean,
+): Promise<void> {
+  try {
+    await m.run(() => [putfh(fh), delegreturn(d.stateid)] as const, {
       inRecovery,
       // A delegation the server revoked or forgot is gone already.
       final: RELEASE_FINAL,
@@ -1068,59 +1135,206 @@ export async function returnDelegation(
     m.tracer.emit(
       "deleg",
       "DELEGRETURN",
-      `${state.path} ${d.type} delegation ${formatStateid(d.stateid)}${
-        d.recalled ? " (recalled)" : ""
-      }`,
+      `${path} ${d.type} delegation ${formatStateid(d.stateid)}${d.recalled ? " (recalled)" : ""}`,
     );
   } catch (e) {
-    if (inRecovery && m.interrupted && !(e instanceof NfsError)) {
-      // Stopped by the interrupt, not answered by the server: still held,
-      // it goes back with the open's release (closeOpen).
-      state.delegation = d;
-      throw e;
-    }
-    m.tracer.emit("deleg", "DELEGRETURN failed, dropped", `${state.path}: ${(e as Error).message}`);
+    if (inRecovery && m.interrupted && !(e instanceof NfsError)) throw e;
+    m.tracer.emit("deleg", "DELEGRETURN failed, dropped", `${path}: ${(e as Error).message}`);
     if (await freeIfRevoked(m, d.stateid, e, true)) {
-      m.tracer.emit("deleg", "FREE_STATEID", `${state.path} ${formatStateid(d.stateid)}`);
+      m.tracer.emit("deleg", "FREE_STATEID", `${path} ${formatStateid(d.stateid)}`);
     }
   }
 }
 
-/** Records a delegation an OPEN granted (RFC 7530 §10.4; RFC 8881 §10.4). */
-export function noteDelegation(m: StateManager, state: OpenState, result: OpenResult): void {
+/**
+ * A delegation this client holds apart from any open state, to go back at
+ * once: a second delegation an OPEN granted on a file whose state holds one
+ * already (the state keeps the first), or one a re-open replaced. Kept per
+ * manager until its DELEGRETURN (the DELEGRETURN step, or the release at
+ * exit).
+ */
+interface StrayDelegation {
+  readonly fh: FileHandle;
+  readonly path: string;
+  readonly delegation: Delegation;
+}
+
+const strays = new WeakMap<StateManager, StrayDelegation[]>();
+
+function straysOf(m: StateManager): StrayDelegation[] {
+  let list = strays.get(m);
+  if (!list) {
+    list = [];
+    strays.set(m, list);
+  }
+  return list;
+}
+
+function addStray(m: StateManager, state: OpenState, d: Delegation, why: string): void {
+  straysOf(m).push({ fh: state.fh, path: state.path, delegation: { ...d, recalled: true } });
+  m.tracer.emit(
+    "deleg",
+    "delegation to return at once",
+    `${state.path} ${d.type} delegation ${formatStateid(d.stateid)}: ${why}`,
+  );
+  m.setFlag("DELEGRETURN", `${why}: ${state.path}`);
+}
+
+async function returnStray(
+  m: StateManager,
+  stray: StrayDelegation,
+  inRecovery: boolean,
+): Promise<void> {
+  const list = straysOf(m);
+  const i = list.indexOf(stray);
+  if (i < 0) return;
+  list.splice(i, 1);
+  try {
+    await sendDelegreturn(m, stray.fh, stray.path, stray.delegation, inRecovery);
+  } catch (e) {
+    list.push(stray);
+    throw e;
+  }
+}
+
+/** How the OPEN that brought a delegation (or none) came to be sent. */
+export type OpenPurpose =
+  /** An OPEN of the application's (a new open, or an upgrade of one held). */
+  | "open"
+  /** A reboot reclaim, OPEN(CLAIM_PREVIOUS). */
+  | "previous"
+  /** A re-open without grace (CLAIM_FH, or CLAIM_NULL by name). */
+  | "nograce";
+
+/**
+ * Records the delegation an OPEN reply grants, or what its absence means
+ * (RFC 7530 §10.4, §16.16; RFC 8881 §10.4, §18.16); `attrs` are the OPEN's
+ * GETATTR, whose change and size CB_GETATTR reports (callback.ts).
+ *
+ * - A delegation that comes already recalled goes back at once: the reply
+ *   says so (`recall`, a reclaim's "pre-recalled" flag; the kernel's
+ *   nfs4_opendata_check_deleg honours it on any OPEN), or the server's
+ *   CB_RECALL of it came before the reply (RFC 7530 §10.4.5; callback.ts).
+ * - One granted on a file whose state holds another delegation already
+ *   (an upgrade's OPEN) goes back at once; the state keeps the first.
+ * - No delegation: after a reboot reclaim (CLAIM_PREVIOUS) the one held is
+ *   gone ("not reclaimed"); after a re-open without grace it is gone only
+ *   when the client ID changed since it was granted (the lease was lost). A
+ *   re-open under the same client ID happens when only the open was lost
+ *   (TEST_STATEID found the delegation valid, RFC 8881 §8.2.4), and a
+ *   server does not grant a delegation the client holds already: it is
+ *   kept, and goes back as usual (CLOSE, recall, exit). An upgrade's OPEN
+ *   keeps it too.
+ */
+export function noteDelegation(
+  m: StateManager,
+  state: OpenState,
+  result: OpenResult,
+  purpose: OpenPurpose = "open",
+  attrs?: FileAttributes,
+): void {
   const d = result.delegation;
+  const held = state.delegation;
   if (
-    d.type === DelegationType.OPEN_DELEGATE_READ || d.type === DelegationType.OPEN_DELEGATE_WRITE
+    d.type !== DelegationType.OPEN_DELEGATE_READ && d.type !== DelegationType.OPEN_DELEGATE_WRITE
   ) {
-    const type = d.type === DelegationType.OPEN_DELEGATE_READ ? "read" : "write";
-    state.delegation = { type, stateid: d.stateid, recalled: false };
-    m.tracer.emit(
-      "deleg",
-      `${type} delegation granted`,
-      `${state.path} ${formatStateid(d.stateid)}`,
-      {
-        path: state.path,
-        stateid: formatStateid(d.stateid),
-        recall: d.recall,
-      },
-    );
-  } else if (state.delegation && state.reclaim === "none") {
-    // A reclaim that did not get the delegation back.
-    m.tracer.emit("deleg", "delegation not reclaimed", state.path);
-    state.delegation = undefined;
+    if (held === undefined) return;
+    if (purpose === "previous") {
+      // A reclaim that did not get the delegation back.
+      m.tracer.emit("deleg", "delegation not reclaimed", state.path);
+      state.delegation = undefined;
+    } else if (purpose === "nograce" && held.clientId !== m.client.clientId) {
+      m.tracer.emit("deleg", "delegation lost with the client ID it was granted to", state.path);
+      state.delegation = undefined;
+    } else if (purpose === "nograce") {
+      m.tracer.emit(
+        "deleg",
+        "delegation kept",
+        `${state.path} ${formatStateid(held.stateid)}: re-opened under the same client ID`,
+      );
+    }
+    return;
+  }
+  const type = d.type === DelegationType.OPEN_DELEGATE_READ ? "read" : "write";
+  const same = held !== undefined && sameStateOther(held.stateid, d.stateid);
+  const granted: Delegation = {
+    type,
+    stateid: same ? newerStateid(held.stateid, d.stateid) : d.stateid,
+    recalled: same ? held.recalled : false,
+    // The same delegation again keeps its grant's change attribute (the
+    // server's record of it is from then, RFC 7530 §10.4.3); a reclaim
+    // without a GETATTR keeps the one from before.
+    change: same ? held.change ?? attrs?.change : attrs?.change ?? held?.change,
+    size: attrs?.size ?? held?.size,
+    clientId: m.client.clientId,
+  };
+  const recalledEarly = m.callbacks.takePendingRecall(d.stateid, state.fh);
+  m.tracer.emit(
+    "deleg",
+    `${type} delegation granted`,
+    `${state.path} ${formatStateid(d.stateid)}`,
+    {
+      path: state.path,
+      stateid: formatStateid(d.stateid),
+      recall: d.recall,
+    },
+  );
+  if (held !== undefined && !same) {
+    if (purpose === "open") {
+      addStray(m, state, granted, "a second delegation on a file whose open holds one");
+      return;
+    }
+    // A reclaim or re-open brought another: it replaces the one held, which
+    // goes back if it may still be the server's (the same client ID).
+    if (held.clientId === m.client.clientId && purpose === "nograce") {
+      addStray(m, state, held, "replaced by the re-open's delegation");
+    }
+  }
+  state.delegation = granted;
+  const why = d.recall
+    ? "the OPEN reply grants it recalled"
+    : recalledEarly
+    ? "recalled before the OPEN reply that grants it came"
+    : undefined;
+  if (why !== undefined && !granted.recalled) {
+    granted.recalled = true;
+    m.tracer.emit("deleg", "delegation to return at once", `${state.path}: ${why}`);
+    m.setFlag("DELEGRETURN", `${why}: ${state.path}`);
   }
 }
 
 // ----------------------------------------------------------- exit
 
-/** Unlocks and closes every state, then releases owners / session / client ID. */
+/**
+ * Unlocks and closes every state, then releases owners / session / client
+ * ID. Rounds until no open is left: an OPEN whose reply lands while the
+ * release runs is recorded after the first round began, and is closed in
+ * the next (each state is tried once; a round that releases nothing ends
+ * it).
+ */
 export async function releaseAll(m: StateManager): Promise<void> {
-  for (const state of [...m.opens]) {
+  const tried = new Set<OpenState>();
+  for (;;) {
+    const round = [...m.opens].filter((o) => !tried.has(o));
+    if (round.length === 0) break;
+    let released = 0;
+    for (const state of round) {
+      tried.add(state);
+      try {
+        await closeOpen(m, state, { all: true });
+        released++;
+      } catch (e) {
+        m.tracer.emit("error", `CLOSE ${state.path} failed`, (e as Error).message);
+        m.notReleased.push({ what: `CLOSE ${state.path}`, why: (e as Error).message });
+      }
+    }
+    if (released === 0) break;
+  }
+  for (const stray of [...straysOf(m)]) {
     try {
-      await closeOpen(m, state, { all: true });
+      await returnStray(m, stray, false);
     } catch (e) {
-      m.tracer.emit("error", `CLOSE ${state.path} failed`, (e as Error).message);
-      m.notReleased.push({ what: `CLOSE ${state.path}`, why: (e as Error).message });
+      m.notReleased.push({ what: `DELEGRETURN ${stray.path}`, why: (e as Error).message });
     }
   }
   const c = m.client;
@@ -1134,8 +1348,10 @@ export async function releaseAll(m: StateManager): Promise<void> {
     }
     return;
   }
-  const sessionLeft = await destroySession(m);
-  if (sessionLeft !== undefined) m.notReleased.push({ what: "DESTROY_SESSION", why: sessionLeft });
+  const destroyed = await destroySessionNow(m);
+  if (destroyed.failed !== undefined) {
+    m.notReleased.push({ what: "DESTROY_SESSION", why: destroyed.failed });
+  }
   if (c.unknownState !== undefined) {
     // RFC 8881 §18.50.3: a client ID that still has state is not to be
     // destroyed (the server answers NFS4ERR_CLIENTID_BUSY). Ganesha 4.3
@@ -1157,6 +1373,23 @@ export async function releaseAll(m: StateManager): Promise<void> {
       failed ? `DESTROY_CLIENTID -> ${statusName(failed.status)}` : "DESTROY_CLIENTID ok",
       `clientid ${c.clientIdText}`,
     );
+    // Refused: the client ID and what it holds stay until the lease ends,
+    // and the caller is told so, as when no answer came. Not when it is gone
+    // already (NFS4ERR_STALE_CLIENTID), nor for NFS4ERR_CLIENTID_BUSY (RFC
+    // 8881 §18.50.3) that the session explains, which the server still
+    // holds when DESTROY_SESSION could not go through (answered, and not
+    // NFS4ERR_BADSESSION): the session and client ID lapse with the lease,
+    // holding nothing else. CLIENTID_BUSY after the session is destroyed
+    // says the server holds state of this client it was not asked to
+    // release: that is reported.
+    const explained = failed?.status === S.NFS4ERR_STALE_CLIENTID ||
+      (failed?.status === S.NFS4ERR_CLIENTID_BUSY && destroyed.left === true);
+    if (failed && !explained) {
+      m.notReleased.push({
+        what: "DESTROY_CLIENTID",
+        why: `${failed.name} -> ${statusName(failed.status)}`,
+      });
+    }
   } catch (e) {
     m.tracer.emit("clid", "DESTROY_CLIENTID failed", (e as Error).message);
     m.notReleased.push({ what: "DESTROY_CLIENTID", why: (e as Error).message });
@@ -1175,10 +1408,17 @@ export async function closeOpen(
     state.users--;
     return;
   }
-  if (state.bad === undefined && state.delegation) {
-    // This client keeps no cached data or local opens under a delegation,
-    // so it goes back before the CLOSE (RFC 7530 §10.4.4).
-    await returnDelegation(m, state);
+  if (state.delegation) {
+    if (state.bad === undefined || state.delegation.clientId === m.client.clientId) {
+      // This client keeps no cached data or local opens under a delegation,
+      // so it goes back before the CLOSE (RFC 7530 §10.4.4). A bad open's
+      // too: the open was lost, but a delegation of the current client ID
+      // may still be the server's, and is not left there.
+      await returnDelegation(m, state);
+    } else {
+      // Granted under an earlier client ID: gone from the server with it.
+      state.delegation = undefined;
+    }
   }
   if (state.bad === undefined) {
     for (const lockState of state.locks) {

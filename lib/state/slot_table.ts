@@ -129,6 +129,17 @@ export class SlotTable {
     });
   }
 
+  /**
+   * Whether the request sent on slot `slotid` with sequence id `seqid` is
+   * still outstanding: the slot is taken and its reply not yet processed
+   * (a processed reply moves the slot's sequence id on before the slot is
+   * freed). A callback's referring call (RFC 8881 §2.10.6.3) is looked up
+   * here.
+   */
+  outstanding(slotid: number, seqid: number): boolean {
+    return this.#busy[slotid] === true && this.#slots[slotid]!.seqid === seqid;
+  }
+
   /** Slots left uncertain (for `state` and the tests). */
   get uncertainCount(): number {
     return this.#slots.filter((slot) => slot.uncertain).length;

@@ -49,7 +49,9 @@
  * {@linkcode ScriptedServer.intercept} (run code before an op); on the
  * channel (the connection) with {@linkcode ScriptedChannel.dropReplies} (lost
  * replies or requests) and {@linkcode ScriptedChannel.hold} /
- * `release()` (replies held back, to see what is in flight). Each channel
+ * `release()` (replies held back, to see what is in flight) and
+ * {@linkcode ScriptedChannel.holdReplies} / `releaseReplies()` (requests run,
+ * their replies held back: a reply overtaken by a callback). Each channel
  * logs the COMPOUNDs it carried ({@linkcode ScriptedChannel.log}); the server
  * logs all of them. A channel that carries more than `maxCompounds` throws, so
  * a runaway retry loop fails a test instead of hanging it.
@@ -84,6 +86,7 @@ import {
   type CbSequenceArgs,
   decodeCbCompoundReply,
   encodeCbCompound,
+  type ReferringCallList,
 } from "../../lib/nfs4/callback.ts";
 import type { CompoundCallOptions, CompoundChannel } from "../../lib/nfs4/channel.ts";
 import {
@@ -116,7 +119,7 @@ import {
   StableHow,
   StateProtectHow,
 } from "../../lib/nfs4/constants.ts";
-import { attrId, type FileAttributes } from "../../lib/nfs4/attrs.ts";
+import { attrId, attrIds, type FileAttributes } from "../../lib/nfs4/attrs.ts";
 import {
   bytesEqual,
   hex,
@@ -368,6 +371,11 @@ export interface CallbackOptions {
   /** 4.1 CB_SEQUENCE sequence id: default the next one; `replay`: the last one again. */
   readonly sequenceid?: number | "replay";
   readonly cachethis?: boolean;
+  /**
+   * 4.1 CB_SEQUENCE csa_referring_call_lists (default none): the fore
+   * channel calls this callback relates to (RFC 8881 §2.10.6.3, §20.9.3).
+   */
+  readonly referringCallLists?: readonly ReferringCallList[];
 }
 
 /** A callback sent: its log entry and the decoded CB_COMPOUND4res (when SUCCESS). */
@@ -1109,7 +1117,7 @@ export class ScriptedServer {
       slotid: options.slotid ?? 0,
       highestSlotid: 0,
       cachethis: options.cachethis ?? false,
-      referringCallLists: [],
+      referringCallLists: options.referringCallLists ?? [],
     }) as Nfs4Op<unknown>;
     return {
       tag,
@@ -2465,7 +2473,9 @@ export class ScriptedServer {
       node.data = data;
     }
     node.change++;
-    return ok(op, new Set<number>());
+    // attrsset: what was set, here all that was asked for (RFC 7530
+    // §16.32.4, RFC 8881 §18.30.4).
+    return ok(op, new Set(attrIds(args.attrs)));
   }
 
   #freeStateid(op: Nfs4Op<unknown>, stateid: Stateid): OpOutcome {
@@ -2578,10 +2588,47 @@ export class ScriptedChannel implements CompoundChannel {
         }
         await held;
       }
-      return await this.#deliver(request, bytes, options);
+      const reply = await this.#deliver(request, bytes, options);
+      const gate = [...this.#replyGates].find(([op]) => request.ops.some((o) => o.name === op));
+      if (gate) await new Promise<void>((resolve) => gate[1].push(resolve));
+      return reply;
     } finally {
       this.inFlight--;
     }
+  }
+
+  /** Ops whose COMPOUNDs' replies are held back, and the replies waiting. */
+  readonly #replyGates = new Map<string, (() => void)[]>();
+
+  /**
+   * COMPOUNDs holding `op` are run by the server at once, but their replies
+   * wait until {@linkcode releaseReplies}: a reply still on its way while
+   * the server acts on what the request did (a CB_RECALL of the delegation
+   * an OPEN granted, RFC 7530 §10.4.5, RFC 8881 §2.10.6.3).
+   */
+  holdReplies(op: string): void {
+    if (!this.#replyGates.has(op)) this.#replyGates.set(op, []);
+  }
+
+  /**
+   * Lets the replies {@linkcode holdReplies} held for `op` (default: every
+   * op) through, in order, and holds no more of them.
+   */
+  releaseReplies(op?: string): void {
+    for (const [held, waiting] of [...this.#replyGates]) {
+      if (op !== undefined && held !== op) continue;
+      this.#replyGates.delete(held);
+      for (const resolve of waiting) resolve();
+    }
+  }
+
+  /** Replies waiting in {@linkcode holdReplies} (for `op`, or for all). */
+  heldReplies(op?: string): number {
+    let count = 0;
+    for (const [held, waiting] of this.#replyGates) {
+      if (op === undefined || held === op) count += waiting.length;
+    }
+    return count;
   }
 
   /** The server runs a request and answers it (unless a drop says otherwise). */
