@@ -12,7 +12,7 @@
  * @module
  */
 
-export { Nfs4Client } from "./lib/client/client.ts";
+export { CreatedFileLeftError, Nfs4Client } from "./lib/client/client.ts";
 export type {
   ConnectOptions,
   LockHolder,
@@ -24,26 +24,49 @@ export type {
   WritableFile,
 } from "./lib/client/api.ts";
 export {
+  AttributesNotSetError,
+  FileClosedError,
   LockConflictError,
   MinorVersionError,
+  PathError,
   StateNotReleasedError,
 } from "./lib/client/errors.ts";
-export { lockWithWait } from "./lib/client/lock_wait.ts";
+export { SymlinkInTreeError } from "./lib/client/tree_guard.ts";
+export { LockWaitDeadline, lockWithWait } from "./lib/client/lock_wait.ts";
 export {
   cleanupWork,
   withAddedOperationSignal,
   withOperationSignal,
 } from "./lib/client/operation_scope.ts";
 export type { LockWaitOptions, LockWaitResult } from "./lib/client/lock_wait.ts";
-export { copy, CopyError } from "./lib/client/copy/mod.ts";
-export type { CopyOptions, CopySummary } from "./lib/client/copy/mod.ts";
+export {
+  copy,
+  CopyError,
+  IncompleteCopyError,
+  LocalFileError,
+  parseLocation,
+} from "./lib/client/copy/mod.ts";
+export type { CopyOptions, CopySummary, Location } from "./lib/client/copy/mod.ts";
 export type { FileInfo, FileKind, VersionChoice } from "./lib/client/types.ts";
 export { formatNfsUrl, joinUrl, parseNfsUrl, UsageError } from "./lib/client/url.ts";
 export type { NfsUrl } from "./lib/client/url.ts";
 export { NfsError } from "./lib/nfs4/errors.ts";
+export { NFS4_UINT64_MAX } from "./lib/nfs4/constants.ts";
+export {
+  RpcAcceptedError,
+  RpcConnectionError,
+  RpcDeniedError,
+  RpcError,
+  RpcTimeoutError,
+} from "./lib/rpc/errors.ts";
 export { Nfs4Status, statusMessage, statusName } from "./lib/nfs4/status.ts";
 export { BadStateError } from "./lib/state/open_state.ts";
-export { RecoveryError, StateManager } from "./lib/state/manager.ts";
+export {
+  ClientClosedError,
+  RecoveryError,
+  ServerNotRespondingError,
+  StateManager,
+} from "./lib/state/manager.ts";
 export { formatTraceJson, formatTraceText, Tracer } from "./lib/state/trace.ts";
 export type { TraceCategory, TraceEvent } from "./lib/state/trace.ts";
 export { FLAG_ORDER } from "./lib/state/flags.ts";

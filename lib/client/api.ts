@@ -26,7 +26,13 @@ export interface ConnectOptions {
   readonly gids?: readonly number[];
   /** Per-call timeout and connect timeout, in milliseconds (default 30 s). */
   readonly timeoutMs?: number;
-  /** Receives every state-manager event (what `--trace` prints). */
+  /**
+   * Receives every state-manager event (what `--trace` prints), called
+   * synchronously from the client's work. If it throws, the client goes
+   * on as if it had returned, the callback is told no more events, and
+   * the error is reported once on `console.error` (lib/state/trace.ts
+   * `TraceSink`).
+   */
   readonly onTrace?: (event: TraceEvent) => void;
   /**
    * Use this client owner string instead of claiming one (client_owner.ts):
@@ -120,7 +126,12 @@ export interface OpenFile {
   readonly seek?:
     | ((offset: bigint, what: "data" | "hole") => Promise<{ eof: boolean; offset: bigint }>)
     | undefined;
-  /** CLOSE (idempotent). */
+  /**
+   * CLOSE, once per handle: a later (or concurrent) call returns the first
+   * one's promise, and never closes the open another handle of the same
+   * file shares. After it, every other call through this handle throws
+   * `FileClosedError` at once.
+   */
   close(): Promise<void>;
 }
 
@@ -263,7 +274,10 @@ export interface ReaddirOptions {
 }
 
 export interface Nfs4ClientApi {
-  /** The minor version in use after negotiation (0 or 1). */
+  /**
+   * The minor version in use after negotiation: 0, 1 or 2 (`auto` tries
+   * 4.2 first, RFC 7862; 4.2 is 4.1's state model with more operations).
+   */
   readonly minorVersion: number;
   /** Attributes of `path` (symlinks followed in the middle; the last followed only when `follow`). */
   stat(path: string, options?: { follow?: boolean }): Promise<FileInfo>;
@@ -362,7 +376,12 @@ export interface Nfs4ClientApi {
    * from (as for any operation) before it resolves.
    */
   probeLease(): Promise<LeaseProbe>;
-  /** Closes every open, then (4.1) destroys the session and client ID. */
+  /**
+   * Closes every open, then (4.1) destroys the session and client ID. From
+   * the call on, any other call of the client is refused at once
+   * (`ClientClosedError`); called again, or while it runs, it returns the
+   * first call's promise.
+   */
   close(): Promise<void>;
   /**
    * After close(): what it could not release (the server did not answer),

@@ -19,6 +19,7 @@ import { RpcCompoundChannel } from "../nfs4/channel.ts";
 import { bindOp } from "../nfs4/compound.ts";
 import {
   Attr,
+  attrIds,
   attrKey,
   attrName,
   type DecodedFattr,
@@ -63,7 +64,15 @@ import {
   type Stateid,
 } from "../nfs4/types.ts";
 import { claimClientOwner, type ClientOwner } from "../state/client_owner.ts";
-import { closeFile, lockFile, noteLockWait, openFile, unlockFile } from "../state/files.ts";
+import {
+  closeFile,
+  lockFile,
+  noteLockWait,
+  noteSizeSet,
+  noteWritten,
+  openFile,
+  unlockFile,
+} from "../state/files.ts";
 import { openAndRead, type SmallRead } from "../state/small_file.ts";
 import { type SmallUploadEnd, writeSetattrClose } from "../state/small_upload.ts";
 import {
@@ -77,7 +86,12 @@ export type { Placing };
 import { type DirectoryHandles, PrefetchedFile } from "./small_file.ts";
 import { SeenCookies } from "./seen_cookies.ts";
 import { readAheadDepth } from "./byte_range.ts";
-import { type Identity, type RunOptions, StateManager } from "../state/manager.ts";
+import {
+  ClientClosedError,
+  type Identity,
+  type RunOptions,
+  StateManager,
+} from "../state/manager.ts";
 import {
   formatRange,
   type LockRange,
@@ -110,7 +124,9 @@ import {
   type WritableFile,
 } from "./api.ts";
 import {
+  AttributesNotSetError,
   describeLockHolder,
+  FileClosedError,
   formatOwner,
   LockConflictError,
   MinorVersionError,
@@ -431,7 +447,19 @@ export class Nfs4Client implements Nfs4ClientApi {
     } catch (e) {
       // Name what the user asked for, as coreutils does (`ls a/b/c`, not
       // the component that failed); the cause keeps the detail.
-      throw e instanceof NfsError ? e.withPath(path) : e;
+      throw withPathOf(e, path);
+    }
+  }
+
+  /**
+   * Refuses a call made once {@linkcode close} began (or after a crash()):
+   * {@linkcode ClientClosedError} naming `path`, at once, nothing sent. The
+   * state manager refuses such calls too (StateManager.shutdown); this
+   * check names the path and comes before anything else is done.
+   */
+  #refuseIfClosed(path?: string): void {
+    if (this.manager.closing) {
+      throw new ClientClosedError(this.manager.client.server, { path });
     }
   }
 
@@ -441,6 +469,7 @@ export class Nfs4Client implements Nfs4ClientApi {
    * naming the path, as the server would answer.
    */
   async #checkNames(path: string): Promise<void> {
+    this.#refuseIfClosed(path);
     await this.#wanted(LIST_ATTRS);
     const max = this.#maxName ?? NAME_MAX;
     if (splitPath(path).some((name) => byteLength(name) > max)) {
@@ -778,7 +807,7 @@ export class Nfs4Client implements Nfs4ClientApi {
           }),
         ] as const
       ).then(([, result]) => result, (e) => {
-        throw e instanceof NfsError ? e.withPath(path) : e;
+        throw withPathOf(e, path);
       });
     };
     // A server whose cookies come round again would be listed forever (the
@@ -824,9 +853,35 @@ export class Nfs4Client implements Nfs4ClientApi {
       }
     } finally {
       // Left early (a break, a failure): the page already asked for is
-      // waited for, so no call of ours is still out when the caller goes
-      // on (to close the session, say).
-      if (pending !== undefined) await pending.catch(() => {});
+      // waited for a little (see leftBehind()), so that against a server
+      // that answers no call of ours is still out when the caller goes on
+      // (to close the session, say), but never for as long as its resends
+      // may take against one that does not.
+      if (pending !== undefined) await this.leftBehind([pending]);
+    }
+  }
+
+  /**
+   * Waits for calls a reader leaves behind (a READDIR page or READs asked
+   * for ahead, when the loop over them is left early) for at most
+   * {@linkcode LEFT_BEHIND_WAIT_MS} (the call timeout when shorter). They
+   * change no state, so nothing depends on their answer: a server that
+   * answers does so well within it, and the caller goes on with nothing of
+   * ours in flight; against one that stopped answering, leaving the loop
+   * (a `break`) would otherwise wait for every resend of them, up to the
+   * recovery deadline (2 minutes with the default options). Their late
+   * answers or failures are dropped: each has a rejection handler already.
+   */
+  async leftBehind(calls: readonly Promise<unknown>[]): Promise<void> {
+    if (calls.length === 0) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, Math.min(LEFT_BEHIND_WAIT_MS, this.manager.callTimeoutMs));
+    });
+    try {
+      await Promise.race([Promise.allSettled(calls), bound]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -899,6 +954,7 @@ export class Nfs4Client implements Nfs4ClientApi {
     path: string,
     options: { readonly count: number; readonly directories: DirectoryHandles },
   ): Promise<OpenFile> {
+    this.#refuseIfClosed(path);
     const components = splitPath(path);
     const name = components.at(-1);
     if (
@@ -961,6 +1017,7 @@ export class Nfs4Client implements Nfs4ClientApi {
    * a directory is refused with NFS4ERR_ISDIR.
    */
   async open(path: string, options: OpenOptions): Promise<NfsFile> {
+    this.#refuseIfClosed(path);
     const components = splitPath(path);
     if (components.length === 0) throw new NfsError(S.NFS4ERR_ISDIR, "OPEN", { path });
     let name: string;
@@ -991,7 +1048,9 @@ export class Nfs4Client implements Nfs4ClientApi {
       name = components.at(-1)!;
       parentFh = (await this.#resolve(joinPath(components.slice(0, -1)), true)).fh;
     }
-    return await this.#openIn(parentFh, name, path, options);
+    return await this.#openIn(parentFh, name, path, options).catch((e) => {
+      throw closedNaming(e, path);
+    });
   }
 
   /** OPEN `name` in the directory `parentFh` (the part of open() after the walk). */
@@ -1038,8 +1097,11 @@ export class Nfs4Client implements Nfs4ClientApi {
       ...(options.answerWithinMs !== undefined ? { answerWithinMs: options.answerWithinMs } : {}),
     });
     const attrs = opened.attrs.attrs;
-    const file = this.#fileFor(opened.state, opened.attrs);
-    if (options.truncate && !options.create && attrs.size !== 0n) {
+    let file = this.#fileFor(opened.state, opened.attrs);
+    if (options.truncate && attrs.size !== 0n && (!options.create || attrs.size !== undefined)) {
+      // Truncated here when the OPEN did not (no create, or an UNCHECKED4
+      // create of a file that existed whose server kept the size it was
+      // given, RFC 7530 §16.16.5, RFC 8881 §18.16.3).
       try {
         await file.setattr({ size: 0n });
       } catch (e) {
@@ -1047,6 +1109,8 @@ export class Nfs4Client implements Nfs4ClientApi {
         await outsideOperationScope(() => file.close()).catch(() => undefined);
         throw e;
       }
+      // Its size is what the SETATTR made it, not what the OPEN found.
+      file = this.#fileFor(opened.state, opened.attrs, 0n);
     }
     if (modeFollows) {
       try {
@@ -1100,11 +1164,11 @@ export class Nfs4Client implements Nfs4ClientApi {
    * the session's (RFC 7530 §5.8.2.20): never the pseudo-root's, whose
    * maxread (4096 on some servers) says nothing about the export.
    */
-  #fileFor(state: OpenState, fattr: DecodedFattr): NfsFile {
+  #fileFor(state: OpenState, fattr: DecodedFattr, size = fattr.attrs.size): NfsFile {
     const attrs = fattr.attrs;
     const maxread = Number(attrs.maxread ?? BigInt(MAX_READ));
     const maxwrite = Number(attrs.maxwrite ?? BigInt(MAX_WRITE));
-    return new NfsFile(this, state, attrs.size, {
+    return new NfsFile(this, state, size, {
       rsize: this.#maxResponse(Math.min(maxread, MAX_READ)),
       wsize: this.#maxRequest(Math.min(maxwrite, MAX_WRITE)),
     });
@@ -1695,20 +1759,22 @@ export class Nfs4Client implements Nfs4ClientApi {
     options: { follow?: boolean } = {},
   ): Promise<void> {
     const target = await this.#resolve(path, options.follow ?? false, true);
-    await this.#withPath(
+    const [, set] = await this.#withPath(
       path,
       () =>
         this.manager.run(() =>
           [putfh(target.fh), setattr({ stateid: ANONYMOUS_STATEID, attrs })] as const
         ),
     );
+    checkAttributesSet(path, attrs, set);
+    if (attrs.size !== undefined) noteSizeSet(this.manager, target, attrs.size);
   }
 
   async #withPath<T>(path: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (e) {
-      throw e instanceof NfsError ? e.withPath(path) : e;
+      throw withPathOf(e, path);
     }
   }
 
@@ -1766,6 +1832,7 @@ export class Nfs4Client implements Nfs4ClientApi {
    * recovery too: the client ID it reports is the one in force after it.
    */
   async probeLease(): Promise<LeaseProbe> {
+    this.#refuseIfClosed();
     const m = this.manager;
     const started = m.clock.now();
     await m.waitForRecovery();
@@ -1834,7 +1901,7 @@ export class Nfs4Client implements Nfs4ClientApi {
       );
       return result;
     } catch (e) {
-      throw e instanceof NfsError ? e.withPath(state.path) : e;
+      throw withPathOf(e, state.path);
     }
   }
 
@@ -1896,6 +1963,9 @@ export class Nfs4Client implements Nfs4ClientApi {
         () => [putfh(state.fh), write({ stateid: io.stateid(), offset, stable, data })] as const,
         { states: [io.state] },
       );
+      // A write delegation's CB_GETATTR answers the size with this write
+      // in it (RFC 8881 §10.4.3).
+      noteWritten(this.manager, state, offset + BigInt(result.count));
       return result;
     });
   }
@@ -1910,11 +1980,13 @@ export class Nfs4Client implements Nfs4ClientApi {
   }
 
   async setattrState(state: OpenState, attrs: SettableAttributes): Promise<void> {
-    await this.#withPath(state.path, () =>
+    const [, set] = await this.#withPath(state.path, () =>
       this.manager.run(
         () => [putfh(state.fh), setattr({ stateid: state.stateid, attrs })] as const,
         { states: [state] },
       ));
+    checkAttributesSet(state.path, attrs, set);
+    if (attrs.size !== undefined) noteSizeSet(this.manager, state, attrs.size);
   }
 
   /** READs kept in flight by `chunks()` at most (a session's slots, one kept for other calls). */
@@ -1923,7 +1995,13 @@ export class Nfs4Client implements Nfs4ClientApi {
     return session ? Math.max(1, Math.min(8, session.slots.size - 1)) : 8;
   }
 
+  /**
+   * CLOSE of one handle's open (users counted, files.ts). Once close() of
+   * the client began, its release closes every open: this waits for it
+   * (its outcome is the client's, in {@linkcode leftOnServer}).
+   */
   closeState(state: OpenState): Promise<void> {
+    if (this.manager.closing) return this.manager.shutdown().then(ignore, ignore);
     return closeFile(this.manager, state);
   }
 
@@ -1957,9 +2035,23 @@ export class Nfs4Client implements Nfs4ClientApi {
    * could not be released (the server did not answer) is then in
    * {@linkcode leftOnServer}; close() itself resolves, so that a `finally`
    * closing the client never hides the failure that brought it there.
+   *
+   * From the call on, every other call of this client (and of its open
+   * files) is refused at once with {@linkcode ClientClosedError}, nothing
+   * sent; one already sent is answered, and what it made (an OPEN, a
+   * LOCK) is released with the rest. An open file's close() then resolves
+   * when this one does. Called again, or while it runs, close() returns
+   * the first call's promise: it resolves once everything was released.
    */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  close(): Promise<void> {
+    return this.#closing ??= this.#closeNow();
+  }
+
+  /** close()'s promise, once called. */
+  #closing: Promise<void> | undefined;
+
+  async #closeNow(): Promise<void> {
+    if (this.#closed) return; // crash() dropped it all already
     this.#closed = true;
     try {
       await this.manager.shutdown();
@@ -2038,11 +2130,19 @@ function leftBy(error: unknown): boolean {
       error.op === "VERIFY" && error.status === S.NFS4ERR_NOT_SAME));
 }
 
-/** An open file: its open state lives in the state manager. */
+/**
+ * An open file: its open state lives in the state manager. Each handle
+ * open() returns is closed once: its close() is idempotent (later calls
+ * return the first one's promise), and every call through it after that
+ * throws {@linkcode FileClosedError} at once, whatever other handles of
+ * the same file (one server state, its users counted) still do.
+ */
 export class NfsFile implements WritableFile {
   readonly #client: Nfs4Client;
   readonly state: OpenState;
   readonly size: bigint | undefined;
+  /** close()'s promise, once called. */
+  #closing: Promise<void> | undefined;
   /** READ and WRITE sizes negotiated from maxread/maxwrite and the session. */
   readonly rsize: number;
   readonly wsize: number;
@@ -2064,7 +2164,13 @@ export class NfsFile implements WritableFile {
     return this.state.path;
   }
 
+  /** Throws {@linkcode FileClosedError} once this handle's close() was called. */
+  #refuseIfClosed(): void {
+    if (this.#closing !== undefined) throw new FileClosedError(this.path);
+  }
+
   read(offset: bigint, count: number): Promise<{ data: Uint8Array; eof: boolean }> {
+    if (this.#closing !== undefined) return Promise.reject(new FileClosedError(this.path));
     return this.#client.readAt(this.state, offset, count);
   }
 
@@ -2072,6 +2178,7 @@ export class NfsFile implements WritableFile {
   get seek(): OpenFile["seek"] {
     if (this.#client.minorVersion < 2) return undefined;
     return async (offset, what) => {
+      this.#refuseIfClosed();
       const result = await this.#client.seekState(this.state, offset, what);
       if (!result) throw new NfsError(S.NFS4ERR_NOTSUPP, "SEEK", { path: this.path });
       return result;
@@ -2085,6 +2192,7 @@ export class NfsFile implements WritableFile {
    * reads issued past it and continues from where the data ended.
    */
   async *chunks(offset = 0n): AsyncIterable<Uint8Array> {
+    this.#refuseIfClosed();
     const rsize = this.rsize;
     const depth = readAheadDepth(rsize, this.#client.readDepth);
     let next = offset;
@@ -2122,7 +2230,9 @@ export class NfsFile implements WritableFile {
         }
       }
     } finally {
-      await drain(inflight);
+      // Left early (a break, a failure): the READs asked for ahead change
+      // nothing, and are waited for only briefly (Nfs4Client.leftBehind).
+      await this.#client.leftBehind(inflight.map((i) => i.result));
     }
   }
 
@@ -2135,6 +2245,7 @@ export class NfsFile implements WritableFile {
     data: Uint8Array,
     stable: "unstable" | "data" | "file" = "unstable",
   ): Promise<{ committed: number; verifier: Uint8Array }> {
+    this.#refuseIfClosed();
     let done = 0;
     let committed: number = StableHow.FILE_SYNC4;
     let verifier: Uint8Array = new Uint8Array(8);
@@ -2173,11 +2284,17 @@ export class NfsFile implements WritableFile {
 
   /** COMMIT (RFC 7530 §16.3): returns the write verifier to compare with WRITE's. */
   commit(): Promise<Uint8Array> {
+    if (this.#closing !== undefined) return Promise.reject(new FileClosedError(this.path));
     return this.#client.commitState(this.state);
   }
 
-  /** SETATTR with the open stateid (size, mode, times). */
+  /**
+   * SETATTR with the open stateid (size, mode, times). An attribute the
+   * server did not set (absent from its attrsset) fails it with
+   * {@linkcode AttributesNotSetError}.
+   */
   setattr(attrs: SettableAttributes): Promise<void> {
+    if (this.#closing !== undefined) return Promise.reject(new FileClosedError(this.path));
     return this.#client.setattrState(this.state, attrs);
   }
 
@@ -2189,11 +2306,13 @@ export class NfsFile implements WritableFile {
    * SETATTR and close as usual.
    */
   endInOne(data: Uint8Array | undefined, attrs: SettableAttributes): Promise<SmallUploadEnd> {
+    if (this.#closing !== undefined) return Promise.reject(new FileClosedError(this.path));
     return writeSetattrClose(this.#client.manager, this.state, data, attrs);
   }
 
   /** LOCK a range; a conflict throws {@linkcode LockConflictError} naming the holder. */
   async lock(range: LockRange, options: LockOptions = {}): Promise<void> {
+    this.#refuseIfClosed();
     try {
       await lockFile(this.#client.manager, this.state, range, options);
     } catch (e) {
@@ -2206,7 +2325,7 @@ export class NfsFile implements WritableFile {
         );
         throw new LockConflictError(this.path, holder, { cause: e });
       }
-      throw e;
+      throw closedNaming(e, this.path);
     }
   }
 
@@ -2227,11 +2346,21 @@ export class NfsFile implements WritableFile {
   }
 
   unlock(range: LockRange): Promise<void> {
-    return unlockFile(this.#client.manager, this.state, range);
+    if (this.#closing !== undefined) return Promise.reject(new FileClosedError(this.path));
+    return unlockFile(this.#client.manager, this.state, range).catch((e) => {
+      throw closedNaming(e, this.path);
+    });
   }
 
+  /**
+   * CLOSE this handle's open (its locks released first), once: a later or
+   * concurrent call returns the first one's promise, so another handle of
+   * the same file, which shares the server's open (RFC 7530 §9.1.1), is
+   * never closed by it. After the client's close() began, this resolves
+   * once that has released everything.
+   */
   close(): Promise<void> {
-    return this.#client.closeState(this.state);
+    return this.#closing ??= this.#client.closeState(this.state);
   }
 }
 
@@ -2250,6 +2379,39 @@ function lockHolder(denied: LockDenied): LockHolder {
 
 async function drain(inflight: { result: Promise<unknown> }[]): Promise<void> {
   await Promise.allSettled(inflight.map((i) => i.result));
+}
+
+/**
+ * The longest a reader left early waits for the calls it leaves behind
+ * (Nfs4Client.leftBehind): a READDIR page or READs asked for ahead.
+ */
+const LEFT_BEHIND_WAIT_MS = 1_000;
+
+/** `e` naming `path`, when it is an error that names one (NfsError, ClientClosedError). */
+function withPathOf(e: unknown, path: string): unknown {
+  return e instanceof NfsError || e instanceof ClientClosedError ? e.withPath(path) : e;
+}
+
+/** `e` naming `path` when it is a ClientClosedError (the state manager does not know the path). */
+function closedNaming(e: unknown, path: string): unknown {
+  return e instanceof ClientClosedError ? e.withPath(path) : e;
+}
+
+/**
+ * Checks a SETATTR's attrsset against what it asked for: the server sets
+ * what it says it set (RFC 7530 §16.32.4, RFC 8881 §18.30.4), so an
+ * attribute asked for and missing from it was not set, even with NFS4_OK:
+ * {@linkcode AttributesNotSetError} naming `path` and those attributes.
+ * Bits are compared as requested (TIME_MODIFY_SET for a time set to the
+ * server's, too).
+ */
+function checkAttributesSet(
+  path: string,
+  asked: SettableAttributes,
+  set: ReadonlySet<number>,
+): void {
+  const notSet = attrIds(asked).filter((id) => !set.has(id));
+  if (notSet.length > 0) throw new AttributesNotSetError(path, notSet);
 }
 
 function identityFrom(options: ConnectOptions): Identity {

@@ -13,6 +13,7 @@ import { Nfs4Status } from "../nfs4/status.ts";
 export { Nfs4Status };
 import type { LockHolder } from "./api.ts";
 import { formatRange } from "../state/open_state.ts";
+import { attrName } from "../nfs4/attrs.ts";
 
 /** LOCK or LOCKT found a conflicting lock (NFS4ERR_DENIED): who holds it. */
 export class LockConflictError extends NfsError {
@@ -76,6 +77,43 @@ export class PathError extends Error {
     super(`${path}: ${reason}`);
     this.name = "PathError";
     this.path = path;
+  }
+}
+
+/**
+ * A call through an open file (OpenFile, WritableFile) after that handle's
+ * own close() was called: refused at once, nothing sent. Another handle of
+ * the same file is not affected.
+ */
+export class FileClosedError extends Error {
+  /** The path the file was opened by. */
+  readonly path: string;
+
+  constructor(path: string) {
+    super(`${path}: file closed (close() was called on this handle)`);
+    this.name = "FileClosedError";
+    this.path = path;
+  }
+}
+
+/**
+ * SETATTR succeeded but did not set every attribute asked for: its
+ * attrsset, the attributes the server set (RFC 7530 §16.32.4, RFC 8881
+ * §18.30.4), lacks some. The message is `PATH: the server did not set
+ * mode (SETATTR attrsset)`.
+ */
+export class AttributesNotSetError extends Error {
+  /** The path the attributes were for. */
+  readonly path: string;
+  /** The attributes asked for and not set, by id (lib/nfs4/attrs.ts `Attr`). */
+  readonly notSet: readonly number[];
+
+  constructor(path: string, notSet: readonly number[]) {
+    const names = notSet.map((id) => attrName(id).toLowerCase());
+    super(`${path}: the server did not set ${names.join(", ")} (SETATTR attrsset)`);
+    this.name = "AttributesNotSetError";
+    this.path = path;
+    this.notSet = notSet;
   }
 }
 

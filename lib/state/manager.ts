@@ -164,6 +164,23 @@ export interface RunOptions {
 
 const CB_PATH_DOWN_BITS = SeqStatus.CB_PATH_DOWN | SeqStatus.CB_PATH_DOWN_SESSION;
 
+/**
+ * The operations of the release close() makes (procs.ts releaseAll): LOCKU
+ * and CLOSE of each open (RFC 7530 §16.12, §16.2), DELEGRETURN before its
+ * CLOSE (§10.4.4), FREE_STATEID of what a release found revoked (RFC 8881
+ * §8.2.4), each after the PUTFH of its file. Once close() began, run()
+ * sends a COMPOUND only when it holds nothing else (the SEQUENCE is added
+ * by send(); DESTROY_SESSION, DESTROY_CLIENTID and RELEASE_LOCKOWNER do not
+ * go through run()).
+ */
+const RELEASE_OPS: ReadonlySet<string> = new Set([
+  "PUTFH",
+  "LOCKU",
+  "CLOSE",
+  "DELEGRETURN",
+  "FREE_STATEID",
+]);
+
 /** The seqid-mutating operations of RFC 7530 §9.1.7. */
 const SEQID_OPS = new Set(["OPEN", "OPEN_CONFIRM", "OPEN_DOWNGRADE", "CLOSE", "LOCK", "LOCKU"]);
 
@@ -182,8 +199,15 @@ const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 15_000;
 
 /**
- * The recovery steps still taken after an interrupt, in their order: they
- * re-make the means to reach the server (StateManager #flagAfterInterrupt).
+ * A renewal timer this late (or half a renewal period, if more) means this
+ * process did not run meanwhile (stopped, starved), not that renewals failed.
+ */
+const LATE_TIMER_MS = 1_000;
+
+/**
+ * The recovery steps still taken after an interrupt or once close() began,
+ * in their order: they re-make the means to reach the server
+ * (StateManager #flagForReleases).
  */
 const TAKEN_AFTER_INTERRUPT: readonly ClientFlag[] = ["SESSION_RESET", "BIND_CONN_TO_SESSION"];
 
@@ -192,6 +216,32 @@ export class RecoveryError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "RecoveryError";
+  }
+}
+
+/**
+ * A call made after `close()` (the state manager's `shutdown()`) began:
+ * refused at once, with nothing sent, unless it is part of the release
+ * itself (see {@linkcode StateManager.shutdown}). The message names the
+ * path the call was for when it is known (`/vfs/a: client closed ...`),
+ * else the server.
+ */
+export class ClientClosedError extends Error {
+  /** The server, as `host:port`. */
+  readonly server: string;
+  /** The path the refused call was for, when known. */
+  readonly path: string | undefined;
+
+  constructor(server: string, options: { path?: string | undefined } = {}) {
+    super(`${options.path ?? server}: client closed (close() was called)`);
+    this.name = "ClientClosedError";
+    this.server = server;
+    this.path = options.path;
+  }
+
+  /** The same refusal, naming `path` (the one the caller was given). */
+  withPath(path: string): ClientClosedError {
+    return path === this.path ? this : new ClientClosedError(this.server, { path });
   }
 }
 
@@ -458,7 +508,7 @@ export class StateManager {
 
   #schedule(): void {
     if (this.#loop || this.#closed || this.#stop.signal.aborted) return;
-    if (this.#interrupted && this.#flagAfterInterrupt() === undefined) return;
+    if (this.#onlyReleases && this.#flagForReleases() === undefined) return;
     // The loop is the manager's own work, whoever's operation started it.
     this.#loop = outsideOperationScope(() => this.#runLoop()).finally(() => {
       this.#loop = undefined;
@@ -557,20 +607,33 @@ export class StateManager {
   }
 
   /**
-   * After an interrupt, the one recovery step still taken, if any: one that
-   * re-makes the means to release what the server still holds (a session,
-   * a connection bound to it), and only while the client ID stands (no
-   * PURGE_STATE or LEASE_EXPIRED; a pending lease check is answered by the
-   * CREATE_SESSION itself). Anything else (a new client ID, a lease check,
+   * After an interrupt, or once close() began, the one recovery step still
+   * taken, if any: one that re-makes the means to release what the server
+   * still holds (a session, a connection bound to it), and only while the
+   * client ID stands (no PURGE_STATE or LEASE_EXPIRED; a pending lease
+   * check is answered by the CREATE_SESSION itself) and the release has not
+   * destroyed the session (a session made after DESTROY_SESSION would be
+   * left on the server, and only a call that should not have been sent
+   * would want it). Anything else (a new client ID, a lease check,
    * reclaiming or re-opening files, testing stateids) would make state
    * only to let it go again, or find that there is none left to let go: the
    * releases' own statuses answer that (RFC 7530 §9.6, RFC 8881 §8.4.2.1:
    * after a restart the server holds nothing of this client).
    */
-  #flagAfterInterrupt(): ClientFlag | undefined {
+  #flagForReleases(): ClientFlag | undefined {
     const flags = this.client.flags;
     if (flags.has("PURGE_STATE") || flags.has("LEASE_EXPIRED")) return undefined;
+    if (this.#sessionReleased) return undefined;
     return TAKEN_AFTER_INTERRUPT.find((f) => flags.has(f));
+  }
+
+  /**
+   * Whether only the releases go on: after an interrupt, or once close()
+   * began (then nothing but the release is sent, and recovery makes no new
+   * client ID, see {@linkcode shutdown}).
+   */
+  get #onlyReleases(): boolean {
+    return this.#interrupted || this.#closing;
   }
 
   /** `extra` joined with the manager's own stop signal. */
@@ -597,14 +660,16 @@ export class StateManager {
     let backoff = RETRY_MIN_MS;
     let leaseErrors = 0;
     while (this.client.flags.size > 0 && !this.#closed) {
-      const flag = this.#interrupted
-        ? this.#flagAfterInterrupt()
+      const flag = this.#onlyReleases
+        ? this.#flagForReleases()
         : FLAG_ORDER.find((f) => this.client.flags.has(f))!;
       if (flag === undefined) {
         this.tracer.emit(
           "step",
           "recovery stopped",
-          `interrupted; left: ${FLAG_ORDER.filter((f) => this.client.flags.has(f)).join(", ")}`,
+          `${this.#interrupted ? "interrupted" : "closing"}; left: ${
+            FLAG_ORDER.filter((f) => this.client.flags.has(f)).join(", ")
+          }`,
         );
         return;
       }
@@ -667,10 +732,10 @@ export class StateManager {
           this.applyLeaseError(e.status, e.op);
           if (++leaseErrors <= 10) continue;
         }
-        if (this.#interrupted) {
-          // After an interrupt a failed step (one taken for the releases'
-          // sake) gives up on nothing else: the releases still run, and each
-          // takes its own status as the answer.
+        if (this.#onlyReleases) {
+          // After an interrupt, or once close() began, a failed step (one
+          // taken for the releases' sake) gives up on nothing else: the
+          // releases still run, and each takes its own status as the answer.
           this.tracer.emit("step", `${flag} failed`, (e as Error).message ?? String(e));
           return;
         }
@@ -1003,7 +1068,9 @@ export class StateManager {
    */
   #armRenewal(): void {
     this.#renewTimer?.cancel();
-    if (this.#closed) return;
+    // Once close() began its releases renew the lease as they go (RFC 7530
+    // §9.5; each SEQUENCE on 4.1): no renewal of state being let go.
+    if (this.#closed || this.#closing) return;
     this.#armLeaseExpiry();
     const period = this.client.renewalPeriodMs;
     const due = this.client.lastRenewal + period;
@@ -1012,23 +1079,47 @@ export class StateManager {
     // recovery running), look again a period later rather than at once
     // (the kernel's renewd waits at least a second too).
     const wait = due > now ? due - now : period;
+    this.#renewDueAt = now + wait;
     this.#renewTimer = this.clock.setTimer(() => void this.#renewTick(), wait);
   }
+
+  /** When the renewal timer was set to fire (clock ms). */
+  #renewDueAt = 0;
+  /**
+   * How the last renewal the timer sent failed (`RENEW -> NFS4ERR_EXPIRED`,
+   * `renewal failed: …`), until one succeeds: what a lease that ran out is
+   * told with.
+   */
+  #renewalFailure: string | undefined;
 
   async #renewTick(): Promise<void> {
     this.#renewTimer = undefined;
     if (this.#closed) return;
-    const sinceLast = this.clock.now() - this.client.lastRenewal;
+    const now = this.clock.now();
+    const sinceLast = now - this.client.lastRenewal;
     const period = this.client.renewalPeriodMs;
     if (this.holdsState() && this.leaseLeftMs() < 0) {
-      // The timer fired long after it was due: this process was paused or
-      // starved. The server may have expired the lease meanwhile; the
-      // renewal below finds out (RFC 7530 §9.6.3).
-      this.tracer.emit(
-        "lease",
-        "lease ran out locally",
-        `no renewal for ${ms(sinceLast)} with a ${this.client.leaseTime} s lease (process paused?)`,
-      );
+      // Told by what was seen, not guessed: renewals that went out and
+      // failed (a silent server, a cut connection), or a timer that fired
+      // long after it was due (this process stopped or starved). The server
+      // may have expired the lease meanwhile; the renewal below finds out
+      // (RFC 7530 §9.6.3, RFC 8881 §8.3).
+      const late = now - this.#renewDueAt;
+      const timerLate = late >= Math.max(LATE_TIMER_MS, period / 2);
+      const seen = [
+        `no renewal answered for ${ms(sinceLast)} with a ${this.client.leaseTime} s lease`,
+        this.#renewalFailure !== undefined
+          ? `last renewal: ${this.#renewalFailure}`
+          : "no renewal failed meanwhile",
+        ...(timerLate
+          ? [`the renewal timer fired ${ms(late)} late: this process did not run`]
+          : []),
+      ];
+      this.tracer.emit("lease", "lease ran out locally", seen.join("; "), {
+        noRenewalForMs: Math.round(sinceLast),
+        lastRenewal: this.#renewalFailure ?? null,
+        ...(timerLate ? { timerLateMs: Math.round(late) } : {}),
+      });
     }
     if (
       this.holdsState() && this.#renewsNow() && this.client.clientId !== undefined &&
@@ -1036,10 +1127,11 @@ export class StateManager {
     ) {
       try {
         const status = await procs.renewLease(this);
-        if (status !== S.NFS4_OK) {
-          this.applyLeaseError(status, this.minorVersion === 0 ? "RENEW" : "SEQUENCE");
-        }
+        const op = this.minorVersion === 0 ? "RENEW" : "SEQUENCE";
+        this.#renewalFailure = status === S.NFS4_OK ? undefined : `${op} -> ${statusName(status)}`;
+        if (status !== S.NFS4_OK) this.applyLeaseError(status, op);
       } catch (e) {
+        this.#renewalFailure = `renewal failed: ${(e as Error).message}`;
         this.tracer.emit("lease", "renewal failed", (e as Error).message);
         if (e instanceof RpcError && e.retriable) {
           this.setFlag("CHECK_LEASE", `renewal failed: ${(e as Error).message}`);
@@ -1126,6 +1218,10 @@ export class StateManager {
       options.signal?.throwIfAborted();
       this.#stop.signal.throwIfAborted();
       this.#stopIfStepInterrupted(options);
+      // Once close() began only its release is sent: anything else (a call
+      // begun meanwhile, or one going round again after a retry) is refused
+      // here, before it waits for anything (see shutdown()).
+      if (this.#closed || (this.#closing && !options.inRecovery)) this.#refuseWhileClosing(build);
       // A soft stop (operation_scope.ts) ends the work before a send and
       // in waits, never with a request in flight.
       // The caller's signal, and the work's soft stop beside it when both are
@@ -1153,6 +1249,8 @@ export class StateManager {
           this.#signal(soft),
         );
       }
+      // Again after the waits: close() may have begun meanwhile.
+      if (this.#closed || (this.#closing && !options.inRecovery)) this.#refuseWhileClosing(build);
       attempted = true;
       waitedForRoom = false;
       const sendStarted = this.clock.now();
@@ -1275,10 +1373,14 @@ export class StateManager {
           }
           for (const flag of action.flags) this.setFlag(flag, label);
           if (options.inRecovery) return this.#results(reply, ops, mayHaveRun);
-          if (this.#interrupted && this.#flagAfterInterrupt() === undefined) {
-            // Not recovered only to be released (see #flagAfterInterrupt):
+          if (this.#onlyReleases && this.#flagForReleases() === undefined) {
+            // Not recovered only to be released (see #flagForReleases):
             // the status is the answer.
-            this.tracer.emit("retry", `${label} not recovered`, "interrupted");
+            this.tracer.emit(
+              "retry",
+              `${label} not recovered`,
+              this.#interrupted ? "interrupted" : "closing",
+            );
             return this.#results(reply, ops, mayHaveRun);
           }
           // The same condition right after recovery: do not spin on it.
@@ -1295,23 +1397,27 @@ export class StateManager {
           const state = options.states?.[0];
           if (++immediateRetries > 8) return this.#results(reply, ops, mayHaveRun);
           if (!state) {
-            // After an interrupt, no lease check either: the status is the answer.
-            if (this.#interrupted) return this.#results(reply, ops, mayHaveRun);
+            // After an interrupt, or once close() began, no lease check
+            // either: the status is the answer.
+            if (this.#onlyReleases) return this.#results(reply, ops, mayHaveRun);
             this.setFlag("CHECK_LEASE", label);
             continue;
           }
           const open = "open" in state ? state.open : state;
-          if (this.#interrupted || open.closing || open.closed) {
-            // Not opened again only to be closed: after an interrupt nothing
-            // new is sent but releases, and an open whose CLOSE is on its way
-            // is let go by that CLOSE (RFC 8881 §8.2.4, RFC 7530 §9.1.4.4: a
+          if (this.#onlyReleases || open.closing || open.closed) {
+            // Not opened again only to be closed: after an interrupt, or
+            // once close() began, nothing new is sent but releases, and an
+            // open whose CLOSE is on its way is let go by that CLOSE (RFC
+            // 8881 §8.2.4, RFC 7530 §9.1.4.4: a
             // stateid the server no longer knows needs no CLOSE; a revoked
             // one is freed once the CLOSE says so, procs.ts closeOpen). The
             // status is the answer.
             this.tracer.emit(
               "retry",
               `${label} not recovered`,
-              `${open.path}: ${this.#interrupted ? "interrupted" : "being closed"}`,
+              `${open.path}: ${
+                this.#interrupted ? "interrupted" : this.#closing ? "closing" : "being closed"
+              }`,
             );
             return this.#results(reply, ops, mayHaveRun);
           }
@@ -1341,6 +1447,17 @@ export class StateManager {
         }
       }
     }
+  }
+
+  /**
+   * Throws {@linkcode ClientClosedError} for a call run() must not send:
+   * any after shutdown() ended, and, once it began, any that is not part of
+   * its release (a COMPOUND of {@linkcode RELEASE_OPS} only). `build` makes
+   * the operations only to look at them: nothing is sent or advanced.
+   */
+  #refuseWhileClosing(build: () => OpList): void {
+    if (!this.#closed && build().every((op) => RELEASE_OPS.has(op.name))) return;
+    throw new ClientClosedError(this.client.server);
   }
 
   /**
@@ -1379,6 +1496,8 @@ export class StateManager {
       // before the send.
       soft?.throwIfAborted();
       this.#stopIfStepInterrupted(options);
+      // It may have waited while close() began (see run()).
+      if (this.#closed || (this.#closing && !options.inRecovery)) this.#refuseWhileClosing(build);
       const ops = built.ops = build();
       const sendAdvancing = async (more: OpList) => {
         let sent: CompoundReply;
@@ -1452,6 +1571,7 @@ export class StateManager {
     options: { cacheThis?: boolean; signal?: AbortSignal } = {},
     softStop?: AbortSignal,
   ): Promise<CompoundReply> {
+    if (this.#closed) return Promise.reject(new ClientClosedError(this.client.server));
     const changes = options.cacheThis ?? changesState(ops);
     if (!changes) {
       const sending = this.#sendNow(ops, options, false, softStop);
@@ -1523,6 +1643,9 @@ export class StateManager {
     }
     const session = this.client.session;
     if (!session) {
+      // Destroyed by close()'s release: nothing is sent any more, and no
+      // session is made again for it (#flagForReleases).
+      if (this.#sessionReleased) throw new ClientClosedError(this.client.server);
       // No session (not yet established, or lost): have one made, then retry.
       this.setFlag("SESSION_RESET", "no session");
       return syntheticFailure(S.NFS4ERR_BADSESSION);
@@ -1611,7 +1734,16 @@ export class StateManager {
    * (RFC 8881 §18.36.4).
    */
   sendSessionless(ops: OpList): Promise<CompoundReply> {
+    if (this.#closed) return Promise.reject(new ClientClosedError(this.client.server));
     if (this.#unreachable) return Promise.reject(this.#unreachable);
+    if (
+      this.#closing && this.#handling !== "SESSION_RESET" &&
+      ops.some((op) => op.name === "DESTROY_SESSION")
+    ) {
+      // The release's DESTROY_SESSION (not a session reset's): from now on
+      // no session is made again (#flagForReleases).
+      this.#sessionReleased = true;
+    }
     const signal = this.#signal();
     const callOptions = {
       credential: this.credential,
@@ -1928,9 +2060,37 @@ export class StateManager {
    * Releases every state and the client ID: CLOSE each open (its locks
    * first), then on 4.1 DESTROY_SESSION and DESTROY_CLIENTID; on 4.0
    * RELEASE_LOCKOWNER (the server's lease then lapses by itself).
+   *
+   * From the call on, run() sends nothing but that release: any other
+   * call, begun before or after, is refused at once with
+   * {@linkcode ClientClosedError} before it is sent (one already sent is
+   * answered, and what it made released with the rest); recovery takes only
+   * the steps the releases need (a session made again while the client ID
+   * stands, before the release destroys it), never a new client ID, a
+   * reclaim or a new session after DESTROY_SESSION. Once it has ended,
+   * every call is refused so. Called again, it returns the first call's
+   * promise.
    */
-  async shutdown(options: { withinMs?: number } = {}): Promise<void> {
-    if (this.#closed) return;
+  shutdown(options: { withinMs?: number } = {}): Promise<void> {
+    if (this.#shutdown) return this.#shutdown;
+    if (this.#closed) return Promise.resolve();
+    this.#closing = true;
+    return this.#shutdown = this.#release(options);
+  }
+
+  /** shutdown()'s promise, once called. */
+  #shutdown: Promise<void> | undefined;
+  /** shutdown() began: only its release is sent (see there). */
+  #closing = false;
+  /** The release sent DESTROY_SESSION: no session is made again. */
+  #sessionReleased = false;
+
+  /** Whether shutdown() began (it may still be releasing). */
+  get closing(): boolean {
+    return this.#closing || this.#closed;
+  }
+
+  async #release(options: { withinMs?: number }): Promise<void> {
     this.#renewTimer?.cancel();
     // After an interrupt the release window bounds this already.
     const withinMs = options.withinMs;

@@ -88,7 +88,15 @@ export interface TraceEvent {
   readonly data?: Readonly<Record<string, unknown>>;
 }
 
-/** Receives events; a `filter` on it says which (the default categories otherwise). */
+/**
+ * Receives events; a `filter` on it says which (the default categories
+ * otherwise). It is called synchronously, from inside the client's work
+ * (a CLOSE, a lease renewal's timer): what it throws is kept from the
+ * client, which goes on as if the sink had returned, and the sink is
+ * dropped, told of no more events. The failure is reported once: an
+ * `error` event `trace sink dropped` to the other sinks, and the error on
+ * `console.error`. A sink that must not lose events catches its own errors.
+ */
 export type TraceSink = ((event: TraceEvent) => void) & { readonly filter?: TraceFilter };
 
 /**
@@ -375,9 +383,14 @@ interface Subscription {
   readonly categories: ReadonlySet<TraceCategory>;
   readonly everyOp: boolean;
   run: OpsRun | undefined;
+  /** Unsubscribed, or dropped after it threw: told nothing more. */
+  dropped: boolean;
 }
 
-/** Emits events stamped with time relative to a start instant. */
+/**
+ * Emits events stamped with time relative to a start instant. A sink that
+ * throws is dropped (see {@linkcode TraceSink}): emitting never throws.
+ */
 export class Tracer {
   #subs: Subscription[] = [];
   readonly #start: number;
@@ -401,14 +414,20 @@ export class Tracer {
       categories: new Set([...(filter?.categories ?? DEFAULT_TRACE_CATEGORIES), "server"]),
       everyOp: filter?.everyOp === true,
       run: undefined,
+      dropped: false,
     };
     this.#subs = [...this.#subs, sub];
     this.#wantsOps ||= sub.categories.has("ops");
     return () => {
       this.#tell(sub, undefined);
-      this.#subs = this.#subs.filter((s) => s !== sub);
-      this.#wantsOps = this.#subs.some((s) => s.categories.has("ops"));
+      this.#remove(sub);
     };
+  }
+
+  #remove(sub: Subscription): void {
+    sub.dropped = true;
+    this.#subs = this.#subs.filter((s) => s !== sub);
+    this.#wantsOps = this.#subs.some((s) => s.categories.has("ops"));
   }
 
   get active(): boolean {
@@ -501,8 +520,34 @@ export class Tracer {
     const run = sub.run;
     if (run) {
       sub.run = undefined;
-      sub.sink(runEvent(run));
+      this.#deliver(sub, runEvent(run));
     }
-    if (event) sub.sink(event);
+    if (event) this.#deliver(sub, event);
+  }
+
+  /**
+   * Calls the sink: one that throws is dropped, and the error never
+   * reaches the client's work that emitted the event (it would fail a
+   * CLOSE the server did, or escape a timer's callback as an uncaught
+   * error). Reported once, as {@linkcode TraceSink} says.
+   */
+  #deliver(sub: Subscription, event: TraceEvent): void {
+    if (sub.dropped) return;
+    try {
+      sub.sink(event);
+    } catch (error) {
+      this.#remove(sub);
+      const what = `${event.category} ${event.event}`;
+      try {
+        console.error(`nfs4: a trace sink threw on "${what}"; it is told no more events:`, error);
+      } catch {
+        // stderr is gone too: the event below is all that can be said.
+      }
+      this.emit(
+        "error",
+        "trace sink dropped",
+        `it threw on ${what}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
   }
 }
