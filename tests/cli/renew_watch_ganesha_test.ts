@@ -162,6 +162,13 @@ for (const vers of ["4.0", "4.1"]) {
         "no reclaim outside grace",
       );
       assert.equal(events.find((e) => e.event === "verdict")?.kept, false);
+      // Told by the late timer, not by failed renewals: none was sent.
+      const ranOut = events.find((e) => e.event === "lease ran out locally")!;
+      assert.match(
+        String(ranOut.detail),
+        /^no renewal answered for .*; no renewal failed meanwhile; the renewal timer fired [0-9.]+ m?s late: this process did not run$/,
+      );
+      assert.ok(Number(ranOut.timerLateMs) >= LEASE * 1000, JSON.stringify(ranOut));
     },
     { leaseSeconds: LEASE, graceSeconds: LEASE },
   );
