@@ -19,7 +19,6 @@ import { RpcCompoundChannel } from "../nfs4/channel.ts";
 import { bindOp } from "../nfs4/compound.ts";
 import {
   Attr,
-  attrIds,
   attrKey,
   attrName,
   type DecodedFattr,
@@ -123,8 +122,8 @@ import {
   type StateSummary,
   type WritableFile,
 } from "./api.ts";
+import { checkAttributesSet } from "../nfs4/attrs_set.ts";
 import {
-  AttributesNotSetError,
   describeLockHolder,
   FileClosedError,
   formatOwner,
@@ -2291,7 +2290,7 @@ export class NfsFile implements WritableFile {
   /**
    * SETATTR with the open stateid (size, mode, times). An attribute the
    * server did not set (absent from its attrsset) fails it with
-   * {@linkcode AttributesNotSetError}.
+   * `AttributesNotSetError`.
    */
   setattr(attrs: SettableAttributes): Promise<void> {
     if (this.#closing !== undefined) return Promise.reject(new FileClosedError(this.path));
@@ -2395,23 +2394,6 @@ function withPathOf(e: unknown, path: string): unknown {
 /** `e` naming `path` when it is a ClientClosedError (the state manager does not know the path). */
 function closedNaming(e: unknown, path: string): unknown {
   return e instanceof ClientClosedError ? e.withPath(path) : e;
-}
-
-/**
- * Checks a SETATTR's attrsset against what it asked for: the server sets
- * what it says it set (RFC 7530 §16.32.4, RFC 8881 §18.30.4), so an
- * attribute asked for and missing from it was not set, even with NFS4_OK:
- * {@linkcode AttributesNotSetError} naming `path` and those attributes.
- * Bits are compared as requested (TIME_MODIFY_SET for a time set to the
- * server's, too).
- */
-function checkAttributesSet(
-  path: string,
-  asked: SettableAttributes,
-  set: ReadonlySet<number>,
-): void {
-  const notSet = attrIds(asked).filter((id) => !set.has(id));
-  if (notSet.length > 0) throw new AttributesNotSetError(path, notSet);
 }
 
 function identityFrom(options: ConnectOptions): Identity {

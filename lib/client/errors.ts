@@ -13,7 +13,6 @@ import { Nfs4Status } from "../nfs4/status.ts";
 export { Nfs4Status };
 import type { LockHolder } from "./api.ts";
 import { formatRange } from "../state/open_state.ts";
-import { attrName } from "../nfs4/attrs.ts";
 
 /** LOCK or LOCKT found a conflicting lock (NFS4ERR_DENIED): who holds it. */
 export class LockConflictError extends NfsError {
@@ -96,26 +95,7 @@ export class FileClosedError extends Error {
   }
 }
 
-/**
- * SETATTR succeeded but did not set every attribute asked for: its
- * attrsset, the attributes the server set (RFC 7530 §16.32.4, RFC 8881
- * §18.30.4), lacks some. The message is `PATH: the server did not set
- * mode (SETATTR attrsset)`.
- */
-export class AttributesNotSetError extends Error {
-  /** The path the attributes were for. */
-  readonly path: string;
-  /** The attributes asked for and not set, by id (lib/nfs4/attrs.ts `Attr`). */
-  readonly notSet: readonly number[];
-
-  constructor(path: string, notSet: readonly number[]) {
-    const names = notSet.map((id) => attrName(id).toLowerCase());
-    super(`${path}: the server did not set ${names.join(", ")} (SETATTR attrsset)`);
-    this.name = "AttributesNotSetError";
-    this.path = path;
-    this.notSet = notSet;
-  }
-}
+export { AttributesNotSetError } from "../nfs4/attrs_set.ts";
 
 /** `lock-p1234-1` when the owner bytes are printable text, else hex. */
 export function formatOwner(bytes: Uint8Array): string {

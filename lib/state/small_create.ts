@@ -107,6 +107,11 @@ import { getfh } from "../nfs4/ops/getfh.ts";
 import { open, type OpenResult } from "../nfs4/ops/open.ts";
 import { putfh } from "../nfs4/ops/putfh.ts";
 import { setattr } from "../nfs4/ops/setattr.ts";
+import {
+  attributesNotSet,
+  type AttributesNotSetError,
+  checkAttributesSet,
+} from "../nfs4/attrs_set.ts";
 import { write, type WriteResult } from "../nfs4/ops/write.ts";
 import { Nfs4Status as S } from "../nfs4/status.ts";
 import { CURRENT_STATEID, type FileHandle, formatStateid, type Verifier } from "../nfs4/types.ts";
@@ -256,6 +261,8 @@ interface Seen {
   write?: WriteResult;
   ownerSet?: boolean;
   attrsSet?: boolean;
+  /** The attrsset of the SETATTR of `settable`, when it ran. */
+  setBits?: ReadonlySet<number>;
   closed?: boolean;
   linked?: boolean;
   removed?: boolean;
@@ -324,7 +331,10 @@ export async function createWriteSetattrClose(
           ...(data && placeAs !== undefined ? [verify({ size: BigInt(data.length) })] : []),
           tapped(
             setattr({ stateid: CURRENT_STATEID, attrs: request.settable }),
-            () => attempt.attrsSet = true,
+            (set) => {
+              attempt.attrsSet = true;
+              attempt.setBits = set;
+            },
           ),
           tapped(close({ seqid: 0, stateid: CURRENT_STATEID }), () => attempt.closed = true),
           ...(placeAs !== undefined
@@ -435,14 +445,20 @@ export async function createWriteSetattrClose(
       if (!seen.attrsSet) {
         const end = await writeSetattrClose(m, state, undefined, request.settable);
         if (!end.done) {
-          await m.run(
-            () => [putfh(state.fh), setattr({ stateid: state.stateid, attrs: request.settable })],
+          const [, set] = await m.run(
+            () =>
+              [
+                putfh(state.fh),
+                setattr({ stateid: state.stateid, attrs: request.settable }),
+              ] as const,
             { states: [state] },
           );
+          checkAttributesSet(request.path, request.settable, set);
           await closeFile(m, state);
         }
       } else {
         await closeFile(m, state);
+        checkAttributesSet(request.path, request.settable, seen.setBits ?? new Set());
       }
     } catch (e) {
       if (!state.closed) await closeFile(m, state).catch(() => undefined);
@@ -470,6 +486,7 @@ export async function createWriteSetattrClose(
     fileidOf(seen),
     seen.write,
     placingAfterClose(m, request, seen, failure),
+    attributesNotSet(request.path, request.settable, seen.setBits ?? new Set()),
   );
 }
 
@@ -553,6 +570,7 @@ async function committed(
   fileid: bigint | undefined,
   wrote: WriteResult | undefined,
   placing: Placing | undefined,
+  attrsError?: AttributesNotSetError,
 ): Promise<SmallCreateEnd> {
   const placed = placing !== undefined && placing.linked !== false;
   let end: SmallCreateEnd & { done: true } = {
@@ -584,10 +602,19 @@ async function committed(
   const whole = !wrote || wrote.count === request.data.length;
   const durable = !wrote || end.commitError === undefined &&
       (end.commitVerifier === undefined || sameBytes(end.commitVerifier, wrote.writeverf));
-  if (placed && (!whole || !durable)) {
+  if (attrsError !== undefined) {
+    // Its SETATTR set less than it asked for (attrsset, RFC 8881
+    // §18.30.4): the file fails as one whose SETATTR went alone does;
+    // placed, it loses its final name as below.
+    if (!placed) throw attrsError;
+    end = { ...end, commitError: end.commitError ?? attrsError };
+  }
+  if (placed && (!whole || !durable || attrsError !== undefined)) {
     const why = !whole
       ? `the server wrote ${wrote!.count} of ${request.data.length} bytes`
-      : "its data are not known durable (COMMIT)";
+      : !durable
+      ? "its data are not known durable (COMMIT)"
+      : "its attributes were not all set (SETATTR attrsset)";
     const after = await outsideOperationScope(() => unplace(m, request, fileid)).catch(() =>
       "unknown" as const
     );

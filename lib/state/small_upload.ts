@@ -56,6 +56,7 @@ import { close } from "../nfs4/ops/close.ts";
 import { commit } from "../nfs4/ops/commit.ts";
 import { putfh } from "../nfs4/ops/putfh.ts";
 import { setattr } from "../nfs4/ops/setattr.ts";
+import { checkAttributesSet } from "../nfs4/attrs_set.ts";
 import { write, type WriteResult } from "../nfs4/ops/write.ts";
 import { formatStateid, type Verifier } from "../nfs4/types.ts";
 import { asClose } from "./files.ts";
@@ -98,6 +99,8 @@ export function writeSetattrClose(
     if (!canEndInOne(m, state)) return { done: false };
     let wrote: WriteResult | undefined;
     let attrsSet = false;
+    /** The attrsset of the SETATTR that ran, held to what it asked for once the file is closed. */
+    let setBits: ReadonlySet<number> = new Set();
     let closed = false;
     try {
       await m.run(
@@ -118,7 +121,10 @@ export function writeSetattrClose(
                 (v) => wrote = v,
               )]
               : []),
-            tapped(setattr({ stateid: state.stateid, attrs }), () => attrsSet = true),
+            tapped(setattr({ stateid: state.stateid, attrs }), (set) => {
+              attrsSet = true;
+              setBits = set;
+            }),
             ...(m.sessions
               ? [tapped(close({ seqid: 0, stateid: state.stateid }), () => closed = true)]
               : []),
@@ -144,7 +150,7 @@ export function writeSetattrClose(
     if (!attrsSet) {
       // The WRITE is done; the SETATTR goes alone, under the usual rules.
       try {
-        await m.run(
+        [, setBits] = await m.run(
           () => [putfh(state.fh), setattr({ stateid: state.stateid, attrs })] as const,
           { states: [state] },
         );
@@ -166,6 +172,10 @@ export function writeSetattrClose(
       // a release: never stopped by the work's soft stop (as files.ts closeFile).
       await outsideOperationScope(() => closeOpen(m, state));
     }
+    // Closed either way: a SETATTR that set less than it asked for (its
+    // attrsset, RFC 8881 §18.30.4) fails the file, as a SETATTR alone does
+    // (lib/client/client.ts).
+    checkAttributesSet(state.path, attrs, setBits);
     const result = wrote as WriteResult | undefined;
     if (result && result.committed !== StableHow.FILE_SYNC4) {
       const [, verifier] = await m.run(() => [putfh(state.fh), commit()] as const).catch((e) => {

@@ -119,7 +119,7 @@ import {
   StableHow,
   StateProtectHow,
 } from "../../lib/nfs4/constants.ts";
-import { attrId, attrIds, type FileAttributes } from "../../lib/nfs4/attrs.ts";
+import { Attr, attrId, attrIds, type FileAttributes } from "../../lib/nfs4/attrs.ts";
 import {
   bytesEqual,
   hex,
@@ -486,6 +486,13 @@ export interface ScriptedServerOptions {
    */
   readonly writeOvercount?: number;
   /**
+   * A broken server: SETATTR answers NFS4_OK without setting these
+   * attributes (by id, lib/nfs4/attrs.ts `Attr`) and leaves them out of its
+   * attrsset (default none), which RFC 7530 §16.32.4 and RFC 8881 §18.30.4
+   * say is what was set.
+   */
+  readonly setattrIgnores?: readonly number[];
+  /**
    * A broken server: a READ at or past this offset, short of the end of the
    * file, gets no data and no end of file, and one across it ends there
    * (default: none).
@@ -598,6 +605,7 @@ export class ScriptedServer {
   readonly currentStateid: boolean;
   readonly readSurplus: number;
   readonly writeOvercount: number;
+  readonly setattrIgnores: ReadonlySet<number>;
   readonly readNothingFrom: number | undefined;
   readonly #maxread: (path: string) => bigint | undefined;
   readonly #maxwrite: (path: string) => bigint | undefined;
@@ -679,6 +687,7 @@ export class ScriptedServer {
     this.currentStateid = options.currentStateid ?? true;
     this.readSurplus = options.readSurplus ?? 0;
     this.writeOvercount = options.writeOvercount ?? 0;
+    this.setattrIgnores = new Set(options.setattrIgnores ?? []);
     this.readNothingFrom = options.readNothingFrom;
     this.#maxread = options.maxread ?? (() => 1n << 20n);
     this.#maxwrite = options.maxwrite ?? (() => undefined);
@@ -2466,7 +2475,7 @@ export class ScriptedServer {
     if (status !== S.NFS4_OK) return fail(op, status);
     if (rec && rec.file !== ctx.cfh) return fail(op, S.NFS4ERR_BAD_STATEID);
     const node = ctx.cfh;
-    if (args.attrs.size !== undefined) {
+    if (args.attrs.size !== undefined && !this.setattrIgnores.has(Attr.SIZE)) {
       if (node.type === "dir") return fail(op, S.NFS4ERR_ISDIR);
       const data = new Uint8Array(Number(args.attrs.size));
       data.set(node.data.subarray(0, data.length));
@@ -2475,7 +2484,7 @@ export class ScriptedServer {
     node.change++;
     // attrsset: what was set, here all that was asked for (RFC 7530
     // §16.32.4, RFC 8881 §18.30.4).
-    return ok(op, new Set(attrIds(args.attrs)));
+    return ok(op, new Set(attrIds(args.attrs).filter((id) => !this.setattrIgnores.has(id))));
   }
 
   #freeStateid(op: Nfs4Op<unknown>, stateid: Stateid): OpOutcome {

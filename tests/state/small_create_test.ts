@@ -8,6 +8,7 @@
 
 import assert from "node:assert/strict";
 import { Attr } from "../../lib/nfs4/attrs.ts";
+import { AttributesNotSetError } from "../../lib/nfs4/attrs_set.ts";
 import { NfsError } from "../../lib/nfs4/errors.ts";
 import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
 import { createWriteSetattrClose } from "../../lib/state/small_create.ts";
@@ -42,4 +43,42 @@ Deno.test("a placing COMPOUND whose reply was lost: the resend's answer comes fr
   assert.equal(sent[1]!.replay, true, "the resend was answered from the reply cache");
   assert.equal(h.server.file("/vfs/taken")!.data.length, "theirs\n".length);
   assert.ok(h.server.file("/vfs/.taken.tmp"), "the temporary is the caller's to remove");
+});
+
+/** A small file's one COMPOUND on a server whose SETATTR leaves the mode unset (attrsset without it). */
+function modeIgnoredRequest(dirFh: Uint8Array, placeAs?: string) {
+  return {
+    dirFh,
+    name: ".f.tmp",
+    path: "/vfs/.f.tmp",
+    mode: 0o600,
+    attrs: [Attr.TYPE, Attr.SIZE, Attr.CHANGE],
+    data: new TextEncoder().encode("ours\n"),
+    settable: { size: 5n, mode: 0o644 },
+    ...(placeAs !== undefined ? { placeAs } : {}),
+  };
+}
+
+Deno.test("a small file's SETATTR answered NFS4_OK without the mode in its attrsset fails the file, nothing left open (RFC 8881 §18.30.4)", async () => {
+  await using h = await harness(1, { setattrIgnores: [Attr.MODE] });
+  const dirFh = await h.vfs();
+  await assert.rejects(
+    h.drive(createWriteSetattrClose(h.m, modeIgnoredRequest(dirFh)), 50),
+    (e: Error) =>
+      e instanceof AttributesNotSetError &&
+      e.message === "/vfs/.f.tmp: the server did not set mode (SETATTR attrsset)",
+  );
+  assert.equal(h.m.opens.size, 0);
+  assert.deepEqual(h.server.opensOf("/vfs/.f.tmp"), []);
+});
+
+Deno.test("placed in the same COMPOUND, a small file whose SETATTR left the mode unset loses its final name again and says why (RFC 8881 §18.30.4)", async () => {
+  await using h = await harness(1, { setattrIgnores: [Attr.MODE] });
+  const dirFh = await h.vfs();
+  const end = await h.drive(createWriteSetattrClose(h.m, modeIgnoredRequest(dirFh, "f")), 50);
+  assert.ok(end.done);
+  assert.ok(end.commitError instanceof AttributesNotSetError, String(end.commitError));
+  assert.ok(end.placing && end.placing.linked === false, JSON.stringify(end.placing));
+  assert.equal(h.server.file("/vfs/f"), undefined, "the final name taken back");
+  assert.equal(h.m.opens.size, 0);
 });

@@ -8,6 +8,8 @@
  */
 
 import assert from "node:assert/strict";
+import { Attr } from "../../lib/nfs4/attrs.ts";
+import { AttributesNotSetError } from "../../lib/nfs4/attrs_set.ts";
 import { ShareAccess, StableHow } from "../../lib/nfs4/constants.ts";
 import { NfsError } from "../../lib/nfs4/errors.ts";
 import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
@@ -208,3 +210,17 @@ Deno.test("writeSetattrClose() 4.1: a WRITE answered UNSTABLE4 though FILE_SYNC4
   assert.deepEqual(h.ops(), ["SEQUENCE,PUTFH,WRITE,SETATTR,CLOSE", "SEQUENCE,PUTFH,COMMIT"]);
   assertClean(h);
 });
+
+for (const minor of [0, 1] as const) {
+  Deno.test(`writeSetattrClose() 4.${minor}: a SETATTR answered NFS4_OK whose attrsset lacks the mode fails the file, closed (RFC 8881 §18.30.4, RFC 7530 §16.32.4)`, async () => {
+    await using h = await harness(minor, { setattrIgnores: [Attr.MODE] });
+    const state = await h.open("file", WRITE);
+    await assert.rejects(
+      writeSetattrClose(h.m, state, bytes("abc"), { size: 3n, mode: 0o640 }),
+      (e: Error) =>
+        e instanceof AttributesNotSetError &&
+        e.message === "/vfs/file: the server did not set mode (SETATTR attrsset)",
+    );
+    assertClean(h);
+  });
+}
