@@ -11,7 +11,6 @@
  */
 
 import assert from "node:assert/strict";
-import { CALLBACK_PROGRAM } from "../../lib/state/callback.ts";
 import { closeFile, lockFile } from "../../lib/state/files.ts";
 import type { OpenState } from "../../lib/state/open_state.ts";
 import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
@@ -29,8 +28,9 @@ import { delegreturn } from "../../lib/nfs4/ops/delegreturn.ts";
 import { testStateid } from "../../lib/nfs4/ops/test_stateid.ts";
 import { freeStateid } from "../../lib/nfs4/ops/free_stateid.ts";
 import { drain, Harness, harness } from "./_harness.ts";
+import { callbacks, startClient, statusText } from "./_delegations.ts";
+import { CALLBACK_PROGRAM } from "../../lib/state/callback.ts";
 import {
-  type CallbackLogEntry,
   deliverCallbacksInMemory,
   type ScriptedServer,
   type ScriptedServerOptions,
@@ -38,18 +38,6 @@ import {
 
 const READ = ShareAccess.OPEN4_SHARE_ACCESS_READ;
 const WRITE = ShareAccess.OPEN4_SHARE_ACCESS_WRITE;
-
-/** Starts a client whose callback service the server reaches in memory. */
-async function startClient(h: Harness): Promise<Harness> {
-  // 4.1: the client serves callbacks on its session's connection (CONN_BACK_CHAN).
-  if (h.m.minorVersion === 1) h.channel.enableBackchannel();
-  await h.m.start();
-  // 4.0: a real client listens on a port of its own; here the server calls
-  // the same handler through the channel.
-  if (h.m.minorVersion === 0) h.channel.attachCallbacks(CALLBACK_PROGRAM, h.m.callbacks.handler);
-  h.mark();
-  return h;
-}
 
 /** Two clients, A and B, on one server that grants delegations. */
 async function pair(
@@ -63,22 +51,6 @@ async function pair(
   await startClient(a);
   await startClient(b);
   return { a, b, server };
-}
-
-/** `CB_RECALL`, `CB_SEQUENCE,CB_RECALL -> OK`: what the server sent and the client answered. */
-function callbacks(log: readonly CallbackLogEntry[], clientid?: bigint): string[] {
-  return log.filter((e) => clientid === undefined || e.clientid === clientid).map((e) => {
-    const what = e.procedure === "CB_COMPOUND" ? e.ops.join(",") : e.procedure;
-    if (e.error) return `${what} !! ${e.error}`;
-    if (e.acceptStat !== 0) return `${what} -> accept_stat ${e.acceptStat}`;
-    if (e.results === undefined) return `${what} -> ok`;
-    return `${what} -> ${e.results.map((r) => `${r.name} ${statusText(r.status)}`).join(", ")}`;
-  });
-}
-
-function statusText(status: number): string {
-  return status === S.NFS4_OK ? "OK" : (Object.entries(S).find(([, v]) => v === status)?.[0] ??
-    String(status));
 }
 
 function openArgs(h: Harness): OpenArgs[] {
