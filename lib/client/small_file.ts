@@ -13,6 +13,7 @@
 
 import type { OpenFile } from "./api.ts";
 import type { FileHandle } from "../nfs4/types.ts";
+import { FileClosedError } from "./errors.ts";
 
 /**
  * Directory handles by path, walked once each, for one batch of files (one
@@ -71,6 +72,11 @@ export function openReadAhead(
  * a pooled reply buffer (lib/rpc/socket_buffers.ts) that the consumer hands
  * back once written, so each range of it is handed out once, as `chunks()`
  * does when read through once.
+ *
+ * Once close() is called it behaves as the client's own file handle does:
+ * every read throws {@linkcode FileClosedError} (the head too: a pooled
+ * buffer may be someone else's by then), and a second close() returns the
+ * first one's promise.
  */
 export class PrefetchedFile implements OpenFile {
   readonly path: string;
@@ -80,6 +86,7 @@ export class PrefetchedFile implements OpenFile {
   readonly #rest: (OpenFile & { readonly rsize?: number }) | undefined;
   /** The negotiated READ size of the open, when there is one. */
   readonly rsize: number | undefined;
+  #closing: Promise<void> | undefined;
 
   constructor(
     path: string,
@@ -97,6 +104,7 @@ export class PrefetchedFile implements OpenFile {
   }
 
   read(offset: bigint, count: number): Promise<{ data: Uint8Array; eof: boolean }> {
+    if (this.#closing !== undefined) return Promise.reject(new FileClosedError(this.path));
     const length = BigInt(this.head.length);
     if (offset < length) {
       const start = Number(offset);
@@ -115,6 +123,7 @@ export class PrefetchedFile implements OpenFile {
   }
 
   async *chunks(offset = 0n): AsyncIterable<Uint8Array> {
+    if (this.#closing !== undefined) throw new FileClosedError(this.path);
     if (offset < BigInt(this.head.length)) {
       yield this.head.subarray(Number(offset));
       offset = BigInt(this.head.length);
@@ -123,6 +132,7 @@ export class PrefetchedFile implements OpenFile {
   }
 
   close(): Promise<void> {
-    return this.#rest ? this.#rest.close() : Promise.resolve();
+    this.#closing ??= this.#rest ? this.#rest.close() : Promise.resolve();
+    return this.#closing;
   }
 }

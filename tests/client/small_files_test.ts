@@ -25,6 +25,7 @@ import assert from "node:assert/strict";
 import { withScriptedClient } from "./_scripted_client.ts";
 import { DEFAULT_PREFETCH_BYTES } from "../../lib/client/many_files.ts";
 import { DirectoryHandles, PrefetchedFile } from "../../lib/client/small_file.ts";
+import { FileClosedError } from "../../lib/client/errors.ts";
 import { Op } from "../../lib/nfs4/constants.ts";
 import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
 import { oneCompoundReadCount } from "../../lib/state/small_file.ts";
@@ -293,3 +294,34 @@ for (const vers of ["4.0", "4.1"] as const) {
     },
   );
 }
+
+Deno.test("PrefetchedFile: after close() every read throws FileClosedError, and close() twice closes the open once", async () => {
+  let closes = 0;
+  const rest = {
+    path: "/vfs/big",
+    size: 10n,
+    read: () => Promise.resolve({ data: new Uint8Array(2), eof: true }),
+    chunks: async function* () {
+      yield new Uint8Array(2);
+    },
+    close: () => {
+      closes++;
+      return Promise.resolve();
+    },
+  } as unknown as ConstructorParameters<typeof PrefetchedFile>[4];
+  const file = new PrefetchedFile("/vfs/big", 10n, new Uint8Array(8), false, rest);
+  assert.equal((await file.read(0n, 4)).data.length, 4);
+  const first = file.close();
+  assert.equal(file.close(), first);
+  await first;
+  assert.equal(closes, 1);
+  await assert.rejects(file.read(0n, 4), FileClosedError);
+  await assert.rejects(file.read(8n, 2), FileClosedError);
+  await assert.rejects(async () => {
+    for await (const _ of file.chunks()) { /* nothing may come */ }
+  }, FileClosedError);
+  // A file read whole with its OPEN (nothing left open) refuses reads too.
+  const whole = new PrefetchedFile("/vfs/small", 3n, new Uint8Array(3), true, undefined);
+  await whole.close();
+  await assert.rejects(whole.read(0n, 3), FileClosedError);
+});
