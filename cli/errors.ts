@@ -135,6 +135,17 @@ function withUrlPath(err: unknown, context: ErrorContext): string {
   return `${where}: ${message.slice(path.length + 2)}`;
 }
 
+/**
+ * Statuses told in the words of the errno the kernel's client turns them
+ * into (fs/nfs/nfs4proc.c nfs4_map_errors), as `rm` or `mv` on a mount
+ * would print them, the status still named: `Device or resource busy
+ * (NFS4ERR_FILE_OPEN)` for a REMOVE or RENAME the server refuses while the
+ * file is open (EBUSY; lib/state/error_table.ts waits it out only briefly).
+ */
+const ERRNO_WORDS: Readonly<Record<string, string>> = {
+  NFS4ERR_FILE_OPEN: "Device or resource busy",
+};
+
 function isNfsError(err: unknown): err is NfsError {
   return err instanceof NfsError ||
     (errorName(err) === "NfsError" && typeof fields(err).statusName === "string");
@@ -150,7 +161,12 @@ function headline(err: unknown, context: ErrorContext): string {
     const message = errorMessage(err);
     // The message is `where: Message (NFS4ERR_X)`; keep the part after the where.
     const where = err.path ?? err.op;
-    const rest = message.startsWith(`${where}: `) ? message.slice(where.length + 2) : message;
+    const words = ERRNO_WORDS[err.statusName];
+    const rest = words !== undefined
+      ? `${words} (${err.statusName})`
+      : message.startsWith(`${where}: `)
+      ? message.slice(where.length + 2)
+      : message;
     return `${nfsErrorWhere(err, context)}: ${rest}`;
   }
   switch (name) {

@@ -14,8 +14,12 @@ import type { ClientFlag } from "./flags.ts";
 export type RecoveryAction =
   /** The status is the answer: report it to the caller. */
   | { readonly kind: "fail" }
-  /** Transient: wait with backoff and send again (DELAY, GRACE). */
-  | { readonly kind: "delay" }
+  /**
+   * Transient: wait with backoff and send again (DELAY, GRACE). With
+   * `maxWaitMs`, only while the next wait would be at most that long; then
+   * the status is the answer (FILE_OPEN).
+   */
+  | { readonly kind: "delay"; readonly maxWaitMs?: number }
   /** Send again at once, re-reading stateids and seqids (OLD_STATEID). */
   | { readonly kind: "retry" }
   /** Set these client flags, wait for the state manager, then send again. */
@@ -33,13 +37,28 @@ const FAIL: RecoveryAction = { kind: "fail" };
 const DELAY: RecoveryAction = { kind: "delay" };
 const RETRY: RecoveryAction = { kind: "retry" };
 const RECOVER_STATE: RecoveryAction = { kind: "recover-state" };
+const SESSION_RESET: RecoveryAction = { kind: "recover", flags: ["SESSION_RESET"] };
+
+/**
+ * NFS4ERR_FILE_OPEN is waited out only while the next wait would be at most
+ * this long: 0.1 + 0.2 + 0.4 + 0.8 s, five tries, then the status is the
+ * answer. The kernel's nfs4_do_handle_exception: "We have retried a decent
+ * amount, time to fail" once exception->timeout (the next wait) is past HZ,
+ * and the caller gets EBUSY.
+ */
+export const FILE_OPEN_MAX_WAIT_MS = 1_000;
 
 /** The ordinary-operation table. */
 const TABLE = new Map<number, RecoveryAction>([
   // Transient conditions: the kernel sets exception->delay.
   [S.NFS4ERR_DELAY, DELAY],
   [S.NFS4ERR_GRACE, DELAY],
-  [S.NFS4ERR_FILE_OPEN, DELAY],
+  // REMOVE or RENAME of a file that is open, where the server forbids that
+  // (RFC 7530 §13.1.4, §16.25, §16.26; RFC 8881 §15.1.4, §18.25, §18.26;
+  // Windows Server answers it for a file another client holds open).
+  // Waiting does not clear it: a short wait for a close already on its way,
+  // then the status (EBUSY to the kernel's callers, nfs4_do_handle_exception).
+  [S.NFS4ERR_FILE_OPEN, { kind: "delay", maxWaitMs: FILE_OPEN_MAX_WAIT_MS }],
   [S.NFS4ERR_LAYOUTTRYLATER, DELAY],
   [S.NFS4ERR_RECALLCONFLICT, DELAY],
   [S.NFS4ERR_RETURNCONFLICT, DELAY],
@@ -56,12 +75,14 @@ const TABLE = new Map<number, RecoveryAction>([
   [S.NFS4ERR_ADMIN_REVOKED, RECOVER_STATE],
   [S.NFS4ERR_DELEG_REVOKED, RECOVER_STATE],
   // Session errors (RFC 8881 §2.10.6, §15.1.11): reset the session.
-  [S.NFS4ERR_BADSESSION, { kind: "recover", flags: ["SESSION_RESET"] }],
-  [S.NFS4ERR_DEADSESSION, { kind: "recover", flags: ["SESSION_RESET"] }],
-  [S.NFS4ERR_BADSLOT, { kind: "recover", flags: ["SESSION_RESET"] }],
-  [S.NFS4ERR_BAD_HIGH_SLOT, { kind: "recover", flags: ["SESSION_RESET"] }],
-  [S.NFS4ERR_SEQ_FALSE_RETRY, { kind: "recover", flags: ["SESSION_RESET"] }],
-  [S.NFS4ERR_SEQ_MISORDERED, { kind: "recover", flags: ["SESSION_RESET"] }],
+  [S.NFS4ERR_BADSESSION, SESSION_RESET],
+  [S.NFS4ERR_DEADSESSION, SESSION_RESET],
+  // A BADSLOT for a slot above the target the server set is first sent
+  // again on another slot (badSlotAction); the one that comes here resets.
+  [S.NFS4ERR_BADSLOT, SESSION_RESET],
+  [S.NFS4ERR_BAD_HIGH_SLOT, SESSION_RESET],
+  [S.NFS4ERR_SEQ_FALSE_RETRY, SESSION_RESET],
+  [S.NFS4ERR_SEQ_MISORDERED, SESSION_RESET],
   [S.NFS4ERR_CONN_NOT_BOUND_TO_SESSION, { kind: "recover", flags: ["BIND_CONN_TO_SESSION"] }],
   // RFC 7530 §9.1.7: the server and we disagree on the owner's seqid.
   [S.NFS4ERR_BAD_SEQID, { kind: "bad-seqid" }],
@@ -70,6 +91,50 @@ const TABLE = new Map<number, RecoveryAction>([
 /** The action for a status returned by an ordinary operation. */
 export function actionForStatus(status: number): RecoveryAction {
   return TABLE.get(status) ?? FAIL;
+}
+
+/**
+ * SEQUENCE answered NFS4ERR_BADSLOT for slot `slotid` while the slot
+ * table's target highest slot id is `targetHighest` (RFC 8881 §2.10.6.1,
+ * §18.46.3; the kernel's nfs41_sequence_process: "The slot id we used was
+ * probably retired. Try again using a different slot id"). Below the
+ * target the session is wrong: reset it. At or above it, the server shrank
+ * its slot table and let that slot go: send the request again at once on
+ * another slot ("retry"). The server ran nothing of a COMPOUND whose
+ * SEQUENCE failed; the caller sends it again this way only when the
+ * BADSLOT answered its only transmission (a resend's first transmission
+ * may have run before the slot went).
+ */
+export function badSlotAction(slotid: number, targetHighest: number): RecoveryAction {
+  return slotid < targetHighest ? SESSION_RESET : RETRY;
+}
+
+/**
+ * What DESTROY_SESSION answered means for the client destroying it (the
+ * kernel's nfs4_reset_session; RFC 8881 §18.37, its errors §15.2):
+ * `destroyed` (NFS4_OK, or the session gone already: BADSESSION,
+ * DEADSESSION); `wait` (NFS4ERR_DELAY: a request on the session is still
+ * being run; NFS4ERR_BACK_CHAN_BUSY: callbacks are outstanding; the kernel
+ * sleeps a second and tries again, commit c489ee290bdb); `bind`
+ * (NFS4ERR_CONN_NOT_BOUND_TO_SESSION: bind this connection, then destroy,
+ * RFC 8881 §18.37.3); else `left`: the server keeps the session.
+ */
+export function destroySessionOutcome(
+  status: number,
+): "destroyed" | "wait" | "bind" | "left" {
+  switch (status) {
+    case S.NFS4_OK:
+    case S.NFS4ERR_BADSESSION:
+    case S.NFS4ERR_DEADSESSION:
+      return "destroyed";
+    case S.NFS4ERR_DELAY:
+    case S.NFS4ERR_BACK_CHAN_BUSY:
+      return "wait";
+    case S.NFS4ERR_CONN_NOT_BOUND_TO_SESSION:
+      return "bind";
+    default:
+      return "left";
+  }
 }
 
 /**

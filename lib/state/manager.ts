@@ -39,6 +39,7 @@ import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
 import { ClientRecord } from "./client.ts";
 import {
   actionForStatus,
+  badSlotAction,
   leaseErrorFlags,
   SeqStatus,
   seqStatusNames,
@@ -193,6 +194,13 @@ const AFTER_INTERRUPT_MS = 1_500;
  * is more (run()'s `sendRoom`).
  */
 const LAST_SEND_ROOM_MS = 100;
+
+/**
+ * Times a request answered NFS4ERR_BADSLOT for a retired slot is sent again
+ * at once on another slot (error_table.ts badSlotAction); then the status
+ * goes through the table (a session reset). The kernel does not count them.
+ */
+const MAX_BAD_SLOT_RETRIES = 8;
 
 /** Backoff for DELAY and GRACE (kernel NFS4_POLL_RETRY_MIN/MAX: 0.1 s to 15 s). */
 const RETRY_MIN_MS = 100;
@@ -930,7 +938,84 @@ export class StateManager {
     if (effect.reclaim) this.markAllForReclaim(effect.reclaim, reason);
   }
 
-  /** SESSION_RESET: DESTROY_SESSION (errors ignored), CREATE_SESSION. */
+  /**
+   * Drains the slot table of a session about to be destroyed (the kernel's
+   * nfs4_begin_drain_session before DESTROY_SESSION; RFC 8881 §18.46.3 asks
+   * the same of a client told SEQ4_STATUS_BACKCHANNEL_FAULT: stop sending,
+   * wait for the outstanding requests, then destroy the session). From now
+   * on no request takes one of its slots: one waiting for a slot, and any
+   * later one, fails with NFS4ERR_BADSESSION, which run() sends again on the
+   * next session once recovery is done. The requests in flight are waited
+   * for, at most a call timeout, or until the manager is stopped (the
+   * release window after an interrupt): none of them waits on the step
+   * draining (#sendNow releases its slot before run() waits for recovery),
+   * but one resent to a server that stopped answering keeps its slot for
+   * up to the recovery deadline, and DESTROY_SESSION goes out then all
+   * the same (a server that still runs it answers NFS4ERR_DELAY, which
+   * procs.ts destroySessionNow waits out). Returns how many requests were
+   * still in flight at the end.
+   */
+  async drainSession(slots: SlotTable, session: string): Promise<number> {
+    if (this.#closing && this.#handling !== "SESSION_RESET") {
+      // The release's DESTROY_SESSION (see sendSessionless): a request
+      // coming while it drains finds no session, and none is made again.
+      this.#sessionReleased = true;
+    }
+    slots.beginDrain(new NfsError(S.NFS4ERR_BADSESSION, "SEQUENCE"));
+    const busy = slots.inUse;
+    if (busy === 0) return 0;
+    if (this.#unreachable) {
+      // Nothing will be answered (and DESTROY_SESSION fails at once).
+      this.tracer.emit(
+        "sess",
+        "session not drained",
+        `session ${session}: ${busy} request(s) in flight; server not responding`,
+      );
+      return busy;
+    }
+    const t0 = this.clock.now();
+    this.tracer.emit(
+      "sess",
+      "draining session",
+      `session ${session}: ${busy} request(s) in flight, no new ones`,
+    );
+    const bound = new AbortController();
+    const stop = AbortSignal.any([this.#stop.signal, this.#life.signal, bound.signal]);
+    try {
+      await Promise.race([
+        slots.idle(),
+        this.clock.sleep(this.callTimeoutMs, stop).catch(() => {}),
+      ]);
+    } finally {
+      bound.abort();
+    }
+    const left = slots.inUse;
+    this.tracer.emit(
+      "sess",
+      left === 0 ? "session drained" : "session not drained",
+      left === 0
+        ? `session ${session}, in ${ms(this.clock.now() - t0)}`
+        : `session ${session}: ${left} request(s) still in flight after ${
+          ms(this.clock.now() - t0)
+        }; destroying it all the same`,
+    );
+    return left;
+  }
+
+  /**
+   * Waits `waitMs` unless the manager is stopped (an interrupt, the end of
+   * the release window, shutdown's bound), which rejects: for a recovery
+   * step's or a release's own wait (procs.ts).
+   */
+  pause(waitMs: number): Promise<void> {
+    return this.clock.sleep(waitMs, AbortSignal.any([this.#stop.signal, this.#life.signal]));
+  }
+
+  /**
+   * SESSION_RESET: drain the session, DESTROY_SESSION (waited out while the
+   * server answers NFS4ERR_DELAY or NFS4ERR_BACK_CHAN_BUSY, other errors
+   * ignored), CREATE_SESSION (the kernel's nfs4_reset_session).
+   */
   async #resetSession(): Promise<void> {
     if (this.minorVersion === 0) {
       this.clearFlag("SESSION_RESET", "no session on 4.0");
@@ -1184,7 +1269,8 @@ export class StateManager {
    * `BadStateError` for a state recovery gave up.
    */
   async run<T extends OpList>(build: () => T, options: RunOptions = {}): Promise<ResultsOf<T>> {
-    const deadline = this.clock.now() + this.recoveryTimeoutMs;
+    const started = this.clock.now();
+    const deadline = started + this.recoveryTimeoutMs;
     const answerBy = options.answerWithinMs === undefined
       ? undefined
       : this.clock.now() + options.answerWithinMs;
@@ -1327,14 +1413,32 @@ export class StateManager {
         case "fail":
           return this.#results(reply, ops, mayHaveRun);
         case "delay": {
-          // The caller stops it at `answerBy`: the wait ends early enough for
-          // the next request to be answered before then, or not at all.
-          const room = answerBy === undefined ? Infinity : answerBy - this.clock.now() - sendRoom();
-          if (room <= 0) {
+          if (action.maxWaitMs !== undefined && backoff > action.maxWaitMs) {
+            // Waited out only briefly (NFS4ERR_FILE_OPEN): the status is the answer.
+            this.tracer.emit(
+              "retry",
+              label,
+              `the same after ${ms(this.clock.now() - started)}: the answer`,
+            );
+            return this.#results(reply, ops, mayHaveRun);
+          }
+          // The wait ends early enough for the next request to be answered
+          // before the caller stops it (`answerBy`) and before the
+          // operation's deadline, or it is not made: the status is the
+          // answer. (Its last wait was a whole backoff, up to 15 s, past
+          // the deadline.)
+          const now = this.clock.now();
+          const callerRoom = answerBy === undefined ? Infinity : answerBy - now - sendRoom();
+          if (callerRoom <= 0) {
             this.tracer.emit("retry", label, "no room before the caller's deadline: the answer");
             return this.#results(reply, ops, mayHaveRun);
           }
-          const wait = Math.min(backoff, room);
+          const room = deadline - now - sendRoom();
+          if (room <= 0) {
+            this.tracer.emit("retry", label, "no room before the operation's deadline: the answer");
+            return this.#results(reply, ops, mayHaveRun);
+          }
+          const wait = Math.min(backoff, callerRoom, room);
           this.tracer.emit("retry", label, `waiting ${ms(wait)}`);
           try {
             await this.clock.sleep(wait, this.#signal(soft));
@@ -1386,7 +1490,17 @@ export class StateManager {
           // The same condition right after recovery: do not spin on it.
           if (++recoveries > 8) return this.#results(reply, ops, mayHaveRun);
           if (recoveries > 1) {
-            await this.clock.sleep(backoff, this.#signal(soft));
+            // Never past the operation's deadline, as the DELAY wait above.
+            const room = deadline - this.clock.now() - sendRoom();
+            if (room <= 0) {
+              this.tracer.emit(
+                "retry",
+                label,
+                "no room before the operation's deadline: the answer",
+              );
+              return this.#results(reply, ops, mayHaveRun);
+            }
+            await this.clock.sleep(Math.min(backoff, room), this.#signal(soft));
             backoff = Math.min(backoff * 2, this.#maxBackoff);
           }
           continue;
@@ -1606,6 +1720,7 @@ export class StateManager {
     options: { cacheThis?: boolean; signal?: AbortSignal },
     changes: boolean,
     softStop: AbortSignal | undefined,
+    badSlots = 0,
   ): Promise<CompoundReply> {
     if (this.#unreachable) throw this.#unreachable;
     const sentAt = this.clock.now();
@@ -1659,6 +1774,8 @@ export class StateManager {
     }
     let reply: CompoundReply;
     let transmissions = 0;
+    /** The slot answered NFS4ERR_BADSLOT was retired: send again on another (badSlotAction). */
+    let retired: { readonly slot: number; readonly target: number } | undefined;
     try {
       // Built once: every resend below is this request byte for byte.
       const seq = procs.sequenceOp(session, slot, changes);
@@ -1708,11 +1825,30 @@ export class StateManager {
         // one's reply cache, and with seqid+1 it may be misordered: the slot
         // is not reused.
         this.#slotUncertain(session.slots, slot, new NfsError(S.NFS4ERR_DELAY, "SEQUENCE"));
+      } else if (
+        seqOutcome.status === S.NFS4ERR_BADSLOT && transmissions === 1 &&
+        badSlots < MAX_BAD_SLOT_RETRIES && this.client.session === session &&
+        badSlotAction(slot.id, session.slots.targetHighest).kind === "retry"
+      ) {
+        // The server shrank its slot table and let this slot go: nothing
+        // ran (its SEQUENCE failed, and this was the only transmission).
+        retired = { slot: slot.id, target: session.slots.targetHighest };
       } else {
         this.#sequenceFailed(slot, seqOutcome.status);
       }
     } finally {
       session.slots.release(slot);
+    }
+    if (retired !== undefined) {
+      // Sent again at once, as a new request on a slot within the target
+      // (the kernel's retry_nowait), not through the table: no session reset.
+      this.tracer.emit(
+        "retry",
+        "SEQUENCE -> NFS4ERR_BADSLOT",
+        `slot ${retired.slot} retired (target highest slot ${retired.target}): ` +
+          "sending again on another slot",
+      );
+      return this.#sendNow(ops, options, changes, softStop, badSlots + 1);
     }
     // A failed SEQUENCE is reported as the failing op.
     const answer: CompoundReply = reply.outcomes[0]!.status !== S.NFS4_OK

@@ -57,7 +57,7 @@ import { delegreturn } from "../nfs4/ops/delegreturn.ts";
 import type { ChannelAttributes, Session } from "./client.ts";
 import type { RunOptions, StateManager } from "./manager.ts";
 import { ms } from "./manager.ts";
-import { leaseErrorFlags } from "./error_table.ts";
+import { destroySessionOutcome, leaseErrorFlags } from "./error_table.ts";
 import {
   type Delegation,
   formatRange,
@@ -404,33 +404,121 @@ async function createSessionNow(m: StateManager): Promise<number> {
 /** SESSION_RESET's second half; also used after EXCHANGE_ID. */
 export { createSessionNow as createSession };
 
-/** DESTROY_SESSION; any error is ignored (the session may be gone already). */
+/**
+ * SESSION_RESET's first half: drain the session, then DESTROY_SESSION;
+ * an error other than NFS4ERR_DELAY and NFS4ERR_BACK_CHAN_BUSY (waited
+ * out) is ignored (the session may be gone already). The message when no
+ * answer came.
+ */
 export async function destroySession(m: StateManager): Promise<string | undefined> {
-  return (await destroySessionNow(m)).failed;
+  return (await destroySessionNow(m, { reset: true })).failed;
 }
 
 /**
- * DESTROY_SESSION (after BIND_CONN_TO_SESSION when the connection is not
- * bound to it): `failed` when no answer came (the message), `left` when
- * the server may still hold the session after it (its status was neither
- * NFS4_OK nor NFS4ERR_BADSESSION, the session gone already).
+ * The wait before DESTROY_SESSION goes again after NFS4ERR_DELAY or
+ * NFS4ERR_BACK_CHAN_BUSY (the kernel's ssleep(1) in nfs4_reset_session).
+ */
+const DESTROY_SESSION_WAIT_MS = 1_000;
+
+/**
+ * DESTROY_SESSIONs sent at most while the server answers NFS4ERR_DELAY or
+ * NFS4ERR_BACK_CHAN_BUSY (4 s of waiting). The kernel tries again for as
+ * long as it is so answered, each time after draining anew; here the
+ * session reset goes on to CREATE_SESSION and the session is left (and
+ * tried again at exit), and the release at exit leaves it (the client ID
+ * then lapses with the lease).
+ */
+const DESTROY_SESSION_TRIES = 5;
+
+/**
+ * Sessions a session reset could not destroy (the server kept answering
+ * NFS4ERR_DELAY): the release at exit tries them again, drained long
+ * since, before DESTROY_CLIENTID (which the server refuses, with
+ * NFS4ERR_CLIENTID_BUSY, while a session of the client is left).
+ */
+const sessionsLeft = new WeakMap<StateManager, Uint8Array[]>();
+
+/**
+ * Drains the current session (StateManager.drainSession: no new request
+ * takes its slots, the ones in flight are answered first) and sends
+ * DESTROY_SESSION (RFC 8881 §18.37; after BIND_CONN_TO_SESSION when the
+ * connection is not bound to it), waiting a second and sending it again
+ * while the server answers NFS4ERR_DELAY (a request on the session still
+ * being run) or NFS4ERR_BACK_CHAN_BUSY (callbacks outstanding), as the
+ * kernel's nfs4_reset_session does (commit c489ee290bdb), within
+ * {@linkcode DESTROY_SESSION_TRIES} and the manager's stop (the release
+ * window after an interrupt). `failed` when no answer came (the message),
+ * `left` when the server may still hold a session after it (its answer was
+ * neither NFS4_OK nor NFS4ERR_BADSESSION or NFS4ERR_DEADSESSION, the session
+ * gone already). The release at exit (`reset` not set) also destroys the
+ * sessions a reset left.
  */
 async function destroySessionNow(
   m: StateManager,
+  options: { reset?: boolean } = {},
 ): Promise<{ failed?: string; left?: boolean }> {
   const session = m.client.session;
-  if (!session) return {};
+  const earlier = options.reset ? [] : sessionsLeft.get(m)?.splice(0) ?? [];
+  if (!session && earlier.length === 0) return {};
   m.client.session = undefined;
-  session.slots.failWaiters(new NfsError(S.NFS4ERR_BADSESSION, "SEQUENCE"));
-  try {
-    let reply = await m.sendSessionless([destroySessionOp(session.id)]);
-    let failed = failureOf(reply);
-    // A few rounds: the bound connection may itself be lost before the destroy.
-    for (
-      let round = 0;
-      round < 3 && failed?.status === S.NFS4ERR_CONN_NOT_BOUND_TO_SESSION;
-      round++
-    ) {
+  let failed: string | undefined;
+  let left = false;
+  if (session) {
+    try {
+      await m.drainSession(session.slots, hex(session.id));
+      const outcome = await destroyOne(m, session.id);
+      if (outcome !== "destroyed") {
+        left = true;
+        if (options.reset) rememberLeft(m, session.id);
+      }
+    } catch (e) {
+      m.tracer.emit("sess", "DESTROY_SESSION failed", (e as Error).message);
+      failed = (e as Error).message;
+      left = true;
+    }
+  }
+  for (const id of earlier) {
+    // Left by a session reset: nothing of this client is in flight on it.
+    try {
+      if (await destroyOne(m, id) !== "destroyed") left = true;
+    } catch (e) {
+      m.tracer.emit("sess", "DESTROY_SESSION failed", (e as Error).message);
+      failed ??= (e as Error).message;
+      left = true;
+    }
+  }
+  return {
+    ...(failed !== undefined ? { failed } : {}),
+    ...(left ? { left } : {}),
+  };
+}
+
+/** A session a reset left on the server, for the release at exit. */
+function rememberLeft(m: StateManager, id: Uint8Array): void {
+  const list = sessionsLeft.get(m) ?? [];
+  list.push(id);
+  sessionsLeft.set(m, list);
+}
+
+/**
+ * DESTROY_SESSION of session `id` until it is answered other than
+ * NFS4ERR_DELAY and NFS4ERR_BACK_CHAN_BUSY (at most
+ * {@linkcode DESTROY_SESSION_TRIES}, a second apart, while the manager is
+ * not stopped) and, on NFS4ERR_CONN_NOT_BOUND_TO_SESSION, after binding
+ * this connection (a few rounds: the bound connection may itself be lost
+ * before the destroy). Throws when no answer came.
+ */
+async function destroyOne(
+  m: StateManager,
+  id: Uint8Array,
+): Promise<"destroyed" | "left"> {
+  let failed = failureOf(await m.sendSessionless([destroySessionOp(id)]));
+  let binds = 0;
+  let tries = 1;
+  for (;;) {
+    const outcome = failed ? destroySessionOutcome(failed.status) : "destroyed";
+    if (outcome === "bind" && binds < 3) {
+      binds++;
       // A reconnect gave us a connection the server has not bound to the
       // session (RFC 8881 §18.37.3): bind it (§18.34), then destroy. Left
       // alone, the session would outlive us and DESTROY_CLIENTID fail with
@@ -438,7 +526,7 @@ async function destroySessionNow(
       const bound = failureOf(
         await m.sendSessionless([
           bindConnToSession({
-            sessionid: session.id,
+            sessionid: id,
             dir: ChannelDirFromClient.CDFC4_FORE_OR_BOTH,
             useConnInRdmaMode: false,
           }),
@@ -447,22 +535,39 @@ async function destroySessionNow(
       m.tracer.emit(
         "sess",
         bound ? `BIND_CONN_TO_SESSION -> ${statusName(bound.status)}` : "BIND_CONN_TO_SESSION ok",
-        `session ${hex(session.id)}, to destroy it`,
+        `session ${hex(id)}, to destroy it`,
       );
       if (bound) break;
-      reply = await m.sendSessionless([destroySessionOp(session.id)]);
-      failed = failureOf(reply);
+    } else if (outcome === "wait" && tries < DESTROY_SESSION_TRIES) {
+      // The server still runs a request of the session, or waits for our
+      // answer to a callback: wait, and destroy it then.
+      m.tracer.emit(
+        "sess",
+        `DESTROY_SESSION -> ${statusName(failed!.status)}`,
+        `session ${hex(id)}: again in ${ms(DESTROY_SESSION_WAIT_MS)}`,
+      );
+      try {
+        await m.pause(DESTROY_SESSION_WAIT_MS);
+      } catch (e) {
+        m.tracer.emit(
+          "sess",
+          "DESTROY_SESSION not sent again",
+          `session ${hex(id)}: ${(e as Error)?.message ?? String(e)}`,
+        );
+        break;
+      }
+      tries++;
+    } else {
+      break;
     }
-    m.tracer.emit(
-      "sess",
-      failed ? `DESTROY_SESSION -> ${statusName(failed.status)}` : "DESTROY_SESSION ok",
-      `session ${hex(session.id)}`,
-    );
-    return failed && failed.status !== S.NFS4ERR_BADSESSION ? { left: true } : {};
-  } catch (e) {
-    m.tracer.emit("sess", "DESTROY_SESSION failed", (e as Error).message);
-    return { failed: (e as Error).message, left: true };
+    failed = failureOf(await m.sendSessionless([destroySessionOp(id)]));
   }
+  m.tracer.emit(
+    "sess",
+    failed ? `DESTROY_SESSION -> ${statusName(failed.status)}` : "DESTROY_SESSION ok",
+    `session ${hex(id)}`,
+  );
+  return failed && destroySessionOutcome(failed.status) !== "destroyed" ? "left" : "destroyed";
 }
 
 /** BIND_CONN_TO_SESSION for the fore (and back) channel. */

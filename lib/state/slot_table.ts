@@ -10,6 +10,11 @@
  * beyond the server's highest slot id start again at sequence id 1, as the
  * server has let them go (the kernel's "Reset the sequence number for slots
  * that have been deallocated"): a server that makes them anew expects 1.
+ *
+ * Before its session is destroyed the table is drained (the kernel's
+ * nfs4_begin_drain_session): {@linkcode SlotTable.beginDrain} refuses every
+ * request that has not taken a slot yet, and {@linkcode SlotTable.idle}
+ * resolves once the ones in flight have been answered.
  * @module
  */
 
@@ -53,6 +58,10 @@ export class SlotTable {
    */
   readonly #limit: number;
   #waiters: { resolve: (slot: Slot) => void; reject: (e: unknown) => void }[] = [];
+  /** Set by beginDrain(): what a request asking for a slot now fails with. */
+  #drained: { readonly error: unknown } | undefined;
+  /** Who waits for no slot to be in use (idle()). */
+  #idleWaiters: (() => void)[] = [];
   #onChange: ((change: SlotTableChange) => void) | undefined;
 
   /**
@@ -103,8 +112,21 @@ export class SlotTable {
     return 0;
   }
 
-  /** The lowest free slot within the target, or waits for one. */
+  /**
+   * The client's target highest slot id (the server's
+   * sr_target_highest_slotid, never above its sr_highest_slotid nor the
+   * table's limit): the highest slot id a request takes now.
+   */
+  get targetHighest(): number {
+    return this.#target;
+  }
+
+  /**
+   * The lowest free slot within the target, or waits for one. Once the
+   * table is draining, fails with beginDrain()'s error.
+   */
   acquire(signal?: AbortSignal): Promise<Slot> {
+    if (this.#drained) return Promise.reject(this.#drained.error);
     const slot = this.#tryAcquire();
     if (slot) return Promise.resolve(slot);
     return this.#waitForSlot(signal);
@@ -167,6 +189,9 @@ export class SlotTable {
     // Taken before the server let it go, answered (or not) since.
     if (slot.id > this.#serverHighest) startAgain(slot);
     this.#wake();
+    if (this.#idleWaiters.length > 0 && this.inUse === 0) {
+      for (const wake of this.#idleWaiters.splice(0)) wake();
+    }
   }
 
   #wake(): void {
@@ -211,6 +236,31 @@ export class SlotTable {
   /** Fails every waiter (the session is being torn down). */
   failWaiters(error: unknown): void {
     for (const waiter of this.#waiters.splice(0)) waiter.reject(error);
+  }
+
+  /**
+   * The session is about to be destroyed (the kernel's
+   * nfs4_begin_drain_session): no request takes a slot from now on. Those
+   * waiting for one, and every later acquire(), fail with `error`; the
+   * requests in flight keep their slots until answered ({@linkcode idle}).
+   */
+  beginDrain(error: unknown): void {
+    this.#drained ??= { error };
+    this.failWaiters(this.#drained.error);
+  }
+
+  /** Whether beginDrain() was called. */
+  get draining(): boolean {
+    return this.#drained !== undefined;
+  }
+
+  /**
+   * Resolves once no slot is in use: at once when none is, else when the
+   * last request in flight releases its slot. The caller bounds the wait.
+   */
+  idle(): Promise<void> {
+    if (this.inUse === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 }
 

@@ -22,7 +22,8 @@ import { SequenceStatus } from "../../lib/nfs4/constants.ts";
 const DOCUMENTED: ReadonlyMap<number, RecoveryAction> = new Map<number, RecoveryAction>([
   [S.NFS4ERR_DELAY, { kind: "delay" }],
   [S.NFS4ERR_GRACE, { kind: "delay" }],
-  [S.NFS4ERR_FILE_OPEN, { kind: "delay" }],
+  // Waited out only briefly: the kernel fails it with EBUSY once the next wait is past 1 s.
+  [S.NFS4ERR_FILE_OPEN, { kind: "delay", maxWaitMs: 1_000 }],
   [S.NFS4ERR_LAYOUTTRYLATER, { kind: "delay" }],
   [S.NFS4ERR_RECALLCONFLICT, { kind: "delay" }],
   [S.NFS4ERR_RETURNCONFLICT, { kind: "delay" }],
