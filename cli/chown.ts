@@ -5,11 +5,16 @@
  *
  * OWNER and GROUP are names of this host's users and groups (its
  * /etc/passwd and /etc/group, as a mount's ID mapping would use) or
- * numbers; they are sent as the numeric string (`1000`, which RFC 7530
- * §5.9 allows for AUTH_SYS and servers without ID mapping take). A
- * `name@domain` given as such is sent as it is. `OWNER:` also sets OWNER's
- * login group, `:GROUP` only the group. A name this host does not know is
- * a usage error, as chown's "invalid user".
+ * numbers. They are sent in the form the server uses (RFC 7530 §5.9): as
+ * `name@domain` (this host's name for the id) when the file's own owner or
+ * group string carries a domain, else as the numeric string (`1000`, which
+ * AUTH_SYS servers without ID mapping take). A server that refuses a
+ * numeric string (NFS4ERR_BADOWNER: knfsd with ID mapping, NetApp, FreeBSD
+ * nfsuserd, Windows) is asked once more with `name@domain`, the domain
+ * being one its owner strings carried (this command's earlier files, else
+ * the file's directory). A `name@domain` given as such is sent as it is.
+ * `OWNER:` also sets OWNER's login group, `:GROUP` only the group. A name
+ * this host does not know is a usage error, as chown's "invalid user".
  *
  * Symlinks: a symlink named on the command line is followed (its target
  * changes) unless `-h`; with `-R` (and neither `-H` nor `-L`) nothing is
@@ -23,6 +28,8 @@ import { readFileSync } from "node:fs";
 import { Option } from "@commander-js/extra-typings";
 import type { Nfs4ClientApi } from "../lib/client/api.ts";
 import { NfsError } from "../lib/client/errors.ts";
+import { hasStatus } from "../lib/client/has_status.ts";
+import { ownerDomain } from "../lib/client/owner_domain.ts";
 import type { FileInfo } from "../lib/client/types.ts";
 import { type NfsUrl, parseNfsUrl, UsageError } from "../lib/client/url.ts";
 import { changeTree, changeUrls, reportFailure, type Verbosity } from "./change_walk.ts";
@@ -33,8 +40,10 @@ import { type IdDatabase, NO_IDS, ownerColumn, printableOwner } from "./ls_owner
 
 const HELP = `
 OWNER and GROUP are user and group names of this host (/etc/passwd,
-/etc/group) or numbers, and go to the server as numbers; name@domain is sent
-as it is. OWNER: sets OWNER's login group too; :GROUP only the group.
+/etc/group) or numbers, and go to the server as numbers, or as name@domain
+when its owner strings carry a domain (or it refuses numbers with
+NFS4ERR_BADOWNER); name@domain is sent as it is. OWNER: sets OWNER's login
+group too; :GROUP only the group.
 
 Symlinks: one named on the command line is followed unless -h; with -R,
 nothing is followed and symlinks change themselves (-H: follow those named on
@@ -235,6 +244,8 @@ export async function chownUrls(
   urls: readonly NfsUrl[],
   options: ChownOptions,
 ): Promise<void> {
+  // The domain of each server's owner strings, once one was seen.
+  const domains = new WeakMap<Nfs4ClientApi, string>();
   await changeUrls(session, urls, options.silent, (url) =>
     changeTree(session, url, {
       recursive: options.recursive,
@@ -257,6 +268,7 @@ export async function chownUrls(
           },
           spec,
           options,
+          domains,
         ),
     }));
 }
@@ -267,6 +279,7 @@ async function chownOne(
   target: { info: FileInfo; path: string; url: NfsUrl; followed: boolean },
   spec: OwnerSpec,
   options: ChownOptions,
+  domains: WeakMap<Nfs4ClientApi, string>,
 ): Promise<void> {
   const { path, url } = target;
   let info = target.info;
@@ -281,16 +294,30 @@ async function chownOne(
       return;
     }
   }
-  const attrs = {
-    ...(spec.owner !== undefined ? { owner: spec.owner } : {}),
-    ...(spec.group !== undefined ? { ownerGroup: spec.group } : {}),
-  };
+  // The form the server uses: name@domain when the file's own strings
+  // carry a domain, else numbers (RFC 7530 §5.9).
+  const fileDomain = ownerDomain(info.owner, info.group);
+  if (fileDomain !== undefined && !domains.has(client)) domains.set(client, fileDomain);
+  let attrs = ownerStrings(spec, fileDomain, options.ids);
   // What the file has once the SETATTR is done; the same as before when
   // nothing was sent.
   let now = info;
   if (attrs.owner !== undefined || attrs.ownerGroup !== undefined) {
     try {
-      await client.setattrPath(path, attrs, { follow });
+      try {
+        await client.setattrPath(path, attrs, { follow });
+      } catch (err) {
+        // A server that takes names only refuses numbers (NFS4ERR_BADOWNER):
+        // once more as name@domain, with the domain its strings carry.
+        if (!hasStatus(err, "NFS4ERR_BADOWNER") || !sendsNumbers(attrs)) throw err;
+        const domain = domains.get(client) ?? await directoryDomain(client, path);
+        if (domain === undefined) throw err;
+        domains.set(client, domain);
+        const named = ownerStrings(spec, domain, options.ids);
+        if (named.owner === attrs.owner && named.ownerGroup === attrs.ownerGroup) throw err;
+        attrs = named;
+        await client.setattrPath(path, attrs, { follow });
+      }
       // A server that maps owner strings may set another owner than the one
       // sent and still answer NFS4_OK (Ganesha gives a name it cannot map
       // its anonymous uid, RFC 7530 §5.9 leaves it to the server): what it
@@ -317,6 +344,56 @@ async function chownOne(
   const changed = !((spec.owner === undefined || same(info.owner, now.owner, "user")) &&
     (spec.group === undefined || same(info.group, now.group, "group")));
   await describe(session, url, changed ? "changed" : "retained", info, spec, options);
+}
+
+/** A numeric owner string (RFC 7530 §5.9): the id itself. */
+const NUMERIC_OWNER = /^(0|[1-9][0-9]*)$/;
+
+/**
+ * The owner and owner_group strings to send for `spec`: with `domain`
+ * (the server maps names), a number this host has a name for goes as
+ * `name@domain` (the name typed, else this host's name for the id), as a
+ * mount's ID mapping sends it; else as it is.
+ */
+export function ownerStrings(
+  spec: OwnerSpec,
+  domain: string | undefined,
+  ids: IdDatabase,
+): { owner?: string; ownerGroup?: string } {
+  const named = (sent: string | undefined, typed: string | undefined, kind: OwnerKind) => {
+    if (sent === undefined || domain === undefined || !NUMERIC_OWNER.test(sent)) return sent;
+    const name = typed && !NUMERIC_OWNER.test(typed)
+      ? typed
+      : kind === "user"
+      ? ids.userName(Number(sent))
+      : ids.groupName(Number(sent));
+    return name ? `${name}@${domain}` : sent;
+  };
+  const owner = named(spec.owner, spec.userName, "user");
+  const group = named(spec.group, spec.groupName, "group");
+  return {
+    ...(owner !== undefined ? { owner } : {}),
+    ...(group !== undefined ? { ownerGroup: group } : {}),
+  };
+}
+
+/** Whether a numeric string is among the owner strings `attrs` sends. */
+function sendsNumbers(attrs: { owner?: string; ownerGroup?: string }): boolean {
+  return [attrs.owner, attrs.ownerGroup].some((s) => s !== undefined && NUMERIC_OWNER.test(s));
+}
+
+/**
+ * The domain of the owner strings of the directory holding `path`, for a
+ * file whose own strings carry none (a server that maps names sends the
+ * number of an id it cannot map); undefined when there is none or it
+ * cannot be read.
+ */
+async function directoryDomain(client: Nfs4ClientApi, path: string): Promise<string | undefined> {
+  const at = path.replace(/\/+$/, "").lastIndexOf("/");
+  if (at < 0) return undefined;
+  const dir = await client.stat(at === 0 ? "/" : path.slice(0, at), { follow: true })
+    .catch(() => undefined);
+  return ownerDomain(dir?.owner, dir?.group);
 }
 
 type OwnerKind = "user" | "group";

@@ -18,6 +18,7 @@
 import { Buffer } from "node:buffer";
 import type { Nfs4ClientApi } from "../lib/client/api.ts";
 import { attributeId, attributeName } from "../lib/client/attr_names.ts";
+import { UNREADABLE_ATTRS } from "../lib/client/unreadable_attrs.ts";
 import { fileSystemRoot } from "../lib/client/fs_root.ts";
 import type { AttributeReport, NfsTime } from "../lib/client/types.ts";
 import { type NfsUrl, parseNfsUrl, urlPath, UsageError } from "../lib/client/url.ts";
@@ -317,12 +318,12 @@ const USUAL_ATTRS: readonly string[] = [
   "mounted_on_fileid",
 ];
 
-/** Attributes with no value to read (RDATTR_ERROR is READDIR's; the *_SET ones are write-only). */
-const WRITE_ONLY: ReadonlySet<string> = new Set([
-  "rdattr_error",
-  "time_access_set",
-  "time_modify_set",
-]);
+/**
+ * Attributes with no value to read, by name (lib/client/unreadable_attrs.ts:
+ * rdattr_error is READDIR's, the *_set ones and mode_set_masked are
+ * write-only, mode_umask is CREATE's): never shown as unknown.
+ */
+const WRITE_ONLY: ReadonlySet<string> = new Set([...UNREADABLE_ATTRS].map(attributeName));
 
 type Group = "Object" | "Times" | "File system";
 

@@ -107,7 +107,9 @@ import { LARGEST_READ as MAX_READ, LARGEST_WRITE as MAX_WRITE } from "../state/p
  * a large read wait for its replies on the main thread (lib/rpc/socket_ffi.ts).
  */
 export { setStreamingReplyWait } from "../rpc/socket_backend.ts";
-import { settleUnknownOutcome, walkAgainOnStale } from "../state/exactly_once.ts";
+import { isStaleHandle, settleUnknownOutcome, walkAgainOnStale } from "../state/exactly_once.ts";
+import { RpcProtocolError } from "../rpc/errors.ts";
+import { UNREADABLE_ATTRS } from "./unreadable_attrs.ts";
 import {
   type ConnectOptions,
   type LeaseProbe,
@@ -222,6 +224,16 @@ const ATTRIBUTE_REFUSALS: ReadonlySet<number> = new Set([
   S.NFS4ERR_NOTSUPP,
   S.NFS4ERR_IO,
 ]);
+
+/**
+ * Whether a GETATTR failed for the attributes asked rather than the object:
+ * one of {@linkcode ATTRIBUTE_REFUSALS}, or a reply that did not decode (an
+ * attribute's bit set with no value, as knfsd answers mode_umask).
+ */
+function refusesAttributes(e: unknown): boolean {
+  return (e instanceof NfsError && ATTRIBUTE_REFUSALS.has(e.status)) ||
+    e instanceof RpcProtocolError;
+}
 
 /** The attributes whose value is an nfstime4 (RFC 7530 §5.7, §5.8.2; RFC 8881 §5.11). */
 const TIME_ATTRS: readonly number[] = [
@@ -409,6 +421,13 @@ export class Nfs4Client implements Nfs4ClientApi {
   }
 
   // ------------------------------------------------------------- walking
+
+  /**
+   * Attributes whose value a reply of this server did not decode when
+   * asked alone ({@linkcode attributes}): not asked for again, and listed
+   * as unknown.
+   */
+  readonly #undecodable = new Set<number>();
 
   /** The attributes this client asks for that the server supports. */
   async #wanted(ids: readonly number[]): Promise<number[]> {
@@ -669,51 +688,75 @@ export class Nfs4Client implements Nfs4ClientApi {
   }
 
   async attributes(path: string, options: { follow?: boolean } = {}): Promise<AttributeReport> {
-    const resolved = await this.#resolve(path, options.follow ?? false, true);
+    const follow = options.follow ?? false;
+    let resolved = await this.#resolve(path, follow, true);
     await this.#wanted(LIST_ATTRS);
+    // A handle the server calls stale or expired (a volatile handle, RFC
+    // 7530 §4.2.3; an object replaced since the walk) is looked up by its
+    // path once more, as the walk's own handles are (walkAgainOnStale);
+    // once per call, whatever asks.
+    let walkedAgain = false;
+    const getattrOf = async (ids: readonly number[]): Promise<DecodedFattr> => {
+      for (;;) {
+        const fh = resolved.fh;
+        try {
+          const [, decoded] = await this.manager.run(() => [putfh(fh), getattr(ids)] as const);
+          return decoded;
+        } catch (e) {
+          if (walkedAgain || !isStaleHandle(e)) throw withPathOf(e, path);
+          walkedAgain = true;
+          this.manager.tracer.emit(
+            "retry",
+            "path walk again",
+            `${path}: ${e.op} -> ${e.statusName}`,
+          );
+          resolved = await this.#resolve(path, follow, true);
+        }
+      }
+    };
     // supported_attrs belongs to the file system (RFC 7530 §5.8.1.1): ask
     // this object's, not the pseudo-fs root's the walk uses.
-    const own = await this.#withPath(path, async () => {
-      const [, decoded] = await this.manager.run(() =>
-        [putfh(resolved.fh), getattr([Attr.SUPPORTED_ATTRS])] as const
-      );
-      return decoded.attrs.supportedAttrs;
-    });
+    const own = (await getattrOf([Attr.SUPPORTED_ATTRS])).attrs.supportedAttrs;
     const supported = [...(own ?? this.#supported ?? LIST_ATTRS)].sort((a, b) => a - b);
-    // Attributes whose value no GETATTR carries (RDATTR_ERROR is for
-    // READDIR; the *_SET ones are write-only, RFC 7530 §5.7).
-    const writeOnly = new Set<number>([
-      Attr.RDATTR_ERROR,
-      Attr.TIME_ACCESS_SET,
-      Attr.TIME_MODIFY_SET,
-    ]);
-    const wanted = supported.filter((id) => !writeOnly.has(id) && attrKey(id) !== undefined);
+    // Not asked for: what no GETATTR carries a value of (write-only, READDIR's,
+    // CREATE's: lib/client/unreadable_attrs.ts), what this client cannot
+    // decode, and what this server's replies did not decode before.
+    const wanted = supported.filter((id) =>
+      !UNREADABLE_ATTRS.has(id) && attrKey(id) !== undefined && !this.#undecodable.has(id)
+    );
     const values: Record<string, unknown> = {};
     const got = new Set<number>();
     const take = (decoded: DecodedFattr) => {
       for (const [key, value] of Object.entries(decoded.attrs)) values[key] = value;
       for (const id of decoded.returned) if (!decoded.undecoded.has(id)) got.add(id);
     };
-    const ask = (ids: number[]) =>
-      this.#withPath(path, async () => {
-        const [, decoded] = await this.manager.run(() =>
-          [putfh(resolved.fh), getattr(ids)] as const
-        );
-        return decoded;
-      });
     try {
-      take(await ask(wanted));
+      take(await getattrOf(wanted));
     } catch (e) {
       // A server that fails the whole set (one attribute it cannot produce
-      // here, a reply too big) is asked one attribute at a time, so one
-      // refusal costs that attribute, not the report (treat what a server
-      // cannot give as unknown, never as fatal).
-      if (!(e instanceof NfsError) || !ATTRIBUTE_REFUSALS.has(e.status)) throw e;
+      // here, a reply too big), or whose reply does not decode (an
+      // attribute's bit with no value, as knfsd's mode_umask), is asked one
+      // attribute at a time, so one refusal costs that attribute, not the
+      // report (treat what a server cannot give as unknown, never as
+      // fatal): at most one request per attribute.
+      if (!refusesAttributes(e)) throw e;
+      // What decoded a moment ago: the object's supported_attrs, and the
+      // walk's attributes of it.
+      const walked = resolved.attrs as Record<string, unknown>;
+      const decodedBefore = (id: number) =>
+        id === Attr.SUPPORTED_ATTRS ? own !== undefined : walked[attrKey(id)!] !== undefined;
       for (const id of wanted) {
         try {
-          take(await ask([id]));
+          take(await getattrOf([id]));
         } catch (one) {
-          if (!(one instanceof NfsError) || !ATTRIBUTE_REFUSALS.has(one.status)) throw one;
+          if (!refusesAttributes(one)) throw one;
+          if (one instanceof RpcProtocolError) {
+            // Alone, an attribute that decoded before does not decode:
+            // the replies are malformed whatever is asked, not for one
+            // attribute. That is the answer, not a request per attribute.
+            if (decodedBefore(id)) throw e;
+            this.#undecodable.add(id);
+          }
         }
       }
     }
@@ -742,7 +785,7 @@ export class Nfs4Client implements Nfs4ClientApi {
         value: values[attrKey(id)!],
       })),
       supported: supported.map(name),
-      unknown: supported.filter((id) => !writeOnly.has(id) && !got.has(id)).map(name),
+      unknown: supported.filter((id) => !UNREADABLE_ATTRS.has(id) && !got.has(id)).map(name),
     };
   }
 
@@ -2602,8 +2645,7 @@ function spaceBigint(space: number): bigint {
 
 /** A stale or expired handle at a PUTFH: the ops after it did not run. */
 function staleAtPutfh(e: unknown): e is NfsError {
-  return e instanceof NfsError && e.op === "PUTFH" &&
-    (e.status === S.NFS4ERR_STALE || e.status === S.NFS4ERR_FHEXPIRED);
+  return isStaleHandle(e) && e.op === "PUTFH";
 }
 
 /** A rejection handler that does nothing (one function, not one per READ). */

@@ -37,6 +37,7 @@ import { RpcCompoundChannel } from "../nfs4/channel.ts";
 import { ExchangeIdFlags, SecFlavor, StateProtectHow } from "../nfs4/constants.ts";
 import { CreateSessionFlags } from "../nfs4/constants.ts";
 import { NfsError } from "../nfs4/errors.ts";
+import { RpcProtocolError } from "../rpc/errors.ts";
 import type { ExchangeIdResult } from "../nfs4/ops/exchange_id.ts";
 import { putfh } from "../nfs4/ops/putfh.ts";
 import { putrootfh } from "../nfs4/ops/putrootfh.ts";
@@ -348,7 +349,9 @@ const NO_SUCH_PATH: ReadonlySet<number> = new Set([S.NFS4ERR_NOENT, S.NFS4ERR_NO
 
 /**
  * Runs `fn`; a server status or refusal becomes a line of `notLearned`,
- * but for those in `fatal`, which are thrown.
+ * but for those in `fatal`, which are thrown. So does a reply that did not
+ * decode (RpcProtocolError: a server that sets an attribute's bit and sends
+ * no value, say): the server answered, and what it answered is the finding.
  */
 async function learn<T>(
   notLearned: string[],
@@ -359,6 +362,10 @@ async function learn<T>(
   try {
     return await fn();
   } catch (e) {
+    if (e instanceof RpcProtocolError) {
+      notLearned.push(`${what}: ${e.message}`);
+      return undefined;
+    }
     if (!(e instanceof NfsError) || fatal.has(e.status)) throw e;
     notLearned.push(`${what}: ${e.statusName}`);
     return undefined;
@@ -548,8 +555,10 @@ async function listExports(
   const entries: ExportEntry[] = [];
   for await (const entry of client.readdir("/")) {
     if (entry.kind !== "directory") continue;
+    // An export whose attributes cannot be had (a status, a reply that did
+    // not decode) is listed without its fsid.
     const report = await client.attributes(entry.path).catch((e) => {
-      if (e instanceof NfsError) return undefined;
+      if (e instanceof NfsError || e instanceof RpcProtocolError) return undefined;
       throw e;
     });
     const fsid = report?.values.fsid ? formatFsid(report.values.fsid) : undefined;

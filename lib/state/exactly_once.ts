@@ -128,9 +128,22 @@ export async function lookUpOutcome(
 }
 
 /**
+ * Whether `e` says a file handle is no longer good: NFS4ERR_STALE (the
+ * object is gone, or a directory was replaced behind the server's cache)
+ * or NFS4ERR_FHEXPIRED (a volatile handle expired, RFC 7530 §4.2.3, RFC
+ * 8881 §4.2.3: the server's fh_expire_type says which may). Either way the
+ * object is found again by its path.
+ */
+export function isStaleHandle(e: unknown): e is NfsError {
+  return e instanceof NfsError &&
+    (e.status === S.NFS4ERR_STALE || e.status === S.NFS4ERR_FHEXPIRED);
+}
+
+/**
  * Walks a path once more when a handle went stale under the walk (a
- * directory replaced behind the server's cache), as the Linux VFS does on
- * ESTALE (LOOKUP_REVAL); a second NFS4ERR_STALE is the answer.
+ * directory replaced behind the server's cache) or expired (a volatile
+ * handle, {@linkcode isStaleHandle}), as the Linux VFS does on ESTALE
+ * (LOOKUP_REVAL); a second NFS4ERR_STALE or NFS4ERR_FHEXPIRED is the answer.
  */
 export async function walkAgainOnStale<T>(
   m: StateManager,
@@ -140,7 +153,7 @@ export async function walkAgainOnStale<T>(
   try {
     return await walk();
   } catch (e) {
-    if (!(e instanceof NfsError) || e.status !== S.NFS4ERR_STALE) throw e;
+    if (!isStaleHandle(e)) throw e;
     m.tracer.emit("retry", "path walk again", `${path}: ${e.op} -> ${e.statusName}`);
     return await walk();
   }

@@ -119,7 +119,15 @@ import {
   StableHow,
   StateProtectHow,
 } from "../../lib/nfs4/constants.ts";
-import { Attr, attrId, attrIds, type FileAttributes } from "../../lib/nfs4/attrs.ts";
+import {
+  Attr,
+  attrId,
+  attrIds,
+  encodeBitmap,
+  encodeFattrResult,
+  type FileAttributes,
+} from "../../lib/nfs4/attrs.ts";
+import { GETATTR } from "../../lib/nfs4/ops/getattr.ts";
 import {
   bytesEqual,
   hex,
@@ -498,6 +506,38 @@ export interface ScriptedServerOptions {
    * (default: none).
    */
   readonly readNothingFrom?: number;
+  /**
+   * The server's supported_attrs (RFC 7530 §5.8.1.1), by id: what GETATTR
+   * of supported_attrs answers (default: it is not answered).
+   */
+  readonly supportedAttrs?: readonly number[];
+  /**
+   * A broken server: a GETATTR asking for these attributes (by id) gets
+   * their bits set in the reply's bitmap and no value for them, as knfsd
+   * answers mode_umask on NFSv4.2 (default none). The reply does not decode.
+   */
+  readonly getattrNoValue?: readonly number[];
+  /**
+   * Owner strings as a server that maps them to names keeps them (knfsd
+   * with idmapping, NetApp, FreeBSD nfsuserd, Windows): see
+   * {@linkcode ScriptedOwners} (default: files have no owner attributes).
+   */
+  readonly owners?: ScriptedOwners;
+}
+
+/**
+ * A server in "name@domain only" mode (RFC 7530 §5.9): GETATTR answers
+ * owner and owner_group as `name@domain` (or as given in `of`); a SETATTR
+ * of a numeric string, or of a name it does not know, is refused with
+ * NFS4ERR_BADOWNER; one of a name it knows is kept as `name@domain`.
+ */
+export interface ScriptedOwners {
+  /** The domain of its owner strings (compared without regard to case). */
+  readonly domain: string;
+  /** The user and group names it knows. */
+  readonly names: readonly string[];
+  /** Owner and group strings of paths as GETATTR answers them (default `root@domain`). */
+  readonly of?: Readonly<Record<string, readonly [owner: string, group: string]>>;
 }
 
 /** Which delegations OPEN grants. */
@@ -589,6 +629,29 @@ function isWrite(type: number): boolean {
   return type === LockType.WRITE_LT || type === LockType.WRITEW_LT;
 }
 
+/**
+ * `getattrNoValue`: a GETATTR result carrying these ids under this key is
+ * encoded with their bits set and no value for them. GETATTR's codec is
+ * wrapped once for it; every other result is encoded as before (a client
+ * never encodes GETATTR results).
+ */
+const NO_VALUE = Symbol("getattrNoValue");
+{
+  const codec = GETATTR as { encodeResult: typeof GETATTR.encodeResult };
+  const encode = codec.encodeResult;
+  codec.encodeResult = (w, result) => {
+    const noValue = (result as { [NO_VALUE]?: readonly number[] })[NO_VALUE];
+    if (!noValue) return encode(w, result);
+    const values = new XdrWriter();
+    encodeFattrResult(values, result.attrs);
+    const bytes = values.bytes();
+    const words = new DataView(bytes.buffer, bytes.byteOffset).getUint32(0);
+    encodeBitmap(w, [...attrIds(result.attrs), ...noValue]);
+    // attrlist4 as encoded: the values of the attributes that have one.
+    w.writeFixedOpaque(bytes.subarray(4 + 4 * words));
+  };
+}
+
 // ------------------------------------------------------------------ server
 
 /** Ops whose stateid may be the current stateid here (RFC 8881 §16.2.3.1.2). */
@@ -607,6 +670,11 @@ export class ScriptedServer {
   readonly writeOvercount: number;
   readonly setattrIgnores: ReadonlySet<number>;
   readonly readNothingFrom: number | undefined;
+  readonly supportedAttrs: ReadonlySet<number> | undefined;
+  readonly getattrNoValue: ReadonlySet<number>;
+  readonly ownerNames: ScriptedOwners | undefined;
+  /** Owner and group strings set by SETATTR (`ownerNames`). */
+  readonly #ownersSet = new Map<FileNode, [owner: string, group: string]>();
   readonly #maxread: (path: string) => bigint | undefined;
   readonly #maxwrite: (path: string) => bigint | undefined;
   readonly root: FileNode;
@@ -689,6 +757,9 @@ export class ScriptedServer {
     this.writeOvercount = options.writeOvercount ?? 0;
     this.setattrIgnores = new Set(options.setattrIgnores ?? []);
     this.readNothingFrom = options.readNothingFrom;
+    this.supportedAttrs = options.supportedAttrs ? new Set(options.supportedAttrs) : undefined;
+    this.getattrNoValue = new Set(options.getattrNoValue ?? []);
+    this.ownerNames = options.owners;
     this.#maxread = options.maxread ?? (() => 1n << 20n);
     this.#maxwrite = options.maxwrite ?? (() => undefined);
     this.delegationPolicy = options.delegations;
@@ -1625,7 +1696,7 @@ export class ScriptedServer {
       }
       case "GETATTR":
         return ctx.cfh
-          ? ok(op, { attrs: this.#attrs(ctx.cfh, op.args as ReadonlySet<number>) })
+          ? ok(op, this.#getattrResult(ctx.cfh, op.args as ReadonlySet<number>))
           : fail(op, S.NFS4ERR_NOFILEHANDLE);
       case "VERIFY": {
         // RFC 8881 §18.31: NFS4ERR_NOT_SAME unless every attribute given
@@ -1748,11 +1819,62 @@ export class ScriptedServer {
     if (maxread !== undefined) (all as { maxread?: bigint }).maxread = maxread;
     const maxwrite = this.#maxwrite(node.path);
     if (maxwrite !== undefined) (all as { maxwrite?: bigint }).maxwrite = maxwrite;
+    if (this.supportedAttrs) {
+      (all as { supportedAttrs?: ReadonlySet<number> }).supportedAttrs = this.supportedAttrs;
+    }
+    const owned = this.#ownerStrings(node);
+    if (owned) Object.assign(all, { owner: owned[0], ownerGroup: owned[1] });
     const out: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(all)) {
       if (wanted.has(attrId(key as keyof FileAttributes))) out[key] = value;
     }
     return out as FileAttributes;
+  }
+
+  /** GETATTR's result: `getattrNoValue`'s bits asked for go with no value. */
+  #getattrResult(node: FileNode, wanted: ReadonlySet<number>): { attrs: FileAttributes } {
+    const noValue = [...wanted].filter((id) => this.getattrNoValue.has(id));
+    if (noValue.length === 0) return { attrs: this.#attrs(node, wanted) };
+    const attrs = this.#attrs(node, new Set([...wanted].filter((id) => !noValue.includes(id))));
+    return Object.assign({ attrs }, { [NO_VALUE]: noValue });
+  }
+
+  /** The owner and group strings of the file at `path` (`owners`), or undefined. */
+  ownerStringsOf(path: string): readonly [string, string] | undefined {
+    const node = this.file(path);
+    return node && this.#ownerStrings(node);
+  }
+
+  /** A file's owner and group strings (`ownerNames`), or undefined without. */
+  #ownerStrings(node: FileNode): readonly [string, string] | undefined {
+    const owners = this.ownerNames;
+    if (!owners) return undefined;
+    const root = `root@${owners.domain}`;
+    return this.#ownersSet.get(node) ?? owners.of?.[node.path] ?? [root, root];
+  }
+
+  /**
+   * SETATTR of owner and owner_group (`ownerNames`): NFS4ERR_BADOWNER for a
+   * numeric string or a name not known at this domain; else kept as
+   * `name@domain`. Nothing is kept unless both are good.
+   */
+  #setOwners(node: FileNode, attrs: SetattrArgs["attrs"]): number | undefined {
+    const owners = this.ownerNames;
+    if (!owners || (attrs.owner === undefined && attrs.ownerGroup === undefined)) return undefined;
+    const mapped = (text: string | undefined): string | undefined | null => {
+      if (text === undefined) return undefined;
+      const at = text.lastIndexOf("@");
+      const name = text.slice(0, at);
+      const known = at > 0 && owners.names.includes(name) &&
+        text.slice(at + 1).toLowerCase() === owners.domain.toLowerCase();
+      return known ? `${name}@${owners.domain}` : null;
+    };
+    const owner = mapped(attrs.owner);
+    const group = mapped(attrs.ownerGroup);
+    if (owner === null || group === null) return S.NFS4ERR_BADOWNER;
+    const [was, wasGroup] = this.#ownerStrings(node)!;
+    this.#ownersSet.set(node, [owner ?? was, group ?? wasGroup]);
+    return undefined;
   }
 
   // ------------------------------------------------------------ client IDs
@@ -2475,6 +2597,8 @@ export class ScriptedServer {
     if (status !== S.NFS4_OK) return fail(op, status);
     if (rec && rec.file !== ctx.cfh) return fail(op, S.NFS4ERR_BAD_STATEID);
     const node = ctx.cfh;
+    const badOwner = this.#setOwners(node, args.attrs);
+    if (badOwner !== undefined) return fail(op, badOwner);
     if (args.attrs.size !== undefined && !this.setattrIgnores.has(Attr.SIZE)) {
       if (node.type === "dir") return fail(op, S.NFS4ERR_ISDIR);
       const data = new Uint8Array(Number(args.attrs.size));

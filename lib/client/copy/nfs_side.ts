@@ -34,6 +34,7 @@ import {
   type Writer,
 } from "./side.ts";
 import { type OwnerKind, serverOwner } from "./owners.ts";
+import { ownerDomain } from "../owner_domain.ts";
 import { pipelinedRead, seekedRead } from "./nfs_read.ts";
 import { endOfData } from "../read_progress.ts";
 import { readAheadDepth } from "../byte_range.ts";
@@ -159,8 +160,7 @@ export class NfsSide implements Side {
 
   #stat(info: FileInfo, path: string): Stat {
     // A server that maps owners to names says so in every owner string.
-    const at = info.owner?.lastIndexOf("@") ?? -1;
-    if (at > 0) this.#ownerDomain ??= info.owner!.slice(at + 1);
+    this.#ownerDomain ??= ownerDomain(info.owner);
     return {
       kind: info.kind,
       size: info.size,
