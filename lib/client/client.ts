@@ -30,7 +30,14 @@ import {
   type SettableAttributes,
   usableTime,
 } from "../nfs4/attrs.ts";
-import { FileType, LockType, NFS4_UINT64_MAX, ShareAccess, StableHow } from "../nfs4/constants.ts";
+import {
+  FileType,
+  LockType,
+  NFS4_UINT64_MAX,
+  ShareAccess,
+  ShareDeny,
+  StableHow,
+} from "../nfs4/constants.ts";
 import { NfsError } from "../nfs4/errors.ts";
 import { byteLength, displayByteString } from "../nfs4/names.ts";
 import { getattr } from "../nfs4/ops/getattr.ts";
@@ -96,6 +103,7 @@ import {
   type LockRange,
   type LockState,
   type OpenState,
+  type ShareModes,
 } from "../state/open_state.ts";
 import type { LockOwner } from "../state/owners.ts";
 import { Tracer } from "../state/trace.ts";
@@ -281,6 +289,20 @@ export const SMALL_CREATE_BYTES = 64 * 1024;
 
 /** What an open file needs of its OPEN's GETATTR (NfsFile: size, change, read and write sizes). */
 const OPENED_FILE_ATTRS = [Attr.TYPE, Attr.SIZE, Attr.CHANGE, Attr.MAXREAD, Attr.MAXWRITE];
+
+/**
+ * The shares of lib/state/small_file.ts's and small_create.ts's OPENs,
+ * which their handles give up at close (one that named a share the state
+ * does not count would only leave the union as wide as it was).
+ */
+const READ_SHARE: ShareModes = {
+  access: ShareAccess.OPEN4_SHARE_ACCESS_READ,
+  deny: ShareDeny.OPEN4_SHARE_DENY_NONE,
+};
+const WRITE_SHARE: ShareModes = {
+  access: ShareAccess.OPEN4_SHARE_ACCESS_WRITE,
+  deny: ShareDeny.OPEN4_SHARE_DENY_NONE,
+};
 
 /** What {@linkcode Nfs4Client.createWriteCloseIn} did. */
 export type CreatedInOne =
@@ -1037,7 +1059,7 @@ export class Nfs4Client implements Nfs4ClientApi {
         rest = new NfsFile(this, got.state, a.size, {
           rsize: this.#maxResponse(Math.min(maxread, MAX_READ)),
           wsize: this.#maxRequest(Math.min(maxwrite, MAX_WRITE)),
-        });
+        }, READ_SHARE);
       }
       if (a.type !== undefined && a.type !== FileType.NF4REG) {
         // OPEN opens regular files only (RFC 8881 §18.16.3); a server that
@@ -1139,7 +1161,10 @@ export class Nfs4Client implements Nfs4ClientApi {
       ...(options.answerWithinMs !== undefined ? { answerWithinMs: options.answerWithinMs } : {}),
     });
     const attrs = opened.attrs.attrs;
-    let file = this.#fileFor(opened.state, opened.attrs);
+    // What this handle's close gives up (OPEN_DOWNGRADE while other handles
+    // of the file remain, procs.ts closeOpen).
+    const share = { access, deny: ShareDeny.OPEN4_SHARE_DENY_NONE };
+    let file = this.#fileFor(opened.state, opened.attrs, share);
     if (options.truncate && attrs.size !== 0n && (!options.create || attrs.size !== undefined)) {
       // Truncated here when the OPEN did not (no create, or an UNCHECKED4
       // create of a file that existed whose server kept the size it was
@@ -1152,7 +1177,7 @@ export class Nfs4Client implements Nfs4ClientApi {
         throw e;
       }
       // Its size is what the SETATTR made it, not what the OPEN found.
-      file = this.#fileFor(opened.state, opened.attrs, 0n);
+      file = this.#fileFor(opened.state, opened.attrs, share, 0n);
     }
     if (modeFollows) {
       try {
@@ -1206,14 +1231,19 @@ export class Nfs4Client implements Nfs4ClientApi {
    * the session's (RFC 7530 §5.8.2.20): never the pseudo-root's, whose
    * maxread (4096 on some servers) says nothing about the export.
    */
-  #fileFor(state: OpenState, fattr: DecodedFattr, size = fattr.attrs.size): NfsFile {
+  #fileFor(
+    state: OpenState,
+    fattr: DecodedFattr,
+    share: ShareModes,
+    size = fattr.attrs.size,
+  ): NfsFile {
     const attrs = fattr.attrs;
     const maxread = Number(attrs.maxread ?? BigInt(MAX_READ));
     const maxwrite = Number(attrs.maxwrite ?? BigInt(MAX_WRITE));
     return new NfsFile(this, state, size, {
       rsize: this.#maxResponse(Math.min(maxread, MAX_READ)),
       wsize: this.#maxRequest(Math.min(maxwrite, MAX_WRITE)),
-    });
+    }, share);
   }
 
   /**
@@ -1314,7 +1344,7 @@ export class Nfs4Client implements Nfs4ClientApi {
         if (!end.done) {
           return {
             done: false,
-            file: this.#fileFor(end.opened.state, end.opened.attrs),
+            file: this.#fileFor(end.opened.state, end.opened.attrs, WRITE_SHARE),
             ...(end.ownerError !== undefined ? { ownerError: end.ownerError } : {}),
             ...(end.ownerGiven ? { ownerGiven: true } : {}),
           };
@@ -2038,13 +2068,15 @@ export class Nfs4Client implements Nfs4ClientApi {
   }
 
   /**
-   * CLOSE of one handle's open (users counted, files.ts). Once close() of
-   * the client began, its release closes every open: this waits for it
-   * (its outcome is the client's, in {@linkcode leftOnServer}).
+   * CLOSE of one handle's open (users counted, files.ts), or OPEN_DOWNGRADE
+   * to what the other handles of the file hold: `share` is what this
+   * handle opened with. Once close() of the client began, its release
+   * closes every open: this waits for it (its outcome is the client's, in
+   * {@linkcode leftOnServer}).
    */
-  closeState(state: OpenState): Promise<void> {
+  closeState(state: OpenState, share?: ShareModes): Promise<void> {
     if (this.manager.closing) return this.manager.shutdown().then(ignore, ignore);
-    return closeFile(this.manager, state);
+    return closeFile(this.manager, state, share);
   }
 
   /**
@@ -2183,6 +2215,11 @@ export class NfsFile implements WritableFile {
   readonly #client: Nfs4Client;
   readonly state: OpenState;
   readonly size: bigint | undefined;
+  /**
+   * The share access and deny this handle opened with, which its close
+   * gives up (undefined: not known, and nothing is downgraded for it).
+   */
+  readonly #share: ShareModes | undefined;
   /** close()'s promise, once called. */
   #closing: Promise<void> | undefined;
   /** READ and WRITE sizes negotiated from maxread/maxwrite and the session. */
@@ -2194,10 +2231,12 @@ export class NfsFile implements WritableFile {
     state: OpenState,
     size: bigint | undefined,
     sizes: { rsize: number; wsize: number },
+    share?: ShareModes,
   ) {
     this.#client = client;
     this.state = state;
     this.size = size;
+    this.#share = share;
     this.rsize = sizes.rsize;
     this.wsize = sizes.wsize;
   }
@@ -2402,7 +2441,7 @@ export class NfsFile implements WritableFile {
    * once that has released everything.
    */
   close(): Promise<void> {
-    return this.#closing ??= this.#client.closeState(this.state);
+    return this.#closing ??= this.#client.closeState(this.state, this.#share);
   }
 }
 

@@ -32,7 +32,13 @@ import {
   type Verifier,
 } from "../nfs4/types.ts";
 import type { StateManager } from "./manager.ts";
-import { type Delegation, type LockRange, LockState, OpenState } from "./open_state.ts";
+import {
+  type Delegation,
+  type LockRange,
+  LockState,
+  OpenState,
+  type ShareModes,
+} from "./open_state.ts";
 import { newLockOwner, type OpenOwner } from "./owners.ts";
 import {
   closeOpen,
@@ -40,6 +46,7 @@ import {
   forgetOpen,
   lockRange,
   noteDelegation,
+  releaseInProgress,
   shareAccessWire,
   unlockRange,
 } from "./procs.ts";
@@ -82,7 +89,11 @@ const OPEN_ATTRS = [Attr.TYPE, Attr.SIZE, Attr.CHANGE, Attr.MODE, Attr.FILEID];
  * close the state that OPEN just joined, and the new user's READs fail
  * NFS4ERR_BAD_STATEID (a hard link opened under its second name while the
  * first is being closed). So an OPEN waits for the CLOSEs in flight, and a
- * CLOSE for the OPENs begun before it, then counts the users.
+ * CLOSE for the OPENs begun before it, then counts the users. The
+ * OPEN_DOWNGRADE a close sends while other users remain is ordered the
+ * same way, as part of that close: one that crossed an upgrading OPEN
+ * would take away the access the OPEN just added (RFC 7530 §16.19.4: the
+ * downgrade replaces the open's access and deny).
  */
 const inFlight = new WeakMap<
   StateManager,
@@ -180,8 +191,12 @@ export function recordOpen(
     // live: a CLOSE of it that went unanswered did not end it).
     shared.stateid = newerStateid(shared.stateid, result.stateid);
     shared.closing = false;
+    // The server's open is now the union of both OPENs' access and deny
+    // (RFC 7530 §9.11, RFC 8881 §9.7), and this user's share is counted
+    // for the OPEN_DOWNGRADE its CLOSE may call for (procs.ts closeOpen).
     shared.access |= request.access;
-    shared.users++;
+    shared.deny |= request.deny ?? 0;
+    shared.addUser({ access: request.access, deny: request.deny ?? 0 });
     m.tracer.emit(
       "open",
       "OPEN (upgrade)",
@@ -271,8 +286,14 @@ function accessName(access: number): string {
   return ["none", "read", "write", "read+write"][access & 3] ?? String(access);
 }
 
-/** CLOSE (after unlocking what it holds). */
-export function closeFile(m: StateManager, state: OpenState): Promise<void> {
+/**
+ * One user of `state` closes: CLOSE (after unlocking what it holds) when it
+ * is the last; else OPEN_DOWNGRADE when the users left hold less than the
+ * state (procs.ts closeOpen). `share` is the access and deny this user
+ * opened with; a caller that does not say leaves the others' union as wide
+ * as it was, so nothing is downgraded for it.
+ */
+export function closeFile(m: StateManager, state: OpenState, share?: ShareModes): Promise<void> {
   // Releasing is never stopped by the scope that stopped the work (a
   // Ctrl-C'd verb of nfs4 shell still closes its files).
   return outsideOperationScope(() => {
@@ -280,7 +301,7 @@ export function closeFile(m: StateManager, state: OpenState): Promise<void> {
     const before = [...f.opens];
     const closing = (async () => {
       if (before.length > 0) await Promise.allSettled(before);
-      await closeOpen(m, state);
+      await closeOpen(m, state, share === undefined ? {} : { share });
     })();
     f.closes.add(closing);
     return closing.finally(() => f.closes.delete(closing));
@@ -335,6 +356,10 @@ export function readThenClose(
   const before = [...f.opens];
   const closing = (async () => {
     if (before.length > 0) await Promise.allSettled(before);
+    // A release of this state on its way (an OPEN_DOWNGRADE after another
+    // user closed) ends first: the users are counted after it.
+    const releasing = releaseInProgress(state);
+    if (releasing) await releasing;
     state.assertUsable();
     if (state.closed) throw new Error(`${state.path}: already closed`);
     if (state.users > 1 || state.locks.length > 0 || state.delegation) {

@@ -15,6 +15,31 @@ import type { FileHandle, Stateid } from "../nfs4/types.ts";
 import { formatStateid } from "../nfs4/types.ts";
 import type { LockOwner, OpenOwner } from "./owners.ts";
 
+/**
+ * The share access and deny of an OPEN (RFC 7530 §9.9):
+ * OPEN4_SHARE_ACCESS_READ, _WRITE or _BOTH, and OPEN4_SHARE_DENY_*.
+ */
+export interface ShareModes {
+  readonly access: number;
+  readonly deny: number;
+}
+
+/** The READ and WRITE bits of share_access and share_deny (no WANT_* bits). */
+const SHARE_BITS = 0x3;
+
+/** One number per (access, deny) pair, for counting the users of an open. */
+function shareKey(share: ShareModes): number {
+  return (share.access & SHARE_BITS) | ((share.deny & SHARE_BITS) << 2);
+}
+
+/** `read+write`, `read deny write`: a share as traces print it. */
+export function formatShare(share: ShareModes): string {
+  const bits = (b: number) => ["none", "read", "write", "read+write"][b & SHARE_BITS]!;
+  return share.deny & SHARE_BITS
+    ? `${bits(share.access)} deny ${bits(share.deny)}`
+    : bits(share.access);
+}
+
 /** Why a state needs recovery. */
 export type ReclaimMark = "none" | "reboot" | "nograce";
 
@@ -82,12 +107,22 @@ export class OpenState {
    */
   closing = false;
   /**
-   * Opens of this file by this owner that share the state: the server keeps
-   * one open per (owner, file) and upgrades it (RFC 7530 §16.16.5), so a
-   * second OPEN returns the same stateid with a newer seqid. CLOSE goes out
-   * when the last user closes (the kernel's nfs4_state open counts).
+   * Opens of this file by this owner that share the state, counted by the
+   * share access and deny each asked for (keyed by {@linkcode shareKey}):
+   * the server keeps one open per (owner, file) and upgrades it to the
+   * union of their shares (RFC 7530 §9.11, §16.16.5), so a second OPEN
+   * returns the same stateid with a newer seqid. CLOSE goes out when the
+   * last user closes; a user closing before that may leave a narrower union
+   * in use, which OPEN_DOWNGRADE gives back (the kernel's n_rdonly,
+   * n_wronly and n_rdwr of nfs4_state; procs.ts closeOpen).
    */
-  users = 1;
+  readonly #shares = new Map<number, number>();
+  /**
+   * Users that closed without saying which share they held (a caller of
+   * files.ts closeFile that does not say): still counted in `#shares`, so
+   * the union stays as wide as any user left might need.
+   */
+  #unattributed = 0;
   /**
    * 4.1: the lock owner of a first LOCK the server refused (NFS4ERR_DENIED),
    * for the next try: a server queues blocked locks and sends
@@ -115,6 +150,52 @@ export class OpenState {
     this.stateid = init.stateid;
     this.access = init.access;
     this.deny = init.deny ?? 0; // OPEN4_SHARE_DENY_NONE
+    this.addUser({ access: this.access, deny: this.deny });
+  }
+
+  /** How many opens of this file by this owner the state stands for. */
+  get users(): number {
+    let total = 0;
+    for (const count of this.#shares.values()) total += count;
+    return total - this.#unattributed;
+  }
+
+  /** One more open shares the state (the first OPEN, and each upgrade). */
+  addUser(share: ShareModes): void {
+    const key = shareKey(share);
+    this.#shares.set(key, (this.#shares.get(key) ?? 0) + 1);
+  }
+
+  /**
+   * One user closed, giving up `share` (the access and deny it opened
+   * with). A user that does not say, or names a share no user holds, is
+   * taken off the count without narrowing the union of the rest.
+   */
+  dropUser(share?: ShareModes): void {
+    const key = share === undefined ? undefined : shareKey(share);
+    const count = key === undefined ? undefined : this.#shares.get(key);
+    if (key === undefined || count === undefined) {
+      this.#unattributed++;
+      return;
+    }
+    if (count > 1) this.#shares.set(key, count - 1);
+    else this.#shares.delete(key);
+  }
+
+  /**
+   * The union of the shares the users hold (RFC 7530 §9.11): what the
+   * server must keep for them. At least what the users left hold, and the
+   * union of a subset of the OPENs in effect, as OPEN_DOWNGRADE asks (RFC
+   * 7530 §16.19.4, RFC 8881 §18.18.3).
+   */
+  sharesInUse(): ShareModes {
+    let access = 0;
+    let deny = 0;
+    for (const key of this.#shares.keys()) {
+      access |= key & SHARE_BITS;
+      deny |= (key >> 2) & SHARE_BITS;
+    }
+    return { access, deny };
   }
 
   /** Throws {@linkcode BadStateError} when recovery has given this state up. */

@@ -37,6 +37,7 @@ import { lock } from "../nfs4/ops/lock.ts";
 import { locku } from "../nfs4/ops/locku.ts";
 import { open, type OpenClaim, type OpenResult } from "../nfs4/ops/open.ts";
 import { openConfirm } from "../nfs4/ops/open_confirm.ts";
+import { openDowngrade } from "../nfs4/ops/open_downgrade.ts";
 import { getfh } from "../nfs4/ops/getfh.ts";
 import { putfh } from "../nfs4/ops/putfh.ts";
 import { putrootfh } from "../nfs4/ops/putrootfh.ts";
@@ -61,9 +62,11 @@ import { destroySessionOutcome, leaseErrorFlags } from "./error_table.ts";
 import {
   type Delegation,
   formatRange,
+  formatShare,
   type LockRange,
   type LockState,
   type OpenState,
+  type ShareModes,
 } from "./open_state.ts";
 import { type Slot, SlotTable } from "./slot_table.ts";
 import { BACK_CHANNEL_LIMITS, CALLBACK_PROGRAM } from "./callback.ts";
@@ -1502,15 +1505,63 @@ export async function releaseAll(m: StateManager): Promise<void> {
   c.clientId = undefined;
 }
 
-/** LOCKU every held range, then CLOSE (RFC 7530 §16.4: CLOSE with locks held fails). */
-export async function closeOpen(
+/**
+ * The release of each open state in progress (closeOpen): one at a time
+ * per state, so each decides on the users the one before left, and a CLOSE
+ * never races an OPEN_DOWNGRADE of the same state (on 4.1 nothing else
+ * orders them: the one sent with the older stateid would be refused
+ * NFS4ERR_OLD_STATEID, RFC 8881 §8.2.2). Never rejects.
+ */
+const releasing = new WeakMap<OpenState, Promise<unknown>>();
+
+/**
+ * The release of `state` on its way (a CLOSE, an OPEN_DOWNGRADE), settling
+ * when it has ended (it never rejects), or undefined: for the shapes that
+ * CLOSE inside a larger COMPOUND (files.ts readThenClose, small_upload.ts),
+ * which count the users after it.
+ */
+export function releaseInProgress(state: OpenState): Promise<unknown> | undefined {
+  return releasing.get(state);
+}
+
+/**
+ * One user of `state` closes, giving up `options.share` (the share access
+ * and deny it opened with; a caller that does not say leaves the union of
+ * the others as wide as it was). Users left: OPEN_DOWNGRADE to what they
+ * hold, when that is less ({@linkcode downgradeOpen}). The last user, or
+ * `all` (the release at exit): LOCKU every held range, then CLOSE (RFC 7530
+ * §16.4: CLOSE with locks held fails).
+ */
+export function closeOpen(
   m: StateManager,
   state: OpenState,
-  options: { all?: boolean } = {},
+  options: { all?: boolean; share?: ShareModes } = {},
+): Promise<void> {
+  // The release at exit does not wait: an OPEN_DOWNGRADE sent is answered
+  // before it begins (shutdown() waits for the state changes in flight),
+  // and one waiting out NFS4ERR_DELAY is refused when it would go again.
+  if (options.all) return closeOpenNow(m, state, options);
+  const before = releasing.get(state);
+  const release = before === undefined
+    ? closeOpenNow(m, state, options)
+    : before.then(() => closeOpenNow(m, state, options));
+  const settled = release.catch(() => undefined);
+  releasing.set(state, settled);
+  void settled.then(() => {
+    if (releasing.get(state) === settled) releasing.delete(state);
+  });
+  return release;
+}
+
+async function closeOpenNow(
+  m: StateManager,
+  state: OpenState,
+  options: { all?: boolean; share?: ShareModes },
 ): Promise<void> {
   if (state.closed) return;
   if (state.users > 1 && !options.all) {
-    state.users--;
+    state.dropUser(options.share);
+    await downgradeOpen(m, state);
     return;
   }
   if (state.delegation) {
@@ -1570,6 +1621,81 @@ export async function closeOpen(
     }
   }
   forgetOpen(m, state);
+}
+
+/**
+ * OPEN_DOWNGRADE (RFC 7530 §16.19, RFC 8881 §18.18) of an open whose users
+ * now hold less than it does: a user closed, and the union of the shares
+ * of those left (RFC 7530 §9.11, RFC 8881 §9.7) is narrower than the
+ * state's access and deny. As the kernel's nfs4_close_prepare, which sends
+ * OPEN_DOWNGRADE in place of CLOSE while n_rdonly, n_wronly or n_rdwr
+ * leave a narrower mode in use; the kernel never asks for a deny, so ours
+ * are counted as the RFC has them, beside the access.
+ *
+ * It never fails the close that asked for it: that user's part is done
+ * locally. Refused for good (NFS4ERR_INVAL: RFC 7530 §16.19.4 wants the
+ * union of some subset of the OPENs in effect, and a server that saw only
+ * a recovery's one re-open with the whole union may refuse any narrower;
+ * any status the table does not recover from), the state keeps its wider
+ * access, as the server does, until the last CLOSE releases it. Statuses go
+ * through run() as any op's: stateid errors recover the state (re-opened
+ * with the wider access it still has) and the downgrade goes again, DELAY
+ * is waited out. A state that is bad, closed or being closed is not
+ * downgraded, nor anything once the client is being closed or interrupted
+ * (the release at exit closes every open).
+ */
+async function downgradeOpen(m: StateManager, state: OpenState): Promise<void> {
+  if (state.closed || state.closing || state.bad !== undefined) return;
+  if (m.closing || m.interrupted) return;
+  const held: ShareModes = { access: state.access, deny: state.deny };
+  const inUse = state.sharesInUse();
+  // Only ever narrower: every user's share is in the state's (recordOpen
+  // adds each upgrade's), and bits the state lacks would be an upgrade,
+  // which OPEN_DOWNGRADE cannot make.
+  const access = inUse.access & held.access;
+  const deny = inUse.deny & held.deny;
+  if (access === held.access && deny === held.deny) return;
+  const owner = state.owner;
+  const before = formatStateid(state.stateid);
+  try {
+    const [, stateid] = await m.run(
+      () =>
+        [
+          putfh(state.fh),
+          openDowngrade({
+            stateid: state.stateid,
+            // A seqid-mutating op on 4.0 (RFC 7530 §9.1.7); ignored on 4.1.
+            seqid: owner.seqid,
+            // The share bits alone, never shareAccessWire's: RFC 8881
+            // §18.18.3 allows only READ, WRITE or BOTH in share_access (no
+            // OPEN4_SHARE_ACCESS_WANT_* bits), else NFS4ERR_INVAL.
+            shareAccess: access,
+            shareDeny: deny,
+          }),
+        ] as const,
+      { seqidOwners: [owner], states: [state] },
+    );
+    state.stateid = newerStateid(state.stateid, stateid);
+    state.access = access;
+    state.deny = deny;
+    m.tracer.emit(
+      "open",
+      "OPEN_DOWNGRADE",
+      `${state.path} ${before} -> ${formatStateid(state.stateid)} ${formatShare(held)} -> ${
+        formatShare({ access, deny })
+      } users ${state.users}`,
+    );
+  } catch (e) {
+    // Closed meanwhile by the release at exit, whose CLOSE says so.
+    if (state.closed) return;
+    m.tracer.emit(
+      "open",
+      e instanceof NfsError ? `OPEN_DOWNGRADE -> ${e.statusName}` : "OPEN_DOWNGRADE failed",
+      `${state.path}${e instanceof NfsError ? "" : `: ${(e as Error).message}`}; keeps ${
+        formatShare(held)
+      } until the last CLOSE`,
+    );
+  }
 }
 
 /**

@@ -63,7 +63,7 @@ import { asClose } from "./files.ts";
 import type { StateManager } from "./manager.ts";
 import type { OpenState } from "./open_state.ts";
 import { outsideOperationScope } from "./operation_scope.ts";
-import { closeOpen, forgetOpen } from "./procs.ts";
+import { closeOpen, forgetOpen, releaseInProgress } from "./procs.ts";
 
 /** What {@linkcode writeSetattrClose} did. */
 export type SmallUploadEnd =
@@ -95,6 +95,10 @@ export function writeSetattrClose(
 ): Promise<SmallUploadEnd> {
   if (!canEndInOne(m, state)) return Promise.resolve({ done: false });
   return asClose(m, async (): Promise<SmallUploadEnd> => {
+    // Another user's close of this open on its way (an OPEN_DOWNGRADE)
+    // ends first: its users are counted after it.
+    const releasing = releaseInProgress(state);
+    if (releasing) await releasing;
     state.assertUsable();
     if (!canEndInOne(m, state)) return { done: false };
     let wrote: WriteResult | undefined;

@@ -16,9 +16,9 @@
  *   §2.10.6.1), scriptable target slot id and status flags, RECLAIM_COMPLETE,
  *   TEST_STATEID, FREE_STATEID, BIND_CONN_TO_SESSION;
  * - both: a tiny file tree (`/vfs/file`, `/vfs/other`), OPEN (CLAIM_NULL,
- *   CLAIM_PREVIOUS within grace, CLAIM_FH), READ, LOCK/LOCKU/LOCKT with a
- *   range conflict table, CLOSE; reboots with a grace period, lease expiry,
- *   revocation;
+ *   CLAIM_PREVIOUS within grace, CLAIM_FH), OPEN_DOWNGRADE, READ,
+ *   LOCK/LOCKU/LOCKT with a range conflict table, CLOSE; reboots with a
+ *   grace period, lease expiry, revocation;
  * - delegations (RFC 7530 §10.4, RFC 8881 §10.4), when asked for with the
  *   `delegations` option: a read delegation on OPEN for read, a write one on
  *   OPEN for write, when no other client has the file open for writing; a
@@ -141,6 +141,7 @@ import type { SetclientidArgs } from "../../lib/nfs4/ops/setclientid.ts";
 import type { SetclientidConfirmArgs } from "../../lib/nfs4/ops/setclientid_confirm.ts";
 import type { OpenArgs, OpenDelegation, OpenResult } from "../../lib/nfs4/ops/open.ts";
 import type { OpenConfirmArgs } from "../../lib/nfs4/ops/open_confirm.ts";
+import type { OpenDowngradeArgs } from "../../lib/nfs4/ops/open_downgrade.ts";
 import type { RenameArgs } from "../../lib/nfs4/ops/rename.ts";
 import type { CloseArgs } from "../../lib/nfs4/ops/close.ts";
 import type { LockArgs, LockDenied } from "../../lib/nfs4/ops/lock.ts";
@@ -247,6 +248,12 @@ export interface OpenRec extends StateRecBase {
   readonly kind: "open";
   access: number;
   deny: number;
+  /**
+   * The share access and deny of each OPEN in effect on this open (the
+   * first and every upgrade), which an OPEN_DOWNGRADE must be the union of
+   * some of (RFC 7530 §16.19.4, RFC 8881 §18.18.3).
+   */
+  shares: { readonly access: number; readonly deny: number }[];
   readonly locks: Set<LockRec>;
 }
 
@@ -1756,6 +1763,8 @@ export class ScriptedServer {
         return this.#open(ctx, op, op.args as OpenArgs);
       case "OPEN_CONFIRM":
         return this.#openConfirm(ctx, op, op.args as OpenConfirmArgs);
+      case "OPEN_DOWNGRADE":
+        return this.#openDowngrade(ctx, op, op.args as OpenDowngradeArgs);
       case "CLOSE":
         return this.#close(ctx, op, op.args as CloseArgs);
       case "LOCK":
@@ -2268,6 +2277,7 @@ export class ScriptedServer {
     if (rec) {
       rec.access |= args.shareAccess & 3;
       rec.deny |= args.shareDeny;
+      rec.shares.push({ access: args.shareAccess & 3, deny: args.shareDeny });
       rec.seqid++;
     } else {
       rec = {
@@ -2280,6 +2290,7 @@ export class ScriptedServer {
         silent: false,
         access: args.shareAccess & 3,
         deny: args.shareDeny,
+        shares: [{ access: args.shareAccess & 3, deny: args.shareDeny }],
         locks: new Set(),
       };
       this.states.set(hex(rec.other), rec);
@@ -2318,6 +2329,39 @@ export class ScriptedServer {
     rec.owner.confirmed = true;
     rec.seqid++;
     return this.#consume(rec.owner, args.seqid, ok(op, this.#stateid(rec)));
+  }
+
+  /**
+   * OPEN_DOWNGRADE (RFC 7530 §16.19, RFC 8881 §18.18): share_access READ,
+   * WRITE or BOTH only (any other bit, an OPEN4_SHARE_ACCESS_WANT_* among
+   * them, is NFS4ERR_INVAL), share_deny a DENY_*, and the two the union of
+   * some subset of the OPENs in effect on the open, else NFS4ERR_INVAL
+   * (§16.19.4; Ganesha checks the same). The OPENs outside the new share are
+   * no longer in effect.
+   */
+  #openDowngrade(ctx: Ctx, op: Nfs4Op<unknown>, args: OpenDowngradeArgs): OpOutcome {
+    const found = this.#seqidState(ctx, op, args.stateid, "open", args.seqid);
+    if ("done" in found) return found.done;
+    const rec = found.rec as OpenRec;
+    const finish = (
+      o: OpOutcome,
+    ) => (ctx.minor === 0 ? this.#consume(rec.owner, args.seqid, o) : o);
+    const access = args.shareAccess;
+    const deny = args.shareDeny;
+    if (access < 1 || access > 3 || deny > 3) return finish(fail(op, S.NFS4ERR_INVAL));
+    const within = rec.shares.filter((s) => (s.access & ~access) === 0 && (s.deny & ~deny) === 0);
+    const union = within.reduce(
+      (u, s) => ({ access: u.access | s.access, deny: u.deny | s.deny }),
+      { access: 0, deny: 0 },
+    );
+    if (union.access !== access || union.deny !== deny) {
+      return finish(fail(op, S.NFS4ERR_INVAL));
+    }
+    rec.access = access;
+    rec.deny = deny;
+    rec.shares = within;
+    rec.seqid++;
+    return finish(ok(op, this.#stateid(rec)));
   }
 
   #close(ctx: Ctx, op: Nfs4Op<unknown>, args: CloseArgs): OpOutcome {
