@@ -5,7 +5,8 @@
  * a mount: RPC NULL round trips (as `rpcinfo -t`), the NFSv4 minor
  * versions served, who the server says it is (EXCHANGE_ID), what a session
  * gets (CREATE_SESSION), the lease, the export's limits and attributes, the
- * security flavours of the path, the exports under `/`, and the server's
+ * security flavours of the path, the exports under `/` (with their full
+ * paths: the pseudo file system is walked down to them), and the server's
  * clock. The work is lib/client/probe.ts; this file prints it. Nothing is
  * left on the server, and nothing is written unless `--write-probe`; a
  * probe file that may be left is named on stderr and fails the command, as
@@ -39,7 +40,9 @@ Examples:
 Asks, in this order: RPC NULL (--count times), a stateless COMPOUND in each
 of NFSv4.0, 4.1 and 4.2, then one client of the highest version served:
 EXCHANGE_ID and CREATE_SESSION (4.1+), GETATTR of every supported attribute
-of the path and of /, SECINFO_NO_NAME (4.1+) or SECINFO (4.0), READDIR of /.
+of the path and of /, SECINFO_NO_NAME (4.1+) or SECINFO (4.0), READDIR of /
+and of the pseudo-fs directories below it, down to the exports (where the
+fsid changes; at most 8 levels and 1000 directories, said when cut).
 The client is closed at the end (DESTROY_SESSION, DESTROY_CLIENTID).
 --write-probe creates and removes one file, .nfs4-probe-XXXXXX, in the
 URL's directory (or the directory of the file it names); one that could not

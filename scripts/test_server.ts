@@ -8,7 +8,8 @@
  * shared between instances, so several can run at once on different ports.
  *
  * The server listens on 127.0.0.1 only, speaks NFSv4.0, 4.1 and 4.2, and
- * exports a VFS directory at `/vfs` and an in-memory file system at `/mem`.
+ * exports a VFS directory at `/vfs` and an in-memory file system at `/mem`
+ * (elsewhere in the pseudo file system with `pseudoPaths`).
  * It runs without rpcbind and without D-Bus (it logs that it cannot register
  * with either; both are harmless).
  *
@@ -79,6 +80,15 @@ export interface TestServerOptions {
    * (60), with their data written before the server's first look at it.
    */
   attrExpirationSeconds?: number;
+  /**
+   * Where the exports appear in the pseudo file system (each `EXPORT`'s
+   * `Pseudo`): default `/vfs` and `/mem`. A deeper path puts pseudo-fs
+   * directories between the root and the export, as knfsd's
+   * `/srv/nfs/home` or Ganesha's `Pseudo = /exports/a` do:
+   * `{ vfs: "/top/nested/vfs", mem: "/top/mem" }`. Absolute, names of
+   * letters, digits, `.`, `_` and `-`, and neither inside the other.
+   */
+  pseudoPaths?: { vfs?: string; mem?: string };
 }
 
 /** A running (or stopped) NFS-Ganesha instance. */
@@ -89,7 +99,7 @@ export interface TestServer {
   dir: string;
   /** Local path backing the `/vfs` export. */
   exportDir: string;
-  /** `nfs://127.0.0.1:PORT`; the exports are `${url}/vfs` and `${url}/mem`. */
+  /** `nfs://127.0.0.1:PORT`; the exports are `${url}/vfs` and `${url}/mem` (or at `pseudoPaths`). */
   url: string;
   logFile: string;
   /** Process id of the current ganesha.nfsd (changes on restart; 0 before the first start). */
@@ -124,6 +134,25 @@ const INSTANCE_FILE = "instance.json";
 /** NFS4ERR_OP_NOT_IN_SESSION. */
 const OP_NOT_IN_SESSION = 10071;
 
+const DEFAULT_PSEUDO = { vfs: "/vfs", mem: "/mem" } as const;
+
+function pseudoPathsOption(
+  paths: { vfs?: string; mem?: string } | undefined,
+): { pseudoPaths?: { vfs: string; mem: string } } {
+  if (paths === undefined) return {};
+  const chosen = { vfs: paths.vfs ?? DEFAULT_PSEUDO.vfs, mem: paths.mem ?? DEFAULT_PSEUDO.mem };
+  for (const value of [chosen.vfs, chosen.mem]) {
+    if (!/^(\/[A-Za-z0-9_-][A-Za-z0-9._-]*)+$/.test(value)) {
+      throw new TestServerError(`pseudoPaths must be absolute paths of plain names: ${value}`);
+    }
+  }
+  const [a, b] = [chosen.vfs + "/", chosen.mem + "/"];
+  if (a.startsWith(b) || b.startsWith(a)) {
+    throw new TestServerError(`pseudoPaths must not nest: ${chosen.vfs} and ${chosen.mem}`);
+  }
+  return { pseudoPaths: chosen };
+}
+
 function minorVersionsOption(
   versions: readonly number[] | undefined,
 ): { minorVersions?: readonly number[] } {
@@ -148,6 +177,8 @@ interface InstanceConfig {
   minorVersions?: readonly number[];
   /** The export's Attr_Expiration_Time; absent: 0. */
   attrExpirationSeconds?: number;
+  /** The exports' `Pseudo` paths; absent: `/vfs` and `/mem`. */
+  pseudoPaths?: { vfs: string; mem: string };
 }
 
 // ---------------------------------------------------------------------------
@@ -259,7 +290,7 @@ NFSV4 {
 EXPORT {
     Export_Id = 1;
     Path = ${quote(exportDir)};
-    Pseudo = /vfs;
+    Pseudo = ${config.pseudoPaths?.vfs ?? DEFAULT_PSEUDO.vfs};
     Access_Type = RW;
     Squash = No_Root_Squash;
     SecType = sys;
@@ -275,7 +306,7 @@ EXPORT {
 EXPORT {
     Export_Id = 2;
     Path = /mem;
-    Pseudo = /mem;
+    Pseudo = ${config.pseudoPaths?.mem ?? DEFAULT_PSEUDO.mem};
     Access_Type = RW;
     Squash = No_Root_Squash;
     SecType = sys;
@@ -509,15 +540,20 @@ export async function rpcNull(port: number, timeoutMs = 2000): Promise<void> {
 }
 
 /**
- * Sends COMPOUND { PUTROOTFH; LOOKUP "vfs"; GETFH } (AUTH_SYS root) and
+ * Sends COMPOUND { PUTROOTFH; LOOKUP name (default "vfs"); GETFH } (AUTH_SYS root) and
  * resolves with the COMPOUND's nfsstat4: with minor version 0, NFS4_OK once the
  * pseudo file system is up; with 1 or 2, NFS4ERR_OP_NOT_IN_SESSION (10071)
  * shows the minor version is served (NFS4ERR_MINOR_VERS_MISMATCH, 10021, not).
  */
-export async function probeRoot(port: number, timeoutMs = 2000, minorVersion = 0): Promise<number> {
+export async function probeRoot(
+  port: number,
+  timeoutMs = 2000,
+  minorVersion = 0,
+  name = "vfs",
+): Promise<number> {
   const xid = nextXid++ >>> 0;
   const OP_PUTROOTFH = 24, OP_LOOKUP = 15, OP_GETFH = 10;
-  const args = xdrWords("", minorVersion, 3, OP_PUTROOTFH, OP_LOOKUP, "vfs", OP_GETFH);
+  const args = xdrWords("", minorVersion, 3, OP_PUTROOTFH, OP_LOOKUP, name, OP_GETFH);
   const reply = await rpcExchange(port, rpcCallRecord(xid, 1, AUTH_SYS_CRED, args), timeoutMs);
   const at = acceptedResults(reply, xid);
   if (reply.length < at + 4) throw new Error("COMPOUND reply truncated");
@@ -719,7 +755,9 @@ class GaneshaServer implements TestServer {
         // The lowest minor version served: 4.0 answers NFS4_OK once the
         // pseudo file system is up, 4.1+ NFS4ERR_OP_NOT_IN_SESSION (no SEQUENCE).
         const minor = Math.min(...(this.config.minorVersions ?? [0]));
-        const status = await probeRoot(this.port, 1000, minor);
+        // The first name of the /vfs export's pseudo path.
+        const first = (this.config.pseudoPaths?.vfs ?? DEFAULT_PSEUDO.vfs).split("/")[1];
+        const status = await probeRoot(this.port, 1000, minor, first);
         if (status === 0 || (minor > 0 && status === OP_NOT_IN_SESSION)) {
           // Another server on the port may have answered while ours dies
           // of "Address already in use": make sure ours is the one up.
@@ -727,7 +765,7 @@ class GaneshaServer implements TestServer {
           if (isAlive(pid) && !/Address already in use/.test(tail(this.logFile))) return;
           continue;
         }
-        lastError = new Error(`PUTROOTFH; LOOKUP vfs failed with nfsstat4 ${status}`);
+        lastError = new Error(`PUTROOTFH; LOOKUP ${first} failed with nfsstat4 ${status}`);
       } catch (error) {
         lastError = error;
       }
@@ -859,6 +897,7 @@ async function prepare(
       3600,
     ),
     ...minorVersionsOption(options.minorVersions ?? saved?.minorVersions),
+    ...pseudoPathsOption(options.pseudoPaths ?? saved?.pseudoPaths),
     logLevel: (options.logLevel ?? saved?.logLevel ?? process.env.NFS4_GANESHA_LOG_LEVEL ?? "EVENT")
       .toUpperCase(),
   };

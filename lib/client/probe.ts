@@ -3,8 +3,9 @@
  * NULL), which NFSv4 minor versions it serves, who it says it is
  * (EXCHANGE_ID, RFC 8881 §18.35), what it grants a session (CREATE_SESSION,
  * §18.36), its lease and attributes, the security flavours of a path
- * (SECINFO_NO_NAME §18.45, or SECINFO, RFC 7530 §16.31), the pseudo-fs
- * exports under `/`, and its clock.
+ * (SECINFO_NO_NAME §18.45, or SECINFO, RFC 7530 §16.31), the exports
+ * under `/` (the pseudo file system walked down to them, bounded: see
+ * {@linkcode listExports}), and its clock.
  *
  * The minor versions are asked with a COMPOUND that creates no state
  * (PUTROOTFH alone: 4.0 answers it, 4.1 and later answer
@@ -45,7 +46,7 @@ import { secinfo } from "../nfs4/ops/secinfo.ts";
 import { secinfoNoName } from "../nfs4/ops/secinfo_no_name.ts";
 import { Nfs4Status as S, statusName } from "../nfs4/status.ts";
 import { hex } from "../nfs4/types.ts";
-import type { ConnectOptions } from "./api.ts";
+import type { ConnectOptions, Nfs4ClientApi } from "./api.ts";
 import { Nfs4Client } from "./client.ts";
 import { displayByteString, encodeByteString } from "./names.ts";
 import type { AttributeReport } from "./types.ts";
@@ -104,13 +105,32 @@ export interface SessionGrant {
   readonly persistent: boolean;
 }
 
-/** An entry of the pseudo-fs root. */
+/**
+ * A directory {@linkcode listExports} found in the pseudo file system: an
+ * export (another file system than the pseudo-root's), else one it did not
+ * go into (its fsid unknown, or past the depth limit).
+ */
 export interface ExportEntry {
+  /** From the pseudo-fs root: `/vfs`, `/srv/nfs/home`. */
   readonly path: string;
   readonly fsid: string | undefined;
   /** Another file system than the root's: an export (or a mount inside one). */
   readonly separateFs: boolean;
 }
+
+/** How far {@linkcode listExports} walks the pseudo file system. */
+export interface ExportWalkLimits {
+  /**
+   * Levels below `/` looked at: an export deeper than that is not found,
+   * and a pseudo-fs directory at the last level is listed, not read.
+   */
+  readonly maxDepth: number;
+  /** Directories looked at in all (each a GETATTR at most); the walk stops there. */
+  readonly maxDirectories: number;
+}
+
+/** {@linkcode listExports}'s limits: 8 levels, 1000 directories. */
+export const EXPORT_WALK_LIMITS: ExportWalkLimits = { maxDepth: 8, maxDirectories: 1000 };
 
 /** Everything `nfs4 info` found. */
 export interface ServerProbe {
@@ -263,7 +283,14 @@ export async function probeServer(options: ProbeOptions): Promise<ServerProbe> {
       `security flavours of ${options.path}`,
       () => securityFlavours(client, options.path, report),
     );
-    const exports = await learn(notLearned, "exports under /", () => listExports(client, root));
+    const exports = await learn(
+      notLearned,
+      "exports under /",
+      () => {
+        const rootFsid = root?.values.fsid ? formatFsid(root.values.fsid) : undefined;
+        return listExports(client, rootFsid, notLearned);
+      },
+    );
     const skewMs = options.writeProbe
       ? await learn(
         notLearned,
@@ -547,26 +574,94 @@ async function securityFlavours(
   );
 }
 
-async function listExports(
-  client: Nfs4Client,
-  root: AttributeReport | undefined,
+/**
+ * The exports under `/`: the pseudo file system (RFC 7530 §7, RFC 8881 §7)
+ * joins the exports with directories of its own, which have the
+ * pseudo-root's fsid (RFC 7530 §5.8.1.9); an export is where the fsid
+ * changes, a file system boundary. So the walk goes down, breadth first,
+ * through the directories that have `rootFsid` and lists, with their full
+ * paths, those that do not, without going into them: knfsd's
+ * `/srv/nfs/home` under the pseudo directories `srv` and `nfs`, Ganesha's
+ * `Pseudo = /exports/a` (its pseudo directories have the fsid 152:152).
+ *
+ * Each directory's fsid is READDIR's (knfsd and Ganesha give the fsid of
+ * the file system mounted on it, as LOOKUP would cross into it); one with
+ * the root's fsid, or with none (rdattr_error), is looked up before the
+ * walk goes into it: a LOOKUP that crosses a file system boundary returns
+ * another fsid (RFC 7530 §5.8.2.23, mounted_on_fileid). One whose fsid
+ * cannot be had is listed as unknown and not gone into; an unknown
+ * `rootFsid` lists `/`'s directories alone. A failure to read `/` is thrown
+ * (nothing learned); a directory below it that cannot be read (a status, a
+ * reply that does not decode), and a walk cut by `limits`, are lines of
+ * `notLearned`. At most `limits.maxDirectories` directories are looked at
+ * (one LOOKUP each at most) and as many read (READDIR).
+ *
+ * @example
+ * ```ts
+ * await listExports(client, "152:152", notLearned);
+ * // [{ path: "/top/mem", fsid: "2:0", separateFs: true }, { path: "/top/nested/vfs", ... }]
+ * ```
+ */
+export async function listExports(
+  client: Pick<Nfs4ClientApi, "readdir" | "stat">,
+  rootFsid: string | undefined,
+  notLearned: string[],
+  limits: ExportWalkLimits = EXPORT_WALK_LIMITS,
 ): Promise<ExportEntry[]> {
-  const rootFsid = root?.values.fsid ? formatFsid(root.values.fsid) : undefined;
   const entries: ExportEntry[] = [];
-  for await (const entry of client.readdir("/")) {
-    if (entry.kind !== "directory") continue;
-    // An export whose attributes cannot be had (a status, a reply that did
-    // not decode) is listed without its fsid.
-    const report = await client.attributes(entry.path).catch((e) => {
-      if (e instanceof NfsError || e instanceof RpcProtocolError) return undefined;
-      throw e;
-    });
-    const fsid = report?.values.fsid ? formatFsid(report.values.fsid) : undefined;
-    entries.push({
-      path: displayByteString(entry.path),
-      fsid,
-      separateFs: fsid !== undefined && rootFsid !== undefined && fsid !== rootFsid,
-    });
+  /** Pseudo-fs directories to read, with their depth below `/`. */
+  const queue: { path: string; depth: number }[] = [{ path: "/", depth: 0 }];
+  let looked = 0;
+  /** Pseudo-fs directories not read for the depth limit. */
+  const tooDeep: string[] = [];
+  let cut = false;
+  while (queue.length > 0 && !cut) {
+    const dir = queue.shift()!;
+    try {
+      for await (const entry of client.readdir(dir.path, { fields: ["fsid"] })) {
+        if (entry.kind !== "directory") continue;
+        if (looked >= limits.maxDirectories) {
+          cut = true;
+          break;
+        }
+        looked++;
+        let fsid = entry.attrError === undefined ? entry.fsid : undefined;
+        if (fsid === undefined || fsid === rootFsid) {
+          // A directory whose attributes cannot be had (a status, a reply
+          // that did not decode) is listed without its fsid.
+          fsid = await client.stat(entry.path).then((info) => info.fsid, (e) => {
+            if (e instanceof NfsError || e instanceof RpcProtocolError) return undefined;
+            throw e;
+          });
+        }
+        const path = displayByteString(entry.path);
+        if (rootFsid === undefined || fsid !== rootFsid) {
+          entries.push({ path, fsid, separateFs: fsid !== undefined && rootFsid !== undefined });
+        } else if (dir.depth + 1 < limits.maxDepth) {
+          queue.push({ path: entry.path, depth: dir.depth + 1 });
+        } else {
+          entries.push({ path, fsid, separateFs: false });
+          tooDeep.push(path);
+        }
+      }
+    } catch (e) {
+      if (dir.path === "/" || !(e instanceof NfsError || e instanceof RpcProtocolError)) throw e;
+      const why = e instanceof NfsError ? e.statusName : e.message;
+      notLearned.push(`exports under ${displayByteString(dir.path)}: ${why}`);
+    }
+  }
+  if (tooDeep.length > 0) {
+    const more = tooDeep.length > 1 ? ` and ${tooDeep.length - 1} more` : "";
+    notLearned.push(
+      `exports more than ${limits.maxDepth} levels below /: not looked for ` +
+        `(${tooDeep[0]}${more} not read)`,
+    );
+  }
+  if (cut) {
+    notLearned.push(
+      `exports past the first ${limits.maxDirectories} directories: not looked for ` +
+        "(the walk stops there)",
+    );
   }
   return entries;
 }
