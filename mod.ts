@@ -64,6 +64,7 @@ export { BadStateError } from "./lib/state/open_state.ts";
 export {
   ClientClosedError,
   RecoveryError,
+  RecoveryTimeoutError,
   ServerNotRespondingError,
   StateManager,
 } from "./lib/state/manager.ts";

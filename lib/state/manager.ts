@@ -78,7 +78,8 @@ export interface StateManagerOptions {
   readonly callTimeoutMs?: number;
   /**
    * How long an operation may keep retrying through recovery, DELAY, GRACE
-   * and reconnects before it fails (ms). Default: 2 minutes.
+   * and reconnects before it fails (ms), counted from its start (run()).
+   * Default: 2 minutes.
    */
   readonly recoveryTimeoutMs?: number;
   /**
@@ -257,7 +258,11 @@ export class ClientClosedError extends Error {
  * The server answered nothing for a whole recovery deadline: every
  * transmission timed out or lost its connection. The client stops using
  * that server, so a command against a dead server ends within one deadline
- * whatever it has left to do.
+ * whatever it has left to do. Also a request resent until its operation's
+ * deadline, which came first (the operation had waited for recovery, or
+ * sent other requests, before): `operationMs`, how long the operation
+ * tried, is then told too, and the server is judged gone only if it was
+ * silent for as long as above.
  */
 export class ServerNotRespondingError extends RpcError {
   readonly server: string;
@@ -271,17 +276,66 @@ export class ServerNotRespondingError extends RpcError {
     tries: number,
     callTimeoutMs: number,
     cause: unknown,
+    operationMs?: number,
   ) {
     super(
       `${server}: server not responding: no reply in ${seconds(waitedMs)} ` +
         `(${tries} ${tries === 1 ? "try" : "tries"}, each waiting up to ${seconds(callTimeoutMs)}` +
-        `${lastFailure(cause)})`,
+        `${lastFailure(cause)}` +
+        `${
+          operationMs !== undefined && seconds(operationMs) !== seconds(waitedMs)
+            ? `; the operation gave up after ${seconds(operationMs)}`
+            : ""
+        })`,
       { cause, retriable: false },
     );
     this.name = "ServerNotRespondingError";
     this.server = server;
     this.waitedMs = waitedMs;
     this.tries = tries;
+  }
+}
+
+/**
+ * An operation's deadline (StateManagerOptions.recoveryTimeoutMs) passed
+ * while it waited for the state manager's recovery: the operation stops
+ * waiting, recovery goes on (later operations use what it makes). Nothing
+ * of the operation is in flight: it was not sent again. `mayHaveRun` when
+ * the server may have run it all the same, or part of it (an earlier
+ * transmission whose resend was answered by a lost session, a 4.0 resend,
+ * a state change in its COMPOUND before the status that called for the
+ * recovery; NfsError.answeredResend), as for an operation that got no
+ * reply. Its `cause` is that status, if one called for the recovery.
+ */
+export class RecoveryTimeoutError extends Error {
+  readonly server: string;
+  /** The recovery step running, or first pending, at the deadline (flags.ts). */
+  readonly step: ClientFlag | undefined;
+  /** How long the operation tried (ms): from its start to the deadline. */
+  readonly waitedMs: number;
+  /** The server may have run (part of) the operation: its outcome is unknown. */
+  readonly mayHaveRun: boolean;
+
+  constructor(
+    server: string,
+    waitedMs: number,
+    step: { readonly flag: ClientFlag; readonly reason: string | undefined } | undefined,
+    ran: string | undefined,
+    options?: ErrorOptions,
+  ) {
+    const what = step === undefined
+      ? "recovery"
+      : `${step.flag}${step.reason !== undefined ? ` (${step.reason})` : ""}`;
+    super(
+      `${server}: recovery not done in ${seconds(waitedMs)}: ${what}` +
+        (ran !== undefined ? `; the server may have run ${ran}` : ""),
+      options,
+    );
+    this.name = "RecoveryTimeoutError";
+    this.server = server;
+    this.step = step?.flag;
+    this.waitedMs = waitedMs;
+    this.mayHaveRun = ran !== undefined;
   }
 }
 
@@ -539,6 +593,79 @@ export class StateManager {
     }
     stop.throwIfAborted();
     if (this.#fatal) throw this.#fatal;
+  }
+
+  /**
+   * waitForRecovery() for an ordinary operation (run()), until its
+   * `deadline`: false when recovery still runs then. Recovery itself is
+   * not stopped: it goes on for the operations after this one. Throws as
+   * waitForRecovery() does (recovery gave up, `signal` or an interrupt
+   * stopped the wait).
+   */
+  async #recoveredBy(deadline: number, signal: AbortSignal | undefined): Promise<boolean> {
+    const left = deadline - this.clock.now();
+    if (this.#loop && left > 0) {
+      const due = new AbortController();
+      const timer = this.clock.setTimer(() => due.abort(), left);
+      try {
+        await this.waitForRecovery(signal ? AbortSignal.any([signal, due.signal]) : due.signal);
+        return true;
+      } catch (e) {
+        if (!due.signal.aborted || e !== due.signal.reason) throw e;
+      } finally {
+        timer.cancel();
+      }
+    }
+    if (this.#loop) return false;
+    // Done meanwhile, or only recovery's failure to tell (#fatal).
+    await this.waitForRecovery(signal);
+    return true;
+  }
+
+  /**
+   * What an operation whose deadline came while recovery still ran fails
+   * with (run()): the step running, or the first pending, with why it was
+   * set; the status that called for the recovery, if one did, marked as
+   * #results marks it (NfsError.answeredResend), as its cause; and whether
+   * the server may have run the operation: an earlier transmission of it
+   * (that answer's resend), or a state change of its COMPOUND before the
+   * status. Traced.
+   */
+  #recoveryNotDone(
+    started: number,
+    reply: CompoundReply | undefined,
+    ops: OpList | undefined,
+    mayHaveRun: boolean,
+  ): RecoveryTimeoutError {
+    const flag = this.#handling ?? FLAG_ORDER.find((f) => this.client.flags.has(f));
+    const step = flag === undefined ? undefined : { flag, reason: this.#reasons.get(flag) };
+    let cause: unknown;
+    let ran: string | undefined;
+    if (reply !== undefined && ops !== undefined) {
+      try {
+        this.#results(reply, ops, mayHaveRun);
+      } catch (e) {
+        cause = e;
+      }
+      const failedAt = reply.outcomes.findIndex((o) => o.status !== S.NFS4_OK);
+      const before = failedAt < 0 ? [] : ops.slice(0, failedAt);
+      if (cause instanceof NfsError && cause.answeredResend) ran = opNames(ops);
+      else if (changesState(before)) ran = opNames(before);
+    }
+    const error = new RecoveryTimeoutError(
+      this.client.server,
+      this.clock.now() - started,
+      step,
+      ran,
+      cause !== undefined ? { cause } : undefined,
+    );
+    this.tracer.emit(
+      "retry",
+      "recovery not awaited",
+      `${flag ?? "recovery"} still running at the operation's deadline` +
+        (ran !== undefined ? `; the server may have run ${ran}` : ": not sent again"),
+    );
+    return error;
   }
 
   /**
@@ -1267,10 +1394,39 @@ export class StateManager {
    * retries with fresh stateids and seqids (`build` is called for each
    * attempt), and throws `NfsError` for a final status or
    * `BadStateError` for a state recovery gave up.
+   *
+   * Everything it waits for ends by its deadline (`recoveryTimeoutMs` from
+   * the call): DELAY and GRACE, the backoff after a recovery, the wait for
+   * recovery ({@linkcode RecoveryTimeoutError} when recovery still runs
+   * then; recovery goes on) and the resends of a request that got no reply
+   * ({@linkcode ServerNotRespondingError}). Nothing is sent after it, so the
+   * call ends by then plus what is left of the one transmission in flight
+   * (at most `callTimeoutMs`). Exceptions: a 4.1 request waiting for a free
+   * slot, or a 4.0 one behind another request of its owners, waits as long
+   * as those take (each bounded by its own deadline) and then goes out once
+   * however late; a 4.0 OPEN_CONFIRM (`underOwners`) or settling CLOSE
+   * (`refusedUnderOwners`) follows an answer that came in the last
+   * transmission, once (one more `callTimeoutMs`). The state manager's own
+   * requests (`inRecovery`) and the releases once close() began or after
+   * an interrupt keep their bounds: a resend budget per request, and the
+   * release window.
    */
   async run<T extends OpList>(build: () => T, options: RunOptions = {}): Promise<ResultsOf<T>> {
     const started = this.clock.now();
     const deadline = started + this.recoveryTimeoutMs;
+    /**
+     * An ordinary operation: its deadline also bounds its wait for recovery
+     * and its resends (README "Deadlines and signals": nothing is sent for
+     * it after the deadline, so it ends by then but for the call in
+     * flight). The state manager's own requests (recovery goes on whoever
+     * waits for it) and the releases once close() began or after an
+     * interrupt (bounded by their own window) keep a resend budget per
+     * request, as before.
+     */
+    const bounded = !options.inRecovery && !this.#onlyReleases;
+    /** Its last answer, and what it answered: what giving up on recovery reports. */
+    let lastReply: CompoundReply | undefined;
+    let lastOps: T | undefined;
     const answerBy = options.answerWithinMs === undefined
       ? undefined
       : this.clock.now() + options.answerWithinMs;
@@ -1320,7 +1476,15 @@ export class StateManager {
         : AbortSignal.any([options.signal, scoped]);
       soft?.throwIfAborted();
       // Nothing to wait for most of the time: no promise made for it then.
-      if (!options.inRecovery && (this.#loop || this.#fatal)) await this.waitForRecovery(soft);
+      if (!options.inRecovery && (this.#loop || this.#fatal)) {
+        if (!bounded) {
+          await this.waitForRecovery(soft);
+        } else if (!await this.#recoveredBy(deadline, soft)) {
+          // Recovery still runs at the operation's deadline: the operation
+          // stops waiting (not sent again), recovery goes on.
+          throw this.#recoveryNotDone(started, lastReply, lastOps, mayHaveRun);
+        }
+      }
       if (
         answerBy !== undefined && attempted && !waitedForRoom &&
         answerBy - this.clock.now() < sendRoom()
@@ -1352,11 +1516,18 @@ export class StateManager {
           // then, without its two async closures per call. send() reads only
           // `cacheThis` and `signal` of the options.
           ops = build();
-          reply = await this.send(ops, options, soft);
+          reply = await this.send(ops, options, soft, bounded ? deadline : undefined);
         } else {
           const built: { ops?: T } = {};
           try {
-            reply = await this.#sendUnderOwners(owners, build, options, built, soft);
+            reply = await this.#sendUnderOwners(
+              owners,
+              build,
+              options,
+              built,
+              soft,
+              bounded ? deadline : undefined,
+            );
           } finally {
             if (built.ops !== undefined) ops = built.ops;
           }
@@ -1391,6 +1562,8 @@ export class StateManager {
       if (!mayHaveRun && this.#answersToResends.has(reply)) {
         mayHaveRun = this.#leftUnknown(reply, ops);
       }
+      lastReply = reply;
+      lastOps = ops;
       // A failure with no results at all (a server that would not start the
       // COMPOUND: NFS4ERR_DELAY, NFS4ERR_RESOURCE; on 4.1 #sendNow already
       // takes it as SEQUENCE's) goes through the table as any failure, so
@@ -1603,6 +1776,7 @@ export class StateManager {
     options: RunOptions,
     built: { ops?: T },
     soft: AbortSignal | undefined,
+    until: number | undefined,
   ): Promise<CompoundReply> {
     return withOwners(owners, async () => {
       // It may have waited for the owners (another request of theirs in
@@ -1616,10 +1790,15 @@ export class StateManager {
       const sendAdvancing = async (more: OpList) => {
         let sent: CompoundReply;
         try {
-          sent = await this.send(more, {
-            ...(options.cacheThis !== undefined ? { cacheThis: options.cacheThis } : {}),
-            ...(options.signal ? { signal: options.signal } : {}),
-          });
+          sent = await this.send(
+            more,
+            {
+              ...(options.cacheThis !== undefined ? { cacheThis: options.cacheThis } : {}),
+              ...(options.signal ? { signal: options.signal } : {}),
+            },
+            undefined,
+            until,
+          );
         } catch (e) {
           // No answer: the server may have run it (owners.ts assumeRan).
           if (this.#outcomeUnknown(e, options) && more.some((op) => SEQID_OPS.has(op.name))) {
@@ -1679,16 +1858,21 @@ export class StateManager {
    * `softStop` (a command's, operation_scope.ts) ends it before it is sent
    * (on 4.1 it may wait for a slot first); one that changes no state and
    * is on its way is left to its answer, the caller no longer waiting.
+   *
+   * `until`: the deadline of the operation it is part of (run()'s), which
+   * the resends stop at when it comes before the request's own (the
+   * recovery deadline from its first transmission).
    */
   send(
     ops: OpList,
     options: { cacheThis?: boolean; signal?: AbortSignal } = {},
     softStop?: AbortSignal,
+    until?: number,
   ): Promise<CompoundReply> {
     if (this.#closed) return Promise.reject(new ClientClosedError(this.client.server));
     const changes = options.cacheThis ?? changesState(ops);
     if (!changes) {
-      const sending = this.#sendNow(ops, options, false, softStop);
+      const sending = this.#sendNow(ops, options, false, softStop, until);
       if (!softStop || softStop.aborted) return sending;
       // A request that changes nothing is left behind at the soft stop: the
       // caller stops waiting at once (a server that stopped answering does
@@ -1704,7 +1888,7 @@ export class StateManager {
     }
     // Counted: shutdown() waits for the state changes in flight (`#settle`).
     this.#changesInFlight++;
-    return this.#sendNow(ops, options, true, softStop).finally(() => {
+    return this.#sendNow(ops, options, true, softStop, until).finally(() => {
       if (--this.#changesInFlight === 0) {
         for (const wake of this.#changesSettled.splice(0)) wake();
       }
@@ -1720,6 +1904,7 @@ export class StateManager {
     options: { cacheThis?: boolean; signal?: AbortSignal },
     changes: boolean,
     softStop: AbortSignal | undefined,
+    until: number | undefined,
     badSlots = 0,
   ): Promise<CompoundReply> {
     if (this.#unreachable) throw this.#unreachable;
@@ -1749,7 +1934,7 @@ export class StateManager {
       } catch (e) {
         error = e;
       }
-      reply = await this.#fromFirst(ops, transmit, signal, { started, reply, error });
+      reply = await this.#fromFirst(ops, transmit, signal, { started, reply, error }, until);
       if (renewed(reply) && this.#renewsLease(ops)) this.noteRenewal(sentAt);
       // 4.0 has no session reply cache: a server whose duplicate request
       // cache is per connection runs a resend after a reconnect again.
@@ -1797,7 +1982,13 @@ export class StateManager {
         } catch (e) {
           error = e;
         }
-        reply = await this.#fromFirst(ops, transmit, signal, { started, reply: answer, error });
+        reply = await this.#fromFirst(
+          ops,
+          transmit,
+          signal,
+          { started, reply: answer, error },
+          until,
+        );
       } catch (e) {
         // No usable answer (none came, the wait was interrupted, or it did
         // not decode): the server may or may not have run it. The slot
@@ -1828,6 +2019,7 @@ export class StateManager {
       } else if (
         seqOutcome.status === S.NFS4ERR_BADSLOT && transmissions === 1 &&
         badSlots < MAX_BAD_SLOT_RETRIES && this.client.session === session &&
+        (until === undefined || this.clock.now() < until) &&
         badSlotAction(slot.id, session.slots.targetHighest).kind === "retry"
       ) {
         // The server shrank its slot table and let this slot go: nothing
@@ -1848,7 +2040,7 @@ export class StateManager {
         `slot ${retired.slot} retired (target highest slot ${retired.target}): ` +
           "sending again on another slot",
       );
-      return this.#sendNow(ops, options, changes, softStop, badSlots + 1);
+      return this.#sendNow(ops, options, changes, softStop, until, badSlots + 1);
     }
     // A failed SEQUENCE is reported as the failing op.
     const answer: CompoundReply = reply.outcomes[0]!.status !== S.NFS4_OK
@@ -1957,9 +2149,13 @@ export class StateManager {
     call: () => Promise<CompoundReply>,
     signal: AbortSignal | undefined,
     first?: FirstTransmission,
+    until?: number,
   ): Promise<CompoundReply> {
     const started = first ? first.started : this.clock.now();
-    const deadline = started + this.recoveryTimeoutMs;
+    // Its own budget, or what is left of its operation's (run()'s
+    // deadline): an operation that waited for recovery, or sent other
+    // requests, before this one does not get a whole budget again.
+    const deadline = Math.min(until ?? Infinity, started + this.recoveryTimeoutMs);
     let backoff = RETRY_MIN_MS;
     for (let tries = 1;; tries++) {
       let why: string;
@@ -1972,7 +2168,7 @@ export class StateManager {
         if (given === undefined) reply = await call();
         else if (given.reply !== undefined) reply = given.reply;
         else throw given.error;
-        if (given === undefined && this.#isAnswer(reply, started)) return reply;
+        if (given === undefined && this.#isAnswer(reply, deadline)) return reply;
         why = "SEQUENCE -> NFS4ERR_DELAY";
       } catch (e) {
         if (!isNoReply(e) || signal?.aborted) throw e;
@@ -1985,15 +2181,22 @@ export class StateManager {
             tries,
             this.callTimeoutMs,
             e,
+            // How long its operation tried (run()'s deadline is its start's plus the budget).
+            until !== undefined ? this.clock.now() - (until - this.recoveryTimeoutMs) : undefined,
           );
           // Nothing at all came back meanwhile (a reply to another request
           // just after this one went out does not count: the server has been
           // silent for all but one call timeout of the budget): it is gone,
           // and later calls, and those already resending, fail at once
-          // instead of each waiting as long.
+          // instead of each waiting as long. A budget its operation's
+          // deadline cut short (the operation waited for recovery, or sent
+          // other requests, before) tells that only after as long a silence
+          // (less a backoff step or two: a request sent a moment after its
+          // operation began).
           const silentMs = this.clock.now() - this.#lastAnswerAt;
           const allButOneCall = this.recoveryTimeoutMs - this.callTimeoutMs;
-          const gone = this.#lastAnswerAt <= started ||
+          const gone = (this.#lastAnswerAt <= started &&
+            silentMs >= this.recoveryTimeoutMs - 2 * RETRY_MIN_MS) ||
             (allButOneCall > 0 && silentMs >= allButOneCall);
           if (gone && !this.#unreachable) {
             this.#unreachable = error;
@@ -2022,22 +2225,28 @@ export class StateManager {
     transmit: () => Promise<CompoundReply>,
     signal: AbortSignal | undefined,
     first: FirstTransmission,
+    until: number | undefined,
   ): CompoundReply | Promise<CompoundReply> {
     const { reply, started } = first;
-    if (reply !== undefined && this.#isAnswer(reply, started)) return reply;
-    return this.#untilAnswered(ops, transmit, signal, first);
+    if (
+      reply !== undefined &&
+      this.#isAnswer(reply, Math.min(until ?? Infinity, started + this.recoveryTimeoutMs))
+    ) {
+      return reply;
+    }
+    return this.#untilAnswered(ops, transmit, signal, first, until);
   }
 
   /**
    * Notes that a reply came, and tells whether it is the answer: anything
-   * but a 4.1 SEQUENCE answered NFS4ERR_DELAY before the recovery deadline
-   * of a request first sent at `started` (that one goes out again).
+   * but a 4.1 SEQUENCE answered NFS4ERR_DELAY before `deadline` (the
+   * request's resend deadline, #untilAnswered; that one goes out again).
    */
-  #isAnswer(reply: CompoundReply, started: number): boolean {
+  #isAnswer(reply: CompoundReply, deadline: number): boolean {
     this.#lastAnswerAt = this.clock.now();
     const seq = reply.outcomes[0];
     if (this.minorVersion === 0 || seq?.name !== "SEQUENCE") return true;
-    return seq.status !== S.NFS4ERR_DELAY || this.clock.now() >= started + this.recoveryTimeoutMs;
+    return seq.status !== S.NFS4ERR_DELAY || this.clock.now() >= deadline;
   }
 
   /**
