@@ -76,7 +76,9 @@ import {
   noteLockWait,
   noteSizeSet,
   noteWritten,
+  type OpenedFile,
   openFile,
+  type OpenRequest,
   unlockFile,
 } from "../state/files.ts";
 import { openAndRead, type SmallRead } from "../state/small_file.ts";
@@ -115,7 +117,12 @@ import { LARGEST_READ as MAX_READ, LARGEST_WRITE as MAX_WRITE } from "../state/p
  * a large read wait for its replies on the main thread (lib/rpc/socket_ffi.ts).
  */
 export { setStreamingReplyWait } from "../rpc/socket_backend.ts";
-import { isStaleHandle, settleUnknownOutcome, walkAgainOnStale } from "../state/exactly_once.ts";
+import {
+  isStaleHandle,
+  settleUnknownOutcome,
+  staleAtPutfh,
+  walkAgainOnStale,
+} from "../state/exactly_once.ts";
 import { RpcProtocolError } from "../rpc/errors.ts";
 import { UNREADABLE_ATTRS } from "./unreadable_attrs.ts";
 import {
@@ -304,6 +311,14 @@ const WRITE_SHARE: ShareModes = {
   deny: ShareDeny.OPEN4_SHARE_DENY_NONE,
 };
 
+/** An OPEN of open() or createExclusiveIn(), but for where (Nfs4Client #openHow). */
+interface OpenHow {
+  /** The OPEN's arguments, but for the directory, the name and the path. */
+  readonly request: Omit<OpenRequest, "dirFh" | "name" | "path">;
+  /** 4.0's exclusive create with a mode: a SETATTR of the mode follows the OPEN. */
+  readonly modeFollows: boolean;
+}
+
 /** What {@linkcode Nfs4Client.createWriteCloseIn} did. */
 export type CreatedInOne =
   /** Made, written, its attributes set and closed. */
@@ -488,6 +503,39 @@ export class Nfs4Client implements Nfs4ClientApi {
       // Name what the user asked for, as coreutils does (`ls a/b/c`, not
       // the component that failed); the cause keeps the detail.
       throw withPathOf(e, path);
+    }
+  }
+
+  /**
+   * `use` of what `walk` gives (the handles of a path, walked), walk and
+   * use once more when the server calls one of those handles stale or
+   * expired at a PUTFH of `use`'s COMPOUND ({@linkcode staleAtPutfh}:
+   * nothing after it ran): a directory replaced since the walk, a volatile
+   * handle that expired (RFC 7530 §4.2.3, RFC 8881 §4.2.3), a server
+   * restart. As the Linux VFS retries a path call once on ESTALE with a
+   * fresh lookup (LOOKUP_REVAL); a second such answer is the answer. A
+   * failure of the walk itself is the walk's own ({@linkcode #resolve}
+   * walks once more on its own). `changesState`: `use` changes something
+   * on the server, and a failure that answered a resend (NfsError
+   * `answeredResend`: an earlier transmission may have run it) is not
+   * walked again; it goes to the caller, who settles it by looking
+   * (exactly_once.ts settleUnknownOutcome), never by running it again.
+   * Only for a `use` whose stale PUTFH comes before anything it changes:
+   * one COMPOUND whose PUTFHs all precede its one state-changing op.
+   */
+  async #withWalk<W, T>(
+    path: string,
+    walk: () => Promise<W>,
+    use: (walked: W) => Promise<T>,
+    changesState: boolean,
+  ): Promise<T> {
+    const walked = await walk();
+    try {
+      return await use(walked);
+    } catch (e) {
+      if (!staleAtPutfh(e) || (changesState && e.answeredResend)) throw e;
+      this.manager.tracer.emit("retry", "path walk again", `${path}: ${e.op} -> ${e.statusName}`);
+      return await use(await walk());
     }
   }
 
@@ -701,12 +749,20 @@ export class Nfs4Client implements Nfs4ClientApi {
   #serverIdentity: string | undefined;
 
   async stat(path: string, options: { follow?: boolean } = {}): Promise<FileInfo> {
-    const resolved = await this.#resolve(path, options.follow ?? false, true);
-    const info = toFileInfo(lastName(resolved.components), resolved.path, resolved.attrs);
-    if (info.kind === "symlink") {
-      return { ...info, linkTarget: await this.#readlinkFh(resolved.fh, resolved.path) };
-    }
-    return info;
+    // A symlink's READLINK uses the walk's handle of it: walked again once
+    // when the server calls that handle stale or expired (#withWalk).
+    return await this.#withWalk(
+      path,
+      () => this.#resolve(path, options.follow ?? false, true),
+      async (resolved) => {
+        const info = toFileInfo(lastName(resolved.components), resolved.path, resolved.attrs);
+        if (info.kind === "symlink") {
+          return { ...info, linkTarget: await this.#readlinkFh(resolved.fh, resolved.path) };
+        }
+        return info;
+      },
+      false,
+    );
   }
 
   async attributes(path: string, options: { follow?: boolean } = {}): Promise<AttributeReport> {
@@ -716,16 +772,14 @@ export class Nfs4Client implements Nfs4ClientApi {
     // A handle the server calls stale or expired (a volatile handle, RFC
     // 7530 §4.2.3; an object replaced since the walk) is looked up by its
     // path once more, as the walk's own handles are (walkAgainOnStale);
-    // once per call, whatever asks.
+    // once per call, whatever asks (a GETATTR, a symlink's READLINK).
     let walkedAgain = false;
-    const getattrOf = async (ids: readonly number[]): Promise<DecodedFattr> => {
+    const onWalked = async <T>(use: (fh: FileHandle) => Promise<T>): Promise<T> => {
       for (;;) {
-        const fh = resolved.fh;
         try {
-          const [, decoded] = await this.manager.run(() => [putfh(fh), getattr(ids)] as const);
-          return decoded;
+          return await use(resolved.fh);
         } catch (e) {
-          if (walkedAgain || !isStaleHandle(e)) throw withPathOf(e, path);
+          if (walkedAgain || !isStaleHandle(e)) throw e;
           walkedAgain = true;
           this.manager.tracer.emit(
             "retry",
@@ -736,6 +790,15 @@ export class Nfs4Client implements Nfs4ClientApi {
         }
       }
     };
+    const getattrOf = (ids: readonly number[]): Promise<DecodedFattr> =>
+      onWalked(async (fh) => {
+        try {
+          const [, decoded] = await this.manager.run(() => [putfh(fh), getattr(ids)] as const);
+          return decoded;
+        } catch (e) {
+          throw withPathOf(e, path);
+        }
+      });
     // supported_attrs belongs to the file system (RFC 7530 §5.8.1.1): ask
     // this object's, not the pseudo-fs root's the walk uses.
     const own = (await getattrOf([Attr.SUPPORTED_ATTRS])).attrs.supportedAttrs;
@@ -794,7 +857,8 @@ export class Nfs4Client implements Nfs4ClientApi {
     const attrs = values as FileAttributes;
     let info = toFileInfo(lastName(resolved.components), resolved.path, attrs);
     if (info.kind === "symlink") {
-      info = { ...info, linkTarget: await this.#readlinkFh(resolved.fh, resolved.path) };
+      const linkTarget = await onWalked((fh) => this.#readlinkFh(fh, resolved.path));
+      info = { ...info, linkTarget };
     }
     const name = (id: number) => attrName(id).toLowerCase();
     return {
@@ -828,10 +892,14 @@ export class Nfs4Client implements Nfs4ClientApi {
     path: string,
     options: ReaddirOptions = {},
   ): AsyncIterable<readonly FileInfo[]> {
-    const dir = await this.#resolve(path, true);
-    if (dir.attrs.type !== undefined && dir.attrs.type !== FileType.NF4DIR) {
-      throw new NfsError(S.NFS4ERR_NOTDIR, "READDIR", { path });
-    }
+    const walk = async () => {
+      const walked = await this.#resolve(path, true);
+      if (walked.attrs.type !== undefined && walked.attrs.type !== FileType.NF4DIR) {
+        throw new NfsError(S.NFS4ERR_NOTDIR, "READDIR", { path });
+      }
+      return walked;
+    };
+    let dir = await walk();
     const fields = options.fields;
     const readLinks = fields === undefined || fields.includes("linkTarget");
     const asked = fields === undefined ? LIST_ATTRS : readdirAttrs(fields);
@@ -842,8 +910,11 @@ export class Nfs4Client implements Nfs4ClientApi {
     const first = Math.min(maxcount, READDIR_FIRST_PAGE_BYTES);
     const second = maxcount - first >= 4096 ? maxcount - first : maxcount;
     let pages = 0;
-    const prefix = joinPath(dir.components);
-    const base = prefix === "/" ? "/" : `${prefix}/`;
+    const baseOf = (walked: Resolved) => {
+      const prefix = joinPath(walked.components);
+      return prefix === "/" ? "/" : `${prefix}/`;
+    };
+    let base = baseOf(dir);
     // Each entry is made a FileInfo as its page is decoded (nothing in
     // between); a symlink's handle, when READDIR brings one, is kept aside
     // for its READLINK.
@@ -859,9 +930,10 @@ export class Nfs4Client implements Nfs4ClientApi {
       // The first page's size, then the rest of a full page, then full pages.
       const size = pages === 0 ? first : pages === 1 ? second : maxcount;
       pages++;
+      const fh = dir.fh;
       return this.manager.run(() =>
         [
-          putfh(dir.fh),
+          putfh(fh),
           bindOp(listing, {
             cookie,
             cookieverf,
@@ -876,11 +948,54 @@ export class Nfs4Client implements Nfs4ClientApi {
     };
     // A server whose cookies come round again would be listed forever (the
     // kernel's nfs_readdir reports "directory contains a readdir loop").
-    const cookies = new SeenCookies();
+    let cookies = new SeenCookies();
     let pending: Promise<ReaddirPage<FileInfo>> | undefined = page(0n, new Uint8Array(8));
+    // A directory whose handle the server calls stale or expired at a
+    // page's PUTFH (replaced since the walk, a volatile handle expired, a
+    // server restart) is walked again once and listed from the start, but
+    // only while nothing of it was handed to the caller: READDIR cookies
+    // and the cookie verifier belong to the directory they came from (RFC
+    // 7530 §16.24, RFC 8881 §18.23), so a listing cannot go on from where
+    // it was in the directory found again, and starting over once entries
+    // were handed out would hand some twice, or a mixture of two
+    // directories. Then the failure is the answer, naming the directory
+    // (NFS4ERR_STALE, NFS4ERR_FHEXPIRED): no partial listing passes for a
+    // whole one. A caller that holds a whole listing before using any of it
+    // lists it again itself (walk.ts listDirectory: find, du, rm -r).
+    let handedOut = 0;
+    let walkedAgain = false;
     try {
       while (pending !== undefined) {
-        const result: ReaddirPage<FileInfo> = await pending;
+        let result: ReaddirPage<FileInfo>;
+        try {
+          result = await pending;
+        } catch (e) {
+          pending = undefined;
+          if (!staleAtPutfh(e)) throw e;
+          if (walkedAgain || handedOut > 0) {
+            if (handedOut > 0) {
+              this.manager.tracer.emit(
+                "retry",
+                "listing not started again",
+                `${path}: ${e.statusName} after ${handedOut} entries were handed out`,
+              );
+            }
+            throw e;
+          }
+          walkedAgain = true;
+          this.manager.tracer.emit(
+            "retry",
+            "path walk again",
+            `${path}: ${e.op} -> ${e.statusName}`,
+          );
+          dir = await walk();
+          base = baseOf(dir);
+          cookies = new SeenCookies();
+          handles.clear();
+          pages = 0;
+          pending = page(0n, new Uint8Array(8));
+          continue;
+        }
         pending = undefined;
         const { entries } = result;
         const pageCookies = result.cookies;
@@ -906,7 +1021,10 @@ export class Nfs4Client implements Nfs4ClientApi {
         const infos = readLinks ? await this.#readLinks(shown, handles, dir.fh) : shown;
         // (The next page may be decoded meanwhile: only this one's are dropped.)
         if (handles.size > 0) { for (const info of entries) handles.delete(info); }
-        if (infos.length > 0) yield infos;
+        if (infos.length > 0) {
+          handedOut += infos.length;
+          yield infos;
+        }
         if (repeated >= 0) {
           throw new Error(
             `${path}: the server's READDIR came round again (cookie ${
@@ -987,8 +1105,12 @@ export class Nfs4Client implements Nfs4ClientApi {
   }
 
   async readlink(path: string): Promise<string> {
-    const resolved = await this.#resolve(path, false);
-    return await this.#readlinkFh(resolved.fh, resolved.path);
+    return await this.#withWalk(
+      path,
+      () => this.#resolve(path, false),
+      (resolved) => this.#readlinkFh(resolved.fh, resolved.path),
+      false,
+    );
   }
 
   /** The largest reply we may ask for, minus room for the COMPOUND around it. */
@@ -1084,8 +1206,41 @@ export class Nfs4Client implements Nfs4ClientApi {
     this.#refuseIfClosed(path);
     const components = splitPath(path);
     if (components.length === 0) throw new NfsError(S.NFS4ERR_ISDIR, "OPEN", { path });
-    let name: string;
-    let parentFh: FileHandle;
+    const how = await this.#openHow(options);
+    // The directory's handle, from the walk, is walked again once when the
+    // server calls it stale or expired at the OPEN's PUTFH (the OPEN did
+    // not run: #withWalk); not when that answered a resend (the OPEN may
+    // have run). What follows an OPEN that was done (4.0's OPEN_CONFIRM, a
+    // truncating SETATTR, 4.0's mode after an exclusive create) is never a
+    // cause to OPEN again, whatever handle it finds stale.
+    const { parentFh, name, opened } = await this.#withWalk(
+      path,
+      () => this.#openWhere(path, components, options),
+      async (where) => {
+        try {
+          return { ...where, opened: await this.#openCall(where.parentFh, where.name, path, how) };
+        } catch (e) {
+          throw closedNaming(e, path);
+        }
+      },
+      true,
+    );
+    return await this.#openedFile(opened, parentFh, name, options, how).catch((e) => {
+      throw closedNaming(e, path);
+    });
+  }
+
+  /**
+   * Where open() OPENs `path` (`components`, not empty): the handle of the
+   * directory holding it and its name there, walked from the root with
+   * symlinks followed (a missing file, with `options.create`, in the
+   * directory its path names).
+   */
+  async #openWhere(
+    path: string,
+    components: readonly string[],
+    options: OpenOptions,
+  ): Promise<{ parentFh: FileHandle; name: string }> {
     const target = await this.#resolve(path, true).catch((e) => {
       if (options.create && e instanceof NfsError && e.status === S.NFS4ERR_NOENT) return undefined;
       throw e;
@@ -1101,29 +1256,29 @@ export class Nfs4Client implements Nfs4ClientApi {
         // NFS4ERR_WRONG_TYPE (4.0 servers say SYMLINK; the word misleads).
         throw new NfsError(S.NFS4ERR_WRONG_TYPE, "OPEN", { path });
       }
-      name = lastName(target.components);
-      // The walk passed the parent directory: no second walk to it.
-      parentFh = target.parentFh ??
-        (await this.#resolve(joinPath(target.components.slice(0, -1)), true)).fh;
-    } else {
-      // `new/` names a directory: creating a file by that name is what
-      // open(2) refuses with EISDIR (POSIX.1-2017 open(), O_CREAT).
-      if (DIRECTORY_PATH.test(path)) throw new NfsError(S.NFS4ERR_ISDIR, "OPEN", { path });
-      name = components.at(-1)!;
-      parentFh = (await this.#resolve(joinPath(components.slice(0, -1)), true)).fh;
+      return {
+        name: lastName(target.components),
+        // The walk passed the parent directory: no second walk to it.
+        parentFh: target.parentFh ??
+          (await this.#resolve(joinPath(target.components.slice(0, -1)), true)).fh,
+      };
     }
-    return await this.#openIn(parentFh, name, path, options).catch((e) => {
-      throw closedNaming(e, path);
-    });
+    // `new/` names a directory: creating a file by that name is what
+    // open(2) refuses with EISDIR (POSIX.1-2017 open(), O_CREAT).
+    if (DIRECTORY_PATH.test(path)) throw new NfsError(S.NFS4ERR_ISDIR, "OPEN", { path });
+    return {
+      name: components.at(-1)!,
+      parentFh: (await this.#resolve(joinPath(components.slice(0, -1)), true)).fh,
+    };
   }
 
-  /** OPEN `name` in the directory `parentFh` (the part of open() after the walk). */
-  async #openIn(
-    parentFh: FileHandle,
-    name: string,
-    path: string,
-    options: OpenOptions,
-  ): Promise<NfsFile> {
+  /**
+   * What an OPEN for `options` asks, whatever directory and name: made
+   * once per open() call, so an OPEN sent again after its directory was
+   * walked again carries the same exclusive-create verifier (one that the
+   * server did run would be found by it, RFC 7530 §16.16.5).
+   */
+  async #openHow(options: OpenOptions): Promise<OpenHow> {
     const access = options.access === "read"
       ? ShareAccess.OPEN4_SHARE_ACCESS_READ
       : options.access === "write"
@@ -1132,38 +1287,57 @@ export class Nfs4Client implements Nfs4ClientApi {
     // 4.0's EXCLUSIVE4 carries no attributes: the mode follows at once.
     const modeFollows = options.create === "exclusive" && !this.manager.sessions &&
       options.mode !== undefined;
-    const opened = await openFile(this.manager, {
-      dirFh: parentFh,
-      name,
-      path,
-      access,
-      ...(options.create
-        ? {
-          create: {
-            mode: options.create,
-            attrs: {
-              ...(options.mode !== undefined ? { mode: options.mode } : {}),
-              ...(options.truncate ? { size: 0n } : {}),
+    return {
+      modeFollows,
+      request: {
+        access,
+        ...(options.create
+          ? {
+            create: {
+              mode: options.create,
+              attrs: {
+                ...(options.mode !== undefined ? { mode: options.mode } : {}),
+                ...(options.truncate ? { size: 0n } : {}),
+              },
+              // Ours alone: a resent exclusive OPEN finds the file it made by
+              // this verifier and succeeds (RFC 7530 §16.16.5, RFC 8881 §18.16.3).
+              ...(options.create === "exclusive"
+                ? { verifier: crypto.getRandomValues(new Uint8Array(8)) }
+                : {}),
             },
-            // Ours alone: a resent exclusive OPEN finds the file it made by
-            // this verifier and succeeds (RFC 7530 §16.16.5, RFC 8881 §18.16.3).
-            ...(options.create === "exclusive"
-              ? { verifier: crypto.getRandomValues(new Uint8Array(8)) }
-              : {}),
-          },
-        }
-        : {}),
-      // The FILEID too when a SETATTR is to follow the create: a file made
-      // and not handed over is removed only while its name is still it.
-      attrs: await this.#wanted(
-        modeFollows ? [...OPENED_FILE_ATTRS, Attr.FILEID] : OPENED_FILE_ATTRS,
-      ),
-      ...(options.answerWithinMs !== undefined ? { answerWithinMs: options.answerWithinMs } : {}),
-    });
+          }
+          : {}),
+        // The FILEID too when a SETATTR is to follow the create: a file made
+        // and not handed over is removed only while its name is still it.
+        attrs: await this.#wanted(
+          modeFollows ? [...OPENED_FILE_ATTRS, Attr.FILEID] : OPENED_FILE_ATTRS,
+        ),
+        ...(options.answerWithinMs !== undefined ? { answerWithinMs: options.answerWithinMs } : {}),
+      },
+    };
+  }
+
+  /** The OPEN of `name` in the directory `parentFh` (with 4.0's OPEN_CONFIRM), and nothing after. */
+  #openCall(parentFh: FileHandle, name: string, path: string, how: OpenHow): Promise<OpenedFile> {
+    return openFile(this.manager, { ...how.request, dirFh: parentFh, name, path });
+  }
+
+  /**
+   * The part of open() after the OPEN: the truncating SETATTR the OPEN did
+   * not do, 4.0's mode after an exclusive create; the file is closed (and
+   * one it made removed) when they fail.
+   */
+  async #openedFile(
+    opened: OpenedFile,
+    parentFh: FileHandle,
+    name: string,
+    options: OpenOptions,
+    how: OpenHow,
+  ): Promise<NfsFile> {
     const attrs = opened.attrs.attrs;
     // What this handle's close gives up (OPEN_DOWNGRADE while other handles
     // of the file remain, procs.ts closeOpen).
-    const share = { access, deny: ShareDeny.OPEN4_SHARE_DENY_NONE };
+    const share = { access: how.request.access, deny: ShareDeny.OPEN4_SHARE_DENY_NONE };
     let file = this.#fileFor(opened.state, opened.attrs, share);
     if (options.truncate && attrs.size !== 0n && (!options.create || attrs.size !== undefined)) {
       // Truncated here when the OPEN did not (no create, or an UNCHECKED4
@@ -1179,7 +1353,7 @@ export class Nfs4Client implements Nfs4ClientApi {
       // Its size is what the SETATTR made it, not what the OPEN found.
       file = this.#fileFor(opened.state, opened.attrs, share, 0n);
     }
-    if (modeFollows) {
+    if (how.modeFollows && options.mode !== undefined) {
       try {
         await file.setattr({ mode: options.mode });
       } catch (e) {
@@ -1191,11 +1365,12 @@ export class Nfs4Client implements Nfs4ClientApi {
 
   /**
    * Closes and removes the file `name` in `parentFh` that an exclusive
-   * create of #openIn made (its verifier ours, RFC 7530 §16.16.5) and that
-   * then failed (`failure`) before it was handed over: nothing of a failed
-   * open stays. Outside the work's soft stop, as any cleanup. The REMOVE
-   * goes beside the CLOSE (a server that refuses to remove an open file
-   * waits it out as DELAY meanwhile) and only while the name is this file:
+   * create of open() or createExclusiveIn() made (its verifier ours, RFC
+   * 7530 §16.16.5) and that then failed (`failure`) before it was handed
+   * over: nothing of a failed open stays. Outside the work's soft stop, as
+   * any cleanup. The REMOVE goes beside the CLOSE (a server that refuses to
+   * remove an open file waits it out as DELAY meanwhile) and only while the
+   * name is this file:
    * `PUTFH LOOKUP VERIFY(fileid) PUTFH REMOVE` (RFC 7530 §16.35 VERIFY,
    * §16.26 REMOVE). Resolves to what to throw: `failure`, or, when the file
    * could not be removed, a {@linkcode CreatedFileLeftError} naming it.
@@ -1371,11 +1546,14 @@ export class Nfs4Client implements Nfs4ClientApi {
    * (EXCLUSIVE4_1 or EXCLUSIVE4 with a verifier of our own: a resent OPEN is
    * recognised by it, RFC 8881 §18.16.3, RFC 7530 §16.16.5). A directory
    * handle the server calls stale at the PUTFH (the OPEN did not run) is
-   * walked again once. Whatever is not a plain name in a directory, and a
-   * directory that cannot be walked, goes the way of open(), so behaviour
-   * and messages stay the same. Without the walk of `path` itself, a name
-   * that exists already is refused by the server (NFS4ERR_EXIST: an
-   * exclusive create never opens a file it did not make).
+   * walked again once; nothing after an OPEN that was done is (4.0's
+   * OPEN_CONFIRM, the SETATTR of its mode: a stale handle there is the new
+   * file's, and a second exclusive OPEN would meet the file the first
+   * made). Whatever is not a plain name in a directory, and a directory
+   * that cannot be walked, goes the way of open(), so behaviour and
+   * messages stay the same. Without the walk of `path` itself, a name that
+   * exists already is refused by the server (NFS4ERR_EXIST: an exclusive
+   * create never opens a file it did not make).
    */
   async createExclusiveIn(
     path: string,
@@ -1385,12 +1563,17 @@ export class Nfs4Client implements Nfs4ClientApi {
     const inDirectory = await this.#inDirectory(path);
     if (!inDirectory) return await this.open(path, openOptions);
     const { dirPath, name } = inDirectory;
-    return await this.#withDirectoryHandle(
+    const how = await this.#openHow(openOptions);
+    const got = await this.#withDirectoryHandle<
+      NfsFile | { readonly dirFh: FileHandle; readonly opened: OpenedFile }
+    >(
       dirPath,
       options.directories,
-      (dirFh) => this.#openIn(dirFh, name, path, openOptions),
+      async (dirFh) => ({ dirFh, opened: await this.#openCall(dirFh, name, path, how) }),
       () => this.open(path, openOptions),
     );
+    if (got instanceof NfsFile) return got;
+    return await this.#openedFile(got.opened, got.dirFh, name, openOptions, how);
   }
 
   /**
@@ -1401,7 +1584,12 @@ export class Nfs4Client implements Nfs4ClientApi {
    * (NFS4ERR_STALE, FHEXPIRED: nothing after the PUTFH ran) is walked again
    * once; not when the error answered a resend, whose first transmission
    * may have done the work (an exclusive create's new OPEN, with a new
-   * verifier, would not find the file it made).
+   * verifier, would not find the file it made). Nor is a stale handle met
+   * after `attempt`'s state change was done walked again, when it can be
+   * told ({@linkcode staleAtPutfh}); `attempt` keeps what follows a done
+   * change out of it where it can (createExclusiveIn). A later COMPOUND of
+   * lib/state/small_create.ts (createWriteCloseIn), on the new file's
+   * handle, fails at its PUTFH no differently: that cannot be told here.
    */
   async #withDirectoryHandle<T>(
     dirPath: string,
@@ -1520,11 +1708,20 @@ export class Nfs4Client implements Nfs4ClientApi {
    * `range` on `path`. Takes nothing.
    */
   async testLock(path: string, range: LockRange): Promise<LockHolder | undefined> {
-    const target = await this.#resolve(path, true);
-    if (target.attrs.type === FileType.NF4DIR) {
-      throw new NfsError(S.NFS4ERR_ISDIR, "LOCKT", { path });
-    }
-    const holder = await this.#withPath(path, () => this.#lockt(target.fh, range));
+    // LOCKT takes nothing: the walk's handle, called stale or expired at
+    // its PUTFH, is walked again once (#withWalk).
+    const holder = await this.#withWalk(
+      path,
+      async () => {
+        const target = await this.#resolve(path, true);
+        if (target.attrs.type === FileType.NF4DIR) {
+          throw new NfsError(S.NFS4ERR_ISDIR, "LOCKT", { path });
+        }
+        return target;
+      },
+      (target) => this.#withPath(path, () => this.#lockt(target.fh, range)),
+      false,
+    );
     // A holder the server made up is not named (see plausibleHolder()).
     return holder && !plausibleHolder(holder, range) ? { ...holder, unknown: true } : holder;
   }
@@ -1656,49 +1853,63 @@ export class Nfs4Client implements Nfs4ClientApi {
 
   /** CREATE a directory (RFC 7530 §16.4). */
   async mkdir(path: string, mode = 0o755): Promise<void> {
-    const { dirFh, name } = await this.#parentOf(path);
-    await settleUnknownOutcome(
-      this.manager,
-      "CREATE",
+    // The directory's handle, called stale or expired at the CREATE's
+    // PUTFH (the CREATE did not run), is walked again once (#withWalk).
+    await this.#withWalk(
       path,
-      () =>
-        this.#withPath(
+      () => this.#parentOf(path),
+      ({ dirFh, name }) =>
+        settleUnknownOutcome(
+          this.manager,
+          "CREATE",
           path,
           () =>
-            this.manager.run(() =>
-              [putfh(dirFh), create({ type: FileType.NF4DIR, name, attrs: { mode } })] as const
+            this.#withPath(
+              path,
+              () =>
+                this.manager.run(() =>
+                  [putfh(dirFh), create({ type: FileType.NF4DIR, name, attrs: { mode } })] as const
+                ),
             ),
+          // A directory by that name now: ours (the first transmission made it).
+          async () => (await this.#resolve(path, false)).attrs.type === FileType.NF4DIR,
         ),
-      // A directory by that name now: ours (the first transmission made it).
-      async () => (await this.#resolve(path, false)).attrs.type === FileType.NF4DIR,
+      true,
     );
   }
 
   /** CREATE a symbolic link `path` pointing at `target` (RFC 7530 §16.4). */
   async symlink(path: string, target: string): Promise<void> {
-    const { dirFh, name } = await this.#parentOf(path);
-    await settleUnknownOutcome(
-      this.manager,
-      "CREATE",
+    // As mkdir(): walked again once when the CREATE's PUTFH finds the
+    // directory's handle stale or expired.
+    await this.#withWalk(
       path,
-      () =>
-        this.#withPath(
+      () => this.#parentOf(path),
+      ({ dirFh, name }) =>
+        settleUnknownOutcome(
+          this.manager,
+          "CREATE",
           path,
           () =>
-            this.manager.run(() =>
-              [
-                putfh(dirFh),
-                create({ type: FileType.NF4LNK, name, linkData: target, attrs: {} }),
-              ] as const
+            this.#withPath(
+              path,
+              () =>
+                this.manager.run(() =>
+                  [
+                    putfh(dirFh),
+                    create({ type: FileType.NF4LNK, name, linkData: target, attrs: {} }),
+                  ] as const
+                ),
             ),
+          // A symlink by that name holding this text: ours (the first
+          // transmission made it).
+          async () => {
+            const made = await this.#lookedUp(path);
+            if (made?.attrs.type !== FileType.NF4LNK) return false;
+            return await this.#readlinkFh(made.fh, made.path) === target;
+          },
         ),
-      // A symlink by that name holding this text: ours (the first
-      // transmission made it).
-      async () => {
-        const made = await this.#lookedUp(path);
-        if (made?.attrs.type !== FileType.NF4LNK) return false;
-        return await this.#readlinkFh(made.fh, made.path) === target;
-      },
+      true,
     );
   }
 
@@ -1712,57 +1923,80 @@ export class Nfs4Client implements Nfs4ClientApi {
     mode: number,
     rdev: { major: number; minor: number } = { major: 0, minor: 0 },
   ): Promise<void> {
-    const { dirFh, name } = await this.#parentOf(path);
     const attrs = { mode };
     const devData = { specdata1: rdev.major, specdata2: rdev.minor };
-    const args = kind === "char"
-      ? { type: FileType.NF4CHR, devData, name, attrs }
-      : kind === "block"
-      ? { type: FileType.NF4BLK, devData, name, attrs }
-      : { type: kind === "fifo" ? FileType.NF4FIFO : FileType.NF4SOCK, name, attrs };
-    await settleUnknownOutcome(
-      this.manager,
-      "CREATE",
-      path,
-      () =>
-        this.#withPath(path, () => this.manager.run(() => [putfh(dirFh), create(args)] as const)),
-      // An object of that type by that name: ours (the first transmission made it).
-      async () => (await this.#resolve(path, false)).attrs.type === args.type,
-    );
+    const argsFor = (name: string) =>
+      kind === "char"
+        ? { type: FileType.NF4CHR, devData, name, attrs }
+        : kind === "block"
+        ? { type: FileType.NF4BLK, devData, name, attrs }
+        : { type: kind === "fifo" ? FileType.NF4FIFO : FileType.NF4SOCK, name, attrs };
+    // As mkdir(): walked again once when the CREATE's PUTFH finds the
+    // directory's handle stale or expired.
+    await this.#withWalk(path, () => this.#parentOf(path), ({ dirFh, name }) => {
+      const args = argsFor(name);
+      return settleUnknownOutcome(
+        this.manager,
+        "CREATE",
+        path,
+        () =>
+          this.#withPath(path, () => this.manager.run(() => [putfh(dirFh), create(args)] as const)),
+        // An object of that type by that name: ours (the first transmission made it).
+        async () => (await this.#resolve(path, false)).attrs.type === args.type,
+      );
+    }, true);
   }
 
   /** LINK: a new name `path` for the existing file `existing`, not followed (RFC 7530 §16.9). */
   async link(existing: string, path: string): Promise<void> {
-    const source = await this.#resolve(existing, false);
-    const { dirFh, name } = await this.#parentOf(path);
-    await settleUnknownOutcome(
-      this.manager,
-      "LINK",
-      path,
-      () =>
-        this.#withPath(
-          path,
-          () =>
-            this.manager.run(() => [putfh(source.fh), savefh(), putfh(dirFh), link(name)] as const),
-        ),
-      // The name is now the same file (fileid, and fsid where the server
-      // gives it: fileids are unique within a file system, RFC 7530
-      // §5.8.1.9): ours. Without a fileid nothing can be told, and the
-      // status stands.
-      async () => {
-        const was = source.attrs;
-        const now = (await this.#lookedUp(path))?.attrs;
-        return was.fileid !== undefined && now?.fileid === was.fileid &&
-          now.fsid?.major === was.fsid?.major && now.fsid?.minor === was.fsid?.minor;
-      },
-    );
+    // The file's or the directory's handle, called stale or expired at
+    // either PUTFH (the LINK did not run), is walked again once, both
+    // paths (#withWalk).
+    const walk = async () => ({
+      source: await this.#resolve(existing, false),
+      ...await this.#parentOf(path),
+    });
+    await this.#withWalk(path, walk, ({ source, dirFh, name }) =>
+      settleUnknownOutcome(
+        this.manager,
+        "LINK",
+        path,
+        () =>
+          this.#withPath(
+            path,
+            () =>
+              this.manager.run(() =>
+                [putfh(source.fh), savefh(), putfh(dirFh), link(name)] as const
+              ),
+          ),
+        // The name is now the same file (fileid, and fsid where the server
+        // gives it: fileids are unique within a file system, RFC 7530
+        // §5.8.1.9): ours. Without a fileid nothing can be told, and the
+        // status stands.
+        async () => {
+          const was = source.attrs;
+          const now = (await this.#lookedUp(path))?.attrs;
+          return was.fileid !== undefined && now?.fileid === was.fileid &&
+            now.fsid?.major === was.fsid?.major && now.fsid?.minor === was.fsid?.minor;
+        },
+      ), true);
   }
 
   /** RENAME `from` to `to`, replacing `to` if it exists (RFC 7530 §16.26). */
   async rename(from: string, to: string): Promise<void> {
-    const source = await this.#parentOf(from);
-    const target = await this.#parentOf(to);
-    await this.#renameBetween(from, to, source.dirFh, source.name, target.dirFh, target.name);
+    // Either directory's handle, called stale or expired at its PUTFH (the
+    // RENAME did not run), is walked again once, both (#withWalk).
+    const walk = async () => ({
+      source: await this.#parentOf(from),
+      target: await this.#parentOf(to),
+    });
+    await this.#withWalk(
+      from,
+      walk,
+      ({ source, target }) =>
+        this.#renameBetween(from, to, source.dirFh, source.name, target.dirFh, target.name),
+      true,
+    );
   }
 
   /**
@@ -1799,14 +2033,24 @@ export class Nfs4Client implements Nfs4ClientApi {
 
   /** REMOVE a file, symlink or empty directory (RFC 7530 §16.25). */
   async remove(path: string): Promise<void> {
-    const { dirFh, name } = await this.#parentOf(path);
-    await settleUnknownOutcome(
-      this.manager,
-      "REMOVE",
+    // The directory's handle, called stale or expired at the REMOVE's
+    // PUTFH (the REMOVE did not run), is walked again once (#withWalk).
+    await this.#withWalk(
       path,
-      () =>
-        this.#withPath(path, () => this.manager.run(() => [putfh(dirFh), remove(name)] as const)),
-      async () => !(await this.#exists(path)),
+      () => this.#parentOf(path),
+      ({ dirFh, name }) =>
+        settleUnknownOutcome(
+          this.manager,
+          "REMOVE",
+          path,
+          () =>
+            this.#withPath(
+              path,
+              () => this.manager.run(() => [putfh(dirFh), remove(name)] as const),
+            ),
+          async () => !(await this.#exists(path)),
+        ),
+      true,
     );
   }
 
@@ -1830,13 +2074,22 @@ export class Nfs4Client implements Nfs4ClientApi {
     attrs: SettableAttributes,
     options: { follow?: boolean } = {},
   ): Promise<void> {
-    const target = await this.#resolve(path, options.follow ?? false, true);
-    const [, set] = await this.#withPath(
+    // The walk's handle, called stale or expired at the SETATTR's PUTFH
+    // (the SETATTR did not run), is walked again once (#withWalk).
+    const { target, set } = await this.#withWalk(
       path,
-      () =>
-        this.manager.run(() =>
-          [putfh(target.fh), setattr({ stateid: ANONYMOUS_STATEID, attrs })] as const
-        ),
+      () => this.#resolve(path, options.follow ?? false, true),
+      async (target) => {
+        const [, set] = await this.#withPath(
+          path,
+          () =>
+            this.manager.run(() =>
+              [putfh(target.fh), setattr({ stateid: ANONYMOUS_STATEID, attrs })] as const
+            ),
+        );
+        return { target, set };
+      },
+      true,
     );
     checkAttributesSet(path, attrs, set);
     if (attrs.size !== undefined) noteSizeSet(this.manager, target, attrs.size);
@@ -2680,11 +2933,6 @@ function spaceBigint(space: number): bigint {
     lastSpaceBigint = BigInt(space);
   }
   return lastSpaceBigint;
-}
-
-/** A stale or expired handle at a PUTFH: the ops after it did not run. */
-function staleAtPutfh(e: unknown): e is NfsError {
-  return isStaleHandle(e) && e.op === "PUTFH";
 }
 
 /** A rejection handler that does nothing (one function, not one per READ). */

@@ -159,19 +159,37 @@ export class ListingLoopError extends Error {
  * visiting or removing anything in a directory. A listing that names an
  * entry twice is a {@linkcode ListingLoopError}, so a server that loops
  * costs a failure, not all the memory there is.
+ *
+ * A directory whose handle the server calls stale or expired part way
+ * through the listing (NFS4ERR_STALE, NFS4ERR_FHEXPIRED: replaced, a
+ * volatile handle expired, a server restart) is listed once more from the
+ * start: the client does not start a listing again once it handed entries
+ * out (Nfs4Client.readdirPages), but nothing of this one was used yet, and
+ * a new listing walks the path again. A second such failure is the
+ * answer, naming the directory.
  */
 export async function listDirectory(
   client: Pick<Nfs4ClientApi, "readdir">,
   path: string,
 ): Promise<FileInfo[]> {
-  const children: FileInfo[] = [];
-  const names = new Set<string>();
-  for await (const info of client.readdir(path)) {
-    if (names.has(info.name)) throw new ListingLoopError(path, info.name);
-    names.add(info.name);
-    children.push(info);
+  for (let listings = 0;; listings++) {
+    const children: FileInfo[] = [];
+    const names = new Set<string>();
+    try {
+      for await (const info of client.readdir(path)) {
+        if (names.has(info.name)) throw new ListingLoopError(path, info.name);
+        names.add(info.name);
+        children.push(info);
+      }
+      return children;
+    } catch (error) {
+      // Before any entry came, the client's own walk again was the answer.
+      const partWay = children.length > 0;
+      if (listings > 0 || !partWay || !hasStatus(error, "NFS4ERR_STALE", "NFS4ERR_FHEXPIRED")) {
+        throw error;
+      }
+    }
   }
-  return children;
 }
 
 /** `start` without trailing slashes (`/` stays `/`), to put names after. */

@@ -33,6 +33,13 @@
  *   next, a server that did not refuses it (NFS4ERR_BAD_SEQID). The owner is
  *   retired: later OPENs use a new open owner, later new lock states a new
  *   lock owner, as the kernel does after NFS4ERR_BAD_SEQID.
+ * - **A handle the server calls stale or expired at a PUTFH means nothing
+ *   after that PUTFH ran** (NFS4ERR_STALE, NFS4ERR_FHEXPIRED;
+ *   {@linkcode staleAtPutfh}): a path operation walks its path again once
+ *   and sends its COMPOUND anew, as the Linux VFS retries a path call once
+ *   on ESTALE (LOOKUP_REVAL); not after a resend of a state change, nor for
+ *   a stale handle met after the change was done (4.0's OPEN_CONFIRM, a
+ *   SETATTR on the file an OPEN made).
  * @module
  */
 
@@ -137,6 +144,24 @@ export async function lookUpOutcome(
 export function isStaleHandle(e: unknown): e is NfsError {
   return e instanceof NfsError &&
     (e.status === S.NFS4ERR_STALE || e.status === S.NFS4ERR_FHEXPIRED);
+}
+
+/**
+ * Whether `e` is a stale or expired handle ({@linkcode isStaleHandle}) at a
+ * PUTFH of the caller's COMPOUND: the ops after that PUTFH did not run, so
+ * the caller may walk its path again and send the COMPOUND anew (see
+ * lib/client/client.ts #withWalk), unless the failure answered a resend of
+ * a state change (NfsError.answeredResend: the first transmission may have
+ * run it). Only for a COMPOUND whose PUTFHs all come before what it changes
+ * (PUTFH OPEN, PUTFH SAVEFH PUTFH RENAME). Not a failure whose place in the
+ * caller's COMPOUND is not known (`opIndex` undefined): one the state layer
+ * met in a COMPOUND of its own after the caller's had run, as 4.0's `PUTFH
+ * OPEN_CONFIRM` after an OPEN that was done (RFC 7530 §16.18), where the
+ * stale handle is the opened file's and walking its directory again would
+ * OPEN it a second time.
+ */
+export function staleAtPutfh(e: unknown): e is NfsError {
+  return isStaleHandle(e) && e.op === "PUTFH" && e.opIndex !== undefined;
 }
 
 /**

@@ -10,16 +10,20 @@ import { ScriptedServer, type ScriptedServerOptions } from "../state/_scripted.t
 
 /**
  * Runs `fn` with a new scripted server (its clock the real one, `options`
- * as given) and a client of it speaking `version`, whose client ID starts
- * with `label`; both are closed after, whatever `fn` did.
+ * as given; or `server`, a scripted server of a test's own, such as
+ * tests/client/_hostile_listing.ts's) and a client of it speaking
+ * `version`, whose client ID starts with `label`; both are closed after,
+ * whatever `fn` did.
  */
-export async function withScriptedClient(
-  options: ScriptedServerOptions,
+export async function withScriptedClient<Server extends ScriptedServer = ScriptedServer>(
+  options: ScriptedServerOptions | Server,
   version: "4.0" | "4.1",
   label: string,
-  fn: (client: Nfs4Client, server: ScriptedServer, events: string[]) => Promise<void>,
+  fn: (client: Nfs4Client, server: Server, events: string[]) => Promise<void>,
 ): Promise<void> {
-  const server = new ScriptedServer({ now: () => performance.now(), ...options });
+  const server = options instanceof ScriptedServer
+    ? options
+    : new ScriptedServer({ now: () => performance.now(), ...options }) as Server;
   const nfs = await startScriptedNfsServer(server);
   const events: string[] = [];
   try {
