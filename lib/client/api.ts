@@ -232,6 +232,17 @@ export interface StateSummary {
 /** How to open a file. */
 export interface OpenOptions {
   readonly access: "read" | "write" | "both";
+  /**
+   * A share reservation (RFC 7530 §9.9, RFC 8881 §9.7): the access this
+   * open denies other open owners (other clients, other users of this
+   * one) while it is held. An OPEN of theirs asking for a denied access,
+   * or denying an access this open holds, fails NFS4ERR_SHARE_DENIED; so
+   * does this OPEN when another open already conflicts. Default `"none"`.
+   * Handles of one file opened by one owner share one server open whose
+   * deny is the union of theirs; closing one gives its deny back
+   * (OPEN_DOWNGRADE) once no other handle holds it.
+   */
+  readonly deny?: "none" | "read" | "write" | "both";
   /** Create when missing: UNCHECKED4, GUARDED4 (fail if it exists) or EXCLUSIVE4(_1). */
   readonly create?: "unchecked" | "guarded" | "exclusive";
   /** Mode of a created file. */

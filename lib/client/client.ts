@@ -1284,6 +1284,13 @@ export class Nfs4Client implements Nfs4ClientApi {
       : options.access === "write"
       ? ShareAccess.OPEN4_SHARE_ACCESS_WRITE
       : ShareAccess.OPEN4_SHARE_ACCESS_BOTH;
+    const deny = options.deny === "read"
+      ? ShareDeny.OPEN4_SHARE_DENY_READ
+      : options.deny === "write"
+      ? ShareDeny.OPEN4_SHARE_DENY_WRITE
+      : options.deny === "both"
+      ? ShareDeny.OPEN4_SHARE_DENY_BOTH
+      : ShareDeny.OPEN4_SHARE_DENY_NONE;
     // 4.0's EXCLUSIVE4 carries no attributes: the mode follows at once.
     const modeFollows = options.create === "exclusive" && !this.manager.sessions &&
       options.mode !== undefined;
@@ -1291,6 +1298,7 @@ export class Nfs4Client implements Nfs4ClientApi {
       modeFollows,
       request: {
         access,
+        deny,
         ...(options.create
           ? {
             create: {
@@ -1337,7 +1345,10 @@ export class Nfs4Client implements Nfs4ClientApi {
     const attrs = opened.attrs.attrs;
     // What this handle's close gives up (OPEN_DOWNGRADE while other handles
     // of the file remain, procs.ts closeOpen).
-    const share = { access: how.request.access, deny: ShareDeny.OPEN4_SHARE_DENY_NONE };
+    const share = {
+      access: how.request.access,
+      deny: how.request.deny ?? ShareDeny.OPEN4_SHARE_DENY_NONE,
+    };
     let file = this.#fileFor(opened.state, opened.attrs, share);
     if (options.truncate && attrs.size !== 0n && (!options.create || attrs.size !== undefined)) {
       // Truncated here when the OPEN did not (no create, or an UNCHECKED4
