@@ -72,6 +72,8 @@ import {
 import { claimClientOwner, type ClientOwner } from "../state/client_owner.ts";
 import {
   closeFile,
+  createAttributes,
+  knownCreateSupport,
   lockFile,
   noteLockWait,
   noteSizeSet,
@@ -1291,9 +1293,9 @@ export class Nfs4Client implements Nfs4ClientApi {
       : options.deny === "both"
       ? ShareDeny.OPEN4_SHARE_DENY_BOTH
       : ShareDeny.OPEN4_SHARE_DENY_NONE;
-    // 4.0's EXCLUSIVE4 carries no attributes: the mode follows at once.
-    const modeFollows = options.create === "exclusive" && !this.manager.sessions &&
-      options.mode !== undefined;
+    // 4.0's EXCLUSIVE4 carries no attributes: the mode, and the times that
+    // held the verifier, follow at once (#openedFile).
+    const modeFollows = options.create === "exclusive" && !this.manager.sessions;
     return {
       modeFollows,
       request: {
@@ -1323,6 +1325,30 @@ export class Nfs4Client implements Nfs4ClientApi {
         ...(options.answerWithinMs !== undefined ? { answerWithinMs: options.answerWithinMs } : {}),
       },
     };
+  }
+
+  /**
+   * What a 4.0 EXCLUSIVE4 create (which carries no attributes) is to be
+   * given at once: the mode asked for, unless the server's file system has
+   * no mode attribute (files.ts knownCreateSupport), and the times its
+   * attrset says hold the verifier, set to the server's time (RFC 7530
+   * §16.16.5: the client SHOULD set the attributes used to store the
+   * verifier; the kernel's nfs4_exclusive_attrset). Undefined: nothing.
+   */
+  #afterExclusive4(opened: OpenedFile, mode: number | undefined): SettableAttributes | undefined {
+    const set = opened.result.attrset;
+    const modeKnownUnsupported =
+      knownCreateSupport(this.manager)?.supported?.has(Attr.MODE) === false;
+    const follow: SettableAttributes = {
+      ...(mode !== undefined && !modeKnownUnsupported ? { mode } : {}),
+      ...(set.has(Attr.TIME_ACCESS) || set.has(Attr.TIME_ACCESS_SET)
+        ? { timeAccessSet: "server" as const }
+        : {}),
+      ...(set.has(Attr.TIME_MODIFY) || set.has(Attr.TIME_MODIFY_SET)
+        ? { timeModifySet: "server" as const }
+        : {}),
+    };
+    return Object.keys(follow).length > 0 ? follow : undefined;
   }
 
   /** The OPEN of `name` in the directory `parentFh` (with 4.0's OPEN_CONFIRM), and nothing after. */
@@ -1364,11 +1390,14 @@ export class Nfs4Client implements Nfs4ClientApi {
       // Its size is what the SETATTR made it, not what the OPEN found.
       file = this.#fileFor(opened.state, opened.attrs, share, 0n);
     }
-    if (how.modeFollows && options.mode !== undefined) {
-      try {
-        await file.setattr({ mode: options.mode });
-      } catch (e) {
-        throw await this.#unmake(file, parentFh, name, attrs.fileid, e);
+    if (how.modeFollows) {
+      const follow = this.#afterExclusive4(opened, options.mode);
+      if (follow !== undefined) {
+        try {
+          await file.setattr(follow);
+        } catch (e) {
+          throw await this.#unmake(file, parentFh, name, attrs.fileid, e);
+        }
       }
     }
     return file;
@@ -1879,7 +1908,15 @@ export class Nfs4Client implements Nfs4ClientApi {
               path,
               () =>
                 this.manager.run(() =>
-                  [putfh(dirFh), create({ type: FileType.NF4DIR, name, attrs: { mode } })] as const
+                  [
+                    putfh(dirFh),
+                    create({
+                      type: FileType.NF4DIR,
+                      name,
+                      // Without a mode on a file system that has none (files.ts).
+                      attrs: createAttributes(this.manager, { mode }, path),
+                    }),
+                  ] as const
                 ),
             ),
           // A directory by that name now: ours (the first transmission made it).
@@ -1934,7 +1971,7 @@ export class Nfs4Client implements Nfs4ClientApi {
     mode: number,
     rdev: { major: number; minor: number } = { major: 0, minor: 0 },
   ): Promise<void> {
-    const attrs = { mode };
+    const attrs = createAttributes(this.manager, { mode }, path);
     const devData = { specdata1: rdev.major, specdata2: rdev.minor };
     const argsFor = (name: string) =>
       kind === "char"

@@ -24,8 +24,8 @@
  * given as its seconds.
  *
  * `writeProbe` creates one file to read the server's clock, EXCLUSIVE4_1
- * (RFC 8881 §18.16.3) or on 4.0 EXCLUSIVE4 (RFC 7530 §16.16.5) with a
- * verifier of its own, so that an OPEN sent again after its reply was lost
+ * (RFC 8881 §18.16.3; GUARDED4 on a persistent session) or on 4.0
+ * EXCLUSIVE4 (RFC 7530 §16.16.5) with a verifier of its own, so that an OPEN sent again after its reply was lost
  * finds the file its first transmission made instead of NFS4ERR_EXIST
  * (on 4.0 after a reconnect, a duplicate request cache per connection, as
  * Ganesha's, does not know the resend: RFC 7530 §9.1.9). It is removed
@@ -677,7 +677,11 @@ export async function listExports(
  * sent again after a lost reply or a reconnect finds the file its first
  * transmission made by the verifier (Nfs4Client.open's own), where a
  * GUARDED4 resend met NFS4ERR_EXIST and left the file. The server keeps the
- * verifier in the file's times until they are set, hence the SETATTR.
+ * verifier in the file's times until they are set, hence the SETATTR. On a
+ * persistent session (CREATE_SESSION4_FLAG_PERSIST), and on a server that
+ * refused EXCLUSIVE4_1 (NFS4ERR_NOTSUPP), it is GUARDED4 (lib/state/files.ts
+ * exclusiveCreateHow): a resend there is answered from the reply cache; one
+ * on a new session that meets NFS4ERR_EXIST is unknown, as below.
  *
  * Once the OPEN went out the file is removed whatever happens: made (the
  * OPEN answered), by its REMOVE; unknown (no answer: stopped in flight, no

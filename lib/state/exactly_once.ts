@@ -147,6 +147,24 @@ export function isStaleHandle(e: unknown): e is NfsError {
 }
 
 /**
+ * A failure met after a state change ran (the OPEN of a create, before
+ * its SETATTR, WRITE, COMMIT or CLOSE), as its caller gets it: named by
+ * `path`, and with no op position, so that {@linkcode staleAtPutfh} never
+ * reads a stale handle met then as "nothing ran" and a caller that walks
+ * again on one never sends the change a second time (a second exclusive
+ * create of the file just made). Anything but an NfsError is as it was.
+ */
+export function failedAfterChange(e: unknown, path: string): unknown {
+  if (!(e instanceof NfsError)) return e;
+  return new NfsError(e.status, e.op, {
+    path,
+    detail: e.detail,
+    cause: e,
+    answeredResend: e.answeredResend,
+  });
+}
+
+/**
  * Whether `e` is a stale or expired handle ({@linkcode isStaleHandle}) at a
  * PUTFH of the caller's COMPOUND: the ops after that PUTFH did not run, so
  * the caller may walk its path again and send the COMPOUND anew (see

@@ -3,25 +3,42 @@
  * OPEN (with OPEN_CONFIRM on 4.0), CLOSE, LOCK, LOCKU. The state they
  * create lives in the manager, where recovery can find it and the trace can
  * show it (RFC 7530 §9, §16.16; RFC 8881 §18.16).
+ *
+ * Creates (the "creates" section): which createmode an exclusive create
+ * uses on this client (EXCLUSIVE4_1; GUARDED4 on a persistent session or
+ * after EXCLUSIVE4_1 was refused; EXCLUSIVE4 on 4.0), which createattrs go
+ * (what the server's supported_attrs and suppattr_exclcreat allow, when
+ * known), and what an OPEN's attrset says was set: what it lacks is set by
+ * a SETATTR before the open is handed over. What is learned holds for the
+ * client's life, per StateManager.
  * @module
  */
 
+import { failedAfterChange } from "./exactly_once.ts";
 import { outsideOperationScope } from "./operation_scope.ts";
 import { ChurnSet } from "../rpc/churn.ts";
 import {
   Attr,
+  attrId,
+  attrIds,
+  attrName,
   type DecodedFattr,
   type FileAttributes,
   type SettableAttributes,
 } from "../nfs4/attrs.ts";
-import { CreateMode, OpenClaimType } from "../nfs4/constants.ts";
+import { checkAttributesSet } from "../nfs4/attrs_set.ts";
+import { CreateMode, CreateSessionFlags, OpenClaimType } from "../nfs4/constants.ts";
 import { NfsError } from "../nfs4/errors.ts";
 import { getattr } from "../nfs4/ops/getattr.ts";
 import { getfh } from "../nfs4/ops/getfh.ts";
+import { lookup } from "../nfs4/ops/lookup.ts";
 import { type CreateHow, open, type OpenResult } from "../nfs4/ops/open.ts";
 import { close } from "../nfs4/ops/close.ts";
 import { putfh } from "../nfs4/ops/putfh.ts";
 import { read } from "../nfs4/ops/read.ts";
+import { remove } from "../nfs4/ops/remove.ts";
+import { setattr } from "../nfs4/ops/setattr.ts";
+import { verify } from "../nfs4/ops/verify.ts";
 import { Nfs4Status as S } from "../nfs4/status.ts";
 import {
   bytesEqual,
@@ -60,7 +77,14 @@ export interface OpenRequest {
   /** OPEN4_SHARE_ACCESS_* */
   readonly access: number;
   readonly deny?: number;
-  /** Create the file: UNCHECKED4 (truncate-free), GUARDED4 (fail if it exists) or EXCLUSIVE. */
+  /**
+   * Create the file: UNCHECKED4 (truncate-free), GUARDED4 (fail if it
+   * exists) or exclusive (see {@linkcode exclusiveCreateHow}: EXCLUSIVE4_1,
+   * EXCLUSIVE4 on 4.0, GUARDED4 on a persistent session). `attrs` the server
+   * does not support are not sent; those the OPEN's attrset says it did not
+   * set are set by a SETATTR before the open is handed over (see
+   * {@linkcode openFile}).
+   */
   readonly create?: {
     readonly mode: "unchecked" | "guarded" | "exclusive";
     readonly attrs?: SettableAttributes;
@@ -110,7 +134,24 @@ function flights(m: StateManager) {
   return f;
 }
 
-/** OPEN by name in a directory; records the open state in the manager. */
+/**
+ * OPEN by name in a directory; records the open state in the manager.
+ *
+ * A create is held to its answer (RFC 8881 §18.16.3, RFC 7530 §16.16.5:
+ * "the server will return to the client an attribute mask signifying which
+ * attributes were successfully set"): an attribute asked for in createattrs
+ * and missing from the OPEN's attrset is set by a SETATTR on the new open
+ * before it is handed over, as the Linux client's nfs4_exclusive_attrset
+ * sends what the OPEN did not set (here for GUARDED4, EXCLUSIVE4_1, and an
+ * UNCHECKED4 that made the file: its directory's change_info4 changed,
+ * atomically, as _nfs4_proc_open's `file_created`). Refused, or set short
+ * (its attrsset, {@linkcode AttributesNotSetError}), the file is closed and
+ * removed (only while its name is still it) and the open fails: a mode the
+ * server ignored never passes as set. (4.0's EXCLUSIVE4 carries no
+ * attributes: its caller sets them, lib/client/client.ts.) An exclusive
+ * create the server refuses as such changes how this client creates, for
+ * its life, and is sent again at once ({@linkcode createRefused}).
+ */
 export async function openFile(m: StateManager, request: OpenRequest): Promise<OpenedFile> {
   const f = flights(m);
   if (f.closes.size > 0) await Promise.allSettled([...f.closes]);
@@ -126,8 +167,13 @@ export async function openFile(m: StateManager, request: OpenRequest): Promise<O
 async function openFileNow(m: StateManager, request: OpenRequest): Promise<OpenedFile> {
   const clientid = () => m.client.clientId!;
   let owner = m.openOwner();
-  const create = request.create ? createHow(m, request.create) : undefined;
   for (let attempt = 0;; attempt++) {
+    // Chosen again for each attempt: a refusal (below) changes how.
+    const asked = request.create
+      ? createAttributes(m, request.create.attrs ?? {}, request.path)
+      : {};
+    const create = request.create ? createHowFor(m, request.create, asked) : undefined;
+    let opened: OpenedFile;
     try {
       const [, result, fh, attrs] = await m.run(
         () =>
@@ -152,15 +198,27 @@ async function openFileNow(m: StateManager, request: OpenRequest): Promise<Opene
             : {}),
         },
       );
-      return { state: recordOpen(m, owner, request, result, fh, attrs.attrs), attrs, result };
+      opened = { state: recordOpen(m, owner, request, result, fh, attrs.attrs), attrs, result };
     } catch (e) {
       // RFC 7530 §9.1.7: BAD_SEQID retires the owner; OPEN retries with a new one.
       if (e instanceof NfsError && e.status === S.NFS4ERR_BAD_SEQID && attempt < 2) {
         owner = m.openOwner();
         continue;
       }
+      if (
+        create && attempt < 4 && e instanceof NfsError &&
+        await createRefused(m, create, e, request.dirFh, request.path)
+      ) {
+        owner = m.openOwner();
+        continue;
+      }
       throw e instanceof NfsError ? e.withPath(request.path) : e;
     }
+    if (create) {
+      const missing = notSetByOpen(create, asked, opened.result);
+      if (missing) await setAfterCreate(m, request, opened, missing);
+    }
+    return opened;
   }
 }
 
@@ -268,17 +326,342 @@ function writeDelegationsOn(m: StateManager, fh: FileHandle): Delegation[] {
   return found;
 }
 
-function createHow(m: StateManager, create: NonNullable<OpenRequest["create"]>): CreateHow {
-  const attrs = create.attrs ?? {};
+// ------------------------------------------------------------------ creates
+
+/**
+ * What a file system lets a create set: its supported_attrs (RFC 7530
+ * §5.8.1.1, RFC 8881 §5.8.1.1: an attribute outside it is refused,
+ * NFS4ERR_ATTRNOTSUPP) and, on 4.1, its suppattr_exclcreat (RFC 8881
+ * §5.8.1.14: the attributes EXCLUSIVE4_1's createattrs may carry; "If the
+ * client attempts to set in cva_attrs an attribute that is not in
+ * suppattr_exclcreat, the server MUST return NFS4ERR_INVAL", §18.16.3).
+ * Undefined: not known (not asked, or not answered).
+ */
+export interface CreateSupport {
+  readonly supported?: ReadonlySet<number> | undefined;
+  readonly exclusive?: ReadonlySet<number> | undefined;
+}
+
+/** What this client has learned about creating on its server, for its life. */
+interface CreateKnowledge {
+  /** Noted by a caller that asked (lib/client/copy), or learned after a refusal. */
+  support?: CreateSupport;
+  /** EXCLUSIVE4_1 refused as a create mode: exclusive creates are GUARDED4. */
+  exclusive41Refused?: boolean;
+  /** EXCLUSIVE4_1's createattrs refused (NFS4ERR_INVAL): sent empty, set by SETATTR. */
+  exclusiveAttrsRefused?: boolean;
+  /** Attributes left out of creates as unsupported, already traced. */
+  readonly leftOut: Set<number>;
+}
+
+const creating = new WeakMap<StateManager, CreateKnowledge>();
+
+function knowledge(m: StateManager): CreateKnowledge {
+  let k = creating.get(m);
+  if (!k) {
+    k = { leftOut: new Set() };
+    creating.set(m, k);
+  }
+  return k;
+}
+
+/**
+ * What this client knows of its server's file system's attributes for
+ * creates ({@linkcode noteCreateSupport}, or learned after a refusal);
+ * undefined when nothing is known. One per client: a client that writes on
+ * two file systems of different support takes the first's.
+ */
+export function knownCreateSupport(m: StateManager): CreateSupport | undefined {
+  return creating.get(m)?.support;
+}
+
+/**
+ * Notes what `m`'s server supports (the copy asks its destination's file
+ * system once): creates leave out what it does not, and EXCLUSIVE4_1 sends
+ * only what suppattr_exclcreat allows (the rest by SETATTR).
+ */
+export function noteCreateSupport(m: StateManager, support: CreateSupport): void {
+  knowledge(m).support = support;
+}
+
+/**
+ * Asks the file system of `fh` its supported_attrs (and on 4.1 its
+ * suppattr_exclcreat) in one GETATTR, notes and returns them.
+ */
+export async function learnCreateSupport(m: StateManager, fh: FileHandle): Promise<CreateSupport> {
+  const wanted = m.minorVersion > 0
+    ? [Attr.SUPPORTED_ATTRS, Attr.SUPPATTR_EXCLCREAT]
+    : [Attr.SUPPORTED_ATTRS];
+  const [, fattr] = await m.run(() => [putfh(fh), getattr(wanted)] as const);
+  // What the server did not answer stays as it was known.
+  const known = creating.get(m)?.support;
+  const support = {
+    supported: fattr.attrs.supportedAttrs ?? known?.supported,
+    exclusive: fattr.attrs.suppattrExclcreat ?? known?.exclusive,
+  };
+  noteCreateSupport(m, support);
+  return support;
+}
+
+/** Whether the session's reply cache is persistent (CREATE_SESSION4_FLAG_PERSIST, RFC 8881 §18.36). */
+function persistentSession(m: StateManager): boolean {
+  const flags = m.client.session?.flags ?? 0;
+  return (flags & CreateSessionFlags.CREATE_SESSION4_FLAG_PERSIST) !== 0;
+}
+
+/** `attrs` without `drop`'s ids. */
+function withoutIds(
+  attrs: SettableAttributes,
+  drop: (id: number) => boolean,
+): SettableAttributes {
+  const kept: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value !== undefined && !drop(attrId(key as keyof FileAttributes))) kept[key] = value;
+  }
+  return kept as SettableAttributes;
+}
+
+/**
+ * A create's attributes less those the server's file system does not
+ * support, when that is known (RFC 7530 §5.8.1.1: supported_attrs): an
+ * ACL-only volume without `mode` takes the file without it, as an
+ * open(O_CREAT) on a mount of it would. Each attribute left out is traced
+ * once per client.
+ */
+export function createAttributes(
+  m: StateManager,
+  attrs: SettableAttributes,
+  path: string,
+): SettableAttributes {
+  const supported = creating.get(m)?.support?.supported;
+  if (!supported) return attrs;
+  const kept = withoutIds(attrs, (id) => !supported.has(id));
+  const k = knowledge(m);
+  for (const id of attrIds(attrs)) {
+    if (supported.has(id) || k.leftOut.has(id)) continue;
+    k.leftOut.add(id);
+    m.tracer.emit(
+      "open",
+      "create attribute left out",
+      `${attrName(id).toLowerCase()} not in the server's supported_attrs (${path}); ` +
+        "not sent in creates from now on",
+    );
+  }
+  return kept;
+}
+
+/**
+ * How an exclusive create goes on this client now (RFC 8881 §18.16.3,
+ * "Required methods for exclusive create"):
+ * - NFSv4.0: EXCLUSIVE4 with the verifier (no attributes: its caller sets
+ *   them after, RFC 7530 §16.16.5);
+ * - a persistent session (CREATE_SESSION4_FLAG_PERSIST granted, §18.36):
+ *   GUARDED4 with the attributes. Such a server need support no other
+ *   ("With persistent sessions, exclusive create semantics are fully
+ *   achievable via GUARDED4, and so EXCLUSIVE4 or EXCLUSIVE4_1 MUST NOT be
+ *   used"), as the Linux client's nfs4_open_prepare chooses: a resend is
+ *   answered from the persistent reply cache, never run again, so its
+ *   NFS4ERR_EXIST is not its own first run's (a resend on a new session
+ *   after the old one was lost is another matter: its failure is marked as
+ *   answering a resend, NfsError.answeredResend, for the caller to say so);
+ * - an EXCLUSIVE4_1 this client's server refused as a create mode
+ *   ({@linkcode createRefused}): GUARDED4 too;
+ * - else EXCLUSIVE4_1 with the verifier and the attributes its
+ *   suppattr_exclcreat allows (all when not known; none once the server
+ *   refused them): the rest are set after the OPEN (openFile).
+ */
+export function exclusiveCreateHow(
+  m: StateManager,
+  verifier: Verifier,
+  attrs: SettableAttributes,
+): CreateHow {
+  if (!m.sessions) return { mode: CreateMode.EXCLUSIVE4, verifier };
+  const k = creating.get(m);
+  if (persistentSession(m) || k?.exclusive41Refused) return { mode: CreateMode.GUARDED4, attrs };
+  const allowed = k?.support?.exclusive;
+  const sent = k?.exclusiveAttrsRefused
+    ? {}
+    : allowed
+    ? withoutIds(attrs, (id) => !allowed.has(id))
+    : attrs;
+  return { mode: CreateMode.EXCLUSIVE4_1, verifier, attrs: sent };
+}
+
+function createHowFor(
+  m: StateManager,
+  create: NonNullable<OpenRequest["create"]>,
+  attrs: SettableAttributes,
+): CreateHow {
   switch (create.mode) {
     case "unchecked":
       return { mode: CreateMode.UNCHECKED4, attrs };
     case "guarded":
       return { mode: CreateMode.GUARDED4, attrs };
     case "exclusive":
-      return m.sessions
-        ? { mode: CreateMode.EXCLUSIVE4_1, verifier: create.verifier ?? new Uint8Array(8), attrs }
-        : { mode: CreateMode.EXCLUSIVE4, verifier: create.verifier ?? new Uint8Array(8) };
+      return exclusiveCreateHow(m, create.verifier ?? new Uint8Array(8), attrs);
+  }
+}
+
+/**
+ * Whether a create the server refused (`error`, answering the OPEN sent
+ * with `how`) is to be sent again another way, this client's way of
+ * creating changed for its life (each change traced once):
+ * - EXCLUSIVE4_1 answered NFS4ERR_NOTSUPP ("If the server cannot support
+ *   exclusive create semantics ... it should fail the OPEN request with the
+ *   error NFS4ERR_NOTSUPP", RFC 8881 §18.16.4), or NFS4ERR_INVAL with no
+ *   createattrs (nothing else in it to refuse): GUARDED4 from now on;
+ * - EXCLUSIVE4_1 answered NFS4ERR_INVAL (or, as knfsd does,
+ *   NFS4ERR_ATTRNOTSUPP) with createattrs: an attribute outside
+ *   suppattr_exclcreat (§18.16.3). Learned from the directory when not
+ *   known; when that does not leave the attribute out, EXCLUSIVE4_1 goes
+ *   with no createattrs from now on, and they are set after it;
+ * - any create answered NFS4ERR_ATTRNOTSUPP while the server's
+ *   supported_attrs are not known: learned from the directory, and sent
+ *   again when that leaves an attribute out.
+ * Never for an answer to a resend (its first run may have made the file).
+ */
+export async function createRefused(
+  m: StateManager,
+  how: CreateHow,
+  error: NfsError,
+  dirFh: FileHandle,
+  path: string,
+): Promise<boolean> {
+  if (error.op !== "OPEN" || error.answeredResend) return false;
+  const k = knowledge(m);
+  const attrs = how.mode === CreateMode.EXCLUSIVE4 ? {} : how.attrs;
+  const withAttrs = attrIds(attrs).length > 0;
+  // Asked once: what is known already has nothing new to say.
+  const learned = (): Promise<CreateSupport | undefined> =>
+    k.support?.supported && (m.minorVersion === 0 || k.support.exclusive)
+      ? Promise.resolve(undefined)
+      : learnCreateSupport(m, dirFh).catch(() => undefined);
+  if (how.mode === CreateMode.EXCLUSIVE4_1) {
+    if (
+      error.status === S.NFS4ERR_NOTSUPP ||
+      (error.status === S.NFS4ERR_INVAL && !withAttrs)
+    ) {
+      k.exclusive41Refused = true;
+      m.tracer.emit(
+        "open",
+        "EXCLUSIVE4_1 refused",
+        `OPEN -> ${error.statusName} (${path}); exclusive creates are GUARDED4 from now on ` +
+          "(RFC 8881 §18.16.3, §18.16.4)",
+      );
+      return true;
+    }
+    if (
+      withAttrs && (error.status === S.NFS4ERR_INVAL || error.status === S.NFS4ERR_ATTRNOTSUPP)
+    ) {
+      const support = await learned();
+      const allowed = support?.exclusive;
+      const supported = support?.supported;
+      if (
+        (allowed && attrIds(attrs).some((id) => !allowed.has(id))) ||
+        (supported && attrIds(attrs).some((id) => !supported.has(id)))
+      ) {
+        m.tracer.emit(
+          "open",
+          "EXCLUSIVE4_1 attributes refused",
+          `OPEN -> ${error.statusName} (${path}); suppattr_exclcreat learned, the rest ` +
+            "by SETATTR after the OPEN (RFC 8881 §18.16.3)",
+        );
+        return true;
+      }
+      if (k.exclusiveAttrsRefused) return false;
+      k.exclusiveAttrsRefused = true;
+      m.tracer.emit(
+        "open",
+        "EXCLUSIVE4_1 attributes refused",
+        `OPEN -> ${error.statusName} (${path}); EXCLUSIVE4_1 without createattrs from now on, ` +
+          "set by SETATTR after the OPEN (RFC 8881 §18.16.3)",
+      );
+      return true;
+    }
+    return false;
+  }
+  if (withAttrs && error.status === S.NFS4ERR_ATTRNOTSUPP) {
+    const supported = (await learned())?.supported;
+    return supported !== undefined && attrIds(attrs).some((id) => !supported.has(id));
+  }
+  return false;
+}
+
+/**
+ * The attributes asked for in a create (`asked`, as sent for UNCHECKED4
+ * and GUARDED4; all of them for EXCLUSIVE4_1, whose createattrs may have
+ * held fewer) that the OPEN's attrset says it did not set, when the OPEN
+ * made the file: undefined when there are none. EXCLUSIVE4 (4.0) sets no
+ * attribute (its caller's). An UNCHECKED4 made the file when its
+ * directory's change_info4 says so, atomically (as the Linux client's
+ * `file_created`); an existing file's attributes are not a create's.
+ */
+export function notSetByOpen(
+  how: CreateHow,
+  asked: SettableAttributes,
+  result: OpenResult,
+): SettableAttributes | undefined {
+  if (how.mode === CreateMode.EXCLUSIVE4) return undefined;
+  if (
+    how.mode === CreateMode.UNCHECKED4 &&
+    !(result.cinfo.atomic && result.cinfo.before !== result.cinfo.after)
+  ) {
+    return undefined;
+  }
+  const missing = withoutIds(asked, (id) => result.attrset.has(id));
+  return attrIds(missing).length > 0 ? missing : undefined;
+}
+
+/**
+ * Sets on a file just made what its OPEN did not (`missing`): a SETATTR
+ * under the open's stateid, its attrsset held to what it asked for. When
+ * that fails the file is closed and removed (`PUTFH LOOKUP VERIFY(fileid)
+ * PUTFH REMOVE` when its fileid is known: only while the name is still
+ * it), outside the work's soft stop, and the failure thrown.
+ */
+export async function setAfterCreate(
+  m: StateManager,
+  request: Pick<OpenRequest, "dirFh" | "name" | "path">,
+  opened: Pick<OpenedFile, "state" | "attrs">,
+  missing: SettableAttributes,
+): Promise<void> {
+  const state = opened.state;
+  const names = attrIds(missing).map((id) => attrName(id).toLowerCase()).join(", ");
+  m.tracer.emit(
+    "open",
+    "create attributes not set",
+    `${request.path}: OPEN attrset lacks ${names}; SETATTR (RFC 8881 §18.16.3)`,
+  );
+  try {
+    const [, set] = await m.run(
+      () => [putfh(state.fh), setattr({ stateid: state.stateid, attrs: missing })] as const,
+      { states: [state] },
+    );
+    checkAttributesSet(request.path, missing, set);
+  } catch (e) {
+    // The OPEN ran: no caller may take this failure for one before it.
+    const failure = failedAfterChange(e, request.path);
+    const fileid = opened.attrs.attrs.fileid;
+    const dirFh = request.dirFh;
+    await outsideOperationScope(() =>
+      Promise.all([
+        // Not closeFile(): it waits for the OPENs in flight, this one among them.
+        closeOpen(m, state).catch(() => undefined),
+        m.run(() =>
+          fileid === undefined ? [putfh(dirFh), remove(request.name)] as const : [
+            putfh(dirFh),
+            lookup(request.name),
+            verify({ fileid }),
+            putfh(dirFh),
+            remove(request.name),
+          ] as const
+        ).catch((removal: unknown) => {
+          const why = removal instanceof Error ? removal.message : String(removal);
+          m.tracer.emit("error", "created file left", `${request.path}: not removed: ${why}`);
+        }),
+      ])
+    );
+    throw failure;
   }
 }
 

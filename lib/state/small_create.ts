@@ -20,7 +20,19 @@
  * **Only for a file no one else can know of.** The name is a temporary of
  * the copy's own (random), created EXCLUSIVE4_1 with a verifier of its own:
  * no other OPEN can share its open state, so no ordering against other
- * OPENs and CLOSEs is needed (files.ts flights).
+ * OPENs and CLOSEs is needed (files.ts flights). On a persistent session
+ * (CREATE_SESSION4_FLAG_PERSIST), or a server that refused EXCLUSIVE4_1
+ * (NFS4ERR_NOTSUPP: the COMPOUND, stopped at its OPEN, is sent again), it
+ * is GUARDED4 (files.ts exclusiveCreateHow, RFC 8881 §18.16.3).
+ *
+ * **Its createattrs are its mode**, less what the server does not support
+ * (files.ts createAttributes: an ACL-only volume has no mode) and, for
+ * EXCLUSIVE4_1, less what its suppattr_exclcreat does not allow. The
+ * COMPOUND's SETATTR sets them as well (the caller's `settable` over
+ * them), so an OPEN whose attrset lacks one (a server that ignored the
+ * mode) does not leave it unset; when the COMPOUND stops before that
+ * SETATTR and the open is handed back, what the attrset lacks is set first
+ * (files.ts setAfterCreate).
  *
  * **The reply is cached.** The COMPOUND changes state, so its reply is
  * cached for a resend (sa_cachethis, lib/state/exactly_once.ts): a lost
@@ -92,7 +104,7 @@
 
 import type { DecodedFattr, SettableAttributes } from "../nfs4/attrs.ts";
 import { type Nfs4Op, tapped } from "../nfs4/compound.ts";
-import { CreateMode, OpenClaimType, ShareAccess, StableHow } from "../nfs4/constants.ts";
+import { OpenClaimType, ShareAccess, StableHow } from "../nfs4/constants.ts";
 import { NfsError } from "../nfs4/errors.ts";
 import { Attr } from "../nfs4/attrs.ts";
 import { close } from "../nfs4/ops/close.ts";
@@ -115,8 +127,18 @@ import {
 import { write, type WriteResult } from "../nfs4/ops/write.ts";
 import { Nfs4Status as S } from "../nfs4/status.ts";
 import { CURRENT_STATEID, type FileHandle, formatStateid, type Verifier } from "../nfs4/types.ts";
+import { failedAfterChange } from "./exactly_once.ts";
 import { outsideOperationScope } from "./operation_scope.ts";
-import { closeFile, type OpenedFile, recordOpen } from "./files.ts";
+import {
+  closeFile,
+  createAttributes,
+  createRefused,
+  exclusiveCreateHow,
+  notSetByOpen,
+  type OpenedFile,
+  recordOpen,
+  setAfterCreate,
+} from "./files.ts";
 import type { StateManager } from "./manager.ts";
 import { forgetOpen, returnDelegation } from "./procs.ts";
 import { writeSetattrClose } from "./small_upload.ts";
@@ -269,8 +291,9 @@ interface Seen {
 }
 
 /**
- * Makes `request.name` in `request.dirFh` (EXCLUSIVE4_1, share WRITE),
- * writes `request.data` at 0, sets `request.settable` and closes it, in one
+ * Makes `request.name` in `request.dirFh` (EXCLUSIVE4_1, or GUARDED4 as
+ * files.ts exclusiveCreateHow says; share WRITE), writes `request.data` at
+ * 0, sets `request.settable` (over its createattrs) and closes it, in one
  * COMPOUND: see the module comment. Failures name `request.path`.
  */
 export async function createWriteSetattrClose(
@@ -286,10 +309,19 @@ export async function createWriteSetattrClose(
   const getattrs = placeAs !== undefined && !request.attrs.includes(Attr.FILEID)
     ? [...request.attrs, Attr.FILEID]
     : request.attrs;
+  // The createattrs the server supports (the mode, unless an ACL-only
+  // volume's supported_attrs lack it), and how: EXCLUSIVE4_1, or GUARDED4 on
+  // a persistent session or a server that refused EXCLUSIVE4_1 (files.ts
+  // exclusiveCreateHow). The COMPOUND's SETATTR sets them too (the caller's
+  // `settable` first): what the OPEN did not set (its attrset) is set before
+  // the file is closed, and held to that SETATTR's attrsset.
+  let asked = createAttributes(m, { mode: request.mode }, request.path);
+  let settable: SettableAttributes = { ...asked, ...request.settable };
+  let how = exclusiveCreateHow(m, verifier, asked);
   let seen: Seen = {};
   let failure: { error: unknown } | undefined;
-  try {
-    await m.run(
+  const runShape = () =>
+    m.run(
       () => {
         const attempt: Seen = seen = {};
         return [
@@ -302,11 +334,7 @@ export async function createWriteSetattrClose(
                 ShareAccess.OPEN4_SHARE_ACCESS_WANT_NO_DELEG,
               shareDeny: 0,
               owner: { clientid: m.client.clientId!, owner: owner.id },
-              create: {
-                mode: CreateMode.EXCLUSIVE4_1,
-                verifier,
-                attrs: { mode: request.mode },
-              },
+              create: how,
               claim: { claim: OpenClaimType.CLAIM_NULL, file: request.name },
             }),
             (v) => attempt.open = v,
@@ -330,7 +358,7 @@ export async function createWriteSetattrClose(
           // LINK would show it under its final name (RFC 8881 §18.31).
           ...(data && placeAs !== undefined ? [verify({ size: BigInt(data.length) })] : []),
           tapped(
-            setattr({ stateid: CURRENT_STATEID, attrs: request.settable }),
+            setattr({ stateid: CURRENT_STATEID, attrs: settable }),
             (set) => {
               attempt.attrsSet = true;
               attempt.setBits = set;
@@ -354,8 +382,27 @@ export async function createWriteSetattrClose(
       // Once the OPEN has succeeded, every status comes back here.
       { final: { has: () => seen.open !== undefined } },
     );
-  } catch (error) {
-    failure = { error };
+  for (let tries = 0;; tries++) {
+    failure = undefined;
+    try {
+      await runShape();
+    } catch (error) {
+      failure = { error };
+    }
+    const error = failure?.error;
+    if (
+      !seen.open && tries < 4 && error instanceof NfsError &&
+      await createRefused(m, how, error, request.dirFh, request.path)
+    ) {
+      // Refused as a create mode or for its createattrs: nothing after the
+      // OPEN ran (a COMPOUND stops at its first failure); sent again the
+      // way this client creates from now on.
+      asked = createAttributes(m, { mode: request.mode }, request.path);
+      settable = { ...asked, ...request.settable };
+      how = exclusiveCreateHow(m, verifier, asked);
+      continue;
+    }
+    break;
   }
   if (!seen.open) {
     const error = failure?.error;
@@ -365,8 +412,7 @@ export async function createWriteSetattrClose(
     // GETFH failed (or its reply could not be read): no handle to CLOSE by.
     // The open lapses with the client ID (DESTROY_CLIENTID at exit) or lease.
     m.tracer.emit("error", "OPEN without a file handle", `${request.path}: left to the lease`);
-    const error = failure?.error;
-    throw error instanceof NfsError ? error.withPath(request.path) : error;
+    throw failedAfterChange(failure?.error, request.path);
   }
   const state = recordOpen(
     m,
@@ -386,8 +432,7 @@ export async function createWriteSetattrClose(
     // is closed (a CLOSE the server already ran is answered BAD_STATEID,
     // final for closeOpen), and the file fails.
     await closeFile(m, state).catch(() => undefined);
-    const error = failure.error;
-    throw error instanceof NfsError ? error.withPath(request.path) : error;
+    throw failedAfterChange(failure.error, request.path);
   }
   if (!seen.closed) {
     const error = failure?.error;
@@ -427,12 +472,17 @@ export async function createWriteSetattrClose(
       const attrs = seen.attrs ?? await attributesOf(m, seen.fh, request).catch(async (e) => {
         // No attributes to go on with: close what was opened, then fail.
         await closeFile(m, state).catch(() => undefined);
-        throw e instanceof NfsError ? e.withPath(request.path) : e;
+        throw failedAfterChange(e, request.path);
       });
       // Refused as an owner this client may not give; any other status
       // (DELAY, BAD_STATEID) the caller's own SETATTR of the owner meets again.
       const ownerRefused = request.owner && seen.attrs && !seen.ownerSet &&
         error instanceof NfsError && error.op === "SETATTR" && OWNER_REFUSALS.has(error.status);
+      // What the OPEN did not set (its attrset: a mode the server ignored)
+      // is set before the caller writes into the file (files.ts): the
+      // COMPOUND's own SETATTR did not run.
+      const missing = notSetByOpen(how, asked, seen.open);
+      if (missing) await setAfterCreate(m, request, { state, attrs }, missing);
       return {
         done: false,
         opened: { state, attrs, result: seen.open },
@@ -443,26 +493,26 @@ export async function createWriteSetattrClose(
     // The WRITE (if any) is done: never sent again. What is left goes alone.
     try {
       if (!seen.attrsSet) {
-        const end = await writeSetattrClose(m, state, undefined, request.settable);
+        const end = await writeSetattrClose(m, state, undefined, settable);
         if (!end.done) {
           const [, set] = await m.run(
             () =>
               [
                 putfh(state.fh),
-                setattr({ stateid: state.stateid, attrs: request.settable }),
+                setattr({ stateid: state.stateid, attrs: settable }),
               ] as const,
             { states: [state] },
           );
-          checkAttributesSet(request.path, request.settable, set);
+          checkAttributesSet(request.path, settable, set);
           await closeFile(m, state);
         }
       } else {
         await closeFile(m, state);
-        checkAttributesSet(request.path, request.settable, seen.setBits ?? new Set());
+        checkAttributesSet(request.path, settable, seen.setBits ?? new Set());
       }
     } catch (e) {
       if (!state.closed) await closeFile(m, state).catch(() => undefined);
-      throw e instanceof NfsError ? e.withPath(request.path) : e;
+      throw failedAfterChange(e, request.path);
     }
     const placing = placeAs === undefined ? undefined : { linked: false, error } as const;
     return await committed(m, request, seen.fh, fileidOf(seen), seen.write, placing);
@@ -486,7 +536,7 @@ export async function createWriteSetattrClose(
     fileidOf(seen),
     seen.write,
     placingAfterClose(m, request, seen, failure),
-    attributesNotSet(request.path, request.settable, seen.setBits ?? new Set()),
+    attributesNotSet(request.path, settable, seen.setBits ?? new Set()),
   );
 }
 
@@ -594,7 +644,7 @@ async function committed(
       const [, verifier] = await (placed ? outsideOperationScope(sendCommit) : sendCommit());
       end = { ...end, commitVerifier: verifier };
     } catch (e) {
-      const error = e instanceof NfsError ? e.withPath(request.path) : e;
+      const error = failedAfterChange(e, request.path);
       if (!placed) throw error;
       end = { ...end, commitError: error };
     }

@@ -165,6 +165,11 @@ export interface FileNode {
   change: bigint;
   /** The verifier of the exclusive create that made it (RFC 8881 §18.16.3). */
   createVerifier?: Uint8Array | undefined;
+  /**
+   * The mode last set by a create's createattrs or a SETATTR (GETATTR
+   * still answers 0644: tests read this to see what was set).
+   */
+  modeSet?: number | undefined;
 }
 
 /** A client ID record (RFC 7530 §9.1.1; RFC 8881 §2.4). */
@@ -515,7 +520,10 @@ export interface ScriptedServerOptions {
   readonly readNothingFrom?: number;
   /**
    * The server's supported_attrs (RFC 7530 §5.8.1.1), by id: what GETATTR
-   * of supported_attrs answers (default: it is not answered).
+   * of supported_attrs answers (default: it is not answered). Given, an
+   * attribute outside it has no value in GETATTR, and a SETATTR or an
+   * OPEN's createattrs holding it is refused NFS4ERR_ATTRNOTSUPP (an
+   * ACL-only volume without `mode`).
    */
   readonly supportedAttrs?: readonly number[];
   /**
@@ -530,6 +538,37 @@ export interface ScriptedServerOptions {
    * {@linkcode ScriptedOwners} (default: files have no owner attributes).
    */
   readonly owners?: ScriptedOwners;
+  /**
+   * 4.1: CREATE_SESSION grants CREATE_SESSION4_FLAG_PERSIST, a persistent
+   * reply cache (RFC 8881 §18.36): such a server need support GUARDED4
+   * alone for exclusive creates (§18.16.3). Default false.
+   */
+  readonly persistentSession?: boolean;
+  /**
+   * OPEN with EXCLUSIVE4_1 is answered NFS4ERR_NOTSUPP (a server that
+   * cannot keep the verifier, RFC 8881 §18.16.4; default false).
+   */
+  readonly exclusive41Unsupported?: boolean;
+  /**
+   * The file system's suppattr_exclcreat (RFC 8881 §5.8.1.14), by id: what
+   * GETATTR of it answers, and an EXCLUSIVE4_1 whose createattrs hold
+   * anything else is refused NFS4ERR_INVAL (§18.16.3). Default: not
+   * answered, and any createattrs taken.
+   */
+  readonly exclusiveCreateAttrs?: readonly number[];
+  /**
+   * A broken server: OPEN's createattrs are not set, and its attrset says
+   * so (empty), as RFC 8881 §18.16.3 and RFC 7530 §16.16.5 have the
+   * attrset report (default false: a new file's attrset holds every
+   * createattr, which the server takes as set).
+   */
+  readonly openIgnoresCreateAttrs?: boolean;
+  /**
+   * A 4.0 EXCLUSIVE4 create keeps its verifier in the file's times and says
+   * so in the OPEN's attrset (time_access, time_modify), as knfsd does (RFC
+   * 7530 §16.16.5). Default false: the attrset is empty.
+   */
+  readonly verifierInTimes?: boolean;
 }
 
 /**
@@ -680,6 +719,11 @@ export class ScriptedServer {
   readonly supportedAttrs: ReadonlySet<number> | undefined;
   readonly getattrNoValue: ReadonlySet<number>;
   readonly ownerNames: ScriptedOwners | undefined;
+  readonly persistentSession: boolean;
+  readonly exclusive41Unsupported: boolean;
+  readonly exclusiveCreateAttrs: ReadonlySet<number> | undefined;
+  readonly openIgnoresCreateAttrs: boolean;
+  readonly verifierInTimes: boolean;
   /** Owner and group strings set by SETATTR (`ownerNames`). */
   readonly #ownersSet = new Map<FileNode, [owner: string, group: string]>();
   readonly #maxread: (path: string) => bigint | undefined;
@@ -767,6 +811,13 @@ export class ScriptedServer {
     this.supportedAttrs = options.supportedAttrs ? new Set(options.supportedAttrs) : undefined;
     this.getattrNoValue = new Set(options.getattrNoValue ?? []);
     this.ownerNames = options.owners;
+    this.persistentSession = options.persistentSession ?? false;
+    this.exclusive41Unsupported = options.exclusive41Unsupported ?? false;
+    this.exclusiveCreateAttrs = options.exclusiveCreateAttrs
+      ? new Set(options.exclusiveCreateAttrs)
+      : undefined;
+    this.openIgnoresCreateAttrs = options.openIgnoresCreateAttrs ?? false;
+    this.verifierInTimes = options.verifierInTimes ?? false;
     this.#maxread = options.maxread ?? (() => 1n << 20n);
     this.#maxwrite = options.maxwrite ?? (() => undefined);
     this.delegationPolicy = options.delegations;
@@ -1831,11 +1882,17 @@ export class ScriptedServer {
     if (this.supportedAttrs) {
       (all as { supportedAttrs?: ReadonlySet<number> }).supportedAttrs = this.supportedAttrs;
     }
+    if (this.exclusiveCreateAttrs) {
+      (all as { suppattrExclcreat?: ReadonlySet<number> }).suppattrExclcreat =
+        this.exclusiveCreateAttrs;
+    }
     const owned = this.#ownerStrings(node);
     if (owned) Object.assign(all, { owner: owned[0], ownerGroup: owned[1] });
     const out: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(all)) {
-      if (wanted.has(attrId(key as keyof FileAttributes))) out[key] = value;
+      const id = attrId(key as keyof FileAttributes);
+      // An attribute outside supported_attrs has no value to give.
+      if (wanted.has(id) && (!this.supportedAttrs || this.supportedAttrs.has(id))) out[key] = value;
     }
     return out as FileAttributes;
   }
@@ -2024,7 +2081,8 @@ export class ScriptedServer {
     const result: CreateSessionResult = {
       sessionid: session.id,
       sequence: args.sequence,
-      flags: backChan ? CreateSessionFlags.CREATE_SESSION4_FLAG_CONN_BACK_CHAN : 0,
+      flags: (backChan ? CreateSessionFlags.CREATE_SESSION4_FLAG_CONN_BACK_CHAN : 0) |
+        (this.persistentSession ? CreateSessionFlags.CREATE_SESSION4_FLAG_PERSIST : 0),
       foreChannel: { ...args.foreChannel, maxRequests: this.claimedSlots ?? granted },
       backChannel: args.backChannel,
     };
@@ -2188,9 +2246,13 @@ export class ScriptedServer {
     // Which file, and by what right.
     const claim = args.claim;
     let file: FileNode;
+    /** The createattrs set on a file this OPEN made (its attrset, RFC 8881 §18.16.3). */
+    let attrset: ReadonlySet<number> = new Set();
     switch (claim.claim) {
       case OpenClaimType.CLAIM_NULL: {
         if (ctx.cfh.type !== "dir") return finish(fail(op, S.NFS4ERR_NOTDIR));
+        const refused = this.#createRefusal(args);
+        if (refused !== undefined) return finish(fail(op, refused));
         const existing = ctx.cfh.children.get(claim.file);
         if (existing && args.create?.mode === CreateMode.GUARDED4) {
           return finish(fail(op, S.NFS4ERR_EXIST));
@@ -2211,6 +2273,7 @@ export class ScriptedServer {
         if (this.grace) return finish(fail(op, S.NFS4ERR_GRACE));
         file = existing ?? this.addFile(`${ctx.cfh.path.replace(/\/$/, "")}/${claim.file}`, "");
         if (!existing && exclusive) file.createVerifier = exclusive.verifier.slice();
+        if (!existing) attrset = this.#createAttrsSet(file, args);
         break;
       }
       case OpenClaimType.CLAIM_PREVIOUS:
@@ -2314,12 +2377,46 @@ export class ScriptedServer {
       stateid: this.#stateid(rec),
       cinfo: { atomic: true, before: file.change, after: file.change },
       rflags,
-      attrset: new Set(),
+      attrset,
       delegation: this.#delegationResult(deleg),
     };
     const outcome = ok(op, result);
     if (!known) owner!.last = outcome;
     return finish(outcome);
+  }
+
+  /**
+   * Why a create is refused for its mode or createattrs, if it is:
+   * EXCLUSIVE4_1 NFS4ERR_NOTSUPP (`exclusive41Unsupported`), createattrs
+   * outside suppattr_exclcreat NFS4ERR_INVAL (`exclusiveCreateAttrs`,
+   * RFC 8881 §18.16.3), outside supported_attrs NFS4ERR_ATTRNOTSUPP.
+   */
+  #createRefusal(args: OpenArgs): number | undefined {
+    const how = args.create;
+    if (!how) return undefined;
+    if (how.mode === CreateMode.EXCLUSIVE4_1 && this.exclusive41Unsupported) {
+      return S.NFS4ERR_NOTSUPP;
+    }
+    if (how.mode === CreateMode.EXCLUSIVE4) return undefined;
+    const ids = attrIds(how.attrs);
+    const supported = this.supportedAttrs;
+    if (supported && ids.some((id) => !supported.has(id))) return S.NFS4ERR_ATTRNOTSUPP;
+    const exclusive = this.exclusiveCreateAttrs;
+    if (how.mode === CreateMode.EXCLUSIVE4_1 && exclusive && ids.some((id) => !exclusive.has(id))) {
+      return S.NFS4ERR_INVAL;
+    }
+    return undefined;
+  }
+
+  /** The attrset of an OPEN that made `file`: its createattrs (none with `openIgnoresCreateAttrs`). */
+  #createAttrsSet(file: FileNode, args: OpenArgs): ReadonlySet<number> {
+    const how = args.create;
+    if (how?.mode === CreateMode.EXCLUSIVE4 && this.verifierInTimes) {
+      return new Set([Attr.TIME_ACCESS, Attr.TIME_MODIFY]);
+    }
+    if (!how || how.mode === CreateMode.EXCLUSIVE4 || this.openIgnoresCreateAttrs) return new Set();
+    if (how.attrs.mode !== undefined) file.modeSet = how.attrs.mode;
+    return new Set(attrIds(how.attrs));
   }
 
   #openConfirm(ctx: Ctx, op: Nfs4Op<unknown>, args: OpenConfirmArgs): OpOutcome {
@@ -2641,8 +2738,16 @@ export class ScriptedServer {
     if (status !== S.NFS4_OK) return fail(op, status);
     if (rec && rec.file !== ctx.cfh) return fail(op, S.NFS4ERR_BAD_STATEID);
     const node = ctx.cfh;
+    // An attribute outside supported_attrs (RFC 7530 §16.32.4): nothing set.
+    const supported = this.supportedAttrs;
+    if (supported && attrIds(args.attrs).some((id) => !supported.has(id))) {
+      return fail(op, S.NFS4ERR_ATTRNOTSUPP, new Set());
+    }
     const badOwner = this.#setOwners(node, args.attrs);
     if (badOwner !== undefined) return fail(op, badOwner);
+    if (args.attrs.mode !== undefined && !this.setattrIgnores.has(Attr.MODE)) {
+      node.modeSet = args.attrs.mode;
+    }
     if (args.attrs.size !== undefined && !this.setattrIgnores.has(Attr.SIZE)) {
       if (node.type === "dir") return fail(op, S.NFS4ERR_ISDIR);
       const data = new Uint8Array(Number(args.attrs.size));

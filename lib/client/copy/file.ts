@@ -26,6 +26,7 @@ import { localFs } from "./local_fs.ts";
 import {
   applyAttrs,
   isOwnerRefused,
+  modeSettable,
   modeWithoutOwner,
   ownershipFor,
   reasonOf,
@@ -162,13 +163,17 @@ export async function copyFile(run: CopyRun, source: FileSource, dest: Endpoint)
       intoSpecial = false;
     }
   }
-  const attrs: FinalAttrs = {
+  let attrs: FinalAttrs = {
     ...finalAttrs(run, sourceStat, existing, source.kind === "stdin"),
     // --preserve=ownership: the source's owner, as this side names it.
     ...(source.kind === "side"
       ? await ownershipFor(run, source.at.side, side, sourceStat, side.display(target))
       : {}),
   };
+  // A file system without modes (an ACL-only volume) gets none: said once.
+  if (attrs.mode !== undefined && !intoSpecial && !await modeSettable(run, side, target)) {
+    attrs = { ...attrs, mode: undefined };
+  }
   // The source first: one that cannot be read costs no temporary and leaves
   // an existing destination as it was.
   let reader: Reader | undefined;
@@ -306,12 +311,23 @@ async function copyThroughTemporary(
         quietly(cleanupWork(() => writer.abort())),
       ]);
       return left;
-    }, (e: unknown) => {
+    }, async (e: unknown) => {
       // Made, then failed, and not removed by its create (on 4.0 after
       // the SETATTR of its mode, Nfs4Client's open): a stop that hid
       // that failure does not hide the temporary left.
       if (e instanceof CreatedFileLeftError && e !== failure) {
         run.reportBesideStop(temporaryLeft(e, side, temp, target), side);
+      }
+      // Its OPEN sent again after the first transmission got no answer the
+      // server could repeat (a GUARDED4 create on a session lost between
+      // them, or an exclusive one whose verifier was lost) met the name
+      // taken: the name is random and this copy's, so what is there is
+      // that first run's file, and it goes (as info --write-probe's does).
+      if (madeByFirstRun(e)) {
+        return await cleanupWork(() => side.remove(temp)).then(
+          () => undefined,
+          (r: unknown) => side.isNotFound(r) ? undefined : r,
+        );
       }
       return undefined;
     }).catch(() => undefined);
@@ -562,6 +578,16 @@ function resentCreateFailure(error: unknown, side: Side, target: string): unknow
       `the first ${error.op} got no answer, and sent again it found ${found}`,
     { url: side.url, cause: error },
   );
+}
+
+/**
+ * Whether a create failed with NFS4ERR_EXIST answering its OPEN's resend
+ * (NfsError.answeredResend): its first transmission may have made the
+ * temporary (see {@linkcode resentCreateFailure}).
+ */
+function madeByFirstRun(error: unknown): boolean {
+  return error instanceof NfsError && error.status === S.NFS4ERR_EXIST &&
+    error.answeredResend && error.op === "OPEN";
 }
 
 /**

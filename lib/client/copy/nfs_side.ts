@@ -3,17 +3,24 @@
  * @module
  */
 
-import type { SettableAttributes } from "../../nfs4/attrs.ts";
+import type { DecodedFattr, SettableAttributes } from "../../nfs4/attrs.ts";
 import { NfsError } from "../../nfs4/errors.ts";
 import { Attr } from "../../nfs4/attrs.ts";
-import { tapped } from "../../nfs4/compound.ts";
+import { type Nfs4Op, tapped } from "../../nfs4/compound.ts";
 import { getattr } from "../../nfs4/ops/getattr.ts";
 import { link } from "../../nfs4/ops/link.ts";
 import { lookup } from "../../nfs4/ops/lookup.ts";
 import { putfh } from "../../nfs4/ops/putfh.ts";
+import { putrootfh } from "../../nfs4/ops/putrootfh.ts";
 import { remove } from "../../nfs4/ops/remove.ts";
 import { savefh } from "../../nfs4/ops/savefh.ts";
 import { lookUpOutcome, settleUnknownOutcome } from "../../state/exactly_once.ts";
+import {
+  type CreateSupport,
+  knownCreateSupport,
+  learnCreateSupport,
+  noteCreateSupport,
+} from "../../state/files.ts";
 import { Nfs4Status as S } from "../../nfs4/status.ts";
 import type { FileHandle, NfsTime } from "../../nfs4/types.ts";
 import type { Nfs4ClientApi } from "../api.ts";
@@ -105,6 +112,8 @@ export class NfsSide implements Side {
   readonly #writeDirs = new DirectoryHandles();
   /** The domain of the server's `user@domain` owner strings, once one was seen. */
   #ownerDomain: string | undefined;
+  /** What the destination's file system lets a file be given, asked once ({@linkcode supportsMode}). */
+  #support: Promise<CreateSupport | undefined> | undefined;
 
   constructor(
     client: Nfs4ClientApi,
@@ -276,6 +285,60 @@ export class NfsSide implements Side {
     };
   }
 
+  /**
+   * False when the file system `dir` is on does not list `mode` in its
+   * supported_attrs (RFC 7530 §5.8.1.1, RFC 8881 §5.8.1.1: an ACL-only
+   * volume): every create and SETATTR of a mode would be refused
+   * (NFS4ERR_ATTRNOTSUPP). Asked once per copy, of the first directory
+   * written into (`PUTROOTFH LOOKUP... GETATTR(supported_attrs,
+   * suppattr_exclcreat)`, or through the client's walk when that fails), and
+   * noted for the client's creates (lib/state/files.ts noteCreateSupport:
+   * the temporary's createattrs leave the mode out, EXCLUSIVE4_1 sends what
+   * suppattr_exclcreat allows). Not known (the server does not say, or the
+   * question failed): true, as before.
+   */
+  async supportsMode(dir: string): Promise<boolean> {
+    const supported = (await this.#attributeSupport(dir))?.supported;
+    return supported === undefined || supported.has(Attr.MODE);
+  }
+
+  #attributeSupport(dir: string): Promise<CreateSupport | undefined> {
+    return this.#support ??= this.#askSupport(dir).catch(() => undefined);
+  }
+
+  async #askSupport(dir: string): Promise<CreateSupport | undefined> {
+    const client = this.client;
+    if (!(client instanceof Nfs4Client)) return undefined;
+    const m = client.manager;
+    const known = knownCreateSupport(m);
+    if (known?.supported) return known;
+    const wanted = m.minorVersion > 0
+      ? [Attr.SUPPORTED_ATTRS, Attr.SUPPATTR_EXCLCREAT]
+      : [Attr.SUPPORTED_ATTRS];
+    const names = dir.split("/").filter((c) => c !== "" && c !== ".");
+    // One COMPOUND where the session takes it and no component is a
+    // symlink (LOOKUP does not follow one); else the client's own walk.
+    const ops = m.client.session?.fore.maxOperations ?? 16;
+    if (names.length + 3 <= Math.min(ops, 16)) {
+      try {
+        const results = await m.run(() =>
+          [putrootfh(), ...names.map((n) => lookup(n)), getattr(wanted)] as Nfs4Op<unknown>[]
+        );
+        const fattr = results.at(-1) as DecodedFattr;
+        const support = {
+          supported: fattr.attrs.supportedAttrs,
+          exclusive: fattr.attrs.suppattrExclcreat,
+        };
+        noteCreateSupport(m, support);
+        return support;
+      } catch {
+        // Walked the client's way below.
+      }
+    }
+    const report = await client.attributes(dir, { follow: true });
+    return await learnCreateSupport(m, report.filehandle);
+  }
+
   create(path: string, options: CreateOptions = {}): Promise<Writer> {
     const client = this.client;
     if (!(client instanceof Nfs4Client) || !client.manager.sessions || options.atOnce) {
@@ -330,13 +393,18 @@ export class NfsSide implements Side {
     // resend would meet NFS4ERR_EXIST). The temporary's name is ours alone.
     // The OPEN goes by name from the directory's handle, walked once per
     // directory for this copy (Nfs4Client.createExclusiveIn).
+    // A file system without modes gets none (supportsMode): on 4.1 the
+    // client's create leaves it out (noted support); 4.0's EXCLUSIVE4 would
+    // SETATTR it after the OPEN, so the create asks for none.
+    const client = this.client;
+    const noMode = client.minorVersion === 0 && !await this.supportsMode(this.dirname(path));
     const file = await this.#call(() =>
-      this.client instanceof Nfs4Client
-        ? this.client.createExclusiveIn(path, { mode: 0o600, directories: this.#writeDirs })
-        : this.client.open(path, {
+      client instanceof Nfs4Client && !noMode
+        ? client.createExclusiveIn(path, { mode: 0o600, directories: this.#writeDirs })
+        : client.open(path, {
           access: "write",
           create: "exclusive",
-          mode: 0o600,
+          ...(noMode ? {} : { mode: 0o600 }),
         })
     );
     return this.#writerFor(file);
@@ -577,9 +645,14 @@ export class NfsSide implements Side {
     attrs: { mode?: number | undefined; mtime?: NfsTime; atime?: NfsTime },
     follow: boolean,
   ): Promise<void> {
+    // No mode where the file system has none (its callers say so once).
+    const mode = attrs.mode !== undefined && await this.supportsMode(this.dirname(path))
+      ? attrs.mode
+      : undefined;
+    if (mode === undefined && !attrs.mtime && !attrs.atime) return;
     await this.#call(() =>
       this.client.setattrPath(path, {
-        ...(attrs.mode !== undefined ? { mode: attrs.mode } : {}),
+        ...(mode !== undefined ? { mode } : {}),
         ...(attrs.mtime ? { timeModifySet: attrs.mtime } : {}),
         ...(attrs.atime ? { timeAccessSet: attrs.atime } : {}),
       }, { follow })

@@ -54,6 +54,28 @@ export async function ownershipFor(
   };
 }
 
+/**
+ * Whether `side` can give `path` a mode: not when its file system has none
+ * (Side.supportsMode: NFS `mode` not in supported_attrs, an ACL-only
+ * volume), where every create and SETATTR of a mode would fail the file
+ * while coreutils `cp` onto a mount of it succeeds (the Linux client sends
+ * only the attributes the server supports). Said once per copy, as a
+ * warning: `nfs4: warning: DIR: modes not set: the server does not support
+ * the mode attribute (not in its supported_attrs)`. A server that supports
+ * the mode and does not set it still fails the file (SETATTR attrsset).
+ */
+export async function modeSettable(run: CopyRun, side: Side, path: string): Promise<boolean> {
+  const dir = side.dirname(path);
+  if (!side.supportsMode || await side.supportsMode(dir)) return true;
+  run.warnOnce(
+    "mode",
+    `${side.display(dir)}: modes not set: the server does not support the mode attribute ` +
+      "(not in its supported_attrs)",
+    side,
+  );
+  return false;
+}
+
 /** The reason in a failure's message, without the path it starts with. */
 export function reasonOf(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
@@ -107,6 +129,7 @@ export async function applyAttrs(
   const { shownAs } = target;
   const follow = target.symlink !== true;
   let mode = target.symlink ? undefined : attrs.mode;
+  if (mode !== undefined && !await modeSettable(run, side, path)) mode = undefined;
   if (attrs.owner !== undefined || attrs.group !== undefined) {
     try {
       await side.setOwner(path, attrs.owner, attrs.group, follow);

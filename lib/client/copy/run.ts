@@ -117,6 +117,24 @@ export class CopyRun {
     this.options.onWarning?.(message, side?.url);
   }
 
+  /** Warnings said once per side, by what they are about ({@linkcode warnOnce}). */
+  readonly #warnedOnce = new WeakMap<Side, Set<string>>();
+
+  /**
+   * {@linkcode warn}, once per copy for `side` and `about` (a server that
+   * cannot keep an attribute at all is said once, not for each file).
+   */
+  warnOnce(about: string, message: string, side: Side): void {
+    let said = this.#warnedOnce.get(side);
+    if (!said) {
+      said = new Set();
+      this.#warnedOnce.set(side, said);
+    }
+    if (said.has(about)) return;
+    said.add(about);
+    this.warn(message, side);
+  }
+
   checkAbort(): void {
     const signal = this.options.signal;
     if (signal?.aborted) throw abortReason(signal);

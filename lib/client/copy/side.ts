@@ -214,6 +214,14 @@ export interface Side {
     attrs: { mode?: number | undefined; mtime?: NfsTime; atime?: NfsTime },
     follow: boolean,
   ): Promise<void>;
+  /**
+   * Whether files on this side can be given a mode (permission bits): false
+   * only when the file system `dir` is on is known not to support it (NFS:
+   * `mode` missing from its supported_attrs, an ACL-only volume). Such a
+   * copy sends no mode, and says so once (preserve.ts modeSettable).
+   * Absent: always.
+   */
+  supportsMode?(dir: string): Promise<boolean>;
   /** Whether a failure means "does not exist". */
   isNotFound(error: unknown): boolean;
   /** Whether a failure means "exists already". */
