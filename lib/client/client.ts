@@ -38,6 +38,7 @@ import {
   ShareDeny,
   StableHow,
 } from "../nfs4/constants.ts";
+import type { OpList } from "../nfs4/compound.ts";
 import { NfsError } from "../nfs4/errors.ts";
 import { byteLength, displayByteString } from "../nfs4/names.ts";
 import { getattr } from "../nfs4/ops/getattr.ts";
@@ -1893,34 +1894,46 @@ export class Nfs4Client implements Nfs4ClientApi {
 
   /** CREATE a directory (RFC 7530 §16.4). */
   async mkdir(path: string, mode = 0o755): Promise<void> {
-    // The directory's handle, called stale or expired at the CREATE's
-    // PUTFH (the CREATE did not run), is walked again once (#withWalk).
+    await this.#changeInDirectory(
+      path,
+      "CREATE",
+      (dirFh, name) => [
+        putfh(dirFh),
+        create({
+          type: FileType.NF4DIR,
+          name,
+          // Without a mode on a file system that has none (files.ts).
+          attrs: createAttributes(this.manager, { mode }, path),
+        }),
+      ],
+      // A directory by that name now: ours (the first transmission made it).
+      async () => (await this.#resolve(path, false)).attrs.type === FileType.NF4DIR,
+    );
+  }
+
+  /**
+   * A state change `op` (CREATE, REMOVE) of the name `path` in its
+   * directory: the directory walked, the COMPOUND `ops(dirFh, name)` sent,
+   * a handle the server calls stale or expired at its PUTFH (the change
+   * did not run) walked again once (#withWalk), and an outcome a resend
+   * left unknown settled by looking, `done()` (lib/state/exactly_once.ts).
+   */
+  async #changeInDirectory(
+    path: string,
+    op: string,
+    ops: (dirFh: FileHandle, name: string) => OpList,
+    done: () => Promise<boolean>,
+  ): Promise<void> {
     await this.#withWalk(
       path,
       () => this.#parentOf(path),
       ({ dirFh, name }) =>
         settleUnknownOutcome(
           this.manager,
-          "CREATE",
+          op,
           path,
-          () =>
-            this.#withPath(
-              path,
-              () =>
-                this.manager.run(() =>
-                  [
-                    putfh(dirFh),
-                    create({
-                      type: FileType.NF4DIR,
-                      name,
-                      // Without a mode on a file system that has none (files.ts).
-                      attrs: createAttributes(this.manager, { mode }, path),
-                    }),
-                  ] as const
-                ),
-            ),
-          // A directory by that name now: ours (the first transmission made it).
-          async () => (await this.#resolve(path, false)).attrs.type === FileType.NF4DIR,
+          () => this.#withPath(path, () => this.manager.run(() => ops(dirFh, name))),
+          done,
         ),
       true,
     );
@@ -1928,36 +1941,20 @@ export class Nfs4Client implements Nfs4ClientApi {
 
   /** CREATE a symbolic link `path` pointing at `target` (RFC 7530 §16.4). */
   async symlink(path: string, target: string): Promise<void> {
-    // As mkdir(): walked again once when the CREATE's PUTFH finds the
-    // directory's handle stale or expired.
-    await this.#withWalk(
+    await this.#changeInDirectory(
       path,
-      () => this.#parentOf(path),
-      ({ dirFh, name }) =>
-        settleUnknownOutcome(
-          this.manager,
-          "CREATE",
-          path,
-          () =>
-            this.#withPath(
-              path,
-              () =>
-                this.manager.run(() =>
-                  [
-                    putfh(dirFh),
-                    create({ type: FileType.NF4LNK, name, linkData: target, attrs: {} }),
-                  ] as const
-                ),
-            ),
-          // A symlink by that name holding this text: ours (the first
-          // transmission made it).
-          async () => {
-            const made = await this.#lookedUp(path);
-            if (made?.attrs.type !== FileType.NF4LNK) return false;
-            return await this.#readlinkFh(made.fh, made.path) === target;
-          },
-        ),
-      true,
+      "CREATE",
+      (dirFh, name) => [
+        putfh(dirFh),
+        create({ type: FileType.NF4LNK, name, linkData: target, attrs: {} }),
+      ],
+      // A symlink by that name holding this text: ours (the first
+      // transmission made it).
+      async () => {
+        const made = await this.#lookedUp(path);
+        if (made?.attrs.type !== FileType.NF4LNK) return false;
+        return await this.#readlinkFh(made.fh, made.path) === target;
+      },
     );
   }
 
@@ -1979,20 +1976,14 @@ export class Nfs4Client implements Nfs4ClientApi {
         : kind === "block"
         ? { type: FileType.NF4BLK, devData, name, attrs }
         : { type: kind === "fifo" ? FileType.NF4FIFO : FileType.NF4SOCK, name, attrs };
-    // As mkdir(): walked again once when the CREATE's PUTFH finds the
-    // directory's handle stale or expired.
-    await this.#withWalk(path, () => this.#parentOf(path), ({ dirFh, name }) => {
-      const args = argsFor(name);
-      return settleUnknownOutcome(
-        this.manager,
-        "CREATE",
-        path,
-        () =>
-          this.#withPath(path, () => this.manager.run(() => [putfh(dirFh), create(args)] as const)),
-        // An object of that type by that name: ours (the first transmission made it).
-        async () => (await this.#resolve(path, false)).attrs.type === args.type,
-      );
-    }, true);
+    const type = argsFor("").type;
+    await this.#changeInDirectory(
+      path,
+      "CREATE",
+      (dirFh, name) => [putfh(dirFh), create(argsFor(name))],
+      // An object of that type by that name: ours (the first transmission made it).
+      async () => (await this.#resolve(path, false)).attrs.type === type,
+    );
   }
 
   /** LINK: a new name `path` for the existing file `existing`, not followed (RFC 7530 §16.9). */
@@ -2081,24 +2072,11 @@ export class Nfs4Client implements Nfs4ClientApi {
 
   /** REMOVE a file, symlink or empty directory (RFC 7530 §16.25). */
   async remove(path: string): Promise<void> {
-    // The directory's handle, called stale or expired at the REMOVE's
-    // PUTFH (the REMOVE did not run), is walked again once (#withWalk).
-    await this.#withWalk(
+    await this.#changeInDirectory(
       path,
-      () => this.#parentOf(path),
-      ({ dirFh, name }) =>
-        settleUnknownOutcome(
-          this.manager,
-          "REMOVE",
-          path,
-          () =>
-            this.#withPath(
-              path,
-              () => this.manager.run(() => [putfh(dirFh), remove(name)] as const),
-            ),
-          async () => !(await this.#exists(path)),
-        ),
-      true,
+      "REMOVE",
+      (dirFh, name) => [putfh(dirFh), remove(name)],
+      async () => !(await this.#exists(path)),
     );
   }
 
