@@ -39,6 +39,7 @@ import {
   StableHow,
 } from "../nfs4/constants.ts";
 import type { OpList } from "../nfs4/compound.ts";
+import { CreatedFileLeftError, leftBy } from "../state/created_left.ts";
 import { NfsError } from "../nfs4/errors.ts";
 import { byteLength, displayByteString } from "../nfs4/names.ts";
 import { getattr } from "../nfs4/ops/getattr.ts";
@@ -350,6 +351,8 @@ export type CreatedInOne =
     /** The owner's SETATTR ran: it is not to be sent again. */
     readonly ownerGiven?: boolean;
   };
+
+export { CreatedFileLeftError };
 
 export class Nfs4Client implements Nfs4ClientApi {
   readonly manager: StateManager;
@@ -2431,57 +2434,6 @@ export class Nfs4Client implements Nfs4ClientApi {
 
 /** Times one write() starts over after the verifier changed between its short WRITEs. */
 const MAX_WRITE_RESTARTS = 5;
-
-/**
- * A file that open() made (an exclusive create), whose open then failed
- * (the cause) before it was handed over, and that could not be removed
- * (`removal` says why): it is left on the server as `path`, or, when the
- * REMOVE's outcome is unknown (`surely` false: no answer, a stop), may be.
- */
-export class CreatedFileLeftError extends Error {
-  /** The file left on the server, as open() was given it. */
-  readonly path: string;
-  /** Why the open failed (the cause's message, without the path). */
-  readonly reason: string;
-  /** Why the file could not be removed. */
-  readonly removal: string;
-  /** The server refused the REMOVE (else its outcome is unknown). */
-  readonly surely: boolean;
-
-  constructor(path: string, options: { cause: unknown; removal: unknown }) {
-    const reason = reasonOf(options.cause);
-    const removal = reasonOf(options.removal);
-    const surely = options.removal instanceof NfsError && !options.removal.answeredResend;
-    const left = `made by this open, it ${surely ? "is" : "may be"} left on the server`;
-    super(`${path}: ${reason}; ${left} (not removed: ${removal})`, { cause: options.cause });
-    this.name = "CreatedFileLeftError";
-    this.path = path;
-    this.reason = reason;
-    this.removal = removal;
-    this.surely = surely;
-  }
-}
-
-/** The message of `error`, without the path or op an NfsError's starts with. */
-function reasonOf(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  const where = error instanceof NfsError ? error.path ?? error.op : undefined;
-  return where !== undefined && message.startsWith(`${where}: `)
-    ? message.slice(where.length + 2)
-    : message;
-}
-
-/**
- * Whether the REMOVE of a file open() made (Nfs4Client #unmake) that
- * failed with `error` left the file under its name: not when the name is
- * gone (NFS4ERR_NOENT; to a resend, its first run removed it) or is
- * another file now (VERIFY's NFS4ERR_NOT_SAME, RFC 7530 §16.35).
- */
-function leftBy(error: unknown): boolean {
-  return !(error instanceof NfsError &&
-    ((error.op === "LOOKUP" || error.op === "REMOVE") && error.status === S.NFS4ERR_NOENT ||
-      error.op === "VERIFY" && error.status === S.NFS4ERR_NOT_SAME));
-}
 
 /**
  * An open file: its open state lives in the state manager. Each handle

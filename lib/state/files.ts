@@ -14,6 +14,7 @@
  * @module
  */
 
+import { CreatedFileLeftError, leftBy } from "./created_left.ts";
 import { failedAfterChange } from "./exactly_once.ts";
 import { outsideOperationScope } from "./operation_scope.ts";
 import { ChurnSet } from "../rpc/churn.ts";
@@ -102,6 +103,12 @@ export interface OpenedFile {
   readonly result: OpenResult;
 }
 
+/** `attrs` with FILEID among them. */
+export function withFileid(attrs: Iterable<number>): number[] {
+  const ids = [...attrs];
+  return ids.includes(Attr.FILEID) ? ids : [...ids, Attr.FILEID];
+}
+
 /** Default attributes fetched with OPEN. */
 const OPEN_ATTRS = [Attr.TYPE, Attr.SIZE, Attr.CHANGE, Attr.MODE, Attr.FILEID];
 
@@ -188,7 +195,13 @@ async function openFileNow(m: StateManager, request: OpenRequest): Promise<Opene
               claim: { claim: OpenClaimType.CLAIM_NULL, file: request.name },
             }),
             getfh(),
-            getattr(request.attrs ?? OPEN_ATTRS),
+            // A create's FILEID too: a file made and then failed is removed
+            // only while its name is still it (setAfterCreate).
+            getattr(
+              request.create
+                ? withFileid(request.attrs ?? OPEN_ATTRS)
+                : request.attrs ?? OPEN_ATTRS,
+            ),
           ] as const,
         {
           seqidOwners: [owner],
@@ -643,24 +656,33 @@ export async function setAfterCreate(
     const failure = failedAfterChange(e, request.path);
     const fileid = opened.attrs.attrs.fileid;
     const dirFh = request.dirFh;
-    await outsideOperationScope(() =>
+    const [, removal] = await outsideOperationScope(() =>
       Promise.all([
         // Not closeFile(): it waits for the OPENs in flight, this one among them.
         closeOpen(m, state).catch(() => undefined),
-        m.run(() =>
-          fileid === undefined ? [putfh(dirFh), remove(request.name)] as const : [
-            putfh(dirFh),
-            lookup(request.name),
-            verify({ fileid }),
-            putfh(dirFh),
-            remove(request.name),
-          ] as const
-        ).catch((removal: unknown) => {
-          const why = removal instanceof Error ? removal.message : String(removal);
-          m.tracer.emit("error", "created file left", `${request.path}: not removed: ${why}`);
-        }),
+        // Only while the name is still this file (its FILEID, which the
+        // create's GETATTR asked for): never by the name alone, which may
+        // be another's by now.
+        fileid === undefined
+          ? Promise.resolve<unknown>(
+            new Error("its fileid is not known, and the name alone may be another file's"),
+          )
+          : m.run(() =>
+            [
+              putfh(dirFh),
+              lookup(request.name),
+              verify({ fileid }),
+              putfh(dirFh),
+              remove(request.name),
+            ] as const
+          ).then(() => undefined, (error: unknown) => error),
       ])
     );
+    if (removal !== undefined && leftBy(removal)) {
+      const why = removal instanceof Error ? removal.message : String(removal);
+      m.tracer.emit("error", "created file left", `${request.path}: not removed: ${why}`);
+      throw new CreatedFileLeftError(request.path, { cause: failure, removal });
+    }
     throw failure;
   }
 }

@@ -2154,8 +2154,16 @@ export class StateManager {
     const started = first ? first.started : this.clock.now();
     // Its own budget, or what is left of its operation's (run()'s
     // deadline): an operation that waited for recovery, or sent other
-    // requests, before this one does not get a whole budget again.
-    const deadline = Math.min(until ?? Infinity, started + this.recoveryTimeoutMs);
+    // requests, before this one does not get a whole budget again. But a
+    // request on the wire keeps room for one resend (two call timeouts),
+    // even past the operation's deadline: a lost reply is answered by
+    // sending it again on its slot or seqid (RFC 8881 §2.10.6.2; the reply
+    // cache has it, a change that ran is not reported as not done), where
+    // giving up left the slot uncertain and cost the session.
+    const deadline = Math.min(
+      started + this.recoveryTimeoutMs,
+      Math.max(until ?? Infinity, started + 2 * this.callTimeoutMs),
+    );
     let backoff = RETRY_MIN_MS;
     for (let tries = 1;; tries++) {
       let why: string;

@@ -823,11 +823,20 @@ async function reclaimOpen(
       claim: { claim: OpenClaimType.CLAIM_NULL, file: state.name } as const,
     };
   };
+  // What the users still hold, no more: an OPEN_DOWNGRADE in flight when
+  // the server restarted or the state was lost (answered later, or sent
+  // again after this) must not leave the wider share re-opened (RFC 7530
+  // §9.11: the open's share is the union of its users').
+  const inUse = state.sharesInUse();
+  const share: ShareModes = {
+    access: (state.access & inUse.access) || state.access,
+    deny: state.deny & inUse.deny,
+  };
   const openOp = (claim: OpenClaim) =>
     open({
       seqid: owner.seqid,
-      shareAccess: shareAccessWire(m, state.access),
-      shareDeny: state.deny,
+      shareAccess: shareAccessWire(m, share.access),
+      shareDeny: share.deny,
       owner: { clientid, owner: owner.id },
       claim,
     });
@@ -896,6 +905,8 @@ async function reclaimOpen(
   }
   const before = formatStateid(state.stateid);
   state.stateid = result.stateid;
+  state.access = share.access;
+  state.deny = share.deny;
   state.reclaim = "none";
   noteDelegation(m, state, result, how);
   m.tracer.emit(

@@ -106,7 +106,6 @@ import type { DecodedFattr, SettableAttributes } from "../nfs4/attrs.ts";
 import { type Nfs4Op, tapped } from "../nfs4/compound.ts";
 import { OpenClaimType, ShareAccess, StableHow } from "../nfs4/constants.ts";
 import { NfsError } from "../nfs4/errors.ts";
-import { Attr } from "../nfs4/attrs.ts";
 import { close } from "../nfs4/ops/close.ts";
 import { link } from "../nfs4/ops/link.ts";
 import { lookup } from "../nfs4/ops/lookup.ts";
@@ -138,6 +137,7 @@ import {
   type OpenedFile,
   recordOpen,
   setAfterCreate,
+  withFileid,
 } from "./files.ts";
 import type { StateManager } from "./manager.ts";
 import { forgetOpen, returnDelegation } from "./procs.ts";
@@ -305,10 +305,10 @@ export async function createWriteSetattrClose(
   const verifier = crypto.getRandomValues(new Uint8Array(8));
   const data = request.data.length > 0 ? request.data : undefined;
   const placeAs = request.placeAs;
-  // Placing: the FILEID too, so that the name can be taken back by it (unplace).
-  const getattrs = placeAs !== undefined && !request.attrs.includes(Attr.FILEID)
-    ? [...request.attrs, Attr.FILEID]
-    : request.attrs;
+  // The FILEID too: a placed name is taken back by it (unplace), and a
+  // file made and then failed is removed only while its name is still it
+  // (files.ts setAfterCreate).
+  const getattrs = withFileid(request.attrs);
   // The createattrs the server supports (the mode, unless an ACL-only
   // volume's supported_attrs lack it), and how: EXCLUSIVE4_1, or GUARDED4 on
   // a persistent session or a server that refused EXCLUSIVE4_1 (files.ts

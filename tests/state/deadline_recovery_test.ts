@@ -39,7 +39,7 @@ import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
 import { putfh } from "../../lib/nfs4/ops/putfh.ts";
 import { remove } from "../../lib/nfs4/ops/remove.ts";
 import { ServerNotRespondingError } from "../../lib/state/manager.ts";
-import { type Harness, harness } from "./_harness.ts";
+import { drain, type Harness, harness } from "./_harness.ts";
 
 /**
  * The fields of lib/state/manager.ts's RecoveryTimeoutError, checked by
@@ -237,4 +237,28 @@ Deno.test("4.1: the CLOSE of the release at exit keeps its own bound: it waits f
   assert.deepEqual(h.m.notReleased, []);
   assert.deepEqual(h.server.opensOf("/vfs/file"), []);
   assert.ok(!h.trace.some((e) => e.event === "recovery not awaited"));
+});
+
+Deno.test("4.1: a REMOVE that waited for the one slot past its operation's deadline and lost its reply is sent again on its slot and answered from the reply cache, not failed with its effect done (RFC 8881 §2.10.6.2)", async () => {
+  await using h = await harness(1, {
+    wantedSlots: 1,
+    callTimeoutMs: 2000,
+    recoveryTimeoutMs: 8000,
+  });
+  const file = await h.open();
+  const dir = await h.vfs();
+  h.mark();
+  h.channel.holdReplies("READ");
+  const reading = h.read(file);
+  reading.catch(() => {});
+  for (let i = 0; i < 5; i++) await drain();
+  const removing = h.m.run(() => [putfh(dir), remove("file")] as const);
+  removing.catch(() => {});
+  await h.tick(9000, 500);
+  h.channel.dropReplies("REMOVE");
+  h.channel.releaseReplies();
+  const outcome = await h.drive(removing.then(() => "ok", (e) => `${e?.name}: ${e?.message}`));
+  assert.equal(outcome, "ok");
+  assert.equal(h.server.file("/vfs/file"), undefined);
+  assert.equal(h.m.client.session?.slots.uncertainCount, 0);
 });

@@ -295,3 +295,23 @@ Deno.test("NFSv4.1: OPEN_DOWNGRADE narrows the deny too: a read-only user denyin
   assert.deepEqual([state.access, state.deny], [READ, NONE]);
   assert.deepEqual([serverOpen(h).access, serverOpen(h).deny], [READ, NONE]);
 });
+
+for (const vers of [0, 1] as const) {
+  Deno.test(`v4.${vers}: the server restarts after running an OPEN_DOWNGRADE whose reply is lost: the reclaim re-opens with the narrowed share the users hold, not the wide one (RFC 7530 §9.11, §9.6.2; RFC 8881 §8.4.2.1)`, async () => {
+    await using h = await harness(vers, { callTimeoutMs: 1000, recoveryTimeoutMs: 20000 });
+    const state = await bothThenRead(h);
+    h.channel.dropReplies("OPEN_DOWNGRADE");
+    h.server.intercept("OPEN_DOWNGRADE", () => {
+      queueMicrotask(() => h.server.reboot());
+    });
+    await h.drive(closeFile(h.m, state, { access: BOTH, deny: NONE }));
+    await h.drive(h.m.waitForRecovery());
+    const opens = h.server.opensOf("/vfs/file");
+    assert.equal(opens.length, 1, bare(h).join("\n"));
+    assert.equal(opens[0]!.access, READ, bare(h).join("\n"));
+    assert.equal(state.access, READ);
+    assert.equal(await h.drive(h.readText(state)), "hello, world\n");
+    await h.drive(closeFile(h.m, state, { access: READ, deny: NONE }));
+    assert.equal(h.server.states.size, 0, bare(h).join("\n"));
+  });
+}
