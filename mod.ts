@@ -65,6 +65,7 @@ export {
   ClientClosedError,
   RecoveryError,
   RecoveryTimeoutError,
+  SendWaitTimeoutError,
   ServerNotRespondingError,
   StateManager,
 } from "./lib/state/manager.ts";

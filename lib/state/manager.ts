@@ -339,6 +339,48 @@ export class RecoveryTimeoutError extends Error {
   }
 }
 
+/**
+ * An operation's deadline (StateManagerOptions.recoveryTimeoutMs) passed
+ * before its request could go out: on 4.1 every usable session slot was
+ * held by requests still waiting for their replies (RFC 8881 §2.10.6: one
+ * request per slot at a time), on 4.0 another request of the same open or
+ * lock owner was in flight (their seqids go one at a time, RFC 7530
+ * §9.1.7). This request was not sent. `mayHaveRun` when an earlier attempt
+ * of the same operation may have run (as RecoveryTimeoutError's).
+ */
+export class SendWaitTimeoutError extends Error {
+  readonly server: string;
+  /** How long the operation tried (ms): from its start to the deadline. */
+  readonly waitedMs: number;
+  /** What it waited for: a free session slot (4.1) or its owner's turn (4.0). */
+  readonly waitedFor: "slot" | "owner";
+  /** The slots in use, or the owners waited behind (their labels). */
+  readonly detail: { readonly slots: number } | { readonly owner: string };
+  /** The server may have run an earlier attempt of the operation. */
+  readonly mayHaveRun: boolean;
+
+  constructor(
+    server: string,
+    waitedMs: number,
+    waitedFor: { readonly slots: number } | { readonly owner: string },
+    ran?: string,
+  ) {
+    const what = "slots" in waitedFor
+      ? `every session slot (${waitedFor.slots}) held by requests waiting for replies`
+      : `queued behind another request of ${waitedFor.owner}`;
+    super(
+      `${server}: not sent in ${seconds(waitedMs)}: ${what}` +
+        (ran !== undefined ? `; the server may have run ${ran}` : ""),
+    );
+    this.name = "SendWaitTimeoutError";
+    this.server = server;
+    this.waitedMs = waitedMs;
+    this.waitedFor = "slots" in waitedFor ? "slot" : "owner";
+    this.detail = waitedFor;
+    this.mayHaveRun = ran !== undefined;
+  }
+}
+
 /** `; last: Connection refused` for a connection that could not be made, else nothing. */
 function lastFailure(cause: unknown): string {
   const code = (cause as { code?: unknown })?.code;
@@ -1401,10 +1443,10 @@ export class StateManager {
    * then; recovery goes on) and the resends of a request that got no reply
    * ({@linkcode ServerNotRespondingError}). Nothing is sent after it, so the
    * call ends by then plus what is left of the one transmission in flight
-   * (at most `callTimeoutMs`). Exceptions: a 4.1 request waiting for a free
-   * slot, or a 4.0 one behind another request of its owners, waits as long
-   * as those take (each bounded by its own deadline) and then goes out once
-   * however late; a 4.0 OPEN_CONFIRM (`underOwners`) or settling CLOSE
+   * (at most `callTimeoutMs`). Waiting for a turn to send (a free 4.1 slot,
+   * a 4.0 owner's previous request) ends at the deadline too, with
+   * {@linkcode SendWaitTimeoutError} and nothing sent. Exceptions: a 4.0
+   * OPEN_CONFIRM (`underOwners`) or settling CLOSE
    * (`refusedUnderOwners`) follows an answer that came in the last
    * transmission, once (one more `callTimeoutMs`). The state manager's own
    * requests (`inRecovery`) and the releases once close() began or after
@@ -1548,6 +1590,10 @@ export class StateManager {
           }
           for (const owner of owners) this.#retireOwner(owner, `no reply to ${opNames(ops)}`);
           throw e;
+        }
+        if (e instanceof SendWaitTimeoutError && mayHaveRun && lastOps !== undefined) {
+          // Not sent this time, but an earlier attempt's outcome was left unknown.
+          throw new SendWaitTimeoutError(e.server, e.waitedMs, e.detail, opNames(lastOps));
         }
         if (
           e instanceof NfsError && !options.inRecovery && this.clock.now() < deadline &&
@@ -1778,7 +1824,7 @@ export class StateManager {
     soft: AbortSignal | undefined,
     until: number | undefined,
   ): Promise<CompoundReply> {
-    return withOwners(owners, async () => {
+    const underOwners = async () => {
       // It may have waited for the owners (another request of theirs in
       // flight): a soft stop or an interrupt that came meanwhile ends it
       // before the send.
@@ -1818,7 +1864,59 @@ export class StateManager {
         await options.refusedUnderOwners(sent, sendAdvancing);
       }
       return sent;
-    });
+    };
+    // Nothing to wait for most of the time: no timer then.
+    if (until === undefined || owners.every((owner) => owner.idle)) {
+      return withOwners(owners, underOwners);
+    }
+    // Behind another request of its owners: waiting for the turn ends at
+    // the operation's deadline (nothing of it sent then), at an interrupt
+    // or at a soft stop.
+    const queuedBehind = owners.filter((owner) => !owner.idle).map((owner) => owner.label);
+    return this.#waitingUntil(
+      until,
+      (wait) => withOwners(owners, underOwners, AbortSignal.any([this.#signal(soft), wait])),
+      { owner: queuedBehind.join(", ") },
+    );
+  }
+
+  /**
+   * `wait(deadline)`, whose `deadline` signal aborts at `until`: a wait
+   * for a turn to send (#sendUnderOwners, #sendNow's slot) cut then with
+   * {@linkcode SendWaitTimeoutError}. At once when `until` has passed.
+   */
+  async #waitingUntil<T>(
+    until: number,
+    wait: (deadline: AbortSignal) => Promise<T>,
+    waitedFor: { readonly slots: number } | { readonly owner: string },
+  ): Promise<T> {
+    const notSent = () => {
+      const error = new SendWaitTimeoutError(
+        this.client.server,
+        this.clock.now() - (until - this.recoveryTimeoutMs),
+        waitedFor,
+      );
+      this.tracer.emit(
+        "retry",
+        "not sent",
+        "slots" in waitedFor
+          ? "no session slot free by the operation's deadline"
+          : `${waitedFor.owner} still busy at the operation's deadline`,
+      );
+      return error;
+    };
+    const left = until - this.clock.now();
+    if (left <= 0) throw notSent();
+    const due = new AbortController();
+    const timer = this.clock.setTimer(() => due.abort(), left);
+    try {
+      return await wait(due.signal);
+    } catch (e) {
+      if (due.signal.aborted && e === due.signal.reason) throw notSent();
+      throw e;
+    } finally {
+      timer.cancel();
+    }
   }
 
   /**
@@ -1950,8 +2048,18 @@ export class StateManager {
       this.setFlag("SESSION_RESET", "no session");
       return syntheticFailure(S.NFS4ERR_BADSESSION);
     }
-    // Waiting for a slot is before the send: the interrupt stops it.
-    const slot = await session.slots.acquire(changes ? this.#signal(options.signal) : signal);
+    // Waiting for a slot is before the send: the interrupt stops it, and the
+    // operation's deadline (`until`, SendWaitTimeoutError).
+    const slotStop = changes ? this.#signal(options.signal) : signal;
+    // (A free slot is awaited too: the requests made in one tick all take
+    // theirs before any builds its SEQUENCE, whose sa_highest_slotid then
+    // counts them all.)
+    const slot = await (session.slots.acquireNow() ??
+      (until === undefined ? session.slots.acquire(slotStop) : this.#waitingUntil(
+        until,
+        (deadline) => session.slots.acquire(AbortSignal.any([slotStop, deadline])),
+        { slots: session.slots.size },
+      )));
     if (softStop?.aborted) {
       // Stopped while it waited for the slot: not sent.
       session.slots.release(slot);
@@ -2539,10 +2647,18 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-function withOwners<T>(owners: readonly StateOwner[], fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` with every one of `owners` serialised (StateOwner.serialise);
+ * `wait`, when given, stops the waiting for their turns (not `fn`).
+ */
+function withOwners<T>(
+  owners: readonly StateOwner[],
+  fn: () => Promise<T>,
+  wait?: AbortSignal,
+): Promise<T> {
   if (owners.length === 0) return fn();
   const [first, ...rest] = owners;
-  return first!.serialise(() => withOwners(rest, fn));
+  return first!.serialise(() => withOwners(rest, fn, wait), wait);
 }
 
 /**

@@ -46,6 +46,8 @@ export class StateOwner {
    */
   retired = false;
   #tail: Promise<void> = Promise.resolve();
+  /** serialise() calls not yet finished: in flight, or waiting for their turn. */
+  #queued = 0;
 
   constructor(kind: "open" | "lock", tag: string) {
     const label = `${kind}-${tag}-${++ownerCounter}`;
@@ -57,16 +59,34 @@ export class StateOwner {
    * Runs `fn` with this owner's seqid operations serialised: no other
    * seqid-mutating operation of this owner is in flight meanwhile.
    */
-  async serialise<T>(fn: () => Promise<T>): Promise<T> {
+  async serialise<T>(fn: () => Promise<T>, wait?: AbortSignal): Promise<T> {
     const previous = this.#tail;
     let done!: () => void;
     this.#tail = new Promise<void>((resolve) => (done = resolve));
-    await previous;
+    this.#queued++;
     try {
-      return await fn();
+      try {
+        await (wait ? untilAborted(previous, wait) : previous);
+      } catch (e) {
+        // It gave up its turn before it came (`wait` aborted: the
+        // operation's deadline, an interrupt): those queued behind it still
+        // go after the request it waited for, never beside it.
+        void previous.then(done);
+        throw e;
+      }
+      try {
+        return await fn();
+      } finally {
+        done();
+      }
     } finally {
-      done();
+      this.#queued--;
     }
+  }
+
+  /** No seqid operation of this owner is in flight or queued: serialise() runs `fn` at once. */
+  get idle(): boolean {
+    return this.#queued === 0;
   }
 
   /** Records the outcome of a seqid-mutating operation (RFC 7530 §9.1.7). */
@@ -179,4 +199,14 @@ export class OwnerCache<T extends StateOwner> {
  */
 export function newLockOwner(): LockOwner {
   return new LockOwner(`p${globalThis.process?.pid ?? 0}`);
+}
+
+/** `promise`, or the abort reason as soon as `signal` aborts. */
+function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }

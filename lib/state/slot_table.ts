@@ -133,21 +133,47 @@ export class SlotTable {
   }
 
   /**
+   * The lowest free slot within the target now, or undefined (acquire()
+   * waits for one). Once the table is draining, throws beginDrain()'s error.
+   */
+  acquireNow(): Slot | undefined {
+    if (this.#drained) throw this.#drained.error;
+    return this.#tryAcquire();
+  }
+
+  /**
    * Queues for the next free slot. Apart from acquire(): its closures made
    * a scope object in every acquire() call, one per request.
    */
   #waitForSlot(signal: AbortSignal | undefined): Promise<Slot> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
-      const waiter = { resolve, reject };
-      this.#waiters.push(waiter);
-      signal?.addEventListener("abort", () => {
+      if (!signal) {
+        this.#waiters.push({ resolve, reject });
+        return;
+      }
+      // The listener goes with the wait: the signal may be the state
+      // manager's own, which lives as long as the client and would
+      // otherwise gather one listener per wait.
+      const onAbort = () => {
         const i = this.#waiters.indexOf(waiter);
         if (i >= 0) {
           this.#waiters.splice(i, 1);
           reject(signal.reason);
         }
-      }, { once: true });
+      };
+      const waiter = {
+        resolve: (slot: Slot) => {
+          signal.removeEventListener("abort", onAbort);
+          resolve(slot);
+        },
+        reject: (e: unknown) => {
+          signal.removeEventListener("abort", onAbort);
+          reject(e);
+        },
+      };
+      this.#waiters.push(waiter);
+      signal.addEventListener("abort", onAbort, { once: true });
     });
   }
 

@@ -213,3 +213,32 @@ Deno.test("SlotTable: random acquire/release never hands out a busy slot or one 
     { numRuns: 100 },
   );
 });
+
+Deno.test("SlotTable.acquire(): a wait that got its slot takes its listener off the signal (the state manager's own lives as long as the client), and acquireNow() takes a free slot or none", async () => {
+  const table = new SlotTable(1);
+  const held = table.acquireNow();
+  assert.equal(held?.id, 0);
+  assert.equal(table.acquireNow(), undefined);
+  const controller = new AbortController();
+  let listeners = 0;
+  const signal = controller.signal;
+  const add = signal.addEventListener.bind(signal);
+  const remove = signal.removeEventListener.bind(signal);
+  signal.addEventListener = ((...args: Parameters<typeof add>) => {
+    listeners++;
+    add(...args);
+  }) as typeof signal.addEventListener;
+  signal.removeEventListener = ((...args: Parameters<typeof remove>) => {
+    listeners--;
+    remove(...args);
+  }) as typeof signal.removeEventListener;
+  for (let i = 0; i < 3; i++) {
+    const waiting = table.acquire(signal);
+    table.release(held!);
+    const slot = await waiting;
+    assert.equal(slot.id, 0);
+  }
+  assert.equal(listeners, 0);
+  table.beginDrain(new Error("draining"));
+  assert.throws(() => table.acquireNow(), /draining/);
+});
