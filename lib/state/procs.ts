@@ -435,7 +435,7 @@ const DESTROY_SESSION_TRIES = 5;
 
 /**
  * Sessions a session reset could not destroy (the server kept answering
- * NFS4ERR_DELAY): the release at exit tries them again, drained long
+ * NFS4ERR_DELAY, or never answered): the release at exit tries them again, drained long
  * since, before DESTROY_CLIENTID (which the server refuses, with
  * NFS4ERR_CLIENTID_BUSY, while a session of the client is left).
  */
@@ -478,6 +478,10 @@ async function destroySessionNow(
       m.tracer.emit("sess", "DESTROY_SESSION failed", (e as Error).message);
       failed = (e as Error).message;
       left = true;
+      // No answer: the server may still hold it (the request lost on the
+      // way), so the release at exit tries it again; one the server did
+      // destroy is answered NFS4ERR_BADSESSION then, which is as good.
+      if (options.reset) rememberLeft(m, session.id);
     }
   }
   for (const id of earlier) {

@@ -266,3 +266,25 @@ Deno.test("4.1: after an interrupt, a DESTROY_SESSION answered NFS4ERR_DELAY is 
     h.events(["sess"]).join("\n"),
   );
 });
+
+Deno.test("4.1: a session the reset could not destroy because DESTROY_SESSION never reached the server (lost on the way every time) is destroyed at exit before DESTROY_CLIENTID, not left to the lease (RFC 8881 §18.37, §18.50.3)", async () => {
+  await using h = await harness(1, { callTimeoutMs: 2_000, recoveryTimeoutMs: 8_000 });
+  const file = await h.open();
+  const old = h.m.client.sessionIdText;
+  h.mark();
+  h.channel.dropReplies("DESTROY_SESSION", { times: 100, beforeServer: true });
+  h.m.setFlag("SESSION_RESET", "test");
+  await h.drive(h.m.waitForRecovery(), 50);
+  assert.ok(h.details(["sess"]).some((d) => d.startsWith("DESTROY_SESSION failed")));
+  assert.equal(h.server.sessions.size, 2);
+  h.channel.clearDrops();
+  await h.drive(closeFile(h.m, file));
+  h.mark();
+  await h.drive(h.m.shutdown());
+  assert.deepEqual(h.ops(), ["DESTROY_SESSION", "DESTROY_SESSION", "DESTROY_CLIENTID"]);
+  const destroyed = h.entries().slice(0, 2).map((e) => hex(e.args[0] as Uint8Array));
+  assert.equal(destroyed[1], old);
+  assert.deepEqual(h.m.notReleased, []);
+  assert.equal(h.server.sessions.size, 0);
+  assert.equal(h.server.clients.size, 0);
+});
