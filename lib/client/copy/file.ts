@@ -11,6 +11,11 @@ import { CreatedFileLeftError } from "../client.ts";
 import { cleanupWork } from "../operation_scope.ts";
 import { NfsError } from "../../nfs4/errors.ts";
 import { Nfs4Status as S } from "../../nfs4/status.ts";
+import {
+  RecoveryTimeoutError,
+  SendWaitTimeoutError,
+  ServerNotRespondingError,
+} from "../../state/manager.ts";
 import { CopyError, IncompleteCopyError, LocalFileError } from "./options.ts";
 import {
   type FinalAttrs,
@@ -323,7 +328,11 @@ async function copyThroughTemporary(
       // them, or an exclusive one whose verifier was lost) met the name
       // taken: the name is random and this copy's, so what is there is
       // that first run's file, and it goes (as info --write-probe's does).
-      if (madeByFirstRun(e)) {
+      // No answer at all, or given up on with its outcome unknown: the
+      // server may have run it (RFC 7530 §9.1.9, RFC 8881 §2.10.6) and made
+      // the temporary; its REMOVE is tried, and said if it fails (a server
+      // still silent), rather than the temporary left unmentioned.
+      if (madeByFirstRun(e) || createOutcomeUnknown(e)) {
         return await cleanupWork(() => side.remove(temp)).then(
           () => undefined,
           (r: unknown) => side.isNotFound(r) ? undefined : r,
@@ -585,6 +594,17 @@ function resentCreateFailure(error: unknown, side: Side, target: string): unknow
  * (NfsError.answeredResend): its first transmission may have made the
  * temporary (see {@linkcode resentCreateFailure}).
  */
+/**
+ * A create that failed without an answer saying whether it ran: no reply
+ * (ServerNotRespondingError), or given up at its deadline after a
+ * transmission whose outcome is unknown (`mayHaveRun`).
+ */
+function createOutcomeUnknown(error: unknown): boolean {
+  return error instanceof ServerNotRespondingError ||
+    ((error instanceof RecoveryTimeoutError || error instanceof SendWaitTimeoutError) &&
+      error.mayHaveRun);
+}
+
 function madeByFirstRun(error: unknown): boolean {
   return error instanceof NfsError && error.status === S.NFS4ERR_EXIST &&
     error.answeredResend && error.op === "OPEN";
