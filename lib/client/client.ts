@@ -121,12 +121,7 @@ import { LARGEST_READ as MAX_READ, LARGEST_WRITE as MAX_WRITE } from "../state/p
  * a large read wait for its replies on the main thread (lib/rpc/socket_ffi.ts).
  */
 export { setStreamingReplyWait } from "../rpc/socket_backend.ts";
-import {
-  isStaleHandle,
-  settleUnknownOutcome,
-  staleAtPutfh,
-  walkAgainOnStale,
-} from "../state/exactly_once.ts";
+import { settleUnknownOutcome, staleAtPutfh, walkAgainOnStale } from "../state/exactly_once.ts";
 import { RpcProtocolError } from "../rpc/errors.ts";
 import { UNREADABLE_ATTRS } from "./unreadable_attrs.ts";
 import {
@@ -773,37 +768,27 @@ export class Nfs4Client implements Nfs4ClientApi {
 
   async attributes(path: string, options: { follow?: boolean } = {}): Promise<AttributeReport> {
     const follow = options.follow ?? false;
-    let resolved = await this.#resolve(path, follow, true);
+    // A handle the server calls stale or expired at a PUTFH (a volatile
+    // handle, RFC 7530 §4.2.3; an object replaced since the walk), whatever
+    // asks (a GETATTR, a symlink's READLINK), is looked up by its path once
+    // more and the report made anew from it, as stat() does (#withWalk).
+    return await this.#withWalk(
+      path,
+      () => this.#resolve(path, follow, true),
+      (resolved) => this.#attributesOf(path, resolved),
+      false,
+    );
+  }
+
+  /** {@linkcode attributes} of `resolved`, the walk of `path`. */
+  async #attributesOf(path: string, resolved: Resolved): Promise<AttributeReport> {
     await this.#wanted(LIST_ATTRS);
-    // A handle the server calls stale or expired (a volatile handle, RFC
-    // 7530 §4.2.3; an object replaced since the walk) is looked up by its
-    // path once more, as the walk's own handles are (walkAgainOnStale);
-    // once per call, whatever asks (a GETATTR, a symlink's READLINK).
-    let walkedAgain = false;
-    const onWalked = async <T>(use: (fh: FileHandle) => Promise<T>): Promise<T> => {
-      for (;;) {
-        try {
-          return await use(resolved.fh);
-        } catch (e) {
-          if (walkedAgain || !isStaleHandle(e)) throw e;
-          walkedAgain = true;
-          this.manager.tracer.emit(
-            "retry",
-            "path walk again",
-            `${path}: ${e.op} -> ${e.statusName}`,
-          );
-          resolved = await this.#resolve(path, follow, true);
-        }
-      }
-    };
     const getattrOf = (ids: readonly number[]): Promise<DecodedFattr> =>
-      onWalked(async (fh) => {
-        try {
-          const [, decoded] = await this.manager.run(() => [putfh(fh), getattr(ids)] as const);
-          return decoded;
-        } catch (e) {
-          throw withPathOf(e, path);
-        }
+      this.#withPath(path, async () => {
+        const [, decoded] = await this.manager.run(() =>
+          [putfh(resolved.fh), getattr(ids)] as const
+        );
+        return decoded;
       });
     // supported_attrs belongs to the file system (RFC 7530 §5.8.1.1): ask
     // this object's, not the pseudo-fs root's the walk uses.
@@ -863,8 +848,7 @@ export class Nfs4Client implements Nfs4ClientApi {
     const attrs = values as FileAttributes;
     let info = toFileInfo(lastName(resolved.components), resolved.path, attrs);
     if (info.kind === "symlink") {
-      const linkTarget = await onWalked((fh) => this.#readlinkFh(fh, resolved.path));
-      info = { ...info, linkTarget };
+      info = { ...info, linkTarget: await this.#readlinkFh(resolved.fh, resolved.path) };
     }
     const name = (id: number) => attrName(id).toLowerCase();
     return {

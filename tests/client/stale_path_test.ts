@@ -151,8 +151,50 @@ for (const version of VERSIONS) {
           staleNaming(S.NFS4ERR_FHEXPIRED, "/vfs/link"),
         );
         assert.equal(server.pendingFaults, 0);
+
+        // Once per call, whichever step: attributes()'s first GETATTR
+        // expired, then, after the walk again, its READLINK stale.
+        events.length = 0;
+        server.failNext("PUTFH", S.NFS4ERR_FHEXPIRED);
+        server.failNext("PUTFH", S.NFS4ERR_STALE, { after: 2 });
+        await assert.rejects(
+          client.attributes("/vfs/link"),
+          staleNaming(S.NFS4ERR_STALE, "/vfs/link"),
+        );
+        assert.equal(server.pendingFaults, 0);
+        assert.deepEqual(events.filter((e) => e.startsWith("path walk again")), [
+          "path walk again (/vfs/link: PUTFH -> NFS4ERR_FHEXPIRED)",
+        ]);
       },
     );
+  });
+
+  Deno.test(`Nfs4Client ${version}: attributes() of a symlink replaced before its READLINK (NFS4ERR_STALE) reports the link found again, its attributes and target both`, async () => {
+    let target = "file";
+    const server = hostile({
+      ...LINK,
+      readlink: (path) =>
+        path === "/vfs/link" ? { status: S.NFS4_OK, value: target } : { status: S.NFS4ERR_INVAL },
+    }, { "/vfs/file": "x", "/vfs/link": "" });
+    await withScriptedClient(server, version, "stale-attrs-link", async (client, _, events) => {
+      const before = server.file("/vfs/link")!;
+      // After the two GETATTRs, at READLINK's PUTFH: the link was replaced
+      // by another (a new handle and fileid, another target).
+      server.intercept("PUTFH", () => {
+        server.file("/vfs")!.children.delete("link");
+        server.addFile("/vfs/link", "");
+        target = "other";
+        return S.NFS4ERR_STALE;
+      }, { after: 2 });
+      const report = await client.attributes("/vfs/link");
+      walkedAgain(events, "/vfs/link: PUTFH -> NFS4ERR_STALE");
+      const after = server.file("/vfs/link")!;
+      assert.notEqual(after.fileid, before.fileid);
+      // One object's report, not the gone link's attributes with the new one's target.
+      assert.equal(report.info.linkTarget, "other");
+      assert.equal(report.values.fileid, after.fileid);
+      assert.deepEqual(report.filehandle, after.fh);
+    });
   });
 
   Deno.test(`Nfs4Client ${version}: open() walks the path again once when the OPEN's PUTFH finds the directory's handle expired or stale`, async () => {
