@@ -125,20 +125,54 @@ const OPEN_ATTRS = [Attr.TYPE, Attr.SIZE, Attr.CHANGE, Attr.MODE, Attr.FILEID];
  * same way, as part of that close: one that crossed an upgrading OPEN
  * would take away the access the OPEN just added (RFC 7530 §16.19.4: the
  * downgrade replaces the open's access and deny).
+ *
+ * A create that fails after its OPEN (its SETATTR refused) closes what it
+ * made from inside its own openFile(), which a CLOSE would wait for: so
+ * that undoing is ordered against the OPEN COMPOUNDs instead (`calls`:
+ * each from its sending to its reply recorded, never waiting for anything
+ * here). It waits for the OPENs already sent, which may join the state it
+ * closes (then the close is one user's: procs.ts closeOpen downgrades), and
+ * an OPEN sends nothing while one is `undoing`, so one sent after it opens
+ * afresh, never the state being closed. See {@linkcode setAfterCreate}.
  */
-const inFlight = new WeakMap<
-  StateManager,
+const inFlight = new WeakMap<StateManager, {
   // ChurnSets: a promise per OPEN and CLOSE comes and goes (lib/rpc/churn.ts).
-  { readonly opens: ChurnSet<Promise<unknown>>; readonly closes: ChurnSet<Promise<unknown>> }
->();
+  readonly opens: ChurnSet<Promise<unknown>>;
+  readonly closes: ChurnSet<Promise<unknown>>;
+  readonly calls: ChurnSet<Promise<unknown>>;
+  readonly undoing: ChurnSet<Promise<unknown>>;
+}>();
 
 function flights(m: StateManager) {
   let f = inFlight.get(m);
   if (!f) {
-    f = { opens: new ChurnSet(), closes: new ChurnSet() };
+    f = {
+      opens: new ChurnSet(),
+      closes: new ChurnSet(),
+      calls: new ChurnSet(),
+      undoing: new ChurnSet(),
+    };
     inFlight.set(m, f);
   }
   return f;
+}
+
+/**
+ * Sends an OPEN COMPOUND (`send`: the call, and the recording of its
+ * answer), after the undoing of any failed create on its way (see
+ * `inFlight`), and counts it among the `calls` until it has ended.
+ */
+async function openCall<T>(m: StateManager, send: () => Promise<T>): Promise<T> {
+  const f = flights(m);
+  while (f.undoing.size > 0) await Promise.allSettled([...f.undoing]);
+  // From here to the add, nothing is awaited: an undoing begun later sees this call.
+  const call = send();
+  f.calls.add(call);
+  try {
+    return await call;
+  } finally {
+    f.calls.delete(call);
+  }
 }
 
 /**
@@ -182,36 +216,38 @@ async function openFileNow(m: StateManager, request: OpenRequest): Promise<Opene
     const create = request.create ? createHowFor(m, request.create, asked) : undefined;
     let opened: OpenedFile;
     try {
-      const [, result, fh, attrs] = await m.run(
-        () =>
-          [
-            putfh(request.dirFh),
-            open({
-              seqid: owner.seqid,
-              shareAccess: shareAccessWire(m, request.access),
-              shareDeny: request.deny ?? 0,
-              owner: { clientid: clientid(), owner: owner.id },
-              ...(create ? { create } : {}),
-              claim: { claim: OpenClaimType.CLAIM_NULL, file: request.name },
-            }),
-            getfh(),
-            // A create's FILEID too: a file made and then failed is removed
-            // only while its name is still it (setAfterCreate).
-            getattr(
-              request.create
-                ? withFileid(request.attrs ?? OPEN_ATTRS)
-                : request.attrs ?? OPEN_ATTRS,
-            ),
-          ] as const,
-        {
-          seqidOwners: [owner],
-          underOwners: confirmUnderOwner(m, owner, 1, 2),
-          ...(request.answerWithinMs !== undefined
-            ? { answerWithinMs: request.answerWithinMs }
-            : {}),
-        },
-      );
-      opened = { state: recordOpen(m, owner, request, result, fh, attrs.attrs), attrs, result };
+      opened = await openCall(m, async () => {
+        const [, result, fh, attrs] = await m.run(
+          () =>
+            [
+              putfh(request.dirFh),
+              open({
+                seqid: owner.seqid,
+                shareAccess: shareAccessWire(m, request.access),
+                shareDeny: request.deny ?? 0,
+                owner: { clientid: clientid(), owner: owner.id },
+                ...(create ? { create } : {}),
+                claim: { claim: OpenClaimType.CLAIM_NULL, file: request.name },
+              }),
+              getfh(),
+              // A create's FILEID too: a file made and then failed is removed
+              // only while its name is still it (setAfterCreate).
+              getattr(
+                request.create
+                  ? withFileid(request.attrs ?? OPEN_ATTRS)
+                  : request.attrs ?? OPEN_ATTRS,
+              ),
+            ] as const,
+          {
+            seqidOwners: [owner],
+            underOwners: confirmUnderOwner(m, owner, 1, 2),
+            ...(request.answerWithinMs !== undefined
+              ? { answerWithinMs: request.answerWithinMs }
+              : {}),
+          },
+        );
+        return { state: recordOpen(m, owner, request, result, fh, attrs.attrs), attrs, result };
+      });
     } catch (e) {
       // RFC 7530 §9.1.7: BAD_SEQID retires the owner; OPEN retries with a new one.
       if (e instanceof NfsError && e.status === S.NFS4ERR_BAD_SEQID && attempt < 2) {
@@ -630,11 +666,16 @@ export function notSetByOpen(
  * under the open's stateid, its attrsset held to what it asked for. When
  * that fails the file is closed and removed (`PUTFH LOOKUP VERIFY(fileid)
  * PUTFH REMOVE` when its fileid is known: only while the name is still
- * it), outside the work's soft stop, and the failure thrown.
+ * it), outside the work's soft stop, and the failure thrown. The close is
+ * this open's (`request.access` and `deny`, when given, are what it opened
+ * with), ordered against the other OPENs as `inFlight` says: another OPEN
+ * of the file by the same owner may have joined the state meanwhile.
  */
 export async function setAfterCreate(
   m: StateManager,
-  request: Pick<OpenRequest, "dirFh" | "name" | "path">,
+  request:
+    & Pick<OpenRequest, "dirFh" | "name" | "path">
+    & Partial<Pick<OpenRequest, "access" | "deny">>,
   opened: Pick<OpenedFile, "state" | "attrs">,
   missing: SettableAttributes,
 ): Promise<void> {
@@ -656,10 +697,21 @@ export async function setAfterCreate(
     const failure = failedAfterChange(e, request.path);
     const fileid = opened.attrs.attrs.fileid;
     const dirFh = request.dirFh;
-    const [, removal] = await outsideOperationScope(() =>
+    const share = request.access === undefined
+      ? {}
+      : { share: { access: request.access, deny: request.deny ?? 0 } };
+    const f = flights(m);
+    // The OPENs sent before now, taken at once, before anything is awaited
+    // (see openCall): one of them may join this state, and is counted first.
+    const sent = [...f.calls];
+    const undoing = outsideOperationScope(() =>
       Promise.all([
-        // Not closeFile(): it waits for the OPENs in flight, this one among them.
-        closeOpen(m, state).catch(() => undefined),
+        // Not closeFile(): it waits for the OPENs in flight, this one among
+        // them; the OPEN COMPOUNDs sent before it are what may join the state.
+        (async () => {
+          if (sent.length > 0) await Promise.allSettled(sent);
+          await closeOpen(m, state, share);
+        })().catch(() => undefined),
         // Only while the name is still this file (its FILEID, which the
         // create's GETATTR asked for): never by the name alone, which may
         // be another's by now.
@@ -678,6 +730,13 @@ export async function setAfterCreate(
           ).then(() => undefined, (error: unknown) => error),
       ])
     );
+    f.undoing.add(undoing);
+    let removal: unknown;
+    try {
+      [, removal] = await undoing;
+    } finally {
+      f.undoing.delete(undoing);
+    }
     if (removal !== undefined && leftBy(removal)) {
       const why = removal instanceof Error ? removal.message : String(removal);
       m.tracer.emit("error", "created file left", `${request.path}: not removed: ${why}`);
