@@ -394,6 +394,8 @@ function lastFailure(cause: unknown): string {
 }
 
 function seconds(ms: number): string {
+  // Below 0.1 s in milliseconds: `--timeout 0.001` waited "up to 1 ms", not "up to 0 s".
+  if (ms < 100) return `${Math.round(ms)} ms`;
   return `${Number((ms / 1000).toFixed(ms < 10_000 ? 1 : 0))} s`;
 }
 

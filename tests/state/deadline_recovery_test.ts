@@ -265,3 +265,14 @@ Deno.test("4.1: a REMOVE that waited 7 s of its 8 for the one slot and lost its 
   assert.equal(h.server.file("/vfs/file"), undefined);
   assert.equal(h.m.client.session?.slots.uncertainCount, 0);
 });
+
+Deno.test("ServerNotRespondingError says times below 0.1 s in milliseconds: `--timeout 0.001` waited up to 1 ms, not 0 s", () => {
+  assert.equal(
+    new ServerNotRespondingError("srv", 4, 1, 1, undefined).message,
+    "srv: server not responding: no reply in 4 ms (1 try, each waiting up to 1 ms)",
+  );
+  assert.equal(
+    new ServerNotRespondingError("srv", 8_100, 5, 2_000, undefined).message,
+    "srv: server not responding: no reply in 8.1 s (5 tries, each waiting up to 2 s)",
+  );
+});
