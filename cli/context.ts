@@ -173,15 +173,25 @@ export class CliContext {
   /** Instant this invocation started, the origin of its error events' times. */
   readonly #started = performance.now();
   #traceOutput: TraceOutput | undefined;
+  /** Why the trace file could not be created, once tried: not tried again. */
+  #traceFailure: { readonly error: unknown } | undefined;
 
   /**
    * The trace stream `globals` ask for (`--trace`, `--trace-file`), opened
    * on first use and kept for the invocation; undefined without `--trace`.
-   * Throws when the trace file cannot be created.
+   * Throws when the trace file cannot be created, and then throws that same
+   * error at every later call: the file is opened once (a FIFO without a
+   * reader is waited for once, its 2 s, not again when run() reports it).
    */
   traceOutput(globals: GlobalOptions): TraceOutput | undefined {
+    if (this.#traceFailure !== undefined) throw this.#traceFailure.error;
     if (this.#traceOutput === undefined && globals.trace !== undefined) {
-      this.#traceOutput = new TraceOutput(this.diag, globals, this.#started);
+      try {
+        this.#traceOutput = new TraceOutput(this.diag, globals, this.#started);
+      } catch (err) {
+        this.#traceFailure = { error: err };
+        throw err;
+      }
     }
     return this.#traceOutput;
   }

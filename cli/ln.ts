@@ -198,6 +198,25 @@ export async function lnCommand(
   return made;
 }
 
+/**
+ * Whether `url` names the server `client` (connected for `link`) is: by
+ * who the server is, as cp tells a file copied onto itself
+ * (`Nfs4ClientApi.serverIdentity`: its 4.1 server owner, else the address
+ * connected to, so `localhost` and `127.0.0.1` are one), not by the URLs'
+ * text. Another spelling is connected to, to ask.
+ */
+async function sameServer(
+  session: CommandSession,
+  client: Nfs4ClientApi,
+  link: NfsUrl,
+  url: NfsUrl,
+): Promise<boolean> {
+  if (formatHostPort(url) === formatHostPort(link)) return true;
+  const ours = client.serverIdentity?.();
+  const theirs = (await session.client(url)).serverIdentity?.();
+  return ours !== undefined && ours === theirs;
+}
+
 async function linkOne(
   session: CommandSession,
   client: Nfs4ClientApi,
@@ -227,7 +246,7 @@ async function linkOne(
       );
     }
     const url = parseNfsUrl(target);
-    if (formatHostPort(url) !== formatHostPort(link)) {
+    if (!await sameServer(session, client, link, url)) {
       throw new LinkError(
         `cannot create hard link to '${target}' on ${
           formatHostPort(link)

@@ -44,6 +44,7 @@
 import { fstatSync } from "node:fs";
 import process from "node:process";
 import { encodeByteString } from "../lib/client/names.ts";
+import { errnoText } from "../lib/client/errno_text.ts";
 
 /** The part of a Node-style writable stream we use (`process.stdout`, a test double). */
 export interface WritableLike {
@@ -201,11 +202,13 @@ export class StdoutWriteError extends Error {
   readonly code: string | undefined;
 
   constructor(cause: Error) {
-    // Deno's message ends in "(os error 28)"; strerror(3)'s words suffice.
-    const why = cause instanceof Error ? cause.message || cause.name : String(cause);
-    super(`write error: ${why.replace(/ \(os error \d+\)$/, "")}`, { cause });
-    this.name = "StdoutWriteError";
+    // strerror(3)'s words, whichever runtime wrote: Deno's message is "No
+    // space left on device (os error 28)", Node's and Bun's (the single
+    // binary's) "ENOSPC: no space left on device, write".
     const code = (cause as { code?: unknown }).code;
+    const why = cause instanceof Error ? cause.message || cause.name : String(cause);
+    super(`write error: ${errnoText(code) ?? why.replace(/ \(os error \d+\)$/, "")}`, { cause });
+    this.name = "StdoutWriteError";
     this.code = typeof code === "string" ? code : undefined;
   }
 }

@@ -34,6 +34,8 @@ import { parseSeconds, readGlobalOptions, type RootCommand } from "./globals.ts"
 const HELP = `
 Without --duration it runs until Ctrl-C. Every renewal shows its round-trip
 time and how much lease is left; recovery steps show as they happen.
+This report is on stdout in full whatever --trace says; --trace adds the
+trace it asks for on stderr (or in --trace-file).
 
 Exit status: 0 when all state was kept or recovered, 1 when some was lost
 or could not be confirmed at the end.
@@ -46,6 +48,13 @@ Examples:
 `;
 
 const WHOLE_FILE = { type: "write", offset: 0n, length: 0xffff_ffff_ffff_ffffn } as const;
+
+/**
+ * The events the watch reports (on stdout): the state manager's default
+ * categories (`server` comes to every sink), never `ops`, whatever --trace
+ * asks for.
+ */
+const WATCHED: ReadonlySet<string> = new Set<string>([...DEFAULT_TRACE_CATEGORIES, "server"]);
 
 /** Adds `renew-watch` to the program. */
 export function registerRenewWatch(program: RootCommand, ctx: CliContext): void {
@@ -63,17 +72,18 @@ export function registerRenewWatch(program: RootCommand, ctx: CliContext): void 
     .action(async (urlText, opts, cmd) => {
       const globals = readGlobalOptions(cmd.optsWithGlobals());
       const url = parseNfsUrl(urlText);
-      // With --trace the events already go to stderr: the view keeps to its summary.
-      const view = new WatchView(ctx, opts.json === true, globals.trace === undefined);
-      // The watch needs the lease and state events whatever the trace
-      // prints; the trace (stderr or --trace-file) prints what it asked for.
+      // The watch's report (stdout) is the same whatever --trace says: it
+      // gets the default categories' events, and only those; the trace
+      // (stderr or --trace-file) prints what it asked for besides, so the
+      // client delivers both sets.
+      const view = new WatchView(ctx, opts.json === true);
       const trace = ctx.traceOutput(globals)?.sink;
       const asked = globals.traceFilter;
       const client = await ctx.io.connect(
         url,
         globals,
         filteredSink((event) => {
-          view.event(event);
+          if (WATCHED.has(event.category)) view.event(event);
           if (trace) view.aside(() => trace(event));
         }, {
           categories: [...new Set([...(asked?.categories ?? []), ...DEFAULT_TRACE_CATEGORIES])],
@@ -216,12 +226,9 @@ class WatchView {
   #recoveries = 0;
   #lastRtt: number | undefined;
 
-  readonly #showEvents: boolean;
-
-  constructor(ctx: CliContext, json: boolean, showEvents: boolean) {
+  constructor(ctx: CliContext, json: boolean) {
     this.#ctx = ctx;
     this.#json = json;
-    this.#showEvents = showEvents;
     this.#live = !json && ctx.out.isTTY;
   }
 
@@ -269,7 +276,7 @@ class WatchView {
       return;
     }
     // Routine bookkeeping of the state manager stays in --trace.
-    if (!this.#showEvents || e.category === "owner" || e.category === "step") return;
+    if (e.category === "owner" || e.category === "step") return;
     this.#print(formatTraceText(e));
   }
 

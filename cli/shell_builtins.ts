@@ -57,6 +57,8 @@ export interface HeldFile {
 export interface Builtin {
   readonly usage: string;
   readonly summary: string;
+  /** Another name of this verb (`quit` of `exit`): `help` lists only the verb itself. */
+  readonly aliasOf?: string;
   run(shell: ShellState, args: string[], signal: AbortSignal): Promise<number | "exit">;
 }
 
@@ -611,9 +613,11 @@ const help: Builtin = {
       }
       return await shell.runCommand(verb, ["--help"]);
     }
-    const width = Math.max(...[...BUILTINS.values()].map((b) => b.usage.length));
+    // An alias is named in its verb's summary, not listed again.
+    const verbs = [...BUILTINS.values()].filter((b) => b.aliasOf === undefined);
+    const width = Math.max(...verbs.map((b) => b.usage.length));
     const lines = ["Shell verbs:"];
-    for (const builtin of BUILTINS.values()) {
+    for (const builtin of verbs) {
       lines.push(`  ${builtin.usage.padEnd(width)}  ${builtin.summary}`);
     }
     lines.push(
@@ -639,6 +643,13 @@ const exit: Builtin = {
   },
 };
 
+const quit: Builtin = {
+  usage: "quit [STATUS]",
+  summary: "the same as exit: release everything and leave (also Ctrl-D)",
+  aliasOf: "exit",
+  run: exit.run,
+};
+
 /** The built-in verbs by name. */
 export const BUILTINS: ReadonlyMap<string, Builtin> = new Map([
   ["cd", cd],
@@ -656,5 +667,5 @@ export const BUILTINS: ReadonlyMap<string, Builtin> = new Map([
   ["renew", renew],
   ["help", help],
   ["exit", exit],
-  ["quit", exit],
+  ["quit", quit],
 ]);

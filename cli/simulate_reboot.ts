@@ -94,7 +94,13 @@ import { Nfs4Status, NfsError } from "../lib/client/errors.ts";
 import { withAddedOperationSignal } from "../lib/client/operation_scope.ts";
 import { formatNfsUrl, type NfsUrl, parseNfsUrl, UsageError } from "../lib/client/url.ts";
 import { formatRange } from "../lib/client/trace.ts";
-import { formatTraceJson, formatTraceText, type TraceSink } from "../lib/client/trace.ts";
+import {
+  DEFAULT_TRACE_CATEGORIES,
+  filteredSink,
+  formatTraceJson,
+  formatTraceText,
+  type TraceSink,
+} from "../lib/client/trace.ts";
 import { connectOptions, readyPcap } from "./connect.ts";
 import type { CliContext } from "./context.ts";
 import { describeError, noteConnectUrl } from "./errors.ts";
@@ -601,6 +607,26 @@ class RebootDrill {
     return formatNfsUrl(t.url);
   }
 
+  /**
+   * The trace sink of one client: the recorder gets the default categories'
+   * events, whatever --trace asks (the report on stdout is read from them
+   * and is the same with any --trace); `ops`, when --trace asks for it,
+   * goes to the trace alone.
+   */
+  #sink(role: DrillRole): TraceSink {
+    const record = this.#rec.sink(role, this.#traceLine);
+    const asked = this.#globals.traceFilter;
+    const traceLine = this.#traceLine;
+    if (traceLine === undefined || !asked?.categories?.includes("ops")) return record;
+    return filteredSink((event) => {
+      if (event.category === "ops") traceLine({ at: this.#rec.now(), role, event });
+      else record(event);
+    }, {
+      categories: [...DEFAULT_TRACE_CATEGORIES, "ops"],
+      ...(asked.everyOp ? { everyOp: true } : {}),
+    });
+  }
+
   async #connect(
     clientId: string | undefined,
     role: DrillRole,
@@ -610,7 +636,7 @@ class RebootDrill {
       clientId,
       // The state manager must not give up while we wait for the server.
       recoveryTimeoutMs,
-      onTrace: this.#rec.sink(role, this.#traceLine),
+      onTrace: this.#sink(role),
       // A signal stops the drill's clients at once (their release gets the
       // state manager's short window); the cleanup client comes after it.
       signal: role === "cleanup" ? undefined : this.#stop,

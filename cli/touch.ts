@@ -76,6 +76,9 @@ export function registerTouch(program: RootCommand, ctx: CliContext): void {
     .description("change file timestamps, creating missing files (like touch)")
     .usage("[options] URL...")
     .argument("<url...>", "nfs:// URLs of files")
+    // touch's -h is --no-dereference, which is not there: a usage error, as
+    // any option not there is; help stays --help.
+    .helpOption("--help", "show help")
     .option("-a", "change only the access time")
     .option("-m", "change only the modification time")
     .option("-c, --no-create", "do not create missing files")

@@ -21,6 +21,7 @@ import {
   type TraceEvent,
   type TraceSink,
 } from "../lib/client/trace.ts";
+import { errnoText } from "../lib/client/errno_text.ts";
 import type { NfsUrl } from "../lib/client/url.ts";
 import type { GlobalOptions } from "./globals.ts";
 import type { Diagnostics } from "./output.ts";
@@ -54,7 +55,7 @@ export class TraceOutput {
       } catch (err) {
         const code = (err as { code?: string }).code;
         throw new Error(
-          `--trace-file ${this.file}: ${code ? OPEN_ERRORS[code] ?? code : String(err)}`,
+          `--trace-file ${this.file}: ${code ? openErrorText(code) : String(err)}`,
           { cause: err },
         );
       }
@@ -205,13 +206,8 @@ function openTraceFile(path: string): number {
   }
 }
 
-/** Why a trace file could not be created, as coreutils says it. */
-const OPEN_ERRORS: Record<string, string> = {
-  ENXIO: "no process has the FIFO open for reading (start its reader first)",
-  ENOENT: "No such file or directory",
-  EACCES: "Permission denied",
-  EISDIR: "Is a directory",
-  ENOTDIR: "Not a directory",
-  EROFS: "Read-only file system",
-  ENOSPC: "No space left on device",
-};
+/** Why a trace file could not be created, as coreutils says it (strerror(3), lib/client/errno_text.ts). */
+function openErrorText(code: string): string {
+  if (code === "ENXIO") return "no process has the FIFO open for reading (start its reader first)";
+  return errnoText(code) ?? code;
+}

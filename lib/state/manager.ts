@@ -2227,7 +2227,7 @@ export class StateManager {
         slot: slot?.id,
         seqid,
         ops: request.ops.map((op) => op.name),
-        ...(reply ? { outcomes: reply.outcomes } : {}),
+        ...(reply ? { outcomes: reply.outcomes, status: reply.status } : {}),
         ...(error !== undefined
           ? { error: error instanceof Error ? error.message : String(error) }
           : {}),

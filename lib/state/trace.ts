@@ -176,6 +176,12 @@ export interface CompoundTrace {
     readonly status: number;
     readonly value?: unknown;
   }[];
+  /**
+   * The reply's COMPOUND status: what a reply with no results says (the
+   * server ran none of the ops: NFS4ERR_MINOR_VERS_MISMATCH, RFC 7530
+   * §15.2 and RFC 8881 §15.1.3.5; a COMPOUND refused whole).
+   */
+  readonly status?: number | undefined;
   /** Why no reply came (timeout, connection lost, interrupted). */
   readonly error?: string;
   /** Bytes of the request's and the reply's RPC messages, when known. */
@@ -288,7 +294,16 @@ function compoundEvent(time: number, c: CompoundTrace): TraceEvent {
   ].join(" ");
   const ops: { op: string; status?: string; bytes?: number }[] = [];
   let list: string;
-  if (c.outcomes) {
+  /** The COMPOUND's own status, told when no op has one: a reply without results. */
+  let refused: string | undefined;
+  if (c.outcomes?.length === 0 && c.ops.length > 0) {
+    // Answered, but no op ran: the ops sent, and the COMPOUND's status.
+    for (const op of c.ops) ops.push({ op });
+    refused = c.status !== undefined && c.status !== 0 ? statusName(c.status) : undefined;
+    list = `${c.ops.join(", ")} not run: ${
+      refused !== undefined ? `COMPOUND ${refused}` : "no results"
+    }`;
+  } else if (c.outcomes) {
     list = withRepeatsFolded(c.outcomes.map((o) => {
       const bytes = o.status === 0 ? dataBytes(o.name, o.value) : undefined;
       ops.push({
@@ -330,6 +345,7 @@ function compoundEvent(time: number, c: CompoundTrace): TraceEvent {
       ...(c.slot !== undefined ? { slot: c.slot } : {}),
       ...(c.seqid !== undefined ? { seqid: c.seqid } : {}),
       ops,
+      ...(refused !== undefined ? { status: refused } : {}),
       ...(c.sentBytes !== undefined ? { sent: c.sentBytes } : {}),
       ...(c.receivedBytes !== undefined && c.outcomes ? { received: c.receivedBytes } : {}),
       ms: Number(c.ms.toFixed(3)),

@@ -263,6 +263,7 @@ async function copyToStdout(run: CopyRun, source: Location): Promise<void> {
   if (source.kind === "stdio") {
     await run.pump(run.options.stdin ?? emptyChunks(), writer);
     run.summary.files++;
+    await run.copied(undefined, "-", undefined, "-");
     return;
   }
   const from = await run.side(source);
@@ -285,6 +286,7 @@ async function copyToStdout(run: CopyRun, source: Location): Promise<void> {
     }
     run.filesDone = 1;
     run.summary.files++;
+    await run.copied(from.side, from.path, undefined, "-");
   } catch (e) {
     if ((e as Error)?.name === "BrokenPipeError") throw e;
     run.fail(e, from.side);

@@ -4,6 +4,7 @@
  */
 
 import type { Nfs4ClientApi } from "../api.ts";
+import { errnoText } from "../errno_text.ts";
 import { type NfsUrl, parseNfsUrl, UsageError } from "../url.ts";
 
 /** One operand of a copy: a local path, stdin/stdout (`-`) or an `nfs://` URL. */
@@ -281,7 +282,7 @@ export class LocalFileError extends Error {
 
   constructor(path: string, cause: unknown) {
     const code = (cause as { code?: unknown })?.code;
-    const text = typeof code === "string" ? ERRNO_TEXT[code] : undefined;
+    const text = errnoText(code);
     const fallback = cause instanceof Error ? cause.message : String(cause);
     super(`${path}: ${text ?? fallback}`, { cause });
     this.name = "LocalFileError";
@@ -289,25 +290,3 @@ export class LocalFileError extends Error {
     this.path = path;
   }
 }
-
-const ERRNO_TEXT: Record<string, string> = {
-  ENOENT: "No such file or directory",
-  EACCES: "Permission denied",
-  EPERM: "Operation not permitted",
-  EEXIST: "File exists",
-  ENOTDIR: "Not a directory",
-  EISDIR: "Is a directory",
-  EROFS: "Read-only file system",
-  ENOSPC: "No space left on device",
-  EDQUOT: "Disk quota exceeded",
-  ENAMETOOLONG: "File name too long",
-  ELOOP: "Too many levels of symbolic links",
-  EIO: "Input/output error",
-  ENOTEMPTY: "Directory not empty",
-  EINVAL: "Invalid argument",
-  EMFILE: "Too many open files",
-  EFBIG: "File too large",
-  EXDEV: "Invalid cross-device link",
-  EBUSY: "Device or resource busy",
-  ETXTBSY: "Text file busy",
-};

@@ -183,9 +183,17 @@ export class CopyRun {
     this.options.onWarning?.(message, side.url);
   }
 
-  /** `-v`: `from` is now at `to`. */
-  async copied(fromSide: Side | undefined, from: string, toSide: Side, to: string): Promise<void> {
-    await this.options.onCopied?.(fromSide ? fromSide.display(from) : from, toSide.display(to));
+  /** `-v`: `from` is now at `to` (a side's path, or stdin's and stdout's `-` without one). */
+  async copied(
+    fromSide: Side | undefined,
+    from: string,
+    toSide: Side | undefined,
+    to: string,
+  ): Promise<void> {
+    await this.options.onCopied?.(
+      fromSide ? fromSide.display(from) : from,
+      toSide ? toSide.display(to) : to,
+    );
   }
 
   async side(location: Location): Promise<{ side: Side; path: string }> {
