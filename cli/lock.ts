@@ -26,7 +26,7 @@ import process from "node:process";
 import { type CommandUnknownOpts, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import type { LockHolder, LockRange, Nfs4ClientApi, WritableFile } from "../lib/client/api.ts";
 import { describeLockHolder, LockConflictError } from "../lib/client/errors.ts";
-import { LockWaitDeadline, lockWithWait } from "../lib/client/lock_wait.ts";
+import { LockWaitDeadline, lockWithWait, openWithWait } from "../lib/client/lock_wait.ts";
 import { type NfsUrl, parseNfsUrl, UsageError } from "../lib/client/url.ts";
 import {
   DEFAULT_TRACE_CATEGORIES,
@@ -489,13 +489,20 @@ class LockRun {
       );
       this.#stop.signal.throwIfAborted();
       // -n and -w bound the OPEN too: a server in its grace period answers
-      // it NFS4ERR_GRACE, waited out only while -w leaves room (-n: not at
-      // all), so the command never outlasts its limit there.
+      // it NFS4ERR_GRACE, the answer at once with -n, waited out until -w
+      // (not only an operation's 4 × --timeout) otherwise, so the command
+      // neither gives up early nor outlasts its limit there.
       const opening = performance.now();
-      file = await client.open(this.#url.path, {
-        access: this.#range.type === "read" ? "read" : "write",
-        ...(options.timeoutMs !== undefined ? { answerWithinMs: options.timeoutMs } : {}),
-      });
+      const access = this.#range.type === "read" ? "read" : "write";
+      const opener = client;
+      file = await openWithWait(
+        (answerWithinMs) =>
+          opener.open(this.#url.path, {
+            access,
+            ...(answerWithinMs !== undefined ? { answerWithinMs } : {}),
+          }),
+        { timeoutMs: options.timeoutMs, signal: this.#stop.signal },
+      );
       const left = options.timeoutMs === undefined || options.timeoutMs === 0
         ? options.timeoutMs
         : Math.max(1, options.timeoutMs - (performance.now() - opening));
@@ -516,7 +523,9 @@ class LockRun {
       if (this.#stop.signal.aborted && this.#signal !== undefined) {
         status = 128 + signalNumber(this.#signal);
       } else {
-        this.#report(err);
+        // -w ran out while the OPEN was refused "not now": said as for the LOCK.
+        if (err instanceof LockWaitDeadline) this.#ctx.error(`${this.#url.text}: ${err.message}`);
+        else this.#report(err);
         status = 1;
         // Failed: releasing what was taken gets the short window, not a
         // whole retry budget against a server that may have gone.

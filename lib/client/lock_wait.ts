@@ -13,6 +13,19 @@
  * the pause that follows it, so a notification is never lost between a
  * denial and the sleep.
  *
+ * The deadline is the wait's own (`-w`), not the state manager's. Each try
+ * goes through `StateManager.run()`, which gives up on an operation after
+ * its own deadline (4 × `--timeout`): a try the server kept answering "not
+ * now" until then (NFS4ERR_GRACE after a restart, NFS4ERR_DELAY: what
+ * lib/state/error_table.ts waits out), or that waited that long for the
+ * client's recovery (`RecoveryTimeoutError`, nothing of it run), is taken
+ * like a refusal: a pause, then another try, until the wait's deadline.
+ * RFC 7530 §9.6.2 asks this of a client that meets NFS4ERR_GRACE ("the
+ * client should employ a retry mechanism for the request"; RFC 8881
+ * §8.4.2.1). A wait that ends so fails with a {@linkcode LockWaitDeadline}
+ * saying why the lock was not granted. A single try (`timeoutMs` 0) keeps
+ * the status as its answer.
+ *
  * @example
  * ```ts
  * const file = await client.open("/vfs/job.lock", { access: "write" });
@@ -27,26 +40,123 @@
  */
 
 import type { LockHolder, LockRange, WritableFile } from "./api.ts";
-import { LockConflictError } from "./errors.ts";
+import { LockConflictError, Nfs4Status, NfsError } from "./errors.ts";
 import type { Clock } from "../state/clock.ts";
+import { actionForStatus } from "../state/error_table.ts";
+import type { ClientFlag } from "../state/flags.ts";
+import { RecoveryTimeoutError, SendWaitTimeoutError } from "../state/manager.ts";
 import { setLongTimeout } from "../os/timers.ts";
 import { operationSignal, withOperationSignal } from "../state/operation_scope.ts";
 
 /**
- * The wait's deadline passed while a try had no answer (the server went
- * silent, or recovery took the time left): nothing was refused, nothing
- * taken. (A server that kept answering GRACE or DELAY is answered with
- * that status, before the deadline: RunOptions.answerWithinMs.)
+ * The wait's deadline passed and the lock was not granted, though nothing
+ * refused it, and nothing was taken. Either a try had no answer (the server
+ * went silent, or the client's recovery took the time left), or the last
+ * answer only said "not now": that answer is the `cause` (an `NfsError` of
+ * NFS4ERR_GRACE or NFS4ERR_DELAY, or a `RecoveryTimeoutError`), and the
+ * message names it:
+ * `the lock was not granted in 300.0 s: the server was in its grace period (NFS4ERR_GRACE)`.
  */
 export class LockWaitDeadline extends Error {
   /** How long the wait lasted (ms). */
   readonly waitedMs: number;
 
-  constructor(waitedMs: number) {
-    super(`gave up after ${(waitedMs / 1000).toFixed(1)} s: the server did not answer in time`);
+  constructor(waitedMs: number, options: { cause?: unknown } = {}) {
+    const waited = `${(waitedMs / 1000).toFixed(1)} s`;
+    const why = notGrantedBecause(options.cause);
+    super(
+      why === undefined
+        ? `gave up after ${waited}: the server did not answer in time`
+        : `the lock was not granted in ${waited}: ${why}`,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.name = "LockWaitDeadline";
     this.waitedMs = waitedMs;
   }
+}
+
+/** Why a wait whose last answer was `answer` (one that said "not now") ended without the lock. */
+function notGrantedBecause(answer: unknown): string | undefined {
+  if (answer instanceof SendWaitTimeoutError) {
+    return answer.waitedFor === "slot"
+      ? "every session slot was held by requests waiting for replies"
+      : "the lock owner's earlier request was still waiting for its reply";
+  }
+  if (answer instanceof RecoveryTimeoutError) {
+    const step = answer.step === undefined ? "" : ` (${answer.step})`;
+    return `the client was still recovering its state with the server${step}`;
+  }
+  if (!(answer instanceof NfsError)) return undefined;
+  return answer.status === Nfs4Status.NFS4ERR_GRACE
+    ? `the server was in its grace period (${answer.statusName})`
+    : `the server kept answering ${answer.statusName}`;
+}
+
+/**
+ * Whether a try that failed with `e` only said "not now", so that a
+ * blocking wait tries again (before its deadline): a status the error table
+ * waits out with no bound of its own (NFS4ERR_GRACE, NFS4ERR_DELAY; not
+ * NFS4ERR_FILE_OPEN, which it waits out only briefly), given back by the
+ * state manager at its operation's deadline; or that deadline passing while
+ * the client's recovery still ran (`RecoveryTimeoutError`).
+ *
+ * Not, as a rule, when the server may have run an earlier transmission of
+ * the LOCK (`RecoveryTimeoutError.mayHaveRun`; a status answering a resend,
+ * `NfsError.answeredResend`): it may hold a lock for this client that the
+ * client does not know of. A LOCK sent after that is safe only as the same
+ * request of the same lock owner: RFC 7530 §9.7 resends a lock request that
+ * timed out as its state-owner's cached request, which the server answers
+ * from its cache or runs; a lock owner's own locks never conflict with its
+ * request (RFC 7530 §16.10.5, RFC 8881 §18.10.4; a server without POSIX
+ * semantics may answer NFS4ERR_LOCK_RANGE). The next try here is not that
+ * request. lib/state/files.ts lockFile forgets a lock state whose first LOCK
+ * did not succeed, and the try after takes a new lock owner (on 4.0 always;
+ * on 4.1 unless that LOCK was refused); a lock is its lock owner's (RFC 7530
+ * §9.1.5), so the new owner's LOCKs would be refused by it as by another
+ * process's, until the deadline (without -w, for ever), naming this process
+ * as the holder and keeping that lock alive. (Nor would the same owner's
+ * open_to_lock_owner4 do, unless it is the very retransmission:
+ * NFS4ERR_BAD_SEQID, RFC 7530 §16.10.5.) So such an error is the answer: it
+ * says the server may have run the LOCK, and `nfs4 lock` then leaves its
+ * client ID to expire (RFC 8881 §18.50.3), which frees such a lock.
+ *
+ * Unless the server has lost this client's state since, and with it any
+ * lock that transmission took: a transmission that reached the new instance
+ * carried the old one's ids and was refused. That is what a LOCK in flight
+ * as the server restarts meets (on 4.0 every answer after its resend is
+ * marked as answering it), and what these answers say: NFS4ERR_GRACE, which
+ * a server answers in the grace period after it lost its locking state (RFC
+ * 7530 §9.6.2, RFC 8881 §8.4.2); a recovery called for by
+ * NFS4ERR_STALE_CLIENTID or NFS4ERR_STALE_STATEID (ids "invalidated by
+ * reboot or restart", RFC 7530 §9.6.2), or at a step that follows the loss
+ * of the client ID (lib/state/flags.ts PURGE_STATE, LEASE_EXPIRED,
+ * RECLAIM_REBOOT; a lease that expired may leave courtesy locks, which the
+ * server frees for a conflicting request, RFC 7530 §9.6.3.1).
+ */
+function onlyNotNow(e: unknown): boolean {
+  if (e instanceof RecoveryTimeoutError) return !e.mayHaveRun || afterStateLoss(e);
+  // Not sent (every session slot, or its owner, busy until the try's own
+  // deadline): the same as a try that waited for recovery.
+  if (e instanceof SendWaitTimeoutError) return !e.mayHaveRun;
+  if (!(e instanceof NfsError) || e instanceof LockConflictError) return false;
+  const action = actionForStatus(e.status);
+  if (action.kind !== "delay" || action.maxWaitMs !== undefined) return false;
+  return !e.answeredResend || e.status === Nfs4Status.NFS4ERR_GRACE;
+}
+
+/** The recovery steps that follow the loss of the client ID, and of its state (lib/state/flags.ts). */
+const AFTER_CLIENT_ID_LOST: ReadonlySet<ClientFlag> = new Set<ClientFlag>([
+  "PURGE_STATE",
+  "LEASE_EXPIRED",
+  "RECLAIM_REBOOT",
+]);
+
+/** Whether the recovery a try gave up waiting for is one after the server lost this client's state. */
+function afterStateLoss(e: RecoveryTimeoutError): boolean {
+  if (e.step !== undefined && AFTER_CLIENT_ID_LOST.has(e.step)) return true;
+  const status = e.cause instanceof NfsError ? e.cause.status : undefined;
+  return status === Nfs4Status.NFS4ERR_STALE_CLIENTID ||
+    status === Nfs4Status.NFS4ERR_STALE_STATEID;
 }
 
 /** First pause after a denial. */
@@ -82,8 +192,8 @@ export interface LockDenial {
 export interface LockWaitOptions {
   /**
    * How long to keep trying, in ms. `0` means one try with the non-blocking
-   * type (READ_LT/WRITE_LT): fail at once. Undefined: wait until the lock is
-   * taken or `signal` aborts.
+   * type (READ_LT/WRITE_LT): fail at once, NFS4ERR_GRACE and NFS4ERR_DELAY
+   * included. Undefined: wait until the lock is taken or `signal` aborts.
    */
   readonly timeoutMs?: number | undefined;
   /** Stops the waiting; the promise then rejects with the signal's reason. */
@@ -119,9 +229,13 @@ const waitClock: WaitClock = {
 
 /**
  * Takes `range` on `file`, waiting while another owner holds a conflicting
- * lock. Rejects with the last {@linkcode LockConflictError} (naming the
- * holder) when the deadline passes, with the signal's reason when aborted,
- * and with any other error of a try as it is.
+ * lock, and while the server says "not now" (NFS4ERR_GRACE, NFS4ERR_DELAY)
+ * or the client's recovery outlasts a try (see the module's comment).
+ * Rejects with the last {@linkcode LockConflictError} (naming the holder)
+ * when the deadline passes after a refusal, with a
+ * {@linkcode LockWaitDeadline} when it passes after a "not now" or with no
+ * answer, with the signal's reason when aborted, and with any other error of
+ * a try as it is.
  *
  * When `signal` aborts while a try is in flight, that try is allowed to
  * finish (the signal is a soft stop, lib/state/operation_scope.ts: it stops
@@ -139,20 +253,17 @@ const waitClock: WaitClock = {
  * slowest try so far (at least {@linkcode LOCK_LAST_TRY_MIN_ROOM_MS})
  * before it (a try's answer takes a round trip, and the next may be as slow
  * as the slowest; a try slower than the longest pause waited out the
- * server's grace period or NFS4ERR_DELAY and says nothing of the next, and
- * the room is at most the longest pause).
+ * server's grace period, NFS4ERR_DELAY or a recovery and says nothing of the
+ * next, and the room is at most the longest pause).
  */
 export async function lockWithWait(
   file: Pick<WritableFile, "lock" | "unlock" | "noteLockWait">,
   range: LockRange,
   options: LockWaitOptions = {},
 ): Promise<LockWaitResult> {
-  const clock = options.clock ?? waitClock;
-  const minDelay = options.minDelayMs ?? LOCK_RETRY_MIN_MS;
-  const maxDelay = Math.max(minDelay, options.maxDelayMs ?? LOCK_RETRY_MAX_MS);
+  const pacing = new TryPacing(options);
+  const { clock, started, deadline } = pacing;
   const signal = options.signal;
-  const started = clock.now();
-  const deadline = options.timeoutMs === undefined ? Infinity : started + options.timeoutMs;
   const blocking = options.timeoutMs !== 0;
 
   // A hint received at any time ends the next pause (or the current one).
@@ -169,20 +280,19 @@ export async function lockWithWait(
   let lastConflict: LockConflictError | undefined;
   /** When it came (ms into the wait). */
   let lastConflictAt = 0;
-  // The caller's signal, with the soft stop of the work this runs in.
-  const outer = operationSignal();
-  const softStop = signal && outer && outer !== signal
-    ? AbortSignal.any([signal, outer])
-    : signal ?? outer;
-  // The slowest a try was answered (ms), leaving out those slower than the
-  // longest pause (they waited inside): twice it is the room the last one is
-  // given before the deadline.
-  let slowestTry = 0;
-  const noteTry = (ms: number) => {
-    if (ms <= maxDelay) slowestTry = Math.max(slowestTry, ms);
+  // The last answer, when it said "not now" and no refusal came after it:
+  // what giving up at the deadline reports then.
+  let lastNotNow: unknown;
+  const softStop = withOuterStop(signal);
+  /** Pauses `ms` before the next try (a hint may cut it short). */
+  const pauseBeforeNextTry = async (ms: number) => {
+    const cut = await sleep(clock, ms, signal, (end) => (endPause = end), () => hinted);
+    endPause = undefined;
+    // A pause a hint cut short does not count towards the backoff.
+    pacing.paused(cut);
+    if (cut) woken = true;
   };
   try {
-    let delay = minDelay;
     for (let attempt = 1;; attempt++) {
       signal?.throwIfAborted();
       hinted = false;
@@ -212,11 +322,31 @@ export async function lockWithWait(
         await (softStop ? withOperationSignal(softStop, lockOnce) : lockOnce());
       } catch (e) {
         timer?.cancel();
-        noteTry(clock.now() - tryStart);
-        if (!(e instanceof LockConflictError)) {
-          // The deadline stopped a try in flight: the answer is the last
-          // refusal, said to be that (its holder may have let go since).
-          if (e === tryStop.signal.reason && !signal?.aborted && lastConflict) {
+        pacing.noteTry(clock.now() - tryStart);
+        if (e instanceof LockConflictError) {
+          lastConflict = e;
+          lastConflictAt = clock.now() - started;
+          lastNotNow = undefined;
+          signal?.throwIfAborted();
+          const pause = pacing.nextPause();
+          const denial = { holder: e.holder, attempt, delayMs: pause };
+          file.noteLockWait?.(denial);
+          options.onDenied?.(denial);
+          if (pause <= 0) {
+            await pacing.untilDeadline(signal);
+            throw e;
+          }
+          await pauseBeforeNextTry(pause);
+          continue;
+        }
+        if (e === tryStop.signal.reason && !signal?.aborted) {
+          // The deadline stopped a try in flight (or waiting for recovery):
+          // the answer is the last one that came. A "not now" says so; a
+          // refusal is said to be that (its holder may have let go since).
+          if (lastNotNow !== undefined) {
+            throw new LockWaitDeadline(clock.now() - started, { cause: lastNotNow });
+          }
+          if (lastConflict) {
             throw new LockConflictError(lastConflict.path ?? "", lastConflict.holder, {
               cause: lastConflict,
               answeredAtMs: lastConflictAt,
@@ -224,34 +354,20 @@ export async function lockWithWait(
           }
           throw e;
         }
-        lastConflict = e;
-        lastConflictAt = clock.now() - started;
-        signal?.throwIfAborted();
-        // The next try starts no later than twice the slowest try before
-        // the deadline, so that its answer comes before it (a LOCK stopped
-        // in flight may have been granted: a lock this client would not know
-        // of). The quickest was used before: one slow answer among quick ones
-        // then left the last try in flight at the deadline.
-        const room = Math.min(Math.max(2 * slowestTry, LOCK_LAST_TRY_MIN_ROOM_MS), maxDelay);
-        const left = deadline - clock.now() - room;
-        const pause = left > 0 ? Math.min(delay, left) : 0;
-        const denial = { holder: e.holder, attempt, delayMs: pause };
-        file.noteLockWait?.(denial);
-        options.onDenied?.(denial);
+        // A "not now" at the state manager's deadline (4 × --timeout) is
+        // not the wait's answer while its own deadline is ahead: RFC 7530
+        // §9.6.2 (NFS4ERR_GRACE: "the client should employ a retry
+        // mechanism"; RFC 8881 §8.4.2.1), RFC 7530 §13.1.1.3 (NFS4ERR_DELAY).
+        if (!blocking || !onlyNotNow(e)) throw e;
+        lastNotNow = e;
+        // Ctrl-C (or the work's own stop) wins over waiting on.
+        softStop?.throwIfAborted();
+        const pause = pacing.nextPause();
         if (pause <= 0) {
-          // No room for another try: give up at the deadline, as asked, not
-          // up to the last try's room before it.
-          const rest = deadline - clock.now();
-          if (Number.isFinite(rest) && rest > 0) {
-            await sleep(clock, rest, signal, () => {}, () => false);
-          }
-          throw e;
+          await pacing.untilDeadline(signal);
+          throw new LockWaitDeadline(clock.now() - started, { cause: e });
         }
-        const cut = await sleep(clock, pause, signal, (end) => (endPause = end), () => hinted);
-        endPause = undefined;
-        // A pause a hint cut short does not count towards the backoff.
-        if (cut) woken = true;
-        else delay = Math.min(delay * 2, maxDelay);
+        await pauseBeforeNextTry(pause);
         continue;
       }
       timer?.cancel();
@@ -264,6 +380,158 @@ export async function lockWithWait(
     }
   } finally {
     unsubscribe?.();
+  }
+}
+
+/** How {@linkcode openWithWait} waits: as {@linkcode lockWithWait}. */
+export type OpenWaitOptions = Pick<
+  LockWaitOptions,
+  "timeoutMs" | "signal" | "minDelayMs" | "maxDelayMs" | "clock"
+>;
+
+/**
+ * Opens the file whose lock is to be waited for (`nfs4 lock`), within the
+ * same wait: `open` is called with the time left (ms; undefined without a
+ * deadline) as the OPEN's `answerWithinMs`, and called again, after the
+ * same pauses as a refused LOCK, while the server only says "not now" (an
+ * OPEN is refused NFS4ERR_GRACE too in the grace period, RFC 7530 §9.6.2,
+ * RFC 8881 §8.4.2.1) or the client's recovery outlasts a try, until the
+ * deadline: then it rejects with a {@linkcode LockWaitDeadline} naming the
+ * last answer. `timeoutMs` 0 (`lock -n`): one try, its status the answer.
+ * The answers tried again are those {@linkcode lockWithWait} tries again.
+ * Each try runs under a soft stop at the deadline
+ * (lib/state/operation_scope.ts): its waits end there, an OPEN in flight is
+ * answered (its state kept), and no try starts without the room a LOCK
+ * would be given.
+ *
+ * @example
+ * ```ts
+ * const file = await openWithWait(
+ *   (within) =>
+ *     client.open("/vfs/job.lock", {
+ *       access: "write",
+ *       ...(within === undefined ? {} : { answerWithinMs: within }),
+ *     }),
+ *   { timeoutMs: 300_000 },
+ * );
+ * ```
+ */
+export async function openWithWait<T>(
+  open: (answerWithinMs: number | undefined) => Promise<T>,
+  options: OpenWaitOptions = {},
+): Promise<T> {
+  if (options.timeoutMs === 0) return await open(0);
+  const pacing = new TryPacing(options);
+  const { clock, started, deadline } = pacing;
+  const signal = options.signal;
+  const softStop = withOuterStop(signal);
+  let lastNotNow: unknown;
+  for (;;) {
+    signal?.throwIfAborted();
+    const tryStop = new AbortController();
+    const tryStart = clock.now();
+    const left = deadline - tryStart;
+    const timer = Number.isFinite(left)
+      ? clock.setTimer(
+        () =>
+          tryStop.abort(
+            new LockWaitDeadline(
+              clock.now() - started,
+              lastNotNow === undefined ? {} : { cause: lastNotNow },
+            ),
+          ),
+        Math.max(0, left),
+      )
+      : undefined;
+    const stop = softStop ? AbortSignal.any([softStop, tryStop.signal]) : tryStop.signal;
+    try {
+      return await withOperationSignal(
+        stop,
+        () => open(Number.isFinite(left) ? Math.max(0, left) : undefined),
+      );
+    } catch (e) {
+      if (e === tryStop.signal.reason && !signal?.aborted) throw e;
+      pacing.noteTry(clock.now() - tryStart);
+      if (!onlyNotNow(e)) throw e;
+      lastNotNow = e;
+      softStop?.throwIfAborted();
+      const pause = pacing.nextPause();
+      if (pause <= 0) {
+        await pacing.untilDeadline(signal);
+        throw new LockWaitDeadline(clock.now() - started, { cause: e });
+      }
+      pacing.paused(await sleep(clock, pause, signal, () => {}, () => false));
+    } finally {
+      timer?.cancel();
+    }
+  }
+}
+
+/** The caller's signal, with the soft stop of the work this runs in (lib/state/operation_scope.ts). */
+function withOuterStop(signal: AbortSignal | undefined): AbortSignal | undefined {
+  const outer = operationSignal();
+  return signal && outer && outer !== signal ? AbortSignal.any([signal, outer]) : signal ?? outer;
+}
+
+/**
+ * When the tries of a wait go: the backoff between them, and the room the
+ * last one is given before the deadline.
+ */
+class TryPacing {
+  readonly clock: WaitClock;
+  readonly started: number;
+  readonly deadline: number;
+  readonly #maxDelay: number;
+  #delay: number;
+  /**
+   * The slowest a try was answered (ms), leaving out those slower than the
+   * longest pause (they waited inside): twice it is the room the last one
+   * is given before the deadline.
+   */
+  #slowestTry = 0;
+
+  constructor(options: OpenWaitOptions) {
+    this.clock = options.clock ?? waitClock;
+    const minDelay = options.minDelayMs ?? LOCK_RETRY_MIN_MS;
+    this.#maxDelay = Math.max(minDelay, options.maxDelayMs ?? LOCK_RETRY_MAX_MS);
+    this.#delay = minDelay;
+    this.started = this.clock.now();
+    this.deadline = options.timeoutMs === undefined ? Infinity : this.started + options.timeoutMs;
+  }
+
+  /** A try took `ms` to be answered. */
+  noteTry(ms: number): void {
+    if (ms <= this.#maxDelay) this.#slowestTry = Math.max(this.#slowestTry, ms);
+  }
+
+  /**
+   * The pause before the next try: the backoff, cut so that the next try
+   * starts no later than twice the slowest try before the deadline, so that
+   * its answer comes before it (a LOCK stopped in flight may have been
+   * granted: a lock this client would not know of). The quickest was used
+   * before: one slow answer among quick ones then left the last try in
+   * flight at the deadline. 0: no room for another try.
+   */
+  nextPause(): number {
+    const room = Math.min(
+      Math.max(2 * this.#slowestTry, LOCK_LAST_TRY_MIN_ROOM_MS),
+      this.#maxDelay,
+    );
+    const left = this.deadline - this.clock.now() - room;
+    return left > 0 ? Math.min(this.#delay, left) : 0;
+  }
+
+  /** A pause ended; one a hint cut short does not count towards the backoff. */
+  paused(cut: boolean): void {
+    if (!cut) this.#delay = Math.min(this.#delay * 2, this.#maxDelay);
+  }
+
+  /** Waits out what is left of the wait: giving up comes at the deadline, as asked. */
+  async untilDeadline(signal: AbortSignal | undefined): Promise<void> {
+    const rest = this.deadline - this.clock.now();
+    if (Number.isFinite(rest) && rest > 0) {
+      await sleep(this.clock, rest, signal, () => {}, () => false);
+    }
   }
 }
 

@@ -322,3 +322,30 @@ Deno.test("lockWithWait(): a first try that waited out the grace period does not
   assert.ok(starts.length > 5, `tries at ${starts}`);
   assert.ok(starts.at(-1)! > 28_000, `tries at ${starts}`);
 });
+
+Deno.test("lockWithWait(): a try not sent by its own deadline (SendWaitTimeoutError: every session slot busy, RFC 8881 §2.10.6) is tried again until the wait's deadline, then named", async () => {
+  const { SendWaitTimeoutError } = await import("../../lib/state/manager.ts");
+  const clock = new FakeClock();
+  const file = new FakeFile(clock, 0);
+  file.error = new SendWaitTimeoutError("srv", 8_000, { slots: 1 });
+  const waiting = track(lockWithWait(file, RANGE, { clock, timeoutMs: 5_000 }));
+  await clock.advance(1_000);
+  assert.ok(!waiting.done);
+  file.error = undefined;
+  await clock.advance(3_000);
+  assert.equal(waiting.done, true);
+  assert.equal(waiting.error, undefined);
+  assert.ok(file.tries.length >= 2);
+
+  const stuck = new FakeFile(clock, 0);
+  stuck.error = new SendWaitTimeoutError("srv", 8_000, { slots: 1 });
+  const start = clock.now();
+  const failing = track(lockWithWait(stuck, RANGE, { clock, timeoutMs: 5_000 }));
+  await clock.advance(6_000);
+  assert.ok(failing.error instanceof LockWaitDeadline, String(failing.error));
+  assert.equal(
+    failing.error.message,
+    "the lock was not granted in 5.0 s: every session slot was held by requests waiting for replies",
+  );
+  assert.ok(clock.now() - start >= 5_000);
+});
