@@ -18,6 +18,7 @@ import { reasonOf } from "../lib/client/copy/preserve.ts";
 import { NfsError } from "../lib/client/errors.ts";
 import { hasStatus } from "../lib/client/has_status.ts";
 import { cleanupWork } from "../lib/client/operation_scope.ts";
+import { childPath, nameOfComponent } from "../lib/client/names.ts";
 import type { FileInfo } from "../lib/client/types.ts";
 import {
   encodeComponent,
@@ -272,7 +273,7 @@ async function linkOne(
     if (name === undefined) {
       throw new LinkError(`cannot make a link to '${target}' in a directory: it has no name`);
     }
-    linkPath = link.path === "/" ? `/${name}` : `${link.path}/${name}`;
+    linkPath = childPath(link.path, name);
     shown = `${link.text.replace(/\/+$/, "")}/${encodeComponent(name)}`;
   }
   const failed = (why: string, cause?: unknown) =>
@@ -310,7 +311,10 @@ async function linkOne(
     }
     // Atomically: the new link beside it, then renamed onto it.
     const slash = linkPath.lastIndexOf("/");
-    const temp = `${linkPath.slice(0, slash)}/${temporaryName(linkPath.slice(slash + 1))}`;
+    const temp = childPath(
+      linkPath.slice(0, slash),
+      temporaryName(nameOfComponent(linkPath.slice(slash + 1))),
+    );
     try {
       await make(temp);
     } catch (e) {

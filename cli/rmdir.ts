@@ -18,6 +18,7 @@ import type { Nfs4ClientApi } from "../lib/client/api.ts";
 import { Nfs4Status, NfsError } from "../lib/client/errors.ts";
 import { hasStatus } from "../lib/client/has_status.ts";
 import { isFileSystemRoot } from "../lib/client/fs_root.ts";
+import { pathOfNames } from "../lib/client/names.ts";
 import { removeDirectory } from "../lib/client/remove_tree.ts";
 import { type NfsUrl, parseNfsUrl, urlDotEnding, urlForPath, urlPath } from "../lib/client/url.ts";
 import type { CliContext, CommandSession } from "./context.ts";
@@ -96,7 +97,7 @@ export async function rmdirUrls(
       if (!await removeOne(session, client, url, urlPath(url), options)) continue;
       if (!options.parents) continue;
       for (let n = url.components.length - 1; n > 0; n--) {
-        const path = "/" + url.components.slice(0, n).join("/");
+        const path = pathOfNames(url.components.slice(0, n));
         current = parseNfsUrl(urlForPath(url, path));
         if (await isFileSystemRoot(client, path)) break;
         if (!await removeOne(session, client, current, path, options)) break;

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { namesOfPath, pathOfNames } from "../lib/client/names.ts";
 import { encodeComponent, formatHost, type NfsUrl } from "../lib/client/url.ts";
 
 /** The nfs4 commands a shell line may run, with paths relative to the current directory. */
@@ -124,17 +125,22 @@ export function emptyPathMessage(verb: string): string {
 
 /**
  * Absolute path `/a/b` from `cwd` and `word` (absolute or relative), `.` and
- * `..` worked out. An empty word throws {@linkcode EmptyPathError}.
+ * `..` worked out: a client path (lib/client/names.ts). In a typed word
+ * every `/` separates names, and a `%` is a name's own `%`: a name that
+ * holds a `/` is reached only through an nfs:// URL word, which says it
+ * `%2F` (or from a current directory `cd` reached that way, which keeps
+ * it one name). An empty word throws {@linkcode EmptyPathError}.
  */
 export function resolvePath(cwd: string, word: string): string {
   if (word === "") throw new EmptyPathError();
-  const parts = word.startsWith("/") ? [] : cwd.split("/").filter((c) => c !== "");
-  for (const part of word.split("/")) {
-    if (part === "" || part === ".") continue;
+  const parts = word.startsWith("/") ? [] : namesOfPath(cwd);
+  // (A typed word holds no U+DC2F; a client path given as a word, such as
+  // the current directory, keeps its names whole.)
+  for (const part of namesOfPath(word)) {
     if (part === "..") parts.pop();
     else parts.push(part);
   }
-  return "/" + parts.join("/");
+  return pathOfNames(parts);
 }
 
 /**
@@ -166,7 +172,7 @@ export function urlOfWord(
     }
   }
   const resolved = resolvePath(cwd, word);
-  const components = resolved.split("/").filter((c) => c !== "");
+  const components = namesOfPath(resolved);
   const slash = /\/\.?$/.test(word) && components.length > 0 ? "/" : "";
   return `nfs://${formatHost(server.host)}:${server.port}/${
     components.map(encodeComponent).join("/")

@@ -284,6 +284,13 @@ export interface ReaddirOptions {
   readonly fields?: readonly ReaddirField[] | undefined;
 }
 
+/**
+ * The file-level client. Every `path` it takes or hands out (`FileInfo.path`)
+ * is a client path (lib/client/names.ts): names from the pseudo-fs root
+ * joined with `/`, decoded (`/vfs/a b`, not `%20`), each `/` a separator;
+ * a name's own `/` (an URL's `%2F`) is written U+DC2F there, and is sent as
+ * part of that one name (`pathOfNames()`, `NfsUrl.path`).
+ */
 export interface Nfs4ClientApi {
   /**
    * The minor version in use after negotiation: 0, 1 or 2 (`auto` tries

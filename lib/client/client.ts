@@ -41,7 +41,7 @@ import {
 import type { OpList } from "../nfs4/compound.ts";
 import { CreatedFileLeftError, leftBy } from "../state/created_left.ts";
 import { NfsError } from "../nfs4/errors.ts";
-import { byteLength, displayByteString } from "../nfs4/names.ts";
+import { displayByteString } from "../nfs4/names.ts";
 import { getattr } from "../nfs4/ops/getattr.ts";
 import { getfh } from "../nfs4/ops/getfh.ts";
 import { lookup } from "../nfs4/ops/lookup.ts";
@@ -151,12 +151,21 @@ import {
 } from "./errors.ts";
 import { endOfData } from "./read_progress.ts";
 import { checkListedNames } from "./listed_names.ts";
+import { nameInPath, namesOfPath, pathOfNames } from "./names.ts";
+import {
+  FS_TRAIT_ATTRS,
+  type FsTraits,
+  FsTraitsCache,
+  nameTooLong,
+  supportedOf,
+  traitsFrom,
+} from "./fs_traits.ts";
 import { formatHost } from "./url.ts";
 import { symlinkInTree, SymlinkInTreeError, TreeGuards } from "./tree_guard.ts";
 import type { AttributeReport, FileInfo, FileKind } from "./types.ts";
 
 /** Attributes `ls -l` and `--json` show. */
-const LIST_ATTRS = [
+const LIST_ATTRS: readonly number[] = [
   Attr.TYPE,
   Attr.MODE,
   Attr.NUMLINKS,
@@ -173,6 +182,13 @@ const LIST_ATTRS = [
   Attr.FSID,
   Attr.CHANGE,
 ];
+
+/**
+ * What a path walk's GETATTR asks for where the file system of the name is
+ * not known yet (#walk): all of LIST_ATTRS, and what makes its file system
+ * known (lib/client/fs_traits.ts).
+ */
+const WALK_IDS: readonly number[] = [...new Set([...LIST_ATTRS, ...FS_TRAIT_ATTRS])];
 
 /** The attributes behind each field `readdir()` can be asked for (TYPE always comes). */
 const READDIR_FIELD_ATTRS: Readonly<Record<ReaddirField, readonly number[]>> = {
@@ -264,11 +280,17 @@ const TIME_ATTRS: readonly number[] = [
 /** A path naming a directory: it ends in `/` or `/.` (POSIX.1-2017 §4.13). */
 const DIRECTORY_PATH = /\/\.?$/;
 
-/** The longest file name, in bytes, when the server does not say (POSIX NAME_MAX on Linux). */
-const NAME_MAX = 255;
-
 /** Symlinks followed while walking one path before giving up (ELOOP). */
 const MAX_SYMLINKS = 40;
+
+/** One name a path walk looked up. */
+interface WalkedName {
+  readonly name: string;
+  readonly fh: FileHandle;
+  readonly attrs: FileAttributes;
+  /** What its GETATTR asked for. */
+  readonly asked: readonly number[];
+}
 
 /** A walked path: handle and attributes of the object and of its directory. */
 interface Resolved {
@@ -316,6 +338,8 @@ interface OpenHow {
   readonly request: Omit<OpenRequest, "dirFh" | "name" | "path">;
   /** 4.0's exclusive create with a mode: a SETATTR of the mode follows the OPEN. */
   readonly modeFollows: boolean;
+  /** The attributes the OPEN's GETATTR wants, before any file system's supported_attrs. */
+  readonly openedIds: readonly number[];
 }
 
 /** What {@linkcode Nfs4Client.createWriteCloseIn} did. */
@@ -354,13 +378,18 @@ export class Nfs4Client implements Nfs4ClientApi {
   readonly #owner: ClientOwner;
   readonly #channel: RpcCompoundChannel;
   /**
-   * The attributes the server says it supports (supported_attrs, from the
-   * root); null: it did not say (it must, RFC 8881 §5.6), and every
-   * attribute wanted is asked for, whatever was wanted first.
+   * What the pseudo-fs root's file system says of itself (supported_attrs,
+   * maxname), asked once: the traits of a file system not known otherwise.
    */
-  #supported: ReadonlySet<number> | null | undefined;
-  /** The longest name the server takes, in bytes (its `maxname`), when it says. */
-  #maxName: number | undefined;
+  #rootFs: FsTraits | undefined;
+  /** Each file system's traits, by fsid, learned by the walks (fs_traits.ts). */
+  readonly #fs = new FsTraitsCache();
+  /**
+   * The traits of the file system of each directory handle walked for a
+   * batch (#directoryHandle, openReadAhead): names made or looked up in it
+   * are held to its maxname, its GETATTRs ask for what it supports.
+   */
+  readonly #dirFs = new WeakMap<FileHandle, FsTraits>();
   #closed = false;
   /** The trees whose symlinks no walk follows now (tree_guard.ts, {@linkcode guardTree}). */
   readonly #guards = new TreeGuards();
@@ -467,19 +496,32 @@ export class Nfs4Client implements Nfs4ClientApi {
    */
   readonly #undecodable = new Set<number>();
 
-  /** The attributes this client asks for that the server supports. */
-  async #wanted(ids: readonly number[]): Promise<number[]> {
-    if (this.#supported === undefined) {
+  /**
+   * The pseudo-fs root's file system's traits, asked once (its FSID too, so
+   * a walk that starts there knows them by fsid as well).
+   */
+  async #rootTraits(): Promise<FsTraits> {
+    if (this.#rootFs === undefined) {
       const [, attrs] = await this.manager.run(() =>
-        [putrootfh(), getattr([Attr.SUPPORTED_ATTRS, Attr.MAXNAME])] as const
+        [putrootfh(), getattr(FS_TRAIT_ATTRS)] as const
       );
-      this.#supported = attrs.attrs.supportedAttrs ?? null;
-      if (attrs.attrs.maxname) this.#maxName = attrs.attrs.maxname;
+      this.#rootFs = this.#fs.learn(attrs.attrs) ?? traitsFrom(attrs.attrs);
     }
-    const supported = this.#supported;
-    return supported === null
-      ? [...ids]
-      : ids.filter((id) => supported.has(id) || id === Attr.TYPE);
+    return this.#rootFs;
+  }
+
+  /**
+   * The attributes of `ids` that a GETATTR of an object on the file system
+   * with `fs` asks for: those it supports (RFC 7530 §5.8.1.1). Without
+   * `fs` (not known: no fsid was given), the pseudo-fs root's.
+   */
+  async #wanted(ids: readonly number[], fs?: FsTraits): Promise<number[]> {
+    return supportedOf(ids, fs ?? await this.#rootTraits());
+  }
+
+  /** The traits of the file system of walked object `attrs`, else the root's. */
+  async #fsOf(attrs: FileAttributes): Promise<FsTraits> {
+    return this.#fs.of(attrs) ?? await this.#rootTraits();
   }
 
   /**
@@ -498,7 +540,7 @@ export class Nfs4Client implements Nfs4ClientApi {
    */
   async #resolve(path: string, follow: boolean, asked = false): Promise<Resolved> {
     try {
-      await this.#checkNames(path);
+      await this.#ready(path);
       return await walkAgainOnStale(this.manager, path, () => this.#walk(path, follow, asked));
     } catch (e) {
       // Name what the user asked for, as coreutils does (`ls a/b/c`, not
@@ -553,17 +595,25 @@ export class Nfs4Client implements Nfs4ClientApi {
   }
 
   /**
-   * Refuses `path` before anything is sent when one of its names is longer
-   * than the server takes (its `maxname`, else NAME_MAX): NFS4ERR_NAMETOOLONG
-   * naming the path, as the server would answer.
+   * Before a call on `path`: refused once the client is closing, and the
+   * pseudo-fs root's traits known (the first call asks them, as it always
+   * has). Names are held to their file system's maxname where each is
+   * sent: {@linkcode #walk}, {@linkcode #refuseLongName}.
    */
-  async #checkNames(path: string): Promise<void> {
+  async #ready(path: string): Promise<void> {
     this.#refuseIfClosed(path);
-    await this.#wanted(LIST_ATTRS);
-    const max = this.#maxName ?? NAME_MAX;
-    if (splitPath(path).some((name) => byteLength(name) > max)) {
-      throw new NfsError(S.NFS4ERR_NAMETOOLONG, "LOOKUP", { path });
-    }
+    await this.#rootTraits();
+  }
+
+  /**
+   * Refuses `name`, about to be looked up or made in a directory on the
+   * file system with `fs`, when it is longer than that file system takes
+   * (its maxname, else NAME_MAX): NFS4ERR_NAMETOOLONG naming `path`, as the
+   * server would answer (RFC 7530 §13.1.2.8), nothing sent. Without `fs`
+   * (not known) the name goes to the server, which answers for it.
+   */
+  #refuseLongName(name: string, fs: FsTraits | undefined, path: string): void {
+    if (fs && nameTooLong(name, fs)) throw new NfsError(S.NFS4ERR_NAMETOOLONG, "LOOKUP", { path });
   }
 
   async #walk(path: string, follow: boolean, asked: boolean): Promise<Resolved> {
@@ -572,9 +622,9 @@ export class Nfs4Client implements Nfs4ClientApi {
     // A final symlink the caller asked to follow (a path that ends in `/`
     // asks for a directory instead) may be followed inside a guarded tree.
     const askedLast = asked && follow && !directory;
-    const attrIds = await this.#wanted(LIST_ATTRS);
+    const rootFs = await this.#rootTraits();
     // What has been walked: one entry per component, with its handle.
-    let walked: { name: string; fh: FileHandle; attrs: FileAttributes }[] = [];
+    let walked: WalkedName[] = [];
     let pending = splitPath(path);
     let links = 0;
     const names = () => walked.map((w) => w.name);
@@ -586,20 +636,40 @@ export class Nfs4Client implements Nfs4ClientApi {
         continue;
       }
       const stop = pending.indexOf("..");
-      const batch = pending.slice(0, Math.min(perCompound, stop === -1 ? pending.length : stop));
-      const start = walked.at(-1)?.fh;
+      let batch = pending.slice(0, Math.min(perCompound, stop === -1 ? pending.length : stop));
+      const at = walked.at(-1);
+      const start = at?.fh;
+      // The file system of the directory the batch starts in (known: its
+      // handle came with its FSID) holds the first name to its maxname, and
+      // the first GETATTR asks for what it supports. The names after it are
+      // in directories this COMPOUND reaches, whose file system the reply
+      // says (another one's root, an export under the pseudo-fs, may take
+      // longer names and support more attributes): a name too long for the
+      // first directory's is sent only once a reply said its own
+      // directory's (the batch ends before it), and their GETATTRs ask for
+      // all that is wanted, which a server answers with what the object's
+      // file system supports (RFC 7530 §16.7.4, RFC 8881 §18.7.3), never
+      // with less. Each GETATTR asks for FSID, SUPPORTED_ATTRS and MAXNAME
+      // too, so each name's file system is known from its reply
+      // (fs_traits.ts): no round trip of its own.
+      const dirFs = at === undefined ? rootFs : (this.#fs.of(at.attrs) ?? rootFs);
+      this.#refuseLongName(batch[0]!, dirFs, path);
+      const long = batch.findIndex((n) => nameTooLong(n, dirFs));
+      if (long > 0) batch = batch.slice(0, long);
+      const firstIds = [...new Set([...supportedOf(LIST_ATTRS, dirFs), ...FS_TRAIT_ATTRS])];
       const base = names();
-      let got: { name: string; fh: FileHandle; attrs: FileAttributes }[];
+      let got: WalkedName[];
       try {
         const results = await this.manager.run(() => [
           start === undefined ? putrootfh() : putfh(start),
-          ...batch.flatMap((n) => [lookup(n), getfh(), getattr(attrIds)]),
+          ...batch.flatMap((n, i) => [lookup(n), getfh(), getattr(i === 0 ? firstIds : WALK_IDS)]),
         ]);
-        got = batch.map((name, i) => ({
-          name,
-          fh: results[2 + i * 3] as FileHandle,
-          attrs: (results[3 + i * 3] as DecodedFattr).attrs,
-        }));
+        got = batch.map((name, i) => {
+          const attrs = (results[3 + i * 3] as DecodedFattr).attrs;
+          this.#fs.learn(attrs);
+          const asked = i === 0 ? firstIds : WALK_IDS;
+          return { name, fh: results[2 + i * 3] as FileHandle, attrs, asked };
+        });
       } catch (e) {
         if (!(e instanceof NfsError)) throw e;
         // A LOOKUP through a symlink fails with NFS4ERR_SYMLINK (RFC 7530
@@ -608,7 +678,8 @@ export class Nfs4Client implements Nfs4ClientApi {
         if (batch.length > 1 && (e.status === S.NFS4ERR_SYMLINK || e.status === S.NFS4ERR_NOTDIR)) {
           got = [{
             name: batch[0]!,
-            ...await this.#lookupOne(start, batch[0]!, attrIds, [...base, batch[0]!]),
+            ...await this.#lookupOne(start, batch[0]!, firstIds, [...base, batch[0]!]),
+            asked: firstIds,
           }];
         } else {
           // Name the component whose LOOKUP failed (ops: PUTFH, then 3 per name).
@@ -647,6 +718,7 @@ export class Nfs4Client implements Nfs4ClientApi {
     }
     const last = walked.at(-1);
     if (!last) {
+      const attrIds = supportedOf(LIST_ATTRS, rootFs);
       const [, root, rootAttrs] = await this.manager.run(() =>
         [putrootfh(), getfh(), getattr(attrIds)] as const
       );
@@ -658,11 +730,32 @@ export class Nfs4Client implements Nfs4ClientApi {
     const parent = walked.at(-2);
     return {
       fh: last.fh,
-      attrs: last.attrs,
+      attrs: await this.#ownAttributes(last, path),
       path: joinPath(names()),
       components: names(),
       ...(parent ? { parentFh: parent.fh } : {}),
     };
+  }
+
+  /**
+   * The attributes of `last`, the object a walk of `path` ends at, as its
+   * own file system's supported_attrs has them asked for (RFC 7530
+   * §5.8.1.1). A GETATTR that asked for what its directory's file system
+   * supports, of an object on another one that supports more (an export's
+   * root, looked up from the pseudo-fs), missed the rest: asked for by its
+   * handle. Nothing is sent otherwise.
+   */
+  async #ownAttributes(last: WalkedName, path: string): Promise<FileAttributes> {
+    const own = this.#fs.of(last.attrs);
+    if (own === undefined) return last.attrs;
+    const asked = new Set(last.asked);
+    const missing = supportedOf(LIST_ATTRS, own).filter((id) => !asked.has(id));
+    if (missing.length === 0) return last.attrs;
+    const [, more] = await this.#withPath(
+      path,
+      () => this.manager.run(() => [putfh(last.fh), getattr(missing)] as const),
+    );
+    return { ...last.attrs, ...more.attrs };
   }
 
   async #lookupOne(
@@ -680,6 +773,7 @@ export class Nfs4Client implements Nfs4ClientApi {
           getattr(attrIds),
         ] as const
       );
+      this.#fs.learn(attrs.attrs);
       return { fh, attrs: attrs.attrs };
     } catch (e) {
       throw e instanceof NfsError ? e.withPath(joinPath(path)) : e;
@@ -782,7 +876,7 @@ export class Nfs4Client implements Nfs4ClientApi {
 
   /** {@linkcode attributes} of `resolved`, the walk of `path`. */
   async #attributesOf(path: string, resolved: Resolved): Promise<AttributeReport> {
-    await this.#wanted(LIST_ATTRS);
+    const fs = await this.#fsOf(resolved.attrs);
     const getattrOf = (ids: readonly number[]): Promise<DecodedFattr> =>
       this.#withPath(path, async () => {
         const [, decoded] = await this.manager.run(() =>
@@ -791,9 +885,10 @@ export class Nfs4Client implements Nfs4ClientApi {
         return decoded;
       });
     // supported_attrs belongs to the file system (RFC 7530 §5.8.1.1): ask
-    // this object's, not the pseudo-fs root's the walk uses.
+    // this object's (what its walk learned is its file system's, or the
+    // pseudo-fs root's when the server gave no fsid).
     const own = (await getattrOf([Attr.SUPPORTED_ATTRS])).attrs.supportedAttrs;
-    const supported = [...(own ?? this.#supported ?? LIST_ATTRS)].sort((a, b) => a - b);
+    const supported = [...(own ?? fs.supported ?? LIST_ATTRS)].sort((a, b) => a - b);
     // Not asked for: what no GETATTR carries a value of (write-only, READDIR's,
     // CREATE's: lib/client/unreadable_attrs.ts), what this client cannot
     // decode, and what this server's replies did not decode before.
@@ -895,7 +990,9 @@ export class Nfs4Client implements Nfs4ClientApi {
     const asked = fields === undefined ? LIST_ATTRS : readdirAttrs(fields);
     // rdattr_error: an entry whose attributes the server cannot get comes
     // with its error instead of failing the whole page (RFC 7530 §16.24.4).
-    const attrIds = [...await this.#wanted(asked), Attr.RDATTR_ERROR];
+    // What the directory's file system supports (its entries are on it,
+    // but for roots of others mounted there: rdattr_error says for them).
+    const attrIds = [...await this.#wanted(asked, await this.#fsOf(dir.attrs)), Attr.RDATTR_ERROR];
     const maxcount = this.#maxResponse(READDIR_PAGE_BYTES);
     const first = Math.min(maxcount, READDIR_FIRST_PAGE_BYTES);
     const second = maxcount - first >= 4096 ? maxcount - first : maxcount;
@@ -910,7 +1007,9 @@ export class Nfs4Client implements Nfs4ClientApi {
     // for its READLINK.
     const handles = new Map<FileInfo, FileHandle>();
     const listing = readdirCodec((name, values) => {
-      const info = listedFileInfo(name, base + name, values);
+      // A listed name holding `/` is refused with its page (checkListedNames);
+      // until then its path keeps it one name (lib/client/names.ts).
+      const info = listedFileInfo(name, base + nameInPath(name), values);
       if (values.filehandle !== undefined && info.kind === "symlink") {
         handles.set(info, values.filehandle);
       }
@@ -1133,21 +1232,23 @@ export class Nfs4Client implements Nfs4ClientApi {
     this.#refuseIfClosed(path);
     const components = splitPath(path);
     const name = components.at(-1);
-    if (
-      name === undefined || components.includes("..") || DIRECTORY_PATH.test(path) ||
-      byteLength(name) > (this.#maxName ?? NAME_MAX)
-    ) {
+    if (name === undefined || components.includes("..") || DIRECTORY_PATH.test(path)) {
       return await this.openRead(path);
     }
     const dirPath = joinPath(components.slice(0, -1));
     const walk = async () => {
       const dir = await this.#resolve(dirPath, true);
-      return dir.attrs.type === FileType.NF4DIR ? dir.fh : undefined;
+      if (dir.attrs.type !== FileType.NF4DIR) return undefined;
+      this.#dirFs.set(dir.fh, await this.#fsOf(dir.attrs));
+      return dir.fh;
     };
-    const attrs = await this.#wanted(OPENED_FILE_ATTRS);
     for (let walks = 0;; walks++) {
       const dirFh = await options.directories.get(dirPath, walk);
       if (!dirFh) return await this.openRead(path);
+      const fs = this.#dirFs.get(dirFh) ?? await this.#rootTraits();
+      // Longer than the directory's file system takes: openRead refuses it.
+      if (nameTooLong(name, fs)) return await this.openRead(path);
+      const attrs = await this.#wanted(OPENED_FILE_ATTRS, fs);
       let got: SmallRead;
       try {
         got = await openAndRead(this.manager, { dirFh, name, path, attrs, count: options.count });
@@ -1208,7 +1309,10 @@ export class Nfs4Client implements Nfs4ClientApi {
       () => this.#openWhere(path, components, options),
       async (where) => {
         try {
-          return { ...where, opened: await this.#openCall(where.parentFh, where.name, path, how) };
+          return {
+            ...where,
+            opened: await this.#openCall(where.parentFh, where.name, path, how, where.fs),
+          };
         } catch (e) {
           throw closedNaming(e, path);
         }
@@ -1230,7 +1334,7 @@ export class Nfs4Client implements Nfs4ClientApi {
     path: string,
     components: readonly string[],
     options: OpenOptions,
-  ): Promise<{ parentFh: FileHandle; name: string }> {
+  ): Promise<{ parentFh: FileHandle; name: string; fs: FsTraits }> {
     const target = await this.#resolve(path, true).catch((e) => {
       if (options.create && e instanceof NfsError && e.status === S.NFS4ERR_NOENT) return undefined;
       throw e;
@@ -1251,15 +1355,14 @@ export class Nfs4Client implements Nfs4ClientApi {
         // The walk passed the parent directory: no second walk to it.
         parentFh: target.parentFh ??
           (await this.#resolve(joinPath(target.components.slice(0, -1)), true)).fh,
+        fs: await this.#fsOf(target.attrs),
       };
     }
     // `new/` names a directory: creating a file by that name is what
     // open(2) refuses with EISDIR (POSIX.1-2017 open(), O_CREAT).
     if (DIRECTORY_PATH.test(path)) throw new NfsError(S.NFS4ERR_ISDIR, "OPEN", { path });
-    return {
-      name: components.at(-1)!,
-      parentFh: (await this.#resolve(joinPath(components.slice(0, -1)), true)).fh,
-    };
+    const dir = await this.#resolve(joinPath(components.slice(0, -1)), true);
+    return { name: components.at(-1)!, parentFh: dir.fh, fs: await this.#fsOf(dir.attrs) };
   }
 
   /**
@@ -1284,8 +1387,10 @@ export class Nfs4Client implements Nfs4ClientApi {
     // 4.0's EXCLUSIVE4 carries no attributes: the mode, and the times that
     // held the verifier, follow at once (#openedFile).
     const modeFollows = options.create === "exclusive" && !this.manager.sessions;
+    const openedIds = modeFollows ? [...OPENED_FILE_ATTRS, Attr.FILEID] : OPENED_FILE_ATTRS;
     return {
       modeFollows,
+      openedIds,
       request: {
         access,
         deny,
@@ -1307,9 +1412,9 @@ export class Nfs4Client implements Nfs4ClientApi {
           : {}),
         // The FILEID too when a SETATTR is to follow the create: a file made
         // and not handed over is removed only while its name is still it.
-        attrs: await this.#wanted(
-          modeFollows ? [...OPENED_FILE_ATTRS, Attr.FILEID] : OPENED_FILE_ATTRS,
-        ),
+        // (The pseudo-fs root's supported ones; #openCall asks the file's
+        // own file system's where it is known.)
+        attrs: await this.#wanted(openedIds),
         ...(options.answerWithinMs !== undefined ? { answerWithinMs: options.answerWithinMs } : {}),
       },
     };
@@ -1339,9 +1444,26 @@ export class Nfs4Client implements Nfs4ClientApi {
     return Object.keys(follow).length > 0 ? follow : undefined;
   }
 
-  /** The OPEN of `name` in the directory `parentFh` (with 4.0's OPEN_CONFIRM), and nothing after. */
-  #openCall(parentFh: FileHandle, name: string, path: string, how: OpenHow): Promise<OpenedFile> {
-    return openFile(this.manager, { ...how.request, dirFh: parentFh, name, path });
+  /**
+   * The OPEN of `name` in the directory `parentFh` (with 4.0's OPEN_CONFIRM),
+   * and nothing after; its GETATTR asks for what `fs`, the file's file
+   * system, supports, when known.
+   */
+  #openCall(
+    parentFh: FileHandle,
+    name: string,
+    path: string,
+    how: OpenHow,
+    fs: FsTraits | undefined,
+  ): Promise<OpenedFile> {
+    const attrs = fs ? supportedOf(how.openedIds, fs) : how.request.attrs;
+    return openFile(this.manager, {
+      ...how.request,
+      ...(attrs !== undefined ? { attrs } : {}),
+      dirFh: parentFh,
+      name,
+      path,
+    });
   }
 
   /**
@@ -1466,7 +1588,7 @@ export class Nfs4Client implements Nfs4ClientApi {
     let size = this.#writeSizes.get(dirFh);
     if (!size) {
       size = (async () => {
-        const wanted = await this.#wanted([Attr.MAXWRITE]);
+        const wanted = await this.#wanted([Attr.MAXWRITE], this.#dirFs.get(dirFh));
         const [, fattr] = await this.manager.run(() => [putfh(dirFh), getattr(wanted)] as const);
         const maxwrite = Number(fattr.attrs.maxwrite ?? BigInt(MAX_WRITE));
         return this.#maxRequest(Math.min(maxwrite, MAX_WRITE));
@@ -1523,16 +1645,21 @@ export class Nfs4Client implements Nfs4ClientApi {
     const inDirectory = await this.#inDirectory(path);
     if (!inDirectory) return undefined;
     const { dirPath, name } = inDirectory;
-    const attrs = await this.#wanted(OPENED_FILE_ATTRS);
     return await this.#withDirectoryHandle<CreatedInOne | undefined>(
       dirPath,
       options.directories,
       async (dirFh) => {
         if (data.length > await this.#writeSizeFrom(dirFh)) return undefined;
+        const fs = this.#dirFs.get(dirFh);
+        this.#refuseLongName(name, fs, path);
         const placeAs = options.placeAs;
+        // A final name too long for the directory is not taken here: the
+        // rename that places the file later refuses it, naming it.
         const placeName = placeAs !== undefined && canPlaceInOne(this.manager, owner !== undefined)
           ? nameIn(dirPath, placeAs)
           : undefined;
+        const placing = placeName !== undefined && !(fs && nameTooLong(placeName, fs));
+        const attrs = await this.#wanted(OPENED_FILE_ATTRS, fs);
         const end = await createWriteSetattrClose(this.manager, {
           dirFh,
           name,
@@ -1541,7 +1668,7 @@ export class Nfs4Client implements Nfs4ClientApi {
           attrs,
           data,
           settable,
-          ...(placeName !== undefined ? { placeAs: placeName } : {}),
+          ...(placing ? { placeAs: placeName } : {}),
           ...(owner !== undefined ? { owner } : {}),
         });
         if (!end.done) {
@@ -1597,7 +1724,11 @@ export class Nfs4Client implements Nfs4ClientApi {
     >(
       dirPath,
       options.directories,
-      async (dirFh) => ({ dirFh, opened: await this.#openCall(dirFh, name, path, how) }),
+      async (dirFh) => {
+        const fs = this.#dirFs.get(dirFh);
+        this.#refuseLongName(name, fs, path);
+        return { dirFh, opened: await this.#openCall(dirFh, name, path, how, fs) };
+      },
       () => this.open(path, openOptions),
     );
     if (got instanceof NfsFile) return got;
@@ -1659,7 +1790,12 @@ export class Nfs4Client implements Nfs4ClientApi {
     await this.#withDirectoryHandle(
       source.dirPath,
       directories,
-      (dirFh) => this.#renameBetween(from, to, dirFh, source.name, dirFh, target.name),
+      (dirFh) => {
+        const fs = this.#dirFs.get(dirFh);
+        this.#refuseLongName(source.name, fs, from);
+        this.#refuseLongName(target.name, fs, to);
+        return this.#renameBetween(from, to, dirFh, source.name, dirFh, target.name);
+      },
       () => this.rename(from, to),
     );
   }
@@ -1678,13 +1814,16 @@ export class Nfs4Client implements Nfs4ClientApi {
     const inDirectory = await this.#inDirectory(path);
     if (!inDirectory) return await this.stat(path);
     const { dirPath, name } = inDirectory;
-    const attrIds = await this.#wanted(LIST_ATTRS);
     return await this.#withDirectoryHandle(
       dirPath,
       directories,
       async (dirFh) => {
         const walked = this.#walkedPaths.get(dirFh);
         if (walked === undefined) return await this.stat(path);
+        const fs = this.#dirFs.get(dirFh);
+        this.#refuseLongName(name, fs, path);
+        // The name's GETATTR asks what its directory's file system supports.
+        const attrIds = await this.#wanted(LIST_ATTRS, fs);
         try {
           const [, , fh, attrs] = await this.manager.run(() =>
             [putfh(dirFh), lookup(name), getfh(), getattr(attrIds)] as const
@@ -1705,11 +1844,13 @@ export class Nfs4Client implements Nfs4ClientApi {
 
   /**
    * The directory and last name of `path` when it is a plain name in a
-   * directory (no `..`, no trailing `/`), its names checked as a walk would
-   * (NFS4ERR_NAMETOOLONG before anything is sent); else undefined.
+   * directory (no `..`, no trailing `/`); else undefined. The directory's
+   * names are held to their file systems' maxname by its walk, the last
+   * name to the directory's by the caller, once its handle is known
+   * (#refuseLongName with `#dirFs`).
    */
   async #inDirectory(path: string): Promise<{ dirPath: string; name: string } | undefined> {
-    await this.#checkNames(path);
+    await this.#ready(path);
     return splitInDirectory(path);
   }
 
@@ -1718,6 +1859,7 @@ export class Nfs4Client implements Nfs4ClientApi {
     const dir = await this.#resolve(dirPath, true);
     if (dir.attrs.type !== FileType.NF4DIR) return undefined;
     this.#walkedPaths.set(dir.fh, dir.path);
+    this.#dirFs.set(dir.fh, await this.#fsOf(dir.attrs));
     return dir.fh;
   }
 
@@ -1845,7 +1987,7 @@ export class Nfs4Client implements Nfs4ClientApi {
 
   /** The directory handle and last name of `path` (which need not exist). */
   async #parentOf(path: string): Promise<{ dirFh: FileHandle; name: string; dirPath: string }> {
-    await this.#checkNames(path);
+    await this.#ready(path);
     const components = splitPath(path);
     const name = components.at(-1);
     if (name === undefined || name === "..") {
@@ -1861,6 +2003,8 @@ export class Nfs4Client implements Nfs4ClientApi {
     if (dir.attrs.type !== undefined && dir.attrs.type !== FileType.NF4DIR) {
       throw new NfsError(S.NFS4ERR_NOTDIR, "LOOKUP", { path: dirPath });
     }
+    // Held to the maxname of the directory's own file system.
+    this.#refuseLongName(name, await this.#fsOf(dir.attrs), path);
     return { dirFh: dir.fh, name, dirPath: dir.path };
   }
 
@@ -2725,13 +2869,18 @@ function checkedLinkTarget(path: string, target: string): string {
   return target;
 }
 
-/** Path components without empty ones and `.`; `..` kept for the walker. */
+/**
+ * The names of client path `path`, without empty ones and `.`; `..` kept
+ * for the walker. A name's own `/` (U+DC2F in the path, lib/client/names.ts)
+ * is back in it: each name is sent as one component4, never split.
+ */
 export function splitPath(path: string): string[] {
-  return path.split("/").filter((c) => c !== "" && c !== ".");
+  return namesOfPath(path);
 }
 
+/** The client path of `components` (names): the inverse of {@linkcode splitPath}. */
 function joinPath(components: readonly string[]): string {
-  return "/" + components.join("/");
+  return pathOfNames(components);
 }
 
 function lastName(components: readonly string[]): string {

@@ -292,6 +292,14 @@ async function moveOne(run: MoveRun, from: Operand, to: Operand, into: boolean):
         url: from.side.url,
       });
     }
+    if (to.side.kind === "local" && name.includes("/")) {
+      // A server's name with a `/` in it (`%2F`, lib/client/names.ts) is
+      // no local name: joined, it would name another directory's file.
+      throw new MoveError(
+        `cannot move '${source}' into '${to.text}': a local file name cannot hold '/'`,
+        { url: from.side.url },
+      );
+    }
     targetPath = to.side.join(to.path, name);
     target = joinShown(to, [name]);
   }

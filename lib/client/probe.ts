@@ -48,7 +48,7 @@ import { Nfs4Status as S, statusName } from "../nfs4/status.ts";
 import { hex } from "../nfs4/types.ts";
 import type { ConnectOptions, Nfs4ClientApi } from "./api.ts";
 import { Nfs4Client } from "./client.ts";
-import { displayByteString, encodeByteString } from "./names.ts";
+import { displayByteString, encodeByteString, namesOfPath, pathOfNames } from "./names.ts";
 import type { AttributeReport } from "./types.ts";
 import { cleanupWork } from "./operation_scope.ts";
 
@@ -556,12 +556,12 @@ async function securityFlavours(
     );
     list = result;
   } else {
-    const components = path.split("/").filter((c) => c !== "");
+    const components = namesOfPath(path);
     const name = components.pop();
     if (name === undefined) {
       throw new NfsError(S.NFS4ERR_NOTSUPP, "SECINFO", { path });
     }
-    const parent = await client.attributes("/" + components.join("/"), { follow: true });
+    const parent = await client.attributes(pathOfNames(components), { follow: true });
     const [, result] = await client.manager.run(() =>
       [putfh(parent.filehandle), secinfo(name)] as const
     );

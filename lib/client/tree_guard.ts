@@ -35,6 +35,7 @@
 
 import { NfsError } from "../nfs4/errors.ts";
 import { Nfs4Status } from "../nfs4/status.ts";
+import { pathOfNames } from "./names.ts";
 
 /**
  * A symlink inside a tree being changed, met where the walk would have
@@ -82,7 +83,8 @@ export class TreeGuards {
    * returned function is called (calling it again does nothing).
    */
   add(names: readonly string[]): () => void {
-    const key = names.join("/");
+    // Keyed as a client path: a name holding '/' is no two names (names.ts).
+    const key = pathOfNames(names);
     const tree = this.#trees.get(key) ?? { names: [...names], count: 0 };
     tree.count++;
     this.#trees.set(key, tree);
@@ -118,5 +120,5 @@ export function symlinkInTree(
   tree: readonly string[],
 ): SymlinkInTreeError {
   const inTree = link.slice(Math.max(0, tree.length - 1)).join("/");
-  return new SymlinkInTreeError(path, "/" + link.join("/"), inTree);
+  return new SymlinkInTreeError(path, pathOfNames(link), inTree);
 }

@@ -6,7 +6,8 @@
  * - `PORT` defaults to 2049.
  * - `PATH` is absolute from the server's pseudo-fs root (NFSv4 has no public
  *   file handle to be relative to). Each `/`-separated component is
- *   percent-decoded on its own, so `%2F` stays part of a name; empty
+ *   percent-decoded on its own, so `%2F` stays part of a name (RFC 3986
+ *   §2.2: an escaped delimiter is data), sent as one component; empty
  *   components (`a//b`, a trailing `/`) are ignored and `.`/`..` are resolved
  *   lexically, as for any hierarchical URL (RFC 3986 §5.2.4): `..` drops the
  *   component before it whatever that is on the server, so
@@ -25,7 +26,7 @@
  */
 
 import { builtin, isIPv4Text } from "../os/builtins.ts";
-import { decodeByteString, encodeByteString } from "../nfs4/names.ts";
+import { decodeByteString, encodeByteString, nameOfComponent, pathOfNames } from "./names.ts";
 
 /** The NFS port (RFC 7530 §3.1). */
 export const DEFAULT_NFS_PORT = 2049;
@@ -35,7 +36,11 @@ export interface NfsUrl {
   /** Host name or address, IPv6 without brackets (`::1`, `fe80::1%eth0`). */
   readonly host: string;
   readonly port: number;
-  /** Decoded path, components joined with `/`, always with a leading `/` (`/` for the root). */
+  /**
+   * The client path (lib/client/names.ts): decoded components joined with
+   * `/`, always with a leading `/` (`/` for the root); a `/` inside a
+   * component (typed `%2F`) is written U+DC2F there, never as a separator.
+   */
   readonly path: string;
   /** Decoded path components; one may contain `/` (written `%2F`). */
   readonly components: readonly string[];
@@ -97,7 +102,7 @@ export function parseNfsUrl(text: string): NfsUrl {
   const { host, port } = parseAuthority(authority, fail);
   const components = parsePath(rawPath, fail);
   const trailingSlash = components.length > 0 && /\/\.?$/.test(rawPath);
-  return { host, port, path: joinComponents(components), components, trailingSlash, text };
+  return { host, port, path: pathOfNames(components), components, trailingSlash, text };
 }
 
 function parseAuthority(
@@ -196,10 +201,6 @@ function percentDecode(raw: string, fail: (reason: string) => never): string {
   return decodeByteString(new Uint8Array(bytes));
 }
 
-function joinComponents(components: readonly string[]): string {
-  return "/" + components.join("/");
-}
-
 /**
  * Characters percent-encoded in a path component: `%`, `/`, the characters
  * RFC 3986 reserves or excludes, and (outside ASCII) control, format,
@@ -276,11 +277,12 @@ export function urlDotEnding(url: NfsUrl): "." | ".." | undefined {
 }
 
 /**
- * The URL of `path` (absolute, decoded, from the pseudo-fs root) on the same
- * server as `url`, spelled with the server part the user typed.
+ * The URL of `path` (a client path from the pseudo-fs root, as
+ * {@linkcode NfsUrl.path}) on the same server as `url`, spelled with the
+ * server part the user typed: a name's own `/` comes back as `%2F`.
  */
 export function urlForPath(url: NfsUrl, path: string): string {
-  const components = path.split("/").filter((c) => c !== "");
+  const components = path.split("/").filter((c) => c !== "").map(nameOfComponent);
   return `${urlServerPart(url)}/${components.map(encodeComponent).join("/")}`;
 }
 
@@ -297,7 +299,7 @@ export function joinUrl(url: NfsUrl, name: string): NfsUrl {
   return {
     host: url.host,
     port: url.port,
-    path: joinComponents(components),
+    path: pathOfNames(components),
     components,
     trailingSlash: false,
     text: `${url.text.replace(/\/+$/, "")}/${encodeComponent(name)}`,

@@ -38,6 +38,7 @@
 import { NfsError } from "../nfs4/errors.ts";
 import type { Nfs4ClientApi } from "./api.ts";
 import { hasStatus } from "./has_status.ts";
+import { childPath } from "./names.ts";
 import type { FileInfo } from "./types.ts";
 
 /** How {@linkcode walk} goes through a tree. */
@@ -90,7 +91,8 @@ export interface WalkEntry {
   readonly info: FileInfo;
   /**
    * The path to hand to the client: the starting path (without a trailing
-   * `/`) and the names below it, joined with `/`.
+   * `/`) and the names below it, joined with `/` (a client path,
+   * lib/client/names.ts).
    */
   readonly path: string;
   /** The names from the starting point down to this entry (empty for the start). */
@@ -196,10 +198,6 @@ export async function listDirectory(
 function basePath(start: string): string {
   const trimmed = start.replace(/\/+$/, "");
   return trimmed === "" ? "/" : trimmed;
-}
-
-function childPath(parent: string, name: string): string {
-  return parent === "/" ? `/${name}` : `${parent}/${name}`;
 }
 
 class Entry implements WalkEntry {

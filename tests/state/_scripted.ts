@@ -126,6 +126,7 @@ import {
   encodeBitmap,
   encodeFattrResult,
   type FileAttributes,
+  type Fsid,
 } from "../../lib/nfs4/attrs.ts";
 import { GETATTR } from "../../lib/nfs4/ops/getattr.ts";
 import {
@@ -569,6 +570,26 @@ export interface ScriptedServerOptions {
    * 7530 §16.16.5). Default false: the attrset is empty.
    */
   readonly verifierInTimes?: boolean;
+  /**
+   * The file systems of the tree, as a server presents several under one
+   * pseudo-fs (RFC 7530 §7): GETATTR answers each object's fsid, maxname
+   * and supported_attrs (then its file system's, in place of
+   * `supportedAttrs`, and only what that holds has a value) from the one
+   * whose `path` is the object's path or its deepest ancestor. Default:
+   * none, and neither fsid nor maxname is answered.
+   */
+  readonly fileSystems?: readonly ScriptedFileSystem[];
+}
+
+/** One file system of {@linkcode ScriptedServerOptions.fileSystems}. */
+export interface ScriptedFileSystem {
+  /** Its root's path (`/` for the pseudo-fs root's). */
+  readonly path: string;
+  readonly fsid: Fsid;
+  /** Its maxname (default: not answered). */
+  readonly maxname?: number;
+  /** Its supported_attrs, by id (default: the server's `supportedAttrs`). */
+  readonly supportedAttrs?: readonly number[];
 }
 
 /**
@@ -724,6 +745,7 @@ export class ScriptedServer {
   readonly exclusiveCreateAttrs: ReadonlySet<number> | undefined;
   readonly openIgnoresCreateAttrs: boolean;
   readonly verifierInTimes: boolean;
+  readonly fileSystems: readonly ScriptedFileSystem[];
   /** Owner and group strings set by SETATTR (`ownerNames`). */
   readonly #ownersSet = new Map<FileNode, [owner: string, group: string]>();
   readonly #maxread: (path: string) => bigint | undefined;
@@ -818,6 +840,7 @@ export class ScriptedServer {
       : undefined;
     this.openIgnoresCreateAttrs = options.openIgnoresCreateAttrs ?? false;
     this.verifierInTimes = options.verifierInTimes ?? false;
+    this.fileSystems = options.fileSystems ?? [];
     this.#maxread = options.maxread ?? (() => 1n << 20n);
     this.#maxwrite = options.maxwrite ?? (() => undefined);
     this.delegationPolicy = options.delegations;
@@ -1879,8 +1902,14 @@ export class ScriptedServer {
     if (maxread !== undefined) (all as { maxread?: bigint }).maxread = maxread;
     const maxwrite = this.#maxwrite(node.path);
     if (maxwrite !== undefined) (all as { maxwrite?: bigint }).maxwrite = maxwrite;
-    if (this.supportedAttrs) {
-      (all as { supportedAttrs?: ReadonlySet<number> }).supportedAttrs = this.supportedAttrs;
+    const fs = this.#fileSystemOf(node.path);
+    if (fs) {
+      (all as { fsid?: Fsid }).fsid = fs.fsid;
+      if (fs.maxname !== undefined) (all as { maxname?: number }).maxname = fs.maxname;
+    }
+    const supported = fs?.supportedAttrs ? new Set(fs.supportedAttrs) : this.supportedAttrs;
+    if (supported) {
+      (all as { supportedAttrs?: ReadonlySet<number> }).supportedAttrs = supported;
     }
     if (this.exclusiveCreateAttrs) {
       (all as { suppattrExclcreat?: ReadonlySet<number> }).suppattrExclcreat =
@@ -1892,9 +1921,20 @@ export class ScriptedServer {
     for (const [key, value] of Object.entries(all)) {
       const id = attrId(key as keyof FileAttributes);
       // An attribute outside supported_attrs has no value to give.
-      if (wanted.has(id) && (!this.supportedAttrs || this.supportedAttrs.has(id))) out[key] = value;
+      if (wanted.has(id) && (!supported || supported.has(id))) out[key] = value;
     }
     return out as FileAttributes;
+  }
+
+  /** The file system (`fileSystems`) the object at `path` is on, if any. */
+  #fileSystemOf(path: string): ScriptedFileSystem | undefined {
+    let best: ScriptedFileSystem | undefined;
+    for (const fs of this.fileSystems) {
+      const root = fs.path.replace(/\/+$/, "");
+      const within = root === "" || path === root || path.startsWith(`${root}/`);
+      if (within && (!best || root.length > best.path.replace(/\/+$/, "").length)) best = fs;
+    }
+    return best;
   }
 
   /** GETATTR's result: `getattrNoValue`'s bits asked for go with no value. */

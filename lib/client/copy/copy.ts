@@ -137,6 +137,14 @@ async function copyAll(
             url: from.side.url,
           });
         }
+        if (to.side.kind === "local" && name.includes("/")) {
+          // A server's name with a `/` in it (`%2F`, lib/client/names.ts)
+          // is no local name: joined, it would name another directory's file.
+          throw new CopyError(
+            `cannot copy '${source.text}' into '${dest.text}': a local file name cannot hold '/'`,
+            { url: from.side.url },
+          );
+        }
         target = to.side.join(destStat.path, name);
       }
       const destination: Endpoint = { side: to.side, path: target };

@@ -283,6 +283,11 @@ export class LocalSide implements Side {
   }
 
   join(dir: string, name: string): string {
+    // A name of a server may hold `/` (typed `%2F`: lib/client/names.ts);
+    // here it would name a file in another directory than `dir`.
+    if (name.includes("/")) {
+      throw new CopyError(`'${name}': a local file name cannot hold '/'`);
+    }
     return joinPath(dir, name);
   }
 

@@ -28,6 +28,7 @@ import { Nfs4Client, type Placing, SMALL_CREATE_BYTES } from "../client.ts";
 import type { FileInfo } from "../types.ts";
 import { DirectoryHandles, openReadAhead } from "../small_file.ts";
 import { formatHost, type NfsUrl, urlForPath } from "../url.ts";
+import { childPath, nameOfComponent, namesOfPath } from "../names.ts";
 import { CopyError, type CopyTuning } from "./options.ts";
 import {
   type CreateOptions,
@@ -154,8 +155,11 @@ export class NfsSide implements Side {
     }
   }
 
+  // Paths here are client paths, names are names: a name's own `/` is
+  // U+DC2F in a path and `/` again in a name (lib/client/names.ts), so a
+  // name crosses to another side (a local directory) as the name it is.
   join(dir: string, name: string): string {
-    return dir === "/" ? `/${name}` : `${dir}/${name}`;
+    return childPath(dir, name);
   }
 
   dirname(path: string): string {
@@ -164,7 +168,7 @@ export class NfsSide implements Side {
   }
 
   basename(path: string): string {
-    return path.slice(path.lastIndexOf("/") + 1);
+    return nameOfComponent(path.slice(path.lastIndexOf("/") + 1));
   }
 
   #stat(info: FileInfo, path: string): Stat {
@@ -315,7 +319,7 @@ export class NfsSide implements Side {
     const wanted = m.minorVersion > 0
       ? [Attr.SUPPORTED_ATTRS, Attr.SUPPATTR_EXCLCREAT]
       : [Attr.SUPPORTED_ATTRS];
-    const names = dir.split("/").filter((c) => c !== "" && c !== ".");
+    const names = namesOfPath(dir);
     // One COMPOUND where the session takes it and no component is a
     // symlink (LOOKUP does not follow one); else the client's own walk.
     const ops = m.client.session?.fore.maxOperations ?? 16;
