@@ -360,14 +360,7 @@ export async function lockWithWait(
         // mechanism"; RFC 8881 §8.4.2.1), RFC 7530 §13.1.1.3 (NFS4ERR_DELAY).
         if (!blocking || !onlyNotNow(e)) throw e;
         lastNotNow = e;
-        // Ctrl-C (or the work's own stop) wins over waiting on.
-        softStop?.throwIfAborted();
-        const pause = pacing.nextPause();
-        if (pause <= 0) {
-          await pacing.untilDeadline(signal);
-          throw new LockWaitDeadline(clock.now() - started, { cause: e });
-        }
-        await pauseBeforeNextTry(pause);
+        await pauseBeforeNextTry(await pacing.pauseAfterNotNow(e, softStop, signal));
         continue;
       }
       timer?.cancel();
@@ -454,12 +447,7 @@ export async function openWithWait<T>(
       pacing.noteTry(clock.now() - tryStart);
       if (!onlyNotNow(e)) throw e;
       lastNotNow = e;
-      softStop?.throwIfAborted();
-      const pause = pacing.nextPause();
-      if (pause <= 0) {
-        await pacing.untilDeadline(signal);
-        throw new LockWaitDeadline(clock.now() - started, { cause: e });
-      }
+      const pause = await pacing.pauseAfterNotNow(e, softStop, signal);
       pacing.paused(await sleep(clock, pause, signal, () => {}, () => false));
     } finally {
       timer?.cancel();
@@ -532,6 +520,24 @@ class TryPacing {
     if (Number.isFinite(rest) && rest > 0) {
       await sleep(this.clock, rest, signal, () => {}, () => false);
     }
+  }
+
+  /**
+   * After a try answered "not now" (`answer`, onlyNotNow): the pause before
+   * the next one; with no room left for another, giving up at the deadline
+   * with a {@linkcode LockWaitDeadline} naming `answer`. Ctrl-C (`softStop`,
+   * with the work's own stop) wins over waiting on.
+   */
+  async pauseAfterNotNow(
+    answer: unknown,
+    softStop: AbortSignal | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<number> {
+    softStop?.throwIfAborted();
+    const pause = this.nextPause();
+    if (pause > 0) return pause;
+    await this.untilDeadline(signal);
+    throw new LockWaitDeadline(this.clock.now() - this.started, { cause: answer });
   }
 }
 
