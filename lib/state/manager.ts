@@ -2020,12 +2020,14 @@ export class StateManager {
       attempt,
       signal,
     };
+    /**
+     * Transmissions so far: those the channel wrote (RpcAttempt.sends), not
+     * the tries, so that one whose connection was refused or never made
+     * (nothing sent) does not make the answer after it a resend's.
+     */
+    const written = () => attempt.sends ?? 0;
     if (this.minorVersion === 0) {
-      let sends = 0;
-      const transmit = () => {
-        sends++;
-        return this.#compound({ minorVersion: 0, ops }, callOptions);
-      };
+      const transmit = () => this.#compound({ minorVersion: 0, ops }, callOptions);
       // The first transmission here, the rest (if any) in #untilAnswered.
       const started = this.clock.now();
       let reply: CompoundReply | undefined, error: unknown;
@@ -2038,7 +2040,7 @@ export class StateManager {
       if (renewed(reply) && this.#renewsLease(ops)) this.noteRenewal(sentAt);
       // 4.0 has no session reply cache: a server whose duplicate request
       // cache is per connection runs a resend after a reconnect again.
-      if (sends > 1) this.#answersToResends.add(reply);
+      if (written() > 1) this.#answersToResends.add(reply);
       return reply;
     }
     const session = this.client.session;
@@ -2068,20 +2070,17 @@ export class StateManager {
       throw softStop.reason;
     }
     let reply: CompoundReply;
-    let transmissions = 0;
     /** The slot answered NFS4ERR_BADSLOT was retired: send again on another (badSlotAction). */
     let retired: { readonly slot: number; readonly target: number } | undefined;
     try {
       // Built once: every resend below is this request byte for byte.
       const seq = procs.sequenceOp(session, slot, changes);
-      const transmit = () => {
-        transmissions++;
-        return this.#compound(
+      const transmit = () =>
+        this.#compound(
           { minorVersion: this.minorVersion, ops: [seq, ...ops] },
           callOptions,
           slot,
         );
-      };
       try {
         // The first transmission here, the rest (if any) in #untilAnswered:
         // its async frame only when there is something to send again.
@@ -2127,7 +2126,7 @@ export class StateManager {
         // is not reused.
         this.#slotUncertain(session.slots, slot, new NfsError(S.NFS4ERR_DELAY, "SEQUENCE"));
       } else if (
-        seqOutcome.status === S.NFS4ERR_BADSLOT && transmissions === 1 &&
+        seqOutcome.status === S.NFS4ERR_BADSLOT && written() === 1 &&
         badSlots < MAX_BAD_SLOT_RETRIES && this.client.session === session &&
         (until === undefined || this.clock.now() < until) &&
         badSlotAction(slot.id, session.slots.targetHighest).kind === "retry"
@@ -2156,7 +2155,7 @@ export class StateManager {
     const answer: CompoundReply = reply.outcomes[0]!.status !== S.NFS4_OK
       ? { status: reply.status, tag: reply.tag, outcomes: [reply.outcomes[0]!] }
       : { status: reply.status, tag: reply.tag, outcomes: reply.outcomes.slice(1) };
-    if (transmissions > 1) this.#answersToResends.add(answer);
+    if (written() > 1) this.#answersToResends.add(answer);
     if (answer.outcomes[0]?.name === "SEQUENCE" && this.client.session !== session) {
       this.#fromReplacedSession.add(answer);
     }

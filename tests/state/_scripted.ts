@@ -2892,6 +2892,9 @@ export class ScriptedChannel implements CompoundChannel {
     const w = new XdrWriter();
     encodeCompound(w, request);
     const bytes = w.bytes().slice();
+    // Written: counted as the real transport counts what it writes
+    // (RpcAttempt.sends; the state manager tells a resend by it).
+    if (options.attempt) options.attempt.sends = (options.attempt.sends ?? 0) + 1;
     this.inFlight++;
     try {
       if (this.#held) {
