@@ -1973,6 +1973,13 @@ export class StateManager {
     const changes = options.cacheThis ?? changesState(ops);
     if (!changes) {
       const sending = this.#sendNow(ops, options, false, softStop, until);
+      if (this.minorVersion === 0) {
+        // Counted on 4.0: shutdown() lets it be answered before the
+        // connection goes (4.1's DESTROY_SESSION drains the session instead).
+        // Beside the caller's wait, not in front of it: no hop added to it.
+        this.#readsInFlight++;
+        sending.then(this.#readSettled, this.#readSettled);
+      }
       if (!softStop || softStop.aborted) return sending;
       // A request that changes nothing is left behind at the soft stop: the
       // caller stops waiting at once (a server that stopped answering does
@@ -1998,6 +2005,35 @@ export class StateManager {
   /** State-changing sends in flight, and who waits for there to be none. */
   #changesInFlight = 0;
   readonly #changesSettled: (() => void)[] = [];
+  /** 4.0: the other sends in flight (GETATTR, READ, READDIR...), and who waits for none. */
+  #readsInFlight = 0;
+  readonly #readsSettled: (() => void)[] = [];
+  readonly #readSettled = (): void => {
+    if (--this.#readsInFlight === 0) {
+      for (const wake of this.#readsSettled.splice(0)) wake();
+    }
+  };
+
+  /**
+   * 4.0, at shutdown: the requests that change nothing still in flight
+   * (sent before close() began) are answered before the caller closes the
+   * connection, as a 4.1 session is drained before DESTROY_SESSION: at most
+   * a call timeout, or until the manager is stopped (the release window, or
+   * shutdown's bound). Not when the server stopped answering.
+   */
+  async #readsAnswered(): Promise<void> {
+    if (this.#readsInFlight === 0 || this.#unreachable) return;
+    const bound = new AbortController();
+    const stop = AbortSignal.any([this.#stop.signal, this.#life.signal, bound.signal]);
+    try {
+      await Promise.race([
+        new Promise<void>((resolve) => this.#readsSettled.push(resolve)),
+        this.clock.sleep(this.callTimeoutMs, stop).catch(() => {}),
+      ]);
+    } finally {
+      bound.abort();
+    }
+  }
 
   async #sendNow(
     ops: OpList,
@@ -2579,6 +2615,7 @@ export class StateManager {
       // Releasing is never stopped by the soft stop that ended the work
       // calling it (a command's, after Ctrl-C: operation_scope.ts).
       if (!this.#fatal) await outsideOperationScope(() => procs.releaseAll(this));
+      await this.#readsAnswered();
     } finally {
       this.tracer.flush();
       bound?.cancel();

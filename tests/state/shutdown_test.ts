@@ -149,3 +149,34 @@ Deno.test({
     assert.deepEqual(h.ops(), ["PUTFH,CLOSE -> NFS4ERR_STALE_STATEID"]);
   },
 });
+
+Deno.test("shutdown() on 4.0 lets a READ sent before it be answered before it ends (the caller then closes the connection), as 4.1 drains its session; at most a call timeout (RFC 7530 §16.2; README: 'a call already sent is answered')", async () => {
+  const { drain } = await import("./_harness.ts");
+  await using h = await harness(0, { callTimeoutMs: 2_000 });
+  const file = await h.open();
+  h.channel.holdReplies("READ");
+  const order: string[] = [];
+  const reading = h.read(file).then((r) => {
+    order.push("read answered");
+    return new TextDecoder().decode(r.data);
+  });
+  for (let i = 0; i < 5; i++) await drain();
+  const closing = h.m.shutdown().then(() => order.push("shutdown done"));
+  await h.tick(500, 100);
+  assert.deepEqual(order, []);
+  h.channel.releaseReplies();
+  await h.drive(closing);
+  // Answered by the time shutdown() ended (its caller's own continuation may run later).
+  assert.equal(await Promise.race([reading, Promise.resolve("still waiting")]), "hello, world\n");
+
+  // A READ never answered holds shutdown() one call timeout at most.
+  await using g = await harness(0, { callTimeoutMs: 2_000 });
+  const other = await g.open();
+  g.channel.holdReplies("READ");
+  g.read(other).catch(() => {});
+  for (let i = 0; i < 5; i++) await drain();
+  const start = g.clock.now();
+  await g.drive(g.m.shutdown(), 100);
+  assert.ok(g.clock.now() - start <= 2_100, `shutdown took ${g.clock.now() - start} ms`);
+  g.channel.releaseReplies();
+});
