@@ -1311,7 +1311,14 @@ export class Nfs4Client implements Nfs4ClientApi {
         try {
           return {
             ...where,
-            opened: await this.#openCall(where.parentFh, where.name, path, how, where.fs),
+            opened: await this.#openCall(
+              where.parentFh,
+              where.name,
+              path,
+              how,
+              where.fs,
+              where.fh,
+            ),
           };
         } catch (e) {
           throw closedNaming(e, path);
@@ -1328,13 +1335,15 @@ export class Nfs4Client implements Nfs4ClientApi {
    * Where open() OPENs `path` (`components`, not empty): the handle of the
    * directory holding it and its name there, walked from the root with
    * symlinks followed (a missing file, with `options.create`, in the
-   * directory its path names).
+   * directory its path names), and the file's own handle when it exists
+   * (`fh`: an open of it already held may take the request without an
+   * OPEN, lib/state/files.ts openFile).
    */
   async #openWhere(
     path: string,
     components: readonly string[],
     options: OpenOptions,
-  ): Promise<{ parentFh: FileHandle; name: string; fs: FsTraits }> {
+  ): Promise<{ parentFh: FileHandle; name: string; fs: FsTraits; fh?: FileHandle }> {
     const target = await this.#resolve(path, true).catch((e) => {
       if (options.create && e instanceof NfsError && e.status === S.NFS4ERR_NOENT) return undefined;
       throw e;
@@ -1352,6 +1361,7 @@ export class Nfs4Client implements Nfs4ClientApi {
       }
       return {
         name: lastName(target.components),
+        fh: target.fh,
         // The walk passed the parent directory: no second walk to it.
         parentFh: target.parentFh ??
           (await this.#resolve(joinPath(target.components.slice(0, -1)), true)).fh,
@@ -1416,6 +1426,8 @@ export class Nfs4Client implements Nfs4ClientApi {
         // own file system's where it is known.)
         attrs: await this.#wanted(openedIds),
         ...(options.answerWithinMs !== undefined ? { answerWithinMs: options.answerWithinMs } : {}),
+        // #openedFile truncates after the OPEN: never a shared open (files.ts).
+        ...(options.truncate ? { truncate: true } : {}),
       },
     };
   }
@@ -1429,7 +1441,8 @@ export class Nfs4Client implements Nfs4ClientApi {
    * verifier; the kernel's nfs4_exclusive_attrset). Undefined: nothing.
    */
   #afterExclusive4(opened: OpenedFile, mode: number | undefined): SettableAttributes | undefined {
-    const set = opened.result.attrset;
+    // A create's OPEN is always sent (a shared open has no result).
+    const set: ReadonlySet<number> = opened.result?.attrset ?? new Set();
     const modeKnownUnsupported =
       knownCreateSupport(this.manager)?.supported?.has(Attr.MODE) === false;
     const follow: SettableAttributes = {
@@ -1447,7 +1460,9 @@ export class Nfs4Client implements Nfs4ClientApi {
   /**
    * The OPEN of `name` in the directory `parentFh` (with 4.0's OPEN_CONFIRM),
    * and nothing after; its GETATTR asks for what `fs`, the file's file
-   * system, supports, when known.
+   * system, supports, when known. `fh`, the file's handle when a walk just
+   * found it: an open of it this client holds may take the request without
+   * an OPEN (a shared open, lib/state/files.ts openFile).
    */
   #openCall(
     parentFh: FileHandle,
@@ -1455,11 +1470,13 @@ export class Nfs4Client implements Nfs4ClientApi {
     path: string,
     how: OpenHow,
     fs: FsTraits | undefined,
+    fh?: FileHandle,
   ): Promise<OpenedFile> {
     const attrs = fs ? supportedOf(how.openedIds, fs) : how.request.attrs;
     return openFile(this.manager, {
       ...how.request,
       ...(attrs !== undefined ? { attrs } : {}),
+      ...(fh !== undefined ? { fh } : {}),
       dirFh: parentFh,
       name,
       path,

@@ -11,6 +11,11 @@
  * known), and what an OPEN's attrset says was set: what it lacks is set by
  * a SETATTR before the open is handed over. What is learned holds for the
  * client's life, per StateManager.
+ *
+ * Shared opens (see openFile): an open of a file this owner holds open
+ * already, asking for no more than that open holds while the open denies
+ * some of its own access, sends no OPEN (the server would refuse it
+ * against that deny) and counts one more user of the state.
  * @module
  */
 
@@ -52,6 +57,7 @@ import {
 import type { StateManager } from "./manager.ts";
 import {
   type Delegation,
+  formatShare,
   type LockRange,
   LockState,
   OpenState,
@@ -95,12 +101,26 @@ export interface OpenRequest {
   readonly attrs?: Iterable<number>;
   /** RunOptions.answerWithinMs: GRACE and DELAY are the answer past it. */
   readonly answerWithinMs?: number;
+  /**
+   * The file's handle, when the caller has just looked the name up (a path
+   * walk): an open of that handle this owner holds may then take the
+   * request without an OPEN (a shared open, see {@linkcode openFile}).
+   */
+  readonly fh?: FileHandle;
+  /**
+   * The caller truncates the file once it is open (a SETATTR of size 0):
+   * the OPEN is sent whatever open is held, as for a create (the Linux
+   * client's can_open_cached() refuses O_TRUNC and O_EXCL).
+   */
+  readonly truncate?: boolean;
 }
 
 export interface OpenedFile {
   readonly state: OpenState;
+  /** The OPEN's GETATTR; a shared open's own GETATTR. */
   readonly attrs: DecodedFattr;
-  readonly result: OpenResult;
+  /** The OPEN's result; undefined for a shared open, which sent none. */
+  readonly result: OpenResult | undefined;
 }
 
 /** `attrs` with FILEID among them. */
@@ -141,7 +161,21 @@ const inFlight = new WeakMap<StateManager, {
   readonly closes: ChurnSet<Promise<unknown>>;
   readonly calls: ChurnSet<Promise<unknown>>;
   readonly undoing: ChurnSet<Promise<unknown>>;
+  /** The openFile() calls on their way, by name: a shared open waits for one of its file. */
+  readonly named: ChurnSet<NamedOpen>;
 }>();
+
+/** An openFile() on its way, until it has ended. */
+interface NamedOpen {
+  readonly dirFh: FileHandle;
+  readonly name: string;
+  /** Its place in the order openFile() was called: each waits only for those before it. */
+  readonly order: number;
+  readonly opening: Promise<unknown>;
+}
+
+/** The order of openFile() calls (NamedOpen). */
+let openOrder = 0;
 
 function flights(m: StateManager) {
   let f = inFlight.get(m);
@@ -151,6 +185,7 @@ function flights(m: StateManager) {
       closes: new ChurnSet(),
       calls: new ChurnSet(),
       undoing: new ChurnSet(),
+      named: new ChurnSet(),
     };
     inFlight.set(m, f);
   }
@@ -192,20 +227,77 @@ async function openCall<T>(m: StateManager, send: () => Promise<T>): Promise<T> 
  * attributes: its caller sets them, lib/client/client.ts.) An exclusive
  * create the server refuses as such changes how this client creates, for
  * its life, and is sent again at once ({@linkcode createRefused}).
+ *
+ * Shared opens. An OPEN by this owner of a file it has open is an upgrade
+ * of the one open the server keeps per owner and file, which holds the
+ * union of the OPENs' shares (RFC 7530 §9.11, RFC 8881 §9.9); the state
+ * counts one more user. The server checks that OPEN's share like any
+ * other, "with no exception for the existing OPEN held by the same owner"
+ * (RFC 7530 §16.16.5, §9.9; RFC 8881 §9.7: the file's state "includes bits
+ * that reflect all current opens, including those for the open-owner
+ * making the new OPEN request"). So while the open denies some of its own
+ * access (`read+write deny write`, `read deny read`: OpenState
+ * deniesOwnAccess), every further OPEN of it is refused,
+ * NFS4ERR_SHARE_DENIED: by the RFC's rule when the new access meets the
+ * deny (`read` under `read deny read`), and by Ganesha (4.0 and 4.1) for
+ * any, as it checks the union the upgrade would make (`read` under
+ * `read+write deny write` too). Handles of one file could not share the
+ * open then. When the caller knows the file's handle (`request.fh`, from a
+ * walk just made, so the name is this file now), the request is neither a
+ * create nor a truncate, and this owner's open of that handle holds the
+ * share asked for (OpenState covers) and denies some of its own access,
+ * no OPEN is sent: the request becomes one more user of the state, with a
+ * GETATTR for the attributes an OPEN's would have brought (size and change
+ * as the server has them now, another client's writes included), as the
+ * Linux client's nfs4_try_open_cached() counts one more user of an
+ * nfs4_state whose mode covers the open (can_open_cached(): not for
+ * O_EXCL or O_TRUNC). See {@linkcode joinHeldOpen}.
+ *
+ * Any other OPEN is sent. One the open covers but that its deny does not
+ * meet changes nothing on the server and is granted; it is sent all the
+ * same (as Linux sends every CLAIM_NULL OPEN: can_open_cached() takes no
+ * cached open for CLAIM_NULL or CLAIM_FH), for its share is then one of
+ * the OPENs in effect, which a later OPEN_DOWNGRADE may narrow to (RFC
+ * 7530 §16.19.4, RFC 8881 §18.18.3: "SHOULD equal the union of the
+ * share_access bits ... specified for some subset of the OPENs in effect";
+ * Ganesha and knfsd refuse another with NFS4ERR_INVAL). A shared open's
+ * share is not one of those: when the users that hold more close, the
+ * OPEN_DOWNGRADE to what it holds may be refused, and the open keeps its
+ * wider share, its deny too, until the last CLOSE (procs.ts
+ * downgradeOpen). An OPEN that asks for more than the open holds (an
+ * upgrade: `write` under `read deny write`) is sent; when the union it
+ * would make denies some of its own access the server refuses it,
+ * NFS4ERR_SHARE_DENIED (RFC 7530 §9.9: "no exception for an existing OPEN
+ * for the same open-owner"; Ganesha does), and that answer is the
+ * caller's: the open cannot be widened while its deny stands.
  */
 export async function openFile(m: StateManager, request: OpenRequest): Promise<OpenedFile> {
   const f = flights(m);
   if (f.closes.size > 0) await Promise.allSettled([...f.closes]);
-  const opening = openFileNow(m, request);
+  // CLOSEs begun while this waited counted the opens before this one and
+  // do not wait for it: a shared open waits for them (joinHeldOpen).
+  const before = { closes: [...f.closes], order: ++openOrder };
+  const opening = openFileNow(m, request, before);
   f.opens.add(opening);
+  const named: NamedOpen = { dirFh: request.dirFh, name: request.name, ...before, opening };
+  f.named.add(named);
   try {
     return await opening;
   } finally {
     f.opens.delete(opening);
+    f.named.delete(named);
   }
 }
 
-async function openFileNow(m: StateManager, request: OpenRequest): Promise<OpenedFile> {
+async function openFileNow(
+  m: StateManager,
+  request: OpenRequest,
+  before: { readonly closes: readonly Promise<unknown>[]; readonly order: number },
+): Promise<OpenedFile> {
+  if (request.fh !== undefined && !request.create && !request.truncate) {
+    const shared = await joinHeldOpen(m, request, request.fh, before);
+    if (shared) return shared;
+  }
   const clientid = () => m.client.clientId!;
   let owner = m.openOwner();
   for (let attempt = 0;; attempt++) {
@@ -214,7 +306,7 @@ async function openFileNow(m: StateManager, request: OpenRequest): Promise<Opene
       ? createAttributes(m, request.create.attrs ?? {}, request.path)
       : {};
     const create = request.create ? createHowFor(m, request.create, asked) : undefined;
-    let opened: OpenedFile;
+    let opened: OpenedFile & { readonly result: OpenResult };
     try {
       opened = await openCall(m, async () => {
         const [, result, fh, attrs] = await m.run(
@@ -272,6 +364,84 @@ async function openFileNow(m: StateManager, request: OpenRequest): Promise<Opene
 }
 
 /**
+ * A user joins the open this owner holds on `fh` without an OPEN, when an
+ * OPEN could not join it ({@linkcode openFile}, "Shared opens"): the open
+ * holds the share asked for and denies some of its own access. Undefined:
+ * the OPEN is to be sent.
+ *
+ * Only a live open is joined: not one closed or being closed, not one a
+ * release is on its way for (an OPEN_DOWNGRADE or CLOSE, procs.ts
+ * closeOpen: waited for, then looked at again, the users counted after
+ * it), not one recovery gave up (BadStateError: the OPEN then opens
+ * afresh, as recordOpen does), and only the current open owner's (a
+ * retired owner's states take no new users). First waited for: the
+ * CLOSEs begun while openFile waited (`before.closes`), which counted the
+ * opens before this one, and, when no open of the file is held, the
+ * openFile() calls of the same name begun before this one, whose OPEN may
+ * record it (two opens of the file at once). None of these waits for this
+ * open (a CLOSE begun after it waits for it, see `inFlight`; an openFile()
+ * only for those begun before it). The GETATTR goes before the
+ * user is counted, and the open is looked at again after it: a failed
+ * GETATTR leaves nothing to undo. A delegation held changes nothing here
+ * (this client keeps no local opens under one: procs.ts closeOpen), nor
+ * does 4.0's owner seqid: nothing seqid-mutating is sent.
+ */
+async function joinHeldOpen(
+  m: StateManager,
+  request: OpenRequest,
+  fh: FileHandle,
+  before: { readonly closes: readonly Promise<unknown>[]; readonly order: number },
+): Promise<OpenedFile | undefined> {
+  const f = flights(m);
+  const share: ShareModes = { access: request.access, deny: request.deny ?? 0 };
+  if (before.closes.length > 0) await Promise.allSettled(before.closes);
+  const held = () => {
+    const owner = m.openOwner();
+    return [...m.opens].find((o) =>
+      o.owner === owner && !o.closed && !o.closing && o.bad === undefined && bytesEqual(o.fh, fh)
+    );
+  };
+  const joinable = (state: OpenState) =>
+    state.covers(share) && state.deniesOwnAccess && releaseInProgress(state) === undefined;
+  for (;;) {
+    const state = held();
+    if (state === undefined) {
+      const earlier = [...f.named].filter((n) =>
+        n.order < before.order && n.name === request.name && bytesEqual(n.dirFh, request.dirFh)
+      );
+      if (earlier.length === 0) return undefined;
+      await Promise.allSettled(earlier.map((n) => n.opening));
+      continue;
+    }
+    if (!state.covers(share) || !state.deniesOwnAccess) return undefined;
+    const releasing = releaseInProgress(state);
+    if (releasing) {
+      await releasing;
+      continue;
+    }
+    const [, attrs] = await m.run(
+      () => [putfh(fh), getattr(request.attrs ?? OPEN_ATTRS)] as const,
+      request.answerWithinMs !== undefined ? { answerWithinMs: request.answerWithinMs } : {},
+    ).catch((e) => {
+      throw e instanceof NfsError ? e.withPath(request.path) : e;
+    });
+    // Nothing awaited from here to the count: a CLOSE decided later sees this user.
+    if (held() !== state || !joinable(state)) continue;
+    state.addUser(share);
+    m.tracer.emit(
+      "open",
+      "OPEN not sent (shared)",
+      `${request.path} ${formatStateid(state.stateid)} users ${state.users}: ${
+        formatShare(share)
+      } within ${
+        formatShare(state)
+      }; an OPEN would meet the open's own deny (RFC 7530 §16.16.5, RFC 8881 §9.7)`,
+    );
+    return { state, attrs, result: undefined };
+  }
+}
+
+/**
  * Records an OPEN the server granted: a new open state in the manager (where
  * recovery, the trace and CLOSE find it), or one more user of the state
  * this owner already holds on the file (the server upgraded it, RFC 7530
@@ -301,6 +471,7 @@ export function recordOpen(
     // The server's open is now the union of both OPENs' access and deny
     // (RFC 7530 §9.11, RFC 8881 §9.7), and this user's share is counted
     // for the OPEN_DOWNGRADE its CLOSE may call for (procs.ts closeOpen).
+    shared.noteOpened({ access: request.access, deny: request.deny ?? 0 });
     shared.access |= request.access;
     shared.deny |= request.deny ?? 0;
     shared.addUser({ access: request.access, deny: request.deny ?? 0 });

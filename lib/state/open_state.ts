@@ -12,7 +12,7 @@
  */
 
 import type { FileHandle, Stateid } from "../nfs4/types.ts";
-import { formatStateid } from "../nfs4/types.ts";
+import { formatStateid, sameStateOther } from "../nfs4/types.ts";
 import type { LockOwner, OpenOwner } from "./owners.ts";
 
 /**
@@ -30,6 +30,21 @@ const SHARE_BITS = 0x3;
 /** One number per (access, deny) pair, for counting the users of an open. */
 function shareKey(share: ShareModes): number {
   return (share.access & SHARE_BITS) | ((share.deny & SHARE_BITS) << 2);
+}
+
+/** The pair {@linkcode shareKey} made `key` of. */
+function keyShare(key: number): ShareModes {
+  return { access: key & SHARE_BITS, deny: (key >> 2) & SHARE_BITS };
+}
+
+/** Whether every bit of `bits` is in `of`. */
+function within(bits: number, of: number): boolean {
+  return (bits & ~of) === 0;
+}
+
+/** How many of the two bits are set. */
+function bitCount(bits: number): number {
+  return (bits & 1) + ((bits >> 1) & 1);
 }
 
 /** `read+write`, `read deny write`: a share as traces print it. */
@@ -124,6 +139,15 @@ export class OpenState {
    */
   #unattributed = 0;
   /**
+   * The shares of the OPENs the server granted on this open (keyed by
+   * {@linkcode shareKey}): the "OPENs in effect" an OPEN_DOWNGRADE may
+   * narrow to ({@linkcode sharesInUse}). Those of the server open whose
+   * stateid "other" is `#openedOther`: a reclaim or re-open makes a new one,
+   * which has seen one OPEN, of what it holds.
+   */
+  #opened = new Set<number>();
+  #openedOther: Stateid;
+  /**
    * 4.1: the lock owner of a first LOCK the server refused (NFS4ERR_DENIED),
    * for the next try: a server queues blocked locks and sends
    * CB_NOTIFY_LOCK by lock owner (RFC 8881 §9.6, §20.11). On 4.0 each try
@@ -150,6 +174,8 @@ export class OpenState {
     this.stateid = init.stateid;
     this.access = init.access;
     this.deny = init.deny ?? 0; // OPEN4_SHARE_DENY_NONE
+    this.#openedOther = this.stateid;
+    this.noteOpened({ access: this.access, deny: this.deny });
     this.addUser({ access: this.access, deny: this.deny });
   }
 
@@ -160,10 +186,33 @@ export class OpenState {
     return total - this.#unattributed;
   }
 
-  /** One more open shares the state (the first OPEN, and each upgrade). */
+  /**
+   * One more open shares the state: the first OPEN, each upgrade, and an
+   * open that joined the state without an OPEN (files.ts openFile: a
+   * shared open).
+   */
   addUser(share: ShareModes): void {
     const key = shareKey(share);
     this.#shares.set(key, (this.#shares.get(key) ?? 0) + 1);
+  }
+
+  /**
+   * The server granted an OPEN of `share` on this open: the first, or an
+   * upgrade (files.ts recordOpen, called with the reply's stateid taken and
+   * before `access` and `deny` are widened). Not a shared open's user,
+   * which sent none.
+   */
+  noteOpened(share: ShareModes): void {
+    this.#openedNow().add(shareKey(share));
+  }
+
+  /** `#opened`, started over when the server's open is a new one (see there). */
+  #openedNow(): Set<number> {
+    if (!sameStateOther(this.stateid, this.#openedOther)) {
+      this.#openedOther = this.stateid;
+      this.#opened = new Set([shareKey({ access: this.access, deny: this.deny })]);
+    }
+    return this.#opened;
   }
 
   /**
@@ -183,19 +232,79 @@ export class OpenState {
   }
 
   /**
-   * The union of the shares the users hold (RFC 7530 §9.11): what the
-   * server must keep for them. At least what the users left hold, and the
-   * union of a subset of the OPENs in effect, as OPEN_DOWNGRADE asks (RFC
-   * 7530 §16.19.4, RFC 8881 §18.18.3).
+   * What the open may be narrowed to now its users hold less (the share an
+   * OPEN_DOWNGRADE asks for, procs.ts downgradeOpen; a reclaim re-opens
+   * with it): the narrowest share that holds the union of the users'
+   * shares (RFC 7530 §9.11) and that the server lets a downgrade ask for,
+   * else the state's own (nothing to narrow). The users' union is that
+   * share while every user came with an OPEN the server saw.
+   *
+   * What a downgrade may ask for: each of share_access and share_deny
+   * "SHOULD equal the union of the ... bits specified for some subset of
+   * the OPENs in effect for the current open-owner on the current file"
+   * (RFC 8881 §18.18.3; RFC 7530 §16.19.4), else NFS4ERR_INVAL. Servers
+   * hold to it by value: Ganesha and knfsd refuse an access or deny value
+   * that no OPEN of the open asked for (`share_access_prev`,
+   * `st_access_bmap`), even a union of ones that did. So both rules: the
+   * share is the union of the OPENs in effect within it, and its access
+   * and its deny were each asked for by one of them. A user that joined
+   * without an OPEN (files.ts openFile, a shared open) holds a share the
+   * server never saw, and the open keeps the wider share for it until the
+   * last CLOSE. Nothing is asked that the server would refuse: Ganesha
+   * (4.0) answers a refused OPEN_DOWNGRADE without taking the owner's
+   * seqid, where RFC 7530 §9.1.7 has it taken, so the owner's next CLOSE
+   * would be refused NFS4ERR_BAD_SEQID and the open left on the server.
    */
   sharesInUse(): ShareModes {
     let access = 0;
     let deny = 0;
     for (const key of this.#shares.keys()) {
-      access |= key & SHARE_BITS;
-      deny |= (key >> 2) & SHARE_BITS;
+      const share = keyShare(key);
+      access |= share.access;
+      deny |= share.deny;
     }
-    return { access, deny };
+    const held: ShareModes = { access: this.access & SHARE_BITS, deny: this.deny & SHARE_BITS };
+    const opened = [...this.#openedNow()].map(keyShare);
+    let best: ShareModes | undefined;
+    for (let a = 1; a <= SHARE_BITS; a++) {
+      for (let d = 0; d <= SHARE_BITS; d++) {
+        if (!within(access, a) || !within(deny, d)) continue;
+        if (!within(a, held.access) || !within(d, held.deny)) continue;
+        const inside = opened.filter((s) => within(s.access, a) && within(s.deny, d));
+        const union = inside.reduce((u, s) => ({
+          access: u.access | s.access,
+          deny: u.deny | s.deny,
+        }), { access: 0, deny: 0 });
+        if (union.access !== a || union.deny !== d) continue;
+        if (!inside.some((s) => s.access === a) || !inside.some((s) => s.deny === d)) continue;
+        if (!best || bitCount(a) + bitCount(d) < bitCount(best.access) + bitCount(best.deny)) {
+          best = { access: a, deny: d };
+        }
+      }
+    }
+    return best ?? held;
+  }
+
+  /**
+   * Whether the state's access and deny include those of `share`: an OPEN
+   * of the file asking for it would change nothing the server holds (RFC
+   * 7530 §9.11: the open is the union of its OPENs).
+   */
+  covers(share: ShareModes): boolean {
+    const access = share.access & SHARE_BITS;
+    const deny = share.deny & SHARE_BITS;
+    return (this.access & access) === access && (this.deny & deny) === deny;
+  }
+
+  /**
+   * Whether the state denies some of its own access (`read+write deny
+   * write`, `read deny read`): the server checks each further OPEN of the
+   * file by this owner against that deny too (RFC 7530 §9.9, §16.16.5; RFC
+   * 8881 §9.7), so one asking for what the state holds is refused
+   * (files.ts openFile shares the state instead).
+   */
+  get deniesOwnAccess(): boolean {
+    return (this.access & this.deny & SHARE_BITS) !== 0;
   }
 
   /** Throws {@linkcode BadStateError} when recovery has given this state up. */
