@@ -15,11 +15,15 @@
 export { CreatedFileLeftError, Nfs4Client } from "./lib/client/client.ts";
 export type {
   ConnectOptions,
+  LeaseProbe,
   LockHolder,
+  LockOptions,
   LockRange,
   Nfs4ClientApi,
   OpenFile,
   OpenOptions,
+  ReaddirField,
+  ReaddirOptions,
   StateSummary,
   WritableFile,
 } from "./lib/client/api.ts";
@@ -38,7 +42,13 @@ export {
   withAddedOperationSignal,
   withOperationSignal,
 } from "./lib/client/operation_scope.ts";
-export type { LockWaitOptions, LockWaitResult } from "./lib/client/lock_wait.ts";
+export type {
+  LockDenial,
+  LockWaitOptions,
+  LockWaitResult,
+  WaitClock,
+  WakeSource,
+} from "./lib/client/lock_wait.ts";
 export {
   copy,
   CopyError,
@@ -46,20 +56,44 @@ export {
   LocalFileError,
   parseLocation,
 } from "./lib/client/copy/mod.ts";
-export type { CopyOptions, CopySummary, Location } from "./lib/client/copy/mod.ts";
-export type { FileInfo, FileKind, VersionChoice } from "./lib/client/types.ts";
+export type {
+  CopyOptions,
+  CopyProgress,
+  CopySummary,
+  CopyTuning,
+  Dereference,
+  Location,
+  PreserveSet,
+  SparseMode,
+} from "./lib/client/copy/mod.ts";
+export type { AttributeReport, FileInfo, FileKind, VersionChoice } from "./lib/client/types.ts";
+export type {
+  ConnectionTap,
+  PcapCounts,
+  PcapWriter,
+  RecordDirection,
+  RecordTap,
+  TapConnectionInfo,
+  TapEndpoint,
+} from "./lib/client/pcap.ts";
 export { formatNfsUrl, joinUrl, parseNfsUrl, UsageError } from "./lib/client/url.ts";
 export type { NfsUrl } from "./lib/client/url.ts";
-export { NfsError } from "./lib/nfs4/errors.ts";
+export { Nfs4ProtocolError, NfsError } from "./lib/nfs4/errors.ts";
+export { XdrError } from "./lib/xdr/error.ts";
 export { NFS4_UINT64_MAX } from "./lib/nfs4/constants.ts";
 export {
   RpcAcceptedError,
   RpcConnectionError,
   RpcDeniedError,
   RpcError,
+  RpcProtocolError,
+  RpcRecordTooFragmentedError,
+  RpcRecordTooLargeError,
   RpcTimeoutError,
 } from "./lib/rpc/errors.ts";
+export type { VersionRange } from "./lib/rpc/message.ts";
 export { Nfs4Status, statusMessage, statusName } from "./lib/nfs4/status.ts";
+export type { Nfs4StatusName } from "./lib/nfs4/status.ts";
 export { BadStateError } from "./lib/state/open_state.ts";
 export {
   ClientClosedError,
@@ -69,8 +103,21 @@ export {
   ServerNotRespondingError,
   StateManager,
 } from "./lib/state/manager.ts";
-export { formatTraceJson, formatTraceText, Tracer } from "./lib/state/trace.ts";
-export type { TraceCategory, TraceEvent } from "./lib/state/trace.ts";
+export {
+  DEFAULT_TRACE_CATEGORIES,
+  filteredSink,
+  formatTraceJson,
+  formatTraceText,
+  TRACE_CATEGORIES,
+} from "./lib/client/trace.ts";
+export { Tracer } from "./lib/state/trace.ts";
+export type {
+  CompoundTrace,
+  TraceCategory,
+  TraceEvent,
+  TraceFilter,
+  TraceSink,
+} from "./lib/state/trace.ts";
 export { FLAG_ORDER } from "./lib/state/flags.ts";
 export { setStreamingReplyWait } from "./lib/rpc/socket_backend.ts";
 export type { ClientFlag } from "./lib/state/flags.ts";

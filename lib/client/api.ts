@@ -6,7 +6,7 @@
  */
 
 import type { AttributeReport, FileInfo, VersionChoice } from "./types.ts";
-import type { TraceEvent } from "../state/trace.ts";
+import type { Tracer, TraceSink } from "../state/trace.ts";
 import type { RecordTap } from "../rpc/tap.ts";
 
 /**
@@ -16,24 +16,47 @@ import type { RecordTap } from "../rpc/tap.ts";
  */
 export const RETRY_BUDGET_FACTOR = 4;
 
+/**
+ * How `Nfs4Client.connect()` connects (client.ts). Checked
+ * before anything is sent: a value of the wrong type is a `TypeError`, one
+ * out of range a `RangeError`, each naming the option
+ * (lib/client/arguments.ts `checkConnectOptions`).
+ */
 export interface ConnectOptions {
+  /** The server's host name or address (not empty). */
   readonly host: string;
+  /** Its port, 1 to 65535 (NFS: 2049). */
   readonly port: number;
   readonly version?: VersionChoice;
   /** AUTH_SYS identity; defaults to the process's uid/gid. */
   readonly uid?: number;
   readonly gid?: number;
+  /** AUTH_SYS supplementary groups, at most 16. */
   readonly gids?: readonly number[];
-  /** Per-call timeout and connect timeout, in milliseconds (default 30 s). */
+  /**
+   * Per-call timeout and connect timeout, in milliseconds (default 30 s):
+   * from 1 to 86,400,000 (a day), as the CLI's `--timeout` takes 0.001 s
+   * to 86400 s. There is no "no timeout": 0 is refused.
+   */
   readonly timeoutMs?: number;
   /**
-   * Receives every state-manager event (what `--trace` prints), called
-   * synchronously from the client's work. If it throws, the client goes
-   * on as if it had returned, the callback is told no more events, and
-   * the error is reported once on `console.error` (lib/state/trace.ts
-   * `TraceSink`).
+   * Receives the state manager's events (what `--trace` prints), called
+   * synchronously from the client's work, from the first connect-time
+   * event on: every category but `ops` (one event per COMPOUND), unless it
+   * carries a `filter` saying which (`filteredSink(sink, { categories })`,
+   * lib/client/trace.ts). If it throws, the client goes on as if it had
+   * returned, the callback is told no more events, and the error is
+   * reported once on `console.error` (lib/state/trace.ts `TraceSink`).
    */
-  readonly onTrace?: (event: TraceEvent) => void;
+  readonly onTrace?: TraceSink;
+  /**
+   * The {@linkcode Tracer} the client emits its events through (default:
+   * a new one, `client.tracer` after connect). Pass one to have several
+   * sinks subscribed before connect-time events (or one tracer shared by
+   * clients, their events in one timeline); `onTrace` is subscribed to it
+   * too.
+   */
+  readonly tracer?: Tracer;
   /**
    * Use this client owner string instead of claiming one (client_owner.ts):
    * to come back as the same client after a crash.
@@ -110,7 +133,20 @@ export interface OpenFile {
   readonly path: string;
   /** Size when opened (from the OPEN's GETATTR). */
   readonly size: bigint | undefined;
-  /** Reads up to `count` bytes at `offset`; `eof` when the end was reached. */
+  /**
+   * The most one {@linkcode read} returns: what the server grants a READ
+   * (its `maxread`, on 4.1 the session's reply size too, at most 1 MiB).
+   * Absent on test doubles.
+   */
+  readonly rsize?: number | undefined;
+  /**
+   * One READ of up to `count` bytes at `offset`; `eof` when the end was
+   * reached. A `count` above {@linkcode rsize} is read as `rsize` bytes:
+   * fewer bytes than asked without `eof` is a short read, not the end (ask
+   * again from where the data ended, or use {@linkcode chunks}). `offset`
+   * must be below 2^64 and `count` a whole number below 2^32 (0 reads
+   * nothing), else a `RangeError` naming the path, nothing sent.
+   */
   read(offset: bigint, count: number): Promise<{ data: Uint8Array; eof: boolean }>;
   /**
    * Streams the whole file from `offset` in order, with several READs in
@@ -171,7 +207,11 @@ export interface LeaseProbe {
 
 /** A file opened for writing as well: WRITE, COMMIT, SETATTR and locks. */
 export interface WritableFile extends OpenFile {
-  /** Writes all of `data` at `offset`; returns the stability given and the write verifier. */
+  /**
+   * Writes all of `data` at `offset` (below 2^64, as its last byte's
+   * offset; else a `RangeError`); returns the stability given and the
+   * write verifier.
+   */
   write(
     offset: bigint,
     data: Uint8Array,
@@ -179,16 +219,31 @@ export interface WritableFile extends OpenFile {
   ): Promise<{ committed: number; verifier: Uint8Array }>;
   /** COMMIT: the verifier to compare with the WRITEs'. */
   commit(): Promise<Uint8Array>;
+  /** `size` below 2^64, `mode` from 0 to 0o7777, else a `RangeError`, nothing sent. */
   setattr(attrs: { size?: bigint; mode?: number }): Promise<void>;
-  /** LOCK; a conflict throws `LockConflictError` naming the holder. */
+  /**
+   * LOCK; a conflict throws `LockConflictError` naming the holder. The
+   * range's offset and length must be below 2^64 (`RangeError`).
+   */
   lock(range: LockRange, options?: LockOptions): Promise<void>;
-  /** Reports to the state manager's trace that a refused LOCK is being waited on. */
+  /**
+   * Reports to the state manager's trace that a refused LOCK is being
+   * waited on. Like every call but close(), throws `FileClosedError` once
+   * this handle was closed, `ClientClosedError` once the client was.
+   */
   noteLockWait?(denial: { holder: LockHolder; attempt: number; delayMs: number }): void;
+  /**
+   * LOCKU of `range`. Refused (`FileClosedError`, `ClientClosedError`)
+   * once the handle or the client was closed, even for a range never
+   * locked, which sends nothing otherwise.
+   */
   unlock(range: LockRange): Promise<void>;
   /**
    * Calls `listener` when the server says a lock on this file may be free
    * (4.1 CB_NOTIFY_LOCK, RFC 8881 §20.11); returns the unsubscribe function.
-   * A waiter still polls: servers need not send the notification.
+   * A waiter still polls: servers need not send the notification. Throws
+   * `FileClosedError` or `ClientClosedError` once the handle or the client
+   * was closed.
    */
   onLockAvailable(listener: () => void): () => void;
 }
@@ -289,7 +344,12 @@ export interface ReaddirOptions {
  * is a client path (lib/client/names.ts): names from the pseudo-fs root
  * joined with `/`, decoded (`/vfs/a b`, not `%20`), each `/` a separator;
  * a name's own `/` (an URL's `%2F`) is written U+DC2F there, and is sent as
- * part of that one name (`pathOfNames()`, `NfsUrl.path`).
+ * part of that one name (`pathOfNames()`, `NfsUrl.path`). A path is
+ * absolute: one that does not start with `/` (`vfs/a`, `""`) is refused
+ * with `PathError` before anything is sent (a symlink's target, which
+ * {@linkcode symlink} stores as given, may be relative). Numbers are
+ * checked as well: a mode outside 0 to 0o7777, an offset or length
+ * outside 0 to 2^64-1, is a `RangeError` naming the path.
  */
 export interface Nfs4ClientApi {
   /**
@@ -386,7 +446,11 @@ export interface Nfs4ClientApi {
    * describing every open (a copy asks once per file).
    */
   sessionSlots(): number | undefined;
-  /** Keep renewing the lease even with no state held (renew-watch). */
+  /**
+   * Keep renewing the lease even with no state held (renew-watch).
+   * `keepLease(true)` after close() or crash() throws `ClientClosedError`;
+   * `keepLease(false)` then does nothing (nothing is renewed any more).
+   */
   keepLease(on: boolean): void;
   /**
    * Asks the server now whether the lease is valid: RENEW on 4.0, a
@@ -406,7 +470,12 @@ export interface Nfs4ClientApi {
    * left on the server until the lease ends; undefined when all was released.
    */
   readonly leftOnServer?: Error | undefined;
-  /** Drops everything without telling the server (a simulated client crash). */
+  /**
+   * Drops everything without telling the server (a simulated client
+   * crash). From the call on, every other call of the client and of its
+   * open files is refused at once with `ClientClosedError`, whose message
+   * says `client crashed (crash() was called)`.
+   */
   crash(): Promise<void>;
   /** Fault injection for recovery drills (simulate-reboot --fail-reclaim). */
   injectFault(fault: { failReclaim?: "open" | "lock" | undefined }): void;

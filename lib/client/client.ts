@@ -106,7 +106,6 @@ import {
 } from "../state/manager.ts";
 import {
   formatRange,
-  type LockRange,
   type LockState,
   type OpenState,
   type ShareModes,
@@ -129,6 +128,7 @@ import {
   type LeaseProbe,
   type LockHolder,
   type LockOptions,
+  type LockRange,
   type Nfs4ClientApi,
   type OpenFile,
   type OpenOptions,
@@ -140,6 +140,7 @@ import {
 } from "./api.ts";
 import { checkAttributesSet } from "../nfs4/attrs_set.ts";
 import {
+  crashedError,
   describeLockHolder,
   FileClosedError,
   formatOwner,
@@ -150,6 +151,7 @@ import {
   StateNotReleasedError,
 } from "./errors.ts";
 import { endOfData } from "./read_progress.ts";
+import { checkConnectOptions, checkInteger, checkPath, MODE, UINT32, UINT64 } from "./arguments.ts";
 import { checkListedNames } from "./listed_names.ts";
 import { nameInPath, namesOfPath, pathOfNames } from "./names.ts";
 import {
@@ -391,6 +393,8 @@ export class Nfs4Client implements Nfs4ClientApi {
    */
   readonly #dirFs = new WeakMap<FileHandle, FsTraits>();
   #closed = false;
+  /** crash() was called: calls are refused saying so (not "close() was called"). */
+  #crashed = false;
   /** The trees whose symlinks no walk follows now (tree_guard.ts, {@linkcode guardTree}). */
   readonly #guards = new TreeGuards();
 
@@ -403,11 +407,15 @@ export class Nfs4Client implements Nfs4ClientApi {
   /**
    * Connects and establishes the client (and session). With version `auto`
    * (the default) 4.2, 4.1 and 4.0 are tried in turn, moving on when the
-   * server answers NFS4ERR_MINOR_VERS_MISMATCH.
+   * server answers NFS4ERR_MINOR_VERS_MISMATCH. `options` are checked
+   * first (arguments.ts `checkConnectOptions`: a `TypeError` or
+   * `RangeError` naming the option, nothing sent). When it fails or is
+   * aborted (`signal`) after the server made a client ID, that is destroyed
+   * before it rejects ({@linkcode #giveUp}): the caller has no client to
+   * close().
    */
-  static async connect(
-    options: ConnectOptions & { clientId?: string; tracer?: Tracer },
-  ): Promise<Nfs4Client> {
+  static async connect(options: ConnectOptions): Promise<Nfs4Client> {
+    checkConnectOptions(options);
     const version = options.version ?? "auto";
     const tries: readonly (0 | 1 | 2)[] = version === "4.0"
       ? [0]
@@ -457,7 +465,7 @@ export class Nfs4Client implements Nfs4ClientApi {
         await manager.start();
         return new Nfs4Client(manager, owner, channel);
       } catch (e) {
-        manager.abandon();
+        await Nfs4Client.#giveUp(manager);
         owner.release();
         await channel.close();
         if (e instanceof NfsError && e.status === S.NFS4ERR_MINOR_VERS_MISMATCH) {
@@ -477,6 +485,35 @@ export class Nfs4Client implements Nfs4ClientApi {
       }
     }
     throw new Error("no minor version to try"); // unreachable: tries is never empty
+  }
+
+  /**
+   * Ends the state manager of a connect() that failed or was aborted,
+   * leaving the server clean as far as can be. On 4.1 and 4.2 a client ID
+   * the server made (EXCHANGE_ID answered), and its session if one was
+   * made, are destroyed: DESTROY_SESSION and DESTROY_CLIENTID (RFC 8881
+   * §18.37, §18.50), the release of StateManager.shutdown(), bounded by
+   * the window an interrupt leaves for releases (1.5 s; an aborted
+   * `signal` interrupted the manager, which bounds it the same), so a
+   * server that does not answer delays the rejection by no more than
+   * that. On 4.0 there is nothing to destroy: SETCLIENTID has no inverse
+   * (RFC 7530 §16.33, §16.34), the client ID and its lease lapse at the
+   * server; nothing is sent. Nor when no client ID was made (a refused
+   * connection, NFS4ERR_MINOR_VERS_MISMATCH).
+   */
+  static async #giveUp(manager: StateManager): Promise<void> {
+    if (manager.minorVersion === 0 || manager.client.clientId === undefined) {
+      manager.abandon();
+      return;
+    }
+    manager.tracer.emit(
+      "clid",
+      "connect failed: releasing the client ID",
+      `clientid ${manager.client.clientIdText}`,
+    );
+    await manager.shutdown({ withinMs: RELEASE_AFTER_FAILED_CONNECT_MS }).catch(ignore);
+    // Whatever could not be released stays only until the lease ends.
+    manager.abandon();
   }
 
   get minorVersion(): number {
@@ -586,12 +623,26 @@ export class Nfs4Client implements Nfs4ClientApi {
    * Refuses a call made once {@linkcode close} began (or after a crash()):
    * {@linkcode ClientClosedError} naming `path`, at once, nothing sent. The
    * state manager refuses such calls too (StateManager.shutdown); this
-   * check names the path and comes before anything else is done.
+   * check names the path and comes before anything else is done. Then
+   * refuses a `path` that is not a client path (relative, empty:
+   * {@linkcode PathError}, arguments.ts `checkPath`): every call on a path
+   * the caller gave comes here first (or through {@linkcode #ready}).
    */
   #refuseIfClosed(path?: string): void {
-    if (this.manager.closing) {
-      throw new ClientClosedError(this.manager.client.server, { path });
-    }
+    this.refuseClosed(path);
+    if (path !== undefined) checkPath(path);
+  }
+
+  /**
+   * Throws {@linkcode ClientClosedError} naming `path` once close() began
+   * or crash() was called (its message says which): for this client's
+   * calls, and for those of its open files (NfsFile), which are refused so
+   * at once, whether or not they would send anything.
+   */
+  refuseClosed(path?: string): void {
+    if (!this.manager.closing) return;
+    const server = this.manager.client.server;
+    throw this.#crashed ? crashedError(server, path) : new ClientClosedError(server, { path });
   }
 
   /**
@@ -821,6 +872,7 @@ export class Nfs4Client implements Nfs4ClientApi {
    * ```
    */
   guardTree(resolvedPath: string): () => void {
+    checkPath(resolvedPath);
     return this.#guards.add(splitPath(resolvedPath));
   }
 
@@ -1295,6 +1347,7 @@ export class Nfs4Client implements Nfs4ClientApi {
    */
   async open(path: string, options: OpenOptions): Promise<NfsFile> {
     this.#refuseIfClosed(path);
+    if (options.mode !== undefined) checkInteger(path, "mode", options.mode, MODE);
     const components = splitPath(path);
     if (components.length === 0) throw new NfsError(S.NFS4ERR_ISDIR, "OPEN", { path });
     const how = await this.#openHow(options);
@@ -1801,6 +1854,8 @@ export class Nfs4Client implements Nfs4ClientApi {
    * have) is walked again once. Anything else goes the way of rename().
    */
   async renameIn(from: string, to: string, directories: DirectoryHandles): Promise<void> {
+    this.#refuseIfClosed(from);
+    this.#refuseIfClosed(to);
     const source = await this.#inDirectory(from);
     const target = await this.#inDirectory(to);
     if (!source || !target || source.dirPath !== target.dirPath) return await this.rename(from, to);
@@ -1895,6 +1950,8 @@ export class Nfs4Client implements Nfs4ClientApi {
    * `range` on `path`. Takes nothing.
    */
   async testLock(path: string, range: LockRange): Promise<LockHolder | undefined> {
+    this.#refuseIfClosed(path);
+    checkRange(path, "testLock", range);
     // LOCKT takes nothing: the walk's handle, called stale or expired at
     // its PUTFH, is walked again once (#withWalk).
     const holder = await this.#withWalk(
@@ -2042,6 +2099,8 @@ export class Nfs4Client implements Nfs4ClientApi {
 
   /** CREATE a directory (RFC 7530 §16.4). */
   async mkdir(path: string, mode = 0o755): Promise<void> {
+    this.#refuseIfClosed(path);
+    checkInteger(path, "mode", mode, MODE);
     await this.#changeInDirectory(
       path,
       "CREATE",
@@ -2116,6 +2175,10 @@ export class Nfs4Client implements Nfs4ClientApi {
     mode: number,
     rdev: { major: number; minor: number } = { major: 0, minor: 0 },
   ): Promise<void> {
+    this.#refuseIfClosed(path);
+    checkInteger(path, "mode", mode, MODE);
+    checkInteger(path, "device major number", rdev.major, UINT32);
+    checkInteger(path, "device minor number", rdev.minor, UINT32);
     const attrs = createAttributes(this.manager, { mode }, path);
     const devData = { specdata1: rdev.major, specdata2: rdev.minor };
     const argsFor = (name: string) =>
@@ -2136,6 +2199,8 @@ export class Nfs4Client implements Nfs4ClientApi {
 
   /** LINK: a new name `path` for the existing file `existing`, not followed (RFC 7530 §16.9). */
   async link(existing: string, path: string): Promise<void> {
+    this.#refuseIfClosed(existing);
+    this.#refuseIfClosed(path);
     // The file's or the directory's handle, called stale or expired at
     // either PUTFH (the LINK did not run), is walked again once, both
     // paths (#withWalk).
@@ -2171,6 +2236,8 @@ export class Nfs4Client implements Nfs4ClientApi {
 
   /** RENAME `from` to `to`, replacing `to` if it exists (RFC 7530 §16.26). */
   async rename(from: string, to: string): Promise<void> {
+    this.#refuseIfClosed(from);
+    this.#refuseIfClosed(to);
     // Either directory's handle, called stale or expired at its PUTFH (the
     // RENAME did not run), is walked again once, both (#withWalk).
     const walk = async () => ({
@@ -2248,6 +2315,8 @@ export class Nfs4Client implements Nfs4ClientApi {
     attrs: SettableAttributes,
     options: { follow?: boolean } = {},
   ): Promise<void> {
+    this.#refuseIfClosed(path);
+    checkSettable(path, attrs);
     // The walk's handle, called stale or expired at the SETATTR's PUTFH
     // (the SETATTR did not run), is walked again once (#withWalk).
     const { target, set } = await this.#withWalk(
@@ -2320,6 +2389,8 @@ export class Nfs4Client implements Nfs4ClientApi {
   }
 
   keepLease(on: boolean): void {
+    // Turning it off after close() is what close() did already: allowed (a `finally`).
+    if (on) this.#refuseIfClosed();
     this.manager.keepLease(on);
   }
 
@@ -2449,6 +2520,14 @@ export class Nfs4Client implements Nfs4ClientApi {
 
   #seekUnsupported = false;
 
+  /**
+   * Whether SEEK may be asked: a 4.2 client whose server has not answered
+   * one with NFS4ERR_NOTSUPP (NfsFile.seek is undefined otherwise).
+   */
+  get seekSupported(): boolean {
+    return this.manager.minorVersion >= 2 && !this.#seekUnsupported;
+  }
+
   /** WRITE through an open state. */
   writeAt(
     state: OpenState,
@@ -2515,6 +2594,7 @@ export class Nfs4Client implements Nfs4ClientApi {
   async crash(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#crashed = true;
     this.manager.tracer.emit(
       "state",
       "client crash simulated",
@@ -2577,6 +2657,13 @@ export class Nfs4Client implements Nfs4ClientApi {
   #leftOnServer: StateNotReleasedError | undefined;
 }
 
+/**
+ * How long a failed connect() spends destroying the client ID it made
+ * (Nfs4Client #giveUp): the release window the state manager leaves after
+ * an interrupt (lib/state/manager.ts AFTER_INTERRUPT_MS).
+ */
+const RELEASE_AFTER_FAILED_CONNECT_MS = 1_500;
+
 /** Times one write() starts over after the verifier changed between its short WRITEs. */
 const MAX_WRITE_RESTARTS = 5;
 
@@ -2621,21 +2708,48 @@ export class NfsFile implements WritableFile {
     return this.state.path;
   }
 
-  /** Throws {@linkcode FileClosedError} once this handle's close() was called. */
+  /**
+   * Throws {@linkcode FileClosedError} once this handle's close() was
+   * called, and {@linkcode ClientClosedError} once the client's close()
+   * began (or it crashed): every call but close() is refused so at once,
+   * whether or not it would have sent anything (an unlock of a range
+   * never locked, a listener, a trace note).
+   */
   #refuseIfClosed(): void {
     if (this.#closing !== undefined) throw new FileClosedError(this.path);
+    this.#client.refuseClosed(this.path);
   }
 
+  /**
+   * READ of up to `count` bytes at `offset`: at most {@linkcode rsize}, the
+   * size the server and the session allow one READ (a larger `count` is
+   * read as that much: a short read, not the end; see OpenFile.read).
+   */
   read(offset: bigint, count: number): Promise<{ data: Uint8Array; eof: boolean }> {
-    if (this.#closing !== undefined) return Promise.reject(new FileClosedError(this.path));
-    return this.#client.readAt(this.state, offset, count);
+    try {
+      this.#refuseIfClosed();
+      checkInteger(this.path, "read offset", offset, UINT64);
+      checkInteger(this.path, "read count", count, UINT32);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#client.readAt(this.state, offset, count > this.rsize ? this.rsize : count);
   }
 
-  /** SEEK (NFSv4.2); present only on a 4.2 client (see OpenFile.seek). */
+  /**
+   * SEEK (NFSv4.2); present only on a 4.2 client whose server has not
+   * answered a SEEK with NFS4ERR_NOTSUPP (see OpenFile.seek).
+   */
   get seek(): OpenFile["seek"] {
-    if (this.#client.minorVersion < 2) return undefined;
+    if (!this.#client.seekSupported) return undefined;
     return async (offset, what) => {
       this.#refuseIfClosed();
+      checkInteger(this.path, "seek offset", offset, UINT64);
+      if (what !== "data" && what !== "hole") {
+        throw new TypeError(
+          `${this.path}: seek what must be "data" or "hole", got ${String(what)}`,
+        );
+      }
       const result = await this.#client.seekState(this.state, offset, what);
       if (!result) throw new NfsError(S.NFS4ERR_NOTSUPP, "SEEK", { path: this.path });
       return result;
@@ -2650,6 +2764,7 @@ export class NfsFile implements WritableFile {
    */
   async *chunks(offset = 0n): AsyncIterable<Uint8Array> {
     this.#refuseIfClosed();
+    checkInteger(this.path, "read offset", offset, UINT64);
     const rsize = this.rsize;
     const depth = readAheadDepth(rsize, this.#client.readDepth);
     let next = offset;
@@ -2703,6 +2818,14 @@ export class NfsFile implements WritableFile {
     stable: "unstable" | "data" | "file" = "unstable",
   ): Promise<{ committed: number; verifier: Uint8Array }> {
     this.#refuseIfClosed();
+    checkInteger(this.path, "write offset", offset, UINT64);
+    if (!(data instanceof Uint8Array)) {
+      throw new TypeError(`${this.path}: write data must be a Uint8Array, got ${typeof data}`);
+    }
+    // Each WRITE's offset must be an offset4 too: the last byte's.
+    if (data.length > 0) {
+      checkInteger(this.path, "write's last byte offset", offset + BigInt(data.length - 1), UINT64);
+    }
     let done = 0;
     let committed: number = StableHow.FILE_SYNC4;
     let verifier: Uint8Array = new Uint8Array(8);
@@ -2741,7 +2864,11 @@ export class NfsFile implements WritableFile {
 
   /** COMMIT (RFC 7530 §16.3): returns the write verifier to compare with WRITE's. */
   commit(): Promise<Uint8Array> {
-    if (this.#closing !== undefined) return Promise.reject(new FileClosedError(this.path));
+    try {
+      this.#refuseIfClosed();
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return this.#client.commitState(this.state);
   }
 
@@ -2751,7 +2878,12 @@ export class NfsFile implements WritableFile {
    * `AttributesNotSetError`.
    */
   setattr(attrs: SettableAttributes): Promise<void> {
-    if (this.#closing !== undefined) return Promise.reject(new FileClosedError(this.path));
+    try {
+      this.#refuseIfClosed();
+      checkSettable(this.path, attrs);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return this.#client.setattrState(this.state, attrs);
   }
 
@@ -2763,13 +2895,18 @@ export class NfsFile implements WritableFile {
    * SETATTR and close as usual.
    */
   endInOne(data: Uint8Array | undefined, attrs: SettableAttributes): Promise<SmallUploadEnd> {
-    if (this.#closing !== undefined) return Promise.reject(new FileClosedError(this.path));
+    try {
+      this.#refuseIfClosed();
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return writeSetattrClose(this.#client.manager, this.state, data, attrs);
   }
 
   /** LOCK a range; a conflict throws {@linkcode LockConflictError} naming the holder. */
   async lock(range: LockRange, options: LockOptions = {}): Promise<void> {
     this.#refuseIfClosed();
+    checkRange(this.path, "lock", range);
     try {
       await lockFile(this.#client.manager, this.state, range, options);
     } catch (e) {
@@ -2787,6 +2924,7 @@ export class NfsFile implements WritableFile {
   }
 
   noteLockWait(denial: { holder: LockHolder; attempt: number; delayMs: number }): void {
+    this.#refuseIfClosed();
     noteLockWait(
       this.#client.manager,
       describeLockHolder(denial.holder),
@@ -2796,6 +2934,7 @@ export class NfsFile implements WritableFile {
   }
 
   onLockAvailable(listener: () => void): () => void {
+    this.#refuseIfClosed();
     const fh = this.state.fh;
     return this.#client.manager.callbacks.onLockNotify((n) => {
       if (bytesEqual(n.fh, fh)) listener();
@@ -2803,7 +2942,12 @@ export class NfsFile implements WritableFile {
   }
 
   unlock(range: LockRange): Promise<void> {
-    if (this.#closing !== undefined) return Promise.reject(new FileClosedError(this.path));
+    try {
+      this.#refuseIfClosed();
+      checkRange(this.path, "unlock", range);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return unlockFile(this.#client.manager, this.state, range).catch((e) => {
       throw closedNaming(e, this.path);
     });
@@ -2819,6 +2963,33 @@ export class NfsFile implements WritableFile {
   close(): Promise<void> {
     return this.#closing ??= this.#client.closeState(this.state, this.#share);
   }
+}
+
+/**
+ * Throws unless the numbers of `attrs` fit their attributes: `size` a
+ * uint64, `mode` the 12 permission bits (arguments.ts).
+ */
+function checkSettable(path: string, attrs: SettableAttributes): void {
+  if (attrs.size !== undefined) checkInteger(path, "size", attrs.size, UINT64);
+  if (attrs.mode !== undefined) checkInteger(path, "mode", attrs.mode, MODE);
+}
+
+/**
+ * Throws unless `range` is one a LOCK, LOCKU or LOCKT can carry: offset
+ * and length each a uint64 (offset4, length4), the type `read` or `write`
+ * (arguments.ts). `what` names the call in the message (`lock offset`).
+ */
+function checkRange(path: string, what: string, range: LockRange): void {
+  if (typeof range !== "object" || range === null) {
+    throw new TypeError(`${path}: ${what} range must be an object, got ${String(range)}`);
+  }
+  if (range.type !== "read" && range.type !== "write") {
+    throw new TypeError(
+      `${path}: ${what} type must be "read" or "write", got ${String(range.type)}`,
+    );
+  }
+  checkInteger(path, `${what} offset`, range.offset, UINT64);
+  checkInteger(path, `${what} length`, range.length, UINT64);
 }
 
 function lockHolder(denied: LockDenied): LockHolder {

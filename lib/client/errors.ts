@@ -4,6 +4,7 @@
  */
 
 import { NfsError } from "../nfs4/errors.ts";
+import { ClientClosedError } from "../state/manager.ts";
 
 /** The errors commands tell apart, re-exported so they need not reach below the client API. */
 export { NfsError };
@@ -66,17 +67,24 @@ export class MinorVersionError extends NfsError {
 /**
  * The client gave up on `path` for a reason of its own, not a server
  * status: more than 40 symbolic links met while walking it (ELOOP, as
- * Linux's MAXSYMLINKS). The message is `PATH: reason`.
+ * Linux's MAXSYMLINKS), or it is not a client path at all (relative, or
+ * empty: lib/client/arguments.ts `checkPath`). The message is
+ * `PATH: reason` (`"": reason` for the empty path).
  */
 export class PathError extends Error {
   /** The path the user named. */
   readonly path: string;
 
   constructor(path: string, reason: string) {
-    super(`${path}: ${reason}`);
+    super(`${shownPath(path)}: ${reason}`);
     this.name = "PathError";
     this.path = path;
   }
+}
+
+/** A path as a message starts with it: `""` for the empty one, which would show as nothing. */
+export function shownPath(path: string): string {
+  return path === "" ? '""' : path;
 }
 
 /**
@@ -96,6 +104,18 @@ export class FileClosedError extends Error {
 }
 
 export { AttributesNotSetError } from "../nfs4/attrs_set.ts";
+
+/**
+ * The {@linkcode ClientClosedError} of a call made after `crash()` (naming
+ * `path`, else the server): the same class, callers catch it alike, but
+ * its message says what happened; close() was not called, and nothing was
+ * released.
+ */
+export function crashedError(server: string, path: string | undefined): ClientClosedError {
+  const error = new ClientClosedError(server, { path });
+  error.message = `${path ?? server}: client crashed (crash() was called)`;
+  return error;
+}
 
 /** `lock-p1234-1` when the owner bytes are printable text, else hex. */
 export function formatOwner(bytes: Uint8Array): string {

@@ -12,6 +12,12 @@
  * {@linkcode RpcConnectionError}; the next call opens a new connection. A
  * record over `maxRecordSize` puts the stream out of step, so it drops the
  * connection and fails the calls on it with {@linkcode RpcRecordTooLargeError}.
+ * When the record is the peer's first and its mark is absurd (no
+ * last-fragment bit, past the maximum), the peer does not speak ONC RPC at
+ * all (an HTTP server on the port: "HTTP" read as a record mark is a 1.2 GB
+ * fragment): the calls fail with {@linkcode RpcProtocolError} saying so,
+ * with the bytes it started with (only a connection's first bytes are
+ * kept for that).
  *
  * NFSv4.1 servers send callbacks as CALLs on the client's own connection
  * (RFC 8881 §2.10.3.1); {@linkcode RpcTransport.onCall} registers a handler
@@ -323,6 +329,9 @@ interface PendingCall {
   connection: Connection | undefined;
 }
 
+/** How many of a connection's first bytes are kept to show a peer that does not speak ONC RPC. */
+const HEAD_BYTES = 16;
+
 /** One socket's life. */
 interface Connection {
   /** Set right after the connection record is made (events may come at once). */
@@ -357,6 +366,12 @@ interface Connection {
   onRecord: (record: Uint8Array) => void;
   /** Records the decoder has completed (whether a read handed one over). */
   records: number;
+  /**
+   * The first bytes the peer sent (up to {@linkcode HEAD_BYTES}), kept until
+   * its first record is whole: what a peer that is no RPC server at all
+   * said, for the error that tells so (`#notRpc`).
+   */
+  head: Uint8Array | undefined;
   /** Incoming CALLs (the backchannel) being served or waiting to send their reply. */
   serving: number;
 }
@@ -536,6 +551,7 @@ export class RpcTransport extends EventTarget {
   }
 
   #call(options: RpcCallOptions, decodes: boolean): Promise<unknown> {
+    this.#program = options.program;
     return new Promise<unknown>((resolve, reject) => {
       if (this.#closed) {
         reject(this.#closedError());
@@ -877,6 +893,7 @@ export class RpcTransport extends EventTarget {
           if (!connection.closedWith) this.#onRecord(connection, record);
         },
         records: 0,
+        head: undefined,
         serving: 0,
       };
       const socket = this.#socketFactory(endpoint, {
@@ -1103,6 +1120,9 @@ export class RpcTransport extends EventTarget {
    */
   #onData(connection: Connection, data: Uint8Array, transient: boolean): void {
     if (connection.closedWith) return;
+    // Until the first record is whole, its first bytes are kept: they show a
+    // peer that is not an RPC server (one comparison per chunk afterwards).
+    if (connection.records === 0) keepHead(connection, data);
     try {
       if (transient) {
         connection.decoder.pushTransient(data, connection.onRecord);
@@ -1115,8 +1135,9 @@ export class RpcTransport extends EventTarget {
         connection.decoder.pushEach(chunk, connection.onRecord);
       }
     } catch (error) {
-      // RpcRecordTooLargeError: the stream cannot be resynchronised.
-      this.#teardown(connection, error as RpcError);
+      // RpcRecordTooLargeError: the stream cannot be resynchronised. Before
+      // the first record, the peer does not speak ONC RPC at all.
+      this.#teardown(connection, this.#notRpc(connection, error) ?? error as RpcError);
     }
   }
 
@@ -1129,11 +1150,13 @@ export class RpcTransport extends EventTarget {
       // RpcRecordTooLargeError, or a count the read target cannot hold.
       this.#teardown(
         connection,
-        error instanceof RpcRecordTooLargeError ? error : new RpcConnectionError(
-          `dropped connection to ${this.#endpoint()}: ${(error as Error).message}`,
-          { host: this.host, port: this.port },
-          { cause: error },
-        ),
+        error instanceof RpcRecordTooLargeError
+          ? this.#notRpc(connection, error) ?? error
+          : new RpcConnectionError(
+            `dropped connection to ${this.#endpoint()}: ${(error as Error).message}`,
+            { host: this.host, port: this.port },
+            { cause: error },
+          ),
       );
     }
   }
@@ -1173,6 +1196,46 @@ export class RpcTransport extends EventTarget {
     if (msgType === REPLY) this.#onReply(connection, xid, r);
     else if (connection.serving < MAX_SERVING_CALLS) void this.#serveCall(connection, xid, r);
   }
+
+  /**
+   * The error for a peer that is not an RPC server, when `error` is the
+   * decoder's refusal of the connection's very first record mark, and that
+   * mark is absurd: no last-fragment bit, and a length past the largest
+   * record (text, as "HTTP" is: 0x48545450, a 1.2 GB fragment; a TLS
+   * record, 0x16030100...). `127.0.0.1:8080: not an NFS server (its reply
+   * is not ONC RPC: it starts "HTTP/1.1 400 Bad")`. Undefined otherwise: a
+   * last fragment that is merely too large, or any later record, is a
+   * server's record too large, told as such ({@linkcode RpcRecordTooLargeError});
+   * a malformed record after a plausible mark fails its call, as
+   * anywhere in the stream.
+   */
+  #notRpc(connection: Connection, error: unknown): RpcProtocolError | undefined {
+    const head = connection.head;
+    if (
+      connection.records !== 0 || !(error instanceof RpcRecordTooLargeError) ||
+      head === undefined || head.length < 4
+    ) {
+      return undefined;
+    }
+    const mark = new DataView(head.buffer, head.byteOffset, 4).getUint32(0);
+    if ((mark & LAST_FRAGMENT) !== 0 || mark <= this.maxRecordSize) return undefined;
+    // The program called last names what it was taken for (a peer that
+    // speaks first may do so before the first call was written).
+    const program = this.#program;
+    const what = program === NFS_PROGRAM
+      ? "an NFS server"
+      : `an ONC RPC server${program !== undefined ? ` of program ${program}` : ""}`;
+    return new RpcProtocolError(
+      `${this.#endpoint()}: not ${what} (its reply is not ONC RPC: it starts ${
+        describeHead(head)
+      })`,
+      undefined,
+      { cause: error },
+    );
+  }
+
+  /** The program of the latest call (for {@linkcode #notRpc}'s message). */
+  #program: number | undefined;
 
   #failCall(connection: Connection, xid: number, what: string, cause: unknown): void {
     const call = connection.pending.get(xid);
@@ -1233,6 +1296,31 @@ export class RpcTransport extends EventTarget {
   #answer(xid: number, r: XdrReader): Promise<XdrWriter> {
     return answerCall(xid, r, (program) => this.#handlers.get(program));
   }
+}
+
+/** The program number of NFS (RFC 7530 §16.1), to name what a peer was taken for. */
+const NFS_PROGRAM = 100003;
+
+/** Adds the start of `data` to the connection's first bytes, up to {@linkcode HEAD_BYTES}. */
+function keepHead(connection: Connection, data: Uint8Array): void {
+  const held = connection.head?.length ?? 0;
+  if (held >= HEAD_BYTES) return;
+  const head = new Uint8Array(Math.min(HEAD_BYTES, held + data.length));
+  if (connection.head) head.set(connection.head);
+  head.set(data.subarray(0, head.length - held), held);
+  connection.head = head;
+}
+
+/**
+ * A peer's first bytes, shown: as text in quotes while they are printable
+ * ASCII (`"HTTP/1.1 400 Bad"`, `"SSH-2.0-OpenSSH_"`), else in hex
+ * (`0x16030100…`, a TLS record).
+ */
+function describeHead(head: Uint8Array): string {
+  let text = 0;
+  while (text < head.length && head[text]! >= 0x20 && head[text]! < 0x7f) text++;
+  if (text >= 4) return JSON.stringify(String.fromCharCode(...head.subarray(0, text)));
+  return `0x${Array.from(head, (b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
 /**

@@ -32,15 +32,28 @@
  * Reading from NFS: READs of the server's `maxread`, several in flight (on
  * 4.1 no more than the session has slots for), handed on in order.
  *
+ * copy() never closes a client: those its `connect` option gives are the
+ * caller's, who may reuse them (the CLI's shell copies, lists and copies
+ * again with one client per server) and closes them when done. A program
+ * that leaves one open does not exit (its lease renewal keeps it alive).
+ *
  * @example
  * ```ts
- * const summary = await copy(
- *   [parseLocation("big.iso")],
- *   parseLocation("nfs://127.0.0.1/vfs/"),
- *   { connect: (url) => Nfs4Client.connect({ host: url.host, port: url.port }),
- *     onError: (err) => console.error(err) },
- * );
- * console.log(summary.bytes);
+ * // One server here: one client, made when copy() first asks, closed after.
+ * let client: Promise<Nfs4Client> | undefined;
+ * try {
+ *   const summary = await copy(
+ *     [parseLocation("big.iso")],
+ *     parseLocation("nfs://127.0.0.1/vfs/"),
+ *     {
+ *       connect: (url) => client ??= Nfs4Client.connect({ host: url.host, port: url.port }),
+ *       onError: (err) => console.error(err),
+ *     },
+ *   );
+ *   console.log(summary.bytes);
+ * } finally {
+ *   await client?.then((c) => c.close(), () => {});
+ * }
  * ```
  * The engine is a folder whose files are its jobs: `options.ts` (operands,
  * options, results, errors), `side.ts` (what both file systems offer),
