@@ -24,6 +24,24 @@ const HOLDER = {
 } as const;
 const RANGE = { type: "write", offset: 0n, length: 1n } as const;
 
+/** A 4.1 client of a scripted server over TCP (the client's own clientId `tag`-…), for `fn`. */
+async function withTcpClient(tag: string, fn: (client: Nfs4Client) => Promise<void>) {
+  const server = new ScriptedServer({ now: () => performance.now() });
+  const nfs = await startScriptedNfsServer(server);
+  try {
+    await fn(
+      await Nfs4Client.connect({
+        host: nfs.host,
+        port: nfs.port,
+        version: "4.1",
+        clientId: `${tag}-${crypto.randomUUID()}`,
+      }),
+    );
+  } finally {
+    await nfs.close();
+  }
+}
+
 /** `e` is a ClientClosedError naming `path` and saying `why`. */
 function closedBy(why: string, path: string): (e: unknown) => boolean {
   return (e) => {
@@ -46,15 +64,7 @@ Deno.test("NfsFile: after its own close(), onLockAvailable(), noteLockWait() and
 });
 
 Deno.test("NfsFile: after the client's close(), onLockAvailable(), noteLockWait() and unlock() of a range never locked throw ClientClosedError; keepLease(true) too", async () => {
-  const server = new ScriptedServer({ now: () => performance.now() });
-  const nfs = await startScriptedNfsServer(server);
-  try {
-    const client = await Nfs4Client.connect({
-      host: nfs.host,
-      port: nfs.port,
-      version: "4.1",
-      clientId: `closed-client-${crypto.randomUUID()}`,
-    });
+  await withTcpClient("closed-client", async (client) => {
     const file = await client.open("/vfs/file", { access: "both" });
     await client.close();
     const closed = closedBy("client closed (close() was called)", "/vfs/file");
@@ -64,21 +74,11 @@ Deno.test("NfsFile: after the client's close(), onLockAvailable(), noteLockWait(
     await assert.rejects(file.read(0n, 10), closed);
     assert.throws(() => client.keepLease(true), (e) => e instanceof ClientClosedError);
     client.keepLease(false); // what close() did already
-  } finally {
-    await nfs.close();
-  }
+  });
 });
 
 Deno.test("Nfs4Client: after crash(), calls of the client and of its files are refused saying crash() was called", async () => {
-  const server = new ScriptedServer({ now: () => performance.now() });
-  const nfs = await startScriptedNfsServer(server);
-  try {
-    const client = await Nfs4Client.connect({
-      host: nfs.host,
-      port: nfs.port,
-      version: "4.1",
-      clientId: `crashed-${crypto.randomUUID()}`,
-    });
+  await withTcpClient("crashed", async (client) => {
     const file = await client.open("/vfs/file", { access: "both" });
     await client.crash();
     const crashed = (path: string) => closedBy("client crashed (crash() was called)", path);
@@ -88,7 +88,5 @@ Deno.test("Nfs4Client: after crash(), calls of the client and of its files are r
     await assert.rejects(file.write(0n, new Uint8Array([1])), crashed("/vfs/file"));
     assert.throws(() => file.onLockAvailable(() => {}), crashed("/vfs/file"));
     await client.close(); // resolves: nothing left to release
-  } finally {
-    await nfs.close();
-  }
+  });
 });

@@ -242,3 +242,24 @@ export async function harness(minorVersion: 0 | 1, options: HarnessOptions = {})
   h.mark();
   return h;
 }
+
+/** `--timeout 2` (the deadline tests): each call 2 s, each operation 8 s. */
+export const TIMEOUT_2S = { callTimeoutMs: 2_000, recoveryTimeoutMs: 8_000 } as const;
+
+/**
+ * Drives `promise` to its failure (an assertion fails if it succeeds): the
+ * error, and when it came (ms after `start`).
+ */
+export async function failureOf(
+  h: Harness,
+  promise: Promise<unknown>,
+  start: number,
+): Promise<{ error: unknown; at: number }> {
+  const error = await h.drive(promise, 50, 60_000).then(
+    () => {
+      throw new Error("the operation succeeded");
+    },
+    (e: unknown) => e,
+  );
+  return { error, at: h.clock.now() - start };
+}

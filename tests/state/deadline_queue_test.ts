@@ -19,7 +19,7 @@ import assert from "node:assert/strict";
 import { putfh } from "../../lib/nfs4/ops/putfh.ts";
 import { remove } from "../../lib/nfs4/ops/remove.ts";
 import { openFile } from "../../lib/state/files.ts";
-import { drain, type Harness, harness } from "./_harness.ts";
+import { drain, failureOf, harness, TIMEOUT_2S } from "./_harness.ts";
 
 /**
  * The fields of lib/state/manager.ts's SendWaitTimeoutError, checked by
@@ -36,25 +36,12 @@ function assertSendWaitTimeout(error: unknown): asserts error is SendWaitTimeout
   assert.ok(error instanceof Error && error.name === "SendWaitTimeoutError", String(error));
 }
 
-/** `--timeout 2`: each call 2 s, each operation 8 s. */
-const TIMEOUTS = { callTimeoutMs: 2_000, recoveryTimeoutMs: 8_000 } as const;
-
-/** Drives `promise` to its end: "ok", or the error and when it came (ms after `start`). */
-async function outcome(
-  h: Harness,
-  promise: Promise<unknown>,
-  start: number,
-): Promise<{ error: unknown; at: number }> {
-  const error = await h.drive(promise, 50, 60_000).then(() => "ok", (e: unknown) => e);
-  return { error, at: h.clock.now() - start };
-}
-
 async function settle(): Promise<void> {
   for (let i = 0; i < 5; i++) await drain();
 }
 
 Deno.test("4.1: a REMOVE waiting for the one session slot, held by a READ whose reply does not come, fails at its 8 s deadline unsent (SendWaitTimeoutError), and the READ's slot is then its own (RFC 8881 §2.10.6)", async () => {
-  await using h = await harness(1, { wantedSlots: 1, ...TIMEOUTS });
+  await using h = await harness(1, { wantedSlots: 1, ...TIMEOUT_2S });
   const file = await h.open();
   const dir = await h.vfs();
   h.mark();
@@ -63,7 +50,7 @@ Deno.test("4.1: a REMOVE waiting for the one session slot, held by a READ whose 
   reading.catch(() => {});
   await settle();
   const start = h.clock.now();
-  const { error, at } = await outcome(
+  const { error, at } = await failureOf(
     h,
     h.m.run(() => [putfh(dir), remove("file")] as const),
     start,
@@ -92,7 +79,7 @@ Deno.test("4.1: a REMOVE waiting for the one session slot, held by a READ whose 
 });
 
 Deno.test("4.1: a request that gets the slot before its deadline is sent as before, however long it waited (RFC 8881 §2.10.6)", async () => {
-  await using h = await harness(1, { wantedSlots: 1, ...TIMEOUTS });
+  await using h = await harness(1, { wantedSlots: 1, ...TIMEOUT_2S });
   const file = await h.open();
   h.mark();
   h.channel.holdReplies("READ");
@@ -108,7 +95,7 @@ Deno.test("4.1: a request that gets the slot before its deadline is sent as befo
 });
 
 Deno.test("4.1: Ctrl-C (the state manager's interrupt) still stops a wait for a slot at once, before the deadline", async () => {
-  await using h = await harness(1, { wantedSlots: 1, ...TIMEOUTS });
+  await using h = await harness(1, { wantedSlots: 1, ...TIMEOUT_2S });
   const file = await h.open();
   const dir = await h.vfs();
   h.channel.holdReplies("READ");
@@ -127,7 +114,7 @@ Deno.test("4.1: Ctrl-C (the state manager's interrupt) still stops a wait for a 
 });
 
 Deno.test("4.0: an OPEN queued behind another OPEN of the same open owner, whose reply does not come, fails at its 8 s deadline unsent (SendWaitTimeoutError naming the owner), and a third OPEN queued behind it still waits for the first (RFC 7530 §9.1.7)", async () => {
-  await using h = await harness(0, TIMEOUTS);
+  await using h = await harness(0, TIMEOUT_2S);
   const dirFh = await h.vfs();
   h.mark();
   h.channel.holdReplies("OPEN");

@@ -39,7 +39,7 @@ import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
 import { putfh } from "../../lib/nfs4/ops/putfh.ts";
 import { remove } from "../../lib/nfs4/ops/remove.ts";
 import { ServerNotRespondingError } from "../../lib/state/manager.ts";
-import { drain, type Harness, harness } from "./_harness.ts";
+import { drain, failureOf, type Harness, harness, TIMEOUT_2S } from "./_harness.ts";
 
 /**
  * The fields of lib/state/manager.ts's RecoveryTimeoutError, checked by
@@ -56,22 +56,6 @@ function assertRecoveryTimeout(error: unknown): asserts error is RecoveryTimeout
   assert.ok(error instanceof Error && error.name === "RecoveryTimeoutError", String(error));
 }
 
-/** `--timeout 2`: each call 2 s, each operation 8 s. */
-const TIMEOUTS = { callTimeoutMs: 2_000, recoveryTimeoutMs: 8_000 } as const;
-
-/** Drives `promise` to its failure; the error and when it came (ms after `start`). */
-async function failure(
-  h: Harness,
-  promise: Promise<unknown>,
-  start: number,
-): Promise<{ error: unknown; at: number }> {
-  const error = await h.drive(promise, 50, 60_000).then(
-    () => assert.fail("the operation succeeded"),
-    (e: unknown) => e,
-  );
-  return { error, at: h.clock.now() - start };
-}
-
 /**
  * A session reset that takes 10.3 s: DESTROY_SESSION answered NFS4ERR_DELAY
  * four times (four 1 s waits, procs.ts destroyOne) and CREATE_SESSION's
@@ -85,11 +69,11 @@ function slowSessionReset(h: Harness, lost = 6): void {
 }
 
 Deno.test("4.1: a READ waiting for a session reset that takes 10 s fails at its 8 s deadline naming SESSION_RESET, and the reset goes on (README 'Deadlines and signals'; RFC 8881 §18.37.3)", async () => {
-  await using h = await harness(1, TIMEOUTS);
+  await using h = await harness(1, TIMEOUT_2S);
   const file = await h.open();
   h.mark();
   slowSessionReset(h);
-  const { error, at } = await failure(h, h.read(file), h.clock.now());
+  const { error, at } = await failureOf(h, h.read(file), h.clock.now());
   assertRecoveryTimeout(error);
   assert.equal(at, 8_000);
   assert.equal(
@@ -111,7 +95,7 @@ Deno.test("4.1: a READ waiting for a session reset that takes 10 s fails at its 
 });
 
 Deno.test("4.1: an operation that starts while recovery runs waits for it only until its own deadline (README 'Deadlines and signals')", async () => {
-  await using h = await harness(1, TIMEOUTS);
+  await using h = await harness(1, TIMEOUT_2S);
   const file = await h.open();
   h.mark();
   slowSessionReset(h, 7);
@@ -119,7 +103,7 @@ Deno.test("4.1: an operation that starts while recovery runs waits for it only u
   first.catch(() => {});
   await h.tick(3_000, 50);
   // Started 3 s in, while the reset runs (until 12 s): stops at 11 s.
-  const { error, at } = await failure(h, h.read(file), h.clock.now());
+  const { error, at } = await failureOf(h, h.read(file), h.clock.now());
   assertRecoveryTimeout(error);
   assert.equal(at, 8_000);
   assert.equal(error.step, "SESSION_RESET");
@@ -131,7 +115,7 @@ Deno.test("4.1: an operation that starts while recovery runs waits for it only u
 });
 
 Deno.test("4.0: a READ that found a reboot fails at its deadline while the reclaim (OPENs answered NFS4ERR_DELAY, 12.6 s) goes on, and every open is reclaimed (RFC 7530 §9.6.2, §13.1.1.3)", async () => {
-  await using h = await harness(0, TIMEOUTS);
+  await using h = await harness(0, TIMEOUT_2S);
   const file = await h.open("file");
   const other = await h.open("other");
   h.mark();
@@ -139,7 +123,7 @@ Deno.test("4.0: a READ that found a reboot fails at its deadline while the recla
   // Each reclaim OPEN is waited out for 0.1 + 0.2 + ... + 3.2 = 6.3 s.
   h.server.failNext("OPEN", S.NFS4ERR_DELAY, { times: 6 });
   h.server.failNext("OPEN", S.NFS4ERR_DELAY, { times: 6, after: 1 });
-  const { error, at } = await failure(h, h.read(other), h.clock.now());
+  const { error, at } = await failureOf(h, h.read(other), h.clock.now());
   assertRecoveryTimeout(error);
   assert.equal(at, 8_000);
   assert.match(
@@ -157,14 +141,14 @@ Deno.test("4.0: a READ that found a reboot fails at its deadline while the recla
 });
 
 Deno.test("4.1: a READ sent again after a 4 s session reset and then unanswered stops resending at its 8 s deadline, not 8 s after the resend began (README 'Deadlines and signals'; RFC 8881 §2.10.6.1.2)", async () => {
-  await using h = await harness(1, TIMEOUTS);
+  await using h = await harness(1, TIMEOUT_2S);
   const file = await h.open();
   h.mark();
   h.server.failNext("SEQUENCE", S.NFS4ERR_BADSESSION);
   h.server.failNext("DESTROY_SESSION", S.NFS4ERR_DELAY, { times: 4 });
   // The READ on the new session is run, its replies lost.
   h.channel.dropReplies("READ", { after: 1, times: 1_000 });
-  const { error, at } = await failure(h, h.read(file), h.clock.now());
+  const { error, at } = await failureOf(h, h.read(file), h.clock.now());
   assert.ok(error instanceof ServerNotRespondingError, String(error));
   // Sent again at 4.0 s: resent after 0.1 ... 1.6 s, the last wait cut.
   assert.ok(at <= 8_000, `failed at ${at} ms`);
@@ -185,7 +169,7 @@ Deno.test("4.1: a READ sent again after a 4 s session reset and then unanswered 
 });
 
 Deno.test("4.0: a REMOVE sent again after a reboot's recovery and then unanswered stops at the operation's deadline too (RFC 7530 §9.1.9)", async () => {
-  await using h = await harness(0, TIMEOUTS);
+  await using h = await harness(0, TIMEOUT_2S);
   const dir = await h.vfs();
   await h.open("other");
   h.mark();
@@ -197,7 +181,7 @@ Deno.test("4.0: a REMOVE sent again after a reboot's recovery and then unanswere
   h.channel.dropReplies("REMOVE", { after: 1, times: 1_000 });
   const start = h.clock.now();
   const removing = h.m.run(() => [putfh(dir), remove("file")] as const);
-  const { error, at } = await failure(h, removing, start);
+  const { error, at } = await failureOf(h, removing, start);
   assert.ok(error instanceof ServerNotRespondingError, String(error));
   assert.ok(at <= 8_000 && at >= 7_900, `failed at ${at} ms`);
   const removes = h.timeline().filter(([, ops]) => ops.includes("REMOVE"));
@@ -205,7 +189,7 @@ Deno.test("4.0: a REMOVE sent again after a reboot's recovery and then unanswere
 });
 
 Deno.test("4.1: a REMOVE whose resend met a lost session may have run: giving up on the recovery says so (mayHaveRun, the status marked answeredResend; lib/state/exactly_once.ts)", async () => {
-  await using h = await harness(1, TIMEOUTS);
+  await using h = await harness(1, TIMEOUT_2S);
   const dir = await h.vfs();
   h.mark();
   // The first REMOVE runs, its reply is lost; the resend meets a session
@@ -216,7 +200,7 @@ Deno.test("4.1: a REMOVE whose resend met a lost session may have run: giving up
   h.channel.dropReplies("CREATE_SESSION", { times: 6 });
   const start = h.clock.now();
   const removing = h.m.run(() => [putfh(dir), remove("file")] as const);
-  const { error, at } = await failure(h, removing, start);
+  const { error, at } = await failureOf(h, removing, start);
   assertRecoveryTimeout(error);
   assert.equal(at, 8_000);
   assert.equal(error.mayHaveRun, true);
@@ -228,7 +212,7 @@ Deno.test("4.1: a REMOVE whose resend met a lost session may have run: giving up
 });
 
 Deno.test("4.1: the CLOSE of the release at exit keeps its own bound: it waits for a 10 s session reset and closes the file (README 'Deadlines and signals': releases have their window)", async () => {
-  await using h = await harness(1, TIMEOUTS);
+  await using h = await harness(1, TIMEOUT_2S);
   await h.open();
   h.mark();
   slowSessionReset(h);
