@@ -213,12 +213,29 @@ class MoveRun {
  *
  * @example
  * ```ts
- * await move(
- *   [parseLocation("nfs://old/export/data")],
- *   parseLocation("nfs://new/export/"),
- *   { connect: (url) => Nfs4Client.connect({ host: url.host, port: url.port }),
- *     onError: (err) => console.error(err) },
- * );
+ * // One client per server, reused for each of its operands, and closed
+ * // by the caller at the end.
+ * const clients = new Map<string, Promise<Nfs4Client>>();
+ * try {
+ *   await move(
+ *     [parseLocation("nfs://old/export/data")],
+ *     parseLocation("nfs://new/export/"),
+ *     {
+ *       connect: (url) => {
+ *         const key = `${url.host}:${url.port}`;
+ *         let client = clients.get(key);
+ *         if (!client) {
+ *           client = Nfs4Client.connect({ host: url.host, port: url.port });
+ *           clients.set(key, client);
+ *         }
+ *         return client;
+ *       },
+ *       onError: (err) => console.error(err),
+ *     },
+ *   );
+ * } finally {
+ *   for (const client of clients.values()) await client.then((c) => c.close(), () => {});
+ * }
  * ```
  */
 export async function move(

@@ -14,6 +14,7 @@
 import type { OpenFile } from "./api.ts";
 import type { FileHandle } from "../nfs4/types.ts";
 import { FileClosedError } from "./errors.ts";
+import { checkInteger, UINT32, UINT64 } from "./arguments.ts";
 
 /**
  * Directory handles by path, walked once each, for one batch of files (one
@@ -105,6 +106,14 @@ export class PrefetchedFile implements OpenFile {
 
   read(offset: bigint, count: number): Promise<{ data: Uint8Array; eof: boolean }> {
     if (this.#closing !== undefined) return Promise.reject(new FileClosedError(this.path));
+    // The same checks as the client's own handle (lib/client/arguments.ts):
+    // a negative or fractional count would slice the head from its end.
+    try {
+      checkInteger(this.path, "read offset", offset, UINT64);
+      checkInteger(this.path, "read count", count, UINT32);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const length = BigInt(this.head.length);
     if (offset < length) {
       const start = Number(offset);
@@ -124,6 +133,7 @@ export class PrefetchedFile implements OpenFile {
 
   async *chunks(offset = 0n): AsyncIterable<Uint8Array> {
     if (this.#closing !== undefined) throw new FileClosedError(this.path);
+    checkInteger(this.path, "read offset", offset, UINT64);
     if (offset < BigInt(this.head.length)) {
       yield this.head.subarray(Number(offset));
       offset = BigInt(this.head.length);

@@ -325,3 +325,29 @@ Deno.test("PrefetchedFile: after close() every read throws FileClosedError, and 
   await whole.close();
   await assert.rejects(whole.read(0n, 3), FileClosedError);
 });
+
+Deno.test("PrefetchedFile: read() and chunks() refuse an offset or count their fields cannot hold, as the client's own handle does", async () => {
+  const head = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
+  const file = new PrefetchedFile("/vfs/small", 8n, head, true, undefined);
+  // A negative count sliced the head from its end (2 bytes for -6).
+  await assert.rejects(
+    file.read(0n, -6),
+    new RangeError("/vfs/small: read count must be a non-negative integer below 2^32, got -6"),
+  );
+  await assert.rejects(
+    file.read(0n, 1.5),
+    new RangeError("/vfs/small: read count must be a non-negative integer below 2^32, got 1.5"),
+  );
+  await assert.rejects(
+    file.read(-1n, 4),
+    new RangeError("/vfs/small: read offset must be a non-negative integer below 2^64, got -1"),
+  );
+  await assert.rejects(
+    file.read(0 as unknown as bigint, 4),
+    new TypeError("/vfs/small: read offset must be a bigint, got 0 (number)"),
+  );
+  await assert.rejects(async () => {
+    for await (const _ of file.chunks(-2n)) { /* nothing may come */ }
+  }, new RangeError("/vfs/small: read offset must be a non-negative integer below 2^64, got -2"));
+  assert.deepEqual((await file.read(6n, 4)).data, Uint8Array.from([7, 8]));
+});
