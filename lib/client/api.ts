@@ -157,7 +157,8 @@ export interface OpenFile {
    * NFSv4.2 SEEK (RFC 7862 §15.11): where the next data or hole starts at
    * or after `offset`, without reading; `eof` when there is none (the end
    * of the file counts as a hole). Undefined when the server cannot be asked
-   * (4.0, 4.1, or it answered NFS4ERR_NOTSUPP before).
+   * (4.0, 4.1, or it answered NFS4ERR_NOTSUPP or NFS4ERR_UNION_NOTSUPP
+   * before).
    */
   readonly seek?:
     | ((offset: bigint, what: "data" | "hole") => Promise<{ eof: boolean; offset: bigint }>)

@@ -2514,6 +2514,12 @@ export class Nfs4Client implements Nfs4ClientApi {
         this.#seekUnsupported = true;
         return undefined;
       }
+      // SEEK for one `what` only (NFS4ERR_UNION_NOTSUPP, RFC 7862 §11):
+      // not asked again, as after NOTSUPP; the caller reads instead
+      // (isSeekUnsupported), told the server's own status.
+      if (e instanceof NfsError && e.status === S.NFS4ERR_UNION_NOTSUPP) {
+        this.#seekUnsupported = true;
+      }
       throw e;
     }
   }
@@ -2522,7 +2528,8 @@ export class Nfs4Client implements Nfs4ClientApi {
 
   /**
    * Whether SEEK may be asked: a 4.2 client whose server has not answered
-   * one with NFS4ERR_NOTSUPP (NfsFile.seek is undefined otherwise).
+   * one with NFS4ERR_NOTSUPP or NFS4ERR_UNION_NOTSUPP (NfsFile.seek is
+   * undefined otherwise).
    */
   get seekSupported(): boolean {
     return this.manager.minorVersion >= 2 && !this.#seekUnsupported;
@@ -2738,7 +2745,7 @@ export class NfsFile implements WritableFile {
 
   /**
    * SEEK (NFSv4.2); present only on a 4.2 client whose server has not
-   * answered a SEEK with NFS4ERR_NOTSUPP (see OpenFile.seek).
+   * answered a SEEK with NFS4ERR_NOTSUPP or NFS4ERR_UNION_NOTSUPP (see OpenFile.seek).
    */
   get seek(): OpenFile["seek"] {
     if (!this.#client.seekSupported) return undefined;

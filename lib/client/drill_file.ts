@@ -34,7 +34,7 @@
 import { Nfs4Status } from "../nfs4/status.ts";
 import type { Nfs4ClientApi, WritableFile } from "./api.ts";
 import { settleWithin } from "./drill.ts";
-import { NfsError } from "./errors.ts";
+import { isSeekUnsupported, NfsError } from "./errors.ts";
 import { joinUrl, type NfsUrl } from "./url.ts";
 import { cleanupWork } from "./operation_scope.ts";
 
@@ -320,9 +320,14 @@ async function whyNotOnlyDrillBytes(
   const others = "it holds bytes before the drill's range that the drill did not write";
   if (written.from === 0n) return undefined;
   if (file.seek) {
-    // NFSv4.2: where the first data is, without reading (RFC 7862 §15.11).
-    const data = await file.seek(0n, "data");
-    return data.eof || data.offset >= written.from ? undefined : others;
+    // NFSv4.2: where the first data is, without reading (RFC 7862 §15.11);
+    // a server without it (NOTSUPP, UNION_NOTSUPP) has the bytes read.
+    try {
+      const data = await file.seek(0n, "data");
+      return data.eof || data.offset >= written.from ? undefined : others;
+    } catch (e) {
+      if (!isSeekUnsupported(e)) throw e;
+    }
   }
   if (written.from > BigInt(CHECKED_PREFIX_MAX)) {
     return `the drill's range starts past ${CHECKED_PREFIX_MAX} bytes, too far in to read back ` +

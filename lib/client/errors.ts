@@ -15,6 +15,18 @@ export { Nfs4Status };
 import type { LockHolder } from "./api.ts";
 import { formatRange } from "../state/open_state.ts";
 
+/**
+ * Whether a SEEK (NFSv4.2, optional: RFC 7862 §15.11) failed only because
+ * the server does not offer it: NFS4ERR_NOTSUPP for the operation, or
+ * NFS4ERR_UNION_NOTSUPP for the arm of the union asked (RFC 7862 §11: the
+ * operation is supported, `sa_what`'s value is not; a server may seek data
+ * but not holes). Either way the caller reads instead.
+ */
+export function isSeekUnsupported(e: unknown): e is NfsError {
+  return e instanceof NfsError &&
+    (e.status === Nfs4Status.NFS4ERR_NOTSUPP || e.status === Nfs4Status.NFS4ERR_UNION_NOTSUPP);
+}
+
 /** LOCK or LOCKT found a conflicting lock (NFS4ERR_DENIED): who holds it. */
 export class LockConflictError extends NfsError {
   readonly holder: LockHolder;

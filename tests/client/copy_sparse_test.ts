@@ -246,3 +246,38 @@ Deno.test("seekedRead() falls back to reading (holes found in the zeros) when SE
   }
   assert.deepEqual(merged, [["hole", 4096], ["data", 4096], ["hole", 8192]]);
 });
+
+Deno.test("seekedRead() reads the rest (holes found in the zeros) when SEEK answers NFS4ERR_UNION_NOTSUPP, for data or for holes only (RFC 7862 §11, §15.11)", async () => {
+  // 16 KiB: a hole, data at [4096, 8192), a hole.
+  const size = 16384n;
+  const bytes = new Uint8Array(16384);
+  bytes.fill(7, 4096, 8192);
+  for (const refused of ["data", "hole"] as const) {
+    const reads: bigint[] = [];
+    const file = {
+      path: "/vfs/f",
+      read(offset: bigint, count: number) {
+        reads.push(offset);
+        const start = Number(offset);
+        const end = Math.min(start + count, bytes.length);
+        return Promise.resolve({ data: bytes.slice(start, end), eof: end >= bytes.length });
+      },
+      seek(offset: bigint, what: "data" | "hole"): Promise<{ eof: boolean; offset: bigint }> {
+        if (what === refused) {
+          return Promise.reject(new NfsError(Nfs4Status.NFS4ERR_UNION_NOTSUPP, "SEEK"));
+        }
+        return Promise.resolve({ eof: false, offset: offset < 4096n ? 4096n : offset });
+      },
+    };
+    const replay = new Uint8Array(16384);
+    let at = 0;
+    for await (const s of seekedRead(file, size, 4096, 2)) {
+      if (s.kind === "data") replay.set(s.bytes, at);
+      at += s.kind === "data" ? s.bytes.length : s.length;
+    }
+    assert.equal(at, 16384, `${refused}: every byte accounted for`);
+    assert.deepEqual(replay, bytes, `${refused}: the content is the file's`);
+    // Refused for holes: the data SEEK still skipped the first hole.
+    assert.equal(reads[0], refused === "hole" ? 4096n : 0n);
+  }
+});

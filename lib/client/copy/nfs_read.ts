@@ -4,8 +4,7 @@
  */
 
 import type { OpenFile } from "../api.ts";
-import { NfsError } from "../../nfs4/errors.ts";
-import { Nfs4Status } from "../../nfs4/status.ts";
+import { isSeekUnsupported } from "../errors.ts";
 import { endOfData } from "../read_progress.ts";
 import { HoleFinder, type Segment } from "./sparse.ts";
 
@@ -85,14 +84,8 @@ export async function* seekedRead(
     try {
       data = await file.seek(at, "data");
     } catch (e) {
-      // SEEK is optional (RFC 7862 §15.11): a server that answers
-      // NFS4ERR_NOTSUPP gets the rest read, its holes found in the zeros.
-      if (!(e instanceof NfsError) || e.status !== Nfs4Status.NFS4ERR_NOTSUPP) throw e;
-      const finder = new HoleFinder(HOLE_BLOCK);
-      for await (const chunk of pipelinedRead(file, size, rsize, depth, { from: at })) {
-        yield* finder.push(chunk);
-      }
-      yield* finder.end();
+      if (!isSeekUnsupported(e)) throw e;
+      yield* readFindingHoles(file, size, rsize, depth, at);
       return;
     }
     // sr_eof: no data after `at` (RFC 7862 §15.11.3; sr_offset then says
@@ -100,7 +93,15 @@ export async function* seekedRead(
     const dataAt = data.eof || data.offset >= size ? size : data.offset > at ? data.offset : at;
     if (dataAt > at) yield { kind: "hole", length: Number(dataAt - at) };
     if (dataAt >= size) return;
-    const hole = await file.seek(dataAt, "hole");
+    let hole: { eof: boolean; offset: bigint };
+    try {
+      hole = await file.seek(dataAt, "hole");
+    } catch (e) {
+      // A server may seek data but not holes (NFS4ERR_UNION_NOTSUPP).
+      if (!isSeekUnsupported(e)) throw e;
+      yield* readFindingHoles(file, size, rsize, depth, dataAt);
+      return;
+    }
     // The end of the file counts as a hole; an answer that makes no sense
     // (a hole before the data) means: read to the end.
     const holeAt = !hole.eof && hole.offset > dataAt && hole.offset < size ? hole.offset : size;
@@ -111,4 +112,23 @@ export async function* seekedRead(
     }
     at = holeAt;
   }
+}
+
+/**
+ * The rest of `file` from `from`, read whole, its holes found in the zeros:
+ * SEEK is optional (RFC 7862 §15.11), and a server that answers it with
+ * NFS4ERR_NOTSUPP or NFS4ERR_UNION_NOTSUPP is read as 4.0 and 4.1 are.
+ */
+async function* readFindingHoles(
+  file: Pick<OpenFile, "read" | "path">,
+  size: bigint,
+  rsize: number,
+  depth: number,
+  from: bigint,
+): AsyncGenerator<Segment> {
+  const finder = new HoleFinder(HOLE_BLOCK);
+  for await (const chunk of pipelinedRead(file, size, rsize, depth, { from })) {
+    yield* finder.push(chunk);
+  }
+  yield* finder.end();
 }
