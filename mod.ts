@@ -101,6 +101,7 @@ export {
   RecoveryTimeoutError,
   SendWaitTimeoutError,
   ServerNotRespondingError,
+  SessionGrantError,
   StateManager,
 } from "./lib/state/manager.ts";
 export {

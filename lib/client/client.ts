@@ -102,6 +102,7 @@ import {
   ClientClosedError,
   type Identity,
   type RunOptions,
+  SessionGrantError,
   StateManager,
 } from "../state/manager.ts";
 import {
@@ -426,7 +427,10 @@ export class Nfs4Client implements Nfs4ClientApi {
       : AUTO_MINOR_VERSIONS;
     const tracer = options.tracer ?? new Tracer();
     if (options.onTrace) tracer.subscribe(options.onTrace);
+    // A 4.1/4.2 session too small to use, when `auto` goes on to 4.0.
+    let sessionTooSmall: SessionGrantError | undefined;
     for (const minor of tries) {
+      if (sessionTooSmall && minor !== 0) continue;
       const channel = RpcCompoundChannel.to({
         host: options.host,
         port: options.port,
@@ -468,6 +472,19 @@ export class Nfs4Client implements Nfs4ClientApi {
         await Nfs4Client.#giveUp(manager);
         owner.release();
         await channel.close();
+        // The same server grants the same session whatever the minor
+        // version: with `auto`, 4.0 (no sessions) is tried next.
+        if (e instanceof SessionGrantError && tries.includes(0)) {
+          sessionTooSmall = e;
+          tracer.emit("clid", `NFSv4.${minor} session too small`, "trying NFSv4.0");
+          continue;
+        }
+        // No 4.0 either: the session is what to tell.
+        if (
+          sessionTooSmall && e instanceof NfsError && e.status === S.NFS4ERR_MINOR_VERS_MISMATCH
+        ) {
+          throw sessionTooSmall;
+        }
         if (e instanceof NfsError && e.status === S.NFS4ERR_MINOR_VERS_MISMATCH) {
           const next = tries[tries.indexOf(minor) + 1];
           if (next !== undefined) {

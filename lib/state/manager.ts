@@ -340,6 +340,29 @@ export class RecoveryTimeoutError extends Error {
 }
 
 /**
+ * The 4.1 session the server granted is too small for this client to
+ * work in: fewer operations per COMPOUND than it sends in one
+ * (`ca_maxoperations`), or requests or replies too small for the smallest
+ * READ or WRITE it makes with the COMPOUND around it (RFC 8881 §18.36.3:
+ * the server may lower every fore-channel attribute the client asked for).
+ * The Linux client refuses such a session too (nfs4_verify_fore_channel_attrs:
+ * "not prepared to break up compounds"). The session and client ID are
+ * destroyed as after any failed connect.
+ */
+export class SessionGrantError extends Error {
+  readonly server: string;
+  /** What the server granted that is too small, e.g. `4 operations per COMPOUND (ca_maxoperations)`. */
+  readonly shortfalls: readonly string[];
+
+  constructor(server: string, shortfalls: readonly string[]) {
+    super(`${server}: the server's NFSv4.1 session is too small to use: ${shortfalls.join("; ")}`);
+    this.name = "SessionGrantError";
+    this.server = server;
+    this.shortfalls = shortfalls;
+  }
+}
+
+/**
  * An operation's deadline (StateManagerOptions.recoveryTimeoutMs) passed
  * before its request could go out: on 4.1 every usable session slot was
  * held by requests still waiting for their replies (RFC 8881 §2.10.6: one
@@ -2614,7 +2637,12 @@ export class StateManager {
       }
       // Releasing is never stopped by the soft stop that ended the work
       // calling it (a command's, after Ctrl-C: operation_scope.ts).
-      if (!this.#fatal) await outsideOperationScope(() => procs.releaseAll(this));
+      // Not after recovery failed for good (what the server holds of this
+      // client is unknown), except when it failed on a session too small to
+      // use: that session and the client ID stand, and are destroyed.
+      if (!this.#fatal || this.#fatal instanceof SessionGrantError) {
+        await outsideOperationScope(() => procs.releaseAll(this));
+      }
       await this.#readsAnswered();
     } finally {
       this.tracer.flush();

@@ -57,7 +57,7 @@ import { freeStateid } from "../nfs4/ops/free_stateid.ts";
 import { delegreturn } from "../nfs4/ops/delegreturn.ts";
 import type { ChannelAttributes, Session } from "./client.ts";
 import type { RunOptions, StateManager } from "./manager.ts";
-import { ms } from "./manager.ts";
+import { ms, SessionGrantError } from "./manager.ts";
 import { destroySessionOutcome, leaseErrorFlags } from "./error_table.ts";
 import {
   type Delegation,
@@ -325,6 +325,44 @@ export const LARGEST_WRITE = 1024 * 1024;
 /** Room for a COMPOUND's other operations around a READ's data or a WRITE's. */
 const COMPOUND_ROOM = 8192;
 
+/**
+ * The least of the fore channel this client can work in (RFC 8881
+ * §18.36.3 lets a server grant less than was asked for). Operations: the
+ * largest COMPOUND it cannot split (SEQUENCE, PUTFH, OPEN, GETFH, GETATTR
+ * and the SETATTR, SAVEFH/RESTOREFH or CLOSE beside them) fits in 8, which
+ * is also what the Linux client asks for and insists on (NFS4_MAX_OPS;
+ * nfs4_verify_fore_channel_attrs); walks and batches of small files are cut
+ * to the grant. Sizes: a READ or WRITE of 4 KiB, the smallest one made, with
+ * the COMPOUND around it.
+ */
+export const LEAST_FORE_CHANNEL = {
+  maxOperations: 8,
+  maxRequestSize: 8192,
+  maxResponseSize: 8192,
+} as const;
+
+/** What in a granted fore channel is below {@linkcode LEAST_FORE_CHANNEL}, as words for the error. */
+export function foreChannelShortfalls(fore: ChannelAttributes): string[] {
+  const short: string[] = [];
+  const least = LEAST_FORE_CHANNEL;
+  if (fore.maxOperations < least.maxOperations) {
+    short.push(
+      `${fore.maxOperations} operations per COMPOUND (ca_maxoperations; nfs4 needs ${least.maxOperations})`,
+    );
+  }
+  if (fore.maxRequestSize < least.maxRequestSize) {
+    short.push(
+      `requests of ${fore.maxRequestSize} bytes (ca_maxrequestsize; nfs4 needs ${least.maxRequestSize})`,
+    );
+  }
+  if (fore.maxResponseSize < least.maxResponseSize) {
+    short.push(
+      `replies of ${fore.maxResponseSize} bytes (ca_maxresponsesize; nfs4 needs ${least.maxResponseSize})`,
+    );
+  }
+  return short;
+}
+
 /** What we ask for in CREATE_SESSION; the server answers with what it grants. */
 function wantedForeChannel(m: StateManager): ChannelAttributes {
   return {
@@ -401,6 +439,15 @@ async function createSessionNow(m: StateManager): Promise<number> {
       `maxreq ${fore.maxRequestSize}, maxresp ${fore.maxResponseSize}`,
     { session: result.sessionid, slots: slotCount },
   );
+  // A session too small to work in is not used: nothing would fit, or
+  // COMPOUNDs past the grant would be refused one by one
+  // (NFS4ERR_TOO_MANY_OPS, NFS4ERR_REQ_TOO_BIG). It stays recorded, so that
+  // the failed connect's release destroys it with the client ID.
+  const shortfalls = foreChannelShortfalls(fore);
+  if (shortfalls.length > 0) {
+    m.tracer.emit("sess", "session too small", shortfalls.join("; "));
+    throw new SessionGrantError(m.client.server, shortfalls);
+  }
   return S.NFS4_OK;
 }
 

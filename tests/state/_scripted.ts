@@ -138,6 +138,7 @@ import {
 import type { SequenceArgs, SequenceResult } from "../../lib/nfs4/ops/sequence.ts";
 import type { ExchangeIdArgs, ExchangeIdResult, ImplId } from "../../lib/nfs4/ops/exchange_id.ts";
 import type { CreateSessionArgs, CreateSessionResult } from "../../lib/nfs4/ops/create_session.ts";
+import type { ChannelAttributes } from "../../lib/state/client.ts";
 import type { SetclientidArgs } from "../../lib/nfs4/ops/setclientid.ts";
 import type { SetclientidConfirmArgs } from "../../lib/nfs4/ops/setclientid_confirm.ts";
 import type { OpenArgs, OpenDelegation, OpenResult } from "../../lib/nfs4/ops/open.ts";
@@ -466,6 +467,13 @@ export interface ScriptedServerOptions {
    * really holds (RFC 8881 §18.36.3, §18.46.3); up to 2^32 - 1.
    */
   readonly claimedSlots?: number;
+  /**
+   * CREATE_SESSION's fore channel grants these instead of what was asked
+   * (RFC 8881 §18.36.3: a server may lower any of them).
+   */
+  readonly foreChannelGrant?: Partial<
+    Pick<ChannelAttributes, "maxOperations" | "maxRequestSize" | "maxResponseSize">
+  >;
   /** 4.0: new open owners must OPEN_CONFIRM (default true, as Linux nfsd). */
   readonly confirmOpens?: boolean;
   /** Files under the root, by path; default `/vfs/file` and `/vfs/other`. */
@@ -729,6 +737,7 @@ export class ScriptedServer {
   readonly leaseTime: number;
   readonly maxSlots: number;
   readonly claimedSlots: number | undefined;
+  readonly foreChannelGrant: ScriptedServerOptions["foreChannelGrant"];
   readonly confirmOpens: boolean;
   readonly replyCache: boolean;
   readonly implId: ImplId | undefined;
@@ -822,6 +831,7 @@ export class ScriptedServer {
     this.leaseTime = options.leaseTime ?? 30;
     this.maxSlots = options.maxSlots ?? 8;
     this.claimedSlots = options.claimedSlots;
+    this.foreChannelGrant = options.foreChannelGrant;
     this.confirmOpens = options.confirmOpens ?? true;
     this.replyCache = options.replyCache ?? true;
     this.implId = options.implId;
@@ -2123,7 +2133,11 @@ export class ScriptedServer {
       sequence: args.sequence,
       flags: (backChan ? CreateSessionFlags.CREATE_SESSION4_FLAG_CONN_BACK_CHAN : 0) |
         (this.persistentSession ? CreateSessionFlags.CREATE_SESSION4_FLAG_PERSIST : 0),
-      foreChannel: { ...args.foreChannel, maxRequests: this.claimedSlots ?? granted },
+      foreChannel: {
+        ...args.foreChannel,
+        ...this.foreChannelGrant,
+        maxRequests: this.claimedSlots ?? granted,
+      },
       backChannel: args.backChannel,
     };
     client.createSessionCache = result;

@@ -11,6 +11,7 @@ import { harness } from "./_harness.ts";
 import { ClientRecord } from "../../lib/state/client.ts";
 import { systemClock } from "../../lib/state/clock.ts";
 import { MAX_SLOT_TABLE, SlotTable } from "../../lib/state/slot_table.ts";
+import { SessionGrantError } from "../../lib/state/manager.ts";
 
 const UINT32_MAX = 0xffffffff;
 
@@ -60,4 +61,43 @@ Deno.test("lease_time 2^32 - 1 s: the real clock's renewal timer waits, it does 
   await new Promise((resolve) => setTimeout(resolve, 50));
   timer.cancel();
   assert.equal(fired, false);
+});
+
+for (
+  const [grant, words] of [
+    [{ maxOperations: 4 }, "4 operations per COMPOUND (ca_maxoperations; nfs4 needs 8)"],
+    [{ maxRequestSize: 2048 }, "requests of 2048 bytes (ca_maxrequestsize; nfs4 needs 8192)"],
+    [{ maxResponseSize: 1024 }, "replies of 1024 bytes (ca_maxresponsesize; nfs4 needs 8192)"],
+  ] as const
+) {
+  Deno.test(`CREATE_SESSION granting ${words.split(" (")[0]}: the session is refused and destroyed with the client ID, nothing else sent (RFC 8881 §18.36.3)`, async () => {
+    await using h = await harness(1, { foreChannelGrant: grant, noStart: true });
+    await assert.rejects(
+      h.m.start(),
+      (e) => {
+        const error = e instanceof SessionGrantError ? e : (e as Error).cause;
+        assert.ok(error instanceof SessionGrantError, String(e));
+        assert.equal(
+          error.message,
+          `scripted: the server's NFSv4.1 session is too small to use: ${words}`,
+        );
+        return true;
+      },
+    );
+    await h.m.shutdown();
+    assert.deepEqual(h.ops(), [
+      "EXCHANGE_ID",
+      "CREATE_SESSION",
+      "DESTROY_SESSION",
+      "DESTROY_CLIENTID",
+    ]);
+  });
+}
+
+Deno.test("CREATE_SESSION granting the least nfs4 works in (8 operations, 8 KiB each way): a file is read as usual (RFC 8881 §18.36.3)", async () => {
+  await using h = await harness(1, {
+    foreChannelGrant: { maxOperations: 8, maxRequestSize: 8192, maxResponseSize: 8192 },
+  });
+  const file = await h.open();
+  assert.equal(await h.readText(file), "hello, world\n");
 });
