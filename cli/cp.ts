@@ -99,9 +99,11 @@ Preserving (as coreutils cp):
   links); --preserve=ATTRS and --no-preserve=ATTRS pick among mode,
   ownership, timestamps, links, all. Times are kept to the nanosecond, before
   1970 too. The owner is set before the mode; one the server or the system
-  refuses is a warning per file (and the copy gets no set-id bits), not a
-  failure. Owners go to the server as numbers, or as name@domain when its own
-  owner strings carry a domain; name@domain from a server is looked up here.
+  refuses, or that the server accepts and does not keep (read back: a
+  squashing export gives its anonymous owner), is a warning per file (and
+  the copy gets no set-id bits), not a failure. Owners go to the server as
+  numbers, or as name@domain when its own owner strings carry a domain;
+  name@domain from a server is looked up here.
   Without -p, new files get the source's mode less the umask (directories
   keep their sticky bit; set-id bits are not copied), stdin 0666 less the
   umask. -r recreates fifos, sockets and devices (devices need root).

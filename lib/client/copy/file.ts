@@ -20,6 +20,7 @@ import { CopyError, IncompleteCopyError, LocalFileError } from "./options.ts";
 import {
   type FinalAttrs,
   isSpecial,
+  type Ownership,
   type Reader,
   type Side,
   type Stat,
@@ -34,6 +35,7 @@ import {
   modeSettable,
   modeWithoutOwner,
   ownershipFor,
+  ownershipKept,
   reasonOf,
 } from "./preserve.ts";
 
@@ -282,6 +284,10 @@ async function copyThroughTemporary(
   const temp = side.join(side.dirname(target), temporaryName(side.basename(target)));
   // The owner to give: the source's (--preserve=ownership), else the replaced file's.
   const owned = attrs.owner !== undefined || attrs.group !== undefined;
+  /** The source's owner and group as given (read back once the file is placed). */
+  const asked: Ownership = { owner: attrs.owner, group: attrs.group };
+  /** The owner given was refused (and warned of): nothing to read back. */
+  let ownerRefused = false;
   const creating = side.create(temp, {
     atOnce: existing !== undefined,
     ...(run.options.noClobber || isNew ? { placeAs: target } : {}),
@@ -357,6 +363,7 @@ async function copyThroughTemporary(
       // owner with the data (nfs_create.ts) meets the refusal at its finish.
       const refused = async (e: unknown, finishing: FinalAttrs): Promise<FinalAttrs> => {
         if (!owned || !isOwnerRefused(side, e)) throw e;
+        ownerRefused = true;
         run.warn(`${side.display(target)}: cannot preserve ownership: ${reasonOf(e)}`, side);
         // As cp: the group alone, a failure ignored (a group we are in may be given).
         if (owner.owner !== undefined && owner.group !== undefined) {
@@ -388,8 +395,11 @@ async function copyThroughTemporary(
       if (run.options.signal?.aborted) stoppedEnding = ending;
       throw e;
     }
+    // The owner given, read back where the side may have answered it
+    // without setting it (NFS: a squashing export, RFC 7530 §16.32.4).
+    const readBack = owned && !ownerRefused && side.ownership !== undefined;
     if (run.options.noClobber || isNew) {
-      placed = await run.abortable(side.renameNoReplace(temp, target, writer));
+      placed = await run.abortable(side.renameNoReplace(temp, target, writer, readBack));
       if (!placed && !run.options.noClobber) {
         throw new CopyError(
           `cannot create regular file '${
@@ -398,10 +408,12 @@ async function copyThroughTemporary(
           { url: side.url },
         );
       }
+      if (placed && readBack) await ownerReadBack(run, side, target, asked, attrs, writer);
       return placed ? "placed" : "skipped";
     }
     await run.abortable(side.rename(temp, target));
     placed = true;
+    if (readBack) await ownerReadBack(run, side, target, asked, attrs, writer);
     return "placed";
   } catch (e) {
     failure = e;
@@ -434,6 +446,34 @@ async function copyThroughTemporary(
       ].map((step) => Promise.resolve(step).catch(() => undefined)));
     }
   }
+}
+
+/**
+ * Compares the owner and group the file `writer` wrote holds, now at
+ * `target`, with those given (`asked`): from the writer's or the placing's
+ * own replies where they carried them, else one GETATTR by its handle. A
+ * server that kept others (it squashed them, and answered the SETATTR
+ * NFS4_OK) gets the refusal's warning, and, as for a refusal, the file no
+ * set-id or sticky bits: its mode is set again without them when `attrs`
+ * gave it some (cp gives no set-id bits to a file it could not give away).
+ */
+async function ownerReadBack(
+  run: CopyRun,
+  side: Side,
+  target: string,
+  asked: Ownership,
+  attrs: FinalAttrs,
+  writer: Writer,
+): Promise<void> {
+  // Nothing new goes to a server once the copy is stopped.
+  run.checkAbort();
+  const shownAs = side.display(target);
+  const kept = await run.abortable(
+    ownershipKept(run, side, target, asked, { shownAs, follow: false, writer }),
+  );
+  if (kept || attrs.mode === undefined) return;
+  const mode = modeWithoutOwner(attrs.mode, false);
+  if (mode !== attrs.mode) await run.abortable(side.setAttrs(target, { mode }, false));
 }
 
 /**

@@ -33,6 +33,7 @@ import { CopyError, type CopyTuning } from "./options.ts";
 import {
   type CreateOptions,
   type DirEntry,
+  type Ownership,
   type Reader,
   type Side,
   type SpecialKind,
@@ -57,6 +58,9 @@ export type FileExtras = {
 };
 
 export const FILE_SYNC4 = 2;
+
+/** What a copy reads back of a file it gave an owner (RFC 7530 §5.9). */
+const OWNERSHIP_ATTRS: readonly number[] = [Attr.OWNER, Attr.OWNER_GROUP];
 
 /** Files up to this size are read with their OPEN (openReadAhead). */
 const SMALL_FILE_BYTES = 64 * 1024;
@@ -115,6 +119,12 @@ export class NfsSide implements Side {
   #ownerDomain: string | undefined;
   /** What the destination's file system lets a file be given, asked once ({@linkcode supportsMode}). */
   #support: Promise<CreateSupport | undefined> | undefined;
+  /**
+   * The owner and group of a writer's file, read in a request of it sent
+   * anyway (renameNoReplace's LINK), for {@linkcode ownership} to answer
+   * with no request of its own.
+   */
+  readonly #ownershipRead = new WeakMap<Writer, Ownership>();
 
   constructor(
     client: Nfs4ClientApi,
@@ -462,7 +472,12 @@ export class NfsSide implements Side {
     );
   }
 
-  async renameNoReplace(from: string, to: string, writer?: Writer): Promise<boolean> {
+  async renameNoReplace(
+    from: string,
+    to: string,
+    writer?: Writer,
+    readOwnership = false,
+  ): Promise<boolean> {
     // LINK fails with NFS4ERR_EXIST when the name is taken (RFC 7530 §16.9,
     // RFC 8881 §18.9): the final name is created only if absent, as GUARDED4
     // would. The temporary's name goes in the same COMPOUND: REMOVE runs
@@ -482,6 +497,17 @@ export class NfsSide implements Side {
       const name = this.basename(to);
       let linked = false;
       let doneBefore = false;
+      // The owner and group the file holds (cp -p reads them back: a server
+      // may have answered their SETATTR NFS4_OK and kept others), in this
+      // COMPOUND rather than one of their own, unless the writer's replies
+      // said them: before the LINK, which a failed GETATTR then stops
+      // (RFC 7530 §15.2).
+      const held = () =>
+        readOwnership && writer && !writer.heldOwnership?.()
+          ? [tapped(getattr(OWNERSHIP_ATTRS), (v) => {
+            this.#ownershipRead.set(writer, { owner: v.attrs.owner, group: v.attrs.ownerGroup });
+          })]
+          : [];
       try {
         await settleUnknownOutcome(
           manager,
@@ -492,6 +518,7 @@ export class NfsSide implements Side {
               () =>
                 [
                   putfh(fileFh),
+                  ...held(),
                   savefh(),
                   putfh(dirFh),
                   tapped(link(name), () => linked = true),
@@ -676,6 +703,36 @@ export class NfsSide implements Side {
         ...(group !== undefined ? { ownerGroup: group } : {}),
       }, { follow })
     );
+  }
+
+  async ownership(path: string, follow: boolean, writer?: Writer): Promise<Ownership> {
+    if (writer) {
+      const known = writer.heldOwnership?.() ?? this.#ownershipRead.get(writer);
+      if (known) return known;
+      // By the file's handle: the name it was written under may be gone
+      // (placed under its final name in the COMPOUND that made it).
+      const fh = writer instanceof DeferredCreateWriter
+        ? writer.placement()?.fh
+        : writer instanceof NfsWriter
+        ? writer.state?.fh
+        : undefined;
+      const client = this.client;
+      if (fh && client instanceof Nfs4Client) {
+        try {
+          const [, attrs] = await client.manager.run(() =>
+            [putfh(fh), getattr(OWNERSHIP_ATTRS)] as const
+          );
+          return { owner: attrs.attrs.owner, group: attrs.attrs.ownerGroup };
+        } catch (e) {
+          throw e instanceof NfsError ? e.withPath(this.display(path)) : e;
+        }
+      }
+    }
+    const now = await this.stat(path, follow);
+    if (!now) {
+      throw this.#named(new NfsError(S.NFS4ERR_NOENT, "GETATTR", { path }));
+    }
+    return { owner: now.owner, group: now.group };
   }
 
   ownerName(text: string, kind: OwnerKind, from: "local" | "nfs"): Promise<string | undefined> {

@@ -81,3 +81,53 @@ export async function serverOwner(
   const name = (await getent(kind, text))?.[0];
   return name !== undefined && name !== "" ? `${name}@${domain}` : text;
 }
+
+/**
+ * Owner ids and names a server gives what it squashes or cannot map:
+ * Ganesha's default anonymous uid and gid ((uid_t)-2), the Linux
+ * nobody/nogroup ids knfsd and rpc.idmapd fall back to, and their names
+ * (as cli/chown.ts knows them).
+ */
+const ANONYMOUS_IDS: ReadonlySet<string> = new Set(["4294967294", "65534"]);
+const ANONYMOUS_NAMES: ReadonlySet<string> = new Set(["nobody", "nogroup", "nfsnobody"]);
+
+/** `name@domain` as its name and domain (`""` without one). */
+function splitOwner(text: string): [string, string] {
+  const at = text.lastIndexOf("@");
+  return at > 0 ? [text.slice(0, at), text.slice(at + 1)] : [text, ""];
+}
+
+/** Whether `text` is how a server names the owner it gives one it squashed or could not map. */
+function isAnonymous(text: string): boolean {
+  if (NUMERIC.test(text)) return ANONYMOUS_IDS.has(String(Number(text)));
+  return ANONYMOUS_NAMES.has(splitOwner(text)[0]);
+}
+
+/**
+ * Whether the owner string `held` (what a server answered a GETATTR with)
+ * names the owner `asked` (what a SETATTR gave it), as cli/chown.ts's
+ * read-back compares them: equal strings; else both as local ids (a
+ * number as it is, `name@domain` through this host's users and groups,
+ * RFC 7530 §5.9); two names this host does not know, by name and domain
+ * (a DNS domain, whose case does not matter). A number against a name
+ * this host does not know cannot be told (the server's database is not
+ * this host's): taken as kept, unless `held` is the anonymous owner a
+ * server squashes to and `asked` was not.
+ *
+ * @example
+ * ```ts
+ * await ownerKept("4242", "1234", "user"); // false
+ * await ownerKept("0", "root@localdomain", "user"); // true
+ * ```
+ */
+export async function ownerKept(held: string, asked: string, kind: OwnerKind): Promise<boolean> {
+  if (held === asked) return true;
+  const [heldId, askedId] = await Promise.all([localOwner(held, kind), localOwner(asked, kind)]);
+  if (heldId !== undefined && askedId !== undefined) return Number(heldId) === Number(askedId);
+  if (heldId !== undefined || askedId !== undefined) {
+    return !(isAnonymous(held) && !isAnonymous(asked));
+  }
+  const [heldName, heldDomain] = splitOwner(held);
+  const [askedName, askedDomain] = splitOwner(asked);
+  return heldName === askedName && heldDomain.toLowerCase() === askedDomain.toLowerCase();
+}

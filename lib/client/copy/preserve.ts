@@ -5,18 +5,20 @@
  * be kept (an owner the server refuses, times a server cannot give a
  * symlink) is a warning, as coreutils says "failed to preserve ownership"
  * and goes on; it does not make the copy fail.
+ *
+ * An owner given on a server is read back ({@linkcode ownershipKept}): a
+ * server that squashes owners (Ganesha's `all_squash`, `root_squash` for
+ * root's files) answers the SETATTR NFS4_OK with `owner` and `owner_group`
+ * in its attrsset (RFC 7530 §16.32.4, RFC 8881 §18.30.4), and holds its
+ * anonymous ids instead. That is the same warning as a refusal, naming what
+ * the server set, as `nfs4 chown` names it.
  * @module
  */
 
 import type { NfsTime } from "../../nfs4/types.ts";
 import type { CopyRun } from "./run.ts";
-import type { Side, Stat } from "./side.ts";
-
-/** Owner and group as the destination names them (undefined: leave as created). */
-export interface Ownership {
-  readonly owner?: string | undefined;
-  readonly group?: string | undefined;
-}
+import type { Ownership, Side, Stat, Writer } from "./side.ts";
+import { ownerKept, type OwnerKind } from "./owners.ts";
 
 /** Attributes to give a directory, symlink or special file. */
 export interface NodeAttrs extends Ownership {
@@ -95,6 +97,77 @@ export function isOwnerRefused(side: Side, error: unknown): boolean {
   return side.isDenied(error) || (error as { code?: unknown })?.code === "EINVAL";
 }
 
+/**
+ * What of `asked` the server does not hold, judged by `held` (its owner
+ * and group read back after the SETATTR) the way `nfs4 chown` judges them
+ * ({@linkcode ownerKept}: numbers and `name@domain` as this host maps them,
+ * RFC 7530 §5.9), as `[held, asked]` pairs; undefined when it holds both
+ * (or did not say: a server without the attribute, nothing to compare).
+ */
+export async function ownershipNotKept(
+  held: Ownership,
+  asked: Ownership,
+): Promise<{ owner?: [string, string]; group?: [string, string] } | undefined> {
+  const check = async (got: string | undefined, want: string | undefined, kind: OwnerKind) =>
+    got === undefined || want === undefined || await ownerKept(got, want, kind)
+      ? undefined
+      : [got, want] as [string, string];
+  const [owner, group] = await Promise.all([
+    check(held.owner, asked.owner, "user"),
+    check(held.group, asked.group, "group"),
+  ]);
+  if (!owner && !group) return undefined;
+  return { ...(owner ? { owner } : {}), ...(group ? { group } : {}) };
+}
+
+/**
+ * Reads back the owner and group of `path` on `side` after they were
+ * given (`asked`, as `side` names them), where a side can answer a change
+ * of owner without making it (NFS: Side.ownership). One that does not hold
+ * what was asked is a warning, the refusal's:
+ * `DEST: cannot preserve ownership: the server set owner to '4242', not
+ * '1234' and group to '4242', not '1234'`. False then (the caller gives no
+ * set-id bits); true when kept, or when the side cannot say.
+ */
+export async function ownershipKept(
+  run: CopyRun,
+  side: Side,
+  path: string,
+  asked: Ownership,
+  how: { readonly shownAs: string; readonly follow: boolean; readonly writer?: Writer },
+): Promise<boolean> {
+  if (!side.ownership || (asked.owner === undefined && asked.group === undefined)) return true;
+  const held = await side.ownership(path, how.follow, how.writer);
+  return await ownershipHeld(run, side, held, asked, how.shownAs);
+}
+
+/** {@linkcode ownershipKept} of what `held` says the server holds. */
+async function ownershipHeld(
+  run: CopyRun,
+  side: Side,
+  held: Ownership,
+  asked: Ownership,
+  shownAs: string,
+): Promise<boolean> {
+  const wrong = await ownershipNotKept(held, asked);
+  if (!wrong) return true;
+  // Owner strings come from the server: control characters are not printed.
+  const part = (what: string, [got, want]: [string, string]) =>
+    `${what} to '${printable(got)}', not '${printable(want)}'`;
+  const parts = [
+    ...(wrong.owner ? [part("owner", wrong.owner)] : []),
+    ...(wrong.group ? [part("group", wrong.group)] : []),
+  ];
+  run.warn(`${shownAs}: cannot preserve ownership: the server set ${parts.join(" and ")}`, side);
+  return false;
+}
+
+/** An owner string with its control characters (C0, DEL, C1) shown as `?`. */
+function printable(text: string): string {
+  // deno-lint-ignore no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?");
+}
+
 /** What {@linkcode applyAttrs} sets attributes on. */
 export interface AttrTarget {
   /** The name to give in warnings (the final name, not a temporary). */
@@ -117,7 +190,10 @@ export function modeWithoutOwner(mode: number, directory: boolean): number {
 /**
  * Sets what `attrs` holds on `path`: the owner first (a refusal is a
  * warning, and set-id bits are then not given, as cp does), then mode and
- * times in one call.
+ * times in one call. An owner the side may answer without setting (NFS) is
+ * read back before the mode ({@linkcode ownershipKept}): one the server
+ * did not keep is the refusal's warning, and the mode then has no set-id
+ * bits either. A symlink's is read with its times (below), in one GETATTR.
  */
 export async function applyAttrs(
   run: CopyRun,
@@ -130,9 +206,12 @@ export async function applyAttrs(
   const follow = target.symlink !== true;
   let mode = target.symlink ? undefined : attrs.mode;
   if (mode !== undefined && !await modeSettable(run, side, path)) mode = undefined;
+  /** The owner and group given, still to be read back (when the side can say). */
+  let given: Ownership | undefined;
   if (attrs.owner !== undefined || attrs.group !== undefined) {
     try {
       await side.setOwner(path, attrs.owner, attrs.group, follow);
+      if (side.ownership) given = { owner: attrs.owner, group: attrs.group };
     } catch (e) {
       if (!isOwnerRefused(side, e)) throw e;
       run.warn(`${shownAs}: cannot preserve ownership: ${reasonOf(e)}`, side);
@@ -144,6 +223,11 @@ export async function applyAttrs(
     }
   }
   const times = attrs.mtime && attrs.atime ? { mtime: attrs.mtime, atime: attrs.atime } : undefined;
+  if (given && !(target.symlink && times && side.kind === "nfs")) {
+    const kept = await ownershipKept(run, side, path, given, { shownAs, follow });
+    if (!kept && mode !== undefined) mode = modeWithoutOwner(mode, target.directory === true);
+    given = undefined;
+  }
   if (!target.symlink) {
     if (mode !== undefined || times) await side.setAttrs(path, { mode, ...times }, follow);
     return;
@@ -153,6 +237,7 @@ export async function applyAttrs(
     await side.setAttrs(path, times, follow);
   } catch (e) {
     run.warn(`${shownAs}: cannot preserve the times of a symlink: ${reasonOf(e)}`, side);
+    if (given) await ownershipKept(run, side, path, given, { shownAs, follow });
     return;
   }
   // Checked: Ganesha's VFS FSAL answers NFS4_OK to times on a symlink and
@@ -166,6 +251,8 @@ export async function applyAttrs(
       side,
     );
   }
+  // The owner given, from the same GETATTR.
+  if (given && now) await ownershipHeld(run, side, now, given, shownAs);
 }
 
 function sameTime(a: NfsTime, b: NfsTime): boolean {

@@ -58,6 +58,12 @@ export interface DirEntry extends Stat {
   readonly name: string;
 }
 
+/** Owner and group as a side names them (undefined: leave as created, or not known). */
+export interface Ownership {
+  readonly owner?: string | undefined;
+  readonly group?: string | undefined;
+}
+
 /** Times and mode to give a copy. */
 export interface FinalAttrs {
   /** Undefined: leave the mode as it is (an in-place overwrite without `-p`). */
@@ -140,6 +146,14 @@ export interface Writer {
    * have to send again (NFS: uncommitted WRITEs), so memory stays small.
    */
   useSource?(reread: Reread): void;
+  /**
+   * Once finished: the owner and group the server answered it holds after
+   * the owner given by {@linkcode chown}, when the writer's own requests
+   * asked (a GETATTR of `owner` and `owner_group` after that SETATTR, in
+   * the same COMPOUND); undefined when they did not. The copy reads them
+   * back otherwise (Side.ownership), to compare with what it gave.
+   */
+  heldOwnership?(): Ownership | undefined;
 }
 
 /**
@@ -204,8 +218,18 @@ export interface Side {
   mkdir(path: string, mode: number): Promise<void>;
   symlink(path: string, target: string): Promise<void>;
   rename(from: string, to: string): Promise<void>;
-  /** Puts `from` at `to` unless `to` exists (then false); `from` is gone either way. */
-  renameNoReplace(from: string, to: string, writer?: Writer): Promise<boolean>;
+  /**
+   * Puts `from` at `to` unless `to` exists (then false); `from` is gone
+   * either way. `readOwnership`: the owner and group `writer`'s file holds
+   * are wanted afterwards ({@linkcode ownership}); a side that sends a
+   * request of the file for this anyway may ask them in it.
+   */
+  renameNoReplace(
+    from: string,
+    to: string,
+    writer?: Writer,
+    readOwnership?: boolean,
+  ): Promise<boolean>;
   remove(path: string): Promise<void>;
   /** Can an existing file be opened for writing? Throws the reason when not. */
   checkWritable(path: string): Promise<void>;
@@ -243,6 +267,17 @@ export interface Side {
     group: string | undefined,
     follow: boolean,
   ): Promise<void>;
+  /**
+   * The owner and group `path` holds now (of the file `writer` wrote, when
+   * given: by its handle, or as a request of it already read them), as this
+   * side names them: what a copy compares with those it gave
+   * (preserve.ts ownershipKept), since a server may answer a SETATTR of
+   * `owner` and `owner_group` NFS4_OK, both in its attrsset (RFC 7530
+   * §16.32.4), and hold others: its anonymous ids, under root_squash or
+   * all_squash. Absent where a change of owner is refused when it is not
+   * made (the local side: chown(2) fails EPERM).
+   */
+  ownership?(path: string, follow: boolean, writer?: Writer): Promise<Ownership>;
   /**
    * The name this side gives an owner (`kind` "user") or group that the
    * side of kind `from` calls `text`; undefined when it has none.
