@@ -533,8 +533,13 @@ class LockRun {
       }
     } finally {
       this.#releasing = true;
-      await this.#release(client, file, locked);
+      const released = await this.#release(client, file, locked);
       for (const signal of STOP_SIGNALS) process.off(signal, this.#onSignal);
+      // The lock held and let go as asked (no COMMAND, ended by a signal:
+      // status 0), but its LOCKU unanswered: the server still holds it until
+      // the lease ends, so not a success (README, "Exit codes": releases that
+      // go unanswered exit 1), lest a script take the lock for released.
+      if (!released && status! === 0) status = 1;
     }
     return status;
   }
@@ -689,16 +694,22 @@ class LockRun {
     }
   }
 
-  /** LOCKU, CLOSE, then the client's goodbye (RELEASE_LOCKOWNER on 4.0, DESTROY_SESSION on 4.1). */
+  /**
+   * LOCKU, CLOSE, then the client's goodbye (RELEASE_LOCKOWNER on 4.0,
+   * DESTROY_SESSION on 4.1); false when the LOCKU was not answered (said
+   * on one line).
+   */
   async #release(
     client: Nfs4ClientApi | undefined,
     file: WritableFile | undefined,
     locked: boolean,
-  ): Promise<void> {
+  ): Promise<boolean> {
+    let released = true;
     if (file && locked && this.#lost(client) === undefined) {
       await file.unlock(this.#range).catch((err) => {
+        released = false;
         this.#ctx.error(
-          `warning: releasing the lock failed (the server frees it when the lease expires): ${
+          `releasing the lock failed (the server frees it when the lease expires): ${
             describeError(err, this.#globals.verbose, { url: this.#url })
           }`,
         );
@@ -710,6 +721,7 @@ class LockRun {
         this.#ctx.error(`warning: closing the connection failed: ${describeError(err, true)}`);
       }
     });
+    return released;
   }
 
   /** The lock owner and stateid the state manager holds for the lock. */

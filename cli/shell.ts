@@ -38,6 +38,7 @@ import { formatHostPort, type NfsUrl, parseNfsUrl, urlPath } from "../lib/client
 import type { CliContext, CliIo, StopSignal } from "./context.ts";
 import { describeError } from "./errors.ts";
 import { ExitCode } from "./exit_codes.ts";
+import type { TraceOutput } from "./trace_output.ts";
 import { type GlobalOptions, readGlobalOptions, type RootCommand } from "./globals.ts";
 import { createProgram, run } from "./program.ts";
 import { BUILTINS, displayPath, lostStateText, type ShellState } from "./shell_builtins.ts";
@@ -136,6 +137,11 @@ class Shell implements ShellState {
   #asked: { mode: string; categories: ReadonlySet<string> } | undefined;
   /** Connected: from now on the client's events are news. */
   #ready = false;
+  /**
+   * `--trace-file`'s stream: the trace lines go there instead of the
+   * terminal (README, "The trace"), whatever mode `trace` sets later.
+   */
+  #traceFile: TraceOutput | undefined;
 
   constructor(ctx: CliContext, globals: GlobalOptions, start: NfsUrl, keepGoing: boolean) {
     this.ctx = ctx;
@@ -183,6 +189,12 @@ class Shell implements ShellState {
     process.on("SIGTERM", onTerm);
     process.on("SIGHUP", onHup);
     try {
+      // Created (or emptied) before connecting, as every other command does;
+      // one that cannot be created fails the shell, naming it.
+      if (this.globals.traceFile !== undefined) {
+        const output = this.ctx.traceOutput(this.globals);
+        if (output?.toFile) this.#traceFile = output;
+      }
       // Every category, ops too: `trace ops` may be asked for at any time.
       const sink = filteredSink((e) => this.#event(e), { categories: TRACE_CATEGORIES });
       this.client = await this.ctx.io.connect(this.start, this.globals, sink);
@@ -442,7 +454,9 @@ class Shell implements ShellState {
     const asked = mode === this.#asked?.mode ? this.#asked.categories : undefined;
     const shown = asked ? asked.has(event.category) || event.category === "server" : !ops;
     if (mode === "ops" ? ops : mode !== "off" && shown) {
-      this.#say(mode === "json" ? formatTraceJson(event) : formatTraceText(event));
+      const line = mode === "json" ? formatTraceJson(event) : formatTraceText(event);
+      if (this.#traceFile) this.#traceFile.line(line);
+      else this.#say(line);
     } else if (mode === "off" && notable(event)) {
       const seconds = ((performance.now() - this.#started) / 1000).toFixed(1);
       // What a server sent (a name in a reclaim's detail) never reaches the terminal raw.

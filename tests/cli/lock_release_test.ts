@@ -141,3 +141,30 @@ serverTest(
     }
   },
 );
+
+for (const vers of ["4.0", "4.1"] as const) {
+  serverTest(
+    `nfs4 lock: SIGINT ending a hold whose LOCKU the server does not answer exits 1, saying the ` +
+      `server keeps the lock until the lease ends (README "Exit codes") (NFSv${vers})`,
+    async (server) => {
+      writeFileSync(join(server.exportDir, "f"), "data\n");
+      const url = `${server.url}/vfs/f`;
+      const holder = await startHolder(["--vers", vers, "lock", url], url, "exclusive", "0-");
+      // The server stops answering (its process stopped), then the hold is ended.
+      Deno.kill(server.pid, "SIGSTOP");
+      try {
+        holder.kill("SIGINT");
+        const ended = await holder.done;
+        assert.equal(ended.code, 1, ended.stderr);
+        assert.match(
+          ended.stderr,
+          /^nfs4: releasing the lock failed \(the server frees it when the lease expires\): /m,
+        );
+        assert.doesNotMatch(ended.stderr, /warning: releasing/);
+      } finally {
+        Deno.kill(server.pid, "SIGCONT");
+      }
+    },
+    { leaseSeconds: 3 },
+  );
+}

@@ -307,3 +307,38 @@ Deno.test("--trace-file FIFO that no process reads: one line after a short wait,
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+for (const vers of VERSIONS) {
+  serverTest(
+    `nfs4 shell --trace-file: the trace goes to the file, not the terminal; \`trace ops\` there too (NFSv${vers})`,
+    async (server) => {
+      fs.writeFileSync(`${server.exportDir}/f`, "x");
+      const file = `${server.dir}/shell-trace.txt`;
+      fs.writeFileSync(file, "old contents\n");
+      const r = await nfs4([
+        "--vers",
+        vers,
+        "--trace-file",
+        file,
+        "shell",
+        `${server.url}/vfs`,
+        "-c",
+        "ls; trace ops; cat f",
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, "f\nx");
+      // Nothing of the trace on stderr (it went to the file).
+      assert.doesNotMatch(r.stderr, TEXT_LINE_ANYWHERE, r.stderr);
+      const traced = textTrace(fs.readFileSync(file, "utf8"));
+      assert.ok(
+        !fs.readFileSync(file, "utf8").includes("old contents"),
+        "the file was emptied first",
+      );
+      assert.ok(traced.categories.includes("state"), traced.lines.join("\n"));
+      assert.ok(traced.categories.includes("ops"), traced.lines.join("\n"));
+    },
+  );
+}
+
+/** A trace line anywhere in a text: `  1.234 state  ...`. */
+const TEXT_LINE_ANYWHERE = /^ *\d+\.\d{3} [a-z]+ +/m;
