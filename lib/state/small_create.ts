@@ -68,9 +68,15 @@
  *
  * **What the WRITE said.** As small_upload.ts: FILE_SYNC4 asked; a server
  * that answers with less is sent `PUTFH COMMIT` after the CLOSE and its
- * verifier is handed back beside the WRITE's; a short WRITE is handed back
- * as such, for the caller to fail the file (the COMPOUND cannot branch: its
- * SETATTR and CLOSE ran all the same).
+ * verifier is handed back beside the WRITE's. A short WRITE (fewer bytes
+ * than sent, NFS4_OK, RFC 8881 §18.32.3) is followed by WRITEs of the rest,
+ * then the SETATTR again and the CLOSE (small_upload.ts writeRest): the
+ * COMPOUND cannot branch, so its SETATTR and CLOSE ran all the same, and
+ * the rest goes through a new OPEN of the file by its handle (CLAIM_FH);
+ * where the COMPOUND stopped before its CLOSE (the placing's VERIFY, a
+ * CLOSE that failed), through the open it left. The rest fails the file
+ * with the server's own status (NFS4ERR_NOSPC); what is handed back counts
+ * every byte.
  *
  * **Placing in the same COMPOUND** (`placeAs`, a copy into a directory it
  * made, or `cp -n`): the file also takes its final name while the name is
@@ -79,7 +85,12 @@
  * per small file instead of two). The VERIFY stops a short WRITE (the file
  * is not the size it was sent, NFS4ERR_NOT_SAME, RFC 8881 §18.31) before
  * the SETATTR would fill it out with zeros and the LINK show it under its
- * final name: such a file ends as above and fails. A LINK refused
+ * final name: the rest is written on the open it leaves, the file is set
+ * and closed, and the caller places it with its own LINK once it is whole.
+ * A file placed all the same after a short WRITE (a VERIFY that let it
+ * through: its count or its size was not true) gets the rest through an
+ * OPEN of its handle, and placing is given up for this client; when the
+ * rest fails, its final name is taken back as below. A LINK refused
  * (NFS4ERR_EXIST: the name is taken) stops the COMPOUND before the REMOVE;
  * its status comes back in `placing`, for the caller to remove the
  * temporary (or to try its own LINK, for any other status); a REMOVE that
@@ -141,7 +152,7 @@ import {
 } from "./files.ts";
 import type { StateManager } from "./manager.ts";
 import { forgetOpen, returnDelegation } from "./procs.ts";
-import { writeSetattrClose } from "./small_upload.ts";
+import { setattrThenClose, writeRest } from "./small_upload.ts";
 
 /** A new file to make by name in a directory whose handle the caller holds. */
 export interface SmallCreateRequest {
@@ -203,7 +214,11 @@ export type SmallCreateEnd =
     readonly placing?: Placing;
     /**
      * The COMMIT's failure, for a file that had been placed (its final
-     * name taken back if it could be: `placing`); unplaced, it is thrown.
+     * name taken back if it could be: `placing`; unplaced, it is thrown);
+     * or the failure of a short WRITE's rest (small_upload.ts writeRest),
+     * placed or not: handed back rather than thrown, the file is known made
+     * (and its temporary to be removed) whatever op failed, the rest's own
+     * OPEN by handle too.
      */
     readonly commitError?: unknown;
   }
@@ -490,22 +505,33 @@ export async function createWriteSetattrClose(
         ...(seen.ownerSet ? { ownerGiven: true } : {}),
       };
     }
-    // The WRITE (if any) is done: never sent again. What is left goes alone.
+    // Not placed: the caller's own LINK places it (NfsSide.renameNoReplace).
+    const placing = placeAs === undefined ? undefined : { linked: false, error } as const;
+    let wrote = seen.write;
+    if (data && wrote && wrote.count < data.length) {
+      // A short WRITE (the placing's VERIFY stopped the COMPOUND, or its
+      // CLOSE failed): the rest on this open, then SETATTR and CLOSE.
+      let restError: unknown;
+      try {
+        wrote = await writeRest(m, { state }, data, wrote, settable);
+      } catch (e) {
+        if (!state.closed) await closeFile(m, state).catch(() => undefined);
+        restError = failedAfterChange(e, request.path);
+      }
+      return await committed(
+        m,
+        request,
+        seen.fh,
+        fileidOf(seen),
+        wrote,
+        placing,
+        undefined,
+        restError,
+      );
+    }
     try {
       if (!seen.attrsSet) {
-        const end = await writeSetattrClose(m, state, undefined, settable);
-        if (!end.done) {
-          const [, set] = await m.run(
-            () =>
-              [
-                putfh(state.fh),
-                setattr({ stateid: state.stateid, attrs: settable }),
-              ] as const,
-            { states: [state] },
-          );
-          checkAttributesSet(request.path, settable, set);
-          await closeFile(m, state);
-        }
+        await setattrThenClose(m, state, settable);
       } else {
         await closeFile(m, state);
         checkAttributesSet(request.path, settable, seen.setBits ?? new Set());
@@ -514,8 +540,7 @@ export async function createWriteSetattrClose(
       if (!state.closed) await closeFile(m, state).catch(() => undefined);
       throw failedAfterChange(e, request.path);
     }
-    const placing = placeAs === undefined ? undefined : { linked: false, error } as const;
-    return await committed(m, request, seen.fh, fileidOf(seen), seen.write, placing);
+    return await committed(m, request, seen.fh, fileidOf(seen), wrote, placing);
   }
   // The COMPOUND's CLOSE succeeded: the server holds no open any more.
   if (m.tracer.active) {
@@ -529,14 +554,53 @@ export async function createWriteSetattrClose(
   }
   forgetOpen(m, state);
   if (state.delegation) await returnDelegation(m, state);
+  const placing = placingAfterClose(m, request, seen, failure);
+  let wrote = seen.write;
+  if (!(data && wrote && wrote.count < data.length)) {
+    return await committed(
+      m,
+      request,
+      seen.fh,
+      fileidOf(seen),
+      wrote,
+      placing,
+      attributesNotSet(request.path, settable, seen.setBits ?? new Set()),
+    );
+  }
+  // A short WRITE, the file closed by its COMPOUND: the rest through a new
+  // OPEN of its handle, then SETATTR (held to its attrsset) and CLOSE.
+  const placed = placing !== undefined && placing.linked !== false;
+  if (placed) {
+    // Placed though not whole: the VERIFY cannot be trusted to stop that.
+    refusePlacing(
+      m,
+      `a WRITE of ${wrote.count} of ${data.length} bytes passed VERIFY(size)`,
+      request.path,
+    );
+  }
+  // Its name now (an OPEN by name where the server has no CLAIM_FH).
+  const name = placing?.linked === true && placing.temporaryRemoved ? placeAs! : request.name;
+  let restError: unknown;
+  try {
+    wrote = await writeRest(
+      m,
+      { fh: seen.fh, parentFh: request.dirFh, name, path: request.path },
+      data,
+      wrote,
+      settable,
+    );
+  } catch (e) {
+    restError = failedAfterChange(e, request.path);
+  }
   return await committed(
     m,
     request,
     seen.fh,
     fileidOf(seen),
-    seen.write,
-    placingAfterClose(m, request, seen, failure),
-    attributesNotSet(request.path, settable, seen.setBits ?? new Set()),
+    wrote,
+    placing,
+    undefined,
+    restError,
   );
 }
 
@@ -611,7 +675,9 @@ const UNSUPPORTED: ReadonlySet<number> = new Set([
  * failure then comes back as `commitError` rather than thrown. A server
  * that answers a WRITE with less than FILE_SYNC4 gets no placing after
  * this file: only the files already on their way then (the copy's files
- * in flight) are placed before their data are durable.
+ * in flight) are placed before their data are durable. `restError`: the
+ * rest of a short WRITE failed (it comes back as `commitError`, placed or
+ * not, and no COMMIT is sent).
  */
 async function committed(
   m: StateManager,
@@ -621,6 +687,7 @@ async function committed(
   wrote: WriteResult | undefined,
   placing: Placing | undefined,
   attrsError?: AttributesNotSetError,
+  restError?: unknown,
 ): Promise<SmallCreateEnd> {
   const placed = placing !== undefined && placing.linked !== false;
   let end: SmallCreateEnd & { done: true } = {
@@ -629,7 +696,9 @@ async function committed(
     write: wrote,
     ...(placing ? { placing } : {}),
   };
-  if (wrote && wrote.committed !== StableHow.FILE_SYNC4) {
+  if (restError !== undefined) {
+    end = { ...end, commitError: restError };
+  } else if (wrote && wrote.committed !== StableHow.FILE_SYNC4) {
     if (placing !== undefined) {
       refusePlacing(
         m,

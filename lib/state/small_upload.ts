@@ -41,25 +41,47 @@
  * stable storage with the reply (RFC 8881 §18.32.3), no COMMIT needed. A
  * server that answers with less (it must not) is sent `PUTFH COMMIT` after
  * the CLOSE (COMMIT names no stateid, RFC 8881 §18.3) and its verifier is
- * handed back beside the WRITE's for the caller to compare. A short WRITE
- * (fewer bytes than sent) is handed back as such: the COMPOUND cannot
- * branch, so its SETATTR and CLOSE ran all the same, and the caller must
- * not take the file as written.
+ * handed back beside the WRITE's for the caller to compare.
+ *
+ * **A short WRITE** (fewer bytes than sent, NFS4_OK: a server may write
+ * less without an error, RFC 8881 §18.32.3, RFC 7530 §16.36.4, a file
+ * system nearly full say) is followed by WRITEs of the rest, as the
+ * pipelined writer's are (lib/client/client.ts NfsFile.write), never
+ * sending a byte written already: {@linkcode writeRest}. The COMPOUND
+ * cannot branch, so its SETATTR ran all the same (the size filled out with
+ * zeros, written over by the rest) and, on NFSv4.1, its CLOSE: the rest
+ * then goes through a new OPEN of the file by its handle (CLAIM_FH, RFC
+ * 8881 §18.16.3); on NFSv4.0 the CLOSE had not been sent, and the rest
+ * goes through the same open. The SETATTR goes again after the rest (a
+ * WRITE moves the times it set), then the CLOSE. The rest fails with the
+ * server's own status (NFS4ERR_NOSPC); a WRITE that writes nothing with
+ * NFS4_OK (which the server should have answered with an error, §18.32.3)
+ * fails as the pipelined writer fails it, never sent again. What is
+ * handed back is then the whole file's WRITE: every byte counted.
  * @module
  */
 
 import type { SettableAttributes } from "../nfs4/attrs.ts";
 import { tapped } from "../nfs4/compound.ts";
-import { StableHow } from "../nfs4/constants.ts";
+import { OpenClaimType, ShareAccess, StableHow } from "../nfs4/constants.ts";
 import { NfsError } from "../nfs4/errors.ts";
 import { close } from "../nfs4/ops/close.ts";
 import { commit } from "../nfs4/ops/commit.ts";
+import { getfh } from "../nfs4/ops/getfh.ts";
+import { open, type OpenClaim, type OpenResult } from "../nfs4/ops/open.ts";
 import { putfh } from "../nfs4/ops/putfh.ts";
 import { setattr } from "../nfs4/ops/setattr.ts";
 import { checkAttributesSet } from "../nfs4/attrs_set.ts";
 import { write, type WriteResult } from "../nfs4/ops/write.ts";
-import { formatStateid, type Verifier } from "../nfs4/types.ts";
-import { asClose } from "./files.ts";
+import { Nfs4Status as S } from "../nfs4/status.ts";
+import {
+  ANONYMOUS_STATEID,
+  bytesEqual,
+  type FileHandle,
+  formatStateid,
+  type Verifier,
+} from "../nfs4/types.ts";
+import { asClose, closeFile, recordOpen } from "./files.ts";
 import type { StateManager } from "./manager.ts";
 import type { OpenState } from "./open_state.ts";
 import { outsideOperationScope } from "./operation_scope.ts";
@@ -71,7 +93,10 @@ export type SmallUploadEnd =
   | { readonly done: false }
   | {
     readonly done: true;
-    /** The WRITE's result (undefined: there was no data to write). */
+    /**
+     * The WRITE's result (undefined: there was no data to write); after a
+     * short WRITE, its rest's too, as one ({@linkcode writeRest}).
+     */
     readonly write: WriteResult | undefined;
     /** A COMMIT's verifier, when the WRITE was answered less than FILE_SYNC4. */
     readonly commitVerifier?: Verifier;
@@ -84,23 +109,37 @@ export function canEndInOne(_m: StateManager, state: OpenState): boolean {
 }
 
 /**
+ * What the COMPOUND of {@linkcode writeSetattrClose} did (undefined: the
+ * shape did not apply once the releases before it ended, nothing sent).
+ * `open`: a WRITE short of its data left the state open where the COMPOUND
+ * did not close it (NFSv4.0), for the rest to go through.
+ */
+interface InOne {
+  readonly wrote: WriteResult | undefined;
+  readonly open: boolean;
+}
+
+/**
  * `PUTFH WRITE(FILE_SYNC4, data at 0) SETATTR(attrs) CLOSE` on `state` in
  * one COMPOUND (no WRITE when `data` is undefined): see the module comment.
+ * A short WRITE's rest follows ({@linkcode writeRest}); a failure of it
+ * comes back with `state` still open where the COMPOUND had not closed it
+ * (NFSv4.0), for the caller to close as after any failed WRITE.
  */
-export function writeSetattrClose(
+export async function writeSetattrClose(
   m: StateManager,
   state: OpenState,
   data: Uint8Array | undefined,
   attrs: SettableAttributes,
 ): Promise<SmallUploadEnd> {
-  if (!canEndInOne(m, state)) return Promise.resolve({ done: false });
-  return asClose(m, async (): Promise<SmallUploadEnd> => {
+  if (!canEndInOne(m, state)) return { done: false };
+  const ran = await asClose(m, async (): Promise<InOne | undefined> => {
     // Another user's close of this open on its way (an OPEN_DOWNGRADE)
     // ends first: its users are counted after it.
     const releasing = releaseInProgress(state);
     if (releasing) await releasing;
     state.assertUsable();
-    if (!canEndInOne(m, state)) return { done: false };
+    if (!canEndInOne(m, state)) return undefined;
     let wrote: WriteResult | undefined;
     let attrsSet = false;
     /** The attrsset of the SETATTR that ran, held to what it asked for once the file is closed. */
@@ -151,7 +190,10 @@ export function writeSetattrClose(
         `${state.path}: the rest goes alone`,
       );
     }
-    if (!attrsSet) {
+    const result = wrote as WriteResult | undefined;
+    // A short WRITE: its rest goes first, then the SETATTR again (below).
+    const short = data !== undefined && result !== undefined && result.count < data.length;
+    if (!attrsSet && !short) {
       // The WRITE is done; the SETATTR goes alone, under the usual rules.
       try {
         [, setBits] = await m.run(
@@ -171,6 +213,9 @@ export function writeSetattrClose(
         );
       }
       forgetOpen(m, state);
+    } else if (short) {
+      // NFSv4.0 (or a CLOSE that failed): the open stays for the rest.
+      return { wrote: result, open: true };
     } else {
       // The CLOSE alone (ordered after the OPENs in flight already, by asClose),
       // a release: never stopped by the work's soft stop (as files.ts closeFile).
@@ -178,15 +223,233 @@ export function writeSetattrClose(
     }
     // Closed either way: a SETATTR that set less than it asked for (its
     // attrsset, RFC 8881 §18.30.4) fails the file, as a SETATTR alone does
-    // (lib/client/client.ts).
-    checkAttributesSet(state.path, attrs, setBits);
-    const result = wrote as WriteResult | undefined;
-    if (result && result.committed !== StableHow.FILE_SYNC4) {
-      const [, verifier] = await m.run(() => [putfh(state.fh), commit()] as const).catch((e) => {
-        throw e instanceof NfsError ? e.withPath(state.path) : e;
-      });
-      return { done: true, write: result, commitVerifier: verifier };
-    }
-    return { done: true, write: result };
+    // (lib/client/client.ts). After a short WRITE, the SETATTR that
+    // follows the rest is the one held to it.
+    if (!short) checkAttributesSet(state.path, attrs, setBits);
+    return { wrote: result, open: false };
   });
+  if (!ran) return { done: false };
+  let result = ran.wrote;
+  if (data && result && result.count < data.length) {
+    result = await writeRest(
+      m,
+      ran.open
+        ? { state }
+        : { fh: state.fh, parentFh: state.parentFh, name: state.name, path: state.path },
+      data,
+      result,
+      attrs,
+    );
+  }
+  if (result && result.committed !== StableHow.FILE_SYNC4) {
+    const [, verifier] = await m.run(() => [putfh(state.fh), commit()] as const).catch((e) => {
+      throw e instanceof NfsError ? e.withPath(state.path) : e;
+    });
+    return { done: true, write: result, commitVerifier: verifier };
+  }
+  return { done: true, write: result };
+}
+
+/** A file closed after a short WRITE, to open again by its handle for the rest. */
+export interface ReopenTarget {
+  readonly fh: FileHandle;
+  /**
+   * Its directory and name: the OPEN by name where the server has no
+   * CLAIM_FH, and the state's for a re-open after a lost lease (procs.ts).
+   */
+  readonly parentFh: FileHandle | undefined;
+  readonly name: string | undefined;
+  /** The path the user named, for messages and traces. */
+  readonly path: string;
+}
+
+/**
+ * The rest of `data` after a WRITE at offset 0 that wrote only its first
+ * `first.count` bytes with NFS4_OK (RFC 8881 §18.32.3, RFC 7530 §16.36.4:
+ * "the client will need to send another WRITE to write the remaining
+ * data"), then the SETATTR of `attrs` again (the WRITEs moved the times it
+ * set) and the CLOSE. Through `file.state` when it is still open, else
+ * through a new OPEN of `file.fh` (CLAIM_FH, NFSv4.1 only: the shapes that
+ * close before their WRITE is seen are 4.1's), which is closed again when
+ * anything fails; a state the caller gave stays open on a failure, for the
+ * caller to close. Each WRITE is FILE_SYNC4, from where the last one ended:
+ * nothing written is sent again. A WRITE that writes nothing fails the file
+ * (as NfsFile.write fails it), and so does any status of the server's
+ * (NFS4ERR_NOSPC), named by `path`. Returns what the WRITEs did as one: all
+ * of `data` counted, the lowest stability answered, and the verifier a
+ * COMMIT must match (the first WRITE's answered below FILE_SYNC4: a
+ * restart after it changes the COMMIT's, RFC 8881 §18.3.3).
+ */
+export async function writeRest(
+  m: StateManager,
+  file: { readonly state: OpenState } | ReopenTarget,
+  data: Uint8Array,
+  first: WriteResult,
+  attrs: SettableAttributes,
+): Promise<WriteResult> {
+  const given = "state" in file ? file.state : undefined;
+  const path = given ? given.path : (file as ReopenTarget).path;
+  m.tracer.emit(
+    "retry",
+    "short WRITE",
+    `${path}: ${first.count} of ${data.length} bytes written; the rest goes on ${
+      given ? "the same open" : "an OPEN by its handle (CLAIM_FH)"
+    } (RFC 8881 §18.32.3, RFC 7530 §16.36.4)`,
+  );
+  const state = given ?? await reopen(m, file as ReopenTarget, attrs);
+  let written = first.count;
+  let committed = first.committed;
+  let writeverf = first.writeverf;
+  let unstable = first.committed !== StableHow.FILE_SYNC4;
+  try {
+    while (written < data.length) {
+      const offset = written;
+      const [, result] = await m.run(
+        () =>
+          [
+            putfh(state.fh),
+            write({
+              stateid: state.stateid,
+              offset: BigInt(offset),
+              stable: StableHow.FILE_SYNC4,
+              data: data.subarray(offset),
+            }),
+          ] as const,
+        { states: [state] },
+      );
+      if (result.count === 0) {
+        // No progress, and no error: sent again it would answer the same.
+        throw new Error(`${path}: server accepted no data at offset ${offset}`);
+      }
+      written += result.count;
+      committed = Math.min(committed, result.committed);
+      if (!unstable && result.committed !== StableHow.FILE_SYNC4) {
+        unstable = true;
+        writeverf = result.writeverf;
+      }
+    }
+    await setattrThenClose(m, state, attrs);
+  } catch (e) {
+    // An open of this function's own is closed; the caller's is the caller's.
+    if (!given && !state.closed) await closeFile(m, state).catch(() => undefined);
+    throw e instanceof NfsError ? e.withPath(path) : e;
+  }
+  return { count: written, committed, writeverf };
+}
+
+/**
+ * SETATTR of `attrs` and CLOSE on `state`: in one COMPOUND where the
+ * shape applies ({@linkcode writeSetattrClose} without data), else the
+ * SETATTR and then the CLOSE (closeFile). A failure leaves `state` open.
+ */
+export async function setattrThenClose(
+  m: StateManager,
+  state: OpenState,
+  attrs: SettableAttributes,
+): Promise<void> {
+  const end = await writeSetattrClose(m, state, undefined, attrs);
+  if (end.done) return;
+  const [, set] = await m.run(
+    () => [putfh(state.fh), setattr({ stateid: state.stateid, attrs })] as const,
+    { states: [state] },
+  ).catch((e) => {
+    throw e instanceof NfsError ? e.withPath(state.path) : e;
+  });
+  checkAttributesSet(state.path, attrs, set);
+  await closeFile(m, state);
+}
+
+/**
+ * OPEN for writing of `file` by its handle (CLAIM_FH, RFC 8881 §18.16.3),
+ * recorded as any OPEN (files.ts recordOpen). A server without CLAIM_FH
+ * (NFS4ERR_NOTSUPP, or NFS4ERR_INVAL for a claim it does not know) gets the
+ * OPEN by name (CLAIM_NULL), as procs.ts's re-open falls back, and an open
+ * of another file found by that name (the name replaced meanwhile) is
+ * closed and fails. Refused NFS4ERR_ACCESS when `attrs`' mode (set by the
+ * SETATTR that ran with the short WRITE) denies its owner writing (0444):
+ * an OPEN for writing is checked against the file's mode, as open(2) is,
+ * the OPEN that creates the file aside (Ganesha refuses its owner so), so
+ * the file gets the temporary's own mode back (0600, by a SETATTR that
+ * needs no open: its stateid matters only for the size, RFC 8881 §18.30.3)
+ * and the OPEN goes again; the SETATTR after the rest sets `attrs`' mode
+ * once more.
+ */
+async function reopen(
+  m: StateManager,
+  file: ReopenTarget,
+  attrs: SettableAttributes,
+): Promise<OpenState> {
+  const { parentFh, name } = file;
+  if (parentFh === undefined || name === undefined) {
+    throw new Error(`${file.path}: cannot open the file again for the rest of a short WRITE`);
+  }
+  const access = ShareAccess.OPEN4_SHARE_ACCESS_WRITE;
+  const owner = m.openOwner();
+  const openOp = (claim: OpenClaim) =>
+    open({
+      seqid: 0,
+      // A delegation would be given back at once: ask for none.
+      shareAccess: access | ShareAccess.OPEN4_SHARE_ACCESS_WANT_NO_DELEG,
+      shareDeny: 0,
+      owner: { clientid: m.client.clientId!, owner: owner.id },
+      claim,
+    });
+  const send = async (): Promise<OpenResult> => {
+    try {
+      const [, result] = await m.run(() =>
+        [putfh(file.fh), openOp({ claim: OpenClaimType.CLAIM_FH })] as const
+      );
+      return result;
+    } catch (e) {
+      if (
+        !(e instanceof NfsError) ||
+        (e.status !== S.NFS4ERR_NOTSUPP && e.status !== S.NFS4ERR_INVAL)
+      ) throw e;
+    }
+    m.tracer.emit("open", "OPEN(CLAIM_FH) refused", `${file.path}: by name`);
+    const [, result, fh] = await m.run(() =>
+      [
+        putfh(parentFh),
+        openOp({ claim: OpenClaimType.CLAIM_NULL, file: name }),
+        getfh(),
+      ] as const
+    );
+    if (!bytesEqual(fh, file.fh)) {
+      const other = recordOpen(
+        m,
+        owner,
+        { dirFh: parentFh, name, path: file.path, access },
+        result,
+        fh,
+      );
+      await closeFile(m, other).catch(() => undefined);
+      throw new Error(`${file.path}: its name is another file now (opened again by name)`);
+    }
+    return result;
+  };
+  try {
+    let result: OpenResult;
+    try {
+      result = await send();
+    } catch (e) {
+      const ownerMayNotWrite = attrs.mode !== undefined && (attrs.mode & 0o200) === 0;
+      if (!(e instanceof NfsError && e.status === S.NFS4ERR_ACCESS && ownerMayNotWrite)) throw e;
+      await m.run(() =>
+        [
+          putfh(file.fh),
+          setattr({ stateid: ANONYMOUS_STATEID, attrs: { mode: 0o600 } }),
+        ] as const
+      );
+      result = await send();
+    }
+    return recordOpen(
+      m,
+      owner,
+      { dirFh: parentFh, name, path: file.path, access },
+      result,
+      file.fh,
+    );
+  } catch (e) {
+    throw e instanceof NfsError ? e.withPath(file.path) : e;
+  }
 }

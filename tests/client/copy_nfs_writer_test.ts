@@ -164,7 +164,7 @@ Deno.test("NfsWriter ends a temporary of one WRITE in one COMPOUND (NfsFile.endI
   assert.deepEqual(empty.ends.map((e) => e.data), [undefined]);
 });
 
-Deno.test("NfsWriter: a short WRITE in the one COMPOUND fails the file (its CLOSE ran; the data is not written whole)", async () => {
+Deno.test("NfsWriter: a count still short of the data after the one COMPOUND (whose short WRITE the state layer follows with the rest before it returns) fails the file, never taken as written", async () => {
   const file = new EndingFile(1 << 20);
   file.count = 100;
   const writer = new NfsWriter(file, { depth: 4, commitBytes: 1 << 20, endInOne: true });

@@ -467,19 +467,40 @@ Deno.test("placeAs: a REMOVE of the temporary that failed after its LINK (NFS4ER
   });
 });
 
-Deno.test("placeAs: a short WRITE stops the COMPOUND at its VERIFY (NFS4ERR_NOT_SAME): nothing gets the final name, the rest is ended alone and the file fails", async () => {
+Deno.test("placeAs: a short WRITE (NFS4_OK, RFC 8881 §18.32.3) stops the COMPOUND at its VERIFY (NFS4ERR_NOT_SAME, §18.31): nothing gets the final name before the rest is written on the open it left, from where the WRITE ended; set and closed, the file is placed by its own LINK", async () => {
   await withSide(async (side, server) => {
     await placeOne(side, server, "first", bytes("learn\n"));
+    server.writeShort = true;
+    server.intercept("WRITE", (_, s) => void (s.writeShort = false), { after: 1 });
+    const before = server.log.length;
+    const { placed, shapes, temp, target } = await placeOne(side, server, "v", bytes("four"));
+    assert.equal(placed, true);
+    assert.deepEqual(shapes, [
+      PLACED_IN_ONE,
+      "PUTFH WRITE",
+      "PUTFH SETATTR CLOSE",
+      "PUTFH SAVEFH PUTFH LINK REMOVE",
+    ]);
+    const rest = server.log.slice(before).find((e) => e.ops.join(" ") === "SEQUENCE PUTFH WRITE");
+    assert.equal((rest?.args[2] as { offset: bigint }).offset, 2n, "from where the WRITE ended");
+    assert.equal(text(server, target), "four");
+    assert.equal(server.file(temp), undefined);
+    assert.deepEqual(server.opensOf(target), []);
+  });
+});
+
+Deno.test("placeAs: a short WRITE (RFC 8881 §18.32.3) whose rest writes nothing with NFS4_OK fails the file (as NfsFile.write does), the WRITE never sent again: nothing gets the final name, the open is closed", async () => {
+  await withSide(async (side, server) => {
+    await placeOne(side, server, "first", bytes("learn\n"));
+    // Each WRITE writes half: "fo", then "u", then nothing of "r".
     server.writeShort = true;
     const before = server.log.length;
     await assert.rejects(
       placeOne(side, server, "v", bytes("four")),
-      (e) => e instanceof CopyError && e.message.includes("the server wrote 2 of 4 bytes"),
+      (e) => e instanceof Error && e.message.endsWith("server accepted no data at offset 3"),
     );
     const shapes = server.log.slice(before).map((e) => e.ops.slice(1).join(" "));
-    assert.deepEqual(shapes[0], PLACED_IN_ONE);
-    assert.ok(shapes.includes("PUTFH SETATTR CLOSE"), shapes.join(" | "));
-    assert.ok(!shapes.some((s) => s.includes("LINK") && s !== PLACED_IN_ONE), shapes.join(" | "));
+    assert.deepEqual(shapes, [PLACED_IN_ONE, "PUTFH WRITE", "PUTFH WRITE", "PUTFH CLOSE"]);
     assert.equal(server.file("/vfs/d/v"), undefined);
     assert.deepEqual(server.opensOf("/vfs/d/.v.tmp"), []);
   });

@@ -208,6 +208,9 @@ export class DeferredCreateWriter implements Writer {
         };
         this.#letGo();
         try {
+          // Made, and failed after: a placed file's COMMIT, a short WRITE's
+          // rest (NFS4ERR_NOSPC; handed back, not thrown, so that the file is
+          // known made whatever op failed: the OPEN by handle it went through).
           if (end.commitError !== undefined) throw end.commitError;
           checkOneWrite(this.#create.path, data.length, end.write, end.commitVerifier);
         } catch (e) {

@@ -52,8 +52,9 @@ export interface NfsWriterOptions {
   /**
    * A file of one WRITE may end with WRITE, SETATTR and CLOSE in one
    * COMPOUND (a temporary: no one sees it before its RENAME, so a short
-   * WRITE found only after the CLOSE fails the copy and touches nothing
-   * else). Not for a file written in place.
+   * WRITE found only after its SETATTR, which filled the size out with
+   * zeros, is harmless until the rest is written). Not for a file written
+   * in place.
    */
   readonly endInOne?: boolean;
   /** Rewrites a failure before it is thrown (to name the file by its URL). */
@@ -90,8 +91,12 @@ export function finalSettable(
 /**
  * A file's only WRITE, sent with its SETATTR and CLOSE in one COMPOUND:
  * fails the file (the COMPOUND could not branch, the file is closed) when
- * the server wrote fewer bytes than sent, or answered less than FILE_SYNC4
- * and a COMMIT whose verifier differs (it restarted in between).
+ * the server answered less than FILE_SYNC4 and a COMMIT whose verifier
+ * differs (it restarted in between). A short WRITE never gets here: its
+ * rest is written by the state layer (lib/state/small_upload.ts writeRest)
+ * before the WRITE comes back counting every byte, or fails with the
+ * server's status; a count still short of `length` is a bug, and fails the
+ * file rather than let a temporary short of its data take its final name.
  */
 export function checkOneWrite(
   path: string,
@@ -416,9 +421,15 @@ export class NfsWriter implements Writer {
    * all): the WRITE, the SETATTR and the CLOSE go in one COMPOUND when the
    * open can end so (NfsFile.endInOne, lib/state/small_upload.ts). False:
    * nothing was sent, finish as usual. A WRITE answered with fewer bytes
-   * than sent, or less than FILE_SYNC4 and a COMMIT whose verifier differs
-   * (the server restarted in between), fails the file: it was closed with
-   * the COMPOUND, its data not verified written (the temporary goes).
+   * than sent (NFS4_OK, RFC 8881 §18.32.3, RFC 7530 §16.36.4) has its rest
+   * sent there, from where it ended (through the same open on NFSv4.0,
+   * through an OPEN by handle on 4.1, whose CLOSE ran with the COMPOUND):
+   * the file ends whole, or fails with the status the server gave the rest
+   * (NFS4ERR_NOSPC), named as the pipelined writer's failures are
+   * (`named`). A WRITE answered less than FILE_SYNC4 and a COMMIT whose
+   * verifier differs (the server restarted in between) fails the file: it
+   * was closed with the COMPOUND, its data not verified written (the
+   * temporary goes).
    */
   async #finishInOne(settable: SettableAttributes, size: bigint): Promise<boolean> {
     const file = this.#file as Partial<Pick<NfsFile, "endInOne">>;
