@@ -23,7 +23,7 @@
  */
 
 import type { OpenFile } from "./api.ts";
-import { endOfData, refusedPastEnd } from "./read_progress.ts";
+import { endOfData, nothingPast, refusedPastEnd } from "./read_progress.ts";
 
 /** Bytes per READ when neither the caller nor the file says. */
 export const DEFAULT_BLOCK = 64 * 1024;
@@ -114,7 +114,11 @@ async function drain(pending: readonly Pending[]): Promise<void> {
  * the end, in order, with READs pipelined. Never asks for a byte before
  * `offset` or at or past `offset + length`. A short READ (less than asked,
  * not at the end) drops the READs issued past it and goes on from where its
- * data ended. An offset at or past the end yields nothing.
+ * data ended. An offset at or past the end yields nothing. An end of file
+ * before the size known at OPEN (believed by the client's file only once a
+ * GETATTR finds it truncated) fails the read when a READ issued past it
+ * brought data: the file goes on there (RFC 7530 §16.23.4, RFC 8881
+ * §18.22.4).
  *
  * @example
  * ```ts
@@ -170,7 +174,10 @@ export async function* readRange(
         if (options.progress) options.progress.offset = head.offset + BigInt(piece.length);
         yield piece;
       }
-      if (endOfData(file.path, head.offset, file.size, { data: piece, eof })) return;
+      if (endOfData(file.path, head.offset, file.size, { data: piece, eof })) {
+        await nothingPast(file.path, head.offset, file.size, { data: piece, eof }, pending);
+        return;
+      }
       if (piece.length < head.count) {
         await drain(pending);
         pending.length = 0;

@@ -151,7 +151,7 @@ import {
   plausibleHolder,
   StateNotReleasedError,
 } from "./errors.ts";
-import { endOfData } from "./read_progress.ts";
+import { endOfData, EndOfFileCheck, nothingPast } from "./read_progress.ts";
 import { checkConnectOptions, checkInteger, checkPath, MODE, UINT32, UINT64 } from "./arguments.ts";
 import { checkListedNames } from "./listed_names.ts";
 import { nameInPath, namesOfPath, pathOfNames } from "./names.ts";
@@ -2466,12 +2466,16 @@ export class Nfs4Client implements Nfs4ClientApi {
    * What `#withPath` does, written out: a READ is the one call made
    * thousands of times a second (a long `cat`), and the wrapper's two
    * async frames and closure were a good part of what each READ left to
-   * the collector.
+   * the collector. With `end` (the size known at OPEN), an eof before it is
+   * believed only once a GETATTR finds the file no larger (EndOfFileCheck,
+   * RFC 7530 §16.23.4, RFC 8881 §18.22.4); any other reply costs one test
+   * of its eof.
    */
   async readAt(
     state: OpenState,
     offset: bigint,
     count: number,
+    end?: EndOfFileCheck,
   ): Promise<{ data: Uint8Array; eof: boolean }> {
     // As #ioState(state, false) decides, without its object and closure:
     // the lock's stateid when one is held (looked at in each attempt), the
@@ -2486,10 +2490,27 @@ export class Nfs4Client implements Nfs4ClientApi {
           ] as const,
         statesOption(state),
       );
+      if (result.eof && end !== undefined && end.early(offset, result.data.length)) {
+        await end.confirm(offset + BigInt(result.data.length));
+      }
       return result;
     } catch (e) {
       throw withPathOf(e, state.path);
     }
+  }
+
+  /**
+   * The size of an open file now: GETATTR of its handle (through the open's
+   * filehandle, so a rename or removal of its name changes nothing). What
+   * an end of file reported before the size known at OPEN is checked
+   * against (EndOfFileCheck).
+   */
+  async sizeOfState(state: OpenState): Promise<bigint | undefined> {
+    const [, fattr] = await this.#withPath(
+      state.path,
+      () => this.manager.run(() => [putfh(state.fh), getattr([Attr.SIZE])] as const),
+    );
+    return fattr.attrs.size;
   }
 
   /**
@@ -2712,6 +2733,8 @@ export class NfsFile implements WritableFile {
   /** READ and WRITE sizes negotiated from maxread/maxwrite and the session. */
   readonly rsize: number;
   readonly wsize: number;
+  /** What a READ's end of file before {@linkcode size} is held to (none when the size is unknown). */
+  readonly #end: EndOfFileCheck | undefined;
 
   constructor(
     client: Nfs4Client,
@@ -2726,6 +2749,9 @@ export class NfsFile implements WritableFile {
     this.#share = share;
     this.rsize = sizes.rsize;
     this.wsize = sizes.wsize;
+    this.#end = size === undefined
+      ? undefined
+      : new EndOfFileCheck(state.path, size, () => client.sizeOfState(state));
   }
 
   get path(): string {
@@ -2747,7 +2773,11 @@ export class NfsFile implements WritableFile {
   /**
    * READ of up to `count` bytes at `offset`: at most {@linkcode rsize}, the
    * size the server and the session allow one READ (a larger `count` is
-   * read as that much: a short read, not the end; see OpenFile.read).
+   * read as that much: a short read, not the end; see OpenFile.read). An
+   * eof before {@linkcode size} is returned only when a GETATTR finds the
+   * file no larger now (it was truncated meanwhile); else the READ fails,
+   * `PATH: the server returned end of file at byte N of SIZE (I/O error)`
+   * (RFC 7530 §16.23.4, RFC 8881 §18.22.4: eof only at the end).
    */
   read(offset: bigint, count: number): Promise<{ data: Uint8Array; eof: boolean }> {
     try {
@@ -2757,7 +2787,12 @@ export class NfsFile implements WritableFile {
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.#client.readAt(this.state, offset, count > this.rsize ? this.rsize : count);
+    return this.#client.readAt(
+      this.state,
+      offset,
+      count > this.rsize ? this.rsize : count,
+      this.#end,
+    );
   }
 
   /**
@@ -2784,7 +2819,9 @@ export class NfsFile implements WritableFile {
    * Pipelined READs: up to `readDepth` in flight and no more than
    * READ_AHEAD_BYTES (byte_range.ts) asked for at once (4 READs of 1 MiB),
    * yielded in order. A short read (less than asked, not at EOF) drops the
-   * reads issued past it and continues from where the data ended.
+   * reads issued past it and continues from where the data ended. An eof
+   * before the size known at OPEN ends it only when read() believed it and
+   * no READ issued past it brought data (nothingPast).
    */
   async *chunks(offset = 0n): AsyncIterable<Uint8Array> {
     this.#refuseIfClosed();
@@ -2817,7 +2854,10 @@ export class NfsFile implements WritableFile {
         const reply = await head.result;
         const { data } = reply;
         if (data.length > 0) yield data;
-        if (endOfData(this.path, head.offset, this.size, reply)) return;
+        if (endOfData(this.path, head.offset, this.size, reply)) {
+          await nothingPast(this.path, head.offset, this.size, reply, inflight);
+          return;
+        }
         if (data.length < head.count) {
           // Short read: restart the pipeline right after the data received.
           await drain(inflight);

@@ -5,7 +5,7 @@
 
 import type { OpenFile } from "../api.ts";
 import { isSeekUnsupported } from "../errors.ts";
-import { endOfData } from "../read_progress.ts";
+import { endOfData, nothingPast } from "../read_progress.ts";
 import { HoleFinder, type Segment } from "./sparse.ts";
 
 /** The block size holes are looked for in when SEEK cannot be used. */
@@ -16,7 +16,10 @@ const HOLE_BLOCK = 4096;
  * of `rsize` in flight, in order. Past the known size one READ at a time
  * confirms EOF; a short READ (less than asked, not at EOF) drops the READs
  * issued past it and continues where its data ended. With `range.to` it
- * stops there, reading nothing past it. Memory: at most `depth` replies.
+ * stops there, reading nothing past it. An EOF before `size` (which the
+ * client's file believes only once a GETATTR finds it truncated) fails the
+ * read when a READ issued past it brought data: the file goes on there
+ * (RFC 7530 §16.23.4, RFC 8881 §18.22.4). Memory: at most `depth` replies.
  */
 export async function* pipelinedRead(
   file: Pick<OpenFile, "read" | "path">,
@@ -53,7 +56,10 @@ export async function* pipelinedRead(
       const reply = await head.result;
       const { data } = reply;
       if (data.length > 0) yield data;
-      if (endOfData(file.path, head.offset, size, reply)) return;
+      if (endOfData(file.path, head.offset, size, reply)) {
+        await nothingPast(file.path, head.offset, size, reply, inflight);
+        return;
+      }
       if (to !== undefined && head.offset + BigInt(data.length) >= to) return;
       if (data.length < head.count) {
         await Promise.allSettled(inflight.map((i) => i.result));
