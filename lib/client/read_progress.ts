@@ -42,9 +42,10 @@ export function endOfData(
   if (reply.eof) return true;
   if (reply.data.length > 0) return false;
   if (size === undefined || offset >= size) return true;
-  throw new Error(
-    `${path}: the server returned no data and no end of file at byte ${offset} ` +
-      `of ${size} (I/O error)`,
+  // A PathError, so that a command names the file by its URL.
+  throw new PathError(
+    path,
+    `the server returned no data and no end of file at byte ${offset} of ${size} (I/O error)`,
   );
 }
 

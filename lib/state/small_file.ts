@@ -542,8 +542,14 @@ async function readAfterOpen(
     throw e;
   }
   // READ alone (the state has other users): a plain READ, never replayed
-  // from a reply cache.
-  if (!got.closed) return { attrs, data: got.data, eof: got.eof, state };
+  // from a reply cache. Its end of file is taken only at the size the
+  // GETATTR gave: one before it is left to the open's later READs, which
+  // hold it to that size (lib/client/read_progress.ts EndOfFileCheck; RFC
+  // 7530 §16.23.4, RFC 8881 §18.22.4: eof only at the end of the file).
+  if (!got.closed) {
+    const whole = size === undefined || BigInt(got.data.length) >= size;
+    return { attrs, data: got.data, eof: got.eof && whole, state };
+  }
   return await afterClosedRead(m, request, attrs, got, count);
 }
 

@@ -29,8 +29,9 @@ function withStallingServer(fn: (url: string) => Promise<void>): Promise<void> {
   return withBrokenServer({ readNothingFrom: 1024 * 1024 }, (url) => fn(url));
 }
 
+// Named by the URL given (a PathError), as every failure about a file is.
 const NO_PROGRESS =
-  /^nfs4: .*big.*the server returned no data and no end of file at byte 1048576 of 3145728/;
+  /^nfs4: nfs:\/\/[^ ]*\/big: the server returned no data and no end of file at byte 1048576 of 3145728 \(I\/O error\)$/m;
 
 function assertOneLine(stderr: string): void {
   assertOneErrorLine(stderr, NO_PROGRESS);

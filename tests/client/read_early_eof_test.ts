@@ -16,6 +16,7 @@ import type { OpenFile } from "../../lib/client/api.ts";
 import { FaultProxy } from "../_fault_proxy.ts";
 import { serverTest, type TestServer } from "../_server.ts";
 import { earlyEofAt, offsetWords, sizeSaidToBe } from "./_early_eof.ts";
+import { DirectoryHandles, PrefetchedFile } from "../../lib/client/small_file.ts";
 
 const SIZE = 5_000_000;
 const MiB = 1024 * 1024;
@@ -168,6 +169,46 @@ for (const vers of ["4.0", "4.1"] as const) {
           await file.close();
         }
       });
+    },
+  );
+}
+
+// NFSv4.0: there the read-ahead's OPEN joins the open held (the same open
+// owner's state), and its READ goes alone; on 4.1 it is read with its own
+// OPEN and CLOSE in one COMPOUND, held to the GETATTR's size already.
+for (const vers of ["4.0"] as const) {
+  serverTest(
+    `Nfs4Client.openReadAhead() --vers ${vers}: a small file already open here, its READ going ` +
+      "alone with eof before the size GETATTR gave, is not taken as the whole file: the rest is read " +
+      "(RFC 7530 §16.23.4, RFC 8881 §18.22.4)",
+    async (server) => {
+      const size = 30_000;
+      await Deno.writeFile(`${server.exportDir}/small`, offsetWords(size));
+      await using proxy = await FaultProxy.start({ target: server, log: () => {} });
+      const client = await connect(proxy, vers);
+      try {
+        // Held open: the read-ahead's OPEN joins this open, and its READ goes
+        // alone (small_file.ts readAfterOpen), not with a CLOSE.
+        const held = await client.openRead("/vfs/small");
+        const lie = earlyEofAt(proxy, 0);
+        const file = await client.openReadAhead("/vfs/small", {
+          count: 65536,
+          directories: new DirectoryHandles(),
+        });
+        assert.equal(lie.end, 15_000, "the READ was rewritten");
+        // Not taken as the whole file (its size the 15,000 bytes read): the
+        // rest is read through the open, which finds the file goes on.
+        assert.ok(file instanceof PrefetchedFile);
+        assert.equal(file.complete, false);
+        assert.equal(file.size, BigInt(size));
+        const { bytes, failure } = await readAll(file);
+        assert.equal(failure, undefined);
+        assert.deepEqual(bytes, offsetWords(size));
+        await file.close();
+        await held.close();
+      } finally {
+        await client.close();
+      }
     },
   );
 }

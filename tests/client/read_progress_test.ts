@@ -21,6 +21,6 @@ Deno.test("endOfData(): no bytes and no EOF at or past the known size, or of an 
 Deno.test("endOfData(): no bytes and no EOF before the known size is an I/O error naming the file and byte (RFC 8881 §18.22)", () => {
   assert.throws(
     () => endOfData("/vfs/big", 40n, 100n, bytes(0)),
-    /^Error: \/vfs\/big: the server returned no data and no end of file at byte 40 of 100 \(I\/O error\)$/,
+    /^PathError: \/vfs\/big: the server returned no data and no end of file at byte 40 of 100 \(I\/O error\)$/,
   );
 });
