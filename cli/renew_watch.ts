@@ -7,8 +7,9 @@
  * its round-trip time and the lease left, server status flags, and every
  * recovery event: a server reboot, a lost session, an expired lease (for
  * example after the process was paused), and what followed. At the end it
- * checks the state still works (a READ through the open stateid) and
- * releases it.
+ * checks the state still works (a READ through the lock stateid with
+ * `--lock`, else the open stateid; without `--open`, a RENEW or SEQUENCE
+ * that is not counted as a renewal) and releases it.
  *
  * Exit 0 when all state was kept or recovered, 1 when some was lost. When
  * stdout is closed (`| head`) the watch ends at its next line, as with
@@ -138,6 +139,9 @@ export function registerRenewWatch(program: RootCommand, ctx: CliContext): void 
         // get a second, then whatever is in flight is stopped.
         setTimeout(() => ctx.stopClients(new Error("--duration reached")), 1000).unref?.();
         ctx.out.closed.throwIfAborted(); // run() exits 0
+        // The verdict's own RENEW or SEQUENCE (without --open) proves the
+        // lease; it is not one of the renewals the watch counts.
+        view.stopCounting();
         const verdict = await verify(client, file);
         view.verdict(verdict, client.describeState());
         if (!verdict.kept) ctx.failed = true;
@@ -177,7 +181,11 @@ interface Verdict {
   readonly detail: string;
 }
 
-/** Proves the state still works: a READ through the open stateid. */
+/**
+ * Proves the state still works: a READ through the stateid I/O goes with,
+ * the lock's while a lock is held (RFC 7530 §9.1.4.4, RFC 8881 §8.2.2),
+ * else the open's, named as such in the verdict.
+ */
 async function verify(client: Nfs4ClientApi, file: WritableFile | undefined): Promise<Verdict> {
   const state = client.describeState();
   const lost = state.opens.flatMap((o) => [
@@ -197,10 +205,19 @@ async function verify(client: Nfs4ClientApi, file: WritableFile | undefined): Pr
       return { kept: false, detail: `lease not confirmed: ${describeError(e, false)}` };
     }
   }
+  // As the client chooses (lib/client ioState): a lock state holding
+  // ranges, with a stateid, lends it to READ; no lock is lost here.
+  const open = state.opens.find((o) => o.path === file.path);
+  const through = open?.locks.some((l) => l.stateid !== undefined && l.ranges.length > 0)
+    ? "lock"
+    : "open";
   try {
     await file.read(0n, 1);
   } catch (e) {
-    return { kept: false, detail: `READ with the open stateid failed: ${describeError(e, false)}` };
+    return {
+      kept: false,
+      detail: `READ with the ${through} stateid failed: ${describeError(e, false)}`,
+    };
   }
   const locks = state.opens.reduce(
     (n, o) => n + o.locks.reduce((m, l) => m + l.ranges.length, 0),
@@ -208,7 +225,9 @@ async function verify(client: Nfs4ClientApi, file: WritableFile | undefined): Pr
   );
   return {
     kept: true,
-    detail: `state valid: READ with the open stateid ok${locks ? `, ${locks} lock(s) held` : ""}`,
+    detail: `state valid: READ with the ${through} stateid ok${
+      locks ? `, ${locks} lock(s) held` : ""
+    }`,
   };
 }
 
@@ -223,6 +242,7 @@ class WatchView {
   readonly #live: boolean;
   #statusShown = false;
   #renewals = 0;
+  #counting = true;
   #recoveries = 0;
   #lastRtt: number | undefined;
 
@@ -264,7 +284,7 @@ class WatchView {
   }
 
   event(e: TraceEvent): void {
-    if (e.category === "lease" && / ok$/.test(e.event)) {
+    if (e.category === "lease" && / ok$/.test(e.event) && this.#counting) {
       this.#renewals++;
       this.#lastRtt = typeof e.data?.rttMs === "number" ? e.data.rttMs : undefined;
     }
@@ -278,6 +298,11 @@ class WatchView {
     // Routine bookkeeping of the state manager stays in --trace.
     if (e.category === "owner" || e.category === "step") return;
     this.#print(formatTraceText(e));
+  }
+
+  /** Ends the count of renewals: what follows is the verdict's check. */
+  stopCounting(): void {
+    this.#counting = false;
   }
 
   /** Refreshes the live status line. */

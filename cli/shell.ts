@@ -342,6 +342,8 @@ class Shell implements ShellState {
       this.lastStatus = status;
       if (status !== 0) failed = status;
       if (this.#ending) return status;
+      // Ctrl-C ends the line, as in sh: `get big; ls` does not go on to ls.
+      if (status === ExitCode.SIGINT) return status;
       if (status !== 0 && !this.keepGoing && this.#editor === undefined) return status;
     }
     return failed;
@@ -353,12 +355,18 @@ class Shell implements ShellState {
     if (verb === undefined) return 0;
     const stop = new AbortController();
     const stopCommand = new Set<(signal: StopSignal) => boolean>();
+    let stoppedBy: StopSignal | undefined;
     this.#stopVerb = (signal) => {
+      stoppedBy ??= signal;
       stop.abort(new Error(`interrupted by ${signal}`));
       for (const listener of stopCommand) listener(signal);
     };
+    // A verb a signal stopped (Ctrl-C) ends with the signal's status, as sh
+    // reports a job a signal ended (130 for SIGINT), whatever the verb itself
+    // said (get's 1 after its "interrupted by SIGINT").
+    const stopped = () => stoppedBy === "SIGTERM" ? ExitCode.SIGTERM : ExitCode.SIGINT;
     try {
-      return await withOperationSignal(stop.signal, async () => {
+      const status = await withOperationSignal(stop.signal, async () => {
         const builtin = BUILTINS.get(verb);
         if (builtin) return await builtin.run(this, args, stop.signal);
         if (!COMMAND_VERBS.includes(verb)) {
@@ -372,8 +380,9 @@ class Shell implements ShellState {
           },
         });
       });
+      return stoppedBy !== undefined && status !== "exit" ? stopped() : status;
     } catch (err) {
-      if (stop.signal.aborted) return ExitCode.SIGINT;
+      if (stop.signal.aborted) return stopped();
       if (err instanceof EmptyPathError) {
         // Found before anything was sent: the verb did nothing.
         this.ctx.error(emptyPathMessage(verb));

@@ -21,7 +21,7 @@ import { ExitCode } from "./exit_codes.ts";
 import type { GlobalOptions } from "./globals.ts";
 import { lockConflictText, parseRange, parseWait } from "./lock.ts";
 import { quoteName } from "./ls_quote.ts";
-import { EmptyPathError, type OptionShape, resolvePath } from "./shell_paths.ts";
+import { COMMAND_VERBS, EmptyPathError, type OptionShape, resolvePath } from "./shell_paths.ts";
 
 /** What the built-in verbs see of the shell. */
 export interface ShellState {
@@ -421,7 +421,11 @@ const lock: Builtin = {
       return 0;
     } catch (err) {
       if (!heldBefore) await dropIfUnlocked(shell, target);
-      if (signal.aborted) return ExitCode.SIGINT;
+      if (signal.aborted) {
+        // As get and put say it: `interrupted by SIGINT`.
+        shell.ctx.error(describeError(signal.reason, false));
+        return ExitCode.SIGINT;
+      }
       if (err instanceof LockConflictError) {
         // As `nfs4 lock -w` says it: how long the wait took before it gave up.
         const waitedMs = timeoutMs && started !== undefined
@@ -571,7 +575,9 @@ const state: Builtin = {
 
 const trace: Builtin = {
   usage: "trace [on|off|ops|json]",
-  summary: "show the state manager's events (on), every COMPOUND (ops), as JSON, or none",
+  summary:
+    "show the state manager's events (on), every COMPOUND (ops), the events as JSON (json), " +
+    "or only the notable ones (off, the default)",
   async run(shell, args) {
     const mode = args[0];
     if (mode === undefined) {
@@ -591,8 +597,14 @@ const renew: Builtin = {
   summary: "check the lease now (RENEW on 4.0, SEQUENCE on 4.1), recovering if needed",
   async run(shell) {
     try {
+      // Named as the trace names it: RENEW on 4.0 (RFC 7530 §16.28), a lone
+      // SEQUENCE on 4.1 (RFC 8881 §18.46).
+      const op = shell.client.describeState().minorVersion === 0 ? "RENEW" : "SEQUENCE";
       const probe = await shell.client.probeLease();
-      await out(shell, `${probe.answer} in ${probe.ms.toFixed(1)} ms, client ID ${probe.clientId}`);
+      await out(
+        shell,
+        `${op} -> ${probe.answer} in ${probe.ms.toFixed(1)} ms, client ID ${probe.clientId}`,
+      );
       return 0;
     } catch (err) {
       return fail(shell, err);
@@ -605,29 +617,83 @@ const help: Builtin = {
   summary: "list the verbs, or explain one",
   async run(shell, args) {
     const verb = args[0];
+    const width = shell.ctx.out.columns ?? 80;
     if (verb !== undefined) {
       const builtin = BUILTINS.get(verb);
       if (builtin) {
-        await out(shell, `${builtin.usage}\n  ${builtin.summary}`);
+        await out(shell, [builtin.usage, ...wrap(builtin.summary, width, 2)].join("\n"));
         return 0;
+      }
+      if (!COMMAND_VERBS.includes(verb)) {
+        // As an unknown verb at the prompt is told; not nfs4's whole --help.
+        shell.ctx.error(`help: ${visible(verb)}: not a verb here ('help' lists them)`);
+        return ExitCode.FAILURE;
       }
       return await shell.runCommand(verb, ["--help"]);
     }
-    // An alias is named in its verb's summary, not listed again.
-    const verbs = [...BUILTINS.values()].filter((b) => b.aliasOf === undefined);
-    const width = Math.max(...verbs.map((b) => b.usage.length));
-    const lines = ["Shell verbs:"];
-    for (const builtin of verbs) {
-      lines.push(`  ${builtin.usage.padEnd(width)}  ${builtin.summary}`);
-    }
-    lines.push(
-      "nfs4 commands (paths relative to the current directory; 'help CMD' for options):",
-      "  ls cat cp stat df rm rmdir mkdir mv ln chmod chown touch truncate du find head tail info",
-    );
-    await out(shell, lines.join("\n"));
+    await out(shell, verbTable(width));
     return 0;
   },
 };
+
+/**
+ * `help`'s list, fitted to WIDTH columns: each verb's usage, its summary
+ * beside it (wrapped below itself), or below it when the usage is long.
+ */
+export function verbTable(width: number): string {
+  // An alias is named in its verb's summary, not listed again.
+  const verbs = [...BUILTINS.values()].filter((b) => b.aliasOf === undefined);
+  // The summaries' column: after the usages, but for those too long to
+  // leave the summaries most of the line (they go above their summary).
+  const cap = Math.max(12, Math.floor(width * 0.35));
+  const fits = verbs.map((b) => b.usage.length).filter((n) => n <= cap);
+  const column = 2 + Math.max(4, ...fits) + 2;
+  const lines = ["Shell verbs:"];
+  for (const builtin of verbs) {
+    const summary = wrap(builtin.summary, width, column);
+    if (2 + builtin.usage.length + 2 <= column) {
+      lines.push(`  ${builtin.usage.padEnd(column - 4)}  ${summary[0]!.trimStart()}`);
+      lines.push(...summary.slice(1));
+    } else {
+      // A usage longer than the line goes on below itself, further in.
+      const usage = wrap(builtin.usage, width - 2, 2);
+      lines.push(usage[0]!, ...usage.slice(1).map((l) => `  ${l}`), ...summary);
+    }
+  }
+  lines.push(
+    ...wrap(
+      "nfs4 commands (paths relative to the current directory; 'help CMD' for options):",
+      width,
+      0,
+    ),
+    ...wrap(
+      "ls cat cp stat df rm rmdir mkdir mv ln chmod chown touch truncate du find head tail info",
+      width,
+      2,
+    ),
+  );
+  return lines.join("\n");
+}
+
+/**
+ * TEXT in lines of at most WIDTH columns (a longer word stands alone),
+ * each indented by INDENT spaces; a narrow WIDTH still leaves 20 for text.
+ */
+function wrap(text: string, width: number, indent: number): string[] {
+  const room = Math.max(20, width - indent);
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line !== "" && line.length + 1 + word.length > room) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === "" ? word : `${line} ${word}`;
+    }
+  }
+  lines.push(line);
+  return lines.map((l) => " ".repeat(indent) + l);
+}
 
 const exit: Builtin = {
   usage: "exit [STATUS]",

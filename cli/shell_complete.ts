@@ -2,8 +2,9 @@
  * Tab completion in `nfs4 shell`: the verb at the start of a command, a
  * verb's options after `-`, and otherwise remote paths, by READDIR of the
  * directory being completed (kept for two seconds, so pressing Tab again
- * costs nothing); `put` and `lcd` complete local paths. Candidates are
- * quoted as the line needs (`'my file'`), directories end in `/`.
+ * costs nothing); `put`, `lcd` and get's LOCAL complete local paths, `cd`
+ * and `lcd` directories only (and links, which may lead to one). Candidates
+ * are quoted as the line needs (`'my file'`), directories end in `/`.
  * @module
  */
 
@@ -25,19 +26,26 @@ export interface CompletionContext {
   optionsOf(verb: string): readonly { short?: string | undefined; long?: string | undefined }[];
 }
 
+/** A name completion may offer; `link`: a symbolic link, which may lead to a directory. */
+interface Entry {
+  readonly name: string;
+  readonly dir: boolean;
+  readonly link?: boolean;
+}
+
 const listings = new Map<
   string,
-  { at: number; names: Promise<{ name: string; dir: boolean }[]> }
+  { at: number; names: Promise<Entry[]> }
 >();
 
 function remoteNames(
   client: Nfs4ClientApi,
   dir: string,
-): Promise<{ name: string; dir: boolean }[]> {
+): Promise<Entry[]> {
   const cached = listings.get(dir);
   if (cached && performance.now() - cached.at < LISTING_TTL_MS) return cached.names;
   const names = (async () => {
-    const out: { name: string; dir: boolean }[] = [];
+    const out: Entry[] = [];
     for await (const entry of client.readdir(dir)) {
       // A name that is not UTF-8, or holds a control character, cannot be
       // typed (the shell's words have no escapes for it) and must not reach
@@ -47,6 +55,7 @@ function remoteNames(
         name: entry.name,
         dir: entry.kind === "directory" ||
           (entry.kind === "symlink" && entry.linkTarget?.endsWith("/") === true),
+        link: entry.kind === "symlink",
       });
     }
     return out;
@@ -63,11 +72,11 @@ function typable(name: string): boolean {
   return true;
 }
 
-function localNames(dir: string): { name: string; dir: boolean }[] {
+function localNames(dir: string): Entry[] {
   try {
     return fs.readdirSync(dir || ".", { withFileTypes: true })
       .filter((d) => typable(d.name))
-      .map((d) => ({ name: d.name, dir: d.isDirectory() }));
+      .map((d) => ({ name: d.name, dir: d.isDirectory(), link: d.isSymbolicLink() }));
   } catch {
     return [];
   }
@@ -100,16 +109,18 @@ export async function completeLine(
   const namePart = prefix.slice(slash + 1);
   const local = (verb === "put" && words.length === 2) || verb === "lcd" ||
     (verb === "get" && words.length === 3);
-  let entries: { name: string; dir: boolean }[];
+  let entries: Entry[];
   if (local) {
     entries = localNames(dirPart);
   } else {
     const dir = resolvePath(shell.cwd, dirPart || ".");
     entries = await remoteNames(shell.client, dir).catch(() => []);
   }
+  // cd and lcd take a directory (or a link that may lead to one), as bash's cd completes.
+  const dirsOnly = verb === "cd" || verb === "lcd";
   const matches = entries
     .filter((e) =>
-      e.name.startsWith(namePart) &&
+      e.name.startsWith(namePart) && (!dirsOnly || e.dir || e.link === true) &&
       (namePart.startsWith(".") || !e.name.startsWith(".") || namePart !== "")
     )
     .map((e) => dirPart + displayByteString(e.name) + (e.dir ? "/" : ""))
