@@ -21,7 +21,11 @@ interface WatchEvent {
   readonly [key: string]: unknown;
 }
 
-/** Starts renew-watch --json; returns the child and a promise of its events and status. */
+/**
+ * Starts renew-watch --json; returns the child, a promise of its events and
+ * status, and `until(name)`, which resolves when an event of that name has
+ * been printed (its JSON lines read as they come).
+ */
 function watch(server: TestServer, vers: string, args: string[]) {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -38,14 +42,42 @@ function watch(server: TestServer, vers: string, args: string[]) {
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const done = child.output().then((out) => {
-    const text = new TextDecoder().decode(out.stdout);
-    const events = text.split("\n").filter((l) => l.trim() !== "").map((l) =>
-      JSON.parse(l) as WatchEvent
-    );
-    return { code: out.code, events, stderr: new TextDecoder().decode(out.stderr) };
+  const events: WatchEvent[] = [];
+  const waiters: { name: string; resolve: () => void }[] = [];
+  const settle = () => {
+    for (const w of [...waiters]) {
+      if (events.some((e) => e.event === w.name)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
+    }
+  };
+  const reading = (async () => {
+    let pending = "";
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      pending += chunk;
+      const lines = pending.split("\n");
+      pending = lines.pop()!;
+      for (const line of lines) if (line.trim() !== "") events.push(JSON.parse(line) as WatchEvent);
+      settle();
+    }
+    if (pending.trim() !== "") events.push(JSON.parse(pending) as WatchEvent);
+  })();
+  const stderr = new Response(child.stderr).text();
+  const done = Promise.all([child.status, reading, stderr]).then(([status, , text]) => {
+    // Whatever still waits will not see its event: let it go (the test's
+    // assertions on the events say what happened).
+    for (const w of waiters.splice(0)) w.resolve();
+    return { code: status.code, events, stderr: text };
   });
-  return { child, done, url: `${server.url}/vfs/watched` };
+  /** Resolves once an event named `name` was printed (or the watcher ended). */
+  const until = (name: string): Promise<void> =>
+    new Promise((resolve) => {
+      waiters.push({ name, resolve });
+      settle();
+      void done.then(() => resolve());
+    });
+  return { child, done, until, url: `${server.url}/vfs/watched` };
 }
 
 function names(events: readonly WatchEvent[]): string[] {
@@ -69,9 +101,8 @@ function assertInOrder(events: readonly WatchEvent[], expected: readonly string[
   );
 }
 
-async function waitForEvent(server: TestServer, ms: number): Promise<void> {
-  void server;
-  await new Promise((resolve) => setTimeout(resolve, ms));
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 for (const vers of ["4.0", "4.1"]) {
@@ -111,7 +142,8 @@ for (const vers of ["4.0", "4.1"]) {
     `renew-watch without --open: a server that stops answering is not reported as a lease kept, exit 1 (NFSv${vers})`,
     async (server) => {
       const w = watch(server, vers, ["--timeout", "1", "--duration", "3", `${server.url}/vfs`]);
-      await waitForEvent(server, 1000);
+      // Watching (its client made, however long the start took), then silence.
+      await w.until("watch");
       Deno.kill(server.pid, "SIGSTOP");
       try {
         const { code, events, stderr } = await w.done;
@@ -137,9 +169,10 @@ for (const vers of ["4.0", "4.1"]) {
         String(LEASE * 5),
         `${server.url}/vfs/watched`,
       ]);
-      await waitForEvent(server, 1500);
+      await w.until("watch");
+      await sleep(500);
       Deno.kill(w.child.pid, "SIGSTOP");
-      await waitForEvent(server, (LEASE * 2 + 2) * 1000);
+      await sleep((LEASE * 2 + 2) * 1000);
       Deno.kill(w.child.pid, "SIGCONT");
       const { code, events, stderr } = await w.done;
       assert.equal(code, 1, outcome(events, stderr));
@@ -184,7 +217,10 @@ for (const vers of ["4.0", "4.1"]) {
         String(LEASE * 4),
         `${server.url}/vfs/watched`,
       ]);
-      await waitForEvent(server, 1500);
+      // The open and lock taken (the watch begun, however long the start
+      // took): then the reboot.
+      await w.until("watch");
+      await sleep(500);
       await server.restart();
       const { code, events, stderr } = await w.done;
       assert.equal(code, 0, outcome(events, stderr));
