@@ -22,6 +22,7 @@ import prettyBytes from "pretty-bytes";
 import {
   applyPreserveList,
   copy,
+  CopyError,
   type CopyProgress,
   type CopySummary,
   type Dereference,
@@ -34,6 +35,7 @@ import {
   type PreserveSet,
   type SparseMode,
 } from "../lib/client/copy/mod.ts";
+import { Leftovers } from "../lib/client/copy/run.ts";
 import { UsageError } from "../lib/client/url.ts";
 import type { CliContext, CommandSession } from "./context.ts";
 import { describeError } from "./errors.ts";
@@ -241,8 +243,13 @@ export function registerCp(program: RootCommand, ctx: CliContext): void {
 
 /** Exit status after Ctrl-C (128 + SIGINT), as shells report it. */
 const INTERRUPTED_STATUS = 130;
-/** How long cleanup may take after Ctrl-C before the process exits anyway. */
-const INTERRUPT_GRACE_MS = 8000;
+/**
+ * How long cleanup may take after Ctrl-C before the process exits anyway:
+ * the 3 s after the signal README "Deadlines and signals" gives every
+ * command (cli/main.ts STOP_BACKSTOP_MS). Releasing itself ends 1.5 s
+ * after the signal (the state manager's window).
+ */
+const INTERRUPT_GRACE_MS = 3000;
 /**
  * `-v` lines not yet taken by stdout (its reader is slow or stalled) past
  * which the copy is asked to wait for them: a line per file would otherwise
@@ -264,6 +271,12 @@ class InterruptedError extends Error {
  * Runs the copy with a progress display and the signal handlers; prints the
  * `--json` summary. Ctrl-C (or SIGTERM) aborts: the temporary is removed,
  * the connections closed, and the command ends with 130 (143); undefined.
+ * A temporary not known removed by then (its REMOVE unanswered in the
+ * release window), or a destination written in place and left incomplete,
+ * is named on one line each before the command ends, however it ends: the
+ * copy reports them as it returns, and the backstop and a second signal,
+ * which do not wait for it, name what the copy still holds
+ * ({@linkcode Leftovers}).
  */
 export async function cpCommand(
   session: CommandSession,
@@ -274,16 +287,37 @@ export async function cpCommand(
   const ctx = session.ctx;
   const controller = new AbortController();
   const progress = new ProgressDisplay(ctx.io.stderr, options.progress);
+  /** What the copy may leave behind at this moment (lib/client/copy/run.ts). */
+  const leftovers = new Leftovers();
+  /** Names, one line each, what the copy still holds: synchronous, for the moment of exit. */
+  const sayLeftovers = () => {
+    for (const left of leftovers.take(controller.signal.reason)) {
+      progress.clearLine();
+      const url = left instanceof CopyError ? left.url : undefined;
+      ctx.error(
+        describeError(left, session.globals.verbose, {
+          url,
+          timeoutSeconds: session.globals.timeoutSeconds,
+        }),
+        left,
+        url,
+      );
+    }
+  };
+  const exitNow = (status: number) => {
+    sayLeftovers();
+    ctx.exitNow(status);
+  };
   const onSignal = (signal: string) => {
     const status = signal === "SIGTERM" ? 143 : INTERRUPTED_STATUS;
-    if (controller.signal.aborted) return ctx.exitNow(status); // a second Ctrl-C: now
+    if (controller.signal.aborted) return exitNow(status); // a second Ctrl-C: now
     progress.stop();
     controller.abort(new InterruptedError(signal));
     // Stop what is in flight now (a silent server must not hold the exit);
     // removing the temporary gets the clients' short release window.
     ctx.stopClients(signal === "SIGTERM" ? "SIGTERM" : "SIGINT");
     // Whatever happens to the cleanup, do not hang on a server that is gone.
-    setTimeout(() => ctx.exitNow(status), INTERRUPT_GRACE_MS).unref?.();
+    setTimeout(() => exitNow(status), INTERRUPT_GRACE_MS).unref?.();
   };
   ctx.ownsSignals = true;
   // Through the CLI's signal source: the process's signals, or nfs4 shell's
@@ -341,6 +375,7 @@ export async function cpCommand(
       ...(sources.some((s) => s.kind === "stdio") ? { stdin: stdinChunks() } : {}),
       stdout: { write: (chunk) => session.out.write(chunk) },
       signal: controller.signal,
+      leftovers,
       onProgress: (p) => progress.update(p),
       onError: (err, url) => {
         progress.clearLine();
@@ -364,7 +399,10 @@ export async function cpCommand(
   } catch (err) {
     progress.stop();
     if (err instanceof InterruptedError) {
-      // The temporary is gone (copy() removed it); say goodbye to the servers, briefly.
+      // copy() removed the temporary, or named it (onError) when it could
+      // not; anything it still holds is named now. Then say goodbye to the
+      // servers, briefly.
+      sayLeftovers();
       await Promise.race([session.close(), sleep(INTERRUPT_GRACE_MS / 2)]);
       ctx.exitStatus = err.signal === "SIGTERM" ? 143 : INTERRUPTED_STATUS;
       return;

@@ -6,11 +6,14 @@
  * @module
  */
 
+import process from "node:process";
 import { Option } from "@commander-js/extra-typings";
 import type { Location } from "../lib/client/copy/mod.ts";
-import { move, type MoveEvent, type MoveSummary } from "../lib/client/move.ts";
+import { Leftovers } from "../lib/client/copy/run.ts";
+import { move, MoveError, type MoveEvent, type MoveSummary } from "../lib/client/move.ts";
 import { parseNfsUrl } from "../lib/client/url.ts";
 import type { CliContext, CommandSession } from "./context.ts";
+import { describeError } from "./errors.ts";
 import { type Ask, withStdinAsk } from "./prompt.ts";
 import { quoted } from "./quoted.ts";
 import { splitTargetOperands } from "./target_operands.ts";
@@ -137,7 +140,10 @@ export function moveLocation(text: string): Location {
 /**
  * Moves `sources` to `dest`: each failure is reported on one line and the
  * other sources are still moved (the command then exits 1). `ask` answers
- * `-i`'s questions.
+ * `-i`'s questions. Stopped by SIGINT or SIGTERM, it names on one line a
+ * temporary copy it could not remove in the release window before the
+ * command exits 130 (143); should the process exit first (the backstop, a
+ * second signal), as it exits.
  */
 export async function mvCommand(
   session: CommandSession,
@@ -147,25 +153,56 @@ export async function mvCommand(
   ask: Ask,
 ): Promise<MoveSummary> {
   const ctx = session.ctx;
-  return await move(sources, dest, {
-    noClobber: options.overwrite === "no-clobber",
-    ...(options.overwrite === "interactive"
-      ? { confirm: (target: string) => ask(`overwrite ${quoted(target)}?`) }
-      : {}),
-    targetDirectory: options.targetDirectory,
-    noTargetDirectory: options.noTargetDirectory,
-    connect: (url) => session.client(url),
-    // Lines go out as the move goes (in order); a closed stdout ends the
-    // command quietly once the source being moved is done (run() exits 0).
-    ...(options.verbose
-      ? { onEvent: (event: MoveEvent) => session.out.post(describeEvent(event) + "\n") }
-      : {}),
-    stopBeforeNext: session.out.closed,
-    onError: (err, url) => session.report(err, url),
-    onWarning: (message) => ctx.error(`warning: ${message}`),
-    signal: ctx.interruption.signal,
-    umask: currentUmask(),
-  });
+  /** A move's temporary copy, from its start until it is in place or removed (move.ts). */
+  const leftovers = new Leftovers();
+  /** Names what is held, one line each: synchronous, for the moment of exit. */
+  const sayLeftovers = () => {
+    for (const left of leftovers.take(ctx.interruption.signal.reason)) {
+      const url = left instanceof MoveError ? left.url : undefined;
+      ctx.error(
+        describeError(left, session.globals.verbose, {
+          url,
+          timeoutSeconds: session.globals.timeoutSeconds,
+        }),
+        left,
+        url,
+      );
+    }
+  };
+  // After a signal the process exits 3 s on whatever still runs, and at
+  // once on a second signal (cli/main.ts): what is held is named as it does.
+  const onExit = () => {
+    if (ctx.interruption.signal.aborted) sayLeftovers();
+  };
+  process.on("exit", onExit);
+  try {
+    return await move(sources, dest, {
+      noClobber: options.overwrite === "no-clobber",
+      ...(options.overwrite === "interactive"
+        ? { confirm: (target: string) => ask(`overwrite ${quoted(target)}?`) }
+        : {}),
+      targetDirectory: options.targetDirectory,
+      noTargetDirectory: options.noTargetDirectory,
+      connect: (url) => session.client(url),
+      // Lines go out as the move goes (in order); a closed stdout ends the
+      // command quietly once the source being moved is done (run() exits 0).
+      ...(options.verbose
+        ? { onEvent: (event: MoveEvent) => session.out.post(describeEvent(event) + "\n") }
+        : {}),
+      stopBeforeNext: session.out.closed,
+      onError: (err, url) => session.report(err, url),
+      onWarning: (message) => ctx.error(`warning: ${message}`),
+      signal: ctx.interruption.signal,
+      leftovers,
+      umask: currentUmask(),
+    });
+  } catch (e) {
+    // Stopped: the move removed its temporary, or holds what it could not.
+    if (ctx.interruption.signal.aborted) sayLeftovers();
+    throw e;
+  } finally {
+    process.off("exit", onExit);
+  }
 }
 
 /** A `-v` line, as coreutils mv prints it. */

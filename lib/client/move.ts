@@ -30,7 +30,16 @@
  * Any failure before step 3 (a file that cannot be copied, a server that
  * goes away, a difference found) removes the temporary and keeps the source,
  * with one line saying so. The target is never left half-written: until
- * step 3 it is as it was.
+ * step 3 it is as it was. A stop (Ctrl-C) removes it too, and a temporary
+ * that could not be removed in the stop's window is held in `leftovers`
+ * for the caller to name as it exits.
+ *
+ * A source that is not a directory is copied to the temporary name itself
+ * (CopyRunOptions.writeDirectly), not to a temporary of the copy's own
+ * renamed onto it: one name to find should it be left, `.NAME.nfs4-XXXXXX`,
+ * not `..NAME.nfs4-XXXXXX.nfs4-YYYYYY`. Nothing is lost by it: no one
+ * takes the temporary name for the target, and it is renamed onto the
+ * target only once the copy is verified.
  * @module
  */
 
@@ -49,7 +58,7 @@ import {
   PRESERVE_ALL,
 } from "./copy/options.ts";
 import { reasonOf } from "./copy/preserve.ts";
-import { temporaryName } from "./copy/run.ts";
+import { type Leftovers, temporaryName } from "./copy/run.ts";
 import type { Side, Stat } from "./copy/side.ts";
 import { canonical } from "./copy/tree.ts";
 import {
@@ -103,6 +112,13 @@ export interface MoveOptions {
   readonly onWarning?: (message: string, url: NfsUrl | undefined) => void;
   /** Aborting stops the move; a copy in progress is removed, its source kept. */
   readonly signal?: AbortSignal;
+  /**
+   * Where a move across file systems keeps its temporary copy from the
+   * copy's start until it is renamed onto the target or known removed: the
+   * caller names what is still there when it exits after a stop (a
+   * temporary whose removal the server did not answer in time).
+   */
+  readonly leftovers?: Leftovers;
   /**
    * Aborting ends the move before its next source, the one being moved
    * finished first (`mv -v` whose stdout was closed): no source is left
@@ -428,8 +444,29 @@ async function moveAcross(
   const tempShown = side.display(tempPath);
   /** A failure's names with the temporary's name replaced by the target's. */
   const shown = (text: string) => text.split(tempShown).join(target);
+  /** Why the temporary could not be removed, once its removal failed. */
+  let remains: TemporaryLeft | undefined;
+  // Held from the copy's start (it may make the temporary at any moment)
+  // until it is renamed onto the target or known removed: a stop's last
+  // moment names it, as cp names its own.
+  const held = run.options.leftovers?.hold((stop) =>
+    failed(
+      `${reasonOf(stop)}; '${source}' is kept; its temporary '${tempShown}' ${
+        remains?.surely ? "is" : "may be"
+      } left${side.kind === "nfs" ? " on the server" : ""} (not removed: ${
+        remains ? reasonOf(remains.error) : "no answer before the exit"
+      })`,
+    )
+  );
   // Cleanup: not stopped by the soft stop that ended the work (Ctrl-C).
-  const cleanup = () => cleanupWork(() => removeTemporary(side, tempPath, tempShown));
+  // Its words for the failure's line; what could not be removed stays held
+  // after a stop (the failure is then not said), else the line says it.
+  const cleanup = async (): Promise<string> => {
+    remains = await cleanupWork(() => removeTemporary(side, tempPath));
+    if (remains === undefined || !signal?.aborted) held?.drop();
+    if (remains === undefined) return "";
+    return `; a partial copy ${remains.surely ? "is" : "may be"} left at '${tempShown}'`;
+  };
   const failures: { error: unknown; url: NfsUrl | undefined }[] = [];
   let copyErrors: number;
   try {
@@ -437,6 +474,8 @@ async function moveAcross(
       recursive: true,
       preserve: PRESERVE_ALL,
       dereference: "never",
+      // The temporary name is the move's own: a file is copied to it directly.
+      writeDirectly: true,
       connect: run.options.connect,
       onError: (error, url) => failures.push({ error: renamed(error, shown), url }),
       onWarning: (message, url) => run.options.onWarning?.(shown(message), url),
@@ -450,8 +489,10 @@ async function moveAcross(
     throw e;
   }
   if (copyErrors > 0 || failures.length > 0) {
-    for (const failure of failures) run.fail(failure.error, failure.url);
+    // Removed first: a stop that comes meanwhile ends the reporting (fail()
+    // throws its reason), not the removal.
     const left = await cleanup();
+    for (const failure of failures) run.fail(failure.error, failure.url);
     throw failed(`the copy failed; '${source}' is kept${left}`);
   }
   // The copy is reached by its paths as well (read back, its times put
@@ -487,6 +528,7 @@ async function moveAcross(
     }
     try {
       await side.rename(tempPath, targetPath);
+      held?.drop();
     } catch (e) {
       const left = await cleanup();
       if (signal?.aborted) throw signal.reason;
@@ -546,24 +588,30 @@ async function moveAcross(
   }
 }
 
-/**
- * Removes a move's temporary copy (ours alone); the words to add to the
- * message when some of it could not be removed.
- */
-async function removeTemporary(side: Side, path: string, shown: string): Promise<string> {
+/** A move's temporary copy that could not be removed, and why. */
+interface TemporaryLeft {
+  /** The first failure. */
+  readonly error: unknown;
+  /** Part of it surely is left (a REMOVE refused), not only may be (a failure to look). */
+  readonly surely: boolean;
+}
+
+/** Removes a move's temporary copy (ours alone); what is left of it, if anything. */
+async function removeTemporary(side: Side, path: string): Promise<TemporaryLeft | undefined> {
   try {
     const stat = await side.stat(path, false);
-    if (!stat) return "";
+    if (!stat) return undefined;
     const release = guardTree(side, stat);
     try {
       const tree = await walkTree(side, path, stat);
-      const result = await removeTree(side, tree, { onError: () => {} });
-      return result.failed === 0 ? "" : `; a partial copy is left at '${shown}'`;
+      let first: unknown;
+      const result = await removeTree(side, tree, { onError: (e) => void (first ??= e) });
+      return result.failed === 0 ? undefined : { error: first, surely: true };
     } finally {
       release();
     }
-  } catch {
-    return `; a partial copy may be left at '${shown}'`;
+  } catch (error) {
+    return { error, surely: false };
   }
 }
 

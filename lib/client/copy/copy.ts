@@ -7,15 +7,9 @@
 import { NfsError } from "../../nfs4/errors.ts";
 import { Nfs4Status as S } from "../../nfs4/status.ts";
 import type { NfsUrl } from "../url.ts";
-import {
-  CopyError,
-  type CopyOptions,
-  type CopySummary,
-  LocalFileError,
-  type Location,
-} from "./options.ts";
+import { CopyError, type CopySummary, LocalFileError, type Location } from "./options.ts";
 import { isSpecial, type Side, type Writer } from "./side.ts";
-import { CopyRun } from "./run.ts";
+import { CopyRun, type CopyRunOptions } from "./run.ts";
 import { copyFile, type Endpoint } from "./file.ts";
 import { canonical, copyTree, isWithin, keepSymlink } from "./tree.ts";
 import { copySpecial, linkOrCopy } from "./nodes.ts";
@@ -33,11 +27,14 @@ const ABANDONED_SETTLE_MS = 1000;
  * else to `dest` itself. Failures of single files or directories go to
  * `onError` and the rest is still copied; a failure that makes the whole
  * command meaningless (several sources and no directory) is thrown.
+ * Stopped (`signal`), it throws the signal's reason once what it began has
+ * settled, after reporting through `onError` each temporary that may be
+ * left and each destination left incomplete (`leftovers`, run.ts).
  */
 export async function copy(
   sources: readonly Location[],
   dest: Location,
-  options: CopyOptions,
+  options: CopyRunOptions,
 ): Promise<CopySummary> {
   const started = performance.now();
   const run = new CopyRun(options);
@@ -51,6 +48,12 @@ export async function copy(
   } finally {
     await run.settleAbandoned(ABANDONED_SETTLE_MS);
     run.summary.seconds = (performance.now() - started) / 1000;
+    const signal = options.signal;
+    // What the stop left (a temporary whose REMOVE got no answer in the
+    // release window): said now, unless the caller took it already.
+    if (signal?.aborted) {
+      for (const left of run.leftovers.take(signal.reason)) run.reportLeft(left);
+    }
   }
   return run.summary;
 }
@@ -68,6 +71,7 @@ async function copyAll(
   const to = await run.side(dest);
   const destStat = await to.side.stat(to.path, true);
   const intoDirectory = destStat?.kind === "directory";
+  if (run.options.writeDirectly && !destStat) run.writeDirectlyAt(to.side, to.path);
   // `DST/` names a directory (a symlink to one is followed, as the stat did).
   const mustBeDirectory = namesDirectory(dest);
   if (mustBeDirectory && destStat && !intoDirectory) {

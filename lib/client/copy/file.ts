@@ -26,7 +26,7 @@ import {
   type Stat,
   type Writer,
 } from "./side.ts";
-import { type CopyRun, finalAttrs, temporaryName } from "./run.ts";
+import { type CopyRun, finalAttrs, type Leftover, temporaryName } from "./run.ts";
 import { HoleFinder, type Segment, wantsHoles } from "./sparse.ts";
 import { localFs } from "./local_fs.ts";
 import {
@@ -98,7 +98,11 @@ export async function copyFile(run: CopyRun, source: FileSource, dest: Endpoint)
   // taken), so a file someone else put there meanwhile is never replaced, as
   // cp opens with O_EXCL in a directory it made.
   const isNew = side.kind === "nfs" && run.madeByThisCopy(side, side.dirname(target));
-  let existing = isNew ? undefined : await side.stat(target, false);
+  // Made directly (mv's temporary, CopyRunOptions.writeDirectly): a name
+  // nothing holds, made with an exclusive create, which fails should
+  // anything be there after all; nothing is looked up or replaced.
+  const direct = run.writesDirectly(side, target);
+  let existing = isNew || direct ? undefined : await side.stat(target, false);
   /** -f: the destination to remove once the source is open. */
   let removeFirst: string | undefined;
   if (existing?.kind === "symlink") {
@@ -270,7 +274,12 @@ type Placed = "placed" | "skipped" | "in place";
  * or `-n`: gives it that name only if the name is still free). When
  * `existing` is replaced, the temporary is given its owner and group before
  * any data goes in; if the directory refuses the temporary or the owner
- * cannot be given, nothing was changed and the answer is "in place".
+ * cannot be given, nothing was changed and the answer is "in place". A
+ * destination made directly (CopyRunOptions.writeDirectly) is its own
+ * temporary: written, finished, and neither renamed nor named as left.
+ *
+ * From its create on, the temporary is held in the run's leftovers until it
+ * is placed or known gone, so that a stop's last moment can name it.
  */
 async function copyThroughTemporary(
   run: CopyRun,
@@ -281,7 +290,10 @@ async function copyThroughTemporary(
   attrs: FinalAttrs,
   isNew = false,
 ): Promise<Placed> {
-  const temp = side.join(side.dirname(target), temporaryName(side.basename(target)));
+  const direct = run.writesDirectly(side, target);
+  const temp = direct
+    ? target
+    : side.join(side.dirname(target), temporaryName(side.basename(target)));
   // The owner to give: the source's (--preserve=ownership), else the replaced file's.
   const owned = attrs.owner !== undefined || attrs.group !== undefined;
   /** The source's owner and group as given (read back once the file is placed). */
@@ -290,12 +302,26 @@ async function copyThroughTemporary(
   let ownerRefused = false;
   const creating = side.create(temp, {
     atOnce: existing !== undefined,
-    ...(run.options.noClobber || isNew ? { placeAs: target } : {}),
+    ...(!direct && (run.options.noClobber || isNew) ? { placeAs: target } : {}),
   });
   creating.catch(() => undefined); // a failure is seen below, or does not matter after an abort
   let placed = false;
   /** What the copy of this file failed with, as thrown to it. */
   let failure: unknown;
+  /** Why the temporary's REMOVE failed, once it did: it is left (refused) or may be. */
+  let removalFailure: unknown;
+  /** Its create made it, failed, and could not remove it (the client's open). */
+  let createLeft: CreatedFileLeftError | undefined;
+  // Held from its create on (an OPEN whose reply never comes may have made
+  // it) until it is placed or known gone; said, if still held, at the stop's
+  // last moment. Not one made directly: that one is the caller's to name.
+  const held: Leftover | undefined = direct
+    ? undefined
+    : run.leftovers.hold((stop) =>
+      createLeft
+        ? temporaryLeft(createLeft, side, temp, target)
+        : temporaryNotRemoved(failure ?? stop, removalFailure ?? NO_ANSWER, side, temp, target)
+    );
   /** A finish the copy's stop gave up waiting for. */
   let stoppedEnding: Promise<void> | undefined;
   /**
@@ -326,8 +352,14 @@ async function copyThroughTemporary(
       // Made, then failed, and not removed by its create (on 4.0 after
       // the SETATTR of its mode, Nfs4Client's open): a stop that hid
       // that failure does not hide the temporary left.
-      if (e instanceof CreatedFileLeftError && e !== failure) {
+      if (e instanceof CreatedFileLeftError) {
+        if (e === failure) {
+          // The failure names it (renamePath), or the stop hides it: held.
+          createLeft = e;
+          return e;
+        }
         run.reportBesideStop(temporaryLeft(e, side, temp, target), side);
+        return undefined;
       }
       // Its OPEN sent again after the first transmission got no answer the
       // server could repeat (a GUARDED4 create on a session lost between
@@ -338,14 +370,19 @@ async function copyThroughTemporary(
       // server may have run it (RFC 7530 §9.1.9, RFC 8881 §2.10.6) and made
       // the temporary; its REMOVE is tried, and said if it fails (a server
       // still silent), rather than the temporary left unmentioned.
-      if (madeByFirstRun(e) || createOutcomeUnknown(e)) {
+      if (madeByFirstRun(e) || outcomeUnknown(run, side, e)) {
         return await cleanupWork(() => side.remove(temp)).then(
           () => undefined,
           (r: unknown) => side.isNotFound(r) ? undefined : r,
         );
       }
       return undefined;
-    }).catch(() => undefined);
+    }).catch(() => undefined).then((left) => {
+      // Gone (or never made): nothing to name. Else held, with the reason.
+      if (left === undefined) held?.drop();
+      else removalFailure ??= left;
+      return left;
+    });
   try {
     let writer: Writer;
     try {
@@ -398,8 +435,16 @@ async function copyThroughTemporary(
     // The owner given, read back where the side may have answered it
     // without setting it (NFS: a squashing export, RFC 7530 §16.32.4).
     const readBack = owned && !ownerRefused && side.ownership !== undefined;
+    if (direct) {
+      // Its own temporary: the caller renames it once it is checked.
+      placed = true;
+      if (readBack) await ownerReadBack(run, side, target, asked, attrs, writer);
+      return "placed";
+    }
     if (run.options.noClobber || isNew) {
       placed = await run.abortable(side.renameNoReplace(temp, target, writer, readBack));
+      // Placed, or left alone by -n: the temporary's name is gone either way.
+      held?.drop();
       if (!placed && !run.options.noClobber) {
         throw new CopyError(
           `cannot create regular file '${
@@ -413,17 +458,22 @@ async function copyThroughTemporary(
     }
     await run.abortable(side.rename(temp, target));
     placed = true;
+    held?.drop();
     if (readBack) await ownerReadBack(run, side, target, asked, attrs, writer);
     return "placed";
   } catch (e) {
     failure = e;
     const named = resentCreateFailure(renamePath(e, side, temp, target), side, target);
-    if (!run.options.signal?.aborted && side.kind === "nfs" && !placed) {
+    if (!run.options.signal?.aborted && !placed) {
       // The failure says what is left: a temporary whose REMOVE failed too
       // (the server gone) is named, as info and simulate-reboot name theirs.
-      // (A create that failed after making its file names it already.)
+      // (A create that failed after making its file names it already; one
+      // made directly is the caller's to name.)
       const left = await removeTemporary();
-      if (left !== undefined && !(e instanceof CreatedFileLeftError)) {
+      // Said by the failure from here, unless a stop came meanwhile (which
+      // would leave the failure unsaid: then the stop's leftovers say it).
+      if (!run.options.signal?.aborted) held?.drop();
+      if (left !== undefined && !direct && !(e instanceof CreatedFileLeftError)) {
         throw temporaryNotRemoved(named, left, side, temp, target);
       }
     }
@@ -522,10 +572,14 @@ async function copyInPlace(
   /** The emptying (NFS: its SETATTR of size 0), once sent: waited for before the CLOSE. */
   let emptying: Promise<void> | undefined;
   let finishing: Promise<void> | undefined;
+  // From here the file may have lost its old data (a state change the
+  // server runs even when the copy stops waiting for its answer): any
+  // failure or stop says the destination is incomplete, and until it does
+  // (or the file is whole) the run holds it, for a stop's last moment to say.
+  const held = run.leftovers.hold((stop) =>
+    new IncompleteCopyError(side.display(target), { url: side.url, cause: stop })
+  );
   try {
-    // From here the file may have lost its old data (a state change the
-    // server runs even when the copy stops waiting for its answer): any
-    // failure or stop says the destination is incomplete.
     if (writer.empty) {
       emptying = writer.empty();
       await run.abortable(emptying);
@@ -537,9 +591,11 @@ async function copyInPlace(
     run.checkAbort();
     finishing = writer.finish({ mode: undefined }, size);
     await run.abortable(finishing);
+    held.drop();
   } catch (e) {
     const signal = run.options.signal;
     if (signal?.aborted && finishing && await succeededWithin(finishing)) {
+      held.drop();
       // Stopped while the finish was on its way (its CLOSE, a state change,
       // is answered in the release window), and it was done: the file is
       // whole. Only the stop is said, and that -p's attributes were not given.
@@ -557,6 +613,8 @@ async function copyInPlace(
     if (emptying) await quietly(emptying);
     await quietly(writer.abort());
     const error = new IncompleteCopyError(side.display(target), { url: side.url, cause: e });
+    // Said now, by the failure or beside the stop.
+    held.drop();
     if (signal?.aborted) {
       // Interrupted: say so now, the abort itself ends the copy.
       run.reportBesideStop(error, side);
@@ -630,29 +688,53 @@ function resentCreateFailure(error: unknown, side: Side, target: string): unknow
 }
 
 /**
+ * A create that failed without an answer saying whether it ran: no reply
+ * (ServerNotRespondingError), or given up at its deadline after a
+ * transmission whose outcome is unknown (`mayHaveRun`). Once the copy is
+ * stopped, any failure on a server that is not the server's answer: a
+ * request in flight at the stop is given the release window to be answered
+ * and then abandoned (lib/state/manager.ts interrupt), the server may have
+ * run it, and nothing tells that failure from one never sent.
+ */
+function outcomeUnknown(run: CopyRun, side: Side, error: unknown): boolean {
+  if (
+    error instanceof ServerNotRespondingError ||
+    ((error instanceof RecoveryTimeoutError || error instanceof SendWaitTimeoutError) &&
+      error.mayHaveRun)
+  ) {
+    return true;
+  }
+  return run.options.signal?.aborted === true && side.kind === "nfs" &&
+    !(error instanceof NfsError);
+}
+
+/**
  * Whether a create failed with NFS4ERR_EXIST answering its OPEN's resend
  * (NfsError.answeredResend): its first transmission may have made the
  * temporary (see {@linkcode resentCreateFailure}).
  */
-/**
- * A create that failed without an answer saying whether it ran: no reply
- * (ServerNotRespondingError), or given up at its deadline after a
- * transmission whose outcome is unknown (`mayHaveRun`).
- */
-function createOutcomeUnknown(error: unknown): boolean {
-  return error instanceof ServerNotRespondingError ||
-    ((error instanceof RecoveryTimeoutError || error instanceof SendWaitTimeoutError) &&
-      error.mayHaveRun);
-}
-
 function madeByFirstRun(error: unknown): boolean {
   return error instanceof NfsError && error.status === S.NFS4ERR_EXIST &&
     error.answeredResend && error.op === "OPEN";
 }
 
 /**
+ * Why a temporary's removal was not seen through, when the stop's last
+ * moment came first (its REMOVE, or the create before it, not answered).
+ */
+const NO_ANSWER = "no answer before the exit";
+
+/**
  * A failure about the temporary is reported as being about the destination;
- * a temporary left on the server is named.
+ * a temporary left on the server is named. Besides the errors that carry
+ * the path (NfsError, LocalFileError), any whose message starts with the
+ * temporary's path, as a path of the server or as its URL: the NFS
+ * writer's and client's own findings (`PATH: server accepted no data at
+ * offset N`, a COMMIT verifier that kept changing). Those that are plain
+ * Errors carry no NFS status: the server answered NFS4_OK with something
+ * that cannot be, which the kernel's client reports as EIO
+ * (fs/nfs/write.c nfs_writeback_result, a WRITE of zero bytes), and so they
+ * read as other such failures do: `DEST: … (I/O error)`.
  */
 function renamePath(error: unknown, side: Side, temp: string, target: string): unknown {
   if (error instanceof CreatedFileLeftError) return temporaryLeft(error, side, temp, target);
@@ -660,8 +742,23 @@ function renamePath(error: unknown, side: Side, temp: string, target: string): u
     if (error.path === temp) return error.withPath(target);
     if (error.path === side.display(temp)) return error.withPath(side.display(target));
   }
-  if (error instanceof LocalFileError && error.path === temp) {
-    return new LocalFileError(target, error.cause);
+  if (error instanceof LocalFileError) {
+    return error.path === temp ? new LocalFileError(target, error.cause) : error;
+  }
+  if (error instanceof Error) {
+    // As the server's path, or as its URL; made directly, the URL is the
+    // destination's already (and the caller's to rename).
+    const names = temp === target ? [temp] : [temp, side.display(temp)];
+    for (const named of names) {
+      if (!error.message.startsWith(`${named}: `)) continue;
+      let rest = error.message.slice(named.length + 2);
+      if (
+        side.kind === "nfs" && error.constructor === Error && !/\([A-Za-z/0-9_ ]+\)$/.test(rest)
+      ) {
+        rest += " (I/O error)";
+      }
+      return new CopyError(`${side.display(target)}: ${rest}`, { url: side.url, cause: error });
+    }
   }
   return error;
 }
@@ -676,6 +773,13 @@ function temporaryLeft(
   temp: string,
   target: string,
 ): CopyError {
+  if (temp === target) {
+    // Made directly (CopyRunOptions.writeDirectly): the caller names what is left.
+    return new CopyError(`${side.display(target)}: ${error.reason}`, {
+      url: side.url,
+      cause: error,
+    });
+  }
   const left = `its temporary ${side.display(temp)} ${
     error.surely ? "is" : "may be"
   } left on the server`;
@@ -702,8 +806,11 @@ function temporaryNotRemoved(
 ): CopyError {
   const reason = reasonOf(failure);
   const why = reasonOf(removal);
-  const surely = removal instanceof NfsError && !removal.answeredResend;
-  const left = `its temporary ${side.display(temp)} ${surely ? "is" : "may be"} left on the server`;
+  const surely = removal instanceof NfsError && !removal.answeredResend ||
+    removal instanceof LocalFileError;
+  const left = `its temporary ${side.display(temp)} ${surely ? "is" : "may be"} left${
+    side.kind === "nfs" ? " on the server" : ""
+  }`;
   const notRemoved = why === reason ? "not removed, for the same reason" : `not removed: ${why}`;
   const message = reason.startsWith(`${side.display(target)}: `)
     ? reason
@@ -728,7 +835,11 @@ export function copySymlink(
  * Puts a new symlink, special file or hard link at `dest`: `make` creates
  * it under a temporary name, `prepare` sets its attributes, a rename puts it
  * in place (with `noClobber` only if nothing is there). Returns false when
- * `noClobber` left an existing one alone.
+ * `noClobber` left an existing one alone. A `dest` made directly
+ * (CopyRunOptions.writeDirectly) is made there: no temporary, no rename.
+ * The temporary is held in the run's leftovers from `make` on (a CREATE or
+ * SYMLINK whose reply never comes may have made it) until it is placed or
+ * known gone; one whose removal fails is named in the failure.
  */
 export async function placeNode(
   run: CopyRun,
@@ -737,7 +848,8 @@ export async function placeNode(
   prepare?: (temp: string) => Promise<void>,
 ): Promise<boolean> {
   const { side } = dest;
-  const existing = await side.stat(dest.path, false);
+  const direct = run.writesDirectly(side, dest.path);
+  const existing = direct ? undefined : await side.stat(dest.path, false);
   if (existing) {
     if (existing.kind === "directory") {
       throw new CopyError(
@@ -747,20 +859,56 @@ export async function placeNode(
     }
     if (run.options.noClobber) return false;
   }
-  const temp = side.join(side.dirname(dest.path), temporaryName(side.basename(dest.path)));
+  const temp = direct
+    ? dest.path
+    : side.join(side.dirname(dest.path), temporaryName(side.basename(dest.path)));
+  let failure: unknown;
+  let removalFailure: unknown;
+  const held: Leftover | undefined = direct
+    ? undefined
+    : run.leftovers.hold((stop) =>
+      temporaryNotRemoved(failure ?? stop, removalFailure ?? NO_ANSWER, side, temp, dest.path)
+    );
+  /** Removes the temporary after `e`, and throws what says so. */
+  const giveUp = async (e: unknown): Promise<never> => {
+    failure = e;
+    const named = renamePath(e, side, temp, dest.path);
+    const left = await cleanupWork(() => side.remove(temp)).then(
+      () => undefined,
+      (r: unknown) => side.isNotFound(r) ? undefined : r,
+    );
+    if (left === undefined) {
+      held?.drop();
+      throw named;
+    }
+    removalFailure = left;
+    // A stop hides the failure: the stop's leftovers say it instead. One
+    // made directly is the caller's to name.
+    if (run.options.signal?.aborted || direct) throw named;
+    held?.drop();
+    throw temporaryNotRemoved(named, left, side, temp, dest.path);
+  };
   try {
     await make(temp);
   } catch (e) {
-    throw renamePath(e, side, temp, dest.path);
+    // Answered (or local): nothing was made. Not answered: it may have been.
+    if (!outcomeUnknown(run, side, e)) {
+      held?.drop();
+      throw renamePath(e, side, temp, dest.path);
+    }
+    return await giveUp(e);
   }
   try {
     if (prepare) await prepare(temp);
-    if (run.options.noClobber) return await side.renameNoReplace(temp, dest.path);
-    await side.rename(temp, dest.path);
-    return true;
+    if (direct) return true;
+    const placed = run.options.noClobber
+      ? await side.renameNoReplace(temp, dest.path)
+      : (await side.rename(temp, dest.path), true);
+    // Placed, or left alone by -n: the temporary's name is gone either way.
+    held?.drop();
+    return placed;
   } catch (e) {
-    await quietly(cleanupWork(() => side.remove(temp)));
-    throw renamePath(e, side, temp, dest.path);
+    return await giveUp(e);
   }
 }
 

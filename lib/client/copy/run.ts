@@ -39,10 +39,87 @@ function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new CopyError("copy interrupted");
 }
 
+/**
+ * What callers inside this toolkit add to {@linkcode CopyOptions}: move.ts
+ * and the CLI. (They belong in options.ts beside the rest, once that file
+ * takes them.)
+ */
+export interface CopyRunOptions extends CopyOptions {
+  /**
+   * Where the run keeps what it may leave behind: the caller's, so that it
+   * can name them at the moment it exits after a stop (a new one when not
+   * given; copy() reports what is left in it when it returns stopped).
+   */
+  readonly leftovers?: Leftovers;
+  /**
+   * The destination operand is a name of the caller's own that no one else
+   * uses or takes for complete (mv's temporary, which it renames onto the
+   * target only once the copy is verified): a file, symlink or special
+   * file copied to it is made there directly, not through a temporary of
+   * its own renamed onto it. What is left of it on a failure or a stop is
+   * the caller's to remove and to name; it never replaces an existing file.
+   */
+  readonly writeDirectly?: boolean;
+}
+
+/** One entry of {@linkcode Leftovers}: dropped once it is placed, removed, or said. */
+export interface Leftover {
+  drop(): void;
+}
+
+/**
+ * What a copy has made, or may have made, that is neither where it belongs
+ * nor known to be gone: a temporary from the moment its create is started
+ * (the reply may never come, and the server may have run it) until it is
+ * placed or its removal is answered; a destination written in place from
+ * the moment it may have been emptied until it is whole. A stop must name
+ * them (README "Exit codes": 130/143 after releasing what could be released
+ * in 1.5 s), and its last moment may come before the copy can say anything
+ * itself (the release window's end, the backstop, a second Ctrl-C): so the
+ * run keeps them here as they come and go, and {@linkcode take} says them
+ * at once, each once, without waiting for anything.
+ *
+ * @example
+ * ```ts
+ * const leftovers = new Leftovers();
+ * const copying = copy(sources, dest, { ...options, signal, leftovers });
+ * // At the deadline after a stop: one line for each, then exit.
+ * for (const error of leftovers.take(signal.reason)) console.error(error.message);
+ * ```
+ */
+export class Leftovers {
+  readonly #held = new Set<(stop: unknown) => Error>();
+
+  /**
+   * Holds one thing that may be left; `describe` says it (as the failure a
+   * stop gave it: `stop`, the stop's reason) when it is taken.
+   */
+  hold(describe: (stop: unknown) => Error): Leftover {
+    // A function of its own per entry: two alike are still two.
+    const entry = (stop: unknown) => describe(stop);
+    this.#held.add(entry);
+    return { drop: () => void this.#held.delete(entry) };
+  }
+
+  /** How many are held. */
+  get size(): number {
+    return this.#held.size;
+  }
+
+  /** Each one held, described, in the order held; none is held after. */
+  take(stop: unknown): Error[] {
+    const entries = [...this.#held];
+    this.#held.clear();
+    return entries.map((describe) => describe(stop));
+  }
+}
+
 /** One copy run: options, sides, counters. */
 export class CopyRun {
-  readonly options: CopyOptions;
+  readonly options: CopyRunOptions;
   readonly tuning: CopyTuning;
+  /** What this run may leave behind now (see {@linkcode Leftovers}). */
+  readonly leftovers: Leftovers;
   readonly summary: CopySummary = {
     files: 0,
     directories: 0,
@@ -70,11 +147,28 @@ export class CopyRun {
   /** Directories this copy made (MKDIR answered), by destination side. */
   readonly #made = new Map<Side, Set<string>>();
 
-  constructor(options: CopyOptions) {
+  constructor(options: CopyRunOptions) {
     this.options = options;
+    this.leftovers = options.leftovers ?? new Leftovers();
     this.tuning = { ...DEFAULT_TUNING, ...options.tuning };
     this.local = new LocalSide(this.tuning);
     this.umask = options.umask ?? 0o022;
+  }
+
+  /** The destination made directly ({@linkcode CopyRunOptions.writeDirectly}), once known. */
+  #direct: { readonly side: Side; readonly path: string } | undefined;
+
+  /**
+   * Says that the destination operand, `path` on `side`, does not exist and
+   * is made directly ({@linkcode CopyRunOptions.writeDirectly}).
+   */
+  writeDirectlyAt(side: Side, path: string): void {
+    this.#direct = { side, path };
+  }
+
+  /** Whether `path` on `side` is made directly, without a temporary of its own. */
+  writesDirectly(side: Side, path: string): boolean {
+    return this.#direct !== undefined && this.#direct.side === side && this.#direct.path === path;
   }
 
   /** Says that this copy made the directory `path` on `side` (it did not exist). */
@@ -175,6 +269,12 @@ export class CopyRun {
   reportBesideStop(error: CopyError, side: Side): void {
     this.summary.errors++;
     this.options.onError(error, side.url);
+  }
+
+  /** What a stop left ({@linkcode Leftovers.take}), reported as a failure. */
+  reportLeft(error: Error): void {
+    this.summary.errors++;
+    this.options.onError(error, error instanceof CopyError ? error.url : undefined);
   }
 
   /** A special file left out: a warning and a count of its own, not an error. */
