@@ -16,7 +16,7 @@
 import { hostname } from "node:os";
 import process from "node:process";
 import { RpcCompoundChannel } from "../nfs4/channel.ts";
-import { bindOp } from "../nfs4/compound.ts";
+import { bindOp, tapped } from "../nfs4/compound.ts";
 import {
   Attr,
   attrKey,
@@ -91,10 +91,13 @@ import {
   canCreateInOne,
   canPlaceInOne,
   createWriteSetattrClose,
+  ownershipAsked,
+  ownershipOf,
+  type OwnershipRead,
   type Placing,
 } from "../state/small_create.ts";
 
-export type { Placing };
+export type { OwnershipRead, Placing };
 import { type DirectoryHandles, PrefetchedFile } from "./small_file.ts";
 import { SeenCookies } from "./seen_cookies.ts";
 import { readAheadDepth } from "./byte_range.ts";
@@ -359,6 +362,12 @@ export type CreatedInOne =
     readonly commitVerifier?: Uint8Array;
     /** What became of `placeAs`, when it was asked for and could be tried. */
     readonly placing?: Placing;
+    /**
+     * The owner and group the server holds after `options.owner` was given,
+     * read in the same COMPOUND (it may answer the SETATTR NFS4_OK and keep
+     * others: a squashing export); undefined when not read.
+     */
+    readonly ownership?: OwnershipRead;
     /** The COMMIT's failure, for a file that had been placed (see `placing`). */
     readonly commitError?: unknown;
   }
@@ -372,6 +381,8 @@ export type CreatedInOne =
     readonly ownerError?: unknown;
     /** The owner's SETATTR ran: it is not to be sent again. */
     readonly ownerGiven?: boolean;
+    /** What the server holds after it, when read in the same COMPOUND (as for `done: true`). */
+    readonly ownership?: OwnershipRead;
   };
 
 export { CreatedFileLeftError };
@@ -1764,6 +1775,7 @@ export class Nfs4Client implements Nfs4ClientApi {
             file: this.#fileFor(end.opened.state, end.opened.attrs, WRITE_SHARE),
             ...(end.ownerError !== undefined ? { ownerError: end.ownerError } : {}),
             ...(end.ownerGiven ? { ownerGiven: true } : {}),
+            ...(end.ownership ? { ownership: end.ownership } : {}),
           };
         }
         return {
@@ -1773,6 +1785,7 @@ export class Nfs4Client implements Nfs4ClientApi {
           write: end.write,
           ...(end.commitVerifier ? { commitVerifier: end.commitVerifier } : {}),
           ...(end.placing ? { placing: end.placing } : {}),
+          ...(end.ownership ? { ownership: end.ownership } : {}),
           ...(end.commitError !== undefined ? { commitError: end.commitError } : {}),
         };
       },
@@ -2326,33 +2339,62 @@ export class Nfs4Client implements Nfs4ClientApi {
   /**
    * SETATTR on `path` without an open (the anonymous stateid, RFC 7530
    * §9.1.4.3): mode and times of directories and files after a copy.
+   * `readOwnership`: the owner and group it sets are read back in the same
+   * COMPOUND (`PUTFH SETATTR GETATTR`) and returned, what the server holds
+   * then (a squashing export answers the SETATTR NFS4_OK and keeps its
+   * anonymous ids, RFC 7530 §16.32.4); undefined when that GETATTR failed
+   * (the SETATTR stands, RFC 7530 §15.2) or `attrs` sets neither.
    */
+  setattrPath(
+    path: string,
+    attrs: SettableAttributes,
+    options?: { follow?: boolean },
+  ): Promise<void>;
+  setattrPath(
+    path: string,
+    attrs: SettableAttributes,
+    options: { follow?: boolean; readonly readOwnership: boolean },
+  ): Promise<OwnershipRead | undefined>;
   async setattrPath(
     path: string,
     attrs: SettableAttributes,
-    options: { follow?: boolean } = {},
-  ): Promise<void> {
+    options: { follow?: boolean; readonly readOwnership?: boolean } = {},
+  ): Promise<OwnershipRead | undefined | void> {
     this.#refuseIfClosed(path);
     checkSettable(path, attrs);
+    const read = options.readOwnership ? ownershipAsked(attrs) : [];
     // The walk's handle, called stale or expired at the SETATTR's PUTFH
     // (the SETATTR did not run), is walked again once (#withWalk).
-    const { target, set } = await this.#withWalk(
+    const { target, set, held } = await this.#withWalk(
       path,
       () => this.#resolve(path, options.follow ?? false, true),
       async (target) => {
-        const [, set] = await this.#withPath(
-          path,
-          () =>
-            this.manager.run(() =>
-              [putfh(target.fh), setattr({ stateid: ANONYMOUS_STATEID, attrs })] as const
-            ),
-        );
-        return { target, set };
+        let set: ReadonlySet<number> | undefined;
+        let held: OwnershipRead | undefined;
+        try {
+          await this.#withPath(
+            path,
+            () =>
+              this.manager.run(() => {
+                set = held = undefined;
+                return [
+                  putfh(target.fh),
+                  tapped(setattr({ stateid: ANONYMOUS_STATEID, attrs }), (v) => set = v),
+                  ...(read.length > 0 ? [tapped(getattr(read), (v) => held = ownershipOf(v))] : []),
+                ];
+              }),
+          );
+        } catch (e) {
+          // Only the GETATTR after it failed: the SETATTR stands, not read back.
+          if (!(set && e instanceof NfsError && e.op === "GETATTR")) throw e;
+        }
+        return { target, set: set!, held };
       },
       true,
     );
     checkAttributesSet(path, attrs, set);
     if (attrs.size !== undefined) noteSizeSet(this.manager, target, attrs.size);
+    return held;
   }
 
   async #withPath<T>(path: string, fn: () => Promise<T>): Promise<T> {
@@ -2602,14 +2644,43 @@ export class Nfs4Client implements Nfs4ClientApi {
     });
   }
 
-  async setattrState(state: OpenState, attrs: SettableAttributes): Promise<void> {
-    const [, set] = await this.#withPath(state.path, () =>
-      this.manager.run(
-        () => [putfh(state.fh), setattr({ stateid: state.stateid, attrs })] as const,
-        { states: [state] },
-      ));
-    checkAttributesSet(state.path, attrs, set);
+  /**
+   * SETATTR of `attrs` with the open's stateid. `readOwnership`: the owner
+   * and group it sets are read back in the same COMPOUND (`PUTFH SETATTR
+   * GETATTR`) and returned, what the server holds then (a squashing export
+   * answers the SETATTR NFS4_OK and keeps its anonymous ids, RFC 7530
+   * §16.32.4). That GETATTR failing does not fail the SETATTR, which ran
+   * (a COMPOUND stops at its first failure, RFC 7530 §15.2): nothing is
+   * returned then. Undefined too when `attrs` sets neither.
+   */
+  async setattrState(
+    state: OpenState,
+    attrs: SettableAttributes,
+    options: { readonly readOwnership?: boolean } = {},
+  ): Promise<OwnershipRead | undefined> {
+    const read = options.readOwnership ? ownershipAsked(attrs) : [];
+    let set: ReadonlySet<number> | undefined;
+    let held: OwnershipRead | undefined;
+    try {
+      await this.#withPath(state.path, () =>
+        this.manager.run(
+          () => {
+            set = held = undefined;
+            return [
+              putfh(state.fh),
+              tapped(setattr({ stateid: state.stateid, attrs }), (v) => set = v),
+              ...(read.length > 0 ? [tapped(getattr(read), (v) => held = ownershipOf(v))] : []),
+            ];
+          },
+          { states: [state] },
+        ));
+    } catch (e) {
+      // Only the GETATTR after it failed: the SETATTR stands, not read back.
+      if (!(set && e instanceof NfsError && e.op === "GETATTR")) throw e;
+    }
+    checkAttributesSet(state.path, attrs, set!);
     if (attrs.size !== undefined) noteSizeSet(this.manager, state, attrs.size);
+    return held;
   }
 
   /** READs kept in flight by `chunks()` at most (a session's slots, one kept for other calls). */
@@ -2937,18 +3008,24 @@ export class NfsFile implements WritableFile {
   }
 
   /**
-   * SETATTR with the open stateid (size, mode, times). An attribute the
-   * server did not set (absent from its attrsset) fails it with
-   * `AttributesNotSetError`.
+   * SETATTR with the open stateid (size, mode, times, owner). An attribute
+   * the server did not set (absent from its attrsset) fails it with
+   * `AttributesNotSetError`. `readOwnership`: the owner and group it sets
+   * are read back in the same COMPOUND and returned (undefined when that
+   * GETATTR failed: the SETATTR stands), as Nfs4Client.setattrState says.
    */
-  setattr(attrs: SettableAttributes): Promise<void> {
-    try {
-      this.#refuseIfClosed();
-      checkSettable(this.path, attrs);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return this.#client.setattrState(this.state, attrs);
+  setattr(attrs: SettableAttributes): Promise<void>;
+  setattr(
+    attrs: SettableAttributes,
+    options: { readonly readOwnership: boolean },
+  ): Promise<OwnershipRead | undefined>;
+  async setattr(
+    attrs: SettableAttributes,
+    options: { readonly readOwnership?: boolean } = {},
+  ): Promise<OwnershipRead | undefined | void> {
+    this.#refuseIfClosed();
+    checkSettable(this.path, attrs);
+    return await this.#client.setattrState(this.state, attrs, options);
   }
 
   /**

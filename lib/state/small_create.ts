@@ -9,7 +9,20 @@
  * before the data and the mode: refused (PERM, ACCESS, BADOWNER), the
  * COMPOUND stops there and the open is handed back with the refusal; run
  * but the COMPOUND stopped later, the open is handed back saying so
- * (`ownerGiven`), never to be sent again. OPEN sets the current
+ * (`ownerGiven`), never to be sent again. A GETATTR of what it set follows
+ * it (`... GETATTR SETATTR(owner, owner_group) GETATTR(owner, owner_group)
+ * WRITE ...`): a server may answer that SETATTR NFS4_OK, both in its
+ * attrsset, and hold others (a squashing export keeps its anonymous ids,
+ * RFC 7530 §16.32.4), which the copy compares with what it gave
+ * (`ownership`) with no GETATTR of its own. Only what the SETATTR just set
+ * is asked (a server without `owner_group` refused that SETATTR already),
+ * and an attribute a server does not support is left out of a GETATTR's
+ * reply, not refused (RFC 8881 §18.7.3). A GETATTR that fails all the same
+ * stops the COMPOUND with the owner given and nothing written, which goes
+ * on as any stop after the owner's SETATTR (below): the file does not fail
+ * for it, its owner is only not read back here; a server that failed it
+ * for anything but NFS4ERR_DELAY is not asked it in this COMPOUND again
+ * (the copy reads the owner back by itself). OPEN sets the current
  * stateid, which WRITE, SETATTR and CLOSE name with the special stateid
  * {seqid 1, other 0} (RFC 8881 §16.2.3.1.2), as lib/state/small_file.ts's
  * OPEN+READ+CLOSE does. The state manager owns the shape, as it owns OPEN
@@ -113,7 +126,7 @@
  * @module
  */
 
-import type { DecodedFattr, SettableAttributes } from "../nfs4/attrs.ts";
+import { Attr, type DecodedFattr, type SettableAttributes } from "../nfs4/attrs.ts";
 import { type Nfs4Op, tapped } from "../nfs4/compound.ts";
 import { OpenClaimType, ShareAccess, StableHow } from "../nfs4/constants.ts";
 import { NfsError } from "../nfs4/errors.ts";
@@ -173,7 +186,9 @@ export interface SmallCreateRequest {
    * only), by a SETATTR right after the OPEN's GETATTR: before the data,
    * and before the SETATTR of the mode, which a change of owner would
    * strip of its set-id bits. Refused, the COMPOUND stops there: the open
-   * is handed back with the refusal (`ownerError`), nothing written.
+   * is handed back with the refusal (`ownerError`), nothing written. Set,
+   * what the server holds then is read back in the same COMPOUND
+   * (`ownership` of {@linkcode SmallCreateEnd}).
    */
   readonly owner?: SettableAttributes;
   /**
@@ -182,6 +197,33 @@ export interface SmallCreateRequest {
    * (see the module comment). Undefined: the file keeps `name`.
    */
   readonly placeAs?: string;
+}
+
+/**
+ * The owner and group a server answered a GETATTR with right after a
+ * SETATTR of them (RFC 7530 §5.9 strings, as it gives them): only those
+ * that SETATTR set were asked; one it did not return is undefined.
+ */
+export interface OwnershipRead {
+  readonly owner?: string;
+  readonly group?: string;
+}
+
+/** The attributes to read back after a SETATTR of `attrs`: the owner and group it sets. */
+export function ownershipAsked(attrs: SettableAttributes): number[] {
+  return [
+    ...(attrs.owner !== undefined ? [Attr.OWNER] : []),
+    ...(attrs.ownerGroup !== undefined ? [Attr.OWNER_GROUP] : []),
+  ];
+}
+
+/** What a GETATTR of {@linkcode ownershipAsked}'s attributes answered. */
+export function ownershipOf(fattr: DecodedFattr): OwnershipRead {
+  const { owner, ownerGroup } = fattr.attrs;
+  return {
+    ...(owner !== undefined ? { owner } : {}),
+    ...(ownerGroup !== undefined ? { group: ownerGroup } : {}),
+  };
 }
 
 /** What became of {@linkcode SmallCreateRequest.placeAs}. */
@@ -213,6 +255,12 @@ export type SmallCreateEnd =
     /** The final name's fate, when one was asked for. */
     readonly placing?: Placing;
     /**
+     * The owner and group the server holds after the owner's SETATTR
+     * (`request.owner`), read in the same COMPOUND; undefined without an
+     * owner, or when that GETATTR did not run.
+     */
+    readonly ownership?: OwnershipRead;
+    /**
      * The COMMIT's failure, for a file that had been placed (its final
      * name taken back if it could be: `placing`; unplaced, it is thrown);
      * or the failure of a short WRITE's rest (small_upload.ts writeRest),
@@ -233,6 +281,8 @@ export type SmallCreateEnd =
     readonly ownerError?: unknown;
     /** The owner's SETATTR ran (never to be sent again): only the data and the rest are left. */
     readonly ownerGiven?: boolean;
+    /** What the server holds after it, when the GETATTR after it ran too (as for `done: true`). */
+    readonly ownership?: OwnershipRead;
   };
 
 /** Ops in the shape, SEQUENCE included. */
@@ -240,6 +290,9 @@ const OPS = 8;
 
 /** Ops a placing adds: VERIFY after the WRITE, SAVEFH PUTFH LINK REMOVE after the CLOSE. */
 const PLACING_OPS = 5;
+
+/** Ops an owner adds: its SETATTR, and the GETATTR that reads it back. */
+const OWNER_OPS = 2;
 
 /** The ops of the shape that name the current stateid. */
 const CURRENT_STATEID_USERS: ReadonlySet<string> = new Set(["WRITE", "SETATTR", "CLOSE"]);
@@ -250,6 +303,9 @@ const refused = new WeakMap<StateManager, boolean>();
 /** Per manager: whether placing in the one COMPOUND was given up (refusePlacing). */
 const placingRefused = new WeakMap<StateManager, boolean>();
 
+/** Per manager: whether the GETATTR after the owner's SETATTR failed (not asked again). */
+const ownershipReadRefused = new WeakMap<StateManager, boolean>();
+
 /**
  * Whether a file made by {@linkcode createWriteSetattrClose} may also take
  * its final name in the same COMPOUND (`placeAs`): the session takes the
@@ -259,7 +315,7 @@ const placingRefused = new WeakMap<StateManager, boolean>();
 export function canPlaceInOne(m: StateManager, withOwner = false): boolean {
   const session = m.client.session;
   return session !== undefined && !placingRefused.get(m) &&
-    session.fore.maxOperations >= OPS + PLACING_OPS + (withOwner ? 1 : 0) &&
+    session.fore.maxOperations >= OPS + PLACING_OPS + (withOwner ? OWNER_OPS : 0) &&
     session.fore.maxResponseSizeCached >= PLACING_REPLY_ROOM;
 }
 
@@ -271,16 +327,33 @@ export function canPlaceInOne(m: StateManager, withOwner = false): boolean {
 export function canCreateInOne(m: StateManager, bytes: number, withOwner = false): boolean {
   const session = m.client.session;
   if (!m.sessions || !session || refused.get(m)) return false;
-  if (session.fore.maxOperations < OPS + (withOwner ? 1 : 0)) return false;
+  if (session.fore.maxOperations < OPS + (withOwner ? OWNER_OPS : 0)) return false;
   // The reply is cached (state changes): small, but it must fit.
-  if (session.fore.maxResponseSizeCached < REPLY_ROOM) return false;
+  if (session.fore.maxResponseSizeCached < REPLY_ROOM + (withOwner ? OWNER_REPLY_ROOM : 0)) {
+    return false;
+  }
   return bytes + REQUEST_ROOM <= session.fore.maxRequestSize;
 }
 
-/** Reply bytes of the shape (no data comes back): the cached reply must hold them. */
+/**
+ * Reply bytes of the shape (no data comes back): the cached reply must hold
+ * them. At most about 500 with a handle of 128 bytes, the rest to spare.
+ */
 const REPLY_ROOM = 1024;
 
-/** The same with the placing's and the owner's results (two more change_info4s among them). */
+/**
+ * What an owner adds: its SETATTR's result, and the GETATTR's that reads
+ * it back, two owner strings (RFC 7530 §5.9) of up to 128 bytes (longer
+ * ones are what the spare room is for).
+ */
+const OWNER_REPLY_ROOM = 2 * (4 + 128) + 48;
+
+/**
+ * The same with the placing's results (two more change_info4s among them)
+ * and an owner's: at most about 900 bytes with a handle of 128 bytes and
+ * owner strings of 128. Not more: Linux's knfsd caches no larger a reply
+ * (NFSD_SLOT_CACHE_SIZE, 2048 bytes past the SEQUENCE's header).
+ */
 const PLACING_REPLY_ROOM = 2048;
 
 /**
@@ -297,6 +370,8 @@ interface Seen {
   attrs?: DecodedFattr;
   write?: WriteResult;
   ownerSet?: boolean;
+  /** What the GETATTR after the owner's SETATTR answered. */
+  ownership?: OwnershipRead;
   attrsSet?: boolean;
   /** The attrsset of the SETATTR of `settable`, when it ran. */
   setBits?: ReadonlySet<number>;
@@ -324,6 +399,10 @@ export async function createWriteSetattrClose(
   // file made and then failed is removed only while its name is still it
   // (files.ts setAfterCreate).
   const getattrs = withFileid(request.attrs);
+  // What the owner's SETATTR sets, read back after it (none: not asked).
+  const ownershipIds = request.owner && !ownershipReadRefused.get(m)
+    ? ownershipAsked(request.owner)
+    : [];
   // The createattrs the server supports (the mode, unless an ACL-only
   // volume's supported_attrs lack it), and how: EXCLUSIVE4_1, or GUARDED4 on
   // a persistent session or a server that refused EXCLUSIVE4_1 (files.ts
@@ -361,6 +440,11 @@ export async function createWriteSetattrClose(
               setattr({ stateid: CURRENT_STATEID, attrs: request.owner }),
               () => attempt.ownerSet = true,
             )]
+            : []),
+          // The owner the server holds now (it may have kept another and
+          // said NFS4_OK): a failure stops the COMPOUND here, the owner given.
+          ...(ownershipIds.length > 0
+            ? [tapped(getattr(ownershipIds), (v) => attempt.ownership = ownershipOf(v))]
             : []),
           ...(data
             ? [tapped(
@@ -464,6 +548,19 @@ export async function createWriteSetattrClose(
       );
     } else {
       if (
+        error instanceof NfsError && error.op === "GETATTR" && seen.ownerSet &&
+        error.status !== S.NFS4ERR_DELAY && !ownershipReadRefused.get(m)
+      ) {
+        // The GETATTR after the owner's SETATTR (the OPEN's ran before it).
+        ownershipReadRefused.set(m, true);
+        m.tracer.emit(
+          "open",
+          "owner read-back refused",
+          `GETATTR -> ${error.statusName} after the owner's SETATTR in one COMPOUND ` +
+            `(${request.path}); not asked there from now on`,
+        );
+      }
+      if (
         error instanceof NfsError && error.op === "VERIFY" &&
         // Refused, or NFS4ERR_NOT_SAME after a WRITE that says it wrote it
         // all (a server whose size lags): placing would never get through.
@@ -503,6 +600,7 @@ export async function createWriteSetattrClose(
         opened: { state, attrs, result: seen.open },
         ...(ownerRefused ? { ownerError: error.withPath(request.path) } : {}),
         ...(seen.ownerSet ? { ownerGiven: true } : {}),
+        ...(seen.ownership ? { ownership: seen.ownership } : {}),
       };
     }
     // Not placed: the caller's own LINK places it (NfsSide.renameNoReplace).
@@ -518,15 +616,18 @@ export async function createWriteSetattrClose(
         if (!state.closed) await closeFile(m, state).catch(() => undefined);
         restError = failedAfterChange(e, request.path);
       }
-      return await committed(
-        m,
-        request,
-        seen.fh,
-        fileidOf(seen),
-        wrote,
-        placing,
-        undefined,
-        restError,
+      return withOwnership(
+        seen,
+        await committed(
+          m,
+          request,
+          seen.fh,
+          fileidOf(seen),
+          wrote,
+          placing,
+          undefined,
+          restError,
+        ),
       );
     }
     try {
@@ -540,7 +641,10 @@ export async function createWriteSetattrClose(
       if (!state.closed) await closeFile(m, state).catch(() => undefined);
       throw failedAfterChange(e, request.path);
     }
-    return await committed(m, request, seen.fh, fileidOf(seen), wrote, placing);
+    return withOwnership(
+      seen,
+      await committed(m, request, seen.fh, fileidOf(seen), wrote, placing),
+    );
   }
   // The COMPOUND's CLOSE succeeded: the server holds no open any more.
   if (m.tracer.active) {
@@ -557,14 +661,17 @@ export async function createWriteSetattrClose(
   const placing = placingAfterClose(m, request, seen, failure);
   let wrote = seen.write;
   if (!(data && wrote && wrote.count < data.length)) {
-    return await committed(
-      m,
-      request,
-      seen.fh,
-      fileidOf(seen),
-      wrote,
-      placing,
-      attributesNotSet(request.path, settable, seen.setBits ?? new Set()),
+    return withOwnership(
+      seen,
+      await committed(
+        m,
+        request,
+        seen.fh,
+        fileidOf(seen),
+        wrote,
+        placing,
+        attributesNotSet(request.path, settable, seen.setBits ?? new Set()),
+      ),
     );
   }
   // A short WRITE, the file closed by its COMPOUND: the rest through a new
@@ -592,16 +699,24 @@ export async function createWriteSetattrClose(
   } catch (e) {
     restError = failedAfterChange(e, request.path);
   }
-  return await committed(
-    m,
-    request,
-    seen.fh,
-    fileidOf(seen),
-    wrote,
-    placing,
-    undefined,
-    restError,
+  return withOwnership(
+    seen,
+    await committed(
+      m,
+      request,
+      seen.fh,
+      fileidOf(seen),
+      wrote,
+      placing,
+      undefined,
+      restError,
+    ),
   );
+}
+
+/** `end` with the owner and group read back after the owner's SETATTR, when they were. */
+function withOwnership(seen: Seen, end: SmallCreateEnd & { done: true }): SmallCreateEnd {
+  return seen.ownership ? { ...end, ownership: seen.ownership } : end;
 }
 
 /** The file's FILEID, as the OPEN's GETATTR gave it (asked for when placing). */
@@ -688,7 +803,7 @@ async function committed(
   placing: Placing | undefined,
   attrsError?: AttributesNotSetError,
   restError?: unknown,
-): Promise<SmallCreateEnd> {
+): Promise<SmallCreateEnd & { done: true }> {
   const placed = placing !== undefined && placing.linked !== false;
   let end: SmallCreateEnd & { done: true } = {
     done: true,

@@ -392,7 +392,7 @@ serverTest(
       const compounds = traceEvents(r.stderr).filter((e) => e.cat === "ops" && !e.summary)
         .map((e) => (e.ops as { op: string }[]).map((o) => o.op).join(" "));
       const shape =
-        "SEQUENCE PUTFH OPEN GETFH GETATTR SETATTR WRITE VERIFY SETATTR CLOSE SAVEFH PUTFH LINK REMOVE";
+        "SEQUENCE PUTFH OPEN GETFH GETATTR SETATTR GETATTR WRITE VERIFY SETATTR CLOSE SAVEFH PUTFH LINK REMOVE";
       assert.equal(compounds.filter((c) => c === shape).length, names.length, compounds.join("\n"));
       assert.equal(compounds.filter((c) => c.includes("OPEN")).length, names.length);
       const dest = `${server.exportDir}/owned`;
@@ -411,3 +411,70 @@ serverTest(
     }
   },
 );
+
+for (const vers of ["4.0", "4.1"] as const) {
+  serverTest(
+    `nfs4 cp -p --vers ${vers} of small files: the owner and group each file was given are read back in a COMPOUND the file sends anyway (on 4.1 its one COMPOUND, on 4.0 the owner's SETATTR), never in a GETATTR COMPOUND of their own`,
+    async (server) => {
+      const src = await Deno.makeTempDir({ prefix: "nfs4-up-readback-" });
+      try {
+        const names = Array.from({ length: 20 }, (_, i) => `f${String(i).padStart(2, "0")}`);
+        for (const [i, name] of names.entries()) {
+          await Deno.writeTextFile(`${src}/${name}`, `file ${name}\n`);
+          await Deno.chown(`${src}/${name}`, 4300 + i, 800 + i);
+        }
+        const r = await nfs4([
+          "--vers",
+          vers,
+          "--trace=json,ops",
+          "cp",
+          "-p",
+          "-r",
+          src,
+          `${server.url}/vfs/readback`,
+        ]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual(messageLines(r.stderr), []);
+        const compounds = traceEvents(r.stderr).filter((e) => e.cat === "ops" && !e.summary)
+          .map((e) => (e.ops as { op: string }[]).map((o) => o.op).join(" "));
+        const seq = vers === "4.1" ? "SEQUENCE " : "";
+        const count = (ops: string) => compounds.filter((c) => c === ops).length;
+        const shown = compounds.join("\n");
+        if (vers === "4.1") {
+          // Made, given its owner, read back, written, placed: one COMPOUND.
+          assert.equal(
+            count(
+              "SEQUENCE PUTFH OPEN GETFH GETATTR SETATTR GETATTR WRITE VERIFY SETATTR CLOSE SAVEFH PUTFH LINK REMOVE",
+            ),
+            names.length,
+            shown,
+          );
+        } else {
+          // The owner's SETATTR reads it back (each file's, and the
+          // directory's); the LINK's COMPOUND then asks nothing.
+          assert.equal(count("PUTFH SETATTR GETATTR"), names.length + 1, shown);
+          assert.equal(count("PUTFH SAVEFH PUTFH LINK REMOVE"), names.length, shown);
+          assert.equal(count("PUTFH GETATTR SAVEFH PUTFH LINK REMOVE"), 0, shown);
+        }
+        // No GETATTR of a file by its handle alone (at most the directory's
+        // maxwrite, asked once).
+        assert.ok(count(`${seq}PUTFH GETATTR`) <= 1, shown);
+        // Per file: one COMPOUND on 4.1; on 4.0 OPEN, SETATTR of the mode
+        // (EXCLUSIVE4), the owner's, WRITE+SETATTR, CLOSE, LINK.
+        const perFile = vers === "4.1" ? 1 : 6;
+        assert.ok(
+          compounds.length <= names.length * perFile + 30,
+          `${compounds.length} COMPOUNDs\n${shown}`,
+        );
+        const dest = `${server.exportDir}/readback`;
+        for (const [i, name] of names.entries()) {
+          const stat = await Deno.stat(`${dest}/${name}`);
+          assert.deepEqual([stat.uid, stat.gid], [4300 + i, 800 + i], name);
+          assert.equal(Deno.readTextFileSync(`${dest}/${name}`), `file ${name}\n`);
+        }
+      } finally {
+        await Deno.remove(src, { recursive: true });
+      }
+    },
+  );
+}

@@ -530,7 +530,7 @@ async function ownedPlaced(
 }
 
 const OWNED_IN_ONE =
-  "PUTFH OPEN GETFH GETATTR SETATTR WRITE VERIFY SETATTR CLOSE SAVEFH PUTFH LINK REMOVE";
+  "PUTFH OPEN GETFH GETATTR SETATTR GETATTR WRITE VERIFY SETATTR CLOSE SAVEFH PUTFH LINK REMOVE";
 
 Deno.test("the one COMPOUND with an owner to give (cp -p) counts the owner's and group's strings against the session's ca_maxrequestsize (RFC 8881 §18.36.3, §2.10.6.4 NFS4ERR_REQ_TOO_BIG): a file that fits with short names goes in one, the same file with long user@domain names the ordinary way (OPEN, then the rest); no request sent is larger than the session allows", async () => {
   await withEdge({ maxRequestSize: MAX_REQUEST }, async ({ client, server, proxy }) => {

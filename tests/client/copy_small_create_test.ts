@@ -695,7 +695,7 @@ Deno.test("the copy's writer on 4.1 with an owner to give (cp -p): a SETATTR of 
   await withSide(async (side, server) => {
     await ownedOne(side, server, "first", bytes("learn\n"));
     const { refusals, sent, shapes } = await ownedOne(side, server, "o", bytes("o\n"));
-    assert.deepEqual(shapes, ["PUTFH OPEN GETFH GETATTR SETATTR WRITE SETATTR CLOSE"]);
+    assert.deepEqual(shapes, ["PUTFH OPEN GETFH GETATTR SETATTR GETATTR WRITE SETATTR CLOSE"]);
     const [owner, last] = setattrsOf(sent[0]!);
     assert.deepEqual(owner, { owner: "4242", ownerGroup: "777" });
     assert.equal(last!.mode, 0o4750);
@@ -717,7 +717,7 @@ Deno.test("the copy's writer on 4.1: an owner refused in the one COMPOUND (NFS4E
     );
     // (The server's log shows each COMPOUND as sent; it stopped at the owner's SETATTR.)
     assert.deepEqual(shapes, [
-      "PUTFH OPEN GETFH GETATTR SETATTR WRITE SETATTR CLOSE",
+      "PUTFH OPEN GETFH GETATTR SETATTR GETATTR WRITE SETATTR CLOSE",
       "PUTFH WRITE SETATTR CLOSE",
     ]);
     // The mode onRefused said (no set-id bit), not the one the copy asked first.
@@ -734,8 +734,8 @@ Deno.test("the copy's writer on 4.1: an owner's SETATTR that met NFS4ERR_DELAY i
     const { refusals, sent, shapes } = await ownedOne(side, server, "q", bytes("q\n"));
     assert.deepEqual(refusals, []);
     assert.deepEqual(shapes, [
-      "PUTFH OPEN GETFH GETATTR SETATTR WRITE SETATTR CLOSE",
-      "PUTFH SETATTR",
+      "PUTFH OPEN GETFH GETATTR SETATTR GETATTR WRITE SETATTR CLOSE",
+      "PUTFH SETATTR GETATTR",
       "PUTFH WRITE SETATTR CLOSE",
     ]);
     assert.deepEqual(setattrsOf(sent[1]!)[0], { owner: "4242", ownerGroup: "777" });
@@ -760,7 +760,7 @@ Deno.test("the copy's writer on 4.1: a large file with an owner to give sends no
     await writer.finish({ mode: 0o640 }, BigInt(large.length));
     const own = server.log.slice(before).map((e) => e.ops.slice(1).join(" "))
       .filter((ops) => /OPEN|SETATTR|WRITE/.test(ops));
-    assert.deepEqual(own.slice(0, 2), ["PUTFH OPEN GETFH GETATTR", "PUTFH SETATTR"]);
+    assert.deepEqual(own.slice(0, 2), ["PUTFH OPEN GETFH GETATTR", "PUTFH SETATTR GETATTR"]);
     assert.deepEqual(refusals, []);
     assert.deepEqual([...server.file("/vfs/d/big")!.data], [...large]);
   });
@@ -773,7 +773,7 @@ Deno.test("the copy's writer on 4.1: an owner given in the one COMPOUND whose WR
     const { refusals, shapes } = await ownedOne(side, server, "g", bytes("g\n"));
     assert.deepEqual(refusals, []);
     assert.deepEqual(shapes, [
-      "PUTFH OPEN GETFH GETATTR SETATTR WRITE SETATTR CLOSE",
+      "PUTFH OPEN GETFH GETATTR SETATTR GETATTR WRITE SETATTR CLOSE",
       "PUTFH WRITE SETATTR CLOSE",
     ]);
     assert.equal(text(server, "/vfs/d/g"), "g\n");

@@ -16,8 +16,11 @@
  * once.) An owner to give (`cp -p`, chown with `onRefused`) goes in the
  * one COMPOUND, a SETATTR before the data; refused there (or by the
  * ordinary writer), the refusal is handed to `onRefused` at the finish,
- * which warns and says the attributes to finish with. A file that is to take its final
- * name only while it is free (CreateOptions.placeAs) takes it in the same
+ * which warns and says the attributes to finish with. Given, what the
+ * server holds then is read back in the same COMPOUND (a GETATTR after
+ * that SETATTR, as the ordinary writer's chown does too), for
+ * {@linkcode DeferredCreateWriter.heldOwnership}. A file that is to take
+ * its final name only while it is free (CreateOptions.placeAs) takes it in the same
  * COMPOUND where it can; {@linkcode DeferredCreateWriter.placement} says how
  * that went, and NfsSide.renameNoReplace finishes what is left.
  *
@@ -32,7 +35,7 @@ import type { SettableAttributes } from "../../nfs4/attrs.ts";
 import type { FileHandle } from "../../nfs4/types.ts";
 import type { CreatedInOne, NfsFile, Placing } from "../client.ts";
 import type { NfsUrl } from "../url.ts";
-import type { FinalAttrs, OwnerRefusal, Reread, Writer } from "./side.ts";
+import type { FinalAttrs, OwnerRefusal, Ownership, Reread, Writer } from "./side.ts";
 import { checkOneWrite, concat, finalSettable, type NfsWriter } from "./nfs_writer.ts";
 import { CopyError, IncompleteCopyError } from "./options.ts";
 import { NfsError } from "../../nfs4/errors.ts";
@@ -113,6 +116,8 @@ export class DeferredCreateWriter implements Writer {
     | undefined;
   /** Their refusal, to be judged by `onRefused` at the finish. */
   #ownerRefusal: { error: unknown } | undefined;
+  /** What the server answered it holds after the owner given in the one COMPOUND. */
+  #ownershipHeld: Ownership | undefined;
 
   constructor(create: DeferredCreate) {
     this.#create = create;
@@ -124,6 +129,15 @@ export class DeferredCreateWriter implements Writer {
     if (this.#placed) return this.#placed;
     const state = this.#writer?.state;
     return state ? { fh: state.fh, parentFh: state.parentFh } : undefined;
+  }
+
+  /**
+   * The owner and group the server holds after the owner given, as read
+   * in the one COMPOUND that gave it, else by the ordinary writer's chown;
+   * undefined when neither read them (the copy then asks on its own).
+   */
+  heldOwnership(): Ownership | undefined {
+    return this.#ownershipHeld ?? this.#writer?.heldOwnership();
   }
 
   /**
@@ -200,6 +214,7 @@ export class DeferredCreateWriter implements Writer {
         return !((e.op === "OPEN" || e.op === "SEQUENCE") && !e.answeredResend);
       });
       const end = await running;
+      if (end?.ownership) this.#ownershipHeld = end.ownership;
       if (end?.done) {
         this.#placed = {
           fh: end.fh,

@@ -125,6 +125,12 @@ export class NfsSide implements Side {
    * with no request of its own.
    */
   readonly #ownershipRead = new WeakMap<Writer, Ownership>();
+  /**
+   * The owner and group {@linkcode setOwner} read back in its SETATTR's
+   * COMPOUND, by path, for the {@linkcode ownership} that follows it to
+   * answer once with no request of its own.
+   */
+  readonly #ownershipSet = new Map<string, Ownership>();
 
   constructor(
     client: Nfs4ClientApi,
@@ -697,12 +703,21 @@ export class NfsSide implements Side {
     follow: boolean,
   ): Promise<void> {
     if (owner === undefined && group === undefined) return;
-    await this.#call(() =>
-      this.client.setattrPath(path, {
-        ...(owner !== undefined ? { owner } : {}),
-        ...(group !== undefined ? { ownerGroup: group } : {}),
-      }, { follow })
+    const attrs = {
+      ...(owner !== undefined ? { owner } : {}),
+      ...(group !== undefined ? { ownerGroup: group } : {}),
+    };
+    this.#ownershipSet.delete(path);
+    const client = this.client;
+    // What the server holds then, read in the same COMPOUND (a squashing
+    // export answers NFS4_OK and keeps its own): what ownership() compares.
+    // Not of a symlink (follow false), whose owner is read with its times.
+    const held = await this.#call(() =>
+      client instanceof Nfs4Client && follow
+        ? client.setattrPath(path, attrs, { follow, readOwnership: true })
+        : client.setattrPath(path, attrs, { follow }).then(() => undefined)
     );
+    if (held) this.#ownershipSet.set(path, held);
   }
 
   async ownership(path: string, follow: boolean, writer?: Writer): Promise<Ownership> {
@@ -727,6 +742,11 @@ export class NfsSide implements Side {
           throw e instanceof NfsError ? e.withPath(this.display(path)) : e;
         }
       }
+    }
+    const set = follow ? this.#ownershipSet.get(path) : undefined;
+    if (set) {
+      this.#ownershipSet.delete(path);
+      return set;
     }
     const now = await this.stat(path, follow);
     if (!now) {

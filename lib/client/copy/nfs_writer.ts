@@ -8,10 +8,16 @@
 import type { SettableAttributes, SetTime } from "../../nfs4/attrs.ts";
 import type { NfsTime } from "../../nfs4/types.ts";
 import type { WritableFile } from "../api.ts";
-import { NfsFile } from "../client.ts";
+import { NfsFile, type OwnershipRead } from "../client.ts";
 import type { SmallUploadEnd } from "../../state/small_upload.ts";
 import { CopyError } from "./options.ts";
-import { type FinalAttrs, type Reread, uninitialized, type Writer } from "./side.ts";
+import {
+  type FinalAttrs,
+  type Ownership,
+  type Reread,
+  uninitialized,
+  type Writer,
+} from "./side.ts";
 import { FILE_SYNC4, type FileExtras } from "./nfs_side.ts";
 import { recordBuffers } from "../../rpc/socket_buffers.ts";
 
@@ -155,6 +161,8 @@ export class NfsWriter implements Writer {
   #committing: Promise<void> = Promise.resolve();
   #failure: { error: unknown } | undefined;
   #reread: Reread | undefined;
+  /** What the server answered it holds after the last {@linkcode chown} (read in its COMPOUND). */
+  #held: OwnershipRead | undefined;
   /** Counters, for tests and the trace. */
   readonly stats = { writes: 0, commits: 0, resent: 0 };
 
@@ -264,17 +272,35 @@ export class NfsWriter implements Writer {
     this.#offset += BigInt(length);
   }
 
+  /**
+   * Gives the file `owner` and `group` (SETATTR with the open's stateid).
+   * On an {@linkcode NfsFile}, what the server holds then is read in the
+   * same COMPOUND (`PUTFH SETATTR GETATTR`), for {@linkcode heldOwnership}:
+   * a server may answer NFS4_OK and keep others (a squashing export, RFC
+   * 7530 §16.32.4), and the copy compares them with no request of its own.
+   */
   async chown(owner: string | undefined, group: string | undefined): Promise<void> {
     this.#check();
     if (owner === undefined && group === undefined) return;
+    const attrs = {
+      ...(owner !== undefined ? { owner } : {}),
+      ...(group !== undefined ? { ownerGroup: group } : {}),
+    };
+    this.#held = undefined;
     try {
-      await (this.#file as unknown as FileExtras).setattr({
-        ...(owner !== undefined ? { owner } : {}),
-        ...(group !== undefined ? { ownerGroup: group } : {}),
-      });
+      if (this.#file instanceof NfsFile) {
+        this.#held = await this.#file.setattr(attrs, { readOwnership: true });
+      } else {
+        await (this.#file as unknown as FileExtras).setattr(attrs);
+      }
     } catch (e) {
       throw this.#options.named ? this.#options.named(e) : e;
     }
+  }
+
+  /** The owner and group read back by the last {@linkcode chown}, when they were. */
+  heldOwnership(): Ownership | undefined {
+    return this.#held;
   }
 
   /**
