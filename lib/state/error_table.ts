@@ -31,7 +31,14 @@ export type RecoveryAction =
    */
   | { readonly kind: "recover-state" }
   /** The open owner's seqid is out of step: retire the owner, retry with a new one. */
-  | { readonly kind: "bad-seqid" };
+  | { readonly kind: "bad-seqid" }
+  /**
+   * The client ID's lease is gone, whatever the ops asked (SEQUENCE itself
+   * failed, so none of them ran): what a lease check answered so means
+   * ({@linkcode leaseErrorFlags}: a new client ID, then reclaim), then
+   * send again.
+   */
+  | { readonly kind: "lease" };
 
 const FAIL: RecoveryAction = { kind: "fail" };
 const DELAY: RecoveryAction = { kind: "delay" };
@@ -92,6 +99,48 @@ const TABLE = new Map<number, RecoveryAction>([
 export function actionForStatus(status: number): RecoveryAction {
   return TABLE.get(status) ?? FAIL;
 }
+
+const LEASE: RecoveryAction = { kind: "lease" };
+
+/**
+ * The action for a status that SEQUENCE itself answered (4.1: nothing else
+ * in the COMPOUND ran). NFS4ERR_EXPIRED there says the client ID's lease
+ * ran out, not that a stateid of the COMPOUND did: RFC 8881 §18.46 does
+ * not list it for SEQUENCE, but Ganesha 4.3 answers it for a client ID it
+ * has expired (before it purges it: the next request meets
+ * NFS4ERR_BADSESSION, then CREATE_SESSION NFS4ERR_STALE_CLIENTID, RFC 8881
+ * §8.4.3). It is taken as the lease check would take it (the kernel's
+ * nfs41_sequence_handle_errors starts lease recovery, whose SEQUENCE
+ * answered NFS4ERR_EXPIRED sets LEASE_EXPIRED and a no-grace reclaim,
+ * nfs4_recovery_handle_error): never as an answer for the ops, whatever a
+ * caller takes as final for them (a release's NFS4ERR_EXPIRED), and never
+ * as one stateid's expiry to recover. The rest as any op's status.
+ */
+export function sequenceAction(status: number): RecoveryAction {
+  return status === S.NFS4ERR_EXPIRED ? LEASE : actionForStatus(status);
+}
+
+/**
+ * Statuses that answer a FREE_STATEID for good. It frees a stateid the
+ * client is letting go (RFC 8881 §8.2.4, §18.38), so what the server says
+ * of that stateid is the answer: unknown or old (BAD_STATEID, OLD_STATEID,
+ * STALE_STATEID), or expired or revoked (NFS4ERR_EXPIRED is not among the
+ * statuses RFC 8881 §15.2 lists for FREE_STATEID, but Ganesha 4.3 answers
+ * it for a stateid of an expired client ID). Nothing is recovered and no
+ * lease is checked for it: the stateid is not used again, and the table's
+ * RECOVER_STATE would start a lease check for a FREE_STATEID that carries
+ * no state, again at each try (the kernel's nfs41_free_stateid_done retries
+ * NFS4ERR_DELAY alone and recovers nothing). DELAY is waited out, and a
+ * failed SEQUENCE goes through the table, as for any op.
+ */
+export const FREE_STATEID_FINAL: ReadonlySet<number> = new Set([
+  S.NFS4ERR_BAD_STATEID,
+  S.NFS4ERR_OLD_STATEID,
+  S.NFS4ERR_STALE_STATEID,
+  S.NFS4ERR_EXPIRED,
+  S.NFS4ERR_ADMIN_REVOKED,
+  S.NFS4ERR_DELEG_REVOKED,
+]);
 
 /**
  * SEQUENCE answered NFS4ERR_BADSLOT for slot `slotid` while the slot

@@ -41,12 +41,20 @@ import {
   actionForStatus,
   badSlotAction,
   leaseErrorFlags,
+  type RecoveryAction,
   SeqStatus,
   seqStatusNames,
+  sequenceAction,
   sequenceFlagActions,
 } from "./error_table.ts";
 import { type ClientFlag, FLAG_ORDER } from "./flags.ts";
-import { BadStateError, type LockState, type OpenState } from "./open_state.ts";
+import {
+  BadStateError,
+  formatRange,
+  type LockState,
+  type OpenState,
+  StateDroppedError,
+} from "./open_state.ts";
 import { type LockOwner, newLockOwner, OpenOwner, OwnerCache, type StateOwner } from "./owners.ts";
 import type { Slot, SlotTable } from "./slot_table.ts";
 import { Tracer } from "./trace.ts";
@@ -120,6 +128,17 @@ export interface RunOptions {
    * hands every status back once an OPEN of its COMPOUND has succeeded).
    */
   readonly final?: { has(status: number): boolean };
+  /**
+   * A release of a stateid (CLOSE, LOCKU, DELEGRETURN, FREE_STATEID,
+   * OPEN_DOWNGRADE): read before each attempt, why it is not to be sent,
+   * if it is not (StateManager.clientIdGone: its stateid belongs to a
+   * client ID recovery has replaced since, which the server no longer
+   * holds). run() then throws {@linkcode StateDroppedError}, nothing sent;
+   * the release drops the state locally and traces why. Read after any
+   * wait for recovery: a release that met a lost lease (or a server
+   * restart) is not sent again with the old stateid.
+   */
+  readonly stateGone?: () => string | undefined;
   /** Whether the op is a reclaim (NFS4ERR_GRACE is then not a reason to wait). */
   readonly reclaim?: boolean;
   /** 4.1: sa_cachethis. */
@@ -587,7 +606,6 @@ export class StateManager {
     return this.client.flags.has(flag);
   }
 
-  /** Marks every open (and its locks) for reclaim, as the kernel's nfs4_state_mark_reclaim_*. */
   /**
    * Grace ended (NO_GRACE, RECLAIM_BAD) partway through a reboot reclaim: the
    * states still waiting for it are recovered without grace; those already
@@ -608,14 +626,35 @@ export class StateManager {
     this.setFlag("RECLAIM_NOGRACE", `${reason}; ${count} open(s) left to recover`);
   }
 
+  /**
+   * Marks every open (and its locks) for reclaim, as the kernel's
+   * nfs4_state_mark_reclaim_reboot / _nograce, but for those recovery is
+   * not to re-make, each traced with why (`not reclaimed`): an open whose
+   * CLOSE is on its way (re-made only to be closed; its CLOSE is not sent
+   * either once the client ID is replaced, procs.ts closeOpen), and a lock
+   * lost already (the server may have given it to another client since,
+   * RFC 8881 §8.4.3, RFC 7530 §9.6.3: never re-taken behind the user's
+   * back, procs.ts recoverLostLock). The flag's reason counts what will be
+   * reclaimed.
+   */
   markAllForReclaim(kind: "reboot" | "nograce", reason: string): void {
     let count = 0;
+    let closing = 0;
     for (const open of this.opens) {
       if (open.bad !== undefined || open.closed) continue;
       // A reboot reclaim never downgrades a state already marked no-grace.
       if (kind === "reboot" && open.reclaim === "nograce") continue;
+      if (open.closing) {
+        closing++;
+        this.tracer.emit("open", "not reclaimed", `${open.path}: being closed`);
+        continue;
+      }
       open.reclaim = kind;
       for (const lock of open.locks) {
+        if (lock.bad !== undefined) {
+          this.noteLockNotReclaimed(lock);
+          continue;
+        }
         if (kind === "nograce") lock.needsNoGrace(reason, this.clock.now());
         else lock.reclaim = kind;
       }
@@ -631,9 +670,88 @@ export class StateManager {
     this.idleOwners.clear();
     this.setFlag(
       kind === "reboot" ? "RECLAIM_REBOOT" : "RECLAIM_NOGRACE",
-      `${reason}; ${count} open(s) to reclaim`,
+      `${reason}; ${
+        closing === 0
+          ? `${count} open(s) to reclaim`
+          : count === 0
+          ? `nothing to reclaim: ${closing} open(s) being closed`
+          : `${count} open(s) to reclaim, ${closing} more being closed`
+      }`,
     );
   }
+
+  /** Traces a lock recovery leaves lost (markAllForReclaim, procs.ts reclaims). */
+  noteLockNotReclaimed(lock: LockState): void {
+    lock.reclaim = "none";
+    const ranges = lock.ranges.map((r) => `${r.type} ${formatRange(r.offset, r.length)}`);
+    const why = lock.lostAt !== undefined
+      ? `lost at ${this.tracer.at(lock.lostAt)} (${lock.lostReason ?? lock.bad})`
+      : lock.bad ?? "lost";
+    this.tracer.emit(
+      "lock",
+      "not reclaimed",
+      `${lock.open.path}${ranges.length > 0 ? ` ${ranges.join(", ")}` : ""}: ${why}`,
+    );
+  }
+
+  /**
+   * Client IDs this client held and replaced with a new one (the server
+   * no longer had them), with why: what is left of their state is not
+   * released (clientIdGone).
+   */
+  readonly #replacedClientIds = new Map<bigint, string>();
+
+  /**
+   * Why a stateid issued under `clientId` is not to be released, or
+   * undefined when it may be: `clientId` is one this client replaced since
+   * (the lease expired, or the server restarted: a new client ID was made).
+   * The server keeps nothing of a client ID it no longer knows (RFC 8881
+   * §8.4.2, §8.4.3; RFC 7530 §9.6.2, §9.6.3): a CLOSE, LOCKU or
+   * DELEGRETURN of its stateids releases nothing, and FREE_STATEID frees
+   * only stateids of the current client ID (RFC 8881 §8.2.4, §18.38), so
+   * the state is dropped locally (the kernel discards such state without a
+   * word to the server: nfs_delegation_reap_unclaimed, and a reclaim that
+   * fails leaves the open NFS_CONTEXT_BAD, nothing sent for it).
+   * Undefined `clientId` (a state made under the current one) is never
+   * gone.
+   */
+  clientIdGone(clientId: bigint | undefined): string | undefined {
+    if (clientId === undefined || clientId === this.client.clientId) return undefined;
+    const why = this.#replacedClientIds.get(clientId);
+    if (why === undefined) return undefined;
+    return `its client ID ${hexClientId(clientId)} was replaced after ${why}`;
+  }
+
+  /**
+   * A new client ID replaced `former`: every state made under it, and not
+   * reclaimed since, keeps that client ID on record (OpenState.clientId),
+   * for its release to see it is gone (clientIdGone). A reclaim gives the
+   * state a stateid of the new one, and records that instead.
+   */
+  #clientIdReplaced(former: bigint, why: string): void {
+    // What the status said, in words, for readers of the trace.
+    const meaning = why.includes("NFS4ERR_EXPIRED")
+      ? " (the lease expired)"
+      : why.includes("NFS4ERR_STALE_CLIENTID")
+      ? " (the server no longer knew it)"
+      : "";
+    this.#replacedClientIds.set(former, `${why}${meaning}`);
+    for (const open of this.opens) {
+      open.clientId ??= former;
+      for (const lock of open.locks) {
+        if (lock.stateid !== undefined) lock.clientId ??= former;
+      }
+    }
+  }
+
+  /**
+   * 4.1: a new client ID was made and RECLAIM_COMPLETE has not been sent
+   * for it yet. RFC 8881 §18.51.3: before its first non-reclaim locking
+   * operation, even with nothing to reclaim. The RECLAIM_REBOOT step sends
+   * it; after a lease expiry, where that step is not taken (nothing may be
+   * reclaimed in grace), RECLAIM_NOGRACE sends it first (procs.ts).
+   */
+  reclaimCompleteDue = false;
 
   #schedule(): void {
     if (this.#loop || this.#closed || this.#stop.signal.aborted) return;
@@ -1004,7 +1122,14 @@ export class StateManager {
    */
   async #establishLease(): Promise<void> {
     const fresh = !this.#serverNamed;
+    const former = this.client.clientId;
+    const why = this.#reasons.get("LEASE_EXPIRED") ?? "the client ID was lost";
     await procs.establishClientId(this);
+    const current = this.client.clientId;
+    if (former !== undefined && current !== undefined && current !== former) {
+      this.#clientIdReplaced(former, why);
+    }
+    if (this.sessions) this.reclaimCompleteDue = true;
     if (!this.#serverNamed) {
       this.#serverNamed = true;
       this.#traceServer();
@@ -1127,6 +1252,14 @@ export class StateManager {
       }
       if (held === 0) return;
       this.tracer.emit("deleg", "callback path down", `${held} delegation(s) to return`);
+    }
+    if (
+      effect.reclaim && effect.set.every((flag) => this.hasFlag(flag)) &&
+      this.hasFlag(effect.reclaim === "reboot" ? "RECLAIM_REBOOT" : "RECLAIM_NOGRACE")
+    ) {
+      // Told again (a renewal and a release in flight both answered
+      // NFS4ERR_EXPIRED): the recovery it calls for is pending already.
+      return;
     }
     for (const flag of effect.set) this.setFlag(flag, reason);
     if (effect.reclaim) this.markAllForReclaim(effect.reclaim, reason);
@@ -1261,8 +1394,8 @@ export class StateManager {
 
   /** RECLAIM_NOGRACE: re-open and re-lock without grace. */
   async #reclaimNoGrace(): Promise<void> {
-    await procs.reclaimNoGrace(this);
-    this.clearFlag("RECLAIM_NOGRACE", "states recovered");
+    const handled = await procs.reclaimNoGrace(this);
+    this.clearFlag("RECLAIM_NOGRACE", handled > 0 ? "states recovered" : "nothing to recover");
   }
 
   async #returnDelegations(): Promise<void> {
@@ -1311,10 +1444,13 @@ export class StateManager {
     const locks = [...this.opens].flatMap((o) => o.locks)
       .filter((l) => l.bad === undefined && l.ranges.length > 0 && l.lostAt === undefined);
     if (locks.length === 0) return;
-    const reason = `lease ran out locally: no renewal for ${
+    const seen = `no renewal for ${
       ms(this.clock.now() - this.client.lastRenewal)
     } with a ${this.client.leaseTime} s lease`;
-    this.tracer.emit("lease", "lease ran out locally", reason);
+    // The event names what happened; its detail says only what it does not.
+    // The lock's own reason (`lock lost: ...`) says both.
+    const reason = `lease ran out locally: ${seen}`;
+    this.tracer.emit("lease", "lease ran out locally", seen);
     for (const lock of locks) {
       lock.lostAt = this.client.lastRenewal + this.client.leaseTime * 1000;
       lock.lostReason = reason;
@@ -1573,6 +1709,8 @@ export class StateManager {
       const sendStarted = this.clock.now();
       const states = options.states;
       if (states) { for (const state of states) state.assertUsable(); }
+      const gone = options.stateGone?.();
+      if (gone !== undefined) throw new StateDroppedError(gone);
       const owners = this.minorVersion === 0 ? options.seqidOwners ?? NO_OWNERS : NO_OWNERS;
       let ops!: T;
       let reply: CompoundReply;
@@ -1648,11 +1786,18 @@ export class StateManager {
       if (!failed) return this.#results(reply, ops, mayHaveRun);
       const status = failed.status;
       const label = `${failed.name} -> ${statusName(status)}`;
-      if (options.final?.has(status)) return this.#results(reply, ops, mayHaveRun);
+      // A SEQUENCE that failed ran nothing else: what it says of the lease
+      // is never the answer a caller takes as final for its ops (a
+      // release's NFS4ERR_EXPIRED), error_table.ts sequenceAction.
+      const seqAction = failed.name === "SEQUENCE" ? sequenceAction(status) : undefined;
+      if (seqAction?.kind !== "lease" && options.final?.has(status)) {
+        return this.#results(reply, ops, mayHaveRun);
+      }
       if (this.clock.now() >= deadline) return this.#results(reply, ops, mayHaveRun);
-      const action = options.reclaim && status === S.NFS4ERR_GRACE
-        ? { kind: "fail" as const }
-        : actionForStatus(status);
+      const action: RecoveryAction = seqAction ??
+        (options.reclaim && status === S.NFS4ERR_GRACE
+          ? { kind: "fail" as const }
+          : actionForStatus(status));
       switch (action.kind) {
         case "fail":
           return this.#results(reply, ops, mayHaveRun);
@@ -1756,8 +1901,13 @@ export class StateManager {
           if (++immediateRetries > 8) return this.#results(reply, ops, mayHaveRun);
           if (!state) {
             // After an interrupt, or once close() began, no lease check
-            // either: the status is the answer.
-            if (this.#onlyReleases) return this.#results(reply, ops, mayHaveRun);
+            // either: the status is the answer. Otherwise one lease check
+            // for this call, which tells a lease lost (RFC 7530 §9.6.3,
+            // RFC 8881 §8.3) from a stateid the server holds no longer; a
+            // lease found valid leaves the status the answer, never a
+            // lease check at each try for the same stateid.
+            if (this.#onlyReleases || leaseChecked) return this.#results(reply, ops, mayHaveRun);
+            leaseChecked = true;
             this.setFlag("CHECK_LEASE", label);
             continue;
           }
@@ -1802,6 +1952,29 @@ export class StateManager {
           // unusable; an OPEN may retry with a new owner, others fail.
           for (const owner of owners) this.#retireOwner(owner, label);
           return this.#results(reply, ops, mayHaveRun);
+        }
+        case "lease": {
+          if (this.#fromReplacedSession.has(reply)) {
+            // Said of the client ID a recovery replaced since: sent again.
+            this.tracer.emit("retry", `${label} from a replaced session`, "sending again");
+            if (++recoveries > 8) return this.#results(reply, ops, mayHaveRun);
+            continue;
+          }
+          // Inside recovery the loop applies it (a step's NfsError, #runLoop).
+          if (options.inRecovery) return this.#results(reply, ops, mayHaveRun);
+          if (this.#onlyReleases) {
+            // No new client ID only for the releases (#flagForReleases):
+            // the status is the answer.
+            this.tracer.emit(
+              "retry",
+              `${label} not recovered`,
+              this.#interrupted ? "interrupted" : "closing",
+            );
+            return this.#results(reply, ops, mayHaveRun);
+          }
+          if (++recoveries > 8) return this.#results(reply, ops, mayHaveRun);
+          this.applyLeaseError(status, failed.name);
+          continue;
         }
       }
     }
@@ -2219,6 +2392,15 @@ export class StateManager {
       this.#fromReplacedSession.add(answer);
     }
     return answer;
+  }
+
+  /**
+   * Whether `reply` (from send()) is a failed SEQUENCE of a session that
+   * recovery replaced while the request was in flight: what it says is of
+   * that session, not of the current one (procs.ts renewLease sends again).
+   */
+  answeredOnReplacedSession(reply: CompoundReply): boolean {
+    return this.#fromReplacedSession.has(reply);
   }
 
   /**
@@ -2703,6 +2885,11 @@ function showOpaque(bytes: Uint8Array): string {
   return value === `0x${hex(bytes)}` ? value : JSON.stringify(value);
 }
 
+/** `0x6b16a81f00000005`: a client ID as ClientRecord.clientIdText and tshark give it. */
+function hexClientId(clientId: bigint): string {
+  return `0x${clientId.toString(16).padStart(16, "0")}`;
+}
+
 /** `promise`, or the abort reason as soon as `signal` aborts. */
 function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);
@@ -2770,8 +2957,17 @@ function renewed(reply: CompoundReply): boolean {
     (reply.status === S.NFS4ERR_CB_PATH_DOWN && reply.outcomes.at(-1)?.name === "RENEW");
 }
 
+/**
+ * The operations of a request, for the trace (`LOCKU`, `READ+CLOSE`):
+ * PUTFH left out. A 4.1 request of no operations of its own is the
+ * SEQUENCE alone that send() puts before them (a renewal, RFC 8881
+ * §18.46): `SEQUENCE`, as 4.0's is `RENEW`.
+ */
 function opNames(ops: OpList | undefined): string {
-  return ops ? ops.map((o) => o.name).filter((n) => n !== "PUTFH").join("+") : "COMPOUND";
+  if (!ops) return "COMPOUND";
+  if (ops.length === 0) return "SEQUENCE";
+  const named = ops.map((o) => o.name).filter((n) => n !== "PUTFH");
+  return named.length > 0 ? named.join("+") : ops.map((o) => o.name).join("+");
 }
 
 export function ms(value: number): string {

@@ -98,6 +98,26 @@ export class BadStateError extends Error {
   }
 }
 
+/**
+ * A release (CLOSE, LOCKU, DELEGRETURN, FREE_STATEID, OPEN_DOWNGRADE) that
+ * was not sent: its stateid belongs to a client ID that recovery has since
+ * replaced with a new one, and the server holds nothing of that client ID
+ * (RFC 8881 §8.4.2, §8.4.3; RFC 7530 §9.6.2, §9.6.3): there is nothing to
+ * release, and FREE_STATEID frees only stateids of the current client
+ * (RFC 8881 §8.2.4, §18.38). The state is dropped locally; `reason` says
+ * why (`its client ID 0x… was replaced after …`). StateManager.run()
+ * throws it, the release that asked traces it.
+ */
+export class StateDroppedError extends Error {
+  readonly reason: string;
+
+  constructor(reason: string) {
+    super(`not sent: ${reason}`);
+    this.name = "StateDroppedError";
+    this.reason = reason;
+  }
+}
+
 export class OpenState {
   readonly owner: OpenOwner;
   readonly fh: FileHandle;
@@ -114,6 +134,15 @@ export class OpenState {
   /** Why the state was lost, once it is: every use then fails. */
   bad: string | undefined;
   delegation: Delegation | undefined;
+  /**
+   * The client ID the open's stateid was issued under, once that matters:
+   * set when recovery replaces the client ID the open was made under (the
+   * state keeps the old one until a reclaim gives it a stateid of the new
+   * one, which sets this to the new one). Undefined: the current client ID.
+   * A release of a state whose client ID is gone is not sent
+   * (StateManager.clientIdGone, {@linkcode StateDroppedError}).
+   */
+  clientId: bigint | undefined;
   closed = false;
   /**
    * Its CLOSE is on its way (procs.ts closeOpen): a stateid error on
@@ -330,6 +359,8 @@ export class LockState {
   readonly open: OpenState;
   /** Absent until the first LOCK succeeds. */
   stateid: Stateid | undefined;
+  /** The client ID `stateid` was issued under, as {@linkcode OpenState.clientId}. */
+  clientId: bigint | undefined;
   readonly ranges: LockRange[] = [];
   reclaim: ReclaimMark = "none";
   bad: string | undefined;

@@ -58,7 +58,7 @@ import { delegreturn } from "../nfs4/ops/delegreturn.ts";
 import type { ChannelAttributes, Session } from "./client.ts";
 import type { RunOptions, StateManager } from "./manager.ts";
 import { ms, SessionGrantError } from "./manager.ts";
-import { destroySessionOutcome, leaseErrorFlags } from "./error_table.ts";
+import { destroySessionOutcome, FREE_STATEID_FINAL, leaseErrorFlags } from "./error_table.ts";
 import {
   type Delegation,
   formatRange,
@@ -67,6 +67,7 @@ import {
   type LockState,
   type OpenState,
   type ShareModes,
+  StateDroppedError,
 } from "./open_state.ts";
 import { type Slot, SlotTable } from "./slot_table.ts";
 import { BACK_CHANNEL_LIMITS, CALLBACK_PROGRAM } from "./callback.ts";
@@ -246,6 +247,12 @@ async function setClientId40(m: StateManager): Promise<void> {
 
 async function exchangeId41(m: StateManager): Promise<void> {
   const c = m.client;
+  /**
+   * The session of the client ID before, when it was not destroyed (a
+   * lease found expired, LEASE_EXPIRED without a session reset).
+   */
+  let former = c.clientId !== undefined ? c.session : undefined;
+  const formerClientId = c.clientId;
   // CREATE_SESSION -> STALE_CLIENTID: the record went away between the two
   // (RFC 8881 §18.36.4): exchange again.
   for (let attempt = 0; attempt < 8; attempt++) {
@@ -273,6 +280,16 @@ async function exchangeId41(m: StateManager): Promise<void> {
           }),
         ]),
     );
+    if (former !== undefined && result.clientid === formerClientId) {
+      // The server kept the client ID (its confirmed record, RFC 8881
+      // §18.35.4: Ganesha 4.3 does, for a lease it answered
+      // NFS4ERR_EXPIRED but has not purged), and with it, perhaps, its
+      // session: destroyed at exit with the sessions a reset left, before
+      // DESTROY_CLIENTID, which a session left makes NFS4ERR_CLIENTID_BUSY
+      // (§18.50.3).
+      rememberLeft(m, former.id);
+      former = undefined;
+    }
     c.clientId = result.clientid;
     c.createSessionSeq = result.sequenceid;
     // RFC 8881 §2.10.5: server owners compare only within one server scope.
@@ -673,8 +690,21 @@ export async function renewLease(m: StateManager): Promise<number> {
     status = failureOf(reply)?.status ?? S.NFS4_OK;
   } else {
     op = "SEQUENCE";
-    const reply = await m.send([]);
-    status = reply.outcomes[0]?.status ?? S.NFS4_OK;
+    for (let tries = 1;; tries++) {
+      const reply = await m.send([]);
+      status = reply.outcomes[0]?.status ?? S.NFS4_OK;
+      if (status === S.NFS4_OK || tries > 2 || !m.answeredOnReplacedSession(reply)) break;
+      // Sent on a session that recovery replaced while it was in flight
+      // (a new client ID after the lease expired): its failure is that
+      // session's, nothing to recover from now (a session reset would tear
+      // down the new one). The renewal is for the lease of the current
+      // client ID: sent again on the current session.
+      m.tracer.emit(
+        "lease",
+        `${op} -> ${statusName(status)}`,
+        `rtt ${ms(m.clock.now() - t0)}; sent on a session replaced since: again on the current one`,
+      );
+    }
   }
   const rtt = m.clock.now() - t0;
   if (status === S.NFS4_OK) {
@@ -703,8 +733,14 @@ export type ReclaimFault = "open" | "lock" | undefined;
  * that state bad (nfs4_state_mark_recovery_failed -> NFS_CONTEXT_BAD).
  */
 export async function reclaimReboot(m: StateManager): Promise<void> {
-  const pending = [...m.opens].filter((o) => o.reclaim === "reboot" && !o.closed && !o.closing);
+  const pending = [...m.opens].filter((o) => o.reclaim === "reboot" && !o.closed);
   for (const state of pending) {
+    if (state.closing) {
+      // Its CLOSE began after the state was marked: not re-made only to be
+      // closed (its CLOSE is then not sent either, closeOpen).
+      notReclaimed(m, state, "being closed");
+      continue;
+    }
     if (state.reclaim !== "reboot") continue;
     try {
       await reclaimOpen(m, state, "previous");
@@ -723,6 +759,12 @@ export async function reclaimReboot(m: StateManager): Promise<void> {
     }
     for (const lockState of state.locks) {
       if (lockState.reclaim !== "reboot") continue;
+      if (lockState.bad !== undefined) {
+        // Lost after it was marked (the lease ran out by this client's
+        // clock meanwhile): never re-taken behind the user's back.
+        m.noteLockNotReclaimed(lockState);
+        continue;
+      }
       try {
         await reclaimLocks(m, lockState, true);
       } catch (e) {
@@ -739,28 +781,62 @@ export async function reclaimReboot(m: StateManager): Promise<void> {
       }
     }
   }
-  if (m.sessions) {
-    const reply = await m.run(() => [reclaimComplete(false)], {
-      inRecovery: true,
-      final: new Set([S.NFS4ERR_COMPLETE_ALREADY, S.NFS4ERR_NOTSUPP]),
-    }).then(
-      () => "ok",
-      (e) => {
-        if (!(e instanceof NfsError)) throw e;
-        if (e.status === S.NFS4ERR_COMPLETE_ALREADY) return "already complete";
-        // A server without RECLAIM_COMPLETE ends grace by its timer alone.
-        if (e.status === S.NFS4ERR_NOTSUPP) return "not supported by the server";
-        throw e;
-      },
-    );
-    m.tracer.emit("step", `RECLAIM_COMPLETE ${reply}`);
-  }
+  if (m.sessions) await sendReclaimComplete(m);
 }
 
-/** RECLAIM_NOGRACE: re-open (CLAIM_FH on 4.1, CLAIM_NULL by name on 4.0) and re-lock. */
-export async function reclaimNoGrace(m: StateManager): Promise<void> {
-  const pending = [...m.opens].filter((o) => o.reclaim === "nograce" && !o.closed && !o.closing);
+/**
+ * 4.1 RECLAIM_COMPLETE (RFC 8881 §18.51): the end of the reclaims after a
+ * new client ID, sent even with nothing to reclaim (§18.51.3: before the
+ * first non-reclaim locking operation). `why`, for the trace, when it is
+ * not the end of a reboot reclaim.
+ */
+async function sendReclaimComplete(m: StateManager, why?: string): Promise<void> {
+  const reply = await m.run(() => [reclaimComplete(false)], {
+    inRecovery: true,
+    final: new Set([S.NFS4ERR_COMPLETE_ALREADY, S.NFS4ERR_NOTSUPP]),
+  }).then(
+    () => "ok",
+    (e) => {
+      if (!(e instanceof NfsError)) throw e;
+      if (e.status === S.NFS4ERR_COMPLETE_ALREADY) return "already complete";
+      // A server without RECLAIM_COMPLETE ends grace by its timer alone.
+      if (e.status === S.NFS4ERR_NOTSUPP) return "not supported by the server";
+      throw e;
+    },
+  );
+  m.reclaimCompleteDue = false;
+  m.tracer.emit("step", `RECLAIM_COMPLETE ${reply}`, why);
+}
+
+/** An open recovery leaves as it is, traced with why (`not reclaimed`). */
+function notReclaimed(m: StateManager, state: OpenState, why: string): void {
+  state.reclaim = "none";
+  m.tracer.emit("open", "not reclaimed", `${state.path}: ${why}`);
+}
+
+/**
+ * RECLAIM_NOGRACE: re-open (CLAIM_FH on 4.1, CLAIM_NULL by name on 4.0) and
+ * re-lock. Returns how many states it took up (0: nothing was to be
+ * recovered, for the trace).
+ */
+export async function reclaimNoGrace(m: StateManager): Promise<number> {
+  let handled = 0;
+  if (m.sessions && m.reclaimCompleteDue) {
+    // A new client ID after the lease expired: no reclaim in grace (the
+    // RECLAIM_REBOOT step is not taken), but RFC 8881 §18.51.3 still wants
+    // RECLAIM_COMPLETE before the re-OPENs, which are not reclaims.
+    await sendReclaimComplete(
+      m,
+      "new client ID after the lease expired: nothing reclaimed in grace",
+    );
+  }
+  const pending = [...m.opens].filter((o) => o.reclaim === "nograce" && !o.closed);
   for (const state of pending) {
+    if (state.closing) {
+      notReclaimed(m, state, "being closed");
+      continue;
+    }
+    handled++;
     try {
       await reclaimOpen(m, state, "nograce");
     } catch (e) {
@@ -774,9 +850,11 @@ export async function reclaimNoGrace(m: StateManager): Promise<void> {
   for (const state of m.opens) {
     for (const lockState of state.locks) {
       if (lockState.reclaim !== "nograce" || state.bad !== undefined || state.closing) continue;
+      handled++;
       await recoverLostLock(m, lockState);
     }
   }
+  return handled;
 }
 
 /**
@@ -956,6 +1034,8 @@ async function reclaimOpen(
   }
   const before = formatStateid(state.stateid);
   state.stateid = result.stateid;
+  // Of the current client ID from now on (StateManager.clientIdGone).
+  state.clientId = m.client.clientId;
   state.access = share.access;
   state.deny = share.deny;
   state.reclaim = "none";
@@ -986,15 +1066,18 @@ export function confirmUnderOwner(
     const result = values[openAt] as OpenResult;
     if (!(result.rflags & OpenResultFlags.OPEN4_RESULT_CONFIRM) || m.minorVersion !== 0) return;
     const fh = typeof fhAt === "number" ? values[fhAt] as OpenState["fh"] : fhAt;
+    // The seqid the OPEN_CONFIRM carries (RFC 7530 §16.18.2), as tshark
+    // shows it: the owner's advances with the reply, before the trace.
+    const seqid = owner.seqid;
     const reply = await send([
       putfh(fh),
-      openConfirm({ stateid: result.stateid, seqid: owner.seqid }),
+      openConfirm({ stateid: result.stateid, seqid }),
     ]);
     const failed = failureOf(reply);
     if (failed) throw new NfsError(failed.status, failed.name);
     owner.confirmed = true;
     (result as { stateid: Stateid }).stateid = reply.outcomes[1]!.value as Stateid;
-    m.tracer.emit("owner", `OPEN_CONFIRM ${owner.label}`, `seqid ${owner.seqid}`);
+    m.tracer.emit("owner", `OPEN_CONFIRM ${owner.label}`, `seqid ${seqid}`);
   };
 }
 
@@ -1060,13 +1143,28 @@ async function freeIfRevoked(
   m: StateManager,
   stateid: Stateid,
   error: unknown,
+  clientId: bigint | undefined,
   inRecovery = false,
 ): Promise<boolean> {
   if (!m.sessions || !(error instanceof NfsError) || !REVOKED.has(error.status)) return false;
+  // A SEQUENCE that failed (the lease gone, after an interrupt: run()) said
+  // nothing of the stateid: nothing to free.
+  if (error.op === "SEQUENCE") return false;
   try {
-    await m.run(() => [freeStateid(stateid)] as const, { inRecovery });
+    await m.run(() => [freeStateid(stateid)] as const, {
+      inRecovery,
+      // What the server says of the stateid is the answer: no lease check,
+      // no recovery, never again for the same stateid (error_table.ts).
+      final: FREE_STATEID_FINAL,
+      // RFC 8881 §8.2.4, §18.38: a stateid of the current client ID only.
+      stateGone: () => m.clientIdGone(clientId),
+    });
     return true;
   } catch (e) {
+    if (e instanceof StateDroppedError) {
+      m.tracer.emit("state", "FREE_STATEID not sent", `${formatStateid(stateid)}: ${e.reason}`);
+      return false;
+    }
     m.tracer.emit(
       "state",
       e instanceof NfsError ? `FREE_STATEID -> ${e.statusName}` : "FREE_STATEID failed",
@@ -1146,6 +1244,8 @@ export async function lockRange(
   );
   const before = lockState.stateid ? formatStateid(lockState.stateid) : "none";
   lockState.stateid = newerStateid(lockState.stateid, stateid);
+  // Granted (or reclaimed) under the current client ID (StateManager.clientIdGone).
+  lockState.clientId = m.client.clientId;
   m.tracer.emit(
     "lock",
     `stateid ${before} -> ${formatStateid(stateid)}`,
@@ -1195,7 +1295,44 @@ export async function testStateids(m: StateManager): Promise<void> {
       entries.push({ stateid: state.delegation.stateid, state, delegation: true });
     }
   }
-  if (entries.length === 0) return;
+  // A stateid of a client ID replaced since is gone with it (RFC 8881
+  // §8.4.2): not tested, and not freed (FREE_STATEID frees the current
+  // client's only, §8.2.4, §18.38); its state is recovered as one that
+  // TEST_STATEID found gone, without the round trips.
+  const goneWith = (e: (typeof entries)[number]) =>
+    m.clientIdGone(
+      e.delegation ? e.state.delegation?.clientId : e.lock ? e.lock.clientId : e.state.clientId,
+    );
+  const gone = entries.filter((e) => goneWith(e) !== undefined);
+  entries.splice(0, entries.length, ...entries.filter((e) => goneWith(e) === undefined));
+  for (const entry of gone) {
+    m.tracer.emit(
+      "open",
+      `${formatStateid(entry.stateid)} not tested`,
+      `${entry.state.path}: ${goneWith(entry)}`,
+    );
+    if (entry.delegation) {
+      m.tracer.emit(
+        "deleg",
+        "delegation lost with the client ID it was granted to",
+        entry.state.path,
+      );
+      entry.state.delegation = undefined;
+    } else if (entry.lock) entry.lock.needsNoGrace("its client ID was replaced", m.clock.now());
+    else {
+      entry.state.reclaim = "nograce";
+      for (const l of entry.state.locks) {
+        l.needsNoGrace("its client ID was replaced", m.clock.now());
+      }
+    }
+  }
+  const lostBefore = gone.filter((e) => !e.delegation).length;
+  if (entries.length === 0) {
+    if (lostBefore > 0) {
+      m.setFlag("RECLAIM_NOGRACE", `${lostBefore} state(s) of a replaced client ID`);
+    }
+    return;
+  }
   let statuses: readonly number[];
   try {
     [statuses] = await m.run(() => [testStateid(entries.map((e) => e.stateid))] as const, {
@@ -1209,7 +1346,7 @@ export async function testStateids(m: StateManager): Promise<void> {
     m.tracer.emit("step", "TEST_STATEID not supported", "recovering every state without grace");
     statuses = entries.map(() => S.NFS4ERR_BAD_STATEID);
   }
-  let lost = 0;
+  let lost = lostBefore;
   for (const [i, entry] of entries.entries()) {
     // The decoder holds the answer to one status per stateid; one missing is
     // not taken as valid.
@@ -1224,9 +1361,10 @@ export async function testStateids(m: StateManager): Promise<void> {
       `TEST_STATEID ${formatStateid(entry.stateid)} -> ${statusName(status)}`,
       entry.state.path,
     );
-    await m.run(() => [freeStateid(entry.stateid)] as const, { inRecovery: true }).catch(() =>
-      undefined
-    );
+    await m.run(() => [freeStateid(entry.stateid)] as const, {
+      inRecovery: true,
+      final: FREE_STATEID_FINAL,
+    }).catch(() => undefined);
     if (entry.delegation) {
       // A revoked delegation is dropped; the open itself is tested apart
       // (RFC 8881 §8.2.4, §10.2.1).
@@ -1301,6 +1439,10 @@ async function sendDelegreturn(
       inRecovery,
       // A delegation the server revoked or forgot is gone already.
       final: RELEASE_FINAL,
+      // Granted under a client ID replaced since: gone with it (the
+      // kernel's nfs_delegation_reap_unclaimed frees such delegations
+      // without a DELEGRETURN).
+      stateGone: () => m.clientIdGone(d.clientId),
     });
     m.tracer.emit(
       "deleg",
@@ -1308,9 +1450,19 @@ async function sendDelegreturn(
       `${path} ${d.type} delegation ${formatStateid(d.stateid)}${d.recalled ? " (recalled)" : ""}`,
     );
   } catch (e) {
+    if (e instanceof StateDroppedError) {
+      m.tracer.emit(
+        "deleg",
+        "dropped",
+        `${path} ${d.type} delegation ${
+          formatStateid(d.stateid)
+        }: ${e.reason}; no DELEGRETURN sent`,
+      );
+      return;
+    }
     if (inRecovery && m.interrupted && !(e instanceof NfsError)) throw e;
     m.tracer.emit("deleg", "DELEGRETURN failed, dropped", `${path}: ${(e as Error).message}`);
-    if (await freeIfRevoked(m, d.stateid, e, true)) {
+    if (await freeIfRevoked(m, d.stateid, e, d.clientId, true)) {
       m.tracer.emit("deleg", "FREE_STATEID", `${path} ${formatStateid(d.stateid)}`);
     }
   }
@@ -1626,63 +1778,85 @@ async function closeOpenNow(
     await downgradeOpen(m, state);
     return;
   }
+  // The release is on its way from here (DELEGRETURN, LOCKUs, CLOSE): a
+  // recovery meanwhile does not re-make the open only for it to be closed
+  // (StateManager.markAllForReclaim, run()'s recover-state), and once the
+  // client ID is replaced, what is left is dropped, not sent.
+  const wasClosing = state.closing;
+  state.closing = true;
+  let answered = false;
+  try {
+    await releaseOpen(m, state);
+    answered = true;
+  } finally {
+    // No answer (none came, a stop): the open may still be held, and is
+    // no longer taken for one being closed.
+    if (!answered) state.closing = wasClosing;
+  }
+  forgetOpen(m, state);
+}
+
+/** closeOpenNow()'s release of the last user: DELEGRETURN, LOCKUs, CLOSE. */
+async function releaseOpen(m: StateManager, state: OpenState): Promise<void> {
   if (state.delegation) {
     if (state.bad === undefined || state.delegation.clientId === m.client.clientId) {
       // This client keeps no cached data or local opens under a delegation,
       // so it goes back before the CLOSE (RFC 7530 §10.4.4). A bad open's
       // too: the open was lost, but a delegation of the current client ID
-      // may still be the server's, and is not left there.
+      // may still be the server's, and is not left there. One of a client
+      // ID replaced since is dropped, not sent (sendDelegreturn).
       await returnDelegation(m, state);
     } else {
       // Granted under an earlier client ID: gone from the server with it.
       state.delegation = undefined;
     }
   }
-  if (state.bad === undefined) {
-    for (const lockState of state.locks) {
-      for (const range of [...lockState.ranges]) {
-        await unlockRange(m, lockState, range, { closing: true }).catch(() => undefined);
-      }
-    }
-    const owner = state.owner;
-    let refused: unknown;
-    state.closing = true;
-    let answered = false;
-    try {
-      await m.run(
-        () => [putfh(state.fh), close({ seqid: owner.seqid, stateid: state.stateid })] as const,
-        {
-          seqidOwners: [owner],
-          states: [state],
-          // The server no longer has the state: nothing to close, and no
-          // reason to recover it first.
-          final: RELEASE_FINAL,
-        },
-      ).catch((e) => {
-        // The server no longer knows the state (it expired): nothing to close.
-        // NFS4ERR_LOCKS_HELD: it holds a lock this client does not know of (a
-        // LOCK stopped in flight that the server ran); the lease's end frees it.
-        if (!(e instanceof NfsError)) throw e;
-        refused = e;
-        m.tracer.emit("open", `CLOSE -> ${e.statusName}`, state.path);
-        if (e.status === S.NFS4ERR_LOCKS_HELD) {
-          m.client.unknownState =
-            `${state.path}: the server holds a lock this client does not know of`;
-        }
-      });
-      answered = true;
-    } finally {
-      // No answer (none came, a stop): the open may still be held, and is
-      // no longer taken for one being closed.
-      if (!answered) state.closing = false;
-    }
-    if (refused === undefined) {
-      m.tracer.emit("open", "CLOSE", `${state.path} ${formatStateid(state.stateid)}`);
-    } else if (await freeIfRevoked(m, state.stateid, refused)) {
-      m.tracer.emit("open", "FREE_STATEID", `${state.path} ${formatStateid(state.stateid)}`);
+  if (state.bad !== undefined) return;
+  for (const lockState of state.locks) {
+    for (const range of [...lockState.ranges]) {
+      await unlockRange(m, lockState, range, { closing: true }).catch(() => undefined);
     }
   }
-  forgetOpen(m, state);
+  const owner = state.owner;
+  let refused: unknown;
+  try {
+    await m.run(
+      () => [putfh(state.fh), close({ seqid: owner.seqid, stateid: state.stateid })] as const,
+      {
+        seqidOwners: [owner],
+        states: [state],
+        // The server no longer has the state: nothing to close, and no
+        // reason to recover it first.
+        final: RELEASE_FINAL,
+        // Made under a client ID replaced since (RFC 8881 §8.4.2, RFC 7530
+        // §9.6.2): nothing of it is left to close.
+        stateGone: () => m.clientIdGone(state.clientId),
+      },
+    );
+  } catch (e) {
+    if (e instanceof StateDroppedError) {
+      m.tracer.emit(
+        "open",
+        "dropped",
+        `${state.path} ${formatStateid(state.stateid)}: ${e.reason}; no CLOSE sent`,
+      );
+      return;
+    }
+    // The server no longer knows the state (it expired): nothing to close.
+    // NFS4ERR_LOCKS_HELD: it holds a lock this client does not know of (a
+    // LOCK stopped in flight that the server ran); the lease's end frees it.
+    if (!(e instanceof NfsError)) throw e;
+    refused = e;
+    m.tracer.emit("open", `CLOSE -> ${e.statusName}`, state.path);
+    if (e.status === S.NFS4ERR_LOCKS_HELD) {
+      m.client.unknownState = `${state.path}: the server holds a lock this client does not know of`;
+    }
+  }
+  if (refused === undefined) {
+    m.tracer.emit("open", "CLOSE", `${state.path} ${formatStateid(state.stateid)}`);
+  } else if (await freeIfRevoked(m, state.stateid, refused, state.clientId)) {
+    m.tracer.emit("open", "FREE_STATEID", `${state.path} ${formatStateid(state.stateid)}`);
+  }
 }
 
 /**
@@ -1735,7 +1909,7 @@ async function downgradeOpen(m: StateManager, state: OpenState): Promise<void> {
             shareDeny: deny,
           }),
         ] as const,
-      { seqidOwners: [owner], states: [state] },
+      { seqidOwners: [owner], states: [state], stateGone: () => m.clientIdGone(state.clientId) },
     );
     state.stateid = newerStateid(state.stateid, stateid);
     state.access = access;
@@ -1793,22 +1967,39 @@ export async function unlockRange(
   // a lost lock fails (EBADF).
   const lost = lockState.bad !== undefined;
   if (lost && !(options.closing && lockState.lostAt !== undefined)) lockState.assertUsable();
-  const [stateid] = await m.run(
-    () =>
-      [
-        putfh(state.fh),
-        locku({
-          locktype: range.type === "read" ? LockType.READ_LT : LockType.WRITE_LT,
-          seqid: lockState.owner.seqid,
-          stateid: lockState.stateid!,
-          offset: range.offset,
-          length: range.length,
-        }),
-      ] as const,
-    lost
-      ? { seqidOwners: [lockState.owner], final: STATEID_GONE }
-      : { seqidOwners: [lockState.owner], states: [lockState] },
-  ).then(([, s]) => [s]);
+  // Granted under a client ID replaced since (RFC 8881 §8.4.2, RFC 7530
+  // §9.6.2): the server holds nothing of it, nothing to unlock.
+  const stateGone = () => m.clientIdGone(lockState.clientId);
+  let stateid: Stateid | undefined;
+  try {
+    [stateid] = await m.run(
+      () =>
+        [
+          putfh(state.fh),
+          locku({
+            locktype: range.type === "read" ? LockType.READ_LT : LockType.WRITE_LT,
+            seqid: lockState.owner.seqid,
+            stateid: lockState.stateid!,
+            offset: range.offset,
+            length: range.length,
+          }),
+        ] as const,
+      lost
+        ? { seqidOwners: [lockState.owner], final: STATEID_GONE, stateGone }
+        : { seqidOwners: [lockState.owner], states: [lockState], stateGone },
+    ).then(([, s]) => [s]);
+  } catch (e) {
+    if (!(e instanceof StateDroppedError)) throw e;
+    m.tracer.emit(
+      "lock",
+      "dropped",
+      `${state.path} ${range.type} ${formatRange(range.offset, range.length)}: ${e.reason}; ` +
+        "no LOCKU sent",
+    );
+    const i = lockState.ranges.indexOf(range);
+    if (i >= 0) lockState.ranges.splice(i, 1);
+    return;
+  }
   lockState.stateid = stateid && newerStateid(lockState.stateid, stateid);
   const i = lockState.ranges.indexOf(range);
   if (i >= 0) lockState.ranges.splice(i, 1);

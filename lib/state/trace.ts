@@ -136,7 +136,24 @@ export function visible(text: string): string {
   return text.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
 
-/** One JSON object, bigints as decimal strings, byte arrays as hex. */
+/**
+ * Fields of `data` that hold a 64-bit identifier as a bigint: in JSON, `0x`
+ * and 16 hex digits, the form the text detail, renew-watch's JSON and
+ * tshark give them (`"clientid":"0x6b16a81f0000000a"`).
+ */
+const HEX_ID_FIELDS: ReadonlySet<string> = new Set(["clientid"]);
+
+/** `0x6b16a81f0000000a`: a 64-bit identifier as the text trace and tshark show it. */
+function hexId(value: bigint): string {
+  return `0x${BigInt.asUintN(64, value).toString(16).padStart(16, "0")}`;
+}
+
+/**
+ * One JSON object: 64-bit identifiers (`clientid`) as `0x` and 16 hex
+ * digits, other bigints (sizes, offsets) as decimal strings, byte arrays
+ * (session ids) as hex, as the text detail shows them. Library users get
+ * `data` as it is (`clientid` a bigint).
+ */
 export function formatTraceJson(event: TraceEvent): string {
   return JSON.stringify(
     {
@@ -146,8 +163,10 @@ export function formatTraceJson(event: TraceEvent): string {
       ...(event.detail ? { detail: event.detail } : {}),
       ...event.data,
     },
-    (_key, value) => {
-      if (typeof value === "bigint") return value.toString();
+    (key, value) => {
+      if (typeof value === "bigint") {
+        return HEX_ID_FIELDS.has(key) ? hexId(value) : value.toString();
+      }
       if (value instanceof Uint8Array) {
         return Array.from(value, (b) => b.toString(16).padStart(2, "0")).join("");
       }
@@ -366,20 +385,36 @@ interface OpsRun {
   bytes: number;
   sent: number;
   received: number;
-  lastXid: string | undefined;
+  /**
+   * The xids of the run's COMPOUNDs: the first one's, and the lowest and
+   * highest as signed distances from it (xids count up per call, and may
+   * wrap). The range is of the calls summarised, not of the replies in the
+   * order they came: replies come back out of order, and a Wireshark filter
+   * on `xid A..B` must find every READ counted.
+   */
+  readonly firstXid: number | undefined;
+  xidLow: number;
+  xidHigh: number;
+}
+
+/** The xid `distance` after `first` (mod 2^32), as the trace prints xids. */
+function xidAt(first: number, distance: number): string {
+  return hexXid((first + distance) >>> 0);
 }
 
 function runEvent(run: OpsRun): TraceEvent {
   if (run.count === 1) return run.first;
   const seconds = run.end - run.start;
-  const firstXid = run.first.data?.["xid"] as string | undefined;
+  const first = run.firstXid;
+  const low = first === undefined ? undefined : xidAt(first, run.xidLow);
+  const high = first === undefined ? undefined : xidAt(first, run.xidHigh);
   return {
     time: run.end,
     category: "ops",
     event: `${run.op} x${run.count} ok`,
     detail: `${formatBytes(run.bytes)} in ${seconds.toFixed(2)} s, ${formatBytes(run.sent)} -> ${
       formatBytes(run.received)
-    }${firstXid !== undefined ? `, xid ${firstXid}..${run.lastXid}` : ""}`,
+    }${low !== undefined ? `, xid ${low}..${high}` : ""}`,
     data: {
       summary: true,
       op: run.op,
@@ -388,7 +423,7 @@ function runEvent(run: OpsRun): TraceEvent {
       sent: run.sent,
       received: run.received,
       ms: Number((seconds * 1000).toFixed(3)),
-      ...(firstXid !== undefined ? { xids: [firstXid, run.lastXid] } : {}),
+      ...(low !== undefined ? { xids: [low, high] } : {}),
     },
   };
 }
@@ -511,7 +546,9 @@ export class Tracer {
           bytes: 0,
           sent: 0,
           received: 0,
-          lastXid: undefined,
+          firstXid: c.xid,
+          xidLow: 0,
+          xidHigh: 0,
         };
       }
       run.end = time;
@@ -519,7 +556,13 @@ export class Tracer {
       run.bytes += bulk.bytes;
       run.sent += c.sentBytes ?? 0;
       run.received += c.receivedBytes ?? 0;
-      run.lastXid = e.data?.["xid"] as string | undefined;
+      if (run.firstXid !== undefined && c.xid !== undefined) {
+        // Signed 32-bit distance from the first: a run that crosses
+        // 0xffffffff stays one range.
+        const distance = (c.xid - run.firstXid) | 0;
+        run.xidLow = Math.min(run.xidLow, distance);
+        run.xidHigh = Math.max(run.xidHigh, distance);
+      }
       if (run.count >= OPS_RUN_MAX || (run.end - run.start) * 1000 >= OPS_RUN_MS) {
         this.#tell(sub, undefined);
       }

@@ -81,7 +81,7 @@ export function stateProblems(all: readonly TraceLine[], vers: Version): string[
   return problems;
 }
 
-/** The client IDs a run established (decimal strings of the trace's `clientid` field). */
+/** The client IDs a run established (hex strings, `0x` and 16 digits, of the trace's `clientid` field). */
 export function clientIds(events: readonly TraceLine[]): bigint[] {
   return events.filter((e) =>
     e.cat === "clid" && (e.event === "EXCHANGE_ID ok" || e.event === "SETCLIENTID ok")

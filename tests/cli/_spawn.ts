@@ -166,7 +166,7 @@ export function traceClientId(events: readonly TraceLine[]): bigint {
   );
   assert.equal(established.length, 1, "one client ID established");
   const id = established[0]!.clientid;
-  assert.equal(typeof id, "string", "the clientid field is a decimal string");
+  assert.equal(typeof id, "string", "the clientid field is a hex string (0x and 16 digits)");
   return BigInt(id as string);
 }
 

@@ -130,7 +130,7 @@ Deno.test("--trace prints events to stderr as text, --trace=json as JSON lines",
     cat: "clid",
     event: "EXCHANGE_ID ok",
     detail: "server h:2049",
-    clientid: "4660",
+    clientid: "0x0000000000001234",
   });
   const none = await runFake(["cat", "nfs://h/f"], world());
   assert.equal(none.stderr, "");

@@ -42,7 +42,8 @@
  *
  * Faults are scripted on the server with {@linkcode ScriptedServer.failNext},
  * {@linkcode ScriptedServer.reboot}, {@linkcode ScriptedServer.endGrace},
- * {@linkcode ScriptedServer.expireLease}, {@linkcode ScriptedServer.revoke},
+ * {@linkcode ScriptedServer.expireLease}, {@linkcode ScriptedServer.purgeClient},
+ * {@linkcode ScriptedServer.revoke},
  * {@linkcode ScriptedServer.seqStatusFlags} (and `flagNextSequence`),
  * `targetHighestSlotid`, {@linkcode ScriptedServer.unbind},
  * {@linkcode ScriptedServer.restartReclaim} and
@@ -968,6 +969,34 @@ export class ScriptedServer {
   }
 
   /**
+   * The lease of a client (default: every client) ran out and the server
+   * forgot the client, as Ganesha 4.3's reaper does (RFC 8881 §8.4.3: "The
+   * server may choose to invalidate the session and the associated client
+   * ID"): its client ID, sessions, owners, states and delegations are gone
+   * (SEQUENCE answers NFS4ERR_BADSESSION, CREATE_SESSION, RENEW and
+   * SETCLIENTID_CONFIRM NFS4ERR_STALE_CLIENTID), and its stateids, being of
+   * this server instance, answer NFS4ERR_EXPIRED to every later use, CLOSE,
+   * LOCKU, DELEGRETURN, TEST_STATEID and FREE_STATEID included, as
+   * Ganesha 4.3 answers them. No grace period starts: the server did not
+   * restart, and reclaims get NFS4ERR_NO_GRACE.
+   */
+  purgeClient(clientid?: bigint): void {
+    for (const client of [...this.clients.values()]) {
+      if (clientid !== undefined && client.clientid !== clientid) continue;
+      for (const state of this.states.values()) {
+        if (state.owner.client === client) this.#purged.add(hex(state.other));
+      }
+      for (const deleg of this.delegations.values()) {
+        if (deleg.client === client) this.#purged.add(hex(deleg.other));
+      }
+      this.#dropClient(client);
+    }
+  }
+
+  /** Stateids of clients {@linkcode purgeClient} forgot: NFS4ERR_EXPIRED to every use. */
+  readonly #purged = new Set<string>();
+
+  /**
    * Revokes one state (and, for an open, its locks) or a delegation: its
    * use answers `status` (ADMIN_REVOKED, EXPIRED, DELEG_REVOKED); on 4.1 the
    * SEQUENCE status flag for it stays set until FREE_STATEID (RFC 8881
@@ -1419,6 +1448,7 @@ export class ScriptedServer {
     if (this.#epochOf(stateid.other) !== this.epoch) {
       return fail(op, ctx.minor === 0 ? S.NFS4ERR_STALE_STATEID : S.NFS4ERR_BAD_STATEID);
     }
+    if (this.#purged.has(hex(stateid.other))) return fail(op, S.NFS4ERR_EXPIRED);
     const deleg = this.delegations.get(hex(stateid.other));
     if (!deleg || deleg.file !== ctx.cfh) return fail(op, S.NFS4ERR_BAD_STATEID);
     if (deleg.revoked !== undefined) {
@@ -2177,6 +2207,7 @@ export class ScriptedServer {
     if (this.#epochOf(other) !== this.epoch) {
       return { status: ctx.minor === 0 ? S.NFS4ERR_STALE_STATEID : S.NFS4ERR_BAD_STATEID };
     }
+    if (this.#purged.has(hex(other))) return { status: S.NFS4ERR_EXPIRED };
     const rec = this.states.get(hex(other));
     const deleg = rec ? undefined : this.delegations.get(hex(other));
     if (deleg) {
@@ -2815,6 +2846,7 @@ export class ScriptedServer {
   }
 
   #freeStateid(op: Nfs4Op<unknown>, stateid: Stateid): OpOutcome {
+    if (this.#purged.has(hex(stateid.other))) return fail(op, S.NFS4ERR_EXPIRED);
     const deleg = this.delegations.get(hex(stateid.other));
     if (deleg) {
       // RFC 8881 §18.38.3: only a revoked delegation may be freed.
