@@ -311,7 +311,7 @@ export async function cpCommand(
   const onSignal = (signal: string) => {
     const status = signal === "SIGTERM" ? 143 : INTERRUPTED_STATUS;
     if (controller.signal.aborted) return exitNow(status); // a second Ctrl-C: now
-    progress.stop();
+    progress.abandon();
     controller.abort(new InterruptedError(signal));
     // Stop what is in flight now (a silent server must not hold the exit);
     // removing the temporary gets the clients' short release window.
@@ -480,8 +480,10 @@ const PROGRESS_DELAY_MS = 1000;
  * `--progress` from the start, also when stderr is not a terminal (then one
  * line per second).
  */
-class ProgressDisplay {
+export class ProgressDisplay {
   readonly #stream: WritableLike;
+  /** cli-progress's writes dropped (see {@linkcode abandon}). */
+  #muted = false;
   readonly #enabled: boolean;
   /** Asked for with --progress: shown from the start. */
   readonly #forced: boolean;
@@ -564,8 +566,21 @@ class ProgressDisplay {
   }
 
   #create(): cliProgress.SingleBar {
+    const real = this.#stream;
+    // Through a gate, so that abandon() can stop the bar without its last
+    // drawing (the terminal's writes all go through write(): readline's
+    // cursorTo and clearLine too).
+    const gated = {
+      write: (chunk: string | Uint8Array) => this.#muted ? true : real.write(chunk),
+      get isTTY() {
+        return real.isTTY;
+      },
+      get columns() {
+        return real.columns;
+      },
+    };
     return new cliProgress.SingleBar({
-      stream: this.#stream as unknown as cliProgress.Options["stream"],
+      stream: gated as unknown as cliProgress.Options["stream"],
       format: (_options, params) => this.#format(params.maxWidth),
       fps: 5,
       hideCursor: true,
@@ -585,6 +600,27 @@ class ProgressDisplay {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#bar?.stop();
+  }
+
+  /**
+   * Stops the bar at an interrupt, drawing nothing more: cli-progress's
+   * stop() draws the bar once more and moves the cursor back to where the
+   * bar began (it saved it there), then clears below, which erased a
+   * message printed meanwhile (`nfs4 shell`'s "interrupted by SIGINT").
+   * The bar's own line is cleared, and the cursor shown again.
+   */
+  abandon(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    if (!this.#bar) return;
+    this.#muted = true;
+    try {
+      this.#bar.stop();
+    } finally {
+      this.#muted = false;
+    }
+    // Show the cursor and line wrapping again (hideCursor, linewrap: false).
+    if (this.#stream.isTTY) this.#stream.write("\r\x1b[K\x1b[?25h\x1b[?7h");
   }
 }
 
