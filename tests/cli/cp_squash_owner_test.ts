@@ -213,3 +213,40 @@ Deno.test("ownerKept() compares owner strings as nfs4 chown's read-back does", a
   assert.equal(await ownerKept("4294967294", "no-such-user-x@example.org", "user"), false);
   assert.equal(await ownerKept("nobody@example.org", "1234", "user"), false);
 });
+
+squashServerTest(
+  "nfs4 cp (no -p) over an existing file on an all_squash export keeps that file's owner: the temporary given it and answered NFS4_OK but squashed, the file itself is written instead (as cp writes into an existing file)",
+  { squash: "all_squash" },
+  async (server) => {
+    const local = await tempDir();
+    try {
+      await sh("printf 'new contents\\n' > src", local);
+      for (const version of VERSIONS) {
+        const name = `${version}-existing`;
+        const there = `${server.squashDir}/${name}`;
+        await sh(
+          `printf 'old\\n' > ${name} && chown 1234:1234 ${name} && chmod 666 ${name}`,
+          server.squashDir,
+        );
+        const r = await nfs4([
+          "--vers",
+          version,
+          "cp",
+          `${local}/src`,
+          `${server.url}/asq/${name}`,
+        ]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual(messageLines(r.stderr), []);
+        assert.equal(await Deno.readTextFile(there), "new contents\n");
+        // Before: renamed over it, the squashed temporary's 4242.
+        assert.equal(await owners(there), "1234:1234 666");
+        const left = [...Deno.readDirSync(server.squashDir)].filter((e) =>
+          e.name.includes(".nfs4-")
+        );
+        assert.deepEqual(left, []);
+      }
+    } finally {
+      await Deno.remove(local, { recursive: true });
+    }
+  },
+);

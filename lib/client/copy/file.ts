@@ -36,6 +36,7 @@ import {
   modeWithoutOwner,
   ownershipFor,
   ownershipKept,
+  ownershipNotKept,
   reasonOf,
 } from "./preserve.ts";
 
@@ -416,6 +417,18 @@ async function copyThroughTemporary(
         // Not ours to give away (or a group we are not in): keep the file, write into it.
         if (existing && side.isDenied(e)) return "in place";
         attrs = await refused(e, attrs);
+      }
+      // The replaced file's owner, given to the temporary: a server may
+      // answer that SETATTR NFS4_OK and keep another (a squashing export,
+      // RFC 7530 §16.32.4), and the rename would then change the file's
+      // owner, which a copy onto an existing file never does (cp writes into
+      // it). As for a refusal, the file itself is written instead. What the
+      // writer's own SETATTR read back says it (NfsWriter.chown), or one
+      // GETATTR.
+      if (!owned && existing && side.ownership) {
+        const held = await run.abortable(side.ownership(temp, false, writer));
+        const asked = { owner: existing.owner, group: existing.group };
+        if (await ownershipNotKept(held, asked)) return "in place";
       }
     }
     const open = data.reader;
