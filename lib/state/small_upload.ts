@@ -296,7 +296,9 @@ export async function writeRest(
       given ? "the same open" : "an OPEN by its handle (CLAIM_FH)"
     } (RFC 8881 §18.32.3, RFC 7530 §16.36.4)`,
   );
-  const state = given ?? await reopen(m, file as ReopenTarget, attrs);
+  /** The reopen gave the owner write permission for the rest (see reopen()). */
+  const loosened = { mode: false };
+  const state = given ?? await reopen(m, file as ReopenTarget, attrs, loosened);
   let written = first.count;
   let committed = first.committed;
   let writeverf = first.writeverf;
@@ -332,6 +334,9 @@ export async function writeRest(
   } catch (e) {
     // An open of this function's own is closed; the caller's is the caller's.
     if (!given && !state.closed) await closeFile(m, state).catch(() => undefined);
+    // The mode asked for, which the COMPOUND had set, again: a failure of
+    // the rest leaves the file no more open to writing than it was asked to be.
+    if (loosened.mode) await restoreMode(m, state.fh, attrs);
     throw e instanceof NfsError ? e.withPath(path) : e;
   }
   return { count: written, committed, writeverf };
@@ -369,15 +374,33 @@ export async function setattrThenClose(
  * SETATTR that ran with the short WRITE) denies its owner writing (0444):
  * an OPEN for writing is checked against the file's mode, as open(2) is,
  * the OPEN that creates the file aside (Ganesha refuses its owner so), so
- * the file gets the temporary's own mode back (0600, by a SETATTR that
- * needs no open: its stateid matters only for the size, RFC 8881 §18.30.3)
- * and the OPEN goes again; the SETATTR after the rest sets `attrs`' mode
- * once more.
+ * the file's owner gets write permission back (that mode plus 0200, by a
+ * SETATTR that needs no open: its stateid matters only for the size, RFC
+ * 8881 §18.30.3; `loosened.mode` says so) and the OPEN goes again; the
+ * SETATTR after the rest sets `attrs`' mode once more, and so does a
+ * failure of the OPEN or of the rest (restoreMode): the file never stays
+ * more open to writing than asked.
  */
+/**
+ * Sets `attrs`' mode on `fh` again after reopen() loosened it (best effort:
+ * a failure here is not the failure to report, which follows).
+ */
+async function restoreMode(
+  m: StateManager,
+  fh: FileHandle,
+  attrs: SettableAttributes,
+): Promise<void> {
+  if (attrs.mode === undefined) return;
+  const mode = attrs.mode;
+  await m.run(() => [putfh(fh), setattr({ stateid: ANONYMOUS_STATEID, attrs: { mode } })] as const)
+    .catch(() => undefined);
+}
+
 async function reopen(
   m: StateManager,
   file: ReopenTarget,
   attrs: SettableAttributes,
+  loosened: { mode: boolean },
 ): Promise<OpenState> {
   const { parentFh, name } = file;
   if (parentFh === undefined || name === undefined) {
@@ -432,15 +455,23 @@ async function reopen(
     try {
       result = await send();
     } catch (e) {
-      const ownerMayNotWrite = attrs.mode !== undefined && (attrs.mode & 0o200) === 0;
+      const mode = attrs.mode;
+      const ownerMayNotWrite = mode !== undefined && (mode & 0o200) === 0;
       if (!(e instanceof NfsError && e.status === S.NFS4ERR_ACCESS && ownerMayNotWrite)) throw e;
       await m.run(() =>
         [
           putfh(file.fh),
-          setattr({ stateid: ANONYMOUS_STATEID, attrs: { mode: 0o600 } }),
+          setattr({ stateid: ANONYMOUS_STATEID, attrs: { mode: mode! | 0o200 } }),
         ] as const
       );
-      result = await send();
+      loosened.mode = true;
+      try {
+        result = await send();
+      } catch (again) {
+        await restoreMode(m, file.fh, attrs);
+        loosened.mode = false;
+        throw again;
+      }
     }
     return recordOpen(
       m,
