@@ -364,9 +364,11 @@ export class RecoveryTimeoutError extends Error {
  * (`ca_maxoperations`), or requests or replies too small for the smallest
  * READ or WRITE it makes with the COMPOUND around it (RFC 8881 §18.36.3:
  * the server may lower every fore-channel attribute the client asked for).
- * The Linux client refuses such a session too (nfs4_verify_fore_channel_attrs:
- * "not prepared to break up compounds"). The session and client ID are
- * destroyed as after any failed connect.
+ * The Linux client refuses a session granting fewer operations than it
+ * asked for (nfs4_verify_fore_channel_attrs: "not prepared to break up
+ * compounds"); the size floors are this client's own (it reads and writes
+ * no less than 4 KiB at a time). The session and client ID are destroyed
+ * as after any failed connect.
  */
 export class SessionGrantError extends Error {
   readonly server: string;

@@ -346,8 +346,8 @@ const COMPOUND_ROOM = 8192;
  * The least of the fore channel this client can work in (RFC 8881
  * §18.36.3 lets a server grant less than was asked for). Operations: the
  * largest COMPOUND it cannot split (SEQUENCE, PUTFH, OPEN, GETFH, GETATTR
- * and the SETATTR, SAVEFH/RESTOREFH or CLOSE beside them) fits in 8, which
- * is also what the Linux client asks for and insists on (NFS4_MAX_OPS;
+ * and the SETATTR, SAVEFH/RESTOREFH or CLOSE beside them) fits in 8 (the
+ * Linux client likewise refuses a grant below the operations it asked for,
  * nfs4_verify_fore_channel_attrs); walks and batches of small files are cut
  * to the grant. Sizes: a READ or WRITE of 4 KiB, the smallest one made, with
  * the COMPOUND around it.

@@ -20,6 +20,9 @@ import { NfsWriter } from "../../lib/client/copy/nfs_writer.ts";
 import { DEFAULT_TUNING } from "../../lib/client/copy/options.ts";
 import { parseNfsUrl } from "../../lib/client/url.ts";
 import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
+import { NfsError } from "../../lib/nfs4/errors.ts";
+import { CopyRun } from "../../lib/client/copy/run.ts";
+import { ownershipKept } from "../../lib/client/copy/preserve.ts";
 import type { ScriptedServer } from "../state/_scripted.ts";
 import { withScriptedClient } from "./_scripted_client.ts";
 
@@ -238,4 +241,61 @@ Deno.test("Nfs4Client.setattrPath with readOwnership: PUTFH SETATTR GETATTR, the
     const plain = await sentBy(server, () => client.setattrPath("/vfs/d/x", { mode: 0o600 }));
     assert.equal(plain.at(-1), "PUTFH SETATTR");
   });
+});
+
+for (const version of ["4.0", "4.1"] as const) {
+  Deno.test(`NfsSide.renameNoReplace() ${version}: the owner's GETATTR before the LINK refused (NFS4ERR_SERVERFAULT) sends the COMPOUND again without it, and the file is placed (RFC 7530 §15.2: nothing after the failed op ran)`, async () => {
+    await withSide(version, async (side, server) => {
+      const large = new Uint8Array(SMALL_CREATE_BYTES + 10).fill(7);
+      const writer = await side.create("/vfs/d/.t.nfs4-abc");
+      // The writer's own read-back refused too: the placing's COMPOUND asks.
+      server.intercept("SETATTR", (_a, s) => void s.failNext("GETATTR", S.NFS4ERR_SERVERFAULT));
+      await writer.chown(ALICE, STAFF, (_e, a) => Promise.resolve(a));
+      await writer.write(large);
+      await writer.finish({ mode: 0o640 }, BigInt(large.length));
+      assert.equal(writer.heldOwnership?.(), undefined);
+      server.failNext("GETATTR", S.NFS4ERR_SERVERFAULT);
+      const before = server.log.length;
+      assert.equal(
+        await side.renameNoReplace("/vfs/d/.t.nfs4-abc", "/vfs/d/final", writer, true),
+        true,
+      );
+      const sent = server.log.slice(before).map((e) =>
+        e.ops.filter((op) => op !== "SEQUENCE").join(" ")
+      );
+      assert.deepEqual(sent, [
+        "PUTFH GETATTR SAVEFH PUTFH LINK REMOVE",
+        "PUTFH SAVEFH PUTFH LINK REMOVE",
+      ]);
+      assert.ok(server.file("/vfs/d/final"));
+      assert.equal(server.file("/vfs/d/.t.nfs4-abc"), undefined);
+    });
+  });
+}
+
+Deno.test("ownershipKept(): a read-back that fails is one warning ('ownership not verified'), not a failure of the file, and the copy gets no set-id bits (false)", async () => {
+  const warnings: string[] = [];
+  const run = new CopyRun({
+    connect: () => Promise.reject(new Error("not used")),
+    onError: () => {},
+    onWarning: (message) => warnings.push(message),
+  });
+  const side = {
+    url: undefined,
+    ownership: () =>
+      Promise.reject(
+        new NfsError(S.NFS4ERR_SERVERFAULT, "GETATTR", { path: "nfs://srv/vfs/d/f" }),
+      ),
+  } as unknown as Parameters<typeof ownershipKept>[1];
+  const kept = await ownershipKept(run, side, "/vfs/d/f", { owner: ALICE, group: STAFF }, {
+    shownAs: "nfs://srv/vfs/d/f",
+    follow: false,
+  });
+  assert.equal(kept, false);
+  assert.equal(warnings.length, 1);
+  assert.match(
+    warnings[0]!,
+    /^nfs:\/\/srv\/vfs\/d\/f: ownership not verified: .*NFS4ERR_SERVERFAULT/,
+  );
+  assert.equal(run.summary.warnings, 1);
 });

@@ -506,16 +506,18 @@ export class NfsSide implements Side {
       // The owner and group the file holds (cp -p reads them back: a server
       // may have answered their SETATTR NFS4_OK and kept others), in this
       // COMPOUND rather than one of their own, unless the writer's replies
-      // said them: before the LINK, which a failed GETATTR then stops
-      // (RFC 7530 §15.2).
+      // said them: before the LINK, which a failed GETATTR stops (RFC 7530
+      // §15.2), so a refused GETATTR sends the COMPOUND again without it
+      // (nothing after it ran) and the read-back asks on its own later.
+      let askOwnership = readOwnership && writer !== undefined && !writer.heldOwnership?.();
       const held = () =>
-        readOwnership && writer && !writer.heldOwnership?.()
+        askOwnership && writer
           ? [tapped(getattr(OWNERSHIP_ATTRS), (v) => {
             this.#ownershipRead.set(writer, { owner: v.attrs.owner, group: v.attrs.ownerGroup });
           })]
           : [];
-      try {
-        await settleUnknownOutcome(
+      const linkAndRemove = () =>
+        settleUnknownOutcome(
           manager,
           "LINK",
           this.display(to),
@@ -540,6 +542,14 @@ export class NfsSide implements Side {
           // the name is this very file.
           async () => doneBefore = await this.#names(dirFh, name, fileFh),
         );
+      try {
+        try {
+          await linkAndRemove();
+        } catch (e) {
+          if (linked || !askOwnership || !(e instanceof NfsError && e.op === "GETATTR")) throw e;
+          askOwnership = false;
+          await linkAndRemove();
+        }
       } catch (e) {
         if (linked) {
           // Placed; only the temporary's name is left.

@@ -137,7 +137,17 @@ export async function ownershipKept(
   how: { readonly shownAs: string; readonly follow: boolean; readonly writer?: Writer },
 ): Promise<boolean> {
   if (!side.ownership || (asked.owner === undefined && asked.group === undefined)) return true;
-  const held = await side.ownership(path, how.follow, how.writer);
+  let held: Ownership;
+  try {
+    held = await side.ownership(path, how.follow, how.writer);
+  } catch (e) {
+    // The file is whole and placed; only the check could not be made. As
+    // an owner that could not be given: one warning, no set-id bits, not a
+    // failure of the file (a stop still ends the copy).
+    if (run.options.signal?.aborted) throw e;
+    run.warn(`${how.shownAs}: ownership not verified: ${reasonOf(e)}`, side);
+    return false;
+  }
   return await ownershipHeld(run, side, held, asked, how.shownAs);
 }
 
