@@ -27,6 +27,7 @@ import {
   type CopySummary,
   type Dereference,
   EtaEstimator,
+  LocalFileError,
   type Location,
   parseLocation,
   PRESERVE_ALL,
@@ -35,6 +36,7 @@ import {
   type PreserveSet,
   type SparseMode,
 } from "../lib/client/copy/mod.ts";
+import { closedAtStart } from "../lib/os/closed_stdio.ts";
 import { Leftovers } from "../lib/client/copy/run.ts";
 import { UsageError } from "../lib/client/url.ts";
 import type { CliContext, CommandSession } from "./context.ts";
@@ -466,6 +468,16 @@ function currentUmask(): number {
 }
 
 async function* stdinChunks(): AsyncIterable<Uint8Array> {
+  // Started with stdin closed (`<&-`): the runtime's /dev/null there would
+  // read as an empty file and replace the destination with one. Fail as
+  // read(2) on a closed descriptor would (coreutils' cat: "-: Bad file
+  // descriptor"); the destination is left as it was.
+  if (closedAtStart(0)) {
+    throw new LocalFileError(
+      "-",
+      Object.assign(new Error("Bad file descriptor"), { code: "EBADF" }),
+    );
+  }
   for await (const chunk of process.stdin) {
     yield typeof chunk === "string" ? new TextEncoder().encode(chunk) : chunk as Uint8Array;
   }

@@ -45,6 +45,7 @@ import { fstatSync } from "node:fs";
 import process from "node:process";
 import { encodeByteString } from "../lib/client/names.ts";
 import { errnoText } from "../lib/client/errno_text.ts";
+import { closedAtStart } from "../lib/os/closed_stdio.ts";
 
 /** The part of a Node-style writable stream we use (`process.stdout`, a test double). */
 export interface WritableLike {
@@ -278,6 +279,16 @@ export class Output {
     // of `nfs4 shell` makes one): a listener each was a leak, and Node's
     // MaxListenersExceededWarning after ten verbs.
     listenForErrors(stream, this);
+    // Started with stdout closed (`>&-`): the runtime's /dev/null there is
+    // not where the output was asked to go. Every write fails as write(2)
+    // on a closed descriptor would, EBADF (`nfs4: write error: Bad file
+    // descriptor`, exit 1), as coreutils' cat says, instead of exit 0 with
+    // the output thrown away.
+    if (stream === process.stdout && closedAtStart(1)) {
+      this.#error = new StdoutWriteError(
+        Object.assign(new Error("Bad file descriptor"), { code: "EBADF" }),
+      );
+    }
   }
 
   /** The stream's 'error' event (listenForErrors): later writes reject with it. */

@@ -29,6 +29,7 @@ const ERRNO_TEXT: Readonly<Record<string, string>> = {
   EXDEV: "Invalid cross-device link",
   EBUSY: "Device or resource busy",
   ETXTBSY: "Text file busy",
+  EBADF: "Bad file descriptor",
 };
 
 /**

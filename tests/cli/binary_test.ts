@@ -468,3 +468,35 @@ serverTest(
     }
   },
 );
+
+serverTest(
+  "the binary started with stdin or stdout closed fails with EBADF: `cp - URL <&-` leaves the destination as it was, `cat URL >&-` exits 1 (coreutils' cat says the same), where the runtime's /dev/null made an empty copy and a thrown-away cat, exit 0",
+  async (server) => {
+    writeFileSync(join(server.exportDir, "keep"), "important data\n");
+    const nfs4 = binary();
+    const run = async (script: string, url: string) => {
+      const out = await new Deno.Command("sh", {
+        args: ["-c", script, nfs4, url],
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+    };
+    const url = `${server.url}/vfs/keep`;
+    const cp = await run('"$0" cp - "$1" <&-', url);
+    assert.equal(cp.code, 1, cp.stderr);
+    assert.equal(cp.stderr, "nfs4: -: Bad file descriptor\n");
+    assert.equal(readFileSync(join(server.exportDir, "keep"), "utf8"), "important data\n");
+    assert.deepEqual(
+      readdirSync(server.exportDir).filter((n) => n.includes(".nfs4-")),
+      [],
+      "no temporary left",
+    );
+    const cat = await run('"$0" cat "$1" >&-', url);
+    assert.equal(cat.code, 1, cat.stderr);
+    assert.equal(cat.stderr, "nfs4: write error: Bad file descriptor\n");
+    // With them open, as ever.
+    const ok = await run('"$0" cat "$1" > /dev/null', url);
+    assert.equal(ok.code, 0, ok.stderr);
+  },
+);
