@@ -25,7 +25,12 @@ import { constants as osConstants } from "node:os";
 import process from "node:process";
 import { type CommandUnknownOpts, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import type { LockHolder, LockRange, Nfs4ClientApi, WritableFile } from "../lib/client/api.ts";
-import { describeLockHolder, LockConflictError } from "../lib/client/errors.ts";
+import {
+  describeLockHolder,
+  LockConflictError,
+  Nfs4Status,
+  NfsError,
+} from "../lib/client/errors.ts";
 import { LockWaitDeadline, lockWithWait, openWithWait } from "../lib/client/lock_wait.ts";
 import { type NfsUrl, parseNfsUrl, UsageError } from "../lib/client/url.ts";
 import {
@@ -40,13 +45,15 @@ import { describeError } from "./errors.ts";
 import { ExitCode } from "./exit_codes.ts";
 import { type GlobalOptions, readGlobalOptions, type RootCommand } from "./globals.ts";
 import { flushed, isBrokenPipe } from "./output.ts";
+import { currentUmask } from "./umask.ts";
 
 const HELP = `
 The lock is exclusive unless -s is given, and covers the whole file unless
 --range is: OFFSET[:LENGTH] in bytes, LENGTH 0 or left out meaning to the end
 of the file (NFS4_UINT64_MAX). Shared locks are taken on a file opened for
 reading, exclusive ones on a file opened for writing, so the user (--uid)
-needs that permission. The file must exist.
+needs that permission. A missing file is made (as flock(1) makes it: mode
+0666 less the umask); --test makes none.
 
 With COMMAND, nfs4 takes the lock, runs COMMAND with the lock held (stdin,
 stdout and stderr are nfs4's), releases the lock and exits with COMMAND's
@@ -495,14 +502,28 @@ class LockRun {
       const opening = performance.now();
       const access = this.#range.type === "read" ? "read" : "write";
       const opener = client;
-      file = await openWithWait(
-        (answerWithinMs) =>
-          opener.open(this.#url.path, {
-            access,
-            ...(answerWithinMs !== undefined ? { answerWithinMs } : {}),
-          }),
-        { timeoutMs: options.timeoutMs, signal: this.#stop.signal },
-      );
+      // As flock(1) opens its file O_CREAT (mode 0666 less the umask): a
+      // missing lock file is made, with UNCHECKED4, which leaves a file made
+      // meanwhile by another as it is (RFC 8881 §18.16.3). Only once the
+      // plain OPEN found none: on a read-only export an OPEN that may create
+      // is refused even for a file that exists.
+      let create = false;
+      const openFile = (answerWithinMs: number | undefined) =>
+        opener.open(this.#url.path, {
+          access,
+          ...(create ? { create: "unchecked" as const, mode: 0o666 & ~currentUmask() } : {}),
+          ...(answerWithinMs !== undefined ? { answerWithinMs } : {}),
+        });
+      const openOnce = (answerWithinMs: number | undefined) =>
+        openFile(answerWithinMs).catch((e) => {
+          if (create || !(e instanceof NfsError && e.status === Nfs4Status.NFS4ERR_NOENT)) throw e;
+          create = true;
+          return openFile(answerWithinMs);
+        });
+      file = await openWithWait(openOnce, {
+        timeoutMs: options.timeoutMs,
+        signal: this.#stop.signal,
+      });
       const left = options.timeoutMs === undefined || options.timeoutMs === 0
         ? options.timeoutMs
         : Math.max(1, options.timeoutMs - (performance.now() - opening));

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { serverTest } from "../_server.ts";
 import { nfs4 } from "./_lock.ts";
@@ -92,7 +92,7 @@ for (const vers of ["4.0", "4.1"] as const) {
   const v = ["--vers", vers];
 
   serverTest(
-    `nfs4 lock: a directory, a missing file and a file the uid may not open fail clearly (NFSv${vers})`,
+    `nfs4 lock: a directory, a file in a missing directory and a file the uid may not open fail clearly (NFSv${vers})`,
     async (server) => {
       mkdirSync(join(server.exportDir, "dir"));
       writeFileSync(join(server.exportDir, "ro"), "root's, 0644\n");
@@ -104,9 +104,11 @@ for (const vers of ["4.0", "4.1"] as const) {
       const cases: [string[], string][] = [
         [["lock", `${base}/dir`, "--", "true"], `${base}/dir: Is a directory (NFS4ERR_ISDIR)`],
         [["lock", "--test", `${base}/dir`], `${base}/dir: Is a directory (NFS4ERR_ISDIR)`],
+        // A missing lock file is made (below), not a missing directory.
         [
-          ["lock", `${base}/missing`, "--", "true"],
-          `${base}/missing: No such file or directory (NFS4ERR_NOENT)`,
+          ["lock", `${base}/nodir/missing`, "--", "true"],
+          // The create's walk names the directory that is missing.
+          `${base}/nodir: No such file or directory (NFS4ERR_NOENT)`,
         ],
         [
           ["lock", "--test", `${base}/missing`],
@@ -144,6 +146,32 @@ for (const vers of ["4.0", "4.1"] as const) {
       ]);
       assert.equal(shared.code, 0, shared.stderr);
       assert.equal(shared.stdout, "shared\n");
+    },
+  );
+}
+
+for (const vers of ["4.0", "4.1"] as const) {
+  serverTest(
+    `nfs4 lock makes a missing lock file, as flock(1) does (mode 0666 less the umask), and leaves an existing one as it is; --test does not (NFSv${vers})`,
+    async (server) => {
+      const base = `${server.url}/vfs`;
+      const made = join(server.exportDir, "job.lock");
+      const r = await nfs4(["--vers", vers, "lock", `${base}/job.lock`, "--", "echo", "held"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, "held\n");
+      assert.equal(statSync(made).size, 0);
+      assert.equal(statSync(made).mode & 0o777, 0o666 & ~Deno.umask());
+      // An existing one keeps its content and mode.
+      writeFileSync(made, "pid 42\n");
+      chmodSync(made, 0o600);
+      const again = await nfs4(["--vers", vers, "lock", `${base}/job.lock`, "--", "true"]);
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(readFileSync(made, "utf8"), "pid 42\n");
+      assert.equal(statSync(made).mode & 0o777, 0o600);
+      // --test asks only: nothing made.
+      const test = await nfs4(["--vers", vers, "lock", "--test", `${base}/other.lock`]);
+      assert.equal(test.code, 1);
+      assert.equal(existsSync(join(server.exportDir, "other.lock")), false);
     },
   );
 }
