@@ -46,6 +46,7 @@ import { ExitCode } from "./exit_codes.ts";
 import { type GlobalOptions, readGlobalOptions, type RootCommand } from "./globals.ts";
 import { flushed, isBrokenPipe } from "./output.ts";
 import { currentUmask } from "./umask.ts";
+import { inForegroundGroup } from "../lib/os/foreground.ts";
 
 const HELP = `
 The lock is exclusive unless -s is given, and covers the whole file unless
@@ -437,6 +438,13 @@ class LockRun {
     const child = this.#child;
     if (child && child.exitCode === null && child.signalCode === null) {
       // COMMAND decides when it is done; the lock is released after it exits.
+      if (signal !== "SIGTERM" && inForegroundGroup()) {
+        // Ctrl-C or the terminal's hangup: the terminal signalled COMMAND
+        // too (it shares nfs4's process group), as under flock(1), which
+        // passes nothing on. Sent again, one Ctrl-C would be two.
+        this.#trace.note(`${signal} came from the terminal: COMMAND (pid ${child.pid}) has it too`);
+        return;
+      }
       this.#trace.note(`${signal} passed on to COMMAND (pid ${child.pid})`);
       // process.kill, not child.kill: Deno's node:child_process reports a
       // child it was asked to kill as killed by that signal even when the

@@ -1,0 +1,77 @@
+/**
+ * `nfs4 lock URL -- COMMAND` on a terminal: one Ctrl-C reaches COMMAND
+ * once. The terminal signals its whole foreground process group, COMMAND
+ * included (it shares nfs4's group), so nfs4 passes on only what the
+ * terminal did not send (SIGTERM, or a signal while not in the foreground),
+ * as flock(1) leaves COMMAND the terminal's signal alone. Before, COMMAND
+ * got SIGINT twice, and one that takes a second Ctrl-C for "abort now"
+ * skipped its clean exit. On a pseudo-terminal (util-linux `script`),
+ * against Ganesha.
+ */
+
+import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { serverTest } from "../_server.ts";
+import { ROOT } from "./_spawn.ts";
+import { tempDir } from "./_cp.ts";
+
+/** util-linux `script` for the terminal, python3 for a COMMAND that counts signals one by one. */
+const hasTools = ["script", "python3"].every((tool) => {
+  try {
+    return new Deno.Command(tool, { args: ["--version"] }).outputSync().success;
+  } catch {
+    return false;
+  }
+});
+
+serverTest(
+  "nfs4 lock URL -- COMMAND on a terminal: one Ctrl-C reaches COMMAND once (the terminal's), not twice",
+  async (server) => {
+    writeFileSync(join(server.exportDir, "f"), "data\n");
+    const dir = await tempDir("nfs4-lock-tty-");
+    const log = join(dir, "signals");
+    writeFileSync(log, "");
+    // Counts its SIGINTs as they come (a handler per signal: two close
+    // together are two); runs 4 s whatever they are.
+    const counter = "import signal, sys, time\n" +
+      "log = open(sys.argv[1], 'a', buffering=1)\n" +
+      "signal.signal(signal.SIGINT, lambda *_: log.write('INT\\n'))\n" +
+      "print('ready', flush=True)\n" +
+      "end = time.time() + 4\n" +
+      "while time.time() < end: time.sleep(0.05)\n";
+    const args = [
+      "--vers",
+      "4.1",
+      "lock",
+      `${server.url}/vfs/f`,
+      "--",
+      "python3",
+      "-c",
+      counter,
+      log,
+    ];
+    const command = [Deno.execPath(), "run", "-A", "cli/main.ts", ...args]
+      .map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(" ");
+    const child = new Deno.Command("script", {
+      args: ["-qfec", command, "/dev/null"],
+      cwd: ROOT,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1", TERM: "xterm" },
+    }).spawn();
+    const writer = child.stdin.getWriter();
+    // Wait for COMMAND to run (the lock taken), then one Ctrl-C.
+    await new Promise((r) => setTimeout(r, 2500));
+    await writer.write(new TextEncoder().encode("\x03")).catch(() => {});
+    await new Promise((r) => setTimeout(r, 500));
+    await writer.close().catch(() => {});
+    const output = await child.output();
+    const text = new TextDecoder().decode(output.stdout);
+    assert.match(text, /ready/, text);
+    assert.equal(readFileSync(log, "utf8"), "INT\n", text);
+    await Deno.remove(dir, { recursive: true });
+  },
+  { ignore: !hasTools },
+);
