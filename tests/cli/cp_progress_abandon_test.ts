@@ -46,8 +46,8 @@ Deno.test("cp --progress: abandon() at an interrupt draws nothing more and never
   const from = written.length;
   display.abandon();
   const after = written.slice(from).join("");
-  assert.doesNotMatch(after, /\x1b8/, "no cursor restore (ESC 8)");
-  assert.doesNotMatch(after, /\x1b\[0J/, "nothing cleared below");
+  assert.ok(!after.includes("\x1b8"), "no cursor restore (ESC 8)");
+  assert.ok(!after.includes("\x1b[0J"), "nothing cleared below");
   assert.doesNotMatch(after, /%/, "the bar not drawn again");
   assert.equal(after, "\r\x1b[K\x1b[?25h\x1b[?7h");
   // Stopped: later updates and stop() draw nothing.
