@@ -183,7 +183,11 @@ const CASES: Record<string, Case> = {
     code: 1,
     files: ["f1", "f2"],
   },
-  "lock, missing": { args: (u) => ["lock", `${u}/missing`, "--", "true"], code: 1 },
+  // (A missing lock file is made, as flock(1) makes it; a missing directory fails.)
+  "lock, missing directory": {
+    args: (u) => ["lock", `${u}/nodir/missing`, "--", "true"],
+    code: 1,
+  },
   "lock -n, held": { args: (u) => ["lock", "-n", `${u}/held`, "--", "true"], code: 1 },
   "lock -w 1, held": { args: (u) => ["lock", "-w", "1", `${u}/held`, "--", "true"], code: 1 },
   "lock --test, held": { args: (u) => ["lock", "--test", `${u}/held`], code: 1 },

@@ -282,7 +282,12 @@ serverTest("every error names the URL as typed (Ganesha)", async (server) => {
       line: `nfs4: ${u}/vfs/missing: ${noent}`,
       code: 1,
     },
-    { args: ["lock", `${u}/vfs/missing`], line: `nfs4: ${u}/vfs/missing: ${noent}`, code: 1 },
+    // A missing lock file is made (as flock(1) makes it): a missing directory fails.
+    {
+      args: ["lock", `${u}/vfs/nodir/missing`],
+      line: `nfs4: ${u}/vfs/nodir: ${noent}`,
+      code: 1,
+    },
     {
       args: ["renew-watch", "--open", "--duration", "1", `${u}/vfs/missing`],
       line: `nfs4: ${u}/vfs/missing: ${noent}`,
