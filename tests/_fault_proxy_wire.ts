@@ -13,6 +13,9 @@
  *   arguments skipped with the project's own codecs (`OP_CODECS`), and for a
  *   first op SEQUENCE its session, slot and sequence ID with the bytes that
  *   follow it;
+ * - {@linkcode payloadOf}, {@linkcode plainResultAt}: a reply's data, and
+ *   where one op's result is in it, for a test's rewrite of a reply (the
+ *   rewritten payload framed again with {@linkcode frameRecord});
  * - {@linkcode SlotRecorder}: every NFSv4.1 (session, slot, seqid) with a hash
  *   of the request after SEQUENCE; one slot/seqid seen with two different
  *   requests is a violation (RFC 8881 §2.10.6.1-2: a retry is the same request
@@ -195,6 +198,28 @@ export function frameRecord(payload: Uint8Array): Uint8Array {
   return out;
 }
 
+/**
+ * A complete record's data, its fragments joined, in an array of its own
+ * (at offset 0 of its buffer): what a reply's rewrite changes in place
+ * before {@linkcode frameRecord} frames it again.
+ */
+export function payloadOf(raw: Uint8Array): Uint8Array {
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const parts: Uint8Array[] = [];
+  for (let at = 0; at < raw.length;) {
+    const length = view.getUint32(at) & MAX_FRAGMENT_LENGTH;
+    parts.push(raw.subarray(at + 4, at + 4 + length));
+    at += 4 + length;
+  }
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let filled = 0;
+  for (const part of parts) {
+    out.set(part, filled);
+    filled += part.length;
+  }
+  return out;
+}
+
 // ------------------------------------------------------------- RPC messages
 
 /** An RPC message header, or what made it unreadable. */
@@ -339,6 +364,37 @@ export function toHex(bytes: Uint8Array): string {
   let out = "";
   for (const b of bytes) out += b.toString(16).padStart(2, "0");
   return out;
+}
+
+// ------------------------------------------------ plain COMPOUND replies
+
+/** A plain COMPOUND of `op` on a file: `PUTFH op`, after SEQUENCE on 4.1. */
+export function isPlainCompound(ops: readonly string[], op: string): boolean {
+  const rest = ops[0] === "SEQUENCE" ? ops.slice(1) : ops;
+  return rest.length === 2 && rest[0] === "PUTFH" && rest[1] === op;
+}
+
+/**
+ * Where the result of `op` (its resok, after its resop and status) starts
+ * in the payload of a reply to a plain COMPOUND (`[SEQUENCE] PUTFH op`,
+ * {@linkcode isPlainCompound}), for a rewrite to change it in place;
+ * undefined when the call was not accepted or an op failed (RFC 5531 §9,
+ * COMPOUND4res in RFC 7530 §16.2, RFC 8881 §16.2).
+ */
+export function plainResultAt(payload: Uint8Array, op: number): number | undefined {
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  // xid, REPLY, MSG_ACCEPTED, verifier (flavor, length, body), SUCCESS.
+  let at = 24 + ((view.getUint32(16) + 3) & ~3);
+  if (view.getUint32(at - 4) !== 0 || view.getUint32(at) !== 0) return undefined; // not NFS4_OK
+  at += 8 + ((view.getUint32(at + 4) + 3) & ~3) + 4; // status, tag, resarray's count
+  for (;;) {
+    const resop = view.getUint32(at);
+    if (view.getUint32(at + 4) !== 0) return undefined;
+    at += 8;
+    if (resop === Op.SEQUENCE) at += 36; // SEQUENCE4resok
+    else if (resop === op) return at;
+    else assert.equal(resop, Op.PUTFH, `a ${opName(op)} COMPOUND's ops`);
+  }
 }
 
 // --------------------------------------------------------- slot recorder

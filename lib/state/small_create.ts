@@ -525,6 +525,19 @@ export async function createWriteSetattrClose(
     seen.open,
     seen.fh,
   );
+  // Each end of a file made and written (its data's COMMIT, see committed()),
+  // with the owner read back after the owner's SETATTR when it was.
+  const fh = seen.fh;
+  const finish = async (
+    wrote: WriteResult | undefined,
+    placing: Placing | undefined,
+    attrsError?: AttributesNotSetError,
+    restError?: unknown,
+  ): Promise<SmallCreateEnd> =>
+    withOwnership(
+      seen,
+      await committed(m, request, fh, fileidOf(seen), wrote, placing, attrsError, restError),
+    );
   if (!seen.closed && failure && !(failure.error instanceof NfsError)) {
     // The reply could not be read past the OPEN (a malformed result): what
     // ran after it is not known, so nothing of it is done again. The open
@@ -616,19 +629,7 @@ export async function createWriteSetattrClose(
         if (!state.closed) await closeFile(m, state).catch(() => undefined);
         restError = failedAfterChange(e, request.path);
       }
-      return withOwnership(
-        seen,
-        await committed(
-          m,
-          request,
-          seen.fh,
-          fileidOf(seen),
-          wrote,
-          placing,
-          undefined,
-          restError,
-        ),
-      );
+      return finish(wrote, placing, undefined, restError);
     }
     try {
       if (!seen.attrsSet) {
@@ -641,10 +642,7 @@ export async function createWriteSetattrClose(
       if (!state.closed) await closeFile(m, state).catch(() => undefined);
       throw failedAfterChange(e, request.path);
     }
-    return withOwnership(
-      seen,
-      await committed(m, request, seen.fh, fileidOf(seen), wrote, placing),
-    );
+    return finish(wrote, placing);
   }
   // The COMPOUND's CLOSE succeeded: the server holds no open any more.
   if (m.tracer.active) {
@@ -661,17 +659,10 @@ export async function createWriteSetattrClose(
   const placing = placingAfterClose(m, request, seen, failure);
   let wrote = seen.write;
   if (!(data && wrote && wrote.count < data.length)) {
-    return withOwnership(
-      seen,
-      await committed(
-        m,
-        request,
-        seen.fh,
-        fileidOf(seen),
-        wrote,
-        placing,
-        attributesNotSet(request.path, settable, seen.setBits ?? new Set()),
-      ),
+    return finish(
+      wrote,
+      placing,
+      attributesNotSet(request.path, settable, seen.setBits ?? new Set()),
     );
   }
   // A short WRITE, the file closed by its COMPOUND: the rest through a new
@@ -699,19 +690,7 @@ export async function createWriteSetattrClose(
   } catch (e) {
     restError = failedAfterChange(e, request.path);
   }
-  return withOwnership(
-    seen,
-    await committed(
-      m,
-      request,
-      seen.fh,
-      fileidOf(seen),
-      wrote,
-      placing,
-      undefined,
-      restError,
-    ),
-  );
+  return finish(wrote, placing, undefined, restError);
 }
 
 /** `end` with the owner and group read back after the owner's SETATTR, when they were. */

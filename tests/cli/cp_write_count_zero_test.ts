@@ -18,72 +18,31 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { FaultProxy } from "../_fault_proxy.ts";
+import { frameRecord, isPlainCompound, payloadOf, plainResultAt } from "../_fault_proxy_wire.ts";
 import { serverTest, type TestServer } from "../_server.ts";
 import { runNfs4, startProxy, VERSIONS } from "./_faults.ts";
 import { tempDir, writeRandom } from "./_cp.ts";
 import { messageLines } from "./_spawn.ts";
 
-const SEQUENCE = 53;
-const PUTFH = 22;
 const WRITE = 38;
-
-/** A record's data, its fragments joined (RFC 5531 §11). */
-function payloadOf(raw: Uint8Array): Uint8Array {
-  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  const parts: Uint8Array[] = [];
-  for (let at = 0; at < raw.length;) {
-    const length = view.getUint32(at) & 0x7fffffff;
-    parts.push(raw.subarray(at + 4, at + 4 + length));
-    at += 4 + length;
-  }
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let filled = 0;
-  for (const part of parts) {
-    out.set(part, filled);
-    filled += part.length;
-  }
-  return out;
-}
-
-/** `payload` as one last fragment. */
-function recordOf(payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(payload.length + 4);
-  new DataView(out.buffer).setUint32(0, (0x80000000 | payload.length) >>> 0);
-  out.set(payload, 4);
-  return out;
-}
 
 /**
  * The reply to `[SEQUENCE] PUTFH WRITE` with the WRITE's count set to 0;
  * as it was when any op failed.
  */
 function countZero(record: Uint8Array): Uint8Array {
-  const payload = payloadOf(record).slice();
-  const view = new DataView(payload.buffer);
-  // xid, REPLY, MSG_ACCEPTED, verifier (flavor, length, body), SUCCESS.
-  let at = 24 + ((view.getUint32(16) + 3) & ~3);
-  if (view.getUint32(at - 4) !== 0 || view.getUint32(at) !== 0) return record;
-  at += 8 + ((view.getUint32(at + 4) + 3) & ~3) + 4; // status, tag, resarray's count
-  for (;;) {
-    const op = view.getUint32(at);
-    if (view.getUint32(at + 4) !== 0) return record;
-    at += 8;
-    if (op === SEQUENCE) at += 36;
-    else if (op === WRITE) break;
-    else assert.equal(op, PUTFH, "a WRITE COMPOUND's ops");
-  }
-  view.setUint32(at, 0); // WRITE4resok.count
-  return recordOf(payload);
+  const payload = payloadOf(record);
+  const at = plainResultAt(payload, WRITE);
+  if (at === undefined) return record;
+  new DataView(payload.buffer).setUint32(at, 0); // WRITE4resok.count
+  return frameRecord(payload);
 }
 
 /** Rewrites the reply to the first plain WRITE COMPOUND (offset 0) to a count of 0. */
 function firstWriteAcceptsNothing(proxy: FaultProxy) {
   return proxy.onReply({
     op: "WRITE",
-    match: (call) => {
-      const rest = call.ops[0] === "SEQUENCE" ? call.ops.slice(1) : call.ops;
-      return rest.length === 2 && rest[0] === "PUTFH" && rest[1] === "WRITE";
-    },
+    match: (call) => isPlainCompound(call.ops, "WRITE"),
     action: "rewrite",
     rewrite: countZero,
   });

@@ -13,17 +13,11 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { serverTest } from "../_server.ts";
-import { ROOT } from "./_spawn.ts";
 import { tempDir } from "./_cp.ts";
+import { installed, onTerminal } from "./_pty.ts";
 
 /** util-linux `script` for the terminal, python3 for a COMMAND that counts signals one by one. */
-const hasTools = ["script", "python3"].every((tool) => {
-  try {
-    return new Deno.Command(tool, { args: ["--version"] }).outputSync().success;
-  } catch {
-    return false;
-  }
-});
+const hasTools = installed("script", "python3");
 
 serverTest(
   "nfs4 lock URL -- COMMAND on a terminal: one Ctrl-C reaches COMMAND once (the terminal's), not twice",
@@ -40,37 +34,15 @@ serverTest(
       "print('ready', flush=True)\n" +
       "end = time.time() + 4\n" +
       "while time.time() < end: time.sleep(0.05)\n";
-    const args = [
-      "--vers",
-      "4.1",
-      "lock",
-      `${server.url}/vfs/f`,
-      "--",
-      "python3",
-      "-c",
-      counter,
-      log,
-    ];
-    const command = [Deno.execPath(), "run", "-A", "cli/main.ts", ...args]
-      .map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(" ");
-    const child = new Deno.Command("script", {
-      args: ["-qfec", command, "/dev/null"],
-      cwd: ROOT,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1", TERM: "xterm" },
-    }).spawn();
-    const writer = child.stdin.getWriter();
-    // Wait for COMMAND to run (the lock taken), then one Ctrl-C.
-    await new Promise((r) => setTimeout(r, 2500));
-    await writer.write(new TextEncoder().encode("\x03")).catch(() => {});
-    await new Promise((r) => setTimeout(r, 500));
-    await writer.close().catch(() => {});
-    const output = await child.output();
-    const text = new TextDecoder().decode(output.stdout);
-    assert.match(text, /ready/, text);
-    assert.equal(readFileSync(log, "utf8"), "INT\n", text);
+    const { screen } = await onTerminal(
+      ["--vers", "4.1", "lock", `${server.url}/vfs/f`, "--", "python3", "-c", counter, log],
+      // Wait for COMMAND to run (the lock taken), then one Ctrl-C.
+      [["", 2500], ["\x03", 500]],
+      {},
+      { dropLateKeys: true },
+    );
+    assert.match(screen, /ready/, screen);
+    assert.equal(readFileSync(log, "utf8"), "INT\n", screen);
     await Deno.remove(dir, { recursive: true });
   },
   { ignore: !hasTools },

@@ -11,50 +11,9 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { serverTest } from "../_server.ts";
-import { ROOT } from "./_spawn.ts";
 import { tempDir } from "./_cp.ts";
 import { startHolder, stopHolder } from "./_lock.ts";
-
-const hasScript = (() => {
-  try {
-    return new Deno.Command("script", { args: ["--version"] }).outputSync().success;
-  } catch {
-    return false;
-  }
-})();
-
-/** Keys, with a pause (ms) after each. */
-type Keys = readonly (readonly [string, number])[];
-
-/** Runs `nfs4 ...args` on a pseudo-terminal, typing `keys`; resolves with what it showed. */
-async function onTerminal(
-  args: string[],
-  keys: Keys,
-  env: Record<string, string>,
-): Promise<{ code: number; text: string }> {
-  const command = [Deno.execPath(), "run", "-A", "cli/main.ts", ...args]
-    .map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(" ");
-  const child = new Deno.Command("script", {
-    args: ["-qfec", command, "/dev/null"],
-    cwd: ROOT,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1", TERM: "xterm", COLUMNS: "200", ...env },
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  for (const [text, pause] of keys) {
-    await writer.write(new TextEncoder().encode(text));
-    await new Promise((r) => setTimeout(r, pause));
-  }
-  await writer.close();
-  const output = await child.output();
-  const text = new TextDecoder().decode(output.stdout)
-    // deno-lint-ignore no-control-regex
-    .replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b[78]/g, "")
-    .replace(/\r+\n/g, "\n");
-  return { code: output.code, text };
-}
+import { hasScript, onTerminal } from "./_pty.ts";
 
 serverTest(
   "nfs4 shell: Ctrl-C of a lock wait says 'interrupted by SIGINT', ends the line, and the shell ends 130",

@@ -9,56 +9,10 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { serverTest } from "../_server.ts";
-import { ROOT } from "./_spawn.ts";
 import { tempDir } from "./_cp.ts";
+import { hasScript, onTerminal } from "./_pty.ts";
 
 const PORT = 21380;
-
-const hasScript = (() => {
-  try {
-    return new Deno.Command("script", { args: ["--version"] }).outputSync().success;
-  } catch {
-    return false;
-  }
-})();
-
-/** Keys, with a pause (ms) after each; a function is run (with the script's pid) instead of typed. */
-type Keys = readonly (readonly [string | ((pid: number) => Promise<void>), number])[];
-
-/** Runs `nfs4 ...args` on a pseudo-terminal, typing `keys`; resolves with what the terminal showed. */
-async function onTerminal(
-  args: string[],
-  keys: Keys,
-  env: Record<string, string>,
-): Promise<{ code: number; screen: string }> {
-  const command = [Deno.execPath(), "run", "-A", "cli/main.ts", ...args]
-    .map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(" ");
-  const child = new Deno.Command("script", {
-    args: ["-qfec", command, "/dev/null"],
-    cwd: ROOT,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1", TERM: "xterm", COLUMNS: "200", ...env },
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  for (const [text, pause] of keys) {
-    if (typeof text === "function") await text(child.pid);
-    else await writer.write(new TextEncoder().encode(text));
-    await new Promise((r) => setTimeout(r, pause));
-  }
-  await writer.close();
-  const output = await child.output();
-  return { code: output.code, screen: new TextDecoder().decode(output.stdout) };
-}
-
-/** The screen without terminal controls, lines as they were printed (\r\n -> \n). */
-function plain(screen: string): string {
-  return screen
-    // deno-lint-ignore no-control-regex
-    .replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b[78]/g, "")
-    .replace(/\r+\n/g, "\n");
-}
 
 /** The pid of the nfs4 process under `script` (pid `root`). */
 function nfs4Pid(root: number): number | undefined {
@@ -89,7 +43,7 @@ serverTest(
     await big.truncate(8 * 1024 ** 3);
     big.close();
     const home = await tempDir("nfs4-shell-pty-review-");
-    const { code, screen } = await onTerminal(
+    const { code, text } = await onTerminal(
       ["--vers", "4.1", "shell", `${server.url}/vfs`],
       [
         ["", 2500],
@@ -101,7 +55,6 @@ serverTest(
       ],
       { XDG_STATE_HOME: home },
     );
-    const text = plain(screen);
     assert.equal(code, 0, text);
     assert.match(text, /\^C\n/, text);
     assert.match(text, /> pwd\n\/vfs\n/, text);
@@ -122,7 +75,7 @@ serverTest(
     await Deno.mkdir(`${root}/d\x1b[31mred`);
     await Deno.writeTextFile(`${root}/d\x1b[31mred/e\x1b[32mgreen`, "x");
     const home = await tempDir("nfs4-shell-pty-review-");
-    const { code, screen } = await onTerminal(
+    const { code, screen, text } = await onTerminal(
       ["--vers", "4.1", "shell", `${server.url}/vfs/d%1B%5B31mred`],
       [["", 2500], ["pwd\r", 500], ["cat e\t", 800], ["\x15exit\r", 500]],
       { XDG_STATE_HOME: home },
@@ -131,7 +84,6 @@ serverTest(
     // Neither name reached the terminal as it is.
     assert.ok(!screen.includes("\x1b[31mred"), JSON.stringify(screen));
     assert.ok(!screen.includes("\x1b[32mgreen"), JSON.stringify(screen));
-    const text = plain(screen);
     assert.match(text, /4\.1 \/vfs\/d\\033\[31mred> /, text);
     assert.match(text, /> pwd\n\/vfs\/d\\033\[31mred\n/, text);
     await Deno.remove(home, { recursive: true });
@@ -144,7 +96,7 @@ serverTest(
   async (server) => {
     const home = await tempDir("nfs4-shell-pty-review-");
     let signalled = false;
-    const { code, screen } = await onTerminal(
+    const { code, text } = await onTerminal(
       ["--vers", "4.1", "shell", `${server.url}/vfs`],
       [
         ["", 2500],
@@ -161,7 +113,7 @@ serverTest(
       { XDG_STATE_HOME: home },
     );
     assert.ok(signalled, "no nfs4 process found");
-    assert.equal(code, 143, plain(screen));
+    assert.equal(code, 143, text);
     await Deno.remove(home, { recursive: true });
   },
   { ignore: !hasScript, port: PORT + 2 },

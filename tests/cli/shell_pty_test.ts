@@ -8,54 +8,8 @@
 
 import assert from "node:assert/strict";
 import { serverTest } from "../_server.ts";
-import { ROOT } from "./_spawn.ts";
 import { tempDir } from "./_cp.ts";
-
-const hasScript = (() => {
-  try {
-    return new Deno.Command("script", { args: ["--version"] }).outputSync().success;
-  } catch {
-    return false;
-  }
-})();
-
-/** Keys, with a pause (ms) after each; a function is run (awaited) instead of typed. */
-type Keys = readonly (readonly [string | (() => Promise<void>), number])[];
-
-/** Runs `nfs4 ...args` on a pseudo-terminal, typing `keys`; resolves with what the terminal showed. */
-async function onTerminal(
-  args: string[],
-  keys: Keys,
-  env: Record<string, string>,
-): Promise<{ code: number; screen: string }> {
-  const command = [Deno.execPath(), "run", "-A", "cli/main.ts", ...args]
-    .map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(" ");
-  const child = new Deno.Command("script", {
-    args: ["-qfec", command, "/dev/null"],
-    cwd: ROOT,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1", TERM: "xterm", COLUMNS: "200", ...env },
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  for (const [text, pause] of keys) {
-    if (typeof text === "function") await text();
-    else await writer.write(new TextEncoder().encode(text));
-    await new Promise((r) => setTimeout(r, pause));
-  }
-  await writer.close();
-  const output = await child.output();
-  return { code: output.code, screen: new TextDecoder().decode(output.stdout) };
-}
-
-/** The screen without terminal controls, lines as they were printed (\r\n -> \n). */
-function plain(screen: string): string {
-  return screen
-    // deno-lint-ignore no-control-regex
-    .replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b[78]/g, "")
-    .replace(/\r+\n/g, "\n");
-}
+import { hasScript, type Keys, onTerminal } from "./_pty.ts";
 
 serverTest(
   "nfs4 shell on a terminal: prompt, Tab completion, history, Ctrl-C during get",
@@ -82,12 +36,11 @@ serverTest(
       ["state\r", 500],
       ["exit\r", 500],
     ];
-    const { code, screen } = await onTerminal(
+    const { code, text } = await onTerminal(
       ["--vers", "4.1", "shell", `${server.url}/vfs`],
       keys,
       { XDG_STATE_HOME: home },
     );
-    const text = plain(screen);
     assert.equal(code, 0, text);
     assert.match(text, new RegExp(`nfs4 127\\.0\\.0\\.1:${server.port} 4\\.1 /vfs> `));
     // Tab completed the directory (quoted, it has a space) and the file in it.
@@ -119,12 +72,11 @@ serverTest(
   async (server) => {
     const home = await tempDir("nfs4-shell-pty-");
     // With the trace on, the lease renewals (every 2/3 of the 3 s lease) are events.
-    const { code, screen } = await onTerminal(
+    const { code, text } = await onTerminal(
       ["--vers", "4.1", "shell", `${server.url}/vfs`],
       [["", 2500], ["trace on\r", 300], ["pw", 4500], ["d\r", 500], ["exit\r", 500]],
       { XDG_STATE_HOME: home },
     );
-    const text = plain(screen);
     assert.equal(code, 0, text);
     // After "pw" was typed, an event line came, and the prompt with "pw" was drawn again.
     const typed = text.indexOf("> pw");
@@ -146,7 +98,7 @@ serverTest(
   async (server) => {
     await Deno.writeTextFile(`${server.exportDir}/held`, "x");
     const home = await tempDir("nfs4-shell-pty-");
-    const { code, screen } = await onTerminal(
+    const { code, text } = await onTerminal(
       ["--vers", "4.1", "shell", `${server.url}/vfs`],
       [
         ["", 2500],
@@ -159,7 +111,6 @@ serverTest(
       ],
       { XDG_STATE_HOME: home },
     );
-    const text = plain(screen);
     assert.equal(code, 0, text);
     // Printed above the prompt while it waited: the reboot noticed and reclaimed.
     const typedLs = text.indexOf("> ls\n");

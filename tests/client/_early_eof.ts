@@ -14,10 +14,9 @@
 
 import assert from "node:assert/strict";
 import type { FaultProxy, ReplyFaultHandle } from "../_fault_proxy.ts";
+import { frameRecord, isPlainCompound, payloadOf, plainResultAt } from "../_fault_proxy_wire.ts";
 
 const READ = 25;
-const SEQUENCE = 53;
-const PUTFH = 22;
 
 /** `size` bytes (a multiple of 4) whose every 4-byte word is its own offset, big-endian. */
 export function offsetWords(size: number): Uint8Array {
@@ -28,49 +27,6 @@ export function offsetWords(size: number): Uint8Array {
   return data;
 }
 
-/** A record's data, its fragments joined (RFC 5531 §11). */
-function payloadOf(raw: Uint8Array): Uint8Array {
-  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  const parts: Uint8Array[] = [];
-  let at = 0;
-  let total = 0;
-  while (at < raw.length) {
-    const length = view.getUint32(at) & 0x7fffffff;
-    parts.push(raw.subarray(at + 4, at + 4 + length));
-    total += length;
-    at += 4 + length;
-  }
-  const out = new Uint8Array(total);
-  let filled = 0;
-  for (const part of parts) {
-    out.set(part, filled);
-    filled += part.length;
-  }
-  return out;
-}
-
-/** `payload` as one last fragment. */
-function recordOf(payload: Uint8Array): Uint8Array {
-  const out = new Uint8Array(payload.length + 4);
-  new DataView(out.buffer).setUint32(0, (0x80000000 | payload.length) >>> 0);
-  out.set(payload, 4);
-  return out;
-}
-
-/**
- * Where a COMPOUND reply's results start (after the RPC header, status, tag
- * and count); undefined when it is not accepted with NFS4_OK.
- */
-function resultsAt(view: DataView): number | undefined {
-  // xid, REPLY, MSG_ACCEPTED, verifier (flavor, length, body), SUCCESS.
-  const verifierLength = view.getUint32(16);
-  let at = 24 + ((verifierLength + 3) & ~3);
-  if (view.getUint32(at - 4) !== 0 || view.getUint32(at) !== 0) return undefined; // not NFS4_OK
-  const tagLength = view.getUint32(at + 4);
-  at += 8 + ((tagLength + 3) & ~3);
-  return at + 4; // resarray's count
-}
-
 /**
  * The place of a READ result in `[SEQUENCE] PUTFH READ`'s reply: its eof,
  * data length, data; undefined when an op failed.
@@ -78,24 +34,10 @@ function resultsAt(view: DataView): number | undefined {
 function readResult(
   payload: Uint8Array,
 ): { eofAt: number; dataAt: number; length: number } | undefined {
-  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
-  let at = resultsAt(view);
+  const at = plainResultAt(payload, READ);
   if (at === undefined) return undefined;
-  for (;;) {
-    const op = view.getUint32(at);
-    if (view.getUint32(at + 4) !== 0) return undefined;
-    at += 8;
-    if (op === SEQUENCE) at += 36;
-    else if (op === READ) break;
-    else assert.equal(op, PUTFH, "a READ COMPOUND's ops");
-  }
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   return { eofAt: at, dataAt: at + 8, length: view.getUint32(at + 4) };
-}
-
-/** A plain READ COMPOUND: `PUTFH READ`, after SEQUENCE on 4.1. */
-function plainRead(ops: readonly string[]): boolean {
-  const rest = ops[0] === "SEQUENCE" ? ops.slice(1) : ops;
-  return rest.length === 2 && rest[0] === "PUTFH" && rest[1] === "READ";
 }
 
 /** An early end of file armed on a proxy: what it did, once it did. */
@@ -118,7 +60,7 @@ export function earlyEofAt(
   let end: number | undefined;
   const handle = proxy.onReply({
     op: "READ",
-    match: (call) => plainRead(call.ops),
+    match: (call) => isPlainCompound(call.ops, "READ"),
     times: Infinity,
     action: "rewrite",
     rewrite: (record) => {
@@ -137,7 +79,7 @@ export function earlyEofAt(
       outView.setUint32(eofAt, 1);
       outView.setUint32(eofAt + 4, kept);
       end = start + kept;
-      return recordOf(out);
+      return frameRecord(out);
     },
   });
   return {
@@ -174,7 +116,7 @@ export function sizeSaidToBe(
       assert.equal(view.getUint32(at - 4), 8, "GETATTR of the size alone");
       assert.equal(view.getBigUint64(at), BigInt(was), "the size the server gave");
       view.setBigUint64(at, BigInt(said));
-      return recordOf(payload);
+      return frameRecord(payload);
     },
   });
 }

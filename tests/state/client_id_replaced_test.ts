@@ -16,7 +16,8 @@
 import assert from "node:assert/strict";
 import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
 import { closeFile } from "../../lib/state/files.ts";
-import { harness } from "./_harness.ts";
+import type { OpenState } from "../../lib/state/open_state.ts";
+import { type Harness, harness } from "./_harness.ts";
 
 /** The ops sent since the first EXCHANGE_ID or SETCLIENTID of the mark on. */
 function afterNewClientId(ops: readonly string[]): string[] {
@@ -30,10 +31,26 @@ function sent(ops: readonly string[], ...names: string[]): string[] {
   return ops.filter((o) => o.split(/[ ,]/).some((n) => names.includes(n)));
 }
 
-Deno.test("4.1: a lock lost to a partition past the lease, then the client purged by the server: after the new client ID the file's close sends no LOCKU, CLOSE or FREE_STATEID of the old stateids, checks no lease, and traces each state dropped (RFC 8881 §8.4.3, §8.2.4, §18.38)", async () => {
-  await using h = await harness(1, { leaseTime: 10 });
+/**
+ * What the client ID holds as a scenario starts: /vfs/file open for
+ * reading and writing, its bytes 0-9 write-locked.
+ */
+async function openAndLock(h: Harness): Promise<OpenState> {
   const file = await h.open("file", 3);
   await h.lock(file, { offset: 0n, length: 10n });
+  return file;
+}
+
+/** From a new mark: the user's close of `file`, and the recovery it meets, to its end. */
+async function closeThroughRecovery(h: Harness, file: OpenState): Promise<void> {
+  h.mark();
+  await h.drive(closeFile(h.m, file), 100);
+  await h.drive(h.m.waitForRecovery(), 100);
+}
+
+Deno.test("4.1: a lock lost to a partition past the lease, then the client purged by the server: after the new client ID the file's close sends no LOCKU, CLOSE or FREE_STATEID of the old stateids, checks no lease, and traces each state dropped (RFC 8881 §8.4.3, §8.2.4, §18.38)", async () => {
+  await using h = await harness(1, { leaseTime: 10 });
+  const file = await openAndLock(h);
   const oldClientId = h.m.client.clientIdText;
   // A partition longer than the lease: the lock is lost by this client's clock.
   h.channel.dropReplies("SEQUENCE", { times: 10_000, beforeServer: true });
@@ -44,10 +61,8 @@ Deno.test("4.1: a lock lost to a partition past the lease, then the client purge
   h.server.purgeClient();
   h.channel.clearDrops();
   h.channel.silent = false;
-  h.mark();
   // The user's close (nfs4 lock: the holder ended).
-  await h.drive(closeFile(h.m, file), 100);
-  await h.drive(h.m.waitForRecovery(), 100);
+  await closeThroughRecovery(h, file);
   const after = afterNewClientId(h.ops());
   assert.deepEqual(
     sent(after, "CLOSE", "LOCKU", "FREE_STATEID", "DELEGRETURN", "TEST_STATEID"),
@@ -89,15 +104,12 @@ Deno.test("4.1: a lock lost to a partition past the lease, then the client purge
 
 Deno.test("4.1: SEQUENCE answered NFS4ERR_EXPIRED on a release is a lease expiry, not the release's answer: a new client ID, no RECLAIM_REBOOT (nothing is reclaimed in grace after an expiry), RECLAIM_COMPLETE all the same, and the LOCKU and CLOSE of the old client ID are dropped, not sent (RFC 8881 §8.4.3, §18.51.3)", async () => {
   await using h = await harness(1);
-  const file = await h.open("file", 3);
-  await h.lock(file, { offset: 0n, length: 10n });
+  const file = await openAndLock(h);
   // Ganesha 4.3 answers the first request after the lease expired
   // SEQUENCE NFS4ERR_EXPIRED, and has purged the client by the next.
   h.server.failNext("SEQUENCE", S.NFS4ERR_EXPIRED);
   h.server.purgeClient();
-  h.mark();
-  await h.drive(closeFile(h.m, file), 100);
-  await h.drive(h.m.waitForRecovery(), 100);
+  await closeThroughRecovery(h, file);
   const ops = h.ops();
   assert.equal(ops[0], "SEQUENCE,PUTFH,LOCKU -> NFS4ERR_EXPIRED", ops.join(" | "));
   assert.deepEqual(afterNewClientId(ops), [
@@ -139,9 +151,7 @@ Deno.test("4.1: a CLOSE that meets a server restart is not sent again with the o
   await using h = await harness(1);
   const file = await h.open();
   h.server.reboot();
-  h.mark();
-  await h.drive(closeFile(h.m, file), 100);
-  await h.drive(h.m.waitForRecovery(), 100);
+  await closeThroughRecovery(h, file);
   const after = afterNewClientId(h.ops());
   assert.deepEqual(sent(after, "CLOSE", "OPEN", "FREE_STATEID"), [], after.join(" | "));
   const details = h.details(["open", "state"]);
@@ -165,8 +175,7 @@ Deno.test("4.1: a CLOSE that meets a server restart is not sent again with the o
 for (const minor of [0, 1] as const) {
   Deno.test(`4.${minor}: a lock lost to a partition is traced 'not reclaimed' with when and why when the server restarts; the open is reclaimed, the lock is not (RFC 7530 §9.6.3, RFC 8881 §8.4.3)`, async () => {
     await using h = await harness(minor, { leaseTime: 10 });
-    const file = await h.open("file", 3);
-    await h.lock(file, { offset: 0n, length: 10n });
+    const file = await openAndLock(h);
     h.m.keepLease(true);
     const renewal = minor === 1 ? "SEQUENCE" : "RENEW";
     h.channel.dropReplies(renewal, { times: 10_000, beforeServer: true });
@@ -250,8 +259,7 @@ Deno.test("4.1: a renewal sent on the session a lease expiry replaced, answered 
 
 Deno.test("4.1: SEQUENCE NFS4ERR_EXPIRED, then EXCHANGE_ID gives the same client ID back (the server kept its record, RFC 8881 §18.35.4): its state is not dropped but released, and its old session is destroyed at exit, so DESTROY_CLIENTID is not refused NFS4ERR_CLIENTID_BUSY (§18.50.3)", async () => {
   await using h = await harness(1);
-  const file = await h.open("file", 3);
-  await h.lock(file, { offset: 0n, length: 10n });
+  const file = await openAndLock(h);
   const clientId = h.m.client.clientId;
   const oldSession = h.m.client.sessionIdText;
   // Expired by the server's word, but not forgotten (Ganesha 4.3 before
