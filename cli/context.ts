@@ -63,6 +63,12 @@ export interface CliIo {
    * default; `nfs4 shell` answers from its line editor or its script.
    */
   readonly readAnswer?: (() => Promise<string | undefined>) | undefined;
+  /**
+   * Words a message line of the command on stderr (without `nfs4: `):
+   * `nfs4 shell` names the verb in it (`cat: URL: ...`), as an interactive
+   * shell names the builtin that failed. As it is when undefined.
+   */
+  readonly messageLine?: ((message: string) => string) | undefined;
 }
 
 /** The signals that stop a command. */
@@ -167,7 +173,8 @@ export class CliContext {
     if (trace?.json && !trace.toFile) return;
     // One line, and nothing for the terminal to act on: a name or an
     // argument may hold a newline or an escape sequence.
-    this.diag.line(`nfs4: ${visible(message)}`);
+    const line = this.io.messageLine?.(message) ?? message;
+    this.diag.line(`nfs4: ${visible(line)}`);
   }
 
   /** Instant this invocation started, the origin of its error events' times. */

@@ -310,6 +310,8 @@ export async function cpCommand(
     sayLeftovers();
     ctx.exitNow(status);
   };
+  /** The exit after a stop should the cleanup hang; cleared when the command ends first. */
+  let backstop: ReturnType<typeof setTimeout> | undefined;
   const onSignal = (signal: string) => {
     const status = signal === "SIGTERM" ? 143 : INTERRUPTED_STATUS;
     if (controller.signal.aborted) return exitNow(status); // a second Ctrl-C: now
@@ -319,7 +321,8 @@ export async function cpCommand(
     // removing the temporary gets the clients' short release window.
     ctx.stopClients(signal === "SIGTERM" ? "SIGTERM" : "SIGINT");
     // Whatever happens to the cleanup, do not hang on a server that is gone.
-    setTimeout(() => exitNow(status), INTERRUPT_GRACE_MS).unref?.();
+    backstop = setTimeout(() => exitNow(status), INTERRUPT_GRACE_MS);
+    backstop.unref?.();
   };
   ctx.ownsSignals = true;
   // Through the CLI's signal source: the process's signals, or nfs4 shell's
@@ -405,13 +408,19 @@ export async function cpCommand(
       // not; anything it still holds is named now. Then say goodbye to the
       // servers, briefly.
       sayLeftovers();
-      await Promise.race([session.close(), sleep(INTERRUPT_GRACE_MS / 2)]);
+      await within(session.close(), INTERRUPT_GRACE_MS / 2);
       ctx.exitStatus = err.signal === "SIGTERM" ? 143 : INTERRUPTED_STATUS;
       return;
     }
     throw err;
   } finally {
     unsubscribe?.();
+    // The command ends here, its cleanup done (or given up on, bounded
+    // above): the backstop has nothing left to bound. Left to run, it
+    // outlived the command by up to 3 s, holding its context, and then
+    // called exitNow for it: in nfs4 shell, which runs a command per verb
+    // in one process, for a verb long ended.
+    clearTimeout(backstop);
   }
   progress.stop();
   // The copy is done; the listing is not all out: exit 1 with one line.
@@ -454,8 +463,14 @@ function quote(name: string): string {
   return quoteName(name, { style: "shell-escape-always" }).text;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref?.());
+/** Waits for `work`, for `ms` at most; the timer does not outlive the wait. */
+async function within(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([work, new Promise<void>((resolve) => timer = setTimeout(resolve, ms))]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The process's umask (read by setting it and putting it back). */

@@ -41,7 +41,13 @@ import { ExitCode } from "./exit_codes.ts";
 import type { TraceOutput } from "./trace_output.ts";
 import { type GlobalOptions, readGlobalOptions, type RootCommand } from "./globals.ts";
 import { createProgram, run } from "./program.ts";
-import { BUILTINS, displayPath, lostStateText, type ShellState } from "./shell_builtins.ts";
+import {
+  BUILTINS,
+  displayPath,
+  lostStateText,
+  type ShellState,
+  verbMessage,
+} from "./shell_builtins.ts";
 import { completeLine } from "./shell_complete.ts";
 import { historyFile, isTerminal, LineEditor, processStdin } from "./shell_line.ts";
 import {
@@ -130,6 +136,10 @@ class Shell implements ShellState {
   }
   /** Ctrl-Cs typed so far (a continued line started before one is dropped). */
   #interrupts = 0;
+  /** Verbs a stop (Ctrl-C, or a SIGINT from kill) came to while they ran. */
+  #verbInterrupts = 0;
+  /** The verb running, as typed: its messages name it. */
+  #verb: string | undefined;
   #options = new Map<string, OptionShape[]>();
   #globalOptions: OptionShape[] = [];
   readonly #started = performance.now();
@@ -337,19 +347,24 @@ class Shell implements ShellState {
     }
     let failed = 0;
     for (const words of commands) {
+      const interrupts = this.#verbInterrupts;
       const status = await this.runVerb(words);
       if (status === "exit") return "exit";
       this.lastStatus = status;
       if (status !== 0) failed = status;
       if (this.#ending) return status;
-      // Ctrl-C ends the line, as in sh: `get big; ls` does not go on to ls.
-      if (status === ExitCode.SIGINT) return status;
+      // Ctrl-C ends the line, as in sh: `get big; ls` does not go on to ls;
+      // also when the verb had done its work by then (its status is its own).
+      if (this.#verbInterrupts !== interrupts) return status;
       if (status !== 0 && !this.keepGoing && this.#editor === undefined) return status;
     }
     return failed;
   }
 
-  /** Runs one verb and resolves with its exit status. */
+  /**
+   * Runs one verb and resolves with its exit status. A stop (Ctrl-C) while
+   * it runs counts in {@linkcode #verbInterrupts}, for the line to end.
+   */
   async runVerb(words: readonly string[]): Promise<number | "exit"> {
     const [verb, ...args] = words;
     if (verb === undefined) return 0;
@@ -357,13 +372,15 @@ class Shell implements ShellState {
     const stopCommand = new Set<(signal: StopSignal) => boolean>();
     let stoppedBy: StopSignal | undefined;
     this.#stopVerb = (signal) => {
+      if (stoppedBy === undefined) this.#verbInterrupts++;
       stoppedBy ??= signal;
       stop.abort(new Error(`interrupted by ${signal}`));
       for (const listener of stopCommand) listener(signal);
     };
+    this.#verb = verb;
     // A verb a signal stopped (Ctrl-C) ends with the signal's status, as sh
-    // reports a job a signal ended (130 for SIGINT), whatever the verb itself
-    // said (get's 1 after its "interrupted by SIGINT").
+    // reports a job a signal ended (130 for SIGINT), whatever failure the
+    // verb itself said (get's 1 after its "interrupted by SIGINT").
     const stopped = () => stoppedBy === "SIGTERM" ? ExitCode.SIGTERM : ExitCode.SIGINT;
     try {
       const status = await withOperationSignal(stop.signal, async () => {
@@ -380,7 +397,13 @@ class Shell implements ShellState {
           },
         });
       });
-      return stoppedBy !== undefined && status !== "exit" ? stopped() : status;
+      // The stop came as the verb ended, or while it did what a stop lets
+      // finish (an OPEN or a CLOSE in flight is answered and kept: the file
+      // is held, or not): a verb that succeeded did its work, and says so.
+      // Only one that failed was stopped by it (a verb the stop ends fails:
+      // its next request is refused, its wait ends; run() gives 130 itself).
+      if (stoppedBy === undefined || status === "exit" || status === 0) return status;
+      return stopped();
     } catch (err) {
       if (stop.signal.aborted) return stopped();
       if (err instanceof EmptyPathError) {
@@ -388,12 +411,16 @@ class Shell implements ShellState {
         this.ctx.error(emptyPathMessage(verb));
         return ExitCode.FAILURE;
       }
-      this.ctx.error(describeError(err, this.globals.verbose, {
-        timeoutSeconds: this.globals.timeoutSeconds,
-      }));
+      this.ctx.error(verbMessage(
+        verb,
+        describeError(err, this.globals.verbose, {
+          timeoutSeconds: this.globals.timeoutSeconds,
+        }),
+      ));
       return ExitCode.FAILURE;
     } finally {
       this.#stopVerb = undefined;
+      this.#verb = undefined;
     }
   }
 
@@ -420,9 +447,12 @@ class Shell implements ShellState {
     ];
     const signals = how.signals;
     const shared = this.client;
+    // Its messages name the verb typed (`get`, not the `cp` underneath).
+    const named = this.#verb ?? verb;
     const io: CliIo = {
       ...this.ctx.io,
       signals,
+      messageLine: (message) => verbMessage(named, message),
       // A verb never ends the shell; Ctrl-C has stopped its work already.
       exit: () => {},
       readAnswer: this.#readAnswer,

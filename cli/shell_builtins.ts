@@ -95,11 +95,29 @@ function targetOf(shell: ShellState, word: string): string {
   return url.path;
 }
 
-function fail(shell: ShellState, err: unknown, url?: string): number {
-  shell.ctx.error(describeError(err, shell.globals.verbose, {
-    timeoutSeconds: shell.globals.timeoutSeconds,
-    ...(url ? { url: parseNfsUrl(url) } : {}),
-  }));
+/**
+ * The one-line message of a failed verb, the verb named first as bash names
+ * a builtin (`cd: nfs://srv/vfs/x: No such file or directory
+ * (NFS4ERR_NOENT)`): in a line or a script of several verbs it says which
+ * failed. A message that names the verb already is left as it is, and so
+ * is the note of a stop (`interrupted by SIGINT`), which follows the `^C`
+ * that caused it and is no failure of the verb's own.
+ */
+export function verbMessage(verb: string, message: string): string {
+  if (message.startsWith(`${verb}: `) || /^interrupted by SIG[A-Z]+$/.test(message)) {
+    return message;
+  }
+  return `${verb}: ${message}`;
+}
+
+function fail(shell: ShellState, verb: string, err: unknown, url?: string): number {
+  shell.ctx.error(verbMessage(
+    verb,
+    describeError(err, shell.globals.verbose, {
+      timeoutSeconds: shell.globals.timeoutSeconds,
+      ...(url ? { url: parseNfsUrl(url) } : {}),
+    }),
+  ));
   return ExitCode.FAILURE;
 }
 
@@ -144,7 +162,7 @@ const cd: Builtin = {
       // A trailing slash: it must be a directory (symlinks to one are fine).
       await shell.client.stat(target === "/" ? "/" : `${target}/`);
     } catch (err) {
-      return fail(shell, err, shell.urlOf(target));
+      return fail(shell, "cd", err, shell.urlOf(target));
     }
     shell.previousCwd = shell.cwd;
     shell.cwd = target;
@@ -326,7 +344,7 @@ const open: Builtin = {
       await hold(shell, target, access as "read" | "write" | "both");
       return 0;
     } catch (err) {
-      return fail(shell, err, shell.urlOf(target));
+      return fail(shell, "open", err, shell.urlOf(target));
     }
   },
 };
@@ -361,7 +379,7 @@ const close: Builtin = {
         await held.file.close();
         shell.held.delete(target);
       } catch (err) {
-        status = fail(shell, err, shell.urlOf(target));
+        status = fail(shell, "close", err, shell.urlOf(target));
       }
     }
     return status;
@@ -434,7 +452,7 @@ const lock: Builtin = {
         shell.ctx.error(`lock: ${url}: ${lockConflictText(err, waitedMs)}`);
         return ExitCode.FAILURE;
       }
-      return fail(shell, err, url);
+      return fail(shell, "lock", err, url);
     }
   },
 };
@@ -511,7 +529,7 @@ const unlock: Builtin = {
       }
       return 0;
     } catch (err) {
-      return fail(shell, err, shell.urlOf(target));
+      return fail(shell, "unlock", err, shell.urlOf(target));
     }
   },
 };
@@ -607,7 +625,7 @@ const renew: Builtin = {
       );
       return 0;
     } catch (err) {
-      return fail(shell, err);
+      return fail(shell, "renew", err);
     }
   },
 };

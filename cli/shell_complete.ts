@@ -4,7 +4,8 @@
  * directory being completed (kept for two seconds, so pressing Tab again
  * costs nothing); `put`, `lcd` and get's LOCAL complete local paths, `cd`
  * and `lcd` directories only (and links, which may lead to one). Candidates
- * are quoted as the line needs (`'my file'`), directories end in `/`.
+ * are quoted as the line needs (`'my file'`), or go on in the quoting the
+ * word was begun in (`"my file"`, `my\ file`), directories end in `/`.
  * @module
  */
 
@@ -14,7 +15,7 @@ import { displayByteString, hasEscapedBytes } from "../lib/client/names.ts";
 import { isPrintableCodePoint } from "./ls_quote.ts";
 import { BUILTINS } from "./shell_builtins.ts";
 import { COMMAND_VERBS, resolvePath } from "./shell_paths.ts";
-import { quoteWord, wordsBeingTyped } from "./shell_words.ts";
+import { completeWord, wordsBeingTyped } from "./shell_words.ts";
 
 /** How long a directory's listing is reused for completion. */
 export const LISTING_TTL_MS = 2000;
@@ -125,10 +126,11 @@ export async function completeLine(
     )
     .map((e) => dirPart + displayByteString(e.name) + (e.dir ? "/" : ""))
     .sort();
-  // One match that is a file ends the word; a directory leaves it open.
-  const candidates = matches.map((m) => {
-    const quoted = quoteWord(m);
-    return matches.length === 1 && !m.endsWith("/") ? `${quoted} ` : quoted;
-  });
+  // One match that is a file ends the word (an open quote closed); a
+  // directory leaves it open. Each goes on in the quoting typed so far
+  // (`cat "my fi` to `cat "my file" `), as bash completes.
+  const candidates = matches.map((m) =>
+    completeWord(current, m, matches.length === 1 && !m.endsWith("/"))
+  );
   return [candidates, typed];
 }

@@ -59,15 +59,33 @@ export async function* joinContinuedLines(
 }
 
 /**
+ * The word at the end of a line being typed, with how it was typed so far:
+ * what Tab completion must go on in (bash goes on in the quoting the user
+ * began: `"my fi` becomes `"my file" `, `my\ fi` becomes `my\ file `).
+ */
+export interface TypedWord extends Word {
+  /** The quote left open at the end of the line. */
+  readonly open?: "'" | '"' | undefined;
+  /** Typed with a quote or a backslash (not as plain text). */
+  readonly quoted?: boolean;
+  /** What was typed of it, without a backslash that ends the line and escapes nothing yet. */
+  readonly typed?: string;
+}
+
+/**
  * The words of the last command of `line` as typed so far, for Tab
  * completion: an open quote is allowed, and a line that ends in a space
- * has an empty last word.
+ * has an empty last word. The last word says how it was typed.
  */
-export function wordsBeingTyped(line: string): Word[] {
-  const { commands, open, trailingBreak } = scan(line);
-  const last = [...(commands.at(-1) ?? [])];
-  if (!open && trailingBreak) last.push({ text: "", start: line.length, end: line.length });
-  if (last.length === 0) last.push({ text: "", start: line.length, end: line.length });
+export function wordsBeingTyped(line: string): TypedWord[] {
+  const { commands, open, trailingBreak, continued, lastQuoted } = scan(line);
+  const last: TypedWord[] = [...(commands.at(-1) ?? [])];
+  if ((!open && trailingBreak) || last.length === 0) {
+    last.push({ text: "", start: line.length, end: line.length });
+  }
+  const word = last.at(-1)!;
+  const typed = line.slice(word.start, continued ? -1 : undefined);
+  last[last.length - 1] = { ...word, open, quoted: word.text !== "" && lastQuoted, typed };
   return last;
 }
 
@@ -76,8 +94,36 @@ export function wordsBeingTyped(line: string): Word[] {
  * word: as it is when nothing in it is special, else in single quotes.
  */
 export function quoteWord(text: string): string {
-  if (text !== "" && /^[A-Za-z0-9_@%+=:,./~^-]+$/.test(text)) return text;
+  if (text !== "" && PLAIN.test(text)) return text;
   return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Text that needs no quoting. */
+const PLAIN = /^[A-Za-z0-9_@%+=:,./~^-]+$/;
+
+/**
+ * The word `word` completed to `text` (which begins with `word.text`), as
+ * the line is to hold it: typed as it was so far and gone on in the same
+ * quoting, as bash completes. A word typed plainly is quoted whole instead
+ * ({@linkcode quoteWord}: `'my file'`). `end` (a file, the only match)
+ * closes an open quote and ends the word with a space; otherwise the word
+ * stays open for more (a directory, `dir one/`, or one of several).
+ */
+export function completeWord(word: TypedWord, text: string, end: boolean): string {
+  const rest = text.slice(word.text.length);
+  const typed = word.typed ?? word.text;
+  if (word.open === '"') {
+    // Inside double quotes `"`, `\`, `$` and `` ` `` take a backslash (XCU §2.2.3).
+    return typed + rest.replace(/["\\$`]/g, "\\$&") + (end ? '" ' : "");
+  }
+  if (word.open === "'") {
+    // Nothing is special inside single quotes but the quote itself (XCU §2.2.2).
+    return typed + rest.replace(/'/g, `'\\''`) + (end ? "' " : "");
+  }
+  if (!word.quoted) return quoteWord(text) + (end ? " " : "");
+  // Outside quotes a backslash keeps each special character as it is (XCU §2.2.1).
+  const escaped = [...rest].map((c) => PLAIN.test(c) ? c : `\\${c}`).join("");
+  return typed + escaped + (end ? " " : "");
 }
 
 function scan(line: string): {
@@ -86,12 +132,15 @@ function scan(line: string): {
   trailingBreak: boolean;
   /** The line ends in a backslash outside quotes: it goes on on the next line. */
   continued: boolean;
+  /** The last word holds a quote or a backslash. */
+  lastQuoted: boolean;
 } {
   const commands: Word[][] = [[]];
   let word: string | undefined;
   let start = 0;
   let quote: "'" | '"' | undefined;
   let continued = false;
+  let quoted = false;
   const finish = (end: number) => {
     if (word !== undefined) commands.at(-1)!.push({ text: word, start, end });
     word = undefined;
@@ -139,13 +188,15 @@ function scan(line: string): {
     if (word === undefined) {
       word = "";
       start = i;
+      quoted = false;
     }
     if (ch === "'" || ch === '"') quote = ch;
     else if (ch === "\\") word += line[++i]!;
     else word += ch;
+    if (ch === "'" || ch === '"' || ch === "\\") quoted = true;
   }
   const trailingBreak = word === undefined;
   if (quote === undefined) finish(line.length);
   else if (word !== undefined) commands.at(-1)!.push({ text: word, start, end: line.length });
-  return { commands, open: quote, trailingBreak, continued };
+  return { commands, open: quote, trailingBreak, continued, lastQuoted: quoted };
 }

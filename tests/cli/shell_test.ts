@@ -113,7 +113,7 @@ for (const vers of VERSIONS) {
       assert.equal(stopped.code, 1);
       assert.equal(stopped.stdout, "f\n");
       assert.deepEqual(stopped.stderr.trim().split("\n"), [
-        `nfs4: nfs://127.0.0.1:${server.port}/vfs/missing: No such file or directory (NFS4ERR_NOENT)`,
+        `nfs4: cat: nfs://127.0.0.1:${server.port}/vfs/missing: No such file or directory (NFS4ERR_NOENT)`,
       ]);
 
       const going = await withStdin(
@@ -194,11 +194,11 @@ serverTest(
     const host = new URL(url.replace(/^nfs:/, "http:")).host;
     const at = (path: string) => `nfs://${host}/vfs/w/${path}`;
     assert.deepEqual(r.stderr.trimEnd().split("\n"), [
-      `nfs4: refusing to remove '.' or '..' directory: skipping '${at(".")}'`,
-      `nfs4: refusing to remove '.' or '..' directory: skipping '${at("sub/..")}'`,
-      `nfs4: ${at("e/.")}: Invalid argument (NFS4ERR_INVAL)`,
-      `nfs4: ${at("sub/x/..")}: Directory not empty (NFS4ERR_NOTEMPTY)`,
-      `nfs4: cannot move '${at("sub/.")}' to '${at("y")}': Device or resource busy`,
+      `nfs4: rm: refusing to remove '.' or '..' directory: skipping '${at(".")}'`,
+      `nfs4: rm: refusing to remove '.' or '..' directory: skipping '${at("sub/..")}'`,
+      `nfs4: rmdir: ${at("e/.")}: Invalid argument (NFS4ERR_INVAL)`,
+      `nfs4: rmdir: ${at("sub/x/..")}: Directory not empty (NFS4ERR_NOTEMPTY)`,
+      `nfs4: mv: cannot move '${at("sub/.")}' to '${at("y")}': Device or resource busy`,
     ]);
     for (const kept of ["w", "w/sub", "w/sub/x", "w/e"]) {
       assert.ok((await Deno.stat(`${root}/${kept}`)).isDirectory, kept);

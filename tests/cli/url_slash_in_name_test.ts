@@ -99,8 +99,10 @@ for (const vers of ["4.0", "4.1"] as const) {
       assert.equal(shell.stdout, "/vfs/a\n");
       const shellLines = messageLines(shell.stderr);
       assert.equal(shellLines.length, 3, shell.stderr);
-      for (const [i, url] of [`${u}/a%2Fb`, `${u}/a%2Fb/file`, `${u}/a%2Fput`].entries()) {
-        assert.ok(shellLines[i]!.startsWith(`nfs4: ${url}: `), shellLines[i]!);
+      // Each names its verb first, as the shell's error lines do.
+      const failed = [["cd", `${u}/a%2Fb`], ["get", `${u}/a%2Fb/file`], ["put", `${u}/a%2Fput`]];
+      for (const [i, [verb, url]] of failed.entries()) {
+        assert.ok(shellLines[i]!.startsWith(`nfs4: ${verb}: ${url}: `), shellLines[i]!);
       }
       assert.deepEqual(await findTree(root), before);
       assert.deepEqual([...Deno.readDirSync(local)].map((e) => e.name), ["src"]);
