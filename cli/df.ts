@@ -22,7 +22,7 @@ import type { AttributeReport } from "../lib/client/types.ts";
 import { formatHost, type NfsUrl, parseNfsUrl, urlPath } from "../lib/client/url.ts";
 import type { CliContext, CommandSession } from "./context.ts";
 import { readGlobalOptions, type RootCommand } from "./globals.ts";
-import { jsonInteger } from "./json_values.ts";
+import { jsonCountOrNull } from "./json_values.ts";
 import { humanSize } from "./ls_format.ts";
 
 const HELP = `
@@ -36,7 +36,8 @@ Output:
   --json prints one object per URL (an array for several): url, filesystem,
   space_total, space_free, space_avail, space_used (bytes),
   files_total, files_free, files_avail, files_used, use_percent,
-  inode_use_percent; null where the server does not say.
+  inode_use_percent: numbers (all their digits above 2^53 - 1), null
+  where the server does not say.
 
 Examples:
   $ nfs4 df nfs://127.0.0.1/vfs
@@ -250,11 +251,6 @@ export function dfTable(rows: readonly DfFigures[], settings: DfSettings): strin
   );
 }
 
-/** A count for JSON (cli/json_values.ts); null when unknown. */
-function jsonCount(value: bigint | undefined): number | string | null {
-  return value === undefined ? null : jsonInteger(value);
-}
-
 /** The `--json` object of one URL. */
 export function dfJson(row: DfFigures): Record<string, unknown> {
   const spaceUsed = difference(row.spaceTotal, row.spaceFree);
@@ -262,15 +258,15 @@ export function dfJson(row: DfFigures): Record<string, unknown> {
   return {
     url: row.url,
     filesystem: row.filesystem,
-    space_total: jsonCount(row.spaceTotal),
-    space_free: jsonCount(row.spaceFree),
-    space_avail: jsonCount(row.spaceAvail),
-    space_used: jsonCount(spaceUsed),
-    files_total: jsonCount(row.filesTotal),
-    files_free: jsonCount(row.filesFree),
-    files_avail: jsonCount(row.filesAvail),
-    files_used: jsonCount(filesUsed),
-    use_percent: jsonCount(usePercent(spaceUsed, row.spaceAvail)),
-    inode_use_percent: jsonCount(usePercent(filesUsed, row.filesFree)),
+    space_total: jsonCountOrNull(row.spaceTotal),
+    space_free: jsonCountOrNull(row.spaceFree),
+    space_avail: jsonCountOrNull(row.spaceAvail),
+    space_used: jsonCountOrNull(spaceUsed),
+    files_total: jsonCountOrNull(row.filesTotal),
+    files_free: jsonCountOrNull(row.filesFree),
+    files_avail: jsonCountOrNull(row.filesAvail),
+    files_used: jsonCountOrNull(filesUsed),
+    use_percent: jsonCountOrNull(usePercent(spaceUsed, row.spaceAvail)),
+    inode_use_percent: jsonCountOrNull(usePercent(filesUsed, row.filesFree)),
   };
 }

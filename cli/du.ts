@@ -31,7 +31,7 @@ import { type NfsUrl, parseNfsUrl, urlPath, UsageError } from "../lib/client/url
 import { walk, type WalkEntry } from "../lib/client/walk.ts";
 import type { CliContext, CommandSession } from "./context.ts";
 import { readGlobalOptions, type RootCommand } from "./globals.ts";
-import { jsonByteString, jsonInteger } from "./json_values.ts";
+import { jsonByteString, jsonCount } from "./json_values.ts";
 import { humanSize } from "./ls_format.ts";
 import { LineBatch, urlBelow } from "./walk_output.ts";
 
@@ -51,7 +51,8 @@ Output:
   every line names exactly one directory. --json prints one JSON object per
   line instead: url, path (from the server's root; path_bytes, base64, when
   it is not UTF-8), type, bytes (disk usage or apparent size in bytes,
-  unrounded); the -c line is {"total": true, "bytes": N}.
+  unrounded, a number: all its digits above 2^53 - 1); the -c line is
+  {"total": true, "bytes": N}.
 
 Examples:
   $ nfs4 du -sh nfs://server/export/home
@@ -215,7 +216,7 @@ export async function duUrls(
   if (options.total) {
     await session.out.write(
       options.json
-        ? JSON.stringify({ total: true, bytes: jsonInteger(total) }) + "\n"
+        ? JSON.stringify({ total: true, bytes: jsonCount(total) }) + "\n"
         : `${formatSize(total, options.format)}\ttotal\n`,
     );
   }
@@ -266,7 +267,7 @@ async function duOne(
           url: target.text,
           ...jsonByteString("path", target.path),
           type: entry.info.kind,
-          bytes: jsonInteger(bytes),
+          bytes: jsonCount(bytes),
         }) + "\n"
         : `${formatSize(bytes, options.format)}\t${target.text}\n`,
     );

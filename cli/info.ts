@@ -28,6 +28,7 @@ import { connectOptions } from "./connect.ts";
 import type { CliContext, CommandSession } from "./context.ts";
 import { describeError } from "./errors.ts";
 import { readGlobalOptions, type RootCommand } from "./globals.ts";
+import { jsonCount } from "./json_values.ts";
 import { quoteName } from "./ls_quote.ts";
 
 const HELP = `
@@ -112,7 +113,7 @@ export async function infoUrl(
   });
   if (!probe) return;
   if (options.json) {
-    await session.out.write(JSON.stringify(probe, null, 2) + "\n");
+    await session.out.write(JSON.stringify(probeJson(probe), null, 2) + "\n");
   } else {
     await session.out.write(formatProbe(probe));
   }
@@ -120,6 +121,30 @@ export async function infoUrl(
   if (!probe.minorVersions.some((m) => m.served)) {
     session.report(new Error(`${url.text}: the server serves none of NFSv4.0, 4.1, 4.2`));
   }
+}
+
+/**
+ * The `--json` object: the probe's fields as they are, with the values the
+ * rules of cli/json_values.ts type differently from the probe's decimal
+ * strings: maxread, maxwrite, maxfilesize and clock.timeDeltaNs are sizes
+ * and a duration in nanoseconds, numbers (as `stat --json` writes
+ * maxread...). The fsid is `"major:minor"` as there. The implementation's
+ * `seconds` stays as the probe has it (lib/client/probe.ts keeps no
+ * nseconds of nii_date to make a time of).
+ */
+export function probeJson(p: ServerProbe): Record<string, unknown> {
+  const count = (value: string | undefined) =>
+    value === undefined ? undefined : jsonCount(BigInt(value));
+  return {
+    ...p,
+    fileSystem: p.fileSystem && {
+      ...p.fileSystem,
+      maxread: count(p.fileSystem.maxread),
+      maxwrite: count(p.fileSystem.maxwrite),
+      maxfilesize: count(p.fileSystem.maxfilesize),
+    },
+    clock: p.clock && { ...p.clock, timeDeltaNs: count(p.clock.timeDeltaNs) },
+  };
 }
 
 /**

@@ -61,9 +61,10 @@ Output:
   --json prints one JSON object per line (NDJSON) per entry:
     name, path (from the server's root), url, type (file, directory, symlink,
     block, char, socket, fifo, ...), mode (number) and modeString, nlink,
-    owner, group, size and spaceUsed (numbers, or decimal strings above
-    2^53 - 1), atime, mtime, ctime (ISO 8601, UTC), fileid (decimal string),
-    target (symlinks), rdev {major, minor} (devices). Unknown values are null.
+    owner, group, size and spaceUsed (numbers: all their digits above
+    2^53 - 1), atime, mtime, ctime ({seconds, nseconds} since the epoch),
+    fileid (decimal string), target (symlinks), rdev {major, minor}
+    (devices). Unknown values are null.
     A name, path or target that is not valid UTF-8 shows each such byte as
     U+FFFD and comes with name_bytes, path_bytes or target_bytes: its exact
     bytes in base64. -a adds dotfiles but never . and ..

@@ -8,11 +8,17 @@
  * @module
  */
 
-import { Buffer } from "node:buffer";
-import { encodeByteString, hasEscapedBytes } from "../lib/client/names.ts";
+import { encodeByteString } from "../lib/client/names.ts";
 import type { FileInfo, FileKind } from "../lib/client/types.ts";
 import { dateToNanoseconds, lsTimeFormatter, type TimeOptions } from "./ls_time.ts";
 import { printableOwner } from "./ls_owners.ts";
+import {
+  jsonByteString,
+  jsonCountOrNull,
+  jsonId,
+  type JsonTime,
+  jsonTimeNs,
+} from "./json_values.ts";
 
 /**
  * Orders names by their bytes, as `ls` does in the C and C.UTF-8 locales.
@@ -667,39 +673,32 @@ export function totalLine(infos: Iterable<FileInfo>, human: boolean | undefined)
   return `total ${human ? humanSize(blocks512(list) * 512n) : totalBlocks(list)}`;
 }
 
-/** A number when it is exactly representable, else its decimal string. */
-function jsonInteger(value: bigint | undefined): number | string | null {
-  if (value === undefined) return null;
-  return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= -BigInt(Number.MAX_SAFE_INTEGER)
-    ? Number(value)
-    : value.toString();
-}
-
-function jsonTime(value: Date | undefined): string | null {
-  return value === undefined || Number.isNaN(value.getTime()) ? null : value.toISOString();
+/**
+ * A time for JSON (cli/json_values.ts rule 3): `{ seconds, nseconds }`, to
+ * the nanosecond the server sent; null when unknown.
+ */
+function jsonTimeOf(ns: bigint | undefined, date: Date | undefined): JsonTime | null {
+  const exact = ns ?? dateToNanoseconds(date);
+  return exact === undefined ? null : jsonTimeNs(exact);
 }
 
 /**
- * A byte string for JSON: `{ [key]: text }` with bytes that are not UTF-8
- * shown as U+FFFD, plus `{ [key]_bytes: base64 }` of the exact bytes when
- * there are such bytes (the text alone would lose them).
+ * A byte string for JSON ({@linkcode jsonByteString}), `{ [key]: null }`
+ * when unknown.
  */
 function jsonName(key: string, value: string | undefined | null): Record<string, unknown> {
-  if (value === undefined || value === null) return { [key]: null };
-  if (!hasEscapedBytes(value)) return { [key]: value };
-  return {
-    [key]: value.toWellFormed(),
-    [`${key}_bytes`]: Buffer.from(encodeByteString(value)).toString("base64"),
-  };
+  return value === undefined || value === null ? { [key]: null } : jsonByteString(key, value);
 }
 
 /**
- * The `ls --json` record of one entry (one line of NDJSON). Unknown
- * attributes are `null`; `size` and `spaceUsed` are numbers up to 2^53 - 1
- * and decimal strings beyond; `fileid` is always a decimal string. A name,
- * path or target holding bytes that are not UTF-8 shows them as U+FFFD and
- * adds `name_bytes`, `path_bytes` or `target_bytes`: the exact bytes in
- * base64. `url` is exact as it is (percent-encoded).
+ * The `ls --json` record of one entry (one line of NDJSON), its values as
+ * every `--json` writes them (cli/json_values.ts). Unknown attributes are
+ * `null`; `size` and `spaceUsed` are numbers (all their digits above
+ * 2^53 - 1); `fileid` is always a decimal string; `atime`, `mtime`, `ctime`
+ * are `{ seconds, nseconds }`. A name, path or target holding bytes that
+ * are not UTF-8 shows them as U+FFFD and adds `name_bytes`, `path_bytes` or
+ * `target_bytes`: the exact bytes in base64. `url` is exact as it is
+ * (percent-encoded).
  */
 export function jsonRecord(
   info: FileInfo,
@@ -716,12 +715,12 @@ export function jsonRecord(
     nlink: info.nlink ?? null,
     owner: info.owner ?? null,
     group: info.group ?? null,
-    size: jsonInteger(info.size),
-    spaceUsed: jsonInteger(info.spaceUsed),
-    atime: jsonTime(info.atime),
-    mtime: jsonTime(info.mtime),
-    ctime: jsonTime(info.ctime),
-    fileid: info.fileid === undefined ? null : info.fileid.toString(),
+    size: jsonCountOrNull(info.size),
+    spaceUsed: jsonCountOrNull(info.spaceUsed),
+    atime: jsonTimeOf(info.atimeNs, info.atime),
+    mtime: jsonTimeOf(info.mtimeNs, info.mtime),
+    ctime: jsonTimeOf(info.ctimeNs, info.ctime),
+    fileid: info.fileid === undefined ? null : jsonId(info.fileid),
     ...(info.kind === "symlink" ? jsonName("target", target ?? info.linkTarget ?? null) : {}),
     ...(isDevice(info) && info.rdev !== undefined
       ? { rdev: { major: info.rdev.major, minor: info.rdev.minor } }

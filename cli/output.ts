@@ -37,7 +37,9 @@
  * {@linkcode outputDrained} for every Output of a stream, cli/main.ts before
  * it exits) for it to be gone. A failure other than a closed pipe (a full
  * disk) becomes a {@linkcode StdoutWriteError}, `write error: …`, as
- * coreutils names a failure to write standard output.
+ * coreutils names a failure to write standard output. A command that may
+ * not write for long (`tail -f`) asks {@linkcode Output.throwIfReaderGone}
+ * whether the reader is gone without writing.
  * @module
  */
 
@@ -46,6 +48,7 @@ import process from "node:process";
 import { encodeByteString } from "../lib/client/names.ts";
 import { errnoText } from "../lib/client/errno_text.ts";
 import { closedAtStart } from "../lib/os/closed_stdio.ts";
+import { type OutputWatch, watchOutput } from "../lib/os/output_alive.ts";
 
 /** The part of a Node-style writable stream we use (`process.stdout`, a test double). */
 export interface WritableLike {
@@ -55,6 +58,11 @@ export interface WritableLike {
   readonly columns?: number | undefined;
   /** Bytes written but not yet handed to the system (Node's `writableLength`). */
   readonly writableLength?: number | undefined;
+  /**
+   * Whether the reader has gone away, told without writing (a test double's;
+   * for this process's stdout, lib/os/output_alive.ts asks poll(2)).
+   */
+  readerGone?(): boolean;
 }
 
 /**
@@ -304,6 +312,33 @@ export class Output {
   get closed(): AbortSignal {
     return this.#closed.signal;
   }
+
+  /**
+   * Asks, without writing, whether stdout's reader has gone away (a pipe
+   * whose reader exited, a socket closed by its peer: lib/os/output_alive.ts),
+   * and when it has, ends as a write would have: {@linkcode Output.closed}
+   * is aborted and a {@linkcode BrokenPipeError} is thrown, so the command
+   * ends through its ordinary `finally` (CLOSE, DESTROY_SESSION) and exits
+   * as on EPIPE. For commands that may not write for a long time (`tail
+   * -f` of an idle file). Nothing is known, and nothing thrown, where stdout
+   * is a terminal or a file, or poll(2) cannot be reached: the next write
+   * tells, as before.
+   */
+  throwIfReaderGone(): void {
+    if (this.#watch === null) {
+      this.#watch = this.#stream.readerGone
+        ? { readerGone: () => this.#stream.readerGone?.() === true }
+        : this.#stream === process.stdout
+        ? watchOutput(1)
+        : undefined;
+    }
+    if (this.#watch?.readerGone()) {
+      throw this.#wrap(Object.assign(new Error("stdout's reader is gone"), { code: "EPIPE" }));
+    }
+  }
+
+  /** How {@linkcode Output.throwIfReaderGone} asks: null until first asked. */
+  #watch: OutputWatch | undefined | null = null;
 
   /** Whether stdout is a terminal (columns, escaping of control characters). */
   get isTTY(): boolean {

@@ -24,7 +24,7 @@ import type { AttributeReport, NfsTime } from "../lib/client/types.ts";
 import { type NfsUrl, parseNfsUrl, urlPath, UsageError } from "../lib/client/url.ts";
 import type { CliContext, CommandSession } from "./context.ts";
 import { readGlobalOptions, type RootCommand } from "./globals.ts";
-import { jsonByteString, jsonInteger } from "./json_values.ts";
+import { jsonByteString, jsonCount, jsonId, jsonPair, jsonTime } from "./json_values.ts";
 import { modeString } from "./ls_format.ts";
 import { type IdDatabase, NO_IDS, printableOwner } from "./ls_owners.ts";
 import { isQuotingStyle, quoteName, type QuotingStyle } from "./ls_quote.ts";
@@ -51,10 +51,12 @@ Output:
   (time_create, acl...) is "not supported".
 
   --json prints one object per URL (an array for several URLs): url, path,
-  type, filehandle (hex), attributes {name: value} with 64-bit numbers as
-  numbers when exact, else decimal strings, times as {seconds, nseconds},
-  attribute sets as lists of names; supported, unknown and not_supported
-  (names), ids {uid, user, gid, group}, target for a symlink.
+  type, filehandle (hex), attributes {name: value}, supported, unknown and
+  not_supported (names), ids {uid, user, gid, group}, target for a
+  symlink. As in every --json: identifiers are strings (fileid,
+  mounted_on_fileid and change in decimal, fsid "major:minor"), sizes
+  and counts are numbers (all their digits above 2^53 - 1), times are
+  {seconds, nseconds}, attribute sets lists of names.
 
   -c/--format FORMAT and --printf FORMAT are GNU stat's: %n %N name (the
   URL), %s size, %b %B blocks of 512 (space_used), %a %A %f mode, %F type,
@@ -566,8 +568,47 @@ export function statBlock(
 
 // ------------------------------------------------------------------ JSON
 
+/**
+ * Attributes whose 64-bit value identifies or versions the object rather
+ * than counts anything (cli/json_values.ts rule 1): always a decimal
+ * string: change (RFC 7530 §5.8.1.4), fileid and mounted_on_fileid (RFC
+ * 7530 §5.8.2), retention_hold (RFC 8881 §5.13: a mask of holds).
+ */
+const ID_ATTRS: ReadonlySet<string> = new Set([
+  "change",
+  "fileid",
+  "mounted_on_fileid",
+  "retention_hold",
+]);
+
+/**
+ * Attributes that are a pair of 64-bit identifiers: fsid4 (RFC 7530
+ * §5.8.1.9) and change_policy4 (RFC 8881 §5.8.2): `"major:minor"`, as
+ * `info` shows an fsid.
+ */
+const PAIR_ATTRS: ReadonlySet<string> = new Set(["fsid", "change_policy"]);
+
+/** An attribute's value for JSON, by the rules of cli/json_values.ts. */
+function attributeJson(name: string, value: unknown): unknown {
+  if (typeof value === "bigint" && ID_ATTRS.has(name)) return jsonId(value);
+  if (PAIR_ATTRS.has(name) && isPair(value)) return jsonPair(value);
+  return jsonValue(value);
+}
+
+function isPair(value: unknown): value is { major: bigint; minor: bigint } {
+  return typeof value === "object" && value !== null &&
+    typeof (value as { major?: unknown }).major === "bigint" &&
+    typeof (value as { minor?: unknown }).minor === "bigint";
+}
+
+/**
+ * Any other value: a 64-bit number counts something (a size, a number of
+ * files, a limit) and is a number (rule 2); a time `{ seconds, nseconds }`
+ * (rule 3).
+ */
 function jsonValue(value: unknown): unknown {
-  if (typeof value === "bigint") return jsonInteger(value);
+  if (typeof value === "bigint") return jsonCount(value);
+  if (isTime(value)) return jsonTime(value);
   if (typeof value === "string") return value.toWellFormed();
   if (value instanceof Uint8Array) return hex(value);
   if (value instanceof Set) {
@@ -588,14 +629,14 @@ export function statJson(
 ): Record<string, unknown> {
   const { info, values } = report;
   const attributes: Record<string, unknown> = {};
-  for (const { name, value } of report.returned) attributes[name] = jsonValue(value);
+  for (const { name, value } of report.returned) attributes[name] = attributeJson(name, value);
   attributes["filehandle"] = hex(report.filehandle);
   const supported = supportedNames(report);
   const supportedSet = new Set(supported);
   const user = ownerIds(values.owner, "user", ids);
   const group = ownerIds(values.ownerGroup, "group", ids);
-  const idValue = (id: bigint | string | undefined) =>
-    typeof id === "bigint" ? jsonInteger(id) : null;
+  // A uid or gid: a number (ownerIds() gives a bigint of at most 10 digits), null when unmapped.
+  const idValue = (id: bigint | string | undefined) => typeof id === "bigint" ? Number(id) : null;
   return {
     url: url.text,
     ...jsonByteString("path", info.path),

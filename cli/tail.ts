@@ -23,7 +23,10 @@
  * fileid) or coming back after being removed is printed from its start,
  * with GNU tail's messages. Following ends with
  * Ctrl-C (exit 130) or SIGTERM (143), after closing every open and the
- * session, so nothing is left on the server.
+ * session, so nothing is left on the server; and, as GNU tail's does, when
+ * stdout is a pipe or socket whose reader has gone (asked with poll(2) at
+ * each interval, lib/os/output_alive.ts, also while nothing is printed), as
+ * on a write's EPIPE: the same closing, exit 0.
  * @module
  */
 
@@ -49,7 +52,9 @@ import {
 const HELP = `
 NUM may have a multiplier: b 512, kB 1000, K 1024, MB 1000*1000, M 1024*1024,
 GB, G, and so on for T, P, E (KiB = K, MiB = M, ...). Of -c and -n the last
-given wins; -n 10 is the default. -f and -F follow until Ctrl-C (exit 130).
+given wins; -n 10 is the default. -f and -F follow until Ctrl-C (exit 130),
+or until the program reading their pipe has exited (exit 0; checked every
+-s interval, as GNU tail does, also while the file does not grow).
 
 Examples:
   $ nfs4 tail nfs://127.0.0.1/vfs/log.txt
@@ -304,8 +309,14 @@ async function follow(
   const stop = session.ctx.interruption.signal;
   const ms = Math.max(1, Math.round(options.intervalSeconds * 1000));
   for (;;) {
+    // As GNU tail's check_output_alive() at each interval: a reader that
+    // has gone (`nfs4 tail -f URL | head -1`) ends the command now, as a
+    // write's EPIPE would, not at the next append, which may never come
+    // (lib/os/output_alive.ts; a terminal or a file is never asked).
+    session.out.throwIfReaderGone();
     await pause(ms, stop);
     stop.throwIfAborted();
+    session.out.throwIfReaderGone();
     for (const entry of followed) {
       try {
         const client = await session.client(entry.url);

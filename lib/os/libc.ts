@@ -1,6 +1,7 @@
 /**
  * The libc calls this toolkit needs to be exact about local files (and
- * madvise(2), for lib/os/executable_pages.ts), through the runtime's foreign
+ * madvise(2), for lib/os/executable_pages.ts; poll(2), for
+ * lib/os/output_alive.ts), through the runtime's foreign
  * function interface: `Deno.dlopen` under Deno,
  * `bun:ffi` (reached with `process.getBuiltinModule`, not an import, so the
  * same source runs and compiles under both) under Bun.
@@ -120,6 +121,14 @@ export interface Libc {
    * range from the process (lib/os/executable_pages.ts says when that is safe).
    */
   dontNeed(start: bigint, length: bigint): void;
+  /**
+   * poll(2) of `fd` for nothing, without waiting: whether it reports
+   * POLLERR or POLLHUP, which poll(2) reports whatever was asked for. The
+   * write end of a pipe whose readers are all gone reports POLLERR (Linux
+   * pipe_poll()), a stream socket whose peer has closed it POLLHUP: the
+   * next write would fail with EPIPE (lib/os/output_alive.ts).
+   */
+  hungUp(fd: number): boolean;
 }
 
 /** open(2) flags (Linux, asm-generic and x86 alike). */
@@ -231,6 +240,7 @@ const SIGNATURES = {
   fchmod: [["i32", "u32"], "i32"],
   fchown: [["i32", "u32", "u32"], "i32"],
   madvise: [["u64", "u64", "i32"], "i32"],
+  poll: [["buf", "u64", "i32"], "i32"],
 } as const satisfies Record<string, Signature>;
 
 type Name = keyof typeof SIGNATURES;
@@ -608,6 +618,23 @@ class FfiLibc implements Libc {
   dontNeed(start: bigint, length: bigint): void {
     const MADV_DONTNEED = 4;
     this.#call("madvise", `0x${start.toString(16)}`, start, length, MADV_DONTNEED);
+  }
+
+  hungUp(fd: number): boolean {
+    const POLLERR = 0x8;
+    const POLLHUP = 0x10;
+    // struct pollfd { int fd; short events = 0; short revents; }
+    const pollfd = new Uint8Array(8);
+    const view = new DataView(pollfd.buffer);
+    view.setInt32(0, fd, true);
+    for (;;) {
+      const n = Number(this.#fn.poll(pollfd, 1n, 0));
+      if (n !== -1) break;
+      if (this.#ffi.readInt32(this.#fn.__errno_location()) !== EINTR) {
+        this.#fail("poll", `fd ${fd}`);
+      }
+    }
+    return (view.getInt16(6, true) & (POLLERR | POLLHUP)) !== 0;
   }
 }
 

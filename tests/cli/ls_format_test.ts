@@ -326,14 +326,20 @@ Deno.test("jsonRecord() writes every field, bigints safely", () => {
     info({
       name: "f",
       mode: 0o640,
-      size: 2n ** 60n,
+      size: 2n ** 60n + 1n,
       spaceUsed: 8192n,
       mtime: new Date("2024-01-02T03:04:05.678Z"),
+      ctime: new Date("2024-01-02T03:04:05.678Z"),
+      ctimeNs: 1704164645_678901234n,
       fileid: 18446744073709551615n,
     }),
     "nfs://h/vfs/f",
   );
-  assert.deepEqual(record, {
+  // cli/json_values.ts: a size is a number (all its digits above 2^53 - 1),
+  // a fileid a decimal string, a time {seconds, nseconds} to the nanosecond.
+  const text = JSON.stringify(record);
+  assert.ok(text.includes(`"size":1152921504606846977,`), text);
+  assert.deepEqual(JSON.parse(text), {
     name: "f",
     path: "/vfs/f",
     url: "nfs://h/vfs/f",
@@ -343,13 +349,18 @@ Deno.test("jsonRecord() writes every field, bigints safely", () => {
     nlink: 1,
     owner: "root",
     group: "root",
-    size: "1152921504606846976",
+    size: 2 ** 60,
     spaceUsed: 8192,
     atime: null,
-    mtime: "2024-01-02T03:04:05.678Z",
-    ctime: null,
+    mtime: { seconds: 1704164645, nseconds: 678000000 },
+    ctime: { seconds: 1704164645, nseconds: 678901234 },
     fileid: "18446744073709551615",
   });
+  // Before 1970: seconds rounded down, nseconds 0 to 999,999,999 (nfstime4's form).
+  const old = jsonRecord(info({ name: "o", mtimeNs: -250_000_000n }), "u");
+  assert.deepEqual(old.mtime, { seconds: -1, nseconds: 750_000_000 });
+  // A small fileid is a string too: one type, whatever the value.
+  assert.equal(jsonRecord(info({ name: "s", fileid: 7n }), "u").fileid, "7");
   const link = jsonRecord(info({ name: "l", kind: "symlink", linkTarget: "t" }), "u");
   assert.equal(link.target, "t");
   assert.equal(jsonRecord(info({ name: "l", kind: "symlink" }), "u", "given").target, "given");

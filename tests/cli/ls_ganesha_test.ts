@@ -192,6 +192,13 @@ function ok(r: Result): Result {
   return r;
 }
 
+/** The mtime of `file` (not followed) as GNU stat's `%.9Y`: `seconds.nanoseconds`. */
+function gnuMtime(file: string): string {
+  const out = new Deno.Command("stat", { args: ["-c", "%.9Y", file] }).outputSync();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  return new TextDecoder().decode(out.stdout).trim();
+}
+
 /** `ls --json` output as records. */
 // deno-lint-ignore no-explicit-any
 function records(r: Result): any[] {
@@ -255,10 +262,18 @@ for (const vers of VERSIONS) {
         assert.equal(record.size, Number(st.size), what);
         assert.equal(record.spaceUsed, Number(st.blocks * 512n), what);
         assert.equal(record.fileid, String(st.ino), what);
-        const mtime = Date.parse(record.mtime);
-        assert.ok(Math.abs(mtime - Number(st.mtimeMs)) < 1000, `${what}: mtime ${record.mtime}`);
+        // Times as every --json writes them: {seconds, nseconds}, to the
+        // nanosecond (GNU stat's; node:fs's mtimeNs has milliseconds only under Deno).
+        const [seconds, nseconds] = gnuMtime(path.join(dir, name)).split(".");
+        assert.deepEqual(record.mtime, {
+          seconds: Number(seconds),
+          nseconds: Number(nseconds),
+        }, `${what}: mtime`);
         for (const field of ["atime", "ctime"]) {
-          assert.ok(!Number.isNaN(Date.parse(record[field])), `${what}: ${field}`);
+          const time = record[field];
+          assert.deepEqual(Object.keys(time), ["seconds", "nseconds"], `${what}: ${field}`);
+          assert.ok(Number.isSafeInteger(time.seconds), `${what}: ${field}`);
+          assert.ok(time.nseconds >= 0 && time.nseconds < 1e9, `${what}: ${field}`);
         }
         if (st.isSymbolicLink()) assert.equal(record.target, "one", what);
         else assert.equal("target" in record, false, what);
