@@ -620,6 +620,11 @@ export class Output {
   }
 }
 
+/** Streams whose 'error' event came: diagnostics to them are dropped from then on. */
+const erroredStreams = new WeakSet<WritableLike>();
+/** Streams that have the one 'error' listener shared by every Diagnostics over them. */
+const diagnosedStreams = new WeakSet<WritableLike>();
+
 /** stderr: diagnostics and trace lines, written without waiting, failures ignored. */
 export class Diagnostics {
   readonly #stream: WritableLike;
@@ -627,14 +632,19 @@ export class Diagnostics {
 
   constructor(stream: WritableLike) {
     this.#stream = stream;
-    stream.on("error", () => {
-      this.#closed = true;
-    });
+    // An 'error' event without a listener would crash the process. One
+    // listener per stream, as Output's: `nfs4 shell` makes a Diagnostics
+    // per verb, and a listener each piled up for the whole session (Node's
+    // MaxListenersExceededWarning after ten verbs).
+    if (!diagnosedStreams.has(stream)) {
+      diagnosedStreams.add(stream);
+      stream.on("error", () => erroredStreams.add(stream));
+    }
   }
 
   /** Writes `text` and a newline. */
   line(text: string): void {
-    if (this.#closed) return;
+    if (this.#closed || erroredStreams.has(this.#stream)) return;
     try {
       this.#stream.write(text + "\n");
     } catch {
@@ -645,7 +655,7 @@ export class Diagnostics {
 
   /** Writes `text` as is (commander's help and messages end in their own newline). */
   raw(text: string): void {
-    if (this.#closed) return;
+    if (this.#closed || erroredStreams.has(this.#stream)) return;
     try {
       this.#stream.write(text);
     } catch {
