@@ -1,20 +1,38 @@
 /**
- * nfs4: a userspace NFSv4.0/4.1 client library.
+ * nfs4: a userspace NFSv4.0/4.1/4.2 client library (RFC 7530, 8881, 7862)
+ * that runs under Deno, Bun and Node: {@linkcode Nfs4Client.connect}
+ * connects, and the client lists, reads, writes and locks by path.
+ *
+ * - **Ending a client.** `close()` releases what it holds (LOCKU, CLOSE; on
+ *   4.1 DESTROY_SESSION and DESTROY_CLIENTID); `await using` calls it at
+ *   the end of the block. Until then its TCP connection keeps the process
+ *   alive (the lease renewal timer does not), so that a client forgotten
+ *   with state on the server shows rather than exiting silently.
+ * - **Stopping work.** Aborting `ConnectOptions.signal` ends the client as
+ *   Ctrl-C ends a command: what is in flight stops, every later call is
+ *   refused with the signal's reason, and `close()` (within 1.5 s) releases
+ *   what it holds; `cleanupWork()` lets cleanup out meanwhile.
+ *   `withOperationSignal()` stops one piece of work and keeps the client.
+ * - **Errors** are classes exported here: `NfsError` (with the NFS status),
+ *   `ClientClosedError`, `FileClosedError`, `RpcConnectionError`...
  *
  * @example
  * ```ts
  * import { Nfs4Client, parseNfsUrl } from "./mod.ts";
  * const url = parseNfsUrl("nfs://127.0.0.1:2049/vfs");
- * const client = await Nfs4Client.connect({ host: url.host, port: url.port, onTrace: console.error });
+ * await using client = await Nfs4Client.connect({ host: url.host, port: url.port });
  * for await (const entry of client.readdir(url.path)) console.log(entry.name, entry.size);
- * await client.close();
+ * await using file = await client.openRead(`${url.path}/hello.txt`);
+ * for await (const chunk of file.chunks()) console.log(chunk.length);
  * ```
  * @module
  */
 
 export { CreatedFileLeftError, Nfs4Client } from "./lib/client/client.ts";
+export type { NfsFile } from "./lib/client/client.ts";
 export type {
   ConnectOptions,
+  FileSetattr,
   LeaseProbe,
   LockHolder,
   LockOptions,
@@ -22,9 +40,12 @@ export type {
   Nfs4ClientApi,
   OpenFile,
   OpenOptions,
+  PathSetattr,
   ReaddirField,
   ReaddirOptions,
   StateSummary,
+  StatOptions,
+  TimeToSet,
   WritableFile,
 } from "./lib/client/api.ts";
 export {
@@ -34,6 +55,7 @@ export {
   MinorVersionError,
   PathError,
   StateNotReleasedError,
+  WriteNotCommittedError,
 } from "./lib/client/errors.ts";
 export { SymlinkInTreeError } from "./lib/client/tree_guard.ts";
 export { LockWaitDeadline, lockWithWait } from "./lib/client/lock_wait.ts";
@@ -67,10 +89,11 @@ export type {
   SparseMode,
 } from "./lib/client/copy/mod.ts";
 export type { AttributeReport, FileInfo, FileKind, VersionChoice } from "./lib/client/types.ts";
+export { PcapWriter } from "./lib/client/pcap.ts";
 export type {
   ConnectionTap,
   PcapCounts,
-  PcapWriter,
+  PcapWriterOptions,
   RecordDirection,
   RecordTap,
   TapConnectionInfo,
@@ -102,7 +125,6 @@ export {
   SendWaitTimeoutError,
   ServerNotRespondingError,
   SessionGrantError,
-  StateManager,
 } from "./lib/state/manager.ts";
 export {
   DEFAULT_TRACE_CATEGORIES,
@@ -120,5 +142,5 @@ export type {
   TraceSink,
 } from "./lib/state/trace.ts";
 export { FLAG_ORDER } from "./lib/state/flags.ts";
-export { setStreamingReplyWait } from "./lib/rpc/socket_backend.ts";
+export { setStreamingReplyWait, useFfiSockets } from "./lib/rpc/socket_backend.ts";
 export type { ClientFlag } from "./lib/state/flags.ts";

@@ -8,7 +8,7 @@
 
 import type { ConnectOptions, Nfs4ClientApi } from "../lib/client/api.ts";
 import process from "node:process";
-import { Nfs4Client, setStreamingReplyWait } from "../lib/client/client.ts";
+import { Nfs4Client, setStreamingReplyWait, useFfiSockets } from "../lib/client/client.ts";
 import { fifoReaderHeld, openPcap, type PcapWriter } from "../lib/client/pcap.ts";
 import type { NfsUrl } from "../lib/client/url.ts";
 import type { TraceSink } from "../lib/client/trace.ts";
@@ -22,6 +22,9 @@ import type { GlobalOptions } from "./globals.ts";
  * (a 1 MiB READ reply takes 0.1-1 ms on loopback, 8 ms at 1 Gbit/s).
  */
 const STREAMING_REPLY_WAIT_MS = 20;
+// The command owns its process: in Bun on Linux its sockets may take SIGIO
+// (lib/rpc/socket_ffi.ts), which a library does only when asked.
+useFfiSockets();
 setStreamingReplyWait(STREAMING_REPLY_WAIT_MS);
 
 /**

@@ -27,18 +27,25 @@ export interface ConnectOptions {
   readonly host: string;
   /** Its port, 1 to 65535 (NFS: 2049). */
   readonly port: number;
-  readonly version?: VersionChoice;
-  /** AUTH_SYS identity; defaults to the process's uid/gid. */
-  readonly uid?: number;
-  readonly gid?: number;
+  /**
+   * The NFSv4 minor version: `"4.0"`, `"4.1"`, `"4.2"`, or `"auto"` (the
+   * default: 4.2, 4.1 and 4.0 tried in turn while the server answers
+   * NFS4ERR_MINOR_VERS_MISMATCH; {@linkcode Nfs4ClientApi.minorVersion}
+   * says which it got).
+   */
+  readonly version?: VersionChoice | undefined;
+  /** AUTH_SYS user id (RFC 5531 §A.2); defaults to the process's (65534 where it has none). */
+  readonly uid?: number | undefined;
+  /** AUTH_SYS group id; defaults to the process's. */
+  readonly gid?: number | undefined;
   /** AUTH_SYS supplementary groups, at most 16. */
-  readonly gids?: readonly number[];
+  readonly gids?: readonly number[] | undefined;
   /**
    * Per-call timeout and connect timeout, in milliseconds (default 30 s):
    * from 1 to 86,400,000 (a day), as the CLI's `--timeout` takes 0.001 s
    * to 86400 s. There is no "no timeout": 0 is refused.
    */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
   /**
    * Receives the state manager's events (what `--trace` prints), called
    * synchronously from the client's work, from the first connect-time
@@ -48,7 +55,7 @@ export interface ConnectOptions {
    * returned, the callback is told no more events, and the error is
    * reported once on `console.error` (lib/state/trace.ts `TraceSink`).
    */
-  readonly onTrace?: TraceSink;
+  readonly onTrace?: TraceSink | undefined;
   /**
    * The {@linkcode Tracer} the client emits its events through (default:
    * a new one, `client.tracer` after connect). Pass one to have several
@@ -56,52 +63,100 @@ export interface ConnectOptions {
    * clients, their events in one timeline); `onTrace` is subscribed to it
    * too.
    */
-  readonly tracer?: Tracer;
+  readonly tracer?: Tracer | undefined;
   /**
    * Use this client owner string instead of claiming one (client_owner.ts):
    * to come back as the same client after a crash.
    */
-  readonly clientId?: string;
+  readonly clientId?: string | undefined;
   /**
    * How long one operation keeps retrying through recovery and reconnects
    * (ms). Default: {@linkcode RETRY_BUDGET_FACTOR} × `timeoutMs`. Once the
    * server has answered nothing for that long, later operations fail at once.
    */
-  readonly recoveryTimeoutMs?: number;
+  readonly recoveryTimeoutMs?: number | undefined;
   /**
-   * Aborting interrupts every operation and wait of the client at once
-   * (Ctrl-C), except a state change already sent (OPEN, CLOSE, LOCK,
-   * WRITE...), which gets a 1.5 s window to be answered so that what it
-   * made is known; `close()` still releases what it can within that window.
-   * Work that must not start anything new after the abort runs under
-   * `withOperationSignal(signal, ...)` (lib/client/operation_scope.ts), as
-   * the CLI's commands do.
+   * Aborting it ends the client, as Ctrl-C ends a command:
+   *
+   * - every operation and wait of the client stops at once and rejects
+   *   with the signal's reason, except a state change already sent (OPEN,
+   *   CLOSE, LOCK, WRITE...), which gets a 1.5 s window to be answered so
+   *   that what it made is known;
+   * - every later call of the client and of its open files is refused at
+   *   once with the signal's reason (`signal.reason`: a `DOMException`
+   *   named `AbortError` unless `abort(reason)` gave one), nothing sent;
+   *   `close()` is not refused, and releases (LOCKU, CLOSE, on 4.1
+   *   DESTROY_SESSION and DESTROY_CLIENTID) what the client holds, what
+   *   such a change made included. Call it within that window (a `finally`
+   *   or `await using` does: every call rejects at once): afterwards
+   *   nothing more can be sent, and what is still held lapses with the
+   *   lease;
+   * - cleanup that must go out anyway (removing a temporary file) runs in
+   *   `cleanupWork(() => ...)` (lib/client/operation_scope.ts), which is
+   *   not refused, within the same window;
+   * - a call made under `withOperationSignal(other, ...)` is stopped by
+   *   `other`, not refused: the CLI's commands run their work under the
+   *   same signal as their clients', and nothing of theirs changes.
+   *
+   * To stop one piece of work and keep the client, use
+   * `withOperationSignal()` alone.
+   *
+   * @example
+   * ```ts
+   * import { Nfs4Client } from "../../mod.ts";
+   *
+   * const stop = new AbortController();
+   * Deno.addSignalListener("SIGTERM", () => stop.abort(new Error("SIGTERM")));
+   * await using client = await Nfs4Client.connect({
+   *   host: "127.0.0.1",
+   *   port: 2049,
+   *   signal: stop.signal,
+   * });
+   * // After SIGTERM this rejects with Error("SIGTERM") at once, and the
+   * // client's close() (at the end of the block) releases what it held.
+   * for await (const entry of client.readdir("/vfs")) console.log(entry.name);
+   * ```
    */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /**
    * Take locks lost in recovery again (a lease that ran out, a revocation)
    * instead of marking them lost; the trace says they were not held in
    * between. Off by default, as the kernel's recover_lost_locks.
    */
-  readonly reacquireLostLocks?: boolean;
+  readonly reacquireLostLocks?: boolean | undefined;
   /**
    * The callback channel: `false` for none (no delegations), or the address
    * the 4.0 listener binds and announces. Default: on, at the address the
    * server sees this client at.
    */
-  readonly callback?: { readonly host: string; readonly port: number } | false;
+  readonly callback?: { readonly host: string; readonly port: number } | false | undefined;
   /**
    * Connect from a reserved source port (below 1024), which servers that
    * export with `secure` (Linux nfsd's default) require of AUTH_SYS:
    * `true` tries one, `false` never does; default: when running as root.
    * Where none can be had (not privileged), an ordinary port is used.
    */
-  readonly reservedPort?: boolean;
+  readonly reservedPort?: boolean | undefined;
   /**
    * Sees every RPC record of every connection, callbacks included: a
-   * `PcapWriter` (lib/client/pcap.ts) writes them to a capture file (`--pcap`).
+   * `PcapWriter` (mod.ts, lib/rpc/pcap.ts) writes them to a capture file
+   * Wireshark and `tshark -r` read (`--pcap`). One writer may serve many
+   * clients; close it after them.
+   *
+   * @example
+   * ```ts
+   * import { Nfs4Client, PcapWriter } from "../../mod.ts";
+   *
+   * const pcap = PcapWriter.open("/tmp/nfs.pcap");
+   * try {
+   *   await using client = await Nfs4Client.connect({ host: "127.0.0.1", port: 2049, pcap });
+   *   await client.stat("/vfs");
+   * } finally {
+   *   pcap.close(); // then: tshark -r /tmp/nfs.pcap
+   * }
+   * ```
    */
-  readonly pcap?: RecordTap;
+  readonly pcap?: RecordTap | undefined;
 }
 
 /** How one LOCK is sent. */
@@ -130,6 +185,7 @@ export interface LockOptions {
 
 /** An open file (an NFSv4 open stateid held by the state manager). */
 export interface OpenFile {
+  /** The path it was opened by (a client path, `/vfs/dir/name`). */
   readonly path: string;
   /** Size when opened (from the OPEN's GETATTR). */
   readonly size: bigint | undefined;
@@ -174,16 +230,23 @@ export interface OpenFile {
 
 /** A byte range to lock; `length` of 2^64-1 means to the end of the file. */
 export interface LockRange {
+  /** A shared (`read`, READ_LT) or exclusive (`write`, WRITE_LT) lock. */
   readonly type: "read" | "write";
+  /** Its first byte, below 2^64. */
   readonly offset: bigint;
+  /** Its bytes, below 2^64; 2^64-1 (`NFS4_UINT64_MAX`) means to the end of the file, however it grows. */
   readonly length: bigint;
 }
 
 /** Who holds a conflicting lock (LOCK4denied, RFC 7530 §16.10.4). */
 export interface LockHolder {
+  /** The kind of the lock held. */
   readonly type: "read" | "write";
+  /** The held range's first byte. */
   readonly offset: bigint;
+  /** The held range's length (2^64-1: to the end of the file). */
   readonly length: bigint;
+  /** The holder's client ID (another client's, or this one's under another lock owner). */
   readonly clientid: bigint;
   /** The lock owner, as text when printable, else hex. */
   readonly owner: string;
@@ -193,7 +256,7 @@ export interface LockHolder {
    * and LOCKT named none either: the fields above are what it sent, not
    * who holds the lock.
    */
-  readonly unknown?: boolean;
+  readonly unknown?: boolean | undefined;
 }
 
 /** What a lease probe ({@linkcode Nfs4ClientApi.probeLease}) found. */
@@ -221,7 +284,7 @@ export interface WritableFile extends OpenFile {
   /** COMMIT: the verifier to compare with the WRITEs'. */
   commit(): Promise<Uint8Array>;
   /** `size` below 2^64, `mode` from 0 to 0o7777, else a `RangeError`, nothing sent. */
-  setattr(attrs: { size?: bigint; mode?: number }): Promise<void>;
+  setattr(attrs: FileSetattr): Promise<void>;
   /**
    * LOCK; a conflict throws `LockConflictError` naming the holder. The
    * range's offset and length must be below 2^64 (`RangeError`).
@@ -251,22 +314,35 @@ export interface WritableFile extends OpenFile {
 
 /** What the state manager holds, for commands that show it. */
 export interface StateSummary {
+  /** The server, as `host:port`. */
   readonly server: string;
+  /** The minor version in use: 0, 1 or 2. */
   readonly minorVersion: number;
+  /** The client ID the server gave, `0x…`. */
   readonly clientId: string;
+  /** The client owner string sent (`nfs4-ts/HOST/uidN/INSTANCE`, or `ConnectOptions.clientId`). */
   readonly ownerId: string;
+  /** The session ID in hex (4.1 and 4.2); undefined on 4.0. */
   readonly session: string | undefined;
+  /** The session's slots (requests in flight at most); undefined on 4.0. */
   readonly slots: number | undefined;
+  /** The lease the server grants, in seconds. */
   readonly leaseSeconds: number;
   /** How long after a renewal the next is due (2/3 of the lease, sooner for a short one). */
   readonly renewalSeconds: number;
   /** Milliseconds of lease left now. */
   readonly leaseLeftMs: number;
+  /** The state manager's pending flags (`SESSION_RESET`, `RECLAIM_REBOOT`...: `ClientFlag`). */
   readonly flags: readonly string[];
+  /** Every open held, with its locks. */
   readonly opens: readonly {
+    /** The file, as the first handle opened it. */
     readonly path: string;
+    /** Its open stateid, `OTHER:SEQID` (the 12 bytes of `other` in hex). */
     readonly stateid: string;
+    /** `read`, `write` or `read+write`. */
     readonly access: string;
+    /** The open owner's label. */
     readonly owner: string;
     /** Why it was lost, when recovery gave it up. */
     readonly lost: string | undefined;
@@ -276,17 +352,62 @@ export interface StateSummary {
       readonly stateid: string;
       readonly recalled: boolean;
     } | undefined;
+    /** Its lock states, one per lock owner. */
     readonly locks: readonly {
+      /** The lock owner's label. */
       readonly owner: string;
+      /** The lock stateid, once a LOCK was granted. */
       readonly stateid: string | undefined;
+      /** The ranges held: `write 0-99`, `read 100-` (to the end of the file). */
       readonly ranges: readonly string[];
+      /** Why they were lost, when recovery gave them up. */
       readonly lost: string | undefined;
     }[];
   }[];
 }
 
+/** Whether {@linkcode Nfs4ClientApi.stat} (and its kin) follows a final symlink. */
+export interface StatOptions {
+  /**
+   * Follow `path`'s last component when it is a symlink (as stat(2); a
+   * symlink in the middle is always followed). Default `false`: the
+   * symlink itself (as lstat(2)).
+   */
+  readonly follow?: boolean | undefined;
+}
+
+/** What {@linkcode WritableFile.setattr} sets through the open (an absent or undefined field is left as it is). */
+export interface FileSetattr {
+  /** The new size (truncates or extends), below 2^64. */
+  readonly size?: bigint | undefined;
+  /** Permission bits, 0 to 0o7777. */
+  readonly mode?: number | undefined;
+}
+
+/** A time to set: the server's clock at the SETATTR, or this one (RFC 7530 §5.8.2.41, settime4). */
+export type TimeToSet = "server" | { readonly seconds: bigint; readonly nseconds: number };
+
+/**
+ * What {@linkcode Nfs4ClientApi.setattrPath} sets without an open (an
+ * absent or undefined field is left as it is; a size needs an open:
+ * {@linkcode WritableFile.setattr}).
+ */
+export interface PathSetattr {
+  /** Permission bits, 0 to 0o7777. */
+  readonly mode?: number | undefined;
+  /** The modification time (`touch -m`). */
+  readonly timeModifySet?: TimeToSet | undefined;
+  /** The access time (`touch -a`). */
+  readonly timeAccessSet?: TimeToSet | undefined;
+  /** The owner, as an owner string (RFC 7530 §5.9): `1000` or `user@domain`. */
+  readonly owner?: string | undefined;
+  /** The group, as an owner string: `1000` or `group@domain`. */
+  readonly ownerGroup?: string | undefined;
+}
+
 /** How to open a file. */
 export interface OpenOptions {
+  /** What the open allows: READ (`read`), WRITE (`write`), both (`both`). */
   readonly access: "read" | "write" | "both";
   /**
    * A share reservation (RFC 7530 §9.9, RFC 8881 §9.7): the access this
@@ -298,19 +419,19 @@ export interface OpenOptions {
    * deny is the union of theirs; closing one gives its deny back
    * (OPEN_DOWNGRADE) once no other handle holds it.
    */
-  readonly deny?: "none" | "read" | "write" | "both";
+  readonly deny?: "none" | "read" | "write" | "both" | undefined;
   /** Create when missing: UNCHECKED4, GUARDED4 (fail if it exists) or EXCLUSIVE4(_1). */
-  readonly create?: "unchecked" | "guarded" | "exclusive";
+  readonly create?: "unchecked" | "guarded" | "exclusive" | undefined;
   /** Mode of a created file. */
-  readonly mode?: number;
+  readonly mode?: number | undefined;
   /** Truncate to zero length. */
-  readonly truncate?: boolean;
+  readonly truncate?: boolean | undefined;
   /**
    * A deadline the OPEN is to be answered within, in ms (`lock -w`; 0 for
    * `lock -n`): NFS4ERR_GRACE and NFS4ERR_DELAY are waited out only while
    * another OPEN could still be answered in time, then are the answer.
    */
-  readonly answerWithinMs?: number;
+  readonly answerWithinMs?: number | undefined;
 }
 
 /**
@@ -359,13 +480,13 @@ export interface Nfs4ClientApi {
    */
   readonly minorVersion: number;
   /** Attributes of `path` (symlinks followed in the middle; the last followed only when `follow`). */
-  stat(path: string, options?: { follow?: boolean }): Promise<FileInfo>;
+  stat(path: string, options?: StatOptions): Promise<FileInfo>;
   /**
    * Every attribute the server supports for `path`, in one GETATTR (asked
    * one by one when the server refuses the whole set), with the filehandle:
    * what `nfs4 stat` shows. Symlinks as in {@linkcode stat}.
    */
-  attributes(path: string, options?: { follow?: boolean }): Promise<AttributeReport>;
+  attributes(path: string, options?: StatOptions): Promise<AttributeReport>;
   /**
    * Every entry of directory `path`, with attributes, without `.` and `..`.
    * `options.fields` narrows what is asked of the server (a smaller READDIR
@@ -396,18 +517,7 @@ export interface Nfs4ClientApi {
   /** REMOVE a file, symlink or empty directory. */
   remove(path: string): Promise<void>;
   /** SETATTR without an open (mode, times; size needs an open). */
-  setattrPath(
-    path: string,
-    attrs: {
-      mode?: number;
-      timeModifySet?: "server" | { seconds: bigint; nseconds: number };
-      timeAccessSet?: "server" | { seconds: bigint; nseconds: number };
-      /** Owner strings (RFC 7530 §5.9): `1000` or `user@domain`. */
-      owner?: string;
-      ownerGroup?: string;
-    },
-    options?: { follow?: boolean },
-  ): Promise<void>;
+  setattrPath(path: string, attrs: PathSetattr, options?: StatOptions): Promise<void>;
   /** CREATE a fifo, socket or character/block device with permission bits `mode`. */
   mknod(
     path: string,
@@ -463,7 +573,9 @@ export interface Nfs4ClientApi {
    * Closes every open, then (4.1) destroys the session and client ID. From
    * the call on, any other call of the client is refused at once
    * (`ClientClosedError`); called again, or while it runs, it returns the
-   * first call's promise.
+   * first call's promise. Until it is called the client's connection
+   * keeps the process alive. After `ConnectOptions.signal` aborted, it
+   * releases only within the 1.5 s that follow the abort.
    */
   close(): Promise<void>;
   /**
@@ -475,9 +587,14 @@ export interface Nfs4ClientApi {
    * Drops everything without telling the server (a simulated client
    * crash). From the call on, every other call of the client and of its
    * open files is refused at once with `ClientClosedError`, whose message
-   * says `client crashed (crash() was called)`.
+   * says `client crashed (crash() was called)`. For tests and recovery
+   * drills (`nfs4 simulate-reboot --client`).
    */
   crash(): Promise<void>;
-  /** Fault injection for recovery drills (simulate-reboot --fail-reclaim). */
+  /**
+   * Fault injection for recovery drills (simulate-reboot --fail-reclaim).
+   *
+   * @internal For the recovery drills and the tests.
+   */
   injectFault(fault: { failReclaim?: "open" | "lock" | undefined }): void;
 }

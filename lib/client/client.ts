@@ -68,6 +68,7 @@ import {
   bytesEqual,
   type FileHandle,
   formatStateid,
+  hex,
   type NfsTime,
   type Stateid,
 } from "../nfs4/types.ts";
@@ -116,19 +117,23 @@ import {
 } from "../state/open_state.ts";
 import type { LockOwner } from "../state/owners.ts";
 import { Tracer } from "../state/trace.ts";
-import { outsideOperationScope } from "../state/operation_scope.ts";
+import { operationSignal, outsideOperationScope } from "../state/operation_scope.ts";
+import { inCleanupWork } from "./operation_scope.ts";
 import { LARGEST_READ as MAX_READ, LARGEST_WRITE as MAX_WRITE } from "../state/procs.ts";
 
 /**
- * For a program that owns its event loop, as the `nfs4` command does: lets
- * a large read wait for its replies on the main thread (lib/rpc/socket_ffi.ts).
+ * For a program that owns its process and event loop, as the `nfs4` command
+ * does: `useFfiSockets()` makes Bun on Linux use the FFI socket, which takes
+ * the process's SIGIO, and `setStreamingReplyWait()` lets a large read wait
+ * for its replies on the main thread (lib/rpc/socket_backend.ts, socket_ffi.ts).
  */
-export { setStreamingReplyWait } from "../rpc/socket_backend.ts";
+export { setStreamingReplyWait, useFfiSockets } from "../rpc/socket_backend.ts";
 import { settleUnknownOutcome, staleAtPutfh, walkAgainOnStale } from "../state/exactly_once.ts";
 import { RpcProtocolError } from "../rpc/errors.ts";
 import { UNREADABLE_ATTRS } from "./unreadable_attrs.ts";
 import {
   type ConnectOptions,
+  type FileSetattr,
   type LeaseProbe,
   type LockHolder,
   type LockOptions,
@@ -136,10 +141,12 @@ import {
   type Nfs4ClientApi,
   type OpenFile,
   type OpenOptions,
+  type PathSetattr,
   type ReaddirField,
   type ReaddirOptions,
   RETRY_BUDGET_FACTOR,
   type StateSummary,
+  type StatOptions,
   type WritableFile,
 } from "./api.ts";
 import { checkAttributesSet } from "../nfs4/attrs_set.ts";
@@ -153,6 +160,7 @@ import {
   PathError,
   plausibleHolder,
   StateNotReleasedError,
+  WriteNotCommittedError,
 } from "./errors.ts";
 import { endOfData, EndOfFileCheck, nothingPast } from "./read_progress.ts";
 import { checkConnectOptions, checkInteger, checkPath, MODE, UINT32, UINT64 } from "./arguments.ts";
@@ -387,7 +395,38 @@ export type CreatedInOne =
 
 export { CreatedFileLeftError };
 
+/**
+ * An NFSv4 client of one server: {@linkcode Nfs4Client.connect} makes one
+ * (a client ID, on 4.1 and 4.2 a session, a connection), and its methods
+ * act by path from the server's pseudo-fs root ({@linkcode Nfs4ClientApi}
+ * says what each does). Opens and locks are the state manager's
+ * (lib/state): it renews the lease and recovers them after a server
+ * restart, a lost lease or a broken connection, as the Linux client does.
+ *
+ * End it with {@linkcode close} (or `await using`): it releases what the
+ * client holds on the server. Until then its TCP connection keeps the
+ * process alive, so a client forgotten while it holds state on the server
+ * does not exit as if nothing were left.
+ *
+ * @example
+ * ```ts
+ * await using client = await Nfs4Client.connect({ host: "127.0.0.1", port: 2049 });
+ * for await (const entry of client.readdir("/vfs")) console.log(entry.name, entry.size);
+ * {
+ *   await using file = await client.open("/vfs/notes.txt", { access: "write", create: "unchecked" });
+ *   await file.write(0n, new TextEncoder().encode("hello\n"), "file");
+ * }
+ * console.log((await client.stat("/vfs/notes.txt")).size); // 6n
+ * ```
+ */
 export class Nfs4Client implements Nfs4ClientApi {
+  /**
+   * The state manager (lib/state/manager.ts): its opens, locks, session
+   * and recovery.
+   *
+   * @internal For the tests and the recovery drills; a program uses the
+   * client's methods, and {@linkcode describeState} to look.
+   */
   readonly manager: StateManager;
   readonly #owner: ClientOwner;
   readonly #channel: RpcCompoundChannel;
@@ -425,6 +464,24 @@ export class Nfs4Client implements Nfs4ClientApi {
    * aborted (`signal`) after the server made a client ID, that is destroyed
    * before it rejects ({@linkcode #giveUp}): the caller has no client to
    * close().
+   *
+   * @example
+   * ```ts
+   * import { Nfs4Client, parseNfsUrl } from "../../mod.ts";
+   *
+   * const url = parseNfsUrl("nfs://127.0.0.1/vfs");
+   * const client = await Nfs4Client.connect({
+   *   host: url.host,
+   *   port: url.port,
+   *   version: "4.1", // default "auto": 4.2, then 4.1, then 4.0
+   *   timeoutMs: 10_000, // per call; an operation retries for 4 times that
+   * });
+   * try {
+   *   console.log(client.minorVersion, client.describeState().clientId);
+   * } finally {
+   *   await client.close();
+   * }
+   * ```
    */
   static async connect(options: ConnectOptions): Promise<Nfs4Client> {
     checkConnectOptions(options);
@@ -544,10 +601,24 @@ export class Nfs4Client implements Nfs4ClientApi {
     manager.abandon();
   }
 
+  /** The NFSv4 minor version in use after negotiation: 0, 1 or 2. */
   get minorVersion(): number {
     return this.manager.minorVersion;
   }
 
+  /**
+   * The {@linkcode Tracer} the client's events go through (`ConnectOptions.tracer`,
+   * or the one connect() made): subscribe more sinks to it at any time.
+   *
+   * @example
+   * ```ts
+   * const client = await Nfs4Client.connect({ host: "127.0.0.1", port: 2049 });
+   * const unsubscribe = client.tracer.subscribe((e) => console.error(e.category, e.event));
+   * await client.stat("/vfs");
+   * unsubscribe();
+   * await client.close();
+   * ```
+   */
   get tracer(): Tracer {
     return this.manager.tracer;
   }
@@ -666,11 +737,27 @@ export class Nfs4Client implements Nfs4ClientApi {
    * or crash() was called (its message says which): for this client's
    * calls, and for those of its open files (NfsFile), which are refused so
    * at once, whether or not they would send anything.
+   *
+   * Once `ConnectOptions.signal` was aborted (the client is being ended,
+   * as by Ctrl-C), throws that signal's reason instead, nothing sent, for a
+   * call made under no soft stop of its own (`withOperationSignal`: that
+   * signal decides, as before) and outside `cleanupWork()` (operation_scope.ts), whose
+   * cleanup goes out within the release window. Before, such a call went
+   * out after the abort (an OPEN made new state while the client was being
+   * ended), and once the window had closed every call failed `stopped 1.5
+   * s after the interrupt`, for good. Releases are not refused: close() of
+   * the client and of its files never comes here.
+   *
+   * @internal For NfsFile (and the client's own calls).
    */
   refuseClosed(path?: string): void {
-    if (!this.manager.closing) return;
-    const server = this.manager.client.server;
-    throw this.#crashed ? crashedError(server, path) : new ClientClosedError(server, { path });
+    if (this.manager.closing) {
+      const server = this.manager.client.server;
+      throw this.#crashed ? crashedError(server, path) : new ClientClosedError(server, { path });
+    }
+    if (this.manager.interrupted && operationSignal() === undefined && !inCleanupWork()) {
+      this.manager.throwIfInterrupted();
+    }
   }
 
   /**
@@ -890,6 +977,7 @@ export class Nfs4Client implements Nfs4ClientApi {
    *
    * @example
    * ```ts
+   * await using client = await Nfs4Client.connect({ host: "127.0.0.1", port: 2049 });
    * const top = await client.stat("/vfs/shared");
    * const release = client.guardTree(top.path);
    * try {
@@ -923,7 +1011,7 @@ export class Nfs4Client implements Nfs4ClientApi {
   /** What {@linkcode serverIdentity} answered first. */
   #serverIdentity: string | undefined;
 
-  async stat(path: string, options: { follow?: boolean } = {}): Promise<FileInfo> {
+  async stat(path: string, options: StatOptions = {}): Promise<FileInfo> {
     // A symlink's READLINK uses the walk's handle of it: walked again once
     // when the server calls that handle stale or expired (#withWalk).
     return await this.#withWalk(
@@ -940,7 +1028,7 @@ export class Nfs4Client implements Nfs4ClientApi {
     );
   }
 
-  async attributes(path: string, options: { follow?: boolean } = {}): Promise<AttributeReport> {
+  async attributes(path: string, options: StatOptions = {}): Promise<AttributeReport> {
     const follow = options.follow ?? false;
     // A handle the server calls stale or expired at a PUTFH (a volatile
     // handle, RFC 7530 §4.2.3; an object replaced since the walk), whatever
@@ -1222,6 +1310,8 @@ export class Nfs4Client implements Nfs4ClientApi {
    * (a `break`) would otherwise wait for every resend of them, up to the
    * recovery deadline (2 minutes with the default options). Their late
    * answers or failures are dropped: each has a rejection handler already.
+   *
+   * @internal For NfsFile.chunks().
    */
   async leftBehind(calls: readonly Promise<unknown>[]): Promise<void> {
     if (calls.length === 0) return;
@@ -1289,7 +1379,7 @@ export class Nfs4Client implements Nfs4ClientApi {
     return Math.max(4096, Math.min(wanted, cap));
   }
 
-  async openRead(path: string): Promise<OpenFile> {
+  async openRead(path: string): Promise<NfsFile> {
     return await this.open(path, { access: "read" });
   }
 
@@ -1304,6 +1394,8 @@ export class Nfs4Client implements Nfs4ClientApi {
    * (`..`, a trailing `/`), and every failure before the file was opened (a
    * missing file, a directory, a symlink to follow), goes the way of
    * {@linkcode openRead}, so behaviour and messages stay the same.
+   *
+   * @internal For `nfs4 cp` of many small files (lib/client/many_files.ts).
    */
   async openReadAhead(
     path: string,
@@ -1711,6 +1803,8 @@ export class Nfs4Client implements Nfs4ClientApi {
    * once per directory) and {@linkcode SMALL_CREATE_BYTES}; the caller
    * then creates the ordinary way, which says why where it fails. `done: false`: made and open, the
    * rest not done; the caller writes, sets and closes through `file`.
+   *
+   * @internal For the copy engine's small uploads (lib/client/copy).
    */
   async createWriteCloseIn(
     path: string,
@@ -1809,6 +1903,8 @@ export class Nfs4Client implements Nfs4ClientApi {
    * messages stay the same. Without the walk of `path` itself, a name that
    * exists already is refused by the server (NFS4ERR_EXIST: an exclusive
    * create never opens a file it did not make).
+   *
+   * @internal For the copy engine (lib/client/copy).
    */
   async createExclusiveIn(
     path: string,
@@ -1882,6 +1978,8 @@ export class Nfs4Client implements Nfs4ClientApi {
    * rename()'s is, never run again blindly; a handle the server calls stale
    * at a PUTFH (the RENAME did not run, and no earlier transmission may
    * have) is walked again once. Anything else goes the way of rename().
+   *
+   * @internal For the copy engine (lib/client/copy).
    */
   async renameIn(from: string, to: string, directories: DirectoryHandles): Promise<void> {
     this.#refuseIfClosed(from);
@@ -1911,6 +2009,8 @@ export class Nfs4Client implements Nfs4ClientApi {
    * the name), the same attributes, a symlink's target. A handle the server
    * calls stale at the PUTFH is walked again once; anything else goes the
    * way of stat().
+   *
+   * @internal For the copy engine (lib/client/copy).
    */
   async statIn(path: string, directories: DirectoryHandles): Promise<FileInfo> {
     const inDirectory = await this.#inDirectory(path);
@@ -2060,6 +2160,8 @@ export class Nfs4Client implements Nfs4ClientApi {
    * Such a holder is checked with LOCKT (RFC 7530 §16.11), which names the
    * real one; when LOCKT names none either (the lock went meanwhile, or its
    * answer is made up too), the holder is marked unknown rather than named.
+   *
+   * @internal For NfsFile.lock().
    */
   async conflictHolder(
     fh: FileHandle,
@@ -2345,20 +2447,23 @@ export class Nfs4Client implements Nfs4ClientApi {
    * anonymous ids, RFC 7530 §16.32.4); undefined when that GETATTR failed
    * (the SETATTR stands, RFC 7530 §15.2) or `attrs` sets neither.
    */
+  setattrPath(path: string, attrs: PathSetattr, options?: StatOptions): Promise<void>;
+  /** @internal With the other settable attributes of lib/nfs4 (cp -p, chown). */
   setattrPath(
     path: string,
     attrs: SettableAttributes,
-    options?: { follow?: boolean },
+    options?: StatOptions,
   ): Promise<void>;
+  /** @internal The owner and group set read back in the same COMPOUND (cp -p, chown). */
   setattrPath(
     path: string,
     attrs: SettableAttributes,
-    options: { follow?: boolean; readonly readOwnership: boolean },
+    options: StatOptions & { readonly readOwnership: boolean },
   ): Promise<OwnershipRead | undefined>;
   async setattrPath(
     path: string,
     attrs: SettableAttributes,
-    options: { follow?: boolean; readonly readOwnership?: boolean } = {},
+    options: StatOptions & { readonly readOwnership?: boolean | undefined } = {},
   ): Promise<OwnershipRead | undefined | void> {
     this.#refuseIfClosed(path);
     checkSettable(path, attrs);
@@ -2512,6 +2617,8 @@ export class Nfs4Client implements Nfs4ClientApi {
    * believed only once a GETATTR finds the file no larger (EndOfFileCheck,
    * RFC 7530 §16.23.4, RFC 8881 §18.22.4); any other reply costs one test
    * of its eof.
+   *
+   * @internal For NfsFile: use `file.read()`.
    */
   async readAt(
     state: OpenState,
@@ -2528,7 +2635,14 @@ export class Nfs4Client implements Nfs4ClientApi {
         () =>
           [
             putfh(state.fh),
-            read({ stateid: lock ? lockIoStateid(lock, state) : state.stateid, offset, count }),
+            read({
+              stateid: ioStateid(
+                lock ? lockIoStateid(lock, state) : state.stateid,
+                this.manager.sessions,
+              ),
+              offset,
+              count,
+            }),
           ] as const,
         statesOption(state),
       );
@@ -2546,6 +2660,8 @@ export class Nfs4Client implements Nfs4ClientApi {
    * filehandle, so a rename or removal of its name changes nothing). What
    * an end of file reported before the size known at OPEN is checked
    * against (EndOfFileCheck).
+   *
+   * @internal For NfsFile.
    */
   async sizeOfState(state: OpenState): Promise<bigint | undefined> {
     const [, fattr] = await this.#withPath(
@@ -2560,6 +2676,8 @@ export class Nfs4Client implements Nfs4ClientApi {
    * (no data past `offset`) is the end: `eof`, at `offset`. Undefined when
    * the server does not do SEEK (4.0/4.1, or NFS4ERR_NOTSUPP once: it is
    * not asked again).
+   *
+   * @internal For NfsFile: use `file.seek`.
    */
   async seekState(
     state: OpenState,
@@ -2610,12 +2728,18 @@ export class Nfs4Client implements Nfs4ClientApi {
    * Whether SEEK may be asked: a 4.2 client whose server has not answered
    * one with NFS4ERR_NOTSUPP or NFS4ERR_UNION_NOTSUPP (NfsFile.seek is
    * undefined otherwise).
+   *
+   * @internal For NfsFile: use `file.seek`.
    */
   get seekSupported(): boolean {
     return this.manager.minorVersion >= 2 && !this.#seekUnsupported;
   }
 
-  /** WRITE through an open state. */
+  /**
+   * WRITE through an open state.
+   *
+   * @internal For NfsFile: use `file.write()`.
+   */
   writeAt(
     state: OpenState,
     offset: bigint,
@@ -2625,7 +2749,16 @@ export class Nfs4Client implements Nfs4ClientApi {
     const io = this.#ioState(state, true);
     return this.#withPath(state.path, async () => {
       const [, result] = await this.manager.run(
-        () => [putfh(state.fh), write({ stateid: io.stateid(), offset, stable, data })] as const,
+        () =>
+          [
+            putfh(state.fh),
+            write({
+              stateid: ioStateid(io.stateid(), this.manager.sessions),
+              offset,
+              stable,
+              data,
+            }),
+          ] as const,
         { states: [io.state] },
       );
       // A write delegation's CB_GETATTR answers the size with this write
@@ -2635,6 +2768,9 @@ export class Nfs4Client implements Nfs4ClientApi {
     });
   }
 
+  /**
+   * @internal For NfsFile: use `file.commit()`.
+   */
   commitState(state: OpenState): Promise<Uint8Array> {
     return this.#withPath(state.path, async () => {
       const [, verifier] = await this.manager.run(() => [putfh(state.fh), commit()] as const, {
@@ -2652,6 +2788,8 @@ export class Nfs4Client implements Nfs4ClientApi {
    * §16.32.4). That GETATTR failing does not fail the SETATTR, which ran
    * (a COMPOUND stops at its first failure, RFC 7530 §15.2): nothing is
    * returned then. Undefined too when `attrs` sets neither.
+   *
+   * @internal For NfsFile: use `file.setattr()`.
    */
   async setattrState(
     state: OpenState,
@@ -2683,7 +2821,11 @@ export class Nfs4Client implements Nfs4ClientApi {
     return held;
   }
 
-  /** READs kept in flight by `chunks()` at most (a session's slots, one kept for other calls). */
+  /**
+   * READs kept in flight by `chunks()` at most (a session's slots, one kept for other calls).
+   *
+   * @internal For NfsFile.chunks().
+   */
   get readDepth(): number {
     const session = this.manager.client.session;
     return session ? Math.max(1, Math.min(8, session.slots.size - 1)) : 8;
@@ -2695,6 +2837,8 @@ export class Nfs4Client implements Nfs4ClientApi {
    * handle opened with. Once close() of the client began, its release
    * closes every open: this waits for it (its outcome is the client's, in
    * {@linkcode leftOnServer}).
+   *
+   * @internal For NfsFile: use `file.close()`.
    */
   closeState(state: OpenState, share?: ShareModes): Promise<void> {
     if (this.manager.closing) return this.manager.shutdown().then(ignore, ignore);
@@ -2721,7 +2865,11 @@ export class Nfs4Client implements Nfs4ClientApi {
     await this.#channel.close();
   }
 
-  /** Fault injection for recovery drills: make the named reclaim fail. */
+  /**
+   * Fault injection for recovery drills: make the named reclaim fail.
+   *
+   * @internal For `nfs4 simulate-reboot --fail-reclaim` (a recovery drill).
+   */
   injectFault(fault: { failReclaim?: "open" | "lock" | undefined }): void {
     this.manager.faults.failReclaim = fault.failReclaim;
   }
@@ -2742,6 +2890,24 @@ export class Nfs4Client implements Nfs4ClientApi {
    */
   close(): Promise<void> {
     return this.#closing ??= this.#closeNow();
+  }
+
+  /**
+   * close(), for `await using` (TC39 explicit resource management; Deno,
+   * Bun, TypeScript 5.2 and later): the client is closed when the block
+   * that declared it ends, however it ends; what close() could not release
+   * is then in {@linkcode leftOnServer}, as after any close().
+   *
+   * @example
+   * ```ts
+   * {
+   *   await using client = await Nfs4Client.connect({ host: "127.0.0.1", port: 2049 });
+   *   console.log((await client.stat("/vfs")).mtime);
+   * } // LOCKU, CLOSE, DESTROY_SESSION, DESTROY_CLIENTID sent here
+   * ```
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   /** close()'s promise, once called. */
@@ -2783,16 +2949,151 @@ const RELEASE_AFTER_FAILED_CONNECT_MS = 1_500;
 /** Times one write() starts over after the verifier changed between its short WRITEs. */
 const MAX_WRITE_RESTARTS = 5;
 
+/** A byte range [start, end) written with less than FILE_SYNC4, not yet committed. */
+interface UncommittedRange {
+  start: bigint;
+  end: bigint;
+  /** The write verifier its WRITE returned. */
+  verifier: Uint8Array;
+  /**
+   * The COMMITs sent before its WRITE was answered: the COMMIT sent next
+   * (of this number) and those after cover it.
+   */
+  generation: number;
+  /** A COMMIT that covered it returned another verifier: lost in a restart. */
+  lost: boolean;
+}
+
+/**
+ * The WRITEs through one handle that no COMMIT has vouched for yet: those
+ * answered UNSTABLE4 or DATA_SYNC4 (less than FILE_SYNC4, as the copy's
+ * writer counts them, copy/nfs_writer.ts), each range with the verifier
+ * its WRITE returned. A server may lose them in a restart until a COMMIT
+ * sent after them returns the same verifier (RFC 7530 §16.36.4, §16.3.4;
+ * RFC 8881 §18.32.3, §18.3.3); one returning another says it restarted
+ * and they may be gone. Ranges are kept sorted and apart: a later WRITE
+ * over a range replaces it (its bytes are the file's now). Neighbours
+ * answered between the same two COMMITs with one verifier are one range,
+ * so a long sequential write is one range per COMMIT, and a COMMIT's
+ * answer still applies to exactly the WRITEs answered before it was sent
+ * (the copy commits one window while the next one's WRITEs go on).
+ */
+class UncommittedWrites {
+  #ranges: UncommittedRange[] = [];
+  /** COMMITs sent so far ({@linkcode markCommit}). */
+  #commits = 0;
+
+  get empty(): boolean {
+    return this.#ranges.length === 0;
+  }
+
+  /** A COMMIT is being sent: what it covers is every WRITE answered so far. */
+  markCommit(): number {
+    return this.#commits++;
+  }
+
+  /** A WRITE of [start, end) was answered `committed` (stable_how4) with `verifier`. */
+  wrote(start: bigint, end: bigint, committed: number, verifier: Uint8Array): void {
+    const ranges = this.#ranges;
+    // The first range ending after `start`, then those it overlaps.
+    let lo = 0;
+    let hi = ranges.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (ranges[mid]!.end <= start) lo = mid + 1;
+      else hi = mid;
+    }
+    let past = lo;
+    const parts: UncommittedRange[] = [];
+    let after: UncommittedRange | undefined;
+    for (; past < ranges.length && ranges[past]!.start < end; past++) {
+      const r = ranges[past]!;
+      if (r.start < start) parts.push({ ...r, end: start });
+      if (r.end > end) after = { ...r, start: end };
+    }
+    if (committed < StableHow.FILE_SYNC4) {
+      const generation = this.#commits;
+      parts.push({ start, end, verifier: verifier.slice(), generation, lost: false });
+    }
+    if (after) parts.push(after);
+    ranges.splice(lo, past - lo, ...parts);
+    for (let i = Math.max(lo - 1, 0); i < Math.min(lo + parts.length, ranges.length - 1);) {
+      const a = ranges[i]!;
+      const b = ranges[i + 1]!;
+      if (
+        a.end === b.start && a.generation === b.generation && !a.lost && !b.lost &&
+        bytesEqual(a.verifier, b.verifier)
+      ) {
+        ranges.splice(i, 2, { ...a, end: b.end });
+      } else {
+        i++;
+      }
+    }
+  }
+
+  /**
+   * The COMMIT `mark` ({@linkcode markCommit}) returned `verifier`: what
+   * it covers with that verifier is on stable storage, and forgotten; what
+   * it covers with another was lost in a restart (RFC 8881 §18.3.3), and
+   * stays so until written again.
+   */
+  committed(mark: number, verifier: Uint8Array): void {
+    this.#ranges = this.#ranges.filter((r) => {
+      if (r.generation > mark) return true;
+      if (!r.lost && bytesEqual(r.verifier, verifier)) return false;
+      r.lost = true;
+      return true;
+    });
+  }
+
+  /** The ranges left, as offsets and lengths, neighbours as one. */
+  ranges(): { offset: bigint; length: bigint }[] {
+    const out: { offset: bigint; length: bigint }[] = [];
+    for (const r of this.#ranges) {
+      const last = out[out.length - 1];
+      if (last && last.offset + last.length === r.start) last.length += r.end - r.start;
+      else out.push({ offset: r.start, length: r.end - r.start });
+    }
+    return out;
+  }
+
+  /** The verifiers the WRITEs left returned, in hex, each once. */
+  verifiers(): string[] {
+    return [...new Set(this.#ranges.map((r) => hex(r.verifier)))];
+  }
+}
+
 /**
  * An open file: its open state lives in the state manager. Each handle
  * open() returns is closed once: its close() is idempotent (later calls
  * return the first one's promise), and every call through it after that
  * throws {@linkcode FileClosedError} at once, whatever other handles of
  * the same file (one server state, its users counted) still do.
+ *
+ * @example
+ * ```ts
+ * import { NFS4_UINT64_MAX, Nfs4Client } from "../../mod.ts";
+ *
+ * await using client = await Nfs4Client.connect({ host: "127.0.0.1", port: 2049 });
+ * await using file = await client.open("/vfs/counter", { access: "both", create: "unchecked" });
+ * const whole = { type: "write", offset: 0n, length: NFS4_UINT64_MAX } as const;
+ * await file.lock(whole); // LockConflictError while another owner holds it
+ * const { data } = await file.read(0n, 32);
+ * const next = Number(new TextDecoder().decode(data) || "0") + 1;
+ * await file.setattr({ size: 0n });
+ * await file.write(0n, new TextEncoder().encode(String(next)), "file");
+ * await file.unlock(whole);
+ * ```
  */
 export class NfsFile implements WritableFile {
   readonly #client: Nfs4Client;
+  /**
+   * The open state (the state manager's, shared by every handle of the file).
+   *
+   * @internal For the copy engine and the tests.
+   */
   readonly state: OpenState;
+  /** Size when opened (the OPEN's GETATTR), or undefined when the server did not say. */
   readonly size: bigint | undefined;
   /**
    * The share access and deny this handle opened with, which its close
@@ -2801,12 +3102,21 @@ export class NfsFile implements WritableFile {
   readonly #share: ShareModes | undefined;
   /** close()'s promise, once called. */
   #closing: Promise<void> | undefined;
-  /** READ and WRITE sizes negotiated from maxread/maxwrite and the session. */
+  /** What this handle wrote that no COMMIT has vouched for yet: close() commits it. */
+  readonly #uncommitted = new UncommittedWrites();
+  /** The write() calls on their way: close() waits for them before its COMMIT. */
+  readonly #writing = new Set<Promise<unknown>>();
+  /**
+   * The most one READ asks for: the server's maxread, the session's reply
+   * size (4.1), at most 1 MiB. {@linkcode read} reads no more at a time.
+   */
   readonly rsize: number;
+  /** The most one WRITE sends: the server's maxwrite, the session's request size (4.1), at most 1 MiB. */
   readonly wsize: number;
   /** What a READ's end of file before {@linkcode size} is held to (none when the size is unknown). */
   readonly #end: EndOfFileCheck | undefined;
 
+  /** @internal Made by Nfs4Client.open() and openRead(), never by a program. */
   constructor(
     client: Nfs4Client,
     state: OpenState,
@@ -2825,8 +3135,28 @@ export class NfsFile implements WritableFile {
       : new EndOfFileCheck(state.path, size, () => client.sizeOfState(state));
   }
 
+  /** The path it was opened by (a client path, `/vfs/dir/name`). */
   get path(): string {
     return this.state.path;
+  }
+
+  /**
+   * close(), for `await using` (TC39 explicit resource management; Deno,
+   * Bun, TypeScript 5.2 and later): the handle is closed when the block
+   * that declared it ends, however it ends. A failure of the CLOSE is
+   * thrown there (as a `SuppressedError` when the block threw already).
+   *
+   * @example
+   * ```ts
+   * await using client = await Nfs4Client.connect({ host: "127.0.0.1", port: 2049 });
+   * {
+   *   await using file = await client.openRead("/vfs/hello.txt");
+   *   for await (const chunk of file.chunks()) console.log(chunk.length);
+   * } // CLOSE sent here
+   * ```
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   /**
@@ -2944,8 +3274,26 @@ export class NfsFile implements WritableFile {
   }
 
   /**
-   * WRITE all of `data` at `offset` (RFC 7530 §16.36), following short
-   * writes. Returns the stability the server gave and its write verifier.
+   * WRITE all of `data` at `offset` (RFC 7530 §16.36, RFC 8881 §18.32),
+   * following short writes. Returns the stability the server gave
+   * (`committed`, a stable_how4: 0 UNSTABLE4, 1 DATA_SYNC4, 2 FILE_SYNC4)
+   * and its write verifier.
+   *
+   * `stable` defaults to `"unstable"` (UNSTABLE4): the server may keep the
+   * data in memory only, and lose it if it restarts. What this handle
+   * wrote so is committed by {@linkcode close} (or {@linkcode commit}):
+   * close() sends a COMMIT first and rejects with
+   * {@linkcode WriteNotCommittedError} when the data is not known to be on
+   * stable storage. With `"file"` the server puts data and metadata on
+   * stable storage before it answers (unless it answers less than asked,
+   * which close() commits too).
+   *
+   * @example
+   * ```ts ignore
+   * const file = await client.open("/vfs/out.bin", { access: "write", create: "unchecked" });
+   * await file.write(0n, data);   // UNSTABLE4
+   * await file.close();           // COMMIT, verifier checked, then CLOSE
+   * ```
    */
   async write(
     offset: bigint,
@@ -2961,21 +3309,43 @@ export class NfsFile implements WritableFile {
     if (data.length > 0) {
       checkInteger(this.path, "write's last byte offset", offset + BigInt(data.length - 1), UINT64);
     }
-    let done = 0;
-    let committed: number = StableHow.FILE_SYNC4;
-    let verifier: Uint8Array = new Uint8Array(8);
     const how = stable === "unstable"
       ? StableHow.UNSTABLE4
       : stable === "data"
       ? StableHow.DATA_SYNC4
       : StableHow.FILE_SYNC4;
+    const writing = this.#writeAll(offset, data, how);
+    this.#writing.add(writing);
+    try {
+      return await writing;
+    } finally {
+      this.#writing.delete(writing);
+    }
+  }
+
+  async #writeAll(
+    offset: bigint,
+    data: Uint8Array,
+    how: number,
+  ): Promise<{ committed: number; verifier: Uint8Array }> {
+    let done = 0;
+    let committed: number = StableHow.FILE_SYNC4;
+    let verifier: Uint8Array = new Uint8Array(8);
     let restarts = 0;
     while (done < data.length) {
       const piece = data.subarray(done, done + this.wsize);
-      const result = await this.#client.writeAt(this.state, offset + BigInt(done), piece, how);
+      const at = offset + BigInt(done);
+      const result = await this.#client.writeAt(this.state, at, piece, how);
       if (result.count === 0) {
-        throw new Error(`${this.path}: server accepted no data at offset ${offset + BigInt(done)}`);
+        throw new Error(`${this.path}: server accepted no data at offset ${at}`);
       }
+      // Written: what close() must commit, unless FILE_SYNC4.
+      this.#uncommitted.wrote(
+        at,
+        at + BigInt(Math.min(result.count, piece.length)),
+        result.committed,
+        result.writeverf,
+      );
       if (
         done > 0 && committed !== StableHow.FILE_SYNC4 && !bytesEqual(result.writeverf, verifier)
       ) {
@@ -2997,14 +3367,22 @@ export class NfsFile implements WritableFile {
     return { committed, verifier };
   }
 
-  /** COMMIT (RFC 7530 §16.3): returns the write verifier to compare with WRITE's. */
-  commit(): Promise<Uint8Array> {
-    try {
-      this.#refuseIfClosed();
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return this.#client.commitState(this.state);
+  /**
+   * COMMIT (RFC 7530 §16.3, RFC 8881 §18.3): the server puts what was
+   * written UNSTABLE4 or DATA_SYNC4 on stable storage, and returns its
+   * write verifier. The writes that returned the same verifier (before
+   * this call) are committed: close() does not commit them again. A
+   * different verifier means the server restarted since and may have lost
+   * them: write them again (close() rejects with
+   * {@linkcode WriteNotCommittedError} until they are). The caller may
+   * compare the verifiers itself, as the copy does.
+   */
+  async commit(): Promise<Uint8Array> {
+    this.#refuseIfClosed();
+    const mark = this.#uncommitted.markCommit();
+    const verifier = await this.#client.commitState(this.state);
+    this.#uncommitted.committed(mark, verifier);
+    return verifier;
   }
 
   /**
@@ -3013,8 +3391,19 @@ export class NfsFile implements WritableFile {
    * `AttributesNotSetError`. `readOwnership`: the owner and group it sets
    * are read back in the same COMPOUND and returned (undefined when that
    * GETATTR failed: the SETATTR stands), as Nfs4Client.setattrState says.
+   *
+   * @example
+   * ```ts
+   * await using client = await Nfs4Client.connect({ host: "127.0.0.1", port: 2049 });
+   * const file = await client.open("/vfs/log", { access: "write" });
+   * await file.setattr({ size: 0n }); // truncate
+   * await file.close();
+   * ```
    */
+  setattr(attrs: FileSetattr): Promise<void>;
+  /** @internal With the other settable attributes of lib/nfs4 (times, owner: cp -p). */
   setattr(attrs: SettableAttributes): Promise<void>;
+  /** @internal The owner and group set read back in the same COMPOUND (cp -p). */
   setattr(
     attrs: SettableAttributes,
     options: { readonly readOwnership: boolean },
@@ -3034,6 +3423,8 @@ export class NfsFile implements WritableFile {
    * WRITE and SETATTR, then the CLOSE), for an open no one else shares
    * (lib/state/small_upload.ts). `done: false`: nothing was sent; write,
    * SETATTR and close as usual.
+   *
+   * @internal For the copy engine's small uploads (lib/client/copy).
    */
   endInOne(data: Uint8Array | undefined, attrs: SettableAttributes): Promise<SmallUploadEnd> {
     try {
@@ -3041,6 +3432,8 @@ export class NfsFile implements WritableFile {
     } catch (e) {
       return Promise.reject(e);
     }
+    // Its CLOSE would go without the COMMIT close() owes earlier writes.
+    if (!this.#uncommitted.empty || this.#writing.size > 0) return Promise.resolve({ done: false });
     return writeSetattrClose(this.#client.manager, this.state, data, attrs);
   }
 
@@ -3100,9 +3493,75 @@ export class NfsFile implements WritableFile {
    * the same file, which shares the server's open (RFC 7530 §9.1.1), is
    * never closed by it. After the client's close() began, this resolves
    * once that has released everything.
+   *
+   * What this handle wrote with less than FILE_SYNC4 (write()'s default)
+   * and no COMMIT has vouched for is committed first, as the kernel's
+   * close-to-open flush does: the write() calls still on their way are
+   * waited for, a COMMIT is sent (RFC 7530 §16.3, RFC 8881 §18.3) and its
+   * verifier compared with those the WRITEs returned. When they differ
+   * (the server restarted and may have lost the data), the COMMIT fails,
+   * or none can be sent (the client is closing or was interrupted), the
+   * open is closed all the same and close() rejects with
+   * {@linkcode WriteNotCommittedError} naming the path. Resolved, every
+   * byte this handle wrote is on the server's stable storage. Nothing is
+   * sent before the CLOSE when all was FILE_SYNC4 or committed already.
    */
   close(): Promise<void> {
-    return this.#closing ??= this.#client.closeState(this.state, this.#share);
+    if (this.#closing) return this.#closing;
+    return this.#closing = this.#uncommitted.empty && this.#writing.size === 0
+      ? this.#client.closeState(this.state, this.#share)
+      : this.#commitAndClose();
+  }
+
+  async #commitAndClose(): Promise<void> {
+    const notCommitted = await this.#commitBeforeClose();
+    try {
+      await this.#client.closeState(this.state, this.#share);
+    } catch (e) {
+      // Data possibly lost says more than a CLOSE that failed after it.
+      if (!notCommitted) throw e;
+    }
+    if (notCommitted) throw notCommitted;
+  }
+
+  /** close()'s COMMIT: why what this handle wrote is not known committed, if it is not. */
+  async #commitBeforeClose(): Promise<WriteNotCommittedError | undefined> {
+    // A COMMIT covers the WRITEs answered before it was sent.
+    while (this.#writing.size > 0) await Promise.allSettled([...this.#writing]);
+    const uncommitted = this.#uncommitted;
+    if (uncommitted.empty) return undefined;
+    const notCommitted = (reason: string, cause?: unknown) =>
+      new WriteNotCommittedError(
+        this.path,
+        uncommitted.ranges(),
+        reason,
+        cause === undefined ? {} : { cause },
+      );
+    const manager = this.#client.manager;
+    if (manager.closing || manager.interrupted) {
+      return notCommitted(
+        `no COMMIT sent (the client was ${manager.interrupted ? "interrupted" : "closed"} first)`,
+      );
+    }
+    const mark = uncommitted.markCommit();
+    let verifier: Uint8Array;
+    try {
+      verifier = await this.#client.commitState(this.state);
+    } catch (e) {
+      return notCommitted(
+        e instanceof NfsError
+          ? `COMMIT failed (${e.statusName})`
+          : `COMMIT failed: ${(e as Error).message}`,
+        e,
+      );
+    }
+    uncommitted.committed(mark, verifier);
+    if (uncommitted.empty) return undefined;
+    return notCommitted(
+      `COMMIT returned write verifier ${hex(verifier)}, the WRITEs ${
+        uncommitted.verifiers().join(", ")
+      } (the server restarted)`,
+    );
   }
 }
 
@@ -3381,6 +3840,24 @@ function ignore(): void {}
 /** The stateid I/O under `lock` goes with: the lock's, unless recovery lost it (see #ioState). */
 function lockIoStateid(lock: LockState, open: OpenState): Stateid {
   return lock.bad === undefined && lock.stateid ? lock.stateid : open.stateid;
+}
+
+/**
+ * The stateid a READ or WRITE carries: on NFSv4.1 and later (`sessions`)
+ * `stateid` with seqid 0, which the server takes as "the current seqid of
+ * this state" (RFC 8881 §8.2.2, the choice it names for READ and WRITE;
+ * as the kernel since "NFSv4.1: Select the most recent locking state for
+ * read/write/setattr stateids"). Another handle's OPEN of the same file
+ * (an upgrade of the one open the owner has of it) or a LOCK bumps the
+ * seqid while the I/O is in flight; with the seqid sent the server would
+ * refuse it NFS4ERR_OLD_STATEID. CLOSE, OPEN_DOWNGRADE, LOCK and LOCKU keep
+ * the real seqid (§8.2.2: a CLOSE with seqid 0 would undo an upgrade the
+ * client has not heard of yet). NFSv4.0 has no such seqid (RFC 7530
+ * §9.1.4.2): the state manager sends a refused READ or WRITE again with
+ * the current stateid (manager.ts run()).
+ */
+function ioStateid(stateid: Stateid, sessions: boolean): Stateid {
+  return sessions ? { seqid: 0, other: stateid.other } : stateid;
 }
 
 /**

@@ -29,6 +29,7 @@ export function isSeekUnsupported(e: unknown): e is NfsError {
 
 /** LOCK or LOCKT found a conflicting lock (NFS4ERR_DENIED): who holds it. */
 export class LockConflictError extends NfsError {
+  /** Who holds the conflicting lock, as the server (or LOCKT after it) named it. */
   readonly holder: LockHolder;
   /**
    * Set when this is an earlier refusal given again as the answer because
@@ -38,6 +39,7 @@ export class LockConflictError extends NfsError {
    */
   readonly answeredAtMs: number | undefined;
 
+  /** The refusal of a lock on `path` that `holder` stands in the way of. */
   constructor(
     path: string,
     holder: LockHolder,
@@ -58,9 +60,12 @@ export class LockConflictError extends NfsError {
 export class MinorVersionError extends NfsError {
   /** The minor versions tried, in order. */
   readonly minorVersions: readonly number[];
+  /** The server's host, as connect() was given it. */
   readonly host: string;
+  /** The server's port. */
   readonly port: number;
 
+  /** `minorVersions` each refused by `server`; `cause`: the last refusal. */
   constructor(
     minorVersions: readonly number[],
     server: { host: string; port: number },
@@ -87,6 +92,7 @@ export class PathError extends Error {
   /** The path the user named. */
   readonly path: string;
 
+  /** `path` refused for `reason` (the message's second half). */
   constructor(path: string, reason: string) {
     super(`${shownPath(path)}: ${reason}`);
     this.name = "PathError";
@@ -108,6 +114,7 @@ export class FileClosedError extends Error {
   /** The path the file was opened by. */
   readonly path: string;
 
+  /** A call through the closed handle of `path`. */
   constructor(path: string) {
     super(`${path}: file closed (close() was called on this handle)`);
     this.name = "FileClosedError";
@@ -213,5 +220,56 @@ export class StateNotReleasedError extends Error {
     this.name = "StateNotReleasedError";
     this.server = server;
     this.left = left;
+  }
+}
+
+/**
+ * What a file handle wrote with less than FILE_SYNC4 (`write()`'s default,
+ * UNSTABLE4) is not known to be on the server's stable storage, so a
+ * server restart may have lost it, though every write() succeeded: the
+ * COMMIT that close() sent returned a write verifier other than the one
+ * the WRITEs returned (the server restarted in between: RFC 7530 §16.3.4,
+ * §16.36.4; RFC 8881 §18.3.3, §18.32.3), or it failed, or none could be
+ * sent (the client was closing or interrupted). The file was closed all
+ * the same. Write the data again, and COMMIT it (or write it with
+ * `"file"`), before taking it to be there.
+ *
+ * @example
+ * ```ts ignore
+ * try {
+ *   await file.close();
+ * } catch (e) {
+ *   if (e instanceof WriteNotCommittedError) console.error(`${e.path}: write it again`);
+ *   throw e;
+ * }
+ * ```
+ */
+export class WriteNotCommittedError extends Error {
+  /** The path the file was opened by. */
+  readonly path: string;
+  /** The byte ranges not known to be on stable storage, in file order. */
+  readonly ranges: readonly { readonly offset: bigint; readonly length: bigint }[];
+  /** What a program that maps errors to errno values tells its user (as the kernel's close()). */
+  readonly code = "EIO";
+
+  /** `reason`: why they are not known committed (the verifiers, or the COMMIT's failure). */
+  constructor(
+    path: string,
+    ranges: readonly { readonly offset: bigint; readonly length: bigint }[],
+    reason: string,
+    options: { cause?: unknown } = {},
+  ) {
+    const bytes = ranges.reduce((sum, r) => sum + r.length, 0n);
+    const where = ranges.length === 1
+      ? `at offset ${ranges[0]!.offset}`
+      : `in ${ranges.length} ranges from offset ${ranges[0]?.offset ?? 0n}`;
+    super(
+      `${path}: ${bytes} bytes written unstable ${where} not committed: ${reason}; ` +
+        "they may be lost (write them again)",
+      options,
+    );
+    this.name = "WriteNotCommittedError";
+    this.path = path;
+    this.ranges = ranges;
   }
 }

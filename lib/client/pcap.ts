@@ -3,9 +3,13 @@
  * (which imports lib/client only). The writer is lib/rpc/pcap.ts's
  * {@linkcode PcapWriter}; give it to `ConnectOptions.pcap` of every client
  * whose connections it should record, and `close()` it when done.
+ * `openPcap` is `PcapWriter.open` with the CLI's error (`--pcap PATH:
+ * reason`); a program uses `PcapWriter.open` (mod.ts exports it).
  *
  * @example
  * ```ts
+ * import { Nfs4Client } from "../../mod.ts";
+ *
  * const pcap = openPcap("/tmp/nfs.pcap");
  * const client = await Nfs4Client.connect({ host: "127.0.0.1", port: 2049, pcap });
  * await client.close();

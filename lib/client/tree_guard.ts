@@ -50,6 +50,7 @@ export class SymlinkInTreeError extends NfsError {
   /** The symlink named from the guarded tree's top (`shared/sub`), as the message says it. */
   readonly inTree: string;
 
+  /** The walk of `path` met the symlink `link` (`inTree` from the guarded tree's top). */
   constructor(path: string, link: string, inTree: string, options: { cause?: unknown } = {}) {
     super(Nfs4Status.NFS4ERR_SYMLINK, "LOOKUP", { path, cause: options.cause });
     this.name = "SymlinkInTreeError";

@@ -35,6 +35,7 @@ export const DEFAULT_NFS_PORT = 2049;
 export interface NfsUrl {
   /** Host name or address, IPv6 without brackets (`::1`, `fe80::1%eth0`). */
   readonly host: string;
+  /** The port (2049 when the URL names none). */
   readonly port: number;
   /**
    * The client path (lib/client/names.ts): decoded components joined with
@@ -58,6 +59,7 @@ export interface NfsUrl {
  * with status 2 for it.
  */
 export class UsageError extends Error {
+  /** The user's mistake, as `message` says it. */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "UsageError";

@@ -1241,55 +1241,57 @@ export class FattrDecoder {
       // up each time until the loop is compiled (most of a short command).
       // Both switches have literal cases (a jump table, not a comparison per
       // case); tests/nfs4/attrs_fattr_decoder_test.ts holds every one of them
-      // to decodeFattr() (a wrong number would store a wrong field).
+      // to decodeFattr() (a wrong number would store a wrong field). A
+      // literal in brackets is the same named store as a dot (`attrs` is a
+      // record: noPropertyAccessFromIndexSignature wants the brackets).
       switch (ids[i]) {
         case 1: // Attr.TYPE
-          attrs.type = value;
+          attrs["type"] = value;
           break;
         case 3: // Attr.CHANGE
-          attrs.change = value;
+          attrs["change"] = value;
           break;
         case 4: // Attr.SIZE
-          attrs.size = value;
+          attrs["size"] = value;
           break;
         case 8: // Attr.FSID
-          attrs.fsid = value;
+          attrs["fsid"] = value;
           break;
         case 11: // Attr.RDATTR_ERROR
-          attrs.rdattrError = value;
+          attrs["rdattrError"] = value;
           break;
         case 19: // Attr.FILEHANDLE
-          attrs.filehandle = value;
+          attrs["filehandle"] = value;
           break;
         case 20: // Attr.FILEID
-          attrs.fileid = value;
+          attrs["fileid"] = value;
           break;
         case 33: // Attr.MODE
-          attrs.mode = value;
+          attrs["mode"] = value;
           break;
         case 35: // Attr.NUMLINKS
-          attrs.numlinks = value;
+          attrs["numlinks"] = value;
           break;
         case 36: // Attr.OWNER
-          attrs.owner = value;
+          attrs["owner"] = value;
           break;
         case 37: // Attr.OWNER_GROUP
-          attrs.ownerGroup = value;
+          attrs["ownerGroup"] = value;
           break;
         case 41: // Attr.RAWDEV
-          attrs.rawdev = value;
+          attrs["rawdev"] = value;
           break;
         case 45: // Attr.SPACE_USED
-          attrs.spaceUsed = value;
+          attrs["spaceUsed"] = value;
           break;
         case 47: // Attr.TIME_ACCESS
-          attrs.timeAccess = value;
+          attrs["timeAccess"] = value;
           break;
         case 52: // Attr.TIME_METADATA
-          attrs.timeMetadata = value;
+          attrs["timeMetadata"] = value;
           break;
         case 53: // Attr.TIME_MODIFY
-          attrs.timeModify = value;
+          attrs["timeModify"] = value;
           break;
         default:
           attrs[keys[i]!] = value;

@@ -21,6 +21,7 @@ export class AttributesNotSetError extends Error {
   /** The attributes asked for and not set, by id (lib/nfs4/attrs.ts `Attr`). */
   readonly notSet: readonly number[];
 
+  /** The SETATTR of `path` left the attributes `notSet` (their ids) unset. */
   constructor(path: string, notSet: readonly number[]) {
     const names = notSet.map((id) => attrName(id).toLowerCase());
     super(`${path}: the server did not set ${names.join(", ")} (SETATTR attrsset)`);

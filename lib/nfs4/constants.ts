@@ -127,6 +127,7 @@ export const NFS4_VERIFIER_SIZE = 8;
 export const NFS4_OTHER_SIZE = 12;
 export const NFS4_OPAQUE_LIMIT = 1024;
 export const NFS4_SESSIONID_SIZE = 16;
+/** 2^64-1: a lock `length` meaning to the end of the file (RFC 7530 §16.10), the largest offset4 and length4. */
 export const NFS4_UINT64_MAX = 0xffff_ffff_ffff_ffffn;
 export const NFS4_UINT32_MAX = 0xffff_ffff;
 

@@ -34,6 +34,7 @@ export class NfsError extends Error {
    */
   readonly answeredResend: boolean;
 
+  /** The status `status` (nfsstat4) that operation `op` answered; `options.path` names what it was for. */
   constructor(
     status: number,
     op: string,
@@ -73,6 +74,7 @@ export class NfsError extends Error {
 
 /** A reply that does not match what was sent (wrong op number, too many results). */
 export class Nfs4ProtocolError extends Error {
+  /** A reply that does not match its request, as `message` says. */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "Nfs4ProtocolError";

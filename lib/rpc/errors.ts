@@ -34,6 +34,7 @@ export class RpcError extends Error {
   /** Whether the same call may succeed if sent again (on a new connection). */
   readonly retriable: boolean;
 
+  /** `options.retriable`: whether sending the call again may succeed (default false). */
   constructor(message: string, options?: RpcErrorOptions) {
     super(message, options);
     this.name = "RpcError";
@@ -64,11 +65,16 @@ export class RpcAcceptedError extends RpcError {
   readonly acceptStatName: string;
   /** For PROG_MISMATCH: the versions of the program the server supports. */
   readonly mismatch: VersionRange | undefined;
+  /** The call's transaction id. */
   readonly xid: number;
+  /** The RPC program called (100003: NFS). */
   readonly program: number;
+  /** The program version called (4: NFSv4). */
   readonly version: number;
+  /** The procedure called (1: COMPOUND). */
   readonly procedure: number;
 
+  /** The server's answer `acceptStat` to `call` (with the versions it has, for PROG_MISMATCH). */
   constructor(
     call: RpcCallTarget,
     acceptStat: number,
@@ -99,11 +105,16 @@ export class RpcDeniedError extends RpcError {
   readonly authStat: number | undefined;
   /** For AUTH_ERROR: the name of `authStat`, such as `AUTH_TOOWEAK`. */
   readonly authStatName: string | undefined;
+  /** The call's transaction id. */
   readonly xid: number;
+  /** The RPC program called (100003: NFS). */
   readonly program: number;
+  /** The program version called (4: NFSv4). */
   readonly version: number;
+  /** The procedure called (1: COMPOUND). */
   readonly procedure: number;
 
+  /** The server's refusal `denial` of `call`. */
   constructor(
     call: RpcCallTarget,
     denial: Omit<RpcMismatchReply, "replyStat"> | Omit<AuthErrorReply, "replyStat">,
@@ -130,6 +141,7 @@ export class RpcTimeoutError extends RpcError {
   /** The timeout that expired, in milliseconds. */
   readonly timeoutMs: number;
 
+  /** No reply within `timeoutMs`; always retriable. */
   constructor(message: string, timeoutMs: number, options?: ErrorOptions) {
     super(message, { ...options, retriable: true });
     this.name = "RpcTimeoutError";
@@ -148,11 +160,14 @@ export function formatEndpoint(host: string, port: number): string {
  * closed on purpose.
  */
 export class RpcConnectionError extends RpcError {
+  /** The server's host, as connected to. */
   readonly host: string;
+  /** The server's port. */
   readonly port: number;
   /** The system error code behind it, such as `ECONNREFUSED`, when known. */
   readonly code: string | undefined;
 
+  /** The connection to `endpoint` failed (its errno `code`, when known). */
   constructor(
     message: string,
     endpoint: { host: string; port: number; code?: string | undefined },
@@ -216,6 +231,7 @@ export class RpcRecordTooLargeError extends RpcError {
   /** The configured maximum, in bytes. */
   readonly limit: number;
 
+  /** A record of at least `size` bytes, past `limit`. */
   constructor(size: number, limit: number, options?: ErrorOptions) {
     super(`record of at least ${size} bytes exceeds the maximum of ${limit} bytes`, options);
     this.name = "RpcRecordTooLargeError";
@@ -234,6 +250,7 @@ export class RpcRecordTooFragmentedError extends RpcRecordTooLargeError {
   /** The most fragments a record may come in. */
   readonly fragmentLimit: number;
 
+  /** A record of `size` bytes so far, in more than `fragmentLimit` fragments. */
   constructor(size: number, limit: number, fragmentLimit: number, options?: ErrorOptions) {
     super(size, limit, options);
     this.name = "RpcRecordTooFragmentedError";
@@ -248,6 +265,7 @@ export class RpcProtocolError extends RpcError {
   /** The xid of the malformed message, when it could be read. */
   readonly xid: number | undefined;
 
+  /** A malformed message (its `xid` when it could be read). */
   constructor(message: string, xid?: number, options?: RpcErrorOptions) {
     super(message, options);
     this.name = "RpcProtocolError";

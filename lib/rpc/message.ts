@@ -84,7 +84,9 @@ export function acceptStatName(stat: number): string {
 
 /** A range of versions a server supports (§9 `mismatch_info`). */
 export interface VersionRange {
+  /** The lowest version supported. */
   low: number;
+  /** The highest version supported. */
   high: number;
 }
 

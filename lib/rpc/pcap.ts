@@ -37,6 +37,8 @@
  *
  * @example
  * ```ts
+ * import { RpcTransport } from "./transport.ts";
+ *
  * const pcap = PcapWriter.open("/tmp/nfs.pcap");
  * const transport = new RpcTransport({ host: "127.0.0.1", port: 2049, tap: pcap });
  * await transport.call({ program: 100003, version: 4, procedure: 0 });
@@ -114,6 +116,7 @@ export interface PcapCounts {
  * any synchronous sink (tests).
  */
 export class PcapWriter implements RecordTap {
+  /** The file's timestamps are in nanoseconds (magic 0xa1b23c4d), else in microseconds. */
   readonly nanoseconds: boolean;
   readonly #sink: (bytes: Uint8Array) => void;
   readonly #now: () => number;

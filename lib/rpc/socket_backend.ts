@@ -16,10 +16,11 @@
  * - `deno` (socket_deno.ts): `Deno.connect`, reading with `conn.read()`
  *   straight into the buffer given.
  * - `ffi` (socket_ffi.ts): a socket of our own through Bun's FFI, read
- *   straight into the record's buffer; the default in Bun on Linux (the
- *   single binary).
- * - `bun` (socket_bun.ts): `Bun.connect`, the default in Bun where `ffi`
- *   cannot run.
+ *   straight into the record's buffer; the default in Bun on Linux once the
+ *   program asked for it ({@linkcode useFfiSockets}: the `nfs4` command and
+ *   the single binary do), since it takes the process's SIGIO.
+ * - `bun` (socket_bun.ts): `Bun.connect`, the default in Bun otherwise
+ *   (a library in someone else's program, or where `ffi` cannot run).
  *
  * What was measured (1 GiB over loopback from Ganesha, CPU time of the
  * client): a bare receive loop costs the same 0.18-0.23 s through Deno's
@@ -44,6 +45,31 @@ import { bunAvailable, connectBun } from "./socket_bun.ts";
 import { connectFfi, ffiAvailable } from "./socket_ffi.ts";
 
 export { setStreamingReplyWait } from "./socket_ffi.ts";
+
+/** Whether the program asked for the FFI backend by default ({@linkcode useFfiSockets}). */
+let ffiWanted = false;
+
+/**
+ * Makes the FFI socket backend (socket_ffi.ts) the default in Bun on Linux
+ * for every connection made from now on. That backend installs a handler of
+ * SIGIO for the whole process, never removed (the signal's default action
+ * would end the process, and one already sent may still arrive), and puts
+ * its sockets in signal-driven mode aimed at the main thread: a library
+ * must not take a process-wide signal the program did not ask it to, so it
+ * is off unless the program calls this (the `nfs4` command does, in
+ * cli/connect.ts, for its fewer copies per byte read). `NFS4_SOCKET=ffi` in
+ * the environment asks for it too. Nothing changes outside Bun on Linux.
+ *
+ * @example
+ * ```ts
+ * // A program that owns its process and event loop, as the nfs4 command:
+ * useFfiSockets();
+ * setStreamingReplyWait(20);
+ * ```
+ */
+export function useFfiSockets(on = true): void {
+  ffiWanted = on;
+}
 
 /** Where to connect. */
 export interface SocketEndpoint {
@@ -114,19 +140,21 @@ export type SocketFactory = (
 ) => RpcSocket;
 
 /**
- * The backend to use: `NFS4_SOCKET` when set, else `ffi` in Bun on Linux,
- * `bun` in Bun elsewhere and `node` outside Bun. (`readBufferSize` 0 means 'data' events, which only the node
- * backend has.)
+ * The backend to use: `NFS4_SOCKET` when set, else `ffi` in Bun on Linux
+ * when the program asked for it ({@linkcode useFfiSockets}), `bun` in Bun
+ * otherwise and `node` outside Bun. (`readBufferSize` 0 means 'data'
+ * events, which only the node backend has.)
  */
 export function defaultSocketKind(): SocketKind {
   let wanted: string | undefined;
   try {
-    wanted = process.env.NFS4_SOCKET;
+    // Bracket access: `env` is an index signature (noPropertyAccessFromIndexSignature).
+    wanted = process.env["NFS4_SOCKET"];
   } catch {
     wanted = undefined; // no permission to read the environment
   }
   if (wanted === "deno" || wanted === "bun" || wanted === "node" || wanted === "ffi") return wanted;
-  if (ffiAvailable()) return "ffi";
+  if (ffiWanted && ffiAvailable()) return "ffi";
   return bunAvailable() ? "bun" : "node";
 }
 

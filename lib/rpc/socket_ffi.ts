@@ -46,8 +46,11 @@
  * thread through a SharedArrayBuffer (this module's design until then),
  * and 4-5 MB less peak memory (the worker's heap and thread).
  *
- * Only on Linux x64/arm64 in Bun (the constants below are Linux's); elsewhere `Bun.connect` (socket_bun.ts) is
- * the default. `NFS4_SOCKET=bun` selects it in the binary as well.
+ * Only on Linux x64/arm64 in Bun (the constants below are Linux's), and
+ * only when the program asked for it (socket_backend.ts `useFfiSockets`,
+ * which the `nfs4` command calls; or `NFS4_SOCKET=ffi`): the SIGIO handler
+ * is the whole process's. Otherwise `Bun.connect` (socket_bun.ts) is the
+ * default; `NFS4_SOCKET=bun` selects it in the binary as well.
  * @module
  */
 
@@ -244,7 +247,7 @@ function bind(): { libc: Libc; ffi: BunFfi; setOwner: SetOwner } | undefined {
     // fcntl is variadic: a second binding for the pointer form.
     const setOwner = ffi.dlopen("libc.so.6", {
       fcntl: { args: [i32, i32, ptr], returns: i32 },
-    }).symbols.fcntl as unknown as SetOwner;
+    }).symbols["fcntl"] as unknown as SetOwner;
     bound = { libc: symbols as unknown as Libc, ffi, setOwner };
   } catch {
     bound = null; // no glibc (musl, say): Bun.connect it is

@@ -33,6 +33,7 @@ export type RecordDirection = "sent" | "received";
 export interface TapEndpoint {
   /** The address as the socket reports it (`127.0.0.1`, `::1`, `::ffff:10.0.0.1`). */
   readonly host: string;
+  /** The TCP port. */
   readonly port: number;
 }
 

@@ -25,6 +25,7 @@ export class CreatedFileLeftError extends Error {
   /** The server refused the REMOVE (else its outcome is unknown). */
   readonly surely: boolean;
 
+  /** The file made at `path` is left: `cause` why the open failed, `removal` why it was not removed. */
   constructor(path: string, options: { cause: unknown; removal: unknown }) {
     const reason = reasonOf(options.cause);
     const removal = reasonOf(options.removal);

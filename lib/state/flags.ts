@@ -27,4 +27,5 @@ export const FLAG_ORDER = [
   "DELEGRETURN",
 ] as const;
 
+/** A state-manager flag: a recovery step pending (`SESSION_RESET`, `RECLAIM_REBOOT`...), handled in {@linkcode FLAG_ORDER}'s order. */
 export type ClientFlag = (typeof FLAG_ORDER)[number];

@@ -1637,6 +1637,8 @@ export class StateManager {
       : this.clock.now() + options.answerWithinMs;
     let backoff = RETRY_MIN_MS;
     let immediateRetries = 0;
+    /** READ/WRITE resends after NFS4ERR_OLD_STATEID for a stateid moved on meanwhile (case "retry"). */
+    let movedOnResends = 0;
     // The room a request is given to be answered before `answerBy`: twice
     // the longest this call's own attempts took to be answered, never less
     // than LAST_SEND_ROOM_MS. Its own, not the session's: a big WRITE or a
@@ -1846,6 +1848,85 @@ export class StateManager {
           // simply run again; the caller must look a state change up.
           if (status === S.NFS4ERR_RETRY_UNCACHED_REP && changesState(ops)) {
             return this.#results(reply, ops, mayHaveRun);
+          }
+          // NFS4ERR_OLD_STATEID to a READ or WRITE whose stateid has moved on
+          // since it was sent: another handle's OPEN of the same file (an
+          // upgrade of the one open the owner has of it) or a LOCK bumped
+          // its seqid while it was in flight (RFC 7530 §9.1.4.2; 4.1 sends
+          // seqid 0 for READ and WRITE, RFC 8881 §8.2.2, client.ts
+          // ioStateid, and so does not get here from them). The server did
+          // not do it (a COMPOUND stops at its first failure, RFC 7530
+          // §15.2, RFC 8881 §15.1.5.5): it is sent again at once with the
+          // current stateid, and not counted as a spin, as the kernel's
+          // nfs4_read_stateid_changed() and nfs4_write_stateid_changed()
+          // restart it. Refused though it is the newest this client holds:
+          // the server ran an OPEN or LOCK whose reply is still on its way,
+          // waited for briefly on 4.0 (500 ms at most). Each uncounted resend
+          // follows a change of this client's own state; the deadline and a
+          // cap of 256 bound them. Counted below as any retry: a stateid
+          // still the newest after the wait (a server answering OLD_STATEID
+          // to the current stateid ends in the status), and an answer to a
+          // resend (its first transmission may have run: #leftUnknown).
+          if (
+            status === S.NFS4ERR_OLD_STATEID && movedOnResends < 256 &&
+            (failed.name === "READ" || failed.name === "WRITE") &&
+            !this.#answersToResends.has(reply)
+          ) {
+            type Sid = { readonly seqid: number; readonly other: Uint8Array };
+            const sent = (ops.find((op) => op.name === failed.name)?.args as
+              | { stateid?: Sid }
+              | undefined)?.stateid;
+            // The same state's stateid held now, when newer than the one sent.
+            const newer = (): Sid | undefined => {
+              if (!sent || sent.seqid === 0) return undefined;
+              for (const held of options.states ?? []) {
+                const open = "open" in held ? held.open : held;
+                for (const sid of [open.stateid, ...open.locks.map((l) => l.stateid)]) {
+                  if (
+                    sid && hex(sid.other) === hex(sent.other) && ((sid.seqid - sent.seqid) | 0) > 0
+                  ) return sid;
+                }
+              }
+              return undefined;
+            };
+            const refusedAt = this.clock.now();
+            // 4.0 only: 4.1 sends READ and WRITE with seqid 0, and what
+            // else sends one with a seqid goes again at once, as before.
+            const waitEnd = this.minorVersion === 0
+              ? Math.min(refusedAt + 500, deadline - sendRoom())
+              : refusedAt;
+            let now = newer();
+            let polls = 0;
+            while (sent && sent.seqid !== 0 && !now && this.clock.now() < waitEnd) {
+              polls++;
+              try {
+                await this.clock.sleep(2, this.#signal(soft));
+              } catch (cause) {
+                throw new NfsError(status, failed.name, { cause });
+              }
+              now = newer();
+            }
+            const waited = this.clock.now() - refusedAt;
+            if (sent && now) {
+              movedOnResends++;
+              this.tracer.emit(
+                "retry",
+                label,
+                `stateid ${formatStateid(sent)} moved on to ${formatStateid(now)} ${
+                  polls > 0 ? `${ms(waited)} after the refusal` : "while in flight"
+                }: sending again with it (not counted)`,
+              );
+              continue;
+            }
+            if (sent && polls > 0) {
+              this.tracer.emit(
+                "retry",
+                label,
+                `stateid ${formatStateid(sent)} is the newest held; none newer came in ${
+                  ms(waited)
+                }`,
+              );
+            }
           }
           // RETRY_UNCACHED_REP to a resend is what a lost reply leads to, not
           // a spin: each one follows a lost connection or timeout, and the

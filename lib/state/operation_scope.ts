@@ -34,7 +34,11 @@ const scope = new AsyncLocalStorage<AbortSignal | undefined>();
  *
  * @example
  * ```ts
+ * import { Nfs4Client } from "../../mod.ts";
+ *
+ * await using client = await Nfs4Client.connect({ host: "127.0.0.1", port: 2049 });
  * const verb = new AbortController();
+ * setTimeout(() => verb.abort(), 5_000); // this piece of work only: the client goes on
  * await withOperationSignal(verb.signal, () => client.stat("/vfs/a"));
  * ```
  */

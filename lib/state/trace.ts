@@ -76,9 +76,15 @@ export interface TraceFilter {
   readonly everyOp?: boolean;
 }
 
+/**
+ * One thing the state manager did or saw: what `--trace` prints, one line
+ * each ({@linkcode formatTraceText}, {@linkcode formatTraceJson}), and
+ * what a {@linkcode TraceSink} receives.
+ */
 export interface TraceEvent {
   /** Seconds since the client was created. */
   readonly time: number;
+  /** What it is about (`state`, `open`, `ops`...). */
   readonly category: TraceCategory;
   /** Short name: `+SESSION_RESET`, `RENEW ok`, `OPEN reclaimed`. */
   readonly event: string;
@@ -103,10 +109,14 @@ export type TraceSink = ((event: TraceEvent) => void) & { readonly filter?: Trac
  * A sink that receives what `filter` asks for.
  * @example
  * ```ts
+ * import { Nfs4Client } from "../../mod.ts";
+ *
  * const client = await Nfs4Client.connect({
- *   host, port,
+ *   host: "127.0.0.1",
+ *   port: 2049,
  *   onTrace: filteredSink((e) => console.error(formatTraceText(e)), { categories: ["ops"] }),
  * });
+ * await client.close();
  * ```
  */
 export function filteredSink(
@@ -186,6 +196,7 @@ export interface CompoundTrace {
   readonly xid?: number | undefined;
   /** 4.1 slot and sequence id (SEQUENCE or CB_SEQUENCE). */
   readonly slot?: number | undefined;
+  /** Its slot's sequence id (4.1). */
   readonly seqid?: number | undefined;
   /** The operations sent, by name. */
   readonly ops: readonly string[];
@@ -205,6 +216,7 @@ export interface CompoundTrace {
   readonly error?: string;
   /** Bytes of the request's and the reply's RPC messages, when known. */
   readonly sentBytes?: number | undefined;
+  /** Bytes of the reply's RPC message. */
   readonly receivedBytes?: number | undefined;
   /** From sending to the reply (or to giving up), in milliseconds. */
   readonly ms: number;
@@ -448,6 +460,7 @@ export class Tracer {
   readonly #now: () => number;
   #wantsOps = false;
 
+  /** A tracer whose event times count from now (`now`: the clock, ms); `sink` subscribed first. */
   constructor(now: () => number = () => performance.now(), sink?: TraceSink) {
     this.#now = now;
     this.#start = now();
@@ -481,6 +494,7 @@ export class Tracer {
     this.#wantsOps = this.#subs.some((s) => s.categories.has("ops"));
   }
 
+  /** Whether any sink is subscribed (none: emit() does nothing). */
   get active(): boolean {
     return this.#subs.length > 0;
   }
@@ -496,6 +510,7 @@ export class Tracer {
     return `${((instant - this.#start) / 1000).toFixed(3)} s`;
   }
 
+  /** Sends an event of `category` to the sinks that want it: `event` its short name, `detail` why or the result, `data` structured fields. */
   emit(
     category: TraceCategory,
     event: string,

@@ -13,6 +13,7 @@ export class XdrError extends Error {
   /** Byte offset in the buffer where the problem was found. */
   readonly offset: number;
 
+  /** `message`, found at byte `offset` (the message says it). */
   constructor(message: string, offset: number, options?: ErrorOptions) {
     super(`${message} (at byte ${offset})`, options);
     this.name = "XdrError";
