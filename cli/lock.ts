@@ -725,8 +725,12 @@ class LockRun {
 
   /**
    * LOCKU, CLOSE, then the client's goodbye (RELEASE_LOCKOWNER on 4.0,
-   * DESTROY_SESSION on 4.1); false when the LOCKU was not answered (said
-   * on one line).
+   * DESTROY_SESSION on 4.1); false when the LOCKU was not answered, or
+   * when the server was not left clean otherwise (a CLOSE or goodbye
+   * refused or unanswered: the client's leftOnServer, as every command
+   * reports it, cli/context.ts), said on one line. Not for a lock already
+   * lost, said already; nor after a stop (a signal, a failure), whose
+   * release window leaves nothing in leftOnServer.
    */
   async #release(
     client: Nfs4ClientApi | undefined,
@@ -734,7 +738,8 @@ class LockRun {
     locked: boolean,
   ): Promise<boolean> {
     let released = true;
-    if (file && locked && this.#lost(client) === undefined) {
+    const lost = this.#lost(client);
+    if (file && locked && lost === undefined) {
       await file.unlock(this.#range).catch((err) => {
         released = false;
         this.#ctx.error(
@@ -750,6 +755,12 @@ class LockRun {
         this.#ctx.error(`warning: closing the connection failed: ${describeError(err, true)}`);
       }
     });
+    const left = client?.leftOnServer;
+    if (left !== undefined && released && lost === undefined) {
+      // `not released: RELEASE_LOCKOWNER lock-p42-3 (NFS4ERR_LOCKS_HELD: …)`.
+      released = false;
+      this.#ctx.error(describeError(left, this.#globals.verbose));
+    }
     return released;
   }
 

@@ -28,7 +28,10 @@
  *
  * @example
  * ```ts
- * const file = await client.open("/vfs/job.lock", { access: "write" });
+ * import { LockConflictError, lockWithWait, Nfs4Client, NFS4_UINT64_MAX } from "../../mod.ts";
+ *
+ * await using client = await Nfs4Client.connect({ host: "127.0.0.1", port: 2049 });
+ * await using file = await client.open("/vfs/job.lock", { access: "write" });
  * const range = { type: "write", offset: 0n, length: NFS4_UINT64_MAX } as const;
  * try {
  *   await lockWithWait(file, range, { timeoutMs: 10_000 });
@@ -41,7 +44,6 @@
 
 import type { LockHolder, LockRange, WritableFile } from "./api.ts";
 import { LockConflictError, Nfs4Status, NfsError } from "./errors.ts";
-import type { Clock } from "../state/clock.ts";
 import { actionForStatus } from "../state/error_table.ts";
 import type { ClientFlag } from "../state/flags.ts";
 import { RecoveryTimeoutError, SendWaitTimeoutError } from "../state/manager.ts";
@@ -61,6 +63,7 @@ export class LockWaitDeadline extends Error {
   /** How long the wait lasted (ms). */
   readonly waitedMs: number;
 
+  /** `cause`: the last answer, when it said "not now" (the message names it). */
   constructor(waitedMs: number, options: { cause?: unknown } = {}) {
     const waited = `${(waitedMs / 1000).toFixed(1)} s`;
     const why = notGrantedBecause(options.cause);
@@ -109,16 +112,21 @@ function notGrantedBecause(answer: unknown): string | undefined {
  * from its cache or runs; a lock owner's own locks never conflict with its
  * request (RFC 7530 §16.10.5, RFC 8881 §18.10.4; a server without POSIX
  * semantics may answer NFS4ERR_LOCK_RANGE). The next try here is not that
- * request. lib/state/files.ts lockFile forgets a lock state whose first LOCK
- * did not succeed, and the try after takes a new lock owner (on 4.0 always;
- * on 4.1 unless that LOCK was refused); a lock is its lock owner's (RFC 7530
+ * request. lib/state/files.ts lockFile keeps a first LOCK whose outcome is
+ * unknown with its owner and range only for the close to settle
+ * (LockState.unsettled), and that owner, out of step with the server
+ * (retired: owners.ts), is not taken again: the try after takes a new lock
+ * owner (a refused try's owner is kept for the next); a lock is its lock owner's (RFC 7530
  * §9.1.5), so the new owner's LOCKs would be refused by it as by another
  * process's, until the deadline (without -w, for ever), naming this process
  * as the holder and keeping that lock alive. (Nor would the same owner's
  * open_to_lock_owner4 do, unless it is the very retransmission:
  * NFS4ERR_BAD_SEQID, RFC 7530 §16.10.5.) So such an error is the answer: it
- * says the server may have run the LOCK, and `nfs4 lock` then leaves its
- * client ID to expire (RFC 8881 §18.50.3), which frees such a lock.
+ * says the server may have run the LOCK. The close settles such a lock
+ * (LOCKT, then the same LOCK of the same owner to learn its stateid, and
+ * LOCKU: lib/state/procs.ts settleUnknownLocks); one it cannot settle, the
+ * CLOSE meets (NFS4ERR_LOCKS_HELD), and `nfs4 lock` then leaves its client
+ * ID to expire (RFC 8881 §18.50.3), which frees it.
  *
  * Unless the server has lost this client's state since, and with it any
  * lock that transmission took: a transmission that reached the new instance
@@ -173,8 +181,16 @@ export const LOCK_RETRY_MAX_MS = 2_000;
  */
 export const LOCK_LAST_TRY_MIN_ROOM_MS = 100;
 
-/** Time for the waiting: the real clock by default, a `FakeClock` in tests. */
-export type WaitClock = Pick<Clock, "now" | "setTimer">;
+/**
+ * Time for the waiting: the real clock by default, a `FakeClock` in tests
+ * (lib/state/clock.ts's `Clock` is one).
+ */
+export interface WaitClock {
+  /** Milliseconds, monotonic. */
+  now(): number;
+  /** Calls `fn` after `ms` milliseconds, unless cancelled first. */
+  setTimer(fn: () => void, ms: number): { cancel(): void };
+}
 
 /** A hint that the lock may have become free; returns a function that unsubscribes. */
 export type WakeSource = (listener: () => void) => () => void;
@@ -189,6 +205,7 @@ export interface LockDenial {
   readonly delayMs: number;
 }
 
+/** How {@linkcode lockWithWait} waits: how long, how to stop it, what to report. */
 export interface LockWaitOptions {
   /**
    * How long to keep trying, in ms. `0` means one try with the non-blocking
@@ -202,9 +219,11 @@ export interface LockWaitOptions {
   readonly wake?: WakeSource | undefined;
   /** Called after every denial, before the pause (for traces and progress). */
   readonly onDenied?: ((denial: LockDenial) => void) | undefined;
-  /** First and longest pause (defaults: 100 ms and 2 s). */
+  /** First pause after a denial, in ms (default 100); each next one doubles. */
   readonly minDelayMs?: number | undefined;
+  /** Longest pause, in ms (default 2 s). */
   readonly maxDelayMs?: number | undefined;
+  /** Time for the pauses and the deadline (default: the real clock). */
   readonly clock?: WaitClock | undefined;
 }
 
@@ -399,7 +418,11 @@ export type OpenWaitOptions = Pick<
  *
  * @example
  * ```ts
- * const file = await openWithWait(
+ * import { Nfs4Client } from "../../mod.ts";
+ * import { openWithWait } from "./lock_wait.ts";
+ *
+ * await using client = await Nfs4Client.connect({ host: "127.0.0.1", port: 2049 });
+ * await using file = await openWithWait(
  *   (within) =>
  *     client.open("/vfs/job.lock", {
  *       access: "write",

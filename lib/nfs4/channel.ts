@@ -39,8 +39,23 @@ export interface CompoundCallOptions {
 
 export interface CompoundChannel {
   compound(request: CompoundRequest, options?: CompoundCallOptions): Promise<CompoundReply>;
-  /** NFSPROC4_NULL: is an NFSv4 server there? */
+  /** NFSPROC4_NULL: is an NFSv4 server there? (On the current connection.) */
   ping(options?: CompoundCallOptions): Promise<void>;
+  /**
+   * Breaks the current connection (the server answers nothing on it, not
+   * even NULL): the COMPOUNDs in flight on it fail as on a lost connection,
+   * and may be sent again on the next (RFC 7530 §3.1.1). False if there was
+   * none. Without it, a channel is taken as one whose requests need no
+   * such break to be sent again.
+   */
+  dropConnection?(reason: string): boolean;
+  /**
+   * Gives up the request of `attempt`, whose COMPOUND timed out while its
+   * connection stood: its reply is no longer waited for (see
+   * `RpcCallOptions.attempt`: a timed-out request is not sent again on the
+   * same connection; calling `compound` with the attempt again waits for it).
+   */
+  stopWaiting?(attempt: RpcAttempt): void;
   close(): Promise<void>;
   /** Connection changes, for the state manager's trace. */
   onConnectionChange?(listener: (change: ConnectionChange) => void): void;
@@ -157,6 +172,14 @@ export class RpcCompoundChannel implements CompoundChannel {
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
+  }
+
+  dropConnection(reason: string): boolean {
+    return this.transport.dropConnection(reason);
+  }
+
+  stopWaiting(attempt: RpcAttempt): void {
+    this.transport.stopWaiting(attempt);
   }
 
   close(): Promise<void> {

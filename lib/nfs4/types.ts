@@ -41,6 +41,19 @@ export const CURRENT_STATEID: Stateid = Object.freeze({
   other: new Uint8Array(NFS4_OTHER_SIZE),
 });
 
+/**
+ * Whether `stateid` is one of the special stateids, which no server
+ * issues: its `other` all zeros (anonymous, and 4.1's current and invalid
+ * stateids) or all ones (READ bypass) (RFC 7530 §9.1.4.3, RFC 8881 §8.2.3).
+ */
+export function isSpecialStateid(stateid: Stateid): boolean {
+  const other = stateid.other;
+  const first = other[0];
+  if (first !== 0 && first !== 0xff) return false;
+  for (let i = 1; i < other.length; i++) if (other[i] !== first) return false;
+  return true;
+}
+
 export function encodeStateid(w: XdrWriter, stateid: Stateid): void {
   w.writeUint(stateid.seqid);
   w.writeFixedOpaque(stateid.other, NFS4_OTHER_SIZE);

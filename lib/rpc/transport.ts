@@ -9,7 +9,18 @@
  * Failure is per call where it can be: a timeout, an abort, a non-success
  * reply status or a malformed reply fails that call only. Losing the
  * connection fails every call sent on it with a retriable
- * {@linkcode RpcConnectionError}; the next call opens a new connection. A
+ * {@linkcode RpcConnectionError}; the next call opens a new connection.
+ * A call timeout is not a lost request: over TCP the server never drops one
+ * silently, and a client "MUST NOT retry a request unless ... the transport
+ * connection has been broken" or the procedure is NULL (RFC 7530 §3.1.1,
+ * RFC 8881 §2.9.2). So a call that is one request's transmission (its
+ * `attempt`) keeps its xid registered past its timeout while the
+ * connection stands, and the same attempt called again waits for that
+ * reply instead of sending the request a second time on the connection;
+ * only on another connection (this one lost, or broken on purpose:
+ * {@linkcode RpcTransport.dropConnection}) does it go out again, under the
+ * same xid. Whether to wait on or break the connection is the caller's
+ * decision (lib/state's RPC NULL probe). A
  * record over `maxRecordSize` puts the stream out of step, so it drops the
  * connection and fails the calls on it with {@linkcode RpcRecordTooLargeError}.
  * When the record is the peer's first and its mark is absurd (no
@@ -232,7 +243,18 @@ export interface RpcCallOptions {
    * sent under here, and a call given an attempt that already has one is
    * sent under the same xid (RFC 5531 §9: a retransmission keeps its xid so
    * the server's duplicate request cache can recognise it). A new xid is
-   * used only when that one is still pending on the connection.
+   * used only when that one is still pending on the connection for another
+   * call.
+   *
+   * Over TCP a request is sent once per connection (RFC 7530 §3.1.1, RFC
+   * 8881 §2.9.2): when such a call times out while its connection stands,
+   * its xid stays registered there (the call itself fails with
+   * {@linkcode RpcTimeoutError}), and a later call with the same attempt on
+   * that connection sends nothing: it waits for the reply, or takes it at
+   * once if it came meanwhile. After the connection is lost or dropped
+   * ({@linkcode RpcTransport.dropConnection}) the attempt is sent again, on
+   * the new one. {@linkcode RpcTransport.stopWaiting} lets the xid go when
+   * the request is given up.
    */
   attempt?: RpcAttempt | undefined;
 }
@@ -327,7 +349,17 @@ interface PendingCall {
   /** Set once the call is registered on a connection. */
   xid: number | undefined;
   connection: Connection | undefined;
+  /**
+   * Timed out with its xid kept registered (`#timedOut`): the caller was
+   * told, and a later call with the same attempt takes the reply over.
+   */
+  parked: boolean;
+  /** A parked call's reply (or what failed it), once it came. */
+  late: LateOutcome | undefined;
 }
+
+/** What came for a parked call while no caller waited on it. */
+type LateOutcome = { readonly value: unknown } | { readonly error: unknown };
 
 /** How many of a connection's first bytes are kept to show a peer that does not speak ONC RPC. */
 const HEAD_BYTES = 16;
@@ -433,6 +465,8 @@ export class RpcTransport extends EventTarget {
   /** Calls waiting on each abort signal, for its one listener (`#watchAbort`). */
   readonly #abortable = new WeakMap<AbortSignal, ChurnSet<PendingCall>>();
   readonly #handlers = new Map<number, CallHandler>();
+  /** The call of each attempt that timed out with its xid kept (`#timedOut`). */
+  readonly #parked = new WeakMap<RpcAttempt, PendingCall>();
 
   constructor(options: RpcTransportOptions) {
     super();
@@ -573,6 +607,8 @@ export class RpcTransport extends EventTarget {
         watched: undefined,
         xid: undefined,
         connection: undefined,
+        parked: false,
+        late: undefined,
       };
       this.#calls.add(call);
       const timeoutMs = options.timeoutMs ?? this.callTimeoutMs;
@@ -680,6 +716,8 @@ export class RpcTransport extends EventTarget {
 
   /** Encodes `call` under its xid and queues it on `connection`. */
   #transmit(call: PendingCall, connection: Connection): void {
+    const parked = call.options.attempt && this.#parked.get(call.options.attempt);
+    if (parked !== undefined && this.#takeOver(call, parked, connection)) return;
     try {
       const { options } = call;
       const reused = options.attempt?.xid;
@@ -711,6 +749,33 @@ export class RpcTransport extends EventTarget {
     }
   }
 
+  /**
+   * A call of an attempt whose earlier call timed out with its xid kept:
+   * it takes that call's reply if one came, else, on the same connection,
+   * its place (it waits; nothing is sent: RFC 7530 §3.1.1, RFC 8881
+   * §2.9.2). False when that connection is gone: the request is sent again.
+   */
+  #takeOver(call: PendingCall, parked: PendingCall, connection: Connection): boolean {
+    this.#parked.delete(call.options.attempt!);
+    const { late, xid } = parked;
+    if (late !== undefined) {
+      // It came while nobody waited: the answer, whatever became of the connection since.
+      if ("error" in late) this.#fail(call, late.error);
+      else if (this.#finish(call)) call.resolve(late.value);
+      return true;
+    }
+    if (
+      parked.connection !== connection || connection.closedWith || xid === undefined ||
+      connection.pending.get(xid) !== parked
+    ) {
+      return false;
+    }
+    call.xid = xid;
+    call.connection = connection;
+    connection.pending.set(xid, call);
+    return true;
+  }
+
   #allocateXid(connection: Connection): number {
     let xid: number;
     do {
@@ -720,11 +785,65 @@ export class RpcTransport extends EventTarget {
     return xid;
   }
 
-  /** A call's deadline passed (one function for every call's deadline). */
+  /**
+   * A call's deadline passed (one function for every call's deadline). A
+   * request's transmission (one with an `attempt`) keeps its xid on the
+   * connection, which stands: the reply may still come, and the request
+   * must not be sent again on it (RFC 7530 §3.1.1; `RpcCallOptions.attempt`).
+   */
   readonly #timedOut = (call: PendingCall): void => {
     const timeoutMs = call.options.timeoutMs ?? this.callTimeoutMs;
-    this.#fail(call, this.#timeoutError(call, timeoutMs));
+    const error = this.#timeoutError(call, timeoutMs);
+    const { attempt } = call.options;
+    const { connection, xid } = call;
+    if (
+      attempt === undefined || connection === undefined || xid === undefined ||
+      connection.closedWith || connection.pending.get(xid) !== call
+    ) {
+      this.#fail(call, error);
+      return;
+    }
+    if (!this.#finish(call, true)) return;
+    call.parked = true;
+    this.#parked.set(attempt, call);
+    call.reject(error);
   };
+
+  /**
+   * Stops waiting for the reply to `attempt`'s request, which timed out
+   * with its xid kept (`RpcCallOptions.attempt`): the request was given up.
+   * A late reply is then ignored, as any unknown xid's.
+   */
+  stopWaiting(attempt: RpcAttempt): void {
+    const parked = this.#parked.get(attempt);
+    if (parked === undefined) return;
+    this.#parked.delete(attempt);
+    const { connection, xid } = parked;
+    if (connection && xid !== undefined && connection.pending.get(xid) === parked) {
+      connection.pending.delete(xid);
+    }
+  }
+
+  /**
+   * Breaks the current connection, if there is one: every call on it fails
+   * with a retriable {@linkcode RpcConnectionError} saying `reason`, and the
+   * next call connects anew. For a connection judged dead though TCP has
+   * not noticed (the server answers nothing, not even RPC NULL): the
+   * requests it carried may then be sent again, on the new one (RFC 7530
+   * §3.1.1). True if there was a connection.
+   */
+  dropConnection(reason: string): boolean {
+    const connection = this.#connection;
+    if (connection === undefined) return false;
+    this.#teardown(
+      connection,
+      new RpcConnectionError(`dropped connection to ${this.#endpoint()}: ${reason}`, {
+        host: this.host,
+        port: this.port,
+      }),
+    );
+    return true;
+  }
 
   /**
    * Fails `call` with `signal`'s reason when it aborts. One listener per
@@ -749,15 +868,18 @@ export class RpcTransport extends EventTarget {
     return watched;
   }
 
-  /** Marks a call settled and releases what it holds; false if it already was. */
-  #finish(call: PendingCall): boolean {
+  /**
+   * Marks a call settled and releases what it holds; false if it already
+   * was. `keepXid`: its xid stays registered on its connection (`#timedOut`).
+   */
+  #finish(call: PendingCall, keepXid = false): boolean {
     if (call.settled) return false;
     call.settled = true;
     this.#calls.delete(call);
     if (call.deadline !== undefined) this.#deadlines.cancel(call.deadline);
     if (call.watched) call.watched.delete(call);
     const { connection, xid } = call;
-    if (connection && xid !== undefined && connection.pending.get(xid) === call) {
+    if (!keepXid && connection && xid !== undefined && connection.pending.get(xid) === call) {
       connection.pending.delete(xid);
     }
     if (call.holdsSlot) {
@@ -1241,7 +1363,8 @@ export class RpcTransport extends EventTarget {
     const call = connection.pending.get(xid);
     if (!call) return;
     const detail = cause instanceof Error ? `: ${cause.message}` : "";
-    this.#fail(
+    this.#failOrKeep(
+      connection,
       call,
       new RpcProtocolError(
         `malformed ${what} for xid 0x${
@@ -1265,15 +1388,45 @@ export class RpcTransport extends EventTarget {
     }
     if (body.replyStat === MSG_ACCEPTED && body.acceptStat === SUCCESS) {
       if (call.options.attempt) call.options.attempt.receivedBytes = r.offset + r.remaining;
-      this.#succeed(call, { xid, reader: r, verifier: body.verifier });
+      const reply = { xid, reader: r, verifier: body.verifier };
+      if (call.parked) this.#keepLate(connection, call, reply);
+      else this.#succeed(call, reply);
       return;
     }
     const { program, version, procedure } = call.options;
     const error = replyError({ xid, program, version, procedure }, body);
-    this.#fail(
+    this.#failOrKeep(
+      connection,
       call,
       error ?? new RpcProtocolError(`unexpected reply status from ${this.#endpoint()}`, xid),
     );
+  }
+
+  /** Fails `call`, or, parked, keeps the error for the call that takes it over. */
+  #failOrKeep(connection: Connection, call: PendingCall, error: unknown): void {
+    if (!call.parked) {
+      this.#fail(call, error);
+      return;
+    }
+    if (call.xid !== undefined) connection.pending.delete(call.xid);
+    call.late = { error };
+  }
+
+  /**
+   * The reply to a parked call, kept for the call of its attempt that takes
+   * it over (`#takeOver`); decoded now, while its record is whole.
+   */
+  #keepLate(connection: Connection, call: PendingCall, reply: RpcReply): void {
+    if (call.xid !== undefined) connection.pending.delete(call.xid);
+    if (!call.decodes) {
+      call.late = { value: reply };
+      return;
+    }
+    try {
+      call.late = { value: (call.options as DecodedCallOptions<unknown>).decode(reply) };
+    } catch (error) {
+      call.late = { error };
+    }
   }
 
   // Serving the backchannel -------------------------------------------------

@@ -51,6 +51,17 @@ export class ClientRecord {
   confirmVerifier: Verifier | undefined;
   /** The 4.1 EXCHANGE_ID sequence id for the next CREATE_SESSION. */
   createSessionSeq = 0;
+  /**
+   * 4.1: a CREATE_SESSION that got no answer (every transmission timed out
+   * or lost its connection, the server answered NFS4ERR_DELAY while it
+   * still ran it, or an interrupt stopped it in flight): the client ID and
+   * csa_sequence it carried. The server may have made the session; the
+   * next CREATE_SESSION for that client ID carries the same csa_sequence,
+   * whatever EXCHANGE_ID says, so that the server answers it from its
+   * CREATE_SESSION replay cache with that session rather than make a
+   * second one (RFC 8881 §18.36.4). Cleared by any other answer.
+   */
+  createSessionUnanswered: { readonly clientId: bigint; readonly sequence: number } | undefined;
   /** Seconds, from the server's lease_time attribute (RFC 7530 §5.8.1.11). */
   leaseTime = 90;
   /** Clock time (ms) when the last request that renewed the lease was sent. */

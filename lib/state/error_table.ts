@@ -267,6 +267,10 @@ export function sequenceFlagActions(
   // clear it.
   if (flags & SeqStatus.BACKCHANNEL_FAULT) set.push("SESSION_RESET");
   else if (flags & (SeqStatus.CB_PATH_DOWN | SeqStatus.CB_PATH_DOWN_SESSION)) {
+    // The server keeps the bit set while the back channel is down (RFC 8881
+    // §18.46.3): the manager removes it first where binding is known not
+    // to help (no back channel asked for; a bind on this connection that
+    // left it down, manager.ts #backChannelLost).
     set.push("BIND_CONN_TO_SESSION");
   }
   return reclaim ? { set, reclaim } : { set };

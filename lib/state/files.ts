@@ -54,9 +54,10 @@ import {
   sameStateOther,
   type Verifier,
 } from "../nfs4/types.ts";
-import type { StateManager } from "./manager.ts";
+import { RecoveryTimeoutError, SendWaitTimeoutError, type StateManager } from "./manager.ts";
 import {
   type Delegation,
+  formatRange,
   formatShare,
   type LockRange,
   LockState,
@@ -1080,40 +1081,131 @@ function currentLockState(state: OpenState): LockState | undefined {
   return state.locks.find((l) => !l.owner.retired);
 }
 
+/** How one LOCK is sent (lockFile). */
+interface LockFileOptions {
+  blocking?: boolean | undefined;
+  signal?: AbortSignal | undefined;
+  noWait?: boolean | undefined;
+  answerWithinMs?: number | undefined;
+}
+
 /**
  * LOCK one range; NFS4ERR_DENIED comes back as an `NfsError` whose `detail`
  * is the LOCK4denied (who holds the conflicting lock).
+ *
+ * A 4.0 try that takes again the lock owner of a refused try (lockOnce)
+ * sends the lock_seqid the refusal stepped on (RFC 7530 §9.1.7). A server
+ * that did not count it refuses that NFS4ERR_BAD_SEQID, which runs nothing
+ * and uses no seqid (§9.1.7): the owner is out of step (retired), and the
+ * try goes once more with a new lock owner, which the server does not know.
  */
 export async function lockFile(
   m: StateManager,
   state: OpenState,
   range: LockRange,
-  options: {
-    blocking?: boolean;
-    signal?: AbortSignal;
-    noWait?: boolean;
-    answerWithinMs?: number;
-  } = {},
+  options: LockFileOptions = {},
+): Promise<void> {
+  const kept = m.minorVersion === 0 && currentLockState(state) === undefined
+    ? state.refusedLockOwner
+    : undefined;
+  try {
+    await lockOnce(m, state, range, options);
+  } catch (e) {
+    if (
+      kept === undefined || !kept.retired || !(e instanceof NfsError) ||
+      e.status !== S.NFS4ERR_BAD_SEQID || e.op !== "LOCK" || options.signal?.aborted
+    ) throw e;
+    m.tracer.emit(
+      "owner",
+      "kept lock owner refused",
+      `${state.path} ${kept.label}: LOCK -> NFS4ERR_BAD_SEQID (the server did not count its ` +
+        "refused LOCK's seqid); a new lock owner",
+    );
+    await lockOnce(m, state, range, options);
+  }
+}
+
+async function lockOnce(
+  m: StateManager,
+  state: OpenState,
+  range: LockRange,
+  options: LockFileOptions,
 ): Promise<void> {
   const existed = currentLockState(state) !== undefined;
   const lockState = lockStateFor(state);
   lockState.assertUsable();
+  let unknown = false;
   try {
-    await lockRange(m, lockState, range, options);
+    await lockRange(m, lockState, range, {
+      ...options,
+      onOutcomeUnknown: () => (unknown = true),
+    });
   } catch (e) {
-    // A first LOCK that was refused leaves no lock state behind (nothing
-    // to reclaim, no owner to release). On 4.1 the next try keeps its owner
-    // (the server's queue of blocked locks); on 4.0 it takes a new one.
-    if (!existed && lockState.stateid === undefined) {
+    if (lockState.stateid === undefined && mayHaveLocked(e, unknown)) {
+      // Sent, and its answer never came (or answered a resend, or an
+      // earlier attempt's outcome was left unknown): the server may hold
+      // the lock for this lock owner (RFC 7530 §9.1.7: it may have run the
+      // request). The lock state and its owner are kept with the range,
+      // for the release to settle before the CLOSE (procs.ts
+      // settleUnknownLocks), and under the client ID it was sent for: a
+      // new one since (a lease expiry, a restart) took it with the old.
+      if (!lockState.unsettled.includes(range)) lockState.unsettled.push(range);
+      lockState.clientId ??= m.client.clientId;
+      m.lockOwnersUsed.add(lockState.owner);
+      m.tracer.emit(
+        "lock",
+        "outcome unknown",
+        `${state.path} ${range.type} ${formatRange(range.offset, range.length)} ` +
+          `(${lockState.owner.label}): the server may have granted it; settled at close`,
+      );
+    } else if (!existed && lockState.stateid === undefined) {
+      // A first LOCK that was refused leaves no lock state behind (nothing
+      // to reclaim), but the server may keep its lock owner: the
+      // open_to_lock_owner4's lock_seqid "establishes an initial sequence
+      // value for the new lock-owner" (RFC 7530 §16.10.5), and knfsd keeps
+      // the owner, its seqid stepped on, until RELEASE_LOCKOWNER or the
+      // client ID goes (nfsd4_lock). So the next try keeps the owner, as
+      // the kernel's nfs4_retry_setlk keeps its nfs4_lock_state: on 4.1 the
+      // server queues blocked locks and sends CB_NOTIFY_LOCK by lock owner
+      // (RFC 8881 §9.6, §20.11); on 4.0 its next open_to_lock_owner4
+      // carries the lock_seqid StateOwner.advance() left (NFS4ERR_DENIED
+      // uses the seqid, RFC 7530 §9.1.7), which knfsd expects, and Ganesha
+      // takes any lock_seqid of an owner it saved no reply for (its refused
+      // LOCK saved the open owner's; Check_nfs4_seqid). A new owner per
+      // try left one owner per try of a `lock -w` on the server. An owner
+      // out of step (retired: NFS4ERR_BAD_SEQID) is not taken again. On
+      // 4.0 an owner a LOCK reached is released at exit
+      // (RELEASE_LOCKOWNER, procs.ts releaseAll; RFC 7530 §16.37), granted
+      // or not.
       state.locks.splice(state.locks.indexOf(lockState), 1);
-      if (m.minorVersion > 0 && e instanceof NfsError && e.status === S.NFS4ERR_DENIED) {
-        state.refusedLockOwner = lockState.owner;
+      state.refusedLockOwner = lockState.owner.retired ? undefined : lockState.owner;
+      if (m.minorVersion === 0 && e instanceof NfsError && e.op === "LOCK") {
+        m.lockOwnersUsed.add(lockState.owner);
       }
     }
     throw e instanceof NfsError ? e.withPath(state.path) : e;
   }
   m.lockOwnersUsed.add(lockState.owner);
   lockState.ranges.push(range);
+  // A range left unsettled by an earlier LOCK of this owner is held now,
+  // and known: unlocked as any other.
+  const settled = lockState.unsettled.findIndex((r) =>
+    r.type === range.type && r.offset === range.offset && r.length === range.length
+  );
+  if (settled >= 0) lockState.unsettled.splice(settled, 1);
+}
+
+/**
+ * Whether a LOCK that failed with `e` may have been granted all the same:
+ * run() left its outcome unknown (`unknown`: no answer came, or it was
+ * stopped in flight), or the failure says an earlier transmission may have
+ * run (a recovery or a send wait given up on after one, a status that
+ * answered a resend).
+ */
+function mayHaveLocked(e: unknown, unknown: boolean): boolean {
+  if (unknown) return true;
+  if (e instanceof RecoveryTimeoutError || e instanceof SendWaitTimeoutError) return e.mayHaveRun;
+  return e instanceof NfsError && e.answeredResend === true && e.status !== S.NFS4ERR_DENIED;
 }
 
 /** Records a refused LOCK its caller waits on (the client's lock-wait policy). */

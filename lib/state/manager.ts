@@ -20,7 +20,7 @@
 
 import { authSys, type OpaqueAuth } from "../rpc/auth.ts";
 import { operationSignal, outsideOperationScope } from "./operation_scope.ts";
-import { RpcError } from "../rpc/errors.ts";
+import { RpcConnectionError, RpcError, RpcTimeoutError } from "../rpc/errors.ts";
 import type { RpcAttempt } from "../rpc/transport.ts";
 import type { CompoundCallOptions, CompoundChannel } from "../nfs4/channel.ts";
 import {
@@ -31,10 +31,10 @@ import {
   type OpOutcome,
   type ResultsOf,
 } from "../nfs4/compound.ts";
-import { CreateSessionFlags, Op } from "../nfs4/constants.ts";
+import { ChannelDirFromServer, CreateSessionFlags, Op } from "../nfs4/constants.ts";
 import { NfsError } from "../nfs4/errors.ts";
 import { Nfs4Status as S, statusName } from "../nfs4/status.ts";
-import { formatStateid, hex } from "../nfs4/types.ts";
+import { formatStateid, hex, isSpecialStateid, type Stateid } from "../nfs4/types.ts";
 import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
 import { ClientRecord } from "./client.ts";
 import {
@@ -181,9 +181,34 @@ export interface RunOptions {
     send: (ops: OpList) => Promise<CompoundReply>,
   ) => Promise<void>;
   readonly signal?: AbortSignal;
+  /**
+   * Told when run() gives up on a request whose outcome it leaves unknown:
+   * sent, and no answer came (every transmission timed out or lost its
+   * connection), or stopped in flight (`signal`, the end of the release
+   * window). The server may have run it: a first LOCK may have granted a
+   * lock under a lock owner the caller would otherwise forget (files.ts
+   * lockFile keeps it, for the release to settle).
+   */
+  readonly onOutcomeUnknown?: () => void;
+  /**
+   * Sent by the release itself though not one of RELEASE_OPS: the LOCKT
+   * and LOCK that settle a lock whose first LOCK got no answer (procs.ts
+   * settleUnknownLocks), before its LOCKU and CLOSE. Not refused once
+   * close() began.
+   */
+  readonly partOfRelease?: boolean;
 }
 
 const CB_PATH_DOWN_BITS = SeqStatus.CB_PATH_DOWN | SeqStatus.CB_PATH_DOWN_SESSION;
+
+/**
+ * After a BIND_CONN_TO_SESSION answered CDFS4_BOTH, how long the server
+ * may still say the callback path is down before the client takes the back
+ * channel as down on that connection: the server checks the new back
+ * channel on its own time (knfsd sends CB_NULL after the bind,
+ * nfsd4_probe_callback), and its SEQUENCE replies carry the flag meanwhile.
+ */
+const BACK_CHANNEL_PROBE_MS = 2_000;
 
 /**
  * The operations of the release close() makes (procs.ts releaseAll): LOCKU
@@ -209,6 +234,15 @@ const SEQID_OPS = new Set(["OPEN", "OPEN_CONFIRM", "OPEN_DOWNGRADE", "CLOSE", "L
 const AFTER_INTERRUPT_MS = 1_500;
 
 /**
+ * How much of the release window a CREATE_SESSION in flight at an
+ * interrupt is given to be answered (sendSessionless): the first half. The
+ * rest is for the release that follows (DESTROY_SESSION of the session it
+ * made, DESTROY_CLIENTID), which the window's end would stop before it is
+ * sent.
+ */
+const CREATE_SESSION_SETTLE_MS = AFTER_INTERRUPT_MS / 2;
+
+/**
  * The least room a request sent after a DELAY or GRACE wait is given before
  * RunOptions.answerWithinMs; twice the call's longest round trip where that
  * is more (run()'s `sendRoom`).
@@ -221,6 +255,13 @@ const LAST_SEND_ROOM_MS = 100;
  * goes through the table (a session reset). The kernel does not count them.
  */
 const MAX_BAD_SLOT_RETRIES = 8;
+
+/**
+ * 4.0: times a request refused NFS4ERR_BAD_SEQID goes again with its
+ * owners' guessed seqids one back (owners.ts takeBackGuess); each owner
+ * stops at its first unanswered request's seqid before that.
+ */
+const MAX_SEQID_TAKE_BACKS = 8;
 
 /** Backoff for DELAY and GRACE (kernel NFS4_POLL_RETRY_MIN/MAX: 0.1 s to 15 s). */
 const RETRY_MIN_MS = 100;
@@ -471,7 +512,10 @@ export class StateManager {
    * DESTROY_SESSION unanswered): left on the server until the lease ends.
    */
   readonly notReleased: { what: string; why: string }[] = [];
-  /** The lock owners a LOCK was granted to (4.0 RELEASE_LOCKOWNER at exit). */
+  /**
+   * The lock owners a LOCK reached, granted or refused, whose owner the
+   * server may keep (RFC 7530 §16.10.5): 4.0 RELEASE_LOCKOWNER at exit.
+   */
   readonly lockOwnersUsed: Set<LockOwner> = new Set();
   /** Answers the server's callbacks (CB_RECALL, CB_NOTIFY_LOCK, ...). */
   readonly callbacks: CallbackService;
@@ -561,6 +605,9 @@ export class StateManager {
     this.tap = options.tap;
     this.channel.onConnectionChange?.((change) => {
       if (change.kind === "connected") {
+        // A new connection: a back channel found down on the last one may
+        // be bound on this one (#sequenceDone).
+        this.#connections++;
         this.tracer.emit(
           "conn",
           change.reconnect ? "reconnected" : "connected",
@@ -662,13 +709,8 @@ export class StateManager {
       }
       count++;
     }
-    // New to the server under the new client ID: every owner, retired ones
-    // too (their states are reclaimed under them).
-    for (const owner of this.openOwners.values()) owner.resetSeqid();
-    for (const open of this.opens) {
-      open.owner.resetSeqid();
-      for (const lock of open.locks) lock.owner.resetSeqid();
-    }
+    // The owners' seqids start over once the client ID is made again, and
+    // only if it is a new one (#establishLease, #resetSeqids).
     this.idleOwners.clear();
     this.setFlag(
       kind === "reboot" ? "RECLAIM_REBOOT" : "RECLAIM_NOGRACE",
@@ -869,6 +911,7 @@ export class StateManager {
       // A second interrupt: the release window ends now too.
       this.#stop.abort(reason);
       this.#settle.abort(reason);
+      this.#sessionSettle.abort(reason);
       return;
     }
     this.#interrupted = true;
@@ -894,9 +937,28 @@ export class StateManager {
       },
       AFTER_INTERRUPT_MS,
     );
+    const sessionSettle = this.#sessionSettle;
+    this.clock.setTimer(
+      () =>
+        sessionSettle.abort(
+          new RecoveryError(
+            `stopped ${
+              seconds(CREATE_SESSION_SETTLE_MS)
+            } after the interrupt (the rest of the window is the release's)`,
+          ),
+        ),
+      CREATE_SESSION_SETTLE_MS,
+    );
     stopped.abort(reason);
     this.client.session?.slots.failWaiters(reason);
   }
+
+  /**
+   * What stops a CREATE_SESSION in flight at the interrupt: the first
+   * {@linkcode CREATE_SESSION_SETTLE_MS} of the release window (see
+   * sendSessionless).
+   */
+  #sessionSettle = new AbortController();
 
   #interrupted = false;
   #interruptReason: unknown;
@@ -1062,7 +1124,25 @@ export class StateManager {
           return;
         }
         this.#fatal = e instanceof Error ? e : new Error(String(e));
-        this.tracer.emit("error", `${flag} failed`, this.#fatal.message);
+        if (
+          flag === "LEASE_EXPIRED" && this.client.clientId === undefined &&
+          e instanceof NfsError && e.status === S.NFS4ERR_MINOR_VERS_MISMATCH
+        ) {
+          // The first client ID, refused for its minor version (RFC 7530
+          // §15.2, RFC 8881 §15.1.3.5: the server ran none of the ops): an
+          // answer of version negotiation, not an error. The connect tries
+          // the next minor version, or fails saying none is served
+          // (Nfs4Client.connect's `clid` events, MinorVersionError): the
+          // step ends `refused`, not as an `error` event.
+          this.tracer.emit(
+            "step",
+            `${flag} refused`,
+            `NFSv4.${this.minorVersion}: ${e.op} -> ${e.statusName} ` +
+              "(the server does not serve this minor version)",
+          );
+        } else {
+          this.tracer.emit("error", `${flag} failed`, this.#fatal.message);
+        }
         this.#failAll(this.#fatal);
         return;
       }
@@ -1128,9 +1208,16 @@ export class StateManager {
     const why = this.#reasons.get("LEASE_EXPIRED") ?? "the client ID was lost";
     await procs.establishClientId(this);
     const current = this.client.clientId;
+    this.clientIdKept = former !== undefined && current === former;
     if (former !== undefined && current !== undefined && current !== former) {
       this.#clientIdReplaced(former, why);
     }
+    if (!this.clientIdKept) this.#resetSeqids();
+    // A CREATE_SESSION answered in the release window after an interrupt
+    // (sendSessionless): its session is recorded, for the release to
+    // destroy; nothing more is sent for the step (the lease time, a
+    // reclaim), only the releases.
+    this.throwIfInterrupted();
     if (this.sessions) this.reclaimCompleteDue = true;
     if (!this.#serverNamed) {
       this.#serverNamed = true;
@@ -1160,6 +1247,42 @@ export class StateManager {
   }
 
   #serverNamed = false;
+
+  /**
+   * Whether the last LEASE_EXPIRED step got back the client ID it had
+   * before (the server kept, or revived, its record: RFC 8881 §18.35.4, a
+   * confirmed record of the same owner and verifier; RFC 7530 §16.33.5, a
+   * SETCLIENTID of the same verifier, "probable callback information
+   * update"), rather than a new one. The state made under it is then not
+   * gone with a replaced client ID: the server may still hold it, or some
+   * of it (a lease it answered NFS4ERR_EXPIRED may have lost its locks,
+   * RFC 7530 §9.6.3.1, RFC 8881 §8.4.3, or kept them as courtesy locks).
+   * On 4.1 the no-grace reclaim asks the server with TEST_STATEID which
+   * (procs.ts keepValidStates); the owners' seqids go on (#resetSeqids).
+   * The no-grace reclaim that follows clears it when done.
+   */
+  clientIdKept = false;
+
+  /**
+   * A new client ID: every owner is new to the server, retired ones too
+   * (their states are reclaimed under them), and its seqids start over, as
+   * the kernel's nfs4_reset_seqids on a reclaim. Not when the same client
+   * ID came back (clientIdKept): on 4.0 the server may still hold the
+   * owners with their seqids (RFC 7530 §16.33.5: the callback update keeps
+   * the client's state), and a re-OPEN or LOCKU with seqid 0 would be
+   * refused NFS4ERR_BAD_SEQID, the open then marked bad and left on the
+   * server (its CLOSE never sent); an owner the server dropped is new to it
+   * and takes whatever seqid comes first (RFC 7530 §9.1.7: the server
+   * records the seqid of an owner's first request). Seqids mean nothing on
+   * 4.1 (RFC 8881 §8.13).
+   */
+  #resetSeqids(): void {
+    for (const owner of this.openOwners.values()) owner.resetSeqid();
+    for (const open of this.opens) {
+      open.owner.resetSeqid();
+      for (const lock of open.locks) lock.owner.resetSeqid();
+    }
+  }
 
   /**
    * Names the server once, at the first client ID: the implementation id
@@ -1363,8 +1486,21 @@ export class StateManager {
 
   /** BIND_CONN_TO_SESSION (RFC 8881 §18.34). */
   async #bindConnection(): Promise<void> {
-    const status = await procs.bindConnection(this);
+    const { status, dir } = await procs.bindConnection(this);
+    const session = this.client.session;
     if (status === S.NFS4_OK) {
+      if (
+        session && session.flags & CreateSessionFlags.CREATE_SESSION4_FLAG_CONN_BACK_CHAN &&
+        dir !== ChannelDirFromServer.CDFS4_BOTH
+      ) {
+        // Asked for both directions, the server bound the fore channel
+        // only (bctsr_dir CDFS4_FORE, RFC 8881 §18.34.3): the back channel
+        // stays down, and binding again would change nothing.
+        this.clearFlag("BIND_CONN_TO_SESSION", "fore channel only (CDFS4_FORE)");
+        this.#backChannelLost(session, "BIND_CONN_TO_SESSION bound the fore channel only");
+        return;
+      }
+      if (session) this.#bound = { session, connection: this.#connections, at: this.clock.now() };
       this.clearFlag("BIND_CONN_TO_SESSION", "connection bound");
       return;
     }
@@ -1380,6 +1516,62 @@ export class StateManager {
       return;
     }
     this.applyLeaseError(status, "BIND_CONN_TO_SESSION");
+  }
+
+  /** Connections made so far (counted at each "connected"): which one a bind was on. */
+  #connections = 0;
+  /** The last BIND_CONN_TO_SESSION that bound both channels: its session, connection and time. */
+  #bound:
+    | { readonly session: object; readonly connection: number; readonly at: number }
+    | undefined;
+  /**
+   * The session's back channel is down on this connection, and binding it
+   * again does not help (#backChannelLost): not bound again until another
+   * connection or session, or until the server stops saying so.
+   */
+  #backChannelDown: { readonly session: object; readonly connection: number } | undefined;
+
+  /**
+   * 4.1: whether the current session's back channel is known down on the
+   * current connection, binding it again not helping: OPENs then ask for
+   * no delegation (procs.ts shareAccessWire), as none could be recalled.
+   */
+  get backChannelDown(): boolean {
+    const down = this.#backChannelDown;
+    return down !== undefined && down.session === this.client.session &&
+      down.connection === this.#connections;
+  }
+
+  /**
+   * The back channel of `session` cannot be brought back on this
+   * connection (RFC 8881 §18.46.3: SEQ4_STATUS_CB_PATH_DOWN_SESSION stays
+   * set while it has none; §18.34.3: a bind may take the fore channel
+   * only). The Linux client binds again on every flagged SEQUENCE
+   * (nfs41_handle_cb_path_down), one BIND_CONN_TO_SESSION per COMPOUND
+   * against such a server; here it is not bound again on this connection
+   * of this session. A client without a back channel "is subject to having
+   * recallable state revoked" (§18.46.3): its delegations go back, as 4.0
+   * returns them on NFS4ERR_CB_PATH_DOWN (RFC 7530 §16.28.5, the kernel's
+   * nfs40_handle_cb_pathdown), and OPENs ask for none meanwhile
+   * (OPEN4_SHARE_ACCESS_WANT_NO_DELEG, RFC 8881 §18.16.3).
+   */
+  #backChannelLost(session: object, why: string): void {
+    if (this.backChannelDown) return;
+    this.#backChannelDown = { session, connection: this.#connections };
+    let held = 0;
+    for (const open of this.opens) {
+      if (open.delegation && !open.delegation.recalled) {
+        open.delegation.recalled = true;
+        held++;
+      }
+    }
+    this.tracer.emit(
+      "cb",
+      "back channel down",
+      `${why}: not bound again on this connection; ${held} delegation(s) to return, ` +
+        "OPENs ask for none",
+    );
+    if (held > 0) this.setFlag("DELEGRETURN", `back channel down: ${why}`);
   }
 
   /** RECLAIM_REBOOT: reclaim within grace, then RECLAIM_COMPLETE (4.1). */
@@ -1647,6 +1839,8 @@ export class StateManager {
     const sendRoom = () => Math.max(LAST_SEND_ROOM_MS, 2 * longestTripMs);
     let leaseChecked = false;
     let recoveries = 0;
+    /** 4.0 NFS4ERR_BAD_SEQIDs that took the owners' guessed seqids back one. */
+    let seqidTakenBack = 0;
     /**
      * An attempt's resend was answered in a way that leaves unknown whether
      * its first transmission ran (#leftUnknown): a state change sent again
@@ -1670,7 +1864,9 @@ export class StateManager {
       // Once close() began only its release is sent: anything else (a call
       // begun meanwhile, or one going round again after a retry) is refused
       // here, before it waits for anything (see shutdown()).
-      if (this.#closed || (this.#closing && !options.inRecovery)) this.#refuseWhileClosing(build);
+      if (this.#closed || (this.#closing && !options.inRecovery)) {
+        this.#refuseWhileClosing(build, options);
+      }
       // A soft stop (operation_scope.ts) ends the work before a send and
       // in waits, never with a request in flight.
       // The caller's signal, and the work's soft stop beside it when both are
@@ -1707,7 +1903,9 @@ export class StateManager {
         );
       }
       // Again after the waits: close() may have begun meanwhile.
-      if (this.#closed || (this.#closing && !options.inRecovery)) this.#refuseWhileClosing(build);
+      if (this.#closed || (this.#closing && !options.inRecovery)) {
+        this.#refuseWhileClosing(build, options);
+      }
       attempted = true;
       waitedForRoom = false;
       const sendStarted = this.clock.now();
@@ -1756,6 +1954,7 @@ export class StateManager {
             );
           }
           for (const owner of owners) this.#retireOwner(owner, `no reply to ${opNames(ops)}`);
+          options.onOutcomeUnknown?.();
           throw e;
         }
         if (e instanceof SendWaitTimeoutError && mayHaveRun && lastOps !== undefined) {
@@ -2031,6 +2230,26 @@ export class StateManager {
           continue;
         }
         case "bad-seqid": {
+          // The owners' seqids were guessed after a request of theirs went
+          // unanswered (owners.ts assumeRan): this answer says the last such
+          // request did not run, and the seqid one back is no replay of
+          // anything the server ran (owners.ts takeBackGuess). Sent again
+          // with it: a CLOSE or LOCKU of the owner's other state, or the one
+          // after a LOCK the release settles, is then not refused for good.
+          const guessed = owners.filter((o) => o.guessed);
+          if (guessed.length > 0 && seqidTakenBack < MAX_SEQID_TAKE_BACKS) {
+            seqidTakenBack++;
+            for (const owner of guessed) owner.takeBackGuess();
+            this.tracer.emit(
+              "retry",
+              label,
+              `${
+                guessed.map((o) => o.label).join(", ")
+              }: the request left unanswered before did not run; ` +
+                "its seqid again",
+            );
+            continue;
+          }
           // RFC 7530 §9.1.7; kernel nfs4_drop_state_owner: the owner is
           // unusable; an OPEN may retry with a new owner, others fail.
           for (const owner of owners) this.#retireOwner(owner, label);
@@ -2069,7 +2288,8 @@ export class StateManager {
    * its release (a COMPOUND of {@linkcode RELEASE_OPS} only). `build` makes
    * the operations only to look at them: nothing is sent or advanced.
    */
-  #refuseWhileClosing(build: () => OpList): void {
+  #refuseWhileClosing(build: () => OpList, options: RunOptions): void {
+    if (!this.#closed && options.partOfRelease) return;
     if (!this.#closed && build().every((op) => RELEASE_OPS.has(op.name))) return;
     throw new ClientClosedError(this.client.server);
   }
@@ -2112,7 +2332,9 @@ export class StateManager {
       soft?.throwIfAborted();
       this.#stopIfStepInterrupted(options);
       // It may have waited while close() began (see run()).
-      if (this.#closed || (this.#closing && !options.inRecovery)) this.#refuseWhileClosing(build);
+      if (this.#closed || (this.#closing && !options.inRecovery)) {
+        this.#refuseWhileClosing(build, options);
+      }
       const ops = built.ops = build();
       const sendAdvancing = async (more: OpList) => {
         let sent: CompoundReply;
@@ -2351,7 +2573,14 @@ export class StateManager {
       } catch (e) {
         error = e;
       }
-      reply = await this.#fromFirst(ops, transmit, signal, { started, reply, error }, until);
+      reply = await this.#fromFirst(
+        ops,
+        transmit,
+        signal,
+        { started, reply, error },
+        until,
+        attempt,
+      );
       if (renewed(reply) && this.#renewsLease(ops)) this.noteRenewal(sentAt);
       // 4.0 has no session reply cache: a server whose duplicate request
       // cache is per connection runs a resend after a reconnect again.
@@ -2412,6 +2641,7 @@ export class StateManager {
           signal,
           { started, reply: answer, error },
           until,
+          attempt,
         );
       } catch (e) {
         // No usable answer (none came, the wait was interrupted, or it did
@@ -2505,18 +2735,44 @@ export class StateManager {
       // no session is made again (#flagForReleases).
       this.#sessionReleased = true;
     }
-    const signal = this.#signal();
+    // CREATE_SESSION makes state on the server, as an OPEN does: sent, it
+    // is given the release window after an interrupt to be answered (not
+    // stopped by the interrupt itself, `#settle`), and shutdown() waits for
+    // it (`#changesInFlight`), so that a session it made is known, and
+    // destroyed by the release with the client ID. Stopped in flight, the
+    // server may hold a session whose id never came: no DESTROY_SESSION can
+    // name it, and DESTROY_CLIENTID is refused while it stands (procs.ts
+    // releaseAll).
+    const makesSession = ops.some((op) => op.name === "CREATE_SESSION");
+    // One sent before the interrupt: the first half of the window (the
+    // rest is the release's, CREATE_SESSION_SETTLE_MS). One sent after it
+    // (a session reset for the releases, #flagForReleases): the window.
+    const signal = !makesSession
+      ? this.#signal()
+      : this.#interrupted
+      ? this.#settling()
+      : this.#settling(this.#sessionSettle.signal);
     const callOptions = {
       credential: this.credential,
       timeoutMs: this.callTimeoutMs,
       attempt: {},
       signal,
     };
-    return this.#untilAnswered(
+    const sending = this.#untilAnswered(
       ops,
       () => this.#compound({ minorVersion: this.minorVersion, ops }, callOptions),
       signal,
+      undefined,
+      undefined,
+      callOptions.attempt,
     );
+    if (!makesSession) return sending;
+    this.#changesInFlight++;
+    return sending.finally(() => {
+      if (--this.#changesInFlight === 0) {
+        for (const wake of this.#changesSettled.splice(0)) wake();
+      }
+    });
   }
 
   /**
@@ -2571,11 +2827,19 @@ export class StateManager {
 
   /**
    * Calls `call` (one transmission of one request) until a reply comes:
-   * after a timeout or a lost connection the same request goes out again,
-   * with backoff, until the recovery deadline or `signal`. A 4.1 SEQUENCE
-   * answered NFS4ERR_DELAY is sent again the same way: the server is still
-   * running the first transmission (RFC 8881 §2.10.6.2), and a new request
-   * would run it twice.
+   * after a lost connection the same request goes out again on the next,
+   * with backoff, until the recovery deadline or `signal`. After a call
+   * timeout on a connection that stands it is not sent again there: over
+   * TCP a client "MUST NOT retry a request unless ... the transport
+   * connection has been broken" (RFC 7530 §3.1.1, RFC 8881 §2.9.2). Either
+   * the server answers an RPC NULL on it, and `call` waits on for the
+   * reply (the transport keeps the xid: RpcCallOptions.attempt), or it
+   * does not, and the connection is broken and the request sent again on a
+   * new one (#afterCallTimeout). A 4.1 SEQUENCE answered NFS4ERR_DELAY is
+   * sent again on the same slot and seqid: the server is still running the
+   * first transmission (RFC 8881 §2.10.6.2), and a new request would run
+   * it twice. `attempt` (the request's, in `call`'s options) is let go of
+   * when the request is given up.
    */
   async #untilAnswered(
     ops: OpList,
@@ -2583,6 +2847,23 @@ export class StateManager {
     signal: AbortSignal | undefined,
     first?: FirstTransmission,
     until?: number,
+    attempt?: RpcAttempt,
+  ): Promise<CompoundReply> {
+    try {
+      return await this.#resendUntilAnswered(ops, call, signal, first, until);
+    } finally {
+      // Answered, its reply was taken; given up, one still awaited on its
+      // connection is not waited for any longer.
+      if (attempt !== undefined) this.channel.stopWaiting?.(attempt);
+    }
+  }
+
+  async #resendUntilAnswered(
+    ops: OpList,
+    call: () => Promise<CompoundReply>,
+    signal: AbortSignal | undefined,
+    first: FirstTransmission | undefined,
+    until: number | undefined,
   ): Promise<CompoundReply> {
     const started = first ? first.started : this.clock.now();
     // Its own budget, or what is left of its operation's (run()'s
@@ -2615,13 +2896,22 @@ export class StateManager {
         if (!isNoReply(e) || signal?.aborted) throw e;
         // Another request found the server gone while this one was resending.
         if (this.#unreachable) throw this.#unreachable;
+        let cause = e;
+        if (e instanceof RpcTimeoutError && this.clock.now() + RETRY_MIN_MS < deadline) {
+          const verdict = await this.#afterCallTimeout(ops, e, signal, deadline);
+          // The server answers: wait on for the reply. The same attempt
+          // called again takes it over on the connection; nothing is sent.
+          if (verdict.answering && this.clock.now() + RETRY_MIN_MS < deadline) continue;
+          if (this.#unreachable) throw this.#unreachable;
+          cause = verdict.cause;
+        }
         if (this.clock.now() + Math.min(backoff, RETRY_MIN_MS) >= deadline) {
           const error = new ServerNotRespondingError(
             this.client.server,
             this.clock.now() - started,
             tries,
             this.callTimeoutMs,
-            e,
+            cause,
             // How long its operation tried (run()'s deadline is its start's plus the budget).
             until !== undefined ? this.clock.now() - (until - this.recoveryTimeoutMs) : undefined,
           );
@@ -2646,7 +2936,7 @@ export class StateManager {
           }
           throw error;
         }
-        why = (e as Error).message;
+        why = (cause as Error).message;
       }
       const wait = Math.min(backoff, Math.max(0, deadline - this.clock.now()));
       this.tracer.emit("retry", `${opNames(ops)} resend`, `${why}; same request in ${ms(wait)}`);
@@ -2667,6 +2957,7 @@ export class StateManager {
     signal: AbortSignal | undefined,
     first: FirstTransmission,
     until: number | undefined,
+    attempt: RpcAttempt,
   ): CompoundReply | Promise<CompoundReply> {
     const { reply, started } = first;
     if (
@@ -2675,7 +2966,106 @@ export class StateManager {
     ) {
       return reply;
     }
-    return this.#untilAnswered(ops, transmit, signal, first, until);
+    return this.#untilAnswered(ops, transmit, signal, first, until, attempt);
+  }
+
+  /**
+   * A request got no reply in a call timeout, and its connection stands.
+   * Over TCP the server does not drop a request silently, so the client
+   * "MUST NOT retry a request unless ... the transport connection has been
+   * broken" or it is NULL (RFC 7530 §3.1.1, RFC 8881 §2.9.2): a resend on
+   * the same connection would be a duplicate the server is still working
+   * on (4.1: NFS4ERR_DELAY on the busy slot; 4.0 knfsd keeps no duplicate
+   * request cache for COMPOUNDs, and would run a CREATE or RENAME twice).
+   * The Linux client sends NFSv4 over TCP with RPC_TASK_NO_RETRANS_TIMEOUT
+   * (it waits on, and resends only after a disconnect) and finds a dead
+   * peer with TCP_USER_TIMEOUT (xs_tcp_set_socket_timeouts); a userspace
+   * socket has no portable TCP_USER_TIMEOUT, so the same question is asked
+   * in RPC: an RPC NULL (procedure 0, which may be retried, RFC 5531) on
+   * the same connection (#checkConnection, one for every request waiting).
+   * Answered, the server is alive but slow: the request waits on, until its
+   * deadline or `signal`. Not answered within a call timeout either, the
+   * connection is dead though TCP has not said so: it is broken, and every
+   * request in flight on it goes out again on the next connection with the
+   * same xid (4.1: slot and seqid), as after any cut. The wait for the
+   * verdict ends at `deadline` or `signal` as any wait does.
+   */
+  async #afterCallTimeout(
+    ops: OpList,
+    error: RpcTimeoutError,
+    signal: AbortSignal | undefined,
+    deadline: number,
+  ): Promise<{ answering: boolean; cause: unknown }> {
+    const check = this.#checkConnection(ops, error.timeoutMs);
+    const bound = new AbortController();
+    const stop = signal ? AbortSignal.any([signal, bound.signal]) : bound.signal;
+    let verdict: ConnectionVerdict | undefined;
+    try {
+      verdict = await Promise.race([
+        check,
+        this.clock.sleep(Math.max(0, deadline - this.clock.now()), stop).then(
+          () => undefined,
+          (e) => {
+            if (signal?.aborted) throw e;
+            return undefined;
+          },
+        ),
+      ]);
+    } finally {
+      bound.abort();
+    }
+    if (verdict === "answering") return { answering: true, cause: error };
+    if (verdict === "dropped") {
+      return {
+        answering: false,
+        cause: new Error(`${error.message}; no answer to RPC NULL either: connection dropped`, {
+          cause: error,
+        }),
+      };
+    }
+    // The connection was lost meanwhile (the request goes out again on the
+    // next), or the deadline came first.
+    return { answering: false, cause: error };
+  }
+
+  /** The RPC NULL probe after a call timeout, shared by the requests waiting meanwhile. */
+  #connectionCheck: Promise<ConnectionVerdict> | undefined;
+
+  #checkConnection(ops: OpList, timeoutMs: number): Promise<ConnectionVerdict> {
+    this.#connectionCheck ??= this.#probeConnection(ops, timeoutMs).finally(() => {
+      this.#connectionCheck = undefined;
+    });
+    return this.#connectionCheck;
+  }
+
+  /** See #afterCallTimeout: NULL on the connection; unanswered, the connection is broken. */
+  async #probeConnection(ops: OpList, timeoutMs: number): Promise<ConnectionVerdict> {
+    const silence = `no answer in ${seconds(timeoutMs)} to ${opNames(ops)}`;
+    try {
+      await this.channel.ping({ timeoutMs: this.callTimeoutMs, signal: this.#life.signal });
+    } catch (e) {
+      if (e instanceof RpcTimeoutError) {
+        this.tracer.emit("conn", silence, "RPC NULL unanswered too: reconnecting");
+        this.channel.dropConnection?.(
+          `${silence} and to RPC NULL in ${seconds(this.callTimeoutMs)}`,
+        );
+        return "dropped";
+      }
+      // An RPC-level refusal of NULL is an answer all the same: the server is there.
+      if (e instanceof RpcError && !e.retriable && !(e instanceof RpcConnectionError)) {
+        return this.#answering(silence);
+      }
+      // The connection went (the requests on it are sent again on the
+      // next), or the manager closed.
+      return "lost";
+    }
+    return this.#answering(silence);
+  }
+
+  #answering(silence: string): ConnectionVerdict {
+    this.#lastAnswerAt = this.clock.now();
+    this.tracer.emit("conn", silence, "RPC NULL answered: waiting on (not sent again)");
+    return "answering";
   }
 
   /**
@@ -2754,6 +3144,39 @@ export class StateManager {
           "server reports SEQ4_STATUS_CB_PATH_DOWN; running without delegations",
         );
       }
+    } else if (flags & CB_PATH_DOWN_BITS) {
+      const bound = this.#bound;
+      if (this.backChannelDown) {
+        // Known down on this connection: not bound again (#backChannelLost).
+        flags &= ~CB_PATH_DOWN_BITS;
+      } else if (
+        bound !== undefined && bound.session === session &&
+        bound.connection === this.#connections &&
+        this.clock.now() - bound.at < BACK_CHANNEL_PROBE_MS
+      ) {
+        // Just bound: the server may not have checked the back channel yet.
+        flags &= ~CB_PATH_DOWN_BITS;
+      } else if (
+        bound !== undefined && bound.session === session &&
+        bound.connection === this.#connections &&
+        sentAt >= bound.at
+      ) {
+        // Still down well after a bind of both channels on this connection.
+        flags &= ~CB_PATH_DOWN_BITS;
+        this.#backChannelLost(
+          session,
+          `${seqStatusNames(result.statusFlags & CB_PATH_DOWN_BITS).join("|")} still set ` +
+            `${ms(this.clock.now() - bound.at)} after BIND_CONN_TO_SESSION`,
+        );
+      }
+    } else if (this.#backChannelDown?.session === session) {
+      // The server no longer says so: the back channel works again.
+      this.#backChannelDown = undefined;
+      this.tracer.emit(
+        "cb",
+        "back channel up",
+        "SEQUENCE no longer reports the callback path down",
+      );
     }
     if (flags & SeqStatus.LEASE_MOVED) {
       // A file system we hold state on has migrated (RFC 8881 §11.11.7;
@@ -2823,9 +3246,21 @@ export class StateManager {
     }
   }
 
-  /** 4.0: requests carrying a clientid or stateid renew the lease (RFC 7530 §9.5). */
+  /**
+   * 4.0: requests carrying a clientid or a stateid of ours renew the lease
+   * (RFC 7530 §9.5); a READ, WRITE or SETATTR with a special stateid
+   * (anonymous: chmod, touch, a small upload's SETATTR; READ bypass) names
+   * no client and renews nothing, so it does not stand in for RENEW.
+   */
   #renewsLease(ops: OpList): boolean {
-    return ops.some((op) => procs.RENEWING_OPS.has(op.name));
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!;
+      if (!procs.RENEWING_OPS.has(op.name)) continue;
+      if (!procs.SPECIAL_STATEID_OPS.has(op.name)) return true;
+      const stateid = (op.args as { stateid?: Stateid } | undefined)?.stateid;
+      if (stateid !== undefined && !isSpecialStateid(stateid)) return true;
+    }
+    return false;
   }
 
   // ------------------------------------------------------------ lifecycle
@@ -2963,7 +3398,7 @@ function implDate(seconds: bigint): string {
 }
 
 /** {@linkcode opaqueValue} for a line of text: the text in quotes, or the hex. */
-function showOpaque(bytes: Uint8Array): string {
+export function showOpaque(bytes: Uint8Array): string {
   const value = opaqueValue(bytes);
   return value === `0x${hex(bytes)}` ? value : JSON.stringify(value);
 }
@@ -3002,6 +3437,13 @@ function withOwners<T>(
  * to go on from: when it started, and the reply that must be sent again for
  * (a SEQUENCE answered NFS4ERR_DELAY, already noted) or the error it met.
  */
+/**
+ * What an RPC NULL after a call timeout found (#afterCallTimeout): the
+ * server answers on the connection; it did not, and the connection was
+ * broken; or the connection was lost meanwhile.
+ */
+type ConnectionVerdict = "answering" | "dropped" | "lost";
+
 interface FirstTransmission {
   readonly started: number;
   /** Its reply, or undefined when it met `error`. */

@@ -145,6 +145,14 @@ export class OpenState {
   clientId: bigint | undefined;
   closed = false;
   /**
+   * OPEN_DOWNGRADEs of this open that were sent and never answered (no
+   * reply by the deadline, stopped in flight): the server may have run
+   * them, each moving the stateid's seqid on by one this client never saw
+   * (procs.ts releaseOpen tries the next one when the CLOSE is refused
+   * NFS4ERR_OLD_STATEID).
+   */
+  unansweredChanges = 0;
+  /**
    * Its CLOSE is on its way (procs.ts closeOpen): a stateid error on
    * anything still in flight is no reason to open it again (recovery skips
    * it; the CLOSE says what the server held).
@@ -177,13 +185,51 @@ export class OpenState {
   #opened = new Set<number>();
   #openedOther: Stateid;
   /**
-   * 4.1: the lock owner of a first LOCK the server refused (NFS4ERR_DENIED),
-   * for the next try: a server queues blocked locks and sends
-   * CB_NOTIFY_LOCK by lock owner (RFC 8881 §9.6, §20.11). On 4.0 each try
-   * takes a new owner instead: servers differ on whether a refused LOCK of
-   * a new lock owner used up its sequence id (files.ts lockFile).
+   * The lock owner of a first LOCK the server refused (NFS4ERR_DENIED, or
+   * any other answer that left no lock), for the next try, as the kernel's
+   * nfs4_retry_setlk keeps its lock state: a 4.1 server queues blocked
+   * locks and sends CB_NOTIFY_LOCK by lock owner (RFC 8881 §9.6, §20.11),
+   * and a server may keep a 4.0 owner its refused LOCK made (RFC 7530
+   * §16.10.5), which a new owner per try would leave piling up
+   * (files.ts lockFile).
    */
   refusedLockOwner: LockOwner | undefined;
+  /** Who is told when a lock of this open is given up ({@linkcode onLockLost}). */
+  readonly #lockLostListeners = new Set<(notice: LockLostNotice) => void>();
+
+  /**
+   * Calls `listener` for each range of a lock of this open that the state
+   * manager gives up from now on (procs.ts markLockLost, a failed lock
+   * recovery: {@linkcode tellLockLost}); returns the unsubscribe function.
+   * Every handle of the file shares the open, and so its listeners.
+   */
+  onLockLost(listener: (notice: LockLostNotice) => void): () => void {
+    this.#lockLostListeners.add(listener);
+    return () => this.#lockLostListeners.delete(listener);
+  }
+
+  /**
+   * Tells the {@linkcode onLockLost} listeners that `ranges` are lost, one
+   * call per range, at once (the state is marked first: a listener that
+   * looks finds the lock unusable). A listener that throws is dropped, and
+   * `dropped` is told why; the state manager goes on.
+   */
+  tellLockLost(
+    ranges: readonly LockRange[],
+    reason: string,
+    dropped: (error: unknown) => void,
+  ): void {
+    for (const range of ranges) {
+      for (const listener of [...this.#lockLostListeners]) {
+        try {
+          listener({ path: this.path, range, reason });
+        } catch (e) {
+          this.#lockLostListeners.delete(listener);
+          dropped(e);
+        }
+      }
+    }
+  }
 
   constructor(init: {
     owner: OpenOwner;
@@ -354,6 +400,16 @@ export interface LockRange {
   readonly length: bigint;
 }
 
+/** A lock the state manager gave up (OpenState.onLockLost, NfsFile.onLockLost). */
+export interface LockLostNotice {
+  /** The path the file was opened by. */
+  readonly path: string;
+  /** The range that is no longer held. */
+  readonly range: LockRange;
+  /** Why, as the trace's `lock lost` event says it (`the lease ran out locally: …`). */
+  readonly reason: string;
+}
+
 export class LockState {
   readonly owner: LockOwner;
   readonly open: OpenState;
@@ -362,6 +418,15 @@ export class LockState {
   /** The client ID `stateid` was issued under, as {@linkcode OpenState.clientId}. */
   clientId: bigint | undefined;
   readonly ranges: LockRange[] = [];
+  /**
+   * Ranges a first LOCK (open_to_lock_owner4) may have been granted that
+   * this client does not know of: the LOCK was sent and its answer never
+   * came (no reply, stopped in flight), so `stateid` is still absent. The
+   * lock owner is kept for them, and the release settles them before the
+   * CLOSE (procs.ts settleUnknownLocks): otherwise the CLOSE meets
+   * NFS4ERR_LOCKS_HELD and the lock stays until the lease ends.
+   */
+  readonly unsettled: LockRange[] = [];
   reclaim: ReclaimMark = "none";
   bad: string | undefined;
   /** When and why the lock stopped being protected (lease ran out, revoked), until settled. */

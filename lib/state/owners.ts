@@ -91,8 +91,17 @@ export class StateOwner {
 
   /** Records the outcome of a seqid-mutating operation (RFC 7530 §9.1.7). */
   advance(status: number): void {
+    // Any answer but NFS4ERR_BAD_SEQID says the seqid assumeRan() guessed
+    // was the server's: the guess stands.
+    if (status !== S.NFS4ERR_BAD_SEQID) this.#guessedFrom = undefined;
     if (seqidAdvances(status)) this.seqid = (this.seqid + 1) >>> 0;
   }
+
+  /**
+   * The seqid before assumeRan() took an unanswered request as run, until
+   * an answer of this owner's next request says the guess was right.
+   */
+  #guessedFrom: number | undefined;
 
   /**
    * A seqid-mutating request of this owner got no answer: taken as run, as
@@ -105,12 +114,37 @@ export class StateOwner {
    * next one (NFS4ERR_BAD_SEQID): a failure, never a wrong success.
    */
   assumeRan(): void {
+    this.#guessedFrom ??= this.seqid;
     this.seqid = (this.seqid + 1) >>> 0;
+  }
+
+  /**
+   * The next request after assumeRan() was refused NFS4ERR_BAD_SEQID: the
+   * last unanswered request did not run. RFC 7530 §9.1.7: the server takes
+   * its last seqid of the owner as a replay and the one after as the next,
+   * and refuses any other; refused seqid x + 1 says its last is neither x
+   * nor x + 1. So x, one back, is not a replay of anything it ran, and is
+   * the next it expects when its last is x - 1. Back one at a time, never
+   * below the first unanswered request's seqid (the answered one before it
+   * was the server's last at least): with one request unanswered, its own
+   * seqid at once. False when nothing is guessed (any more).
+   */
+  takeBackGuess(): boolean {
+    if (this.#guessedFrom === undefined) return false;
+    this.seqid = (this.seqid - 1) >>> 0;
+    if (this.seqid === this.#guessedFrom) this.#guessedFrom = undefined;
+    return true;
+  }
+
+  /** Whether the seqid is assumeRan()'s guess, not yet confirmed by an answer. */
+  get guessed(): boolean {
+    return this.#guessedFrom !== undefined;
   }
 
   /** Seqids start over (a new client ID makes old owners new to the server). */
   resetSeqid(): void {
     this.seqid = 0;
+    this.#guessedFrom = undefined;
   }
 }
 

@@ -33,7 +33,8 @@ import {
 } from "../nfs4/types.ts";
 import { close } from "../nfs4/ops/close.ts";
 import { getattr } from "../nfs4/ops/getattr.ts";
-import { lock } from "../nfs4/ops/lock.ts";
+import { lock, type LockDenied } from "../nfs4/ops/lock.ts";
+import { lockt } from "../nfs4/ops/lockt.ts";
 import { locku } from "../nfs4/ops/locku.ts";
 import { open, type OpenClaim, type OpenResult } from "../nfs4/ops/open.ts";
 import { openConfirm } from "../nfs4/ops/open_confirm.ts";
@@ -51,13 +52,16 @@ import { createSession, type CreateSessionResult } from "../nfs4/ops/create_sess
 import { destroySession as destroySessionOp } from "../nfs4/ops/destroy_session.ts";
 import { destroyClientid } from "../nfs4/ops/destroy_clientid.ts";
 import { reclaimComplete } from "../nfs4/ops/reclaim_complete.ts";
-import { bindConnToSession } from "../nfs4/ops/bind_conn_to_session.ts";
+import {
+  bindConnToSession,
+  type BindConnToSessionResult,
+} from "../nfs4/ops/bind_conn_to_session.ts";
 import { testStateid } from "../nfs4/ops/test_stateid.ts";
 import { freeStateid } from "../nfs4/ops/free_stateid.ts";
 import { delegreturn } from "../nfs4/ops/delegreturn.ts";
 import type { ChannelAttributes, Session } from "./client.ts";
 import type { RunOptions, StateManager } from "./manager.ts";
-import { ms, SessionGrantError } from "./manager.ts";
+import { ms, SessionGrantError, showOpaque } from "./manager.ts";
 import { destroySessionOutcome, FREE_STATEID_FINAL, leaseErrorFlags } from "./error_table.ts";
 import {
   type Delegation,
@@ -70,6 +74,7 @@ import {
   StateDroppedError,
 } from "./open_state.ts";
 import { type Slot, SlotTable } from "./slot_table.ts";
+import type { LockOwner } from "./owners.ts";
 import { BACK_CHANNEL_LIMITS, CALLBACK_PROGRAM } from "./callback.ts";
 import { RpcServer } from "../rpc/server.ts";
 
@@ -89,7 +94,13 @@ export type SequenceResultLike = Pick<
   "highestSlotid" | "targetHighestSlotid" | "statusFlags"
 >;
 
-/** 4.0 ops that carry a clientid or stateid and so renew the lease (RFC 7530 §9.5). */
+/**
+ * 4.0 ops that carry a clientid or stateid and so renew the lease (RFC 7530
+ * §9.5). READ, WRITE and SETATTR renew only with a stateid of ours: "this
+ * does not include the special stateids" (anonymous, READ bypass), which
+ * name no client (see SPECIAL_STATEID_OPS; the kernel renews after a
+ * SETATTR only when it used an open's stateid, _nfs4_do_setattr).
+ */
 export const RENEWING_OPS: ReadonlySet<string> = new Set([
   "RENEW",
   "OPEN",
@@ -105,15 +116,20 @@ export const RENEWING_OPS: ReadonlySet<string> = new Set([
   "DELEGRETURN",
 ]);
 
+/** RENEWING_OPS that may be sent with a special stateid, which renews nothing (RFC 7530 §9.5). */
+export const SPECIAL_STATEID_OPS: ReadonlySet<string> = new Set(["READ", "WRITE", "SETATTR"]);
+
 /**
- * OPEN's share_access as sent: without a callback channel a 4.1 client
- * says it wants no delegation (OPEN4_SHARE_ACCESS_WANT_NO_DELEG, RFC 8881
- * §18.16.3), since one it can never be asked to return would block other
- * clients until its lease ends. 4.0 has no way to say so; the 4.0 client
+ * OPEN's share_access as sent: without a callback channel (callbacks off,
+ * or the back channel down and BIND_CONN_TO_SESSION unable to bring it
+ * back: StateManager.backChannelDown) a 4.1 client says it wants no
+ * delegation (OPEN4_SHARE_ACCESS_WANT_NO_DELEG, RFC 8881 §18.16.3), since
+ * one it can never be asked to return would block other clients until its
+ * lease ends. 4.0 has no way to say so; the 4.0 client
  * announces an unusable callback address instead (RFC 7530 §10.2.1).
  */
 export function shareAccessWire(m: StateManager, access: number): number {
-  if (!m.sessions || m.callbackOptions.enabled) return access;
+  if (!m.sessions || (m.callbackOptions.enabled && !m.backChannelDown)) return access;
   return access | ShareAccess.OPEN4_SHARE_ACCESS_WANT_NO_DELEG;
 }
 
@@ -291,7 +307,57 @@ async function exchangeId41(m: StateManager): Promise<void> {
       former = undefined;
     }
     c.clientId = result.clientid;
-    c.createSessionSeq = result.sequenceid;
+    const unanswered = c.createSessionUnanswered;
+    const replay = unanswered !== undefined && unanswered.clientId === result.clientid;
+    if (replay) {
+      // A CREATE_SESSION of this client ID got no answer: the server may
+      // have made its session, and then says the next csa_sequence (Ganesha
+      // and knfsd answer eir_sequenceid from the client record, advanced
+      // by the CREATE_SESSION that ran). A CREATE_SESSION with that one
+      // would make a second session and leave the first on the server, no
+      // DESTROY_SESSION able to name it, DESTROY_CLIENTID refused
+      // NFS4ERR_CLIENTID_BUSY while it stands (RFC 8881 §18.50.3). The
+      // same csa_sequence again is answered from the server's replay cache
+      // with the session it made, or runs now if it made none (RFC 8881
+      // §18.36.4).
+      c.createSessionSeq = unanswered.sequence;
+      m.tracer.emit(
+        "sess",
+        "CREATE_SESSION sent again",
+        `csa_sequence ${unanswered.sequence} (EXCHANGE_ID said ${result.sequenceid}): ` +
+          "the one sent before got no answer, and the server may have made its session",
+      );
+    } else {
+      // Another client ID: a session the server may have made for the one
+      // before is gone with it (or left to its lease, releaseAll).
+      c.createSessionSeq = result.sequenceid;
+    }
+    const formerScope = c.exchangeId?.serverScope;
+    if (formerScope !== undefined && hex(formerScope) !== hex(result.serverScope)) {
+      // Another server scope answers at this address (a failover to a
+      // server that does not share state, a re-addressed host): state may
+      // be reclaimed only from the server that granted it (RFC 8881
+      // §2.10.4, §8.4.2.1), and this one's grace period is not ours to
+      // reclaim in. As the kernel on NFS4CLNT_SERVER_SCOPE_MISMATCH
+      // (nfs41_same_server_scope, nfs4_reclaim_lease): recover without
+      // grace; RECLAIM_COMPLETE is still sent first (reclaimNoGrace).
+      m.tracer.emit(
+        "clid",
+        "server scope changed",
+        `${showOpaque(formerScope)} before, ${showOpaque(result.serverScope)} now: ` +
+          "not the server that granted our state; no reclaim in grace",
+      );
+      const why = `EXCHANGE_ID: server scope ${showOpaque(result.serverScope)}, not ${
+        showOpaque(formerScope)
+      }`;
+      m.markAllForReclaim("nograce", why);
+      if (m.hasFlag("RECLAIM_REBOOT")) {
+        // Set by the reboot that led here: it reclaims nothing now, and
+        // only ends the reclaims with RECLAIM_COMPLETE (RFC 8881 §18.51.3).
+        m.clearFlag("RECLAIM_REBOOT", "server scope changed");
+        m.setFlag("RECLAIM_REBOOT", `${why}: nothing to reclaim in grace, RECLAIM_COMPLETE only`);
+      }
+    }
     // RFC 8881 §2.10.5: server owners compare only within one server scope.
     c.serverOwner = `${hex(result.serverOwner.majorId)}/${hex(result.serverScope)}`;
     c.exchangeId = result;
@@ -303,7 +369,22 @@ async function exchangeId41(m: StateManager): Promise<void> {
       }`,
       { clientid: result.clientid },
     );
-    const status = await createSessionNow(m);
+    // An interrupt that came while EXCHANGE_ID was answered: no session is
+    // made only to be destroyed (the release destroys the client ID).
+    m.throwIfInterrupted();
+    let status = await createSessionNow(m);
+    if (replay && status === S.NFS4ERR_SEQ_MISORDERED) {
+      // Neither the one it caches nor the one it expects: the server has
+      // moved past that csa_sequence (its answer to it is gone), so it
+      // made no session with it that it still knows by it. Its own next.
+      m.tracer.emit(
+        "sess",
+        "CREATE_SESSION -> NFS4ERR_SEQ_MISORDERED",
+        `csa_sequence ${c.createSessionSeq} not the server's; again with ${result.sequenceid}`,
+      );
+      c.createSessionSeq = result.sequenceid;
+      status = await createSessionNow(m);
+    }
     if (status === S.NFS4ERR_STALE_CLIENTID) continue;
     if (status !== S.NFS4_OK) throw new NfsError(status, "CREATE_SESSION");
     return;
@@ -411,6 +492,10 @@ async function createSessionNow(m: StateManager): Promise<number> {
   // RFC 8881 §18.36: the backchannel rides on this connection when asked for.
   const backChannel = m.callbackOptions.enabled && m.channel.serveCallbacks !== undefined;
   if (backChannel) m.channel.serveCallbacks!(CALLBACK_PROGRAM, m.callbacks.handler);
+  // Unanswered until an answer comes (ClientRecord.createSessionUnanswered):
+  // a reply lost for good, an interrupt that stops it in flight, or
+  // NFS4ERR_DELAY (the server still runs it, RFC 8881 §18.36.4) leave it so.
+  c.createSessionUnanswered = { clientId: c.clientId!, sequence: c.createSessionSeq };
   const reply = await m.sendSessionless([
     createSession({
       clientid: c.clientId!,
@@ -423,6 +508,7 @@ async function createSessionNow(m: StateManager): Promise<number> {
     }),
   ]);
   const failed = failureOf(reply);
+  if (failed?.status !== S.NFS4ERR_DELAY) c.createSessionUnanswered = undefined;
   if (failed) return failed.status;
   const result = reply.outcomes[0]!.value as CreateSessionResult;
   c.createSessionSeq = (c.createSessionSeq + 1) >>> 0;
@@ -642,9 +728,11 @@ async function destroyOne(
 }
 
 /** BIND_CONN_TO_SESSION for the fore (and back) channel. */
-export async function bindConnection(m: StateManager): Promise<number> {
+export async function bindConnection(
+  m: StateManager,
+): Promise<{ readonly status: number; readonly dir?: number }> {
   const session = m.client.session;
-  if (!session) return S.NFS4ERR_BADSESSION;
+  if (!session) return { status: S.NFS4ERR_BADSESSION };
   const reply = await m.sendSessionless([
     bindConnToSession({
       sessionid: session.id,
@@ -653,7 +741,10 @@ export async function bindConnection(m: StateManager): Promise<number> {
     }),
   ]);
   const failed = failureOf(reply);
-  return failed ? failed.status : S.NFS4_OK;
+  if (failed) return { status: failed.status };
+  // bctsr_dir: the server may bind the fore channel only, though asked for
+  // both (RFC 8881 §18.34.3): the back channel is then still down.
+  return { status: S.NFS4_OK, dir: (reply.outcomes[0]!.value as BindConnToSessionResult).dir };
 }
 
 /** The lease_time attribute (RFC 7530 §5.8.1.11), read after establishing. */
@@ -822,14 +913,17 @@ function notReclaimed(m: StateManager, state: OpenState, why: string): void {
 export async function reclaimNoGrace(m: StateManager): Promise<number> {
   let handled = 0;
   if (m.sessions && m.reclaimCompleteDue) {
-    // A new client ID after the lease expired: no reclaim in grace (the
-    // RECLAIM_REBOOT step is not taken), but RFC 8881 §18.51.3 still wants
-    // RECLAIM_COMPLETE before the re-OPENs, which are not reclaims.
+    // A client ID made again after the lease expired: no reclaim in grace
+    // (the RECLAIM_REBOOT step is not taken), but RFC 8881 §18.51.3 still
+    // wants RECLAIM_COMPLETE before the re-OPENs, which are not reclaims.
     await sendReclaimComplete(
       m,
-      "new client ID after the lease expired: nothing reclaimed in grace",
+      `${
+        m.clientIdKept ? "the same client ID back" : "new client ID"
+      } after the lease expired: nothing reclaimed in grace`,
     );
   }
+  if (m.sessions && m.clientIdKept) await keepValidStates(m);
   const pending = [...m.opens].filter((o) => o.reclaim === "nograce" && !o.closed);
   for (const state of pending) {
     if (state.closing) {
@@ -844,7 +938,10 @@ export async function reclaimNoGrace(m: StateManager): Promise<number> {
       markBad(m, state, e);
       continue;
     }
-    for (const lockState of state.locks) await recoverLostLock(m, lockState);
+    for (const lockState of state.locks) {
+      // Not one TEST_STATEID found the server still holds (keepValidStates).
+      if (lockState.reclaim === "nograce") await recoverLostLock(m, lockState);
+    }
   }
   // Locks whose open survived but that were lost themselves.
   for (const state of m.opens) {
@@ -854,6 +951,9 @@ export async function reclaimNoGrace(m: StateManager): Promise<number> {
       await recoverLostLock(m, lockState);
     }
   }
+  // Used: a later no-grace reclaim under this client ID (a state found
+  // revoked) has nothing to do with its coming back.
+  m.clientIdKept = false;
   return handled;
 }
 
@@ -873,8 +973,16 @@ async function recoverLostLock(m: StateManager, lockState: LockState): Promise<v
     return;
   }
   if (!m.reacquireLostLocks) {
-    // Recovery made a new client ID: the old lock stateid means nothing now.
-    lockState.stateid = undefined;
+    // Under a client ID replaced since, the old lock stateid means nothing
+    // now. Under the same one (StateManager.clientIdKept) the server may
+    // still hold the lock when nothing said otherwise (4.0, which has no
+    // TEST_STATEID; a 4.1 server without it): the stateid is kept, for the
+    // release at close to unlock what may be left (unlockRange), rather
+    // than leave a lock on the server that its CLOSE then meets
+    // (NFS4ERR_LOCKS_HELD). One TEST_STATEID found gone has none already.
+    if (m.clientIdGone(lockState.clientId) !== undefined || !m.clientIdKept) {
+      lockState.stateid = undefined;
+    }
     markLockLost(m, lockState, lockState.lostReason ?? "the server may have released it");
     return;
   }
@@ -896,18 +1004,147 @@ async function recoverLostLock(m: StateManager, lockState: LockState): Promise<v
   }
 }
 
+/**
+ * 4.1, in a no-grace reclaim after the same client ID came back
+ * (StateManager.clientIdKept: the server answered SEQUENCE NFS4ERR_EXPIRED,
+ * then revived its record of this client rather than make a new one):
+ * which of the states to recover does the server still hold? TEST_STATEID
+ * (RFC 8881 §18.48, §8.2.4) of each one's stateid, as the Linux client's
+ * nfs41_open_expired does before it re-opens anything
+ * (nfs41_check_delegation_stateid, nfs41_check_expired_locks,
+ * nfs41_check_open_stateid, nfs41_test_and_free_expired_stateid). What the
+ * server says is valid is kept as it is: not re-opened, and a lock not
+ * lost, whatever the lease expiry said of it before (a lock the server
+ * still holds under its stateid was never released, so no one else can
+ * have held it meanwhile, RFC 8881 §8.4.3). What it says is gone is
+ * recovered as before: FREE_STATEID first for an expired or revoked one
+ * (the server keeps those until freed, §8.2.4; the kernel frees EXPIRED,
+ * ADMIN_REVOKED and DELEG_REVOKED), then the open re-opened, the lock lost
+ * (its stateid with it, nothing left to unlock), the delegation dropped.
+ * A lock this client's own clock lost already (the lease ran out here
+ * first, markAllForReclaim) stays lost: the user was told. Without
+ * TEST_STATEID (NFS4ERR_NOTSUPP) every state is recovered as before.
+ * States of a client ID replaced since are not tested (RFC 8881 §8.4.2).
+ */
+async function keepValidStates(m: StateManager): Promise<void> {
+  type Entry = {
+    stateid: Stateid;
+    state: OpenState;
+    lock?: LockState;
+    delegation?: Delegation;
+  };
+  const entries: Entry[] = [];
+  for (const state of m.opens) {
+    if (state.bad !== undefined || state.closed || state.closing) continue;
+    const current = m.clientIdGone(state.clientId) === undefined;
+    if (state.reclaim === "nograce" && current) {
+      entries.push({ stateid: state.stateid, state });
+      const d = state.delegation;
+      if (d && m.clientIdGone(d.clientId) === undefined) {
+        entries.push({ stateid: d.stateid, state, delegation: d });
+      }
+    }
+    for (const lock of state.locks) {
+      if (
+        lock.reclaim === "nograce" && lock.bad === undefined && lock.stateid !== undefined &&
+        lock.ranges.length > 0 && m.clientIdGone(lock.clientId) === undefined
+      ) {
+        entries.push({ stateid: lock.stateid, state, lock });
+      }
+    }
+  }
+  if (entries.length === 0) return;
+  let statuses: readonly number[];
+  try {
+    [statuses] = await m.run(() => [testStateid(entries.map((e) => e.stateid))] as const, {
+      inRecovery: true,
+      final: new Set([S.NFS4ERR_NOTSUPP]),
+    });
+  } catch (e) {
+    if (!(e instanceof NfsError) || e.status !== S.NFS4ERR_NOTSUPP) throw e;
+    m.tracer.emit(
+      "step",
+      "TEST_STATEID not supported",
+      "the same client ID came back: recovering every state without grace",
+    );
+    return;
+  }
+  const why = "TEST_STATEID NFS4_OK: the server kept it with the client ID";
+  for (const [i, entry] of entries.entries()) {
+    // One status per stateid; one missing is not taken as valid.
+    const status = statuses[i] ?? S.NFS4ERR_BAD_STATEID;
+    const { state, lock, delegation } = entry;
+    if (status === S.NFS4_OK) {
+      if (lock) {
+        lock.reclaim = "none";
+        lock.lostAt = undefined;
+        lock.lostReason = undefined;
+        m.tracer.emit(
+          "lock",
+          "kept",
+          `${state.path} ${
+            lock.ranges.map((r) => `${r.type} ${formatRange(r.offset, r.length)}`).join(", ")
+          } ${formatStateid(entry.stateid)}: ${why}; not lost`,
+        );
+      } else if (!delegation) {
+        state.reclaim = "none";
+        m.tracer.emit("open", "kept", `${state.describe()}: ${why}; not re-opened`);
+      }
+      continue;
+    }
+    m.tracer.emit(
+      delegation ? "deleg" : lock ? "lock" : "open",
+      `TEST_STATEID ${formatStateid(entry.stateid)} -> ${statusName(status)}`,
+      state.path,
+    );
+    if (REVOKED.has(status)) {
+      await m.run(() => [freeStateid(entry.stateid)] as const, {
+        inRecovery: true,
+        final: FREE_STATEID_FINAL,
+      }).catch((e) => {
+        if (endsTheStep(m, e)) throw e;
+      });
+    }
+    if (delegation) {
+      if (state.delegation === delegation) state.delegation = undefined;
+      m.tracer.emit("deleg", "delegation gone, dropped", state.path);
+    } else if (lock) {
+      // Gone from the server: nothing to unlock at close.
+      lock.stateid = undefined;
+    }
+  }
+}
+
 /** Marks a lock lost (every later use of it fails with EBADF) and says so. */
 export function markLockLost(m: StateManager, lockState: LockState, reason: string): void {
   if (lockState.bad !== undefined) return;
   lockState.bad = `lock lost: ${reason}`;
   lockState.reclaim = "none";
+  const path = lockState.open.path;
+  const ranges = lockState.ranges.map(({ type, offset, length }) => ({ type, offset, length }));
   m.tracer.emit(
     "lock",
     "lock lost",
-    `${lockState.open.path} ${
-      lockState.ranges.map((r) => `${r.type} ${formatRange(r.offset, r.length)}`).join(", ")
+    `${path} ${
+      ranges.map((r) => `${r.type} ${formatRange(r.offset, r.length)}`).join(", ")
     }: ${reason}`,
+    { path, ranges, reason },
   );
+  tellLockLost(m, lockState, reason);
+}
+
+/**
+ * Tells the open's onLockLost listeners (NfsFile.onLockLost) that the held
+ * ranges of `lockState` are lost, at once, rather than at the next call on
+ * the file. A listener that throws is dropped and said so (`error` event,
+ * and once on stderr, as a trace sink that throws).
+ */
+function tellLockLost(m: StateManager, lockState: LockState, reason: string): void {
+  lockState.open.tellLockLost(lockState.ranges, reason, (e) => {
+    const message = e instanceof Error ? e.message : String(e);
+    m.tracer.emit("error", "onLockLost listener dropped", `${lockState.open.path}: ${message}`);
+    console.error("nfs4: an onLockLost listener threw, and was dropped:", e);
+  });
 }
 
 /**
@@ -1125,6 +1362,11 @@ const STATEID_GONE: ReadonlySet<number> = new Set([
  * only the revoked stateid is left (freed: {@linkcode freeIfRevoked}).
  */
 const RELEASE_FINAL: ReadonlySet<number> = new Set([...STATEID_GONE, S.NFS4ERR_DELEG_REVOKED]);
+/** RELEASE_FINAL and NFS4ERR_OLD_STATEID: a CLOSE after a change left unanswered (releaseOpen). */
+const RELEASE_FINAL_OR_OLD: ReadonlySet<number> = new Set([
+  ...RELEASE_FINAL,
+  S.NFS4ERR_OLD_STATEID,
+]);
 /** Statuses that leave a stateid the server keeps until FREE_STATEID (RFC 8881 §8.2.4). */
 const REVOKED: ReadonlySet<number> = new Set([
   S.NFS4ERR_ADMIN_REVOKED,
@@ -1165,13 +1407,16 @@ async function freeIfRevoked(
       m.tracer.emit("state", "FREE_STATEID not sent", `${formatStateid(stateid)}: ${e.reason}`);
       return false;
     }
-    m.tracer.emit(
-      "state",
-      e instanceof NfsError ? `FREE_STATEID -> ${e.statusName}` : "FREE_STATEID failed",
-      `${formatStateid(stateid)}${
-        e instanceof NfsError ? "" : `: ${(e as Error).message}`
-      }; not freed`,
-    );
+    if (e instanceof NfsError) {
+      const told = refusal(e, "FREE_STATEID", formatStateid(stateid));
+      m.tracer.emit("state", told.event, `${told.detail}; not freed`);
+    } else {
+      m.tracer.emit(
+        "state",
+        "FREE_STATEID failed",
+        `${formatStateid(stateid)}: ${(e as Error).message}; not freed`,
+      );
+    }
     return false;
   }
 }
@@ -1193,12 +1438,16 @@ export async function lockRange(
   options: {
     reclaim?: boolean;
     inRecovery?: boolean;
-    blocking?: boolean;
-    signal?: AbortSignal;
+    blocking?: boolean | undefined;
+    signal?: AbortSignal | undefined;
     /** GRACE and DELAY are the answer, not reasons to wait (`lock -n`). */
-    noWait?: boolean;
+    noWait?: boolean | undefined;
     /** RunOptions.answerWithinMs (`lock -w`'s deadline). */
-    answerWithinMs?: number;
+    answerWithinMs?: number | undefined;
+    /** RunOptions.onOutcomeUnknown. */
+    onOutcomeUnknown?: () => void;
+    /** RunOptions.partOfRelease. */
+    partOfRelease?: boolean;
   } = {},
 ): Promise<Stateid> {
   const openState = lockState.open;
@@ -1240,6 +1489,8 @@ export async function lockRange(
       final: options.noWait ? NO_WAIT_FINAL : LOCK_FINAL,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.answerWithinMs !== undefined ? { answerWithinMs: options.answerWithinMs } : {}),
+      ...(options.onOutcomeUnknown ? { onOutcomeUnknown: options.onOutcomeUnknown } : {}),
+      ...(options.partOfRelease ? { partOfRelease: true } : {}),
     },
   );
   const before = lockState.stateid ? formatStateid(lockState.stateid) : "none";
@@ -1258,17 +1509,21 @@ function markBad(m: StateManager, state: OpenState, error: unknown): void {
   const reason = error instanceof NfsError
     ? `${error.op} -> ${error.statusName}`
     : (error as Error).message;
+  // Locks given up already were told of then.
+  const held = state.locks.filter((l) => l.bad === undefined);
   state.bad = reason;
   state.reclaim = "none";
   for (const l of state.locks) l.bad = reason;
   // The kernel's nfs4_state_mark_recovery_failed -> NFS_CONTEXT_BAD.
   m.tracer.emit("open", "recovery failed, state marked bad", `${state.path}: ${reason}`);
+  for (const l of held) tellLockLost(m, l, `open recovery failed: ${reason}`);
 }
 
 function markLockBad(m: StateManager, lockState: LockState, error: unknown): void {
   const reason = error instanceof NfsError
     ? `${error.op} -> ${error.statusName}`
     : (error as Error).message;
+  const told = lockState.bad !== undefined;
   lockState.bad = reason;
   lockState.reclaim = "none";
   m.tracer.emit(
@@ -1276,6 +1531,7 @@ function markLockBad(m: StateManager, lockState: LockState, error: unknown): voi
     "lock recovery failed, lock marked bad",
     `${lockState.open.path}: ${reason}`,
   );
+  if (!told) tellLockLost(m, lockState, `lock recovery failed: ${reason}`);
 }
 
 /**
@@ -1662,12 +1918,7 @@ export async function releaseAll(m: StateManager): Promise<void> {
   const c = m.client;
   if (c.clientId === undefined) return;
   if (m.minorVersion === 0) {
-    for (const owner of m.lockOwnersUsed) {
-      await m.send([releaseLockowner({ clientid: c.clientId, owner: owner.id })]).catch(() =>
-        undefined
-      );
-      m.tracer.emit("owner", `RELEASE_LOCKOWNER ${owner.label}`);
-    }
+    for (const owner of m.lockOwnersUsed) await releaseLockOwner(m, owner, c.clientId);
     return;
   }
   const destroyed = await destroySessionNow(m);
@@ -1707,9 +1958,28 @@ export async function releaseAll(m: StateManager): Promise<void> {
     const explained = failed?.status === S.NFS4ERR_STALE_CLIENTID ||
       (failed?.status === S.NFS4ERR_CLIENTID_BUSY && destroyed.left === true);
     if (failed && !explained) {
+      // A CREATE_SESSION of this client ID that never got its answer (the
+      // deadline came, or the release window after an interrupt ended,
+      // first: ClientRecord.createSessionUnanswered) may have made a
+      // session whose id this client never learnt. DESTROY_SESSION must
+      // name the session (RFC 8881 §18.37), so none was sent for it; the
+      // DESTROY_CLIENTID above was sent all the same, and frees the client
+      // ID when the server made no session. When it did, the server
+      // refuses it while that session stands (NFS4ERR_CLIENTID_BUSY, RFC
+      // 8881 §18.50.3): the session and the client ID are left, holding no
+      // open, lock or delegation, until the server expires the unrenewed
+      // lease (§8.3). Asking for the session again (the same csa_sequence,
+      // answered from the replay cache, §18.36.4) would be one more request
+      // to a server that had not answered in time, after the command gave up.
+      const unanswered = c.createSessionUnanswered?.clientId === c.clientId;
       m.notReleased.push({
         what: "DESTROY_CLIENTID",
-        why: `${failed.name} -> ${statusName(failed.status)}`,
+        why: `${failed.name} -> ${statusName(failed.status)}${
+          unanswered && failed.status === S.NFS4ERR_CLIENTID_BUSY
+            ? ": the session of a CREATE_SESSION that got no answer is left, " +
+              "with the client ID, until the lease expires"
+            : ""
+        }`,
       });
     }
   } catch (e) {
@@ -1717,6 +1987,46 @@ export async function releaseAll(m: StateManager): Promise<void> {
     m.notReleased.push({ what: "DESTROY_CLIENTID", why: (e as Error).message });
   }
   c.clientId = undefined;
+}
+
+/**
+ * 4.0 RELEASE_LOCKOWNER (RFC 7530 §16.37) of a lock owner a LOCK reached,
+ * after every CLOSE: its answer is looked at. Refused NFS4ERR_LOCKS_HELD
+ * (§16.37.4: the server still holds a lock of that owner, one this client
+ * does not know of or could not unlock) or with any other status, or not
+ * answered, the owner (and such a lock) stays until the lease ends: traced
+ * with the status and reported with what is not released
+ * (StateManager.notReleased: client.close()'s leftOnServer, a command's
+ * `not released` line). Not when the client ID is gone already
+ * (NFS4ERR_STALE_CLIENTID, NFS4ERR_EXPIRED): its owners went with it.
+ */
+async function releaseLockOwner(
+  m: StateManager,
+  owner: LockOwner,
+  clientid: bigint,
+): Promise<void> {
+  const what = `RELEASE_LOCKOWNER ${owner.label}`;
+  let failed;
+  try {
+    failed = failureOf(await m.send([releaseLockowner({ clientid, owner: owner.id })]));
+  } catch (e) {
+    m.tracer.emit("owner", "RELEASE_LOCKOWNER failed", `${owner.label}: ${(e as Error).message}`);
+    m.notReleased.push({ what, why: (e as Error).message });
+    return;
+  }
+  if (!failed) {
+    m.tracer.emit("owner", what);
+    return;
+  }
+  const status = statusName(failed.status);
+  const gone = failed.status === S.NFS4ERR_STALE_CLIENTID || failed.status === S.NFS4ERR_EXPIRED;
+  const why = failed.status === S.NFS4ERR_LOCKS_HELD
+    ? `${status}: the server still holds a lock of this owner`
+    : gone
+    ? `${status}: the client ID is gone, and its lock owners with it`
+    : `${failed.name} -> ${status}`;
+  m.tracer.emit("owner", `RELEASE_LOCKOWNER -> ${status}`, `${owner.label}: ${why}`);
+  if (!gone) m.notReleased.push({ what, why });
 }
 
 /**
@@ -1813,26 +2123,65 @@ async function releaseOpen(m: StateManager, state: OpenState): Promise<void> {
   }
   if (state.bad !== undefined) return;
   for (const lockState of state.locks) {
+    await settleUnknownLocks(m, lockState);
     for (const range of [...lockState.ranges]) {
-      await unlockRange(m, lockState, range, { closing: true }).catch(() => undefined);
+      await unlockRange(m, lockState, range, { closing: true }).catch((e) => {
+        // The CLOSE says what the server still holds (NFS4ERR_LOCKS_HELD).
+        if (!(e instanceof NfsError)) return;
+        const told = refusal(
+          e,
+          "LOCKU",
+          `${state.path} ${range.type} ${formatRange(range.offset, range.length)}`,
+        );
+        m.tracer.emit("lock", told.event, told.detail);
+      });
     }
   }
   const owner = state.owner;
   let refused: unknown;
   try {
-    await m.run(
-      () => [putfh(state.fh), close({ seqid: owner.seqid, stateid: state.stateid })] as const,
-      {
-        seqidOwners: [owner],
-        states: [state],
-        // The server no longer has the state: nothing to close, and no
-        // reason to recover it first.
-        final: RELEASE_FINAL,
-        // Made under a client ID replaced since (RFC 8881 §8.4.2, RFC 7530
-        // §9.6.2): nothing of it is left to close.
-        stateGone: () => m.clientIdGone(state.clientId),
-      },
-    );
+    for (;;) {
+      try {
+        await m.run(
+          () => [putfh(state.fh), close({ seqid: owner.seqid, stateid: state.stateid })] as const,
+          {
+            seqidOwners: [owner],
+            states: [state],
+            // The server no longer has the state: nothing to close, and no
+            // reason to recover it first. NFS4ERR_OLD_STATEID too, after a
+            // change of the open that got no answer (below).
+            final: state.unansweredChanges > 0 ? RELEASE_FINAL_OR_OLD : RELEASE_FINAL,
+            // Made under a client ID replaced since (RFC 8881 §8.4.2, RFC 7530
+            // §9.6.2): nothing of it is left to close.
+            stateGone: () => m.clientIdGone(state.clientId),
+          },
+        );
+        break;
+      } catch (e) {
+        if (
+          !(e instanceof NfsError) || e.op !== "CLOSE" || e.status !== S.NFS4ERR_OLD_STATEID ||
+          state.unansweredChanges === 0
+        ) throw e;
+        // An OPEN_DOWNGRADE of this open went unanswered (its reply lost
+        // past the deadline, stopped in flight) and the server ran it: its
+        // stateid's seqid moved on by one that this client never saw (RFC
+        // 7530 §9.1.4.2, RFC 8881 §8.2.2), and the CLOSE with the one
+        // before is refused for good. The next seqid, as the kernel's
+        // nfs4_refresh_open_old_stateid takes it (once per change left
+        // unanswered); the refused CLOSE used its owner seqid on 4.0 (RFC
+        // 7530 §9.1.7: NFS4ERR_OLD_STATEID is not among those that do not),
+        // so the next goes with the next one.
+        state.unansweredChanges--;
+        const before = formatStateid(state.stateid);
+        state.stateid = { seqid: (state.stateid.seqid + 1) >>> 0, other: state.stateid.other };
+        m.tracer.emit(
+          "retry",
+          "CLOSE -> NFS4ERR_OLD_STATEID",
+          `${state.path} ${before}: a change of the open whose answer never came ran; ` +
+            `again with ${formatStateid(state.stateid)}`,
+        );
+      }
+    }
   } catch (e) {
     if (e instanceof StateDroppedError) {
       m.tracer.emit(
@@ -1847,7 +2196,8 @@ async function releaseOpen(m: StateManager, state: OpenState): Promise<void> {
     // LOCK stopped in flight that the server ran); the lease's end frees it.
     if (!(e instanceof NfsError)) throw e;
     refused = e;
-    m.tracer.emit("open", `CLOSE -> ${e.statusName}`, state.path);
+    const told = refusal(e, "CLOSE", state.path);
+    m.tracer.emit("open", told.event, told.detail);
     if (e.status === S.NFS4ERR_LOCKS_HELD) {
       m.client.unknownState = `${state.path}: the server holds a lock this client does not know of`;
     }
@@ -1856,6 +2206,126 @@ async function releaseOpen(m: StateManager, state: OpenState): Promise<void> {
     m.tracer.emit("open", "CLOSE", `${state.path} ${formatStateid(state.stateid)}`);
   } else if (await freeIfRevoked(m, state.stateid, refused, state.clientId)) {
     m.tracer.emit("open", "FREE_STATEID", `${state.path} ${formatStateid(state.stateid)}`);
+  }
+}
+
+/**
+ * A release's refusal as the trace tells it: `OP -> STATUS` with `what`,
+ * or, when the status is the SEQUENCE's (4.1: it failed, so nothing after
+ * it ran, RFC 8881 §18.46.3; a lease the server says expired, a session it
+ * no longer has, after an interrupt when no recovery is made for the
+ * releases), `SEQUENCE -> STATUS` with `what: OP not run`, as run() and the
+ * `ops` trace name a failed SEQUENCE.
+ */
+function refusal(e: NfsError, op: string, what: string): { event: string; detail: string } {
+  return e.op === "SEQUENCE"
+    ? { event: `SEQUENCE -> ${e.statusName}`, detail: `${what}: ${op} not run` }
+    : { event: `${op} -> ${e.statusName}`, detail: what };
+}
+
+/**
+ * Before the CLOSE, the ranges a first LOCK of `lockState` may have been
+ * granted without this client knowing (LockState.unsettled: its answer
+ * never came, so no lock stateid either): does the server hold them for
+ * this lock owner? LOCKT of a write lock over the range by another lock
+ * owner of this client (RFC 7530 §16.11; a lock of any type conflicts with
+ * it) answers: no conflict, or one of another owner, and the LOCK was not
+ * granted (its owner's own lock would conflict, and two locks of the range
+ * cannot both be held), nothing to release; this owner's lock (or a holder
+ * the server does not name: Ganesha's placeholder owner, client ID 0), and
+ * the same LOCK is sent again under the same owner to learn the lock
+ * stateid: a lock owner's own locks never conflict with its request (RFC
+ * 7530 §16.10.5, RFC 8881 §18.10.4), so it changes nothing the server
+ * holds (on 4.0 with open_to_lock_owner4 and the owners' seqids taken as
+ * run, which a server that ran the first expects, RFC 7530 §9.1.7; on 4.1
+ * the server finds the lock owner it made, RFC 8881 §18.10.3); its range
+ * is then unlocked (LOCKU) with the rest, and the CLOSE is not refused
+ * NFS4ERR_LOCKS_HELD, leaving the lock until the lease ends (and the
+ * client ID, not destroyed then, RFC 8881 §18.50.3). The kernel lets an
+ * interrupted LOCK finish and unlocks what it took (nfs4_lock_release);
+ * this client gives a LOCK in flight the release window after Ctrl-C, and
+ * settles here what a deadline (`lock -w`) or a lost reply left. A range
+ * of a client ID replaced since is gone with it; anything that fails here
+ * leaves it to the CLOSE's NFS4ERR_LOCKS_HELD, as before.
+ */
+async function settleUnknownLocks(m: StateManager, lockState: LockState): Promise<void> {
+  if (lockState.unsettled.length === 0) return;
+  const ranges = lockState.unsettled.splice(0);
+  const path = lockState.open.path;
+  const gone = m.clientIdGone(lockState.clientId);
+  for (const range of ranges) {
+    const what = `${path} ${range.type} ${formatRange(range.offset, range.length)}`;
+    if (lockState.ranges.includes(range)) continue;
+    if (gone !== undefined) {
+      m.tracer.emit("lock", "dropped", `${what}: ${gone}; nothing to settle`);
+      continue;
+    }
+    try {
+      if (lockState.stateid === undefined) {
+        const holder = await lockHolder(m, lockState, range);
+        if (holder === "none" || holder === "another") {
+          m.tracer.emit(
+            "lock",
+            "settled: not granted",
+            `${what}: LOCKT finds ${
+              holder === "none" ? "no lock there" : "another owner's lock"
+            }; the LOCK whose answer never came did not take it`,
+          );
+          continue;
+        }
+        await lockRange(m, lockState, range, { noWait: true, partOfRelease: true });
+        m.lockOwnersUsed.add(lockState.owner);
+      }
+      // With a lock stateid (learnt now, or by a LOCK of the same owner
+      // since): unlocked with the rest.
+      lockState.ranges.push(range);
+      m.tracer.emit(
+        "lock",
+        "settled: held",
+        `${what} (${lockState.owner.label}): the server holds it; unlocked before the CLOSE`,
+      );
+    } catch (e) {
+      m.tracer.emit(
+        "lock",
+        "not settled",
+        `${what}: ${e instanceof NfsError ? `${e.op} -> ${e.statusName}` : (e as Error).message}`,
+      );
+    }
+  }
+}
+
+/**
+ * Who holds `range` as far as LOCKT says, tested for a write lock by the
+ * client's own test owner (StateManager.lockOwner, never a lock state's):
+ * `none`, `ours` (the lock owner of `lockState`), `another`, or `unknown`
+ * (a holder the server does not name, Ganesha's placeholder).
+ */
+async function lockHolder(
+  m: StateManager,
+  lockState: LockState,
+  range: LockRange,
+): Promise<"none" | "ours" | "another" | "unknown"> {
+  try {
+    await m.run(
+      () =>
+        [
+          putfh(lockState.open.fh),
+          lockt({
+            locktype: LockType.WRITE_LT,
+            offset: range.offset,
+            length: range.length,
+            owner: { clientid: m.client.clientId!, owner: m.lockOwner.id },
+          }),
+        ] as const,
+      { final: LOCK_FINAL, partOfRelease: true },
+    );
+    return "none";
+  } catch (e) {
+    if (!(e instanceof NfsError) || e.status !== S.NFS4ERR_DENIED) throw e;
+    const denied = e.detail as LockDenied | undefined;
+    if (!denied || denied.owner.clientid === 0n) return "unknown";
+    if (denied.owner.clientid !== m.client.clientId) return "another";
+    return bytesEqual(denied.owner.owner, lockState.owner.id) ? "ours" : "another";
   }
 }
 
@@ -1909,7 +2379,14 @@ async function downgradeOpen(m: StateManager, state: OpenState): Promise<void> {
             shareDeny: deny,
           }),
         ] as const,
-      { seqidOwners: [owner], states: [state], stateGone: () => m.clientIdGone(state.clientId) },
+      {
+        seqidOwners: [owner],
+        states: [state],
+        stateGone: () => m.clientIdGone(state.clientId),
+        // No answer: the server may have run it, moving the stateid on
+        // (releaseOpen's CLOSE then goes with the next seqid).
+        onOutcomeUnknown: () => state.unansweredChanges++,
+      },
     );
     state.stateid = newerStateid(state.stateid, stateid);
     state.access = access;
@@ -1924,13 +2401,17 @@ async function downgradeOpen(m: StateManager, state: OpenState): Promise<void> {
   } catch (e) {
     // Closed meanwhile by the release at exit, whose CLOSE says so.
     if (state.closed) return;
-    m.tracer.emit(
-      "open",
-      e instanceof NfsError ? `OPEN_DOWNGRADE -> ${e.statusName}` : "OPEN_DOWNGRADE failed",
-      `${state.path}${e instanceof NfsError ? "" : `: ${(e as Error).message}`}; keeps ${
-        formatShare(held)
-      } until the last CLOSE`,
-    );
+    const keeps = `keeps ${formatShare(held)} until the last CLOSE`;
+    if (e instanceof NfsError) {
+      const told = refusal(e, "OPEN_DOWNGRADE", state.path);
+      m.tracer.emit("open", told.event, `${told.detail}; ${keeps}`);
+    } else {
+      m.tracer.emit(
+        "open",
+        "OPEN_DOWNGRADE failed",
+        `${state.path}: ${(e as Error).message}; ${keeps}`,
+      );
+    }
   }
 }
 

@@ -71,9 +71,9 @@ export const DEFAULT_TRACE_CATEGORIES: readonly TraceCategory[] = TRACE_CATEGORI
  */
 export interface TraceFilter {
   /** The categories delivered; {@linkcode DEFAULT_TRACE_CATEGORIES} when absent. */
-  readonly categories?: readonly TraceCategory[];
+  readonly categories?: readonly TraceCategory[] | undefined;
   /** `ops`: every READ and WRITE COMPOUND its own event, never summarised. */
-  readonly everyOp?: boolean;
+  readonly everyOp?: boolean | undefined;
 }
 
 /**

@@ -40,6 +40,17 @@ function other(stateid: string): string {
   return stateid.split(":")[0] ?? "";
 }
 
+/**
+ * A CLOSE that did not close: refused (`CLOSE -> NFS4ERR_...`), or not run
+ * because its SEQUENCE failed (`SEQUENCE -> NFS4ERR_...`, detail
+ * `PATH: CLOSE not run`).
+ */
+function refusedClose(e: TraceLine): boolean {
+  return e.cat === "open" &&
+    (e.event.startsWith("CLOSE -> ") ||
+      (e.event.startsWith("SEQUENCE -> ") && String(e.detail).endsWith(": CLOSE not run")));
+}
+
 /** The open, lock and client ID bookkeeping of one run's events, as lists of problems. */
 export function stateProblems(all: readonly TraceLine[], vers: Version): string[] {
   const problems: string[] = [];
@@ -58,9 +69,7 @@ export function stateProblems(all: readonly TraceLine[], vers: Version): string[
     if (!closed.includes(id)) problems.push(`OPEN ${id} has no CLOSE`);
   }
   for (const e of events) {
-    if (e.cat === "open" && e.event.startsWith("CLOSE -> ")) {
-      problems.push(`refused close: ${e.event} ${e.detail ?? ""}`);
-    }
+    if (refusedClose(e)) problems.push(`refused close: ${e.event} ${e.detail ?? ""}`);
   }
   // A LOCK of a range is traced as "stateid BEFORE -> AFTER", its LOCKU as "LOCKU".
   const locks = events.filter((e) => e.cat === "lock" && /^stateid \S+ -> \S+$/.test(e.event));
@@ -113,10 +122,8 @@ export async function assertClean(
     }
   }
   // A refused CLOSE: does the server still hold the file open?
-  const refused = traceEvents(stderr).filter((e) =>
-    e.cat === "open" && e.event.startsWith("CLOSE -> ")
-  )
-    .map((e) => String(e.detail));
+  const refused = traceEvents(stderr).filter(refusedClose)
+    .map((e) => String(e.detail).replace(/: CLOSE not run$/, ""));
   for (const path of new Set(refused)) {
     const status = await exclusiveOpenStatus(server, vers, path);
     problems.push(`after the refused CLOSE, exclusive open of ${path}: ${status}`);

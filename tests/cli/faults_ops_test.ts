@@ -3,12 +3,16 @@
  *
  * For RENAME, OPEN, OPEN_CONFIRM (4.0 only), LOCK, REMOVE and CREATE, on
  * NFSv4.0 and 4.1, the reply to the first COMPOUND carrying the operation is
- * - `drop`: never forwarded (the connection stays; the client's call times
- *   out after `--timeout 1` and it resends),
+ * - `drop`: never forwarded, and every reply (RPC NULL's too) held 2.5 s
+ *   from then on: the connection stays, but the client's call times out
+ *   after `--timeout 1`, its RPC NULL after another second, and it breaks
+ *   the connection and resends on a new one (RFC 7530 §3.1.1, RFC 8881
+ *   §2.9.2: never on the connection the request went out on);
  * - `drop-and-cut`: replaced by cutting the connection (it reconnects and
  *   resends),
- * - `delay`: forwarded 1.7 s late, after the client's 1 s timeout (the
- *   resend is on its way when the first reply comes).
+ * - `delay`: forwarded 1.7 s late, after the client's 1 s timeout: the
+ *   server answers RPC NULL meanwhile, so the client waits on for the
+ *   reply and does not send the request again.
  *
  * The command that issues the operation:
  * - OPEN, OPEN_CONFIRM, RENAME: `cp FILE URL` (OPEN creates the temporary,
@@ -22,8 +26,9 @@
  * - exit 0, no `nfs4:` message;
  * - the operation went out as one request: every COMPOUND carrying it has
  *   the same xid (and on 4.1 the same slot and seqid: the recorder finds no
- *   slot/seqid with two payloads), and it went out at least twice (the
- *   fault made the client resend it);
+ *   slot/seqid with two payloads); after `drop` and `drop-and-cut` it went
+ *   out again (the fault made the client resend it), never twice on one
+ *   connection; after `delay` it went out once;
  * - the effect is there once: the destination has the source's bytes, no
  *   `.NAME.nfs4-XXXXXX` temporary is left in the directory;
  * - no stray open: after the command, a second client's OPEN with share
@@ -167,8 +172,11 @@ const KNOWN_BUGS: Readonly<Record<string, string>> = {};
 
 function arm(f: ProxyFixture, op: OpName, fate: Fate) {
   switch (fate) {
-    case "drop":
-      return f.proxy.dropReply(op);
+    case "drop": {
+      const fault = f.proxy.dropReply(op);
+      void fault.firstFired.then(() => f.proxy.stall({ direction: "toClient", seconds: 2.5 }));
+      return fault;
+    }
     case "drop-and-cut":
       return f.proxy.dropReplyAndCut(op);
     case "delay":
@@ -199,7 +207,19 @@ async function lostReply(ctx: Ctx, c: OpCase, vers: Version, fate: Fate): Promis
     assert.deepEqual(messageLines(r.stderr), [], `${what}: no message`);
     assert.equal(r.code, 0, `${what}: exit 0`);
     const calls = f.proxy.compoundsWith(c.op);
-    assert.ok(calls.length >= 2, `${what}: the request was resent (${calls.length} sent)`);
+    if (fate === "delay") {
+      // The server answered RPC NULL: the request is waited for, not sent
+      // again on its connection (RFC 7530 §3.1.1, RFC 8881 §2.9.2).
+      assert.equal(calls.length, 1, `${what}: the request was not resent (${calls.length} sent)`);
+    } else {
+      assert.ok(calls.length >= 2, `${what}: the request was resent (${calls.length} sent)`);
+    }
+    const connections = calls.map((call) => call.connection);
+    assert.equal(
+      new Set(connections).size,
+      connections.length,
+      `${what}: never sent twice on one connection (${connections.join(", ")})`,
+    );
     assert.deepEqual(
       [...new Set(calls.map((call) => call.xid))],
       [calls[0]!.xid],

@@ -78,7 +78,7 @@ import {
   SUCCESS,
   writeCallHeader,
 } from "../../lib/rpc/message.ts";
-import type { CallHandler } from "../../lib/rpc/transport.ts";
+import type { CallHandler, RpcAttempt } from "../../lib/rpc/transport.ts";
 import {
   type CbCompoundRequest,
   cbNotifyLock,
@@ -2896,7 +2896,22 @@ export class ScriptedChannel implements CompoundChannel {
 
   #count = 0;
   #held: (() => void)[] | undefined;
-  #drops: { op: string; remaining: number; skip: number; beforeServer: boolean }[] = [];
+  #drops: {
+    op: string;
+    remaining: number;
+    skip: number;
+    beforeServer: boolean;
+    late: boolean;
+  }[] = [];
+  /**
+   * Replies that came after their call timed out on a connection that
+   * stands ({@linkcode lateReplies}), by the request's attempt: the
+   * transport keeps the xid, and the attempt called again takes the reply.
+   */
+  readonly #lateReplies = new Map<RpcAttempt, CompoundReply>();
+  /** Connections the client broke (`dropConnection`), and RPC NULLs it sent. */
+  drops = 0;
+  pings = 0;
 
   constructor(
     server: ScriptedServer = new ScriptedServer(),
@@ -2935,6 +2950,14 @@ export class ScriptedChannel implements CompoundChannel {
       throw new Error(`ScriptedChannel: more than ${this.maxCompounds} COMPOUNDs (runaway loop?)`);
     }
     options.signal?.throwIfAborted();
+    const late = options.attempt && this.#lateReplies.get(options.attempt);
+    if (late !== undefined) {
+      // The request is not sent again on the connection: its reply, which
+      // came after the call timed out, is the answer (RFC 7530 §3.1.1).
+      this.#lateReplies.delete(options.attempt!);
+      this.waitedOn++;
+      return late;
+    }
     const w = new XdrWriter();
     encodeCompound(w, request);
     const bytes = w.bytes().slice();
@@ -3027,11 +3050,23 @@ export class ScriptedChannel implements CompoundChannel {
     const before = this.server.log.length;
     const reply = this.server.handle(decoded, this.connection);
     this.log.push(...this.server.log.slice(before));
-    if (drop) throw new RpcTimeoutError("no reply (scripted)", options.timeoutMs ?? 0);
     const rw = new XdrWriter();
     encodeCompoundReply(rw, reply, OP_CODECS);
-    return decodeCompoundReply(new XdrReader(rw.bytes().slice()), request.ops);
+    const answer = decodeCompoundReply(new XdrReader(rw.bytes().slice()), request.ops);
+    if (drop?.late) {
+      if (options.attempt) this.#lateReplies.set(options.attempt, answer);
+      throw new RpcTimeoutError("no reply in time (scripted)", options.timeoutMs ?? 0);
+    }
+    // Over TCP a reply is lost only with its connection (RFC 7530 §3.1.1):
+    // the request goes out again on the next one.
+    if (drop) {
+      throw new RpcConnectionError("no reply (scripted)", { host: "scripted", port: 2049 });
+    }
+    return answer;
   }
+
+  /** COMPOUNDs answered by a late reply instead of being sent again ({@linkcode lateReplies}). */
+  waitedOn = 0;
 
   readonly #bareAnswers: { op: string; status: number }[] = [];
 
@@ -3048,10 +3083,26 @@ export class ScriptedChannel implements CompoundChannel {
   silent = false;
 
   ping(options: CompoundCallOptions = {}): Promise<void> {
+    this.pings++;
     if (this.silent) {
       return Promise.reject(new RpcTimeoutError("no reply (scripted)", options.timeoutMs ?? 0));
     }
     return Promise.resolve();
+  }
+
+  /**
+   * The client broke the connection (no answer, not even to NULL): replies
+   * still to come on it are lost ({@linkcode lateReplies}); the channel
+   * stands for the next connection too.
+   */
+  dropConnection(_reason: string): boolean {
+    this.drops++;
+    this.#lateReplies.clear();
+    return true;
+  }
+
+  stopWaiting(attempt: RpcAttempt): void {
+    this.#lateReplies.delete(attempt);
   }
 
   close(): Promise<void> {
@@ -3061,9 +3112,10 @@ export class ScriptedChannel implements CompoundChannel {
 
   /**
    * The next `times` COMPOUNDs holding `op` (after `after` of them) are
-   * executed by the server but their replies are lost: the call fails with a
-   * retriable `RpcTimeoutError`. With `beforeServer` the request itself is
-   * lost instead (`RpcConnectionError`, nothing executed).
+   * executed by the server but their replies are lost with the connection
+   * (over TCP the only way a reply is lost, RFC 7530 §3.1.1): the call
+   * fails with a retriable `RpcConnectionError`. With `beforeServer` the
+   * request itself is lost instead (nothing executed).
    */
   dropReplies(
     op: string,
@@ -3074,6 +3126,25 @@ export class ScriptedChannel implements CompoundChannel {
       remaining: options.times ?? 1,
       skip: options.after ?? 0,
       beforeServer: options.beforeServer ?? false,
+      late: false,
+    });
+  }
+
+  /**
+   * The next `times` COMPOUNDs holding `op` are executed by the server, and
+   * their replies come after the call timed out, on a connection that
+   * stands: the call fails with a retriable `RpcTimeoutError`, and the same
+   * request's attempt, called again, takes the reply without anything being
+   * sent (what the transport does: `RpcCallOptions.attempt`), unless the
+   * client broke the connection meanwhile ({@linkcode dropConnection}).
+   */
+  lateReplies(op: string, options: { times?: number } = {}): void {
+    this.#drops.push({
+      op,
+      remaining: options.times ?? 1,
+      skip: 0,
+      beforeServer: false,
+      late: true,
     });
   }
 

@@ -18,9 +18,10 @@ import assert from "node:assert/strict";
 import { harness } from "./_harness.ts";
 import { NFS4_UINT64_MAX, ShareAccess } from "../../lib/nfs4/constants.ts";
 import { lockFile } from "../../lib/state/files.ts";
+import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
 
 for (const vers of [0, 1] as const) {
-  Deno.test(`NFSv4.${vers}: a LOCK stopped in flight and run by the server: CLOSE -> LOCKS_HELD, and the client ID is left to expire, not destroyed (RFC 8881 §18.50.3)`, async () => {
+  Deno.test(`NFSv4.${vers}: a LOCK stopped in flight and run by the server, which the close cannot settle: CLOSE -> LOCKS_HELD, and the client ID is left to expire, not destroyed (RFC 8881 §18.50.3)`, async () => {
     await using h = await harness(vers);
     const file = await h.open("file", ShareAccess.OPEN4_SHARE_ACCESS_BOTH);
     h.channel.hold();
@@ -37,6 +38,9 @@ for (const vers of [0, 1] as const) {
     // The server runs the LOCK; its answer goes nowhere.
     h.channel.release();
     await h.tick(10, 10);
+    // The close settles such a lock first (lock_unknown_outcome_test.ts):
+    // here its LOCKT fails, and the lock stays unknown.
+    h.server.failNext("LOCKT", S.NFS4ERR_SERVERFAULT);
     h.mark();
     await h.m.shutdown();
     const ops = h.ops();
