@@ -35,6 +35,7 @@ export type {
   FileSetattr,
   LeaseProbe,
   LockHolder,
+  LockLost,
   LockOptions,
   LockRange,
   Nfs4ClientApi,
@@ -74,17 +75,24 @@ export type {
 export {
   copy,
   CopyError,
+  DEFAULT_TUNING,
   IncompleteCopyError,
+  Leftovers,
   LocalFileError,
   parseLocation,
+  PRESERVE_ALL,
+  PRESERVE_P,
 } from "./lib/client/copy/mod.ts";
 export type {
   CopyOptions,
   CopyProgress,
   CopySummary,
   CopyTuning,
+  CopyTuningOverrides,
   Dereference,
+  Leftover,
   Location,
+  PreserveChoice,
   PreserveSet,
   SparseMode,
 } from "./lib/client/copy/mod.ts";
@@ -115,7 +123,7 @@ export {
   RpcTimeoutError,
 } from "./lib/rpc/errors.ts";
 export type { VersionRange } from "./lib/rpc/message.ts";
-export { Nfs4Status, statusMessage, statusName } from "./lib/nfs4/status.ts";
+export { Nfs4Status, STATUS_TABLE, statusMessage, statusName } from "./lib/nfs4/status.ts";
 export type { Nfs4StatusName } from "./lib/nfs4/status.ts";
 export { BadStateError } from "./lib/state/open_state.ts";
 export {

@@ -28,7 +28,7 @@ import { connectOptions } from "./connect.ts";
 import type { CliContext, CommandSession } from "./context.ts";
 import { describeError } from "./errors.ts";
 import { readGlobalOptions, type RootCommand } from "./globals.ts";
-import { jsonCount } from "./json_values.ts";
+import { jsonCount, jsonTime } from "./json_values.ts";
 import { quoteName } from "./ls_quote.ts";
 
 const HELP = `
@@ -129,8 +129,8 @@ export async function infoUrl(
  * strings: maxread, maxwrite, maxfilesize and clock.timeDeltaNs are sizes
  * and a duration in nanoseconds, numbers (as `stat --json` writes
  * maxread...). The fsid is `"major:minor"` as there. The implementation's
- * `seconds` stays as the probe has it (lib/client/probe.ts keeps no
- * nseconds of nii_date to make a time of).
+ * `date` (nii_date, an nfstime4) is a time, `{ seconds, nseconds }`, as
+ * `stat --json` writes mtime.
  */
 export function probeJson(p: ServerProbe): Record<string, unknown> {
   const count = (value: string | undefined) =>
@@ -144,6 +144,13 @@ export function probeJson(p: ServerProbe): Record<string, unknown> {
       maxfilesize: count(p.fileSystem.maxfilesize),
     },
     clock: p.clock && { ...p.clock, timeDeltaNs: count(p.clock.timeDeltaNs) },
+    identity: p.identity && {
+      ...p.identity,
+      implementation: p.identity.implementation && {
+        ...p.identity.implementation,
+        date: jsonTime(p.identity.implementation.date),
+      },
+    },
   };
 }
 
@@ -169,13 +176,15 @@ const ms = (value: number) => value.toFixed(value < 10 ? 2 : 1);
 
 /**
  * `nfs-ganesha (domain nfs-ganesha.org, built 2024-01-02)`; a date no `Date`
- * holds is given in seconds since the epoch, as the server sent it.
+ * holds (past ±8.64e15 ms, where `toISOString()` throws "Invalid time
+ * value") is given in seconds since the epoch, as the server sent it.
  */
 function implementationText(impl: ServerIdentity["implementation"]): string {
   if (!impl) return "not given";
-  const built = impl.date !== undefined
-    ? impl.date.slice(0, impl.date.indexOf("T"))
-    : `${impl.seconds} s since 1970`;
+  const date = new Date(Number(impl.date.seconds) * 1000);
+  const built = Number.isNaN(date.getTime())
+    ? `${impl.date.seconds} s since 1970`
+    : date.toISOString().slice(0, date.toISOString().indexOf("T"));
   return `${impl.name} (domain ${impl.domain}, built ${built})`;
 }
 

@@ -104,6 +104,7 @@ import {
 import { connectOptions, readyPcap } from "./connect.ts";
 import type { CliContext } from "./context.ts";
 import { describeError, noteConnectUrl } from "./errors.ts";
+import { jsonCount } from "./json_values.ts";
 import { flushed } from "./output.ts";
 import {
   type GlobalOptions,
@@ -702,7 +703,8 @@ class RebootDrill {
         path: target.path,
         created: target.created,
         marker: decoder.decode(marker),
-        markerOffset: o.range.offset.toString(),
+        // A byte offset: a number, all its digits (cli/json_values.ts rule 2).
+        markerOffset: jsonCount(o.range.offset),
       };
       await this.#printSetup(before, marker.length);
       this.#throwIfInterrupted();

@@ -310,6 +310,48 @@ export interface WritableFile extends OpenFile {
    * was closed.
    */
   onLockAvailable(listener: () => void): () => void;
+  /**
+   * Calls `listener` as soon as the state manager gives up a lock this
+   * file holds, once per range: the lease ran out by this client's clock
+   * (a partition, a process stopped), the server revoked it, or its
+   * recovery after a server restart was refused (README: "A lock can be
+   * lost"). It is not taken again behind the caller's back (unless
+   * `ConnectOptions.reacquireLostLocks`), another client may hold it
+   * meanwhile, and every later use of it fails (EBADF): a long job under
+   * the lock stops here rather than at its next call on the file. Called
+   * from inside the client's work, at once: a listener that throws is
+   * dropped and reported once on stderr. Returns the unsubscribe function;
+   * nothing is called once this handle is closed. Throws `FileClosedError`
+   * or `ClientClosedError` once the handle or the client was closed.
+   *
+   * @example
+   * ```ts ignore
+   * const job = new AbortController();
+   * const stop = file.onLockLost(({ path, reason }) =>
+   *   job.abort(new Error(`lost the lock on ${path}: ${reason}`))
+   * );
+   * try {
+   *   await longJob(job.signal);
+   * } finally {
+   *   stop();
+   * }
+   * ```
+   */
+  onLockLost(listener: (lost: LockLost) => void): () => void;
+}
+
+/** A lock given up by the state manager ({@linkcode WritableFile.onLockLost}). */
+export interface LockLost {
+  /** The path the file was opened by (a client path, `/vfs/dir/name`). */
+  readonly path: string;
+  /** The range no longer held. */
+  readonly range: LockRange;
+  /**
+   * Why, as the trace's `lock lost` event says it:
+   * `lease ran out locally: no renewal for 31.0 s with a 30 s lease`,
+   * `revoked (TEST_STATEID)`, `lock recovery failed: LOCK -> NFS4ERR_NO_GRACE`.
+   */
+  readonly reason: string;
 }
 
 /** What the state manager holds, for commands that show it. */
@@ -575,7 +617,10 @@ export interface Nfs4ClientApi {
    * (`ClientClosedError`); called again, or while it runs, it returns the
    * first call's promise. Until it is called the client's connection
    * keeps the process alive. After `ConnectOptions.signal` aborted, it
-   * releases only within the 1.5 s that follow the abort.
+   * releases only within the 1.5 s that follow the abort. Open files'
+   * UNSTABLE4 writes are committed first (not after an abort), and it
+   * rejects with `WriteNotCommittedError` (an `AggregateError` of them for
+   * several files) when any are not known to be on stable storage.
    */
   close(): Promise<void>;
   /**

@@ -136,6 +136,7 @@ import {
   type FileSetattr,
   type LeaseProbe,
   type LockHolder,
+  type LockLost,
   type LockOptions,
   type LockRange,
   type Nfs4ClientApi,
@@ -751,7 +752,9 @@ export class Nfs4Client implements Nfs4ClientApi {
    * @internal For NfsFile (and the client's own calls).
    */
   refuseClosed(path?: string): void {
-    if (this.manager.closing) {
+    // #closed: close() began (it commits the open files' writes before
+    // the state manager's shutdown), or crash() was called.
+    if (this.#closed || this.manager.closing) {
       const server = this.manager.client.server;
       throw this.#crashed ? crashedError(server, path) : new ClientClosedError(server, { path });
     }
@@ -2841,6 +2844,9 @@ export class Nfs4Client implements Nfs4ClientApi {
    * @internal For NfsFile: use `file.close()`.
    */
   closeState(state: OpenState, share?: ShareModes): Promise<void> {
+    // Before its shutdown, close() commits the open files' writes: a CLOSE
+    // sent meanwhile would race its releases.
+    if (this.#closing) return this.#closing.then(ignore, ignore);
     if (this.manager.closing) return this.manager.shutdown().then(ignore, ignore);
     return closeFile(this.manager, state, share);
   }
@@ -2879,7 +2885,22 @@ export class Nfs4Client implements Nfs4ClientApi {
    * DESTROY_SESSION and DESTROY_CLIENTID) and closes the connection. What
    * could not be released (the server did not answer) is then in
    * {@linkcode leftOnServer}; close() itself resolves, so that a `finally`
-   * closing the client never hides the failure that brought it there.
+   * closing the client never hides the failure that brought it there,
+   * unless data may be lost (below).
+   *
+   * Open files still hold what they wrote UNSTABLE4 (write()'s default)
+   * and no COMMIT vouched for: before its releases close() commits it as
+   * each file's close() does (NfsFile.close: the write() calls on their
+   * way answered, a COMMIT per file, its verifier compared with the
+   * WRITEs'; RFC 7530 §16.3.4, RFC 8881 §18.3.3), since their CLOSE would
+   * otherwise go without it. After an interrupt (`ConnectOptions.signal`)
+   * no COMMIT is sent: the release window is short. Either way the open
+   * files are released, and then close() rejects when any file's writes
+   * are not known to be on stable storage: with that file's
+   * {@linkcode WriteNotCommittedError} (its `path` and `ranges`), an
+   * `AggregateError` of them when several are; those files' close() then
+   * rejects with the same error. Nothing is sent for them when they wrote
+   * FILE_SYNC4 only or a commit() covered it all.
    *
    * From the call on, every other call of this client (and of its open
    * files) is refused at once with {@linkcode ClientClosedError}, nothing
@@ -2916,7 +2937,16 @@ export class Nfs4Client implements Nfs4ClientApi {
   async #closeNow(): Promise<void> {
     if (this.#closed) return; // crash() dropped it all already
     this.#closed = true;
+    // The open files' writes no COMMIT vouched for: committed before the
+    // releases (their CLOSEs), each file's own close() refused meanwhile
+    // (closeState waits for this), as new calls are (refuseClosed).
+    const commits = [...(writtenHandles.get(this)?.values() ?? [])].map((commit) => commit());
+    writtenHandles.delete(this);
+    let notCommitted: WriteNotCommittedError[] = [];
     try {
+      if (commits.length > 0) {
+        notCommitted = (await Promise.all(commits)).filter((e) => e !== undefined);
+      }
       await this.manager.shutdown();
     } finally {
       this.#owner.release();
@@ -2925,6 +2955,14 @@ export class Nfs4Client implements Nfs4ClientApi {
     const left = this.manager.notReleased;
     if (left.length > 0 && !this.manager.interrupted) {
       this.#leftOnServer = new StateNotReleasedError(this.manager.client.server, left);
+    }
+    if (notCommitted.length === 1) throw notCommitted[0];
+    if (notCommitted.length > 1) {
+      throw new AggregateError(
+        notCommitted,
+        `${this.manager.client.server}: the writes of ${notCommitted.length} open files are ` +
+          `not known committed (${notCommitted.map((e) => e.path).join(", ")})`,
+      );
     }
   }
 
@@ -2945,6 +2983,17 @@ export class Nfs4Client implements Nfs4ClientApi {
  * an interrupt (lib/state/manager.ts AFTER_INTERRUPT_MS).
  */
 const RELEASE_AFTER_FAILED_CONNECT_MS = 1_500;
+
+/**
+ * Each client's open files that wrote, not closed yet, each with what
+ * commits its writes for the client's close() (NfsFile #commitForClient):
+ * a client closed with them open commits them before its releases, as
+ * their own close() would have (Nfs4Client #closeNow).
+ */
+const writtenHandles = new WeakMap<
+  Nfs4Client,
+  Map<NfsFile, () => Promise<WriteNotCommittedError | undefined>>
+>();
 
 /** Times one write() starts over after the verifier changed between its short WRITEs. */
 const MAX_WRITE_RESTARTS = 5;
@@ -3106,6 +3155,12 @@ export class NfsFile implements WritableFile {
   readonly #uncommitted = new UncommittedWrites();
   /** The write() calls on their way: close() waits for them before its COMMIT. */
   readonly #writing = new Set<Promise<unknown>>();
+  /**
+   * The client's close() began while this handle was open after it wrote:
+   * its COMMIT for this handle's writes (#commitForClient), whose outcome
+   * this handle's close() reports.
+   */
+  #clientCommit: Promise<WriteNotCommittedError | undefined> | undefined;
   /**
    * The most one READ asks for: the server's maxread, the session's reply
    * size (4.1), at most 1 MiB. {@linkcode read} reads no more at a time.
@@ -3314,6 +3369,10 @@ export class NfsFile implements WritableFile {
       : stable === "data"
       ? StableHow.DATA_SYNC4
       : StableHow.FILE_SYNC4;
+    // The client's close() commits it if this handle is still open then.
+    let written = writtenHandles.get(this.#client);
+    if (!written) writtenHandles.set(this.#client, written = new Map());
+    if (!written.has(this)) written.set(this, () => this.#commitForClient());
     const writing = this.#writeAll(offset, data, how);
     this.#writing.add(writing);
     try {
@@ -3475,6 +3534,20 @@ export class NfsFile implements WritableFile {
     });
   }
 
+  /**
+   * Calls `listener` as soon as the state manager gives up a lock of this
+   * file (lease ran out, revoked, recovery refused), once per range:
+   * {@linkcode WritableFile.onLockLost}. Every handle of the file shares
+   * the open, and sees its locks given up; nothing is called once this
+   * handle is closed.
+   */
+  onLockLost(listener: (lost: LockLost) => void): () => void {
+    this.#refuseIfClosed();
+    return this.state.onLockLost((notice) => {
+      if (this.#closing === undefined) listener(notice);
+    });
+  }
+
   unlock(range: LockRange): Promise<void> {
     try {
       this.#refuseIfClosed();
@@ -3508,13 +3581,26 @@ export class NfsFile implements WritableFile {
    */
   close(): Promise<void> {
     if (this.#closing) return this.#closing;
-    return this.#closing = this.#uncommitted.empty && this.#writing.size === 0
-      ? this.#client.closeState(this.state, this.#share)
-      : this.#commitAndClose();
+    writtenHandles.get(this.#client)?.delete(this);
+    // The client's close() began first: it committed (or could not) what
+    // this handle wrote; that is the answer here too.
+    const commit = this.#clientCommit ??
+      (this.#uncommitted.empty && this.#writing.size === 0 ? undefined : this.#commitBeforeClose());
+    return this.#closing = commit
+      ? this.#commitAndClose(commit)
+      : this.#client.closeState(this.state, this.#share);
   }
 
-  async #commitAndClose(): Promise<void> {
-    const notCommitted = await this.#commitBeforeClose();
+  /**
+   * The client's close() found this handle open: its writes are committed
+   * as close() commits them, once, before the client's releases.
+   */
+  #commitForClient(): Promise<WriteNotCommittedError | undefined> {
+    return this.#clientCommit ??= this.#commitBeforeClose();
+  }
+
+  async #commitAndClose(commit: Promise<WriteNotCommittedError | undefined>): Promise<void> {
+    const notCommitted = await commit;
     try {
       await this.#client.closeState(this.state, this.#share);
     } catch (e) {

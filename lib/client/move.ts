@@ -46,19 +46,21 @@
 import { NfsError } from "../nfs4/errors.ts";
 import { Nfs4Status as S } from "../nfs4/status.ts";
 import type { Nfs4ClientApi } from "./api.ts";
-import { copy } from "./copy/copy.ts";
+import { copyWith } from "./copy/copy.ts";
 import { LocalSide } from "./copy/local_side.ts";
 import { NfsSide } from "./copy/nfs_side.ts";
 import {
   CopyError,
   type CopyTuning,
-  DEFAULT_TUNING,
+  type CopyTuningOverrides,
+  type Leftovers,
   LocalFileError,
   type Location,
   PRESERVE_ALL,
+  tuningWith,
 } from "./copy/options.ts";
 import { reasonOf } from "./copy/preserve.ts";
-import { type Leftovers, temporaryName } from "./copy/run.ts";
+import { temporaryName } from "./copy/run.ts";
 import type { Side, Stat } from "./copy/side.ts";
 import { canonical } from "./copy/tree.ts";
 import {
@@ -96,38 +98,40 @@ export type MoveEvent =
 /** How to move. */
 export interface MoveOptions {
   /** `-n`: never replace an existing target (skipped, not an error). */
-  readonly noClobber?: boolean;
+  readonly noClobber?: boolean | undefined;
   /** `-i`: asked before an existing target (named as the user would) is replaced; false skips it. */
-  readonly confirm?: (target: string) => Promise<boolean>;
+  readonly confirm?: ((target: string) => Promise<boolean>) | undefined;
   /** `-t DIR`: the destination is a directory the sources go into. */
-  readonly targetDirectory?: boolean;
+  readonly targetDirectory?: boolean | undefined;
   /** `-T`: the destination is the new name, even when it is a directory. */
-  readonly noTargetDirectory?: boolean;
+  readonly noTargetDirectory?: boolean | undefined;
   /** The client for the server of `url` (one per server, reused). */
   readonly connect: (url: NfsUrl) => Promise<Nfs4ClientApi>;
-  readonly onEvent?: (event: MoveEvent) => void;
+  /** Called after each rename, copy, directory made and removal (`mv -v`). */
+  readonly onEvent?: ((event: MoveEvent) => void) | undefined;
   /** A source failed; the others are still moved. `url` names its server, if any. */
   readonly onError: (error: unknown, url: NfsUrl | undefined) => void;
   /** Something was not kept (an owner the destination refused): said, not a failure. */
-  readonly onWarning?: (message: string, url: NfsUrl | undefined) => void;
+  readonly onWarning?: ((message: string, url: NfsUrl | undefined) => void) | undefined;
   /** Aborting stops the move; a copy in progress is removed, its source kept. */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /**
    * Where a move across file systems keeps its temporary copy from the
    * copy's start until it is renamed onto the target or known removed: the
    * caller names what is still there when it exits after a stop (a
    * temporary whose removal the server did not answer in time).
    */
-  readonly leftovers?: Leftovers;
+  readonly leftovers?: Leftovers | undefined;
   /**
    * Aborting ends the move before its next source, the one being moved
    * finished first (`mv -v` whose stdout was closed): no source is left
    * half removed. Thrown with the signal's reason.
    */
-  readonly stopBeforeNext?: AbortSignal;
+  readonly stopBeforeNext?: AbortSignal | undefined;
   /** File mode creation mask of the copy engine (only for what it does not preserve). */
-  readonly umask?: number;
-  readonly tuning?: Partial<CopyTuning>;
+  readonly umask?: number | undefined;
+  /** The copy engine's sizes and depths (an undefined one keeps its default). */
+  readonly tuning?: CopyTuningOverrides | undefined;
 }
 
 /** What a move did. */
@@ -176,7 +180,7 @@ class MoveRun {
 
   constructor(options: MoveOptions) {
     this.options = options;
-    this.tuning = { ...DEFAULT_TUNING, ...options.tuning };
+    this.tuning = tuningWith(options.tuning);
     this.local = new LocalSide(this.tuning);
   }
 
@@ -229,6 +233,8 @@ class MoveRun {
  *
  * @example
  * ```ts
+ * import { Nfs4Client, parseLocation } from "../../mod.ts";
+ *
  * // One client per server, reused for each of its operands, and closed
  * // by the caller at the end.
  * const clients = new Map<string, Promise<Nfs4Client>>();
@@ -470,7 +476,7 @@ async function moveAcross(
   const failures: { error: unknown; url: NfsUrl | undefined }[] = [];
   let copyErrors: number;
   try {
-    const summary = await copy([sourceLocation(from)], locationOf(side, tempPath), {
+    const summary = await copyWith([sourceLocation(from)], locationOf(side, tempPath), {
       recursive: true,
       preserve: PRESERVE_ALL,
       dereference: "never",

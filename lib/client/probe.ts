@@ -19,9 +19,10 @@
  *
  * What the server names itself with (server owner, scope, implementation
  * name and domain) is kept as printable ASCII, else shown in hex, so that
- * no escape sequence a server sends reaches a terminal; an implementation
- * date no `Date` can hold (any 64-bit seconds decode, RFC 7530 §3.3.1) is
- * given as its seconds.
+ * no escape sequence a server sends reaches a terminal; the implementation
+ * date is kept as the nfstime4 sent (any 64-bit seconds decode, RFC 7530
+ * §3.3.1, with its nanoseconds), for the caller to show (cli/info.ts: a
+ * date no `Date` can hold as its seconds).
  *
  * `writeProbe` creates one file to read the server's clock, EXCLUSIVE4_1
  * (RFC 8881 §18.16.3; GUARDED4 on a persistent session) or on 4.0
@@ -49,7 +50,7 @@ import { hex } from "../nfs4/types.ts";
 import type { ConnectOptions, Nfs4ClientApi } from "./api.ts";
 import { Nfs4Client } from "./client.ts";
 import { displayByteString, encodeByteString, namesOfPath, pathOfNames } from "./names.ts";
-import type { AttributeReport } from "./types.ts";
+import type { AttributeReport, NfsTime } from "./types.ts";
 import { cleanupWork } from "./operation_scope.ts";
 
 /** Round trips of RPC NULL, in milliseconds. */
@@ -79,10 +80,8 @@ export interface ServerIdentity {
     | {
       readonly domain: string;
       readonly name: string;
-      /** nii_date in ISO 8601, undefined when no `Date` can hold it. */
-      readonly date: string | undefined;
-      /** nii_date's seconds since the epoch as sent, in decimal. */
-      readonly seconds: string;
+      /** nii_date as sent: seconds since the epoch (any 64-bit count) and nanoseconds. */
+      readonly date: NfsTime;
     }
     | undefined;
   /** The EXCHGID4_FLAG_* names it set. */
@@ -467,7 +466,7 @@ const FLAG_NAMES: readonly [number, string][] = [
  * string it sent made {@linkcode printable}.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * describeIdentity(result).implementation?.name; // "nfs-ganesha", or "0x1b5b..." when not ASCII
  * ```
  */
@@ -488,8 +487,7 @@ export function describeIdentity(result: ExchangeIdResult): ServerIdentity {
       ? {
         domain: printable(encodeByteString(impl.domain)),
         name: printable(encodeByteString(impl.name)),
-        date: isoDate(impl.date.seconds),
-        seconds: impl.date.seconds.toString(),
+        date: { seconds: impl.date.seconds, nseconds: impl.date.nseconds },
       }
       : undefined,
     flags,
@@ -502,15 +500,6 @@ export function describeIdentity(result: ExchangeIdResult): ServerIdentity {
       ? "SSV (SP4_SSV)"
       : `unknown (${how})`,
   };
-}
-
-/**
- * `seconds` since the epoch in ISO 8601; undefined past what a `Date` holds
- * (±8.64e15 ms), where `toISOString()` throws "Invalid time value".
- */
-function isoDate(seconds: bigint): string | undefined {
-  const date = new Date(Number(seconds) * 1000);
-  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
 }
 
 /** Opaque bytes as text when they are printable ASCII (C strings' final NULs aside), else hex. */
@@ -597,7 +586,7 @@ async function securityFlavours(
  * (one LOOKUP each at most) and as many read (READDIR).
  *
  * @example
- * ```ts
+ * ```ts ignore
  * await listExports(client, "152:152", notLearned);
  * // [{ path: "/top/mem", fsid: "2:0", separateFs: true }, { path: "/top/nested/vfs", ... }]
  * ```

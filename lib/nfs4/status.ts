@@ -8,8 +8,13 @@
  * @module
  */
 
-/** Every nfsstat4 value of NFSv4.0, 4.1 and 4.2, with a short description. */
-const STATUS_TABLE = {
+/**
+ * Every nfsstat4 value of NFSv4.0, 4.1 and 4.2 by name, each with its code
+ * and a short description: `STATUS_TABLE.NFS4ERR_NOENT` is
+ * `[2, "No such file or directory"]`. {@linkcode Nfs4Status},
+ * {@linkcode statusName} and {@linkcode statusMessage} read it.
+ */
+export const STATUS_TABLE = {
   NFS4_OK: [0, "Success"],
   NFS4ERR_PERM: [1, "Operation not permitted"],
   NFS4ERR_NOENT: [2, "No such file or directory"],

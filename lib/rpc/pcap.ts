@@ -220,6 +220,28 @@ export class PcapWriter implements RecordTap {
     }
   }
 
+  /**
+   * close(), for `using` (TC39 explicit resource management; Deno, Bun,
+   * TypeScript 5.2 and later): the capture ends when the block that
+   * declared it ends, however it ends. Declared before the clients it
+   * records (disposal runs in reverse), it is closed after them, so their
+   * releases are in the file.
+   *
+   * @example
+   * ```ts
+   * import { Nfs4Client, PcapWriter } from "../../mod.ts";
+   *
+   * {
+   *   using pcap = PcapWriter.open("/tmp/nfs.pcap");
+   *   await using client = await Nfs4Client.connect({ host: "127.0.0.1", port: 2049, pcap });
+   *   await client.stat("/vfs");
+   * } // client closed (CLOSE, DESTROY_SESSION...), then the capture
+   * ```
+   */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
   /** What the connections use of the writer. */
   readonly #output: PcapOutput = {
     nanoseconds: () => this.nanoseconds,

@@ -115,7 +115,8 @@ export interface Report {
     written: string | null;
     cleanupError: string | null;
   } | null;
-  setup: { path: string; created: boolean; marker: string; markerOffset: string };
+  /** `markerOffset`: a byte offset, a number (cli/json_values.ts rule 2). */
+  setup: { path: string; created: boolean; marker: string; markerOffset: number };
   stateBefore: { clientId: string; ownerId: string; opens: unknown[] };
   restart: { command: string; code: number | null; ms: number; output: string } | null;
   timeline: { t: number; client: string; event: string; detail?: string }[];

@@ -7,7 +7,8 @@
  *   server's strings: shown as printable ASCII, else in hex, as the server
  *   owner and scope beside them; its nii_date is any 64-bit count of
  *   seconds (nfstime4, RFC 7530 §3.3.1): one no `Date` holds is shown as
- *   the seconds sent, never "Invalid time value".
+ *   the seconds sent, never "Invalid time value"; `--json` writes it as
+ *   every time, `{ seconds, nseconds }` as sent (cli/json_values.ts rule 3).
  * - READDIR of the pseudo-fs root listing a name with an escape sequence:
  *   quoted in "Under /" as `ls` quotes names on a terminal.
  *
@@ -17,7 +18,6 @@
 
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import type { ServerProbe } from "../../lib/client/probe.ts";
 import { XdrWriter } from "../../lib/xdr/mod.ts";
 import { serverTest, type TestServer } from "../_server.ts";
 import { startProxy } from "./_faults.ts";
@@ -28,6 +28,8 @@ interface ImplId {
   readonly domain: string;
   readonly name: string;
   readonly seconds: bigint;
+  /** nii_date's nseconds (default 0). */
+  readonly nseconds?: number;
 }
 
 /**
@@ -42,7 +44,7 @@ function withImplId(record: Uint8Array, impl: ImplId): Uint8Array {
     .writeString(impl.domain)
     .writeString(impl.name)
     .writeHyper(impl.seconds)
-    .writeUint(0)
+    .writeUint(impl.nseconds ?? 0)
     .bytes();
   const out = new Uint8Array(record.length - 4 + tail.length);
   out.set(record.subarray(0, record.length - 4));
@@ -96,11 +98,14 @@ serverTest(
       usual.stdout,
       /\n {2}implementation {4}nfs-ganesha \(domain nfs-ganesha\.org, built 2024-01-02\)\n/,
     );
-    const json = JSON.parse((await infoWithImpl(server, plain, ["--json"])).stdout) as ServerProbe;
-    assert.deepEqual(json.identity!.implementation, {
-      ...plain,
-      seconds: "1704153600",
-      date: "2024-01-02T00:00:00.000Z",
+    // --json: nii_date a time as every time is (cli/json_values.ts rule 3), to the nanosecond.
+    const json = JSON.parse(
+      (await infoWithImpl(server, { ...plain, nseconds: 250_000_001 }, ["--json"])).stdout,
+    );
+    assert.deepEqual(json.identity.implementation, {
+      name: plain.name,
+      domain: plain.domain,
+      date: { seconds: 1704153600, nseconds: 250_000_001 },
     });
   },
 );
@@ -117,8 +122,16 @@ serverTest(
     );
     const json = await infoWithImpl(server, { ...plain, seconds: -(1n << 63n) }, ["--json"]);
     assert.equal(json.code, 0, json.stderr);
-    const probe = JSON.parse(json.stdout) as ServerProbe;
-    assert.deepEqual(probe.identity!.implementation, { ...plain, seconds: "-9223372036854775808" });
+    // A number with all its digits (cli/json_values.ts rule 2's way), not a string.
+    assert.match(
+      json.stdout,
+      /"date": \{\n\s*"seconds": -9223372036854775808,\n\s*"nseconds": 0\n\s*\}/,
+    );
+    const probe = JSON.parse(json.stdout);
+    assert.deepEqual(probe.identity.implementation, {
+      ...plain,
+      date: { seconds: -(2 ** 63), nseconds: 0 },
+    });
   },
 );
 

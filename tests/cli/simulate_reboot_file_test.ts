@@ -128,6 +128,8 @@ for (const vers of ["4.0", "4.1"] as const) {
       const after = new Uint8Array(readFileSync(onDisk));
       assert.equal(after.length, 1000, "the size is unchanged");
       assert.equal(new TextDecoder().decode(after.subarray(100, 137)), report.setup.marker);
+      // --json: the marker's byte offset is a number (cli/json_values.ts rule 2), not "100".
+      assert.equal(report.setup.markerOffset, 100);
       assert.deepEqual(after.subarray(0, 100), original.subarray(0, 100));
       assert.deepEqual(after.subarray(137), original.subarray(137));
     },

@@ -7,7 +7,13 @@
 import { NfsError } from "../../nfs4/errors.ts";
 import { Nfs4Status as S } from "../../nfs4/status.ts";
 import type { NfsUrl } from "../url.ts";
-import { CopyError, type CopySummary, LocalFileError, type Location } from "./options.ts";
+import {
+  CopyError,
+  type CopyOptions,
+  type CopySummary,
+  LocalFileError,
+  type Location,
+} from "./options.ts";
 import { isSpecial, type Side, type Writer } from "./side.ts";
 import { CopyRun, type CopyRunOptions } from "./run.ts";
 import { copyFile, type Endpoint } from "./file.ts";
@@ -29,9 +35,37 @@ const ABANDONED_SETTLE_MS = 1000;
  * command meaningless (several sources and no directory) is thrown.
  * Stopped (`signal`), it throws the signal's reason once what it began has
  * settled, after reporting through `onError` each temporary that may be
- * left and each destination left incomplete (`leftovers`, run.ts).
+ * left and each destination left incomplete (`leftovers`, options.ts).
+ *
+ * @example
+ * ```ts
+ * import { copy, Nfs4Client, parseLocation } from "../../../mod.ts";
+ *
+ * await using client = await Nfs4Client.connect({ host: "127.0.0.1", port: 2049 });
+ * const summary = await copy([parseLocation("./photos")], parseLocation("nfs://127.0.0.1/vfs/"), {
+ *   recursive: true,
+ *   preserve: true,
+ *   connect: () => Promise.resolve(client),
+ *   onError: (error) => console.error(error),
+ * });
+ * console.log(`${summary.files} files, ${summary.bytes} bytes`);
+ * ```
  */
-export async function copy(
+export function copy(
+  sources: readonly Location[],
+  dest: Location,
+  options: CopyOptions,
+): Promise<CopySummary> {
+  return copyWith(sources, dest, options);
+}
+
+/**
+ * {@linkcode copy} with what only this toolkit asks of it
+ * (CopyRunOptions.writeDirectly: mv's temporary).
+ *
+ * @internal For move.ts.
+ */
+export async function copyWith(
   sources: readonly Location[],
   dest: Location,
   options: CopyRunOptions,

@@ -39,6 +39,8 @@
  *
  * @example
  * ```ts
+ * import { copy, Nfs4Client, parseLocation } from "../../../mod.ts";
+ *
  * // One server here: one client, made when copy() first asks, closed after.
  * let client: Promise<Nfs4Client> | undefined;
  * try {
@@ -75,17 +77,22 @@ export {
   type CopyProgress,
   type CopySummary,
   type CopyTuning,
+  type CopyTuningOverrides,
   DEFAULT_TUNING,
   type Dereference,
   IncompleteCopyError,
+  type Leftover,
+  Leftovers,
   LocalFileError,
   type Location,
   parseLocation,
   PRESERVE_ALL,
   PRESERVE_NONE,
   PRESERVE_P,
+  type PreserveChoice,
   type PreserveSet,
   type SparseMode,
+  tuningWith,
 } from "./options.ts";
 export { type CopyCosts, EtaEstimator, type EtaSample, PRIOR_COSTS } from "./eta.ts";
 export { HoleFinder, isZero, type Segment, wantsHoles } from "./sparse.ts";

@@ -29,7 +29,10 @@ export function parseLocation(text: string): Location {
   return { kind: "local", path: text, text };
 }
 
-/** Sizes and depths of the data path; the defaults suit a LAN or loopback. */
+/**
+ * Sizes and depths of the data path; the defaults ({@linkcode DEFAULT_TUNING})
+ * suit a LAN or loopback. `CopyOptions.tuning` changes some of them.
+ */
 export interface CopyTuning {
   /** READs in flight per file (capped by the session's slots on 4.1). */
   readonly readDepth: number;
@@ -67,13 +70,43 @@ export const DEFAULT_TUNING: CopyTuning = {
   keptListingBytes: 5 * 1024 * 1024,
 };
 
+/**
+ * Some of {@linkcode CopyTuning}'s sizes and depths; one left out, or
+ * undefined, keeps its default.
+ */
+export type CopyTuningOverrides = {
+  readonly [K in keyof CopyTuning]?: CopyTuning[K] | undefined;
+};
+
+/**
+ * {@linkcode DEFAULT_TUNING} with what `overrides` sets. An undefined
+ * value is no override (a spread would let it replace the default:
+ * `{ commitBytes: flag ? Number(flag) : undefined }` under
+ * `exactOptionalPropertyTypes`).
+ *
+ * @example
+ * ```ts
+ * tuningWith({ writeDepth: 8, readDepth: undefined }).readDepth; // 4
+ * ```
+ */
+export function tuningWith(overrides: CopyTuningOverrides | undefined): CopyTuning {
+  const tuning: { -readonly [K in keyof CopyTuning]: CopyTuning[K] } = { ...DEFAULT_TUNING };
+  for (const key of Object.keys(tuning) as (keyof CopyTuning)[]) {
+    const value = overrides?.[key];
+    if (value !== undefined) tuning[key] = value;
+  }
+  return tuning;
+}
+
 /** What is going on, for a progress display. */
 export interface CopyProgress {
   /** Bytes of file data handed to destinations so far. */
   readonly bytesDone: number;
   /** Total bytes to copy when known (undefined while reading stdin). */
   readonly bytesTotal: number | undefined;
+  /** Files (and symlinks, special files) in place so far. */
   readonly filesDone: number;
+  /** Files to copy, as far as the survey of the sources has counted. */
   readonly filesTotal: number;
   /** The file being copied, as the user would name it. */
   readonly current: string | undefined;
@@ -171,64 +204,156 @@ export function applyPreserveList(base: PreserveSet, lists: readonly string[]): 
  */
 export type Dereference = "never" | "command-line" | "always";
 
-/** How to copy. */
+/**
+ * Some of {@linkcode PreserveSet}'s attributes; one left out, or undefined,
+ * is not kept.
+ */
+export type PreserveChoice = {
+  readonly [K in keyof PreserveSet]?: boolean | undefined;
+};
+
+/**
+ * How to copy. Every optional property takes `undefined` for absent (so
+ * options built from flags compile under `exactOptionalPropertyTypes`),
+ * in `tuning` and `preserve` too: an undefined size keeps its default.
+ */
 export interface CopyOptions {
   /**
    * `-r`: copy directories and their contents; symlinks are copied as
    * symlinks and fifos, sockets and devices recreated (not read).
    */
-  readonly recursive?: boolean;
+  readonly recursive?: boolean | undefined;
   /** `-p` (true: {@linkcode PRESERVE_P}) or `--preserve=LIST`. */
-  readonly preserve?: boolean | Partial<PreserveSet>;
+  readonly preserve?: boolean | PreserveChoice | undefined;
   /** Symlinks to follow; default `never` with `recursive`, else `command-line`. */
-  readonly dereference?: Dereference;
+  readonly dereference?: Dereference | undefined;
   /** `-f`: an existing destination that cannot be opened for writing is removed first. */
-  readonly force?: boolean;
+  readonly force?: boolean | undefined;
   /** `-n`: never replace an existing destination (skipped, not an error). */
-  readonly noClobber?: boolean;
+  readonly noClobber?: boolean | undefined;
   /** `-u`: copy only when the source is newer than the destination or it is missing. */
-  readonly update?: boolean;
+  readonly update?: boolean | undefined;
   /**
    * `--inplace`: overwrite an existing file by writing into it (no
    * temporary), as is done anyway when a temporary could not keep its
    * owner, group, mode or hard links.
    */
-  readonly inplace?: boolean;
+  readonly inplace?: boolean | undefined;
   /**
    * `--sparse=WHEN` (default `auto`): `auto` leaves zero blocks unwritten
    * (holes) when the source is sparse (fewer bytes allocated than its
    * size), `always` for every source, `never` writes every byte.
    */
-  readonly sparse?: SparseMode;
+  readonly sparse?: SparseMode | undefined;
   /** `-v`: called after each file, symlink or directory is in place, with both names as the user would write them. */
-  readonly onCopied?: (from: string, to: string) => void | Promise<void>;
+  readonly onCopied?: ((from: string, to: string) => void | Promise<void>) | undefined;
   /** Something was left out on purpose (a special file): said, counted, not an error. */
-  readonly onWarning?: (message: string, url: NfsUrl | undefined) => void;
+  readonly onWarning?: ((message: string, url: NfsUrl | undefined) => void) | undefined;
   /** The client for the server of `url` (one per server, reused). */
   readonly connect: (url: NfsUrl) => Promise<Nfs4ClientApi>;
   /** Where `-` reads from. */
-  readonly stdin?: AsyncIterable<Uint8Array>;
+  readonly stdin?: AsyncIterable<Uint8Array> | undefined;
   /** Where `-` writes to; resolves once the chunk has been taken. */
-  readonly stdout?: { write(chunk: Uint8Array): Promise<void> };
+  readonly stdout?: { write(chunk: Uint8Array): Promise<void> } | undefined;
   /** Aborting stops the copy, removes the temporary and rejects with the reason. */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /** Called as data moves (often: throttle what you draw). */
-  readonly onProgress?: (progress: CopyProgress) => void;
+  readonly onProgress?: ((progress: CopyProgress) => void) | undefined;
   /**
    * A file or directory failed; the copy goes on with the rest. `url` is the
    * URL on whose server it failed (for messages), undefined for local paths.
    */
   readonly onError: (error: unknown, url: NfsUrl | undefined) => void;
   /** File mode creation mask applied without `preserve` (default 0o022). */
-  readonly umask?: number;
-  readonly tuning?: Partial<CopyTuning>;
+  readonly umask?: number | undefined;
+  /** Sizes and depths of the data path: those given replace {@linkcode DEFAULT_TUNING}'s. */
+  readonly tuning?: CopyTuningOverrides | undefined;
+  /**
+   * Where the copy keeps what it may leave behind when stopped (a
+   * temporary whose removal was not answered, a destination written in
+   * place and left incomplete): the caller's, so that it can name them at
+   * the moment it gives up waiting after a stop (a new one when not given;
+   * copy() reports what is left in it through `onError` when it returns
+   * stopped).
+   */
+  readonly leftovers?: Leftovers | undefined;
+}
+
+/** One entry of {@linkcode Leftovers}: dropped once it is placed, removed, or said. */
+export interface Leftover {
+  /** It is no longer left: placed, removed, or said. */
+  drop(): void;
+}
+
+/**
+ * What a copy has made, or may have made, that is neither where it belongs
+ * nor known to be gone: a temporary from the moment its create is started
+ * (the reply may never come, and the server may have run it) until it is
+ * placed or its removal is answered; a destination written in place from
+ * the moment it may have been emptied until it is whole. A stop must name
+ * them (README "Exit codes": 130/143 after releasing what could be released
+ * in 1.5 s), and its last moment may come before the copy can say anything
+ * itself (the release window's end, the backstop, a second Ctrl-C): so the
+ * run keeps them here as they come and go, and {@linkcode take} says them
+ * at once, each once, without waiting for anything.
+ *
+ * @example
+ * ```ts
+ * import { copy, Leftovers, Nfs4Client, parseLocation } from "../../../mod.ts";
+ *
+ * const client = await Nfs4Client.connect({ host: "127.0.0.1", port: 2049 });
+ * const stop = new AbortController();
+ * const leftovers = new Leftovers();
+ * const copying = copy([parseLocation("big.iso")], parseLocation("nfs://127.0.0.1/vfs/"), {
+ *   connect: () => Promise.resolve(client),
+ *   onError: (error) => console.error(error),
+ *   signal: stop.signal,
+ *   leftovers,
+ * });
+ * stop.abort(new Error("stopped"));
+ * // At the deadline after a stop: one line for each, then exit.
+ * setTimeout(() => {
+ *   for (const error of leftovers.take(stop.signal.reason)) console.error(error.message);
+ * }, 1_500);
+ * await copying.catch(() => {});
+ * await client.close();
+ * ```
+ */
+export class Leftovers {
+  readonly #held = new Set<(stop: unknown) => Error>();
+
+  /**
+   * Holds one thing that may be left; `describe` says it (as the failure a
+   * stop gave it: `stop`, the stop's reason) when it is taken. For the
+   * copy engine.
+   */
+  hold(describe: (stop: unknown) => Error): Leftover {
+    // A function of its own per entry: two alike are still two.
+    const entry = (stop: unknown) => describe(stop);
+    this.#held.add(entry);
+    return { drop: () => void this.#held.delete(entry) };
+  }
+
+  /** How many are held. */
+  get size(): number {
+    return this.#held.size;
+  }
+
+  /** Each one held, described, in the order held; none is held after. */
+  take(stop: unknown): Error[] {
+    const entries = [...this.#held];
+    this.#held.clear();
+    return entries.map((describe) => describe(stop));
+  }
 }
 
 /** What a copy did. */
 export interface CopySummary {
   /** Regular files copied. */
   files: number;
+  /** Directories made or merged into. */
   directories: number;
+  /** Symlinks copied as symlinks. */
   symlinks: number;
   /** Fifos, sockets and devices recreated. */
   specials: number;
@@ -242,6 +367,7 @@ export interface CopySummary {
   warnings: number;
   /** Failures reported through `onError`. */
   errors: number;
+  /** How long the copy took. */
   seconds: number;
   /** WRITEs sent again because a COMMIT's verifier differed (server restart). */
   resentWrites: number;
@@ -252,6 +378,7 @@ export class CopyError extends Error {
   /** The server the failure concerns, for messages; undefined for local paths. */
   readonly url: NfsUrl | undefined;
 
+  /** `url`: the server concerned, if any; `cause`: the failure behind it. */
   constructor(message: string, options: { url?: NfsUrl | undefined; cause?: unknown } = {}) {
     super(message, { cause: options.cause });
     this.name = "CopyError";
@@ -265,8 +392,10 @@ export class CopyError extends Error {
  * user would; the cause says why.
  */
 export class IncompleteCopyError extends CopyError {
+  /** The destination left incomplete, as the user named it. */
   readonly destination: string;
 
+  /** `cause`: why the copy failed part-way. */
   constructor(destination: string, options: { url?: NfsUrl | undefined; cause: unknown }) {
     const why = options.cause instanceof Error ? options.cause.message : String(options.cause);
     super(`${destination}: copy failed part-way, destination is incomplete: ${why}`, options);
@@ -277,9 +406,12 @@ export class IncompleteCopyError extends CopyError {
 
 /** A local file system call failed: the message names the path, as strerror(3) would. */
 export class LocalFileError extends Error {
+  /** The system error's code (`ENOENT`, `EACCES`...), when it had one. */
   readonly code: string | undefined;
+  /** The local path, as the user named it. */
   readonly path: string;
 
+  /** `cause`: the system call's error. */
   constructor(path: string, cause: unknown) {
     const code = (cause as { code?: unknown })?.code;
     const text = errnoText(code);

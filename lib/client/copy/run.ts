@@ -9,12 +9,13 @@ import {
   type CopyOptions,
   type CopySummary,
   type CopyTuning,
-  DEFAULT_TUNING,
+  Leftovers,
   LocalFileError,
   type Location,
   PRESERVE_NONE,
   PRESERVE_P,
   type PreserveSet,
+  tuningWith,
 } from "./options.ts";
 import type { FinalAttrs, Side, Stat, Writer } from "./side.ts";
 import { LocalSide } from "./local_side.ts";
@@ -40,17 +41,11 @@ function abortReason(signal: AbortSignal): unknown {
 }
 
 /**
- * What callers inside this toolkit add to {@linkcode CopyOptions}: move.ts
- * and the CLI. (They belong in options.ts beside the rest, once that file
- * takes them.)
+ * What move.ts adds to {@linkcode CopyOptions}: not public, because it
+ * gives up the copy's promise that a destination that looks complete is
+ * complete (README "cp"): the caller vouches for the name instead.
  */
 export interface CopyRunOptions extends CopyOptions {
-  /**
-   * Where the run keeps what it may leave behind: the caller's, so that it
-   * can name them at the moment it exits after a stop (a new one when not
-   * given; copy() reports what is left in it when it returns stopped).
-   */
-  readonly leftovers?: Leftovers;
   /**
    * The destination operand is a name of the caller's own that no one else
    * uses or takes for complete (mv's temporary, which it renames onto the
@@ -59,60 +54,11 @@ export interface CopyRunOptions extends CopyOptions {
    * its own renamed onto it. What is left of it on a failure or a stop is
    * the caller's to remove and to name; it never replaces an existing file.
    */
-  readonly writeDirectly?: boolean;
+  readonly writeDirectly?: boolean | undefined;
 }
 
-/** One entry of {@linkcode Leftovers}: dropped once it is placed, removed, or said. */
-export interface Leftover {
-  drop(): void;
-}
-
-/**
- * What a copy has made, or may have made, that is neither where it belongs
- * nor known to be gone: a temporary from the moment its create is started
- * (the reply may never come, and the server may have run it) until it is
- * placed or its removal is answered; a destination written in place from
- * the moment it may have been emptied until it is whole. A stop must name
- * them (README "Exit codes": 130/143 after releasing what could be released
- * in 1.5 s), and its last moment may come before the copy can say anything
- * itself (the release window's end, the backstop, a second Ctrl-C): so the
- * run keeps them here as they come and go, and {@linkcode take} says them
- * at once, each once, without waiting for anything.
- *
- * @example
- * ```ts
- * const leftovers = new Leftovers();
- * const copying = copy(sources, dest, { ...options, signal, leftovers });
- * // At the deadline after a stop: one line for each, then exit.
- * for (const error of leftovers.take(signal.reason)) console.error(error.message);
- * ```
- */
-export class Leftovers {
-  readonly #held = new Set<(stop: unknown) => Error>();
-
-  /**
-   * Holds one thing that may be left; `describe` says it (as the failure a
-   * stop gave it: `stop`, the stop's reason) when it is taken.
-   */
-  hold(describe: (stop: unknown) => Error): Leftover {
-    // A function of its own per entry: two alike are still two.
-    const entry = (stop: unknown) => describe(stop);
-    this.#held.add(entry);
-    return { drop: () => void this.#held.delete(entry) };
-  }
-
-  /** How many are held. */
-  get size(): number {
-    return this.#held.size;
-  }
-
-  /** Each one held, described, in the order held; none is held after. */
-  take(stop: unknown): Error[] {
-    const entries = [...this.#held];
-    this.#held.clear();
-    return entries.map((describe) => describe(stop));
-  }
-}
+// Where cli/cp.ts and cli/mv.ts have always taken it from (options.ts now).
+export { type Leftover, Leftovers } from "./options.ts";
 
 /** One copy run: options, sides, counters. */
 export class CopyRun {
@@ -150,7 +96,7 @@ export class CopyRun {
   constructor(options: CopyRunOptions) {
     this.options = options;
     this.leftovers = options.leftovers ?? new Leftovers();
-    this.tuning = { ...DEFAULT_TUNING, ...options.tuning };
+    this.tuning = tuningWith(options.tuning);
     this.local = new LocalSide(this.tuning);
     this.umask = options.umask ?? 0o022;
   }
@@ -196,7 +142,13 @@ export class CopyRun {
     const p = this.options.preserve;
     if (p === true) return PRESERVE_P;
     if (!p) return PRESERVE_NONE;
-    return { ...PRESERVE_NONE, ...p };
+    // Each one asked for (true), not merely present: undefined is not kept.
+    return {
+      mode: p.mode === true,
+      ownership: p.ownership === true,
+      timestamps: p.timestamps === true,
+      links: p.links === true,
+    };
   }
 
   /** Whether symlinks are followed: operands (`top`) or met in a tree. */

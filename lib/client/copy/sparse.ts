@@ -50,6 +50,8 @@ export function isZero(bytes: Uint8Array, zeroBlock: Uint8Array = zeros(bytes.le
  *
  * @example
  * ```ts
+ * import type { Stat } from "./side.ts";
+ *
  * wantsHoles("auto", { size: 1n << 30n, allocated: 8192n } as Stat); // true
  * wantsHoles("auto", { size: 100n, allocated: 4096n } as Stat); // false
  * ```
