@@ -125,8 +125,9 @@ export interface Libc {
    * poll(2) of `fd` for nothing, without waiting: whether it reports
    * POLLERR or POLLHUP, which poll(2) reports whatever was asked for. The
    * write end of a pipe whose readers are all gone reports POLLERR (Linux
-   * pipe_poll()), a stream socket whose peer has closed it POLLHUP: the
-   * next write would fail with EPIPE (lib/os/output_alive.ts).
+   * pipe_poll()), a Unix-domain stream socket whose peer has closed it
+   * POLLHUP: the next write would fail with EPIPE (lib/os/output_alive.ts).
+   * A TCP peer's FIN is not among them (POLLIN|POLLRDHUP only).
    */
   hungUp(fd: number): boolean;
 }

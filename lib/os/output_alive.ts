@@ -9,8 +9,10 @@
  * the file grew. GNU tail asks poll(2) at each sleep interval instead
  * (coreutils tail.c, check_output_alive(), on a FIFO stdout); so does
  * {@linkcode watchOutput}: the write end of a pipe whose readers are all
- * gone reports POLLERR, a stream socket whose peer closed it POLLHUP
- * (lib/os/libc.ts `hungUp()`).
+ * gone reports POLLERR, a Unix-domain stream socket whose peer closed it
+ * POLLHUP (lib/os/libc.ts `hungUp()`). A TCP peer's normal close (FIN) is
+ * only POLLIN|POLLRDHUP, which says nothing of our writes: there the next
+ * write tells (EPIPE), as before.
  *
  * Only for a pipe (FIFO) or a socket: a terminal or a file has no reader to
  * lose (and a terminal's hangup is SIGHUP's). Where the question cannot be
