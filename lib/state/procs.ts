@@ -2123,9 +2123,23 @@ async function releaseOpen(m: StateManager, state: OpenState): Promise<void> {
   }
   if (state.bad !== undefined) return;
   for (const lockState of state.locks) {
-    await settleUnknownLocks(m, lockState);
+    const settledByLock = await settleUnknownLocks(m, lockState);
     for (const range of [...lockState.ranges]) {
       await unlockRange(m, lockState, range, { closing: true }).catch((e) => {
+        const gone = e instanceof NfsError &&
+          (STATEID_GONE.has(e.status) || e.status === S.NFS4ERR_STALE_CLIENTID);
+        if (settledByLock.has(range) && !gone) {
+          // The settle's LOCK may have taken this lock where there was
+          // none (settleUnknownLocks): not unlocked, it stays until the
+          // lease ends, and is reported so. Not when the server says the
+          // lock state or the client ID is gone (with the lock).
+          m.notReleased.push({
+            what: `LOCKU ${state.path} ${range.type} ${formatRange(range.offset, range.length)}`,
+            why: `of a lock taken to settle one whose answer never came: ${
+              e instanceof NfsError ? `${e.op} -> ${e.statusName}` : (e as Error).message
+            }`,
+          });
+        }
         // The CLOSE says what the server still holds (NFS4ERR_LOCKS_HELD).
         if (!(e instanceof NfsError)) return;
         const told = refusal(
@@ -2229,27 +2243,43 @@ function refusal(e: NfsError, op: string, what: string): { event: string; detail
  * never came, so no lock stateid either): does the server hold them for
  * this lock owner? LOCKT of a write lock over the range by another lock
  * owner of this client (RFC 7530 §16.11; a lock of any type conflicts with
- * it) answers: no conflict, or one of another owner, and the LOCK was not
- * granted (its owner's own lock would conflict, and two locks of the range
- * cannot both be held), nothing to release; this owner's lock (or a holder
- * the server does not name: Ganesha's placeholder owner, client ID 0), and
- * the same LOCK is sent again under the same owner to learn the lock
- * stateid: a lock owner's own locks never conflict with its request (RFC
- * 7530 §16.10.5, RFC 8881 §18.10.4), so it changes nothing the server
- * holds (on 4.0 with open_to_lock_owner4 and the owners' seqids taken as
- * run, which a server that ran the first expects, RFC 7530 §9.1.7; on 4.1
- * the server finds the lock owner it made, RFC 8881 §18.10.3); its range
- * is then unlocked (LOCKU) with the rest, and the CLOSE is not refused
- * NFS4ERR_LOCKS_HELD, leaving the lock until the lease ends (and the
- * client ID, not destroyed then, RFC 8881 §18.50.3). The kernel lets an
- * interrupted LOCK finish and unlocks what it took (nfs4_lock_release);
- * this client gives a LOCK in flight the release window after Ctrl-C, and
- * settles here what a deadline (`lock -w`) or a lost reply left. A range
- * of a client ID replaced since is gone with it; anything that fails here
- * leaves it to the CLOSE's NFS4ERR_LOCKS_HELD, as before.
+ * it) answers with no conflict, or with one conflicting lock (its owner,
+ * range and type, RFC 7530 §16.11.4, RFC 8881 §18.11.4). No conflict, or
+ * another owner's lock that excludes ours (any lock, for a write range; a
+ * write lock, for a read range: read locks are shared, write locks
+ * exclusive, RFC 7530 §16.10.4): the LOCK was not granted, nothing to
+ * release. Another owner's read lock, when the range is a read lock,
+ * settles nothing: read locks of several owners coexist, and LOCKT names
+ * only one of them, so ours may be there too. Then, as for this owner's lock (or a
+ * holder the server does not name: Ganesha's placeholder owner, client ID
+ * 0), the same LOCK is sent again under the same owner (noWait) to learn
+ * the lock stateid: a lock owner's own locks never conflict with its
+ * request (RFC 7530 §16.10.5, RFC 8881 §18.10.4), so where the first was
+ * granted it changes nothing the server holds (on 4.0 with
+ * open_to_lock_owner4 and the owners' seqids taken as run, which a server
+ * that ran the first expects, RFC 7530 §9.1.7; on 4.1 the server finds the
+ * lock owner it made, RFC 8881 §18.10.3). Where the first never ran, it
+ * takes for a moment the lock the user asked for (a read lock beside the
+ * others', or the placeholder's range), which the LOCKU below releases at
+ * once: nobody else's lock changes. Its range is then unlocked (LOCKU) with
+ * the rest, and the CLOSE is not refused NFS4ERR_LOCKS_HELD, leaving the
+ * lock until the lease ends (and the client ID, not destroyed then, RFC
+ * 8881 §18.50.3). The kernel lets an interrupted LOCK finish and unlocks
+ * what it took (nfs4_lock_release); this client gives a LOCK in flight the
+ * release window after Ctrl-C, and settles here what a deadline (`lock -w`)
+ * or a lost reply left. A range of a client ID replaced since is gone with
+ * it; anything that fails here leaves it to the CLOSE's
+ * NFS4ERR_LOCKS_HELD, as before.
+ *
+ * Returns the ranges for which such a LOCK was sent (granted, or its
+ * answer lost): one whose LOCKU is not confirmed after it may be a lock
+ * this settle took where there was none, left until the lease ends, and
+ * the caller reports it (StateManager.notReleased); a LOCK whose outcome
+ * is unknown is reported here.
  */
-async function settleUnknownLocks(m: StateManager, lockState: LockState): Promise<void> {
-  if (lockState.unsettled.length === 0) return;
+async function settleUnknownLocks(m: StateManager, lockState: LockState): Promise<Set<LockRange>> {
+  const sent = new Set<LockRange>();
+  if (lockState.unsettled.length === 0) return sent;
   const ranges = lockState.unsettled.splice(0);
   const path = lockState.open.path;
   const gone = m.clientIdGone(lockState.clientId);
@@ -2260,6 +2290,7 @@ async function settleUnknownLocks(m: StateManager, lockState: LockState): Promis
       m.tracer.emit("lock", "dropped", `${what}: ${gone}; nothing to settle`);
       continue;
     }
+    let outcomeUnknown = false;
     try {
       if (lockState.stateid === undefined) {
         const holder = await lockHolder(m, lockState, range);
@@ -2273,8 +2304,23 @@ async function settleUnknownLocks(m: StateManager, lockState: LockState): Promis
           );
           continue;
         }
-        await lockRange(m, lockState, range, { noWait: true, partOfRelease: true });
+        if (holder === "shared") {
+          m.tracer.emit(
+            "lock",
+            "settle",
+            `${what}: LOCKT finds another owner's read lock, beside which ours may be held; ` +
+              "LOCK again to learn it (taking it a moment if it was not), then LOCKU",
+          );
+        }
+        await lockRange(m, lockState, range, {
+          noWait: true,
+          partOfRelease: true,
+          onOutcomeUnknown: () => {
+            outcomeUnknown = true;
+          },
+        });
         m.lockOwnersUsed.add(lockState.owner);
+        sent.add(range);
       }
       // With a lock stateid (learnt now, or by a LOCK of the same owner
       // since): unlocked with the rest.
@@ -2285,26 +2331,37 @@ async function settleUnknownLocks(m: StateManager, lockState: LockState): Promis
         `${what} (${lockState.owner.label}): the server holds it; unlocked before the CLOSE`,
       );
     } catch (e) {
-      m.tracer.emit(
-        "lock",
-        "not settled",
-        `${what}: ${e instanceof NfsError ? `${e.op} -> ${e.statusName}` : (e as Error).message}`,
-      );
+      const why = e instanceof NfsError ? `${e.op} -> ${e.statusName}` : (e as Error).message;
+      m.tracer.emit("lock", "not settled", `${what}: ${why}`);
+      if (outcomeUnknown) {
+        // The settle's own LOCK may have been granted (its answer never
+        // came, the release window ended): a lock this client may have
+        // taken where there was none, until the lease ends.
+        m.lockOwnersUsed.add(lockState.owner);
+        m.notReleased.push({
+          what: `LOCK ${what}`,
+          why: `sent to settle a lock whose answer never came, and unanswered too (${why}); ` +
+            "the server may hold it until the lease ends",
+        });
+      }
     }
   }
+  return sent;
 }
 
 /**
  * Who holds `range` as far as LOCKT says, tested for a write lock by the
  * client's own test owner (StateManager.lockOwner, never a lock state's):
- * `none`, `ours` (the lock owner of `lockState`), `another`, or `unknown`
+ * `none`, `ours` (the lock owner of `lockState`), `another` (another
+ * owner's lock that excludes ours), `shared` (another owner's read lock,
+ * when `range` is a read lock: ours may be held beside it), or `unknown`
  * (a holder the server does not name, Ganesha's placeholder).
  */
 async function lockHolder(
   m: StateManager,
   lockState: LockState,
   range: LockRange,
-): Promise<"none" | "ours" | "another" | "unknown"> {
+): Promise<"none" | "ours" | "another" | "shared" | "unknown"> {
   try {
     await m.run(
       () =>
@@ -2324,8 +2381,13 @@ async function lockHolder(
     if (!(e instanceof NfsError) || e.status !== S.NFS4ERR_DENIED) throw e;
     const denied = e.detail as LockDenied | undefined;
     if (!denied || denied.owner.clientid === 0n) return "unknown";
-    if (denied.owner.clientid !== m.client.clientId) return "another";
-    return bytesEqual(denied.owner.owner, lockState.owner.id) ? "ours" : "another";
+    if (
+      denied.owner.clientid === m.client.clientId &&
+      bytesEqual(denied.owner.owner, lockState.owner.id)
+    ) return "ours";
+    const theirsIsRead = denied.locktype === LockType.READ_LT ||
+      denied.locktype === LockType.READW_LT;
+    return range.type === "read" && theirsIsRead ? "shared" : "another";
   }
 }
 
