@@ -50,6 +50,15 @@ export interface CompoundChannel {
    */
   dropConnection?(reason: string): boolean;
   /**
+   * A mark of the replies received so far, and whether the current
+   * connection received one since (RpcTransport.replyMark, repliedSince):
+   * a connection whose replies come is answering, even when the reply to
+   * one request (a NULL probe) is slow. Without them the state manager
+   * counts the replies it was given.
+   */
+  replyMark?(): number;
+  repliedSince?(mark: number): boolean;
+  /**
    * Gives up the request of `attempt`, whose COMPOUND timed out while its
    * connection stood: its reply is no longer waited for (see
    * `RpcCallOptions.attempt`: a timed-out request is not sent again on the
@@ -176,6 +185,14 @@ export class RpcCompoundChannel implements CompoundChannel {
 
   dropConnection(reason: string): boolean {
     return this.transport.dropConnection(reason);
+  }
+
+  replyMark(): number {
+    return this.transport.replyMark();
+  }
+
+  repliedSince(mark: number): boolean {
+    return this.transport.repliedSince(mark);
   }
 
   stopWaiting(attempt: RpcAttempt): void {

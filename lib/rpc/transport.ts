@@ -406,6 +406,8 @@ interface Connection {
   head: Uint8Array | undefined;
   /** Incoming CALLs (the backchannel) being served or waiting to send their reply. */
   serving: number;
+  /** The transport's reply count (`#replies`) at this connection's last reply record; 0 before any. */
+  lastReply: number;
 }
 
 /**
@@ -450,6 +452,8 @@ export class RpcTransport extends EventTarget {
   #everConnected = false;
   #nextXid: number;
   #inFlight = 0;
+  /** Reply records received on any connection, for replyMark() and repliedSince(). */
+  #replies = 0;
   /** Calls waiting for a slot, from `#queueHead` on. */
   #queue: PendingCall[] = [];
   #queueHead = 0;
@@ -832,6 +836,23 @@ export class RpcTransport extends EventTarget {
    * requests it carried may then be sent again, on the new one (RFC 7530
    * §3.1.1). True if there was a connection.
    */
+  /** A mark of the replies received so far, for {@linkcode RpcTransport.repliedSince}. */
+  replyMark(): number {
+    return this.#replies;
+  }
+
+  /**
+   * Whether the current connection, still standing, received a reply
+   * record since `mark` ({@linkcode RpcTransport.replyMark}): a reply to
+   * any call, even one no longer waited for, or one queued behind large
+   * records. The peer answers on it.
+   */
+  repliedSince(mark: number): boolean {
+    const connection = this.#connection;
+    return connection !== undefined && connection.closedWith === undefined &&
+      connection.lastReply > mark;
+  }
+
   dropConnection(reason: string): boolean {
     const connection = this.#connection;
     if (connection === undefined) return false;
@@ -1017,6 +1038,7 @@ export class RpcTransport extends EventTarget {
         records: 0,
         head: undefined,
         serving: 0,
+        lastReply: 0,
       };
       const socket = this.#socketFactory(endpoint, {
         readTarget: () =>
@@ -1315,8 +1337,12 @@ export class RpcTransport extends EventTarget {
       this.#failCall(connection, badXid, "message", error);
       return;
     }
-    if (msgType === REPLY) this.#onReply(connection, xid, r);
-    else if (connection.serving < MAX_SERVING_CALLS) void this.#serveCall(connection, xid, r);
+    if (msgType === REPLY) {
+      // Any reply counts, even to a call no longer waited for: the peer
+      // answers on this connection (repliedSince).
+      connection.lastReply = ++this.#replies;
+      this.#onReply(connection, xid, r);
+    } else if (connection.serving < MAX_SERVING_CALLS) void this.#serveCall(connection, xid, r);
   }
 
   /**

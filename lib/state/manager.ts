@@ -32,9 +32,16 @@ import {
   type ResultsOf,
 } from "../nfs4/compound.ts";
 import { ChannelDirFromServer, CreateSessionFlags, Op } from "../nfs4/constants.ts";
-import { NfsError } from "../nfs4/errors.ts";
+import { Nfs4ProtocolError, NfsError } from "../nfs4/errors.ts";
 import { Nfs4Status as S, statusName } from "../nfs4/status.ts";
-import { formatStateid, hex, isSpecialStateid, type Stateid } from "../nfs4/types.ts";
+import {
+  type FileHandle,
+  formatStateid,
+  hex,
+  isSpecialStateid,
+  sameStateOther,
+  type Stateid,
+} from "../nfs4/types.ts";
 import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
 import { ClientRecord } from "./client.ts";
 import {
@@ -553,6 +560,8 @@ export class StateManager {
   #unreachable: ServerNotRespondingError | undefined;
   /** When the last reply of any kind arrived (the server is alive). */
   #lastAnswerAt = 0;
+  /** Replies #isAnswer saw: #probeConnection's sign of life when the channel counts none. */
+  #answers = 0;
   /**
    * Replies that answered a resend (the first transmission's reply was
    * lost): on 4.1 counted by the slot's transmissions, on 4.0 by sends.
@@ -1986,7 +1995,18 @@ export class StateManager {
             reply.status !== S.NFS4ERR_MINOR_VERS_MISMATCH
           ? { name: "COMPOUND", status: reply.status }
           : undefined);
-      if (!failed) return this.#results(reply, ops, mayHaveRun);
+      if (!failed) {
+        const foreign = options.inRecovery || options.reclaim
+          ? undefined
+          : this.#foreignStateid(reply, ops);
+        if (foreign !== undefined) {
+          // Not this request's grant (see #foreignStateid): the owners'
+          // seqids are out of step in an unknown way.
+          for (const owner of owners) this.#retireOwner(owner, foreign);
+          throw new Nfs4ProtocolError(`${opNames(ops)}: ${foreign}: not taken as granted`);
+        }
+        return this.#results(reply, ops, mayHaveRun);
+      }
       const status = failed.status;
       const label = `${failed.name} -> ${statusName(status)}`;
       // A SEQUENCE that failed ran nothing else: what it says of the lease
@@ -2236,7 +2256,14 @@ export class StateManager {
           // anything the server ran (owners.ts takeBackGuess). Sent again
           // with it: a CLOSE or LOCKU of the owner's other state, or the one
           // after a LOCK the release settles, is then not refused for good.
-          const guessed = owners.filter((o) => o.guessed);
+          // Only with one seqid owner in the COMPOUND: NFS4ERR_BAD_SEQID does
+          // not say whose seqid was wrong (a LOCK with open_to_lock_owner4
+          // carries the open owner's and the lock owner's, RFC 7530 §16.10.4).
+          // Were a guessed open owner's guess right and the lock owner's seqid
+          // the refused one, its seqid one back would be the server's last of
+          // it: taken as a replay (RFC 7530 §9.1.8), answered from the reply
+          // cache with that request's reply, maybe a LOCK of another file.
+          const guessed = owners.length === 1 && owners[0]!.guessed ? owners : [];
           if (guessed.length > 0 && seqidTakenBack < MAX_SEQID_TAKE_BACKS) {
             seqidTakenBack++;
             for (const owner of guessed) owner.takeBackGuess();
@@ -2427,6 +2454,60 @@ export class StateManager {
    * `mayHaveRun` (run()'s: an earlier attempt's outcome was left unknown)
    * (NfsError.answeredResend).
    */
+  /**
+   * What is wrong when a LOCK or OPEN of `reply` names, as its new state,
+   * the stateid ("other") of a state this client holds for another file: a
+   * stateid is one file's state (RFC 7530 §9.1.4, RFC 8881 §8.2), so that
+   * answer is no grant of this request. A reply cache's answer to another
+   * request (a seqid the server took as a replay, RFC 7530 §9.1.8) looks so,
+   * or a server fault. Undefined when nothing is wrong.
+   */
+  #foreignStateid(reply: CompoundReply, ops: OpList): string | undefined {
+    if (this.opens.size === 0) return undefined;
+    const outcomes = reply.outcomes;
+    let fh: FileHandle | undefined;
+    for (let i = 0; i < outcomes.length; i++) {
+      const outcome = outcomes[i]!;
+      if (outcome.name === "PUTFH" && ops[i]?.name === "PUTFH") {
+        fh = ops[i]!.args as FileHandle;
+        continue;
+      }
+      let stateid: Stateid;
+      let file = fh;
+      if (outcome.name === "LOCK") {
+        stateid = outcome.value as Stateid;
+      } else if (outcome.name === "OPEN") {
+        stateid = (outcome.value as { stateid: Stateid }).stateid;
+        // The file opened: the GETFH after it.
+        file = outcomes.slice(i + 1).find((o) => o.name === "GETFH")?.value as
+          | FileHandle
+          | undefined;
+      } else continue;
+      if (file === undefined || stateid === undefined) continue;
+      const key = hex(file);
+      // Only states of the current client ID: a server's stateids of an
+      // earlier one (before a reboot) may come again.
+      const current = (state: { clientId: bigint | undefined }) =>
+        state.clientId === undefined || state.clientId === this.client.clientId;
+      for (const open of this.opens) {
+        if (open.closed || hex(open.fh) === key) continue;
+        const held = current(open) && sameStateOther(open.stateid, stateid)
+          ? "open"
+          : open.locks.some((l) =>
+              l.stateid !== undefined && current(l) && sameStateOther(l.stateid, stateid)
+            )
+          ? "lock"
+          : undefined;
+        if (held !== undefined) {
+          return `${outcome.name} answered with stateid ${
+            formatStateid(stateid)
+          }, the ${held} state of another file (${open.path})`;
+        }
+      }
+    }
+    return undefined;
+  }
+
   #results<T extends OpList>(reply: CompoundReply, ops: T, mayHaveRun = false): ResultsOf<T> {
     try {
       return compoundResults(reply, ops);
@@ -3038,12 +3119,38 @@ export class StateManager {
     return this.#connectionCheck;
   }
 
-  /** See #afterCallTimeout: NULL on the connection; unanswered, the connection is broken. */
+  /**
+   * See #afterCallTimeout: NULL on the connection; unanswered, the
+   * connection is broken, unless replies to other requests came on it while
+   * the NULL waited: NULL's reply comes in TCP order behind theirs (large
+   * READ replies) and its call may wait behind a full send buffer, so a
+   * connection that answers is not dropped: dropping it would send its
+   * requests again to a live server (RFC 7530 §3.1.1). Counted from the
+   * probe's start, not from the timed-out request's send: replies before
+   * that request timed out say nothing of the connection since.
+   */
   async #probeConnection(ops: OpList, timeoutMs: number): Promise<ConnectionVerdict> {
     const silence = `no answer in ${seconds(timeoutMs)} to ${opNames(ops)}`;
+    // Per connection when the channel tells (the transport's reply records);
+    // otherwise the replies this manager was given.
+    const channelMark = this.channel.replyMark?.();
+    const answers = this.#answers;
+    const repliedMeanwhile = () =>
+      channelMark !== undefined && this.channel.repliedSince
+        ? this.channel.repliedSince(channelMark)
+        : this.#answers > answers;
     try {
       await this.channel.ping({ timeoutMs: this.callTimeoutMs, signal: this.#life.signal });
     } catch (e) {
+      if (e instanceof RpcTimeoutError && repliedMeanwhile()) {
+        this.#lastAnswerAt = this.clock.now();
+        this.tracer.emit(
+          "conn",
+          silence,
+          "RPC NULL unanswered but other replies came on the connection: waiting on (not sent again)",
+        );
+        return "answering";
+      }
       if (e instanceof RpcTimeoutError) {
         this.tracer.emit("conn", silence, "RPC NULL unanswered too: reconnecting");
         this.channel.dropConnection?.(
@@ -3075,6 +3182,7 @@ export class StateManager {
    */
   #isAnswer(reply: CompoundReply, deadline: number): boolean {
     this.#lastAnswerAt = this.clock.now();
+    this.#answers++;
     const seq = reply.outcomes[0];
     if (this.minorVersion === 0 || seq?.name !== "SEQUENCE") return true;
     return seq.status !== S.NFS4ERR_DELAY || this.clock.now() >= deadline;
