@@ -159,3 +159,27 @@ Deno.test("mod.ts exports what a copy user names: Leftovers, DEFAULT_TUNING, PRE
   };
   assert.equal(options.leftovers, leftovers);
 });
+
+Deno.test("copy's tuning: a depth or chunk of 0, a negative, fractional or NaN size is a RangeError naming it; the byte thresholds may be 0", () => {
+  for (
+    const [overrides, name] of [
+      [{ chunkSize: 0 }, "chunkSize"],
+      [{ readDepth: -1 }, "readDepth"],
+      [{ writeDepth: 0 }, "writeDepth"],
+      [{ parallelFiles: 1.5 }, "parallelFiles"],
+      [{ commitBytes: Number.NaN }, "commitBytes"],
+      [{ smallFileBytes: -1 }, "smallFileBytes"],
+    ] as const
+  ) {
+    assert.throws(() => tuningWith(overrides), (e: unknown) => {
+      assert.ok(e instanceof RangeError, String(e));
+      assert.match(e.message, new RegExp(`copy tuning ${name} must be an integer of at least`));
+      return true;
+    });
+  }
+  const zeros = tuningWith({ commitBytes: 0, smallFileBytes: 0, keptListingBytes: 0 });
+  assert.equal(zeros.commitBytes, 0);
+  assert.equal(zeros.smallFileBytes, 0);
+  assert.equal(zeros.keptListingBytes, 0);
+  assert.equal(zeros.chunkSize, DEFAULT_TUNING.chunkSize);
+});

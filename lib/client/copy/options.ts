@@ -93,10 +93,26 @@ export function tuningWith(overrides: CopyTuningOverrides | undefined): CopyTuni
   const tuning: { -readonly [K in keyof CopyTuning]: CopyTuning[K] } = { ...DEFAULT_TUNING };
   for (const key of Object.keys(tuning) as (keyof CopyTuning)[]) {
     const value = overrides?.[key];
-    if (value !== undefined) tuning[key] = value;
+    if (value === undefined) continue;
+    // A depth or a chunk of 0 would never move a byte (a copy that never
+    // ends); the byte thresholds may be 0 (no file is small, no listing kept).
+    const least = TUNING_AT_LEAST_ZERO.has(key) ? 0 : 1;
+    if (!Number.isSafeInteger(value) || value < least) {
+      throw new RangeError(
+        `copy tuning ${key} must be an integer of at least ${least}, got ${String(value)}`,
+      );
+    }
+    tuning[key] = value;
   }
   return tuning;
 }
+
+/** The tuning sizes that may be 0; every other must be at least 1. */
+const TUNING_AT_LEAST_ZERO: ReadonlySet<keyof CopyTuning> = new Set([
+  "commitBytes",
+  "smallFileBytes",
+  "keptListingBytes",
+]);
 
 /** What is going on, for a progress display. */
 export interface CopyProgress {
