@@ -223,6 +223,26 @@ function runningAsRoot(): boolean {
   }
 }
 
+/**
+ * Whether a source port may be bound on 0.0.0.0, as a reserved port is:
+ * under Deno only with net permission for it (with `--allow-net=HOST` alone
+ * Deno's node:net throws NotCapable from a later tick, outside any promise,
+ * and the process ends); elsewhere always.
+ */
+function mayBindAnyAddress(): boolean {
+  const permissions = (globalThis as {
+    Deno?: {
+      permissions?: { querySync?: (d: { name: "net"; host: string }) => { state: string } };
+    };
+  }).Deno?.permissions;
+  if (typeof permissions?.querySync !== "function") return true;
+  try {
+    return permissions.querySync({ name: "net", host: "0.0.0.0" }).state === "granted";
+  } catch {
+    return false;
+  }
+}
+
 /** One call: what to call and how to encode its arguments. */
 export interface RpcCallOptions {
   program: number;
@@ -515,7 +535,17 @@ export class RpcTransport extends EventTarget {
     // Deno.connect and Bun.connect take no local port: with those backends
     // (chosen with NFS4_SOCKET; never the default) connections come from
     // an ordinary port.
-    this.#reservedPort = (options.reservedPort ?? runningAsRoot()) &&
+    const anyAddress = mayBindAnyAddress();
+    if (options.reservedPort === true && !anyAddress) {
+      // Asked for outright: an ordinary port instead could be refused by
+      // the server, and binding without the permission would throw outside
+      // any promise (Deno's node:net), ending the process.
+      throw new Error(
+        "reservedPort needs net permission for 0.0.0.0 (the source port is bound there): " +
+          "run with --allow-net, or --allow-net=0.0.0.0,HOST",
+      );
+    }
+    this.#reservedPort = (options.reservedPort ?? (runningAsRoot() && anyAddress)) &&
       this.socketKind !== "deno" && this.socketKind !== "bun";
   }
 
