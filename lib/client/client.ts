@@ -2695,7 +2695,7 @@ export class Nfs4Client implements Nfs4ClientApi {
             [
               putfh(state.fh),
               seek({
-                stateid: state.stateid,
+                stateid: ioStateid(state.stateid, this.manager.sessions),
                 offset,
                 what: what === "data"
                   ? SeekContent.NFS4_CONTENT_DATA
@@ -2809,7 +2809,13 @@ export class Nfs4Client implements Nfs4ClientApi {
             set = held = undefined;
             return [
               putfh(state.fh),
-              tapped(setattr({ stateid: state.stateid, attrs }), (v) => set = v),
+              // Seqid 0 on 4.1, as READ and WRITE: an OPEN of the same file
+              // by another handle may move the stateid on meanwhile (RFC
+              // 8881 §8.2.2; ioStateid).
+              tapped(
+                setattr({ stateid: ioStateid(state.stateid, this.manager.sessions), attrs }),
+                (v) => set = v,
+              ),
               ...(read.length > 0 ? [tapped(getattr(read), (v) => held = ownershipOf(v))] : []),
             ];
           },

@@ -19,6 +19,7 @@ import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
 import type { ReadArgs } from "../../lib/nfs4/ops/read.ts";
 import type { WriteArgs } from "../../lib/nfs4/ops/write.ts";
 import type { CloseArgs } from "../../lib/nfs4/ops/close.ts";
+import type { SetattrArgs } from "../../lib/nfs4/ops/setattr.ts";
 import type { Stateid } from "../../lib/nfs4/types.ts";
 import type { NfsFile } from "../../lib/client/client.ts";
 import type { ScriptedServer } from "./_scripted.ts";
@@ -155,4 +156,32 @@ Deno.test("4.1 READ and WRITE carry the open stateid with seqid 0, the current o
     const [close] = argsOf<CloseArgs>(server, "CLOSE");
     assert.equal(close?.args.stateid.seqid, 3, "CLOSE names the seqid the two upgrades left");
   });
+});
+
+Deno.test("4.1 SETATTR through an open file carries the open stateid with seqid 0, so an upgrade in flight does not make it old; 4.0 the real seqid (RFC 8881 §8.2.2, RFC 7530 §9.1.4)", async () => {
+  for (const version of ["4.1", "4.0"] as const) {
+    await withScriptedClient(
+      {},
+      version,
+      `seqid-zero-setattr-${version}`,
+      async (client, server) => {
+        const file = await client.open("/vfs/file", { access: "both" });
+        const other = hex(file.state.stateid.other);
+        const real = file.state.stateid.seqid;
+        if (version === "4.1") {
+          server.intercept(
+            "SETATTR",
+            (args) => upgradeUnder(server, file, (args as SetattrArgs).stateid),
+          );
+        }
+        await file.setattr({ size: 5n });
+        await file.close();
+        const setattrs = argsOf<SetattrArgs>(server, "SETATTR");
+        assert.equal(setattrs.length, 1, "sent once");
+        assert.equal(setattrs[0]!.status, S.NFS4_OK);
+        assert.equal(hex(setattrs[0]!.args.stateid.other), other);
+        assert.equal(setattrs[0]!.args.stateid.seqid, version === "4.1" ? 0 : real);
+      },
+    );
+  }
 });
