@@ -858,14 +858,6 @@ export class RpcTransport extends EventTarget {
     }
   }
 
-  /**
-   * Breaks the current connection, if there is one: every call on it fails
-   * with a retriable {@linkcode RpcConnectionError} saying `reason`, and the
-   * next call connects anew. For a connection judged dead though TCP has
-   * not noticed (the server answers nothing, not even RPC NULL): the
-   * requests it carried may then be sent again, on the new one (RFC 7530
-   * §3.1.1). True if there was a connection.
-   */
   /** A mark of the replies received so far, for {@linkcode RpcTransport.repliedSince}. */
   replyMark(): number {
     return this.#replies;
@@ -883,6 +875,14 @@ export class RpcTransport extends EventTarget {
       connection.lastReply > mark;
   }
 
+  /**
+   * Breaks the current connection, if there is one: every call on it fails
+   * with a retriable {@linkcode RpcConnectionError} saying `reason`, and the
+   * next call connects anew. For a connection judged dead though TCP has
+   * not noticed (the server answers nothing, not even RPC NULL): the
+   * requests it carried may then be sent again, on the new one (RFC 7530
+   * §3.1.1). True if there was a connection.
+   */
   dropConnection(reason: string): boolean {
     const connection = this.#connection;
     if (connection === undefined) return false;
