@@ -289,6 +289,7 @@ const TAKEN_AFTER_INTERRUPT: readonly ClientFlag[] = ["SESSION_RESET", "BIND_CON
 
 /** The state manager gave up (recovery failed for good). */
 export class RecoveryError extends Error {
+  /** `message` says which step failed and why; `cause` is that step's error. */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "RecoveryError";
@@ -308,6 +309,7 @@ export class ClientClosedError extends Error {
   /** The path the refused call was for, when known. */
   readonly path: string | undefined;
 
+  /** A refusal by the client of `server`, for a call on `options.path` when known. */
   constructor(server: string, options: { path?: string | undefined } = {}) {
     super(`${options.path ?? server}: client closed (close() was called)`);
     this.name = "ClientClosedError";
@@ -332,11 +334,18 @@ export class ClientClosedError extends Error {
  * silent for as long as above.
  */
 export class ServerNotRespondingError extends RpcError {
+  /** The server, as `host:port`. */
   readonly server: string;
   /** How long requests went unanswered (ms). */
   readonly waitedMs: number;
+  /** Transmissions and waits of the request, the first included. */
   readonly tries: number;
 
+  /**
+   * `server` silent for `waitedMs` over `tries`, each given `callTimeoutMs`;
+   * `cause` the last failure; `operationMs` how long the operation tried,
+   * when its deadline cut the wait short.
+   */
   constructor(
     server: string,
     waitedMs: number,
@@ -375,6 +384,7 @@ export class ServerNotRespondingError extends RpcError {
  * reply. Its `cause` is that status, if one called for the recovery.
  */
 export class RecoveryTimeoutError extends Error {
+  /** The server, as `host:port`. */
   readonly server: string;
   /** The recovery step running, or first pending, at the deadline (flags.ts). */
   readonly step: ClientFlag | undefined;
@@ -383,6 +393,10 @@ export class RecoveryTimeoutError extends Error {
   /** The server may have run (part of) the operation: its outcome is unknown. */
   readonly mayHaveRun: boolean;
 
+  /**
+   * `server`'s recovery not done within `waitedMs`: `step` the step then
+   * running or pending, `ran` what the server may have run of the operation.
+   */
   constructor(
     server: string,
     waitedMs: number,
@@ -419,10 +433,12 @@ export class RecoveryTimeoutError extends Error {
  * as after any failed connect.
  */
 export class SessionGrantError extends Error {
+  /** The server, as `host:port`. */
   readonly server: string;
   /** What the server granted that is too small, e.g. `4 operations per COMPOUND (ca_maxoperations)`. */
   readonly shortfalls: readonly string[];
 
+  /** `server`'s session refused for each of `shortfalls`. */
   constructor(server: string, shortfalls: readonly string[]) {
     super(`${server}: the server's NFSv4.1 session is too small to use: ${shortfalls.join("; ")}`);
     this.name = "SessionGrantError";
@@ -441,6 +457,7 @@ export class SessionGrantError extends Error {
  * of the same operation may have run (as RecoveryTimeoutError's).
  */
 export class SendWaitTimeoutError extends Error {
+  /** The server, as `host:port`. */
   readonly server: string;
   /** How long the operation tried (ms): from its start to the deadline. */
   readonly waitedMs: number;
@@ -451,6 +468,7 @@ export class SendWaitTimeoutError extends Error {
   /** The server may have run an earlier attempt of the operation. */
   readonly mayHaveRun: boolean;
 
+  /** A request to `server` not sent within `waitedMs` for want of `waitedFor`; `ran` as RecoveryTimeoutError's. */
   constructor(
     server: string,
     waitedMs: number,

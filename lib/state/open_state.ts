@@ -88,9 +88,12 @@ export interface Delegation {
 
 /** Operations on a state that could not be recovered fail with this (EBADF). */
 export class BadStateError extends Error {
+  /** The path the state was opened by. */
   readonly path: string;
+  /** What a program that maps errors to errno values tells its user. */
   readonly code = "EBADF";
 
+  /** The state of `path` lost in recovery for `reason`. */
   constructor(path: string, reason: string) {
     super(`${path}: Bad file descriptor: state lost in recovery (${reason})`);
     this.name = "BadStateError";
