@@ -32,21 +32,18 @@ function perConnection(proxy: FaultProxy, op: "CREATE"): Map<number, number> {
   return counts;
 }
 
+/** `nfs4 --vers VERS --timeout 1 --trace=TRACE mkdir URL`: call timeouts of 1 s. */
+function mkdir(vers: string, trace: string, url: string) {
+  return nfs4(["--vers", vers, "--timeout", "1", `--trace=${trace}`, "mkdir", url]);
+}
+
 for (const vers of ["4.0", "4.1"]) {
   serverTest(
     `nfs4 --vers ${vers} mkdir whose CREATE reply is late while RPC NULL is answered: the CREATE is sent once, not again on the same connection (RFC 7530 §3.1.1, RFC 8881 §2.9.2)`,
     async (server) => {
       await using proxy = await FaultProxy.start({ target: server, log: () => {} });
       proxy.delayReply("CREATE", 2_500);
-      const r = await nfs4([
-        "--vers",
-        vers,
-        "--timeout",
-        "1",
-        "--trace=conn,retry",
-        "mkdir",
-        `${proxy.url}/vfs/late`,
-      ]);
+      const r = await mkdir(vers, "conn,retry", `${proxy.url}/vfs/late`);
       assert.equal(r.code, 0, r.stderr);
       assert.ok(existsSync(`${server.exportDir}/late`));
       assert.deepEqual([...perConnection(proxy, "CREATE")], [[1, 1]], r.stderr);
@@ -64,15 +61,7 @@ for (const vers of ["4.0", "4.1"]) {
       // moment it is, every reply (the NULL's too) for 2.5 s.
       const held = proxy.delayReply("CREATE", 60_000);
       void held.firstFired.then(() => proxy.stall({ direction: "toClient", seconds: 2.5 }));
-      const r = await nfs4([
-        "--vers",
-        vers,
-        "--timeout",
-        "1",
-        "--trace=conn,retry",
-        "mkdir",
-        `${proxy.url}/vfs/dead`,
-      ]);
+      const r = await mkdir(vers, "conn,retry", `${proxy.url}/vfs/dead`);
       assert.equal(r.code, 0, r.stderr);
       assert.ok(existsSync(`${server.exportDir}/dead`));
       assert.deepEqual([...perConnection(proxy, "CREATE")], [[1, 1], [2, 1]], r.stderr);
@@ -91,15 +80,7 @@ serverTest(
   async (server) => {
     await using proxy = await FaultProxy.start({ target: server, log: () => {} });
     proxy.dropReply("CREATE");
-    const r = await nfs4([
-      "--vers",
-      "4.1",
-      "--timeout",
-      "1",
-      "--trace=conn",
-      "mkdir",
-      `${proxy.url}/vfs/never`,
-    ]);
+    const r = await mkdir("4.1", "conn", `${proxy.url}/vfs/never`);
     assert.notEqual(r.code, 0, r.stderr);
     assert.match(r.stderr, /server not responding/);
     assert.deepEqual([...perConnection(proxy, "CREATE")], [[1, 1]], r.stderr);

@@ -18,28 +18,10 @@ import { StableHow } from "../../lib/nfs4/constants.ts";
 import { NfsError } from "../../lib/nfs4/errors.ts";
 import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
 import { ClientClosedError } from "../../lib/state/manager.ts";
-import { filteredSink, type TraceEvent } from "../../lib/state/trace.ts";
 import { startScriptedNfsServer } from "../_nfs4_server.ts";
 import { serverTest } from "../_server.ts";
 import { ScriptedServer } from "../state/_scripted.ts";
-
-const bytes = (s: string) => new TextEncoder().encode(s);
-
-/** The file ops of each COMPOUND in the order sent, with the path: `COMMIT /vfs/a`. */
-function fileOps(events: readonly TraceEvent[]): string[] {
-  return events.flatMap((e) => {
-    const op = /\b(OPEN|WRITE|COMMIT|CLOSE) (ok|NFS4ERR_\w+)/.exec(e.event);
-    return e.category === "ops" && op ? [op[1]!] : [];
-  });
-}
-
-/** The server's COMPOUNDs' file ops (the op after PUTFH): `OPEN`, `WRITE`, `COMMIT`, `CLOSE`. */
-function serverOps(server: ScriptedServer): string[] {
-  return server.log.flatMap((e) => {
-    const op = e.ops.find((o) => ["OPEN", "WRITE", "COMMIT", "CLOSE"].includes(o));
-    return op ? [op] : [];
-  });
-}
+import { bytes, connectTraced, fileOps, rejectionOf, serverOps } from "./_commit_scenarios.ts";
 
 /**
  * A scripted server writing UNSTABLE4 and a client of it, both closed
@@ -76,16 +58,7 @@ for (const version of ["4.0", "4.1"] as const) {
   serverTest(
     `NFSv${version}: Nfs4Client.close() with open files that wrote UNSTABLE4 sends a COMMIT for each before any CLOSE, none for one that wrote FILE_SYNC4, and resolves (RFC 7530 §16.3, RFC 8881 §18.3)`,
     async (server) => {
-      const events: TraceEvent[] = [];
-      const client = await Nfs4Client.connect({
-        host: "127.0.0.1",
-        port: server.port,
-        version,
-        uid: 0,
-        gid: 0,
-        clientId: `client-close-commit-${version}-${crypto.randomUUID()}`,
-        onTrace: filteredSink((e) => events.push(e), { categories: ["ops"], everyOp: true }),
-      });
+      const { client, events } = await connectTraced(server, version, "client-close-commit");
       let closed = false;
       try {
         const a = await client.open("/vfs/a.txt", { access: "write", create: "unchecked" });
@@ -120,10 +93,7 @@ for (const version of ["4.0", "4.1"] as const) {
       const file = await client.open("/vfs/file", { access: "write" });
       await file.write(0n, bytes("HELLO"));
       server.writeVerifier = new Uint8Array([9, 9, 9, 9, 9, 9, 9, 9]);
-      const error = await client.close().then(
-        () => assert.fail("client.close() resolved"),
-        (e: unknown) => e,
-      );
+      const error = await rejectionOf(client.close(), "client.close() resolved");
       assert.ok(error instanceof WriteNotCommittedError, String(error));
       assert.equal(error.path, "/vfs/file");
       assert.deepEqual(error.ranges, [{ offset: 0n, length: 5n }]);
@@ -150,10 +120,7 @@ Deno.test("NFSv4.1: Nfs4Client.close() with two open files whose writes are not 
     await one.write(0n, bytes("ONE"));
     await two.write(4n, bytes("TWO"));
     server.writeVerifier = new Uint8Array([9, 9, 9, 9, 9, 9, 9, 9]);
-    const error = await client.close().then(
-      () => assert.fail("client.close() resolved"),
-      (e: unknown) => e,
-    );
+    const error = await rejectionOf(client.close(), "client.close() resolved");
     assert.ok(error instanceof AggregateError, String(error));
     assert.match(
       error.message,
@@ -176,7 +143,7 @@ Deno.test("NFSv4.1: Nfs4Client.close() whose COMMIT for an open file fails (NFS4
     const file = await client.open("/vfs/file", { access: "write" });
     await file.write(6n, bytes("WORLD"));
     server.failNext("COMMIT", S.NFS4ERR_IO);
-    const error = await client.close().then(() => assert.fail("resolved"), (e: unknown) => e);
+    const error = await rejectionOf(client.close());
     assert.ok(error instanceof WriteNotCommittedError, String(error));
     assert.ok(error.cause instanceof NfsError && error.cause.status === S.NFS4ERR_IO);
     assert.match(
@@ -193,7 +160,7 @@ for (const version of ["4.0", "4.1"] as const) {
       const file = await client.open("/vfs/file", { access: "write" });
       await file.write(0n, bytes("HELLO"));
       abort.abort(new Error("interrupted by the test"));
-      const error = await client.close().then(() => assert.fail("resolved"), (e: unknown) => e);
+      const error = await rejectionOf(client.close());
       assert.ok(error instanceof WriteNotCommittedError, String(error));
       assert.equal(error.path, "/vfs/file");
       assert.deepEqual(error.ranges, [{ offset: 0n, length: 5n }]);
@@ -218,7 +185,7 @@ Deno.test("NFSv4.1: once Nfs4Client.close() began committing, the open files' ca
     await assert.rejects(client.stat("/vfs/file"), ClientClosedError);
     const fileClosed = file.close();
     const idleClosed = idle.close();
-    const error = await closing.then(() => assert.fail("resolved"), (e: unknown) => e);
+    const error = await rejectionOf(closing);
     assert.ok(error instanceof WriteNotCommittedError, String(error));
     await assert.rejects(fileClosed, (e) => e === error);
     await idleClosed;

@@ -11,48 +11,19 @@
  */
 
 import assert from "node:assert/strict";
-import { Nfs4Client } from "../../lib/client/client.ts";
 import { WriteNotCommittedError } from "../../lib/client/errors.ts";
 import { StableHow } from "../../lib/nfs4/constants.ts";
 import { NfsError } from "../../lib/nfs4/errors.ts";
 import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
-import { filteredSink, type TraceEvent } from "../../lib/state/trace.ts";
-import type { ScriptedServer } from "../state/_scripted.ts";
 import { serverTest } from "../_server.ts";
+import { bytes, connectTraced, fileOps, rejectionOf, serverOps } from "./_commit_scenarios.ts";
 import { withScriptedClient } from "./_scripted_client.ts";
-
-const bytes = (s: string) => new TextEncoder().encode(s);
-
-/** The ops of each COMPOUND that names a file op, in the order sent: `WRITE`, `COMMIT`, `CLOSE`. */
-function fileOps(events: readonly TraceEvent[]): string[] {
-  return events.flatMap((e) => {
-    const op = /\b(OPEN|WRITE|COMMIT|CLOSE|READ) (ok|NFS4ERR_\w+)/.exec(e.event);
-    return e.category === "ops" && op ? [op[1]!] : [];
-  });
-}
-
-/** The server's COMPOUNDs' last ops (the op after PUTFH): `OPEN`, `WRITE`, `COMMIT`, `CLOSE`. */
-function serverOps(server: ScriptedServer): string[] {
-  return server.log.flatMap((e) => {
-    const op = e.ops.find((o) => ["OPEN", "WRITE", "COMMIT", "CLOSE"].includes(o));
-    return op ? [op] : [];
-  });
-}
 
 for (const version of ["4.0", "4.1"] as const) {
   serverTest(
     `NFSv${version}: close() of a handle that wrote UNSTABLE4 sends COMMIT before CLOSE; after FILE_SYNC4 writes or a commit() that covered them, none (RFC 7530 §16.3, RFC 8881 §18.3)`,
     async (server) => {
-      const events: TraceEvent[] = [];
-      const client = await Nfs4Client.connect({
-        host: "127.0.0.1",
-        port: server.port,
-        version,
-        uid: 0,
-        gid: 0,
-        clientId: `close-commit-${version}-${crypto.randomUUID()}`,
-        onTrace: filteredSink((e) => events.push(e), { categories: ["ops"], everyOp: true }),
-      });
+      const { client, events } = await connectTraced(server, version, "close-commit");
       try {
         const path = "/vfs/unstable.txt";
         // Unstable (the default), then close: COMMIT, then CLOSE.
@@ -111,10 +82,7 @@ for (const version of ["4.0", "4.1"] as const) {
       assert.equal(w.committed, StableHow.UNSTABLE4);
       // The server restarts: a new verifier, what was not committed lost.
       server.writeVerifier = new Uint8Array([9, 9, 9, 9, 9, 9, 9, 9]);
-      const error = await file.close().then(
-        () => assert.fail("close() resolved"),
-        (e: unknown) => e,
-      );
+      const error = await rejectionOf(file.close(), "close() resolved");
       assert.ok(error instanceof WriteNotCommittedError, String(error));
       assert.equal(error.path, "/vfs/file");
       assert.deepEqual(error.ranges, [{ offset: 0n, length: 5n }]);
@@ -139,7 +107,7 @@ Deno.test("NFSv4.1: close() whose COMMIT fails (NFS4ERR_IO) closes the open and 
     const file = await client.open("/vfs/file", { access: "write" });
     await file.write(6n, bytes("WORLD"));
     server.failNext("COMMIT", S.NFS4ERR_IO);
-    const error = await file.close().then(() => assert.fail("close() resolved"), (e: unknown) => e);
+    const error = await rejectionOf(file.close(), "close() resolved");
     assert.ok(error instanceof WriteNotCommittedError, String(error));
     assert.ok(error.cause instanceof NfsError && error.cause.status === S.NFS4ERR_IO);
     assert.match(

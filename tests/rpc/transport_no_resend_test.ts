@@ -45,14 +45,24 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/**
+ * A call of procedure 1 under a new attempt, its request received by the
+ * server and left unanswered until the call timed out (50 ms): the attempt,
+ * the call (to call again), the connection it went out on and the request.
+ */
+async function timedOut(transport: RpcTransport, server: FakeRpcServer) {
+  const attempt: RpcAttempt = {};
+  const call = { program: PROGRAM, version: 1, procedure: 1, timeoutMs: 50, attempt };
+  const first = transport.call(call);
+  const connection = await server.connections.next();
+  const sent = await connection.calls.next();
+  assert.ok((await rejection(first)) instanceof RpcTimeoutError);
+  return { attempt, call, connection, sent };
+}
+
 Deno.test("RpcTransport does not send a timed-out request again on the same connection: the same attempt waits for its late reply (RFC 7530 §3.1.1, RFC 8881 §2.9.2)", async () => {
   await withTransport(async (transport, server) => {
-    const attempt: RpcAttempt = {};
-    const call = { program: PROGRAM, version: 1, procedure: 1, timeoutMs: 50, attempt };
-    const first = transport.call(call);
-    const connection = await server.connections.next();
-    const sent = await connection.calls.next();
-    assert.ok((await rejection(first)) instanceof RpcTimeoutError);
+    const { attempt, call, connection, sent } = await timedOut(transport, server);
     // Called again on the connection that stands: nothing is written.
     const again = transport.call({ ...call, timeoutMs: 2_000 });
     again.catch(() => {}); // awaited below, unless an assertion fails first
@@ -67,12 +77,7 @@ Deno.test("RpcTransport does not send a timed-out request again on the same conn
 
 Deno.test("RpcTransport keeps a reply that came while no call of its attempt waited, for the next one (RFC 7530 §3.1.1)", async () => {
   await withTransport(async (transport, server) => {
-    const attempt: RpcAttempt = {};
-    const call = { program: PROGRAM, version: 1, procedure: 1, timeoutMs: 50, attempt };
-    const first = transport.call(call);
-    const connection = await server.connections.next();
-    const sent = await connection.calls.next();
-    assert.ok((await rejection(first)) instanceof RpcTimeoutError);
+    const { attempt, call, connection, sent } = await timedOut(transport, server);
     connection.send(successReply(sent.xid, (w) => w.writeUint(7)));
     await delay(50);
     const again = await transport.call({ ...call, timeoutMs: 2_000 });
@@ -85,12 +90,7 @@ Deno.test("RpcTransport keeps a reply that came while no call of its attempt wai
 
 Deno.test("RpcTransport.dropConnection() fails the calls on the connection as lost; a timed-out attempt then goes out again on the new connection under its xid (RFC 7530 §3.1.1, RFC 5531 §9)", async () => {
   await withTransport(async (transport, server) => {
-    const attempt: RpcAttempt = {};
-    const call = { program: PROGRAM, version: 1, procedure: 1, timeoutMs: 50, attempt };
-    const first = transport.call(call);
-    const connection = await server.connections.next();
-    const sent = await connection.calls.next();
-    assert.ok((await rejection(first)) instanceof RpcTimeoutError);
+    const { attempt, call, connection, sent } = await timedOut(transport, server);
     // Another call in flight on the connection fails as on any lost connection.
     const other = transport.call({ program: PROGRAM, version: 1, procedure: 2 });
     await connection.calls.next();
@@ -117,17 +117,7 @@ Deno.test("RpcTransport.dropConnection() fails the calls on the connection as lo
 
 Deno.test("RpcTransport.stopWaiting() lets a timed-out attempt's xid go: its late reply is ignored, and a call without an attempt still times out and is forgotten", async () => {
   await withTransport(async (transport, server) => {
-    const attempt: RpcAttempt = {};
-    const first = transport.call({
-      program: PROGRAM,
-      version: 1,
-      procedure: 1,
-      timeoutMs: 50,
-      attempt,
-    });
-    const connection = await server.connections.next();
-    const sent = await connection.calls.next();
-    assert.ok((await rejection(first)) instanceof RpcTimeoutError);
+    const { attempt, connection, sent } = await timedOut(transport, server);
     transport.stopWaiting(attempt);
     // Its late reply is ignored as any unknown xid's; the connection goes on.
     connection.send(successReply(sent.xid, (w) => w.writeUint(1)));

@@ -45,6 +45,17 @@ function expireThenRevive(h: Harness, minor: 0 | 1): void {
   });
 }
 
+/**
+ * From a new mark, the call that meets the expiry (`start`), then the
+ * recovery it began, both driven to their end: the call's result.
+ */
+async function recovering<T>(h: Harness, start: () => Promise<T>): Promise<T> {
+  h.mark();
+  const result = await h.drive(start(), 100);
+  await h.drive(h.m.waitForRecovery(), 100);
+  return result;
+}
+
 /** A file opened for read and write with a write lock on bytes 0-9. */
 async function lockedFile(h: Harness) {
   const file = await h.open("file", 3);
@@ -57,9 +68,7 @@ Deno.test("4.1: SEQUENCE NFS4ERR_EXPIRED, then the same client ID back: TEST_STA
   const file = await lockedFile(h);
   const clientId = h.m.client.clientId;
   expireThenRevive(h, 1);
-  h.mark();
-  assert.equal(await h.drive(h.readText(file), 100), "hello, world\n");
-  await h.drive(h.m.waitForRecovery(), 100);
+  assert.equal(await recovering(h, () => h.readText(file)), "hello, world\n");
   assert.equal(h.m.client.clientId, clientId, "the same client ID");
   assert.deepEqual(h.ops(), [
     "SEQUENCE,PUTFH,READ -> NFS4ERR_EXPIRED",
@@ -119,9 +128,7 @@ Deno.test("4.1: the same client ID back, and TEST_STATEID says the lock expired 
   // The server released the lock with the lease, and kept the open.
   h.server.revoke(lockStateid, S.NFS4ERR_EXPIRED, { flag: false });
   expireThenRevive(h, 1);
-  h.mark();
-  assert.equal(await h.drive(h.readText(file), 100), "hello, world\n");
-  await h.drive(h.m.waitForRecovery(), 100);
+  assert.equal(await recovering(h, () => h.readText(file)), "hello, world\n");
   assert.deepEqual(h.ops().slice(5), [
     "SEQUENCE,TEST_STATEID",
     "SEQUENCE,FREE_STATEID",
@@ -149,9 +156,7 @@ Deno.test("4.1: the same client ID back from a server without TEST_STATEID (NFS4
   const file = await lockedFile(h);
   expireThenRevive(h, 1);
   h.server.failNext("TEST_STATEID", S.NFS4ERR_NOTSUPP);
-  h.mark();
-  assert.equal(await h.drive(h.readText(file), 100), "hello, world\n");
-  await h.drive(h.m.waitForRecovery(), 100);
+  assert.equal(await recovering(h, () => h.readText(file)), "hello, world\n");
   assert.deepEqual(h.ops().slice(5), [
     "SEQUENCE,TEST_STATEID -> NFS4ERR_NOTSUPP",
     "SEQUENCE,PUTFH,OPEN",
@@ -185,9 +190,7 @@ Deno.test("4.1: a lock this client's clock lost already (the lease ran out here 
   h.channel.clearDrops();
   h.channel.silent = false;
   expireThenRevive(h, 1);
-  h.mark();
-  assert.equal(await h.drive(h.readText(file), 100), "hello, world\n");
-  await h.drive(h.m.waitForRecovery(), 100);
+  assert.equal(await recovering(h, () => h.readText(file)), "hello, world\n");
   const tested = h.entries().filter((e) => e.ops.includes("TEST_STATEID"));
   assert.equal(tested.length, 1);
   // The open's stateid only.
@@ -209,9 +212,7 @@ Deno.test("4.0: RENEW NFS4ERR_EXPIRED, then SETCLIENTID gives the same client ID
   const clientId = h.m.client.clientId;
   const openSeqid = file.owner.seqid;
   expireThenRevive(h, 0);
-  h.mark();
-  await h.drive(h.m.renewNow(), 100);
-  await h.drive(h.m.waitForRecovery(), 100);
+  await recovering(h, () => h.m.renewNow());
   assert.equal(h.m.client.clientId, clientId, "the same client ID");
   assert.deepEqual(h.ops(), [
     "RENEW -> NFS4ERR_EXPIRED",
@@ -243,9 +244,7 @@ Deno.test("4.0: a lease the server really expired gives a new client ID: the seq
   const file = await lockedFile(h);
   const clientId = h.m.client.clientId;
   h.server.expireLease();
-  h.mark();
-  await h.drive(h.m.renewNow(), 100);
-  await h.drive(h.m.waitForRecovery(), 100);
+  await recovering(h, () => h.m.renewNow());
   assert.notEqual(h.m.client.clientId, clientId);
   const open = h.entries().find((e) => e.ops.includes("OPEN"))!;
   assert.equal((open.args[1] as { seqid: number }).seqid, 0, "a new owner to the server");

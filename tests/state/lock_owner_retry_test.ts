@@ -51,14 +51,25 @@ async function heldByAnother(minor: 0 | 1) {
   return { holder, h, theirs, file };
 }
 
-Deno.test("4.0: the tries after a refused first LOCK keep its lock owner, the lock_seqid stepped on by each NFS4ERR_DENIED (RFC 7530 §9.1.7, §16.10.5); the owner is released at exit (§16.37)", async () => {
-  const { holder, h, theirs, file } = await heldByAnother(0);
-  await using _h = h;
-  await using _holder = holder;
+/**
+ * Three LOCKs refused NFS4ERR_DENIED, then the holder unlocks and the
+ * fourth is granted: the lockers of the four, in the order sent.
+ */
+async function refusedThriceThenGranted(
+  { holder, h, theirs, file }: Awaited<ReturnType<typeof heldByAnother>>,
+) {
   for (let i = 0; i < 3; i++) await assert.rejects(h.lock(file), denied);
   await holder.unlock(theirs);
   await h.lock(file);
-  const tries = lockers(h);
+  return lockers(h);
+}
+
+Deno.test("4.0: the tries after a refused first LOCK keep its lock owner, the lock_seqid stepped on by each NFS4ERR_DENIED (RFC 7530 §9.1.7, §16.10.5); the owner is released at exit (§16.37)", async () => {
+  const held = await heldByAnother(0);
+  const { holder, h, file } = held;
+  await using _h = h;
+  await using _holder = holder;
+  const tries = await refusedThriceThenGranted(held);
   assert.equal(tries.length, 4);
   assert.equal(new Set(tries.map((t) => t.owner)).size, 1, JSON.stringify(tries));
   assert.deepEqual(tries.map((t) => t.lockSeqid), [0, 1, 2, 3]);
@@ -110,13 +121,11 @@ Deno.test("4.0: a server that did not count the refused LOCK's seqid answers the
 });
 
 Deno.test("4.1: the tries after a refused first LOCK keep its lock owner (RFC 8881 §9.6: blocked locks are queued by owner); no RELEASE_LOCKOWNER (RFC 8881 §17: not to be implemented in 4.1)", async () => {
-  const { holder, h, theirs, file } = await heldByAnother(1);
+  const held = await heldByAnother(1);
+  const { holder, h, file } = held;
   await using _h = h;
   await using _holder = holder;
-  for (let i = 0; i < 3; i++) await assert.rejects(h.lock(file), denied);
-  await holder.unlock(theirs);
-  await h.lock(file);
-  const tries = lockers(h);
+  const tries = await refusedThriceThenGranted(held);
   assert.equal(tries.length, 4);
   assert.equal(new Set(tries.map((t) => t.owner)).size, 1, JSON.stringify(tries));
   await h.unlock(file);
