@@ -230,16 +230,6 @@ function isEpipe(err: unknown): boolean {
 }
 
 /**
- * stdout: data, written in order, one awaited chunk at a time.
- *
- * This is where a closed stdout is recognised, for every command: an EPIPE
- * from a write, or from the stream's 'error' event, becomes a
- * {@linkcode BrokenPipeError} that awaited writes throw, and aborts
- * {@linkcode Output.closed}, which commands that run until told to stop
- * (renew-watch) listen to. The command then ends through its ordinary
- * `finally` (CLOSE, LOCKU, DESTROY_SESSION) and `run()` exits 0.
- */
-/**
  * The Outputs over each stream, told of its 'error' events by its one
  * listener; held weakly, so that an Output done with is collected.
  */
@@ -263,6 +253,16 @@ function listenForErrors(stream: WritableLike, output: Output): void {
   outputs.add(new WeakRef(output));
 }
 
+/**
+ * stdout: data, written in order, one awaited chunk at a time.
+ *
+ * This is where a closed stdout is recognised, for every command: an EPIPE
+ * from a write, or from the stream's 'error' event, becomes a
+ * {@linkcode BrokenPipeError} that awaited writes throw, and aborts
+ * {@linkcode Output.closed}, which commands that run until told to stop
+ * (renew-watch) listen to. The command then ends through its ordinary
+ * `finally` (CLOSE, LOCKU, DESTROY_SESSION) and `run()` exits 0.
+ */
 export class Output {
   readonly #stream: WritableLike;
   readonly #closed = new AbortController();

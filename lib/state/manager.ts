@@ -2468,11 +2468,6 @@ export class StateManager {
   }
 
   /**
-   * `compoundResults`, its failure marked when it answered a resend, or
-   * `mayHaveRun` (run()'s: an earlier attempt's outcome was left unknown)
-   * (NfsError.answeredResend).
-   */
-  /**
    * What is wrong when a LOCK or OPEN of `reply` names, as its new state,
    * the stateid ("other") of a state this client holds for another file: a
    * stateid is one file's state (RFC 7530 §9.1.4, RFC 8881 §8.2), so that
@@ -2526,6 +2521,11 @@ export class StateManager {
     return undefined;
   }
 
+  /**
+   * `compoundResults`, its failure marked when it answered a resend, or
+   * `mayHaveRun` (run()'s: an earlier attempt's outcome was left unknown)
+   * (NfsError.answeredResend).
+   */
   #results<T extends OpList>(reply: CompoundReply, ops: T, mayHaveRun = false): ResultsOf<T> {
     try {
       return compoundResults(reply, ops);
@@ -3559,17 +3559,17 @@ function withOwners<T>(
 }
 
 /**
- * A request's first transmission, made by send() itself, for #untilAnswered
- * to go on from: when it started, and the reply that must be sent again for
- * (a SEQUENCE answered NFS4ERR_DELAY, already noted) or the error it met.
- */
-/**
  * What an RPC NULL after a call timeout found (#afterCallTimeout): the
  * server answers on the connection; it did not, and the connection was
  * broken; or the connection was lost meanwhile.
  */
 type ConnectionVerdict = "answering" | "dropped" | "lost";
 
+/**
+ * A request's first transmission, made by send() itself, for #untilAnswered
+ * to go on from: when it started, and the reply that must be sent again for
+ * (a SEQUENCE answered NFS4ERR_DELAY, already noted) or the error it met.
+ */
 interface FirstTransmission {
   readonly started: number;
   /** Its reply, or undefined when it met `error`. */
