@@ -159,20 +159,20 @@ export interface ConnectOptions {
   readonly pcap?: RecordTap | undefined;
 }
 
-/** How one LOCK is sent. */
+/** How one LOCK is sent (an absent or undefined field is its default). */
 export interface LockOptions {
   /** READW/WRITEW: tell the server this client waits (RFC 8881 §9.6). */
-  readonly blocking?: boolean;
+  readonly blocking?: boolean | undefined;
   /**
    * A hard limit: aborting stops the LOCK even in flight (the server may
    * then have granted it; it lapses with the lease).
    */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /**
    * Answer at once: NFS4ERR_GRACE and NFS4ERR_DELAY are the answer
    * instead of reasons to wait (`nfs4 lock -n`).
    */
-  readonly noWait?: boolean;
+  readonly noWait?: boolean | undefined;
   /**
    * The time (ms from the call) by which `signal` will stop it (`lock -w`'s
    * deadline): NFS4ERR_GRACE and NFS4ERR_DELAY are waited out only while a
@@ -180,7 +180,7 @@ export interface LockOptions {
    * after that the status is the answer, rather than a LOCK left in flight
    * (that the server may grant) when the signal stops it.
    */
-  readonly answerWithinMs?: number;
+  readonly answerWithinMs?: number | undefined;
 }
 
 /** An open file (an NFSv4 open stateid held by the state manager). */

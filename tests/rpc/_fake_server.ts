@@ -5,6 +5,7 @@
  * its own) or whether to drop the connection.
  */
 
+import assert from "node:assert/strict";
 import { createServer, type Server, type Socket } from "node:net";
 import {
   CALL,
@@ -14,6 +15,8 @@ import {
   readReplyBody,
   RecordDecoder,
   type ReplyBody,
+  RpcTransport,
+  type RpcTransportOptions,
   SUCCESS,
   writeAcceptedReply,
   writeCallHeader,
@@ -195,4 +198,39 @@ export function autoReply(
       }
     })();
   };
+}
+
+/**
+ * Runs `fn` with a fresh server and a transport to it (`options` added to
+ * its host and port), closing both afterwards. `onConnection` runs for
+ * every connection the server accepts ({@linkcode FakeRpcServer.start}).
+ */
+export async function withTransport(
+  fn: (transport: RpcTransport, server: FakeRpcServer) => Promise<void>,
+  options: Partial<RpcTransportOptions> & { onConnection?: (c: FakeConnection) => void } = {},
+): Promise<void> {
+  const { onConnection, ...rest } = options;
+  const server = await FakeRpcServer.start(onConnection);
+  const transport = new RpcTransport({ host: "127.0.0.1", port: server.port, ...rest });
+  try {
+    await fn(transport, server);
+  } finally {
+    await transport.close();
+    await server.close();
+  }
+}
+
+/** What `promise` rejects with; fails the test when it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  assert.fail("expected a rejection");
+}
+
+/** Resolves after `ms` milliseconds. */
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -13,37 +13,17 @@ import {
   type RpcAttempt,
   RpcConnectionError,
   RpcTimeoutError,
-  RpcTransport,
+  type RpcTransport,
 } from "../../lib/rpc/mod.ts";
-import { FakeRpcServer, successReply } from "./_fake_server.ts";
+import {
+  delay,
+  type FakeRpcServer,
+  rejection,
+  successReply,
+  withTransport,
+} from "./_fake_server.ts";
 
 const PROGRAM = 0x20000099;
-
-async function withTransport(
-  fn: (transport: RpcTransport, server: FakeRpcServer) => Promise<void>,
-): Promise<void> {
-  const server = await FakeRpcServer.start();
-  const transport = new RpcTransport({ host: "127.0.0.1", port: server.port });
-  try {
-    await fn(transport, server);
-  } finally {
-    await transport.close();
-    await server.close();
-  }
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  assert.fail("expected a rejection");
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /**
  * A call of procedure 1 under a new attempt, its request received by the

@@ -34,41 +34,25 @@ import { recordBuffers, releaseRecordBuffer } from "../../lib/rpc/socket_buffers
 import { hex } from "../xdr/_hex.ts";
 import {
   autoReply,
+  delay,
   type FakeConnection,
   FakeRpcServer,
   frame,
+  rejection,
   successReply,
+  withTransport,
 } from "./_fake_server.ts";
 
 const PROGRAM = 0x20000099;
 
-/** Runs `fn` with a fresh server and transport, closing both afterwards. */
-async function withTransport(
-  fn: (transport: RpcTransport, server: FakeRpcServer) => Promise<void>,
-  options: Partial<RpcTransportOptions> & { onConnection?: (c: FakeConnection) => void } = {},
-): Promise<void> {
-  const { onConnection, ...rest } = options;
-  const server = await FakeRpcServer.start(onConnection);
-  const transport = new RpcTransport({ host: "127.0.0.1", port: server.port, ...rest });
-  try {
-    await fn(transport, server);
-  } finally {
-    await transport.close();
-    await server.close();
+/** The most `transport.bufferedAmount` reached, sampled every 10 ms for 200 ms. */
+async function peakBufferedAmount(transport: RpcTransport): Promise<number> {
+  let peak = 0;
+  for (let i = 0; i < 20; i++) {
+    await delay(10);
+    peak = Math.max(peak, transport.bufferedAmount);
   }
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  assert.fail("expected a rejection");
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  return peak;
 }
 
 /**
@@ -789,11 +773,7 @@ Deno.test("RpcTransport waits for 'drain' so a pipelined upload stays in bounded
     // Handled from now on, so a failed assertion below reports cleanly.
     const all = Promise.all(pending);
     all.catch(() => {});
-    let peak = 0;
-    for (let i = 0; i < 20; i++) {
-      await delay(10);
-      peak = Math.max(peak, transport.bufferedAmount);
-    }
+    const peak = await peakBufferedAmount(transport);
     // Without backpressure all 32 MiB would sit in the socket's buffer.
     assert.ok(peak <= 2 * MiB, `buffered ${peak} bytes`);
     assert.ok(peak > 0, "the socket did fill up");
@@ -904,11 +884,7 @@ Deno.test("RpcTransport keeps a pipelined upload of referenced data in bounded m
       }));
     const all = Promise.all(pending);
     all.catch(() => {});
-    let peak = 0;
-    for (let i = 0; i < 20; i++) {
-      await delay(10);
-      peak = Math.max(peak, transport.bufferedAmount);
-    }
+    const peak = await peakBufferedAmount(transport);
     assert.ok(peak <= 2 * MiB, `queued ${peak} bytes`);
     assert.ok(
       encoded.length < 32,
