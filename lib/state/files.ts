@@ -334,6 +334,8 @@ async function openFileNow(
           {
             seqidOwners: [owner],
             underOwners: confirmUnderOwner(m, owner, 1, 2),
+            // No answer: an upgrade the server may have run (upgradeUnanswered).
+            onOutcomeUnknown: () => upgradeUnanswered(m, owner, request),
             ...(request.answerWithinMs !== undefined
               ? { answerWithinMs: request.answerWithinMs }
               : {}),
@@ -507,6 +509,33 @@ export function recordOpen(
   }
   noteDelegation(m, state, result, "open", attrs);
   return state;
+}
+
+/**
+ * An OPEN by `owner` of `request`'s file went unanswered (no reply by the
+ * deadline, stopped in flight). When the owner holds an open of that file
+ * (the handle the caller named, or the same name in the same directory),
+ * the OPEN was an upgrade of it, which the server may have run: the
+ * server's one open per owner and file (RFC 7530 §9.11, RFC 8881 §9.7)
+ * then has a stateid whose seqid moved on by one that this client never
+ * saw (RFC 7530 §9.1.4.2, §16.16.5; RFC 8881 §8.2.2, §18.16.3), as after
+ * an OPEN_DOWNGRADE left unanswered: counted the same way, for the last
+ * CLOSE to try the next seqid when refused NFS4ERR_OLD_STATEID (procs.ts
+ * releaseOpen). An open counted that the OPEN did not reach costs nothing:
+ * its CLOSE is not refused so.
+ */
+function upgradeUnanswered(
+  m: StateManager,
+  owner: OpenOwner,
+  request: Pick<OpenRequest, "dirFh" | "name" | "fh">,
+): void {
+  for (const state of m.opens) {
+    if (state.owner !== owner || state.closed || state.bad !== undefined) continue;
+    const sameHandle = request.fh !== undefined && bytesEqual(state.fh, request.fh);
+    const sameName = state.name === request.name && state.parentFh !== undefined &&
+      bytesEqual(state.parentFh, request.dirFh);
+    if (sameHandle || sameName) state.unansweredChanges++;
+  }
 }
 
 /**

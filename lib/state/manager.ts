@@ -49,6 +49,7 @@ import {
   badSlotAction,
   leaseErrorFlags,
   type RecoveryAction,
+  seqMisorderedAction,
   SeqStatus,
   seqStatusNames,
   sequenceAction,
@@ -1176,12 +1177,18 @@ export class StateManager {
     }
   }
 
-  /** Recovery gave up: every state is lost. */
+  /**
+   * Recovery gave up: every state is lost, and with it every lock held (RFC
+   * 8881 §8.4.2, RFC 7530 §9.6: the lease they hang on is not renewed and
+   * no one reclaims them), which the lock-lost path traces and tells the
+   * onLockLost listeners of now, not at the user's next call.
+   */
   #failAll(error: Error): void {
-    for (const open of this.opens) {
-      if (open.bad === undefined) open.bad = `recovery failed: ${error.message}`;
-    }
+    const reason = `recovery failed: ${error.message}`;
+    const givenUp = [...this.opens].filter((open) => open.bad === undefined);
+    for (const open of givenUp) open.bad = reason;
     this.client.flags.clear();
+    for (const open of givenUp) procs.markHeldLocksLost(this, open, reason);
   }
 
   #handle(flag: ClientFlag): Promise<void> {
@@ -1212,12 +1219,16 @@ export class StateManager {
   /** PURGE_STATE: forget every state locally; the client ID must be made anew. */
   #purgeState(): Promise<void> {
     const count = this.opens.size;
-    for (const open of this.opens) open.bad ??= "state purged";
+    const givenUp = [...this.opens].filter((open) => open.bad === undefined);
+    for (const open of givenUp) open.bad = "state purged";
     this.opens.clear();
     this.openOwners.clear();
     this.idleOwners.clear();
     this.client.clientId = undefined;
     this.client.session = undefined;
+    // Forgotten here, its locks are no longer held by this client either
+    // (RFC 8881 §8.4.2, RFC 7530 §9.6): told as lost, as #failAll tells them.
+    for (const open of givenUp) procs.markHeldLocksLost(this, open, "state purged");
     this.clearFlag("PURGE_STATE", `${count} open(s) dropped`);
     this.setFlag("LEASE_EXPIRED", "state purged");
     return Promise.resolve();
@@ -2642,6 +2653,7 @@ export class StateManager {
     softStop: AbortSignal | undefined,
     until: number | undefined,
     badSlots = 0,
+    seqidOneTried = false,
   ): Promise<CompoundReply> {
     if (this.#unreachable) throw this.#unreachable;
     const sentAt = this.clock.now();
@@ -2715,6 +2727,8 @@ export class StateManager {
     let reply: CompoundReply;
     /** The slot answered NFS4ERR_BADSLOT was retired: send again on another (badSlotAction). */
     let retired: { readonly slot: number; readonly target: number } | undefined;
+    /** NFS4ERR_SEQ_MISORDERED, the slot set to seqid 1: send again (seqMisorderedAction). */
+    let misordered: { readonly slot: number; readonly seqid: number } | undefined;
     try {
       // Built once: every resend below is this request byte for byte.
       const seq = procs.sequenceOp(session, slot, changes);
@@ -2778,6 +2792,22 @@ export class StateManager {
         // The server shrank its slot table and let this slot go: nothing
         // ran (its SEQUENCE failed, and this was the only transmission).
         retired = { slot: slot.id, target: session.slots.targetHighest };
+      } else if (
+        seqOutcome.status === S.NFS4ERR_SEQ_MISORDERED && written() === 1 && !seqidOneTried &&
+        this.client.session === session && (until === undefined || this.clock.now() < until) &&
+        seqMisorderedAction(slot.seqid).kind === "retry"
+      ) {
+        // The server may have let the slot go and made it anew, expecting
+        // seqid 1 (RFC 8881 §2.10.6.1): nothing ran (its SEQUENCE failed,
+        // §18.46.3, and this was the only transmission), so sending it
+        // again is no second execution. Seqid 1 is taken for a retry only
+        // by a slot whose last request carried 1: this client's last on
+        // the slot carried seqid - 1 (not 1: seqid 2 would have been in
+        // order after it), and a slot made anew has run none of this
+        // client's requests since (each refused, as this one). Once:
+        // refused again, the status goes to the table (a session reset).
+        misordered = { slot: slot.id, seqid: slot.seqid };
+        slot.seqid = 1;
       } else {
         this.#sequenceFailed(slot, seqOutcome.status);
       }
@@ -2793,7 +2823,18 @@ export class StateManager {
         `slot ${retired.slot} retired (target highest slot ${retired.target}): ` +
           "sending again on another slot",
       );
-      return this.#sendNow(ops, options, changes, softStop, until, badSlots + 1);
+      return this.#sendNow(ops, options, changes, softStop, until, badSlots + 1, seqidOneTried);
+    }
+    if (misordered !== undefined) {
+      // Sent again at once, as a new request (the kernel's retry_nowait
+      // after setting seq_nr to 1), not through the table: no session reset.
+      this.tracer.emit(
+        "retry",
+        "SEQUENCE -> NFS4ERR_SEQ_MISORDERED",
+        `slot ${misordered.slot} seqid ${misordered.seqid}: the server may have made the slot ` +
+          "anew (RFC 8881 §2.10.6.1); sending again with its seqid 1",
+      );
+      return this.#sendNow(ops, options, changes, softStop, until, badSlots, true);
     }
     // A failed SEQUENCE is reported as the failing op.
     const answer: CompoundReply = reply.outcomes[0]!.status !== S.NFS4_OK

@@ -148,10 +148,11 @@ export class OpenState {
   clientId: bigint | undefined;
   closed = false;
   /**
-   * OPEN_DOWNGRADEs of this open that were sent and never answered (no
-   * reply by the deadline, stopped in flight): the server may have run
-   * them, each moving the stateid's seqid on by one this client never saw
-   * (procs.ts releaseOpen tries the next one when the CLOSE is refused
+   * OPEN_DOWNGRADEs of this open, and OPENs that would upgrade it (files.ts
+   * upgradeUnanswered), that were sent and never answered (no reply by the
+   * deadline, stopped in flight): the server may have run them, each
+   * moving the stateid's seqid on by one this client never saw (procs.ts
+   * releaseOpen tries the next one when the CLOSE is refused
    * NFS4ERR_OLD_STATEID).
    */
   unansweredChanges = 0;

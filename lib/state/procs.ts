@@ -1054,14 +1054,8 @@ async function keepValidStates(m: StateManager): Promise<void> {
     }
   }
   if (entries.length === 0) return;
-  let statuses: readonly number[];
-  try {
-    [statuses] = await m.run(() => [testStateid(entries.map((e) => e.stateid))] as const, {
-      inRecovery: true,
-      final: new Set([S.NFS4ERR_NOTSUPP]),
-    });
-  } catch (e) {
-    if (!(e instanceof NfsError) || e.status !== S.NFS4ERR_NOTSUPP) throw e;
+  const statuses = await testStateidsOrNotSupported(m, entries.map((e) => e.stateid));
+  if (statuses === undefined) {
     m.tracer.emit(
       "step",
       "TEST_STATEID not supported",
@@ -1115,6 +1109,29 @@ async function keepValidStates(m: StateManager): Promise<void> {
   }
 }
 
+/**
+ * TEST_STATEID (RFC 8881 §18.48) of `stateids`, sent by a recovery step:
+ * the server's status for each, in order, or undefined when it answers
+ * NFS4ERR_NOTSUPP (a server that does not implement it), which each
+ * caller traces in its own words and recovers without. Any other failure
+ * is thrown.
+ */
+async function testStateidsOrNotSupported(
+  m: StateManager,
+  stateids: readonly Stateid[],
+): Promise<readonly number[] | undefined> {
+  try {
+    const [statuses] = await m.run(() => [testStateid(stateids)] as const, {
+      inRecovery: true,
+      final: new Set([S.NFS4ERR_NOTSUPP]),
+    });
+    return statuses;
+  } catch (e) {
+    if (e instanceof NfsError && e.status === S.NFS4ERR_NOTSUPP) return undefined;
+    throw e;
+  }
+}
+
 /** Marks a lock lost (every later use of it fails with EBADF) and says so. */
 export function markLockLost(m: StateManager, lockState: LockState, reason: string): void {
   if (lockState.bad !== undefined) return;
@@ -1131,6 +1148,19 @@ export function markLockLost(m: StateManager, lockState: LockState, reason: stri
     { path, ranges, reason },
   );
   tellLockLost(m, lockState, reason);
+}
+
+/**
+ * Recovery gave `openState` up as a whole (it failed, or the state was purged):
+ * each lock of it that holds a range is lost with it, through
+ * {@linkcode markLockLost} (the `lock lost` event, the onLockLost
+ * listeners), once: a lock given up already is not told again. The open
+ * is marked bad first, so a listener that looks finds it unusable.
+ */
+export function markHeldLocksLost(m: StateManager, openState: OpenState, reason: string): void {
+  for (const lockState of openState.locks) {
+    if (lockState.ranges.length > 0) markLockLost(m, lockState, reason);
+  }
 }
 
 /**
@@ -1589,14 +1619,8 @@ export async function testStateids(m: StateManager): Promise<void> {
     }
     return;
   }
-  let statuses: readonly number[];
-  try {
-    [statuses] = await m.run(() => [testStateid(entries.map((e) => e.stateid))] as const, {
-      inRecovery: true,
-      final: new Set([S.NFS4ERR_NOTSUPP]),
-    });
-  } catch (e) {
-    if (!(e instanceof NfsError) || e.status !== S.NFS4ERR_NOTSUPP) throw e;
+  let statuses = await testStateidsOrNotSupported(m, entries.map((e) => e.stateid));
+  if (statuses === undefined) {
     // Without TEST_STATEID, any of them may be gone: recover them all
     // without grace (the server refuses what is still held as ours).
     m.tracer.emit("step", "TEST_STATEID not supported", "recovering every state without grace");

@@ -13,23 +13,11 @@
 
 import assert from "node:assert/strict";
 import { closeFile, lockFile } from "../../lib/state/files.ts";
-import type { LockRange, OpenState } from "../../lib/state/open_state.ts";
-import { type Harness, harness } from "./_harness.ts";
+import type { LockRange } from "../../lib/state/open_state.ts";
+import { harness } from "./_harness.ts";
+import { lockStoppedInFlight } from "./_lock_settle.ts";
 
 const RANGE: LockRange = { type: "read", offset: 0n, length: 10n };
-
-/** A LOCK of RANGE that `lock -w`'s deadline stops in flight, and that the server runs. */
-async function lockStoppedInFlight(h: Harness, file: OpenState): Promise<void> {
-  const deadline = new AbortController();
-  h.channel.hold();
-  const locking = lockFile(h.m, file, RANGE, { signal: deadline.signal });
-  locking.catch(() => {});
-  await h.tick(20, 10);
-  deadline.abort(new Error("lock -w: gave up"));
-  await assert.rejects(h.drive(locking, 10), /gave up/);
-  h.channel.release();
-  await h.tick(20, 10);
-}
 
 for (const minor of [0, 1] as const) {
   Deno.test(`NFSv4.${minor}: a READ lock granted after its deadline, beside another client's READ lock, is learnt and unlocked before the CLOSE (RFC 7530 §16.11.4, §16.10.4; RFC 8881 §18.11.4)`, async () => {
@@ -38,7 +26,7 @@ for (const minor of [0, 1] as const) {
     const theirs = await b.open("file", 3);
     await b.lock(theirs, RANGE);
     const file = await a.open("file", 3);
-    await lockStoppedInFlight(a, file);
+    await lockStoppedInFlight(a, file, RANGE);
     assert.equal(a.server.locksOf("/vfs/file").length, 2, "the server ran the stopped LOCK");
     a.mark();
     await a.drive(closeFile(a.m, file), 50);

@@ -14,31 +14,18 @@
 import assert from "node:assert/strict";
 import { LockType } from "../../lib/nfs4/constants.ts";
 import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
-import { lockFile } from "../../lib/state/files.ts";
-import type { LockRange, OpenState } from "../../lib/state/open_state.ts";
-import { type Harness, harness } from "./_harness.ts";
+import type { LockRange } from "../../lib/state/open_state.ts";
+import { harness } from "./_harness.ts";
+import { lockStoppedInFlight } from "./_lock_settle.ts";
 
 const RANGE: LockRange = { type: "write", offset: 0n, length: 10n };
-
-/** A LOCK of RANGE that `lock -w`'s deadline stops in flight, and that the server runs. */
-async function lockStoppedInFlight(h: Harness, file: OpenState): Promise<void> {
-  const deadline = new AbortController();
-  h.channel.hold();
-  const locking = lockFile(h.m, file, RANGE, { signal: deadline.signal });
-  locking.catch(() => {});
-  await h.tick(20, 10);
-  deadline.abort(new Error("lock -w: gave up"));
-  await assert.rejects(h.drive(locking, 10), /gave up/);
-  h.channel.release();
-  await h.tick(20, 10);
-}
 
 for (const minor of [0, 1] as const) {
   for (const op of ["LOCK", "LOCKU"] as const) {
     Deno.test(`NFSv4.${minor}: the release window ends before the settle's ${op} is answered: the range is reported not released (RFC 7530 §16.10, §16.12; RFC 8881 §18.10)`, async () => {
       await using a = await harness(minor);
       const file = await a.open("file", 3);
-      await lockStoppedInFlight(a, file);
+      await lockStoppedInFlight(a, file, RANGE);
       a.mark();
       a.m.interrupt(new Error("interrupted (Ctrl-C)"));
       // LOCKT names a holder the server does not name (Ganesha's
