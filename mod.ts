@@ -96,7 +96,27 @@ export type {
   PreserveSet,
   SparseMode,
 } from "./lib/client/copy/mod.ts";
-export type { AttributeReport, FileInfo, FileKind, VersionChoice } from "./lib/client/types.ts";
+export type {
+  AttributeReport,
+  AttributeValues,
+  FileInfo,
+  FileKind,
+  VersionChoice,
+} from "./lib/client/types.ts";
+// The types of AttributeValues' fields, each documented where it is defined.
+export type {
+  Acl41,
+  ChangePolicy,
+  Fsid,
+  FsLocation,
+  FsLocations,
+  FsStatus,
+  LayoutHint,
+  ModeMasked,
+  ModeUmask,
+  SetTime,
+} from "./lib/nfs4/attrs.ts";
+export type { Ace, FileHandle, NfsTime, SpecData } from "./lib/nfs4/types.ts";
 export { PcapWriter } from "./lib/client/pcap.ts";
 export type {
   ConnectionTap,

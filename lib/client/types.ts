@@ -3,6 +3,10 @@
  * @module
  */
 
+// `AttributeValues` is the library's public name (mod.ts) for the decoder's
+// own type, defined and documented once in lib/nfs4/attrs.ts.
+import type { FileAttributes as AttributeValues } from "../nfs4/attrs.ts";
+export type { AttributeValues };
 export type { FileAttributes, Fsid, FsLocations } from "../nfs4/attrs.ts";
 export type { NfsTime } from "../nfs4/types.ts";
 
@@ -102,11 +106,11 @@ export interface AttributeReport {
   /** The object's filehandle, as the server gave it. */
   readonly filehandle: Uint8Array;
   /**
-   * The decoded values, by field (`timeModify`, `spaceTotal`, `fsid`...):
-   * lib/nfs4/attrs.ts `FileAttributes`, not exported (each field is in
+   * The decoded values, by field (`timeModify`, `spaceTotal`, `fsid`...),
+   * each present when the server returned it (each is in
    * {@linkcode returned} too, by its RFC name).
    */
-  readonly values: import("../nfs4/attrs.ts").FileAttributes;
+  readonly values: AttributeValues;
   /** Each attribute returned, in id order, named as the RFCs do (`time_modify`). */
   readonly returned: readonly {
     readonly id: number;

@@ -128,61 +128,83 @@ export function attrName(id: number): string {
   return attrNames.get(id) ?? `ATTR_${id}`;
 }
 
-/** fsid4. */
+/** fsid4: which file system an object is on (RFC 7530 §5.8.1.9). */
 export interface Fsid {
+  /** fsid4's major. */
   readonly major: bigint;
+  /** fsid4's minor. */
   readonly minor: bigint;
 }
 
 /** fs_location4: servers and the path of the file system on them. */
 export interface FsLocation {
+  /** The servers' names or addresses. */
   readonly server: readonly string[];
+  /** The path on them, by component. */
   readonly rootpath: readonly string[];
 }
 
-/** fs_locations4 (RFC 7530 §8.8). */
+/** fs_locations4: where a file system is, for migration and referrals (RFC 7530 §8.8). */
 export interface FsLocations {
+  /** The file system's path on this server, by component. */
   readonly fsRoot: readonly string[];
+  /** The servers it is on, each with its path there. */
   readonly locations: readonly FsLocation[];
 }
 
-/** nfsacl41 (RFC 8881 §6.2.2). */
+/** nfsacl41: an ACL with its flags, the `dacl` and `sacl` attributes (RFC 8881 §6.2.2). */
 export interface Acl41 {
+  /** ACL4_* flags (auto-inherit, protected, defaulted). */
   readonly flag: number;
+  /** Its entries. */
   readonly aces: readonly Ace[];
 }
 
-/** change_policy4. */
+/** change_policy4: changes when the file system's policy changes (RFC 8881 §5.8). */
 export interface ChangePolicy {
+  /** change_policy4's major. */
   readonly major: bigint;
+  /** change_policy4's minor. */
   readonly minor: bigint;
 }
 
-/** fs4_status (RFC 8881 §11.11). */
+/** fs4_status: the file system's availability and version (RFC 8881 §11.11). */
 export interface FsStatus {
+  /** It is absent (migrated or a referral). */
   readonly absent: boolean;
+  /** STATUS4_* (fixed, versioned, updated, writable, referral). */
   readonly type: number;
+  /** The source of the data. */
   readonly source: string;
+  /** The version of the data. */
   readonly current: string;
+  /** Its age, in seconds. */
   readonly age: number;
+  /** When it was made. */
   readonly version: NfsTime;
 }
 
-/** layouthint4. */
+/** layouthint4: the layout a client would like (pNFS, RFC 8881). */
 export interface LayoutHint {
+  /** The layout type (LAYOUT4_*). */
   readonly type: number;
+  /** Its opaque body. */
   readonly body: Uint8Array;
 }
 
-/** mode_masked4. */
+/** mode_masked4: mode bits to set and which bits to change (RFC 8881). */
 export interface ModeMasked {
+  /** The mode bits to set. */
   readonly valueToSet: number;
+  /** Which bits of the mode to change. */
   readonly maskBits: number;
 }
 
-/** mode_umask4 (RFC 8275). */
+/** mode_umask4: a mode and the umask to apply to it (RFC 8275). */
 export interface ModeUmask {
+  /** The mode asked for. */
   readonly mode: number;
+  /** The umask to apply to it. */
   readonly umask: number;
 }
 
@@ -190,85 +212,166 @@ export interface ModeUmask {
 export type SetTime = "server" | NfsTime;
 
 /**
- * The attributes this client decodes, by name. Every field is optional: a
- * reply carries those that were asked for and that the server supports.
+ * The attributes this client decodes and encodes, by field: one per NFSv4
+ * attribute, named as the RFC's in camelCase (`time_modify`: `timeModify`).
+ * Every field is optional: a reply carries those that were asked for and
+ * that the server supports. Where a field's RFC attribute is (RFC 7530 §5.8
+ * for 4.0's, RFC 8881 §5.8 for 4.1's, RFC 7862 §12.2 for 4.2's), its meaning
+ * and units are the RFC's. The library's API shows it as `AttributeValues`
+ * (`AttributeReport.values`, what `nfs4 stat` and `nfs4 df` show).
  */
 export interface FileAttributes {
+  /** `supported_attrs`: the attribute ids the server supports for the object. */
   supportedAttrs?: ReadonlySet<number>;
+  /** `type`: nfs_ftype4 (NF4REG 1, NF4DIR 2, NF4LNK 5...). */
   type?: number;
+  /** `fh_expire_type`: whether and when the filehandle may expire (FH4_*). */
   fhExpireType?: number;
+  /** `change`: differs after every change to the object. */
   change?: bigint;
+  /** `size`: in bytes. */
   size?: bigint;
+  /** `link_support`: the file system supports hard links. */
   linkSupport?: boolean;
+  /** `symlink_support`: it supports symbolic links. */
   symlinkSupport?: boolean;
+  /** `named_attr`: the object has named attributes. */
   namedAttr?: boolean;
+  /** `fsid`: the file system the object is on. */
   fsid?: Fsid;
+  /** `unique_handles`: two distinct objects never share a filehandle. */
   uniqueHandles?: boolean;
+  /** `lease_time`: the server's lease, in seconds. */
   leaseTime?: number;
+  /** `rdattr_error`: why READDIR could not get an entry's attributes (an NFS4ERR_* status). */
   rdattrError?: number;
+  /** `acl`: the access control list. */
   acl?: readonly Ace[];
+  /** `aclsupport`: the ACE types supported (ACL4_SUPPORT_* bits). */
   aclSupport?: number;
+  /** `archive`: the object needs archiving. */
   archive?: boolean;
+  /** `cansettime`: the server can set the times the client asks for. */
   cansettime?: boolean;
+  /** `case_insensitive`: names are compared without case. */
   caseInsensitive?: boolean;
+  /** `case_preserving`: names keep the case they were given. */
   casePreserving?: boolean;
+  /** `chown_restricted`: only a privileged user may change the owner. */
   chownRestricted?: boolean;
+  /** `filehandle`: the object's filehandle. */
   filehandle?: FileHandle;
+  /** `fileid`: the object's number within its file system. */
   fileid?: bigint;
+  /** `files_avail`: file slots available to this user. */
   filesAvail?: bigint;
+  /** `files_free`: file slots free. */
   filesFree?: bigint;
+  /** `files_total`: file slots in all. */
   filesTotal?: bigint;
+  /** `fs_locations`: where the file system is (migration, referrals: RFC 7530 §8.8). */
   fsLocations?: FsLocations;
+  /** `hidden`: the object is hidden (Windows). */
   hidden?: boolean;
+  /** `homogeneous`: every object of the file system supports the same attributes. */
   homogeneous?: boolean;
+  /** `maxfilesize`: the largest file size supported, in bytes. */
   maxfilesize?: bigint;
+  /** `maxlink`: the most hard links to one object. */
   maxlink?: number;
+  /** `maxname`: the longest name, in bytes. */
   maxname?: number;
+  /** `maxread`: the largest READ the server takes, in bytes. */
   maxread?: bigint;
+  /** `maxwrite`: the largest WRITE the server takes, in bytes. */
   maxwrite?: bigint;
+  /** `mimetype`: the object's MIME type. */
   mimetype?: string;
+  /** `mode`: permission bits and set-id/sticky bits (07777). */
   mode?: number;
+  /** `no_trunc`: a name too long is an error rather than truncated. */
   noTrunc?: boolean;
+  /** `numlinks`: hard links to the object. */
   numlinks?: number;
+  /** `owner`: the owner, as an owner string (`1000`, `user@domain`). */
   owner?: string;
+  /** `owner_group`: the group, as an owner string. */
   ownerGroup?: string;
+  /** `quota_avail_hard`: bytes this user may still use before the hard quota. */
   quotaAvailHard?: bigint;
+  /** `quota_avail_soft`: bytes before the soft quota. */
   quotaAvailSoft?: bigint;
+  /** `quota_used`: bytes this user's quota counts. */
   quotaUsed?: bigint;
+  /** `rawdev`: a device's major (`specdata1`) and minor (`specdata2`) numbers. */
   rawdev?: SpecData;
+  /** `space_avail`: bytes available to this user on the file system. */
   spaceAvail?: bigint;
+  /** `space_free`: bytes free on the file system. */
   spaceFree?: bigint;
+  /** `space_total`: bytes in all on the file system. */
   spaceTotal?: bigint;
+  /** `space_used`: bytes of storage the object takes. */
   spaceUsed?: bigint;
+  /** `system`: a system file (Windows). */
   system?: boolean;
+  /** `time_access`: last access. */
   timeAccess?: NfsTime;
+  /** `time_access_set` (settime4): only set, never returned by a server. */
   timeAccessSet?: SetTime;
+  /** `time_backup`: last backup. */
   timeBackup?: NfsTime;
+  /** `time_create`: creation. */
   timeCreate?: NfsTime;
+  /** `time_delta`: the granularity of the server's times. */
   timeDelta?: NfsTime;
+  /** `time_metadata`: last change of the data or attributes (ctime). */
   timeMetadata?: NfsTime;
+  /** `time_modify`: last change of the data (mtime). */
   timeModify?: NfsTime;
+  /** `time_modify_set` (settime4): only set, never returned by a server. */
   timeModifySet?: SetTime;
+  /** `mounted_on_fileid`: the fileid of the directory another file system is mounted on. */
   mountedOnFileid?: bigint;
+  /** `dir_notif_delay` (4.1): how long directory notifications may be delayed. */
   dirNotifDelay?: NfsTime;
+  /** `dirent_notif_delay` (4.1): how long entry notifications may be delayed. */
   direntNotifDelay?: NfsTime;
+  /** `dacl` (4.1): the discretionary ACL, with its flags. */
   dacl?: Acl41;
+  /** `sacl` (4.1): the system (audit and alarm) ACL, with its flags. */
   sacl?: Acl41;
+  /** `change_policy` (4.1): changes when the file system's policy changes. */
   changePolicy?: ChangePolicy;
+  /** `fs_status` (4.1, RFC 8881 §11.11): the file system's availability and version. */
   fsStatus?: FsStatus;
+  /** `fs_layout_type` (4.1 pNFS): the layout types the file system supports. */
   fsLayoutTypes?: readonly number[];
+  /** `layout_hint` (4.1 pNFS): the layout a client would like. */
   layoutHint?: LayoutHint;
+  /** `layout_type` (4.1 pNFS): the file's layout types. */
   layoutTypes?: readonly number[];
+  /** `layout_blksize` (4.1 pNFS): the preferred I/O size, in bytes. */
   layoutBlksize?: number;
+  /** `layout_alignment` (4.1 pNFS): the preferred I/O alignment, in bytes. */
   layoutAlignment?: number;
+  /** `retention_hold` (4.1): the retention hold bits. */
   retentionHold?: bigint;
+  /** `mode_set_masked` (4.1): only set, never returned by a server. */
   modeSetMasked?: ModeMasked;
+  /** `suppattr_exclcreat` (4.1): the attributes an EXCLUSIVE4_1 create can set. */
   suppattrExclcreat?: ReadonlySet<number>;
+  /** `fs_charset_cap` (4.1): FSCHARSET_CAP4_* bits (UTF-8 handling). */
   fsCharsetCap?: number;
+  /** `clone_blksize` (4.2): the CLONE granularity, in bytes. */
   cloneBlksize?: number;
+  /** `space_freed` (4.2): bytes a REMOVE of the file would free. */
   spaceFreed?: bigint;
+  /** `change_attr_type` (4.2): how `change` grows (NFS4_CHANGE_TYPE_IS_*). */
   changeAttrType?: number;
+  /** `mode_umask` (RFC 8275): only set, never returned by a server. */
   modeUmask?: ModeUmask;
+  /** `xattr_support` (RFC 8276): the object supports extended attributes. */
   xattrSupport?: boolean;
 }
 

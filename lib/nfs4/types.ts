@@ -108,9 +108,11 @@ export function decodeFileHandle(r: XdrReader): FileHandle {
   return r.readOpaque(NFS4_FHSIZE).slice();
 }
 
-/** nfstime4 (RFC 7530 §3.3.1). */
+/** nfstime4: seconds and nanoseconds since the epoch (RFC 7530 §3.3.1). */
 export interface NfsTime {
+  /** Seconds since 1970-01-01T00:00:00Z (negative before). */
   readonly seconds: bigint;
+  /** Nanoseconds within the second, 0 to 999,999,999. */
   readonly nseconds: number;
 }
 
@@ -194,9 +196,11 @@ export function decodeNetAddr(r: XdrReader): NetAddr {
   return { netid, addr };
 }
 
-/** specdata4: major and minor device numbers. */
+/** specdata4: a device's major and minor numbers (the `rawdev` attribute). */
 export interface SpecData {
+  /** The major number. */
   readonly specdata1: number;
+  /** The minor number. */
   readonly specdata2: number;
 }
 
@@ -211,11 +215,15 @@ export function decodeSpecData(r: XdrReader): SpecData {
   return { specdata1, specdata2 };
 }
 
-/** nfsace4 (RFC 7530 §6.2.1): one access control entry. */
+/** nfsace4: one access control entry (RFC 7530 §6.2.1, RFC 8881 §6.2.1). */
 export interface Ace {
+  /** ACE4_ACCESS_ALLOWED_ACE_TYPE (0), ..._DENIED_ (1), ..._AUDIT_ (2), ..._ALARM_ (3). */
   readonly type: number;
+  /** The ACE4_* flag bits (inheritance, group). */
   readonly flag: number;
+  /** The ACE4_* access mask bits. */
   readonly accessMask: number;
+  /** Whom it applies to: `user@domain`, `OWNER@`, `GROUP@`, `EVERYONE@`. */
   readonly who: string;
 }
 
