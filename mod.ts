@@ -153,6 +153,7 @@ export {
   SendWaitTimeoutError,
   ServerNotRespondingError,
   SessionGrantError,
+  StateProtectionError,
 } from "./lib/state/manager.ts";
 export {
   DEFAULT_TRACE_CATEGORIES,

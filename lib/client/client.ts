@@ -549,6 +549,11 @@ export class Nfs4Client implements Nfs4ClientApi {
           tracer.emit("clid", `NFSv4.${minor} session too small`, "trying NFSv4.0");
           continue;
         }
+        if (e instanceof SessionGrantError) {
+          // The manager ended its step `refused` (no `error` event): the
+          // error's own line tells it, as MinorVersionError's does.
+          tracer.emit("clid", `NFSv4.${minor} session too small`, `NFSv4.${minor} was asked for`);
+        }
         // No 4.0 either: the session is what to tell.
         if (
           sessionTooSmall && e instanceof NfsError && e.status === S.NFS4ERR_MINOR_VERS_MISMATCH

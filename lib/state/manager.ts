@@ -449,6 +449,33 @@ export class SessionGrantError extends Error {
 }
 
 /**
+ * The server answered EXCHANGE_ID with state protection this client did not
+ * ask for: it asks for SP4_NONE, which the server MUST NOT enforce (RFC
+ * 8881 §18.35.3), and cannot honour SP4_MACH_CRED or SP4_SSV, which need
+ * RPCSEC_GSS (§2.10.8.3, §18.35.3: this client sends AUTH_SYS only). A
+ * client ID whose state operations the server would refuse is not used:
+ * no CREATE_SESSION confirms it (an unconfirmed record the server may drop,
+ * RFC 8881 §18.35.4), and nothing is sent under it.
+ */
+export class StateProtectionError extends Error {
+  /** The server, as `host:port`. */
+  readonly server: string;
+  /** The spr_how the server answered: `SP4_MACH_CRED`, `SP4_SSV`. */
+  readonly how: string;
+
+  /** `server` answered EXCHANGE_ID with spr_how `how`. */
+  constructor(server: string, how: string) {
+    super(
+      `${server}: the server answered EXCHANGE_ID with ${how} state protection, which this ` +
+        "client did not ask for (SP4_NONE) and cannot honour (it needs RPCSEC_GSS)",
+    );
+    this.name = "StateProtectionError";
+    this.server = server;
+    this.how = how;
+  }
+}
+
+/**
  * An operation's deadline (StateManagerOptions.recoveryTimeoutMs) passed
  * before its request could go out: on 4.1 every usable session slot was
  * held by requests still waiting for their replies (RFC 8881 §2.10.6: one
@@ -598,6 +625,12 @@ export class StateManager {
   #closed = false;
   /** Reason each flag was set, for the trace of its handling. */
   readonly #reasons = new Map<ClientFlag, string>();
+  /**
+   * A client ID and (4.1) session were made once (a LEASE_EXPIRED step
+   * done): failures after that are no longer the connect's version
+   * negotiation.
+   */
+  #established = false;
   #noBackChannelNoted = false;
   /** SEQ4_STATUS_LEASE_MOVED was noted (once: the server repeats it). */
   #leaseMovedNoted = false;
@@ -937,6 +970,7 @@ export class StateManager {
   interrupt(reason: unknown): void {
     if (this.#interrupted) {
       // A second interrupt: the release window ends now too.
+      this.#releaseEndsAt = Math.min(this.#releaseEndsAt ?? Infinity, this.clock.now());
       this.#stop.abort(reason);
       this.#settle.abort(reason);
       this.#sessionSettle.abort(reason);
@@ -955,6 +989,7 @@ export class StateManager {
     const window = new AbortController();
     this.#stop = window;
     const settle = this.#settle;
+    this.#releaseEndsAt = this.clock.now() + AFTER_INTERRUPT_MS;
     this.clock.setTimer(
       () => {
         const ended = new RecoveryError(
@@ -990,6 +1025,19 @@ export class StateManager {
 
   #interrupted = false;
   #interruptReason: unknown;
+  #releaseEndsAt: number | undefined;
+
+  /**
+   * When the release window after interrupt() ends (clock ms), undefined
+   * before any interrupt: what starts within it must be answered by then,
+   * or is stopped in flight with its outcome unknown. A release step that
+   * would leave state behind if cut off (the LOCK that settles a lock
+   * whose answer never came, procs.ts settleUnknownLocks) is not started
+   * when too little of it is left. A second interrupt ends it at once.
+   */
+  get releaseEndsAt(): number | undefined {
+    return this.#releaseEndsAt;
+  }
 
   /** Whether interrupt() came: from then on nothing is sent but releases. */
   get interrupted(): boolean {
@@ -1099,6 +1147,7 @@ export class StateManager {
           this.#handling = undefined;
         }
         backoff = RETRY_MIN_MS;
+        if (flag === "LEASE_EXPIRED") this.#established = true;
         this.tracer.emit("step", `${flag} done`, `${ms(this.clock.now() - t0)}`);
       } catch (e) {
         // Interrupted: stop here, flags kept; nothing was decided, and
@@ -1167,6 +1216,20 @@ export class StateManager {
             `${flag} refused`,
             `NFSv4.${this.minorVersion}: ${e.op} -> ${e.statusName} ` +
               "(the server does not serve this minor version)",
+          );
+        } else if (
+          flag === "LEASE_EXPIRED" && !this.#established && e instanceof SessionGrantError
+        ) {
+          // The first session, granted too small to use (RFC 8881
+          // §18.36.3): as above, an answer of version negotiation, for the
+          // connect falls back to NFSv4.0 (no sessions) when it may
+          // (Nfs4Client.connect's `clid` events), and fails with this
+          // error's own one line when it may not. The step ends `refused`.
+          this.tracer.emit(
+            "step",
+            `${flag} refused`,
+            `NFSv4.${this.minorVersion}: the session granted is too small to use: ` +
+              e.shortfalls.join("; "),
           );
         } else {
           this.tracer.emit("error", `${flag} failed`, this.#fatal.message);
@@ -2147,11 +2210,15 @@ export class StateManager {
             let polls = 0;
             while (sent && sent.seqid !== 0 && !now && this.clock.now() < waitEnd) {
               polls++;
-              try {
-                await this.clock.sleep(2, this.#signal(soft));
-              } catch (cause) {
-                throw new NfsError(status, failed.name, { cause });
-              }
+              // Stopped meanwhile (Ctrl-C, the caller's signal, a soft
+              // stop): the stop is what ends the call, as it ends a wait for
+              // recovery. Not the status, as a DELAY's is: OLD_STATEID here
+              // is no answer of the server's to the call but a race with
+              // this client's own OPEN or LOCK (RFC 7530 §9.1.4.2), which
+              // the caller can do nothing with; nothing was done (RFC 7530
+              // §15.2), and an interrupted command exits 130 saying
+              // `interrupted`, not NFS4ERR_OLD_STATEID.
+              await this.clock.sleep(2, this.#signal(soft));
               now = newer();
             }
             const waited = this.clock.now() - refusedAt;

@@ -61,7 +61,7 @@ import { freeStateid } from "../nfs4/ops/free_stateid.ts";
 import { delegreturn } from "../nfs4/ops/delegreturn.ts";
 import type { ChannelAttributes, Session } from "./client.ts";
 import type { RunOptions, StateManager } from "./manager.ts";
-import { ms, SessionGrantError, showOpaque } from "./manager.ts";
+import { ms, SessionGrantError, showOpaque, StateProtectionError } from "./manager.ts";
 import { destroySessionOutcome, FREE_STATEID_FINAL, leaseErrorFlags } from "./error_table.ts";
 import {
   type Delegation,
@@ -261,6 +261,80 @@ async function setClientId40(m: StateManager): Promise<void> {
   m.tracer.emit("clid", "SETCLIENTID_CONFIRM ok", `clientid ${c.clientIdText} confirmed`);
 }
 
+/** The eir_flags bits RFC 8881 §18.35.3 defines for a reply. */
+const EXCHGID_REPLY_BITS = ExchangeIdFlags.EXCHGID4_FLAG_SUPP_MOVED_REFER |
+  ExchangeIdFlags.EXCHGID4_FLAG_SUPP_MOVED_MIGR |
+  ExchangeIdFlags.EXCHGID4_FLAG_BIND_PRINC_STATEID |
+  ExchangeIdFlags.EXCHGID4_FLAG_MASK_PNFS |
+  ExchangeIdFlags.EXCHGID4_FLAG_CONFIRMED_R;
+
+/**
+ * What of EXCHANGE_ID's answer (RFC 8881 §18.35.3) this client cannot take
+ * as it is, checked before anything of it is used.
+ *
+ * State protection: it asks for SP4_NONE, which the server "MUST NOT
+ * enforce" then; an answer of SP4_MACH_CRED or SP4_SSV says the server
+ * would refuse state operations not sent with the machine credential or
+ * the SSV (RPCSEC_GSS), which this client cannot send (AUTH_SYS only):
+ * refused with {@linkcode StateProtectionError}, before the client ID is
+ * used or confirmed, rather than failing later at every OPEN.
+ *
+ * eir_flags out of spec are tolerated and traced (`EXCHANGE_ID flags out
+ * of spec`): none of them changes what this client does (it uses no pNFS
+ * and updates no confirmed record). The Linux client refuses such an
+ * answer (nfs4_check_cl_exchange_flags, -NFS4ERR_INVAL), and so connects
+ * to no such server at all; this one keeps working with it and says why
+ * it is odd:
+ * - no pNFS role (USE_NON_PNFS, USE_PNFS_MDS, USE_PNFS_DS): "The server
+ *   MUST set one of the acceptable combinations" (§18.35.3, the table of
+ *   §13.1), and USE_NON_PNFS with USE_PNFS_MDS is not one of them;
+ * - EXCHGID4_FLAG_UPD_CONFIRMED_REC_A, a request's bit, "always off in
+ *   eir_flags" (§18.35.3);
+ * - bits the RFC does not define for a reply (on 4.2,
+ *   EXCHGID4_FLAG_SUPP_FENCE_OPS is defined too, by RFC 7862).
+ */
+function checkExchangeIdReply(m: StateManager, result: ExchangeIdResult): void {
+  const how = result.stateProtect.how;
+  if (how !== StateProtectHow.SP4_NONE) {
+    const name = Object.entries(StateProtectHow).find(([, v]) => v === how)?.[0] ?? `${how}`;
+    m.tracer.emit(
+      "clid",
+      "EXCHANGE_ID refused",
+      `spr_how ${name}: asked for SP4_NONE, which the server must not enforce ` +
+        "(RFC 8881 §18.35.3); machine credential or SSV protection needs RPCSEC_GSS",
+    );
+    throw new StateProtectionError(m.client.server, name);
+  }
+  const F = ExchangeIdFlags;
+  const flags = result.flags >>> 0;
+  const odd: string[] = [];
+  const roles = flags & F.EXCHGID4_FLAG_MASK_PNFS;
+  if (roles === 0) {
+    odd.push("no pNFS role (USE_NON_PNFS, USE_PNFS_MDS or USE_PNFS_DS; RFC 8881 §13.1)");
+  } else if (
+    (roles & F.EXCHGID4_FLAG_USE_NON_PNFS) && (roles & F.EXCHGID4_FLAG_USE_PNFS_MDS)
+  ) {
+    odd.push("USE_NON_PNFS with USE_PNFS_MDS, not an acceptable combination (RFC 8881 §13.1)");
+  }
+  if (flags & F.EXCHGID4_FLAG_UPD_CONFIRMED_REC_A) {
+    odd.push("UPD_CONFIRMED_REC_A, a request's bit, always off in a reply (RFC 8881 §18.35.3)");
+  }
+  const defined = EXCHGID_REPLY_BITS | F.EXCHGID4_FLAG_UPD_CONFIRMED_REC_A |
+    (m.minorVersion >= 2 ? F.EXCHGID4_FLAG_SUPP_FENCE_OPS : 0);
+  const unknown = (flags & ~defined) >>> 0;
+  if (unknown !== 0) {
+    odd.push(`undefined bits 0x${unknown.toString(16).padStart(8, "0")} (RFC 8881 §18.35.3)`);
+  }
+  if (odd.length > 0) {
+    m.tracer.emit(
+      "clid",
+      "EXCHANGE_ID flags out of spec",
+      `eir_flags 0x${flags.toString(16).padStart(8, "0")}: ${odd.join("; ")}; ` +
+        "tolerated (no pNFS used, no record updated)",
+    );
+  }
+}
+
 async function exchangeId41(m: StateManager): Promise<void> {
   const c = m.client;
   /**
@@ -296,6 +370,7 @@ async function exchangeId41(m: StateManager): Promise<void> {
           }),
         ]),
     );
+    checkExchangeIdReply(m, result);
     if (former !== undefined && result.clientid === formerClientId) {
       // The server kept the client ID (its confirmed record, RFC 8881
       // §18.35.4: Ganesha 4.3 does, for a lease it answered
@@ -2262,6 +2337,15 @@ function refusal(e: NfsError, op: string, what: string): { event: string; detail
 }
 
 /**
+ * The least of the release window (StateManager.releaseEndsAt) a settle's
+ * LOCK is started with: it and its LOCKU are two more round trips, each
+ * given at least the 100 ms run() leaves a last request before a caller's
+ * deadline (LAST_SEND_ROOM_MS), with 50 ms over for what runs between
+ * them. Twice the LOCKT's round trip just before, when that is more.
+ */
+const SETTLE_LOCK_ROOM_MS = 250;
+
+/**
  * Before the CLOSE, the ranges a first LOCK of `lockState` may have been
  * granted without this client knowing (LockState.unsettled: its answer
  * never came, so no lock stateid either): does the server hold them for
@@ -2299,7 +2383,9 @@ function refusal(e: NfsError, op: string, what: string): { event: string; detail
  * answer lost): one whose LOCKU is not confirmed after it may be a lock
  * this settle took where there was none, left until the lease ends, and
  * the caller reports it (StateManager.notReleased); a LOCK whose outcome
- * is unknown is reported here.
+ * is unknown is reported here, and so is a range whose LOCK is not started
+ * because too little of the release window is left for it and its LOCKU
+ * (SETTLE_LOCK_ROOM_MS).
  */
 async function settleUnknownLocks(m: StateManager, lockState: LockState): Promise<Set<LockRange>> {
   const sent = new Set<LockRange>();
@@ -2317,7 +2403,9 @@ async function settleUnknownLocks(m: StateManager, lockState: LockState): Promis
     let outcomeUnknown = false;
     try {
       if (lockState.stateid === undefined) {
+        const asked = m.clock.now();
         const holder = await lockHolder(m, lockState, range);
+        const lockTripMs = m.clock.now() - asked;
         if (holder === "none" || holder === "another") {
           m.tracer.emit(
             "lock",
@@ -2335,6 +2423,23 @@ async function settleUnknownLocks(m: StateManager, lockState: LockState): Promis
             `${what}: LOCKT finds another owner's read lock, beside which ours may be held; ` +
               "LOCK again to learn it (taking it a moment if it was not), then LOCKU",
           );
+        }
+        const needs = Math.max(SETTLE_LOCK_ROOM_MS, 2 * lockTripMs);
+        const left = m.releaseEndsAt === undefined ? undefined : m.releaseEndsAt - m.clock.now();
+        if (left !== undefined && left < needs) {
+          // Not started: a LOCK the window's end cuts off may be granted
+          // all the same, a lock taken where there may have been none and
+          // never released, the very thing this settle is for. Left as the
+          // first LOCK left it, and reported as a cut-off settle is.
+          const why = `${ms(Math.max(0, left))} of the release window left, ` +
+            `less than the ${ms(needs)} a LOCK and its LOCKU need`;
+          m.tracer.emit("lock", "not settled", `${what}: LOCK not sent: ${why}`);
+          m.notReleased.push({
+            what: `LOCK ${what}`,
+            why: `whose answer never came, not settled (${why}); ` +
+              "the server may hold it until the lease ends",
+          });
+          continue;
         }
         await lockRange(m, lockState, range, {
           noWait: true,
