@@ -664,7 +664,10 @@ const DESTROY_SESSION_TRIES = 5;
  * since, before DESTROY_CLIENTID (which the server refuses, with
  * NFS4ERR_CLIENTID_BUSY, while a session of the client is left).
  */
-const sessionsLeft = new WeakMap<StateManager, Uint8Array[]>();
+const sessionsLeft = new WeakMap<
+  StateManager,
+  { readonly id: Uint8Array; readonly clientId: bigint | undefined }[]
+>();
 
 /**
  * Drains the current session (StateManager.drainSession: no new request
@@ -709,7 +712,22 @@ async function destroySessionNow(
       if (options.reset) rememberLeft(m, session.id);
     }
   }
-  for (const id of earlier) {
+  for (const { id, clientId } of earlier) {
+    if (clientId !== m.client.clientId) {
+      // A session of a client ID since replaced (the server answered
+      // CREATE_SESSION with NFS4ERR_STALE_CLIENTID after it gave the old
+      // client ID back from its confirmed record, then purged it): it went
+      // with its client ID (RFC 8881 §18.35.4, §8.4.3), and nothing of the
+      // old client ID is sent.
+      m.tracer.emit(
+        "sess",
+        "DESTROY_SESSION not sent",
+        `session ${hex(id)}: its client ID ${
+          clientId === undefined ? "(none)" : `0x${clientId.toString(16).padStart(16, "0")}`
+        } was replaced; the server dropped the session with it`,
+      );
+      continue;
+    }
     // Left by a session reset: nothing of this client is in flight on it.
     try {
       if (await destroyOne(m, id) !== "destroyed") left = true;
@@ -728,7 +746,7 @@ async function destroySessionNow(
 /** A session a reset left on the server, for the release at exit. */
 function rememberLeft(m: StateManager, id: Uint8Array): void {
   const list = sessionsLeft.get(m) ?? [];
-  list.push(id);
+  list.push({ id, clientId: m.client.clientId });
   sessionsLeft.set(m, list);
 }
 
