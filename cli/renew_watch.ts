@@ -29,6 +29,7 @@ import {
   type TraceEvent,
 } from "../lib/client/trace.ts";
 import type { CliContext } from "./context.ts";
+import { TraceClock } from "./trace_clock.ts";
 import { describeError } from "./errors.ts";
 import { parseSeconds, readGlobalOptions, type RootCommand } from "./globals.ts";
 
@@ -84,6 +85,7 @@ export function registerRenewWatch(program: RootCommand, ctx: CliContext): void 
         url,
         globals,
         filteredSink((event) => {
+          view.clock.see(event);
           if (WATCHED.has(event.category)) view.event(event);
           if (trace) view.aside(() => trace(event));
         }, {
@@ -237,6 +239,8 @@ async function verify(client: Nfs4ClientApi, file: WritableFile | undefined): Pr
  * one object per line.
  */
 class WatchView {
+  /** The trace's time base: the `watch` and `verdict` objects are placed among the events. */
+  readonly clock = new TraceClock();
   readonly #ctx: CliContext;
   readonly #json: boolean;
   readonly #live: boolean;
@@ -267,7 +271,7 @@ class WatchView {
 
   header(url: string, s: StateSummary): void {
     if (this.#json) {
-      this.#print(jsonLine({ event: "watch", url, ...summaryJson(s) }));
+      this.#print(jsonLine({ ...this.#stamp("watch"), url, ...summaryJson(s) }));
       return;
     }
     this.#print(
@@ -328,7 +332,7 @@ class WatchView {
     if (this.#json) {
       this.#print(
         jsonLine({
-          event: "verdict",
+          ...this.#stamp("verdict"),
           kept: v.kept,
           detail: v.detail,
           renewals: this.#renewals,
@@ -342,6 +346,14 @@ class WatchView {
 
   close(): void {
     this.aside(() => {});
+  }
+
+  /**
+   * The head of the watch's own objects, as a trace event's (`t`, `cat`,
+   * `event`): the time on the events' time base, category `watch`.
+   */
+  #stamp(event: "watch" | "verdict"): { t: number; cat: "watch"; event: string } {
+    return { t: Number(this.clock.seconds().toFixed(6)), cat: "watch", event };
   }
 }
 

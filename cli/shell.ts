@@ -39,6 +39,7 @@ import type { CliContext, CliIo, StopSignal } from "./context.ts";
 import { describeError } from "./errors.ts";
 import { ExitCode } from "./exit_codes.ts";
 import type { TraceOutput } from "./trace_output.ts";
+import { opsSentAt, TraceClock } from "./trace_clock.ts";
 import { type GlobalOptions, readGlobalOptions, type RootCommand } from "./globals.ts";
 import { createProgram, run } from "./program.ts";
 import {
@@ -46,6 +47,7 @@ import {
   displayPath,
   lostStateText,
   type ShellState,
+  type TraceMode,
   verbMessage,
 } from "./shell_builtins.ts";
 import { completeLine } from "./shell_complete.ts";
@@ -112,7 +114,6 @@ class Shell implements ShellState {
   client!: Nfs4ClientApi;
   cwd: string;
   previousCwd: string;
-  traceMode: "off" | "on" | "ops" | "json";
   readonly held: ShellState["held"] = new Map();
   lastStatus = 0;
   #editor: LineEditor | undefined;
@@ -152,6 +153,47 @@ class Shell implements ShellState {
    * terminal (README, "The trace"), whatever mode `trace` sets later.
    */
   #traceFile: TraceOutput | undefined;
+  /** The trace's time base: when each `trace` mode began, in trace seconds. */
+  readonly #traceClock = new TraceClock();
+  /** The mode set when the shell started. */
+  #firstMode: TraceMode = "off";
+  /**
+   * The modes `trace` set since, each with when (trace seconds), latest
+   * last: an `ops` event is shown by the mode in force when its COMPOUND
+   * (or its run of READs or WRITEs) was sent. A run is told only at the
+   * next event (lib/state/trace.ts), which may come after `trace` changed
+   * the mode: `trace ops; cat f; trace on` still shows cat's READ.
+   */
+  #modeChanges: { at: number; mode: TraceMode }[] = [];
+  /** Who else hears the client's events while a verb runs (renew). */
+  readonly #traceWatchers = new Set<(event: TraceEvent) => void>();
+
+  /** What `trace` set: off, on, ops or json. */
+  get traceMode(): TraceMode {
+    return this.#modeChanges.at(-1)?.mode ?? this.#firstMode;
+  }
+
+  set traceMode(mode: TraceMode) {
+    if (mode === this.traceMode) return;
+    this.#modeChanges.push({ at: this.#traceClock.seconds(), mode });
+    // A run is told at the next event; one that began more changes ago than this is long told.
+    if (this.#modeChanges.length > 16) this.#modeChanges.shift();
+  }
+
+  /** The mode in force at `seconds` of the trace. */
+  #modeAt(seconds: number): TraceMode {
+    let mode = this.#firstMode;
+    for (const change of this.#modeChanges) {
+      if (change.at > seconds) break;
+      mode = change.mode;
+    }
+    return mode;
+  }
+
+  watchTrace(listener: (event: TraceEvent) => void): () => void {
+    this.#traceWatchers.add(listener);
+    return () => this.#traceWatchers.delete(listener);
+  }
 
   constructor(ctx: CliContext, globals: GlobalOptions, start: NfsUrl, keepGoing: boolean) {
     this.ctx = ctx;
@@ -161,7 +203,7 @@ class Shell implements ShellState {
     this.cwd = start.path;
     this.previousCwd = start.path;
     const categories = globals.traceFilter?.categories;
-    this.traceMode = globals.trace === undefined
+    this.#firstMode = globals.trace === undefined
       ? "off"
       : globals.trace === "json"
       ? "json"
@@ -485,10 +527,13 @@ class Shell implements ShellState {
 
   /** The shell's client's trace events: shown as `trace` says, and the notable ones always. */
   #event(event: TraceEvent): void {
-    const mode = this.traceMode;
+    this.#traceClock.see(event);
+    for (const watcher of this.#traceWatchers) watcher(event);
+    const ops = event.category === "ops";
+    // A COMPOUND (or a run of READs or WRITEs, told later) by the mode when it was sent.
+    const mode = ops ? this.#modeAt(opsSentAt(event)) : this.traceMode;
     // A fresh client's start (new client ID, nothing to reclaim) is no news.
     if (!this.#ready && mode === "off") return;
-    const ops = event.category === "ops";
     // --trace=CATEGORY,... shows those categories until `trace` changes the mode.
     const asked = mode === this.#asked?.mode ? this.#asked.categories : undefined;
     const shown = asked ? asked.has(event.category) || event.category === "server" : !ops;

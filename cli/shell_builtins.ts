@@ -10,9 +10,15 @@
 import * as path from "node:path";
 import process from "node:process";
 import { builtin } from "../lib/os/builtins.ts";
-import type { LockRange, Nfs4ClientApi, StateSummary, WritableFile } from "../lib/client/api.ts";
+import type {
+  LeaseProbe,
+  LockRange,
+  Nfs4ClientApi,
+  StateSummary,
+  WritableFile,
+} from "../lib/client/api.ts";
 import { describeLockHolder, LockConflictError } from "../lib/client/errors.ts";
-import { visible } from "../lib/client/trace.ts";
+import { type TraceEvent, visible } from "../lib/client/trace.ts";
 import { lockWithWait } from "../lib/client/lock_wait.ts";
 import { type NfsUrl, parseNfsUrl, UsageError } from "../lib/client/url.ts";
 import type { CliContext } from "./context.ts";
@@ -23,6 +29,9 @@ import { lockConflictText, parseRange, parseWait } from "./lock.ts";
 import { quoteName } from "./ls_quote.ts";
 import { COMMAND_VERBS, EmptyPathError, type OptionShape, resolvePath } from "./shell_paths.ts";
 
+/** What `trace` shows: nothing but the notable events (off), the events, every COMPOUND, JSON. */
+export type TraceMode = "off" | "on" | "ops" | "json";
+
 /** What the built-in verbs see of the shell. */
 export interface ShellState {
   readonly ctx: CliContext;
@@ -31,7 +40,9 @@ export interface ShellState {
   readonly client: Nfs4ClientApi;
   cwd: string;
   previousCwd: string;
-  traceMode: "off" | "on" | "ops" | "json";
+  traceMode: TraceMode;
+  /** Hears the client's trace events (every category) until the returned function is called. */
+  watchTrace(listener: (event: TraceEvent) => void): () => void;
   /** Files held open by `open` and `lock`, by absolute path. */
   readonly held: Map<string, HeldFile>;
   lastStatus: number;
@@ -615,20 +626,145 @@ const renew: Builtin = {
   summary: "check the lease now (RENEW on 4.0, SEQUENCE on 4.1), recovering if needed",
   async run(shell) {
     try {
+      const before = shell.client.describeState();
       // Named as the trace names it: RENEW on 4.0 (RFC 7530 §16.28), a lone
       // SEQUENCE on 4.1 (RFC 8881 §18.46).
-      const op = shell.client.describeState().minorVersion === 0 ? "RENEW" : "SEQUENCE";
-      const probe = await shell.client.probeLease();
-      await out(
-        shell,
-        `${op} -> ${probe.answer} in ${probe.ms.toFixed(1)} ms, client ID ${probe.clientId}`,
-      );
+      const op = before.minorVersion === 0 ? "RENEW" : "SEQUENCE";
+      const exchange = new LeaseExchange(shell, op);
+      const stop = shell.watchTrace((event) => exchange.see(event));
+      const started = performance.now();
+      let probe;
+      try {
+        probe = await shell.client.probeLease();
+      } finally {
+        stop();
+      }
+      const ended = performance.now();
+      const after = shell.client.describeState();
+      await out(shell, renewText(op, probe, exchange.answered, { started, ended, after }));
       return 0;
     } catch (err) {
       return fail(shell, "renew", err);
     }
   },
 };
+
+/** The renewal `renew` sent, as the trace told it. */
+interface AnsweredRenewal {
+  /** `NFS4_OK`, `NFS4ERR_STALE_CLIENTID`... */
+  readonly answer: string;
+  /** The round trip of the request the server answered (not its resends, not the recovery after it). */
+  readonly rttMs: number | undefined;
+  /** The client ID (and 4.1 session) it renewed, or that the server refused. */
+  readonly clientId: string;
+  readonly session: string | undefined;
+  /** When its answer was told (performance.now()). */
+  readonly answeredAt: number;
+  /** The recovery its answer started (a flag set after it), if any. */
+  recovery: boolean;
+}
+
+/**
+ * Finds, among the client's events while `renew` runs, the renewal it sent
+ * and what followed: the `lease` event of the RENEW or lone SEQUENCE that
+ * the state manager sent while no recovery was under way (probeLease waits
+ * for one first), the COMPOUND that carried it (its round trip: one
+ * exchange, not the resends before it nor the recovery after), and whether
+ * a recovery began with its answer (a flag set next). The client ID it
+ * names is the one in force when the answer came: a recovery that answer
+ * starts replaces it only afterwards.
+ */
+class LeaseExchange {
+  readonly #shell: ShellState;
+  readonly #op: string;
+  /** The last COMPOUND of the op alone that was answered, and its round trip. */
+  #lastCompoundMs: number | undefined;
+  answered: AnsweredRenewal | undefined;
+
+  constructor(shell: ShellState, op: string) {
+    this.#shell = shell;
+    this.#op = op;
+  }
+
+  see(event: TraceEvent): void {
+    if (this.answered?.recovery) return;
+    if (event.category === "ops") {
+      const ms = answeredAlone(event, this.#op);
+      if (ms !== undefined) this.#lastCompoundMs = ms;
+      return;
+    }
+    if (event.category === "state" && event.event.startsWith("+")) {
+      if (this.answered) this.answered.recovery = true;
+      return;
+    }
+    if (event.category !== "lease") return;
+    const answer = event.event === `${this.#op} ok`
+      ? "NFS4_OK"
+      : event.event.startsWith(`${this.#op} -> `)
+      ? event.event.slice(this.#op.length + 4)
+      : undefined;
+    if (answer === undefined) return;
+    const state = this.#shell.client.describeState();
+    // A renewal of a recovery (CHECK_LEASE) is not the one renew sent.
+    if (state.flags.length > 0) return;
+    const rtt = event.data?.rttMs;
+    this.answered = {
+      answer,
+      rttMs: this.#lastCompoundMs ?? (typeof rtt === "number" ? rtt : undefined),
+      clientId: state.clientId,
+      session: state.session,
+      answeredAt: performance.now(),
+      recovery: false,
+    };
+    this.#lastCompoundMs = undefined;
+  }
+}
+
+/** The round trip of an `ops` event of `op` alone that the server answered, else undefined. */
+function answeredAlone(event: TraceEvent, op: string): number | undefined {
+  const ops = event.data?.ops;
+  const ms = event.data?.ms;
+  if (!Array.isArray(ops) || ops.length !== 1 || typeof ms !== "number") return undefined;
+  const only = ops[0] as { op?: unknown; status?: unknown };
+  const answered = only.status !== undefined || event.data?.status !== undefined;
+  return only.op === op && answered ? ms : undefined;
+}
+
+/**
+ * `renew`'s line: the answer, the round trip of that exchange and the
+ * client ID it was for; then, when the answer began a recovery (a server
+ * restart: RFC 7530 §9.6.2, RFC 8881 §8.4.2), how long the recovery took
+ * and the client ID (and session) it made, apart.
+ */
+function renewText(
+  op: string,
+  probe: LeaseProbe,
+  answered: AnsweredRenewal | undefined,
+  times: { started: number; ended: number; after: StateSummary },
+): string {
+  if (!answered || answered.answer !== probe.answer) {
+    // Not told by the trace (a client that tells no events), or not as the
+    // probe's answer: the probe as a whole.
+    return `${op} -> ${probe.answer} in ${probe.ms.toFixed(1)} ms, client ID ${probe.clientId}`;
+  }
+  const rtt = answered.rttMs ?? answered.answeredAt - times.started;
+  // A SEQUENCE refused may be refused for its session (NFS4ERR_BADSESSION): named too.
+  const refusedSession = answered.answer !== "NFS4_OK" && answered.session !== undefined
+    ? `, session ${answered.session}`
+    : "";
+  const text = `${op} -> ${answered.answer} in ${
+    rtt.toFixed(1)
+  } ms, client ID ${answered.clientId}${refusedSession}`;
+  if (!answered.recovery) return text;
+  const made = [
+    ...(probe.clientId !== answered.clientId ? [`client ID ${probe.clientId}`] : []),
+    ...(times.after.session !== undefined && times.after.session !== answered.session
+      ? [`session ${times.after.session}`]
+      : []),
+  ];
+  return `${text}; recovered in ${(times.ended - answered.answeredAt).toFixed(1)} ms` +
+    (made.length > 0 ? `: new ${made.join(", ")}` : "");
+}
 
 const help: Builtin = {
   usage: "help [VERB]",
