@@ -503,7 +503,11 @@ export function recordOpen(
     m.tracer.emit(
       "open",
       "OPEN",
-      `${request.path} ${formatStateid(state.stateid)} access ${accessName(request.access)}`,
+      // The deny mode when there is one (RFC 7530 §9.9, RFC 8881 §9.7):
+      // what the OPEN keeps other clients from, which a drill's check names.
+      `${request.path} ${formatStateid(state.stateid)} access ${accessName(request.access)}${
+        state.deny !== 0 ? ` deny ${accessName(state.deny)}` : ""
+      }`,
       { path: request.path, stateid: formatStateid(state.stateid) },
     );
   }

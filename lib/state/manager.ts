@@ -724,16 +724,22 @@ export class StateManager {
    */
   markPendingNoGrace(reason: string): void {
     let count = 0;
+    let locks = 0;
     for (const open of this.opens) {
       if (open.reclaim === "reboot") {
         open.reclaim = "nograce";
         count++;
       }
       for (const lock of open.locks) {
-        if (lock.reclaim === "reboot") lock.needsNoGrace(reason, this.clock.now());
+        if (lock.reclaim !== "reboot") continue;
+        lock.needsNoGrace(reason, this.clock.now());
+        if (lock.ranges.length > 0) locks++;
       }
     }
-    this.setFlag("RECLAIM_NOGRACE", `${reason}; ${count} open(s) left to recover`);
+    this.setFlag(
+      "RECLAIM_NOGRACE",
+      `${reason}; ${count} open(s)${locks > 0 ? `, ${locks} lock(s)` : ""} left to recover`,
+    );
   }
 
   /**
@@ -748,14 +754,40 @@ export class StateManager {
    * reclaimed.
    */
   markAllForReclaim(kind: "reboot" | "nograce", reason: string): void {
-    let count = 0;
+    const left = (open: OpenState) =>
+      open.bad !== undefined || open.closed ||
+      // A reboot reclaim never downgrades a state already marked no-grace.
+      (kind === "reboot" && open.reclaim === "nograce");
+    // Counted first: the flag, which starts the recovery, comes before the
+    // lines of what it leaves out. A no-grace recovery is no reclaim in
+    // RFC terms (RFC 8881 §8.4.2.1, RFC 7530 §9.6.2): "to recover".
+    let opens = 0;
+    let locks = 0;
     let closing = 0;
     for (const open of this.opens) {
-      if (open.bad !== undefined || open.closed) continue;
-      // A reboot reclaim never downgrades a state already marked no-grace.
-      if (kind === "reboot" && open.reclaim === "nograce") continue;
+      if (left(open)) continue;
       if (open.closing) {
         closing++;
+        continue;
+      }
+      opens++;
+      locks += open.locks.filter((l) => l.bad === undefined && l.ranges.length > 0).length;
+    }
+    const verb = kind === "reboot" ? "to reclaim" : "to recover";
+    const what = locks > 0 ? `${opens} open(s), ${locks} lock(s)` : `${opens} open(s)`;
+    this.setFlag(
+      kind === "reboot" ? "RECLAIM_REBOOT" : "RECLAIM_NOGRACE",
+      `${reason}; ${
+        closing === 0
+          ? `${what} ${verb}`
+          : opens === 0
+          ? `nothing ${verb}: ${closing} open(s) being closed`
+          : `${what} ${verb}, ${closing} more being closed`
+      }`,
+    );
+    for (const open of this.opens) {
+      if (left(open)) continue;
+      if (open.closing) {
         this.tracer.emit("open", "not reclaimed", `${open.path}: being closed`);
         continue;
       }
@@ -768,30 +800,28 @@ export class StateManager {
         if (kind === "nograce") lock.needsNoGrace(reason, this.clock.now());
         else lock.reclaim = kind;
       }
-      count++;
     }
     // The owners' seqids start over once the client ID is made again, and
     // only if it is a new one (#establishLease, #resetSeqids).
     this.idleOwners.clear();
-    this.setFlag(
-      kind === "reboot" ? "RECLAIM_REBOOT" : "RECLAIM_NOGRACE",
-      `${reason}; ${
-        closing === 0
-          ? `${count} open(s) to reclaim`
-          : count === 0
-          ? `nothing to reclaim: ${closing} open(s) being closed`
-          : `${count} open(s) to reclaim, ${closing} more being closed`
-      }`,
-    );
   }
 
   /** Traces a lock recovery leaves lost (markAllForReclaim, procs.ts reclaims). */
   noteLockNotReclaimed(lock: LockState): void {
     lock.reclaim = "none";
     const ranges = lock.ranges.map((r) => `${r.type} ${formatRange(r.offset, r.length)}`);
-    const why = lock.lostAt !== undefined
-      ? `lost at ${this.tracer.at(lock.lostAt)} (${lock.lostReason ?? lock.bad})`
-      : lock.bad ?? "lost";
+    // A lease that ran out is found at its end or later (a stopped
+    // process): when it ended and when that was noticed, for the reason
+    // was measured at the second.
+    const why = lock.lostAt === undefined
+      ? lock.bad ?? "lost"
+      : `${
+        lock.lostNoticedAt !== undefined
+          ? `lease ended at ${this.tracer.at(lock.lostAt)}, noticed at ${
+            this.tracer.at(lock.lostNoticedAt)
+          }`
+          : `lost at ${this.tracer.at(lock.lostAt)}`
+      } (${lock.lostReason ?? lock.bad})`;
     this.tracer.emit(
       "lock",
       "not reclaimed",
@@ -1431,7 +1461,7 @@ export class StateManager {
 
   /** CHECK_LEASE: RENEW (4.0) or SEQUENCE (4.1); errors say what is wrong. */
   async #checkLease(): Promise<void> {
-    const status = await procs.renewLease(this);
+    const status = await procs.renewLease(this, "CHECK_LEASE");
     if (status === S.NFS4_OK) {
       this.clearFlag("CHECK_LEASE", "lease valid");
       return;
@@ -1677,8 +1707,20 @@ export class StateManager {
 
   /** RECLAIM_REBOOT: reclaim within grace, then RECLAIM_COMPLETE (4.1). */
   async #reclaimReboot(): Promise<void> {
-    await procs.reclaimReboot(this);
-    this.clearFlag("RECLAIM_REBOOT", "reclaim done");
+    const done = await procs.reclaimReboot(this);
+    // What came of it, counted: "done" alone would hide a reclaim that failed.
+    const parts = [
+      [done.opens.reclaimed, "open(s) reclaimed"],
+      [done.opens.lost, "open(s) lost"],
+      [done.opens.noGrace, "open(s) left to recover without grace"],
+      [done.locks.reclaimed, "lock(s) reclaimed"],
+      [done.locks.lost, "lock(s) lost"],
+      [done.locks.noGrace, "lock(s) left to recover without grace"],
+    ].filter(([n]) => (n as number) > 0).map(([n, what]) => `${n} ${what}`);
+    this.clearFlag(
+      "RECLAIM_REBOOT",
+      `reclaim done: ${parts.length > 0 ? parts.join(", ") : "nothing reclaimed"}`,
+    );
   }
 
   /** TEST_STATEIDS (4.1): find revoked stateids, free them, recover those states. */
@@ -1725,8 +1767,12 @@ export class StateManager {
     this.#expiryTimer?.cancel();
     if (this.#closed) return;
     const left = this.leaseLeftMs();
+    this.#expiryDueAt = this.clock.now() + Math.max(0, left) + 1;
     this.#expiryTimer = this.clock.setTimer(() => this.#checkLeaseExpiry(), Math.max(0, left) + 1);
   }
+
+  /** When the lease watch (#expiryTimer) was set to fire (clock ms). */
+  #expiryDueAt = 0;
 
   #checkLeaseExpiry(): void {
     this.#expiryTimer = undefined;
@@ -1739,18 +1785,70 @@ export class StateManager {
     const locks = [...this.opens].flatMap((o) => o.locks)
       .filter((l) => l.bad === undefined && l.ranges.length > 0 && l.lostAt === undefined);
     if (locks.length === 0) return;
-    const seen = `no renewal for ${
-      ms(this.clock.now() - this.client.lastRenewal)
-    } with a ${this.client.leaseTime} s lease`;
+    const now = this.clock.now();
+    // The renewal timer still waiting past its time (this process did not
+    // run), else this watch's own lateness.
+    const seen = this.#leaseRanOut(
+      now,
+      this.#renewTimer !== undefined
+        ? { timer: "renewal", lateMs: now - this.#renewDueAt, stillWaiting: true }
+        : { timer: "lease", lateMs: now - this.#expiryDueAt, stillWaiting: false },
+    );
     // The event names what happened; its detail says only what it does not.
     // The lock's own reason (`lock lost: ...`) says both.
     const reason = `lease ran out locally: ${seen}`;
-    this.tracer.emit("lease", "lease ran out locally", seen);
     for (const lock of locks) {
+      // When the lease ended, and when this client found out: after a
+      // stopped process these are far apart, and the reason was measured
+      // at the second (noteLockNotReclaimed says both).
       lock.lostAt = this.client.lastRenewal + this.client.leaseTime * 1000;
+      lock.lostNoticedAt = now;
       lock.lostReason = reason;
       if (!this.reacquireLostLocks) procs.markLockLost(this, lock, reason);
     }
+  }
+
+  /** The lease end `lease ran out locally` was told for (client.lastRenewal then), and its words. */
+  #ranOut: { readonly lastRenewal: number; readonly seen: string } | undefined;
+
+  /**
+   * Says `lease ran out locally`, once for a lease end (both the renewal
+   * timer and the lease watch find it, in either order after a stopped
+   * process): told by what was seen, not guessed: renewals that went out
+   * and failed (a silent server, a cut connection), or a timer that fired
+   * long after it was due (this process stopped or starved). The server
+   * may have expired the lease meanwhile; the next renewal finds out (RFC
+   * 7530 §9.6.3, RFC 8881 §8.3). Returns the words, which a lock lost with
+   * the lease takes as its reason.
+   */
+  #leaseRanOut(
+    now: number,
+    late: { readonly timer: "renewal" | "lease"; readonly lateMs: number; stillWaiting: boolean },
+  ): string {
+    const lastRenewal = this.client.lastRenewal;
+    if (this.#ranOut?.lastRenewal === lastRenewal) return this.#ranOut.seen;
+    const sinceLast = now - lastRenewal;
+    const timerLate = late.lateMs >= Math.max(LATE_TIMER_MS, this.client.renewalPeriodMs / 2);
+    const seen = [
+      `no renewal answered for ${ms(sinceLast)} with a ${this.client.leaseTime} s lease`,
+      this.#renewalFailure !== undefined
+        ? `last renewal: ${this.#renewalFailure}`
+        : "no renewal failed meanwhile",
+      ...(timerLate
+        ? [
+          `the ${late.timer} timer ${late.stillWaiting ? "is" : "fired"} ${
+            ms(late.lateMs)
+          } late: this process did not run`,
+        ]
+        : []),
+    ].join("; ");
+    this.#ranOut = { lastRenewal, seen };
+    this.tracer.emit("lease", "lease ran out locally", seen, {
+      noRenewalForMs: Math.round(sinceLast),
+      lastRenewal: this.#renewalFailure ?? null,
+      ...(timerLate ? { timerLateMs: Math.round(late.lateMs) } : {}),
+    });
+    return seen;
   }
 
   /** Milliseconds of lease left. */
@@ -1809,26 +1907,11 @@ export class StateManager {
     const sinceLast = now - this.client.lastRenewal;
     const period = this.client.renewalPeriodMs;
     if (this.holdsState() && this.leaseLeftMs() < 0) {
-      // Told by what was seen, not guessed: renewals that went out and
-      // failed (a silent server, a cut connection), or a timer that fired
-      // long after it was due (this process stopped or starved). The server
-      // may have expired the lease meanwhile; the renewal below finds out
-      // (RFC 7530 §9.6.3, RFC 8881 §8.3).
-      const late = now - this.#renewDueAt;
-      const timerLate = late >= Math.max(LATE_TIMER_MS, period / 2);
-      const seen = [
-        `no renewal answered for ${ms(sinceLast)} with a ${this.client.leaseTime} s lease`,
-        this.#renewalFailure !== undefined
-          ? `last renewal: ${this.#renewalFailure}`
-          : "no renewal failed meanwhile",
-        ...(timerLate
-          ? [`the renewal timer fired ${ms(late)} late: this process did not run`]
-          : []),
-      ];
-      this.tracer.emit("lease", "lease ran out locally", seen.join("; "), {
-        noRenewalForMs: Math.round(sinceLast),
-        lastRenewal: this.#renewalFailure ?? null,
-        ...(timerLate ? { timerLateMs: Math.round(late) } : {}),
+      // The renewal below finds out what the server made of it.
+      this.#leaseRanOut(now, {
+        timer: "renewal",
+        lateMs: now - this.#renewDueAt,
+        stillWaiting: false,
       });
     }
     if (
@@ -1836,13 +1919,15 @@ export class StateManager {
       sinceLast >= period - 1
     ) {
       try {
-        const status = await procs.renewLease(this);
+        const status = await procs.renewLease(this, "renewer");
         const op = this.minorVersion === 0 ? "RENEW" : "SEQUENCE";
         this.#renewalFailure = status === S.NFS4_OK ? undefined : `${op} -> ${statusName(status)}`;
         if (status !== S.NFS4_OK) this.applyLeaseError(status, op);
       } catch (e) {
         this.#renewalFailure = `renewal failed: ${(e as Error).message}`;
-        this.tracer.emit("lease", "renewal failed", (e as Error).message);
+        this.tracer.emit("lease", "renewal failed", `renewer: ${(e as Error).message}`, {
+          by: "renewer",
+        });
         if (e instanceof RpcError && e.retriable) {
           this.setFlag("CHECK_LEASE", `renewal failed: ${(e as Error).message}`);
         }
@@ -1866,9 +1951,12 @@ export class StateManager {
       this.#handling === "RECLAIM_NOGRACE";
   }
 
-  /** Sends a renewal now (renew-watch and tests). */
-  async renewNow(): Promise<number> {
-    const status = await procs.renewLease(this);
+  /**
+   * Sends a renewal now (renew-watch, the shell's `renew`, a drill's check,
+   * tests), traced as sent by `by` (default `lease probe`), not by the renewer.
+   */
+  async renewNow(by: procs.RenewalSender = "lease probe"): Promise<number> {
+    const status = await procs.renewLease(this, by);
     if (status !== S.NFS4_OK) {
       this.applyLeaseError(status, this.minorVersion === 0 ? "RENEW" : "SEQUENCE");
     }
@@ -2908,6 +2996,8 @@ export class StateManager {
       ? { status: reply.status, tag: reply.tag, outcomes: [reply.outcomes[0]!] }
       : { status: reply.status, tag: reply.tag, outcomes: reply.outcomes.slice(1) };
     if (written() > 1) this.#answersToResends.add(answer);
+    const exchange = this.#answeredExchanges.get(reply);
+    if (exchange !== undefined) this.#answeredExchanges.set(answer, exchange);
     if (answer.outcomes[0]?.name === "SEQUENCE" && this.client.session !== session) {
       this.#fromReplacedSession.add(answer);
     }
@@ -3065,6 +3155,24 @@ export class StateManager {
     }
   }
 
+  /**
+   * Replies that answered a resend: when the try that got the answer began,
+   * and how many resends were traced before it (renewLease's round trip is
+   * that exchange's, not the whole wait). A reply absent here answered its
+   * first transmission.
+   */
+  readonly #answeredExchanges = new WeakMap<
+    CompoundReply,
+    { readonly sentAt: number; readonly resends: number }
+  >();
+
+  /** {@linkcode #answeredExchanges}' record of `reply`, when it answered a resend. */
+  answeredExchange(
+    reply: CompoundReply,
+  ): { readonly sentAt: number; readonly resends: number } | undefined {
+    return this.#answeredExchanges.get(reply);
+  }
+
   async #resendUntilAnswered(
     ops: OpList,
     call: () => Promise<CompoundReply>,
@@ -3086,6 +3194,10 @@ export class StateManager {
       Math.max(until ?? Infinity, started + 2 * this.callTimeoutMs),
     );
     let backoff = RETRY_MIN_MS;
+    /** When the try that is answered began (not a wait taken over), and the resends traced before. */
+    let triedAt = started;
+    let resends = 0;
+    let takenOver = false;
     for (let tries = 1;; tries++) {
       let why: string;
       try {
@@ -3094,10 +3206,16 @@ export class StateManager {
         const given = first;
         first = undefined;
         let reply: CompoundReply;
-        if (given === undefined) reply = await call();
-        else if (given.reply !== undefined) reply = given.reply;
+        if (given === undefined) {
+          if (!takenOver) triedAt = this.clock.now();
+          takenOver = false;
+          reply = await call();
+        } else if (given.reply !== undefined) reply = given.reply;
         else throw given.error;
-        if (given === undefined && this.#isAnswer(reply, deadline)) return reply;
+        if (given === undefined && this.#isAnswer(reply, deadline)) {
+          this.#answeredExchanges.set(reply, { sentAt: triedAt, resends });
+          return reply;
+        }
         why = "SEQUENCE -> NFS4ERR_DELAY";
       } catch (e) {
         if (!isNoReply(e) || signal?.aborted) throw e;
@@ -3108,7 +3226,10 @@ export class StateManager {
           const verdict = await this.#afterCallTimeout(ops, e, signal, deadline);
           // The server answers: wait on for the reply. The same attempt
           // called again takes it over on the connection; nothing is sent.
-          if (verdict.answering && this.clock.now() + RETRY_MIN_MS < deadline) continue;
+          if (verdict.answering && this.clock.now() + RETRY_MIN_MS < deadline) {
+            takenOver = true;
+            continue;
+          }
           if (this.#unreachable) throw this.#unreachable;
           cause = verdict.cause;
         }
@@ -3147,6 +3268,7 @@ export class StateManager {
       }
       const wait = Math.min(backoff, Math.max(0, deadline - this.clock.now()));
       this.tracer.emit("retry", `${opNames(ops)} resend`, `${why}; same request in ${ms(wait)}`);
+      resends++;
       await this.clock.sleep(wait, signal);
       backoff = Math.min(backoff * 2, this.#maxBackoff);
     }

@@ -435,6 +435,12 @@ export class LockState {
   bad: string | undefined;
   /** When and why the lock stopped being protected (lease ran out, revoked), until settled. */
   lostAt: number | undefined;
+  /**
+   * When this client found the lease had ended (its lease watch, late after
+   * a stopped process), for a lock lost by its own clock; `lostAt` is then
+   * the lease's end.
+   */
+  lostNoticedAt: number | undefined;
   lostReason: string | undefined;
 
   constructor(owner: LockOwner, open: OpenState) {

@@ -454,8 +454,8 @@ async function exchangeId41(m: StateManager): Promise<void> {
       // made no session with it that it still knows by it. Its own next.
       m.tracer.emit(
         "sess",
-        "CREATE_SESSION -> NFS4ERR_SEQ_MISORDERED",
-        `csa_sequence ${c.createSessionSeq} not the server's; again with ${result.sequenceid}`,
+        "CREATE_SESSION sent again",
+        `csa_sequence ${c.createSessionSeq} not the server's (NFS4ERR_SEQ_MISORDERED); again with ${result.sequenceid}`,
       );
       c.createSessionSeq = result.sequenceid;
       status = await createSessionNow(m);
@@ -584,7 +584,18 @@ async function createSessionNow(m: StateManager): Promise<number> {
   ]);
   const failed = failureOf(reply);
   if (failed?.status !== S.NFS4ERR_DELAY) c.createSessionUnanswered = undefined;
-  if (failed) return failed.status;
+  if (failed) {
+    // Its own line, as RENEW's and DESTROY_SESSION's failures have: what
+    // recovery does next (a new client ID after NFS4ERR_STALE_CLIENTID)
+    // follows from it.
+    m.tracer.emit(
+      "sess",
+      `CREATE_SESSION -> ${statusName(failed.status)}`,
+      `clientid ${c.clientIdText}, csa_sequence ${c.createSessionSeq}`,
+      { clientid: c.clientId!, status: statusName(failed.status) },
+    );
+    return failed.status;
+  }
   const result = reply.outcomes[0]!.value as CreateSessionResult;
   c.createSessionSeq = (c.createSessionSeq + 1) >>> 0;
   const fore = result.foreChannel;
@@ -860,22 +871,32 @@ export async function fetchLeaseTime(m: StateManager): Promise<void> {
   );
 }
 
-/** RENEW (4.0) or a lone SEQUENCE (4.1); returns the status. */
-export async function renewLease(m: StateManager): Promise<number> {
+/**
+ * Who sent a renewal, for the trace (a learner checks "renewed at 2/3 of
+ * the lease" against the renewer's lines only): the renewal timer
+ * (`renewer`, the kernel's renewd), the CHECK_LEASE recovery step, or a
+ * caller that asked for one (`lease probe`: the shell's `renew`, a drill's
+ * check, renew-watch).
+ */
+export type RenewalSender = "renewer" | "CHECK_LEASE" | "lease probe";
+
+/** RENEW (4.0) or a lone SEQUENCE (4.1), sent by `by`; returns the status. */
+export async function renewLease(m: StateManager, by: RenewalSender): Promise<number> {
   const c = m.client;
   if (c.clientId === undefined) return S.NFS4ERR_STALE_CLIENTID;
   const t0 = m.clock.now();
   const leftBefore = m.leaseLeftMs();
   let status: number;
   let op: string;
+  let reply: CompoundReply;
   if (m.minorVersion === 0) {
     op = "RENEW";
-    const reply = await m.send([renew(c.clientId)]);
+    reply = await m.send([renew(c.clientId)]);
     status = failureOf(reply)?.status ?? S.NFS4_OK;
   } else {
     op = "SEQUENCE";
     for (let tries = 1;; tries++) {
-      const reply = await m.send([]);
+      reply = await m.send([]);
       status = reply.outcomes[0]?.status ?? S.NFS4_OK;
       if (status === S.NFS4_OK || tries > 2 || !m.answeredOnReplacedSession(reply)) break;
       // Sent on a session that recovery replaced while it was in flight
@@ -886,20 +907,39 @@ export async function renewLease(m: StateManager): Promise<number> {
       m.tracer.emit(
         "lease",
         `${op} -> ${statusName(status)}`,
-        `rtt ${ms(m.clock.now() - t0)}; sent on a session replaced since: again on the current one`,
+        `${by}: rtt ${
+          ms(m.clock.now() - t0)
+        }; sent on a session replaced since: again on the current one`,
+        { by },
       );
     }
   }
-  const rtt = m.clock.now() - t0;
+  const now = m.clock.now();
+  const tookMs = now - t0;
+  // The round trip of the exchange that was answered; the time since the
+  // first try, with the resends between, said beside it when they differ
+  // (a server down for 16 s is not a 16 s round trip).
+  const answered = m.answeredExchange(reply);
+  const rtt = answered !== undefined ? now - answered.sentAt : tookMs;
+  const timing = answered !== undefined && answered.resends > 0
+    ? `rtt ${ms(rtt)}, ${ms(tookMs)} with ${answered.resends} resend(s)`
+    : `rtt ${ms(rtt)}`;
+  const timingData = {
+    by,
+    rttMs: rtt,
+    ...(answered !== undefined && answered.resends > 0
+      ? { tookMs, resends: answered.resends }
+      : {}),
+  };
   if (status === S.NFS4_OK) {
     m.tracer.emit(
       "lease",
       `${op} ok`,
-      `rtt ${ms(rtt)}, lease had ${ms(Math.max(0, leftBefore))} left, now ${ms(m.leaseLeftMs())}`,
-      { rttMs: rtt, leaseLeftBeforeMs: leftBefore, leaseLeftMs: m.leaseLeftMs() },
+      `${by}: ${timing}, lease had ${ms(Math.max(0, leftBefore))} left, now ${ms(m.leaseLeftMs())}`,
+      { ...timingData, leaseLeftBeforeMs: leftBefore, leaseLeftMs: m.leaseLeftMs() },
     );
   } else {
-    m.tracer.emit("lease", `${op} -> ${statusName(status)}`, `rtt ${ms(rtt)}`);
+    m.tracer.emit("lease", `${op} -> ${statusName(status)}`, `${by}: ${timing}`, timingData);
   }
   return status;
 }
@@ -916,7 +956,11 @@ export type ReclaimFault = "open" | "lock" | undefined;
  * RECLAIM_BAD turn the rest into no-grace recovery; any other failure marks
  * that state bad (nfs4_state_mark_recovery_failed -> NFS_CONTEXT_BAD).
  */
-export async function reclaimReboot(m: StateManager): Promise<void> {
+export async function reclaimReboot(m: StateManager): Promise<ReclaimCounts> {
+  const done: ReclaimCounts = {
+    opens: { reclaimed: 0, lost: 0, noGrace: 0 },
+    locks: { reclaimed: 0, lost: 0, noGrace: 0 },
+  };
   const pending = [...m.opens].filter((o) => o.reclaim === "reboot" && !o.closed);
   for (const state of pending) {
     if (state.closing) {
@@ -928,29 +972,41 @@ export async function reclaimReboot(m: StateManager): Promise<void> {
     if (state.reclaim !== "reboot") continue;
     try {
       await reclaimOpen(m, state, "previous");
+      done.opens.reclaimed++;
     } catch (e) {
       if (
         e instanceof NfsError &&
         (e.status === S.NFS4ERR_NO_GRACE || e.status === S.NFS4ERR_RECLAIM_BAD)
       ) {
         // Grace is over (or the server will not take this reclaim): recover the rest without grace.
+        for (const o of m.opens) {
+          if (o.reclaim !== "reboot") continue;
+          done.opens.noGrace++;
+          done.locks.noGrace += o.locks.filter((l) =>
+            l.reclaim === "reboot" && l.bad === undefined && l.ranges.length > 0
+          ).length;
+        }
         m.markPendingNoGrace(`OPEN(CLAIM_PREVIOUS) -> ${e.statusName}`);
         break;
       }
       if (endsTheStep(m, e)) throw e;
-      markBad(m, state, e);
+      done.opens.lost++;
+      done.locks.lost += markBad(m, state, e);
       continue;
     }
     for (const lockState of state.locks) {
       if (lockState.reclaim !== "reboot") continue;
+      const holds = lockState.ranges.length > 0 ? 1 : 0;
       if (lockState.bad !== undefined) {
         // Lost after it was marked (the lease ran out by this client's
         // clock meanwhile): never re-taken behind the user's back.
         m.noteLockNotReclaimed(lockState);
+        done.locks.lost += holds;
         continue;
       }
       try {
         await reclaimLocks(m, lockState, true);
+        done.locks.reclaimed += holds;
       } catch (e) {
         if (
           e instanceof NfsError &&
@@ -958,14 +1014,24 @@ export async function reclaimReboot(m: StateManager): Promise<void> {
         ) {
           lockState.needsNoGrace(`LOCK(reclaim) -> ${e.statusName}`, m.clock.now());
           m.setFlag("RECLAIM_NOGRACE", `LOCK(reclaim) -> ${e.statusName}`);
+          done.locks.noGrace += holds;
           continue;
         }
         if (endsTheStep(m, e)) throw e;
         markLockBad(m, lockState, e);
+        done.locks.lost += holds;
       }
     }
   }
   if (m.sessions) await sendReclaimComplete(m);
+  return done;
+}
+
+/** What a reboot reclaim came to, for the trace (`-RECLAIM_REBOOT (reclaim done: …)`). */
+export interface ReclaimCounts {
+  readonly opens: { reclaimed: number; lost: number; noGrace: number };
+  /** Locks that held a range (one with none has nothing to reclaim). */
+  readonly locks: { reclaimed: number; lost: number; noGrace: number };
 }
 
 /**
@@ -1090,6 +1156,7 @@ async function recoverLostLock(m: StateManager, lockState: LockState): Promise<v
       }`,
     );
     lockState.lostAt = undefined;
+    lockState.lostNoticedAt = undefined;
     lockState.lostReason = undefined;
   } catch (e) {
     if (endsTheStep(m, e)) throw e;
@@ -1165,6 +1232,7 @@ async function keepValidStates(m: StateManager): Promise<void> {
       if (lock) {
         lock.reclaim = "none";
         lock.lostAt = undefined;
+        lock.lostNoticedAt = undefined;
         lock.lostReason = undefined;
         m.tracer.emit(
           "lock",
@@ -1452,6 +1520,7 @@ async function reclaimLocks(
     throw new Error("lock reclaim failed (fault injected)");
   }
   // The server forgot the lock owner: start over with open_to_lock_owner4.
+  const before = lockState.stateid;
   lockState.stateid = undefined;
   if (lockState.ranges.length === 0) {
     // Its first LOCK never succeeded: nothing to reclaim.
@@ -1459,15 +1528,26 @@ async function reclaimLocks(
     return;
   }
   for (const range of lockState.ranges) {
-    await lockRange(m, lockState, range, { reclaim, inRecovery: true });
+    await lockRange(m, lockState, range, { reclaim, inRecovery: true, untraced: true });
   }
   lockState.reclaim = "none";
+  // One line, old stateid to new, as an open's reclaim says it.
+  const path = lockState.open.path;
+  const ranges = lockState.ranges.map(({ type, offset, length }) => ({ type, offset, length }));
+  const stateid = lockState.stateid ? formatStateid(lockState.stateid) : "none";
   m.tracer.emit(
     "lock",
     reclaim ? "LOCK(reclaim) reclaimed" : "LOCK recovered",
-    `${lockState.open.path} ${
-      lockState.ranges.map((r) => `${r.type} ${formatRange(r.offset, r.length)}`).join(", ")
-    }`,
+    `${path} ${ranges.map((r) => `${r.type} ${formatRange(r.offset, r.length)}`).join(", ")} ${
+      before ? formatStateid(before) : "none"
+    } -> ${stateid}`,
+    {
+      path,
+      ranges,
+      stateid,
+      ...(before ? { before: formatStateid(before) } : {}),
+      owner: lockState.owner.label,
+    },
   );
 }
 
@@ -1571,6 +1651,8 @@ export async function lockRange(
     onOutcomeUnknown?: () => void;
     /** RunOptions.partOfRelease. */
     partOfRelease?: boolean;
+    /** No line of its own: a recovery's, which traces the lock state as a whole. */
+    untraced?: boolean;
   } = {},
 ): Promise<Stateid> {
   const openState = lockState.open;
@@ -1578,6 +1660,14 @@ export async function lockRange(
     ? (options.blocking ? LockType.READW_LT : LockType.READ_LT)
     : (options.blocking ? LockType.WRITEW_LT : LockType.WRITE_LT);
   const isNew = lockState.stateid === undefined;
+  if (isNew && !introducedLockOwners.has(lockState.owner)) {
+    introducedLockOwners.add(lockState.owner);
+    m.tracer.emit(
+      "owner",
+      `new ${lockState.owner.label}`,
+      `lock owner for ${openState.path}, open_to_lock_owner4 from ${openState.owner.label}`,
+    );
+  }
   const owners = isNew ? [openState.owner, lockState.owner] : [lockState.owner];
   const [, stateid] = await m.run(
     () =>
@@ -1616,45 +1706,89 @@ export async function lockRange(
       ...(options.partOfRelease ? { partOfRelease: true } : {}),
     },
   );
-  const before = lockState.stateid ? formatStateid(lockState.stateid) : "none";
+  const before = lockState.stateid;
   lockState.stateid = newerStateid(lockState.stateid, stateid);
   // Granted (or reclaimed) under the current client ID (StateManager.clientIdGone).
   lockState.clientId = m.client.clientId;
+  // A recovery's re-LOCKs are told by it, one line per lock state, old
+  // stateid to new (reclaimLocks).
+  if (options.untraced) return stateid;
+  const what = `${openState.path} ${range.type} ${formatRange(range.offset, range.length)}`;
   m.tracer.emit(
     "lock",
-    `stateid ${before} -> ${formatStateid(stateid)}`,
-    `${openState.path} ${range.type} ${formatRange(range.offset, range.length)}`,
+    "LOCK",
+    before === undefined
+      ? `${what} ${formatStateid(stateid)} (new lock owner ${lockState.owner.label}, from open ${
+        formatStateid(openState.stateid)
+      })`
+      : `${what} ${formatStateid(before)} -> ${
+        formatStateid(stateid)
+      } (lock owner ${lockState.owner.label})`,
+    {
+      path: openState.path,
+      stateid: formatStateid(stateid),
+      ...(before !== undefined ? { before: formatStateid(before) } : {}),
+      owner: lockState.owner.label,
+      newLockOwner: before === undefined,
+    },
   );
   return stateid;
 }
 
-function markBad(m: StateManager, state: OpenState, error: unknown): void {
+/**
+ * Lock owners introduced in the trace (`owner new lock-…`), once each: the
+ * first LOCK that names one with open_to_lock_owner4 (RFC 7530 §16.10.4,
+ * RFC 8881 §18.10.3), as open owners are when made.
+ */
+const introducedLockOwners = new WeakSet<LockState["owner"]>();
+
+/**
+ * An open whose recovery failed is given up (the kernel's
+ * nfs4_state_mark_recovery_failed -> NFS_CONTEXT_BAD), and each lock of it
+ * that holds a range is lost with it, through the one lock-lost path
+ * ({@linkcode markLockLost}: the `lock lost` event with its data, the
+ * onLockLost listeners, once). A lock given up already was told of then.
+ * Returns how many locks were lost with it.
+ */
+function markBad(m: StateManager, state: OpenState, error: unknown): number {
   const reason = error instanceof NfsError
     ? `${error.op} -> ${error.statusName}`
     : (error as Error).message;
-  // Locks given up already were told of then.
-  const held = state.locks.filter((l) => l.bad === undefined);
+  // Marked first, so that a listener that looks finds the open unusable.
   state.bad = reason;
   state.reclaim = "none";
-  for (const l of state.locks) l.bad = reason;
-  // The kernel's nfs4_state_mark_recovery_failed -> NFS_CONTEXT_BAD.
   m.tracer.emit("open", "recovery failed, state marked bad", `${state.path}: ${reason}`);
-  for (const l of held) tellLockLost(m, l, `open recovery failed: ${reason}`);
+  let lost = 0;
+  for (const l of state.locks) {
+    if (l.bad === undefined && l.ranges.length > 0) {
+      markLockLost(m, l, `open recovery failed: ${reason}`);
+      lost++;
+    }
+    l.bad ??= reason;
+    l.reclaim = "none";
+  }
+  return lost;
 }
 
+/**
+ * A lock whose recovery failed: the step that failed is traced, and the
+ * lock is lost through {@linkcode markLockLost} (the `lock lost` event,
+ * the onLockLost listeners), unless it was given up already (told then).
+ */
 function markLockBad(m: StateManager, lockState: LockState, error: unknown): void {
   const reason = error instanceof NfsError
     ? `${error.op} -> ${error.statusName}`
     : (error as Error).message;
-  const told = lockState.bad !== undefined;
-  lockState.bad = reason;
-  lockState.reclaim = "none";
   m.tracer.emit(
     "lock",
     "lock recovery failed, lock marked bad",
     `${lockState.open.path}: ${reason}`,
   );
-  if (!told) tellLockLost(m, lockState, `lock recovery failed: ${reason}`);
+  if (lockState.bad === undefined && lockState.ranges.length > 0) {
+    markLockLost(m, lockState, `lock recovery failed: ${reason}`);
+  }
+  lockState.bad ??= reason;
+  lockState.reclaim = "none";
 }
 
 /**
@@ -2238,7 +2372,19 @@ async function releaseOpen(m: StateManager, state: OpenState): Promise<void> {
       state.delegation = undefined;
     }
   }
-  if (state.bad !== undefined) return;
+  if (state.bad !== undefined) {
+    // Recovery gave it up: the server holds no open under this stateid (a
+    // reclaim refused, or its client ID replaced), and a CLOSE would only
+    // be refused. Said once, as every state's end is traced.
+    const gone = m.clientIdGone(state.clientId);
+    m.tracer.emit(
+      "open",
+      "not closed",
+      `${state.describe()}: ${state.bad}${gone !== undefined ? `; ${gone}` : ""}; no CLOSE sent`,
+      { path: state.path, stateid: formatStateid(state.stateid), reason: state.bad },
+    );
+    return;
+  }
   for (const lockState of state.locks) {
     const settledByLock = await settleUnknownLocks(m, lockState);
     for (const range of [...lockState.ranges]) {

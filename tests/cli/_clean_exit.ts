@@ -71,8 +71,8 @@ export function stateProblems(all: readonly TraceLine[], vers: Version): string[
   for (const e of events) {
     if (refusedClose(e)) problems.push(`refused close: ${e.event} ${e.detail ?? ""}`);
   }
-  // A LOCK of a range is traced as "stateid BEFORE -> AFTER", its LOCKU as "LOCKU".
-  const locks = events.filter((e) => e.cat === "lock" && /^stateid \S+ -> \S+$/.test(e.event));
+  // A LOCK of a range is traced as "LOCK", its LOCKU as "LOCKU".
+  const locks = events.filter((e) => e.cat === "lock" && e.event === "LOCK");
   const unlocks = events.filter((e) => e.cat === "lock" && e.event === "LOCKU");
   if (unlocks.length !== locks.length) {
     problems.push(`${locks.length} LOCK(s), ${unlocks.length} LOCKU(s)`);

@@ -105,7 +105,9 @@ async function assertReleased(
     const other = stateid(open, "stateid");
     assert.ok(closed.some((c) => String(c.detail).includes(other)), `${what}: CLOSE of ${other}`);
   }
-  const locks = events.filter((e) => e.cat === "lock" && e.event.startsWith("stateid none"));
+  const locks = events.filter((e) =>
+    e.cat === "lock" && e.event === "LOCK" && e["newLockOwner"] === true
+  );
   const unlocks = events.filter((e) => e.cat === "lock" && e.event === "LOCKU");
   assert.equal(unlocks.length, locks.length, `${what}: a LOCKU for every lock`);
   const names = events.map((e) => e.event);

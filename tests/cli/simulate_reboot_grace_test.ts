@@ -53,7 +53,7 @@ for (const vers of ["4.0", "4.1"] as const) {
         // The drill's client has reclaimed its lock; the server is still in grace.
         await drill.waitFor(
           "stderr",
-          /"event":"LOCK\(reclaim\) reclaimed"[^]*"event":"-RECLAIM_REBOOT","detail":"reclaim done","client":"main"/,
+          /"event":"LOCK\(reclaim\) reclaimed"[^]*"event":"-RECLAIM_REBOOT","detail":"reclaim done: 1 open\(s\) reclaimed, 1 lock\(s\) reclaimed","client":"main"/,
           30_000,
         );
         assert.equal(await server.inGrace(), true, "the drill reclaimed within grace");

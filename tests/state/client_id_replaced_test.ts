@@ -125,7 +125,7 @@ Deno.test("4.1: SEQUENCE answered NFS4ERR_EXPIRED on a release is a lease expiry
   const details = h.details(["state", "step", "open", "lock"]);
   assert.ok(
     details.includes(
-      "+RECLAIM_NOGRACE (SEQUENCE -> NFS4ERR_EXPIRED; nothing to reclaim: 1 open(s) being closed)",
+      "+RECLAIM_NOGRACE (SEQUENCE -> NFS4ERR_EXPIRED; nothing to recover: 1 open(s) being closed)",
     ),
     details.join("\n"),
   );
@@ -190,7 +190,7 @@ for (const minor of [0, 1] as const) {
     const lock = h.details(["lock"]).find((d) => d.startsWith("not reclaimed"));
     assert.match(
       lock ?? h.details(["lock"]).join("\n"),
-      /^not reclaimed \(\/vfs\/file write 0-9: lost at \d+\.\d{3} s \(lease ran out locally: no renewal for [0-9.]+ m?s with a 10 s lease\)\)$/,
+      /^not reclaimed \(\/vfs\/file write 0-9: lease ended at \d+\.\d{3} s, noticed at \d+\.\d{3} s \(lease ran out locally: no renewal answered for [0-9.]+ m?s with a 10 s lease; [^()]+\)\)$/,
     );
     assert.equal(h.server.locksOf("/vfs/file").length, 0, "the lost lock is not taken again");
     // Not counted among the opens to reclaim, which the open is.
@@ -251,7 +251,7 @@ Deno.test("4.1: a renewal sent on the session a lease expiry replaced, answered 
   assert.equal(h.m.client.sessionIdText, session, "the new session stands");
   assert.ok(
     h.details(["lease"]).includes(
-      "SEQUENCE -> NFS4ERR_BADSESSION (rtt 0.0 ms; sent on a session replaced since: again on the current one)",
+      "SEQUENCE -> NFS4ERR_BADSESSION (lease probe: rtt 0.0 ms; sent on a session replaced since: again on the current one)",
     ),
     h.details(["lease"]).join("\n"),
   );

@@ -198,7 +198,7 @@ Deno.test("4.1: a lock this client's clock lost already (the lease ran out here 
   assert.throws(() => file.locks[0]!.assertUsable(), /lock lost: lease ran out locally/);
   assert.match(
     h.details(["lock"]).find((d) => d.startsWith("not reclaimed")) ?? "",
-    /^not reclaimed \(\/vfs\/file write 0-9: lost at /,
+    /^not reclaimed \(\/vfs\/file write 0-9: lease ended at \d+\.\d{3} s, noticed at /,
   );
   h.mark();
   await h.drive(closeFile(h.m, file), 100);

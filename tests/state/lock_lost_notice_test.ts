@@ -35,7 +35,7 @@ for (const minor of [0, 1] as const) {
       ["/vfs/file", 0n, 10n],
       ["/vfs/file", 100n, 10n],
     ]);
-    assert.match(told[0]!.reason, /^lease ran out locally: no renewal for /);
+    assert.match(told[0]!.reason, /^lease ran out locally: no renewal answered for /);
     assert.deepEqual(lost.data, {
       path: "/vfs/file",
       ranges: [

@@ -101,7 +101,10 @@ Deno.test("the lease running out locally (RFC 7530 §9.6.3, RFC 8881 §8.3) is s
     assert.match(e.detail ?? "", /^no renewal (answered )?for [0-9.]+ m?s with a 10 s lease/);
   }
   // The lock's own reason still says both.
-  assert.match(file.locks[0]!.bad ?? "", /^lock lost: lease ran out locally: no renewal for /);
+  assert.match(
+    file.locks[0]!.bad ?? "",
+    /^lock lost: lease ran out locally: no renewal answered for /,
+  );
   h.channel.clearDrops();
   h.channel.silent = false;
 });
