@@ -422,6 +422,7 @@ class LockRun {
   readonly #trace: TraceOut;
   /** Aborted by SIGINT/SIGTERM when no COMMAND is running. */
   readonly #stop = new AbortController();
+  /** The first stop signal, whether it stopped nfs4 itself or was passed on to COMMAND. */
   #signal: StopSignal | undefined;
   #child: ChildProcess | undefined;
   #releasing = false;
@@ -437,7 +438,12 @@ class LockRun {
   #onSignal = (signal: StopSignal): void => {
     const child = this.#child;
     if (child && child.exitCode === null && child.signalCode === null) {
-      // COMMAND decides when it is done; the lock is released after it exits.
+      // COMMAND decides when it is done; the lock is released after it exits,
+      // but in the release window of a stop (run()'s finally), as after any
+      // stop signal: kept here so the release does not get a whole operation
+      // deadline against a server that may have gone (`timeout 40 nfs4 lock
+      // URL sleep 100` must not outlive its SIGTERM by minutes).
+      this.#signal ??= signal;
       if (signal !== "SIGTERM" && inForegroundGroup()) {
         // Ctrl-C or the terminal's hangup: the terminal signalled COMMAND
         // too (it shares nfs4's process group), as under flock(1), which
@@ -562,6 +568,13 @@ class LockRun {
       }
     } finally {
       this.#releasing = true;
+      // A stop signal came while COMMAND ran (passed on to it, or from the
+      // terminal, which signalled it too): COMMAND has exited now, and the
+      // release gets the short window, as every stop signal gives it. Once
+      // stopped, this is a no-op.
+      if (this.#signal !== undefined) {
+        this.#ctx.stopClients(this.#signal === "SIGHUP" ? "SIGTERM" : this.#signal);
+      }
       const released = await this.#release(client, file, locked);
       for (const signal of STOP_SIGNALS) process.off(signal, this.#onSignal);
       // The lock held and let go as asked (no COMMAND, ended by a signal:

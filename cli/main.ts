@@ -9,6 +9,7 @@ import "./early_restart.ts";
 import process from "node:process";
 import { setTimeout } from "node:timers";
 import { releaseExecutablePages } from "../lib/os/executable_pages.ts";
+import { holdEventLoop } from "../lib/os/timers.ts";
 import { exactArgv } from "./argv.ts";
 import type { ConnectFn, StopSignal } from "./context.ts";
 import { ExitCode } from "./exit_codes.ts";
@@ -73,6 +74,14 @@ const connect: ConnectFn = async (...args) => {
 };
 
 setTimeout(releaseExecutablePages, RELEASE_STARTUP_PAGES_MS).unref();
+// Under Bun the event loop is held until process.exit(): when all that the
+// command waits for is unref'd timers (the state manager's, while it waits
+// to resend to a server that has gone), Bun otherwise spins at 100% of a
+// core (lib/os/timers.ts). The command owns its process and ends it with
+// process.exit(), so the hold keeps nothing running that would have ended.
+// Deno sleeps without it, and reports a top-level await that nothing can
+// settle any more (a bug) rather than waiting for it for ever.
+if ("Bun" in globalThis) holdEventLoop();
 
 let ids: IdDatabase | undefined;
 // Every way out (the end, a failure, a signal's backstop) ends the --pcap capture.

@@ -53,6 +53,31 @@ export function readAheadDepth(rsize: number, maxDepth: number): number {
   return Math.max(1, Math.min(maxDepth, Math.floor(READ_AHEAD_BYTES / Math.max(1, rsize))));
 }
 
+/**
+ * The smallest READ or WRITE size used, whatever a server's maxread or
+ * maxwrite says: the Linux client's NFS_MIN_FILE_IO_SIZE
+ * (include/linux/nfs_fs.h). Linux ignores a limit below 512
+ * (fs/nfs/client.c, nfs_server_set_fsinfo) and turns one below 1024 into
+ * 4096 (fs/nfs/internal.h, nfs_io_size); here such a limit is met with
+ * 1024, nearer to what the server takes, and the short READs and WRITEs it
+ * answers are followed (RFC 7530 §16.23.4, §16.36.4). A floor keeps a
+ * server that says maxread 1 from costing a request per byte.
+ */
+export const MIN_IO_SIZE = 1024;
+
+/**
+ * The READ or WRITE size for a file system whose maxread or maxwrite
+ * (RFC 7530 §5.8.2.20, §5.8.2.21: the most one READ may ask for, one WRITE
+ * carry) is `serverMax`: it, exactly (not rounded to a power of two or a
+ * page as Linux does for its page cache: any count up to the limit is
+ * allowed), held to {@linkcode MIN_IO_SIZE} at least and `largest` at most.
+ * Absent or 0 (a server that states no limit): `largest`.
+ */
+export function ioSize(serverMax: bigint | undefined, largest: number): number {
+  if (serverMax === undefined || serverMax === 0n || serverMax >= BigInt(largest)) return largest;
+  return serverMax < BigInt(MIN_IO_SIZE) ? MIN_IO_SIZE : Number(serverMax);
+}
+
 /** How the READs of one read are sized and pipelined. */
 export interface ReadOptions {
   /**
@@ -98,14 +123,38 @@ function depthOf(options: ReadOptions): number {
   return depth;
 }
 
-interface Pending {
+/** One READ of a pipelined read: where, how many bytes it asked for, and its reply. */
+export interface PendingRead {
   readonly offset: bigint;
   readonly count: number;
   readonly result: Promise<{ data: Uint8Array; eof: boolean }>;
 }
 
+/**
+ * For a pipelined read whose READ `head` came back short (`got` bytes, at
+ * least one, no end of file; a server may answer less than asked, RFC 7530
+ * §16.23.4, RFC 8881 §18.22.4): the READ of the rest of its range, to be
+ * awaited next, so the data is still handed on in order. The READs issued
+ * past it stay in flight and are used as they come, as the Linux client
+ * asks again for only the rest of a short read (fs/nfs/read.c,
+ * nfs_readpage_retry). Dropping them and issuing the window again would
+ * have a server that answers every READ short (a maxread below the READ
+ * size) send most bytes several times over.
+ */
+export function restOfShortRead(
+  head: PendingRead,
+  got: number,
+  read: (offset: bigint, count: number) => Promise<{ data: Uint8Array; eof: boolean }>,
+): PendingRead {
+  const offset = head.offset + BigInt(got);
+  const count = head.count - got;
+  const result = read(offset, count);
+  result.catch(() => undefined); // observed when awaited
+  return { offset, count, result };
+}
+
 /** Waits for READs nobody will consume, so none rejects unobserved. */
-async function drain(pending: readonly Pending[]): Promise<void> {
+async function drain(pending: readonly PendingRead[]): Promise<void> {
   await Promise.allSettled(pending.map((p) => p.result));
 }
 
@@ -113,9 +162,10 @@ async function drain(pending: readonly Pending[]): Promise<void> {
  * The bytes of `file` from `offset`, `length` of them or (undefined) up to
  * the end, in order, with READs pipelined. Never asks for a byte before
  * `offset` or at or past `offset + length`. A short READ (less than asked,
- * not at the end) drops the READs issued past it and goes on from where its
- * data ended. An offset at or past the end yields nothing. An end of file
- * before the size known at OPEN (believed by the client's file only once a
+ * not at the end) is followed by a READ of the rest of its range, next in
+ * line, the READs issued past it kept ({@linkcode restOfShortRead}). An
+ * offset at or past the end yields nothing. An end of file before the size
+ * known at OPEN (believed by the client's file only once a
  * GETATTR finds it truncated) fails the read when a READ issued past it
  * brought data: the file goes on there (RFC 7530 §16.23.4, RFC 8881
  * §18.22.4).
@@ -139,7 +189,7 @@ export async function* readRange(
   let block = options.slowStart ? Math.min(FIRST_BLOCK, maxBlock) : maxBlock;
   let depth = options.slowStart ? 1 : maxDepth;
   let next = offset;
-  const pending: Pending[] = [];
+  const pending: PendingRead[] = [];
   const issue = () => {
     let count = block;
     if (end !== undefined && end - next < BigInt(count)) count = Number(end - next);
@@ -179,9 +229,7 @@ export async function* readRange(
         return;
       }
       if (piece.length < head.count) {
-        await drain(pending);
-        pending.length = 0;
-        next = head.offset + BigInt(piece.length);
+        pending.unshift(restOfShortRead(head, piece.length, (at, count) => file.read(at, count)));
       }
       if (options.slowStart) {
         // Larger READs first, then more of them at once: what was read

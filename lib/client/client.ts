@@ -102,7 +102,7 @@ export type { OwnershipRead, Placing };
 import { type DirectoryHandles, PrefetchedFile } from "./small_file.ts";
 import { SeenCookies } from "./seen_cookies.ts";
 import { UncommittedWrites } from "./uncommitted_writes.ts";
-import { readAheadDepth } from "./byte_range.ts";
+import { ioSize, type PendingRead, readAheadDepth, restOfShortRead } from "./byte_range.ts";
 import {
   ClientClosedError,
   type Identity,
@@ -1381,11 +1381,34 @@ export class Nfs4Client implements Nfs4ClientApi {
     );
   }
 
-  /** The largest reply we may ask for, minus room for the COMPOUND around it. */
+  /**
+   * The largest reply we may ask for, minus room for the COMPOUND around it.
+   * No floor of its own: a session is used only when its replies hold 8 KiB
+   * (LEAST_FORE_CHANNEL, lib/state/procs.ts), so this is never below
+   * MIN_IO_SIZE, and a floor above the session's size would ask for replies
+   * it refuses (NFS4ERR_REP_TOO_BIG, RFC 8881 §18.46.3).
+   */
   #maxResponse(wanted: number): number {
     const session = this.manager.client.session;
     const cap = session ? session.fore.maxResponseSize - 1024 : wanted;
-    return Math.max(4096, Math.min(wanted, cap));
+    return Math.min(wanted, cap);
+  }
+
+  /**
+   * The READ size for a file system whose maxread is `maxread` (RFC 7530
+   * §5.8.2.20: the most one READ may ask for): it, held to MIN_IO_SIZE at
+   * least and MAX_READ at most (ioSize), within the session's replies.
+   */
+  #readSize(maxread: bigint | undefined): number {
+    return this.#maxResponse(ioSize(maxread, MAX_READ));
+  }
+
+  /**
+   * The WRITE size for a file system whose maxwrite is `maxwrite` (RFC 7530
+   * §5.8.2.21: the most one WRITE may carry), as {@linkcode #readSize}.
+   */
+  #writeSize(maxwrite: bigint | undefined): number {
+    return this.#maxRequest(ioSize(maxwrite, MAX_WRITE));
   }
 
   async openRead(path: string): Promise<NfsFile> {
@@ -1448,11 +1471,9 @@ export class Nfs4Client implements Nfs4ClientApi {
       const a = got.attrs.attrs;
       let rest: NfsFile | undefined;
       if (got.state) {
-        const maxread = Number(a.maxread ?? BigInt(MAX_READ));
-        const maxwrite = Number(a.maxwrite ?? BigInt(MAX_WRITE));
         rest = new NfsFile(this, got.state, a.size, {
-          rsize: this.#maxResponse(Math.min(maxread, MAX_READ)),
-          wsize: this.#maxRequest(Math.min(maxwrite, MAX_WRITE)),
+          rsize: this.#readSize(a.maxread),
+          wsize: this.#writeSize(a.maxwrite),
         }, READ_SHARE);
       }
       if (a.type !== undefined && a.type !== FileType.NF4REG) {
@@ -1762,11 +1783,9 @@ export class Nfs4Client implements Nfs4ClientApi {
     size = fattr.attrs.size,
   ): NfsFile {
     const attrs = fattr.attrs;
-    const maxread = Number(attrs.maxread ?? BigInt(MAX_READ));
-    const maxwrite = Number(attrs.maxwrite ?? BigInt(MAX_WRITE));
     return new NfsFile(this, state, size, {
-      rsize: this.#maxResponse(Math.min(maxread, MAX_READ)),
-      wsize: this.#maxRequest(Math.min(maxwrite, MAX_WRITE)),
+      rsize: this.#readSize(attrs.maxread),
+      wsize: this.#writeSize(attrs.maxwrite),
     }, share);
   }
 
@@ -1789,8 +1808,7 @@ export class Nfs4Client implements Nfs4ClientApi {
       size = (async () => {
         const wanted = await this.#wanted([Attr.MAXWRITE], this.#dirFs.get(dirFh));
         const [, fattr] = await this.manager.run(() => [putfh(dirFh), getattr(wanted)] as const);
-        const maxwrite = Number(fattr.attrs.maxwrite ?? BigInt(MAX_WRITE));
-        return this.#maxRequest(Math.min(maxwrite, MAX_WRITE));
+        return this.#writeSize(fattr.attrs.maxwrite);
       })().catch(() => {
         // Not learned this time (a deadline, a stop): asked again next time.
         this.#writeSizes.delete(dirFh);
@@ -2077,11 +2095,14 @@ export class Nfs4Client implements Nfs4ClientApi {
   /** The path each handle #directoryHandle() walked to, as walked (symlinks resolved). */
   readonly #walkedPaths = new WeakMap<FileHandle, string>();
 
-  /** The largest WRITE payload the session's request size allows. */
+  /**
+   * The largest WRITE payload the session's request size allows (no floor:
+   * see {@linkcode #maxResponse}).
+   */
   #maxRequest(wanted: number): number {
     const session = this.manager.client.session;
     const cap = session ? session.fore.maxRequestSize - 1024 : wanted;
-    return Math.max(4096, Math.min(wanted, cap));
+    return Math.min(wanted, cap);
   }
 
   /**
@@ -3061,10 +3082,15 @@ export class NfsFile implements WritableFile {
   #clientCommit: Promise<WriteNotCommittedError | undefined> | undefined;
   /**
    * The most one READ asks for: the server's maxread, the session's reply
-   * size (4.1), at most 1 MiB. {@linkcode read} reads no more at a time.
+   * size (4.1), at most 1 MiB and at least 1024 (a smaller maxread is
+   * answered short: ioSize, lib/client/byte_range.ts). {@linkcode read}
+   * reads no more at a time.
    */
   readonly rsize: number;
-  /** The most one WRITE sends: the server's maxwrite, the session's request size (4.1), at most 1 MiB. */
+  /**
+   * The most one WRITE sends: the server's maxwrite, the session's request
+   * size (4.1), at most 1 MiB and at least 1024, as {@linkcode rsize}.
+   */
   readonly wsize: number;
   /** What a READ's end of file before {@linkcode size} is held to (none when the size is unknown). */
   readonly #end: EndOfFileCheck | undefined;
@@ -3172,10 +3198,11 @@ export class NfsFile implements WritableFile {
   /**
    * Pipelined READs: up to `readDepth` in flight and no more than
    * READ_AHEAD_BYTES (byte_range.ts) asked for at once (4 READs of 1 MiB),
-   * yielded in order. A short read (less than asked, not at EOF) drops the
-   * reads issued past it and continues from where the data ended. An eof
-   * before the size known at OPEN ends it only when read() believed it and
-   * no READ issued past it brought data (nothingPast).
+   * yielded in order. A short read (less than asked, not at EOF) is
+   * followed by a READ of the rest of its range, next in line, the READs
+   * issued past it kept (restOfShortRead). An eof before the size known at
+   * OPEN ends it only when read() believed it and no READ issued past it
+   * brought data (nothingPast).
    */
   async *chunks(offset = 0n): AsyncIterable<Uint8Array> {
     this.#refuseIfClosed();
@@ -3183,11 +3210,7 @@ export class NfsFile implements WritableFile {
     const rsize = this.rsize;
     const depth = readAheadDepth(rsize, this.#client.readDepth);
     let next = offset;
-    const inflight: {
-      offset: bigint;
-      count: number;
-      result: Promise<{ data: Uint8Array; eof: boolean }>;
-    }[] = [];
+    const inflight: PendingRead[] = [];
     const step = BigInt(rsize);
     const issue = () => {
       const p = this.read(next, rsize);
@@ -3213,10 +3236,7 @@ export class NfsFile implements WritableFile {
           return;
         }
         if (data.length < head.count) {
-          // Short read: restart the pipeline right after the data received.
-          await drain(inflight);
-          inflight.length = 0;
-          next = head.offset + BigInt(data.length);
+          inflight.unshift(restOfShortRead(head, data.length, (at, count) => this.read(at, count)));
         }
       }
     } finally {
@@ -3587,10 +3607,6 @@ function lockHolder(denied: LockDenied): LockHolder {
     clientid: denied.owner.clientid,
     owner: formatOwner(denied.owner.owner),
   };
-}
-
-async function drain(inflight: { result: Promise<unknown> }[]): Promise<void> {
-  await Promise.allSettled(inflight.map((i) => i.result));
 }
 
 /**

@@ -9,6 +9,9 @@
  * lease-expiry timers. Such a wait would have ended at once (a lock given
  * up on its first try, a renewal sent every millisecond). A long wait here
  * runs as a chain of runtime timers of at most {@linkcode MAX_TIMEOUT_MS}.
+ *
+ * And a hold of the event loop ({@linkcode holdEventLoop}) for a program
+ * whose waits are all unref'd timers, which Bun spins on.
  * @module
  */
 
@@ -88,4 +91,83 @@ function unref(id: unknown): void {
   } else {
     (id as unknown as { unref?: () => void }).unref?.();
   }
+}
+
+/** Starts and stops the one timer {@linkcode EventLoopHolds} keeps (tests inject their own). */
+export interface HoldRuntime {
+  setInterval(fn: () => void, ms: number): unknown;
+  clearInterval(id: unknown): void;
+}
+
+/** The period of the holding timer: its callback does nothing, and rarely. */
+export const HOLD_INTERVAL_MS = 2 ** 30;
+
+/**
+ * Holds of the event loop, counted: one runtime timer that is not unref'd
+ * runs while at least one hold lasts (see {@linkcode holdEventLoop}).
+ */
+export class EventLoopHolds {
+  readonly #runtime: HoldRuntime;
+  #count = 0;
+  #timer: unknown;
+
+  constructor(runtime: HoldRuntime) {
+    this.#runtime = runtime;
+  }
+
+  /** Whether a hold lasts. */
+  get held(): boolean {
+    return this.#count > 0;
+  }
+
+  /** Takes a hold; the function returned lets go of it (once; again does nothing). */
+  hold(): () => void {
+    if (this.#count++ === 0) this.#timer = this.#runtime.setInterval(() => {}, HOLD_INTERVAL_MS);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.#count > 0) return;
+      this.#runtime.clearInterval(this.#timer);
+      this.#timer = undefined;
+    };
+  }
+}
+
+const HOLDS = new EventLoopHolds({
+  setInterval: (fn, ms) => setInterval(fn, ms),
+  clearInterval: (id) => clearInterval(id as ReturnType<typeof setInterval>),
+});
+
+/**
+ * Keeps the process's event loop held (a runtime timer that is not
+ * unref'd) until the function returned is called: for a wait that the
+ * program is waiting for and that is made only of unref'd timers.
+ *
+ * Why: Bun (1.4.5) keeps a process alive while its top-level await is
+ * pending, but when nothing in its event loop is ref'd it never blocks in
+ * epoll: the main thread polls its timers in a loop, at up to 100% of a
+ * core and without a system call, until something ref'd appears. (Node
+ * exits 13 then; Deno sleeps.) Measured: `await new Promise((r) =>
+ * setTimeout(r, 3000).unref())` alone took 1.4-1.9 CPU-s of its 3 s under
+ * Bun, 3 ms under Deno, and 2 ms under Bun with a hold. The state
+ * manager's waits are unref'd timers (lib/state/clock.ts: a pending renewal
+ * never keeps a program running), so an operation waiting to resend to a
+ * server that has gone (the connection refused: no socket is left) spun:
+ * `nfs4 tail -f` at 70-100 clock ticks a second for as long as the server
+ * was down. Held, Bun sleeps in epoll until the next timer is due, unref'd
+ * ones included. Holds are counted: the timer runs while any lasts.
+ *
+ * @example
+ * ```ts
+ * const release = holdEventLoop();
+ * try {
+ *   await new Promise((r) => setTimeout(r, 1_000).unref()); // asleep in Bun too
+ * } finally {
+ *   release();
+ * }
+ * ```
+ */
+export function holdEventLoop(): () => void {
+  return HOLDS.hold();
 }

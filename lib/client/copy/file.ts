@@ -32,6 +32,7 @@ import { localFs } from "./local_fs.ts";
 import {
   applyAttrs,
   isOwnerRefused,
+  keptTimes,
   modeSettable,
   modeWithoutOwner,
   ownershipFor,
@@ -180,6 +181,11 @@ export async function copyFile(run: CopyRun, source: FileSource, dest: Endpoint)
     // --preserve=ownership: the source's owner, as this side names it.
     ...(source.kind === "side"
       ? await ownershipFor(run, source.at.side, side, sourceStat, side.display(target))
+      : {}),
+    // --preserve=timestamps: the times finalAttrs took, and a warning when
+    // the source's server gave none to take.
+    ...(source.kind === "side"
+      ? keptTimes(run, source.at.side, sourceStat, side.display(target))
       : {}),
   };
   // A file system without modes (an ACL-only volume) gets none: said once.

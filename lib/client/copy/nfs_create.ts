@@ -58,6 +58,34 @@ const SHAPE_OPS: ReadonlySet<string> = new Set([
   "COMMIT",
 ]);
 
+/**
+ * The ops of an ordinary create (a walk to the directory, then the OPEN)
+ * before the file exists: a failure one of them answered made nothing (RFC
+ * 8881 §18.16.3, RFC 7530 §16.16.5: the create is part of the OPEN that
+ * failed). Ops after the OPEN (GETFH, GETATTR, a SETATTR of the mode) fail
+ * with the file made.
+ */
+const BEFORE_CREATE_OPS: ReadonlySet<string> = new Set([
+  "SEQUENCE",
+  "PUTROOTFH",
+  "PUTFH",
+  "LOOKUP",
+  "OPEN",
+]);
+
+/**
+ * Whether an ordinary create that failed with `error` may have made the
+ * file: unless the server answered, at the OPEN or before it, a request
+ * that had not run before. No answer (a deadline, a stop in flight), an
+ * answer to a resend whose first run may have made it (NFS4ERR_EXIST from
+ * a resent exclusive OPEN), or a failure after the OPEN: it may, as
+ * lib/client/copy/file.ts judges a create that is not deferred
+ * (outcomeUnknown, madeByFirstRun).
+ */
+function mayHaveMade(error: unknown): boolean {
+  return !(error instanceof NfsError && BEFORE_CREATE_OPS.has(error.op) && !error.answeredResend);
+}
+
 /** What {@linkcode DeferredCreateWriter} needs of the side that made it. */
 export interface DeferredCreate {
   /** The path, for messages. */
@@ -100,6 +128,8 @@ export class DeferredCreateWriter implements Writer {
   #heldBytes = 0;
   /** The ordinary writer, once asked for: made, with the held chunks written to it. */
   #ordinary: Promise<NfsWriter> | undefined;
+  /** The ordinary create's OPEN, once sent: whether it may have made the file (see mayHaveMade). */
+  #ordinaryMade: Promise<boolean> | undefined;
   /** The ordinary writer itself, as soon as it exists (to abort it, whatever else failed). */
   #writer: NfsWriter | undefined;
   /** The one COMPOUND, once asked for: whether it may have made the file (false: it sent nothing). */
@@ -142,15 +172,18 @@ export class DeferredCreateWriter implements Writer {
 
   /**
    * Starts nothing more, and once what is in flight has settled (the one
-   * COMPOUND, the ordinary OPEN) says whether anything may have been made
-   * on the server: "nothing made" only when no OPEN was sent.
+   * COMPOUND, the ordinary OPEN and the writes after it) says whether
+   * anything may have been made on the server: "nothing made" when no OPEN
+   * was sent, or when the server refused it (NFS4ERR_ROFS, NFS4ERR_ACCESS:
+   * then there is no temporary to remove, nor to say is left).
    */
   async settle(): Promise<"nothing made" | "made"> {
     this.#stopped = true;
     const madeInOne = await this.#inOne;
-    // An ordinary create that failed may have sent its OPEN all the same.
-    const ordinary = await this.#ordinary?.then(() => true, () => true);
-    return madeInOne || ordinary ? "made" : "nothing made";
+    await this.#ordinary?.catch(() => undefined);
+    // A file the one COMPOUND made and handed on has no #ordinaryMade.
+    const madeByOpen = await this.#ordinaryMade;
+    return madeInOne || madeByOpen ? "made" : "nothing made";
   }
 
   useSource(reread: Reread): void {
@@ -282,7 +315,9 @@ export class DeferredCreateWriter implements Writer {
   #becomeOrdinary(): Promise<NfsWriter> {
     if (!this.#ordinary) {
       this.#checkNotStopped();
-      this.#ordinary = this.#create.create().then((writer) => this.#adopt(writer));
+      const creating = this.#create.create();
+      this.#ordinaryMade = creating.then(() => true, mayHaveMade);
+      this.#ordinary = creating.then((writer) => this.#adopt(writer));
     }
     return this.#ordinary;
   }

@@ -5,6 +5,7 @@
 
 import type { OpenFile } from "../api.ts";
 import { isSeekUnsupported } from "../errors.ts";
+import { type PendingRead, restOfShortRead } from "../byte_range.ts";
 import { endOfData, nothingPast } from "../read_progress.ts";
 import { HoleFinder, type Segment } from "./sparse.ts";
 
@@ -14,8 +15,9 @@ const HOLE_BLOCK = 4096;
 /**
  * Streams `file` from the start (or `range.from`) with up to `depth` READs
  * of `rsize` in flight, in order. Past the known size one READ at a time
- * confirms EOF; a short READ (less than asked, not at EOF) drops the READs
- * issued past it and continues where its data ended. With `range.to` it
+ * confirms EOF; a short READ (less than asked, not at EOF) is followed by a
+ * READ of the rest of its range, next in line, the READs issued past it
+ * kept (restOfShortRead, lib/client/byte_range.ts). With `range.to` it
  * stops there, reading nothing past it. An EOF before `size` (which the
  * client's file believes only once a GETATTR finds it truncated) fails the
  * read when a READ issued past it brought data: the file goes on there
@@ -31,11 +33,7 @@ export async function* pipelinedRead(
   let next = range.from ?? 0n;
   const to = range.to;
   if (to !== undefined) size = size === undefined || to < size ? to : size;
-  const inflight: {
-    offset: bigint;
-    count: number;
-    result: Promise<{ data: Uint8Array; eof: boolean }>;
-  }[] = [];
+  const inflight: PendingRead[] = [];
   const issue = () => {
     const count = to === undefined ? rsize : Math.min(rsize, Number(to - next));
     const result = file.read(next, count);
@@ -62,9 +60,7 @@ export async function* pipelinedRead(
       }
       if (to !== undefined && head.offset + BigInt(data.length) >= to) return;
       if (data.length < head.count) {
-        await Promise.allSettled(inflight.map((i) => i.result));
-        inflight.length = 0;
-        next = head.offset + BigInt(data.length);
+        inflight.unshift(restOfShortRead(head, data.length, (at, count) => file.read(at, count)));
       }
     }
   } finally {

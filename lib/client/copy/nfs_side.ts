@@ -392,7 +392,16 @@ export class NfsSide implements Side {
             );
             // Failures handed back rather than thrown are named here too.
             if (end && !end.done && end.ownerError !== undefined) {
-              return { ...end, ownerError: this.#named(end.ownerError) };
+              // Numbers refused by a server that maps names: its domain
+              // learned, the ordinary writer gives them as names (its chown).
+              const { ownerError, ...rest } = end;
+              if (
+                owner &&
+                await this.#namesAfterRefusal(path, owner.owner, owner.ownerGroup, ownerError)
+              ) {
+                return rest;
+              }
+              return { ...rest, ownerError: this.#named(ownerError) };
             }
             if (end?.done && end.commitError !== undefined) {
               return { ...end, commitError: this.#named(end.commitError) };
@@ -432,16 +441,20 @@ export class NfsSide implements Side {
 
   /** The writer of a temporary this side created (exclusive). */
   #writerFor(file: WriteTarget): NfsWriter {
-    return new NfsWriter(file, {
-      named: (e) => this.#named(e),
-      depth: this.#tuning.writeDepth,
-      commitBytes: this.#tuning.commitBytes,
-      // The server keeps an exclusive create's verifier in the times until they are set.
-      resetTimes: true,
-      // A temporary: a file of one WRITE ends in one COMPOUND (4.1; 4.0: and a CLOSE).
-      endInOne: true,
-      onResend: this.#onResend,
-    });
+    return namingOwners(
+      new NfsWriter(file, {
+        named: (e) => this.#named(e),
+        depth: this.#tuning.writeDepth,
+        commitBytes: this.#tuning.commitBytes,
+        // The server keeps an exclusive create's verifier in the times until they are set.
+        resetTimes: true,
+        // A temporary: a file of one WRITE ends in one COMPOUND (4.1; 4.0: and a CLOSE).
+        endInOne: true,
+        onResend: this.#onResend,
+      }),
+      file.path,
+      this.#ownersGiven,
+    );
   }
 
   async openExisting(path: string): Promise<Writer> {
@@ -451,13 +464,17 @@ export class NfsSide implements Side {
     // failure before it (the file as it was) from one after it (the file
     // incomplete). The file keeps owner, mode and links.
     const file = await this.#call(() => this.client.open(path, { access: "write" }));
-    return new NfsWriter(file, {
-      named: (e) => this.#named(e),
-      depth: this.#tuning.writeDepth,
-      commitBytes: this.#tuning.commitBytes,
-      onResend: this.#onResend,
-      toEmpty: file.size !== 0n,
-    });
+    return namingOwners(
+      new NfsWriter(file, {
+        named: (e) => this.#named(e),
+        depth: this.#tuning.writeDepth,
+        commitBytes: this.#tuning.commitBytes,
+        onResend: this.#onResend,
+        toEmpty: file.size !== 0n,
+      }),
+      file.path,
+      this.#ownersGiven,
+    );
   }
 
   mkdir(path: string, mode: number): Promise<void> {
@@ -713,22 +730,99 @@ export class NfsSide implements Side {
     follow: boolean,
   ): Promise<void> {
     if (owner === undefined && group === undefined) return;
-    const attrs = {
-      ...(owner !== undefined ? { owner } : {}),
-      ...(group !== undefined ? { ownerGroup: group } : {}),
-    };
     this.#ownershipSet.delete(path);
     const client = this.client;
     // What the server holds then, read in the same COMPOUND (a squashing
     // export answers NFS4_OK and keeps its own): what ownership() compares.
     // Not of a symlink (follow false), whose owner is read with its times.
-    const held = await this.#call(() =>
-      client instanceof Nfs4Client && follow
-        ? client.setattrPath(path, attrs, { follow, readOwnership: true })
-        : client.setattrPath(path, attrs, { follow }).then(() => undefined)
-    );
+    const held = await this.#giveOwners(path, owner, group, (owner, group) => {
+      const attrs = {
+        ...(owner !== undefined ? { owner } : {}),
+        ...(group !== undefined ? { ownerGroup: group } : {}),
+      };
+      return this.#call(() =>
+        client instanceof Nfs4Client && follow
+          ? client.setattrPath(path, attrs, { follow, readOwnership: true })
+          : client.setattrPath(path, attrs, { follow }).then(() => undefined)
+      );
+    });
     if (held) this.#ownershipSet.set(path, held);
   }
+
+  /**
+   * Sends `owner` and `group` with `send` for the file `path`: numbers as
+   * `name@domain` once this server's domain is known; refused with
+   * NFS4ERR_BADOWNER while numbers went, once more by name, the domain
+   * learned from the directory holding `path` ({@linkcode #namesAfterRefusal}).
+   */
+  async #giveOwners<T>(
+    path: string,
+    owner: string | undefined,
+    group: string | undefined,
+    send: (owner: string | undefined, group: string | undefined) => Promise<T>,
+  ): Promise<T> {
+    const domain = this.#ownerDomain;
+    if (domain !== undefined) [owner, group] = await asNames(owner, group, domain);
+    try {
+      return await send(owner, group);
+    } catch (e) {
+      const named = await this.#namesAfterRefusal(path, owner, group, e);
+      if (!named) throw e;
+      return await send(...named);
+    }
+  }
+
+  /** For namingOwners(): a writer's file's owner and group, given as {@linkcode #giveOwners} does. */
+  readonly #ownersGiven: OwnersGiven = (path, owner, group, send) =>
+    this.#giveOwners(path, owner, group, send);
+
+  /**
+   * What to send again after a SETATTR of `owner` and `group` on `path`
+   * failed with `error`: when it is NFS4ERR_BADOWNER and numbers went, the
+   * numbers as `name@domain`, the domain the one this server's strings
+   * carry (one seen already, else the owner strings of the directory
+   * holding `path`), which is kept for the copy's later files. A server
+   * that maps owner strings to names may refuse numbers (RFC 7530 §5.9;
+   * Ganesha with `Allow_Numeric_Owners = false`, knfsd with idmapping):
+   * `nfs4 chown` does the same (cli/chown.ts). Undefined when nothing
+   * would change (no domain to be had, no local name for the id): the
+   * refusal is the answer.
+   */
+  async #namesAfterRefusal(
+    path: string,
+    owner: string | undefined,
+    group: string | undefined,
+    error: unknown,
+  ): Promise<[owner: string | undefined, group: string | undefined] | undefined> {
+    const badOwner = error instanceof NfsError && error.status === S.NFS4ERR_BADOWNER;
+    if (!badOwner || ![owner, group].some((s) => s !== undefined && NUMERIC_OWNER.test(s))) {
+      return undefined;
+    }
+    const domain = this.#ownerDomain ?? await this.#directoryDomain(this.dirname(path));
+    if (domain === undefined) return undefined;
+    this.#ownerDomain = domain;
+    const named = await asNames(owner, group, domain);
+    return named[0] === owner && named[1] === group ? undefined : named;
+  }
+
+  /**
+   * The domain of the owner strings of the directory `dir` (undefined when
+   * they carry none or it cannot be read), asked once per directory.
+   */
+  #directoryDomain(dir: string): Promise<string | undefined> {
+    let domain = this.#directoryDomains.get(dir);
+    if (!domain) {
+      domain = this.client.stat(dir, { follow: true }).then(
+        (info) => ownerDomain(info.owner, info.group),
+        () => undefined,
+      );
+      this.#directoryDomains.set(dir, domain);
+    }
+    return domain;
+  }
+
+  /** {@linkcode #directoryDomain}'s answers, by directory. */
+  readonly #directoryDomains = new Map<string, Promise<string | undefined>>();
 
   async ownership(path: string, follow: boolean, writer?: Writer): Promise<Ownership> {
     if (writer) {
@@ -799,4 +893,42 @@ export class NfsSide implements Side {
       (error.status === S.NFS4ERR_ACCESS || error.status === S.NFS4ERR_PERM ||
         error.status === S.NFS4ERR_BADOWNER);
   }
+}
+
+/** An owner string that is a number (an id), not `name@domain`. */
+const NUMERIC_OWNER = /^\d+$/;
+
+/** `owner` and `group` with their numbers as `name@domain` where this host names the id (serverOwner). */
+async function asNames(
+  owner: string | undefined,
+  group: string | undefined,
+  domain: string,
+): Promise<[owner: string | undefined, group: string | undefined]> {
+  return await Promise.all([
+    owner === undefined ? undefined : serverOwner(owner, "user", domain),
+    group === undefined ? undefined : serverOwner(group, "group", domain),
+  ]);
+}
+
+/**
+ * How a writer of {@linkcode namingOwners} gives its file's owner and group:
+ * `send` called with the strings to send (NfsSide #giveOwners).
+ */
+type OwnersGiven = <T>(
+  path: string,
+  owner: string | undefined,
+  group: string | undefined,
+  send: (owner: string | undefined, group: string | undefined) => Promise<T>,
+) => Promise<T>;
+
+/**
+ * `writer`, its chown giving numbers to a server that maps owner strings to
+ * names as `name@domain` (NfsSide #giveOwners). Its own chown is wrapped
+ * rather than overridden in a subclass: nfs_writer.ts is not yet evaluated
+ * when this module is (an import cycle), so no class here may extend it.
+ */
+function namingOwners(writer: NfsWriter, path: string, ownersGiven: OwnersGiven): NfsWriter {
+  const chown = writer.chown.bind(writer);
+  writer.chown = (owner, group) => ownersGiven(path, owner, group, chown);
+  return writer;
 }

@@ -41,7 +41,7 @@ export async function copySpecial(
           ...ownership,
           // mknod applies the umask and drops set-id bits: the mode is set again.
           mode,
-          ...keptTimes(run, stat),
+          ...keptTimes(run, from, stat, shownAs),
         },
         { shownAs },
       ),

@@ -3,8 +3,9 @@
  * translated from one side's names to the other's and set before the mode
  * (a change of owner clears set-id bits), then modes and times. What cannot
  * be kept (an owner the server refuses, times a server cannot give a
- * symlink) is a warning, as coreutils says "failed to preserve ownership"
- * and goes on; it does not make the copy fail.
+ * symlink, times the source's server does not give) is a warning, as
+ * coreutils says "failed to preserve ownership" and goes on; it does not
+ * make the copy fail.
  *
  * An owner given on a server is read back ({@linkcode ownershipKept}): a
  * server that squashes owners (Ganesha's `all_squash`, `root_squash` for
@@ -269,9 +270,34 @@ function sameTime(a: NfsTime, b: NfsTime): boolean {
   return a.seconds === b.seconds && a.nseconds === b.nseconds;
 }
 
-/** The times to give a copy of `source`, when they are kept. */
-export function keptTimes(run: CopyRun, source: Stat): { mtime?: NfsTime; atime?: NfsTime } {
-  return run.keep.timestamps && source.mtime && source.atime
-    ? { mtime: source.mtime, atime: source.atime }
-    : {};
+/**
+ * The times to give `shownAs`, the copy of `source` (on `from`), when they
+ * are kept. A source whose server did not give its access or modification
+ * time (Ganesha's MEM FSAL lists time_access and time_modify in
+ * supported_attrs, RFC 7530 §5.8.2.37/.44, and leaves them out of every
+ * GETATTR) cannot lend them: a warning per file, naming what was missing, as
+ * for an owner that cannot be given (`nfs4 touch -r` of such a file fails
+ * alike), and the copy keeps the time it was made. Neither time is given
+ * then: one alone would pair a copied time with the time of the copy.
+ */
+export function keptTimes(
+  run: CopyRun,
+  from: Side,
+  source: Stat,
+  shownAs: string,
+): { mtime?: NfsTime; atime?: NfsTime } {
+  if (!run.keep.timestamps) return {};
+  if (source.mtime && source.atime) return { mtime: source.mtime, atime: source.atime };
+  const missing = !source.mtime && !source.atime
+    ? "access and modification times"
+    : source.mtime
+    ? "access time"
+    : "modification time";
+  run.warn(
+    `${shownAs}: cannot preserve times: the server did not give the ${missing} of ${
+      from.display(source.path)
+    }`,
+    from,
+  );
+  return {};
 }

@@ -479,7 +479,7 @@ export async function keepSymlink(
   const shownAs = dest.side.display(dest.path);
   const attrs: NodeAttrs = {
     ...await ownershipFor(run, from, dest.side, stat, shownAs),
-    ...keptTimes(run, stat),
+    ...keptTimes(run, from, stat, shownAs),
   };
   const keeps = attrs.owner !== undefined || attrs.group !== undefined || attrs.mtime;
   return await copySymlink(
@@ -517,7 +517,7 @@ async function makeDirectory(
   const keep = run.keep;
   const mode = keep.mode ? sourceMode : sourceMode & 0o1777 & ~run.umask;
   const attrs = {
-    ...keptTimes(run, source),
+    ...keptTimes(run, from, source, side.display(dest.path)),
     ...await ownershipFor(run, from, side, source, side.display(dest.path)),
   };
   const kept = keep.mode || keep.timestamps || keep.ownership;

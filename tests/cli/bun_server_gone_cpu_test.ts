@@ -1,0 +1,90 @@
+/**
+ * Under Bun, a command whose operation waits to resend to a server that has
+ * gone sleeps while it waits: it does not spin (F1, cli/main.ts
+ * `holdEventLoop`). With the connection refused there is no socket left,
+ * and the state manager's resend wait (RFC 7530 §3.1.1, RFC 8881 §2.9.2:
+ * the same request again, once connected) is an unref'd timer; Bun then
+ * polled its event loop at up to 100% of a core, `nfs4 tail -f` at 70-100
+ * clock ticks a second, until the server came back or the command ended.
+ *
+ * The bound is on CPU time, not on how long anything takes: 0.3 CPU-s over
+ * 3 s of waiting, where the spin used 2-3 s and a waiting command uses
+ * about 0.01.
+ */
+
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { serverTest } from "../_server.ts";
+import { ROOT } from "./_spawn.ts";
+
+const bun = `${ROOT}.tools/bun/node_modules/.bin/bun`;
+/** How long the CPU time of the waiting command is watched. */
+const WATCH_MS = 3_000;
+/** The most CPU it may take meanwhile. */
+const MAX_CPU_SECONDS = 0.3;
+
+/** User and system CPU time of process `pid` so far, in clock ticks (proc(5) fields 14 and 15). */
+function cpuTicks(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  // The fields after the command name, which is in parentheses and may hold spaces.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+async function clockTicksPerSecond(): Promise<number> {
+  const out = await new Deno.Command("getconf", { args: ["CLK_TCK"], stdout: "piped" }).output();
+  const ticks = Number(new TextDecoder().decode(out.stdout).trim());
+  return Number.isInteger(ticks) && ticks > 0 ? ticks : 100;
+}
+
+/** Reads `stream` as text until `pattern` matches what was read; returns all of it. */
+async function readUntil(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  pattern: RegExp,
+  what: string,
+): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = "";
+  while (!pattern.test(text)) {
+    const { value, done } = await reader.read();
+    if (done) assert.fail(`${what} ended before ${pattern}:\n${text}`);
+    text += decoder.decode(value, { stream: true });
+  }
+  return text;
+}
+
+serverTest(
+  "nfs4 under Bun: an operation resent to a server gone (connection refused, RFC 7530 §3.1.1) waits without spinning",
+  async (server) => {
+    await Deno.writeTextFile(`${server.exportDir}/tf`, "line\n");
+    const child = new Deno.Command(bun, {
+      args: ["cli/main.ts", "--trace", "tail", "-f", `${server.url}/vfs/tf`],
+      cwd: ROOT,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    const out = child.stdout.getReader();
+    const err = child.stderr.getReader();
+    try {
+      assert.equal(await readUntil(out, /line\n/, "stdout"), "line\n");
+      await server.crash();
+      // tail's next look at the file is refused and waits to be sent again.
+      await readUntil(err, /resend .*connection refused/, "the trace");
+      const before = cpuTicks(child.pid);
+      await new Promise((resolve) => setTimeout(resolve, WATCH_MS));
+      const used = (cpuTicks(child.pid) - before) / await clockTicksPerSecond();
+      assert.ok(
+        used < MAX_CPU_SECONDS,
+        `the waiting command used ${used.toFixed(2)} CPU-s in ${WATCH_MS / 1000} s (spinning)`,
+      );
+    } finally {
+      child.kill("SIGKILL");
+      await child.status;
+      await out.cancel();
+      await err.cancel();
+    }
+  },
+  { ignore: !existsSync(bun) },
+);
