@@ -43,6 +43,7 @@ import {
   type Stateid,
 } from "../nfs4/types.ts";
 import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
+import { holdEventLoop } from "../os/timers.ts";
 import { ClientRecord } from "./client.ts";
 import {
   actionForStatus,
@@ -420,6 +421,12 @@ export class RecoveryTimeoutError extends Error {
     this.mayHaveRun = ran !== undefined;
   }
 }
+
+/**
+ * Whether operations hold the event loop while they run (see run()): under
+ * Bun and Node, not Deno.
+ */
+const HOLD_FOR_OPERATIONS = !("Deno" in globalThis);
 
 /**
  * The 4.1 session the server granted is too small for this client to
@@ -1997,7 +2004,21 @@ export class StateManager {
    * an interrupt keep their bounds: a resend budget per request, and the
    * release window.
    */
-  async run<T extends OpList>(build: () => T, options: RunOptions = {}): Promise<ResultsOf<T>> {
+  run<T extends OpList>(build: () => T, options: RunOptions = {}): Promise<ResultsOf<T>> {
+    // While an operation runs, the event loop is held (lib/os/timers.ts
+    // holdEventLoop): its waits are unref'd timers (resend backoff, DELAY,
+    // GRACE, recovery), and with no socket left (the server refused the
+    // connection) Bun then polls its event loop at 100% of a core, and Node
+    // ends the program (exit 13) with the operation pending. Not under Deno,
+    // which sleeps on such timers while a caller awaits. The state
+    // manager's own background timers (renewal, lease watch) stay unref'd:
+    // an idle client keeps no program alive.
+    if (!HOLD_FOR_OPERATIONS) return this.#run(build, options);
+    const letGo = holdEventLoop();
+    return this.#run(build, options).finally(letGo);
+  }
+
+  async #run<T extends OpList>(build: () => T, options: RunOptions): Promise<ResultsOf<T>> {
     const started = this.clock.now();
     const deadline = started + this.recoveryTimeoutMs;
     /**

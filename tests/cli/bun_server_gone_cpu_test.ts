@@ -14,6 +14,7 @@
 
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
+import { cpuSecondsOver, readUntil } from "../_process_cpu.ts";
 import { serverTest } from "../_server.ts";
 import { ROOT } from "./_spawn.ts";
 
@@ -22,36 +23,6 @@ const bun = `${ROOT}.tools/bun/node_modules/.bin/bun`;
 const WATCH_MS = 3_000;
 /** The most CPU it may take meanwhile. */
 const MAX_CPU_SECONDS = 0.3;
-
-/** User and system CPU time of process `pid` so far, in clock ticks (proc(5) fields 14 and 15). */
-function cpuTicks(pid: number): number {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  // The fields after the command name, which is in parentheses and may hold spaces.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return Number(fields[11]) + Number(fields[12]);
-}
-
-async function clockTicksPerSecond(): Promise<number> {
-  const out = await new Deno.Command("getconf", { args: ["CLK_TCK"], stdout: "piped" }).output();
-  const ticks = Number(new TextDecoder().decode(out.stdout).trim());
-  return Number.isInteger(ticks) && ticks > 0 ? ticks : 100;
-}
-
-/** Reads `stream` as text until `pattern` matches what was read; returns all of it. */
-async function readUntil(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-  pattern: RegExp,
-  what: string,
-): Promise<string> {
-  const decoder = new TextDecoder();
-  let text = "";
-  while (!pattern.test(text)) {
-    const { value, done } = await reader.read();
-    if (done) assert.fail(`${what} ended before ${pattern}:\n${text}`);
-    text += decoder.decode(value, { stream: true });
-  }
-  return text;
-}
 
 serverTest(
   "nfs4 under Bun: an operation resent to a server gone (connection refused, RFC 7530 §3.1.1) waits without spinning",
@@ -72,9 +43,7 @@ serverTest(
       await server.crash();
       // tail's next look at the file is refused and waits to be sent again.
       await readUntil(err, /resend .*connection refused/, "the trace");
-      const before = cpuTicks(child.pid);
-      await new Promise((resolve) => setTimeout(resolve, WATCH_MS));
-      const used = (cpuTicks(child.pid) - before) / await clockTicksPerSecond();
+      const used = await cpuSecondsOver(child.pid, WATCH_MS);
       assert.ok(
         used < MAX_CPU_SECONDS,
         `the waiting command used ${used.toFixed(2)} CPU-s in ${WATCH_MS / 1000} s (spinning)`,

@@ -119,7 +119,7 @@ serverTest(
     assert.match(idle, /> \* [0-9.]+ s state: \+RECLAIM_REBOOT/, idle);
     assert.match(
       idle,
-      /> \* [0-9.]+ s lock: LOCK\(reclaim\) reclaimed \(\/vfs\/held write 0-\)/,
+      /> \* [0-9.]+ s lock: LOCK\(reclaim\) reclaimed \(\/vfs\/held write 0- \S+ -> \S+\)/,
       idle,
     );
     assert.match(idle, /> \* [0-9.]+ s state: -RECLAIM_REBOOT/, idle);

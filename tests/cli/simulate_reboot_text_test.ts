@@ -63,7 +63,7 @@ drillTest(
     assert.match(text, /\n {2}\+\d\.\d{3} {2}OPEN\(CLAIM_PREVIOUS\) reclaimed {2}\(\/vfs\/drill /);
     assert.match(
       text,
-      /\n {2}\+\d\.\d{3} {2}LOCK\(reclaim\) reclaimed {2}\(\/vfs\/drill write 0-\)\n/,
+      /\n {2}\+\d\.\d{3} {2}LOCK\(reclaim\) reclaimed {2}\(\/vfs\/drill write 0- \S+ -> \S+\)\n/,
     );
     assert.match(text, /\n {2}\+\d\.\d{3} {2}RECLAIM_COMPLETE ok\n/);
     assert.match(text, /\nchecks:\n {2}OK {4}another client's LOCKT before the reboot: /);

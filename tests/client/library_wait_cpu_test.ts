@@ -1,0 +1,56 @@
+/**
+ * A library program under Bun whose operation waits to resend to a server
+ * that has gone sleeps while it waits (StateManager.run() holds the event
+ * loop, lib/os/timers.ts holdEventLoop). With the connection refused there
+ * is no socket left, and the resend wait (RFC 7530 §3.1.1, RFC 8881
+ * §2.9.2) is an unref'd timer: Bun polled its event loop at up to 100% of a
+ * core until the server came back (and Node ended such a program, exit 13,
+ * with the operation pending). The CLI's own hold (cli/main.ts) is not in
+ * play here: this is mod.ts alone.
+ *
+ * The bound is on CPU time, not on how long anything takes: 0.3 CPU-s over
+ * 3 s of waiting, where the spin used 2-3 s.
+ */
+
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { cpuSecondsOver, readUntil } from "../_process_cpu.ts";
+import { serverTest } from "../_server.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const bun = `${ROOT}.tools/bun/node_modules/.bin/bun`;
+const WATCH_MS = 3_000;
+const MAX_CPU_SECONDS = 0.3;
+
+serverTest(
+  "a library program under Bun: an operation resent to a server gone (connection refused, RFC 7530 §3.1.1) waits without spinning",
+  async (server) => {
+    await Deno.writeTextFile(`${server.exportDir}/lw`, "line\n");
+    const child = new Deno.Command(bun, {
+      args: ["tests/client/_bun_library_wait.ts", "127.0.0.1", String(server.port), "/vfs/lw"],
+      cwd: ROOT,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    const out = child.stdout.getReader();
+    const err = child.stderr.getReader();
+    try {
+      await readUntil(out, /opened \/vfs\/lw\n/, "stdout");
+      await server.crash();
+      await readUntil(err, /resend .*connection refused/, "the trace");
+      const used = await cpuSecondsOver(child.pid, WATCH_MS);
+      assert.ok(
+        used < MAX_CPU_SECONDS,
+        `the waiting program used ${used.toFixed(2)} CPU-s in ${WATCH_MS / 1000} s (spinning)`,
+      );
+    } finally {
+      child.kill("SIGKILL");
+      await child.status;
+      await out.cancel();
+      await err.cancel();
+    }
+  },
+  { ignore: !existsSync(bun) },
+);
