@@ -348,7 +348,7 @@ export interface LockLost {
   readonly range: LockRange;
   /**
    * Why, as the trace's `lock lost` event says it:
-   * `lease ran out locally: no renewal for 31.0 s with a 30 s lease`,
+   * `lease ran out locally: no renewal answered for 31.0 s with a 30 s lease; last renewal: …`,
    * `revoked (TEST_STATEID)`, `lock recovery failed: LOCK -> NFS4ERR_NO_GRACE`.
    */
   readonly reason: string;

@@ -109,6 +109,7 @@ import {
   type RunOptions,
   SessionGrantError,
   StateManager,
+  StateProtectionError,
 } from "../state/manager.ts";
 import {
   formatRange,
@@ -497,10 +498,11 @@ export class Nfs4Client implements Nfs4ClientApi {
       : AUTO_MINOR_VERSIONS;
     const tracer = options.tracer ?? new Tracer();
     if (options.onTrace) tracer.subscribe(options.onTrace);
-    // A 4.1/4.2 session too small to use, when `auto` goes on to 4.0.
-    let sessionTooSmall: SessionGrantError | undefined;
+    // A 4.1/4.2 session too small to use, or state protection this client
+    // cannot honour, when `auto` goes on to 4.0.
+    let refusedWithSessions: SessionGrantError | StateProtectionError | undefined;
     for (const minor of tries) {
-      if (sessionTooSmall && minor !== 0) continue;
+      if (refusedWithSessions && minor !== 0) continue;
       const channel = RpcCompoundChannel.to({
         host: options.host,
         port: options.port,
@@ -545,8 +547,17 @@ export class Nfs4Client implements Nfs4ClientApi {
         // The same server grants the same session whatever the minor
         // version: with `auto`, 4.0 (no sessions) is tried next.
         if (e instanceof SessionGrantError && tries.includes(0)) {
-          sessionTooSmall = e;
+          refusedWithSessions = e;
           tracer.emit("clid", `NFSv4.${minor} session too small`, "trying NFSv4.0");
+          continue;
+        }
+        // EXCHANGE_ID answered with SP4_MACH_CRED or SP4_SSV, which need
+        // RPCSEC_GSS: 4.0 has no state protection (SETCLIENTID, RFC 7530
+        // §16.33), so with `auto` it is tried next, as for a session too
+        // small. The manager ended its step `refused`, as for that one.
+        if (e instanceof StateProtectionError && tries.includes(0)) {
+          refusedWithSessions = e;
+          tracer.emit("clid", `NFSv4.${minor} state protection refused`, "trying NFSv4.0");
           continue;
         }
         if (e instanceof SessionGrantError) {
@@ -554,11 +565,18 @@ export class Nfs4Client implements Nfs4ClientApi {
           // error's own line tells it, as MinorVersionError's does.
           tracer.emit("clid", `NFSv4.${minor} session too small`, `NFSv4.${minor} was asked for`);
         }
-        // No 4.0 either: the session is what to tell.
+        if (e instanceof StateProtectionError) {
+          tracer.emit(
+            "clid",
+            `NFSv4.${minor} state protection refused`,
+            `NFSv4.${minor} was asked for`,
+          );
+        }
+        // No 4.0 either: the session (or its state protection) is what to tell.
         if (
-          sessionTooSmall && e instanceof NfsError && e.status === S.NFS4ERR_MINOR_VERS_MISMATCH
+          refusedWithSessions && e instanceof NfsError && e.status === S.NFS4ERR_MINOR_VERS_MISMATCH
         ) {
-          throw sessionTooSmall;
+          throw refusedWithSessions;
         }
         if (e instanceof NfsError && e.status === S.NFS4ERR_MINOR_VERS_MISMATCH) {
           const next = tries[tries.indexOf(minor) + 1];

@@ -89,8 +89,9 @@ const TABLE = new Map<number, RecoveryAction>([
   [S.NFS4ERR_BADSLOT, SESSION_RESET],
   [S.NFS4ERR_BAD_HIGH_SLOT, SESSION_RESET],
   [S.NFS4ERR_SEQ_FALSE_RETRY, SESSION_RESET],
-  // A SEQ_MISORDERED on a slot whose seqid was not 1 is first sent again
-  // with seqid 1 (seqMisorderedAction); the one that comes here resets.
+  // A SEQ_MISORDERED on a slot whose seqid was not 1 first sets the slot
+  // to seqid 1 and is sent again (seqMisorderedAction); the one that comes
+  // here resets.
   [S.NFS4ERR_SEQ_MISORDERED, SESSION_RESET],
   [S.NFS4ERR_CONN_NOT_BOUND_TO_SESSION, { kind: "recover", flags: ["BIND_CONN_TO_SESSION"] }],
   // RFC 7530 §9.1.7: the server and we disagree on the owner's seqid.
@@ -165,9 +166,10 @@ export function badSlotAction(slotid: number, targetHighest: number): RecoveryAc
  * `slotSeqid` (RFC 8881 §2.10.6.1, §18.46.3; the kernel's
  * nfs41_sequence_process: "Could this slot have been previously retired?
  * If so, then the server may be expecting seq_nr = 1!"). Not 1: the
- * server may have let the slot go and made it anew, and expects 1: send
- * the request again at once with the slot's sequence id set to 1
- * ("retry"). Already 1: the session is out of step: reset it. The server
+ * server may have let the slot go and made it anew, and expects 1: set
+ * the slot's sequence id to 1 and send the request again ("retry"; it
+ * waits for a slot like any request, and the first one free, this one at
+ * seqid 1 or another, carries it). Already 1: the session is out of step: reset it. The server
  * ran nothing of a COMPOUND whose SEQUENCE failed; the caller sends it
  * again this way once, and only when the refusal answered its only
  * transmission (a resend's first transmission may have run before the

@@ -462,7 +462,11 @@ export class SessionGrantError extends Error {
  * RPCSEC_GSS (§2.10.8.3, §18.35.3: this client sends AUTH_SYS only). A
  * client ID whose state operations the server would refuse is not used:
  * no CREATE_SESSION confirms it (an unconfirmed record the server may drop,
- * RFC 8881 §18.35.4), and nothing is sent under it.
+ * RFC 8881 §18.35.4), and nothing is sent under it. At connect with
+ * version `auto`, NFSv4.0 is tried next (Nfs4Client.connect). Met later
+ * (a new client ID after the lease expired), it is fatal as any error a
+ * recovery cannot get past: opens are bad, locks told lost, and the former
+ * session and client ID, not destroyed, lapse with the lease.
  */
 export class StateProtectionError extends Error {
   /** The server, as `host:port`. */
@@ -1267,6 +1271,18 @@ export class StateManager {
             `${flag} refused`,
             `NFSv4.${this.minorVersion}: the session granted is too small to use: ` +
               e.shortfalls.join("; "),
+          );
+        } else if (
+          flag === "LEASE_EXPIRED" && !this.#established && e instanceof StateProtectionError
+        ) {
+          // The first EXCHANGE_ID, answered with state protection this
+          // client cannot honour: as above, the connect falls back to
+          // NFSv4.0 (no state protection) when it may.
+          this.tracer.emit(
+            "step",
+            `${flag} refused`,
+            `NFSv4.${this.minorVersion}: EXCHANGE_ID answered with ${e.how} state protection ` +
+              "(it needs RPCSEC_GSS)",
           );
         } else {
           this.tracer.emit("error", `${flag} failed`, this.#fatal.message);
@@ -3002,13 +3018,15 @@ export class StateManager {
       return this.#sendNow(ops, options, changes, softStop, until, badSlots + 1, seqidOneTried);
     }
     if (misordered !== undefined) {
-      // Sent again at once, as a new request (the kernel's retry_nowait
-      // after setting seq_nr to 1), not through the table: no session reset.
+      // Sent again as a new request (the kernel's retry_nowait after
+      // setting seq_nr to 1), not through the table: no session reset. The
+      // slot went back to the table, now at seqid 1: the resend waits for
+      // a slot like any request, and the first free one carries it.
       this.tracer.emit(
         "retry",
         "SEQUENCE -> NFS4ERR_SEQ_MISORDERED",
         `slot ${misordered.slot} seqid ${misordered.seqid}: the server may have made the slot ` +
-          "anew (RFC 8881 §2.10.6.1); sending again with its seqid 1",
+          `anew (RFC 8881 §2.10.6.1); slot ${misordered.slot} set to seqid 1, sending again`,
       );
       return this.#sendNow(ops, options, changes, softStop, until, badSlots, true);
     }
@@ -3589,7 +3607,6 @@ export class StateManager {
       this.#abandoned(options);
   }
 
-  /** SEQUENCE errors (kernel nfs41_sequence_process). */
   /**
    * The slot after a failed SEQUENCE (kernel nfs41_sequence_process). The
    * recovery itself comes from the status table: DELAY retries on the same

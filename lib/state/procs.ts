@@ -2580,14 +2580,7 @@ async function settleUnknownLocks(m: StateManager, lockState: LockState): Promis
           );
           continue;
         }
-        if (holder === "shared") {
-          m.tracer.emit(
-            "lock",
-            "settle",
-            `${what}: LOCKT finds another owner's read lock, beside which ours may be held; ` +
-              "LOCK again to learn it (taking it a moment if it was not), then LOCKU",
-          );
-        }
+        // The room is checked first: a LOCK not sent is not announced.
         const needs = Math.max(SETTLE_LOCK_ROOM_MS, 2 * lockTripMs);
         const left = m.releaseEndsAt === undefined ? undefined : m.releaseEndsAt - m.clock.now();
         if (left !== undefined && left < needs) {
@@ -2601,9 +2594,18 @@ async function settleUnknownLocks(m: StateManager, lockState: LockState): Promis
           m.notReleased.push({
             what: `LOCK ${what}`,
             why: `whose answer never came, not settled (${why}); ` +
-              "the server may hold it until the lease ends",
+              // LOCKT named this lock owner: the server holds it.
+              `the server ${holder === "ours" ? "holds" : "may hold"} it until the lease ends`,
           });
           continue;
+        }
+        if (holder === "shared") {
+          m.tracer.emit(
+            "lock",
+            "settle",
+            `${what}: LOCKT finds another owner's read lock, beside which ours may be held; ` +
+              "LOCK again to learn it (taking it a moment if it was not), then LOCKU",
+          );
         }
         await lockRange(m, lockState, range, {
           noWait: true,

@@ -19,6 +19,17 @@ import { serverTest } from "../_server.ts";
 
 const LEASE = 3;
 
+/** Each COMPOUND in `events` as its ops, comma-joined, a failed op with its status: `CREATE_SESSION NFS4ERR_STALE_CLIENTID`. */
+function wireOps(events: readonly TraceEvent[]): string[] {
+  return events
+    .filter((e) => e.category === "ops")
+    .map((e) =>
+      (e.data?.["ops"] as { op: string; status?: string }[])
+        .map((o) => o.status === undefined || o.status === "NFS4_OK" ? o.op : `${o.op} ${o.status}`)
+        .join(",")
+    );
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -76,31 +87,14 @@ serverTest(
       // went out between; what follows is held as after a new client ID.
       assert.equal(allIds[0], allIds[1], text());
       assert.notEqual(allIds[2], allIds[0], text());
-      const between = events.slice(exchanges[1]! + 1, exchanges[2]!)
-        .filter((e) => e.category === "ops")
-        .map((e) =>
-          (e.data?.["ops"] as { op: string; status?: string }[])
-            .map((o) =>
-              o.status === undefined || o.status === "NFS4_OK" ? o.op : `${o.op} ${o.status}`
-            )
-            .join(",")
-        );
+      const between = wireOps(events.slice(exchanges[1]! + 1, exchanges[2]!));
       assert.deepEqual(between, ["CREATE_SESSION NFS4ERR_STALE_CLIENTID"], text());
     }
     const made = exchanges[exchanges.length - 1]!;
     const ids = [allIds[0], allIds[allIds.length - 1]];
     const after = events.slice(made);
     // What went on the wire after it, renewals (SEQUENCE alone) aside.
-    const wire = after
-      .filter((e) => e.category === "ops")
-      .map((e) =>
-        (e.data?.["ops"] as { op: string; status?: string }[])
-          .map((o) =>
-            o.status === undefined || o.status === "NFS4_OK" ? o.op : `${o.op} ${o.status}`
-          )
-          .join(",")
-      )
-      .filter((ops) => !/^SEQUENCE( \S+)?$/.test(ops));
+    const wire = wireOps(after).filter((ops) => !/^SEQUENCE( \S+)?$/.test(ops));
     // No lease check for the old stateids (audit C: 8 of them, each "lease valid").
     assert.ok(!after.some((e) => e.event === "+CHECK_LEASE"), text());
     const dropped = after.filter((e) => e.event === "dropped").map((e) =>

@@ -2,13 +2,16 @@
  * SEQUENCE refused NFS4ERR_SEQ_MISORDERED on a slot whose sequence id was
  * not 1: the server may have let the slot go and made it anew, and expects
  * 1 (RFC 8881 §2.10.6.1). A SEQUENCE so refused ran nothing of its
- * COMPOUND (§18.46.3), so the request is sent again at once with the
- * slot's seqid set to 1, once, as the kernel's nfs41_sequence_process
+ * COMPOUND (§18.46.3), so the slot's seqid is set to 1 and the request is
+ * sent again, once, as the kernel's nfs41_sequence_process
  * does, before the session is reset. Before, every SEQ_MISORDERED reset
  * the session (DESTROY_SESSION, CREATE_SESSION).
  */
 
 import assert from "node:assert/strict";
+import { NfsError } from "../../lib/nfs4/errors.ts";
+import { putfh } from "../../lib/nfs4/ops/putfh.ts";
+import { remove } from "../../lib/nfs4/ops/remove.ts";
 import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
 import { seqMisorderedAction } from "../../lib/state/error_table.ts";
 import { harness } from "./_harness.ts";
@@ -39,7 +42,7 @@ Deno.test("4.1: SEQ_MISORDERED from a server that made the slot anew (it expects
   ]);
   assert.deepEqual(h.entries().map((e) => [e.slotid, e.sequenceid]), [[0, seqid], [0, 1]]);
   assert.deepEqual(h.details(["retry"]), [
-    `SEQUENCE -> NFS4ERR_SEQ_MISORDERED (slot 0 seqid ${seqid}: the server may have made the slot anew (RFC 8881 §2.10.6.1); sending again with its seqid 1)`,
+    `SEQUENCE -> NFS4ERR_SEQ_MISORDERED (slot 0 seqid ${seqid}: the server may have made the slot anew (RFC 8881 §2.10.6.1); slot 0 set to seqid 1, sending again)`,
   ]);
   assert.deepEqual(h.steps(), []);
   assert.equal(h.m.client.sessionIdText, session);
@@ -93,4 +96,40 @@ Deno.test("4.1: SEQ_MISORDERED on a slot whose seqid is 1 already: no resend, th
   ]);
   assert.deepEqual([h.entries()[0]!.slotid, h.entries()[0]!.sequenceid], [1, 1]);
   assert.deepEqual(h.details(["retry"]).filter((d) => d.includes("MISORDERED")), []);
+});
+
+Deno.test("4.1: SEQ_MISORDERED answering a resend is not retried with seqid 1; the REMOVE's NOENT is marked as answering a resend (RFC 8881 §2.10.6.1, §18.46.3)", async () => {
+  await using h = await harness(1);
+  const dir = await h.vfs();
+  // The server runs the REMOVE, its reply is lost, and the server makes the
+  // slot anew before the resend comes: the resend is misordered.
+  let remade = false;
+  h.server.intercept("SEQUENCE", (args, server) => {
+    const a = args as { slotid: number; sequenceid: number };
+    const [serverSession] = [...server.sessions.values()];
+    const slot = serverSession!.slots[a.slotid]!;
+    if (!remade && slot.seqid === a.sequenceid && slot.seqid !== 0) {
+      remade = true;
+      serverSession!.slots[a.slotid] = { seqid: 0, cached: undefined };
+    }
+  }, { times: 1_000 });
+  h.channel.dropReplies("REMOVE", { times: 1 });
+  h.mark();
+  const outcome = await h.drive(h.m.run(() => [putfh(dir), remove("file")] as const))
+    .then(() => undefined, (e: unknown) => e);
+  h.server.clearFaults();
+  assert.ok(remade, "the slot was made anew before the resend");
+  // Seqid 1 would run the REMOVE a second time as a new request, and its
+  // NOENT would say "no such file" of a file this REMOVE removed.
+  assert.ok(outcome instanceof NfsError, String(outcome));
+  assert.equal(outcome.status, S.NFS4ERR_NOENT);
+  assert.equal(outcome.answeredResend, true);
+  assert.deepEqual(h.details(["retry"]).filter((d) => d.includes("MISORDERED")), []);
+  assert.deepEqual(h.ops(), [
+    "SEQUENCE,PUTFH,REMOVE",
+    "SEQUENCE,PUTFH,REMOVE -> NFS4ERR_SEQ_MISORDERED",
+    "DESTROY_SESSION",
+    "CREATE_SESSION",
+    "SEQUENCE,PUTFH,REMOVE -> NFS4ERR_NOENT",
+  ]);
 });

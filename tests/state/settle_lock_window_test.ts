@@ -12,11 +12,9 @@
  */
 
 import assert from "node:assert/strict";
-import { LockType } from "../../lib/nfs4/constants.ts";
-import { Nfs4Status as S } from "../../lib/nfs4/status.ts";
 import type { LockRange } from "../../lib/state/open_state.ts";
 import { harness } from "./_harness.ts";
-import { lockStoppedInFlight } from "./_lock_settle.ts";
+import { lockHolderUnnamed, lockStoppedInFlight } from "./_lock_settle.ts";
 
 const RANGE: LockRange = { type: "write", offset: 0n, length: 10n };
 
@@ -30,14 +28,7 @@ for (const minor of [0, 1] as const) {
       a.m.interrupt(new Error("interrupted (Ctrl-C)"));
       // LOCKT names a holder the server does not name (Ganesha's
       // placeholder owner, client ID 0): the settle sends the LOCK again.
-      a.server.failNext("LOCKT", S.NFS4ERR_DENIED, {
-        detail: {
-          offset: 0n,
-          length: 10n,
-          locktype: LockType.WRITE_LT,
-          owner: { clientid: 0n, owner: new Uint8Array() },
-        },
-      });
+      lockHolderUnnamed(a, RANGE);
       // From the settle's op on, requests wait past the window's end; the
       // server runs them then, and their answers go nowhere.
       a.server.intercept(op === "LOCK" ? "LOCKT" : "LOCK", () => a.channel.hold());
