@@ -26,7 +26,10 @@ for (const vers of ["4.0", "4.1"] as const) {
       const [, owner] = await holder.waitFor("stderr", holdingLine(url, "exclusive", "0-9"));
 
       await server.restart();
-      await holder.waitFor("stderr", / lock +LOCK\(reclaim\) reclaimed +\(\/vfs\/f write 0-9 \S+ -> \S+\)/);
+      await holder.waitFor(
+        "stderr",
+        / lock +LOCK\(reclaim\) reclaimed +\(\/vfs\/f write 0-9 \S+ -> \S+\)/,
+      );
 
       // Another client: its OPEN and LOCK wait out the grace period (-w;
       // -n would fail at once with NFS4ERR_GRACE), then the LOCK is denied.
@@ -64,7 +67,10 @@ for (const vers of ["4.0", "4.1"] as const) {
       await waiter.waitFor("stderr", /LOCK denied, waiting/);
 
       await server.restart();
-      await holder.waitFor("stderr", / lock +LOCK\(reclaim\) reclaimed +\(\/vfs\/f write 0- \S+ -> \S+\)/);
+      await holder.waitFor(
+        "stderr",
+        / lock +LOCK\(reclaim\) reclaimed +\(\/vfs\/f write 0- \S+ -> \S+\)/,
+      );
       holder.kill("SIGTERM");
       const released = await holder.done;
       assert.equal(released.code, 0, released.stderr);
