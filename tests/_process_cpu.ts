@@ -43,3 +43,58 @@ export async function readUntil(
   }
   return text;
 }
+
+/** What {@linkcode assertWaitsWithoutSpinning} runs and watches. */
+export interface SpinWatch {
+  /** Bun's executable. */
+  readonly bun: string;
+  /** Its arguments (a script and what the script takes). */
+  readonly args: readonly string[];
+  /** The working directory. */
+  readonly cwd: string;
+  /** What stdout shows once the program holds its state (before the server goes). */
+  readonly ready: RegExp;
+  /** Ends the server (a crash: the connection is refused from then on). */
+  readonly crash: () => Promise<void>;
+  /** How long the waiting program's CPU is watched (default 3 s). */
+  readonly watchMs?: number;
+  /** The most CPU it may take meanwhile (default 0.3 s; a spin takes 2-3 s in 3 s). */
+  readonly maxCpuSeconds?: number;
+}
+
+/**
+ * Runs a program under Bun until it is `ready`, crashes the server, waits
+ * until its trace says a request waits to be sent again (`resend …
+ * connection refused`), and asserts the program then uses at most
+ * `maxCpuSeconds` over `watchMs`: it sleeps while it waits, it does not
+ * spin. A bound on a hang-like fault, not a speed.
+ */
+export async function assertWaitsWithoutSpinning(watch: SpinWatch): Promise<void> {
+  const watchMs = watch.watchMs ?? 3_000;
+  const maxCpuSeconds = watch.maxCpuSeconds ?? 0.3;
+  const child = new Deno.Command(watch.bun, {
+    args: [...watch.args],
+    cwd: watch.cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const out = child.stdout.getReader();
+  const err = child.stderr.getReader();
+  try {
+    await readUntil(out, watch.ready, "stdout");
+    await watch.crash();
+    await readUntil(err, /resend .*connection refused/, "the trace");
+    const used = await cpuSecondsOver(child.pid, watchMs);
+    assert.ok(
+      used < maxCpuSeconds,
+      `the waiting program used ${used.toFixed(2)} CPU-s in ${watchMs / 1000} s (spinning)`,
+    );
+  } finally {
+    child.kill("SIGKILL");
+    await child.status;
+    await out.cancel();
+    await err.cancel();
+  }
+}

@@ -12,48 +12,24 @@
  * about 0.01.
  */
 
-import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { cpuSecondsOver, readUntil } from "../_process_cpu.ts";
+import { assertWaitsWithoutSpinning } from "../_process_cpu.ts";
 import { serverTest } from "../_server.ts";
 import { ROOT } from "./_spawn.ts";
 
 const bun = `${ROOT}.tools/bun/node_modules/.bin/bun`;
-/** How long the CPU time of the waiting command is watched. */
-const WATCH_MS = 3_000;
-/** The most CPU it may take meanwhile. */
-const MAX_CPU_SECONDS = 0.3;
 
 serverTest(
   "nfs4 under Bun: an operation resent to a server gone (connection refused, RFC 7530 §3.1.1) waits without spinning",
   async (server) => {
     await Deno.writeTextFile(`${server.exportDir}/tf`, "line\n");
-    const child = new Deno.Command(bun, {
+    await assertWaitsWithoutSpinning({
+      bun,
       args: ["cli/main.ts", "--trace", "tail", "-f", `${server.url}/vfs/tf`],
       cwd: ROOT,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).spawn();
-    const out = child.stdout.getReader();
-    const err = child.stderr.getReader();
-    try {
-      assert.equal(await readUntil(out, /line\n/, "stdout"), "line\n");
-      await server.crash();
-      // tail's next look at the file is refused and waits to be sent again.
-      await readUntil(err, /resend .*connection refused/, "the trace");
-      const used = await cpuSecondsOver(child.pid, WATCH_MS);
-      assert.ok(
-        used < MAX_CPU_SECONDS,
-        `the waiting command used ${used.toFixed(2)} CPU-s in ${WATCH_MS / 1000} s (spinning)`,
-      );
-    } finally {
-      child.kill("SIGKILL");
-      await child.status;
-      await out.cancel();
-      await err.cancel();
-    }
+      ready: /line\n/,
+      crash: () => server.crash(),
+    });
   },
   { ignore: !existsSync(bun) },
 );
