@@ -424,6 +424,8 @@ class LockRun {
   readonly #stop = new AbortController();
   /** The first stop signal, whether it stopped nfs4 itself or was passed on to COMMAND. */
   #signal: StopSignal | undefined;
+  /** A Ctrl-C or hangup from the terminal while COMMAND ran (COMMAND had it too). */
+  #terminalSignal: StopSignal | undefined;
   #child: ChildProcess | undefined;
   #releasing = false;
 
@@ -438,19 +440,23 @@ class LockRun {
   #onSignal = (signal: StopSignal): void => {
     const child = this.#child;
     if (child && child.exitCode === null && child.signalCode === null) {
-      // COMMAND decides when it is done; the lock is released after it exits,
-      // but in the release window of a stop (run()'s finally), as after any
-      // stop signal: kept here so the release does not get a whole operation
-      // deadline against a server that may have gone (`timeout 40 nfs4 lock
-      // URL sleep 100` must not outlive its SIGTERM by minutes).
-      this.#signal ??= signal;
+      // COMMAND decides when it is done; the lock is released after it exits.
       if (signal !== "SIGTERM" && inForegroundGroup()) {
         // Ctrl-C or the terminal's hangup: the terminal signalled COMMAND
         // too (it shares nfs4's process group), as under flock(1), which
-        // passes nothing on. Sent again, one Ctrl-C would be two.
+        // passes nothing on. Sent again, one Ctrl-C would be two. Whether it
+        // stops nfs4 too is COMMAND's to say: a shell or a REPL that takes
+        // its Ctrl-C and goes on has not stopped anything (run()'s finally).
+        this.#terminalSignal ??= signal;
         this.#trace.note(`${signal} came from the terminal: COMMAND (pid ${child.pid}) has it too`);
         return;
       }
+      // Passed on: nfs4 itself was asked to stop, so its release after
+      // COMMAND exits gets the release window of a stop (run()'s finally),
+      // not a whole operation deadline against a server that may have gone
+      // (`timeout 40 nfs4 lock URL sleep 100` must not outlive its SIGTERM
+      // by minutes).
+      this.#signal ??= signal;
       this.#trace.note(`${signal} passed on to COMMAND (pid ${child.pid})`);
       // process.kill, not child.kill: Deno's node:child_process reports a
       // child it was asked to kill as killed by that signal even when the
@@ -568,12 +574,16 @@ class LockRun {
       }
     } finally {
       this.#releasing = true;
-      // A stop signal came while COMMAND ran (passed on to it, or from the
-      // terminal, which signalled it too): COMMAND has exited now, and the
-      // release gets the short window, as every stop signal gives it. Once
-      // stopped, this is a no-op.
-      if (this.#signal !== undefined) {
-        this.#ctx.stopClients(this.#signal === "SIGHUP" ? "SIGTERM" : this.#signal);
+      // A stop signal came while COMMAND ran, passed on to it, or from the
+      // terminal and COMMAND died of it: COMMAND has exited now, and the
+      // release gets the short window, as every stop signal gives it. A
+      // terminal's signal that COMMAND took and went on from stops nothing.
+      // Once stopped, this is a no-op.
+      const terminal = this.#terminalSignal;
+      const stopWith = this.#signal ??
+        (terminal !== undefined && status! === 128 + signalNumber(terminal) ? terminal : undefined);
+      if (stopWith !== undefined) {
+        this.#ctx.stopClients(stopWith === "SIGHUP" ? "SIGTERM" : stopWith);
       }
       const released = await this.#release(client, file, locked);
       for (const signal of STOP_SIGNALS) process.off(signal, this.#onSignal);
@@ -783,7 +793,6 @@ class LockRun {
     return open?.locks.find((l) => l.ranges.length > 0);
   }
 
-  /** Why the lock is gone, when the state manager has given it up; else undefined. */
   /**
    * Why the lock may not be held now: lost as the state manager knows it,
    * or a lease that ran out by this client's clock (no renewal answered for

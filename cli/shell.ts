@@ -177,7 +177,7 @@ class Shell implements ShellState {
     if (mode === this.traceMode) return;
     this.#modeChanges.push({ at: this.#traceClock.seconds(), mode });
     // A run is told at the next event; one that began more changes ago than this is long told.
-    if (this.#modeChanges.length > 16) this.#modeChanges.shift();
+    if (this.#modeChanges.length > 16) this.#firstMode = this.#modeChanges.shift()!.mode;
   }
 
   /** The mode in force at `seconds` of the trace. */

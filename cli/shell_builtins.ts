@@ -704,6 +704,13 @@ class LeaseExchange {
       ? event.event.slice(this.#op.length + 4)
       : undefined;
     if (answer === undefined) return;
+    // Another sender's renewal (the renewer's, CHECK_LEASE's) beside it:
+    // not renew's, nor is the COMPOUND just before it.
+    const by = event.data?.by;
+    if (by !== undefined && by !== "lease probe") {
+      this.#lastCompoundMs = undefined;
+      return;
+    }
     const state = this.#shell.client.describeState();
     // A renewal of a recovery (CHECK_LEASE) is not the one renew sent.
     if (state.flags.length > 0) return;

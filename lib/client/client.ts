@@ -2613,18 +2613,22 @@ export class Nfs4Client implements Nfs4ClientApi {
    * manager's flags as for any operation, and the probe waits for that
    * recovery too: the client ID it reports is the one in force after it.
    */
-  async probeLease(): Promise<LeaseProbe> {
+  probeLease(): Promise<LeaseProbe> {
     this.#refuseIfClosed();
     const m = this.manager;
-    const started = m.clock.now();
-    await m.waitForRecovery();
-    const status = await m.renewNow();
-    await m.waitForRecovery();
-    return {
-      answer: statusName(status),
-      ms: m.clock.now() - started,
-      clientId: m.client.clientIdText,
-    };
+    // Awaited by its caller: the event loop is held meanwhile (Bun, Node),
+    // as for any operation (StateManager.whileAwaited).
+    return m.whileAwaited(async () => {
+      const started = m.clock.now();
+      await m.waitForRecovery();
+      const status = await m.renewNow();
+      await m.waitForRecovery();
+      return {
+        answer: statusName(status),
+        ms: m.clock.now() - started,
+        clientId: m.client.clientIdText,
+      };
+    });
   }
 
   /** This process's lock state on the file holding byte ranges, if any (see #ioState). */

@@ -1978,7 +1978,11 @@ export class StateManager {
    * Sends a renewal now (renew-watch, the shell's `renew`, a drill's check,
    * tests), traced as sent by `by` (default `lease probe`), not by the renewer.
    */
-  async renewNow(by: procs.RenewalSender = "lease probe"): Promise<number> {
+  renewNow(by: procs.RenewalSender = "lease probe"): Promise<number> {
+    return this.whileAwaited(() => this.#renewNow(by));
+  }
+
+  async #renewNow(by: procs.RenewalSender): Promise<number> {
     const status = await procs.renewLease(this, by);
     if (status !== S.NFS4_OK) {
       this.applyLeaseError(status, this.minorVersion === 0 ? "RENEW" : "SEQUENCE");
@@ -1990,11 +1994,28 @@ export class StateManager {
   // -------------------------------------------------------- ordinary calls
 
   /** Establishes the client ID (and session) if not yet done. */
-  async start(): Promise<void> {
+  start(): Promise<void> {
     if (this.client.clientId === undefined && !this.hasFlag("LEASE_EXPIRED")) {
       this.setFlag("LEASE_EXPIRED", "new client");
     }
-    await this.waitForRecovery();
+    return this.whileAwaited(() => this.waitForRecovery());
+  }
+
+  /**
+   * Runs `work`, which a caller awaits, with the event loop held under Bun
+   * and Node (lib/os/timers.ts holdEventLoop): its waits are unref'd timers
+   * (resend backoff, DELAY, GRACE, recovery), and with no socket left (the
+   * server refused the connection) Bun then polls its event loop at 100% of
+   * a core, and Node ends the program (exit 13) with the call pending. Not
+   * under Deno, which sleeps on such timers while a caller awaits. What the
+   * state manager does on its own (renewal, the lease watch, a recovery no
+   * call waits for) is not held: an idle client keeps no program alive.
+   * @internal the client API's own waits that are no run() (probeLease)
+   */
+  whileAwaited<T>(work: () => Promise<T>): Promise<T> {
+    if (!HOLD_FOR_OPERATIONS) return work();
+    const letGo = holdEventLoop();
+    return work().finally(letGo);
   }
 
   /**
@@ -2021,17 +2042,12 @@ export class StateManager {
    * release window.
    */
   run<T extends OpList>(build: () => T, options: RunOptions = {}): Promise<ResultsOf<T>> {
-    // While an operation runs, the event loop is held (lib/os/timers.ts
-    // holdEventLoop): its waits are unref'd timers (resend backoff, DELAY,
-    // GRACE, recovery), and with no socket left (the server refused the
-    // connection) Bun then polls its event loop at 100% of a core, and Node
-    // ends the program (exit 13) with the operation pending. Not under Deno,
-    // which sleeps on such timers while a caller awaits. The state
-    // manager's own background timers (renewal, lease watch) stay unref'd:
-    // an idle client keeps no program alive.
-    if (!HOLD_FOR_OPERATIONS) return this.#run(build, options);
-    const letGo = holdEventLoop();
-    return this.#run(build, options).finally(letGo);
+    // A caller's operation holds the event loop while it runs
+    // (whileAwaited); the state manager's own requests (`inRecovery`) do
+    // not: a caller waiting on that recovery holds it already, and one no
+    // caller waits for must not keep a finished program alive.
+    if (options.inRecovery) return this.#run(build, options);
+    return this.whileAwaited(() => this.#run(build, options));
   }
 
   async #run<T extends OpList>(build: () => T, options: RunOptions): Promise<ResultsOf<T>> {
@@ -3195,17 +3211,18 @@ export class StateManager {
   }
 
   /**
-   * Replies that answered a resend: when the try that got the answer began,
-   * and how many resends were traced before it (renewLease's round trip is
-   * that exchange's, not the whole wait). A reply absent here answered its
-   * first transmission.
+   * Replies answered through the resend loop (#resendUntilAnswered), resent
+   * or not: when the try that got the answer began, and how many resends
+   * were traced before it (0 when none; renewLease's round trip is that
+   * exchange's, not the whole wait). A reply absent here was answered
+   * without that loop (its first transmission, made by the caller).
    */
   readonly #answeredExchanges = new WeakMap<
     CompoundReply,
     { readonly sentAt: number; readonly resends: number }
   >();
 
-  /** {@linkcode #answeredExchanges}' record of `reply`, when it answered a resend. */
+  /** {@linkcode #answeredExchanges}' record of `reply`, when the resend loop answered it. */
   answeredExchange(
     reply: CompoundReply,
   ): { readonly sentAt: number; readonly resends: number } | undefined {
@@ -3690,7 +3707,7 @@ export class StateManager {
     if (this.#shutdown) return this.#shutdown;
     if (this.#closed) return Promise.resolve();
     this.#closing = true;
-    return this.#shutdown = this.#release(options);
+    return this.#shutdown = this.whileAwaited(() => this.#release(options));
   }
 
   /** shutdown()'s promise, once called. */

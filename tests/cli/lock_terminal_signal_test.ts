@@ -47,3 +47,30 @@ serverTest(
   },
   { ignore: !hasTools },
 );
+
+serverTest(
+  "nfs4 lock URL -- COMMAND on a terminal: a Ctrl-C that COMMAND took and went on from stops nothing: after COMMAND's normal exit the lock is released as after any COMMAND, exit 0, no interrupt",
+  async (server) => {
+    writeFileSync(join(server.exportDir, "g"), "data\n");
+    // Takes SIGINT and goes on (a shell, a REPL), then exits 0.
+    const goesOn = "import signal, time\n" +
+      "signal.signal(signal.SIGINT, lambda *_: print('got-int', flush=True))\n" +
+      "print('ready', flush=True)\n" +
+      "end = time.time() + 3\n" +
+      "while time.time() < end: time.sleep(0.05)\n" +
+      "print('done', flush=True)\n";
+    const { code, text } = await onTerminal(
+      ["--vers", "4.1", "--trace", "lock", `${server.url}/vfs/g`, "--", "python3", "-c", goesOn],
+      [["", 2000], ["\x03", 500]],
+      {},
+      { dropLateKeys: true },
+    );
+    assert.match(text, /got-int/, text);
+    assert.match(text, /done/, text);
+    // The release after COMMAND is an ordinary one: nfs4 was not stopped.
+    assert.doesNotMatch(text, /state +interrupted/, text);
+    assert.match(text, /lock +LOCKU/, text);
+    assert.equal(code, 0, text);
+  },
+  { ignore: !hasTools },
+);

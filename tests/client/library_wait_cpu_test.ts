@@ -25,9 +25,36 @@ serverTest(
     await Deno.writeTextFile(`${server.exportDir}/lw`, "line\n");
     await assertWaitsWithoutSpinning({
       bun,
-      args: ["tests/client/_bun_library_wait.ts", "127.0.0.1", String(server.port), "/vfs/lw"],
+      args: [
+        "tests/client/_bun_library_wait.ts",
+        "127.0.0.1",
+        String(server.port),
+        "/vfs/lw",
+        "stat",
+      ],
       cwd: ROOT,
       ready: /opened \/vfs\/lw\n/,
+      crash: () => server.crash(),
+    });
+  },
+  { ignore: !existsSync(bun) },
+);
+
+serverTest(
+  "a library program under Bun: a lease probe (probeLease: recovery waits and a renewal outside run()) resent to a server gone waits without spinning",
+  async (server) => {
+    await Deno.writeTextFile(`${server.exportDir}/lp`, "line\n");
+    await assertWaitsWithoutSpinning({
+      bun,
+      args: [
+        "tests/client/_bun_library_wait.ts",
+        "127.0.0.1",
+        String(server.port),
+        "/vfs/lp",
+        "probe",
+      ],
+      cwd: ROOT,
+      ready: /opened \/vfs\/lp\n/,
       crash: () => server.crash(),
     });
   },
