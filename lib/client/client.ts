@@ -2613,12 +2613,12 @@ export class Nfs4Client implements Nfs4ClientApi {
    * manager's flags as for any operation, and the probe waits for that
    * recovery too: the client ID it reports is the one in force after it.
    */
-  probeLease(): Promise<LeaseProbe> {
+  async probeLease(): Promise<LeaseProbe> {
     this.#refuseIfClosed();
     const m = this.manager;
     // Awaited by its caller: the event loop is held meanwhile (Bun, Node),
     // as for any operation (StateManager.whileAwaited).
-    return m.whileAwaited(async () => {
+    return await m.whileAwaited(async () => {
       const started = m.clock.now();
       await m.waitForRecovery();
       const status = await m.renewNow();

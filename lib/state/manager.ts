@@ -1978,8 +1978,8 @@ export class StateManager {
    * Sends a renewal now (renew-watch, the shell's `renew`, a drill's check,
    * tests), traced as sent by `by` (default `lease probe`), not by the renewer.
    */
-  renewNow(by: procs.RenewalSender = "lease probe"): Promise<number> {
-    return this.whileAwaited(() => this.#renewNow(by));
+  async renewNow(by: procs.RenewalSender = "lease probe"): Promise<number> {
+    return await this.whileAwaited(() => this.#renewNow(by));
   }
 
   async #renewNow(by: procs.RenewalSender): Promise<number> {
@@ -1994,11 +1994,11 @@ export class StateManager {
   // -------------------------------------------------------- ordinary calls
 
   /** Establishes the client ID (and session) if not yet done. */
-  start(): Promise<void> {
+  async start(): Promise<void> {
     if (this.client.clientId === undefined && !this.hasFlag("LEASE_EXPIRED")) {
       this.setFlag("LEASE_EXPIRED", "new client");
     }
-    return this.whileAwaited(() => this.waitForRecovery());
+    await this.whileAwaited(() => this.waitForRecovery());
   }
 
   /**
