@@ -19,44 +19,34 @@ import { serverTest } from "../_server.ts";
 const ROOT = new URL("../../", import.meta.url).pathname;
 const bun = `${ROOT}.tools/bun/node_modules/.bin/bun`;
 
-serverTest(
-  "a library program under Bun: an operation resent to a server gone (connection refused, RFC 7530 §3.1.1) waits without spinning",
-  async (server) => {
-    await Deno.writeTextFile(`${server.exportDir}/lw`, "line\n");
-    await assertWaitsWithoutSpinning({
-      bun,
-      args: [
-        "tests/client/_bun_library_wait.ts",
-        "127.0.0.1",
-        String(server.port),
-        "/vfs/lw",
-        "stat",
-      ],
-      cwd: ROOT,
-      ready: /opened \/vfs\/lw\n/,
-      crash: () => server.crash(),
-    });
-  },
-  { ignore: !existsSync(bun) },
-);
+/** Each wait a program awaits: an operation (run()), and a lease probe (recovery waits and a renewal outside run()). */
+const WAITS = [
+  ["stat", "an operation (stat) resent to a server gone (connection refused, RFC 7530 §3.1.1)"],
+  [
+    "probe",
+    "a lease probe (probeLease: recovery waits and a renewal outside run()) resent to a server gone",
+  ],
+] as const;
 
-serverTest(
-  "a library program under Bun: a lease probe (probeLease: recovery waits and a renewal outside run()) resent to a server gone waits without spinning",
-  async (server) => {
-    await Deno.writeTextFile(`${server.exportDir}/lp`, "line\n");
-    await assertWaitsWithoutSpinning({
-      bun,
-      args: [
-        "tests/client/_bun_library_wait.ts",
-        "127.0.0.1",
-        String(server.port),
-        "/vfs/lp",
-        "probe",
-      ],
-      cwd: ROOT,
-      ready: /opened \/vfs\/lp\n/,
-      crash: () => server.crash(),
-    });
-  },
-  { ignore: !existsSync(bun) },
-);
+for (const [how, what] of WAITS) {
+  serverTest(
+    `a library program under Bun: ${what} waits without spinning`,
+    async (server) => {
+      await Deno.writeTextFile(`${server.exportDir}/${how}`, "line\n");
+      await assertWaitsWithoutSpinning({
+        bun,
+        args: [
+          "tests/client/_bun_library_wait.ts",
+          "127.0.0.1",
+          String(server.port),
+          `/vfs/${how}`,
+          how,
+        ],
+        cwd: ROOT,
+        ready: new RegExp(`opened /vfs/${how}\n`),
+        crash: () => server.crash(),
+      });
+    },
+    { ignore: !existsSync(bun) },
+  );
+}
