@@ -15,8 +15,7 @@ import type { CompoundReply, CompoundRequest } from "../../lib/nfs4/compound.ts"
 import { StateProtectHow } from "../../lib/nfs4/constants.ts";
 import type { ExchangeIdResult } from "../../lib/nfs4/ops/exchange_id.ts";
 import { StateProtectionError } from "../../lib/state/manager.ts";
-import type { TraceEvent } from "../../lib/state/trace.ts";
-import { startScriptedNfsServer } from "../_nfs4_server.ts";
+import { connectTraced, told } from "../_connect_traced.ts";
 import { ScriptedServer } from "../state/_scripted.ts";
 
 /** A scripted server whose EXCHANGE_ID answers name SP4_MACH_CRED state protection. */
@@ -34,29 +33,13 @@ class MachCredServer extends ScriptedServer {
   }
 }
 
-async function connect(
-  version: "auto" | "4.1",
-): Promise<{ events: TraceEvent[]; outcome: Nfs4Client | unknown }> {
-  const server = new MachCredServer({ now: () => performance.now() });
-  const nfs = await startScriptedNfsServer(server);
-  const events: TraceEvent[] = [];
-  try {
-    const outcome = await Nfs4Client.connect({
-      host: nfs.host,
-      port: nfs.port,
-      version,
-      clientId: `state-protection-fallback-${crypto.randomUUID()}`,
-      onTrace: (e) => events.push(e),
-    }).then((client) => client, (e: unknown) => e);
-    if (outcome instanceof Nfs4Client) await outcome.close();
-    return { events, outcome };
-  } finally {
-    await nfs.close();
-  }
+function connect(version: "auto" | "4.1") {
+  return connectTraced(
+    new MachCredServer({ now: () => performance.now() }),
+    version,
+    "state-protection-fallback",
+  );
 }
-
-const told = (events: TraceEvent[]) =>
-  events.map((e) => `${e.category} ${e.event}${e.detail === undefined ? "" : ` (${e.detail})`}`);
 
 Deno.test("connect (auto) to a server answering the 4.1 EXCHANGE_ID with SP4_MACH_CRED: NFSv4.0 is used, traced as a clid event, no `error` event (RFC 8881 §18.35.3; RFC 7530 §16.33)", async () => {
   const { events, outcome } = await connect("auto");

@@ -14,37 +14,19 @@
 import assert from "node:assert/strict";
 import { Nfs4Client } from "../../lib/client/client.ts";
 import { SessionGrantError } from "../../lib/state/manager.ts";
-import type { TraceEvent } from "../../lib/state/trace.ts";
-import { startScriptedNfsServer } from "../_nfs4_server.ts";
+import { connectTraced, told } from "../_connect_traced.ts";
 import { harness } from "./_harness.ts";
 import { ScriptedServer } from "./_scripted.ts";
 
 const TOO_SMALL = { foreChannelGrant: { maxOperations: 4 } } as const;
 
-/** Connects to a scripted server granting TOO_SMALL sessions; the trace and the outcome. */
-async function connect(
-  version: "auto" | "4.1",
-): Promise<{ events: TraceEvent[]; outcome: Nfs4Client | unknown }> {
-  const server = new ScriptedServer({ now: () => performance.now(), ...TOO_SMALL });
-  const nfs = await startScriptedNfsServer(server);
-  const events: TraceEvent[] = [];
-  try {
-    const outcome = await Nfs4Client.connect({
-      host: nfs.host,
-      port: nfs.port,
-      version,
-      clientId: `session-grant-trace-${crypto.randomUUID()}`,
-      onTrace: (e) => events.push(e),
-    }).then((client) => client, (e: unknown) => e);
-    if (outcome instanceof Nfs4Client) await outcome.close();
-    return { events, outcome };
-  } finally {
-    await nfs.close();
-  }
+function connect(version: "auto" | "4.1") {
+  return connectTraced(
+    new ScriptedServer({ now: () => performance.now(), ...TOO_SMALL }),
+    version,
+    "session-grant-trace",
+  );
 }
-
-const told = (events: TraceEvent[]) =>
-  events.map((e) => `${e.category} ${e.event}${e.detail === undefined ? "" : ` (${e.detail})`}`);
 
 Deno.test("connect (auto) to a server granting a 4.1 session of 4 operations: NFSv4.0 is used, and the trace has no `error` event (RFC 8881 §18.36.3)", async () => {
   const { events, outcome } = await connect("auto");
