@@ -71,7 +71,12 @@ export async function onTerminal(
   env: Record<string, string> = {},
   options: TerminalOptions = {},
 ): Promise<TerminalRun> {
-  const command = [Deno.execPath(), "run", "-A", "cli/main.ts", ...args]
+  // `exec`: the shell `script` runs the command with ($SHELL, else
+  // /bin/sh) is replaced by it. dash stays as nfs4's parent in the
+  // terminal's foreground group, takes the Ctrl-C too, and after a child
+  // that went on from it exits 0, exits 130 itself (which `script -e`
+  // reports as nfs4's); bash execs a lone command on its own.
+  const command = "exec " + [Deno.execPath(), "run", "-A", "cli/main.ts", ...args]
     .map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(" ");
   const child = new Deno.Command("script", {
     args: ["-qfec", command, "/dev/null"],
