@@ -64,6 +64,7 @@ import {
   OpenState,
   type ShareModes,
 } from "./open_state.ts";
+import { recordLocked } from "./lock_ranges.ts";
 import { newLockOwner, type OpenOwner } from "./owners.ts";
 import {
   closeOpen,
@@ -1219,7 +1220,11 @@ async function lockOnce(
     throw e instanceof NfsError ? e.withPath(state.path) : e;
   }
   m.lockOwnersUsed.add(lockState.owner);
-  lockState.ranges.push(range);
+  // What the owner holds now, as the server keeps it (POSIX: the range
+  // takes this type and joins its neighbours, lock_ranges.ts), never the
+  // list of requests: recovery reclaims it (RFC 7530 §9.6.2, RFC 8881
+  // §8.4.2.1).
+  recordLocked(lockState.ranges, range);
   // A range left unsettled by an earlier LOCK of this owner is held now,
   // and known: unlocked as any other.
   const settled = lockState.unsettled.findIndex((r) =>

@@ -73,6 +73,7 @@ import {
   type ShareModes,
   StateDroppedError,
 } from "./open_state.ts";
+import { holdsRange, rangesOverlap, recordLocked, recordUnlocked } from "./lock_ranges.ts";
 import { type Slot, SlotTable } from "./slot_table.ts";
 import type { LockOwner } from "./owners.ts";
 import { BACK_CHANNEL_LIMITS, CALLBACK_PROGRAM } from "./callback.ts";
@@ -2391,7 +2392,10 @@ async function releaseOpen(m: StateManager, state: OpenState): Promise<void> {
       await unlockRange(m, lockState, range, { closing: true }).catch((e) => {
         const gone = e instanceof NfsError &&
           (STATEID_GONE.has(e.status) || e.status === S.NFS4ERR_STALE_CLIENTID);
-        if (settledByLock.has(range) && !gone) {
+        // The held ranges are merged (lock_ranges.ts): one that covers
+        // bytes a settle's LOCK took is such a range.
+        const bySettle = [...settledByLock].some((s) => rangesOverlap(s, range));
+        if (bySettle && !gone) {
           // The settle's LOCK may have taken this lock where there was
           // none (settleUnknownLocks): not unlocked, it stays until the
           // lease ends, and is reported so. Not when the server says the
@@ -2559,7 +2563,7 @@ async function settleUnknownLocks(m: StateManager, lockState: LockState): Promis
   const gone = m.clientIdGone(lockState.clientId);
   for (const range of ranges) {
     const what = `${path} ${range.type} ${formatRange(range.offset, range.length)}`;
-    if (lockState.ranges.includes(range)) continue;
+    if (holdsRange(lockState.ranges, range)) continue;
     if (gone !== undefined) {
       m.tracer.emit("lock", "dropped", `${what}: ${gone}; nothing to settle`);
       continue;
@@ -2619,7 +2623,7 @@ async function settleUnknownLocks(m: StateManager, lockState: LockState): Promis
       }
       // With a lock stateid (learnt now, or by a LOCK of the same owner
       // since): unlocked with the rest.
-      lockState.ranges.push(range);
+      recordLocked(lockState.ranges, range);
       m.tracer.emit(
         "lock",
         "settled: held",
@@ -2834,13 +2838,13 @@ export async function unlockRange(
       `${state.path} ${range.type} ${formatRange(range.offset, range.length)}: ${e.reason}; ` +
         "no LOCKU sent",
     );
-    const i = lockState.ranges.indexOf(range);
-    if (i >= 0) lockState.ranges.splice(i, 1);
+    recordUnlocked(lockState.ranges, range);
     return;
   }
   lockState.stateid = stateid && newerStateid(lockState.stateid, stateid);
-  const i = lockState.ranges.indexOf(range);
-  if (i >= 0) lockState.ranges.splice(i, 1);
+  // Every byte of the range is released, whatever this owner held there
+  // and however it was asked for (RFC 7530 §16.12.4, POSIX: lock_ranges.ts).
+  recordUnlocked(lockState.ranges, range);
   m.tracer.emit(
     "lock",
     "LOCKU",
