@@ -64,7 +64,7 @@ import {
   OpenState,
   type ShareModes,
 } from "./open_state.ts";
-import { recordLocked } from "./lock_ranges.ts";
+import { rangesOverlap, recordLocked } from "./lock_ranges.ts";
 import { newLockOwner, type OpenOwner } from "./owners.ts";
 import {
   closeOpen,
@@ -1169,10 +1169,27 @@ async function lockOnce(
   const lockState = lockStateFor(state);
   lockState.assertUsable();
   let unknown = false;
+  // Recorded in the lock owner's turn, with the stateid (lockRange
+  // onGranted): an unlock() queued behind this LOCK finds the range held.
+  const granted = () => {
+    m.lockOwnersUsed.add(lockState.owner);
+    // What the owner holds now, as the server keeps it (POSIX: the range
+    // takes this type and joins its neighbours, lock_ranges.ts), never the
+    // list of requests: recovery reclaims it (RFC 7530 §9.6.2, RFC 8881
+    // §8.4.2.1).
+    recordLocked(lockState.ranges, range);
+    // A range left unsettled by an earlier LOCK of this owner is held now,
+    // and known: unlocked as any other.
+    const settled = lockState.unsettled.findIndex((r) =>
+      r.type === range.type && r.offset === range.offset && r.length === range.length
+    );
+    if (settled >= 0) lockState.unsettled.splice(settled, 1);
+  };
   try {
     await lockRange(m, lockState, range, {
       ...options,
       onOutcomeUnknown: () => (unknown = true),
+      onGranted: granted,
     });
   } catch (e) {
     if (lockState.stateid === undefined && mayHaveLocked(e, unknown)) {
@@ -1219,18 +1236,6 @@ async function lockOnce(
     }
     throw e instanceof NfsError ? e.withPath(state.path) : e;
   }
-  m.lockOwnersUsed.add(lockState.owner);
-  // What the owner holds now, as the server keeps it (POSIX: the range
-  // takes this type and joins its neighbours, lock_ranges.ts), never the
-  // list of requests: recovery reclaims it (RFC 7530 §9.6.2, RFC 8881
-  // §8.4.2.1).
-  recordLocked(lockState.ranges, range);
-  // A range left unsettled by an earlier LOCK of this owner is held now,
-  // and known: unlocked as any other.
-  const settled = lockState.unsettled.findIndex((r) =>
-    r.type === range.type && r.offset === range.offset && r.length === range.length
-  );
-  if (settled >= 0) lockState.unsettled.splice(settled, 1);
 }
 
 /**
@@ -1270,16 +1275,37 @@ export function unlockFile(
   range: LockRange,
 ): Promise<void> {
   // As CLOSE: a release is never stopped by the work's scope.
-  return outsideOperationScope(() => unlockHeldRange(m, state, range));
+  return outsideOperationScope(() => unlockHeldRange(m, state, range)).catch((e) => {
+    // Named as lock()'s errors are (lockOnce).
+    throw e instanceof NfsError ? e.withPath(state.path) : e;
+  });
 }
 
+/**
+ * LOCKU through every lock state of the open that holds part of `range`,
+ * the current one (a lock owner not retired) also when it has no record of
+ * it. A lock state whose owner was retired (NFS4ERR_BAD_SEQID, a request
+ * left unanswered) keeps its locks on the server until they are unlocked:
+ * its owner is kept for their LOCKU (owners.ts `retired`), so the range is
+ * unlocked through it, never through a new lock state the server gave no
+ * stateid yet, which sends nothing. Its seqid may be out of step: the
+ * server's refusal is then the caller's error, naming the path.
+ */
 async function unlockHeldRange(
   m: StateManager,
   state: OpenState,
   range: LockRange,
 ): Promise<void> {
-  const lockState = lockStateFor(state);
-  const held =
-    lockState.ranges.find((r) => r.offset === range.offset && r.length === range.length) ?? range;
-  await unlockRange(m, lockState, held);
+  const holders = state.locks.filter((l) =>
+    l.stateid !== undefined && l.ranges.some((r) => rangesOverlap(r, range))
+  );
+  const current = currentLockState(state);
+  if (current?.stateid !== undefined && !holders.includes(current)) holders.push(current);
+  for (const lockState of holders) {
+    const held = lockState.ranges.find((r) =>
+      r.offset === range.offset && r.length === range.length
+    ) ??
+      range;
+    await unlockRange(m, lockState, held);
+  }
 }

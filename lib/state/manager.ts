@@ -129,6 +129,36 @@ export interface StateManagerOptions {
 export interface RunOptions {
   /** Owners whose seqids the ops carry (4.0): serialised and advanced. */
   readonly seqidOwners?: readonly StateOwner[];
+  /**
+   * Runs once the turn of `seqidOwners` (4.0) or `serialOwners` (4.1) has
+   * come, before `build`: the further seqid owners the ops will carry (4.0:
+   * taken in turn after those, and advanced with them; ignored on 4.1). A
+   * LOCK decides there whether it goes as open_to_lock_owner4, carrying the
+   * open owner's seqid too, or as exist_lock_owner4 (RFC 7530 §16.10), as
+   * the kernel's nfs4_lock_prepare waits for the open seqid only while the
+   * lock state is not yet initialised: decided before its lock owner's
+   * turn, a LOCK queued behind the first one would take and advance the
+   * open owner's seqid though the exist_lock_owner4 it sends carries none.
+   */
+  readonly seqidOwnersInTurn?: () => readonly StateOwner[];
+  /**
+   * 4.1: owners whose requests of this kind go one at a time all the same,
+   * each built once the previous one's answer is recorded
+   * (`recordUnderOwners`): a lock owner's LOCK and LOCKU, which carry its
+   * lock stateid (procs.ts lockRange). On 4.0 `seqidOwners` does it.
+   */
+  readonly serialOwners?: readonly StateOwner[];
+  /**
+   * Runs after each fully successful reply while the owners' turn is still
+   * held, before another request of theirs is built: records the stateid
+   * the reply moved on (a LOCK's or LOCKU's), as the kernel's
+   * nfs4_lock_done updates the lock stateid before nfs_free_seqid lets the
+   * next request of the lock owner go. Recorded after run() returns, the
+   * next LOCK or LOCKU of the owner, built meanwhile, carried the old
+   * stateid (NFS4ERR_OLD_STATEID). Not for a reply run() does not take as
+   * granted (#foreignStateid).
+   */
+  readonly recordUnderOwners?: (values: readonly unknown[]) => void;
   /** States whose stateids the ops carry: checked, and recovered on stateid errors. */
   readonly states?: readonly (OpenState | LockState)[];
   /**
@@ -2155,11 +2185,14 @@ export class StateManager {
       if (states) { for (const state of states) state.assertUsable(); }
       const gone = options.stateGone?.();
       if (gone !== undefined) throw new StateDroppedError(gone);
-      const owners = this.minorVersion === 0 ? options.seqidOwners ?? NO_OWNERS : NO_OWNERS;
+      let owners = this.minorVersion === 0 ? options.seqidOwners ?? NO_OWNERS : NO_OWNERS;
       let ops!: T;
       let reply: CompoundReply;
       try {
-        if (owners.length === 0 && !options.underOwners) {
+        if (
+          owners.length === 0 && !options.underOwners && !options.recordUnderOwners &&
+          !options.seqidOwnersInTurn
+        ) {
           // No owner to serialise or advance, nothing to run under them (a
           // READ, a WRITE, most calls): what the general path below does
           // then, without its two async closures per call. send() reads only
@@ -2167,7 +2200,7 @@ export class StateManager {
           ops = build();
           reply = await this.send(ops, options, soft, bounded ? deadline : undefined);
         } else {
-          const built: { ops?: T } = {};
+          const built: { ops?: T; owners?: readonly StateOwner[] } = {};
           try {
             reply = await this.#sendUnderOwners(
               owners,
@@ -2179,6 +2212,9 @@ export class StateManager {
             );
           } finally {
             if (built.ops !== undefined) ops = built.ops;
+            // With those taken in turn (seqidOwnersInTurn): every owner
+            // whose seqid the ops sent carry, retired with the others.
+            if (built.owners !== undefined) owners = built.owners;
           }
         }
         longestTripMs = Math.max(longestTripMs, this.clock.now() - sendStarted);
@@ -2582,14 +2618,17 @@ export class StateManager {
    * scope objects in every run() (a READ's) call.
    */
   #sendUnderOwners<T extends OpList>(
-    owners: readonly StateOwner[],
+    seqidOwners: readonly StateOwner[],
     build: () => T,
     options: RunOptions,
-    built: { ops?: T },
+    built: { ops?: T; owners?: readonly StateOwner[] },
     soft: AbortSignal | undefined,
     until: number | undefined,
   ): Promise<CompoundReply> {
-    const underOwners = async () => {
+    // 4.1: no seqid, but a turn all the same (RunOptions.serialOwners).
+    const turnOwners = this.minorVersion === 0 ? seqidOwners : options.serialOwners ?? NO_OWNERS;
+    let owners = seqidOwners;
+    const checkStops = () => {
       // It may have waited for the owners (another request of theirs in
       // flight): a soft stop or an interrupt that came meanwhile ends it
       // before the send.
@@ -2599,6 +2638,26 @@ export class StateManager {
       if (this.#closed || (this.#closing && !options.inRecovery)) {
         this.#refuseWhileClosing(build, options);
       }
+    };
+    const inTurn = () => {
+      checkStops();
+      const more = options.seqidOwnersInTurn?.() ?? NO_OWNERS;
+      if (this.minorVersion !== 0 || more.length === 0) return underOwners();
+      // Taken after those held (a LOCK's lock owner, then its open owner,
+      // as nfs4_lock_prepare waits on them), and only now: its seqid is
+      // advanced with theirs.
+      owners = built.owners = [...seqidOwners, ...more];
+      if (until === undefined || more.every((owner) => owner.idle)) {
+        return withOwners(more, underOwners);
+      }
+      return this.#waitingUntil(
+        until,
+        (wait) => withOwners(more, underOwners, AbortSignal.any([this.#signal(soft), wait])),
+        { owner: more.filter((owner) => !owner.idle).map((owner) => owner.label).join(", ") },
+      );
+    };
+    const underOwners = async () => {
+      checkStops();
       const ops = built.ops = build();
       const sendAdvancing = async (more: OpList) => {
         let sent: CompoundReply;
@@ -2625,6 +2684,12 @@ export class StateManager {
       };
       const sent = await sendAdvancing(ops);
       const allDone = sent.outcomes.every((o) => o.status === S.NFS4_OK);
+      if (
+        options.recordUnderOwners && allDone &&
+        (options.inRecovery || options.reclaim || this.#foreignStateid(sent, ops) === undefined)
+      ) {
+        options.recordUnderOwners(sent.outcomes.map((o) => o.value));
+      }
       if (options.underOwners && allDone) {
         await options.underOwners(sent.outcomes.map((o) => o.value), sendAdvancing);
       } else if (options.refusedUnderOwners && !allDone && owners.length > 0) {
@@ -2633,16 +2698,16 @@ export class StateManager {
       return sent;
     };
     // Nothing to wait for most of the time: no timer then.
-    if (until === undefined || owners.every((owner) => owner.idle)) {
-      return withOwners(owners, underOwners);
+    if (until === undefined || turnOwners.every((owner) => owner.idle)) {
+      return withOwners(turnOwners, inTurn);
     }
     // Behind another request of its owners: waiting for the turn ends at
     // the operation's deadline (nothing of it sent then), at an interrupt
     // or at a soft stop.
-    const queuedBehind = owners.filter((owner) => !owner.idle).map((owner) => owner.label);
+    const queuedBehind = turnOwners.filter((owner) => !owner.idle).map((owner) => owner.label);
     return this.#waitingUntil(
       until,
-      (wait) => withOwners(owners, underOwners, AbortSignal.any([this.#signal(soft), wait])),
+      (wait) => withOwners(turnOwners, inTurn, AbortSignal.any([this.#signal(soft), wait])),
       { owner: queuedBehind.join(", ") },
     );
   }

@@ -1654,6 +1654,12 @@ export async function lockRange(
     partOfRelease?: boolean;
     /** No line of its own: a recovery's, which traces the lock state as a whole. */
     untraced?: boolean;
+    /**
+     * Told of the grant while the lock owner's turn is still held, after
+     * the stateid is recorded: the caller records the range there, before
+     * the owner's next LOCK or LOCKU is built (RunOptions.recordUnderOwners).
+     */
+    onGranted?: () => void;
   } = {},
 ): Promise<Stateid> {
   const openState = lockState.open;
@@ -1669,7 +1675,27 @@ export async function lockRange(
       `lock owner for ${openState.path}, open_to_lock_owner4 from ${openState.owner.label}`,
     );
   }
-  const owners = isNew ? [openState.owner, lockState.owner] : [lockState.owner];
+  // open_to_lock_owner4 or exist_lock_owner4 is decided once the lock
+  // owner's turn has come (seqidOwnersInTurn): a LOCK queued behind this
+  // owner's first one goes as exist_lock_owner4 and takes no turn of the
+  // open owner, whose seqid it does not carry (RFC 7530 §16.10.4; the
+  // kernel's nfs4_lock_prepare). Until then (`build` called only to look
+  // at the ops, run()'s #refuseWhileClosing) the stateid held says it;
+  // exist_lock_owner4 only ever with a stateid to send.
+  let sendsOpen: boolean | undefined;
+  let before: Stateid | undefined;
+  let recorded: Stateid | undefined;
+  // Recorded while the owner's turn is held (RunOptions.recordUnderOwners),
+  // so that its next LOCK or LOCKU is built with this stateid.
+  const record = (stateid: Stateid) => {
+    if (recorded !== undefined) return;
+    recorded = stateid;
+    before = lockState.stateid;
+    lockState.stateid = newerStateid(lockState.stateid, stateid);
+    // Granted (or reclaimed) under the current client ID (StateManager.clientIdGone).
+    lockState.clientId = m.client.clientId;
+    options.onGranted?.();
+  };
   const [, stateid] = await m.run(
     () =>
       [
@@ -1679,7 +1705,7 @@ export async function lockRange(
           reclaim: options.reclaim ?? false,
           offset: range.offset,
           length: range.length,
-          locker: lockState.stateid === undefined
+          locker: (sendsOpen ?? lockState.stateid === undefined) || lockState.stateid === undefined
             ? {
               newLockOwner: true,
               openSeqid: openState.owner.seqid,
@@ -1696,7 +1722,28 @@ export async function lockRange(
         }),
       ] as const,
     {
-      seqidOwners: owners,
+      // 4.0: the lock owner's turn first, then, for open_to_lock_owner4
+      // only, the open owner's (seqidOwnersInTurn), as nfs4_lock_prepare
+      // waits on them; each advanced only when the LOCK sent carries it.
+      seqidOwners: [lockState.owner],
+      seqidOwnersInTurn: () => {
+        sendsOpen = lockState.stateid === undefined;
+        return sendsOpen ? [openState.owner] : [];
+      },
+      // 4.1: one LOCK or LOCKU of a lock owner at a time, each built with
+      // the lock stateid its predecessor's answer left (recordUnderOwners).
+      // RFC 8881 §8.2.2: each LOCK and LOCKU moves the lock stateid's seqid
+      // on and the server refuses an older one NFS4ERR_OLD_STATEID; sent
+      // side by side they carried the same stateid, and all but the first
+      // were refused, sent again, refused again while others were in
+      // flight, until their retries ran out. Serialised rather than sent
+      // again on OLD_STATEID (as READ and WRITE are, run()): each goes once,
+      // as on 4.0, where the lock-owner's seqid serialises them (4.1 has
+      // none: RFC 8881 §8.13; the lock stateid alone orders a lock owner's
+      // LOCKs and LOCKUs of a file, §9).
+      // A recovery's re-LOCKs are not queued behind the LOCKs they recover.
+      ...(options.inRecovery ? {} : { serialOwners: [lockState.owner] }),
+      recordUnderOwners: (values) => record(values[1] as Stateid),
       states: [openState],
       reclaim: options.reclaim ?? false,
       inRecovery: options.inRecovery ?? false,
@@ -1707,10 +1754,7 @@ export async function lockRange(
       ...(options.partOfRelease ? { partOfRelease: true } : {}),
     },
   );
-  const before = lockState.stateid;
-  lockState.stateid = newerStateid(lockState.stateid, stateid);
-  // Granted (or reclaimed) under the current client ID (StateManager.clientIdGone).
-  lockState.clientId = m.client.clientId;
+  record(stateid);
   // A recovery's re-LOCKs are told by it, one line per lock state, old
   // stateid to new (reclaimLocks).
   if (options.untraced) return stateid;
@@ -2812,6 +2856,23 @@ export async function unlockRange(
   // Granted under a client ID replaced since (RFC 8881 §8.4.2, RFC 7530
   // §9.6.2): the server holds nothing of it, nothing to unlock.
   const stateGone = () => m.clientIdGone(lockState.clientId);
+  let recorded = false;
+  // Recorded while the lock owner's turn is held (RunOptions
+  // recordUnderOwners): its next LOCK or LOCKU is built with this stateid.
+  const record = (stateid: Stateid | undefined) => {
+    if (recorded) return;
+    recorded = true;
+    lockState.stateid = stateid && newerStateid(lockState.stateid, stateid);
+    // Every byte of the range is released, whatever this owner held there
+    // and however it was asked for (RFC 7530 §16.12.4, POSIX: lock_ranges.ts).
+    recordUnlocked(lockState.ranges, range);
+  };
+  // 4.1: in the lock owner's turn, as its LOCKs (lockRange: RFC 8881 §8.2.2).
+  const turn = {
+    seqidOwners: [lockState.owner],
+    serialOwners: [lockState.owner],
+    recordUnderOwners: (values: readonly unknown[]) => record(values[1] as Stateid | undefined),
+  };
   let stateid: Stateid | undefined;
   try {
     [stateid] = await m.run(
@@ -2827,8 +2888,8 @@ export async function unlockRange(
           }),
         ] as const,
       lost
-        ? { seqidOwners: [lockState.owner], final: STATEID_GONE, stateGone }
-        : { seqidOwners: [lockState.owner], states: [lockState], stateGone },
+        ? { ...turn, final: STATEID_GONE, stateGone }
+        : { ...turn, states: [lockState], stateGone },
     ).then(([, s]) => [s]);
   } catch (e) {
     if (!(e instanceof StateDroppedError)) throw e;
@@ -2841,10 +2902,7 @@ export async function unlockRange(
     recordUnlocked(lockState.ranges, range);
     return;
   }
-  lockState.stateid = stateid && newerStateid(lockState.stateid, stateid);
-  // Every byte of the range is released, whatever this owner held there
-  // and however it was asked for (RFC 7530 §16.12.4, POSIX: lock_ranges.ts).
-  recordUnlocked(lockState.ranges, range);
+  record(stateid);
   m.tracer.emit(
     "lock",
     "LOCKU",
