@@ -16,7 +16,7 @@ import { hasStatus } from "../lib/client/has_status.ts";
 import { type NfsUrl, urlPath } from "../lib/client/url.ts";
 import { walk, type WalkEntry, type WalkItem } from "../lib/client/walk.ts";
 import type { CommandSession } from "./context.ts";
-import { isBrokenPipe } from "./output.ts";
+import { isStdoutFailure } from "./output.ts";
 import { urlBelow } from "./walk_output.ts";
 
 /** How much `-v` (`high`) and `-c` (`changes`) print. */
@@ -37,7 +37,7 @@ export function reportFailure(
     return;
   }
   // What report() does besides printing: a signal or a closed stdout ends the command.
-  if (isBrokenPipe(err)) throw err;
+  if (isStdoutFailure(err)) throw err;
   if (session.ctx.interruption.signal.aborted) throw session.ctx.interruption.signal.reason;
   session.ctx.failed = true;
 }

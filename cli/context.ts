@@ -12,7 +12,7 @@ import { type TraceSink, visible } from "../lib/client/trace.ts";
 import { describeError, noteConnectUrl } from "./errors.ts";
 import type { GlobalOptions } from "./globals.ts";
 import type { IdDatabase } from "./ls_owners.ts";
-import { Diagnostics, isBrokenPipe, Output, type WritableLike } from "./output.ts";
+import { Diagnostics, isStdoutFailure, Output, type WritableLike } from "./output.ts";
 import { TraceOutput } from "./trace_output.ts";
 
 /** Connects to the server of `url` with the global options in force (cli/connect.ts). */
@@ -305,11 +305,13 @@ export class CommandSession {
 
   /**
    * Reports a failure concerning `url` on one line and marks the command
-   * failed, so it exits 1 after doing the rest. A closed stdout is not a
-   * failure of `url`: it is rethrown, to end the command.
+   * failed, so it exits 1 after doing the rest. A closed stdout, or one
+   * that failed a write (`> /dev/full`), is not a failure of `url`: it is
+   * rethrown, to end the command (quietly, or with the one `write error`
+   * line and exit 1, as coreutils stops at its first failed write).
    */
   report(err: unknown, url?: NfsUrl): void {
-    if (isBrokenPipe(err)) throw err;
+    if (isStdoutFailure(err)) throw err;
     // Stopped: no per-URL line, the command ends (130/143).
     if (this.ctx.interruption.signal.aborted) throw this.ctx.interruption.signal.reason;
     this.ctx.failed = true;

@@ -15,6 +15,7 @@
  * @module
  */
 
+import { fstatSync } from "node:fs";
 import process from "node:process";
 import { Option } from "@commander-js/extra-typings";
 import cliProgress from "cli-progress";
@@ -493,8 +494,21 @@ async function* stdinChunks(): AsyncIterable<Uint8Array> {
       Object.assign(new Error("Bad file descriptor"), { code: "EBADF" }),
     );
   }
-  for await (const chunk of process.stdin) {
-    yield typeof chunk === "string" ? new TextEncoder().encode(chunk) : chunk as Uint8Array;
+  // A failure to read stdin is a local file's, named as the user named it:
+  // `cp - URL < DIR` says `nfs4: -: Is a directory`, as coreutils' cat
+  // does, not the runtime's `EISDIR: illegal operation on a directory,
+  // fstat` (Bun's process.stdin). Deno's process.stdin reads a directory
+  // as empty, which would replace the destination with an empty file: a
+  // directory is refused before anything is read, as read(2) refuses it.
+  try {
+    if (fstatSync(0).isDirectory()) {
+      throw Object.assign(new Error("Is a directory"), { code: "EISDIR" });
+    }
+    for await (const chunk of process.stdin) {
+      yield typeof chunk === "string" ? new TextEncoder().encode(chunk) : chunk as Uint8Array;
+    }
+  } catch (e) {
+    throw e instanceof LocalFileError ? e : new LocalFileError("-", e);
   }
 }
 

@@ -201,6 +201,17 @@ export function isBrokenPipe(err: unknown): boolean {
 }
 
 /**
+ * Whether `err` ends the command's output: stdout's reader gone
+ * ({@linkcode isBrokenPipe}) or a write to it failed
+ * ({@linkcode StdoutWriteError}). No failure of the file or URL at hand: a
+ * command that goes on to the next one would fail each in turn (coreutils
+ * stops at its first failed write).
+ */
+export function isStdoutFailure(err: unknown): boolean {
+  return isBrokenPipe(err) || err instanceof StdoutWriteError;
+}
+
+/**
  * Writing to stdout failed otherwise than by its reader going away (ENOSPC
  * on `> /dev/full`, EIO): the command stops and prints
  * `nfs4: write error: No space left on device`, as coreutils does, and

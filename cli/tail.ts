@@ -48,6 +48,7 @@ import {
   type PartOptions,
   settlePartOptions,
 } from "./head_tail.ts";
+import { isStdoutFailure } from "./output.ts";
 
 const HELP = `
 NUM may have a multiplier: b 512, kB 1000, K 1024, MB 1000*1000, M 1024*1024,
@@ -323,9 +324,14 @@ async function follow(
         if (options.follow === "name") await lookByName(session, client, entry, headers);
         else await lookAtOpen(session, client, entry, options, headers);
       } catch (err) {
-        // Said once (a closed stdout and an interruption are rethrown). The
-        // open is given up; with -F or --retry the name is looked up again
-        // at the next turn, and the same file goes on where it was.
+        // A failed write to stdout (`> /dev/full`) or its reader gone ends
+        // the command, whatever was said of the file before: it is no
+        // failure of the file, which with -F or --retry would otherwise be
+        // looked up again, printed again and fail again at every turn.
+        if (isStdoutFailure(err)) throw err;
+        // Said once (an interruption is rethrown). The open is given up;
+        // with -F or --retry the name is looked up again at the next turn,
+        // and the same file goes on where it was.
         if (stop.aborted) throw stop.reason;
         if (!entry.inaccessible) session.report(err, entry.url);
         entry.inaccessible = true;
