@@ -3013,10 +3013,15 @@ export class Nfs4Client implements Nfs4ClientApi {
     }
     if (notCommitted.length === 1) throw notCommitted[0];
     if (notCommitted.length > 1) {
+      // One error per handle; handles of one file name it once.
+      const paths = [...new Set(notCommitted.map((e) => e.path))];
+      const files = paths.length === 1 ? "1 open file" : `${paths.length} open files`;
+      const writes = paths.length === notCommitted.length
+        ? `the writes of ${files} are`
+        : `the writes of ${notCommitted.length} handles of ${files} are`;
       throw new AggregateError(
         notCommitted,
-        `${this.manager.client.server}: the writes of ${notCommitted.length} open files are ` +
-          `not known committed (${notCommitted.map((e) => e.path).join(", ")})`,
+        `${this.manager.client.server}: ${writes} not known committed (${paths.join(", ")})`,
       );
     }
   }

@@ -971,11 +971,45 @@ export function closeFile(m: StateManager, state: OpenState, share?: ShareModes)
     const before = [...f.opens];
     const closing = (async () => {
       if (before.length > 0) await Promise.allSettled(before);
+      await lockCallsEnded(state);
       await closeOpen(m, state, share === undefined ? {} : { share });
     })();
     f.closes.add(closing);
     return closing.finally(() => f.closes.delete(closing));
   });
+}
+
+/**
+ * The lockFile() and unlockFile() calls on their way, per open: users of
+ * the open as its handles are. A close waits for them (closeFile), so what
+ * a LOCK grants is known, and unlocked, before the CLOSE, which the server
+ * refuses while the open holds a lock (RFC 7530 §16.2.4, RFC 8881
+ * §18.2.4: NFS4ERR_LOCKS_HELD). `f.lock(r); f.close()` thus runs as the
+ * calls were made: the LOCK, then the LOCKU and CLOSE; the lock() resolves
+ * (the lock was granted, then released by the close). Refusing a LOCK not
+ * yet sent instead would need to know, at close, whether it was: a LOCK
+ * waiting for its owner's turn (4.0) or a recovery may be on the wire a
+ * moment later. The kernel likewise never sends CLOSE while an fcntl() of
+ * the file is under way: the call holds a reference to the open file.
+ */
+const lockCalls = new WeakMap<OpenState, ChurnSet<Promise<unknown>>>();
+
+/** Counts `call`, a LOCK or LOCKU of `state`, among its `lockCalls` until it has ended. */
+function countLockCall<T>(state: OpenState, call: Promise<T>): Promise<T> {
+  let calls = lockCalls.get(state);
+  if (calls === undefined) {
+    calls = new ChurnSet();
+    lockCalls.set(state, calls);
+  }
+  const counted = calls;
+  counted.add(call);
+  return call.finally(() => counted.delete(call));
+}
+
+/** Settles once no lockFile() or unlockFile() of `state` is on its way (`lockCalls`). */
+async function lockCallsEnded(state: OpenState): Promise<void> {
+  const calls = lockCalls.get(state);
+  while (calls !== undefined && calls.size > 0) await Promise.allSettled([...calls]);
 }
 
 /**
@@ -1133,11 +1167,21 @@ interface LockFileOptions {
  * and uses no seqid (§9.1.7): the owner is out of step (retired), and the
  * try goes once more with a new lock owner, which the server does not know.
  */
-export async function lockFile(
+export function lockFile(
   m: StateManager,
   state: OpenState,
   range: LockRange,
   options: LockFileOptions = {},
+): Promise<void> {
+  // Counted from the call on: a close() called next waits for it (`lockCalls`).
+  return countLockCall(state, lockFileNow(m, state, range, options));
+}
+
+async function lockFileNow(
+  m: StateManager,
+  state: OpenState,
+  range: LockRange,
+  options: LockFileOptions,
 ): Promise<void> {
   const kept = m.minorVersion === 0 && currentLockState(state) === undefined
     ? state.refusedLockOwner
@@ -1274,11 +1318,15 @@ export function unlockFile(
   state: OpenState,
   range: LockRange,
 ): Promise<void> {
-  // As CLOSE: a release is never stopped by the work's scope.
-  return outsideOperationScope(() => unlockHeldRange(m, state, range)).catch((e) => {
-    // Named as lock()'s errors are (lockOnce).
-    throw e instanceof NfsError ? e.withPath(state.path) : e;
-  });
+  // As CLOSE: a release is never stopped by the work's scope. A close()
+  // called next waits for it (`lockCalls`).
+  return countLockCall(
+    state,
+    outsideOperationScope(() => unlockHeldRange(m, state, range)).catch((e) => {
+      // Named as lock()'s errors are (lockOnce).
+      throw e instanceof NfsError ? e.withPath(state.path) : e;
+    }),
+  );
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   DelegationType,
   ExchangeIdFlags,
   LockType,
+  NFS4_UINT64_MAX,
   OpenClaimType,
   OpenResultFlags,
   ShareAccess,
@@ -2231,6 +2232,9 @@ export async function releaseAll(m: StateManager): Promise<void> {
       "DESTROY_CLIENTID not sent",
       `${c.unknownState}; it is freed when the lease expires (${c.leaseTime} s)`,
     );
+    // Left on the server, with what it holds, until the lease ends: said
+    // as a refused DESTROY_CLIENTID is.
+    m.notReleased.push({ what: "DESTROY_CLIENTID", why: `not sent: ${c.unknownState}` });
     c.clientId = undefined;
     return;
   }
@@ -2464,6 +2468,7 @@ async function releaseOpen(m: StateManager, state: OpenState): Promise<void> {
   }
   const owner = state.owner;
   let refused: unknown;
+  let unlockedForLocksHeld = false;
   try {
     for (;;) {
       try {
@@ -2483,6 +2488,26 @@ async function releaseOpen(m: StateManager, state: OpenState): Promise<void> {
         );
         break;
       } catch (e) {
+        if (
+          e instanceof NfsError && e.op === "CLOSE" && e.status === S.NFS4ERR_LOCKS_HELD &&
+          !unlockedForLocksHeld
+        ) {
+          // The server still holds a lock of this open (RFC 7530 §16.2.4,
+          // RFC 8881 §18.2.4: no CLOSE while locks are held): LOCKU all of
+          // the file for each lock owner it knows a stateid of, as the
+          // kernel's close unlocks the whole file (locks_remove_posix), and
+          // CLOSE once more. Once: a lock still held then is one this
+          // client has no stateid for, and the CLOSE is reported refused.
+          unlockedForLocksHeld = true;
+          if (await unlockWholeFile(m, state)) {
+            m.tracer.emit(
+              "retry",
+              "CLOSE -> NFS4ERR_LOCKS_HELD",
+              `${state.path}: the whole file unlocked; CLOSE again`,
+            );
+            continue;
+          }
+        }
         if (
           !(e instanceof NfsError) || e.op !== "CLOSE" || e.status !== S.NFS4ERR_OLD_STATEID ||
           state.unansweredChanges === 0
@@ -2526,12 +2551,51 @@ async function releaseOpen(m: StateManager, state: OpenState): Promise<void> {
     if (e.status === S.NFS4ERR_LOCKS_HELD) {
       m.client.unknownState = `${state.path}: the server holds a lock this client does not know of`;
     }
+    // Refused for any other reason than the state being gone already
+    // (NFS4ERR_BAD_SEQID, NFS4ERR_LOCKS_HELD, a SEQUENCE that failed): the
+    // open, and what it holds, stays on the server until the lease ends,
+    // and the caller is told so (client.close()'s leftOnServer).
+    if (!RELEASE_FINAL.has(e.status) && e.status !== S.NFS4ERR_STALE_CLIENTID) {
+      m.notReleased.push({
+        what: `CLOSE ${state.path}`,
+        why: e.op === "SEQUENCE" ? `${told.event}: CLOSE not run` : told.event,
+      });
+    }
   }
   if (refused === undefined) {
     m.tracer.emit("open", "CLOSE", `${state.path} ${formatStateid(state.stateid)}`);
   } else if (await freeIfRevoked(m, state.stateid, refused, state.clientId)) {
     m.tracer.emit("open", "FREE_STATEID", `${state.path} ${formatStateid(state.stateid)}`);
   }
+}
+
+/**
+ * After CLOSE -> NFS4ERR_LOCKS_HELD (releaseOpen): LOCKU of the whole file
+ * (offset 0, length all ones: every byte, RFC 7530 §16.12, RFC 8881 §18.12)
+ * for each lock owner of `state` with a stateid, whatever ranges this
+ * client knows of. Whether any LOCKU was answered NFS4_OK: only then is the
+ * CLOSE worth sending again.
+ */
+async function unlockWholeFile(m: StateManager, state: OpenState): Promise<boolean> {
+  let unlocked = false;
+  for (const lockState of state.locks) {
+    if (lockState.stateid === undefined) continue;
+    const whole: LockRange = { type: "write", offset: 0n, length: NFS4_UINT64_MAX };
+    try {
+      await unlockRange(m, lockState, whole, { closing: true });
+      unlocked = true;
+    } catch (e) {
+      // Not unlocked: the CLOSE's refusal stands, and is reported.
+      const what = `${state.path} ${formatRange(0n, NFS4_UINT64_MAX)}`;
+      if (e instanceof NfsError) {
+        const told = refusal(e, "LOCKU", what);
+        m.tracer.emit("lock", told.event, told.detail);
+      } else {
+        m.tracer.emit("lock", "LOCKU failed", `${what}: ${(e as Error).message}`);
+      }
+    }
+  }
+  return unlocked;
 }
 
 /**
