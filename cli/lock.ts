@@ -47,6 +47,8 @@ import { type GlobalOptions, readGlobalOptions, type RootCommand } from "./globa
 import { flushed, isBrokenPipe } from "./output.ts";
 import { currentUmask } from "./umask.ts";
 import { inForegroundGroup } from "../lib/os/foreground.ts";
+import { SAME_STOP_MS, StopSignalRepeats } from "./stop_signal.ts";
+import { heldInstanceDescriptors } from "../lib/state/client_owner.ts";
 
 const HELP = `
 The lock is exclusive unless -s is given, and covers the whole file unless
@@ -428,6 +430,16 @@ class LockRun {
   #terminalSignal: StopSignal | undefined;
   #child: ChildProcess | undefined;
   #releasing = false;
+  /** Tells a second stop signal (exit at once) from a repeat of the first (cli/stop_signal.ts). */
+  readonly #repeats = new StopSignalRepeats();
+  /**
+   * What of the lock the server may hold, for an exit that does not wait
+   * for the release (a second signal): none; "maybe" from the first LOCK
+   * sent until an answer says (a LOCK in flight may be granted, and is
+   * settled only by the release nfs4 then skips); "held" from the grant
+   * until its LOCKU is answered.
+   */
+  #lockOnServer: "none" | "maybe" | "held" = "none";
 
   constructor(ctx: CliContext, globals: GlobalOptions, url: NfsUrl, range: LockRange) {
     this.#ctx = ctx;
@@ -438,6 +450,12 @@ class LockRun {
   }
 
   #onSignal = (signal: StopSignal): void => {
+    if (this.#repeats.isRepeat(signal)) {
+      // timeout(1) signals nfs4, then its process group (COMMAND has that
+      // one itself): the stop under way goes on, its release included.
+      this.#trace.note(`${signal} again within ${SAME_STOP_MS} ms: the same stop`);
+      return;
+    }
     const child = this.#child;
     if (child && child.exitCode === null && child.signalCode === null) {
       // COMMAND decides when it is done; the lock is released after it exits.
@@ -469,19 +487,12 @@ class LockRun {
       }
       return;
     }
-    if (this.#signal !== undefined && !this.#releasing) {
+    if (this.#signal !== undefined) {
       // A second signal while the first one's stop is still under way (a
-      // LOCK sent before it gets the release window to be answered): exit
-      // now, as every command does at a second signal.
-      void exitWith(this.#ctx, 128 + signalNumber(signal));
-      return;
-    }
-    if (this.#releasing && this.#signal !== undefined) {
-      // A second signal while releasing: stop waiting for the server.
-      this.#ctx.error(
-        `interrupted while releasing the lock on ${this.#url.text}; ` +
-          `the server frees it when the lease expires`,
-      );
+      // LOCK sent before it gets the release window to be answered) or
+      // while releasing: exit now, as every command does at a second
+      // signal, saying what the server may still hold.
+      this.#ctx.error(this.#exitingEarlyText());
       void exitWith(this.#ctx, 128 + signalNumber(signal));
       return;
     }
@@ -547,6 +558,7 @@ class LockRun {
       const left = options.timeoutMs === undefined || options.timeoutMs === 0
         ? options.timeoutMs
         : Math.max(1, options.timeoutMs - (performance.now() - opening));
+      this.#lockOnServer = "maybe";
       const taken = await this.#take(file, { ...options, timeoutMs: left });
       if (typeof taken === "number") {
         // -w is a hard limit: giving up releases the open within the short
@@ -555,6 +567,7 @@ class LockRun {
         return (status = taken);
       }
       locked = true;
+      this.#lockOnServer = "held";
       // A signal between the LOCK reply and here: do not start COMMAND.
       if (options.argv.length > 0) this.#stop.signal.throwIfAborted();
       status = options.argv.length === 0
@@ -625,6 +638,8 @@ class LockRun {
         return 1;
       }
       if (!(err instanceof LockConflictError)) throw err;
+      // Refused (LOCK4denied): the last LOCK took nothing.
+      this.#lockOnServer = "none";
       const waitedMs = options.timeoutMs ? performance.now() - started : undefined;
       this.#ctx.error(`${this.#url.text}: ${lockConflictText(err, waitedMs)}`);
       return options.conflictCode;
@@ -703,7 +718,9 @@ class LockRun {
     }, WATCH_MS);
     try {
       return await new Promise<number>((resolve) => {
-        const child = builtin("node:child_process").spawn(file, args, { stdio: "inherit" });
+        const child = builtin("node:child_process").spawn(file, args, {
+          stdio: commandStdio(heldInstanceDescriptors()),
+        });
         this.#child = child;
         child.once(
           "spawn",
@@ -763,7 +780,9 @@ class LockRun {
     let released = true;
     const lost = this.#lost(client);
     if (file && locked && lost === undefined) {
-      await file.unlock(this.#range).catch((err) => {
+      await file.unlock(this.#range).then(() => {
+        this.#lockOnServer = "none";
+      }, (err) => {
         released = false;
         this.#ctx.error(
           `releasing the lock failed (the server frees it when the lease expires): ${
@@ -785,6 +804,22 @@ class LockRun {
       this.#ctx.error(describeError(left, this.#globals.verbose));
     }
     return released;
+  }
+
+  /** What an exit at a second signal leaves on the server, as far as this run knows. */
+  #exitingEarlyText(): string {
+    const what = `the lock on ${this.#url.text}`;
+    switch (this.#lockOnServer) {
+      case "held":
+        return `exiting before ${what} was released (no LOCKU answered): ` +
+          `the server holds it until the lease expires`;
+      case "maybe":
+        return `exiting with a LOCK for ${what} unanswered: the server may have granted it, ` +
+          `and then holds it until the lease expires`;
+      case "none":
+        return `exiting before releasing all state: ${what} is not held; ` +
+          `the server drops the rest when the lease expires`;
+    }
   }
 
   /** The lock owner and stateid the state manager holds for the lock. */
@@ -814,6 +849,33 @@ class LockRun {
     if (open.lost !== undefined) return open.lost;
     return open.locks.find((l) => l.lost !== undefined)?.lost;
   }
+}
+
+/**
+ * The first descriptor number COMMAND gets the client owner's instance
+ * locks at (lib/state/client_owner.ts, heldInstanceDescriptors): above the
+ * 3-9 that shell scripts pick for their own redirections (`exec 9>file`, the
+ * flock(1) idiom) and the 10 and up bash's `{fd}>` allocates first, so that
+ * a script rarely closes it by accident.
+ */
+const INSTANCE_FD_IN_COMMAND = 19;
+
+/**
+ * COMMAND's stdio: nfs4's stdin, stdout and stderr, and the client owner's
+ * instance locks from INSTANCE_FD_IN_COMMAND on (the descriptors between
+ * are left closed). Holding them, COMMAND keeps the instance from the next
+ * nfs4 process should this one be killed with SIGKILL, which it cannot
+ * pass on: that process would otherwise present the same owner with a new
+ * verifier, the server would drop this client's lock at once (RFC 7530
+ * §9.1.1), and a second holder would run beside COMMAND. As flock(1)
+ * leaves its lock's descriptor open in its COMMAND; the lock then lasts
+ * until the lease ends.
+ */
+function commandStdio(instances: readonly number[]): ("inherit" | "ignore" | number)[] {
+  if (instances.length === 0) return ["inherit", "inherit", "inherit"];
+  const stdio: ("inherit" | "ignore" | number)[] = ["inherit", "inherit", "inherit"];
+  while (stdio.length < INSTANCE_FD_IN_COMMAND) stdio.push("ignore");
+  return [...stdio, ...instances];
 }
 
 function signalNumber(signal: string): number {

@@ -16,6 +16,7 @@ import { ExitCode } from "./exit_codes.ts";
 import { type IdDatabase, localIdDatabase } from "./ls_owners.ts";
 import { flushed, outputDrained } from "./output.ts";
 import { run } from "./program.ts";
+import { StopSignalRepeats } from "./stop_signal.ts";
 
 /** How long a stopped command may spend releasing server state before it exits anyway. */
 const STOP_BACKSTOP_MS = 3_000;
@@ -34,14 +35,19 @@ let hungUp = false;
  * SIGINT and SIGTERM for commands that leave them to the CLI: the first
  * interrupts every operation (run() then exits 130/143 once state is
  * released, which the state manager bounds to 1.5 s); should anything hang,
- * the process exits after STOP_BACKSTOP_MS; a second signal exits at once.
+ * the process exits after STOP_BACKSTOP_MS; a second signal exits at once,
+ * but not a repeat of the first SIGTERM or SIGHUP (cli/stop_signal.ts: as
+ * timeout(1) sends it, to nfs4 and then to its process group), which is
+ * the same stop and reaches no listener, so that the release goes on.
  * SIGHUP (the terminal of `nfs4 shell` or of a `lock` closed) stops the
  * command as SIGTERM does, so that its state is released rather than left
  * until the lease ends, and the process exits 129.
  */
 function signals(listener: (signal: StopSignal) => boolean): () => void {
   let stopping = false;
-  const on = (signal: StopSignal, status: number) => {
+  const repeats = new StopSignalRepeats();
+  const on = (signal: StopSignal, status: number, sent: string = signal) => {
+    if (repeats.isRepeat(sent)) return;
     if (!listener(signal)) return;
     if (stopping) process.exit(status);
     stopping = true;
@@ -51,7 +57,7 @@ function signals(listener: (signal: StopSignal) => boolean): () => void {
   const onTerm = () => on("SIGTERM", ExitCode.SIGTERM);
   const onHup = () => {
     hungUp = true;
-    on("SIGTERM", ExitCode.SIGHUP);
+    on("SIGTERM", ExitCode.SIGHUP, "SIGHUP");
   };
   process.on("SIGINT", onInt);
   process.on("SIGTERM", onTerm);

@@ -32,6 +32,7 @@ import type { CliContext } from "./context.ts";
 import { TraceClock } from "./trace_clock.ts";
 import { describeError } from "./errors.ts";
 import { parseSeconds, readGlobalOptions, type RootCommand } from "./globals.ts";
+import { StopSignalRepeats } from "./stop_signal.ts";
 
 const HELP = `
 Without --duration it runs until Ctrl-C. Every renewal shows its round-trip
@@ -97,7 +98,10 @@ export function registerRenewWatch(program: RootCommand, ctx: CliContext): void 
       const stop = new AbortController();
       // The watch ends and its state is released; should that take more than
       // a second (a server gone silent), whatever is in flight is stopped.
+      const repeats = new StopSignalRepeats();
       const stopSoon = (signal: "SIGINT" | "SIGTERM") => {
+        // A repeat of the first SIGTERM (timeout(1) sends two) is the same stop.
+        if (repeats.isRepeat(signal)) return;
         if (stop.signal.aborted) {
           // A second signal: exit now, as every command does.
           return ctx.exitNow(signal === "SIGTERM" ? 143 : 130);

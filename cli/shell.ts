@@ -67,6 +67,7 @@ import {
  */
 const KEEPS_LAST_DOT: ReadonlySet<string> = new Set(["rm", "rmdir", "mv"]);
 import { continuesOnNextLine, joinContinuedLines, splitCommands } from "./shell_words.ts";
+import { StopSignalRepeats } from "./stop_signal.ts";
 
 const HELP = `
 Examples:
@@ -122,6 +123,8 @@ class Shell implements ShellState {
   /** Stops the running verb (Ctrl-C); undefined at the prompt. */
   #stopVerb: ((signal: StopSignal) => void) | undefined;
   #ending: StopSignal | undefined;
+  /** Tells a second stop signal from a repeat of the first (cli/stop_signal.ts). */
+  readonly #stopRepeats = new StopSignalRepeats();
   #signalEnding: () => void = () => {};
   /** Resolves when a signal ends the shell (#signal). */
   readonly #endingSignalled: Promise<undefined> = new Promise((resolve) => {
@@ -554,6 +557,9 @@ class Shell implements ShellState {
 
   /** SIGINT/SIGTERM as signals (no terminal, or sent by kill). */
   #signal(signal: StopSignal): void {
+    // A repeat of the first SIGTERM (timeout(1) sends two) is the same stop,
+    // not a second one that would cut the release short.
+    if (this.#stopRepeats.isRepeat(signal)) return;
     if (this.#editor && signal === "SIGINT") {
       // A terminal's Ctrl-C comes as a key; a SIGINT from kill stops the verb
       // the same way, but keeps the lines typed meanwhile: a terminal flushes

@@ -106,6 +106,7 @@ import type { CliContext } from "./context.ts";
 import { describeError, noteConnectUrl } from "./errors.ts";
 import { jsonCount } from "./json_values.ts";
 import { flushed } from "./output.ts";
+import { StopSignalRepeats } from "./stop_signal.ts";
 import {
   type GlobalOptions,
   parseSeconds,
@@ -434,7 +435,10 @@ export function registerSimulateReboot(
       });
       // SIGINT/SIGTERM: stop the drill, clean up (bounded), report, exit 130/143.
       const stop = new AbortController();
+      const repeats = new StopSignalRepeats();
       const onSignal = (signal: StopSignal) => {
+        // A repeat of the first SIGTERM (timeout(1) sends two) is the same stop.
+        if (repeats.isRepeat(signal)) return;
         if (stop.signal.aborted) {
           const left = drill.fileLeftBehind();
           ctx.diag.line(

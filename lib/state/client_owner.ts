@@ -20,6 +20,16 @@
  * directory of this user that no one else can write. Where no instance can
  * be claimed that way, the owner names this process and a random tag: unique,
  * though nothing is then handed on.
+ *
+ * A process this one starts to run under its state (`nfs4 lock URL --
+ * COMMAND`) keeps the instance's descriptor ({@linkcode heldInstanceDescriptors}),
+ * as flock(1) leaves its lock's descriptor to its COMMAND: should nfs4 be
+ * killed (SIGKILL, which it cannot pass on), the instance is not handed to
+ * the next process while COMMAND runs, since that process's new verifier
+ * would make the server drop the dead client's lock at once (RFC 7530
+ * §9.1.1, RFC 8881 §2.4.1) and let a second holder in beside COMMAND. The
+ * next process takes another instance, and the lock stays until the lease
+ * ends.
  * @module
  */
 
@@ -62,6 +72,20 @@ export function newBootVerifier(): Uint8Array {
   new DataView(verifier.buffer).setUint32(0, seconds);
   verifier.set(randomBytes(4), 4);
   return verifier;
+}
+
+/** The descriptors of the instance locks this process holds (see heldInstanceDescriptors). */
+const heldDescriptors = new Set<number>();
+
+/**
+ * The descriptors of the instance locks this process holds: a child given
+ * them (as an extra stdio entry, which node:child_process dup2()s into the
+ * child without O_CLOEXEC, under Deno and Bun alike) keeps the instance
+ * from being claimed by another process for as long as it, or a child of
+ * its own that inherits them, lives.
+ */
+export function heldInstanceDescriptors(): readonly number[] {
+  return [...heldDescriptors];
 }
 
 /** Instances tried before giving up on claiming one. */
@@ -108,10 +132,14 @@ export function claimInstance(
       }
       if (locked) {
         let held = true;
+        heldDescriptors.add(fd);
         return {
           instance,
           release() {
-            if (held) sys.close(fd);
+            if (held) {
+              heldDescriptors.delete(fd);
+              sys.close(fd);
+            }
             held = false;
           },
         };
