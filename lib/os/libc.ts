@@ -89,6 +89,20 @@ export interface Libc {
   pwrite(fd: number, buffer: Uint8Array, position: number, path: string): number;
   /** fstat(2) (statx with AT_EMPTY_PATH) of an open descriptor; a failure names `path`. */
   fstat(fd: number, path: string): RawStat;
+  /**
+   * Whether `path` itself (a symlink not followed) has an extended
+   * attribute (llistxattr(2): user.*, a POSIX ACL, ...) other than an
+   * SELinux label alone (`security.selinux`, which every file of a
+   * labelling host has); false where the file system has none to give
+   * (ENOTSUP) or the call fails.
+   */
+  hasXattrs(path: string): boolean;
+  /**
+   * Whether `path` itself is the root of a mount (a file bind-mounted over
+   * another, STATX_ATTR_MOUNT_ROOT); undefined when the kernel does not say
+   * (before Linux 5.8). A failure names `path`.
+   */
+  isMountRoot(path: string): boolean | undefined;
   /** fstatfs(2)'s `f_type`: the magic number of the file system `fd` is on; a failure names `path`. */
   fileSystemType(fd: number, path: string): number;
   /** ftruncate(2); a failure names `path`. */
@@ -152,7 +166,11 @@ const AT_EMPTY_PATH = 0x1000;
 const ENOENT = 2;
 const EINTR = 4;
 const STATX_BASIC_STATS = 0x7ff;
+/** stx_attributes: the file is the root of a mount (include/uapi/linux/stat.h). */
+const STATX_ATTR_MOUNT_ROOT = 0x2000n;
 const PATH_MAX = 4096;
+/** The longest list of extended attribute names llistxattr(2) gives (linux/limits.h). */
+const XATTR_LIST_MAX = 65536;
 
 /** errno values (Linux) to the codes node:fs uses, so messages read the same. */
 const ERRNO_CODES: Record<number, string> = {
@@ -238,6 +256,8 @@ const SIGNATURES = {
   pwrite: [["i32", "buf", "u64", "u64"], "i32"],
   ftruncate: [["i32", "u64"], "i32"],
   fstatfs: [["i32", "buf"], "i32"],
+  // ssize_t, a list's length: well within an i32.
+  llistxattr: [["buf", "buf", "u64"], "i32"],
   fchmod: [["i32", "u32"], "i32"],
   fchown: [["i32", "u32", "u32"], "i32"],
   madvise: [["u64", "u64", "i32"], "i32"],
@@ -538,6 +558,39 @@ class FfiLibc implements Libc {
     const buffer = new Uint8Array(256);
     this.#call("fstatfs", path, fd, buffer);
     return Number(new DataView(buffer.buffer).getBigUint64(0, true));
+  }
+
+  isMountRoot(path: string): boolean | undefined {
+    const buffer = new Uint8Array(256);
+    this.#call(
+      "statx",
+      path,
+      AT_FDCWD,
+      cPath(path),
+      AT_SYMLINK_NOFOLLOW,
+      STATX_BASIC_STATS,
+      buffer,
+    );
+    const v = new DataView(buffer.buffer);
+    // stx_attributes_mask (offset 56): the attributes this kernel and file system report.
+    if ((v.getBigUint64(56, true) & STATX_ATTR_MOUNT_ROOT) === 0n) return undefined;
+    return (v.getBigUint64(8, true) & STATX_ATTR_MOUNT_ROOT) !== 0n;
+  }
+
+  hasXattrs(path: string): boolean {
+    const name = cPath(path);
+    // A size of 0 asks only the length of the list of names.
+    const length = Number(this.#fn.llistxattr(name, EMPTY_C_STRING, 0n));
+    if (length <= 0) return false;
+    const list = new Uint8Array(Math.min(length, XATTR_LIST_MAX));
+    const got = Number(this.#fn.llistxattr(name, list, BigInt(list.length)));
+    // Grown since (ERANGE): there are some.
+    if (got < 0) return true;
+    // Names, each ended by a NUL. The SELinux label alone is not counted:
+    // on a host that labels every file every file has one, and a new file
+    // gets its directory's default label, most often the same.
+    return new TextDecoder().decode(list.subarray(0, got)).split("\0")
+      .some((n) => n !== "" && n !== "security.selinux");
   }
 
   ftruncate(fd: number, size: number, path: string): void {

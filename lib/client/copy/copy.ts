@@ -168,7 +168,10 @@ async function copyAll(
           : notDirectory(to.side, to.path, dest.text);
       }
       let target = to.path;
-      if (destStat && intoDirectory) {
+      if (destStat && intoDirectory && stat.kind === "directory" && namesContents(source)) {
+        // `cp -r DIR/. DST/`: DIR's contents, merged into DST itself.
+        target = destStat.path;
+      } else if (destStat && intoDirectory) {
         const name = from.side.basename(from.path.replace(/\/+$/, ""));
         if (name === "" || name === "." || name === "..") {
           throw new CopyError(`cannot copy '${source.text}' into a directory: it has no name`, {
@@ -272,6 +275,19 @@ function namesDirectory(location: Location): boolean {
   if (location.kind === "nfs") return location.url.trailingSlash;
   if (location.kind === "local") return /\/\.?$/.test(location.path);
   return false;
+}
+
+/**
+ * Whether `location`, as typed, ends in `.` as its last name (`DIR/.`,
+ * `DIR/./`, `.`): into an existing directory, cp copies what it names, a
+ * directory, as that directory itself (its contents merged into it), not
+ * under a name of its own (which `.` is not). An NFS URL's path has lost
+ * its `.` once parsed: the text says it.
+ */
+function namesContents(location: Location): boolean {
+  if (location.kind === "stdio") return false;
+  const typed = location.kind === "nfs" ? location.text : location.path;
+  return /(^|\/)\.\/*$/.test(typed);
 }
 
 /** "No such file or directory", naming the operand as typed (`text`). */

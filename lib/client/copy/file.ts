@@ -16,7 +16,7 @@ import {
   SendWaitTimeoutError,
   ServerNotRespondingError,
 } from "../../state/manager.ts";
-import { CopyError, IncompleteCopyError, LocalFileError } from "./options.ts";
+import { CopyError, IncompleteCopyError, LocalFileError, SourceChangedError } from "./options.ts";
 import {
   type FinalAttrs,
   isSpecial,
@@ -85,7 +85,8 @@ function seenBothWays(
  * cp. A new file is written to a temporary next to it and renamed into
  * place. An existing file is replaced the same way when the temporary can
  * be made exactly like it (one link, its owner and group settable, the
- * directory writable); otherwise, or with `inplace`, it is written in place
+ * directory writable, no extended attributes, not a mount root:
+ * Side.writtenInPlace); otherwise, or with `inplace`, it is written in place
  * (emptied, written, its size set), keeping its inode, owner, group, mode
  * and links as coreutils does. Returns false when `noClobber` or `update`
  * left an existing file alone.
@@ -220,6 +221,7 @@ export async function copyFile(run: CopyRun, source: FileSource, dest: Endpoint)
   const data: DataSource = {
     chunks,
     reader,
+    ...(source.kind === "side" ? { shownAs: source.at.side.display(source.at.path) } : {}),
     holes: holesWanted && !segments ? new HoleFinder(side.holeBlock) : undefined,
     ...(segments ? { segments } : {}),
   };
@@ -228,7 +230,17 @@ export async function copyFile(run: CopyRun, source: FileSource, dest: Endpoint)
     let done: Placed;
     if (intoSpecial) {
       done = await copyInPlace(run, data, side, target, existing!, attrs, true);
-    } else if (existing && (run.options.inplace || (existing.nlink ?? 1) > 1)) {
+    } else if (
+      existing &&
+      (run.options.inplace || (existing.nlink ?? 1) > 1 ||
+        // Its extended attributes (ACLs, user.*; an SELinux label alone is
+        // not counted, libc.ts hasXattrs) stay only on the file itself, as
+        // cp keeps them by writing into it; a mount root
+        // cannot be renamed over (EBUSY). Asked before any data is read: a
+        // rename refused at the end could not start again in place from a
+        // source read once (standard input), nor from one that changed.
+        await side.writtenInPlace?.(target) !== undefined)
+    ) {
       done = await copyInPlace(run, data, side, target, existing, attrs);
     } else {
       done = await copyThroughTemporary(run, data, side, target, existing, attrs, isNew);
@@ -264,6 +276,22 @@ interface DataSource {
   readonly holes: HoleFinder | undefined;
   /** Data and holes as the source itself reports them (SEEK), instead of `chunks`. */
   readonly segments?: AsyncIterable<Segment>;
+  /** The source as the user named it (none for standard input). */
+  readonly shownAs?: string;
+}
+
+/**
+ * Fails with {@linkcode SourceChangedError} when the source, read to its
+ * end as `size` bytes, changed while it was read (Reader.changedWhileRead):
+ * checked before the copy is finished, so that what was read is never
+ * placed as a copy of the file.
+ */
+async function checkSourceUnchanged(run: CopyRun, data: DataSource, size: bigint): Promise<void> {
+  const reader = data.reader;
+  if (!reader?.changedWhileRead || data.shownAs === undefined) return;
+  if (await run.abortable(reader.changedWhileRead(size))) {
+    throw new SourceChangedError(data.shownAs);
+  }
 }
 
 /** Moves the data of `data` into `writer`; resolves to the file's size. */
@@ -443,6 +471,16 @@ async function copyThroughTemporary(
     // A stop that came as the data ended (`cp -v … | head`'s, from a write's
     // failure) starts no finish: one may place the file.
     run.checkAbort();
+    try {
+      await checkSourceUnchanged(run, data, size);
+    } catch (e) {
+      if (!(e instanceof SourceChangedError)) throw e;
+      // The temporary goes (below); the file there, if any, stays as it was.
+      throw new CopyError(
+        `${e.message}; '${side.display(target)}' not ${existing ? "replaced" : "created"}`,
+        { url: side.url, cause: e },
+      );
+    }
     const ending = writer.finish(attrs, size);
     try {
       await run.abortable(ending);
@@ -482,7 +520,9 @@ async function copyThroughTemporary(
     return "placed";
   } catch (e) {
     failure = e;
-    const named = resentCreateFailure(renamePath(e, side, temp, target), side, target);
+    let named = resentCreateFailure(renamePath(e, side, temp, target), side, target);
+    // The old file and its replacement need room at once; --inplace would not.
+    if (existing && !direct && isOutOfRoom(named)) named = withRoomHint(named, side, target);
     if (!run.options.signal?.aborted && !placed) {
       // The failure says what is left: a temporary whose REMOVE failed too
       // (the server gone) is named, as info and simulate-reboot name theirs.
@@ -515,6 +555,32 @@ async function copyThroughTemporary(
       ].map((step) => Promise.resolve(step).catch(() => undefined)));
     }
   }
+}
+
+/** What {@linkcode withRoomHint} adds. */
+const ROOM_HINT =
+  "(the copy is written beside the old file until complete; --inplace writes into it)";
+
+/** Whether a failure is a lack of room: ENOSPC, EDQUOT, NFS4ERR_NOSPC, NFS4ERR_DQUOT. */
+function isOutOfRoom(error: unknown): boolean {
+  if (error instanceof NfsError) {
+    return error.status === S.NFS4ERR_NOSPC || error.status === S.NFS4ERR_DQUOT;
+  }
+  const code = (error as { code?: unknown })?.code;
+  return code === "ENOSPC" || code === "EDQUOT";
+}
+
+/**
+ * A lack of room while a temporary replaced `target`, with the hint that the
+ * temporary needs room beside the old file and `--inplace` does not: the
+ * old file is kept, and a disk too full for both may still take the copy
+ * written into it.
+ */
+function withRoomHint(error: unknown, side: Side, target: string): CopyError {
+  return new CopyError(`${side.display(target)}: ${reasonOf(error)} ${ROOM_HINT}`, {
+    url: side.url,
+    cause: error,
+  });
 }
 
 /**
@@ -608,6 +674,8 @@ async function copyInPlace(
     const size = await pumpData(run, data, writer);
     // A stop that came as the data ended starts no finish.
     run.checkAbort();
+    // Its old data is gone already: said as incomplete, as any failure here.
+    await checkSourceUnchanged(run, data, size);
     finishing = writer.finish({ mode: undefined }, size);
     await run.abortable(finishing);
     held.drop();

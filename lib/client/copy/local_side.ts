@@ -40,11 +40,34 @@ async function local<T>(path: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** A local file open for reading: positional reads, and its close. */
+/** A local file open for reading: positional reads, its state, and its close. */
 interface ReadableFile {
   read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<number>;
+  /** What says whether it changed, from its descriptor (fstat). */
+  state(): Promise<FileState>;
   close(): Promise<void>;
 }
+
+/**
+ * What tells a file changed, as GNU tar compares it after reading one: its
+ * size, and its mtime and ctime (to the nanosecond where the runtime gives
+ * them). Only a regular file has a size to compare.
+ */
+interface FileState {
+  readonly regular: boolean;
+  readonly size: bigint;
+  readonly mtime: string;
+  readonly ctime: string;
+}
+
+/** Whether the file changed between `before` (at open) and `after` (read to its end, `size` bytes). */
+function changedWhileRead(before: FileState, after: FileState, size: bigint): boolean {
+  if (!before.regular || !after.regular) return false;
+  return after.size !== size || after.mtime !== before.mtime || after.ctime !== before.ctime;
+}
+
+const timeText = (time: { seconds: bigint; nseconds: number }) =>
+  `${time.seconds}.${time.nseconds}`;
 
 /**
  * Opens `path` (a regular file when it was listed) to read its data. On a
@@ -64,6 +87,15 @@ async function openForReading(path: string, stat: Stat): Promise<ReadableFile> {
       local
         ? readSync(handle.fd, buffer, offset, length, position)
         : (await handle.read(buffer, offset, length, position)).bytesRead,
+    state: async () => {
+      const stats = await handle.stat({ bigint: true });
+      return {
+        regular: stats.isFile(),
+        size: stats.size,
+        mtime: String(stats.mtimeNs),
+        ctime: String(stats.ctimeNs),
+      };
+    },
     close: () => handle.close(),
   };
 }
@@ -123,6 +155,19 @@ function openInPlace(path: string): ReadableFile | undefined {
           throw Object.assign(new Error(`EBADF: read after close '${path}'`), { code: "EBADF" });
         }
         return c.pread(fd, buffer.subarray(offset, offset + length), position, path);
+      }),
+    state: () =>
+      Promise.resolve().then(() => {
+        if (!open) {
+          throw Object.assign(new Error(`EBADF: fstat after close '${path}'`), { code: "EBADF" });
+        }
+        const { mode, size, mtime, ctime } = c.fstat(fd, path);
+        return {
+          regular: (mode & 0o170000) === 0o100000,
+          size,
+          mtime: timeText(mtime),
+          ctime: timeText(ctime),
+        };
       }),
     close: () =>
       Promise.resolve().then(() => {
@@ -345,6 +390,14 @@ export class LocalSide implements Side {
 
   async openReader(path: string, stat: Stat, chunkSize: number): Promise<Reader> {
     const file = await local(path, () => openForReading(path, stat));
+    // As it was when opened: what its state once read is compared with.
+    let opened: FileState;
+    try {
+      opened = await file.state();
+    } catch (e) {
+      await file.close().catch(() => undefined);
+      throw localError(path, e);
+    }
     const size = stat.size === undefined ? undefined : Number(stat.size);
     return {
       async *chunks() {
@@ -404,6 +457,8 @@ export class LocalSide implements Side {
         }
         return buffer.subarray(0, got);
       },
+      changedWhileRead: async (size) =>
+        changedWhileRead(opened, await local(path, () => file.state()), size),
       close: () => file.close(),
     };
   }
@@ -454,6 +509,29 @@ export class LocalSide implements Side {
 
   checkWritable(path: string): Promise<void> {
     return local(path, () => localFs.access(path, localFs.W_OK));
+  }
+
+  async writtenInPlace(path: string): Promise<"extended attributes" | "mount root" | undefined> {
+    const c = libc();
+    // Without libc (not Linux, no FFI), no extended attributes are seen.
+    if (c?.hasXattrs(path)) return "extended attributes";
+    let mountRoot: boolean | undefined;
+    try {
+      mountRoot = c?.isMountRoot(path);
+    } catch {
+      // Unsure: as for an older kernel, the devices say.
+    }
+    if (mountRoot === undefined) {
+      // A file bind-mounted from another file system is on another device
+      // than its directory (one from the same file system is not told apart
+      // this way; its rename then fails with EBUSY, the old file kept).
+      const [file, dir] = await Promise.all([
+        localFs.statIfExists(path, false).catch(() => undefined),
+        localFs.statIfExists(dirnamePath(path), true).catch(() => undefined),
+      ]);
+      mountRoot = file !== undefined && dir !== undefined && file.dev !== dir.dev;
+    }
+    return mountRoot ? "mount root" : undefined;
   }
 
   async setAttrs(

@@ -403,6 +403,20 @@ export class CopyError extends Error {
 }
 
 /**
+ * A local source changed while it was read (its size is not the bytes read,
+ * or its mtime or ctime moved since it was opened): what was read is no
+ * copy of any state the file had, so it is not placed. The words are GNU
+ * tar's, which checks the same after reading a file.
+ */
+export class SourceChangedError extends CopyError {
+  /** `source`: the source as the user named it. */
+  constructor(source: string) {
+    super(`${source}: file changed as we read it`);
+    this.name = "SourceChangedError";
+  }
+}
+
+/**
  * An overwrite in place failed after the destination was emptied: it holds
  * part of the new data (the old is gone). `destination` names it as the
  * user would; the cause says why.

@@ -89,6 +89,13 @@ export interface Reader {
   segments?(): AsyncIterable<Segment>;
   /** Reads `length` bytes at `offset` again (for a resend after a server restart). */
   readAt(offset: bigint, length: number): Promise<Uint8Array>;
+  /**
+   * Whether the file changed while it was read, once read to its end:
+   * `size` (the bytes the copy took, holes included) is not its size now,
+   * or its mtime or ctime differ from those it had when opened. Absent
+   * where the side cannot tell (a server's file).
+   */
+  changedWhileRead?(size: bigint): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -233,6 +240,15 @@ export interface Side {
   remove(path: string): Promise<void>;
   /** Can an existing file be opened for writing? Throws the reason when not. */
   checkWritable(path: string): Promise<void>;
+  /**
+   * Why the existing file `path` must be written into rather than replaced
+   * by a renamed temporary, which would not be the same file: it has
+   * extended attributes (an ACL, user.*) a new file would not
+   * have, or it is a mount root (a bind-mounted file), which rename(2)
+   * refuses (EBUSY). Undefined when a temporary can replace it. Absent:
+   * never.
+   */
+  writtenInPlace?(path: string): Promise<"extended attributes" | "mount root" | undefined>;
   setAttrs(
     path: string,
     attrs: { mode?: number | undefined; mtime?: NfsTime; atime?: NfsTime },
