@@ -577,8 +577,23 @@ export class Output {
    * awaited {@linkcode Output.write}.
    */
   post(chunk: string | Uint8Array): void {
-    this.write(chunk).catch(() => {});
+    this.write(chunk).catch((e) => {
+      if (e instanceof StdoutWriteError) this.#postFailed ??= e;
+    });
   }
+
+  /**
+   * A write made with {@linkcode Output.post} that failed otherwise than by
+   * its reader going away (`> /dev/full`): a command that never awaits a
+   * write after it (`mv -v`, `renew-watch`) would otherwise end 0 with
+   * nothing said. cli/program.ts run() says it and exits 1, as coreutils'
+   * close_stdout() does.
+   */
+  get postFailed(): StdoutWriteError | undefined {
+    return this.#postFailed;
+  }
+
+  #postFailed: StdoutWriteError | undefined;
 
   /** Writes lines, each followed by a newline, in chunks of about 64 KiB. */
   async writeLines(lines: Iterable<string>): Promise<void> {

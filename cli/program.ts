@@ -218,6 +218,13 @@ export async function run(argv: readonly string[], io: CliIo): Promise<ExitCode>
     const stopped = ctx.interruption.signal.reason;
     if (stopped !== undefined) return exitCodeFor(stopped);
     if (ctx.exitStatus !== undefined) return ctx.exitStatus as ExitCode;
+    // Output written without waiting (`-v` lines, events) that failed and
+    // was never thrown by a later awaited write: said now, once.
+    const unsaid = ctx.out.postFailed;
+    if (unsaid !== undefined && !ctx.failed) {
+      ctx.error(describeError(unsaid, ctx.globals?.verbose ?? false, {}), unsaid);
+      return ExitCode.FAILURE;
+    }
     return ctx.failed ? ExitCode.FAILURE : ExitCode.OK;
   } catch (err) {
     // A closed stdout is no failure of its own; one reported before it still is.

@@ -30,31 +30,34 @@ export const SAME_STOP_MS = 1_000;
 const AUTOMATED: ReadonlySet<string> = new Set(["SIGTERM", "SIGHUP"]);
 
 /**
- * Remembers the first stop signal of a process (or of one command's
+ * Remembers the first SIGTERM or SIGHUP of a process (or of one command's
  * subscription to them) and says whether a later one repeats it.
  */
 export class StopSignalRepeats {
   readonly #now: () => number;
-  #first: { readonly signal: string; readonly at: number } | undefined;
+  /** When the first SIGTERM or SIGHUP came. */
+  #firstAutomatedAt: number | undefined;
 
   constructor(now: () => number = () => performance.now()) {
     this.#now = now;
   }
 
   /**
-   * Whether `signal` repeats the first stop signal (true: ignore it, the stop
-   * under way is the answer); the first call records its signal and answers
-   * false. A repeat is a SIGTERM or SIGHUP within SAME_STOP_MS of a first
-   * SIGTERM or SIGHUP; a SIGINT is never one (a person pressing Ctrl-C again).
+   * Whether `signal` repeats the first stop signal programs send (true:
+   * ignore it, the stop under way is the answer): a SIGTERM or SIGHUP within
+   * SAME_STOP_MS of the first SIGTERM or SIGHUP. A SIGINT is never one (a
+   * person pressing Ctrl-C again) and does not count as the first: in
+   * `nfs4 shell` a SIGINT stops a verb only, and `timeout`'s two SIGTERMs
+   * after it are one stop all the same.
    */
   isRepeat(signal: string): boolean {
+    if (!AUTOMATED.has(signal)) return false;
     const now = this.#now();
-    const first = this.#first;
+    const first = this.#firstAutomatedAt;
     if (first === undefined) {
-      this.#first = { signal, at: now };
+      this.#firstAutomatedAt = now;
       return false;
     }
-    return AUTOMATED.has(signal) && AUTOMATED.has(first.signal) &&
-      now - first.at < SAME_STOP_MS;
+    return now - first < SAME_STOP_MS;
   }
 }

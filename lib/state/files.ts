@@ -971,7 +971,11 @@ export function closeFile(m: StateManager, state: OpenState, share?: ShareModes)
     const before = [...f.opens];
     const closing = (async () => {
       if (before.length > 0) await Promise.allSettled(before);
-      await lockCallsEnded(state);
+      // Only the close that sends the CLOSE waits for them (the last user):
+      // a handle closed beside others only gives up its share, and waiting
+      // for another handle's LOCK (up to its deadline, waiting out
+      // NFS4ERR_GRACE) held every OPEN of the client behind it.
+      if (state.users <= 1) await lockCallsEnded(state);
       await closeOpen(m, state, share === undefined ? {} : { share });
     })();
     f.closes.add(closing);
@@ -1318,11 +1322,18 @@ export function unlockFile(
   state: OpenState,
   range: LockRange,
 ): Promise<void> {
+  // The lock() and unlock() calls made before it first, as they were made:
+  // an unlock() of a range whose first LOCK is still on its way found no
+  // lock stateid yet, sent nothing and resolved, and the lock stayed.
+  const earlier = [...(lockCalls.get(state) ?? [])];
   // As CLOSE: a release is never stopped by the work's scope. A close()
   // called next waits for it (`lockCalls`).
   return countLockCall(
     state,
-    outsideOperationScope(() => unlockHeldRange(m, state, range)).catch((e) => {
+    outsideOperationScope(async () => {
+      if (earlier.length > 0) await Promise.allSettled(earlier);
+      return await unlockHeldRange(m, state, range);
+    }).catch((e) => {
       // Named as lock()'s errors are (lockOnce).
       throw e instanceof NfsError ? e.withPath(state.path) : e;
     }),

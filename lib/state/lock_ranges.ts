@@ -16,6 +16,13 @@
  * so (fs/locks.c posix_lock_inode). The result is sorted by offset,
  * disjoint, and two ranges of the same type never touch.
  *
+ * What we give up: a server without POSIX lock semantics (no
+ * OPEN4_RESULT_LOCKTYPE_POSIX in its OPEN replies, RFC 7530 §16.16.5) keeps
+ * two touching locks apart and may refuse a LOCKU or a reclaim of the
+ * merged range with NFS4ERR_LOCK_RANGE (the release then reports what it
+ * could not unlock). The kernel reclaims and unlocks from its merged VFS
+ * list just the same; NFS-Ganesha and knfsd both lock POSIX-style.
+ *
  * @module
  */
 

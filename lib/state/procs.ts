@@ -2582,8 +2582,8 @@ async function unlockWholeFile(m: StateManager, state: OpenState): Promise<boole
     if (lockState.stateid === undefined) continue;
     const whole: LockRange = { type: "write", offset: 0n, length: NFS4_UINT64_MAX };
     try {
-      await unlockRange(m, lockState, whole, { closing: true });
-      unlocked = true;
+      // Only a LOCKU answered makes the CLOSE worth sending again.
+      if (await unlockRange(m, lockState, whole, { closing: true })) unlocked = true;
     } catch (e) {
       // Not unlocked: the CLOSE's refusal stands, and is reported.
       const what = `${state.path} ${formatRange(0n, NFS4_UINT64_MAX)}`;
@@ -2902,14 +2902,18 @@ export function forgetOpen(m: StateManager, state: OpenState): void {
   if (!owner.retired) m.idleOwners.park(owner);
 }
 
-/** LOCKU one range (RFC 7530 §16.12). */
+/**
+ * LOCKU one range (RFC 7530 §16.12): true when a LOCKU was sent and
+ * answered NFS4_OK; false when none was sent (no lock stateid, or the state
+ * was dropped: nothing of it on the server).
+ */
 export async function unlockRange(
   m: StateManager,
   lockState: LockState,
   range: LockRange,
   options: { closing?: boolean } = {},
-): Promise<void> {
-  if (!lockState.stateid) return;
+): Promise<boolean> {
+  if (!lockState.stateid) return false;
   const state = lockState.open;
   // A lock given up because the lease ran out by our clock may still be
   // held by the server (its lease had not really run out there): on the way
@@ -2964,7 +2968,7 @@ export async function unlockRange(
         "no LOCKU sent",
     );
     recordUnlocked(lockState.ranges, range);
-    return;
+    return false;
   }
   record(stateid);
   m.tracer.emit(
@@ -2972,4 +2976,5 @@ export async function unlockRange(
     "LOCKU",
     `${state.path} ${range.type} ${formatRange(range.offset, range.length)}`,
   );
+  return true;
 }

@@ -141,3 +141,25 @@ for (const vers of VERSIONS) {
     },
   );
 }
+
+serverTest(
+  "nfs4 cp of /proc and /sys files (size 0 or 4096 whatever they hold) is no source that changed: copied whole, exit 0",
+  async (server) => {
+    for (const source of ["/proc/cpuinfo", "/proc/self/mounts", "/sys/kernel/osrelease"]) {
+      let expected: string;
+      try {
+        expected = await Deno.readTextFile(source);
+      } catch {
+        continue; // not on this system
+      }
+      const name = source.replaceAll("/", "_");
+      const r = await runNfs4(["cp", source, `${server.url}/vfs/${name}`], {
+        killAfterMs: 120_000,
+      });
+      assert.equal(r.code, 0, `${source}: ${r.stderr}`);
+      const copied = await Deno.readTextFile(join(server.exportDir, name));
+      if (source === "/proc/self/mounts") assert.ok(copied.length > 0, source);
+      else assert.equal(copied, expected, source);
+    }
+  },
+);

@@ -23,3 +23,13 @@ Deno.test("stop signals: a Ctrl-C is never a repeat, nor anything after one", ()
   assert.equal(afterInt.isRepeat("SIGINT"), false);
   assert.equal(afterInt.isRepeat("SIGTERM"), false);
 });
+
+Deno.test("stop signals: after a Ctrl-C (nfs4 shell: it stopped a verb only), timeout(1)'s two SIGTERMs are still one stop", () => {
+  let now = 0;
+  const repeats = new StopSignalRepeats(() => now);
+  assert.equal(repeats.isRepeat("SIGINT"), false);
+  now = 5_000;
+  assert.equal(repeats.isRepeat("SIGTERM"), false, "the first SIGTERM");
+  now = 5_020;
+  assert.equal(repeats.isRepeat("SIGTERM"), true, "its repeat");
+});

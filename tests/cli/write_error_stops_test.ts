@@ -218,3 +218,42 @@ serverTest(
     }
   },
 );
+
+serverTest(
+  "mv -v and renew-watch > /dev/full: their lines, written without waiting, failed: one write error line at the end, exit 1, not 0 with nothing said (README Exit codes)",
+  async (server) => {
+    const dir = await Deno.makeTempDir({ prefix: "nfs4-full-" });
+    try {
+      await Deno.mkdir(`${server.exportDir}/into`);
+      for (const vers of ["4.0", "4.1"]) {
+        const local = `${dir}/m${vers}`;
+        await Deno.writeTextFile(local, "moved\n");
+        const moved = await intoFull([
+          "--vers",
+          vers,
+          "mv",
+          "-v",
+          local,
+          `${server.url}/vfs/into/`,
+        ]);
+        assert.equal(moved.code, 1, `${vers} mv: ${moved.stderr}`);
+        assert.deepEqual(messageLines(moved.stderr), [FULL], `${vers} mv`);
+        // The move itself was done (the line is what failed).
+        assert.equal(await Deno.readTextFile(`${server.exportDir}/into/m${vers}`), "moved\n");
+        const watched = await intoFull([
+          "--vers",
+          vers,
+          "renew-watch",
+          "--duration",
+          "1",
+          `${server.url}/vfs`,
+        ]);
+        assert.equal(watched.code, 1, `${vers} renew-watch: ${watched.stderr}`);
+        assert.deepEqual(messageLines(watched.stderr), [FULL], `${vers} renew-watch`);
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+  { ignore: noFull },
+);

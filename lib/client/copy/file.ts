@@ -282,14 +282,14 @@ interface DataSource {
 
 /**
  * Fails with {@linkcode SourceChangedError} when the source, read to its
- * end as `size` bytes, changed while it was read (Reader.changedWhileRead):
- * checked before the copy is finished, so that what was read is never
- * placed as a copy of the file.
+ * end, changed while it was read (Reader.changedWhileRead): checked before
+ * the copy is finished, so that what was read is never placed as a copy of
+ * the file.
  */
-async function checkSourceUnchanged(run: CopyRun, data: DataSource, size: bigint): Promise<void> {
+async function checkSourceUnchanged(run: CopyRun, data: DataSource): Promise<void> {
   const reader = data.reader;
   if (!reader?.changedWhileRead || data.shownAs === undefined) return;
-  if (await run.abortable(reader.changedWhileRead(size))) {
+  if (await run.abortable(reader.changedWhileRead())) {
     throw new SourceChangedError(data.shownAs);
   }
 }
@@ -472,7 +472,7 @@ async function copyThroughTemporary(
     // failure) starts no finish: one may place the file.
     run.checkAbort();
     try {
-      await checkSourceUnchanged(run, data, size);
+      await checkSourceUnchanged(run, data);
     } catch (e) {
       if (!(e instanceof SourceChangedError)) throw e;
       // The temporary goes (below); the file there, if any, stays as it was.
@@ -675,7 +675,7 @@ async function copyInPlace(
     // A stop that came as the data ended starts no finish.
     run.checkAbort();
     // Its old data is gone already: said as incomplete, as any failure here.
-    await checkSourceUnchanged(run, data, size);
+    await checkSourceUnchanged(run, data);
     finishing = writer.finish({ mode: undefined }, size);
     await run.abortable(finishing);
     held.drop();

@@ -60,10 +60,13 @@ interface FileState {
   readonly ctime: string;
 }
 
-/** Whether the file changed between `before` (at open) and `after` (read to its end, `size` bytes). */
-function changedWhileRead(before: FileState, after: FileState, size: bigint): boolean {
+/** Whether the file changed between `before` (at open) and `after` (read to its end). */
+function changedWhileRead(before: FileState, after: FileState): boolean {
   if (!before.regular || !after.regular) return false;
-  return after.size !== size || after.mtime !== before.mtime || after.ctime !== before.ctime;
+  // Its size then and now, not the bytes read: a file of /proc or /sys says
+  // 0 or 4096 whatever it holds, and is read to its end all the same.
+  return after.size !== before.size || after.mtime !== before.mtime ||
+    after.ctime !== before.ctime;
 }
 
 const timeText = (time: { seconds: bigint; nseconds: number }) =>
@@ -457,8 +460,7 @@ export class LocalSide implements Side {
         }
         return buffer.subarray(0, got);
       },
-      changedWhileRead: async (size) =>
-        changedWhileRead(opened, await local(path, () => file.state()), size),
+      changedWhileRead: async () => changedWhileRead(opened, await local(path, () => file.state())),
       close: () => file.close(),
     };
   }

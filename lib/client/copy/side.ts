@@ -90,12 +90,11 @@ export interface Reader {
   /** Reads `length` bytes at `offset` again (for a resend after a server restart). */
   readAt(offset: bigint, length: number): Promise<Uint8Array>;
   /**
-   * Whether the file changed while it was read, once read to its end:
-   * `size` (the bytes the copy took, holes included) is not its size now,
-   * or its mtime or ctime differ from those it had when opened. Absent
+   * Whether the file changed while it was read, once read to its end: its
+   * size, mtime or ctime now differ from those it had when opened. Absent
    * where the side cannot tell (a server's file).
    */
-  changedWhileRead?(size: bigint): Promise<boolean>;
+  changedWhileRead?(): Promise<boolean>;
   close(): Promise<void>;
 }
 
