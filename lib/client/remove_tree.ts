@@ -65,7 +65,12 @@ export interface RemoveTreeOptions {
    * Throwing from here ends the walk with that error.
    */
   readonly onError: (err: unknown, entry: TreeEntry) => void | Promise<void>;
-  /** An entry that is already gone (NFS4ERR_NOENT) counts as removed (`rm -f`). */
+  /**
+   * An entry that is already gone counts as removed (`rm -f`): NFS4ERR_NOENT,
+   * or NFS4ERR_STALE when its path no longer leads anywhere (a directory
+   * above it was removed meanwhile). Without it, the latter is reported as
+   * {@linkcode DirectoryGoneError}.
+   */
   readonly ignoreMissing?: boolean;
   /** Aborting stops the walk before its next operation, with the signal's reason. */
   readonly signal?: AbortSignal;
@@ -119,8 +124,12 @@ async function removeEntry(
   client: RemovingClient,
   entry: TreeEntry,
   options: RemoveTreeOptions,
+  walkedAgain = false,
 ): Promise<boolean> {
   options.signal?.throwIfAborted();
+  // A stale handle where the path still leads to something: that entry
+  // once more from its path (see failed()).
+  const again = walkedAgain ? undefined : () => removeEntry(client, entry, options, true);
   let info = entry.info;
   if (info.kind === "unknown") {
     // The server did not say what it is: ask, so a directory is emptied first.
@@ -128,7 +137,7 @@ async function removeEntry(
       info = await client.stat(entry.path);
       entry = { ...entry, info };
     } catch (err) {
-      return await failed(err, entry, options);
+      return await failed(client, err, entry, options, again);
     }
   }
   if (info.kind === "directory") {
@@ -136,7 +145,7 @@ async function removeEntry(
     try {
       children = await listDirectory(client, entry.path);
     } catch (err) {
-      return await failed(err, entry, options);
+      return await failed(client, err, entry, options, again);
     }
     if (children.length > 0) {
       if (options.confirm && !await options.confirm(entry, "descend")) return false;
@@ -187,21 +196,75 @@ async function removeEntry(
   try {
     await removePath(client, entry.path, info.kind === "directory");
   } catch (err) {
-    return await failed(err, entry, options);
+    return await failed(client, err, entry, options, again);
   }
   await options.onRemoved?.(entry);
   return true;
 }
 
 async function failed(
+  client: RemovingClient,
   err: unknown,
   entry: TreeEntry,
   options: RemoveTreeOptions,
+  again: (() => Promise<boolean>) | undefined,
 ): Promise<boolean> {
   if (options.signal?.aborted) throw options.signal.reason;
   if (options.ignoreMissing && hasStatus(err, "NFS4ERR_NOENT")) return true;
+  if (err instanceof NfsError && err.statusName === "NFS4ERR_STALE") {
+    if (await isGone(client, entry)) {
+      // A handle on the way to the entry went stale because a directory
+      // above it was removed meanwhile (another `rm -r` of the same tree):
+      // the entry went with it, as ENOENT would say on a local disk.
+      if (options.ignoreMissing) return true;
+      err = new DirectoryGoneError(err);
+    } else if (again) {
+      // The path still leads to something (a server's name cache that has
+      // not caught up with a removal in progress: Ganesha's, at times):
+      // walked again once, as the Linux VFS retries a path call on ESTALE.
+      // The operation the stale handle was for did not run (RFC 7530
+      // §4.2.3: the handle no longer names an object).
+      return await again();
+    }
+  }
   await options.onError(err, entry);
   return false;
+}
+
+/**
+ * Whether `entry` is no longer there, asked by its path after a stale
+ * handle (NFS4ERR_STALE, RFC 7530 §4.2.3: the object the handle named was
+ * removed): only a LOOKUP's NFS4ERR_NOENT or NFS4ERR_NOTDIR on the way
+ * counts, so a handle stale for another reason (an export changed on the
+ * server) stays the failure it is.
+ */
+async function isGone(client: RemovingClient, entry: TreeEntry): Promise<boolean> {
+  try {
+    await client.stat(entry.path.replace(/\/+$/, "") || "/");
+    return false;
+  } catch (err) {
+    return hasStatus(err, "NFS4ERR_NOENT", "NFS4ERR_NOTDIR");
+  }
+}
+
+/**
+ * An entry met through a stale handle whose path then no longer leads
+ * anywhere: a directory above it was removed while the walk was in it.
+ * Said as coreutils would say it (`No such file or directory`), keeping
+ * the NFS status the server answered.
+ */
+export class DirectoryGoneError extends NfsError {
+  /** `stale`, the NFS4ERR_STALE met, told as the entry being gone. */
+  constructor(stale: NfsError) {
+    super(stale.status, stale.op, {
+      path: stale.path,
+      cause: stale,
+      opIndex: stale.opIndex,
+      answeredResend: stale.answeredResend,
+    });
+    this.message = `${stale.path ?? stale.op}: No such file or directory: ` +
+      `a directory above it was removed meanwhile (${stale.statusName})`;
+  }
 }
 
 /**

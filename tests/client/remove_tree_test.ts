@@ -14,6 +14,8 @@ import { ListingLoopError } from "../../lib/client/walk.ts";
 import { NfsError } from "../../lib/nfs4/errors.ts";
 import { PathError } from "../../lib/client/errors.ts";
 import { Nfs4Status } from "../../lib/nfs4/status.ts";
+import { describeError } from "../../cli/errors.ts";
+import { parseNfsUrl } from "../../lib/client/url.ts";
 
 type Node =
   | { kind: "file"; fsid?: number }
@@ -37,7 +39,31 @@ class TreeClient {
   readonly failReaddir = new Map<string, number>();
   /** Paths whose READDIR never ends: it lists their entries again and again. */
   readonly loopReaddir = new Set<string>();
+  /**
+   * path → a directory another client removes, with all in it, just before
+   * this path's READDIR or REMOVE, which then answers NFS4ERR_STALE (the
+   * handle of a directory on the way is gone), as Ganesha does.
+   */
+  readonly removedMeanwhile = new Map<string, string>();
+  /** Paths whose READDIR or REMOVE answers NFS4ERR_STALE though they stay there. */
+  readonly staleButThere = new Set<string>();
+  /** Paths whose next READDIR or REMOVE (only that one) answers NFS4ERR_STALE. */
+  readonly staleOnce = new Set<string>();
   constructor(readonly root: Node) {}
+
+  /** NFS4ERR_STALE for `op` at `path`, when the test set one up there. */
+  #stale(path: string, op: string): void {
+    const gone = this.removedMeanwhile.get(path);
+    if (gone !== undefined) {
+      const parts = gone.split("/").filter((p) => p !== "");
+      const name = parts.pop()!;
+      const { node } = this.#walk("/" + parts.join("/"), true, "LOOKUP");
+      if (node.kind === "directory") node.children.delete(name);
+      throw new NfsError(Nfs4Status.NFS4ERR_STALE, op, { path });
+    }
+    if (this.staleButThere.has(path)) throw new NfsError(Nfs4Status.NFS4ERR_STALE, op, { path });
+    if (this.staleOnce.delete(path)) throw new NfsError(Nfs4Status.NFS4ERR_STALE, op, { path });
+  }
 
   #walk(path: string, follow: boolean, op: string): { node: Node; parts: string[] } {
     const trailing = /\/$/.test(path) && path !== "/";
@@ -98,6 +124,7 @@ class TreeClient {
 
   async *readdir(path: string): AsyncIterable<FileInfo> {
     this.log.push(`readdir ${path}`);
+    this.#stale(path, "READDIR");
     const { node, parts } = this.#walk(path, true, "READDIR");
     if (node.kind !== "directory") {
       throw new NfsError(Nfs4Status.NFS4ERR_NOTDIR, "READDIR", { path });
@@ -116,6 +143,7 @@ class TreeClient {
   remove(path: string): Promise<void> {
     this.log.push(`remove ${path}`);
     try {
+      this.#stale(path, "REMOVE");
       const parts = path.split("/").filter((p) => p !== "");
       const name = parts.pop()!;
       const { node: dir } = this.#walk("/" + parts.join("/"), true, "LOOKUP");
@@ -308,6 +336,84 @@ Deno.test("removeTree() with ignoreMissing counts an entry that vanished as remo
   assert.deepEqual(errors, []);
   assert.equal(gone, true);
   assert.deepEqual(client.paths(), ["/", "/vfs"]);
+});
+
+Deno.test("removeTree() with ignoreMissing counts entries whose directory was removed meanwhile (NFS4ERR_STALE, RFC 7530 §4.2.3) as removed", async () => {
+  const client = new TreeClient(
+    d({ vfs: d({ t: d({ a: d({ x: f(), y: f() }), b: d({ z: f() }), f: f() }) }) }),
+  );
+  // Another `rm -r` removes a while this one removes a/x, and b (with z)
+  // before this one lists it.
+  client.removedMeanwhile.set("/vfs/t/a/x", "/vfs/t/a");
+  client.removedMeanwhile.set("/vfs/t/b", "/vfs/t/b");
+  const errors: unknown[] = [];
+  const gone = await removeTree(client, await top(client, "/vfs/t"), {
+    onError: (err) => void errors.push(err),
+    ignoreMissing: true,
+    concurrency: 1,
+  });
+  assert.deepEqual(errors, []);
+  assert.equal(gone, true);
+  assert.deepEqual(client.paths(), ["/", "/vfs"]);
+});
+
+Deno.test("removeTree() without ignoreMissing says an entry whose directory was removed meanwhile is gone (No such file or directory, NFS4ERR_STALE)", async () => {
+  const client = new TreeClient(d({ vfs: d({ t: d({ a: d({ x: f() }), f: f() }) }) }));
+  client.removedMeanwhile.set("/vfs/t/a/x", "/vfs/t/a");
+  const errors: string[] = [];
+  const lines: string[] = [];
+  const gone = await removeTree(client, await top(client, "/vfs/t"), {
+    onError: (err) => {
+      assert.ok(err instanceof NfsError);
+      assert.equal(err.statusName, "NFS4ERR_STALE");
+      errors.push(err.message);
+      // As `nfs4 rm -r` prints it (cli/rm.ts: the entry's URL).
+      lines.push(describeError(err, false, { url: parseNfsUrl("nfs://srv/vfs/t/a/x") }));
+    },
+  });
+  assert.deepEqual(lines, [
+    "nfs://srv/vfs/t/a/x: No such file or directory: a directory above it was removed " +
+    "meanwhile (NFS4ERR_STALE)",
+  ]);
+  assert.deepEqual(errors, [
+    "/vfs/t/a/x: No such file or directory: a directory above it was removed meanwhile " +
+    "(NFS4ERR_STALE)",
+  ]);
+  assert.equal(gone, false);
+  assert.deepEqual(client.paths(), ["/", "/vfs", "/vfs/t"]);
+});
+
+Deno.test("removeTree() with ignoreMissing still reports NFS4ERR_STALE for an entry that is still there", async () => {
+  const client = new TreeClient(d({ vfs: d({ t: d({ a: d({ x: f() }), f: f() }) }) }));
+  client.staleButThere.add("/vfs/t/a/x");
+  const errors: string[] = [];
+  const gone = await removeTree(client, await top(client, "/vfs/t"), {
+    onError: (err) => void errors.push((err as Error).message),
+    ignoreMissing: true,
+  });
+  // Walked again once by its path; stale again, that is the answer.
+  assert.deepEqual(errors, ["/vfs/t/a/x: Stale file handle (NFS4ERR_STALE)"]);
+  assert.equal(client.log.filter((line) => line === "remove /vfs/t/a/x").length, 2);
+  assert.equal(gone, false);
+  assert.deepEqual(client.paths(), ["/", "/vfs", "/vfs/t", "/vfs/t/a", "/vfs/t/a/x"]);
+});
+
+Deno.test("removeTree() walks an entry again once by its path after NFS4ERR_STALE when the path still leads to it (RFC 7530 §4.2.3)", async () => {
+  const client = new TreeClient(d({ vfs: d({ t: d({ a: d({ x: f() }), f: f() }) }) }));
+  client.staleOnce.add("/vfs/t/a");
+  client.staleOnce.add("/vfs/t/f");
+  const errors: unknown[] = [];
+  const gone = await removeTree(client, await top(client, "/vfs/t"), {
+    onError: (err) => void errors.push(err),
+  });
+  assert.deepEqual(errors, []);
+  assert.equal(gone, true);
+  assert.deepEqual(client.paths(), ["/", "/vfs"]);
+  assert.deepEqual(client.log.filter((line) => line.endsWith("/vfs/t/a")), [
+    "readdir /vfs/t/a",
+    "readdir /vfs/t/a",
+    "remove /vfs/t/a",
+  ]);
 });
 
 Deno.test("removeTree() of link/ empties the directory linked to and keeps the link (Not a directory)", async () => {

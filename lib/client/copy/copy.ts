@@ -19,6 +19,7 @@ import { CopyRun, type CopyRunOptions } from "./run.ts";
 import { copyFile, type Endpoint } from "./file.ts";
 import { canonical, copyTree, isWithin, keepSymlink } from "./tree.ts";
 import { copySpecial, linkOrCopy } from "./nodes.ts";
+import { localFs } from "./local_fs.ts";
 
 /**
  * How long an aborted copy waits for the operations it gave up on before
@@ -240,8 +241,38 @@ async function copyAll(
         }
         continue;
       }
+      if (
+        from.side.kind === "local" && (stat.kind === "fifo" || stat.kind === "char")
+      ) {
+        // Without -r, cp reads a fifo or character device named as an
+        // operand (`cp <(cmd) URL`, POSIX cp: "copy the contents"), as
+        // stdin is read: no size known before the end, no holes looked
+        // for, no source-changed check (it cannot be read twice), and a
+        // new file's mode is 0666 less the umask.
+        run.bytesTotal = undefined;
+        run.filesTotal++;
+        run.current = source.text;
+        run.progress();
+        const stream = await openStream(run, from.path, source.text);
+        let copied: boolean;
+        try {
+          copied = await copyFile(
+            run,
+            { kind: "stdin", chunks: stream.chunks, shownAs: source.text },
+            destination,
+          );
+        } finally {
+          await stream.close();
+        }
+        run.filesDone++;
+        if (copied) run.summary.files++;
+        else run.summary.skipped++;
+        continue;
+      }
       if (stat.kind !== "file") {
-        // Without -r cp would read a fifo or device: not over NFS (OPEN takes regular files).
+        // Without -r cp would read a fifo or device: not over NFS (OPEN
+        // takes regular files); a local socket cannot be opened, and a
+        // block device is not read whole by accident.
         throw new CopyError(
           `${source.text}: not a regular file, directory or symlink (${stat.kind}); use -r to recreate it`,
           { url: from.side.url },
@@ -307,6 +338,47 @@ function notDirectory(side: Side, _path: string, text: string): Error {
 }
 
 async function* emptyChunks(): AsyncIterable<Uint8Array> {}
+
+/**
+ * Local fifo or character device `path` (named `shownAs` by the user),
+ * opened before anything is changed (one that cannot be read leaves the
+ * destination as it was), its data read from the start to its end of file
+ * one chunk at a time: read(2) without an offset, as a pipe takes no
+ * pread. Opening a fifo waits for a writer, as cp's open does; a stop ends
+ * the wait. The caller closes it.
+ */
+async function openStream(
+  run: CopyRun,
+  path: string,
+  shownAs: string,
+): Promise<{ chunks: AsyncIterable<Uint8Array>; close: () => Promise<void> }> {
+  const opening = localFs.open(path, "r");
+  let handle: Awaited<typeof opening>;
+  try {
+    handle = await run.abortable(opening);
+  } catch (e) {
+    // Stopped while it waited for a writer: closed once it opens, if ever.
+    opening.then((opened) => opened.close()).catch(() => undefined);
+    throw run.options.signal?.aborted ? e : new LocalFileError(shownAs, e);
+  }
+  const size = run.tuning.chunkSize;
+  async function* chunks(): AsyncIterable<Uint8Array> {
+    for (;;) {
+      run.checkAbort();
+      const buffer = new Uint8Array(size);
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await handle.read(buffer, 0, size, null));
+      } catch (e) {
+        throw new LocalFileError(shownAs, e);
+      }
+      if (bytesRead === 0) return;
+      // A pipe gives what was written so far: no whole chunk kept for it.
+      yield bytesRead === size ? buffer : buffer.slice(0, bytesRead);
+    }
+  }
+  return { chunks: chunks(), close: () => handle.close().catch(() => undefined) };
+}
 
 async function copyToStdout(run: CopyRun, source: Location): Promise<void> {
   const stdout = run.options.stdout;

@@ -49,7 +49,12 @@ export interface Endpoint {
 /** Where the data of one file comes from. */
 type FileSource =
   | { readonly kind: "side"; readonly at: Endpoint; readonly stat: Stat }
-  | { readonly kind: "stdin"; readonly chunks: AsyncIterable<Uint8Array> };
+  | {
+    readonly kind: "stdin";
+    readonly chunks: AsyncIterable<Uint8Array>;
+    /** A local fifo or device read the same way, as the user named it (stdin: `-`). */
+    readonly shownAs?: string;
+  };
 
 const STDIN_STAT: Stat = {
   kind: "file",
@@ -144,7 +149,7 @@ export async function copyFile(run: CopyRun, source: FileSource, dest: Endpoint)
         { url: side.url },
       );
     }
-    if (source.kind === "stdin" && side.kind === "nfs") {
+    if (source.kind === "stdin" && source.shownAs === undefined && side.kind === "nfs") {
       // `cp - URL < FILE`, FILE being that file seen locally.
       const input = await localFs.statIfExists("/dev/stdin", true).catch(() => undefined);
       if (input?.kind === "file" && seenBothWays({ ...input, inode: input.ino }, existing)) {
@@ -254,7 +259,7 @@ export async function copyFile(run: CopyRun, source: FileSource, dest: Endpoint)
   }
   await run.copied(
     source.kind === "side" ? source.at.side : undefined,
-    source.kind === "side" ? source.at.path : "-",
+    source.kind === "side" ? source.at.path : source.shownAs ?? "-",
     side,
     dest.path,
   );
