@@ -6,8 +6,9 @@
  * 10 MiB mid-copy left a 125 MiB file on the server and exit status 0.
  *
  * No timing: the fault proxy holds every reply from the first WRITE's on
- * (the copy can have only its WRITEs in flight, 4 of 1 MiB, and one read
- * ahead: 6 of the 8 MiB read), the test changes the source, then lets the
+ * (the copy can have only its WRITEs in flight, 4 of 1 MiB, and a read or
+ * two ahead: at most about 6 of the 32 MiB read, far from the end whatever
+ * the machine's load), the test changes the source, then lets the
  * replies go.
  */
 
@@ -19,6 +20,8 @@ import { sha256File, tempDir, writeRandom } from "./_cp.ts";
 import { messageLines } from "./_spawn.ts";
 
 const MiB = 1024 * 1024;
+/** Each source: far more than the copy can read while the server's replies are held. */
+const SOURCE_BYTES = 32 * MiB;
 
 /** Every `.nfs4-` name in the export's root. */
 function temporaries(server: TestServer): string[] {
@@ -65,7 +68,7 @@ for (const vers of VERSIONS) {
       const local = await tempDir("nfs4-cp-changed-");
       try {
         const source = join(local, "s.bin");
-        await writeRandom(source, 8 * MiB);
+        await writeRandom(source, SOURCE_BYTES);
         await using f = await startProxy(server);
         const r = await copyChangingSource(
           f,
@@ -91,7 +94,7 @@ for (const vers of VERSIONS) {
       const local = await tempDir("nfs4-cp-changed-");
       try {
         const source = join(local, "a.bin");
-        await writeRandom(source, 8 * MiB);
+        await writeRandom(source, SOURCE_BYTES);
         const old = await writeRandom(join(server.exportDir, "a.bin"), 3 * MiB);
         await using f = await startProxy(server);
         const r = await copyChangingSource(
@@ -122,7 +125,7 @@ for (const vers of VERSIONS) {
       const local = await tempDir("nfs4-cp-changed-");
       try {
         const source = join(local, "i.bin");
-        await writeRandom(source, 8 * MiB);
+        await writeRandom(source, SOURCE_BYTES);
         await writeRandom(join(server.exportDir, "i.bin"), 3 * MiB);
         await using f = await startProxy(server);
         const r = await copyChangingSource(
