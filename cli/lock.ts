@@ -48,7 +48,7 @@ import { flushed, isBrokenPipe } from "./output.ts";
 import { currentUmask } from "./umask.ts";
 import { inForegroundGroup } from "../lib/os/foreground.ts";
 import { SAME_STOP_MS, StopSignalRepeats } from "./stop_signal.ts";
-import { heldInstanceDescriptors } from "../lib/state/client_owner.ts";
+import { heldInstanceDescriptors } from "../lib/client/owner_instance.ts";
 
 const HELP = `
 The lock is exclusive unless -s is given, and covers the whole file unless
@@ -853,7 +853,7 @@ class LockRun {
 
 /**
  * The first descriptor number COMMAND gets the client owner's instance
- * locks at (lib/state/client_owner.ts, heldInstanceDescriptors): above the
+ * locks at (lib/client/owner_instance.ts, heldInstanceDescriptors): above the
  * 3-9 that shell scripts pick for their own redirections (`exec 9>file`, the
  * flock(1) idiom) and the 10 and up bash's `{fd}>` allocates first, so that
  * a script rarely closes it by accident.
