@@ -25,23 +25,16 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { build } from "../../scripts/build.ts";
+import { dirname, join } from "node:path";
 import { serverTest } from "../_server.ts";
 import { FaultProxy } from "../_fault_proxy.ts";
 import { sleep, startNfs4 } from "./_lock.ts";
 import { assertClean, VERSIONS } from "./_clean_exit.ts";
+import { builtBinary } from "./_binary.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 
-const buildDir = mkdtempSync(join(tmpdir(), "nfs4-binary-build-"));
-globalThis.addEventListener("unload", () => rmSync(buildDir, { recursive: true, force: true }));
-let built: string | undefined;
-/** The binary, built once for this module's tests. */
-function binary(): string {
-  built ??= build(join(buildDir, "nfs4")).outfile;
-  return built;
-}
+const binary = builtBinary;
 
 /** A PATH with only the few plain tools the smoke test's commands use. */
 function barePath(): string {
@@ -275,7 +268,7 @@ for (const vers of VERSIONS) {
     assert.equal(cat.code, 0, new TextDecoder().decode(cat.stderr));
     assert.equal(cat.stdout.length, SIZE);
     assert.ok(Buffer.from(cat.stdout).equals(data), "cat's bytes are the file's");
-    const local = join(buildDir, `big-${vers}`);
+    const local = join(dirname(nfs4), `big-${vers}`);
     try {
       const cp = await new Deno.Command(nfs4, {
         args: ["--vers", vers, "cp", url, local],

@@ -15,19 +15,12 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { build } from "../../scripts/build.ts";
 import { serverTest } from "../_server.ts";
 import { sleep, startNfs4 } from "./_lock.ts";
 import { VERSIONS } from "./_clean_exit.ts";
+import { builtBinary } from "./_binary.ts";
 
-const buildDir = mkdtempSync(join(tmpdir(), "nfs4-lock-kill-build-"));
-globalThis.addEventListener("unload", () => rmSync(buildDir, { recursive: true, force: true }));
-let built: string | undefined;
-/** The binary, built once for this module's tests. */
-function binary(): string {
-  built ??= build(join(buildDir, "nfs4")).outfile;
-  return built;
-}
+const binary = builtBinary;
 
 for (const runner of ["deno", "binary"] as const) {
   for (const vers of VERSIONS) {

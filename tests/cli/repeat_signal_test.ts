@@ -11,15 +11,14 @@
  */
 
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { build } from "../../scripts/build.ts";
 import { serverTest, type TestServer } from "../_server.ts";
 import { FaultProxy } from "../_fault_proxy.ts";
 import { type Ended, probeHolder, sleep, startNfs4 } from "./_lock.ts";
 import { VERSIONS } from "./_clean_exit.ts";
 import { tempDir } from "./_cp.ts";
+import { builtBinary } from "./_binary.ts";
 
 for (const vers of VERSIONS) {
   serverTest(
@@ -136,14 +135,7 @@ serverTest(
   },
 );
 
-const buildDir = mkdtempSync(join(tmpdir(), "nfs4-repeat-signal-build-"));
-globalThis.addEventListener("unload", () => rmSync(buildDir, { recursive: true, force: true }));
-let built: string | undefined;
-/** The binary (Bun), built once for this module's tests. */
-function binary(): string {
-  built ??= build(join(buildDir, "nfs4")).outfile;
-  return built;
-}
+const binary = builtBinary;
 
 for (const runner of ["deno", "binary"] as const) {
   serverTest(
