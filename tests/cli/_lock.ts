@@ -15,6 +15,7 @@
 import assert from "node:assert/strict";
 import type { LockHolder, LockRange } from "../../lib/client/api.ts";
 import { Nfs4Client } from "../../lib/client/client.ts";
+import type { FaultProxy } from "../_fault_proxy.ts";
 import type { TestServer } from "../_server.ts";
 
 /** The repository root, where `cli/main.ts` is run from. */
@@ -257,4 +258,25 @@ export function sleep(ms: number): Promise<void> {
 /** `text` as a literal in a RegExp. */
 export function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/**
+ * `nfs4 ...globals --trace=json lock URL/vfs/f -- echo ran` through `proxy`,
+ * which holds the LOCK's reply back `delayMs`: resolves once the OPEN was
+ * answered and the LOCK is on its way (asserted), for a signal to come
+ * while it is in flight.
+ */
+export async function startWithLockInFlight(
+  proxy: FaultProxy,
+  globals: readonly string[],
+  delayMs: number,
+): Promise<Running> {
+  proxy.delayReply("LOCK", delayMs);
+  const url = `${proxy.url}/vfs/f`;
+  const locker = startNfs4([...globals, "--trace=json", "lock", url, "--", "echo", "ran"]);
+  // The OPEN is answered; the LOCK goes out right after it.
+  await locker.waitFor("stderr", /"event":"OPEN"/);
+  await sleep(250);
+  assert.equal(proxy.opCount("LOCK"), 1, "the LOCK is in flight");
+  return locker;
 }

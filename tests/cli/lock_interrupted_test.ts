@@ -13,7 +13,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { serverTest } from "../_server.ts";
 import { FaultProxy } from "../_fault_proxy.ts";
-import { nfs4, sleep, startNfs4 } from "./_lock.ts";
+import { nfs4, sleep, startNfs4, startWithLockInFlight } from "./_lock.ts";
 import { assertClean, VERSIONS } from "./_clean_exit.ts";
 
 for (const vers of VERSIONS) {
@@ -22,21 +22,7 @@ for (const vers of VERSIONS) {
     async (server) => {
       writeFileSync(join(server.exportDir, "f"), "data\n");
       await using proxy = await FaultProxy.start({ target: server, log: () => {} });
-      proxy.delayReply("LOCK", 1_000);
-      const locker = startNfs4([
-        "--vers",
-        vers,
-        "--trace=json",
-        "lock",
-        `${proxy.url}/vfs/f`,
-        "--",
-        "echo",
-        "ran",
-      ]);
-      // The OPEN is answered; the LOCK goes out right after it.
-      await locker.waitFor("stderr", /"event":"OPEN"/);
-      await sleep(250);
-      assert.equal(proxy.opCount("LOCK"), 1, "the LOCK is in flight");
+      const locker = await startWithLockInFlight(proxy, ["--vers", vers], 1_000);
       locker.kill("SIGINT");
       const ended = await locker.done;
       assert.equal(ended.code, 130, ended.stderr);

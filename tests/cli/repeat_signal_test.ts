@@ -15,7 +15,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { serverTest, type TestServer } from "../_server.ts";
 import { FaultProxy } from "../_fault_proxy.ts";
-import { type Ended, probeHolder, sleep, startNfs4 } from "./_lock.ts";
+import { type Ended, probeHolder, sleep, startNfs4, startWithLockInFlight } from "./_lock.ts";
 import { VERSIONS } from "./_clean_exit.ts";
 import { tempDir } from "./_cp.ts";
 import { builtBinary } from "./_binary.ts";
@@ -27,20 +27,7 @@ for (const vers of VERSIONS) {
     async (server) => {
       writeFileSync(join(server.exportDir, "f"), "data\n");
       await using proxy = await FaultProxy.start({ target: server, log: () => {} });
-      proxy.delayReply("LOCK", 1_000);
-      const locker = startNfs4([
-        "--vers",
-        vers,
-        "--trace=json",
-        "lock",
-        `${proxy.url}/vfs/f`,
-        "--",
-        "echo",
-        "ran",
-      ]);
-      await locker.waitFor("stderr", /"event":"OPEN"/);
-      await sleep(250);
-      assert.equal(proxy.opCount("LOCK"), 1, "the LOCK is in flight");
+      const locker = await startWithLockInFlight(proxy, ["--vers", vers], 1_000);
       locker.kill("SIGTERM");
       await sleep(20);
       locker.kill("SIGTERM");
@@ -61,11 +48,8 @@ serverTest(
   async (server) => {
     writeFileSync(join(server.exportDir, "f"), "data\n");
     await using proxy = await FaultProxy.start({ target: server, log: () => {} });
-    proxy.delayReply("LOCK", 10_000);
     const url = `${proxy.url}/vfs/f`;
-    const locker = startNfs4(["--trace=json", "lock", url, "--", "echo", "ran"]);
-    await locker.waitFor("stderr", /"event":"OPEN"/);
-    await sleep(250);
+    const locker = await startWithLockInFlight(proxy, [], 10_000);
     locker.kill("SIGTERM");
     await sleep(100);
     locker.kill("SIGINT");
