@@ -49,6 +49,7 @@ import { currentUmask } from "./umask.ts";
 import { inForegroundGroup } from "../lib/os/foreground.ts";
 import { SAME_STOP_MS, StopSignalRepeats } from "./stop_signal.ts";
 import { heldInstanceDescriptors } from "../lib/client/owner_instance.ts";
+import { givenAtStart } from "./early_descriptors.ts";
 
 const HELP = `
 The lock is exclusive unless -s is given, and covers the whole file unless
@@ -856,26 +857,42 @@ class LockRun {
  * locks at (lib/client/owner_instance.ts, heldInstanceDescriptors): above the
  * 3-9 that shell scripts pick for their own redirections (`exec 9>file`, the
  * flock(1) idiom) and the 10 and up bash's `{fd}>` allocates first, so that
- * a script rarely closes it by accident.
+ * a script rarely closes it by accident. A number nfs4 was itself given is
+ * passed on as it was and the locks go to the next free numbers.
  */
 const INSTANCE_FD_IN_COMMAND = 19;
 
 /**
- * COMMAND's stdio: nfs4's stdin, stdout and stderr, and the client owner's
- * instance locks from INSTANCE_FD_IN_COMMAND on (the descriptors between
- * are left closed). Holding them, COMMAND keeps the instance from the next
- * nfs4 process should this one be killed with SIGKILL, which it cannot
- * pass on: that process would otherwise present the same owner with a new
- * verifier, the server would drop this client's lock at once (RFC 7530
- * §9.1.1), and a second holder would run beside COMMAND. As flock(1)
- * leaves its lock's descriptor open in its COMMAND; the lock then lasts
- * until the lease ends.
+ * COMMAND's stdio: nfs4's stdin, stdout and stderr, every other descriptor
+ * nfs4 was given (as flock(1), timeout(1) or env(1) leave them to theirs:
+ * a script's `exec 3>log`, make's jobserver pipe), and the client owner's
+ * instance locks from INSTANCE_FD_IN_COMMAND on, at numbers not given (the
+ * descriptors between are left closed). Holding them, COMMAND keeps the
+ * instance from the next nfs4 process should this one be killed with
+ * SIGKILL, which it cannot pass on: that process would otherwise present
+ * the same owner with a new verifier, the server would drop this client's
+ * lock at once (RFC 7530 §9.1.1), and a second holder would run beside
+ * COMMAND. As flock(1) leaves its lock's descriptor open in its COMMAND;
+ * the lock then lasts until the lease ends.
  */
-function commandStdio(instances: readonly number[]): ("inherit" | "ignore" | number)[] {
-  if (instances.length === 0) return ["inherit", "inherit", "inherit"];
+export function commandStdio(
+  instances: readonly number[],
+  given: readonly number[] = givenAtStart?.stillOpen() ?? [],
+): ("inherit" | "ignore" | number)[] {
   const stdio: ("inherit" | "ignore" | number)[] = ["inherit", "inherit", "inherit"];
-  while (stdio.length < INSTANCE_FD_IN_COMMAND) stdio.push("ignore");
-  return [...stdio, ...instances];
+  const taken = new Set(given);
+  for (const fd of given) {
+    if (instances.includes(fd)) continue;
+    while (stdio.length <= fd) stdio.push("ignore");
+    stdio[fd] = fd;
+  }
+  let next = INSTANCE_FD_IN_COMMAND;
+  for (const instance of instances) {
+    while (taken.has(next)) next++;
+    while (stdio.length <= next) stdio.push("ignore");
+    stdio[next++] = instance;
+  }
+  return stdio;
 }
 
 function signalNumber(signal: string): number {

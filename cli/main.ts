@@ -6,6 +6,7 @@
  */
 
 import "./early_restart.ts";
+import "./early_descriptors.ts";
 import process from "node:process";
 import { setTimeout } from "node:timers";
 import { releaseExecutablePages } from "../lib/os/executable_pages.ts";
