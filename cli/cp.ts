@@ -111,7 +111,10 @@ Preserving (as coreutils cp):
   name@domain from a server is looked up here.
   Without -p, new files get the source's mode less the umask (directories
   keep their sticky bit; set-id bits are not copied), stdin 0666 less the
-  umask. -r recreates fifos, sockets and devices (devices need root).
+  umask. -r recreates fifos, sockets and devices (devices need root);
+  without -r a local fifo or character device is read as stdin is
+  (cp <(cmd) URL, cp /dev/null URL), and an existing local one as DST is
+  written into, never replaced.
   A server that accepts times for a symlink but does not set them (Ganesha's
   VFS export) is named in a warning per symlink.
 
