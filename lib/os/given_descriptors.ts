@@ -10,8 +10,10 @@
  * runtime's own; COMMAND lost every one of them. Deno and Node leave
  * inherited descriptors as they came (without O_CLOEXEC, as execve(2) left
  * them) and open their own with it. So under Bun every descriptor open when
- * the snapshot is taken, other than the runtime's own event descriptors
- * (`anon_inode:`), counts as given; elsewhere those without O_CLOEXEC do.
+ * the snapshot is taken, other than the two its event loop opens for itself
+ * (BUN_EVENT_LOOP_OWN), counts as given; elsewhere those without O_CLOEXEC do.
+ * lib/os/restart_without_ftl.ts keeps the same descriptors across its
+ * `execve`.
  * The snapshot must be taken before the runtime or nfs4 opens anything of
  * its own: cli/early_descriptors.ts takes it before any module is loaded
  * that writes to the standard streams (Bun duplicates a piped stdout or
@@ -27,6 +29,8 @@ import process from "node:process";
 
 /** O_CLOEXEC in the octal `flags:` line of /proc/PID/fdinfo/N (Linux). */
 const O_CLOEXEC = 0o2000000;
+/** What Bun's event loop opens for itself at start-up (`/proc/self/fd` link targets). */
+const BUN_EVENT_LOOP_OWN = new Set(["anon_inode:[eventpoll]", "anon_inode:[eventfd]"]);
 
 /** The descriptors given at start: number → what `/proc/self/fd/N` named then. */
 export interface GivenDescriptors {
@@ -71,8 +75,8 @@ export function snapshotGivenDescriptors(
     if (!Number.isInteger(fd) || fd < 3) continue;
     const link = linkOf(fd);
     // The directory listing's own descriptor is gone by now.
-    if (link === undefined || link.startsWith("anon_inode:")) continue;
-    if (!runtimeMarksInherited && closeOnExec(fd)) continue;
+    if (link === undefined) continue;
+    if (runtimeMarksInherited ? BUN_EVENT_LOOP_OWN.has(link) : closeOnExec(fd)) continue;
     given.set(fd, link);
   }
   return {

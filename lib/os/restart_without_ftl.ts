@@ -35,8 +35,9 @@
  * @module
  */
 
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import process from "node:process";
+import { snapshotGivenDescriptors } from "./given_descriptors.ts";
 import { splitNul } from "./libc.ts";
 
 /** The variable JavaScriptCore reads (Bun passes `BUN_JSC_*` on as options). */
@@ -116,9 +117,6 @@ interface BunFfi {
 const F_GETFD = 1;
 const F_SETFD = 2;
 const FD_CLOEXEC = 1;
-/** What Bun's event loop opens for itself at start-up (`/proc/self/fd` link targets). */
-const RUNTIME_OWN = new Set(["anon_inode:[eventpoll]", "anon_inode:[eventfd]"]);
-
 /** Whether this process is the single binary (Bun with its code embedded). */
 function isSingleBinary(): boolean {
   const bun = (globalThis as { Bun?: { main?: unknown } }).Bun;
@@ -131,22 +129,12 @@ function isSingleBinary(): boolean {
  * start-up, so without this a `/dev/fd/63` from the shell's process
  * substitution (`nfs4 cp -r <(...) ...`) or a descriptor a script opened for
  * nfs4 would be gone in the restarted process. All but the event loop's own
- * are kept: before any other module has run, those two are all the runtime
- * has opened (a restarted `nfs4 shell` holds the same descriptors as one
- * that was not).
+ * are kept (lib/os/given_descriptors.ts): before any other module has run,
+ * those two are all the runtime has opened (a restarted `nfs4 shell` holds
+ * the same descriptors as one that was not).
  */
 function inheritedDescriptors(): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync("/proc/self/fd")) {
-    const fd = Number(name);
-    if (!Number.isInteger(fd) || fd <= 2) continue;
-    try {
-      if (!RUNTIME_OWN.has(readlinkSync(`/proc/self/fd/${fd}`))) out.push(fd);
-    } catch {
-      // The listing's own descriptor, closed by now.
-    }
-  }
-  return out;
+  return snapshotGivenDescriptors(true).stillOpen();
 }
 
 /** A restart's marker: the pid (which `execve` keeps) and the process's name (`comm`) in hex. */
