@@ -1498,11 +1498,8 @@ export class Nfs4Client implements Nfs4ClientApi {
         // OPEN opens regular files only (RFC 8881 §18.16.3); a server that
         // opened something else is answered as open() would answer.
         await rest?.close();
-        throw new NfsError(
-          a.type === FileType.NF4DIR ? S.NFS4ERR_ISDIR : S.NFS4ERR_WRONG_TYPE,
-          "OPEN",
-          { path },
-        );
+        if (a.type === FileType.NF4DIR) throw new NfsError(S.NFS4ERR_ISDIR, "OPEN", { path });
+        throw notRegularFile(path, a.type);
       }
       return new PrefetchedFile(path, a.size, got.data, got.eof, rest);
     }
@@ -1511,7 +1508,8 @@ export class Nfs4Client implements Nfs4ClientApi {
   /**
    * OPEN a file (RFC 7530 §16.16): for reading, writing or both, optionally
    * creating it (UNCHECKED4, GUARDED4 or EXCLUSIVE). Symlinks are followed;
-   * a directory is refused with NFS4ERR_ISDIR.
+   * a directory is refused with NFS4ERR_ISDIR, any other file that is not a
+   * regular one (a fifo, a device) with a PathError, before any OPEN.
    */
   async open(path: string, options: OpenOptions): Promise<NfsFile> {
     this.#refuseIfClosed(path);
@@ -1576,9 +1574,10 @@ export class Nfs4Client implements Nfs4ClientApi {
         throw new NfsError(S.NFS4ERR_ISDIR, "OPEN", { path });
       }
       if (target.attrs.type !== undefined && target.attrs.type !== FileType.NF4REG) {
-        // RFC 8881 §18.16.3: OPEN of anything but a regular file is
-        // NFS4ERR_WRONG_TYPE (4.0 servers say SYMLINK; the word misleads).
-        throw new NfsError(S.NFS4ERR_WRONG_TYPE, "OPEN", { path });
+        // OPEN of anything but a regular file fails (4.1: NFS4ERR_WRONG_TYPE,
+        // RFC 8881 §18.16.3; 4.0: NFS4ERR_SYMLINK, RFC 7530 §16.16.5, which
+        // misleads, and Ganesha says INVAL): refused here, no OPEN sent.
+        throw notRegularFile(path, target.attrs.type);
       }
       return {
         name: lastName(target.components),
@@ -3700,6 +3699,16 @@ function joinPath(components: readonly string[]): string {
 
 function lastName(components: readonly string[]): string {
   return components.at(-1) ?? "/";
+}
+
+/**
+ * The client's own refusal to OPEN `path`, of type `type`, which is no
+ * regular file: a PathError, so no NFS4ERR_ status is shown that no server
+ * sent (NFS4ERR_WRONG_TYPE is not even an NFSv4.0 status, RFC 7530 §13).
+ */
+function notRegularFile(path: string, type: number): PathError {
+  const kind = KINDS[type];
+  return new PathError(path, kind ? `Not a regular file (${kind})` : "Not a regular file");
 }
 
 const KINDS: Record<number, FileKind> = {

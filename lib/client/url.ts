@@ -127,7 +127,14 @@ function parseAuthority(
     host = colon < 0 ? authority : authority.slice(0, colon);
     if (colon >= 0) {
       portText = authority.slice(colon + 1);
-      if (portText.includes(":")) fail("IPv6 addresses must be in brackets: nfs://[ADDRESS]/");
+      if (portText.includes(":")) {
+        // `nfs://::1/` is an IPv6 address without its brackets (RFC 3986
+        // §3.2.2); `nfs://h:2049:/`, `nfs://h::2049/` a port with a typo.
+        if (builtin("node:net").isIPv6(authority.replace(/%.*$/, ""))) {
+          fail("IPv6 addresses must be in brackets: nfs://[ADDRESS]/");
+        }
+        fail(`bad port '${portText}'`);
+      }
     }
     if (host === "") fail("missing host");
     if (!HOST_NAME.test(host)) fail(`bad host name '${host}'`);

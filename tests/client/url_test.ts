@@ -154,6 +154,32 @@ Deno.test("parseNfsUrl() rejects malformed URLs with a UsageError naming the URL
   }
 });
 
+Deno.test("parseNfsUrl() names a port with a stray ':' as a bad port, not an IPv6 address (RFC 3986 §3.2.2, §3.2.3)", () => {
+  const cases: [string, string][] = [
+    // A stray ':' in or after the port: the port is what is wrong.
+    ["nfs://127.0.0.1:23000:/vfs", "nfs://127.0.0.1:23000:/vfs: bad port '23000:'"],
+    ["nfs://h:2049:1/", "nfs://h:2049:1/: bad port '2049:1'"],
+    ["nfs://h::2049/", "nfs://h::2049/: bad port ':2049'"],
+    // An IPv6 address without its brackets still gets the advice.
+    ["nfs://::1/", "nfs://::1/: IPv6 addresses must be in brackets: nfs://[ADDRESS]/"],
+    [
+      "nfs://fe80::1:2049/x",
+      "nfs://fe80::1:2049/x: IPv6 addresses must be in brackets: nfs://[ADDRESS]/",
+    ],
+    [
+      "nfs://fe80::1%eth0/",
+      "nfs://fe80::1%eth0/: IPv6 addresses must be in brackets: nfs://[ADDRESS]/",
+    ],
+  ];
+  for (const [text, message] of cases) {
+    assert.throws(() => parseNfsUrl(text), (err: unknown) => {
+      assert.ok(err instanceof UsageError, text);
+      assert.equal(err.message, message);
+      return true;
+    });
+  }
+});
+
 Deno.test("encodeComponent() escapes only what a URL cannot hold", () => {
   assert.equal(encodeComponent("plain-name_1.txt"), "plain-name_1.txt");
   assert.equal(encodeComponent("a b"), "a%20b");

@@ -561,7 +561,7 @@ export function isWithin(outer: Endpoint, inner: Endpoint): boolean {
 
 /** `path` with symlinks resolved as far as it exists (local paths made absolute). */
 export async function canonical(side: Side, path: string): Promise<string> {
-  if (side.kind !== "local") return path;
+  if (side.kind !== "local") return await resolvedOnServer(side, path);
   try {
     return await localFs.realpath(path);
   } catch {
@@ -569,5 +569,31 @@ export async function canonical(side: Side, path: string): Promise<string> {
       resolvePath(dirnamePath(path))
     );
     return joinPath(parent, basenamePath(path));
+  }
+}
+
+/**
+ * `path` on a server with the symlinks of its nearest existing ancestor
+ * resolved (that ancestor's path as the walk that followed them gives it),
+ * the names below it joined on: what realpath(3) does locally, so that
+ * `cp -r a la/sub/new`, `la` a link to `a`, is seen to be inside `a`. A
+ * lookup that fails otherwise than with "no such file" (a server gone, a
+ * name that is no directory, a symlink loop) ends it: `path` as it is,
+ * with no further call to wait on; the copy then meets that failure itself.
+ */
+async function resolvedOnServer(side: Side, path: string): Promise<string> {
+  const below: string[] = [];
+  for (let at = path;;) {
+    let found: Stat | undefined;
+    try {
+      found = await side.stat(at, true);
+    } catch {
+      return path;
+    }
+    if (found) return below.reduceRight((dir, name) => side.join(dir, name), found.path);
+    const up = side.dirname(at);
+    if (up === at) return path;
+    below.push(side.basename(at));
+    at = up;
   }
 }
