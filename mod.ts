@@ -149,6 +149,7 @@ export { BadStateError } from "./lib/state/open_state.ts";
 export {
   ClientClosedError,
   RecoveryError,
+  RecoveryFailedNfsError,
   RecoveryTimeoutError,
   SendWaitTimeoutError,
   ServerNotRespondingError,

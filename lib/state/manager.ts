@@ -453,6 +453,37 @@ export class RecoveryTimeoutError extends Error {
 }
 
 /**
+ * An operation's status that called for a recovery, the operation giving
+ * up on it (run(): the same status after every recovery, or no room left
+ * before its deadline) while a recovery step kept failing: the message
+ * names both, what started the recovery and what defeated it
+ * (`recoveryFailure`), on one line. Still the NfsError of that status,
+ * for callers that look at it; {@linkcode withPath} keeps the note.
+ */
+export class RecoveryFailedNfsError extends NfsError {
+  /** The recovery step that failed and how, e.g. `recovery failed: SESSION_RESET: …`. */
+  readonly recoveryFailure: string;
+
+  /** `error`, with `recoveryFailure` after its own message; `path` as NfsError's. */
+  constructor(error: NfsError, recoveryFailure: string, path: string | undefined = error.path) {
+    super(error.status, error.op, {
+      path,
+      detail: error.detail,
+      cause: error,
+      opIndex: error.opIndex,
+      answeredResend: error.answeredResend,
+    });
+    this.recoveryFailure = recoveryFailure;
+    this.message = `${this.message}; ${recoveryFailure}`;
+  }
+
+  override withPath(path: string): NfsError {
+    if (this.path === path) return this;
+    return new RecoveryFailedNfsError(this, this.recoveryFailure, path);
+  }
+}
+
+/**
  * Whether operations hold the event loop while they run (see run()): under
  * Bun and Node, not Deno.
  */
@@ -675,6 +706,13 @@ export class StateManager {
   #noBackChannelNoted = false;
   /** SEQ4_STATUS_LEASE_MOVED was noted (once: the server repeats it). */
   #leaseMovedNoted = false;
+  /** SEQ4_STATUS bits this client has no use for, noted once each (#noteUnusedStatus). */
+  readonly #unusedStatusNoted = new Set<number>();
+  /**
+   * When a SEQ4_STATUS bit damped by #dampRepeatedStatus was last acted on,
+   * and whether its being set again since was noted.
+   */
+  readonly #statusActedOn = new Map<number, { at: number; noted: boolean }>();
 
   constructor(options: StateManagerOptions) {
     this.channel = options.channel;
@@ -1182,6 +1220,55 @@ export class StateManager {
     return Math.max(RETRY_MIN_MS, Math.min(RETRY_MAX_MS, (this.client.leaseTime * 1000) / 3));
   }
 
+  /**
+   * The last failure of a recovery step since one was last done, with how
+   * many times in a row the step failed so: what an operation that gives
+   * up waiting for that recovery names besides its own status
+   * (#gaveUpOnRecovery).
+   */
+  #stepFailure: { flag: ClientFlag; what: string; times: number; at: number } | undefined;
+
+  #noteStepFailure(flag: ClientFlag, e: unknown): void {
+    const what = e instanceof NfsError
+      ? `${e.op} answered ${e.statusName}`
+      : e instanceof Error
+      ? e.message
+      : String(e);
+    const last = this.#stepFailure;
+    if (last !== undefined && last.flag === flag && last.what === what) {
+      last.times++;
+      last.at = this.clock.now();
+    } else {
+      this.#stepFailure = { flag, what, times: 1, at: this.clock.now() };
+    }
+  }
+
+  /**
+   * run() gives up on the recovery `reply`'s status called for: its
+   * NfsError names, besides that status (what started the recovery), the
+   * step failure that defeated it since the operation `started`, if one
+   * did (#stepFailure), on one line: "SEQUENCE: Bad session
+   * (NFS4ERR_BADSESSION); recovery failed: SESSION_RESET: CREATE_SESSION
+   * kept answering NFS4ERR_DELAY (9 times)".
+   */
+  #gaveUpOnRecovery<T extends OpList>(
+    reply: CompoundReply,
+    ops: T,
+    mayHaveRun: boolean,
+    started: number,
+  ): ResultsOf<T> {
+    try {
+      return this.#results(reply, ops, mayHaveRun);
+    } catch (e) {
+      const failure = this.#stepFailure;
+      if (!(e instanceof NfsError) || failure === undefined || failure.at < started) throw e;
+      const what = failure.times > 1
+        ? `${failure.what.replace(" answered ", " kept answering ")} (${failure.times} times)`
+        : failure.what;
+      throw new RecoveryFailedNfsError(e, `recovery failed: ${failure.flag}: ${what}`);
+    }
+  }
+
   async #runLoop(): Promise<void> {
     // Start on a later tick: flags set together (LEASE_EXPIRED and
     // RECLAIM_REBOOT after STALE_CLIENTID) must all be in place before the
@@ -1218,6 +1305,7 @@ export class StateManager {
           this.#handling = undefined;
         }
         backoff = RETRY_MIN_MS;
+        this.#stepFailure = undefined;
         if (flag === "LEASE_EXPIRED") this.#established = true;
         this.tracer.emit("step", `${flag} done`, `${ms(this.clock.now() - t0)}`);
       } catch (e) {
@@ -1232,6 +1320,7 @@ export class StateManager {
           );
           return;
         }
+        this.#noteStepFailure(flag, e);
         // A lost connection, or a server asking to wait (NFS4ERR_DELAY on
         // EXCHANGE_ID, CREATE_SESSION, RENEW, ...): try the step again.
         const retriable = (e instanceof RpcError && e.retriable) ||
@@ -2452,7 +2541,7 @@ export class StateManager {
             return this.#results(reply, ops, mayHaveRun);
           }
           // The same condition right after recovery: do not spin on it.
-          if (++recoveries > 8) return this.#results(reply, ops, mayHaveRun);
+          if (++recoveries > 8) return this.#gaveUpOnRecovery(reply, ops, mayHaveRun, started);
           if (recoveries > 1) {
             // Never past the operation's deadline, as the DELAY wait above.
             const room = deadline - this.clock.now() - sendRoom();
@@ -2462,7 +2551,7 @@ export class StateManager {
                 label,
                 "no room before the operation's deadline: the answer",
               );
-              return this.#results(reply, ops, mayHaveRun);
+              return this.#gaveUpOnRecovery(reply, ops, mayHaveRun, started);
             }
             await this.clock.sleep(Math.min(backoff, room), this.#signal(soft));
             backoff = Math.min(backoff * 2, this.#maxBackoff);
@@ -2574,7 +2663,7 @@ export class StateManager {
             );
             return this.#results(reply, ops, mayHaveRun);
           }
-          if (++recoveries > 8) return this.#results(reply, ops, mayHaveRun);
+          if (++recoveries > 8) return this.#gaveUpOnRecovery(reply, ops, mayHaveRun, started);
           this.applyLeaseError(status, failed.name);
           continue;
         }
@@ -3594,6 +3683,75 @@ export class StateManager {
     if (slots.allUncertain) this.setFlag("SESSION_RESET", "every slot uncertain");
   }
 
+  /**
+   * SEQ4_STATUS bits about what this client does not use, taken out of
+   * `flags` and noted once each (RFC 8881 §18.46.3):
+   * CB_GSS_CONTEXTS_EXPIRING/EXPIRED concern RPCSEC_GSS callback contexts
+   * (CREATE_SESSION offers AUTH_NONE callbacks only), DEVID_CHANGED/DELETED
+   * pNFS device IDs (no layout is ever asked for). The kernel does not act
+   * on them either (nfs41_handle_sequence_flag_errors).
+   */
+  #noteUnusedStatus(flags: number): number {
+    const unused: readonly [number, string][] = [
+      [SeqStatus.CB_GSS_CONTEXTS_EXPIRING, "no RPCSEC_GSS callback context is used"],
+      [SeqStatus.CB_GSS_CONTEXTS_EXPIRED, "no RPCSEC_GSS callback context is used"],
+      [SeqStatus.DEVID_CHANGED, "no pNFS device is used"],
+      [SeqStatus.DEVID_DELETED, "no pNFS device is used"],
+    ];
+    for (const [bit, why] of unused) {
+      if (!(flags & bit)) continue;
+      flags &= ~bit;
+      if (this.#unusedStatusNoted.has(bit)) continue;
+      this.#unusedStatusNoted.add(bit);
+      this.tracer.emit("sess", "status flag ignored", `${seqStatusNames(bit)[0]}: ${why}`);
+    }
+    return flags;
+  }
+
+  /**
+   * SEQ4_STATUS_BACKCHANNEL_FAULT (a session reset) and
+   * SEQ4_STATUS_RESTART_RECLAIM_NEEDED (a reclaim) are acted on at most
+   * once per lease period each: a server that never clears the bit (RFC
+   * 8881 §18.46.3 has it cleared once the client has reset the session or
+   * sent RECLAIM_COMPLETE) would otherwise get the same recovery after
+   * every COMPOUND; the kernel loops so (nfs41_handle_sequence_flag_errors).
+   * As LEASE_MOVED and a CB_PATH_DOWN that binding does not cure (above),
+   * the bit is then taken out of `flags` and noted once; set again a lease
+   * period later it is acted on again, so a server that asks anew is not
+   * ignored for good. A reply without the bit ends the damping. The bit set
+   * while the recovery it started is pending is only taken out.
+   */
+  #dampRepeatedStatus(flags: number): number {
+    const damped: readonly [number, string, readonly ClientFlag[]][] = [
+      [SeqStatus.BACKCHANNEL_FAULT, "session reset", ["SESSION_RESET"]],
+      [SeqStatus.RESTART_RECLAIM_NEEDED, "reclaim", ["RECLAIM_REBOOT", "RECLAIM_NOGRACE"]],
+    ];
+    const now = this.clock.now();
+    const periodMs = this.client.leaseTime * 1000;
+    for (const [bit, recovery, pending] of damped) {
+      if (!(flags & bit)) {
+        this.#statusActedOn.delete(bit);
+        continue;
+      }
+      const acted = this.#statusActedOn.get(bit);
+      if (acted === undefined || now - acted.at >= periodMs) {
+        this.#statusActedOn.set(bit, { at: now, noted: false });
+        continue;
+      }
+      flags &= ~bit;
+      if (acted.noted || pending.some((flag) => this.hasFlag(flag))) continue;
+      acted.noted = true;
+      this.tracer.emit(
+        "sess",
+        "status flag still set",
+        `${seqStatusNames(bit)[0]} after the ${recovery} it asked for at ${
+          this.tracer.at(acted.at)
+        }: not acted on again before ${this.tracer.at(acted.at + periodMs)}`,
+      );
+    }
+    return flags;
+  }
+
   #sequenceDone(
     session: { slots: SlotTable; flags: number },
     slot: Slot,
@@ -3618,7 +3776,9 @@ export class StateManager {
         this.tracer.emit(
           "cb",
           "no back channel",
-          "server reports SEQ4_STATUS_CB_PATH_DOWN; running without delegations",
+          `server reports ${
+            seqStatusNames(result.statusFlags & CB_PATH_DOWN_BITS).join("|")
+          }; running without delegations`,
         );
       }
     } else if (flags & CB_PATH_DOWN_BITS) {
@@ -3665,6 +3825,8 @@ export class StateManager {
       flags &= ~SeqStatus.LEASE_MOVED;
       this.#noteLeaseMoved("SEQUENCE status SEQ4_STATUS_LEASE_MOVED");
     }
+    flags = this.#noteUnusedStatus(flags);
+    flags = this.#dampRepeatedStatus(flags);
     if (flags !== 0) {
       const names = seqStatusNames(flags);
       const effect = sequenceFlagActions(flags);

@@ -1084,7 +1084,12 @@ export async function reclaimNoGrace(m: StateManager): Promise<number> {
       } after the lease expired: nothing reclaimed in grace`,
     );
   }
-  if (m.sessions && m.clientIdKept) await keepValidStates(m);
+  // 4.1: whatever marked them (the same client ID back, a reclaim refused
+  // NO_GRACE or RECLAIM_BAD on the current one), states of the current
+  // client ID are tested before they are re-made or a lock declared lost
+  // (keepValidStates), as the kernel's nfs41_open_expired and
+  // nfs41_lock_expired do (RFC 8881 §8.2.4).
+  if (m.sessions) await keepValidStates(m);
   const pending = [...m.opens].filter((o) => o.reclaim === "nograce" && !o.closed);
   for (const state of pending) {
     if (state.closing) {
@@ -1135,13 +1140,16 @@ async function recoverLostLock(m: StateManager, lockState: LockState): Promise<v
   }
   if (!m.reacquireLostLocks) {
     // Under a client ID replaced since, the old lock stateid means nothing
-    // now. Under the same one (StateManager.clientIdKept) the server may
-    // still hold the lock when nothing said otherwise (4.0, which has no
-    // TEST_STATEID; a 4.1 server without it): the stateid is kept, for the
-    // release at close to unlock what may be left (unlockRange), rather
-    // than leave a lock on the server that its CLOSE then meets
-    // (NFS4ERR_LOCKS_HELD). One TEST_STATEID found gone has none already.
-    if (m.clientIdGone(lockState.clientId) !== undefined || !m.clientIdKept) {
+    // now. Under the same one (StateManager.clientIdKept, or on 4.1 the
+    // current one) the server may still hold the lock when nothing said
+    // otherwise (4.0, which has no TEST_STATEID; a 4.1 server without it):
+    // the stateid is kept, for the release at close to unlock what may be
+    // left (unlockRange), rather than leave a lock on the server that its
+    // CLOSE then meets (NFS4ERR_LOCKS_HELD). One TEST_STATEID found gone
+    // has none already (keepValidStates).
+    if (
+      m.clientIdGone(lockState.clientId) !== undefined || !(m.clientIdKept || m.sessions)
+    ) {
       lockState.stateid = undefined;
     }
     markLockLost(m, lockState, lockState.lostReason ?? "the server may have released it");
@@ -1167,10 +1175,13 @@ async function recoverLostLock(m: StateManager, lockState: LockState): Promise<v
 }
 
 /**
- * 4.1, in a no-grace reclaim after the same client ID came back
- * (StateManager.clientIdKept: the server answered SEQUENCE NFS4ERR_EXPIRED,
- * then revived its record of this client rather than make a new one):
- * which of the states to recover does the server still hold? TEST_STATEID
+ * 4.1, in a no-grace reclaim of states made under the current client ID
+ * (the same client ID came back, StateManager.clientIdKept: the server
+ * answered SEQUENCE NFS4ERR_EXPIRED, then revived its record of this client
+ * rather than make a new one; or a reclaim on it was refused NO_GRACE or
+ * RECLAIM_BAD, after SEQ4_STATUS_RESTART_RECLAIM_NEEDED from a server that
+ * still holds them): which of the states to recover does the server still
+ * hold? TEST_STATEID
  * (RFC 8881 §18.48, §8.2.4) of each one's stateid, as the Linux client's
  * nfs41_open_expired does before it re-opens anything
  * (nfs41_check_delegation_stateid, nfs41_check_expired_locks,
@@ -1189,6 +1200,9 @@ async function recoverLostLock(m: StateManager, lockState: LockState): Promise<v
  * States of a client ID replaced since are not tested (RFC 8881 §8.4.2).
  */
 async function keepValidStates(m: StateManager): Promise<void> {
+  // Found gone by the TEST_STATEIDS step that led here: not tested again.
+  const freedAlready = (stateid: Stateid | undefined) =>
+    stateid !== undefined && foundGone.has(stateid);
   type Entry = {
     stateid: Stateid;
     state: OpenState;
@@ -1199,7 +1213,7 @@ async function keepValidStates(m: StateManager): Promise<void> {
   for (const state of m.opens) {
     if (state.bad !== undefined || state.closed || state.closing) continue;
     const current = m.clientIdGone(state.clientId) === undefined;
-    if (state.reclaim === "nograce" && current) {
+    if (state.reclaim === "nograce" && current && !freedAlready(state.stateid)) {
       entries.push({ stateid: state.stateid, state });
       const d = state.delegation;
       if (d && m.clientIdGone(d.clientId) === undefined) {
@@ -1207,6 +1221,11 @@ async function keepValidStates(m: StateManager): Promise<void> {
       }
     }
     for (const lock of state.locks) {
+      if (lock.reclaim === "nograce" && freedAlready(lock.stateid)) {
+        // Freed already (FREE_STATEID): nothing to unlock at close.
+        lock.stateid = undefined;
+        continue;
+      }
       if (
         lock.reclaim === "nograce" && lock.bad === undefined && lock.stateid !== undefined &&
         lock.ranges.length > 0 && m.clientIdGone(lock.clientId) === undefined
@@ -1221,7 +1240,9 @@ async function keepValidStates(m: StateManager): Promise<void> {
     m.tracer.emit(
       "step",
       "TEST_STATEID not supported",
-      "the same client ID came back: recovering every state without grace",
+      `${
+        m.clientIdKept ? "the same client ID came back" : "states of the current client ID"
+      }: recovering every state without grace`,
     );
     return;
   }
@@ -1271,6 +1292,12 @@ async function keepValidStates(m: StateManager): Promise<void> {
     }
   }
 }
+
+/**
+ * Stateids a TEST_STATEIDS step found gone and freed: the no-grace
+ * recovery that follows does not test them again (keepValidStates).
+ */
+const foundGone = new WeakSet<Stateid>();
 
 /**
  * TEST_STATEID (RFC 8881 §18.48) of `stateids`, sent by a recovery step:
@@ -1918,6 +1945,7 @@ export async function testStateids(m: StateManager): Promise<void> {
       inRecovery: true,
       final: FREE_STATEID_FINAL,
     }).catch(() => undefined);
+    foundGone.add(entry.stateid);
     if (entry.delegation) {
       // A revoked delegation is dropped; the open itself is tested apart
       // (RFC 8881 §8.2.4, §10.2.1).
