@@ -560,7 +560,7 @@ class LockRun {
         ? options.timeoutMs
         : Math.max(1, options.timeoutMs - (performance.now() - opening));
       this.#lockOnServer = "maybe";
-      const taken = await this.#take(file, { ...options, timeoutMs: left });
+      const taken = await this.#take(file, { ...options, timeoutMs: left }, opening);
       if (typeof taken === "number") {
         // -w is a hard limit: giving up releases the open within the short
         // window, even when the server has gone silent meanwhile.
@@ -572,8 +572,8 @@ class LockRun {
       // A signal between the LOCK reply and here: do not start COMMAND.
       if (options.argv.length > 0) this.#stop.signal.throwIfAborted();
       status = options.argv.length === 0
-        ? await this.#hold(client)
-        : await this.#runCommand(client, options.argv, options.onLost);
+        ? await this.#hold(client, file, options.reacquire)
+        : await this.#runCommand(client, file, options);
     } catch (err) {
       if (this.#stop.signal.aborted && this.#signal !== undefined) {
         status = 128 + signalNumber(this.#signal);
@@ -610,9 +610,17 @@ class LockRun {
     return status;
   }
 
-  /** Takes the lock, waiting as asked; a number is the status to exit with instead. */
-  async #take(file: WritableFile, options: RunOptions): Promise<number | undefined> {
-    const started = performance.now();
+  /**
+   * Takes the lock, waiting as asked; a number is the status to exit with
+   * instead. `waitStartedAt` is when the wait -w bounds began: before the
+   * OPEN, which a server in its grace period may have refused for part of
+   * it (`gave up after` says the whole wait).
+   */
+  async #take(
+    file: WritableFile,
+    options: RunOptions,
+    waitStartedAt: number,
+  ): Promise<number | undefined> {
     const what = `${kindOf(this.#range.type)} lock on bytes ${
       formatRange(this.#range.offset, this.#range.length)
     }`;
@@ -641,39 +649,106 @@ class LockRun {
       if (!(err instanceof LockConflictError)) throw err;
       // Refused (LOCK4denied): the last LOCK took nothing.
       this.#lockOnServer = "none";
-      const waitedMs = options.timeoutMs ? performance.now() - started : undefined;
+      const waitedMs = options.timeoutMs ? performance.now() - waitStartedAt : undefined;
       this.#ctx.error(`${this.#url.text}: ${lockConflictText(err, waitedMs)}`);
       return options.conflictCode;
     }
   }
 
-  /** Without COMMAND: say what is held and keep it until SIGINT/SIGTERM (0) or it is lost (1). */
-  async #hold(client: Nfs4ClientApi): Promise<number> {
+  /** Without COMMAND: say what is held and keep it until SIGINT/SIGTERM (0) or it is lost (125). */
+  async #hold(client: Nfs4ClientApi, file: WritableFile, reacquire: boolean): Promise<number> {
     const held = this.#heldLock(client);
     this.#ctx.note(
       `holding ${kindOf(this.#range.type)} lock on ${this.#url.text} bytes ${
         formatRange(this.#range.offset, this.#range.length)
       } (lock owner ${held?.owner ?? "?"}, stateid ${held?.stateid ?? "?"})`,
     );
-    const lost = await new Promise<string | undefined>((resolve) => {
-      const watch = setInterval(() => {
-        const reason = this.#lost(client);
-        if (reason !== undefined) done(reason);
-      }, WATCH_MS);
-      const done = (reason: string | undefined) => {
-        clearInterval(watch);
+    let unwatch = () => {};
+    const lost = await new Promise<Promise<string> | undefined>((resolve) => {
+      const done = (reason: Promise<string> | undefined) => {
         this.#stop.signal.removeEventListener("abort", onStop);
         resolve(reason);
       };
-      // Stopped: held to the end only if it still is now (the watch looks
-      // only every WATCH_MS).
-      const onStop = () => done(this.#lostNow(client));
+      // Stopped: held to the end only if it still is now.
+      const onStop = () => {
+        const reason = this.#lostNow(client);
+        done(reason === undefined ? undefined : Promise.resolve(reason));
+      };
+      unwatch = this.#watchLoss(client, file, reacquire, (reason) => done(reason));
       if (this.#stop.signal.aborted) return onStop();
       this.#stop.signal.addEventListener("abort", onStop, { once: true });
     });
-    if (lost === undefined) return 0;
-    this.#ctx.error(`lost the lock on ${this.#url.text}: ${lost}`);
-    return LOCK_LOST_STATUS;
+    try {
+      if (lost === undefined) return 0;
+      // Watched until the reason is known (the state manager's words).
+      this.#ctx.error(`lost the lock on ${this.#url.text}: ${await lost}`);
+      return LOCK_LOST_STATUS;
+    } finally {
+      unwatch();
+    }
+  }
+
+  /**
+   * Watches the held lock until the returned function is called, and calls
+   * `onLost` once when it is lost: at once when the state manager gives it
+   * up (`file.onLockLost`, called from inside its work: the lease ran out
+   * by this client's clock, the server revoked it, a reclaim was refused),
+   * and, as a backstop, when a look every WATCH_MS finds it lost or
+   * (without --reacquire, which takes such a lock again) the lease run out
+   * by this client's clock: after this process was stopped, that look may
+   * run before the state manager's own overdue lease watch. `onLost` gets
+   * the reason as a promise, so that what is done is done at once: for a
+   * lock found lost by the lease clock alone, the state manager's own words
+   * when its overdue lease watch says them (at the latest the next look).
+   *
+   * From the loss on, this client's work is stopped (`stopClients`): the
+   * release that follows gets the short window of a stop, not a whole
+   * retry budget against a server that may be gone (the server frees what
+   * it still holds when the lease ends, RFC 7530 §9.6.3, RFC 8881 §8.3),
+   * and recovery makes no new client ID only to release nothing (an
+   * EXPIRED or STALE_CLIENTID answer to a renewal would otherwise).
+   */
+  #watchLoss(
+    client: Nfs4ClientApi,
+    file: WritableFile,
+    reacquire: boolean,
+    onLost: (reason: Promise<string>) => void,
+  ): () => void {
+    let told = false;
+    /** Gives the reason of a loss found by the lease clock alone, once known. */
+    let sayByClock: (() => void) | undefined;
+    const tell = (reason: Promise<string>) => {
+      if (told) return;
+      told = true;
+      // Not from inside the state manager's work (the listener is called
+      // from there): once it has finished marking what it marks.
+      queueMicrotask(() => this.#ctx.stopClients(new Error("the lock was lost")));
+      onLost(reason);
+    };
+    const stopListening = file.onLockLost(({ reason }) => {
+      sayByClock?.();
+      tell(Promise.resolve(this.#lost(client) ?? `lock lost: ${reason}`));
+    });
+    const watch = setInterval(() => {
+      sayByClock?.();
+      const lost = this.#lost(client);
+      if (lost !== undefined) return tell(Promise.resolve(lost));
+      const byClock = reacquire ? undefined : this.#lostNow(client);
+      if (byClock === undefined || told) return;
+      tell(
+        new Promise((resolve) => {
+          sayByClock = () => {
+            sayByClock = undefined;
+            resolve(this.#lost(client) ?? byClock);
+          };
+        }),
+      );
+    }, WATCH_MS);
+    return () => {
+      clearInterval(watch);
+      stopListening();
+      sayByClock?.();
+    };
   }
 
   /**
@@ -693,21 +768,15 @@ class LockRun {
    */
   async #runCommand(
     client: Nfs4ClientApi,
-    argv: readonly string[],
-    onLost: OnLost,
+    lockFile: WritableFile,
+    options: RunOptions,
   ): Promise<number> {
+    const { argv, onLost } = options;
     const [file, ...args] = argv as [string, ...string[]];
-    let lost = false;
-    const watch = setInterval(() => {
-      const reason = this.#lost(client);
-      if (reason === undefined || lost) return;
-      lost = true;
-      const action = onLost === "ignore"
-        ? "letting it run (--on-lost ignore)"
-        : `sending it ${onLost === "kill" ? "SIGKILL" : "SIGTERM"}`;
-      this.#ctx.error(
-        `lost the lock on ${this.#url.text} while ${file} runs: ${reason}; ${action}`,
-      );
+    /** Said once the loss is known (its reason may come a moment later); awaited before exiting. */
+    let said: Promise<void> | undefined;
+    const unwatch = this.#watchLoss(client, lockFile, options.reacquire, (reason) => {
+      // COMMAND is told at once, the reason said when known.
       const child = this.#child;
       if (onLost !== "ignore" && child?.pid !== undefined && child.exitCode === null) {
         try {
@@ -716,7 +785,13 @@ class LockRun {
           // It has just exited.
         }
       }
-    }, WATCH_MS);
+      const action = onLost === "ignore"
+        ? "letting it run (--on-lost ignore)"
+        : `sending it ${onLost === "kill" ? "SIGKILL" : "SIGTERM"}`;
+      said = reason.then((text) =>
+        this.#ctx.error(`lost the lock on ${this.#url.text} while ${file} runs: ${text}; ${action}`)
+      );
+    });
     try {
       return await new Promise<number>((resolve) => {
         const child = builtin("node:child_process").spawn(file, args, {
@@ -747,19 +822,24 @@ class LockRun {
           );
           resolve(status);
         });
-      }).then((status) => {
-        if (lost) return LOCK_LOST_STATUS;
+      }).then(async (status) => {
+        if (said !== undefined) {
+          await said;
+          return LOCK_LOST_STATUS;
+        }
         // COMMAND's status is ours only if the lock was held to its end:
         // looked at once more now, not left to the next tick of the watch
         // (a lease that ran out while nfs4 could not renew it, as COMMAND
         // ended, made it exit with COMMAND's status).
         const reason = this.#lostNow(client);
         if (reason === undefined) return status;
+        // Released within the short window, as a loss noticed while it ran.
+        this.#ctx.stopClients(new Error("the lock was lost"));
         this.#ctx.error(`lost the lock on ${this.#url.text} while ${file} ran: ${reason}`);
         return LOCK_LOST_STATUS;
       });
     } finally {
-      clearInterval(watch);
+      unwatch();
       this.#child = undefined;
     }
   }
