@@ -239,6 +239,10 @@ export interface RunOptions {
 }
 
 const CB_PATH_DOWN_BITS = SeqStatus.CB_PATH_DOWN | SeqStatus.CB_PATH_DOWN_SESSION;
+/** The SEQUENCE status bits that say state was revoked (RFC 8881 §18.46.3). */
+const REVOKED_STATE_BITS = SeqStatus.EXPIRED_ALL_STATE_REVOKED |
+  SeqStatus.EXPIRED_SOME_STATE_REVOKED | SeqStatus.ADMIN_STATE_REVOKED |
+  SeqStatus.RECALLABLE_STATE_REVOKED;
 
 /**
  * After a BIND_CONN_TO_SESSION answered CDFS4_BOTH, how long the server
@@ -1867,8 +1871,56 @@ export class StateManager {
 
   /** TEST_STATEIDS (4.1): find revoked stateids, free them, recover those states. */
   async #testStateids(): Promise<void> {
-    await procs.testStateids(this);
+    const found = await procs.testStateids(this);
     this.clearFlag("TEST_STATEIDS");
+    // A round that found nothing revoked: a SEQUENCE status still asking
+    // is not answered with another round at once (#revokedStillFlagged).
+    this.#quietTestRound = found === 0
+      ? { at: this.clock.now(), bits: this.#revokedBitsSeen, noted: false }
+      : undefined;
+  }
+
+  /** The revoked-state bits of the last SEQUENCE answered (#sequenceDone). */
+  #revokedBitsSeen = 0;
+
+  /**
+   * When the last TEST_STATEIDS round found nothing revoked (or had nothing
+   * to test), and whether a SEQUENCE status still asking for one was said.
+   */
+  #quietTestRound: { readonly at: number; readonly bits: number; noted: boolean } | undefined;
+
+  /**
+   * Whether a SEQUENCE status that asks for TEST_STATEIDS (a revoked-state
+   * bit, RFC 8881 §18.46.3) is to be let be: the last round, less than a
+   * lease ago, found nothing revoked among every stateid this client holds,
+   * and the server reports no revoked-state bit it did not report then.
+   * The server keeps the bit up until the stateids are freed; one this
+   * client does not know of (a delegation granted in a reply it never got)
+   * it cannot free, and testing again after every COMPOUND would only send
+   * a TEST_STATEID after each (the kernel tests only the delegations it
+   * holds, nfs41_handle_recallable_state_revoked). Tested again once a
+   * lease has passed; said once per quiet round.
+   */
+  #revokedStillFlagged(bits: number, names: readonly string[]): boolean {
+    const quiet = this.#quietTestRound;
+    if (quiet === undefined || this.hasFlag("TEST_STATEIDS")) return false;
+    if ((bits & ~quiet.bits) !== 0) return false;
+    const leaseMs = this.client.leaseTime * 1000;
+    const since = this.clock.now() - quiet.at;
+    if (since >= leaseMs) {
+      this.#quietTestRound = undefined;
+      return false;
+    }
+    if (!quiet.noted) {
+      quiet.noted = true;
+      this.tracer.emit(
+        "state",
+        "TEST_STATEIDS not repeated",
+        `SEQUENCE status ${names.join("|")} still set, but TEST_STATEID found nothing ` +
+          `revoked ${ms(since)} ago; tested again after ${ms(leaseMs - since)}`,
+      );
+    }
+    return true;
   }
 
   /** RECLAIM_NOGRACE: re-open and re-lock without grace. */
@@ -1881,6 +1933,27 @@ export class StateManager {
     await procs.returnDelegations(this);
     this.clearFlag("DELEGRETURN");
   }
+
+  /**
+   * A DELEGRETURN the server refused for now (procs.ts DELEGRETURN_LATER):
+   * the delegation is kept, and the DELEGRETURN step runs again after a
+   * wait (below a third of the lease), until it goes back, is found revoked
+   * and freed (TEST_STATEIDS), or the client ends (the kernel's
+   * nfs4_delegreturn_done retries NFS4ERR_DELAY without end). One wait at
+   * a time; none once shutdown() began (its release sends it once more).
+   */
+  retryDelegreturnLater(): void {
+    if (this.closing || this.#delegreturnRetry !== undefined) return;
+    this.#delegreturnRetry = this.clock.setTimer(() => {
+      this.#delegreturnRetry = undefined;
+      // shutdown() began meanwhile: its release sends it once more.
+      if (this.closing) return;
+      this.setFlag("DELEGRETURN", "a DELEGRETURN the server refused for now, sent again");
+    }, this.#maxBackoff);
+  }
+
+  /** The wait before a refused DELEGRETURN is sent again (retryDelegreturnLater). */
+  #delegreturnRetry: TimerHandle | undefined;
 
   // --------------------------------------------------------------- renewal
 
@@ -3763,6 +3836,7 @@ export class StateManager {
     session.slots.update(result.highestSlotid, result.targetHighestSlotid);
     this.noteRenewal(sentAt);
     let flags = result.statusFlags;
+    this.#revokedBitsSeen = flags & REVOKED_STATE_BITS;
     if (
       flags & CB_PATH_DOWN_BITS &&
       !(session.flags & CreateSessionFlags.CREATE_SESSION4_FLAG_CONN_BACK_CHAN)
@@ -3832,7 +3906,12 @@ export class StateManager {
       const effect = sequenceFlagActions(flags);
       const reason = `SEQUENCE status ${names.join("|")}`;
       if (effect.reclaim) this.markAllForReclaim(effect.reclaim, reason);
-      for (const flag of effect.set) this.setFlag(flag, reason);
+      for (const flag of effect.set) {
+        if (
+          flag === "TEST_STATEIDS" && this.#revokedStillFlagged(flags & REVOKED_STATE_BITS, names)
+        ) continue;
+        this.setFlag(flag, reason);
+      }
     }
   }
 

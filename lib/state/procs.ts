@@ -6,9 +6,9 @@
  * @module
  */
 
-import type { CompoundReply, Nfs4Op } from "../nfs4/compound.ts";
+import type { CompoundReply, Nfs4Op, OpList } from "../nfs4/compound.ts";
 import { firstFailure } from "../nfs4/compound.ts";
-import { Attr, type FileAttributes } from "../nfs4/attrs.ts";
+import { Attr, type DecodedFattr, type FileAttributes } from "../nfs4/attrs.ts";
 import {
   ChannelDirFromClient,
   CreateSessionFlags,
@@ -1389,6 +1389,9 @@ function isLeaseLevel(e: unknown): boolean {
   return leaseErrorFlags(e.status) !== undefined && e.status !== S.NFS4ERR_CB_PATH_DOWN;
 }
 
+/** What CB_GETATTR reports of a delegated file (callback.ts delegatedAttributes). */
+const DELEGATED_ATTRS = [Attr.CHANGE, Attr.SIZE];
+
 async function reclaimOpen(
   m: StateManager,
   state: OpenState,
@@ -1426,23 +1429,50 @@ async function reclaimOpen(
       owner: { clientid, owner: owner.id },
       claim,
     });
-  /** By name, the file's handle comes back too: the name may be another file now. */
-  const send = (
+  // The file's change and size at the re-open, which CB_GETATTR reports for
+  // a write delegation it grants (RFC 7530 §10.4.3, RFC 8881 §10.4.3: the
+  // server compares them with its record of the (re)grant; the ones from
+  // before a reboot would tell it the file was modified here). Asked for
+  // wherever a write delegation may come: a reclaim of one, and a re-open
+  // without grace for writing (only a write open is granted one). A read
+  // delegation is never asked its attributes (CB_GETATTR is for write
+  // delegations, callback.ts).
+  const wantAttrs = how === "previous"
+    ? state.delegation?.type === "write"
+    : (share.access & ShareAccess.OPEN4_SHARE_ACCESS_WRITE) !== 0;
+  /**
+   * By name, the file's handle comes back too: the name may be another file
+   * now. By handle the GETATTR goes before the OPEN (the same file, in the
+   * same COMPOUND): a GETATTR refused then leaves no OPEN done, so the
+   * status table's resend never runs a reclaim twice. By name it can only
+   * follow the GETFH, as in an application's OPEN (files.ts).
+   */
+  const send = async (
     dirFh: FileHandle,
     claim: OpenClaim,
-  ): Promise<readonly [unknown, OpenResult, FileHandle?]> =>
-    m.run(
-      () =>
-        claim.claim === OpenClaimType.CLAIM_NULL
-          ? [putfh(dirFh), openOp(claim), getfh()] as const
-          : [putfh(dirFh), openOp(claim)] as const,
+  ): Promise<{ result: OpenResult; fh?: FileHandle; attrs?: FileAttributes }> => {
+    const byName = claim.claim === OpenClaimType.CLAIM_NULL;
+    const asked = wantAttrs ? [getattr(DELEGATED_ATTRS)] : [];
+    const openAt = byName || !wantAttrs ? 1 : 2;
+    const values = await m.run(
+      (): OpList =>
+        byName
+          ? [putfh(dirFh), openOp(claim), getfh(), ...asked]
+          : [putfh(dirFh), ...asked, openOp(claim)],
       {
         seqidOwners: [owner],
         reclaim: how === "previous",
         inRecovery: true,
-        underOwners: confirmUnderOwner(m, owner, 1, state.fh),
+        underOwners: confirmUnderOwner(m, owner, openAt, state.fh),
       },
     );
+    const fattr = wantAttrs ? values[byName ? 3 : 1] as DecodedFattr : undefined;
+    return {
+      result: values[openAt] as OpenResult,
+      ...(byName ? { fh: values[2] as FileHandle } : {}),
+      ...(fattr ? { attrs: fattr.attrs } : {}),
+    };
+  };
   let reply;
   let byFh = false;
   if (how === "previous") {
@@ -1476,7 +1506,7 @@ async function reclaimOpen(
     const { dirFh, claim } = byName();
     reply = await send(dirFh, claim);
   }
-  const [, result, fh] = reply;
+  const { result, fh, attrs } = reply;
   if (fh !== undefined && !bytesEqual(fh, state.fh)) {
     // By name, and the name is another file now (renamed away, replaced
     // meanwhile): that open is not this state's. Closed again, and the
@@ -1496,7 +1526,7 @@ async function reclaimOpen(
   state.access = share.access;
   state.deny = share.deny;
   state.reclaim = "none";
-  noteDelegation(m, state, result, how);
+  noteDelegation(m, state, result, how, attrs);
   m.tracer.emit(
     "open",
     how === "previous"
@@ -1867,9 +1897,14 @@ function markLockBad(m: StateManager, lockState: LockState, error: unknown): voi
 /**
  * TEST_STATEIDS (4.1, RFC 8881 §18.48): ask which of our stateids are still
  * valid; free the invalid ones (FREE_STATEID) and recover their states
- * without grace.
+ * without grace. The delegations held apart from any open (one whose
+ * DELEGRETURN the server refused for now, {@linkcode StrayDelegation}) are
+ * tested too: a revoked one is freed and dropped (RFC 8881 §8.2.4,
+ * §10.2.1), or SEQ4_STATUS_RECALLABLE_STATE_REVOKED would stay up for it
+ * (§18.46.3). How many stateids were found not valid (0: nothing revoked,
+ * or nothing held to test).
  */
-export async function testStateids(m: StateManager): Promise<void> {
+export async function testStateids(m: StateManager): Promise<number> {
   const entries: { stateid: Stateid; state: OpenState; lock?: LockState; delegation?: true }[] = [];
   for (const state of m.opens) {
     if (state.bad !== undefined || state.closed || state.closing) continue;
@@ -1913,19 +1948,29 @@ export async function testStateids(m: StateManager): Promise<void> {
     }
   }
   const lostBefore = gone.filter((e) => !e.delegation).length;
-  if (entries.length === 0) {
+  const strayList = strayDelegationsToTest(m);
+  if (entries.length === 0 && strayList.length === 0) {
     if (lostBefore > 0) {
       m.setFlag("RECLAIM_NOGRACE", `${lostBefore} state(s) of a replaced client ID`);
     }
-    return;
+    return gone.length;
   }
-  let statuses = await testStateidsOrNotSupported(m, entries.map((e) => e.stateid));
+  const answered = await testStateidsOrNotSupported(m, [
+    ...entries.map((e) => e.stateid),
+    ...strayList.map((s) => s.delegation.stateid),
+  ]);
+  let statuses = answered?.slice(0, entries.length);
   if (statuses === undefined) {
     // Without TEST_STATEID, any of them may be gone: recover them all
     // without grace (the server refuses what is still held as ours).
     m.tracer.emit("step", "TEST_STATEID not supported", "recovering every state without grace");
     statuses = entries.map(() => S.NFS4ERR_BAD_STATEID);
   }
+  // Without TEST_STATEID a stray is kept: it goes back with a DELEGRETURN.
+  const strayRevoked = answered === undefined
+    ? 0
+    : await freeRevokedStrays(m, strayList, answered.slice(entries.length));
+  let found = gone.length + strayRevoked;
   let lost = lostBefore;
   for (const [i, entry] of entries.entries()) {
     // The decoder holds the answer to one status per stateid; one missing is
@@ -1936,6 +1981,7 @@ export async function testStateids(m: StateManager): Promise<void> {
     // freed by its release (procs.ts freeIfRevoked, RFC 8881 §8.2.4).
     m.throwIfInterrupted();
     lost++;
+    found++;
     m.tracer.emit(
       "open",
       `TEST_STATEID ${formatStateid(entry.stateid)} -> ${statusName(status)}`,
@@ -1959,6 +2005,56 @@ export async function testStateids(m: StateManager): Promise<void> {
     }
   }
   if (lost > 0) m.setFlag("RECLAIM_NOGRACE", `TEST_STATEID: ${lost} stateid(s) revoked`);
+  return found;
+}
+
+/**
+ * The strays TEST_STATEIDS tests: those of a client ID replaced since are
+ * gone with it (RFC 8881 §8.4.2), dropped untested and unfreed (as
+ * testStateids does with an open's delegation).
+ */
+function strayDelegationsToTest(m: StateManager): StrayDelegation[] {
+  const list = straysOf(m);
+  for (const stray of [...list]) {
+    const gone = m.clientIdGone(stray.delegation.clientId);
+    if (gone === undefined) continue;
+    list.splice(list.indexOf(stray), 1);
+    m.tracer.emit("deleg", "delegation lost with the client ID it was granted to", stray.path);
+  }
+  return [...list];
+}
+
+/**
+ * FREE_STATEID for each stray TEST_STATEID found not valid, dropped
+ * (RFC 8881 §8.2.4: a revoked stateid stays the server's until freed);
+ * one still valid stays, to go back. How many were found not valid.
+ */
+async function freeRevokedStrays(
+  m: StateManager,
+  tested: readonly StrayDelegation[],
+  statuses: readonly number[],
+): Promise<number> {
+  let revoked = 0;
+  for (const [i, stray] of tested.entries()) {
+    const status = statuses[i] ?? S.NFS4ERR_BAD_STATEID;
+    if (status === S.NFS4_OK) continue;
+    // After an interrupt it is kept: its release at exit frees it
+    // (sendDelegreturn, freeIfRevoked).
+    m.throwIfInterrupted();
+    revoked++;
+    const list = straysOf(m);
+    const at = list.indexOf(stray);
+    if (at < 0) continue;
+    list.splice(at, 1);
+    const stateid = formatStateid(stray.delegation.stateid);
+    m.tracer.emit("open", `TEST_STATEID ${stateid} -> ${statusName(status)}`, stray.path);
+    await m.run(() => [freeStateid(stray.delegation.stateid)] as const, {
+      inRecovery: true,
+      final: FREE_STATEID_FINAL,
+    }).catch(() => undefined);
+    m.tracer.emit("deleg", "delegation revoked, dropped", stray.path);
+  }
+  return revoked;
 }
 
 /**
@@ -1994,19 +2090,55 @@ export async function returnDelegation(
   const d = state.delegation;
   if (!d) return;
   state.delegation = undefined;
+  let outcome: DelegreturnOutcome;
   try {
-    await sendDelegreturn(m, state.fh, state.path, d, inRecovery);
+    outcome = await sendDelegreturn(m, state.fh, state.path, d, inRecovery);
   } catch (e) {
     // Stopped by the interrupt, not answered by the server: still held,
     // it goes back with the open's release (closeOpen).
     state.delegation = d;
     throw e;
   }
+  if (typeof outcome === "string") return;
+  // Refused for now (sendDelegreturn): still the server's. An open that
+  // stays keeps it, marked recalled, for the next DELEGRETURN step (a recall
+  // the server sends again sets it off), the TEST_STATEIDS step and the
+  // CLOSE; one on its way out leaves it apart from any open, for the same
+  // steps and the release at exit.
+  if (!state.closed && !state.closing && state.delegation === undefined) {
+    state.delegation = { ...d, recalled: true };
+  } else {
+    straysOf(m).push({ fh: state.fh, path: state.path, delegation: { ...d, recalled: true } });
+  }
 }
+
+/**
+ * What became of a DELEGRETURN (sendDelegreturn): `kept` says why the
+ * server refused it for now.
+ */
+type DelegreturnOutcome = "returned" | "dropped" | { readonly kept: string };
+
+/**
+ * Statuses that refuse a DELEGRETURN for now, not for good: the delegation
+ * is still the server's, and is kept to go back later (the kernel's
+ * nfs4_delegreturn_done retries NFS4ERR_DELAY without end). Dropped, it
+ * would stay on the server until revoked (RFC 8881 §10.2.1), its stateid
+ * never freed, and SEQ4_STATUS_RECALLABLE_STATE_REVOKED raised for it
+ * until it is (§18.46.3, §8.2.4). NFS4ERR_DELAY is here after run() waited
+ * it out until the call's deadline.
+ */
+const DELEGRETURN_LATER: ReadonlySet<number> = new Set([
+  S.NFS4ERR_DELAY,
+  S.NFS4ERR_SERVERFAULT,
+  S.NFS4ERR_RESOURCE,
+  S.NFS4ERR_GRACE,
+]);
 
 /**
  * PUTFH, DELEGRETURN for `d` on `fh`. Throws only when an interrupt stopped
  * it unanswered (the caller keeps the delegation, for the release).
+ * `kept`: the server refused it for now ({@linkcode DELEGRETURN_LATER}),
+ * and the caller keeps the delegation to return it later.
  */
 async function sendDelegreturn(
   m: StateManager,
@@ -2014,7 +2146,7 @@ async function sendDelegreturn(
   path: string,
   d: Delegation,
   inRecovery: boolean,
-): Promise<void> {
+): Promise<DelegreturnOutcome> {
   try {
     await m.run(() => [putfh(fh), delegreturn(d.stateid)] as const, {
       inRecovery,
@@ -2030,6 +2162,7 @@ async function sendDelegreturn(
       "DELEGRETURN",
       `${path} ${d.type} delegation ${formatStateid(d.stateid)}${d.recalled ? " (recalled)" : ""}`,
     );
+    return "returned";
   } catch (e) {
     if (e instanceof StateDroppedError) {
       m.tracer.emit(
@@ -2039,13 +2172,24 @@ async function sendDelegreturn(
           formatStateid(d.stateid)
         }: ${e.reason}; no DELEGRETURN sent`,
       );
-      return;
+      return "dropped";
     }
     if (inRecovery && m.interrupted && !(e instanceof NfsError)) throw e;
+    if (e instanceof NfsError && DELEGRETURN_LATER.has(e.status)) {
+      m.tracer.emit(
+        "deleg",
+        "DELEGRETURN failed, kept",
+        `${path} ${d.type} delegation ${formatStateid(d.stateid)}: ${e.message}; ` +
+          "sent again later, or freed if the server revokes it",
+      );
+      m.retryDelegreturnLater();
+      return { kept: e.message };
+    }
     m.tracer.emit("deleg", "DELEGRETURN failed, dropped", `${path}: ${(e as Error).message}`);
     if (await freeIfRevoked(m, d.stateid, e, d.clientId, true)) {
       m.tracer.emit("deleg", "FREE_STATEID", `${path} ${formatStateid(d.stateid)}`);
     }
+    return "dropped";
   }
 }
 
@@ -2083,21 +2227,27 @@ function addStray(m: StateManager, state: OpenState, d: Delegation, why: string)
   m.setFlag("DELEGRETURN", `${why}: ${state.path}`);
 }
 
+/** One stray's DELEGRETURN: why the server refused it for now, if it did (then it is kept). */
 async function returnStray(
   m: StateManager,
   stray: StrayDelegation,
   inRecovery: boolean,
-): Promise<void> {
+): Promise<string | undefined> {
   const list = straysOf(m);
   const i = list.indexOf(stray);
-  if (i < 0) return;
+  if (i < 0) return undefined;
   list.splice(i, 1);
+  let outcome: DelegreturnOutcome;
   try {
-    await sendDelegreturn(m, stray.fh, stray.path, stray.delegation, inRecovery);
+    outcome = await sendDelegreturn(m, stray.fh, stray.path, stray.delegation, inRecovery);
   } catch (e) {
     list.push(stray);
     throw e;
   }
+  if (typeof outcome === "string") return undefined;
+  // Refused for now: kept for a later DELEGRETURN step, TEST_STATEIDS, exit.
+  list.push(stray);
+  return outcome.kept;
 }
 
 /** How the OPEN that brought a delegation (or none) came to be sent. */
@@ -2165,10 +2315,18 @@ export function noteDelegation(
     stateid: same ? newerStateid(held.stateid, d.stateid) : d.stateid,
     recalled: same ? held.recalled : false,
     // The same delegation again keeps its grant's change attribute (the
-    // server's record of it is from then, RFC 7530 §10.4.3); a reclaim
-    // without a GETATTR keeps the one from before.
-    change: same ? held.change ?? attrs?.change : attrs?.change ?? held?.change,
-    size: attrs?.size ?? held?.size,
+    // server's record of it is from then, RFC 7530 §10.4.3). Another one,
+    // re-granted by a reclaim or a re-open, is recorded by the server as of
+    // that OPEN: the reclaim's GETATTR says what that is; without one the
+    // change is not known (what was held may be from before a reboot, which
+    // would tell the server the file was modified here), and the
+    // delegation goes back at the first CB_GETATTR (callback.ts).
+    change: same
+      ? held.change ?? attrs?.change
+      : purpose === "open"
+      ? attrs?.change ?? held?.change
+      : attrs?.change,
+    size: attrs?.size ?? (same || purpose === "open" ? held?.size : undefined),
     clientId: m.client.clientId,
   };
   const recalledEarly = m.callbacks.takePendingRecall(d.stateid, state.fh);
@@ -2235,7 +2393,11 @@ export async function releaseAll(m: StateManager): Promise<void> {
   }
   for (const stray of [...straysOf(m)]) {
     try {
-      await returnStray(m, stray, false);
+      const refused = await returnStray(m, stray, false);
+      // Still the server's: it goes when the lease ends (or is revoked).
+      if (refused !== undefined) {
+        m.notReleased.push({ what: `DELEGRETURN ${stray.path}`, why: refused });
+      }
     } catch (e) {
       m.notReleased.push({ what: `DELEGRETURN ${stray.path}`, why: (e as Error).message });
     }
