@@ -142,6 +142,8 @@ class Shell implements ShellState {
   #interrupts = 0;
   /** Verbs a stop (Ctrl-C, or a SIGINT from kill) came to while they ran. */
   #verbInterrupts = 0;
+  /** The running verb said `interrupted by SIG...` itself (get, put, lock). */
+  #saidInterrupted = false;
   /** The verb running, as typed: its messages name it. */
   #verb: string | undefined;
   #options = new Map<string, OptionShape[]>();
@@ -235,11 +237,7 @@ class Shell implements ShellState {
     this.ctx.ownsSignals = true;
     const onInt = () => this.#signal("SIGINT");
     const onTerm = () => this.#signal("SIGTERM");
-    // The terminal closed: released as at SIGTERM, ending 129.
-    const onHup = () => {
-      this.#hungUp = true;
-      this.#signal("SIGTERM");
-    };
+    const onHup = () => this.#hangUp();
     process.on("SIGINT", onInt);
     process.on("SIGTERM", onTerm);
     process.on("SIGHUP", onHup);
@@ -340,6 +338,12 @@ class Shell implements ShellState {
     for (;;) {
       const line = await this.#readLogicalLine(editor);
       if (this.#ending) return this.#endStatus();
+      if (line === undefined && editor.hungUp) {
+        // The terminal closed before its SIGHUP came (or none comes: the
+        // shell is not the session leader): the same ending, 129.
+        this.#hangUp();
+        return this.#endStatus();
+      }
       if (line === undefined) {
         process.stdout.write("\n");
         return this.lastStatus;
@@ -426,7 +430,15 @@ class Shell implements ShellState {
     // A verb a signal stopped (Ctrl-C) ends with the signal's status, as sh
     // reports a job a signal ended (130 for SIGINT), whatever failure the
     // verb itself said (get's 1 after its "interrupted by SIGINT").
-    const stopped = () => stoppedBy === "SIGTERM" ? ExitCode.SIGTERM : ExitCode.SIGINT;
+    const stopped = () => {
+      // Said as get, put and lock say it, when the command did not (cat,
+      // cp -r); a builtin says its own.
+      if (stoppedBy === "SIGINT" && !this.#saidInterrupted && !BUILTINS.has(verb)) {
+        this.ctx.error(`interrupted by ${stoppedBy}`);
+      }
+      return stoppedBy === "SIGTERM" ? ExitCode.SIGTERM : ExitCode.SIGINT;
+    };
+    this.#saidInterrupted = false;
     try {
       const status = await withOperationSignal(stop.signal, async () => {
         const builtin = BUILTINS.get(verb);
@@ -497,7 +509,10 @@ class Shell implements ShellState {
     const io: CliIo = {
       ...this.ctx.io,
       signals,
-      messageLine: (message) => verbMessage(named, message),
+      messageLine: (message) => {
+        if (/^interrupted by SIG[A-Z]+$/.test(message)) this.#saidInterrupted = true;
+        return verbMessage(named, message);
+      },
       // A verb never ends the shell; Ctrl-C has stopped its work already.
       exit: () => {},
       readAnswer: this.#readAnswer,
@@ -555,6 +570,18 @@ class Shell implements ShellState {
     }
   }
 
+  /**
+   * The terminal closed (SIGHUP, or the editor's input gone): released as at
+   * SIGTERM, ending 129. Told once: the SIGHUP that follows the input's end,
+   * or bash passing its own on, is the same hang-up, not a second signal
+   * that would cut the release short.
+   */
+  #hangUp(): void {
+    if (this.#hungUp) return;
+    this.#hungUp = true;
+    this.#signal("SIGTERM");
+  }
+
   /** SIGINT/SIGTERM as signals (no terminal, or sent by kill). */
   #signal(signal: StopSignal): void {
     // A repeat of the first SIGTERM (timeout(1) sends two) is the same stop,
@@ -577,6 +604,7 @@ class Shell implements ShellState {
     this.#ending = signal;
     this.#signalEnding();
     this.#stopVerb?.(signal);
+    // Never throws, the terminal gone (LineEditor.close): the release must run.
     this.#editor?.close();
     // Releasing gets a few seconds; then whatever is in flight is stopped.
     setTimeout(() => this.ctx.stopClients(signal), 2000).unref?.();
@@ -664,14 +692,20 @@ function keepOpen(client: Nfs4ClientApi): Nfs4ClientApi {
 /**
  * Events worth telling at once even with the trace off: flags set and
  * cleared (recovery), state lost or reclaimed, callbacks, renewals that
- * failed.
+ * failed. An open's or a lock's is told by its name alone (`lock lost`,
+ * `OPEN(CLAIM_PREVIOUS) reclaimed`, `TEST_STATEID ... -> NFS4ERR_BAD_STATEID`),
+ * the stateids in it left out: its detail holds the path and the stateid,
+ * and `cat bad.txt`'s OPEN, or a stateid whose hex reads `...6bad...`, is
+ * routine.
  */
 function notable(event: TraceEvent): boolean {
   if (event.category === "state") return /^[+-]/.test(event.event);
   if (event.category === "cb") return /^CB_(RECALL|NOTIFY)/.test(event.event);
   if (event.category === "deleg") return true;
   if (event.category === "open" || event.category === "lock") {
-    return /reclaim|lost|bad|revoked/i.test(`${event.event} ${event.detail ?? ""}`);
+    // lib/nfs4/types.ts formatStateid: `<other in hex>:<seqid>`.
+    const name = event.event.replace(/\b[0-9a-f]{24}:\d+\b/gi, "");
+    return /reclaim|\blost\b|\bbad\b|BAD_|revoked/i.test(name);
   }
   if (event.category === "lease") {
     return /fail|expired|NFS4ERR/i.test(`${event.event} ${event.detail ?? ""}`);

@@ -595,8 +595,13 @@ const state: Builtin = {
   usage: "state [--json]",
   summary: "the client record: client ID, session, lease, flags, opens, locks, delegations",
   async run(shell, args) {
+    const parsed = options(shell, "state", args, { json: { type: "boolean" } });
+    if (!parsed) return ExitCode.USAGE;
+    if (parsed.positionals.length > 0) {
+      return usage(shell, "state", `unexpected argument '${parsed.positionals[0]}'`);
+    }
     const summary = shell.client.describeState();
-    if (args[0] === "--json") await out(shell, JSON.stringify(summary));
+    if (parsed.values.json) await out(shell, JSON.stringify(summary));
     else await shell.ctx.out.write(formatState(summary, { terminal: shell.ctx.out.isTTY }));
     return 0;
   },

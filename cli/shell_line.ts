@@ -39,8 +39,14 @@ export class LineEditor {
   readonly #historyFile: string | undefined;
   readonly #lines: string[] = [];
   #waiting: ((line: string | undefined) => void) | undefined;
+  readonly #input: NodeJS.ReadableStream;
+  readonly #inputFailed = () => this.#ended(true);
+  readonly #inputEnded = () => {
+    this.#hungUp = true;
+  };
   #closed = false;
   #prompting = false;
+  #hungUp = false;
 
   constructor(options: {
     input: NodeJS.ReadableStream;
@@ -77,13 +83,71 @@ export class LineEditor {
       else this.#lines.push(line);
     });
     this.#rl.on("SIGINT", () => options.onInterrupt());
-    this.#rl.on("close", () => {
-      this.#closed = true;
-      this.#prompting = false;
-      const waiting = this.#waiting;
-      this.#waiting = undefined;
-      waiting?.(undefined);
-    });
+    this.#rl.on("close", () => this.#ended());
+    // The terminal went away (the window closed: reads and the raw-mode
+    // change fail with EIO). readline re-emits the failure as 'error', which
+    // nobody listening would make uncaught (the single binary then neither
+    // ends nor releases): it is the end of input, as Ctrl-D is.
+    this.#rl.on("error", () => this.#ended(true));
+    this.#input = options.input;
+    this.#input.on("error", this.#inputFailed);
+    // A terminal in raw mode never ends (Ctrl-D is a key, readline's close):
+    // its end is the hang-up (a read of a hung-up tty returns 0). Told
+    // before readline's own 'end' listener closes the interface.
+    this.#input.prependListener("end", this.#inputEnded);
+    // Ctrl-Z is ours, not readline's: readline's own pauses the input at
+    // SIGCONT for the application to resume (the shell read nothing after
+    // `fg`) and draws the prompt even while a verb runs.
+    this.#rl.on("SIGTSTP", () => this.#suspend());
+    process.on("SIGCONT", this.#continued);
+  }
+
+  /**
+   * Ctrl-Z (a key: the terminal is raw, ISIG off): the terminal is given
+   * back as it was (cooked, echo), and the process stops as at any Ctrl-Z
+   * (SIGTSTP's default action, sent to itself, as readline and bash do).
+   */
+  #suspend(): void {
+    this.#setRaw(false);
+    try {
+      process.kill(process.pid, "SIGTSTP");
+    } catch {
+      // No job control here: the shell goes on, and SIGCONT (if any) restores.
+    }
+  }
+
+  /**
+   * Running again (`fg`, `bg`, a SIGCONT from kill): the terminal raw again
+   * for the editor, the input read again, and the prompt with what was
+   * typed drawn again only if it was showing: a verb that was running goes
+   * on writing its output, no prompt drawn into it.
+   */
+  readonly #continued = () => {
+    if (this.#closed) return;
+    this.#setRaw(true);
+    if (this.#prompting) this.#rl.prompt(true);
+    else this.#rl.resume();
+  };
+
+  /** Raw mode on or off; a terminal gone (EIO) is left as it is. */
+  #setRaw(raw: boolean): void {
+    try {
+      (this.#input as { setRawMode?: (raw: boolean) => void }).setRawMode?.(raw);
+    } catch {
+      // The end of input follows (#ended), from the failed read.
+    }
+  }
+
+  /** No more lines: Ctrl-D, close(), or (`hungUp`) the terminal gone. */
+  #ended(hungUp = false): void {
+    if (hungUp) this.#hungUp = true;
+    this.#closed = true;
+    this.#prompting = false;
+    process.off("SIGCONT", this.#continued);
+    this.#input.off("end", this.#inputEnded);
+    const waiting = this.#waiting;
+    this.#waiting = undefined;
+    waiting?.(undefined);
   }
 
   /** Shows `prompt` and resolves with the next line; undefined at Ctrl-D (end of input). */
@@ -95,6 +159,11 @@ export class LineEditor {
     this.#prompting = true;
     this.#rl.prompt();
     return new Promise((resolve) => (this.#waiting = resolve));
+  }
+
+  /** Whether the input ended because the terminal went away (a read failed: EIO), not at Ctrl-D. */
+  get hungUp(): boolean {
+    return this.#hungUp;
   }
 
   /** Whether the prompt is showing (the user is typing a line). */
@@ -139,8 +208,15 @@ export class LineEditor {
     this.#rl.prompt(true);
   }
 
+  /** Ends the editor, the terminal back to cooked; never throws (a terminal gone fails raw mode off). */
   close(): void {
-    if (!this.#closed) this.#rl.close();
+    if (this.#closed) return;
+    try {
+      this.#rl.close();
+    } catch {
+      // setRawMode(false) failed (EIO): the terminal is gone already.
+    }
+    this.#ended();
   }
 
   #loadHistory(): string[] {
