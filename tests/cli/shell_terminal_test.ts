@@ -17,7 +17,7 @@
 import assert from "node:assert/strict";
 import { serverTest } from "../_server.ts";
 import { tempDir } from "./_cp.ts";
-import { hasSetsid, openTerminal } from "./_pty.ts";
+import { hasSetsid, openTerminal, type Terminal } from "./_pty.ts";
 import { builtBinary } from "./_binary.ts";
 import { holdingLine, nfs4, startNfs4 } from "./_lock.ts";
 
@@ -34,6 +34,33 @@ function shellOnTerminal(runtime: () => [string, string[]], args: string[], home
   return openTerminal(command, [...before, ...args], { XDG_STATE_HOME: home, HOME: home });
 }
 
+/**
+ * The terminal's command's exit status; undefined, the command killed, if
+ * it has not ended within a minute (a guard against a hang, not a timing).
+ */
+async function ended(terminal: Terminal): Promise<Deno.CommandStatus | undefined> {
+  const status = await Promise.race([
+    terminal.status,
+    new Promise<undefined>((r) => setTimeout(r, 60_000, undefined)),
+  ]);
+  if (status === undefined) Deno.kill(terminal.pid, "SIGKILL");
+  return status;
+}
+
+/** `nfs4 shell URL` on a new terminal, at its prompt, holding an exclusive lock on held.txt. */
+async function shellHoldingLock(
+  runtime: () => [string, string[]],
+  url: string,
+  home: string,
+): Promise<Terminal> {
+  const terminal = shellOnTerminal(runtime, ["--vers", "4.1", "shell", url], home);
+  await terminal.waitFor(/\/vfs> $/);
+  terminal.type("lock -x held.txt\r");
+  const typed = terminal.text().length;
+  await terminal.waitFor(/\/vfs> $/, typed);
+  return terminal;
+}
+
 /** Whether the whole of `url` is free of locks (LOCKT from another client). */
 async function free(url: string): Promise<string> {
   const test = await nfs4(["lock", "--test", url]);
@@ -47,18 +74,10 @@ for (const [name, runtime] of RUNTIMES) {
       await Deno.writeTextFile(`${server.exportDir}/held.txt`, "x\n");
       const home = await tempDir("nfs4-shell-hangup-");
       const url = `${server.url}/vfs`;
-      const terminal = shellOnTerminal(runtime, ["--vers", "4.1", "shell", url], home);
-      await terminal.waitFor(/\/vfs> $/);
-      terminal.type("lock -x held.txt\r");
-      const typed = terminal.text().length;
-      await terminal.waitFor(/\/vfs> $/, typed);
+      const terminal = await shellHoldingLock(runtime, url, home);
       assert.match(await free(`${url}/held.txt`), /locked/);
       await terminal.hangUp();
-      const status = await Promise.race([
-        terminal.status,
-        new Promise<undefined>((r) => setTimeout(r, 60_000, undefined)),
-      ]);
-      if (status === undefined) Deno.kill(terminal.pid, "SIGKILL");
+      const status = await ended(terminal);
       assert.equal(status?.code, 129, terminal.text());
       assert.match(await free(`${url}/held.txt`), /free/);
     },
@@ -73,20 +92,12 @@ for (const [name, runtime] of RUNTIMES) {
       await Deno.writeTextFile(`${server.exportDir}/big.txt`, lines);
       const home = await tempDir("nfs4-shell-hangup-verb-");
       const url = `${server.url}/vfs`;
-      const terminal = shellOnTerminal(runtime, ["--vers", "4.1", "shell", url], home);
-      await terminal.waitFor(/\/vfs> $/);
-      terminal.type("lock -x held.txt\r");
-      const typed = terminal.text().length;
-      await terminal.waitFor(/\/vfs> $/, typed);
+      const terminal = await shellHoldingLock(runtime, url, home);
       terminal.type("cat big.txt\r");
       // cat is running: its output is coming.
       await terminal.waitFor(/\n100000\n/);
       await terminal.hangUp();
-      const status = await Promise.race([
-        terminal.status,
-        new Promise<undefined>((r) => setTimeout(r, 60_000, undefined)),
-      ]);
-      if (status === undefined) Deno.kill(terminal.pid, "SIGKILL");
+      const status = await ended(terminal);
       assert.equal(status?.code, 129);
       assert.match(await free(`${url}/held.txt`), /free/);
     },
@@ -113,11 +124,7 @@ for (const [name, runtime] of RUNTIMES) {
       terminal.type("pwd\r");
       await terminal.waitFor(/\n\/vfs\n/, before);
       terminal.type("exit\r");
-      const status = await Promise.race([
-        terminal.status,
-        new Promise<undefined>((r) => setTimeout(r, 60_000, undefined)),
-      ]);
-      if (status === undefined) Deno.kill(terminal.pid, "SIGKILL");
+      const status = await ended(terminal);
       assert.equal(status?.code, 0, terminal.text());
     },
     { ignore: !hasSetsid },
@@ -148,11 +155,7 @@ for (const [name, runtime] of RUNTIMES) {
         await holder.done;
         await terminal.waitFor(/\/vfs> $/, during);
         terminal.type("exit\r");
-        const status = await Promise.race([
-          terminal.status,
-          new Promise<undefined>((r) => setTimeout(r, 60_000, undefined)),
-        ]);
-        if (status === undefined) Deno.kill(terminal.pid, "SIGKILL");
+        const status = await ended(terminal);
         assert.equal(status?.code, 0, terminal.text());
         // One prompt after the verb: the one when it ended, none drawn into it.
         const after = terminal.text().slice(during);
@@ -215,11 +218,7 @@ serverTest(
     terminal.type("\x03");
     await terminal.waitFor(/\^C\n[^]*nfs4: interrupted by SIGINT\n[^]*\/vfs> $/, before);
     terminal.type("exit\r");
-    const status = await Promise.race([
-      terminal.status,
-      new Promise<undefined>((r) => setTimeout(r, 60_000, undefined)),
-    ]);
-    if (status === undefined) Deno.kill(terminal.pid, "SIGKILL");
+    const status = await ended(terminal);
     assert.equal(status?.code, 130, terminal.text().slice(before));
   },
   { ignore: !hasSetsid },
