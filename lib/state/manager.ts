@@ -2117,7 +2117,12 @@ export class StateManager {
 
   async #renewTick(): Promise<void> {
     this.#renewTimer = undefined;
-    if (this.#closed) return;
+    // Interrupted, the client is ending (its release has the short window):
+    // nothing is renewed any more, and no renewal refused by the interrupt
+    // is traced every period for as long as the process lives (`nfs4 lock
+    // --on-lost ignore` stops its client at the loss while COMMAND runs on).
+    // The lease watch (#armLeaseExpiry) still says when the lease runs out.
+    if (this.#closed || this.#interrupted) return;
     const now = this.clock.now();
     const sinceLast = now - this.client.lastRenewal;
     const period = this.client.renewalPeriodMs;
