@@ -481,6 +481,7 @@ export class RecoveryFailedNfsError extends NfsError {
     this.message = `${this.message}; ${recoveryFailure}`;
   }
 
+  /** The same error naming `path`, the recovery's failure kept in its message. */
   override withPath(path: string): NfsError {
     if (this.path === path) return this;
     return new RecoveryFailedNfsError(this, this.recoveryFailure, path);
