@@ -1956,6 +1956,11 @@ export class StateManager {
   /** The wait before a refused DELEGRETURN is sent again (retryDelegreturnLater). */
   #delegreturnRetry: TimerHandle | undefined;
 
+  #cancelDelegreturnRetry(): void {
+    this.#delegreturnRetry?.cancel();
+    this.#delegreturnRetry = undefined;
+  }
+
   // --------------------------------------------------------------- renewal
 
   /** Records a request that renewed the lease, sent at `sentAt`. */
@@ -4036,6 +4041,8 @@ export class StateManager {
 
   async #release(options: { withinMs?: number }): Promise<void> {
     this.#renewTimer?.cancel();
+    // The release below sends a refused DELEGRETURN once more itself.
+    this.#cancelDelegreturnRetry();
     // After an interrupt the release window bounds this already.
     const withinMs = options.withinMs;
     let bound: TimerHandle | undefined;
@@ -4082,6 +4089,7 @@ export class StateManager {
     this.#closed = true;
     this.#life.abort();
     this.#renewTimer?.cancel();
+    this.#cancelDelegreturnRetry();
     void this.callbackServer?.close();
     this.client.session?.slots.failWaiters(new RecoveryError("client abandoned"));
   }
