@@ -18,6 +18,7 @@ import * as path from "node:path";
 import process from "node:process";
 import type * as readline from "node:readline";
 import { builtin } from "../lib/os/builtins.ts";
+import { stoppableByJobControl } from "../lib/os/foreground.ts";
 
 /** Lines of history kept. */
 export const HISTORY_SIZE = 1000;
@@ -106,8 +107,14 @@ export class LineEditor {
    * Ctrl-Z (a key: the terminal is raw, ISIG off): the terminal is given
    * back as it was (cooked, echo), and the process stops as at any Ctrl-Z
    * (SIGTSTP's default action, sent to itself, as readline and bash do).
+   * Without a job-control shell to stop it (an orphaned process group:
+   * `ssh -t host nfs4 shell`, `exec nfs4 shell`) the kernel would discard
+   * that SIGTSTP and the shell would run on with the terminal cooked, each
+   * key echoed twice: Ctrl-Z then does nothing, as in bash without job
+   * control.
    */
   #suspend(): void {
+    if (!stoppableByJobControl()) return;
     this.#setRaw(false);
     try {
       process.kill(process.pid, "SIGTSTP");

@@ -7,8 +7,10 @@
  *   end): the shell releases what it holds (RFC 7530 §9.1.4 / RFC 8881
  *   §8.3: a lock left would stay held as long as the lease is renewed) and
  *   ends 129, at the prompt and while a verb runs;
- * - Ctrl-Z then the shell continued (`fg`): it reads and runs lines again,
- *   and a verb Ctrl-Z stopped goes on with no prompt drawn into it;
+ * - Ctrl-Z then the shell continued (`fg`) under an interactive bash: it
+ *   reads and runs lines again, and a verb Ctrl-Z stopped goes on with no
+ *   prompt drawn into it; with no job-control shell above it Ctrl-Z does
+ *   nothing (the kernel would discard the stop);
  *
  * and, with no terminal, what the shell tells with the trace off (an OPEN
  * and CLOSE of `bad.txt` are routine), and `state`'s usage.
@@ -32,6 +34,22 @@ const RUNTIMES: readonly (readonly [string, () => [string, string[]]])[] = [
 function shellOnTerminal(runtime: () => [string, string[]], args: string[], home: string) {
   const [command, before] = runtime();
   return openTerminal(command, [...before, ...args], { XDG_STATE_HOME: home, HOME: home });
+}
+
+/**
+ * `nfs4 ...args` as a job of an interactive bash on a new terminal, which
+ * continues it in the foreground (`fg`) as soon as it stops: what a user's
+ * Ctrl-Z then `fg` does, with a job-control shell as nfs4's parent (in
+ * another process group of its session; without one the kernel discards
+ * the stop, see below).
+ */
+function shellUnderJobControl(runtime: () => [string, string[]], args: string[], home: string) {
+  const [command, before] = runtime();
+  const line = [command, ...before, ...args].map((word) => `'${word}'`).join(" ");
+  return openTerminal("bash", ["--norc", "-i", "-c", `${line}; fg`], {
+    XDG_STATE_HOME: home,
+    HOME: home,
+  });
 }
 
 /**
@@ -109,17 +127,14 @@ for (const [name, runtime] of RUNTIMES) {
     async (server) => {
       const home = await tempDir("nfs4-shell-ctrlz-");
       const url = `${server.url}/vfs`;
-      const terminal = shellOnTerminal(runtime, ["--vers", "4.1", "shell", url], home);
+      const terminal = shellUnderJobControl(runtime, ["--vers", "4.1", "shell", url], home);
       await terminal.waitFor(/\/vfs> $/);
+      const typed = terminal.text().length;
       terminal.type("\x1a");
-      // The shell gave the terminal back cooked and stopped itself; no
-      // job-control shell is its parent here (its group is orphaned: its
-      // own SIGTSTP is discarded, POSIX), so the test stops it as one
-      // would, then continues it, as `fg` does.
-      await terminal.waitForRaw(false);
-      Deno.kill(terminal.pid, "SIGSTOP");
-      Deno.kill(terminal.pid, "SIGCONT");
+      // Stopped (bash says so), then continued by bash's fg, which names it.
+      await terminal.waitFor(/Stopped/, typed);
       await terminal.waitForRaw(true);
+      await terminal.waitFor(/\/vfs> $/, typed);
       const before = terminal.text().length;
       terminal.type("pwd\r");
       await terminal.waitFor(/\n\/vfs\n/, before);
@@ -139,16 +154,15 @@ for (const [name, runtime] of RUNTIMES) {
       const holder = startNfs4(["--vers", "4.1", "lock", "-x", `${url}/busy.txt`]);
       try {
         await holder.waitFor("stderr", holdingLine(`${url}/busy.txt`, "exclusive", "0-"), 60_000);
-        const terminal = shellOnTerminal(runtime, ["--vers", "4.1", "shell", url], home);
+        const terminal = shellUnderJobControl(runtime, ["--vers", "4.1", "shell", url], home);
         await terminal.waitFor(/\/vfs> $/);
         terminal.type("lock -w 300 busy.txt\r");
         // The verb is waiting for the lock.
         await terminal.waitFor(/> lock -w 300 busy\.txt\n\* waiting: /);
         const during = terminal.text().length;
         terminal.type("\x1a");
-        await terminal.waitForRaw(false);
-        Deno.kill(terminal.pid, "SIGSTOP");
-        Deno.kill(terminal.pid, "SIGCONT");
+        // Stopped, then continued by bash's fg.
+        await terminal.waitFor(/Stopped/, during);
         await terminal.waitForRaw(true);
         // The wait goes on; the holder lets go, the lock is granted.
         holder.kill("SIGTERM");
@@ -164,6 +178,26 @@ for (const [name, runtime] of RUNTIMES) {
         holder.kill("SIGKILL");
         await holder.done;
       }
+    },
+    { ignore: !hasSetsid },
+  );
+
+  serverTest(
+    `${name}: shell with no job-control shell above it (its group orphaned: ssh -t host nfs4 shell) ` +
+      `takes Ctrl-Z as nothing, the terminal left raw, not cooked with every key echoed twice`,
+    async (server) => {
+      const home = await tempDir("nfs4-shell-ctrlz-orphan-");
+      const url = `${server.url}/vfs`;
+      const terminal = shellOnTerminal(runtime, ["--vers", "4.1", "shell", url], home);
+      await terminal.waitFor(/\/vfs> $/);
+      terminal.type("\x1a");
+      const before = terminal.text().length;
+      terminal.type("pwd\r");
+      await terminal.waitFor(/\n\/vfs\n/, before);
+      assert.equal(terminal.text().slice(before).match(/pwd/g)?.length, 1, terminal.text());
+      terminal.type("exit\r");
+      const status = await ended(terminal);
+      assert.equal(status?.code, 0, terminal.text());
     },
     { ignore: !hasSetsid },
   );
