@@ -8,6 +8,9 @@
  */
 
 import { CopyError } from "./options.ts";
+import { NfsError } from "../../nfs4/errors.ts";
+import { Nfs4Status as S } from "../../nfs4/status.ts";
+import { PathError } from "../errors.ts";
 import type { DirEntry, Side, Stat } from "./side.ts";
 import type { CopyRun } from "./run.ts";
 import { copyFile, copySymlink, type Endpoint } from "./file.ts";
@@ -577,9 +580,11 @@ export async function canonical(side: Side, path: string): Promise<string> {
  * resolved (that ancestor's path as the walk that followed them gives it),
  * the names below it joined on: what realpath(3) does locally, so that
  * `cp -r a la/sub/new`, `la` a link to `a`, is seen to be inside `a`. A
- * lookup that fails otherwise than with "no such file" (a server gone, a
- * name that is no directory, a symlink loop) ends it: `path` as it is,
- * with no further call to wait on; the copy then meets that failure itself.
+ * name on the way that is no directory, or a symlink loop, ends it: `path`
+ * as it is (nothing can be made below such a name; the copy meets that
+ * failure itself). Any other failure (a server that did not answer, a
+ * status such as NFS4ERR_DELAY) fails the copy: the check is not passed
+ * without an answer, or a directory could be copied into itself.
  */
 async function resolvedOnServer(side: Side, path: string): Promise<string> {
   const below: string[] = [];
@@ -587,8 +592,9 @@ async function resolvedOnServer(side: Side, path: string): Promise<string> {
     let found: Stat | undefined;
     try {
       found = await side.stat(at, true);
-    } catch {
-      return path;
+    } catch (e) {
+      if (endsTheWalk(e)) return path;
+      throw e;
     }
     if (found) return below.reduceRight((dir, name) => side.join(dir, name), found.path);
     const up = side.dirname(at);
@@ -597,3 +603,16 @@ async function resolvedOnServer(side: Side, path: string): Promise<string> {
     at = up;
   }
 }
+
+/** A lookup's failure that says no directory can be below the name (resolvedOnServer). */
+function endsTheWalk(e: unknown): boolean {
+  if (e instanceof PathError) return true; // too many symbolic links (ELOOP)
+  return e instanceof NfsError && NO_DIRECTORY_BELOW.has(e.status);
+}
+
+/** Statuses of a lookup that say the name is no directory to go through (endsTheWalk). */
+const NO_DIRECTORY_BELOW: ReadonlySet<number> = new Set([
+  S.NFS4ERR_NOTDIR,
+  S.NFS4ERR_SYMLINK,
+  S.NFS4ERR_NAMETOOLONG,
+]);
