@@ -88,7 +88,8 @@ by itself. It says so at once, signals COMMAND (--on-lost term: SIGTERM, the
 default; kill: SIGKILL; ignore: let it run) and exits 125 whatever COMMAND
 does; without COMMAND it exits 125 too. --reacquire takes a lost lock again
 once the server answers, and says for how long it was not held; COMMAND is
-then not signalled, and the exit status is COMMAND's.
+then not signalled, and the exit status is COMMAND's (125 when another
+client took it meanwhile, or COMMAND ended before it was taken again).
 
 The lock is held by this process's lock owner; each nfs4 process is its own
 NFSv4 client. A process killed with SIGKILL releases nothing: the server
