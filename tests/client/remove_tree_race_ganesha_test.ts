@@ -9,20 +9,9 @@
  */
 
 import assert from "node:assert/strict";
-import { Nfs4Client } from "../../mod.ts";
 import { removeTree } from "../../lib/client/remove_tree.ts";
-import { serverTest, type TestServer } from "../_server.ts";
-
-function connect(server: TestServer, vers: "4.0" | "4.1", which: number) {
-  return Nfs4Client.connect({
-    host: "127.0.0.1",
-    port: server.port,
-    version: vers,
-    uid: 0,
-    gid: 0,
-    clientId: `nfs4-remove-race-${which}-${crypto.randomUUID()}`,
-  });
-}
+import { serverTest } from "../_server.ts";
+import { connect } from "./_tree_guard.ts";
 
 /** `top` with 4 directories of 50 files each. */
 async function makeTree(top: string): Promise<void> {
@@ -36,7 +25,7 @@ for (const vers of ["4.0", "4.1"] as const) {
   serverTest(
     `rm -rf --vers ${vers}: two walks of one tree at once both succeed; an entry whose directory the other removed (NFS4ERR_STALE, RFC 7530 §4.2.3) counts as missing`,
     async (server) => {
-      const clients = [await connect(server, vers, 1), await connect(server, vers, 2)];
+      const clients = [await connect(server, vers), await connect(server, vers)];
       try {
         // A few rounds: the race is the servers' timing, not ours.
         for (let round = 0; round < 4; round++) {
